@@ -1,0 +1,13 @@
+"""fastata: exact, fast Adaptive Task Allocation (ATA) for distributed machine learning.
+
+Implements ATA (Maranjyan, Saad, Richtarik, Orabona, ICML 2025, arXiv:2502.00775):
+each round, hand ``budget`` tasks to ``n`` workers so as to minimise the proxy round
+time ``max_i a_i * lam_i``. See ``allocate`` and the README.
+"""
+
+from ._backends import available_backends
+from .allocate import allocate, allocate_batch, proxy_loss
+
+__version__ = "0.1.0"
+
+__all__ = ["allocate", "allocate_batch", "available_backends", "proxy_loss", "__version__"]

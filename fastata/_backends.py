@@ -1,0 +1,65 @@
+"""Which kernels run: the registry, the availability probe and the ``"auto"`` rule.
+
+The auto rule, in one line each:
+
+* a single problem (``allocate``): ``cython`` (lowest call overhead), else ``numba``,
+  else ``python``;
+* a batch (``allocate_batch``): ``numba`` (``prange`` over problems on every core),
+  else ``cython``, else ``python``.
+
+``cuda`` is never chosen by ``"auto"``: copying to and from the GPU costs more than
+it saves unless the caller asks for it. Backends are imported lazily, so
+``import fastata`` compiles and loads nothing.
+"""
+
+import importlib
+
+from . import _validate
+
+NAMES = ("python", "numba", "cython", "cuda")
+_MODULES = {
+    "python": "fastata.kernels.reference",
+    "numba": "fastata.kernels.numba_cpu",
+    "cython": "fastata.kernels.cython_cpu",
+    "cuda": "fastata.kernels.cuda",
+}
+_AUTO = {
+    "single": ("cython", "numba", "python"),
+    "batch": ("numba", "cython", "python"),
+}
+_loaded = {}  # name -> module, or None where it cannot be used here
+
+
+def _load(name):
+    if name not in _loaded:
+        try:
+            module = importlib.import_module(_MODULES[name])
+        except ImportError:
+            module = None
+        if module is not None and name == "cuda" and not module.is_available():
+            module = None
+        _loaded[name] = module
+    return _loaded[name]
+
+
+def available_backends():
+    """Names of the backends usable on this machine, e.g. ``('python', 'numba', 'cython')``.
+
+    ``'cuda'`` is listed only where a CUDA GPU or the CUDA simulator
+    (``NUMBA_ENABLE_CUDASIM=1``) is present.
+    """
+    return tuple(name for name in NAMES if _load(name) is not None)
+
+
+def resolve(backend, kind="single"):
+    """``(name, kernel module)`` for a backend name or ``"auto"``; ``kind`` is ``"single"`` or ``"batch"``."""
+    if backend == "auto":
+        for name in _AUTO[kind]:
+            module = _load(name)
+            if module is not None:
+                return name, module
+    elif backend in _MODULES:
+        module = _load(backend)
+        if module is not None:
+            return backend, module
+    raise _validate.unknown_backend(backend, available_backends())

@@ -1,0 +1,134 @@
+"""Every check of user input and every error message, in one style.
+
+A message names the parameter, the rule, and the value received:
+``"lam must not contain NaN; got nan at index 3"``. Checks that would need a scan of
+``lam`` are left to the kernels, which scan it anyway and return a status code;
+:func:`raise_for_status` turns that code into the message (only on the error path).
+"""
+
+import numbers
+import operator
+
+import numpy as np
+
+from .kernels import status as _status
+
+#: Largest budget: every task index must be exact in float64 (DESIGN.md section 2).
+MAX_BUDGET = 2**53
+
+_REAL_KINDS = "fiu"
+
+
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} (type {type(value).__name__})"
+
+
+def real_array(value, name, ndim):
+    """``value`` as a C-contiguous float64 array of ``ndim`` dimensions, copied only if needed.
+
+    Lists, integer and float32 arrays and non-contiguous views are converted once;
+    the caller's object is never written to.
+    """
+    if not (
+        type(value) is np.ndarray and value.dtype == np.float64 and value.flags.c_contiguous
+    ):
+        array = np.asarray(value) if not isinstance(value, np.ndarray) else value
+        if array.dtype.kind not in _REAL_KINDS:
+            raise TypeError(f"{name} must be an array of real numbers; got {_describe(value)}")
+        value = np.ascontiguousarray(array, dtype=np.float64)
+    if value.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D; got an array of shape {value.shape}")
+    return value
+
+
+def budget(value, name="budget"):
+    """``value`` as a Python int in ``[0, 2**53]``."""
+    if type(value) is not int:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Number, np.generic)):
+            raise TypeError(f"{name} must be an integer; got {_describe(value)}")
+        if not isinstance(value, numbers.Integral):
+            raise ValueError(f"{name} must be an integer; got {_describe(value)}")
+        value = operator.index(value)
+    if not 0 <= value <= MAX_BUDGET:
+        raise ValueError(f"{name} must be in [0, 2**53]; got {value}")
+    return value
+
+
+def budgets(value, m, name="budgets"):
+    """A scalar budget or one per row, as a C-contiguous int64 array of shape ``(m,)``."""
+    if np.ndim(value) == 0 and not isinstance(value, (str, bytes)):
+        return np.full(m, budget(value, name), dtype=np.int64)
+    array = np.asarray(value)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an integer or an array of integers; got {_describe(value)}")
+    if array.shape != (m,):
+        raise ValueError(f"{name} must be a scalar or have shape ({m},); got shape {array.shape}")
+    if m and (array.min() < 0 or array.max() > MAX_BUDGET):
+        bad = int(np.flatnonzero((array < 0) | (array > MAX_BUDGET))[0])
+        raise ValueError(f"{name} must be in [0, 2**53]; got {array[bad]} at index {bad}")
+    return np.ascontiguousarray(array, dtype=np.int64)
+
+
+def out_array(value, shape, name="out"):
+    """Check a caller-provided output: a writeable C-contiguous int64 array of ``shape``."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array of int64; got {_describe(value)}")
+    if value.dtype != np.int64:
+        raise TypeError(f"{name} must have dtype int64; got dtype {value.dtype}")
+    if value.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}; got shape {value.shape}")
+    if not (value.flags.c_contiguous and value.flags.writeable):
+        raise ValueError(f"{name} must be C-contiguous and writeable; got a view that is not")
+    return value
+
+
+def allocation(value, n, name="a"):
+    """An allocation for ``proxy_loss``: 1-D, integer, non-negative, of length ``n``."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an array of integers; got {_describe(value)}")
+    if array.shape != (n,):
+        raise ValueError(f"{name} must have the shape of lam, ({n},); got shape {array.shape}")
+    if n and array.min() < 0:
+        bad = int(np.flatnonzero(array < 0)[0])
+        raise ValueError(f"{name} must be non-negative; got {array[bad]} at index {bad}")
+    return array
+
+
+def lam_values(lam, name="lam"):
+    """Raise for NaN or negative entries: for entries that no kernel scans."""
+    status = _status.OK
+    if np.isnan(lam).any():
+        status = _status.LAM_NAN
+    elif (lam < 0).any():
+        status = _status.LAM_NEGATIVE
+    if status != _status.OK:
+        raise_for_status(status, lam, 0, name)
+
+
+def raise_for_status(status, lam, budget_value, name="lam", row=None):
+    """Turn a kernel's status code into the ``ValueError`` a user reads."""
+    where = name if row is None else f"{name}[{row}]"
+    if status == _status.LAM_NAN:
+        bad = int(np.flatnonzero(np.isnan(lam))[0])
+        raise ValueError(f"{where} must not contain NaN; got nan at index {bad}")
+    if status == _status.LAM_NEGATIVE:
+        bad = int(np.flatnonzero(lam < 0)[0])
+        raise ValueError(f"{where} must be >= 0 (use +inf for an unavailable worker); got {lam[bad]!r} at index {bad}")
+    if status == _status.NO_AVAILABLE_WORKER:
+        if lam.shape[0] == 0:
+            raise ValueError(f"{where} must have at least one worker when budget > 0; got an empty array and budget {budget_value}")
+        raise ValueError(f"{where} must have an available worker (lam < inf) when budget > 0; got all +inf and budget {budget_value}")
+    raise RuntimeError(f"kernel returned unknown status {status}")
+
+
+def unknown_backend(name, available):
+    """The error for a backend that does not exist or is not installed here."""
+    return ValueError(
+        f"backend must be 'auto' or one of the available backends {available}; got {name!r}"
+    )

@@ -1,0 +1,130 @@
+"""``allocate``, ``allocate_batch`` and ``proxy_loss``: validate, dispatch, run a kernel into ``out``."""
+
+import threading
+
+import numpy as np
+
+from . import _backends, _validate
+
+_scratch = threading.local()
+
+
+def _single_scratch(n):
+    """Per-thread scratch for single problems, grown on demand and reused across calls."""
+    buffers = getattr(_scratch, "buffers", None)
+    if buffers is None or buffers[0].shape[0] < n:
+        buffers = (np.empty(max(n, 1), dtype=np.int64), np.empty(n + 2, dtype=np.float64))
+        _scratch.buffers = buffers
+    return buffers
+
+
+def allocate(lam, budget, *, backend="auto", out=None):
+    """Allocate ``budget`` tasks to ``n`` workers, minimising ``max_i a_i * lam_i``.
+
+    Returns the canonical allocation of DESIGN.md section 2, bit for bit the same on
+    every backend: tasks handed out one at a time, each to the worker with the
+    smallest key ``((a_i + 1) * lam_i, a_i, i)``. Workers with ``lam_i = 0`` take
+    every task, round-robin from the lowest index; workers with ``lam_i = +inf`` are
+    unavailable and get none.
+
+    Parameters
+    ----------
+    lam : array_like of float, shape (n,)
+        Per-task time estimates, each in ``[0, +inf]``. Lists, integer or float32
+        arrays and non-contiguous views are accepted and never modified.
+    budget : int
+        Number of tasks, ``0 <= budget <= 2**53``.
+    backend : {"auto", "python", "numba", "cython", "cuda"}
+        Which kernel runs; ``"auto"`` follows the rule in ``fastata._backends``.
+    out : ndarray of int64, shape (n,), optional
+        Filled in place and returned. Left untouched if the call raises.
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+        ``a`` with ``a.sum() == budget``.
+
+    Raises
+    ------
+    ValueError
+        NaN or negative ``lam``, ``budget`` out of range or not an integer,
+        ``budget > 0`` with no available worker, a bad ``out`` shape, an unknown backend.
+    TypeError
+        ``lam`` not real numbers, ``budget`` not a number, ``out`` not int64.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> fa.allocate([1.0, 2.0, 4.0], 7).tolist()
+    [4, 2, 1]
+    """
+    _, kernels = _backends.resolve(backend, "single")
+    lam = _validate.real_array(lam, "lam", 1)
+    budget = _validate.budget(budget)
+    n = lam.shape[0]
+    out = np.empty(n, dtype=np.int64) if out is None else _validate.out_array(out, (n,))
+    ties, heap = _single_scratch(n)
+    status = kernels.allocate_into(lam, budget, out, ties, heap)
+    if status:
+        _validate.raise_for_status(status, lam, budget)
+    return out
+
+
+def allocate_batch(lam2d, budgets, *, backend="auto", out=None):
+    """Solve ``m`` independent allocation problems at once, one per row of ``lam2d``.
+
+    Row ``r`` of the result equals ``allocate(lam2d[r], budgets[r])`` bit for bit.
+
+    Parameters
+    ----------
+    lam2d : array_like of float, shape (m, n)
+    budgets : int or array_like of int, shape (m,)
+        One budget for every row, or one per row.
+    backend : {"auto", "python", "numba", "cython", "cuda"}
+        ``"auto"`` prefers numba, which solves the rows in parallel.
+    out : ndarray of int64, shape (m, n), optional
+        Filled in place and returned. Every row is checked before any is written,
+        so ``out`` is left untouched if the call raises.
+
+    Returns
+    -------
+    ndarray of int64, shape (m, n)
+    """
+    _, kernels = _backends.resolve(backend, "batch")
+    lam2d = _validate.real_array(lam2d, "lam2d", 2)
+    m, n = lam2d.shape
+    budgets = _validate.budgets(budgets, m)
+    out = np.empty((m, n), dtype=np.int64) if out is None else _validate.out_array(out, (m, n))
+    ties = np.empty((m, max(n, 1)), dtype=np.int64)
+    heap = np.empty((m, n + 2), dtype=np.float64)
+    status = np.zeros(m, dtype=np.int64)
+    kernels.allocate_batch_into(lam2d, budgets, out, ties, heap, status)
+    bad = np.flatnonzero(status)
+    if bad.size:
+        row = int(bad[0])
+        _validate.raise_for_status(int(status[row]), lam2d[row], int(budgets[row]), "lam2d", row)
+    return out
+
+
+def proxy_loss(a, lam):
+    """The proxy round time ``max_i a_i * lam_i`` (terms with ``a_i = 0`` count as 0).
+
+    Parameters
+    ----------
+    a : array_like of int, shape (n,)
+        An allocation (non-negative integers).
+    lam : array_like of float, shape (n,)
+        Per-task times in ``[0, +inf]``.
+
+    Returns
+    -------
+    float
+        ``0.0`` when no worker has a task; ``inf`` when an unavailable worker has one.
+    """
+    lam = _validate.real_array(lam, "lam", 1)
+    _validate.lam_values(lam)
+    a = _validate.allocation(a, lam.shape[0])
+    busy = a > 0
+    if not busy.any():
+        return 0.0
+    return float(np.max(a[busy].astype(np.float64) * lam[busy]))
