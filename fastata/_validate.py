@@ -70,7 +70,7 @@ def budgets(value, m, name="budgets"):
         raise ValueError(f"{name} must be a scalar or have shape ({m},); got shape {array.shape}")
     if m and (array.min() < 0 or array.max() > MAX_BUDGET):
         bad = int(np.flatnonzero((array < 0) | (array > MAX_BUDGET))[0])
-        raise ValueError(f"{name} must be in [0, 2**53]; got {array[bad]} at index {bad}")
+        raise ValueError(f"{name} must be in [0, 2**53]; got {array[bad].item()} at index {bad}")
     return np.ascontiguousarray(array, dtype=np.int64)
 
 
@@ -96,7 +96,7 @@ def allocation(value, n, name="a"):
         raise ValueError(f"{name} must have the shape of lam, ({n},); got shape {array.shape}")
     if n and array.min() < 0:
         bad = int(np.flatnonzero(array < 0)[0])
-        raise ValueError(f"{name} must be non-negative; got {array[bad]} at index {bad}")
+        raise ValueError(f"{name} must be non-negative; got {array[bad].item()} at index {bad}")
     return array
 
 
@@ -119,7 +119,7 @@ def raise_for_status(status, lam, budget_value, name="lam", row=None):
         raise ValueError(f"{where} must not contain NaN; got nan at index {bad}")
     if status == _status.LAM_NEGATIVE:
         bad = int(np.flatnonzero(lam < 0)[0])
-        raise ValueError(f"{where} must be >= 0 (use +inf for an unavailable worker); got {lam[bad]!r} at index {bad}")
+        raise ValueError(f"{where} must be >= 0 (use +inf for an unavailable worker); got {float(lam[bad])!r} at index {bad}")
     if status == _status.NO_AVAILABLE_WORKER:
         if lam.shape[0] == 0:
             raise ValueError(f"{where} must have at least one worker when budget > 0; got an empty array and budget {budget_value}")

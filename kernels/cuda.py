@@ -11,7 +11,7 @@ import numpy as np
 from numba import cuda
 
 from . import threshold
-from .status import OK
+from .status import NO_AVAILABLE_WORKER, OK
 
 THREADS_PER_BLOCK = 128
 
@@ -49,6 +49,9 @@ def allocate_batch_into(lam2d, budgets, out, ties, heap, status):
     used lives on the device.
     """
     m, n = lam2d.shape
+    if lam2d.size == 0:  # nothing to launch; with no worker, only budget 0 is valid
+        status[:] = np.where(budgets > 0, NO_AVAILABLE_WORKER, OK)
+        return
     d_lam = cuda.to_device(lam2d)
     d_budgets = cuda.to_device(budgets)
     d_status = cuda.device_array(m, dtype=np.int64)

@@ -288,6 +288,12 @@ cdef int allocate_core(const double[::1] lam, int64_t budget, int64_t[::1] out,
     return STATUS_OK
 
 
+def status_codes():
+    """The status codes this module was compiled with (a test compares them to status.py)."""
+    return {"OK": STATUS_OK, "LAM_NAN": STATUS_LAM_NAN, "LAM_NEGATIVE": STATUS_LAM_NEGATIVE,
+            "NO_AVAILABLE_WORKER": STATUS_NO_AVAILABLE_WORKER}
+
+
 def allocate_into(const double[::1] lam, int64_t budget, int64_t[::1] out,
                   int64_t[::1] ties, double[::1] heap):
     """Canonical allocation into ``out``, without the GIL; returns a status code."""

@@ -1,0 +1,177 @@
+"""fa.allocate and fa.allocate_batch: the canonical allocation, bit for bit, on every backend."""
+
+import time
+
+import numpy as np
+import pytest
+
+import fastata as fa
+from oracle import is_canonical, reference
+
+KNOWN = [
+    # (lam, budget, canonical allocation): worked by hand from the key order.
+    ([1.0, 2.0, 4.0], 7, [4, 2, 1]),
+    ([1.0, 1.0, 1.0], 4, [2, 1, 1]),  # ties: lowest index first
+    ([1.0, 2.0], 3, [2, 1]),  # keys (2,2,0) and (2,1,1) tie on product; smaller j wins
+    ([2.0, 1.0], 3, [1, 2]),
+    ([0.0, 5.0, 0.0, 1.0], 5, [3, 0, 2, 0]),  # lam = 0 takes everything, round-robin
+    ([np.inf, 1.0, 3.0], 4, [0, 3, 1]),  # +inf gets nothing
+    ([7.0], 11, [11]),
+    ([3.0, 1.0], 0, [0, 0]),
+    ([np.inf, np.inf], 0, [0, 0]),
+    ([], 0, []),
+]
+
+
+@pytest.mark.parametrize("lam, budget, expected", KNOWN)
+def test_known_allocations(backend, lam, budget, expected):
+    a = fa.allocate(lam, budget, backend=backend)
+    assert a.dtype == np.int64 and a.shape == (len(lam),)
+    assert a.tolist() == expected
+
+
+def _random_cases(seed, count):
+    rng = np.random.default_rng(seed)
+    makers = [
+        lambda n: rng.exponential(1.0, n),
+        lambda n: rng.integers(1, 4, n).astype(float),  # many exact ties
+        lambda n: rng.choice([0.1, 0.2, 0.3, 0.7], n),  # ties whose products round
+        lambda n: 10.0 ** rng.uniform(-300, 300, n),  # extreme magnitudes
+        lambda n: np.where(rng.random(n) < 0.3, np.inf, rng.uniform(0.5, 2, n)),
+        lambda n: np.full(n, 1e-300),
+        lambda n: np.full(n, 1e300),
+        lambda n: 29.0 * np.arange(1, n + 1),  # the paper's CIFAR means
+    ]
+    for k in range(count):
+        n = int(rng.integers(1, 40))
+        lam = makers[k % len(makers)](n)
+        if not np.isfinite(lam).any():
+            lam[0] = 1.0
+        yield lam, int(rng.integers(0, 120))
+
+
+@pytest.mark.parametrize("lam, budget", list(_random_cases(0, 160)))
+def test_equals_reference(backend, lam, budget):
+    np.testing.assert_array_equal(fa.allocate(lam, budget, backend=backend), reference(lam, budget))
+
+
+@pytest.mark.parametrize(
+    "lam, budget",
+    [
+        (np.array([1e306, 1e306, 3e306]), 400),  # products overflow to +inf
+        (np.array([1.5e308, 1e308, np.inf]), 7),
+        (np.array([5e-324, 1e-320, 1.0]), 50),  # subnormals: 1/lam overflows
+        (np.array([5e-324, 5e-324]), 33),
+        (np.array([1e-300, 1e300]), 20),
+        (np.array([0.1] * 7 + [0.3] * 5), 97),
+    ],
+)
+def test_extreme_values_equal_reference(backend, lam, budget):
+    np.testing.assert_array_equal(fa.allocate(lam, budget, backend=backend), reference(lam, budget))
+
+
+@pytest.mark.parametrize(
+    "lam, budget",
+    [
+        ([1.0, 2.0, 3.0], 10**12),
+        ([1e-300, 1e300, 1.0], 10**12),
+        ([0.1, 0.1, 0.3], 2**53),
+        ([1e300, 1e300], 10**9),  # almost every product overflows
+        (np.linspace(0.5, 3.0, 1000), 10**15),
+        ([1.0] * 64, 10**12 + 7),
+    ],
+)
+def test_huge_budgets_are_canonical_and_fast(fast_backend, lam, budget):
+    start = time.perf_counter()
+    a = fa.allocate(lam, budget, backend=fast_backend)
+    assert is_canonical(lam, budget, a)
+    # A budget-proportional kernel would need hours here; allow for first-call compiles.
+    assert time.perf_counter() - start < 60
+
+
+@pytest.mark.parametrize("n, budget", [(2000, 2000), (4096, 4096), (3000, 4500), (1000, 10**6)])
+@pytest.mark.parametrize("kind", ["random", "ties", "groups"])
+def test_large_instances_are_canonical(fast_backend, n, budget, kind):
+    if fast_backend == "cuda":  # the simulator runs kernels in Python: keep it small
+        n, budget = n // 8, budget // 8
+    rng = np.random.default_rng(n + budget)
+    lam = {
+        "random": rng.lognormal(0, 1, n),
+        "ties": np.full(n, 0.7),
+        "groups": rng.choice([0.1, 0.2, 0.3, 1.7], n),
+    }[kind]
+    assert is_canonical(lam, budget, fa.allocate(lam, budget, backend=fast_backend))
+
+
+def test_is_canonical_rejects_non_canonical():
+    """The oracle used above must be able to fail."""
+    lam = [1.0, 2.0, 4.0]
+    assert is_canonical(lam, 7, np.array([4, 2, 1]))
+    assert not is_canonical(lam, 7, np.array([3, 3, 1]))  # optimal-ish but not canonical
+    assert not is_canonical([1.0, 1.0], 3, np.array([1, 2]))  # tie broken the wrong way
+    assert not is_canonical(lam, 7, np.array([4, 2, 2]))  # wrong sum
+    assert not is_canonical([np.inf, 1.0], 1, np.array([1, 0]))
+
+
+def test_input_forms_accepted(backend):
+    expected = reference([1.0, 2.0, 4.0], 9)
+    base = np.array([1.0, 9.0, 2.0, 9.0, 4.0])
+    for lam in ([1, 2, 4], (1.0, 2.0, 4.0), np.array([1, 2, 4], np.int32),
+                np.array([1, 2, 4], np.float32), base[::2]):
+        np.testing.assert_array_equal(fa.allocate(lam, 9, backend=backend), expected)
+    np.testing.assert_array_equal(fa.allocate([1.0, 2.0, 4.0], np.int64(9), backend=backend), expected)
+
+
+def test_out_is_filled_and_returned(backend):
+    out = np.full(3, -5, dtype=np.int64)
+    result = fa.allocate([1.0, 2.0, 4.0], 7, backend=backend, out=out)
+    assert result is out
+    assert out.tolist() == [4, 2, 1]
+
+
+def test_out_untouched_when_the_call_fails(backend):
+    out = np.full(3, -5, dtype=np.int64)
+    for lam, budget in [([1.0, np.nan, 2.0], 3), ([np.inf] * 3, 3), ([1.0, -1.0, 2.0], 1)]:
+        with pytest.raises(ValueError):
+            fa.allocate(lam, budget, backend=backend, out=out)
+        assert out.tolist() == [-5, -5, -5]
+
+
+def test_batch_equals_loop_of_single_calls(backend):
+    rng = np.random.default_rng(7)
+    lam2d = rng.exponential(1.0, (12, 9))
+    lam2d[3] = 1.0
+    lam2d[4, :4] = 0.0
+    lam2d[5, ::2] = np.inf
+    budgets = rng.integers(0, 40, 12)
+    batch = fa.allocate_batch(lam2d, budgets, backend=backend)
+    loop = np.stack([fa.allocate(row, int(b), backend="python") for row, b in zip(lam2d, budgets)])
+    np.testing.assert_array_equal(batch, loop)
+    scalar = fa.allocate_batch(lam2d, 17, backend=backend)
+    np.testing.assert_array_equal(scalar, np.stack([reference(row, 17) for row in lam2d]))
+
+
+def test_batch_out_semantics(backend):
+    lam2d = np.array([[1.0, 2.0, 4.0], [1.0, 1.0, 1.0]])
+    out = np.full((2, 3), -1, dtype=np.int64)
+    assert fa.allocate_batch(lam2d, [7, 4], backend=backend, out=out) is out
+    assert out.tolist() == [[4, 2, 1], [2, 1, 1]]
+    bad = lam2d.copy()
+    bad[1, 2] = np.nan
+    out[:] = -1
+    with pytest.raises(ValueError, match=r"lam2d\[1\] must not contain NaN; got nan at index 2"):
+        fa.allocate_batch(bad, 7, backend=backend, out=out)
+    assert (out == -1).all()  # rows are all checked before any is written
+
+
+def test_batch_empty_shapes(backend):
+    assert fa.allocate_batch(np.empty((0, 4)), 3, backend=backend).shape == (0, 4)
+    assert fa.allocate_batch(np.empty((2, 0)), 0, backend=backend).tolist() == [[], []]
+
+
+def test_proxy_loss():
+    assert fa.proxy_loss([4, 2, 1], [1.0, 2.0, 4.0]) == 4.0
+    assert fa.proxy_loss([0, 3], [np.inf, 2.0]) == 6.0  # idle workers count as 0
+    assert fa.proxy_loss([0, 0], [1.0, 1.0]) == 0.0
+    assert fa.proxy_loss([1, 0], [np.inf, 1.0]) == np.inf
+    assert fa.proxy_loss(np.array([3], np.int32), [0.1]) == 3 * 0.1

@@ -1,0 +1,92 @@
+"""The backend registry: availability, the documented "auto" rule, clear errors."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastata as fa
+from fastata import _backends
+from fastata.kernels import status
+
+
+def test_every_backend_is_available_in_the_test_environment():
+    """CI installs the test and cuda extras and runs the simulator: nothing may be silently skipped."""
+    assert fa.available_backends() == ("python", "numba", "cython", "cuda")
+
+
+def test_auto_rule_single_prefers_cython_then_numba_then_python():
+    assert _backends.resolve("auto", "single")[0] == "cython"
+    _backends._loaded["cython"] = None
+    assert _backends.resolve("auto", "single")[0] == "numba"
+    _backends._loaded["numba"] = None
+    assert _backends.resolve("auto", "single")[0] == "python"
+    assert fa.allocate([1.0, 2.0], 3).tolist() == [2, 1]
+
+
+def test_auto_rule_batch_prefers_numba_then_cython_then_python():
+    assert _backends.resolve("auto", "batch")[0] == "numba"
+    _backends._loaded["numba"] = None
+    assert _backends.resolve("auto", "batch")[0] == "cython"
+    _backends._loaded["cython"] = None
+    assert _backends.resolve("auto", "batch")[0] == "python"
+
+
+def test_auto_never_picks_cuda():
+    for name in ("cython", "numba"):
+        _backends._loaded[name] = None
+    assert _backends.resolve("auto", "single")[0] == "python"
+
+
+@pytest.mark.parametrize("name", ["gpu", "Numba", "", None])
+def test_unknown_backend_lists_the_available_ones(name):
+    with pytest.raises(ValueError, match=r"backend must be 'auto' or one of the available backends \('python', 'numba'"):
+        fa.allocate([1.0], 1, backend=name)
+
+
+def test_unavailable_backend_named_explicitly():
+    _backends._loaded["cython"] = None
+    with pytest.raises(ValueError, match=r"available backends \('python', 'numba', 'cuda'\); got 'cython'"):
+        fa.allocate([1.0], 1, backend="cython")
+    assert "cython" not in fa.available_backends()
+
+
+def test_cython_status_codes_mirror_status_py():
+    from fastata.kernels import cython_cpu
+
+    assert cython_cpu.status_codes() == {
+        "OK": status.OK,
+        "LAM_NAN": status.LAM_NAN,
+        "LAM_NEGATIVE": status.LAM_NEGATIVE,
+        "NO_AVAILABLE_WORKER": status.NO_AVAILABLE_WORKER,
+    }
+
+
+def _run_python(code, **env):
+    environment = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    environment.update(env)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True).stdout
+
+
+def test_import_compiles_and_loads_no_backend():
+    out = _run_python("import sys, fastata; print(sorted(m for m in ('numba', 'fastata.kernels.cython_cpu') if m in sys.modules))")
+    assert out.strip() == "[]"
+
+
+def test_cuda_is_listed_only_with_a_gpu_or_the_simulator():
+    code = "import fastata; print(fastata.available_backends())"
+    assert "'cuda'" in _run_python(code, NUMBA_ENABLE_CUDASIM="1")
+    # This test machine has no GPU; where one is lent, "cuda" appears either way.
+    without = _run_python(code, NUMBA_ENABLE_CUDASIM="0")
+    assert "'python', 'numba', 'cython'" in without
+
+
+def test_numba_kernels_are_cached_on_disk():
+    from fastata.kernels import numba_cpu
+
+    for kernel in (numba_cpu.allocate_into, numba_cpu.allocate_batch_into):
+        assert kernel.targetoptions.get("cache") or kernel._cache.__class__.__name__ != "NullCache"
+    numba_cpu.allocate_into(np.ones(2), 1, np.zeros(2, np.int64), np.zeros(2, np.int64), np.zeros(4))
+    assert numba_cpu.allocate_into._cache.__class__.__name__ == "FunctionCache"

@@ -1,0 +1,32 @@
+"""Meta-test: no public function writes to the arrays it is given (only to ``out``)."""
+
+import numpy as np
+import pytest
+
+import fastata as fa
+
+LAM = np.array([0.5, 0.0, 2.0, np.inf, 1.0])
+LAM2D = np.array([[0.5, 1.0, 2.0], [1.0, 1.0, np.inf]])
+
+CALLS = {
+    "allocate": lambda backend, x: fa.allocate(x["lam"], 7, backend=backend),
+    "allocate(out=)": lambda backend, x: fa.allocate(x["lam"], 7, backend=backend, out=np.zeros(5, np.int64)),
+    "allocate_batch": lambda backend, x: fa.allocate_batch(x["lam2d"], x["budgets"], backend=backend),
+    "proxy_loss": lambda backend, x: fa.proxy_loss(x["a"], x["lam"]),
+}
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+def test_inputs_are_never_mutated(backend, call):
+    inputs = {"lam": LAM.copy(), "lam2d": LAM2D.copy(), "budgets": np.array([4, 5]), "a": np.array([1, 2, 0, 0, 3])}
+    for x in inputs.values():
+        x.flags.writeable = False  # a write would raise, on every backend
+    before = {k: v.copy() for k, v in inputs.items()}
+    CALLS[call](backend, inputs)
+    for k in inputs:
+        np.testing.assert_array_equal(inputs[k], before[k])
+
+
+def test_every_public_function_is_covered():
+    public = {name for name in fa.__all__ if callable(getattr(fa, name))} - {"available_backends"}
+    assert public <= {call.split("(")[0] for call in CALLS}

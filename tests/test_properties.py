@@ -1,0 +1,89 @@
+"""Property-based tests (hypothesis): every backend against the reference and brute force."""
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fastata as fa
+from oracle import is_canonical, reference
+
+# Values that stress the contract: ties, zeros, +inf, tiny and huge magnitudes.
+special = st.sampled_from([0.0, np.inf, 1.0, 2.0, 0.1, 0.3, 1e-300, 1e300, 5e-324, 1.7976931348623157e308])
+positive = st.floats(min_value=5e-324, max_value=1e300, allow_nan=False, allow_infinity=False)
+lam_values = st.one_of(positive, special)
+
+
+@st.composite
+def problems(draw, max_n=12, max_budget=80):
+    lam = draw(st.lists(lam_values, min_size=1, max_size=max_n))
+    if all(x == np.inf for x in lam):
+        lam[0] = 1.0
+    return np.array(lam), draw(st.integers(0, max_budget))
+
+
+@given(problem=problems())
+def test_equals_reference(backend, problem):
+    lam, budget = problem
+    a = fa.allocate(lam, budget, backend=backend)
+    assert a.sum() == budget
+    np.testing.assert_array_equal(a, reference(lam, budget))
+
+
+@given(problem=problems(max_n=6), extra=st.integers(1, 10**15))
+def test_large_budget_is_canonical(fast_backend, problem, extra):
+    lam, budget = problem
+    a = fa.allocate(lam, budget + extra, backend=fast_backend)
+    assert is_canonical(lam, budget + extra, a)
+
+
+def _brute_force_loss(lam, budget):
+    best = np.inf
+    for a in itertools.product(range(budget + 1), repeat=len(lam)):
+        if sum(a) == budget:
+            best = min(best, fa.proxy_loss(np.array(a), lam))
+    return best
+
+
+@settings(max_examples=60)
+@given(
+    lam=st.lists(st.one_of(st.floats(0.05, 20.0), st.sampled_from([0.0, 1.0, np.inf])), min_size=1, max_size=4),
+    budget=st.integers(0, 7),
+)
+def test_loss_equals_brute_force(backend, lam, budget):
+    lam = np.array(lam)
+    if np.isinf(lam).all():
+        lam[0] = 1.0
+    a = fa.allocate(lam, budget, backend=backend)
+    assert fa.proxy_loss(a, lam) == _brute_force_loss(lam, budget)
+
+
+@given(problem=problems(), more=st.integers(0, 50))
+def test_raising_the_budget_never_lowers_any_share(backend, problem, more):
+    lam, budget = problem
+    small = fa.allocate(lam, budget, backend=backend)
+    large = fa.allocate(lam, budget + more, backend=backend)
+    assert (large >= small).all()
+
+
+@given(
+    rows=st.lists(problems(max_n=6, max_budget=40), min_size=1, max_size=5),
+)
+def test_batch_equals_single_calls(backend, rows):
+    n = max(lam.size for lam, _ in rows)
+    lam2d = np.ones((len(rows), n))
+    for r, (lam, _) in enumerate(rows):
+        lam2d[r, : lam.size] = lam
+    budgets = np.array([b for _, b in rows])
+    expected = np.stack([reference(lam2d[r], int(budgets[r])) for r in range(len(rows))])
+    np.testing.assert_array_equal(fa.allocate_batch(lam2d, budgets, backend=backend), expected)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 33])
+def test_round_robin_over_unexplored_workers(backend, n):
+    lam = np.zeros(n)
+    for budget in range(0, 3 * n + 2):
+        a = fa.allocate(lam, budget, backend=backend)
+        assert a.tolist() == [budget // n + (i < budget % n) for i in range(n)]
