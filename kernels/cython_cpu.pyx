@@ -12,20 +12,20 @@ from libc.stdint cimport int64_t
 
 cdef int MAX_REFINE = 4096
 cdef double GROWTH = 18446744073709551616.0  # 2**64
+cdef int MAX_NEWTON = 2
+
+
+cdef inline int64_t count_le_from(double x, double t, int64_t cap, int64_t c) noexcept nogil:
+    while c < cap and <double>(c + 1) * x <= t:
+        c += 1
+    while <double>c * x > t:  # no c > 0 guard: 0 * x <= t, and the guard mispredicts
+        c -= 1
+    return c
 
 
 cdef inline int64_t count_le(double x, double t, int64_t cap) noexcept nogil:
     cdef double q = t / x
-    cdef int64_t c
-    if q >= cap:
-        c = cap
-    else:
-        c = <int64_t>q
-    while c < cap and <double>(c + 1) * x <= t:
-        c += 1
-    while c > 0 and <double>c * x > t:
-        c -= 1
-    return c
+    return count_le_from(x, t, cap, cap if q >= cap else <int64_t>q)
 
 
 cdef inline void heap_push(double[::1] heap, Py_ssize_t size, double v) noexcept nogil:
@@ -70,17 +70,15 @@ cdef double relaxation(const double[::1] lam, int64_t budget, int64_t n_avail,
 
 
 cdef int64_t count_prefix(const double[::1] lam, double t, int64_t budget, int64_t limit,
-                          int64_t[::1] out) noexcept nogil:
+                          int64_t[::1] out, bint recount) noexcept nogil:
     cdef int64_t total = 0, c
     cdef Py_ssize_t i
     cdef double x
     for i in range(lam.shape[0]):
-        x = lam[i]
-        if 0.0 < x < INFINITY:
-            c = count_le(x, t, budget)
-            out[i] = c
-            if total <= limit:
-                total += c
+        x = lam[i]  # no availability test: lam = +inf counts 0 by itself
+        c = count_le_from(x, t, budget, out[i]) if recount else count_le(x, t, budget)
+        out[i] = c
+        total += c if total <= limit else 0
     return total
 
 
@@ -130,25 +128,28 @@ cdef double product_of_last(const double[::1] lam, Py_ssize_t k, int64_t[::1] ou
 
 cdef double find_threshold(const double[::1] lam, int64_t budget, double t, double slope,
                            int64_t[::1] out, double[::1] heap) noexcept nogil:
-    cdef int64_t room = heap.shape[0], limit = budget + room + 1, deficit
+    cdef int64_t room = heap.shape[0], limit = budget + room + 1, deficit = 0
+    cdef double newton_limit = 4.0 * sqrt(<double>lam.shape[0]) + 32.0
     cdef double lo = 0.0, hi = INFINITY, nxt
+    cdef bint fits
     cdef int step
     for step in range(MAX_REFINE):
-        deficit = budget - count_prefix(lam, t, budget, limit, out)
+        deficit = budget - count_prefix(lam, t, budget, limit, out, step > 0)
         if deficit == 0:
             return -1.0
         if deficit > 0 and t >= DBL_MAX:
             return INFINITY
-        if 0 < deficit <= room:
-            return product_of_next(lam, budget, deficit, out, heap)
-        if deficit < 0 and 1 - deficit <= room:
-            return product_of_last(lam, 1 - deficit, out, heap)
+        fits = deficit <= room if deficit > 0 else 1 - deficit <= room
+        if fits and (step >= MAX_NEWTON or (deficit if deficit > 0 else -deficit) <= newton_limit):
+            break
         if deficit > 0:
             lo = t
         else:
             hi = t
-        nxt = t + deficit / slope if step == 0 else -1.0
+        nxt = t + deficit / slope if step < MAX_NEWTON else -1.0
         if not (lo < nxt < hi):
+            if fits:
+                break
             if hi == INFINITY:
                 nxt = lo * GROWTH if lo * GROWTH < DBL_MAX else DBL_MAX
             elif lo == 0.0:
@@ -160,7 +161,9 @@ cdef double find_threshold(const double[::1] lam, int64_t budget, double t, doub
         if not (lo < nxt < hi):
             return hi
         t = nxt
-    return hi
+    if deficit > 0:
+        return product_of_next(lam, budget, deficit, out, heap)
+    return product_of_last(lam, 1 - deficit, out, heap)
 
 
 cdef int64_t tie_count(int64_t[::1] out, int64_t[::1] ties, int64_t level) noexcept nogil:
@@ -189,9 +192,9 @@ cdef void take_ties(const double[::1] lam, int64_t budget, double tstar, int64_t
                 below = count_le(x, DBL_MAX, budget)
                 upto = budget
             else:
-                upto = count_le(x, tstar, budget)
-                below = upto
-                while below > 0 and <double>below * x >= tstar:
+                upto = count_le_from(x, tstar, budget, out[i])
+                below = upto - (<double>upto * x >= tstar)
+                while <double>below * x >= tstar:
                     below -= 1
             out[i] = below
             ties[i] = upto - below

@@ -39,23 +39,32 @@ DBL_MAX = sys.float_info.max
 MAX_REFINE = 4096
 #: 2**64: how far the bracketing search jumps up while it has no upper bound.
 GROWTH = 18446744073709551616.0
+#: Newton steps tried while the deficit is large. With few tasks per worker the
+#: fractional parts of t/lam are not uniform, the centred guess is off by O(n), and one
+#: O(n) recount is far cheaper than a heap of that size; ties defeat Newton, so stop early.
+MAX_NEWTON = 2
 
 
 @register_jitable
 def count_le(x, t, cap):
-    """Number of ``j`` in ``1..cap`` with ``fl(j * x) <= t``, for finite ``x > 0``.
+    """Number of ``j`` in ``1..cap`` with ``fl(j * x) <= t``, for ``x > 0`` and ``0 <= t <= DBL_MAX``.
 
-    ``t / x`` is only a guess (off by at most one or two after rounding); the
-    float products decide, so the count is exact. ``t`` may be ``+inf``.
+    ``t / x`` is only a guess (off by at most one after rounding); the float products
+    decide, so the count is exact. ``x = +inf`` counts 0 (``0 * inf`` is NaN, which
+    compares false), so callers need no availability test.
     """
     q = t / x
-    if q >= cap:
-        c = cap
-    else:
-        c = int(q)
+    c = cap if q >= cap else int(q)
+    return count_le_from(x, t, cap, c)
+
+
+@register_jitable
+def count_le_from(x, t, cap, c):
+    """:func:`count_le` from a guess ``c`` in ``[0, cap]``: no division, a step or two when ``c`` is close."""
     while c < cap and (c + 1) * x <= t:
         c += 1
-    while c > 0 and c * x > t:
+    # No "c > 0" guard: 0 * x = 0 <= t always, and that guard is a badly predicted branch.
+    while c * x > t:
         c -= 1
     return c
 
@@ -151,16 +160,18 @@ def relaxation(lam, budget, n_avail, inv_sum, lam_min):
 
 
 @register_jitable
-def count_prefix(lam, t, budget, limit, out):
-    """``out[i]`` = worker i's keys with product ``<= t``; returns their sum, saturated at ``limit``."""
+def count_prefix(lam, t, budget, limit, out, recount):
+    """``out[i]`` = worker i's keys with product ``<= t``; returns their sum, saturated at ``limit``.
+
+    With ``recount``, ``out`` holds the counts at a nearby threshold and serves as the guess.
+    """
     total = 0
     for i in range(lam.shape[0]):
+        # No availability test: lam = +inf counts 0 by itself, and the branch costs.
         x = lam[i]
-        if 0.0 < x < INF:
-            c = count_le(x, t, budget)
-            out[i] = c
-            if total <= limit:
-                total += c
+        c = count_le_from(x, t, budget, out[i]) if recount else count_le(x, t, budget)
+        out[i] = c
+        total += c if total <= limit else 0
     return total
 
 
@@ -217,25 +228,27 @@ def find_threshold(lam, budget, t, slope, out, heap):
     """
     room = heap.shape[0]
     limit = budget + room + 1
+    newton_limit = 4.0 * math.sqrt(lam.shape[0]) + 32.0
     lo = 0.0  # invariant: fewer than budget keys have product <= lo
     hi = INF  # invariant: more than budget keys have product <= hi
     for step in range(MAX_REFINE):
-        deficit = budget - count_prefix(lam, t, budget, limit, out)
+        deficit = budget - count_prefix(lam, t, budget, limit, out, step > 0)
         if deficit == 0:
             return -1.0
         if deficit > 0 and t >= DBL_MAX:
             return INF  # every missing key's product overflows
-        if 0 < deficit <= room:
-            return product_of_next(lam, budget, deficit, out, heap)
-        if deficit < 0 and 1 - deficit <= room:
-            return product_of_last(lam, 1 - deficit, out, heap)
-        # The guess is too far off for the heap: shrink the bracket and retry.
+        fits = deficit <= room if deficit > 0 else 1 - deficit <= room
+        if fits and (step >= MAX_NEWTON or abs(deficit) <= newton_limit):
+            break
         if deficit > 0:
             lo = t
         else:
             hi = t
-        nxt = t + deficit / slope if step == 0 else -1.0
+        nxt = t + deficit / slope if step < MAX_NEWTON else -1.0
         if not (lo < nxt < hi):
+            if fits:
+                break  # Newton cannot help here (ties); the heap can
+            # The guess is too far off for the heap: shrink the bracket and retry.
             if hi == INF:
                 nxt = min(lo * GROWTH, DBL_MAX)
             elif lo == 0.0:
@@ -247,7 +260,9 @@ def find_threshold(lam, budget, t, slope, out, heap):
         if not (lo < nxt < hi):
             return hi  # lo and hi are adjacent floats: every boundary key has product hi
         t = nxt
-    return hi
+    if deficit > 0:
+        return product_of_next(lam, budget, deficit, out, heap)
+    return product_of_last(lam, 1 - deficit, out, heap)
 
 
 @register_jitable
@@ -273,9 +288,9 @@ def take_ties(lam, budget, tstar, out, ties):
                 below = count_le(x, DBL_MAX, budget)
                 upto = budget
             else:
-                upto = count_le(x, tstar, budget)
-                below = upto
-                while below > 0 and below * x >= tstar:
+                upto = count_le_from(x, tstar, budget, out[i])
+                below = upto - (upto * x >= tstar)
+                while below * x >= tstar:  # rare: several keys share the product t*
                     below -= 1
             out[i] = below
             ties[i] = upto - below
