@@ -28,6 +28,7 @@ _AUTO = {
     "batch": ("numba", "cython", "python"),
 }
 _loaded = {}  # name -> module, or None where it cannot be used here
+_auto = {}  # kind -> (name, module): the auto choice, made once (it sits on the hot path)
 
 
 def _load(name):
@@ -54,9 +55,12 @@ def available_backends():
 def resolve(backend, kind="single"):
     """``(name, kernel module)`` for a backend name or ``"auto"``; ``kind`` is ``"single"`` or ``"batch"``."""
     if backend == "auto":
+        if kind in _auto:
+            return _auto[kind]
         for name in _AUTO[kind]:
             module = _load(name)
             if module is not None:
+                _auto[kind] = name, module
                 return name, module
     elif backend in _MODULES:
         module = _load(backend)

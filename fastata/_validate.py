@@ -17,6 +17,7 @@ from .kernels import status as _status
 MAX_BUDGET = 2**53
 
 _REAL_KINDS = "fiu"
+_FLOAT64 = np.dtype(np.float64)
 
 
 def _describe(value):
@@ -34,9 +35,8 @@ def real_array(value, name, ndim):
     Lists, integer and float32 arrays and non-contiguous views are converted once;
     the caller's object is never written to.
     """
-    if not (
-        type(value) is np.ndarray and value.dtype == np.float64 and value.flags.c_contiguous
-    ):
+    # The common case first, in the cheapest checks numpy offers (this is the hot path).
+    if not (type(value) is np.ndarray and value.dtype is _FLOAT64 and value.flags.c_contiguous):
         array = np.asarray(value) if not isinstance(value, np.ndarray) else value
         if array.dtype.kind not in _REAL_KINDS:
             raise TypeError(f"{name} must be an array of real numbers; got {_describe(value)}")

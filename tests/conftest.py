@@ -46,6 +46,8 @@ def fast_backend(request):
 def _fresh_backend_registry():
     """Tests that fake a missing backend must not leak into the next test."""
     saved = dict(_backends._loaded)
+    _backends._auto.clear()
     yield
     _backends._loaded.clear()
     _backends._loaded.update(saved)
+    _backends._auto.clear()
