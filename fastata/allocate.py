@@ -11,11 +11,25 @@ _scratch = threading.local()
 
 def _single_scratch(n):
     """Per-thread scratch for single problems, grown on demand and reused across calls."""
-    buffers = getattr(_scratch, "buffers", None)
+    buffers = getattr(_scratch, "single", None)
     if buffers is None or buffers[0].shape[0] < n:
         buffers = (np.empty(max(n, 1), dtype=np.int64), np.empty(n + 2, dtype=np.float64))
-        _scratch.buffers = buffers
+        _scratch.single = buffers
     return buffers
+
+
+def _batch_scratch(m, n):
+    """Per-thread scratch for batches, reused: fresh megabytes would page-fault on every call.
+
+    Rows may be longer than ``n``; the kernels only need at least ``n`` and ``n + 2``.
+    """
+    buffers = getattr(_scratch, "batch", None)
+    if buffers is None or buffers[0].shape[0] < m or buffers[0].shape[1] < max(n, 1):
+        rows = max(m, 0 if buffers is None else buffers[0].shape[0])
+        cols = max(n, 1, 0 if buffers is None else buffers[0].shape[1])
+        buffers = (np.empty((rows, cols), dtype=np.int64), np.empty((rows, cols + 2), dtype=np.float64))
+        _scratch.batch = buffers
+    return buffers[0][:m], buffers[1][:m]
 
 
 def allocate(lam, budget, *, backend="auto", out=None):
@@ -95,8 +109,7 @@ def allocate_batch(lam2d, budgets, *, backend="auto", out=None):
     m, n = lam2d.shape
     budgets = _validate.budgets(budgets, m)
     out = np.empty((m, n), dtype=np.int64) if out is None else _validate.out_array(out, (m, n))
-    ties = np.empty((m, max(n, 1)), dtype=np.int64)
-    heap = np.empty((m, n + 2), dtype=np.float64)
+    ties, heap = _batch_scratch(m, n)
     status = np.zeros(m, dtype=np.int64)
     kernels.allocate_batch_into(lam2d, budgets, out, ties, heap, status)
     bad = np.flatnonzero(status)

@@ -12,6 +12,12 @@ from fastata import _backends
 from fastata.kernels import status
 
 
+def _disable(name):
+    """Pretend a backend is not installed (the autouse fixture in conftest restores it)."""
+    _backends._loaded[name] = None
+    _backends._auto.clear()
+
+
 def test_every_backend_is_available_in_the_test_environment():
     """CI installs the test and cuda extras and runs the simulator: nothing may be silently skipped."""
     assert fa.available_backends() == ("python", "numba", "cython", "cuda")
@@ -19,24 +25,24 @@ def test_every_backend_is_available_in_the_test_environment():
 
 def test_auto_rule_single_prefers_cython_then_numba_then_python():
     assert _backends.resolve("auto", "single")[0] == "cython"
-    _backends._loaded["cython"] = None
+    _disable("cython")
     assert _backends.resolve("auto", "single")[0] == "numba"
-    _backends._loaded["numba"] = None
+    _disable("numba")
     assert _backends.resolve("auto", "single")[0] == "python"
     assert fa.allocate([1.0, 2.0], 3).tolist() == [2, 1]
 
 
 def test_auto_rule_batch_prefers_numba_then_cython_then_python():
     assert _backends.resolve("auto", "batch")[0] == "numba"
-    _backends._loaded["numba"] = None
+    _disable("numba")
     assert _backends.resolve("auto", "batch")[0] == "cython"
-    _backends._loaded["cython"] = None
+    _disable("cython")
     assert _backends.resolve("auto", "batch")[0] == "python"
 
 
 def test_auto_never_picks_cuda():
     for name in ("cython", "numba"):
-        _backends._loaded[name] = None
+        _disable(name)
     assert _backends.resolve("auto", "single")[0] == "python"
 
 
@@ -47,7 +53,7 @@ def test_unknown_backend_lists_the_available_ones(name):
 
 
 def test_unavailable_backend_named_explicitly():
-    _backends._loaded["cython"] = None
+    _disable("cython")
     with pytest.raises(ValueError, match=r"available backends \('python', 'numba', 'cuda'\); got 'cython'"):
         fa.allocate([1.0], 1, backend="cython")
     assert "cython" not in fa.available_backends()

@@ -1,0 +1,102 @@
+"""Allocation throughput: every backend and every baseline on one case table, in the same run.
+
+Run: ``pytest benchmarks/test_bench_allocate.py --benchmark-columns=median,iqr,rounds``.
+Compare within a group (one ``(n, budget)`` case): targets are ratios, never absolute times.
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastata as fa
+from cases import BACKENDS, BATCH, CASES, baselines, case_id, floor_call, make_lam
+
+BASELINE_CASES = [(n, b, name) for n, b in CASES for name in baselines(n, b)]
+
+
+@pytest.mark.parametrize("backend", ("auto",) + BACKENDS)
+@pytest.mark.parametrize("n, budget", CASES, ids=[case_id(*c) for c in CASES])
+def test_allocate(benchmark, backend, n, budget):
+    benchmark.group = f"allocate {case_id(n, budget)}"
+    lam = make_lam(n)
+    a = benchmark(fa.allocate, lam, budget, backend=backend)
+    assert a.sum() == budget
+
+
+@pytest.mark.parametrize("n, budget, name", BASELINE_CASES, ids=[f"{case_id(n, b)}-{name}" for n, b, name in BASELINE_CASES])
+def test_baseline(benchmark, n, budget, name):
+    benchmark.group = f"allocate {case_id(n, budget)}"
+    lam = make_lam(n)
+    benchmark(baselines(n, budget)[name], lam, budget)
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "cuda"])
+@pytest.mark.parametrize("n, budget", CASES, ids=[case_id(*c) for c in CASES])
+def test_call_overhead_floor(benchmark, backend, n, budget):
+    """The backend's empty kernel with the same arguments: what no implementation can beat."""
+    benchmark.group = f"allocate {case_id(n, budget)}"
+    benchmark(floor_call(backend, n), make_lam(n), budget)
+
+
+@pytest.fixture(scope="module")
+def batch_input():
+    m, n, budget = BATCH
+    return np.stack([make_lam(n, seed) for seed in range(m)]), budget
+
+
+def test_batch_prange(benchmark, batch_input):
+    benchmark.group = "batch m=1024 n=459"
+    lam2d, budget = batch_input
+    benchmark(fa.allocate_batch, lam2d, budget, backend="numba")
+
+
+def test_batch_loop_of_single_calls(benchmark, batch_input):
+    benchmark.group = "batch m=1024 n=459"
+    lam2d, budget = batch_input
+
+    def loop():
+        for row in lam2d:
+            fa.allocate(row, budget, backend="numba")
+
+    benchmark(loop)
+
+
+def test_budget_does_not_matter(benchmark):
+    """``budget = 10**9`` with n = 3 against ``budget = 3``: compare with the (3, 10**9) group."""
+    benchmark.group = f"allocate {case_id(3, 10**9)}"
+    benchmark(fa.allocate, make_lam(3), 3)
+
+
+def _python(code):
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_import_time(benchmark):
+    """``import fastata`` in a fresh interpreter; compare with the bare interpreter below."""
+    benchmark.group = "start-up"
+    benchmark.pedantic(_python, args=("import fastata",), rounds=5)
+
+
+def test_bare_interpreter(benchmark):
+    benchmark.group = "start-up"
+    benchmark.pedantic(_python, args=("pass",), rounds=5)
+
+
+def test_numba_compile_cold_cache(benchmark, tmp_path):
+    """First numba call with an empty cache directory: compile cost, paid once per install."""
+    benchmark.group = "start-up"
+    code = f"import os; os.environ['NUMBA_CACHE_DIR'] = {str(tmp_path)!r}; import fastata; fastata.allocate([1.0], 1, backend='numba')"
+
+    def cold():
+        for entry in tmp_path.iterdir():
+            if entry.is_dir():
+                import shutil
+
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        _python(code)
+
+    benchmark.pedantic(cold, rounds=2)
