@@ -6,6 +6,7 @@ Compare within a group (one ``(n, budget)`` case): targets are ratios, never abs
 
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -70,7 +71,7 @@ def test_budget_does_not_matter(benchmark):
 
 
 def _python(code):
-    subprocess.run([sys.executable, "-c", code], check=True)
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tempfile.gettempdir())
 
 
 def test_import_time(benchmark):

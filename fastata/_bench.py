@@ -139,24 +139,25 @@ def run_batch(m=BATCH[0], n=BATCH[1], budget=BATCH[2], min_time=0.05, repeat=5):
     }
 
 
-def _python(code, env=None):
+def _python(code, env=None, capture=False):
+    """Run ``code`` in a fresh interpreter, from a neutral folder (in a source checkout,
+    ``import fastata`` would otherwise find the uninstalled tree); returns (seconds, stdout)."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
-    return time.perf_counter() - start
+    done = subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=tempfile.gettempdir(),
+                          capture_output=capture, text=True)
+    return time.perf_counter() - start, done.stdout
 
 
 def startup_costs(repeat=3):
     """``import fastata`` (less a bare interpreter start) and numba's cold-cache compile time."""
-    bare = statistics.median(_python("pass") for _ in range(repeat))
-    imported = statistics.median(_python("import fastata") for _ in range(repeat))
+    bare = statistics.median(_python("pass")[0] for _ in range(repeat))
+    imported = statistics.median(_python("import fastata")[0] for _ in range(repeat))
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         code = ("import time, fastata as fa; t = time.perf_counter(); "
                 "fa.allocate([1.0, 2.0], 3, backend='numba'); print(time.perf_counter() - t)")
-        cold = float(subprocess.run([sys.executable, "-c", code], check=True, env=env,
-                                    capture_output=True, text=True).stdout)
-        warm = float(subprocess.run([sys.executable, "-c", code], check=True, env=env,
-                                    capture_output=True, text=True).stdout)
+        cold = float(_python(code, env, capture=True)[1])
+        warm = float(_python(code, env, capture=True)[1])
     return {"import fastata": max(imported - bare, 0.0), "numba first call, cold cache": cold,
             "numba first call, warm cache": warm}
 

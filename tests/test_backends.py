@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -73,7 +74,9 @@ def test_cython_status_codes_mirror_status_py():
 def _run_python(code, **env):
     environment = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
     environment.update(env)
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True).stdout
+    # From a neutral folder: in the checkout, "import fastata" would find the source tree.
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment,
+                          check=True, cwd=tempfile.gettempdir()).stdout
 
 
 def test_import_compiles_and_loads_no_backend():
