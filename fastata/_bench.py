@@ -178,7 +178,8 @@ def ratios(rows, batch):
             found[f"{key}: auto / cython floor"] = s["fa.allocate[auto]"] / s["floor[cython]"]
     by_case = {(r["n"], r["budget"]): r["seconds"] for r in rows}
     if (3, 10**9) in by_case:
-        small = median_time(lambda: allocate(make_lam(3), 3), repeat=5)
+        lam3 = make_lam(3)
+        small = median_time(lambda: allocate(lam3, 3), repeat=5)
         found["n=3: budget 10**9 / budget 3 (auto)"] = by_case[(3, 10**9)]["fa.allocate[auto]"] / small
     if batch:
         b = batch["seconds"]
