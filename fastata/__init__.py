@@ -7,7 +7,19 @@ time ``max_i a_i * lam_i``. See ``allocate`` and the README.
 
 from ._backends import available_backends
 from .allocate import allocate, allocate_batch, proxy_loss
+from .policies import ATA, FTA, UTA, ATAEmpirical, load
 
 __version__ = "0.1.0"
 
-__all__ = ["allocate", "allocate_batch", "available_backends", "proxy_loss", "__version__"]
+__all__ = [
+    "ATA",
+    "ATAEmpirical",
+    "FTA",
+    "UTA",
+    "allocate",
+    "allocate_batch",
+    "available_backends",
+    "load",
+    "proxy_loss",
+    "__version__",
+]

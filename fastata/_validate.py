@@ -132,3 +132,120 @@ def unknown_backend(name, available):
     return ValueError(
         f"backend must be 'auto' or one of the available backends {available}; got {name!r}"
     )
+
+
+# --- Policies (fastata.policies) -------------------------------------------------------
+
+_INT64 = np.dtype(np.int64)
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def _real_scalar(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number; got {_describe(value)}")
+    return float(value)
+
+
+def positive(value, name):
+    """A finite real number ``> 0`` as a float (``alpha``, ``eta``, ``c``)."""
+    x = _real_scalar(value, name)
+    if not (0.0 < x < np.inf):
+        raise ValueError(f"{name} must be finite and > 0; got {x!r}")
+    return x
+
+
+def discount(value, name="gamma"):
+    """The discount ``gamma`` in ``(0, 1]`` as a float."""
+    x = _real_scalar(value, name)
+    if not (0.0 < x <= 1.0):
+        raise ValueError(f"{name} must be in (0, 1]; got {x!r}")
+    return x
+
+
+def count(value, name, minimum):
+    """An integer ``>= minimum`` as a Python int (``n_workers``, ``k``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be an integer; got {_describe(value)}")
+    value = operator.index(value)
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {value}")
+    return value
+
+
+def flag(value, name="flag"):
+    """A boolean (``True``/``False`` or a numpy bool)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {_describe(value)}")
+    return bool(value)
+
+
+def true_means(value, name="means"):
+    """FTA's true mean times: 1-D, at least one worker, every entry finite and ``> 0``."""
+    means = real_array(value, name, 1)
+    if means.shape[0] == 0:
+        raise ValueError(f"{name} must have at least one worker; got an empty array")
+    bad = np.flatnonzero(~((means > 0) & (means < np.inf)))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name} must be finite and > 0; got {float(means[i])!r} at index {i}")
+    return means.copy()  # the policy owns its copy; the caller's array is never kept
+
+
+def worker_ids(value, name="workers"):
+    """Worker ids as a C-contiguous 1-D int64 array (range is checked by the kernels)."""
+    # The common case first, in the cheapest checks numpy offers (observe is on the hot path).
+    if type(value) is np.ndarray and value.dtype is _INT64 and value.flags.c_contiguous:
+        array = value
+    else:
+        array = np.asarray(value) if not isinstance(value, np.ndarray) else value
+        if array.size == 0 and not isinstance(value, np.ndarray):
+            array = array.astype(np.int64)  # [] is float64 to numpy; no ids is fine
+        if array.dtype.kind not in "iu":
+            raise TypeError(f"{name} must be integer worker ids; got {_describe(value)}")
+        if array.dtype.kind == "u" and array.size and array.max() > _INT64_MAX:
+            raise ValueError(f"{name} must be in [0, n_workers); got {array.max().item()}")
+        array = np.ascontiguousarray(array, dtype=np.int64)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D; got an array of shape {array.shape}")
+    return array
+
+
+def same_length(workers, durations):
+    """``observe``'s two arrays pair up element by element."""
+    if workers.shape[0] != durations.shape[0]:
+        raise ValueError(
+            f"workers and durations must have the same length; got {workers.shape[0]} and {durations.shape[0]}"
+        )
+
+
+def worker_range(workers, n, name="workers"):
+    """Raise for an id outside ``[0, n)`` (for calls that no kernel scans)."""
+    bad = np.flatnonzero((workers < 0) | (workers >= n))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name} must be in [0, {n}); got {workers[i].item()} at index {i}")
+
+
+def raise_for_observe(status, workers, durations, n):
+    """Turn an ``observe`` kernel's status code into the ``ValueError`` a user reads."""
+    if status == _status.WORKER_OUT_OF_RANGE:
+        worker_range(workers, n)
+    if status == _status.DURATION_NOT_FINITE:
+        i = int(np.flatnonzero(~np.isfinite(durations))[0])
+        raise ValueError(f"durations must be finite; got {float(durations[i])!r} at index {i}")
+    if status == _status.DURATION_NEGATIVE:
+        i = int(np.flatnonzero(durations < 0)[0])
+        raise ValueError(f"durations must be >= 0; got {float(durations[i])!r} at index {i}")
+    raise RuntimeError(f"kernel returned unknown status {status}")
+
+
+def no_available_worker(budget_value):
+    """The error for a round with tasks but no available worker."""
+    return ValueError(
+        f"available must hold at least one worker when budget > 0; got none available and budget {budget_value}"
+    )
+
+
+def state_file(path, problem):
+    """The error for a file that ``fastata.load`` cannot read as a policy state."""
+    return ValueError(f"path must be a fastata policy file; got {str(path)!r}: {problem}")

@@ -74,3 +74,36 @@ def allocate_into(lam, budget, out, ties=None, heap=None):
         lam.reshape(1, -1), np.array([budget], dtype=np.int64), out.reshape(1, -1), None, None, status
     )
     return int(status[0])
+
+
+# --- Policy statistics and bounds ------------------------------------------------------
+# A policy's statistics are O(n) numbers updated with O(budget) samples a round: copying
+# them to the GPU and back each round costs more than the update itself, so they stay on
+# the host and run in the numba CPU kernels (the same shared code, so the same bits).
+# Only the allocation, the part that grows with n and the budget, runs on the GPU.
+
+
+def observe_into(workers, durations, counts, means, m2):
+    """Check every sample, then add them all (Welford), on the host; returns a status code."""
+    from . import numba_cpu
+
+    return numba_cpu.observe_into(workers, durations, counts, means, m2)
+
+
+def bounds_into(counts, means, available, variant, weight, log_term, s):
+    """Lower confidence bounds into ``s``, on the host (numba CPU kernel)."""
+    from . import numba_cpu
+
+    numba_cpu.bounds_into(counts, means, available, variant, weight, log_term, s)
+
+
+def policy_round(counts, means, m2, available, variant, weight, log_term, gamma, budget, s, out, ties, heap):
+    """Bounds on the host, the allocation on the GPU, then the discount on the host."""
+    from . import numba_cpu
+
+    numba_cpu.bounds_into(counts, means, available, variant, weight, log_term, s)
+    status = allocate_into(s, budget, out)
+    if status == OK and gamma != 1.0:
+        counts *= gamma
+        m2 *= gamma
+    return status

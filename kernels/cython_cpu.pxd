@@ -14,8 +14,32 @@ cdef enum:
     STATUS_LAM_NAN = 1
     STATUS_LAM_NEGATIVE = 2
     STATUS_NO_AVAILABLE_WORKER = 3
+    STATUS_WORKER_OUT_OF_RANGE = 4
+    STATUS_DURATION_NOT_FINITE = 5
+    STATUS_DURATION_NEGATIVE = 6
+    VARIANT_ATA = 0
+    VARIANT_EMPIRICAL = 1
 
 # Canonical allocation of ``budget`` tasks over ``lam`` (length n) into ``out``.
 # Scratch: ``ties`` int64 of length >= n, ``heap`` float64 of length >= n + 2.
 cdef int allocate_core(const double[::1] lam, int64_t budget, int64_t[::1] out,
                        int64_t[::1] ties, double[::1] heap) noexcept nogil
+
+# Policy statistics (DESIGN.md section 3): check every sample (ids in [0, n), durations
+# finite and >= 0), then add them all with Welford's update; a rejected batch changes nothing.
+cdef int observe_core(const int64_t[::1] workers, const double[::1] durations,
+                      double[::1] counts, double[::1] means, double[::1] m2) noexcept nogil
+
+# Lower confidence bounds of ATA (variant VARIANT_ATA, weight = c * alpha) or ATA-Empirical
+# (VARIANT_EMPIRICAL, weight = c * eta) into ``s``; ``log_term = ln(2 k^2)``;
+# ``available[i] == 0`` gives +inf.
+cdef void bounds_core(const double[::1] counts, const double[::1] means,
+                      const unsigned char[::1] available, int variant, double weight,
+                      double log_term, double[::1] s) noexcept nogil
+
+# One policy round: bounds into ``s``, the allocation of ``budget`` into ``out``, then
+# ``counts`` and ``m2`` times ``gamma`` (only if the allocation succeeded).
+cdef int policy_round_core(double[::1] counts, const double[::1] means, double[::1] m2,
+                           const unsigned char[::1] available, int variant, double weight,
+                           double log_term, double gamma, int64_t budget, double[::1] s,
+                           int64_t[::1] out, int64_t[::1] ties, double[::1] heap) noexcept nogil

@@ -330,3 +330,107 @@ def empty_allocate_into(const double[::1] lam, int64_t budget, int64_t[::1] out,
                         int64_t[::1] ties, double[::1] heap):
     """Takes what :func:`allocate_into` takes and does nothing: the call-overhead floor."""
     return 0
+
+
+
+# --- Policy statistics and bounds: a port of stats.py (read it for the why) -----------
+
+
+cdef int observe_core(const int64_t[::1] workers, const double[::1] durations,
+                      double[::1] counts, double[::1] means, double[::1] m2) noexcept nogil:
+    cdef Py_ssize_t u, n = counts.shape[0]
+    cdef int64_t i
+    cdef double x, k, delta, mean
+    for u in range(workers.shape[0]):
+        i = workers[u]
+        if i < 0 or i >= n:
+            return STATUS_WORKER_OUT_OF_RANGE
+        x = durations[u]
+        if not (x >= 0.0):
+            return STATUS_DURATION_NOT_FINITE if x != x else STATUS_DURATION_NEGATIVE
+        if x == INFINITY:
+            return STATUS_DURATION_NOT_FINITE
+    for u in range(workers.shape[0]):
+        i = workers[u]
+        x = durations[u]
+        k = counts[i] + 1.0
+        delta = x - means[i]
+        mean = means[i] + delta / k
+        counts[i] = k
+        means[i] = mean
+        m2[i] = m2[i] + delta * (x - mean)
+    return STATUS_OK
+
+
+cdef void bounds_core(const double[::1] counts, const double[::1] means,
+                      const unsigned char[::1] available, int variant, double weight,
+                      double log_term, double[::1] s) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef double k, r, ci, v, f
+    for i in range(counts.shape[0]):
+        k = counts[i]
+        if available[i] == 0:
+            s[i] = INFINITY
+        elif k > 0.0:
+            r = log_term / k
+            ci = sqrt(r) + r
+            if variant == VARIANT_ATA:
+                v = means[i] - weight * ci
+                s[i] = v if v > 0.0 else 0.0
+            else:
+                f = 1.0 - weight * ci
+                s[i] = means[i] * f if f > 0.0 else 0.0
+        else:
+            s[i] = 0.0
+
+
+cdef int policy_round_core(double[::1] counts, const double[::1] means, double[::1] m2,
+                           const unsigned char[::1] available, int variant, double weight,
+                           double log_term, double gamma, int64_t budget, double[::1] s,
+                           int64_t[::1] out, int64_t[::1] ties, double[::1] heap) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef int status
+    bounds_core(counts, means, available, variant, weight, log_term, s)
+    status = allocate_core(s, budget, out, ties, heap)
+    if status == STATUS_OK and gamma != 1.0:
+        for i in range(counts.shape[0]):
+            counts[i] = counts[i] * gamma
+            m2[i] = m2[i] * gamma
+    return status
+
+
+def policy_codes():
+    """The observe status codes and bound variants compiled in (a test compares them to status.py)."""
+    return {"WORKER_OUT_OF_RANGE": STATUS_WORKER_OUT_OF_RANGE,
+            "DURATION_NOT_FINITE": STATUS_DURATION_NOT_FINITE,
+            "DURATION_NEGATIVE": STATUS_DURATION_NEGATIVE,
+            "VARIANT_ATA": VARIANT_ATA, "VARIANT_EMPIRICAL": VARIANT_EMPIRICAL}
+
+
+def observe_into(const int64_t[::1] workers, const double[::1] durations,
+                 double[::1] counts, double[::1] means, double[::1] m2):
+    """Check every sample, then add them all (Welford), without the GIL; returns a status code."""
+    cdef int status
+    with nogil:
+        status = observe_core(workers, durations, counts, means, m2)
+    return status
+
+
+def bounds_into(const double[::1] counts, const double[::1] means,
+                const unsigned char[::1] available, int variant, double weight,
+                double log_term, double[::1] s):
+    """Lower confidence bounds of ATA (``variant`` 0) or ATA-Empirical (1) into ``s``."""
+    with nogil:
+        bounds_core(counts, means, available, variant, weight, log_term, s)
+
+
+def policy_round(double[::1] counts, const double[::1] means, double[::1] m2,
+                 const unsigned char[::1] available, int variant, double weight,
+                 double log_term, double gamma, int64_t budget, double[::1] s,
+                 int64_t[::1] out, int64_t[::1] ties, double[::1] heap):
+    """Bounds, allocation and discount of one round in one call; returns a status code."""
+    cdef int status
+    with nogil:
+        status = policy_round_core(counts, means, m2, available, variant, weight, log_term,
+                                   gamma, budget, s, out, ties, heap)
+    return status

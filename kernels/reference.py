@@ -9,7 +9,16 @@ It is O(budget log n): correct, not fast.
 import heapq
 import math
 
-from .status import LAM_NAN, LAM_NEGATIVE, NO_AVAILABLE_WORKER, OK
+from .status import (
+    DURATION_NEGATIVE,
+    DURATION_NOT_FINITE,
+    LAM_NAN,
+    LAM_NEGATIVE,
+    NO_AVAILABLE_WORKER,
+    OK,
+    VARIANT_ATA,
+    WORKER_OUT_OF_RANGE,
+)
 
 
 def scan_lam(lam):
@@ -63,3 +72,65 @@ def allocate_batch_into(lam2d, budgets, out, ties, heap, status):
 def empty_allocate_into(lam, budget, out, ties=None, heap=None):
     """Takes what :func:`allocate_into` takes and does nothing: the call-overhead floor."""
     return OK
+
+
+# --- Policy statistics and bounds (DESIGN.md section 3) --------------------------------
+# The same operations in the same order as stats.py, written as plain loops.
+
+
+def observe_into(workers, durations, counts, means, m2):
+    """Check every sample (ids in ``[0, n)``, durations finite and ``>= 0``), then add them all.
+
+    Welford's update with weight 1 per sample, in the order given. The first bad
+    sample decides the status, and a rejected batch changes nothing.
+    """
+    n = counts.shape[0]
+    for w, x in zip(workers, durations):
+        if not 0 <= w < n:
+            return WORKER_OUT_OF_RANGE
+        if math.isnan(x) or math.isinf(x):
+            return DURATION_NOT_FINITE
+        if x < 0.0:
+            return DURATION_NEGATIVE
+    for w, x in zip(workers, durations):
+        x = float(x)
+        k = float(counts[w]) + 1.0
+        delta = x - float(means[w])
+        mean = float(means[w]) + delta / k
+        counts[w] = k
+        means[w] = mean
+        m2[w] = float(m2[w]) + delta * (x - mean)
+    return OK
+
+
+def bounds_into(counts, means, available, variant, weight, log_term, s):
+    """Lower confidence bounds into ``s``.
+
+    ``c_i = sqrt(L / K_i) + L / K_i``; ATA: ``max(mean_i - weight * c_i, 0)``,
+    ATA-Empirical: ``mean_i * max(1 - weight * c_i, 0)``; 0 while ``K_i = 0``,
+    ``+inf`` for an unavailable worker.
+    """
+    for i in range(counts.shape[0]):
+        k = float(counts[i])
+        if not available[i]:
+            s[i] = math.inf
+        elif k > 0.0:
+            r = log_term / k
+            ci = math.sqrt(r) + r
+            if variant == VARIANT_ATA:
+                s[i] = max(float(means[i]) - weight * ci, 0.0)
+            else:
+                s[i] = float(means[i]) * max(1.0 - weight * ci, 0.0)
+        else:
+            s[i] = 0.0
+
+
+def policy_round(counts, means, m2, available, variant, weight, log_term, gamma, budget, s, out, ties, heap):
+    """Bounds into ``s``, the allocation into ``out``, then ``K`` and ``M2`` times ``gamma``."""
+    bounds_into(counts, means, available, variant, weight, log_term, s)
+    status = allocate_into(s, budget, out)
+    if status == OK and gamma != 1.0:
+        for i in range(counts.shape[0]):
+            counts[i] = float(counts[i]) * gamma
+            m2[i] = float(m2[i]) * gamma
+    return status

@@ -12,3 +12,13 @@ LAM_NAN = 1
 LAM_NEGATIVE = 2
 #: ``budget > 0`` but every worker is unavailable (``lam = +inf``) or there are none.
 NO_AVAILABLE_WORKER = 3
+#: ``observe``: a worker id outside ``[0, n)``.
+WORKER_OUT_OF_RANGE = 4
+#: ``observe``: a duration that is NaN or infinite.
+DURATION_NOT_FINITE = 5
+#: ``observe``: a negative duration.
+DURATION_NEGATIVE = 6
+
+#: Bound variants of the policy kernels (DESIGN.md section 3).
+VARIANT_ATA = 0
+VARIANT_EMPIRICAL = 1

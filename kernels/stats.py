@@ -1,0 +1,110 @@
+"""Per-worker statistics and confidence bounds, written once for the numba (and cuda) backends.
+
+Every function here is ``register_jitable`` (see ``threshold.py``). The Cython backend
+(``cython_cpu.pyx``) is a line-by-line port and ``reference.py`` the plain oracle; all
+three use the same operations in the same order, so the results agree bit for bit.
+
+State per worker ``i`` (DESIGN.md section 3): ``counts[i] = K_i`` (a float: with a
+discount ``gamma < 1`` it is a discounted count), ``means[i]`` (the running mean,
+0 while ``K_i = 0``) and ``m2[i]`` (the running sum of squared deviations, Welford).
+
+Fixed evaluation order of the bounds, with ``weight = c * alpha`` (ATA) or
+``c * eta`` (ATA-Empirical) and ``log_term = ln(2 k^2)`` computed by the caller::
+
+    r   = log_term / K_i
+    c_i = sqrt(r) + r
+    ATA:            v = mean_i - weight * c_i;  s_i = v if v > 0 else 0
+    ATA-Empirical:  f = 1 - weight * c_i;       s_i = mean_i * f if f > 0 else 0
+
+``s_i = 0`` when ``K_i = 0`` and ``s_i = +inf`` for an unavailable worker. Only
+``+ - * / sqrt`` appear, all correctly rounded in IEEE float64, so no backend can differ.
+"""
+
+import math
+
+from numba.extending import register_jitable
+
+from . import threshold
+from .status import DURATION_NEGATIVE, DURATION_NOT_FINITE, OK, VARIANT_ATA, WORKER_OUT_OF_RANGE
+
+INF = math.inf
+
+
+@register_jitable
+def check_samples(workers, durations, n):
+    """Status of a batch of samples: the first bad element decides (id checked before duration)."""
+    for u in range(workers.shape[0]):
+        w = workers[u]
+        if w < 0 or w >= n:
+            return WORKER_OUT_OF_RANGE
+        x = durations[u]
+        if not (x >= 0.0):
+            return DURATION_NOT_FINITE if x != x else DURATION_NEGATIVE
+        if x == INF:
+            return DURATION_NOT_FINITE
+    return OK
+
+
+@register_jitable
+def add_samples(workers, durations, counts, means, m2):
+    """Welford's update, one sample at a time, in the order given (weight 1 per sample)."""
+    for u in range(workers.shape[0]):
+        i = workers[u]
+        x = durations[u]
+        k = counts[i] + 1.0
+        delta = x - means[i]
+        mean = means[i] + delta / k
+        counts[i] = k
+        means[i] = mean
+        m2[i] = m2[i] + delta * (x - mean)
+
+
+@register_jitable
+def observe_into(workers, durations, counts, means, m2):
+    """Check every sample, then add them all; a rejected batch changes nothing."""
+    status = check_samples(workers, durations, counts.shape[0])
+    if status == OK:
+        add_samples(workers, durations, counts, means, m2)
+    return status
+
+
+@register_jitable
+def bounds_into(counts, means, available, variant, weight, log_term, s):
+    """Lower confidence bounds ``s`` of both ATA variants (module docstring for the formulas)."""
+    for i in range(counts.shape[0]):
+        k = counts[i]
+        if available[i] == 0:
+            s[i] = INF
+        elif k > 0.0:
+            r = log_term / k
+            ci = math.sqrt(r) + r
+            if variant == VARIANT_ATA:
+                v = means[i] - weight * ci
+                s[i] = v if v > 0.0 else 0.0
+            else:
+                f = 1.0 - weight * ci
+                s[i] = means[i] * f if f > 0.0 else 0.0
+        else:
+            s[i] = 0.0
+
+
+@register_jitable
+def discount(counts, m2, gamma):
+    """Multiply every ``K_i`` and ``M2_i`` by ``gamma`` (the mean of a discounted sum is unchanged)."""
+    for i in range(counts.shape[0]):
+        counts[i] = counts[i] * gamma
+        m2[i] = m2[i] * gamma
+
+
+@register_jitable
+def policy_round(counts, means, m2, available, variant, weight, log_term, gamma, budget, s, out, ties, heap):
+    """One round: bounds into ``s``, the allocation of ``budget`` on them into ``out``, then the discount.
+
+    The discount runs only after a successful allocation, so a rejected round leaves the
+    statistics as they were (``s`` is scratch).
+    """
+    bounds_into(counts, means, available, variant, weight, log_term, s)
+    status = threshold.allocate_into(s, budget, out, ties, heap)
+    if status == OK and gamma != 1.0:
+        discount(counts, m2, gamma)
+    return status

@@ -1,0 +1,206 @@
+"""Saving and loading policies: exact round trips, atomic writes, and files that must be refused."""
+
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import fastata as fa
+from fastata import policies
+
+MU = np.array([1.0, 2.5, 4.0, 0.7, 9.0, 3.3])
+
+
+def state(policy):
+    meta, arrays = policy._state()
+    return meta, {key: array.tobytes() for key, array in arrays.items()}
+
+
+def run(policy, rounds, rng):
+    allocations = []
+    for _ in range(rounds):
+        a = policy.allocate()
+        allocations.append(a.tolist())
+        workers = np.repeat(np.arange(policy.n_workers), a)
+        mu = np.resize(MU, policy.n_workers)
+        policy.observe(workers, rng.exponential(mu[workers]))
+    return allocations
+
+
+MAKERS = [
+    lambda b: fa.ATA(6, 11, alpha=0.4, backend=b),
+    lambda b: fa.ATA(6, 11, alpha=0.4, c=1.0, gamma=0.93, backend=b),
+    lambda b: fa.ATAEmpirical(6, 11, eta=0.3, gamma=0.8, backend=b),
+    lambda b: fa.FTA(MU, 11, backend=b),
+    lambda b: fa.UTA(6, 11, seed=123, backend=b),
+]
+
+
+@pytest.mark.parametrize("make", MAKERS)
+def test_save_load_continues_bit_identically(tmp_path, make, fast_backend):
+    path = tmp_path / "policy.npz"
+    uninterrupted = make(fast_backend)
+    saved = make(fast_backend)
+    rng_a, rng_b = np.random.default_rng(9), np.random.default_rng(9)
+    rounds = 6 if fast_backend == "cuda" else 20  # the CUDA simulator is slow
+    run(uninterrupted, rounds, rng_a)
+    run(saved, rounds, rng_b)
+    saved.set_available([1], False)
+    uninterrupted.set_available([1], False)
+    saved.save(path)
+    loaded = fa.load(path)
+    assert type(loaded) is type(saved) and repr(loaded) == repr(saved)
+    assert state(loaded) == state(saved)
+    assert loaded.backend == saved.backend
+    assert run(loaded, rounds, rng_b) == run(uninterrupted, rounds, rng_a)
+    assert state(loaded) == state(uninterrupted)
+
+
+def test_load_on_another_backend(tmp_path):
+    policy = fa.ATAEmpirical(6, 11, eta=0.3, gamma=0.9, backend="numba")
+    run(policy, 10, np.random.default_rng(1))
+    policy.save(tmp_path / "p.npz")
+    loaded = fa.load(tmp_path / "p.npz", backend="python")
+    assert loaded.backend == "python"
+    assert loaded.allocate().tolist() == policy.allocate().tolist()
+
+
+def test_save_after_add_workers(tmp_path):
+    policy = fa.ATA(3, 5, alpha=1.0)
+    policy.add_workers(2)
+    policy.observe([4], [2.0])
+    policy.save(tmp_path / "p.npz")
+    loaded = fa.load(tmp_path / "p.npz")
+    assert loaded.n_workers == 5 and loaded.counts.tolist() == [0, 0, 0, 0, 1]
+
+
+def test_file_holds_no_pickle(tmp_path):
+    fa.UTA(3, 4, seed=1).save(tmp_path / "p.npz")
+    with np.load(tmp_path / "p.npz", allow_pickle=False) as data:
+        assert all(data[key].dtype != object for key in data.files)
+        meta = json.loads(str(data["meta"]))
+    assert meta["format"] == policies.FORMAT and meta["version"] == policies.FORMAT_VERSION
+
+
+# --- files that must be refused -------------------------------------------------------------
+
+
+@pytest.fixture
+def saved_file(tmp_path):
+    policy = fa.ATA(6, 11, alpha=0.4, gamma=0.9)
+    run(policy, 5, np.random.default_rng(2))
+    path = tmp_path / "policy.npz"
+    policy.save(path)
+    return path
+
+
+def _rewrite(path, change):
+    """Rewrite a saved file with ``change(meta, arrays)`` applied."""
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    change(meta, arrays)
+    np.savez(path, meta=np.array(json.dumps(meta)), **arrays)
+    os.replace(str(path) + ".npz", path) if os.path.exists(str(path) + ".npz") else None
+
+
+def test_truncated_file(saved_file):
+    data = saved_file.read_bytes()
+    for size in (0, 10, len(data) // 2, len(data) - 5):
+        saved_file.write_bytes(data[:size])
+        with pytest.raises(ValueError, match=r"path must be a fastata policy file; got .*unreadable"):
+            fa.load(saved_file)
+
+
+def test_corrupt_bytes(saved_file):
+    data = bytearray(saved_file.read_bytes())
+    # Flip bytes inside the stored arrays: zip's CRC-32 catches it.
+    with zipfile.ZipFile(saved_file) as archive:
+        info = archive.getinfo("counts.npy")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 140
+    data[start : start + 8] = b"\xff" * 8
+    saved_file.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"path must be a fastata policy file; got .*unreadable.*CRC"):
+        fa.load(saved_file)
+
+
+def test_foreign_files(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match="unreadable"):
+        fa.load(text)
+    npy = tmp_path / "array.npy"
+    np.save(npy, np.arange(3))
+    with pytest.raises(ValueError, match="not an .npz archive"):
+        fa.load(npy)
+    npz = tmp_path / "other.npz"
+    np.savez(npz, weights=np.ones(3))
+    with pytest.raises(ValueError, match=r"no fastata metadata \(a foreign .npz file\?\)"):
+        fa.load(npz)
+    with pytest.raises(FileNotFoundError):
+        fa.load(tmp_path / "missing.npz")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda m, a: m.update(version=2), r"written by a newer fastata \(format version 2; this one reads up to 1\)"),
+        (lambda m, a: m.update(version="1"), r"bad format version '1'"),
+        (lambda m, a: m.update(format="other"), r"format is not 'fastata-policy'"),
+        (lambda m, a: m.update(kind="Exp3"), r"unknown policy kind 'Exp3'"),
+        (lambda m, a: m.update(rounds=-1), r"params or rounds missing or malformed"),
+        (lambda m, a: a.pop("m2"), r"array 'm2' missing"),
+        (lambda m, a: a.update(means=a["means"][:3]), r"array 'means' .* wrong dtype or shape"),
+        (lambda m, a: a.update(means=a["means"].astype(np.float32)), r"array 'means' .* wrong dtype"),
+        (lambda m, a: a["counts"].__setitem__(0, -1.0), r"negative statistics"),
+        (lambda m, a: a["m2"].__setitem__(0, np.nan), r"non-finite statistics"),
+        (lambda m, a: m["params"].update(alpha=-1.0), r"bad saved parameters .*alpha must be finite and > 0"),
+        (lambda m, a: m["params"].update(gamma=2.0), r"bad saved parameters .*gamma must be in"),
+        (lambda m, a: m["params"].pop("kdisc"), r"bad saved parameters .*KeyError"),
+    ],
+)
+def test_malformed_contents(saved_file, change, message):
+    _rewrite(saved_file, change)
+    with pytest.raises(ValueError, match=message):
+        fa.load(saved_file)
+
+
+# --- atomic writes -------------------------------------------------------------------------------
+
+
+def test_crash_between_write_and_rename_keeps_the_old_file(saved_file, monkeypatch):
+    old_bytes = saved_file.read_bytes()
+    old = fa.load(saved_file)
+    policy = fa.load(saved_file)
+    run(policy, 5, np.random.default_rng(3))
+
+    def crash(src, dst):
+        # The temporary file is complete and on disk at this point.
+        assert fa.load(src).rounds == policy.rounds
+        raise KeyboardInterrupt("power cut")
+
+    monkeypatch.setattr(policies.os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        policy.save(saved_file)
+    assert saved_file.read_bytes() == old_bytes
+    assert state(fa.load(saved_file)) == state(old)
+    assert os.listdir(saved_file.parent) == [saved_file.name]  # no temporary file left behind
+    monkeypatch.undo()
+    policy.save(saved_file)
+    assert fa.load(saved_file).rounds == old.rounds + 5
+
+
+def test_crash_while_writing_keeps_the_old_file(saved_file, monkeypatch):
+    old_bytes = saved_file.read_bytes()
+
+    def crash(file, **arrays):
+        file.write(b"PK\x03\x04 half a zip")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(policies.np, "savez", crash)
+    with pytest.raises(OSError, match="disk full"):
+        fa.ATA(2, 2, alpha=1.0).save(saved_file)
+    assert saved_file.read_bytes() == old_bytes
+    assert os.listdir(saved_file.parent) == [saved_file.name]

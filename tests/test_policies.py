@@ -1,0 +1,436 @@
+"""Policies (DESIGN.md section 3): bounds by hand, every backend against the reference,
+learning on a stationary instance, drift and churn, bad input that changes nothing."""
+
+import math
+
+import numpy as np
+import pytest
+
+import fastata as fa
+from fastata.kernels import status
+
+MU = np.arange(1.0, 21.0)  # the stationary instance: 20 workers, exponential, means 1..20
+B = 40
+
+
+def state(policy):
+    """Everything that determines a policy's future, as comparable Python values."""
+    meta, arrays = policy._state()
+    return meta, {key: array.tobytes() for key, array in arrays.items()}
+
+
+def simulate(policy, mu, rounds, rng, losses=None):
+    """Run ``rounds`` rounds with exponential task times; return the allocations."""
+    allocations = []
+    for _ in range(rounds):
+        a = policy.allocate()
+        allocations.append(a)
+        workers = np.repeat(np.arange(mu.size), a)
+        policy.observe(workers, rng.exponential(mu[workers]))
+    return np.array(allocations)
+
+
+def window_losses(allocations, mu):
+    return np.array([fa.proxy_loss(a, mu) for a in allocations])
+
+
+# --- bounds by hand ---------------------------------------------------------------------
+
+
+def test_ata_bounds_by_hand(backend):
+    # K = (4, 1, 0), means (3, 10, -), no round yet: k = 1, L = ln 2.
+    # Worker 0: c_0 = sqrt(ln2 / 4) + ln2 / 4 = 0.41627... + 0.17329... = 0.58956...
+    #           s_0 = 3 - 2 * 0.5 * 0.58956... = 2.41044...
+    # Worker 1: c_1 = sqrt(ln2) + ln2 = 1.52570...;  s_1 = 10 - 1.52570... = 8.47430...
+    policy = fa.ATA(3, 5, alpha=0.5, backend=backend)
+    policy.observe([0, 1, 0, 0, 0], [3.0, 10.0, 3.0, 3.0, 3.0])
+    assert policy.lower_bounds.tolist() == [2.4104358992811648, 8.474298208282358, 0.0]
+    assert policy.lower_bounds == pytest.approx([2.41043590, 8.47429821, 0.0], rel=1e-8)
+
+
+def test_ata_empirical_bounds_by_hand(backend):
+    # Same counts, eta = 0.25: s_0 = 3 * (1 - 0.5 * 0.58956...) = 2.11565...,
+    # s_1 = 10 * (1 - 0.5 * 1.52570...) = 2.37149...
+    policy = fa.ATAEmpirical(3, 5, eta=0.25, backend=backend)
+    policy.observe([0, 1, 0, 0, 0], [3.0, 10.0, 3.0, 3.0, 3.0])
+    assert policy.lower_bounds.tolist() == [2.115653848921747, 2.371491041411785, 0.0]
+    assert policy.lower_bounds == pytest.approx([2.11565385, 2.37149104, 0.0], rel=1e-8)
+
+
+def test_bounds_by_hand_with_discount(backend):
+    # gamma = 0.5: four samples, then two rounds: K_0 = 4 * 0.5 * 0.5 = 1, and the
+    # discounted round count k = 1 + 0.5 = 1.5, L = ln(2 * 1.5^2) = ln 4.5 = 1.50408...
+    # c_0 = sqrt(1.50408) + 1.50408 = 2.73049...;  ATA alpha = 0.25: s_0 = 3 - 0.5 * 2.73049
+    policy = fa.ATA(2, 1, alpha=0.25, gamma=0.5, backend=backend)
+    policy.observe([0, 0, 0, 0], [3.0, 3.0, 3.0, 3.0])
+    policy.allocate()
+    policy.allocate()
+    assert policy.counts.tolist() == [1.0, 0.0]
+    assert policy.means.tolist() == [3.0, 0.0]
+    assert policy.lower_bounds[0] == pytest.approx(1.6347571356165, rel=1e-12)
+    # Empirical with the same state: 3 * (1 - 2 * 0.1 * 2.73049...) = 1.36170856...
+    empirical = fa.ATAEmpirical(2, 1, eta=0.1, gamma=0.5, backend=backend)
+    empirical.observe([0, 0, 0, 0], [3.0, 3.0, 3.0, 3.0])
+    empirical.allocate()
+    empirical.allocate()
+    expected = 3.0 * (1.0 - 0.2 * (math.sqrt(math.log(4.5)) + math.log(4.5)))
+    assert empirical.lower_bounds[0] == expected
+    assert expected == pytest.approx(1.36170856, rel=1e-8)
+
+
+def test_bounds_clip_at_zero_and_unavailable_is_inf(backend):
+    policy = fa.ATA(3, 4, alpha=100.0, backend=backend)
+    policy.observe([0, 1], [1.0, 2.0])
+    policy.set_available([2], False)
+    assert policy.lower_bounds.tolist() == [0.0, 0.0, math.inf]
+    assert math.copysign(1.0, policy.lower_bounds[0]) == 1.0  # +0.0, never -0.0
+
+
+def test_first_rounds_explore_round_robin(backend):
+    policy = fa.ATA(5, 7, alpha=1.0, backend=backend)
+    assert policy.allocate().tolist() == [2, 2, 1, 1, 1]
+
+
+def test_welford_statistics_match_numpy(backend):
+    rng = np.random.default_rng(3)
+    workers = rng.integers(0, 4, size=200)
+    durations = rng.gamma(2.0, 1.5, size=200)
+    policy = fa.ATA(4, 4, alpha=1.0, backend=backend)
+    policy.observe(workers[:77], durations[:77])
+    policy.observe(workers[77:], durations[77:])
+    for i in range(4):
+        samples = durations[workers == i]
+        assert policy.counts[i] == samples.size
+        assert policy.means[i] == pytest.approx(samples.mean(), rel=1e-12)
+        assert policy.variances[i] == pytest.approx(samples.var(), rel=1e-10)
+
+
+def test_discount_weights_samples_by_age():
+    # gamma = 0.5: a sample from two rounds ago weighs 1/4, one from the last round 1.
+    policy = fa.ATA(1, 1, alpha=1.0, gamma=0.5, backend="python")
+    policy.observe([0], [8.0])
+    policy.allocate()
+    policy.allocate()
+    policy.observe([0], [2.0])
+    assert policy.counts[0] == 1.25
+    assert policy.means[0] == pytest.approx((0.25 * 8.0 + 2.0) / 1.25, rel=1e-15)
+
+
+# --- every backend equals the reference -------------------------------------------------
+
+
+def _scripted_run(cls, backend, rounds, **params):
+    """A run that exercises every state change; returns the allocations and final state."""
+    rng = np.random.default_rng(11)
+    mu = rng.uniform(0.5, 8.0, size=9)
+    policy = cls(9, 13, backend=backend, **params)
+    allocations = []
+    for r in range(rounds):
+        if r == 5:
+            policy.set_available([2, 7], False)
+        if r == 9:
+            policy.add_workers(2)
+            mu = np.append(mu, [0.7, 3.0])
+        if r == 12:
+            policy.set_available([2], True)
+            policy.reset([0])
+        budget = None if r % 4 else int(rng.integers(0, 40))
+        a = policy.allocate(budget)
+        allocations.append(a.copy())
+        workers = rng.permutation(np.repeat(np.arange(mu.size), a))
+        policy.observe(workers, rng.exponential(mu[workers]))
+        allocations.append(policy.lower_bounds)
+    return allocations, state(policy)
+
+
+@pytest.mark.parametrize(
+    "cls, params",
+    [
+        (fa.ATA, dict(alpha=0.3)),
+        (fa.ATA, dict(alpha=0.2, c=1.5, gamma=0.9)),
+        (fa.ATAEmpirical, dict(eta=0.3)),
+        (fa.ATAEmpirical, dict(eta=0.15, gamma=0.8)),
+    ],
+)
+def test_every_backend_equals_reference(backend, cls, params):
+    rounds = 16 if backend == "cuda" else 40  # the CUDA simulator is slow
+    expected, expected_state = _scripted_run(cls, "python", rounds, **params)
+    got, got_state = _scripted_run(cls, backend, rounds, **params)
+    for e, g in zip(expected, got):
+        assert e.dtype == g.dtype and e.tobytes() == g.tobytes()
+    # The meta records the backend the caller asked for; everything else must match.
+    expected_state[0].pop("backend"), got_state[0].pop("backend")
+    assert got_state == expected_state
+
+
+def test_kernels_agree_bitwise_on_random_state(backend):
+    from fastata import _backends
+
+    _, kernels = _backends.resolve(backend)
+    _, ref = _backends.resolve("python")
+    rng = np.random.default_rng(5)
+    n = 300
+    counts = np.where(rng.random(n) < 0.2, 0.0, rng.gamma(1.0, 20.0, n))
+    means = rng.gamma(2.0, 3.0, n)
+    available = (rng.random(n) < 0.9).astype(np.uint8)
+    for variant in (status.VARIANT_ATA, status.VARIANT_EMPIRICAL):
+        for weight, log_term in [(0.7, math.log(2.0)), (0.05, math.log(2.0 * 37.3**2)), (3.0, 11.0)]:
+            expected, got = np.empty(n), np.empty(n)
+            ref.bounds_into(counts, means, available, variant, weight, log_term, expected)
+            kernels.bounds_into(counts, means, available, variant, weight, log_term, got)
+            assert expected.tobytes() == got.tobytes()
+
+
+def test_cython_policy_codes_mirror_status_py():
+    from fastata.kernels import cython_cpu
+
+    assert cython_cpu.policy_codes() == {
+        "WORKER_OUT_OF_RANGE": status.WORKER_OUT_OF_RANGE,
+        "DURATION_NOT_FINITE": status.DURATION_NOT_FINITE,
+        "DURATION_NEGATIVE": status.DURATION_NEGATIVE,
+        "VARIANT_ATA": status.VARIANT_ATA,
+        "VARIANT_EMPIRICAL": status.VARIANT_EMPIRICAL,
+    }
+
+
+# --- learning ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make, tolerance",
+    [(lambda: fa.ATA(20, B, alpha=1.0), 1.2), (lambda: fa.ATAEmpirical(20, B, eta=0.25), 1.35)],
+)
+def test_proxy_loss_falls_towards_fta(make, tolerance):
+    optimum = fa.proxy_loss(fa.FTA(MU, B).allocate(), MU)
+    uniform = fa.proxy_loss(fa.UTA(20, B, seed=0).allocate(), MU)
+    losses = window_losses(simulate(make(), MU, 400, np.random.default_rng(2024)), MU)
+    early, late = losses[:25].mean(), losses[-100:].mean()
+    assert (losses >= optimum).all()  # FTA is optimal for the proxy loss
+    assert late < early
+    assert late <= tolerance * optimum < uniform
+
+
+def test_discount_readapts_after_a_speed_change():
+    mu = MU.copy()
+    rng_seed = 7
+    results = {}
+    for gamma in (1.0, 0.95):
+        policy = fa.ATA(20, B, alpha=1.0, gamma=gamma)
+        rng = np.random.default_rng(rng_seed)
+        simulate(policy, mu, 200, rng)
+        slow = mu.copy()
+        slow[0] = 30.0  # the fastest worker becomes the slowest
+        after = simulate(policy, slow, 150, rng)
+        results[gamma] = (window_losses(after[30:], slow).mean(), after[30:, 0].mean())
+    optimum = fa.proxy_loss(fa.allocate(np.r_[30.0, MU[1:]], B), np.r_[30.0, MU[1:]])
+    adaptive_loss, adaptive_tasks = results[0.95]
+    stale_loss, stale_tasks = results[1.0]
+    # gamma = 1 still trusts the once-fast worker 150 rounds later (its mean moves by
+    # 1/K per sample); gamma = 0.95 forgets it within a few dozen rounds.
+    assert adaptive_loss < 0.5 * stale_loss
+    assert adaptive_tasks < 0.5 * stale_tasks
+    assert adaptive_loss <= 1.7 * optimum
+
+
+# --- baselines --------------------------------------------------------------------------
+
+
+def test_fta_is_allocate_on_the_true_means(backend):
+    policy = fa.FTA(MU, B, backend=backend)
+    assert policy.allocate().tolist() == fa.allocate(MU, B).tolist()
+    policy.set_available([0], False)
+    assert policy.allocate(7).tolist() == fa.allocate(np.r_[np.inf, MU[1:]], 7).tolist()
+    assert policy.lower_bounds[0] == math.inf and policy.rounds == 2
+    ids = policy.add_workers(1, means=[0.5])
+    assert ids.tolist() == [20] and policy.allocate()[20] > 0
+
+
+def test_uta_spreads_evenly_from_a_random_offset():
+    policy = fa.UTA(5, 12, seed=1)
+    rows = np.array([policy.allocate() for _ in range(200)])
+    assert (rows.sum(axis=1) == 12).all()
+    assert set(np.unique(rows)) == {2, 3}
+    # The two extra tasks go to neighbours (round-robin), from a changing offset.
+    assert len({tuple(row) for row in rows}) == 5
+    assert np.abs(rows.mean(axis=0) - 12 / 5).max() < 0.15
+    again = fa.UTA(5, 12, seed=1)
+    assert np.array_equal(np.array([again.allocate() for _ in range(200)]), rows)
+    policy.set_available([1, 3], False)
+    assert policy.allocate(9)[[1, 3]].tolist() == [0, 0]
+
+
+# --- churn ------------------------------------------------------------------------------
+
+
+def test_add_workers_start_unexplored(backend):
+    policy = fa.ATA(3, 6, alpha=0.1, backend=backend)
+    policy.observe(np.repeat([0, 1, 2], 50), np.repeat([1.0, 2.0, 3.0], 50))
+    policy.allocate()
+    assert policy.add_workers(2).tolist() == [3, 4]
+    assert policy.n_workers == 5 and policy.counts[3:].tolist() == [0.0, 0.0]
+    assert policy.lower_bounds[3:].tolist() == [0.0, 0.0]
+    assert policy.allocate().tolist() == [0, 0, 0, 3, 3]  # unexplored: round-robin first
+
+
+def test_unavailable_worker_keeps_its_statistics(backend):
+    policy = fa.ATA(3, 6, alpha=0.1, backend=backend)
+    policy.observe(np.repeat([0, 1, 2], 50), np.repeat([1.0, 2.0, 3.0], 50))
+    before = policy.allocate().copy()
+    assert before[0] > 0
+    policy.set_available([0], False)
+    assert not policy.available[0]
+    a = policy.allocate()
+    assert a[0] == 0 and a.sum() == 6
+    policy.observe([0], [1.0])  # a late result is still welcome
+    assert policy.counts[0] == 51
+    policy.set_available(np.array([0]), True)
+    assert policy.allocate()[0] > 0
+
+
+def test_no_available_worker_raises_and_changes_nothing(backend):
+    policy = fa.ATA(2, 3, alpha=1.0, backend=backend)
+    policy.set_available([0, 1], False)
+    before = state(policy)
+    with pytest.raises(ValueError, match="available must hold at least one worker when budget > 0; got none"):
+        policy.allocate()
+    assert state(policy) == before
+    assert policy.allocate(0).tolist() == [0, 0]
+
+
+def test_reset_forgets_a_worker(backend):
+    policy = fa.ATAEmpirical(3, 6, eta=0.5, backend=backend)
+    policy.observe([0, 1, 1, 2], [1.0, 2.0, 2.0, 3.0])
+    policy.reset([1])
+    assert policy.counts.tolist() == [1.0, 0.0, 1.0]
+    assert policy.means.tolist() == [1.0, 0.0, 3.0]
+    assert np.isnan(policy.variances[1])
+
+
+# --- protocol details ---------------------------------------------------------------------
+
+
+def test_views_are_read_only():
+    policy = fa.ATA(3, 3, alpha=1.0)
+    for view in (policy.counts, policy.means, policy.available):
+        with pytest.raises(ValueError, match="read-only"):
+            view[0] = 1
+    bounds = policy.lower_bounds
+    bounds[0] = 5.0  # a copy: writing to it does not reach the policy
+    assert policy.lower_bounds[0] == 0.0
+
+
+def test_allocate_into_out_and_budget_override(backend):
+    policy = fa.ATA(4, 8, alpha=1.0, backend=backend)
+    out = np.full(4, -1, dtype=np.int64)
+    assert policy.allocate(out=out) is out and out.tolist() == [2, 2, 2, 2]
+    assert policy.allocate(5).sum() == 5 and policy.rounds == 2
+    assert policy.budget == 8
+
+
+def test_observe_accepts_lists_other_dtypes_and_empty():
+    policy = fa.ATA(3, 3, alpha=1.0)
+    policy.observe([2, 2], [1, 3])  # integer durations are times too
+    policy.observe(np.array([1], dtype=np.uint8), np.array([0.5], dtype=np.float32))
+    policy.observe(np.arange(3)[::2], np.array([4.0, 5.0]))  # a strided view
+    policy.observe([], [])
+    assert policy.counts.tolist() == [1.0, 1.0, 3.0]
+    assert policy.means.tolist() == [4.0, 0.5, 3.0]
+
+
+# --- bad input: a clear error, and nothing changes ----------------------------------------
+
+BAD_OBSERVE = [
+    ([0, 3], [1.0, 1.0], ValueError, r"workers must be in \[0, 3\); got 3 at index 1"),
+    ([-1], [1.0], ValueError, r"workers must be in \[0, 3\); got -1 at index 0"),
+    ([0, 1], [1.0, np.nan], ValueError, r"durations must be finite; got nan at index 1"),
+    ([0, 1], [np.inf, 1.0], ValueError, r"durations must be finite; got inf at index 0"),
+    ([0, 1, 2], [1.0, 2.0, -0.5], ValueError, r"durations must be >= 0; got -0.5 at index 2"),
+    ([0, 1], [1.0], ValueError, r"workers and durations must have the same length; got 2 and 1"),
+    ([[0, 1]], [[1.0, 1.0]], ValueError, r"workers must be 1-D; got an array of shape \(1, 2\)"),
+    ([0, 1], [[1.0, 1.0]], ValueError, r"durations must be 1-D; got an array of shape \(1, 2\)"),
+    ([0.0, 1.0], [1.0, 1.0], TypeError, r"workers must be integer worker ids; got \[0.0, 1.0\] \(type list\)"),
+    ([True], [1.0], TypeError, r"workers must be integer worker ids"),
+    ([0], ["1.0"], TypeError, r"durations must be an array of real numbers"),
+    (np.array([2**63], dtype=np.uint64), [1.0], ValueError, r"workers must be in \[0, n_workers\); got 9223372036854775808"),
+]
+
+
+@pytest.mark.parametrize("workers, durations, error, message", BAD_OBSERVE)
+@pytest.mark.parametrize("make", [lambda b: fa.ATA(3, 4, alpha=1.0, gamma=0.9, backend=b), lambda b: fa.UTA(3, 4, seed=0, backend=b)])
+def test_bad_observe_raises_and_changes_nothing(backend, make, workers, durations, error, message):
+    policy = make(backend)
+    # A few good rounds first, so there is state to corrupt; the good sample in the
+    # bad batch must not be added either.
+    for _ in range(3):
+        a = policy.allocate()
+        policy.observe(np.repeat(np.arange(3), a), np.repeat([1.0, 2.0, 3.0], a))
+    before = state(policy)
+    with pytest.raises(error, match=message):
+        policy.observe(workers, durations)
+    assert state(policy) == before
+
+
+BAD_CONSTRUCTOR = [
+    (lambda: fa.ATA(3, 4, alpha=0.0), ValueError, r"alpha must be finite and > 0; got 0.0"),
+    (lambda: fa.ATA(3, 4, alpha=-1), ValueError, r"alpha must be finite and > 0; got -1.0"),
+    (lambda: fa.ATA(3, 4, alpha=np.inf), ValueError, r"alpha must be finite and > 0; got inf"),
+    (lambda: fa.ATA(3, 4, alpha="1"), TypeError, r"alpha must be a real number; got '1'"),
+    (lambda: fa.ATAEmpirical(3, 4, eta=0), ValueError, r"eta must be finite and > 0; got 0.0"),
+    (lambda: fa.ATAEmpirical(3, 4, eta=np.nan), ValueError, r"eta must be finite and > 0; got nan"),
+    (lambda: fa.ATA(3, 4, alpha=1.0, gamma=0.0), ValueError, r"gamma must be in \(0, 1\]; got 0.0"),
+    (lambda: fa.ATA(3, 4, alpha=1.0, gamma=1.5), ValueError, r"gamma must be in \(0, 1\]; got 1.5"),
+    (lambda: fa.ATA(3, 4, alpha=1.0, c=0.0), ValueError, r"c must be finite and > 0; got 0.0"),
+    (lambda: fa.ATA(3, -1, alpha=1.0), ValueError, r"budget must be in \[0, 2\*\*53\]; got -1"),
+    (lambda: fa.ATA(3, 2.5, alpha=1.0), ValueError, r"budget must be an integer; got 2.5"),
+    (lambda: fa.ATA(0, 4, alpha=1.0), ValueError, r"n_workers must be >= 1; got 0"),
+    (lambda: fa.ATA(2.0, 4, alpha=1.0), TypeError, r"n_workers must be an integer; got 2.0"),
+    (lambda: fa.UTA(0, 4), ValueError, r"n_workers must be >= 1; got 0"),
+    (lambda: fa.UTA(2, -3), ValueError, r"budget must be in \[0, 2\*\*53\]; got -3"),
+    (lambda: fa.FTA([1.0, 0.0], 4), ValueError, r"means must be finite and > 0; got 0.0 at index 1"),
+    (lambda: fa.FTA([1.0, -2.0], 4), ValueError, r"means must be finite and > 0; got -2.0 at index 1"),
+    (lambda: fa.FTA([np.inf], 4), ValueError, r"means must be finite and > 0; got inf at index 0"),
+    (lambda: fa.FTA([np.nan, 1.0], 4), ValueError, r"means must be finite and > 0; got nan at index 0"),
+    (lambda: fa.FTA([], 4), ValueError, r"means must have at least one worker; got an empty array"),
+    (lambda: fa.FTA([[1.0]], 4), ValueError, r"means must be 1-D"),
+    (lambda: fa.ATA(3, 4, alpha=1.0, backend="gpu"), ValueError, r"backend must be 'auto' or one of"),
+]
+
+
+@pytest.mark.parametrize("make, error, message", BAD_CONSTRUCTOR)
+def test_bad_constructor_arguments(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+BAD_CALLS = [
+    (lambda p: p.allocate(-1), ValueError, r"budget must be in \[0, 2\*\*53\]; got -1"),
+    (lambda p: p.allocate(out=np.zeros(3, dtype=np.int32)), TypeError, r"out must have dtype int64"),
+    (lambda p: p.allocate(out=np.zeros(4, dtype=np.int64)), ValueError, r"out must have shape \(3,\)"),
+    (lambda p: p.set_available([3], False), ValueError, r"workers must be in \[0, 3\); got 3 at index 0"),
+    (lambda p: p.set_available([0], 1), TypeError, r"flag must be True or False; got 1"),
+    (lambda p: p.reset([0, -2]), ValueError, r"workers must be in \[0, 3\); got -2 at index 1"),
+    (lambda p: p.reset([0.5]), TypeError, r"workers must be integer worker ids"),
+    (lambda p: p.add_workers(-1), ValueError, r"k must be >= 0; got -1"),
+    (lambda p: p.add_workers(1.5), TypeError, r"k must be an integer; got 1.5"),
+]
+
+
+@pytest.mark.parametrize("call, error, message", BAD_CALLS)
+def test_bad_calls_raise_and_change_nothing(call, error, message):
+    policy = fa.ATAEmpirical(3, 4, eta=0.5, gamma=0.95)
+    policy.observe([0, 1, 2, 0], [1.0, 2.0, 3.0, 1.5])
+    policy.allocate()
+    before = state(policy)
+    with pytest.raises(error, match=message):
+        call(policy)
+    assert state(policy) == before
+
+
+def test_fta_add_workers_needs_one_mean_each():
+    policy = fa.FTA([1.0, 2.0], 3)
+    before = state(policy)
+    with pytest.raises(ValueError, match=r"means must have one entry per new worker, 2; got 1"):
+        policy.add_workers(2, means=[1.0])
+    with pytest.raises(ValueError, match=r"means must be finite and > 0; got -1.0 at index 0"):
+        policy.add_workers(1, means=[-1.0])
+    assert state(policy) == before
