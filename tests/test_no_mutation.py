@@ -1,5 +1,8 @@
 """Meta-test: no public function writes to the arrays it is given (only to ``out``)."""
 
+import os
+import tempfile
+
 import numpy as np
 import pytest
 
@@ -13,7 +16,19 @@ CALLS = {
     "allocate(out=)": lambda backend, x: fa.allocate(x["lam"], 7, backend=backend, out=np.zeros(5, np.int64)),
     "allocate_batch": lambda backend, x: fa.allocate_batch(x["lam2d"], x["budgets"], backend=backend),
     "proxy_loss": lambda backend, x: fa.proxy_loss(x["a"], x["lam"]),
+    # Policies: the constructor and observe read the caller's arrays, never write them.
+    "ATA": lambda backend, x: fa.ATA(5, 7, alpha=1.0, backend=backend).observe(x["a"][:3], x["lam2d"][0]),
+    "ATAEmpirical": lambda backend, x: fa.ATAEmpirical(5, 7, eta=1.0, backend=backend).observe(x["a"][:3], x["lam2d"][0]),
+    "FTA": lambda backend, x: fa.FTA(x["lam2d"][0], 7, backend=backend).observe(x["a"][:2], x["lam2d"][0][:2]),
+    "UTA": lambda backend, x: fa.UTA(5, 7, seed=0, backend=backend).observe(x["a"][:3], x["lam2d"][0]),
+    "load": lambda backend, x: _save_and_load(fa.FTA(x["lam2d"][0], 7, backend=backend)),
 }
+
+
+def _save_and_load(policy):
+    with tempfile.TemporaryDirectory() as folder:
+        policy.save(os.path.join(folder, "policy.npz"))
+        return fa.load(os.path.join(folder, "policy.npz"))
 
 
 @pytest.mark.parametrize("call", sorted(CALLS))
