@@ -345,6 +345,11 @@ class _Adaptive(Policy):
 
     allocate.__doc__ = Policy.allocate.__doc__
 
+    def __repr__(self):
+        return (f"{type(self).__name__}(n_workers={self._n}, budget={self._budget}, "
+                f"{self._param_name}={self._param!r}, c={self._c!r}, gamma={self._gamma!r}, "
+                f"rounds={self._rounds})")
+
     def _params(self):
         return {self._param_name: self._param, "c": self._c, "gamma": self._gamma, "kdisc": self._kdisc}
 
@@ -420,9 +425,6 @@ class ATA(_Adaptive):
         """The sub-exponential scale ``alpha`` (a bound on ``||X_i - mu_i||_psi1``)."""
         return self._param
 
-    def __repr__(self):
-        return f"ATA(n_workers={self._n}, budget={self._budget}, alpha={self._param!r}, c={self._c!r}, gamma={self._gamma!r}, rounds={self._rounds})"
-
 
 class ATAEmpirical(_Adaptive):
     r"""ATA-Empirical: lower confidence bounds relative to the mean, no time scale needed.
@@ -461,9 +463,6 @@ class ATAEmpirical(_Adaptive):
     def eta(self):
         """The relative spread bound ``eta`` (a bound on ``alpha_i / mu_i``)."""
         return self._param
-
-    def __repr__(self):
-        return f"ATAEmpirical(n_workers={self._n}, budget={self._budget}, eta={self._param!r}, c={self._c!r}, gamma={self._gamma!r}, rounds={self._rounds})"
 
 
 class FTA(Policy):
