@@ -131,7 +131,7 @@ cdef double find_threshold(const double[::1] lam, int64_t budget, double t, doub
     cdef int64_t room = heap.shape[0], limit = budget + room + 1, deficit = 0
     cdef double newton_limit = 4.0 * sqrt(<double>lam.shape[0]) + 32.0
     cdef double lo = 0.0, hi = INFINITY, nxt
-    cdef bint fits
+    cdef bint fits = False
     cdef int step
     for step in range(MAX_REFINE):
         deficit = budget - count_prefix(lam, t, budget, limit, out, step > 0)
@@ -161,6 +161,8 @@ cdef double find_threshold(const double[::1] lam, int64_t budget, double t, doub
         if not (lo < nxt < hi):
             return hi
         t = nxt
+    if not fits:
+        return hi
     if deficit > 0:
         return product_of_next(lam, budget, deficit, out, heap)
     return product_of_last(lam, 1 - deficit, out, heap)
@@ -193,7 +195,7 @@ cdef void take_ties(const double[::1] lam, int64_t budget, double tstar, int64_t
                 upto = budget
             else:
                 upto = count_le_from(x, tstar, budget, out[i])
-                below = upto - (<double>upto * x >= tstar)
+                below = upto
                 while <double>below * x >= tstar:
                     below -= 1
             out[i] = below

@@ -231,6 +231,8 @@ def find_threshold(lam, budget, t, slope, out, heap):
     newton_limit = 4.0 * math.sqrt(lam.shape[0]) + 32.0
     lo = 0.0  # invariant: fewer than budget keys have product <= lo
     hi = INF  # invariant: more than budget keys have product <= hi
+    deficit = 0
+    fits = False
     for step in range(MAX_REFINE):
         deficit = budget - count_prefix(lam, t, budget, limit, out, step > 0)
         if deficit == 0:
@@ -260,6 +262,8 @@ def find_threshold(lam, budget, t, slope, out, heap):
         if not (lo < nxt < hi):
             return hi  # lo and hi are adjacent floats: every boundary key has product hi
         t = nxt
+    if not fits:
+        return hi  # bracketing never converged (a bug guard): never overrun the heap
     if deficit > 0:
         return product_of_next(lam, budget, deficit, out, heap)
     return product_of_last(lam, 1 - deficit, out, heap)
@@ -289,8 +293,8 @@ def take_ties(lam, budget, tstar, out, ties):
                 upto = budget
             else:
                 upto = count_le_from(x, tstar, budget, out[i])
-                below = upto - (upto * x >= tstar)
-                while below * x >= tstar:  # rare: several keys share the product t*
+                below = upto
+                while below * x >= tstar:  # 0 * x < t*: stops at 0 without a guard
                     below -= 1
             out[i] = below
             ties[i] = upto - below
