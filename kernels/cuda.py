@@ -28,7 +28,7 @@ def is_available():
 def _check_rows(lam2d, budgets, status):
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for r in range(start, lam2d.shape[0], stride):
-        status[r] = threshold.scan(lam2d[r], budgets[r])[0]
+        status[r] = threshold.scan_exact(lam2d[r], budgets[r])[0]
 
 
 @cuda.jit

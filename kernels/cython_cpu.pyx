@@ -13,6 +13,7 @@ from libc.stdint cimport int64_t
 cdef int MAX_REFINE = 4096
 cdef double GROWTH = 18446744073709551616.0  # 2**64
 cdef int MAX_NEWTON = 2
+cdef int MAX_BRACKET_STEPS = 6
 
 
 cdef inline int64_t count_le_from(double x, double t, int64_t cap, int64_t c) noexcept nogil:
@@ -26,6 +27,16 @@ cdef inline int64_t count_le_from(double x, double t, int64_t cap, int64_t c) no
 cdef inline int64_t count_le(double x, double t, int64_t cap) noexcept nogil:
     cdef double q = t / x
     return count_le_from(x, t, cap, cap if q >= cap else <int64_t>q)
+
+
+cdef inline int64_t count_le_fast(double x, double t, double cap) noexcept nogil:
+    cdef double q = t / x
+    cdef double c = <double><int64_t>(q if q < cap else cap)  # q >= 0: truncation floors
+    if c < cap and (c + 1.0) * x <= t:
+        c += 1.0
+    if c * x > t:
+        c -= 1.0
+    return <int64_t>c
 
 
 cdef inline void heap_push(double[::1] heap, Py_ssize_t size, double v) noexcept nogil:
@@ -70,15 +81,20 @@ cdef double relaxation(const double[::1] lam, int64_t budget, int64_t n_avail,
 
 
 cdef int64_t count_prefix(const double[::1] lam, double t, int64_t budget, int64_t limit,
-                          int64_t[::1] out, bint recount) noexcept nogil:
+                          int64_t[::1] out) noexcept nogil:
+    cdef double cap = <double>budget
     cdef int64_t total = 0, c
     cdef Py_ssize_t i
-    cdef double x
+    if cap * lam.shape[0] < 4e18:
+        for i in range(lam.shape[0]):
+            c = count_le_fast(lam[i], t, cap)
+            out[i] = c
+            total += c
+        return total if total < limit else limit
     for i in range(lam.shape[0]):
-        x = lam[i]  # no availability test: lam = +inf counts 0 by itself
-        c = count_le_from(x, t, budget, out[i]) if recount else count_le(x, t, budget)
+        c = count_le_fast(lam[i], t, cap)
         out[i] = c
-        total += c if total <= limit else 0
+        total = total + c if total + c < limit else limit
     return total
 
 
@@ -86,14 +102,16 @@ cdef double product_of_next(const double[::1] lam, int64_t budget, Py_ssize_t k,
                             int64_t[::1] out, double[::1] heap) noexcept nogil:
     cdef Py_ssize_t i, size = 0
     cdef int64_t j
-    cdef double x, p
+    cdef double x, p, top = INFINITY
     for i in range(lam.shape[0]):
         x = lam[i]
-        if 0.0 < x < INFINITY:
-            j = out[i] + 1
+        j = out[i] + 1
+        if <double>j * x < top:
             while j <= budget:
                 p = <double>j * x
                 if size < k:
+                    if p == INFINITY:
+                        break
                     heap_push(heap, size, p)
                     size += 1
                 elif p < heap[0]:
@@ -101,18 +119,20 @@ cdef double product_of_next(const double[::1] lam, int64_t budget, Py_ssize_t k,
                 else:
                     break
                 j += 1
-    return heap[0]
+            if size == k:
+                top = heap[0]
+    return top
 
 
 cdef double product_of_last(const double[::1] lam, Py_ssize_t k, int64_t[::1] out,
                             double[::1] heap) noexcept nogil:
     cdef Py_ssize_t i, size = 0
     cdef int64_t j
-    cdef double x, v
+    cdef double x, v, top = INFINITY
     for i in range(lam.shape[0]):
         x = lam[i]
-        if 0.0 < x < INFINITY:
-            j = out[i]
+        j = out[i]
+        if -(<double>j * x) < top:
             while j >= 1:
                 v = -(<double>j * x)
                 if size < k:
@@ -123,7 +143,9 @@ cdef double product_of_last(const double[::1] lam, Py_ssize_t k, int64_t[::1] ou
                 else:
                     break
                 j -= 1
-    return -heap[0]
+            if size == k:
+                top = heap[0]
+    return -top
 
 
 cdef double find_threshold(const double[::1] lam, int64_t budget, double t, double slope,
@@ -134,7 +156,7 @@ cdef double find_threshold(const double[::1] lam, int64_t budget, double t, doub
     cdef bint fits = False
     cdef int step
     for step in range(MAX_REFINE):
-        deficit = budget - count_prefix(lam, t, budget, limit, out, step > 0)
+        deficit = budget - count_prefix(lam, t, budget, limit, out)
         if deficit == 0:
             return -1.0
         if deficit > 0 and t >= DBL_MAX:
@@ -189,6 +211,11 @@ cdef void take_ties(const double[::1] lam, int64_t budget, double tstar, int64_t
     cdef double x
     for i in range(lam.shape[0]):
         x = lam[i]
+        below = out[i]
+        ties[i] = 0
+        if <double>below * x < tstar and (below >= budget or <double>(below + 1) * x > tstar):
+            taken += below
+            continue
         if 0.0 < x < INFINITY:
             if tstar == INFINITY:
                 below = count_le(x, DBL_MAX, budget)
@@ -206,8 +233,6 @@ cdef void take_ties(const double[::1] lam, int64_t budget, double tstar, int64_t
                     j_lo = below + 1
                 if upto > j_hi:
                     j_hi = upto
-        else:
-            ties[i] = 0
     remaining = budget - taken
     level = j_lo
     if j_lo < j_hi:
@@ -232,8 +257,40 @@ cdef void take_ties(const double[::1] lam, int64_t budget, double tstar, int64_t
                 remaining -= 1
 
 
-cdef int scan(const double[::1] lam, int64_t budget, int64_t* n_zero, int64_t* n_avail,
-              double* inv_sum, double* lam_min) noexcept nogil:
+cdef int scan(const double[::1] lam, int64_t budget, double[::1] scratch, int64_t* n_zero,
+              int64_t* n_avail, double* inv_sum, double* lam_min) noexcept nogil:
+    cdef Py_ssize_t i, n = lam.shape[0], blocks = n // 8
+    cdef int64_t n_bad = 0, n_finite = 0
+    cdef double x, s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
+    for i in range(n):
+        x = lam[i]
+        scratch[i] = 1.0 / x
+        n_bad += not (x > 0.0)
+        n_finite += x < INFINITY
+    if n_bad > 0 or n_finite == 0:
+        return scan_exact(lam, budget, n_zero, n_avail, inv_sum, lam_min)
+    for i in range(0, 8 * blocks, 8):
+        s0 += scratch[i]
+        s1 += scratch[i + 1]
+        s2 += scratch[i + 2]
+        s3 += scratch[i + 3]
+        s4 += scratch[i + 4]
+        s5 += scratch[i + 5]
+        s6 += scratch[i + 6]
+        s7 += scratch[i + 7]
+    for i in range(8 * blocks, n):
+        s0 += scratch[i]
+    inv_sum[0] = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    if not (inv_sum[0] < INFINITY):
+        return scan_exact(lam, budget, n_zero, n_avail, inv_sum, lam_min)
+    n_zero[0] = 0
+    n_avail[0] = n_finite
+    lam_min[0] = 0.0
+    return STATUS_OK
+
+
+cdef int scan_exact(const double[::1] lam, int64_t budget, int64_t* n_zero, int64_t* n_avail,
+                    double* inv_sum, double* lam_min) noexcept nogil:
     cdef Py_ssize_t i
     cdef double x
     n_zero[0] = 0
@@ -270,23 +327,125 @@ cdef void round_robin_zeros(const double[::1] lam, int64_t budget, int64_t n_zer
                 out[i] = share
 
 
+cdef inline bint key_before(double p, double j, double i, double[::1] heap,
+                            Py_ssize_t k) noexcept nogil:
+    if p != heap[3 * k]:
+        return p < heap[3 * k]
+    if j != heap[3 * k + 1]:
+        return j < heap[3 * k + 1]
+    return i < heap[3 * k + 2]
+
+
+cdef void select_between(const double[::1] lam, int64_t budget, int64_t taken,
+                         int64_t[::1] lo, int64_t[::1] hi, int64_t[::1] out,
+                         double[::1] heap) noexcept nogil:
+    cdef Py_ssize_t i, k, m = 0
+    cdef int64_t below, upto, j
+    cdef double x, p, fi, fj
+    for i in range(lam.shape[0]):
+        below = lo[i]
+        upto = hi[i]
+        out[i] = below
+        if upto > below:
+            x = lam[i]
+            fi = <double>i
+            for j in range(below + 1, upto + 1):
+                p = <double>j * x
+                fj = <double>j
+                k = m
+                while k > 0 and key_before(p, fj, fi, heap, k - 1):
+                    heap[3 * k] = heap[3 * k - 3]
+                    heap[3 * k + 1] = heap[3 * k - 2]
+                    heap[3 * k + 2] = heap[3 * k - 1]
+                    k -= 1
+                heap[3 * k] = p
+                heap[3 * k + 1] = fj
+                heap[3 * k + 2] = fi
+                m += 1
+    for k in range(budget - taken):
+        out[<Py_ssize_t>heap[3 * k + 2]] += 1
+
+
+cdef void copy_into(int64_t[::1] src, int64_t[::1] dst) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(dst.shape[0]):  # scratch may be longer than out
+        dst[i] = src[i]
+
+
+cdef bint bracket_and_select(const double[::1] lam, int64_t budget, double t, double slope,
+                             int64_t[::1] out, int64_t[::1] ties,
+                             double[::1] heap) noexcept nogil:
+    cdef Py_ssize_t n = lam.shape[0]
+    cdef int64_t width_max = <int64_t>(2.0 * sqrt(<double>n)) + 16
+    cdef int64_t limit = budget + n + 1, lo_c = 0, hi_c = limit, c = 0
+    cdef int64_t[::1] lo_buf = out
+    cdef int64_t[::1] try_buf = ties
+    cdef int64_t[::1] swap
+    cdef bint try_in_out = False, have_lo = False, last_was_hi = False, bracketed = False
+    cdef double lo_t = 0.0, hi_t = INFINITY, margin, target
+    cdef int step
+    if width_max > (n + 2) // 3:
+        width_max = (n + 2) // 3
+    for step in range(MAX_BRACKET_STEPS):
+        c = count_prefix(lam, t, budget, limit, try_buf)
+        if c == budget:
+            if not try_in_out:
+                copy_into(try_buf, out)
+            return True
+        if c < budget:
+            lo_t = t
+            lo_c = c
+            swap = lo_buf
+            lo_buf = try_buf
+            try_buf = swap
+            try_in_out = not try_in_out
+            have_lo = True
+            last_was_hi = False
+        else:
+            hi_t = t
+            hi_c = c
+            last_was_hi = True
+        if have_lo and hi_c - lo_c <= width_max:
+            bracketed = True
+            break
+        margin = 2.0 * sqrt(<double>(budget - c if budget > c else c - budget)) + 4.0
+        if hi_t == INFINITY or (have_lo and budget - lo_c <= hi_c - budget):
+            target = budget + margin
+        else:
+            target = budget - margin
+        if have_lo and hi_t < INFINITY:
+            t = lo_t + (target - lo_c) * ((hi_t - lo_t) / <double>(hi_c - lo_c))
+        else:
+            t = t + (target - c) / slope
+        if not (lo_t < t < hi_t and t < DBL_MAX):
+            return False
+    if not bracketed:
+        return False
+    if not last_was_hi:
+        count_prefix(lam, hi_t, budget, limit, try_buf)
+    select_between(lam, budget, lo_c, lo_buf, try_buf, out, heap)
+    return True
+
+
 cdef int allocate_core(const double[::1] lam, int64_t budget, int64_t[::1] out,
                        int64_t[::1] ties, double[::1] heap) noexcept nogil:
     cdef Py_ssize_t i
     cdef int64_t n_zero, n_avail
     cdef double inv_sum, lam_min, t, slope, tstar
-    cdef int status = scan(lam, budget, &n_zero, &n_avail, &inv_sum, &lam_min)
+    cdef int status = scan(lam, budget, heap, &n_zero, &n_avail, &inv_sum, &lam_min)
     if status != STATUS_OK:
         return status  # out untouched: a rejected call changes nothing
-    for i in range(lam.shape[0]):
-        out[i] = 0
-    if budget == 0:
+    if budget == 0 or n_zero > 0:
+        for i in range(lam.shape[0]):
+            out[i] = 0
+        if budget > 0:
+            round_robin_zeros(lam, budget, n_zero, out)
         return STATUS_OK
-    if n_zero > 0:
-        round_robin_zeros(lam, budget, n_zero, out)
-        return STATUS_OK
+    # No zeroing otherwise: the first count writes every out[i].
     t = relaxation(lam, budget, n_avail, inv_sum, lam_min)
     slope = inv_sum if inv_sum < INFINITY else INFINITY
+    if bracket_and_select(lam, budget, t, slope, out, ties, heap):
+        return STATUS_OK
     tstar = find_threshold(lam, budget, t, slope, out, heap)
     if tstar >= 0.0:
         take_ties(lam, budget, tstar, out, ties)
@@ -321,7 +480,7 @@ def allocate_batch_into(const double[:, ::1] lam2d, const int64_t[::1] budgets,
     cdef bint ok = True
     with nogil:
         for r in range(lam2d.shape[0]):
-            status[r] = scan(lam2d[r], budgets[r], &n_zero, &n_avail, &inv_sum, &lam_min)
+            status[r] = scan_exact(lam2d[r], budgets[r], &n_zero, &n_avail, &inv_sum, &lam_min)
             ok = ok and status[r] == STATUS_OK
         if ok:
             for r in range(lam2d.shape[0]):

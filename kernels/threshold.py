@@ -11,18 +11,19 @@ gives ``a_i`` = the number of worker ``i``'s keys among the ``budget`` smallest 
 For a float threshold ``t`` the keys with product ``<= t`` are a prefix of that order,
 and we can count them exactly per worker (``count_le``). So:
 
-1. Guess ``t`` from the relaxation ``T = (budget + n/2) / sum(1/lam)``; count the
-   prefix. If it holds exactly ``budget`` keys, it *is* the answer (the usual case
-   for ``n = 1`` and a frequent one otherwise).
-2. Otherwise the deficit ``d`` is O(sqrt n) on typical inputs and at most about
-   ``n/2``: a bounded heap of ``|d|`` products, streamed once over the workers,
-   finds the product ``t*`` of the ``budget``-th smallest key. Equal products do
-   not move a heap entry, so tied workers cost O(1) each.
-3. Keys with product ``< t*`` are all taken; the keys with product exactly ``t*``
-   are taken in ``(j, i)`` order, found by a water-filling level ``J``.
-
-A bracketing search replaces step 2 in the pathological cases where the guess is
-too far off for the heap (products that overflow, budgets near 2**53).
+1. ``scan`` validates ``lam`` and sums ``1/lam`` in branch-free loops the compiler
+   vectorises; the relaxation ``T = (budget + n/2) / sum(1/lam)`` guesses ``t``.
+2. ``bracket_and_select`` (the usual case): counting passes, also branch-free, at
+   Newton steps aimed a little past the target, until two thresholds bracket the
+   ``budget``-th key with only a few keys between them (O(sqrt n) on typical inputs);
+   those keys are sorted in the canonical order and the first ones taken. If a count
+   lands on ``budget`` exactly, that prefix *is* the answer.
+3. When counts jump by many keys at once (ties: many equal ``lam``), or the guess is far
+   off, the general search takes over: ``find_threshold`` finds the product ``t*`` of
+   the ``budget``-th smallest key (Newton, bracketing, then a bounded heap of ``|d|``
+   products streamed once over the workers; equal products do not move a heap entry,
+   so tied workers cost O(1) each), and ``take_ties`` takes every key below ``t*`` and
+   the keys at ``t*`` in ``(j, i)`` order, by a water-filling level ``J``.
 """
 
 import math
@@ -43,6 +44,8 @@ GROWTH = 18446744073709551616.0
 #: fractional parts of t/lam are not uniform, the centred guess is off by O(n), and one
 #: O(n) recount is far cheaper than a heap of that size; ties defeat Newton, so stop early.
 MAX_NEWTON = 2
+#: Counting passes the bracketing fast path may spend before the general search takes over.
+MAX_BRACKET_STEPS = 6
 
 
 @register_jitable
@@ -67,6 +70,20 @@ def count_le_from(x, t, cap, c):
     while c * x > t:
         c -= 1
     return c
+
+
+@register_jitable
+def count_le_fast(x, t, cap):
+    """:func:`count_le` without branches (``cap`` as a float), so that loops over it vectorise.
+
+    ``q = fl(t / x)`` is correctly rounded and every integer up to ``2**53`` is a float, so
+    ``floor(q)`` and the exact count both lie in ``{floor(t/x), floor(t/x) + 1}`` (capped):
+    one step each way decides.
+    """
+    c = float(int(min(t / x, cap)))  # t / x >= 0, so truncation is the floor
+    c += 1.0 if (c < cap) & ((c + 1.0) * x <= t) else 0.0
+    c -= 1.0 if c * x > t else 0.0
+    return int(c)
 
 
 @register_jitable
@@ -100,12 +117,49 @@ def heap_replace_top(heap, size, v):
 
 
 @register_jitable
-def scan(lam, budget):
+def scan(lam, budget, scratch):
     """Validate ``lam`` in one pass, before anything is written.
 
     Returns ``(status, n_zero, n_avail, inv_sum, lam_min)``, the last three over the
-    available workers (``0 < lam < inf``).
+    available workers (``0 < lam < inf``). ``scratch`` (float64, length >= n) receives
+    ``1 / lam``.
     """
+    # The common case, every entry in (0, +inf], in branch-free loops the compiler
+    # vectorises: the divisions first, then eight partial sums (float addition may not
+    # be reordered for it). A NaN, zero or negative entry sends us to the exact pass.
+    n = lam.shape[0]
+    n_bad = 0
+    n_finite = 0
+    for i in range(n):
+        x = lam[i]
+        scratch[i] = 1.0 / x
+        n_bad += int(not (x > 0.0))
+        n_finite += int(x < INF)
+    if n_bad > 0 or n_finite == 0:
+        return scan_exact(lam, budget)
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    blocks = n // 8
+    for block in range(blocks):
+        i = 8 * block
+        s0 += scratch[i]
+        s1 += scratch[i + 1]
+        s2 += scratch[i + 2]
+        s3 += scratch[i + 3]
+        s4 += scratch[i + 4]
+        s5 += scratch[i + 5]
+        s6 += scratch[i + 6]
+        s7 += scratch[i + 7]
+    for i in range(8 * blocks, n):
+        s0 += scratch[i]
+    inv_sum = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    if not (inv_sum < INF):
+        return scan_exact(lam, budget)  # 1/lam overflowed: relaxation needs lam_min
+    return OK, 0, n_finite, inv_sum, 0.0
+
+
+@register_jitable
+def scan_exact(lam, budget):
+    """:func:`scan`, one entry at a time: finds what is wrong, and sums ``1/lam`` safely."""
     n_zero = 0
     n_avail = 0
     inv_sum = 0.0
@@ -160,18 +214,22 @@ def relaxation(lam, budget, n_avail, inv_sum, lam_min):
 
 
 @register_jitable
-def count_prefix(lam, t, budget, limit, out, recount):
-    """``out[i]`` = worker i's keys with product ``<= t``; returns their sum, saturated at ``limit``.
-
-    With ``recount``, ``out`` holds the counts at a nearby threshold and serves as the guess.
-    """
+def count_prefix(lam, t, budget, limit, out):
+    """``out[i]`` = worker i's keys with product ``<= t``; returns their sum, saturated at ``limit``."""
+    cap = float(budget)
+    if cap * lam.shape[0] < 4e18:
+        # The sum cannot overflow: no saturation, so the loop stays branch-free.
+        total = 0
+        for i in range(lam.shape[0]):
+            c = count_le_fast(lam[i], t, cap)
+            out[i] = c
+            total += c
+        return min(total, limit)
     total = 0
     for i in range(lam.shape[0]):
-        # No availability test: lam = +inf counts 0 by itself, and the branch costs.
-        x = lam[i]
-        c = count_le_from(x, t, budget, out[i]) if recount else count_le(x, t, budget)
+        c = count_le_fast(lam[i], t, cap)
         out[i] = c
-        total += c if total <= limit else 0
+        total = min(total + c, limit)
     return total
 
 
@@ -179,13 +237,18 @@ def count_prefix(lam, t, budget, limit, out, recount):
 def product_of_next(lam, budget, k, out, heap):
     """Product of the ``k``-th smallest key above the prefix ``out`` (``k <= heap.size``)."""
     size = 0
+    top = INF  # heap[0] once the heap is full; until then every finite key enters
     for i in range(lam.shape[0]):
         x = lam[i]
-        if 0.0 < x < INF:
-            j = out[i] + 1
+        j = out[i] + 1
+        # Most workers' next key is above the heap's top: one product and one test.
+        # (lam = +inf gives +inf, which never enters; nor do products that overflow.)
+        if j * x < top:
             while j <= budget:
                 p = j * x
                 if size < k:
+                    if p == INF:
+                        break
                     heap_push(heap, size, p)
                     size += 1
                 elif p < heap[0]:
@@ -193,7 +256,9 @@ def product_of_next(lam, budget, k, out, heap):
                 else:
                     break
                 j += 1
-    return heap[0]
+            if size == k:
+                top = heap[0]
+    return top
 
 
 @register_jitable
@@ -203,10 +268,11 @@ def product_of_last(lam, k, out, heap):
     The heap keeps negated products, so the same max-heap serves both directions.
     """
     size = 0
+    top = INF
     for i in range(lam.shape[0]):
         x = lam[i]
-        if 0.0 < x < INF:
-            j = out[i]
+        j = out[i]
+        if -(j * x) < top:  # lam = +inf has j = 0, and 0 * inf = NaN never enters
             while j >= 1:
                 v = -(j * x)
                 if size < k:
@@ -217,7 +283,9 @@ def product_of_last(lam, k, out, heap):
                 else:
                     break
                 j -= 1
-    return -heap[0]
+            if size == k:
+                top = heap[0]
+    return -top
 
 
 @register_jitable
@@ -234,7 +302,7 @@ def find_threshold(lam, budget, t, slope, out, heap):
     deficit = 0
     fits = False
     for step in range(MAX_REFINE):
-        deficit = budget - count_prefix(lam, t, budget, limit, out, step > 0)
+        deficit = budget - count_prefix(lam, t, budget, limit, out)
         if deficit == 0:
             return -1.0
         if deficit > 0 and t >= DBL_MAX:
@@ -281,18 +349,28 @@ def tie_count(out, ties, level):
 
 @register_jitable
 def take_ties(lam, budget, tstar, out, ties):
-    """Fill ``out`` given the threshold ``t*``: every key below it, then ties in ``(j, i)`` order."""
+    """Fill ``out`` given the threshold ``t*``: every key below it, then ties in ``(j, i)`` order.
+
+    ``out`` holds the prefix counted at a threshold near ``t*``.
+    """
     taken = 0
     j_lo = budget + 1
     j_hi = 0
     for i in range(lam.shape[0]):
         x = lam[i]
+        c = out[i]
+        ties[i] = 0
+        # Most workers have their last key below t* and their next key above it: they
+        # keep their count. One test for them, without the guards below.
+        if c * x < tstar and (c >= budget or (c + 1) * x > tstar):
+            taken += c
+            continue
         if 0.0 < x < INF:
             if tstar == INF:
                 below = count_le(x, DBL_MAX, budget)
                 upto = budget
             else:
-                upto = count_le_from(x, tstar, budget, out[i])
+                upto = count_le_from(x, tstar, budget, c)
                 below = upto
                 while below * x >= tstar:  # 0 * x < t*: stops at 0 without a guard
                     below -= 1
@@ -302,8 +380,6 @@ def take_ties(lam, budget, tstar, out, ties):
             if upto > below:
                 j_lo = min(j_lo, below + 1)
                 j_hi = max(j_hi, upto)
-        else:
-            ties[i] = 0
     remaining = budget - taken
     # Smallest level J whose tied keys (j <= J) cover what remains.
     level = j_lo
@@ -326,24 +402,139 @@ def take_ties(lam, budget, tstar, out, ties):
 
 
 @register_jitable
+def key_before(p, j, i, heap, k):
+    """Whether the key ``(p, j, i)`` comes before candidate ``k``, stored as the triple
+    ``heap[3k : 3k + 3]`` (product, task index, worker)."""
+    if p != heap[3 * k]:
+        return p < heap[3 * k]
+    if j != heap[3 * k + 1]:
+        return j < heap[3 * k + 1]
+    return i < heap[3 * k + 2]
+
+
+@register_jitable
+def select_between(lam, budget, taken, lo, hi, out, heap):
+    """``out`` = the prefix ``lo`` (``taken`` keys) plus the ``budget - taken`` smallest of
+    the keys counted in ``hi`` but not in ``lo``.
+
+    The caller guarantees there are at most ``(n + 2) // 3`` of those, so that they fit in
+    ``heap`` as triples; insertion keeps them in the canonical order ``(product, j, i)``,
+    which settles ties exactly. ``lo`` or ``hi`` may be ``out`` itself.
+    """
+    m = 0
+    for i in range(lam.shape[0]):
+        below = lo[i]
+        upto = hi[i]
+        out[i] = below
+        if upto > below:  # rare: the workers at the boundary
+            x = lam[i]
+            fi = float(i)
+            for j in range(below + 1, upto + 1):
+                p = j * x
+                fj = float(j)
+                k = m
+                while k > 0 and key_before(p, fj, fi, heap, k - 1):
+                    heap[3 * k] = heap[3 * k - 3]
+                    heap[3 * k + 1] = heap[3 * k - 2]
+                    heap[3 * k + 2] = heap[3 * k - 1]
+                    k -= 1
+                heap[3 * k] = p
+                heap[3 * k + 1] = fj
+                heap[3 * k + 2] = fi
+                m += 1
+    for k in range(budget - taken):
+        out[int(heap[3 * k + 2])] += 1
+
+
+@register_jitable
+def bracket_and_select(lam, budget, t, slope, out, ties, heap):
+    """The usual case, in a few branch-free counting passes: bracket the ``budget``-th key
+    between two thresholds whose counts differ by a few keys, then sort those keys.
+
+    Returns False if it gives up (counts that jump by many keys at once: ties, or a
+    relaxation too far off); ``out`` and the scratch are then garbage, and the caller
+    runs the general search. ``t`` is the first guess, ``slope`` about keys per unit of t.
+    """
+    n = lam.shape[0]
+    width_max = min((n + 2) // 3, int(2.0 * math.sqrt(n)) + 16)
+    limit = budget + n + 1
+    lo_buf = out  # counts at lo_t, once have_lo
+    try_buf = ties  # counts at the threshold last tried
+    try_in_out = False
+    have_lo = False
+    last_was_hi = False
+    lo_t = 0.0
+    lo_c = 0
+    hi_t = INF
+    hi_c = limit
+    for step in range(MAX_BRACKET_STEPS):
+        c = count_prefix(lam, t, budget, limit, try_buf)
+        if c == budget:  # the prefix at t is the allocation
+            if not try_in_out:
+                copy_into(try_buf, out)
+            return True
+        if c < budget:
+            lo_t = t
+            lo_c = c
+            lo_buf, try_buf = try_buf, lo_buf
+            try_in_out = not try_in_out
+            have_lo = True
+            last_was_hi = False
+        else:
+            hi_t = t
+            hi_c = c
+            last_was_hi = True
+        if have_lo and hi_c - lo_c <= width_max:
+            break
+        # Aim past the side still missing (or the farther one) by about the counts'
+        # scatter around the linear model, so that the next count brackets closely.
+        margin = 2.0 * math.sqrt(abs(budget - c)) + 4.0
+        if hi_t == INF or (have_lo and budget - lo_c <= hi_c - budget):
+            target = budget + margin
+        else:
+            target = budget - margin
+        if have_lo and hi_t < INF:
+            t = lo_t + (target - lo_c) * ((hi_t - lo_t) / (hi_c - lo_c))
+        else:
+            t = t + (target - c) / slope
+        if not (lo_t < t < hi_t and t < DBL_MAX):
+            return False
+    else:
+        return False
+    if not last_was_hi:
+        count_prefix(lam, hi_t, budget, limit, try_buf)  # overwritten since: count again
+    select_between(lam, budget, lo_c, lo_buf, try_buf, out, heap)
+    return True
+
+
+@register_jitable
+def copy_into(src, dst):
+    """``dst[:] = src[:dst.size]`` (scratch may be longer than ``out``)."""
+    for i in range(dst.shape[0]):
+        dst[i] = src[i]
+
+
+@register_jitable
 def allocate_into(lam, budget, out, ties, heap):
     """Canonical allocation of ``budget`` tasks over ``lam`` into ``out``; returns a status code.
 
     ``ties`` (int64, ``>= n``) and ``heap`` (float64, ``>= n + 2``) are scratch. Assumes
     ``0 <= budget <= 2**53`` so that every task index is exact in float64.
     """
-    status, n_zero, n_avail, inv_sum, lam_min = scan(lam, budget)
+    status, n_zero, n_avail, inv_sum, lam_min = scan(lam, budget, heap)
     if status != OK:
         return status  # out untouched: a rejected call changes nothing
-    for i in range(lam.shape[0]):
-        out[i] = 0
-    if budget == 0:
+    if budget == 0 or n_zero > 0:
+        for i in range(lam.shape[0]):
+            out[i] = 0
+        if budget > 0:
+            round_robin_zeros(lam, budget, n_zero, out)
         return OK
-    if n_zero > 0:
-        round_robin_zeros(lam, budget, n_zero, out)
-        return OK
+    # No zeroing otherwise: the first count writes every out[i].
     t = relaxation(lam, budget, n_avail, inv_sum, lam_min)
     slope = inv_sum if inv_sum < INF else INF
+    if bracket_and_select(lam, budget, t, slope, out, ties, heap):
+        return OK
     tstar = find_threshold(lam, budget, t, slope, out, heap)
     if tstar >= 0.0:
         take_ties(lam, budget, tstar, out, ties)
@@ -358,7 +549,7 @@ def check_batch(lam2d, budgets, status):
     """
     first_bad = -1
     for r in range(lam2d.shape[0]):
-        status[r] = scan(lam2d[r], budgets[r])[0]
+        status[r] = scan_exact(lam2d[r], budgets[r])[0]
         if status[r] != OK and first_bad < 0:
             first_bad = r
     return first_bad

@@ -87,3 +87,34 @@ def test_round_robin_over_unexplored_workers(backend, n):
     for budget in range(0, 3 * n + 2):
         a = fa.allocate(lam, budget, backend=backend)
         assert a.tolist() == [budget // n + (i < budget % n) for i in range(n)]
+
+
+def _realistic_lam(kind, n, seed):
+    """Per-task times as they come from measurements and from the policies' bounds."""
+    rng = np.random.default_rng(seed)
+    if kind == "lognormal":
+        return rng.lognormal(0.0, 0.5, n)
+    if kind == "linear":  # the paper's CIFAR means, 29 i
+        return 29.0 * (1 + rng.permutation(n))
+    if kind == "grid":  # many exact ties: times measured to a coarse clock
+        return rng.integers(1, 8, n) * 0.25
+    if kind == "churn":  # some workers gone, some unexplored
+        lam = rng.exponential(1.0, n)
+        lam[rng.random(n) < 0.2] = np.inf
+        return lam
+    return 10.0 ** rng.uniform(-200, 200, n)  # "wide": magnitudes far apart
+
+
+@settings(max_examples=40)
+@given(
+    kind=st.sampled_from(["lognormal", "linear", "grid", "churn", "wide"]),
+    n=st.integers(13, 1500),
+    tasks_per_worker=st.sampled_from([0.05, 0.5, 1.0, 3.7, 40.0]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_many_workers_equal_reference(fast_backend, kind, n, tasks_per_worker, seed):
+    # Sizes where the fast backends bracket the boundary with counting passes, or fall
+    # back to the heap search when ties make the counts jump.
+    lam = _realistic_lam(kind, n, seed)
+    budget = int(tasks_per_worker * n)
+    np.testing.assert_array_equal(fa.allocate(lam, budget, backend=fast_backend), reference(lam, budget))
