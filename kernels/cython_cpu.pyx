@@ -13,7 +13,7 @@ from libc.stdint cimport int64_t
 cdef int MAX_REFINE = 4096
 cdef double GROWTH = 18446744073709551616.0  # 2**64
 cdef int MAX_NEWTON = 2
-cdef int MAX_BRACKET_STEPS = 6
+cdef int MAX_BRACKET_STEPS = 8
 
 
 cdef inline int64_t count_le_from(double x, double t, int64_t cap, int64_t c) noexcept nogil:
@@ -382,7 +382,8 @@ cdef bint bracket_and_select(const double[::1] lam, int64_t budget, double t, do
     cdef int64_t[::1] try_buf = ties
     cdef int64_t[::1] swap
     cdef bint try_in_out = False, have_lo = False, last_was_hi = False, bracketed = False
-    cdef double lo_t = 0.0, hi_t = INFINITY, margin, target
+    cdef double lo_t = 0.0, hi_t = INFINITY, margin, target, local, prev_t = -1.0
+    cdef int64_t prev_c = 0
     cdef int step
     if width_max > (n + 2) // 3:
         width_max = (n + 2) // 3
@@ -408,6 +409,11 @@ cdef bint bracket_and_select(const double[::1] lam, int64_t budget, double t, do
         if have_lo and hi_c - lo_c <= width_max:
             bracketed = True
             break
+        local = slope
+        if prev_t >= 0.0 and c != prev_c:
+            local = (c - prev_c) / (t - prev_t)
+        prev_t = t
+        prev_c = c
         margin = 2.0 * sqrt(<double>(budget - c if budget > c else c - budget)) + 4.0
         if hi_t == INFINITY or (have_lo and budget - lo_c <= hi_c - budget):
             target = budget + margin
@@ -416,7 +422,7 @@ cdef bint bracket_and_select(const double[::1] lam, int64_t budget, double t, do
         if have_lo and hi_t < INFINITY:
             t = lo_t + (target - lo_c) * ((hi_t - lo_t) / <double>(hi_c - lo_c))
         else:
-            t = t + (target - c) / slope
+            t = t + (target - c) / local
         if not (lo_t < t < hi_t and t < DBL_MAX):
             return False
     if not bracketed:

@@ -45,7 +45,7 @@ GROWTH = 18446744073709551616.0
 #: O(n) recount is far cheaper than a heap of that size; ties defeat Newton, so stop early.
 MAX_NEWTON = 2
 #: Counting passes the bracketing fast path may spend before the general search takes over.
-MAX_BRACKET_STEPS = 6
+MAX_BRACKET_STEPS = 8
 
 
 @register_jitable
@@ -467,6 +467,8 @@ def bracket_and_select(lam, budget, t, slope, out, ties, heap):
     lo_c = 0
     hi_t = INF
     hi_c = limit
+    prev_t = -1.0
+    prev_c = 0
     for step in range(MAX_BRACKET_STEPS):
         c = count_prefix(lam, t, budget, limit, try_buf)
         if c == budget:  # the prefix at t is the allocation
@@ -488,6 +490,13 @@ def bracket_and_select(lam, budget, t, slope, out, ties, heap):
             break
         # Aim past the side still missing (or the farther one) by about the counts'
         # scatter around the linear model, so that the next count brackets closely.
+        # The counts' slope: sum(1/lam) holds only when every worker gets many tasks;
+        # with few, the secant through the last two counts is far closer.
+        local = slope
+        if prev_t >= 0.0 and c != prev_c:
+            local = (c - prev_c) / (t - prev_t)
+        prev_t = t
+        prev_c = c
         margin = 2.0 * math.sqrt(abs(budget - c)) + 4.0
         if hi_t == INF or (have_lo and budget - lo_c <= hi_c - budget):
             target = budget + margin
@@ -496,7 +505,7 @@ def bracket_and_select(lam, budget, t, slope, out, ties, heap):
         if have_lo and hi_t < INF:
             t = lo_t + (target - lo_c) * ((hi_t - lo_t) / (hi_c - lo_c))
         else:
-            t = t + (target - c) / slope
+            t = t + (target - c) / local
         if not (lo_t < t < hi_t and t < DBL_MAX):
             return False
     else:
