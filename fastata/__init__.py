@@ -11,6 +11,15 @@ from .policies import ATA, FTA, UTA, ATAEmpirical, load
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # ``fa.sim`` (the simulator) is imported on first use: ``import fastata`` stays light.
+    if name == "sim":
+        import importlib
+
+        return importlib.import_module(".sim", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "ATA",
     "ATAEmpirical",
@@ -21,5 +30,6 @@ __all__ = [
     "available_backends",
     "load",
     "proxy_loss",
+    "sim",
     "__version__",
 ]

@@ -249,3 +249,93 @@ def no_available_worker(budget_value):
 def state_file(path, problem):
     """The error for a file that ``fastata.load`` cannot read as a policy state."""
     return ValueError(f"path must be a fastata policy file; got {str(path)!r}: {problem}")
+
+
+# --- Simulator (fastata.sim) -------------------------------------------------------------
+
+
+def parameter_array(value, name, n):
+    """A distribution parameter: a real scalar (shared) or one entry per worker, as float64 ``(n,)``."""
+    ndim = np.ndim(value)
+    if ndim == 0:
+        return np.full(n, _real_scalar(value, name))
+    if ndim > 1:
+        raise ValueError(f"{name} must be a scalar or 1-D; got an array of shape {np.shape(value)}")
+    array = real_array(value, name, 1)
+    if array.shape[0] != n:
+        raise ValueError(f"{name} must be a scalar or have one entry per worker, {n}; got {array.shape[0]}")
+    return array.copy()
+
+
+def _first_bad(array, good, name, rule):
+    bad = np.flatnonzero(~good)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name} must be {rule}; got {float(array[i])!r} at index {i}")
+
+
+def positive_entries(array, name):
+    """Every entry finite and ``> 0``."""
+    _first_bad(array, (array > 0) & (array < np.inf), name, "finite and > 0")
+
+
+def nonnegative_entries(array, name):
+    """Every entry finite and ``>= 0``."""
+    _first_bad(array, (array >= 0) & (array < np.inf), name, "finite and >= 0")
+
+
+def entries_above(array, name, bound):
+    """Every entry finite and ``> bound``."""
+    _first_bad(array, (array > bound) & (array < np.inf), name, f"finite and > {bound:g}")
+
+
+def nonnegative(value, name):
+    """A finite real number ``>= 0`` as a float."""
+    x = _real_scalar(value, name)
+    if not (0.0 <= x < np.inf):
+        raise ValueError(f"{name} must be finite and >= 0; got {x!r}")
+    return x
+
+
+def above(value, name, bound):
+    """A finite real number ``> bound`` as a float."""
+    x = _real_scalar(value, name)
+    if not (bound < x < np.inf):
+        raise ValueError(f"{name} must be finite and > {bound:g}; got {x!r}")
+    return x
+
+
+def choice(value, name, options):
+    """One of ``options`` (strings)."""
+    if value not in options:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}")
+    return value
+
+
+def seed(value, name="seed"):
+    """A seed for numpy's ``SeedSequence``: an integer ``>= 0`` or a ``SeedSequence``."""
+    if isinstance(value, np.random.SeedSequence):
+        return value
+    return np.random.SeedSequence(count(value, name, 0))
+
+
+def trace_records(column, worker):
+    """One worker's recorded task times: at least one, finite, ``>= 0``, positive mean."""
+    name = f"durations of worker {worker}"
+    if column.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one record; got none")
+    nonnegative_entries(column, name)
+    if not column.mean() > 0:
+        raise ValueError(f"{name} must have a positive mean; got all zeros")
+    return np.ascontiguousarray(column, dtype=np.float64)
+
+
+def trace_file(path, problem):
+    """The error for a file that ``fastata.sim.Trace.load`` cannot read."""
+    return ValueError(f"path must be a trace file (.npy, or .csv as worker,duration rows or one column per worker); got {str(path)!r}: {problem}")
+
+
+def same_workers(policy_n, fleet_n):
+    """A policy and the simulated workers must agree on the number of workers."""
+    if policy_n != fleet_n:
+        raise ValueError(f"policy must have one worker per simulated worker, {fleet_n}; got n_workers={policy_n}")

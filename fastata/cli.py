@@ -1,7 +1,22 @@
-"""The ``fastata`` command: ``fastata bench`` (allocation throughput per backend)."""
+"""The ``fastata`` command: ``fastata simulate`` (the simulator) and ``fastata bench`` (allocation throughput)."""
 
 import argparse
+import os
 import sys
+
+#: ``fastata simulate`` defaults; the preset and policy names are repeated here so that
+#: ``fastata --help`` does not import the simulator (numba).
+PRESETS = ("cifar", "quadratic", "heavy-tail", "drift", "outage", "large")
+POLICIES = ("ata", "ata-empirical", "fta", "uta", "gta")
+FAMILIES = ("exponential", "shifted-exponential", "lognormal", "gamma", "uniform", "half-normal", "pareto", "trace")
+PLOT_FORMATS = (".png", ".pdf", ".svg")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad options give one line (``fastata simulate: error: ...``), not the usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _cases(text):
@@ -15,9 +30,143 @@ def _cases(text):
     return cases
 
 
+def _names(allowed, option):
+    """Parse ``"a,b"`` into ``("a", "b")``, each one of ``allowed``."""
+
+    def parse(text):
+        names = tuple(x.strip() for x in text.split(",") if x.strip())
+        bad = [x for x in names if x not in allowed]
+        if not names or bad:
+            raise argparse.ArgumentTypeError(
+                f"{option} must be a comma-separated list of {', '.join(allowed)}; got {text!r}"
+            )
+        return names
+
+    return parse
+
+
+def _sizes(text):
+    try:
+        sizes = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"--n must be a worker count >= 1, or several separated by commas; got {text!r}")
+    return sizes
+
+
+def _distribution(text):
+    """``family[:key=value,...]``, or ``trace:FILE[,order=sequential]``, into ``(family, kwargs)``."""
+    family, _, rest = text.partition(":")
+    family = family.strip()
+    if family not in FAMILIES:
+        raise argparse.ArgumentTypeError(f"--distribution must start with one of {', '.join(FAMILIES)}; got {text!r}")
+    items = [x for x in rest.split(",") if x.strip()] if rest else []
+    kwargs = {}
+    if family == "trace":
+        if not items or "=" in items[0]:
+            raise argparse.ArgumentTypeError(f"--distribution trace needs a file: trace:FILE.npy or trace:FILE.csv; got {text!r}")
+        kwargs["path"] = items.pop(0)
+    allowed = {"lognormal": ("sigma",), "gamma": ("shape",), "pareto": ("shape",), "trace": ("order",)}.get(family, ())
+    for item in items:
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or key not in allowed:
+            hint = f"its options are {', '.join(allowed)}" if allowed else "it takes no options"
+            raise argparse.ArgumentTypeError(f"--distribution {family}: {hint}; got {item!r}")
+        if key == "order":
+            kwargs[key] = value.strip()
+            continue
+        try:
+            kwargs[key] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--distribution {family}: {key} must be a number; got {value!r}") from None
+    return family, kwargs
+
+
+def _real(name):
+    def parse(text):
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number; got {text!r}") from None
+
+    return parse
+
+
+def _add_simulate(commands):
+    simulate = commands.add_parser(
+        "simulate",
+        help="simulate ATA, ATA-Empirical, FTA, UTA and GTA on a preset; tables, plot, JSON",
+        description="Simulate the policies on a preset's workers (common random numbers: every policy "
+        "sees the same task times) and print, per policy, total time and total worker time (each also "
+        "as a ratio to FTA and GTA) and the final proxy regret. Presets: cifar (the paper's CIFAR-100 "
+        "timing model, n=51, budget=23), quadratic (SGD on the Rennala quadratic, n=17,51,153,459), "
+        "heavy-tail, drift, outage, large (n=4096). alpha and eta default to the workers' psi_1 norm "
+        "bounds (see docs/reproduction.md).",
+    )
+    simulate.add_argument("--preset", choices=PRESETS, default="cifar", help="the setup (default: cifar)")
+    simulate.add_argument("--rounds", type=int, default=None, help="rounds per policy (default: the preset's, 10000 for cifar)")
+    simulate.add_argument("--seed", type=int, default=0, help="the one seed of the run (default: 0)")
+    simulate.add_argument("--policies", type=_names(POLICIES, "--policies"), default=POLICIES,
+                          help="comma-separated subset of " + ",".join(POLICIES) + " (default: all)")
+    simulate.add_argument("--alpha", type=_real("--alpha"), default=None, help="ATA's alpha (default: the workers' psi_1 bound)")
+    simulate.add_argument("--eta", type=_real("--eta"), default=None, help="ATA-Empirical's eta (default: the workers' relative psi_1 bound)")
+    simulate.add_argument("--gamma", type=_real("--gamma"), default=None, help="discount in (0, 1] for ATA and ATA-Empirical (default: the preset's, 1 = the paper)")
+    simulate.add_argument("--c", type=_real("--c"), default=2.0, help="the constant in the confidence width (default: 2, the paper's)")
+    simulate.add_argument("--n", type=_sizes, default=None, help="number of workers, or several separated by commas (default: the preset's)")
+    simulate.add_argument("--budget", type=int, default=None, help="tasks per round (default: the preset's)")
+    simulate.add_argument("--distribution", type=_distribution, default=None, metavar="FAMILY[:OPTIONS]",
+                          help="worker times with the preset's means: " + ", ".join(FAMILIES[:-1])
+                          + " (lognormal:sigma=1, gamma:shape=2, pareto:shape=2.5), or trace:FILE.npy|FILE.csv[,order=sequential]")
+    simulate.add_argument("--shuffle", action="store_true",
+                          help="renumber the workers at random (seeded): the presets number them fastest first")
+    simulate.add_argument("--backend", default="auto", help="policy backend (default: auto)")
+    simulate.add_argument("--plot", metavar="FILE.png", help="write the figure (needs matplotlib: pip install \"fastata[plot]\")")
+    simulate.add_argument("--json", metavar="FILE", help="write the numbers as JSON")
+    simulate.add_argument("--plain", action="store_true", help="plain-text tables even where rich is installed")
+    simulate.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _check_output(path, option):
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"{option} must be a path in an existing folder; got {path!r}")
+
+
+def _simulate(args):
+    """Check every option, run the preset, print the tables, write the plot and JSON."""
+    if args.plot is not None:
+        _check_output(args.plot, "--plot")
+        if os.path.splitext(args.plot)[1].lower() not in PLOT_FORMATS:
+            raise ValueError(f"--plot must end in {', '.join(PLOT_FORMATS)}; got {args.plot!r}")
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise ValueError('--plot needs matplotlib: pip install "fastata[plot]"') from None
+    if args.json is not None:
+        _check_output(args.json, "--json")
+    from .sim import experiment, report
+
+    with report.Progress(f"simulating {args.preset}", enabled=not args.no_progress) as progress:
+        result = experiment.run_preset(
+            args.preset, rounds=args.rounds, seed=args.seed, n=args.n, budget=args.budget,
+            distribution=args.distribution, policies=args.policies, alpha=args.alpha, eta=args.eta,
+            gamma=args.gamma, c=args.c, shuffle=args.shuffle, backend=args.backend, progress=progress,
+        )  # fmt: skip
+    report.print_tables(result, plain=args.plain)
+    if args.plot is not None:
+        report.plot(result, args.plot)
+        print(f"wrote {args.plot}")
+    if args.json is not None:
+        report.write_json(result, args.json)
+        print(f"wrote {args.json}")
+
+
 def _parser():
-    parser = argparse.ArgumentParser(prog="fastata", description="Exact, fast Adaptive Task Allocation (ATA).")
+    parser = _Parser(prog="fastata", description="Exact, fast Adaptive Task Allocation (ATA).")
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_simulate(commands)
     bench = commands.add_parser(
         "bench",
         help="allocation throughput per backend, with ratios against baselines measured in the same run",
@@ -33,7 +182,13 @@ def _parser():
 
 def main(argv=None):
     args = _parser().parse_args(argv)
-    if args.command == "bench":
+    if args.command == "simulate":
+        try:
+            _simulate(args)
+        except (ValueError, TypeError, OSError) as exc:
+            print(f"fastata simulate: error: {exc}", file=sys.stderr)
+            return 2
+    elif args.command == "bench":
         from . import _bench
 
         _bench.run(

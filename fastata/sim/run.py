@@ -1,0 +1,420 @@
+"""Simulated rounds: allocation policies (:func:`run`), greedy collection (:func:`run_greedy`), and
+all five side by side (:func:`compare`).
+
+A round of an allocation policy (DESIGN.md sections 1 and 5): the policy allocates ``a``;
+worker ``i`` computes its ``a_i`` tasks one after another; the round takes
+``round_time = max_i sum_u X_{i,u}`` and costs ``worker_time = sum_i sum_u X_{i,u}``; the
+policy observes every task's time. GTA instead starts every available worker at the
+round's start and stops at the ``budget``-th completion over all of them; the work still
+running is cancelled, so ``worker_time = (available workers) * round_time``.
+
+Task times are common random numbers (see :mod:`fastata.sim._kernels`): the ``u``-th task
+of worker ``i`` in round ``k`` takes the same time in every run with the same seed,
+whatever the policy, so the five runs of :func:`compare` are paired task by task.
+Each result also records the *proxy regret* of every round,
+``loss(a_k, mu_k) - loss(a*_k, mu_k)`` with ``loss(a, mu) = max_i a_i mu_i``, the round's true
+means ``mu_k`` (drift included) and the best allocation ``a*_k`` over the available workers.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from .. import _validate
+from ..allocate import allocate, proxy_loss
+from ..policies import ATA, FTA, UTA, ATAEmpirical, Policy
+from . import _kernels
+from .workers import as_fleet
+
+#: Every policy :func:`compare` knows, in table order.
+POLICIES = ("ata", "ata-empirical", "fta", "uta", "gta")
+#: Above this many ``rounds * n`` cells, per-round allocations are not kept unless asked for.
+MAX_RECORDED_CELLS = 10**7
+#: How often (in rounds) the ``progress`` callback is called.
+PROGRESS_EVERY = 1000
+
+_NAMES = {ATA: "ata", ATAEmpirical: "ata-empirical", FTA: "fta", UTA: "uta"}
+
+
+@dataclasses.dataclass(eq=False)
+class SimResult:
+    """What a simulated run measured, round by round.
+
+    Attributes
+    ----------
+    policy : str
+        ``"ata"``, ``"ata-empirical"``, ``"fta"``, ``"uta"`` or ``"gta"``.
+    n, budget, rounds : int
+    seed : int or None
+        The run's seed (``None`` when a ``SeedSequence`` was given).
+    round_time, worker_time : ndarray of float64, shape (rounds,)
+        Each round's time and its total busy worker time.
+    loss, oracle_loss : ndarray of float64, shape (rounds,)
+        ``max_i a_i mu_i`` for the round's allocation, and for the best one.
+    busy : ndarray of int64, shape (rounds,)
+        Workers that had at least one task (GTA: that completed one).
+    tasks : ndarray of int64, shape (n,)
+        Tasks each worker completed over the run (GTA: kept completions).
+    allocations : ndarray of int, shape (rounds, n), or None
+        Tasks per worker per round, when recorded.
+    params : dict
+        The policy's parameters (``alpha``, ``eta``, ``gamma``, ``c``) where it has them.
+    """
+
+    policy: str
+    n: int
+    budget: int
+    rounds: int
+    seed: object
+    round_time: np.ndarray
+    worker_time: np.ndarray
+    loss: np.ndarray
+    oracle_loss: np.ndarray
+    busy: np.ndarray
+    tasks: np.ndarray
+    allocations: object = None
+    params: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def regret(self):
+        """Proxy regret per round, ``loss - oracle_loss`` (``>= 0``)."""
+        return self.loss - self.oracle_loss
+
+    @property
+    def total_time(self):
+        return float(self.round_time.sum())
+
+    @property
+    def total_worker_time(self):
+        return float(self.worker_time.sum())
+
+    @property
+    def cumulative_time(self):
+        """Wall-clock time at the end of each round."""
+        return np.cumsum(self.round_time)
+
+    @property
+    def cumulative_worker_time(self):
+        """Total worker time paid by the end of each round."""
+        return np.cumsum(self.worker_time)
+
+    @property
+    def final_regret(self):
+        """The last round's proxy regret: how far the final allocation is from the best one."""
+        return float(self.regret[-1])
+
+    @property
+    def cumulative_regret(self):
+        return float(self.regret.sum())
+
+    def summary(self):
+        """The run's totals as a plain dict (JSON-ready)."""
+        return {
+            "policy": self.policy,
+            "n": self.n,
+            "budget": self.budget,
+            "rounds": self.rounds,
+            "total_time": self.total_time,
+            "total_worker_time": self.total_worker_time,
+            "mean_round_time": self.total_time / self.rounds,
+            "final_regret": self.final_regret,
+            "cumulative_regret": self.cumulative_regret,
+            "mean_busy_workers": float(self.busy.mean()),
+            "params": dict(self.params),
+        }
+
+    def __repr__(self):
+        return (f"SimResult(policy={self.policy!r}, n={self.n}, budget={self.budget}, rounds={self.rounds}, "
+                f"total_time={self.total_time:.6g}, total_worker_time={self.total_worker_time:.6g})")  # fmt: skip
+
+
+class _Schedule:
+    """The fleet's state round by round: availability, drift factors, true means, best loss."""
+
+    def __init__(self, fleet, budget):
+        self.fleet = fleet
+        self.budget = budget
+        self.avail_changes = set(fleet.availability_changes())
+        drift = fleet.drift
+        self.every_round = drift is not None and drift.breakpoints() is None
+        self.factor_changes = set() if drift is None or self.every_round else set(drift.breakpoints())
+        self.changes = self.avail_changes | self.factor_changes
+        self.avail = fleet.available(0)
+        self.factor = fleet.factors(0)
+        self._refresh()
+
+    def _refresh(self):
+        self.mu = self.fleet.means * self.factor
+        lam = np.where(self.avail, self.mu, np.inf)
+        self.oracle = proxy_loss(allocate(lam, self.budget), lam)
+
+    def update(self, k):
+        """Move to round ``k``; returns True when availability changed."""
+        if not (self.every_round or k in self.changes):
+            return False
+        avail_changed = k in self.avail_changes
+        if avail_changed:
+            self.avail = self.fleet.available(k)
+        if self.every_round or k in self.factor_changes:
+            self.factor = self.fleet.factors(k)
+        self._refresh()
+        return avail_changed
+
+
+class _Recorder:
+    """Per-round arrays of one run."""
+
+    def __init__(self, rounds, n, budget, record_allocations):
+        if record_allocations is None:
+            record_allocations = rounds * n <= MAX_RECORDED_CELLS
+        self.round_time = np.empty(rounds)
+        self.worker_time = np.empty(rounds)
+        self.loss = np.empty(rounds)
+        self.oracle_loss = np.empty(rounds)
+        self.busy = np.empty(rounds, dtype=np.int64)
+        self.tasks = np.zeros(n, dtype=np.int64)
+        dtype = np.int32 if budget < 2**31 else np.int64
+        self.allocations = np.empty((rounds, n), dtype=dtype) if record_allocations else None
+
+    def result(self, policy, fleet, budget, rounds, seed, params):
+        if self.allocations is not None:
+            self.tasks = self.allocations.sum(axis=0, dtype=np.int64)
+        return SimResult(
+            policy=policy, n=fleet.n, budget=budget, rounds=rounds,
+            seed=seed if isinstance(seed, int) else None,
+            round_time=self.round_time, worker_time=self.worker_time, loss=self.loss,
+            oracle_loss=self.oracle_loss, busy=self.busy, tasks=self.tasks,
+            allocations=self.allocations, params=params,
+        )  # fmt: skip
+
+
+def seed_keys(seed):
+    """The run's independent streams from one seed: ``(task times, SGD noise, UTA offsets, worker shuffle)``.
+
+    ``seed`` is an integer ``>= 0`` or a numpy ``SeedSequence``.
+    """
+    return tuple(int(k) for k in _validate.seed(seed).generate_state(4, np.uint64))
+
+
+def sample(workers, rounds, tasks=1, *, seed, start=0):
+    """The task times a run with this seed would use: ``out[r, i, u]`` is the time of task ``u``
+    of worker ``i`` in round ``start + r`` (drift included; outages ignored).
+
+    Every run with the same seed gives the ``u``-th task worker ``i`` starts in round ``k``
+    exactly this time, whatever the policy (in-order traces aside: their position depends
+    on the tasks run before, here on the order round, worker, task).
+
+    Returns
+    -------
+    ndarray of float64, shape (rounds, n, tasks)
+    """
+    fleet = as_fleet(workers)
+    rounds = _validate.count(rounds, "rounds", 0)
+    tasks = _validate.count(tasks, "tasks", 0)
+    start = _validate.count(start, "start", 0)
+    key = np.uint64(seed_keys(seed)[0])
+    factors = np.empty((rounds, fleet.n))
+    for r in range(rounds):
+        factors[r] = fleet.factors(start + r)
+    out = np.empty((rounds, fleet.n, tasks))
+    pos = np.zeros(fleet.n, dtype=np.int64)
+    _kernels.sample_block(key, start, fleet.kinds, fleet.params, fleet.trace, pos, factors, out)
+    return out
+
+
+def _check_run(workers, rounds, record_allocations, progress):
+    fleet = as_fleet(workers)
+    rounds = _validate.count(rounds, "rounds", 1)
+    if record_allocations is not None:
+        record_allocations = _validate.flag(record_allocations, "record_allocations")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable or None; got {type(progress).__name__}")
+    return fleet, rounds, record_allocations
+
+
+def run(policy, workers, rounds, *, seed, record_allocations=None, progress=None):
+    """Simulate ``rounds`` rounds of an allocation policy on simulated workers.
+
+    The policy allocates its ``budget`` tasks each round, every task's time is drawn,
+    and the policy observes them all. The policy object is trained in place (it keeps
+    what it learned); its availability follows the workers' outages
+    (``policy.set_available`` at round 0 and whenever an outage starts or ends).
+
+    Parameters
+    ----------
+    policy : fastata.ATA, ATAEmpirical, FTA or UTA
+        With ``n_workers == workers.n``.
+    workers : a fastata.sim distribution or Fleet
+    rounds : int
+        ``>= 1``.
+    seed : int or numpy.random.SeedSequence
+        Task times are a function of the seed only: the same seed gives the same
+        times for every policy (a UTA policy's own offsets come from its ``seed``).
+    record_allocations : bool, optional
+        Keep every round's allocation (``result.allocations``); by default only when
+        ``rounds * n <= 10**7``.
+    progress : callable, optional
+        ``progress(rounds_done, rounds)``, called every 1000 rounds and at the end.
+
+    Returns
+    -------
+    SimResult
+    """
+    fleet, rounds, record_allocations = _check_run(workers, rounds, record_allocations, progress)
+    seed_ = _validate.seed(seed)
+    if not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a fastata policy (ATA, ATAEmpirical, FTA, UTA); got {type(policy).__name__}")
+    _validate.same_workers(policy.n_workers, fleet.n)
+    budget = policy.budget
+    if isinstance(policy, FTA) and not np.array_equal(policy.true_means, fleet.means):
+        raise ValueError("policy must be an FTA given the simulated workers' means (workers.means); got other means")
+    key = np.uint64(seed_keys(seed_)[0])
+    schedule = _Schedule(fleet, budget)
+    rec = _Recorder(rounds, fleet.n, budget, record_allocations)
+    everyone = np.arange(fleet.n)
+    _tell_availability(policy, schedule.avail, everyone)
+
+    a = np.zeros(fleet.n, dtype=np.int64)
+    workers_buf = np.empty(max(budget, 1), dtype=np.int64)
+    durations_buf = np.empty(max(budget, 1))
+    pos = np.zeros(fleet.n, dtype=np.int64)
+    kinds, params, trace = fleet.kinds, fleet.params, fleet.trace
+    kernel = _kernels.allocation_round
+    allocations, tasks = rec.allocations, rec.tasks
+    for k in range(rounds):
+        if schedule.update(k):
+            _tell_availability(policy, schedule.avail, everyone)
+        policy.allocate(out=a)
+        m, rec.round_time[k], rec.worker_time[k], rec.loss[k], rec.busy[k] = kernel(
+            key, k, a, kinds, params, trace, pos, schedule.factor, schedule.mu, workers_buf, durations_buf
+        )
+        policy.observe(workers_buf[:m], durations_buf[:m])
+        rec.oracle_loss[k] = schedule.oracle
+        if allocations is not None:
+            allocations[k] = a
+        else:
+            tasks += a
+        if progress is not None and (k + 1) % PROGRESS_EVERY == 0:
+            progress(k + 1, rounds)
+    if progress is not None:
+        progress(rounds, rounds)
+    name = _NAMES.get(type(policy), type(policy).__name__.lower())
+    return rec.result(name, fleet, budget, rounds, seed, _policy_params(policy))
+
+
+def _tell_availability(policy, avail, everyone):
+    up, down = everyone[avail], everyone[~avail]
+    if up.size:
+        policy.set_available(up, True)
+    if down.size:
+        policy.set_available(down, False)
+
+
+def _policy_params(policy):
+    params = {}
+    for name in ("alpha", "eta", "c", "gamma"):
+        if hasattr(policy, name):
+            params[name] = getattr(policy, name)
+    return params
+
+
+def run_greedy(workers, budget, rounds, *, seed, record_allocations=None, progress=None):
+    """Simulate GTA, greedy collection with cancellation, for ``rounds`` rounds.
+
+    Every available worker starts computing at the round's start and keeps going; the
+    round ends at the ``budget``-th completion over all workers (ties broken by worker id);
+    the work still in progress is cancelled and wasted, so the round costs
+    ``worker_time = (available workers) * round_time``. Task ``u`` of worker ``i`` in round
+    ``k`` takes the same time as in :func:`run` with the same seed.
+
+    Parameters and result as :func:`run`; ``result.allocations`` (and ``tasks``) count the
+    completions kept from each worker.
+    """
+    fleet, rounds, record_allocations = _check_run(workers, rounds, record_allocations, progress)
+    budget = _validate.budget(budget)
+    key = np.uint64(seed_keys(seed)[0])
+    schedule = _Schedule(fleet, budget)
+    rec = _Recorder(rounds, fleet.n, budget, record_allocations)
+    n = fleet.n
+    counts = np.zeros(n, dtype=np.int64)
+    heap_t, heap_i, started = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    pos = np.zeros(n, dtype=np.int64)
+    kinds, params, trace = fleet.kinds, fleet.params, fleet.trace
+    kernel = _kernels.greedy_round
+    allocations, tasks = rec.allocations, rec.tasks
+    for k in range(rounds):
+        schedule.update(k)
+        avail = schedule.avail
+        rec.round_time[k], rec.worker_time[k], rec.loss[k], rec.busy[k] = kernel(
+            key, k, budget, avail, kinds, params, trace, pos, schedule.factor, schedule.mu,
+            counts, heap_t, heap_i, started,
+        )  # fmt: skip
+        rec.oracle_loss[k] = schedule.oracle
+        if allocations is not None:
+            allocations[k] = counts
+        else:
+            tasks += counts
+        if progress is not None and (k + 1) % PROGRESS_EVERY == 0:
+            progress(k + 1, rounds)
+    if progress is not None:
+        progress(rounds, rounds)
+    return rec.result("gta", fleet, budget, rounds, seed, {})
+
+
+def make_policy(name, workers, budget, *, alpha=None, eta=None, gamma=1.0, c=2.0, seed=0, backend="auto"):
+    """A fresh policy by name for these workers (not ``"gta"``, which is not a policy object).
+
+    ``alpha`` and ``eta`` default to the workers' bounds (:meth:`Fleet.alpha_bound`,
+    :meth:`Fleet.eta_bound`); FTA gets the workers' true means; UTA's offsets are seeded
+    from ``seed`` (a stream of its own, see :func:`seed_keys`).
+    """
+    fleet = as_fleet(workers)
+    name = _validate.choice(name, "policy", POLICIES[:-1])
+    if name == "ata":
+        alpha = fleet.alpha_bound() if alpha is None else alpha
+        return ATA(fleet.n, budget, alpha=alpha, c=c, gamma=gamma, backend=backend)
+    if name == "ata-empirical":
+        eta = fleet.eta_bound() if eta is None else eta
+        return ATAEmpirical(fleet.n, budget, eta=eta, c=c, gamma=gamma, backend=backend)
+    if name == "fta":
+        return FTA(fleet.means, budget, backend=backend)
+    return UTA(fleet.n, budget, seed=seed_keys(seed)[2], backend=backend)
+
+
+def compare(workers, budget, rounds, *, seed, policies=POLICIES, alpha=None, eta=None, gamma=1.0, c=2.0,
+            backend="auto", record_allocations=None, progress=None):  # fmt: skip
+    """Run several policies on the same workers, rounds and seed (common random numbers).
+
+    Parameters
+    ----------
+    policies : sequence of str
+        Any of :data:`POLICIES`; results come back in this order.
+    alpha, eta : float, optional
+        ATA's and ATA-Empirical's parameters; default to the workers' psi_1 bounds.
+    gamma, c, backend
+        Passed to the adaptive policies (``gamma < 1`` forgets old samples).
+    progress : callable, optional
+        ``progress(policy, rounds_done, rounds)``.
+
+    Returns
+    -------
+    dict
+        Policy name -> :class:`SimResult`.
+    """
+    fleet, rounds, _ = _check_run(workers, rounds, record_allocations, None)
+    budget = _validate.budget(budget)
+    for p in policies:
+        _validate.choice(p, "policy", POLICIES)
+    made = {
+        p: make_policy(p, fleet, budget, alpha=alpha, eta=eta, gamma=gamma, c=c, seed=seed, backend=backend)
+        for p in policies
+        if p != "gta"
+    }  # every policy is built (and checked) before anything runs
+    results = {}
+    for p in policies:
+        tick = None if progress is None else (lambda done, total, p=p: progress(p, done, total))
+        if p == "gta":
+            results[p] = run_greedy(fleet, budget, rounds, seed=seed, record_allocations=record_allocations, progress=tick)
+        else:
+            results[p] = run(made[p], fleet, rounds, seed=seed, record_allocations=record_allocations, progress=tick)
+    return results
