@@ -72,10 +72,10 @@ def allocate(lam, budget, *, backend="auto", out=None):
     >>> fa.allocate([1.0, 2.0, 4.0], 7).tolist()
     [4, 2, 1]
     """
-    _, kernels = _backends.resolve(backend, "single")
     lam = _validate.real_array(lam, "lam", 1)
     budget = _validate.budget(budget)
     n = lam.shape[0]
+    _, kernels = _backends.resolve(backend, "large" if n >= _backends.LARGE else "single")
     out = np.empty(n, dtype=np.int64) if out is None else _validate.out_array(out, (n,))
     ties, heap = _single_scratch(n)
     status = kernels.allocate_into(lam, budget, out, ties, heap)

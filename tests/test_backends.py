@@ -33,6 +33,23 @@ def test_auto_rule_single_prefers_cython_then_numba_then_python():
     assert fa.allocate([1.0, 2.0], 3).tolist() == [2, 1]
 
 
+def test_auto_rule_large_single_problems_prefer_numba_then_cython_then_python():
+    assert _backends.resolve("auto", "large")[0] == "numba"
+    _disable("numba")
+    assert _backends.resolve("auto", "large")[0] == "cython"
+    _disable("cython")
+    assert _backends.resolve("auto", "large")[0] == "python"
+
+
+def test_allocate_picks_the_kind_by_size(monkeypatch):
+    seen = []
+    resolve = _backends.resolve
+    monkeypatch.setattr(_backends, "resolve", lambda backend, kind="single": seen.append(kind) or resolve(backend, kind))
+    fa.allocate(np.ones(_backends.LARGE - 1), 3)
+    fa.allocate(np.ones(_backends.LARGE), 3)
+    assert seen[-1] == "large" and "single" in seen
+
+
 def test_auto_rule_batch_prefers_numba_then_cython_then_python():
     assert _backends.resolve("auto", "batch")[0] == "numba"
     _disable("numba")
