@@ -107,6 +107,11 @@ class SimResult:
     def cumulative_regret(self):
         return float(self.regret.sum())
 
+    @property
+    def late_regret(self):
+        """Mean proxy regret over the last tenth of the rounds (steadier than :attr:`final_regret`)."""
+        return float(self.regret[-max(1, self.rounds // 10):].mean())
+
     def summary(self):
         """The run's totals as a plain dict (JSON-ready)."""
         return {
@@ -118,6 +123,7 @@ class SimResult:
             "total_worker_time": self.total_worker_time,
             "mean_round_time": self.total_time / self.rounds,
             "final_regret": self.final_regret,
+            "late_regret": self.late_regret,
             "cumulative_regret": self.cumulative_regret,
             "mean_busy_workers": float(self.busy.mean()),
             "params": dict(self.params),
