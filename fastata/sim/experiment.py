@@ -58,7 +58,7 @@ class Experiment:
             "budget": first.setup.budget,
             "workers": [s.setup.workers.describe() for s in self.setups],
             "alpha": [s.alpha for s in self.setups] if len(self.setups) > 1 else first.alpha,
-            "eta": first.eta,
+            "eta": [s.eta for s in self.setups] if len(self.setups) > 1 else first.eta,
             "gamma": self.gamma,
             "c": self.c,
             "shuffle": self.shuffle,

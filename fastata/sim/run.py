@@ -182,6 +182,13 @@ class _Recorder:
         dtype = np.int32 if budget < 2**31 else np.int64
         self.allocations = np.empty((rounds, n), dtype=dtype) if record_allocations else None
 
+    def add(self, k, counts):
+        """Round ``k``'s tasks per worker: kept whole, or only added to the totals."""
+        if self.allocations is not None:
+            self.allocations[k] = counts
+        else:
+            self.tasks += counts
+
     def result(self, policy, fleet, budget, rounds, seed, params):
         if self.allocations is not None:
             self.tasks = self.allocations.sum(axis=0, dtype=np.int64)
@@ -286,7 +293,6 @@ def run(policy, workers, rounds, *, seed, record_allocations=None, progress=None
     pos = np.zeros(fleet.n, dtype=np.int64)
     kinds, params, trace = fleet.kinds, fleet.params, fleet.trace
     kernel = _kernels.allocation_round
-    allocations, tasks = rec.allocations, rec.tasks
     for k in range(rounds):
         if schedule.update(k):
             _tell_availability(policy, schedule.avail, everyone)
@@ -296,16 +302,17 @@ def run(policy, workers, rounds, *, seed, record_allocations=None, progress=None
         )
         policy.observe(workers_buf[:m], durations_buf[:m])
         rec.oracle_loss[k] = schedule.oracle
-        if allocations is not None:
-            allocations[k] = a
-        else:
-            tasks += a
+        rec.add(k, a)
         if progress is not None and (k + 1) % PROGRESS_EVERY == 0:
             progress(k + 1, rounds)
-    if progress is not None:
-        progress(rounds, rounds)
+    _finish(progress, rounds)
     name = _NAMES.get(type(policy), type(policy).__name__.lower())
     return rec.result(name, fleet, budget, rounds, seed, _policy_params(policy))
+
+
+def _finish(progress, rounds):
+    if progress is not None and rounds % PROGRESS_EVERY:
+        progress(rounds, rounds)
 
 
 def _tell_availability(policy, avail, everyone):
@@ -347,7 +354,6 @@ def run_greedy(workers, budget, rounds, *, seed, record_allocations=None, progre
     pos = np.zeros(n, dtype=np.int64)
     kinds, params, trace = fleet.kinds, fleet.params, fleet.trace
     kernel = _kernels.greedy_round
-    allocations, tasks = rec.allocations, rec.tasks
     for k in range(rounds):
         schedule.update(k)
         avail = schedule.avail
@@ -356,14 +362,10 @@ def run_greedy(workers, budget, rounds, *, seed, record_allocations=None, progre
             counts, heap_t, heap_i, started,
         )  # fmt: skip
         rec.oracle_loss[k] = schedule.oracle
-        if allocations is not None:
-            allocations[k] = counts
-        else:
-            tasks += counts
+        rec.add(k, counts)
         if progress is not None and (k + 1) % PROGRESS_EVERY == 0:
             progress(k + 1, rounds)
-    if progress is not None:
-        progress(rounds, rounds)
+    _finish(progress, rounds)
     return rec.result("gta", fleet, budget, rounds, seed, {})
 
 
