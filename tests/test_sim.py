@@ -218,7 +218,9 @@ def test_quadratic_preset_json_lists_one_entry_per_size():
     assert data["parameters"]["n"] == [5, 9]
     assert len(data["policies"]["ata"]["total_time"]) == 2
     assert data["policies"]["gta"]["total_time"][1] == data["setups"][1]["policies"]["gta"]["total_time"]
-    assert "time_to_target" in data["setups"][0]["policies"]["fta"]
+    assert data["setups"][0]["policies"]["fta"]["time_to_target"] is None  # 30 rounds: not reached
+    reached = report.to_json(experiment.run_preset("quadratic", rounds=3000, n=5, seed=1, policies=("fta",)))
+    assert reached["policies"]["fta"]["time_to_target"] > 0
     assert data["setups"][0]["sgd"]["initial_suboptimality"] > data["setups"][0]["sgd"]["final_suboptimality"]
 
 

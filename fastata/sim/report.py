@@ -113,9 +113,10 @@ def _json_setup(setup_result):
     for name, r in setup_result.results.items():
         entry = r.summary()
         entry.pop("policy")
-        if setup_result.suboptimality is not None:
-            entry["time_to_target"] = setup_result.time_to_target(name)
-            entry["worker_time_to_target"] = setup_result.time_to_target(name, worker_time=True)
+        if setup_result.suboptimality is not None:  # null: the target was not reached
+            for key, work in (("time_to_target", False), ("worker_time_to_target", True)):
+                t = setup_result.time_to_target(name, worker_time=work)
+                entry[key] = t if math.isfinite(t) else None
         policies[name] = entry
     out = {
         "n": setup_result.setup.workers.n,
