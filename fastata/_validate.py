@@ -339,3 +339,22 @@ def same_workers(policy_n, fleet_n):
     """A policy and the simulated workers must agree on the number of workers."""
     if policy_n != fleet_n:
         raise ValueError(f"policy must have one worker per simulated worker, {fleet_n}; got n_workers={policy_n}")
+
+
+def round_items(value, name="items"):
+    """A round's items (one task each) as a list: any sized iterable, not a string or mapping."""
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__") or not hasattr(value, "__len__"):
+        raise TypeError(f"{name} must be a sequence (one task per item); got {_describe(value)}")
+    return list(value)
+
+
+def round_timeout(value, name="timeout"):
+    """A round's time limit: ``None`` (none) or a finite number of seconds ``> 0``."""
+    return None if value is None else positive(value, name)
+
+
+def task_function(value, name="fn"):
+    """The function a round runs on every item."""
+    if not callable(value):
+        raise TypeError(f"{name} must be callable; got {_describe(value)}")
+    return value
