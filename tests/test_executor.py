@@ -1,0 +1,255 @@
+"""The engine-neutral round core (fastata.executor) driven by a fake in-process engine: fast, no Dask."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import fastata as fa
+from fastata import executor as ex
+
+
+class FakeEngine:
+    """Workers with fixed task times on a virtual clock; tasks run when ``next_done`` reaches them.
+
+    ``kill(address)`` makes a worker vanish with its queued tasks (they never report, as a
+    pinned Dask task on a dead worker), ``join(address, seconds)`` adds one, and ``hooks``
+    maps a number of reported tasks to a function called once that many have been reported.
+    """
+
+    def __init__(self, seconds):
+        self.seconds = dict(seconds)  # address -> task time
+        self.free_at = dict.fromkeys(self.seconds, 0.0)
+        self.tasks = {}  # handle -> (finish time, address, fn, item)
+        self.ids = itertools.count()
+        self.reported = 0
+        self.hooks = {}
+        self.cancelled = 0
+        self.submitted = []  # (address, item)
+        self.lose_next = False
+        self.took = {}  # handle -> task time
+        self.quiet = False
+
+    def addresses(self):
+        return list(self.seconds)
+
+    def submit(self, fn, item, address):
+        # A task pinned to a worker that is gone stays pending forever, as on Dask.
+        took = self.seconds.get(address, np.inf)
+        finish = self.free_at.get(address, 0.0) + took
+        self.free_at[address] = finish
+        handle = next(self.ids)
+        self.tasks[handle] = (finish, address, fn, item)
+        self.took[handle] = took
+        self.submitted.append((address, item))
+        return handle
+
+    def next_done(self, timeout):
+        if self.quiet:
+            self.quiet = False
+            return None
+        live = {h: t for h, t in self.tasks.items() if t[1] in self.seconds}
+        if not live:
+            return None
+        handle = min(live, key=lambda h: (live[h][0], h))
+        finish, address, fn, item = self.tasks.pop(handle)
+        self.reported += 1
+        hook = self.hooks.pop(self.reported, None)
+        if hook is not None:
+            hook()
+        if self.lose_next:
+            self.lose_next = False
+            return handle, "lost", None
+        try:
+            value, _ = ex._timed(fn, item)
+        except Exception as exc:  # what a real engine reports for a raising task
+            return handle, "error", exc
+        return handle, "ok", (value, self.took[handle])
+
+    def cancel(self, handles):
+        for h in handles:
+            if self.tasks.pop(h, None) is not None:
+                self.cancelled += 1
+
+    def kill(self, address):
+        del self.seconds[address]
+        self.quiet = True  # the next wait times out, as the executor's poll would
+
+    def join(self, address, seconds):
+        self.seconds[address] = seconds
+        self.free_at[address] = max([t for a, t in self.free_at.items() if a in self.seconds], default=0.0)
+
+
+def square(x):
+    return x * x
+
+
+def engine4(slow=1.0):
+    return FakeEngine({"w0": 1.0, "w1": 1.0, "w2": 1.0, "w3": slow})
+
+
+def test_results_in_order_and_policy_allocation():
+    engine = engine4()
+    policy = fa.ATAEmpirical(4, 1, eta=0.2)
+    runner = ex.AdaptiveRunner(engine, policy)
+    assert runner.run_round(square, range(10)) == [x * x for x in range(10)]
+    rec = runner.history[0]
+    assert rec.budget == 10 and rec.resubmitted == 0 and rec.workers == 4
+    assert sum(rec.allocation.values()) == 10
+    assert rec.worker_time == pytest.approx(10.0) and rec.task_time == pytest.approx(10.0)
+    assert policy.counts.sum() == 10 and policy.rounds == 1
+
+
+def test_slow_worker_gets_fewer_tasks():
+    engine = engine4(slow=5.0)
+    runner = ex.AdaptiveRunner(engine, fa.ATAEmpirical(4, 1, eta=0.2))
+    for _ in range(30):
+        runner.run_round(square, range(16))
+    last = runner.history[-1].allocation
+    assert last.get("w3", 0) < min(last["w0"], last["w1"], last["w2"])
+    assert runner.policy.means[3] == pytest.approx(5.0)
+
+
+def test_allocation_is_the_policys():
+    engine = engine4()
+    policy = fa.ATAEmpirical(4, 1, eta=0.2)
+    twin = fa.ATAEmpirical(4, 1, eta=0.2)
+    runner = ex.AdaptiveRunner(engine, policy)
+    for _ in range(5):
+        expected = twin.allocate(12)
+        runner.run_round(square, range(12))
+        got = [runner.history[-1].allocation.get(a, 0) for a in runner.addresses]
+        assert got == expected.tolist()
+        twin.observe(np.repeat(np.arange(4), expected), np.ones(12))
+
+
+def test_killed_worker_loses_nothing():
+    engine = engine4()
+    runner = ex.AdaptiveRunner(engine, fa.ATAEmpirical(4, 1, eta=0.2))
+    calls = []
+
+    def record(x):
+        calls.append(x)
+        return -x
+
+    engine.hooks[3] = lambda: engine.kill("w1")
+    assert runner.run_round(record, range(20)) == [-x for x in range(20)]
+    assert sorted(calls) == list(range(20))  # every item computed exactly once
+    assert runner.history[-1].resubmitted > 0
+    assert not runner.policy.available[1]
+    assert all(a != "w1" for a, _ in engine.submitted[-runner.history[-1].resubmitted:])
+    # next round: w1 gets nothing
+    runner.run_round(square, range(8))
+    assert "w1" not in runner.history[-1].allocation
+
+
+def test_lost_task_is_reallocated():
+    engine = engine4()
+    runner = ex.AdaptiveRunner(engine, fa.UTA(4, 1, seed=0))
+    engine.lose_next = True
+    assert runner.run_round(square, range(8)) == [x * x for x in range(8)]
+    assert runner.history[-1].resubmitted == 1
+
+
+def test_joined_worker_explored_and_returning_worker_keeps_index():
+    engine = engine4()
+    runner = ex.AdaptiveRunner(engine, fa.ATAEmpirical(4, 1, eta=0.2))
+    for _ in range(3):
+        runner.run_round(square, range(8))
+    engine.join("w4", 0.5)
+    runner.run_round(square, range(8))
+    assert runner.addresses[4] == "w4" and runner.policy.n_workers == 5
+    assert runner.history[-1].allocation.get("w4", 0) > 0  # unexplored: explored first
+    engine.kill("w2")
+    runner.run_round(square, range(8))
+    assert not runner.policy.available[2]
+    engine.join("w2", 1.0)
+    runner.run_round(square, range(8))
+    assert runner.policy.available[2] and runner.addresses.index("w2") == 2
+
+
+def test_policy_sizes_adjusted_at_construction():
+    big = fa.ATAEmpirical(6, 1, eta=1.0)
+    ex.AdaptiveRunner(engine4(), big)
+    assert big.available.tolist() == [True] * 4 + [False] * 2
+    small = fa.ATAEmpirical(2, 1, eta=1.0)
+    ex.AdaptiveRunner(engine4(), small)
+    assert small.n_workers == 4
+
+
+def test_raising_task_reports_index_and_runner_stays_usable():
+    engine = engine4()
+    runner = ex.AdaptiveRunner(engine, fa.ATAEmpirical(4, 1, eta=1.0))
+
+    def boom(x):
+        if x == 5:
+            raise ValueError("bad item")
+        return x
+
+    with pytest.raises(ex.TaskError, match="item 5 raised ValueError: bad item") as info:
+        runner.run_round(boom, range(10))
+    assert info.value.index == 5 and isinstance(info.value.__cause__, ValueError)
+    assert not engine.tasks  # the rest were cancelled
+    assert runner.run_round(square, range(6)) == [x * x for x in range(6)]
+
+
+def test_no_worker_left_raises():
+    engine = FakeEngine({"w0": 1.0})
+    runner = ex.AdaptiveRunner(engine, fa.ATAEmpirical(1, 1, eta=1.0))
+    engine.hooks[1] = lambda: engine.kill("w0")
+    with pytest.raises(ex.NoWorkersError, match="no worker"):
+        runner.run_round(square, range(4))
+    with pytest.raises(ex.NoWorkersError):
+        runner.run_round(square, range(4))
+
+
+def test_timeout_bounds_a_round(monkeypatch):
+    class Stuck(FakeEngine):
+        def next_done(self, timeout):
+            return None  # nothing ever finishes
+
+    monkeypatch.setattr(ex, "POLL_INTERVAL", 0.01)
+    runner = ex.AdaptiveRunner(Stuck({"w0": 1.0}), fa.ATAEmpirical(1, 1, eta=1.0))
+    with pytest.raises(TimeoutError, match="4 of 4 results missing"):
+        runner.run_round(square, range(4), timeout=0.05)
+    assert not runner.engine.tasks
+
+
+def test_empty_round_and_bad_input():
+    engine = engine4()
+    policy = fa.ATAEmpirical(4, 1, eta=1.0)
+    runner = ex.AdaptiveRunner(engine, policy)
+    assert runner.run_round(square, []) == []
+    rounds = policy.rounds
+    with pytest.raises(TypeError, match="fn must be callable"):
+        runner.run_round(3, [1])
+    with pytest.raises(TypeError, match="items must be a sequence"):
+        runner.run_round(square, 5)
+    with pytest.raises(ValueError, match="timeout must be finite and > 0"):
+        runner.run_round(square, [1], timeout=0)
+    assert policy.rounds == rounds and not engine.submitted
+
+
+def test_greedy_keeps_first_result_of_each_item():
+    engine = FakeEngine({"w0": 1.0, "w1": 1.0, "w2": 10.0})
+    runner = ex.GreedyRunner(engine)
+    calls = []
+
+    def record(x):
+        calls.append(x)
+        return x + 100
+
+    assert runner.run_round(record, range(9)) == [x + 100 for x in range(9)]
+    rec = runner.history[0]
+    assert rec.worker_time == pytest.approx(3 * rec.wall_time)
+    # The slow worker's item was duplicated on a fast worker, which won the race.
+    assert rec.resubmitted >= 1 and engine.cancelled >= 1
+    assert set(calls) == set(range(9))
+
+
+def test_greedy_worker_killed():
+    engine = FakeEngine({"w0": 1.0, "w1": 1.0, "w2": 1.0})
+    runner = ex.GreedyRunner(engine)
+    engine.hooks[2] = lambda: engine.kill("w1")
+    assert runner.run_round(square, range(12)) == [x * x for x in range(12)]
+    assert runner.history[-1].workers == 2
