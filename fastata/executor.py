@@ -180,6 +180,9 @@ class _Round:
 class _Runner:
     """What both runners share: the engine, the worker map, the history, the round's start."""
 
+    #: Seconds a round waits for a worker to (re)join when none is connected, before ``NoWorkersError``.
+    no_worker_grace = 5.0
+
     def __init__(self, engine, policy=None):
         self.engine = engine
         self.policy = policy
@@ -194,7 +197,15 @@ class _Runner:
     def _sync(self):
         joined, left = self.workers.sync(self.engine.addresses())
         if not self.workers.connected:
-            raise NoWorkersError("no worker is connected: the round cannot run")
+            # A nanny may be restarting the last worker: give it a moment before giving up.
+            deadline = time.perf_counter() + self.no_worker_grace
+            while not self.workers.connected and time.perf_counter() < deadline:
+                time.sleep(POLL_INTERVAL)
+                more_joined, more_left = self.workers.sync(self.engine.addresses())
+                joined, left = joined + more_joined, left + more_left
+            if not self.workers.connected:
+                raise NoWorkersError(f"no worker is connected (waited {self.no_worker_grace:g} s for one): "
+                                     "the round cannot run")  # fmt: skip
         return joined, left
 
     def _begin(self, fn, items, timeout):

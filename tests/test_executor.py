@@ -196,6 +196,7 @@ def test_raising_task_reports_index_and_runner_stays_usable():
 def test_no_worker_left_raises():
     engine = FakeEngine({"w0": 1.0})
     runner = ex.AdaptiveRunner(engine, fa.ATAEmpirical(1, 1, eta=1.0))
+    runner.no_worker_grace = 0.01
     engine.hooks[1] = lambda: engine.kill("w0")
     with pytest.raises(ex.NoWorkersError, match="no worker"):
         runner.run_round(square, range(4))

@@ -1,0 +1,201 @@
+"""fastata.dask on a real LocalCluster with worker processes (so a killed worker is really killed).
+
+One shared 4-worker cluster for the rounds that leave it as it was; a fresh small cluster for
+each test that kills or adds workers. Task times are sleeps of 10-300 ms, long against
+Dask's per-task cost (a few ms) so that the 2-core CI machine's noise does not decide.
+The file takes about 30-40 s.
+"""
+
+import functools
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+import fastata as fa  # noqa: E402
+from fastata.dask import AdaptiveExecutor, GreedyExecutor, NoWorkersError, TaskError  # noqa: E402
+
+
+def make_cluster(n):
+    return distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with make_cluster(4) as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture
+def fresh():
+    """A 3-worker cluster of the test's own, for kills and joins."""
+    with make_cluster(3) as cluster, distributed.Client(cluster) as c:
+        yield cluster, c
+
+
+def scheduler_tasks(client):
+    return client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+
+
+def wait_no_tasks(client, timeout=10.0):
+    """Released futures leave the scheduler shortly after (asynchronously): wait for it."""
+    deadline = time.monotonic() + timeout
+    while scheduler_tasks(client) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return scheduler_tasks(client)
+
+
+def _task_functions():
+    """The functions the workers run, made local on purpose: the workers cannot import this
+    test module, and a local function is not picklable by reference, so Dask ships it by
+    value (cloudpickle)."""
+
+    def square(x):
+        return x * x
+
+    def nap(x, seconds=0.01, slow=None, factor=5.0):
+        """Sleep ``seconds`` (``factor`` times longer on the worker ``slow``) and return ``x``."""
+        here = distributed.get_worker().address
+        time.sleep(seconds * (factor if here == slow else 1.0))
+        return x
+
+    def boom(x):
+        if x == 3:
+            raise ValueError("item three")
+        return x
+
+    return square, nap, boom
+
+
+square, nap, boom = _task_functions()
+
+
+def kill_later(client, address, delay):
+    """SIGKILL the worker process at ``address`` after ``delay`` seconds, from a thread."""
+    pid = client.run(os.getpid, workers=[address])[address]
+
+    def kill():
+        time.sleep(delay)
+        os.kill(pid, signal.SIGKILL)
+
+    thread = threading.Thread(target=kill, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_results_in_order_complete_and_timed(client):
+    ex = AdaptiveExecutor(client)
+    assert len(ex.addresses) == 4 and ex.policy.n_workers == 4
+    assert ex.run_round(square, range(50)) == [x * x for x in range(50)]
+    assert ex.run_round(functools.partial(nap, seconds=0.02), range(8)) == list(range(8))
+    rec = ex.history[-1]
+    assert rec.budget == 8 and sum(rec.allocation.values()) == 8
+    # Measured on the workers around fn: eight sleeps of 20 ms, and no more than the round's wall time allows.
+    assert 8 * 0.02 <= rec.worker_time <= 4 * rec.wall_time + 0.1
+    assert ex.policy.counts.sum() == 58 and ex.policy.rounds == 2
+    assert wait_no_tasks(client) == 0
+
+
+def test_slow_worker_gets_fewer_tasks(client):
+    policy = fa.ATAEmpirical(4, 1, eta=0.2)
+    ex = AdaptiveExecutor(client, policy)
+    slow = ex.addresses[1]
+    fn = functools.partial(nap, seconds=0.01, slow=slow, factor=5.0)
+    for _ in range(12):
+        assert ex.run_round(fn, range(12)) == list(range(12))
+    last = ex.history[-1].allocation
+    fast = [last.get(a, 0) for a in ex.addresses if a != slow]
+    assert last.get(slow, 0) < min(fast)
+    assert policy.means[1] > 3 * max(policy.means[[0, 2, 3]])
+
+
+def test_raising_task_then_usable(client):
+    ex = AdaptiveExecutor(client)
+    with pytest.raises(TaskError, match="item 3 raised ValueError: item three") as info:
+        ex.run_round(boom, range(8))
+    assert info.value.index == 3 and isinstance(info.value.__cause__, ValueError)
+    assert ex.run_round(square, range(8)) == [x * x for x in range(8)]
+    assert wait_no_tasks(client) == 0
+
+
+def test_timeout_bounds_a_round(client):
+    ex = AdaptiveExecutor(client)
+    with pytest.raises(TimeoutError, match="results missing"):
+        ex.run_round(functools.partial(nap, seconds=1.0), range(4), timeout=0.2)
+    assert ex.run_round(square, range(4)) == [0, 1, 4, 9]  # queued behind the sleeps, then done
+
+
+def test_greedy_executor(client):
+    g = GreedyExecutor(client)
+    fn = functools.partial(nap, seconds=0.01, slow=g.workers.addresses[0], factor=10.0)
+    for _ in range(3):
+        assert g.run_round(fn, range(16)) == list(range(16))
+    rec = g.history[-1]
+    assert rec.workers == 4 and rec.worker_time == pytest.approx(4 * rec.wall_time)
+    assert sum(rec.allocation.values()) >= 16
+    assert wait_no_tasks(client) == 0
+
+
+def test_200_rounds_leak_nothing(client):
+    ex = AdaptiveExecutor(client)
+    ex.run_round(square, range(8))
+    before = client.run_on_scheduler(lambda dask_scheduler: (len(dask_scheduler.task_prefixes), len(dask_scheduler.clients)))
+    for _ in range(200):
+        assert ex.run_round(square, range(8)) == [x * x for x in range(8)]
+    assert wait_no_tasks(client) == 0
+    after = client.run_on_scheduler(lambda dask_scheduler: (len(dask_scheduler.task_prefixes), len(dask_scheduler.clients)))
+    assert after == before
+    assert not ex.engine._live and ex.engine._done.empty()
+    assert len(client.futures) == 0
+
+
+def test_killed_worker_mid_round_loses_nothing(fresh):
+    cluster, client = fresh
+    ex = AdaptiveExecutor(client, fa.ATAEmpirical(3, 1, eta=1.0))
+    victim = ex.addresses[0]
+    killer = kill_later(client, victim, 0.5)
+    # 12 tasks of 0.3 s, 4 per worker: the round lasts >= 1.2 s, the kill comes at 0.5 s.
+    results = ex.run_round(functools.partial(nap, seconds=0.3), range(12))
+    killer.join()
+    assert results == list(range(12))  # every item once, in order
+    rec = ex.history[-1]
+    assert rec.resubmitted > 0
+    assert not ex.policy.available[0]
+    # The nanny restarts the worker under a new address: it joins as a new policy index.
+    client.wait_for_workers(3, timeout=30)
+    assert ex.run_round(square, range(9)) == [x * x for x in range(9)]
+    assert victim not in ex.history[-1].allocation
+    assert ex.policy.n_workers >= 4 and ex.addresses[0] == victim
+    assert wait_no_tasks(client) == 0
+
+
+def test_added_worker_gets_tasks_after_exploration(fresh):
+    cluster, client = fresh
+    ex = AdaptiveExecutor(client, fa.ATAEmpirical(3, 1, eta=0.2))
+    fn = functools.partial(nap, seconds=0.01)
+    for _ in range(3):
+        ex.run_round(fn, range(9))
+    cluster.scale(4)
+    client.wait_for_workers(4, timeout=30)
+    ex.run_round(fn, range(9))
+    assert ex.policy.n_workers == 4
+    newcomer = ex.addresses[3]
+    assert ex.history[-1].allocation.get(newcomer, 0) > 0  # unexplored: it gets tasks first
+    for _ in range(5):
+        ex.run_round(fn, range(9))
+    assert ex.policy.counts[3] > 0 and ex.history[-1].allocation.get(newcomer, 0) > 0
+
+
+def test_no_worker_left_raises(fresh):
+    cluster, client = fresh
+    ex = AdaptiveExecutor(client)
+    ex.no_worker_grace = 0.5
+    threading.Timer(0.5, cluster.scale, args=(0,)).start()
+    with pytest.raises(NoWorkersError, match="no worker"):
+        ex.run_round(functools.partial(nap, seconds=0.3), range(30), timeout=60)
+    with pytest.raises(NoWorkersError):
+        ex.run_round(square, range(3))
