@@ -1,0 +1,124 @@
+"""Minibatch SGD on a Dask cluster: ATA-Empirical against greedy collection (GTA).
+
+Least squares on a synthetic data stream, numpy only: each task draws a fresh minibatch
+``x ~ N(0, I_d)``, ``y = x . w_true + noise`` from its own seed and returns the gradient of
+``1/2 (x . w - y)^2`` at the round's ``w``; a round averages ``--batch`` such gradients and
+takes one step. The workers are made unequal on purpose: worker ``i`` (sorted by address)
+sleeps ``--base`` seconds times a slowdown factor (1, 1, 1, 2, 2, 4, 8, 16 for 8 workers)
+times a random jitter ``1 + Exp(0.2)``, so the computation looks like a heterogeneous fleet.
+
+Run it on a local cluster of 8 worker processes (about a minute on 2 cores)::
+
+    python examples/dask_sgd.py
+
+or on any Dask cluster, by giving its scheduler's address instead::
+
+    dask scheduler                              # on one machine
+    dask worker tcp://scheduler-host:8786       # on each worker machine
+    python examples/dask_sgd.py --scheduler tcp://scheduler-host:8786
+
+Prints, per executor: wall time, total worker time (ATA: the task times measured on the
+workers; greedy: every worker is busy for the whole round) and the final loss.
+"""
+
+import argparse
+import functools
+import time
+
+import numpy as np
+
+#: Slowdown of each worker, in sorted address order (cycled if there are more than 8).
+SLOWDOWN = (1.0, 1.0, 1.0, 2.0, 2.0, 4.0, 8.0, 16.0)
+
+
+def gradient(seed, w, w_true, minibatch, noise, slowdown, base):
+    """One task: a minibatch gradient of the least-squares loss at ``w``, on an unequal worker."""
+    import time
+
+    import numpy as np
+    from distributed import get_worker
+
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((minibatch, w.shape[0]))
+    y = x @ w_true + noise * rng.standard_normal(minibatch)
+    g = x.T @ (x @ w - y) / minibatch
+    # The simulated heterogeneity: this worker's slowdown, with random jitter.
+    time.sleep(base * slowdown.get(get_worker().address, 1.0) * (1.0 + rng.exponential(0.2)))
+    return g
+
+
+def loss(w, w_true, noise):
+    """The expected loss ``E 1/2 (x . w - y)^2 = 1/2 (||w - w_true||^2 + noise^2)``."""
+    return 0.5 * (float(np.sum((w - w_true) ** 2)) + noise**2)
+
+
+def train(executor, client, args, w_true, seeds):
+    """``args.rounds`` SGD steps, one round of ``args.batch`` tasks each; returns the final ``w``."""
+    addresses = sorted(client.nthreads())
+    slowdown = {a: SLOWDOWN[i % len(SLOWDOWN)] for i, a in enumerate(addresses)}
+    w = np.zeros(args.dim)
+    for k in range(args.rounds):
+        fn = functools.partial(gradient, w=w, w_true=w_true, minibatch=args.minibatch,
+                               noise=args.noise, slowdown=slowdown, base=args.base)  # fmt: skip
+        grads = executor.run_round(fn, seeds[k])
+        w = w - args.lr * np.mean(grads, axis=0)
+    return w
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scheduler", help="address of a running Dask scheduler (default: a LocalCluster)")
+    parser.add_argument("--workers", type=int, default=8, help="LocalCluster workers (default 8)")
+    parser.add_argument("--rounds", type=int, default=120)
+    parser.add_argument("--batch", type=int, default=16, help="tasks (gradients) per round")
+    parser.add_argument("--minibatch", type=int, default=32, help="samples per gradient")
+    parser.add_argument("--dim", type=int, default=20)
+    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--noise", type=float, default=0.1)
+    parser.add_argument("--base", type=float, default=0.02, help="seconds of the fastest worker's task")
+    parser.add_argument("--eta", type=float, default=0.2,
+                        help="ATA-Empirical's eta, a bound on the relative spread of task times (the jitter's is 0.2 / 1.2)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    from distributed import Client, LocalCluster
+
+    import fastata as fa
+    from fastata.dask import AdaptiveExecutor, GreedyExecutor
+
+    if args.scheduler:
+        cluster, client = None, Client(args.scheduler)
+    else:
+        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+        client = Client(cluster)
+    try:
+        rng = np.random.default_rng(args.seed)
+        w_true = rng.standard_normal(args.dim)
+        n = len(client.nthreads())
+        # Warm every worker up (first task: deserialisation, imports) before either executor is timed.
+        warm = functools.partial(gradient, w=np.zeros(args.dim), w_true=w_true, minibatch=1, noise=0.0,
+                                 slowdown={}, base=0.0)  # fmt: skip
+        client.gather([client.submit(warm, 0, workers=[a], pure=False) for a in client.nthreads()])
+        print(f"{n} workers, {args.rounds} rounds of {args.batch} gradients, slowdowns "
+              f"{[SLOWDOWN[i % len(SLOWDOWN)] for i in range(n)]}")  # fmt: skip
+        print(f"{'executor':<16}{'wall time (s)':>15}{'worker time (s)':>17}{'final loss':>12}")
+        executors = {
+            "ATA-Empirical": AdaptiveExecutor(client, fa.ATAEmpirical(n, args.batch, eta=args.eta)),
+            "greedy (GTA)": GreedyExecutor(client),
+        }
+        for name, executor in executors.items():
+            # The same task seeds for both executors: the same gradients, only the timing differs.
+            seeds = np.random.default_rng(args.seed + 1).integers(2**63, size=(args.rounds, args.batch)).tolist()
+            start = time.perf_counter()
+            w = train(executor, client, args, w_true, seeds)
+            wall = time.perf_counter() - start
+            worker = sum(r.worker_time for r in executor.history)
+            print(f"{name:<16}{wall:>15.2f}{worker:>17.2f}{loss(w, w_true, args.noise):>12.4g}")
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+if __name__ == "__main__":
+    main()
