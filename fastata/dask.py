@@ -17,8 +17,8 @@ dies mid-round loses nothing: its unfinished tasks go to the remaining workers. 
 your own cluster.
 """
 
+import collections
 import queue
-import time
 
 import distributed
 from distributed.scheduler import KilledWorker
@@ -44,6 +44,7 @@ class DaskEngine:
         self.client = client
         self._done = queue.SimpleQueue()
         self._live = {}  # key -> Future, for the tasks not yet reported or cancelled
+        self._ready = collections.deque()  # events gathered, not yet handed to the executor
 
     def addresses(self):
         return list(self.client.nthreads())
@@ -55,24 +56,40 @@ class DaskEngine:
         return future.key
 
     def next_done(self, timeout):
-        deadline = time.perf_counter() + timeout
+        if not self._ready:
+            self._fill(timeout)
+        return self._ready.popleft() if self._ready else None
+
+    def _fill(self, timeout):
+        """Wait for one finished future, take every other one already finished, gather them in one call."""
+        try:
+            batch = [self._done.get(timeout=timeout)]
+        except queue.Empty:
+            return
         while True:
             try:
-                future = self._done.get(timeout=max(deadline - time.perf_counter(), 0.0))
+                batch.append(self._done.get_nowait())
             except queue.Empty:
-                return None
-            if self._live.pop(future.key, None) is None:
-                continue  # cancelled by the executor: no longer its business
-            if future.status == "finished":
-                return future.key, "ok", future.result()
-            if future.status == "error":
+                break
+        batch = [f for f in batch if self._live.pop(f.key, None) is not None]  # not cancelled meanwhile
+        finished = [f for f in batch if f.status == "finished"]
+        # One gather for the whole batch: a result() per future costs a round trip each.
+        values = dict(zip((f.key for f in finished), self.client.gather(finished))) if finished else {}
+        for future in batch:
+            if future.key in values:
+                self._ready.append((future.key, "ok", values[future.key]))
+            elif future.status == "error":
                 exc = future.exception()
-                if isinstance(exc, KilledWorker):  # the worker died under it: not the task's fault
-                    return future.key, "lost", None
-                return future.key, "error", exc
-            return future.key, "lost", None  # cancelled or lost by the scheduler
+                # A KilledWorker is the worker's death, not the task's fault: re-allocate it.
+                kind = "lost" if isinstance(exc, KilledWorker) else "error"
+                self._ready.append((future.key, kind, None if kind == "lost" else exc))
+            else:
+                self._ready.append((future.key, "lost", None))  # cancelled or lost by the scheduler
 
     def cancel(self, handles):
+        handles = set(handles)
+        if self._ready:
+            self._ready = collections.deque(e for e in self._ready if e[0] not in handles)
         futures = [self._live.pop(h) for h in handles if h in self._live]
         if futures:
             self.client.cancel(futures)
