@@ -6,7 +6,7 @@ time ``max_i a_i * lam_i``. See ``allocate`` and the README.
 """
 
 from ._backends import available_backends
-from .allocate import allocate, allocate_batch, proxy_loss
+from .allocate import Allocator, allocate, allocate_batch, proxy_loss
 from .policies import ATA, FTA, UTA, ATAEmpirical, load
 
 __version__ = "0.1.0"
@@ -20,8 +20,10 @@ def __getattr__(name):
         return importlib.import_module(".sim", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
     "ATA",
+    "Allocator",
     "ATAEmpirical",
     "FTA",
     "UTA",

@@ -127,11 +127,36 @@ def raise_for_status(status, lam, budget_value, name="lam", row=None):
     raise RuntimeError(f"kernel returned unknown status {status}")
 
 
+def allocator_shape(shape, n):
+    """The message for an ``Allocator`` called with the wrong number of workers."""
+    return f"lam must have shape ({n},), the allocator's n_workers; got shape {shape}"
+
+
 def unknown_backend(name, available):
     """The error for a backend that does not exist or is not installed here."""
     return ValueError(
         f"backend must be 'auto' or one of the available backends {available}; got {name!r}"
     )
+
+
+# --- Jitted callers (fastata.jit) -------------------------------------------------------
+# Numba raises with constant messages only, so these name the parameter and the rule
+# (and say which function) but cannot quote the value received.
+JIT_MESSAGES = {
+    "lam_nan": "lam must not contain NaN (fastata.jit)",
+    "lam_negative": "lam must be >= 0, +inf for an unavailable worker (fastata.jit)",
+    "no_available_worker": "lam must have an available worker (lam < inf) when budget > 0 (fastata.jit)",
+    "budget_range": "budget must be in [0, 2**53] (fastata.jit)",
+    "out_shape": "out must have the shape of lam (fastata.jit)",
+    "scratch_size": "ties must have length >= n and heap length >= n + 2; use fastata.jit.scratch(n)",
+    "worker_out_of_range": "workers must be in [0, n_workers) (fastata.jit.observe_into)",
+    "duration_not_finite": "durations must be finite (fastata.jit.observe_into)",
+    "duration_negative": "durations must be >= 0 (fastata.jit.observe_into)",
+    "samples_shape": "workers and durations must have the same length (fastata.jit.observe_into)",
+    "stats_shape": "counts, means, m2, available and s must all have length n_workers (fastata.jit)",
+    "param_positive": "alpha and eta must be > 0 (fastata.jit)",
+    "rounds_negative": "rounds must be >= 0 (fastata.jit)",
+}
 
 
 # --- Policies (fastata.policies) -------------------------------------------------------

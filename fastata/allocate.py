@@ -141,3 +141,52 @@ def proxy_loss(a, lam):
     if not busy.any():
         return 0.0
     return float(np.max(a[busy].astype(np.float64) * lam[busy]))
+
+
+class Allocator:
+    """Allocation for a fixed number of workers, with every buffer kept between calls.
+
+    For hot loops (a scheduler's, a benchmark's): a call validates its input, runs the
+    kernel and returns the allocation in an array it owns and **overwrites on the next
+    call**, so nothing is allocated per call. Copy the result if you keep it.
+
+    Parameters
+    ----------
+    n_workers : int
+        The length of every ``lam`` this allocator accepts (``>= 0``).
+    backend : {"auto", "python", "numba", "cython", "cuda"}
+        Chosen once; ``"auto"`` follows :func:`allocate`'s rule for ``n_workers``.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> allocator = fa.Allocator(3)
+    >>> allocator([1.0, 2.0, 4.0], 7).tolist()
+    [4, 2, 1]
+
+    Thread safety: one allocator per thread (its buffers are shared by its calls);
+    :func:`allocate` is safe to call from many threads at once.
+    """
+
+    def __init__(self, n_workers, *, backend="auto"):
+        n = _validate.count(n_workers, "n_workers", 0)
+        self.backend, self._kernels = _backends.resolve(backend, "large" if n >= _backends.LARGE else "single")
+        self.n_workers = n
+        self._out = np.zeros(n, dtype=np.int64)
+        self._ties = np.empty(max(n, 1), dtype=np.int64)
+        self._heap = np.empty(n + 2, dtype=np.float64)
+
+    def __call__(self, lam, budget):
+        """The canonical allocation of ``budget`` tasks over ``lam`` (as :func:`allocate`),
+        in the allocator's own array. A rejected call leaves that array as it was."""
+        lam = _validate.real_array(lam, "lam", 1)
+        if lam.shape[0] != self.n_workers:
+            raise ValueError(_validate.allocator_shape(lam.shape, self.n_workers))
+        budget = _validate.budget(budget)
+        status = self._kernels.allocate_into(lam, budget, self._out, self._ties, self._heap)
+        if status:
+            _validate.raise_for_status(status, lam, budget)
+        return self._out
+
+    def __repr__(self):
+        return f"Allocator(n_workers={self.n_workers}, backend={self.backend!r})"

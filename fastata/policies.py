@@ -31,6 +31,11 @@ Backends: ``python``, ``numba`` and ``cython`` run everything in the chosen back
 With ``backend="cuda"`` the statistics and bounds run on the host (numba CPU kernels:
 O(n) numbers a round are cheaper to update than to copy to the GPU and back) and only
 the allocation runs on the GPU. Every backend gives the same bits.
+
+Threads: a policy may be shared between threads. Each one holds a lock around every
+change of its state (``observe``, ``allocate``, ``add_workers``, ``set_available``,
+``reset``) and around ``save``, so concurrent calls never lose a sample or tear a round;
+the kernels release the GIL, so threads that each own a policy run in parallel.
 """
 
 import contextlib
@@ -38,6 +43,7 @@ import json
 import math
 import os
 import tempfile
+import threading
 
 import numpy as np
 
@@ -68,6 +74,7 @@ class Policy:
         self._means = np.zeros(n)
         self._m2 = np.zeros(n)
         self._avail = np.ones(n, dtype=np.uint8)  # uint8, not bool: the kernels read bytes
+        self._lock = threading.Lock()  # the kernels release the GIL: threads need this
         self._resized()
 
     def _resized(self):
@@ -159,7 +166,8 @@ class Policy:
         durations = _validate.real_array(durations, "durations", 1)
         if workers.shape[0] != durations.shape[0]:
             _validate.same_length(workers, durations)
-        status = self._kernels.observe_into(workers, durations, self._counts, self._means, self._m2)
+        with self._lock:
+            status = self._kernels.observe_into(workers, durations, self._counts, self._means, self._m2)
         if status:
             _validate.raise_for_observe(status, workers, durations, self._n)
 
@@ -185,9 +193,10 @@ class Policy:
             the policy is then unchanged (``rounds`` included).
         """
         budget = self._budget if budget is None else _validate.budget(budget)
-        out = np.empty(self._n, dtype=np.int64) if out is None else _validate.out_array(out, (self._n,))
-        self._allocate_into(budget, out)
-        self._rounds += 1
+        with self._lock:
+            out = np.empty(self._n, dtype=np.int64) if out is None else _validate.out_array(out, (self._n,))
+            self._allocate_into(budget, out)
+            self._rounds += 1
         return out
 
     def _allocate_into(self, budget, out):
@@ -209,8 +218,9 @@ class Policy:
             The new workers' ids.
         """
         k = _validate.count(k, "k", 0)
-        self._grow(k)
-        return np.arange(self._n - k, self._n, dtype=np.int64)
+        with self._lock:
+            self._grow(k)
+            return np.arange(self._n - k, self._n, dtype=np.int64)
 
     def _grow(self, k):
         self._counts = np.concatenate([self._counts, np.zeros(k)])
@@ -225,20 +235,22 @@ class Policy:
         An unavailable worker gets no task (its bound is ``+inf``) but keeps its
         statistics, and its late results may still be observed, until it returns.
         """
-        workers = self._ids(workers)
-        flag = _validate.flag(flag)
-        self._avail[workers] = flag
-        self._availability_changed()
+        with self._lock:
+            workers = self._ids(workers)
+            flag = _validate.flag(flag)
+            self._avail[workers] = flag
+            self._availability_changed()
 
     def _availability_changed(self):
         pass
 
     def reset(self, workers):
         """Forget what was observed of these workers (say, their hardware changed): ``K_i = 0`` again."""
-        workers = self._ids(workers)
-        self._counts[workers] = 0.0
-        self._means[workers] = 0.0
-        self._m2[workers] = 0.0
+        with self._lock:
+            workers = self._ids(workers)
+            self._counts[workers] = 0.0
+            self._means[workers] = 0.0
+            self._m2[workers] = 0.0
 
     # --- persistence -------------------------------------------------------------------
 
@@ -283,7 +295,8 @@ class Policy:
         leaves either the old file or the new one, never a mix. Read it back with
         :func:`fastata.load`.
         """
-        meta, arrays = self._state()
+        with self._lock:
+            meta, arrays = self._state()
         arrays["meta"] = np.array(json.dumps(meta, allow_nan=False))
         _atomic_write(path, arrays)
 
@@ -332,15 +345,16 @@ class _Adaptive(Policy):
         # Inlined rather than Policy.allocate -> _allocate_into: one method call less on
         # the hot path (a scheduler at n = 51 runs 100,000 rounds a second through here).
         budget = self._budget if budget is None else _validate.budget(budget)
-        out = np.empty(self._n, dtype=np.int64) if out is None else _validate.out_array(out, (self._n,))
-        status = self._kernels.policy_round(
-            self._counts, self._means, self._m2, self._avail, self._variant, self._weight,
-            self._log_term(), self._gamma, budget, self._s, out, self._ties, self._heap,
-        )  # fmt: skip
-        if status:
-            _raise_for_round(status, budget)
-        self._rounds += 1
-        self._kdisc = self._gamma * self._kdisc + 1.0
+        with self._lock:
+            out = np.empty(self._n, dtype=np.int64) if out is None else _validate.out_array(out, (self._n,))
+            status = self._kernels.policy_round(
+                self._counts, self._means, self._m2, self._avail, self._variant, self._weight,
+                self._log_term(), self._gamma, budget, self._s, out, self._ties, self._heap,
+            )  # fmt: skip
+            if status:
+                _raise_for_round(status, budget)
+            self._rounds += 1
+            self._kdisc = self._gamma * self._kdisc + 1.0
         return out
 
     allocate.__doc__ = Policy.allocate.__doc__
@@ -444,7 +458,9 @@ class ATAEmpirical(_Adaptive):
         Tasks per round.
     eta : float
         ``> 0``: a bound on ``alpha_i / mu_i``, the relative spread of the task times
-        (1 is natural for exponential times).
+        (for exponential times ``||X - mu||_psi1 = 1.5313 mu``, so ``eta = 1.5313`` is
+        the worst-case bound; shifted exponentials ``shift + Exp(scale)`` have less:
+        ``1.5313 scale / (shift + scale)``, see ``fastata.sim``).
     c : float
         The constant in front of ``eta * c_i`` (2 in the paper).
     gamma : float
@@ -511,10 +527,11 @@ class FTA(Policy):
         means = _validate.true_means(means) if k else np.empty(0)
         if means.shape[0] != k:
             raise ValueError(f"means must have one entry per new worker, {k}; got {means.shape[0]}")
-        self._true = np.concatenate([self._true, means])
-        self._grow(k)
-        self._availability_changed()
-        return np.arange(self._n - k, self._n, dtype=np.int64)
+        with self._lock:
+            self._true = np.concatenate([self._true, means])
+            self._grow(k)
+            self._availability_changed()
+            return np.arange(self._n - k, self._n, dtype=np.int64)
 
     def _state(self):
         meta, arrays = super()._state()

@@ -15,6 +15,7 @@ CALLS = {
     "allocate": lambda backend, x: fa.allocate(x["lam"], 7, backend=backend),
     "allocate(out=)": lambda backend, x: fa.allocate(x["lam"], 7, backend=backend, out=np.zeros(5, np.int64)),
     "allocate_batch": lambda backend, x: fa.allocate_batch(x["lam2d"], x["budgets"], backend=backend),
+    "Allocator": lambda backend, x: fa.Allocator(5, backend=backend)(x["lam"], 7),
     "proxy_loss": lambda backend, x: fa.proxy_loss(x["a"], x["lam"]),
     # Policies: the constructor and observe read the caller's arrays, never write them.
     "ATA": lambda backend, x: fa.ATA(5, 7, alpha=1.0, backend=backend).observe(x["a"][:3], x["lam2d"][0]),

@@ -1,0 +1,79 @@
+"""fa.Allocator: buffers kept between calls, the same bits as fa.allocate, no memory growth."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import fastata as fa
+from oracle import reference
+
+
+def test_returns_the_canonical_allocation_in_a_reused_array(backend):
+    allocator = fa.Allocator(5, backend=backend)
+    rng = np.random.default_rng(0)
+    first = allocator(rng.lognormal(size=5), 11)
+    for _ in range(20):
+        lam, budget = rng.lognormal(size=5), int(rng.integers(0, 40))
+        a = allocator(lam, budget)
+        assert a is first  # the same array every call: nothing allocated
+        np.testing.assert_array_equal(a, reference(lam, budget))
+
+
+def test_auto_follows_the_size_rule():
+    assert fa.Allocator(51).backend == "cython"
+    assert fa.Allocator(4096).backend == "numba"
+    assert fa.Allocator(3, backend="python").backend == "python"
+
+
+def test_bad_input_is_rejected_and_the_last_result_kept(backend):
+    allocator = fa.Allocator(3, backend=backend)
+    good = allocator([1.0, 2.0, 4.0], 7).copy()
+    with pytest.raises(ValueError, match=r"lam must have shape \(3,\), the allocator's n_workers; got shape \(2,\)"):
+        allocator([1.0, 2.0], 7)
+    with pytest.raises(ValueError, match="lam must not contain NaN; got nan at index 1"):
+        allocator([1.0, np.nan, 2.0], 7)
+    with pytest.raises(ValueError, match=r"budget must be in \[0, 2\*\*53\]; got -1"):
+        allocator([1.0, 2.0, 4.0], -1)
+    with pytest.raises(ValueError, match="n_workers must be >= 0; got -1"):
+        fa.Allocator(-1)
+    np.testing.assert_array_equal(allocator([1.0, 2.0, 4.0], 7), good)
+
+
+@pytest.mark.parametrize("backend", ["cython", "numba"])
+def test_no_memory_growth_over_100000_rounds(backend):
+    allocator = fa.Allocator(51, backend=backend)
+    lam = np.random.default_rng(1).lognormal(0.0, 0.5, 51)
+    for _ in range(1000):  # warm up: compile, caches, the interpreter's free lists
+        allocator(lam, 23)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for _ in range(100_000):
+            allocator(lam, 23)
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    growth = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    assert growth < 4096, f"{growth} bytes more after 100,000 rounds"
+
+
+def test_policy_rounds_into_out_allocate_nothing():
+    policy = fa.ATAEmpirical(51, 23, eta=0.5)
+    out = np.empty(51, dtype=np.int64)
+    workers = np.arange(51, dtype=np.int64)
+    durations = np.random.default_rng(2).exponential(1.0, 51)
+    for _ in range(200):
+        policy.allocate(out=out)
+        policy.observe(workers, durations)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for _ in range(20_000):
+            policy.allocate(out=out)
+            policy.observe(workers, durations)
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    growth = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    assert growth < 4096, f"{growth} bytes more after 20,000 rounds"
