@@ -1,5 +1,6 @@
 """Another Cython module cimports fastata's nogil kernels and calls them without the GIL."""
 
+import importlib
 import shutil
 import subprocess
 import sys
@@ -43,39 +44,43 @@ def learn(const int64_t[::1] workers, const double[::1] durations, double[::1] c
     return status
 '''
 
-SETUP = '''
+SETUP = """
 from setuptools import Extension, setup
 from Cython.Build import cythonize
-setup(ext_modules=cythonize([Extension("user_kernels", ["user_kernels.pyx"])],
+setup(ext_modules=cythonize([Extension({name!r}, [{name!r} + ".pyx"])],
                             include_path={include!r}, quiet=True))
-'''
+"""
 
 
 def _compiler_missing():
-    return shutil.which(sysconfig.get_config_var("CC").split()[0] if sysconfig.get_config_var("CC") else "cc") is None
+    cc = sysconfig.get_config_var("CC") or "cc"
+    return shutil.which(cc.split()[0]) is None
 
 
-@pytest.fixture(scope="module")
-def user_kernels(tmp_path_factory):
+def build_user_module(folder, source, name):
+    """Compile ``source`` (a .pyx that cimports fastata) in ``folder`` and import it as ``name``."""
     import Cython  # noqa: F401  (in the test extra: its absence is a broken install, not a skip)
 
     if _compiler_missing():
-        pytest.skip("no C compiler on this machine: the cimport test needs one")
-    folder = tmp_path_factory.mktemp("user_module")
+        pytest.skip("no C compiler on this machine: compiling a module that cimports fastata needs one")
     # The installed package's parent folder: where fastata/kernels/cython_cpu.pxd resolves.
     include = [str(Path(fa.__file__).resolve().parents[1])]
-    (folder / "user_kernels.pyx").write_text(textwrap.dedent(USER_MODULE))
-    (folder / "setup.py").write_text(SETUP.format(include=include))
+    (folder / f"{name}.pyx").write_text(textwrap.dedent(source))
+    (folder / "setup.py").write_text(SETUP.format(name=name, include=include))
     build = subprocess.run(
         [sys.executable, "setup.py", "build_ext", "--inplace"], cwd=folder, capture_output=True, text=True
     )
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     sys.path.insert(0, str(folder))
     try:
-        import user_kernels
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(folder))
-    return user_kernels
+
+
+@pytest.fixture(scope="module")
+def user_kernels(tmp_path_factory):
+    return build_user_module(tmp_path_factory.mktemp("user_module"), USER_MODULE, "user_kernels")
 
 
 def test_the_pxd_ships_with_the_package():

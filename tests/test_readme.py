@@ -1,0 +1,46 @@
+"""The README's examples run as written (marked ``<!-- readme-test: NAME -->`` there)."""
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def example(name):
+    """The fenced block that follows the marker ``<!-- readme-test: name -->``."""
+    text = README.read_text()
+    found = re.search(rf"<!-- readme-test: {name} -->\n```\w+\n(.*?)```", text, re.S)
+    assert found, f"README.md has no example marked {name!r}"
+    return found.group(1)
+
+
+def run(name):
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(example(name), f"README.md:{name}", "exec"), {"__name__": "readme"})
+    return printed.getvalue()
+
+
+def test_numba_example():
+    assert run("numba").strip() == "[23 23 23]"
+
+
+def test_threaded_scheduler_example():
+    assert run("threads").strip() == "800"
+
+
+def test_cython_example(tmp_path):
+    from test_cimport import build_user_module
+
+    module = build_user_module(tmp_path, example("cython"), "readme_rows")
+    import fastata as fa
+
+    lam2d = np.random.default_rng(0).lognormal(0.0, 0.5, (20, 51))
+    out = np.empty(lam2d.shape, dtype=np.int64)
+    assert module.allocate_rows(lam2d, 23, out, np.empty(51, np.int64), np.empty(53)) == 0
+    np.testing.assert_array_equal(out, fa.allocate_batch(lam2d, 23))
