@@ -394,7 +394,7 @@ class GreedyRunner(_Runner):
                 state.done[index] = True
                 state.remaining -= 1
                 # The other copies of this item lost the race: cancel them, feed their workers.
-                losers = [h for h, (i, _) in state.running.items() if i == index]
+                losers = [h for h, (i, _) in state.running.items() if i == index] if self._copies[index] else []
                 freed = [address] + [state.running[h][1] for h in losers]
                 self._drop(state, losers)
                 if losers:
