@@ -127,6 +127,30 @@ def raise_for_status(status, lam, budget_value, name="lam", row=None):
     raise RuntimeError(f"kernel returned unknown status {status}")
 
 
+def is_device_array(value):
+    """Whether ``value`` lives on a GPU: numba device arrays (also the simulator's), CuPy, ..."""
+    return hasattr(value, "__cuda_array_interface__") or hasattr(value, "__cuda_ndarray__")
+
+
+def device_vector(value, name, dtype, n=None):
+    """A contiguous 1-D GPU array of ``dtype`` (and length ``n`` if given), checked from its
+    metadata without copying it to the host."""
+    if not is_device_array(value):
+        raise TypeError(f"{name} must be a device array like lam; got {_describe(value)}")
+    interface = getattr(value, "__cuda_array_interface__", None)
+    if interface is not None:
+        got_dtype, shape, strides = np.dtype(interface["typestr"]), tuple(interface["shape"]), interface.get("strides")
+    else:  # the CUDA simulator's arrays carry numpy metadata instead
+        got_dtype, shape, strides = np.dtype(value.dtype), tuple(value.shape), tuple(value.strides)
+    if got_dtype != dtype:
+        raise TypeError(f"{name} must be a device array of {np.dtype(dtype)}; got dtype {got_dtype}")
+    if len(shape) != 1 or (n is not None and shape[0] != n):
+        raise ValueError(f"{name} must have shape ({'n' if n is None else n},); got shape {shape}")
+    if strides is not None and tuple(strides) != (got_dtype.itemsize,):
+        raise ValueError(f"{name} must be contiguous on the device; got strides {tuple(strides)}")
+    return value
+
+
 def allocator_shape(shape, n):
     """The message for an ``Allocator`` called with the wrong number of workers."""
     return f"lam must have shape ({n},), the allocator's n_workers; got shape {shape}"

@@ -72,6 +72,8 @@ def allocate(lam, budget, *, backend="auto", out=None):
     >>> fa.allocate([1.0, 2.0, 4.0], 7).tolist()
     [4, 2, 1]
     """
+    if backend == "cuda" and _validate.is_device_array(lam):
+        return _allocate_on_device(lam, budget, out)
     lam = _validate.real_array(lam, "lam", 1)
     budget = _validate.budget(budget)
     n = lam.shape[0]
@@ -81,6 +83,21 @@ def allocate(lam, budget, *, backend="auto", out=None):
     status = kernels.allocate_into(lam, budget, out, ties, heap)
     if status:
         _validate.raise_for_status(status, lam, budget)
+    return out
+
+
+def _allocate_on_device(lam, budget, out):
+    """``allocate(backend="cuda")`` for arrays already on the GPU: the result stays there."""
+    _, kernels = _backends.resolve("cuda")
+    from numba import cuda  # only reached with a device array in hand
+
+    lam = _validate.device_vector(lam, "lam", np.float64)
+    budget = _validate.budget(budget)
+    n = lam.shape[0]
+    out = cuda.device_array(n, dtype=np.int64) if out is None else _validate.device_vector(out, "out", np.int64, n)
+    status = kernels.allocate_device(lam, budget, out)
+    if status:
+        _validate.raise_for_status(status, kernels.to_host(lam), budget)
     return out
 
 

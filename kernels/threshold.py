@@ -447,6 +447,28 @@ def select_between(lam, budget, taken, lo, hi, out, heap):
 
 
 @register_jitable
+def next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c):
+    """The next threshold to count while bracketing the ``budget``-th key (``c`` keys at ``t``).
+
+    Aims past the side still missing (or the farther one) by about the counts' scatter
+    around the linear model, so that the next count brackets closely. The counts' slope:
+    ``sum(1/lam)`` holds only when every worker gets many tasks; with few, the secant
+    through the last two counts (``prev_t < 0``: none yet) is far closer.
+    """
+    local = slope
+    if prev_t >= 0.0 and c != prev_c:
+        local = (c - prev_c) / (t - prev_t)
+    margin = 2.0 * math.sqrt(abs(budget - c)) + 4.0
+    if hi_t == INF or (have_lo and budget - lo_c <= hi_c - budget):
+        target = budget + margin
+    else:
+        target = budget - margin
+    if have_lo and hi_t < INF:
+        return lo_t + (target - lo_c) * ((hi_t - lo_t) / (hi_c - lo_c))
+    return t + (target - c) / local
+
+
+@register_jitable
 def bracket_and_select(lam, budget, t, slope, out, ties, heap):
     """The usual case, in a few branch-free counting passes: bracket the ``budget``-th key
     between two thresholds whose counts differ by a few keys, then sort those keys.
@@ -488,24 +510,10 @@ def bracket_and_select(lam, budget, t, slope, out, ties, heap):
             last_was_hi = True
         if have_lo and hi_c - lo_c <= width_max:
             break
-        # Aim past the side still missing (or the farther one) by about the counts'
-        # scatter around the linear model, so that the next count brackets closely.
-        # The counts' slope: sum(1/lam) holds only when every worker gets many tasks;
-        # with few, the secant through the last two counts is far closer.
-        local = slope
-        if prev_t >= 0.0 and c != prev_c:
-            local = (c - prev_c) / (t - prev_t)
+        nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c)
         prev_t = t
         prev_c = c
-        margin = 2.0 * math.sqrt(abs(budget - c)) + 4.0
-        if hi_t == INF or (have_lo and budget - lo_c <= hi_c - budget):
-            target = budget + margin
-        else:
-            target = budget - margin
-        if have_lo and hi_t < INF:
-            t = lo_t + (target - lo_c) * ((hi_t - lo_t) / (hi_c - lo_c))
-        else:
-            t = t + (target - c) / local
+        t = nxt
         if not (lo_t < t < hi_t and t < DBL_MAX):
             return False
     else:
