@@ -17,6 +17,7 @@ dies mid-round loses nothing: its unfinished tasks go to the remaining workers. 
 your own cluster.
 """
 
+import asyncio
 import collections
 import queue
 
@@ -25,6 +26,9 @@ from distributed.scheduler import KilledWorker
 
 from .executor import AdaptiveRunner, GreedyRunner, NoWorkersError, RoundRecord, TaskError, _timed
 from .policies import ATAEmpirical
+
+#: Seconds to fetch a batch of finished results before counting them as lost (see ``DaskEngine._gather``).
+GATHER_TIMEOUT = 60.0
 
 __all__ = ["AdaptiveExecutor", "GreedyExecutor", "DaskEngine", "TaskError", "NoWorkersError", "RoundRecord"]
 
@@ -73,8 +77,7 @@ class DaskEngine:
                 break
         batch = [f for f in batch if self._live.pop(f.key, None) is not None]  # not cancelled meanwhile
         finished = [f for f in batch if f.status == "finished"]
-        # One gather for the whole batch: a result() per future costs a round trip each.
-        values = dict(zip((f.key for f in finished), self.client.gather(finished))) if finished else {}
+        values = self._gather(finished) if finished else {}
         for future in batch:
             if future.key in values:
                 self._ready.append((future.key, "ok", values[future.key]))
@@ -85,6 +88,20 @@ class DaskEngine:
                 self._ready.append((future.key, kind, None if kind == "lost" else exc))
             else:
                 self._ready.append((future.key, "lost", None))  # cancelled or lost by the scheduler
+
+    def _gather(self, finished):
+        """``{key: (value, seconds)}`` for finished futures, in one call (a ``result()`` each costs a round trip each).
+
+        Bounded by ``GATHER_TIMEOUT``: if a worker dies holding a result not yet fetched, the
+        scheduler would wait forever to recompute it on that (pinned) worker; the batch then
+        counts as lost and is re-allocated.
+        """
+        try:
+            values = self.client.sync(self.client._gather, finished, callback_timeout=GATHER_TIMEOUT)
+        except (TimeoutError, asyncio.TimeoutError):
+            self.client.cancel(finished)
+            return {}
+        return dict(zip((f.key for f in finished), values))
 
     def cancel(self, handles):
         handles = set(handles)

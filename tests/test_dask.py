@@ -206,3 +206,27 @@ def test_no_worker_left_raises(fresh):
         ex.run_round(functools.partial(nap, seconds=0.3), range(30), timeout=60)
     with pytest.raises(NoWorkersError):
         ex.run_round(square, range(3))
+
+
+def test_results_that_cannot_be_fetched_count_as_lost(client, monkeypatch):
+    """A batch whose results do not arrive within GATHER_TIMEOUT (a worker died holding them) is re-run."""
+    import asyncio
+
+    import fastata.dask as fd
+
+    ex = AdaptiveExecutor(client)
+    real = client._gather
+    calls = []
+
+    async def stuck_once(futures, *args, **kwargs):
+        calls.append(len(futures))
+        if len(calls) == 1:
+            await asyncio.sleep(5)
+        return await real(futures, *args, **kwargs)
+
+    monkeypatch.setattr(fd, "GATHER_TIMEOUT", 0.2)
+    monkeypatch.setattr(client, "_gather", stuck_once)
+    assert ex.run_round(square, range(6)) == [x * x for x in range(6)]
+    assert ex.history[-1].resubmitted == calls[0] >= 1
+    monkeypatch.undo()
+    assert wait_no_tasks(client) == 0
