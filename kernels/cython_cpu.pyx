@@ -80,13 +80,131 @@ cdef double relaxation(const double[::1] lam, int64_t budget, int64_t n_avail,
     return t if t < DBL_MAX else DBL_MAX
 
 
+cdef extern from *:
+    """
+    #include <math.h>
+    #include <stdint.h>
+    #include <stddef.h>
+    /* The counting pass in explicit SIMD (GCC/Clang vector extensions), for cap < 2**52.
+       Portable builds target SSE2, which has no packed float <-> int64 conversion and
+       makes gcc turn the one-step corrections into branches; here every step is a lane
+       mask, floor is (q + 2**52) - 2**52 corrected by one, and the integer is read from
+       the bits of c + 2**52. On x86-64 Linux an AVX2 clone is picked at load time. */
+    #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && !defined(__clang__)
+    #define FASTATA_CLONES __attribute__((target_clones("avx2", "default")))
+    #else
+    #define FASTATA_CLONES
+    #endif
+    #if defined(__GNUC__)
+    typedef double fastata_v4d __attribute__((vector_size(32)));
+    typedef int64_t fastata_v4i __attribute__((vector_size(32)));
+    #define FASTATA_SELECT(mask, a, b) \
+        ((fastata_v4d)(((mask) & (fastata_v4i)(a)) | (~(mask) & (fastata_v4i)(b))))
+    FASTATA_CLONES
+    static int64_t fastata_count_prefix(const double *lam, int64_t *out, ptrdiff_t n,
+                                        double t, double cap) {
+        const double two52 = 4503599627370496.0;
+        const fastata_v4d vt = {t, t, t, t}, vcap = {cap, cap, cap, cap};
+        const fastata_v4d v52 = {two52, two52, two52, two52}, one = {1.0, 1.0, 1.0, 1.0};
+        const fastata_v4d zero = {0.0, 0.0, 0.0, 0.0};
+        fastata_v4i total = {0, 0, 0, 0};
+        int64_t sum = 0;
+        ptrdiff_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            fastata_v4d x, q, c;
+            __builtin_memcpy(&x, lam + i, sizeof x);
+            q = vt / x;
+            q = FASTATA_SELECT(q < vcap, q, vcap);
+            c = (q + v52) - v52;
+            c -= FASTATA_SELECT(c > q, one, zero);
+            c += FASTATA_SELECT((c < vcap) & ((c + one) * x <= vt), one, zero);
+            c -= FASTATA_SELECT(c * x > vt, one, zero);
+            fastata_v4i ci = (fastata_v4i)(c + v52) - (fastata_v4i)v52;
+            __builtin_memcpy(out + i, &ci, sizeof ci);
+            total += ci;
+        }
+        sum = total[0] + total[1] + total[2] + total[3];
+        for (; i < n; i++) {
+            double x = lam[i], q = t / x, c;
+            q = q < cap ? q : cap;
+            c = (q + two52) - two52;
+            c -= c > q;
+            c += (c < cap) & ((c + 1.0) * x <= t);
+            c -= c * x > t;
+            out[i] = (int64_t)c;
+            sum += (int64_t)c;
+        }
+        return sum;
+    }
+    /* Validation and sum(1/lam) in one pass, the common case's: lanes count the entries
+       that are not > 0 (NaN, zero, negative) and the finite ones; two vector partial sums. */
+    FASTATA_CLONES
+    static double fastata_inverse_sum(const double *lam, ptrdiff_t n, int64_t *n_bad,
+                                      int64_t *n_finite) {
+        const fastata_v4d zero = {0.0, 0.0, 0.0, 0.0}, one = {1.0, 1.0, 1.0, 1.0};
+        const fastata_v4d inf = {__builtin_inf(), __builtin_inf(), __builtin_inf(), __builtin_inf()};
+        const fastata_v4i unit = {1, 1, 1, 1};
+        fastata_v4d s0 = zero, s1 = zero;
+        fastata_v4i bad = {0, 0, 0, 0}, finite = {0, 0, 0, 0};
+        double sum;
+        ptrdiff_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            fastata_v4d x0, x1;
+            __builtin_memcpy(&x0, lam + i, sizeof x0);
+            __builtin_memcpy(&x1, lam + i + 4, sizeof x1);
+            s0 += one / x0;
+            s1 += one / x1;
+            bad += (~(x0 > zero) & unit) + (~(x1 > zero) & unit);
+            finite += ((x0 < inf) & unit) + ((x1 < inf) & unit);
+        }
+        s0 += s1;
+        sum = (s0[0] + s0[1]) + (s0[2] + s0[3]);
+        *n_bad = bad[0] + bad[1] + bad[2] + bad[3];
+        *n_finite = finite[0] + finite[1] + finite[2] + finite[3];
+        for (; i < n; i++) {
+            double x = lam[i];
+            sum += 1.0 / x;
+            *n_bad += !(x > 0.0);
+            *n_finite += x < __builtin_inf();
+        }
+        return sum;
+    }
+    #define FASTATA_HAVE_SIMD_COUNT 1
+    #else
+    static int64_t fastata_count_prefix(const double *lam, int64_t *out, ptrdiff_t n,
+                                        double t, double cap) { return -1; }
+    static double fastata_inverse_sum(const double *lam, ptrdiff_t n, int64_t *n_bad,
+                                      int64_t *n_finite) {
+        double sum = 0.0;
+        ptrdiff_t i;
+        *n_bad = *n_finite = 0;
+        for (i = 0; i < n; i++) {
+            sum += 1.0 / lam[i];
+            *n_bad += !(lam[i] > 0.0);
+            *n_finite += lam[i] < HUGE_VAL;
+        }
+        return sum;
+    }
+    #define FASTATA_HAVE_SIMD_COUNT 0
+    #endif
+    """
+    int64_t simd_count_prefix "fastata_count_prefix"(const double* lam, int64_t* out, Py_ssize_t n,
+                                                      double t, double cap) noexcept nogil
+    double inverse_sum "fastata_inverse_sum"(const double* lam, Py_ssize_t n, int64_t* n_bad,
+                                              int64_t* n_finite) noexcept nogil
+    bint HAVE_SIMD_COUNT "FASTATA_HAVE_SIMD_COUNT"
+
+
 cdef int64_t count_prefix(const double[::1] lam, double t, int64_t budget, int64_t limit,
                           int64_t[::1] out) noexcept nogil:
     cdef double cap = <double>budget
     cdef int64_t total = 0, c
-    cdef Py_ssize_t i
-    if cap * lam.shape[0] < 4e18:
-        for i in range(lam.shape[0]):
+    cdef Py_ssize_t i, n = lam.shape[0]
+    if HAVE_SIMD_COUNT and n > 0 and cap < 4503599627370496.0 and cap * n < 4e18:
+        total = simd_count_prefix(&lam[0], &out[0], n, t, cap)
+        return total if total < limit else limit
+    if cap * n < 4e18:
+        for i in range(n):
             c = count_le_fast(lam[i], t, cap)
             out[i] = c
             total += c
@@ -257,31 +375,14 @@ cdef void take_ties(const double[::1] lam, int64_t budget, double tstar, int64_t
                 remaining -= 1
 
 
-cdef int scan(const double[::1] lam, int64_t budget, double[::1] scratch, int64_t* n_zero,
-              int64_t* n_avail, double* inv_sum, double* lam_min) noexcept nogil:
-    cdef Py_ssize_t i, n = lam.shape[0], blocks = n // 8
+cdef int scan(const double[::1] lam, int64_t budget, int64_t* n_zero, int64_t* n_avail,
+              double* inv_sum, double* lam_min) noexcept nogil:
+    # The common case in one vectorised pass (threshold.scan does it in two: numba cannot
+    # vectorise a float sum); any NaN, zero or negative entry sends us to the exact pass.
     cdef int64_t n_bad = 0, n_finite = 0
-    cdef double x, s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
-    for i in range(n):
-        x = lam[i]
-        scratch[i] = 1.0 / x
-        n_bad += not (x > 0.0)
-        n_finite += x < INFINITY
-    if n_bad > 0 or n_finite == 0:
-        return scan_exact(lam, budget, n_zero, n_avail, inv_sum, lam_min)
-    for i in range(0, 8 * blocks, 8):
-        s0 += scratch[i]
-        s1 += scratch[i + 1]
-        s2 += scratch[i + 2]
-        s3 += scratch[i + 3]
-        s4 += scratch[i + 4]
-        s5 += scratch[i + 5]
-        s6 += scratch[i + 6]
-        s7 += scratch[i + 7]
-    for i in range(8 * blocks, n):
-        s0 += scratch[i]
-    inv_sum[0] = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-    if not (inv_sum[0] < INFINITY):
+    if lam.shape[0] > 0:
+        inv_sum[0] = inverse_sum(&lam[0], lam.shape[0], &n_bad, &n_finite)
+    if n_bad > 0 or n_finite == 0 or not (inv_sum[0] < INFINITY):
         return scan_exact(lam, budget, n_zero, n_avail, inv_sum, lam_min)
     n_zero[0] = 0
     n_avail[0] = n_finite
@@ -438,7 +539,7 @@ cdef int allocate_core(const double[::1] lam, int64_t budget, int64_t[::1] out,
     cdef Py_ssize_t i
     cdef int64_t n_zero, n_avail
     cdef double inv_sum, lam_min, t, slope, tstar
-    cdef int status = scan(lam, budget, heap, &n_zero, &n_avail, &inv_sum, &lam_min)
+    cdef int status = scan(lam, budget, &n_zero, &n_avail, &inv_sum, &lam_min)
     if status != STATUS_OK:
         return status  # out untouched: a rejected call changes nothing
     if budget == 0 or n_zero > 0:
