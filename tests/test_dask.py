@@ -80,6 +80,14 @@ def _task_functions():
 square, nap, boom = _task_functions()
 
 
+def wait_gone(client, address, n, timeout=30.0):
+    """Wait until the scheduler has dropped ``address`` and ``n`` workers are connected again (nanny restart)."""
+    deadline = time.monotonic() + timeout
+    while address in client.nthreads() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    client.wait_for_workers(n, timeout=timeout)
+
+
 def kill_later(client, address, delay):
     """SIGKILL the worker process at ``address`` after ``delay`` seconds, from a thread."""
     pid = client.run(os.getpid, workers=[address])[address]
@@ -173,7 +181,7 @@ def test_killed_worker_mid_round_loses_nothing(fresh):
     assert rec.resubmitted > 0
     assert not ex.policy.available[0]
     # The nanny restarts the worker under a new address: it joins as a new policy index.
-    client.wait_for_workers(3, timeout=30)
+    wait_gone(client, victim, 3)
     assert ex.run_round(square, range(9)) == [x * x for x in range(9)]
     assert victim not in ex.history[-1].allocation
     assert ex.policy.n_workers >= 4 and ex.addresses[0] == victim
@@ -229,4 +237,20 @@ def test_results_that_cannot_be_fetched_count_as_lost(client, monkeypatch):
     assert ex.run_round(square, range(6)) == [x * x for x in range(6)]
     assert ex.history[-1].resubmitted == calls[0] >= 1
     monkeypatch.undo()
+    assert wait_no_tasks(client) == 0
+
+
+def test_greedy_worker_killed_mid_round(fresh):
+    cluster, client = fresh
+    g = GreedyExecutor(client)
+    victim = g.workers.addresses[0]
+    killer = kill_later(client, victim, 0.4)
+    # 15 tasks of 0.2 s on 3 workers: >= 1 s; the kill comes at 0.4 s.
+    assert g.run_round(functools.partial(nap, seconds=0.2), range(15)) == list(range(15))
+    killer.join()
+    # The dead worker's item was copied to the others (greedy), so the round may even end
+    # before the executor notices; the next round starts without it.
+    wait_gone(client, victim, 3)
+    assert g.run_round(square, range(6)) == [x * x for x in range(6)]
+    assert victim not in g.workers.connected and victim not in g.history[-1].allocation
     assert wait_no_tasks(client) == 0
