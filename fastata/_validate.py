@@ -407,3 +407,10 @@ def task_function(value, name="fn"):
     if not callable(value):
         raise TypeError(f"{name} must be callable; got {_describe(value)}")
     return value
+
+
+def dask_client(value, client_type, name="client"):
+    """A ``distributed.Client`` (the class is passed in: this module does not import distributed)."""
+    if not isinstance(value, client_type):
+        raise TypeError(f"{name} must be a distributed.Client; got {_describe(value)}")
+    return value

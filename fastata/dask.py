@@ -24,6 +24,7 @@ import queue
 import distributed
 from distributed.scheduler import KilledWorker
 
+from . import _validate
 from .executor import AdaptiveRunner, GreedyRunner, NoWorkersError, RoundRecord, TaskError, _timed
 from .policies import ATAEmpirical
 
@@ -43,9 +44,7 @@ class DaskEngine:
     """
 
     def __init__(self, client):
-        if not isinstance(client, distributed.Client):
-            raise TypeError(f"client must be a distributed.Client; got {type(client).__name__}")
-        self.client = client
+        self.client = _validate.dask_client(client, distributed.Client)
         self._done = queue.SimpleQueue()
         self._live = {}  # key -> Future, for the tasks not yet reported or cancelled
         self._ready = collections.deque()  # events gathered, not yet handed to the executor

@@ -254,3 +254,10 @@ def test_greedy_worker_killed_mid_round(fresh):
     assert g.run_round(square, range(6)) == [x * x for x in range(6)]
     assert victim not in g.workers.connected and victim not in g.history[-1].allocation
     assert wait_no_tasks(client) == 0
+
+
+def test_bad_client():
+    with pytest.raises(TypeError, match="client must be a distributed.Client; got 'tcp://x:8786'"):
+        AdaptiveExecutor("tcp://x:8786")
+    with pytest.raises(TypeError, match="client must be a distributed.Client"):
+        GreedyExecutor(None)
