@@ -34,8 +34,11 @@ the allocation runs on the GPU. Every backend gives the same bits.
 
 Threads: a policy may be shared between threads. Each one holds a lock around every
 change of its state (``observe``, ``allocate``, ``add_workers``, ``set_available``,
-``reset``) and around ``save``, so concurrent calls never lose a sample or tear a round;
-the kernels release the GIL, so threads that each own a policy run in parallel.
+``reset``) and around ``save``, ``lower_bounds`` and ``variances``, so concurrent calls
+never lose a sample or tear a round; the kernels release the GIL, so threads that each
+own a policy run in parallel. The read-only views ``counts``, ``means`` and
+``available`` are live: read them from the thread that drives the policy, or copy
+them while no other thread calls it.
 """
 
 import contextlib
@@ -62,6 +65,9 @@ class Policy:
     """What every policy shares: per-worker statistics, availability, rounds and persistence.
 
     Not used directly: see :class:`ATA`, :class:`ATAEmpirical`, :class:`FTA`, :class:`UTA`.
+
+    Thread-safe: one policy may be shared by many threads (a lock guards its state; see
+    the module's "Threads" note for the live views).
     """
 
     def __init__(self, n_workers, budget, backend):
@@ -125,7 +131,7 @@ class Policy:
     @property
     def variances(self):
         """Observed task-time variance per worker, ``M2_i / K_i`` (ddof 0; NaN while ``K_i = 0``). A copy."""
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with self._lock, np.errstate(divide="ignore", invalid="ignore"):
             return np.where(self._counts > 0, self._m2 / self._counts, np.nan)
 
     @property
@@ -336,9 +342,10 @@ class _Adaptive(Policy):
     @property
     def lower_bounds(self):
         s = np.empty(self._n)
-        self._kernels.bounds_into(
-            self._counts, self._means, self._avail, self._variant, self._weight, self._log_term(), s
-        )
+        with self._lock:  # counts, means and the round count of one and the same round
+            self._kernels.bounds_into(
+                self._counts, self._means, self._avail, self._variant, self._weight, self._log_term(), s
+            )
         return s
 
     def allocate(self, budget=None, *, out=None):
@@ -514,7 +521,8 @@ class FTA(Policy):
 
     @property
     def lower_bounds(self):
-        return self._lam.copy()
+        with self._lock:
+            return self._lam.copy()
 
     def _allocate_into(self, budget, out):
         status = self._kernels.allocate_into(self._lam, budget, out, self._ties, self._heap)
@@ -571,7 +579,8 @@ class UTA(Policy):
     @property
     def lower_bounds(self):
         # UTA ranks no worker above another: equal estimates, +inf where unavailable.
-        return np.where(self._avail != 0, 0.0, np.inf)
+        with self._lock:
+            return np.where(self._avail != 0, 0.0, np.inf)
 
     def _allocate_into(self, budget, out):
         m = self._idx.shape[0]

@@ -77,3 +77,34 @@ def test_a_shared_policy_loses_no_sample(backend):
             np.add.at(expected, workers, durations)
             rng.random()
     np.testing.assert_allclose(policy.means * policy.counts, expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("backend", ["cython", "numba"])
+def test_workers_added_while_others_observe_lose_no_sample(backend):
+    # add_workers replaces the statistics arrays: without the lock, a batch being added
+    # to the old arrays by a GIL-free kernel at that moment would be lost.
+    n, per_thread, batch, observers = 16, 30, 20_000, THREADS - 1
+    policy = fa.ATAEmpirical(n, 32, eta=0.5, backend=backend)
+    start = threading.Barrier(THREADS)
+    done = threading.Event()
+
+    def observe(seed):
+        rng = np.random.default_rng(seed)
+        start.wait()
+        for _ in range(per_thread):
+            policy.observe(rng.integers(0, n, batch), rng.exponential(1.0, batch))
+
+    def grow():
+        start.wait()
+        while not done.is_set():
+            policy.add_workers(1)
+            policy.set_available([policy.n_workers - 1], False)
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        grower = pool.submit(grow)
+        list(pool.map(observe, range(observers)))
+        done.set()
+        grower.result()
+    assert policy.n_workers > n  # the two kinds of call did overlap
+    assert policy.counts.sum() == observers * per_thread * batch
+    assert not policy.available[n:].any()
