@@ -37,15 +37,20 @@ class InstantEngine:
     def addresses(self):
         return self._addresses
 
-    def submit(self, fn, item, address):
-        handle = next(self._ids)
-        self._finished.append((handle, "ok", (fn(item), self._seconds[address])))
-        return handle
+    def submit(self, fn, items, address):
+        handles = []
+        for item in items:
+            handles.append(next(self._ids))
+            self._finished.append((handles[-1], "ok", (fn(item), self._seconds[address])))
+        return handles
 
     def next_done(self, timeout):
         return self._finished.popleft() if self._finished else None
 
     def cancel(self, handles):
+        pass
+
+    def close(self, timeout):
         pass
 
 
@@ -73,7 +78,8 @@ def test_executor_overhead(benchmark, n, kind):
 @pytest.fixture(scope="module")
 def client():
     distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=4, threads_per_worker=1, processes=True, dashboard_address=":0")
+    cluster = distributed.LocalCluster(n_workers=4, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       scheduler_kwargs={"dashboard_address": ":0"})  # no dashboard, a free port
     with cluster, distributed.Client(cluster) as c:
         yield c
 

@@ -89,7 +89,10 @@ def main(argv=None):
     if args.scheduler:
         cluster, client = None, Client(args.scheduler)
     else:
-        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+        # No dashboard (it would compete for the CPU on a small machine); the scheduler's
+        # other HTTP routes on a free port.
+        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               scheduler_kwargs={"dashboard_address": ":0"})  # fmt: skip
         client = Client(cluster)
     try:
         rng = np.random.default_rng(args.seed)
@@ -110,8 +113,9 @@ def main(argv=None):
             # The same task seeds for both executors: the same gradients, only the timing differs.
             seeds = np.random.default_rng(args.seed + 1).integers(2**63, size=(args.rounds, args.batch)).tolist()
             start = time.perf_counter()
-            w = train(executor, client, args, w_true, seeds)
-            wall = time.perf_counter() - start
+            with executor:  # on exit, waits for the cancelled copies still running (greedy) to stop
+                w = train(executor, client, args, w_true, seeds)
+                wall = time.perf_counter() - start
             worker = sum(r.worker_time for r in executor.history)
             print(f"{name:<16}{wall:>15.2f}{worker:>17.2f}{loss(w, w_true, args.noise):>12.4g}")
     finally:

@@ -1,11 +1,15 @@
 """Run ATA rounds on a Dask cluster (extra ``dask``: ``pip install "fastata[dask]"``).
 
->>> from distributed import Client
->>> from fastata.dask import AdaptiveExecutor, GreedyExecutor
->>> client = Client("tcp://scheduler:8786")               # or Client(LocalCluster(...))
->>> ex = AdaptiveExecutor(client)                          # ATA-Empirical, eta = 1
->>> grads = ex.run_round(gradient, batches)                # one task per batch, results in order
->>> ex.history[-1].wall_time, ex.history[-1].worker_time
+::
+
+    from distributed import Client
+    import fastata as fa
+    from fastata.dask import AdaptiveExecutor, GreedyExecutor
+
+    client = Client("tcp://scheduler:8786")                   # or Client(LocalCluster(...))
+    with AdaptiveExecutor(client, fa.ATAEmpirical(8, 16, eta=0.2)) as ex:
+        grads = ex.run_round(gradient, batches)               # one task per batch, results in order
+        ex.history[-1].wall_time, ex.history[-1].worker_time
 
 Each round's ``len(items)`` tasks are allocated by the policy over the workers connected
 now and pinned to them (``workers=[address], allow_other_workers=False``); the time of each
@@ -20,8 +24,11 @@ your own cluster.
 import asyncio
 import collections
 import queue
+import time
+import uuid
 
 import distributed
+from dask.utils import funcname
 from distributed.scheduler import KilledWorker
 
 from . import _validate
@@ -37,14 +44,18 @@ __all__ = ["AdaptiveExecutor", "GreedyExecutor", "DaskEngine", "TaskError", "NoW
 class DaskEngine:
     """The engine protocol of :mod:`fastata.executor` on a ``distributed.Client``.
 
-    Completed futures are pushed to a queue by their done callback, so waiting for the next
-    one blocks on the queue (no polling of futures); the executor wakes up every
-    ``POLL_INTERVAL`` seconds at most to re-read the worker list, which is how a dead
-    worker's pinned tasks (which the scheduler would otherwise keep waiting for it) are found.
+    A worker's tasks of a round go in one ``client.map`` (one graph update and one pickled
+    ``fn`` per worker, not per task). Their keys are ``<fn's name>-<this engine's token>-...``:
+    the dashboard shows the user's function, and :meth:`close` finds this engine's tasks
+    on the workers. Completed futures are pushed to a queue by their done callback, so
+    waiting for the next one blocks on the queue (no polling of futures); the executor
+    re-reads the worker list every ``POLL_INTERVAL`` seconds, which is how a dead worker's
+    pinned tasks (which the scheduler would otherwise keep waiting for it) are found.
     """
 
     def __init__(self, client):
         self.client = _validate.dask_client(client, distributed.Client)
+        self.token = uuid.uuid4().hex
         self._done = queue.SimpleQueue()
         self._live = {}  # key -> Future, for the tasks not yet reported or cancelled
         self._ready = collections.deque()  # events gathered, not yet handed to the executor
@@ -52,11 +63,13 @@ class DaskEngine:
     def addresses(self):
         return list(self.client.nthreads())
 
-    def submit(self, fn, item, address):
-        future = self.client.submit(_timed, fn, item, workers=[address], allow_other_workers=False, pure=False)
-        self._live[future.key] = future
-        future.add_done_callback(self._done.put)
-        return future.key
+    def submit(self, fn, items, address):
+        futures = self.client.map(_timed, [fn] * len(items), items, key=f"{funcname(fn)}-{self.token}",
+                                  workers=[address], allow_other_workers=False, pure=False)  # fmt: skip
+        for future in futures:
+            self._live[future.key] = future
+            future.add_done_callback(self._done.put)
+        return [future.key for future in futures]
 
     def next_done(self, timeout):
         if not self._ready:
@@ -110,6 +123,29 @@ class DaskEngine:
         if futures:
             self.client.cancel(futures)
 
+    def close(self, timeout):
+        """Cancel the live tasks, then wait until no worker holds a task of this engine (at most ``timeout`` s).
+
+        A cancelled task that is already running keeps its worker busy until ``fn`` returns
+        (Python cannot interrupt it); waiting for it lets the cluster shut down without the
+        workers' cancellation warnings. Polls the workers every 0.1 s: only at shutdown.
+        """
+        self.cancel(list(self._live))
+        self._ready.clear()
+        while not self._done.empty():
+            self._done.get_nowait()
+        deadline = time.monotonic() + timeout
+        while True:
+            held = self.client.run(_tasks_held, self.token, on_error="ignore")
+            if not any(held.values()) or time.monotonic() >= deadline:
+                return
+            time.sleep(0.1)
+
+
+def _tasks_held(token, dask_worker):
+    """On a worker: how many of its tasks (running, queued or cancelled-while-running) have ``token`` in their key."""
+    return sum(token in str(key) for key in dask_worker.state.tasks)
+
 
 class AdaptiveExecutor(AdaptiveRunner):
     """ATA rounds on a Dask cluster: ``run_round(fn, items) -> list``.
@@ -126,7 +162,10 @@ class AdaptiveExecutor(AdaptiveRunner):
     Attributes
     ----------
     history : list of RoundRecord
-        Per round: wall time, worker time (sum of the measured task times), allocation.
+        Per completed round: wall time, worker time (sum of the measured task times), allocation.
+
+    Use it as a context manager (or call ``close()``) to wait, at shutdown, for tasks that
+    a failed round cancelled while they ran; the client stays open.
     """
 
     def __init__(self, client, policy=None):
@@ -141,6 +180,8 @@ class GreedyExecutor(GreedyRunner):
 
     ``run_round(fn, items)`` keeps the first result of every item and cancels the rest;
     its history bills every worker for the whole round (``worker_time = workers * wall_time``).
+    The cancelled copies still run until ``fn`` returns: use the executor as a context
+    manager, or call ``close()``, before closing the cluster, to let them finish quietly.
     """
 
     def __init__(self, client):

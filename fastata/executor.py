@@ -8,15 +8,20 @@ greedy (GTA) loop and the history records. An *engine* does the rest; it is any 
 
 ``addresses() -> list[str]``
     The workers connected now.
-``submit(fn, item, address) -> handle``
-    Start ``fn(item)`` on that worker only (no fallback to another worker). The handle is
-    hashable. The engine measures the call on the worker and reports ``(value, seconds)``.
+``submit(fn, items, address) -> list[handle]``
+    Start ``fn(item)`` for each item, in this order, on that worker only (no fallback to
+    another worker); one hashable handle per item. The engine measures each call on the
+    worker and reports ``(value, seconds)``.
 ``next_done(timeout) -> (handle, kind, payload) | None``
-    Block until a submitted task finishes, at most ``timeout`` seconds (``None`` then).
-    ``kind`` is ``"ok"`` (payload ``(value, seconds)``), ``"error"`` (payload: the exception
-    ``fn`` raised) or ``"lost"`` (the worker died under the task; payload ``None``).
+    Block until a submitted task finishes, at most ``timeout`` seconds (``None`` then;
+    ``timeout=0`` only looks). ``kind`` is ``"ok"`` (payload ``(value, seconds)``),
+    ``"error"`` (payload: the exception ``fn`` raised) or ``"lost"`` (the worker died
+    under the task; payload ``None``).
 ``cancel(handles)``
     Stop and forget these tasks; their results, if any still come, are never reported.
+``close(timeout)``
+    Cancel what is left and wait, at most ``timeout`` seconds, until the cancelled tasks
+    have stopped running on the workers (so that shutting the cluster down right after is clean).
 
 :mod:`fastata.dask` is the Dask engine; ``tests/test_executor.py`` drives this core with a
 fake in-process engine.
@@ -27,17 +32,25 @@ unavailable; fewer: the policy grows with ``add_workers``). A worker that joins 
 appended (``add_workers(1)``: it starts unexplored, so the policy explores it); a worker
 that leaves is marked unavailable (``set_available(i, False)``) and gets its index back,
 available again, if the same address returns. ``executor.addresses[i]`` is worker ``i``.
+An :class:`~fastata.FTA` policy knows the means of its workers only: a worker that joins is
+left without tasks.
+
+**Watching the workers.** A task pinned to a worker that dies is not failed by every
+engine (Dask keeps it waiting for that worker), so a round re-reads the worker list every
+``POLL_INTERVAL`` seconds while it waits, whether or not other results keep coming in.
 """
 
 import dataclasses
+import heapq
+import threading
 import time
 
 import numpy as np
 
 from . import _validate
-from .allocate import allocate as _allocate
+from .policies import FTA
 
-#: How often (seconds) a waiting round re-reads the worker list to notice a dead worker.
+#: How often (seconds) a round re-reads the worker list to notice a dead or new worker.
 POLL_INTERVAL = 0.25
 
 
@@ -60,11 +73,14 @@ class RoundRecord:
 
     ``wall_time``: seconds from submission to the last result, measured by the client.
     ``worker_time``: billed worker seconds. Adaptive rounds: the sum of the task times
-    measured on the workers (idle workers are not billed). Greedy rounds: ``workers *
+    measured on the workers (idle workers are not billed; a task lost with its worker is
+    not billed either, as its time was never measured). Greedy rounds: ``workers *
     wall_time``, every worker being busy the whole round (DESIGN.md section 5).
-    ``task_time``: the sum of the measured times of the tasks whose results were kept.
+    ``task_time``: the sum of the measured times of the tasks that reported a result.
+    ``workers``: workers connected at the round's end.
     ``allocation``: tasks first handed to each address (greedy: tasks started per address).
-    ``resubmitted``: tasks started again after their worker died (greedy: also duplicates).
+    ``resubmitted``: tasks started again after their worker died (greedy: also the copies
+    of unfinished items started by idle workers).
     """
 
     round: int
@@ -85,23 +101,24 @@ class WorkerMap:
 
     def __init__(self, addresses, policy=None):
         self.policy = policy
-        self.addresses = []  # index -> address, never shrinks
-        self.index = {}  # address -> index
-        self.connected = set()
         start = sorted(addresses)
+        self.index = {}  # address -> policy index
+        self.connected = set(start)
         if policy is not None:
             if policy.n_workers < len(start):
+                if isinstance(policy, FTA):
+                    raise ValueError(f"policy must have one worker per connected worker, {len(start)} (FTA cannot "
+                                     f"add workers: it knows no mean for them); got n_workers={policy.n_workers}")  # fmt: skip
                 policy.add_workers(len(start) - policy.n_workers)
             elif policy.n_workers > len(start):
                 policy.set_available(np.arange(len(start), policy.n_workers), False)
             # Placeholders for the policy's extra indices: no address maps to them.
-            self.addresses = [None] * policy.n_workers
+            self.addresses = [None] * policy.n_workers  # index -> address, never shrinks
         else:
             self.addresses = [None] * len(start)
         for i, address in enumerate(start):
             self.addresses[i] = address
             self.index[address] = i
-        self.connected = set(start)
 
     def sync(self, addresses):
         """Take in the worker list now: returns ``(joined, left)`` address lists."""
@@ -111,8 +128,10 @@ class WorkerMap:
         if not joined and not left:
             return joined, left
         new = [a for a in joined if a not in self.index]
+        if isinstance(self.policy, FTA):
+            new = []  # the oracle has no mean for a newcomer: it stays without tasks
         back = [self.index[a] for a in joined if a in self.index]
-        gone = [self.index[a] for a in left]
+        gone = [self.index[a] for a in left if a in self.index]
         if self.policy is not None:
             if new:
                 self.policy.add_workers(len(new))
@@ -134,51 +153,88 @@ def _timed(fn, item):
     return value, time.perf_counter() - start
 
 
+def top_up(lam, queued, k):
+    """Hand ``k`` more tasks to workers that already hold ``queued[i]`` tasks, by the canonical rule.
+
+    Each task goes to the worker with the smallest key ``((queued_i + a_i + 1) * lam_i,
+    queued_i + a_i, i)`` (DESIGN.md section 2, continued from ``queued`` instead of from
+    zero): with ``queued = 0`` this is ``fastata.allocate(lam, k)``. ``lam_i = +inf``
+    workers get nothing. A heap, ``O(n + k log n)``: it runs only when tasks were lost.
+    """
+    lam = lam.tolist()
+    heap = [((q + 1) * x, q, i) for i, (x, q) in enumerate(zip(lam, queued.tolist())) if x != np.inf]
+    if k and not heap:
+        raise _validate.no_available_worker(k)
+    heapq.heapify(heap)
+    counts = np.zeros(len(lam), dtype=np.int64)
+    for _ in range(k):
+        _, held, i = heap[0]
+        counts[i] += 1
+        heapq.heapreplace(heap, ((held + 2) * lam[i], held + 1, i))
+    return counts
+
+
 class _Round:
     """One round's bookkeeping: which task holds which item, which results are in."""
 
-    def __init__(self, engine, fn, items, t0, deadline):
+    def __init__(self, engine, fn, items, timeout):
         self.engine = engine
-        self.t0 = t0
         self.fn = fn
         self.items = items
-        self.deadline = deadline
+        self.t0 = time.perf_counter()
+        self.deadline = None if timeout is None else self.t0 + timeout
+        self.next_check = self.t0 + POLL_INTERVAL
         self.results = [None] * len(items)
         self.done = np.zeros(len(items), dtype=bool)
         self.remaining = len(items)
         self.running = {}  # handle -> (item index, address)
         self.started = {}  # address -> tasks started there
+        self.first = {}  # address -> tasks first handed out (the allocation)
         self.observed_workers = []
         self.observed_seconds = []
         self.task_time = 0.0
-        self.worker_time = 0.0
         self.resubmitted = 0
 
-    def submit(self, index, address):
-        handle = self.engine.submit(self.fn, self.items[index], address)
-        self.running[handle] = (index, address)
-        self.started[address] = self.started.get(address, 0) + 1
-        return handle
+    def submit(self, indices, address):
+        """Start the items at ``indices`` on ``address``, in this order."""
+        handles = self.engine.submit(self.fn, [self.items[i] for i in indices], address)
+        for handle, index in zip(handles, indices):
+            self.running[handle] = (index, address)
+        self.started[address] = self.started.get(address, 0) + len(indices)
 
     def wait(self):
-        """The next finished task, or ``None`` after ``POLL_INTERVAL`` (the caller re-checks workers)."""
-        timeout = POLL_INTERVAL
+        """The next finished task, or ``None`` once the worker list is due for a check."""
+        now = time.perf_counter()
+        timeout = max(self.next_check - now, 0.0)
         if self.deadline is not None:
-            left = self.deadline - time.perf_counter()
-            if left <= 0:
+            if now >= self.deadline:
                 raise TimeoutError(f"the round did not finish within its timeout; {self.remaining} "
                                    f"of {len(self.items)} results missing")  # fmt: skip
-            timeout = min(timeout, left)
+            timeout = min(timeout, self.deadline - now)
         return self.engine.next_done(timeout)
+
+    def keep(self, index, value, seconds):
+        self.results[index] = value
+        self.done[index] = True
+        self.remaining -= 1
+        self.task_time += seconds
 
     def cancel_all(self):
         if self.running:
             self.engine.cancel(list(self.running))
             self.running.clear()
 
+    def forget(self, addresses):
+        """Drop (and cancel) the tasks running on these addresses; their item indices, sorted."""
+        addresses = set(addresses)
+        handles = [h for h, (_, address) in self.running.items() if address in addresses]
+        if handles:
+            self.engine.cancel(handles)
+        return sorted(self.running.pop(h)[0] for h in handles)
+
 
 class _Runner:
-    """What both runners share: the engine, the worker map, the history, the round's start."""
+    """What both runners share: the engine, the worker map, the history, the round's frame."""
 
     #: Seconds a round waits for a worker to (re)join when none is connected, before ``NoWorkersError``.
     no_worker_grace = 5.0
@@ -188,13 +244,68 @@ class _Runner:
         self.policy = policy
         self.workers = WorkerMap(engine.addresses(), policy)
         self.history = []
+        self._closed = False
+        # One round at a time: two rounds sharing the engine would take each other's results.
+        self._lock = threading.Lock()
 
     @property
     def addresses(self):
         """``addresses[i]``: the worker behind policy index ``i`` (``None`` for an index never mapped)."""
         return list(self.workers.addresses)
 
+    def run_round(self, fn, items, *, timeout=None):
+        """Run ``fn(item)`` for every item; the results in the order of ``items``.
+
+        Parameters
+        ----------
+        fn : callable
+            Runs on the workers, one call per item.
+        items : sequence
+            One task per item; ``len(items)`` is the round's budget.
+        timeout : float, optional
+            Seconds after which the round gives up (``TimeoutError``).
+
+        Raises
+        ------
+        TaskError
+            A task raised (``.index`` is the item's position); the round's other tasks are cancelled.
+        NoWorkersError
+            No worker is connected (after ``no_worker_grace`` seconds for one to join).
+        TimeoutError
+            The round took longer than ``timeout``.
+
+        The executor stays usable after each of them. Threads that share an executor run
+        their rounds one after another.
+        """
+        items = _validate.round_items(items)
+        timeout = _validate.round_timeout(timeout)
+        fn = _validate.task_function(fn)
+        with self._lock:
+            return self._run_round(fn, items, timeout)
+
+    def _run_round(self, fn, items, timeout):
+        if self._closed:
+            raise RuntimeError("the executor is closed")
+        self._sync()
+        state = _Round(self.engine, fn, items, timeout)
+        try:
+            self._run(state)
+            while state.remaining:
+                event = state.wait()
+                if event is not None:
+                    self._handle(state, *event)
+                # Nothing came (the wait ran out) or results keep coming: re-read the workers on the clock.
+                if event is None or time.perf_counter() >= state.next_check:
+                    self._check_workers(state)
+                    state.next_check = time.perf_counter() + POLL_INTERVAL
+        finally:
+            state.cancel_all()
+            self._finish(state)
+        self._record(state)  # completed rounds only
+        return state.results
+
     def _sync(self):
+        """Re-read the worker list; ``(joined, left)``. Raises ``NoWorkersError`` when none stays connected."""
         joined, left = self.workers.sync(self.engine.addresses())
         if not self.workers.connected:
             # A nanny may be restarting the last worker: give it a moment before giving up.
@@ -208,23 +319,36 @@ class _Runner:
                                      "the round cannot run")  # fmt: skip
         return joined, left
 
-    def _begin(self, fn, items, timeout):
-        """Check the arguments, take in the worker list, start the clock: the round's state."""
-        items = _validate.round_items(items)
-        timeout = _validate.round_timeout(timeout)
-        fn = _validate.task_function(fn)
-        self._sync()
-        t0 = time.perf_counter()
-        return _Round(self.engine, fn, items, t0, None if timeout is None else t0 + timeout)
+    def _finish(self, state):
+        """After every round, completed or not (a policy learns from what was measured)."""
 
-    def _record(self, state, worker_time, allocation):
+    def _record(self, state):
         wall = time.perf_counter() - state.t0
+        workers = len(self.workers.connected)
         self.history.append(RoundRecord(
             round=len(self.history), budget=len(state.items), wall_time=wall,
-            worker_time=len(self.workers.connected) * wall if worker_time is None else worker_time,
-            task_time=state.task_time, workers=len(self.workers.connected), allocation=allocation,
-            resubmitted=state.resubmitted,
+            worker_time=self._billed(state, workers, wall), task_time=state.task_time, workers=workers,
+            allocation=state.first, resubmitted=state.resubmitted,
         ))  # fmt: skip
+
+    def close(self, timeout=30.0):
+        """Cancel what is left and wait (at most ``timeout`` s) until no task of this executor still runs.
+
+        Results of a finished round are all in, but a greedy round (or one that raised)
+        leaves cancelled tasks running on the workers until ``fn`` returns: closing the
+        cluster under them makes the workers log cancellation warnings. The executor
+        refuses new rounds afterwards; the client and the cluster stay open (they are yours).
+        """
+        timeout = _validate.nonnegative(timeout, "timeout")
+        with self._lock:
+            self._closed = True
+            self.engine.close(timeout)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
 
 
 class AdaptiveRunner(_Runner):
@@ -233,85 +357,56 @@ class AdaptiveRunner(_Runner):
     def __init__(self, engine, policy):
         super().__init__(engine, policy)
 
-    def run_round(self, fn, items, *, timeout=None):
-        """Run ``fn(item)`` for every item, allocated by the policy; the results in item order.
-
-        Raises ``TaskError`` when a task raises (the round's other tasks are cancelled),
-        ``NoWorkersError`` when no worker is left and ``TimeoutError`` after ``timeout``
-        seconds; the executor stays usable after each of them.
-        """
-        state = self._begin(fn, items, timeout)
-        try:
-            if state.items:
-                self._submit(state, np.arange(len(state.items)), self.policy.allocate(len(state.items)))
-            first = dict(state.started)
-            self._collect(state)
-        finally:
-            state.cancel_all()
-            self._observe(state)
-        self._record(state, state.worker_time, first)
-        return state.results
+    def _run(self, state):
+        if state.items:
+            self._submit(state, np.arange(len(state.items)), self.policy.allocate(len(state.items)))
+        state.first = dict(state.started)
 
     def _submit(self, state, indices, counts):
         """Hand ``indices`` out in order: worker ``i`` (policy index) gets the next ``counts[i]``."""
         at = 0
         for i in np.flatnonzero(counts):
-            address = self.workers.addresses[i]
-            for index in indices[at : at + counts[i]]:
-                state.submit(int(index), address)
+            state.submit(indices[at : at + counts[i]].tolist(), self.workers.addresses[i])
             at += counts[i]
 
     def _reallocate(self, state, lost):
-        """Give the lost items to the remaining workers, by the policy's current bounds."""
+        """Give the lost items to the connected workers: the policy's bounds, and the tasks they still hold."""
         self._sync()
         lam = self.policy.lower_bounds  # +inf for the workers that left
-        counts = _allocate(lam, len(lost))
+        queued = np.zeros(lam.shape[0], dtype=np.int64)
+        for _, address in state.running.values():
+            queued[self.workers.index[address]] += 1
         state.resubmitted += len(lost)
-        self._submit(state, np.asarray(lost), counts)
+        self._submit(state, np.asarray(lost), top_up(lam, queued, len(lost)))
 
-    def _collect(self, state):
-        while state.remaining:
-            event = state.wait()
-            if event is None:
-                _, left = self._sync()
-                if left:
-                    lost = _forget(state, left)
-                    if lost:
-                        self._reallocate(state, lost)
-                continue
-            handle, kind, payload = event
-            where = state.running.pop(handle, None)
-            if where is None:
-                continue  # a task already given up on (its worker left)
-            index, address = where
-            if kind == "lost":
-                self._reallocate(state, [index])
-            elif kind == "error":
-                raise TaskError(index, payload) from payload
-            else:
-                value, seconds = payload
-                state.results[index] = value
-                state.done[index] = True
-                state.remaining -= 1
-                state.task_time += seconds
-                state.worker_time += seconds
-                state.observed_workers.append(self.workers.index[address])
-                state.observed_seconds.append(seconds)
+    def _handle(self, state, handle, kind, payload):
+        where = state.running.pop(handle, None)
+        if where is None:
+            return  # a task already given up on (its worker left)
+        index, address = where
+        if kind == "lost":
+            self._reallocate(state, [index])
+        elif kind == "error":
+            raise TaskError(index, payload) from payload
+        else:
+            value, seconds = payload
+            state.keep(index, value, seconds)
+            state.observed_workers.append(self.workers.index[address])
+            state.observed_seconds.append(seconds)
 
-    def _observe(self, state):
-        if state.observed_workers:
-            self.policy.observe(np.asarray(state.observed_workers, dtype=np.int64),
-                                np.asarray(state.observed_seconds))  # fmt: skip
+    def _check_workers(self, state):
+        _, left = self._sync()
+        if left:
+            lost = [i for i in state.forget(left) if not state.done[i]]
+            if lost:
+                self._reallocate(state, lost)
 
+    def _finish(self, state):
+        if state.observed_workers:  # also after an error: what was measured is true
+            self.policy.observe(np.asarray(state.observed_workers, dtype=np.int64), np.asarray(state.observed_seconds))
 
-def _forget(state, left):
-    """Drop (and cancel) the round's tasks running on workers that left; their item indices."""
-    left = set(left)
-    handles = [h for h, (_, address) in state.running.items() if address in left]
-    lost = sorted(state.running.pop(h)[0] for h in handles)
-    if handles:
-        state.engine.cancel(handles)
-    return [i for i in lost if not state.done[i]]
+    def _billed(self, state, workers, wall):
+        return state.task_time  # the measured busy time; idle workers are not billed
 
 
 class GreedyRunner(_Runner):
@@ -319,25 +414,17 @@ class GreedyRunner(_Runner):
 
     Each worker holds one task at a time and takes the next item as soon as it finishes one.
     When every item has been handed out, an idle worker starts a copy of an unfinished item
-    (the one with the fewest copies running, oldest first), as GTA's workers keep computing;
-    the first result of each item is kept and the other copies are cancelled, so the round
-    ends with the ``budget``-th distinct result and the work still running is wasted.
+    (the one with the fewest copies running, lowest index first), as GTA's workers keep
+    computing; the first result of each item is kept and the other copies are cancelled, so
+    the round ends with the ``budget``-th distinct result and the work still running is wasted.
     """
 
-    def run_round(self, fn, items, *, timeout=None):
-        """Run ``fn(item)`` for every item greedily; the results in item order (errors as in the adaptive runner)."""
-        state = self._begin(fn, items, timeout)
+    def _run(self, state):
         self._queue = list(range(len(state.items)))[::-1]  # pop() gives the lowest index first
         self._copies = np.zeros(len(state.items), dtype=np.int64)
-        try:
-            if state.items:
-                for address in sorted(self.workers.connected):
-                    self._feed(state, address)
-            self._collect(state)
-        finally:
-            state.cancel_all()
-        self._record(state, None, dict(state.started))  # every worker billed for the whole round
-        return state.results
+        state.first = state.started  # the same dict: every task started, copies included, is in the record
+        for address in sorted(self.workers.connected):
+            self._feed(state, address)
 
     def _feed(self, state, address):
         """Give an idle worker its next task: a fresh item, else a copy of an unfinished one."""
@@ -352,7 +439,7 @@ class GreedyRunner(_Runner):
             index = int(pending[np.argmin(self._copies[pending])])
             state.resubmitted += 1
         self._copies[index] += 1
-        state.submit(index, address)
+        state.submit([index], address)
 
     def _drop(self, state, handles):
         """Forget these running tasks; an item left with no copy goes back to the queue."""
@@ -362,45 +449,43 @@ class GreedyRunner(_Runner):
             if self._copies[index] == 0 and not state.done[index]:
                 self._queue.append(index)
 
-    def _collect(self, state):
-        while state.remaining:
-            event = state.wait()
-            if event is None:
-                joined, left = self._sync()
-                if left:
-                    left = set(left)
-                    handles = [h for h, (_, address) in state.running.items() if address in left]
-                    self._drop(state, handles)
-                    state.engine.cancel(handles)
-                busy = {address for _, address in state.running.values()}
-                for address in sorted(self.workers.connected - busy):
-                    self._feed(state, address)
-                continue
-            handle, kind, payload = event
-            where = state.running.get(handle)
-            if where is None:
-                continue
-            index, address = where
-            if kind == "lost":
-                self._drop(state, [handle])
-                continue  # the worker is gone; the next poll feeds the ones still there
-            if kind == "error":
-                raise TaskError(index, payload) from payload
-            self._drop(state, [handle])
-            value, seconds = payload
-            state.task_time += seconds
-            if not state.done[index]:
-                state.results[index] = value
-                state.done[index] = True
-                state.remaining -= 1
-                # The other copies of this item lost the race: cancel them, feed their workers.
-                losers = [h for h, (i, _) in state.running.items() if i == index] if self._copies[index] else []
-                freed = [address] + [state.running[h][1] for h in losers]
-                self._drop(state, losers)
-                if losers:
-                    state.engine.cancel(losers)
-            else:
-                freed = [address]
+    def _check_workers(self, state):
+        _, left = self._sync()
+        if left:
+            handles = [h for h, (_, address) in state.running.items() if address in set(left)]
+            self._drop(state, handles)
+            state.engine.cancel(handles)
+        # Feed every idle worker (those that joined, those whose task was lost).
+        busy = {address for _, address in state.running.values()}
+        for address in sorted(self.workers.connected - busy):
             if state.remaining:
-                for a in freed:
-                    self._feed(state, a)
+                self._feed(state, address)
+
+    def _handle(self, state, handle, kind, payload):
+        where = state.running.get(handle)
+        if where is None:
+            return
+        index, address = where
+        if kind == "error":
+            raise TaskError(index, payload) from payload
+        self._drop(state, [handle])
+        if kind == "lost":
+            return  # the worker is gone; the next check feeds the ones still there
+        value, seconds = payload
+        freed = [address]
+        if not state.done[index]:
+            state.keep(index, value, seconds)
+            # The other copies of this item lost the race: cancel them, feed their workers.
+            losers = [h for h, (i, _) in state.running.items() if i == index] if self._copies[index] else []
+            freed += [state.running[h][1] for h in losers]
+            self._drop(state, losers)
+            if losers:
+                state.engine.cancel(losers)
+        else:
+            state.task_time += seconds
+        if state.remaining:
+            for a in freed:
+                self._feed(state, a)
+
+    def _billed(self, state, workers, wall):
+        return workers * wall  # every worker busy the whole round (DESIGN.md section 5)

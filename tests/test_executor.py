@@ -1,6 +1,8 @@
 """The engine-neutral round core (fastata.executor) driven by a fake in-process engine: fast, no Dask."""
 
+import functools
 import itertools
+import time
 
 import numpy as np
 import pytest
@@ -33,7 +35,10 @@ class FakeEngine:
     def addresses(self):
         return list(self.seconds)
 
-    def submit(self, fn, item, address):
+    def submit(self, fn, items, address):
+        return [self._submit_one(fn, item, address) for item in items]
+
+    def _submit_one(self, fn, item, address):
         # A task pinned to a worker that is gone stays pending forever, as on Dask.
         took = self.seconds.get(address, np.inf)
         finish = self.free_at.get(address, 0.0) + took
@@ -41,7 +46,7 @@ class FakeEngine:
         handle = next(self.ids)
         self.tasks[handle] = (finish, address, fn, item)
         self.took[handle] = took
-        self.submitted.append((address, item))
+        self.submitted.append((address, item, self.reported))
         return handle
 
     def next_done(self, timeout):
@@ -71,9 +76,13 @@ class FakeEngine:
             if self.tasks.pop(h, None) is not None:
                 self.cancelled += 1
 
-    def kill(self, address):
+    def close(self, timeout):
+        self.closed = timeout
+        self.cancel(list(self.tasks))
+
+    def kill(self, address, quiet=True):
         del self.seconds[address]
-        self.quiet = True  # the next wait times out, as the executor's poll would
+        self.quiet = quiet  # the next wait times out, as the executor's poll would
 
     def join(self, address, seconds):
         self.seconds[address] = seconds
@@ -137,7 +146,7 @@ def test_killed_worker_loses_nothing():
     assert sorted(calls) == list(range(20))  # every item computed exactly once
     assert runner.history[-1].resubmitted > 0
     assert not runner.policy.available[1]
-    assert all(a != "w1" for a, _ in engine.submitted[-runner.history[-1].resubmitted:])
+    assert all(a != "w1" for a, _, _ in engine.submitted[-runner.history[-1].resubmitted:])
     # next round: w1 gets nothing
     runner.run_round(square, range(8))
     assert "w1" not in runner.history[-1].allocation
@@ -254,3 +263,116 @@ def test_greedy_worker_killed():
     engine.hooks[2] = lambda: engine.kill("w1")
     assert runner.run_round(square, range(12)) == [x * x for x in range(12)]
     assert runner.history[-1].workers == 2
+
+
+def test_dead_worker_noticed_while_results_keep_coming(monkeypatch):
+    """The worker list is re-read on the clock, not only when no result comes: here after every
+    result. The dead worker's items start again while the others still have tasks to report."""
+    monkeypatch.setattr(ex, "POLL_INTERVAL", 0.0)
+    engine = engine4()
+    runner = ex.AdaptiveRunner(engine, fa.ATAEmpirical(4, 1, eta=0.2))
+    engine.hooks[2] = lambda: engine.kill("w1", quiet=False)  # no lull: the others keep reporting
+    assert runner.run_round(square, range(20)) == [x * x for x in range(20)]
+    resubmitted = runner.history[-1].resubmitted
+    assert resubmitted > 0
+    assert all(reported < 10 for _, _, reported in engine.submitted[-resubmitted:])
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_top_up_from_zero_is_allocate_and_continues_it(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 12))
+    lam = rng.choice([0.0, 0.5, 1.0, 1.5, 3.0, np.inf], size=n)
+    lam[rng.integers(n)] = rng.uniform(0.1, 2.0)  # at least one available worker
+    k = int(rng.integers(0, 30))
+    zero = np.zeros(n, dtype=np.int64)
+    np.testing.assert_array_equal(ex.top_up(lam, zero, k), fa.allocate(lam, k))
+    # Continuing the canonical allocation of q tasks by k more gives the canonical allocation of q + k.
+    q = int(rng.integers(0, 30))
+    held = fa.allocate(lam, q)
+    np.testing.assert_array_equal(held + ex.top_up(lam, held, k), fa.allocate(lam, q + k))
+
+
+def test_top_up_fills_idle_workers_first():
+    lam = np.array([1.0, 1.0, 1.0, np.inf])
+    assert ex.top_up(lam, np.array([3, 0, 3, 0]), 2).tolist() == [0, 2, 0, 0]
+    assert ex.top_up(lam, np.array([3, 0, 3, 0]), 5).tolist() == [1, 4, 0, 0]  # equal keys: lowest index
+    with pytest.raises(ValueError, match="available must hold at least one worker"):
+        ex.top_up(np.array([np.inf]), np.zeros(1, dtype=np.int64), 1)
+
+
+def test_lost_items_go_to_the_idle_workers():
+    """w1 dies when w0 has finished its tasks and w2 has not started its own: w1's items go to
+    the idle w0, not behind w2's queue (UTA's bounds are all equal: only the load tells them apart)."""
+    engine = FakeEngine({"w0": 1.0, "w1": 100.0, "w2": 10.0})
+    runner = ex.AdaptiveRunner(engine, fa.UTA(3, 1, seed=0))
+    engine.hooks[4] = lambda: engine.kill("w1")  # the 4th result is w0's last, at t = 4
+    assert runner.run_round(square, range(12)) == [x * x for x in range(12)]
+    assert runner.history[-1].allocation == {"w0": 4, "w1": 4, "w2": 4}
+    again = [a for a, _, _ in engine.submitted[12:]]
+    assert again == ["w0"] * 4 and runner.history[-1].resubmitted == 4
+
+
+def test_fta_policy_fixed_workers():
+    with pytest.raises(ValueError, match="FTA cannot add workers"):
+        ex.AdaptiveRunner(engine4(), fa.FTA([1.0, 1.0], 1))
+    engine = engine4()
+    runner = ex.AdaptiveRunner(engine, fa.FTA([1.0, 1.0, 1.0, 2.0], 1))
+    engine.join("w9", 0.1)
+    assert runner.run_round(square, range(8)) == [x * x for x in range(8)]
+    assert runner.policy.n_workers == 4 and "w9" not in runner.history[-1].allocation
+    engine.kill("w9")
+    assert runner.run_round(square, range(8)) == [x * x for x in range(8)]
+
+
+def test_close_and_context_manager():
+    engine = engine4()
+    with ex.AdaptiveRunner(engine, fa.ATAEmpirical(4, 1, eta=1.0)) as runner:
+        assert runner.run_round(square, range(4)) == [0, 1, 4, 9]
+    assert engine.closed == 30.0
+    with pytest.raises(RuntimeError, match="the executor is closed"):
+        runner.run_round(square, range(4))
+    with pytest.raises(ValueError, match="timeout must be finite and >= 0"):
+        ex.GreedyRunner(engine4()).close(timeout=-1)
+
+
+def test_failed_round_not_in_history_but_observed():
+    engine = engine4()
+    policy = fa.ATAEmpirical(4, 1, eta=1.0)
+    runner = ex.AdaptiveRunner(engine, policy)
+
+    def boom(x):
+        if x == 7:
+            raise ValueError("seven")
+        return x
+
+    with pytest.raises(ex.TaskError):
+        runner.run_round(boom, range(8))
+    assert runner.history == [] and 0 < policy.counts.sum() < 8  # what was measured was observed
+    runner.run_round(square, range(8))
+    assert [r.round for r in runner.history] == [0]
+
+
+def test_threads_sharing_a_runner_take_turns():
+    """Two threads, one runner: rounds run one after another, each gets its own results."""
+    import threading
+
+    runner = ex.AdaptiveRunner(engine4(), fa.ATAEmpirical(4, 1, eta=1.0))
+    got = {}
+
+    def task(x, k):
+        time.sleep(0.0005)  # lets the other thread run in the middle of a round
+        return k, x
+
+    def work(k):
+        fn = functools.partial(task, k=k)
+        got[k] = [runner.run_round(fn, range(6), timeout=10) for _ in range(50)]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in range(2):
+        assert got[k] == [[(k, x) for x in range(6)]] * 50
+    assert len(runner.history) == 100 and runner.policy.counts.sum() == 600
