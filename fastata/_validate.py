@@ -37,6 +37,8 @@ def real_array(value, name, ndim):
     """
     # The common case first, in the cheapest checks numpy offers (this is the hot path).
     if not (type(value) is np.ndarray and value.dtype is _FLOAT64 and value.flags.c_contiguous):
+        if is_device_array(value):
+            raise TypeError(f"{name} must be a host array here: pass backend='cuda' for GPU arrays; got {_describe(value)}")
         array = np.asarray(value) if not isinstance(value, np.ndarray) else value
         if array.dtype.kind not in _REAL_KINDS:
             raise TypeError(f"{name} must be an array of real numbers; got {_describe(value)}")
@@ -132,23 +134,49 @@ def is_device_array(value):
     return hasattr(value, "__cuda_array_interface__") or hasattr(value, "__cuda_ndarray__")
 
 
-def device_vector(value, name, dtype, n=None):
-    """A contiguous 1-D GPU array of ``dtype`` (and length ``n`` if given), checked from its
-    metadata without copying it to the host."""
+def device_array(value, name, dtype, shape, like="lam"):
+    """A C-contiguous GPU array of ``dtype`` and ``shape`` (a tuple whose entries are sizes,
+    or names such as ``"n"`` for any size), checked from its metadata without copying it
+    to the host."""
     if not is_device_array(value):
-        raise TypeError(f"{name} must be a device array like lam; got {_describe(value)}")
+        raise TypeError(f"{name} must be a device array like {like}; got {_describe(value)}")
     interface = getattr(value, "__cuda_array_interface__", None)
     if interface is not None:
-        got_dtype, shape, strides = np.dtype(interface["typestr"]), tuple(interface["shape"]), interface.get("strides")
+        got_dtype, got, strides = np.dtype(interface["typestr"]), tuple(interface["shape"]), interface.get("strides")
     else:  # the CUDA simulator's arrays carry numpy metadata instead
-        got_dtype, shape, strides = np.dtype(value.dtype), tuple(value.shape), tuple(value.strides)
+        got_dtype, got, strides = np.dtype(value.dtype), tuple(value.shape), tuple(value.strides)
     if got_dtype != dtype:
         raise TypeError(f"{name} must be a device array of {np.dtype(dtype)}; got dtype {got_dtype}")
-    if len(shape) != 1 or (n is not None and shape[0] != n):
-        raise ValueError(f"{name} must have shape ({'n' if n is None else n},); got shape {shape}")
-    if strides is not None and tuple(strides) != (got_dtype.itemsize,):
-        raise ValueError(f"{name} must be contiguous on the device; got strides {tuple(strides)}")
+    if len(got) != len(shape) or any(type(want) is int and want != size for want, size in zip(shape, got)):
+        wanted = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+        raise ValueError(f"{name} must have shape {wanted}; got shape {got}")
+    contiguous = tuple(int(np.prod(got[k + 1 :])) * got_dtype.itemsize for k in range(len(got)))
+    if strides is not None and 0 not in got and any(size > 1 and s != c for s, c, size in zip(strides, contiguous, got)):
+        raise ValueError(f"{name} must be C-contiguous on the device; got strides {tuple(strides)}")
     return value
+
+
+def device_vector(value, name, dtype, n=None):
+    """A contiguous 1-D GPU array of ``dtype`` (and length ``n`` if given)."""
+    return device_array(value, name, dtype, ("n" if n is None else n,))
+
+
+def device_budgets(value, m, name="budgets"):
+    """Budgets for a batch on the device: a scalar, a host array, or a device array of int64
+    (its ``m`` integers are read back once to check their range: 1/n of ``lam2d``'s size).
+
+    Returns ``(host copy, device array or None)``; None: the caller uploads the host copy.
+    """
+    if is_device_array(value):
+        device_array(value, name, np.int64, (m,), like="lam2d")
+        return budgets(value.copy_to_host() if hasattr(value, "copy_to_host") else _to_host(value), m, name), value
+    return budgets(value, m, name), None
+
+
+def _to_host(value):
+    from numba import cuda  # only reached with a GPU array in hand
+
+    return cuda.as_cuda_array(value).copy_to_host()
 
 
 def allocator_shape(shape, n):
@@ -181,6 +209,10 @@ JIT_MESSAGES = {
     "param_positive": "alpha and eta must be > 0 (fastata.jit)",
     "rounds_negative": "rounds must be >= 0 (fastata.jit)",
 }
+#: Types are checked when numba compiles the caller, so these can name what was received.
+JIT_ARRAY_TYPE = "{name} must be a {writable}1-D {dtype} array (fastata.jit); got {got}"
+JIT_INTEGER_TYPE = "{name} must be an integer (fastata.jit); got {got}"
+JIT_REAL_TYPE = "{name} must be a real number (fastata.jit); got {got}"
 
 
 # --- Policies (fastata.policies) -------------------------------------------------------

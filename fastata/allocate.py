@@ -5,8 +5,10 @@ import threading
 import numpy as np
 
 from . import _backends, _validate
+from .kernels import status as _status
 
 _scratch = threading.local()
+_FLOAT64 = np.dtype(np.float64)
 
 
 def _single_scratch(n):
@@ -121,6 +123,8 @@ def allocate_batch(lam2d, budgets, *, backend="auto", out=None):
     -------
     ndarray of int64, shape (m, n)
     """
+    if backend == "cuda" and _validate.is_device_array(lam2d):
+        return _allocate_batch_on_device(lam2d, budgets, out)
     _, kernels = _backends.resolve(backend, "batch")
     lam2d = _validate.real_array(lam2d, "lam2d", 2)
     m, n = lam2d.shape
@@ -133,6 +137,31 @@ def allocate_batch(lam2d, budgets, *, backend="auto", out=None):
     if bad.size:
         row = int(bad[0])
         _validate.raise_for_status(int(status[row]), lam2d[row], int(budgets[row]), "lam2d", row)
+    return out
+
+
+def _allocate_batch_on_device(lam2d, budgets, out):
+    """``allocate_batch(backend="cuda")`` for ``lam2d`` already on the GPU: the result stays there."""
+    _, kernels = _backends.resolve("cuda")
+    from numba import cuda  # only reached with a device array in hand
+
+    lam2d = _validate.device_array(lam2d, "lam2d", np.float64, ("m", "n"))
+    m, n = lam2d.shape
+    host_budgets, device_budgets = _validate.device_budgets(budgets, m)
+    if out is None:
+        out = cuda.device_array((m, n), dtype=np.int64)
+    else:
+        out = _validate.device_array(out, "out", np.int64, (m, n), like="lam2d")
+    if m == 0 or n == 0:  # nothing to write; with no worker, only budget 0 is valid
+        row = int(np.flatnonzero(host_budgets > 0)[0]) if n == 0 and (host_budgets > 0).any() else -1
+        status = _status.NO_AVAILABLE_WORKER
+    else:
+        if device_budgets is None:
+            device_budgets = cuda.to_device(host_budgets)
+        row, status = kernels.allocate_batch_device(lam2d, device_budgets, out)
+    if row >= 0:
+        lam_row = kernels.to_host(lam2d[row]) if n else np.empty(0)
+        _validate.raise_for_status(status, lam_row, int(host_budgets[row]), "lam2d", row)
     return out
 
 
@@ -172,7 +201,8 @@ class Allocator:
     n_workers : int
         The length of every ``lam`` this allocator accepts (``>= 0``).
     backend : {"auto", "python", "numba", "cython", "cuda"}
-        Chosen once; ``"auto"`` follows :func:`allocate`'s rule for ``n_workers``.
+        Chosen once; ``"auto"`` follows :func:`allocate`'s rule for ``n_workers``. With
+        ``"cuda"``, a ``lam`` already on the GPU gets its answer in a kept GPU array.
 
     Examples
     --------
@@ -181,29 +211,54 @@ class Allocator:
     >>> allocator([1.0, 2.0, 4.0], 7).tolist()
     [4, 2, 1]
 
-    Thread safety: one allocator per thread (its buffers are shared by its calls);
-    :func:`allocate` is safe to call from many threads at once.
+    Thread safety: give each thread its own allocator (a call writes the allocator's
+    arrays, which the previous result shares); :func:`allocate` is safe from many threads.
     """
 
     def __init__(self, n_workers, *, backend="auto"):
         n = _validate.count(n_workers, "n_workers", 0)
         self.backend, self._kernels = _backends.resolve(backend, "large" if n >= _backends.LARGE else "single")
         self.n_workers = n
+        self._shape = (n,)
+        self._kernel = self._kernels.allocate_into  # looked up once: this is the hot path
         self._out = np.zeros(n, dtype=np.int64)
         self._ties = np.empty(max(n, 1), dtype=np.int64)
         self._heap = np.empty(n + 2, dtype=np.float64)
+        self._device_out = None  # created on the first call with a GPU array
 
     def __call__(self, lam, budget):
         """The canonical allocation of ``budget`` tasks over ``lam`` (as :func:`allocate`),
         in the allocator's own array. A rejected call leaves that array as it was."""
-        lam = _validate.real_array(lam, "lam", 1)
-        if lam.shape[0] != self.n_workers:
-            raise ValueError(_validate.allocator_shape(lam.shape, self.n_workers))
-        budget = _validate.budget(budget)
-        status = self._kernels.allocate_into(lam, budget, self._out, self._ties, self._heap)
+        # The common case in the cheapest checks (each costs ~50 ns); anything else takes
+        # the full validation, which converts what it can and words every error.
+        if not (type(lam) is np.ndarray and lam.dtype is _FLOAT64 and lam.shape == self._shape
+                and lam.flags.c_contiguous):  # fmt: skip
+            if self.backend == "cuda" and _validate.is_device_array(lam):
+                return self._on_device(lam, budget)
+            lam = self._checked(lam)
+        if type(budget) is not int or not 0 <= budget <= _validate.MAX_BUDGET:
+            budget = _validate.budget(budget)
+        status = self._kernel(lam, budget, self._out, self._ties, self._heap)
         if status:
             _validate.raise_for_status(status, lam, budget)
         return self._out
+
+    def _checked(self, lam):
+        lam = _validate.real_array(lam, "lam", 1)
+        if lam.shape != self._shape:
+            raise ValueError(_validate.allocator_shape(lam.shape, self.n_workers))
+        return lam
+
+    def _on_device(self, lam, budget):
+        lam = _validate.device_vector(lam, "lam", np.float64)
+        if lam.shape[0] != self.n_workers:
+            raise ValueError(_validate.allocator_shape(tuple(lam.shape), self.n_workers))
+        budget = _validate.budget(budget)
+        if self._device_out is None:
+            from numba import cuda
+
+            self._device_out = cuda.device_array(self.n_workers, dtype=np.int64)
+        return _allocate_on_device(lam, budget, self._device_out)
 
     def __repr__(self):
         return f"Allocator(n_workers={self.n_workers}, backend={self.backend!r})"

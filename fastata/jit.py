@@ -13,10 +13,14 @@ it straight into your code::
         for r in prange(lam2d.shape[0]):
             allocate_into(lam2d[r], budget, out[r])
 
-Inputs must already be what the kernels read: C-contiguous float64 ``lam`` (int64
-``out``), as numba passes them. Bad values raise ``ValueError`` inside the jitted code,
-with the messages of :mod:`fastata._validate` (a jitted raise carries a constant message,
-so it names the parameter and the rule but not the offending value).
+Types are checked when numba compiles your function: ``lam``, ``durations``, ``counts``,
+``means``, ``m2``, ``s`` and ``heap`` must be 1-D float64 arrays, ``out``, ``workers`` and
+``ties`` 1-D int64, ``available`` 1-D uint8 (any layout: rows and columns of 2-D arrays
+are fine), ``budget`` an integer; anything else is a ``TypingError`` that names the
+argument (float32 would change the float products the canonical order is defined on).
+Bad values raise ``ValueError`` inside the jitted code, with the messages of
+:mod:`fastata._validate` (a jitted raise carries a constant message, so it names the
+parameter and the rule but not the offending value). A rejected call writes nothing.
 
 Functions
 ---------
@@ -36,7 +40,9 @@ Functions
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.core.errors import TypingError
+from numba.extending import overload
 
 from . import _validate
 from .kernels import stats, threshold
@@ -71,6 +77,97 @@ _MSG_ROUNDS = _validate.JIT_MESSAGES["rounds_negative"]
 _MAX_BUDGET = _validate.MAX_BUDGET
 
 
+# --- Types, checked at compile time --------------------------------------------------
+# Each ``_check_*`` function does nothing at run time; its overload inspects the numba
+# types of the caller's arguments and raises TypingError with fastata's wording.
+
+
+def _array_problem(ty, name, dtype, writable=False):
+    if isinstance(ty, types.Array) and ty.ndim == 1 and ty.dtype == dtype and (ty.mutable or not writable):
+        return None
+    return _validate.JIT_ARRAY_TYPE.format(
+        name=name, dtype=dtype, writable="writeable " if writable else "", got=ty
+    )
+
+
+def _raise_first(*problems):
+    for problem in problems:
+        if problem is not None:
+            raise TypingError(problem)
+
+
+def _integer_problem(ty, name):
+    ok = isinstance(ty, types.Integer) and not isinstance(ty, types.Boolean)
+    return None if ok else _validate.JIT_INTEGER_TYPE.format(name=name, got=ty)
+
+
+def _real_problem(ty, name):
+    ok = isinstance(ty, (types.Integer, types.Float)) and not isinstance(ty, types.Boolean)
+    return None if ok else _validate.JIT_REAL_TYPE.format(name=name, got=ty)
+
+
+def _check_allocation(lam, budget, out):
+    pass
+
+
+def _check_scratch(ties, heap):
+    pass
+
+
+def _check_samples(workers, durations, counts, means, m2):
+    pass
+
+
+def _check_bounds(counts, means, available, param, rounds, s):
+    pass
+
+
+@overload(_check_allocation, jit_options=_JIT)
+def _type_allocation(lam, budget, out):
+    _raise_first(
+        _array_problem(lam, "lam", types.float64),
+        _integer_problem(budget, "budget"),
+        _array_problem(out, "out", types.int64, writable=True),
+    )
+    return lambda lam, budget, out: None
+
+
+@overload(_check_scratch, jit_options=_JIT)
+def _type_scratch(ties, heap):
+    _raise_first(
+        _array_problem(ties, "ties", types.int64, writable=True),
+        _array_problem(heap, "heap", types.float64, writable=True),
+    )
+    return lambda ties, heap: None
+
+
+@overload(_check_samples, jit_options=_JIT)
+def _type_samples(workers, durations, counts, means, m2):
+    _raise_first(
+        _array_problem(workers, "workers", types.int64),
+        _array_problem(durations, "durations", types.float64),
+        *(_array_problem(ty, name, types.float64, writable=True)
+          for ty, name in ((counts, "counts"), (means, "means"), (m2, "m2"))),  # fmt: skip
+    )
+    return lambda workers, durations, counts, means, m2: None
+
+
+@overload(_check_bounds, jit_options=_JIT)
+def _type_bounds(counts, means, available, param, rounds, s):
+    _raise_first(
+        _array_problem(counts, "counts", types.float64),
+        _array_problem(means, "means", types.float64),
+        _array_problem(available, "available", types.uint8),
+        _real_problem(param, "alpha and eta"),
+        _real_problem(rounds, "rounds"),
+        _array_problem(s, "s", types.float64, writable=True),
+    )
+    return lambda counts, means, available, param, rounds, s: None
+
+
+# --- The kernels ------------------------------------------------------------------------
+
+
 @njit(**_JIT)
 def scratch(n):
     """``(ties, heap)``: the scratch :func:`allocate_into_scratch` needs for ``n`` workers."""
@@ -90,6 +187,8 @@ def _raise_for_allocation(code):
 @njit(**_JIT)
 def allocate_into_scratch(lam, budget, out, ties, heap):
     """:func:`allocate_into` with caller-owned scratch (see :func:`scratch`): allocates nothing."""
+    _check_allocation(lam, budget, out)
+    _check_scratch(ties, heap)
     n = lam.shape[0]
     if budget < 0 or budget > _MAX_BUDGET:
         raise ValueError(_MSG_BUDGET)
@@ -109,6 +208,7 @@ def allocate_into(lam, budget, out):
     Raises ``ValueError`` (leaving ``out`` untouched) for NaN or negative ``lam``, a budget
     outside ``[0, 2**53]``, a wrong ``out`` length, or ``budget > 0`` with no available worker.
     """
+    _check_allocation(lam, budget, out)  # before the scratch, for the caller's wording
     ties, heap = scratch(lam.shape[0])
     allocate_into_scratch(lam, budget, out, ties, heap)
 
@@ -116,6 +216,7 @@ def allocate_into(lam, budget, out):
 @njit(**_JIT)
 def observe_into(workers, durations, counts, means, m2):
     """Add per-task samples (worker ids, durations) to the statistics, all or none."""
+    _check_samples(workers, durations, counts, means, m2)
     if workers.shape[0] != durations.shape[0]:
         raise ValueError(_MSG_SAMPLES_SHAPE)
     if means.shape[0] != counts.shape[0] or m2.shape[0] != counts.shape[0]:
@@ -131,6 +232,7 @@ def observe_into(workers, durations, counts, means, m2):
 
 @njit(**_JIT)
 def _bounds(counts, means, available, variant, param, rounds, s):
+    _check_bounds(counts, means, available, param, rounds, s)
     n = counts.shape[0]
     if means.shape[0] != n or available.shape[0] != n or s.shape[0] != n:
         raise ValueError(_MSG_STATS_SHAPE)

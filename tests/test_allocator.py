@@ -20,6 +20,21 @@ def test_returns_the_canonical_allocation_in_a_reused_array(backend):
         np.testing.assert_array_equal(a, reference(lam, budget))
 
 
+def test_inputs_outside_the_fast_path_are_converted(backend):
+    allocator = fa.Allocator(4, backend=backend)
+    lam = np.array([1.0, 2.0, 4.0, 3.0, 9.0, 9.0, 5.0, 1.5])
+    expected = reference(lam[::2].copy(), 9)
+    for given in (lam[::2], lam[::2].tolist(), lam[::2].astype(np.float32), np.arange(1, 5)):
+        np.testing.assert_array_equal(allocator(given, np.int64(9)), reference(np.asarray(given, np.float64), 9))
+    np.testing.assert_array_equal(allocator(lam[::2], 9), expected)
+    with pytest.raises(TypeError, match="budget must be an integer; got True"):
+        allocator(lam[::2], True)
+    with pytest.raises(ValueError, match="budget must be an integer; got 9.5"):
+        allocator(lam[::2], 9.5)
+    with pytest.raises(ValueError, match=r"lam must be 1-D; got an array of shape \(2, 2\)"):
+        allocator(np.ones((2, 2)), 3)
+
+
 def test_auto_follows_the_size_rule():
     assert fa.Allocator(51).backend == "cython"
     assert fa.Allocator(4096).backend == "numba"

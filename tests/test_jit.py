@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from numba import njit, prange
+from numba.core.errors import TypingError
 
 import fastata as fa
 from fastata import jit
@@ -137,3 +138,36 @@ def test_bad_bound_parameters():
         jit.ata_bounds_into(z, z, np.ones(2, np.uint8), 1.0, 1.0, np.empty(3))
     with pytest.raises(ValueError, match="use fastata.jit.scratch"):
         jit.allocate_into_scratch(np.ones(4), 2, np.empty(4, np.int64), *jit.scratch(2))
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((np.ones(4, np.float32), 3, np.empty(4, np.int64)), r"lam must be a 1-D float64 array \(fastata.jit\); got array\(float32"),
+        ((np.ones((2, 2)), 3, np.empty(2, np.int64)), r"lam must be a 1-D float64 array \(fastata.jit\); got array\(float64, 2d"),
+        ((np.ones(4), 3.0, np.empty(4, np.int64)), r"budget must be an integer \(fastata.jit\); got float64"),
+        ((np.ones(4), True, np.empty(4, np.int64)), r"budget must be an integer \(fastata.jit\); got bool"),
+        ((np.ones(4), 3, np.empty(4)), r"out must be a writeable 1-D int64 array \(fastata.jit\); got array\(float64"),
+    ],
+)
+def test_wrong_types_are_refused_when_numba_compiles_the_caller(args, match):
+    # float32 lam would silently change the float products the canonical order is defined on.
+    with pytest.raises(TypingError, match=match):
+        user_round(*args)
+
+
+def test_wrong_types_of_statistics_and_bounds():
+    z = np.zeros(3)
+    with pytest.raises(TypingError, match=r"workers must be a 1-D int64 array \(fastata.jit\); got array\(int32"):
+        jit.observe_into(np.zeros(2, np.int32), np.zeros(2), z, z, z)
+    with pytest.raises(TypingError, match=r"available must be a 1-D uint8 array \(fastata.jit\); got array\(bool"):
+        jit.ata_bounds_into(z, z, np.ones(3, np.bool_), 1.0, 1.0, np.empty(3))
+    with pytest.raises(TypingError, match=r"heap must be a writeable 1-D float64 array"):
+        jit.allocate_into_scratch(np.ones(3), 2, np.empty(3, np.int64), np.empty(3, np.int64), np.empty(5, np.float32))
+
+
+def test_rows_and_columns_of_2d_arrays_are_accepted():
+    lam2d = np.random.default_rng(4).lognormal(0.0, 0.5, (7, 5))
+    out = np.empty(7, dtype=np.int64)
+    user_round(lam2d[:, 2], 9, out)  # a strided column: any layout
+    np.testing.assert_array_equal(out, reference(lam2d[:, 2].copy(), 9))
