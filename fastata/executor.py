@@ -202,9 +202,8 @@ class _Round:
             self.running[handle] = (index, address)
         self.started[address] = self.started.get(address, 0) + len(indices)
 
-    def wait(self):
+    def wait(self, now):
         """The next finished task, or ``None`` once the worker list is due for a check."""
-        now = time.perf_counter()
         timeout = max(self.next_check - now, 0.0)
         if self.deadline is not None:
             if now >= self.deadline:
@@ -291,13 +290,17 @@ class _Runner:
         try:
             self._run(state)
             while state.remaining:
-                event = state.wait()
-                if event is not None:
-                    self._handle(state, *event)
-                # Nothing came (the wait ran out) or results keep coming: re-read the workers on the clock.
-                if event is None or time.perf_counter() >= state.next_check:
+                # Re-read the workers on the clock, also while results keep coming.
+                now = time.perf_counter()
+                if now >= state.next_check:
                     self._check_workers(state)
-                    state.next_check = time.perf_counter() + POLL_INTERVAL
+                    now = time.perf_counter()
+                    state.next_check = now + POLL_INTERVAL
+                event = state.wait(now)
+                if event is None:
+                    state.next_check = 0.0  # the wait ran out: check now
+                else:
+                    self._handle(state, *event)
         finally:
             state.cancel_all()
             self._finish(state)
