@@ -441,6 +441,13 @@ def task_function(value, name="fn"):
     return value
 
 
+def fixed_policy_workers(policy_n, connected_n):
+    """An FTA policy cannot grow: it needs a true mean for every connected worker."""
+    if policy_n < connected_n:
+        raise ValueError(f"policy must have one worker per connected worker, {connected_n} (FTA cannot add "
+                         f"workers: it knows no mean for them); got n_workers={policy_n}")  # fmt: skip
+
+
 def dask_client(value, client_type, name="client"):
     """A ``distributed.Client`` (the class is passed in: this module does not import distributed)."""
     if not isinstance(value, client_type):

@@ -55,7 +55,7 @@ POLL_INTERVAL = 0.25
 
 
 class TaskError(RuntimeError):
-    """A task raised: ``index`` is the item's position in ``items``, ``exception`` (and ``__cause__``) what it raised."""
+    """A task raised: ``index`` is the item's position in ``items``, ``exception`` (and ``__cause__``) the error."""
 
     def __init__(self, index, exception):
         super().__init__(f"the task for item {index} raised {type(exception).__name__}: {exception}")
@@ -107,8 +107,7 @@ class WorkerMap:
         if policy is not None:
             if policy.n_workers < len(start):
                 if isinstance(policy, FTA):
-                    raise ValueError(f"policy must have one worker per connected worker, {len(start)} (FTA cannot "
-                                     f"add workers: it knows no mean for them); got n_workers={policy.n_workers}")  # fmt: skip
+                    _validate.fixed_policy_workers(policy.n_workers, len(start))
                 policy.add_workers(len(start) - policy.n_workers)
             elif policy.n_workers > len(start):
                 policy.set_available(np.arange(len(start), policy.n_workers), False)

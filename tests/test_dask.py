@@ -3,7 +3,7 @@
 One shared 4-worker cluster for the rounds that leave it as it was; a fresh small cluster for
 each test that kills or adds workers. Task times are sleeps of 10-300 ms, long against
 Dask's per-task cost (a few ms) so that the 2-core CI machine's noise does not decide.
-The file takes about 20 s.
+The file takes 25-40 s on the 2-core VM (about 40 s with a second copy of it running alongside).
 """
 
 import functools
