@@ -409,14 +409,8 @@ def _wide_split(lam, budget, tstar, out, ties, ints):
         below = 0
         upto = 0
         if 0.0 < x < INF:
-            if tstar == INF:
-                below = threshold.count_le(x, DBL_MAX, budget)
-                upto = budget
-            else:
-                upto = threshold.count_le(x, tstar, budget)
-                below = upto
-                while below * x >= tstar:  # 0 * x < t*: stops at 0
-                    below -= 1
+            guess = threshold.count_le_fast(x, min(tstar, DBL_MAX), float(budget))
+            below, upto = threshold.split_at(x, tstar, budget, guess)
         out[i] = below
         ties[i] = upto - below
         taken += below

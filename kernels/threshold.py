@@ -348,6 +348,20 @@ def tie_count(out, ties, level):
 
 
 @register_jitable
+def split_at(x, tstar, budget, c):
+    """``(below, upto)``: a worker's keys with product ``< t*`` and ``<= t*`` (``0 < x < inf``);
+    ``c`` is a guess of ``upto`` in ``[0, budget]``. ``t* = inf`` means the keys whose product
+    overflows: ``below`` counts the finite ones."""
+    if tstar == INF:
+        return count_le(x, DBL_MAX, budget), budget
+    upto = count_le_from(x, tstar, budget, c)
+    below = upto
+    while below * x >= tstar:  # 0 * x < t*: stops at 0 without a guard
+        below -= 1
+    return below, upto
+
+
+@register_jitable
 def take_ties(lam, budget, tstar, out, ties):
     """Fill ``out`` given the threshold ``t*``: every key below it, then ties in ``(j, i)`` order.
 
@@ -366,14 +380,7 @@ def take_ties(lam, budget, tstar, out, ties):
             taken += c
             continue
         if 0.0 < x < INF:
-            if tstar == INF:
-                below = count_le(x, DBL_MAX, budget)
-                upto = budget
-            else:
-                upto = count_le_from(x, tstar, budget, c)
-                below = upto
-                while below * x >= tstar:  # 0 * x < t*: stops at 0 without a guard
-                    below -= 1
+            below, upto = split_at(x, tstar, budget, c)
             out[i] = below
             ties[i] = upto - below
             taken += below
