@@ -85,50 +85,19 @@ cdef extern from *:
     #include <math.h>
     #include <stdint.h>
     #include <stddef.h>
-    /* The counting pass in explicit SIMD (GCC/Clang vector extensions), for cap < 2**52.
-       Portable builds target SSE2, which has no packed float <-> int64 conversion and
-       makes gcc turn the one-step corrections into branches; here every step is a lane
-       mask, floor is (q + 2**52) - 2**52 corrected by one, and the integer is read from
-       the bits of c + 2**52. On x86-64 Linux an AVX2 clone is picked at load time. */
-    #if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && !defined(__clang__)
-    #define FASTATA_CLONES __attribute__((target_clones("avx2", "default")))
-    #else
-    #define FASTATA_CLONES
-    #endif
-    #if defined(__GNUC__)
-    typedef double fastata_v4d __attribute__((vector_size(32)));
-    typedef int64_t fastata_v4i __attribute__((vector_size(32)));
-    #define FASTATA_SELECT(mask, a, b) \
-        ((fastata_v4d)(((mask) & (fastata_v4i)(a)) | (~(mask) & (fastata_v4i)(b))))
-    FASTATA_CLONES
-    static int64_t fastata_count_prefix(const double *lam, int64_t *out, ptrdiff_t n,
+    /* The two passes over every worker, in explicit SIMD. A source build targets the
+       baseline (SSE2 on x86-64), which has no packed float <-> int64 conversion and
+       makes gcc turn the one-step corrections into branches, so the passes are written
+       with AVX-512 and AVX2 intrinsics and picked at run time (__builtin_cpu_supports).
+       Every correction is a lane mask; the counts are exact as in count_le_fast.
+       Elsewhere (other CPUs, MSVC) the scalar loops run. */
+
+    static int64_t fastata_count_scalar(const double *lam, int64_t *out, ptrdiff_t n,
                                         double t, double cap) {
-        const double two52 = 4503599627370496.0;
-        const fastata_v4d vt = {t, t, t, t}, vcap = {cap, cap, cap, cap};
-        const fastata_v4d v52 = {two52, two52, two52, two52}, one = {1.0, 1.0, 1.0, 1.0};
-        const fastata_v4d zero = {0.0, 0.0, 0.0, 0.0};
-        fastata_v4i total = {0, 0, 0, 0};
         int64_t sum = 0;
-        ptrdiff_t i = 0;
-        for (; i + 4 <= n; i += 4) {
-            fastata_v4d x, q, c;
-            __builtin_memcpy(&x, lam + i, sizeof x);
-            q = vt / x;
-            q = FASTATA_SELECT(q < vcap, q, vcap);
-            c = (q + v52) - v52;
-            c -= FASTATA_SELECT(c > q, one, zero);
-            c += FASTATA_SELECT((c < vcap) & ((c + one) * x <= vt), one, zero);
-            c -= FASTATA_SELECT(c * x > vt, one, zero);
-            fastata_v4i ci = (fastata_v4i)(c + v52) - (fastata_v4i)v52;
-            __builtin_memcpy(out + i, &ci, sizeof ci);
-            total += ci;
-        }
-        sum = total[0] + total[1] + total[2] + total[3];
-        for (; i < n; i++) {
+        for (ptrdiff_t i = 0; i < n; i++) {
             double x = lam[i], q = t / x, c;
-            q = q < cap ? q : cap;
-            c = (q + two52) - two52;
-            c -= c > q;
+            c = (double)(int64_t)(q < cap ? q : cap);  /* q >= 0: truncation floors */
             c += (c < cap) & ((c + 1.0) * x <= t);
             c -= c * x > t;
             out[i] = (int64_t)c;
@@ -136,63 +105,182 @@ cdef extern from *:
         }
         return sum;
     }
-    /* Validation and sum(1/lam) in one pass, the common case's: lanes count the entries
-       that are not > 0 (NaN, zero, negative) and the finite ones; two vector partial sums. */
-    FASTATA_CLONES
-    static double fastata_inverse_sum(const double *lam, ptrdiff_t n, int64_t *n_bad,
-                                      int64_t *n_finite) {
-        const fastata_v4d zero = {0.0, 0.0, 0.0, 0.0}, one = {1.0, 1.0, 1.0, 1.0};
-        const fastata_v4d inf = {__builtin_inf(), __builtin_inf(), __builtin_inf(), __builtin_inf()};
-        const fastata_v4i unit = {1, 1, 1, 1};
-        fastata_v4d s0 = zero, s1 = zero;
-        fastata_v4i bad = {0, 0, 0, 0}, finite = {0, 0, 0, 0};
-        double sum;
-        ptrdiff_t i = 0;
-        for (; i + 8 <= n; i += 8) {
-            fastata_v4d x0, x1;
-            __builtin_memcpy(&x0, lam + i, sizeof x0);
-            __builtin_memcpy(&x1, lam + i + 4, sizeof x1);
-            s0 += one / x0;
-            s1 += one / x1;
-            bad += (~(x0 > zero) & unit) + (~(x1 > zero) & unit);
-            finite += ((x0 < inf) & unit) + ((x1 < inf) & unit);
-        }
-        s0 += s1;
-        sum = (s0[0] + s0[1]) + (s0[2] + s0[3]);
-        *n_bad = bad[0] + bad[1] + bad[2] + bad[3];
-        *n_finite = finite[0] + finite[1] + finite[2] + finite[3];
-        for (; i < n; i++) {
-            double x = lam[i];
-            sum += 1.0 / x;
-            *n_bad += !(x > 0.0);
-            *n_finite += x < __builtin_inf();
-        }
-        return sum;
-    }
-    #define FASTATA_HAVE_SIMD_COUNT 1
-    #else
-    static int64_t fastata_count_prefix(const double *lam, int64_t *out, ptrdiff_t n,
-                                        double t, double cap) { return -1; }
-    static double fastata_inverse_sum(const double *lam, ptrdiff_t n, int64_t *n_bad,
-                                      int64_t *n_finite) {
+
+    static double fastata_inverse_sum_scalar(const double *lam, ptrdiff_t n, int64_t *n_bad,
+                                             int64_t *n_finite) {
         double sum = 0.0;
-        ptrdiff_t i;
-        *n_bad = *n_finite = 0;
-        for (i = 0; i < n; i++) {
+        for (ptrdiff_t i = 0; i < n; i++) {
             sum += 1.0 / lam[i];
             *n_bad += !(lam[i] > 0.0);
             *n_finite += lam[i] < HUGE_VAL;
         }
         return sum;
     }
-    #define FASTATA_HAVE_SIMD_COUNT 0
+
+    #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    #include <immintrin.h>
+    #define FASTATA_X86_SIMD 1
+
+    __attribute__((target("avx512f,avx512dq")))
+    static int64_t fastata_count_avx512(const double *lam, int64_t *out, ptrdiff_t n,
+                                        double t, double cap) {
+        const __m512d vt = _mm512_set1_pd(t), vcap = _mm512_set1_pd(cap);
+        const __m512d one = _mm512_set1_pd(1.0);
+        __m512i total = _mm512_setzero_si512();
+        ptrdiff_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m512d x = _mm512_loadu_pd(lam + i);
+            __m512d q = _mm512_min_pd(_mm512_div_pd(vt, x), vcap);
+            __m512d c = _mm512_cvtepi64_pd(_mm512_cvttpd_epi64(q));
+            __mmask8 up = _mm512_cmp_pd_mask(c, vcap, _CMP_LT_OQ);
+            up = _mm512_mask_cmp_pd_mask(up, _mm512_mul_pd(_mm512_add_pd(c, one), x), vt,
+                                         _CMP_LE_OQ);
+            c = _mm512_mask_add_pd(c, up, c, one);
+            __mmask8 down = _mm512_cmp_pd_mask(_mm512_mul_pd(c, x), vt, _CMP_GT_OQ);
+            c = _mm512_mask_sub_pd(c, down, c, one);
+            __m512i ci = _mm512_cvttpd_epi64(c);
+            _mm512_storeu_si512((void *)(out + i), ci);
+            total = _mm512_add_epi64(total, ci);
+        }
+        return _mm512_reduce_add_epi64(total) + fastata_count_scalar(lam + i, out + i, n - i, t, cap);
+    }
+
+    __attribute__((target("avx2")))
+    static int64_t fastata_count_avx2(const double *lam, int64_t *out, ptrdiff_t n,
+                                      double t, double cap) {
+        /* No packed double -> int64 conversion in AVX2: the integer is read from the
+           bits of c + 2**52. */
+        const __m256d vt = _mm256_set1_pd(t), vcap = _mm256_set1_pd(cap);
+        const __m256d one = _mm256_set1_pd(1.0), two52 = _mm256_set1_pd(4503599627370496.0);
+        __m256i total = _mm256_setzero_si256();
+        int64_t lanes[4];
+        ptrdiff_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            __m256d x = _mm256_loadu_pd(lam + i);
+            __m256d q = _mm256_min_pd(_mm256_div_pd(vt, x), vcap);
+            __m256d c = _mm256_round_pd(q, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            __m256d up = _mm256_and_pd(
+                _mm256_cmp_pd(c, vcap, _CMP_LT_OQ),
+                _mm256_cmp_pd(_mm256_mul_pd(_mm256_add_pd(c, one), x), vt, _CMP_LE_OQ));
+            c = _mm256_add_pd(c, _mm256_and_pd(up, one));
+            __m256d down = _mm256_cmp_pd(_mm256_mul_pd(c, x), vt, _CMP_GT_OQ);
+            c = _mm256_sub_pd(c, _mm256_and_pd(down, one));
+            __m256i ci = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(c, two52)),
+                                          _mm256_castpd_si256(two52));
+            _mm256_storeu_si256((__m256i *)(out + i), ci);
+            total = _mm256_add_epi64(total, ci);
+        }
+        _mm256_storeu_si256((__m256i *)lanes, total);
+        return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
+               + fastata_count_scalar(lam + i, out + i, n - i, t, cap);
+    }
+
+    __attribute__((target("avx512f,avx512dq")))
+    static double fastata_inverse_sum_avx512(const double *lam, ptrdiff_t n, int64_t *n_bad,
+                                             int64_t *n_finite) {
+        const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+        const __m512d inf = _mm512_set1_pd(HUGE_VAL);
+        const __m512i unit = _mm512_set1_epi64(1);
+        __m512d s0 = zero, s1 = zero;
+        __m512i bad = _mm512_setzero_si512(), finite = _mm512_setzero_si512();
+        ptrdiff_t i = 0;
+        for (; i + 16 <= n; i += 16) {
+            __m512d x0 = _mm512_loadu_pd(lam + i), x1 = _mm512_loadu_pd(lam + i + 8);
+            s0 = _mm512_add_pd(s0, _mm512_div_pd(one, x0));
+            s1 = _mm512_add_pd(s1, _mm512_div_pd(one, x1));
+            /* NGT: not greater than zero, NaN included */
+            bad = _mm512_mask_add_epi64(bad, _mm512_cmp_pd_mask(x0, zero, _CMP_NGT_UQ), bad, unit);
+            bad = _mm512_mask_add_epi64(bad, _mm512_cmp_pd_mask(x1, zero, _CMP_NGT_UQ), bad, unit);
+            finite = _mm512_mask_add_epi64(finite, _mm512_cmp_pd_mask(x0, inf, _CMP_LT_OQ), finite, unit);
+            finite = _mm512_mask_add_epi64(finite, _mm512_cmp_pd_mask(x1, inf, _CMP_LT_OQ), finite, unit);
+        }
+        *n_bad += _mm512_reduce_add_epi64(bad);
+        *n_finite += _mm512_reduce_add_epi64(finite);
+        return _mm512_reduce_add_pd(_mm512_add_pd(s0, s1))
+               + fastata_inverse_sum_scalar(lam + i, n - i, n_bad, n_finite);
+    }
+
+    __attribute__((target("avx2")))
+    static double fastata_inverse_sum_avx2(const double *lam, ptrdiff_t n, int64_t *n_bad,
+                                           int64_t *n_finite) {
+        /* A true comparison is all ones, -1 as an integer: subtracting it counts one. */
+        const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+        const __m256d inf = _mm256_set1_pd(HUGE_VAL);
+        __m256d s0 = zero, s1 = zero;
+        __m256i bad = _mm256_setzero_si256(), finite = _mm256_setzero_si256();
+        double sums[4];
+        int64_t bads[4], finites[4];
+        ptrdiff_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m256d x0 = _mm256_loadu_pd(lam + i), x1 = _mm256_loadu_pd(lam + i + 4);
+            s0 = _mm256_add_pd(s0, _mm256_div_pd(one, x0));
+            s1 = _mm256_add_pd(s1, _mm256_div_pd(one, x1));
+            bad = _mm256_sub_epi64(bad, _mm256_castpd_si256(_mm256_cmp_pd(x0, zero, _CMP_NGT_UQ)));
+            bad = _mm256_sub_epi64(bad, _mm256_castpd_si256(_mm256_cmp_pd(x1, zero, _CMP_NGT_UQ)));
+            finite = _mm256_sub_epi64(finite, _mm256_castpd_si256(_mm256_cmp_pd(x0, inf, _CMP_LT_OQ)));
+            finite = _mm256_sub_epi64(finite, _mm256_castpd_si256(_mm256_cmp_pd(x1, inf, _CMP_LT_OQ)));
+        }
+        _mm256_storeu_pd(sums, _mm256_add_pd(s0, s1));
+        _mm256_storeu_si256((__m256i *)bads, bad);
+        _mm256_storeu_si256((__m256i *)finites, finite);
+        *n_bad += (bads[0] + bads[1]) + (bads[2] + bads[3]);
+        *n_finite += (finites[0] + finites[1]) + (finites[2] + finites[3]);
+        return ((sums[0] + sums[1]) + (sums[2] + sums[3]))
+               + fastata_inverse_sum_scalar(lam + i, n - i, n_bad, n_finite);
+    }
+    #else
+    #define FASTATA_X86_SIMD 0
     #endif
+
+    /* Instruction sets, widest last; the tests run each one this CPU has. */
+    enum { FASTATA_SCALAR = 0, FASTATA_AVX2 = 1, FASTATA_AVX512 = 2 };
+
+    /* The widest the CPU has; __builtin_cpu_supports also checks that the OS saves the
+       registers, and costs a load: no need to cache it. */
+    static int fastata_best_level(void) {
+    #if FASTATA_X86_SIMD
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))
+            return FASTATA_AVX512;
+        if (__builtin_cpu_supports("avx2"))
+            return FASTATA_AVX2;
+    #endif
+        return FASTATA_SCALAR;
+    }
+
+    /* The counts with product <= t into out, capped at cap; returns their sum, which
+       cannot overflow: cap * n < 4e18 is the caller's promise. */
+    static int64_t fastata_count_prefix_at(int level, const double *lam, int64_t *out,
+                                           ptrdiff_t n, double t, double cap) {
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512)
+            return fastata_count_avx512(lam, out, n, t, cap);
+        if (level == FASTATA_AVX2 && cap < 4503599627370496.0)  /* 2**52 */
+            return fastata_count_avx2(lam, out, n, t, cap);
+    #endif
+        return fastata_count_scalar(lam, out, n, t, cap);
+    }
+
+    /* Validation and sum(1/lam) in one pass, the common case's: counts the entries that
+       are not > 0 (NaN, zero, negative) and the finite ones. */
+    static double fastata_inverse_sum_at(int level, const double *lam, ptrdiff_t n,
+                                         int64_t *n_bad, int64_t *n_finite) {
+        *n_bad = *n_finite = 0;
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512)
+            return fastata_inverse_sum_avx512(lam, n, n_bad, n_finite);
+        if (level == FASTATA_AVX2)
+            return fastata_inverse_sum_avx2(lam, n, n_bad, n_finite);
+    #endif
+        return fastata_inverse_sum_scalar(lam, n, n_bad, n_finite);
+    }
     """
-    int64_t simd_count_prefix "fastata_count_prefix"(const double* lam, int64_t* out, Py_ssize_t n,
-                                                      double t, double cap) noexcept nogil
-    double inverse_sum "fastata_inverse_sum"(const double* lam, Py_ssize_t n, int64_t* n_bad,
-                                              int64_t* n_finite) noexcept nogil
-    bint HAVE_SIMD_COUNT "FASTATA_HAVE_SIMD_COUNT"
+    int best_level "fastata_best_level"() noexcept nogil
+    int64_t count_prefix_at "fastata_count_prefix_at"(int level, const double* lam, int64_t* out,
+                                                       Py_ssize_t n, double t, double cap) noexcept nogil
+    double inverse_sum_at "fastata_inverse_sum_at"(int level, const double* lam, Py_ssize_t n,
+                                                   int64_t* n_bad, int64_t* n_finite) noexcept nogil
+
+SIMD_LEVELS = ("scalar", "avx2", "avx512")  # the C enum's order
 
 
 cdef int64_t count_prefix(const double[::1] lam, double t, int64_t budget, int64_t limit,
@@ -200,16 +288,12 @@ cdef int64_t count_prefix(const double[::1] lam, double t, int64_t budget, int64
     cdef double cap = <double>budget
     cdef int64_t total = 0, c
     cdef Py_ssize_t i, n = lam.shape[0]
-    if HAVE_SIMD_COUNT and n > 0 and cap < 4503599627370496.0 and cap * n < 4e18:
-        total = simd_count_prefix(&lam[0], &out[0], n, t, cap)
-        return total if total < limit else limit
     if cap * n < 4e18:
-        for i in range(n):
-            c = count_le_fast(lam[i], t, cap)
-            out[i] = c
-            total += c
+        # The sum cannot overflow: no saturation, so the pass is branch-free (SIMD).
+        if n > 0:
+            total = count_prefix_at(best_level(), &lam[0], &out[0], n, t, cap)
         return total if total < limit else limit
-    for i in range(lam.shape[0]):
+    for i in range(n):
         c = count_le_fast(lam[i], t, cap)
         out[i] = c
         total = total + c if total + c < limit else limit
@@ -381,7 +465,7 @@ cdef int scan(const double[::1] lam, int64_t budget, int64_t* n_zero, int64_t* n
     # vectorise a float sum); any NaN, zero or negative entry sends us to the exact pass.
     cdef int64_t n_bad = 0, n_finite = 0
     if lam.shape[0] > 0:
-        inv_sum[0] = inverse_sum(&lam[0], lam.shape[0], &n_bad, &n_finite)
+        inv_sum[0] = inverse_sum_at(best_level(), &lam[0], lam.shape[0], &n_bad, &n_finite)
     if n_bad > 0 or n_finite == 0 or not (inv_sum[0] < INFINITY):
         return scan_exact(lam, budget, n_zero, n_avail, inv_sum, lam_min)
     n_zero[0] = 0
@@ -438,19 +522,19 @@ cdef inline bint key_before(double p, double j, double i, double[::1] heap,
 
 
 cdef void select_between(const double[::1] lam, int64_t budget, int64_t taken,
-                         int64_t[::1] lo, int64_t[::1] hi, int64_t[::1] out,
+                         int64_t[::1] lo, double hi_t, int64_t[::1] out,
                          double[::1] heap) noexcept nogil:
     cdef Py_ssize_t i, k, m = 0
-    cdef int64_t below, upto, j
+    cdef int64_t j
     cdef double x, p, fi, fj
     for i in range(lam.shape[0]):
-        below = lo[i]
-        upto = hi[i]
-        out[i] = below
-        if upto > below:
-            x = lam[i]
+        j = lo[i]
+        out[i] = j
+        x = lam[i]
+        j += 1
+        if j <= budget and <double>j * x <= hi_t:
             fi = <double>i
-            for j in range(below + 1, upto + 1):
+            while j <= budget and <double>j * x <= hi_t:
                 p = <double>j * x
                 fj = <double>j
                 k = m
@@ -463,6 +547,7 @@ cdef void select_between(const double[::1] lam, int64_t budget, int64_t taken,
                 heap[3 * k + 1] = fj
                 heap[3 * k + 2] = fi
                 m += 1
+                j += 1
     for k in range(budget - taken):
         out[<Py_ssize_t>heap[3 * k + 2]] += 1
 
@@ -482,7 +567,7 @@ cdef bint bracket_and_select(const double[::1] lam, int64_t budget, double t, do
     cdef int64_t[::1] lo_buf = out
     cdef int64_t[::1] try_buf = ties
     cdef int64_t[::1] swap
-    cdef bint try_in_out = False, have_lo = False, last_was_hi = False, bracketed = False
+    cdef bint try_in_out = False, have_lo = False, bracketed = False
     cdef double lo_t = 0.0, hi_t = INFINITY, margin, target, local, prev_t = -1.0
     cdef int64_t prev_c = 0
     cdef int step
@@ -502,11 +587,9 @@ cdef bint bracket_and_select(const double[::1] lam, int64_t budget, double t, do
             try_buf = swap
             try_in_out = not try_in_out
             have_lo = True
-            last_was_hi = False
         else:
             hi_t = t
             hi_c = c
-            last_was_hi = True
         if have_lo and hi_c - lo_c <= width_max:
             bracketed = True
             break
@@ -528,9 +611,7 @@ cdef bint bracket_and_select(const double[::1] lam, int64_t budget, double t, do
             return False
     if not bracketed:
         return False
-    if not last_was_hi:
-        count_prefix(lam, hi_t, budget, limit, try_buf)
-    select_between(lam, budget, lo_c, lo_buf, try_buf, out, heap)
+    select_between(lam, budget, lo_c, lo_buf, hi_t, out, heap)
     return True
 
 
@@ -563,6 +644,38 @@ def status_codes():
     """The status codes this module was compiled with (a test compares them to status.py)."""
     return {"OK": STATUS_OK, "LAM_NAN": STATUS_LAM_NAN, "LAM_NEGATIVE": STATUS_LAM_NEGATIVE,
             "NO_AVAILABLE_WORKER": STATUS_NO_AVAILABLE_WORKER}
+
+
+def simd_levels():
+    """The implementations of the two SIMD passes this CPU runs, widest last (the tests run each)."""
+    return SIMD_LEVELS[:best_level() + 1]
+
+
+def count_prefix_with(level, const double[::1] lam, double t, int64_t budget, int64_t[::1] out):
+    """The counting pass as implementation ``level`` (a name from :func:`simd_levels`) does it:
+    ``out[i]`` = worker i's keys with product ``<= t``; returns their sum."""
+    cdef int code = _level_code(level)
+    if not <double>budget * lam.shape[0] < 4e18 or out.shape[0] < lam.shape[0]:
+        raise ValueError("count_prefix_with: needs budget * n < 4e18 and len(out) >= len(lam)")
+    if lam.shape[0] == 0:
+        return 0
+    return count_prefix_at(code, &lam[0], &out[0], lam.shape[0], t, <double>budget)
+
+
+def inverse_sum_with(level, const double[::1] lam):
+    """``(sum(1/lam), entries not > 0, finite entries)`` as implementation ``level`` computes them."""
+    cdef int code = _level_code(level)
+    cdef int64_t n_bad = 0, n_finite = 0
+    cdef double total = 0.0
+    if lam.shape[0] > 0:
+        total = inverse_sum_at(code, &lam[0], lam.shape[0], &n_bad, &n_finite)
+    return total, n_bad, n_finite
+
+
+cdef int _level_code(level) except -1:
+    if level not in simd_levels():
+        raise ValueError(f"level must be one of {simd_levels()}, got {level!r}")
+    return SIMD_LEVELS.index(level)
 
 
 def allocate_into(const double[::1] lam, int64_t budget, int64_t[::1] out,
