@@ -372,20 +372,19 @@ def _wide_count(lam, t, cap, out, ints, floats):
 
 
 @cuda.jit(**_JIT)
-def _wide_gather(lam, budget, lo, hi_t, out, cand_p, cand_j, cand_i, n_cand):
-    """``out = lo``; the keys above ``lo`` with product ``<= hi_t`` as (product, j, i) candidates."""
+def _wide_gather(lam, lo, hi, out, cand_p, cand_j, cand_i, n_cand):
+    """``out = lo``; the keys counted in ``hi`` but not in ``lo`` as (product, j, i) candidates."""
     start, stop = _chunk(lam.shape[0])
     for i in range(start + cuda.threadIdx.x, stop, cuda.blockDim.x):
-        j = lo[i]
-        out[i] = j
-        j += 1
-        while j <= budget and j * lam[i] <= hi_t:  # rare: the workers at the boundary
+        below = lo[i]
+        upto = hi[i]
+        out[i] = below
+        for j in range(below + 1, upto + 1):  # rare: the workers at the boundary
             k = cuda.atomic.add(n_cand, 0, 1)
             if k < cand_j.shape[0]:
                 cand_p[k] = j * lam[i]
                 cand_j[k] = j
                 cand_i[k] = i
-            j += 1
 
 
 @cuda.jit(**_JIT)
@@ -562,7 +561,7 @@ class _Wide:
         budget, n = self.budget, self.n
         width_max = min((n + 2) // 3, int(2.0 * np.sqrt(n)) + 16)  # as threshold.bracket_and_select
         lo_buf, try_buf = self.out, self.spare  # counts at lo_t, counts at the last t
-        have_lo = False
+        have_lo, last_was_hi = False, False
         lo_t, lo_c, lo_next, hi_t, hi_c, hi_prev = 0.0, 0, None, INF, budget + n + 1, INF
         prev_t, prev_c = -1.0, 0
         for _ in range(threshold.MAX_BRACKET_STEPS):
@@ -572,10 +571,10 @@ class _Wide:
                     self.out.copy_to_device(try_buf)
                 return True, None, None
             if c < budget:
-                lo_t, lo_c, lo_next, have_lo = t, c, above, True
+                lo_t, lo_c, lo_next, have_lo, last_was_hi = t, c, above, True, False
                 lo_buf, try_buf = try_buf, lo_buf
             else:
-                hi_t, hi_c, hi_prev = t, c, below
+                hi_t, hi_c, hi_prev, last_was_hi = t, c, below, True
             if have_lo and hi_t < INF and hi_c - lo_c <= width_max:
                 break
             nxt = threshold.next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c)
@@ -584,19 +583,20 @@ class _Wide:
                 return False, (lo_t, lo_next), hi_prev
         else:
             return False, (lo_t, lo_next), hi_prev
-        self.select_between(lo_c, lo_buf, hi_t, hi_c - lo_c)
+        if not last_was_hi:
+            self.count(hi_t, try_buf)  # overwritten since: count again
+        self.select_between(lo_c, lo_buf, try_buf, hi_c - lo_c)
         return True, None, None
 
-    def select_between(self, taken, lo_buf, hi_t, width):
-        """``out`` = the prefix ``lo_buf`` plus the first ``budget - taken`` of the ``width`` keys
-        above it with product ``<= hi_t``, ordered exactly on the host: (product, j, i), as
-        threshold.select_between."""
+    def select_between(self, taken, lo_buf, hi_buf, width):
+        """``out`` = the prefix ``lo_buf`` plus the first ``budget - taken`` keys between it and
+        ``hi_buf``, ordered exactly on the host: (product, j, i), as threshold.select_between."""
         cand_p = _buffer("cand_p", width, np.float64)
         cand_j = _buffer("cand_j", width, np.int64)
         cand_i = _buffer("cand_i", width, np.int64)
         n_cand = _buffer("n_cand", 1, np.int64)
         n_cand.copy_to_device(np.zeros(1, dtype=np.int64))
-        _wide_gather[self.launch](self.lam, self.budget, lo_buf, hi_t, self.out, cand_p, cand_j, cand_i, n_cand)
+        _wide_gather[self.launch](self.lam, lo_buf, hi_buf, self.out, cand_p, cand_j, cand_i, n_cand)
         p, j, i = cand_p.copy_to_host(), cand_j.copy_to_host(), cand_i.copy_to_host()
         taken_i = np.ascontiguousarray(i[np.lexsort((i, j, p))[: self.budget - taken]])
         if taken_i.size:

@@ -4,6 +4,13 @@
 A line-by-line port of ``threshold.py`` (read that file for the why); the tests
 hold it bit-identical to the reference. Typed memoryviews, ``nogil`` throughout,
 and no heap allocation: the caller passes ``out`` and the scratch arrays.
+
+Where it departs: the passes over every worker (``sum(1/lam)``, the counts, and
+``select_between``'s) are C with AVX-512 or AVX2 intrinsics, picked at run time; and
+``select_between`` finds the keys between the two bracketing thresholds by products
+(``(lo[i] + 1) * lam[i] <= hi_t``, one vector compare) instead of from a count at
+``hi_t``, so bracketing never counts at ``hi_t`` again. (In numba that product test
+is slower than the recount: a scalar loop with an int-to-float conversion.)
 """
 
 from libc.math cimport sqrt, INFINITY
@@ -117,6 +124,22 @@ cdef extern from *:
         return sum;
     }
 
+    /* out[i] = lo[i] for every worker, and the index (from base) of each worker with a key
+       above lo[i] at or below hi_t appended to idx; returns how many. idx may be lo
+       itself: an index is written behind the entry it came from, never ahead. */
+    static ptrdiff_t fastata_boundary_scalar(const double *lam, const int64_t *lo, int64_t *out,
+                                             ptrdiff_t n, double hi_t, double cap,
+                                             int64_t *idx, ptrdiff_t base) {
+        ptrdiff_t m = 0;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double next = (double)(lo[i] + 1);
+            out[i] = lo[i];
+            if (next <= cap && next * lam[i] <= hi_t)
+                idx[m++] = base + i;
+        }
+        return m;
+    }
+
     #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     #include <immintrin.h>
     #define FASTATA_X86_SIMD 1
@@ -228,6 +251,47 @@ cdef extern from *:
         return ((sums[0] + sums[1]) + (sums[2] + sums[3]))
                + fastata_inverse_sum_scalar(lam + i, n - i, n_bad, n_finite);
     }
+    __attribute__((target("avx512f,avx512dq")))
+    static ptrdiff_t fastata_boundary_avx512(const double *lam, const int64_t *lo, int64_t *out,
+                                             ptrdiff_t n, double hi_t, double cap, int64_t *idx) {
+        const __m512d vhi = _mm512_set1_pd(hi_t), vcap = _mm512_set1_pd(cap);
+        const __m512d one = _mm512_set1_pd(1.0);
+        ptrdiff_t i = 0, m = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m512i below = _mm512_loadu_si512((const void *)(lo + i));
+            __m512d next = _mm512_add_pd(_mm512_cvtepi64_pd(below), one);
+            __mmask8 hit = _mm512_cmp_pd_mask(next, vcap, _CMP_LE_OQ);
+            hit = _mm512_mask_cmp_pd_mask(hit, _mm512_mul_pd(next, _mm512_loadu_pd(lam + i)), vhi,
+                                          _CMP_LE_OQ);
+            _mm512_storeu_si512((void *)(out + i), below);
+            for (unsigned bits = hit; bits; bits &= bits - 1)  /* rare: a few workers in all */
+                idx[m++] = i + __builtin_ctz(bits);
+        }
+        return m + fastata_boundary_scalar(lam + i, lo + i, out + i, n - i, hi_t, cap, idx + m, i);
+    }
+
+    __attribute__((target("avx2")))
+    static ptrdiff_t fastata_boundary_avx2(const double *lam, const int64_t *lo, int64_t *out,
+                                           ptrdiff_t n, double hi_t, double cap, int64_t *idx) {
+        /* int64 -> double without AVX-512: the bits of 2**52 + lo, minus 2**52 (lo < 2**52). */
+        const __m256d vhi = _mm256_set1_pd(hi_t), vcap = _mm256_set1_pd(cap);
+        const __m256d one = _mm256_set1_pd(1.0), two52 = _mm256_set1_pd(4503599627370496.0);
+        ptrdiff_t i = 0, m = 0;
+        for (; i + 4 <= n; i += 4) {
+            __m256i below = _mm256_loadu_si256((const __m256i *)(lo + i));
+            __m256d next = _mm256_add_pd(
+                _mm256_sub_pd(_mm256_castsi256_pd(_mm256_add_epi64(below, _mm256_castpd_si256(two52))),
+                              two52),
+                one);
+            __m256d hit = _mm256_and_pd(
+                _mm256_cmp_pd(next, vcap, _CMP_LE_OQ),
+                _mm256_cmp_pd(_mm256_mul_pd(next, _mm256_loadu_pd(lam + i)), vhi, _CMP_LE_OQ));
+            _mm256_storeu_si256((__m256i *)(out + i), below);
+            for (unsigned bits = _mm256_movemask_pd(hit); bits; bits &= bits - 1)
+                idx[m++] = i + __builtin_ctz(bits);
+        }
+        return m + fastata_boundary_scalar(lam + i, lo + i, out + i, n - i, hi_t, cap, idx + m, i);
+    }
     #else
     #define FASTATA_X86_SIMD 0
     #endif
@@ -260,6 +324,19 @@ cdef extern from *:
         return fastata_count_scalar(lam, out, n, t, cap);
     }
 
+    /* fastata_boundary_scalar at the given level. */
+    static ptrdiff_t fastata_boundary_at(int level, const double *lam, const int64_t *lo,
+                                         int64_t *out, ptrdiff_t n, double hi_t, double cap,
+                                         int64_t *idx) {
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512)
+            return fastata_boundary_avx512(lam, lo, out, n, hi_t, cap, idx);
+        if (level == FASTATA_AVX2 && cap < 4503599627370496.0)  /* 2**52 */
+            return fastata_boundary_avx2(lam, lo, out, n, hi_t, cap, idx);
+    #endif
+        return fastata_boundary_scalar(lam, lo, out, n, hi_t, cap, idx, 0);
+    }
+
     /* Validation and sum(1/lam) in one pass, the common case's: counts the entries that
        are not > 0 (NaN, zero, negative) and the finite ones. */
     static double fastata_inverse_sum_at(int level, const double *lam, ptrdiff_t n,
@@ -279,6 +356,9 @@ cdef extern from *:
                                                        Py_ssize_t n, double t, double cap) noexcept nogil
     double inverse_sum_at "fastata_inverse_sum_at"(int level, const double* lam, Py_ssize_t n,
                                                    int64_t* n_bad, int64_t* n_finite) noexcept nogil
+    Py_ssize_t boundary_at "fastata_boundary_at"(int level, const double* lam, const int64_t* lo,
+                                                 int64_t* out, Py_ssize_t n, double hi_t, double cap,
+                                                 int64_t* idx) noexcept nogil
 
 SIMD_LEVELS = ("scalar", "avx2", "avx512")  # the C enum's order
 
@@ -522,32 +602,35 @@ cdef inline bint key_before(double p, double j, double i, double[::1] heap,
 
 
 cdef void select_between(const double[::1] lam, int64_t budget, int64_t taken,
-                         int64_t[::1] lo, double hi_t, int64_t[::1] out,
+                         int64_t[::1] lo, double hi_t, int64_t[::1] out, int64_t[::1] idx,
                          double[::1] heap) noexcept nogil:
-    cdef Py_ssize_t i, k, m = 0
+    # threshold.select_between, but the keys above lo are found by product, not from a
+    # count at hi_t: the SIMD pass (boundary_at) copies lo into out and lists the
+    # workers with a key in (lo, hi_t] in idx (which may be lo); only those are visited.
+    cdef Py_ssize_t i, k, b, m = 0, n = lam.shape[0]
+    cdef Py_ssize_t n_boundary = boundary_at(best_level(), &lam[0], &lo[0], &out[0], n, hi_t,
+                                             <double>budget, &idx[0])
     cdef int64_t j
     cdef double x, p, fi, fj
-    for i in range(lam.shape[0]):
-        j = lo[i]
-        out[i] = j
+    for b in range(n_boundary):
+        i = idx[b]
         x = lam[i]
-        j += 1
-        if j <= budget and <double>j * x <= hi_t:
-            fi = <double>i
-            while j <= budget and <double>j * x <= hi_t:
-                p = <double>j * x
-                fj = <double>j
-                k = m
-                while k > 0 and key_before(p, fj, fi, heap, k - 1):
-                    heap[3 * k] = heap[3 * k - 3]
-                    heap[3 * k + 1] = heap[3 * k - 2]
-                    heap[3 * k + 2] = heap[3 * k - 1]
-                    k -= 1
-                heap[3 * k] = p
-                heap[3 * k + 1] = fj
-                heap[3 * k + 2] = fi
-                m += 1
-                j += 1
+        fi = <double>i
+        j = out[i] + 1
+        while j <= budget and <double>j * x <= hi_t:
+            p = <double>j * x
+            fj = <double>j
+            k = m
+            while k > 0 and key_before(p, fj, fi, heap, k - 1):
+                heap[3 * k] = heap[3 * k - 3]
+                heap[3 * k + 1] = heap[3 * k - 2]
+                heap[3 * k + 2] = heap[3 * k - 1]
+                k -= 1
+            heap[3 * k] = p
+            heap[3 * k + 1] = fj
+            heap[3 * k + 2] = fi
+            m += 1
+            j += 1
     for k in range(budget - taken):
         out[<Py_ssize_t>heap[3 * k + 2]] += 1
 
@@ -611,7 +694,7 @@ cdef bint bracket_and_select(const double[::1] lam, int64_t budget, double t, do
             return False
     if not bracketed:
         return False
-    select_between(lam, budget, lo_c, lo_buf, hi_t, out, heap)
+    select_between(lam, budget, lo_c, lo_buf, hi_t, out, ties, heap)
     return True
 
 
@@ -670,6 +753,20 @@ def inverse_sum_with(level, const double[::1] lam):
     if lam.shape[0] > 0:
         total = inverse_sum_at(code, &lam[0], lam.shape[0], &n_bad, &n_finite)
     return total, n_bad, n_finite
+
+
+def boundary_with(level, const double[::1] lam, const int64_t[::1] lo, double hi_t,
+                  int64_t budget, int64_t[::1] out, int64_t[::1] idx):
+    """Implementation ``level`` of select_between's pass: ``out = lo``, and the workers with a
+    key above ``lo[i]`` at or below ``hi_t`` listed in ``idx`` (which may be ``lo``); returns
+    how many."""
+    cdef int code = _level_code(level)
+    cdef Py_ssize_t n = lam.shape[0]
+    if lo.shape[0] < n or out.shape[0] < n or idx.shape[0] < n:
+        raise ValueError("boundary_with: lo, out and idx need len(lam) entries")
+    if n == 0:
+        return 0
+    return boundary_at(code, &lam[0], &lo[0], &out[0], n, hi_t, <double>budget, &idx[0])
 
 
 cdef int _level_code(level) except -1:

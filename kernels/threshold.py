@@ -420,24 +420,23 @@ def key_before(p, j, i, heap, k):
 
 
 @register_jitable
-def select_between(lam, budget, taken, lo, hi_t, out, heap):
+def select_between(lam, budget, taken, lo, hi, out, heap):
     """``out`` = the prefix ``lo`` (``taken`` keys) plus the ``budget - taken`` smallest of
-    the keys above it with product ``<= hi_t``.
+    the keys counted in ``hi`` but not in ``lo``.
 
     The caller guarantees there are at most ``(n + 2) // 3`` of those, so that they fit in
     ``heap`` as triples; insertion keeps them in the canonical order ``(product, j, i)``,
-    which settles ties exactly. They are found by a product per worker, not a count at
-    ``hi_t`` (a division). ``lo`` may be ``out`` itself.
+    which settles ties exactly. ``lo`` or ``hi`` may be ``out`` itself.
     """
     m = 0
     for i in range(lam.shape[0]):
         below = lo[i]
+        upto = hi[i]
         out[i] = below
-        x = lam[i]
-        j = below + 1
-        if j <= budget and j * x <= hi_t:  # rare: the workers at the boundary
+        if upto > below:  # rare: the workers at the boundary
+            x = lam[i]
             fi = float(i)
-            while j <= budget and j * x <= hi_t:
+            for j in range(below + 1, upto + 1):
                 p = j * x
                 fj = float(j)
                 k = m
@@ -450,7 +449,6 @@ def select_between(lam, budget, taken, lo, hi_t, out, heap):
                 heap[3 * k + 1] = fj
                 heap[3 * k + 2] = fi
                 m += 1
-                j += 1
     for k in range(budget - taken):
         out[int(heap[3 * k + 2])] += 1
 
@@ -493,6 +491,7 @@ def bracket_and_select(lam, budget, t, slope, out, ties, heap):
     try_buf = ties  # counts at the threshold last tried
     try_in_out = False
     have_lo = False
+    last_was_hi = False
     lo_t = 0.0
     lo_c = 0
     hi_t = INF
@@ -511,9 +510,11 @@ def bracket_and_select(lam, budget, t, slope, out, ties, heap):
             lo_buf, try_buf = try_buf, lo_buf
             try_in_out = not try_in_out
             have_lo = True
+            last_was_hi = False
         else:
             hi_t = t
             hi_c = c
+            last_was_hi = True
         if have_lo and hi_c - lo_c <= width_max:
             break
         nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c)
@@ -524,7 +525,9 @@ def bracket_and_select(lam, budget, t, slope, out, ties, heap):
             return False
     else:
         return False
-    select_between(lam, budget, lo_c, lo_buf, hi_t, out, heap)
+    if not last_was_hi:
+        count_prefix(lam, hi_t, budget, limit, try_buf)  # overwritten since: count again
+    select_between(lam, budget, lo_c, lo_buf, try_buf, out, heap)
     return True
 
 

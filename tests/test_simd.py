@@ -98,6 +98,29 @@ def test_count_pass_at_many_boundaries(level):
 
 
 @pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("idx_is_lo", [False, True])
+def test_boundary_pass_lists_the_workers_with_keys_up_to_hi(level, idx_is_lo):
+    """select_between's pass: ``out = lo`` and the workers whose next key is ``<= hi_t``,
+    in index order, also when the list overwrites ``lo`` as the kernel does."""
+    rng = np.random.default_rng(5)
+    for trial in range(500):
+        n = int(rng.integers(1, 42))
+        lam = rng.uniform(0.25, 4.0, n)
+        budget = int(rng.integers(1, 300))
+        t = float(rng.uniform(0.0, 60.0))
+        lo = exact_counts(lam, t, budget)
+        hi_t = t * float(rng.choice([1.0, 1.01, 1.2, 3.0]))
+        nxt = (lo + 1).astype(np.float64)
+        expected = np.flatnonzero((lo < budget) & (nxt * lam <= hi_t))
+        out = np.full(n, -1, dtype=np.int64)
+        lo_given = lo.copy()
+        idx = lo_given if idx_is_lo else np.full(n, -1, dtype=np.int64)
+        m = cython_cpu.boundary_with(level, lam, lo_given, hi_t, budget, out, idx)
+        np.testing.assert_array_equal(out, lo)
+        np.testing.assert_array_equal(idx[:m], expected)
+
+
+@pytest.mark.parametrize("level", LEVELS)
 def test_passes_agree_at_scale(level):
     """A long log-normal vector, as the benchmarks use: every implementation, same counts."""
     lam = np.random.default_rng(7).lognormal(0.0, 0.5, 10_007)
