@@ -79,7 +79,7 @@ def allocate(lam, budget, *, backend="auto", out=None):
     lam = _validate.real_array(lam, "lam", 1)
     budget = _validate.budget(budget)
     n = lam.shape[0]
-    _, kernels = _backends.resolve(backend, "large" if n >= _backends.LARGE else "single")
+    _, kernels = _backends.resolve(backend)
     out = np.empty(n, dtype=np.int64) if out is None else _validate.out_array(out, (n,))
     ties, heap = _single_scratch(n)
     status = kernels.allocate_into(lam, budget, out, ties, heap)
@@ -217,7 +217,7 @@ class Allocator:
 
     def __init__(self, n_workers, *, backend="auto"):
         n = _validate.count(n_workers, "n_workers", 0)
-        self.backend, self._kernels = _backends.resolve(backend, "large" if n >= _backends.LARGE else "single")
+        self.backend, self._kernels = _backends.resolve(backend)
         self.n_workers = n
         self._shape = (n,)
         self._kernel = self._kernels.allocate_into  # looked up once: this is the hot path

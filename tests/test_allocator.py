@@ -35,9 +35,9 @@ def test_inputs_outside_the_fast_path_are_converted(backend):
         allocator(np.ones((2, 2)), 3)
 
 
-def test_auto_follows_the_size_rule():
+def test_auto_follows_the_single_problem_rule():
     assert fa.Allocator(51).backend == "cython"
-    assert fa.Allocator(4096).backend == "numba"
+    assert fa.Allocator(4096).backend == "cython"
     assert fa.Allocator(3, backend="python").backend == "python"
 
 

@@ -33,21 +33,14 @@ def test_auto_rule_single_prefers_cython_then_numba_then_python():
     assert fa.allocate([1.0, 2.0], 3).tolist() == [2, 1]
 
 
-def test_auto_rule_large_single_problems_prefer_numba_then_cython_then_python():
-    assert _backends.resolve("auto", "large")[0] == "numba"
-    _disable("numba")
-    assert _backends.resolve("auto", "large")[0] == "cython"
-    _disable("cython")
-    assert _backends.resolve("auto", "large")[0] == "python"
-
-
-def test_allocate_picks_the_kind_by_size(monkeypatch):
+def test_allocate_and_allocator_use_the_single_rule_at_every_size(monkeypatch):
     seen = []
     resolve = _backends.resolve
     monkeypatch.setattr(_backends, "resolve", lambda backend, kind="single": seen.append(kind) or resolve(backend, kind))
-    fa.allocate(np.ones(_backends.LARGE - 1), 3)
-    fa.allocate(np.ones(_backends.LARGE), 3)
-    assert seen[-1] == "large" and "single" in seen
+    for n in (1, 255, 256, 5000):
+        fa.allocate(np.ones(n), 3)
+        assert fa.Allocator(n).backend == "cython"
+    assert seen == ["single"] * 8
 
 
 def test_auto_rule_batch_prefers_numba_then_cython_then_python():
