@@ -300,9 +300,11 @@ cdef extern from *:
     enum { FASTATA_SCALAR = 0, FASTATA_AVX2 = 1, FASTATA_AVX512 = 2 };
 
     /* The widest the CPU has; __builtin_cpu_supports also checks that the OS saves the
-       registers, and costs a load: no need to cache it. */
+       registers. Called once, at import. The explicit init: clang's runtime may not have
+       run its CPU probe before this module loads. */
     static int fastata_best_level(void) {
     #if FASTATA_X86_SIMD
+        __builtin_cpu_init();
         if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))
             return FASTATA_AVX512;
         if (__builtin_cpu_supports("avx2"))
@@ -361,6 +363,7 @@ cdef extern from *:
                                                  int64_t* idx) noexcept nogil
 
 SIMD_LEVELS = ("scalar", "avx2", "avx512")  # the C enum's order
+cdef int SIMD_LEVEL = best_level()  # the passes' instruction set, picked at import
 
 
 cdef int64_t count_prefix(const double[::1] lam, double t, int64_t budget, int64_t limit,
@@ -371,7 +374,7 @@ cdef int64_t count_prefix(const double[::1] lam, double t, int64_t budget, int64
     if cap * n < 4e18:
         # The sum cannot overflow: no saturation, so the pass is branch-free (SIMD).
         if n > 0:
-            total = count_prefix_at(best_level(), &lam[0], &out[0], n, t, cap)
+            total = count_prefix_at(SIMD_LEVEL, &lam[0], &out[0], n, t, cap)
         return total if total < limit else limit
     for i in range(n):
         c = count_le_fast(lam[i], t, cap)
@@ -545,7 +548,7 @@ cdef int scan(const double[::1] lam, int64_t budget, int64_t* n_zero, int64_t* n
     # vectorise a float sum); any NaN, zero or negative entry sends us to the exact pass.
     cdef int64_t n_bad = 0, n_finite = 0
     if lam.shape[0] > 0:
-        inv_sum[0] = inverse_sum_at(best_level(), &lam[0], lam.shape[0], &n_bad, &n_finite)
+        inv_sum[0] = inverse_sum_at(SIMD_LEVEL, &lam[0], lam.shape[0], &n_bad, &n_finite)
     if n_bad > 0 or n_finite == 0 or not (inv_sum[0] < INFINITY):
         return scan_exact(lam, budget, n_zero, n_avail, inv_sum, lam_min)
     n_zero[0] = 0
@@ -608,7 +611,7 @@ cdef void select_between(const double[::1] lam, int64_t budget, int64_t taken,
     # count at hi_t: the SIMD pass (boundary_at) copies lo into out and lists the
     # workers with a key in (lo, hi_t] in idx (which may be lo); only those are visited.
     cdef Py_ssize_t i, k, b, m = 0, n = lam.shape[0]
-    cdef Py_ssize_t n_boundary = boundary_at(best_level(), &lam[0], &lo[0], &out[0], n, hi_t,
+    cdef Py_ssize_t n_boundary = boundary_at(SIMD_LEVEL, &lam[0], &lo[0], &out[0], n, hi_t,
                                              <double>budget, &idx[0])
     cdef int64_t j
     cdef double x, p, fi, fj
@@ -731,7 +734,7 @@ def status_codes():
 
 def simd_levels():
     """The implementations of the two SIMD passes this CPU runs, widest last (the tests run each)."""
-    return SIMD_LEVELS[:best_level() + 1]
+    return SIMD_LEVELS[:SIMD_LEVEL + 1]
 
 
 def count_prefix_with(level, const double[::1] lam, double t, int64_t budget, int64_t[::1] out):
