@@ -92,12 +92,15 @@ cdef extern from *:
     #include <math.h>
     #include <stdint.h>
     #include <stddef.h>
-    /* The two passes over every worker, in explicit SIMD. A source build targets the
+    /* The three passes over every worker, in explicit SIMD. A source build targets the
        baseline (SSE2 on x86-64), which has no packed float <-> int64 conversion and
        makes gcc turn the one-step corrections into branches, so the passes are written
        with AVX-512 and AVX2 intrinsics and picked at run time (__builtin_cpu_supports).
        Every correction is a lane mask; the counts are exact as in count_le_fast.
        Elsewhere (other CPUs, MSVC) the scalar loops run. */
+
+    /* The AVX2 passes read an integer from the bits of 2**52 + c: they need c < 2**52. */
+    #define FASTATA_TWO52 4503599627370496.0
 
     static int64_t fastata_count_scalar(const double *lam, int64_t *out, ptrdiff_t n,
                                         double t, double cap) {
@@ -174,7 +177,7 @@ cdef extern from *:
         /* No packed double -> int64 conversion in AVX2: the integer is read from the
            bits of c + 2**52. */
         const __m256d vt = _mm256_set1_pd(t), vcap = _mm256_set1_pd(cap);
-        const __m256d one = _mm256_set1_pd(1.0), two52 = _mm256_set1_pd(4503599627370496.0);
+        const __m256d one = _mm256_set1_pd(1.0), two52 = _mm256_set1_pd(FASTATA_TWO52);
         __m256i total = _mm256_setzero_si256();
         int64_t lanes[4];
         ptrdiff_t i = 0;
@@ -275,7 +278,7 @@ cdef extern from *:
                                            ptrdiff_t n, double hi_t, double cap, int64_t *idx) {
         /* int64 -> double without AVX-512: the bits of 2**52 + lo, minus 2**52 (lo < 2**52). */
         const __m256d vhi = _mm256_set1_pd(hi_t), vcap = _mm256_set1_pd(cap);
-        const __m256d one = _mm256_set1_pd(1.0), two52 = _mm256_set1_pd(4503599627370496.0);
+        const __m256d one = _mm256_set1_pd(1.0), two52 = _mm256_set1_pd(FASTATA_TWO52);
         ptrdiff_t i = 0, m = 0;
         for (; i + 4 <= n; i += 4) {
             __m256i below = _mm256_loadu_si256((const __m256i *)(lo + i));
@@ -320,7 +323,7 @@ cdef extern from *:
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
             return fastata_count_avx512(lam, out, n, t, cap);
-        if (level == FASTATA_AVX2 && cap < 4503599627370496.0)  /* 2**52 */
+        if (level == FASTATA_AVX2 && cap < FASTATA_TWO52)
             return fastata_count_avx2(lam, out, n, t, cap);
     #endif
         return fastata_count_scalar(lam, out, n, t, cap);
@@ -333,7 +336,7 @@ cdef extern from *:
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
             return fastata_boundary_avx512(lam, lo, out, n, hi_t, cap, idx);
-        if (level == FASTATA_AVX2 && cap < 4503599627370496.0)  /* 2**52 */
+        if (level == FASTATA_AVX2 && cap < FASTATA_TWO52)
             return fastata_boundary_avx2(lam, lo, out, n, hi_t, cap, idx);
     #endif
         return fastata_boundary_scalar(lam, lo, out, n, hi_t, cap, idx, 0);
@@ -733,7 +736,7 @@ def status_codes():
 
 
 def simd_levels():
-    """The implementations of the two SIMD passes this CPU runs, widest last (the tests run each)."""
+    """The implementations of the SIMD passes this CPU runs, widest last (the tests run each)."""
     return SIMD_LEVELS[:SIMD_LEVEL + 1]
 
 
