@@ -5,22 +5,21 @@ A line-by-line port of ``threshold.py`` (read that file for the why); the tests
 hold it bit-identical to the reference. Typed memoryviews, ``nogil`` throughout,
 and no heap allocation: the caller passes ``out`` and the scratch arrays.
 
-Where it departs: the passes over every worker (``sum(1/lam)``, the counts, and
-``select_between``'s) are C with AVX-512 or AVX2 intrinsics, picked at run time; and
-``select_between`` finds the keys between the two bracketing thresholds by products
-(``(lo[i] + 1) * lam[i] <= hi_t``, one vector compare) instead of from a count at
-``hi_t``, so bracketing never counts at ``hi_t`` again. (In numba that product test
-is slower than the recount: a scalar loop with an int-to-float conversion.)
+Where it departs: the passes over every worker (``1/lam`` and its sum, the counts, the
+boundary workers of ``select_between``, the smallest and largest products next to a
+threshold, and the split at ``t*``) are C with AVX-512 or AVX2 intrinsics, picked at run
+time (``set_simd_level`` forces one, for tests and benchmarks); elsewhere the scalar loops.
 """
 
-from libc.math cimport sqrt, INFINITY
+from libc.math cimport INFINITY, nextafter, sqrt
 from libc.float cimport DBL_MAX
 from libc.stdint cimport int64_t
 
+# The constants of threshold.py.
 cdef int MAX_REFINE = 4096
 cdef double GROWTH = 18446744073709551616.0  # 2**64
-cdef int MAX_NEWTON = 2
 cdef int MAX_BRACKET_STEPS = 8
+cdef double RECIPROCAL_CAP = 2251799813685248.0  # 2**51
 
 
 cdef inline int64_t count_le_from(double x, double t, int64_t cap, int64_t c) noexcept nogil:
@@ -46,32 +45,6 @@ cdef inline int64_t count_le_fast(double x, double t, double cap) noexcept nogil
     return <int64_t>c
 
 
-cdef inline void heap_push(double[::1] heap, Py_ssize_t size, double v) noexcept nogil:
-    cdef Py_ssize_t i = size, parent
-    while i > 0:
-        parent = (i - 1) >> 1
-        if heap[parent] >= v:
-            break
-        heap[i] = heap[parent]
-        i = parent
-    heap[i] = v
-
-
-cdef inline void heap_replace_top(double[::1] heap, Py_ssize_t size, double v) noexcept nogil:
-    cdef Py_ssize_t i = 0, child
-    while True:
-        child = 2 * i + 1
-        if child >= size:
-            break
-        if child + 1 < size and heap[child + 1] > heap[child]:
-            child += 1
-        if heap[child] <= v:
-            break
-        heap[i] = heap[child]
-        i = child
-    heap[i] = v
-
-
 cdef double relaxation(const double[::1] lam, int64_t budget, int64_t n_avail,
                        double inv_sum, double lam_min) noexcept nogil:
     cdef double target = budget + 0.5 * n_avail, s = 0.0, t, x
@@ -92,37 +65,45 @@ cdef extern from *:
     #include <math.h>
     #include <stdint.h>
     #include <stddef.h>
-    /* The three passes over every worker, in explicit SIMD. A source build targets the
-       baseline (SSE2 on x86-64), which has no packed float <-> int64 conversion and
-       makes gcc turn the one-step corrections into branches, so the passes are written
-       with AVX-512 and AVX2 intrinsics and picked at run time (__builtin_cpu_supports).
-       Every correction is a lane mask; the counts are exact as in count_le_fast.
-       Elsewhere (other CPUs, MSVC) the scalar loops run. */
+    /* The passes over every worker, in explicit SIMD. A source build targets the baseline
+       (SSE2 on x86-64), which has no packed float <-> int64 conversion and makes gcc turn
+       the one-step corrections into branches, so the passes are written with AVX-512 and
+       AVX2 intrinsics and picked at run time (__builtin_cpu_supports). Every correction is
+       a lane mask; the counts are exact as in threshold.count_one (t * (1/lam), one step
+       each way, below budget 2**51). Elsewhere (other CPUs, MSVC) the scalar loops run. */
 
     /* The AVX2 passes read an integer from the bits of 2**52 + c: they need c < 2**52. */
     #define FASTATA_TWO52 4503599627370496.0
 
-    static int64_t fastata_count_scalar(const double *lam, int64_t *out, ptrdiff_t n,
-                                        double t, double cap) {
-        int64_t sum = 0;
-        for (ptrdiff_t i = 0; i < n; i++) {
-            double x = lam[i], q = t / x, c;
-            c = (double)(int64_t)(q < cap ? q : cap);  /* q >= 0: truncation floors */
-            c += (c < cap) & ((c + 1.0) * x <= t);
-            c -= c * x > t;
-            out[i] = (int64_t)c;
-            sum += (int64_t)c;
-        }
-        return sum;
+    static inline double fastata_count1(double x, double v, double t, double cap) {
+        double q = t * v, c;
+        c = (double)(int64_t)(q < cap ? q : cap);  /* q >= 0: truncation floors */
+        c += (c < cap) & ((c + 1.0) * x <= t);
+        c -= c * x > t;
+        return c;
     }
 
-    static double fastata_inverse_sum_scalar(const double *lam, ptrdiff_t n, int64_t *n_bad,
-                                             int64_t *n_finite) {
+    static double fastata_count_scalar(const double *lam, const double *inv, int64_t *out,
+                                       ptrdiff_t n, double t, double cap) {
+        double total = 0.0;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double c = fastata_count1(lam[i], inv[i], t, cap);
+            out[i] = (int64_t)c;
+            total += c;
+        }
+        return total;
+    }
+
+    static double fastata_inverse_scalar(const double *lam, double *inv, ptrdiff_t n,
+                                         int64_t *counts) {
         double sum = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
-            sum += 1.0 / lam[i];
-            *n_bad += !(lam[i] > 0.0);
-            *n_finite += lam[i] < HUGE_VAL;
+            double x = lam[i];
+            inv[i] = 1.0 / x;
+            sum += inv[i];
+            counts[0] += !(x >= 0.0);
+            counts[1] += x == 0.0;
+            counts[2] += x < HUGE_VAL;
         }
         return sum;
     }
@@ -143,117 +124,173 @@ cdef extern from *:
         return m;
     }
 
+    /* The smallest product of a key above t (HUGE_VAL if none), and the largest at or below
+       t (0 if none). */
+    static double fastata_next_scalar(const double *lam, const double *inv, ptrdiff_t n,
+                                      double t, double cap) {
+        double best = HUGE_VAL;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double c = fastata_count1(lam[i], inv[i], t, cap);
+            double p = c < cap ? (c + 1.0) * lam[i] : HUGE_VAL;
+            best = p < best ? p : best;
+        }
+        return best;
+    }
+
+    static double fastata_last_scalar(const double *lam, const double *inv, ptrdiff_t n,
+                                      double t, double cap) {
+        double best = 0.0;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double c = fastata_count1(lam[i], inv[i], t, cap);
+            double p = c > 0.0 ? c * lam[i] : 0.0;
+            best = p > best ? p : best;
+        }
+        return best;
+    }
+
+    /* out[i] = keys below t*, levels[i] = the j of the key at t* (0: none); returns the
+       keys below; sums[0] += keys at t*, sums[1], sums[2]: min and max level (as floats). */
+    static double fastata_split_scalar(const double *lam, const double *inv, int64_t *out,
+                                       int64_t *levels, ptrdiff_t n, double t, double cap,
+                                       double *sums) {
+        double taken = 0.0;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double x = lam[i], c = fastata_count1(x, inv[i], t, cap);
+            int tied = (c > 0.0) & (c * x == t);
+            out[i] = (int64_t)(c - tied);
+            levels[i] = tied ? (int64_t)c : 0;
+            taken += c - tied;
+            sums[0] += tied;
+            if (tied) {
+                sums[1] = c < sums[1] ? c : sums[1];
+                sums[2] = c > sums[2] ? c : sums[2];
+            }
+        }
+        return taken;
+    }
+
     #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     #include <immintrin.h>
     #define FASTATA_X86_SIMD 1
 
     __attribute__((target("avx512f,avx512dq")))
-    static int64_t fastata_count_avx512(const double *lam, int64_t *out, ptrdiff_t n,
-                                        double t, double cap) {
-        const __m512d vt = _mm512_set1_pd(t), vcap = _mm512_set1_pd(cap);
+    static inline __m512d fastata_count8(__m512d x, __m512d v, __m512d vt, __m512d vcap) {
         const __m512d one = _mm512_set1_pd(1.0);
-        __m512i total = _mm512_setzero_si512();
-        ptrdiff_t i = 0;
-        for (; i + 8 <= n; i += 8) {
-            __m512d x = _mm512_loadu_pd(lam + i);
-            __m512d q = _mm512_min_pd(_mm512_div_pd(vt, x), vcap);
-            __m512d c = _mm512_cvtepi64_pd(_mm512_cvttpd_epi64(q));
-            __mmask8 up = _mm512_cmp_pd_mask(c, vcap, _CMP_LT_OQ);
-            up = _mm512_mask_cmp_pd_mask(up, _mm512_mul_pd(_mm512_add_pd(c, one), x), vt,
-                                         _CMP_LE_OQ);
-            c = _mm512_mask_add_pd(c, up, c, one);
-            __mmask8 down = _mm512_cmp_pd_mask(_mm512_mul_pd(c, x), vt, _CMP_GT_OQ);
-            c = _mm512_mask_sub_pd(c, down, c, one);
-            __m512i ci = _mm512_cvttpd_epi64(c);
-            _mm512_storeu_si512((void *)(out + i), ci);
-            total = _mm512_add_epi64(total, ci);
-        }
-        return _mm512_reduce_add_epi64(total) + fastata_count_scalar(lam + i, out + i, n - i, t, cap);
+        __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vt, v), vcap),
+                                         _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        __mmask8 up = _mm512_cmp_pd_mask(c, vcap, _CMP_LT_OQ);
+        up = _mm512_mask_cmp_pd_mask(up, _mm512_mul_pd(_mm512_add_pd(c, one), x), vt, _CMP_LE_OQ);
+        c = _mm512_mask_add_pd(c, up, c, one);
+        __mmask8 down = _mm512_cmp_pd_mask(_mm512_mul_pd(c, x), vt, _CMP_GT_OQ);
+        return _mm512_mask_sub_pd(c, down, c, one);
     }
 
     __attribute__((target("avx2")))
-    static int64_t fastata_count_avx2(const double *lam, int64_t *out, ptrdiff_t n,
-                                      double t, double cap) {
-        /* No packed double -> int64 conversion in AVX2: the integer is read from the
-           bits of c + 2**52. */
-        const __m256d vt = _mm256_set1_pd(t), vcap = _mm256_set1_pd(cap);
-        const __m256d one = _mm256_set1_pd(1.0), two52 = _mm256_set1_pd(FASTATA_TWO52);
-        __m256i total = _mm256_setzero_si256();
-        int64_t lanes[4];
-        ptrdiff_t i = 0;
-        for (; i + 4 <= n; i += 4) {
-            __m256d x = _mm256_loadu_pd(lam + i);
-            __m256d q = _mm256_min_pd(_mm256_div_pd(vt, x), vcap);
-            __m256d c = _mm256_round_pd(q, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-            __m256d up = _mm256_and_pd(
-                _mm256_cmp_pd(c, vcap, _CMP_LT_OQ),
-                _mm256_cmp_pd(_mm256_mul_pd(_mm256_add_pd(c, one), x), vt, _CMP_LE_OQ));
-            c = _mm256_add_pd(c, _mm256_and_pd(up, one));
-            __m256d down = _mm256_cmp_pd(_mm256_mul_pd(c, x), vt, _CMP_GT_OQ);
-            c = _mm256_sub_pd(c, _mm256_and_pd(down, one));
-            __m256i ci = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(c, two52)),
-                                          _mm256_castpd_si256(two52));
-            _mm256_storeu_si256((__m256i *)(out + i), ci);
-            total = _mm256_add_epi64(total, ci);
-        }
-        _mm256_storeu_si256((__m256i *)lanes, total);
-        return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
-               + fastata_count_scalar(lam + i, out + i, n - i, t, cap);
+    static inline __m256d fastata_count4(__m256d x, __m256d v, __m256d vt, __m256d vcap) {
+        const __m256d one = _mm256_set1_pd(1.0);
+        __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vt, v), vcap),
+                                    _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        __m256d up = _mm256_and_pd(
+            _mm256_cmp_pd(c, vcap, _CMP_LT_OQ),
+            _mm256_cmp_pd(_mm256_mul_pd(_mm256_add_pd(c, one), x), vt, _CMP_LE_OQ));
+        c = _mm256_add_pd(c, _mm256_and_pd(up, one));
+        __m256d down = _mm256_cmp_pd(_mm256_mul_pd(c, x), vt, _CMP_GT_OQ);
+        return _mm256_sub_pd(c, _mm256_and_pd(down, one));
+    }
+
+    /* int64 lanes of a double holding an integer in [0, 2**52): the bits of 2**52 + c. */
+    __attribute__((target("avx2")))
+    static inline __m256i fastata_to_int4(__m256d c) {
+        const __m256d two52 = _mm256_set1_pd(FASTATA_TWO52);
+        return _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(c, two52)),
+                                _mm256_castpd_si256(two52));
     }
 
     __attribute__((target("avx512f,avx512dq")))
-    static double fastata_inverse_sum_avx512(const double *lam, ptrdiff_t n, int64_t *n_bad,
-                                             int64_t *n_finite) {
-        const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
-        const __m512d inf = _mm512_set1_pd(HUGE_VAL);
-        const __m512i unit = _mm512_set1_epi64(1);
-        __m512d s0 = zero, s1 = zero;
-        __m512i bad = _mm512_setzero_si512(), finite = _mm512_setzero_si512();
+    static double fastata_count_avx512(const double *lam, const double *inv, int64_t *out,
+                                       ptrdiff_t n, double t, double cap) {
+        const __m512d vt = _mm512_set1_pd(t), vcap = _mm512_set1_pd(cap);
+        __m512d total = _mm512_setzero_pd();
         ptrdiff_t i = 0;
-        for (; i + 16 <= n; i += 16) {
-            __m512d x0 = _mm512_loadu_pd(lam + i), x1 = _mm512_loadu_pd(lam + i + 8);
-            s0 = _mm512_add_pd(s0, _mm512_div_pd(one, x0));
-            s1 = _mm512_add_pd(s1, _mm512_div_pd(one, x1));
-            /* NGT: not greater than zero, NaN included */
-            bad = _mm512_mask_add_epi64(bad, _mm512_cmp_pd_mask(x0, zero, _CMP_NGT_UQ), bad, unit);
-            bad = _mm512_mask_add_epi64(bad, _mm512_cmp_pd_mask(x1, zero, _CMP_NGT_UQ), bad, unit);
-            finite = _mm512_mask_add_epi64(finite, _mm512_cmp_pd_mask(x0, inf, _CMP_LT_OQ), finite, unit);
-            finite = _mm512_mask_add_epi64(finite, _mm512_cmp_pd_mask(x1, inf, _CMP_LT_OQ), finite, unit);
+        for (; i + 8 <= n; i += 8) {
+            __m512d c = fastata_count8(_mm512_loadu_pd(lam + i), _mm512_loadu_pd(inv + i), vt, vcap);
+            _mm512_storeu_si512((void *)(out + i), _mm512_cvttpd_epi64(c));
+            total = _mm512_add_pd(total, c);
         }
-        *n_bad += _mm512_reduce_add_epi64(bad);
-        *n_finite += _mm512_reduce_add_epi64(finite);
-        return _mm512_reduce_add_pd(_mm512_add_pd(s0, s1))
-               + fastata_inverse_sum_scalar(lam + i, n - i, n_bad, n_finite);
+        return _mm512_reduce_add_pd(total) + fastata_count_scalar(lam + i, inv + i, out + i, n - i, t, cap);
     }
 
     __attribute__((target("avx2")))
-    static double fastata_inverse_sum_avx2(const double *lam, ptrdiff_t n, int64_t *n_bad,
-                                           int64_t *n_finite) {
+    static double fastata_count_avx2(const double *lam, const double *inv, int64_t *out,
+                                     ptrdiff_t n, double t, double cap) {
+        const __m256d vt = _mm256_set1_pd(t), vcap = _mm256_set1_pd(cap);
+        __m256d total = _mm256_setzero_pd();
+        double lanes[4];
+        ptrdiff_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            __m256d c = fastata_count4(_mm256_loadu_pd(lam + i), _mm256_loadu_pd(inv + i), vt, vcap);
+            _mm256_storeu_si256((__m256i *)(out + i), fastata_to_int4(c));
+            total = _mm256_add_pd(total, c);
+        }
+        _mm256_storeu_pd(lanes, total);
+        return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
+               + fastata_count_scalar(lam + i, inv + i, out + i, n - i, t, cap);
+    }
+
+    __attribute__((target("avx512f,avx512dq")))
+    static double fastata_inverse_avx512(const double *lam, double *inv, ptrdiff_t n,
+                                         int64_t *counts) {
+        const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+        const __m512d inf = _mm512_set1_pd(HUGE_VAL);
+        const __m512i unit = _mm512_set1_epi64(1);
+        __m512d s = zero;
+        __m512i invalid = _mm512_setzero_si512(), zeros = invalid, finite = invalid;
+        ptrdiff_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m512d x = _mm512_loadu_pd(lam + i), v = _mm512_div_pd(one, x);
+            _mm512_storeu_pd(inv + i, v);
+            s = _mm512_add_pd(s, v);
+            /* NGE: not >= 0, NaN included */
+            invalid = _mm512_mask_add_epi64(invalid, _mm512_cmp_pd_mask(x, zero, _CMP_NGE_UQ), invalid, unit);
+            zeros = _mm512_mask_add_epi64(zeros, _mm512_cmp_pd_mask(x, zero, _CMP_EQ_OQ), zeros, unit);
+            finite = _mm512_mask_add_epi64(finite, _mm512_cmp_pd_mask(x, inf, _CMP_LT_OQ), finite, unit);
+        }
+        counts[0] += _mm512_reduce_add_epi64(invalid);
+        counts[1] += _mm512_reduce_add_epi64(zeros);
+        counts[2] += _mm512_reduce_add_epi64(finite);
+        return _mm512_reduce_add_pd(s) + fastata_inverse_scalar(lam + i, inv + i, n - i, counts);
+    }
+
+    __attribute__((target("avx2")))
+    static double fastata_inverse_avx2(const double *lam, double *inv, ptrdiff_t n,
+                                       int64_t *counts) {
         /* A true comparison is all ones, -1 as an integer: subtracting it counts one. */
         const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
         const __m256d inf = _mm256_set1_pd(HUGE_VAL);
-        __m256d s0 = zero, s1 = zero;
-        __m256i bad = _mm256_setzero_si256(), finite = _mm256_setzero_si256();
+        __m256d s = zero;
+        __m256i invalid = _mm256_setzero_si256(), zeros = invalid, finite = invalid;
         double sums[4];
-        int64_t bads[4], finites[4];
+        int64_t lanes[4];
         ptrdiff_t i = 0;
-        for (; i + 8 <= n; i += 8) {
-            __m256d x0 = _mm256_loadu_pd(lam + i), x1 = _mm256_loadu_pd(lam + i + 4);
-            s0 = _mm256_add_pd(s0, _mm256_div_pd(one, x0));
-            s1 = _mm256_add_pd(s1, _mm256_div_pd(one, x1));
-            bad = _mm256_sub_epi64(bad, _mm256_castpd_si256(_mm256_cmp_pd(x0, zero, _CMP_NGT_UQ)));
-            bad = _mm256_sub_epi64(bad, _mm256_castpd_si256(_mm256_cmp_pd(x1, zero, _CMP_NGT_UQ)));
-            finite = _mm256_sub_epi64(finite, _mm256_castpd_si256(_mm256_cmp_pd(x0, inf, _CMP_LT_OQ)));
-            finite = _mm256_sub_epi64(finite, _mm256_castpd_si256(_mm256_cmp_pd(x1, inf, _CMP_LT_OQ)));
+        for (; i + 4 <= n; i += 4) {
+            __m256d x = _mm256_loadu_pd(lam + i), v = _mm256_div_pd(one, x);
+            _mm256_storeu_pd(inv + i, v);
+            s = _mm256_add_pd(s, v);
+            invalid = _mm256_sub_epi64(invalid, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_NGE_UQ)));
+            zeros = _mm256_sub_epi64(zeros, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_EQ_OQ)));
+            finite = _mm256_sub_epi64(finite, _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_LT_OQ)));
         }
-        _mm256_storeu_pd(sums, _mm256_add_pd(s0, s1));
-        _mm256_storeu_si256((__m256i *)bads, bad);
-        _mm256_storeu_si256((__m256i *)finites, finite);
-        *n_bad += (bads[0] + bads[1]) + (bads[2] + bads[3]);
-        *n_finite += (finites[0] + finites[1]) + (finites[2] + finites[3]);
+        _mm256_storeu_pd(sums, s);
+        _mm256_storeu_si256((__m256i *)lanes, invalid);
+        counts[0] += (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+        _mm256_storeu_si256((__m256i *)lanes, zeros);
+        counts[1] += (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+        _mm256_storeu_si256((__m256i *)lanes, finite);
+        counts[2] += (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
         return ((sums[0] + sums[1]) + (sums[2] + sums[3]))
-               + fastata_inverse_sum_scalar(lam + i, n - i, n_bad, n_finite);
+               + fastata_inverse_scalar(lam + i, inv + i, n - i, counts);
     }
+
     __attribute__((target("avx512f,avx512dq")))
     static ptrdiff_t fastata_boundary_avx512(const double *lam, const int64_t *lo, int64_t *out,
                                              ptrdiff_t n, double hi_t, double cap, int64_t *idx) {
@@ -295,6 +332,150 @@ cdef extern from *:
         }
         return m + fastata_boundary_scalar(lam + i, lo + i, out + i, n - i, hi_t, cap, idx + m, i);
     }
+
+    __attribute__((target("avx512f,avx512dq")))
+    static double fastata_next_avx512(const double *lam, const double *inv, ptrdiff_t n,
+                                      double t, double cap) {
+        const __m512d vt = _mm512_set1_pd(t), vcap = _mm512_set1_pd(cap);
+        const __m512d one = _mm512_set1_pd(1.0), inf = _mm512_set1_pd(HUGE_VAL);
+        __m512d best = inf;
+        ptrdiff_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m512d x = _mm512_loadu_pd(lam + i);
+            __m512d c = fastata_count8(x, _mm512_loadu_pd(inv + i), vt, vcap);
+            __mmask8 live = _mm512_cmp_pd_mask(c, vcap, _CMP_LT_OQ);
+            best = _mm512_min_pd(best, _mm512_mask_mul_pd(inf, live, _mm512_add_pd(c, one), x));
+        }
+        double tail = fastata_next_scalar(lam + i, inv + i, n - i, t, cap);
+        double head = _mm512_reduce_min_pd(best);
+        return head < tail ? head : tail;
+    }
+
+    __attribute__((target("avx2")))
+    static double fastata_next_avx2(const double *lam, const double *inv, ptrdiff_t n,
+                                    double t, double cap) {
+        const __m256d vt = _mm256_set1_pd(t), vcap = _mm256_set1_pd(cap);
+        const __m256d one = _mm256_set1_pd(1.0), inf = _mm256_set1_pd(HUGE_VAL);
+        __m256d best = inf;
+        double lanes[4];
+        ptrdiff_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            __m256d x = _mm256_loadu_pd(lam + i);
+            __m256d c = fastata_count4(x, _mm256_loadu_pd(inv + i), vt, vcap);
+            __m256d p = _mm256_blendv_pd(inf, _mm256_mul_pd(_mm256_add_pd(c, one), x),
+                                         _mm256_cmp_pd(c, vcap, _CMP_LT_OQ));
+            best = _mm256_min_pd(best, p);
+        }
+        _mm256_storeu_pd(lanes, best);
+        double tail = fastata_next_scalar(lam + i, inv + i, n - i, t, cap);
+        for (int k = 0; k < 4; k++)
+            tail = lanes[k] < tail ? lanes[k] : tail;
+        return tail;
+    }
+
+    __attribute__((target("avx512f,avx512dq")))
+    static double fastata_last_avx512(const double *lam, const double *inv, ptrdiff_t n,
+                                      double t, double cap) {
+        const __m512d vt = _mm512_set1_pd(t), vcap = _mm512_set1_pd(cap);
+        const __m512d zero = _mm512_setzero_pd();
+        __m512d best = zero;
+        ptrdiff_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m512d x = _mm512_loadu_pd(lam + i);
+            __m512d c = fastata_count8(x, _mm512_loadu_pd(inv + i), vt, vcap);
+            __mmask8 some = _mm512_cmp_pd_mask(c, zero, _CMP_GT_OQ);
+            best = _mm512_max_pd(best, _mm512_maskz_mul_pd(some, c, x));
+        }
+        double tail = fastata_last_scalar(lam + i, inv + i, n - i, t, cap);
+        double head = _mm512_reduce_max_pd(best);
+        return head > tail ? head : tail;
+    }
+
+    __attribute__((target("avx2")))
+    static double fastata_last_avx2(const double *lam, const double *inv, ptrdiff_t n,
+                                    double t, double cap) {
+        const __m256d vt = _mm256_set1_pd(t), vcap = _mm256_set1_pd(cap);
+        const __m256d zero = _mm256_setzero_pd();
+        __m256d best = zero;
+        double lanes[4];
+        ptrdiff_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            __m256d x = _mm256_loadu_pd(lam + i);
+            __m256d c = fastata_count4(x, _mm256_loadu_pd(inv + i), vt, vcap);
+            __m256d p = _mm256_and_pd(_mm256_mul_pd(c, x), _mm256_cmp_pd(c, zero, _CMP_GT_OQ));
+            best = _mm256_max_pd(best, p);
+        }
+        _mm256_storeu_pd(lanes, best);
+        double tail = fastata_last_scalar(lam + i, inv + i, n - i, t, cap);
+        for (int k = 0; k < 4; k++)
+            tail = lanes[k] > tail ? lanes[k] : tail;
+        return tail;
+    }
+
+    __attribute__((target("avx512f,avx512dq")))
+    static double fastata_split_avx512(const double *lam, const double *inv, int64_t *out,
+                                       int64_t *levels, ptrdiff_t n, double t, double cap,
+                                       double *sums) {
+        const __m512d vt = _mm512_set1_pd(t), vcap = _mm512_set1_pd(cap);
+        const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+        __m512d taken = zero, tied_n = zero;
+        __m512d lo = _mm512_set1_pd(sums[1]), hi = _mm512_set1_pd(sums[2]);
+        ptrdiff_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m512d x = _mm512_loadu_pd(lam + i);
+            __m512d c = fastata_count8(x, _mm512_loadu_pd(inv + i), vt, vcap);
+            __mmask8 tied = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(c, zero, _CMP_GT_OQ),
+                                                    _mm512_mul_pd(c, x), vt, _CMP_EQ_OQ);
+            __m512d below = _mm512_mask_sub_pd(c, tied, c, one);
+            _mm512_storeu_si512((void *)(out + i), _mm512_cvttpd_epi64(below));
+            _mm512_storeu_si512((void *)(levels + i), _mm512_cvttpd_epi64(_mm512_maskz_mov_pd(tied, c)));
+            taken = _mm512_add_pd(taken, below);
+            tied_n = _mm512_mask_add_pd(tied_n, tied, tied_n, one);
+            lo = _mm512_mask_min_pd(lo, tied, lo, c);
+            hi = _mm512_mask_max_pd(hi, tied, hi, c);
+        }
+        sums[0] += _mm512_reduce_add_pd(tied_n);
+        sums[1] = _mm512_reduce_min_pd(lo);
+        sums[2] = _mm512_reduce_max_pd(hi);
+        return _mm512_reduce_add_pd(taken)
+               + fastata_split_scalar(lam + i, inv + i, out + i, levels + i, n - i, t, cap, sums);
+    }
+
+    __attribute__((target("avx2")))
+    static double fastata_split_avx2(const double *lam, const double *inv, int64_t *out,
+                                     int64_t *levels, ptrdiff_t n, double t, double cap,
+                                     double *sums) {
+        const __m256d vt = _mm256_set1_pd(t), vcap = _mm256_set1_pd(cap);
+        const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+        __m256d taken = zero, tied_n = zero;
+        __m256d lo = _mm256_set1_pd(sums[1]), hi = _mm256_set1_pd(sums[2]);
+        double lanes[4];
+        ptrdiff_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            __m256d x = _mm256_loadu_pd(lam + i);
+            __m256d c = fastata_count4(x, _mm256_loadu_pd(inv + i), vt, vcap);
+            __m256d tied = _mm256_and_pd(_mm256_cmp_pd(c, zero, _CMP_GT_OQ),
+                                         _mm256_cmp_pd(_mm256_mul_pd(c, x), vt, _CMP_EQ_OQ));
+            __m256d below = _mm256_sub_pd(c, _mm256_and_pd(tied, one));
+            _mm256_storeu_si256((__m256i *)(out + i), fastata_to_int4(below));
+            _mm256_storeu_si256((__m256i *)(levels + i), fastata_to_int4(_mm256_and_pd(tied, c)));
+            taken = _mm256_add_pd(taken, below);
+            tied_n = _mm256_add_pd(tied_n, _mm256_and_pd(tied, one));
+            lo = _mm256_blendv_pd(lo, _mm256_min_pd(lo, c), tied);
+            hi = _mm256_blendv_pd(hi, _mm256_max_pd(hi, c), tied);
+        }
+        _mm256_storeu_pd(lanes, tied_n);
+        sums[0] += (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+        _mm256_storeu_pd(lanes, lo);
+        for (int k = 0; k < 4; k++)
+            sums[1] = lanes[k] < sums[1] ? lanes[k] : sums[1];
+        _mm256_storeu_pd(lanes, hi);
+        for (int k = 0; k < 4; k++)
+            sums[2] = lanes[k] > sums[2] ? lanes[k] : sums[2];
+        _mm256_storeu_pd(lanes, taken);
+        return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
+               + fastata_split_scalar(lam + i, inv + i, out + i, levels + i, n - i, t, cap, sums);
+    }
     #else
     #define FASTATA_X86_SIMD 0
     #endif
@@ -316,20 +497,19 @@ cdef extern from *:
         return FASTATA_SCALAR;
     }
 
-    /* The counts with product <= t into out, capped at cap; returns their sum, which
-       cannot overflow: cap * n < 4e18 is the caller's promise. */
-    static int64_t fastata_count_prefix_at(int level, const double *lam, int64_t *out,
-                                           ptrdiff_t n, double t, double cap) {
+    /* Each pass at the given level. The callers promise cap < 2**51 (the counts from
+       1/lam are exact below it, and the AVX2 conversions need < 2**52). */
+    static double fastata_count_at(int level, const double *lam, const double *inv, int64_t *out,
+                                   ptrdiff_t n, double t, double cap) {
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
-            return fastata_count_avx512(lam, out, n, t, cap);
-        if (level == FASTATA_AVX2 && cap < FASTATA_TWO52)
-            return fastata_count_avx2(lam, out, n, t, cap);
+            return fastata_count_avx512(lam, inv, out, n, t, cap);
+        if (level == FASTATA_AVX2)
+            return fastata_count_avx2(lam, inv, out, n, t, cap);
     #endif
-        return fastata_count_scalar(lam, out, n, t, cap);
+        return fastata_count_scalar(lam, inv, out, n, t, cap);
     }
 
-    /* fastata_boundary_scalar at the given level. */
     static ptrdiff_t fastata_boundary_at(int level, const double *lam, const int64_t *lo,
                                          int64_t *out, ptrdiff_t n, double hi_t, double cap,
                                          int64_t *idx) {
@@ -342,140 +522,417 @@ cdef extern from *:
         return fastata_boundary_scalar(lam, lo, out, n, hi_t, cap, idx, 0);
     }
 
-    /* Validation and sum(1/lam) in one pass, the common case's: counts the entries that
-       are not > 0 (NaN, zero, negative) and the finite ones. */
-    static double fastata_inverse_sum_at(int level, const double *lam, ptrdiff_t n,
-                                         int64_t *n_bad, int64_t *n_finite) {
-        *n_bad = *n_finite = 0;
+    /* inv = 1/lam and its sum; counts[0..2] = entries not >= 0 (NaN included), zeros,
+       entries < inf. */
+    static double fastata_inverse_at(int level, const double *lam, double *inv, ptrdiff_t n,
+                                     int64_t *counts) {
+        counts[0] = counts[1] = counts[2] = 0;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
-            return fastata_inverse_sum_avx512(lam, n, n_bad, n_finite);
+            return fastata_inverse_avx512(lam, inv, n, counts);
         if (level == FASTATA_AVX2)
-            return fastata_inverse_sum_avx2(lam, n, n_bad, n_finite);
+            return fastata_inverse_avx2(lam, inv, n, counts);
     #endif
-        return fastata_inverse_sum_scalar(lam, n, n_bad, n_finite);
+        return fastata_inverse_scalar(lam, inv, n, counts);
+    }
+
+    static double fastata_next_at(int level, const double *lam, const double *inv, ptrdiff_t n,
+                                  double t, double cap) {
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512)
+            return fastata_next_avx512(lam, inv, n, t, cap);
+        if (level == FASTATA_AVX2)
+            return fastata_next_avx2(lam, inv, n, t, cap);
+    #endif
+        return fastata_next_scalar(lam, inv, n, t, cap);
+    }
+
+    static double fastata_last_at(int level, const double *lam, const double *inv, ptrdiff_t n,
+                                  double t, double cap) {
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512)
+            return fastata_last_avx512(lam, inv, n, t, cap);
+        if (level == FASTATA_AVX2)
+            return fastata_last_avx2(lam, inv, n, t, cap);
+    #endif
+        return fastata_last_scalar(lam, inv, n, t, cap);
+    }
+
+    /* sums[0..2] start at 0, +inf and 0. */
+    static double fastata_split_at(int level, const double *lam, const double *inv, int64_t *out,
+                                   int64_t *levels, ptrdiff_t n, double t, double cap,
+                                   double *sums) {
+        sums[0] = 0.0;
+        sums[1] = HUGE_VAL;
+        sums[2] = 0.0;
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512)
+            return fastata_split_avx512(lam, inv, out, levels, n, t, cap, sums);
+        if (level == FASTATA_AVX2)
+            return fastata_split_avx2(lam, inv, out, levels, n, t, cap, sums);
+    #endif
+        return fastata_split_scalar(lam, inv, out, levels, n, t, cap, sums);
     }
     """
     int best_level "fastata_best_level"() noexcept nogil
-    int64_t count_prefix_at "fastata_count_prefix_at"(int level, const double* lam, int64_t* out,
-                                                       Py_ssize_t n, double t, double cap) noexcept nogil
-    double inverse_sum_at "fastata_inverse_sum_at"(int level, const double* lam, Py_ssize_t n,
-                                                   int64_t* n_bad, int64_t* n_finite) noexcept nogil
+    double count_at "fastata_count_at"(int level, const double* lam, const double* inv,
+                                       int64_t* out, Py_ssize_t n, double t,
+                                       double cap) noexcept nogil
+    double inverse_at "fastata_inverse_at"(int level, const double* lam, double* inv, Py_ssize_t n,
+                                           int64_t* counts) noexcept nogil
     Py_ssize_t boundary_at "fastata_boundary_at"(int level, const double* lam, const int64_t* lo,
                                                  int64_t* out, Py_ssize_t n, double hi_t, double cap,
                                                  int64_t* idx) noexcept nogil
+    double next_at "fastata_next_at"(int level, const double* lam, const double* inv, Py_ssize_t n,
+                                     double t, double cap) noexcept nogil
+    double last_at "fastata_last_at"(int level, const double* lam, const double* inv, Py_ssize_t n,
+                                     double t, double cap) noexcept nogil
+    double split_at_level "fastata_split_at"(int level, const double* lam, const double* inv,
+                                             int64_t* out, int64_t* levels, Py_ssize_t n, double t,
+                                             double cap, double* sums) noexcept nogil
+
 
 SIMD_LEVELS = ("scalar", "avx2", "avx512")  # the C enum's order
-cdef int SIMD_LEVEL = best_level()  # the passes' instruction set, picked at import
+cdef int BEST_LEVEL = best_level()
+cdef int SIMD_LEVEL = BEST_LEVEL  # the passes' instruction set: the widest, unless a test sets it
 
 
-cdef int64_t count_prefix(const double[::1] lam, double t, int64_t budget, int64_t limit,
-                          int64_t[::1] out) noexcept nogil:
+# --- Counting passes (threshold.count_at and friends) ------------------------------------
+
+
+cdef int64_t count_into_divided(const double[::1] lam, double t, int64_t budget, int64_t limit,
+                                int64_t[::1] counts) noexcept nogil:
     cdef double cap = <double>budget
     cdef int64_t total = 0, c
-    cdef Py_ssize_t i, n = lam.shape[0]
-    if cap * n < 4e18:
-        # The sum cannot overflow: no saturation, so the pass is branch-free (SIMD).
-        if n > 0:
-            total = count_prefix_at(SIMD_LEVEL, &lam[0], &out[0], n, t, cap)
-        return total if total < limit else limit
-    for i in range(n):
+    cdef Py_ssize_t i
+    for i in range(lam.shape[0]):
         c = count_le_fast(lam[i], t, cap)
-        out[i] = c
+        counts[i] = c
         total = total + c if total + c < limit else limit
     return total
 
 
-cdef double product_of_next(const double[::1] lam, int64_t budget, Py_ssize_t k,
-                            int64_t[::1] out, double[::1] heap) noexcept nogil:
-    cdef Py_ssize_t i, size = 0
-    cdef int64_t j
-    cdef double x, p, top = INFINITY
+cdef int64_t count_at_t(const double[::1] lam, const double[::1] inv, double t, int64_t budget,
+                        int64_t limit, bint fast, int64_t[::1] counts) noexcept nogil:
+    cdef double total
+    if not fast:
+        return count_into_divided(lam, t, budget, limit, counts)
+    total = count_at(SIMD_LEVEL, &lam[0], &inv[0], &counts[0], lam.shape[0], t, <double>budget)
+    return limit if total >= limit else <int64_t>total
+
+
+cdef double next_above(const double[::1] lam, const double[::1] inv, double t, int64_t budget,
+                       bint fast) noexcept nogil:
+    cdef double best = INFINITY, p
+    cdef int64_t c
+    cdef Py_ssize_t i
+    if fast:
+        return next_at(SIMD_LEVEL, &lam[0], &inv[0], lam.shape[0], t, <double>budget)
     for i in range(lam.shape[0]):
+        c = count_le_fast(lam[i], t, <double>budget)
+        p = <double>(c + 1) * lam[i] if c < budget else INFINITY
+        if p < best:
+            best = p
+    return best
+
+
+cdef double last_at_or_below(const double[::1] lam, const double[::1] inv, double t,
+                             int64_t budget, bint fast) noexcept nogil:
+    cdef double best = 0.0, p
+    cdef int64_t c
+    cdef Py_ssize_t i
+    if fast:
+        return last_at(SIMD_LEVEL, &lam[0], &inv[0], lam.shape[0], t, <double>budget)
+    for i in range(lam.shape[0]):
+        c = count_le_fast(lam[i], t, <double>budget)
+        p = <double>c * lam[i] if c > 0 else 0.0
+        if p > best:
+            best = p
+    return best
+
+
+# --- Validation, zeros and the first guess -----------------------------------------------
+
+
+cdef int scan(const double[::1] lam, int64_t budget, double[::1] inv, int64_t* n_zero,
+              int64_t* n_avail, double* inv_sum, double* lam_min) noexcept nogil:
+    # threshold.scan: one vectorised pass; only a NaN or negative entry, no available worker
+    # or an overflowed 1/lam sends us to the exact pass.
+    cdef int64_t counts[3]
+    counts[0] = counts[1] = counts[2] = 0
+    inv_sum[0] = 0.0
+    if lam.shape[0] > 0:
+        inv_sum[0] = inverse_at(SIMD_LEVEL, &lam[0], &inv[0], lam.shape[0], counts)
+    if counts[0] > 0:
+        return scan_exact(lam, budget, n_zero, n_avail, inv_sum, lam_min)
+    if counts[1] > 0:
+        n_zero[0] = counts[1]
+        n_avail[0] = counts[2] - counts[1]
+        return STATUS_OK
+    if counts[2] == 0 or not (inv_sum[0] < INFINITY):
+        return scan_exact(lam, budget, n_zero, n_avail, inv_sum, lam_min)
+    n_zero[0] = 0
+    n_avail[0] = counts[2]
+    lam_min[0] = 0.0
+    return STATUS_OK
+
+
+cdef int scan_exact(const double[::1] lam, int64_t budget, int64_t* n_zero, int64_t* n_avail,
+                    double* inv_sum, double* lam_min) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef double x
+    n_zero[0] = 0
+    n_avail[0] = 0
+    inv_sum[0] = 0.0
+    lam_min[0] = INFINITY
+    for i in range(lam.shape[0]):
+        x = lam[i]
+        if not (x >= 0.0):
+            return STATUS_LAM_NAN if x != x else STATUS_LAM_NEGATIVE
+        if x == 0.0:
+            n_zero[0] += 1
+        elif x < INFINITY:
+            n_avail[0] += 1
+            inv_sum[0] += 1.0 / x
+            if x < lam_min[0]:
+                lam_min[0] = x
+    if budget > 0 and n_zero[0] == 0 and n_avail[0] == 0:
+        return STATUS_NO_AVAILABLE_WORKER
+    return STATUS_OK
+
+
+cdef void round_robin_zeros(const double[::1] lam, int64_t budget, int64_t n_zero,
+                            int64_t[::1] out) noexcept nogil:
+    cdef int64_t share = budget // n_zero
+    cdef int64_t extra = budget - share * n_zero
+    cdef Py_ssize_t i
+    for i in range(lam.shape[0]):
+        if lam[i] == 0.0:
+            if extra > 0:
+                out[i] = share + 1
+                extra -= 1
+            else:
+                out[i] = share
+        else:
+            out[i] = 0
+
+
+# --- A narrow bracket: list the few keys between, select in the canonical order ----------
+
+
+cdef inline bint key_before(double[::1] heap, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    if heap[3 * a] != heap[3 * b]:
+        return heap[3 * a] < heap[3 * b]
+    if heap[3 * a + 1] != heap[3 * b + 1]:
+        return heap[3 * a + 1] < heap[3 * b + 1]
+    return heap[3 * a + 2] < heap[3 * b + 2]
+
+
+cdef inline void swap_keys(double[::1] heap, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    cdef Py_ssize_t f
+    cdef double v
+    for f in range(3):
+        v = heap[3 * a + f]
+        heap[3 * a + f] = heap[3 * b + f]
+        heap[3 * b + f] = v
+
+
+cdef void select_first(double[::1] heap, Py_ssize_t m, Py_ssize_t k) noexcept nogil:
+    # threshold.select_first: quickselect, median of three, insertion sort below 16.
+    cdef Py_ssize_t lo = 0, hi = m - 1, target = k - 1, mid, i, j, a, b
+    while hi - lo >= 16:
+        mid = lo + (hi - lo) // 2
+        if key_before(heap, mid, lo):
+            swap_keys(heap, mid, lo)
+        if key_before(heap, hi, lo):
+            swap_keys(heap, hi, lo)
+        if key_before(heap, hi, mid):
+            swap_keys(heap, hi, mid)
+        swap_keys(heap, lo, mid)
+        i = lo + 1
+        j = hi
+        while True:
+            while i <= j and key_before(heap, i, lo):
+                i += 1
+            while i <= j and key_before(heap, lo, j):
+                j -= 1
+            if i >= j:
+                break
+            swap_keys(heap, i, j)
+            i += 1
+            j -= 1
+        swap_keys(heap, lo, j)
+        if j == target:
+            return
+        if j < target:
+            lo = j + 1
+        else:
+            hi = j - 1
+    for a in range(lo + 1, hi + 1):
+        b = a
+        while b > lo and key_before(heap, b, b - 1):
+            swap_keys(heap, b, b - 1)
+            b -= 1
+
+
+cdef void select_between(const double[::1] lam, int64_t budget, int64_t lo_c, int64_t[::1] lo,
+                         double hi_t, int64_t[::1] out, int64_t[::1] idx,
+                         double[::1] heap) noexcept nogil:
+    # threshold.select_between; the SIMD pass (boundary_at) copies lo into out and lists
+    # the boundary workers in idx (which may be lo).
+    cdef Py_ssize_t i, b, size = 0, k
+    cdef Py_ssize_t m = boundary_at(SIMD_LEVEL, &lam[0], &lo[0], &out[0], lam.shape[0], hi_t,
+                                    <double>budget, &idx[0])
+    cdef int64_t j
+    cdef double x
+    for b in range(m):
+        i = idx[b]
         x = lam[i]
         j = out[i] + 1
-        if <double>j * x < top:
-            while j <= budget:
-                p = <double>j * x
-                if size < k:
-                    if p == INFINITY:
-                        break
-                    heap_push(heap, size, p)
-                    size += 1
-                elif p < heap[0]:
-                    heap_replace_top(heap, size, p)
-                else:
-                    break
-                j += 1
-            if size == k:
-                top = heap[0]
-    return top
+        while j <= budget and <double>j * x <= hi_t:
+            heap[3 * size] = <double>j * x
+            heap[3 * size + 1] = <double>j
+            heap[3 * size + 2] = <double>i
+            size += 1
+            j += 1
+    k = budget - lo_c
+    select_first(heap, size, k)
+    for b in range(k):
+        out[<Py_ssize_t>heap[3 * b + 2]] += 1
 
 
-cdef double product_of_last(const double[::1] lam, Py_ssize_t k, int64_t[::1] out,
-                            double[::1] heap) noexcept nogil:
-    cdef Py_ssize_t i, size = 0
-    cdef int64_t j
-    cdef double x, v, top = INFINITY
+# --- Ties: the keys at the threshold product t* ------------------------------------------
+
+
+cdef int64_t count_levels(int64_t[::1] levels, int64_t level) noexcept nogil:
+    cdef int64_t total = 0
+    cdef Py_ssize_t i
+    for i in range(levels.shape[0]):
+        total += (levels[i] > 0) & (levels[i] <= level)
+    return total
+
+
+cdef int64_t NARROW_LEVELS = 64
+cdef Py_ssize_t LEVEL_BLOCK = 256
+
+
+cdef int64_t select_level(int64_t[::1] levels, int64_t* rank, int64_t j_min, int64_t j_max,
+                          double[::1] hist) noexcept nogil:
+    # threshold.select_level; returns J and leaves the rank at J in rank[0].
+    cdef int64_t lo = j_min, hi = j_max, mid, below, base, span, d
+    cdef Py_ssize_t bins = hist.shape[0], n_bins, b, i
+    cdef int shift = 0
+    if j_min == j_max:
+        return j_min
+    if j_max - j_min < NARROW_LEVELS:
+        while lo < hi:
+            mid = lo + (hi - lo) // 2
+            if count_levels(levels, mid) >= rank[0]:
+                hi = mid
+            else:
+                lo = mid + 1
+        below = count_levels(levels, lo - 1) if lo > j_min else 0
+        if count_levels(levels, lo) == rank[0]:
+            rank[0] = 0
+            return lo + 1
+        rank[0] -= below
+        return lo
+    base = j_min
+    span = j_max - j_min
+    while (span >> shift) >= bins:
+        shift += 1
+    while True:
+        n_bins = (span >> shift) + 1
+        for b in range(n_bins):
+            hist[b] = 0.0
+        for i in range(levels.shape[0]):
+            d = levels[i] - base
+            if levels[i] > 0 and 0 <= d <= span:
+                hist[d >> shift] += 1.0
+        b = 0
+        while hist[b] < rank[0]:
+            rank[0] -= <int64_t>hist[b]
+            b += 1
+        base += (<int64_t>b) << shift
+        if shift == 0:
+            return base
+        span = min(span - ((<int64_t>b) << shift), ((<int64_t>1) << shift) - 1)
+        while shift > 0 and (span >> (shift - 1)) < bins:
+            shift -= 1
+
+
+cdef void take_levels(int64_t[::1] out, int64_t[::1] levels, int64_t level,
+                      int64_t rank) noexcept nogil:
+    # threshold.take_levels
+    cdef Py_ssize_t n = out.shape[0], start = 0, stop, i, cut = -1
+    cdef int64_t k, j
+    if rank > 0:
+        while True:
+            stop = min(start + LEVEL_BLOCK, n)
+            k = 0
+            for i in range(start, stop):
+                k += levels[i] == level
+            if k >= rank:
+                break
+            rank -= k
+            start = stop
+        cut = start
+        while True:
+            rank -= levels[cut] == level
+            if rank == 0:
+                break
+            cut += 1
+    for i in range(n):
+        j = levels[i]
+        out[i] += ((j > 0) & (j < level)) | ((j == level) & (i <= cut))
+
+
+cdef void split_divided(const double[::1] lam, double tstar, int64_t budget, int64_t[::1] out,
+                        int64_t[::1] levels, double* sums) noexcept nogil:
+    # threshold.split_at_threshold by division (1/lam overflowed); sums as fastata_split_at's,
+    # with the keys below in sums[3].
+    cdef Py_ssize_t i
+    cdef int64_t c
+    cdef double x
+    cdef bint tied
+    sums[0] = 0.0
+    sums[1] = INFINITY
+    sums[2] = 0.0
+    sums[3] = 0.0
     for i in range(lam.shape[0]):
         x = lam[i]
-        j = out[i]
-        if -(<double>j * x) < top:
-            while j >= 1:
-                v = -(<double>j * x)
-                if size < k:
-                    heap_push(heap, size, v)
-                    size += 1
-                elif v < heap[0]:
-                    heap_replace_top(heap, size, v)
-                else:
-                    break
-                j -= 1
-            if size == k:
-                top = heap[0]
-    return -top
+        c = count_le_fast(x, tstar, <double>budget)
+        tied = c > 0 and <double>c * x == tstar
+        out[i] = c - tied
+        levels[i] = c if tied else 0
+        sums[3] += <double>(c - tied)
+        if tied:
+            sums[0] += 1.0
+            sums[1] = min(sums[1], <double>c)
+            sums[2] = max(sums[2], <double>c)
 
 
-cdef double find_threshold(const double[::1] lam, int64_t budget, double t, double slope,
-                           int64_t[::1] out, double[::1] heap) noexcept nogil:
-    cdef int64_t room = heap.shape[0], limit = budget + room + 1, deficit = 0
-    cdef double newton_limit = 4.0 * sqrt(<double>lam.shape[0]) + 32.0
-    cdef double lo = 0.0, hi = INFINITY, nxt
-    cdef bint fits = False
-    cdef int step
-    for step in range(MAX_REFINE):
-        deficit = budget - count_prefix(lam, t, budget, limit, out)
-        if deficit == 0:
-            return -1.0
-        if deficit > 0 and t >= DBL_MAX:
-            return INFINITY
-        fits = deficit <= room if deficit > 0 else 1 - deficit <= room
-        if fits and (step >= MAX_NEWTON or (deficit if deficit > 0 else -deficit) <= newton_limit):
-            break
-        if deficit > 0:
-            lo = t
-        else:
-            hi = t
-        nxt = t + deficit / slope if step < MAX_NEWTON else -1.0
-        if not (lo < nxt < hi):
-            if fits:
-                break
-            if hi == INFINITY:
-                nxt = lo * GROWTH if lo * GROWTH < DBL_MAX else DBL_MAX
-            elif lo == 0.0:
-                nxt = hi / GROWTH
-            elif hi > 4.0 * lo:
-                nxt = sqrt(lo) * sqrt(hi)
-            else:
-                nxt = 0.5 * lo + 0.5 * hi
-        if not (lo < nxt < hi):
-            return hi
-        t = nxt
-    if not fits:
-        return hi
-    if deficit > 0:
-        return product_of_next(lam, budget, deficit, out, heap)
-    return product_of_last(lam, 1 - deficit, out, heap)
+cdef void take_at(const double[::1] lam, const double[::1] inv, int64_t budget, bint fast,
+                  double tstar, int64_t[::1] out, int64_t[::1] levels,
+                  double[::1] hist) noexcept nogil:
+    # threshold.take_at
+    cdef double sums[4]
+    cdef int64_t taken, n_tied, rank, level
+    levels = levels[:lam.shape[0]]  # scratch may be longer than n
+    if fast:
+        sums[3] = split_at_level(SIMD_LEVEL, &lam[0], &inv[0], &out[0], &levels[0],
+                                 lam.shape[0], tstar, <double>budget, sums)
+    else:
+        split_divided(lam, tstar, budget, out, levels, sums)
+    taken = <int64_t>sums[3]
+    n_tied = <int64_t>sums[0]
+    rank = budget - taken
+    if rank == n_tied:
+        level = budget + 1
+        rank = 0
+    else:
+        level = select_level(levels, &rank, <int64_t>sums[1], <int64_t>sums[2], hist)
+    take_levels(out, levels, level, rank)
 
 
 cdef int64_t tie_count(int64_t[::1] out, int64_t[::1] ties, int64_t level) noexcept nogil:
@@ -493,6 +950,7 @@ cdef int64_t tie_count(int64_t[::1] out, int64_t[::1] ties, int64_t level) noexc
 
 cdef void take_ties(const double[::1] lam, int64_t budget, double tstar, int64_t[::1] out,
                     int64_t[::1] ties) noexcept nogil:
+    # threshold.take_ties: many keys per worker at t* (t* = inf, or budgets from 2**51).
     cdef int64_t taken = 0, j_lo = budget + 1, j_hi = 0, below, upto, remaining
     cdef int64_t level, hi, mid, d
     cdef Py_ssize_t i
@@ -545,100 +1003,56 @@ cdef void take_ties(const double[::1] lam, int64_t budget, double tstar, int64_t
                 remaining -= 1
 
 
-cdef int scan(const double[::1] lam, int64_t budget, int64_t* n_zero, int64_t* n_avail,
-              double* inv_sum, double* lam_min) noexcept nogil:
-    # The common case in one vectorised pass (threshold.scan does it in two: numba cannot
-    # vectorise a float sum); any NaN, zero or negative entry sends us to the exact pass.
-    cdef int64_t n_bad = 0, n_finite = 0
-    if lam.shape[0] > 0:
-        inv_sum[0] = inverse_sum_at(SIMD_LEVEL, &lam[0], lam.shape[0], &n_bad, &n_finite)
-    if n_bad > 0 or n_finite == 0 or not (inv_sum[0] < INFINITY):
-        return scan_exact(lam, budget, n_zero, n_avail, inv_sum, lam_min)
-    n_zero[0] = 0
-    n_avail[0] = n_finite
-    lam_min[0] = 0.0
-    return STATUS_OK
+cdef void finish_at(const double[::1] lam, const double[::1] inv, int64_t budget, bint fast,
+                    double tstar, int64_t[::1] out, int64_t[::1] ties,
+                    double[::1] heap) noexcept nogil:
+    # threshold.finish_at
+    if tstar < INFINITY and budget < RECIPROCAL_CAP:
+        take_at(lam, inv, budget, fast, tstar, out, ties, heap)
+    else:
+        count_at_t(lam, inv, min(tstar, DBL_MAX), budget, budget, fast, out)
+        take_ties(lam, budget, tstar, out, ties)
 
 
-cdef int scan_exact(const double[::1] lam, int64_t budget, int64_t* n_zero, int64_t* n_avail,
-                    double* inv_sum, double* lam_min) noexcept nogil:
+# --- Bracketing and refinement -------------------------------------------------------------
+
+
+cdef double next_guess(int64_t budget, double t, int64_t c, double slope, double prev_t,
+                       int64_t prev_c, bint have_lo, double lo_t, int64_t lo_c, double hi_t,
+                       int64_t hi_c) noexcept nogil:
+    # threshold.next_guess
+    cdef double local = slope, margin, target
+    if prev_t >= 0.0 and c != prev_c:
+        local = (c - prev_c) / (t - prev_t)
+    margin = 2.0 * sqrt(<double>(budget - c if budget > c else c - budget)) + 4.0
+    if hi_t == INFINITY or (have_lo and budget - lo_c <= hi_c - budget):
+        target = budget + margin
+    else:
+        target = budget - margin
+    if have_lo and hi_t < INFINITY:
+        return lo_t + (target - lo_c) * ((hi_t - lo_t) / <double>(hi_c - lo_c))
+    return t + (target - c) / local
+
+
+cdef double shrink_guess(int64_t budget, double lo_t, int64_t lo_c, double hi_t,
+                         int64_t hi_c) noexcept nogil:
+    # threshold.shrink_guess
+    cdef double width, t
+    if hi_t == INFINITY:
+        return min(lo_t * GROWTH, DBL_MAX)
+    if lo_t == 0.0:
+        return 0.75 * hi_t * (budget / <double>hi_c)
+    if hi_t > 4.0 * lo_t:
+        return sqrt(lo_t) * sqrt(hi_t)
+    width = hi_t - lo_t
+    t = lo_t + (budget - lo_c) * (width / <double>(hi_c - lo_c))
+    return min(max(t, lo_t + 0.125 * width), hi_t - 0.125 * width)
+
+
+cdef void zero_into(int64_t[::1] dst) noexcept nogil:
     cdef Py_ssize_t i
-    cdef double x
-    n_zero[0] = 0
-    n_avail[0] = 0
-    inv_sum[0] = 0.0
-    lam_min[0] = INFINITY
-    for i in range(lam.shape[0]):
-        x = lam[i]
-        if not (x >= 0.0):
-            return STATUS_LAM_NAN if x != x else STATUS_LAM_NEGATIVE
-        if x == 0.0:
-            n_zero[0] += 1
-        elif x < INFINITY:
-            n_avail[0] += 1
-            inv_sum[0] += 1.0 / x
-            if x < lam_min[0]:
-                lam_min[0] = x
-    if budget > 0 and n_zero[0] == 0 and n_avail[0] == 0:
-        return STATUS_NO_AVAILABLE_WORKER
-    return STATUS_OK
-
-
-cdef void round_robin_zeros(const double[::1] lam, int64_t budget, int64_t n_zero,
-                            int64_t[::1] out) noexcept nogil:
-    cdef int64_t share = budget // n_zero
-    cdef int64_t extra = budget - share * n_zero
-    cdef Py_ssize_t i
-    for i in range(lam.shape[0]):
-        if lam[i] == 0.0:
-            if extra > 0:
-                out[i] = share + 1
-                extra -= 1
-            else:
-                out[i] = share
-
-
-cdef inline bint key_before(double p, double j, double i, double[::1] heap,
-                            Py_ssize_t k) noexcept nogil:
-    if p != heap[3 * k]:
-        return p < heap[3 * k]
-    if j != heap[3 * k + 1]:
-        return j < heap[3 * k + 1]
-    return i < heap[3 * k + 2]
-
-
-cdef void select_between(const double[::1] lam, int64_t budget, int64_t taken,
-                         int64_t[::1] lo, double hi_t, int64_t[::1] out, int64_t[::1] idx,
-                         double[::1] heap) noexcept nogil:
-    # threshold.select_between, but the keys above lo are found by product, not from a
-    # count at hi_t: the SIMD pass (boundary_at) copies lo into out and lists the
-    # workers with a key in (lo, hi_t] in idx (which may be lo); only those are visited.
-    cdef Py_ssize_t i, k, b, m = 0, n = lam.shape[0]
-    cdef Py_ssize_t n_boundary = boundary_at(SIMD_LEVEL, &lam[0], &lo[0], &out[0], n, hi_t,
-                                             <double>budget, &idx[0])
-    cdef int64_t j
-    cdef double x, p, fi, fj
-    for b in range(n_boundary):
-        i = idx[b]
-        x = lam[i]
-        fi = <double>i
-        j = out[i] + 1
-        while j <= budget and <double>j * x <= hi_t:
-            p = <double>j * x
-            fj = <double>j
-            k = m
-            while k > 0 and key_before(p, fj, fi, heap, k - 1):
-                heap[3 * k] = heap[3 * k - 3]
-                heap[3 * k + 1] = heap[3 * k - 2]
-                heap[3 * k + 2] = heap[3 * k - 1]
-                k -= 1
-            heap[3 * k] = p
-            heap[3 * k + 1] = fj
-            heap[3 * k + 2] = fi
-            m += 1
-            j += 1
-    for k in range(budget - taken):
-        out[<Py_ssize_t>heap[3 * k + 2]] += 1
+    for i in range(dst.shape[0]):
+        dst[i] = 0
 
 
 cdef void copy_into(int64_t[::1] src, int64_t[::1] dst) noexcept nogil:
@@ -647,27 +1061,103 @@ cdef void copy_into(int64_t[::1] src, int64_t[::1] dst) noexcept nogil:
         dst[i] = src[i]
 
 
-cdef bint bracket_and_select(const double[::1] lam, int64_t budget, double t, double slope,
-                             int64_t[::1] out, int64_t[::1] ties,
-                             double[::1] heap) noexcept nogil:
+cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_t budget,
+                            bint fast, double t, double slope, int64_t[::1] out,
+                            int64_t[::1] ties, double[::1] heap) noexcept nogil:
+    # threshold.allocate_positive, step for step.
     cdef Py_ssize_t n = lam.shape[0]
     cdef int64_t width_max = <int64_t>(2.0 * sqrt(<double>n)) + 16
-    cdef int64_t limit = budget + n + 1, lo_c = 0, hi_c = limit, c = 0
+    cdef int64_t limit = budget + n + 1, lo_c = 0, hi_c = limit, c = 0, prev_c = 0
+    cdef double lo_t = 0.0, hi_t = INFINITY, prev_t = -1.0, nxt, p, q, r
     cdef int64_t[::1] lo_buf = out
     cdef int64_t[::1] try_buf = ties
     cdef int64_t[::1] swap
-    cdef bint try_in_out = False, have_lo = False, bracketed = False
-    cdef double lo_t = 0.0, hi_t = INFINITY, margin, target, local, prev_t = -1.0
-    cdef int64_t prev_c = 0
+    cdef bint try_in_out = False, have_lo = False, stalled = False, up
     cdef int step
     if width_max > (n + 2) // 3:
         width_max = (n + 2) // 3
     for step in range(MAX_BRACKET_STEPS):
-        c = count_prefix(lam, t, budget, limit, try_buf)
+        c = count_at_t(lam, inv, t, budget, limit, fast, try_buf)
         if c == budget:
             if not try_in_out:
                 copy_into(try_buf, out)
-            return True
+            return
+        if c < budget:
+            stalled = have_lo and c == lo_c
+            lo_t = t
+            lo_c = c
+            swap = lo_buf
+            lo_buf = try_buf
+            try_buf = swap
+            try_in_out = not try_in_out
+            have_lo = True
+        else:
+            stalled = hi_t < INFINITY and c == hi_c
+            hi_t = t
+            hi_c = c
+        if hi_c - lo_c <= width_max:
+            if not have_lo:
+                zero_into(out)
+            select_between(lam, budget, lo_c, lo_buf, hi_t, out, ties, heap)
+            return
+        if stalled:
+            break
+        nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c)
+        prev_t = t
+        prev_c = c
+        if not (lo_t < nxt < hi_t and nxt < DBL_MAX):
+            break
+        t = nxt
+    up = not (hi_t < INFINITY and stalled and c >= budget)
+    for step in range(MAX_REFINE):
+        if hi_c - lo_c <= width_max:
+            if not have_lo:
+                zero_into(out)
+            select_between(lam, budget, lo_c, lo_buf, hi_t, out, ties, heap)
+            return
+        if up or hi_t == INFINITY:
+            p = next_above(lam, inv, lo_t, budget, fast)
+            if p >= hi_t:
+                finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
+                return
+            c = count_at_t(lam, inv, p, budget, limit, fast, try_buf)
+            if c >= budget:
+                finish_at(lam, inv, budget, fast, p, out, ties, heap)
+                return
+            lo_t = p
+            lo_c = c
+            swap = lo_buf
+            lo_buf = try_buf
+            try_buf = swap
+            try_in_out = not try_in_out
+            have_lo = True
+        else:
+            q = last_at_or_below(lam, inv, hi_t, budget, fast)
+            r = nextafter(q, 0.0)
+            if r <= lo_t:
+                finish_at(lam, inv, budget, fast, q, out, ties, heap)
+                return
+            c = count_at_t(lam, inv, r, budget, limit, fast, try_buf)
+            if c < budget:
+                finish_at(lam, inv, budget, fast, q, out, ties, heap)
+                return
+            if c == budget:
+                if not try_in_out:
+                    copy_into(try_buf, out)
+                return
+            hi_t = r
+            hi_c = c
+        up = not up
+        if hi_c - lo_c <= width_max:
+            continue
+        t = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
+        if not (lo_t < t < hi_t):
+            continue
+        c = count_at_t(lam, inv, t, budget, limit, fast, try_buf)
+        if c == budget:
+            if not try_in_out:
+                copy_into(try_buf, out)
+            return
         if c < budget:
             lo_t = t
             lo_c = c
@@ -679,53 +1169,29 @@ cdef bint bracket_and_select(const double[::1] lam, int64_t budget, double t, do
         else:
             hi_t = t
             hi_c = c
-        if have_lo and hi_c - lo_c <= width_max:
-            bracketed = True
-            break
-        local = slope
-        if prev_t >= 0.0 and c != prev_c:
-            local = (c - prev_c) / (t - prev_t)
-        prev_t = t
-        prev_c = c
-        margin = 2.0 * sqrt(<double>(budget - c if budget > c else c - budget)) + 4.0
-        if hi_t == INFINITY or (have_lo and budget - lo_c <= hi_c - budget):
-            target = budget + margin
-        else:
-            target = budget - margin
-        if have_lo and hi_t < INFINITY:
-            t = lo_t + (target - lo_c) * ((hi_t - lo_t) / <double>(hi_c - lo_c))
-        else:
-            t = t + (target - c) / local
-        if not (lo_t < t < hi_t and t < DBL_MAX):
-            return False
-    if not bracketed:
-        return False
-    select_between(lam, budget, lo_c, lo_buf, hi_t, out, ties, heap)
-    return True
+    finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
 
 
 cdef int allocate_core(const double[::1] lam, int64_t budget, int64_t[::1] out,
                        int64_t[::1] ties, double[::1] heap) noexcept nogil:
     cdef Py_ssize_t i
-    cdef int64_t n_zero, n_avail
-    cdef double inv_sum, lam_min, t, slope, tstar
-    cdef int status = scan(lam, budget, &n_zero, &n_avail, &inv_sum, &lam_min)
+    cdef int64_t n_zero = 0, n_avail = 0
+    cdef double inv_sum = 0.0, lam_min = 0.0, t, slope
+    cdef bint fast
+    cdef int status = scan(lam, budget, heap, &n_zero, &n_avail, &inv_sum, &lam_min)
     if status != STATUS_OK:
         return status  # out untouched: a rejected call changes nothing
-    if budget == 0 or n_zero > 0:
+    if budget == 0:
         for i in range(lam.shape[0]):
             out[i] = 0
-        if budget > 0:
-            round_robin_zeros(lam, budget, n_zero, out)
         return STATUS_OK
-    # No zeroing otherwise: the first count writes every out[i].
+    if n_zero > 0:
+        round_robin_zeros(lam, budget, n_zero, out)
+        return STATUS_OK
+    fast = budget < RECIPROCAL_CAP and inv_sum < INFINITY
     t = relaxation(lam, budget, n_avail, inv_sum, lam_min)
     slope = inv_sum if inv_sum < INFINITY else INFINITY
-    if bracket_and_select(lam, budget, t, slope, out, ties, heap):
-        return STATUS_OK
-    tstar = find_threshold(lam, budget, t, slope, out, heap)
-    if tstar >= 0.0:
-        take_ties(lam, budget, tstar, out, ties)
+    allocate_positive(lam, heap, budget, fast, t, slope, out, ties, heap)
     return STATUS_OK
 
 
@@ -737,28 +1203,52 @@ def status_codes():
 
 def simd_levels():
     """The implementations of the SIMD passes this CPU runs, widest last (the tests run each)."""
-    return SIMD_LEVELS[:SIMD_LEVEL + 1]
+    return SIMD_LEVELS[:BEST_LEVEL + 1]
 
 
-def count_prefix_with(level, const double[::1] lam, double t, int64_t budget, int64_t[::1] out):
+def set_simd_level(level):
+    """Run every pass as implementation ``level`` from now on (a name from :func:`simd_levels`);
+    returns the previous one. For tests and for benchmarking the AVX2 path on an AVX-512 CPU."""
+    global SIMD_LEVEL
+    cdef int code = _level_code(level)
+    previous = SIMD_LEVELS[SIMD_LEVEL]
+    SIMD_LEVEL = code
+    return previous
+
+
+def simd_level():
+    """The implementation the passes run now."""
+    return SIMD_LEVELS[SIMD_LEVEL]
+
+
+cdef void _check_fast_pass(str name, Py_ssize_t n, Py_ssize_t size, int64_t budget) except *:
+    if size < n or not 0 <= budget < RECIPROCAL_CAP:
+        raise ValueError(f"{name}: needs 0 <= budget < 2**51 and arrays of len(lam)")
+
+
+def count_into_with(level, const double[::1] lam, const double[::1] inv, double t,
+                    int64_t budget, int64_t[::1] out):
     """The counting pass as implementation ``level`` (a name from :func:`simd_levels`) does it:
-    ``out[i]`` = worker i's keys with product ``<= t``; returns their sum."""
+    ``out[i]`` = worker i's keys with product ``<= t``, from ``inv = 1/lam``; returns their sum."""
     cdef int code = _level_code(level)
-    if not <double>budget * lam.shape[0] < 4e18 or out.shape[0] < lam.shape[0]:
-        raise ValueError("count_prefix_with: needs budget * n < 4e18 and len(out) >= len(lam)")
+    _check_fast_pass("count_into_with", lam.shape[0], min(out.shape[0], inv.shape[0]), budget)
     if lam.shape[0] == 0:
-        return 0
-    return count_prefix_at(code, &lam[0], &out[0], lam.shape[0], t, <double>budget)
+        return 0.0
+    return count_at(code, &lam[0], &inv[0], &out[0], lam.shape[0], t, <double>budget)
 
 
-def inverse_sum_with(level, const double[::1] lam):
-    """``(sum(1/lam), entries not > 0, finite entries)`` as implementation ``level`` computes them."""
+def inverse_with(level, const double[::1] lam, double[::1] inv):
+    """``(sum(1/lam), entries not >= 0, zeros, entries < inf)`` as implementation ``level``
+    computes them, with ``1/lam`` written to ``inv``."""
     cdef int code = _level_code(level)
-    cdef int64_t n_bad = 0, n_finite = 0
+    cdef int64_t counts[3]
     cdef double total = 0.0
+    counts[0] = counts[1] = counts[2] = 0
+    if inv.shape[0] < lam.shape[0]:
+        raise ValueError("inverse_with: inv needs len(lam) entries")
     if lam.shape[0] > 0:
-        total = inverse_sum_at(code, &lam[0], lam.shape[0], &n_bad, &n_finite)
-    return total, n_bad, n_finite
+        total = inverse_at(code, &lam[0], &inv[0], lam.shape[0], counts)
+    return total, counts[0], counts[1], counts[2]
 
 
 def boundary_with(level, const double[::1] lam, const int64_t[::1] lo, double hi_t,
@@ -773,6 +1263,37 @@ def boundary_with(level, const double[::1] lam, const int64_t[::1] lo, double hi
     if n == 0:
         return 0
     return boundary_at(code, &lam[0], &lo[0], &out[0], n, hi_t, <double>budget, &idx[0])
+
+
+def extreme_products_with(level, const double[::1] lam, const double[::1] inv, double t,
+                          int64_t budget):
+    """``(smallest product of a key above t, largest at or below t)`` as implementation
+    ``level`` finds them (``+inf`` and ``0`` when there is none)."""
+    cdef int code = _level_code(level)
+    _check_fast_pass("extreme_products_with", lam.shape[0], inv.shape[0], budget)
+    if lam.shape[0] == 0:
+        return INFINITY, 0.0
+    return (next_at(code, &lam[0], &inv[0], lam.shape[0], t, <double>budget),
+            last_at(code, &lam[0], &inv[0], lam.shape[0], t, <double>budget))
+
+
+def split_with(level, const double[::1] lam, const double[::1] inv, double tstar, int64_t budget,
+               int64_t[::1] out, int64_t[::1] levels):
+    """The tie pass at ``t*`` as implementation ``level`` does it: ``out[i]`` = keys below
+    ``t*``, ``levels[i]`` = the ``j`` of the key at ``t*`` (0: none); returns ``(keys below,
+    keys at, min j, max j)`` (``+inf`` and 0 when no key is at ``t*``)."""
+    cdef int code = _level_code(level)
+    cdef double sums[3]
+    cdef double taken = 0.0
+    _check_fast_pass("split_with", lam.shape[0], min(inv.shape[0], out.shape[0], levels.shape[0]),
+                     budget)
+    sums[0] = 0.0
+    sums[1] = INFINITY
+    sums[2] = 0.0
+    if lam.shape[0] > 0:
+        taken = split_at_level(code, &lam[0], &inv[0], &out[0], &levels[0], lam.shape[0], tstar,
+                               <double>budget, sums)
+    return taken, sums[0], sums[1], sums[2]
 
 
 cdef int _level_code(level) except -1:

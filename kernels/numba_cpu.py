@@ -5,12 +5,80 @@ compiles it and adds ``prange`` over batched problems. Nothing is compiled at im
 time: each kernel compiles (or loads from numba's on-disk cache) on first call.
 """
 
-from numba import njit, prange
+import inspect
+
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic, overload
 
 from . import stats, threshold
 
 # One place for the compile options of every kernel in this file.
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
+
+
+def _compile_on_cpu(fn, fastmath):
+    """Compile ``fn``'s own code for the CPU target with these fastmath flags (the cuda
+    backend and plain Python keep the strict version)."""
+
+    def typer(*args):
+        return fn
+
+    typer.__signature__ = inspect.signature(fn)
+    overload(fn, target="cpu", jit_options={"fastmath": fastmath, "error_model": "numpy"})(typer)
+
+
+# Reductions that LLVM vectorises only when allowed to reorder them, and where the
+# order cannot matter (DESIGN.md section 4): sums of integer-valued floats (exact below
+# 2**53; above it they only have to exceed the budget), and the sum of 1/lam that feeds
+# the first guess only. The cuda backend compiles the strict versions: its fastmath
+# switch would also approximate division and flush subnormals.
+for _pass in (threshold.count_into, threshold.inverse_pass, threshold.split_at_threshold):
+    _compile_on_cpu(_pass, {"reassoc"})
+
+
+# threshold's bit-level helpers as bit reinterpretations: AVX2 has no packed conversion
+# between float64 and int64, and a pass that converts each lane stops vectorising.
+# 2**52 + k has the bits of 2**52 plus k, for integers 0 <= k < 2**52; positive
+# float64s (and +inf) order as their bits do.
+_TWO52 = 4503599627370496.0
+_TWO52_BITS = 0x4330000000000000
+
+
+@intrinsic
+def _bits(typingctx, x):
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _from_bits(typingctx, k):
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+@overload(threshold.int_of, target="cpu")
+def _int_of(c):
+    return lambda c: _bits(c + _TWO52) - _TWO52_BITS
+
+
+@overload(threshold.float_of, target="cpu")
+def _float_of(k):
+    return lambda k: _from_bits(k + _TWO52_BITS) - _TWO52
+
+
+@overload(threshold.order_key, target="cpu")
+def _order_key(p):
+    return lambda p: _bits(p)
+
+
+@overload(threshold.from_order_key, target="cpu")
+def _from_order_key(k):
+    return lambda k: _from_bits(k)
 
 
 @njit(**_JIT)

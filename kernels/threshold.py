@@ -9,43 +9,59 @@ Why it is exact (DESIGN.md section 2). Worker ``i`` owns the keys
 ``(fl(j * lam_i), j, i)``, ``j >= 1``, increasing in ``j``; the canonical allocation
 gives ``a_i`` = the number of worker ``i``'s keys among the ``budget`` smallest keys.
 For a float threshold ``t`` the keys with product ``<= t`` are a prefix of that order,
-and we can count them exactly per worker (``count_le``). So:
+and a pass over the workers counts them exactly (``count_one``). So:
 
-1. ``scan`` validates ``lam`` and sums ``1/lam`` in branch-free loops the compiler
-   vectorises; the relaxation ``T = (budget + n/2) / sum(1/lam)`` guesses ``t``.
-2. ``bracket_and_select`` (the usual case): counting passes, also branch-free, at
-   Newton steps aimed a little past the target, until two thresholds bracket the
-   ``budget``-th key with only a few keys between them (O(sqrt n) on typical inputs);
-   those keys are sorted in the canonical order and the first ones taken. If a count
-   lands on ``budget`` exactly, that prefix *is* the answer.
-3. When counts jump by many keys at once (ties: many equal ``lam``), or the guess is far
-   off, the general search takes over: ``find_threshold`` finds the product ``t*`` of
-   the ``budget``-th smallest key (Newton, bracketing, then a bounded heap of ``|d|``
-   products streamed once over the workers; equal products do not move a heap entry,
-   so tied workers cost O(1) each), and ``take_ties`` takes every key below ``t*`` and
-   the keys at ``t*`` in ``(j, i)`` order, by a water-filling level ``J``.
+1. ``scan`` validates ``lam``, stores ``1/lam`` and sums it; the centred relaxation
+   ``t = (budget + n/2) / sum(1/lam)`` guesses the threshold.
+2. Counting passes at secant steps aimed a little past the target bracket the
+   ``budget``-th key between two thresholds whose counts differ by a few keys
+   (O(sqrt n) on typical inputs); ``select_between`` lists those keys and selects the
+   first ones in the canonical order. A count that lands on ``budget`` is the answer.
+3. Ties (many equal or commensurate ``lam``) make the count jump by many keys at one
+   product, and no threshold brackets closely. ``refine`` then snaps to products that
+   exist: the smallest product above the lower bracket (``next_above``) is either the
+   product ``t*`` of the ``budget``-th key or a new lower bracket; steps that shrink
+   the bracket geometrically bound the passes whatever the input.
+4. Given ``t*``, ``take_at`` takes every key below it in one pass and the keys at ``t*``
+   in ``(j, i)`` order. Below ``budget = 2**51`` a worker owns at most one key at a
+   finite ``t*`` (two equal products ``j * x`` and ``(j + 1) * x`` need ``j >= 2**52``),
+   so this is a selection of the level ``J`` among at most ``n`` integers: a radix
+   select (``select_level``), one counting pass per ``log2(n)`` bits of the spread of
+   ``J``, usually one. Keys that overflow (``t* = inf``) or budgets from ``2**51``
+   are the rare multi-key case (``take_ties``, a bisection on the level).
+
+Where the time goes (DESIGN.md section 4): a handful of passes over ``n``. Below
+``budget = 2**51`` the counting passes multiply by the stored ``1/lam`` instead of
+dividing: ``fl(t * fl(1/x))`` is within ``t/x * 2**-52`` of ``t/x``, so its floor is at
+most one off the exact count and the same one step each way corrects it (the step up
+and the step down cannot both be needed below ``2**51``). The counts stay float64
+(exact integers) and are summed in float64; ``numba_cpu`` lets exactly those sums
+reassociate so that they vectorise, which changes no result.
 """
 
 import math
 import sys
 
+import numpy as np
 from numba.extending import register_jitable
 
 from .status import LAM_NAN, LAM_NEGATIVE, NO_AVAILABLE_WORKER, OK
 
 INF = math.inf
 DBL_MAX = sys.float_info.max
-#: Upper bound on bracketing steps; each one halves the bracket (in exponent, then
-#: mantissa), so about 2 * 64 suffice; the bound only guards against a bug.
+#: Below this budget, counts are taken from ``t * (1/lam)`` (see the module docstring),
+#: and a worker owns at most one key at any finite product.
+RECIPROCAL_CAP = 2.0**51
+#: Upper bound on refinement steps; each one shrinks the bracket at least geometrically
+#: (in exponent, then mantissa), so about 2 * 64 suffice; the bound only guards a bug.
 MAX_REFINE = 4096
-#: 2**64: how far the bracketing search jumps up while it has no upper bound.
+#: 2**64: how far the search jumps up while it has no upper bound.
 GROWTH = 18446744073709551616.0
-#: Newton steps tried while the deficit is large. With few tasks per worker the
-#: fractional parts of t/lam are not uniform, the centred guess is off by O(n), and one
-#: O(n) recount is far cheaper than a heap of that size; ties defeat Newton, so stop early.
-MAX_NEWTON = 2
-#: Counting passes the bracketing fast path may spend before the general search takes over.
+#: Counting passes the secant bracketing may spend before ``refine`` takes over.
 MAX_BRACKET_STEPS = 8
+
+
+# --- Counting the keys below a threshold ------------------------------------------------
 
 
 @register_jitable
@@ -87,73 +103,156 @@ def count_le_fast(x, t, cap):
 
 
 @register_jitable
-def heap_push(heap, size, v):
-    """Push ``v`` onto the max-heap ``heap[:size]`` (the caller increments size)."""
-    i = size
-    while i > 0:
-        parent = (i - 1) >> 1
-        if heap[parent] >= v:
-            break
-        heap[i] = heap[parent]
-        i = parent
-    heap[i] = v
+def count_one(x, inv, t, cap):
+    """The exact count of :func:`count_le` as a float, from ``inv = fl(1/x)``; needs ``cap < 2**51``.
+
+    Branch-free and without integer conversions, so that passes over it vectorise on
+    any x86-64 (AVX2 has no packed float64-to-int64 conversion).
+    """
+    c = np.trunc(min(t * inv, cap))  # t * inv >= 0 (NaN only for x = 0, never counted)
+    c += 1.0 if (c < cap) & ((c + 1.0) * x <= t) else 0.0
+    c -= 1.0 if c * x > t else 0.0
+    return c
+
+
+# Four bit-level helpers. Here they are plain conversions; ``numba_cpu`` compiles them
+# for the CPU as bit reinterpretations, because AVX2 has no packed conversion between
+# float64 and int64 and a pass that converts each lane stops vectorising.
 
 
 @register_jitable
-def heap_replace_top(heap, size, v):
-    """Replace the largest entry of the max-heap ``heap[:size]`` by ``v``."""
-    i = 0
-    while True:
-        child = 2 * i + 1
-        if child >= size:
-            break
-        if child + 1 < size and heap[child + 1] > heap[child]:
-            child += 1
-        if heap[child] <= v:
-            break
-        heap[i] = heap[child]
-        i = child
-    heap[i] = v
+def int_of(c):
+    """``int(c)`` for an integer-valued float64 in ``[0, 2**52)``."""
+    return int(c)
 
 
 @register_jitable
-def scan(lam, budget, scratch):
-    """Validate ``lam`` in one pass, before anything is written.
+def float_of(k):
+    """``float(k)`` for an int64 in ``[0, 2**52)``."""
+    return float(k)
+
+
+@register_jitable
+def order_key(p):
+    """A value that orders as ``p`` does, for ``p`` in ``(0, +inf]`` (on the CPU: its bits)."""
+    return p
+
+
+@register_jitable
+def from_order_key(k):
+    """The ``p`` of :func:`order_key`."""
+    return k
+
+
+@register_jitable
+def count_into(lam, inv, t, budget, counts):
+    """``counts[i]`` = worker i's keys with product ``<= t``; returns their sum as a float64.
+
+    The numba backend compiles this with float reassociation (see ``numba_cpu``): every
+    term is an integer and so is every partial sum, so the order cannot change the sum
+    while it stays below ``2**53``, and above it the sum only needs to exceed the budget.
+    """
+    cap = float(budget)
+    total = 0.0
+    for i in range(lam.shape[0]):
+        c = count_one(lam[i], inv[i], t, cap)
+        counts[i] = int_of(c)
+        total += c
+    return total
+
+
+@register_jitable
+def count_into_divided(lam, t, budget, limit, counts):
+    """:func:`count_into` by division, for budgets from ``2**51`` or when ``1/lam`` overflowed:
+    an int64 sum saturated at ``limit``."""
+    cap = float(budget)
+    total = 0
+    for i in range(lam.shape[0]):
+        c = count_le_fast(lam[i], t, cap)
+        counts[i] = c
+        total = min(total + c, limit)
+    return total
+
+
+@register_jitable
+def count_at(lam, inv, t, budget, limit, fast, counts):
+    """``counts[i]`` = worker i's keys with product ``<= t``; returns their sum, saturated at ``limit``.
+
+    ``fast``: counted from ``inv = 1/lam`` (``budget < 2**51``), else by division.
+    """
+    if fast:
+        total = count_into(lam, inv, t, budget, counts)
+        return limit if total >= limit else int(total)
+    return count_into_divided(lam, t, budget, limit, counts)
+
+
+@register_jitable
+def next_above(lam, inv, t, budget, fast):
+    """The smallest product of a key above ``t`` (``+inf`` if every such key overflows or none is left)."""
+    cap = float(budget)
+    best = order_key(INF)
+    for i in range(lam.shape[0]):
+        x = lam[i]
+        c = count_one(x, inv[i], t, cap) if fast else float(count_le_fast(x, t, cap))
+        p = order_key((c + 1.0) * x if c < cap else INF)
+        best = p if p < best else best
+    return from_order_key(best)
+
+
+@register_jitable
+def last_at_or_below(lam, inv, t, budget, fast):
+    """The largest product of a key at or below ``t`` (0 if there is none)."""
+    cap = float(budget)
+    best = order_key(0.0)
+    for i in range(lam.shape[0]):
+        x = lam[i]
+        c = count_one(x, inv[i], t, cap) if fast else float(count_le_fast(x, t, cap))
+        p = order_key(c * x if c > 0.0 else 0.0)
+        best = p if p > best else best
+    return from_order_key(best)
+
+
+# --- Validation, zeros and the first guess ----------------------------------------------
+
+
+@register_jitable
+def inverse_pass(lam, inv):
+    """``inv[i] = 1/lam[i]``; returns ``(sum(inv), entries not >= 0, zeros, entries < inf)``.
+
+    Branch-free, so that it vectorises. The sum feeds only the first guess, never a
+    result, so the numba backend lets it reassociate (and Cython sums in SIMD lanes).
+    """
+    total = 0.0
+    n_invalid = 0
+    n_zero = 0
+    n_finite = 0
+    for i in range(lam.shape[0]):
+        x = lam[i]
+        v = 1.0 / x
+        inv[i] = v
+        total += v
+        n_invalid += int(not (x >= 0.0))
+        n_zero += int(x == 0.0)
+        n_finite += int(x < INF)
+    return total, n_invalid, n_zero, n_finite
+
+
+@register_jitable
+def scan(lam, budget, inv):
+    """Validate ``lam`` in one pass, before anything is written; ``inv[i] = 1/lam[i]``.
 
     Returns ``(status, n_zero, n_avail, inv_sum, lam_min)``, the last three over the
-    available workers (``0 < lam < inf``). ``scratch`` (float64, length >= n) receives
-    ``1 / lam``.
+    available workers (``0 < lam < inf``); ``lam_min`` only when ``inv_sum`` overflowed.
     """
-    # The common case, every entry in (0, +inf], in branch-free loops the compiler
-    # vectorises: the divisions first, then eight partial sums (float addition may not
-    # be reordered for it). A NaN, zero or negative entry sends us to the exact pass.
-    n = lam.shape[0]
-    n_bad = 0
-    n_finite = 0
-    for i in range(n):
-        x = lam[i]
-        scratch[i] = 1.0 / x
-        n_bad += int(not (x > 0.0))
-        n_finite += int(x < INF)
-    if n_bad > 0 or n_finite == 0:
+    inv_sum, n_invalid, n_zero, n_finite = inverse_pass(lam, inv)
+    if n_invalid > 0:
         return scan_exact(lam, budget)
-    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
-    blocks = n // 8
-    for block in range(blocks):
-        i = 8 * block
-        s0 += scratch[i]
-        s1 += scratch[i + 1]
-        s2 += scratch[i + 2]
-        s3 += scratch[i + 3]
-        s4 += scratch[i + 4]
-        s5 += scratch[i + 5]
-        s6 += scratch[i + 6]
-        s7 += scratch[i + 7]
-    for i in range(8 * blocks, n):
-        s0 += scratch[i]
-    inv_sum = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    if n_zero > 0:
+        return OK, n_zero, n_finite - n_zero, 0.0, 0.0
+    if n_finite == 0:
+        return scan_exact(lam, budget)  # no available worker: its status
     if not (inv_sum < INF):
-        return scan_exact(lam, budget)  # 1/lam overflowed: relaxation needs lam_min
+        return scan_exact(lam, budget)  # 1/lam overflowed: the relaxation needs lam_min
     return OK, 0, n_finite, inv_sum, 0.0
 
 
@@ -194,6 +293,8 @@ def round_robin_zeros(lam, budget, n_zero, out):
                 extra -= 1
             else:
                 out[i] = share
+        else:
+            out[i] = 0
 
 
 @register_jitable
@@ -213,128 +314,252 @@ def relaxation(lam, budget, n_avail, inv_sum, lam_min):
     return min(t, DBL_MAX)
 
 
+# --- A narrow bracket: list the few keys between, select in the canonical order ---------
+
+
 @register_jitable
-def count_prefix(lam, t, budget, limit, out):
-    """``out[i]`` = worker i's keys with product ``<= t``; returns their sum, saturated at ``limit``."""
-    cap = float(budget)
-    if cap * lam.shape[0] < 4e18:
-        # The sum cannot overflow: no saturation, so the loop stays branch-free.
-        total = 0
-        for i in range(lam.shape[0]):
-            c = count_le_fast(lam[i], t, cap)
-            out[i] = c
-            total += c
-        return min(total, limit)
-    total = 0
-    for i in range(lam.shape[0]):
-        c = count_le_fast(lam[i], t, cap)
+def key_before(heap, a, b):
+    """Whether candidate ``a`` comes before candidate ``b``; candidate ``k`` is the triple
+    ``heap[3k : 3k + 3]`` (product, task index, worker): the canonical order."""
+    pa = heap[3 * a]
+    pb = heap[3 * b]
+    if pa != pb:
+        return pa < pb
+    if heap[3 * a + 1] != heap[3 * b + 1]:
+        return heap[3 * a + 1] < heap[3 * b + 1]
+    return heap[3 * a + 2] < heap[3 * b + 2]
+
+
+@register_jitable
+def swap_keys(heap, a, b):
+    for f in range(3):
+        v = heap[3 * a + f]
+        heap[3 * a + f] = heap[3 * b + f]
+        heap[3 * b + f] = v
+
+
+@register_jitable
+def select_first(heap, m, k):
+    """Reorder the ``m`` candidates so that the first ``k`` are the ``k`` smallest (``0 < k <= m``).
+
+    Quickselect with a median-of-three pivot, insertion sort below 16 candidates: linear on
+    average, and the candidates are distinct keys (no ties to degrade it).
+    """
+    lo = 0
+    hi = m - 1  # the k-th smallest (index k - 1) lies in [lo, hi]
+    target = k - 1
+    while hi - lo >= 16:
+        mid = lo + (hi - lo) // 2
+        # Median of three into position lo as the pivot.
+        if key_before(heap, mid, lo):
+            swap_keys(heap, mid, lo)
+        if key_before(heap, hi, lo):
+            swap_keys(heap, hi, lo)
+        if key_before(heap, hi, mid):
+            swap_keys(heap, hi, mid)
+        swap_keys(heap, lo, mid)  # pivot (the median) at lo
+        i = lo + 1
+        j = hi
+        while True:
+            while i <= j and key_before(heap, i, lo):
+                i += 1
+            while i <= j and key_before(heap, lo, j):
+                j -= 1
+            if i >= j:
+                break
+            swap_keys(heap, i, j)
+            i += 1
+            j -= 1
+        swap_keys(heap, lo, j)  # pivot at its final place j
+        if j == target:
+            return
+        if j < target:
+            lo = j + 1
+        else:
+            hi = j - 1
+    for a in range(lo + 1, hi + 1):
+        b = a
+        while b > lo and key_before(heap, b, b - 1):
+            swap_keys(heap, b, b - 1)
+            b -= 1
+
+
+@register_jitable
+def select_between(lam, budget, lo_c, lo, hi_t, out, idx, heap):
+    """``out`` = the prefix ``lo`` (``lo_c`` keys) plus the ``budget - lo_c`` smallest keys
+    above it with product ``<= hi_t``.
+
+    The caller guarantees at most ``(n + 2) // 3`` such keys, so that they fit in ``heap``
+    as triples. ``lo`` may be ``out`` or ``idx`` (an index is written behind the entry it
+    came from, never ahead).
+    """
+    m = 0
+    for i in range(lam.shape[0]):  # the boundary workers: few, so the branch is predictable
+        c = lo[i]
         out[i] = c
-        total = min(total + c, limit)
+        if c < budget and (float_of(c) + 1.0) * lam[i] <= hi_t:
+            idx[m] = i
+            m += 1
+    size = 0
+    for b in range(m):
+        i = idx[b]
+        x = lam[i]
+        j = out[i] + 1
+        while j <= budget and j * x <= hi_t:
+            heap[3 * size] = j * x
+            heap[3 * size + 1] = float(j)
+            heap[3 * size + 2] = float(i)
+            size += 1
+            j += 1
+    k = budget - lo_c
+    select_first(heap, size, k)
+    for c in range(k):
+        out[int(heap[3 * c + 2])] += 1
+
+
+# --- Ties: the keys at the threshold product t* -----------------------------------------
+
+
+@register_jitable
+def count_levels(levels, level):
+    """Entries with ``0 < levels[i] <= level``."""
+    total = 0
+    for i in range(levels.shape[0]):
+        total += int((levels[i] > 0) & (levels[i] <= level))
     return total
 
 
-@register_jitable
-def product_of_next(lam, budget, k, out, heap):
-    """Product of the ``k``-th smallest key above the prefix ``out`` (``k <= heap.size``)."""
-    size = 0
-    top = INF  # heap[0] once the heap is full; until then every finite key enters
-    for i in range(lam.shape[0]):
-        x = lam[i]
-        j = out[i] + 1
-        # Most workers' next key is above the heap's top: one product and one test.
-        # (lam = +inf gives +inf, which never enters; nor do products that overflow.)
-        if j * x < top:
-            while j <= budget:
-                p = j * x
-                if size < k:
-                    if p == INF:
-                        break
-                    heap_push(heap, size, p)
-                    size += 1
-                elif p < heap[0]:
-                    heap_replace_top(heap, size, p)
-                else:
-                    break
-                j += 1
-            if size == k:
-                top = heap[0]
-    return top
+#: Below this spread of levels, :func:`select_level` bisects with counting passes (they
+#: vectorise; a histogram's increments to a few buckets wait on each other).
+NARROW_LEVELS = 64
 
 
 @register_jitable
-def product_of_last(lam, k, out, heap):
-    """Product of the ``k``-th largest key inside the prefix ``out`` (``k <= heap.size``).
+def select_level(levels, rank, j_min, j_max, hist):
+    """The smallest ``J`` with ``rank`` entries ``0 < levels[i] <= J``, and ``rank`` minus those below ``J``
+    (the levels lie in ``[j_min, j_max]``).
 
-    The heap keeps negated products, so the same max-heap serves both directions.
+    Over a spread of levels below :data:`NARROW_LEVELS`, a bisection with counting passes;
+    else a radix select: each pass counts the entries per bucket of ``2**shift`` levels in
+    ``hist`` (float64, at least 2 buckets) and keeps the bucket that holds the ``rank``-th,
+    so the buckets shrink by ``len(hist)`` each pass (one pass when the spread is below it).
     """
-    size = 0
-    top = INF
-    for i in range(lam.shape[0]):
-        x = lam[i]
-        j = out[i]
-        if -(j * x) < top:  # lam = +inf has j = 0, and 0 * inf = NaN never enters
-            while j >= 1:
-                v = -(j * x)
-                if size < k:
-                    heap_push(heap, size, v)
-                    size += 1
-                elif v < heap[0]:
-                    heap_replace_top(heap, size, v)
-                else:
-                    break
-                j -= 1
-            if size == k:
-                top = heap[0]
-    return -top
-
-
-@register_jitable
-def find_threshold(lam, budget, t, slope, out, heap):
-    """Product ``t*`` of the ``budget``-th smallest key, or ``-1.0`` if the prefix at ``t`` is exact.
-
-    When ``-1.0`` is returned, ``out`` already holds the allocation.
-    """
-    room = heap.shape[0]
-    limit = budget + room + 1
-    newton_limit = 4.0 * math.sqrt(lam.shape[0]) + 32.0
-    lo = 0.0  # invariant: fewer than budget keys have product <= lo
-    hi = INF  # invariant: more than budget keys have product <= hi
-    deficit = 0
-    fits = False
-    for step in range(MAX_REFINE):
-        deficit = budget - count_prefix(lam, t, budget, limit, out)
-        if deficit == 0:
-            return -1.0
-        if deficit > 0 and t >= DBL_MAX:
-            return INF  # every missing key's product overflows
-        fits = deficit <= room if deficit > 0 else 1 - deficit <= room
-        if fits and (step >= MAX_NEWTON or abs(deficit) <= newton_limit):
-            break
-        if deficit > 0:
-            lo = t
-        else:
-            hi = t
-        nxt = t + deficit / slope if step < MAX_NEWTON else -1.0
-        if not (lo < nxt < hi):
-            if fits:
-                break  # Newton cannot help here (ties); the heap can
-            # The guess is too far off for the heap: shrink the bracket and retry.
-            if hi == INF:
-                nxt = min(lo * GROWTH, DBL_MAX)
-            elif lo == 0.0:
-                nxt = hi / GROWTH
-            elif hi > 4.0 * lo:
-                nxt = math.sqrt(lo) * math.sqrt(hi)
+    if j_max - j_min < NARROW_LEVELS:
+        lo = j_min  # count_levels(lo - 1) < rank <= count_levels(hi)
+        hi = j_max
+        while lo < hi:
+            mid = lo + (hi - lo) // 2
+            if count_levels(levels, mid) >= rank:
+                hi = mid
             else:
-                nxt = 0.5 * lo + 0.5 * hi
-        if not (lo < nxt < hi):
-            return hi  # lo and hi are adjacent floats: every boundary key has product hi
-        t = nxt
-    if not fits:
-        return hi  # bracketing never converged (a bug guard): never overrun the heap
-    if deficit > 0:
-        return product_of_next(lam, budget, deficit, out, heap)
-    return product_of_last(lam, 1 - deficit, out, heap)
+                lo = mid + 1
+        below = count_levels(levels, lo - 1) if lo > j_min else 0
+        if count_levels(levels, lo) == rank:
+            return lo + 1, 0  # every key at level lo completes the budget
+        return lo, rank - below
+    bins = hist.shape[0]
+    base = j_min
+    span = j_max - j_min  # levels in [base, base + span]
+    shift = 0
+    while (span >> shift) >= bins:
+        shift += 1
+    while True:
+        n_bins = (span >> shift) + 1
+        for b in range(n_bins):
+            hist[b] = 0.0
+        for i in range(levels.shape[0]):
+            d = levels[i] - base
+            if levels[i] > 0 and 0 <= d <= span:
+                hist[d >> shift] += 1.0
+        b = 0
+        while hist[b] < rank:
+            rank -= int(hist[b])
+            b += 1
+        base += b << shift
+        if shift == 0:
+            return base, rank
+        span = min(span - (b << shift), (1 << shift) - 1)
+        while shift > 0 and (span >> (shift - 1)) < bins:
+            shift -= 1
+
+
+@register_jitable
+def split_at_threshold(lam, inv, tstar, budget, fast, out, levels):
+    """``out[i]`` = worker i's keys below ``t*``, ``levels[i]`` = the ``j`` of its key at ``t*``
+    (0 if none; one at most, ``budget < 2**51``); returns ``(keys below, keys at, min j, max j)``.
+
+    Branch-free, so that it vectorises; the sum is integer-valued (see :func:`count_into`).
+    """
+    cap = float(budget)
+    taken = 0.0
+    n_tied = 0
+    none = 1 << 62
+    j_min = none
+    j_max = 0
+    for i in range(lam.shape[0]):
+        x = lam[i]
+        c = count_one(x, inv[i], tstar, cap) if fast else float(count_le_fast(x, tstar, cap))
+        tied = (c > 0.0) & (c * x == tstar)
+        below = c - 1.0 if tied else c
+        j = int_of(c) if tied else 0
+        out[i] = int_of(below)
+        levels[i] = j
+        taken += below
+        n_tied += int(tied)
+        j_min = min(j_min, j if tied else none)
+        j_max = max(j_max, j)
+    return int(taken), n_tied, j_min, j_max
+
+
+@register_jitable
+def take_at(lam, inv, budget, fast, tstar, out, levels, hist):
+    """Fill ``out`` given the finite product ``t*`` of the ``budget``-th key (``budget < 2**51``):
+    every key below ``t*``, then the keys at ``t*`` in ``(j, i)`` order.
+
+    Each worker owns at most one key at ``t*`` (module docstring), at level ``j``; the
+    keys below level ``J`` are taken, then the first ones at ``J`` in worker order.
+    """
+    levels = levels[: lam.shape[0]]  # scratch may be longer than n
+    taken, n_tied, j_min, j_max = split_at_threshold(lam, inv, tstar, budget, fast, out, levels)
+    rank = budget - taken
+    if rank == n_tied:
+        level = budget + 1  # every key at t*: all levels are below it
+        rank = 0
+    else:
+        level, rank = select_level(levels, rank, j_min, j_max, hist)
+    take_levels(out, levels, level, rank)
+
+
+#: Entries per block when :func:`take_levels` looks for the ``rank``-th one at a level.
+LEVEL_BLOCK = 256
+
+
+@register_jitable
+def take_levels(out, levels, level, rank):
+    """One more task for every worker whose level is below ``level``, and for the first
+    ``rank`` at ``level``, in worker order."""
+    n = out.shape[0]
+    cut = -1  # the last worker taken at level
+    if rank > 0:
+        start = 0
+        while True:  # whole blocks first: counts that vectorise
+            stop = min(start + LEVEL_BLOCK, n)
+            k = 0
+            for i in range(start, stop):
+                k += int(levels[i] == level)
+            if k >= rank:
+                break
+            rank -= k
+            start = stop
+        cut = start
+        while True:
+            rank -= int(levels[cut] == level)
+            if rank == 0:
+                break
+            cut += 1
+    for i in range(n):
+        j = levels[i]
+        out[i] += int(((j > 0) & (j < level)) | ((j == level) & (i <= cut)))
 
 
 @register_jitable
@@ -363,7 +588,8 @@ def split_at(x, tstar, budget, c):
 
 @register_jitable
 def take_ties(lam, budget, tstar, out, ties):
-    """Fill ``out`` given the threshold ``t*``: every key below it, then ties in ``(j, i)`` order.
+    """:func:`take_at` where a worker may own many keys at ``t*``: ``t* = inf`` (keys whose
+    product overflows) or budgets from ``2**51``; the level ``J`` by bisection.
 
     ``out`` holds the prefix counted at a threshold near ``t*``.
     """
@@ -409,48 +635,16 @@ def take_ties(lam, budget, tstar, out, ties):
 
 
 @register_jitable
-def key_before(p, j, i, heap, k):
-    """Whether the key ``(p, j, i)`` comes before candidate ``k``, stored as the triple
-    ``heap[3k : 3k + 3]`` (product, task index, worker)."""
-    if p != heap[3 * k]:
-        return p < heap[3 * k]
-    if j != heap[3 * k + 1]:
-        return j < heap[3 * k + 1]
-    return i < heap[3 * k + 2]
+def finish_at(lam, inv, budget, fast, tstar, out, ties, heap):
+    """``out`` from the product ``t*`` of the ``budget``-th key."""
+    if tstar < INF and budget < RECIPROCAL_CAP:
+        take_at(lam, inv, budget, fast, tstar, out, ties, heap)
+    else:
+        count_at(lam, inv, min(tstar, DBL_MAX), budget, budget, fast, out)
+        take_ties(lam, budget, tstar, out, ties)
 
 
-@register_jitable
-def select_between(lam, budget, taken, lo, hi, out, heap):
-    """``out`` = the prefix ``lo`` (``taken`` keys) plus the ``budget - taken`` smallest of
-    the keys counted in ``hi`` but not in ``lo``.
-
-    The caller guarantees there are at most ``(n + 2) // 3`` of those, so that they fit in
-    ``heap`` as triples; insertion keeps them in the canonical order ``(product, j, i)``,
-    which settles ties exactly. ``lo`` or ``hi`` may be ``out`` itself.
-    """
-    m = 0
-    for i in range(lam.shape[0]):
-        below = lo[i]
-        upto = hi[i]
-        out[i] = below
-        if upto > below:  # rare: the workers at the boundary
-            x = lam[i]
-            fi = float(i)
-            for j in range(below + 1, upto + 1):
-                p = j * x
-                fj = float(j)
-                k = m
-                while k > 0 and key_before(p, fj, fi, heap, k - 1):
-                    heap[3 * k] = heap[3 * k - 3]
-                    heap[3 * k + 1] = heap[3 * k - 2]
-                    heap[3 * k + 2] = heap[3 * k - 1]
-                    k -= 1
-                heap[3 * k] = p
-                heap[3 * k + 1] = fj
-                heap[3 * k + 2] = fi
-                m += 1
-    for k in range(budget - taken):
-        out[int(heap[3 * k + 2])] += 1
+# --- Bracketing and refinement ----------------------------------------------------------
 
 
 @register_jitable
@@ -476,59 +670,140 @@ def next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, h
 
 
 @register_jitable
-def bracket_and_select(lam, budget, t, slope, out, ties, heap):
-    """The usual case, in a few branch-free counting passes: bracket the ``budget``-th key
-    between two thresholds whose counts differ by a few keys, then sort those keys.
+def shrink_guess(budget, lo_t, lo_c, hi_t, hi_c):
+    """A threshold inside ``(lo_t, hi_t)`` that shrinks the bracket at least geometrically:
+    up by ``2**64`` without an upper bound, the geometric mean across orders of magnitude,
+    else the secant kept within the middle three quarters."""
+    if hi_t == INF:
+        return min(lo_t * GROWTH, DBL_MAX)
+    if lo_t == 0.0:
+        return 0.75 * hi_t * (budget / hi_c)  # counts grow at least linearly in t
+    if hi_t > 4.0 * lo_t:
+        return math.sqrt(lo_t) * math.sqrt(hi_t)
+    width = hi_t - lo_t
+    t = lo_t + (budget - lo_c) * (width / (hi_c - lo_c))
+    return min(max(t, lo_t + 0.125 * width), hi_t - 0.125 * width)
 
-    Returns False if it gives up (counts that jump by many keys at once: ties, or a
-    relaxation too far off); ``out`` and the scratch are then garbage, and the caller
-    runs the general search. ``t`` is the first guess, ``slope`` about keys per unit of t.
+
+@register_jitable
+def allocate_positive(lam, inv, budget, fast, t, slope, out, ties, heap):
+    """The allocation over workers with ``0 < lam <= inf`` (``budget > 0``), from the guess ``t``.
+
+    Each count is written to whichever of ``out`` and ``ties`` does not hold the counts
+    at the lower bracket ``lo_t``, so that the final prefix needs no recount.
     """
     n = lam.shape[0]
     width_max = min((n + 2) // 3, int(2.0 * math.sqrt(n)) + 16)
     limit = budget + n + 1
-    lo_buf = out  # counts at lo_t, once have_lo
-    try_buf = ties  # counts at the threshold last tried
+    lo_t = 0.0  # invariant: lo_c < budget keys have product <= lo_t, counted in lo_buf
+    lo_c = 0
+    hi_t = INF  # invariant: hi_c >= budget keys have product <= hi_t
+    hi_c = limit
+    lo_buf = out  # holds the counts at lo_t once have_lo (at lo_t = 0 they are all 0)
+    try_buf = ties
     try_in_out = False
     have_lo = False
-    last_was_hi = False
-    lo_t = 0.0
-    lo_c = 0
-    hi_t = INF
-    hi_c = limit
     prev_t = -1.0
     prev_c = 0
+    c = 0
+    stalled = False
+    # 1. Secant bracketing: a few passes on smooth inputs.
     for step in range(MAX_BRACKET_STEPS):
-        c = count_prefix(lam, t, budget, limit, try_buf)
+        c = count_at(lam, inv, t, budget, limit, fast, try_buf)
         if c == budget:  # the prefix at t is the allocation
             if not try_in_out:
                 copy_into(try_buf, out)
-            return True
+            return
+        if c < budget:
+            stalled = have_lo and c == lo_c
+            lo_t = t
+            lo_c = c
+            lo_buf, try_buf = try_buf, lo_buf
+            try_in_out = not try_in_out
+            have_lo = True
+        else:
+            stalled = hi_t < INF and c == hi_c
+            hi_t = t
+            hi_c = c
+        if hi_c - lo_c <= width_max:
+            if not have_lo:
+                zero_into(out)
+            select_between(lam, budget, lo_c, lo_buf, hi_t, out, ties, heap)
+            return
+        if stalled:
+            break  # the count did not move: a gap between products, typical of ties
+        nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c)
+        prev_t = t
+        prev_c = c
+        if not (lo_t < nxt < hi_t and nxt < DBL_MAX):
+            break
+        t = nxt
+    # 2. Refinement: snap to a product that exists, on the side that stalled first, then
+    # on alternate sides; between snaps, a step that shrinks the bracket geometrically.
+    up = not (hi_t < INF and stalled and c >= budget)
+    for step in range(MAX_REFINE):
+        if hi_c - lo_c <= width_max:
+            if not have_lo:
+                zero_into(out)
+            select_between(lam, budget, lo_c, lo_buf, hi_t, out, ties, heap)
+            return
+        if up or hi_t == INF:
+            p = next_above(lam, inv, lo_t, budget, fast)
+            if p >= hi_t:  # no product strictly between: every key in (lo_t, hi_t] is at hi_t
+                finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
+                return
+            c = count_at(lam, inv, p, budget, limit, fast, try_buf)
+            if c >= budget:  # no key in (lo_t, p): p is the product of the budget-th key
+                finish_at(lam, inv, budget, fast, p, out, ties, heap)
+                return
+            lo_t = p
+            lo_c = c
+            lo_buf, try_buf = try_buf, lo_buf
+            try_in_out = not try_in_out
+            have_lo = True
+        else:
+            q = last_at_or_below(lam, inv, hi_t, budget, fast)  # as many keys at q as at hi_t
+            r = np.nextafter(q, 0.0)
+            if r <= lo_t:  # every key in (lo_t, hi_t] is at q
+                finish_at(lam, inv, budget, fast, q, out, ties, heap)
+                return
+            c = count_at(lam, inv, r, budget, limit, fast, try_buf)
+            if c < budget:  # the budget-th key is at q
+                finish_at(lam, inv, budget, fast, q, out, ties, heap)
+                return
+            if c == budget:
+                if not try_in_out:
+                    copy_into(try_buf, out)
+                return
+            hi_t = r
+            hi_c = c
+        up = not up
+        if hi_c - lo_c <= width_max:
+            continue
+        t = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
+        if not (lo_t < t < hi_t):
+            continue  # adjacent floats: the next snap lands on the product between
+        c = count_at(lam, inv, t, budget, limit, fast, try_buf)
+        if c == budget:
+            if not try_in_out:
+                copy_into(try_buf, out)
+            return
         if c < budget:
             lo_t = t
             lo_c = c
             lo_buf, try_buf = try_buf, lo_buf
             try_in_out = not try_in_out
             have_lo = True
-            last_was_hi = False
         else:
             hi_t = t
             hi_c = c
-            last_was_hi = True
-        if have_lo and hi_c - lo_c <= width_max:
-            break
-        nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c)
-        prev_t = t
-        prev_c = c
-        t = nxt
-        if not (lo_t < t < hi_t and t < DBL_MAX):
-            return False
-    else:
-        return False
-    if not last_was_hi:
-        count_prefix(lam, hi_t, budget, limit, try_buf)  # overwritten since: count again
-    select_between(lam, budget, lo_c, lo_buf, try_buf, out, heap)
-    return True
+    finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)  # a bug guard: never reached
+
+
+@register_jitable
+def zero_into(dst):
+    for i in range(dst.shape[0]):
+        dst[i] = 0
 
 
 @register_jitable
@@ -548,20 +823,17 @@ def allocate_into(lam, budget, out, ties, heap):
     status, n_zero, n_avail, inv_sum, lam_min = scan(lam, budget, heap)
     if status != OK:
         return status  # out untouched: a rejected call changes nothing
-    if budget == 0 or n_zero > 0:
+    if budget == 0:
         for i in range(lam.shape[0]):
             out[i] = 0
-        if budget > 0:
-            round_robin_zeros(lam, budget, n_zero, out)
         return OK
-    # No zeroing otherwise: the first count writes every out[i].
+    if n_zero > 0:
+        round_robin_zeros(lam, budget, n_zero, out)
+        return OK
+    fast = budget < RECIPROCAL_CAP and inv_sum < INF
     t = relaxation(lam, budget, n_avail, inv_sum, lam_min)
     slope = inv_sum if inv_sum < INF else INF
-    if bracket_and_select(lam, budget, t, slope, out, ties, heap):
-        return OK
-    tstar = find_threshold(lam, budget, t, slope, out, heap)
-    if tstar >= 0.0:
-        take_ties(lam, budget, tstar, out, ties)
+    allocate_positive(lam, heap, budget, fast, t, slope, out, ties, heap)
     return OK
 
 
