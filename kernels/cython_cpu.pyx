@@ -11,7 +11,7 @@ threshold, and the split at ``t*``) are C with AVX-512 or AVX2 intrinsics, picke
 time (``set_simd_level`` forces one, for tests and benchmarks); elsewhere the scalar loops.
 """
 
-from libc.math cimport INFINITY, nextafter, sqrt
+from libc.math cimport INFINITY, fabs, nextafter, sqrt
 from libc.float cimport DBL_MAX
 from libc.stdint cimport int64_t
 
@@ -124,28 +124,20 @@ cdef extern from *:
         return m;
     }
 
-    /* The smallest product of a key above t (HUGE_VAL if none), and the largest at or below
-       t (0 if none). */
-    static double fastata_next_scalar(const double *lam, const double *inv, ptrdiff_t n,
-                                      double t, double cap) {
-        double best = HUGE_VAL;
+    /* fastata_count_scalar, and ext[0], ext[1]: the smallest product of a key above t
+       (HUGE_VAL if none) and the largest at or below t (0 if none), folded in. */
+    static double fastata_extremes_scalar(const double *lam, const double *inv, int64_t *out,
+                                          ptrdiff_t n, double t, double cap, double *ext) {
+        double total = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
-            double c = fastata_count1(lam[i], inv[i], t, cap);
-            double p = c < cap ? (c + 1.0) * lam[i] : HUGE_VAL;
-            best = p < best ? p : best;
+            double x = lam[i], c = fastata_count1(x, inv[i], t, cap);
+            double p = c < cap ? (c + 1.0) * x : HUGE_VAL, q = c > 0.0 ? c * x : 0.0;
+            out[i] = (int64_t)c;
+            total += c;
+            ext[0] = p < ext[0] ? p : ext[0];
+            ext[1] = q > ext[1] ? q : ext[1];
         }
-        return best;
-    }
-
-    static double fastata_last_scalar(const double *lam, const double *inv, ptrdiff_t n,
-                                      double t, double cap) {
-        double best = 0.0;
-        for (ptrdiff_t i = 0; i < n; i++) {
-            double c = fastata_count1(lam[i], inv[i], t, cap);
-            double p = c > 0.0 ? c * lam[i] : 0.0;
-            best = p > best ? p : best;
-        }
-        return best;
+        return total;
     }
 
     /* out[i] = keys below t*, levels[i] = the j of the key at t* (0: none); returns the
@@ -334,82 +326,57 @@ cdef extern from *:
     }
 
     __attribute__((target("avx512f,avx512dq")))
-    static double fastata_next_avx512(const double *lam, const double *inv, ptrdiff_t n,
-                                      double t, double cap) {
+    static double fastata_extremes_avx512(const double *lam, const double *inv, int64_t *out,
+                                          ptrdiff_t n, double t, double cap, double *ext) {
         const __m512d vt = _mm512_set1_pd(t), vcap = _mm512_set1_pd(cap);
-        const __m512d one = _mm512_set1_pd(1.0), inf = _mm512_set1_pd(HUGE_VAL);
-        __m512d best = inf;
+        const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+        __m512d total = zero, above = _mm512_set1_pd(ext[0]), below = _mm512_set1_pd(ext[1]);
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
             __m512d x = _mm512_loadu_pd(lam + i);
             __m512d c = fastata_count8(x, _mm512_loadu_pd(inv + i), vt, vcap);
-            __mmask8 live = _mm512_cmp_pd_mask(c, vcap, _CMP_LT_OQ);
-            best = _mm512_min_pd(best, _mm512_mask_mul_pd(inf, live, _mm512_add_pd(c, one), x));
+            _mm512_storeu_si512((void *)(out + i), _mm512_cvttpd_epi64(c));
+            total = _mm512_add_pd(total, c);
+            above = _mm512_mask_min_pd(above, _mm512_cmp_pd_mask(c, vcap, _CMP_LT_OQ), above,
+                                       _mm512_mul_pd(_mm512_add_pd(c, one), x));
+            below = _mm512_mask_max_pd(below, _mm512_cmp_pd_mask(c, zero, _CMP_GT_OQ), below,
+                                       _mm512_mul_pd(c, x));
         }
-        double tail = fastata_next_scalar(lam + i, inv + i, n - i, t, cap);
-        double head = _mm512_reduce_min_pd(best);
-        return head < tail ? head : tail;
+        ext[0] = _mm512_reduce_min_pd(above);
+        ext[1] = _mm512_reduce_max_pd(below);
+        return _mm512_reduce_add_pd(total)
+               + fastata_extremes_scalar(lam + i, inv + i, out + i, n - i, t, cap, ext);
     }
 
     __attribute__((target("avx2")))
-    static double fastata_next_avx2(const double *lam, const double *inv, ptrdiff_t n,
-                                    double t, double cap) {
+    static double fastata_extremes_avx2(const double *lam, const double *inv, int64_t *out,
+                                        ptrdiff_t n, double t, double cap, double *ext) {
         const __m256d vt = _mm256_set1_pd(t), vcap = _mm256_set1_pd(cap);
-        const __m256d one = _mm256_set1_pd(1.0), inf = _mm256_set1_pd(HUGE_VAL);
-        __m256d best = inf;
+        const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+        __m256d total = zero, above = _mm256_set1_pd(ext[0]), below = _mm256_set1_pd(ext[1]);
         double lanes[4];
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
             __m256d x = _mm256_loadu_pd(lam + i);
             __m256d c = fastata_count4(x, _mm256_loadu_pd(inv + i), vt, vcap);
-            __m256d p = _mm256_blendv_pd(inf, _mm256_mul_pd(_mm256_add_pd(c, one), x),
-                                         _mm256_cmp_pd(c, vcap, _CMP_LT_OQ));
-            best = _mm256_min_pd(best, p);
+            _mm256_storeu_si256((__m256i *)(out + i), fastata_to_int4(c));
+            total = _mm256_add_pd(total, c);
+            /* Masked-off lanes give +inf (above) and 0 (below): neither changes the result. */
+            above = _mm256_min_pd(above, _mm256_blendv_pd(_mm256_set1_pd(HUGE_VAL),
+                                                          _mm256_mul_pd(_mm256_add_pd(c, one), x),
+                                                          _mm256_cmp_pd(c, vcap, _CMP_LT_OQ)));
+            below = _mm256_max_pd(below, _mm256_and_pd(_mm256_mul_pd(c, x),
+                                                       _mm256_cmp_pd(c, zero, _CMP_GT_OQ)));
         }
-        _mm256_storeu_pd(lanes, best);
-        double tail = fastata_next_scalar(lam + i, inv + i, n - i, t, cap);
+        _mm256_storeu_pd(lanes, above);
         for (int k = 0; k < 4; k++)
-            tail = lanes[k] < tail ? lanes[k] : tail;
-        return tail;
-    }
-
-    __attribute__((target("avx512f,avx512dq")))
-    static double fastata_last_avx512(const double *lam, const double *inv, ptrdiff_t n,
-                                      double t, double cap) {
-        const __m512d vt = _mm512_set1_pd(t), vcap = _mm512_set1_pd(cap);
-        const __m512d zero = _mm512_setzero_pd();
-        __m512d best = zero;
-        ptrdiff_t i = 0;
-        for (; i + 8 <= n; i += 8) {
-            __m512d x = _mm512_loadu_pd(lam + i);
-            __m512d c = fastata_count8(x, _mm512_loadu_pd(inv + i), vt, vcap);
-            __mmask8 some = _mm512_cmp_pd_mask(c, zero, _CMP_GT_OQ);
-            best = _mm512_max_pd(best, _mm512_maskz_mul_pd(some, c, x));
-        }
-        double tail = fastata_last_scalar(lam + i, inv + i, n - i, t, cap);
-        double head = _mm512_reduce_max_pd(best);
-        return head > tail ? head : tail;
-    }
-
-    __attribute__((target("avx2")))
-    static double fastata_last_avx2(const double *lam, const double *inv, ptrdiff_t n,
-                                    double t, double cap) {
-        const __m256d vt = _mm256_set1_pd(t), vcap = _mm256_set1_pd(cap);
-        const __m256d zero = _mm256_setzero_pd();
-        __m256d best = zero;
-        double lanes[4];
-        ptrdiff_t i = 0;
-        for (; i + 4 <= n; i += 4) {
-            __m256d x = _mm256_loadu_pd(lam + i);
-            __m256d c = fastata_count4(x, _mm256_loadu_pd(inv + i), vt, vcap);
-            __m256d p = _mm256_and_pd(_mm256_mul_pd(c, x), _mm256_cmp_pd(c, zero, _CMP_GT_OQ));
-            best = _mm256_max_pd(best, p);
-        }
-        _mm256_storeu_pd(lanes, best);
-        double tail = fastata_last_scalar(lam + i, inv + i, n - i, t, cap);
+            ext[0] = lanes[k] < ext[0] ? lanes[k] : ext[0];
+        _mm256_storeu_pd(lanes, below);
         for (int k = 0; k < 4; k++)
-            tail = lanes[k] > tail ? lanes[k] : tail;
-        return tail;
+            ext[1] = lanes[k] > ext[1] ? lanes[k] : ext[1];
+        _mm256_storeu_pd(lanes, total);
+        return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
+               + fastata_extremes_scalar(lam + i, inv + i, out + i, n - i, t, cap, ext);
     }
 
     __attribute__((target("avx512f,avx512dq")))
@@ -480,6 +447,36 @@ cdef extern from *:
     #define FASTATA_X86_SIMD 0
     #endif
 
+    /* The integer passes over the levels at t* (threshold.count_levels, take_levels): plain
+       loops that the compiler vectorises once it may use AVX2 (SSE2 has no 64-bit compare). */
+    #define FASTATA_LEVEL_PASSES(suffix, attribute)                                             \
+        attribute static int64_t fastata_count_levels_##suffix(const int64_t *levels,           \
+                                                              ptrdiff_t n, int64_t level) {     \
+            int64_t total = 0;                                                                  \
+            for (ptrdiff_t i = 0; i < n; i++)                                                   \
+                total += (levels[i] > 0) & (levels[i] <= level);                                \
+            return total;                                                                       \
+        }                                                                                       \
+        attribute static int64_t fastata_count_equal_##suffix(const int64_t *levels,            \
+                                                             ptrdiff_t n, int64_t level) {      \
+            int64_t total = 0;                                                                  \
+            for (ptrdiff_t i = 0; i < n; i++)                                                   \
+                total += levels[i] == level;                                                    \
+            return total;                                                                       \
+        }                                                                                       \
+        attribute static void fastata_take_levels_##suffix(int64_t *out, const int64_t *levels, \
+                                                          ptrdiff_t n, int64_t level,           \
+                                                          ptrdiff_t cut) {                      \
+            for (ptrdiff_t i = 0; i < n; i++) {                                                 \
+                int64_t j = levels[i];                                                          \
+                out[i] += ((j > 0) & (j < level)) | ((j == level) & (i <= cut));                \
+            }                                                                                   \
+        }
+    FASTATA_LEVEL_PASSES(scalar, )
+    #if FASTATA_X86_SIMD
+    FASTATA_LEVEL_PASSES(avx2, __attribute__((target("avx2"))))
+    #endif
+
     /* Instruction sets, widest last; the tests run each one this CPU has. */
     enum { FASTATA_SCALAR = 0, FASTATA_AVX2 = 1, FASTATA_AVX512 = 2 };
 
@@ -536,26 +533,48 @@ cdef extern from *:
         return fastata_inverse_scalar(lam, inv, n, counts);
     }
 
-    static double fastata_next_at(int level, const double *lam, const double *inv, ptrdiff_t n,
-                                  double t, double cap) {
+    static int64_t fastata_count_levels_at(int level, const int64_t *levels, ptrdiff_t n,
+                                           int64_t j) {
     #if FASTATA_X86_SIMD
-        if (level == FASTATA_AVX512)
-            return fastata_next_avx512(lam, inv, n, t, cap);
-        if (level == FASTATA_AVX2)
-            return fastata_next_avx2(lam, inv, n, t, cap);
+        if (level != FASTATA_SCALAR)
+            return fastata_count_levels_avx2(levels, n, j);
     #endif
-        return fastata_next_scalar(lam, inv, n, t, cap);
+        return fastata_count_levels_scalar(levels, n, j);
     }
 
-    static double fastata_last_at(int level, const double *lam, const double *inv, ptrdiff_t n,
-                                  double t, double cap) {
+    static int64_t fastata_count_equal_at(int level, const int64_t *levels, ptrdiff_t n,
+                                          int64_t j) {
+    #if FASTATA_X86_SIMD
+        if (level != FASTATA_SCALAR)
+            return fastata_count_equal_avx2(levels, n, j);
+    #endif
+        return fastata_count_equal_scalar(levels, n, j);
+    }
+
+    static void fastata_take_levels_at(int level, int64_t *out, const int64_t *levels,
+                                       ptrdiff_t n, int64_t j, ptrdiff_t cut) {
+    #if FASTATA_X86_SIMD
+        if (level != FASTATA_SCALAR) {
+            fastata_take_levels_avx2(out, levels, n, j, cut);
+            return;
+        }
+    #endif
+        fastata_take_levels_scalar(out, levels, n, j, cut);
+    }
+
+    /* ext[0], ext[1] start at +inf and 0. */
+    static double fastata_extremes_at(int level, const double *lam, const double *inv,
+                                      int64_t *out, ptrdiff_t n, double t, double cap,
+                                      double *ext) {
+        ext[0] = HUGE_VAL;
+        ext[1] = 0.0;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
-            return fastata_last_avx512(lam, inv, n, t, cap);
+            return fastata_extremes_avx512(lam, inv, out, n, t, cap, ext);
         if (level == FASTATA_AVX2)
-            return fastata_last_avx2(lam, inv, n, t, cap);
+            return fastata_extremes_avx2(lam, inv, out, n, t, cap, ext);
     #endif
-        return fastata_last_scalar(lam, inv, n, t, cap);
+        return fastata_extremes_scalar(lam, inv, out, n, t, cap, ext);
     }
 
     /* sums[0..2] start at 0, +inf and 0. */
@@ -583,10 +602,15 @@ cdef extern from *:
     Py_ssize_t boundary_at "fastata_boundary_at"(int level, const double* lam, const int64_t* lo,
                                                  int64_t* out, Py_ssize_t n, double hi_t, double cap,
                                                  int64_t* idx) noexcept nogil
-    double next_at "fastata_next_at"(int level, const double* lam, const double* inv, Py_ssize_t n,
-                                     double t, double cap) noexcept nogil
-    double last_at "fastata_last_at"(int level, const double* lam, const double* inv, Py_ssize_t n,
-                                     double t, double cap) noexcept nogil
+    int64_t count_levels_at "fastata_count_levels_at"(int level, const int64_t* levels,
+                                                      Py_ssize_t n, int64_t j) noexcept nogil
+    int64_t count_equal_at "fastata_count_equal_at"(int level, const int64_t* levels,
+                                                    Py_ssize_t n, int64_t j) noexcept nogil
+    void take_levels_at "fastata_take_levels_at"(int level, int64_t* out, const int64_t* levels,
+                                                 Py_ssize_t n, int64_t j, Py_ssize_t cut) noexcept nogil
+    double extremes_at "fastata_extremes_at"(int level, const double* lam, const double* inv,
+                                             int64_t* out, Py_ssize_t n, double t, double cap,
+                                             double* ext) noexcept nogil
     double split_at_level "fastata_split_at"(int level, const double* lam, const double* inv,
                                              int64_t* out, int64_t* levels, Py_ssize_t n, double t,
                                              double cap, double* sums) noexcept nogil
@@ -601,54 +625,39 @@ cdef int SIMD_LEVEL = BEST_LEVEL  # the passes' instruction set: the widest, unl
 
 
 cdef int64_t count_into_divided(const double[::1] lam, double t, int64_t budget, int64_t limit,
-                                int64_t[::1] counts) noexcept nogil:
-    cdef double cap = <double>budget
+                                int64_t[::1] counts, double* ext) noexcept nogil:
+    cdef double cap = <double>budget, x
     cdef int64_t total = 0, c
     cdef Py_ssize_t i
+    ext[0] = INFINITY
+    ext[1] = 0.0
     for i in range(lam.shape[0]):
-        c = count_le_fast(lam[i], t, cap)
+        x = lam[i]
+        c = count_le_fast(x, t, cap)
         counts[i] = c
         total = total + c if total + c < limit else limit
+        if c < budget:
+            ext[0] = min(ext[0], <double>(c + 1) * x)
+        if c > 0:
+            ext[1] = max(ext[1], <double>c * x)
     return total
 
 
 cdef int64_t count_at_t(const double[::1] lam, const double[::1] inv, double t, int64_t budget,
-                        int64_t limit, bint fast, int64_t[::1] counts) noexcept nogil:
+                        int64_t limit, bint fast, bint extremes, int64_t[::1] counts,
+                        double* ext) noexcept nogil:
+    # threshold.count_at: the count, and in ext[0], ext[1] the products next to t.
     cdef double total
     if not fast:
-        return count_into_divided(lam, t, budget, limit, counts)
-    total = count_at(SIMD_LEVEL, &lam[0], &inv[0], &counts[0], lam.shape[0], t, <double>budget)
+        return count_into_divided(lam, t, budget, limit, counts, ext)
+    if extremes:
+        total = extremes_at(SIMD_LEVEL, &lam[0], &inv[0], &counts[0], lam.shape[0], t,
+                            <double>budget, ext)
+    else:
+        total = count_at(SIMD_LEVEL, &lam[0], &inv[0], &counts[0], lam.shape[0], t, <double>budget)
+        ext[0] = t
+        ext[1] = INFINITY
     return limit if total >= limit else <int64_t>total
-
-
-cdef double next_above(const double[::1] lam, const double[::1] inv, double t, int64_t budget,
-                       bint fast) noexcept nogil:
-    cdef double best = INFINITY, p
-    cdef int64_t c
-    cdef Py_ssize_t i
-    if fast:
-        return next_at(SIMD_LEVEL, &lam[0], &inv[0], lam.shape[0], t, <double>budget)
-    for i in range(lam.shape[0]):
-        c = count_le_fast(lam[i], t, <double>budget)
-        p = <double>(c + 1) * lam[i] if c < budget else INFINITY
-        if p < best:
-            best = p
-    return best
-
-
-cdef double last_at_or_below(const double[::1] lam, const double[::1] inv, double t,
-                             int64_t budget, bint fast) noexcept nogil:
-    cdef double best = 0.0, p
-    cdef int64_t c
-    cdef Py_ssize_t i
-    if fast:
-        return last_at(SIMD_LEVEL, &lam[0], &inv[0], lam.shape[0], t, <double>budget)
-    for i in range(lam.shape[0]):
-        c = count_le_fast(lam[i], t, <double>budget)
-        p = <double>c * lam[i] if c > 0 else 0.0
-        if p > best:
-            best = p
-    return best
 
 
 # --- Validation, zeros and the first guess -----------------------------------------------
@@ -703,18 +712,14 @@ cdef int scan_exact(const double[::1] lam, int64_t budget, int64_t* n_zero, int6
 
 cdef void round_robin_zeros(const double[::1] lam, int64_t budget, int64_t n_zero,
                             int64_t[::1] out) noexcept nogil:
+    # threshold.round_robin_zeros
     cdef int64_t share = budget // n_zero
-    cdef int64_t extra = budget - share * n_zero
+    cdef int64_t extra = budget - share * n_zero, seen = 0, z
     cdef Py_ssize_t i
     for i in range(lam.shape[0]):
-        if lam[i] == 0.0:
-            if extra > 0:
-                out[i] = share + 1
-                extra -= 1
-            else:
-                out[i] = share
-        else:
-            out[i] = 0
+        z = lam[i] == 0.0
+        out[i] = z * (share + (seen < extra))
+        seen += z
 
 
 # --- A narrow bracket: list the few keys between, select in the canonical order ----------
@@ -804,12 +809,8 @@ cdef void select_between(const double[::1] lam, int64_t budget, int64_t lo_c, in
 # --- Ties: the keys at the threshold product t* ------------------------------------------
 
 
-cdef int64_t count_levels(int64_t[::1] levels, int64_t level) noexcept nogil:
-    cdef int64_t total = 0
-    cdef Py_ssize_t i
-    for i in range(levels.shape[0]):
-        total += (levels[i] > 0) & (levels[i] <= level)
-    return total
+cdef inline int64_t count_levels(int64_t[::1] levels, int64_t level) noexcept nogil:
+    return count_levels_at(SIMD_LEVEL, &levels[0], levels.shape[0], level)
 
 
 cdef int64_t NARROW_LEVELS = 64
@@ -864,27 +865,23 @@ cdef int64_t select_level(int64_t[::1] levels, int64_t* rank, int64_t j_min, int
 cdef void take_levels(int64_t[::1] out, int64_t[::1] levels, int64_t level,
                       int64_t rank) noexcept nogil:
     # threshold.take_levels
-    cdef Py_ssize_t n = out.shape[0], start = 0, stop, i, cut = -1
-    cdef int64_t k, j
+    cdef Py_ssize_t n = out.shape[0], start = 0, stop, cut = -1
+    cdef int64_t k
     if rank > 0:
         while True:
             stop = min(start + LEVEL_BLOCK, n)
-            k = 0
-            for i in range(start, stop):
-                k += levels[i] == level
-            if k >= rank:
+            k = count_equal_at(SIMD_LEVEL, &levels[start], stop - start, level)
+            if k >= rank or stop == n:  # stop == n: a bound should levels change under us
                 break
             rank -= k
             start = stop
         cut = start
-        while True:
+        while cut < n - 1:
             rank -= levels[cut] == level
-            if rank == 0:
+            if rank <= 0:
                 break
             cut += 1
-    for i in range(n):
-        j = levels[i]
-        out[i] += ((j > 0) & (j < level)) | ((j == level) & (i <= cut))
+    take_levels_at(SIMD_LEVEL, &out[0], &levels[0], n, level, cut)
 
 
 cdef void split_divided(const double[::1] lam, double tstar, int64_t budget, int64_t[::1] out,
@@ -1007,28 +1004,34 @@ cdef void finish_at(const double[::1] lam, const double[::1] inv, int64_t budget
                     double tstar, int64_t[::1] out, int64_t[::1] ties,
                     double[::1] heap) noexcept nogil:
     # threshold.finish_at
+    cdef double ext[2]
     if tstar < INFINITY and budget < RECIPROCAL_CAP:
         take_at(lam, inv, budget, fast, tstar, out, ties, heap)
     else:
-        count_at_t(lam, inv, min(tstar, DBL_MAX), budget, budget, fast, out)
+        count_at_t(lam, inv, min(tstar, DBL_MAX), budget, budget, fast, False, out, ext)
         take_ties(lam, budget, tstar, out, ties)
 
 
 # --- Bracketing and refinement -------------------------------------------------------------
 
 
+cdef double aim(int64_t budget, int64_t c, bint have_lo, int64_t lo_c, double hi_t,
+                int64_t hi_c) noexcept nogil:
+    # threshold.aim
+    cdef double margin = 2.0 * sqrt(<double>(budget - c if budget > c else c - budget)) + 4.0
+    if hi_t == INFINITY or (have_lo and budget - lo_c <= hi_c - budget):
+        return budget + margin
+    return budget - margin
+
+
 cdef double next_guess(int64_t budget, double t, int64_t c, double slope, double prev_t,
                        int64_t prev_c, bint have_lo, double lo_t, int64_t lo_c, double hi_t,
                        int64_t hi_c) noexcept nogil:
     # threshold.next_guess
-    cdef double local = slope, margin, target
+    cdef double local = slope, target
     if prev_t >= 0.0 and c != prev_c:
         local = (c - prev_c) / (t - prev_t)
-    margin = 2.0 * sqrt(<double>(budget - c if budget > c else c - budget)) + 4.0
-    if hi_t == INFINITY or (have_lo and budget - lo_c <= hi_c - budget):
-        target = budget + margin
-    else:
-        target = budget - margin
+    target = aim(budget, c, have_lo, lo_c, hi_t, hi_c)
     if have_lo and hi_t < INFINITY:
         return lo_t + (target - lo_c) * ((hi_t - lo_t) / <double>(hi_c - lo_c))
     return t + (target - c) / local
@@ -1068,107 +1071,77 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef Py_ssize_t n = lam.shape[0]
     cdef int64_t width_max = <int64_t>(2.0 * sqrt(<double>n)) + 16
     cdef int64_t limit = budget + n + 1, lo_c = 0, hi_c = limit, c = 0, prev_c = 0
-    cdef double lo_t = 0.0, hi_t = INFINITY, prev_t = -1.0, nxt, p, q, r
+    cdef double lo_t = 0.0, lo_next = 0.0, hi_t = INFINITY, hi_last = INFINITY
+    cdef double prev_t = -1.0, nxt, aimed = <double>budget
+    cdef double ext[2]
     cdef int64_t[::1] lo_buf = out
     cdef int64_t[::1] try_buf = ties
     cdef int64_t[::1] swap
-    cdef bint try_in_out = False, have_lo = False, stalled = False, up
+    cdef bint try_in_out = False, have_lo = False, extremes = False, stalled
     cdef int step
     if width_max > (n + 2) // 3:
         width_max = (n + 2) // 3
-    for step in range(MAX_BRACKET_STEPS):
-        c = count_at_t(lam, inv, t, budget, limit, fast, try_buf)
+    for step in range(MAX_REFINE):
+        c = count_at_t(lam, inv, t, budget, limit, fast, extremes, try_buf, ext)
         if c == budget:
             if not try_in_out:
                 copy_into(try_buf, out)
             return
         if c < budget:
-            stalled = have_lo and c == lo_c
+            stalled = c == lo_c and have_lo
+        else:
+            stalled = c == hi_c and hi_t < INFINITY
+        extremes = stalled or aimed < 0.0 or 8.0 * fabs(<double>(c - aimed)) > n or step >= 2
+        if c < budget:
             lo_t = t
             lo_c = c
+            lo_next = ext[0]
             swap = lo_buf
             lo_buf = try_buf
             try_buf = swap
             try_in_out = not try_in_out
             have_lo = True
         else:
-            stalled = hi_t < INFINITY and c == hi_c
             hi_t = t
             hi_c = c
+            hi_last = ext[1]
         if hi_c - lo_c <= width_max:
             if not have_lo:
                 zero_into(out)
             select_between(lam, budget, lo_c, lo_buf, hi_t, out, ties, heap)
             return
-        if stalled:
-            break
-        nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c)
+        if lo_next >= hi_t:
+            finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
+            return
+        if lo_next == hi_last:
+            finish_at(lam, inv, budget, fast, lo_next, out, ties, heap)
+            return
+        if lo_t >= DBL_MAX:
+            finish_at(lam, inv, budget, fast, INFINITY, out, ties, heap)
+            return
+        aimed = -1.0
+        if step < MAX_BRACKET_STEPS:
+            nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c)
+            aimed = aim(budget, c, have_lo, lo_c, hi_t, hi_c)
+        else:
+            nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
+        if not (lo_t < nxt < hi_t and nxt < DBL_MAX):
+            aimed = -1.0
+            nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
+            if not (lo_t < nxt < hi_t):
+                nxt = 0.5 * lo_t + 0.5 * hi_t
+                if not (lo_t < nxt < hi_t):
+                    finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
+                    return
+        if nxt < lo_next or nxt >= hi_last:
+            aimed = -1.0
+            if nxt < lo_next:
+                nxt = lo_next
+            if nxt >= hi_last:
+                nxt = nextafter(hi_last, 0.0)
         prev_t = t
         prev_c = c
-        if not (lo_t < nxt < hi_t and nxt < DBL_MAX):
-            break
         t = nxt
-    up = not (hi_t < INFINITY and stalled and c >= budget)
-    for step in range(MAX_REFINE):
-        if hi_c - lo_c <= width_max:
-            if not have_lo:
-                zero_into(out)
-            select_between(lam, budget, lo_c, lo_buf, hi_t, out, ties, heap)
-            return
-        if up or hi_t == INFINITY:
-            p = next_above(lam, inv, lo_t, budget, fast)
-            if p >= hi_t:
-                finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
-                return
-            c = count_at_t(lam, inv, p, budget, limit, fast, try_buf)
-            if c >= budget:
-                finish_at(lam, inv, budget, fast, p, out, ties, heap)
-                return
-            lo_t = p
-            lo_c = c
-            swap = lo_buf
-            lo_buf = try_buf
-            try_buf = swap
-            try_in_out = not try_in_out
-            have_lo = True
-        else:
-            q = last_at_or_below(lam, inv, hi_t, budget, fast)
-            r = nextafter(q, 0.0)
-            if r <= lo_t:
-                finish_at(lam, inv, budget, fast, q, out, ties, heap)
-                return
-            c = count_at_t(lam, inv, r, budget, limit, fast, try_buf)
-            if c < budget:
-                finish_at(lam, inv, budget, fast, q, out, ties, heap)
-                return
-            if c == budget:
-                if not try_in_out:
-                    copy_into(try_buf, out)
-                return
-            hi_t = r
-            hi_c = c
-        up = not up
-        if hi_c - lo_c <= width_max:
-            continue
-        t = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
-        if not (lo_t < t < hi_t):
-            continue
-        c = count_at_t(lam, inv, t, budget, limit, fast, try_buf)
-        if c == budget:
-            if not try_in_out:
-                copy_into(try_buf, out)
-            return
-        if c < budget:
-            lo_t = t
-            lo_c = c
-            swap = lo_buf
-            lo_buf = try_buf
-            try_buf = swap
-            try_in_out = not try_in_out
-            have_lo = True
-        else:
-            hi_t = t
-            hi_c = c
     finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
 
 
@@ -1265,16 +1238,20 @@ def boundary_with(level, const double[::1] lam, const int64_t[::1] lo, double hi
     return boundary_at(code, &lam[0], &lo[0], &out[0], n, hi_t, <double>budget, &idx[0])
 
 
-def extreme_products_with(level, const double[::1] lam, const double[::1] inv, double t,
-                          int64_t budget):
-    """``(smallest product of a key above t, largest at or below t)`` as implementation
-    ``level`` finds them (``+inf`` and ``0`` when there is none)."""
+def extremes_with(level, const double[::1] lam, const double[::1] inv, double t,
+                  int64_t budget, int64_t[::1] out):
+    """The counting pass that also finds the products next to ``t``, as implementation ``level``
+    does it: returns ``(sum of the counts, smallest product of a key above t, largest at or
+    below t)`` (``+inf`` and ``0`` when there is none)."""
     cdef int code = _level_code(level)
-    _check_fast_pass("extreme_products_with", lam.shape[0], inv.shape[0], budget)
-    if lam.shape[0] == 0:
-        return INFINITY, 0.0
-    return (next_at(code, &lam[0], &inv[0], lam.shape[0], t, <double>budget),
-            last_at(code, &lam[0], &inv[0], lam.shape[0], t, <double>budget))
+    cdef double ext[2]
+    cdef double total = 0.0
+    _check_fast_pass("extremes_with", lam.shape[0], min(inv.shape[0], out.shape[0]), budget)
+    ext[0] = INFINITY
+    ext[1] = 0.0
+    if lam.shape[0] > 0:
+        total = extremes_at(code, &lam[0], &inv[0], &out[0], lam.shape[0], t, <double>budget, ext)
+    return total, ext[0], ext[1]
 
 
 def split_with(level, const double[::1] lam, const double[::1] inv, double tstar, int64_t budget,

@@ -33,7 +33,12 @@ def _compile_on_cpu(fn, fastmath):
 # 2**53; above it they only have to exceed the budget), and the sum of 1/lam that feeds
 # the first guess only. The cuda backend compiles the strict versions: its fastmath
 # switch would also approximate division and flush subnormals.
-for _pass in (threshold.count_into, threshold.inverse_pass, threshold.split_at_threshold):
+for _pass in (
+    threshold.count_into,
+    threshold.count_extremes_into,
+    threshold.inverse_pass,
+    threshold.split_at_threshold,
+):
     _compile_on_cpu(_pass, {"reassoc"})
 
 

@@ -162,54 +162,62 @@ def count_into(lam, inv, t, budget, counts):
 
 
 @register_jitable
+def count_extremes_into(lam, inv, t, budget, counts):
+    """:func:`count_into`, and the products next to ``t``: ``(sum, smallest product of a key
+    above t, largest at or below t)`` (``+inf`` and 0 when there is none)."""
+    cap = float(budget)
+    total = 0.0
+    above = order_key(INF)
+    below = order_key(0.0)
+    for i in range(lam.shape[0]):
+        x = lam[i]
+        c = count_one(x, inv[i], t, cap)
+        counts[i] = int_of(c)
+        total += c
+        p = order_key((c + 1.0) * x if c < cap else INF)
+        above = p if p < above else above
+        q = order_key(c * x if c > 0.0 else 0.0)
+        below = q if q > below else below
+    return total, from_order_key(above), from_order_key(below)
+
+
+@register_jitable
 def count_into_divided(lam, t, budget, limit, counts):
-    """:func:`count_into` by division, for budgets from ``2**51`` or when ``1/lam`` overflowed:
-    an int64 sum saturated at ``limit``."""
+    """:func:`count_extremes_into` by division, for budgets from ``2**51`` or when ``1/lam``
+    overflowed: the sum as an int64 saturated at ``limit``."""
     cap = float(budget)
     total = 0
+    above = INF
+    below = 0.0
     for i in range(lam.shape[0]):
-        c = count_le_fast(lam[i], t, cap)
+        x = lam[i]
+        c = count_le_fast(x, t, cap)
         counts[i] = c
         total = min(total + c, limit)
-    return total
+        if c < budget:
+            above = min(above, (c + 1) * x)
+        if c > 0:
+            below = max(below, c * x)
+    return total, above, below
 
 
 @register_jitable
-def count_at(lam, inv, t, budget, limit, fast, counts):
-    """``counts[i]`` = worker i's keys with product ``<= t``; returns their sum, saturated at ``limit``.
+def count_at(lam, inv, t, budget, limit, fast, extremes, counts):
+    """``counts[i]`` = worker i's keys with product ``<= t``; returns ``(their sum saturated at
+    limit, smallest product above t, largest at or below t)``.
 
-    ``fast``: counted from ``inv = 1/lam`` (``budget < 2**51``), else by division.
+    ``fast``: counted from ``inv = 1/lam`` (``budget < 2**51``), else by division. Without
+    ``extremes`` the products are not looked for (``t`` and ``+inf`` come back: no information).
     """
-    if fast:
+    if not fast:
+        return count_into_divided(lam, t, budget, limit, counts)
+    if extremes:
+        total, above, below = count_extremes_into(lam, inv, t, budget, counts)
+    else:
         total = count_into(lam, inv, t, budget, counts)
-        return limit if total >= limit else int(total)
-    return count_into_divided(lam, t, budget, limit, counts)
-
-
-@register_jitable
-def next_above(lam, inv, t, budget, fast):
-    """The smallest product of a key above ``t`` (``+inf`` if every such key overflows or none is left)."""
-    cap = float(budget)
-    best = order_key(INF)
-    for i in range(lam.shape[0]):
-        x = lam[i]
-        c = count_one(x, inv[i], t, cap) if fast else float(count_le_fast(x, t, cap))
-        p = order_key((c + 1.0) * x if c < cap else INF)
-        best = p if p < best else best
-    return from_order_key(best)
-
-
-@register_jitable
-def last_at_or_below(lam, inv, t, budget, fast):
-    """The largest product of a key at or below ``t`` (0 if there is none)."""
-    cap = float(budget)
-    best = order_key(0.0)
-    for i in range(lam.shape[0]):
-        x = lam[i]
-        c = count_one(x, inv[i], t, cap) if fast else float(count_le_fast(x, t, cap))
-        p = order_key(c * x if c > 0.0 else 0.0)
-        best = p if p > best else best
-    return from_order_key(best)
+        above = t
+        below = INF
+    return (limit if total >= limit else int(total)), above, below
 
 
 # --- Validation, zeros and the first guess ----------------------------------------------
@@ -286,15 +294,11 @@ def round_robin_zeros(lam, budget, n_zero, out):
     """``lam = 0`` workers take every task, round-robin, lowest index first."""
     share = budget // n_zero
     extra = budget - share * n_zero
-    for i in range(lam.shape[0]):
-        if lam[i] == 0.0:
-            if extra > 0:
-                out[i] = share + 1
-                extra -= 1
-            else:
-                out[i] = share
-        else:
-            out[i] = 0
+    seen = 0
+    for i in range(lam.shape[0]):  # branch-free: zeros may lie anywhere
+        z = int(lam[i] == 0.0)
+        out[i] = z * (share + int(seen < extra))
+        seen += z
 
 
 @register_jitable
@@ -547,14 +551,14 @@ def take_levels(out, levels, level, rank):
             k = 0
             for i in range(start, stop):
                 k += int(levels[i] == level)
-            if k >= rank:
+            if k >= rank or stop == n:  # stop == n: a bound, should levels change under us
                 break
             rank -= k
             start = stop
         cut = start
-        while True:
+        while cut < n - 1:
             rank -= int(levels[cut] == level)
-            if rank == 0:
+            if rank <= 0:
                 break
             cut += 1
     for i in range(n):
@@ -640,11 +644,21 @@ def finish_at(lam, inv, budget, fast, tstar, out, ties, heap):
     if tstar < INF and budget < RECIPROCAL_CAP:
         take_at(lam, inv, budget, fast, tstar, out, ties, heap)
     else:
-        count_at(lam, inv, min(tstar, DBL_MAX), budget, budget, fast, out)
+        count_at(lam, inv, min(tstar, DBL_MAX), budget, budget, fast, False, out)
         take_ties(lam, budget, tstar, out, ties)
 
 
 # --- Bracketing and refinement ----------------------------------------------------------
+
+
+@register_jitable
+def aim(budget, c, have_lo, lo_c, hi_t, hi_c):
+    """The count :func:`next_guess` aims at: past the side still missing (or the farther one)
+    by about the counts' scatter around the linear model."""
+    margin = 2.0 * math.sqrt(abs(budget - c)) + 4.0
+    if hi_t == INF or (have_lo and budget - lo_c <= hi_c - budget):
+        return budget + margin
+    return budget - margin
 
 
 @register_jitable
@@ -659,11 +673,7 @@ def next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, h
     local = slope
     if prev_t >= 0.0 and c != prev_c:
         local = (c - prev_c) / (t - prev_t)
-    margin = 2.0 * math.sqrt(abs(budget - c)) + 4.0
-    if hi_t == INF or (have_lo and budget - lo_c <= hi_c - budget):
-        target = budget + margin
-    else:
-        target = budget - margin
+    target = aim(budget, c, have_lo, lo_c, hi_t, hi_c)
     if have_lo and hi_t < INF:
         return lo_t + (target - lo_c) * ((hi_t - lo_t) / (hi_c - lo_c))
     return t + (target - c) / local
@@ -689,114 +699,89 @@ def shrink_guess(budget, lo_t, lo_c, hi_t, hi_c):
 def allocate_positive(lam, inv, budget, fast, t, slope, out, ties, heap):
     """The allocation over workers with ``0 < lam <= inf`` (``budget > 0``), from the guess ``t``.
 
-    Each count is written to whichever of ``out`` and ``ties`` does not hold the counts
-    at the lower bracket ``lo_t``, so that the final prefix needs no recount.
+    Counting passes bracket the ``budget``-th key: secant steps first, then steps that
+    shrink the bracket geometrically. Once the counts misbehave (ties), each pass also
+    finds the products next to its threshold, so that no step lands in a gap between
+    products (where the count cannot move) and the bracket closes on ``t*`` when a single
+    product is left in it. Each count is written to whichever of ``out`` and ``ties`` does
+    not hold the counts at the lower bracket, so that the prefix needs no recount.
     """
     n = lam.shape[0]
     width_max = min((n + 2) // 3, int(2.0 * math.sqrt(n)) + 16)
     limit = budget + n + 1
     lo_t = 0.0  # invariant: lo_c < budget keys have product <= lo_t, counted in lo_buf
     lo_c = 0
+    lo_next = 0.0  # the smallest product above lo_t, or lo_t if not known
     hi_t = INF  # invariant: hi_c >= budget keys have product <= hi_t
     hi_c = limit
-    lo_buf = out  # holds the counts at lo_t once have_lo (at lo_t = 0 they are all 0)
+    hi_last = INF  # the largest product at or below hi_t, or +inf if not known
+    lo_buf = out  # at lo_t = 0 the counts are all 0: written only if needed
     try_buf = ties
     try_in_out = False
     have_lo = False
     prev_t = -1.0
     prev_c = 0
-    c = 0
-    stalled = False
-    # 1. Secant bracketing: a few passes on smooth inputs.
-    for step in range(MAX_BRACKET_STEPS):
-        c = count_at(lam, inv, t, budget, limit, fast, try_buf)
+    aimed = float(budget)  # the count the relaxation aims at; -1: no aim (a step that shrinks)
+    extremes = False
+    for step in range(MAX_REFINE):
+        c, above, below = count_at(lam, inv, t, budget, limit, fast, extremes, try_buf)
         if c == budget:  # the prefix at t is the allocation
             if not try_in_out:
                 copy_into(try_buf, out)
             return
+        # From here on, look for the products next to each threshold when the counts
+        # behave unlike a smooth distribution's: a count that did not move, or one far
+        # from its aim (ties), or secant steps that do not converge.
+        stalled = (c == lo_c and have_lo) if c < budget else (c == hi_c and hi_t < INF)
+        extremes = stalled or aimed < 0.0 or 8.0 * abs(c - aimed) > n or step >= 2
         if c < budget:
-            stalled = have_lo and c == lo_c
             lo_t = t
             lo_c = c
+            lo_next = above
             lo_buf, try_buf = try_buf, lo_buf
             try_in_out = not try_in_out
             have_lo = True
         else:
-            stalled = hi_t < INF and c == hi_c
             hi_t = t
             hi_c = c
+            hi_last = below
         if hi_c - lo_c <= width_max:
             if not have_lo:
                 zero_into(out)
             select_between(lam, budget, lo_c, lo_buf, hi_t, out, ties, heap)
             return
-        if stalled:
-            break  # the count did not move: a gap between products, typical of ties
-        nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c)
+        if lo_next >= hi_t:  # no product strictly inside: every key in (lo_t, hi_t] is at hi_t
+            finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
+            return
+        if lo_next == hi_last:  # a single product inside
+            finish_at(lam, inv, budget, fast, lo_next, out, ties, heap)
+            return
+        if lo_t >= DBL_MAX:  # every key left overflows
+            finish_at(lam, inv, budget, fast, INF, out, ties, heap)
+            return
+        aimed = -1.0
+        if step < MAX_BRACKET_STEPS:
+            nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c)
+            aimed = aim(budget, c, have_lo, lo_c, hi_t, hi_c)
+        else:
+            nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
+        if not (lo_t < nxt < hi_t and nxt < DBL_MAX):
+            aimed = -1.0
+            nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
+            if not (lo_t < nxt < hi_t):
+                nxt = 0.5 * lo_t + 0.5 * hi_t
+                if not (lo_t < nxt < hi_t):  # adjacent floats: every key inside is at hi_t
+                    finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
+                    return
+        # Never count inside a gap between products: the count would not move.
+        if nxt < lo_next or nxt >= hi_last:
+            aimed = -1.0
+            nxt = max(nxt, lo_next)
+            if nxt >= hi_last:
+                nxt = np.nextafter(hi_last, 0.0)
         prev_t = t
         prev_c = c
-        if not (lo_t < nxt < hi_t and nxt < DBL_MAX):
-            break
         t = nxt
-    # 2. Refinement: snap to a product that exists, on the side that stalled first, then
-    # on alternate sides; between snaps, a step that shrinks the bracket geometrically.
-    up = not (hi_t < INF and stalled and c >= budget)
-    for step in range(MAX_REFINE):
-        if hi_c - lo_c <= width_max:
-            if not have_lo:
-                zero_into(out)
-            select_between(lam, budget, lo_c, lo_buf, hi_t, out, ties, heap)
-            return
-        if up or hi_t == INF:
-            p = next_above(lam, inv, lo_t, budget, fast)
-            if p >= hi_t:  # no product strictly between: every key in (lo_t, hi_t] is at hi_t
-                finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
-                return
-            c = count_at(lam, inv, p, budget, limit, fast, try_buf)
-            if c >= budget:  # no key in (lo_t, p): p is the product of the budget-th key
-                finish_at(lam, inv, budget, fast, p, out, ties, heap)
-                return
-            lo_t = p
-            lo_c = c
-            lo_buf, try_buf = try_buf, lo_buf
-            try_in_out = not try_in_out
-            have_lo = True
-        else:
-            q = last_at_or_below(lam, inv, hi_t, budget, fast)  # as many keys at q as at hi_t
-            r = np.nextafter(q, 0.0)
-            if r <= lo_t:  # every key in (lo_t, hi_t] is at q
-                finish_at(lam, inv, budget, fast, q, out, ties, heap)
-                return
-            c = count_at(lam, inv, r, budget, limit, fast, try_buf)
-            if c < budget:  # the budget-th key is at q
-                finish_at(lam, inv, budget, fast, q, out, ties, heap)
-                return
-            if c == budget:
-                if not try_in_out:
-                    copy_into(try_buf, out)
-                return
-            hi_t = r
-            hi_c = c
-        up = not up
-        if hi_c - lo_c <= width_max:
-            continue
-        t = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
-        if not (lo_t < t < hi_t):
-            continue  # adjacent floats: the next snap lands on the product between
-        c = count_at(lam, inv, t, budget, limit, fast, try_buf)
-        if c == budget:
-            if not try_in_out:
-                copy_into(try_buf, out)
-            return
-        if c < budget:
-            lo_t = t
-            lo_c = c
-            lo_buf, try_buf = try_buf, lo_buf
-            try_in_out = not try_in_out
-            have_lo = True
-        else:
-            hi_t = t
-            hi_c = c
     finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)  # a bug guard: never reached
 
 
