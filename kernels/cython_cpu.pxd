@@ -25,6 +25,12 @@ cdef enum:
 cdef int allocate_core(const double[::1] lam, int64_t budget, int64_t[::1] out,
                        int64_t[::1] ties, double[::1] heap) noexcept nogil
 
+# allocate_core for a sequence of similar problems: ``warm`` (float64, length 3, zeros at
+# first) carries a bracket of the previous call's threshold to this one, where the first two
+# counts are taken; the result is the same whatever ``warm`` holds. Updated on success.
+cdef int allocate_warm_core(const double[::1] lam, int64_t budget, int64_t[::1] out,
+                            int64_t[::1] ties, double[::1] heap, double[::1] warm) noexcept nogil
+
 # Policy statistics (DESIGN.md section 3): check every sample (ids in [0, n), durations
 # finite and >= 0), then add them all with Welford's update; a rejected batch changes nothing.
 cdef int observe_core(const int64_t[::1] workers, const double[::1] durations,

@@ -1065,9 +1065,9 @@ cdef void copy_into(int64_t[::1] src, int64_t[::1] dst) noexcept nogil:
 
 
 cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_t budget,
-                            bint fast, double t, double slope, int64_t[::1] out,
-                            int64_t[::1] ties, double[::1] heap) noexcept nogil:
-    # threshold.allocate_positive, step for step.
+                            bint fast, double t, double t2, double slope, int64_t[::1] out,
+                            int64_t[::1] ties, double[::1] heap, double* bracket) noexcept nogil:
+    # threshold.allocate_positive, step for step; the bracket it returns goes to bracket[0:2].
     cdef Py_ssize_t n = lam.shape[0]
     cdef int64_t width_max = <int64_t>(2.0 * sqrt(<double>n)) + 16
     cdef int64_t limit = budget + n + 1, lo_c = 0, hi_c = limit, c = 0, prev_c = 0
@@ -1086,6 +1086,8 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         if c == budget:
             if not try_in_out:
                 copy_into(try_buf, out)
+            bracket[0] = lo_t
+            bracket[1] = t
             return
         if c < budget:
             stalled = c == lo_c and have_lo
@@ -1109,18 +1111,29 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             if not have_lo:
                 zero_into(out)
             select_between(lam, budget, lo_c, lo_buf, hi_t, out, ties, heap)
+            bracket[0] = lo_t
+            bracket[1] = hi_t
             return
         if lo_next >= hi_t:
             finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
+            bracket[0] = lo_t
+            bracket[1] = hi_t
             return
         if lo_next == hi_last:
             finish_at(lam, inv, budget, fast, lo_next, out, ties, heap)
+            bracket[0] = lo_t
+            bracket[1] = lo_next
             return
         if lo_t >= DBL_MAX:
             finish_at(lam, inv, budget, fast, INFINITY, out, ties, heap)
+            bracket[0] = lo_t
+            bracket[1] = INFINITY
             return
         aimed = -1.0
-        if step < MAX_BRACKET_STEPS:
+        if step == 0 and lo_t < t2 < hi_t:
+            nxt = t2
+            aimed = <double>budget
+        elif step < MAX_BRACKET_STEPS:
             nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c)
             aimed = aim(budget, c, have_lo, lo_c, hi_t, hi_c)
         else:
@@ -1132,6 +1145,8 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                 nxt = 0.5 * lo_t + 0.5 * hi_t
                 if not (lo_t < nxt < hi_t):
                     finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
+                    bracket[0] = lo_t
+                    bracket[1] = hi_t
                     return
         if nxt < lo_next or nxt >= hi_last:
             aimed = -1.0
@@ -1143,28 +1158,62 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         prev_c = c
         t = nxt
     finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
+    bracket[0] = lo_t
+    bracket[1] = hi_t
 
 
 cdef int allocate_core(const double[::1] lam, int64_t budget, int64_t[::1] out,
                        int64_t[::1] ties, double[::1] heap) noexcept nogil:
+    cdef double warm[3]
+    warm[0] = warm[1] = warm[2] = 0.0
+    return allocate_guided(lam, budget, out, ties, heap, warm)
+
+
+cdef int allocate_warm_core(const double[::1] lam, int64_t budget, int64_t[::1] out,
+                            int64_t[::1] ties, double[::1] heap, double[::1] warm) noexcept nogil:
+    # threshold.allocate_warm
+    cdef double guide[3]
+    cdef int status
+    guide[0] = warm[0]
+    guide[1] = warm[1]
+    guide[2] = warm[2]
+    status = allocate_guided(lam, budget, out, ties, heap, guide)
+    if status == STATUS_OK:
+        warm[0] = guide[0]
+        warm[1] = guide[1]
+        warm[2] = guide[2]
+    return status
+
+
+cdef int allocate_guided(const double[::1] lam, int64_t budget, int64_t[::1] out,
+                         int64_t[::1] ties, double[::1] heap, double* guide) noexcept nogil:
+    # threshold.allocate_guided: guide holds (lo, hi, relaxation) of a previous call, and
+    # receives this call's.
     cdef Py_ssize_t i
     cdef int64_t n_zero = 0, n_avail = 0
-    cdef double inv_sum = 0.0, lam_min = 0.0, t, slope
+    cdef double inv_sum = 0.0, lam_min = 0.0, t, t2 = 0.0, r, slope, scale
     cdef bint fast
     cdef int status = scan(lam, budget, heap, &n_zero, &n_avail, &inv_sum, &lam_min)
     if status != STATUS_OK:
         return status  # out untouched: a rejected call changes nothing
-    if budget == 0:
-        for i in range(lam.shape[0]):
-            out[i] = 0
-        return STATUS_OK
-    if n_zero > 0:
-        round_robin_zeros(lam, budget, n_zero, out)
+    if budget == 0 or n_zero > 0:
+        guide[0] = guide[1] = guide[2] = 0.0
+        if budget == 0:
+            for i in range(lam.shape[0]):
+                out[i] = 0
+        else:
+            round_robin_zeros(lam, budget, n_zero, out)
         return STATUS_OK
     fast = budget < RECIPROCAL_CAP and inv_sum < INFINITY
-    t = relaxation(lam, budget, n_avail, inv_sum, lam_min)
+    r = relaxation(lam, budget, n_avail, inv_sum, lam_min)
     slope = inv_sum if inv_sum < INFINITY else INFINITY
-    allocate_positive(lam, heap, budget, fast, t, slope, out, ties, heap)
+    t = r
+    if 0.0 < guide[0] < guide[1] < INFINITY and 0.0 < guide[2] < INFINITY:
+        scale = r / guide[2]
+        t = min(guide[1] * scale, DBL_MAX)
+        t2 = guide[0] * scale
+    allocate_positive(lam, heap, budget, fast, t, t2, slope, out, ties, heap, guide)
+    guide[2] = r
     return STATUS_OK
 
 
@@ -1288,6 +1337,15 @@ def allocate_into(const double[::1] lam, int64_t budget, int64_t[::1] out,
     return status
 
 
+def allocate_warm_into(const double[::1] lam, int64_t budget, int64_t[::1] out,
+                       int64_t[::1] ties, double[::1] heap, double[::1] warm):
+    """:func:`allocate_into` warm-started from ``warm`` (float64, 3; see threshold.allocate_warm)."""
+    cdef int status
+    with nogil:
+        status = allocate_warm_core(lam, budget, out, ties, heap, warm)
+    return status
+
+
 def allocate_batch_into(const double[:, ::1] lam2d, const int64_t[::1] budgets,
                         int64_t[:, ::1] out, int64_t[:, ::1] ties, double[:, ::1] heap,
                         int64_t[::1] status):
@@ -1370,15 +1428,33 @@ cdef int policy_round_core(double[::1] counts, const double[::1] means, double[:
                            const unsigned char[::1] available, int variant, double weight,
                            double log_term, double gamma, int64_t budget, double[::1] s,
                            int64_t[::1] out, int64_t[::1] ties, double[::1] heap) noexcept nogil:
-    cdef Py_ssize_t i
     cdef int status
     bounds_core(counts, means, available, variant, weight, log_term, s)
     status = allocate_core(s, budget, out, ties, heap)
     if status == STATUS_OK and gamma != 1.0:
-        for i in range(counts.shape[0]):
-            counts[i] = counts[i] * gamma
-            m2[i] = m2[i] * gamma
+        discount(counts, m2, gamma)
     return status
+
+
+cdef int policy_round_warm_core(double[::1] counts, const double[::1] means, double[::1] m2,
+                                const unsigned char[::1] available, int variant, double weight,
+                                double log_term, double gamma, int64_t budget, double[::1] s,
+                                int64_t[::1] out, int64_t[::1] ties, double[::1] heap,
+                                double[::1] warm) noexcept nogil:
+    # policy_round_core with the allocation warm-started (threshold.allocate_warm)
+    cdef int status
+    bounds_core(counts, means, available, variant, weight, log_term, s)
+    status = allocate_warm_core(s, budget, out, ties, heap, warm)
+    if status == STATUS_OK and gamma != 1.0:
+        discount(counts, m2, gamma)
+    return status
+
+
+cdef void discount(double[::1] counts, double[::1] m2, double gamma) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(counts.shape[0]):
+        counts[i] = counts[i] * gamma
+        m2[i] = m2[i] * gamma
 
 
 def policy_codes():
@@ -1415,4 +1491,16 @@ def policy_round(double[::1] counts, const double[::1] means, double[::1] m2,
     with nogil:
         status = policy_round_core(counts, means, m2, available, variant, weight, log_term,
                                    gamma, budget, s, out, ties, heap)
+    return status
+
+
+def policy_round_warm(double[::1] counts, const double[::1] means, double[::1] m2,
+                      const unsigned char[::1] available, int variant, double weight,
+                      double log_term, double gamma, int64_t budget, double[::1] s,
+                      int64_t[::1] out, int64_t[::1] ties, double[::1] heap, double[::1] warm):
+    """:func:`policy_round` with the allocation warm-started from ``warm`` (float64, 3)."""
+    cdef int status
+    with nogil:
+        status = policy_round_warm_core(counts, means, m2, available, variant, weight, log_term,
+                                        gamma, budget, s, out, ties, heap, warm)
     return status

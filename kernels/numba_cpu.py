@@ -92,6 +92,12 @@ def allocate_into(lam, budget, out, ties, heap):
     return threshold.allocate_into(lam, budget, out, ties, heap)
 
 
+@njit(**_JIT)
+def allocate_warm_into(lam, budget, out, ties, heap, warm):
+    """:func:`allocate_into` warm-started from ``warm`` (float64, 3; see ``threshold.allocate_warm``)."""
+    return threshold.allocate_warm(lam, budget, out, ties, heap, warm)
+
+
 @njit(parallel=True, **_JIT)
 def allocate_batch_into(lam2d, budgets, out, ties, heap, status):
     """Row ``r`` of ``out`` gets the allocation of ``budgets[r]`` over ``lam2d[r]``, in parallel.
@@ -130,4 +136,12 @@ def policy_round(counts, means, m2, available, variant, weight, log_term, gamma,
     """Bounds, allocation and discount of one round in one call; returns a status code."""
     return stats.policy_round(
         counts, means, m2, available, variant, weight, log_term, gamma, budget, s, out, ties, heap
+    )
+
+
+@njit(**_JIT)
+def policy_round_warm(counts, means, m2, available, variant, weight, log_term, gamma, budget, s, out, ties, heap, warm):
+    """:func:`policy_round` with the allocation warm-started from ``warm``."""
+    return stats.policy_round_warm(
+        counts, means, m2, available, variant, weight, log_term, gamma, budget, s, out, ties, heap, warm
     )

@@ -108,3 +108,13 @@ def policy_round(counts, means, m2, available, variant, weight, log_term, gamma,
     if status == OK and gamma != 1.0:
         discount(counts, m2, gamma)
     return status
+
+
+@register_jitable
+def policy_round_warm(counts, means, m2, available, variant, weight, log_term, gamma, budget, s, out, ties, heap, warm):
+    """:func:`policy_round` with the allocation warm-started from ``warm`` (threshold.allocate_warm)."""
+    bounds_into(counts, means, available, variant, weight, log_term, s)
+    status = threshold.allocate_warm(s, budget, out, ties, heap, warm)
+    if status == OK and gamma != 1.0:
+        discount(counts, m2, gamma)
+    return status

@@ -696,8 +696,10 @@ def shrink_guess(budget, lo_t, lo_c, hi_t, hi_c):
 
 
 @register_jitable
-def allocate_positive(lam, inv, budget, fast, t, slope, out, ties, heap):
-    """The allocation over workers with ``0 < lam <= inf`` (``budget > 0``), from the guess ``t``.
+def allocate_positive(lam, inv, budget, fast, t, t2, slope, out, ties, heap):
+    """The allocation over workers with ``0 < lam <= inf`` (``budget > 0``), from the guess ``t``
+    (and ``t2`` as the second, if it lands inside the bracket; 0: none). Returns a bracket
+    ``(lo, hi)`` of the product of the ``budget``-th key, for the next call's guesses.
 
     Counting passes bracket the ``budget``-th key: secant steps first, then steps that
     shrink the bracket geometrically. Once the counts misbehave (ties), each pass also
@@ -728,7 +730,7 @@ def allocate_positive(lam, inv, budget, fast, t, slope, out, ties, heap):
         if c == budget:  # the prefix at t is the allocation
             if not try_in_out:
                 copy_into(try_buf, out)
-            return
+            return lo_t, t
         # From here on, look for the products next to each threshold when the counts
         # behave unlike a smooth distribution's: a count that did not move, or one far
         # from its aim (ties), or secant steps that do not converge.
@@ -749,18 +751,21 @@ def allocate_positive(lam, inv, budget, fast, t, slope, out, ties, heap):
             if not have_lo:
                 zero_into(out)
             select_between(lam, budget, lo_c, lo_buf, hi_t, out, ties, heap)
-            return
+            return lo_t, hi_t
         if lo_next >= hi_t:  # no product strictly inside: every key in (lo_t, hi_t] is at hi_t
             finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
-            return
+            return lo_t, hi_t
         if lo_next == hi_last:  # a single product inside
             finish_at(lam, inv, budget, fast, lo_next, out, ties, heap)
-            return
+            return lo_t, lo_next
         if lo_t >= DBL_MAX:  # every key left overflows
             finish_at(lam, inv, budget, fast, INF, out, ties, heap)
-            return
+            return lo_t, INF
         aimed = -1.0
-        if step < MAX_BRACKET_STEPS:
+        if step == 0 and lo_t < t2 < hi_t:  # the caller's second guess
+            nxt = t2
+            aimed = float(budget)
+        elif step < MAX_BRACKET_STEPS:
             nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c)
             aimed = aim(budget, c, have_lo, lo_c, hi_t, hi_c)
         else:
@@ -772,7 +777,7 @@ def allocate_positive(lam, inv, budget, fast, t, slope, out, ties, heap):
                 nxt = 0.5 * lo_t + 0.5 * hi_t
                 if not (lo_t < nxt < hi_t):  # adjacent floats: every key inside is at hi_t
                     finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
-                    return
+                    return lo_t, hi_t
         # Never count inside a gap between products: the count would not move.
         if nxt < lo_next or nxt >= hi_last:
             aimed = -1.0
@@ -783,6 +788,7 @@ def allocate_positive(lam, inv, budget, fast, t, slope, out, ties, heap):
         prev_c = c
         t = nxt
     finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)  # a bug guard: never reached
+    return lo_t, hi_t
 
 
 @register_jitable
@@ -805,21 +811,52 @@ def allocate_into(lam, budget, out, ties, heap):
     ``ties`` (int64, ``>= n``) and ``heap`` (float64, ``>= n + 2``) are scratch. Assumes
     ``0 <= budget <= 2**53`` so that every task index is exact in float64.
     """
+    return allocate_guided(lam, budget, out, ties, heap, 0.0, 0.0, 0.0)[0]
+
+
+@register_jitable
+def allocate_warm(lam, budget, out, ties, heap, warm):
+    """:func:`allocate_into` for a sequence of similar problems (a policy's rounds).
+
+    ``warm`` (float64, length 3) holds ``(lo, hi, r)`` from the previous call, zeros at
+    first: a bracket of the product of its ``budget``-th key and its relaxation ``r``. The
+    first two counts are taken at ``hi`` and ``lo`` scaled by the ratio of this call's
+    relaxation to ``r``, so bounds that moved little, or all by the same factor, are
+    bracketed at once; the result is the same whatever ``warm`` holds. Updated on success.
+    """
+    status, lo, hi, r = allocate_guided(lam, budget, out, ties, heap, warm[0], warm[1], warm[2])
+    if status == OK:
+        warm[0] = lo
+        warm[1] = hi
+        warm[2] = r
+    return status
+
+
+@register_jitable
+def allocate_guided(lam, budget, out, ties, heap, prev_lo, prev_hi, prev_relaxation):
+    """:func:`allocate_warm`'s work: returns ``(status, lo, hi, relaxation)``, zeros when the
+    answer needed no bracket (``budget = 0``, or zeros in ``lam``)."""
     status, n_zero, n_avail, inv_sum, lam_min = scan(lam, budget, heap)
     if status != OK:
-        return status  # out untouched: a rejected call changes nothing
+        return status, 0.0, 0.0, 0.0  # out untouched: a rejected call changes nothing
     if budget == 0:
         for i in range(lam.shape[0]):
             out[i] = 0
-        return OK
+        return OK, 0.0, 0.0, 0.0
     if n_zero > 0:
         round_robin_zeros(lam, budget, n_zero, out)
-        return OK
+        return OK, 0.0, 0.0, 0.0
     fast = budget < RECIPROCAL_CAP and inv_sum < INF
-    t = relaxation(lam, budget, n_avail, inv_sum, lam_min)
+    r = relaxation(lam, budget, n_avail, inv_sum, lam_min)
     slope = inv_sum if inv_sum < INF else INF
-    allocate_positive(lam, heap, budget, fast, t, slope, out, ties, heap)
-    return OK
+    t = r
+    t2 = 0.0
+    if 0.0 < prev_lo < prev_hi < INF and 0.0 < prev_relaxation < INF:
+        scale = r / prev_relaxation
+        t = min(prev_hi * scale, DBL_MAX)
+        t2 = prev_lo * scale
+    lo, hi = allocate_positive(lam, heap, budget, fast, t, t2, slope, out, ties, heap)
+    return OK, lo, hi, r
 
 
 @register_jitable
