@@ -11,5 +11,5 @@ BACKENDS = _bench.compiled_backends() + (
 )
 
 
-def case_id(n, budget):
-    return f"n={n}-budget={budget}"
+def case_id(n, budget, distribution=None):
+    return f"n={n}-budget={budget}" + (f"-{distribution}" if distribution else "")

@@ -1,7 +1,9 @@
 """Allocation throughput: every backend and every baseline on one case table, in the same run.
 
-Run: ``pytest benchmarks/test_bench_allocate.py --benchmark-columns=median,iqr,rounds``.
-Compare within a group (one ``(n, budget)`` case): targets are ratios, never absolute times.
+Run: ``pytest benchmarks/test_bench_allocate.py --benchmark-columns=median,iqr,rounds``
+(``-k two-speeds`` for one distribution; ``FASTATA_SIMD=avx2`` runs the Cython passes as on an
+AVX2-only CPU). Compare within a group (one ``(n, budget, distribution)`` case): targets are
+ratios, never absolute times. The same table with p50/p99 per call: ``fastata bench``.
 """
 
 import subprocess
@@ -14,31 +16,34 @@ import pytest
 import fastata as fa
 from cases import BACKENDS, BATCH, CASES, baselines, case_id, floor_call, make_lam
 
-BASELINE_CASES = [(n, b, name) for n, b in CASES for name in baselines(n, b)]
+BASELINE_CASES = [(n, b, d, name) for n, b, d in CASES for name in baselines(n, b, d)]
+CASE_IDS = [case_id(*c) for c in CASES]
 
 
 @pytest.mark.parametrize("backend", ("auto",) + BACKENDS)
-@pytest.mark.parametrize("n, budget", CASES, ids=[case_id(*c) for c in CASES])
-def test_allocate(benchmark, backend, n, budget):
-    benchmark.group = f"allocate {case_id(n, budget)}"
-    lam = make_lam(n)
-    a = benchmark(fa.allocate, lam, budget, backend=backend)
+@pytest.mark.parametrize("n, budget, distribution", CASES, ids=CASE_IDS)
+def test_allocate(benchmark, backend, n, budget, distribution):
+    benchmark.group = f"allocate {case_id(n, budget, distribution)}"
+    lam = make_lam(n, distribution=distribution)
+    out = np.empty(n, dtype=np.int64)  # reused, as a scheduler would
+    a = benchmark(fa.allocate, lam, budget, backend=backend, out=out)
     assert a.sum() == budget
 
 
-@pytest.mark.parametrize("n, budget, name", BASELINE_CASES, ids=[f"{case_id(n, b)}-{name}" for n, b, name in BASELINE_CASES])
-def test_baseline(benchmark, n, budget, name):
-    benchmark.group = f"allocate {case_id(n, budget)}"
-    lam = make_lam(n)
-    benchmark(baselines(n, budget)[name], lam, budget)
+@pytest.mark.parametrize("n, budget, distribution, name", BASELINE_CASES,
+                         ids=[f"{case_id(n, b, d)}-{name}" for n, b, d, name in BASELINE_CASES])
+def test_baseline(benchmark, n, budget, distribution, name):
+    benchmark.group = f"allocate {case_id(n, budget, distribution)}"
+    lam = make_lam(n, distribution=distribution)
+    benchmark(baselines(n, budget, distribution)[name], lam, budget)
 
 
 @pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "cuda"])
-@pytest.mark.parametrize("n, budget", CASES, ids=[case_id(*c) for c in CASES])
-def test_call_overhead_floor(benchmark, backend, n, budget):
+@pytest.mark.parametrize("n, budget, distribution", CASES, ids=CASE_IDS)
+def test_call_overhead_floor(benchmark, backend, n, budget, distribution):
     """The backend's empty kernel with the same arguments: what no implementation can beat."""
-    benchmark.group = f"allocate {case_id(n, budget)}"
-    benchmark(floor_call(backend, n), make_lam(n), budget)
+    benchmark.group = f"allocate {case_id(n, budget, distribution)}"
+    benchmark(floor_call(backend, n), make_lam(n, distribution=distribution), budget)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +71,7 @@ def test_batch_loop_of_single_calls(benchmark, batch_input):
 
 def test_budget_does_not_matter(benchmark):
     """``budget = 10**9`` with n = 3 against ``budget = 3``: compare with the (3, 10**9) group."""
-    benchmark.group = f"allocate {case_id(3, 10**9)}"
+    benchmark.group = f"allocate {case_id(3, 10**9, 'lognormal')}"
     benchmark(fa.allocate, make_lam(3), 3)
 
 

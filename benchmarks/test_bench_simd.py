@@ -28,7 +28,7 @@ def test_count_pass_cython(benchmark, problem, level):
     benchmark.group = f"count pass n={N}"
     lam, t = problem
     out = np.empty(N, dtype=np.int64)
-    total = benchmark(cython_cpu.count_prefix_with, level, lam, t, BUDGET, out)
+    total = benchmark(cython_cpu.count_into_with, level, lam, 1.0 / lam, t, BUDGET, out)
     assert abs(total - BUDGET) < N
 
 
@@ -36,10 +36,13 @@ def test_count_pass_numba(benchmark, problem):
     numba = pytest.importorskip("numba")
     from fastata.kernels import threshold
 
-    count_prefix = numba.njit(error_model="numpy")(threshold.count_prefix)  # as numba_cpu compiles it
+    from fastata.kernels import numba_cpu  # noqa: F401  (registers the CPU compile options)
+
+    count_into = numba.njit(error_model="numpy")(lambda lam, inv, t, budget, out: threshold.count_into(lam, inv, t, budget, out))
     benchmark.group = f"count pass n={N}"
     lam, t = problem
+    inv = 1.0 / lam
     out = np.empty(N, dtype=np.int64)
-    count_prefix(lam, t, BUDGET, BUDGET + N + 1, out)  # compile outside the timing
-    total = benchmark(count_prefix, lam, t, BUDGET, BUDGET + N + 1, out)
+    count_into(lam, inv, t, BUDGET, out)  # compile outside the timing
+    total = benchmark(count_into, lam, inv, t, BUDGET, out)
     assert abs(total - BUDGET) < N

@@ -20,27 +20,65 @@ from . import _backends
 from .allocate import allocate, allocate_batch
 from .kernels import reference
 
-#: ``(n, budget)`` of the allocation benchmark (issue 3).
-CASES = (
-    (16, 16),
-    (51, 23),
-    (459, 23),
-    (459, 459),
-    (4096, 4096),
-    (65536, 65536),
-    (65536, 262144),
-    (3, 10**9),
-)
+def _lognormal(n, rng):
+    return rng.lognormal(0.0, 0.5, n)
+
+
+def _with_share(value):
+    def make(n, rng):
+        lam = rng.lognormal(0.0, 0.5, n)
+        lam[rng.random(n) < 0.1] = value
+        return lam
+
+    return make
+
+
+#: Per-task times a cluster produces, by name: smooth ones, heavy tails, the paper's means,
+#: and the ties of a few machine types or of rounded durations (the hard case for a
+#: threshold search). ``fastata bench --dist NAME[,NAME]`` picks some.
+DISTRIBUTIONS = {
+    "lognormal": _lognormal,  # lognormal(0, 0.5): measured worker times often are
+    "exponential": lambda n, rng: rng.exponential(1.0, n),
+    "paper": lambda n, rng: 58.0 * np.arange(1, n + 1),  # the paper's means, 58 i
+    "pareto": lambda n, rng: rng.pareto(1.5, n) + 1.0,
+    "uniform": lambda n, rng: rng.uniform(1.0, 2.0, n),
+    "two-speeds": lambda n, rng: np.where(np.arange(n) % 2 == 0, 1.0, 2.0),
+    "integers": lambda n, rng: rng.integers(1, 5, n).astype(np.float64),  # 1..4
+    "equal": lambda n, rng: np.ones(n),
+    "zeros": _with_share(0.0),  # 10 % unexplored workers
+    "unavailable": _with_share(np.inf),  # 10 % unavailable workers
+}
+DEFAULT_DISTRIBUTION = "lognormal"
+
+#: ``(n, budget)`` on the default distribution only.
+SMALL_CASES = ((16, 16), (51, 23), (459, 23), (459, 459), (3, 10**9))
+#: ``(n, budget)`` on every distribution.
+LARGE_CASES = ((4096, 4096), (65536, 65536), (65536, 262144), (10**6, 10**6))
+
+
+def make_cases(distributions=None, sizes=None):
+    """``(n, budget, distribution)`` rows: the small sizes on the default distribution and the
+    large ones on every distribution; or exactly ``sizes`` x ``distributions`` when given."""
+    if sizes is not None:
+        return [(n, b, d) for d in (distributions or (DEFAULT_DISTRIBUTION,)) for n, b in sizes]
+    distributions = distributions or tuple(DISTRIBUTIONS)
+    rows = [(n, b, DEFAULT_DISTRIBUTION) for n, b in SMALL_CASES] if DEFAULT_DISTRIBUTION in distributions else []
+    return rows + [(n, b, d) for n, b in LARGE_CASES for d in distributions]
+
+
+#: The whole table of ``fastata bench`` and ``benchmarks/``.
+CASES = make_cases()
 #: The batched case: ``m`` problems of ``n`` workers, ``budget`` tasks each.
 BATCH = (1024, 459, 459)
-#: Baselines whose cost grows with the budget run only where a call stays under ~1 s.
+#: Baselines whose cost grows with the budget run only where a call stays under ~1 s, and
+#: on the default distribution only (they do not depend on it).
 MAX_NAIVE_WORK = 2 * 10**7  # budget * n
 MAX_HEAPQ_BUDGET = 3 * 10**5
 
 
-def make_lam(n, seed=0):
-    """Heterogeneous per-task times: log-normal, as measured worker times often are."""
-    return np.random.default_rng(seed).lognormal(0.0, 0.5, n)
+def make_lam(n, seed=0, distribution=DEFAULT_DISTRIBUTION):
+    """Per-task times of ``n`` workers drawn from one of :data:`DISTRIBUTIONS`."""
+    return DISTRIBUTIONS[distribution](n, np.random.default_rng(seed)).astype(np.float64)
 
 
 def naive_numpy(lam, budget):
@@ -58,17 +96,26 @@ def heapq_greedy(lam, budget):
     return out
 
 
-def numpy_pass(lam, budget):
-    """One vectorised numpy pass over n: the relaxation ``floor(c / lam)``."""
-    return np.floor(budget / lam)
+def numpy_pass(n):
+    """One vectorised numpy pass over n, the relaxation ``floor(c / lam)``, into a buffer
+    allocated once: it measures the pass, not the page faults of a fresh result."""
+    buf = np.empty(n)
+
+    def one_pass(lam, budget):
+        with np.errstate(divide="ignore"):
+            return np.floor(np.divide(budget, lam, out=buf), out=buf)
+
+    return one_pass
 
 
-def baselines(n, budget):
+def baselines(n, budget, distribution=DEFAULT_DISTRIBUTION):
     """Name -> callable(lam, budget) of the baselines feasible at this size."""
-    found = {"numpy pass": numpy_pass}
+    found = {"numpy pass": numpy_pass(n)}
+    if distribution != DEFAULT_DISTRIBUTION:
+        return found
     if budget * n <= MAX_NAIVE_WORK:
         found["naive numpy loop"] = naive_numpy
-    if budget <= MAX_HEAPQ_BUDGET:
+    if budget <= MAX_HEAPQ_BUDGET and n <= 4096:
         found["heapq greedy"] = heapq_greedy
     return found
 
@@ -107,19 +154,125 @@ def median_time(fn, *args, min_time=0.02, repeat=5):
     return statistics.median(samples)
 
 
-def run_cases(cases=CASES, min_time=0.02, repeat=5):
+def call_percentiles(fn, *args, min_calls=200, min_time=0.05):
+    """``(p50, p99)`` seconds of single calls: the jitter a scheduler sees, one call at a time."""
+    fn(*args)
+    samples = []
+    deadline = time.perf_counter() + min_time
+    while len(samples) < min_calls or time.perf_counter() < deadline:
+        start = time.perf_counter_ns()
+        fn(*args)
+        samples.append(time.perf_counter_ns() - start)
+        if len(samples) >= 100_000:
+            break
+    p50, p99 = np.percentile(np.array(samples, dtype=np.float64), [50, 99])
+    return p50 * 1e-9, p99 * 1e-9
+
+
+def counting_passes(lam, budget, warm=None):
+    """The passes over the workers one allocation makes, by kind: the kernel's algorithm
+    (``kernels/threshold.py``, which numba, cuda and, step for step, Cython run) executed as
+    plain Python with counters around its passes. A measurement hook, not in any hot path.
+
+    ``warm``: as for ``threshold.allocate_warm`` (updated); ``None`` for a cold call.
+    """
+    from .kernels import threshold
+
+    lam = np.ascontiguousarray(lam, dtype=np.float64)
+    counted = {"inverse": "inverse_pass", "count": "count_into", "count with extremes": "count_extremes_into",
+               "count by division": "count_into_divided", "boundary": "select_between",
+               "split at t*": "split_at_threshold", "levels": "count_levels"}
+    passes = dict.fromkeys(counted, 0)
+    originals = {name: getattr(threshold, name) for name in counted.values()}
+
+    def counting(kind, fn):
+        def wrapped(*args):
+            passes[kind] += 1
+            return fn(*args)
+
+        return wrapped
+
+    try:
+        for kind, name in counted.items():
+            setattr(threshold, name, counting(kind, originals[name]))
+        n = lam.shape[0]
+        out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
+        with np.errstate(all="ignore"):
+            if warm is None:
+                threshold.allocate_into(lam, budget, out, ties, heap)
+            else:
+                threshold.allocate_warm(lam, budget, out, ties, heap, warm)
+    finally:
+        for name, fn in originals.items():
+            setattr(threshold, name, fn)
+    return {kind: k for kind, k in passes.items() if k}
+
+
+def run_cases(cases=CASES, min_time=0.02, repeat=5, percentiles=True, passes=False):
     """Time every backend and baseline on every case; returns a list of row dicts."""
     rows = []
-    for n, budget in cases:
-        lam = make_lam(n)
-        timings = {f"fa.allocate[{b}]": median_time(lambda: allocate(lam, budget, backend=b), min_time=min_time, repeat=repeat)
-                   for b in ("auto",) + compiled_backends()}
+    for n, budget, distribution in cases:
+        lam = make_lam(n, distribution=distribution)
+        timings, tails = {}, {}
+        for b in ("auto",) + compiled_backends():
+            out = np.empty(n, dtype=np.int64)  # reused, as a scheduler would: no page faults
+
+            def call(b=b, out=out):
+                return allocate(lam, budget, backend=b, out=out)
+
+            timings[f"fa.allocate[{b}]"] = median_time(call, min_time=min_time, repeat=repeat)
+            if percentiles:
+                tails[f"fa.allocate[{b}]"] = call_percentiles(call, min_time=min_time)
         for b in compiled_backends():
             timings[f"floor[{b}]"] = median_time(floor_call(b, n), lam, budget, min_time=min_time, repeat=repeat)
-        for name, fn in baselines(n, budget).items():
+        for name, fn in baselines(n, budget, distribution).items():
             timings[name] = median_time(fn, lam, budget, min_time=min_time, repeat=repeat)
-        rows.append({"n": n, "budget": budget, "seconds": timings})
+        row = {"n": n, "budget": budget, "distribution": distribution, "seconds": timings}
+        if percentiles:
+            row["p50_p99_seconds"] = tails
+        if passes:
+            row["passes"] = counting_passes(lam, budget)
+        rows.append(row)
     return rows
+
+
+def warm_start(n=4096, budget=4096, rounds=40, backend="auto", seed=0):
+    """A policy's sequence of allocation problems (ATA-Empirical's bounds, round after round,
+    on log-normal workers), allocated cold and warm-started from the previous round: counting
+    passes per call (mean) and median seconds per call of each."""
+    from .kernels import threshold
+    from .policies import ATAEmpirical
+
+    rng = np.random.default_rng(seed)
+    mu = rng.lognormal(0.0, 0.5, n)
+    policy = ATAEmpirical(n, budget, eta=0.5, backend=backend)
+    problems = []
+    for k in range(rounds + 50):
+        a = policy.allocate()
+        workers = np.repeat(np.arange(n), a)
+        policy.observe(workers, rng.exponential(mu[workers]))
+        if k >= 50:  # past the first, exploring rounds
+            problems.append(policy.lower_bounds.copy())
+    cold = [sum(counting_passes(lam, budget).values()) for lam in problems]
+    warm_state = np.zeros(3)
+    warm = [sum(counting_passes(lam, budget, warm_state).values()) for lam in problems]
+    kernels = _backends.resolve(backend)[1]
+    out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
+    state = np.zeros(3)
+
+    def cold_calls():
+        for lam in problems:
+            kernels.allocate_into(lam, budget, out, ties, heap)
+
+    def warm_calls():
+        for lam in problems:
+            kernels.allocate_warm_into(lam, budget, out, ties, heap, state)
+
+    return {
+        "n": n, "budget": budget, "rounds": rounds,
+        "passes per call": {"cold": float(np.mean(cold)), "warm": float(np.mean(warm))},
+        "seconds per call": {"cold": median_time(cold_calls) / rounds, "warm": median_time(warm_calls) / rounds},
+    }
 
 
 def run_batch(m=BATCH[0], n=BATCH[1], budget=BATCH[2], min_time=0.05, repeat=5):
@@ -162,11 +315,15 @@ def startup_costs(repeat=3):
             "numba first call, warm cache": warm}
 
 
+def case_name(n, budget, distribution):
+    return f"n={n}, budget={budget}, {distribution}"
+
+
 def ratios(rows, batch):
-    """The targets of issue 3, as ratios measured in this run."""
+    """The targets, as ratios measured in this run."""
     found = {}
     for row in rows:
-        s, key = row["seconds"], f"n={row['n']}, budget={row['budget']}"
+        s, key = row["seconds"], case_name(row["n"], row["budget"], row["distribution"])
         for b in compiled_backends():
             mine = s[f"fa.allocate[{b}]"]
             if "naive numpy loop" in s:
@@ -174,9 +331,11 @@ def ratios(rows, batch):
             if "heapq greedy" in s:
                 found[f"{key}: heapq greedy / {b}"] = s["heapq greedy"] / mine
             found[f"{key}: {b} / numpy pass"] = mine / s["numpy pass"]
-        if "floor[cython]" in s:
+        if "fa.allocate[numba]" in s and "fa.allocate[cython]" in s:
+            found[f"{key}: numba / cython"] = s["fa.allocate[numba]"] / s["fa.allocate[cython]"]
+        if "floor[cython]" in s and row["n"] < 1000:
             found[f"{key}: auto / cython floor"] = s["fa.allocate[auto]"] / s["floor[cython]"]
-    by_case = {(r["n"], r["budget"]): r["seconds"] for r in rows}
+    by_case = {(r["n"], r["budget"]): r["seconds"] for r in rows if r["distribution"] == DEFAULT_DISTRIBUTION}
     if (3, 10**9) in by_case:
         lam3 = make_lam(3)
         small = median_time(lambda: allocate(lam3, 3), repeat=5)
@@ -187,41 +346,63 @@ def ratios(rows, batch):
     return found
 
 
-def format_report(rows, batch, ratio_table, startup):
+def format_report(rows, batch, ratio_table, startup, warm=None):
     """Plain-text tables of medians and ratios."""
-    lines = ["Allocation, median time per call (microseconds)"]
+    lines = ["Allocation, median time per call (microseconds); p50 / p99 of single calls"]
     for row in rows:
-        lines.append(f"  n={row['n']:>6} budget={row['budget']:>10}")
+        lines.append(f"  {case_name(row['n'], row['budget'], row['distribution'])}")
+        tails = row.get("p50_p99_seconds", {})
         for name, sec in row["seconds"].items():
-            lines.append(f"      {name:<28} {sec * 1e6:14.2f}")
+            tail = f"   p50 {tails[name][0] * 1e6:10.2f}  p99 {tails[name][1] * 1e6:10.2f}" if name in tails else ""
+            lines.append(f"      {name:<28} {sec * 1e6:14.2f}{tail}")
+        if row.get("passes"):
+            lines.append("      passes over the workers: " + ", ".join(f"{k} {v}" for k, v in row["passes"].items()))
     if batch:
         lines.append(f"Batched: m={batch['m']} problems of n={batch['n']}, budget={batch['budget']} (ms)")
         for name, sec in batch["seconds"].items():
             lines.append(f"      {name:<28} {sec * 1e3:14.2f}")
+    if warm:
+        lines.append(f"Warm start: a policy's rounds, n={warm['n']}, budget={warm['budget']}, {warm['rounds']} rounds")
+        for kind in ("cold", "warm"):
+            lines.append(f"      {kind:<6} passes per call {warm['passes per call'][kind]:6.2f}"
+                         f"   {warm['seconds per call'][kind] * 1e6:10.2f} us per call")
     if startup:
         lines.append("Start-up (seconds)")
         for name, sec in startup.items():
             lines.append(f"      {name:<34} {sec:8.3f}")
     lines.append("Ratios (same run)")
     for name, value in ratio_table.items():
-        lines.append(f"      {name:<52} {value:12.1f}")
+        lines.append(f"      {name:<72} {value:12.2f}")
     return "\n".join(lines)
 
 
-def run(cases=CASES, batch=True, startup=True, quick=False, json_path=None, stream=sys.stdout):
+def run(cases=CASES, batch=True, startup=True, quick=False, json_path=None, stream=sys.stdout,
+        passes=False, warm=True):
     """Run the benchmark, print the report, optionally write JSON; returns the results dict."""
     min_time, repeat = (0.002, 3) if quick else (0.02, 7)
-    rows = run_cases(cases, min_time=min_time, repeat=repeat)
+    rows = run_cases(cases, min_time=min_time, repeat=repeat, passes=passes)
     batch_result = run_batch(min_time=min_time, repeat=repeat) if batch else None
+    warm_result = warm_start(rounds=5 if quick else 40) if warm else None
     startup_result = startup_costs(repeat=1 if quick else 3) if startup else None
     ratio_table = ratios(rows, batch_result)
-    print(format_report(rows, batch_result, ratio_table, startup_result), file=stream)
+    print(format_report(rows, batch_result, ratio_table, startup_result, warm_result), file=stream)
     results = {
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count(), "backends": list(_backends.available_backends())},
-        "cases": rows, "batch": batch_result, "startup": startup_result, "ratios": ratio_table,
+                    "cpus": os.cpu_count(), "backends": list(_backends.available_backends()),
+                    "cython simd": _cython_simd_level()},
+        "cases": rows, "batch": batch_result, "warm start": warm_result, "startup": startup_result,
+        "ratios": ratio_table,
     }
     if json_path:
         with open(json_path, "w") as f:
             json.dump(results, f, indent=2)
     return results
+
+
+def _cython_simd_level():
+    """The instruction set the Cython passes run (``FASTATA_SIMD`` may force a narrower one)."""
+    try:
+        from .kernels import cython_cpu
+    except ImportError:
+        return None
+    return cython_cpu.simd_level()

@@ -30,6 +30,19 @@ def _cases(text):
     return cases
 
 
+def _distributions(text):
+    """Parse ``"lognormal,two-speeds"`` into a tuple of distribution names."""
+    from ._bench import DISTRIBUTIONS
+
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in DISTRIBUTIONS]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"--dist must be a comma-separated list of {', '.join(DISTRIBUTIONS)}; got {text!r}"
+        )
+    return names
+
+
 def _names(allowed, option):
     """Parse ``"a,b"`` into ``("a", "b")``, each one of ``allowed``."""
 
@@ -172,7 +185,18 @@ def _parser():
         help="allocation throughput per backend, with ratios against baselines measured in the same run",
     )
     bench.add_argument("--cases", type=_cases, default=None,
-                       help="comma-separated n x budget cases (default: the issue's table)")
+                       help="comma-separated n x budget cases (default: small cases on lognormal "
+                            "times, and 4096x4096, 65536x65536, 65536x262144, 1000000x1000000 on "
+                            "every distribution)")
+    bench.add_argument("--dist", type=_distributions, default=None, metavar="NAME[,NAME]",
+                       help="per-task time distributions: lognormal, exponential, paper (58 i), "
+                            "pareto, uniform, two-speeds, integers (1..4), equal, zeros (10 %%), "
+                            "unavailable (10 %% +inf); default: all (lognormal only with --cases)")
+    bench.add_argument("--passes", action="store_true",
+                       help="also count the passes over the workers each case makes (slow: runs "
+                            "the algorithm as plain Python once per case)")
+    bench.add_argument("--no-warm", action="store_true",
+                       help="skip the warm-start measurement (a policy's rounds, cold and warm)")
     bench.add_argument("--quick", action="store_true", help="fewer, shorter repeats (a smoke run)")
     bench.add_argument("--no-batch", action="store_true", help="skip the batched benchmark")
     bench.add_argument("--no-startup", action="store_true", help="skip import and compile timings")
@@ -192,11 +216,13 @@ def main(argv=None):
         from . import _bench
 
         _bench.run(
-            cases=args.cases or _bench.CASES,
+            cases=_bench.make_cases(args.dist, args.cases),
             batch=not args.no_batch,
             startup=not args.no_startup,
             quick=args.quick,
             json_path=args.json,
+            passes=args.passes,
+            warm=not args.no_warm,
         )
     return 0
 

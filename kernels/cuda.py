@@ -196,6 +196,12 @@ def allocate_into(lam, budget, out, ties=None, heap=None):
     return int(status[0])
 
 
+def allocate_warm_into(lam, budget, out, ties, heap, warm):
+    """:func:`allocate_into`; the GPU kernels start cold, so ``warm`` is left as it is (the
+    interface of the CPU backends' warm start, whose result is the same)."""
+    return allocate_into(lam, budget, out, ties, heap)
+
+
 def allocate_device(lam, budget, out):
     """Canonical allocation with ``lam`` and ``out`` already on the device (any object with
     ``__cuda_array_interface__``): nothing is copied to or from the host but scalars.
@@ -694,3 +700,9 @@ def policy_round(counts, means, m2, available, variant, weight, log_term, gamma,
         counts *= gamma
         m2 *= gamma
     return status
+
+
+def policy_round_warm(counts, means, m2, available, variant, weight, log_term, gamma, budget, s, out, ties, heap,
+                      warm):
+    """:func:`policy_round` (the GPU kernels start cold: ``warm`` is left as it is)."""
+    return policy_round(counts, means, m2, available, variant, weight, log_term, gamma, budget, s, out, ties, heap)

@@ -1243,6 +1243,22 @@ def simd_level():
     return SIMD_LEVELS[SIMD_LEVEL]
 
 
+def _level_from_environment():
+    """``FASTATA_SIMD=scalar|avx2|avx512`` runs the passes narrower than the CPU allows: how
+    an AVX-512 machine measures what an AVX2-only cloud CPU gets."""
+    import os
+
+    wanted = os.environ.get("FASTATA_SIMD", "").strip().lower()
+    if wanted:
+        if wanted not in SIMD_LEVELS:
+            raise ValueError(f"FASTATA_SIMD must be one of {', '.join(SIMD_LEVELS)}; got {wanted!r}")
+        if wanted in simd_levels():  # a wider level than the CPU has would crash: keep the widest
+            set_simd_level(wanted)
+
+
+_level_from_environment()
+
+
 cdef void _check_fast_pass(str name, Py_ssize_t n, Py_ssize_t size, int64_t budget) except *:
     if size < n or not 0 <= budget < RECIPROCAL_CAP:
         raise ValueError(f"{name}: needs 0 <= budget < 2**51 and arrays of len(lam)")

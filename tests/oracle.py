@@ -28,9 +28,14 @@ def is_canonical(lam, budget, a):
     taken = available & (a > 0)
     if not taken.any():
         return budget == 0
+    # A worker that took the whole budget has no next key to compare (its index would be
+    # 2**53 + 1 at the largest budget, which float64 cannot hold).
+    open_ = available & (a < budget)
+    if not open_.any():
+        return True
     with np.errstate(over="ignore"):  # an overflowing product is +inf, as in the kernels
         last = np.stack([a[taken] * lam[taken], a[taken], idx[taken]])
-        nxt = np.stack([(a[available] + 1) * lam[available], a[available] + 1, idx[available]])
+        nxt = np.stack([(a[open_] + 1) * lam[open_], a[open_] + 1, idx[open_]])
     largest_taken = last[:, np.lexsort(last[::-1])[-1]]
     smallest_untaken = nxt[:, np.lexsort(nxt[::-1])[0]]
     return tuple(largest_taken) < tuple(smallest_untaken)

@@ -33,11 +33,25 @@ def exact_counts(lam, t, budget):
     return np.array([threshold.count_le(x, t, budget) for x in lam], dtype=np.int64)
 
 
+def inverse(lam):
+    with np.errstate(divide="ignore", over="ignore"):
+        return 1.0 / lam
+
+
+def exact_extremes(lam, t, budget):
+    """The smallest product of a key above ``t`` and the largest at or below it, one by one."""
+    counts = exact_counts(lam, t, budget)
+    with np.errstate(over="ignore", invalid="ignore"):
+        above = [(c + 1) * x for c, x in zip(counts, lam) if c < budget]
+        below = [c * x for c, x in zip(counts, lam) if c > 0]
+    return min(above, default=math.inf), max(below, default=0.0)
+
+
 @st.composite
 def count_problems(draw):
     lam = draw(lam_arrays)
-    # Around 2**52 the AVX2 pass hands over to the scalar one: cover both sides.
-    budget = draw(st.one_of(st.integers(0, 2000), st.sampled_from([2**52 - 1, 2**52, 2**53 - 7])))
+    # The passes from 1/lam serve budgets below 2**51: cover up to that edge.
+    budget = draw(st.one_of(st.integers(0, 2000), st.sampled_from([2**40, 2**51 - 1])))
     finite = lam[np.isfinite(lam)]
     if finite.size and draw(st.booleans()):
         # A threshold at some key's product or a float next to it: there t / lam rounds
@@ -58,27 +72,63 @@ def test_levels_are_named_widest_last():
 @given(problem=count_problems())
 def test_count_pass_is_exact(level, problem):
     lam, t, budget = problem
-    if budget * lam.size >= 4e18:
-        return  # the kernel takes the saturating scalar loop instead
+    lam = lam[inverse(lam) < math.inf]  # the passes from 1/lam run only where it is finite
     expected = exact_counts(lam, t, budget)
     out = np.full(lam.size, -1, dtype=np.int64)
-    total = cython_cpu.count_prefix_with(level, lam, t, budget, out)
+    total = cython_cpu.count_into_with(level, lam, inverse(lam), t, budget, out)
     np.testing.assert_array_equal(out, expected)
-    assert total == expected.sum()
+    assert_float_sum(total, expected)
+    # The same pass that also finds the products next to t.
+    out[:] = -1
+    total, above, below = cython_cpu.extremes_with(level, lam, inverse(lam), t, budget, out)
+    np.testing.assert_array_equal(out, expected)
+    assert_float_sum(total, expected)
+    assert (above, below) == exact_extremes(lam, t, budget)
+
+
+def assert_float_sum(total, counts):
+    """The pass sums in float64: exact below 2**53, and above it still above any budget."""
+    exact = int(counts.sum())
+    if exact < 2**53:
+        assert total == exact
+    else:
+        assert total >= 2**53
 
 
 @pytest.mark.parametrize("level", LEVELS)
 @given(lam=st.lists(st.one_of(lam_values, st.sampled_from([0.0, -0.0, -1.0, math.nan, -math.inf])), max_size=41))
-def test_inverse_sum_counts_bad_and_finite_entries(level, lam):
+def test_inverse_pass_counts_bad_zero_and_finite_entries(level, lam):
     lam = np.array(lam, dtype=np.float64)
-    total, n_bad, n_finite = cython_cpu.inverse_sum_with(level, lam)
-    assert n_bad == int(np.sum(~(lam > 0.0)))
+    inv = np.full(lam.size, -7.0)
+    total, n_invalid, n_zero, n_finite = cython_cpu.inverse_with(level, lam, inv)
+    assert n_invalid == int(np.sum(~(lam >= 0.0)))
+    assert n_zero == int(np.sum(lam == 0.0))
     assert n_finite == int(np.sum(lam < math.inf))
-    if n_bad == 0 and np.all(lam > 1e-300):
+    np.testing.assert_array_equal(inv, inverse(lam))
+    if n_invalid == 0 and n_zero == 0 and np.all(lam > 1e-300):
         assert total == pytest.approx(math.fsum(1.0 / lam), rel=1e-13)
-    elif n_bad == 0:
+    elif n_invalid == 0 and n_zero == 0:
         with np.errstate(over="ignore"):  # 1/lam may overflow: then the sum is inf too
             assert total == pytest.approx(np.sum(1.0 / lam), rel=1e-13)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@given(problem=count_problems())
+def test_split_pass_at_a_product(level, problem):
+    """The tie pass at ``t*``: keys below it, and the level of each worker's key at it."""
+    lam, t, budget = problem
+    lam = lam[inverse(lam) < math.inf]
+    counts = exact_counts(lam, t, budget)
+    with np.errstate(over="ignore", invalid="ignore"):
+        tied = (counts > 0) & (counts * lam == t)
+    out = np.full(lam.size, -1, dtype=np.int64)
+    levels = np.full(lam.size, -1, dtype=np.int64)
+    taken, n_tied, j_min, j_max = cython_cpu.split_with(level, lam, inverse(lam), t, budget, out, levels)
+    np.testing.assert_array_equal(out, counts - tied)
+    np.testing.assert_array_equal(levels, np.where(tied, counts, 0))
+    assert_float_sum(taken, counts - tied)
+    assert n_tied == tied.sum()
+    assert (j_min, j_max) == ((counts[tied].min(), counts[tied].max()) if tied.any() else (math.inf, 0.0))
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -93,7 +143,7 @@ def test_count_pass_at_many_boundaries(level):
         t = float(np.nextafter(t, (0.0, t, np.inf)[trial % 3]))
         budget = int(rng.integers(1, 2000))
         out = np.empty(n, dtype=np.int64)
-        cython_cpu.count_prefix_with(level, lam, t, budget, out)
+        cython_cpu.count_into_with(level, lam, 1.0 / lam, t, budget, out)
         np.testing.assert_array_equal(out, exact_counts(lam, t, budget), err_msg=f"t={t!r}, lam={lam!r}")
 
 
@@ -128,12 +178,38 @@ def test_passes_agree_at_scale(level):
     t = (budget + 0.5 * lam.size) / np.sum(1.0 / lam)
     out = np.empty(lam.size, dtype=np.int64)
     reference = np.empty(lam.size, dtype=np.int64)
-    cython_cpu.count_prefix_with("scalar", lam, t, budget, reference)
-    assert cython_cpu.count_prefix_with(level, lam, t, budget, out) == reference.sum()
+    cython_cpu.count_into_with("scalar", lam, 1.0 / lam, t, budget, reference)
+    assert cython_cpu.count_into_with(level, lam, 1.0 / lam, t, budget, out) == reference.sum()
     np.testing.assert_array_equal(out, reference)
     np.testing.assert_array_equal(reference[:50], exact_counts(lam[:50], t, budget))
 
 
 def test_unknown_level_is_refused():
     with pytest.raises(ValueError, match="level must be one of"):
-        cython_cpu.inverse_sum_with("sse9", np.ones(3))
+        cython_cpu.inverse_with("sse9", np.ones(3), np.ones(3))
+
+
+def test_forced_level_runs_the_whole_allocation():
+    """``set_simd_level`` (and FASTATA_SIMD) runs every pass narrower: same allocations."""
+    rng = np.random.default_rng(3)
+    lam = np.concatenate([rng.lognormal(0.0, 1.0, 500), np.repeat([1.0, 2.0, 3.0], 300)])
+    previous = cython_cpu.simd_level()
+    try:
+        for level in LEVELS:
+            assert cython_cpu.set_simd_level(level) in LEVELS
+            assert cython_cpu.simd_level() == level
+            for budget in (7, 1000, 12345):
+                out = np.empty(lam.size, dtype=np.int64)
+                ties, heap = np.empty(lam.size, dtype=np.int64), np.empty(lam.size + 2)
+                assert cython_cpu.allocate_into(lam, budget, out, ties, heap) == 0
+                np.testing.assert_array_equal(out, reference_allocation(lam, budget))
+    finally:
+        cython_cpu.set_simd_level(previous)
+
+
+def reference_allocation(lam, budget):
+    from fastata.kernels import reference
+
+    out = np.empty(lam.size, dtype=np.int64)
+    reference.allocate_into(lam, budget, out)
+    return out

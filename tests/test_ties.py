@@ -1,0 +1,133 @@
+"""Inputs a cluster produces and a threshold search finds hard: ties of any multiplicity,
+a few distinct speeds, zeros, +inf, wide ranges, one worker far faster than the rest,
+budgets up to 2**53. Every backend against the reference, brute force and the canonicity
+check; the number of passes over the workers bounded whatever the input; warm starts that
+change nothing but the cost.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fastata as fa
+from fastata import _bench
+from fastata.kernels import threshold
+from oracle import is_canonical, reference
+
+# A few distinct speeds, as a cluster of a few machine types or rounded means gives.
+speeds = st.lists(st.sampled_from([0.1, 0.2, 0.25, 0.3, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 7.0, 58.0]),
+                  min_size=1, max_size=4, unique=True)
+
+
+@st.composite
+def tied_problems(draw, max_n=60, max_budget=400):
+    values = draw(speeds)
+    extra = draw(st.sampled_from([[], [0.0], [np.inf], [0.0, np.inf], [1e-300], [1e300]]))
+    n = draw(st.integers(1, max_n))
+    lam = np.array(draw(st.lists(st.sampled_from(values + extra), min_size=n, max_size=n)))
+    if not np.isfinite(lam).any():
+        lam[0] = values[0]
+    return lam, draw(st.integers(0, max_budget))
+
+
+@given(problem=tied_problems())
+def test_ties_equal_reference(backend, problem):
+    lam, budget = problem
+    np.testing.assert_array_equal(fa.allocate(lam, budget, backend=backend), reference(lam, budget))
+
+
+@settings(max_examples=60)
+@given(problem=tied_problems(max_n=8), extra=st.integers(10**6, 2**53 - 10**6))
+def test_ties_with_huge_budgets_are_canonical(fast_backend, problem, extra):
+    lam, budget = problem
+    assert is_canonical(lam, budget + extra, fa.allocate(lam, budget + extra, backend=fast_backend))
+
+
+@settings(max_examples=60)
+@given(values=speeds, n=st.integers(1, 4), budget=st.integers(0, 8), seed=st.integers(0, 2**16))
+def test_ties_minimise_the_proxy_loss(backend, values, n, budget, seed):
+    lam = np.random.default_rng(seed).choice(values, n)
+    best = min(fa.proxy_loss(np.array(a), lam)
+               for a in itertools.product(range(budget + 1), repeat=n) if sum(a) == budget)
+    assert fa.proxy_loss(fa.allocate(lam, budget, backend=backend), lam) == best
+
+
+LARGE_KINDS = ("two-speeds", "integers", "equal", "paper", "zeros", "unavailable", "exponential", "pareto")
+
+
+@pytest.mark.parametrize("distribution", LARGE_KINDS)
+@pytest.mark.parametrize("n, per_worker", [(4096, 1.0), (4097, 0.37), (20000, 4.0), (3000, 1000.5)])
+def test_large_ties_are_canonical_and_equal_across_backends(fast_backend, distribution, n, per_worker):
+    lam = _bench.make_lam(n, seed=n, distribution=distribution)
+    budget = int(per_worker * n)
+    a = fa.allocate(lam, budget, backend=fast_backend)
+    assert is_canonical(lam, budget, a)
+    np.testing.assert_array_equal(a, fa.allocate(lam, budget, backend="numba"))
+
+
+def test_one_worker_far_faster_than_the_rest(fast_backend):
+    lam = np.full(5000, 1.0)
+    lam[1234] = 1e-300
+    for budget in (1, 4999, 5001, 2**53):
+        a = fa.allocate(lam, budget, backend=fast_backend)
+        assert is_canonical(lam, budget, a)
+        assert a[1234] == budget  # every key of the fast worker comes first
+
+
+def test_keys_that_overflow_are_taken_in_order(fast_backend):
+    lam = np.array([1e300, 2e300, 1e300, np.inf, 1.5e300])
+    for budget in (1, 7, 10**9, 2**53):
+        assert is_canonical(lam, budget, fa.allocate(lam, budget, backend=fast_backend))
+
+
+#: No input may make an allocation slow: the passes over the workers stay few. Measured
+#: by running the kernel's algorithm as plain Python with counters (``_bench.counting_passes``).
+MAX_PASSES = 12
+
+
+@pytest.mark.parametrize("distribution", list(_bench.DISTRIBUTIONS))
+@pytest.mark.parametrize("n, budget", [(4096, 4096), (4096, 61), (2000, 2**40), (6000, 2**51 + 12345)])
+def test_passes_over_the_workers_are_few(distribution, n, budget):
+    lam = _bench.make_lam(n, distribution=distribution)
+    passes = _bench.counting_passes(lam, budget)
+    assert sum(passes.values()) <= MAX_PASSES, passes
+
+
+@pytest.mark.parametrize("distribution", ["lognormal", "two-speeds", "integers", "zeros"])
+def test_warm_start_changes_nothing_but_the_cost(fast_backend, distribution):
+    from fastata import _backends
+
+    kernels = _backends.resolve(fast_backend)[1]
+    rng = np.random.default_rng(5)
+    n, budget = 3000, 4000
+    lam = _bench.make_lam(n, distribution=distribution)
+    warm = np.zeros(3)
+    out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
+    for _ in range(30):
+        lam = lam * rng.uniform(0.97, 1.03, n)  # bounds that move a little every round
+        if distribution == "zeros":
+            lam[rng.random(n) < 0.01] = 0.0
+        assert kernels.allocate_warm_into(lam, budget, out, ties, heap, warm) == 0
+        np.testing.assert_array_equal(out, fa.allocate(lam, budget, backend="numba"))
+    # Garbage in warm costs passes, never correctness.
+    for garbage in ([1.0, 0.5, 2.0], [np.inf, np.nan, -1.0], [1e-300, 1e300, 1e-300]):
+        warm = np.array(garbage)
+        assert kernels.allocate_warm_into(lam, budget, out, ties, heap, warm) == 0
+        np.testing.assert_array_equal(out, fa.allocate(lam, budget, backend="numba"))
+
+
+def test_warm_start_saves_passes_on_a_policys_rounds():
+    result = _bench.warm_start(n=2000, budget=2000, rounds=8)
+    assert result["passes per call"]["warm"] < result["passes per call"]["cold"]
+
+
+def test_multi_key_ties_take_the_level_in_order():
+    """At ``t* = inf`` a worker owns many keys at once: the bisection on the level."""
+    lam = np.array([1e308, 1.7e308, 1e308])
+    out = np.empty(3, np.int64)
+    budget = 10
+    assert threshold.allocate_into(lam, budget, out, np.empty(3, np.int64), np.empty(5)) == 0
+    np.testing.assert_array_equal(out, reference(lam, budget))
