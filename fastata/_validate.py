@@ -48,10 +48,18 @@ def real_array(value, name, ndim):
     return value
 
 
+#: numpy's integer scalar types (every C integer width, signed and unsigned): budgets of
+#: these types take the fast path, a conversion to ``int``. Not ``np.integer`` itself:
+#: ``np.timedelta64`` subclasses it and is no count of tasks.
+NUMPY_INTEGERS = frozenset(np.dtype(code).type for code in "bhilqpBHILQP")
+
+
 def budget(value, name="budget"):
     """``value`` as a Python int in ``[0, 2**53]``."""
+    if type(value) in NUMPY_INTEGERS:
+        value = int(value)
     if type(value) is not int:
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Number, np.generic)):
+        if isinstance(value, (bool, np.bool_, np.timedelta64)) or not isinstance(value, (numbers.Number, np.generic)):
             raise TypeError(f"{name} must be an integer; got {_describe(value)}")
         if not isinstance(value, numbers.Integral):
             raise ValueError(f"{name} must be an integer; got {_describe(value)}")
@@ -182,6 +190,15 @@ def _to_host(value):
 def allocator_shape(shape, n):
     """The message for an ``Allocator`` called with the wrong number of workers."""
     return f"lam must have shape ({n},), the allocator's n_workers; got shape {shape}"
+
+
+def allocator_in_use():
+    """The error for an ``Allocator`` called while another thread's call on it is running."""
+    return RuntimeError(
+        "Allocator must not be called from two threads at once; got a call while another thread's call "
+        "is running (the allocator's result array and scratch are shared: give each thread its own "
+        "Allocator, or call fastata.allocate, which is thread-safe)"
+    )
 
 
 def unknown_backend(name, available):
