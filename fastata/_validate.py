@@ -225,11 +225,22 @@ JIT_MESSAGES = {
     "stats_shape": "counts, means, m2, available and s must all have length n_workers (fastata.jit)",
     "param_positive": "alpha and eta must be > 0 (fastata.jit)",
     "rounds_negative": "rounds must be >= 0 (fastata.jit)",
+    "status_unknown": "status must be a code of fastata.jit (OK, LAM_NAN, ..., SCRATCH_TOO_SMALL) (fastata.jit.check_status)",
 }
 #: Types are checked when numba compiles the caller, so these can name what was received.
 JIT_ARRAY_TYPE = "{name} must be a {writable}1-D {dtype} array (fastata.jit); got {got}"
 JIT_INTEGER_TYPE = "{name} must be an integer (fastata.jit); got {got}"
 JIT_REAL_TYPE = "{name} must be a real number (fastata.jit); got {got}"
+
+
+def stale_jit_cache(compiled, installed):
+    """The error for a user's jitted code loaded from numba's cache, compiled against another fastata."""
+    return RuntimeError(
+        f"compiled must be the installed fastata version {installed!r}; got {compiled!r}: your @njit(cache=True) "
+        "code was loaded from numba's cache, compiled against another fastata (numba does not track the "
+        "fastata code it compiled in). Delete your module's numba cache (the *.nbi and *.nbc files in its "
+        "__pycache__ folder, or in NUMBA_CACHE_DIR), or compile with cache=False"
+    )
 
 
 # --- Policies (fastata.policies) -------------------------------------------------------

@@ -15,11 +15,9 @@ _NUMPY_INTEGERS = _validate.NUMPY_INTEGERS
 
 
 def _scratch_lengths(n):
-    """``(ties, heap)`` lengths the kernels need for ``n`` workers: the one place that knows.
-
-    ``fastata.jit`` compiles this same function, so Python and jitted callers agree.
-    """
-    return max(n, 1), n + 2
+    """The least ``(ties, heap)`` lengths the kernels take for ``n`` workers: the one place
+    that knows. ``fastata.jit`` compiles this same function for its checks and ``scratch``."""
+    return n, n + 2
 
 
 def _new_scratch(n):
@@ -43,7 +41,7 @@ def _batch_scratch(m, n):
     scratch at least that long.
     """
     buffers = getattr(_scratch, "batch", None)
-    if buffers is None or buffers[0].shape[0] < m or buffers[0].shape[1] < max(n, 1):
+    if buffers is None or buffers[0].shape[0] < m or buffers[0].shape[1] < n:
         rows = max(m, 0 if buffers is None else buffers[0].shape[0])
         ties, heap = _scratch_lengths(max(n, 0 if buffers is None else buffers[0].shape[1]))
         buffers = (np.empty((rows, ties), dtype=np.int64), np.empty((rows, heap), dtype=np.float64))
