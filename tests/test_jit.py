@@ -320,7 +320,8 @@ fastata.jit.check_cached_version(compiled)
 
 def _run_user(folder, upgrade):
     script = RUN.format(folder=str(folder), upgrade=upgrade)
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    # Run in the user's folder: from the checkout, ``-c`` would import its fastata/, not the installed one.
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=folder)
 
 
 def test_a_stale_numba_cache_is_detected(tmp_path):
