@@ -49,7 +49,8 @@ fastata, delete your module's numba cache (the ``*.nbi`` and ``*.nbc`` files in 
 ``cache=False``, or keep one cache per fastata version by setting ``NUMBA_CACHE_DIR`` to a
 folder named after ``fastata.__version__`` before numba is imported. To detect a stale
 cache at run time, compile a function that returns :data:`VERSION` into the same module
-and pass its result to :func:`check_cached_version`::
+and pass its result to :func:`check_cached_version` at module level, so that the check runs
+on every import, before any of the module's jitted functions::
 
     import fastata.jit
 
