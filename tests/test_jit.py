@@ -303,6 +303,9 @@ import fastata.jit
 @njit(cache=True)
 def fastata_compiled_with():
     return fastata.jit.VERSION
+
+print(fastata_compiled_with(), len(fastata_compiled_with.stats.cache_hits) > 0)  # loaded from the cache?
+fastata.jit.check_cached_version(fastata_compiled_with())  # as the README says: at import
 """
 
 RUN = """
@@ -312,9 +315,6 @@ import fastata, fastata.jit
 if {upgrade!r}:  # what an upgrade changes, as far as the cached caller can see
     fastata.__version__ = fastata.jit.VERSION = "999.0"
 import user_cached
-compiled = user_cached.fastata_compiled_with()
-print(compiled, user_cached.fastata_compiled_with.stats.cache_hits.__len__() > 0)
-fastata.jit.check_cached_version(compiled)
 """
 
 
