@@ -48,10 +48,18 @@ def real_array(value, name, ndim):
     return value
 
 
+#: numpy's integer scalar types (every C integer width, signed and unsigned): budgets of
+#: these types take the fast path, a conversion to ``int``. Not ``np.integer`` itself:
+#: ``np.timedelta64`` subclasses it and is no count of tasks.
+NUMPY_INTEGERS = frozenset(np.dtype(code).type for code in "bhilqpBHILQP")
+
+
 def budget(value, name="budget"):
     """``value`` as a Python int in ``[0, 2**53]``."""
+    if type(value) in NUMPY_INTEGERS:
+        value = int(value)
     if type(value) is not int:
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Number, np.generic)):
+        if isinstance(value, (bool, np.bool_, np.timedelta64)) or not isinstance(value, (numbers.Number, np.generic)):
             raise TypeError(f"{name} must be an integer; got {_describe(value)}")
         if not isinstance(value, numbers.Integral):
             raise ValueError(f"{name} must be an integer; got {_describe(value)}")
@@ -184,6 +192,15 @@ def allocator_shape(shape, n):
     return f"lam must have shape ({n},), the allocator's n_workers; got shape {shape}"
 
 
+def allocator_in_use():
+    """The error for an ``Allocator`` called while another thread's call on it is running."""
+    return RuntimeError(
+        "Allocator must not be called from two threads at once; got a call while another thread's call "
+        "is running (the allocator's result array and scratch are shared: give each thread its own "
+        "Allocator, or call fastata.allocate, which is thread-safe)"
+    )
+
+
 def unknown_backend(name, available):
     """The error for a backend that does not exist or is not installed here."""
     return ValueError(
@@ -208,11 +225,22 @@ JIT_MESSAGES = {
     "stats_shape": "counts, means, m2, available and s must all have length n_workers (fastata.jit)",
     "param_positive": "alpha and eta must be > 0 (fastata.jit)",
     "rounds_negative": "rounds must be >= 0 (fastata.jit)",
+    "status_unknown": "status must be a code of fastata.jit (OK, LAM_NAN, ..., SCRATCH_TOO_SMALL) (fastata.jit.check_status)",
 }
 #: Types are checked when numba compiles the caller, so these can name what was received.
 JIT_ARRAY_TYPE = "{name} must be a {writable}1-D {dtype} array (fastata.jit); got {got}"
 JIT_INTEGER_TYPE = "{name} must be an integer (fastata.jit); got {got}"
 JIT_REAL_TYPE = "{name} must be a real number (fastata.jit); got {got}"
+
+
+def stale_jit_cache(compiled, installed):
+    """The error for a user's jitted code loaded from numba's cache, compiled against another fastata."""
+    return RuntimeError(
+        f"compiled must be the installed fastata version {installed!r}; got {compiled!r}: your @njit(cache=True) "
+        "code was loaded from numba's cache, compiled against another fastata (numba does not track the "
+        "fastata code it compiled in). Delete your module's numba cache (the *.nbi and *.nbc files in its "
+        "__pycache__ folder, or in NUMBA_CACHE_DIR), or compile with cache=False"
+    )
 
 
 # --- Policies (fastata.policies) -------------------------------------------------------

@@ -9,13 +9,27 @@ from .kernels import status as _status
 
 _scratch = threading.local()
 _FLOAT64 = np.dtype(np.float64)
+_NDARRAY = np.ndarray  # a module global: one lookup on the hot path, not two
+_MAX_BUDGET = _validate.MAX_BUDGET
+_NUMPY_INTEGERS = _validate.NUMPY_INTEGERS
+
+
+def _scratch_lengths(n):
+    """The least ``(ties, heap)`` lengths the kernels take for ``n`` workers: the one place
+    that knows. ``fastata.jit`` compiles this same function for its checks and ``scratch``."""
+    return n, n + 2
+
+
+def _new_scratch(n):
+    ties, heap = _scratch_lengths(n)
+    return np.empty(ties, dtype=np.int64), np.empty(heap, dtype=np.float64)
 
 
 def _single_scratch(n):
     """Per-thread scratch for single problems, grown on demand and reused across calls."""
     buffers = getattr(_scratch, "single", None)
     if buffers is None or buffers[0].shape[0] < n:
-        buffers = (np.empty(max(n, 1), dtype=np.int64), np.empty(n + 2, dtype=np.float64))
+        buffers = _new_scratch(n)
         _scratch.single = buffers
     return buffers
 
@@ -23,13 +37,14 @@ def _single_scratch(n):
 def _batch_scratch(m, n):
     """Per-thread scratch for batches, reused: fresh megabytes would page-fault on every call.
 
-    Rows may be longer than ``n``; the kernels only need at least ``n`` and ``n + 2``.
+    Rows may be longer than ``n`` needs (:func:`_scratch_lengths`): the kernels take any
+    scratch at least that long.
     """
     buffers = getattr(_scratch, "batch", None)
-    if buffers is None or buffers[0].shape[0] < m or buffers[0].shape[1] < max(n, 1):
+    if buffers is None or buffers[0].shape[0] < m or buffers[0].shape[1] < n:
         rows = max(m, 0 if buffers is None else buffers[0].shape[0])
-        cols = max(n, 1, 0 if buffers is None else buffers[0].shape[1])
-        buffers = (np.empty((rows, cols), dtype=np.int64), np.empty((rows, cols + 2), dtype=np.float64))
+        ties, heap = _scratch_lengths(max(n, 0 if buffers is None else buffers[0].shape[1]))
+        buffers = (np.empty((rows, ties), dtype=np.int64), np.empty((rows, heap), dtype=np.float64))
         _scratch.batch = buffers
     return buffers[0][:m], buffers[1][:m]
 
@@ -204,6 +219,11 @@ class Allocator:
         Chosen once; ``"auto"`` follows :func:`allocate`'s rule for ``n_workers``. With
         ``"cuda"``, a ``lam`` already on the GPU gets its answer in a kept GPU array.
 
+    Raises
+    ------
+    RuntimeError
+        A call made while another thread's call on the same allocator is running.
+
     Examples
     --------
     >>> import fastata as fa
@@ -211,8 +231,14 @@ class Allocator:
     >>> allocator([1.0, 2.0, 4.0], 7).tolist()
     [4, 2, 1]
 
-    Thread safety: give each thread its own allocator (a call writes the allocator's
-    arrays, which the previous result shares); :func:`allocate` is safe from many threads.
+    Thread safety: give each thread its own allocator; :func:`allocate` is safe from
+    many threads. Two calls that overlap on one allocator are refused, not queued: the
+    second raises ``RuntimeError`` and changes nothing. Without that, two GIL-free kernels
+    would write the same scratch at once and crash the interpreter. A lock that made the
+    second call wait was the alternative, and it would hide the bug rather than fix it:
+    both calls return the same array, so one thread would read the other's allocation.
+    The guard is an atomic token, a few tens of nanoseconds a call (a ``threading.Lock``
+    costs four times more); calls from different threads one after another are fine.
     """
 
     def __init__(self, n_workers, *, backend="auto"):
@@ -222,26 +248,40 @@ class Allocator:
         self._shape = (n,)
         self._kernel = self._kernels.allocate_into  # looked up once: this is the hot path
         self._out = np.zeros(n, dtype=np.int64)
-        self._ties = np.empty(max(n, 1), dtype=np.int64)
-        self._heap = np.empty(n + 2, dtype=np.float64)
+        self._ties, self._heap = _new_scratch(n)
         self._device_out = None  # created on the first call with a GPU array
+        # The call guard: a call takes the one token and gives it back. list.pop and
+        # list.append are atomic under the GIL and in free-threaded builds alike.
+        self._idle = [True]
 
     def __call__(self, lam, budget):
         """The canonical allocation of ``budget`` tasks over ``lam`` (as :func:`allocate`),
         in the allocator's own array. A rejected call leaves that array as it was."""
-        # The common case in the cheapest checks (each costs ~50 ns); anything else takes
-        # the full validation, which converts what it can and words every error.
-        if not (type(lam) is np.ndarray and lam.dtype is _FLOAT64 and lam.shape == self._shape
-                and lam.flags.c_contiguous):  # fmt: skip
-            if self.backend == "cuda" and _validate.is_device_array(lam):
-                return self._on_device(lam, budget)
-            lam = self._checked(lam)
-        if type(budget) is not int or not 0 <= budget <= _validate.MAX_BUDGET:
-            budget = _validate.budget(budget)
-        status = self._kernel(lam, budget, self._out, self._ties, self._heap)
-        if status:
-            _validate.raise_for_status(status, lam, budget)
-        return self._out
+        idle = self._idle
+        try:
+            idle.pop()
+        except IndexError:
+            raise _validate.allocator_in_use() from None
+        try:
+            # The common case in the cheapest checks (each costs ~20-40 ns); anything else
+            # takes the full validation, which converts what it can and words every error.
+            if not (type(lam) is _NDARRAY and lam.dtype is _FLOAT64 and lam.shape == self._shape
+                    and lam.flags.c_contiguous):  # fmt: skip
+                if self.backend == "cuda" and _validate.is_device_array(lam):
+                    return self._on_device(lam, budget)
+                lam = self._checked(lam)
+            if type(budget) is not int:
+                # numpy integers are as common as ints (an element of a budgets array) and
+                # as cheap to convert; the numba kernel would compile anew for uint64.
+                budget = int(budget) if type(budget) in _NUMPY_INTEGERS else _validate.budget(budget)
+            if not 0 <= budget <= _MAX_BUDGET:
+                budget = _validate.budget(budget)
+            status = self._kernel(lam, budget, self._out, self._ties, self._heap)
+            if status:
+                _validate.raise_for_status(status, lam, budget)
+            return self._out
+        finally:
+            idle.append(True)
 
     def _checked(self, lam):
         lam = _validate.real_array(lam, "lam", 1)

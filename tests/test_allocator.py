@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import fastata as fa
+from fastata import _validate
 from oracle import reference
 
 
@@ -92,3 +93,37 @@ def test_policy_rounds_into_out_allocate_nothing():
         tracemalloc.stop()
     growth = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
     assert growth < 4096, f"{growth} bytes more after 20,000 rounds"
+
+
+NUMPY_INTEGERS = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.longlong, np.ulonglong]
+
+
+@pytest.mark.parametrize("backend", ["cython", "numba", "python"])
+def test_numpy_integer_budgets_take_the_fast_path(backend, monkeypatch):
+    allocator = fa.Allocator(5, backend=backend)
+    lam = np.random.default_rng(3).lognormal(size=5)
+    expected = reference(lam, 23)
+
+    def full_validation(value, name="budget"):
+        raise AssertionError(f"the full validation ran for a budget of type {type(value).__name__}")
+
+    monkeypatch.setattr(_validate, "budget", full_validation)
+    for kind in NUMPY_INTEGERS:
+        np.testing.assert_array_equal(allocator(lam, kind(23)), expected)
+
+
+def test_numpy_budgets_outside_the_rules_are_rejected():
+    allocator = fa.Allocator(3)
+    good = allocator([1.0, 2.0, 4.0], 7).copy()
+    for budget, error, match in [
+        (np.int64(-1), ValueError, r"budget must be in \[0, 2\*\*53\]; got -1"),
+        (np.uint64(2**63), ValueError, r"budget must be in \[0, 2\*\*53\]; got 9223372036854775808"),
+        (np.bool_(True), TypeError, "budget must be an integer; got np.True_"),
+        (np.float64(7.0), ValueError, "budget must be an integer; got np.float64"),
+        (np.timedelta64(7), TypeError, "budget must be an integer; got np.timedelta64"),
+    ]:
+        with pytest.raises(error, match=match):
+            allocator([1.0, 2.0, 4.0], budget)
+        with pytest.raises(error, match=match):
+            fa.allocate([1.0, 2.0, 4.0], budget)
+    np.testing.assert_array_equal(allocator._out, good)

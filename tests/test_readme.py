@@ -19,15 +19,26 @@ def example(name):
     return found.group(1)
 
 
-def run(name):
+def run(name, namespace=None):
     printed = io.StringIO()
+    namespace = {} if namespace is None else namespace
+    namespace["__name__"] = "readme"
     with contextlib.redirect_stdout(printed):
-        exec(compile(example(name), f"README.md:{name}", "exec"), {"__name__": "readme"})
+        exec(compile(example(name), f"README.md:{name}", "exec"), namespace)
     return printed.getvalue()
 
 
 def test_numba_example():
-    assert run("numba").strip() == "[23 23 23]"
+    import fastata as fa
+
+    namespace = {}
+    # The second line is the ValueError of the NaN row, raised after the prange loop.
+    assert run("numba", namespace).strip().splitlines() == ["[23 23 23]", "lam must not contain NaN (fastata.jit)"]
+    # As the README says: every row but the bad one allocated, and that one left as the
+    # first call wrote it; so all of out is the allocation of the rows before the NaN.
+    before_nan = np.random.default_rng(0).lognormal(0.0, 0.5, (1000, 51))
+    assert np.isnan(namespace["lam2d"][500, 7])
+    np.testing.assert_array_equal(namespace["out"], fa.allocate_batch(before_nan, 23))
 
 
 def test_threaded_scheduler_example():

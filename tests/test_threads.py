@@ -1,5 +1,8 @@
 """Many threads at once: the same bits as one thread, and a shared policy loses no sample."""
 
+import json
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -108,3 +111,91 @@ def test_workers_added_while_others_observe_lose_no_sample(backend):
     assert policy.n_workers > n  # the two kinds of call did overlap
     assert policy.counts.sum() == observers * per_thread * batch
     assert not policy.available[n:].any()
+
+
+# One Allocator shared by threads, in a child process: before the guard, the kernels of
+# two calls wrote the same scratch at once and the child died (SIGSEGV, glibc's "corrupted
+# size vs. prev_size") or spun forever; here that shows as a failed test, not a dead run.
+SHARED_ALLOCATOR = """
+import json, sys, threading
+import numpy as np
+import fastata as fa
+
+n, backend, calls = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+allocator = fa.Allocator(n, backend=backend)
+rng = np.random.default_rng(0)
+problems = [rng.lognormal(0.0, 1.0, n) for _ in range(4)] + [np.ones(n), np.repeat([1.0, 2.0], n)[:n]]
+start = threading.Barrier(4)
+refused, other = [], []
+
+def work(k):
+    start.wait()
+    for c in range(calls):
+        try:
+            allocator(problems[(k + c) % len(problems)], (c * 7919) % (20 * n))
+        except RuntimeError as error:
+            refused.append(str(error))
+        except BaseException as error:
+            other.append(repr(error))
+
+threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(json.dumps([len(refused), sorted(set(refused)), other]))
+print(allocator(problems[0], 777).tolist() == fa.allocate(problems[0], 777, backend=backend).tolist())
+"""
+
+
+@pytest.mark.parametrize("backend", ["cython", "numba"])
+@pytest.mark.parametrize("n", [51, 4096])
+def test_one_allocator_shared_by_four_threads_never_crashes(backend, n, tmp_path):
+    script = tmp_path / "shared.py"
+    script.write_text(SHARED_ALLOCATOR)
+    try:
+        child = subprocess.run(
+            [sys.executable, str(script), str(n), backend, "1500"], capture_output=True, text=True, timeout=240
+        )
+    except subprocess.TimeoutExpired as expired:
+        pytest.fail(f"the child hung (a corrupted kernel state loops): {expired.stderr!r}")
+    assert child.returncode == 0, f"the child died with code {child.returncode}: {child.stderr[-2000:]}"
+    counts, last = child.stdout.strip().splitlines()
+    refused, messages, other = json.loads(counts)
+    assert other == []  # every call returned or was refused with the RuntimeError
+    assert all(m.startswith("Allocator must not be called from two threads at once") for m in messages)
+    assert last == "True"  # the allocator works on after the overlapping calls
+
+
+class _SlowArray:
+    """A ``lam`` whose conversion waits for a signal: holds a call inside the allocator."""
+
+    def __init__(self, values, entered, release):
+        self.values, self.entered, self.release = values, entered, release
+
+    def __array__(self, dtype=None, copy=None):
+        self.entered.set()
+        assert self.release.wait(30)
+        return np.asarray(self.values, dtype=dtype)
+
+
+@pytest.mark.parametrize("backend", ["cython", "numba", "python"])
+def test_a_call_that_overlaps_another_raises_and_changes_nothing(backend):
+    allocator = fa.Allocator(3, backend=backend)
+    before = allocator([1.0, 2.0, 4.0], 7).copy()
+    entered, release = threading.Event(), threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(allocator, _SlowArray([4.0, 2.0, 1.0], entered, release), 7)
+        assert entered.wait(30)  # the first call is now inside the allocator
+        try:
+            with pytest.raises(RuntimeError, match=r"Allocator must not be called from two threads at once; "
+                                                   r"got a call while another thread's call is running"):
+                allocator([1.0, 1.0, 1.0], 3)
+            np.testing.assert_array_equal(allocator._out, before)  # the refused call wrote nothing
+        finally:
+            release.set()
+        np.testing.assert_array_equal(first.result(), [1, 2, 4])
+    # Free again once the first call returned, rejected calls included.
+    with pytest.raises(ValueError, match="lam must not contain NaN"):
+        allocator([1.0, np.nan, 1.0], 3)
+    np.testing.assert_array_equal(allocator([1.0, 1.0, 1.0], 3), [1, 1, 1])
