@@ -1,6 +1,7 @@
 """``allocate``, ``allocate_batch`` and ``proxy_loss``: validate, dispatch, run a kernel into ``out``."""
 
 import threading
+from functools import partial
 
 import numpy as np
 
@@ -12,6 +13,10 @@ _FLOAT64 = np.dtype(np.float64)
 _NDARRAY = np.ndarray  # a module global: one lookup on the hot path, not two
 _MAX_BUDGET = _validate.MAX_BUDGET
 _NUMPY_INTEGERS = _validate.NUMPY_INTEGERS
+
+
+#: Workers from which :class:`Allocator` warm-starts each call from the previous one.
+WARM_START_N = 256
 
 
 def _scratch_lengths(n):
@@ -246,9 +251,15 @@ class Allocator:
         self.backend, self._kernels = _backends.resolve(backend)
         self.n_workers = n
         self._shape = (n,)
-        self._kernel = self._kernels.allocate_into  # looked up once: this is the hot path
         self._out = np.zeros(n, dtype=np.int64)
         self._ties, self._heap = _new_scratch(n)
+        # Successive calls are usually similar problems: from WARM_START_N workers on, each
+        # starts its search from the previous call's threshold (the result is the same).
+        # Below, a search costs less than the extra argument.
+        if n >= WARM_START_N:
+            self._kernel = partial(self._kernels.allocate_warm_into, warm=np.zeros(3))
+        else:
+            self._kernel = self._kernels.allocate_into  # looked up once: this is the hot path
         self._device_out = None  # created on the first call with a GPU array
         # The call guard: a call takes the one token and gives it back. list.pop and
         # list.append are atomic under the GIL and in free-threaded builds alike.

@@ -54,6 +54,11 @@ def allocate_into(lam, budget, out, ties=None, heap=None):
     return OK
 
 
+def allocate_warm_into(lam, budget, out, ties, heap, warm):
+    """:func:`allocate_into`: the greedy has no search to warm-start (``warm`` is left as it is)."""
+    return allocate_into(lam, budget, out)
+
+
 def allocate_batch_into(lam2d, budgets, out, ties, heap, status):
     """Row by row :func:`allocate_into`; ``status[r]`` receives each row's code.
 
@@ -134,3 +139,9 @@ def policy_round(counts, means, m2, available, variant, weight, log_term, gamma,
             counts[i] = float(counts[i]) * gamma
             m2[i] = float(m2[i]) * gamma
     return status
+
+
+def policy_round_warm(counts, means, m2, available, variant, weight, log_term, gamma, budget, s, out, ties, heap,
+                      warm):
+    """:func:`policy_round` (the greedy has no search to warm-start: ``warm`` is left as it is)."""
+    return policy_round(counts, means, m2, available, variant, weight, log_term, gamma, budget, s, out, ties, heap)
