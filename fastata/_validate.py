@@ -134,6 +134,15 @@ def raise_for_status(status, lam, budget_value, name="lam", row=None):
         if lam.shape[0] == 0:
             raise ValueError(f"{where} must have at least one worker when budget > 0; got an empty array and budget {budget_value}")
         raise ValueError(f"{where} must have an available worker (lam < inf) when budget > 0; got all +inf and budget {budget_value}")
+    if status == _status.BUDGET_OUT_OF_RANGE:
+        raise ValueError(f"budget must be an integer in [0, 2**53]; got {budget_value!r}")
+    if status == _status.OUT_TOO_SHORT:
+        raise ValueError(f"out must be at least as long as {where} ({lam.shape[0]} workers)")
+    if status == _status.SCRATCH_TOO_SHORT:
+        raise ValueError(f"scratch must hold ties >= n and heap >= n + 2 entries for {lam.shape[0]} workers "
+                         "(fastata.jit.scratch(n) sizes them), and warm >= 3")
+    if status == _status.LENGTHS_DIFFER:
+        raise ValueError("means, m2, available and s must be as long as counts, and durations as long as workers")
     raise RuntimeError(f"kernel returned unknown status {status}")
 
 

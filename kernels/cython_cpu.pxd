@@ -17,11 +17,20 @@ cdef enum:
     STATUS_WORKER_OUT_OF_RANGE = 4
     STATUS_DURATION_NOT_FINITE = 5
     STATUS_DURATION_NEGATIVE = 6
+    # The C API's preconditions, checked in O(1) before anything is written:
+    STATUS_BUDGET_OUT_OF_RANGE = 7  # budget outside [0, 2**53]
+    STATUS_OUT_TOO_SHORT = 8        # len(out) < len(lam)
+    STATUS_SCRATCH_TOO_SHORT = 9    # len(ties) < n, len(heap) < n + 2, or len(warm) < 3
+    STATUS_LENGTHS_DIFFER = 10      # means, m2, available or s shorter than counts;
+                                    # durations shorter than workers
     VARIANT_ATA = 0
     VARIANT_EMPIRICAL = 1
 
 # Canonical allocation of ``budget`` tasks over ``lam`` (length n) into ``out``.
 # Scratch: ``ties`` int64 of length >= n, ``heap`` float64 of length >= n + 2.
+# Every function below checks the lengths and ``budget`` first (the STATUS_* above) and
+# then the values; a call that returns a code other than STATUS_OK has written nothing.
+# Concurrent calls must not share ``out`` or scratch (each call writes them).
 cdef int allocate_core(const double[::1] lam, int64_t budget, int64_t[::1] out,
                        int64_t[::1] ties, double[::1] heap) noexcept nogil
 
@@ -39,7 +48,7 @@ cdef int observe_core(const int64_t[::1] workers, const double[::1] durations,
 # Lower confidence bounds of ATA (variant VARIANT_ATA, weight = c * alpha) or ATA-Empirical
 # (VARIANT_EMPIRICAL, weight = c * eta) into ``s``; ``log_term = ln(2 k^2)``;
 # ``available[i] == 0`` gives +inf.
-cdef void bounds_core(const double[::1] counts, const double[::1] means,
+cdef int bounds_core(const double[::1] counts, const double[::1] means,
                       const unsigned char[::1] available, int variant, double weight,
                       double log_term, double[::1] s) noexcept nogil
 

@@ -20,6 +20,7 @@ cdef int MAX_REFINE = 4096
 cdef double GROWTH = 18446744073709551616.0  # 2**64
 cdef int MAX_BRACKET_STEPS = 8
 cdef double RECIPROCAL_CAP = 2251799813685248.0  # 2**51
+cdef int64_t MAX_BUDGET = 9007199254740992  # 2**53: every task index is exact in float64
 
 
 cdef inline int64_t count_le_from(double x, double t, int64_t cap, int64_t c) noexcept nogil:
@@ -788,19 +789,20 @@ cdef void select_between(const double[::1] lam, int64_t budget, int64_t lo_c, in
     cdef Py_ssize_t i, b, size = 0, k
     cdef Py_ssize_t m = boundary_at(SIMD_LEVEL, &lam[0], &lo[0], &out[0], lam.shape[0], hi_t,
                                     <double>budget, &idx[0])
+    cdef Py_ssize_t room = heap.shape[0] // 3  # reached only if lam changes under us
     cdef int64_t j
     cdef double x
     for b in range(m):
         i = idx[b]
         x = lam[i]
         j = out[i] + 1
-        while j <= budget and <double>j * x <= hi_t:
+        while j <= budget and <double>j * x <= hi_t and size < room:
             heap[3 * size] = <double>j * x
             heap[3 * size + 1] = <double>j
             heap[3 * size + 2] = <double>i
             size += 1
             j += 1
-    k = budget - lo_c
+    k = min(budget - lo_c, size)
     select_first(heap, size, k)
     for b in range(k):
         out[<Py_ssize_t>heap[3 * b + 2]] += 1
@@ -851,7 +853,7 @@ cdef int64_t select_level(int64_t[::1] levels, int64_t* rank, int64_t j_min, int
             if levels[i] > 0 and 0 <= d <= span:
                 hist[d >> shift] += 1.0
         b = 0
-        while hist[b] < rank[0]:
+        while hist[b] < rank[0] and b < n_bins - 1:
             rank[0] -= <int64_t>hist[b]
             b += 1
         base += (<int64_t>b) << shift
@@ -1162,9 +1164,25 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     bracket[1] = hi_t
 
 
+cdef int check_allocation(const double[::1] lam, int64_t budget, int64_t[::1] out,
+                          int64_t[::1] ties, double[::1] heap) noexcept nogil:
+    # The C API's preconditions (the .pxd): O(1), before anything is read or written.
+    cdef Py_ssize_t n = lam.shape[0]
+    if not 0 <= budget <= MAX_BUDGET:
+        return STATUS_BUDGET_OUT_OF_RANGE
+    if out.shape[0] < n:
+        return STATUS_OUT_TOO_SHORT
+    if ties.shape[0] < n or heap.shape[0] < n + 2:
+        return STATUS_SCRATCH_TOO_SHORT
+    return STATUS_OK
+
+
 cdef int allocate_core(const double[::1] lam, int64_t budget, int64_t[::1] out,
                        int64_t[::1] ties, double[::1] heap) noexcept nogil:
     cdef double warm[3]
+    cdef int status = check_allocation(lam, budget, out, ties, heap)
+    if status != STATUS_OK:
+        return status
     warm[0] = warm[1] = warm[2] = 0.0
     return allocate_guided(lam, budget, out, ties, heap, warm)
 
@@ -1173,7 +1191,11 @@ cdef int allocate_warm_core(const double[::1] lam, int64_t budget, int64_t[::1] 
                             int64_t[::1] ties, double[::1] heap, double[::1] warm) noexcept nogil:
     # threshold.allocate_warm
     cdef double guide[3]
-    cdef int status
+    cdef int status = check_allocation(lam, budget, out, ties, heap)
+    if status != STATUS_OK:
+        return status
+    if warm.shape[0] < 3:
+        return STATUS_SCRATCH_TOO_SHORT
     guide[0] = warm[0]
     guide[1] = warm[1]
     guide[2] = warm[2]
@@ -1220,7 +1242,9 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, int64_t[::1] out
 def status_codes():
     """The status codes this module was compiled with (a test compares them to status.py)."""
     return {"OK": STATUS_OK, "LAM_NAN": STATUS_LAM_NAN, "LAM_NEGATIVE": STATUS_LAM_NEGATIVE,
-            "NO_AVAILABLE_WORKER": STATUS_NO_AVAILABLE_WORKER}
+            "NO_AVAILABLE_WORKER": STATUS_NO_AVAILABLE_WORKER,
+            "BUDGET_OUT_OF_RANGE": STATUS_BUDGET_OUT_OF_RANGE, "OUT_TOO_SHORT": STATUS_OUT_TOO_SHORT,
+            "SCRATCH_TOO_SHORT": STATUS_SCRATCH_TOO_SHORT, "LENGTHS_DIFFER": STATUS_LENGTHS_DIFFER}
 
 
 def simd_levels():
@@ -1397,6 +1421,8 @@ cdef int observe_core(const int64_t[::1] workers, const double[::1] durations,
     cdef Py_ssize_t u, n = counts.shape[0]
     cdef int64_t i
     cdef double x, k, delta, mean
+    if durations.shape[0] < workers.shape[0] or means.shape[0] < n or m2.shape[0] < n:
+        return STATUS_LENGTHS_DIFFER
     for u in range(workers.shape[0]):
         i = workers[u]
         if i < 0 or i >= n:
@@ -1418,11 +1444,13 @@ cdef int observe_core(const int64_t[::1] workers, const double[::1] durations,
     return STATUS_OK
 
 
-cdef void bounds_core(const double[::1] counts, const double[::1] means,
-                      const unsigned char[::1] available, int variant, double weight,
-                      double log_term, double[::1] s) noexcept nogil:
-    cdef Py_ssize_t i
+cdef int bounds_core(const double[::1] counts, const double[::1] means,
+                     const unsigned char[::1] available, int variant, double weight,
+                     double log_term, double[::1] s) noexcept nogil:
+    cdef Py_ssize_t i, n = counts.shape[0]
     cdef double k, r, ci, v, f
+    if means.shape[0] < n or available.shape[0] < n or s.shape[0] < n:
+        return STATUS_LENGTHS_DIFFER
     for i in range(counts.shape[0]):
         k = counts[i]
         if available[i] == 0:
@@ -1438,15 +1466,19 @@ cdef void bounds_core(const double[::1] counts, const double[::1] means,
                 s[i] = means[i] * f if f > 0.0 else 0.0
         else:
             s[i] = 0.0
+    return STATUS_OK
 
 
 cdef int policy_round_core(double[::1] counts, const double[::1] means, double[::1] m2,
                            const unsigned char[::1] available, int variant, double weight,
                            double log_term, double gamma, int64_t budget, double[::1] s,
                            int64_t[::1] out, int64_t[::1] ties, double[::1] heap) noexcept nogil:
-    cdef int status
-    bounds_core(counts, means, available, variant, weight, log_term, s)
-    status = allocate_core(s, budget, out, ties, heap)
+    cdef int status = bounds_core(counts, means, available, variant, weight, log_term, s)
+    if status == STATUS_OK and m2.shape[0] < counts.shape[0]:
+        status = STATUS_LENGTHS_DIFFER
+    if status != STATUS_OK:
+        return status
+    status = allocate_core(s[:counts.shape[0]], budget, out, ties, heap)
     if status == STATUS_OK and gamma != 1.0:
         discount(counts, m2, gamma)
     return status
@@ -1458,9 +1490,12 @@ cdef int policy_round_warm_core(double[::1] counts, const double[::1] means, dou
                                 int64_t[::1] out, int64_t[::1] ties, double[::1] heap,
                                 double[::1] warm) noexcept nogil:
     # policy_round_core with the allocation warm-started (threshold.allocate_warm)
-    cdef int status
-    bounds_core(counts, means, available, variant, weight, log_term, s)
-    status = allocate_warm_core(s, budget, out, ties, heap, warm)
+    cdef int status = bounds_core(counts, means, available, variant, weight, log_term, s)
+    if status == STATUS_OK and m2.shape[0] < counts.shape[0]:
+        status = STATUS_LENGTHS_DIFFER
+    if status != STATUS_OK:
+        return status
+    status = allocate_warm_core(s[:counts.shape[0]], budget, out, ties, heap, warm)
     if status == STATUS_OK and gamma != 1.0:
         discount(counts, m2, gamma)
     return status
@@ -1494,8 +1529,10 @@ def bounds_into(const double[::1] counts, const double[::1] means,
                 const unsigned char[::1] available, int variant, double weight,
                 double log_term, double[::1] s):
     """Lower confidence bounds of ATA (``variant`` 0) or ATA-Empirical (1) into ``s``."""
+    cdef int status
     with nogil:
-        bounds_core(counts, means, available, variant, weight, log_term, s)
+        status = bounds_core(counts, means, available, variant, weight, log_term, s)
+    return status
 
 
 def policy_round(double[::1] counts, const double[::1] means, double[::1] m2,

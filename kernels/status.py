@@ -18,6 +18,18 @@ WORKER_OUT_OF_RANGE = 4
 DURATION_NOT_FINITE = 5
 #: ``observe``: a negative duration.
 DURATION_NEGATIVE = 6
+# Preconditions the Python API checks before any kernel runs; the Cython C API (the
+# ``.pxd``) checks them itself, in O(1), and answers with these instead of writing out of
+# bounds.
+#: ``budget`` outside ``[0, 2**53]``.
+BUDGET_OUT_OF_RANGE = 7
+#: ``out`` shorter than ``lam``.
+OUT_TOO_SHORT = 8
+#: ``ties`` shorter than ``n``, ``heap`` shorter than ``n + 2`` or ``warm`` shorter than 3.
+SCRATCH_TOO_SHORT = 9
+#: Per-worker arrays of a policy kernel shorter than ``counts`` (``means``, ``m2``,
+#: ``available``, ``s``), or ``durations`` shorter than ``workers``.
+LENGTHS_DIFFER = 10
 
 #: Bound variants of the policy kernels (DESIGN.md section 3).
 VARIANT_ATA = 0

@@ -405,17 +405,18 @@ def select_between(lam, budget, lo_c, lo, hi_t, out, idx, heap):
             idx[m] = i
             m += 1
     size = 0
+    room = heap.shape[0] // 3  # never reached unless lam changes under us: then no overrun
     for b in range(m):
         i = idx[b]
         x = lam[i]
         j = out[i] + 1
-        while j <= budget and j * x <= hi_t:
+        while j <= budget and j * x <= hi_t and size < room:
             heap[3 * size] = j * x
             heap[3 * size + 1] = float(j)
             heap[3 * size + 2] = float(i)
             size += 1
             j += 1
-    k = budget - lo_c
+    k = min(budget - lo_c, size)
     select_first(heap, size, k)
     for c in range(k):
         out[int(heap[3 * c + 2])] += 1
@@ -476,7 +477,7 @@ def select_level(levels, rank, j_min, j_max, hist):
             if levels[i] > 0 and 0 <= d <= span:
                 hist[d >> shift] += 1.0
         b = 0
-        while hist[b] < rank:
+        while hist[b] < rank and b < n_bins - 1:
             rank -= int(hist[b])
             b += 1
         base += b << shift

@@ -78,6 +78,10 @@ def test_cython_status_codes_mirror_status_py():
         "LAM_NAN": status.LAM_NAN,
         "LAM_NEGATIVE": status.LAM_NEGATIVE,
         "NO_AVAILABLE_WORKER": status.NO_AVAILABLE_WORKER,
+        "BUDGET_OUT_OF_RANGE": status.BUDGET_OUT_OF_RANGE,
+        "OUT_TOO_SHORT": status.OUT_TOO_SHORT,
+        "SCRATCH_TOO_SHORT": status.SCRATCH_TOO_SHORT,
+        "LENGTHS_DIFFER": status.LENGTHS_DIFFER,
     }
 
 
@@ -109,3 +113,48 @@ def test_numba_kernels_are_cached_on_disk():
         assert kernel.targetoptions.get("cache") or kernel._cache.__class__.__name__ != "NullCache"
     numba_cpu.allocate_into(np.ones(2), 1, np.zeros(2, np.int64), np.zeros(2, np.int64), np.zeros(4))
     assert numba_cpu.allocate_into._cache.__class__.__name__ == "FunctionCache"
+
+
+def test_cython_c_api_refuses_broken_preconditions_and_writes_nothing():
+    """The .pxd's kernels check lengths and the budget in O(1) before touching anything."""
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+    lam = np.array([1.0, 2.0, 4.0])
+    ties, heap = np.empty(3, np.int64), np.empty(5)
+
+    def run(budget=7, out_len=3, ties_len=3, heap_len=5, warm_len=None):
+        out = np.full(out_len, -9, dtype=np.int64)
+        args = (lam, budget, out, np.empty(ties_len, np.int64), np.empty(heap_len))
+        if warm_len is None:
+            code = cython_cpu.allocate_into(*args)
+        else:
+            code = cython_cpu.allocate_warm_into(*args, np.zeros(warm_len))
+        return code, out
+
+    assert run()[0] == status.OK
+    for kwargs, code in [
+        (dict(budget=-5), status.BUDGET_OUT_OF_RANGE),
+        (dict(budget=2**53 + 1), status.BUDGET_OUT_OF_RANGE),
+        (dict(out_len=2), status.OUT_TOO_SHORT),
+        (dict(ties_len=2), status.SCRATCH_TOO_SHORT),
+        (dict(heap_len=4), status.SCRATCH_TOO_SHORT),
+        (dict(warm_len=2), status.SCRATCH_TOO_SHORT),
+    ]:
+        got, out = run(**kwargs)
+        assert got == code, kwargs
+        assert (out == -9).all(), kwargs  # nothing written
+    n = 4
+    counts, means, m2, s = np.ones(n), np.ones(n), np.zeros(n), np.empty(n)
+    available = np.ones(n, dtype=np.uint8)
+    out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
+    assert cython_cpu.policy_round(counts, means[:3], m2, available, 1, 1.0, 1.0, 1.0, 4, s, out, ties, heap) == status.LENGTHS_DIFFER
+    assert cython_cpu.policy_round(counts, means, m2[:3], available, 1, 1.0, 1.0, 1.0, 4, s, out, ties, heap) == status.LENGTHS_DIFFER
+    assert cython_cpu.observe_into(np.array([0, 1]), np.array([1.0]), counts, means, m2) == status.LENGTHS_DIFFER
+    np.testing.assert_array_equal(counts, 1.0)  # nothing observed
+
+
+@pytest.mark.parametrize("code", [status.BUDGET_OUT_OF_RANGE, status.OUT_TOO_SHORT, status.SCRATCH_TOO_SHORT, status.LENGTHS_DIFFER])
+def test_precondition_codes_have_messages(code):
+    from fastata import _validate
+
+    with pytest.raises(ValueError, match="must"):
+        _validate.raise_for_status(code, np.ones(3), -5)
