@@ -68,6 +68,8 @@ def make_cases(distributions=None, sizes=None):
 
 #: The whole table of ``fastata bench`` and ``benchmarks/``.
 CASES = make_cases()
+#: Largest ``n`` whose passes ``--passes`` counts (it runs the algorithm as plain Python).
+MAX_PASSES_N = 65536
 #: The batched case: ``m`` problems of ``n`` workers, ``budget`` tasks each.
 BATCH = (1024, 459, 459)
 #: Baselines whose cost grows with the budget run only where a call stays under ~1 s, and
@@ -181,7 +183,7 @@ def counting_passes(lam, budget, warm=None):
     lam = np.ascontiguousarray(lam, dtype=np.float64)
     counted = {"inverse": "inverse_pass", "count": "count_into", "count with extremes": "count_extremes_into",
                "count by division": "count_into_divided", "boundary": "select_between",
-               "split at t*": "split_at_threshold", "levels": "count_levels"}
+               "split at t*": "split_at_threshold", "levels": "select_level"}
     passes = dict.fromkeys(counted, 0)
     originals = {name: getattr(threshold, name) for name in counted.values()}
 
@@ -230,7 +232,7 @@ def run_cases(cases=CASES, min_time=0.02, repeat=5, percentiles=True, passes=Fal
         row = {"n": n, "budget": budget, "distribution": distribution, "seconds": timings}
         if percentiles:
             row["p50_p99_seconds"] = tails
-        if passes:
+        if passes and n <= MAX_PASSES_N:
             row["passes"] = counting_passes(lam, budget)
         rows.append(row)
     return rows

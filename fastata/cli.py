@@ -193,8 +193,8 @@ def _parser():
                             "pareto, uniform, two-speeds, integers (1..4), equal, zeros (10 %%), "
                             "unavailable (10 %% +inf); default: all (lognormal only with --cases)")
     bench.add_argument("--passes", action="store_true",
-                       help="also count the passes over the workers each case makes (slow: runs "
-                            "the algorithm as plain Python once per case)")
+                       help="also count the passes over the workers each case makes, up to "
+                            "n = 65536 (slow: runs the algorithm as plain Python once per case)")
     bench.add_argument("--no-warm", action="store_true",
                        help="skip the warm-start measurement (a policy's rounds, cold and warm)")
     bench.add_argument("--quick", action="store_true", help="fewer, shorter repeats (a smoke run)")

@@ -448,16 +448,9 @@ cdef extern from *:
     #define FASTATA_X86_SIMD 0
     #endif
 
-    /* The integer passes over the levels at t* (threshold.count_levels, take_levels): plain
-       loops that the compiler vectorises once it may use AVX2 (SSE2 has no 64-bit compare). */
+    /* The integer passes over the levels at t* (threshold.take_levels): plain loops that
+       the compiler vectorises once it may use AVX2 (SSE2 has no 64-bit compare). */
     #define FASTATA_LEVEL_PASSES(suffix, attribute)                                             \
-        attribute static int64_t fastata_count_levels_##suffix(const int64_t *levels,           \
-                                                              ptrdiff_t n, int64_t level) {     \
-            int64_t total = 0;                                                                  \
-            for (ptrdiff_t i = 0; i < n; i++)                                                   \
-                total += (levels[i] > 0) & (levels[i] <= level);                                \
-            return total;                                                                       \
-        }                                                                                       \
         attribute static int64_t fastata_count_equal_##suffix(const int64_t *levels,            \
                                                              ptrdiff_t n, int64_t level) {      \
             int64_t total = 0;                                                                  \
@@ -534,15 +527,6 @@ cdef extern from *:
         return fastata_inverse_scalar(lam, inv, n, counts);
     }
 
-    static int64_t fastata_count_levels_at(int level, const int64_t *levels, ptrdiff_t n,
-                                           int64_t j) {
-    #if FASTATA_X86_SIMD
-        if (level != FASTATA_SCALAR)
-            return fastata_count_levels_avx2(levels, n, j);
-    #endif
-        return fastata_count_levels_scalar(levels, n, j);
-    }
-
     static int64_t fastata_count_equal_at(int level, const int64_t *levels, ptrdiff_t n,
                                           int64_t j) {
     #if FASTATA_X86_SIMD
@@ -603,8 +587,6 @@ cdef extern from *:
     Py_ssize_t boundary_at "fastata_boundary_at"(int level, const double* lam, const int64_t* lo,
                                                  int64_t* out, Py_ssize_t n, double hi_t, double cap,
                                                  int64_t* idx) noexcept nogil
-    int64_t count_levels_at "fastata_count_levels_at"(int level, const int64_t* levels,
-                                                      Py_ssize_t n, int64_t j) noexcept nogil
     int64_t count_equal_at "fastata_count_equal_at"(int level, const int64_t* levels,
                                                     Py_ssize_t n, int64_t j) noexcept nogil
     void take_levels_at "fastata_take_levels_at"(int level, int64_t* out, const int64_t* levels,
@@ -811,53 +793,51 @@ cdef void select_between(const double[::1] lam, int64_t budget, int64_t lo_c, in
 # --- Ties: the keys at the threshold product t* ------------------------------------------
 
 
-cdef inline int64_t count_levels(int64_t[::1] levels, int64_t level) noexcept nogil:
-    return count_levels_at(SIMD_LEVEL, &levels[0], levels.shape[0], level)
-
-
-cdef int64_t NARROW_LEVELS = 64
 cdef Py_ssize_t LEVEL_BLOCK = 256
+cdef Py_ssize_t LANES = 4
+
+
+cdef inline int64_t bucket_total(double[::1] hist, Py_ssize_t b, Py_ssize_t n_bins,
+                                 Py_ssize_t lanes) noexcept nogil:
+    cdef int64_t total = 0
+    cdef Py_ssize_t lane
+    for lane in range(lanes):
+        total += <int64_t>hist[lane * n_bins + b]
+    return total
 
 
 cdef int64_t select_level(int64_t[::1] levels, int64_t* rank, int64_t j_min, int64_t j_max,
                           double[::1] hist) noexcept nogil:
     # threshold.select_level; returns J and leaves the rank at J in rank[0].
-    cdef int64_t lo = j_min, hi = j_max, mid, below, base, span, d
-    cdef Py_ssize_t bins = hist.shape[0], n_bins, b, i
+    cdef Py_ssize_t lanes = LANES if hist.shape[0] >= 2 * LANES + 1 else 1
+    cdef Py_ssize_t bins = (hist.shape[0] - 1) // lanes, n_bins, dump, b, i
+    cdef int64_t base = j_min, span = j_max - j_min, d, here
     cdef int shift = 0
+    cdef bint inside
     if j_min == j_max:
         return j_min
-    if j_max - j_min < NARROW_LEVELS:
-        while lo < hi:
-            mid = lo + (hi - lo) // 2
-            if count_levels(levels, mid) >= rank[0]:
-                hi = mid
-            else:
-                lo = mid + 1
-        below = count_levels(levels, lo - 1) if lo > j_min else 0
-        if count_levels(levels, lo) == rank[0]:
-            rank[0] = 0
-            return lo + 1
-        rank[0] -= below
-        return lo
-    base = j_min
-    span = j_max - j_min
     while (span >> shift) >= bins:
         shift += 1
     while True:
         n_bins = (span >> shift) + 1
-        for b in range(n_bins):
+        dump = lanes * n_bins
+        for b in range(dump + 1):
             hist[b] = 0.0
         for i in range(levels.shape[0]):
             d = levels[i] - base
-            if levels[i] > 0 and 0 <= d <= span:
-                hist[d >> shift] += 1.0
+            inside = (levels[i] > 0) & (d >= 0) & (d <= span)
+            hist[(i & (lanes - 1)) * n_bins + (d >> shift) if inside else dump] += 1.0
         b = 0
-        while hist[b] < rank[0] and b < n_bins - 1:
-            rank[0] -= <int64_t>hist[b]
+        here = bucket_total(hist, b, n_bins, lanes)
+        while here < rank[0] and b < n_bins - 1:
+            rank[0] -= here
             b += 1
+            here = bucket_total(hist, b, n_bins, lanes)
         base += (<int64_t>b) << shift
         if shift == 0:
+            if here == rank[0]:
+                rank[0] = 0
+                return base + 1
             return base
         span = min(span - ((<int64_t>b) << shift), ((<int64_t>1) << shift) - 1)
         while shift > 0 and (span >> (shift - 1)) < bins:
@@ -1074,28 +1054,23 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef int64_t width_max = <int64_t>(2.0 * sqrt(<double>n)) + 16
     cdef int64_t limit = budget + n + 1, lo_c = 0, hi_c = limit, c = 0, prev_c = 0
     cdef double lo_t = 0.0, lo_next = 0.0, hi_t = INFINITY, hi_last = INFINITY
-    cdef double prev_t = -1.0, nxt, aimed = <double>budget
+    cdef double prev_t = -1.0, nxt
     cdef double ext[2]
     cdef int64_t[::1] lo_buf = out
     cdef int64_t[::1] try_buf = ties
     cdef int64_t[::1] swap
-    cdef bint try_in_out = False, have_lo = False, extremes = False, stalled
+    cdef bint try_in_out = False, have_lo = False
     cdef int step
     if width_max > (n + 2) // 3:
         width_max = (n + 2) // 3
     for step in range(MAX_REFINE):
-        c = count_at_t(lam, inv, t, budget, limit, fast, extremes, try_buf, ext)
+        c = count_at_t(lam, inv, t, budget, limit, fast, step > 0, try_buf, ext)
         if c == budget:
             if not try_in_out:
                 copy_into(try_buf, out)
             bracket[0] = lo_t
             bracket[1] = t
             return
-        if c < budget:
-            stalled = c == lo_c and have_lo
-        else:
-            stalled = c == hi_c and hi_t < INFINITY
-        extremes = stalled or aimed < 0.0 or 8.0 * fabs(<double>(c - aimed)) > n or step >= 2
         if c < budget:
             lo_t = t
             lo_c = c
@@ -1131,17 +1106,13 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             bracket[0] = lo_t
             bracket[1] = INFINITY
             return
-        aimed = -1.0
         if step == 0 and lo_t < t2 < hi_t:
             nxt = t2
-            aimed = <double>budget
         elif step < MAX_BRACKET_STEPS:
             nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c)
-            aimed = aim(budget, c, have_lo, lo_c, hi_t, hi_c)
         else:
             nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
         if not (lo_t < nxt < hi_t and nxt < DBL_MAX):
-            aimed = -1.0
             nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
             if not (lo_t < nxt < hi_t):
                 nxt = 0.5 * lo_t + 0.5 * hi_t
@@ -1150,12 +1121,10 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                     bracket[0] = lo_t
                     bracket[1] = hi_t
                     return
-        if nxt < lo_next or nxt >= hi_last:
-            aimed = -1.0
-            if nxt < lo_next:
-                nxt = lo_next
-            if nxt >= hi_last:
-                nxt = nextafter(hi_last, 0.0)
+        if nxt < lo_next:
+            nxt = lo_next
+        if nxt >= hi_last:
+            nxt = nextafter(hi_last, 0.0)
         prev_t = t
         prev_c = c
         t = nxt

@@ -425,44 +425,25 @@ def select_between(lam, budget, lo_c, lo, hi_t, out, idx, heap):
 # --- Ties: the keys at the threshold product t* -----------------------------------------
 
 
-@register_jitable
-def count_levels(levels, level):
-    """Entries with ``0 < levels[i] <= level``."""
-    total = 0
-    for i in range(levels.shape[0]):
-        total += int((levels[i] > 0) & (levels[i] <= level))
-    return total
-
-
-#: Below this spread of levels, :func:`select_level` bisects with counting passes (they
-#: vectorise; a histogram's increments to a few buckets wait on each other).
-NARROW_LEVELS = 64
+#: Interleaved copies of :func:`select_level`'s histogram: consecutive workers at one
+#: level would otherwise make each increment wait on the one before.
+LANES = 4
 
 
 @register_jitable
 def select_level(levels, rank, j_min, j_max, hist):
-    """The smallest ``J`` with ``rank`` entries ``0 < levels[i] <= J``, and ``rank`` minus those below ``J``
-    (the levels lie in ``[j_min, j_max]``).
+    """The smallest ``J`` with ``rank`` entries ``0 < levels[i] <= J``, and ``rank`` minus those
+    below ``J`` (the levels lie in ``[j_min, j_max]``); ``(J + 1, 0)`` when every entry at
+    ``J`` is needed.
 
-    Over a spread of levels below :data:`NARROW_LEVELS`, a bisection with counting passes;
-    else a radix select: each pass counts the entries per bucket of ``2**shift`` levels in
-    ``hist`` (float64, at least 2 buckets) and keeps the bucket that holds the ``rank``-th,
-    so the buckets shrink by ``len(hist)`` each pass (one pass when the spread is below it).
+    A radix select: each pass counts the entries per bucket of ``2**shift`` levels in
+    ``hist`` (float64, at least 3 long) and keeps the bucket that holds the ``rank``-th, so
+    buckets shrink by about ``len(hist) / 4`` a pass: one pass when the levels spread less.
     """
-    if j_max - j_min < NARROW_LEVELS:
-        lo = j_min  # count_levels(lo - 1) < rank <= count_levels(hi)
-        hi = j_max
-        while lo < hi:
-            mid = lo + (hi - lo) // 2
-            if count_levels(levels, mid) >= rank:
-                hi = mid
-            else:
-                lo = mid + 1
-        below = count_levels(levels, lo - 1) if lo > j_min else 0
-        if count_levels(levels, lo) == rank:
-            return lo + 1, 0  # every key at level lo completes the budget
-        return lo, rank - below
-    bins = hist.shape[0]
+    if j_min == j_max:
+        return j_min, rank
+    lanes = LANES if hist.shape[0] >= 2 * LANES + 1 else 1
+    bins = (hist.shape[0] - 1) // lanes
     base = j_min
     span = j_max - j_min  # levels in [base, base + span]
     shift = 0
@@ -470,22 +451,35 @@ def select_level(levels, rank, j_min, j_max, hist):
         shift += 1
     while True:
         n_bins = (span >> shift) + 1
-        for b in range(n_bins):
+        dump = lanes * n_bins  # where entries outside the range are counted, branch-free
+        for b in range(dump + 1):
             hist[b] = 0.0
         for i in range(levels.shape[0]):
             d = levels[i] - base
-            if levels[i] > 0 and 0 <= d <= span:
-                hist[d >> shift] += 1.0
+            inside = (levels[i] > 0) & (d >= 0) & (d <= span)
+            hist[(i & (lanes - 1)) * n_bins + (d >> shift) if inside else dump] += 1.0
         b = 0
-        while hist[b] < rank and b < n_bins - 1:
-            rank -= int(hist[b])
+        here = bucket_total(hist, b, n_bins, lanes)
+        while here < rank and b < n_bins - 1:
+            rank -= here
             b += 1
+            here = bucket_total(hist, b, n_bins, lanes)
         base += b << shift
         if shift == 0:
+            if here == rank:
+                return base + 1, 0
             return base, rank
         span = min(span - (b << shift), (1 << shift) - 1)
         while shift > 0 and (span >> (shift - 1)) < bins:
             shift -= 1
+
+
+@register_jitable
+def bucket_total(hist, b, n_bins, lanes):
+    total = 0
+    for lane in range(lanes):
+        total += int(hist[lane * n_bins + b])
+    return total
 
 
 @register_jitable
@@ -703,9 +697,9 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, out, ties, heap):
     ``(lo, hi)`` of the product of the ``budget``-th key, for the next call's guesses.
 
     Counting passes bracket the ``budget``-th key: secant steps first, then steps that
-    shrink the bracket geometrically. Once the counts misbehave (ties), each pass also
-    finds the products next to its threshold, so that no step lands in a gap between
-    products (where the count cannot move) and the bracket closes on ``t*`` when a single
+    shrink the bracket geometrically. From the second pass on, each also finds the
+    products next to its threshold, so that no step lands in a gap between products
+    (where the count cannot move: ties) and the bracket closes on ``t*`` when a single
     product is left in it. Each count is written to whichever of ``out`` and ``ties`` does
     not hold the counts at the lower bracket, so that the prefix needs no recount.
     """
@@ -724,19 +718,14 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, out, ties, heap):
     have_lo = False
     prev_t = -1.0
     prev_c = 0
-    aimed = float(budget)  # the count the relaxation aims at; -1: no aim (a step that shrinks)
-    extremes = False
     for step in range(MAX_REFINE):
-        c, above, below = count_at(lam, inv, t, budget, limit, fast, extremes, try_buf)
+        # The first count, on every input, only counts; from the second on (smooth inputs
+        # rarely need a third) each also finds the products next to its threshold.
+        c, above, below = count_at(lam, inv, t, budget, limit, fast, step > 0, try_buf)
         if c == budget:  # the prefix at t is the allocation
             if not try_in_out:
                 copy_into(try_buf, out)
             return lo_t, t
-        # From here on, look for the products next to each threshold when the counts
-        # behave unlike a smooth distribution's: a count that did not move, or one far
-        # from its aim (ties), or secant steps that do not converge.
-        stalled = (c == lo_c and have_lo) if c < budget else (c == hi_c and hi_t < INF)
-        extremes = stalled or aimed < 0.0 or 8.0 * abs(c - aimed) > n or step >= 2
         if c < budget:
             lo_t = t
             lo_c = c
@@ -762,17 +751,13 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, out, ties, heap):
         if lo_t >= DBL_MAX:  # every key left overflows
             finish_at(lam, inv, budget, fast, INF, out, ties, heap)
             return lo_t, INF
-        aimed = -1.0
         if step == 0 and lo_t < t2 < hi_t:  # the caller's second guess
             nxt = t2
-            aimed = float(budget)
         elif step < MAX_BRACKET_STEPS:
             nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c)
-            aimed = aim(budget, c, have_lo, lo_c, hi_t, hi_c)
         else:
             nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
         if not (lo_t < nxt < hi_t and nxt < DBL_MAX):
-            aimed = -1.0
             nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
             if not (lo_t < nxt < hi_t):
                 nxt = 0.5 * lo_t + 0.5 * hi_t
@@ -780,11 +765,9 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, out, ties, heap):
                     finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
                     return lo_t, hi_t
         # Never count inside a gap between products: the count would not move.
-        if nxt < lo_next or nxt >= hi_last:
-            aimed = -1.0
-            nxt = max(nxt, lo_next)
-            if nxt >= hi_last:
-                nxt = np.nextafter(hi_last, 0.0)
+        nxt = max(nxt, lo_next)
+        if nxt >= hi_last:
+            nxt = np.nextafter(hi_last, 0.0)
         prev_t = t
         prev_c = c
         t = nxt
