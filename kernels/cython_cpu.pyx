@@ -448,9 +448,16 @@ cdef extern from *:
     #define FASTATA_X86_SIMD 0
     #endif
 
-    /* The integer passes over the levels at t* (threshold.take_levels): plain loops that
+    /* The integer passes over the levels at t* (threshold.count_levels, take_levels): plain loops that
        the compiler vectorises once it may use AVX2 (SSE2 has no 64-bit compare). */
     #define FASTATA_LEVEL_PASSES(suffix, attribute)                                             \
+        attribute static int64_t fastata_count_levels_##suffix(const int64_t *levels,           \
+                                                              ptrdiff_t n, int64_t level) {     \
+            int64_t total = 0;                                                                  \
+            for (ptrdiff_t i = 0; i < n; i++)                                                   \
+                total += (levels[i] > 0) & (levels[i] <= level);                                \
+            return total;                                                                       \
+        }                                                                                       \
         attribute static int64_t fastata_count_equal_##suffix(const int64_t *levels,            \
                                                              ptrdiff_t n, int64_t level) {      \
             int64_t total = 0;                                                                  \
@@ -527,6 +534,15 @@ cdef extern from *:
         return fastata_inverse_scalar(lam, inv, n, counts);
     }
 
+    static int64_t fastata_count_levels_at(int level, const int64_t *levels, ptrdiff_t n,
+                                           int64_t j) {
+    #if FASTATA_X86_SIMD
+        if (level != FASTATA_SCALAR)
+            return fastata_count_levels_avx2(levels, n, j);
+    #endif
+        return fastata_count_levels_scalar(levels, n, j);
+    }
+
     static int64_t fastata_count_equal_at(int level, const int64_t *levels, ptrdiff_t n,
                                           int64_t j) {
     #if FASTATA_X86_SIMD
@@ -587,6 +603,8 @@ cdef extern from *:
     Py_ssize_t boundary_at "fastata_boundary_at"(int level, const double* lam, const int64_t* lo,
                                                  int64_t* out, Py_ssize_t n, double hi_t, double cap,
                                                  int64_t* idx) noexcept nogil
+    int64_t count_levels_at "fastata_count_levels_at"(int level, const int64_t* levels,
+                                                      Py_ssize_t n, int64_t j) noexcept nogil
     int64_t count_equal_at "fastata_count_equal_at"(int level, const int64_t* levels,
                                                     Py_ssize_t n, int64_t j) noexcept nogil
     void take_levels_at "fastata_take_levels_at"(int level, int64_t* out, const int64_t* levels,
@@ -795,6 +813,11 @@ cdef void select_between(const double[::1] lam, int64_t budget, int64_t lo_c, in
 
 cdef Py_ssize_t LEVEL_BLOCK = 256
 cdef Py_ssize_t LANES = 4
+cdef int64_t NARROW_LEVELS = 64
+
+
+cdef inline int64_t count_levels(int64_t[::1] levels, int64_t level) noexcept nogil:
+    return count_levels_at(SIMD_LEVEL, &levels[0], levels.shape[0], level)
 
 
 cdef inline int64_t bucket_total(double[::1] hist, Py_ssize_t b, Py_ssize_t n_bins,
@@ -813,9 +836,24 @@ cdef int64_t select_level(int64_t[::1] levels, int64_t* rank, int64_t j_min, int
     cdef Py_ssize_t bins = (hist.shape[0] - 1) // lanes, n_bins, dump, b, i
     cdef int64_t base = j_min, span = j_max - j_min, d, here
     cdef int shift = 0
+    cdef int64_t lo = j_min, hi = j_max, mid, below
     cdef bint inside
     if j_min == j_max:
         return j_min
+    if j_max - j_min < NARROW_LEVELS:
+        while lo < hi:
+            mid = lo + (hi - lo) // 2
+            if count_levels(levels, mid) >= rank[0]:
+                hi = mid
+            else:
+                lo = mid + 1
+        here = count_levels(levels, lo)
+        below = count_levels(levels, lo - 1) if lo > j_min else 0
+        if here == rank[0]:
+            rank[0] = 0
+            return lo + 1
+        rank[0] -= below
+        return lo
     while (span >> shift) >= bins:
         shift += 1
     while True:

@@ -428,6 +428,18 @@ def select_between(lam, budget, lo_c, lo, hi_t, out, idx, heap):
 #: Interleaved copies of :func:`select_level`'s histogram: consecutive workers at one
 #: level would otherwise make each increment wait on the one before.
 LANES = 4
+#: Below this spread of levels, :func:`select_level` bisects with counting passes: a
+#: handful of them costs less than one histogram pass, whose increments are scattered.
+NARROW_LEVELS = 64
+
+
+@register_jitable
+def count_levels(levels, level):
+    """Entries with ``0 < levels[i] <= level``."""
+    total = 0
+    for i in range(levels.shape[0]):
+        total += int((levels[i] > 0) & (levels[i] <= level))
+    return total
 
 
 @register_jitable
@@ -436,12 +448,28 @@ def select_level(levels, rank, j_min, j_max, hist):
     below ``J`` (the levels lie in ``[j_min, j_max]``); ``(J + 1, 0)`` when every entry at
     ``J`` is needed.
 
-    A radix select: each pass counts the entries per bucket of ``2**shift`` levels in
-    ``hist`` (float64, at least 3 long) and keeps the bucket that holds the ``rank``-th, so
-    buckets shrink by about ``len(hist) / 4`` a pass: one pass when the levels spread less.
+    Over a spread of levels below :data:`NARROW_LEVELS` (a few machine types), a bisection
+    with counting passes, which vectorise. Else a radix select: each pass counts the
+    entries per bucket of ``2**shift`` levels in ``hist`` (float64, at least 3 long) and
+    keeps the bucket that holds the ``rank``-th, so buckets shrink by about ``len(hist) / 4``
+    a pass: one pass when the levels spread less.
     """
     if j_min == j_max:
         return j_min, rank
+    if j_max - j_min < NARROW_LEVELS:
+        lo = j_min  # count_levels(lo - 1) < rank <= count_levels(hi)
+        hi = j_max
+        while lo < hi:
+            mid = lo + (hi - lo) // 2
+            if count_levels(levels, mid) >= rank:
+                hi = mid
+            else:
+                lo = mid + 1
+        here = count_levels(levels, lo)
+        below = count_levels(levels, lo - 1) if lo > j_min else 0
+        if here == rank:
+            return lo + 1, 0  # every key at level lo completes the budget
+        return lo, rank - below
     lanes = LANES if hist.shape[0] >= 2 * LANES + 1 else 1
     bins = (hist.shape[0] - 1) // lanes
     base = j_min
