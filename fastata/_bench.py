@@ -278,6 +278,44 @@ def warm_start(n=4096, budget=4096, rounds=40, backend="auto", seed=0):
     }
 
 
+def embedding(min_time=0.02, repeat=7):
+    """The hot paths a scheduler embeds, against what they are compared with in one run:
+    ``fa.Allocator`` and ``fa.allocate`` at n = 51, budget = 23 against the Cython call floor;
+    a full ATA-Empirical round (observe the last round's samples, then allocate) at
+    n = budget = 4096 against ``fa.allocate`` on the same bounds."""
+    from .allocate import Allocator
+    from .policies import ATAEmpirical
+
+    found = {}
+    lam = make_lam(51)
+    allocator = Allocator(51)
+    if "cython" in compiled_backends():
+        found["floor[cython], n=51"] = median_time(floor_call("cython", 51), lam, 23, min_time=min_time, repeat=repeat)
+    found["fa.Allocator, n=51, budget=23"] = median_time(allocator, lam, 23, min_time=min_time, repeat=repeat)
+    found["fa.allocate, n=51, budget=23"] = median_time(lambda: allocate(lam, 23), min_time=min_time, repeat=repeat)
+    n = budget = 4096
+    rng = np.random.default_rng(0)
+    mu = rng.lognormal(0.0, 0.5, n)
+    policy = ATAEmpirical(n, budget, eta=0.5)
+    for _ in range(100):
+        a = policy.allocate()
+        workers = np.repeat(np.arange(n), a)
+        policy.observe(workers, rng.exponential(mu[workers]))
+    workers = np.repeat(np.arange(n), policy.allocate())
+    durations = rng.exponential(mu[workers])
+
+    def one_round():
+        policy.observe(workers, durations)
+        return policy.allocate()
+
+    found["ATA-Empirical round, n=budget=4096"] = median_time(one_round, min_time=min_time, repeat=repeat)
+    bounds = policy.lower_bounds.copy()
+    out = np.empty(n, dtype=np.int64)
+    found["fa.allocate on its bounds, n=budget=4096"] = median_time(
+        lambda: allocate(bounds, budget, out=out), min_time=min_time, repeat=repeat)
+    return found
+
+
 def run_batch(m=BATCH[0], n=BATCH[1], budget=BATCH[2], min_time=0.05, repeat=5):
     """Batched allocation (numba, prange) against a loop of single calls on the same rows."""
     lam2d = np.stack([make_lam(n, seed) for seed in range(m)])
@@ -322,9 +360,16 @@ def case_name(n, budget, distribution):
     return f"n={n}, budget={budget}, {distribution}"
 
 
-def ratios(rows, batch):
+def ratios(rows, batch, embedded=None):
     """The targets, as ratios measured in this run."""
     found = {}
+    if embedded:
+        e = embedded
+        if "floor[cython], n=51" in e:
+            found["n=51, budget=23: fa.Allocator / cython floor"] = e["fa.Allocator, n=51, budget=23"] / e["floor[cython], n=51"]
+            found["n=51, budget=23: fa.allocate / cython floor"] = e["fa.allocate, n=51, budget=23"] / e["floor[cython], n=51"]
+        found["n=budget=4096: ATA-Empirical round / fa.allocate on its bounds"] = (
+            e["ATA-Empirical round, n=budget=4096"] / e["fa.allocate on its bounds, n=budget=4096"])
     for row in rows:
         s, key = row["seconds"], case_name(row["n"], row["budget"], row["distribution"])
         for b in compiled_backends():
@@ -349,7 +394,7 @@ def ratios(rows, batch):
     return found
 
 
-def format_report(rows, batch, ratio_table, startup, warm=None):
+def format_report(rows, batch, ratio_table, startup, warm=None, embedded=None):
     """Plain-text tables of medians and ratios."""
     lines = ["Allocation, median time per call (microseconds); p50 / p99 of single calls"]
     for row in rows:
@@ -364,6 +409,10 @@ def format_report(rows, batch, ratio_table, startup, warm=None):
         lines.append(f"Batched: m={batch['m']} problems of n={batch['n']}, budget={batch['budget']} (ms)")
         for name, sec in batch["seconds"].items():
             lines.append(f"      {name:<28} {sec * 1e3:14.2f}")
+    if embedded:
+        lines.append("Embedded hot paths (microseconds)")
+        for name, sec in embedded.items():
+            lines.append(f"      {name:<44} {sec * 1e6:10.2f}")
     if warm:
         lines.append(f"Warm start: a policy's rounds, n={warm['n']}, budget={warm['budget']}, {warm['rounds']} rounds")
         for kind in ("cold", "warm"):
@@ -386,14 +435,16 @@ def run(cases=CASES, batch=True, startup=True, quick=False, json_path=None, stre
     rows = run_cases(cases, min_time=min_time, repeat=repeat, passes=passes)
     batch_result = run_batch(min_time=min_time, repeat=repeat) if batch else None
     warm_result = warm_start(rounds=5 if quick else 40) if warm else None
+    embedded = embedding(min_time=min_time, repeat=repeat) if warm else None
     startup_result = startup_costs(repeat=1 if quick else 3) if startup else None
-    ratio_table = ratios(rows, batch_result)
-    print(format_report(rows, batch_result, ratio_table, startup_result, warm_result), file=stream)
+    ratio_table = ratios(rows, batch_result, embedded)
+    print(format_report(rows, batch_result, ratio_table, startup_result, warm_result, embedded), file=stream)
     results = {
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "cpus": os.cpu_count(), "backends": list(_backends.available_backends()),
                     "cython simd": _cython_simd_level()},
-        "cases": rows, "batch": batch_result, "warm start": warm_result, "startup": startup_result,
+        "cases": rows, "batch": batch_result, "warm start": warm_result, "embedded": embedded,
+        "startup": startup_result,
         "ratios": ratio_table,
     }
     if json_path:

@@ -196,7 +196,8 @@ def _parser():
                        help="also count the passes over the workers each case makes, up to "
                             "n = 65536 (slow: runs the algorithm as plain Python once per case)")
     bench.add_argument("--no-warm", action="store_true",
-                       help="skip the warm-start measurement (a policy's rounds, cold and warm)")
+                       help="skip the warm-start and embedded hot-path measurements (a policy's rounds; "
+                            "Allocator and a policy round against their yardsticks)")
     bench.add_argument("--quick", action="store_true", help="fewer, shorter repeats (a smoke run)")
     bench.add_argument("--no-batch", action="store_true", help="skip the batched benchmark")
     bench.add_argument("--no-startup", action="store_true", help="skip import and compile timings")
