@@ -44,6 +44,10 @@ from .policies import ATAEmpirical
 #: is not waited for: the round moves them as soon as the worker leaves the list.
 GATHER_TIMEOUT = 60.0
 
+#: The default policy's ``explore_share``: a worker that joins a running job takes at most a
+#: quarter of a round while it is unexplored (the paper's ATA would give it the whole round).
+DEFAULT_EXPLORE_SHARE = 0.25
+
 __all__ = ["AdaptiveExecutor", "GreedyExecutor", "DaskEngine", "TaskError", "NoWorkersError", "RoundRecord"]
 
 
@@ -233,7 +237,8 @@ class AdaptiveExecutor(AdaptiveRunner):
         Allocates each round (``ATA``, ``ATAEmpirical``, ``UTA``; ``FTA`` cannot take workers
         that join). Index ``i`` is ``executor.addresses[i]``: the workers connected now, in
         sorted address order, then the ones that join, in order of arrival. Default:
-        ``ATAEmpirical(n_workers_now, 1, eta=1.0)``.
+        ``ATAEmpirical(n_workers_now, 1, eta=1.0, explore_share=0.25)``. With a policy of
+        your own, consider ``explore_share`` if workers may join (see :class:`fastata.ATA`).
 
     Attributes
     ----------
@@ -247,7 +252,7 @@ class AdaptiveExecutor(AdaptiveRunner):
     def __init__(self, client, policy=None):
         engine = DaskEngine(client)
         if policy is None:
-            policy = ATAEmpirical(max(len(engine.addresses()), 1), 1, eta=1.0)
+            policy = ATAEmpirical(max(len(engine.addresses()), 1), 1, eta=1.0, explore_share=DEFAULT_EXPLORE_SHARE)
         super().__init__(engine, policy)
 
 
