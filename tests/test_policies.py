@@ -529,8 +529,10 @@ def test_censored_while_workers_are_added_loses_no_sample():
 
     with ThreadPoolExecutor(threads + 1) as pool:
         grower = pool.submit(grow)
-        list(pool.map(censor, range(threads)))
-        done.set()
+        try:
+            list(pool.map(censor, range(threads)))
+        finally:
+            done.set()
         grower.result()
     assert policy.n_workers > threads
     assert policy.counts[:threads].tolist() == [per_thread] * threads
