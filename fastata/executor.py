@@ -374,11 +374,7 @@ class _Runner:
                     self._check_workers(state)
                     now = time.perf_counter()
                     state.next_check = now + POLL_INTERVAL
-                try:
-                    event = state.wait(now)
-                except _Expired:
-                    self._expired(state)
-                    raise state.timeout_error() from None
+                event = state.wait(now)
                 if event is None:
                     state.next_check = 0.0  # the wait ran out: check now
                     continue
@@ -389,20 +385,30 @@ class _Runner:
                     if event[1] != "lost":
                         self._last_seen[where[1]] = now
                 self._handle(state, *event)
+        except _Expired:
+            self._expired(state)
+            raise state.timeout_error() from None
         finally:
             state.cancel_all()
             self._finish(state)
         self._record(state)  # completed rounds only
         return state.results
 
-    def _sync(self):
-        """Re-read the worker list; ``(joined, left)``. Raises ``NoWorkersError`` when none stays connected."""
+    def _sync(self, round_deadline=None):
+        """Re-read the worker list; ``(joined, left)``. Raises ``NoWorkersError`` when none stays connected.
+
+        The wait for a worker to (re)join stops at ``round_deadline`` too (``_Expired``): a
+        round never runs past its timeout waiting.
+        """
         joined, left = self._read_workers()
         if not self.workers.connected:
             # A nanny may be restarting the last worker: give it a moment before giving up.
             deadline = time.perf_counter() + self.no_worker_grace
             while not self.workers.connected and time.perf_counter() < deadline:
-                time.sleep(POLL_INTERVAL)
+                now = time.perf_counter()
+                if round_deadline is not None and now >= round_deadline:
+                    raise _Expired()
+                time.sleep(min(POLL_INTERVAL, max(round_deadline - now, 0.0)) if round_deadline else POLL_INTERVAL)
                 more_joined, more_left = self._read_workers()
                 joined, left = joined + more_joined, left + more_left
             if not self.workers.connected:
@@ -515,7 +521,7 @@ class AdaptiveRunner(_Runner):
 
     def _check_workers(self, state, lost=()):
         """Read the worker list; the departed workers' unfinished tasks and the ``lost`` tasks (handles) go to the others."""
-        _, left = self._sync()
+        _, left = self._sync(state.deadline)
         items = []
         if left:
             self._censor(state, left, self._last_seen)  # before forget: it reads what is running
@@ -596,7 +602,7 @@ class GreedyRunner(_Runner):
                 self._queue.append(index)
 
     def _check_workers(self, state):
-        _, left = self._sync()
+        _, left = self._sync(state.deadline)
         if left:
             handles = [h for h, (_, address) in state.running.items() if address in set(left)]
             self._drop(state, handles)

@@ -563,3 +563,18 @@ def test_top_up_room_caps_workers():
     assert ex.top_up(lam, np.zeros(3, dtype=np.int64), 6, np.array([0, -1, -1])).tolist() == [0, 3, 3]
     with pytest.raises(ValueError, match="available must hold at least one worker"):
         ex.top_up(np.array([0.0, np.inf]), np.zeros(2, dtype=np.int64), 3, np.array([2, -1]))
+
+
+def test_waiting_for_a_worker_stops_at_the_rounds_timeout(monkeypatch):
+    """Every worker gone mid-round: the wait for one to return (no_worker_grace) ends at the
+    round's timeout, as a TimeoutError, instead of running past it."""
+    monkeypatch.setattr(ex, "POLL_INTERVAL", 0.01)
+    engine = FakeEngine({"w0": 1.0})
+    runner = ex.AdaptiveRunner(engine, fa.ATAEmpirical(1, 1, eta=1.0))
+    runner.no_worker_grace = 30.0
+    engine.hooks[1] = lambda: engine.kill("w0")
+    t0 = time.perf_counter()
+    with pytest.raises(TimeoutError, match="3 of 4 results missing"):
+        runner.run_round(square, range(4), timeout=0.3)
+    assert time.perf_counter() - t0 < 1.0
+    assert not engine.tasks
