@@ -72,7 +72,8 @@ class Chaos:
     def __init__(self, cluster, client, workers, rng):
         self.cluster, self.client, self.workers, self.rng = cluster, client, workers, rng
         self.fired = {name: 0 for name in EVENTS}
-        self.kills = []  # SIGKILL times (perf_counter), for the detection latency
+        self.kills = []  # (round, SIGKILL time), for the detection latency
+        self.round = 0
         self.threads = []
         self.target = workers  # the number of workers the cluster is scaled to
 
@@ -99,7 +100,7 @@ class Chaos:
         pids = self.pids()
         address = self.rng.choice(sorted(pids))
         os.kill(pids[address], signal.SIGKILL)
-        self.kills.append(time.perf_counter())
+        self.kills.append((self.round, time.perf_counter()))
 
     def _restart(self):
         address = self.rng.choice(sorted(self.client.nthreads()))
@@ -149,13 +150,16 @@ def main(argv=None):
     chaos = Chaos(cluster, client, args.workers, rng)
     policy = fa.ATAEmpirical(args.workers, args.budget, eta=0.5, explore_share=0.25)
     ex = AdaptiveExecutor(client, policy)
-    detections = []
+    detections = {}  # SIGKILL time -> seconds until the executor handed lost tasks out again
     real_reallocate = ex._reallocate
 
     def reallocate(state, lost):
-        # A kill's detection latency: from the SIGKILL to the first hand-out of lost tasks after it.
-        if chaos.kills and chaos.kills[-1] > (detections[-1][0] if detections else 0.0):
-            detections.append((chaos.kills[-1], time.perf_counter() - chaos.kills[-1]))
+        # A kill's detection latency: from the SIGKILL to the first hand-out of lost tasks after
+        # it, in the same round (a worker killed between rounds, or idle, loses no task).
+        now = time.perf_counter()
+        for round_id, killed in chaos.kills:
+            if round_id == chaos.round and killed not in detections and killed <= now:
+                detections[killed] = now - killed
         return real_reallocate(state, lost)
 
     ex._reallocate = reallocate
@@ -164,6 +168,7 @@ def main(argv=None):
     t_start = time.perf_counter()
     try:
         for r in range(args.rounds):
+            chaos.round = r
             drawn = [name for name, p in EVENTS.items() if rng.random() < p]
             slow = set(rng.sample(range(args.budget), 3)) if "slow" in drawn else set()
             hung = rng.choice(sorted(client.nthreads())) if "hang" in drawn else None
@@ -208,7 +213,7 @@ def main(argv=None):
 
     lost = sum(rec.resubmitted for rec in ex.history)
     censored = sum(rec.censored for rec in ex.history)
-    latencies = [d for _, d in detections]
+    latencies = list(detections.values())
     print(f"chaos run: {args.rounds} rounds of {args.budget} tasks, {args.workers} worker processes, seed {args.seed}")
     print(f"  wall time               {wall:.1f} s")
     print("  events fired            " + ", ".join(f"{name} {count}" for name, count in chaos.fired.items()))

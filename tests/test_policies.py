@@ -635,3 +635,16 @@ def test_uta_gives_tasks_to_added_workers():
     policy.add_workers(1)
     a = policy.allocate(8)
     assert a[0] == 0 and a[1:].tolist() == [2, 2, 2, 2]
+
+
+def test_readme_explore_and_censored_example():
+    """README.md's example of bounded exploration and a censored sample, run as written."""
+    import contextlib
+    import io
+
+    from test_readme import example
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(example("explore"), "README.md:explore", "exec"), {"__name__": "readme"})
+    assert printed.getvalue().splitlines() == ["[15 14  7  6  6]", "[17 16  3  6  6]"]
