@@ -9,7 +9,7 @@ random (seeded), each fired from a timer thread at a random moment inside the ro
 ``restart``   restart one worker through its nanny (``client.restart_workers``)
 ``cluster``   restart every worker at once (``client.restart``), rarely
 ``join``      one more worker (``cluster.scale``), up to ``--workers + 1``
-``leave``     one worker fewer (graceful retirement), down to ``--workers - 1``
+``leave``     one worker fewer (graceful retirement), down to ``--workers - 1`` (never below 2)
 ``slow``      a few of the round's tasks take 20 times longer
 ``hang``      one worker's tasks take ``HANG_SECONDS``: the round times out after
               ``HANG_TIMEOUT`` and is run again with the same items (as a user would)
@@ -31,6 +31,7 @@ Exit status 0 when every check held.
 """
 
 import argparse
+import faulthandler
 import functools
 import logging
 import os
@@ -76,6 +77,7 @@ class Chaos:
         self.round = 0
         self.threads = []
         self.target = workers  # the number of workers the cluster is scaled to
+        self.replaced = 0  # workers the cluster failed to bring back, replaced by fresh ones
 
     def pids(self):
         try:
@@ -91,8 +93,8 @@ class Chaos:
 
     def _run(self, name):
         try:
-            getattr(self, "_" + name)()
-            self.fired[name] += 1
+            if getattr(self, "_" + name)() is not False:  # False: nothing to do (the fleet at its limit)
+                self.fired[name] += 1
         except Exception as exc:  # an event that found nothing to act on (say, the worker had just left)
             print(f"  ({name} skipped: {type(exc).__name__}: {exc})")
 
@@ -110,23 +112,37 @@ class Chaos:
         self.client.restart(timeout=60)
 
     def _join(self):
-        if self.target <= self.workers:
-            self.target += 1
-            self.cluster.scale(self.target)
+        if self.target > self.workers:
+            return False
+        self.target += 1
+        self.cluster.scale(self.target)
 
     def _leave(self):
-        if self.target >= max(self.workers, 2):
-            self.target -= 1
-            self.cluster.scale(self.target)
+        if self.target <= max(self.workers - 1, 2):
+            return False
+        self.target -= 1
+        self.cluster.scale(self.target)
 
-    def settle(self, timeout=60.0):
-        """Wait for the events of the round to end and the cluster to have ``target`` workers again."""
+    def settle(self, timeout=15.0):
+        """Wait for the round's events to end and the cluster to have ``target`` workers again.
+
+        A nanny whose worker does not come back (a whole-cluster restart racing a SIGKILL can
+        leave one so: ``client.restart`` then times out) is Dask's business, not the
+        executor's; its slot is replaced by a fresh worker so that the run keeps its size.
+        """
         for thread in self.threads:
-            thread.join(timeout)
+            thread.join(120)
         self.threads = []
         deadline = time.monotonic() + timeout
-        while len(self.client.nthreads()) < min(self.target, self.workers) and time.monotonic() < deadline:
+        while len(self.client.nthreads()) < self.target and time.monotonic() < deadline:
             time.sleep(0.05)
+        missing = self.target - len(self.client.nthreads())
+        if missing > 0:
+            self.replaced += missing
+            # scale() removes the specs whose worker is not connected first, then adds fresh ones.
+            self.cluster.scale(len(self.cluster.worker_spec) - missing)
+            self.cluster.scale(self.target)
+            self.client.wait_for_workers(self.target, timeout=120)
 
 
 def main(argv=None):
@@ -136,11 +152,12 @@ def main(argv=None):
     parser.add_argument("--budget", type=int, default=24, help="tasks a round")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    faulthandler.register(signal.SIGUSR1)  # kill -USR1 <pid> prints every thread's stack
 
     import distributed
 
     import fastata as fa
-    from fastata.dask import AdaptiveExecutor
+    from fastata.dask import AdaptiveExecutor, NoWorkersError
 
     rng = random.Random(args.seed)
     cluster = distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
@@ -150,6 +167,8 @@ def main(argv=None):
     chaos = Chaos(cluster, client, args.workers, rng)
     policy = fa.ATAEmpirical(args.workers, args.budget, eta=0.5, explore_share=0.25)
     ex = AdaptiveExecutor(client, policy)
+    # A whole-cluster restart on a loaded 2-core machine can take longer than the default 5 s.
+    ex.no_worker_grace = 30.0
     detections = {}  # SIGKILL time -> seconds until the executor handed lost tasks out again
     real_reallocate = ex._reallocate
 
@@ -163,7 +182,8 @@ def main(argv=None):
         return real_reallocate(state, lost)
 
     ex._reallocate = reallocate
-    round_times, attempt_times, timeouts, attempts = [], [], 0, 0
+    round_times, attempt_times, timeouts, attempts, no_workers = [], [], 0, 0, 0
+    overruns = []  # seconds past the timeout, for the attempts that timed out
     failures = []
     t_start = time.perf_counter()
     try:
@@ -189,9 +209,17 @@ def main(argv=None):
                 t0 = time.perf_counter()
                 try:
                     results = ex.run_round(fn, items, timeout=timeout)
+                except NoWorkersError:
+                    # Every worker gone for longer than the grace: as a user would, wait and retry.
+                    no_workers += 1
+                    attempt_times.append(time.perf_counter() - t0)
+                    chaos.settle()
+                    attempt += 1
+                    continue
                 except TimeoutError:
                     timeouts += 1
                     attempt_times.append(time.perf_counter() - t0)
+                    overruns.append(attempt_times[-1] - timeout)
                     if attempt_times[-1] > timeout + GRACE:
                         failures.append(f"round {r} attempt {attempt}: {attempt_times[-1]:.2f} s past a {timeout:g} s timeout")
                     attempt, hung = attempt + 1, None  # the same items again, the hang over
@@ -217,10 +245,13 @@ def main(argv=None):
     print(f"chaos run: {args.rounds} rounds of {args.budget} tasks, {args.workers} worker processes, seed {args.seed}")
     print(f"  wall time               {wall:.1f} s")
     print("  events fired            " + ", ".join(f"{name} {count}" for name, count in chaos.fired.items()))
-    print(f"  attempts                {attempts} ({timeouts} timed out and were run again)")
+    print(f"  attempts                {attempts} ({timeouts} timed out, {no_workers} found no worker; "
+          "each was run again)")
+    print(f"  workers replaced        {chaos.replaced} (the cluster did not bring them back)")
     print(f"  round time              median {statistics.median(round_times):.3f} s, max {max(round_times):.2f} s "
           f"(bound {ROUND_BOUND:g} s)")  # fmt: skip
-    print(f"  attempt time            max {max(attempt_times):.2f} s")
+    print(f"  attempt time            max {max(attempt_times):.2f} s"
+          + (f"; timed-out attempts ended at most {max(overruns):.3f} s after their timeout" if overruns else ""))
     print(f"  tasks lost and re-run   {lost} (in completed rounds)")
     print(f"  censored samples        {censored} (departed workers, completed rounds) + those of the {timeouts} timeouts")
     print(f"  policy workers          {policy.n_workers} indices, {int(policy.available.sum())} available at the end")

@@ -78,12 +78,16 @@ class DaskEngine:
         self._where = {}  # key -> address it is pinned to
         self._fetches = set()  # fetches in flight
         self._ready = collections.deque()  # events gathered, not yet handed to the executor
+        self._nthreads = {}  # address -> threads, every worker seen (a departed one's censoring needs it)
 
     def addresses(self):
-        return list(self.client.nthreads())
+        now = self.client.nthreads()
+        self._nthreads.update(now)
+        return list(now)
 
     def nthreads(self):
-        return dict(self.client.nthreads())
+        """Threads of every worker seen so far (departed ones included), as of the last ``addresses()``."""
+        return dict(self._nthreads)
 
     def submit(self, fn, items, address):
         futures = self.client.map(_timed, [fn] * len(items), items, key=f"{funcname(fn)}-{self.token}",

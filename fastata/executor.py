@@ -405,10 +405,13 @@ class _Runner:
             # A nanny may be restarting the last worker: give it a moment before giving up.
             deadline = time.perf_counter() + self.no_worker_grace
             while not self.workers.connected and time.perf_counter() < deadline:
-                now = time.perf_counter()
-                if round_deadline is not None and now >= round_deadline:
-                    raise _Expired()
-                time.sleep(min(POLL_INTERVAL, max(round_deadline - now, 0.0)) if round_deadline else POLL_INTERVAL)
+                pause = POLL_INTERVAL
+                if round_deadline is not None:
+                    left_s = round_deadline - time.perf_counter()
+                    if left_s <= 0.0:
+                        raise _Expired()
+                    pause = min(pause, left_s)
+                time.sleep(pause)
                 more_joined, more_left = self._read_workers()
                 joined, left = joined + more_joined, left + more_left
             if not self.workers.connected:
@@ -463,6 +466,7 @@ class AdaptiveRunner(_Runner):
 
     def __init__(self, engine, policy):
         super().__init__(engine, _validate.executor_policy(policy))
+        self._threads = {}  # address -> tasks it runs at once, as last reported (kept after it leaves)
 
     def _run(self, state):
         if state.items:
@@ -541,7 +545,9 @@ class AdaptiveRunner(_Runner):
     def _censor(self, state, addresses, end):
         """Lower bounds on the running tasks of ``addresses``, which ran until ``end[address]``."""
         nthreads = getattr(self.engine, "nthreads", None)
-        threads = nthreads() if nthreads is not None else {}
+        if nthreads is not None:
+            self._threads.update(nthreads())
+        threads = self._threads
         for address in addresses:
             i = self.workers.index.get(address)
             if i is None or address not in end:
