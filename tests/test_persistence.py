@@ -257,7 +257,9 @@ def _saver(path):
     import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-c", _SAVE_FOREVER, str(path)], stdout=subprocess.PIPE, text=True)
+    # cwd away from the checkout: "-c" puts it on sys.path, and its fastata/ has no compiled kernels.
+    proc = subprocess.Popen([sys.executable, "-c", _SAVE_FOREVER, str(path)], stdout=subprocess.PIPE, text=True,
+                            cwd=path.parent)  # fmt: skip
     assert proc.stdout.readline().strip() == "writing"
     return proc
 
