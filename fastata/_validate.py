@@ -328,12 +328,32 @@ def worker_ids(value, name="workers"):
     return array
 
 
-def same_length(workers, durations):
-    """``observe``'s two arrays pair up element by element."""
+def same_length(workers, durations, name="durations"):
+    """``observe``'s (``observe_censored``'s: ``name="elapsed"``) two arrays pair up element by element."""
     if workers.shape[0] != durations.shape[0]:
         raise ValueError(
-            f"workers and durations must have the same length; got {workers.shape[0]} and {durations.shape[0]}"
+            f"workers and {name} must have the same length; got {workers.shape[0]} and {durations.shape[0]}"
         )
+
+
+def censored_values(elapsed, name="elapsed"):
+    """``observe_censored``'s lower bounds: finite and ``>= 0`` (checked before anything changes)."""
+    bad = np.flatnonzero(~np.isfinite(elapsed))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name} must be finite; got {float(elapsed[i])!r} at index {i}")
+    bad = np.flatnonzero(elapsed < 0)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name} must be >= 0; got {float(elapsed[i])!r} at index {i}")
+
+
+def explore_share(value, name="explore_share"):
+    """The share of a round the unexplored workers may take, in ``(0, 1]``, as a float."""
+    x = _real_scalar(value, name)
+    if not (0.0 < x <= 1.0):
+        raise ValueError(f"{name} must be in (0, 1]; got {x!r}")
+    return x
 
 
 def worker_range(workers, n, name="workers"):
@@ -483,6 +503,24 @@ def fixed_policy_workers(policy_n, connected_n):
     if policy_n < connected_n:
         raise ValueError(f"policy must have one worker per connected worker, {connected_n} (FTA cannot add "
                          f"workers: it knows no mean for them); got n_workers={policy_n}")  # fmt: skip
+
+
+#: What an executor calls on its policy: the protocol every fastata policy speaks.
+POLICY_PROTOCOL = ("n_workers", "allocate", "observe", "set_available", "add_workers", "lower_bounds")
+
+
+def executor_policy(value, name="policy"):
+    """An executor's policy: an instance (not a class, not a name) that speaks the policy protocol."""
+    if isinstance(value, type):
+        raise TypeError(f"{name} must be a policy instance, not the class {value.__name__}: create one, "
+                        f"e.g. fastata.ATAEmpirical(n_workers, budget, eta=0.2); got {_describe(value)}")  # fmt: skip
+    missing = [attr for attr in POLICY_PROTOCOL if not hasattr(value, attr)]
+    if missing:
+        raise TypeError(f"{name} must be a fastata policy (ATA, ATAEmpirical, UTA, FTA) or an object with "
+                        f"{', '.join(POLICY_PROTOCOL)}; got {_describe(value)}, which lacks "
+                        f"{', '.join(missing)}")  # fmt: skip
+    count(value.n_workers, f"{name}.n_workers", 1)
+    return value
 
 
 def dask_client(value, client_type, name="client"):

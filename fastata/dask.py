@@ -14,8 +14,12 @@
 Each round's ``len(items)`` tasks are allocated by the policy over the workers connected
 now and pinned to them (``workers=[address], allow_other_workers=False``); the time of each
 task is measured on its worker around ``fn`` and fed to ``policy.observe``. A worker that
-dies mid-round loses nothing: its unfinished tasks go to the remaining workers. See
-:mod:`fastata.executor` for the round's rules and the address <-> policy-index contract.
+dies mid-round loses nothing: its unfinished tasks, and its results not yet fetched, go to
+the remaining workers as soon as the scheduler drops it (a killed worker process: within
+about ``POLL_INTERVAL``, a quarter of a second, of the scheduler noticing). Tasks a round
+gives up on (timeout, dead worker) are fed to ``policy.observe_censored`` as lower bounds
+on their times. See :mod:`fastata.executor` for the round's rules and the address <->
+policy-index contract.
 
 :class:`GreedyExecutor` is the greedy baseline (GTA) on the same engine, to compare both on
 your own cluster.
@@ -35,8 +39,14 @@ from . import _validate
 from .executor import AdaptiveRunner, GreedyRunner, NoWorkersError, RoundRecord, TaskError, _timed
 from .policies import ATAEmpirical
 
-#: Seconds to fetch a batch of finished results before counting them as lost (see ``DaskEngine._gather``).
+#: Seconds a fetch of finished results may take before they count as lost and run again
+#: (a worker that is connected but does not answer). A worker that *dies* holding results
+#: is not waited for: the round moves them as soon as the worker leaves the list.
 GATHER_TIMEOUT = 60.0
+
+#: The default policy's ``explore_share``: a worker that joins a running job takes at most a
+#: quarter of a round while it is unexplored (the paper's ATA would give it the whole round).
+DEFAULT_EXPLORE_SHARE = 0.25
 
 __all__ = ["AdaptiveExecutor", "GreedyExecutor", "DaskEngine", "TaskError", "NoWorkersError", "RoundRecord"]
 
@@ -48,26 +58,43 @@ class DaskEngine:
     ``fn`` per worker, not per task). Their keys are ``<fn's name>-<this engine's token>-...``:
     the dashboard shows the user's function, and :meth:`close` finds this engine's tasks
     on the workers. Completed futures are pushed to a queue by their done callback, so
-    waiting for the next one blocks on the queue (no polling of futures); the executor
-    re-reads the worker list every ``POLL_INTERVAL`` seconds, which is how a dead worker's
-    pinned tasks (which the scheduler would otherwise keep waiting for it) are found.
+    waiting for the next one blocks on the queue (no polling of futures).
+
+    Results are fetched in the background, one fetch per worker's batch of finished
+    tasks, from the scheduler (``scheduler.gather``, as ``client.gather`` does for a
+    client outside the cluster); a fetch that ends pushes itself to the same queue. So
+    :meth:`next_done` never blocks past its ``timeout``, and the executor keeps re-reading
+    the worker list while results are on their way: a worker that dies holding finished
+    results is noticed like any other departure, and its tasks move. (``client.gather``
+    would instead wait for the scheduler to recompute such a result on its pinned, dead
+    worker: forever.) A result the scheduler reports it cannot fetch counts as lost.
     """
 
     def __init__(self, client):
         self.client = _validate.dask_client(client, distributed.Client)
         self.token = uuid.uuid4().hex
-        self._done = queue.SimpleQueue()
+        self._done = queue.SimpleQueue()  # futures done, and fetches ended
         self._live = {}  # key -> Future, for the tasks not yet reported or cancelled
+        self._where = {}  # key -> address it is pinned to
+        self._fetches = set()  # fetches in flight
         self._ready = collections.deque()  # events gathered, not yet handed to the executor
+        self._nthreads = {}  # address -> threads, every worker seen (a departed one's censoring needs it)
 
     def addresses(self):
-        return list(self.client.nthreads())
+        now = self.client.nthreads()
+        self._nthreads.update(now)
+        return list(now)
+
+    def nthreads(self):
+        """Threads of every worker seen so far (departed ones included), as of the last ``addresses()``."""
+        return dict(self._nthreads)
 
     def submit(self, fn, items, address):
         futures = self.client.map(_timed, [fn] * len(items), items, key=f"{funcname(fn)}-{self.token}",
                                   workers=[address], allow_other_workers=False, pure=False)  # fmt: skip
         for future in futures:
             self._live[future.key] = future
+            self._where[future.key] = address
             future.add_done_callback(self._done.put)
         return [future.key for future in futures]
 
@@ -77,49 +104,92 @@ class DaskEngine:
         return self._ready.popleft() if self._ready else None
 
     def _fill(self, timeout):
-        """Wait for one finished future, take every other one already finished, gather them in one call."""
+        """Wait (at most ``timeout``) for a future or a fetch to end, take every other one that has, act on them."""
         try:
             batch = [self._done.get(timeout=timeout)]
         except queue.Empty:
-            return
+            batch = []
         while True:
             try:
                 batch.append(self._done.get_nowait())
             except queue.Empty:
                 break
-        batch = [f for f in batch if self._live.pop(f.key, None) is not None]  # not cancelled meanwhile
-        finished = [f for f in batch if f.status == "finished"]
-        values = self._gather(finished) if finished else {}
-        for future in batch:
-            if future.key in values:
-                self._ready.append((future.key, "ok", values[future.key]))
-            elif future.status == "error":
-                exc = future.exception()
-                # A KilledWorker is the worker's death, not the task's fault: re-allocate it.
-                kind = "lost" if isinstance(exc, KilledWorker) else "error"
-                self._ready.append((future.key, kind, None if kind == "lost" else exc))
-            else:
-                self._ready.append((future.key, "lost", None))  # cancelled or lost by the scheduler
+        finished = {}  # address -> futures to fetch
+        for item in batch:
+            if isinstance(item, _Fetch):
+                self._fetched(item)
+            elif self._live.get(item.key) is item:  # not cancelled meanwhile
+                if item.status == "finished":
+                    finished.setdefault(self._where[item.key], []).append(item)
+                elif item.status == "error":
+                    exc = item.exception()
+                    # A KilledWorker is the worker's death, not the task's fault: re-allocate it.
+                    if isinstance(exc, KilledWorker):
+                        self._lost([item.key])
+                    else:
+                        self._drop(item.key)
+                        self._ready.append((item.key, "error", exc))
+                else:
+                    self._lost([item.key])  # cancelled or lost by the scheduler
+        for futures in finished.values():
+            self._fetch(futures)
+        self._expire(time.monotonic())
 
-    def _gather(self, finished):
-        """``{key: (value, seconds)}`` for finished futures, in one call (a ``result()`` each costs a round trip each).
+    def _fetch(self, futures):
+        """Start fetching these finished results (one worker's) in the background."""
+        fetch = _Fetch([f.key for f in futures], time.monotonic())
+        fetch.future = asyncio.run_coroutine_threadsafe(self._gather(fetch.keys), self.client.loop.asyncio_loop)
+        self._fetches.add(fetch)
+        fetch.future.add_done_callback(lambda _: self._done.put(fetch))
 
-        Bounded by ``GATHER_TIMEOUT``: if a worker dies holding a result not yet fetched, the
-        scheduler would wait forever to recompute it on that (pinned) worker; the batch then
-        counts as lost and is re-allocated.
-        """
+    async def _gather(self, keys):
+        return await self.client.scheduler.gather(keys=keys)
+
+    def _fetched(self, fetch):
+        """A fetch ended: its results are ready; the ones the scheduler could not fetch are lost."""
+        if fetch not in self._fetches:
+            return  # given up on (expired)
+        self._fetches.discard(fetch)
         try:
-            values = self.client.sync(self.client._gather, finished, callback_timeout=GATHER_TIMEOUT)
-        except (TimeoutError, asyncio.TimeoutError):
-            self.client.cancel(finished)
-            return {}
-        return dict(zip((f.key for f in finished), values))
+            response = fetch.future.result()
+        except Exception:  # the scheduler did not answer: as if nothing could be fetched
+            response = {"status": "error", "keys": fetch.keys}
+        if response.get("status") == "OK":
+            data = response["data"]
+            for key in fetch.keys:
+                if key in self._live:
+                    self._drop(key)
+                    self._ready.append((key, "ok", data[key]))
+            return
+        missing = set(response.get("keys", fetch.keys))
+        self._lost([k for k in fetch.keys if k in missing])
+        rest = [self._live[k] for k in fetch.keys if k not in missing and k in self._live]
+        if rest:  # fetched fine, but the scheduler answers all-or-nothing: again
+            self._fetch(rest)
+
+    def _expire(self, now):
+        for fetch in [f for f in self._fetches if now - f.started > GATHER_TIMEOUT]:
+            self._fetches.discard(fetch)
+            fetch.future.cancel()
+            self._lost(fetch.keys)
+
+    def _lost(self, keys):
+        """Report these (still live) tasks lost and release them: pinned to a dead worker, they would wait forever."""
+        futures = [self._drop(k) for k in keys if k in self._live]
+        for future in futures:
+            self._ready.append((future.key, "lost", None))
+        if futures:
+            self.client.cancel(futures)
+
+    def _drop(self, key):
+        self._where.pop(key, None)
+        return self._live.pop(key)
 
     def cancel(self, handles):
         handles = set(handles)
         if self._ready:
             self._ready = collections.deque(e for e in self._ready if e[0] not in handles)
-        futures = [self._live.pop(h) for h in handles if h in self._live]
+        futures = [self._drop(h) for h in handles if h in self._live]
         if futures:
             self.client.cancel(futures)
 
@@ -132,6 +202,9 @@ class DaskEngine:
         """
         self.cancel(list(self._live))
         self._ready.clear()
+        for fetch in self._fetches:
+            fetch.future.cancel()
+        self._fetches.clear()
         while not self._done.empty():
             self._done.get_nowait()
         deadline = time.monotonic() + timeout
@@ -140,6 +213,17 @@ class DaskEngine:
             if not any(held.values()) or time.monotonic() >= deadline:
                 return
             time.sleep(0.1)
+
+
+class _Fetch:
+    """One background fetch of finished results: its keys, when it started, its ``concurrent.futures.Future``."""
+
+    __slots__ = ("keys", "started", "future")
+
+    def __init__(self, keys, started):
+        self.keys = keys
+        self.started = started
+        self.future = None
 
 
 def _tasks_held(token, dask_worker):
@@ -157,7 +241,8 @@ class AdaptiveExecutor(AdaptiveRunner):
         Allocates each round (``ATA``, ``ATAEmpirical``, ``UTA``; ``FTA`` cannot take workers
         that join). Index ``i`` is ``executor.addresses[i]``: the workers connected now, in
         sorted address order, then the ones that join, in order of arrival. Default:
-        ``ATAEmpirical(n_workers_now, 1, eta=1.0)``.
+        ``ATAEmpirical(n_workers_now, 1, eta=1.0, explore_share=0.25)``. With a policy of
+        your own, consider ``explore_share`` if workers may join (see :class:`fastata.ATA`).
 
     Attributes
     ----------
@@ -171,7 +256,7 @@ class AdaptiveExecutor(AdaptiveRunner):
     def __init__(self, client, policy=None):
         engine = DaskEngine(client)
         if policy is None:
-            policy = ATAEmpirical(max(len(engine.addresses()), 1), 1, eta=1.0)
+            policy = ATAEmpirical(max(len(engine.addresses()), 1), 1, eta=1.0, explore_share=DEFAULT_EXPLORE_SHARE)
         super().__init__(engine, policy)
 
 

@@ -22,6 +22,9 @@ greedy (GTA) loop and the history records. An *engine* does the rest; it is any 
 ``close(timeout)``
     Cancel what is left and wait, at most ``timeout`` seconds, until the cancelled tasks
     have stopped running on the workers (so that shutting the cluster down right after is clean).
+``nthreads() -> dict[str, int]`` (optional)
+    Tasks each worker runs at once (1 when absent): how many of a worker's tasks may be
+    running when a round gives up on them (see "Censored samples").
 
 :mod:`fastata.dask` is the Dask engine; ``tests/test_executor.py`` drives this core with a
 fake in-process engine.
@@ -37,7 +40,26 @@ left without tasks.
 
 **Watching the workers.** A task pinned to a worker that dies is not failed by every
 engine (Dask keeps it waiting for that worker), so a round re-reads the worker list every
-``POLL_INTERVAL`` seconds while it waits, whether or not other results keep coming in.
+``POLL_INTERVAL`` seconds while it waits, whether or not other results keep coming in, and
+at once when a task is reported lost (usually its worker has just died). Every departed
+worker's unfinished tasks, queued, running or finished but not yet fetched, go to the
+workers still connected, whatever noticed the departure first. An engine must therefore
+never block longer than the ``timeout`` it is given (the Dask engine fetches results in
+the background for this reason).
+
+**Censored samples.** A task that a round gives up on, because the round timed out or its
+worker left, ran for some time that is a lower bound on its duration; the adaptive
+executor hands these to ``policy.observe_censored`` (when the policy has it) so that a
+slow worker is not given as many tasks again. A worker is taken to run its tasks in the
+order they were handed to it, ``nthreads`` at a time; a task's start is read on the
+client's clock: its submission for the first ``nthreads`` tasks of a worker in the round,
+else the report of the result that freed its thread (reports come after the fact, so
+this start is late, and the elapsed time short, as a lower bound should be; only the
+first tasks' dispatch, milliseconds, counts in). It runs until the round's deadline
+(timeout) or until the worker was last seen connected (a worker that left: the last
+poll that listed it, or its last result). Tasks still queued behind it give nothing.
+A worker that was still busy with an earlier round's cancelled task when the round
+started breaks the first assumption (its first task starts later than the client thinks).
 """
 
 import dataclasses
@@ -48,7 +70,7 @@ import time
 import numpy as np
 
 from . import _validate
-from .policies import FTA
+from .policies import FTA, explore_caps
 
 #: How often (seconds) a round re-reads the worker list to notice a dead or new worker.
 POLL_INTERVAL = 0.25
@@ -81,6 +103,8 @@ class RoundRecord:
     ``allocation``: tasks first handed to each address (greedy: tasks started per address).
     ``resubmitted``: tasks started again after their worker died (greedy: also the copies
     of unfinished items started by idle workers).
+    ``censored``: lower bounds on task times handed to ``policy.observe_censored`` (tasks
+    running on workers that left; adaptive rounds only).
     """
 
     round: int
@@ -91,6 +115,7 @@ class RoundRecord:
     workers: int
     allocation: dict
     resubmitted: int
+    censored: int = 0
 
 
 class WorkerMap:
@@ -152,24 +177,32 @@ def _timed(fn, item):
     return value, time.perf_counter() - start
 
 
-def top_up(lam, queued, k):
+def top_up(lam, queued, k, room=None):
     """Hand ``k`` more tasks to workers that already hold ``queued[i]`` tasks, by the canonical rule.
 
     Each task goes to the worker with the smallest key ``((queued_i + a_i + 1) * lam_i,
     queued_i + a_i, i)`` (DESIGN.md section 2, continued from ``queued`` instead of from
     zero): with ``queued = 0`` this is ``fastata.allocate(lam, k)``. ``lam_i = +inf``
-    workers get nothing. A heap, ``O(n + k log n)``: it runs only when tasks were lost.
+    workers get nothing; with ``room``, worker ``i`` gets at most ``room[i]`` (``-1``:
+    no limit), as the per-worker maxima of DESIGN.md section 2. A heap, ``O(n + k log n)``:
+    it runs only when tasks were lost.
     """
     lam = lam.tolist()
-    heap = [((q + 1) * x, q, i) for i, (x, q) in enumerate(zip(lam, queued.tolist())) if x != np.inf]
+    room = [-1] * len(lam) if room is None else room.tolist()
+    heap = [((q + 1) * x, q, i) for i, (x, q) in enumerate(zip(lam, queued.tolist())) if x != np.inf and room[i] != 0]
     if k and not heap:
         raise _validate.no_available_worker(k)
     heapq.heapify(heap)
     counts = np.zeros(len(lam), dtype=np.int64)
     for _ in range(k):
+        if not heap:
+            raise _validate.no_available_worker(k)
         _, held, i = heap[0]
         counts[i] += 1
-        heapq.heapreplace(heap, ((held + 2) * lam[i], held + 1, i))
+        if counts[i] == room[i]:
+            heapq.heappop(heap)
+        else:
+            heapq.heapreplace(heap, ((held + 2) * lam[i], held + 1, i))
     return counts
 
 
@@ -189,27 +222,64 @@ class _Round:
         self.running = {}  # handle -> (item index, address)
         self.started = {}  # address -> tasks started there
         self.first = {}  # address -> tasks first handed out (the allocation)
+        self.order = {}  # address -> [(handle, submission time)] in the order handed out
+        self.reports = {}  # address -> client times of its reports (results, errors, losses)
         self.observed_workers = []
         self.observed_seconds = []
+        self.censored_workers = []
+        self.censored_seconds = []
         self.task_time = 0.0
         self.resubmitted = 0
 
     def submit(self, indices, address):
         """Start the items at ``indices`` on ``address``, in this order."""
         handles = self.engine.submit(self.fn, [self.items[i] for i in indices], address)
+        now = time.perf_counter()
+        queue = self.order.setdefault(address, [])
         for handle, index in zip(handles, indices):
             self.running[handle] = (index, address)
+            queue.append((handle, now))
         self.started[address] = self.started.get(address, 0) + len(indices)
 
+    def reported(self, address, now):
+        """A task of ``address`` reported: one of its threads took the next task at about this time."""
+        self.reports.setdefault(address, []).append(now)
+
+    def elapsed(self, address, end, threads):
+        """Lower bounds ``end - start`` on the running (started, unfinished) tasks of ``address``.
+
+        Tasks run in the order handed out, ``threads`` at a time: the ``u``-th starts once
+        ``u - threads + 1`` of the worker's tasks have reported (see the module's "Censored
+        samples"). Queued tasks give nothing.
+        """
+        reports = self.reports.get(address, [])
+        out = []
+        for u, (handle, submitted) in enumerate(self.order.get(address, [])):
+            needed = u - threads + 1  # reports before this task can have a thread
+            if needed > len(reports):
+                break  # still queued, and so is everything after it
+            if handle in self.running:
+                start = submitted if needed <= 0 else max(submitted, reports[needed - 1])
+                if end > start:
+                    out.append(end - start)
+        return out
+
     def wait(self, now):
-        """The next finished task, or ``None`` once the worker list is due for a check."""
+        """The next finished task, or ``None`` once the worker list is due for a check.
+
+        Raises ``_Expired`` at the deadline (the runner censors the running tasks, then
+        raises the user's ``TimeoutError``).
+        """
         timeout = max(self.next_check - now, 0.0)
         if self.deadline is not None:
             if now >= self.deadline:
-                raise TimeoutError(f"the round did not finish within its timeout; {self.remaining} "
-                                   f"of {len(self.items)} results missing")  # fmt: skip
+                raise _Expired()
             timeout = min(timeout, self.deadline - now)
         return self.engine.next_done(timeout)
+
+    def timeout_error(self):
+        return TimeoutError(f"the round did not finish within its timeout; {self.remaining} "
+                            f"of {len(self.items)} results missing")  # fmt: skip
 
     def keep(self, index, value, seconds):
         self.results[index] = value
@@ -228,7 +298,14 @@ class _Round:
         handles = [h for h, (_, address) in self.running.items() if address in addresses]
         if handles:
             self.engine.cancel(handles)
+        for address in addresses:  # should the address come back, it starts afresh
+            self.order.pop(address, None)
+            self.reports.pop(address, None)
         return sorted(self.running.pop(h)[0] for h in handles)
+
+
+class _Expired(Exception):
+    """The round's deadline passed (internal: becomes the user's ``TimeoutError``)."""
 
 
 class _Runner:
@@ -241,6 +318,8 @@ class _Runner:
         self.engine = engine
         self.policy = policy
         self.workers = WorkerMap(engine.addresses(), policy)
+        now = time.perf_counter()
+        self._last_seen = dict.fromkeys(self.workers.connected, now)  # address -> last sign of life
         self.history = []
         self._closed = False
         # One round at a time: two rounds sharing the engine would take each other's results.
@@ -298,31 +377,60 @@ class _Runner:
                 event = state.wait(now)
                 if event is None:
                     state.next_check = 0.0  # the wait ran out: check now
-                else:
-                    self._handle(state, *event)
+                    continue
+                where = state.running.get(event[0])
+                if where is not None:
+                    now = time.perf_counter()
+                    state.reported(where[1], now)
+                    if event[1] != "lost":
+                        self._last_seen[where[1]] = now
+                self._handle(state, *event)
+        except _Expired:
+            self._expired(state)
+            raise state.timeout_error() from None
         finally:
             state.cancel_all()
             self._finish(state)
         self._record(state)  # completed rounds only
         return state.results
 
-    def _sync(self):
-        """Re-read the worker list; ``(joined, left)``. Raises ``NoWorkersError`` when none stays connected."""
-        joined, left = self.workers.sync(self.engine.addresses())
+    def _sync(self, round_deadline=None):
+        """Re-read the worker list; ``(joined, left)``. Raises ``NoWorkersError`` when none stays connected.
+
+        The wait for a worker to (re)join stops at ``round_deadline`` too (``_Expired``): a
+        round never runs past its timeout waiting.
+        """
+        joined, left = self._read_workers()
         if not self.workers.connected:
             # A nanny may be restarting the last worker: give it a moment before giving up.
             deadline = time.perf_counter() + self.no_worker_grace
             while not self.workers.connected and time.perf_counter() < deadline:
-                time.sleep(POLL_INTERVAL)
-                more_joined, more_left = self.workers.sync(self.engine.addresses())
+                pause = POLL_INTERVAL
+                if round_deadline is not None:
+                    left_s = round_deadline - time.perf_counter()
+                    if left_s <= 0.0:
+                        raise _Expired()
+                    pause = min(pause, left_s)
+                time.sleep(pause)
+                more_joined, more_left = self._read_workers()
                 joined, left = joined + more_joined, left + more_left
             if not self.workers.connected:
                 raise NoWorkersError(f"no worker is connected (waited {self.no_worker_grace:g} s for one): "
                                      "the round cannot run")  # fmt: skip
         return joined, left
 
+    def _read_workers(self):
+        joined, left = self.workers.sync(self.engine.addresses())
+        now = time.perf_counter()
+        for address in self.workers.connected:
+            self._last_seen[address] = now
+        return joined, left
+
     def _finish(self, state):
         """After every round, completed or not (a policy learns from what was measured)."""
+
+    def _expired(self, state):
+        """The round's deadline passed, its tasks are about to be cancelled."""
 
     def _record(self, state):
         wall = time.perf_counter() - state.t0
@@ -330,7 +438,7 @@ class _Runner:
         self.history.append(RoundRecord(
             round=len(self.history), budget=len(state.items), wall_time=wall,
             worker_time=self._billed(state, workers, wall), task_time=state.task_time, workers=workers,
-            allocation=state.first, resubmitted=state.resubmitted,
+            allocation=state.first, resubmitted=state.resubmitted, censored=len(state.censored_seconds),
         ))  # fmt: skip
 
     def close(self, timeout=30.0):
@@ -357,7 +465,8 @@ class AdaptiveRunner(_Runner):
     """Rounds allocated by a policy over the connected workers (the engine-neutral ATA executor)."""
 
     def __init__(self, engine, policy):
-        super().__init__(engine, policy)
+        super().__init__(engine, _validate.executor_policy(policy))
+        self._threads = {}  # address -> tasks it runs at once, as last reported (kept after it leaves)
 
     def _run(self, state):
         if state.items:
@@ -372,23 +481,41 @@ class AdaptiveRunner(_Runner):
             at += counts[i]
 
     def _reallocate(self, state, lost):
-        """Give the lost items to the connected workers: the policy's bounds, and the tasks they still hold."""
-        self._sync()
+        """Give the lost items to the connected workers: the policy's bounds, and the tasks they still hold.
+
+        The worker list was read just before (``_check_workers``), and its departures handled.
+        """
         lam = self.policy.lower_bounds  # +inf for the workers that left
         queued = np.zeros(lam.shape[0], dtype=np.int64)
         for _, address in state.running.values():
             queued[self.workers.index[address]] += 1
         state.resubmitted += len(lost)
-        self._submit(state, np.asarray(lost), top_up(lam, queued, len(lost)))
+        self._submit(state, np.asarray(lost), top_up(lam, queued, len(lost), self._explore_room(state, lam.shape[0])))
+
+    def _explore_room(self, state, n):
+        """How many more tasks each worker may take this round under the policy's ``explore_share`` (``-1``: any)."""
+        share = getattr(self.policy, "explore_share", 1.0)
+        if share >= 1.0:
+            return None
+        caps = explore_caps(np.asarray(self.policy.counts), np.asarray(self.policy.available), share, len(state.items))
+        if caps is None:
+            return None
+        for address, started in state.started.items():
+            i = self.workers.index.get(address)
+            if i is not None and caps[i] >= 0:
+                caps[i] = max(caps[i] - started, 0)
+        return caps
 
     def _handle(self, state, handle, kind, payload):
-        where = state.running.pop(handle, None)
-        if where is None:
+        if handle not in state.running:
             return  # a task already given up on (its worker left)
-        index, address = where
         if kind == "lost":
-            self._reallocate(state, [index])
-        elif kind == "error":
+            # Usually the worker died: read the worker list now, so that its other tasks
+            # (queued, or finished but not fetched) move with this one instead of waiting.
+            self._check_workers(state, [handle])
+            return
+        index, address = state.running.pop(handle)
+        if kind == "error":
             raise TaskError(index, payload) from payload
         else:
             value, seconds = payload
@@ -396,16 +523,45 @@ class AdaptiveRunner(_Runner):
             state.observed_workers.append(self.workers.index[address])
             state.observed_seconds.append(seconds)
 
-    def _check_workers(self, state):
-        _, left = self._sync()
+    def _check_workers(self, state, lost=()):
+        """Read the worker list; the departed workers' unfinished tasks and the ``lost`` tasks (handles) go to the others."""
+        _, left = self._sync(state.deadline)
+        items = []
         if left:
-            lost = [i for i in state.forget(left) if not state.done[i]]
-            if lost:
-                self._reallocate(state, lost)
+            self._censor(state, left, self._last_seen)  # before forget: it reads what is running
+            items += state.forget(left)
+        items += [state.running.pop(h)[0] for h in lost if h in state.running]  # lost, worker still listed
+        lost = sorted({i for i in items if not state.done[i]})
+        if lost:
+            self._reallocate(state, lost)
+
+    def _expired(self, state):
+        # Before the running tasks are cancelled: how long they have run is evidence.
+        _, left = self._read_workers()
+        now = time.perf_counter()
+        self._censor(state, left, self._last_seen)
+        self._censor(state, [a for a in state.order if a in self.workers.connected], dict.fromkeys(state.order, now))
+
+    def _censor(self, state, addresses, end):
+        """Lower bounds on the running tasks of ``addresses``, which ran until ``end[address]``."""
+        nthreads = getattr(self.engine, "nthreads", None)
+        if nthreads is not None:
+            self._threads.update(nthreads())
+        threads = self._threads
+        for address in addresses:
+            i = self.workers.index.get(address)
+            if i is None or address not in end:
+                continue
+            for seconds in state.elapsed(address, end[address], threads.get(address, 1)):
+                state.censored_workers.append(i)
+                state.censored_seconds.append(seconds)
 
     def _finish(self, state):
         if state.observed_workers:  # also after an error: what was measured is true
             self.policy.observe(np.asarray(state.observed_workers, dtype=np.int64), np.asarray(state.observed_seconds))
+        censored = getattr(self.policy, "observe_censored", None)
+        if state.censored_workers and censored is not None:  # after the samples: they set the mean it is compared with
+            censored(np.asarray(state.censored_workers, dtype=np.int64), np.asarray(state.censored_seconds))
 
     def _billed(self, state, workers, wall):
         return state.task_time  # the measured busy time; idle workers are not billed
@@ -452,7 +608,7 @@ class GreedyRunner(_Runner):
                 self._queue.append(index)
 
     def _check_workers(self, state):
-        _, left = self._sync()
+        _, left = self._sync(state.deadline)
         if left:
             handles = [h for h, (_, address) in state.running.items() if address in set(left)]
             self._drop(state, handles)

@@ -18,6 +18,20 @@ with ``s_i = 0`` while ``K_i = 0`` (so the first rounds explore every worker rou
 and ``s_i = +inf`` for an unavailable worker; the round's allocation is
 ``fastata.allocate(s, budget)``. ``c = 2`` is the paper's constant.
 
+Censored observations (an extension): ``observe_censored(workers, elapsed)`` takes
+lower bounds on task times, "this task has run ``elapsed`` seconds and is not done" (a
+round that timed out, a worker lost under a task). A censored sample ``t`` of worker ``i``
+is added as a sample of value ``t`` (the same Welford update as ``observe``) only when it
+raises the estimate: when ``K_i = 0`` or ``t > muhat_i``; otherwise it is dropped. See
+:meth:`Policy.observe_censored` for why this keeps the bounds sound.
+
+Bounded exploration (an extension): ``explore_share`` (ATA and ATA-Empirical, default 1,
+the paper) caps what the unexplored workers (``K_i = 0``) may take of a round while some
+available worker is explored: at most ``max(1, floor(explore_share * budget))`` tasks
+together, handed out as the canonical allocation with per-worker caps would (see
+:func:`explore_caps`). A worker that joins mid-run then costs a bounded share of one round
+instead of the whole round.
+
 Drift (an extension): with ``gamma < 1`` every ``K_i`` and ``M2_i`` is multiplied by
 ``gamma`` once per round, at the end of ``allocate``, so a sample observed ``t`` rounds ago
 weighs ``gamma**t`` (discounted UCB, Garivier & Moulines 2011), and ``k`` becomes the
@@ -42,11 +56,16 @@ them while no other thread calls it.
 """
 
 import contextlib
+import fractions
 import json
 import math
 import os
+import re
+import socket
 import tempfile
 import threading
+import time
+import zlib
 
 import numpy as np
 
@@ -57,8 +76,9 @@ from .kernels import status as _status
 PAPER_C = 2.0
 #: What ``save`` writes and ``load`` checks first.
 FORMAT = "fastata-policy"
-#: Incremented whenever the file layout changes; ``load`` refuses newer files.
-FORMAT_VERSION = 1
+#: Incremented whenever the file layout or its meaning changes; ``load`` refuses newer files.
+#: Version 2 added ``explore_share`` (a version 1 file loads with the paper's 1.0).
+FORMAT_VERSION = 2
 
 
 class Policy:
@@ -177,6 +197,63 @@ class Policy:
         if status:
             _validate.raise_for_observe(status, workers, durations, self._n)
 
+    def observe_censored(self, workers, elapsed):
+        """Record lower bounds on task times: worker ``workers[u]`` has spent ``elapsed[u]`` seconds on a task it has not finished.
+
+        A task cut short (its round timed out, its worker was lost) took *at least* that
+        long. Such a censored sample ``t`` of worker ``i`` is added exactly as
+        ``observe([i], [t])`` would add it, but only where it raises the estimate: when
+        ``K_i = 0`` or ``t > muhat_i``. Otherwise it is dropped and changes nothing.
+        Samples are taken in the order given (an earlier one can raise ``muhat_i`` above
+        a later one).
+
+        Why this rule: the lower confidence bound ``s_i`` decides how many tasks worker
+        ``i`` gets, and a bound too low (optimistic) is what keeps handing a slow worker
+        too many tasks; the true duration ``X`` is only known to be ``>= t``. Where
+        ``t > muhat_i``, counting ``t`` gives the same ``K_i`` and a mean ``(X - t) / K_i``
+        below the one the full sample would give, and above the one that ignoring the task
+        gives: the bound moves up, on evidence, and never past where complete information
+        would put it. Where ``t <= muhat_i``, counting ``t`` would pull ``muhat_i`` *down*
+        on the evidence of a task that was still running, the optimistic direction a lower
+        bound cannot support: it is dropped. An unexplored worker (``K_i = 0``, bound 0,
+        the lowest there is) gets ``t`` as its first estimate, again a lower bound on what
+        it was doing. The statistics stay plain ``K``, ``muhat``, ``M2``: saved, loaded
+        and discounted like every other sample, under the policy's lock.
+
+        Parameters
+        ----------
+        workers : array_like of int, shape (m,)
+            Worker ids in ``[0, n_workers)``.
+        elapsed : array_like of float, shape (m,)
+            Seconds each task had run, finite and ``>= 0``.
+
+        Returns
+        -------
+        int
+            How many of the samples were added (the others did not raise the estimate).
+
+        Raises
+        ------
+        ValueError, TypeError
+            As :meth:`observe`: any bad element, and the policy is exactly as it was.
+        """
+        workers = _validate.worker_ids(workers)
+        elapsed = _validate.real_array(elapsed, "elapsed", 1)
+        if workers.shape[0] != elapsed.shape[0]:
+            _validate.same_length(workers, elapsed, "elapsed")
+        _validate.censored_values(elapsed)
+        used = 0
+        with self._lock:
+            _validate.worker_range(workers, self._n)  # inside the lock: add_workers may grow n
+            one_w, one_t = np.empty(1, dtype=np.int64), np.empty(1)
+            for w, t in zip(workers.tolist(), elapsed.tolist()):
+                if self._counts[w] == 0.0 or t > self._means[w]:
+                    # The observe kernel itself, one sample at a time: the same bits as observe().
+                    one_w[0], one_t[0] = w, t
+                    self._kernels.observe_into(one_w, one_t, self._counts, self._means, self._m2)
+                    used += 1
+        return used
+
     def allocate(self, budget=None, *, out=None):
         """Start a round: the number of tasks for each worker.
 
@@ -226,6 +303,7 @@ class Policy:
         k = _validate.count(k, "k", 0)
         with self._lock:
             self._grow(k)
+            self._availability_changed()  # UTA's list of available workers must take the new ones in
             return np.arange(self._n - k, self._n, dtype=np.int64)
 
     def _grow(self, k):
@@ -298,8 +376,9 @@ class Policy:
 
         The file is written to a temporary file in the same folder, flushed to disk
         (``fsync``) and renamed over ``path`` (``os.replace``): a crash at any moment
-        leaves either the old file or the new one, never a mix. Read it back with
-        :func:`fastata.load`.
+        leaves either the old file or the new one, never a mix. A save killed midway
+        leaves its temporary file (named after its process); the next save of ``path``
+        removes the ones whose process is gone. Read it back with :func:`fastata.load`.
         """
         with self._lock:
             meta, arrays = self._state()
@@ -316,10 +395,11 @@ class _Adaptive(Policy):
     _variant = None
     _param_name = None
 
-    def __init__(self, n_workers, budget, param, c, gamma, backend):
+    def __init__(self, n_workers, budget, param, c, gamma, backend, explore_share=1.0):
         self._param = _validate.positive(param, self._param_name)
         self._c = _validate.positive(c, "c")
         self._gamma = _validate.discount(gamma)
+        self._share = _validate.explore_share(explore_share)
         super().__init__(n_workers, budget, backend)
         self._weight = self._c * self._param  # the one product of the formula taken outside the kernel
         self._kdisc = 0.0  # discounted number of completed rounds, sum_{t<k} gamma**t
@@ -333,6 +413,11 @@ class _Adaptive(Policy):
     def c(self):
         """The constant in front of the confidence width (2 in the paper)."""
         return self._c
+
+    @property
+    def explore_share(self):
+        """The most the unexplored workers may take of a round while another is explored (1 = the paper)."""
+        return self._share
 
     def _log_term(self):
         """``L = ln(2 k^2)`` with ``k = max(discounted completed rounds, 1)``, once per round in Python."""
@@ -354,31 +439,75 @@ class _Adaptive(Policy):
         budget = self._budget if budget is None else _validate.budget(budget)
         with self._lock:
             out = np.empty(self._n, dtype=np.int64) if out is None else _validate.out_array(out, (self._n,))
-            status = self._kernels.policy_round(
-                self._counts, self._means, self._m2, self._avail, self._variant, self._weight,
-                self._log_term(), self._gamma, budget, self._s, out, self._ties, self._heap,
-            )  # fmt: skip
-            if status:
-                _raise_for_round(status, budget)
+            caps = None if self._share == 1.0 else explore_caps(self._counts, self._avail, self._share, budget)
+            if caps is None:
+                status = self._kernels.policy_round(
+                    self._counts, self._means, self._m2, self._avail, self._variant, self._weight,
+                    self._log_term(), self._gamma, budget, self._s, out, self._ties, self._heap,
+                )  # fmt: skip
+                if status:
+                    _raise_for_round(status, budget)
+            else:
+                self._capped_round(budget, caps, out)
             self._rounds += 1
             self._kdisc = self._gamma * self._kdisc + 1.0
         return out
 
     allocate.__doc__ = Policy.allocate.__doc__
 
+    def _capped_round(self, budget, caps, out):
+        """``policy_round`` with the unexplored workers capped: bounds, capped allocation, discount.
+
+        The canonical allocation with per-worker maxima (DESIGN.md section 2): worker ``i``
+        owns the keys ``((j + 1) * s_i, j, i)`` for ``j < cap_i``, and the round takes the
+        ``budget`` smallest. Every unexplored worker has ``s_i = 0``. If an explored worker
+        also has ``s_i = 0`` (its confidence width still covers its mean), every zero key
+        comes first: the tasks go round-robin over all zero-bound workers, the unexplored
+        ones stopping at their caps, and the explored ones never run out of zero keys.
+        Otherwise the unexplored take ``min(budget, sum(caps))`` round-robin and the rest
+        goes to the explored workers by ``allocate`` on their (positive) bounds.
+        """
+        s = self._s
+        self._kernels.bounds_into(self._counts, self._means, self._avail, self._variant, self._weight,
+                                  self._log_term(), s)  # fmt: skip
+        capped = caps >= 0
+        zero = np.flatnonzero((s == 0.0) & ~capped)  # explored, available, bound 0: never capped
+        out[:] = 0
+        if zero.size:
+            idx = np.union1d(np.flatnonzero(capped), zero)
+            _round_robin(budget, np.where(capped[idx], caps[idx], budget), idx, out)
+        else:
+            unexplored = np.flatnonzero(capped)
+            take = min(budget, int(caps[unexplored].sum()))
+            _round_robin(take, caps[unexplored], unexplored, out)
+            lam = s.copy()
+            lam[unexplored] = np.inf
+            rest = np.empty_like(out)
+            status = self._kernels.allocate_into(lam, budget - take, rest, self._ties, self._heap)
+            if status:
+                _raise_for_round(status, budget)
+            out += rest
+        if self._gamma != 1.0:
+            # What policy_round does after its allocation, in the same float64 products.
+            self._counts *= self._gamma
+            self._m2 *= self._gamma
+
     def __repr__(self):
+        share = "" if self._share == 1.0 else f"explore_share={self._share!r}, "
         return (f"{type(self).__name__}(n_workers={self._n}, budget={self._budget}, "
                 f"{self._param_name}={self._param!r}, c={self._c!r}, gamma={self._gamma!r}, "
-                f"rounds={self._rounds})")
+                f"{share}rounds={self._rounds})")
 
     def _params(self):
-        return {self._param_name: self._param, "c": self._c, "gamma": self._gamma, "kdisc": self._kdisc}
+        return {self._param_name: self._param, "c": self._c, "gamma": self._gamma, "kdisc": self._kdisc,
+                "explore_share": self._share}  # fmt: skip
 
     @classmethod
     def _from_meta(cls, meta, backend):
         params = meta["params"]
         return cls(meta["n_workers"], meta["budget"], **{cls._param_name: params[cls._param_name]},
-                   c=params["c"], gamma=params["gamma"], backend=backend)  # fmt: skip
+                   c=params["c"], gamma=params["gamma"], explore_share=params.get("explore_share", 1.0),
+                   backend=backend)  # fmt: skip
 
     def _restore(self, meta, arrays):
         kdisc = meta["params"]["kdisc"]
@@ -419,6 +548,14 @@ class ATA(_Adaptive):
         Discount in ``(0, 1]``: every ``K_i`` and ``M2_i`` is multiplied by ``gamma``
         once per round, and ``k`` becomes ``sum_{t<k} gamma**t``. ``1`` is the paper;
         ``gamma < 1`` follows workers whose speed drifts.
+    explore_share : float
+        In ``(0, 1]``: while some available worker is explored, the unexplored ones
+        (``K_i = 0``: added, reset, or never given a task) take together at most
+        ``max(1, floor(explore_share * budget))`` of a round, round-robin from the lowest
+        index; the rest goes to the explored workers by their bounds (:func:`explore_caps`).
+        ``1`` (the default) is the paper, where an unexplored worker's bound 0 gives it
+        the whole round. When every available worker is unexplored there is no cap.
+        Worth setting (say ``0.25``) when workers join a running job.
     backend : {"auto", "python", "numba", "cython", "cuda"}
         Which kernels run; the results are the same bits on every backend.
 
@@ -438,8 +575,8 @@ class ATA(_Adaptive):
     _variant = _status.VARIANT_ATA
     _param_name = "alpha"
 
-    def __init__(self, n_workers, budget, *, alpha, c=PAPER_C, gamma=1.0, backend="auto"):
-        super().__init__(n_workers, budget, alpha, c, gamma, backend)
+    def __init__(self, n_workers, budget, *, alpha, c=PAPER_C, gamma=1.0, explore_share=1.0, backend="auto"):
+        super().__init__(n_workers, budget, alpha, c, gamma, backend, explore_share)
 
     @property
     def alpha(self):
@@ -472,6 +609,9 @@ class ATAEmpirical(_Adaptive):
         The constant in front of ``eta * c_i`` (2 in the paper).
     gamma : float
         Discount in ``(0, 1]`` (see :class:`ATA`).
+    explore_share : float
+        In ``(0, 1]``: the most the unexplored workers take of a round while another
+        worker is explored (see :class:`ATA`); ``1``, the default, is the paper.
     backend : {"auto", "python", "numba", "cython", "cuda"}
         Which kernels run.
     """
@@ -479,8 +619,8 @@ class ATAEmpirical(_Adaptive):
     _variant = _status.VARIANT_EMPIRICAL
     _param_name = "eta"
 
-    def __init__(self, n_workers, budget, *, eta, c=PAPER_C, gamma=1.0, backend="auto"):
-        super().__init__(n_workers, budget, eta, c, gamma, backend)
+    def __init__(self, n_workers, budget, *, eta, c=PAPER_C, gamma=1.0, explore_share=1.0, backend="auto"):
+        super().__init__(n_workers, budget, eta, c, gamma, backend, explore_share)
 
     @property
     def eta(self):
@@ -618,6 +758,52 @@ class UTA(Policy):
 _KINDS = {cls.__name__: cls for cls in (ATA, ATAEmpirical, FTA, UTA)}
 
 
+def explore_caps(counts, available, share, budget):
+    """Per-worker caps for a round, or ``None`` when nothing is capped.
+
+    The unexplored workers (available, ``K_i = 0``) may take at most
+    ``S = max(1, floor(share * budget))`` tasks together (``floor`` of the exact product, so
+    ``share = 0.25`` of 10 tasks is 2, not a float's rounding of it), split as round-robin
+    would split ``S`` tasks: ``S // m`` each and one more for the ``S % m`` lowest indices.
+    At least one, so that a newcomer is always explored. ``-1`` marks a worker without a
+    cap. ``None`` (no cap) when ``share = 1``, when no worker is unexplored, or when no
+    available worker is explored (the first rounds: the paper's round-robin).
+    """
+    avail = available != 0
+    unexplored = avail & (counts == 0.0)
+    if share >= 1.0 or not unexplored.any() or not (avail & ~unexplored).any():
+        return None
+    total = max(1, math.floor(fractions.Fraction(share) * budget))
+    idx = np.flatnonzero(unexplored)
+    caps = np.full(counts.shape[0], -1, dtype=np.int64)
+    caps[idx] = total // idx.size
+    caps[idx[: total % idx.size]] += 1
+    return caps
+
+
+def _round_robin(budget, caps, idx, out):
+    """Hand ``budget`` tasks round-robin over the workers ``idx`` (sorted), worker ``idx[r]`` stopping at ``caps[r]``.
+
+    The canonical order of equal (zero) keys: ``(j, i)``, level ``j`` by level. With
+    ``f(J) = sum(min(caps, J))`` the number of keys below level ``J``, every worker gets
+    ``min(cap, J)`` for the largest ``J`` with ``f(J) <= budget``, and the few tasks left
+    go to the lowest indices still below their cap. ``sum(caps) >= budget`` is the caller's.
+    """
+    lo, hi = 0, budget  # f(0) = 0 <= budget; f(hi) may exceed it
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if int(np.minimum(caps, mid).sum()) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    got = np.minimum(caps, lo)
+    left = budget - int(got.sum())
+    if left:
+        room = np.flatnonzero(caps > lo)[:left]
+        got[room] += 1
+    out[idx] += got
+
+
 def _raise_for_round(status, budget):
     if status == _status.NO_AVAILABLE_WORKER:
         raise _validate.no_available_worker(budget)
@@ -627,11 +813,68 @@ def _raise_for_round(status, budget):
 # --- files ------------------------------------------------------------------------------
 
 
+#: A host tag in temporary file names: two machines saving into one shared folder never
+#: take each other's process ids for their own.
+_HOST = f"{zlib.crc32(socket.gethostname().encode()):08x}"
+#: Old-style temporary files (no process id in the name) older than this are removed.
+STALE_LEGACY_SECONDS = 3600.0
+
+
+def _temp_prefix(base):
+    return f".{base}.fastata-{os.getpid()}-{_HOST}-"
+
+
+def _remove_stale_temps(folder, base):
+    """Remove temporary files that earlier saves of ``base`` left behind when they were killed.
+
+    A save killed between ``mkstemp`` and ``os.replace`` (SIGKILL, power cut) cannot clean
+    up after itself. Its file name holds the writer's host tag and process id: a file of
+    this host whose process is gone is stale; a live process (another thread or program
+    saving the same path right now) keeps its file. Files named before process ids were
+    recorded are removed once older than ``STALE_LEGACY_SECONDS``. POSIX only (checking a
+    process id on Windows would need a handle to it); errors are ignored: cleaning up must
+    never make a save fail.
+    """
+    if os.name != "posix":
+        return
+    ours = re.compile(r"\." + re.escape(base) + r"\.fastata-(\d+)-([0-9a-f]{8})-[^/]*\.tmp\Z")
+    legacy = re.compile(r"\." + re.escape(base) + r"\.[a-z0-9_]{8}\.tmp\Z")  # mkstemp's 8 random characters
+    try:
+        names = [name for name in os.listdir(folder) if name.startswith(f".{base}.") and name.endswith(".tmp")]
+    except OSError:
+        return
+    for name in names:
+        full = os.path.join(folder, name)
+        match = ours.match(name)
+        with contextlib.suppress(OSError):
+            if match is not None:
+                if match.group(2) != _HOST or _process_alive(int(match.group(1))):
+                    continue
+            elif legacy.match(name) is None or time.time() - os.stat(full).st_mtime < STALE_LEGACY_SECONDS:
+                continue
+            os.unlink(full)
+
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)  # signal 0: no signal sent, only the existence check
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, belongs to another user
+    return True
+
+
 def _atomic_write(path, arrays):
-    """Write ``arrays`` as an ``.npz`` to a temporary file, fsync it, then rename it over ``path``."""
+    """Write ``arrays`` as an ``.npz`` to a temporary file, fsync it, then rename it over ``path``.
+
+    Stale temporary files of earlier saves of ``path`` that were killed are removed first.
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    base = os.path.basename(path)
+    _remove_stale_temps(folder, base)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=_temp_prefix(base), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)

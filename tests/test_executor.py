@@ -376,3 +376,205 @@ def test_threads_sharing_a_runner_take_turns():
     for k in range(2):
         assert got[k] == [[(k, x) for x in range(6)]] * 50
     assert len(runner.history) == 100 and runner.policy.counts.sum() == 600
+
+
+# --- departures noticed by a lost task, censored samples, the policy argument -----------------------
+
+
+def test_lost_task_of_a_departed_worker_moves_all_its_tasks(monkeypatch):
+    """The first event is 'lost' for one of A's tasks while A leaves the worker list, and A's
+    other tasks never report (a pinned Dask task on a dead worker): all of them must move,
+    not only the one reported lost."""
+    monkeypatch.setattr(ex, "POLL_INTERVAL", 0.01)
+    engine = FakeEngine({"A": 1.0, "B": 1.0})
+    runner = ex.AdaptiveRunner(engine, fa.ATAEmpirical(2, 8, eta=0.2))
+    engine.hooks[1] = lambda: engine.kill("A", quiet=False)  # A's first task is the first to report
+    engine.lose_next = True
+    assert runner.run_round(lambda x: x, range(8), timeout=3) == list(range(8))
+    rec = runner.history[-1]
+    assert rec.allocation == {"A": 4, "B": 4} and rec.resubmitted == 4
+    assert [a for a, _, _ in engine.submitted[8:]] == ["B"] * 4
+
+
+def test_lost_task_of_a_connected_worker_moves_only_itself():
+    engine = engine4()
+    runner = ex.AdaptiveRunner(engine, fa.UTA(4, 1, seed=0))
+    engine.lose_next = True
+    assert runner.run_round(square, range(8)) == [x * x for x in range(8)]
+    assert runner.history[-1].resubmitted == 1 and all(runner.policy.available)
+
+
+class NeverFinishes(FakeEngine):
+    """A fake engine whose workers with task time ``inf`` never report (they hang), as a real slow worker."""
+
+    def next_done(self, timeout):
+        live = [t for t in self.tasks.values() if t[1] in self.seconds and t[0] < np.inf]
+        if not live:
+            time.sleep(timeout)
+            return None
+        return super().next_done(timeout)
+
+
+def test_timeout_feeds_the_running_tasks_as_censored_samples(monkeypatch):
+    """A round that times out on a worker that hangs: the task it was running is a lower bound
+    on its time, so the next round gives it fewer tasks instead of as many again."""
+    monkeypatch.setattr(ex, "POLL_INTERVAL", 0.05)
+    engine = NeverFinishes({"w0": 0.01, "w1": 0.01, "w2": 0.01})
+    policy = fa.ATAEmpirical(3, 1, eta=0.2)
+    runner = ex.AdaptiveRunner(engine, policy)
+    for _ in range(3):
+        runner.run_round(square, range(9))
+    before = policy.allocate(9)
+    counts = policy.counts.copy()
+    engine.seconds["w1"] = np.inf
+    t0 = time.perf_counter()
+    with pytest.raises(TimeoutError, match="3 of 9 results missing"):
+        runner.run_round(square, range(9), timeout=0.3)
+    waited = time.perf_counter() - t0
+    # One task of w1 was running (one thread): one censored sample, between the round's
+    # timeout and the whole wait; the two queued behind it give nothing.
+    assert policy.counts[1] == counts[1] + 1 and policy.counts[[0, 2]].tolist() == (counts[[0, 2]] + 3).tolist()
+    run_time = policy.means[1] * policy.counts[1] - 0.01 * counts[1]
+    assert 0.3 <= run_time <= waited
+    after = policy.allocate(9)
+    assert after[1] < before[1]
+
+
+def test_censored_samples_use_the_engines_threads(monkeypatch):
+    """A worker with two threads runs two tasks at once: both are censored."""
+    monkeypatch.setattr(ex, "POLL_INTERVAL", 0.05)
+    engine = NeverFinishes({"w0": 0.01, "w1": np.inf})
+    engine.nthreads = lambda: {"w0": 1, "w1": 2}
+    policy = fa.ATAEmpirical(2, 1, eta=0.2)
+    fed = []
+    real = policy.observe_censored
+    policy.observe_censored = lambda w, t: fed.append((w.tolist(), t.tolist())) or real(w, t)
+    runner = ex.AdaptiveRunner(engine, policy)
+    with pytest.raises(TimeoutError):
+        runner.run_round(square, range(8), timeout=0.2)
+    [(workers, elapsed)] = fed
+    assert workers == [1, 1] and min(elapsed) >= 0.2  # two of w1's four tasks were running
+    # Both started at the submission: equal bounds, and the second does not exceed the mean the first set.
+    assert policy.counts.tolist() == [4.0, 1.0] and policy.means[1] == elapsed[0]
+
+
+def test_departed_worker_running_task_is_censored_until_last_seen(monkeypatch):
+    """A worker that leaves mid-round: its running task ran at least until the worker was last
+    seen connected, a lower bound fed to the policy (the record counts it)."""
+    monkeypatch.setattr(ex, "POLL_INTERVAL", 0.0)
+    engine = FakeEngine({"w0": 0.001, "w1": 0.001, "w2": 0.001})
+    policy = fa.ATAEmpirical(3, 1, eta=0.2)
+    runner = ex.AdaptiveRunner(engine, policy)
+    runner.run_round(square, range(3))
+
+    def slow(x):
+        time.sleep(0.02)  # the fake engine runs fn on the client: real time passes between reports
+        return x
+
+    engine.hooks[7] = lambda: engine.kill("w1", quiet=False)
+    assert runner.run_round(slow, range(12)) == list(range(12))
+    rec = runner.history[-1]
+    assert rec.censored == 1 and rec.resubmitted > 0
+    # w1's statistics: its round-0 sample, its results in before it left, and the censored sample
+    done_on_w1 = rec.allocation["w1"] - rec.resubmitted
+    assert policy.counts[1] == 1 + done_on_w1 + 1
+    assert policy.means[1] > 0.001  # the censored sample (tens of ms) raised it
+
+
+def test_censored_samples_reach_only_policies_that_take_them(monkeypatch):
+    """A policy without observe_censored (the protocol's core only) still runs rounds that time out."""
+    monkeypatch.setattr(ex, "POLL_INTERVAL", 0.05)
+
+    class Plain:
+        def __init__(self):
+            self.inner = fa.UTA(2, 1, seed=0)
+            self.n_workers = 2
+            self.lower_bounds = self.inner.lower_bounds
+            self.observed = 0
+
+        def allocate(self, budget=None):
+            return self.inner.allocate(budget)
+
+        def observe(self, w, d):
+            self.observed += len(w)
+
+        def set_available(self, ids, flag):
+            self.inner.set_available(ids, flag)
+
+        def add_workers(self, k):
+            return self.inner.add_workers(k)
+
+    engine = NeverFinishes({"w0": 0.01, "w1": np.inf})
+    runner = ex.AdaptiveRunner(engine, Plain())
+    with pytest.raises(TimeoutError):
+        runner.run_round(square, range(4), timeout=0.1)
+    assert runner.policy.observed == 2
+
+
+@pytest.mark.parametrize(
+    "policy, message",
+    [
+        ("ata", r"policy must be a fastata policy .* got 'ata' \(type str\), which lacks n_workers"),
+        (fa.ATAEmpirical, r"policy must be a policy instance, not the class ATAEmpirical: create one"),
+        (object(), r"policy must be a fastata policy .*which lacks n_workers, allocate"),
+        (None, r"policy must be a fastata policy .*got None"),
+    ],
+)
+def test_policy_argument_is_validated(policy, message):
+    engine = engine4()
+    with pytest.raises(TypeError, match=message):
+        ex.AdaptiveRunner(engine, policy)
+    assert not engine.submitted
+
+
+def test_newcomer_takes_a_bounded_share_and_lost_tasks_respect_it(monkeypatch):
+    """A worker that joins is unexplored (bound 0): with explore_share it takes at most its cap
+    of the round, also when the tasks of a worker that dies are handed out again."""
+    monkeypatch.setattr(ex, "POLL_INTERVAL", 0.0)
+    engine = engine4()
+    policy = fa.ATAEmpirical(4, 1, eta=0.2, explore_share=0.25)
+    runner = ex.AdaptiveRunner(engine, policy)
+    for _ in range(5):
+        runner.run_round(square, range(16))
+    engine.join("w4", 1.0)
+    runner.run_round(square, range(16))
+    assert runner.history[-1].allocation["w4"] == 4  # floor(0.25 * 16), not the whole round
+    engine.join("w5", 1.0)
+    engine.hooks[engine.reported + 3] = lambda: engine.kill("w4", quiet=False)
+    assert runner.run_round(square, range(16)) == [x * x for x in range(16)]
+    rec = runner.history[-1]
+    assert rec.allocation["w4"] > 3 and rec.allocation["w5"] == 4 and rec.resubmitted > 0
+    assert sum(1 for a, _, _ in engine.submitted if a == "w5") == 4  # none of w4's items on top
+    # Without the share the newcomer takes the whole round (the paper: its bound is 0).
+    engine = engine4()
+    runner = ex.AdaptiveRunner(engine, fa.ATAEmpirical(4, 1, eta=0.2))
+    for _ in range(5):
+        runner.run_round(square, range(16))
+    engine.join("w4", 1.0)
+    runner.run_round(square, range(16))
+    assert runner.history[-1].allocation == {"w4": 16}
+
+
+def test_top_up_room_caps_workers():
+    lam = np.array([0.0, 1.0, 1.0])
+    assert ex.top_up(lam, np.zeros(3, dtype=np.int64), 6).tolist() == [6, 0, 0]
+    room = np.array([2, -1, -1])
+    assert ex.top_up(lam, np.zeros(3, dtype=np.int64), 6, room).tolist() == [2, 2, 2]
+    assert ex.top_up(lam, np.zeros(3, dtype=np.int64), 6, np.array([0, -1, -1])).tolist() == [0, 3, 3]
+    with pytest.raises(ValueError, match="available must hold at least one worker"):
+        ex.top_up(np.array([0.0, np.inf]), np.zeros(2, dtype=np.int64), 3, np.array([2, -1]))
+
+
+def test_waiting_for_a_worker_stops_at_the_rounds_timeout(monkeypatch):
+    """Every worker gone mid-round: the wait for one to return (no_worker_grace) ends at the
+    round's timeout, as a TimeoutError, instead of running past it."""
+    monkeypatch.setattr(ex, "POLL_INTERVAL", 0.01)
+    engine = FakeEngine({"w0": 1.0})
+    runner = ex.AdaptiveRunner(engine, fa.ATAEmpirical(1, 1, eta=1.0))
+    runner.no_worker_grace = 30.0
+    engine.hooks[1] = lambda: engine.kill("w0")
+    t0 = time.perf_counter()
+    with pytest.raises(TimeoutError, match="3 of 4 results missing"):
+        runner.run_round(square, range(4), timeout=0.3)
+    assert time.perf_counter() - t0 < 1.0
+    assert not engine.tasks

@@ -33,6 +33,7 @@ MAKERS = [
     lambda b: fa.ATA(6, 11, alpha=0.4, backend=b),
     lambda b: fa.ATA(6, 11, alpha=0.4, c=1.0, gamma=0.93, backend=b),
     lambda b: fa.ATAEmpirical(6, 11, eta=0.3, gamma=0.8, backend=b),
+    lambda b: fa.ATAEmpirical(6, 11, eta=0.3, explore_share=0.2, backend=b),
     lambda b: fa.FTA(MU, 11, backend=b),
     lambda b: fa.UTA(6, 11, seed=123, backend=b),
 ]
@@ -146,7 +147,7 @@ def test_foreign_files(tmp_path):
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda m, a: m.update(version=2), r"written by a newer fastata \(format version 2; this one reads up to 1\)"),
+        (lambda m, a: m.update(version=3), r"written by a newer fastata \(format version 3; this one reads up to 2\)"),
         (lambda m, a: m.update(version="1"), r"bad format version '1'"),
         (lambda m, a: m.update(format="other"), r"format is not 'fastata-policy'"),
         (lambda m, a: m.update(kind="Exp3"), r"unknown policy kind 'Exp3'"),
@@ -159,6 +160,7 @@ def test_foreign_files(tmp_path):
         (lambda m, a: m["params"].update(alpha=-1.0), r"bad saved parameters .*alpha must be finite and > 0"),
         (lambda m, a: m["params"].update(gamma=2.0), r"bad saved parameters .*gamma must be in"),
         (lambda m, a: m["params"].pop("kdisc"), r"bad saved parameters .*KeyError"),
+        (lambda m, a: m["params"].update(explore_share=0.0), r"bad saved parameters .*explore_share must be in"),
     ],
 )
 def test_malformed_contents(saved_file, change, message):
@@ -204,3 +206,98 @@ def test_crash_while_writing_keeps_the_old_file(saved_file, monkeypatch):
         fa.ATA(2, 2, alpha=1.0).save(saved_file)
     assert saved_file.read_bytes() == old_bytes
     assert os.listdir(saved_file.parent) == [saved_file.name]
+
+
+# --- censored samples and explore_share are state too ----------------------------------------------
+
+
+def test_censored_samples_and_explore_share_survive_a_restart(tmp_path):
+    path = tmp_path / "p.npz"
+    policy = fa.ATA(4, 12, alpha=0.4, explore_share=0.25)
+    twin = fa.ATA(4, 12, alpha=0.4, explore_share=0.25)
+    rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
+    run(policy, 5, rng_a)
+    run(twin, 5, rng_b)
+    for p in (policy, twin):
+        p.observe_censored([1, 2], [40.0, 0.0])
+        p.add_workers(1)
+    policy.save(path)
+    loaded = fa.load(path)
+    assert loaded.explore_share == 0.25 and state(loaded) == state(twin)
+    assert run(loaded, 5, rng_a) == run(twin, 5, rng_b)
+
+
+def test_version_1_file_loads_with_the_papers_explore_share(saved_file):
+    _rewrite(saved_file, lambda m, a: (m.update(version=1), m["params"].pop("explore_share")))
+    loaded = fa.load(saved_file)
+    assert loaded.explore_share == 1.0 and loaded.rounds == 5
+
+
+# --- temporary files of saves that were killed ------------------------------------------------------
+
+_SAVE_FOREVER = """
+import sys, time
+import numpy as np
+import fastata as fa
+from fastata import policies
+
+def hang(file, **arrays):
+    file.write(b"PK half a zip")
+    file.flush()
+    print("writing", flush=True)
+    time.sleep(600)
+
+policies.np.savez = hang
+fa.UTA(3, 4, seed=1).save(sys.argv[1])
+"""
+
+
+def _saver(path):
+    """A process that starts saving ``path`` and hangs with its temporary file half written."""
+    import subprocess
+    import sys
+
+    # cwd away from the checkout: "-c" puts it on sys.path, and its fastata/ has no compiled kernels.
+    proc = subprocess.Popen([sys.executable, "-c", _SAVE_FOREVER, str(path)], stdout=subprocess.PIPE, text=True,
+                            cwd=path.parent)  # fmt: skip
+    assert proc.stdout.readline().strip() == "writing"
+    return proc
+
+
+def _temps(folder):
+    return sorted(name for name in os.listdir(folder) if name.endswith(".tmp"))
+
+
+def test_save_removes_temporary_files_of_killed_saves(tmp_path):
+    import signal
+
+    path = tmp_path / "policy.npz"
+    fa.UTA(3, 4, seed=0).save(path)
+    killed = [_saver(path) for _ in range(3)]
+    live = _saver(path)  # a save in progress in another process: its file must stay
+    try:
+        for proc in killed:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        assert len(_temps(tmp_path)) == 4  # SIGKILL leaves the temporary files behind
+        fa.ATA(2, 2, alpha=1.0).save(path)
+        left = _temps(tmp_path)
+        assert len(left) == 1 and f"fastata-{live.pid}-" in left[0]
+        assert fa.load(path).n_workers == 2
+    finally:
+        live.kill()
+        live.wait()
+    fa.ATA(2, 3, alpha=1.0).save(path)
+    assert sorted(os.listdir(tmp_path)) == ["policy.npz"]
+
+
+def test_old_style_temporary_files_removed_once_old(tmp_path):
+    path = tmp_path / "policy.npz"
+    old, recent, other = tmp_path / ".policy.npz.a1b2c3d4.tmp", tmp_path / ".policy.npz.zz99yy88.tmp", tmp_path / ".other.npz.a1b2c3d4.tmp"
+    for f in (old, recent, other):
+        f.write_bytes(b"PK half")
+    hours_ago = os.stat(old).st_mtime - 2 * policies.STALE_LEGACY_SECONDS
+    os.utime(old, (hours_ago, hours_ago))
+    os.utime(other, (hours_ago, hours_ago))
+    fa.UTA(3, 4, seed=0).save(path)
+    assert _temps(tmp_path) == sorted([recent.name, other.name])  # another file's temporaries are not ours

@@ -393,6 +393,10 @@ BAD_CONSTRUCTOR = [
     (lambda: fa.FTA([], 4), ValueError, r"means must have at least one worker; got an empty array"),
     (lambda: fa.FTA([[1.0]], 4), ValueError, r"means must be 1-D"),
     (lambda: fa.ATA(3, 4, alpha=1.0, backend="gpu"), ValueError, r"backend must be 'auto' or one of"),
+    (lambda: fa.ATA(3, 4, alpha=1.0, explore_share=0.0), ValueError, r"explore_share must be in \(0, 1\]; got 0.0"),
+    (lambda: fa.ATAEmpirical(3, 4, eta=1.0, explore_share=1.5), ValueError, r"explore_share must be in \(0, 1\]; got 1.5"),
+    (lambda: fa.ATAEmpirical(3, 4, eta=1.0, explore_share=np.nan), ValueError, r"explore_share must be in \(0, 1\]; got nan"),
+    (lambda: fa.ATA(3, 4, alpha=1.0, explore_share="1/4"), TypeError, r"explore_share must be a real number; got '1/4'"),
 ]
 
 
@@ -434,3 +438,213 @@ def test_fta_add_workers_needs_one_mean_each():
     with pytest.raises(ValueError, match=r"means must be finite and > 0; got -1.0 at index 0"):
         policy.add_workers(1, means=[-1.0])
     assert state(policy) == before
+
+
+# --- censored observations (an extension) -----------------------------------------------------
+
+
+def test_censored_sample_counts_only_where_it_raises_the_estimate(backend):
+    policy = fa.ATAEmpirical(3, 4, eta=0.5, backend=backend)
+    twin = fa.ATAEmpirical(3, 4, eta=0.5, backend=backend)
+    for p in (policy, twin):
+        p.observe([0, 0, 1], [2.0, 4.0, 5.0])  # means 3, 5, unexplored
+    # Worker 2 has no sample: added. Worker 0: 3.5 > 3, added. Worker 1: 5 is not > 5, dropped.
+    assert policy.observe_censored([2, 0, 1], [7.0, 3.5, 5.0]) == 2
+    twin.observe([2, 0], [7.0, 3.5])
+    assert state(policy) == state(twin)  # the same Welford update, bit for bit
+    before = state(policy)
+    assert policy.observe_censored([0, 1, 2], [1.0, 0.0, 6.9]) == 0  # each at or below its mean
+    assert state(policy) == before
+
+
+def test_censored_samples_are_taken_in_order(backend):
+    policy = fa.ATA(1, 1, alpha=1.0, backend=backend)
+    policy.observe([0], [2.0])
+    # 4 raises the mean to 3; then 2.5 no longer exceeds it; then 3.5 does.
+    assert policy.observe_censored([0, 0, 0], [4.0, 2.5, 3.5]) == 2
+    assert policy.counts[0] == 3 and policy.means[0] == pytest.approx(9.5 / 3, rel=1e-15)
+
+
+def test_censored_sample_raises_the_bound_of_a_slow_worker(backend):
+    """A round that timed out on worker 1 (an hour into a task that usually takes a second)
+    leaves its bound far above the others' instead of where it was."""
+    policy = fa.ATAEmpirical(3, 30, eta=0.2, backend=backend)
+    policy.observe(np.repeat([0, 1, 2], 20), np.ones(60))
+    policy.allocate()
+    before = policy.lower_bounds
+    policy.observe_censored([1], [3600.0])
+    after = policy.lower_bounds
+    assert after[1] > 100 * before[1] and after[[0, 2]].tolist() == before[[0, 2]].tolist()
+    assert policy.allocate()[1] == 0
+
+
+BAD_CENSORED = [
+    ([0, 3], [1.0, 1.0], ValueError, r"workers must be in \[0, 3\); got 3 at index 1"),
+    ([-1], [1.0], ValueError, r"workers must be in \[0, 3\); got -1 at index 0"),
+    ([0, 1], [9.0, np.nan], ValueError, r"elapsed must be finite; got nan at index 1"),
+    ([0, 1], [np.inf, 9.0], ValueError, r"elapsed must be finite; got inf at index 0"),
+    ([0, 1, 2], [9.0, 9.0, -0.5], ValueError, r"elapsed must be >= 0; got -0.5 at index 2"),
+    ([0, 1], [9.0], ValueError, r"workers and elapsed must have the same length; got 2 and 1"),
+    ([[0, 1]], [[9.0, 9.0]], ValueError, r"workers must be 1-D; got an array of shape \(1, 2\)"),
+    ([0, 1], [[9.0, 9.0]], ValueError, r"elapsed must be 1-D; got an array of shape \(1, 2\)"),
+    ([0.0, 1.0], [9.0, 9.0], TypeError, r"workers must be integer worker ids; got \[0.0, 1.0\] \(type list\)"),
+    ([0], ["9"], TypeError, r"elapsed must be an array of real numbers"),
+]
+
+
+@pytest.mark.parametrize("workers, elapsed, error, message", BAD_CENSORED)
+@pytest.mark.parametrize("make", [lambda b: fa.ATA(3, 4, alpha=1.0, gamma=0.9, backend=b), lambda b: fa.UTA(3, 4, seed=0, backend=b)])
+def test_bad_censored_raises_and_changes_nothing(backend, make, workers, elapsed, error, message):
+    policy = make(backend)
+    for _ in range(3):
+        a = policy.allocate()
+        policy.observe(np.repeat(np.arange(3), a), np.repeat([1.0, 2.0, 3.0], a))
+    before = state(policy)
+    # The good samples in a bad batch (each 9.0, above every mean) must not be added either.
+    with pytest.raises(error, match=message):
+        policy.observe_censored(workers, elapsed)
+    assert state(policy) == before
+
+
+def test_censored_while_workers_are_added_loses_no_sample():
+    """observe_censored holds the policy's lock: a sample written to the statistics arrays
+    that add_workers is replacing at that moment would be lost."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads, per_thread = 4, 3000
+    policy = fa.ATAEmpirical(threads, 8, eta=0.5)
+    start = threading.Barrier(threads + 1)
+    done = threading.Event()
+
+    def censor(worker):
+        start.wait()
+        for k in range(per_thread):
+            policy.observe_censored([worker], [k + 1.0])  # above the mean of 1..k: always added
+
+    def grow():
+        start.wait()
+        while not done.is_set():
+            policy.add_workers(1)
+
+    with ThreadPoolExecutor(threads + 1) as pool:
+        grower = pool.submit(grow)
+        try:
+            list(pool.map(censor, range(threads)))
+        finally:
+            done.set()
+        grower.result()
+    assert policy.n_workers > threads
+    assert policy.counts[:threads].tolist() == [per_thread] * threads
+
+
+# --- bounded exploration (an extension) -----------------------------------------------------
+
+
+def capped_greedy(s, caps, budget):
+    """The canonical allocation with per-worker maxima, one task at a time (DESIGN.md section 2)."""
+    import heapq
+
+    a = np.zeros(s.size, dtype=np.int64)
+    heap = [(s[i], 0, i) for i in range(s.size) if s[i] != np.inf and caps[i] != 0]
+    heapq.heapify(heap)
+    for _ in range(budget):
+        _, j, i = heapq.heappop(heap)
+        a[i] += 1
+        if a[i] != caps[i]:
+            heapq.heappush(heap, ((j + 2) * s[i], j + 1, i))
+    return a
+
+
+def share_caps(counts, available, share, budget):
+    """explore_share's caps by their definition, written out independently of the policy."""
+    from fractions import Fraction
+
+    unexplored = [i for i in range(counts.size) if available[i] and counts[i] == 0]
+    explored = [i for i in range(counts.size) if available[i] and counts[i] > 0]
+    caps = np.full(counts.size, -1)
+    if share < 1 and unexplored and explored:
+        total = max(1, math.floor(Fraction(share) * budget))
+        for r, i in enumerate(unexplored):
+            caps[i] = total // len(unexplored) + (r < total % len(unexplored))
+    return caps
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_explore_share_is_the_canonical_allocation_with_caps(backend, seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 12))
+    make = fa.ATA if seed % 2 else fa.ATAEmpirical
+    kwargs = {"alpha": float(rng.uniform(0.05, 3))} if seed % 2 else {"eta": float(rng.uniform(0.05, 1))}
+    share = float(rng.choice([0.1, 0.25, 1 / 3, 0.5, 0.9]))
+    gamma = float(rng.choice([1.0, 0.9]))
+    policy = make(n, 1, **kwargs, gamma=gamma, explore_share=share, backend=backend)
+    paper = make(n, 1, **kwargs, gamma=gamma, backend=backend)
+    for _ in range(3):
+        seen = rng.random(n) < 0.6
+        workers = np.repeat(np.flatnonzero(seen), rng.integers(1, 30, seen.sum()))
+        durations = rng.exponential(rng.uniform(0.5, 5.0, n)[workers])
+        forget = [int(rng.integers(n))] if rng.random() < 0.3 else []
+        for p in (policy, paper):
+            p.observe(workers, durations)
+            p.reset(forget)
+            p.set_available(np.arange(n), True)
+        off = rng.random(n) < 0.2
+        off[int(rng.integers(n))] = False  # at least one available
+        for p in (policy, paper):
+            p.set_available(np.flatnonzero(off), False)
+        budget = int(rng.integers(0, 60))
+        s = policy.lower_bounds
+        caps = share_caps(policy.counts, policy.available, share, budget)
+        expected = capped_greedy(s, caps, budget)
+        got = policy.allocate(budget)
+        np.testing.assert_array_equal(got, expected)
+        paper.allocate(budget)
+        # Only the allocation differs: statistics, discount and round count are the paper's.
+        assert state(policy)[1] == state(paper)[1] and policy.rounds == paper.rounds
+
+
+def test_explore_share_spares_the_first_rounds_and_bounds_newcomers(backend):
+    policy = fa.ATA(5, 7, alpha=1.0, explore_share=0.1, backend=backend)
+    assert policy.allocate().tolist() == [2, 2, 1, 1, 1]  # nothing explored: the paper's round-robin
+    policy = fa.ATAEmpirical(3, 48, eta=0.2, explore_share=0.25, backend=backend)
+    paper = fa.ATAEmpirical(3, 48, eta=0.2, backend=backend)
+    for p in (policy, paper):
+        p.observe(np.repeat([0, 1, 2], 40), np.repeat([1.0, 1.0, 2.0], 40))
+        p.allocate()
+        p.add_workers(2)
+    assert paper.allocate().tolist() == [0, 0, 0, 24, 24]  # the paper: newcomers take the round
+    a = policy.allocate()
+    assert a[3:].tolist() == [6, 6] and a.sum() == 48  # floor(0.25 * 48) = 12, round-robin
+    np.testing.assert_array_equal(a[:3], fa.allocate(policy.lower_bounds[:3], 36))
+    assert policy.explore_share == 0.25 and "explore_share=0.25" in repr(policy)
+
+
+def test_explore_share_gives_a_newcomer_at_least_one_task(backend):
+    policy = fa.ATA(2, 3, alpha=0.1, explore_share=0.01, backend=backend)
+    policy.observe([0, 1] * 20, [1.0, 2.0] * 20)
+    policy.add_workers(1)
+    assert policy.allocate()[2] == 1  # floor(0.01 * 3) = 0, but a newcomer must be explored
+
+
+def test_uta_gives_tasks_to_added_workers():
+    policy = fa.UTA(2, 8, seed=0)
+    policy.add_workers(2)
+    assert policy.allocate(8).tolist() == [2, 2, 2, 2]
+    policy.set_available([0], False)
+    policy.add_workers(1)
+    a = policy.allocate(8)
+    assert a[0] == 0 and a[1:].tolist() == [2, 2, 2, 2]
+
+
+def test_readme_explore_and_censored_example():
+    """README.md's example of bounded exploration and a censored sample, run as written."""
+    import contextlib
+    import io
+
+    from test_readme import example
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(example("explore"), "README.md:explore", "exec"), {"__name__": "readme"})
+    assert printed.getvalue().splitlines() == ["[15 14  7  6  6]", "[17 16  3  6  6]"]
