@@ -110,6 +110,9 @@ class Policy:
         self._s = np.empty(n)
         self._ties = np.empty(max(n, 1), dtype=np.int64)
         self._heap = np.empty(n + 2)
+        # Each round's allocation starts from the previous round's threshold (the result is
+        # the same; bounds that moved little cost fewer passes). Not state: never saved.
+        self._warm = np.zeros(3)
         self._views = {}
         for name, array in (("counts", self._counts), ("means", self._means), ("available", self._avail)):
             view = array.view(np.bool_) if name == "available" else array.view()
@@ -441,9 +444,9 @@ class _Adaptive(Policy):
             out = np.empty(self._n, dtype=np.int64) if out is None else _validate.out_array(out, (self._n,))
             caps = None if self._share == 1.0 else explore_caps(self._counts, self._avail, self._share, budget)
             if caps is None:
-                status = self._kernels.policy_round(
+                status = self._kernels.policy_round_warm(
                     self._counts, self._means, self._m2, self._avail, self._variant, self._weight,
-                    self._log_term(), self._gamma, budget, self._s, out, self._ties, self._heap,
+                    self._log_term(), self._gamma, budget, self._s, out, self._ties, self._heap, self._warm,
                 )  # fmt: skip
                 if status:
                     _raise_for_round(status, budget)
@@ -483,7 +486,7 @@ class _Adaptive(Policy):
             lam = s.copy()
             lam[unexplored] = np.inf
             rest = np.empty_like(out)
-            status = self._kernels.allocate_into(lam, budget - take, rest, self._ties, self._heap)
+            status = self._kernels.allocate_warm_into(lam, budget - take, rest, self._ties, self._heap, self._warm)
             if status:
                 _raise_for_round(status, budget)
             out += rest
@@ -665,7 +668,7 @@ class FTA(Policy):
             return self._lam.copy()
 
     def _allocate_into(self, budget, out):
-        status = self._kernels.allocate_into(self._lam, budget, out, self._ties, self._heap)
+        status = self._kernels.allocate_warm_into(self._lam, budget, out, self._ties, self._heap, self._warm)
         if status:
             _raise_for_round(status, budget)
 
