@@ -1035,8 +1035,8 @@ cdef void finish_at(const double[::1] lam, const double[::1] inv, int64_t budget
 # --- Bracketing and refinement -------------------------------------------------------------
 
 
-cdef double aim(int64_t budget, int64_t c, bint have_lo, int64_t lo_c, double hi_t,
-                int64_t hi_c) noexcept nogil:
+cdef double aim(int64_t budget, int64_t c, bint have_lo, double lo_c, double hi_t,
+                double hi_c) noexcept nogil:
     # threshold.aim
     cdef double margin = 2.0 * sqrt(<double>(budget - c if budget > c else c - budget)) + 4.0
     if hi_t == INFINITY or (have_lo and budget - lo_c <= hi_c - budget):
@@ -1045,8 +1045,8 @@ cdef double aim(int64_t budget, int64_t c, bint have_lo, int64_t lo_c, double hi
 
 
 cdef double next_guess(int64_t budget, double t, int64_t c, double slope, double prev_t,
-                       int64_t prev_c, bint have_lo, double lo_t, int64_t lo_c, double hi_t,
-                       int64_t hi_c) noexcept nogil:
+                       int64_t prev_c, bint have_lo, double lo_t, double lo_c, double hi_t,
+                       double hi_c) noexcept nogil:
     # threshold.next_guess
     cdef double local = slope, target
     if prev_t >= 0.0 and c != prev_c:
@@ -1092,7 +1092,8 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef int64_t width_max = <int64_t>(2.0 * sqrt(<double>n)) + 16
     cdef int64_t limit = budget + n + 1, lo_c = 0, hi_c = limit, c = 0, prev_c = 0
     cdef double lo_t = 0.0, lo_next = 0.0, hi_t = INFINITY, hi_last = INFINITY
-    cdef double prev_t = -1.0, nxt
+    cdef double prev_t = -1.0, nxt, lo_w, hi_w
+    cdef int streak = 0  # counts in a row on one side: > 0 below the budget, < 0 above
     cdef double ext[2]
     cdef int64_t[::1] lo_buf = out
     cdef int64_t[::1] try_buf = ties
@@ -1118,10 +1119,12 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             try_buf = swap
             try_in_out = not try_in_out
             have_lo = True
+            streak = (streak if streak > 0 else 0) + 1
         else:
             hi_t = t
             hi_c = c
             hi_last = ext[1]
+            streak = (streak if streak < 0 else 0) - 1
         if hi_c - lo_c <= width_max:
             if not have_lo:
                 zero_into(out)
@@ -1147,7 +1150,13 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         if step == 0 and lo_t < t2 < hi_t:
             nxt = t2
         elif step < MAX_BRACKET_STEPS:
-            nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c)
+            lo_w = <double>lo_c  # Illinois, as threshold.allocate_positive
+            hi_w = <double>hi_c
+            if streak >= 2 and hi_t < INFINITY:
+                hi_w = budget + (hi_c - budget) / 2.0 ** (streak - 1)
+            elif streak <= -2 and have_lo:
+                lo_w = budget - (budget - lo_c) / 2.0 ** (-streak - 1)
+            nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_w, hi_t, hi_w)
         else:
             nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
         if not (lo_t < nxt < hi_t and nxt < DBL_MAX):

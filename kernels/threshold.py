@@ -746,6 +746,7 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, out, ties, heap):
     have_lo = False
     prev_t = -1.0
     prev_c = 0
+    streak = 0  # counts in a row on one side: > 0 below the budget, < 0 above
     for step in range(MAX_REFINE):
         # The first count, on every input, only counts; from the second on (smooth inputs
         # rarely need a third) each also finds the products next to its threshold.
@@ -761,10 +762,12 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, out, ties, heap):
             lo_buf, try_buf = try_buf, lo_buf
             try_in_out = not try_in_out
             have_lo = True
+            streak = max(streak, 0) + 1
         else:
             hi_t = t
             hi_c = c
             hi_last = below
+            streak = min(streak, 0) - 1
         if hi_c - lo_c <= width_max:
             if not have_lo:
                 zero_into(out)
@@ -782,7 +785,16 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, out, ties, heap):
         if step == 0 and lo_t < t2 < hi_t:  # the caller's second guess
             nxt = t2
         elif step < MAX_BRACKET_STEPS:
-            nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c)
+            # Illinois: an end of the bracket that stays while the other moves twice in a
+            # row counts as half as far from the budget, so that secant steps do not stall
+            # on counts that bend (few tasks a worker, bounds bunched together).
+            lo_w = float(lo_c)
+            hi_w = float(hi_c)
+            if streak >= 2 and hi_t < INF:
+                hi_w = budget + (hi_c - budget) / 2.0 ** (streak - 1)
+            elif streak <= -2 and have_lo:
+                lo_w = budget - (budget - lo_c) / 2.0 ** (-streak - 1)
+            nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_w, hi_t, hi_w)
         else:
             nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
         if not (lo_t < nxt < hi_t and nxt < DBL_MAX):
