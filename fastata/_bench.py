@@ -308,8 +308,9 @@ def embedding(min_time=0.02, repeat=7):
         policy.observe(workers, durations)
         return policy.allocate()
 
+    policy.observe(workers, durations)
+    bounds = policy.lower_bounds.copy()  # what a round allocates on (rounds re-observe the same samples)
     found["ATA-Empirical round, n=budget=4096"] = median_time(one_round, min_time=min_time, repeat=repeat)
-    bounds = policy.lower_bounds.copy()
     out = np.empty(n, dtype=np.int64)
     found["fa.allocate on its bounds, n=budget=4096"] = median_time(
         lambda: allocate(bounds, budget, out=out), min_time=min_time, repeat=repeat)

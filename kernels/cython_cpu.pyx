@@ -19,6 +19,7 @@ from libc.stdint cimport int64_t
 cdef int MAX_REFINE = 4096
 cdef double GROWTH = 18446744073709551616.0  # 2**64
 cdef int MAX_BRACKET_STEPS = 8
+cdef Py_ssize_t EXTREMES_N = 256
 cdef double RECIPROCAL_CAP = 2251799813685248.0  # 2**51
 cdef int64_t MAX_BUDGET = 9007199254740992  # 2**53: every task index is exact in float64
 
@@ -1102,8 +1103,9 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef int step
     if width_max > (n + 2) // 3:
         width_max = (n + 2) // 3
+    cdef int plain = 1 if n >= EXTREMES_N else 2
     for step in range(MAX_REFINE):
-        c = count_at_t(lam, inv, t, budget, limit, fast, step > 0, try_buf, ext)
+        c = count_at_t(lam, inv, t, budget, limit, fast, step >= plain, try_buf, ext)
         if c == budget:
             if not try_in_out:
                 copy_into(try_buf, out)

@@ -57,8 +57,11 @@ RECIPROCAL_CAP = 2.0**51
 MAX_REFINE = 4096
 #: 2**64: how far the search jumps up while it has no upper bound.
 GROWTH = 18446744073709551616.0
-#: Counting passes the secant bracketing may spend before ``refine`` takes over.
+#: Counting passes the secant bracketing may spend before steps that shrink geometrically.
 MAX_BRACKET_STEPS = 8
+#: From this many workers on, the second count already finds the products next to its
+#: threshold (see :func:`allocate_positive`).
+EXTREMES_N = 256
 
 
 # --- Counting the keys below a threshold ------------------------------------------------
@@ -747,10 +750,12 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, out, ties, heap):
     prev_t = -1.0
     prev_c = 0
     streak = 0  # counts in a row on one side: > 0 below the budget, < 0 above
+    # The first count only counts; later ones also find the products next to their
+    # threshold: from the second on (smooth inputs rarely need a third), or from the third
+    # on few workers, where a pass costs less than the two reductions' set-up.
+    plain = 1 if n >= EXTREMES_N else 2
     for step in range(MAX_REFINE):
-        # The first count, on every input, only counts; from the second on (smooth inputs
-        # rarely need a third) each also finds the products next to its threshold.
-        c, above, below = count_at(lam, inv, t, budget, limit, fast, step > 0, try_buf)
+        c, above, below = count_at(lam, inv, t, budget, limit, fast, step >= plain, try_buf)
         if c == budget:  # the prefix at t is the allocation
             if not try_in_out:
                 copy_into(try_buf, out)
