@@ -73,7 +73,7 @@ class Chaos:
     def __init__(self, cluster, client, workers, rng):
         self.cluster, self.client, self.workers, self.rng = cluster, client, workers, rng
         self.fired = {name: 0 for name in EVENTS}
-        self.kills = []  # (round, SIGKILL time), for the detection latency
+        self.kills = {}  # address -> SIGKILL time, for the detection latency
         self.round = 0
         self.threads = []
         self.target = workers  # the number of workers the cluster is scaled to
@@ -102,7 +102,7 @@ class Chaos:
         pids = self.pids()
         address = self.rng.choice(sorted(pids))
         os.kill(pids[address], signal.SIGKILL)
-        self.kills.append((self.round, time.perf_counter()))
+        self.kills[address] = time.perf_counter()
 
     def _restart(self):
         address = self.rng.choice(sorted(self.client.nthreads()))
@@ -169,19 +169,19 @@ def main(argv=None):
     ex = AdaptiveExecutor(client, policy)
     # A whole-cluster restart on a loaded 2-core machine can take longer than the default 5 s.
     ex.no_worker_grace = 30.0
-    detections = {}  # SIGKILL time -> seconds until the executor handed lost tasks out again
-    real_reallocate = ex._reallocate
+    detections = []  # seconds from a SIGKILL to the executor moving that worker's tasks
+    real_check = ex._check_workers
 
-    def reallocate(state, lost):
-        # A kill's detection latency: from the SIGKILL to the first hand-out of lost tasks after
-        # it, in the same round (a worker killed between rounds, or idle, loses no task).
-        now = time.perf_counter()
-        for round_id, killed in chaos.kills:
-            if round_id == chaos.round and killed not in detections and killed <= now:
-                detections[killed] = now - killed
-        return real_reallocate(state, lost)
+    def check_workers(state, lost=()):
+        # Failure detection: a killed worker that held tasks of this round no longer holds any
+        # once the executor has noticed it (its tasks were handed to the others).
+        holding = {address for _, address in state.running.values()}
+        real_check(state, lost)
+        still = {address for _, address in state.running.values()}
+        for address in [a for a in chaos.kills if a in holding and a not in still]:
+            detections.append(time.perf_counter() - chaos.kills.pop(address))
 
-    ex._reallocate = reallocate
+    ex._check_workers = check_workers
     round_times, attempt_times, timeouts, attempts, no_workers = [], [], 0, 0, 0
     overruns = []  # seconds past the timeout, for the attempts that timed out
     failures = []
@@ -241,7 +241,7 @@ def main(argv=None):
 
     lost = sum(rec.resubmitted for rec in ex.history)
     censored = sum(rec.censored for rec in ex.history)
-    latencies = list(detections.values())
+    latencies = detections
     print(f"chaos run: {args.rounds} rounds of {args.budget} tasks, {args.workers} worker processes, seed {args.seed}")
     print(f"  wall time               {wall:.1f} s")
     print("  events fired            " + ", ".join(f"{name} {count}" for name, count in chaos.fired.items()))
@@ -256,8 +256,8 @@ def main(argv=None):
     print(f"  censored samples        {censored} (departed workers, completed rounds) + those of the {timeouts} timeouts")
     print(f"  policy workers          {policy.n_workers} indices, {int(policy.available.sum())} available at the end")
     if latencies:
-        print(f"  failure detection       {len(latencies)} kills mid-round: median {statistics.median(latencies):.3f} s, "
-              f"max {max(latencies):.3f} s from SIGKILL to the tasks handed out again")  # fmt: skip
+        print(f"  failure detection       {len(latencies)} workers killed holding tasks: median "
+              f"{statistics.median(latencies):.3f} s, max {max(latencies):.3f} s from SIGKILL to its tasks moved")  # fmt: skip
     if failures:
         print(f"FAILED: {len(failures)} checks")
         for line in failures[:20]:
