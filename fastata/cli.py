@@ -30,19 +30,6 @@ def _cases(text):
     return cases
 
 
-def _distributions(text):
-    """Parse ``"lognormal,two-speeds"`` into a tuple of distribution names."""
-    from ._bench import DISTRIBUTIONS
-
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
-    unknown = [name for name in names if name not in DISTRIBUTIONS]
-    if not names or unknown:
-        raise argparse.ArgumentTypeError(
-            f"--dist must be a comma-separated list of {', '.join(DISTRIBUTIONS)}; got {text!r}"
-        )
-    return names
-
-
 def _names(allowed, option):
     """Parse ``"a,b"`` into ``("a", "b")``, each one of ``allowed``."""
 
@@ -177,6 +164,8 @@ def _simulate(args):
 
 
 def _parser():
+    from ._bench import DISTRIBUTIONS
+
     parser = _Parser(prog="fastata", description="Exact, fast Adaptive Task Allocation (ATA).")
     commands = parser.add_subparsers(dest="command", required=True)
     _add_simulate(commands)
@@ -188,7 +177,7 @@ def _parser():
                        help="comma-separated n x budget cases (default: small cases on lognormal "
                             "times, and 4096x4096, 65536x65536, 65536x262144, 1000000x1000000 on "
                             "every distribution)")
-    bench.add_argument("--dist", type=_distributions, default=None, metavar="NAME[,NAME]",
+    bench.add_argument("--dist", type=_names(tuple(DISTRIBUTIONS), "--dist"), default=None, metavar="NAME[,NAME]",
                        help="per-task time distributions: lognormal, exponential, paper (58 i), "
                             "pareto, uniform, two-speeds, integers (1..4), equal, zeros (10 %%), "
                             "unavailable (10 %% +inf); default: all (lognormal only with --cases)")

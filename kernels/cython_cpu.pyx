@@ -1085,6 +1085,15 @@ cdef void copy_into(int64_t[::1] src, int64_t[::1] dst) noexcept nogil:
         dst[i] = src[i]
 
 
+cdef inline void finish_bracketed(const double[::1] lam, const double[::1] inv, int64_t budget,
+                                  bint fast, double tstar, int64_t[::1] out, int64_t[::1] ties,
+                                  double[::1] heap, double lo_t, double* bracket) noexcept nogil:
+    # finish_at, and (lo_t, t*) as the bracket allocate_positive returns
+    finish_at(lam, inv, budget, fast, tstar, out, ties, heap)
+    bracket[0] = lo_t
+    bracket[1] = tstar
+
+
 cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_t budget,
                             bint fast, double t, double t2, double slope, int64_t[::1] out,
                             int64_t[::1] ties, double[::1] heap, double* bracket) noexcept nogil:
@@ -1135,19 +1144,13 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             bracket[1] = hi_t
             return
         if lo_next >= hi_t:
-            finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
-            bracket[0] = lo_t
-            bracket[1] = hi_t
+            finish_bracketed(lam, inv, budget, fast, hi_t, out, ties, heap, lo_t, bracket)
             return
         if lo_next == hi_last:
-            finish_at(lam, inv, budget, fast, lo_next, out, ties, heap)
-            bracket[0] = lo_t
-            bracket[1] = lo_next
+            finish_bracketed(lam, inv, budget, fast, lo_next, out, ties, heap, lo_t, bracket)
             return
         if lo_t >= DBL_MAX:
-            finish_at(lam, inv, budget, fast, INFINITY, out, ties, heap)
-            bracket[0] = lo_t
-            bracket[1] = INFINITY
+            finish_bracketed(lam, inv, budget, fast, INFINITY, out, ties, heap, lo_t, bracket)
             return
         if step == 0 and lo_t < t2 < hi_t:
             nxt = t2
@@ -1166,9 +1169,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             if not (lo_t < nxt < hi_t):
                 nxt = 0.5 * lo_t + 0.5 * hi_t
                 if not (lo_t < nxt < hi_t):
-                    finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
-                    bracket[0] = lo_t
-                    bracket[1] = hi_t
+                    finish_bracketed(lam, inv, budget, fast, hi_t, out, ties, heap, lo_t, bracket)
                     return
         if nxt < lo_next:
             nxt = lo_next
@@ -1177,9 +1178,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         prev_t = t
         prev_c = c
         t = nxt
-    finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
-    bracket[0] = lo_t
-    bracket[1] = hi_t
+    finish_bracketed(lam, inv, budget, fast, hi_t, out, ties, heap, lo_t, bracket)
 
 
 cdef int check_allocation(const double[::1] lam, int64_t budget, int64_t[::1] out,
