@@ -199,3 +199,42 @@ def test_a_call_that_overlaps_another_raises_and_changes_nothing(backend):
     with pytest.raises(ValueError, match="lam must not contain NaN"):
         allocator([1.0, np.nan, 1.0], 3)
     np.testing.assert_array_equal(allocator([1.0, 1.0, 1.0], 3), [1, 1, 1])
+
+
+SHARED_OUT = """
+import sys, threading
+import numpy as np
+import fastata as fa
+
+n, backend, calls = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+out = np.empty(n, dtype=np.int64)  # one out for every thread: a caller's bug, never a crash
+lam = [np.random.default_rng(k).lognormal(0.0, 0.5, n) for k in range(4)]
+lam[1] = np.where(np.arange(n) % 2 == 0, 1.0, 2.0)  # ties: the split at t* and the levels
+lam[2] = np.random.default_rng(9).integers(1, 5, n).astype(float)
+
+def work(k):
+    for _ in range(calls):
+        fa.allocate(lam[k], n, backend=backend, out=out)
+
+threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(fa.allocate(lam[0], n, backend=backend).sum() == n)
+"""
+
+
+@pytest.mark.parametrize("backend", ["cython", "numba"])
+def test_threads_sharing_one_out_array_never_crash(backend, tmp_path):
+    """Four threads writing one ``out`` get garbage in it, but the kernels never read a
+    value from ``out`` (or from a ``lam`` changing under them) as an unchecked index."""
+    script = tmp_path / "shared_out.py"
+    script.write_text(SHARED_OUT)
+    try:
+        child = subprocess.run([sys.executable, str(script), "4096", backend, "800"],
+                               capture_output=True, text=True, timeout=240)
+    except subprocess.TimeoutExpired as expired:
+        pytest.fail(f"the child hung: {expired.stderr!r}")
+    assert child.returncode == 0, f"the child died with code {child.returncode}: {child.stderr[-2000:]}"
+    assert child.stdout.strip() == "True"
