@@ -183,7 +183,7 @@ def counting_passes(lam, budget, warm=None):
     counted = {"inverse": "inverse_pass", "count": "count_into", "count with extremes": "count_extremes_into",
                "count by division": "count_into_divided", "boundary": "select_between",
                "split at t*": "split_at_threshold", "levels": "count_levels",
-               "level histogram": "select_level"}
+               "level histogram": "count_buckets"}
     passes = dict.fromkeys(counted, 0)
     originals = {name: getattr(threshold, name) for name in counted.values()}
 

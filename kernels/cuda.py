@@ -240,9 +240,9 @@ def _allocate_one_thread(d_lam, budget, d_out):
 #
 # 1. scan: validation, zeros, sum(1/lam). Zeros (or budget 0): round-robin over the zero
 #    workers, by a rank pass (below).
-# 2. bracketing, as threshold.bracket_and_select: counts at guessed thresholds until two
-#    counts straddle the budget with few keys between; those keys are gathered, ordered
-#    exactly on the host by (product, j, i), and the first ones taken.
+# 2. bracketing, as threshold.allocate_positive's secant steps: counts at guessed
+#    thresholds until two counts straddle the budget with few keys between; those keys
+#    are gathered, ordered exactly on the host by (product, j, i), and the first taken.
 # 3. otherwise (ties: counts jump by many keys; or 1/lam overflowed), the exact search:
 #    bisection on the bits of t between "the smallest product above lo" and "the largest
 #    product at or below hi" (each count pass also reduces those two), which ends on t*,
@@ -559,13 +559,13 @@ class _Wide:
         return OK
 
     def bracket(self, t, slope):
-        """threshold.bracket_and_select with the counting passes on the GPU.
+        """threshold.allocate_positive's secant bracketing with the counting passes on the GPU.
 
         Returns ``(True, ...)`` when ``out`` holds the allocation, else ``(False, lo, hi)``
         for :meth:`exact_search` (ties defeat bracketing).
         """
         budget, n = self.budget, self.n
-        width_max = min((n + 2) // 3, int(2.0 * np.sqrt(n)) + 16)  # as threshold.bracket_and_select
+        width_max = min((n + 2) // 3, int(2.0 * np.sqrt(n)) + 16)  # as threshold.allocate_positive
         lo_buf, try_buf = self.out, self.spare  # counts at lo_t, counts at the last t
         have_lo, last_was_hi = False, False
         lo_t, lo_c, lo_next, hi_t, hi_c, hi_prev = 0.0, 0, None, INF, budget + n + 1, INF

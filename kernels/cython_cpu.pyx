@@ -200,6 +200,39 @@ cdef extern from *:
                                 _mm256_castpd_si256(two52));
     }
 
+    /* Horizontal reductions of the AVX2 passes' accumulators, in one fixed order. */
+    __attribute__((target("avx2")))
+    static inline double fastata_sum4(__m256d v) {
+        double lanes[4];
+        _mm256_storeu_pd(lanes, v);
+        return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    }
+
+    __attribute__((target("avx2")))
+    static inline int64_t fastata_isum4(__m256i v) {
+        int64_t lanes[4];
+        _mm256_storeu_si256((__m256i *)lanes, v);
+        return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    }
+
+    __attribute__((target("avx2")))
+    static inline double fastata_min4(__m256d v, double start) {
+        double lanes[4];
+        _mm256_storeu_pd(lanes, v);
+        for (int k = 0; k < 4; k++)
+            start = lanes[k] < start ? lanes[k] : start;
+        return start;
+    }
+
+    __attribute__((target("avx2")))
+    static inline double fastata_max4(__m256d v, double start) {
+        double lanes[4];
+        _mm256_storeu_pd(lanes, v);
+        for (int k = 0; k < 4; k++)
+            start = lanes[k] > start ? lanes[k] : start;
+        return start;
+    }
+
     __attribute__((target("avx512f,avx512dq")))
     static double fastata_count_avx512(const double *lam, const double *inv, int64_t *out,
                                        ptrdiff_t n, double t, double cap) {
@@ -219,16 +252,13 @@ cdef extern from *:
                                      ptrdiff_t n, double t, double cap) {
         const __m256d vt = _mm256_set1_pd(t), vcap = _mm256_set1_pd(cap);
         __m256d total = _mm256_setzero_pd();
-        double lanes[4];
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
             __m256d c = fastata_count4(_mm256_loadu_pd(lam + i), _mm256_loadu_pd(inv + i), vt, vcap);
             _mm256_storeu_si256((__m256i *)(out + i), fastata_to_int4(c));
             total = _mm256_add_pd(total, c);
         }
-        _mm256_storeu_pd(lanes, total);
-        return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
-               + fastata_count_scalar(lam + i, inv + i, out + i, n - i, t, cap);
+        return fastata_sum4(total) + fastata_count_scalar(lam + i, inv + i, out + i, n - i, t, cap);
     }
 
     __attribute__((target("avx512f,avx512dq")))
@@ -263,8 +293,6 @@ cdef extern from *:
         const __m256d inf = _mm256_set1_pd(HUGE_VAL);
         __m256d s = zero;
         __m256i invalid = _mm256_setzero_si256(), zeros = invalid, finite = invalid;
-        double sums[4];
-        int64_t lanes[4];
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
             __m256d x = _mm256_loadu_pd(lam + i), v = _mm256_div_pd(one, x);
@@ -274,15 +302,10 @@ cdef extern from *:
             zeros = _mm256_sub_epi64(zeros, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_EQ_OQ)));
             finite = _mm256_sub_epi64(finite, _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_LT_OQ)));
         }
-        _mm256_storeu_pd(sums, s);
-        _mm256_storeu_si256((__m256i *)lanes, invalid);
-        counts[0] += (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-        _mm256_storeu_si256((__m256i *)lanes, zeros);
-        counts[1] += (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-        _mm256_storeu_si256((__m256i *)lanes, finite);
-        counts[2] += (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-        return ((sums[0] + sums[1]) + (sums[2] + sums[3]))
-               + fastata_inverse_scalar(lam + i, inv + i, n - i, counts);
+        counts[0] += fastata_isum4(invalid);
+        counts[1] += fastata_isum4(zeros);
+        counts[2] += fastata_isum4(finite);
+        return fastata_sum4(s) + fastata_inverse_scalar(lam + i, inv + i, n - i, counts);
     }
 
     __attribute__((target("avx512f,avx512dq")))
@@ -356,7 +379,6 @@ cdef extern from *:
         const __m256d vt = _mm256_set1_pd(t), vcap = _mm256_set1_pd(cap);
         const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
         __m256d total = zero, above = _mm256_set1_pd(ext[0]), below = _mm256_set1_pd(ext[1]);
-        double lanes[4];
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
             __m256d x = _mm256_loadu_pd(lam + i);
@@ -370,15 +392,9 @@ cdef extern from *:
             below = _mm256_max_pd(below, _mm256_and_pd(_mm256_mul_pd(c, x),
                                                        _mm256_cmp_pd(c, zero, _CMP_GT_OQ)));
         }
-        _mm256_storeu_pd(lanes, above);
-        for (int k = 0; k < 4; k++)
-            ext[0] = lanes[k] < ext[0] ? lanes[k] : ext[0];
-        _mm256_storeu_pd(lanes, below);
-        for (int k = 0; k < 4; k++)
-            ext[1] = lanes[k] > ext[1] ? lanes[k] : ext[1];
-        _mm256_storeu_pd(lanes, total);
-        return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
-               + fastata_extremes_scalar(lam + i, inv + i, out + i, n - i, t, cap, ext);
+        ext[0] = fastata_min4(above, ext[0]);
+        ext[1] = fastata_max4(below, ext[1]);
+        return fastata_sum4(total) + fastata_extremes_scalar(lam + i, inv + i, out + i, n - i, t, cap, ext);
     }
 
     __attribute__((target("avx512f,avx512dq")))
@@ -418,7 +434,6 @@ cdef extern from *:
         const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
         __m256d taken = zero, tied_n = zero;
         __m256d lo = _mm256_set1_pd(sums[1]), hi = _mm256_set1_pd(sums[2]);
-        double lanes[4];
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
             __m256d x = _mm256_loadu_pd(lam + i);
@@ -433,17 +448,10 @@ cdef extern from *:
             lo = _mm256_blendv_pd(lo, _mm256_min_pd(lo, c), tied);
             hi = _mm256_blendv_pd(hi, _mm256_max_pd(hi, c), tied);
         }
-        _mm256_storeu_pd(lanes, tied_n);
-        sums[0] += (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-        _mm256_storeu_pd(lanes, lo);
-        for (int k = 0; k < 4; k++)
-            sums[1] = lanes[k] < sums[1] ? lanes[k] : sums[1];
-        _mm256_storeu_pd(lanes, hi);
-        for (int k = 0; k < 4; k++)
-            sums[2] = lanes[k] > sums[2] ? lanes[k] : sums[2];
-        _mm256_storeu_pd(lanes, taken);
-        return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
-               + fastata_split_scalar(lam + i, inv + i, out + i, levels + i, n - i, t, cap, sums);
+        sums[0] += fastata_sum4(tied_n);
+        sums[1] = fastata_min4(lo, sums[1]);
+        sums[2] = fastata_max4(hi, sums[2]);
+        return fastata_sum4(taken) + fastata_split_scalar(lam + i, inv + i, out + i, levels + i, n - i, t, cap, sums);
     }
     #else
     #define FASTATA_X86_SIMD 0

@@ -13,22 +13,23 @@ and a pass over the workers counts them exactly (``count_one``). So:
 
 1. ``scan`` validates ``lam``, stores ``1/lam`` and sums it; the centred relaxation
    ``t = (budget + n/2) / sum(1/lam)`` guesses the threshold.
-2. Counting passes at secant steps aimed a little past the target bracket the
-   ``budget``-th key between two thresholds whose counts differ by a few keys
-   (O(sqrt n) on typical inputs); ``select_between`` lists those keys and selects the
-   first ones in the canonical order. A count that lands on ``budget`` is the answer.
+2. ``allocate_positive``: counting passes at secant steps aimed a little past the target
+   bracket the ``budget``-th key between two thresholds whose counts differ by a few
+   keys (O(sqrt n) on typical inputs); ``select_between`` lists those keys and selects
+   the first ones in the canonical order. A count that lands on ``budget`` is the answer.
 3. Ties (many equal or commensurate ``lam``) make the count jump by many keys at one
-   product, and no threshold brackets closely. ``refine`` then snaps to products that
-   exist: the smallest product above the lower bracket (``next_above``) is either the
-   product ``t*`` of the ``budget``-th key or a new lower bracket; steps that shrink
-   the bracket geometrically bound the passes whatever the input.
+   product, and no threshold brackets closely. So from the second count on (the third
+   on few workers) each pass also finds the products next to its threshold
+   (``count_extremes_into``): no step lands in a gap between products, and when a single
+   product is left inside the bracket it is the product ``t*`` of the ``budget``-th key.
+   Steps that shrink the bracket geometrically bound the passes whatever the input.
 4. Given ``t*``, ``take_at`` takes every key below it in one pass and the keys at ``t*``
    in ``(j, i)`` order. Below ``budget = 2**51`` a worker owns at most one key at a
    finite ``t*`` (two equal products ``j * x`` and ``(j + 1) * x`` need ``j >= 2**52``),
-   so this is a selection of the level ``J`` among at most ``n`` integers: a radix
-   select (``select_level``), one counting pass per ``log2(n)`` bits of the spread of
-   ``J``, usually one. Keys that overflow (``t* = inf``) or budgets from ``2**51``
-   are the rare multi-key case (``take_ties``, a bisection on the level).
+   so this is a selection of the level ``J`` among at most ``n`` integers
+   (``select_level``): a bisection with counting passes over a few levels, a radix
+   histogram over a wide spread. Keys that overflow (``t* = inf``) or budgets from
+   ``2**51`` are the rare multi-key case (``take_ties``, a bisection on the level).
 
 Where the time goes (DESIGN.md section 4): a handful of passes over ``n``. Below
 ``budget = 2**51`` the counting passes multiply by the stored ``1/lam`` instead of
@@ -482,13 +483,7 @@ def select_level(levels, rank, j_min, j_max, hist):
         shift += 1
     while True:
         n_bins = (span >> shift) + 1
-        dump = lanes * n_bins  # where entries outside the range are counted, branch-free
-        for b in range(dump + 1):
-            hist[b] = 0.0
-        for i in range(levels.shape[0]):
-            d = levels[i] - base
-            inside = (levels[i] > 0) & (d >= 0) & (d <= span)
-            hist[(i & (lanes - 1)) * n_bins + (d >> shift) if inside else dump] += 1.0
+        count_buckets(levels, base, span, shift, n_bins, lanes, hist)
         b = 0
         here = bucket_total(hist, b, n_bins, lanes)
         while here < rank and b < n_bins - 1:
@@ -503,6 +498,19 @@ def select_level(levels, rank, j_min, j_max, hist):
         span = min(span - (b << shift), (1 << shift) - 1)
         while shift > 0 and (span >> (shift - 1)) < bins:
             shift -= 1
+
+
+@register_jitable
+def count_buckets(levels, base, span, shift, n_bins, lanes, hist):
+    """``hist[lane * n_bins + b]``: the entries ``0 < levels[i]`` in ``[base, base + span]``
+    whose level falls in bucket ``b`` (``2**shift`` levels each), lane ``i % lanes``."""
+    dump = lanes * n_bins  # where entries outside the range are counted, branch-free
+    for b in range(dump + 1):
+        hist[b] = 0.0
+    for i in range(levels.shape[0]):
+        d = levels[i] - base
+        inside = (levels[i] > 0) & (d >= 0) & (d <= span)
+        hist[(i & (lanes - 1)) * n_bins + (d >> shift) if inside else dump] += 1.0
 
 
 @register_jitable
