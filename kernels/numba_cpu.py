@@ -98,6 +98,18 @@ def allocate_warm_into(lam, budget, out, ties, heap, warm):
     return threshold.allocate_warm(lam, budget, out, ties, heap, warm)
 
 
+@njit(**_JIT)
+def allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties, heap):
+    """:func:`allocate_into` with per-worker bounds ``min_tasks <= out <= max_tasks`` (int64)."""
+    return threshold.allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties, heap)
+
+
+@njit(**_JIT)
+def allocate_bounded_warm_into(lam, budget, min_tasks, max_tasks, out, ties, heap, warm):
+    """:func:`allocate_bounded_into` warm-started from ``warm`` (see ``threshold.allocate_warm``)."""
+    return threshold.allocate_bounded_warm(lam, budget, min_tasks, max_tasks, out, ties, heap, warm)
+
+
 @njit(parallel=True, **_JIT)
 def allocate_batch_into(lam2d, budgets, out, ties, heap, status):
     """Row ``r`` of ``out`` gets the allocation of ``budgets[r]`` over ``lam2d[r]``, in parallel.

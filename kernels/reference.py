@@ -10,10 +10,15 @@ import heapq
 import math
 
 from .status import (
+    BOUNDS_CROSSED,
+    CAPACITY_SHORT,
     DURATION_NEGATIVE,
     DURATION_NOT_FINITE,
     LAM_NAN,
     LAM_NEGATIVE,
+    MIN_NEGATIVE,
+    MIN_ON_UNAVAILABLE,
+    MIN_OVER_BUDGET,
     NO_AVAILABLE_WORKER,
     OK,
     VARIANT_ATA,
@@ -51,6 +56,50 @@ def allocate_into(lam, budget, out, ties=None, heap=None):
         _, a, i = heap[0]
         out[i] = a + 1
         heapq.heapreplace(heap, (float(a + 2) * float(lam[i]), a + 1, i))
+    return OK
+
+
+def scan_bounds(lam, budget, min_tasks, max_tasks):
+    """Status of the bounds, checked worker by worker (then the sums) in the kernels' order."""
+    for x, low, high in zip(lam, min_tasks, max_tasks):
+        if low < 0:
+            return MIN_NEGATIVE
+        if low > high:
+            return BOUNDS_CROSSED
+        if x == math.inf and low > 0:
+            return MIN_ON_UNAVAILABLE
+    if sum(int(v) for v in min_tasks) > budget:
+        return MIN_OVER_BUDGET
+    if sum(min(int(high), budget) for x, high in zip(lam, max_tasks) if x != math.inf) < budget:
+        return CAPACITY_SHORT
+    return OK
+
+
+def allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties=None, heap=None):
+    """:func:`allocate_into` with ``min_tasks <= out <= max_tasks`` (DESIGN.md section 2).
+
+    Start from ``a = min_tasks``; hand the remaining tasks out one at a time, each to the
+    worker with the smallest key ``((a_i + 1) * lam_i, a_i, i)`` among those below their
+    maximum.
+    """
+    status = scan_lam(lam)
+    if status == OK and budget > 0 and not any(x != math.inf for x in lam):
+        status = NO_AVAILABLE_WORKER
+    if status == OK:
+        status = scan_bounds(lam, budget, min_tasks, max_tasks)
+    if status != OK:
+        return status
+    out[:] = min_tasks
+    heap = [(float(a + 1) * float(x), int(a), i) for i, (x, a) in enumerate(zip(lam, min_tasks))
+            if x != math.inf and a < max_tasks[i]]
+    heapq.heapify(heap)
+    for _ in range(budget - int(sum(int(v) for v in min_tasks))):
+        _, a, i = heap[0]
+        out[i] = a + 1
+        if a + 1 < max_tasks[i]:
+            heapq.heapreplace(heap, (float(a + 2) * float(lam[i]), a + 1, i))
+        else:
+            heapq.heappop(heap)
     return OK
 
 
