@@ -84,6 +84,47 @@ def budgets(value, m, name="budgets"):
     return np.ascontiguousarray(array, dtype=np.int64)
 
 
+#: Where bounds are clipped: any value from here on caps nothing a budget can reach.
+_BOUND_CAP = 2**62
+
+
+def task_bounds(min_tasks, max_tasks, lam):
+    """``min_tasks`` and ``max_tasks`` as C-contiguous int64 arrays of ``lam``'s shape (rows
+    broadcast; ``None``: 0 and no maximum), or ``(None, None)`` when both are ``None``.
+
+    A single ``min_tasks`` is every *available* worker's minimum (0 where ``lam = +inf``):
+    "at least one task for every live worker" needs no mask from the caller. Only types
+    and shapes are checked here; the kernels check the values against ``lam`` and the
+    budget in their first pass (:func:`raise_for_status` words what they find).
+    """
+    if min_tasks is None and max_tasks is None:
+        return None, None
+    low = _bound_array(min_tasks, "min_tasks", lam.shape, 0)
+    if isinstance(min_tasks, numbers.Integral) and min_tasks > 0:
+        low[lam == np.inf] = 0
+    return low, _bound_array(max_tasks, "max_tasks", lam.shape, MAX_BUDGET)
+
+
+def _bound_array(value, name, shape, default):
+    if value is None:
+        return np.full(shape, default, dtype=np.int64)
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer or an array of integers; got {_describe(value)}")
+    if isinstance(value, numbers.Integral):
+        return np.full(shape, max(min(int(value), _BOUND_CAP), -_BOUND_CAP), dtype=np.int64)
+    array = np.asarray(value)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an integer or an array of integers; got {_describe(value)}")
+    try:
+        array = np.broadcast_to(array, shape)
+    except ValueError:
+        wanted = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+        raise ValueError(f"{name} must be an integer or have shape {wanted}; got shape {array.shape}") from None
+    if array.dtype.kind == "u":
+        array = np.minimum(array, _BOUND_CAP)
+    return np.ascontiguousarray(array, dtype=np.int64)
+
+
 def out_array(value, shape, name="out"):
     """Check a caller-provided output: a writeable C-contiguous int64 array of ``shape``."""
     if not isinstance(value, np.ndarray):
@@ -121,9 +162,12 @@ def lam_values(lam, name="lam"):
         raise_for_status(status, lam, 0, name)
 
 
-def raise_for_status(status, lam, budget_value, name="lam", row=None):
-    """Turn a kernel's status code into the ``ValueError`` a user reads."""
+def raise_for_status(status, lam, budget_value, name="lam", row=None, bounds=None):
+    """Turn a kernel's status code into the ``ValueError`` a user reads (``bounds``: the
+    ``(min_tasks, max_tasks)`` arrays the kernel had, for a bounded allocation)."""
     where = name if row is None else f"{name}[{row}]"
+    if status in _BOUND_STATUSES:
+        _raise_for_bounds(status, lam, budget_value, *bounds, "" if row is None else f" in row {row}")
     if status == _status.LAM_NAN:
         bad = int(np.flatnonzero(np.isnan(lam))[0])
         raise ValueError(f"{where} must not contain NaN; got nan at index {bad}")
@@ -144,6 +188,30 @@ def raise_for_status(status, lam, budget_value, name="lam", row=None):
     if status == _status.LENGTHS_DIFFER:
         raise ValueError("means, m2, available and s must be as long as counts, and durations as long as workers")
     raise RuntimeError(f"kernel returned unknown status {status}")
+
+
+_BOUND_STATUSES = frozenset({_status.MIN_NEGATIVE, _status.BOUNDS_CROSSED, _status.MIN_ON_UNAVAILABLE,
+                             _status.MIN_OVER_BUDGET, _status.CAPACITY_SHORT})
+
+
+def _raise_for_bounds(status, lam, budget_value, low, high, where):
+    if status == _status.MIN_NEGATIVE:
+        bad = int(np.flatnonzero(low < 0)[0])
+        raise ValueError(f"min_tasks must be >= 0; got {int(low[bad])} for worker {bad}{where}")
+    if status == _status.BOUNDS_CROSSED:
+        bad = int(np.flatnonzero(low > high)[0])
+        raise ValueError(f"min_tasks must be <= max_tasks for every worker; got min_tasks {int(low[bad])} > "
+                         f"max_tasks {int(high[bad])} for worker {bad}{where}")
+    if status == _status.MIN_ON_UNAVAILABLE:
+        bad = int(np.flatnonzero((lam == np.inf) & (low > 0))[0])
+        raise ValueError(f"min_tasks must be 0 for an unavailable worker (lam = +inf); got {int(low[bad])} "
+                         f"for worker {bad}{where}")
+    if status == _status.MIN_OVER_BUDGET:
+        total = sum(int(v) for v in low)
+        raise ValueError(f"min_tasks must sum to at most budget ({budget_value}); got a sum of {total}{where}")
+    capacity = sum(min(int(v), budget_value) for v in high[lam < np.inf])
+    raise ValueError(f"max_tasks of the available workers (lam < inf) must sum to at least budget "
+                     f"({budget_value}); got a sum of {capacity}{where}")
 
 
 def is_device_array(value):
@@ -196,6 +264,11 @@ def _to_host(value):
     return cuda.as_cuda_array(value).copy_to_host()
 
 
+def device_bounds():
+    return ("min_tasks and max_tasks are taken with host arrays only: pass lam as a numpy array "
+            "(the bounded allocation runs on one GPU thread), or allocate without bounds on the device")
+
+
 def allocator_shape(shape, n):
     """The message for an ``Allocator`` called with the wrong number of workers."""
     return f"lam must have shape ({n},), the allocator's n_workers; got shape {shape}"
@@ -234,6 +307,12 @@ JIT_MESSAGES = {
     "stats_shape": "counts, means, m2, available and s must all have length n_workers (fastata.jit)",
     "param_positive": "alpha and eta must be > 0 (fastata.jit)",
     "rounds_negative": "rounds must be >= 0 (fastata.jit)",
+    "min_negative": "min_tasks must be >= 0 (fastata.jit)",
+    "bounds_crossed": "min_tasks must be <= max_tasks for every worker (fastata.jit)",
+    "min_on_unavailable": "min_tasks must be 0 for an unavailable worker, lam = +inf (fastata.jit)",
+    "min_over_budget": "min_tasks must sum to at most budget (fastata.jit)",
+    "capacity_short": "max_tasks of the available workers (lam < inf) must sum to at least budget (fastata.jit)",
+    "bounds_shape": "min_tasks and max_tasks must have the shape of lam (fastata.jit)",
     "status_unknown": "status must be a code of fastata.jit (OK, LAM_NAN, ..., SCRATCH_TOO_SMALL) (fastata.jit.check_status)",
 }
 #: Types are checked when numba compiles the caller, so these can name what was received.

@@ -67,10 +67,15 @@ Functions
     call. In a hot loop, allocate the scratch once with ``scratch(n)`` and call
     ``allocate_into_scratch(lam, budget, out, ties, heap)`` or
     ``allocate_into_scratch_status(...)``, which allocate nothing.
+``allocate_into_bounded(lam, budget, min_tasks, max_tasks, out)`` and ``allocate_into_bounded_status``
+    The same with per-worker bounds ``min_tasks <= out <= max_tasks`` (int64 arrays of
+    ``lam``'s length); ``allocate_into_bounded_scratch(_status)`` take the scratch.
 ``check_status(code)``
     Raise the ``ValueError`` for a status code (nothing for ``OK``). The codes: ``OK``,
     ``LAM_NAN``, ``LAM_NEGATIVE``, ``NO_AVAILABLE_WORKER`` (from the kernel) and
-    ``BUDGET_OUT_OF_RANGE``, ``OUT_SHAPE``, ``SCRATCH_TOO_SMALL`` (the argument checks).
+    ``BUDGET_OUT_OF_RANGE``, ``OUT_SHAPE``, ``SCRATCH_TOO_SMALL`` (the argument checks);
+    with bounds also ``MIN_NEGATIVE``, ``BOUNDS_CROSSED``, ``MIN_ON_UNAVAILABLE``,
+    ``MIN_OVER_BUDGET``, ``CAPACITY_SHORT`` and ``BOUNDS_SHAPE``.
 ``observe_into(workers, durations, counts, means, m2)``
     Welford's update of the per-worker statistics; checks every sample first, so a
     rejected batch changes nothing.
@@ -95,10 +100,15 @@ from . import __version__, _validate
 from .allocate import _scratch_lengths
 from .kernels import stats, threshold
 from .kernels.status import (
+    BOUNDS_CROSSED,
+    CAPACITY_SHORT,
     DURATION_NEGATIVE,
     DURATION_NOT_FINITE,
     LAM_NAN,
     LAM_NEGATIVE,
+    MIN_NEGATIVE,
+    MIN_ON_UNAVAILABLE,
+    MIN_OVER_BUDGET,
     NO_AVAILABLE_WORKER,
     OK,
     VARIANT_ATA,
@@ -118,6 +128,8 @@ BUDGET_OUT_OF_RANGE = 101
 OUT_SHAPE = 102
 #: ``ties`` or ``heap`` shorter than ``scratch(n)`` makes them.
 SCRATCH_TOO_SMALL = 103
+#: ``min_tasks`` or ``max_tasks`` not of ``lam``'s length.
+BOUNDS_SHAPE = 104
 
 # The scratch lengths are fastata.allocate's, compiled: one rule for every caller.
 register_jitable(_scratch_lengths)
@@ -138,6 +150,12 @@ _MSG_DURATION_NEGATIVE = _validate.JIT_MESSAGES["duration_negative"]
 _MSG_SAMPLES_SHAPE = _validate.JIT_MESSAGES["samples_shape"]
 _MSG_STATS_SHAPE = _validate.JIT_MESSAGES["stats_shape"]
 _MSG_PARAM = _validate.JIT_MESSAGES["param_positive"]
+_MSG_MIN_NEGATIVE = _validate.JIT_MESSAGES["min_negative"]
+_MSG_BOUNDS_CROSSED = _validate.JIT_MESSAGES["bounds_crossed"]
+_MSG_MIN_UNAVAILABLE = _validate.JIT_MESSAGES["min_on_unavailable"]
+_MSG_MIN_BUDGET = _validate.JIT_MESSAGES["min_over_budget"]
+_MSG_CAPACITY = _validate.JIT_MESSAGES["capacity_short"]
+_MSG_BOUNDS_SHAPE = _validate.JIT_MESSAGES["bounds_shape"]
 _MSG_ROUNDS = _validate.JIT_MESSAGES["rounds_negative"]
 _MSG_STATUS = _validate.JIT_MESSAGES["status_unknown"]
 _MAX_BUDGET = _validate.MAX_BUDGET
@@ -181,6 +199,10 @@ def _check_scratch(ties, heap):
     pass
 
 
+def _check_task_bounds(min_tasks, max_tasks):
+    pass
+
+
 def _check_samples(workers, durations, counts, means, m2):
     pass
 
@@ -210,6 +232,15 @@ def _type_scratch(ties, heap):
         _array_problem(heap, "heap", types.float64, writable=True),
     )
     return lambda ties, heap: None
+
+
+@overload(_check_task_bounds, jit_options=_JIT)
+def _type_task_bounds(min_tasks, max_tasks):
+    _raise_first(
+        _array_problem(min_tasks, "min_tasks", types.int64),
+        _array_problem(max_tasks, "max_tasks", types.int64),
+    )
+    return lambda min_tasks, max_tasks: None
 
 
 @overload(_check_samples, jit_options=_JIT)
@@ -274,6 +305,18 @@ def check_status(code):
         raise ValueError(_MSG_OUT_SHAPE)
     if code == SCRATCH_TOO_SMALL:
         raise ValueError(_MSG_SCRATCH)
+    if code == MIN_NEGATIVE:
+        raise ValueError(_MSG_MIN_NEGATIVE)
+    if code == BOUNDS_CROSSED:
+        raise ValueError(_MSG_BOUNDS_CROSSED)
+    if code == MIN_ON_UNAVAILABLE:
+        raise ValueError(_MSG_MIN_UNAVAILABLE)
+    if code == MIN_OVER_BUDGET:
+        raise ValueError(_MSG_MIN_BUDGET)
+    if code == CAPACITY_SHORT:
+        raise ValueError(_MSG_CAPACITY)
+    if code == BOUNDS_SHAPE:
+        raise ValueError(_MSG_BOUNDS_SHAPE)
     raise ValueError(_MSG_STATUS)
 
 
@@ -322,6 +365,55 @@ def allocate_into(lam, budget, out):
     worker. Not in a ``prange`` body: use :func:`allocate_into_status` there.
     """
     check_status(allocate_into_status(lam, budget, out))
+
+
+@njit(**_JIT)
+def allocate_into_bounded_scratch_status(lam, budget, min_tasks, max_tasks, out, ties, heap):
+    """:func:`allocate_into_bounded_scratch` that never raises: returns a status code.
+
+    For ``prange`` bodies; a call that returns another code than ``OK`` wrote nothing.
+    """
+    _check_allocation(lam, budget, out)
+    _check_task_bounds(min_tasks, max_tasks)
+    _check_scratch(ties, heap)
+    n = lam.shape[0]
+    if min_tasks.shape[0] != n or max_tasks.shape[0] != n:
+        return BOUNDS_SHAPE
+    if budget < 0 or budget > _MAX_BUDGET:
+        return BUDGET_OUT_OF_RANGE
+    if out.shape[0] != n:
+        return OUT_SHAPE
+    least_ties, least_heap = _scratch_lengths(n)
+    if ties.shape[0] < least_ties or heap.shape[0] < least_heap:
+        return SCRATCH_TOO_SMALL
+    return threshold.allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties, heap)
+
+
+@njit(**_JIT)
+def allocate_into_bounded_status(lam, budget, min_tasks, max_tasks, out):
+    """:func:`allocate_into_bounded` that never raises: returns a status code (``OK`` is 0)."""
+    _check_allocation(lam, budget, out)
+    ties, heap = scratch(lam.shape[0])
+    return allocate_into_bounded_scratch_status(lam, budget, min_tasks, max_tasks, out, ties, heap)
+
+
+@njit(**_JIT)
+def allocate_into_bounded_scratch(lam, budget, min_tasks, max_tasks, out, ties, heap):
+    """:func:`allocate_into_bounded` with caller-owned scratch (see :func:`scratch`)."""
+    check_status(allocate_into_bounded_scratch_status(lam, budget, min_tasks, max_tasks, out, ties, heap))
+
+
+@njit(**_JIT)
+def allocate_into_bounded(lam, budget, min_tasks, max_tasks, out):
+    """The canonical allocation with per-worker bounds ``min_tasks <= out <= max_tasks``
+    (int64 arrays of ``lam``'s length; DESIGN.md section 2) into ``out``.
+
+    Raises ``ValueError`` (leaving ``out`` untouched) as :func:`allocate_into`, and for
+    bounds no allocation meets: a negative minimum, ``min_tasks > max_tasks``, a minimum on
+    an unavailable worker, ``sum(min_tasks) > budget``, or available workers whose
+    maximums sum to less than ``budget``.
+    """
+    check_status(allocate_into_bounded_status(lam, budget, min_tasks, max_tasks, out))
 
 
 @njit(**_JIT)

@@ -1669,6 +1669,28 @@ def allocate_batch_into(const double[:, ::1] lam2d, const int64_t[::1] budgets,
                 status[r] = allocate_core(lam2d[r], budgets[r], out[r], ties[r], heap[r])
 
 
+def allocate_batch_bounded_into(const double[:, ::1] lam2d, const int64_t[::1] budgets,
+                                const int64_t[:, ::1] lo2d, const int64_t[:, ::1] hi2d,
+                                int64_t[:, ::1] out, int64_t[:, ::1] ties, double[:, ::1] heap,
+                                int64_t[::1] status):
+    """:func:`allocate_batch_into` with per-row bounds; every row is checked before any is written."""
+    cdef Py_ssize_t r
+    cdef int64_t n_zero, n_avail, remaining, zero_room
+    cdef double inv_sum, lam_min
+    cdef bint ok = True
+    with nogil:
+        for r in range(lam2d.shape[0]):
+            status[r] = scan_exact(lam2d[r], budgets[r], &n_zero, &n_avail, &inv_sum, &lam_min)
+            if status[r] == STATUS_OK and lam2d.shape[1] > 0:
+                status[r] = scan_bounds(lam2d[r], budgets[r], &lo2d[r, 0], &hi2d[r, 0], &remaining,
+                                        &zero_room, &n_avail, &inv_sum, &lam_min)
+            ok = ok and status[r] == STATUS_OK
+        if ok:
+            for r in range(lam2d.shape[0]):
+                status[r] = allocate_bounded_core(lam2d[r], budgets[r], lo2d[r], hi2d[r], out[r],
+                                                  ties[r], heap[r])
+
+
 def empty_allocate_into(const double[::1] lam, int64_t budget, int64_t[::1] out,
                         int64_t[::1] ties, double[::1] heap):
     """Takes what :func:`allocate_into` takes and does nothing: the call-overhead floor."""

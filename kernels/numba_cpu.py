@@ -122,6 +122,15 @@ def allocate_batch_into(lam2d, budgets, out, ties, heap, status):
         status[r] = threshold.allocate_into(lam2d[r], budgets[r], out[r], ties[r], heap[r])
 
 
+@njit(parallel=True, **_JIT)
+def allocate_batch_bounded_into(lam2d, budgets, lo2d, hi2d, out, ties, heap, status):
+    """:func:`allocate_batch_into` with per-row bounds ``lo2d <= out <= hi2d`` (int64, (m, n))."""
+    if threshold.check_batch_bounded(lam2d, budgets, lo2d, hi2d, status) >= 0:
+        return
+    for r in prange(lam2d.shape[0]):
+        status[r] = threshold.allocate_bounded_into(lam2d[r], budgets[r], lo2d[r], hi2d[r], out[r], ties[r], heap[r])
+
+
 @njit(**_JIT)
 def empty_allocate_into(lam, budget, out, ties, heap):
     """Takes what :func:`allocate_into` takes and does nothing: the call-overhead floor."""

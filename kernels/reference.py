@@ -103,6 +103,11 @@ def allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties=None, hea
     return OK
 
 
+def allocate_bounded_warm_into(lam, budget, min_tasks, max_tasks, out, ties, heap, warm):
+    """:func:`allocate_bounded_into` (the greedy has no search to warm-start)."""
+    return allocate_bounded_into(lam, budget, min_tasks, max_tasks, out)
+
+
 def allocate_warm_into(lam, budget, out, ties, heap, warm):
     """:func:`allocate_into`: the greedy has no search to warm-start (``warm`` is left as it is)."""
     return allocate_into(lam, budget, out)
@@ -121,6 +126,20 @@ def allocate_batch_into(lam2d, budgets, out, ties, heap, status):
         return
     for r in range(lam2d.shape[0]):
         status[r] = allocate_into(lam2d[r], int(budgets[r]), out[r])
+
+
+def allocate_batch_bounded_into(lam2d, budgets, lo2d, hi2d, out, ties, heap, status):
+    """:func:`allocate_batch_into` with per-row bounds; every row is checked before any is written."""
+    for r in range(lam2d.shape[0]):
+        status[r] = scan_lam(lam2d[r])
+        if status[r] == OK and budgets[r] > 0 and not (lam2d[r] < math.inf).any():
+            status[r] = NO_AVAILABLE_WORKER
+        if status[r] == OK:
+            status[r] = scan_bounds(lam2d[r], int(budgets[r]), lo2d[r], hi2d[r])
+    if status.any():
+        return
+    for r in range(lam2d.shape[0]):
+        status[r] = allocate_bounded_into(lam2d[r], int(budgets[r]), lo2d[r], hi2d[r], out[r])
 
 
 def empty_allocate_into(lam, budget, out, ties=None, heap=None):
