@@ -122,7 +122,7 @@ def _bound_array(value, name, shape, default):
         raise ValueError(f"{name} must be an integer or have shape {wanted}; got shape {array.shape}") from None
     if array.dtype.kind == "u":
         array = np.minimum(array, _BOUND_CAP)
-    return np.ascontiguousarray(array, dtype=np.int64)
+    return np.array(array, dtype=np.int64)  # a copy: callers may adjust it, never the user's array
 
 
 def out_array(value, shape, name="out"):
@@ -264,9 +264,21 @@ def _to_host(value):
     return cuda.as_cuda_array(value).copy_to_host()
 
 
-def device_bounds():
-    return ("min_tasks and max_tasks are taken with host arrays only: pass lam as a numpy array "
-            "(the bounded allocation runs on one GPU thread), or allocate without bounds on the device")
+def lost_over_capacity(lost, capacity):
+    return (f"max_tasks leaves the workers that remain room for {capacity} more tasks this round; "
+            f"{lost} were lost with their workers and cannot be placed")
+
+
+def greedy_bounds():
+    return ("min_tasks and max_tasks bound an adaptive executor's allocation; a greedy executor has none "
+            "(every worker takes the next item until the round ends)")
+
+
+def no_device_bounds(min_tasks, max_tasks):
+    """Bounds come with host arrays only."""
+    if min_tasks is not None or max_tasks is not None:
+        raise TypeError("min_tasks and max_tasks are taken with host arrays only: pass lam as a numpy array "
+                        "(the bounded allocation runs on one GPU thread), or allocate without bounds on the device")
 
 
 def allocator_shape(shape, n):

@@ -115,8 +115,7 @@ def allocate(lam, budget, *, min_tasks=None, max_tasks=None, backend="auto", out
     [3, 2, 2]
     """
     if backend == "cuda" and _validate.is_device_array(lam):
-        if min_tasks is not None or max_tasks is not None:
-            raise TypeError(_validate.device_bounds())
+        _validate.no_device_bounds(min_tasks, max_tasks)
         return _allocate_on_device(lam, budget, out)
     lam = _validate.real_array(lam, "lam", 1)
     budget = _validate.budget(budget)
@@ -173,8 +172,7 @@ def allocate_batch(lam2d, budgets, *, min_tasks=None, max_tasks=None, backend="a
     ndarray of int64, shape (m, n)
     """
     if backend == "cuda" and _validate.is_device_array(lam2d):
-        if min_tasks is not None or max_tasks is not None:
-            raise TypeError(_validate.device_bounds())
+        _validate.no_device_bounds(min_tasks, max_tasks)
         return _allocate_batch_on_device(lam2d, budgets, out)
     _, kernels = _backends.resolve(backend, "batch")
     lam2d = _validate.real_array(lam2d, "lam2d", 2)
@@ -319,8 +317,7 @@ class Allocator:
             if not (type(lam) is _NDARRAY and lam.dtype is _FLOAT64 and lam.shape == self._shape
                     and lam.flags.c_contiguous):  # fmt: skip
                 if self.backend == "cuda" and _validate.is_device_array(lam):
-                    if min_tasks is not None or max_tasks is not None:
-                        raise TypeError(_validate.device_bounds())
+                    _validate.no_device_bounds(min_tasks, max_tasks)
                     return self._on_device(lam, budget)
                 lam = self._checked(lam)
             if type(budget) is not int:

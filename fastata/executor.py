@@ -230,6 +230,7 @@ class _Round:
         self.censored_seconds = []
         self.task_time = 0.0
         self.resubmitted = 0
+        self.bounds = None  # (min_tasks, max_tasks) of the round, or None
 
     def submit(self, indices, address):
         """Start the items at ``indices`` on ``address``, in this order."""
@@ -330,7 +331,7 @@ class _Runner:
         """``addresses[i]``: the worker behind policy index ``i`` (``None`` for an index never mapped)."""
         return list(self.workers.addresses)
 
-    def run_round(self, fn, items, *, timeout=None):
+    def run_round(self, fn, items, *, min_tasks=None, max_tasks=None, timeout=None):
         """Run ``fn(item)`` for every item; the results in the order of ``items``.
 
         Parameters
@@ -339,6 +340,12 @@ class _Runner:
             Runs on the workers, one call per item.
         items : sequence
             One task per item; ``len(items)`` is the round's budget.
+        min_tasks, max_tasks : int or array_like of int, shape (policy.n_workers,), optional
+            Per-worker bounds on the round's allocation, by policy index (``addresses[i]``),
+            as in :func:`fastata.allocate` (adaptive executors only). A worker lost
+            mid-round takes its capacity with it: its unfinished tasks go to the others
+            within their ``max_tasks`` (counting every task they started this round), or
+            the round raises ``ValueError`` when they cannot hold them.
         timeout : float, optional
             Seconds after which the round gives up (``TimeoutError``).
 
@@ -357,14 +364,19 @@ class _Runner:
         items = _validate.round_items(items)
         timeout = _validate.round_timeout(timeout)
         fn = _validate.task_function(fn)
+        bounds = self._round_bounds(min_tasks, max_tasks)
         with self._lock:
-            return self._run_round(fn, items, timeout)
+            return self._run_round(fn, items, timeout, bounds)
 
-    def _run_round(self, fn, items, timeout):
+    def _round_bounds(self, min_tasks, max_tasks):
+        return None if min_tasks is None and max_tasks is None else (min_tasks, max_tasks)
+
+    def _run_round(self, fn, items, timeout, bounds=None):
         if self._closed:
             raise RuntimeError("the executor is closed")
         self._sync()
         state = _Round(self.engine, fn, items, timeout)
+        state.bounds = bounds
         try:
             self._run(state)
             while state.remaining:
@@ -470,7 +482,11 @@ class AdaptiveRunner(_Runner):
 
     def _run(self, state):
         if state.items:
-            self._submit(state, np.arange(len(state.items)), self.policy.allocate(len(state.items)))
+            if state.bounds is None:
+                counts = self.policy.allocate(len(state.items))
+            else:
+                counts = self.policy.allocate(len(state.items), min_tasks=state.bounds[0], max_tasks=state.bounds[1])
+            self._submit(state, np.arange(len(state.items)), counts)
         state.first = dict(state.started)
 
     def _submit(self, state, indices, counts):
@@ -489,8 +505,26 @@ class AdaptiveRunner(_Runner):
         queued = np.zeros(lam.shape[0], dtype=np.int64)
         for _, address in state.running.values():
             queued[self.workers.index[address]] += 1
+        room = self._explore_room(state, lam.shape[0])
+        bound_room = self._bound_room(state, lam.shape[0])
+        if bound_room is not None:
+            capacity = int(bound_room[lam < np.inf].sum())
+            if capacity < len(lost):
+                raise ValueError(_validate.lost_over_capacity(len(lost), capacity))
+            room = bound_room if room is None else np.where(room < 0, bound_room, np.minimum(room, bound_room))
         state.resubmitted += len(lost)
-        self._submit(state, np.asarray(lost), top_up(lam, queued, len(lost), self._explore_room(state, lam.shape[0])))
+        self._submit(state, np.asarray(lost), top_up(lam, queued, len(lost), room))
+
+    def _bound_room(self, state, n):
+        """How many more tasks each worker may take this round under ``max_tasks``, or None."""
+        if state.bounds is None or state.bounds[1] is None:
+            return None
+        room = _validate.task_bounds(None, state.bounds[1], np.zeros(n))[1]
+        for address, started in state.started.items():
+            i = self.workers.index.get(address)
+            if i is not None:
+                room[i] -= started
+        return np.clip(room, 0, len(state.items))
 
     def _explore_room(self, state, n):
         """How many more tasks each worker may take this round under the policy's ``explore_share`` (``-1``: any)."""
@@ -576,6 +610,11 @@ class GreedyRunner(_Runner):
     computing; the first result of each item is kept and the other copies are cancelled, so
     the round ends with the ``budget``-th distinct result and the work still running is wasted.
     """
+
+    def _round_bounds(self, min_tasks, max_tasks):
+        if min_tasks is not None or max_tasks is not None:
+            raise TypeError(_validate.greedy_bounds())
+        return None
 
     def _run(self, state):
         self._queue = list(range(len(state.items)))[::-1]  # pop() gives the lowest index first

@@ -234,3 +234,106 @@ def test_jit_bounded_allocation():
     assert fj.allocate_into_bounded_status(lam, 7, low[:2], low, out) == fj.BOUNDS_SHAPE
     with pytest.raises(ValueError, match="min_tasks must be <= max_tasks"):
         fj.allocate_into_bounded(lam, 7, np.full(3, 2, dtype=np.int64), low, out)
+
+
+# --- Policies, executors and the simulator -------------------------------------------------
+
+
+POLICIES = [
+    lambda: fa.ATA(6, 20, alpha=0.5),
+    lambda: fa.ATAEmpirical(6, 20, eta=0.3),
+    lambda: fa.ATAEmpirical(6, 20, eta=0.3, explore_share=0.25, gamma=0.9),
+    lambda: fa.FTA([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 20),
+]
+
+
+@pytest.mark.parametrize("make", POLICIES)
+def test_policy_rounds_with_bounds_are_the_bounded_allocation(backend, make):
+    policy, twin = make(), make()
+    rng = np.random.default_rng(0)
+    for r in range(6):
+        if r == 3:
+            policy.set_available([5], False)
+            twin.set_available([5], False)
+        low, high = 1, np.array([6, 6, 6, 6, 3, 3])
+        got = policy.allocate(min_tasks=low, max_tasks=high)
+        assert (got[policy.available] >= 1).all() and (got <= high).all() and got.sum() == 20
+        if getattr(policy, "explore_share", 1.0) == 1.0:
+            expected = fa.allocate(twin.lower_bounds, 20, min_tasks=low, max_tasks=high, backend="python")
+            np.testing.assert_array_equal(got, expected)
+        twin.allocate(min_tasks=low, max_tasks=high)
+        times = rng.exponential(1.0, got.sum()) * np.repeat(np.arange(1, 7), got)
+        policy.observe(np.repeat(np.arange(6), got), times)
+        twin.observe(np.repeat(np.arange(6), got), times)
+
+
+@pytest.mark.parametrize("make", POLICIES + [lambda: fa.UTA(6, 20, seed=3)])
+def test_policy_rejects_infeasible_bounds_and_stays_as_it_was(make):
+    policy = make()
+    policy.allocate()
+    before = policy.allocate.__self__.__dict__.copy()
+    scratch = {"_lock", "_ties", "_heap", "_s"}  # written by every call, read by none
+    saved = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in before.items() if k not in scratch}
+    with pytest.raises(ValueError, match=r"max_tasks of the available workers .* got a sum of 12"):
+        policy.allocate(max_tasks=2)
+    with pytest.raises(ValueError, match=r"min_tasks must sum to at most budget \(20\)"):
+        policy.allocate(min_tasks=4)
+    for k, v in saved.items():
+        now = policy.__dict__[k]
+        if isinstance(v, np.ndarray):
+            np.testing.assert_array_equal(now, v)
+        elif k == "_rng":
+            continue
+        else:
+            assert now == v, k
+    if isinstance(policy, fa.UTA):
+        twin = make()
+        twin.allocate()
+        np.testing.assert_array_equal(policy.allocate(max_tasks=4), twin.allocate(max_tasks=4))
+
+
+def test_uta_with_bounds_spreads_from_its_offset():
+    a = fa.UTA(5, 7, seed=1).allocate(max_tasks=2)
+    assert a.sum() == 7 and a.max() <= 2 and a.min() >= 1
+
+
+def test_executor_round_with_bounds_and_a_lost_worker():
+    from test_executor import FakeEngine, square
+
+    from fastata import executor as ex
+
+    engine = FakeEngine({"w0": 1.0, "w1": 1.0, "w2": 1.0, "w3": 1.0})
+    policy = fa.ATAEmpirical(4, 1, eta=0.2)
+    runner = ex.AdaptiveRunner(engine, policy)
+    assert runner.run_round(square, range(12), min_tasks=1, max_tasks=[6, 6, 6, 1]) == [x * x for x in range(12)]
+    first = runner.history[-1].allocation
+    assert first["w3"] == 1 and all(first[a] >= 1 for a in ("w0", "w1", "w2"))
+    # w0 dies after a few results: its unfinished tasks go to the others within their maxima.
+    engine.hooks[engine.reported + 2] = lambda: engine.kill("w0")
+    calls = []
+
+    def record(x):
+        calls.append(x)
+        return -x
+
+    assert runner.run_round(record, range(12), max_tasks=[4, 5, 5, 2]) == [-x for x in range(12)]
+    assert sorted(calls) == list(range(12))
+    started = {}
+    for address, _, _ in engine.submitted[-(12 + runner.history[-1].resubmitted):]:
+        started[address] = started.get(address, 0) + 1
+    assert started.get("w1", 0) <= 5 and started.get("w2", 0) <= 5 and started.get("w3", 0) <= 2
+    # Too little room left for what was lost: a clear error, and the runner stays usable.
+    engine.hooks[engine.reported + 1] = lambda: engine.kill("w1")
+    with pytest.raises(ValueError, match=r"max_tasks leaves the workers that remain room for \d+ more tasks"):
+        runner.run_round(square, range(9), max_tasks=[0, 5, 2, 2])
+    assert runner.run_round(square, range(4)) == [0, 1, 4, 9]
+
+
+def test_greedy_executor_takes_no_bounds():
+    from test_executor import FakeEngine, square
+
+    from fastata import executor as ex
+
+    runner = ex.GreedyRunner(FakeEngine({"w0": 1.0}))
+    with pytest.raises(TypeError, match="min_tasks and max_tasks bound an adaptive executor"):
+        runner.run_round(square, range(3), max_tasks=2)

@@ -192,13 +192,16 @@ class Policy:
                     used += 1
         return used
 
-    def allocate(self, budget=None, *, out=None):
+    def allocate(self, budget=None, *, min_tasks=None, max_tasks=None, out=None):
         """Start a round: the number of tasks for each worker.
 
         Parameters
         ----------
         budget : int, optional
             Tasks this round; the policy's default ``budget`` when omitted.
+        min_tasks, max_tasks : int or array_like of int, shape (n_workers,), optional
+            Per-worker bounds on this round's allocation, as in :func:`fastata.allocate`
+            (a single ``min_tasks`` applies to the available workers).
         out : ndarray of int64, shape (n_workers,), optional
             Filled in place and returned (no allocation at all on the hot path).
 
@@ -210,18 +213,32 @@ class Policy:
         Raises
         ------
         ValueError
-            A bad ``budget`` or ``out``, or ``budget > 0`` with no available worker;
-            the policy is then unchanged (``rounds`` included).
+            A bad ``budget`` or ``out``, ``budget > 0`` with no available worker, or bounds
+            no allocation meets; the policy is then unchanged (``rounds`` included).
         """
         budget = self._budget if budget is None else _validate.budget(budget)
         with self._lock:
             out = np.empty(self._n, dtype=np.int64) if out is None else _validate.out_array(out, (self._n,))
-            self._allocate_into(budget, out)
+            if min_tasks is None and max_tasks is None:
+                self._allocate_into(budget, out)
+            else:
+                self._allocate_bounded(budget, min_tasks, max_tasks, out)
             self._rounds += 1
         return out
 
     def _allocate_into(self, budget, out):
         raise NotImplementedError
+
+    def _allocate_bounded(self, budget, min_tasks, max_tasks, out):
+        """:meth:`_allocate_into` with per-worker bounds."""
+        raise NotImplementedError
+
+    def _bounded_into(self, lam, budget, min_tasks, max_tasks, out):
+        """The canonical allocation of ``budget`` over ``lam`` with per-worker bounds, into ``out``."""
+        bounds = _validate.task_bounds(min_tasks, max_tasks, lam)
+        status = self._kernels.allocate_bounded_warm_into(lam, budget, *bounds, out, self._ties, self._heap, self._warm)
+        if status:
+            _raise_for_round(status, budget, lam, bounds)
 
     # --- churn -------------------------------------------------------------------------
 
@@ -328,8 +345,10 @@ class Policy:
 
 
 
-def _raise_for_round(status, budget):
+def _raise_for_round(status, budget, lam=None, bounds=None):
     if status == _status.NO_AVAILABLE_WORKER:
         raise _validate.no_available_worker(budget)
+    if bounds is not None:
+        _validate.raise_for_status(status, lam, budget, bounds=bounds)
     raise RuntimeError(f"kernel returned unknown status {status}")
 

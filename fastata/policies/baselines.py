@@ -49,6 +49,9 @@ class FTA(Policy):
         if status:
             _raise_for_round(status, budget)
 
+    def _allocate_bounded(self, budget, min_tasks, max_tasks, out):
+        self._bounded_into(self._lam, budget, min_tasks, max_tasks, out)
+
     def add_workers(self, k, *, means):
         """Add ``k`` workers whose true mean task times are ``means`` (shape ``(k,)``); returns their ids."""
         k = _validate.count(k, "k", 0)
@@ -119,6 +122,22 @@ class UTA(Policy):
         out[self._idx] = share
         if extra:
             out[self._idx[(start + np.arange(extra)) % m]] += 1
+
+    def _allocate_bounded(self, budget, min_tasks, max_tasks, out):
+        # Equal estimates: the bounded allocation's ties, broken from this round's random
+        # offset instead of index 0 (the workers taken in rotated order).
+        drawn_from = self._rng.bit_generator.state
+        start = int(self._rng.integers(max(self._idx.shape[0], 1)))
+        order = np.roll(np.arange(self._n), -int(self._idx[start]) if self._idx.shape[0] else 0)
+        lam = np.where(self._avail[order] != 0, 1.0, np.inf)
+        bounds = _validate.task_bounds(min_tasks, max_tasks, np.where(self._avail != 0, 1.0, np.inf))
+        rotated = np.empty_like(out)
+        status = self._kernels.allocate_bounded_into(lam, budget, bounds[0][order], bounds[1][order], rotated,
+                                                     self._ties, self._heap)
+        if status:
+            self._rng.bit_generator.state = drawn_from  # a rejected call changes nothing
+            _raise_for_round(status, budget, np.where(self._avail != 0, 1.0, np.inf), bounds)
+        out[order] = rotated
 
     def _state(self):
         meta, arrays = super()._state()

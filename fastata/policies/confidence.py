@@ -63,14 +63,14 @@ class _Adaptive(Policy):
             )
         return s
 
-    def allocate(self, budget=None, *, out=None):
+    def allocate(self, budget=None, *, min_tasks=None, max_tasks=None, out=None):
         # Inlined rather than Policy.allocate -> _allocate_into: one method call less on
         # the hot path (a scheduler at n = 51 runs 100,000 rounds a second through here).
         budget = self._budget if budget is None else _validate.budget(budget)
         with self._lock:
             out = np.empty(self._n, dtype=np.int64) if out is None else _validate.out_array(out, (self._n,))
             caps = None if self._share == 1.0 else explore_caps(self._counts, self._avail, self._share, budget)
-            if caps is None:
+            if caps is None and min_tasks is None and max_tasks is None:
                 status = self._kernels.policy_round_warm(
                     self._counts, self._means, self._m2, self._avail, self._variant, self._weight,
                     self._log_term(), self._gamma, budget, self._s, out, self._ties, self._heap, self._warm,
@@ -78,45 +78,28 @@ class _Adaptive(Policy):
                 if status:
                     _raise_for_round(status, budget)
             else:
-                self._capped_round(budget, caps, out)
+                self._bounded_round(budget, min_tasks, max_tasks, caps, out)
             self._rounds += 1
             self._kdisc = self._gamma * self._kdisc + 1.0
         return out
 
     allocate.__doc__ = Policy.allocate.__doc__
 
-    def _capped_round(self, budget, caps, out):
-        """``policy_round`` with the unexplored workers capped: bounds, capped allocation, discount.
-
-        The canonical allocation with per-worker maxima (DESIGN.md section 2): worker ``i``
-        owns the keys ``((j + 1) * s_i, j, i)`` for ``j < cap_i``, and the round takes the
-        ``budget`` smallest. Every unexplored worker has ``s_i = 0``. If an explored worker
-        also has ``s_i = 0`` (its confidence width still covers its mean), every zero key
-        comes first: the tasks go round-robin over all zero-bound workers, the unexplored
-        ones stopping at their caps, and the explored ones never run out of zero keys.
-        Otherwise the unexplored take ``min(budget, sum(caps))`` round-robin and the rest
-        goes to the explored workers by ``allocate`` on their (positive) bounds.
-        """
+    def _bounded_round(self, budget, min_tasks, max_tasks, caps, out):
+        """``policy_round`` with per-worker bounds: the caller's, and the caps of bounded
+        exploration (:func:`explore_caps`) as maxima of the unexplored workers (never below
+        their ``min_tasks``). The canonical allocation with bounds (DESIGN.md section 2)
+        on the lower confidence bounds, then the discount."""
         s = self._s
         self._kernels.bounds_into(self._counts, self._means, self._avail, self._variant, self._weight,
                                   self._log_term(), s)  # fmt: skip
-        capped = caps >= 0
-        zero = np.flatnonzero((s == 0.0) & ~capped)  # explored, available, bound 0: never capped
-        out[:] = 0
-        if zero.size:
-            idx = np.union1d(np.flatnonzero(capped), zero)
-            _round_robin(budget, np.where(capped[idx], caps[idx], budget), idx, out)
-        else:
-            unexplored = np.flatnonzero(capped)
-            take = min(budget, int(caps[unexplored].sum()))
-            _round_robin(take, caps[unexplored], unexplored, out)
-            lam = s.copy()
-            lam[unexplored] = np.inf
-            rest = np.empty_like(out)
-            status = self._kernels.allocate_warm_into(lam, budget - take, rest, self._ties, self._heap, self._warm)
-            if status:
-                _raise_for_round(status, budget)
-            out += rest
+        bounds = _validate.task_bounds(0 if min_tasks is None else min_tasks, max_tasks, s)
+        if caps is not None:
+            capped = caps >= 0
+            bounds[1][capped] = np.maximum(np.minimum(bounds[1][capped], caps[capped]), bounds[0][capped])
+        status = self._kernels.allocate_bounded_warm_into(s, budget, *bounds, out, self._ties, self._heap, self._warm)
+        if status:
+            _raise_for_round(status, budget, s, bounds)
         if self._gamma != 1.0:
             # What policy_round does after its allocation, in the same float64 products.
             self._counts *= self._gamma
@@ -282,27 +265,3 @@ def explore_caps(counts, available, share, budget):
     caps[idx] = total // idx.size
     caps[idx[: total % idx.size]] += 1
     return caps
-
-
-def _round_robin(budget, caps, idx, out):
-    """Hand ``budget`` tasks round-robin over the workers ``idx`` (sorted), worker ``idx[r]`` stopping at ``caps[r]``.
-
-    The canonical order of equal (zero) keys: ``(j, i)``, level ``j`` by level. With
-    ``f(J) = sum(min(caps, J))`` the number of keys below level ``J``, every worker gets
-    ``min(cap, J)`` for the largest ``J`` with ``f(J) <= budget``, and the few tasks left
-    go to the lowest indices still below their cap. ``sum(caps) >= budget`` is the caller's.
-    """
-    lo, hi = 0, budget  # f(0) = 0 <= budget; f(hi) may exceed it
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if int(np.minimum(caps, mid).sum()) <= budget:
-            lo = mid
-        else:
-            hi = mid - 1
-    got = np.minimum(caps, lo)
-    left = budget - int(got.sum())
-    if left:
-        room = np.flatnonzero(caps > lo)[:left]
-        got[room] += 1
-    out[idx] += got
-
