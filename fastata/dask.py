@@ -81,6 +81,7 @@ class DaskEngine:
         self._nthreads = {}  # address -> threads, every worker seen (a departed one's censoring needs it)
 
     def addresses(self):
+        """The addresses of the workers connected now."""
         now = self.client.nthreads()
         self._nthreads.update(now)
         return list(now)
@@ -90,6 +91,7 @@ class DaskEngine:
         return dict(self._nthreads)
 
     def submit(self, fn, items, address):
+        """Start ``fn(item)`` for each item on ``address`` only, timed there; one handle (key) per item."""
         futures = self.client.map(_timed, [fn] * len(items), items, key=f"{funcname(fn)}-{self.token}",
                                   workers=[address], allow_other_workers=False, pure=False)  # fmt: skip
         for future in futures:
@@ -99,6 +101,8 @@ class DaskEngine:
         return [future.key for future in futures]
 
     def next_done(self, timeout):
+        """The next ``(key, kind, payload)``, ``kind`` one of ``"ok"``, ``"error"``, ``"lost"``;
+        ``None`` after ``timeout`` seconds with nothing ended."""
         if not self._ready:
             self._fill(timeout)
         return self._ready.popleft() if self._ready else None
@@ -186,6 +190,7 @@ class DaskEngine:
         return self._live.pop(key)
 
     def cancel(self, handles):
+        """Cancel these tasks and forget them: their events are never reported."""
         handles = set(handles)
         if self._ready:
             self._ready = collections.deque(e for e in self._ready if e[0] not in handles)

@@ -25,7 +25,7 @@ argument (float32 would change the float products the canonical order is defined
 Where errors go
 ---------------
 Outside a ``prange`` body, bad values raise ``ValueError`` inside the jitted code, with
-the messages of :mod:`fastata._validate` (a jitted raise carries a constant message, so it
+the messages of ``fastata._validate`` (a jitted raise carries a constant message, so it
 names the parameter and the rule but not the offending value). A rejected call writes
 nothing.
 
@@ -74,11 +74,12 @@ Functions
 ``observe_into(workers, durations, counts, means, m2)``
     Welford's update of the per-worker statistics; checks every sample first, so a
     rejected batch changes nothing.
-``ata_bounds_into(counts, means, available, alpha, rounds, s)`` and
+``ata_bounds_into(counts, means, available, alpha, rounds, s)``
+    The lower confidence bounds of ATA after ``rounds`` completed rounds, with the
+    paper's constant ``c = 2``; ``available`` is uint8 or bool (0 or ``False`` =
+    unavailable).
 ``ata_empirical_bounds_into(counts, means, available, eta, rounds, s)``
-    The lower confidence bounds of ATA and ATA-Empirical after ``rounds`` completed
-    rounds, with the paper's constant ``c = 2``; ``available`` is uint8 or bool (0 or
-    ``False`` = unavailable).
+    The same for ATA-Empirical.
 ``VERSION`` and ``check_cached_version(compiled)``
     The installed fastata version, as a constant numba freezes into the code that reads
     it, and the check that a cached function was compiled against it (above).

@@ -17,7 +17,7 @@ large         Gamma(2), log-normal means, n = 4096    4096      scale: 4096 work
 ``||X_i - mu_i||_psi1`` for every worker, so it defaults to the largest worker's norm
 (:meth:`fastata.sim.Fleet.alpha_bound`); ATA-Empirical's ``eta`` bounds the relative
 norm ``||X_i - mu_i||_psi1 / mu_i`` (:meth:`fastata.sim.Fleet.eta_bound`). For the paper's
-workers ``29 i + Exp(29 i)`` the norm is ``1.5313 * 29 i`` (see :mod:`fastata.sim._psi1`), so
+workers ``29 i + Exp(29 i)`` the norm is ``1.5313 * 29 i`` (see ``fastata.sim._psi1``), so
 
 * ``alpha = 1.5313 * 29 * n`` (2265 at n = 51): a bound for the *slowest* worker, loose
   for the fast ones, which ATA therefore explores for a long time;
@@ -66,9 +66,9 @@ class Preset:
     def setups(self, rounds, *, n=None, budget=None, distribution=None, shuffle=None):
         """The preset's setups, optionally with other sizes, budget or worker family.
 
-        ``n`` is an int or a sequence of ints; ``distribution`` a :data:`FAMILIES` name with
+        ``n`` is an int or a sequence of ints; ``distribution`` a :data:`fastata.sim.workers.FAMILIES` name with
         optional shape (``("gamma", {"shape": 3})``), or ``("trace", {"path": FILE})``;
-        ``shuffle`` a seed: renumber the workers at random (:meth:`Fleet.shuffled`).
+        ``shuffle`` a seed: renumber the workers at random (:meth:`fastata.sim.Fleet.shuffled`).
         """
         sizes = self.sizes if n is None else tuple(np.atleast_1d(n).tolist())
         budget = self.budget if budget is None else _validate.count(budget, "budget", 1)
@@ -132,6 +132,7 @@ def _large_means(n):
     return 10.0 * np.random.default_rng(0).lognormal(0.0, 0.5, n)
 
 
+#: Every preset by its name (the table above); :func:`get` looks one up.
 PRESETS = {
     p.name: p
     for p in (
@@ -155,5 +156,5 @@ PRESETS = {
 
 
 def get(name):
-    """The preset called ``name`` (see :data:`PRESETS`)."""
+    """The preset called ``name`` (see :data:`fastata.sim.presets.PRESETS`)."""
     return PRESETS[_validate.choice(name, "preset", tuple(PRESETS))]

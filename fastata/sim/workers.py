@@ -4,7 +4,7 @@ A *distribution* object describes ``n`` workers of one family, each with its own
 parameters (a scalar parameter is shared by every worker). Each knows its workers'
 mean task times (``means``: what FTA is given and what the proxy regret uses), their
 standard deviations and :math:`\\psi_1` norms (``psi1``: what ATA's ``alpha`` must bound,
-see :mod:`fastata.sim._psi1`).
+see ``fastata.sim._psi1``).
 
 A :class:`Fleet` joins one or more distributions into the workers of a run and adds
 time: a :class:`StepDrift` or :class:`SmoothDrift` multiplies worker ``i``'s task times in
@@ -138,7 +138,7 @@ class ShiftedExponential(Distribution):
 class LogNormal(Distribution):
     """``X_i = median_i * exp(sigma_i Z)``, ``Z ~ N(0, 1)``: mean ``median_i exp(sigma_i^2 / 2)``.
 
-    Not sub-exponential: no finite psi_1 norm (:func:`fastata.sim._psi1.fallback` stands in).
+    Not sub-exponential: no finite psi_1 norm (``fastata.sim._psi1.fallback`` stands in).
     """
 
     kind = _kernels.LOGNORMAL
@@ -245,7 +245,7 @@ class Pareto(Distribution):
     """Classic Pareto: ``X_i = minimum_i * U^(-1 / shape_i)``, ``shape_i > 1`` so that the mean
     ``shape_i minimum_i / (shape_i - 1)`` exists; the variance is infinite for ``shape_i <= 2``.
 
-    Heavy-tailed, not sub-exponential (:func:`fastata.sim._psi1.fallback` stands in for the norm).
+    Heavy-tailed, not sub-exponential (``fastata.sim._psi1.fallback`` stands in for the norm).
     """
 
     kind = _kernels.PARETO
@@ -594,7 +594,7 @@ class Fleet:
         """A bound on ``||X_i - mu_i||_psi1`` for every worker and round: ATA's default ``alpha``.
 
         The largest per-worker norm, times the largest drift factor; heavy-tailed workers
-        (no finite norm) count with :func:`fastata.sim._psi1.fallback`.
+        (no finite norm) count with ``fastata.sim._psi1.fallback``.
         """
         alpha = self._norms()
         if self.drift is not None:
@@ -657,7 +657,7 @@ def as_fleet(workers):
     raise TypeError(f"workers must be a fastata.sim distribution or Fleet; got {type(workers).__name__}")
 
 
-#: Families by their command-line name, for :func:`from_means`.
+#: Families by their command-line name, for :func:`fastata.sim.from_means`.
 FAMILIES = {
     "exponential": Exponential,
     "shifted-exponential": ShiftedExponential,
@@ -670,7 +670,7 @@ FAMILIES = {
 
 
 def from_means(family, means, **shape):
-    """Workers of ``family`` (a :data:`FAMILIES` name) with the given mean task times.
+    """Workers of ``family`` (a :data:`fastata.sim.workers.FAMILIES` name) with the given mean task times.
 
     ``shape`` passes the family's shape parameter: ``sigma`` (log-normal, default 1),
     ``shape`` (gamma, default 2; Pareto, default 2.5).
