@@ -8,7 +8,15 @@ Build (from the repository root, after ``pip install ".[docs]"``)::
 cross-reference that does not resolve, so a renamed function breaks the build.
 """
 
-import fastata
+import sys
+from pathlib import Path
+
+# Document the installed fastata: `python -m sphinx` from the repository root puts the
+# checkout on sys.path, whose fastata/ lacks the compiled kernels of an installed package.
+_CHECKOUT = Path(__file__).resolve().parents[1]
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _CHECKOUT]
+
+import fastata  # noqa: E402
 
 project = "fastata"
 author = "the fastata developers"
