@@ -617,6 +617,18 @@ class ATAEmpirical(_Adaptive):
         worker is explored (see :class:`ATA`); ``1``, the default, is the paper.
     backend : {"auto", "python", "numba", "cython", "cuda"}
         Which kernels run.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> policy = fa.ATAEmpirical(3, 6, eta=0.1)
+    >>> policy.allocate().tolist()                 # nothing observed yet: round-robin
+    [2, 2, 2]
+    >>> policy.observe([0, 0, 1, 1, 2, 2], [1.0, 1.2, 2.0, 2.2, 4.0, 4.4])
+    >>> policy.lower_bounds.round(3).tolist()
+    [0.894, 1.707, 3.414]
+    >>> policy.allocate().tolist()
+    [3, 2, 1]
     """
 
     _variant = _status.VARIANT_EMPIRICAL
@@ -645,6 +657,16 @@ class FTA(Policy):
         Tasks per round.
     backend : {"auto", "python", "numba", "cython", "cuda"}
         Which kernels run.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> policy = fa.FTA([1.0, 2.0, 4.0], 7)
+    >>> policy.allocate().tolist()                 # fa.allocate(true_means, 7), every round
+    [4, 2, 1]
+    >>> policy.set_available([0], False)
+    >>> policy.allocate().tolist()
+    [0, 5, 2]
     """
 
     def __init__(self, means, budget, *, backend="auto"):
@@ -709,6 +731,14 @@ class UTA(Policy):
         Tasks per round.
     seed : None, int or numpy SeedSequence
         Seeds the offsets (``numpy.random.default_rng(seed)``); saved with the policy.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> policy = fa.UTA(3, 7, seed=0)
+    >>> a = policy.allocate()
+    >>> sorted(a.tolist())                         # 7 = 2 + 2 + 3: the extra task at an offset drawn each round
+    [2, 2, 3]
     """
 
     def __init__(self, n_workers, budget, seed=None, *, backend="auto"):
@@ -969,6 +999,20 @@ def load(path, *, backend=None):
         No file at ``path``.
     ValueError
         A truncated, corrupt or foreign file, or one written by a newer fastata.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import fastata as fa
+    >>> policy = fa.ATAEmpirical(3, 6, eta=0.1)
+    >>> policy.observe([0, 1, 2], [1.0, 2.0, 4.0])
+    >>> path = os.path.join(tempfile.mkdtemp(), "policy.npz")
+    >>> policy.save(path)
+    >>> again = fa.load(path)
+    >>> type(again).__name__, again.means.tolist()
+    ('ATAEmpirical', [1.0, 2.0, 4.0])
+    >>> again.allocate().tolist() == policy.allocate().tolist()   # continues bit for bit
+    True
     """
     meta, arrays = _read(path)
     cls = _KINDS[meta["kind"]]
