@@ -555,7 +555,7 @@ class ATA(_Adaptive):
         In ``(0, 1]``: while some available worker is explored, the unexplored ones
         (``K_i = 0``: added, reset, or never given a task) take together at most
         ``max(1, floor(explore_share * budget))`` of a round, round-robin from the lowest
-        index; the rest goes to the explored workers by their bounds (:func:`explore_caps`).
+        index; the rest goes to the explored workers by their bounds (``explore_caps``).
         ``1`` (the default) is the paper, where an unexplored worker's bound 0 gives it
         the whole round. When every available worker is unexplored there is no cap.
         Worth setting (say ``0.25``) when workers join a running job.
