@@ -170,6 +170,16 @@ def allocate_batch(lam2d, budgets, *, min_tasks=None, max_tasks=None, backend="a
     Returns
     -------
     ndarray of int64, shape (m, n)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastata as fa
+    >>> lam2d = np.array([[1.0, 2.0, 4.0], [1.0, 1.0, 1.0]])
+    >>> fa.allocate_batch(lam2d, 7).tolist()            # one budget for every row
+    [[4, 2, 1], [3, 2, 2]]
+    >>> fa.allocate_batch(lam2d, [3, 4]).tolist()       # or one per row
+    [[2, 1, 0], [2, 1, 1]]
     """
     if backend == "cuda" and _validate.is_device_array(lam2d):
         _validate.no_device_bounds(min_tasks, max_tasks)
@@ -233,6 +243,15 @@ def proxy_loss(a, lam):
     -------
     float
         ``0.0`` when no worker has a task; ``inf`` when an unavailable worker has one.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> lam = [1.0, 2.0, 4.0]
+    >>> fa.proxy_loss(fa.allocate(lam, 7), lam)    # the optimum: worker 0's 4 tasks take 4.0
+    4.0
+    >>> fa.proxy_loss([7, 0, 0], lam)              # everything on the fastest worker
+    7.0
     """
     lam = _validate.real_array(lam, "lam", 1)
     _validate.lam_values(lam)

@@ -77,7 +77,15 @@ POLL_INTERVAL = 0.25
 
 
 class TaskError(RuntimeError):
-    """A task raised: ``index`` is the item's position in ``items``, ``exception`` (and ``__cause__``) the error."""
+    """A task raised: ``index`` is the item's position in ``items``, ``exception`` (and ``__cause__``) the error.
+
+    Examples
+    --------
+    >>> from fastata.executor import TaskError        # also fastata.dask.TaskError
+    >>> error = TaskError(3, ZeroDivisionError("division by zero"))
+    >>> error.index, str(error)
+    (3, 'the task for item 3 raised ZeroDivisionError: division by zero')
+    """
 
     def __init__(self, index, exception):
         super().__init__(f"the task for item {index} raised {type(exception).__name__}: {exception}")
@@ -86,7 +94,14 @@ class TaskError(RuntimeError):
 
 
 class NoWorkersError(RuntimeError):
-    """No worker is connected, so the round cannot finish."""
+    """No worker is connected, so the round cannot finish.
+
+    Examples
+    --------
+    >>> from fastata.executor import NoWorkersError   # also fastata.dask.NoWorkersError
+    >>> issubclass(NoWorkersError, RuntimeError)    # a round with no worker left raises it
+    True
+    """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +120,14 @@ class RoundRecord:
     of unfinished items started by idle workers).
     ``censored``: lower bounds on task times handed to ``policy.observe_censored`` (tasks
     running on workers that left; adaptive rounds only).
+
+    Examples
+    --------
+    >>> from fastata.executor import RoundRecord      # also fastata.dask.RoundRecord
+    >>> record = RoundRecord(round=0, budget=8, wall_time=2.0, worker_time=3.5, task_time=3.5, workers=2,
+    ...                      allocation={"tcp://a:1": 6, "tcp://b:1": 2}, resubmitted=0)
+    >>> record.worker_time / (record.workers * record.wall_time)   # the workers' busy share
+    0.875
     """
 
     round: int

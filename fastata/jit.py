@@ -25,7 +25,7 @@ argument (float32 would change the float products the canonical order is defined
 Where errors go
 ---------------
 Outside a ``prange`` body, bad values raise ``ValueError`` inside the jitted code, with
-the messages of :mod:`fastata._validate` (a jitted raise carries a constant message, so it
+the messages of ``fastata._validate`` (a jitted raise carries a constant message, so it
 names the parameter and the rule but not the offending value). A rejected call writes
 nothing.
 
@@ -79,11 +79,12 @@ Functions
 ``observe_into(workers, durations, counts, means, m2)``
     Welford's update of the per-worker statistics; checks every sample first, so a
     rejected batch changes nothing.
-``ata_bounds_into(counts, means, available, alpha, rounds, s)`` and
+``ata_bounds_into(counts, means, available, alpha, rounds, s)``
+    The lower confidence bounds of ATA after ``rounds`` completed rounds, with the
+    paper's constant ``c = 2``; ``available`` is uint8 or bool (0 or ``False`` =
+    unavailable).
 ``ata_empirical_bounds_into(counts, means, available, eta, rounds, s)``
-    The lower confidence bounds of ATA and ATA-Empirical after ``rounds`` completed
-    rounds, with the paper's constant ``c = 2``; ``available`` is uint8 or bool (0 or
-    ``False`` = unavailable).
+    The same for ATA-Empirical.
 ``VERSION`` and ``check_cached_version(compiled)``
     The installed fastata version, as a constant numba freezes into the code that reads
     it, and the check that a cached function was compiled against it (above).
@@ -278,7 +279,15 @@ def _type_code(code):
 
 @njit(**_JIT)
 def scratch(n):
-    """``(ties, heap)``: the scratch :func:`allocate_into_scratch` needs for ``n`` workers."""
+    """``(ties, heap)``: the scratch :func:`allocate_into_scratch` needs for ``n`` workers.
+
+    Examples
+    --------
+    >>> from fastata.jit import scratch
+    >>> ties, heap = scratch(3)
+    >>> ties.dtype.name, ties.shape, heap.dtype.name, heap.shape
+    ('int64', (3,), 'float64', (5,))
+    """
     ties, heap = _scratch_lengths(n)
     return np.empty(ties, dtype=np.int64), np.empty(heap, dtype=np.float64)
 
@@ -289,6 +298,15 @@ def check_status(code):
 
     For the codes of the ``*_status`` functions, after a ``prange`` loop (where numba
     does not deliver exceptions); callable from jitted code and from Python.
+
+    Examples
+    --------
+    >>> from fastata import jit
+    >>> jit.check_status(jit.OK)
+    >>> jit.check_status(jit.LAM_NAN)
+    Traceback (most recent call last):
+        ...
+    ValueError: lam must not contain NaN (fastata.jit)
     """
     _check_code(code)
     if code == OK:
@@ -325,6 +343,17 @@ def allocate_into_scratch_status(lam, budget, out, ties, heap):
     """:func:`allocate_into_scratch` that never raises: returns a status code (``OK`` is 0).
 
     For ``prange`` bodies; a call that returns another code wrote nothing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastata.jit import allocate_into_scratch_status, scratch
+    >>> out = np.zeros(3, dtype=np.int64)
+    >>> ties, heap = scratch(3)
+    >>> allocate_into_scratch_status(np.array([1.0, 2.0, 4.0]), 7, out, ties, heap), out.tolist()
+    (0, [4, 2, 1])
+    >>> allocate_into_scratch_status(np.array([1.0, np.nan, 4.0]), 7, out, ties, heap), out.tolist()
+    (1, [4, 2, 1])
     """
     _check_allocation(lam, budget, out)
     _check_scratch(ties, heap)
@@ -344,6 +373,16 @@ def allocate_into_status(lam, budget, out):
     """:func:`allocate_into` that never raises: returns a status code (``OK`` is 0).
 
     For ``prange`` bodies; a call that returns another code wrote nothing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastata.jit import LAM_NEGATIVE, OK, allocate_into_status
+    >>> out = np.zeros(3, dtype=np.int64)
+    >>> allocate_into_status(np.array([1.0, 2.0, 4.0]), 7, out) == OK, out.tolist()
+    (True, [4, 2, 1])
+    >>> allocate_into_status(np.array([1.0, -2.0, 4.0]), 7, out) == LAM_NEGATIVE, out.tolist()
+    (True, [4, 2, 1])
     """
     _check_allocation(lam, budget, out)  # before the scratch, for the caller's wording
     ties, heap = scratch(lam.shape[0])
@@ -352,7 +391,25 @@ def allocate_into_status(lam, budget, out):
 
 @njit(**_JIT)
 def allocate_into_scratch(lam, budget, out, ties, heap):
-    """:func:`allocate_into` with caller-owned scratch (see :func:`scratch`): allocates nothing."""
+    """:func:`allocate_into` with caller-owned scratch (see :func:`scratch`): allocates nothing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numba import njit
+    >>> from fastata.jit import allocate_into_scratch, scratch
+    >>> @njit
+    ... def allocate_rounds(lam2d, budget, out):
+    ...     ties, heap = scratch(lam2d.shape[1])          # once, for every row
+    ...     for r in range(lam2d.shape[0]):
+    ...         allocate_into_scratch(lam2d[r], budget, out[r], ties, heap)
+    ...
+    >>> lam2d = np.array([[1.0, 2.0, 4.0], [4.0, 2.0, 1.0]])
+    >>> out = np.empty((2, 3), dtype=np.int64)
+    >>> allocate_rounds(lam2d, 7, out)
+    >>> out.tolist()
+    [[4, 2, 1], [1, 2, 4]]
+    """
     check_status(allocate_into_scratch_status(lam, budget, out, ties, heap))
 
 
@@ -363,6 +420,19 @@ def allocate_into(lam, budget, out):
     Raises ``ValueError`` (leaving ``out`` untouched) for NaN or negative ``lam``, a budget
     outside ``[0, 2**53]``, a wrong ``out`` length, or ``budget > 0`` with no available
     worker. Not in a ``prange`` body: use :func:`allocate_into_status` there.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastata.jit import allocate_into
+    >>> out = np.empty(3, dtype=np.int64)
+    >>> allocate_into(np.array([1.0, 2.0, 4.0]), 7, out)    # from Python, or from @njit code
+    >>> out.tolist()
+    [4, 2, 1]
+    >>> allocate_into(np.array([1.0, 2.0, 4.0]), -1, out)
+    Traceback (most recent call last):
+        ...
+    ValueError: budget must be ...
     """
     check_status(allocate_into_status(lam, budget, out))
 
@@ -418,7 +488,23 @@ def allocate_into_bounded(lam, budget, min_tasks, max_tasks, out):
 
 @njit(**_JIT)
 def observe_into(workers, durations, counts, means, m2):
-    """Add per-task samples (worker ids, durations) to the statistics, all or none."""
+    """Add per-task samples (worker ids, durations) to the statistics, all or none.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastata.jit import observe_into
+    >>> counts, means, m2 = np.zeros(2), np.zeros(2), np.zeros(2)
+    >>> observe_into(np.array([0, 0, 1]), np.array([1.0, 3.0, 5.0]), counts, means, m2)
+    >>> counts.tolist(), means.tolist(), (m2 / counts).tolist()     # variances: M2 / K
+    ([2.0, 1.0], [2.0, 5.0], [1.0, 0.0])
+    >>> observe_into(np.array([0, 2]), np.array([1.0, 1.0]), counts, means, m2)
+    Traceback (most recent call last):
+        ...
+    ValueError: workers must be in [0, n_workers) (fastata.jit.observe_into)
+    >>> counts.tolist()                                             # the rejected batch changed nothing
+    [2.0, 1.0]
+    """
     _check_samples(workers, durations, counts, means, m2)
     if workers.shape[0] != durations.shape[0]:
         raise ValueError(_MSG_SAMPLES_SHAPE)
@@ -449,19 +535,56 @@ def _bounds(counts, means, available, variant, param, rounds, s):
 
 @njit(**_JIT)
 def ata_bounds_into(counts, means, available, alpha, rounds, s):
-    """ATA's lower confidence bounds into ``s`` (``+inf`` where ``available == 0``)."""
+    """ATA's lower confidence bounds into ``s`` (``+inf`` where ``available == 0``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastata as fa
+    >>> from fastata.jit import ata_bounds_into
+    >>> policy = fa.ATA(3, 6, alpha=0.1)
+    >>> policy.observe([0, 0, 1, 1, 2, 2], [1.0, 1.5, 2.0, 2.5, 9.0, 9.5])
+    >>> _ = policy.allocate()                                       # one completed round
+    >>> s = np.empty(3)
+    >>> ata_bounds_into(policy.counts, policy.means, np.array([1, 1, 0], dtype=np.uint8), 0.1, 1, s)
+    >>> s.round(4).tolist()
+    [1.0629, 2.0629, inf]
+    >>> policy.lower_bounds.round(4).tolist()                      # the same formula, every worker available
+    [1.0629, 2.0629, 9.0629]
+    """
     _bounds(counts, means, available, VARIANT_ATA, alpha, rounds, s)
 
 
 @njit(**_JIT)
 def ata_empirical_bounds_into(counts, means, available, eta, rounds, s):
-    """ATA-Empirical's lower confidence bounds into ``s`` (``+inf`` where ``available == 0``)."""
+    """ATA-Empirical's lower confidence bounds into ``s`` (``+inf`` where ``available == 0``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastata.jit import ata_empirical_bounds_into
+    >>> counts, means = np.array([10.0, 0.0]), np.array([2.0, 0.0])
+    >>> s = np.empty(2)
+    >>> ata_empirical_bounds_into(counts, means, np.array([True, True]), 0.05, 1, s)
+    >>> s.round(4).tolist()                    # a worker with no sample has bound 0
+    [1.9335, 0.0]
+    """
     _bounds(counts, means, available, VARIANT_EMPIRICAL, eta, rounds, s)
 
 
 def check_cached_version(compiled):
     """Raise ``RuntimeError`` unless ``compiled``, the :data:`VERSION` a function of yours
     returned, is the installed fastata's: a function loaded from numba's cache may have
-    been compiled against an older fastata (see the module docstring)."""
+    been compiled against an older fastata (see the module docstring).
+
+    Examples
+    --------
+    >>> import fastata.jit
+    >>> fastata.jit.check_cached_version(fastata.jit.VERSION)    # compiled against this fastata: fine
+    >>> fastata.jit.check_cached_version("0.0.1")
+    Traceback (most recent call last):
+        ...
+    RuntimeError: compiled must be the installed fastata version ...; got '0.0.1': ...
+    """
     if compiled != VERSION:
         raise _validate.stale_jit_cache(compiled, VERSION)

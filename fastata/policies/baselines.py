@@ -22,6 +22,16 @@ class FTA(Policy):
         Tasks per round.
     backend : {"auto", "python", "numba", "cython", "cuda"}
         Which kernels run.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> policy = fa.FTA([1.0, 2.0, 4.0], 7)
+    >>> policy.allocate().tolist()                 # fa.allocate(true_means, 7), every round
+    [4, 2, 1]
+    >>> policy.set_available([0], False)
+    >>> policy.allocate().tolist()
+    [0, 5, 2]
     """
 
     def __init__(self, means, budget, *, backend="auto"):
@@ -93,6 +103,14 @@ class UTA(Policy):
         Tasks per round.
     seed : None, int or numpy SeedSequence
         Seeds the offsets (``numpy.random.default_rng(seed)``); saved with the policy.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> policy = fa.UTA(3, 7, seed=0)
+    >>> a = policy.allocate()
+    >>> sorted(a.tolist())                         # 7 = 2 + 2 + 3: the extra task at an offset drawn each round
+    [2, 2, 3]
     """
 
     def __init__(self, n_workers, budget, seed=None, *, backend="auto"):

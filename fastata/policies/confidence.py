@@ -166,7 +166,7 @@ class ATA(_Adaptive):
         In ``(0, 1]``: while some available worker is explored, the unexplored ones
         (``K_i = 0``: added, reset, or never given a task) take together at most
         ``max(1, floor(explore_share * budget))`` of a round, round-robin from the lowest
-        index; the rest goes to the explored workers by their bounds (:func:`explore_caps`).
+        index; the rest goes to the explored workers by their bounds (``explore_caps``).
         ``1`` (the default) is the paper, where an unexplored worker's bound 0 gives it
         the whole round. When every available worker is unexplored there is no cap.
         Worth setting (say ``0.25``) when workers join a running job.
@@ -229,6 +229,20 @@ class ATAEmpirical(_Adaptive):
         worker is explored (see :class:`ATA`); ``1``, the default, is the paper.
     backend : {"auto", "python", "numba", "cython", "cuda"}
         Which kernels run.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> policy = fa.ATAEmpirical(3, 6, eta=0.1)
+    >>> policy.allocate().tolist()                 # nothing observed yet: round-robin
+    [2, 2, 2]
+    >>> policy.observe([0, 0, 1, 1, 2, 2], [1.0, 1.2, 2.0, 2.2, 4.0, 4.4])
+    >>> policy.lower_bounds.round(3).tolist()
+    [0.894, 1.707, 3.414]
+    >>> policy.allocate().tolist()
+    [3, 2, 1]
+    >>> policy.allocate(max_tasks=2).tolist()      # per-worker bounds, as fa.allocate
+    [2, 2, 2]
     """
 
     _variant = _status.VARIANT_EMPIRICAL

@@ -173,6 +173,20 @@ def load(path, *, backend=None):
         No file at ``path``.
     ValueError
         A truncated, corrupt or foreign file, or one written by a newer fastata.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import fastata as fa
+    >>> policy = fa.ATAEmpirical(3, 6, eta=0.1)
+    >>> policy.observe([0, 1, 2], [1.0, 2.0, 4.0])
+    >>> path = os.path.join(tempfile.mkdtemp(), "policy.npz")
+    >>> policy.save(path)
+    >>> again = fa.load(path)
+    >>> type(again).__name__, again.means.tolist()
+    ('ATAEmpirical', [1.0, 2.0, 4.0])
+    >>> again.allocate().tolist() == policy.allocate().tolist()   # continues bit for bit
+    True
     """
     meta, arrays = _read(path)
     cls = _KINDS[meta["kind"]]

@@ -35,7 +35,16 @@ def _ratio(x, base):
 
 
 def table_rows(setup_result):
-    """``(header, rows)`` of one setup's table: strings, one row per policy."""
+    """``(header, rows)`` of one setup's table: strings, one row per policy.
+
+    Examples
+    --------
+    >>> from fastata.sim import experiment, report
+    >>> run = experiment.run_preset("cifar", rounds=50, seed=0, policies=("ata", "fta"))
+    >>> header, rows = report.table_rows(run.setups[0])
+    >>> header[:4], [row[0] for row in rows]
+    (['policy', 'total time', '/ FTA', '/ GTA'], ['ATA', 'FTA (oracle)'])
+    """
     results = setup_result.results
     fta, gta = results.get("fta"), results.get("gta")
     header = ["policy", "total time", "/ FTA", "/ GTA", "worker time", "/ FTA", "/ GTA", "final regret",
@@ -70,7 +79,19 @@ def _title(experiment, setup_result):
 
 
 def print_tables(experiment, file=None, plain=False):
-    """Print one table per setup: rich where installed (and ``plain`` is false), else plain text."""
+    """Print one table per setup: rich where installed (and ``plain`` is false), else plain text.
+
+    Examples
+    --------
+    >>> from fastata.sim import experiment, report
+    >>> run = experiment.run_preset("cifar", rounds=50, seed=0, policies=("fta", "gta"))
+    >>> report.print_tables(run, plain=True)   # doctest: +ELLIPSIS
+    cifar: n=51, budget=23, rounds=50, seed=0, gamma=1
+    policy        total time  / FTA  / GTA  worker time  / FTA  / GTA  final regret  regret, last 10%
+    FTA (oracle) ...
+    GTA ...
+    workers: ShiftedExponential(shift=[29, ..., 1479], scale=[29, ..., 1479], n=51)
+    """
     file = sys.stdout if file is None else file
     try:
         if plain:
@@ -143,6 +164,14 @@ def to_json(experiment):
     ``final_regret``, ...). With several setups (the quadratic preset's four sizes) each of
     those numbers becomes a list, one entry per setup in the order of ``"setups"``
     (and of ``parameters["n"]``); ``"setups"`` holds every setup's full record.
+
+    Examples
+    --------
+    >>> from fastata.sim import experiment, report
+    >>> run = experiment.run_preset("cifar", rounds=50, seed=0, policies=("ata", "fta"))
+    >>> summary = report.to_json(run)
+    >>> sorted(summary), sorted(summary["policies"])
+    (['fastata', 'parameters', 'policies', 'setups'], ['ata', 'fta'])
     """
     setups = [_json_setup(s) for s in experiment.setups]
     if len(setups) == 1:
@@ -162,6 +191,19 @@ def to_json(experiment):
 
 
 def write_json(experiment, path):
+    """Write :func:`fastata.sim.report.to_json`'s dict to ``path`` as JSON.
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> from fastata.sim import experiment, report
+    >>> run = experiment.run_preset("cifar", rounds=50, seed=0, policies=("ata", "fta"))
+    >>> path = os.path.join(tempfile.mkdtemp(), "cifar.json")
+    >>> report.write_json(run, path)
+    >>> with open(path) as f:
+    ...     json.load(f)["parameters"]["rounds"]
+    50
+    """
     with open(path, "w", encoding="utf-8") as f:
         json.dump(to_json(experiment), f, indent=2, allow_nan=False, default=_jsonable)
         f.write("\n")
@@ -250,6 +292,16 @@ def plot(experiment, path):
     One row per setup: cumulative time and worker time against rounds, then either the
     proxy regret (relative to the best allocation's loss) or, for presets that couple
     training, suboptimality against time and against worker time.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from fastata.sim import experiment, report
+    >>> run = experiment.run_preset("cifar", rounds=50, seed=0, policies=("ata", "fta"))
+    >>> path = os.path.join(tempfile.mkdtemp(), "cifar.png")
+    >>> report.plot(run, path)                  # needs matplotlib (extra plot)
+    >>> os.path.getsize(path) > 0
+    True
     """
     plt = _matplotlib()
     rows = len(experiment.setups)
@@ -300,6 +352,15 @@ class Progress:
     """A progress callback ``(done, total)`` that shows a bar only once a run has lasted a second.
 
     rich's bar on stderr where rich is installed; otherwise a percentage on a terminal.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> from fastata.sim import report
+    >>> progress = report.Progress("simulating")
+    >>> workers = fa.sim.Exponential([1.0, 2.0])
+    >>> r = fa.sim.run(fa.UTA(2, 4), workers, 100, seed=0, progress=progress)
+    >>> progress.close()
     """
 
     DELAY = 1.0

@@ -59,6 +59,18 @@ class SimResult:
         Tasks per worker per round, when recorded.
     params : dict
         The policy's parameters (``alpha``, ``eta``, ``gamma``, ``c``) where it has them.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.Exponential([1.0, 2.0, 4.0])
+    >>> r = fa.sim.run(fa.FTA(workers.means, 7), workers, 100, seed=0)
+    >>> r.policy, r.rounds, r.round_time.shape
+    ('fta', 100, (100,))
+    >>> float(r.regret.max())             # FTA allocates the optimum every round
+    0.0
+    >>> bool(r.total_time == r.round_time.sum())
+    True
     """
 
     policy: str
@@ -205,6 +217,13 @@ def seed_keys(seed):
     """The run's independent streams from one seed: ``(task times, SGD noise, UTA offsets, worker shuffle)``.
 
     ``seed`` is an integer ``>= 0`` or a numpy ``SeedSequence``.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> keys = fa.sim.seed_keys(0)
+    >>> len(keys), keys == fa.sim.seed_keys(0)
+    (4, True)
     """
     return tuple(int(k) for k in _validate.seed(seed).generate_state(4, np.uint64))
 
@@ -220,6 +239,16 @@ def sample(workers, rounds, tasks=1, *, seed, start=0):
     Returns
     -------
     ndarray of float64, shape (rounds, n, tasks)
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.Exponential([1.0, 2.0])
+    >>> times = fa.sim.sample(workers, rounds=3, tasks=2, seed=0)
+    >>> times.shape
+    (3, 2, 2)
+    >>> bool((times == fa.sim.sample(workers, 3, 2, seed=0)).all())   # a function of the seed
+    True
     """
     fleet = as_fleet(workers)
     rounds = _validate.count(rounds, "rounds", 0)
@@ -272,6 +301,17 @@ def run(policy, workers, rounds, *, seed, record_allocations=None, progress=None
     Returns
     -------
     SimResult
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.presets.cifar_workers(51)
+    >>> policy = fa.ATAEmpirical(51, 23, eta=0.77)
+    >>> r = fa.sim.run(policy, workers, 300, seed=0)
+    >>> policy.rounds, r.round_time.shape           # the policy keeps what it learned
+    (300, (300,))
+    >>> r.policy, bool(r.total_worker_time <= r.total_time * 51)
+    ('ata-empirical', True)
     """
     fleet, rounds, record_allocations = _check_run(workers, rounds, record_allocations, progress)
     seed_ = _validate.seed(seed)
@@ -342,6 +382,16 @@ def run_greedy(workers, budget, rounds, *, seed, record_allocations=None, progre
 
     Parameters and result as :func:`run`; ``result.allocations`` (and ``tasks``) count the
     completions kept from each worker.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.Exponential([1.0, 2.0, 4.0])
+    >>> r = fa.sim.run_greedy(workers, 7, 100, seed=0)
+    >>> r.policy, int(r.tasks.sum())              # 7 results kept per round
+    ('gta', 700)
+    >>> bool((r.worker_time == 3 * r.round_time).all())   # every worker billed for the whole round
+    True
     """
     fleet, rounds, record_allocations = _check_run(workers, rounds, record_allocations, progress)
     budget = _validate.budget(budget)
@@ -375,6 +425,14 @@ def make_policy(name, workers, budget, *, alpha=None, eta=None, gamma=1.0, c=2.0
     ``alpha`` and ``eta`` default to the workers' bounds (:meth:`Fleet.alpha_bound`,
     :meth:`Fleet.eta_bound`); FTA gets the workers' true means; UTA's offsets are seeded
     from ``seed`` (a stream of its own, see :func:`seed_keys`).
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.presets.cifar_workers(51)
+    >>> policy = fa.sim.make_policy("ata-empirical", workers, 23)
+    >>> type(policy).__name__, round(policy.eta, 4)     # eta: the workers' own bound
+    ('ATAEmpirical', 0.7657)
     """
     fleet = as_fleet(workers)
     name = _validate.choice(name, "policy", POLICIES[:-1])
@@ -408,6 +466,16 @@ def compare(workers, budget, rounds, *, seed, policies=POLICIES, alpha=None, eta
     -------
     dict
         Policy name -> :class:`SimResult`.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.presets.cifar_workers(51)
+    >>> results = fa.sim.compare(workers, budget=23, rounds=200, seed=0, policies=("ata-empirical", "fta", "gta"))
+    >>> list(results)
+    ['ata-empirical', 'fta', 'gta']
+    >>> bool(results["gta"].total_worker_time > results["fta"].total_worker_time)
+    True
     """
     fleet, rounds, _ = _check_run(workers, rounds, record_allocations, None)
     budget = _validate.budget(budget)
