@@ -442,6 +442,18 @@ def allocate_into_bounded_scratch_status(lam, budget, min_tasks, max_tasks, out,
     """:func:`allocate_into_bounded_scratch` that never raises: returns a status code.
 
     For ``prange`` bodies; a call that returns another code than ``OK`` wrote nothing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastata.jit import allocate_into_bounded_scratch_status, scratch
+    >>> lam, out = np.array([1.0, 2.0, 4.0]), np.zeros(3, dtype=np.int64)
+    >>> ties, heap = scratch(3)
+    >>> low, high = np.zeros(3, dtype=np.int64), np.full(3, 3, dtype=np.int64)
+    >>> allocate_into_bounded_scratch_status(lam, 7, low, high, out, ties, heap), out.tolist()
+    (0, [3, 3, 1])
+    >>> allocate_into_bounded_scratch_status(lam, 10, low, high, out, ties, heap)  # CAPACITY_SHORT
+    15
     """
     _check_allocation(lam, budget, out)
     _check_task_bounds(min_tasks, max_tasks)
@@ -461,7 +473,17 @@ def allocate_into_bounded_scratch_status(lam, budget, min_tasks, max_tasks, out,
 
 @njit(**_JIT)
 def allocate_into_bounded_status(lam, budget, min_tasks, max_tasks, out):
-    """:func:`allocate_into_bounded` that never raises: returns a status code (``OK`` is 0)."""
+    """:func:`allocate_into_bounded` that never raises: returns a status code (``OK`` is 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastata.jit import allocate_into_bounded_status
+    >>> out = np.zeros(3, dtype=np.int64)
+    >>> low = np.array([0, 0, 2])
+    >>> allocate_into_bounded_status(np.array([1.0, 2.0, 4.0]), 7, low, np.full(3, 9), out), out.tolist()
+    (0, [3, 2, 2])
+    """
     _check_allocation(lam, budget, out)
     ties, heap = scratch(lam.shape[0])
     return allocate_into_bounded_scratch_status(lam, budget, min_tasks, max_tasks, out, ties, heap)
@@ -469,7 +491,19 @@ def allocate_into_bounded_status(lam, budget, min_tasks, max_tasks, out):
 
 @njit(**_JIT)
 def allocate_into_bounded_scratch(lam, budget, min_tasks, max_tasks, out, ties, heap):
-    """:func:`allocate_into_bounded` with caller-owned scratch (see :func:`scratch`)."""
+    """:func:`allocate_into_bounded` with caller-owned scratch (see :func:`scratch`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastata.jit import allocate_into_bounded_scratch, scratch
+    >>> out = np.zeros(3, dtype=np.int64)
+    >>> ties, heap = scratch(3)
+    >>> allocate_into_bounded_scratch(np.array([1.0, 2.0, 4.0]), 7, np.ones(3, dtype=np.int64),
+    ...                               np.full(3, 3), out, ties, heap)
+    >>> out.tolist()
+    [3, 3, 1]
+    """
     check_status(allocate_into_bounded_scratch_status(lam, budget, min_tasks, max_tasks, out, ties, heap))
 
 
@@ -482,6 +516,15 @@ def allocate_into_bounded(lam, budget, min_tasks, max_tasks, out):
     bounds no allocation meets: a negative minimum, ``min_tasks > max_tasks``, a minimum on
     an unavailable worker, ``sum(min_tasks) > budget``, or available workers whose
     maximums sum to less than ``budget``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastata.jit import allocate_into_bounded
+    >>> out = np.zeros(3, dtype=np.int64)
+    >>> allocate_into_bounded(np.array([1.0, 2.0, 4.0]), 7, np.zeros(3, dtype=np.int64), np.full(3, 3), out)
+    >>> out.tolist()
+    [3, 3, 1]
     """
     check_status(allocate_into_bounded_status(lam, budget, min_tasks, max_tasks, out))
 
