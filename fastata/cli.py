@@ -121,6 +121,10 @@ def _add_simulate(commands):
                           + " (lognormal:sigma=1, gamma:shape=2, pareto:shape=2.5), or trace:FILE.npy|FILE.csv[,order=sequential]")
     simulate.add_argument("--shuffle", action="store_true",
                           help="renumber the workers at random (seeded): the presets number them fastest first")
+    simulate.add_argument("--min-tasks", type=int, default=None, metavar="K",
+                          help="every available worker takes at least K tasks a round (allocation policies; default: 0)")
+    simulate.add_argument("--max-tasks", type=int, default=None, metavar="K",
+                          help="no worker takes more than K tasks a round (allocation policies; default: no limit)")
     simulate.add_argument("--backend", default="auto", help="policy backend (default: auto)")
     simulate.add_argument("--plot", metavar="FILE.png", help="write the figure (needs matplotlib: pip install \"fastata[plot]\")")
     simulate.add_argument("--json", metavar="FILE", help="write the numbers as JSON")
@@ -152,7 +156,8 @@ def _simulate(args):
         result = experiment.run_preset(
             args.preset, rounds=args.rounds, seed=args.seed, n=args.n, budget=args.budget,
             distribution=args.distribution, policies=args.policies, alpha=args.alpha, eta=args.eta,
-            gamma=args.gamma, c=args.c, shuffle=args.shuffle, backend=args.backend, progress=progress,
+            gamma=args.gamma, c=args.c, shuffle=args.shuffle, min_tasks=args.min_tasks, max_tasks=args.max_tasks,
+            backend=args.backend, progress=progress,
         )  # fmt: skip
     report.print_tables(result, plain=args.plain)
     if args.plot is not None:

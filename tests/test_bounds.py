@@ -337,3 +337,33 @@ def test_greedy_executor_takes_no_bounds():
     runner = ex.GreedyRunner(FakeEngine({"w0": 1.0}))
     with pytest.raises(TypeError, match="min_tasks and max_tasks bound an adaptive executor"):
         runner.run_round(square, range(3), max_tasks=2)
+
+
+def test_simulator_rounds_respect_the_bounds():
+    workers = fa.sim.presets.cifar_workers(12)
+    policy = fa.ATAEmpirical(12, 30, eta=0.77)
+    result = fa.sim.run(policy, workers, 200, seed=0, min_tasks=1, max_tasks=4, record_allocations=True)
+    assert result.allocations.min() >= 1 and result.allocations.max() <= 4
+    free = fa.sim.run(fa.ATAEmpirical(12, 30, eta=0.77), workers, 200, seed=0, record_allocations=True)
+    assert free.allocations.max() > 4  # the cap binds: without it the fast workers take more
+    results = fa.sim.compare(workers, 30, 100, seed=0, policies=("fta", "uta", "gta"), max_tasks=3,
+                             record_allocations=True)
+    assert results["fta"].allocations.max() <= 3 and results["uta"].allocations.max() <= 3
+    with pytest.raises(TypeError, match="max_tasks must be an integer or an array of integers"):
+        fa.sim.run(fa.ATAEmpirical(12, 30, eta=0.77), workers, 10, seed=0, max_tasks=2.5)
+
+
+def test_cli_simulate_with_bounds(tmp_path, capsys):
+    from fastata import cli
+
+    data = tmp_path / "run.json"
+    argv = ["simulate", "--preset", "cifar", "--rounds", "100", "--n", "9", "--budget", "12", "--no-progress",
+            "--plain", "--max-tasks", "2", "--min-tasks", "1", "--json", str(data)]
+    assert cli.main(argv) == 0
+    assert "min_tasks=1, max_tasks=2" in capsys.readouterr().out
+    import json
+
+    params = json.loads(data.read_text())["parameters"]
+    assert (params["min_tasks"], params["max_tasks"]) == (1, 2)
+    assert cli.main(argv[:-4] + ["--max-tasks", "1"]) != 0  # 9 workers cannot hold 12 tasks
+    assert "max_tasks of the available workers" in capsys.readouterr().err

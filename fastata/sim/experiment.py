@@ -52,6 +52,8 @@ class Experiment:
     shuffle: bool
     setups: list
     quadratic: object = None
+    min_tasks: object = None  # per-worker bounds of the allocation policies (ints), or None
+    max_tasks: object = None
 
     def parameters(self):
         """The run's parameters (JSON-ready)."""
@@ -70,18 +72,23 @@ class Experiment:
             "gamma": self.gamma,
             "c": self.c,
             "shuffle": self.shuffle,
+            "min_tasks": self.min_tasks,
+            "max_tasks": self.max_tasks,
             "quadratic": None if self.quadratic is None else repr(self.quadratic),
             "common_random_numbers": True,
         }
 
 
 def run_preset(name, *, rounds=None, seed=0, n=None, budget=None, distribution=None, policies=POLICIES,
-               alpha=None, eta=None, gamma=None, c=2.0, shuffle=False, backend="auto", progress=None):  # fmt: skip
+               alpha=None, eta=None, gamma=None, c=2.0, shuffle=False, min_tasks=None, max_tasks=None,
+               backend="auto", progress=None):  # fmt: skip
     """Run a preset (see :mod:`fastata.sim.presets`) with optional overrides.
 
     ``alpha`` and ``eta`` default, per setup, to the workers' psi_1 bounds; ``gamma`` to
     the preset's. ``shuffle=True`` renumbers the workers at random (seeded by ``seed``), so
-    that worker ids say nothing about speed. ``progress(done, total)`` counts rounds over every setup and policy.
+    that worker ids say nothing about speed. ``min_tasks`` and ``max_tasks`` (ints) bound every
+    worker's tasks a round for the allocation policies (:func:`fastata.sim.run`).
+    ``progress(done, total)`` counts rounds over every setup and policy.
     Every argument is checked, and every policy built, before the first round runs.
 
     Examples
@@ -109,6 +116,8 @@ def run_preset(name, *, rounds=None, seed=0, n=None, budget=None, distribution=N
     alpha = None if alpha is None else _validate.positive(alpha, "alpha")
     eta = None if eta is None else _validate.positive(eta, "eta")
     shuffle = _validate.flag(shuffle, "shuffle")
+    min_tasks = None if min_tasks is None else _validate.count(min_tasks, "min_tasks", 0)
+    max_tasks = None if max_tasks is None else _validate.count(max_tasks, "max_tasks", 0)
     setups = preset.setups(rounds, n=n, budget=budget, distribution=distribution,
                            shuffle=seed_keys(seed)[3] if shuffle else None)  # fmt: skip
     quadratic = preset.quadratic() if preset.quadratic is not None else None
@@ -127,7 +136,8 @@ def run_preset(name, *, rounds=None, seed=0, n=None, budget=None, distribution=N
         a = fleet.alpha_bound() if alpha is None else alpha
         e = fleet.eta_bound() if eta is None else eta
         results = compare(fleet, setup.budget, rounds, seed=seed, policies=policies, alpha=a, eta=e,
-                          gamma=gamma, c=c, backend=backend, progress=tick)  # fmt: skip
+                          gamma=gamma, c=c, min_tasks=min_tasks, max_tasks=max_tasks, backend=backend,
+                          progress=tick)  # fmt: skip
         done[0] += rounds * len(policies)
         curve = None
         if quadratic is not None:
@@ -135,4 +145,5 @@ def run_preset(name, *, rounds=None, seed=0, n=None, budget=None, distribution=N
                 curves[setup.budget] = quadratic.sgd(rounds, max(setup.budget, 1), seed=seed)
             curve = curves[setup.budget]
         out.append(SetupResult(setup, results, a, e, curve))
-    return Experiment(preset.name, preset.description, rounds, seed, policies, gamma, c, shuffle, out, quadratic)
+    return Experiment(preset.name, preset.description, rounds, seed, policies, gamma, c, shuffle, out, quadratic,
+                      min_tasks, max_tasks)

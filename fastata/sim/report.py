@@ -75,6 +75,9 @@ def _title(experiment, setup_result):
     if "ata-empirical" in setup_result.results:
         parts.append(f"ATA-Empirical eta={setup_result.eta:.4g}")
     parts.append(f"gamma={experiment.gamma:g}")
+    for name in ("min_tasks", "max_tasks"):
+        if getattr(experiment, name, None) is not None:
+            parts.append(f"{name}={getattr(experiment, name)}")
     return ", ".join(parts)
 
 

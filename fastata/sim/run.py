@@ -274,7 +274,7 @@ def _check_run(workers, rounds, record_allocations, progress):
     return fleet, rounds, record_allocations
 
 
-def run(policy, workers, rounds, *, seed, record_allocations=None, progress=None):
+def run(policy, workers, rounds, *, seed, min_tasks=None, max_tasks=None, record_allocations=None, progress=None):
     """Simulate ``rounds`` rounds of an allocation policy on simulated workers.
 
     The policy allocates its ``budget`` tasks each round, every task's time is drawn,
@@ -292,6 +292,10 @@ def run(policy, workers, rounds, *, seed, record_allocations=None, progress=None
     seed : int or numpy.random.SeedSequence
         Task times are a function of the seed only: the same seed gives the same
         times for every policy (a UTA policy's own offsets come from its ``seed``).
+    min_tasks, max_tasks : int or array_like of int, shape (n,), optional
+        Per-worker bounds on every round's allocation (``policy.allocate(min_tasks=...,
+        max_tasks=...)``): free slots, a memory limit, at least one task for every live
+        worker. A single ``min_tasks`` applies to the workers available that round.
     record_allocations : bool, optional
         Keep every round's allocation (``result.allocations``); by default only when
         ``rounds * n <= 10**7``.
@@ -318,6 +322,8 @@ def run(policy, workers, rounds, *, seed, record_allocations=None, progress=None
     if not isinstance(policy, Policy):
         raise TypeError(f"policy must be a fastata policy (ATA, ATAEmpirical, FTA, UTA); got {type(policy).__name__}")
     _validate.same_workers(policy.n_workers, fleet.n)
+    _validate.task_bounds(min_tasks, max_tasks, np.ones(fleet.n))  # types and shapes, before any round
+    bounds = {} if min_tasks is None and max_tasks is None else {"min_tasks": min_tasks, "max_tasks": max_tasks}
     budget = policy.budget
     if isinstance(policy, FTA) and not np.array_equal(policy.true_means, fleet.means):
         raise ValueError("policy must be an FTA given the simulated workers' means (workers.means); got other means")
@@ -336,7 +342,7 @@ def run(policy, workers, rounds, *, seed, record_allocations=None, progress=None
     for k in range(rounds):
         if schedule.update(k):
             _tell_availability(policy, schedule.avail, everyone)
-        policy.allocate(out=a)
+        policy.allocate(out=a, **bounds)
         m, rec.round_time[k], rec.worker_time[k], rec.loss[k], rec.busy[k] = kernel(
             key, k, a, kinds, params, trace, pos, schedule.factor, schedule.mu, workers_buf, durations_buf
         )
@@ -347,7 +353,9 @@ def run(policy, workers, rounds, *, seed, record_allocations=None, progress=None
             progress(k + 1, rounds)
     _finish(progress, rounds)
     name = _NAMES.get(type(policy), type(policy).__name__.lower())
-    return rec.result(name, fleet, budget, rounds, seed, _policy_params(policy))
+    params = _policy_params(policy)
+    params.update({k: v for k, v in bounds.items() if v is not None and np.ndim(v) == 0})
+    return rec.result(name, fleet, budget, rounds, seed, params)
 
 
 def _finish(progress, rounds):
@@ -448,7 +456,7 @@ def make_policy(name, workers, budget, *, alpha=None, eta=None, gamma=1.0, c=2.0
 
 
 def compare(workers, budget, rounds, *, seed, policies=POLICIES, alpha=None, eta=None, gamma=1.0, c=2.0,
-            backend="auto", record_allocations=None, progress=None):  # fmt: skip
+            min_tasks=None, max_tasks=None, backend="auto", record_allocations=None, progress=None):  # fmt: skip
     """Run several policies on the same workers, rounds and seed (common random numbers).
 
     Parameters
@@ -459,6 +467,9 @@ def compare(workers, budget, rounds, *, seed, policies=POLICIES, alpha=None, eta
         ATA's and ATA-Empirical's parameters; default to the workers' psi_1 bounds.
     gamma, c, backend
         Passed to the adaptive policies (``gamma < 1`` forgets old samples).
+    min_tasks, max_tasks : int or array_like of int, optional
+        Per-worker bounds for every allocation policy (see :func:`run`); GTA, which keeps
+        every worker busy, has none.
     progress : callable, optional
         ``progress(policy, rounds_done, rounds)``.
 
@@ -492,5 +503,6 @@ def compare(workers, budget, rounds, *, seed, policies=POLICIES, alpha=None, eta
         if p == "gta":
             results[p] = run_greedy(fleet, budget, rounds, seed=seed, record_allocations=record_allocations, progress=tick)
         else:
-            results[p] = run(made[p], fleet, rounds, seed=seed, record_allocations=record_allocations, progress=tick)
+            results[p] = run(made[p], fleet, rounds, seed=seed, min_tasks=min_tasks, max_tasks=max_tasks,
+                             record_allocations=record_allocations, progress=tick)
     return results
