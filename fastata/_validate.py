@@ -589,29 +589,83 @@ def task_function(value, name="fn"):
     return value
 
 
+def policy_bounds(value, n, used, name):
+    """What a confidence-bound subclass's ``bounds`` returned: ``n`` reals, ``>= 0`` and not NaN where ``used``."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must return an array of {n} real numbers; got {_describe(value)}") from None
+    if array.shape != (n,):
+        raise ValueError(f"{name} must return an array of shape ({n},); got shape {array.shape}")
+    bad = np.flatnonzero(used & ~(array >= 0.0))  # NaN fails the comparison too
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name} must return bounds >= 0 (not NaN) for every explored, available worker; "
+                         f"got {float(array[i])!r} for worker {i}")  # fmt: skip
+    return array
+
+
+def no_tasks_when_unavailable(a, available, name="policy.allocate()"):
+    """A round's allocation gives nothing to a worker marked unavailable (``set_available(ids, False)``)."""
+    bad = np.flatnonzero((a > 0) & ~available)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name} must give no task to an unavailable worker; got {int(a[i])} for worker {i}")
+
+
+def same_budget(value, budget_, name="policy.budget"):
+    """A policy object run beside others must allocate the same number of tasks a round."""
+    if value != budget_:
+        raise ValueError(f"{name} must equal the run's budget, {budget_}; got {value!r}")
+
+
 def fixed_policy_workers(policy_n, connected_n):
-    """An FTA policy cannot grow: it needs a true mean for every connected worker."""
+    """A policy that cannot grow (FTA, which needs a true mean per worker, or one without ``add_workers``)."""
     if policy_n < connected_n:
         raise ValueError(f"policy must have one worker per connected worker, {connected_n} (FTA cannot add "
-                         f"workers: it knows no mean for them); got n_workers={policy_n}")  # fmt: skip
+                         f"workers: it knows no mean for them; nor can a policy without add_workers); "
+                         f"got n_workers={policy_n}")  # fmt: skip
 
 
-#: What an executor calls on its policy: the protocol every fastata policy speaks.
-POLICY_PROTOCOL = ("n_workers", "allocate", "observe", "set_available", "add_workers", "lower_bounds")
+#: What every policy has (fastata.policies.protocol.REQUIRED; repeated here to keep this module light).
+POLICY_PROTOCOL = ("n_workers", "budget", "allocate", "observe", "set_available")
 
 
-def executor_policy(value, name="policy"):
-    """An executor's policy: an instance (not a class, not a name) that speaks the policy protocol."""
+def policy_protocol(value, name="policy", members=POLICY_PROTOCOL):
+    """A policy instance (not a class, not a name) with every required member of the policy protocol."""
     if isinstance(value, type):
         raise TypeError(f"{name} must be a policy instance, not the class {value.__name__}: create one, "
                         f"e.g. fastata.ATAEmpirical(n_workers, budget, eta=0.2); got {_describe(value)}")  # fmt: skip
-    missing = [attr for attr in POLICY_PROTOCOL if not hasattr(value, attr)]
+    missing = [attr for attr in members if not hasattr(value, attr)]
     if missing:
-        raise TypeError(f"{name} must be a fastata policy (ATA, ATAEmpirical, UTA, FTA) or an object with "
-                        f"{', '.join(POLICY_PROTOCOL)}; got {_describe(value)}, which lacks "
+        raise TypeError(f"{name} must be a policy: a fastata policy or an object with {', '.join(members)} "
+                        f"(see fastata.policies.AllocationPolicy); got {_describe(value)}, which lacks "
                         f"{', '.join(missing)}")  # fmt: skip
+    for attr in ("allocate", "observe", "set_available"):
+        if not callable(getattr(value, attr)):
+            raise TypeError(f"{name}.{attr} must be callable (the policy protocol); got {_describe(getattr(value, attr))}")
     count(value.n_workers, f"{name}.n_workers", 1)
+    if "budget" in members:
+        budget(value.budget, f"{name}.budget")
     return value
+
+
+def executor_policy(value, name="policy"):
+    """An executor's policy: the protocol less ``budget`` (each round's budget is its number of items)."""
+    return policy_protocol(value, name, tuple(m for m in POLICY_PROTOCOL if m != "budget"))
+
+
+def policy_allocation(a, n, budget_, name="policy.allocate()"):
+    """What a policy that is not a fastata policy returned for a round: n non-negative integers summing to the budget."""
+    if not isinstance(a, np.ndarray) or a.ndim != 1 or a.shape[0] != n or a.dtype.kind not in "iu":
+        raise ValueError(f"{name} must return an integer array of shape ({n},); got {_describe(a)}")
+    if (a < 0).any():
+        i = int(np.flatnonzero(a < 0)[0])
+        raise ValueError(f"{name} must return counts >= 0; got {int(a[i])} at index {i}")
+    total = int(a.sum())
+    if total != budget_:
+        raise ValueError(f"{name} must hand out exactly the round's budget, {budget_} tasks; got {total}")
+    return a
 
 
 def dask_client(value, client_type, name="client"):

@@ -70,7 +70,7 @@ import time
 import numpy as np
 
 from . import _validate
-from .policies import FTA, explore_caps
+from .policies import FTA, Policy, explore_caps
 
 #: How often (seconds) a round re-reads the worker list to notice a dead or new worker.
 POLL_INTERVAL = 0.25
@@ -154,7 +154,7 @@ class WorkerMap:
         self.connected = set(start)
         if policy is not None:
             if policy.n_workers < len(start):
-                if isinstance(policy, FTA):
+                if not _grows(policy):
                     _validate.fixed_policy_workers(policy.n_workers, len(start))
                 policy.add_workers(len(start) - policy.n_workers)
             elif policy.n_workers > len(start):
@@ -175,8 +175,8 @@ class WorkerMap:
         if not joined and not left:
             return joined, left
         new = [a for a in joined if a not in self.index]
-        if isinstance(self.policy, FTA):
-            new = []  # the oracle has no mean for a newcomer: it stays without tasks
+        if self.policy is not None and not _grows(self.policy):
+            new = []  # e.g. the oracle, which has no mean for a newcomer: it stays without tasks
         back = [self.index[a] for a in joined if a in self.index]
         gone = [self.index[a] for a in left if a in self.index]
         if self.policy is not None:
@@ -191,6 +191,11 @@ class WorkerMap:
             self.addresses.append(address)
         self.connected = now
         return joined, left
+
+
+def _grows(policy):
+    """Whether a joining worker can be given to ``policy``: it has ``add_workers`` (FTA's needs true means)."""
+    return hasattr(policy, "add_workers") and not isinstance(policy, FTA)
 
 
 def _timed(fn, item):
@@ -509,6 +514,8 @@ class AdaptiveRunner(_Runner):
                 counts = self.policy.allocate(len(state.items))
             else:
                 counts = self.policy.allocate(len(state.items), min_tasks=state.bounds[0], max_tasks=state.bounds[1])
+            if not isinstance(self.policy, Policy):  # an object of the user's: check what it handed out
+                counts = _validate.policy_allocation(np.asarray(counts), self.policy.n_workers, len(state.items))
             self._submit(state, np.arange(len(state.items)), counts)
         state.first = dict(state.started)
 
@@ -524,7 +531,7 @@ class AdaptiveRunner(_Runner):
 
         The worker list was read just before (``_check_workers``), and its departures handled.
         """
-        lam = self.policy.lower_bounds  # +inf for the workers that left
+        lam = self._estimates()  # +inf for the workers that left
         queued = np.zeros(lam.shape[0], dtype=np.int64)
         for _, address in state.running.values():
             queued[self.workers.index[address]] += 1
@@ -548,6 +555,17 @@ class AdaptiveRunner(_Runner):
             if i is not None:
                 room[i] -= started
         return np.clip(room, 0, len(state.items))
+
+    def _estimates(self):
+        """The policy's ``lower_bounds``, or, for a policy without them, equal ones over the connected workers."""
+        if hasattr(self.policy, "lower_bounds"):
+            return np.asarray(self.policy.lower_bounds, dtype=np.float64)
+        lam = np.full(self.policy.n_workers, np.inf)
+        for address in self.workers.connected:
+            i = self.workers.index.get(address)
+            if i is not None and i < lam.shape[0]:
+                lam[i] = 1.0
+        return lam
 
     def _explore_room(self, state, n):
         """How many more tasks each worker may take this round under the policy's ``explore_share`` (``-1``: any)."""

@@ -85,6 +85,9 @@ Functions
     unavailable).
 ``ata_empirical_bounds_into(counts, means, available, eta, rounds, s)``
     The same for ATA-Empirical.
+``ata_bernstein_bounds_into(counts, means, m2, available, eta, rounds, s)``
+    ATA-Bernstein's bounds (its inequality's constant ``c = 1``), from the counts, means
+    and Welford's ``m2``.
 ``VERSION`` and ``check_cached_version(compiled)``
     The installed fastata version, as a constant numba freezes into the code that reads
     it, and the check that a cached function was compiled against it (above).
@@ -137,6 +140,7 @@ register_jitable(_scratch_lengths)
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 _PAPER_C = 2.0  # fastata.policies.PAPER_C; not imported, so that this module stays light
+_BERNSTEIN_C = 1.0  # fastata.policies.bernstein.THEORY_C
 
 # Module-level strings are compile-time constants for numba.
 _MSG_LAM_NAN = _validate.JIT_MESSAGES["lam_nan"]
@@ -214,6 +218,16 @@ def _check_bounds(counts, means, available, param, rounds, s):
 
 def _check_code(code):
     pass
+
+
+def _check_m2(m2):
+    pass
+
+
+@overload(_check_m2, jit_options=_JIT)
+def _type_m2(m2):
+    _raise_first(_array_problem(m2, "m2", types.float64))
+    return lambda m2: None
 
 
 @overload(_check_allocation, jit_options=_JIT)
@@ -613,6 +627,24 @@ def ata_empirical_bounds_into(counts, means, available, eta, rounds, s):
     [1.9335, 0.0]
     """
     _bounds(counts, means, available, VARIANT_EMPIRICAL, eta, rounds, s)
+
+
+@njit(**_JIT)
+def ata_bernstein_bounds_into(counts, means, m2, available, eta, rounds, s):
+    """ATA-Bernstein's lower confidence bounds into ``s`` with its inequality's constant ``c = 1``
+    (``+inf`` where ``available == 0``); ``m2`` is Welford's sum of squared deviations."""
+    _check_bounds(counts, means, available, eta, rounds, s)
+    _check_m2(m2)
+    n = counts.shape[0]
+    if means.shape[0] != n or m2.shape[0] != n or available.shape[0] != n or s.shape[0] != n:
+        raise ValueError(_MSG_STATS_SHAPE)
+    if not (eta > 0.0):
+        raise ValueError(_MSG_PARAM)
+    if not (rounds >= 0.0):
+        raise ValueError(_MSG_ROUNDS)
+    k = rounds if rounds > 1.0 else 1.0  # as fastata.policies: L = ln(2 k^2), k >= 1
+    c = _BERNSTEIN_C
+    stats.bernstein_bounds_into(counts, means, m2, available, c, c * eta, math.log(2.0 * k * k), s)
 
 
 def check_cached_version(compiled):

@@ -748,6 +748,13 @@ def bounds_into(counts, means, available, variant, weight, log_term, s):
     numba_cpu.bounds_into(counts, means, available, variant, weight, log_term, s)
 
 
+def bernstein_bounds_into(counts, means, m2, available, c, ce, log_term, s):
+    """ATA-Bernstein's lower confidence bounds into ``s``, on the host (numba CPU kernel)."""
+    from . import numba_cpu
+
+    numba_cpu.bernstein_bounds_into(counts, means, m2, available, c, ce, log_term, s)
+
+
 def policy_round(counts, means, m2, available, variant, weight, log_term, gamma, budget, s, out, ties, heap):
     """Bounds on the host, the allocation on the GPU, then the discount on the host."""
     from . import numba_cpu

@@ -72,6 +72,16 @@ cdef int bounds_core(const double[::1] counts, const double[::1] means,
                       const unsigned char[::1] available, int variant, double weight,
                       double log_term, double[::1] s) noexcept nogil
 
+# ATA-Bernstein's lower confidence bounds into ``s`` (fastata/policies/bernstein.py derives them),
+# ce = c * eta: r = log_term / K_i, u = c sqrt(2 r), e = ce r, bu = ce sqrt(24 r) u,
+# v = (M2_i / K_i) / mean_i^2, a2 = 1 - u^2 (1 + v), b1 = 2 e + bu + 2 u^2 v,
+# a0 = e^2 + bu e - u^2 v, xv = (b1 + sqrt(max(b1^2 - 4 a2 a0, 0))) / (2 a2) when a2 > 0,
+# x = min(xv, e + 3 ce sqrt(2 r)); s_i = mean_i / (1 + x) when mean_i > 0, else 0;
+# 0 while K_i = 0; ``available[i] == 0`` gives +inf.
+cdef int bernstein_bounds_core(const double[::1] counts, const double[::1] means,
+                               const double[::1] m2, const unsigned char[::1] available,
+                               double c, double ce, double log_term, double[::1] s) noexcept nogil
+
 # One policy round: bounds into ``s``, the allocation of ``budget`` into ``out``, then
 # ``counts`` and ``m2`` times ``gamma`` (only if the allocation succeeded).
 cdef int policy_round_core(double[::1] counts, const double[::1] means, double[::1] m2,

@@ -1754,6 +1754,39 @@ cdef int bounds_core(const double[::1] counts, const double[::1] means,
     return STATUS_OK
 
 
+cdef int bernstein_bounds_core(const double[::1] counts, const double[::1] means,
+                               const double[::1] m2, const unsigned char[::1] available,
+                               double c, double ce, double log_term, double[::1] s) noexcept nogil:
+    cdef Py_ssize_t i, n = counts.shape[0]
+    cdef double k, r, u, e, bu, v, uu, a2, b1, a0, disc, x, xv
+    if means.shape[0] < n or m2.shape[0] < n or available.shape[0] < n or s.shape[0] < n:
+        return STATUS_LENGTHS_DIFFER
+    for i in range(n):
+        k = counts[i]
+        if available[i] == 0:
+            s[i] = INFINITY
+        elif k > 0.0 and means[i] > 0.0:
+            r = log_term / k
+            u = c * sqrt(2.0 * r)
+            e = ce * r
+            bu = ce * sqrt(24.0 * r) * u
+            v = (m2[i] / k) / (means[i] * means[i])
+            uu = u * u
+            a2 = 1.0 - uu * (1.0 + v)
+            x = e + 3.0 * ce * sqrt(2.0 * r)  # sigma <= 3 eta mu (Lyapunov), without the variance
+            if a2 > 0.0:
+                b1 = 2.0 * e + bu + 2.0 * uu * v
+                a0 = e * e + bu * e - uu * v
+                disc = b1 * b1 - 4.0 * a2 * a0
+                disc = disc if disc > 0.0 else 0.0
+                xv = (b1 + sqrt(disc)) / (2.0 * a2)
+                x = xv if xv < x else x
+            s[i] = means[i] / (1.0 + x)
+        else:
+            s[i] = 0.0
+    return STATUS_OK
+
+
 cdef int policy_round_core(double[::1] counts, const double[::1] means, double[::1] m2,
                            const unsigned char[::1] available, int variant, double weight,
                            double log_term, double gamma, int64_t budget, double[::1] s,
@@ -1817,6 +1850,16 @@ def bounds_into(const double[::1] counts, const double[::1] means,
     cdef int status
     with nogil:
         status = bounds_core(counts, means, available, variant, weight, log_term, s)
+    return status
+
+
+def bernstein_bounds_into(const double[::1] counts, const double[::1] means,
+                          const double[::1] m2, const unsigned char[::1] available,
+                          double c, double ce, double log_term, double[::1] s):
+    """ATA-Bernstein's lower confidence bounds into ``s`` (see ``stats.bernstein_bounds_into``)."""
+    cdef int status
+    with nogil:
+        status = bernstein_bounds_core(counts, means, m2, available, c, ce, log_term, s)
     return status
 
 

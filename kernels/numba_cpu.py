@@ -153,6 +153,12 @@ def bounds_into(counts, means, available, variant, weight, log_term, s):
 
 
 @njit(**_JIT)
+def bernstein_bounds_into(counts, means, m2, available, c, ce, log_term, s):
+    """ATA-Bernstein's lower confidence bounds into ``s`` (see ``stats.bernstein_bounds_into``)."""
+    stats.bernstein_bounds_into(counts, means, m2, available, c, ce, log_term, s)
+
+
+@njit(**_JIT)
 def policy_round(counts, means, m2, available, variant, weight, log_term, gamma, budget, s, out, ties, heap):
     """Bounds, allocation and discount of one round in one call; returns a status code."""
     return stats.policy_round(

@@ -198,6 +198,34 @@ def bounds_into(counts, means, available, variant, weight, log_term, s):
             s[i] = 0.0
 
 
+def bernstein_bounds_into(counts, means, m2, available, c, ce, log_term, s):
+    """ATA-Bernstein's lower confidence bounds into ``s`` (``ce = c * eta``; stats.py has the formulas)."""
+    for i in range(counts.shape[0]):
+        k = float(counts[i])
+        mean = float(means[i])
+        if not available[i]:
+            s[i] = math.inf
+        elif k > 0.0 and mean > 0.0:
+            r = log_term / k
+            u = c * math.sqrt(2.0 * r)
+            e = ce * r
+            bu = ce * math.sqrt(24.0 * r) * u
+            v = (float(m2[i]) / k) / (mean * mean)
+            uu = u * u
+            a2 = 1.0 - uu * (1.0 + v)
+            x = e + 3.0 * ce * math.sqrt(2.0 * r)  # sigma <= 3 eta mu (Lyapunov), without the variance
+            if a2 > 0.0:
+                b1 = 2.0 * e + bu + 2.0 * uu * v
+                a0 = e * e + bu * e - uu * v
+                disc = b1 * b1 - 4.0 * a2 * a0
+                disc = disc if disc > 0.0 else 0.0
+                xv = (b1 + math.sqrt(disc)) / (2.0 * a2)
+                x = xv if xv < x else x
+            s[i] = mean / (1.0 + x)
+        else:
+            s[i] = 0.0
+
+
 def policy_round(counts, means, m2, available, variant, weight, log_term, gamma, budget, s, out, ties, heap):
     """Bounds into ``s``, the allocation into ``out``, then ``K`` and ``M2`` times ``gamma``."""
     bounds_into(counts, means, available, variant, weight, log_term, s)

@@ -55,9 +55,11 @@ own a policy run in parallel. The read-only views ``counts``, ``means`` and
 them while no other thread calls it.
 
 Layout: :mod:`.base` (the shared state, the protocol, churn, ``save``), :mod:`.confidence`
-(the confidence-bound family: ATA, ATA-Empirical), :mod:`.baselines` (FTA, UTA),
-:mod:`.files` (the file format, atomic writes, ``load``) and :mod:`.registry`, the one
-place a new policy class plugs in (``@register`` makes it loadable).
+(the confidence-bound family: :class:`ConfidenceBound`, the base a new bound subclasses,
+ATA, ATA-Empirical), :mod:`.bernstein` (ATA-Bernstein), :mod:`.baselines` (FTA, UTA), :mod:`.protocol` (:class:`AllocationPolicy`,
+what the simulator and the executors call on any policy), :mod:`.files` (the file format,
+atomic writes, ``load``) and :mod:`.registry`, the one place a new policy class plugs in
+(``@register`` makes it loadable).
 """
 
 # os and numpy are re-exported for tests that patch what a save calls (os.replace, np.savez).
@@ -66,13 +68,18 @@ import os  # noqa: F401
 import numpy as np  # noqa: F401
 
 from .base import Policy
+from .bernstein import ATABernstein
 from .baselines import FTA, UTA
-from .confidence import ATA, PAPER_C, ATAEmpirical, explore_caps
+from .confidence import ATA, PAPER_C, ATAEmpirical, ConfidenceBound, explore_caps
+from .protocol import AllocationPolicy
 from .files import FORMAT, FORMAT_VERSION, STALE_LEGACY_SECONDS, load
 from .registry import KINDS, register
 
 __all__ = [
     "ATA",
+    "ATABernstein",
+    "AllocationPolicy",
+    "ConfidenceBound",
     "ATAEmpirical",
     "FORMAT",
     "FORMAT_VERSION",

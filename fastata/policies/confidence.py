@@ -1,8 +1,10 @@
-"""The confidence-bound family: ATA and ATA-Empirical allocate on lower confidence bounds.
+"""The confidence-bound family: policies that allocate on lower confidence bounds of the mean task times.
 
-:class:`_Adaptive` holds what the family shares (the constant ``c``, the discount
-``gamma``, the discounted round count behind ``L = ln(2 k^2)``, bounded exploration and
-the one-kernel-call round); each variant names its kernel variant and its parameter.
+:class:`ConfidenceBound` holds what the family shares (the constant ``c``, the discount
+``gamma``, the discounted round count behind ``L = ln(2 k^2)``, bounded exploration, saving)
+and is the base a new bound subclasses, writing only ``bounds``. ATA and ATA-Empirical
+(:class:`_Adaptive`) compute their bounds in the kernels, with bounds, allocation and
+discount in one kernel call; ATA-Bernstein (:mod:`.bernstein`) has kernel bounds of its own.
 """
 
 import fractions
@@ -19,20 +21,78 @@ from .registry import register
 PAPER_C = 2.0
 
 
-class _Adaptive(Policy):
-    """ATA and ATA-Empirical: allocate on lower confidence bounds of the mean task times."""
+class ConfidenceBound(Policy):
+    r"""Base of the policies that allocate on lower confidence bounds: subclass it and write :meth:`bounds`.
 
-    _variant = None
-    _param_name = None
+    A subclass writes only ``bounds(counts, means, variances, rounds)``; it inherits the
+    statistics (``observe``, ``observe_censored``: Welford's ``K_i``, ``muhat_i``,
+    ``M2_i``), the discount ``gamma`` (drift), churn (``add_workers``, ``set_available``,
+    ``reset``), bounded exploration (``explore_share``), the lock, and ``save`` (and
+    ``fastata.load`` once the class is registered with
+    :func:`fastata.policies.register`). Each round, :meth:`allocate` asks for the bounds,
+    sets them to 0 for unexplored workers (``K_i = 0``) and ``+inf`` for unavailable ones,
+    allocates ``fastata.allocate(s, budget)`` and then discounts.
 
-    def __init__(self, n_workers, budget, param, c, gamma, backend, explore_share=1.0):
-        self._param = _validate.positive(param, self._param_name)
+    Parameters
+    ----------
+    n_workers : int
+        Number of workers, ``>= 1``.
+    budget : int
+        Tasks per round.
+    c : float
+        ``> 0``, the constant in front of the confidence width; kept, saved and offered to
+        :meth:`bounds` as ``self.c`` (how it enters is the subclass's business).
+    gamma : float
+        Discount in ``(0, 1]`` (see :class:`ATA`).
+    explore_share : float
+        In ``(0, 1]`` (see :class:`ATA`).
+    backend : {"auto", "python", "numba", "cython", "cuda"}
+        Which kernels run the statistics and the allocation.
+
+    Examples
+    --------
+    A UCB-style bound from the sample standard deviation (numpy; an ``@njit`` function
+    works the same, called from ``bounds``)::
+
+        class StdBound(fastata.policies.ConfidenceBound):
+            def bounds(self, counts, means, variances, rounds):
+                width = self.c * np.sqrt(variances * np.log(2 * rounds**2) / counts)
+                return np.maximum(means - width, 0.0)
+    """
+
+    def __init__(self, n_workers, budget, *, c=1.0, gamma=1.0, explore_share=1.0, backend="auto"):
         self._c = _validate.positive(c, "c")
         self._gamma = _validate.discount(gamma)
         self._share = _validate.explore_share(explore_share)
         super().__init__(n_workers, budget, backend)
-        self._weight = self._c * self._param  # the one product of the formula taken outside the kernel
         self._kdisc = 0.0  # discounted number of completed rounds, sum_{t<k} gamma**t
+
+    def bounds(self, counts, means, variances, rounds):
+        """Lower confidence bounds on the mean task times; what a subclass writes.
+
+        Parameters
+        ----------
+        counts : ndarray of float64, shape (n_workers,)
+            ``K_i``, tasks observed per worker (discounted when ``gamma < 1``).
+        means : ndarray of float64, shape (n_workers,)
+            ``muhat_i``, the running means.
+        variances : ndarray of float64, shape (n_workers,)
+            ``M2_i / K_i``, the observed variances (ddof 0).
+        rounds : float
+            ``k = max(completed rounds, 1)`` (discounted: ``sum_{t<k} gamma**t``), the
+            ``k`` of ``L = ln(2 k^2)`` in the built-in bounds.
+
+        Entries of workers with ``K_i = 0`` (where ``variances`` is 0 and the division
+        by ``counts`` gives ``inf`` or ``nan``) and of unavailable workers are ignored:
+        the base sets them to 0 and ``+inf``. The arrays are the policy's scratch, valid
+        during the call only; do not keep or write them.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_workers,)
+            ``s_i >= 0``, not NaN, for every explored, available worker (``+inf`` allowed).
+        """
+        raise NotImplementedError(f"{type(self).__name__} must define bounds(counts, means, variances, rounds)")
 
     @property
     def gamma(self):
@@ -41,7 +101,7 @@ class _Adaptive(Policy):
 
     @property
     def c(self):
-        """The constant in front of the confidence width (2 in the paper)."""
+        """The constant in front of the confidence width."""
         return self._c
 
     @property
@@ -49,23 +109,130 @@ class _Adaptive(Policy):
         """The most the unexplored workers may take of a round while another is explored (1 = the paper)."""
         return self._share
 
+    def _rounds_k(self):
+        """``k = max(discounted completed rounds, 1)``."""
+        return self._kdisc if self._kdisc > 1.0 else 1.0
+
     def _log_term(self):
         """``L = ln(2 k^2)`` with ``k = max(discounted completed rounds, 1)``, once per round in Python."""
-        k = self._kdisc if self._kdisc > 1.0 else 1.0
+        k = self._rounds_k()
         return math.log(2.0 * k * k)
+
+    def _bounds_into(self, s):
+        """The round's bounds into ``s``: the subclass's :meth:`bounds`, checked; 0 unexplored, ``+inf`` unavailable."""
+        explored = self._counts > 0
+        with np.errstate(divide="ignore", invalid="ignore"):  # K_i = 0: ignored entries, as documented
+            variances = np.where(explored, self._m2 / self._counts, 0.0)
+            got = self.bounds(self._counts.copy(), self._means.copy(), variances, self._rounds_k())
+        got = _validate.policy_bounds(got, self._n, explored & (self._avail != 0), f"{type(self).__name__}.bounds()")
+        np.copyto(s, got)
+        s[~explored] = 0.0
+        s[self._avail == 0] = np.inf
 
     @property
     def lower_bounds(self):
         s = np.empty(self._n)
         with self._lock:  # counts, means and the round count of one and the same round
-            self._kernels.bounds_into(
-                self._counts, self._means, self._avail, self._variant, self._weight, self._log_term(), s
-            )
+            self._bounds_into(s)
         return s
 
     def allocate(self, budget=None, *, min_tasks=None, max_tasks=None, out=None):
-        # Inlined rather than Policy.allocate -> _allocate_into: one method call less on
-        # the hot path (a scheduler at n = 51 runs 100,000 rounds a second through here).
+        budget = self._budget if budget is None else _validate.budget(budget)
+        with self._lock:
+            out = np.empty(self._n, dtype=np.int64) if out is None else _validate.out_array(out, (self._n,))
+            caps = None if self._share == 1.0 else explore_caps(self._counts, self._avail, self._share, budget)
+            if caps is None and min_tasks is None and max_tasks is None:
+                self._bounds_into(self._s)
+                status = self._kernels.allocate_warm_into(self._s, budget, out, self._ties, self._heap, self._warm)
+                if status:
+                    _raise_for_round(status, budget)
+                self._discount()
+            else:
+                self._bounded_round(budget, min_tasks, max_tasks, caps, out)
+            self._rounds += 1
+            self._kdisc = self._gamma * self._kdisc + 1.0
+        return out
+
+    allocate.__doc__ = Policy.allocate.__doc__
+
+    def _discount(self):
+        if self._gamma != 1.0:
+            # What policy_round does after its allocation, in the same float64 products.
+            self._counts *= self._gamma
+            self._m2 *= self._gamma
+
+    def _bounded_round(self, budget, min_tasks, max_tasks, caps, out):
+        """A round with per-worker bounds: the caller's, and the caps of bounded exploration
+        (:func:`explore_caps`) as maxima of the unexplored workers (never below their
+        ``min_tasks``). The canonical allocation with bounds (DESIGN.md section 2) on the
+        lower confidence bounds, then the discount."""
+        s = self._s
+        self._bounds_into(s)
+        bounds = _validate.task_bounds(0 if min_tasks is None else min_tasks, max_tasks, s)
+        if caps is not None:
+            capped = caps >= 0
+            bounds[1][capped] = np.maximum(np.minimum(bounds[1][capped], caps[capped]), bounds[0][capped])
+        status = self._kernels.allocate_bounded_warm_into(s, budget, *bounds, out, self._ties, self._heap, self._warm)
+        if status:
+            _raise_for_round(status, budget, s, bounds)
+        self._discount()
+
+    def params(self):
+        """Constructor keywords of a subclass beyond ``c``, ``gamma``, ``explore_share`` (JSON values), for ``save``."""
+        return {}
+
+    def __repr__(self):
+        share = "" if self._share == 1.0 else f"explore_share={self._share!r}, "
+        extra = "".join(f"{k}={v!r}, " for k, v in self.params().items())
+        return (f"{type(self).__name__}(n_workers={self._n}, budget={self._budget}, "
+                f"{extra}c={self._c!r}, gamma={self._gamma!r}, {share}rounds={self._rounds})")
+
+    def _params(self):
+        return {**self.params(), "c": self._c, "gamma": self._gamma, "kdisc": self._kdisc,
+                "explore_share": self._share}  # fmt: skip
+
+    @classmethod
+    def _from_meta(cls, meta, backend, arrays):
+        params = dict(meta["params"])
+        base = {key: params.pop(key) for key in ("c", "gamma")}
+        share = params.pop("explore_share", 1.0)
+        params.pop("kdisc")
+        return cls(meta["n_workers"], meta["budget"], **params, **base, explore_share=share, backend=backend)
+
+    def _restore(self, meta, arrays):
+        kdisc = meta["params"]["kdisc"]
+        if not (isinstance(kdisc, float) and 0.0 <= kdisc < math.inf):
+            raise ValueError(f"kdisc must be a finite float >= 0; got {kdisc!r}")
+        super()._restore(meta, arrays)
+        self._kdisc = kdisc
+
+
+class _Adaptive(ConfidenceBound):
+    """ATA and ATA-Empirical: the bounds in the kernels, and bounds, allocation and discount in one call."""
+
+    _variant = None
+    _param_name = None
+
+    def __init__(self, n_workers, budget, param, c, gamma, backend, explore_share=1.0):
+        self._param = _validate.positive(param, self._param_name)
+        super().__init__(n_workers, budget, c=c, gamma=gamma, explore_share=explore_share, backend=backend)
+        self._weight = self._c * self._param  # the one product of the formula taken outside the kernel
+
+    @property
+    def c(self):
+        """The constant in front of the confidence width (2 in the paper)."""
+        return self._c
+
+    def params(self):
+        return {self._param_name: self._param}
+
+    def _bounds_into(self, s):
+        self._kernels.bounds_into(self._counts, self._means, self._avail, self._variant, self._weight,
+                                  self._log_term(), s)  # fmt: skip
+
+    def allocate(self, budget=None, *, min_tasks=None, max_tasks=None, out=None):
+        # The round in one kernel call (bounds, allocation, discount): a scheduler at n = 51
+        # runs 100,000 rounds a second through here.
         budget = self._budget if budget is None else _validate.budget(budget)
         with self._lock:
             out = np.empty(self._n, dtype=np.int64) if out is None else _validate.out_array(out, (self._n,))
@@ -84,50 +251,6 @@ class _Adaptive(Policy):
         return out
 
     allocate.__doc__ = Policy.allocate.__doc__
-
-    def _bounded_round(self, budget, min_tasks, max_tasks, caps, out):
-        """``policy_round`` with per-worker bounds: the caller's, and the caps of bounded
-        exploration (:func:`explore_caps`) as maxima of the unexplored workers (never below
-        their ``min_tasks``). The canonical allocation with bounds (DESIGN.md section 2)
-        on the lower confidence bounds, then the discount."""
-        s = self._s
-        self._kernels.bounds_into(self._counts, self._means, self._avail, self._variant, self._weight,
-                                  self._log_term(), s)  # fmt: skip
-        bounds = _validate.task_bounds(0 if min_tasks is None else min_tasks, max_tasks, s)
-        if caps is not None:
-            capped = caps >= 0
-            bounds[1][capped] = np.maximum(np.minimum(bounds[1][capped], caps[capped]), bounds[0][capped])
-        status = self._kernels.allocate_bounded_warm_into(s, budget, *bounds, out, self._ties, self._heap, self._warm)
-        if status:
-            _raise_for_round(status, budget, s, bounds)
-        if self._gamma != 1.0:
-            # What policy_round does after its allocation, in the same float64 products.
-            self._counts *= self._gamma
-            self._m2 *= self._gamma
-
-    def __repr__(self):
-        share = "" if self._share == 1.0 else f"explore_share={self._share!r}, "
-        return (f"{type(self).__name__}(n_workers={self._n}, budget={self._budget}, "
-                f"{self._param_name}={self._param!r}, c={self._c!r}, gamma={self._gamma!r}, "
-                f"{share}rounds={self._rounds})")
-
-    def _params(self):
-        return {self._param_name: self._param, "c": self._c, "gamma": self._gamma, "kdisc": self._kdisc,
-                "explore_share": self._share}  # fmt: skip
-
-    @classmethod
-    def _from_meta(cls, meta, backend, arrays):
-        params = meta["params"]
-        return cls(meta["n_workers"], meta["budget"], **{cls._param_name: params[cls._param_name]},
-                   c=params["c"], gamma=params["gamma"], explore_share=params.get("explore_share", 1.0),
-                   backend=backend)  # fmt: skip
-
-    def _restore(self, meta, arrays):
-        kdisc = meta["params"]["kdisc"]
-        if not (isinstance(kdisc, float) and 0.0 <= kdisc < math.inf):
-            raise ValueError(f"kdisc must be a finite float >= 0; got {kdisc!r}")
-        super()._restore(meta, arrays)
-        self._kdisc = kdisc
 
 
 @register

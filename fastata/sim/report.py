@@ -16,8 +16,10 @@ from .. import __version__
 from .experiment import TARGET_FRACTION
 
 #: Policy labels and colours, in table order.
-LABELS = {"ata": "ATA", "ata-empirical": "ATA-Empirical", "fta": "FTA (oracle)", "uta": "UTA", "gta": "GTA"}
-COLORS = {"ata": "tab:blue", "ata-empirical": "tab:green", "fta": "black", "uta": "tab:orange", "gta": "tab:red"}
+LABELS = {"ata": "ATA", "ata-empirical": "ATA-Empirical", "ata-bernstein": "ATA-Bernstein", "fta": "FTA (oracle)", "uta": "UTA",
+          "gta": "GTA"}
+COLORS = {"ata": "tab:blue", "ata-empirical": "tab:green", "ata-bernstein": "tab:purple", "fta": "black", "uta": "tab:orange",
+          "gta": "tab:red"}
 #: Points per plotted curve at most (keeps the PNGs small).
 PLOT_POINTS = 600
 
@@ -56,7 +58,7 @@ def table_rows(setup_result):
     for name, r in results.items():
         t, w = r.total_time, r.total_worker_time
         row = [
-            LABELS[name],
+            LABELS.get(name, name),
             _num(t), _ratio(t, fta and fta.total_time), _ratio(t, gta and gta.total_time),
             _num(w), _ratio(w, fta and fta.total_worker_time), _ratio(w, gta and gta.total_worker_time),
             _num(r.final_regret), _num(r.late_regret),
@@ -72,8 +74,8 @@ def _title(experiment, setup_result):
     parts = [f"{experiment.preset}: n={s.workers.n}, budget={s.budget}, rounds={experiment.rounds}, seed={experiment.seed}"]
     if "ata" in setup_result.results:
         parts.append(f"ATA alpha={setup_result.alpha:.4g}")
-    if "ata-empirical" in setup_result.results:
-        parts.append(f"ATA-Empirical eta={setup_result.eta:.4g}")
+    if "ata-empirical" in setup_result.results or "ata-bernstein" in setup_result.results:
+        parts.append(f"eta={setup_result.eta:.4g}")
     parts.append(f"gamma={experiment.gamma:g}")
     for name in ("min_tasks", "max_tasks"):
         if getattr(experiment, name, None) is not None:
@@ -254,7 +256,7 @@ def _allocation_panels(axes, experiment, setup_result, legend):
     rounds = np.arange(1, experiment.rounds + 1, dtype=np.float64)
     window = max(1, experiment.rounds // 100)
     for name, r in setup_result.results.items():
-        style = dict(color=COLORS[name], label=LABELS[name], lw=1.2)
+        style = dict(color=COLORS.get(name), label=LABELS.get(name, name), lw=1.2)
         x, t, w = _thin(rounds, r.cumulative_time, r.cumulative_worker_time)
         axes[0].plot(x, t, **style)
         axes[1].plot(x, w, **style)
@@ -274,7 +276,7 @@ def _allocation_panels(axes, experiment, setup_result, legend):
 
 def _sgd_panels(axes, setup_result):
     for name, r in setup_result.results.items():
-        style = dict(color=COLORS[name], label=LABELS[name], lw=1.2)
+        style = dict(color=COLORS.get(name), label=LABELS.get(name, name), lw=1.2)
         time_axis = np.concatenate([[0.0], r.cumulative_time])
         work_axis = np.concatenate([[0.0], r.cumulative_worker_time])
         t, w, s = _thin(time_axis, work_axis, setup_result.suboptimality)
