@@ -632,7 +632,18 @@ def ata_empirical_bounds_into(counts, means, available, eta, rounds, s):
 @njit(**_JIT)
 def ata_bernstein_bounds_into(counts, means, m2, available, eta, rounds, s):
     """ATA-Bernstein's lower confidence bounds into ``s`` with its inequality's constant ``c = 1``
-    (``+inf`` where ``available == 0``); ``m2`` is Welford's sum of squared deviations."""
+    (``+inf`` where ``available == 0``); ``m2`` is Welford's sum of squared deviations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastata.jit import ata_bernstein_bounds_into
+    >>> counts, means, m2 = np.array([10.0, 0.0]), np.array([2.0, 0.0]), np.array([0.4, 0.0])
+    >>> s = np.empty(2)
+    >>> ata_bernstein_bounds_into(counts, means, m2, np.array([True, True]), 0.05, 1, s)
+    >>> s.round(4).tolist()
+    [1.888, 0.0]
+    """
     _check_bounds(counts, means, available, eta, rounds, s)
     _check_m2(m2)
     n = counts.shape[0]

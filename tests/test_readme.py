@@ -28,6 +28,12 @@ def run(name, namespace=None):
     return printed.getvalue()
 
 
+def test_constraints_example():
+    lines = run("constraints").splitlines()
+    assert lines[:4] == ["[5 5 2 0 0]", "[4 4 3 1 0]", "[5 4 2 1 0]", "[5 3 3 1 0]"]
+    assert lines[4].startswith("max_tasks of the available workers (lam < inf) must sum to at least budget (12)")
+
+
 def test_numba_example():
     import fastata as fa
 

@@ -108,6 +108,18 @@ class ATABernstein(ConfidenceBound):
         In ``(0, 1]`` (see :class:`ATA`).
     backend : {"auto", "python", "numba", "cython", "cuda"}
         Which kernels run; the same bits on every backend.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> policy = fa.ATABernstein(3, 6, eta=0.1)
+    >>> policy.allocate().tolist()                 # nothing observed yet: round-robin
+    [2, 2, 2]
+    >>> policy.observe([0, 0, 1, 1, 2, 2], [1.0, 1.2, 2.0, 2.2, 4.0, 4.4])
+    >>> policy.lower_bounds.round(3).tolist()
+    [0.856, 1.635, 3.27]
+    >>> policy.allocate().tolist()
+    [3, 2, 1]
     """
 
     def __init__(self, n_workers, budget, *, eta, c=THEORY_C, gamma=1.0, explore_share=1.0, backend="auto"):

@@ -22,7 +22,7 @@ PAPER_C = 2.0
 
 
 class ConfidenceBound(Policy):
-    r"""Base of the policies that allocate on lower confidence bounds: subclass it and write :meth:`bounds`.
+    r"""Base of the policies that allocate on lower confidence bounds: subclass it and write ``bounds``.
 
     A subclass writes only ``bounds(counts, means, variances, rounds)``; it inherits the
     statistics (``observe``, ``observe_censored``: Welford's ``K_i``, ``muhat_i``,
@@ -41,11 +41,11 @@ class ConfidenceBound(Policy):
         Tasks per round.
     c : float
         ``> 0``, the constant in front of the confidence width; kept, saved and offered to
-        :meth:`bounds` as ``self.c`` (how it enters is the subclass's business).
+        ``bounds`` as ``self.c`` (how it enters is the subclass's business).
     gamma : float
-        Discount in ``(0, 1]`` (see :class:`ATA`).
+        Discount in ``(0, 1]`` (see :class:`fastata.ATA`).
     explore_share : float
-        In ``(0, 1]`` (see :class:`ATA`).
+        In ``(0, 1]`` (see :class:`fastata.ATA`).
     backend : {"auto", "python", "numba", "cython", "cuda"}
         Which kernels run the statistics and the allocation.
 

@@ -18,7 +18,7 @@ True
 """
 
 from . import presets, report, sgd
-from .run import POLICIES, SimResult, compare, make_policy, run, run_greedy, sample, seed_keys
+from .run import NAMES, POLICIES, SimResult, compare, make_policy, policy_name, run, run_greedy, sample, seed_keys
 from .sgd import Quadratic
 from .workers import (
     Distribution,
@@ -39,6 +39,8 @@ from .workers import (
 
 __all__ = [
     "POLICIES",
+    "NAMES",
+    "policy_name",
     "Distribution",
     "Exponential",
     "Fleet",

@@ -367,7 +367,18 @@ def run(policy, workers, rounds, *, seed, min_tasks=None, max_tasks=None, record
 
 
 def policy_name(policy):
-    """The name results carry: the simulator's name of a built-in policy, else ``policy.name`` or the class name."""
+    """The name results carry: the simulator's name of a built-in policy, else ``policy.name`` or the class name.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> fa.sim.policy_name(fa.ATABernstein(3, 4, eta=0.5))
+    'ata-bernstein'
+    >>> class Mine:
+    ...     name = "round-robin"
+    >>> fa.sim.policy_name(Mine())
+    'round-robin'
+    """
     name = _NAMES.get(type(policy))
     if name is None:
         name = getattr(policy, "name", None)
