@@ -474,7 +474,7 @@ def _wide_split(lam, budget, tstar, out, ties, ints):
         upto = 0
         if 0.0 < x < INF:
             guess = threshold.count_le_fast(x, min(tstar, DBL_MAX), float(budget))
-            below, upto = threshold.split_at(x, tstar, budget, guess)
+            below, upto = threshold.split_at(x, tstar, budget, guess, 0)
         out[i] = below
         ties[i] = upto - below
         taken += below

@@ -587,6 +587,105 @@ cdef extern from *:
         return fastata_extremes_scalar(lam, inv, out, n, t, cap, ext);
     }
 
+    /* With per-worker bounds: counts clamped to [lo[i], min(hi[i], budget)], and ext[0],
+       ext[1] the products next to t among the keys each worker owns (j = lo + 1 .. hi), as
+       threshold.count_extremes_into; the callers drop the extremes of a plain count. */
+    static double fastata_bounded_scalar(const double *lam, const double *inv, const int64_t *lo,
+                                         const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
+                                         int64_t budget, double *ext) {
+        double total = 0.0;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double x = lam[i], low = (double)lo[i];
+            double cap = (double)(hi[i] < budget ? hi[i] : budget);
+            double c = fastata_count1(x, inv[i], t, cap);
+            c = c > low ? c : low;
+            double p = c < cap ? (c + 1.0) * x : HUGE_VAL, q = c > low ? c * x : 0.0;
+            out[i] = (int64_t)c;
+            total += c;
+            ext[0] = p < ext[0] ? p : ext[0];
+            ext[1] = q > ext[1] ? q : ext[1];
+        }
+        return total;
+    }
+
+    #if FASTATA_X86_SIMD
+    __attribute__((target("avx512f,avx512dq")))
+    static double fastata_bounded_avx512(const double *lam, const double *inv, const int64_t *lo,
+                                         const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
+                                         int64_t budget, double *ext) {
+        const __m512d vt = _mm512_set1_pd(t), one = _mm512_set1_pd(1.0);
+        const __m512i vbudget = _mm512_set1_epi64(budget);
+        __m512d total = _mm512_setzero_pd(), above = _mm512_set1_pd(ext[0]), below = _mm512_set1_pd(ext[1]);
+        ptrdiff_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m512d x = _mm512_loadu_pd(lam + i);
+            __m512d low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
+            __m512d cap = _mm512_cvtepi64_pd(_mm512_min_epi64(_mm512_loadu_si512((const void *)(hi + i)), vbudget));
+            __m512d c = _mm512_max_pd(fastata_count8(x, _mm512_loadu_pd(inv + i), vt, cap), low);
+            _mm512_storeu_si512((void *)(out + i), _mm512_cvttpd_epi64(c));
+            total = _mm512_add_pd(total, c);
+            above = _mm512_mask_min_pd(above, _mm512_cmp_pd_mask(c, cap, _CMP_LT_OQ), above,
+                                       _mm512_mul_pd(_mm512_add_pd(c, one), x));
+            below = _mm512_mask_max_pd(below, _mm512_cmp_pd_mask(c, low, _CMP_GT_OQ), below,
+                                       _mm512_mul_pd(c, x));
+        }
+        ext[0] = _mm512_reduce_min_pd(above);
+        ext[1] = _mm512_reduce_max_pd(below);
+        return _mm512_reduce_add_pd(total)
+               + fastata_bounded_scalar(lam + i, inv + i, lo + i, hi + i, out + i, n - i, t, budget, ext);
+    }
+
+    /* A double of an int64 in [0, 2**52): the bits of 2**52 + k, minus 2**52. */
+    __attribute__((target("avx2")))
+    static inline __m256d fastata_to_double4(__m256i k) {
+        const __m256d two52 = _mm256_set1_pd(FASTATA_TWO52);
+        return _mm256_sub_pd(_mm256_castsi256_pd(_mm256_add_epi64(k, _mm256_castpd_si256(two52))), two52);
+    }
+
+    __attribute__((target("avx2")))
+    static double fastata_bounded_avx2(const double *lam, const double *inv, const int64_t *lo,
+                                       const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
+                                       int64_t budget, double *ext) {
+        const __m256d vt = _mm256_set1_pd(t), one = _mm256_set1_pd(1.0);
+        const __m256i vbudget = _mm256_set1_epi64x(budget);
+        __m256d total = _mm256_setzero_pd(), above = _mm256_set1_pd(ext[0]), below = _mm256_set1_pd(ext[1]);
+        ptrdiff_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            __m256d x = _mm256_loadu_pd(lam + i);
+            __m256i h = _mm256_loadu_si256((const __m256i *)(hi + i));
+            h = _mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget));  /* min(hi, budget) */
+            __m256d low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
+            __m256d cap = fastata_to_double4(h);
+            __m256d c = _mm256_max_pd(fastata_count4(x, _mm256_loadu_pd(inv + i), vt, cap), low);
+            _mm256_storeu_si256((__m256i *)(out + i), fastata_to_int4(c));
+            total = _mm256_add_pd(total, c);
+            above = _mm256_min_pd(above, _mm256_blendv_pd(_mm256_set1_pd(HUGE_VAL),
+                                                          _mm256_mul_pd(_mm256_add_pd(c, one), x),
+                                                          _mm256_cmp_pd(c, cap, _CMP_LT_OQ)));
+            below = _mm256_max_pd(below, _mm256_and_pd(_mm256_mul_pd(c, x), _mm256_cmp_pd(c, low, _CMP_GT_OQ)));
+        }
+        ext[0] = fastata_min4(above, ext[0]);
+        ext[1] = fastata_max4(below, ext[1]);
+        return fastata_sum4(total)
+               + fastata_bounded_scalar(lam + i, inv + i, lo + i, hi + i, out + i, n - i, t, budget, ext);
+    }
+    #endif
+
+    /* ext[0], ext[1] start at +inf and 0; budget < 2**51 (the counts from 1/lam). */
+    static double fastata_bounded_at(int level, const double *lam, const double *inv,
+                                     const int64_t *lo, const int64_t *hi, int64_t *out,
+                                     ptrdiff_t n, double t, int64_t budget, double *ext) {
+        ext[0] = HUGE_VAL;
+        ext[1] = 0.0;
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512)
+            return fastata_bounded_avx512(lam, inv, lo, hi, out, n, t, budget, ext);
+        if (level == FASTATA_AVX2)
+            return fastata_bounded_avx2(lam, inv, lo, hi, out, n, t, budget, ext);
+    #endif
+        return fastata_bounded_scalar(lam, inv, lo, hi, out, n, t, budget, ext);
+    }
+
     /* sums[0..2] start at 0, +inf and 0. */
     static double fastata_split_at(int level, const double *lam, const double *inv, int64_t *out,
                                    int64_t *levels, ptrdiff_t n, double t, double cap,
@@ -621,6 +720,10 @@ cdef extern from *:
     double extremes_at "fastata_extremes_at"(int level, const double* lam, const double* inv,
                                              int64_t* out, Py_ssize_t n, double t, double cap,
                                              double* ext) noexcept nogil
+    double bounded_at "fastata_bounded_at"(int level, const double* lam, const double* inv,
+                                           const int64_t* lo, const int64_t* hi, int64_t* out,
+                                           Py_ssize_t n, double t, int64_t budget,
+                                           double* ext) noexcept nogil
     double split_at_level "fastata_split_at"(int level, const double* lam, const double* inv,
                                              int64_t* out, int64_t* levels, Py_ssize_t n, double t,
                                              double cap, double* sums) noexcept nogil
@@ -697,10 +800,9 @@ cdef inline double count_one(double x, double inv, double t, double cap) noexcep
 cdef int64_t count_bounded(const double[::1] lam, const double[::1] inv, double t, int64_t budget,
                            int64_t limit, bint fast, bint extremes, int64_t[::1] counts,
                            double* ext, const int64_t* lo, const int64_t* hi) noexcept nogil:
-    # count_at_t with bounds: each count clamped to [min_i, max_i] (threshold.count_at).
-    # Branch-free loops, one per kind of pass, so that the compiler keeps them tight.
-    cdef double x, c, low, high, total = 0.0, above = INFINITY, below = 0.0
-    cdef double pick[2]  # a choice by index instead of by branch
+    # count_at_t with bounds: each count clamped to [min_i, max_i] (threshold.count_at), in
+    # one SIMD pass that also finds the products next to t (a plain count drops them).
+    cdef double x, total = 0.0, above = INFINITY, below = 0.0
     cdef int64_t k, itotal = 0
     cdef Py_ssize_t i, n = lam.shape[0]
     if not fast:  # by division: budgets from 2**51, or 1/lam overflowed
@@ -717,30 +819,8 @@ cdef int64_t count_bounded(const double[::1] lam, const double[::1] inv, double 
         ext[0] = above
         ext[1] = below
         return itotal
-    if extremes:
-        for i in range(n):
-            x = lam[i]
-            low = <double>lo[i]
-            high = <double>(hi[i] if hi[i] < budget else budget)
-            c = count_one(x, inv[i], t, high)
-            c = c if c > low else low
-            counts[i] = <int64_t>c
-            total += c
-            pick[0] = INFINITY
-            pick[1] = (c + 1.0) * x
-            above = min(above, pick[c < high])
-            pick[0] = 0.0
-            pick[1] = c * x
-            below = max(below, pick[c > low])
-        ext[0] = above
-        ext[1] = below
-    else:
-        for i in range(n):
-            low = <double>lo[i]
-            c = count_one(lam[i], inv[i], t, <double>(hi[i] if hi[i] < budget else budget))
-            c = c if c > low else low
-            counts[i] = <int64_t>c
-            total += c
+    total = bounded_at(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &counts[0], n, t, budget, ext)
+    if not extremes:  # a plain count, as threshold.count_at: no products looked for
         ext[0] = t
         ext[1] = INFINITY
     return limit if total >= limit else <int64_t>total
