@@ -191,6 +191,7 @@ class RayEngine:
                 self._down[address] = self._actors[address].__ray_ready__.remote()  # restarting: ask again
                 continue
             del self._down[address]
+            self._send(address)  # back (restarted): its tasks still waiting here, if the executor kept them
 
     def submit(self, fn, items, address):
         if fn is not self._fn:

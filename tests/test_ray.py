@@ -280,6 +280,31 @@ def test_restarting_actor_keeps_its_index():
     ray.kill(actors[1])
 
 
+def test_engine_sends_the_waiting_tasks_of_a_restarted_actor():
+    """The engine alone: an actor dies with two calls sent and two tasks waiting here; once Ray
+    has restarted it, the waiting ones are sent to it (the executor may keep them there when
+    the actor is back before it looks)."""
+    from fastata.ray import RayEngine
+
+    (actor,) = pid_workers(1, max_restarts=1)
+    engine = RayEngine([actor])
+    (address,) = engine.addresses()
+    pid = ray.get(actor.pid.remote())  # asked now: behind the tasks, it would come too late
+    handles = engine.submit(functools.partial(nap, seconds=0.5), [0, 1, 2, 3], address)
+    time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+    events = [engine.next_done(10), engine.next_done(10)]
+    assert sorted(e[:2] for e in events) == [(handles[0], "lost"), (handles[1], "lost")]
+    assert engine.addresses() == [] or engine._ref  # left out until it answers (or already back)
+    deadline = time.monotonic() + 20
+    while engine.addresses() != [address] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    results = [engine.next_done(10) for _ in range(2)]
+    assert [(h, kind, payload[0]) for h, kind, payload in results] == [(handles[2], "ok", 2), (handles[3], "ok", 3)]
+    engine.close(5)
+    ray.kill(actor)
+
+
 def test_added_actor_explores_a_bounded_share(four):
     ex = AdaptiveExecutor(four[:3], fa.ATAEmpirical(3, 1, eta=0.2, explore_share=0.25))
     fn = functools.partial(nap, seconds=0.01)
