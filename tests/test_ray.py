@@ -380,8 +380,22 @@ def test_bad_workers(four):
     ray.kill(plain)
 
 
-def test_readme_example():
-    """README.md's "Running on Ray" example, run as a script (it joins this module's Ray)."""
+def test_readme_example(tmp_path):
+    """README.md's "Running on Ray" example, run as a script: it starts (and shuts down) a Ray of its own."""
+    import subprocess
+    import sys
+
+    from test_readme import example
+
+    script = tmp_path / "readme_ray.py"
+    script.write_text(example("ray"))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == ["16", "3"]
+
+
+def test_readme_actor_example():
+    """README.md's actor class of the user's own (on this module's Ray)."""
     import contextlib
     import io
 
@@ -389,5 +403,5 @@ def test_readme_example():
 
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        exec(compile(example("ray"), "README.md:ray", "exec"), {"__name__": "__main__"})
-    assert printed.getvalue().split() == ["16", "3"]
+        exec(compile(example("ray-actor"), "README.md:ray-actor", "exec"), {"__name__": "__main__"})
+    assert printed.getvalue().split("\n")[-2] == "[2.0, 4.0, 6.0]"
