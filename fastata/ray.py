@@ -50,6 +50,10 @@ METHOD = "run_task"
 #: Calls sent to one actor at a time: one running, one waiting in the actor (see :class:`RayEngine`).
 CALLS_IN_FLIGHT = 2
 
+#: A task function that pickles to more bytes than this is put in the object store once a
+#: round instead of riding in every call.
+INLINE_FN_BYTES = 16 * 1024
+
 #: The default policy's ``explore_share``: an actor added to a running job takes at most a
 #: quarter of a round while it is unexplored (the paper's ATA would give it the whole round).
 DEFAULT_EXPLORE_SHARE = 0.25
@@ -126,7 +130,7 @@ class RayEngine:
     dies fails at once (``RayActorError``), and the actor is then left out of
     :meth:`addresses` until a ping (``__ray_ready__``) answers: at once with
     ``ActorDiedError`` for good, after the restart for an actor that Ray restarts.
-    ``fn`` is put in the object store once per round (not pickled into every call).
+    A large ``fn`` is put in the object store once per round (not pickled into every call).
     """
 
     def __init__(self, actors):
@@ -195,7 +199,11 @@ class RayEngine:
 
     def submit(self, fn, items, address):
         if fn is not self._fn:
-            self._fn, self._fn_ref = fn, ray.put(fn)
+            # Once per round: a large fn (a closure over model weights) goes to the object
+            # store once, not into every call; a small one rides in each call (a put costs
+            # about a millisecond, more than pickling it a few dozen times).
+            large = len(ray.cloudpickle.dumps(fn)) > INLINE_FN_BYTES
+            self._fn, self._fn_ref = fn, ray.put(fn) if large else fn
         queue = self._waiting.setdefault(address, collections.deque())
         handles = []
         for item in items:
@@ -239,12 +247,17 @@ class RayEngine:
         ready, rest = ray.wait(refs, num_returns=1, timeout=timeout)
         if ready and rest:
             ready += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
+        try:
+            values = ray.get(ready)  # one call for the batch; on an error, one call each
+        except Exception:
+            values = [_UNREAD] * len(ready)
         freed = set()
-        for ref in ready:
+        for ref, value in zip(ready, values):
             handle, address = self._sent.pop(ref)
             self._in_flight[address] -= 1
             freed.add(address)
-            event = self._outcome(ref, handle, address)  # also for a cancelled call: it leaves no unread error
+            # Also for a cancelled call: reading it leaves no unread error for Ray to log.
+            event = self._outcome(ref, handle, address) if value is _UNREAD else self._checked(handle, value)
             if self._live.pop(handle, None) is not None:
                 del self._ref[handle]
                 self._ready.append(event)
@@ -265,6 +278,10 @@ class RayEngine:
             return handle, "lost", None
         except _rx.RayError:  # the result is lost (its node died, its owner...): run it again
             return handle, "lost", None
+        return self._checked(handle, out)
+
+    @staticmethod
+    def _checked(handle, out):
         if not (isinstance(out, tuple) and len(out) == 2):
             return handle, "error", TypeError(f"the actor's {METHOD}(fn, item) must return (value, seconds); "
                                               f"got {type(out).__name__}")  # fmt: skip
@@ -296,6 +313,9 @@ class RayEngine:
         while self._sent and time.monotonic() < deadline:
             self._fill(deadline - time.monotonic())
         self._fn = self._fn_ref = None
+
+
+_UNREAD = object()  # a result not read yet (the batch read failed)
 
 
 class _ActorsMixin:

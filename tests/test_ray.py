@@ -80,10 +80,13 @@ def _task_functions():
             raise ValueError("item three")
         return x
 
-    return square, nap, boom
+    def offset(data, x):
+        return x + len(data)
+
+    return square, nap, boom, offset
 
 
-square, nap, boom = _task_functions()
+square, nap, boom, offset = _task_functions()
 
 
 def later(delay, action, *args):
@@ -109,6 +112,11 @@ def test_results_in_order_complete_and_timed(four):
     assert 8 * 0.02 <= rec.worker_time <= 4 * rec.wall_time + 0.1
     assert ex.policy.counts.sum() == 58 and ex.policy.rounds == 2
     assert not ex.engine._live and not ex.engine._ready
+    # A large fn (a closure over 80 KB) goes to the object store once, a small one rides in each call.
+    assert not isinstance(ex.engine._fn_ref, ray.ObjectRef)
+    big = functools.partial(offset, bytes(80_000))
+    assert ex.run_round(big, range(8)) == [x + 80_000 for x in range(8)]
+    assert isinstance(ex.engine._fn_ref, ray.ObjectRef)
 
 
 def test_slow_actor_gets_fewer_tasks(four):
