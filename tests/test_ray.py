@@ -197,8 +197,7 @@ def test_100_rounds_leak_nothing(four):
 
 def test_ray_kill_mid_round_loses_nothing():
     actors = pid_workers(3)
-    ex = AdaptiveExecutor(actors, fa.ATAEmpirical(3, 1, eta=1.0))
-    ex.run_round(square, range(3))
+    ex = AdaptiveExecutor(actors, fa.ATAEmpirical(3, 1, eta=1.0))  # unexplored: the round splits evenly
     killed = {}
     later(0.5, lambda: (ray.kill(actors[0]), killed.setdefault("at", time.perf_counter())))
     # 12 tasks of 0.3 s, 4 per actor: the round lasts >= 1.2 s, the kill comes at 0.5 s.
@@ -206,10 +205,12 @@ def test_ray_kill_mid_round_loses_nothing():
     assert results == list(range(12))  # every item once, in order
     rec = ex.history[-1]
     assert 0 < rec.resubmitted <= 4  # at most the victim's share started again
-    # One measured time per item (none lost, none counted twice), and a lower bound for the
-    # task the victim was running when it died (when it had run longer than the victim's mean).
-    assert rec.censored <= 1 and ex.policy.counts.sum() == 3 + 12 + rec.censored
-    assert ex.policy.counts[0] - 1 - rec.censored + rec.resubmitted == 4  # the victim's results in before it died, the rest re-run
+    # One measured time per item (none lost, none counted twice), and maybe a lower bound for
+    # the task the victim was running when it died (the policy counts it if it ran longer
+    # than the victim's mean).
+    taken = ex.policy.counts.sum() - 12
+    assert rec.censored <= 1 and 0 <= taken <= rec.censored
+    assert ex.policy.counts[0] - taken + rec.resubmitted == 4  # the victim's results in before it died, the rest re-run
     assert not ex.policy.available[0] and ex.addresses[0] not in ex.engine.addresses()
     # Re-allocated at once: 2 actors left, 8 + 2-3 tasks of 0.3 s in about 1.8 s (a timeout would take long).
     assert rec.wall_time < 3.0
@@ -221,8 +222,7 @@ def test_ray_kill_mid_round_loses_nothing():
 
 def test_sigkilled_actor_mid_round_loses_nothing():
     actors = pid_workers(3)
-    ex = AdaptiveExecutor(actors, fa.ATAEmpirical(3, 1, eta=0.2))
-    ex.run_round(square, range(6))
+    ex = AdaptiveExecutor(actors, fa.ATAEmpirical(3, 1, eta=0.2))  # unexplored: the round splits evenly
     moved, real_submit = {}, ex.engine.submit
 
     def submit(fn, items, address):
@@ -234,10 +234,11 @@ def test_sigkilled_actor_mid_round_loses_nothing():
     victim = actors[0]
     pid = ray.get(victim.pid.remote())
     later(0.3, lambda: (os.kill(pid, signal.SIGKILL), moved.setdefault("killed", time.perf_counter())))
-    # 60 tasks of 20 ms, 20 an actor: the victim dies with about 15 done and 5 to go.
+    # 60 tasks of 20 ms, 20 an actor: the victim dies with about 12 done and 8 to go.
     assert ex.run_round(functools.partial(nap, seconds=0.02), range(60), timeout=30) == list(range(60))
     rec = ex.history[-1]
-    assert rec.resubmitted > 0 and ex.policy.counts.sum() == 6 + 60 + rec.censored
+    assert rec.allocation[ex.addresses[0]] == 20
+    assert rec.resubmitted > 0 and 60 <= ex.policy.counts.sum() <= 60 + rec.censored
     # Failure detection: from the SIGKILL to the victim's tasks handed out again. Ray fails the
     # dead actor's calls within milliseconds; the bound leaves room for a loaded machine.
     assert moved["at"] - moved["killed"] < 1.0
@@ -264,13 +265,12 @@ def test_restarting_actor_keeps_its_index():
     """max_restarts=1: the actor's calls in flight fail (run elsewhere, not twice), it is left
     out while Ray restarts it, then it gets its policy index back; its second death is final."""
     actors = pid_workers(2, max_restarts=1)
-    ex = AdaptiveExecutor(actors, fa.ATAEmpirical(2, 1, eta=1.0))
-    ex.run_round(square, range(4))
+    ex = AdaptiveExecutor(actors, fa.ATAEmpirical(2, 1, eta=1.0))  # unexplored: the round splits evenly
     first = ray.get(actors[0].pid.remote())
     later(0.3, sigkill, actors[0])
     assert ex.run_round(functools.partial(nap, seconds=0.1), range(20), timeout=30) == list(range(20))
     rec = ex.history[-1]
-    assert rec.resubmitted > 0 and ex.policy.counts.sum() == 4 + 20 + rec.censored
+    assert rec.resubmitted > 0 and 20 <= ex.policy.counts.sum() <= 20 + rec.censored
     # Ray restarts it in a new process; it answers again and is used again, under the same index.
     deadline = time.monotonic() + 20
     while ex.addresses[0] not in ex.engine.addresses() and time.monotonic() < deadline:
