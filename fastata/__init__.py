@@ -7,7 +7,7 @@ time ``max_i a_i * lam_i``. See ``allocate`` and the README.
 
 from ._backends import available_backends
 from .allocate import Allocator, allocate, allocate_batch, proxy_loss
-from .policies import ATA, FTA, UTA, ATAEmpirical, load
+from .policies import ATA, FTA, UTA, ATABernstein, ATAEmpirical, load
 
 __version__ = "0.1.0"
 
@@ -23,6 +23,7 @@ def __getattr__(name):
 
 __all__ = [
     "ATA",
+    "ATABernstein",
     "Allocator",
     "ATAEmpirical",
     "FTA",

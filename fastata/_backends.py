@@ -50,6 +50,14 @@ def available_backends():
 
     ``'cuda'`` is listed only where a CUDA GPU or the CUDA simulator
     (``NUMBA_ENABLE_CUDASIM=1``) is present.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> fa.available_backends()[0]        # the reference implementation is always there
+    'python'
+    >>> "numba" in fa.available_backends()  # numba is a dependency of fastata
+    True
     """
     return tuple(name for name in NAMES if _load(name) is not None)
 

@@ -84,6 +84,47 @@ def budgets(value, m, name="budgets"):
     return np.ascontiguousarray(array, dtype=np.int64)
 
 
+#: Where bounds are clipped: any value from here on caps nothing a budget can reach.
+_BOUND_CAP = 2**62
+
+
+def task_bounds(min_tasks, max_tasks, lam):
+    """``min_tasks`` and ``max_tasks`` as C-contiguous int64 arrays of ``lam``'s shape (rows
+    broadcast; ``None``: 0 and no maximum), or ``(None, None)`` when both are ``None``.
+
+    A single ``min_tasks`` is every *available* worker's minimum (0 where ``lam = +inf``):
+    "at least one task for every live worker" needs no mask from the caller. Only types
+    and shapes are checked here; the kernels check the values against ``lam`` and the
+    budget in their first pass (:func:`raise_for_status` words what they find).
+    """
+    if min_tasks is None and max_tasks is None:
+        return None, None
+    low = _bound_array(min_tasks, "min_tasks", lam.shape, 0)
+    if isinstance(min_tasks, numbers.Integral) and min_tasks > 0:
+        low[lam == np.inf] = 0
+    return low, _bound_array(max_tasks, "max_tasks", lam.shape, MAX_BUDGET)
+
+
+def _bound_array(value, name, shape, default):
+    if value is None:
+        return np.full(shape, default, dtype=np.int64)
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer or an array of integers; got {_describe(value)}")
+    if isinstance(value, numbers.Integral):
+        return np.full(shape, max(min(int(value), _BOUND_CAP), -_BOUND_CAP), dtype=np.int64)
+    array = np.asarray(value)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an integer or an array of integers; got {_describe(value)}")
+    try:
+        array = np.broadcast_to(array, shape)
+    except ValueError:
+        wanted = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+        raise ValueError(f"{name} must be an integer or have shape {wanted}; got shape {array.shape}") from None
+    if array.dtype.kind == "u":
+        array = np.minimum(array, _BOUND_CAP)
+    return np.array(array, dtype=np.int64)  # a copy: callers may adjust it, never the user's array
+
+
 def out_array(value, shape, name="out"):
     """Check a caller-provided output: a writeable C-contiguous int64 array of ``shape``."""
     if not isinstance(value, np.ndarray):
@@ -121,9 +162,12 @@ def lam_values(lam, name="lam"):
         raise_for_status(status, lam, 0, name)
 
 
-def raise_for_status(status, lam, budget_value, name="lam", row=None):
-    """Turn a kernel's status code into the ``ValueError`` a user reads."""
+def raise_for_status(status, lam, budget_value, name="lam", row=None, bounds=None):
+    """Turn a kernel's status code into the ``ValueError`` a user reads (``bounds``: the
+    ``(min_tasks, max_tasks)`` arrays the kernel had, for a bounded allocation)."""
     where = name if row is None else f"{name}[{row}]"
+    if status in _BOUND_STATUSES:
+        _raise_for_bounds(status, lam, budget_value, *bounds, "" if row is None else f" in row {row}")
     if status == _status.LAM_NAN:
         bad = int(np.flatnonzero(np.isnan(lam))[0])
         raise ValueError(f"{where} must not contain NaN; got nan at index {bad}")
@@ -144,6 +188,30 @@ def raise_for_status(status, lam, budget_value, name="lam", row=None):
     if status == _status.LENGTHS_DIFFER:
         raise ValueError("means, m2, available and s must be as long as counts, and durations as long as workers")
     raise RuntimeError(f"kernel returned unknown status {status}")
+
+
+_BOUND_STATUSES = frozenset({_status.MIN_NEGATIVE, _status.BOUNDS_CROSSED, _status.MIN_ON_UNAVAILABLE,
+                             _status.MIN_OVER_BUDGET, _status.CAPACITY_SHORT})
+
+
+def _raise_for_bounds(status, lam, budget_value, low, high, where):
+    if status == _status.MIN_NEGATIVE:
+        bad = int(np.flatnonzero(low < 0)[0])
+        raise ValueError(f"min_tasks must be >= 0; got {int(low[bad])} for worker {bad}{where}")
+    if status == _status.BOUNDS_CROSSED:
+        bad = int(np.flatnonzero(low > high)[0])
+        raise ValueError(f"min_tasks must be <= max_tasks for every worker; got min_tasks {int(low[bad])} > "
+                         f"max_tasks {int(high[bad])} for worker {bad}{where}")
+    if status == _status.MIN_ON_UNAVAILABLE:
+        bad = int(np.flatnonzero((lam == np.inf) & (low > 0))[0])
+        raise ValueError(f"min_tasks must be 0 for an unavailable worker (lam = +inf); got {int(low[bad])} "
+                         f"for worker {bad}{where}")
+    if status == _status.MIN_OVER_BUDGET:
+        total = sum(int(v) for v in low)
+        raise ValueError(f"min_tasks must sum to at most budget ({budget_value}); got a sum of {total}{where}")
+    capacity = sum(min(int(v), budget_value) for v in high[lam < np.inf])
+    raise ValueError(f"max_tasks of the available workers (lam < inf) must sum to at least budget "
+                     f"({budget_value}); got a sum of {capacity}{where}")
 
 
 def is_device_array(value):
@@ -196,6 +264,23 @@ def _to_host(value):
     return cuda.as_cuda_array(value).copy_to_host()
 
 
+def lost_over_capacity(lost, capacity):
+    return (f"max_tasks leaves the workers that remain room for {capacity} more tasks this round; "
+            f"{lost} were lost with their workers and cannot be placed")
+
+
+def greedy_bounds():
+    return ("min_tasks and max_tasks bound an adaptive executor's allocation; a greedy executor has none "
+            "(every worker takes the next item until the round ends)")
+
+
+def no_device_bounds(min_tasks, max_tasks):
+    """Bounds come with host arrays only."""
+    if min_tasks is not None or max_tasks is not None:
+        raise TypeError("min_tasks and max_tasks are taken with host arrays only: pass lam as a numpy array "
+                        "(the bounded allocation runs on one GPU thread), or allocate without bounds on the device")
+
+
 def allocator_shape(shape, n):
     """The message for an ``Allocator`` called with the wrong number of workers."""
     return f"lam must have shape ({n},), the allocator's n_workers; got shape {shape}"
@@ -234,6 +319,12 @@ JIT_MESSAGES = {
     "stats_shape": "counts, means, m2, available and s must all have length n_workers (fastata.jit)",
     "param_positive": "alpha and eta must be > 0 (fastata.jit)",
     "rounds_negative": "rounds must be >= 0 (fastata.jit)",
+    "min_negative": "min_tasks must be >= 0 (fastata.jit)",
+    "bounds_crossed": "min_tasks must be <= max_tasks for every worker (fastata.jit)",
+    "min_on_unavailable": "min_tasks must be 0 for an unavailable worker, lam = +inf (fastata.jit)",
+    "min_over_budget": "min_tasks must sum to at most budget (fastata.jit)",
+    "capacity_short": "max_tasks of the available workers (lam < inf) must sum to at least budget (fastata.jit)",
+    "bounds_shape": "min_tasks and max_tasks must have the shape of lam (fastata.jit)",
     "status_unknown": "status must be a code of fastata.jit (OK, LAM_NAN, ..., SCRATCH_TOO_SMALL) (fastata.jit.check_status)",
 }
 #: Types are checked when numba compiles the caller, so these can name what was received.
@@ -498,29 +589,83 @@ def task_function(value, name="fn"):
     return value
 
 
+def policy_bounds(value, n, used, name):
+    """What a confidence-bound subclass's ``bounds`` returned: ``n`` reals, ``>= 0`` and not NaN where ``used``."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must return an array of {n} real numbers; got {_describe(value)}") from None
+    if array.shape != (n,):
+        raise ValueError(f"{name} must return an array of shape ({n},); got shape {array.shape}")
+    bad = np.flatnonzero(used & ~(array >= 0.0))  # NaN fails the comparison too
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name} must return bounds >= 0 (not NaN) for every explored, available worker; "
+                         f"got {float(array[i])!r} for worker {i}")  # fmt: skip
+    return array
+
+
+def no_tasks_when_unavailable(a, available, name="policy.allocate()"):
+    """A round's allocation gives nothing to a worker marked unavailable (``set_available(ids, False)``)."""
+    bad = np.flatnonzero((a > 0) & ~available)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"{name} must give no task to an unavailable worker; got {int(a[i])} for worker {i}")
+
+
+def same_budget(value, budget_, name="policy.budget"):
+    """A policy object run beside others must allocate the same number of tasks a round."""
+    if value != budget_:
+        raise ValueError(f"{name} must equal the run's budget, {budget_}; got {value!r}")
+
+
 def fixed_policy_workers(policy_n, connected_n):
-    """An FTA policy cannot grow: it needs a true mean for every connected worker."""
+    """A policy that cannot grow (FTA, which needs a true mean per worker, or one without ``add_workers``)."""
     if policy_n < connected_n:
         raise ValueError(f"policy must have one worker per connected worker, {connected_n} (FTA cannot add "
-                         f"workers: it knows no mean for them); got n_workers={policy_n}")  # fmt: skip
+                         f"workers: it knows no mean for them; nor can a policy without add_workers); "
+                         f"got n_workers={policy_n}")  # fmt: skip
 
 
-#: What an executor calls on its policy: the protocol every fastata policy speaks.
-POLICY_PROTOCOL = ("n_workers", "allocate", "observe", "set_available", "add_workers", "lower_bounds")
+#: What every policy has (fastata.policies.protocol.REQUIRED; repeated here to keep this module light).
+POLICY_PROTOCOL = ("n_workers", "budget", "allocate", "observe", "set_available")
 
 
-def executor_policy(value, name="policy"):
-    """An executor's policy: an instance (not a class, not a name) that speaks the policy protocol."""
+def policy_protocol(value, name="policy", members=POLICY_PROTOCOL):
+    """A policy instance (not a class, not a name) with every required member of the policy protocol."""
     if isinstance(value, type):
         raise TypeError(f"{name} must be a policy instance, not the class {value.__name__}: create one, "
                         f"e.g. fastata.ATAEmpirical(n_workers, budget, eta=0.2); got {_describe(value)}")  # fmt: skip
-    missing = [attr for attr in POLICY_PROTOCOL if not hasattr(value, attr)]
+    missing = [attr for attr in members if not hasattr(value, attr)]
     if missing:
-        raise TypeError(f"{name} must be a fastata policy (ATA, ATAEmpirical, UTA, FTA) or an object with "
-                        f"{', '.join(POLICY_PROTOCOL)}; got {_describe(value)}, which lacks "
+        raise TypeError(f"{name} must be a policy: a fastata policy or an object with {', '.join(members)} "
+                        f"(see fastata.policies.AllocationPolicy); got {_describe(value)}, which lacks "
                         f"{', '.join(missing)}")  # fmt: skip
+    for attr in ("allocate", "observe", "set_available"):
+        if not callable(getattr(value, attr)):
+            raise TypeError(f"{name}.{attr} must be callable (the policy protocol); got {_describe(getattr(value, attr))}")
     count(value.n_workers, f"{name}.n_workers", 1)
+    if "budget" in members:
+        budget(value.budget, f"{name}.budget")
     return value
+
+
+def executor_policy(value, name="policy"):
+    """An executor's policy: the protocol less ``budget`` (each round's budget is its number of items)."""
+    return policy_protocol(value, name, tuple(m for m in POLICY_PROTOCOL if m != "budget"))
+
+
+def policy_allocation(a, n, budget_, name="policy.allocate()"):
+    """What a policy that is not a fastata policy returned for a round: n non-negative integers summing to the budget."""
+    if not isinstance(a, np.ndarray) or a.ndim != 1 or a.shape[0] != n or a.dtype.kind not in "iu":
+        raise ValueError(f"{name} must return an integer array of shape ({n},); got {_describe(a)}")
+    if (a < 0).any():
+        i = int(np.flatnonzero(a < 0)[0])
+        raise ValueError(f"{name} must return counts >= 0; got {int(a[i])} at index {i}")
+    total = int(a.sum())
+    if total != budget_:
+        raise ValueError(f"{name} must hand out exactly the round's budget, {budget_} tasks; got {total}")
+    return a
 
 
 def dask_client(value, client_type, name="client"):

@@ -54,7 +54,7 @@ def _batch_scratch(m, n):
     return buffers[0][:m], buffers[1][:m]
 
 
-def allocate(lam, budget, *, backend="auto", out=None):
+def allocate(lam, budget, *, min_tasks=None, max_tasks=None, backend="auto", out=None):
     """Allocate ``budget`` tasks to ``n`` workers, minimising ``max_i a_i * lam_i``.
 
     Returns the canonical allocation of DESIGN.md section 2, bit for bit the same on
@@ -63,6 +63,13 @@ def allocate(lam, budget, *, backend="auto", out=None):
     every task, round-robin from the lowest index; workers with ``lam_i = +inf`` are
     unavailable and get none.
 
+    With bounds, ``min_tasks <= a <= max_tasks``: every worker starts at its minimum and
+    the remaining tasks go one at a time by the same keys to the workers below their
+    maximum. That still minimises ``max_i a_i * lam_i`` under the bounds (an exchange
+    argument: if an optimal allocation differs, some worker j holds a task the greedy
+    gave to i, whose key is no larger; moving it from j to i keeps the bounds and never
+    raises the maximum), and it costs the same linear time.
+
     Parameters
     ----------
     lam : array_like of float, shape (n,)
@@ -70,6 +77,11 @@ def allocate(lam, budget, *, backend="auto", out=None):
         arrays and non-contiguous views are accepted and never modified.
     budget : int
         Number of tasks, ``0 <= budget <= 2**53``.
+    min_tasks, max_tasks : int or array_like of int, shape (n,), optional
+        Per-worker bounds on the allocation (one value for every worker, or one each):
+        a worker's free slots, a memory limit, at least one task to keep its speed
+        known. ``0 <= min_tasks <= max_tasks``. A single ``min_tasks`` applies to the
+        available workers; an array must hold 0 where ``lam = +inf``.
     backend : {"auto", "python", "numba", "cython", "cuda"}
         Which kernel runs; ``"auto"`` follows the rule in ``fastata._backends``.
     out : ndarray of int64, shape (n,), optional
@@ -84,27 +96,40 @@ def allocate(lam, budget, *, backend="auto", out=None):
     ------
     ValueError
         NaN or negative ``lam``, ``budget`` out of range or not an integer,
-        ``budget > 0`` with no available worker, a bad ``out`` shape, an unknown backend.
+        ``budget > 0`` with no available worker, a bad ``out`` shape, an unknown backend;
+        bounds no allocation meets (``min_tasks > max_tasks``, ``sum(min_tasks) > budget``,
+        the available workers' ``max_tasks`` summing to less than ``budget``, a minimum on
+        an unavailable worker, a negative bound), naming the worker and the value.
     TypeError
-        ``lam`` not real numbers, ``budget`` not a number, ``out`` not int64.
+        ``lam`` not real numbers, ``budget`` not a number, ``out`` not int64, bounds not
+        integers.
 
     Examples
     --------
     >>> import fastata as fa
     >>> fa.allocate([1.0, 2.0, 4.0], 7).tolist()
     [4, 2, 1]
+    >>> fa.allocate([1.0, 2.0, 4.0], 7, max_tasks=3).tolist()
+    [3, 3, 1]
+    >>> fa.allocate([1.0, 2.0, 4.0], 7, min_tasks=[0, 0, 2]).tolist()
+    [3, 2, 2]
     """
     if backend == "cuda" and _validate.is_device_array(lam):
+        _validate.no_device_bounds(min_tasks, max_tasks)
         return _allocate_on_device(lam, budget, out)
     lam = _validate.real_array(lam, "lam", 1)
     budget = _validate.budget(budget)
     n = lam.shape[0]
     _, kernels = _backends.resolve(backend)
+    bounds = _validate.task_bounds(min_tasks, max_tasks, lam)
     out = np.empty(n, dtype=np.int64) if out is None else _validate.out_array(out, (n,))
     ties, heap = _single_scratch(n)
-    status = kernels.allocate_into(lam, budget, out, ties, heap)
+    if bounds[0] is None:
+        status = kernels.allocate_into(lam, budget, out, ties, heap)
+    else:
+        status = kernels.allocate_bounded_into(lam, budget, *bounds, out, ties, heap)
     if status:
-        _validate.raise_for_status(status, lam, budget)
+        _validate.raise_for_status(status, lam, budget, bounds=bounds)
     return out
 
 
@@ -123,7 +148,7 @@ def _allocate_on_device(lam, budget, out):
     return out
 
 
-def allocate_batch(lam2d, budgets, *, backend="auto", out=None):
+def allocate_batch(lam2d, budgets, *, min_tasks=None, max_tasks=None, backend="auto", out=None):
     """Solve ``m`` independent allocation problems at once, one per row of ``lam2d``.
 
     Row ``r`` of the result equals ``allocate(lam2d[r], budgets[r])`` bit for bit.
@@ -133,6 +158,9 @@ def allocate_batch(lam2d, budgets, *, backend="auto", out=None):
     lam2d : array_like of float, shape (m, n)
     budgets : int or array_like of int, shape (m,)
         One budget for every row, or one per row.
+    min_tasks, max_tasks : int or array_like of int, shape (n,) or (m, n), optional
+        Per-worker bounds as in :func:`allocate`: one value, one row for every problem,
+        or one row per problem.
     backend : {"auto", "python", "numba", "cython", "cuda"}
         ``"auto"`` prefers numba, which solves the rows in parallel.
     out : ndarray of int64, shape (m, n), optional
@@ -142,21 +170,37 @@ def allocate_batch(lam2d, budgets, *, backend="auto", out=None):
     Returns
     -------
     ndarray of int64, shape (m, n)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastata as fa
+    >>> lam2d = np.array([[1.0, 2.0, 4.0], [1.0, 1.0, 1.0]])
+    >>> fa.allocate_batch(lam2d, 7).tolist()            # one budget for every row
+    [[4, 2, 1], [3, 2, 2]]
+    >>> fa.allocate_batch(lam2d, [3, 4]).tolist()       # or one per row
+    [[2, 1, 0], [2, 1, 1]]
     """
     if backend == "cuda" and _validate.is_device_array(lam2d):
+        _validate.no_device_bounds(min_tasks, max_tasks)
         return _allocate_batch_on_device(lam2d, budgets, out)
     _, kernels = _backends.resolve(backend, "batch")
     lam2d = _validate.real_array(lam2d, "lam2d", 2)
     m, n = lam2d.shape
     budgets = _validate.budgets(budgets, m)
+    low, high = _validate.task_bounds(min_tasks, max_tasks, lam2d)
     out = np.empty((m, n), dtype=np.int64) if out is None else _validate.out_array(out, (m, n))
     ties, heap = _batch_scratch(m, n)
     status = np.zeros(m, dtype=np.int64)
-    kernels.allocate_batch_into(lam2d, budgets, out, ties, heap, status)
+    if low is None:
+        kernels.allocate_batch_into(lam2d, budgets, out, ties, heap, status)
+    else:
+        kernels.allocate_batch_bounded_into(lam2d, budgets, low, high, out, ties, heap, status)
     bad = np.flatnonzero(status)
     if bad.size:
         row = int(bad[0])
-        _validate.raise_for_status(int(status[row]), lam2d[row], int(budgets[row]), "lam2d", row)
+        bounds = None if low is None else (low[row], high[row])
+        _validate.raise_for_status(int(status[row]), lam2d[row], int(budgets[row]), "lam2d", row, bounds)
     return out
 
 
@@ -199,6 +243,15 @@ def proxy_loss(a, lam):
     -------
     float
         ``0.0`` when no worker has a task; ``inf`` when an unavailable worker has one.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> lam = [1.0, 2.0, 4.0]
+    >>> fa.proxy_loss(fa.allocate(lam, 7), lam)    # the optimum: worker 0's 4 tasks take 4.0
+    4.0
+    >>> fa.proxy_loss([7, 0, 0], lam)              # everything on the fastest worker
+    7.0
     """
     lam = _validate.real_array(lam, "lam", 1)
     _validate.lam_values(lam)
@@ -257,17 +310,21 @@ class Allocator:
         # starts its search from the previous call's threshold (the result is the same).
         # Below, a search costs less than the extra argument.
         if n >= WARM_START_N:
-            self._kernel = partial(self._kernels.allocate_warm_into, warm=np.zeros(3))
+            warm = np.zeros(3)
+            self._kernel = partial(self._kernels.allocate_warm_into, warm=warm)
+            self._bounded = partial(self._kernels.allocate_bounded_warm_into, warm=warm)
         else:
             self._kernel = self._kernels.allocate_into  # looked up once: this is the hot path
+            self._bounded = self._kernels.allocate_bounded_into
         self._device_out = None  # created on the first call with a GPU array
         # The call guard: a call takes the one token and gives it back. list.pop and
         # list.append are atomic under the GIL and in free-threaded builds alike.
         self._idle = [True]
 
-    def __call__(self, lam, budget):
-        """The canonical allocation of ``budget`` tasks over ``lam`` (as :func:`allocate`),
-        in the allocator's own array. A rejected call leaves that array as it was."""
+    def __call__(self, lam, budget, *, min_tasks=None, max_tasks=None):
+        """The canonical allocation of ``budget`` tasks over ``lam`` (as :func:`allocate`,
+        bounds included), in the allocator's own array. A rejected call leaves that array
+        as it was."""
         idle = self._idle
         try:
             idle.pop()
@@ -279,6 +336,7 @@ class Allocator:
             if not (type(lam) is _NDARRAY and lam.dtype is _FLOAT64 and lam.shape == self._shape
                     and lam.flags.c_contiguous):  # fmt: skip
                 if self.backend == "cuda" and _validate.is_device_array(lam):
+                    _validate.no_device_bounds(min_tasks, max_tasks)
                     return self._on_device(lam, budget)
                 lam = self._checked(lam)
             if type(budget) is not int:
@@ -287,9 +345,14 @@ class Allocator:
                 budget = int(budget) if type(budget) in _NUMPY_INTEGERS else _validate.budget(budget)
             if not 0 <= budget <= _MAX_BUDGET:
                 budget = _validate.budget(budget)
-            status = self._kernel(lam, budget, self._out, self._ties, self._heap)
+            if min_tasks is None and max_tasks is None:
+                status = self._kernel(lam, budget, self._out, self._ties, self._heap)
+                bounds = None
+            else:
+                bounds = _validate.task_bounds(min_tasks, max_tasks, lam)
+                status = self._bounded(lam, budget, *bounds, self._out, self._ties, self._heap)
             if status:
-                _validate.raise_for_status(status, lam, budget)
+                _validate.raise_for_status(status, lam, budget, bounds=bounds)
             return self._out
         finally:
             idle.append(True)

@@ -8,6 +8,8 @@ import sys
 #: ``fastata --help`` does not import the simulator (numba).
 PRESETS = ("cifar", "quadratic", "heavy-tail", "drift", "outage", "large")
 POLICIES = ("ata", "ata-empirical", "fta", "uta", "gta")
+#: Every built-in policy name ``--policies`` takes (fastata.sim.NAMES).
+NAMES = ("ata", "ata-empirical", "ata-bernstein", "fta", "uta", "gta")
 FAMILIES = ("exponential", "shifted-exponential", "lognormal", "gamma", "uniform", "half-normal", "pareto", "trace")
 PLOT_FORMATS = (".png", ".pdf", ".svg")
 
@@ -108,12 +110,20 @@ def _add_simulate(commands):
     simulate.add_argument("--preset", choices=PRESETS, default="cifar", help="the setup (default: cifar)")
     simulate.add_argument("--rounds", type=int, default=None, help="rounds per policy (default: the preset's, 10000 for cifar)")
     simulate.add_argument("--seed", type=int, default=0, help="the one seed of the run (default: 0)")
-    simulate.add_argument("--policies", type=_names(POLICIES, "--policies"), default=POLICIES,
-                          help="comma-separated subset of " + ",".join(POLICIES) + " (default: all)")
+    simulate.add_argument("--policies", type=_names(NAMES, "--policies"), default=POLICIES,
+                          help="comma-separated list of " + ",".join(NAMES) + " (default: " + ",".join(POLICIES) + ")")
+    simulate.add_argument("--policy", action="append", default=[], metavar="MODULE:CALLABLE", dest="custom",
+                          help="run a policy of your own beside the others (repeatable). MODULE is imported (the "
+                          "current folder is on the path) and, for each setup, CALLABLE(n_workers, budget, *, alpha, "
+                          "eta, gamma, c) is called and must return a fresh policy: an object with n_workers, budget, "
+                          "allocate(budget=None, *, out=None), observe(workers, durations) and set_available(ids, flag) "
+                          "(fastata.policies.AllocationPolicy). alpha and eta are the workers' bounds (or --alpha, "
+                          "--eta), gamma the preset's (or --gamma), c is --c or None. Its results are named "
+                          "MODULE:CALLABLE")
     simulate.add_argument("--alpha", type=_real("--alpha"), default=None, help="ATA's alpha (default: the workers' psi_1 bound)")
-    simulate.add_argument("--eta", type=_real("--eta"), default=None, help="ATA-Empirical's eta (default: the workers' relative psi_1 bound)")
-    simulate.add_argument("--gamma", type=_real("--gamma"), default=None, help="discount in (0, 1] for ATA and ATA-Empirical (default: the preset's, 1 = the paper)")
-    simulate.add_argument("--c", type=_real("--c"), default=2.0, help="the constant in the confidence width (default: 2, the paper's)")
+    simulate.add_argument("--eta", type=_real("--eta"), default=None, help="ATA-Empirical's and ATA-Bernstein's eta (default: the workers' relative psi_1 bound)")
+    simulate.add_argument("--gamma", type=_real("--gamma"), default=None, help="discount in (0, 1] for the adaptive policies (default: the preset's, 1 = the paper)")
+    simulate.add_argument("--c", type=_real("--c"), default=None, help="the constant in the confidence width (default: each policy's theory: 2 for ata and ata-empirical, the paper's; 1 for ata-bernstein, its inequality's)")
     simulate.add_argument("--n", type=_sizes, default=None, help="number of workers, or several separated by commas (default: the preset's)")
     simulate.add_argument("--budget", type=int, default=None, help="tasks per round (default: the preset's)")
     simulate.add_argument("--distribution", type=_distribution, default=None, metavar="FAMILY[:OPTIONS]",
@@ -121,6 +131,10 @@ def _add_simulate(commands):
                           + " (lognormal:sigma=1, gamma:shape=2, pareto:shape=2.5), or trace:FILE.npy|FILE.csv[,order=sequential]")
     simulate.add_argument("--shuffle", action="store_true",
                           help="renumber the workers at random (seeded): the presets number them fastest first")
+    simulate.add_argument("--min-tasks", type=int, default=None, metavar="K",
+                          help="every available worker takes at least K tasks a round (allocation policies; default: 0)")
+    simulate.add_argument("--max-tasks", type=int, default=None, metavar="K",
+                          help="no worker takes more than K tasks a round (allocation policies; default: no limit)")
     simulate.add_argument("--backend", default="auto", help="policy backend (default: auto)")
     simulate.add_argument("--plot", metavar="FILE.png", help="write the figure (needs matplotlib: pip install \"fastata[plot]\")")
     simulate.add_argument("--json", metavar="FILE", help="write the numbers as JSON")
@@ -132,6 +146,26 @@ def _check_output(path, option):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise ValueError(f"{option} must be a path in an existing folder; got {path!r}")
+
+
+def _load_callable(spec):
+    """``MODULE:CALLABLE`` (``--policy``) imported, with the current folder on the path."""
+    import importlib
+
+    module, _, name = spec.partition(":")
+    if not module or not name:
+        raise ValueError(f"--policy must look like MODULE:CALLABLE (e.g. mypolicies:make); got {spec!r}")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        target = importlib.import_module(module)
+    except ImportError as exc:
+        raise ValueError(f"--policy must name an importable module; got {spec!r} ({type(exc).__name__}: {exc})") from None
+    for part in name.split("."):
+        target = getattr(target, part, None)
+    if not callable(target):
+        raise ValueError(f"--policy must name a callable in its module; got {spec!r}")
+    return target
 
 
 def _simulate(args):
@@ -146,13 +180,15 @@ def _simulate(args):
             raise ValueError('--plot needs matplotlib: pip install "fastata[plot]"') from None
     if args.json is not None:
         _check_output(args.json, "--json")
+    custom = tuple((spec, _load_callable(spec)) for spec in args.custom)
     from .sim import experiment, report
 
     with report.Progress(f"simulating {args.preset}", enabled=not args.no_progress) as progress:
         result = experiment.run_preset(
             args.preset, rounds=args.rounds, seed=args.seed, n=args.n, budget=args.budget,
             distribution=args.distribution, policies=args.policies, alpha=args.alpha, eta=args.eta,
-            gamma=args.gamma, c=args.c, shuffle=args.shuffle, backend=args.backend, progress=progress,
+            gamma=args.gamma, c=args.c, shuffle=args.shuffle, min_tasks=args.min_tasks, max_tasks=args.max_tasks,
+            backend=args.backend, progress=progress, custom=custom,
         )  # fmt: skip
     report.print_tables(result, plain=args.plain)
     if args.plot is not None:

@@ -68,6 +68,24 @@ class DaskEngine:
     results is noticed like any other departure, and its tasks move. (``client.gather``
     would instead wait for the scheduler to recompute such a result on its pinned, dead
     worker: forever.) A result the scheduler reports it cannot fetch counts as lost.
+
+    Examples
+    --------
+    >>> from distributed import Client, LocalCluster
+    >>> from fastata.dask import DaskEngine
+    >>> cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0")
+    >>> client = Client(cluster)
+    >>> engine = DaskEngine(client)
+    >>> address, = engine.addresses()
+    >>> handle, = engine.submit(abs, [-3], address)
+    >>> event = None
+    >>> while event is None:          # None: nothing reported yet (a result may be on its way)
+    ...     event = engine.next_done(timeout=10.0)
+    ...
+    >>> key, kind, (value, seconds) = event
+    >>> key == handle, kind, value
+    (True, 'ok', 3)
+    >>> engine.close(timeout=5.0); client.close(); cluster.close()
     """
 
     def __init__(self, client):
@@ -81,6 +99,7 @@ class DaskEngine:
         self._nthreads = {}  # address -> threads, every worker seen (a departed one's censoring needs it)
 
     def addresses(self):
+        """The addresses of the workers connected now."""
         now = self.client.nthreads()
         self._nthreads.update(now)
         return list(now)
@@ -90,6 +109,7 @@ class DaskEngine:
         return dict(self._nthreads)
 
     def submit(self, fn, items, address):
+        """Start ``fn(item)`` for each item on ``address`` only, timed there; one handle (key) per item."""
         futures = self.client.map(_timed, [fn] * len(items), items, key=f"{funcname(fn)}-{self.token}",
                                   workers=[address], allow_other_workers=False, pure=False)  # fmt: skip
         for future in futures:
@@ -99,6 +119,8 @@ class DaskEngine:
         return [future.key for future in futures]
 
     def next_done(self, timeout):
+        """The next ``(key, kind, payload)``, ``kind`` one of ``"ok"``, ``"error"``, ``"lost"``;
+        ``None`` after ``timeout`` seconds with nothing ended."""
         if not self._ready:
             self._fill(timeout)
         return self._ready.popleft() if self._ready else None
@@ -186,6 +208,7 @@ class DaskEngine:
         return self._live.pop(key)
 
     def cancel(self, handles):
+        """Cancel these tasks and forget them: their events are never reported."""
         handles = set(handles)
         if self._ready:
             self._ready = collections.deque(e for e in self._ready if e[0] not in handles)
@@ -251,6 +274,23 @@ class AdaptiveExecutor(AdaptiveRunner):
 
     Use it as a context manager (or call ``close()``) to wait, at shutdown, for tasks that
     a failed round cancelled while they ran; the client stays open.
+
+    Examples
+    --------
+    >>> from distributed import Client, LocalCluster
+    >>> import fastata as fa
+    >>> from fastata.dask import AdaptiveExecutor
+    >>> cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0")
+    >>> client = Client(cluster)
+    >>> with AdaptiveExecutor(client, fa.ATAEmpirical(2, 8, eta=0.5)) as ex:
+    ...     for k in range(3):
+    ...         squares = ex.run_round(lambda x: x * x, range(8))
+    ...
+    >>> squares                                   # results in the order of the items
+    [0, 1, 4, 9, 16, 25, 36, 49]
+    >>> len(ex.history), ex.history[-1].budget, sum(ex.history[-1].allocation.values())
+    (3, 8, 8)
+    >>> client.close(); cluster.close()
     """
 
     def __init__(self, client, policy=None):
@@ -267,6 +307,22 @@ class GreedyExecutor(GreedyRunner):
     its history bills every worker for the whole round (``worker_time = workers * wall_time``).
     The cancelled copies still run until ``fn`` returns: use the executor as a context
     manager, or call ``close()``, before closing the cluster, to let them finish quietly.
+
+    Examples
+    --------
+    >>> from distributed import Client, LocalCluster
+    >>> from fastata.dask import GreedyExecutor
+    >>> cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0")
+    >>> client = Client(cluster)
+    >>> with GreedyExecutor(client) as ex:
+    ...     results = ex.run_round(str, range(4))
+    ...
+    >>> results
+    ['0', '1', '2', '3']
+    >>> record = ex.history[-1]
+    >>> record.workers, record.worker_time == record.workers * record.wall_time
+    (2, True)
+    >>> client.close(); cluster.close()
     """
 
     def __init__(self, client):

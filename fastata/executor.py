@@ -70,14 +70,22 @@ import time
 import numpy as np
 
 from . import _validate
-from .policies import FTA, explore_caps
+from .policies import FTA, Policy, explore_caps
 
 #: How often (seconds) a round re-reads the worker list to notice a dead or new worker.
 POLL_INTERVAL = 0.25
 
 
 class TaskError(RuntimeError):
-    """A task raised: ``index`` is the item's position in ``items``, ``exception`` (and ``__cause__``) the error."""
+    """A task raised: ``index`` is the item's position in ``items``, ``exception`` (and ``__cause__``) the error.
+
+    Examples
+    --------
+    >>> from fastata.executor import TaskError        # also fastata.dask.TaskError
+    >>> error = TaskError(3, ZeroDivisionError("division by zero"))
+    >>> error.index, str(error)
+    (3, 'the task for item 3 raised ZeroDivisionError: division by zero')
+    """
 
     def __init__(self, index, exception):
         super().__init__(f"the task for item {index} raised {type(exception).__name__}: {exception}")
@@ -86,7 +94,14 @@ class TaskError(RuntimeError):
 
 
 class NoWorkersError(RuntimeError):
-    """No worker is connected, so the round cannot finish."""
+    """No worker is connected, so the round cannot finish.
+
+    Examples
+    --------
+    >>> from fastata.executor import NoWorkersError   # also fastata.dask.NoWorkersError
+    >>> issubclass(NoWorkersError, RuntimeError)    # a round with no worker left raises it
+    True
+    """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +120,14 @@ class RoundRecord:
     of unfinished items started by idle workers).
     ``censored``: lower bounds on task times handed to ``policy.observe_censored`` (tasks
     running on workers that left; adaptive rounds only).
+
+    Examples
+    --------
+    >>> from fastata.executor import RoundRecord      # also fastata.dask.RoundRecord
+    >>> record = RoundRecord(round=0, budget=8, wall_time=2.0, worker_time=3.5, task_time=3.5, workers=2,
+    ...                      allocation={"tcp://a:1": 6, "tcp://b:1": 2}, resubmitted=0)
+    >>> record.worker_time / (record.workers * record.wall_time)   # the workers' busy share
+    0.875
     """
 
     round: int
@@ -131,7 +154,7 @@ class WorkerMap:
         self.connected = set(start)
         if policy is not None:
             if policy.n_workers < len(start):
-                if isinstance(policy, FTA):
+                if not _grows(policy):
                     _validate.fixed_policy_workers(policy.n_workers, len(start))
                 policy.add_workers(len(start) - policy.n_workers)
             elif policy.n_workers > len(start):
@@ -152,8 +175,8 @@ class WorkerMap:
         if not joined and not left:
             return joined, left
         new = [a for a in joined if a not in self.index]
-        if isinstance(self.policy, FTA):
-            new = []  # the oracle has no mean for a newcomer: it stays without tasks
+        if self.policy is not None and not _grows(self.policy):
+            new = []  # e.g. the oracle, which has no mean for a newcomer: it stays without tasks
         back = [self.index[a] for a in joined if a in self.index]
         gone = [self.index[a] for a in left if a in self.index]
         if self.policy is not None:
@@ -168,6 +191,11 @@ class WorkerMap:
             self.addresses.append(address)
         self.connected = now
         return joined, left
+
+
+def _grows(policy):
+    """Whether a joining worker can be given to ``policy``: it has ``add_workers`` (FTA's needs true means)."""
+    return hasattr(policy, "add_workers") and not isinstance(policy, FTA)
 
 
 def _timed(fn, item):
@@ -230,6 +258,7 @@ class _Round:
         self.censored_seconds = []
         self.task_time = 0.0
         self.resubmitted = 0
+        self.bounds = None  # (min_tasks, max_tasks) of the round, or None
 
     def submit(self, indices, address):
         """Start the items at ``indices`` on ``address``, in this order."""
@@ -330,7 +359,7 @@ class _Runner:
         """``addresses[i]``: the worker behind policy index ``i`` (``None`` for an index never mapped)."""
         return list(self.workers.addresses)
 
-    def run_round(self, fn, items, *, timeout=None):
+    def run_round(self, fn, items, *, min_tasks=None, max_tasks=None, timeout=None):
         """Run ``fn(item)`` for every item; the results in the order of ``items``.
 
         Parameters
@@ -339,6 +368,12 @@ class _Runner:
             Runs on the workers, one call per item.
         items : sequence
             One task per item; ``len(items)`` is the round's budget.
+        min_tasks, max_tasks : int or array_like of int, shape (policy.n_workers,), optional
+            Per-worker bounds on the round's allocation, by policy index (``addresses[i]``),
+            as in :func:`fastata.allocate` (adaptive executors only). A worker lost
+            mid-round takes its capacity with it: its unfinished tasks go to the others
+            within their ``max_tasks`` (counting every task they started this round), or
+            the round raises ``ValueError`` when they cannot hold them.
         timeout : float, optional
             Seconds after which the round gives up (``TimeoutError``).
 
@@ -357,14 +392,19 @@ class _Runner:
         items = _validate.round_items(items)
         timeout = _validate.round_timeout(timeout)
         fn = _validate.task_function(fn)
+        bounds = self._round_bounds(min_tasks, max_tasks)
         with self._lock:
-            return self._run_round(fn, items, timeout)
+            return self._run_round(fn, items, timeout, bounds)
 
-    def _run_round(self, fn, items, timeout):
+    def _round_bounds(self, min_tasks, max_tasks):
+        return None if min_tasks is None and max_tasks is None else (min_tasks, max_tasks)
+
+    def _run_round(self, fn, items, timeout, bounds=None):
         if self._closed:
             raise RuntimeError("the executor is closed")
         self._sync()
         state = _Round(self.engine, fn, items, timeout)
+        state.bounds = bounds
         try:
             self._run(state)
             while state.remaining:
@@ -470,7 +510,13 @@ class AdaptiveRunner(_Runner):
 
     def _run(self, state):
         if state.items:
-            self._submit(state, np.arange(len(state.items)), self.policy.allocate(len(state.items)))
+            if state.bounds is None:
+                counts = self.policy.allocate(len(state.items))
+            else:
+                counts = self.policy.allocate(len(state.items), min_tasks=state.bounds[0], max_tasks=state.bounds[1])
+            if not isinstance(self.policy, Policy):  # an object of the user's: check what it handed out
+                counts = _validate.policy_allocation(np.asarray(counts), self.policy.n_workers, len(state.items))
+            self._submit(state, np.arange(len(state.items)), counts)
         state.first = dict(state.started)
 
     def _submit(self, state, indices, counts):
@@ -485,12 +531,41 @@ class AdaptiveRunner(_Runner):
 
         The worker list was read just before (``_check_workers``), and its departures handled.
         """
-        lam = self.policy.lower_bounds  # +inf for the workers that left
+        lam = self._estimates()  # +inf for the workers that left
         queued = np.zeros(lam.shape[0], dtype=np.int64)
         for _, address in state.running.values():
             queued[self.workers.index[address]] += 1
+        room = self._explore_room(state, lam.shape[0])
+        bound_room = self._bound_room(state, lam.shape[0])
+        if bound_room is not None:
+            capacity = int(bound_room[lam < np.inf].sum())
+            if capacity < len(lost):
+                raise ValueError(_validate.lost_over_capacity(len(lost), capacity))
+            room = bound_room if room is None else np.where(room < 0, bound_room, np.minimum(room, bound_room))
         state.resubmitted += len(lost)
-        self._submit(state, np.asarray(lost), top_up(lam, queued, len(lost), self._explore_room(state, lam.shape[0])))
+        self._submit(state, np.asarray(lost), top_up(lam, queued, len(lost), room))
+
+    def _bound_room(self, state, n):
+        """How many more tasks each worker may take this round under ``max_tasks``, or None."""
+        if state.bounds is None or state.bounds[1] is None:
+            return None
+        room = _validate.task_bounds(None, state.bounds[1], np.zeros(n))[1]
+        for address, started in state.started.items():
+            i = self.workers.index.get(address)
+            if i is not None:
+                room[i] -= started
+        return np.clip(room, 0, len(state.items))
+
+    def _estimates(self):
+        """The policy's ``lower_bounds``, or, for a policy without them, equal ones over the connected workers."""
+        if hasattr(self.policy, "lower_bounds"):
+            return np.asarray(self.policy.lower_bounds, dtype=np.float64)
+        lam = np.full(self.policy.n_workers, np.inf)
+        for address in self.workers.connected:
+            i = self.workers.index.get(address)
+            if i is not None and i < lam.shape[0]:
+                lam[i] = 1.0
+        return lam
 
     def _explore_room(self, state, n):
         """How many more tasks each worker may take this round under the policy's ``explore_share`` (``-1``: any)."""
@@ -576,6 +651,11 @@ class GreedyRunner(_Runner):
     computing; the first result of each item is kept and the other copies are cancelled, so
     the round ends with the ``budget``-th distinct result and the work still running is wasted.
     """
+
+    def _round_bounds(self, min_tasks, max_tasks):
+        if min_tasks is not None or max_tasks is not None:
+            raise TypeError(_validate.greedy_bounds())
+        return None
 
     def _run(self, state):
         self._queue = list(range(len(state.items)))[::-1]  # pop() gives the lowest index first

@@ -25,7 +25,7 @@ argument (float32 would change the float products the canonical order is defined
 Where errors go
 ---------------
 Outside a ``prange`` body, bad values raise ``ValueError`` inside the jitted code, with
-the messages of :mod:`fastata._validate` (a jitted raise carries a constant message, so it
+the messages of ``fastata._validate`` (a jitted raise carries a constant message, so it
 names the parameter and the rule but not the offending value). A rejected call writes
 nothing.
 
@@ -67,18 +67,27 @@ Functions
     call. In a hot loop, allocate the scratch once with ``scratch(n)`` and call
     ``allocate_into_scratch(lam, budget, out, ties, heap)`` or
     ``allocate_into_scratch_status(...)``, which allocate nothing.
+``allocate_into_bounded(lam, budget, min_tasks, max_tasks, out)`` and ``allocate_into_bounded_status``
+    The same with per-worker bounds ``min_tasks <= out <= max_tasks`` (int64 arrays of
+    ``lam``'s length); ``allocate_into_bounded_scratch(_status)`` take the scratch.
 ``check_status(code)``
     Raise the ``ValueError`` for a status code (nothing for ``OK``). The codes: ``OK``,
     ``LAM_NAN``, ``LAM_NEGATIVE``, ``NO_AVAILABLE_WORKER`` (from the kernel) and
-    ``BUDGET_OUT_OF_RANGE``, ``OUT_SHAPE``, ``SCRATCH_TOO_SMALL`` (the argument checks).
+    ``BUDGET_OUT_OF_RANGE``, ``OUT_SHAPE``, ``SCRATCH_TOO_SMALL`` (the argument checks);
+    with bounds also ``MIN_NEGATIVE``, ``BOUNDS_CROSSED``, ``MIN_ON_UNAVAILABLE``,
+    ``MIN_OVER_BUDGET``, ``CAPACITY_SHORT`` and ``BOUNDS_SHAPE``.
 ``observe_into(workers, durations, counts, means, m2)``
     Welford's update of the per-worker statistics; checks every sample first, so a
     rejected batch changes nothing.
-``ata_bounds_into(counts, means, available, alpha, rounds, s)`` and
+``ata_bounds_into(counts, means, available, alpha, rounds, s)``
+    The lower confidence bounds of ATA after ``rounds`` completed rounds, with the
+    paper's constant ``c = 2``; ``available`` is uint8 or bool (0 or ``False`` =
+    unavailable).
 ``ata_empirical_bounds_into(counts, means, available, eta, rounds, s)``
-    The lower confidence bounds of ATA and ATA-Empirical after ``rounds`` completed
-    rounds, with the paper's constant ``c = 2``; ``available`` is uint8 or bool (0 or
-    ``False`` = unavailable).
+    The same for ATA-Empirical.
+``ata_bernstein_bounds_into(counts, means, m2, available, eta, rounds, s)``
+    ATA-Bernstein's bounds (its inequality's constant ``c = 1``), from the counts, means
+    and Welford's ``m2``.
 ``VERSION`` and ``check_cached_version(compiled)``
     The installed fastata version, as a constant numba freezes into the code that reads
     it, and the check that a cached function was compiled against it (above).
@@ -95,10 +104,15 @@ from . import __version__, _validate
 from .allocate import _scratch_lengths
 from .kernels import stats, threshold
 from .kernels.status import (
+    BOUNDS_CROSSED,
+    CAPACITY_SHORT,
     DURATION_NEGATIVE,
     DURATION_NOT_FINITE,
     LAM_NAN,
     LAM_NEGATIVE,
+    MIN_NEGATIVE,
+    MIN_ON_UNAVAILABLE,
+    MIN_OVER_BUDGET,
     NO_AVAILABLE_WORKER,
     OK,
     VARIANT_ATA,
@@ -118,12 +132,15 @@ BUDGET_OUT_OF_RANGE = 101
 OUT_SHAPE = 102
 #: ``ties`` or ``heap`` shorter than ``scratch(n)`` makes them.
 SCRATCH_TOO_SMALL = 103
+#: ``min_tasks`` or ``max_tasks`` not of ``lam``'s length.
+BOUNDS_SHAPE = 104
 
 # The scratch lengths are fastata.allocate's, compiled: one rule for every caller.
 register_jitable(_scratch_lengths)
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 _PAPER_C = 2.0  # fastata.policies.PAPER_C; not imported, so that this module stays light
+_BERNSTEIN_C = 1.0  # fastata.policies.bernstein.THEORY_C
 
 # Module-level strings are compile-time constants for numba.
 _MSG_LAM_NAN = _validate.JIT_MESSAGES["lam_nan"]
@@ -138,6 +155,12 @@ _MSG_DURATION_NEGATIVE = _validate.JIT_MESSAGES["duration_negative"]
 _MSG_SAMPLES_SHAPE = _validate.JIT_MESSAGES["samples_shape"]
 _MSG_STATS_SHAPE = _validate.JIT_MESSAGES["stats_shape"]
 _MSG_PARAM = _validate.JIT_MESSAGES["param_positive"]
+_MSG_MIN_NEGATIVE = _validate.JIT_MESSAGES["min_negative"]
+_MSG_BOUNDS_CROSSED = _validate.JIT_MESSAGES["bounds_crossed"]
+_MSG_MIN_UNAVAILABLE = _validate.JIT_MESSAGES["min_on_unavailable"]
+_MSG_MIN_BUDGET = _validate.JIT_MESSAGES["min_over_budget"]
+_MSG_CAPACITY = _validate.JIT_MESSAGES["capacity_short"]
+_MSG_BOUNDS_SHAPE = _validate.JIT_MESSAGES["bounds_shape"]
 _MSG_ROUNDS = _validate.JIT_MESSAGES["rounds_negative"]
 _MSG_STATUS = _validate.JIT_MESSAGES["status_unknown"]
 _MAX_BUDGET = _validate.MAX_BUDGET
@@ -181,6 +204,10 @@ def _check_scratch(ties, heap):
     pass
 
 
+def _check_task_bounds(min_tasks, max_tasks):
+    pass
+
+
 def _check_samples(workers, durations, counts, means, m2):
     pass
 
@@ -191,6 +218,16 @@ def _check_bounds(counts, means, available, param, rounds, s):
 
 def _check_code(code):
     pass
+
+
+def _check_m2(m2):
+    pass
+
+
+@overload(_check_m2, jit_options=_JIT)
+def _type_m2(m2):
+    _raise_first(_array_problem(m2, "m2", types.float64))
+    return lambda m2: None
 
 
 @overload(_check_allocation, jit_options=_JIT)
@@ -210,6 +247,15 @@ def _type_scratch(ties, heap):
         _array_problem(heap, "heap", types.float64, writable=True),
     )
     return lambda ties, heap: None
+
+
+@overload(_check_task_bounds, jit_options=_JIT)
+def _type_task_bounds(min_tasks, max_tasks):
+    _raise_first(
+        _array_problem(min_tasks, "min_tasks", types.int64),
+        _array_problem(max_tasks, "max_tasks", types.int64),
+    )
+    return lambda min_tasks, max_tasks: None
 
 
 @overload(_check_samples, jit_options=_JIT)
@@ -247,7 +293,15 @@ def _type_code(code):
 
 @njit(**_JIT)
 def scratch(n):
-    """``(ties, heap)``: the scratch :func:`allocate_into_scratch` needs for ``n`` workers."""
+    """``(ties, heap)``: the scratch :func:`allocate_into_scratch` needs for ``n`` workers.
+
+    Examples
+    --------
+    >>> from fastata.jit import scratch
+    >>> ties, heap = scratch(3)
+    >>> ties.dtype.name, ties.shape, heap.dtype.name, heap.shape
+    ('int64', (3,), 'float64', (5,))
+    """
     ties, heap = _scratch_lengths(n)
     return np.empty(ties, dtype=np.int64), np.empty(heap, dtype=np.float64)
 
@@ -258,6 +312,15 @@ def check_status(code):
 
     For the codes of the ``*_status`` functions, after a ``prange`` loop (where numba
     does not deliver exceptions); callable from jitted code and from Python.
+
+    Examples
+    --------
+    >>> from fastata import jit
+    >>> jit.check_status(jit.OK)
+    >>> jit.check_status(jit.LAM_NAN)
+    Traceback (most recent call last):
+        ...
+    ValueError: lam must not contain NaN (fastata.jit)
     """
     _check_code(code)
     if code == OK:
@@ -274,6 +337,18 @@ def check_status(code):
         raise ValueError(_MSG_OUT_SHAPE)
     if code == SCRATCH_TOO_SMALL:
         raise ValueError(_MSG_SCRATCH)
+    if code == MIN_NEGATIVE:
+        raise ValueError(_MSG_MIN_NEGATIVE)
+    if code == BOUNDS_CROSSED:
+        raise ValueError(_MSG_BOUNDS_CROSSED)
+    if code == MIN_ON_UNAVAILABLE:
+        raise ValueError(_MSG_MIN_UNAVAILABLE)
+    if code == MIN_OVER_BUDGET:
+        raise ValueError(_MSG_MIN_BUDGET)
+    if code == CAPACITY_SHORT:
+        raise ValueError(_MSG_CAPACITY)
+    if code == BOUNDS_SHAPE:
+        raise ValueError(_MSG_BOUNDS_SHAPE)
     raise ValueError(_MSG_STATUS)
 
 
@@ -282,6 +357,17 @@ def allocate_into_scratch_status(lam, budget, out, ties, heap):
     """:func:`allocate_into_scratch` that never raises: returns a status code (``OK`` is 0).
 
     For ``prange`` bodies; a call that returns another code wrote nothing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastata.jit import allocate_into_scratch_status, scratch
+    >>> out = np.zeros(3, dtype=np.int64)
+    >>> ties, heap = scratch(3)
+    >>> allocate_into_scratch_status(np.array([1.0, 2.0, 4.0]), 7, out, ties, heap), out.tolist()
+    (0, [4, 2, 1])
+    >>> allocate_into_scratch_status(np.array([1.0, np.nan, 4.0]), 7, out, ties, heap), out.tolist()
+    (1, [4, 2, 1])
     """
     _check_allocation(lam, budget, out)
     _check_scratch(ties, heap)
@@ -301,6 +387,16 @@ def allocate_into_status(lam, budget, out):
     """:func:`allocate_into` that never raises: returns a status code (``OK`` is 0).
 
     For ``prange`` bodies; a call that returns another code wrote nothing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastata.jit import LAM_NEGATIVE, OK, allocate_into_status
+    >>> out = np.zeros(3, dtype=np.int64)
+    >>> allocate_into_status(np.array([1.0, 2.0, 4.0]), 7, out) == OK, out.tolist()
+    (True, [4, 2, 1])
+    >>> allocate_into_status(np.array([1.0, -2.0, 4.0]), 7, out) == LAM_NEGATIVE, out.tolist()
+    (True, [4, 2, 1])
     """
     _check_allocation(lam, budget, out)  # before the scratch, for the caller's wording
     ties, heap = scratch(lam.shape[0])
@@ -309,7 +405,25 @@ def allocate_into_status(lam, budget, out):
 
 @njit(**_JIT)
 def allocate_into_scratch(lam, budget, out, ties, heap):
-    """:func:`allocate_into` with caller-owned scratch (see :func:`scratch`): allocates nothing."""
+    """:func:`allocate_into` with caller-owned scratch (see :func:`scratch`): allocates nothing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numba import njit
+    >>> from fastata.jit import allocate_into_scratch, scratch
+    >>> @njit
+    ... def allocate_rounds(lam2d, budget, out):
+    ...     ties, heap = scratch(lam2d.shape[1])          # once, for every row
+    ...     for r in range(lam2d.shape[0]):
+    ...         allocate_into_scratch(lam2d[r], budget, out[r], ties, heap)
+    ...
+    >>> lam2d = np.array([[1.0, 2.0, 4.0], [4.0, 2.0, 1.0]])
+    >>> out = np.empty((2, 3), dtype=np.int64)
+    >>> allocate_rounds(lam2d, 7, out)
+    >>> out.tolist()
+    [[4, 2, 1], [1, 2, 4]]
+    """
     check_status(allocate_into_scratch_status(lam, budget, out, ties, heap))
 
 
@@ -320,13 +434,134 @@ def allocate_into(lam, budget, out):
     Raises ``ValueError`` (leaving ``out`` untouched) for NaN or negative ``lam``, a budget
     outside ``[0, 2**53]``, a wrong ``out`` length, or ``budget > 0`` with no available
     worker. Not in a ``prange`` body: use :func:`allocate_into_status` there.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastata.jit import allocate_into
+    >>> out = np.empty(3, dtype=np.int64)
+    >>> allocate_into(np.array([1.0, 2.0, 4.0]), 7, out)    # from Python, or from @njit code
+    >>> out.tolist()
+    [4, 2, 1]
+    >>> allocate_into(np.array([1.0, 2.0, 4.0]), -1, out)
+    Traceback (most recent call last):
+        ...
+    ValueError: budget must be ...
     """
     check_status(allocate_into_status(lam, budget, out))
 
 
 @njit(**_JIT)
+def allocate_into_bounded_scratch_status(lam, budget, min_tasks, max_tasks, out, ties, heap):
+    """:func:`allocate_into_bounded_scratch` that never raises: returns a status code.
+
+    For ``prange`` bodies; a call that returns another code than ``OK`` wrote nothing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastata.jit import allocate_into_bounded_scratch_status, scratch
+    >>> lam, out = np.array([1.0, 2.0, 4.0]), np.zeros(3, dtype=np.int64)
+    >>> ties, heap = scratch(3)
+    >>> low, high = np.zeros(3, dtype=np.int64), np.full(3, 3, dtype=np.int64)
+    >>> allocate_into_bounded_scratch_status(lam, 7, low, high, out, ties, heap), out.tolist()
+    (0, [3, 3, 1])
+    >>> allocate_into_bounded_scratch_status(lam, 10, low, high, out, ties, heap)  # CAPACITY_SHORT
+    15
+    """
+    _check_allocation(lam, budget, out)
+    _check_task_bounds(min_tasks, max_tasks)
+    _check_scratch(ties, heap)
+    n = lam.shape[0]
+    if min_tasks.shape[0] != n or max_tasks.shape[0] != n:
+        return BOUNDS_SHAPE
+    if budget < 0 or budget > _MAX_BUDGET:
+        return BUDGET_OUT_OF_RANGE
+    if out.shape[0] != n:
+        return OUT_SHAPE
+    least_ties, least_heap = _scratch_lengths(n)
+    if ties.shape[0] < least_ties or heap.shape[0] < least_heap:
+        return SCRATCH_TOO_SMALL
+    return threshold.allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties, heap)
+
+
+@njit(**_JIT)
+def allocate_into_bounded_status(lam, budget, min_tasks, max_tasks, out):
+    """:func:`allocate_into_bounded` that never raises: returns a status code (``OK`` is 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastata.jit import allocate_into_bounded_status
+    >>> out = np.zeros(3, dtype=np.int64)
+    >>> low = np.array([0, 0, 2])
+    >>> allocate_into_bounded_status(np.array([1.0, 2.0, 4.0]), 7, low, np.full(3, 9), out), out.tolist()
+    (0, [3, 2, 2])
+    """
+    _check_allocation(lam, budget, out)
+    ties, heap = scratch(lam.shape[0])
+    return allocate_into_bounded_scratch_status(lam, budget, min_tasks, max_tasks, out, ties, heap)
+
+
+@njit(**_JIT)
+def allocate_into_bounded_scratch(lam, budget, min_tasks, max_tasks, out, ties, heap):
+    """:func:`allocate_into_bounded` with caller-owned scratch (see :func:`scratch`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastata.jit import allocate_into_bounded_scratch, scratch
+    >>> out = np.zeros(3, dtype=np.int64)
+    >>> ties, heap = scratch(3)
+    >>> allocate_into_bounded_scratch(np.array([1.0, 2.0, 4.0]), 7, np.ones(3, dtype=np.int64),
+    ...                               np.full(3, 3), out, ties, heap)
+    >>> out.tolist()
+    [3, 3, 1]
+    """
+    check_status(allocate_into_bounded_scratch_status(lam, budget, min_tasks, max_tasks, out, ties, heap))
+
+
+@njit(**_JIT)
+def allocate_into_bounded(lam, budget, min_tasks, max_tasks, out):
+    """The canonical allocation with per-worker bounds ``min_tasks <= out <= max_tasks``
+    (int64 arrays of ``lam``'s length; DESIGN.md section 2) into ``out``.
+
+    Raises ``ValueError`` (leaving ``out`` untouched) as :func:`allocate_into`, and for
+    bounds no allocation meets: a negative minimum, ``min_tasks > max_tasks``, a minimum on
+    an unavailable worker, ``sum(min_tasks) > budget``, or available workers whose
+    maximums sum to less than ``budget``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastata.jit import allocate_into_bounded
+    >>> out = np.zeros(3, dtype=np.int64)
+    >>> allocate_into_bounded(np.array([1.0, 2.0, 4.0]), 7, np.zeros(3, dtype=np.int64), np.full(3, 3), out)
+    >>> out.tolist()
+    [3, 3, 1]
+    """
+    check_status(allocate_into_bounded_status(lam, budget, min_tasks, max_tasks, out))
+
+
+@njit(**_JIT)
 def observe_into(workers, durations, counts, means, m2):
-    """Add per-task samples (worker ids, durations) to the statistics, all or none."""
+    """Add per-task samples (worker ids, durations) to the statistics, all or none.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastata.jit import observe_into
+    >>> counts, means, m2 = np.zeros(2), np.zeros(2), np.zeros(2)
+    >>> observe_into(np.array([0, 0, 1]), np.array([1.0, 3.0, 5.0]), counts, means, m2)
+    >>> counts.tolist(), means.tolist(), (m2 / counts).tolist()     # variances: M2 / K
+    ([2.0, 1.0], [2.0, 5.0], [1.0, 0.0])
+    >>> observe_into(np.array([0, 2]), np.array([1.0, 1.0]), counts, means, m2)
+    Traceback (most recent call last):
+        ...
+    ValueError: workers must be in [0, n_workers) (fastata.jit.observe_into)
+    >>> counts.tolist()                                             # the rejected batch changed nothing
+    [2.0, 1.0]
+    """
     _check_samples(workers, durations, counts, means, m2)
     if workers.shape[0] != durations.shape[0]:
         raise ValueError(_MSG_SAMPLES_SHAPE)
@@ -357,19 +592,74 @@ def _bounds(counts, means, available, variant, param, rounds, s):
 
 @njit(**_JIT)
 def ata_bounds_into(counts, means, available, alpha, rounds, s):
-    """ATA's lower confidence bounds into ``s`` (``+inf`` where ``available == 0``)."""
+    """ATA's lower confidence bounds into ``s`` (``+inf`` where ``available == 0``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastata as fa
+    >>> from fastata.jit import ata_bounds_into
+    >>> policy = fa.ATA(3, 6, alpha=0.1)
+    >>> policy.observe([0, 0, 1, 1, 2, 2], [1.0, 1.5, 2.0, 2.5, 9.0, 9.5])
+    >>> _ = policy.allocate()                                       # one completed round
+    >>> s = np.empty(3)
+    >>> ata_bounds_into(policy.counts, policy.means, np.array([1, 1, 0], dtype=np.uint8), 0.1, 1, s)
+    >>> s.round(4).tolist()
+    [1.0629, 2.0629, inf]
+    >>> policy.lower_bounds.round(4).tolist()                      # the same formula, every worker available
+    [1.0629, 2.0629, 9.0629]
+    """
     _bounds(counts, means, available, VARIANT_ATA, alpha, rounds, s)
 
 
 @njit(**_JIT)
 def ata_empirical_bounds_into(counts, means, available, eta, rounds, s):
-    """ATA-Empirical's lower confidence bounds into ``s`` (``+inf`` where ``available == 0``)."""
+    """ATA-Empirical's lower confidence bounds into ``s`` (``+inf`` where ``available == 0``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastata.jit import ata_empirical_bounds_into
+    >>> counts, means = np.array([10.0, 0.0]), np.array([2.0, 0.0])
+    >>> s = np.empty(2)
+    >>> ata_empirical_bounds_into(counts, means, np.array([True, True]), 0.05, 1, s)
+    >>> s.round(4).tolist()                    # a worker with no sample has bound 0
+    [1.9335, 0.0]
+    """
     _bounds(counts, means, available, VARIANT_EMPIRICAL, eta, rounds, s)
+
+
+@njit(**_JIT)
+def ata_bernstein_bounds_into(counts, means, m2, available, eta, rounds, s):
+    """ATA-Bernstein's lower confidence bounds into ``s`` with its inequality's constant ``c = 1``
+    (``+inf`` where ``available == 0``); ``m2`` is Welford's sum of squared deviations."""
+    _check_bounds(counts, means, available, eta, rounds, s)
+    _check_m2(m2)
+    n = counts.shape[0]
+    if means.shape[0] != n or m2.shape[0] != n or available.shape[0] != n or s.shape[0] != n:
+        raise ValueError(_MSG_STATS_SHAPE)
+    if not (eta > 0.0):
+        raise ValueError(_MSG_PARAM)
+    if not (rounds >= 0.0):
+        raise ValueError(_MSG_ROUNDS)
+    k = rounds if rounds > 1.0 else 1.0  # as fastata.policies: L = ln(2 k^2), k >= 1
+    c = _BERNSTEIN_C
+    stats.bernstein_bounds_into(counts, means, m2, available, c, c * eta, math.log(2.0 * k * k), s)
 
 
 def check_cached_version(compiled):
     """Raise ``RuntimeError`` unless ``compiled``, the :data:`VERSION` a function of yours
     returned, is the installed fastata's: a function loaded from numba's cache may have
-    been compiled against an older fastata (see the module docstring)."""
+    been compiled against an older fastata (see the module docstring).
+
+    Examples
+    --------
+    >>> import fastata.jit
+    >>> fastata.jit.check_cached_version(fastata.jit.VERSION)    # compiled against this fastata: fine
+    >>> fastata.jit.check_cached_version("0.0.1")
+    Traceback (most recent call last):
+        ...
+    RuntimeError: compiled must be the installed fastata version ...; got '0.0.1': ...
+    """
     if compiled != VERSION:
         raise _validate.stale_jit_cache(compiled, VERSION)

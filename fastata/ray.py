@@ -69,6 +69,15 @@ class Worker:
     measured here, around ``fn`` alone. A class of your own may override it (say, to pass
     the actor's state to ``fn``) as long as it keeps this contract. The executor calls it
     one task at a time per actor (Ray runs an actor's calls in the order they were sent).
+
+    Examples
+    --------
+    >>> from fastata.ray import Worker
+    >>> value, seconds = Worker().run_task(abs, -3)     # what an actor of this class runs, here in-process
+    >>> value, seconds >= 0.0
+    (3, True)
+
+    An actor class of your own: ``@ray.remote class Trainer(Worker): ...`` (see the README).
     """
 
     def run_task(self, fn, item):
@@ -96,6 +105,17 @@ def start_workers(n, *, resources=None, num_cpus=1, max_restarts=0, timeout=60.0
     timeout : float or None
         Seconds to wait for all of them to start (``None``: wait forever, e.g. while an
         autoscaler adds nodes); ``TimeoutError`` past it, after killing the ones started.
+
+    Examples
+    --------
+    >>> import ray
+    >>> from fastata.ray import start_workers
+    >>> _ = ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)  # or ray.init(address="auto")
+    >>> workers = start_workers(2, num_cpus=0.5)
+    >>> [ray.get(w.run_task.remote(abs, -3))[0] for w in workers]
+    [3, 3]
+    >>> for w in workers:
+    ...     ray.kill(w)
     """
     n = _validate.count(n, "n", 0)
     num_cpus = _validate.nonnegative(num_cpus, "num_cpus")
@@ -131,6 +151,24 @@ class RayEngine:
     :meth:`addresses` until a ping (``__ray_ready__``) answers: at once with
     ``ActorDiedError`` for good, after the restart for an actor that Ray restarts.
     A large ``fn`` is put in the object store once per round (not pickled into every call).
+
+    Examples
+    --------
+    >>> import ray
+    >>> from fastata.ray import RayEngine, start_workers
+    >>> _ = ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)  # or ray.init(address="auto")
+    >>> workers = start_workers(1, num_cpus=0.5)
+    >>> engine = RayEngine(workers)
+    >>> address, = engine.addresses()
+    >>> handle, = engine.submit(abs, [-3], address)
+    >>> event = None
+    >>> while event is None:          # None: nothing ended within the timeout
+    ...     event = engine.next_done(timeout=10.0)
+    ...
+    >>> got, kind, (value, seconds) = event
+    >>> got == handle, kind, value
+    (True, 'ok', 3)
+    >>> engine.close(timeout=5.0); ray.kill(workers[0])
     """
 
     def __init__(self, actors):
@@ -173,9 +211,11 @@ class RayEngine:
             self._listed = [a for a in self._listed if a not in gone]
 
     def actor(self, address):
+        """The actor handle behind ``address`` (``None`` if unknown)."""
         return self._actors.get(address)
 
     def addresses(self):
+        """The addresses of the actors in use and alive now (a dead or restarting one is left out)."""
         with self._lock:
             self._check_pings()
             return [a for a in self._listed if a not in self._down and a not in self._dead]
@@ -198,6 +238,7 @@ class RayEngine:
             self._send(address)  # back (restarted): its tasks still waiting here, if the executor kept them
 
     def submit(self, fn, items, address):
+        """Queue ``fn(item)`` for each item on the actor at ``address``, in order; one handle per item."""
         if fn is not self._fn:
             # Once per round: a large fn (a closure over model weights) goes to the object
             # store once, not into every call; a small one rides in each call (a put costs
@@ -228,6 +269,8 @@ class RayEngine:
             self._in_flight[address] += 1
 
     def next_done(self, timeout):
+        """The next ``(handle, kind, payload)``, ``kind`` one of ``"ok"``, ``"error"``, ``"lost"``;
+        ``None`` after ``timeout`` seconds with nothing ended."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._ready:
             left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
@@ -288,6 +331,7 @@ class RayEngine:
         return handle, "ok", out
 
     def cancel(self, handles):
+        """Forget these tasks: their events are never reported, the ones not sent yet never run."""
         handles = set(handles)
         if self._ready:
             self._ready = collections.deque(e for e in self._ready if e[0] not in handles)
@@ -370,6 +414,26 @@ class AdaptiveExecutor(_ActorsMixin, AdaptiveRunner):
 
     Use it as a context manager (or call ``close()``) to wait, at shutdown, for calls that a
     failed round cancelled while they ran; the actors and Ray stay up (they are yours).
+
+    Examples
+    --------
+    >>> import ray
+    >>> import fastata as fa
+    >>> from fastata.ray import AdaptiveExecutor, start_workers
+    >>> _ = ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)  # or ray.init(address="auto")
+    >>> workers = start_workers(2, num_cpus=0.5)
+    >>> with AdaptiveExecutor(workers, fa.ATAEmpirical(2, 8, eta=0.5)) as ex:
+    ...     for k in range(3):
+    ...         squares = ex.run_round(lambda x: x * x, range(8))
+    ...
+    >>> squares                                   # results in the order of the items
+    [0, 1, 4, 9, 16, 25, 36, 49]
+    >>> len(ex.history), ex.history[-1].budget, sum(ex.history[-1].allocation.values())
+    (3, 8, 8)
+    >>> ex.actors == workers                      # policy index i: the i-th actor given
+    True
+    >>> for w in workers:
+    ...     ray.kill(w)
     """
 
     def __init__(self, workers, policy=None):
@@ -386,6 +450,23 @@ class GreedyExecutor(_ActorsMixin, GreedyRunner):
     its history bills every actor for the whole round (``worker_time = workers * wall_time``).
     Cancelled copies already running finish anyway: use the executor as a context manager,
     or call ``close()``, before shutting Ray down, to let them end quietly.
+
+    Examples
+    --------
+    >>> import ray
+    >>> from fastata.ray import GreedyExecutor, start_workers
+    >>> _ = ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)  # or ray.init(address="auto")
+    >>> workers = start_workers(2, num_cpus=0.5)
+    >>> with GreedyExecutor(workers) as ex:
+    ...     results = ex.run_round(str, range(4))
+    ...
+    >>> results
+    ['0', '1', '2', '3']
+    >>> record = ex.history[-1]
+    >>> record.workers, record.worker_time == record.workers * record.wall_time
+    (2, True)
+    >>> for w in workers:
+    ...     ray.kill(w)
     """
 
     def __init__(self, workers):

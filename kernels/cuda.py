@@ -108,6 +108,64 @@ def _allocate_rows(lam2d, budgets, out, ties, heap, status):
         status[r] = threshold.allocate_into(lam2d[r], budgets[r], out[r], ties[r], heap[r])
 
 
+@cuda.jit(**_JIT)
+def _check_rows_bounded(lam2d, budgets, lo2d, hi2d, status, first_bad):
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    for r in range(start, lam2d.shape[0], stride):
+        code = threshold.scan_exact(lam2d[r], budgets[r])[0]
+        if code == OK:
+            code = threshold.scan_bounds(lam2d[r], budgets[r], lo2d[r], hi2d[r])[0]
+        status[r] = code
+        if code != OK:
+            cuda.atomic.min(first_bad, 0, r)
+
+
+@cuda.jit(**_JIT)
+def _allocate_rows_bounded(lam2d, budgets, lo2d, hi2d, out, ties, heap, status):
+    start, stride = cuda.grid(1), cuda.gridsize(1)
+    for r in range(start, lam2d.shape[0], stride):
+        status[r] = threshold.allocate_bounded_into(lam2d[r], budgets[r], lo2d[r], hi2d[r], out[r], ties[r], heap[r])
+
+
+def allocate_batch_bounded_into(lam2d, budgets, lo2d, hi2d, out, ties, heap, status):
+    """:func:`allocate_batch_into` with per-row bounds (host arrays), one GPU thread a row."""
+    m, n = lam2d.shape
+    if lam2d.size == 0:
+        status[:] = np.where(budgets > 0, NO_AVAILABLE_WORKER, OK)
+        return
+    d_lam = cuda.to_device(lam2d)
+    d_budgets = cuda.to_device(budgets)
+    d_lo, d_hi = cuda.to_device(lo2d), cuda.to_device(hi2d)
+    d_status = cuda.device_array(m, dtype=np.int64)
+    first_bad = cuda.to_device(np.array([m], dtype=np.int64))
+    _check_rows_bounded[_blocks(m), THREADS_PER_BLOCK](d_lam, d_budgets, d_lo, d_hi, d_status, first_bad)
+    row = int(first_bad.copy_to_host()[0])
+    status[:] = OK
+    if row < m:
+        status[row] = int(d_status[row : row + 1].copy_to_host()[0])
+        return
+    d_out = cuda.device_array((m, n), dtype=np.int64)
+    d_ties = cuda.device_array((m, max(n, 1)), dtype=np.int64)
+    d_heap = cuda.device_array((m, n + 2), dtype=np.float64)
+    _allocate_rows_bounded[_blocks(m), THREADS_PER_BLOCK](d_lam, d_budgets, d_lo, d_hi, d_out, d_ties, d_heap,
+                                                          d_status)
+    d_out.copy_to_host(out)
+
+
+def allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties=None, heap=None):
+    """:func:`allocate_into` with per-worker bounds: one GPU thread whatever ``n`` (the
+    whole-GPU path takes no bounds)."""
+    status = np.zeros(1, dtype=np.int64)
+    allocate_batch_bounded_into(lam.reshape(1, -1), np.array([budget], dtype=np.int64), min_tasks.reshape(1, -1),
+                                max_tasks.reshape(1, -1), out.reshape(1, -1), None, None, status)
+    return int(status[0])
+
+
+def allocate_bounded_warm_into(lam, budget, min_tasks, max_tasks, out, ties, heap, warm):
+    """:func:`allocate_bounded_into` (the GPU kernels start cold: ``warm`` is left as it is)."""
+    return allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties, heap)
+
+
 def _blocks(m):
     return max(1, (m + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK)
 
@@ -688,6 +746,13 @@ def bounds_into(counts, means, available, variant, weight, log_term, s):
     from . import numba_cpu
 
     numba_cpu.bounds_into(counts, means, available, variant, weight, log_term, s)
+
+
+def bernstein_bounds_into(counts, means, m2, available, c, ce, log_term, s):
+    """ATA-Bernstein's lower confidence bounds into ``s``, on the host (numba CPU kernel)."""
+    from . import numba_cpu
+
+    numba_cpu.bernstein_bounds_into(counts, means, m2, available, c, ce, log_term, s)
 
 
 def policy_round(counts, means, m2, available, variant, weight, log_term, gamma, budget, s, out, ties, heap):

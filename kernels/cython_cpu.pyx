@@ -11,7 +11,7 @@ threshold, and the split at ``t*``) are C with AVX-512 or AVX2 intrinsics, picke
 time (``set_simd_level`` forces one, for tests and benchmarks); elsewhere the scalar loops.
 """
 
-from libc.math cimport INFINITY, fabs, nextafter, sqrt
+from libc.math cimport INFINITY, fabs, nextafter, sqrt, trunc
 from libc.float cimport DBL_MAX
 from libc.stdint cimport int64_t
 
@@ -56,7 +56,7 @@ cdef double relaxation(const double[::1] lam, int64_t budget, int64_t n_avail,
     else:
         for i in range(lam.shape[0]):
             x = lam[i]
-            if x < INFINITY:
+            if 0.0 < x < INFINITY:
                 s += lam_min / x
         t = lam_min * (target / s)
     return t if t < DBL_MAX else DBL_MAX
@@ -670,6 +670,73 @@ cdef int64_t count_at_t(const double[::1] lam, const double[::1] inv, double t, 
     return limit if total >= limit else <int64_t>total
 
 
+# Per-worker bounds (threshold.floor_at and friends): ``lo`` and ``hi`` point to min_tasks and
+# max_tasks, or are NULL for none. The passes with bounds are plain loops; without, the
+# SIMD passes above run, untouched.
+
+
+cdef inline int64_t low_of(const int64_t* lo, Py_ssize_t i) noexcept nogil:
+    return 0 if lo == NULL else lo[i]
+
+
+cdef inline int64_t high_of(const int64_t* hi, Py_ssize_t i, int64_t budget) noexcept nogil:
+    return budget if hi == NULL or hi[i] > budget else hi[i]
+
+
+cdef inline double count_one(double x, double inv, double t, double cap) noexcept nogil:
+    # threshold.count_one
+    cdef double q = t * inv
+    cdef double c = trunc(q if q < cap else cap)
+    if c < cap and (c + 1.0) * x <= t:
+        c += 1.0
+    if c * x > t:
+        c -= 1.0
+    return c
+
+
+cdef int64_t count_bounded(const double[::1] lam, const double[::1] inv, double t, int64_t budget,
+                           int64_t limit, bint fast, bint extremes, int64_t[::1] counts,
+                           double* ext, const int64_t* lo, const int64_t* hi) noexcept nogil:
+    # count_at_t with bounds: each count clamped to [min_i, max_i] (threshold.count_at)
+    cdef double x, p, total = 0.0
+    cdef int64_t c, low, high, itotal = 0
+    cdef Py_ssize_t i
+    ext[0] = INFINITY
+    ext[1] = 0.0
+    for i in range(lam.shape[0]):
+        x = lam[i]
+        low = low_of(lo, i)
+        high = high_of(hi, i, budget)
+        if fast:
+            c = <int64_t>count_one(x, inv[i], t, <double>high)
+        else:
+            c = count_le_fast(x, t, <double>high)
+        if c < low:
+            c = low
+        counts[i] = c
+        total += <double>c
+        itotal = itotal + c if itotal + c < limit else limit
+        if extremes or not fast:
+            if c < high:
+                ext[0] = min(ext[0], <double>(c + 1) * x)
+            if c > low:
+                ext[1] = max(ext[1], <double>c * x)
+    if not fast:
+        return itotal
+    if not extremes:
+        ext[0] = t
+        ext[1] = INFINITY
+    return limit if total >= limit else <int64_t>total
+
+
+cdef int64_t count_either(const double[::1] lam, const double[::1] inv, double t, int64_t budget,
+                          int64_t limit, bint fast, bint extremes, int64_t[::1] counts,
+                          double* ext, const int64_t* lo, const int64_t* hi) noexcept nogil:
+    if lo == NULL:
+        return count_at_t(lam, inv, t, budget, limit, fast, extremes, counts, ext)
+    return count_bounded(lam, inv, t, budget, limit, fast, extremes, counts, ext, lo, hi)
+
+
 # --- Validation, zeros and the first guess -----------------------------------------------
 
 
@@ -790,22 +857,31 @@ cdef void select_first(double[::1] heap, Py_ssize_t m, Py_ssize_t k) noexcept no
             b -= 1
 
 
-cdef void select_between(const double[::1] lam, int64_t budget, int64_t lo_c, int64_t[::1] lo,
-                         double hi_t, int64_t[::1] out, int64_t[::1] idx,
-                         double[::1] heap) noexcept nogil:
-    # threshold.select_between; the SIMD pass (boundary_at) copies lo into out and lists
-    # the boundary workers in idx (which may be lo).
-    cdef Py_ssize_t i, b, size = 0, k
-    cdef Py_ssize_t m = boundary_at(SIMD_LEVEL, &lam[0], &lo[0], &out[0], lam.shape[0], hi_t,
-                                    <double>budget, &idx[0])
+cdef void select_between(const double[::1] lam, int64_t budget, int64_t lo_c, int64_t[::1] prefix,
+                         double hi_t, int64_t[::1] out, int64_t[::1] idx, double[::1] heap,
+                         const int64_t* lo, const int64_t* hi) noexcept nogil:
+    # threshold.select_between; the SIMD pass (boundary_at) copies prefix into out and lists
+    # the boundary workers in idx (which may be prefix).
+    cdef Py_ssize_t i, b, size = 0, k, m = 0
     cdef Py_ssize_t room = heap.shape[0] // 3  # reached only if lam changes under us
-    cdef int64_t j
+    cdef int64_t j, c, high
     cdef double x
+    if hi == NULL:
+        m = boundary_at(SIMD_LEVEL, &lam[0], &prefix[0], &out[0], lam.shape[0], hi_t,
+                        <double>budget, &idx[0])
+    else:
+        for i in range(lam.shape[0]):
+            c = prefix[i]
+            out[i] = c
+            if c < high_of(hi, i, budget) and <double>(c + 1) * lam[i] <= hi_t:
+                idx[m] = i
+                m += 1
     for b in range(m):
         i = idx[b]
         x = lam[i]
         j = out[i] + 1
-        while j <= budget and <double>j * x <= hi_t and size < room:
+        high = high_of(hi, i, budget)
+        while j <= high and <double>j * x <= hi_t and size < room:
             heap[3 * size] = <double>j * x
             heap[3 * size + 1] = <double>j
             heap[3 * size + 2] = <double>i
@@ -913,12 +989,13 @@ cdef void take_levels(int64_t[::1] out, int64_t[::1] levels, int64_t level,
     take_levels_at(SIMD_LEVEL, &out[0], &levels[0], n, level, cut)
 
 
-cdef void split_divided(const double[::1] lam, double tstar, int64_t budget, int64_t[::1] out,
-                        int64_t[::1] levels, double* sums) noexcept nogil:
-    # threshold.split_at_threshold by division (1/lam overflowed); sums as fastata_split_at's,
-    # with the keys below in sums[3].
+cdef void split_plain(const double[::1] lam, const double[::1] inv, double tstar, int64_t budget,
+                      bint fast, int64_t[::1] out, int64_t[::1] levels, double* sums,
+                      const int64_t* lo, const int64_t* hi) noexcept nogil:
+    # threshold.split_at_threshold as a plain loop: by division (1/lam overflowed), or with
+    # bounds; sums as fastata_split_at's, with the keys below in sums[3].
     cdef Py_ssize_t i
-    cdef int64_t c
+    cdef int64_t c, low
     cdef double x
     cdef bint tied
     sums[0] = 0.0
@@ -927,8 +1004,14 @@ cdef void split_divided(const double[::1] lam, double tstar, int64_t budget, int
     sums[3] = 0.0
     for i in range(lam.shape[0]):
         x = lam[i]
-        c = count_le_fast(x, tstar, <double>budget)
-        tied = c > 0 and <double>c * x == tstar
+        if fast:
+            c = <int64_t>count_one(x, inv[i], tstar, <double>high_of(hi, i, budget))
+        else:
+            c = count_le_fast(x, tstar, <double>high_of(hi, i, budget))
+        low = low_of(lo, i)
+        if c < low:
+            c = low
+        tied = c > low and <double>c * x == tstar
         out[i] = c - tied
         levels[i] = c if tied else 0
         sums[3] += <double>(c - tied)
@@ -939,17 +1022,17 @@ cdef void split_divided(const double[::1] lam, double tstar, int64_t budget, int
 
 
 cdef void take_at(const double[::1] lam, const double[::1] inv, int64_t budget, bint fast,
-                  double tstar, int64_t[::1] out, int64_t[::1] levels,
-                  double[::1] hist) noexcept nogil:
+                  double tstar, int64_t[::1] out, int64_t[::1] levels, double[::1] hist,
+                  const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.take_at
     cdef double sums[4]
     cdef int64_t taken, n_tied, rank, level
     levels = levels[:lam.shape[0]]  # scratch may be longer than n
-    if fast:
+    if fast and lo == NULL:
         sums[3] = split_at_level(SIMD_LEVEL, &lam[0], &inv[0], &out[0], &levels[0],
                                  lam.shape[0], tstar, <double>budget, sums)
     else:
-        split_divided(lam, tstar, budget, out, levels, sums)
+        split_plain(lam, inv, tstar, budget, fast, out, levels, sums, lo, hi)
     taken = <int64_t>sums[3]
     n_tied = <int64_t>sums[0]
     rank = budget - taken
@@ -961,10 +1044,10 @@ cdef void take_at(const double[::1] lam, const double[::1] inv, int64_t budget, 
     take_levels(out, levels, level, rank)
 
 
-cdef int64_t tie_count(int64_t[::1] out, int64_t[::1] ties, int64_t level) noexcept nogil:
+cdef int64_t tie_count(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int64_t level) noexcept nogil:
     cdef int64_t total = 0, d
     cdef Py_ssize_t i
-    for i in range(out.shape[0]):
+    for i in range(n):
         if ties[i] > 0:
             d = level - out[i]
             if d > ties[i]:
@@ -975,28 +1058,33 @@ cdef int64_t tie_count(int64_t[::1] out, int64_t[::1] ties, int64_t level) noexc
 
 
 cdef void take_ties(const double[::1] lam, int64_t budget, double tstar, int64_t[::1] out,
-                    int64_t[::1] ties) noexcept nogil:
+                    int64_t[::1] ties, const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.take_ties: many keys per worker at t* (t* = inf, or budgets from 2**51).
-    cdef int64_t taken = 0, j_lo = budget + 1, j_hi = 0, below, upto, remaining
-    cdef int64_t level, hi, mid, d
+    cdef int64_t taken = 0, j_lo = budget + 1, j_hi = 0, below, upto, high, low
     cdef Py_ssize_t i
     cdef double x
     for i in range(lam.shape[0]):
         x = lam[i]
         below = out[i]
         ties[i] = 0
-        if <double>below * x < tstar and (below >= budget or <double>(below + 1) * x > tstar):
+        high = high_of(hi, i, budget)
+        if <double>below * x < tstar and (below >= high or <double>(below + 1) * x > tstar):
             taken += below
             continue
         if 0.0 < x < INFINITY:
             if tstar == INFINITY:
-                below = count_le(x, DBL_MAX, budget)
-                upto = budget
+                below = count_le(x, DBL_MAX, high)
+                upto = high
             else:
-                upto = count_le_from(x, tstar, budget, out[i])
+                upto = count_le_from(x, tstar, high, out[i] if out[i] < high else high)
                 below = upto
                 while <double>below * x >= tstar:
                     below -= 1
+            low = low_of(lo, i)
+            if below < low:
+                below = low
+            if upto < low:
+                upto = low
             out[i] = below
             ties[i] = upto - below
             taken += below
@@ -1005,18 +1093,27 @@ cdef void take_ties(const double[::1] lam, int64_t budget, double tstar, int64_t
                     j_lo = below + 1
                 if upto > j_hi:
                     j_hi = upto
-    remaining = budget - taken
+        else:
+            taken += below  # lam = 0 under bounds: at its maximum (x = inf: nothing)
+    take_tied(out, ties, lam.shape[0], budget - taken, j_lo, j_hi)
+
+
+cdef void take_tied(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int64_t remaining,
+                    int64_t j_lo, int64_t j_hi) noexcept nogil:
+    # threshold.take_tied
+    cdef int64_t level, hi, mid, below, d
+    cdef Py_ssize_t i
     level = j_lo
     if j_lo < j_hi:
         hi = j_hi
         while level < hi:
             mid = level + (hi - level) // 2
-            if tie_count(out, ties, mid) >= remaining:
+            if tie_count(out, ties, n, mid) >= remaining:
                 hi = mid
             else:
                 level = mid + 1
-        remaining -= tie_count(out, ties, level - 1)
-    for i in range(lam.shape[0]):
+        remaining -= tie_count(out, ties, n, level - 1)
+    for i in range(n):
         if ties[i] > 0:
             below = out[i]
             d = level - 1 - below
@@ -1030,15 +1127,15 @@ cdef void take_ties(const double[::1] lam, int64_t budget, double tstar, int64_t
 
 
 cdef void finish_at(const double[::1] lam, const double[::1] inv, int64_t budget, bint fast,
-                    double tstar, int64_t[::1] out, int64_t[::1] ties,
-                    double[::1] heap) noexcept nogil:
+                    double tstar, int64_t[::1] out, int64_t[::1] ties, double[::1] heap,
+                    const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.finish_at
     cdef double ext[2]
     if tstar < INFINITY and budget < RECIPROCAL_CAP:
-        take_at(lam, inv, budget, fast, tstar, out, ties, heap)
+        take_at(lam, inv, budget, fast, tstar, out, ties, heap, lo, hi)
     else:
-        count_at_t(lam, inv, min(tstar, DBL_MAX), budget, budget, fast, False, out, ext)
-        take_ties(lam, budget, tstar, out, ties)
+        count_either(lam, inv, min(tstar, DBL_MAX), budget, budget, fast, False, out, ext, lo, hi)
+        take_ties(lam, budget, tstar, out, ties, lo, hi)
 
 
 # --- Bracketing and refinement -------------------------------------------------------------
@@ -1081,10 +1178,12 @@ cdef double shrink_guess(int64_t budget, double lo_t, int64_t lo_c, double hi_t,
     return min(max(t, lo_t + 0.125 * width), hi_t - 0.125 * width)
 
 
-cdef void zero_into(int64_t[::1] dst) noexcept nogil:
+cdef void prefix_at_zero(const double[::1] lam, int64_t budget, const int64_t* lo,
+                         const int64_t* hi, int64_t[::1] out) noexcept nogil:
+    # threshold.prefix_at_zero
     cdef Py_ssize_t i
-    for i in range(dst.shape[0]):
-        dst[i] = 0
+    for i in range(lam.shape[0]):
+        out[i] = high_of(hi, i, budget) if lam[i] == 0.0 else low_of(lo, i)
 
 
 cdef void copy_into(int64_t[::1] src, int64_t[::1] dst) noexcept nogil:
@@ -1095,20 +1194,22 @@ cdef void copy_into(int64_t[::1] src, int64_t[::1] dst) noexcept nogil:
 
 cdef inline void finish_bracketed(const double[::1] lam, const double[::1] inv, int64_t budget,
                                   bint fast, double tstar, int64_t[::1] out, int64_t[::1] ties,
-                                  double[::1] heap, double lo_t, double* bracket) noexcept nogil:
+                                  double[::1] heap, double lo_t, double* bracket,
+                                  const int64_t* lo, const int64_t* hi) noexcept nogil:
     # finish_at, and (lo_t, t*) as the bracket allocate_positive returns
-    finish_at(lam, inv, budget, fast, tstar, out, ties, heap)
+    finish_at(lam, inv, budget, fast, tstar, out, ties, heap, lo, hi)
     bracket[0] = lo_t
     bracket[1] = tstar
 
 
 cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_t budget,
-                            bint fast, double t, double t2, double slope, int64_t[::1] out,
-                            int64_t[::1] ties, double[::1] heap, double* bracket) noexcept nogil:
+                            bint fast, double t, double t2, double slope, int64_t base,
+                            int64_t[::1] out, int64_t[::1] ties, double[::1] heap, double* bracket,
+                            const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.allocate_positive, step for step; the bracket it returns goes to bracket[0:2].
     cdef Py_ssize_t n = lam.shape[0]
     cdef int64_t width_max = <int64_t>(2.0 * sqrt(<double>n)) + 16
-    cdef int64_t limit = budget + n + 1, lo_c = 0, hi_c = limit, c = 0, prev_c = 0
+    cdef int64_t limit = budget + n + 1, lo_c = base, hi_c = limit, c = 0, prev_c = 0
     cdef double lo_t = 0.0, lo_next = 0.0, hi_t = INFINITY, hi_last = INFINITY
     cdef double prev_t = -1.0, nxt, lo_w, hi_w
     cdef int streak = 0  # counts in a row on one side: > 0 below the budget, < 0 above
@@ -1122,7 +1223,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         width_max = (n + 2) // 3
     cdef int plain = 1 if n >= EXTREMES_N else 2
     for step in range(MAX_REFINE):
-        c = count_at_t(lam, inv, t, budget, limit, fast, step >= plain, try_buf, ext)
+        c = count_either(lam, inv, t, budget, limit, fast, step >= plain, try_buf, ext, lo, hi)
         if c == budget:
             if not try_in_out:
                 copy_into(try_buf, out)
@@ -1146,19 +1247,19 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             streak = (streak if streak < 0 else 0) - 1
         if hi_c - lo_c <= width_max:
             if not have_lo:
-                zero_into(out)
-            select_between(lam, budget, lo_c, lo_buf, hi_t, out, ties, heap)
+                prefix_at_zero(lam, budget, lo, hi, out)
+            select_between(lam, budget, lo_c, lo_buf, hi_t, out, ties, heap, lo, hi)
             bracket[0] = lo_t
             bracket[1] = hi_t
             return
         if lo_next >= hi_t:
-            finish_bracketed(lam, inv, budget, fast, hi_t, out, ties, heap, lo_t, bracket)
+            finish_bracketed(lam, inv, budget, fast, hi_t, out, ties, heap, lo_t, bracket, lo, hi)
             return
         if lo_next == hi_last:
-            finish_bracketed(lam, inv, budget, fast, lo_next, out, ties, heap, lo_t, bracket)
+            finish_bracketed(lam, inv, budget, fast, lo_next, out, ties, heap, lo_t, bracket, lo, hi)
             return
         if lo_t >= DBL_MAX:
-            finish_bracketed(lam, inv, budget, fast, INFINITY, out, ties, heap, lo_t, bracket)
+            finish_bracketed(lam, inv, budget, fast, INFINITY, out, ties, heap, lo_t, bracket, lo, hi)
             return
         if step == 0 and lo_t < t2 < hi_t:
             nxt = t2
@@ -1177,7 +1278,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             if not (lo_t < nxt < hi_t):
                 nxt = 0.5 * lo_t + 0.5 * hi_t
                 if not (lo_t < nxt < hi_t):
-                    finish_bracketed(lam, inv, budget, fast, hi_t, out, ties, heap, lo_t, bracket)
+                    finish_bracketed(lam, inv, budget, fast, hi_t, out, ties, heap, lo_t, bracket, lo, hi)
                     return
         if nxt < lo_next:
             nxt = lo_next
@@ -1186,7 +1287,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         prev_t = t
         prev_c = c
         t = nxt
-    finish_bracketed(lam, inv, budget, fast, hi_t, out, ties, heap, lo_t, bracket)
+    finish_bracketed(lam, inv, budget, fast, hi_t, out, ties, heap, lo_t, bracket, lo, hi)
 
 
 cdef int check_allocation(const double[::1] lam, int64_t budget, int64_t[::1] out,
@@ -1209,12 +1310,55 @@ cdef int allocate_core(const double[::1] lam, int64_t budget, int64_t[::1] out,
     if status != STATUS_OK:
         return status
     warm[0] = warm[1] = warm[2] = 0.0
-    return allocate_guided(lam, budget, out, ties, heap, warm)
+    return allocate_guided(lam, budget, NULL, NULL, out, ties, heap, warm)
 
 
 cdef int allocate_warm_core(const double[::1] lam, int64_t budget, int64_t[::1] out,
                             int64_t[::1] ties, double[::1] heap, double[::1] warm) noexcept nogil:
     # threshold.allocate_warm
+    return warm_guided(lam, budget, NULL, NULL, out, ties, heap, warm)
+
+
+cdef int check_bounds(const double[::1] lam, const int64_t[::1] min_tasks,
+                      const int64_t[::1] max_tasks) noexcept nogil:
+    # The bounded C API's preconditions, in O(1).
+    if min_tasks.shape[0] < lam.shape[0] or max_tasks.shape[0] < lam.shape[0]:
+        return STATUS_LENGTHS_DIFFER
+    return STATUS_OK
+
+
+cdef int allocate_bounded_core(const double[::1] lam, int64_t budget,
+                               const int64_t[::1] min_tasks, const int64_t[::1] max_tasks,
+                               int64_t[::1] out, int64_t[::1] ties, double[::1] heap) noexcept nogil:
+    # threshold.allocate_bounded_into
+    cdef double warm[3]
+    cdef int status = check_allocation(lam, budget, out, ties, heap)
+    if status == STATUS_OK:
+        status = check_bounds(lam, min_tasks, max_tasks)
+    if status != STATUS_OK:
+        return status
+    warm[0] = warm[1] = warm[2] = 0.0
+    if lam.shape[0] == 0:
+        return allocate_guided(lam, budget, NULL, NULL, out, ties, heap, warm)
+    return allocate_guided(lam, budget, &min_tasks[0], &max_tasks[0], out, ties, heap, warm)
+
+
+cdef int allocate_bounded_warm_core(const double[::1] lam, int64_t budget,
+                                    const int64_t[::1] min_tasks, const int64_t[::1] max_tasks,
+                                    int64_t[::1] out, int64_t[::1] ties, double[::1] heap,
+                                    double[::1] warm) noexcept nogil:
+    # threshold.allocate_bounded_warm
+    cdef int status = check_bounds(lam, min_tasks, max_tasks)
+    if status != STATUS_OK:
+        return status
+    if lam.shape[0] == 0:
+        return warm_guided(lam, budget, NULL, NULL, out, ties, heap, warm)
+    return warm_guided(lam, budget, &min_tasks[0], &max_tasks[0], out, ties, heap, warm)
+
+
+cdef int warm_guided(const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
+                     int64_t[::1] out, int64_t[::1] ties, double[::1] heap,
+                     double[::1] warm) noexcept nogil:
     cdef double guide[3]
     cdef int status = check_allocation(lam, budget, out, ties, heap)
     if status != STATUS_OK:
@@ -1224,7 +1368,7 @@ cdef int allocate_warm_core(const double[::1] lam, int64_t budget, int64_t[::1] 
     guide[0] = warm[0]
     guide[1] = warm[1]
     guide[2] = warm[2]
-    status = allocate_guided(lam, budget, out, ties, heap, guide)
+    status = allocate_guided(lam, budget, lo, hi, out, ties, heap, guide)
     if status == STATUS_OK:
         warm[0] = guide[0]
         warm[1] = guide[1]
@@ -1232,18 +1376,87 @@ cdef int allocate_warm_core(const double[::1] lam, int64_t budget, int64_t[::1] 
     return status
 
 
-cdef int allocate_guided(const double[::1] lam, int64_t budget, int64_t[::1] out,
-                         int64_t[::1] ties, double[::1] heap, double* guide) noexcept nogil:
+cdef int scan_bounds(const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
+                     int64_t* remaining, int64_t* zero_room, int64_t* n_pos, double* inv_sum,
+                     double* lam_min) noexcept nogil:
+    # threshold.scan_bounds
+    cdef int64_t limit = budget + 1, taken = 0, capacity = 0, low, high
+    cdef Py_ssize_t i
+    cdef double x
+    zero_room[0] = 0
+    n_pos[0] = 0
+    inv_sum[0] = 0.0
+    lam_min[0] = INFINITY
+    for i in range(lam.shape[0]):
+        x = lam[i]
+        low = lo[i]
+        if low < 0:
+            return STATUS_MIN_NEGATIVE
+        if low > hi[i]:
+            return STATUS_BOUNDS_CROSSED
+        if x == INFINITY:
+            if low > 0:
+                return STATUS_MIN_ON_UNAVAILABLE
+            continue
+        high = hi[i] if hi[i] < limit else limit
+        taken = min(taken + min(low, limit), limit)
+        capacity = min(capacity + high, limit)
+        if x == 0.0:
+            zero_room[0] = min(zero_room[0] + high - low, limit)
+        else:
+            n_pos[0] += 1
+            inv_sum[0] += 1.0 / x
+            lam_min[0] = min(lam_min[0], x)
+    if taken > budget:
+        return STATUS_MIN_OVER_BUDGET
+    if capacity < budget:
+        return STATUS_CAPACITY_SHORT
+    remaining[0] = budget - taken
+    return STATUS_OK
+
+
+cdef void fill_zeros_bounded(const double[::1] lam, int64_t budget, const int64_t* lo,
+                             const int64_t* hi, int64_t remaining, int64_t[::1] out,
+                             int64_t[::1] ties) noexcept nogil:
+    # threshold.fill_zeros_bounded
+    cdef int64_t j_lo = budget + 1, j_hi = 0, low, high
+    cdef Py_ssize_t i
+    for i in range(lam.shape[0]):
+        low = lo[i]
+        out[i] = low
+        ties[i] = 0
+        if lam[i] == 0.0:
+            high = high_of(hi, i, budget)
+            ties[i] = high - low
+            if high > low:
+                j_lo = min(j_lo, low + 1)
+                j_hi = max(j_hi, high)
+    take_tied(out, ties, lam.shape[0], remaining, j_lo, j_hi)
+
+
+cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* lo,
+                         const int64_t* hi, int64_t[::1] out, int64_t[::1] ties,
+                         double[::1] heap, double* guide) noexcept nogil:
     # threshold.allocate_guided: guide holds (lo, hi, relaxation) of a previous call, and
     # receives this call's.
     cdef Py_ssize_t i
-    cdef int64_t n_zero = 0, n_avail = 0
+    cdef int64_t n_zero = 0, n_avail = 0, base = 0, remaining = 0, zero_room = 0
     cdef double inv_sum = 0.0, lam_min = 0.0, t, t2 = 0.0, r, slope, scale
     cdef bint fast
     cdef int status = scan(lam, budget, heap, &n_zero, &n_avail, &inv_sum, &lam_min)
     if status != STATUS_OK:
         return status  # out untouched: a rejected call changes nothing
-    if budget == 0 or n_zero > 0:
+    if lo != NULL:
+        status = scan_bounds(lam, budget, lo, hi, &remaining, &zero_room, &n_avail, &inv_sum,
+                             &lam_min)
+        if status != STATUS_OK:
+            return status
+        if remaining == 0 or (n_zero > 0 and zero_room >= remaining):
+            guide[0] = guide[1] = guide[2] = 0.0
+            fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties)
+            return STATUS_OK
+        base = budget - remaining + zero_room
+    elif budget == 0 or n_zero > 0:
         guide[0] = guide[1] = guide[2] = 0.0
         if budget == 0:
             for i in range(lam.shape[0]):
@@ -1259,7 +1472,7 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, int64_t[::1] out
         scale = r / guide[2]
         t = min(guide[1] * scale, DBL_MAX)
         t2 = guide[0] * scale
-    allocate_positive(lam, heap, budget, fast, t, t2, slope, out, ties, heap, guide)
+    allocate_positive(lam, heap, budget, fast, t, t2, slope, base, out, ties, heap, guide, lo, hi)
     guide[2] = r
     return STATUS_OK
 
@@ -1269,7 +1482,10 @@ def status_codes():
     return {"OK": STATUS_OK, "LAM_NAN": STATUS_LAM_NAN, "LAM_NEGATIVE": STATUS_LAM_NEGATIVE,
             "NO_AVAILABLE_WORKER": STATUS_NO_AVAILABLE_WORKER,
             "BUDGET_OUT_OF_RANGE": STATUS_BUDGET_OUT_OF_RANGE, "OUT_TOO_SHORT": STATUS_OUT_TOO_SHORT,
-            "SCRATCH_TOO_SHORT": STATUS_SCRATCH_TOO_SHORT, "LENGTHS_DIFFER": STATUS_LENGTHS_DIFFER}
+            "SCRATCH_TOO_SHORT": STATUS_SCRATCH_TOO_SHORT, "LENGTHS_DIFFER": STATUS_LENGTHS_DIFFER,
+            "MIN_NEGATIVE": STATUS_MIN_NEGATIVE, "BOUNDS_CROSSED": STATUS_BOUNDS_CROSSED,
+            "MIN_ON_UNAVAILABLE": STATUS_MIN_ON_UNAVAILABLE, "MIN_OVER_BUDGET": STATUS_MIN_OVER_BUDGET,
+            "CAPACITY_SHORT": STATUS_CAPACITY_SHORT}
 
 
 def simd_levels():
@@ -1411,6 +1627,28 @@ def allocate_warm_into(const double[::1] lam, int64_t budget, int64_t[::1] out,
     return status
 
 
+def allocate_bounded_into(const double[::1] lam, int64_t budget, const int64_t[::1] min_tasks,
+                          const int64_t[::1] max_tasks, int64_t[::1] out, int64_t[::1] ties,
+                          double[::1] heap):
+    """:func:`allocate_into` with per-worker bounds ``min_tasks <= out <= max_tasks``."""
+    cdef int status
+    with nogil:
+        status = allocate_bounded_core(lam, budget, min_tasks, max_tasks, out, ties, heap)
+    return status
+
+
+def allocate_bounded_warm_into(const double[::1] lam, int64_t budget,
+                               const int64_t[::1] min_tasks, const int64_t[::1] max_tasks,
+                               int64_t[::1] out, int64_t[::1] ties, double[::1] heap,
+                               double[::1] warm):
+    """:func:`allocate_bounded_into` warm-started from ``warm`` (float64, 3)."""
+    cdef int status
+    with nogil:
+        status = allocate_bounded_warm_core(lam, budget, min_tasks, max_tasks, out, ties, heap,
+                                            warm)
+    return status
+
+
 def allocate_batch_into(const double[:, ::1] lam2d, const int64_t[::1] budgets,
                         int64_t[:, ::1] out, int64_t[:, ::1] ties, double[:, ::1] heap,
                         int64_t[::1] status):
@@ -1429,6 +1667,28 @@ def allocate_batch_into(const double[:, ::1] lam2d, const int64_t[::1] budgets,
         if ok:
             for r in range(lam2d.shape[0]):
                 status[r] = allocate_core(lam2d[r], budgets[r], out[r], ties[r], heap[r])
+
+
+def allocate_batch_bounded_into(const double[:, ::1] lam2d, const int64_t[::1] budgets,
+                                const int64_t[:, ::1] lo2d, const int64_t[:, ::1] hi2d,
+                                int64_t[:, ::1] out, int64_t[:, ::1] ties, double[:, ::1] heap,
+                                int64_t[::1] status):
+    """:func:`allocate_batch_into` with per-row bounds; every row is checked before any is written."""
+    cdef Py_ssize_t r
+    cdef int64_t n_zero, n_avail, remaining, zero_room
+    cdef double inv_sum, lam_min
+    cdef bint ok = True
+    with nogil:
+        for r in range(lam2d.shape[0]):
+            status[r] = scan_exact(lam2d[r], budgets[r], &n_zero, &n_avail, &inv_sum, &lam_min)
+            if status[r] == STATUS_OK and lam2d.shape[1] > 0:
+                status[r] = scan_bounds(lam2d[r], budgets[r], &lo2d[r, 0], &hi2d[r, 0], &remaining,
+                                        &zero_room, &n_avail, &inv_sum, &lam_min)
+            ok = ok and status[r] == STATUS_OK
+        if ok:
+            for r in range(lam2d.shape[0]):
+                status[r] = allocate_bounded_core(lam2d[r], budgets[r], lo2d[r], hi2d[r], out[r],
+                                                  ties[r], heap[r])
 
 
 def empty_allocate_into(const double[::1] lam, int64_t budget, int64_t[::1] out,
@@ -1489,6 +1749,39 @@ cdef int bounds_core(const double[::1] counts, const double[::1] means,
             else:
                 f = 1.0 - weight * ci
                 s[i] = means[i] * f if f > 0.0 else 0.0
+        else:
+            s[i] = 0.0
+    return STATUS_OK
+
+
+cdef int bernstein_bounds_core(const double[::1] counts, const double[::1] means,
+                               const double[::1] m2, const unsigned char[::1] available,
+                               double c, double ce, double log_term, double[::1] s) noexcept nogil:
+    cdef Py_ssize_t i, n = counts.shape[0]
+    cdef double k, r, u, e, bu, v, uu, a2, b1, a0, disc, x, xv
+    if means.shape[0] < n or m2.shape[0] < n or available.shape[0] < n or s.shape[0] < n:
+        return STATUS_LENGTHS_DIFFER
+    for i in range(n):
+        k = counts[i]
+        if available[i] == 0:
+            s[i] = INFINITY
+        elif k > 0.0 and means[i] > 0.0:
+            r = log_term / k
+            u = c * sqrt(2.0 * r)
+            e = ce * r
+            bu = ce * sqrt(24.0 * r) * u
+            v = (m2[i] / k) / (means[i] * means[i])
+            uu = u * u
+            a2 = 1.0 - uu * (1.0 + v)
+            x = e + 3.0 * ce * sqrt(2.0 * r)  # sigma <= 3 eta mu (Lyapunov), without the variance
+            if a2 > 0.0:
+                b1 = 2.0 * e + bu + 2.0 * uu * v
+                a0 = e * e + bu * e - uu * v
+                disc = b1 * b1 - 4.0 * a2 * a0
+                disc = disc if disc > 0.0 else 0.0
+                xv = (b1 + sqrt(disc)) / (2.0 * a2)
+                x = xv if xv < x else x
+            s[i] = means[i] / (1.0 + x)
         else:
             s[i] = 0.0
     return STATUS_OK
@@ -1557,6 +1850,16 @@ def bounds_into(const double[::1] counts, const double[::1] means,
     cdef int status
     with nogil:
         status = bounds_core(counts, means, available, variant, weight, log_term, s)
+    return status
+
+
+def bernstein_bounds_into(const double[::1] counts, const double[::1] means,
+                          const double[::1] m2, const unsigned char[::1] available,
+                          double c, double ce, double log_term, double[::1] s):
+    """ATA-Bernstein's lower confidence bounds into ``s`` (see ``stats.bernstein_bounds_into``)."""
+    cdef int status
+    with nogil:
+        status = bernstein_bounds_core(counts, means, m2, available, c, ce, log_term, s)
     return status
 
 

@@ -98,6 +98,18 @@ def allocate_warm_into(lam, budget, out, ties, heap, warm):
     return threshold.allocate_warm(lam, budget, out, ties, heap, warm)
 
 
+@njit(**_JIT)
+def allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties, heap):
+    """:func:`allocate_into` with per-worker bounds ``min_tasks <= out <= max_tasks`` (int64)."""
+    return threshold.allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties, heap)
+
+
+@njit(**_JIT)
+def allocate_bounded_warm_into(lam, budget, min_tasks, max_tasks, out, ties, heap, warm):
+    """:func:`allocate_bounded_into` warm-started from ``warm`` (see ``threshold.allocate_warm``)."""
+    return threshold.allocate_bounded_warm(lam, budget, min_tasks, max_tasks, out, ties, heap, warm)
+
+
 @njit(parallel=True, **_JIT)
 def allocate_batch_into(lam2d, budgets, out, ties, heap, status):
     """Row ``r`` of ``out`` gets the allocation of ``budgets[r]`` over ``lam2d[r]``, in parallel.
@@ -108,6 +120,15 @@ def allocate_batch_into(lam2d, budgets, out, ties, heap, status):
         return
     for r in prange(lam2d.shape[0]):
         status[r] = threshold.allocate_into(lam2d[r], budgets[r], out[r], ties[r], heap[r])
+
+
+@njit(parallel=True, **_JIT)
+def allocate_batch_bounded_into(lam2d, budgets, lo2d, hi2d, out, ties, heap, status):
+    """:func:`allocate_batch_into` with per-row bounds ``lo2d <= out <= hi2d`` (int64, (m, n))."""
+    if threshold.check_batch_bounded(lam2d, budgets, lo2d, hi2d, status) >= 0:
+        return
+    for r in prange(lam2d.shape[0]):
+        status[r] = threshold.allocate_bounded_into(lam2d[r], budgets[r], lo2d[r], hi2d[r], out[r], ties[r], heap[r])
 
 
 @njit(**_JIT)
@@ -129,6 +150,12 @@ def observe_into(workers, durations, counts, means, m2):
 def bounds_into(counts, means, available, variant, weight, log_term, s):
     """Lower confidence bounds of ATA (``variant`` 0) or ATA-Empirical (1) into ``s``."""
     stats.bounds_into(counts, means, available, variant, weight, log_term, s)
+
+
+@njit(**_JIT)
+def bernstein_bounds_into(counts, means, m2, available, c, ce, log_term, s):
+    """ATA-Bernstein's lower confidence bounds into ``s`` (see ``stats.bernstein_bounds_into``)."""
+    stats.bernstein_bounds_into(counts, means, m2, available, c, ce, log_term, s)
 
 
 @njit(**_JIT)

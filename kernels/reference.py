@@ -10,10 +10,15 @@ import heapq
 import math
 
 from .status import (
+    BOUNDS_CROSSED,
+    CAPACITY_SHORT,
     DURATION_NEGATIVE,
     DURATION_NOT_FINITE,
     LAM_NAN,
     LAM_NEGATIVE,
+    MIN_NEGATIVE,
+    MIN_ON_UNAVAILABLE,
+    MIN_OVER_BUDGET,
     NO_AVAILABLE_WORKER,
     OK,
     VARIANT_ATA,
@@ -54,6 +59,55 @@ def allocate_into(lam, budget, out, ties=None, heap=None):
     return OK
 
 
+def scan_bounds(lam, budget, min_tasks, max_tasks):
+    """Status of the bounds, checked worker by worker (then the sums) in the kernels' order."""
+    for x, low, high in zip(lam, min_tasks, max_tasks):
+        if low < 0:
+            return MIN_NEGATIVE
+        if low > high:
+            return BOUNDS_CROSSED
+        if x == math.inf and low > 0:
+            return MIN_ON_UNAVAILABLE
+    if sum(int(v) for v in min_tasks) > budget:
+        return MIN_OVER_BUDGET
+    if sum(min(int(high), budget) for x, high in zip(lam, max_tasks) if x != math.inf) < budget:
+        return CAPACITY_SHORT
+    return OK
+
+
+def allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties=None, heap=None):
+    """:func:`allocate_into` with ``min_tasks <= out <= max_tasks`` (DESIGN.md section 2).
+
+    Start from ``a = min_tasks``; hand the remaining tasks out one at a time, each to the
+    worker with the smallest key ``((a_i + 1) * lam_i, a_i, i)`` among those below their
+    maximum.
+    """
+    status = scan_lam(lam)
+    if status == OK and budget > 0 and not any(x != math.inf for x in lam):
+        status = NO_AVAILABLE_WORKER
+    if status == OK:
+        status = scan_bounds(lam, budget, min_tasks, max_tasks)
+    if status != OK:
+        return status
+    out[:] = min_tasks
+    heap = [(float(a + 1) * float(x), int(a), i) for i, (x, a) in enumerate(zip(lam, min_tasks))
+            if x != math.inf and a < max_tasks[i]]
+    heapq.heapify(heap)
+    for _ in range(budget - int(sum(int(v) for v in min_tasks))):
+        _, a, i = heap[0]
+        out[i] = a + 1
+        if a + 1 < max_tasks[i]:
+            heapq.heapreplace(heap, (float(a + 2) * float(lam[i]), a + 1, i))
+        else:
+            heapq.heappop(heap)
+    return OK
+
+
+def allocate_bounded_warm_into(lam, budget, min_tasks, max_tasks, out, ties, heap, warm):
+    """:func:`allocate_bounded_into` (the greedy has no search to warm-start)."""
+    return allocate_bounded_into(lam, budget, min_tasks, max_tasks, out)
+
+
 def allocate_warm_into(lam, budget, out, ties, heap, warm):
     """:func:`allocate_into`: the greedy has no search to warm-start (``warm`` is left as it is)."""
     return allocate_into(lam, budget, out)
@@ -72,6 +126,20 @@ def allocate_batch_into(lam2d, budgets, out, ties, heap, status):
         return
     for r in range(lam2d.shape[0]):
         status[r] = allocate_into(lam2d[r], int(budgets[r]), out[r])
+
+
+def allocate_batch_bounded_into(lam2d, budgets, lo2d, hi2d, out, ties, heap, status):
+    """:func:`allocate_batch_into` with per-row bounds; every row is checked before any is written."""
+    for r in range(lam2d.shape[0]):
+        status[r] = scan_lam(lam2d[r])
+        if status[r] == OK and budgets[r] > 0 and not (lam2d[r] < math.inf).any():
+            status[r] = NO_AVAILABLE_WORKER
+        if status[r] == OK:
+            status[r] = scan_bounds(lam2d[r], int(budgets[r]), lo2d[r], hi2d[r])
+    if status.any():
+        return
+    for r in range(lam2d.shape[0]):
+        status[r] = allocate_bounded_into(lam2d[r], int(budgets[r]), lo2d[r], hi2d[r], out[r])
 
 
 def empty_allocate_into(lam, budget, out, ties=None, heap=None):
@@ -126,6 +194,34 @@ def bounds_into(counts, means, available, variant, weight, log_term, s):
                 s[i] = max(float(means[i]) - weight * ci, 0.0)
             else:
                 s[i] = float(means[i]) * max(1.0 - weight * ci, 0.0)
+        else:
+            s[i] = 0.0
+
+
+def bernstein_bounds_into(counts, means, m2, available, c, ce, log_term, s):
+    """ATA-Bernstein's lower confidence bounds into ``s`` (``ce = c * eta``; stats.py has the formulas)."""
+    for i in range(counts.shape[0]):
+        k = float(counts[i])
+        mean = float(means[i])
+        if not available[i]:
+            s[i] = math.inf
+        elif k > 0.0 and mean > 0.0:
+            r = log_term / k
+            u = c * math.sqrt(2.0 * r)
+            e = ce * r
+            bu = ce * math.sqrt(24.0 * r) * u
+            v = (float(m2[i]) / k) / (mean * mean)
+            uu = u * u
+            a2 = 1.0 - uu * (1.0 + v)
+            x = e + 3.0 * ce * math.sqrt(2.0 * r)  # sigma <= 3 eta mu (Lyapunov), without the variance
+            if a2 > 0.0:
+                b1 = 2.0 * e + bu + 2.0 * uu * v
+                a0 = e * e + bu * e - uu * v
+                disc = b1 * b1 - 4.0 * a2 * a0
+                disc = disc if disc > 0.0 else 0.0
+                xv = (b1 + math.sqrt(disc)) / (2.0 * a2)
+                x = xv if xv < x else x
+            s[i] = mean / (1.0 + x)
         else:
             s[i] = 0.0
 

@@ -89,6 +89,47 @@ def bounds_into(counts, means, available, variant, weight, log_term, s):
 
 
 @register_jitable
+def bernstein_bounds_into(counts, means, m2, available, c, ce, log_term, s):
+    """ATA-Bernstein's lower confidence bounds into ``s`` (``fastata/policies/bernstein.py`` derives them).
+
+    ``ce = c * eta``. With ``r = L / K_i``, ``u = c sqrt(2 r)``, ``e = ce r``,
+    ``bu = ce sqrt(24 r) u`` and ``v = (M2_i / K_i) / mean_i^2``, ``s_i = mean_i / (1 + x)``
+    with ``xv`` the larger root of ``a2 x^2 - b1 x + a0``::
+
+        a2 = 1 - u^2 (1 + v)
+        b1 = 2 e + bu + 2 u^2 v
+        a0 = e^2 + bu e - u^2 v
+        xv = (b1 + sqrt(max(b1^2 - 4 a2 a0, 0))) / (2 a2)
+        x  = min(xv, e + 3 ce sqrt(2 r))    (e + 3 ce sqrt(2 r) alone unless a2 > 0)
+
+    0 while ``K_i = 0`` or ``mean_i = 0``, ``+inf`` for an unavailable worker.
+    """
+    for i in range(counts.shape[0]):
+        k = counts[i]
+        if available[i] == 0:
+            s[i] = INF
+        elif k > 0.0 and means[i] > 0.0:
+            r = log_term / k
+            u = c * math.sqrt(2.0 * r)
+            e = ce * r
+            bu = ce * math.sqrt(24.0 * r) * u
+            v = (m2[i] / k) / (means[i] * means[i])
+            uu = u * u
+            a2 = 1.0 - uu * (1.0 + v)
+            x = e + 3.0 * ce * math.sqrt(2.0 * r)  # sigma <= 3 eta mu (Lyapunov), without the variance
+            if a2 > 0.0:
+                b1 = 2.0 * e + bu + 2.0 * uu * v
+                a0 = e * e + bu * e - uu * v
+                disc = b1 * b1 - 4.0 * a2 * a0
+                disc = disc if disc > 0.0 else 0.0
+                xv = (b1 + math.sqrt(disc)) / (2.0 * a2)
+                x = xv if xv < x else x
+            s[i] = means[i] / (1.0 + x)
+        else:
+            s[i] = 0.0
+
+
+@register_jitable
 def discount(counts, m2, gamma):
     """Multiply every ``K_i`` and ``M2_i`` by ``gamma`` (the mean of a discounted sum is unchanged)."""
     for i in range(counts.shape[0]):

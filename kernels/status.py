@@ -30,6 +30,18 @@ SCRATCH_TOO_SHORT = 9
 #: Per-worker arrays of a policy kernel shorter than ``counts`` (``means``, ``m2``,
 #: ``available``, ``s``), or ``durations`` shorter than ``workers``.
 LENGTHS_DIFFER = 10
+# Per-worker bounds of an allocation (``min_tasks``, ``max_tasks``), checked in this order,
+# worker by worker, then the sums.
+#: ``min_tasks`` holds a negative entry.
+MIN_NEGATIVE = 11
+#: ``min_tasks > max_tasks`` for a worker.
+BOUNDS_CROSSED = 12
+#: ``min_tasks > 0`` for an unavailable worker (``lam = +inf``).
+MIN_ON_UNAVAILABLE = 13
+#: ``sum(min_tasks) > budget``.
+MIN_OVER_BUDGET = 14
+#: The available workers' ``max_tasks`` sum to less than ``budget``.
+CAPACITY_SHORT = 15
 
 #: Bound variants of the policy kernels (DESIGN.md section 3).
 VARIANT_ATA = 0

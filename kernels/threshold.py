@@ -46,7 +46,17 @@ import sys
 import numpy as np
 from numba.extending import register_jitable
 
-from .status import LAM_NAN, LAM_NEGATIVE, NO_AVAILABLE_WORKER, OK
+from .status import (
+    BOUNDS_CROSSED,
+    CAPACITY_SHORT,
+    LAM_NAN,
+    LAM_NEGATIVE,
+    MIN_NEGATIVE,
+    MIN_ON_UNAVAILABLE,
+    MIN_OVER_BUDGET,
+    NO_AVAILABLE_WORKER,
+    OK,
+)
 
 INF = math.inf
 DBL_MAX = sys.float_info.max
@@ -148,8 +158,47 @@ def from_order_key(k):
     return k
 
 
+# Per-worker bounds (DESIGN.md section 2): worker i owns the keys j = min_i + 1 .. max_i, so a
+# count is clamped to [min_i, max_i] and the algorithm is otherwise the same. Every function
+# that counts takes ``lo`` and ``hi`` (int64 arrays of min_tasks and max_tasks), or None for
+# none: numba compiles the None case without a trace of the bounds.
+
+
 @register_jitable
-def count_into(lam, inv, t, budget, counts):
+def floor_at(lo, i):
+    """``min_tasks`` of worker ``i`` as a float (0 without bounds); ``lo[i] <= budget < 2**51``."""
+    if lo is None:
+        return 0.0
+    return float_of(lo[i])
+
+
+@register_jitable
+def cap_at(hi, i, budget, cap):
+    """``min(max_tasks_i, budget)`` as a float (``cap = float(budget)`` without bounds), for
+    ``budget < 2**51``."""
+    if hi is None:
+        return cap
+    return float_of(min(hi[i], budget))
+
+
+@register_jitable
+def low_of(lo, i):
+    """``min_tasks`` of worker ``i`` as an int (0 without bounds)."""
+    if lo is None:
+        return 0
+    return lo[i]
+
+
+@register_jitable
+def high_of(hi, i, budget):
+    """``min(max_tasks_i, budget)`` as an int (``budget`` without bounds)."""
+    if hi is None:
+        return budget
+    return min(hi[i], budget)
+
+
+@register_jitable
+def count_into(lam, inv, t, budget, counts, lo, hi):
     """``counts[i]`` = worker i's keys with product ``<= t``; returns their sum as a float64.
 
     The numba backend compiles this with float reassociation (see ``numba_cpu``): every
@@ -159,14 +208,14 @@ def count_into(lam, inv, t, budget, counts):
     cap = float(budget)
     total = 0.0
     for i in range(lam.shape[0]):
-        c = count_one(lam[i], inv[i], t, cap)
+        c = max(count_one(lam[i], inv[i], t, cap_at(hi, i, budget, cap)), floor_at(lo, i))
         counts[i] = int_of(c)
         total += c
     return total
 
 
 @register_jitable
-def count_extremes_into(lam, inv, t, budget, counts):
+def count_extremes_into(lam, inv, t, budget, counts, lo, hi):
     """:func:`count_into`, and the products next to ``t``: ``(sum, smallest product of a key
     above t, largest at or below t)`` (``+inf`` and 0 when there is none)."""
     cap = float(budget)
@@ -175,18 +224,20 @@ def count_extremes_into(lam, inv, t, budget, counts):
     below = order_key(0.0)
     for i in range(lam.shape[0]):
         x = lam[i]
-        c = count_one(x, inv[i], t, cap)
+        cap_i = cap_at(hi, i, budget, cap)
+        floor_i = floor_at(lo, i)
+        c = max(count_one(x, inv[i], t, cap_i), floor_i)
         counts[i] = int_of(c)
         total += c
-        p = order_key((c + 1.0) * x if c < cap else INF)
+        p = order_key((c + 1.0) * x if c < cap_i else INF)
         above = p if p < above else above
-        q = order_key(c * x if c > 0.0 else 0.0)
+        q = order_key(c * x if c > floor_i else 0.0)
         below = q if q > below else below
     return total, from_order_key(above), from_order_key(below)
 
 
 @register_jitable
-def count_into_divided(lam, t, budget, limit, counts):
+def count_into_divided(lam, t, budget, limit, counts, lo, hi):
     """:func:`count_extremes_into` by division, for budgets from ``2**51`` or when ``1/lam``
     overflowed: the sum as an int64 saturated at ``limit``."""
     cap = float(budget)
@@ -195,18 +246,20 @@ def count_into_divided(lam, t, budget, limit, counts):
     below = 0.0
     for i in range(lam.shape[0]):
         x = lam[i]
-        c = count_le_fast(x, t, cap)
+        high = high_of(hi, i, budget)
+        low = low_of(lo, i)
+        c = max(count_le_fast(x, t, cap if hi is None else float(high)), low)
         counts[i] = c
         total = min(total + c, limit)
-        if c < budget:
+        if c < high:
             above = min(above, (c + 1) * x)
-        if c > 0:
+        if c > low:
             below = max(below, c * x)
     return total, above, below
 
 
 @register_jitable
-def count_at(lam, inv, t, budget, limit, fast, extremes, counts):
+def count_at(lam, inv, t, budget, limit, fast, extremes, counts, lo, hi):
     """``counts[i]`` = worker i's keys with product ``<= t``; returns ``(their sum saturated at
     limit, smallest product above t, largest at or below t)``.
 
@@ -214,11 +267,11 @@ def count_at(lam, inv, t, budget, limit, fast, extremes, counts):
     ``extremes`` the products are not looked for (``t`` and ``+inf`` come back: no information).
     """
     if not fast:
-        return count_into_divided(lam, t, budget, limit, counts)
+        return count_into_divided(lam, t, budget, limit, counts, lo, hi)
     if extremes:
-        total, above, below = count_extremes_into(lam, inv, t, budget, counts)
+        total, above, below = count_extremes_into(lam, inv, t, budget, counts, lo, hi)
     else:
-        total = count_into(lam, inv, t, budget, counts)
+        total = count_into(lam, inv, t, budget, counts, lo, hi)
         above = t
         below = INF
     return (limit if total >= limit else int(total)), above, below
@@ -316,7 +369,7 @@ def relaxation(lam, budget, n_avail, inv_sum, lam_min):
         s = 0.0
         for i in range(lam.shape[0]):
             x = lam[i]
-            if x < INF:
+            if 0.0 < x < INF:
                 s += lam_min / x
         t = lam_min * (target / s)
     return min(t, DBL_MAX)
@@ -393,19 +446,19 @@ def select_first(heap, m, k):
 
 
 @register_jitable
-def select_between(lam, budget, lo_c, lo, hi_t, out, idx, heap):
+def select_between(lam, budget, lo_c, prefix, hi_t, out, idx, heap, lo, hi):
     """``out`` = the prefix ``lo`` (``lo_c`` keys) plus the ``budget - lo_c`` smallest keys
     above it with product ``<= hi_t``.
 
     The caller guarantees at most ``(n + 2) // 3`` such keys, so that they fit in ``heap``
-    as triples. ``lo`` may be ``out`` or ``idx`` (an index is written behind the entry it
+    as triples. ``prefix`` may be ``out`` or ``idx`` (an index is written behind the entry it
     came from, never ahead).
     """
     m = 0
     for i in range(lam.shape[0]):  # the boundary workers: few, so the branch is predictable
-        c = lo[i]
+        c = prefix[i]
         out[i] = c
-        if c < budget and (float_of(c) + 1.0) * lam[i] <= hi_t:
+        if c < high_of(hi, i, budget) and (c + 1) * lam[i] <= hi_t:
             idx[m] = i
             m += 1
     size = 0
@@ -414,7 +467,8 @@ def select_between(lam, budget, lo_c, lo, hi_t, out, idx, heap):
         i = idx[b]
         x = lam[i]
         j = out[i] + 1
-        while j <= budget and j * x <= hi_t and size < room:
+        high = high_of(hi, i, budget)
+        while j <= high and j * x <= hi_t and size < room:
             heap[3 * size] = j * x
             heap[3 * size + 1] = float(j)
             heap[3 * size + 2] = float(i)
@@ -522,7 +576,7 @@ def bucket_total(hist, b, n_bins, lanes):
 
 
 @register_jitable
-def split_at_threshold(lam, inv, tstar, budget, fast, out, levels):
+def split_at_threshold(lam, inv, tstar, budget, fast, out, levels, lo, hi):
     """``out[i]`` = worker i's keys below ``t*``, ``levels[i]`` = the ``j`` of its key at ``t*``
     (0 if none; one at most, ``budget < 2**51``); returns ``(keys below, keys at, min j, max j)``.
 
@@ -536,8 +590,13 @@ def split_at_threshold(lam, inv, tstar, budget, fast, out, levels):
     j_max = 0
     for i in range(lam.shape[0]):
         x = lam[i]
-        c = count_one(x, inv[i], tstar, cap) if fast else float(count_le_fast(x, tstar, cap))
-        tied = (c > 0.0) & (c * x == tstar)
+        if fast:
+            c = count_one(x, inv[i], tstar, cap_at(hi, i, budget, cap))
+        else:
+            c = float(count_le_fast(x, tstar, float(high_of(hi, i, budget))))
+        floor_i = floor_at(lo, i)
+        c = max(c, floor_i)
+        tied = (c > floor_i) & (c * x == tstar)
         below = c - 1.0 if tied else c
         j = int_of(c) if tied else 0
         out[i] = int_of(below)
@@ -550,7 +609,7 @@ def split_at_threshold(lam, inv, tstar, budget, fast, out, levels):
 
 
 @register_jitable
-def take_at(lam, inv, budget, fast, tstar, out, levels, hist):
+def take_at(lam, inv, budget, fast, tstar, out, levels, hist, lo, hi):
     """Fill ``out`` given the finite product ``t*`` of the ``budget``-th key (``budget < 2**51``):
     every key below ``t*``, then the keys at ``t*`` in ``(j, i)`` order.
 
@@ -558,7 +617,7 @@ def take_at(lam, inv, budget, fast, tstar, out, levels, hist):
     keys below level ``J`` are taken, then the first ones at ``J`` in worker order.
     """
     levels = levels[: lam.shape[0]]  # scratch may be longer than n
-    taken, n_tied, j_min, j_max = split_at_threshold(lam, inv, tstar, budget, fast, out, levels)
+    taken, n_tied, j_min, j_max = split_at_threshold(lam, inv, tstar, budget, fast, out, levels, lo, hi)
     rank = budget - taken
     if rank == n_tied:
         level = budget + 1  # every key at t*: all levels are below it
@@ -601,31 +660,31 @@ def take_levels(out, levels, level, rank):
 
 
 @register_jitable
-def tie_count(out, ties, level):
+def tie_count(out, ties, n, level):
     """Number of tied keys with ``j <= level``; worker i's tied keys are ``j`` in ``(out[i], out[i] + ties[i]]``."""
     total = 0
-    for i in range(out.shape[0]):
+    for i in range(n):
         if ties[i] > 0:
             total += min(max(level - out[i], 0), ties[i])
     return total
 
 
 @register_jitable
-def split_at(x, tstar, budget, c):
-    """``(below, upto)``: a worker's keys with product ``< t*`` and ``<= t*`` (``0 < x < inf``);
-    ``c`` is a guess of ``upto`` in ``[0, budget]``. ``t* = inf`` means the keys whose product
-    overflows: ``below`` counts the finite ones."""
+def split_at(x, tstar, cap, c, floor):
+    """``(below, upto)``: a worker's keys with product ``< t*`` and ``<= t*`` (``0 < x < inf``),
+    counted in ``[floor, cap]``; ``c`` is a guess of ``upto`` in ``[0, cap]``. ``t* = inf`` means
+    the keys whose product overflows: ``below`` counts the finite ones."""
     if tstar == INF:
-        return count_le(x, DBL_MAX, budget), budget
-    upto = count_le_from(x, tstar, budget, c)
+        return max(count_le(x, DBL_MAX, cap), floor), cap
+    upto = count_le_from(x, tstar, cap, c)
     below = upto
     while below * x >= tstar:  # 0 * x < t*: stops at 0 without a guard
         below -= 1
-    return below, upto
+    return max(below, floor), max(upto, floor)
 
 
 @register_jitable
-def take_ties(lam, budget, tstar, out, ties):
+def take_ties(lam, budget, tstar, out, ties, lo, hi):
     """:func:`take_at` where a worker may own many keys at ``t*``: ``t* = inf`` (keys whose
     product overflows) or budgets from ``2**51``; the level ``J`` by bisection.
 
@@ -638,32 +697,41 @@ def take_ties(lam, budget, tstar, out, ties):
         x = lam[i]
         c = out[i]
         ties[i] = 0
+        high = high_of(hi, i, budget)
         # Most workers have their last key below t* and their next key above it: they
         # keep their count. One test for them, without the guards below.
-        if c * x < tstar and (c >= budget or (c + 1) * x > tstar):
+        if c * x < tstar and (c >= high or (c + 1) * x > tstar):
             taken += c
             continue
         if 0.0 < x < INF:
-            below, upto = split_at(x, tstar, budget, c)
+            below, upto = split_at(x, tstar, high, min(c, high), low_of(lo, i))
             out[i] = below
             ties[i] = upto - below
             taken += below
             if upto > below:
                 j_lo = min(j_lo, below + 1)
                 j_hi = max(j_hi, upto)
-    remaining = budget - taken
+        else:
+            taken += c  # lam = 0 under bounds: at its maximum (x = inf: nothing)
+    take_tied(out, ties, lam.shape[0], budget - taken, j_lo, j_hi)
+
+
+@register_jitable
+def take_tied(out, ties, n, remaining, j_lo, j_hi):
+    """Hand ``remaining`` tied keys out by ``(j, i)``: worker i's are ``j`` in
+    ``(out[i], out[i] + ties[i]]``, and the levels lie in ``[j_lo, j_hi]``."""
     # Smallest level J whose tied keys (j <= J) cover what remains.
     level = j_lo
     if j_lo < j_hi:
         hi = j_hi
         while level < hi:
             mid = level + (hi - level) // 2
-            if tie_count(out, ties, mid) >= remaining:
+            if tie_count(out, ties, n, mid) >= remaining:
                 hi = mid
             else:
                 level = mid + 1
-        remaining -= tie_count(out, ties, level - 1)
-    for i in range(lam.shape[0]):
+        remaining -= tie_count(out, ties, n, level - 1)
+    for i in range(n):
         if ties[i] > 0:
             below = out[i]
             out[i] = below + min(max(level - 1 - below, 0), ties[i])
@@ -673,13 +741,13 @@ def take_ties(lam, budget, tstar, out, ties):
 
 
 @register_jitable
-def finish_at(lam, inv, budget, fast, tstar, out, ties, heap):
+def finish_at(lam, inv, budget, fast, tstar, out, ties, heap, lo, hi):
     """``out`` from the product ``t*`` of the ``budget``-th key."""
     if tstar < INF and budget < RECIPROCAL_CAP:
-        take_at(lam, inv, budget, fast, tstar, out, ties, heap)
+        take_at(lam, inv, budget, fast, tstar, out, ties, heap, lo, hi)
     else:
-        count_at(lam, inv, min(tstar, DBL_MAX), budget, budget, fast, False, out)
-        take_ties(lam, budget, tstar, out, ties)
+        count_at(lam, inv, min(tstar, DBL_MAX), budget, budget, fast, False, out, lo, hi)
+        take_ties(lam, budget, tstar, out, ties, lo, hi)
 
 
 # --- Bracketing and refinement ----------------------------------------------------------
@@ -730,7 +798,7 @@ def shrink_guess(budget, lo_t, lo_c, hi_t, hi_c):
 
 
 @register_jitable
-def allocate_positive(lam, inv, budget, fast, t, t2, slope, out, ties, heap):
+def allocate_positive(lam, inv, budget, fast, t, t2, slope, base, out, ties, heap, lo, hi):
     """The allocation over workers with ``0 < lam <= inf`` (``budget > 0``), from the guess ``t``
     (and ``t2`` as the second, if it lands inside the bracket; 0: none). Returns a bracket
     ``(lo, hi)`` of the product of the ``budget``-th key, for the next call's guesses.
@@ -746,7 +814,7 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, out, ties, heap):
     width_max = min((n + 2) // 3, int(2.0 * math.sqrt(n)) + 16)
     limit = budget + n + 1
     lo_t = 0.0  # invariant: lo_c < budget keys have product <= lo_t, counted in lo_buf
-    lo_c = 0
+    lo_c = base  # at 0: the minimums, and lam = 0 workers' maximum (with bounds)
     lo_next = 0.0  # the smallest product above lo_t, or lo_t if not known
     hi_t = INF  # invariant: hi_c >= budget keys have product <= hi_t
     hi_c = limit
@@ -763,7 +831,7 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, out, ties, heap):
     # on few workers, where a pass costs less than the two reductions' set-up.
     plain = 1 if n >= EXTREMES_N else 2
     for step in range(MAX_REFINE):
-        c, above, below = count_at(lam, inv, t, budget, limit, fast, step >= plain, try_buf)
+        c, above, below = count_at(lam, inv, t, budget, limit, fast, step >= plain, try_buf, lo, hi)
         if c == budget:  # the prefix at t is the allocation
             if not try_in_out:
                 copy_into(try_buf, out)
@@ -783,17 +851,17 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, out, ties, heap):
             streak = min(streak, 0) - 1
         if hi_c - lo_c <= width_max:
             if not have_lo:
-                zero_into(out)
-            select_between(lam, budget, lo_c, lo_buf, hi_t, out, ties, heap)
+                prefix_at_zero(lam, budget, lo, hi, out)
+            select_between(lam, budget, lo_c, lo_buf, hi_t, out, ties, heap, lo, hi)
             return lo_t, hi_t
         if lo_next >= hi_t:  # no product strictly inside: every key in (lo_t, hi_t] is at hi_t
-            finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
+            finish_at(lam, inv, budget, fast, hi_t, out, ties, heap, lo, hi)
             return lo_t, hi_t
         if lo_next == hi_last:  # a single product inside
-            finish_at(lam, inv, budget, fast, lo_next, out, ties, heap)
+            finish_at(lam, inv, budget, fast, lo_next, out, ties, heap, lo, hi)
             return lo_t, lo_next
         if lo_t >= DBL_MAX:  # every key left overflows
-            finish_at(lam, inv, budget, fast, INF, out, ties, heap)
+            finish_at(lam, inv, budget, fast, INF, out, ties, heap, lo, hi)
             return lo_t, INF
         if step == 0 and lo_t < t2 < hi_t:  # the caller's second guess
             nxt = t2
@@ -815,7 +883,7 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, out, ties, heap):
             if not (lo_t < nxt < hi_t):
                 nxt = 0.5 * lo_t + 0.5 * hi_t
                 if not (lo_t < nxt < hi_t):  # adjacent floats: every key inside is at hi_t
-                    finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)
+                    finish_at(lam, inv, budget, fast, hi_t, out, ties, heap, lo, hi)
                     return lo_t, hi_t
         # Never count inside a gap between products: the count would not move.
         nxt = max(nxt, lo_next)
@@ -824,14 +892,15 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, out, ties, heap):
         prev_t = t
         prev_c = c
         t = nxt
-    finish_at(lam, inv, budget, fast, hi_t, out, ties, heap)  # a bug guard: never reached
+    finish_at(lam, inv, budget, fast, hi_t, out, ties, heap, lo, hi)  # a bug guard: never reached
     return lo_t, hi_t
 
 
 @register_jitable
-def zero_into(dst):
-    for i in range(dst.shape[0]):
-        dst[i] = 0
+def prefix_at_zero(lam, budget, lo, hi, out):
+    """The counts at threshold 0: the minimums, and the maximum of ``lam = 0`` workers."""
+    for i in range(lam.shape[0]):
+        out[i] = high_of(hi, i, budget) if lam[i] == 0.0 else low_of(lo, i)
 
 
 @register_jitable
@@ -848,7 +917,7 @@ def allocate_into(lam, budget, out, ties, heap):
     ``ties`` (int64, ``>= n``) and ``heap`` (float64, ``>= n + 2``) are scratch. Assumes
     ``0 <= budget <= 2**53`` so that every task index is exact in float64.
     """
-    return allocate_guided(lam, budget, out, ties, heap, 0.0, 0.0, 0.0)[0]
+    return allocate_guided(lam, budget, None, None, out, ties, heap, 0.0, 0.0, 0.0)[0]
 
 
 @register_jitable
@@ -861,7 +930,22 @@ def allocate_warm(lam, budget, out, ties, heap, warm):
     relaxation to ``r``, so bounds that moved little, or all by the same factor, are
     bracketed at once; the result is the same whatever ``warm`` holds. Updated on success.
     """
-    status, lo, hi, r = allocate_guided(lam, budget, out, ties, heap, warm[0], warm[1], warm[2])
+    return allocate_bounded_warm(lam, budget, None, None, out, ties, heap, warm)
+
+
+@register_jitable
+def allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties, heap):
+    """:func:`allocate_into` with per-worker bounds ``min_tasks <= out <= max_tasks`` (int64
+    arrays of length n): worker i owns the keys ``j = min_i + 1 .. max_i``. Returns a status
+    code; bounds that no allocation meets are one (``status.py``), checked before any write."""
+    return allocate_guided(lam, budget, min_tasks, max_tasks, out, ties, heap, 0.0, 0.0, 0.0)[0]
+
+
+@register_jitable
+def allocate_bounded_warm(lam, budget, min_tasks, max_tasks, out, ties, heap, warm):
+    """:func:`allocate_bounded_into` warm-started as :func:`allocate_warm` (bounds may be None)."""
+    status, lo, hi, r = allocate_guided(lam, budget, min_tasks, max_tasks, out, ties, heap, warm[0], warm[1],
+                                        warm[2])
     if status == OK:
         warm[0] = lo
         warm[1] = hi
@@ -870,17 +954,89 @@ def allocate_warm(lam, budget, out, ties, heap, warm):
 
 
 @register_jitable
-def allocate_guided(lam, budget, out, ties, heap, prev_lo, prev_hi, prev_relaxation):
-    """:func:`allocate_warm`'s work: returns ``(status, lo, hi, relaxation)``, zeros when the
-    answer needed no bracket (``budget = 0``, or zeros in ``lam``)."""
+def scan_bounds(lam, budget, lo, hi):
+    """Check the bounds against ``lam`` (already valid) and ``budget``, worker by worker.
+
+    Returns ``(status, tasks left after the minimums, room left on lam = 0 workers,
+    positive available workers, sum of their 1/lam, their smallest lam)``; sums saturate
+    past ``budget``, so nothing overflows.
+    """
+    limit = budget + 1
+    taken = 0
+    capacity = 0
+    zero_room = 0
+    n_pos = 0
+    inv_sum = 0.0
+    lam_min = INF
+    for i in range(lam.shape[0]):
+        x = lam[i]
+        low = lo[i]
+        if low < 0:
+            return MIN_NEGATIVE, 0, 0, 0, 0.0, 0.0
+        if low > hi[i]:
+            return BOUNDS_CROSSED, 0, 0, 0, 0.0, 0.0
+        if x == INF:
+            if low > 0:
+                return MIN_ON_UNAVAILABLE, 0, 0, 0, 0.0, 0.0
+            continue
+        high = min(hi[i], limit)
+        taken = min(taken + min(low, limit), limit)
+        capacity = min(capacity + high, limit)
+        if x == 0.0:
+            zero_room = min(zero_room + high - low, limit)
+        else:
+            n_pos += 1
+            inv_sum += 1.0 / x
+            lam_min = min(lam_min, x)
+    if taken > budget:
+        return MIN_OVER_BUDGET, 0, 0, 0, 0.0, 0.0
+    if capacity < budget:
+        return CAPACITY_SHORT, 0, 0, 0, 0.0, 0.0
+    return OK, budget - taken, zero_room, n_pos, inv_sum, lam_min
+
+
+@register_jitable
+def fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties):
+    """Bounds with ``lam = 0`` workers that can take every task left after the minimums: their
+    keys all have product 0, so they take them by ``(j, i)`` (level by level, lowest index
+    first) and every other worker keeps its minimum."""
+    j_lo = budget + 1
+    j_hi = 0
+    for i in range(lam.shape[0]):
+        low = lo[i]
+        out[i] = low
+        ties[i] = 0
+        if lam[i] == 0.0:
+            high = min(hi[i], budget)
+            ties[i] = high - low
+            if high > low:
+                j_lo = min(j_lo, low + 1)
+                j_hi = max(j_hi, high)
+    take_tied(out, ties, lam.shape[0], remaining, j_lo, j_hi)
+
+
+@register_jitable
+def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev_relaxation):
+    """:func:`allocate_bounded_warm`'s work: returns ``(status, lo, hi, relaxation)``, zeros when
+    the answer needed no bracket (``budget = 0``, or ``lam = 0`` workers that take every task)."""
     status, n_zero, n_avail, inv_sum, lam_min = scan(lam, budget, heap)
     if status != OK:
         return status, 0.0, 0.0, 0.0  # out untouched: a rejected call changes nothing
-    if budget == 0:
+    base = 0  # keys counted at threshold 0
+    if lo is not None:
+        status, remaining, zero_room, n_avail, inv_sum, lam_min = scan_bounds(lam, budget, lo, hi)
+        if status != OK:
+            return status, 0.0, 0.0, 0.0
+        if remaining == 0 or (n_zero > 0 and zero_room >= remaining):
+            fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties)
+            return OK, 0.0, 0.0, 0.0
+        base = budget - remaining + zero_room
+        # lam = 0 workers, if any, count their maximum at every threshold > 0 on their own.
+    elif budget == 0:
         for i in range(lam.shape[0]):
             out[i] = 0
         return OK, 0.0, 0.0, 0.0
-    if n_zero > 0:
+    elif n_zero > 0:
         round_robin_zeros(lam, budget, n_zero, out)
         return OK, 0.0, 0.0, 0.0
     fast = budget < RECIPROCAL_CAP and inv_sum < INF
@@ -892,8 +1048,9 @@ def allocate_guided(lam, budget, out, ties, heap, prev_lo, prev_hi, prev_relaxat
         scale = r / prev_relaxation
         t = min(prev_hi * scale, DBL_MAX)
         t2 = prev_lo * scale
-    lo, hi = allocate_positive(lam, heap, budget, fast, t, t2, slope, out, ties, heap)
-    return OK, lo, hi, r
+    bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, fast, t, t2, slope, base, out, ties, heap, lo,
+                                               hi)
+    return OK, bracket_lo, bracket_hi, r
 
 
 @register_jitable
@@ -905,6 +1062,19 @@ def check_batch(lam2d, budgets, status):
     first_bad = -1
     for r in range(lam2d.shape[0]):
         status[r] = scan_exact(lam2d[r], budgets[r])[0]
+        if status[r] != OK and first_bad < 0:
+            first_bad = r
+    return first_bad
+
+
+@register_jitable
+def check_batch_bounded(lam2d, budgets, lo2d, hi2d, status):
+    """:func:`check_batch` with per-row bounds (:func:`scan_bounds`)."""
+    first_bad = -1
+    for r in range(lam2d.shape[0]):
+        status[r] = scan_exact(lam2d[r], budgets[r])[0]
+        if status[r] == OK:
+            status[r] = scan_bounds(lam2d[r], budgets[r], lo2d[r], hi2d[r])[0]
         if status[r] != OK and first_bad < 0:
             first_bad = r
     return first_bad

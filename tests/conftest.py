@@ -6,15 +6,9 @@ set before numba is first imported, hence here, at the top.
 """
 
 import os
-import sys
-from pathlib import Path
 
 os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
-
-# Test the installed package: `python -m pytest` puts the checkout on sys.path, where
-# fastata/ has neither its kernels subpackage nor the compiled Cython extension.
-_CHECKOUT = Path(__file__).resolve().parents[1]
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _CHECKOUT]
+# The checkout is kept off sys.path by ../conftest.py: tests import the installed package.
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

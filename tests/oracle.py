@@ -10,27 +10,32 @@ def reference(lam, budget):
     return fa.allocate(lam, budget, backend="python")
 
 
-def is_canonical(lam, budget, a):
+def is_canonical(lam, budget, a, min_tasks=None, max_tasks=None):
     """True iff ``a`` is the canonical allocation (DESIGN.md section 2), for any size.
 
     The taken keys are per-worker prefixes of increasing keys, so they are the
     ``budget`` smallest iff the largest taken key is below the smallest untaken one.
-    Keys are ``(fl(j * lam_i), j, i)`` compared lexicographically.
+    Keys are ``(fl(j * lam_i), j, i)`` compared lexicographically. With bounds, worker i
+    owns the keys ``j = min_i + 1 .. max_i`` only.
     """
     lam = np.asarray(lam, dtype=np.float64)
     a = np.asarray(a)
-    if a.dtype != np.int64 or a.sum() != budget or (a < 0).any():
+    n = lam.size
+    low = np.zeros(n, dtype=np.int64) if min_tasks is None else np.broadcast_to(np.asarray(min_tasks, np.int64), n)
+    high = np.full(n, budget, dtype=np.int64) if max_tasks is None else np.minimum(
+        np.broadcast_to(np.asarray(max_tasks, np.int64), n), budget)
+    if a.dtype != np.int64 or a.sum() != budget or (a < low).any() or (a > np.maximum(high, low)).any():
         return False
-    idx = np.arange(lam.size)
+    idx = np.arange(n)
     available = lam < np.inf
     if (a[~available] != 0).any():
         return False
-    taken = available & (a > 0)
+    taken = available & (a > low)
     if not taken.any():
-        return budget == 0
-    # A worker that took the whole budget has no next key to compare (its index would be
-    # 2**53 + 1 at the largest budget, which float64 cannot hold).
-    open_ = available & (a < budget)
+        return True  # only the minimums: a sums to the budget
+    # A worker at its maximum has no next key to compare (its index could be 2**53 + 1 at
+    # the largest budget, which float64 cannot hold).
+    open_ = available & (a < high)
     if not open_.any():
         return True
     with np.errstate(over="ignore"):  # an overflowing product is +inf, as in the kernels

@@ -82,6 +82,11 @@ def test_cython_status_codes_mirror_status_py():
         "OUT_TOO_SHORT": status.OUT_TOO_SHORT,
         "SCRATCH_TOO_SHORT": status.SCRATCH_TOO_SHORT,
         "LENGTHS_DIFFER": status.LENGTHS_DIFFER,
+        "MIN_NEGATIVE": status.MIN_NEGATIVE,
+        "BOUNDS_CROSSED": status.BOUNDS_CROSSED,
+        "MIN_ON_UNAVAILABLE": status.MIN_ON_UNAVAILABLE,
+        "MIN_OVER_BUDGET": status.MIN_OVER_BUDGET,
+        "CAPACITY_SHORT": status.CAPACITY_SHORT,
     }
 
 

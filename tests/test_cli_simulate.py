@@ -72,7 +72,7 @@ def test_same_seed_same_numbers(tmp_path):
     [(["--rounds", "0"], "rounds must be >= 1; got 0"),
      (["--rounds", "ten"], "argument --rounds: invalid int value: 'ten'"),
      (["--preset", "imagenet"], "argument --preset: invalid choice: 'imagenet'"),
-     (["--policies", "ata,best"], "--policies must be a comma-separated list of ata, ata-empirical, fta, uta, gta; got 'ata,best'"),
+     (["--policies", "ata,best"], "--policies must be a comma-separated list of ata, ata-empirical, ata-bernstein, fta, uta, gta; got 'ata,best'"),
      (["--policies", "ata,ata"], "policies must not repeat a policy"),
      (["--gamma", "1.5"], "gamma must be in (0, 1]; got 1.5"),
      (["--alpha", "-2"], "alpha must be finite and > 0; got -2.0"),

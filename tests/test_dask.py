@@ -466,7 +466,7 @@ def test_default_policy_bounds_exploration(client):
 @pytest.mark.parametrize(
     "policy, message",
     [
-        ("ata", r"policy must be a fastata policy .* got 'ata' \(type str\)"),
+        ("ata", r"policy must be a policy: a fastata policy or an object with .* got 'ata' \(type str\)"),
         (fa.ATAEmpirical, r"policy must be a policy instance, not the class ATAEmpirical"),
     ],
 )

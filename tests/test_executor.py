@@ -514,10 +514,11 @@ def test_censored_samples_reach_only_policies_that_take_them(monkeypatch):
 @pytest.mark.parametrize(
     "policy, message",
     [
-        ("ata", r"policy must be a fastata policy .* got 'ata' \(type str\), which lacks n_workers"),
+        ("ata", r"policy must be a policy: a fastata policy or an object with n_workers, allocate, observe, "
+                r"set_available \(see fastata.policies.AllocationPolicy\); got 'ata' \(type str\), which lacks n_workers"),
         (fa.ATAEmpirical, r"policy must be a policy instance, not the class ATAEmpirical: create one"),
-        (object(), r"policy must be a fastata policy .*which lacks n_workers, allocate"),
-        (None, r"policy must be a fastata policy .*got None"),
+        (object(), r"policy must be a policy: .*which lacks n_workers, allocate, observe, set_available$"),
+        (None, r"policy must be a policy: .*got None"),
     ],
 )
 def test_policy_argument_is_validated(policy, message):

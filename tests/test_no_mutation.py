@@ -20,6 +20,7 @@ CALLS = {
     # Policies: the constructor and observe read the caller's arrays, never write them.
     "ATA": lambda backend, x: fa.ATA(5, 7, alpha=1.0, backend=backend).observe(x["a"][:3], x["lam2d"][0]),
     "ATAEmpirical": lambda backend, x: fa.ATAEmpirical(5, 7, eta=1.0, backend=backend).observe(x["a"][:3], x["lam2d"][0]),
+    "ATABernstein": lambda backend, x: fa.ATABernstein(5, 7, eta=1.0, backend=backend).observe(x["a"][:3], x["lam2d"][0]),
     "FTA": lambda backend, x: fa.FTA(x["lam2d"][0], 7, backend=backend).observe(x["a"][:2], x["lam2d"][0][:2]),
     "UTA": lambda backend, x: fa.UTA(5, 7, seed=0, backend=backend).observe(x["a"][:3], x["lam2d"][0]),
     "load": lambda backend, x: _save_and_load(fa.FTA(x["lam2d"][0], 7, backend=backend)),

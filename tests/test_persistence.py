@@ -34,6 +34,7 @@ MAKERS = [
     lambda b: fa.ATA(6, 11, alpha=0.4, c=1.0, gamma=0.93, backend=b),
     lambda b: fa.ATAEmpirical(6, 11, eta=0.3, gamma=0.8, backend=b),
     lambda b: fa.ATAEmpirical(6, 11, eta=0.3, explore_share=0.2, backend=b),
+    lambda b: fa.ATABernstein(6, 11, eta=0.3, c=0.7, gamma=0.9, backend=b),
     lambda b: fa.FTA(MU, 11, backend=b),
     lambda b: fa.UTA(6, 11, seed=123, backend=b),
 ]

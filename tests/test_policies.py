@@ -150,6 +150,8 @@ def _scripted_run(cls, backend, rounds, **params):
         (fa.ATA, dict(alpha=0.2, c=1.5, gamma=0.9)),
         (fa.ATAEmpirical, dict(eta=0.3)),
         (fa.ATAEmpirical, dict(eta=0.15, gamma=0.8)),
+        (fa.ATABernstein, dict(eta=0.3)),
+        (fa.ATABernstein, dict(eta=0.2, c=0.5, gamma=0.9)),
     ],
 )
 def test_every_backend_equals_reference(backend, cls, params):

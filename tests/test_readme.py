@@ -41,6 +41,16 @@ def test_numba_example():
     np.testing.assert_array_equal(namespace["out"], fa.allocate_batch(before_nan, 23))
 
 
+def test_custom_policy_example():
+    namespace = {}
+    lines = run("custom-policy", namespace).strip().splitlines()
+    assert [line.split()[0] for line in lines] == ["ata-empirical", "stderr", "fta"]
+    assert lines[-1].split()[1] == "1.00x"
+    results = namespace["results"]
+    # The user's bound learned: well below where ATA-Empirical is after as many rounds.
+    assert results["stderr"].total_time < results["ata-empirical"].total_time
+
+
 def test_threaded_scheduler_example():
     assert run("threads").strip() == "800"
 

@@ -137,12 +137,12 @@ def test_progress_is_reported():
      (lambda p: sim.run(p, CIFAR, 5, seed=-1), ValueError, "seed must be >= 0; got -1"),
      (lambda p: sim.run(p, CIFAR, 5, seed=1.5), TypeError, "seed must be an integer"),
      (lambda p: sim.run(p, sim.Exponential(1.0, n=4), 5, seed=0), ValueError, "policy must have one worker per simulated worker, 4; got n_workers=11"),
-     (lambda p: sim.run("ata", CIFAR, 5, seed=0), TypeError, "policy must be a fastata policy"),
+     (lambda p: sim.run("ata", CIFAR, 5, seed=0), TypeError, r"policy must be a policy: a fastata policy or an object with n_workers, budget, allocate, observe, set_available \(see fastata.policies.AllocationPolicy\); got 'ata' \(type str\), which lacks n_workers, budget, allocate, observe, set_available"),
      (lambda p: sim.run(p, [1.0, 2.0], 5, seed=0), TypeError, "workers must be a fastata.sim distribution or Fleet"),
      (lambda p: sim.run(fa.FTA(np.ones(11), 3), CIFAR, 5, seed=0), ValueError, "policy must be an FTA given the simulated workers' means"),
      (lambda p: sim.run(p, CIFAR, 5, seed=0, progress=3), TypeError, "progress must be callable"),
      (lambda p: sim.run_greedy(CIFAR, -1, 5, seed=0), ValueError, r"budget must be in \[0, 2\*\*53\]; got -1"),
-     (lambda p: sim.compare(CIFAR, 3, 5, seed=0, policies=("ata", "best")), ValueError, "policy must be one of 'ata', 'ata-empirical', 'fta', 'uta', 'gta'; got 'best'"),
+     (lambda p: sim.compare(CIFAR, 3, 5, seed=0, policies=("ata", "best")), ValueError, "policy must be one of 'ata', 'ata-empirical', 'ata-bernstein', 'fta', 'uta', 'gta'; got 'best'"),
      (lambda p: sim.compare(CIFAR, 3, 5, seed=0, alpha=-1.0), ValueError, "alpha must be finite and > 0; got -1.0")],
 )  # fmt: skip
 def test_bad_arguments_are_rejected_and_change_nothing(call, error, message):

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _validate
 from . import presets as _presets
-from .run import POLICIES, compare, seed_keys
+from .run import NAMES, POLICIES, compare, seed_keys
 from .sgd import time_to_reach
 
 #: "Time to reach" in the SGD tables: suboptimality below this fraction of the initial one.
@@ -32,7 +32,15 @@ class SetupResult:
 
 @dataclasses.dataclass
 class Experiment:
-    """Everything a ``fastata simulate`` run produced."""
+    """Everything a ``fastata simulate`` run produced.
+
+    Examples
+    --------
+    >>> from fastata.sim import experiment
+    >>> run = experiment.run_preset("cifar", rounds=50, seed=0, policies=("ata", "fta"))
+    >>> run.preset, run.rounds, run.policies, len(run.setups)
+    ('cifar', 50, ('ata', 'fta'), 1)
+    """
 
     preset: str
     description: str
@@ -44,6 +52,8 @@ class Experiment:
     shuffle: bool
     setups: list
     quadratic: object = None
+    min_tasks: object = None  # per-worker bounds of the allocation policies (ints), or None
+    max_tasks: object = None
 
     def parameters(self):
         """The run's parameters (JSON-ready)."""
@@ -62,35 +72,63 @@ class Experiment:
             "gamma": self.gamma,
             "c": self.c,
             "shuffle": self.shuffle,
+            "min_tasks": self.min_tasks,
+            "max_tasks": self.max_tasks,
             "quadratic": None if self.quadratic is None else repr(self.quadratic),
             "common_random_numbers": True,
         }
 
 
 def run_preset(name, *, rounds=None, seed=0, n=None, budget=None, distribution=None, policies=POLICIES,
-               alpha=None, eta=None, gamma=None, c=2.0, shuffle=False, backend="auto", progress=None):  # fmt: skip
+               alpha=None, eta=None, gamma=None, c=None, shuffle=False, min_tasks=None, max_tasks=None,
+               backend="auto", progress=None, custom=()):  # fmt: skip
     """Run a preset (see :mod:`fastata.sim.presets`) with optional overrides.
+
+    ``custom``: ``(name, factory)`` pairs, policies of your own run beside ``policies``;
+    for each setup, ``factory(n_workers, budget, *, alpha, eta, gamma, c)`` must return a
+    fresh policy (the policy protocol, :class:`fastata.policies.AllocationPolicy`), where
+    ``alpha`` and ``eta`` are the workers' bounds (or the overrides), ``gamma`` the preset's
+    (or the override) and ``c`` the override or ``None``.
 
     ``alpha`` and ``eta`` default, per setup, to the workers' psi_1 bounds; ``gamma`` to
     the preset's. ``shuffle=True`` renumbers the workers at random (seeded by ``seed``), so
-    that worker ids say nothing about speed. ``progress(done, total)`` counts rounds over every setup and policy.
+    that worker ids say nothing about speed. ``min_tasks`` and ``max_tasks`` (ints) bound every
+    worker's tasks a round for the allocation policies (:func:`fastata.sim.run`).
+    ``progress(done, total)`` counts rounds over every setup and policy.
     Every argument is checked, and every policy built, before the first round runs.
+
+    Examples
+    --------
+    >>> from fastata.sim import experiment
+    >>> run = experiment.run_preset("cifar", rounds=100, seed=0, n=20, budget=10, policies=("ata-empirical", "uta"))
+    >>> setup = run.setups[0]
+    >>> setup.setup.label, sorted(setup.results)
+    ('n=20, budget=10', ['ata-empirical', 'uta'])
+    >>> round(setup.eta, 4)                       # the workers' own bound, 29 i + Exp(29 i)
+    0.7657
     """
     preset = _presets.get(name)
     rounds = _validate.count(preset.rounds if rounds is None else rounds, "rounds", 1)
     seed = _validate.count(seed, "seed", 0)
     policies = tuple(policies)
+    custom = tuple(custom)
+    for j, item in enumerate(custom):
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) and callable(item[1])):
+            raise TypeError(f"custom[{j}] must be a (name, factory) pair with a callable factory; got {item!r}")
+    policies = policies + tuple(name for name, _ in custom)
     if not policies:
         raise ValueError("policies must name at least one policy; got none")
-    for p in policies:
-        _validate.choice(p, "policy", POLICIES)
+    for p in policies[: len(policies) - len(custom)]:
+        _validate.choice(p, "policy", NAMES)
     if len(set(policies)) != len(policies):
         raise ValueError(f"policies must not repeat a policy; got {', '.join(policies)}")
     gamma = preset.gamma if gamma is None else _validate.discount(gamma)
-    c = _validate.positive(c, "c")
+    c = None if c is None else _validate.positive(c, "c")  # None: each policy's theory constant
     alpha = None if alpha is None else _validate.positive(alpha, "alpha")
     eta = None if eta is None else _validate.positive(eta, "eta")
     shuffle = _validate.flag(shuffle, "shuffle")
+    min_tasks = None if min_tasks is None else _validate.count(min_tasks, "min_tasks", 0)
+    max_tasks = None if max_tasks is None else _validate.count(max_tasks, "max_tasks", 0)
     setups = preset.setups(rounds, n=n, budget=budget, distribution=distribution,
                            shuffle=seed_keys(seed)[3] if shuffle else None)  # fmt: skip
     quadratic = preset.quadratic() if preset.quadratic is not None else None
@@ -108,8 +146,10 @@ def run_preset(name, *, rounds=None, seed=0, n=None, budget=None, distribution=N
         fleet = setup.workers
         a = fleet.alpha_bound() if alpha is None else alpha
         e = fleet.eta_bound() if eta is None else eta
-        results = compare(fleet, setup.budget, rounds, seed=seed, policies=policies, alpha=a, eta=e,
-                          gamma=gamma, c=c, backend=backend, progress=tick)  # fmt: skip
+        own = tuple((name, make(fleet.n, setup.budget, alpha=a, eta=e, gamma=gamma, c=c)) for name, make in custom)
+        results = compare(fleet, setup.budget, rounds, seed=seed, policies=policies[: len(policies) - len(custom)] + own,
+                          alpha=a, eta=e, gamma=gamma, c=c, min_tasks=min_tasks, max_tasks=max_tasks,
+                          backend=backend, progress=tick)  # fmt: skip
         done[0] += rounds * len(policies)
         curve = None
         if quadratic is not None:
@@ -117,4 +157,5 @@ def run_preset(name, *, rounds=None, seed=0, n=None, budget=None, distribution=N
                 curves[setup.budget] = quadratic.sgd(rounds, max(setup.budget, 1), seed=seed)
             curve = curves[setup.budget]
         out.append(SetupResult(setup, results, a, e, curve))
-    return Experiment(preset.name, preset.description, rounds, seed, policies, gamma, c, shuffle, out, quadratic)
+    return Experiment(preset.name, preset.description, rounds, seed, policies, gamma, c, shuffle, out, quadratic,
+                      min_tasks, max_tasks)

@@ -17,7 +17,7 @@ large         Gamma(2), log-normal means, n = 4096    4096      scale: 4096 work
 ``||X_i - mu_i||_psi1`` for every worker, so it defaults to the largest worker's norm
 (:meth:`fastata.sim.Fleet.alpha_bound`); ATA-Empirical's ``eta`` bounds the relative
 norm ``||X_i - mu_i||_psi1 / mu_i`` (:meth:`fastata.sim.Fleet.eta_bound`). For the paper's
-workers ``29 i + Exp(29 i)`` the norm is ``1.5313 * 29 i`` (see :mod:`fastata.sim._psi1`), so
+workers ``29 i + Exp(29 i)`` the norm is ``1.5313 * 29 i`` (see ``fastata.sim._psi1``), so
 
 * ``alpha = 1.5313 * 29 * n`` (2265 at n = 51): a bound for the *slowest* worker, loose
   for the fast ones, which ATA therefore explores for a long time;
@@ -42,7 +42,15 @@ CIFAR_UNIT = 29.0
 
 @dataclasses.dataclass
 class Setup:
-    """One simulated configuration: workers and a budget."""
+    """One simulated configuration: workers and a budget.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> setup = fa.sim.presets.get("cifar").setups(rounds=100)[0]
+    >>> setup.label, setup.workers.n, setup.budget
+    ('n=51, budget=23', 51, 23)
+    """
 
     label: str
     workers: Fleet
@@ -51,7 +59,17 @@ class Setup:
 
 @dataclasses.dataclass
 class Preset:
-    """A named experiment: its setups, default rounds and the adaptive policies' ``gamma``."""
+    """A named experiment: its setups, default rounds and the adaptive policies' ``gamma``.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> preset = fa.sim.presets.get("quadratic")
+    >>> preset.rounds, preset.sizes, preset.budget
+    (10000, (17, 51, 153, 459), 23)
+    >>> [s.label for s in preset.setups(rounds=100, n=[17, 51])]
+    ['n=17, budget=23', 'n=51, budget=23']
+    """
 
     name: str
     description: str
@@ -66,9 +84,9 @@ class Preset:
     def setups(self, rounds, *, n=None, budget=None, distribution=None, shuffle=None):
         """The preset's setups, optionally with other sizes, budget or worker family.
 
-        ``n`` is an int or a sequence of ints; ``distribution`` a :data:`FAMILIES` name with
+        ``n`` is an int or a sequence of ints; ``distribution`` a :data:`fastata.sim.workers.FAMILIES` name with
         optional shape (``("gamma", {"shape": 3})``), or ``("trace", {"path": FILE})``;
-        ``shuffle`` a seed: renumber the workers at random (:meth:`Fleet.shuffled`).
+        ``shuffle`` a seed: renumber the workers at random (:meth:`fastata.sim.Fleet.shuffled`).
         """
         sizes = self.sizes if n is None else tuple(np.atleast_1d(n).tolist())
         budget = self.budget if budget is None else _validate.count(budget, "budget", 1)
@@ -91,12 +109,27 @@ class Preset:
 
 
 def worker_index(n):
-    """``1, 2, ..., n`` as floats: the paper numbers workers from 1."""
+    """``1, 2, ..., n`` as floats: the paper numbers workers from 1.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> fa.sim.presets.worker_index(3).tolist()
+    [1.0, 2.0, 3.0]
+    """
     return np.arange(1, n + 1, dtype=np.float64)
 
 
 def cifar_workers(n=51, unit=CIFAR_UNIT):
-    """The paper's CIFAR-100 timing model: worker ``i = 1..n`` takes ``unit i + Exp(unit i)``."""
+    """The paper's CIFAR-100 timing model: worker ``i = 1..n`` takes ``unit i + Exp(unit i)``.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.presets.cifar_workers(3)
+    >>> workers.means.tolist()                   # 29 i + 29 i
+    [58.0, 116.0, 174.0]
+    """
     i = worker_index(n)
     return ShiftedExponential(shift=unit * i, scale=unit * i)
 
@@ -132,6 +165,7 @@ def _large_means(n):
     return 10.0 * np.random.default_rng(0).lognormal(0.0, 0.5, n)
 
 
+#: Every preset by its name (the table above); :func:`get` looks one up.
 PRESETS = {
     p.name: p
     for p in (
@@ -155,5 +189,14 @@ PRESETS = {
 
 
 def get(name):
-    """The preset called ``name`` (see :data:`PRESETS`)."""
+    """The preset called ``name`` (see :data:`fastata.sim.presets.PRESETS`).
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> fa.sim.presets.get("cifar").description
+    "the paper's CIFAR-100 timing model: worker i takes 29 i + Exp(29 i)"
+    >>> sorted(fa.sim.presets.PRESETS)
+    ['cifar', 'drift', 'heavy-tail', 'large', 'outage', 'quadratic']
+    """
     return PRESETS[_validate.choice(name, "preset", tuple(PRESETS))]

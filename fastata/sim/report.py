@@ -16,8 +16,10 @@ from .. import __version__
 from .experiment import TARGET_FRACTION
 
 #: Policy labels and colours, in table order.
-LABELS = {"ata": "ATA", "ata-empirical": "ATA-Empirical", "fta": "FTA (oracle)", "uta": "UTA", "gta": "GTA"}
-COLORS = {"ata": "tab:blue", "ata-empirical": "tab:green", "fta": "black", "uta": "tab:orange", "gta": "tab:red"}
+LABELS = {"ata": "ATA", "ata-empirical": "ATA-Empirical", "ata-bernstein": "ATA-Bernstein", "fta": "FTA (oracle)", "uta": "UTA",
+          "gta": "GTA"}
+COLORS = {"ata": "tab:blue", "ata-empirical": "tab:green", "ata-bernstein": "tab:purple", "fta": "black", "uta": "tab:orange",
+          "gta": "tab:red"}
 #: Points per plotted curve at most (keeps the PNGs small).
 PLOT_POINTS = 600
 
@@ -35,7 +37,16 @@ def _ratio(x, base):
 
 
 def table_rows(setup_result):
-    """``(header, rows)`` of one setup's table: strings, one row per policy."""
+    """``(header, rows)`` of one setup's table: strings, one row per policy.
+
+    Examples
+    --------
+    >>> from fastata.sim import experiment, report
+    >>> run = experiment.run_preset("cifar", rounds=50, seed=0, policies=("ata", "fta"))
+    >>> header, rows = report.table_rows(run.setups[0])
+    >>> header[:4], [row[0] for row in rows]
+    (['policy', 'total time', '/ FTA', '/ GTA'], ['ATA', 'FTA (oracle)'])
+    """
     results = setup_result.results
     fta, gta = results.get("fta"), results.get("gta")
     header = ["policy", "total time", "/ FTA", "/ GTA", "worker time", "/ FTA", "/ GTA", "final regret",
@@ -47,7 +58,7 @@ def table_rows(setup_result):
     for name, r in results.items():
         t, w = r.total_time, r.total_worker_time
         row = [
-            LABELS[name],
+            LABELS.get(name, name),
             _num(t), _ratio(t, fta and fta.total_time), _ratio(t, gta and gta.total_time),
             _num(w), _ratio(w, fta and fta.total_worker_time), _ratio(w, gta and gta.total_worker_time),
             _num(r.final_regret), _num(r.late_regret),
@@ -63,14 +74,29 @@ def _title(experiment, setup_result):
     parts = [f"{experiment.preset}: n={s.workers.n}, budget={s.budget}, rounds={experiment.rounds}, seed={experiment.seed}"]
     if "ata" in setup_result.results:
         parts.append(f"ATA alpha={setup_result.alpha:.4g}")
-    if "ata-empirical" in setup_result.results:
-        parts.append(f"ATA-Empirical eta={setup_result.eta:.4g}")
+    if "ata-empirical" in setup_result.results or "ata-bernstein" in setup_result.results:
+        parts.append(f"eta={setup_result.eta:.4g}")
     parts.append(f"gamma={experiment.gamma:g}")
+    for name in ("min_tasks", "max_tasks"):
+        if getattr(experiment, name, None) is not None:
+            parts.append(f"{name}={getattr(experiment, name)}")
     return ", ".join(parts)
 
 
 def print_tables(experiment, file=None, plain=False):
-    """Print one table per setup: rich where installed (and ``plain`` is false), else plain text."""
+    """Print one table per setup: rich where installed (and ``plain`` is false), else plain text.
+
+    Examples
+    --------
+    >>> from fastata.sim import experiment, report
+    >>> run = experiment.run_preset("cifar", rounds=50, seed=0, policies=("fta", "gta"))
+    >>> report.print_tables(run, plain=True)   # doctest: +ELLIPSIS
+    cifar: n=51, budget=23, rounds=50, seed=0, gamma=1
+    policy        total time  / FTA  / GTA  worker time  / FTA  / GTA  final regret  regret, last 10%
+    FTA (oracle) ...
+    GTA ...
+    workers: ShiftedExponential(shift=[29, ..., 1479], scale=[29, ..., 1479], n=51)
+    """
     file = sys.stdout if file is None else file
     try:
         if plain:
@@ -143,6 +169,14 @@ def to_json(experiment):
     ``final_regret``, ...). With several setups (the quadratic preset's four sizes) each of
     those numbers becomes a list, one entry per setup in the order of ``"setups"``
     (and of ``parameters["n"]``); ``"setups"`` holds every setup's full record.
+
+    Examples
+    --------
+    >>> from fastata.sim import experiment, report
+    >>> run = experiment.run_preset("cifar", rounds=50, seed=0, policies=("ata", "fta"))
+    >>> summary = report.to_json(run)
+    >>> sorted(summary), sorted(summary["policies"])
+    (['fastata', 'parameters', 'policies', 'setups'], ['ata', 'fta'])
     """
     setups = [_json_setup(s) for s in experiment.setups]
     if len(setups) == 1:
@@ -162,6 +196,19 @@ def to_json(experiment):
 
 
 def write_json(experiment, path):
+    """Write :func:`fastata.sim.report.to_json`'s dict to ``path`` as JSON.
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> from fastata.sim import experiment, report
+    >>> run = experiment.run_preset("cifar", rounds=50, seed=0, policies=("ata", "fta"))
+    >>> path = os.path.join(tempfile.mkdtemp(), "cifar.json")
+    >>> report.write_json(run, path)
+    >>> with open(path) as f:
+    ...     json.load(f)["parameters"]["rounds"]
+    50
+    """
     with open(path, "w", encoding="utf-8") as f:
         json.dump(to_json(experiment), f, indent=2, allow_nan=False, default=_jsonable)
         f.write("\n")
@@ -209,7 +256,7 @@ def _allocation_panels(axes, experiment, setup_result, legend):
     rounds = np.arange(1, experiment.rounds + 1, dtype=np.float64)
     window = max(1, experiment.rounds // 100)
     for name, r in setup_result.results.items():
-        style = dict(color=COLORS[name], label=LABELS[name], lw=1.2)
+        style = dict(color=COLORS.get(name), label=LABELS.get(name, name), lw=1.2)
         x, t, w = _thin(rounds, r.cumulative_time, r.cumulative_worker_time)
         axes[0].plot(x, t, **style)
         axes[1].plot(x, w, **style)
@@ -229,7 +276,7 @@ def _allocation_panels(axes, experiment, setup_result, legend):
 
 def _sgd_panels(axes, setup_result):
     for name, r in setup_result.results.items():
-        style = dict(color=COLORS[name], label=LABELS[name], lw=1.2)
+        style = dict(color=COLORS.get(name), label=LABELS.get(name, name), lw=1.2)
         time_axis = np.concatenate([[0.0], r.cumulative_time])
         work_axis = np.concatenate([[0.0], r.cumulative_worker_time])
         t, w, s = _thin(time_axis, work_axis, setup_result.suboptimality)
@@ -250,6 +297,16 @@ def plot(experiment, path):
     One row per setup: cumulative time and worker time against rounds, then either the
     proxy regret (relative to the best allocation's loss) or, for presets that couple
     training, suboptimality against time and against worker time.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from fastata.sim import experiment, report
+    >>> run = experiment.run_preset("cifar", rounds=50, seed=0, policies=("ata", "fta"))
+    >>> path = os.path.join(tempfile.mkdtemp(), "cifar.png")
+    >>> report.plot(run, path)                  # needs matplotlib (extra plot)
+    >>> os.path.getsize(path) > 0
+    True
     """
     plt = _matplotlib()
     rows = len(experiment.setups)
@@ -300,6 +357,15 @@ class Progress:
     """A progress callback ``(done, total)`` that shows a bar only once a run has lasted a second.
 
     rich's bar on stderr where rich is installed; otherwise a percentage on a terminal.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> from fastata.sim import report
+    >>> progress = report.Progress("simulating")
+    >>> workers = fa.sim.Exponential([1.0, 2.0])
+    >>> r = fa.sim.run(fa.UTA(2, 4), workers, 100, seed=0, progress=progress)
+    >>> progress.close()
     """
 
     DELAY = 1.0

@@ -22,18 +22,21 @@ import numpy as np
 
 from .. import _validate
 from ..allocate import allocate, proxy_loss
-from ..policies import ATA, FTA, UTA, ATAEmpirical, Policy
+from ..policies import ATA, FTA, PAPER_C, UTA, ATABernstein, ATAEmpirical, Policy
+from ..policies.bernstein import THEORY_C as BERNSTEIN_C
 from . import _kernels
 from .workers import as_fleet
 
-#: Every policy :func:`compare` knows, in table order.
+#: The policies :func:`compare` runs by default, in table order.
 POLICIES = ("ata", "ata-empirical", "fta", "uta", "gta")
+#: Every policy name :func:`compare` and :func:`make_policy` know (GTA is not a policy object).
+NAMES = ("ata", "ata-empirical", "ata-bernstein", "fta", "uta", "gta")
 #: Above this many ``rounds * n`` cells, per-round allocations are not kept unless asked for.
 MAX_RECORDED_CELLS = 10**7
 #: How often (in rounds) the ``progress`` callback is called.
 PROGRESS_EVERY = 1000
 
-_NAMES = {ATA: "ata", ATAEmpirical: "ata-empirical", FTA: "fta", UTA: "uta"}
+_NAMES = {ATA: "ata", ATAEmpirical: "ata-empirical", ATABernstein: "ata-bernstein", FTA: "fta", UTA: "uta"}
 
 
 @dataclasses.dataclass(eq=False)
@@ -59,6 +62,18 @@ class SimResult:
         Tasks per worker per round, when recorded.
     params : dict
         The policy's parameters (``alpha``, ``eta``, ``gamma``, ``c``) where it has them.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.Exponential([1.0, 2.0, 4.0])
+    >>> r = fa.sim.run(fa.FTA(workers.means, 7), workers, 100, seed=0)
+    >>> r.policy, r.rounds, r.round_time.shape
+    ('fta', 100, (100,))
+    >>> float(r.regret.max())             # FTA allocates the optimum every round
+    0.0
+    >>> bool(r.total_time == r.round_time.sum())
+    True
     """
 
     policy: str
@@ -205,6 +220,13 @@ def seed_keys(seed):
     """The run's independent streams from one seed: ``(task times, SGD noise, UTA offsets, worker shuffle)``.
 
     ``seed`` is an integer ``>= 0`` or a numpy ``SeedSequence``.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> keys = fa.sim.seed_keys(0)
+    >>> len(keys), keys == fa.sim.seed_keys(0)
+    (4, True)
     """
     return tuple(int(k) for k in _validate.seed(seed).generate_state(4, np.uint64))
 
@@ -220,6 +242,16 @@ def sample(workers, rounds, tasks=1, *, seed, start=0):
     Returns
     -------
     ndarray of float64, shape (rounds, n, tasks)
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.Exponential([1.0, 2.0])
+    >>> times = fa.sim.sample(workers, rounds=3, tasks=2, seed=0)
+    >>> times.shape
+    (3, 2, 2)
+    >>> bool((times == fa.sim.sample(workers, 3, 2, seed=0)).all())   # a function of the seed
+    True
     """
     fleet = as_fleet(workers)
     rounds = _validate.count(rounds, "rounds", 0)
@@ -245,7 +277,7 @@ def _check_run(workers, rounds, record_allocations, progress):
     return fleet, rounds, record_allocations
 
 
-def run(policy, workers, rounds, *, seed, record_allocations=None, progress=None):
+def run(policy, workers, rounds, *, seed, min_tasks=None, max_tasks=None, record_allocations=None, progress=None):
     """Simulate ``rounds`` rounds of an allocation policy on simulated workers.
 
     The policy allocates its ``budget`` tasks each round, every task's time is drawn,
@@ -255,14 +287,21 @@ def run(policy, workers, rounds, *, seed, record_allocations=None, progress=None
 
     Parameters
     ----------
-    policy : fastata.ATA, ATAEmpirical, FTA or UTA
-        With ``n_workers == workers.n``.
+    policy : any policy (fastata.policies.AllocationPolicy)
+        A fastata policy (ATA, ATAEmpirical, ATABernstein, FTA, UTA) or any object with
+        ``n_workers`` (equal to ``workers.n``), ``budget``, ``allocate``, ``observe`` and
+        ``set_available``; its allocations are checked every round. Its results are named
+        after it (:func:`policy_name`).
     workers : a fastata.sim distribution or Fleet
     rounds : int
         ``>= 1``.
     seed : int or numpy.random.SeedSequence
         Task times are a function of the seed only: the same seed gives the same
         times for every policy (a UTA policy's own offsets come from its ``seed``).
+    min_tasks, max_tasks : int or array_like of int, shape (n,), optional
+        Per-worker bounds on every round's allocation (``policy.allocate(min_tasks=...,
+        max_tasks=...)``): free slots, a memory limit, at least one task for every live
+        worker. A single ``min_tasks`` applies to the workers available that round.
     record_allocations : bool, optional
         Keep every round's allocation (``result.allocations``); by default only when
         ``rounds * n <= 10**7``.
@@ -272,13 +311,26 @@ def run(policy, workers, rounds, *, seed, record_allocations=None, progress=None
     Returns
     -------
     SimResult
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.presets.cifar_workers(51)
+    >>> policy = fa.ATAEmpirical(51, 23, eta=0.77)
+    >>> r = fa.sim.run(policy, workers, 300, seed=0)
+    >>> policy.rounds, r.round_time.shape           # the policy keeps what it learned
+    (300, (300,))
+    >>> r.policy, bool(r.total_worker_time <= r.total_time * 51)
+    ('ata-empirical', True)
     """
     fleet, rounds, record_allocations = _check_run(workers, rounds, record_allocations, progress)
     seed_ = _validate.seed(seed)
-    if not isinstance(policy, Policy):
-        raise TypeError(f"policy must be a fastata policy (ATA, ATAEmpirical, FTA, UTA); got {type(policy).__name__}")
+    _validate.policy_protocol(policy)
     _validate.same_workers(policy.n_workers, fleet.n)
-    budget = policy.budget
+    _validate.task_bounds(min_tasks, max_tasks, np.ones(fleet.n))  # types and shapes, before any round
+    bounds = {} if min_tasks is None and max_tasks is None else {"min_tasks": min_tasks, "max_tasks": max_tasks}
+    budget = _validate.budget(policy.budget, "policy.budget")
+    foreign = not isinstance(policy, Policy)  # an object of the user's: its allocations are checked
     if isinstance(policy, FTA) and not np.array_equal(policy.true_means, fleet.means):
         raise ValueError("policy must be an FTA given the simulated workers' means (workers.means); got other means")
     key = np.uint64(seed_keys(seed_)[0])
@@ -287,7 +339,7 @@ def run(policy, workers, rounds, *, seed, record_allocations=None, progress=None
     everyone = np.arange(fleet.n)
     _tell_availability(policy, schedule.avail, everyone)
 
-    a = np.zeros(fleet.n, dtype=np.int64)
+    out = np.zeros(fleet.n, dtype=np.int64)
     workers_buf = np.empty(max(budget, 1), dtype=np.int64)
     durations_buf = np.empty(max(budget, 1))
     pos = np.zeros(fleet.n, dtype=np.int64)
@@ -296,7 +348,10 @@ def run(policy, workers, rounds, *, seed, record_allocations=None, progress=None
     for k in range(rounds):
         if schedule.update(k):
             _tell_availability(policy, schedule.avail, everyone)
-        policy.allocate(out=a)
+        a = policy.allocate(out=out, **bounds)
+        if foreign:
+            a = np.ascontiguousarray(_validate.policy_allocation(np.asarray(a), fleet.n, budget), dtype=np.int64)
+            _validate.no_tasks_when_unavailable(a, schedule.avail)
         m, rec.round_time[k], rec.worker_time[k], rec.loss[k], rec.busy[k] = kernel(
             key, k, a, kinds, params, trace, pos, schedule.factor, schedule.mu, workers_buf, durations_buf
         )
@@ -306,8 +361,18 @@ def run(policy, workers, rounds, *, seed, record_allocations=None, progress=None
         if progress is not None and (k + 1) % PROGRESS_EVERY == 0:
             progress(k + 1, rounds)
     _finish(progress, rounds)
-    name = _NAMES.get(type(policy), type(policy).__name__.lower())
-    return rec.result(name, fleet, budget, rounds, seed, _policy_params(policy))
+    params = _policy_params(policy)
+    params.update({k: v for k, v in bounds.items() if v is not None and np.ndim(v) == 0})
+    return rec.result(policy_name(policy), fleet, budget, rounds, seed, params)
+
+
+def policy_name(policy):
+    """The name results carry: the simulator's name of a built-in policy, else ``policy.name`` or the class name."""
+    name = _NAMES.get(type(policy))
+    if name is None:
+        name = getattr(policy, "name", None)
+        name = name if isinstance(name, str) and name else type(policy).__name__
+    return name
 
 
 def _finish(progress, rounds):
@@ -342,6 +407,16 @@ def run_greedy(workers, budget, rounds, *, seed, record_allocations=None, progre
 
     Parameters and result as :func:`run`; ``result.allocations`` (and ``tasks``) count the
     completions kept from each worker.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.Exponential([1.0, 2.0, 4.0])
+    >>> r = fa.sim.run_greedy(workers, 7, 100, seed=0)
+    >>> r.policy, int(r.tasks.sum())              # 7 results kept per round
+    ('gta', 700)
+    >>> bool((r.worker_time == 3 * r.round_time).all())   # every worker billed for the whole round
+    True
     """
     fleet, rounds, record_allocations = _check_run(workers, rounds, record_allocations, progress)
     budget = _validate.budget(budget)
@@ -369,38 +444,60 @@ def run_greedy(workers, budget, rounds, *, seed, record_allocations=None, progre
     return rec.result("gta", fleet, budget, rounds, seed, {})
 
 
-def make_policy(name, workers, budget, *, alpha=None, eta=None, gamma=1.0, c=2.0, seed=0, backend="auto"):
+def make_policy(name, workers, budget, *, alpha=None, eta=None, gamma=1.0, c=None, seed=0, backend="auto"):
     """A fresh policy by name for these workers (not ``"gta"``, which is not a policy object).
 
     ``alpha`` and ``eta`` default to the workers' bounds (:meth:`Fleet.alpha_bound`,
     :meth:`Fleet.eta_bound`); FTA gets the workers' true means; UTA's offsets are seeded
-    from ``seed`` (a stream of its own, see :func:`seed_keys`).
+    from ``seed`` (a stream of its own, see :func:`seed_keys`). ``c=None`` is each policy's
+    own theory constant: 2 for ATA and ATA-Empirical (the paper's), 1 for ATA-Bernstein
+    (its inequality's).
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.presets.cifar_workers(51)
+    >>> policy = fa.sim.make_policy("ata-empirical", workers, 23)
+    >>> type(policy).__name__, round(policy.eta, 4)     # eta: the workers' own bound
+    ('ATAEmpirical', 0.7657)
     """
     fleet = as_fleet(workers)
-    name = _validate.choice(name, "policy", POLICIES[:-1])
+    name = _validate.choice(name, "policy", NAMES[:-1])
     if name == "ata":
         alpha = fleet.alpha_bound() if alpha is None else alpha
-        return ATA(fleet.n, budget, alpha=alpha, c=c, gamma=gamma, backend=backend)
+        return ATA(fleet.n, budget, alpha=alpha, c=PAPER_C if c is None else c, gamma=gamma, backend=backend)
     if name == "ata-empirical":
         eta = fleet.eta_bound() if eta is None else eta
-        return ATAEmpirical(fleet.n, budget, eta=eta, c=c, gamma=gamma, backend=backend)
+        return ATAEmpirical(fleet.n, budget, eta=eta, c=PAPER_C if c is None else c, gamma=gamma, backend=backend)
+    if name == "ata-bernstein":
+        eta = fleet.eta_bound() if eta is None else eta
+        c = BERNSTEIN_C if c is None else c
+        return ATABernstein(fleet.n, budget, eta=eta, c=c, gamma=gamma, backend=backend)
     if name == "fta":
         return FTA(fleet.means, budget, backend=backend)
     return UTA(fleet.n, budget, seed=seed_keys(seed)[2], backend=backend)
 
 
-def compare(workers, budget, rounds, *, seed, policies=POLICIES, alpha=None, eta=None, gamma=1.0, c=2.0,
-            backend="auto", record_allocations=None, progress=None):  # fmt: skip
+def compare(workers, budget, rounds, *, seed, policies=POLICIES, alpha=None, eta=None, gamma=1.0, c=None,
+            min_tasks=None, max_tasks=None, backend="auto", record_allocations=None, progress=None):  # fmt: skip
     """Run several policies on the same workers, rounds and seed (common random numbers).
 
     Parameters
     ----------
-    policies : sequence of str
-        Any of :data:`POLICIES`; results come back in this order.
+    policies : sequence of str or policy objects
+        Names from :data:`NAMES` (built here for these workers), or policy objects of your
+        own (anything with the policy protocol, :class:`fastata.policies.AllocationPolicy`,
+        with ``n_workers == workers.n`` and this ``budget``; trained in place, named by
+        :func:`policy_name`), or ``(name, policy)`` pairs. Results come back in this order,
+        keyed by name.
     alpha, eta : float, optional
         ATA's and ATA-Empirical's parameters; default to the workers' psi_1 bounds.
     gamma, c, backend
-        Passed to the adaptive policies (``gamma < 1`` forgets old samples).
+        Passed to the adaptive policies (``c=None``: each one's theory constant, see
+        :func:`make_policy`) (``gamma < 1`` forgets old samples).
+    min_tasks, max_tasks : int or array_like of int, optional
+        Per-worker bounds for every allocation policy (see :func:`run`); GTA, which keeps
+        every worker busy, has none.
     progress : callable, optional
         ``progress(policy, rounds_done, rounds)``.
 
@@ -408,21 +505,47 @@ def compare(workers, budget, rounds, *, seed, policies=POLICIES, alpha=None, eta
     -------
     dict
         Policy name -> :class:`SimResult`.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.presets.cifar_workers(51)
+    >>> results = fa.sim.compare(workers, budget=23, rounds=200, seed=0, policies=("ata-empirical", "fta", "gta"))
+    >>> list(results)
+    ['ata-empirical', 'fta', 'gta']
+    >>> bool(results["gta"].total_worker_time > results["fta"].total_worker_time)
+    True
     """
     fleet, rounds, _ = _check_run(workers, rounds, record_allocations, None)
     budget = _validate.budget(budget)
-    for p in policies:
-        _validate.choice(p, "policy", POLICIES)
-    made = {
-        p: make_policy(p, fleet, budget, alpha=alpha, eta=eta, gamma=gamma, c=c, seed=seed, backend=backend)
-        for p in policies
-        if p != "gta"
-    }  # every policy is built (and checked) before anything runs
+    entries = []
+    for j, p in enumerate(policies):
+        if isinstance(p, str):
+            entries.append((_validate.choice(p, "policy", NAMES), p))
+            continue
+        name = None
+        if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str):
+            name, p = p
+        _validate.policy_protocol(p, f"policies[{j}]")
+        _validate.same_workers(p.n_workers, fleet.n)
+        _validate.same_budget(p.budget, budget, f"policies[{j}].budget")
+        entries.append((policy_name(p) if name is None else name, p))
+    names = [name for name, _ in entries]
+    if len(set(names)) != len(names):
+        raise ValueError(f"policies must not repeat a policy (by name); got {', '.join(names)}")
+    made = {  # every policy is built (and checked) before anything runs
+        name: make_policy(p, fleet, budget, alpha=alpha, eta=eta, gamma=gamma, c=c, seed=seed, backend=backend)
+        if isinstance(p, str) and p != "gta" else p
+        for name, p in entries
+    }
     results = {}
-    for p in policies:
-        tick = None if progress is None else (lambda done, total, p=p: progress(p, done, total))
+    for name, p in made.items():
+        tick = None if progress is None else (lambda done, total, name=name: progress(name, done, total))
         if p == "gta":
-            results[p] = run_greedy(fleet, budget, rounds, seed=seed, record_allocations=record_allocations, progress=tick)
+            results[name] = run_greedy(fleet, budget, rounds, seed=seed, record_allocations=record_allocations,
+                                       progress=tick)  # fmt: skip
         else:
-            results[p] = run(made[p], fleet, rounds, seed=seed, record_allocations=record_allocations, progress=tick)
+            results[name] = run(p, fleet, rounds, seed=seed, min_tasks=min_tasks, max_tasks=max_tasks,
+                                record_allocations=record_allocations, progress=tick)
+            results[name].policy = name
     return results

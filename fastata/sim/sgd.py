@@ -45,6 +45,14 @@ class Quadratic:
         ``> 0``: the strong-convexity shift ``s``.
     noise : float
         ``>= 0``: the standard deviation ``sigma`` of each coordinate of a gradient's noise.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> q = fa.sim.Quadratic(dim=100)
+    >>> curve = q.sgd(rounds=50, budget=23, seed=0)     # suboptimality f(x_k) - f*, k = 0..50
+    >>> curve.shape, bool(curve[-1] < curve[0])
+    ((51,), True)
     """
 
     def __init__(self, dim=1000, L=1.0, shift=1e-3, noise=1e-3):
@@ -143,6 +151,16 @@ def against_time(suboptimality, result):
 
     ``time[k]`` and ``worker_time[k]`` are the wall-clock time and total worker time at the
     end of round ``k`` (0 at the start), when the iterate has suboptimality ``suboptimality[k]``.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.presets.cifar_workers(17)
+    >>> r = fa.sim.run(fa.FTA(workers.means, 23), workers, 50, seed=0)
+    >>> curve = fa.sim.Quadratic(dim=100).sgd(50, 23, seed=0)
+    >>> time, worker_time, subopt = fa.sim.sgd.against_time(curve, r)
+    >>> len(time), float(time[0]), bool(time[-1] > time[0])
+    (51, 0.0, True)
     """
     if suboptimality.shape[0] != result.rounds + 1:
         raise ValueError(
@@ -154,6 +172,16 @@ def against_time(suboptimality, result):
 
 
 def time_to_reach(suboptimality, times, target):
-    """The first ``times[k]`` with ``suboptimality[k] <= target`` (``inf`` if never)."""
+    """The first ``times[k]`` with ``suboptimality[k] <= target`` (``inf`` if never).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastata as fa
+    >>> fa.sim.sgd.time_to_reach(np.array([1.0, 0.5, 0.1]), np.array([0.0, 2.0, 3.0]), 0.5)
+    2.0
+    >>> fa.sim.sgd.time_to_reach(np.array([1.0, 0.5, 0.1]), np.array([0.0, 2.0, 3.0]), 0.01)
+    inf
+    """
     hit = np.flatnonzero(suboptimality <= target)
     return float(times[hit[0]]) if hit.size else float("inf")

@@ -4,7 +4,7 @@ A *distribution* object describes ``n`` workers of one family, each with its own
 parameters (a scalar parameter is shared by every worker). Each knows its workers'
 mean task times (``means``: what FTA is given and what the proxy regret uses), their
 standard deviations and :math:`\\psi_1` norms (``psi1``: what ATA's ``alpha`` must bound,
-see :mod:`fastata.sim._psi1`).
+see ``fastata.sim._psi1``).
 
 A :class:`Fleet` joins one or more distributions into the workers of a run and adds
 time: a :class:`StepDrift` or :class:`SmoothDrift` multiplies worker ``i``'s task times in
@@ -30,7 +30,17 @@ from . import _kernels, _psi1
 
 
 class Distribution:
-    """What every family shares; not used directly."""
+    """What every family shares; not used directly.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.Exponential(scale=[1.0, 2.0])
+    >>> isinstance(workers, fa.sim.Distribution), workers.n
+    (True, 2)
+    >>> workers.means.tolist(), workers.stds.tolist()
+    ([1.0, 2.0], [1.0, 2.0])
+    """
 
     kind = None
     #: Does every worker of this family have a finite psi_1 norm (sub-exponential times)?
@@ -82,7 +92,17 @@ class Distribution:
 
 
 class Exponential(Distribution):
-    """``X_i ~ Exp(scale_i)`` (mean ``scale_i``); ``||X_i - mu_i||_psi1 = 1.5313 scale_i``."""
+    """``X_i ~ Exp(scale_i)`` (mean ``scale_i``); ``||X_i - mu_i||_psi1 = 1.5313 scale_i``.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.Exponential(scale=[1.0, 2.0, 4.0])
+    >>> workers.means.tolist()
+    [1.0, 2.0, 4.0]
+    >>> workers.psi1.round(4).tolist()
+    [1.5313, 3.0627, 6.1254]
+    """
 
     kind = _kernels.EXPONENTIAL
     _kernel_names = ("scale",)
@@ -110,6 +130,13 @@ class ShiftedExponential(Distribution):
 
     Mean ``shift_i + scale_i``; the shift does not change ``X - mu``, so
     ``||X_i - mu_i||_psi1 = 1.5313 scale_i``. :meth:`from_means` splits a mean half and half.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.ShiftedExponential(shift=[29.0, 58.0], scale=[29.0, 58.0])
+    >>> workers.means.tolist()
+    [58.0, 116.0]
     """
 
     kind = _kernels.SHIFTED_EXPONENTIAL
@@ -138,7 +165,16 @@ class ShiftedExponential(Distribution):
 class LogNormal(Distribution):
     """``X_i = median_i * exp(sigma_i Z)``, ``Z ~ N(0, 1)``: mean ``median_i exp(sigma_i^2 / 2)``.
 
-    Not sub-exponential: no finite psi_1 norm (:func:`fastata.sim._psi1.fallback` stands in).
+    Not sub-exponential: no finite psi_1 norm (``fastata.sim._psi1.fallback`` stands in).
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.LogNormal(median=[1.0, 2.0], sigma=0.5)
+    >>> workers.means.round(4).tolist()
+    [1.1331, 2.2663]
+    >>> workers.sub_exponential
+    False
     """
 
     kind = _kernels.LOGNORMAL
@@ -167,7 +203,15 @@ class LogNormal(Distribution):
 
 
 class Gamma(Distribution):
-    """``X_i ~ Gamma(shape_i, scale_i)``: mean ``shape_i scale_i``; ``Gamma(1, s) = Exp(s)``."""
+    """``X_i ~ Gamma(shape_i, scale_i)``: mean ``shape_i scale_i``; ``Gamma(1, s) = Exp(s)``.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.Gamma(shape=2.0, scale=[1.0, 3.0])
+    >>> workers.means.tolist()
+    [2.0, 6.0]
+    """
 
     kind = _kernels.GAMMA
     _kernel_names = ("shape", "scale")
@@ -193,7 +237,17 @@ class Gamma(Distribution):
 
 
 class Uniform(Distribution):
-    """``X_i ~ Uniform(low_i, high_i)``, ``0 <= low_i < high_i``; :meth:`from_means` uses ``[0, 2 mu]``."""
+    """``X_i ~ Uniform(low_i, high_i)``, ``0 <= low_i < high_i``; :meth:`from_means` uses ``[0, 2 mu]``.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.Uniform(low=0.0, high=[2.0, 4.0])
+    >>> workers.means.tolist()
+    [1.0, 2.0]
+    >>> fa.sim.Uniform.from_means([1.0, 2.0]).means.tolist()
+    [1.0, 2.0]
+    """
 
     kind = _kernels.UNIFORM
     _kernel_names = ("low", "high")
@@ -218,7 +272,15 @@ class Uniform(Distribution):
 
 
 class HalfNormal(Distribution):
-    """``X_i = scale_i |Z|``, ``Z ~ N(0, 1)``: mean ``scale_i sqrt(2 / pi)``."""
+    """``X_i = scale_i |Z|``, ``Z ~ N(0, 1)``: mean ``scale_i sqrt(2 / pi)``.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.HalfNormal(scale=[1.0, 2.0])
+    >>> workers.means.round(4).tolist()
+    [0.7979, 1.5958]
+    """
 
     kind = _kernels.HALF_NORMAL
     _kernel_names = ("scale",)
@@ -245,7 +307,14 @@ class Pareto(Distribution):
     """Classic Pareto: ``X_i = minimum_i * U^(-1 / shape_i)``, ``shape_i > 1`` so that the mean
     ``shape_i minimum_i / (shape_i - 1)`` exists; the variance is infinite for ``shape_i <= 2``.
 
-    Heavy-tailed, not sub-exponential (:func:`fastata.sim._psi1.fallback` stands in for the norm).
+    Heavy-tailed, not sub-exponential (``fastata.sim._psi1.fallback`` stands in for the norm).
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.Pareto(shape=1.5, minimum=[1.0, 2.0])     # infinite variance
+    >>> workers.means.tolist(), workers.stds.tolist()
+    ([3.0, 6.0], [inf, inf])
     """
 
     kind = _kernels.PARETO
@@ -294,6 +363,13 @@ class Trace(Distribution):
         the policy gave the worker, so policies no longer see the same numbers.
 
     The mean of a worker is the mean of its records (exact for ``"random"``).
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.Trace([[1.0, 1.2, 0.9], [3.0, 2.5]])    # two workers' recorded times
+    >>> workers.n, workers.means.round(4).tolist()
+    (2, [1.0333, 2.75])
     """
 
     kind = _kernels.TRACE
@@ -465,6 +541,14 @@ class SmoothDrift:
 
     ``amplitude`` in ``[0, 1)`` (so times stay positive) and ``period > 0`` rounds, each a
     scalar or one per worker; ``phase`` in radians (default 0).
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> drift = fa.sim.SmoothDrift(amplitude=[0.0, 0.5], period=100)
+    >>> fleet = fa.sim.Fleet(fa.sim.Exponential([1.0, 2.0]), drift=drift)
+    >>> fleet.factors(25).tolist()        # round 25: worker 1 at its slowest
+    [1.0, 1.5]
     """
 
     def __init__(self, amplitude, period, phase=0.0):
@@ -509,6 +593,13 @@ class Outage:
 
     The run tells the policy through ``policy.set_available`` at both ends; an
     unavailable worker gets no task, and GTA does not start it (nor bill it).
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> fleet = fa.sim.Fleet(fa.sim.Exponential([1.0, 2.0, 4.0]), outages=[fa.sim.Outage([0], 10, 20)])
+    >>> fleet.available(15).tolist(), fleet.available(20).tolist()
+    ([False, True, True], [True, True, True])
     """
 
     def __init__(self, workers, start, stop):
@@ -530,6 +621,16 @@ class Fleet:
     drift : StepDrift or SmoothDrift, optional
     outages : sequence of Outage, optional
         At least one worker must be available in every round.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> fleet = fa.sim.Fleet(fa.sim.Exponential([1.0, 2.0]), fa.sim.Gamma(2.0, [1.0, 1.5]),
+    ...                      drift=fa.sim.StepDrift([(100, [0], 4.0)]))
+    >>> fleet.n, fleet.means.tolist()
+    (4, [1.0, 2.0, 2.0, 3.0])
+    >>> fleet.factors(99).tolist(), fleet.factors(100).tolist()
+    ([1.0, 1.0, 1.0, 1.0], [4.0, 1.0, 1.0, 1.0])
     """
 
     def __init__(self, *groups, drift=None, outages=()):
@@ -594,7 +695,7 @@ class Fleet:
         """A bound on ``||X_i - mu_i||_psi1`` for every worker and round: ATA's default ``alpha``.
 
         The largest per-worker norm, times the largest drift factor; heavy-tailed workers
-        (no finite norm) count with :func:`fastata.sim._psi1.fallback`.
+        (no finite norm) count with ``fastata.sim._psi1.fallback``.
         """
         alpha = self._norms()
         if self.drift is not None:
@@ -657,7 +758,7 @@ def as_fleet(workers):
     raise TypeError(f"workers must be a fastata.sim distribution or Fleet; got {type(workers).__name__}")
 
 
-#: Families by their command-line name, for :func:`from_means`.
+#: Families by their command-line name, for :func:`fastata.sim.from_means`.
 FAMILIES = {
     "exponential": Exponential,
     "shifted-exponential": ShiftedExponential,
@@ -670,10 +771,17 @@ FAMILIES = {
 
 
 def from_means(family, means, **shape):
-    """Workers of ``family`` (a :data:`FAMILIES` name) with the given mean task times.
+    """Workers of ``family`` (a :data:`fastata.sim.workers.FAMILIES` name) with the given mean task times.
 
     ``shape`` passes the family's shape parameter: ``sigma`` (log-normal, default 1),
     ``shape`` (gamma, default 2; Pareto, default 2.5).
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> workers = fa.sim.from_means("gamma", [1.0, 2.0], shape=3.0)
+    >>> type(workers).__name__, workers.means.tolist()
+    ('Gamma', [1.0, 2.0])
     """
     family = _validate.choice(family, "distribution", tuple(FAMILIES))
     means = _validate.real_array(means, "means", 1)

@@ -1,0 +1,369 @@
+"""Per-worker bounds ``min_tasks <= a <= max_tasks`` (DESIGN.md section 2): start from the
+minimums, hand the rest out by the canonical keys among workers below their maximum.
+
+Every backend against the reference greedy, brute force on tiny instances, the canonicity
+check at any size, bounds that bind, never bind or force every task, monotonicity in the
+budget, every bad input, batches, the Allocator and fastata.jit.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fastata as fa
+import fastata.jit as fj
+from fastata.kernels import reference as ref
+from oracle import is_canonical
+
+values = st.sampled_from([0.0, 0.1, 0.5, 1.0, 1.0, 2.0, 3.0, 7.0, 58.0, np.inf, 1e-300, 1e300])
+
+
+@st.composite
+def bounded_problems(draw, max_n=12, max_budget=80):
+    """Feasible problems: ties, zeros and +inf among the speeds, bounds of every kind."""
+    n = draw(st.integers(1, max_n))
+    lam = np.array(draw(st.lists(values, min_size=n, max_size=n)))
+    if not np.isfinite(lam).any():
+        lam[0] = 1.0
+    low = np.array(draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)), dtype=np.int64)
+    low[lam == np.inf] = 0
+    room = np.array(draw(st.lists(st.integers(0, 10), min_size=n, max_size=n)), dtype=np.int64)
+    high = low + room
+    if draw(st.booleans()):
+        high[draw(st.integers(0, n - 1))] = 2**62  # a worker without a maximum
+    capacity = int(np.minimum(high, 2**40)[lam < np.inf].sum())
+    budget = draw(st.integers(int(low.sum()), min(int(low.sum()) + max_budget, capacity)))
+    return lam, budget, low, high
+
+
+def reference(lam, budget, low, high):
+    out = np.empty(len(lam), dtype=np.int64)
+    assert ref.allocate_bounded_into(lam, budget, low, high, out) == 0
+    return out
+
+
+@given(problem=bounded_problems())
+def test_bounds_equal_reference(backend, problem):
+    lam, budget, low, high = problem
+    got = fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=backend)
+    np.testing.assert_array_equal(got, reference(lam, budget, low, high))
+
+
+@given(problem=bounded_problems())
+def test_reference_is_canonical_and_within_bounds(problem):
+    lam, budget, low, high = problem
+    a = reference(lam, budget, low, high)
+    assert is_canonical(lam, budget, a, low, high)
+    assert (a >= low).all() and (a <= high).all() and a.sum() == budget
+
+
+@settings(max_examples=80)
+@given(n=st.integers(1, 4), budget=st.integers(0, 8), seed=st.integers(0, 2**16))
+def test_bounds_minimise_the_proxy_loss(backend, n, budget, seed):
+    rng = np.random.default_rng(seed)
+    lam = rng.choice([0.5, 1.0, 2.0, 3.0], n)
+    low = rng.integers(0, 2, n)
+    high = low + rng.integers(0, 4, n)
+    feasible = [a for a in itertools.product(*(range(lo, hi + 1) for lo, hi in zip(low, high))) if sum(a) == budget]
+    if not feasible:
+        with pytest.raises(ValueError, match="min_tasks must sum|max_tasks of the available workers"):
+            fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=backend)
+        return
+    best = min(fa.proxy_loss(np.array(a), lam) for a in feasible)
+    got = fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=backend)
+    assert fa.proxy_loss(got, lam) == best
+    assert tuple(got) in feasible
+
+
+@given(problem=bounded_problems())
+def test_bounds_that_never_bind_change_nothing(fast_backend, problem):
+    lam, budget, _, _ = problem
+    free = fa.allocate(lam, budget, min_tasks=0, max_tasks=budget, backend=fast_backend)
+    np.testing.assert_array_equal(free, fa.allocate(lam, budget, backend="python"))
+
+
+@given(problem=bounded_problems())
+def test_bounds_that_force_every_task(fast_backend, problem):
+    lam, _, low, high = problem
+    capped = np.where(lam < np.inf, np.minimum(high, low + 3), 0)
+    np.testing.assert_array_equal(fa.allocate(lam, int(capped.sum()), max_tasks=capped, backend=fast_backend), capped)
+    np.testing.assert_array_equal(fa.allocate(lam, int(low.sum()), min_tasks=low, backend=fast_backend), low)
+
+
+CPU_FAST = [b for b in ("numba", "cython") if b in fa.available_backends()]
+
+
+# A dozen budgets an example: on the CPU backends only (the cuda backend runs the numba
+# backend's code, one GPU thread a problem, and its simulator takes seconds a call).
+@pytest.mark.parametrize("fast_backend", CPU_FAST)
+@given(problem=bounded_problems(max_budget=30))
+def test_monotone_in_the_budget(fast_backend, problem):
+    lam, budget, low, high = problem
+    capacity = int(np.minimum(high, 2**40)[lam < np.inf].sum())
+    previous = fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=fast_backend)
+    for b in range(budget + 1, min(budget + 12, capacity) + 1):
+        a = fa.allocate(lam, b, min_tasks=low, max_tasks=high, backend=fast_backend)
+        assert (a >= previous).all() and a.sum() == b
+        previous = a
+
+
+LARGE = [
+    ("lognormal", lambda rng, n: rng.lognormal(0, 0.5, n)),
+    ("two speeds", lambda rng, n: np.where(np.arange(n) % 2, 1.0, 2.0)),
+    ("integers", lambda rng, n: rng.integers(1, 5, n).astype(float)),
+    ("zeros", lambda rng, n: np.where(rng.random(n) < 0.1, 0.0, rng.lognormal(0, 0.5, n))),
+    ("unavailable", lambda rng, n: np.where(rng.random(n) < 0.1, np.inf, rng.exponential(1, n))),
+    ("wide", lambda rng, n: 10.0 ** rng.uniform(-300, 300, n)),
+]
+
+
+@pytest.mark.parametrize("name, draw", LARGE, ids=[name for name, _ in LARGE])
+@pytest.mark.parametrize("budget_per_worker", [1, 4, 2**40])
+def test_large_bounded_problems_are_canonical_and_equal(name, draw, budget_per_worker):
+    rng = np.random.default_rng(len(name) * 7 + budget_per_worker % 97)
+    n = 3000
+    lam = draw(rng, n)
+    budget = min(n * budget_per_worker, 2**53)
+    low = np.where((lam < np.inf) & (rng.random(n) < 0.5), 1, 0)
+    high = np.where(rng.random(n) < 0.7, low + 2 * budget_per_worker, 2**62)
+    results = [fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=b) for b in ("numba", "cython")
+               if b in fa.available_backends()]
+    assert is_canonical(lam, budget, results[0], low, high)
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, results[0])
+
+
+def test_scalar_minimum_spares_unavailable_workers(backend):
+    lam = np.array([1.0, np.inf, 2.0, 4.0])
+    a = fa.allocate(lam, 6, min_tasks=1, backend=backend)
+    assert a.tolist() == [3, 0, 2, 1]
+    with pytest.raises(ValueError, match=r"min_tasks must be 0 for an unavailable worker \(lam = \+inf\); got 1 for worker 1"):
+        fa.allocate(lam, 6, min_tasks=[1, 1, 1, 1], backend=backend)
+
+
+def test_lam_zero_workers_fill_level_by_level(backend):
+    lam = np.array([0.0, 1.0, 0.0, 0.0])
+    low = np.array([2, 1, 0, 0])
+    high = np.array([3, 9, 5, 1])
+    # Tasks left after the minimums go to the lam = 0 workers by (level, index): worker 2
+    # reaches 2, worker 3 stops at its maximum 1, worker 0 reaches 3, then worker 2 again.
+    np.testing.assert_array_equal(fa.allocate(lam, 8, min_tasks=low, max_tasks=high, backend=backend), [3, 1, 3, 1])
+    # More than they can hold: the rest goes to the positive worker.
+    np.testing.assert_array_equal(fa.allocate(lam, 12, min_tasks=low, max_tasks=high, backend=backend), [3, 3, 5, 1])
+
+
+BAD = [
+    (dict(min_tasks=-1), ValueError, r"min_tasks must be >= 0; got -1 for worker 0"),
+    (dict(min_tasks=[0, 3, 0], max_tasks=[5, 2, 5]), ValueError,
+     r"min_tasks must be <= max_tasks for every worker; got min_tasks 3 > max_tasks 2 for worker 1"),
+    (dict(max_tasks=-2), ValueError, r"min_tasks must be <= max_tasks for every worker; got min_tasks 0 > max_tasks -2"),
+    (dict(min_tasks=[0, 0, 1]), ValueError, r"min_tasks must be 0 for an unavailable worker \(lam = \+inf\); got 1 for worker 2"),
+    (dict(min_tasks=4), ValueError, r"min_tasks must sum to at most budget \(7\); got a sum of 8"),
+    (dict(max_tasks=[3, 3, 9]), ValueError,
+     r"max_tasks of the available workers \(lam < inf\) must sum to at least budget \(7\); got a sum of 6"),
+    (dict(min_tasks=1.5), TypeError, r"min_tasks must be an integer or an array of integers; got 1.5"),
+    (dict(max_tasks=[1.0, 2.0, 3.0]), TypeError, r"max_tasks must be an integer or an array of integers; got \[1.0, 2.0, 3.0\]"),
+    (dict(max_tasks=True), TypeError, r"max_tasks must be an integer or an array of integers; got True"),
+    (dict(min_tasks=[1, 2]), ValueError, r"min_tasks must be an integer or have shape \(3,\); got shape \(2,\)"),
+]
+
+
+@pytest.mark.parametrize("bounds, error, message", BAD)
+def test_bad_bounds_are_named_and_change_nothing(backend, bounds, error, message):
+    lam = np.array([1.0, 2.0, np.inf])
+    out = np.full(3, -7, dtype=np.int64)
+    with pytest.raises(error, match=message):
+        fa.allocate(lam, 7, backend=backend, out=out, **bounds)
+    assert (out == -7).all()
+
+
+def test_bad_lam_is_reported_before_the_bounds(backend):
+    with pytest.raises(ValueError, match="lam must not contain NaN"):
+        fa.allocate([1.0, np.nan], 3, min_tasks=5, backend=backend)
+
+
+@given(problem=bounded_problems(max_n=8))
+def test_batch_equals_a_loop_of_single_calls(problem):
+    lam, budget, low, high = problem
+    lam2d = np.stack([lam, lam * 3.0, lam * 2.0])  # zeros and +inf where they were
+    low2d = np.stack([low, np.zeros_like(low), low])
+    budgets = np.array([budget, budget, int(low.sum())])
+    for b in fa.available_backends():
+        got = fa.allocate_batch(lam2d, budgets, min_tasks=low2d, max_tasks=high, backend=b)
+        for r in range(3):
+            np.testing.assert_array_equal(got[r], fa.allocate(lam2d[r], int(budgets[r]), min_tasks=low2d[r],
+                                                              max_tasks=high, backend="python"))
+
+
+def test_batch_bad_row_is_named_and_changes_nothing(backend):
+    lam2d = np.array([[1.0, 2.0], [1.0, 2.0]])
+    out = np.full((2, 2), -7, dtype=np.int64)
+    with pytest.raises(ValueError, match=r"max_tasks .* must sum to at least budget \(5\); got a sum of 4 in row 1"):
+        fa.allocate_batch(lam2d, [3, 5], max_tasks=2, backend=backend, out=out)
+    assert (out == -7).all()
+
+
+@pytest.mark.parametrize("n", [5, 400])
+def test_allocator_takes_bounds(backend, n):
+    rng = np.random.default_rng(n)
+    allocator = fa.Allocator(n, backend=backend)
+    for _ in range(3):
+        lam = rng.lognormal(0, 1, n)
+        got = allocator(lam, 3 * n, min_tasks=1, max_tasks=5).copy()
+        np.testing.assert_array_equal(got, fa.allocate(lam, 3 * n, min_tasks=1, max_tasks=5, backend="python"))
+        np.testing.assert_array_equal(allocator(lam, 2 * n), fa.allocate(lam, 2 * n, backend="python"))
+    before = allocator(lam, n).copy()
+    with pytest.raises(ValueError, match="max_tasks of the available workers"):
+        allocator(lam, 6 * n, max_tasks=5)
+    np.testing.assert_array_equal(allocator._out, before)
+
+
+def test_jit_bounded_allocation():
+    lam = np.array([1.0, 2.0, 4.0])
+    out = np.zeros(3, dtype=np.int64)
+    low = np.zeros(3, dtype=np.int64)
+    fj.allocate_into_bounded(lam, 7, low, np.full(3, 3, dtype=np.int64), out)
+    assert out.tolist() == [3, 3, 1]
+    ties, heap = fj.scratch(3)
+    assert fj.allocate_into_bounded_scratch_status(lam, 7, low, np.full(3, 2, dtype=np.int64), out, ties, heap) \
+        == fa.kernels.status.CAPACITY_SHORT
+    assert out.tolist() == [3, 3, 1]
+    assert fj.allocate_into_bounded_status(lam, 7, low[:2], low, out) == fj.BOUNDS_SHAPE
+    with pytest.raises(ValueError, match="min_tasks must be <= max_tasks"):
+        fj.allocate_into_bounded(lam, 7, np.full(3, 2, dtype=np.int64), low, out)
+
+
+# --- Policies, executors and the simulator -------------------------------------------------
+
+
+POLICIES = [
+    lambda: fa.ATA(6, 20, alpha=0.5),
+    lambda: fa.ATAEmpirical(6, 20, eta=0.3),
+    lambda: fa.ATAEmpirical(6, 20, eta=0.3, explore_share=0.25, gamma=0.9),
+    lambda: fa.FTA([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 20),
+]
+
+
+@pytest.mark.parametrize("make", POLICIES)
+def test_policy_rounds_with_bounds_are_the_bounded_allocation(backend, make):
+    policy, twin = make(), make()
+    rng = np.random.default_rng(0)
+    for r in range(6):
+        if r == 3:
+            policy.set_available([5], False)
+            twin.set_available([5], False)
+        low, high = 1, np.array([6, 6, 6, 6, 3, 3])
+        got = policy.allocate(min_tasks=low, max_tasks=high)
+        assert (got[policy.available] >= 1).all() and (got <= high).all() and got.sum() == 20
+        if getattr(policy, "explore_share", 1.0) == 1.0:
+            expected = fa.allocate(twin.lower_bounds, 20, min_tasks=low, max_tasks=high, backend="python")
+            np.testing.assert_array_equal(got, expected)
+        twin.allocate(min_tasks=low, max_tasks=high)
+        times = rng.exponential(1.0, got.sum()) * np.repeat(np.arange(1, 7), got)
+        policy.observe(np.repeat(np.arange(6), got), times)
+        twin.observe(np.repeat(np.arange(6), got), times)
+
+
+@pytest.mark.parametrize("make", POLICIES + [lambda: fa.UTA(6, 20, seed=3)])
+def test_policy_rejects_infeasible_bounds_and_stays_as_it_was(make):
+    policy = make()
+    policy.allocate()
+    before = policy.allocate.__self__.__dict__.copy()
+    scratch = {"_lock", "_ties", "_heap", "_s"}  # written by every call, read by none
+    saved = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in before.items() if k not in scratch}
+    with pytest.raises(ValueError, match=r"max_tasks of the available workers .* got a sum of 12"):
+        policy.allocate(max_tasks=2)
+    with pytest.raises(ValueError, match=r"min_tasks must sum to at most budget \(20\)"):
+        policy.allocate(min_tasks=4)
+    for k, v in saved.items():
+        now = policy.__dict__[k]
+        if isinstance(v, np.ndarray):
+            np.testing.assert_array_equal(now, v)
+        elif k == "_rng":
+            continue
+        else:
+            assert now == v, k
+    if isinstance(policy, fa.UTA):
+        twin = make()
+        twin.allocate()
+        np.testing.assert_array_equal(policy.allocate(max_tasks=4), twin.allocate(max_tasks=4))
+
+
+def test_uta_with_bounds_spreads_from_its_offset():
+    a = fa.UTA(5, 7, seed=1).allocate(max_tasks=2)
+    assert a.sum() == 7 and a.max() <= 2 and a.min() >= 1
+
+
+def test_executor_round_with_bounds_and_a_lost_worker():
+    from test_executor import FakeEngine, square
+
+    from fastata import executor as ex
+
+    engine = FakeEngine({"w0": 1.0, "w1": 1.0, "w2": 1.0, "w3": 1.0})
+    policy = fa.ATAEmpirical(4, 1, eta=0.2)
+    runner = ex.AdaptiveRunner(engine, policy)
+    assert runner.run_round(square, range(12), min_tasks=1, max_tasks=[6, 6, 6, 1]) == [x * x for x in range(12)]
+    first = runner.history[-1].allocation
+    assert first["w3"] == 1 and all(first[a] >= 1 for a in ("w0", "w1", "w2"))
+    # w0 dies after a few results: its unfinished tasks go to the others within their maxima.
+    engine.hooks[engine.reported + 2] = lambda: engine.kill("w0")
+    calls = []
+
+    def record(x):
+        calls.append(x)
+        return -x
+
+    assert runner.run_round(record, range(12), max_tasks=[4, 5, 5, 2]) == [-x for x in range(12)]
+    assert sorted(calls) == list(range(12))
+    started = {}
+    for address, _, _ in engine.submitted[-(12 + runner.history[-1].resubmitted):]:
+        started[address] = started.get(address, 0) + 1
+    assert started.get("w1", 0) <= 5 and started.get("w2", 0) <= 5 and started.get("w3", 0) <= 2
+    # Too little room left for what was lost: a clear error, and the runner stays usable.
+    engine.hooks[engine.reported + 1] = lambda: engine.kill("w1")
+    with pytest.raises(ValueError, match=r"max_tasks leaves the workers that remain room for \d+ more tasks"):
+        runner.run_round(square, range(9), max_tasks=[0, 5, 2, 2])
+    assert runner.run_round(square, range(4)) == [0, 1, 4, 9]
+
+
+def test_greedy_executor_takes_no_bounds():
+    from test_executor import FakeEngine, square
+
+    from fastata import executor as ex
+
+    runner = ex.GreedyRunner(FakeEngine({"w0": 1.0}))
+    with pytest.raises(TypeError, match="min_tasks and max_tasks bound an adaptive executor"):
+        runner.run_round(square, range(3), max_tasks=2)
+
+
+def test_simulator_rounds_respect_the_bounds():
+    workers = fa.sim.presets.cifar_workers(12)
+    policy = fa.ATAEmpirical(12, 30, eta=0.77)
+    result = fa.sim.run(policy, workers, 200, seed=0, min_tasks=1, max_tasks=4, record_allocations=True)
+    assert result.allocations.min() >= 1 and result.allocations.max() <= 4
+    free = fa.sim.run(fa.ATAEmpirical(12, 30, eta=0.77), workers, 200, seed=0, record_allocations=True)
+    assert free.allocations.max() > 4  # the cap binds: without it the fast workers take more
+    results = fa.sim.compare(workers, 30, 100, seed=0, policies=("fta", "uta", "gta"), max_tasks=3,
+                             record_allocations=True)
+    assert results["fta"].allocations.max() <= 3 and results["uta"].allocations.max() <= 3
+    with pytest.raises(TypeError, match="max_tasks must be an integer or an array of integers"):
+        fa.sim.run(fa.ATAEmpirical(12, 30, eta=0.77), workers, 10, seed=0, max_tasks=2.5)
+
+
+def test_cli_simulate_with_bounds(tmp_path, capsys):
+    from fastata import cli
+
+    data = tmp_path / "run.json"
+    argv = ["simulate", "--preset", "cifar", "--rounds", "100", "--n", "9", "--budget", "12", "--no-progress",
+            "--plain", "--max-tasks", "2", "--min-tasks", "1", "--json", str(data)]
+    assert cli.main(argv) == 0
+    assert "min_tasks=1, max_tasks=2" in capsys.readouterr().out
+    import json
+
+    params = json.loads(data.read_text())["parameters"]
+    assert (params["min_tasks"], params["max_tasks"]) == (1, 2)
+    assert cli.main(argv[:-4] + ["--max-tasks", "1"]) != 0  # 9 workers cannot hold 12 tasks
+    assert "max_tasks of the available workers" in capsys.readouterr().err
