@@ -122,7 +122,7 @@ def _bound_array(value, name, shape, default):
         raise ValueError(f"{name} must be an integer or have shape {wanted}; got shape {array.shape}") from None
     if array.dtype.kind == "u":
         array = np.minimum(array, _BOUND_CAP)
-    return np.array(array, dtype=np.int64)  # a copy: callers may adjust it, never the user's array
+    return np.array(array, dtype=np.int64, order="C")  # a copy: callers may adjust it, never the user's array
 
 
 def out_array(value, shape, name="out"):
