@@ -175,6 +175,13 @@ def test_timeout_bounds_a_round_and_censors():
         ray.kill(a)
 
 
+def test_per_actor_bounds(four):
+    """The core's min_tasks/max_tasks reach Ray actors like any engine's workers (by policy index)."""
+    ex = AdaptiveExecutor(four, fa.ATAEmpirical(4, 1, eta=0.2))
+    assert ex.run_round(square, range(8), max_tasks=[8, 0, 0, 1]) == [x * x for x in range(8)]
+    assert ex.history[-1].allocation == {ex.addresses[0]: 7, ex.addresses[3]: 1}
+
+
 def test_greedy_executor(four):
     with GreedyExecutor(four) as g:
         fn = functools.partial(nap, seconds=0.01, slow=four[0]._actor_id.hex(), factor=10.0)
