@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import fastata as fa
-from cases import BACKENDS, BATCH, CASES, baselines, case_id, floor_call, make_lam
+from cases import BACKENDS, BATCH, CASES, baselines, case_bounds, case_id, floor_call, make_lam
 
 # The numpy pass divides by the zeros of the "zeros" distribution, as it should.
 pytestmark = pytest.mark.filterwarnings("ignore:divide by zero encountered:RuntimeWarning")
@@ -31,6 +31,19 @@ def test_allocate(benchmark, backend, n, budget, distribution):
     out = np.empty(n, dtype=np.int64)  # reused, as a scheduler would
     a = benchmark(fa.allocate, lam, budget, backend=backend, out=out)
     assert a.sum() == budget
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "cuda"])
+@pytest.mark.parametrize("n, budget, distribution", CASES, ids=CASE_IDS)
+def test_allocate_bounded(benchmark, backend, n, budget, distribution):
+    """With bounds a scheduler keeps as arrays (at least 1 task, at most 2 * budget / n):
+    the same group, so the ratio to the numpy pass and to the unbounded call is read off."""
+    benchmark.group = f"allocate {case_id(n, budget, distribution)}"
+    lam = make_lam(n, distribution=distribution)
+    low, high = case_bounds(n, budget, lam)
+    out = np.empty(n, dtype=np.int64)
+    a = benchmark(fa.allocate, lam, budget, min_tasks=low, max_tasks=high, backend=backend, out=out)
+    assert a.sum() == budget and (a <= high).all() and (a >= low).all()
 
 
 @pytest.mark.parametrize("n, budget, distribution, name", BASELINE_CASES,

@@ -210,6 +210,15 @@ def counting_passes(lam, budget, warm=None):
     return {kind: k for kind, k in passes.items() if k}
 
 
+def case_bounds(n, budget, lam):
+    """The bounds of the bounded column, as int64 arrays a scheduler keeps: every available
+    worker at least one task (when the budget allows) and at most ``2 * budget / n``."""
+    available = lam < np.inf
+    low = np.where(available, 1 if budget >= available.sum() else 0, 0).astype(np.int64)
+    high = np.full(n, max(2 * budget // n, 1), dtype=np.int64)
+    return low, high
+
+
 def run_cases(cases=CASES, min_time=0.02, repeat=5, percentiles=True, passes=False):
     """Time every backend and baseline on every case; returns a list of row dicts."""
     rows = []
@@ -225,6 +234,14 @@ def run_cases(cases=CASES, min_time=0.02, repeat=5, percentiles=True, passes=Fal
             timings[f"fa.allocate[{b}]"] = median_time(call, min_time=min_time, repeat=repeat)
             if percentiles:
                 tails[f"fa.allocate[{b}]"] = call_percentiles(call, min_time=min_time)
+        low, high = case_bounds(n, budget, lam)
+        for b in compiled_backends():
+            out = np.empty(n, dtype=np.int64)
+
+            def bounded(b=b, out=out):
+                return allocate(lam, budget, min_tasks=low, max_tasks=high, backend=b, out=out)
+
+            timings[f"bounded[{b}]"] = median_time(bounded, min_time=min_time, repeat=repeat)
         for b in compiled_backends():
             timings[f"floor[{b}]"] = median_time(floor_call(b, n), lam, budget, min_time=min_time, repeat=repeat)
         with np.errstate(divide="ignore"):  # zeros in lam: the numpy pass divides by them
@@ -380,6 +397,8 @@ def ratios(rows, batch, embedded=None):
             if "heapq greedy" in s:
                 found[f"{key}: heapq greedy / {b}"] = s["heapq greedy"] / mine
             found[f"{key}: {b} / numpy pass"] = mine / s["numpy pass"]
+            if f"bounded[{b}]" in s:
+                found[f"{key}: {b} with bounds / numpy pass"] = s[f"bounded[{b}]"] / s["numpy pass"]
         if "fa.allocate[numba]" in s and "fa.allocate[cython]" in s:
             found[f"{key}: numba / cython"] = s["fa.allocate[numba]"] / s["fa.allocate[cython]"]
         if "floor[cython]" in s and row["n"] < 1000:

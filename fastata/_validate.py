@@ -91,6 +91,7 @@ _BOUND_CAP = 2**62
 def task_bounds(min_tasks, max_tasks, lam):
     """``min_tasks`` and ``max_tasks`` as C-contiguous int64 arrays of ``lam``'s shape (rows
     broadcast; ``None``: 0 and no maximum), or ``(None, None)`` when both are ``None``.
+    An int64 array of the right shape comes back as it is: copy it before writing to it.
 
     A single ``min_tasks`` is every *available* worker's minimum (0 where ``lam = +inf``):
     "at least one task for every live worker" needs no mask from the caller. Only types
@@ -115,6 +116,8 @@ def _bound_array(value, name, shape, default):
     array = np.asarray(value)
     if array.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer or an array of integers; got {_describe(value)}")
+    if array.dtype == np.int64 and array.shape == shape and array.flags.c_contiguous:
+        return array  # the kernels only read it: no copy on a scheduler's hot path
     try:
         array = np.broadcast_to(array, shape)
     except ValueError:
@@ -122,7 +125,7 @@ def _bound_array(value, name, shape, default):
         raise ValueError(f"{name} must be an integer or have shape {wanted}; got shape {array.shape}") from None
     if array.dtype.kind == "u":
         array = np.minimum(array, _BOUND_CAP)
-    return np.array(array, dtype=np.int64, order="C")  # a copy: callers may adjust it, never the user's array
+    return np.array(array, dtype=np.int64, order="C")
 
 
 def out_array(value, shape, name="out"):

@@ -549,7 +549,7 @@ class AdaptiveRunner(_Runner):
         """How many more tasks each worker may take this round under ``max_tasks``, or None."""
         if state.bounds is None or state.bounds[1] is None:
             return None
-        room = _validate.task_bounds(None, state.bounds[1], np.zeros(n))[1]
+        room = _validate.task_bounds(None, state.bounds[1], np.zeros(n))[1].copy()
         for address, started in state.started.items():
             i = self.workers.index.get(address)
             if i is not None:

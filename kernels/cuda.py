@@ -114,7 +114,7 @@ def _check_rows_bounded(lam2d, budgets, lo2d, hi2d, status, first_bad):
     for r in range(start, lam2d.shape[0], stride):
         code = threshold.scan_exact(lam2d[r], budgets[r])[0]
         if code == OK:
-            code = threshold.scan_bounds(lam2d[r], budgets[r], lo2d[r], hi2d[r])[0]
+            code = threshold.scan_bounds_exact(lam2d[r], budgets[r], lo2d[r], hi2d[r])[0]
         status[r] = code
         if code != OK:
             cuda.atomic.min(first_bad, 0, r)

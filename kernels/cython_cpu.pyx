@@ -11,7 +11,7 @@ threshold, and the split at ``t*``) are C with AVX-512 or AVX2 intrinsics, picke
 time (``set_simd_level`` forces one, for tests and benchmarks); elsewhere the scalar loops.
 """
 
-from libc.math cimport INFINITY, fabs, nextafter, sqrt, trunc
+from libc.math cimport INFINITY, fabs, nextafter, sqrt
 from libc.float cimport DBL_MAX
 from libc.stdint cimport int64_t
 
@@ -686,44 +686,61 @@ cdef inline int64_t high_of(const int64_t* hi, Py_ssize_t i, int64_t budget) noe
 cdef inline double count_one(double x, double inv, double t, double cap) noexcept nogil:
     # threshold.count_one
     cdef double q = t * inv
-    cdef double c = trunc(q if q < cap else cap)
-    if c < cap and (c + 1.0) * x <= t:
-        c += 1.0
-    if c * x > t:
-        c -= 1.0
+    # Truncation by conversion (cap < 2**51 here): a call to libm's trunc would cost more
+    # than the rest of the loop on CPUs below SSE4.1, the baseline this file compiles for.
+    cdef double c = <double><int64_t>(q if q < cap else cap)
+    c += <double>((c < cap) & ((c + 1.0) * x <= t))  # without branches: half of them would miss
+    c -= <double>(c * x > t)
     return c
 
 
 cdef int64_t count_bounded(const double[::1] lam, const double[::1] inv, double t, int64_t budget,
                            int64_t limit, bint fast, bint extremes, int64_t[::1] counts,
                            double* ext, const int64_t* lo, const int64_t* hi) noexcept nogil:
-    # count_at_t with bounds: each count clamped to [min_i, max_i] (threshold.count_at)
-    cdef double x, p, total = 0.0
-    cdef int64_t c, low, high, itotal = 0
-    cdef Py_ssize_t i
-    ext[0] = INFINITY
-    ext[1] = 0.0
-    for i in range(lam.shape[0]):
-        x = lam[i]
-        low = low_of(lo, i)
-        high = high_of(hi, i, budget)
-        if fast:
-            c = <int64_t>count_one(x, inv[i], t, <double>high)
-        else:
-            c = count_le_fast(x, t, <double>high)
-        if c < low:
-            c = low
-        counts[i] = c
-        total += <double>c
-        itotal = itotal + c if itotal + c < limit else limit
-        if extremes or not fast:
-            if c < high:
-                ext[0] = min(ext[0], <double>(c + 1) * x)
-            if c > low:
-                ext[1] = max(ext[1], <double>c * x)
-    if not fast:
+    # count_at_t with bounds: each count clamped to [min_i, max_i] (threshold.count_at).
+    # Branch-free loops, one per kind of pass, so that the compiler keeps them tight.
+    cdef double x, c, low, high, total = 0.0, above = INFINITY, below = 0.0
+    cdef double pick[2]  # a choice by index instead of by branch
+    cdef int64_t k, itotal = 0
+    cdef Py_ssize_t i, n = lam.shape[0]
+    if not fast:  # by division: budgets from 2**51, or 1/lam overflowed
+        for i in range(n):
+            x = lam[i]
+            k = count_le_fast(x, t, <double>high_of(hi, i, budget))
+            k = k if k > lo[i] else lo[i]
+            counts[i] = k
+            itotal = itotal + k if itotal + k < limit else limit
+            if k < high_of(hi, i, budget):
+                above = min(above, <double>(k + 1) * x)
+            if k > lo[i]:
+                below = max(below, <double>k * x)
+        ext[0] = above
+        ext[1] = below
         return itotal
-    if not extremes:
+    if extremes:
+        for i in range(n):
+            x = lam[i]
+            low = <double>lo[i]
+            high = <double>(hi[i] if hi[i] < budget else budget)
+            c = count_one(x, inv[i], t, high)
+            c = c if c > low else low
+            counts[i] = <int64_t>c
+            total += c
+            pick[0] = INFINITY
+            pick[1] = (c + 1.0) * x
+            above = min(above, pick[c < high])
+            pick[0] = 0.0
+            pick[1] = c * x
+            below = max(below, pick[c > low])
+        ext[0] = above
+        ext[1] = below
+    else:
+        for i in range(n):
+            low = <double>lo[i]
+            c = count_one(lam[i], inv[i], t, <double>(hi[i] if hi[i] < budget else budget))
+            c = c if c > low else low
+            counts[i] = <int64_t>c
+            total += c
         ext[0] = t
         ext[1] = INFINITY
     return limit if total >= limit else <int64_t>total
@@ -1376,17 +1393,53 @@ cdef int warm_guided(const double[::1] lam, int64_t budget, const int64_t* lo, c
     return status
 
 
+cdef Py_ssize_t BOUNDS_BLOCK = 256
+
+
 cdef int scan_bounds(const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
-                     int64_t* remaining, int64_t* zero_room, int64_t* n_pos, double* inv_sum,
-                     double* lam_min) noexcept nogil:
-    # threshold.scan_bounds
+                     int64_t* remaining, int64_t* zero_room) noexcept nogil:
+    # threshold.scan_bounds: blocks without branches; a bad bound goes to scan_bounds_exact
+    cdef int64_t limit = budget + 1, taken = 0, capacity = 0, room = 0, n_bad = 0
+    cdef int64_t block_taken, block_capacity, block_room, low, high
+    cdef Py_ssize_t start, i, stop, n = lam.shape[0]
+    cdef double x
+    cdef bint available
+    start = 0
+    while start < n:
+        stop = min(start + BOUNDS_BLOCK, n)
+        block_taken = block_capacity = block_room = 0
+        for i in range(start, stop):
+            x = lam[i]
+            low = lo[i]
+            high = hi[i]
+            available = x < INFINITY
+            n_bad += (low < 0) | (low > high) | ((not available) & (low > 0))
+            high = min(max(high, 0), limit) if available else 0
+            block_taken += min(max(low, 0), limit)
+            block_capacity += high
+            block_room += max(high - low, 0) if x == 0.0 else 0
+        taken = min(taken + block_taken, limit)
+        capacity = min(capacity + block_capacity, limit)
+        room = min(room + block_room, limit)
+        start = stop
+    if n_bad > 0:
+        return scan_bounds_exact(lam, budget, lo, hi, remaining, zero_room)
+    if taken > budget:
+        return STATUS_MIN_OVER_BUDGET
+    if capacity < budget:
+        return STATUS_CAPACITY_SHORT
+    remaining[0] = budget - taken
+    zero_room[0] = room
+    return STATUS_OK
+
+
+cdef int scan_bounds_exact(const double[::1] lam, int64_t budget, const int64_t* lo,
+                           const int64_t* hi, int64_t* remaining, int64_t* zero_room) noexcept nogil:
+    # threshold.scan_bounds_exact
     cdef int64_t limit = budget + 1, taken = 0, capacity = 0, low, high
     cdef Py_ssize_t i
     cdef double x
     zero_room[0] = 0
-    n_pos[0] = 0
-    inv_sum[0] = 0.0
-    lam_min[0] = INFINITY
     for i in range(lam.shape[0]):
         x = lam[i]
         low = lo[i]
@@ -1403,10 +1456,6 @@ cdef int scan_bounds(const double[::1] lam, int64_t budget, const int64_t* lo, c
         capacity = min(capacity + high, limit)
         if x == 0.0:
             zero_room[0] = min(zero_room[0] + high - low, limit)
-        else:
-            n_pos[0] += 1
-            inv_sum[0] += 1.0 / x
-            lam_min[0] = min(lam_min[0], x)
     if taken > budget:
         return STATUS_MIN_OVER_BUDGET
     if capacity < budget:
@@ -1447,8 +1496,7 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     if status != STATUS_OK:
         return status  # out untouched: a rejected call changes nothing
     if lo != NULL:
-        status = scan_bounds(lam, budget, lo, hi, &remaining, &zero_room, &n_avail, &inv_sum,
-                             &lam_min)
+        status = scan_bounds(lam, budget, lo, hi, &remaining, &zero_room)
         if status != STATUS_OK:
             return status
         if remaining == 0 or (n_zero > 0 and zero_room >= remaining):
@@ -1456,6 +1504,8 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
             fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties)
             return STATUS_OK
         base = budget - remaining + zero_room
+        if n_zero > 0:  # the relaxation sums 1/lam over the positive workers only
+            scan_exact(lam, budget, &n_zero, &n_avail, &inv_sum, &lam_min)
     elif budget == 0 or n_zero > 0:
         guide[0] = guide[1] = guide[2] = 0.0
         if budget == 0:
@@ -1682,8 +1732,8 @@ def allocate_batch_bounded_into(const double[:, ::1] lam2d, const int64_t[::1] b
         for r in range(lam2d.shape[0]):
             status[r] = scan_exact(lam2d[r], budgets[r], &n_zero, &n_avail, &inv_sum, &lam_min)
             if status[r] == STATUS_OK and lam2d.shape[1] > 0:
-                status[r] = scan_bounds(lam2d[r], budgets[r], &lo2d[r, 0], &hi2d[r, 0], &remaining,
-                                        &zero_room, &n_avail, &inv_sum, &lam_min)
+                status[r] = scan_bounds_exact(lam2d[r], budgets[r], &lo2d[r, 0], &hi2d[r, 0],
+                                              &remaining, &zero_room)
             ok = ok and status[r] == STATUS_OK
         if ok:
             for r in range(lam2d.shape[0]):

@@ -953,46 +953,79 @@ def allocate_bounded_warm(lam, budget, min_tasks, max_tasks, out, ties, heap, wa
     return status
 
 
+#: Workers per block of :func:`scan_bounds`: a block's sum of terms up to ``2**53 + 1`` fits
+#: in int64, so only the block sums need saturating (and the block loop vectorises).
+BOUNDS_BLOCK = 256
+
+
 @register_jitable
 def scan_bounds(lam, budget, lo, hi):
-    """Check the bounds against ``lam`` (already valid) and ``budget``, worker by worker.
+    """Check the bounds against ``lam`` (already valid) and ``budget``.
 
-    Returns ``(status, tasks left after the minimums, room left on lam = 0 workers,
-    positive available workers, sum of their 1/lam, their smallest lam)``; sums saturate
-    past ``budget``, so nothing overflows.
+    Returns ``(status, tasks left after the minimums, room left on lam = 0 workers)``.
+    Sums saturate past ``budget``, so nothing overflows. Blocks without branches; a bad
+    bound sends us to :func:`scan_bounds_exact`, which finds the first one.
     """
+    limit = budget + 1
+    n = lam.shape[0]
+    taken = 0
+    capacity = 0
+    zero_room = 0
+    n_bad = 0
+    for start in range(0, n, BOUNDS_BLOCK):
+        block_taken = 0
+        block_capacity = 0
+        block_room = 0
+        for i in range(start, min(start + BOUNDS_BLOCK, n)):
+            x = lam[i]
+            low = lo[i]
+            high = hi[i]
+            available = x < INF
+            n_bad += int((low < 0) | (low > high) | (~available & (low > 0)))
+            high = min(max(high, 0), limit) if available else 0
+            block_taken += min(max(low, 0), limit)
+            block_capacity += high
+            block_room += max(high - low, 0) if x == 0.0 else 0
+        taken = min(taken + block_taken, limit)
+        capacity = min(capacity + block_capacity, limit)
+        zero_room = min(zero_room + block_room, limit)
+    if n_bad > 0:
+        return scan_bounds_exact(lam, budget, lo, hi)
+    if taken > budget:
+        return MIN_OVER_BUDGET, 0, 0
+    if capacity < budget:
+        return CAPACITY_SHORT, 0, 0
+    return OK, budget - taken, zero_room
+
+
+@register_jitable
+def scan_bounds_exact(lam, budget, lo, hi):
+    """:func:`scan_bounds`, one worker at a time, in the order the status codes are checked."""
     limit = budget + 1
     taken = 0
     capacity = 0
     zero_room = 0
-    n_pos = 0
-    inv_sum = 0.0
-    lam_min = INF
     for i in range(lam.shape[0]):
         x = lam[i]
         low = lo[i]
         if low < 0:
-            return MIN_NEGATIVE, 0, 0, 0, 0.0, 0.0
+            return MIN_NEGATIVE, 0, 0
         if low > hi[i]:
-            return BOUNDS_CROSSED, 0, 0, 0, 0.0, 0.0
+            return BOUNDS_CROSSED, 0, 0
         if x == INF:
             if low > 0:
-                return MIN_ON_UNAVAILABLE, 0, 0, 0, 0.0, 0.0
+                return MIN_ON_UNAVAILABLE, 0, 0
             continue
         high = min(hi[i], limit)
         taken = min(taken + min(low, limit), limit)
         capacity = min(capacity + high, limit)
         if x == 0.0:
             zero_room = min(zero_room + high - low, limit)
-        else:
-            n_pos += 1
-            inv_sum += 1.0 / x
-            lam_min = min(lam_min, x)
     if taken > budget:
-        return MIN_OVER_BUDGET, 0, 0, 0, 0.0, 0.0
+        return MIN_OVER_BUDGET, 0, 0
     if capacity < budget:
-        return CAPACITY_SHORT, 0, 0, 0, 0.0, 0.0
-    return OK, budget - taken, zero_room, n_pos, inv_sum, lam_min
+        return CAPACITY_SHORT, 0, 0
+    return OK, budget - taken, zero_room
 
 
 @register_jitable
@@ -1024,13 +1057,15 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
         return status, 0.0, 0.0, 0.0  # out untouched: a rejected call changes nothing
     base = 0  # keys counted at threshold 0
     if lo is not None:
-        status, remaining, zero_room, n_avail, inv_sum, lam_min = scan_bounds(lam, budget, lo, hi)
+        status, remaining, zero_room = scan_bounds(lam, budget, lo, hi)
         if status != OK:
             return status, 0.0, 0.0, 0.0
         if remaining == 0 or (n_zero > 0 and zero_room >= remaining):
             fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties)
             return OK, 0.0, 0.0, 0.0
         base = budget - remaining + zero_room
+        if n_zero > 0:  # the relaxation sums 1/lam over the positive workers only
+            n_zero, n_avail, inv_sum, lam_min = scan_exact(lam, budget)[1:]
         # lam = 0 workers, if any, count their maximum at every threshold > 0 on their own.
     elif budget == 0:
         for i in range(lam.shape[0]):
@@ -1074,7 +1109,7 @@ def check_batch_bounded(lam2d, budgets, lo2d, hi2d, status):
     for r in range(lam2d.shape[0]):
         status[r] = scan_exact(lam2d[r], budgets[r])[0]
         if status[r] == OK:
-            status[r] = scan_bounds(lam2d[r], budgets[r], lo2d[r], hi2d[r])[0]
+            status[r] = scan_bounds_exact(lam2d[r], budgets[r], lo2d[r], hi2d[r])[0]
         if status[r] != OK and first_bad < 0:
             first_bad = r
     return first_bad

@@ -170,6 +170,7 @@ class ConfidenceBound(Policy):
         self._bounds_into(s)
         bounds = _validate.task_bounds(0 if min_tasks is None else min_tasks, max_tasks, s)
         if caps is not None:
+            bounds = (bounds[0], bounds[1].copy())  # never the caller's array
             capped = caps >= 0
             bounds[1][capped] = np.maximum(np.minimum(bounds[1][capped], caps[capped]), bounds[0][capped])
         status = self._kernels.allocate_bounded_warm_into(s, budget, *bounds, out, self._ties, self._heap, self._warm)
