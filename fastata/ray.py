@@ -141,10 +141,10 @@ class RayEngine:
     address order, the policy's index order, the order of the list.
 
     **Calls in flight.** A call sent to an actor cannot be taken back: ``ray.cancel`` leaves
-    a plain actor's queued call to run anyway (and has been seen to hang the actor). So an actor is sent at
-    most ``CALLS_IN_FLIGHT`` calls at a time (one running, one waiting so that the actor
-    never idles for a round trip), the rest of its tasks wait here, in order, and are
-    sent as its calls end; a cancelled task that was not sent never runs.
+    a plain actor's queued call to run anyway (and has been seen to hang the actor). So an
+    actor is sent at most ``CALLS_IN_FLIGHT`` calls at a time (one running, one waiting so
+    that the actor never idles for a round trip), the rest of its tasks wait here, in
+    order, and are sent as its calls end; a cancelled task that was not sent never runs.
 
     **Dead actors.** Which actors are alive needs no polling of Ray: a call to an actor that
     dies fails at once (``RayActorError``), and the actor is then left out of
