@@ -8,7 +8,7 @@ pyproject.toml). Every ``>>>`` example in a docstring of ``fastata/**.py`` runs 
 installed module of that name, imported as users import it, and every ``>>>`` example in
 ``docs/*.md`` runs as a text file; ``doctest_optionflags`` in pyproject.toml sets the
 flags. A module whose optional dependency is not installed (``fastata.dask`` needs
-``distributed``, extra ``dask``) is not collected.
+``distributed``, extra ``dask``; ``fastata.ray`` needs ``ray``, extra ``ray``) is not collected.
 """
 
 import importlib
@@ -28,7 +28,7 @@ _DOCS = _CHECKOUT / "docs"
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _CHECKOUT]
 
 #: Modules that need an optional dependency: module -> the package it needs.
-_OPTIONAL = {"fastata.dask": "distributed"}
+_OPTIONAL = {"fastata.dask": "distributed", "fastata.ray": "ray"}
 
 
 def _module_name(path):

@@ -40,6 +40,8 @@ templates_path = ["_templates"]
 autosummary_generate = True
 autosummary_imported_members = False
 autodoc_default_options = {"member-order": "bysource"}
+# fastata.ray is documented without Ray installed (a large install, not needed to read its API).
+autodoc_mock_imports = ["ray"]
 # Members are listed by the class templates in _templates/autosummary (documented on
 # the class's page); numpydoc's own member tables would link to pages that do not exist.
 numpydoc_show_class_members = False

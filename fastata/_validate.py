@@ -676,3 +676,22 @@ def dask_client(value, client_type, name="client"):
     if not isinstance(value, client_type):
         raise TypeError(f"{name} must be a distributed.Client; got {_describe(value)}")
     return value
+
+
+def ray_actors(value, actor_type, method, name="workers"):
+    """A list of distinct Ray actor handles that expose ``method`` (the class is passed in: this module does not import ray)."""
+    if isinstance(value, actor_type) or isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{name} must be a list of Ray actor handles; got {_describe(value)}")
+    actors = list(value)
+    seen = set()
+    for k, actor in enumerate(actors):
+        if not isinstance(actor, actor_type):
+            raise TypeError(f"{name} must be a list of Ray actor handles; got {_describe(actor)} at position {k}")
+        if not hasattr(actor, method):
+            raise TypeError(f"{name} must be actors with a {method}(fn, item) method (subclass fastata.ray.Worker, "
+                            f"or use fastata.ray.start_workers); the actor at position {k} has none")  # fmt: skip
+        actor_id = actor._actor_id.hex()
+        if actor_id in seen:
+            raise ValueError(f"{name} must not list an actor twice; got actor {actor_id} again at position {k}")
+        seen.add(actor_id)
+    return actors

@@ -1,13 +1,17 @@
 """Every public function and class has a ``>>>`` example in its docstring (pytest runs them all)."""
 
 import importlib
+import importlib.util
 import inspect
 
 import pytest
 
-# Public modules and their public names; fastata.dask needs the extra dask (in the test extra).
+# Public modules and their public names; fastata.dask needs the extra dask (in the test extra),
+# fastata.ray the extra ray (checked where it is installed: CI's Ray step).
 MODULES = ("fastata", "fastata.sim", "fastata.sim.presets", "fastata.sim.report", "fastata.sim.sgd",
            "fastata.dask", "fastata.jit")  # fmt: skip
+if importlib.util.find_spec("ray") is not None:
+    MODULES += ("fastata.ray",)
 
 
 def public_names(module):
