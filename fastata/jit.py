@@ -352,6 +352,20 @@ def check_status(code):
     raise ValueError(_MSG_STATUS)
 
 
+@register_jitable
+def _arguments_status(lam, budget, out, ties, heap):
+    """The argument checks of the allocation functions, as a status code (``OK``: none failed)."""
+    n = lam.shape[0]
+    if budget < 0 or budget > _MAX_BUDGET:
+        return BUDGET_OUT_OF_RANGE
+    if out.shape[0] != n:
+        return OUT_SHAPE
+    least_ties, least_heap = _scratch_lengths(n)
+    if ties.shape[0] < least_ties or heap.shape[0] < least_heap:
+        return SCRATCH_TOO_SMALL
+    return OK
+
+
 @njit(**_JIT)
 def allocate_into_scratch_status(lam, budget, out, ties, heap):
     """:func:`allocate_into_scratch` that never raises: returns a status code (``OK`` is 0).
@@ -371,14 +385,9 @@ def allocate_into_scratch_status(lam, budget, out, ties, heap):
     """
     _check_allocation(lam, budget, out)
     _check_scratch(ties, heap)
-    n = lam.shape[0]
-    if budget < 0 or budget > _MAX_BUDGET:
-        return BUDGET_OUT_OF_RANGE
-    if out.shape[0] != n:
-        return OUT_SHAPE
-    least_ties, least_heap = _scratch_lengths(n)
-    if ties.shape[0] < least_ties or heap.shape[0] < least_heap:
-        return SCRATCH_TOO_SMALL
+    code = _arguments_status(lam, budget, out, ties, heap)
+    if code != OK:
+        return code
     return threshold.allocate_into(lam, budget, out, ties, heap)
 
 
@@ -472,16 +481,11 @@ def allocate_into_bounded_scratch_status(lam, budget, min_tasks, max_tasks, out,
     _check_allocation(lam, budget, out)
     _check_task_bounds(min_tasks, max_tasks)
     _check_scratch(ties, heap)
-    n = lam.shape[0]
-    if min_tasks.shape[0] != n or max_tasks.shape[0] != n:
+    if min_tasks.shape[0] != lam.shape[0] or max_tasks.shape[0] != lam.shape[0]:
         return BOUNDS_SHAPE
-    if budget < 0 or budget > _MAX_BUDGET:
-        return BUDGET_OUT_OF_RANGE
-    if out.shape[0] != n:
-        return OUT_SHAPE
-    least_ties, least_heap = _scratch_lengths(n)
-    if ties.shape[0] < least_ties or heap.shape[0] < least_heap:
-        return SCRATCH_TOO_SMALL
+    code = _arguments_status(lam, budget, out, ties, heap)
+    if code != OK:
+        return code
     return threshold.allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties, heap)
 
 

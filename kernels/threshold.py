@@ -991,6 +991,12 @@ def scan_bounds(lam, budget, lo, hi):
         zero_room = min(zero_room + block_room, limit)
     if n_bad > 0:
         return scan_bounds_exact(lam, budget, lo, hi)
+    return sums_status(budget, taken, capacity, zero_room)
+
+
+@register_jitable
+def sums_status(budget, taken, capacity, zero_room):
+    """:func:`scan_bounds`'s answer from its sums: the minimums' and the maximums' against the budget."""
     if taken > budget:
         return MIN_OVER_BUDGET, 0, 0
     if capacity < budget:
@@ -1021,11 +1027,7 @@ def scan_bounds_exact(lam, budget, lo, hi):
         capacity = min(capacity + high, limit)
         if x == 0.0:
             zero_room = min(zero_room + high - low, limit)
-    if taken > budget:
-        return MIN_OVER_BUDGET, 0, 0
-    if capacity < budget:
-        return CAPACITY_SHORT, 0, 0
-    return OK, budget - taken, zero_room
+    return sums_status(budget, taken, capacity, zero_room)
 
 
 @register_jitable
