@@ -6,7 +6,7 @@ import inspect
 import pytest
 
 # Public modules and their public names; fastata.dask needs the extra dask (in the test extra).
-MODULES = ("fastata", "fastata.sim", "fastata.sim.presets", "fastata.sim.report", "fastata.sim.sgd",
+MODULES = ("fastata", "fastata.sim", "fastata.sim.presets", "fastata.sim.report", "fastata.sim.sgd", "fastata.sim.theory",
            "fastata.dask", "fastata.jit")  # fmt: skip
 
 
