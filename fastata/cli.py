@@ -176,12 +176,14 @@ ADAPTIVE = ("ata", "ata-empirical", "ata-bernstein")
 def _add_measure(commands):
     measure = commands.add_parser(
         "measure",
-        help="the theory's claims measured in the simulator: coverage of the bounds, regret against ln K, drift recovery",
+        help="the theory's claims measured in the simulator: coverage of the bounds, regret against ln K, drift "
+        "recovery, the authors' code's choices",
         description="Measure what the confidence-bound policies' analysis promises, in the simulator, and print "
         "markdown tables (docs/theory.md). coverage: the fraction of (round, worker) pairs whose lower bound "
         "exceeds the worker's true mean, beside the 1/k^2-per-round level the inequality promises. regret: the "
         "cumulative proxy regret R_K and R_K / ln K. recovery: rounds after each step change of the drift "
-        "preset until the proxy loss is back within 10 %% of the best allocation's.",
+        "preset until the proxy loss is back within 10 %% of the best allocation's. paper: the cifar preset under "
+        "fastata's choices and the authors' simulation code's.",
     )
     what = measure.add_subparsers(dest="what", required=True)
     cov = what.add_parser("coverage", help="bounds above the true means, against the promised level",
@@ -222,7 +224,15 @@ def _add_measure(commands):
                      help="multiple of each adaptive policy's theory constant c (default: 1)")
     rec.add_argument("--window", type=int, default=100,
                      help="recovered when at least half of this many rounds in a row are within 10 %% (default: 100)")
-    for sub in (cov, reg, rec):
+    paper = what.add_parser("paper", help="the cifar preset under each of the authors' code's choices",
+                            description="Run ATA and ATA-Empirical on the cifar preset with fastata's choices "
+                            "(constant 2, round-robin exploration, lowest-index ties), with each choice of the "
+                            "authors' simulation code alone (constant 4e, one task to each unexplored worker at "
+                            "random, random ties), and with all of them (and ATA-Empirical's eta = 2, the code's "
+                            "2 muhat in place of alpha); print total time and worker time against FTA and GTA.")
+    paper.add_argument("--rounds", type=int, default=10000, help="rounds (default: 10000)")
+    paper.add_argument("--seed", type=int, default=0, help="the run's seed (default: 0)")
+    for sub in (cov, reg, rec, paper):
         sub.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
 
 
@@ -251,6 +261,11 @@ def _measure(args):
             theory.plot_regret(curves, args.plot, title=f"{args.preset} preset, theory constants, "
                                f"mean of {args.seeds} seeds")  # fmt: skip
             print(f"wrote {args.plot}")
+    elif args.what == "paper":
+        from .sim import authors
+
+        rows, fta, gta = authors.paper_rows(rounds=args.rounds, seed=args.seed, progress=tick)
+        print(authors._paper_markdown(rows, fta, gta))
     else:
         changes, rows = theory.recovery_rows(policies=args.policies, gammas=args.gammas, seed=args.seed,
                                              rounds=args.rounds, scale=args.scale, window=args.window,

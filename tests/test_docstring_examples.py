@@ -7,6 +7,7 @@ import pytest
 
 # Public modules and their public names; fastata.dask needs the extra dask (in the test extra).
 MODULES = ("fastata", "fastata.sim", "fastata.sim.presets", "fastata.sim.report", "fastata.sim.sgd", "fastata.sim.theory",
+           "fastata.sim.authors",
            "fastata.dask", "fastata.jit")  # fmt: skip
 
 

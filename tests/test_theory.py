@@ -177,3 +177,61 @@ def test_cli_measure_bad_options(capsys):
     assert "--scales must be numbers in (0, 1e+06]" in capsys.readouterr().err
     assert cli.main(["measure", "coverage", "--seeds", "0"]) == 2
     assert "fastata measure: error: --seeds must be >= 1; got 0" in capsys.readouterr().err
+
+
+# --- the authors' code's choices (fastata.sim.authors) -----------------------------------
+
+from fastata.sim import authors  # noqa: E402
+
+CIFAR = sim.presets.cifar_workers(51)
+
+
+def test_authors_rules_with_fastatas_choices_are_the_policy_itself():
+    plain = sim.run(sim.make_policy("ata-empirical", CIFAR, 23), CIFAR, 300, seed=0)
+    rules = authors.AuthorsRules(sim.make_policy("ata-empirical", CIFAR, 23), exploration="round-robin", ties="lowest")
+    same = sim.run(rules, CIFAR, 300, seed=0)
+    assert np.array_equal(plain.allocations, same.allocations) and plain.total_time == same.total_time
+
+
+def test_authors_random_exploration_samples_every_worker_first():
+    rules = authors.AuthorsRules(sim.make_policy("ata", CIFAR, 23), ties="lowest", seed=1)
+    r = sim.run(rules, CIFAR, 3, seed=0)
+    assert r.allocations.max() == 1 and (r.allocations[:2].sum(axis=1) == 23).all()
+    assert (r.tasks > 0).all()  # 23 + 23 + 5: all 51 explored within three rounds
+    # fastata's round-robin over zero bounds keeps to the 23 lowest indices while every bound is 0
+    own = sim.run(sim.make_policy("ata", CIFAR, 23), CIFAR, 3, seed=0)
+    assert own.tasks[23:].sum() == 0
+
+
+def test_authors_random_ties_are_seeded_and_keep_the_loss():
+    s = np.array([1.0, 1.0, 1.0, 1.0])  # one of four equal workers takes the fifth task
+
+    class Fixed:  # a policy whose bounds never change
+        n_workers, budget, counts = 4, 5, np.ones(4)
+        lower_bounds = s
+
+        def allocate(self, budget=None):
+            return fa.allocate(s, budget)
+
+    got = {tuple(authors.AuthorsRules(Fixed(), seed=k).allocate()) for k in range(20)}
+    assert len(got) > 1  # ties broken differently
+    assert all(max(np.array(a) * s) == fa.proxy_loss(fa.allocate(s, 5), s) for a in got)  # all optimal
+    assert authors.AuthorsRules(Fixed(), seed=3).allocate().tolist() == authors.AuthorsRules(Fixed(), seed=3).allocate().tolist()
+
+
+def test_authors_rules_refuse():
+    with pytest.raises(ValueError, match="exploration must be"):
+        authors.AuthorsRules(fa.ATA(3, 4, alpha=1.0), exploration="greedy")
+    with pytest.raises(ValueError, match="ties must be"):
+        authors.AuthorsRules(fa.ATA(3, 4, alpha=1.0), ties="first")
+    with pytest.raises(ValueError, match="does not take min_tasks"):
+        authors.AuthorsRules(fa.ATA(3, 4, alpha=1.0)).allocate(min_tasks=1)
+
+
+def test_cli_measure_paper(capsys):
+    assert cli.main(["measure", "paper", "--rounds", "60", "--no-progress"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "$ fastata measure paper --rounds 60 --no-progress"
+    assert out[3].startswith("| fastata (c = 2) | ata (alpha = 2265) | 2 |")
+    assert out[-1].startswith("| | GTA | | ")
+    assert len(out) == 3 + 10 + 1
