@@ -1,4 +1,5 @@
-"""The ``fastata`` command: ``fastata simulate`` (the simulator) and ``fastata bench`` (allocation throughput)."""
+"""The ``fastata`` command: ``fastata simulate`` (the simulator), ``fastata measure`` (the theory's claims,
+measured in the simulator) and ``fastata bench`` (allocation throughput)."""
 
 import argparse
 import os
@@ -142,6 +143,136 @@ def _add_simulate(commands):
     simulate.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _reals(option, low, high):
+    """Parse ``"1,0.5"`` into ``(1.0, 0.5)``, each in ``(low, high]``."""
+
+    def parse(text):
+        try:
+            values = tuple(float(x) for x in text.split(","))
+        except ValueError:
+            values = ()
+        if not values or any(not low < v <= high for v in values):
+            raise argparse.ArgumentTypeError(f"{option} must be numbers in ({low:g}, {high:g}] separated by commas; got {text!r}")
+        return values
+
+    return parse
+
+
+def _preset_sizes(text):
+    """``"cifar,quadratic:459,large"`` into ``(("cifar", None), ("quadratic", 459), ("large", None))``."""
+    out = []
+    for item in text.split(","):
+        name, _, size = item.strip().partition(":")
+        if name not in PRESETS or (size and not (size.isdigit() and int(size) >= 1)):
+            raise argparse.ArgumentTypeError(f"--presets must be preset names ({', '.join(PRESETS)}), each with an "
+                                             f"optional :N worker count, separated by commas; got {text!r}")
+        out.append((name, int(size) if size else None))
+    return tuple(out)
+
+
+ADAPTIVE = ("ata", "ata-empirical", "ata-bernstein")
+
+
+def _add_measure(commands):
+    measure = commands.add_parser(
+        "measure",
+        help="the theory's claims measured in the simulator: coverage of the bounds, regret against ln K, drift "
+        "recovery, the authors' code's choices",
+        description="Measure what the confidence-bound policies' analysis promises, in the simulator, and print "
+        "markdown tables (docs/theory.md). coverage: the fraction of (round, worker) pairs whose lower bound "
+        "exceeds the worker's true mean, beside the 1/k^2-per-round level the inequality promises. regret: the "
+        "cumulative proxy regret R_K and R_K / ln K. recovery: rounds after each step change of the drift "
+        "preset until the proxy loss is back within 10 %% of the best allocation's. paper: the cifar preset under "
+        "fastata's choices and the authors' simulation code's.",
+    )
+    what = measure.add_subparsers(dest="what", required=True)
+    cov = what.add_parser("coverage", help="bounds above the true means, against the promised level",
+                          description="For each preset, policy and constant (theory's times each --scales), "
+                          "run --seeds seeds of --rounds rounds and count the (round, worker) pairs of explored "
+                          "workers whose lower bound exceeds the true mean; 'allowed' is the expected count the "
+                          "inequality permits, sum of min(1, 1/k^2) over the same pairs (k = completed rounds).")
+    cov.add_argument("--presets", type=_preset_sizes, default=(("cifar", None), ("quadratic", 459), ("large", None)),
+                     help="presets, each with an optional :N (default: cifar,quadratic:459,large)")
+    cov.add_argument("--policies", type=_names(ADAPTIVE, "--policies"), default=ADAPTIVE,
+                     help="comma-separated list of " + ",".join(ADAPTIVE) + " (default: all)")
+    cov.add_argument("--scales", type=_reals("--scales", 0.0, 1e6), default=(1.0, 0.5, 0.25, 0.1),
+                     help="multiples of each policy's theory constant c (default: 1,0.5,0.25,0.1)")
+    cov.add_argument("--seeds", type=int, default=5, help="seeds 0..S-1 (default: 5)")
+    cov.add_argument("--rounds", type=int, default=3000, help="rounds per run (default: 3000)")
+    cov.add_argument("--tail-from", type=int, default=100, help="first round of the tail columns (default: 100)")
+    reg = what.add_parser("regret", help="cumulative proxy regret R_K and R_K / ln K",
+                          description="Run each adaptive policy with its theory constant on the preset's first "
+                          "setup for the largest horizon, once per seed, and print the mean R_K and R_K / ln K.")
+    reg.add_argument("--preset", choices=PRESETS, default="cifar", help="the setup (default: cifar)")
+    reg.add_argument("--policies", type=_names(ADAPTIVE, "--policies"), default=ADAPTIVE,
+                     help="comma-separated list of " + ",".join(ADAPTIVE) + " (default: all)")
+    reg.add_argument("--horizons", type=_sizes, default=(100, 1000, 10000, 100000),
+                     help="round counts K (default: 100,1000,10000,100000)")
+    reg.add_argument("--seeds", type=int, default=5, help="seeds 0..S-1 (default: 5)")
+    reg.add_argument("--plot", metavar="FILE.png", help="write R_K and R_K / ln K against K (needs matplotlib)")
+    rec = what.add_parser("recovery", help="rounds to recover after the drift preset's step changes",
+                          description="Run each policy on the drift preset (the fastest tenth 8x slower in the "
+                          "middle third) for every --gammas and print the rounds after each change until the mean "
+                          "proxy loss over --window rounds is within 10 %% of the best allocation's.")
+    rec.add_argument("--policies", type=_names(ADAPTIVE + ("fta",), "--policies"), default=ADAPTIVE + ("fta",),
+                     help="comma-separated list of " + ",".join(ADAPTIVE + ("fta",)) + " (default: all)")
+    rec.add_argument("--gammas", type=_reals("--gammas", 0.0, 1.0), default=(1.0, 0.999, 0.99),
+                     help="discounts (default: 1,0.999,0.99)")
+    rec.add_argument("--rounds", type=int, default=10000, help="rounds (default: 10000, the preset's)")
+    rec.add_argument("--seed", type=int, default=0, help="the run's seed (default: 0)")
+    rec.add_argument("--scale", type=_real("--scale"), default=1.0,
+                     help="multiple of each adaptive policy's theory constant c (default: 1)")
+    rec.add_argument("--window", type=int, default=100,
+                     help="recovered when at least half of this many rounds in a row are within 10 %% (default: 100)")
+    paper = what.add_parser("paper", help="the cifar preset under each of the authors' code's choices",
+                            description="Run ATA and ATA-Empirical on the cifar preset with fastata's choices "
+                            "(constant 2, round-robin exploration, lowest-index ties), with each choice of the "
+                            "authors' simulation code alone (constant 4e, one task to each unexplored worker at "
+                            "random, random ties), and with all of them (and ATA-Empirical's eta = 2, the code's "
+                            "2 muhat in place of alpha); print total time and worker time against FTA and GTA.")
+    paper.add_argument("--rounds", type=int, default=10000, help="rounds (default: 10000)")
+    paper.add_argument("--seed", type=int, default=0, help="the run's seed (default: 0)")
+    for sub in (cov, reg, rec, paper):
+        sub.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
+
+
+def _measure(args):
+    """Run one of ``fastata measure``'s measurements and print its markdown table."""
+    from .sim import theory
+
+    for option in ("seeds", "rounds", "window"):
+        value = getattr(args, option, None)
+        if value is not None and value < 1:
+            raise ValueError(f"--{option} must be >= 1; got {value}")
+    if getattr(args, "plot", None) is not None:
+        _check_output(args.plot, "--plot")
+    tick = None if args.no_progress else (lambda text: print(f"  {text}", file=sys.stderr, flush=True))
+    print("$ fastata " + " ".join(args.argv))  # the command behind the table, printed with it
+    if args.what == "coverage":
+        rows = theory.coverage_rows(presets=args.presets, policies=args.policies, scales=args.scales,
+                                    seeds=range(args.seeds), rounds=args.rounds, tail_from=args.tail_from,
+                                    progress=tick)  # fmt: skip
+        print(theory._coverage_markdown(rows))
+    elif args.what == "regret":
+        table, curves = theory.regret_rows(args.preset, policies=args.policies, seeds=range(args.seeds),
+                                           horizons=args.horizons, progress=tick)  # fmt: skip
+        print(theory._regret_markdown(table, args.horizons))
+        if args.plot is not None:
+            theory.plot_regret(curves, args.plot, title=f"{args.preset} preset, theory constants, "
+                               f"mean of {args.seeds} seeds")  # fmt: skip
+            print(f"wrote {args.plot}")
+    elif args.what == "paper":
+        from .sim import authors
+
+        rows, fta, gta = authors.paper_rows(rounds=args.rounds, seed=args.seed, progress=tick)
+        print(authors._paper_markdown(rows, fta, gta))
+    else:
+        changes, rows = theory.recovery_rows(policies=args.policies, gammas=args.gammas, seed=args.seed,
+                                             rounds=args.rounds, scale=args.scale, window=args.window,
+                                             progress=tick)  # fmt: skip
+        print(theory._recovery_markdown(changes, rows))
+
+
 def _check_output(path, option):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
@@ -205,6 +336,7 @@ def _parser():
     parser = _Parser(prog="fastata", description="Exact, fast Adaptive Task Allocation (ATA).")
     commands = parser.add_subparsers(dest="command", required=True)
     _add_simulate(commands)
+    _add_measure(commands)
     bench = commands.add_parser(
         "bench",
         help="allocation throughput per backend, with ratios against baselines measured in the same run",
@@ -231,12 +363,20 @@ def _parser():
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
+    args.argv = argv
     if args.command == "simulate":
         try:
             _simulate(args)
         except (ValueError, TypeError, OSError) as exc:
             print(f"fastata simulate: error: {exc}", file=sys.stderr)
+            return 2
+    elif args.command == "measure":
+        try:
+            _measure(args)
+        except (ValueError, TypeError, OSError, ImportError) as exc:
+            print(f"fastata measure: error: {exc}", file=sys.stderr)
             return 2
     elif args.command == "bench":
         from . import _bench

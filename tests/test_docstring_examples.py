@@ -8,7 +8,8 @@ import pytest
 
 # Public modules and their public names; fastata.dask needs the extra dask (in the test extra),
 # fastata.ray the extra ray (checked where it is installed: CI's Ray step).
-MODULES = ("fastata", "fastata.sim", "fastata.sim.presets", "fastata.sim.report", "fastata.sim.sgd",
+MODULES = ("fastata", "fastata.sim", "fastata.sim.presets", "fastata.sim.report", "fastata.sim.sgd", "fastata.sim.theory",
+           "fastata.sim.authors",
            "fastata.dask", "fastata.jit")  # fmt: skip
 if importlib.util.find_spec("ray") is not None:
     MODULES += ("fastata.ray",)

@@ -15,9 +15,11 @@ True
   (GTA), :func:`compare` (all of them, common random numbers) -> :class:`SimResult`.
 * Training (:mod:`fastata.sim.sgd`): :class:`Quadratic`, minibatch SGD against time.
 * Presets (:mod:`fastata.sim.presets`) and tables, plots, JSON (:mod:`fastata.sim.report`).
+* The theory's claims, measured (:mod:`fastata.sim.theory`): coverage of the bounds, regret
+  against ``ln K``, recovery after a change of speeds.
 """
 
-from . import presets, report, sgd
+from . import presets, report, sgd, theory
 from .run import NAMES, POLICIES, SimResult, compare, make_policy, policy_name, run, run_greedy, sample, seed_keys
 from .sgd import Quadratic
 from .workers import (
@@ -66,4 +68,5 @@ __all__ = [
     "sample",
     "seed_keys",
     "sgd",
+    "theory",
 ]

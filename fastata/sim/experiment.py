@@ -86,7 +86,7 @@ def run_preset(name, *, rounds=None, seed=0, n=None, budget=None, distribution=N
 
     ``custom``: ``(name, factory)`` pairs, policies of your own run beside ``policies``;
     for each setup, ``factory(n_workers, budget, *, alpha, eta, gamma, c)`` must return a
-    fresh policy (the policy protocol, :class:`fastata.policies.AllocationPolicy`), where
+    fresh policy (the policy protocol, ``fastata.policies.AllocationPolicy``), where
     ``alpha`` and ``eta`` are the workers' bounds (or the overrides), ``gamma`` the preset's
     (or the override) and ``c`` the override or ``None``.
 

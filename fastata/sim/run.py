@@ -291,7 +291,7 @@ def run(policy, workers, rounds, *, seed, min_tasks=None, max_tasks=None, record
         A fastata policy (ATA, ATAEmpirical, ATABernstein, FTA, UTA) or any object with
         ``n_workers`` (equal to ``workers.n``), ``budget``, ``allocate``, ``observe`` and
         ``set_available``; its allocations are checked every round. Its results are named
-        after it (:func:`policy_name`).
+        after it (``policy_name``).
     workers : a fastata.sim distribution or Fleet
     rounds : int
         ``>= 1``.
@@ -496,10 +496,10 @@ def compare(workers, budget, rounds, *, seed, policies=POLICIES, alpha=None, eta
     Parameters
     ----------
     policies : sequence of str or policy objects
-        Names from :data:`NAMES` (built here for these workers), or policy objects of your
-        own (anything with the policy protocol, :class:`fastata.policies.AllocationPolicy`,
+        Names from ``NAMES`` (built here for these workers), or policy objects of your
+        own (anything with the policy protocol, ``fastata.policies.AllocationPolicy``,
         with ``n_workers == workers.n`` and this ``budget``; trained in place, named by
-        :func:`policy_name`), or ``(name, policy)`` pairs. Results come back in this order,
+        ``policy_name``), or ``(name, policy)`` pairs. Results come back in this order,
         keyed by name.
     alpha, eta : float, optional
         ATA's and ATA-Empirical's parameters; default to the workers' psi_1 bounds.
