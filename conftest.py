@@ -23,9 +23,21 @@ _CHECKOUT = Path(__file__).resolve().parent
 _PACKAGE = _CHECKOUT / "fastata"
 _DOCS = _CHECKOUT / "docs"
 
-# `python -m pytest` puts the checkout on sys.path, where `import fastata` would find the
-# checkout's fastata/ instead of the installed package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _CHECKOUT]
+
+
+def _strip_checkout():
+    """`python -m pytest` puts the checkout on sys.path, and so does pytest when it collects
+    fastata/ (a package) for its doctests: there `import fastata` would find the checkout's
+    fastata/ instead of the installed package. Dask's and Ray's worker processes start with
+    this process's sys.path, so it is cleaned before every test, not only once."""
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _CHECKOUT]
+
+
+_strip_checkout()
+
+
+def pytest_runtest_setup(item):
+    _strip_checkout()
 
 #: Modules that need an optional dependency: module -> the package it needs.
 _OPTIONAL = {"fastata.dask": "distributed", "fastata.ray": "ray"}
