@@ -68,6 +68,16 @@ def pytest_collect_file(file_path, parent):
 
 
 @pytest.fixture(autouse=True)
+def _ray_outside_the_checkout(request, tmp_path_factory, monkeypatch):
+    """fastata.ray's examples start Ray, which puts the working directory on its workers'
+    sys.path: from the checkout they would import its fastata/ (no kernels), so they run
+    elsewhere."""
+    if isinstance(request.node, DoctestItem) and request.node.name.startswith("fastata.ray."):
+        monkeypatch.chdir(tmp_path_factory.mktemp("ray-example"))
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _numpy_print_options(request):
     """Doctests print arrays with numpy's default options, whatever ran before them."""
     if not isinstance(request.node, DoctestItem):

@@ -38,7 +38,8 @@ def test_count_pass_numba(benchmark, problem):
 
     from fastata.kernels import numba_cpu  # noqa: F401  (registers the CPU compile options)
 
-    count_into = numba.njit(error_model="numpy")(lambda lam, inv, t, budget, out: threshold.count_into(lam, inv, t, budget, out))
+    count_into = numba.njit(error_model="numpy")(
+        lambda lam, inv, t, budget, out: threshold.count_into(lam, inv, t, budget, out, None, None))  # no bounds
     benchmark.group = f"count pass n={N}"
     lam, t = problem
     inv = 1.0 / lam

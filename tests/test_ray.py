@@ -10,6 +10,7 @@ import collections
 import functools
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -17,17 +18,30 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
+import ray.cloudpickle  # noqa: E402
+
 import fastata as fa  # noqa: E402
 from fastata.ray import AdaptiveExecutor, GreedyExecutor, NoWorkersError, TaskError, Worker, start_workers  # noqa: E402
 
+# The actor classes and task functions here travel by value: Ray's workers do not start in
+# the checkout (see local_ray), so they could not import this module by name.
+ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
 
 @pytest.fixture(scope="module", autouse=True)
-def local_ray():
-    # No dashboard, a small object store, no worker logs copied here (killed actors are noisy).
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=100 * 2**20, log_to_driver=False,
-             configure_logging=False)  # fmt: skip
-    yield
-    ray.shutdown()
+def local_ray(tmp_path_factory):
+    # Ray puts the driver's working directory on its workers' sys.path: started from the
+    # checkout, they would import its fastata/, which has no kernels. So start it elsewhere.
+    here = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("ray"))
+    try:
+        # No dashboard, a small object store, no worker logs copied here (killed actors are noisy).
+        ray.init(num_cpus=2, include_dashboard=False, object_store_memory=100 * 2**20, log_to_driver=False,
+                 configure_logging=False)  # fmt: skip
+        yield
+    finally:
+        ray.shutdown()
+        os.chdir(here)
 
 
 class Probe(Worker):
