@@ -131,3 +131,14 @@ def test_multi_key_ties_take_the_level_in_order():
     budget = 10
     assert threshold.allocate_into(lam, budget, out, np.empty(3, np.int64), np.empty(5)) == 0
     np.testing.assert_array_equal(out, reference(lam, budget))
+
+
+@pytest.mark.parametrize("n", [17, 300])
+def test_wide_ranges_at_the_largest_budgets_are_canonical(fast_backend, n):
+    """Counts of 2**52 and more stay exact in every pass (numba's boundary pass once read
+    them through a float trick that holds only below 2**52)."""
+    rng = np.random.default_rng(n)
+    for _ in range(30):
+        lam = 10.0 ** rng.uniform(-300, 300, n)
+        for budget in (2**53, 2**53 - 12345, 2**52 + 7):
+            assert is_canonical(lam, budget, fa.allocate(lam, budget, backend=fast_backend))
