@@ -121,10 +121,11 @@ def allocate(lam, budget, *, min_tasks=None, max_tasks=None, backend="auto", out
     budget = _validate.budget(budget)
     n = lam.shape[0]
     _, kernels = _backends.resolve(backend)
-    bounds = _validate.task_bounds(min_tasks, max_tasks, lam)
+    # Tested here, not in task_bounds: a call without bounds pays no extra function call.
+    bounds = None if min_tasks is None and max_tasks is None else _validate.task_bounds(min_tasks, max_tasks, lam)
     out = np.empty(n, dtype=np.int64) if out is None else _validate.out_array(out, (n,))
     ties, heap = _single_scratch(n)
-    if bounds[0] is None:
+    if bounds is None:
         status = kernels.allocate_into(lam, budget, out, ties, heap)
     else:
         status = kernels.allocate_bounded_into(lam, budget, *bounds, out, ties, heap)

@@ -200,6 +200,13 @@ cdef extern from *:
                                 _mm256_castpd_si256(two52));
     }
 
+    /* A double of an int64 in [0, 2**52): the bits of 2**52 + k, minus 2**52. */
+    __attribute__((target("avx2")))
+    static inline __m256d fastata_to_double4(__m256i k) {
+        const __m256d two52 = _mm256_set1_pd(FASTATA_TWO52);
+        return _mm256_sub_pd(_mm256_castsi256_pd(_mm256_add_epi64(k, _mm256_castpd_si256(two52))), two52);
+    }
+
     /* Horizontal reductions of the AVX2 passes' accumulators, in one fixed order. */
     __attribute__((target("avx2")))
     static inline double fastata_sum4(__m256d v) {
@@ -330,16 +337,13 @@ cdef extern from *:
     __attribute__((target("avx2")))
     static ptrdiff_t fastata_boundary_avx2(const double *lam, const int64_t *lo, int64_t *out,
                                            ptrdiff_t n, double hi_t, double cap, int64_t *idx) {
-        /* int64 -> double without AVX-512: the bits of 2**52 + lo, minus 2**52 (lo < 2**52). */
+        /* int64 -> double without AVX-512: fastata_to_double4 (lo < 2**52). */
         const __m256d vhi = _mm256_set1_pd(hi_t), vcap = _mm256_set1_pd(cap);
-        const __m256d one = _mm256_set1_pd(1.0), two52 = _mm256_set1_pd(FASTATA_TWO52);
+        const __m256d one = _mm256_set1_pd(1.0);
         ptrdiff_t i = 0, m = 0;
         for (; i + 4 <= n; i += 4) {
             __m256i below = _mm256_loadu_si256((const __m256i *)(lo + i));
-            __m256d next = _mm256_add_pd(
-                _mm256_sub_pd(_mm256_castsi256_pd(_mm256_add_epi64(below, _mm256_castpd_si256(two52))),
-                              two52),
-                one);
+            __m256d next = _mm256_add_pd(fastata_to_double4(below), one);
             __m256d hit = _mm256_and_pd(
                 _mm256_cmp_pd(next, vcap, _CMP_LE_OQ),
                 _mm256_cmp_pd(_mm256_mul_pd(next, _mm256_loadu_pd(lam + i)), vhi, _CMP_LE_OQ));
@@ -635,13 +639,6 @@ cdef extern from *:
                + fastata_bounded_scalar(lam + i, inv + i, lo + i, hi + i, out + i, n - i, t, budget, ext);
     }
 
-    /* A double of an int64 in [0, 2**52): the bits of 2**52 + k, minus 2**52. */
-    __attribute__((target("avx2")))
-    static inline __m256d fastata_to_double4(__m256i k) {
-        const __m256d two52 = _mm256_set1_pd(FASTATA_TWO52);
-        return _mm256_sub_pd(_mm256_castsi256_pd(_mm256_add_epi64(k, _mm256_castpd_si256(two52))), two52);
-    }
-
     __attribute__((target("avx2")))
     static double fastata_bounded_avx2(const double *lam, const double *inv, const int64_t *lo,
                                        const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
@@ -703,6 +700,7 @@ cdef extern from *:
     }
     """
     int best_level "fastata_best_level"() noexcept nogil
+    double count_one "fastata_count1"(double x, double inv, double t, double cap) noexcept nogil
     double count_at "fastata_count_at"(int level, const double* lam, const double* inv,
                                        int64_t* out, Py_ssize_t n, double t,
                                        double cap) noexcept nogil
@@ -738,20 +736,25 @@ cdef int SIMD_LEVEL = BEST_LEVEL  # the passes' instruction set: the widest, unl
 
 
 cdef int64_t count_into_divided(const double[::1] lam, double t, int64_t budget, int64_t limit,
-                                int64_t[::1] counts, double* ext) noexcept nogil:
-    cdef double cap = <double>budget, x
-    cdef int64_t total = 0, c
+                                int64_t[::1] counts, double* ext, const int64_t* lo,
+                                const int64_t* hi) noexcept nogil:
+    # threshold.count_into_divided; lo and hi may be NULL (no bounds)
+    cdef double x
+    cdef int64_t total = 0, c, low, high
     cdef Py_ssize_t i
     ext[0] = INFINITY
     ext[1] = 0.0
     for i in range(lam.shape[0]):
         x = lam[i]
-        c = count_le_fast(x, t, cap)
+        low = low_of(lo, i)
+        high = high_of(hi, i, budget)
+        c = count_le_fast(x, t, <double>high)
+        c = c if c > low else low
         counts[i] = c
         total = total + c if total + c < limit else limit
-        if c < budget:
+        if c < high:
             ext[0] = min(ext[0], <double>(c + 1) * x)
-        if c > 0:
+        if c > low:
             ext[1] = max(ext[1], <double>c * x)
     return total
 
@@ -762,7 +765,7 @@ cdef int64_t count_at_t(const double[::1] lam, const double[::1] inv, double t, 
     # threshold.count_at: the count, and in ext[0], ext[1] the products next to t.
     cdef double total
     if not fast:
-        return count_into_divided(lam, t, budget, limit, counts, ext)
+        return count_into_divided(lam, t, budget, limit, counts, ext, NULL, NULL)
     if extremes:
         total = extremes_at(SIMD_LEVEL, &lam[0], &inv[0], &counts[0], lam.shape[0], t,
                             <double>budget, ext)
@@ -786,40 +789,15 @@ cdef inline int64_t high_of(const int64_t* hi, Py_ssize_t i, int64_t budget) noe
     return budget if hi == NULL or hi[i] > budget else hi[i]
 
 
-cdef inline double count_one(double x, double inv, double t, double cap) noexcept nogil:
-    # threshold.count_one
-    cdef double q = t * inv
-    # Truncation by conversion (cap < 2**51 here): a call to libm's trunc would cost more
-    # than the rest of the loop on CPUs below SSE4.1, the baseline this file compiles for.
-    cdef double c = <double><int64_t>(q if q < cap else cap)
-    c += <double>((c < cap) & ((c + 1.0) * x <= t))  # without branches: half of them would miss
-    c -= <double>(c * x > t)
-    return c
-
-
 cdef int64_t count_bounded(const double[::1] lam, const double[::1] inv, double t, int64_t budget,
                            int64_t limit, bint fast, bint extremes, int64_t[::1] counts,
                            double* ext, const int64_t* lo, const int64_t* hi) noexcept nogil:
     # count_at_t with bounds: each count clamped to [min_i, max_i] (threshold.count_at), in
     # one SIMD pass that also finds the products next to t (a plain count drops them).
-    cdef double x, total = 0.0, above = INFINITY, below = 0.0
-    cdef int64_t k, itotal = 0
-    cdef Py_ssize_t i, n = lam.shape[0]
+    cdef double total
     if not fast:  # by division: budgets from 2**51, or 1/lam overflowed
-        for i in range(n):
-            x = lam[i]
-            k = count_le_fast(x, t, <double>high_of(hi, i, budget))
-            k = k if k > lo[i] else lo[i]
-            counts[i] = k
-            itotal = itotal + k if itotal + k < limit else limit
-            if k < high_of(hi, i, budget):
-                above = min(above, <double>(k + 1) * x)
-            if k > lo[i]:
-                below = max(below, <double>k * x)
-        ext[0] = above
-        ext[1] = below
-        return itotal
-    total = bounded_at(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &counts[0], n, t, budget, ext)
+        return count_into_divided(lam, t, budget, limit, counts, ext, lo, hi)
+    total = bounded_at(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &counts[0], lam.shape[0], t, budget, ext)
     if not extremes:  # a plain count, as threshold.count_at: no products looked for
         ext[0] = t
         ext[1] = INFINITY
@@ -1504,6 +1482,12 @@ cdef int scan_bounds(const double[::1] lam, int64_t budget, const int64_t* lo, c
         start = stop
     if n_bad > 0:
         return scan_bounds_exact(lam, budget, lo, hi, remaining, zero_room)
+    return sums_status(budget, taken, capacity, room, remaining, zero_room)
+
+
+cdef int sums_status(int64_t budget, int64_t taken, int64_t capacity, int64_t room,
+                     int64_t* remaining, int64_t* zero_room) noexcept nogil:
+    # threshold.sums_status
     if taken > budget:
         return STATUS_MIN_OVER_BUDGET
     if capacity < budget:
@@ -1516,10 +1500,9 @@ cdef int scan_bounds(const double[::1] lam, int64_t budget, const int64_t* lo, c
 cdef int scan_bounds_exact(const double[::1] lam, int64_t budget, const int64_t* lo,
                            const int64_t* hi, int64_t* remaining, int64_t* zero_room) noexcept nogil:
     # threshold.scan_bounds_exact
-    cdef int64_t limit = budget + 1, taken = 0, capacity = 0, low, high
+    cdef int64_t limit = budget + 1, taken = 0, capacity = 0, room = 0, low, high
     cdef Py_ssize_t i
     cdef double x
-    zero_room[0] = 0
     for i in range(lam.shape[0]):
         x = lam[i]
         low = lo[i]
@@ -1535,13 +1518,8 @@ cdef int scan_bounds_exact(const double[::1] lam, int64_t budget, const int64_t*
         taken = min(taken + min(low, limit), limit)
         capacity = min(capacity + high, limit)
         if x == 0.0:
-            zero_room[0] = min(zero_room[0] + high - low, limit)
-    if taken > budget:
-        return STATUS_MIN_OVER_BUDGET
-    if capacity < budget:
-        return STATUS_CAPACITY_SHORT
-    remaining[0] = budget - taken
-    return STATUS_OK
+            room = min(room + high - low, limit)
+    return sums_status(budget, taken, capacity, room, remaining, zero_room)
 
 
 cdef void fill_zeros_bounded(const double[::1] lam, int64_t budget, const int64_t* lo,

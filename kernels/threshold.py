@@ -1042,7 +1042,7 @@ def fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties):
         out[i] = low
         ties[i] = 0
         if lam[i] == 0.0:
-            high = min(hi[i], budget)
+            high = high_of(hi, i, budget)
             ties[i] = high - low
             if high > low:
                 j_lo = min(j_lo, low + 1)
