@@ -73,6 +73,18 @@ MAX_BRACKET_STEPS = 8
 #: From this many workers on, the second count already finds the products next to its
 #: threshold (see :func:`allocate_positive`).
 EXTREMES_N = 256
+#: Relative margin on a threshold that turns an estimate (:func:`estimate_into`) into a
+#: bound on the exact count: ``fl(s * fl(1/x))`` and ``fl(j * x)`` are each within a few ulps.
+ESTIMATE_MARGIN = 2.0**-50
+#: Estimate passes one call spends at most before the exact passes take over.
+MAX_ESTIMATES = 8
+#: Thresholds whose estimates are certified: near them every product is a normal float.
+ESTIMATE_LOW = 2.0**-1000
+ESTIMATE_HIGH = 2.0**1000
+#: What :func:`estimate_bracket` found: a bracket narrow enough to select in, or an estimate
+#: equal to the budget.
+NARROW = 1
+LANDED = 2
 
 
 # --- Counting the keys below a threshold ------------------------------------------------
@@ -450,8 +462,8 @@ def select_between(lam, budget, lo_c, prefix, hi_t, out, idx, heap, lo, hi):
     """``out`` = the prefix ``lo`` (``lo_c`` keys) plus the ``budget - lo_c`` smallest keys
     above it with product ``<= hi_t``.
 
-    The caller guarantees at most ``(n + 2) // 3`` such keys, so that they fit in ``heap``
-    as triples. ``prefix`` may be ``out`` or ``idx`` (an index is written behind the entry it
+    Returns False, ``out`` unfinished, when more than ``(n + 2) // 3`` such keys (the room in
+    ``heap``, as triples) are found: callers that count exactly never find so many. ``prefix`` may be ``out`` or ``idx`` (an index is written behind the entry it
     came from, never ahead).
     """
     m = 0
@@ -462,13 +474,15 @@ def select_between(lam, budget, lo_c, prefix, hi_t, out, idx, heap, lo, hi):
             idx[m] = i
             m += 1
     size = 0
-    room = heap.shape[0] // 3  # never reached unless lam changes under us: then no overrun
+    room = heap.shape[0] // 3
     for b in range(m):
         i = idx[b]
         x = lam[i]
         j = out[i] + 1
         high = high_of(hi, i, budget)
-        while j <= high and j * x <= hi_t and size < room:
+        while j <= high and j * x <= hi_t:
+            if size == room:
+                return False
             heap[3 * size] = j * x
             heap[3 * size + 1] = float(j)
             heap[3 * size + 2] = float(i)
@@ -478,6 +492,7 @@ def select_between(lam, budget, lo_c, prefix, hi_t, out, idx, heap, lo, hi):
     select_first(heap, size, k)
     for c in range(k):
         out[int(heap[3 * c + 2])] += 1
+    return True
 
 
 # --- Ties: the keys at the threshold product t* -----------------------------------------
@@ -798,6 +813,109 @@ def shrink_guess(budget, lo_t, lo_c, hi_t, hi_c):
 
 
 @register_jitable
+def next_threshold(budget, step, t, c, t2, slope, prev_t, prev_c, streak, have_lo, lo_t, lo_c, hi_t, hi_c):
+    """The next threshold to count inside the bracket ``(lo_t, hi_t)`` after ``step`` counts (``c``
+    keys at ``t``), or -1 when none is left between (adjacent floats).
+
+    The caller's second guess ``t2`` first, then secant steps, then steps that shrink the
+    bracket geometrically.
+    """
+    if step == 0 and lo_t < t2 < hi_t:
+        nxt = t2
+    elif step < MAX_BRACKET_STEPS:
+        # Illinois: an end of the bracket that stays while the other moves twice in a
+        # row counts as half as far from the budget, so that secant steps do not stall
+        # on counts that bend (few tasks a worker, bounds bunched together).
+        lo_w = float(lo_c)
+        hi_w = float(hi_c)
+        if streak >= 2 and hi_t < INF:
+            hi_w = budget + (hi_c - budget) / 2.0 ** (streak - 1)
+        elif streak <= -2 and have_lo:
+            lo_w = budget - (budget - lo_c) / 2.0 ** (-streak - 1)
+        nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_w, hi_t, hi_w)
+    else:
+        nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
+    if not (lo_t < nxt < hi_t and nxt < DBL_MAX):
+        nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
+        if not (lo_t < nxt < hi_t):
+            nxt = 0.5 * lo_t + 0.5 * hi_t
+            if not (lo_t < nxt < hi_t):
+                return -1.0
+    return nxt
+
+
+# --- Estimates: bracketing from 1/lam alone ----------------------------------------------
+
+
+@register_jitable
+def estimate_into(inv, s, budget, lo, hi):
+    """``sum_i trunc(s * inv_i)``, each term clamped as a count is: an estimate of the keys with
+    product ``<= s`` that reads ``1/lam`` (and the bounds) and writes nothing.
+
+    Off by at most one per worker, and only where ``s / lam_i`` is within a few ulps of an
+    integer, so :func:`estimate_bracket` certifies it with a margin on the threshold: an
+    estimate below the budget at ``s`` puts ``t*`` above ``s * (1 - ESTIMATE_MARGIN)``, one at
+    or above the budget puts it at or below ``s * (1 + ESTIMATE_MARGIN)``.
+    """
+    cap = float(budget)
+    total = 0.0
+    for i in range(inv.shape[0]):
+        total += max(min(np.trunc(s * inv[i]), cap_at(hi, i, budget, cap)), floor_at(lo, i))
+    return total
+
+
+@register_jitable
+def estimate_bracket(inv, budget, t, t2, slope, base, width, lo, hi):
+    """Bracket the product ``t*`` of the ``budget``-th key with estimate passes, from the guesses
+    ``t`` and ``t2`` (as :func:`allocate_positive`); ``base`` keys have product 0.
+
+    Returns ``(t_lo, t_hi, found)``: fewer than ``budget`` keys have product ``<= t_lo``, and
+    ``found`` is :data:`NARROW` when at least ``budget`` have product ``<= t_hi`` and the
+    estimates put at most ``width`` keys between; :data:`LANDED` when the estimate at
+    ``t_hi`` is the budget (the exact count there likely is too); else 0, with ``t_hi`` the
+    least threshold known to hold ``budget`` keys (``+inf``: none): the count jumps (ties),
+    the passes ran out, or a threshold left the range where the margin is proven.
+    """
+    limit = budget + inv.shape[0] + 1
+    lo_s = 0.0
+    lo_c = base
+    hi_s = INF
+    hi_c = limit
+    have_lo = False
+    prev_s = -1.0
+    prev_c = 0
+    streak = 0
+    s = t
+    for step in range(MAX_ESTIMATES):
+        if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH):
+            break
+        total = estimate_into(inv, s, budget, lo, hi)
+        c = limit if total >= limit else int(total)
+        if c == budget:
+            return lo_s * (1.0 - ESTIMATE_MARGIN), s, LANDED
+        if c < budget:
+            lo_s = s
+            lo_c = c
+            have_lo = True
+            streak = max(streak, 0) + 1
+        else:
+            hi_s = s
+            hi_c = c
+            streak = min(streak, 0) - 1
+        if hi_c - lo_c <= width:
+            return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), NARROW
+        if have_lo and hi_s < INF and hi_c - lo_c > 2.0 * slope * (hi_s - lo_s) + 2 * width:
+            break  # a jump: ties, which the exact passes resolve
+        nxt = next_threshold(budget, step, s, c, t2, slope, prev_s, prev_c, streak, have_lo, lo_s, lo_c, hi_s, hi_c)
+        if nxt < 0.0:
+            break
+        prev_s = s
+        prev_c = c
+        s = nxt
+    return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), 0
+
+
+@register_jitable
 def allocate_positive(lam, inv, budget, fast, t, t2, slope, base, out, ties, heap, lo, hi):
     """The allocation over workers with ``0 < lam <= inf`` (``budget > 0``), from the guess ``t``
     (and ``t2`` as the second, if it lands inside the bracket; 0: none). Returns a bracket
@@ -830,6 +948,26 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, base, out, ties, hea
     # threshold: from the second on (smooth inputs rarely need a third), or from the third
     # on few workers, where a pass costs less than the two reductions' set-up.
     plain = 1 if n >= EXTREMES_N else 2
+    if fast and n >= EXTREMES_N:
+        # Estimate passes read 1/lam alone, a fifth of an exact pass: they bracket t* first,
+        # and on smooth inputs one exact count at the lower end and the selection finish.
+        # (inv is the scratch ``heap``, longer than n.)
+        t_lo, t_hi, found = estimate_bracket(inv[:n], budget, t, t2, slope, base, width_max // 2, lo, hi)
+        if found == NARROW:
+            if t_lo > 0.0:
+                lo_c = count_at(lam, inv, t_lo, budget, limit, fast, False, out, lo, hi)[0]
+            else:
+                prefix_at_zero(lam, budget, lo, hi, out)
+            if lo_c < budget and select_between(lam, budget, lo_c, out, t_hi, out, ties, heap, lo, hi):
+                return t_lo, t_hi
+            # More keys between than the estimates said (a bound of many ties right at the
+            # margin): the selection's scratch overwrote 1/lam; the exact passes take over.
+            inverse_pass(lam, inv)
+            lo_c = base
+        elif found == 0:
+            plain = 0  # ties: every exact count looks for the products next to its threshold
+        t = t_hi if t_hi < INF else max(t_lo, t)
+        t2 = t_lo
     for step in range(MAX_REFINE):
         c, above, below = count_at(lam, inv, t, budget, limit, fast, step >= plain, try_buf, lo, hi)
         if c == budget:  # the prefix at t is the allocation
@@ -863,28 +1001,11 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, base, out, ties, hea
         if lo_t >= DBL_MAX:  # every key left overflows
             finish_at(lam, inv, budget, fast, INF, out, ties, heap, lo, hi)
             return lo_t, INF
-        if step == 0 and lo_t < t2 < hi_t:  # the caller's second guess
-            nxt = t2
-        elif step < MAX_BRACKET_STEPS:
-            # Illinois: an end of the bracket that stays while the other moves twice in a
-            # row counts as half as far from the budget, so that secant steps do not stall
-            # on counts that bend (few tasks a worker, bounds bunched together).
-            lo_w = float(lo_c)
-            hi_w = float(hi_c)
-            if streak >= 2 and hi_t < INF:
-                hi_w = budget + (hi_c - budget) / 2.0 ** (streak - 1)
-            elif streak <= -2 and have_lo:
-                lo_w = budget - (budget - lo_c) / 2.0 ** (-streak - 1)
-            nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_w, hi_t, hi_w)
-        else:
-            nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
-        if not (lo_t < nxt < hi_t and nxt < DBL_MAX):
-            nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
-            if not (lo_t < nxt < hi_t):
-                nxt = 0.5 * lo_t + 0.5 * hi_t
-                if not (lo_t < nxt < hi_t):  # adjacent floats: every key inside is at hi_t
-                    finish_at(lam, inv, budget, fast, hi_t, out, ties, heap, lo, hi)
-                    return lo_t, hi_t
+        nxt = next_threshold(budget, step, t, c, t2, slope, prev_t, prev_c, streak, have_lo, lo_t, lo_c, hi_t,
+                             hi_c)
+        if nxt < 0.0:  # adjacent floats: every key inside is at hi_t
+            finish_at(lam, inv, budget, fast, hi_t, out, ties, heap, lo, hi)
+            return lo_t, hi_t
         # Never count inside a gap between products: the count would not move.
         nxt = max(nxt, lo_next)
         if nxt >= hi_last:
