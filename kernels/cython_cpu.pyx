@@ -20,6 +20,12 @@ cdef int MAX_REFINE = 4096
 cdef double GROWTH = 18446744073709551616.0  # 2**64
 cdef int MAX_BRACKET_STEPS = 8
 cdef Py_ssize_t EXTREMES_N = 256
+cdef double ESTIMATE_MARGIN = 8.881784197001252e-16  # 2**-50
+cdef int MAX_ESTIMATES = 8
+cdef double ESTIMATE_LOW = 9.332636185032189e-302  # 2**-1000
+cdef double ESTIMATE_HIGH = 1.0715086071862673e+301  # 2**1000
+cdef int NARROW = 1
+cdef int LANDED = 2
 cdef double RECIPROCAL_CAP = 2251799813685248.0  # 2**51
 cdef int64_t MAX_BUDGET = 9007199254740992  # 2**53: every task index is exact in float64
 
@@ -683,6 +689,88 @@ cdef extern from *:
         return fastata_bounded_scalar(lam, inv, lo, hi, out, n, t, budget, ext);
     }
 
+    /* threshold.estimate_into: sum_i trunc(s * inv[i]), clamped to [lo[i], min(hi[i], budget)]
+       (lo and hi NULL: to [0, budget]). Reads inv (and the bounds) only. */
+    static double fastata_estimate_scalar(const double *inv, const int64_t *lo, const int64_t *hi,
+                                          ptrdiff_t n, double s, int64_t budget) {
+        double total = 0.0;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double q = s * inv[i];
+            double cap = (double)(hi == NULL || hi[i] > budget ? budget : hi[i]);
+            double c = trunc(q < cap ? q : cap);
+            if (lo != NULL && c < (double)lo[i])
+                c = (double)lo[i];
+            total += c;
+        }
+        return total;
+    }
+
+    #if FASTATA_X86_SIMD
+    __attribute__((target("avx512f,avx512dq")))
+    static double fastata_estimate_avx512(const double *inv, const int64_t *lo, const int64_t *hi,
+                                          ptrdiff_t n, double s, int64_t budget) {
+        const __m512d vs = _mm512_set1_pd(s);
+        const __m512i vbudget = _mm512_set1_epi64(budget);
+        __m512d cap = _mm512_set1_pd((double)budget), low = _mm512_setzero_pd();
+        __m512d t0 = _mm512_setzero_pd(), t1 = t0;  /* two sums: the adds overlap */
+        ptrdiff_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            if (hi != NULL) {
+                cap = _mm512_cvtepi64_pd(_mm512_min_epi64(_mm512_loadu_si512((const void *)(hi + i)), vbudget));
+                low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
+            }
+            __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, _mm512_loadu_pd(inv + i)), cap),
+                                             _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            c = _mm512_max_pd(c, low);
+            if (i & 8)
+                t1 = _mm512_add_pd(t1, c);
+            else
+                t0 = _mm512_add_pd(t0, c);
+        }
+        return _mm512_reduce_add_pd(_mm512_add_pd(t0, t1))
+               + fastata_estimate_scalar(inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL, n - i, s, budget);
+    }
+
+    __attribute__((target("avx2")))
+    static double fastata_estimate_avx2(const double *inv, const int64_t *lo, const int64_t *hi,
+                                        ptrdiff_t n, double s, int64_t budget) {
+        const __m256d vs = _mm256_set1_pd(s);
+        const __m256i vbudget = _mm256_set1_epi64x(budget);
+        __m256d cap = _mm256_set1_pd((double)budget), low = _mm256_setzero_pd();
+        __m256d t0 = _mm256_setzero_pd(), t1 = t0;
+        ptrdiff_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            if (hi != NULL) {
+                __m256i h = _mm256_loadu_si256((const __m256i *)(hi + i));
+                h = _mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget));  /* min(hi, budget) */
+                cap = fastata_to_double4(h);
+                low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
+            }
+            __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, _mm256_loadu_pd(inv + i)), cap),
+                                        _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            c = _mm256_max_pd(c, low);
+            if (i & 4)
+                t1 = _mm256_add_pd(t1, c);
+            else
+                t0 = _mm256_add_pd(t0, c);
+        }
+        return fastata_sum4(_mm256_add_pd(t0, t1))
+               + fastata_estimate_scalar(inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL, n - i, s, budget);
+    }
+    #endif
+
+    /* budget < 2**51 (the AVX2 conversions need < 2**52). */
+    static double fastata_estimate_at(int level, const double *inv, const int64_t *lo,
+                                      const int64_t *hi, ptrdiff_t n, double s, int64_t budget) {
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512)
+            return fastata_estimate_avx512(inv, lo, hi, n, s, budget);
+        if (level == FASTATA_AVX2)
+            return fastata_estimate_avx2(inv, lo, hi, n, s, budget);
+    #endif
+        return fastata_estimate_scalar(inv, lo, hi, n, s, budget);
+    }
+
     /* sums[0..2] start at 0, +inf and 0. */
     static double fastata_split_at(int level, const double *lam, const double *inv, int64_t *out,
                                    int64_t *levels, ptrdiff_t n, double t, double cap,
@@ -722,6 +810,9 @@ cdef extern from *:
                                            const int64_t* lo, const int64_t* hi, int64_t* out,
                                            Py_ssize_t n, double t, int64_t budget,
                                            double* ext) noexcept nogil
+    double estimate_at "fastata_estimate_at"(int level, const double* inv, const int64_t* lo,
+                                             const int64_t* hi, Py_ssize_t n, double s,
+                                             int64_t budget) noexcept nogil
     double split_at_level "fastata_split_at"(int level, const double* lam, const double* inv,
                                              int64_t* out, int64_t* levels, Py_ssize_t n, double t,
                                              double cap, double* sums) noexcept nogil
@@ -932,13 +1023,13 @@ cdef void select_first(double[::1] heap, Py_ssize_t m, Py_ssize_t k) noexcept no
             b -= 1
 
 
-cdef void select_between(const double[::1] lam, int64_t budget, int64_t lo_c, int64_t[::1] prefix,
+cdef bint select_between(const double[::1] lam, int64_t budget, int64_t lo_c, int64_t[::1] prefix,
                          double hi_t, int64_t[::1] out, int64_t[::1] idx, double[::1] heap,
                          const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.select_between; the SIMD pass (boundary_at) copies prefix into out and lists
     # the boundary workers in idx (which may be prefix).
     cdef Py_ssize_t i, b, size = 0, k, m = 0
-    cdef Py_ssize_t room = heap.shape[0] // 3  # reached only if lam changes under us
+    cdef Py_ssize_t room = heap.shape[0] // 3
     cdef int64_t j, c, high
     cdef double x
     if hi == NULL:
@@ -956,7 +1047,9 @@ cdef void select_between(const double[::1] lam, int64_t budget, int64_t lo_c, in
         x = lam[i]
         j = out[i] + 1
         high = high_of(hi, i, budget)
-        while j <= high and <double>j * x <= hi_t and size < room:
+        while j <= high and <double>j * x <= hi_t:
+            if size == room:
+                return False
             heap[3 * size] = <double>j * x
             heap[3 * size + 1] = <double>j
             heap[3 * size + 2] = <double>i
@@ -966,6 +1059,7 @@ cdef void select_between(const double[::1] lam, int64_t budget, int64_t lo_c, in
     select_first(heap, size, k)
     for b in range(k):
         out[<Py_ssize_t>heap[3 * b + 2]] += 1
+    return True
 
 
 # --- Ties: the keys at the threshold product t* ------------------------------------------
@@ -1096,10 +1190,10 @@ cdef void split_plain(const double[::1] lam, const double[::1] inv, double tstar
             sums[2] = max(sums[2], <double>c)
 
 
-cdef void take_at(const double[::1] lam, const double[::1] inv, int64_t budget, bint fast,
+cdef bint take_at(const double[::1] lam, const double[::1] inv, int64_t budget, bint fast,
                   double tstar, int64_t[::1] out, int64_t[::1] levels, double[::1] hist,
                   const int64_t* lo, const int64_t* hi) noexcept nogil:
-    # threshold.take_at
+    # threshold.take_at: False when t* is not the product of the budget-th key
     cdef double sums[4]
     cdef int64_t taken, n_tied, rank, level
     levels = levels[:lam.shape[0]]  # scratch may be longer than n
@@ -1111,12 +1205,15 @@ cdef void take_at(const double[::1] lam, const double[::1] inv, int64_t budget, 
     taken = <int64_t>sums[3]
     n_tied = <int64_t>sums[0]
     rank = budget - taken
+    if not (0 < rank <= n_tied):
+        return False
     if rank == n_tied:
         level = budget + 1
         rank = 0
     else:
         level = select_level(levels, &rank, <int64_t>sums[1], <int64_t>sums[2], hist)
     take_levels(out, levels, level, rank)
+    return True
 
 
 cdef int64_t tie_count(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int64_t level) noexcept nogil:
@@ -1253,6 +1350,78 @@ cdef double shrink_guess(int64_t budget, double lo_t, int64_t lo_c, double hi_t,
     return min(max(t, lo_t + 0.125 * width), hi_t - 0.125 * width)
 
 
+cdef double next_threshold(int64_t budget, int step, double t, int64_t c, double t2, double slope,
+                           double prev_t, int64_t prev_c, int streak, bint have_lo, double lo_t,
+                           int64_t lo_c, double hi_t, int64_t hi_c) noexcept nogil:
+    # threshold.next_threshold: -1 when no float is left inside the bracket
+    cdef double nxt, lo_w, hi_w
+    if step == 0 and lo_t < t2 < hi_t:
+        nxt = t2
+    elif step < MAX_BRACKET_STEPS:
+        lo_w = <double>lo_c  # Illinois, as threshold.next_threshold
+        hi_w = <double>hi_c
+        if streak >= 2 and hi_t < INFINITY:
+            hi_w = budget + (hi_c - budget) / 2.0 ** (streak - 1)
+        elif streak <= -2 and have_lo:
+            lo_w = budget - (budget - lo_c) / 2.0 ** (-streak - 1)
+        nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_w, hi_t, hi_w)
+    else:
+        nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
+    if not (lo_t < nxt < hi_t and nxt < DBL_MAX):
+        nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
+        if not (lo_t < nxt < hi_t):
+            nxt = 0.5 * lo_t + 0.5 * hi_t
+            if not (lo_t < nxt < hi_t):
+                return -1.0
+    return nxt
+
+
+cdef int estimate_bracket(const double[::1] inv, int64_t budget, double t, double t2, double slope,
+                          int64_t base, int64_t width, const int64_t* lo, const int64_t* hi,
+                          double* bracket) noexcept nogil:
+    # threshold.estimate_bracket: returns found, and (t_lo, t_hi) in bracket[0:2]
+    cdef Py_ssize_t n = inv.shape[0]
+    cdef int64_t limit = budget + n + 1, lo_c = base, hi_c = limit, c, prev_c = 0
+    cdef double lo_s = 0.0, hi_s = INFINITY, prev_s = -1.0, s = t, total, nxt
+    cdef bint have_lo = False, flat
+    cdef int streak = 0, step
+    for step in range(MAX_ESTIMATES):
+        if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH):
+            break
+        total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, budget)
+        c = limit if total >= limit else <int64_t>total
+        if c == budget:
+            bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
+            bracket[1] = s
+            return LANDED
+        flat = (c == lo_c and have_lo) if c < budget else c == hi_c
+        if c < budget:
+            lo_s = s
+            lo_c = c
+            have_lo = True
+            streak = (streak if streak > 0 else 0) + 1
+        else:
+            hi_s = s
+            hi_c = c
+            streak = (streak if streak < 0 else 0) - 1
+        if hi_c - lo_c <= width:
+            bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
+            bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
+            return NARROW
+        if flat or (have_lo and hi_s < INFINITY and hi_c - lo_c > 2.0 * slope * (hi_s - lo_s) + 2 * width):
+            break
+        nxt = next_threshold(budget, step, s, c, t2, slope, prev_s, prev_c, streak, have_lo, lo_s, lo_c,
+                             hi_s, hi_c)
+        if nxt < 0.0:
+            break
+        prev_s = s
+        prev_c = c
+        s = nxt
+    bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
+    bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
+    return 0
+
+
 cdef void prefix_at_zero(const double[::1] lam, int64_t budget, const int64_t* lo,
                          const int64_t* hi, int64_t[::1] out) noexcept nogil:
     # threshold.prefix_at_zero
@@ -1286,7 +1455,8 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef int64_t width_max = <int64_t>(2.0 * sqrt(<double>n)) + 16
     cdef int64_t limit = budget + n + 1, lo_c = base, hi_c = limit, c = 0, prev_c = 0
     cdef double lo_t = 0.0, lo_next = 0.0, hi_t = INFINITY, hi_last = INFINITY
-    cdef double prev_t = -1.0, nxt, lo_w, hi_w
+    cdef double prev_t = -1.0, nxt
+    cdef int64_t scratch[3]
     cdef int streak = 0  # counts in a row on one side: > 0 below the budget, < 0 above
     cdef double ext[2]
     cdef int64_t[::1] lo_buf = out
@@ -1297,6 +1467,39 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     if width_max > (n + 2) // 3:
         width_max = (n + 2) // 3
     cdef int plain = 1 if n >= EXTREMES_N else 2
+    cdef int found
+    cdef double est[2]
+    if fast and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
+        found = estimate_bracket(inv[:n], budget, t, t2, slope, base, width_max // 2, lo, hi, est)
+        if found == NARROW:
+            if est[0] > 0.0:
+                lo_c = count_either(lam, inv, est[0], budget, limit, fast, False, out, ext, lo, hi)
+            else:
+                prefix_at_zero(lam, budget, lo, hi, out)
+            if lo_c < budget and select_between(lam, budget, lo_c, out, est[1], out, ties, heap, lo, hi):
+                bracket[0] = est[0]
+                bracket[1] = est[1]
+                return
+            # More keys between than the estimates said: the selection's scratch (heap, which
+            # holds 1/lam) is overwritten; 1/lam again, and the exact passes take over.
+            inverse_at(SIMD_LEVEL, &lam[0], &heap[0], n, scratch)
+            lo_c = base
+        elif found == 0:
+            plain = 0
+            if est[1] < INFINITY:
+                c = count_either(lam, inv, est[1], budget, limit, fast, True, ties, ext, lo, hi)
+                if c == budget:
+                    copy_into(ties, out)
+                    bracket[0] = est[0]
+                    bracket[1] = est[1]
+                    return
+                if c > budget and ext[1] > est[0] and take_at(lam, inv, budget, fast, ext[1], out, ties,
+                                                              heap, lo, hi):
+                    bracket[0] = est[0]
+                    bracket[1] = ext[1]
+                    return
+        t = est[1] if est[1] < INFINITY else max(est[0], t)
+        t2 = est[0]
     for step in range(MAX_REFINE):
         c = count_either(lam, inv, t, budget, limit, fast, step >= plain, try_buf, ext, lo, hi)
         if c == budget:
@@ -1336,25 +1539,11 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         if lo_t >= DBL_MAX:
             finish_bracketed(lam, inv, budget, fast, INFINITY, out, ties, heap, lo_t, bracket, lo, hi)
             return
-        if step == 0 and lo_t < t2 < hi_t:
-            nxt = t2
-        elif step < MAX_BRACKET_STEPS:
-            lo_w = <double>lo_c  # Illinois, as threshold.allocate_positive
-            hi_w = <double>hi_c
-            if streak >= 2 and hi_t < INFINITY:
-                hi_w = budget + (hi_c - budget) / 2.0 ** (streak - 1)
-            elif streak <= -2 and have_lo:
-                lo_w = budget - (budget - lo_c) / 2.0 ** (-streak - 1)
-            nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_w, hi_t, hi_w)
-        else:
-            nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
-        if not (lo_t < nxt < hi_t and nxt < DBL_MAX):
-            nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
-            if not (lo_t < nxt < hi_t):
-                nxt = 0.5 * lo_t + 0.5 * hi_t
-                if not (lo_t < nxt < hi_t):
-                    finish_bracketed(lam, inv, budget, fast, hi_t, out, ties, heap, lo_t, bracket, lo, hi)
-                    return
+        nxt = next_threshold(budget, step, t, c, t2, slope, prev_t, prev_c, streak, have_lo, lo_t, lo_c,
+                             hi_t, hi_c)
+        if nxt < 0.0:
+            finish_bracketed(lam, inv, budget, fast, hi_t, out, ties, heap, lo_t, bracket, lo, hi)
+            return
         if nxt < lo_next:
             nxt = lo_next
         if nxt >= hi_last:

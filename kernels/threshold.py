@@ -630,16 +630,21 @@ def take_at(lam, inv, budget, fast, tstar, out, levels, hist, lo, hi):
 
     Each worker owns at most one key at ``t*`` (module docstring), at level ``j``; the
     keys below level ``J`` are taken, then the first ones at ``J`` in worker order.
+    Returns False, ``out`` unfinished and ``hist`` untouched, when ``t*`` is not that product
+    (fewer than ``budget`` keys at or below it, or ``budget`` below it): a guess, checked.
     """
     levels = levels[: lam.shape[0]]  # scratch may be longer than n
     taken, n_tied, j_min, j_max = split_at_threshold(lam, inv, tstar, budget, fast, out, levels, lo, hi)
     rank = budget - taken
+    if not (0 < rank <= n_tied):
+        return False
     if rank == n_tied:
         level = budget + 1  # every key at t*: all levels are below it
         rank = 0
     else:
         level, rank = select_level(levels, rank, j_min, j_max, hist)
     take_levels(out, levels, level, rank)
+    return True
 
 
 #: Entries per block when :func:`take_levels` looks for the ``rank``-th one at a level.
@@ -893,6 +898,8 @@ def estimate_bracket(inv, budget, t, t2, slope, base, width, lo, hi):
         c = limit if total >= limit else int(total)
         if c == budget:
             return lo_s * (1.0 - ESTIMATE_MARGIN), s, LANDED
+        # A step that leaves the count of the end it moves unchanged found a flat: ties.
+        flat = (c == lo_c and have_lo) if c < budget else (c == hi_c)
         if c < budget:
             lo_s = s
             lo_c = c
@@ -904,7 +911,7 @@ def estimate_bracket(inv, budget, t, t2, slope, base, width, lo, hi):
             streak = min(streak, 0) - 1
         if hi_c - lo_c <= width:
             return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), NARROW
-        if have_lo and hi_s < INF and hi_c - lo_c > 2.0 * slope * (hi_s - lo_s) + 2 * width:
+        if flat or (have_lo and hi_s < INF and hi_c - lo_c > 2.0 * slope * (hi_s - lo_s) + 2 * width):
             break  # a jump: ties, which the exact passes resolve
         nxt = next_threshold(budget, step, s, c, t2, slope, prev_s, prev_c, streak, have_lo, lo_s, lo_c, hi_s, hi_c)
         if nxt < 0.0:
@@ -966,6 +973,16 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, base, out, ties, hea
             lo_c = base
         elif found == 0:
             plain = 0  # ties: every exact count looks for the products next to its threshold
+            if t_hi < INF:
+                # The count jumps inside (t_lo, t_hi], at t*, most likely the largest product
+                # at or below t_hi: one exact count finds that product, and the split at it
+                # checks the guess as it goes.
+                c, above, below = count_at(lam, inv, t_hi, budget, limit, fast, True, ties, lo, hi)
+                if c == budget:
+                    copy_into(ties, out)
+                    return t_lo, t_hi
+                if c > budget and below > t_lo and take_at(lam, inv, budget, fast, below, out, ties, heap, lo, hi):
+                    return t_lo, below
         t = t_hi if t_hi < INF else max(t_lo, t)
         t2 = t_lo
     for step in range(MAX_REFINE):
