@@ -1881,6 +1881,30 @@ def extremes_with(level, const double[::1] lam, const double[::1] inv, double t,
     return total, ext[0], ext[1]
 
 
+def estimate_with(level, const double[::1] inv, double s, int64_t budget, min_tasks=None,
+                  max_tasks=None):
+    """The estimate pass as implementation ``level`` does it: ``sum_i trunc(s * inv_i)``, each term
+    clamped to ``[min_tasks_i, min(max_tasks_i, budget)]`` (int64 arrays, or None for none)."""
+    cdef int code = _level_code(level)
+    cdef const int64_t[::1] lo_view
+    cdef const int64_t[::1] hi_view
+    cdef const int64_t* lo = NULL
+    cdef const int64_t* hi = NULL
+    _check_fast_pass("estimate_with", inv.shape[0], inv.shape[0], budget)
+    if (min_tasks is None) != (max_tasks is None):
+        raise ValueError("estimate_with: give both min_tasks and max_tasks, or neither")
+    if inv.shape[0] == 0:
+        return 0.0
+    if min_tasks is not None:
+        lo_view = min_tasks
+        hi_view = max_tasks
+        if lo_view.shape[0] < inv.shape[0] or hi_view.shape[0] < inv.shape[0]:
+            raise ValueError("estimate_with: the bounds need len(inv) entries")
+        lo = &lo_view[0]
+        hi = &hi_view[0]
+    return estimate_at(code, &inv[0], lo, hi, inv.shape[0], s, budget)
+
+
 def split_with(level, const double[::1] lam, const double[::1] inv, double tstar, int64_t budget,
                int64_t[::1] out, int64_t[::1] levels):
     """The tie pass at ``t*`` as implementation ``level`` does it: ``out[i]`` = keys below

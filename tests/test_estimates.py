@@ -1,0 +1,157 @@
+"""The estimate passes that bracket ``t*`` before any exact pass (``threshold.estimate_into``
+and ``estimate_bracket``, ported to Cython).
+
+An estimate is ``sum_i trunc(s / lam_i)`` from the stored ``1/lam``, off by one for a worker
+whose ``s / lam_i`` lies within a few ulps of an integer. The kernel trusts it only through
+a margin on the threshold: the exact count at ``s * (1 - margin)`` is at most the estimate,
+and at ``s * (1 + margin)`` at least. These tests check that claim on the inputs that make
+it tight (thresholds on and next to products, ties, wide ranges, bounds), that every
+implementation sums the same, and that an estimate that misleads costs passes, never
+correctness.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numba import njit
+
+import fastata as fa
+from fastata import _bench
+from fastata.kernels import threshold
+from oracle import is_canonical, reference
+
+MARGIN = threshold.ESTIMATE_MARGIN
+
+lam_values = st.one_of(
+    st.floats(min_value=1e-300, max_value=1e300),
+    st.floats(min_value=0.25, max_value=4.0),
+    st.sampled_from([0.1, 0.3, 1.0, 1.5, 2.0, 3.0, 58.0, 1 / 3, 2.0**-20, 0.0, math.inf]),
+)
+
+
+def exact_total(lam, t, budget, lo=None, hi=None):
+    """The keys with product ``<= t`` (``t > 0``), worker by worker, by the definition."""
+    total = 0
+    for i, x in enumerate(lam):
+        cap = budget if hi is None else min(int(hi[i]), budget)
+        c = cap if x == 0.0 else threshold.count_le(x, t, cap)
+        total += c if lo is None else max(c, int(lo[i]))
+    return total
+
+
+@st.composite
+def estimate_problems(draw):
+    lam = np.array(draw(st.lists(lam_values, min_size=1, max_size=40)), dtype=np.float64)
+    budget = draw(st.one_of(st.integers(1, 3000), st.sampled_from([2**40, 2**51 - 1])))
+    finite = lam[(lam > 0) & (lam < math.inf)]
+    if finite.size and draw(st.booleans()):
+        # On a product or a float next to it: where s / lam rounds onto or off an integer.
+        s = float(draw(st.integers(1, 1000)) * draw(st.sampled_from(list(finite))))
+        s = float(np.nextafter(s, draw(st.sampled_from([0.0, s, math.inf]))))
+    else:
+        s = draw(st.floats(min_value=1e-30, max_value=1e30))
+    s = min(max(s, threshold.ESTIMATE_LOW), threshold.ESTIMATE_HIGH)
+    bounds = None
+    if draw(st.booleans()):
+        lo = np.array([draw(st.integers(0, 5)) if x < math.inf else 0 for x in lam], dtype=np.int64)
+        hi = lo + np.array(draw(st.lists(st.integers(0, 50), min_size=lam.size, max_size=lam.size)), dtype=np.int64)
+        bounds = (lo, hi)
+    return lam, s, budget, bounds
+
+
+@njit(cache=False)
+def _numba_estimate(inv, s, budget, lo, hi):
+    return threshold.estimate_into(inv, s, budget, lo, hi)
+
+
+@settings(max_examples=300, deadline=None)
+@given(problem=estimate_problems())
+def test_an_estimate_lies_between_the_exact_counts_at_the_margins(problem):
+    lam, s, budget, bounds = problem
+    lo, hi = bounds if bounds else (None, None)
+    with np.errstate(divide="ignore"):
+        inv = 1.0 / lam
+    estimate = threshold.estimate_into(inv, s, budget, lo, hi)
+    # As the kernel reads a sum: saturated past budget + n (a float sum of integers rounds
+    # only above 2**53, far past that).
+    limit = budget + lam.size + 1
+    assert min(exact_total(lam, s * (1.0 - MARGIN), budget, lo, hi), limit) <= min(estimate, limit)
+    assert min(estimate, limit) <= min(exact_total(lam, s * (1.0 + MARGIN), budget, lo, hi), limit)
+    assert _numba_estimate(inv, s, budget, lo, hi) == estimate
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+    for level in cython_cpu.simd_levels():
+        assert cython_cpu.estimate_with(level, inv, s, budget, lo, hi) == estimate, level
+
+
+# Problems large enough for the estimate passes (from 256 workers), built from a few speeds.
+@st.composite
+def large_tied_problems(draw):
+    values = draw(st.lists(st.sampled_from([0.1, 0.25, 0.3, 0.5, 1.0, 1.5, 2.0, 3.0, 7.0, 58.0]),
+                           min_size=1, max_size=4, unique=True))
+    n = draw(st.integers(threshold.EXTREMES_N, 1200))
+    extra = draw(st.sampled_from([[], [math.inf], [1e-300], [1e300]]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    lam = rng.choice(np.array(values + extra), n)
+    if draw(st.booleans()):  # ties of nearby, not equal, speeds as well
+        lam = lam * (1.0 + rng.integers(0, 3, n) * 2.0**-40)
+    if not np.isfinite(lam).any():
+        lam[0] = values[0]
+    return lam, draw(st.integers(1, 4 * n))
+
+
+@settings(max_examples=40, deadline=None)
+@given(problem=large_tied_problems())
+def test_large_tied_problems_equal_the_reference(fast_backend, problem):
+    lam, budget = problem
+    np.testing.assert_array_equal(fa.allocate(lam, budget, backend=fast_backend), reference(lam, budget))
+
+
+@settings(max_examples=25, deadline=None)
+@given(problem=large_tied_problems(), cap=st.integers(1, 6))
+def test_large_tied_problems_with_bounds_equal_the_reference(fast_backend, problem, cap):
+    lam, budget = problem
+    available = lam < math.inf
+    budget = min(budget, cap * int(available.sum()))
+    low = np.where(available, 1, 0) if budget >= available.sum() else 0
+    got = fa.allocate(lam, budget, min_tasks=low, max_tasks=cap, backend=fast_backend)
+    np.testing.assert_array_equal(got, fa.allocate(lam, budget, min_tasks=low, max_tasks=cap, backend="python"))
+
+
+# Estimates that mislead, in the kernel's algorithm run as plain Python: each one sends the
+# call down a path that smooth inputs never take.
+LIES = {
+    # far too many keys between: the selection runs out of room and 1/lam is recomputed
+    "narrow, too wide": lambda lo, hi, found: (0.5 * lo, 4.0 * hi, threshold.NARROW),
+    # a lower end that is not below t*: the exact count there shows it
+    "narrow, lower end too high": lambda lo, hi, found: (4.0 * hi, 8.0 * hi, threshold.NARROW),
+    # a jump far below the upper end: its largest product is not t*, the split says so
+    "jump, upper end too high": lambda lo, hi, found: (0.5 * lo, 4.0 * hi, 0),
+    "landed, off the budget": lambda lo, hi, found: (0.5 * lo, 1.7 * hi, threshold.LANDED),
+    "nothing found": lambda lo, hi, found: (0.0, math.inf, 0),
+}
+
+
+@pytest.mark.parametrize("lie", list(LIES))
+@pytest.mark.parametrize("distribution", ["exponential", "two-speeds", "integers", "paper"])
+@pytest.mark.parametrize("bounded", [False, True])
+def test_misleading_estimates_cost_passes_never_correctness(monkeypatch, lie, distribution, bounded):
+    n, budget = 600, 900
+    lam = _bench.make_lam(n, seed=3, distribution=distribution)
+    lo, hi = _bench.case_bounds(n, budget, lam) if bounded else (None, None)
+    honest = threshold.estimate_bracket
+
+    def misleading(*args):
+        t_lo, t_hi, found = honest(*args)
+        return LIES[lie](t_lo if t_lo > 0 else 1e-3, t_hi if t_hi < math.inf else 1e3, found)
+
+    monkeypatch.setattr(threshold, "estimate_bracket", misleading)
+    out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
+    with np.errstate(all="ignore"):
+        if bounded:
+            assert threshold.allocate_bounded_into(lam, budget, lo, hi, out, ties, heap) == 0
+        else:
+            assert threshold.allocate_into(lam, budget, out, ties, heap) == 0
+    assert is_canonical(lam, budget, out, lo, hi)
