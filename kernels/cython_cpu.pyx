@@ -1422,6 +1422,29 @@ cdef int estimate_bracket(const double[::1] inv, int64_t budget, double t, doubl
     return 0
 
 
+cdef Py_ssize_t SAMPLED_WORKERS = 64
+
+
+cdef double product_inside(const double[::1] lam, double t_lo, double t_hi, int64_t budget,
+                           const int64_t* lo, const int64_t* hi) noexcept nogil:
+    # threshold.product_inside
+    cdef Py_ssize_t n = lam.shape[0], i = 0
+    cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
+    cdef int64_t c, low
+    cdef double x
+    while i < n:
+        x = lam[i]
+        if 0.0 < x < INFINITY:
+            low = low_of(lo, i)
+            c = count_le(x, t_hi, high_of(hi, i, budget))
+            if c < low:
+                c = low
+            if c > low and <double>c * x > t_lo:
+                return <double>c * x
+        i += stride
+    return 0.0
+
+
 cdef void prefix_at_zero(const double[::1] lam, int64_t budget, const int64_t* lo,
                          const int64_t* hi, int64_t[::1] out) noexcept nogil:
     # threshold.prefix_at_zero
@@ -1469,6 +1492,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef int plain = 1 if n >= EXTREMES_N else 2
     cdef int found
     cdef double est[2]
+    cdef double guess
     if fast and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
         found = estimate_bracket(inv[:n], budget, t, t2, slope, base, width_max // 2, lo, hi, est)
         if found == NARROW:
@@ -1487,14 +1511,19 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         elif found == 0:
             plain = 0
             if est[1] < INFINITY:
+                guess = product_inside(lam, est[0], est[1], budget, lo, hi)
+                if guess > 0.0 and take_at(lam, inv, budget, fast, guess, out, ties, heap, lo, hi):
+                    bracket[0] = est[0]
+                    bracket[1] = guess
+                    return
                 c = count_either(lam, inv, est[1], budget, limit, fast, True, ties, ext, lo, hi)
                 if c == budget:
                     copy_into(ties, out)
                     bracket[0] = est[0]
                     bracket[1] = est[1]
                     return
-                if c > budget and ext[1] > est[0] and take_at(lam, inv, budget, fast, ext[1], out, ties,
-                                                              heap, lo, hi):
+                if c > budget and est[0] < ext[1] != guess and take_at(lam, inv, budget, fast, ext[1], out,
+                                                                       ties, heap, lo, hi):
                     bracket[0] = est[0]
                     bracket[1] = ext[1]
                     return

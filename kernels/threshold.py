@@ -922,6 +922,27 @@ def estimate_bracket(inv, budget, t, t2, slope, base, width, lo, hi):
     return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), 0
 
 
+#: Workers :func:`product_inside` looks at, evenly spaced.
+SAMPLED_WORKERS = 64
+
+
+@register_jitable
+def product_inside(lam, t_lo, t_hi, budget, lo, hi):
+    """The product of a key in ``(t_lo, t_hi]`` (``t_hi`` finite) of one of a few workers spread
+    over the array, or 0 if none of them has one. After a jump in the estimates (ties), the
+    bracket usually holds a single product, ``t*``, that many workers share."""
+    n = lam.shape[0]
+    stride = max(n // SAMPLED_WORKERS, 1)
+    for i in range(0, n, stride):
+        x = lam[i]
+        if 0.0 < x < INF:
+            low = low_of(lo, i)
+            c = max(count_le(x, t_hi, high_of(hi, i, budget)), low)
+            if c > low and c * x > t_lo:
+                return c * x
+    return 0.0
+
+
 @register_jitable
 def allocate_positive(lam, inv, budget, fast, t, t2, slope, base, out, ties, heap, lo, hi):
     """The allocation over workers with ``0 < lam <= inf`` (``budget > 0``), from the guess ``t``
@@ -974,14 +995,18 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, base, out, ties, hea
         elif found == 0:
             plain = 0  # ties: every exact count looks for the products next to its threshold
             if t_hi < INF:
-                # The count jumps inside (t_lo, t_hi], at t*, most likely the largest product
-                # at or below t_hi: one exact count finds that product, and the split at it
-                # checks the guess as it goes.
+                # The count jumps inside (t_lo, t_hi], at t*, and the bracket most likely holds
+                # no other product: a product found inside it, by a few workers or else by
+                # an exact count at t_hi, is tried as t* by the split, which checks it.
+                guess = product_inside(lam, t_lo, t_hi, budget, lo, hi)
+                if guess > 0.0 and take_at(lam, inv, budget, fast, guess, out, ties, heap, lo, hi):
+                    return t_lo, guess
                 c, above, below = count_at(lam, inv, t_hi, budget, limit, fast, True, ties, lo, hi)
                 if c == budget:
                     copy_into(ties, out)
                     return t_lo, t_hi
-                if c > budget and below > t_lo and take_at(lam, inv, budget, fast, below, out, ties, heap, lo, hi):
+                if c > budget and t_lo < below != guess and take_at(lam, inv, budget, fast, below, out, ties, heap,
+                                                                    lo, hi):
                     return t_lo, below
         t = t_hi if t_hi < INF else max(t_lo, t)
         t2 = t_lo

@@ -80,10 +80,11 @@ def test_an_estimate_lies_between_the_exact_counts_at_the_margins(problem):
     limit = budget + lam.size + 1
     assert min(exact_total(lam, s * (1.0 - MARGIN), budget, lo, hi), limit) <= min(estimate, limit)
     assert min(estimate, limit) <= min(exact_total(lam, s * (1.0 + MARGIN), budget, lo, hi), limit)
-    assert _numba_estimate(inv, s, budget, lo, hi) == estimate
+    # Every implementation reads the same count (their sums differ only above 2**53).
+    assert min(_numba_estimate(inv, s, budget, lo, hi), limit) == min(estimate, limit)
     cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
     for level in cython_cpu.simd_levels():
-        assert cython_cpu.estimate_with(level, inv, s, budget, lo, hi) == estimate, level
+        assert min(cython_cpu.estimate_with(level, inv, s, budget, lo, hi), limit) == min(estimate, limit), level
 
 
 # Problems large enough for the estimate passes (from 256 workers), built from a few speeds.
