@@ -689,6 +689,84 @@ cdef extern from *:
         return fastata_bounded_scalar(lam, inv, lo, hi, out, n, t, budget, ext);
     }
 
+    /* The counting pass at t and select_between's listing in one: out[i] = the count at t, and
+       the index of each worker with a key above it at or below hi_t appended to idx (*m of
+       them); returns the counts' sum. The estimates' narrow bracket makes these few. */
+    static double fastata_count_list_scalar(const double *lam, const double *inv, int64_t *out,
+                                            ptrdiff_t n, double t, double cap, double hi_t,
+                                            int64_t *idx, ptrdiff_t *m, ptrdiff_t base) {
+        double total = 0.0;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double x = lam[i], c = fastata_count1(x, inv[i], t, cap);
+            out[i] = (int64_t)c;
+            total += c;
+            if (c < cap && (c + 1.0) * x <= hi_t)
+                idx[(*m)++] = base + i;
+        }
+        return total;
+    }
+
+    #if FASTATA_X86_SIMD
+    __attribute__((target("avx512f,avx512dq")))
+    static double fastata_count_list_avx512(const double *lam, const double *inv, int64_t *out,
+                                            ptrdiff_t n, double t, double cap, double hi_t,
+                                            int64_t *idx, ptrdiff_t *m) {
+        const __m512d vt = _mm512_set1_pd(t), vcap = _mm512_set1_pd(cap);
+        const __m512d vhi = _mm512_set1_pd(hi_t), one = _mm512_set1_pd(1.0);
+        __m512d total = _mm512_setzero_pd();
+        ptrdiff_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m512d x = _mm512_loadu_pd(lam + i);
+            __m512d c = fastata_count8(x, _mm512_loadu_pd(inv + i), vt, vcap);
+            _mm512_storeu_si512((void *)(out + i), _mm512_cvttpd_epi64(c));
+            total = _mm512_add_pd(total, c);
+            __mmask8 hit = _mm512_cmp_pd_mask(c, vcap, _CMP_LT_OQ);
+            hit = _mm512_mask_cmp_pd_mask(hit, _mm512_mul_pd(_mm512_add_pd(c, one), x), vhi, _CMP_LE_OQ);
+            for (unsigned bits = hit; bits; bits &= bits - 1)  /* rare: a few workers in all */
+                idx[(*m)++] = i + __builtin_ctz(bits);
+        }
+        return _mm512_reduce_add_pd(total)
+               + fastata_count_list_scalar(lam + i, inv + i, out + i, n - i, t, cap, hi_t, idx, m, i);
+    }
+
+    __attribute__((target("avx2")))
+    static double fastata_count_list_avx2(const double *lam, const double *inv, int64_t *out,
+                                          ptrdiff_t n, double t, double cap, double hi_t,
+                                          int64_t *idx, ptrdiff_t *m) {
+        const __m256d vt = _mm256_set1_pd(t), vcap = _mm256_set1_pd(cap);
+        const __m256d vhi = _mm256_set1_pd(hi_t), one = _mm256_set1_pd(1.0);
+        __m256d total = _mm256_setzero_pd();
+        ptrdiff_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            __m256d x = _mm256_loadu_pd(lam + i);
+            __m256d c = fastata_count4(x, _mm256_loadu_pd(inv + i), vt, vcap);
+            _mm256_storeu_si256((__m256i *)(out + i), fastata_to_int4(c));
+            total = _mm256_add_pd(total, c);
+            __m256d hit = _mm256_and_pd(
+                _mm256_cmp_pd(c, vcap, _CMP_LT_OQ),
+                _mm256_cmp_pd(_mm256_mul_pd(_mm256_add_pd(c, one), x), vhi, _CMP_LE_OQ));
+            for (unsigned bits = _mm256_movemask_pd(hit); bits; bits &= bits - 1)
+                idx[(*m)++] = i + __builtin_ctz(bits);
+        }
+        return fastata_sum4(total)
+               + fastata_count_list_scalar(lam + i, inv + i, out + i, n - i, t, cap, hi_t, idx, m, i);
+    }
+    #endif
+
+    /* cap < 2**51, as fastata_count_at; *m starts at 0. */
+    static double fastata_count_list_at(int level, const double *lam, const double *inv,
+                                        int64_t *out, ptrdiff_t n, double t, double cap,
+                                        double hi_t, int64_t *idx, ptrdiff_t *m) {
+        *m = 0;
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512)
+            return fastata_count_list_avx512(lam, inv, out, n, t, cap, hi_t, idx, m);
+        if (level == FASTATA_AVX2)
+            return fastata_count_list_avx2(lam, inv, out, n, t, cap, hi_t, idx, m);
+    #endif
+        return fastata_count_list_scalar(lam, inv, out, n, t, cap, hi_t, idx, m, 0);
+    }
+
     /* threshold.estimate_into: sum_i trunc(s * inv[i]), clamped to [lo[i], min(hi[i], budget)]
        (lo and hi NULL: to [0, budget]). Reads inv (and the bounds) only. */
     static double fastata_estimate_scalar(const double *inv, const int64_t *lo, const int64_t *hi,
@@ -810,6 +888,9 @@ cdef extern from *:
                                            const int64_t* lo, const int64_t* hi, int64_t* out,
                                            Py_ssize_t n, double t, int64_t budget,
                                            double* ext) noexcept nogil
+    double count_list_at "fastata_count_list_at"(int level, const double* lam, const double* inv,
+                                                 int64_t* out, Py_ssize_t n, double t, double cap,
+                                                 double hi_t, int64_t* idx, Py_ssize_t* m) noexcept nogil
     double estimate_at "fastata_estimate_at"(int level, const double* inv, const int64_t* lo,
                                              const int64_t* hi, Py_ssize_t n, double s,
                                              int64_t budget) noexcept nogil
@@ -1028,10 +1109,8 @@ cdef bint select_between(const double[::1] lam, int64_t budget, int64_t lo_c, in
                          const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.select_between; the SIMD pass (boundary_at) copies prefix into out and lists
     # the boundary workers in idx (which may be prefix).
-    cdef Py_ssize_t i, b, size = 0, k, m = 0
-    cdef Py_ssize_t room = heap.shape[0] // 3
-    cdef int64_t j, c, high
-    cdef double x
+    cdef Py_ssize_t i, m = 0
+    cdef int64_t c
     if hi == NULL:
         m = boundary_at(SIMD_LEVEL, &lam[0], &prefix[0], &out[0], lam.shape[0], hi_t,
                         <double>budget, &idx[0])
@@ -1042,6 +1121,17 @@ cdef bint select_between(const double[::1] lam, int64_t budget, int64_t lo_c, in
             if c < high_of(hi, i, budget) and <double>(c + 1) * lam[i] <= hi_t:
                 idx[m] = i
                 m += 1
+    return select_listed(lam, budget, lo_c, hi_t, out, idx, m, heap, hi)
+
+
+cdef bint select_listed(const double[::1] lam, int64_t budget, int64_t lo_c, double hi_t,
+                        int64_t[::1] out, int64_t[::1] idx, Py_ssize_t m, double[::1] heap,
+                        const int64_t* hi) noexcept nogil:
+    # select_between once the prefix is in out and the m boundary workers in idx
+    cdef Py_ssize_t i, b, size = 0, k
+    cdef Py_ssize_t room = heap.shape[0] // 3
+    cdef int64_t j, high
+    cdef double x
     for b in range(m):
         i = idx[b]
         x = lam[i]
@@ -1492,10 +1582,23 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef int plain = 1 if n >= EXTREMES_N else 2
     cdef int found
     cdef double est[2]
-    cdef double guess
+    cdef double guess, total
+    cdef Py_ssize_t listed
     if fast and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
         found = estimate_bracket(inv[:n], budget, t, t2, slope, base, width_max // 2, lo, hi, est)
-        if found == NARROW:
+        if found == NARROW and lo == NULL:
+            # The count at the lower end and the listing of the workers with keys between,
+            # in one pass (threshold.py: count_at, then select_between's listing).
+            total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], &out[0], n, est[0], <double>budget,
+                                  est[1], &ties[0], &listed)
+            lo_c = limit if total >= limit else <int64_t>total
+            if lo_c < budget and select_listed(lam, budget, lo_c, est[1], out, ties, listed, heap, hi):
+                bracket[0] = est[0]
+                bracket[1] = est[1]
+                return
+            inverse_at(SIMD_LEVEL, &lam[0], &heap[0], n, scratch)  # as below
+            lo_c = base
+        elif found == NARROW:
             if est[0] > 0.0:
                 lo_c = count_either(lam, inv, est[0], budget, limit, fast, False, out, ext, lo, hi)
             else:
@@ -1908,6 +2011,21 @@ def extremes_with(level, const double[::1] lam, const double[::1] inv, double t,
     if lam.shape[0] > 0:
         total = extremes_at(code, &lam[0], &inv[0], &out[0], lam.shape[0], t, <double>budget, ext)
     return total, ext[0], ext[1]
+
+
+def count_list_with(level, const double[::1] lam, const double[::1] inv, double t, int64_t budget,
+                    double hi_t, int64_t[::1] out, int64_t[::1] idx):
+    """The counting pass fused with select_between's listing, as implementation ``level`` does
+    it: ``out`` = the counts at ``t``, the workers with a key above it at or below ``hi_t``
+    listed in ``idx``; returns ``(sum of the counts, how many listed)``."""
+    cdef int code = _level_code(level)
+    cdef Py_ssize_t m = 0
+    cdef double total = 0.0
+    _check_fast_pass("count_list_with", lam.shape[0], min(inv.shape[0], out.shape[0], idx.shape[0]), budget)
+    if lam.shape[0] > 0:
+        total = count_list_at(code, &lam[0], &inv[0], &out[0], lam.shape[0], t, <double>budget, hi_t,
+                              &idx[0], &m)
+    return total, m
 
 
 def estimate_with(level, const double[::1] inv, double s, int64_t budget, min_tasks=None,

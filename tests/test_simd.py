@@ -5,6 +5,7 @@ The allocation tests run the widest only; these reach the narrower ones, and the
 loops' scalar tails (lengths that are not a multiple of the vector width).
 """
 
+import itertools
 import math
 
 import numpy as np
@@ -13,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fastata.kernels import threshold
+from oracle import is_canonical
 
 cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
 LEVELS = cython_cpu.simd_levels()
@@ -171,6 +173,28 @@ def test_boundary_pass_lists_the_workers_with_keys_up_to_hi(level, idx_is_lo):
 
 
 @pytest.mark.parametrize("level", LEVELS)
+def test_count_and_list_pass_counts_and_lists_in_one(level):
+    """The counting pass fused with select_between's listing (the estimates' narrow bracket):
+    the exact counts at ``t`` and, in index order, the workers whose next key is ``<= hi_t``."""
+    rng = np.random.default_rng(11)
+    for trial in range(500):
+        n = int(rng.integers(1, 42))
+        lam = rng.choice([rng.uniform(0.25, 4.0, n), rng.choice([1.0, 2.0, 3.0, math.inf], n)])
+        budget = int(rng.integers(1, 300))
+        t = float(rng.uniform(0.0, 60.0))
+        hi_t = t * float(rng.choice([1.0, 1.01, 1.2, 3.0]))
+        counts = exact_counts(lam, t, budget)
+        with np.errstate(invalid="ignore"):
+            expected = np.flatnonzero((counts < budget) & ((counts + 1.0) * lam <= hi_t))
+        out = np.full(n, -1, dtype=np.int64)
+        idx = np.full(n, -1, dtype=np.int64)
+        total, m = cython_cpu.count_list_with(level, lam, inverse(lam), t, budget, hi_t, out, idx)
+        assert total == counts.sum()
+        np.testing.assert_array_equal(out, counts)
+        np.testing.assert_array_equal(idx[:m], expected)
+
+
+@pytest.mark.parametrize("level", LEVELS)
 def test_passes_agree_at_scale(level):
     """A long log-normal vector, as the benchmarks use: every implementation, same counts."""
     lam = np.random.default_rng(7).lognormal(0.0, 0.5, 10_007)
@@ -192,17 +216,22 @@ def test_unknown_level_is_refused():
 def test_forced_level_runs_the_whole_allocation():
     """``set_simd_level`` (and FASTATA_SIMD) runs every pass narrower: same allocations."""
     rng = np.random.default_rng(3)
-    lam = np.concatenate([rng.lognormal(0.0, 1.0, 500), np.repeat([1.0, 2.0, 3.0], 300)])
+    problems = [np.concatenate([rng.lognormal(0.0, 1.0, 500), np.repeat([1.0, 2.0, 3.0], 300)]),
+                rng.exponential(1.0, 1500), np.tile([1.0, 2.0], 700), rng.integers(1, 5, 1300).astype(float)]
     previous = cython_cpu.simd_level()
     try:
         for level in LEVELS:
             assert cython_cpu.set_simd_level(level) in LEVELS
             assert cython_cpu.simd_level() == level
-            for budget in (7, 1000, 12345):
+            for lam, budget in itertools.product(problems, (7, 1000, 12345)):
                 out = np.empty(lam.size, dtype=np.int64)
                 ties, heap = np.empty(lam.size, dtype=np.int64), np.empty(lam.size + 2)
                 assert cython_cpu.allocate_into(lam, budget, out, ties, heap) == 0
                 np.testing.assert_array_equal(out, reference_allocation(lam, budget))
+                low = np.full(lam.size, int(budget >= lam.size), dtype=np.int64)
+                high = np.full(lam.size, 2 * budget // lam.size + 2, dtype=np.int64)
+                assert cython_cpu.allocate_bounded_into(lam, budget, low, high, out, ties, heap) == 0
+                assert is_canonical(lam, budget, out, low, high)
     finally:
         cython_cpu.set_simd_level(previous)
 
