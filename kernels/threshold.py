@@ -13,17 +13,26 @@ and a pass over the workers counts them exactly (``count_one``). So:
 
 1. ``scan`` validates ``lam``, stores ``1/lam`` and sums it; the centred relaxation
    ``t = (budget + n/2) / sum(1/lam)`` guesses the threshold.
-2. ``allocate_positive``: counting passes at secant steps aimed a little past the target
-   bracket the ``budget``-th key between two thresholds whose counts differ by a few
-   keys (O(sqrt n) on typical inputs); ``select_between`` lists those keys and selects
-   the first ones in the canonical order. A count that lands on ``budget`` is the answer.
-3. Ties (many equal or commensurate ``lam``) make the count jump by many keys at one
-   product, and no threshold brackets closely. So from the second count on (the third
-   on few workers) each pass also finds the products next to its threshold
-   (``count_extremes_into``): no step lands in a gap between products, and when a single
-   product is left inside the bracket it is the product ``t*`` of the ``budget``-th key.
-   Steps that shrink the bracket geometrically bound the passes whatever the input.
-4. Given ``t*``, ``take_at`` takes every key below it in one pass and the keys at ``t*``
+2. ``estimate_bracket`` (from 256 workers, below ``budget = 2**51``): estimate passes,
+   ``sum_i trunc(t * (1/lam_i))`` over the stored ``1/lam`` alone, at secant steps aimed a
+   little past the target, bracket the ``budget``-th key between two thresholds whose
+   estimates differ by a few keys (O(sqrt n) on typical inputs). An estimate is off only
+   where ``t / lam_i`` is within a few ulps of an integer, so a relative margin of
+   ``2**-50`` on each end makes the bracket proven (``estimate_into``). One exact pass then
+   counts the keys up to the lower end, and ``select_between`` lists the keys between and
+   selects the first ones in the canonical order.
+3. ``allocate_positive``, when the estimates do not bracket closely or on few workers:
+   counting passes at the same secant steps bracket the key exactly; a count that lands
+   on ``budget`` is the answer, a narrow bracket goes to ``select_between``.
+4. Ties (many equal or commensurate ``lam``) make the count jump by many keys at one
+   product, and no threshold brackets closely. The estimates stop at the jump, and a
+   product inside their bracket (``product_inside``) is tried as ``t*``, which the split
+   below checks. Failing that, each exact pass also finds the products next to its
+   threshold (``count_extremes_into``): no step lands in a gap between products, and when
+   a single product is left inside the bracket it is the product ``t*`` of the
+   ``budget``-th key. Steps that shrink the bracket geometrically bound the passes
+   whatever the input.
+5. Given ``t*``, ``take_at`` takes every key below it in one pass and the keys at ``t*``
    in ``(j, i)`` order. Below ``budget = 2**51`` a worker owns at most one key at a
    finite ``t*`` (two equal products ``j * x`` and ``(j + 1) * x`` need ``j >= 2**52``),
    so this is a selection of the level ``J`` among at most ``n`` integers
