@@ -21,11 +21,12 @@ cdef double GROWTH = 18446744073709551616.0  # 2**64
 cdef int MAX_BRACKET_STEPS = 8
 cdef Py_ssize_t EXTREMES_N = 256
 cdef double ESTIMATE_MARGIN = 8.881784197001252e-16  # 2**-50
-cdef int MAX_ESTIMATES = 8
+cdef int MAX_ESTIMATES = 12
 cdef double ESTIMATE_LOW = 9.332636185032189e-302  # 2**-1000
 cdef double ESTIMATE_HIGH = 1.0715086071862673e+301  # 2**1000
 cdef int NARROW = 1
 cdef int LANDED = 2
+cdef int JUMP = 3
 cdef double RECIPROCAL_CAP = 2251799813685248.0  # 2**51
 cdef int64_t MAX_BUDGET = 9007199254740992  # 2**53: every task index is exact in float64
 
@@ -1498,8 +1499,10 @@ cdef int estimate_bracket(const double[::1] inv, int64_t budget, double t, doubl
             bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
             bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
             return NARROW
-        if flat or (have_lo and hi_s < INFINITY and hi_c - lo_c > 2.0 * slope * (hi_s - lo_s) + 2 * width):
-            break
+        if flat:
+            bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
+            bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
+            return JUMP
         nxt = next_threshold(budget, step, s, c, t2, slope, prev_s, prev_c, streak, have_lo, lo_s, lo_c,
                              hi_s, hi_c)
         if nxt < 0.0:
@@ -1585,7 +1588,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef double guess, total
     cdef Py_ssize_t listed
     if fast and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
-        found = estimate_bracket(inv[:n], budget, t, t2, slope, base, width_max // 2, lo, hi, est)
+        found = estimate_bracket(inv[:n], budget, t, t2, slope, base, width_max, lo, hi, est)
         if found == NARROW and lo == NULL:
             # The count at the lower end and the listing of the workers with keys between,
             # in one pass (threshold.py: count_at, then select_between's listing).
@@ -1611,7 +1614,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             # holds 1/lam) is overwritten; 1/lam again, and the exact passes take over.
             inverse_at(SIMD_LEVEL, &lam[0], &heap[0], n, scratch)
             lo_c = base
-        elif found == 0:
+        elif found == JUMP:
             plain = 0
             if est[1] < INFINITY:
                 guess = product_inside(lam, est[0], est[1], budget, lo, hi)

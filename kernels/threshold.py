@@ -86,14 +86,15 @@ EXTREMES_N = 256
 #: bound on the exact count: ``fl(s * fl(1/x))`` and ``fl(j * x)`` are each within a few ulps.
 ESTIMATE_MARGIN = 2.0**-50
 #: Estimate passes one call spends at most before the exact passes take over.
-MAX_ESTIMATES = 8
+MAX_ESTIMATES = 12
 #: Thresholds whose estimates are certified: near them every product is a normal float.
 ESTIMATE_LOW = 2.0**-1000
 ESTIMATE_HIGH = 2.0**1000
-#: What :func:`estimate_bracket` found: a bracket narrow enough to select in, or an estimate
-#: equal to the budget.
+#: What :func:`estimate_bracket` found: a bracket narrow enough to select in, an estimate
+#: equal to the budget, or a count that jumps (ties).
 NARROW = 1
 LANDED = 2
+JUMP = 3
 
 
 # --- Counting the keys below a threshold ------------------------------------------------
@@ -886,9 +887,11 @@ def estimate_bracket(inv, budget, t, t2, slope, base, width, lo, hi):
     Returns ``(t_lo, t_hi, found)``: fewer than ``budget`` keys have product ``<= t_lo``, and
     ``found`` is :data:`NARROW` when at least ``budget`` have product ``<= t_hi`` and the
     estimates put at most ``width`` keys between; :data:`LANDED` when the estimate at
-    ``t_hi`` is the budget (the exact count there likely is too); else 0, with ``t_hi`` the
-    least threshold known to hold ``budget`` keys (``+inf``: none): the count jumps (ties),
-    the passes ran out, or a threshold left the range where the margin is proven.
+    ``t_hi`` is the budget (the exact count there likely is too); :data:`JUMP` when a step
+    left the count of the end it moved unchanged: a flat between products, so ties, with
+    ``t*`` in ``(t_lo, t_hi]``; else 0, with ``t_hi`` the least threshold known to hold
+    ``budget`` keys (``+inf``: none): the passes ran out, or a threshold left the range
+    where the margin is proven.
     """
     limit = budget + inv.shape[0] + 1
     lo_s = 0.0
@@ -907,7 +910,8 @@ def estimate_bracket(inv, budget, t, t2, slope, base, width, lo, hi):
         c = limit if total >= limit else int(total)
         if c == budget:
             return lo_s * (1.0 - ESTIMATE_MARGIN), s, LANDED
-        # A step that leaves the count of the end it moves unchanged found a flat: ties.
+        # A step that leaves the count of the end it moves unchanged found a flat: ties. (The
+        # count's slope says little: with a task or two a worker it is the density of lam.)
         flat = (c == lo_c and have_lo) if c < budget else (c == hi_c)
         if c < budget:
             lo_s = s
@@ -920,8 +924,8 @@ def estimate_bracket(inv, budget, t, t2, slope, base, width, lo, hi):
             streak = min(streak, 0) - 1
         if hi_c - lo_c <= width:
             return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), NARROW
-        if flat or (have_lo and hi_s < INF and hi_c - lo_c > 2.0 * slope * (hi_s - lo_s) + 2 * width):
-            break  # a jump: ties, which the exact passes resolve
+        if flat:
+            return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), JUMP
         nxt = next_threshold(budget, step, s, c, t2, slope, prev_s, prev_c, streak, have_lo, lo_s, lo_c, hi_s, hi_c)
         if nxt < 0.0:
             break
@@ -989,7 +993,7 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, base, out, ties, hea
         # Estimate passes read 1/lam alone, a fifth of an exact pass: they bracket t* first,
         # and on smooth inputs one exact count at the lower end and the selection finish.
         # (inv is the scratch ``heap``, longer than n.)
-        t_lo, t_hi, found = estimate_bracket(inv[:n], budget, t, t2, slope, base, width_max // 2, lo, hi)
+        t_lo, t_hi, found = estimate_bracket(inv[:n], budget, t, t2, slope, base, width_max, lo, hi)
         if found == NARROW:
             if t_lo > 0.0:
                 lo_c = count_at(lam, inv, t_lo, budget, limit, fast, False, out, lo, hi)[0]
@@ -1001,7 +1005,7 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, base, out, ties, hea
             # margin): the selection's scratch overwrote 1/lam; the exact passes take over.
             inverse_pass(lam, inv)
             lo_c = base
-        elif found == 0:
+        elif found == JUMP:
             plain = 0  # ties: every exact count looks for the products next to its threshold
             if t_hi < INF:
                 # The count jumps inside (t_lo, t_hi], at t*, and the bracket most likely holds

@@ -129,7 +129,8 @@ LIES = {
     # a lower end that is not below t*: the exact count there shows it
     "narrow, lower end too high": lambda lo, hi, found: (4.0 * hi, 8.0 * hi, threshold.NARROW),
     # a jump far below the upper end: its largest product is not t*, the split says so
-    "jump, upper end too high": lambda lo, hi, found: (0.5 * lo, 4.0 * hi, 0),
+    "jump, upper end too high": lambda lo, hi, found: (0.5 * lo, 4.0 * hi, threshold.JUMP),
+    "passes ran out": lambda lo, hi, found: (0.5 * lo, 4.0 * hi, 0),
     "landed, off the budget": lambda lo, hi, found: (0.5 * lo, 1.7 * hi, threshold.LANDED),
     "nothing found": lambda lo, hi, found: (0.0, math.inf, 0),
 }
