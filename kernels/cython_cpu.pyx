@@ -118,14 +118,16 @@ cdef extern from *:
     }
 
     /* out[i] = lo[i] for every worker, and the index (from base) of each worker with a key
-       above lo[i] at or below hi_t appended to idx; returns how many. idx may be lo
-       itself: an index is written behind the entry it came from, never ahead. */
-    static ptrdiff_t fastata_boundary_scalar(const double *lam, const int64_t *lo, int64_t *out,
-                                             ptrdiff_t n, double hi_t, double cap,
+       above lo[i] at or below hi_t, and at most min(maxima[i], budget) (maxima NULL: budget),
+       appended to idx; returns how many. idx may be lo itself: an index is written behind
+       the entry it came from, never ahead. */
+    static ptrdiff_t fastata_boundary_scalar(const double *lam, const int64_t *lo, const int64_t *maxima,
+                                             int64_t *out, ptrdiff_t n, double hi_t, int64_t budget,
                                              int64_t *idx, ptrdiff_t base) {
         ptrdiff_t m = 0;
         for (ptrdiff_t i = 0; i < n; i++) {
             double next = (double)(lo[i] + 1);
+            double cap = (double)(maxima == NULL || maxima[i] > budget ? budget : maxima[i]);
             out[i] = lo[i];
             if (next <= cap && next * lam[i] <= hi_t)
                 idx[m++] = base + i;
@@ -151,13 +153,16 @@ cdef extern from *:
 
     /* out[i] = keys below t*, levels[i] = the j of the key at t* (0: none); returns the
        keys below; sums[0] += keys at t*, sums[1], sums[2]: min and max level (as floats). */
-    static double fastata_split_scalar(const double *lam, const double *inv, int64_t *out,
-                                       int64_t *levels, ptrdiff_t n, double t, double cap,
-                                       double *sums) {
+    static double fastata_split_scalar(const double *lam, const double *inv, const int64_t *lo,
+                                       const int64_t *hi, int64_t *out, int64_t *levels,
+                                       ptrdiff_t n, double t, int64_t budget, double *sums) {
         double taken = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
+            double low = lo == NULL ? 0.0 : (double)lo[i];
+            double cap = (double)(hi == NULL || hi[i] > budget ? budget : hi[i]);
             double x = lam[i], c = fastata_count1(x, inv[i], t, cap);
-            int tied = (c > 0.0) & (c * x == t);
+            c = c > low ? c : low;
+            int tied = (c > low) & (c * x == t);
             out[i] = (int64_t)(c - tied);
             levels[i] = tied ? (int64_t)c : 0;
             taken += c - tied;
@@ -323,12 +328,16 @@ cdef extern from *:
     }
 
     __attribute__((target("avx512f,avx512dq")))
-    static ptrdiff_t fastata_boundary_avx512(const double *lam, const int64_t *lo, int64_t *out,
-                                             ptrdiff_t n, double hi_t, double cap, int64_t *idx) {
-        const __m512d vhi = _mm512_set1_pd(hi_t), vcap = _mm512_set1_pd(cap);
-        const __m512d one = _mm512_set1_pd(1.0);
+    static ptrdiff_t fastata_boundary_avx512(const double *lam, const int64_t *lo, const int64_t *maxima,
+                                             int64_t *out, ptrdiff_t n, double hi_t, int64_t budget,
+                                             int64_t *idx) {
+        const __m512d vhi = _mm512_set1_pd(hi_t), one = _mm512_set1_pd(1.0);
+        const __m512i vbudget = _mm512_set1_epi64(budget);
+        __m512d vcap = _mm512_set1_pd((double)budget);
         ptrdiff_t i = 0, m = 0;
         for (; i + 8 <= n; i += 8) {
+            if (maxima != NULL)
+                vcap = _mm512_cvtepi64_pd(_mm512_min_epi64(_mm512_loadu_si512((const void *)(maxima + i)), vbudget));
             __m512i below = _mm512_loadu_si512((const void *)(lo + i));
             __m512d next = _mm512_add_pd(_mm512_cvtepi64_pd(below), one);
             __mmask8 hit = _mm512_cmp_pd_mask(next, vcap, _CMP_LE_OQ);
@@ -338,17 +347,24 @@ cdef extern from *:
             for (unsigned bits = hit; bits; bits &= bits - 1)  /* rare: a few workers in all */
                 idx[m++] = i + __builtin_ctz(bits);
         }
-        return m + fastata_boundary_scalar(lam + i, lo + i, out + i, n - i, hi_t, cap, idx + m, i);
+        return m + fastata_boundary_scalar(lam + i, lo + i, maxima ? maxima + i : NULL, out + i, n - i,
+                                           hi_t, budget, idx + m, i);
     }
 
     __attribute__((target("avx2")))
-    static ptrdiff_t fastata_boundary_avx2(const double *lam, const int64_t *lo, int64_t *out,
-                                           ptrdiff_t n, double hi_t, double cap, int64_t *idx) {
+    static ptrdiff_t fastata_boundary_avx2(const double *lam, const int64_t *lo, const int64_t *maxima,
+                                           int64_t *out, ptrdiff_t n, double hi_t, int64_t budget,
+                                           int64_t *idx) {
         /* int64 -> double without AVX-512: fastata_to_double4 (lo < 2**52). */
-        const __m256d vhi = _mm256_set1_pd(hi_t), vcap = _mm256_set1_pd(cap);
-        const __m256d one = _mm256_set1_pd(1.0);
+        const __m256d vhi = _mm256_set1_pd(hi_t), one = _mm256_set1_pd(1.0);
+        const __m256i vbudget = _mm256_set1_epi64x(budget);
+        __m256d vcap = _mm256_set1_pd((double)budget);
         ptrdiff_t i = 0, m = 0;
         for (; i + 4 <= n; i += 4) {
+            if (maxima != NULL) {
+                __m256i h = _mm256_loadu_si256((const __m256i *)(maxima + i));
+                vcap = fastata_to_double4(_mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget)));
+            }
             __m256i below = _mm256_loadu_si256((const __m256i *)(lo + i));
             __m256d next = _mm256_add_pd(fastata_to_double4(below), one);
             __m256d hit = _mm256_and_pd(
@@ -358,7 +374,8 @@ cdef extern from *:
             for (unsigned bits = _mm256_movemask_pd(hit); bits; bits &= bits - 1)
                 idx[m++] = i + __builtin_ctz(bits);
         }
-        return m + fastata_boundary_scalar(lam + i, lo + i, out + i, n - i, hi_t, cap, idx + m, i);
+        return m + fastata_boundary_scalar(lam + i, lo + i, maxima ? maxima + i : NULL, out + i, n - i,
+                                           hi_t, budget, idx + m, i);
     }
 
     __attribute__((target("avx512f,avx512dq")))
@@ -409,18 +426,24 @@ cdef extern from *:
     }
 
     __attribute__((target("avx512f,avx512dq")))
-    static double fastata_split_avx512(const double *lam, const double *inv, int64_t *out,
-                                       int64_t *levels, ptrdiff_t n, double t, double cap,
-                                       double *sums) {
-        const __m512d vt = _mm512_set1_pd(t), vcap = _mm512_set1_pd(cap);
+    static double fastata_split_avx512(const double *lam, const double *inv, const int64_t *bound_lo,
+                                       const int64_t *bound_hi, int64_t *out, int64_t *levels,
+                                       ptrdiff_t n, double t, int64_t budget, double *sums) {
+        const __m512d vt = _mm512_set1_pd(t);
         const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+        const __m512i vbudget = _mm512_set1_epi64(budget);
+        __m512d vcap = _mm512_set1_pd((double)budget), low = zero;
         __m512d taken = zero, tied_n = zero;
         __m512d lo = _mm512_set1_pd(sums[1]), hi = _mm512_set1_pd(sums[2]);
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
+            if (bound_hi != NULL) {
+                vcap = _mm512_cvtepi64_pd(_mm512_min_epi64(_mm512_loadu_si512((const void *)(bound_hi + i)), vbudget));
+                low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(bound_lo + i)));
+            }
             __m512d x = _mm512_loadu_pd(lam + i);
-            __m512d c = fastata_count8(x, _mm512_loadu_pd(inv + i), vt, vcap);
-            __mmask8 tied = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(c, zero, _CMP_GT_OQ),
+            __m512d c = _mm512_max_pd(fastata_count8(x, _mm512_loadu_pd(inv + i), vt, vcap), low);
+            __mmask8 tied = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(c, low, _CMP_GT_OQ),
                                                     _mm512_mul_pd(c, x), vt, _CMP_EQ_OQ);
             __m512d below = _mm512_mask_sub_pd(c, tied, c, one);
             _mm512_storeu_si512((void *)(out + i), _mm512_cvttpd_epi64(below));
@@ -434,22 +457,32 @@ cdef extern from *:
         sums[1] = _mm512_reduce_min_pd(lo);
         sums[2] = _mm512_reduce_max_pd(hi);
         return _mm512_reduce_add_pd(taken)
-               + fastata_split_scalar(lam + i, inv + i, out + i, levels + i, n - i, t, cap, sums);
+               + fastata_split_scalar(lam + i, inv + i, bound_lo ? bound_lo + i : NULL,
+                                      bound_hi ? bound_hi + i : NULL, out + i, levels + i, n - i, t,
+                                      budget, sums);
     }
 
     __attribute__((target("avx2")))
-    static double fastata_split_avx2(const double *lam, const double *inv, int64_t *out,
-                                     int64_t *levels, ptrdiff_t n, double t, double cap,
-                                     double *sums) {
-        const __m256d vt = _mm256_set1_pd(t), vcap = _mm256_set1_pd(cap);
+    static double fastata_split_avx2(const double *lam, const double *inv, const int64_t *bound_lo,
+                                     const int64_t *bound_hi, int64_t *out, int64_t *levels,
+                                     ptrdiff_t n, double t, int64_t budget, double *sums) {
+        const __m256d vt = _mm256_set1_pd(t);
         const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+        const __m256i vbudget = _mm256_set1_epi64x(budget);
+        __m256d vcap = _mm256_set1_pd((double)budget), low = zero;
         __m256d taken = zero, tied_n = zero;
         __m256d lo = _mm256_set1_pd(sums[1]), hi = _mm256_set1_pd(sums[2]);
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
+            if (bound_hi != NULL) {
+                __m256i h = _mm256_loadu_si256((const __m256i *)(bound_hi + i));
+                h = _mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget));  /* min(hi, budget) */
+                vcap = fastata_to_double4(h);
+                low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(bound_lo + i)));
+            }
             __m256d x = _mm256_loadu_pd(lam + i);
-            __m256d c = fastata_count4(x, _mm256_loadu_pd(inv + i), vt, vcap);
-            __m256d tied = _mm256_and_pd(_mm256_cmp_pd(c, zero, _CMP_GT_OQ),
+            __m256d c = _mm256_max_pd(fastata_count4(x, _mm256_loadu_pd(inv + i), vt, vcap), low);
+            __m256d tied = _mm256_and_pd(_mm256_cmp_pd(c, low, _CMP_GT_OQ),
                                          _mm256_cmp_pd(_mm256_mul_pd(c, x), vt, _CMP_EQ_OQ));
             __m256d below = _mm256_sub_pd(c, _mm256_and_pd(tied, one));
             _mm256_storeu_si256((__m256i *)(out + i), fastata_to_int4(below));
@@ -462,7 +495,10 @@ cdef extern from *:
         sums[0] += fastata_sum4(tied_n);
         sums[1] = fastata_min4(lo, sums[1]);
         sums[2] = fastata_max4(hi, sums[2]);
-        return fastata_sum4(taken) + fastata_split_scalar(lam + i, inv + i, out + i, levels + i, n - i, t, cap, sums);
+        return fastata_sum4(taken)
+               + fastata_split_scalar(lam + i, inv + i, bound_lo ? bound_lo + i : NULL,
+                                      bound_hi ? bound_hi + i : NULL, out + i, levels + i, n - i, t,
+                                      budget, sums);
     }
     #else
     #define FASTATA_X86_SIMD 0
@@ -529,15 +565,15 @@ cdef extern from *:
     }
 
     static ptrdiff_t fastata_boundary_at(int level, const double *lam, const int64_t *lo,
-                                         int64_t *out, ptrdiff_t n, double hi_t, double cap,
-                                         int64_t *idx) {
+                                         const int64_t *maxima, int64_t *out, ptrdiff_t n,
+                                         double hi_t, int64_t budget, int64_t *idx) {
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
-            return fastata_boundary_avx512(lam, lo, out, n, hi_t, cap, idx);
-        if (level == FASTATA_AVX2 && cap < FASTATA_TWO52)
-            return fastata_boundary_avx2(lam, lo, out, n, hi_t, cap, idx);
+            return fastata_boundary_avx512(lam, lo, maxima, out, n, hi_t, budget, idx);
+        if (level == FASTATA_AVX2 && budget < FASTATA_TWO52)
+            return fastata_boundary_avx2(lam, lo, maxima, out, n, hi_t, budget, idx);
     #endif
-        return fastata_boundary_scalar(lam, lo, out, n, hi_t, cap, idx, 0);
+        return fastata_boundary_scalar(lam, lo, maxima, out, n, hi_t, budget, idx, 0);
     }
 
     /* inv = 1/lam and its sum; counts[0..2] = entries not >= 0 (NaN included), zeros,
@@ -768,6 +804,108 @@ cdef extern from *:
         return fastata_count_list_scalar(lam, inv, out, n, t, cap, hi_t, idx, m, 0);
     }
 
+    /* One block of threshold.scan_bounds (at most BOUNDS_BLOCK workers, so that no sum of terms
+       up to limit overflows): sums[0..3] += the minimums', the maximums' and the lam = 0
+       workers' room's sums (each term clamped to [0, limit]), and the bad bounds' count. */
+    static void fastata_bounds_block_scalar(const double *lam, const int64_t *lo, const int64_t *hi,
+                                            ptrdiff_t n, int64_t limit, int64_t *sums) {
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double x = lam[i];
+            int64_t low = lo[i], high = hi[i];
+            int available = x < HUGE_VAL;
+            sums[3] += (low < 0) | (low > high) | (!available & (low > 0));
+            high = available ? (high < 0 ? 0 : high > limit ? limit : high) : 0;
+            sums[0] += low < 0 ? 0 : low > limit ? limit : low;
+            sums[1] += high;
+            sums[2] += x == 0.0 && high > low ? high - low : 0;
+        }
+    }
+
+    #if FASTATA_X86_SIMD
+    __attribute__((target("avx512f,avx512dq")))
+    static void fastata_bounds_block_avx512(const double *lam, const int64_t *lo, const int64_t *hi,
+                                            ptrdiff_t n, int64_t limit, int64_t *sums) {
+        const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1);
+        const __m512i vlimit = _mm512_set1_epi64(limit);
+        const __m512d inf = _mm512_set1_pd(HUGE_VAL), dzero = _mm512_setzero_pd();
+        __m512i taken = zero, capacity = zero, room = zero, bad = zero;
+        ptrdiff_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m512d x = _mm512_loadu_pd(lam + i);
+            __m512i low = _mm512_loadu_si512((const void *)(lo + i));
+            __m512i high = _mm512_loadu_si512((const void *)(hi + i));
+            __mmask8 available = _mm512_cmp_pd_mask(x, inf, _CMP_LT_OQ);
+            __mmask8 wrong = _mm512_cmpgt_epi64_mask(zero, low) | _mm512_cmpgt_epi64_mask(low, high)
+                             | (__mmask8)(~available & _mm512_cmpgt_epi64_mask(low, zero));
+            bad = _mm512_mask_add_epi64(bad, wrong, bad, one);
+            high = _mm512_maskz_mov_epi64(available, _mm512_min_epi64(_mm512_max_epi64(high, zero), vlimit));
+            taken = _mm512_add_epi64(taken, _mm512_min_epi64(_mm512_max_epi64(low, zero), vlimit));
+            capacity = _mm512_add_epi64(capacity, high);
+            room = _mm512_mask_add_epi64(room, _mm512_cmp_pd_mask(x, dzero, _CMP_EQ_OQ), room,
+                                         _mm512_max_epi64(_mm512_sub_epi64(high, low), zero));
+        }
+        sums[0] += _mm512_reduce_add_epi64(taken);
+        sums[1] += _mm512_reduce_add_epi64(capacity);
+        sums[2] += _mm512_reduce_add_epi64(room);
+        sums[3] += _mm512_reduce_add_epi64(bad);
+        fastata_bounds_block_scalar(lam + i, lo + i, hi + i, n - i, limit, sums);
+    }
+
+    /* AVX2 has no 64-bit min or max: a compare and a blend. */
+    __attribute__((target("avx2")))
+    static inline __m256i fastata_clamp4(__m256i v, __m256i low, __m256i high) {
+        v = _mm256_blendv_epi8(v, low, _mm256_cmpgt_epi64(low, v));
+        return _mm256_blendv_epi8(v, high, _mm256_cmpgt_epi64(v, high));
+    }
+
+    __attribute__((target("avx2")))
+    static void fastata_bounds_block_avx2(const double *lam, const int64_t *lo, const int64_t *hi,
+                                          ptrdiff_t n, int64_t limit, int64_t *sums) {
+        const __m256i zero = _mm256_setzero_si256(), vlimit = _mm256_set1_epi64x(limit);
+        const __m256d inf = _mm256_set1_pd(HUGE_VAL), dzero = _mm256_setzero_pd();
+        __m256i taken = zero, capacity = zero, room = zero, bad = zero;
+        ptrdiff_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            __m256d x = _mm256_loadu_pd(lam + i);
+            __m256i low = _mm256_loadu_si256((const __m256i *)(lo + i));
+            __m256i high = _mm256_loadu_si256((const __m256i *)(hi + i));
+            __m256i available = _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_LT_OQ));
+            __m256i wrong = _mm256_or_si256(
+                _mm256_or_si256(_mm256_cmpgt_epi64(zero, low), _mm256_cmpgt_epi64(low, high)),
+                _mm256_andnot_si256(available, _mm256_cmpgt_epi64(low, zero)));
+            bad = _mm256_sub_epi64(bad, wrong);  /* a true comparison is -1 */
+            high = _mm256_and_si256(available, fastata_clamp4(high, zero, vlimit));
+            taken = _mm256_add_epi64(taken, fastata_clamp4(low, zero, vlimit));
+            capacity = _mm256_add_epi64(capacity, high);
+            __m256i spare = _mm256_sub_epi64(high, low);
+            spare = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, spare), spare);  /* max(spare, 0) */
+            room = _mm256_add_epi64(room, _mm256_and_si256(
+                _mm256_castpd_si256(_mm256_cmp_pd(x, dzero, _CMP_EQ_OQ)), spare));
+        }
+        sums[0] += fastata_isum4(taken);
+        sums[1] += fastata_isum4(capacity);
+        sums[2] += fastata_isum4(room);
+        sums[3] += fastata_isum4(bad);
+        fastata_bounds_block_scalar(lam + i, lo + i, hi + i, n - i, limit, sums);
+    }
+    #endif
+
+    static void fastata_bounds_block_at(int level, const double *lam, const int64_t *lo,
+                                        const int64_t *hi, ptrdiff_t n, int64_t limit, int64_t *sums) {
+        sums[0] = sums[1] = sums[2] = sums[3] = 0;
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512) {
+            fastata_bounds_block_avx512(lam, lo, hi, n, limit, sums);
+            return;
+        }
+        if (level == FASTATA_AVX2) {
+            fastata_bounds_block_avx2(lam, lo, hi, n, limit, sums);
+            return;
+        }
+    #endif
+        fastata_bounds_block_scalar(lam, lo, hi, n, limit, sums);
+    }
+
     /* threshold.estimate_into: sum_i trunc(s * inv[i]), clamped to [lo[i], min(hi[i], budget)]
        (lo and hi NULL: to [0, budget]). Reads inv (and the bounds) only. */
     static double fastata_estimate_scalar(const double *inv, const int64_t *lo, const int64_t *hi,
@@ -850,20 +988,20 @@ cdef extern from *:
         return fastata_estimate_scalar(inv, lo, hi, n, s, budget);
     }
 
-    /* sums[0..2] start at 0, +inf and 0. */
-    static double fastata_split_at(int level, const double *lam, const double *inv, int64_t *out,
-                                   int64_t *levels, ptrdiff_t n, double t, double cap,
-                                   double *sums) {
+    /* sums[0..2] start at 0, +inf and 0; lo and hi may be NULL (no bounds); budget < 2**51. */
+    static double fastata_split_at(int level, const double *lam, const double *inv, const int64_t *lo,
+                                   const int64_t *hi, int64_t *out, int64_t *levels, ptrdiff_t n,
+                                   double t, int64_t budget, double *sums) {
         sums[0] = 0.0;
         sums[1] = HUGE_VAL;
         sums[2] = 0.0;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
-            return fastata_split_avx512(lam, inv, out, levels, n, t, cap, sums);
+            return fastata_split_avx512(lam, inv, lo, hi, out, levels, n, t, budget, sums);
         if (level == FASTATA_AVX2)
-            return fastata_split_avx2(lam, inv, out, levels, n, t, cap, sums);
+            return fastata_split_avx2(lam, inv, lo, hi, out, levels, n, t, budget, sums);
     #endif
-        return fastata_split_scalar(lam, inv, out, levels, n, t, cap, sums);
+        return fastata_split_scalar(lam, inv, lo, hi, out, levels, n, t, budget, sums);
     }
     """
     int best_level "fastata_best_level"() noexcept nogil
@@ -874,8 +1012,8 @@ cdef extern from *:
     double inverse_at "fastata_inverse_at"(int level, const double* lam, double* inv, Py_ssize_t n,
                                            int64_t* counts) noexcept nogil
     Py_ssize_t boundary_at "fastata_boundary_at"(int level, const double* lam, const int64_t* lo,
-                                                 int64_t* out, Py_ssize_t n, double hi_t, double cap,
-                                                 int64_t* idx) noexcept nogil
+                                                 const int64_t* maxima, int64_t* out, Py_ssize_t n,
+                                                 double hi_t, int64_t budget, int64_t* idx) noexcept nogil
     int64_t count_levels_at "fastata_count_levels_at"(int level, const int64_t* levels,
                                                       Py_ssize_t n, int64_t j) noexcept nogil
     int64_t count_equal_at "fastata_count_equal_at"(int level, const int64_t* levels,
@@ -892,12 +1030,16 @@ cdef extern from *:
     double count_list_at "fastata_count_list_at"(int level, const double* lam, const double* inv,
                                                  int64_t* out, Py_ssize_t n, double t, double cap,
                                                  double hi_t, int64_t* idx, Py_ssize_t* m) noexcept nogil
+    void bounds_block_at "fastata_bounds_block_at"(int level, const double* lam, const int64_t* lo,
+                                                   const int64_t* hi, Py_ssize_t n, int64_t limit,
+                                                   int64_t* sums) noexcept nogil
     double estimate_at "fastata_estimate_at"(int level, const double* inv, const int64_t* lo,
                                              const int64_t* hi, Py_ssize_t n, double s,
                                              int64_t budget) noexcept nogil
     double split_at_level "fastata_split_at"(int level, const double* lam, const double* inv,
-                                             int64_t* out, int64_t* levels, Py_ssize_t n, double t,
-                                             double cap, double* sums) noexcept nogil
+                                             const int64_t* lo, const int64_t* hi, int64_t* out,
+                                             int64_t* levels, Py_ssize_t n, double t, int64_t budget,
+                                             double* sums) noexcept nogil
 
 
 SIMD_LEVELS = ("scalar", "avx2", "avx512")  # the C enum's order
@@ -1110,18 +1252,8 @@ cdef bint select_between(const double[::1] lam, int64_t budget, int64_t lo_c, in
                          const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.select_between; the SIMD pass (boundary_at) copies prefix into out and lists
     # the boundary workers in idx (which may be prefix).
-    cdef Py_ssize_t i, m = 0
-    cdef int64_t c
-    if hi == NULL:
-        m = boundary_at(SIMD_LEVEL, &lam[0], &prefix[0], &out[0], lam.shape[0], hi_t,
-                        <double>budget, &idx[0])
-    else:
-        for i in range(lam.shape[0]):
-            c = prefix[i]
-            out[i] = c
-            if c < high_of(hi, i, budget) and <double>(c + 1) * lam[i] <= hi_t:
-                idx[m] = i
-                m += 1
+    cdef Py_ssize_t m = boundary_at(SIMD_LEVEL, &lam[0], &prefix[0], hi, &out[0], lam.shape[0], hi_t,
+                                    budget, &idx[0])
     return select_listed(lam, budget, lo_c, hi_t, out, idx, m, heap, hi)
 
 
@@ -1249,11 +1381,11 @@ cdef void take_levels(int64_t[::1] out, int64_t[::1] levels, int64_t level,
     take_levels_at(SIMD_LEVEL, &out[0], &levels[0], n, level, cut)
 
 
-cdef void split_plain(const double[::1] lam, const double[::1] inv, double tstar, int64_t budget,
-                      bint fast, int64_t[::1] out, int64_t[::1] levels, double* sums,
-                      const int64_t* lo, const int64_t* hi) noexcept nogil:
-    # threshold.split_at_threshold as a plain loop: by division (1/lam overflowed), or with
-    # bounds; sums as fastata_split_at's, with the keys below in sums[3].
+cdef void split_divided(const double[::1] lam, double tstar, int64_t budget, int64_t[::1] out,
+                        int64_t[::1] levels, double* sums, const int64_t* lo,
+                        const int64_t* hi) noexcept nogil:
+    # threshold.split_at_threshold by division (1/lam overflowed), as a plain loop; sums as
+    # fastata_split_at's, with the keys below in sums[3].
     cdef Py_ssize_t i
     cdef int64_t c, low
     cdef double x
@@ -1264,10 +1396,7 @@ cdef void split_plain(const double[::1] lam, const double[::1] inv, double tstar
     sums[3] = 0.0
     for i in range(lam.shape[0]):
         x = lam[i]
-        if fast:
-            c = <int64_t>count_one(x, inv[i], tstar, <double>high_of(hi, i, budget))
-        else:
-            c = count_le_fast(x, tstar, <double>high_of(hi, i, budget))
+        c = count_le_fast(x, tstar, <double>high_of(hi, i, budget))
         low = low_of(lo, i)
         if c < low:
             c = low
@@ -1288,11 +1417,11 @@ cdef bint take_at(const double[::1] lam, const double[::1] inv, int64_t budget, 
     cdef double sums[4]
     cdef int64_t taken, n_tied, rank, level
     levels = levels[:lam.shape[0]]  # scratch may be longer than n
-    if fast and lo == NULL:
-        sums[3] = split_at_level(SIMD_LEVEL, &lam[0], &inv[0], &out[0], &levels[0],
-                                 lam.shape[0], tstar, <double>budget, sums)
+    if fast:
+        sums[3] = split_at_level(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], &levels[0],
+                                 lam.shape[0], tstar, budget, sums)
     else:
-        split_plain(lam, inv, tstar, budget, fast, out, levels, sums, lo, hi)
+        split_divided(lam, tstar, budget, out, levels, sums, lo, hi)
     taken = <int64_t>sums[3]
     n_tied = <int64_t>sums[0]
     rank = budget - taken
@@ -1780,29 +1909,18 @@ cdef Py_ssize_t BOUNDS_BLOCK = 256
 
 cdef int scan_bounds(const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
                      int64_t* remaining, int64_t* zero_room) noexcept nogil:
-    # threshold.scan_bounds: blocks without branches; a bad bound goes to scan_bounds_exact
+    # threshold.scan_bounds: SIMD blocks (fastata_bounds_block_at); a bad bound goes to
+    # scan_bounds_exact
     cdef int64_t limit = budget + 1, taken = 0, capacity = 0, room = 0, n_bad = 0
-    cdef int64_t block_taken, block_capacity, block_room, low, high
-    cdef Py_ssize_t start, i, stop, n = lam.shape[0]
-    cdef double x
-    cdef bint available
-    start = 0
+    cdef int64_t block[4]
+    cdef Py_ssize_t start = 0, stop, n = lam.shape[0]
     while start < n:
         stop = min(start + BOUNDS_BLOCK, n)
-        block_taken = block_capacity = block_room = 0
-        for i in range(start, stop):
-            x = lam[i]
-            low = lo[i]
-            high = hi[i]
-            available = x < INFINITY
-            n_bad += (low < 0) | (low > high) | ((not available) & (low > 0))
-            high = min(max(high, 0), limit) if available else 0
-            block_taken += min(max(low, 0), limit)
-            block_capacity += high
-            block_room += max(high - low, 0) if x == 0.0 else 0
-        taken = min(taken + block_taken, limit)
-        capacity = min(capacity + block_capacity, limit)
-        room = min(room + block_room, limit)
+        bounds_block_at(SIMD_LEVEL, &lam[start], lo + start, hi + start, stop - start, limit, block)
+        taken = min(taken + block[0], limit)
+        capacity = min(capacity + block[1], limit)
+        room = min(room + block[2], limit)
+        n_bad += block[3]
         start = stop
     if n_bad > 0:
         return scan_bounds_exact(lam, budget, lo, hi, remaining, zero_room)
@@ -1987,17 +2105,24 @@ def inverse_with(level, const double[::1] lam, double[::1] inv):
 
 
 def boundary_with(level, const double[::1] lam, const int64_t[::1] lo, double hi_t,
-                  int64_t budget, int64_t[::1] out, int64_t[::1] idx):
+                  int64_t budget, int64_t[::1] out, int64_t[::1] idx, max_tasks=None):
     """Implementation ``level`` of select_between's pass: ``out = lo``, and the workers with a
-    key above ``lo[i]`` at or below ``hi_t`` listed in ``idx`` (which may be ``lo``); returns
-    how many."""
+    key above ``lo[i]`` at or below ``hi_t`` (and at most ``max_tasks[i]``, an int64 array, if
+    given) listed in ``idx`` (which may be ``lo``); returns how many."""
     cdef int code = _level_code(level)
     cdef Py_ssize_t n = lam.shape[0]
+    cdef const int64_t[::1] hi_view
+    cdef const int64_t* hi = NULL
     if lo.shape[0] < n or out.shape[0] < n or idx.shape[0] < n:
         raise ValueError("boundary_with: lo, out and idx need len(lam) entries")
     if n == 0:
         return 0
-    return boundary_at(code, &lam[0], &lo[0], &out[0], n, hi_t, <double>budget, &idx[0])
+    if max_tasks is not None:
+        hi_view = max_tasks
+        if hi_view.shape[0] < n:
+            raise ValueError("boundary_with: max_tasks needs len(lam) entries")
+        hi = &hi_view[0]
+    return boundary_at(code, &lam[0], &lo[0], hi, &out[0], n, hi_t, budget, &idx[0])
 
 
 def extremes_with(level, const double[::1] lam, const double[::1] inv, double t,
@@ -2056,21 +2181,36 @@ def estimate_with(level, const double[::1] inv, double s, int64_t budget, min_ta
 
 
 def split_with(level, const double[::1] lam, const double[::1] inv, double tstar, int64_t budget,
-               int64_t[::1] out, int64_t[::1] levels):
+               int64_t[::1] out, int64_t[::1] levels, min_tasks=None, max_tasks=None):
     """The tie pass at ``t*`` as implementation ``level`` does it: ``out[i]`` = keys below
     ``t*``, ``levels[i]`` = the ``j`` of the key at ``t*`` (0: none); returns ``(keys below,
-    keys at, min j, max j)`` (``+inf`` and 0 when no key is at ``t*``)."""
+    keys at, min j, max j)`` (``+inf`` and 0 when no key is at ``t*``). With bounds (int64
+    arrays, both or neither), worker i owns the keys ``j = min_i + 1 .. max_i`` only."""
     cdef int code = _level_code(level)
     cdef double sums[3]
     cdef double taken = 0.0
+    cdef const int64_t[::1] lo_view
+    cdef const int64_t[::1] hi_view
+    cdef const int64_t* lo = NULL
+    cdef const int64_t* hi = NULL
     _check_fast_pass("split_with", lam.shape[0], min(inv.shape[0], out.shape[0], levels.shape[0]),
                      budget)
+    if (min_tasks is None) != (max_tasks is None):
+        raise ValueError("split_with: give both min_tasks and max_tasks, or neither")
+    if min_tasks is not None:
+        lo_view = min_tasks
+        hi_view = max_tasks
+        if min(lo_view.shape[0], hi_view.shape[0]) < lam.shape[0]:
+            raise ValueError("split_with: the bounds need len(lam) entries")
+        if lam.shape[0] > 0:
+            lo = &lo_view[0]
+            hi = &hi_view[0]
     sums[0] = 0.0
     sums[1] = INFINITY
     sums[2] = 0.0
     if lam.shape[0] > 0:
-        taken = split_at_level(code, &lam[0], &inv[0], &out[0], &levels[0], lam.shape[0], tstar,
-                               <double>budget, sums)
+        taken = split_at_level(code, &lam[0], &inv[0], lo, hi, &out[0], &levels[0], lam.shape[0], tstar,
+                               budget, sums)
     return taken, sums[0], sums[1], sums[2]
 
 

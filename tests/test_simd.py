@@ -134,6 +134,29 @@ def test_split_pass_at_a_product(level, problem):
 
 
 @pytest.mark.parametrize("level", LEVELS)
+@given(problem=count_problems(), seed=st.integers(0, 2**16))
+def test_split_pass_with_bounds(level, problem, seed):
+    """The tie pass with per-worker bounds: worker i owns the keys ``min_i + 1 .. max_i``, so
+    its count is clamped to them and a key at ``t*`` is tied only above its minimum."""
+    lam, t, budget = problem
+    lam = lam[inverse(lam) < math.inf]
+    rng = np.random.default_rng(seed)
+    low = rng.integers(0, 4, lam.size)
+    high = low + rng.integers(0, 6, lam.size)
+    counts = np.maximum(np.minimum(exact_counts(lam, t, budget), np.minimum(high, budget)), low)
+    with np.errstate(over="ignore", invalid="ignore"):
+        tied = (counts > low) & (counts * lam == t)
+    out = np.full(lam.size, -1, dtype=np.int64)
+    levels = np.full(lam.size, -1, dtype=np.int64)
+    taken, n_tied, j_min, j_max = cython_cpu.split_with(level, lam, inverse(lam), t, budget, out, levels, low, high)
+    np.testing.assert_array_equal(out, counts - tied)
+    np.testing.assert_array_equal(levels, np.where(tied, counts, 0))
+    assert_float_sum(taken, counts - tied)
+    assert n_tied == tied.sum()
+    assert (j_min, j_max) == ((counts[tied].min(), counts[tied].max()) if tied.any() else (math.inf, 0.0))
+
+
+@pytest.mark.parametrize("level", LEVELS)
 def test_count_pass_at_many_boundaries(level):
     """Thresholds at products ``j * lam_k`` and the floats either side, where ``t / lam``
     rounds onto or off an integer, in vectors of every length around the vector widths."""
@@ -151,9 +174,11 @@ def test_count_pass_at_many_boundaries(level):
 
 @pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("idx_is_lo", [False, True])
-def test_boundary_pass_lists_the_workers_with_keys_up_to_hi(level, idx_is_lo):
-    """select_between's pass: ``out = lo`` and the workers whose next key is ``<= hi_t``,
-    in index order, also when the list overwrites ``lo`` as the kernel does."""
+@pytest.mark.parametrize("bounded", [False, True])
+def test_boundary_pass_lists_the_workers_with_keys_up_to_hi(level, idx_is_lo, bounded):
+    """select_between's pass: ``out = lo`` and the workers whose next key is ``<= hi_t`` (and
+    within their maximum, with bounds), in index order, also when the list overwrites ``lo``
+    as the kernel does."""
     rng = np.random.default_rng(5)
     for trial in range(500):
         n = int(rng.integers(1, 42))
@@ -161,13 +186,15 @@ def test_boundary_pass_lists_the_workers_with_keys_up_to_hi(level, idx_is_lo):
         budget = int(rng.integers(1, 300))
         t = float(rng.uniform(0.0, 60.0))
         lo = exact_counts(lam, t, budget)
+        high = lo + rng.integers(0, 3, n) if bounded else None
         hi_t = t * float(rng.choice([1.0, 1.01, 1.2, 3.0]))
         nxt = (lo + 1).astype(np.float64)
-        expected = np.flatnonzero((lo < budget) & (nxt * lam <= hi_t))
+        cap = budget if high is None else np.minimum(high, budget)
+        expected = np.flatnonzero((lo < cap) & (nxt * lam <= hi_t))
         out = np.full(n, -1, dtype=np.int64)
         lo_given = lo.copy()
         idx = lo_given if idx_is_lo else np.full(n, -1, dtype=np.int64)
-        m = cython_cpu.boundary_with(level, lam, lo_given, hi_t, budget, out, idx)
+        m = cython_cpu.boundary_with(level, lam, lo_given, hi_t, budget, out, idx, high)
         np.testing.assert_array_equal(out, lo)
         np.testing.assert_array_equal(idx[:m], expected)
 
@@ -242,3 +269,49 @@ def reference_allocation(lam, budget):
     out = np.empty(lam.size, dtype=np.int64)
     reference.allocate_into(lam, budget, out)
     return out
+
+
+def test_forced_level_checks_the_bounds():
+    """The bounds check's SIMD blocks at every level: each kind of bad bound, anywhere in the
+    vector (body or tail), gives the status numba's plain loop gives; good bounds pass."""
+    from fastata.kernels import numba_cpu
+
+    rng = np.random.default_rng(9)
+    n, budget = 301, 600
+    lam = rng.lognormal(0.0, 0.5, n)
+    lam[[7, 150]] = math.inf
+    lam[[20, 299]] = 0.0
+    good_lo, good_hi = np.where(lam < math.inf, 1, 0), np.where(lam < math.inf, 4, 0)
+    cases = [(good_lo, good_hi)]
+    for i in (3, 150, 298, 300):
+        for kind in ("negative", "crossed", "on unavailable", "huge max"):
+            lo, hi = good_lo.copy(), good_hi.copy()
+            if kind == "negative":
+                lo[i] = -1
+            elif kind == "crossed":
+                lo[i], hi[i] = 3, 2
+            elif kind == "on unavailable":
+                lam_i = 7 if i < 150 else 150
+                lo[lam_i] = 1
+                hi[lam_i] = 1
+            else:
+                hi[i] = 2**62
+            cases.append((lo, hi))
+    cases += [(good_lo * 3, good_hi), (good_lo, np.minimum(good_hi, 1))]  # over budget, short
+    previous = cython_cpu.simd_level()
+    seen = set()
+    try:
+        for level in LEVELS:
+            cython_cpu.set_simd_level(level)
+            for lo, hi in cases:
+                lo, hi = lo.astype(np.int64), hi.astype(np.int64)
+                out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
+                expected = numba_cpu.allocate_bounded_into(lam, budget, lo, hi, out, ties, heap)
+                got = cython_cpu.allocate_bounded_into(lam, budget, lo, hi, out, ties, heap)
+                assert got == expected, (level, lo, hi)
+                seen.add(expected)
+    finally:
+        cython_cpu.set_simd_level(previous)
+    codes = cython_cpu.status_codes()
+    assert seen == {codes[name] for name in ("OK", "MIN_NEGATIVE", "BOUNDS_CROSSED", "MIN_ON_UNAVAILABLE",
+                                             "MIN_OVER_BUDGET", "CAPACITY_SHORT")}
