@@ -2344,24 +2344,29 @@ cdef int bounds_core(const double[::1] counts, const double[::1] means,
                      const unsigned char[::1] available, int variant, double weight,
                      double log_term, double[::1] s) noexcept nogil:
     cdef Py_ssize_t i, n = counts.shape[0]
-    cdef double k, r, ci, v, f
+    cdef double k, r, ci, v
     if means.shape[0] < n or available.shape[0] < n or s.shape[0] < n:
         return STATUS_LENGTHS_DIFFER
-    for i in range(counts.shape[0]):
-        k = counts[i]
-        if available[i] == 0:
-            s[i] = INFINITY
-        elif k > 0.0:
+    # Every lane computes its bound and then picks (K_i = 0 gives r = inf, never kept): no
+    # branches, so that the loop vectorises; the kept values are stats.bounds_into's.
+    if variant == VARIANT_ATA:
+        for i in range(n):
+            k = counts[i]
             r = log_term / k
             ci = sqrt(r) + r
-            if variant == VARIANT_ATA:
-                v = means[i] - weight * ci
-                s[i] = v if v > 0.0 else 0.0
-            else:
-                f = 1.0 - weight * ci
-                s[i] = means[i] * f if f > 0.0 else 0.0
-        else:
-            s[i] = 0.0
+            v = means[i] - weight * ci
+            v = v if v > 0.0 else 0.0
+            v = v if k > 0.0 else 0.0
+            s[i] = v if available[i] != 0 else INFINITY
+    else:
+        for i in range(n):
+            k = counts[i]
+            r = log_term / k
+            ci = sqrt(r) + r
+            v = 1.0 - weight * ci
+            v = means[i] * v if v > 0.0 else 0.0
+            v = v if k > 0.0 else 0.0
+            s[i] = v if available[i] != 0 else INFINITY
     return STATUS_OK
 
 
