@@ -962,8 +962,11 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, base, out, ties, hea
     (and ``t2`` as the second, if it lands inside the bracket; 0: none). Returns a bracket
     ``(lo, hi)`` of the product of the ``budget``-th key, for the next call's guesses.
 
-    Counting passes bracket the ``budget``-th key: secant steps first, then steps that
-    shrink the bracket geometrically. From the second pass on, each also finds the
+    From 256 workers, below ``budget = 2**51``, estimate passes bracket first
+    (:func:`estimate_bracket`): a narrow bracket takes one exact count and the selection,
+    a jump in the estimates (ties) a guess of ``t*`` that the split checks. Otherwise, or
+    when that fails, counting passes bracket the ``budget``-th key: secant steps first,
+    then steps that shrink the bracket geometrically. From the second pass on, each also finds the
     products next to its threshold, so that no step lands in a gap between products
     (where the count cannot move: ties) and the bracket closes on ``t*`` when a single
     product is left in it. Each count is written to whichever of ``out`` and ``ties`` does
