@@ -1307,26 +1307,27 @@ cdef inline int64_t bucket_total(double[::1] hist, Py_ssize_t b, Py_ssize_t n_bi
 
 
 cdef int64_t select_level(int64_t[::1] levels, int64_t* rank, int64_t j_min, int64_t j_max,
-                          double[::1] hist) noexcept nogil:
+                          int64_t total, double[::1] hist) noexcept nogil:
     # threshold.select_level; returns J and leaves the rank at J in rank[0].
     cdef Py_ssize_t lanes = LANES if hist.shape[0] >= 2 * LANES + 1 else 1
     cdef Py_ssize_t bins = (hist.shape[0] - 1) // lanes, n_bins, dump, b, i
     cdef int64_t base = j_min, span = j_max - j_min, d, here
     cdef int shift = 0
-    cdef int64_t lo = j_min, hi = j_max, mid, below
+    cdef int64_t lo = j_min, hi = j_max, mid, below = 0, at_hi = total, c
     cdef bint inside
     if j_min == j_max:
         return j_min
     if j_max - j_min < NARROW_LEVELS:
-        while lo < hi:
+        while lo < hi:  # below = count_levels(lo - 1) < rank <= count_levels(hi) = at_hi
             mid = lo + (hi - lo) // 2
-            if count_levels(levels, mid) >= rank[0]:
+            c = count_levels(levels, mid)
+            if c >= rank[0]:
                 hi = mid
+                at_hi = c
             else:
                 lo = mid + 1
-        here = count_levels(levels, lo)
-        below = count_levels(levels, lo - 1) if lo > j_min else 0
-        if here == rank[0]:
+                below = c
+        if at_hi == rank[0]:
             rank[0] = 0
             return lo + 1
         rank[0] -= below
@@ -1431,7 +1432,7 @@ cdef bint take_at(const double[::1] lam, const double[::1] inv, int64_t budget, 
         level = budget + 1
         rank = 0
     else:
-        level = select_level(levels, &rank, <int64_t>sums[1], <int64_t>sums[2], hist)
+        level = select_level(levels, &rank, <int64_t>sums[1], <int64_t>sums[2], n_tied, hist)
     take_levels(out, levels, level, rank)
     return True
 

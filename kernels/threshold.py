@@ -526,13 +526,14 @@ def count_levels(levels, level):
 
 
 @register_jitable
-def select_level(levels, rank, j_min, j_max, hist):
+def select_level(levels, rank, j_min, j_max, total, hist):
     """The smallest ``J`` with ``rank`` entries ``0 < levels[i] <= J``, and ``rank`` minus those
-    below ``J`` (the levels lie in ``[j_min, j_max]``); ``(J + 1, 0)`` when every entry at
-    ``J`` is needed.
+    below ``J`` (the ``total`` entries above 0 lie in ``[j_min, j_max]``); ``(J + 1, 0)`` when
+    every entry at ``J`` is needed.
 
     Over a spread of levels below :data:`NARROW_LEVELS` (a few machine types), a bisection
-    with counting passes, which vectorise. Else a radix select: each pass counts the
+    with counting passes, which vectorise; the counts at its two ends are its own, so the
+    answer takes no further pass. Else a radix select: each pass counts the
     entries per bucket of ``2**shift`` levels in ``hist`` (float64, at least 3 long) and
     keeps the bucket that holds the ``rank``-th, so buckets shrink by about ``len(hist) / 4``
     a pass: one pass when the levels spread less.
@@ -540,17 +541,20 @@ def select_level(levels, rank, j_min, j_max, hist):
     if j_min == j_max:
         return j_min, rank
     if j_max - j_min < NARROW_LEVELS:
-        lo = j_min  # count_levels(lo - 1) < rank <= count_levels(hi)
+        lo = j_min  # below = count_levels(lo - 1) < rank <= count_levels(hi) = at_hi
         hi = j_max
+        below = 0  # no level under j_min
+        at_hi = total  # every entry is at j_max or under
         while lo < hi:
             mid = lo + (hi - lo) // 2
-            if count_levels(levels, mid) >= rank:
+            c = count_levels(levels, mid)
+            if c >= rank:
                 hi = mid
+                at_hi = c
             else:
                 lo = mid + 1
-        here = count_levels(levels, lo)
-        below = count_levels(levels, lo - 1) if lo > j_min else 0
-        if here == rank:
+                below = c
+        if at_hi == rank:
             return lo + 1, 0  # every key at level lo completes the budget
         return lo, rank - below
     lanes = LANES if hist.shape[0] >= 2 * LANES + 1 else 1
@@ -652,7 +656,7 @@ def take_at(lam, inv, budget, fast, tstar, out, levels, hist, lo, hi):
         level = budget + 1  # every key at t*: all levels are below it
         rank = 0
     else:
-        level, rank = select_level(levels, rank, j_min, j_max, hist)
+        level, rank = select_level(levels, rank, j_min, j_max, n_tied, hist)
     take_levels(out, levels, level, rank)
     return True
 
