@@ -1717,26 +1717,26 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef double est[2]
     cdef double guess, total
     cdef Py_ssize_t listed
+    cdef bint selected
     if fast and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
         found = estimate_bracket(inv[:n], budget, t, t2, slope, base, width_max, lo, hi, est)
-        if found == NARROW and lo == NULL:
-            # The count at the lower end and the listing of the workers with keys between,
-            # in one pass (threshold.py: count_at, then select_between's listing).
-            total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], &out[0], n, est[0], <double>budget,
-                                  est[1], &ties[0], &listed)
-            lo_c = limit if total >= limit else <int64_t>total
-            if lo_c < budget and select_listed(lam, budget, lo_c, est[1], out, ties, listed, heap, hi):
-                bracket[0] = est[0]
-                bracket[1] = est[1]
-                return
-            inverse_at(SIMD_LEVEL, &lam[0], &heap[0], n, scratch)  # as below
-            lo_c = base
-        elif found == NARROW:
-            if est[0] > 0.0:
-                lo_c = count_either(lam, inv, est[0], budget, limit, fast, False, out, ext, lo, hi)
+        if found == NARROW:
+            if lo == NULL:
+                # The count at the lower end and the listing of the workers with keys between,
+                # in one pass (threshold.py: count_at, then select_between's listing).
+                total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], &out[0], n, est[0], <double>budget,
+                                      est[1], &ties[0], &listed)
+                lo_c = limit if total >= limit else <int64_t>total
+                selected = lo_c < budget and select_listed(lam, budget, lo_c, est[1], out, ties, listed,
+                                                           heap, hi)
             else:
-                prefix_at_zero(lam, budget, lo, hi, out)
-            if lo_c < budget and select_between(lam, budget, lo_c, out, est[1], out, ties, heap, lo, hi):
+                if est[0] > 0.0:
+                    lo_c = count_either(lam, inv, est[0], budget, limit, fast, False, out, ext, lo, hi)
+                else:
+                    prefix_at_zero(lam, budget, lo, hi, out)
+                selected = lo_c < budget and select_between(lam, budget, lo_c, out, est[1], out, ties, heap,
+                                                            lo, hi)
+            if selected:
                 bracket[0] = est[0]
                 bracket[1] = est[1]
                 return
@@ -2345,29 +2345,24 @@ cdef int bounds_core(const double[::1] counts, const double[::1] means,
                      const unsigned char[::1] available, int variant, double weight,
                      double log_term, double[::1] s) noexcept nogil:
     cdef Py_ssize_t i, n = counts.shape[0]
-    cdef double k, r, ci, v
+    cdef double k, r, ci, v, f
     if means.shape[0] < n or available.shape[0] < n or s.shape[0] < n:
         return STATUS_LENGTHS_DIFFER
-    # Every lane computes its bound and then picks (K_i = 0 gives r = inf, never kept): no
-    # branches, so that the loop vectorises; the kept values are stats.bounds_into's.
-    if variant == VARIANT_ATA:
-        for i in range(n):
-            k = counts[i]
+    for i in range(counts.shape[0]):
+        k = counts[i]
+        if available[i] == 0:
+            s[i] = INFINITY
+        elif k > 0.0:
             r = log_term / k
             ci = sqrt(r) + r
-            v = means[i] - weight * ci
-            v = v if v > 0.0 else 0.0
-            v = v if k > 0.0 else 0.0
-            s[i] = v if available[i] != 0 else INFINITY
-    else:
-        for i in range(n):
-            k = counts[i]
-            r = log_term / k
-            ci = sqrt(r) + r
-            v = 1.0 - weight * ci
-            v = means[i] * v if v > 0.0 else 0.0
-            v = v if k > 0.0 else 0.0
-            s[i] = v if available[i] != 0 else INFINITY
+            if variant == VARIANT_ATA:
+                v = means[i] - weight * ci
+                s[i] = v if v > 0.0 else 0.0
+            else:
+                f = 1.0 - weight * ci
+                s[i] = means[i] * f if f > 0.0 else 0.0
+        else:
+            s[i] = 0.0
     return STATUS_OK
 
 
