@@ -534,6 +534,46 @@ cdef extern from *:
     FASTATA_LEVEL_PASSES(avx2, __attribute__((target("avx2"))))
     #endif
 
+    /* The policy passes (stats.check_samples, stats.bounds_into) as plain branch-free loops,
+       which the compiler vectorises once it may use AVX2: the bounds are a division and a
+       square root per worker, whose packed forms are correctly rounded as the scalar ones
+       are, so every level gives the same bits (no contraction: -ffp-contract=off). A lane
+       of an unexplored worker computes log_term / 0 and is then discarded. */
+    #define FASTATA_POLICY_PASSES(suffix, attribute)                                            \
+        attribute static int fastata_samples_ok_##suffix(const int64_t *workers,                \
+                                                        const double *durations,                \
+                                                        ptrdiff_t m, int64_t n) {               \
+            int ok = 1;                                                                         \
+            for (ptrdiff_t u = 0; u < m; u++)                                                   \
+                ok &= ((uint64_t)workers[u] < (uint64_t)n)                                      \
+                      & (durations[u] >= 0.0) & (durations[u] < HUGE_VAL);                      \
+            return ok;                                                                          \
+        }                                                                                       \
+        attribute static void fastata_bounds_##suffix(const double *counts, const double *means, \
+                                                     const unsigned char *available,            \
+                                                     ptrdiff_t n, int ata, double weight,        \
+                                                     double log_term, double *s) {              \
+            if (ata) {                                                                          \
+                for (ptrdiff_t i = 0; i < n; i++) {                                             \
+                    double k = counts[i], r = log_term / k, ci = sqrt(r) + r;                   \
+                    double v = means[i] - weight * ci;                                          \
+                    v = (k > 0.0) & (v > 0.0) ? v : 0.0;                                        \
+                    s[i] = available[i] ? v : HUGE_VAL;                                         \
+                }                                                                               \
+            } else {                                                                            \
+                for (ptrdiff_t i = 0; i < n; i++) {                                             \
+                    double k = counts[i], r = log_term / k, ci = sqrt(r) + r;                   \
+                    double f = 1.0 - weight * ci;                                               \
+                    double v = (k > 0.0) & (f > 0.0) ? means[i] * f : 0.0;                      \
+                    s[i] = available[i] ? v : HUGE_VAL;                                         \
+                }                                                                               \
+            }                                                                                   \
+        }
+    FASTATA_POLICY_PASSES(scalar, )
+    #if FASTATA_X86_SIMD
+    FASTATA_POLICY_PASSES(avx2, __attribute__((target("avx2"))))
+    #endif
+
     /* Instruction sets, widest last; the tests run each one this CPU has. */
     enum { FASTATA_SCALAR = 0, FASTATA_AVX2 = 1, FASTATA_AVX512 = 2 };
 
@@ -588,6 +628,27 @@ cdef extern from *:
             return fastata_inverse_avx2(lam, inv, n, counts);
     #endif
         return fastata_inverse_scalar(lam, inv, n, counts);
+    }
+
+    static int fastata_samples_ok_at(int level, const int64_t *workers, const double *durations,
+                                     ptrdiff_t m, int64_t n) {
+    #if FASTATA_X86_SIMD
+        if (level != FASTATA_SCALAR)
+            return fastata_samples_ok_avx2(workers, durations, m, n);
+    #endif
+        return fastata_samples_ok_scalar(workers, durations, m, n);
+    }
+
+    static void fastata_bounds_at(int level, const double *counts, const double *means,
+                                  const unsigned char *available, ptrdiff_t n, int ata,
+                                  double weight, double log_term, double *s) {
+    #if FASTATA_X86_SIMD
+        if (level != FASTATA_SCALAR) {
+            fastata_bounds_avx2(counts, means, available, n, ata, weight, log_term, s);
+            return;
+        }
+    #endif
+        fastata_bounds_scalar(counts, means, available, n, ata, weight, log_term, s);
     }
 
     static int64_t fastata_count_levels_at(int level, const int64_t *levels, ptrdiff_t n,
@@ -1005,6 +1066,12 @@ cdef extern from *:
     }
     """
     int best_level "fastata_best_level"() noexcept nogil
+    int samples_ok_at "fastata_samples_ok_at"(int level, const int64_t* workers,
+                                             const double* durations, Py_ssize_t m,
+                                             int64_t n) noexcept nogil
+    void policy_bounds_at "fastata_bounds_at"(int level, const double* counts, const double* means,
+                                              const unsigned char* available, Py_ssize_t n, int ata,
+                                              double weight, double log_term, double* s) noexcept nogil
     double count_one "fastata_count1"(double x, double inv, double t, double cap) noexcept nogil
     double count_at "fastata_count_at"(int level, const double* lam, const double* inv,
                                        int64_t* out, Py_ssize_t n, double t,
@@ -2320,15 +2387,20 @@ cdef int observe_core(const int64_t[::1] workers, const double[::1] durations,
     cdef double x, k, delta, mean
     if durations.shape[0] < workers.shape[0] or means.shape[0] < n or m2.shape[0] < n:
         return STATUS_LENGTHS_DIFFER
-    for u in range(workers.shape[0]):
-        i = workers[u]
-        if i < 0 or i >= n:
-            return STATUS_WORKER_OUT_OF_RANGE
-        x = durations[u]
-        if not (x >= 0.0):
-            return STATUS_DURATION_NOT_FINITE if x != x else STATUS_DURATION_NEGATIVE
-        if x == INFINITY:
-            return STATUS_DURATION_NOT_FINITE
+    if workers.shape[0] == 0:
+        return STATUS_OK
+    # One branch-free pass says whether every sample is good; only a bad batch is scanned
+    # again, for its first bad element (the status stats.check_samples returns).
+    if not samples_ok_at(SIMD_LEVEL, &workers[0], &durations[0], workers.shape[0], n):
+        for u in range(workers.shape[0]):
+            i = workers[u]
+            if i < 0 or i >= n:
+                return STATUS_WORKER_OUT_OF_RANGE
+            x = durations[u]
+            if x != x or x == INFINITY or x == -INFINITY:
+                return STATUS_DURATION_NOT_FINITE
+            if x < 0.0:
+                return STATUS_DURATION_NEGATIVE
     for u in range(workers.shape[0]):
         i = workers[u]
         x = durations[u]
@@ -2344,25 +2416,12 @@ cdef int observe_core(const int64_t[::1] workers, const double[::1] durations,
 cdef int bounds_core(const double[::1] counts, const double[::1] means,
                      const unsigned char[::1] available, int variant, double weight,
                      double log_term, double[::1] s) noexcept nogil:
-    cdef Py_ssize_t i, n = counts.shape[0]
-    cdef double k, r, ci, v, f
+    cdef Py_ssize_t n = counts.shape[0]
     if means.shape[0] < n or available.shape[0] < n or s.shape[0] < n:
         return STATUS_LENGTHS_DIFFER
-    for i in range(counts.shape[0]):
-        k = counts[i]
-        if available[i] == 0:
-            s[i] = INFINITY
-        elif k > 0.0:
-            r = log_term / k
-            ci = sqrt(r) + r
-            if variant == VARIANT_ATA:
-                v = means[i] - weight * ci
-                s[i] = v if v > 0.0 else 0.0
-            else:
-                f = 1.0 - weight * ci
-                s[i] = means[i] * f if f > 0.0 else 0.0
-        else:
-            s[i] = 0.0
+    if n > 0:
+        policy_bounds_at(SIMD_LEVEL, &counts[0], &means[0], &available[0], n, variant == VARIANT_ATA,
+                         weight, log_term, &s[0])
     return STATUS_OK
 
 

@@ -1,5 +1,7 @@
 """Oracles for the tests: the reference backend, and a canonicity check for any size."""
 
+import math
+
 import numpy as np
 
 import fastata as fa
@@ -44,3 +46,24 @@ def is_canonical(lam, budget, a, min_tasks=None, max_tasks=None):
     largest_taken = last[:, np.lexsort(last[::-1])[-1]]
     smallest_untaken = nxt[:, np.lexsort(nxt[::-1])[0]]
     return tuple(largest_taken) < tuple(smallest_untaken)
+
+
+def sample_batches(n, m=37, seed=11):
+    """Batches of ``m`` samples for ``n`` workers: a good one, then bad ones with a bad id or
+    duration of every kind at the vector edges and tails, each followed by a second bad
+    element, so that a check which does not stop at the first bad element shows."""
+    rng = np.random.default_rng(seed)
+    workers, durations = rng.integers(0, n, m), rng.exponential(1.0, m)
+    batches = [(workers, durations)]
+    for pos in (0, 3, 4, 17, m - 2, m - 1):
+        for bad_id, bad_x in [(-1, None), (n, None), (2**63 - 1, None), (None, -0.5), (None, math.nan),
+                              (None, math.inf), (None, -math.inf), (n, math.nan)]:
+            w, x = workers.copy(), durations.copy()
+            if bad_id is not None:
+                w[pos] = bad_id
+            if bad_x is not None:
+                x[pos] = bad_x
+            if pos + 1 < m:
+                x[pos + 1] = -1.0
+            batches.append((w, x))
+    return batches

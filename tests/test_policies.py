@@ -183,6 +183,23 @@ def test_kernels_agree_bitwise_on_random_state(backend):
             assert expected.tobytes() == got.tobytes()
 
 
+def test_observe_kernels_report_the_first_bad_sample(backend):
+    """Every backend's observe kernel checks a whole batch in one pass and reports the first
+    bad sample's status, as the reference's loop does; a bad batch changes nothing."""
+    from fastata import _backends
+    from oracle import sample_batches
+
+    _, kernels = _backends.resolve(backend)
+    _, ref = _backends.resolve("python")
+    n = 50
+    for workers, durations in sample_batches(n):
+        state = [np.full(n, 2.0), np.ones(n), np.full(n, 0.5)]
+        expected = [a.copy() for a in state]
+        assert kernels.observe_into(workers, durations, *state) == ref.observe_into(workers, durations, *expected)
+        for a, b in zip(state, expected):
+            assert a.tobytes() == b.tobytes()
+
+
 def test_cython_policy_codes_mirror_status_py():
     from fastata.kernels import cython_cpu
 

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fastata.kernels import threshold
-from oracle import is_canonical
+from oracle import is_canonical, sample_batches
 
 cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
 LEVELS = cython_cpu.simd_levels()
@@ -315,3 +315,53 @@ def test_forced_level_checks_the_bounds():
     codes = cython_cpu.status_codes()
     assert seen == {codes[name] for name in ("OK", "MIN_NEGATIVE", "BOUNDS_CROSSED", "MIN_ON_UNAVAILABLE",
                                              "MIN_OVER_BUDGET", "CAPACITY_SHORT")}
+
+
+def policy_state(rng, n):
+    """Statistics of ``n`` workers: unexplored ones, a few samples (bounds clipped to 0),
+    many samples, unavailable ones."""
+    counts = rng.choice([0.0, 1.0, 2.0, 3.0, 40.0, 2000.0], n) * rng.choice([1.0, 0.9], n)
+    means = rng.gamma(2.0, 3.0, n)
+    available = (rng.random(n) < 0.9).astype(np.uint8)
+    return counts, means, available
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("n", [0, 1, 3, 4, 7, 8, 9, 301])
+def test_policy_bounds_at_every_level(level, n):
+    """The bounds pass (a division and a square root per worker, in SIMD from AVX2) gives
+    the reference's bits at every level, in the vector body and its tail."""
+    from fastata.kernels import reference, status
+
+    counts, means, available = policy_state(np.random.default_rng(n), n)
+    previous = cython_cpu.set_simd_level(level)
+    try:
+        for variant in (status.VARIANT_ATA, status.VARIANT_EMPIRICAL):
+            for weight, log_term in [(0.7, math.log(2.0)), (0.05, math.log(2.0 * 37.3**2)), (3.0, 11.0)]:
+                expected, got = np.empty(n), np.full(n, np.nan)
+                reference.bounds_into(counts, means, available, variant, weight, log_term, expected)
+                assert cython_cpu.bounds_into(counts, means, available, variant, weight, log_term, got) == 0
+                assert expected.tobytes() == got.tobytes()
+    finally:
+        cython_cpu.set_simd_level(previous)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_observe_check_at_every_level(level):
+    """observe's check is one branch-free pass at every level; a bad batch gets the status of
+    its first bad element (as the reference's loop), wherever it lies, and changes nothing."""
+    from fastata.kernels import reference
+
+    n = 50
+    batches = sample_batches(n)
+    previous = cython_cpu.set_simd_level(level)
+    try:
+        for w, x in batches:
+            state = [np.full(n, 2.0), np.ones(n), np.full(n, 0.5)]
+            expected = [a.copy() for a in state]
+            want = reference.observe_into(w, x, *expected)
+            assert cython_cpu.observe_into(w, x, *state) == want
+            for a, b in zip(state, expected):
+                assert a.tobytes() == b.tobytes()
+    finally:
+        cython_cpu.set_simd_level(previous)
