@@ -25,7 +25,8 @@ import numpy as np
 from numba import cuda, float64, int64
 
 from . import threshold
-from .status import LAM_NAN, LAM_NEGATIVE, NO_AVAILABLE_WORKER, OK
+from .status import (BOUNDS_CROSSED, LAM_NAN, LAM_NEGATIVE, MIN_NEGATIVE, MIN_ON_UNAVAILABLE, NO_AVAILABLE_WORKER,
+                     OK)
 
 #: Threads per block of the one-thread-per-problem kernels.
 THREADS_PER_BLOCK = 128
@@ -39,6 +40,8 @@ WIDE_BLOCKS = 1024
 _MAX_THREADS = 256
 #: Above this many keys (``budget * n``) per-block counts could overflow int64: one thread then.
 _MAX_KEYS = 4e18
+#: What :meth:`_Wide.run` returns for a bounded problem it leaves to one GPU thread.
+_ONE_THREAD = -1
 _JIT = dict(cache=True)
 
 INF = threshold.INF
@@ -153,8 +156,22 @@ def allocate_batch_bounded_into(lam2d, budgets, lo2d, hi2d, out, ties, heap, sta
 
 
 def allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties=None, heap=None):
-    """:func:`allocate_into` with per-worker bounds: one GPU thread whatever ``n`` (the
-    whole-GPU path takes no bounds)."""
+    """:func:`allocate_into` with per-worker bounds: on the whole GPU from ``WIDE_N`` workers
+    (:class:`_Wide`), else as a batch of one (one GPU thread)."""
+    n = lam.shape[0]
+    if n >= WIDE_N:
+        d_lam = _buffer("lam", n, np.float64)
+        d_lam.copy_to_device(lam)
+        d_lo = _buffer("min_tasks", n, np.int64)
+        d_lo.copy_to_device(min_tasks)
+        d_hi = _buffer("max_tasks", n, np.int64)
+        d_hi.copy_to_device(max_tasks)
+        d_out = _buffer("out", n, np.int64)
+        status = _Wide(d_lam, budget, d_out, d_lo, d_hi).run()
+        if status != _ONE_THREAD:
+            if status == OK:
+                d_out.copy_to_host(out)
+            return status
     status = np.zeros(1, dtype=np.int64)
     allocate_batch_bounded_into(lam.reshape(1, -1), np.array([budget], dtype=np.int64), min_tasks.reshape(1, -1),
                                 max_tasks.reshape(1, -1), out.reshape(1, -1), None, None, status)
@@ -310,6 +327,12 @@ def _allocate_one_thread(d_lam, budget, d_out):
 #
 # The rank pass: a block counts its flagged workers, the host turns the counts into
 # offsets, and each block ranks its own in index order by prefix sums over tiles.
+#
+# Per-worker bounds (min_tasks, max_tasks): a parallel check first (the first bad worker
+# decides, as threshold.scan_bounds_exact), then the same passes with each worker's keys
+# limited to j = min_i + 1 .. max_i (a lam = 0 worker counts its maximum at any threshold).
+# Two cases need no search and are left to one GPU thread: every task at the minimums,
+# and lam = 0 workers with room for every task left (a fill by (j, i)).
 
 
 def _wide_grid(n):
@@ -406,10 +429,63 @@ def _wide_scan(lam, ints, floats):
         floats[b, 0] = inv
 
 
+@cuda.jit(device=True)
+def _bounds_of(lo, hi, bounded, budget, i):
+    """Worker i's keys are ``j = floor + 1 .. cap``: ``(floor, cap)``, ``(0, budget)`` unbounded."""
+    if bounded:
+        return lo[i], min(hi[i], budget)
+    return 0, budget
+
+
 @cuda.jit(**_JIT)
-def _wide_count(lam, t, cap, out, ints, floats):
+def _wide_scan_bounds(lam, lo, hi, budget, ints):
+    """threshold.scan_bounds_exact in parallel. Per block: the first worker with a bad bound
+    and its status, as ``16 * i + status`` so that the least is the first (``16 * n``: none);
+    the minimums' sum, the maximums' sum and the room on ``lam = 0`` workers over the
+    available workers, each saturated at ``budget + 1`` as there."""
+    ibuf = cuda.shared.array(_MAX_THREADS, int64)
+    n = lam.shape[0]
+    start, stop = _chunk(n)
+    limit = budget + 1
+    first_bad = 16 * n
+    taken = 0
+    capacity = 0
+    room = 0
+    for i in range(start + cuda.threadIdx.x, stop, cuda.blockDim.x):
+        x = lam[i]
+        low = lo[i]
+        code = 0
+        if low < 0:
+            code = MIN_NEGATIVE
+        elif low > hi[i]:
+            code = BOUNDS_CROSSED
+        elif x == INF and low > 0:
+            code = MIN_ON_UNAVAILABLE
+        if code != 0:
+            first_bad = min(first_bad, 16 * i + code)
+        elif x < INF:
+            high = min(hi[i], limit)
+            taken = min(taken + min(low, limit), limit)
+            capacity = min(capacity + high, limit)
+            if x == 0.0:
+                room = min(room + high - low, limit)
+    first_bad = _reduce(ibuf, first_bad, 1)
+    taken = _reduce(ibuf, taken, 0)  # at most WIDE_THREADS * (2**53 + 2): no overflow
+    capacity = _reduce(ibuf, capacity, 0)
+    room = _reduce(ibuf, room, 0)
+    if cuda.threadIdx.x == 0:
+        b = cuda.blockIdx.x
+        ints[b, 0] = first_bad
+        ints[b, 1] = min(taken, limit)
+        ints[b, 2] = min(capacity, limit)
+        ints[b, 3] = min(room, limit)
+
+
+@cuda.jit(**_JIT)
+def _wide_count(lam, t, budget, lo, hi, bounded, out, ints, floats):
     """``out[i]`` = worker i's keys with product ``<= t``; per block: their sum, the smallest
-    product above ``t`` and the largest at or below it (over keys ``j <= cap``)."""
+    product above ``t`` and the largest at or below it (over the keys a worker owns:
+    ``j <= budget``, and with bounds ``min_i < j <= max_i``)."""
     ibuf = cuda.shared.array(_MAX_THREADS, int64)
     fbuf = cuda.shared.array(_MAX_THREADS, float64)
     start, stop = _chunk(lam.shape[0])
@@ -418,12 +494,14 @@ def _wide_count(lam, t, cap, out, ints, floats):
     below = -1.0
     for i in range(start + cuda.threadIdx.x, stop, cuda.blockDim.x):
         x = lam[i]
-        c = threshold.count_le_fast(x, t, cap)
+        floor_i, cap_i = _bounds_of(lo, hi, bounded, budget, i)
+        # lam = 0 (only with bounds here): every key has product 0, its maximum is counted
+        c = cap_i if x == 0.0 else max(threshold.count_le_fast(x, t, float(cap_i)), floor_i)
         out[i] = c
         total += c
-        if c < cap:
+        if c < cap_i:
             above = min(above, (c + 1) * x)
-        if c > 0:
+        if c > floor_i:
             below = max(below, c * x)
     total = _reduce(ibuf, total, 0)
     above = _reduce(fbuf, above, 1)
@@ -459,10 +537,11 @@ def _wide_take(out, workers):
 
 
 @cuda.jit(**_JIT)
-def _wide_split(lam, budget, tstar, out, ties, ints):
+def _wide_split(lam, budget, tstar, lo, hi, bounded, out, ties, ints):
     """``out[i]`` = worker i's keys below ``t*``, ``ties[i]`` = its keys at ``t*`` (``t* = inf``:
     the keys whose product overflows); per block: the sum of ``out``, and the lowest and
-    highest ``j`` of the keys at ``t*`` (threshold.take_ties, first loop)."""
+    highest ``j`` of the keys at ``t*`` (threshold.take_ties, first loop). With bounds a
+    worker keeps its minimum, and one with ``lam = 0`` its maximum (``t* > 0`` then)."""
     ibuf = cuda.shared.array(_MAX_THREADS, int64)
     start, stop = _chunk(lam.shape[0])
     taken = 0
@@ -470,11 +549,15 @@ def _wide_split(lam, budget, tstar, out, ties, ints):
     j_hi = 0
     for i in range(start + cuda.threadIdx.x, stop, cuda.blockDim.x):
         x = lam[i]
-        below = 0
-        upto = 0
-        if 0.0 < x < INF:
-            guess = threshold.count_le_fast(x, min(tstar, DBL_MAX), float(budget))
-            below, upto = threshold.split_at(x, tstar, budget, guess, 0)
+        floor_i, cap_i = _bounds_of(lo, hi, bounded, budget, i)
+        below = floor_i
+        upto = floor_i
+        if x == 0.0 and bounded:
+            below = cap_i
+            upto = cap_i
+        elif 0.0 < x < INF:
+            guess = threshold.count_le_fast(x, min(tstar, DBL_MAX), float(cap_i))
+            below, upto = threshold.split_at(x, tstar, cap_i, guess, floor_i)
         out[i] = below
         ties[i] = upto - below
         taken += below
@@ -557,9 +640,13 @@ def _wide_fill(mode, lam, out, ties, level, share, offsets, first):
 class _Wide:
     """The host side of one whole-GPU allocation: launches, partial results, scratch."""
 
-    def __init__(self, d_lam, budget, d_out):
+    def __init__(self, d_lam, budget, d_out, d_lo=None, d_hi=None):
         n = d_lam.shape[0]
         self.lam, self.budget, self.out, self.n = d_lam, budget, d_out, n
+        # Per-worker bounds (int64 on the device), or none: the kernels then read no bounds
+        # (``out`` stands in for the arrays they are not given).
+        self.bounded = d_lo is not None
+        self.lo, self.hi = (d_lo, d_hi) if self.bounded else (d_out, d_out)
         self.blocks = _wide_grid(n)
         self.launch = (self.blocks, WIDE_THREADS)
         self.ints = _matrix("wide_ints", self.blocks, 4, np.int64)
@@ -572,7 +659,8 @@ class _Wide:
 
     def count(self, t, into):
         """``(keys with product <= t, smallest product above t, largest at or below)``; counts into ``into``."""
-        _wide_count[self.launch](self.lam, t, float(self.budget), into, self.ints, self.floats)
+        _wide_count[self.launch](self.lam, t, self.budget, self.lo, self.hi, self.bounded, into, self.ints,
+                                 self.floats)
         ints, floats = self.partials()
         return int(ints[:, 0].sum()), float(floats[:, 0].min()), float(floats[:, 1].max())
 
@@ -599,11 +687,19 @@ class _Wide:
         n_finite, n_zero = int(ints[:, 0].sum()), int(ints[:, 1].sum())
         if budget > 0 and n_finite == 0 and n_zero == 0:
             return NO_AVAILABLE_WORKER
-        if budget == 0 or n_zero > 0:
+        if self.bounded:
+            status, remaining, zero_room = self.check_bounds()
+            if status != OK:
+                return status
+            # Every task at the minimums, or lam = 0 workers with room for the rest: no
+            # search, a fill by (j, i); and sums that could overflow: one GPU thread.
+            if remaining == 0 or (n_zero > 0 and zero_room >= remaining) or float(budget) * n >= _MAX_KEYS:
+                return _ONE_THREAD
+        elif budget == 0 or n_zero > 0:
             share, extra = divmod(budget, n_zero) if n_zero else (0, 0)
             self.fill(_ZEROS, 0, share, extra)
             return OK
-        if float(budget) * n >= _MAX_KEYS:
+        elif float(budget) * n >= _MAX_KEYS:
             return _allocate_one_thread(self.lam, budget, self.out)
         inv = float(floats[:, 0].sum())
         lo = (0.0, None)  # (threshold with fewer than budget keys, smallest product above it)
@@ -615,6 +711,18 @@ class _Wide:
                 return OK
         self.exact_search(*lo, hi)
         return OK
+
+    def check_bounds(self):
+        """threshold.scan_bounds on the GPU: ``(status, tasks left after the minimums, room
+        on lam = 0 workers)``; the first bad worker decides, as on the CPU."""
+        _wide_scan_bounds[self.launch](self.lam, self.lo, self.hi, self.budget, self.ints)
+        ints = self.ints.copy_to_host()
+        first_bad = int(ints[:, 0].min())
+        if first_bad < 16 * self.n:
+            return first_bad % 16, 0, 0
+        limit = self.budget + 1
+        taken, capacity, room = (min(sum(map(int, ints[:, k])), limit) for k in (1, 2, 3))  # no int64 overflow
+        return threshold.sums_status(self.budget, taken, capacity, room)
 
     def bracket(self, t, slope):
         """threshold.allocate_positive's secant bracketing with the counting passes on the GPU.
@@ -694,7 +802,8 @@ class _Wide:
     def take_ties(self, tstar):
         """threshold.take_ties in parallel, given the product ``t*`` of the budget-th key."""
         budget = self.budget
-        _wide_split[self.launch](self.lam, budget, tstar, self.out, self.ties, self.ints)
+        _wide_split[self.launch](self.lam, budget, tstar, self.lo, self.hi, self.bounded, self.out, self.ties,
+                                 self.ints)
         ints = self.ints.copy_to_host()
         remaining = budget - int(ints[:, 0].sum())
         j_lo, j_hi = int(ints[:, 1].min()), int(ints[:, 2].max())

@@ -48,6 +48,13 @@ def paths(monkeypatch):
         return one_thread(*args)
 
     monkeypatch.setattr(cuda_kernels, "_allocate_one_thread", spy_one_thread)
+    one_thread_bounded = cuda_kernels.allocate_batch_bounded_into
+
+    def spy_one_thread_bounded(*args):
+        ran.append("one thread")
+        return one_thread_bounded(*args)
+
+    monkeypatch.setattr(cuda_kernels, "allocate_batch_bounded_into", spy_one_thread_bounded)
     return ran
 
 
@@ -137,6 +144,88 @@ def test_bad_lam_is_rejected_and_out_left_alone(paths):
     with pytest.raises(ValueError, match="lam must have an available worker"):
         fa.allocate(np.full(4, np.inf), 3, backend="cuda", out=out)
     assert (out == -7).all()
+
+
+def _check_bounded(lam, budget, low, high, ran):
+    """The bounded allocation on the whole GPU, bit for bit the reference's; returns the steps."""
+    ran.clear()
+    got = fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend="cuda")
+    np.testing.assert_array_equal(got, fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend="python"))
+    return list(ran)
+
+
+def test_bounds_on_the_whole_gpu(paths):
+    """Bounds that bind (minimums, caps), unavailable workers, ties and zeros with too little
+    room for the tasks left: the whole-GPU passes, never the one-thread fallback."""
+    rng = np.random.default_rng(11)
+    n = 150
+    smooth = rng.lognormal(0.0, 0.7, n)
+    smooth[rng.random(n) < 0.15] = np.inf
+    tied = rng.integers(1, 4, n) * 0.5
+    zeros = rng.exponential(1.0, n)
+    zeros[rng.random(n) < 0.2] = 0.0
+    for lam in (smooth, tied, zeros):
+        available = lam < np.inf
+        for budget in (int(available.sum()) + 7, 400, 1500):
+            low = np.where(available, 1, 0)
+            high = np.where(lam == 0.0, 2, np.where(available, max(2 * budget // n, 2) + rng.integers(0, 3, n), 3))
+            steps = _check_bounded(lam, budget, low, high, paths)
+            zero_room = (high - low)[lam == 0.0].sum()
+            if zero_room >= budget - low.sum():  # the lam = 0 workers take what is left
+                assert steps == ["one thread"]
+            else:
+                assert steps and "one thread" not in steps, steps
+    # Every key at t* in one level, and a few levels: the level bisection and the rank pass.
+    steps = _check_bounded(np.full(90, 0.3), 200, np.zeros(90, np.int64), np.full(90, 3), paths)
+    assert steps[-2:] == ["take_ties", "fill level"]
+
+
+def test_bounds_without_a_search_take_one_thread(paths):
+    """Every task at the minimums, or lam = 0 workers with room for every task left: a fill
+    by (j, i), left to one GPU thread."""
+    lam = np.array([1.0, 0.0, 2.0, 0.0, 3.0] * 20)
+    low = np.ones(100, np.int64)
+    assert _check_bounded(lam, 100, low, np.full(100, 5), paths) == ["one thread"]
+    assert _check_bounded(lam, 130, low, np.full(100, 5), paths) == ["one thread"]
+    assert "one thread" not in _check_bounded(lam, 300, low, np.full(100, 5), paths)
+
+
+def test_bad_bounds_on_the_whole_gpu_give_the_cpu_status(paths):
+    """The parallel bounds check reports the first bad worker's status, as numba's loop does,
+    and writes nothing."""
+    from fastata.kernels import numba_cpu
+
+    rng = np.random.default_rng(12)
+    n, budget = 120, 300
+    lam = rng.lognormal(0.0, 0.5, n)
+    lam[[5, 70]] = np.inf
+    good_lo, good_hi = np.where(lam < np.inf, 1, 0), np.where(lam < np.inf, 6, 0)
+    cases = []
+    for i in (3, 64, 119):
+        for kind in ("negative", "crossed", "on unavailable"):
+            lo, hi = good_lo.copy(), good_hi.copy()
+            if kind == "negative":
+                lo[i] = -1
+            elif kind == "crossed":
+                lo[i], hi[i] = 3, 2
+            else:
+                lo[70] = hi[70] = 1
+            lo[(i + 30) % n] = -1  # a later bad worker: the first decides
+            cases.append((lo, hi))
+    cases += [(good_lo * 3, good_hi), (good_lo, np.minimum(good_hi, 2)), (good_lo, good_hi * 2**50)]
+    seen = set()
+    for lo, hi in cases:
+        lo, hi = lo.astype(np.int64), hi.astype(np.int64)
+        expected = numba_cpu.allocate_bounded_into(lam, budget, lo, hi, np.empty(n, np.int64),
+                                                   np.empty(n, np.int64), np.empty(n + 2))
+        out = np.full(n, -7, dtype=np.int64)
+        paths.clear()
+        assert cuda_kernels.allocate_bounded_into(lam, budget, lo, hi, out) == expected
+        assert "one thread" not in paths
+        if expected:
+            assert (out == -7).all()
+        seen.add(expected)
+    assert len(seen) == 6  # every bounds status, and OK
 
 
 # --- Data on the device ---------------------------------------------------------------
