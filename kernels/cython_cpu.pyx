@@ -109,7 +109,7 @@ cdef extern from *:
         for (ptrdiff_t i = 0; i < n; i++) {
             double x = lam[i];
             inv[i] = 1.0 / x;
-            sum += inv[i];
+            sum += x > 0.0 ? inv[i] : 0.0;  /* lam = 0 left out (threshold.inverse_pass) */
             counts[0] += !(x >= 0.0);
             counts[1] += x == 0.0;
             counts[2] += x < HUGE_VAL;
@@ -151,10 +151,11 @@ cdef extern from *:
         return total;
     }
 
-    /* out[i] = keys below t*, levels[i] = the j of the key at t* (0: none); returns the
-       keys below; sums[0] += keys at t*, sums[1], sums[2]: min and max level (as floats). */
+    /* out[i] = keys below t*, or -j for a worker with a key at t* at level j (threshold.
+       split_at_threshold); returns the keys below; sums[0] += keys at t*, sums[1], sums[2]:
+       min and max level (as floats). */
     static double fastata_split_scalar(const double *lam, const double *inv, const int64_t *lo,
-                                       const int64_t *hi, int64_t *out, int64_t *levels,
+                                       const int64_t *hi, int64_t *out,
                                        ptrdiff_t n, double t, int64_t budget, double *sums) {
         double taken = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
@@ -163,8 +164,7 @@ cdef extern from *:
             double x = lam[i], c = fastata_count1(x, inv[i], t, cap);
             c = c > low ? c : low;
             int tied = (c > low) & (c * x == t);
-            out[i] = (int64_t)(c - tied);
-            levels[i] = tied ? (int64_t)c : 0;
+            out[i] = tied ? -(int64_t)c : (int64_t)c;
             taken += c - tied;
             sums[0] += tied;
             if (tied) {
@@ -292,7 +292,7 @@ cdef extern from *:
         for (; i + 8 <= n; i += 8) {
             __m512d x = _mm512_loadu_pd(lam + i), v = _mm512_div_pd(one, x);
             _mm512_storeu_pd(inv + i, v);
-            s = _mm512_add_pd(s, v);
+            s = _mm512_mask_add_pd(s, _mm512_cmp_pd_mask(x, zero, _CMP_GT_OQ), s, v);
             /* NGE: not >= 0, NaN included */
             invalid = _mm512_mask_add_epi64(invalid, _mm512_cmp_pd_mask(x, zero, _CMP_NGE_UQ), invalid, unit);
             zeros = _mm512_mask_add_epi64(zeros, _mm512_cmp_pd_mask(x, zero, _CMP_EQ_OQ), zeros, unit);
@@ -316,7 +316,7 @@ cdef extern from *:
         for (; i + 4 <= n; i += 4) {
             __m256d x = _mm256_loadu_pd(lam + i), v = _mm256_div_pd(one, x);
             _mm256_storeu_pd(inv + i, v);
-            s = _mm256_add_pd(s, v);
+            s = _mm256_add_pd(s, _mm256_and_pd(_mm256_cmp_pd(x, zero, _CMP_GT_OQ), v));
             invalid = _mm256_sub_epi64(invalid, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_NGE_UQ)));
             zeros = _mm256_sub_epi64(zeros, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_EQ_OQ)));
             finite = _mm256_sub_epi64(finite, _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_LT_OQ)));
@@ -427,7 +427,7 @@ cdef extern from *:
 
     __attribute__((target("avx512f,avx512dq")))
     static double fastata_split_avx512(const double *lam, const double *inv, const int64_t *bound_lo,
-                                       const int64_t *bound_hi, int64_t *out, int64_t *levels,
+                                       const int64_t *bound_hi, int64_t *out,
                                        ptrdiff_t n, double t, int64_t budget, double *sums) {
         const __m512d vt = _mm512_set1_pd(t);
         const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
@@ -446,8 +446,7 @@ cdef extern from *:
             __mmask8 tied = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(c, low, _CMP_GT_OQ),
                                                     _mm512_mul_pd(c, x), vt, _CMP_EQ_OQ);
             __m512d below = _mm512_mask_sub_pd(c, tied, c, one);
-            _mm512_storeu_si512((void *)(out + i), _mm512_cvttpd_epi64(below));
-            _mm512_storeu_si512((void *)(levels + i), _mm512_cvttpd_epi64(_mm512_maskz_mov_pd(tied, c)));
+            _mm512_storeu_si512((void *)(out + i), _mm512_cvttpd_epi64(_mm512_mask_sub_pd(c, tied, zero, c)));
             taken = _mm512_add_pd(taken, below);
             tied_n = _mm512_mask_add_pd(tied_n, tied, tied_n, one);
             lo = _mm512_mask_min_pd(lo, tied, lo, c);
@@ -458,13 +457,13 @@ cdef extern from *:
         sums[2] = _mm512_reduce_max_pd(hi);
         return _mm512_reduce_add_pd(taken)
                + fastata_split_scalar(lam + i, inv + i, bound_lo ? bound_lo + i : NULL,
-                                      bound_hi ? bound_hi + i : NULL, out + i, levels + i, n - i, t,
+                                      bound_hi ? bound_hi + i : NULL, out + i, n - i, t,
                                       budget, sums);
     }
 
     __attribute__((target("avx2")))
     static double fastata_split_avx2(const double *lam, const double *inv, const int64_t *bound_lo,
-                                     const int64_t *bound_hi, int64_t *out, int64_t *levels,
+                                     const int64_t *bound_hi, int64_t *out,
                                      ptrdiff_t n, double t, int64_t budget, double *sums) {
         const __m256d vt = _mm256_set1_pd(t);
         const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
@@ -485,8 +484,10 @@ cdef extern from *:
             __m256d tied = _mm256_and_pd(_mm256_cmp_pd(c, low, _CMP_GT_OQ),
                                          _mm256_cmp_pd(_mm256_mul_pd(c, x), vt, _CMP_EQ_OQ));
             __m256d below = _mm256_sub_pd(c, _mm256_and_pd(tied, one));
-            _mm256_storeu_si256((__m256i *)(out + i), fastata_to_int4(below));
-            _mm256_storeu_si256((__m256i *)(levels + i), fastata_to_int4(_mm256_and_pd(tied, c)));
+            __m256i count = fastata_to_int4(c);  /* -count where tied: the AVX2 conversion needs c >= 0 */
+            _mm256_storeu_si256((__m256i *)(out + i),
+                                _mm256_blendv_epi8(count, _mm256_sub_epi64(_mm256_setzero_si256(), count),
+                                                   _mm256_castpd_si256(tied)));
             taken = _mm256_add_pd(taken, below);
             tied_n = _mm256_add_pd(tied_n, _mm256_and_pd(tied, one));
             lo = _mm256_blendv_pd(lo, _mm256_min_pd(lo, c), tied);
@@ -497,36 +498,37 @@ cdef extern from *:
         sums[2] = fastata_max4(hi, sums[2]);
         return fastata_sum4(taken)
                + fastata_split_scalar(lam + i, inv + i, bound_lo ? bound_lo + i : NULL,
-                                      bound_hi ? bound_hi + i : NULL, out + i, levels + i, n - i, t,
+                                      bound_hi ? bound_hi + i : NULL, out + i, n - i, t,
                                       budget, sums);
     }
     #else
     #define FASTATA_X86_SIMD 0
     #endif
 
-    /* The integer passes over the levels at t* (threshold.count_levels, take_levels): plain loops that
-       the compiler vectorises once it may use AVX2 (SSE2 has no 64-bit compare). */
+    /* The integer passes over the split's marks (-j for a worker with a key at t* at level j:
+       threshold.count_levels, take_levels): plain loops that the compiler vectorises once it
+       may use AVX2 (SSE2 has no 64-bit compare). */
     #define FASTATA_LEVEL_PASSES(suffix, attribute)                                             \
-        attribute static int64_t fastata_count_levels_##suffix(const int64_t *levels,           \
+        attribute static int64_t fastata_count_levels_##suffix(const int64_t *marks,            \
                                                               ptrdiff_t n, int64_t level) {     \
             int64_t total = 0;                                                                  \
             for (ptrdiff_t i = 0; i < n; i++)                                                   \
-                total += (levels[i] > 0) & (levels[i] <= level);                                \
+                total += (marks[i] < 0) & (marks[i] >= -level);                                 \
             return total;                                                                       \
         }                                                                                       \
-        attribute static int64_t fastata_count_equal_##suffix(const int64_t *levels,            \
+        attribute static int64_t fastata_count_equal_##suffix(const int64_t *marks,             \
                                                              ptrdiff_t n, int64_t level) {      \
             int64_t total = 0;                                                                  \
             for (ptrdiff_t i = 0; i < n; i++)                                                   \
-                total += levels[i] == level;                                                    \
+                total += marks[i] == -level;                                                    \
             return total;                                                                       \
         }                                                                                       \
-        attribute static void fastata_take_levels_##suffix(int64_t *out, const int64_t *levels, \
-                                                          ptrdiff_t n, int64_t level,           \
-                                                          ptrdiff_t cut) {                      \
+        attribute static void fastata_take_levels_##suffix(int64_t *out, ptrdiff_t n,           \
+                                                          int64_t level, ptrdiff_t cut) {       \
             for (ptrdiff_t i = 0; i < n; i++) {                                                 \
-                int64_t j = levels[i];                                                          \
-                out[i] += ((j > 0) & (j < level)) | ((j == level) & (i <= cut));                \
+                int64_t v = out[i], j = -v;                                                     \
+                int64_t taken = (j < level) | ((j == level) & (i <= cut));                      \
+                out[i] = v < 0 ? j - 1 + taken : v;                                             \
             }                                                                                   \
         }
     FASTATA_LEVEL_PASSES(scalar, )
@@ -651,33 +653,33 @@ cdef extern from *:
         fastata_bounds_scalar(counts, means, available, n, ata, weight, log_term, s);
     }
 
-    static int64_t fastata_count_levels_at(int level, const int64_t *levels, ptrdiff_t n,
+    static int64_t fastata_count_levels_at(int level, const int64_t *marks, ptrdiff_t n,
                                            int64_t j) {
     #if FASTATA_X86_SIMD
         if (level != FASTATA_SCALAR)
-            return fastata_count_levels_avx2(levels, n, j);
+            return fastata_count_levels_avx2(marks, n, j);
     #endif
-        return fastata_count_levels_scalar(levels, n, j);
+        return fastata_count_levels_scalar(marks, n, j);
     }
 
-    static int64_t fastata_count_equal_at(int level, const int64_t *levels, ptrdiff_t n,
+    static int64_t fastata_count_equal_at(int level, const int64_t *marks, ptrdiff_t n,
                                           int64_t j) {
     #if FASTATA_X86_SIMD
         if (level != FASTATA_SCALAR)
-            return fastata_count_equal_avx2(levels, n, j);
+            return fastata_count_equal_avx2(marks, n, j);
     #endif
-        return fastata_count_equal_scalar(levels, n, j);
+        return fastata_count_equal_scalar(marks, n, j);
     }
 
-    static void fastata_take_levels_at(int level, int64_t *out, const int64_t *levels,
-                                       ptrdiff_t n, int64_t j, ptrdiff_t cut) {
+    static void fastata_take_levels_at(int level, int64_t *out, ptrdiff_t n, int64_t j,
+                                       ptrdiff_t cut) {
     #if FASTATA_X86_SIMD
         if (level != FASTATA_SCALAR) {
-            fastata_take_levels_avx2(out, levels, n, j, cut);
+            fastata_take_levels_avx2(out, n, j, cut);
             return;
         }
     #endif
-        fastata_take_levels_scalar(out, levels, n, j, cut);
+        fastata_take_levels_scalar(out, n, j, cut);
     }
 
     /* ext[0], ext[1] start at +inf and 0. */
@@ -1051,18 +1053,18 @@ cdef extern from *:
 
     /* sums[0..2] start at 0, +inf and 0; lo and hi may be NULL (no bounds); budget < 2**51. */
     static double fastata_split_at(int level, const double *lam, const double *inv, const int64_t *lo,
-                                   const int64_t *hi, int64_t *out, int64_t *levels, ptrdiff_t n,
+                                   const int64_t *hi, int64_t *out, ptrdiff_t n,
                                    double t, int64_t budget, double *sums) {
         sums[0] = 0.0;
         sums[1] = HUGE_VAL;
         sums[2] = 0.0;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
-            return fastata_split_avx512(lam, inv, lo, hi, out, levels, n, t, budget, sums);
+            return fastata_split_avx512(lam, inv, lo, hi, out, n, t, budget, sums);
         if (level == FASTATA_AVX2)
-            return fastata_split_avx2(lam, inv, lo, hi, out, levels, n, t, budget, sums);
+            return fastata_split_avx2(lam, inv, lo, hi, out, n, t, budget, sums);
     #endif
-        return fastata_split_scalar(lam, inv, lo, hi, out, levels, n, t, budget, sums);
+        return fastata_split_scalar(lam, inv, lo, hi, out, n, t, budget, sums);
     }
     """
     int best_level "fastata_best_level"() noexcept nogil
@@ -1081,12 +1083,12 @@ cdef extern from *:
     Py_ssize_t boundary_at "fastata_boundary_at"(int level, const double* lam, const int64_t* lo,
                                                  const int64_t* maxima, int64_t* out, Py_ssize_t n,
                                                  double hi_t, int64_t budget, int64_t* idx) noexcept nogil
-    int64_t count_levels_at "fastata_count_levels_at"(int level, const int64_t* levels,
+    int64_t count_levels_at "fastata_count_levels_at"(int level, const int64_t* marks,
                                                       Py_ssize_t n, int64_t j) noexcept nogil
-    int64_t count_equal_at "fastata_count_equal_at"(int level, const int64_t* levels,
+    int64_t count_equal_at "fastata_count_equal_at"(int level, const int64_t* marks,
                                                     Py_ssize_t n, int64_t j) noexcept nogil
-    void take_levels_at "fastata_take_levels_at"(int level, int64_t* out, const int64_t* levels,
-                                                 Py_ssize_t n, int64_t j, Py_ssize_t cut) noexcept nogil
+    void take_levels_at "fastata_take_levels_at"(int level, int64_t* out, Py_ssize_t n, int64_t j,
+                                                 Py_ssize_t cut) noexcept nogil
     double extremes_at "fastata_extremes_at"(int level, const double* lam, const double* inv,
                                              int64_t* out, Py_ssize_t n, double t, double cap,
                                              double* ext) noexcept nogil
@@ -1105,7 +1107,7 @@ cdef extern from *:
                                              int64_t budget) noexcept nogil
     double split_at_level "fastata_split_at"(int level, const double* lam, const double* inv,
                                              const int64_t* lo, const int64_t* hi, int64_t* out,
-                                             int64_t* levels, Py_ssize_t n, double t, int64_t budget,
+                                             Py_ssize_t n, double t, int64_t budget,
                                              double* sums) noexcept nogil
 
 
@@ -1211,6 +1213,7 @@ cdef int scan(const double[::1] lam, int64_t budget, double[::1] inv, int64_t* n
     if counts[1] > 0:
         n_zero[0] = counts[1]
         n_avail[0] = counts[2] - counts[1]
+        lam_min[0] = 0.0
         return STATUS_OK
     if counts[2] == 0 or not (inv_sum[0] < INFINITY):
         return scan_exact(lam, budget, n_zero, n_avail, inv_sum, lam_min)
@@ -1360,8 +1363,8 @@ cdef Py_ssize_t LANES = 4
 cdef int64_t NARROW_LEVELS = 64
 
 
-cdef inline int64_t count_levels(int64_t[::1] levels, int64_t level) noexcept nogil:
-    return count_levels_at(SIMD_LEVEL, &levels[0], levels.shape[0], level)
+cdef inline int64_t count_levels(int64_t[::1] marks, int64_t level) noexcept nogil:
+    return count_levels_at(SIMD_LEVEL, &marks[0], marks.shape[0], level)
 
 
 cdef inline int64_t bucket_total(double[::1] hist, Py_ssize_t b, Py_ssize_t n_bins,
@@ -1373,7 +1376,7 @@ cdef inline int64_t bucket_total(double[::1] hist, Py_ssize_t b, Py_ssize_t n_bi
     return total
 
 
-cdef int64_t select_level(int64_t[::1] levels, int64_t* rank, int64_t j_min, int64_t j_max,
+cdef int64_t select_level(int64_t[::1] marks, int64_t* rank, int64_t j_min, int64_t j_max,
                           int64_t total, double[::1] hist) noexcept nogil:
     # threshold.select_level; returns J and leaves the rank at J in rank[0].
     cdef Py_ssize_t lanes = LANES if hist.shape[0] >= 2 * LANES + 1 else 1
@@ -1387,7 +1390,7 @@ cdef int64_t select_level(int64_t[::1] levels, int64_t* rank, int64_t j_min, int
     if j_max - j_min < NARROW_LEVELS:
         while lo < hi:  # below = count_levels(lo - 1) < rank <= count_levels(hi) = at_hi
             mid = lo + (hi - lo) // 2
-            c = count_levels(levels, mid)
+            c = count_levels(marks, mid)
             if c >= rank[0]:
                 hi = mid
                 at_hi = c
@@ -1406,9 +1409,9 @@ cdef int64_t select_level(int64_t[::1] levels, int64_t* rank, int64_t j_min, int
         dump = lanes * n_bins
         for b in range(dump + 1):
             hist[b] = 0.0
-        for i in range(levels.shape[0]):
-            d = levels[i] - base
-            inside = (levels[i] > 0) & (d >= 0) & (d <= span)
+        for i in range(marks.shape[0]):
+            d = -marks[i] - base
+            inside = (marks[i] < 0) & (d >= 0) & (d <= span)
             hist[(i & (lanes - 1)) * n_bins + (d >> shift) if inside else dump] += 1.0
         b = 0
         here = bucket_total(hist, b, n_bins, lanes)
@@ -1427,31 +1430,29 @@ cdef int64_t select_level(int64_t[::1] levels, int64_t* rank, int64_t j_min, int
             shift -= 1
 
 
-cdef void take_levels(int64_t[::1] out, int64_t[::1] levels, int64_t level,
-                      int64_t rank) noexcept nogil:
+cdef void take_levels(int64_t[::1] out, int64_t level, int64_t rank) noexcept nogil:
     # threshold.take_levels
     cdef Py_ssize_t n = out.shape[0], start = 0, stop, cut = -1
     cdef int64_t k
     if rank > 0:
         while True:
             stop = min(start + LEVEL_BLOCK, n)
-            k = count_equal_at(SIMD_LEVEL, &levels[start], stop - start, level)
-            if k >= rank or stop == n:  # stop == n: a bound should levels change under us
+            k = count_equal_at(SIMD_LEVEL, &out[start], stop - start, level)
+            if k >= rank or stop == n:  # stop == n: a bound should the marks change under us
                 break
             rank -= k
             start = stop
         cut = start
         while cut < n - 1:
-            rank -= levels[cut] == level
+            rank -= out[cut] == -level
             if rank <= 0:
                 break
             cut += 1
-    take_levels_at(SIMD_LEVEL, &out[0], &levels[0], n, level, cut)
+    take_levels_at(SIMD_LEVEL, &out[0], n, level, cut)
 
 
 cdef void split_divided(const double[::1] lam, double tstar, int64_t budget, int64_t[::1] out,
-                        int64_t[::1] levels, double* sums, const int64_t* lo,
-                        const int64_t* hi) noexcept nogil:
+                        double* sums, const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.split_at_threshold by division (1/lam overflowed), as a plain loop; sums as
     # fastata_split_at's, with the keys below in sums[3].
     cdef Py_ssize_t i
@@ -1469,8 +1470,7 @@ cdef void split_divided(const double[::1] lam, double tstar, int64_t budget, int
         if c < low:
             c = low
         tied = c > low and <double>c * x == tstar
-        out[i] = c - tied
-        levels[i] = c if tied else 0
+        out[i] = -c if tied else c
         sums[3] += <double>(c - tied)
         if tied:
             sums[0] += 1.0
@@ -1479,17 +1479,16 @@ cdef void split_divided(const double[::1] lam, double tstar, int64_t budget, int
 
 
 cdef bint take_at(const double[::1] lam, const double[::1] inv, int64_t budget, bint fast,
-                  double tstar, int64_t[::1] out, int64_t[::1] levels, double[::1] hist,
+                  double tstar, int64_t[::1] out, double[::1] hist,
                   const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.take_at: False when t* is not the product of the budget-th key
     cdef double sums[4]
     cdef int64_t taken, n_tied, rank, level
-    levels = levels[:lam.shape[0]]  # scratch may be longer than n
     if fast:
-        sums[3] = split_at_level(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], &levels[0],
-                                 lam.shape[0], tstar, budget, sums)
+        sums[3] = split_at_level(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0],
+                                 tstar, budget, sums)
     else:
-        split_divided(lam, tstar, budget, out, levels, sums, lo, hi)
+        split_divided(lam, tstar, budget, out, sums, lo, hi)
     taken = <int64_t>sums[3]
     n_tied = <int64_t>sums[0]
     rank = budget - taken
@@ -1499,8 +1498,8 @@ cdef bint take_at(const double[::1] lam, const double[::1] inv, int64_t budget, 
         level = budget + 1
         rank = 0
     else:
-        level = select_level(levels, &rank, <int64_t>sums[1], <int64_t>sums[2], n_tied, hist)
-    take_levels(out, levels, level, rank)
+        level = select_level(out, &rank, <int64_t>sums[1], <int64_t>sums[2], n_tied, hist)
+    take_levels(out, level, rank)
     return True
 
 
@@ -1592,7 +1591,7 @@ cdef void finish_at(const double[::1] lam, const double[::1] inv, int64_t budget
     # threshold.finish_at
     cdef double ext[2]
     if tstar < INFINITY and budget < RECIPROCAL_CAP:
-        take_at(lam, inv, budget, fast, tstar, out, ties, heap, lo, hi)
+        take_at(lam, inv, budget, fast, tstar, out, heap, lo, hi)
     else:
         count_either(lam, inv, min(tstar, DBL_MAX), budget, budget, fast, False, out, ext, lo, hi)
         take_ties(lam, budget, tstar, out, ties, lo, hi)
@@ -1815,7 +1814,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             plain = 0
             if est[1] < INFINITY:
                 guess = product_inside(lam, est[0], est[1], budget, lo, hi)
-                if guess > 0.0 and take_at(lam, inv, budget, fast, guess, out, ties, heap, lo, hi):
+                if guess > 0.0 and take_at(lam, inv, budget, fast, guess, out, heap, lo, hi):
                     bracket[0] = est[0]
                     bracket[1] = guess
                     return
@@ -1826,7 +1825,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                     bracket[1] = est[1]
                     return
                 if c > budget and est[0] < ext[1] != guess and take_at(lam, inv, budget, fast, ext[1], out,
-                                                                       ties, heap, lo, hi):
+                                                                       heap, lo, hi):
                     bracket[0] = est[0]
                     bracket[1] = ext[1]
                     return
@@ -2072,7 +2071,7 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
             fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties)
             return STATUS_OK
         base = budget - remaining + zero_room
-        if n_zero > 0:  # the relaxation sums 1/lam over the positive workers only
+        if n_zero > 0 and not (inv_sum < INFINITY):  # 1/lam overflowed: the relaxation needs lam_min
             scan_exact(lam, budget, &n_zero, &n_avail, &inv_sum, &lam_min)
     elif budget == 0 or n_zero > 0:
         guide[0] = guide[1] = guide[2] = 0.0
@@ -2249,9 +2248,9 @@ def estimate_with(level, const double[::1] inv, double s, int64_t budget, min_ta
 
 
 def split_with(level, const double[::1] lam, const double[::1] inv, double tstar, int64_t budget,
-               int64_t[::1] out, int64_t[::1] levels, min_tasks=None, max_tasks=None):
+               int64_t[::1] out, min_tasks=None, max_tasks=None):
     """The tie pass at ``t*`` as implementation ``level`` does it: ``out[i]`` = keys below
-    ``t*``, ``levels[i]`` = the ``j`` of the key at ``t*`` (0: none); returns ``(keys below,
+    ``t*``, or ``-j`` for a worker with a key at ``t*`` at level ``j``; returns ``(keys below,
     keys at, min j, max j)`` (``+inf`` and 0 when no key is at ``t*``). With bounds (int64
     arrays, both or neither), worker i owns the keys ``j = min_i + 1 .. max_i`` only."""
     cdef int code = _level_code(level)
@@ -2261,8 +2260,7 @@ def split_with(level, const double[::1] lam, const double[::1] inv, double tstar
     cdef const int64_t[::1] hi_view
     cdef const int64_t* lo = NULL
     cdef const int64_t* hi = NULL
-    _check_fast_pass("split_with", lam.shape[0], min(inv.shape[0], out.shape[0], levels.shape[0]),
-                     budget)
+    _check_fast_pass("split_with", lam.shape[0], min(inv.shape[0], out.shape[0]), budget)
     if (min_tasks is None) != (max_tasks is None):
         raise ValueError("split_with: give both min_tasks and max_tasks, or neither")
     if min_tasks is not None:
@@ -2277,8 +2275,7 @@ def split_with(level, const double[::1] lam, const double[::1] inv, double tstar
     sums[1] = INFINITY
     sums[2] = 0.0
     if lam.shape[0] > 0:
-        taken = split_at_level(code, &lam[0], &inv[0], lo, hi, &out[0], &levels[0], lam.shape[0], tstar,
-                               budget, sums)
+        taken = split_at_level(code, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0], tstar, budget, sums)
     return taken, sums[0], sums[1], sums[2]
 
 

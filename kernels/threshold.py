@@ -33,7 +33,8 @@ and a pass over the workers counts them exactly (``count_one``). So:
    ``budget``-th key. Steps that shrink the bracket geometrically bound the passes
    whatever the input.
 5. Given ``t*``, ``take_at`` takes every key below it in one pass and the keys at ``t*``
-   in ``(j, i)`` order. Below ``budget = 2**51`` a worker owns at most one key at a
+   in ``(j, i)`` order. The pass writes one array: a worker's keys below ``t*``, or ``-j``
+   when it has a key at ``t*`` at level ``j``; the level passes read the signs. Below ``budget = 2**51`` a worker owns at most one key at a
    finite ``t*`` (two equal products ``j * x`` and ``(j + 1) * x`` need ``j >= 2**52``),
    so this is a selection of the level ``J`` among at most ``n`` integers
    (``select_level``): a bisection with counting passes over a few levels, a radix
@@ -304,10 +305,13 @@ def count_at(lam, inv, t, budget, limit, fast, extremes, counts, lo, hi):
 
 @register_jitable
 def inverse_pass(lam, inv):
-    """``inv[i] = 1/lam[i]``; returns ``(sum(inv), entries not >= 0, zeros, entries < inf)``.
+    """``inv[i] = 1/lam[i]``; returns ``(sum of inv over lam > 0, entries not >= 0, zeros,
+    entries < inf)``.
 
     Branch-free, so that it vectorises. The sum feeds only the first guess, never a
-    result, so the numba backend lets it reassociate (and Cython sums in SIMD lanes).
+    result, so the numba backend lets it reassociate (and Cython sums in SIMD lanes). It
+    leaves ``lam = 0`` workers out: with bounds they take their maximum at any threshold
+    and the relaxation is over the others.
     """
     total = 0.0
     n_invalid = 0
@@ -317,7 +321,7 @@ def inverse_pass(lam, inv):
         x = lam[i]
         v = 1.0 / x
         inv[i] = v
-        total += v
+        total += v if x > 0.0 else 0.0
         n_invalid += int(not (x >= 0.0))
         n_zero += int(x == 0.0)
         n_finite += int(x < INF)
@@ -329,13 +333,14 @@ def scan(lam, budget, inv):
     """Validate ``lam`` in one pass, before anything is written; ``inv[i] = 1/lam[i]``.
 
     Returns ``(status, n_zero, n_avail, inv_sum, lam_min)``, the last three over the
-    available workers (``0 < lam < inf``); ``lam_min`` only when ``inv_sum`` overflowed.
+    available workers (``0 < lam < inf``); ``lam_min`` only when ``inv_sum`` overflowed
+    (with zeros, the caller asks :func:`scan_exact` for it if it needs it).
     """
     inv_sum, n_invalid, n_zero, n_finite = inverse_pass(lam, inv)
     if n_invalid > 0:
         return scan_exact(lam, budget)
     if n_zero > 0:
-        return OK, n_zero, n_finite - n_zero, 0.0, 0.0
+        return OK, n_zero, n_finite - n_zero, inv_sum, 0.0
     if n_finite == 0:
         return scan_exact(lam, budget)  # no available worker: its status
     if not (inv_sum < INF):
@@ -517,19 +522,20 @@ NARROW_LEVELS = 64
 
 
 @register_jitable
-def count_levels(levels, level):
-    """Entries with ``0 < levels[i] <= level``."""
+def count_levels(marks, level):
+    """Workers whose key at ``t*`` is at a level ``j <= level``: entries ``-level <= marks[i] < 0``
+    (:func:`split_at_threshold` marks such a worker with ``-j``)."""
     total = 0
-    for i in range(levels.shape[0]):
-        total += int((levels[i] > 0) & (levels[i] <= level))
+    for i in range(marks.shape[0]):
+        total += int((marks[i] < 0) & (marks[i] >= -level))
     return total
 
 
 @register_jitable
-def select_level(levels, rank, j_min, j_max, total, hist):
-    """The smallest ``J`` with ``rank`` entries ``0 < levels[i] <= J``, and ``rank`` minus those
-    below ``J`` (the ``total`` entries above 0 lie in ``[j_min, j_max]``); ``(J + 1, 0)`` when
-    every entry at ``J`` is needed.
+def select_level(marks, rank, j_min, j_max, total, hist):
+    """The smallest ``J`` with ``rank`` workers marked at a level ``j <= J`` (``marks[i] = -j``),
+    and ``rank`` minus those below ``J`` (the ``total`` marked levels lie in ``[j_min,
+    j_max]``); ``(J + 1, 0)`` when every key at ``J`` is needed.
 
     Over a spread of levels below :data:`NARROW_LEVELS` (a few machine types), a bisection
     with counting passes, which vectorise; the counts at its two ends are its own, so the
@@ -547,7 +553,7 @@ def select_level(levels, rank, j_min, j_max, total, hist):
         at_hi = total  # every entry is at j_max or under
         while lo < hi:
             mid = lo + (hi - lo) // 2
-            c = count_levels(levels, mid)
+            c = count_levels(marks, mid)
             if c >= rank:
                 hi = mid
                 at_hi = c
@@ -566,7 +572,7 @@ def select_level(levels, rank, j_min, j_max, total, hist):
         shift += 1
     while True:
         n_bins = (span >> shift) + 1
-        count_buckets(levels, base, span, shift, n_bins, lanes, hist)
+        count_buckets(marks, base, span, shift, n_bins, lanes, hist)
         b = 0
         here = bucket_total(hist, b, n_bins, lanes)
         while here < rank and b < n_bins - 1:
@@ -584,15 +590,15 @@ def select_level(levels, rank, j_min, j_max, total, hist):
 
 
 @register_jitable
-def count_buckets(levels, base, span, shift, n_bins, lanes, hist):
-    """``hist[lane * n_bins + b]``: the entries ``0 < levels[i]`` in ``[base, base + span]``
-    whose level falls in bucket ``b`` (``2**shift`` levels each), lane ``i % lanes``."""
+def count_buckets(marks, base, span, shift, n_bins, lanes, hist):
+    """``hist[lane * n_bins + b]``: the workers marked at a level ``j = -marks[i]`` in ``[base,
+    base + span]`` whose level falls in bucket ``b`` (``2**shift`` levels each), lane ``i % lanes``."""
     dump = lanes * n_bins  # where entries outside the range are counted, branch-free
     for b in range(dump + 1):
         hist[b] = 0.0
-    for i in range(levels.shape[0]):
-        d = levels[i] - base
-        inside = (levels[i] > 0) & (d >= 0) & (d <= span)
+    for i in range(marks.shape[0]):
+        d = -marks[i] - base
+        inside = (marks[i] < 0) & (d >= 0) & (d <= span)
         hist[(i & (lanes - 1)) * n_bins + (d >> shift) if inside else dump] += 1.0
 
 
@@ -605,9 +611,11 @@ def bucket_total(hist, b, n_bins, lanes):
 
 
 @register_jitable
-def split_at_threshold(lam, inv, tstar, budget, fast, out, levels, lo, hi):
-    """``out[i]`` = worker i's keys below ``t*``, ``levels[i]`` = the ``j`` of its key at ``t*``
-    (0 if none; one at most, ``budget < 2**51``); returns ``(keys below, keys at, min j, max j)``.
+def split_at_threshold(lam, inv, tstar, budget, fast, out, lo, hi):
+    """Worker i's keys below ``t*`` into ``out[i]``, or ``-j`` when it has a key at ``t*``, at
+    level ``j`` (one at most, ``budget < 2**51``; it then has ``j - 1`` below): one array
+    written, read by the level passes and completed by :func:`take_levels`. Returns ``(keys
+    below, keys at, min j, max j)``.
 
     Branch-free, so that it vectorises; the sum is integer-valued (see :func:`count_into`).
     """
@@ -628,8 +636,7 @@ def split_at_threshold(lam, inv, tstar, budget, fast, out, levels, lo, hi):
         tied = (c > floor_i) & (c * x == tstar)
         below = c - 1.0 if tied else c
         j = int_of(c) if tied else 0
-        out[i] = int_of(below)
-        levels[i] = j
+        out[i] = -j if tied else int_of(c)  # c >= 1 when tied: the sign tells them apart
         taken += below
         n_tied += int(tied)
         j_min = min(j_min, j if tied else none)
@@ -638,7 +645,7 @@ def split_at_threshold(lam, inv, tstar, budget, fast, out, levels, lo, hi):
 
 
 @register_jitable
-def take_at(lam, inv, budget, fast, tstar, out, levels, hist, lo, hi):
+def take_at(lam, inv, budget, fast, tstar, out, hist, lo, hi):
     """Fill ``out`` given the finite product ``t*`` of the ``budget``-th key (``budget < 2**51``):
     every key below ``t*``, then the keys at ``t*`` in ``(j, i)`` order.
 
@@ -647,8 +654,7 @@ def take_at(lam, inv, budget, fast, tstar, out, levels, hist, lo, hi):
     Returns False, ``out`` unfinished and ``hist`` untouched, when ``t*`` is not that product
     (fewer than ``budget`` keys at or below it, or ``budget`` below it): a guess, checked.
     """
-    levels = levels[: lam.shape[0]]  # scratch may be longer than n
-    taken, n_tied, j_min, j_max = split_at_threshold(lam, inv, tstar, budget, fast, out, levels, lo, hi)
+    taken, n_tied, j_min, j_max = split_at_threshold(lam, inv, tstar, budget, fast, out, lo, hi)
     rank = budget - taken
     if not (0 < rank <= n_tied):
         return False
@@ -656,8 +662,8 @@ def take_at(lam, inv, budget, fast, tstar, out, levels, hist, lo, hi):
         level = budget + 1  # every key at t*: all levels are below it
         rank = 0
     else:
-        level, rank = select_level(levels, rank, j_min, j_max, n_tied, hist)
-    take_levels(out, levels, level, rank)
+        level, rank = select_level(out, rank, j_min, j_max, n_tied, hist)
+    take_levels(out, level, rank)
     return True
 
 
@@ -666,9 +672,10 @@ LEVEL_BLOCK = 256
 
 
 @register_jitable
-def take_levels(out, levels, level, rank):
-    """One more task for every worker whose level is below ``level``, and for the first
-    ``rank`` at ``level``, in worker order."""
+def take_levels(out, level, rank):
+    """The allocation from the split's ``out``: a worker marked ``-j`` keeps its ``j - 1`` keys
+    below ``t*`` and takes the one at ``t*`` if ``j < level``, or if ``j = level`` and it is
+    among the first ``rank`` there in worker order."""
     n = out.shape[0]
     cut = -1  # the last worker taken at level
     if rank > 0:
@@ -677,20 +684,22 @@ def take_levels(out, levels, level, rank):
             stop = min(start + LEVEL_BLOCK, n)
             k = 0
             for i in range(start, stop):
-                k += int(levels[i] == level)
+                k += int(out[i] == -level)
             if k >= rank or stop == n:  # stop == n: a bound, should levels change under us
                 break
             rank -= k
             start = stop
         cut = start
         while cut < n - 1:
-            rank -= int(levels[cut] == level)
+            rank -= int(out[cut] == -level)
             if rank <= 0:
                 break
             cut += 1
     for i in range(n):
-        j = levels[i]
-        out[i] += int(((j > 0) & (j < level)) | ((j == level) & (i <= cut)))
+        v = out[i]
+        j = -v
+        taken = int((j < level) | ((j == level) & (i <= cut)))
+        out[i] = j - 1 + taken if v < 0 else v
 
 
 @register_jitable
@@ -778,7 +787,7 @@ def take_tied(out, ties, n, remaining, j_lo, j_hi):
 def finish_at(lam, inv, budget, fast, tstar, out, ties, heap, lo, hi):
     """``out`` from the product ``t*`` of the ``budget``-th key."""
     if tstar < INF and budget < RECIPROCAL_CAP:
-        take_at(lam, inv, budget, fast, tstar, out, ties, heap, lo, hi)
+        take_at(lam, inv, budget, fast, tstar, out, heap, lo, hi)
     else:
         count_at(lam, inv, min(tstar, DBL_MAX), budget, budget, fast, False, out, lo, hi)
         take_ties(lam, budget, tstar, out, ties, lo, hi)
@@ -1019,14 +1028,14 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, base, out, ties, hea
                 # no other product: a product found inside it, by a few workers or else by
                 # an exact count at t_hi, is tried as t* by the split, which checks it.
                 guess = product_inside(lam, t_lo, t_hi, budget, lo, hi)
-                if guess > 0.0 and take_at(lam, inv, budget, fast, guess, out, ties, heap, lo, hi):
+                if guess > 0.0 and take_at(lam, inv, budget, fast, guess, out, heap, lo, hi):
                     return t_lo, guess
                 c, above, below = count_at(lam, inv, t_hi, budget, limit, fast, True, ties, lo, hi)
                 if c == budget:
                     copy_into(ties, out)
                     return t_lo, t_hi
-                if c > budget and t_lo < below != guess and take_at(lam, inv, budget, fast, below, out, ties, heap,
-                                                                    lo, hi):
+                if c > budget and t_lo < below != guess and take_at(lam, inv, budget, fast, below, out, heap, lo,
+                                                                    hi):
                     return t_lo, below
         t = t_hi if t_hi < INF else max(t_lo, t)
         t2 = t_lo
@@ -1249,7 +1258,7 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
             fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties)
             return OK, 0.0, 0.0, 0.0
         base = budget - remaining + zero_room
-        if n_zero > 0:  # the relaxation sums 1/lam over the positive workers only
+        if n_zero > 0 and not (inv_sum < INF):  # 1/lam overflowed: the relaxation needs lam_min
             n_zero, n_avail, inv_sum, lam_min = scan_exact(lam, budget)[1:]
         # lam = 0 workers, if any, count their maximum at every threshold > 0 on their own.
     elif budget == 0:
