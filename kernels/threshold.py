@@ -682,9 +682,10 @@ def take_levels(out, level, rank):
         start = 0
         while True:  # whole blocks first: counts that vectorise
             stop = min(start + LEVEL_BLOCK, n)
+            block = out[start:stop]  # indices from 0: the count vectorises
             k = 0
-            for i in range(start, stop):
-                k += int(out[i] == -level)
+            for i in range(block.shape[0]):
+                k += int(block[i] == -level)
             if k >= rank or stop == n:  # stop == n: a bound, should levels change under us
                 break
             rank -= k
@@ -1165,25 +1166,39 @@ def scan_bounds(lam, budget, lo, hi):
     zero_room = 0
     n_bad = 0
     for start in range(0, n, BOUNDS_BLOCK):
-        block_taken = 0
-        block_capacity = 0
-        block_room = 0
-        for i in range(start, min(start + BOUNDS_BLOCK, n)):
-            x = lam[i]
-            low = lo[i]
-            high = hi[i]
-            available = x < INF
-            n_bad += int((low < 0) | (low > high) | (~available & (low > 0)))
-            high = min(max(high, 0), limit) if available else 0
-            block_taken += min(max(low, 0), limit)
-            block_capacity += high
-            block_room += max(high - low, 0) if x == 0.0 else 0
+        stop = min(start + BOUNDS_BLOCK, n)
+        # Slices, so that the loop's indices start at 0: numba then knows them non-negative
+        # and the loop vectorises (3x faster than indexing from ``start``).
+        block_bad, block_taken, block_capacity, block_room = bounds_block(lam[start:stop], lo[start:stop],
+                                                                          hi[start:stop], limit)
+        n_bad += block_bad
         taken = min(taken + block_taken, limit)
         capacity = min(capacity + block_capacity, limit)
         zero_room = min(zero_room + block_room, limit)
     if n_bad > 0:
         return scan_bounds_exact(lam, budget, lo, hi)
     return sums_status(budget, taken, capacity, zero_room)
+
+
+@register_jitable
+def bounds_block(lam, lo, hi, limit):
+    """:func:`scan_bounds` over one block: ``(bad bounds, minimums, maximums, room on lam = 0
+    workers)``, each term clamped to ``[0, limit]``."""
+    n_bad = 0
+    taken = 0
+    capacity = 0
+    room = 0
+    for i in range(lam.shape[0]):
+        x = lam[i]
+        low = lo[i]
+        high = hi[i]
+        available = x < INF
+        n_bad += int((low < 0) | (low > high) | (~available & (low > 0)))
+        high = min(max(high, 0), limit) if available else 0
+        taken += min(max(low, 0), limit)
+        capacity += high
+        room += max(high - low, 0) if x == 0.0 else 0
+    return n_bad, taken, capacity, room
 
 
 @register_jitable
