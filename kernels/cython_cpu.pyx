@@ -462,14 +462,27 @@ cdef extern from *:
     }
 
     __attribute__((target("avx2")))
+    /* Also the AVX2 pass's own: keeping it within the vector ports' throughput (it is
+       compute-bound, unlike AVX-512's) is what the choices below are for. The AVX2
+       conversion of a double holding an integer in (-2**51, 2**51) to int64: the bits of
+       1.5 * 2**52 + c, less those of 1.5 * 2**52. */
+    __attribute__((target("avx2")))
+    static inline __m256i fastata_signed_to_int4(__m256d c) {
+        const __m256d magic = _mm256_set1_pd(6755399441055744.0);
+        return _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(c, magic)), _mm256_castpd_si256(magic));
+    }
+
+    __attribute__((target("avx2")))
     static double fastata_split_avx2(const double *lam, const double *inv, const int64_t *bound_lo,
                                      const int64_t *bound_hi, int64_t *out,
                                      ptrdiff_t n, double t, int64_t budget, double *sums) {
         const __m256d vt = _mm256_set1_pd(t);
-        const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+        const __m256d zero = _mm256_setzero_pd(), sign = _mm256_set1_pd(-0.0);
+        const __m256d inf = _mm256_set1_pd(HUGE_VAL);
         const __m256i vbudget = _mm256_set1_epi64x(budget);
         __m256d vcap = _mm256_set1_pd((double)budget), low = zero;
-        __m256d taken = zero, tied_n = zero;
+        __m256d counted = zero;
+        __m256i tied_n = _mm256_setzero_si256();
         __m256d lo = _mm256_set1_pd(sums[1]), hi = _mm256_set1_pd(sums[2]);
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
@@ -480,23 +493,25 @@ cdef extern from *:
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(bound_lo + i)));
             }
             __m256d x = _mm256_loadu_pd(lam + i);
-            __m256d c = _mm256_max_pd(fastata_count4(x, _mm256_loadu_pd(inv + i), vt, vcap), low);
+            __m256d c = fastata_count4(x, _mm256_loadu_pd(inv + i), vt, vcap);
+            if (bound_hi != NULL)
+                c = _mm256_max_pd(c, low);
             __m256d tied = _mm256_and_pd(_mm256_cmp_pd(c, low, _CMP_GT_OQ),
                                          _mm256_cmp_pd(_mm256_mul_pd(c, x), vt, _CMP_EQ_OQ));
-            __m256d below = _mm256_sub_pd(c, _mm256_and_pd(tied, one));
-            __m256i count = fastata_to_int4(c);  /* -count where tied: the AVX2 conversion needs c >= 0 */
+            /* -c where tied (c < 2**51), converted as a signed integer */
             _mm256_storeu_si256((__m256i *)(out + i),
-                                _mm256_blendv_epi8(count, _mm256_sub_epi64(_mm256_setzero_si256(), count),
-                                                   _mm256_castpd_si256(tied)));
-            taken = _mm256_add_pd(taken, below);
-            tied_n = _mm256_add_pd(tied_n, _mm256_and_pd(tied, one));
-            lo = _mm256_blendv_pd(lo, _mm256_min_pd(lo, c), tied);
-            hi = _mm256_blendv_pd(hi, _mm256_max_pd(hi, c), tied);
+                                fastata_signed_to_int4(_mm256_xor_pd(c, _mm256_and_pd(tied, sign))));
+            counted = _mm256_add_pd(counted, c);
+            tied_n = _mm256_sub_epi64(tied_n, _mm256_castpd_si256(tied));  /* a true lane is -1 */
+            /* untied lanes become NaN or +inf, which minpd passes over for its second operand */
+            lo = _mm256_min_pd(_mm256_or_pd(c, _mm256_andnot_pd(tied, inf)), lo);
+            hi = _mm256_max_pd(hi, _mm256_and_pd(tied, c));
         }
-        sums[0] += fastata_sum4(tied_n);
+        double n_tied = (double)fastata_isum4(tied_n);
+        sums[0] += n_tied;
         sums[1] = fastata_min4(lo, sums[1]);
         sums[2] = fastata_max4(hi, sums[2]);
-        return fastata_sum4(taken)
+        return (fastata_sum4(counted) - n_tied)
                + fastata_split_scalar(lam + i, inv + i, bound_lo ? bound_lo + i : NULL,
                                       bound_hi ? bound_hi + i : NULL, out + i, n - i, t,
                                       budget, sums);
