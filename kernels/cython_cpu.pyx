@@ -1392,15 +1392,18 @@ cdef inline int64_t bucket_total(double[::1] hist, Py_ssize_t b, Py_ssize_t n_bi
 
 
 cdef int64_t select_level(int64_t[::1] marks, int64_t* rank, int64_t j_min, int64_t j_max,
-                          int64_t total, double[::1] hist) noexcept nogil:
-    # threshold.select_level; returns J and leaves the rank at J in rank[0].
+                          int64_t total, double[::1] hist, int64_t* n_at) noexcept nogil:
+    # threshold.select_level; returns J and leaves the rank at J in rank[0], the workers at J
+    # in n_at[0].
     cdef Py_ssize_t lanes = LANES if hist.shape[0] >= 2 * LANES + 1 else 1
     cdef Py_ssize_t bins = (hist.shape[0] - 1) // lanes, n_bins, dump, b, i
     cdef int64_t base = j_min, span = j_max - j_min, d, here
     cdef int shift = 0
     cdef int64_t lo = j_min, hi = j_max, mid, below = 0, at_hi = total, c
     cdef bint inside
+    n_at[0] = 0
     if j_min == j_max:
+        n_at[0] = total
         return j_min
     if j_max - j_min < NARROW_LEVELS:
         while lo < hi:  # below = count_levels(lo - 1) < rank <= count_levels(hi) = at_hi
@@ -1416,6 +1419,7 @@ cdef int64_t select_level(int64_t[::1] marks, int64_t* rank, int64_t j_min, int6
             rank[0] = 0
             return lo + 1
         rank[0] -= below
+        n_at[0] = at_hi - below
         return lo
     while (span >> shift) >= bins:
         shift += 1
@@ -1439,31 +1443,61 @@ cdef int64_t select_level(int64_t[::1] marks, int64_t* rank, int64_t j_min, int6
             if here == rank[0]:
                 rank[0] = 0
                 return base + 1
+            n_at[0] = here
             return base
         span = min(span - ((<int64_t>b) << shift), ((<int64_t>1) << shift) - 1)
         while shift > 0 and (span >> (shift - 1)) < bins:
             shift -= 1
 
 
-cdef void take_levels(int64_t[::1] out, int64_t level, int64_t rank) noexcept nogil:
+cdef void take_levels(int64_t[::1] out, int64_t level, int64_t rank, int64_t n_at) noexcept nogil:
     # threshold.take_levels
-    cdef Py_ssize_t n = out.shape[0], start = 0, stop, cut = -1
+    cdef Py_ssize_t cut = -1
+    if 0 < rank <= n_at - rank:
+        cut = nth_mark(out, level, rank)
+    elif rank > 0:
+        cut = nth_mark_from_end(out, level, n_at - rank + 1)
+    take_levels_at(SIMD_LEVEL, &out[0], out.shape[0], level, cut)
+
+
+cdef Py_ssize_t nth_mark(int64_t[::1] out, int64_t level, int64_t rank) noexcept nogil:
+    # threshold.nth_mark, for the mark -level
+    cdef Py_ssize_t n = out.shape[0], start = 0, stop, cut
     cdef int64_t k
-    if rank > 0:
-        while True:
-            stop = min(start + LEVEL_BLOCK, n)
-            k = count_equal_at(SIMD_LEVEL, &out[start], stop - start, level)
-            if k >= rank or stop == n:  # stop == n: a bound should the marks change under us
-                break
-            rank -= k
-            start = stop
-        cut = start
-        while cut < n - 1:
-            rank -= out[cut] == -level
-            if rank <= 0:
-                break
-            cut += 1
-    take_levels_at(SIMD_LEVEL, &out[0], n, level, cut)
+    while True:
+        stop = min(start + LEVEL_BLOCK, n)
+        k = count_equal_at(SIMD_LEVEL, &out[start], stop - start, level)
+        if k >= rank or stop == n:
+            break
+        rank -= k
+        start = stop
+    cut = start
+    while cut < n - 1:
+        rank -= out[cut] == -level
+        if rank <= 0:
+            break
+        cut += 1
+    return cut
+
+
+cdef Py_ssize_t nth_mark_from_end(int64_t[::1] out, int64_t level, int64_t rank) noexcept nogil:
+    # threshold.nth_mark_from_end, for the mark -level
+    cdef Py_ssize_t start, stop = out.shape[0], cut
+    cdef int64_t k
+    while True:
+        start = max(stop - LEVEL_BLOCK, 0)
+        k = count_equal_at(SIMD_LEVEL, &out[start], stop - start, level)
+        if k >= rank or start == 0:
+            break
+        rank -= k
+        stop = start
+    cut = stop - 1
+    while cut > 0:
+        rank -= out[cut] == -level
+        if rank <= 0:
+            break
+        cut -= 1
+    return cut
 
 
 cdef void split_divided(const double[::1] lam, double tstar, int64_t budget, int64_t[::1] out,
@@ -1498,7 +1532,7 @@ cdef bint take_at(const double[::1] lam, const double[::1] inv, int64_t budget, 
                   const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.take_at: False when t* is not the product of the budget-th key
     cdef double sums[4]
-    cdef int64_t taken, n_tied, rank, level
+    cdef int64_t taken, n_tied, rank, level, n_at = 0
     if fast:
         sums[3] = split_at_level(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0],
                                  tstar, budget, sums)
@@ -1513,8 +1547,8 @@ cdef bint take_at(const double[::1] lam, const double[::1] inv, int64_t budget, 
         level = budget + 1
         rank = 0
     else:
-        level = select_level(out, &rank, <int64_t>sums[1], <int64_t>sums[2], n_tied, hist)
-    take_levels(out, level, rank)
+        level = select_level(out, &rank, <int64_t>sums[1], <int64_t>sums[2], n_tied, hist, &n_at)
+    take_levels(out, level, rank, n_at)
     return True
 
 

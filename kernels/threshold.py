@@ -534,8 +534,8 @@ def count_levels(marks, level):
 @register_jitable
 def select_level(marks, rank, j_min, j_max, total, hist):
     """The smallest ``J`` with ``rank`` workers marked at a level ``j <= J`` (``marks[i] = -j``),
-    and ``rank`` minus those below ``J`` (the ``total`` marked levels lie in ``[j_min,
-    j_max]``); ``(J + 1, 0)`` when every key at ``J`` is needed.
+    ``rank`` minus those below ``J``, and the workers at ``J`` (the ``total`` marked levels
+    lie in ``[j_min, j_max]``); ``(J + 1, 0, 0)`` when every key at ``J`` is needed.
 
     Over a spread of levels below :data:`NARROW_LEVELS` (a few machine types), a bisection
     with counting passes, which vectorise; the counts at its two ends are its own, so the
@@ -545,7 +545,7 @@ def select_level(marks, rank, j_min, j_max, total, hist):
     a pass: one pass when the levels spread less.
     """
     if j_min == j_max:
-        return j_min, rank
+        return j_min, rank, total
     if j_max - j_min < NARROW_LEVELS:
         lo = j_min  # below = count_levels(lo - 1) < rank <= count_levels(hi) = at_hi
         hi = j_max
@@ -561,8 +561,8 @@ def select_level(marks, rank, j_min, j_max, total, hist):
                 lo = mid + 1
                 below = c
         if at_hi == rank:
-            return lo + 1, 0  # every key at level lo completes the budget
-        return lo, rank - below
+            return lo + 1, 0, 0  # every key at level lo completes the budget
+        return lo, rank - below, at_hi - below
     lanes = LANES if hist.shape[0] >= 2 * LANES + 1 else 1
     bins = (hist.shape[0] - 1) // lanes
     base = j_min
@@ -582,8 +582,8 @@ def select_level(marks, rank, j_min, j_max, total, hist):
         base += b << shift
         if shift == 0:
             if here == rank:
-                return base + 1, 0
-            return base, rank
+                return base + 1, 0, 0
+            return base, rank, here
         span = min(span - (b << shift), (1 << shift) - 1)
         while shift > 0 and (span >> (shift - 1)) < bins:
             shift -= 1
@@ -661,9 +661,10 @@ def take_at(lam, inv, budget, fast, tstar, out, hist, lo, hi):
     if rank == n_tied:
         level = budget + 1  # every key at t*: all levels are below it
         rank = 0
+        n_at = 0
     else:
-        level, rank = select_level(out, rank, j_min, j_max, n_tied, hist)
-    take_levels(out, level, rank)
+        level, rank, n_at = select_level(out, rank, j_min, j_max, n_tied, hist)
+    take_levels(out, level, rank, n_at)
     return True
 
 
@@ -672,35 +673,70 @@ LEVEL_BLOCK = 256
 
 
 @register_jitable
-def take_levels(out, level, rank):
+def take_levels(out, level, rank, n_at):
     """The allocation from the split's ``out``: a worker marked ``-j`` keeps its ``j - 1`` keys
     below ``t*`` and takes the one at ``t*`` if ``j < level``, or if ``j = level`` and it is
-    among the first ``rank`` there in worker order."""
+    among the first ``rank`` of the ``n_at`` there, in worker order."""
     n = out.shape[0]
     cut = -1  # the last worker taken at level
-    if rank > 0:
-        start = 0
-        while True:  # whole blocks first: counts that vectorise
-            stop = min(start + LEVEL_BLOCK, n)
-            block = out[start:stop]  # indices from 0: the count vectorises
-            k = 0
-            for i in range(block.shape[0]):
-                k += int(block[i] == -level)
-            if k >= rank or stop == n:  # stop == n: a bound, should levels change under us
-                break
-            rank -= k
-            start = stop
-        cut = start
-        while cut < n - 1:
-            rank -= int(out[cut] == -level)
-            if rank <= 0:
-                break
-            cut += 1
+    if 0 < rank <= n_at - rank:
+        cut = nth_mark(out, -level, rank)
+    elif rank > 0:  # nearer the end: count from there
+        cut = nth_mark_from_end(out, -level, n_at - rank + 1)
     for i in range(n):
         v = out[i]
         j = -v
         taken = int((j < level) | ((j == level) & (i <= cut)))
         out[i] = j - 1 + taken if v < 0 else v
+
+
+@register_jitable
+def nth_mark(out, mark, rank):
+    """The index of the ``rank``-th entry equal to ``mark`` (``rank >= 1``), or the last index
+    if there are fewer; whole blocks are counted first, in loops that vectorise."""
+    n = out.shape[0]
+    start = 0
+    while True:
+        stop = min(start + LEVEL_BLOCK, n)
+        block = out[start:stop]  # indices from 0: the count vectorises
+        k = 0
+        for i in range(block.shape[0]):
+            k += int(block[i] == mark)
+        if k >= rank or stop == n:
+            break
+        rank -= k
+        start = stop
+    cut = start
+    while cut < n - 1:
+        rank -= int(out[cut] == mark)
+        if rank <= 0:
+            break
+        cut += 1
+    return cut
+
+
+@register_jitable
+def nth_mark_from_end(out, mark, rank):
+    """:func:`nth_mark` counting from the end: the index of the ``rank``-th entry equal to
+    ``mark`` from the last one, or 0 if there are fewer."""
+    stop = out.shape[0]
+    while True:
+        start = max(stop - LEVEL_BLOCK, 0)
+        block = out[start:stop]
+        k = 0
+        for i in range(block.shape[0]):
+            k += int(block[i] == mark)
+        if k >= rank or start == 0:
+            break
+        rank -= k
+        stop = start
+    cut = stop - 1
+    while cut > 0:
+        rank -= int(out[cut] == mark)
+        if rank <= 0:
+            break
+        cut -= 1
+    return cut
 
 
 @register_jitable
