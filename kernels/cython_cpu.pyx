@@ -807,12 +807,19 @@ cdef extern from *:
     /* The counting pass at t and select_between's listing in one: out[i] = the count at t, and
        the index of each worker with a key above it at or below hi_t appended to idx (*m of
        them); returns the counts' sum. The estimates' narrow bracket makes these few. */
-    static double fastata_count_list_scalar(const double *lam, const double *inv, int64_t *out,
-                                            ptrdiff_t n, double t, double cap, double hi_t,
-                                            int64_t *idx, ptrdiff_t *m, ptrdiff_t base) {
+    /* The count at t and the listing of the workers with a key above it at or below hi_t, in
+       one pass; with bounds (lo, hi not NULL) worker i owns the keys min_i + 1 .. min(max_i,
+       budget), as in fastata_split_*. budget < 2**51. */
+    static double fastata_count_list_scalar(const double *lam, const double *inv, const int64_t *lo,
+                                            const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
+                                            int64_t budget, double hi_t, int64_t *idx, ptrdiff_t *m,
+                                            ptrdiff_t base) {
         double total = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
+            double low = lo == NULL ? 0.0 : (double)lo[i];
+            double cap = (double)(hi == NULL || hi[i] > budget ? budget : hi[i]);
             double x = lam[i], c = fastata_count1(x, inv[i], t, cap);
+            c = c > low ? c : low;
             out[i] = (int64_t)c;
             total += c;
             if (c < cap && (c + 1.0) * x <= hi_t)
@@ -823,16 +830,22 @@ cdef extern from *:
 
     #if FASTATA_X86_SIMD
     __attribute__((target("avx512f,avx512dq")))
-    static double fastata_count_list_avx512(const double *lam, const double *inv, int64_t *out,
-                                            ptrdiff_t n, double t, double cap, double hi_t,
-                                            int64_t *idx, ptrdiff_t *m) {
-        const __m512d vt = _mm512_set1_pd(t), vcap = _mm512_set1_pd(cap);
+    static double fastata_count_list_avx512(const double *lam, const double *inv, const int64_t *lo,
+                                            const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
+                                            int64_t budget, double hi_t, int64_t *idx, ptrdiff_t *m) {
+        const __m512d vt = _mm512_set1_pd(t);
         const __m512d vhi = _mm512_set1_pd(hi_t), one = _mm512_set1_pd(1.0);
+        const __m512i vbudget = _mm512_set1_epi64(budget);
+        __m512d vcap = _mm512_set1_pd((double)budget), low = _mm512_setzero_pd();
         __m512d total = _mm512_setzero_pd();
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
+            if (hi != NULL) {
+                vcap = _mm512_cvtepi64_pd(_mm512_min_epi64(_mm512_loadu_si512((const void *)(hi + i)), vbudget));
+                low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
+            }
             __m512d x = _mm512_loadu_pd(lam + i);
-            __m512d c = fastata_count8(x, _mm512_loadu_pd(inv + i), vt, vcap);
+            __m512d c = _mm512_max_pd(fastata_count8(x, _mm512_loadu_pd(inv + i), vt, vcap), low);
             _mm512_storeu_si512((void *)(out + i), _mm512_cvttpd_epi64(c));
             total = _mm512_add_pd(total, c);
             __mmask8 hit = _mm512_cmp_pd_mask(c, vcap, _CMP_LT_OQ);
@@ -841,20 +854,29 @@ cdef extern from *:
                 idx[(*m)++] = i + __builtin_ctz(bits);
         }
         return _mm512_reduce_add_pd(total)
-               + fastata_count_list_scalar(lam + i, inv + i, out + i, n - i, t, cap, hi_t, idx, m, i);
+               + fastata_count_list_scalar(lam + i, inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL,
+                                           out + i, n - i, t, budget, hi_t, idx, m, i);
     }
 
     __attribute__((target("avx2")))
-    static double fastata_count_list_avx2(const double *lam, const double *inv, int64_t *out,
-                                          ptrdiff_t n, double t, double cap, double hi_t,
-                                          int64_t *idx, ptrdiff_t *m) {
-        const __m256d vt = _mm256_set1_pd(t), vcap = _mm256_set1_pd(cap);
+    static double fastata_count_list_avx2(const double *lam, const double *inv, const int64_t *lo,
+                                          const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
+                                          int64_t budget, double hi_t, int64_t *idx, ptrdiff_t *m) {
+        const __m256d vt = _mm256_set1_pd(t);
         const __m256d vhi = _mm256_set1_pd(hi_t), one = _mm256_set1_pd(1.0);
+        const __m256i vbudget = _mm256_set1_epi64x(budget);
+        __m256d vcap = _mm256_set1_pd((double)budget), low = _mm256_setzero_pd();
         __m256d total = _mm256_setzero_pd();
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
+            if (hi != NULL) {
+                __m256i h = _mm256_loadu_si256((const __m256i *)(hi + i));
+                h = _mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget));  /* min(hi, budget) */
+                vcap = fastata_to_double4(h);
+                low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
+            }
             __m256d x = _mm256_loadu_pd(lam + i);
-            __m256d c = fastata_count4(x, _mm256_loadu_pd(inv + i), vt, vcap);
+            __m256d c = _mm256_max_pd(fastata_count4(x, _mm256_loadu_pd(inv + i), vt, vcap), low);
             _mm256_storeu_si256((__m256i *)(out + i), fastata_to_int4(c));
             total = _mm256_add_pd(total, c);
             __m256d hit = _mm256_and_pd(
@@ -864,22 +886,24 @@ cdef extern from *:
                 idx[(*m)++] = i + __builtin_ctz(bits);
         }
         return fastata_sum4(total)
-               + fastata_count_list_scalar(lam + i, inv + i, out + i, n - i, t, cap, hi_t, idx, m, i);
+               + fastata_count_list_scalar(lam + i, inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL,
+                                           out + i, n - i, t, budget, hi_t, idx, m, i);
     }
     #endif
 
-    /* cap < 2**51, as fastata_count_at; *m starts at 0. */
+    /* *m starts at 0. */
     static double fastata_count_list_at(int level, const double *lam, const double *inv,
-                                        int64_t *out, ptrdiff_t n, double t, double cap,
-                                        double hi_t, int64_t *idx, ptrdiff_t *m) {
+                                        const int64_t *lo, const int64_t *hi, int64_t *out,
+                                        ptrdiff_t n, double t, int64_t budget, double hi_t,
+                                        int64_t *idx, ptrdiff_t *m) {
         *m = 0;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
-            return fastata_count_list_avx512(lam, inv, out, n, t, cap, hi_t, idx, m);
+            return fastata_count_list_avx512(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m);
         if (level == FASTATA_AVX2)
-            return fastata_count_list_avx2(lam, inv, out, n, t, cap, hi_t, idx, m);
+            return fastata_count_list_avx2(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m);
     #endif
-        return fastata_count_list_scalar(lam, inv, out, n, t, cap, hi_t, idx, m, 0);
+        return fastata_count_list_scalar(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m, 0);
     }
 
     /* One block of threshold.scan_bounds (at most BOUNDS_BLOCK workers, so that no sum of terms
@@ -1112,8 +1136,9 @@ cdef extern from *:
                                            Py_ssize_t n, double t, int64_t budget,
                                            double* ext) noexcept nogil
     double count_list_at "fastata_count_list_at"(int level, const double* lam, const double* inv,
-                                                 int64_t* out, Py_ssize_t n, double t, double cap,
-                                                 double hi_t, int64_t* idx, Py_ssize_t* m) noexcept nogil
+                                                 const int64_t* lo, const int64_t* hi, int64_t* out,
+                                                 Py_ssize_t n, double t, int64_t budget, double hi_t,
+                                                 int64_t* idx, Py_ssize_t* m) noexcept nogil
     void bounds_block_at "fastata_bounds_block_at"(int level, const double* lam, const int64_t* lo,
                                                    const int64_t* hi, Py_ssize_t n, int64_t limit,
                                                    int64_t* sums) noexcept nogil
@@ -1836,19 +1861,16 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     if fast and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
         found = estimate_bracket(inv[:n], budget, t, t2, slope, base, width_max, lo, hi, est)
         if found == NARROW:
-            if lo == NULL:
+            if est[0] > 0.0:
                 # The count at the lower end and the listing of the workers with keys between,
                 # in one pass (threshold.py: count_at, then select_between's listing).
-                total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], &out[0], n, est[0], <double>budget,
+                total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], n, est[0], budget,
                                       est[1], &ties[0], &listed)
                 lo_c = limit if total >= limit else <int64_t>total
                 selected = lo_c < budget and select_listed(lam, budget, lo_c, est[1], out, ties, listed,
                                                            heap, hi)
-            else:
-                if est[0] > 0.0:
-                    lo_c = count_either(lam, inv, est[0], budget, limit, fast, False, out, ext, lo, hi)
-                else:
-                    prefix_at_zero(lam, budget, lo, hi, out)
+            else:  # at 0, 1/lam = inf times 0: the prefix of the minimums instead
+                prefix_at_zero(lam, budget, lo, hi, out)
                 selected = lo_c < budget and select_between(lam, budget, lo_c, out, est[1], out, ties, heap,
                                                             lo, hi)
             if selected:
@@ -2258,16 +2280,31 @@ def extremes_with(level, const double[::1] lam, const double[::1] inv, double t,
 
 
 def count_list_with(level, const double[::1] lam, const double[::1] inv, double t, int64_t budget,
-                    double hi_t, int64_t[::1] out, int64_t[::1] idx):
+                    double hi_t, int64_t[::1] out, int64_t[::1] idx, min_tasks=None, max_tasks=None):
     """The counting pass fused with select_between's listing, as implementation ``level`` does
     it: ``out`` = the counts at ``t``, the workers with a key above it at or below ``hi_t``
-    listed in ``idx``; returns ``(sum of the counts, how many listed)``."""
+    listed in ``idx``; returns ``(sum of the counts, how many listed)``. With bounds (int64
+    arrays, both or neither), worker i owns the keys ``j = min_i + 1 .. max_i`` only."""
     cdef int code = _level_code(level)
     cdef Py_ssize_t m = 0
     cdef double total = 0.0
+    cdef const int64_t[::1] lo_view
+    cdef const int64_t[::1] hi_view
+    cdef const int64_t* lo = NULL
+    cdef const int64_t* hi = NULL
     _check_fast_pass("count_list_with", lam.shape[0], min(inv.shape[0], out.shape[0], idx.shape[0]), budget)
+    if (min_tasks is None) != (max_tasks is None):
+        raise ValueError("count_list_with: give both min_tasks and max_tasks, or neither")
+    if min_tasks is not None:
+        lo_view = min_tasks
+        hi_view = max_tasks
+        if min(lo_view.shape[0], hi_view.shape[0]) < lam.shape[0]:
+            raise ValueError("count_list_with: the bounds need len(lam) entries")
+        if lam.shape[0] > 0:
+            lo = &lo_view[0]
+            hi = &hi_view[0]
     if lam.shape[0] > 0:
-        total = count_list_at(code, &lam[0], &inv[0], &out[0], lam.shape[0], t, <double>budget, hi_t,
+        total = count_list_at(code, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0], t, budget, hi_t,
                               &idx[0], &m)
     return total, m
 

@@ -219,6 +219,35 @@ def test_count_and_list_pass_counts_and_lists_in_one(level):
 
 
 @pytest.mark.parametrize("level", LEVELS)
+def test_count_and_list_pass_with_bounds(level):
+    """The fused pass with per-worker bounds (the narrow bracket of a bounded call): counts
+    clamped to ``[min_i, min(max_i, budget)]``, and listed only the workers whose next key
+    is one they own; ``lam = 0`` workers count their maximum, unavailable ones nothing."""
+    rng = np.random.default_rng(12)
+    for trial in range(500):
+        n = int(rng.integers(1, 42))
+        lam = rng.choice([rng.uniform(0.25, 4.0, n), rng.choice([1.0, 2.0, 3.0, math.inf], n)])
+        lam[rng.random(n) < 0.1] = 0.0
+        budget = int(rng.integers(1, 300))
+        low = np.where(lam < math.inf, rng.integers(0, 4, n), 0)
+        high = low + rng.integers(0, 6, n) + rng.choice([0, 2**40], n, p=[0.8, 0.2])
+        t = float(rng.uniform(0.01, 60.0))
+        hi_t = t * float(rng.choice([1.0, 1.01, 1.2, 3.0]))
+        cap = np.minimum(high, budget)
+        unbounded = np.where(lam == 0.0, cap, exact_counts(np.where(lam == 0.0, 1.0, lam), t, budget))
+        counts = np.maximum(np.minimum(unbounded, cap), low)
+        with np.errstate(invalid="ignore"):
+            expected = np.flatnonzero((counts < cap) & ((counts + 1.0) * lam <= hi_t))
+        out = np.full(n, -1, dtype=np.int64)
+        idx = np.full(n, -1, dtype=np.int64)
+        total, m = cython_cpu.count_list_with(level, lam, inverse(lam), t, budget, hi_t, out, idx,
+                                              low.astype(np.int64), high.astype(np.int64))
+        assert total == counts.sum()
+        np.testing.assert_array_equal(out, counts)
+        np.testing.assert_array_equal(idx[:m], expected)
+
+
+@pytest.mark.parametrize("level", LEVELS)
 def test_passes_agree_at_scale(level):
     """A long log-normal vector, as the benchmarks use: every implementation, same counts."""
     lam = np.random.default_rng(7).lognormal(0.0, 0.5, 10_007)
