@@ -2293,16 +2293,12 @@ def count_list_with(level, const double[::1] lam, const double[::1] inv, double 
     cdef const int64_t* lo = NULL
     cdef const int64_t* hi = NULL
     _check_fast_pass("count_list_with", lam.shape[0], min(inv.shape[0], out.shape[0], idx.shape[0]), budget)
-    if (min_tasks is None) != (max_tasks is None):
-        raise ValueError("count_list_with: give both min_tasks and max_tasks, or neither")
-    if min_tasks is not None:
+    _check_hook_bounds("count_list_with", lam.shape[0], min_tasks, max_tasks)
+    if min_tasks is not None and lam.shape[0] > 0:
         lo_view = min_tasks
         hi_view = max_tasks
-        if min(lo_view.shape[0], hi_view.shape[0]) < lam.shape[0]:
-            raise ValueError("count_list_with: the bounds need len(lam) entries")
-        if lam.shape[0] > 0:
-            lo = &lo_view[0]
-            hi = &hi_view[0]
+        lo = &lo_view[0]
+        hi = &hi_view[0]
     if lam.shape[0] > 0:
         total = count_list_at(code, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0], t, budget, hi_t,
                               &idx[0], &m)
@@ -2319,15 +2315,12 @@ def estimate_with(level, const double[::1] inv, double s, int64_t budget, min_ta
     cdef const int64_t* lo = NULL
     cdef const int64_t* hi = NULL
     _check_fast_pass("estimate_with", inv.shape[0], inv.shape[0], budget)
-    if (min_tasks is None) != (max_tasks is None):
-        raise ValueError("estimate_with: give both min_tasks and max_tasks, or neither")
+    _check_hook_bounds("estimate_with", inv.shape[0], min_tasks, max_tasks)
     if inv.shape[0] == 0:
         return 0.0
     if min_tasks is not None:
         lo_view = min_tasks
         hi_view = max_tasks
-        if lo_view.shape[0] < inv.shape[0] or hi_view.shape[0] < inv.shape[0]:
-            raise ValueError("estimate_with: the bounds need len(inv) entries")
         lo = &lo_view[0]
         hi = &hi_view[0]
     return estimate_at(code, &inv[0], lo, hi, inv.shape[0], s, budget)
@@ -2347,22 +2340,26 @@ def split_with(level, const double[::1] lam, const double[::1] inv, double tstar
     cdef const int64_t* lo = NULL
     cdef const int64_t* hi = NULL
     _check_fast_pass("split_with", lam.shape[0], min(inv.shape[0], out.shape[0]), budget)
-    if (min_tasks is None) != (max_tasks is None):
-        raise ValueError("split_with: give both min_tasks and max_tasks, or neither")
-    if min_tasks is not None:
+    _check_hook_bounds("split_with", lam.shape[0], min_tasks, max_tasks)
+    if min_tasks is not None and lam.shape[0] > 0:
         lo_view = min_tasks
         hi_view = max_tasks
-        if min(lo_view.shape[0], hi_view.shape[0]) < lam.shape[0]:
-            raise ValueError("split_with: the bounds need len(lam) entries")
-        if lam.shape[0] > 0:
-            lo = &lo_view[0]
-            hi = &hi_view[0]
+        lo = &lo_view[0]
+        hi = &hi_view[0]
     sums[0] = 0.0
     sums[1] = INFINITY
     sums[2] = 0.0
     if lam.shape[0] > 0:
         taken = split_at_level(code, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0], tstar, budget, sums)
     return taken, sums[0], sums[1], sums[2]
+
+
+def _check_hook_bounds(name, Py_ssize_t n, min_tasks, max_tasks):
+    """A test hook's optional bounds: both or neither, each with at least ``n`` entries."""
+    if (min_tasks is None) != (max_tasks is None):
+        raise ValueError(f"{name}: give both min_tasks and max_tasks, or neither")
+    if min_tasks is not None and min(len(min_tasks), len(max_tasks)) < n:
+        raise ValueError(f"{name}: the bounds need {n} entries")
 
 
 cdef int _level_code(level) except -1:
