@@ -92,6 +92,11 @@ cdef extern from *:
         return c;
     }
 
+    /* Worker i's cap as a double: min(max_tasks_i, budget), budget without bounds (hi NULL). */
+    static inline double fastata_cap1(const int64_t *hi, ptrdiff_t i, int64_t budget) {
+        return (double)(hi == NULL || hi[i] > budget ? budget : hi[i]);
+    }
+
     static double fastata_count_scalar(const double *lam, const double *inv, int64_t *out,
                                        ptrdiff_t n, double t, double cap) {
         double total = 0.0;
@@ -127,7 +132,7 @@ cdef extern from *:
         ptrdiff_t m = 0;
         for (ptrdiff_t i = 0; i < n; i++) {
             double next = (double)(lo[i] + 1);
-            double cap = (double)(maxima == NULL || maxima[i] > budget ? budget : maxima[i]);
+            double cap = fastata_cap1(maxima, i, budget);
             out[i] = lo[i];
             if (next <= cap && next * lam[i] <= hi_t)
                 idx[m++] = base + i;
@@ -160,7 +165,7 @@ cdef extern from *:
         double taken = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
             double low = lo == NULL ? 0.0 : (double)lo[i];
-            double cap = (double)(hi == NULL || hi[i] > budget ? budget : hi[i]);
+            double cap = fastata_cap1(hi, i, budget);
             double x = lam[i], c = fastata_count1(x, inv[i], t, cap);
             c = c > low ? c : low;
             int tied = (c > low) & (c * x == t);
@@ -217,6 +222,18 @@ cdef extern from *:
     static inline __m256d fastata_to_double4(__m256i k) {
         const __m256d two52 = _mm256_set1_pd(FASTATA_TWO52);
         return _mm256_sub_pd(_mm256_castsi256_pd(_mm256_add_epi64(k, _mm256_castpd_si256(two52))), two52);
+    }
+
+    /* Eight, four workers' caps as doubles: min(max_tasks, budget), in every bounded pass. */
+    __attribute__((target("avx512f,avx512dq")))
+    static inline __m512d fastata_cap8(const int64_t *hi, __m512i vbudget) {
+        return _mm512_cvtepi64_pd(_mm512_min_epi64(_mm512_loadu_si512((const void *)hi), vbudget));
+    }
+
+    __attribute__((target("avx2")))
+    static inline __m256d fastata_cap4(const int64_t *hi, __m256i vbudget) {
+        __m256i h = _mm256_loadu_si256((const __m256i *)hi);
+        return fastata_to_double4(_mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget)));
     }
 
     /* Horizontal reductions of the AVX2 passes' accumulators, in one fixed order. */
@@ -337,7 +354,7 @@ cdef extern from *:
         ptrdiff_t i = 0, m = 0;
         for (; i + 8 <= n; i += 8) {
             if (maxima != NULL)
-                vcap = _mm512_cvtepi64_pd(_mm512_min_epi64(_mm512_loadu_si512((const void *)(maxima + i)), vbudget));
+                vcap = fastata_cap8(maxima + i, vbudget);
             __m512i below = _mm512_loadu_si512((const void *)(lo + i));
             __m512d next = _mm512_add_pd(_mm512_cvtepi64_pd(below), one);
             __mmask8 hit = _mm512_cmp_pd_mask(next, vcap, _CMP_LE_OQ);
@@ -361,10 +378,8 @@ cdef extern from *:
         __m256d vcap = _mm256_set1_pd((double)budget);
         ptrdiff_t i = 0, m = 0;
         for (; i + 4 <= n; i += 4) {
-            if (maxima != NULL) {
-                __m256i h = _mm256_loadu_si256((const __m256i *)(maxima + i));
-                vcap = fastata_to_double4(_mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget)));
-            }
+            if (maxima != NULL)
+                vcap = fastata_cap4(maxima + i, vbudget);
             __m256i below = _mm256_loadu_si256((const __m256i *)(lo + i));
             __m256d next = _mm256_add_pd(fastata_to_double4(below), one);
             __m256d hit = _mm256_and_pd(
@@ -438,7 +453,7 @@ cdef extern from *:
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
             if (bound_hi != NULL) {
-                vcap = _mm512_cvtepi64_pd(_mm512_min_epi64(_mm512_loadu_si512((const void *)(bound_hi + i)), vbudget));
+                vcap = fastata_cap8(bound_hi + i, vbudget);
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(bound_lo + i)));
             }
             __m512d x = _mm512_loadu_pd(lam + i);
@@ -487,9 +502,7 @@ cdef extern from *:
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
             if (bound_hi != NULL) {
-                __m256i h = _mm256_loadu_si256((const __m256i *)(bound_hi + i));
-                h = _mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget));  /* min(hi, budget) */
-                vcap = fastata_to_double4(h);
+                vcap = fastata_cap4(bound_hi + i, vbudget);
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(bound_lo + i)));
             }
             __m256d x = _mm256_loadu_pd(lam + i);
@@ -745,7 +758,7 @@ cdef extern from *:
         for (; i + 8 <= n; i += 8) {
             __m512d x = _mm512_loadu_pd(lam + i);
             __m512d low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
-            __m512d cap = _mm512_cvtepi64_pd(_mm512_min_epi64(_mm512_loadu_si512((const void *)(hi + i)), vbudget));
+            __m512d cap = fastata_cap8(hi + i, vbudget);
             __m512d c = _mm512_max_pd(fastata_count8(x, _mm512_loadu_pd(inv + i), vt, cap), low);
             _mm512_storeu_si512((void *)(out + i), _mm512_cvttpd_epi64(c));
             total = _mm512_add_pd(total, c);
@@ -770,10 +783,8 @@ cdef extern from *:
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
             __m256d x = _mm256_loadu_pd(lam + i);
-            __m256i h = _mm256_loadu_si256((const __m256i *)(hi + i));
-            h = _mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget));  /* min(hi, budget) */
             __m256d low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
-            __m256d cap = fastata_to_double4(h);
+            __m256d cap = fastata_cap4(hi + i, vbudget);
             __m256d c = _mm256_max_pd(fastata_count4(x, _mm256_loadu_pd(inv + i), vt, cap), low);
             _mm256_storeu_si256((__m256i *)(out + i), fastata_to_int4(c));
             total = _mm256_add_pd(total, c);
@@ -817,7 +828,7 @@ cdef extern from *:
         double total = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
             double low = lo == NULL ? 0.0 : (double)lo[i];
-            double cap = (double)(hi == NULL || hi[i] > budget ? budget : hi[i]);
+            double cap = fastata_cap1(hi, i, budget);
             double x = lam[i], c = fastata_count1(x, inv[i], t, cap);
             c = c > low ? c : low;
             out[i] = (int64_t)c;
@@ -841,7 +852,7 @@ cdef extern from *:
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
             if (hi != NULL) {
-                vcap = _mm512_cvtepi64_pd(_mm512_min_epi64(_mm512_loadu_si512((const void *)(hi + i)), vbudget));
+                vcap = fastata_cap8(hi + i, vbudget);
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
             }
             __m512d x = _mm512_loadu_pd(lam + i);
@@ -870,9 +881,7 @@ cdef extern from *:
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
             if (hi != NULL) {
-                __m256i h = _mm256_loadu_si256((const __m256i *)(hi + i));
-                h = _mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget));  /* min(hi, budget) */
-                vcap = fastata_to_double4(h);
+                vcap = fastata_cap4(hi + i, vbudget);
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
             }
             __m256d x = _mm256_loadu_pd(lam + i);
@@ -1015,7 +1024,7 @@ cdef extern from *:
         double total = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
             double q = s * inv[i];
-            double cap = (double)(hi == NULL || hi[i] > budget ? budget : hi[i]);
+            double cap = fastata_cap1(hi, i, budget);
             double c = trunc(q < cap ? q : cap);
             if (lo != NULL && c < (double)lo[i])
                 c = (double)lo[i];
@@ -1035,7 +1044,7 @@ cdef extern from *:
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
             if (hi != NULL) {
-                cap = _mm512_cvtepi64_pd(_mm512_min_epi64(_mm512_loadu_si512((const void *)(hi + i)), vbudget));
+                cap = fastata_cap8(hi + i, vbudget);
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
             }
             __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, _mm512_loadu_pd(inv + i)), cap),
@@ -1060,9 +1069,7 @@ cdef extern from *:
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
             if (hi != NULL) {
-                __m256i h = _mm256_loadu_si256((const __m256i *)(hi + i));
-                h = _mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget));  /* min(hi, budget) */
-                cap = fastata_to_double4(h);
+                cap = fastata_cap4(hi + i, vbudget);
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
             }
             __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, _mm256_loadu_pd(inv + i)), cap),
