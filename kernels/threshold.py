@@ -34,12 +34,13 @@ and a pass over the workers counts them exactly (``count_one``). So:
    whatever the input.
 5. Given ``t*``, ``take_at`` takes every key below it in one pass and the keys at ``t*``
    in ``(j, i)`` order. The pass writes one array: a worker's keys below ``t*``, or ``-j``
-   when it has a key at ``t*`` at level ``j``; the level passes read the signs. Below ``budget = 2**51`` a worker owns at most one key at a
-   finite ``t*`` (two equal products ``j * x`` and ``(j + 1) * x`` need ``j >= 2**52``),
-   so this is a selection of the level ``J`` among at most ``n`` integers
-   (``select_level``): a bisection with counting passes over a few levels, a radix
-   histogram over a wide spread. Keys that overflow (``t* = inf``) or budgets from
-   ``2**51`` are the rare multi-key case (``take_ties``, a bisection on the level).
+   when it has a key at ``t*`` at level ``j``; the level passes read the signs. Below
+   ``budget = 2**51`` a worker owns at most one key at a finite ``t*`` (two equal
+   products ``j * x`` and ``(j + 1) * x`` need ``j >= 2**52``), so this is a selection of
+   the level ``J`` among at most ``n`` integers (``select_level``): a bisection with
+   counting passes over a few levels, a radix histogram over a wide spread. Keys that
+   overflow (``t* = inf``) or budgets from ``2**51`` are the rare multi-key case
+   (``take_ties``, a bisection on the level).
 
 Where the time goes (DESIGN.md section 4): a handful of passes over ``n``. Below
 ``budget = 2**51`` the counting passes multiply by the stored ``1/lam`` instead of
@@ -478,8 +479,9 @@ def select_between(lam, budget, lo_c, prefix, hi_t, out, idx, heap, lo, hi):
     above it with product ``<= hi_t``.
 
     Returns False, ``out`` unfinished, when more than ``(n + 2) // 3`` such keys (the room in
-    ``heap``, as triples) are found: callers that count exactly never find so many. ``prefix`` may be ``out`` or ``idx`` (an index is written behind the entry it
-    came from, never ahead).
+    ``heap``, as triples) are found: callers that count exactly never find so many.
+    ``prefix`` may be ``out`` or ``idx`` (an index is written behind the entry it came from,
+    never ahead).
     """
     m = 0
     for i in range(lam.shape[0]):  # the boundary workers: few, so the branch is predictable
@@ -691,6 +693,16 @@ def take_levels(out, level, rank, n_at):
 
 
 @register_jitable
+def count_marks(block, mark):
+    """Entries of ``block`` equal to ``mark``; a slice, so that the indices start at 0 and the
+    count vectorises."""
+    k = 0
+    for i in range(block.shape[0]):
+        k += int(block[i] == mark)
+    return k
+
+
+@register_jitable
 def nth_mark(out, mark, rank):
     """The index of the ``rank``-th entry equal to ``mark`` (``rank >= 1``), or the last index
     if there are fewer; whole blocks are counted first, in loops that vectorise."""
@@ -698,10 +710,7 @@ def nth_mark(out, mark, rank):
     start = 0
     while True:
         stop = min(start + LEVEL_BLOCK, n)
-        block = out[start:stop]  # indices from 0: the count vectorises
-        k = 0
-        for i in range(block.shape[0]):
-            k += int(block[i] == mark)
+        k = count_marks(out[start:stop], mark)
         if k >= rank or stop == n:
             break
         rank -= k
@@ -722,10 +731,7 @@ def nth_mark_from_end(out, mark, rank):
     stop = out.shape[0]
     while True:
         start = max(stop - LEVEL_BLOCK, 0)
-        block = out[start:stop]
-        k = 0
-        for i in range(block.shape[0]):
-            k += int(block[i] == mark)
+        k = count_marks(out[start:stop], mark)
         if k >= rank or start == 0:
             break
         rank -= k
@@ -1016,8 +1022,8 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, base, out, ties, hea
     (:func:`estimate_bracket`): a narrow bracket takes one exact count and the selection,
     a jump in the estimates (ties) a guess of ``t*`` that the split checks. Otherwise, or
     when that fails, counting passes bracket the ``budget``-th key: secant steps first,
-    then steps that shrink the bracket geometrically. From the second pass on, each also finds the
-    products next to its threshold, so that no step lands in a gap between products
+    then steps that shrink the bracket geometrically. From the second pass on, each also
+    finds the products next to its threshold, so that no step lands in a gap between products
     (where the count cannot move: ties) and the bracket closes on ``t*`` when a single
     product is left in it. Each count is written to whichever of ``out`` and ``ties`` does
     not hold the counts at the lower bracket, so that the prefix needs no recount.
