@@ -484,10 +484,12 @@ def select_between(lam, budget, lo_c, prefix, hi_t, out, idx, heap, lo, hi):
     never ahead).
     """
     m = 0
-    for i in range(lam.shape[0]):  # the boundary workers: few, so the branch is predictable
+    for i in range(lam.shape[0]):
         c = prefix[i]
         out[i] = c
-        if c < high_of(hi, i, budget) and (c + 1) * lam[i] <= hi_t:
+        # One branch, on a test few workers pass: a worker at its cap (a random share of them)
+        # gets the product +inf by a max, which compiles without a branch of its own.
+        if max((c + 1) * lam[i], INF if c >= high_of(hi, i, budget) else 0.0) <= hi_t:
             idx[m] = i
             m += 1
     size = 0
