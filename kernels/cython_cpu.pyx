@@ -2115,6 +2115,10 @@ cdef void fill_zeros_bounded(const double[::1] lam, int64_t budget, const int64_
     # threshold.fill_zeros_bounded
     cdef int64_t j_lo = budget + 1, j_hi = 0, low, high
     cdef Py_ssize_t i
+    if remaining == 0:  # the minimums take the whole budget
+        for i in range(lam.shape[0]):
+            out[i] = lo[i]
+        return
     for i in range(lam.shape[0]):
         low = lo[i]
         out[i] = low

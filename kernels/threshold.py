@@ -1286,6 +1286,9 @@ def fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties):
     """Bounds with ``lam = 0`` workers that can take every task left after the minimums: their
     keys all have product 0, so they take them by ``(j, i)`` (level by level, lowest index
     first) and every other worker keeps its minimum."""
+    if remaining == 0:  # the minimums take the whole budget (at least one task each, say)
+        copy_into(lo, out)
+        return
     j_lo = budget + 1
     j_hi = 0
     for i in range(lam.shape[0]):
