@@ -1018,83 +1018,104 @@ cdef extern from *:
     }
 
     /* threshold.estimate_into: sum_i trunc(s * inv[i]), clamped to [lo[i], min(hi[i], budget)]
-       (lo and hi NULL: to [0, budget]). Reads inv (and the bounds) only. */
+       (lo and hi NULL: to [0, budget]). Reads inv (and the bounds) only. With slope not NULL,
+       also adds to *slope the sum of inv[i] over the workers whose count no bound holds
+       (threshold.estimate_slope_into). */
     static double fastata_estimate_scalar(const double *inv, const int64_t *lo, const int64_t *hi,
-                                          ptrdiff_t n, double s, int64_t budget) {
-        double total = 0.0;
+                                          ptrdiff_t n, double s, int64_t budget, double *slope) {
+        double total = 0.0, moving = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
             double q = s * inv[i];
             double cap = fastata_cap1(hi, i, budget);
             double c = trunc(q < cap ? q : cap);
-            if (lo != NULL && c < (double)lo[i])
-                c = (double)lo[i];
+            double low = lo != NULL ? (double)lo[i] : 0.0;
+            if (slope != NULL && c >= low && c < cap)
+                moving += inv[i];
+            if (c < low)
+                c = low;
             total += c;
         }
+        if (slope != NULL)
+            *slope += moving;
         return total;
     }
 
     #if FASTATA_X86_SIMD
     __attribute__((target("avx512f,avx512dq")))
     static double fastata_estimate_avx512(const double *inv, const int64_t *lo, const int64_t *hi,
-                                          ptrdiff_t n, double s, int64_t budget) {
+                                          ptrdiff_t n, double s, int64_t budget, double *slope) {
         const __m512d vs = _mm512_set1_pd(s);
         const __m512i vbudget = _mm512_set1_epi64(budget);
         __m512d cap = _mm512_set1_pd((double)budget), low = _mm512_setzero_pd();
         __m512d t0 = _mm512_setzero_pd(), t1 = t0;  /* two sums: the adds overlap */
+        __m512d moving = _mm512_setzero_pd();
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
             if (hi != NULL) {
                 cap = fastata_cap8(hi + i, vbudget);
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
             }
-            __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, _mm512_loadu_pd(inv + i)), cap),
+            __m512d x = _mm512_loadu_pd(inv + i);
+            __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, x), cap),
                                              _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            if (slope != NULL)
+                moving = _mm512_mask_add_pd(moving, _mm512_cmp_pd_mask(c, low, _CMP_GE_OQ)
+                                                    & _mm512_cmp_pd_mask(c, cap, _CMP_LT_OQ), moving, x);
             c = _mm512_max_pd(c, low);
             if (i & 8)
                 t1 = _mm512_add_pd(t1, c);
             else
                 t0 = _mm512_add_pd(t0, c);
         }
+        if (slope != NULL)
+            *slope += _mm512_reduce_add_pd(moving);
         return _mm512_reduce_add_pd(_mm512_add_pd(t0, t1))
-               + fastata_estimate_scalar(inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL, n - i, s, budget);
+               + fastata_estimate_scalar(inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL, n - i, s, budget, slope);
     }
 
     __attribute__((target("avx2")))
     static double fastata_estimate_avx2(const double *inv, const int64_t *lo, const int64_t *hi,
-                                        ptrdiff_t n, double s, int64_t budget) {
+                                        ptrdiff_t n, double s, int64_t budget, double *slope) {
         const __m256d vs = _mm256_set1_pd(s);
         const __m256i vbudget = _mm256_set1_epi64x(budget);
         __m256d cap = _mm256_set1_pd((double)budget), low = _mm256_setzero_pd();
-        __m256d t0 = _mm256_setzero_pd(), t1 = t0;
+        __m256d t0 = _mm256_setzero_pd(), t1 = t0, moving = t0;
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
             if (hi != NULL) {
                 cap = fastata_cap4(hi + i, vbudget);
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
             }
-            __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, _mm256_loadu_pd(inv + i)), cap),
+            __m256d x = _mm256_loadu_pd(inv + i);
+            __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, x), cap),
                                         _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            if (slope != NULL)
+                moving = _mm256_add_pd(moving, _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(c, low, _CMP_GE_OQ),
+                                                                            _mm256_cmp_pd(c, cap, _CMP_LT_OQ)), x));
             c = _mm256_max_pd(c, low);
             if (i & 4)
                 t1 = _mm256_add_pd(t1, c);
             else
                 t0 = _mm256_add_pd(t0, c);
         }
+        if (slope != NULL)
+            *slope += fastata_sum4(moving);
         return fastata_sum4(_mm256_add_pd(t0, t1))
-               + fastata_estimate_scalar(inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL, n - i, s, budget);
+               + fastata_estimate_scalar(inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL, n - i, s, budget, slope);
     }
     #endif
 
     /* budget < 2**51 (the AVX2 conversions need < 2**52). */
     static double fastata_estimate_at(int level, const double *inv, const int64_t *lo,
-                                      const int64_t *hi, ptrdiff_t n, double s, int64_t budget) {
+                                      const int64_t *hi, ptrdiff_t n, double s, int64_t budget,
+                                      double *slope) {
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
-            return fastata_estimate_avx512(inv, lo, hi, n, s, budget);
+            return fastata_estimate_avx512(inv, lo, hi, n, s, budget, slope);
         if (level == FASTATA_AVX2)
-            return fastata_estimate_avx2(inv, lo, hi, n, s, budget);
+            return fastata_estimate_avx2(inv, lo, hi, n, s, budget, slope);
     #endif
-        return fastata_estimate_scalar(inv, lo, hi, n, s, budget);
+        return fastata_estimate_scalar(inv, lo, hi, n, s, budget, slope);
     }
 
     /* sums[0..2] start at 0, +inf and 0; lo and hi may be NULL (no bounds); budget < 2**51. */
@@ -1151,7 +1172,7 @@ cdef extern from *:
                                                    int64_t* sums) noexcept nogil
     double estimate_at "fastata_estimate_at"(int level, const double* inv, const int64_t* lo,
                                              const int64_t* hi, Py_ssize_t n, double s,
-                                             int64_t budget) noexcept nogil
+                                             int64_t budget, double* slope) noexcept nogil
     double split_at_level "fastata_split_at"(int level, const double* lam, const double* inv,
                                              const int64_t* lo, const int64_t* hi, int64_t* out,
                                              Py_ssize_t n, double t, int64_t budget,
@@ -1750,13 +1771,18 @@ cdef int estimate_bracket(const double[::1] inv, int64_t budget, double t, doubl
     # threshold.estimate_bracket: returns found, and (t_lo, t_hi) in bracket[0:2]
     cdef Py_ssize_t n = inv.shape[0]
     cdef int64_t limit = budget + n + 1, lo_c = base, hi_c = limit, c, prev_c = 0
-    cdef double lo_s = 0.0, hi_s = INFINITY, prev_s = -1.0, s = t, total, nxt
+    cdef double lo_s = 0.0, hi_s = INFINITY, prev_s = -1.0, s = t, total, nxt, moving = 0.0
     cdef bint have_lo = False, flat
     cdef int streak = 0, step
     for step in range(MAX_ESTIMATES):
         if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH):
             break
-        total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, budget)
+        if step == 0 and lo != NULL:  # threshold.estimate_slope_into
+            total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, budget, &moving)
+            if moving > 0.0:
+                slope = moving
+        else:
+            total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, budget, NULL)
         c = limit if total >= limit else <int64_t>total
         if c == budget:
             bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
@@ -2317,9 +2343,11 @@ def count_list_with(level, const double[::1] lam, const double[::1] inv, double 
 
 
 def estimate_with(level, const double[::1] inv, double s, int64_t budget, min_tasks=None,
-                  max_tasks=None):
+                  max_tasks=None, slope=False):
     """The estimate pass as implementation ``level`` does it: ``sum_i trunc(s * inv_i)``, each term
-    clamped to ``[min_tasks_i, min(max_tasks_i, budget)]`` (int64 arrays, or None for none)."""
+    clamped to ``[min_tasks_i, min(max_tasks_i, budget)]`` (int64 arrays, or None for none).
+    With ``slope``, returns ``(that sum, the sum of inv_i over the workers whose count no bound
+    holds)``."""
     cdef int code = _level_code(level)
     cdef const int64_t[::1] lo_view
     cdef const int64_t[::1] hi_view
@@ -2327,14 +2355,17 @@ def estimate_with(level, const double[::1] inv, double s, int64_t budget, min_ta
     cdef const int64_t* hi = NULL
     _check_fast_pass("estimate_with", inv.shape[0], inv.shape[0], budget)
     _check_hook_bounds("estimate_with", inv.shape[0], min_tasks, max_tasks)
-    if inv.shape[0] == 0:
-        return 0.0
-    if min_tasks is not None:
+    cdef double moving = 0.0, total = 0.0
+    if min_tasks is not None and inv.shape[0] > 0:
         lo_view = min_tasks
         hi_view = max_tasks
         lo = &lo_view[0]
         hi = &hi_view[0]
-    return estimate_at(code, &inv[0], lo, hi, inv.shape[0], s, budget)
+    if inv.shape[0] > 0:
+        total = estimate_at(code, &inv[0], lo, hi, inv.shape[0], s, budget, &moving if slope else NULL)
+    if slope:
+        return total, moving
+    return total
 
 
 def split_with(level, const double[::1] lam, const double[::1] inv, double tstar, int64_t budget,

@@ -938,6 +938,27 @@ def estimate_into(inv, s, budget, lo, hi):
 
 
 @register_jitable
+def estimate_slope_into(inv, s, budget, lo, hi):
+    """:func:`estimate_into`, and the count's slope at ``s``: the sum of ``inv_i`` over the
+    workers whose count no bound holds (``min_i <= trunc(s * inv_i) < cap_i``).
+
+    With bounds, ``sum(1/lam)`` far overstates the slope, as every worker at a bound stops
+    counting; :func:`estimate_bracket`'s second step uses this one instead.
+    """
+    cap = float(budget)
+    total = 0.0
+    slope = 0.0
+    for i in range(inv.shape[0]):
+        x = inv[i]
+        cap_i = cap_at(hi, i, budget, cap)
+        floor_i = floor_at(lo, i)
+        c = np.trunc(min(s * x, cap_i))
+        slope += x if (c >= floor_i) & (c < cap_i) else 0.0
+        total += max(c, floor_i)
+    return total, slope
+
+
+@register_jitable
 def estimate_bracket(inv, budget, t, t2, slope, base, width, lo, hi):
     """Bracket the product ``t*`` of the ``budget``-th key with estimate passes, from the guesses
     ``t`` and ``t2`` (as :func:`allocate_positive`); ``base`` keys have product 0.
@@ -964,7 +985,12 @@ def estimate_bracket(inv, budget, t, t2, slope, base, width, lo, hi):
     for step in range(MAX_ESTIMATES):
         if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH):
             break
-        total = estimate_into(inv, s, budget, lo, hi)
+        if step == 0 and lo is not None:
+            total, moving = estimate_slope_into(inv, s, budget, lo, hi)
+            if moving > 0.0:
+                slope = moving
+        else:
+            total = estimate_into(inv, s, budget, lo, hi)
         c = limit if total >= limit else int(total)
         if c == budget:
             return lo_s * (1.0 - ESTIMATE_MARGIN), s, LANDED

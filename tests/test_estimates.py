@@ -87,6 +87,36 @@ def test_an_estimate_lies_between_the_exact_counts_at_the_margins(problem):
         assert min(cython_cpu.estimate_with(level, inv, s, budget, lo, hi), limit) == min(estimate, limit), level
 
 
+@njit(cache=False)
+def _numba_estimate_slope(inv, s, budget, lo, hi):
+    return threshold.estimate_slope_into(inv, s, budget, lo, hi)
+
+
+@settings(max_examples=200, deadline=None)
+@given(problem=estimate_problems())
+def test_the_first_estimate_also_finds_the_slope_of_the_count(problem):
+    # The sum of 1/lam over the workers whose count no bound holds: what the second step
+    # divides by. It only guides the search, so the implementations may round it differently.
+    lam, s, budget, bounds = problem
+    lo, hi = bounds if bounds else (None, None)
+    with np.errstate(divide="ignore"):
+        inv = 1.0 / lam
+    cap = float(budget) if hi is None else np.minimum(hi, budget).astype(np.float64)
+    low = 0.0 if lo is None else lo.astype(np.float64)
+    c = np.trunc(np.minimum(s * inv, cap))
+    slope = inv[(c >= low) & (c < cap)].sum()
+    estimate = threshold.estimate_into(inv, s, budget, lo, hi)
+    limit = budget + lam.size + 1
+    found = {"python": threshold.estimate_slope_into(inv, s, budget, lo, hi),
+             "numba": _numba_estimate_slope(inv, s, budget, lo, hi)}
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+    for level in cython_cpu.simd_levels():
+        found["cython " + level] = cython_cpu.estimate_with(level, inv, s, budget, lo, hi, slope=True)
+    for name, (total, moving) in found.items():
+        assert min(total, limit) == min(estimate, limit), name
+        assert moving == pytest.approx(slope, rel=1e-12), name
+
+
 # Problems large enough for the estimate passes (from 256 workers), built from a few speeds.
 @st.composite
 def large_tied_problems(draw):
