@@ -20,7 +20,9 @@ and a pass over the workers counts them exactly (``count_one``). So:
    where ``t / lam_i`` is within a few ulps of an integer, so a relative margin of
    ``2**-50`` on each end makes the bracket proven (``estimate_into``). One exact pass then
    counts the keys up to the lower end, and ``select_between`` lists the keys between and
-   selects the first ones in the canonical order.
+   selects the first ones in the canonical order. With bounds, workers at a bound stop
+   counting, so the second step divides by the slope the first pass finds
+   (``estimate_slope_into``) rather than by ``sum(1/lam)``.
 3. ``allocate_positive``, when the estimates do not bracket closely or on few workers:
    counting passes at the same secant steps bracket the key exactly; a count that lands
    on ``budget`` is the answer, a narrow bracket goes to ``select_between``.
