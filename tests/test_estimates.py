@@ -62,6 +62,14 @@ def estimate_problems(draw):
     return lam, s, budget, bounds
 
 
+def unpack(problem):
+    """``(lam, 1/lam, s, budget, lo, hi)`` of an :func:`estimate_problems` example."""
+    lam, s, budget, bounds = problem
+    lo, hi = bounds if bounds else (None, None)
+    with np.errstate(divide="ignore"):
+        return lam, 1.0 / lam, s, budget, lo, hi
+
+
 @njit(cache=False)
 def _numba_estimate(inv, s, budget, lo, hi):
     return threshold.estimate_into(inv, s, budget, lo, hi)
@@ -70,10 +78,7 @@ def _numba_estimate(inv, s, budget, lo, hi):
 @settings(max_examples=300, deadline=None)
 @given(problem=estimate_problems())
 def test_an_estimate_lies_between_the_exact_counts_at_the_margins(problem):
-    lam, s, budget, bounds = problem
-    lo, hi = bounds if bounds else (None, None)
-    with np.errstate(divide="ignore"):
-        inv = 1.0 / lam
+    lam, inv, s, budget, lo, hi = unpack(problem)
     estimate = threshold.estimate_into(inv, s, budget, lo, hi)
     # As the kernel reads a sum: saturated past budget + n (a float sum of integers rounds
     # only above 2**53, far past that).
@@ -97,10 +102,7 @@ def _numba_estimate_slope(inv, s, budget, lo, hi):
 def test_the_first_estimate_also_finds_the_slope_of_the_count(problem):
     # The sum of 1/lam over the workers whose count no bound holds: what the second step
     # divides by. It only guides the search, so the implementations may round it differently.
-    lam, s, budget, bounds = problem
-    lo, hi = bounds if bounds else (None, None)
-    with np.errstate(divide="ignore"):
-        inv = 1.0 / lam
+    lam, inv, s, budget, lo, hi = unpack(problem)
     cap = float(budget) if hi is None else np.minimum(hi, budget).astype(np.float64)
     low = 0.0 if lo is None else lo.astype(np.float64)
     c = np.trunc(np.minimum(s * inv, cap))
