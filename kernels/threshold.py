@@ -489,9 +489,7 @@ def select_between(lam, budget, lo_c, prefix, hi_t, out, idx, heap, lo, hi):
     for i in range(lam.shape[0]):
         c = prefix[i]
         out[i] = c
-        # One branch, on a test few workers pass: a worker at its cap (a random share of them)
-        # gets the product +inf by a max, which compiles without a branch of its own.
-        if max((c + 1) * lam[i], INF if c >= high_of(hi, i, budget) else 0.0) <= hi_t:
+        if key_between(lam[i], c, budget, hi, i) <= hi_t:
             idx[m] = i
             m += 1
     size = 0
@@ -514,6 +512,20 @@ def select_between(lam, budget, lo_c, prefix, hi_t, out, idx, heap, lo, hi):
     for c in range(k):
         out[int(heap[3 * c + 2])] += 1
     return True
+
+
+@register_jitable
+def key_between(x, c, budget, hi, i):
+    """The product of worker i's next key after its ``c`` (``x = lam_i``), or ``+inf`` at its cap.
+
+    Without bounds the cap (the budget) never binds before a key past ``hi_t``, so the
+    product is all. With bounds, the cap is
+    folded in by a max, without a branch: :func:`select_between` then branches once, on a
+    test few workers pass, while a worker at its cap is a random share of them.
+    """
+    if hi is None:
+        return (c + 1) * x
+    return max((c + 1) * x, INF if c >= min(hi[i], budget) else 0.0)
 
 
 # --- Ties: the keys at the threshold product t* -----------------------------------------
@@ -987,12 +999,12 @@ def estimate_bracket(inv, budget, t, t2, slope, base, width, lo, hi):
     for step in range(MAX_ESTIMATES):
         if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH):
             break
-        if step == 0 and lo is not None:
+        if lo is None or step > 0:
+            total = estimate_into(inv, s, budget, lo, hi)
+        else:
             total, moving = estimate_slope_into(inv, s, budget, lo, hi)
             if moving > 0.0:
                 slope = moving
-        else:
-            total = estimate_into(inv, s, budget, lo, hi)
         c = limit if total >= limit else int(total)
         if c == budget:
             return lo_s * (1.0 - ESTIMATE_MARGIN), s, LANDED
