@@ -2325,17 +2325,10 @@ def count_list_with(level, const double[::1] lam, const double[::1] inv, double 
     cdef int code = _level_code(level)
     cdef Py_ssize_t m = 0
     cdef double total = 0.0
-    cdef const int64_t[::1] lo_view
-    cdef const int64_t[::1] hi_view
-    cdef const int64_t* lo = NULL
-    cdef const int64_t* hi = NULL
+    cdef const int64_t* lo
+    cdef const int64_t* hi
     _check_fast_pass("count_list_with", lam.shape[0], min(inv.shape[0], out.shape[0], idx.shape[0]), budget)
-    _check_hook_bounds("count_list_with", lam.shape[0], min_tasks, max_tasks)
-    if min_tasks is not None and lam.shape[0] > 0:
-        lo_view = min_tasks
-        hi_view = max_tasks
-        lo = &lo_view[0]
-        hi = &hi_view[0]
+    _hook_bounds("count_list_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
     if lam.shape[0] > 0:
         total = count_list_at(code, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0], t, budget, hi_t,
                               &idx[0], &m)
@@ -2349,18 +2342,11 @@ def estimate_with(level, const double[::1] inv, double s, int64_t budget, min_ta
     With ``slope``, returns ``(that sum, the sum of inv_i over the workers whose count no bound
     holds)``."""
     cdef int code = _level_code(level)
-    cdef const int64_t[::1] lo_view
-    cdef const int64_t[::1] hi_view
-    cdef const int64_t* lo = NULL
-    cdef const int64_t* hi = NULL
-    _check_fast_pass("estimate_with", inv.shape[0], inv.shape[0], budget)
-    _check_hook_bounds("estimate_with", inv.shape[0], min_tasks, max_tasks)
+    cdef const int64_t* lo
+    cdef const int64_t* hi
     cdef double moving = 0.0, total = 0.0
-    if min_tasks is not None and inv.shape[0] > 0:
-        lo_view = min_tasks
-        hi_view = max_tasks
-        lo = &lo_view[0]
-        hi = &hi_view[0]
+    _check_fast_pass("estimate_with", inv.shape[0], inv.shape[0], budget)
+    _hook_bounds("estimate_with", inv.shape[0], min_tasks, max_tasks, &lo, &hi)
     if inv.shape[0] > 0:
         total = estimate_at(code, &inv[0], lo, hi, inv.shape[0], s, budget, &moving if slope else NULL)
     if slope:
@@ -2377,17 +2363,10 @@ def split_with(level, const double[::1] lam, const double[::1] inv, double tstar
     cdef int code = _level_code(level)
     cdef double sums[3]
     cdef double taken = 0.0
-    cdef const int64_t[::1] lo_view
-    cdef const int64_t[::1] hi_view
-    cdef const int64_t* lo = NULL
-    cdef const int64_t* hi = NULL
+    cdef const int64_t* lo
+    cdef const int64_t* hi
     _check_fast_pass("split_with", lam.shape[0], min(inv.shape[0], out.shape[0]), budget)
-    _check_hook_bounds("split_with", lam.shape[0], min_tasks, max_tasks)
-    if min_tasks is not None and lam.shape[0] > 0:
-        lo_view = min_tasks
-        hi_view = max_tasks
-        lo = &lo_view[0]
-        hi = &hi_view[0]
+    _hook_bounds("split_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
     sums[0] = 0.0
     sums[1] = INFINITY
     sums[2] = 0.0
@@ -2396,12 +2375,25 @@ def split_with(level, const double[::1] lam, const double[::1] inv, double tstar
     return taken, sums[0], sums[1], sums[2]
 
 
-def _check_hook_bounds(name, Py_ssize_t n, min_tasks, max_tasks):
-    """A test hook's optional bounds: both or neither, each with at least ``n`` entries."""
+cdef int _hook_bounds(name, Py_ssize_t n, min_tasks, max_tasks, const int64_t** lo,
+                      const int64_t** hi) except -1:
+    """A test hook's optional bounds (int64 arrays, both or neither, each with at least ``n``
+    entries) as pointers into them, NULL for none. The caller's arrays keep them valid: a
+    typed memoryview never copies."""
+    cdef const int64_t[::1] lo_view
+    cdef const int64_t[::1] hi_view
     if (min_tasks is None) != (max_tasks is None):
         raise ValueError(f"{name}: give both min_tasks and max_tasks, or neither")
-    if min_tasks is not None and min(len(min_tasks), len(max_tasks)) < n:
+    lo[0] = hi[0] = NULL
+    if min_tasks is None or n == 0:
+        return 0
+    if min(len(min_tasks), len(max_tasks)) < n:
         raise ValueError(f"{name}: the bounds need {n} entries")
+    lo_view = min_tasks
+    hi_view = max_tasks
+    lo[0] = &lo_view[0]
+    hi[0] = &hi_view[0]
+    return 0
 
 
 cdef int _level_code(level) except -1:
