@@ -1388,8 +1388,9 @@ cdef void select_first(double[::1] heap, Py_ssize_t m, Py_ssize_t k) noexcept no
 cdef bint select_between(const double[::1] lam, int64_t budget, int64_t lo_c, int64_t[::1] prefix,
                          double hi_t, int64_t[::1] out, int64_t[::1] idx, double[::1] heap,
                          const int64_t* lo, const int64_t* hi) noexcept nogil:
-    # threshold.select_between; the SIMD pass (boundary_at) copies prefix into out and lists
-    # the boundary workers in idx (which may be prefix).
+    # threshold.select_between, whose caller puts the prefix in out first: here the SIMD pass
+    # (boundary_at) copies prefix into out and lists the boundary workers in idx (which may
+    # be prefix).
     cdef Py_ssize_t m = boundary_at(SIMD_LEVEL, &lam[0], &prefix[0], hi, &out[0], lam.shape[0], hi_t,
                                     budget, &idx[0])
     return select_listed(lam, budget, lo_c, hi_t, out, idx, m, heap, hi)
