@@ -1020,10 +1020,13 @@ cdef extern from *:
     /* threshold.estimate_into: sum_i trunc(s * inv[i]), clamped to [lo[i], min(hi[i], budget)]
        (lo and hi NULL: to [0, budget]). Reads inv (and the bounds) only. With slope not NULL,
        also adds to *slope the sum of inv[i] over the workers whose count no bound holds
-       (threshold.estimate_slope_into). */
+       (threshold.estimate_slope_into). With check not NULL (bounds given), also adds to
+       check[0..2] the bad bounds' count, the minimums' sum and the available workers' caps'
+       sum (threshold.estimate_checking_into). */
     static double fastata_estimate_scalar(const double *inv, const int64_t *lo, const int64_t *hi,
-                                          ptrdiff_t n, double s, int64_t budget, double *slope) {
-        double total = 0.0, moving = 0.0;
+                                          ptrdiff_t n, double s, int64_t budget, double *slope,
+                                          double *check) {
+        double total = 0.0, moving = 0.0, bad = 0.0, taken = 0.0, capacity = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
             double q = s * inv[i];
             double cap = fastata_cap1(hi, i, budget);
@@ -1031,24 +1034,36 @@ cdef extern from *:
             double low = lo != NULL ? (double)lo[i] : 0.0;
             if (slope != NULL && c >= low && c < cap)
                 moving += inv[i];
+            if (check != NULL) {
+                int64_t l = lo[i];
+                bad += (l < 0) | (l > hi[i]) | (l > budget) | (inv[i] == 0.0 && l > 0);
+                taken += low;
+                capacity += inv[i] > 0.0 ? cap : 0.0;
+            }
             if (c < low)
                 c = low;
             total += c;
         }
         if (slope != NULL)
             *slope += moving;
+        if (check != NULL) {
+            check[0] += bad;
+            check[1] += taken;
+            check[2] += capacity;
+        }
         return total;
     }
 
     #if FASTATA_X86_SIMD
     __attribute__((target("avx512f,avx512dq")))
     static double fastata_estimate_avx512(const double *inv, const int64_t *lo, const int64_t *hi,
-                                          ptrdiff_t n, double s, int64_t budget, double *slope) {
-        const __m512d vs = _mm512_set1_pd(s);
-        const __m512i vbudget = _mm512_set1_epi64(budget);
+                                          ptrdiff_t n, double s, int64_t budget, double *slope,
+                                          double *check) {
+        const __m512d vs = _mm512_set1_pd(s), dzero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+        const __m512i vbudget = _mm512_set1_epi64(budget), izero = _mm512_setzero_si512();
         __m512d cap = _mm512_set1_pd((double)budget), low = _mm512_setzero_pd();
         __m512d t0 = _mm512_setzero_pd(), t1 = t0;  /* two sums: the adds overlap */
-        __m512d moving = _mm512_setzero_pd();
+        __m512d moving = _mm512_setzero_pd(), bad = moving, taken = moving, capacity = moving;
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
             if (hi != NULL) {
@@ -1061,6 +1076,17 @@ cdef extern from *:
             if (slope != NULL)
                 moving = _mm512_mask_add_pd(moving, _mm512_cmp_pd_mask(c, low, _CMP_GE_OQ)
                                                     & _mm512_cmp_pd_mask(c, cap, _CMP_LT_OQ), moving, x);
+            if (check != NULL) {
+                __m512i l = _mm512_loadu_si512((const void *)(lo + i));
+                __m512i h = _mm512_loadu_si512((const void *)(hi + i));
+                __mmask8 none = _mm512_cmp_pd_mask(x, dzero, _CMP_EQ_OQ);
+                __mmask8 wrong = _mm512_cmpgt_epi64_mask(izero, l) | _mm512_cmpgt_epi64_mask(l, h)
+                                 | _mm512_cmpgt_epi64_mask(l, vbudget)
+                                 | (__mmask8)(none & _mm512_cmpgt_epi64_mask(l, izero));
+                bad = _mm512_mask_add_pd(bad, wrong, bad, one);
+                taken = _mm512_add_pd(taken, low);
+                capacity = _mm512_mask_add_pd(capacity, (__mmask8)~none, capacity, cap);
+            }
             c = _mm512_max_pd(c, low);
             if (i & 8)
                 t1 = _mm512_add_pd(t1, c);
@@ -1069,17 +1095,24 @@ cdef extern from *:
         }
         if (slope != NULL)
             *slope += _mm512_reduce_add_pd(moving);
+        if (check != NULL) {
+            check[0] += _mm512_reduce_add_pd(bad);
+            check[1] += _mm512_reduce_add_pd(taken);
+            check[2] += _mm512_reduce_add_pd(capacity);
+        }
         return _mm512_reduce_add_pd(_mm512_add_pd(t0, t1))
-               + fastata_estimate_scalar(inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL, n - i, s, budget, slope);
+               + fastata_estimate_scalar(inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL, n - i, s, budget, slope,
+                                         check);
     }
 
     __attribute__((target("avx2")))
     static double fastata_estimate_avx2(const double *inv, const int64_t *lo, const int64_t *hi,
-                                        ptrdiff_t n, double s, int64_t budget, double *slope) {
-        const __m256d vs = _mm256_set1_pd(s);
-        const __m256i vbudget = _mm256_set1_epi64x(budget);
+                                        ptrdiff_t n, double s, int64_t budget, double *slope,
+                                        double *check) {
+        const __m256d vs = _mm256_set1_pd(s), dzero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+        const __m256i vbudget = _mm256_set1_epi64x(budget), izero = _mm256_setzero_si256();
         __m256d cap = _mm256_set1_pd((double)budget), low = _mm256_setzero_pd();
-        __m256d t0 = _mm256_setzero_pd(), t1 = t0, moving = t0;
+        __m256d t0 = _mm256_setzero_pd(), t1 = t0, moving = t0, bad = t0, taken = t0, capacity = t0;
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
             if (hi != NULL) {
@@ -1092,6 +1125,18 @@ cdef extern from *:
             if (slope != NULL)
                 moving = _mm256_add_pd(moving, _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(c, low, _CMP_GE_OQ),
                                                                             _mm256_cmp_pd(c, cap, _CMP_LT_OQ)), x));
+            if (check != NULL) {
+                __m256i l = _mm256_loadu_si256((const __m256i *)(lo + i));
+                __m256i h = _mm256_loadu_si256((const __m256i *)(hi + i));
+                __m256d none = _mm256_cmp_pd(x, dzero, _CMP_EQ_OQ);
+                __m256i wrong = _mm256_or_si256(
+                    _mm256_or_si256(_mm256_cmpgt_epi64(izero, l), _mm256_cmpgt_epi64(l, h)),
+                    _mm256_or_si256(_mm256_cmpgt_epi64(l, vbudget),
+                                    _mm256_and_si256(_mm256_castpd_si256(none), _mm256_cmpgt_epi64(l, izero))));
+                bad = _mm256_add_pd(bad, _mm256_and_pd(_mm256_castsi256_pd(wrong), one));
+                taken = _mm256_add_pd(taken, low);
+                capacity = _mm256_add_pd(capacity, _mm256_andnot_pd(none, cap));
+            }
             c = _mm256_max_pd(c, low);
             if (i & 4)
                 t1 = _mm256_add_pd(t1, c);
@@ -1100,22 +1145,28 @@ cdef extern from *:
         }
         if (slope != NULL)
             *slope += fastata_sum4(moving);
+        if (check != NULL) {
+            check[0] += fastata_sum4(bad);
+            check[1] += fastata_sum4(taken);
+            check[2] += fastata_sum4(capacity);
+        }
         return fastata_sum4(_mm256_add_pd(t0, t1))
-               + fastata_estimate_scalar(inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL, n - i, s, budget, slope);
+               + fastata_estimate_scalar(inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL, n - i, s, budget, slope,
+                                         check);
     }
     #endif
 
     /* budget < 2**51 (the AVX2 conversions need < 2**52). */
     static double fastata_estimate_at(int level, const double *inv, const int64_t *lo,
                                       const int64_t *hi, ptrdiff_t n, double s, int64_t budget,
-                                      double *slope) {
+                                      double *slope, double *check) {
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
-            return fastata_estimate_avx512(inv, lo, hi, n, s, budget, slope);
+            return fastata_estimate_avx512(inv, lo, hi, n, s, budget, slope, check);
         if (level == FASTATA_AVX2)
-            return fastata_estimate_avx2(inv, lo, hi, n, s, budget, slope);
+            return fastata_estimate_avx2(inv, lo, hi, n, s, budget, slope, check);
     #endif
-        return fastata_estimate_scalar(inv, lo, hi, n, s, budget, slope);
+        return fastata_estimate_scalar(inv, lo, hi, n, s, budget, slope, check);
     }
 
     /* sums[0..2] start at 0, +inf and 0; lo and hi may be NULL (no bounds); budget < 2**51. */
@@ -1172,7 +1223,7 @@ cdef extern from *:
                                                    int64_t* sums) noexcept nogil
     double estimate_at "fastata_estimate_at"(int level, const double* inv, const int64_t* lo,
                                              const int64_t* hi, Py_ssize_t n, double s,
-                                             int64_t budget, double* slope) noexcept nogil
+                                             int64_t budget, double* slope, double* check) noexcept nogil
     double split_at_level "fastata_split_at"(int level, const double* lam, const double* inv,
                                              const int64_t* lo, const int64_t* hi, int64_t* out,
                                              Py_ssize_t n, double t, int64_t budget,
@@ -1767,8 +1818,8 @@ cdef double next_threshold(int64_t budget, int step, double t, int64_t c, double
 
 
 cdef int estimate_bracket(const double[::1] inv, int64_t budget, double t, double t2, double slope,
-                          int64_t base, int64_t width, const int64_t* lo, const int64_t* hi,
-                          double* bracket) noexcept nogil:
+                          double first, int64_t base, int64_t width, const int64_t* lo,
+                          const int64_t* hi, double* bracket) noexcept nogil:
     # threshold.estimate_bracket: returns found, and (t_lo, t_hi) in bracket[0:2]
     cdef Py_ssize_t n = inv.shape[0]
     cdef int64_t limit = budget + n + 1, lo_c = base, hi_c = limit, c, prev_c = 0
@@ -1778,12 +1829,14 @@ cdef int estimate_bracket(const double[::1] inv, int64_t budget, double t, doubl
     for step in range(MAX_ESTIMATES):
         if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH):
             break
-        if step == 0 and lo != NULL:  # threshold.estimate_slope_into
-            total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, budget, &moving)
+        if step == 0 and first >= 0.0:  # taken by the bounds check
+            total = first
+        elif step == 0 and lo != NULL:  # threshold.estimate_slope_into
+            total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, budget, &moving, NULL)
             if moving > 0.0:
                 slope = moving
         else:
-            total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, budget, NULL)
+            total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, budget, NULL, NULL)
         c = limit if total >= limit else <int64_t>total
         if c == budget:
             bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
@@ -1867,7 +1920,7 @@ cdef inline void finish_bracketed(const double[::1] lam, const double[::1] inv, 
 
 
 cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_t budget,
-                            bint fast, double t, double t2, double slope, int64_t base,
+                            bint fast, double t, double t2, double slope, double first, int64_t base,
                             int64_t[::1] out, int64_t[::1] ties, double[::1] heap, double* bracket,
                             const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.allocate_positive, step for step; the bracket it returns goes to bracket[0:2].
@@ -1893,7 +1946,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef Py_ssize_t listed
     cdef bint selected
     if fast and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
-        found = estimate_bracket(inv[:n], budget, t, t2, slope, base, width_max, lo, hi, est)
+        found = estimate_bracket(inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi, est)
         if found == NARROW:
             if est[0] > 0.0:
                 # The count at the lower end and the listing of the workers with keys between,
@@ -2166,13 +2219,23 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     # receives this call's.
     cdef Py_ssize_t i
     cdef int64_t n_zero = 0, n_avail = 0, base = 0, remaining = 0, zero_room = 0
-    cdef double inv_sum = 0.0, lam_min = 0.0, t, t2 = 0.0, r, slope, scale
+    cdef double inv_sum = 0.0, lam_min = 0.0, r, slope, first = -1.0, moving = 0.0
+    cdef double guesses[3]
     cdef bint fast
     cdef int status = scan(lam, budget, heap, &n_zero, &n_avail, &inv_sum, &lam_min)
     if status != STATUS_OK:
         return status  # out untouched: a rejected call changes nothing
+    slope = inv_sum if inv_sum < INFINITY else INFINITY
     if lo != NULL:
-        status = scan_bounds(lam, budget, lo, hi, &remaining, &zero_room)
+        if n_zero == 0 and budget < RECIPROCAL_CAP and inv_sum < INFINITY and lam.shape[0] >= EXTREMES_N:
+            # The first estimate pass reads the bounds anyway: it checks them in the same pass.
+            first_guesses(lam, budget, n_avail, inv_sum, lam_min, guide, guesses)
+            status = scan_bounds_estimating(lam, heap[:lam.shape[0]], guesses[1], budget, lo, hi,
+                                            &remaining, &first, &moving)
+            if moving > 0.0:
+                slope = moving
+        else:
+            status = scan_bounds(lam, budget, lo, hi, &remaining, &zero_room)
         if status != STATUS_OK:
             return status
         if remaining == 0 or (n_zero > 0 and zero_room >= remaining):
@@ -2191,16 +2254,38 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
             round_robin_zeros(lam, budget, n_zero, out)
         return STATUS_OK
     fast = budget < RECIPROCAL_CAP and inv_sum < INFINITY
-    r = relaxation(lam, budget, n_avail, inv_sum, lam_min)
-    slope = inv_sum if inv_sum < INFINITY else INFINITY
-    t = r
+    first_guesses(lam, budget, n_avail, inv_sum, lam_min, guide, guesses)
+    allocate_positive(lam, heap, budget, fast, guesses[1], guesses[2], slope, first, base, out, ties, heap, guide,
+                      lo, hi)
+    guide[2] = guesses[0]
+    return STATUS_OK
+
+
+cdef void first_guesses(const double[::1] lam, int64_t budget, int64_t n_avail, double inv_sum,
+                        double lam_min, const double* guide, double* guesses) noexcept nogil:
+    # threshold.first_guesses: (r, t, t2) into guesses[0:3], from guide = (lo, hi, relaxation)
+    cdef double r = relaxation(lam, budget, n_avail, inv_sum, lam_min), scale
+    guesses[0] = guesses[1] = r
+    guesses[2] = 0.0
     if 0.0 < guide[0] < guide[1] < INFINITY and 0.0 < guide[2] < INFINITY:
         scale = r / guide[2]
-        t = min(guide[1] * scale, DBL_MAX)
-        t2 = guide[0] * scale
-    allocate_positive(lam, heap, budget, fast, t, t2, slope, base, out, ties, heap, guide, lo, hi)
-    guide[2] = r
-    return STATUS_OK
+        guesses[1] = min(guide[1] * scale, DBL_MAX)
+        guesses[2] = guide[0] * scale
+
+
+cdef int scan_bounds_estimating(const double[::1] lam, const double[::1] inv, double s, int64_t budget,
+                                const int64_t* lo, const int64_t* hi, int64_t* remaining,
+                                double* first, double* slope) noexcept nogil:
+    # threshold.scan_bounds_estimating: the status, *remaining, and the estimate at s and its
+    # slope into *first and *slope
+    cdef double check[3]
+    cdef int64_t zero_room
+    check[0] = check[1] = check[2] = 0.0
+    first[0] = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, inv.shape[0], s, budget, slope, check)
+    if check[0] == 0.0 and check[1] <= budget <= check[2]:
+        remaining[0] = budget - <int64_t>check[1]
+        return STATUS_OK
+    return scan_bounds_exact(lam, budget, lo, hi, remaining, &zero_room)
 
 
 def status_codes():
@@ -2337,19 +2422,27 @@ def count_list_with(level, const double[::1] lam, const double[::1] inv, double 
 
 
 def estimate_with(level, const double[::1] inv, double s, int64_t budget, min_tasks=None,
-                  max_tasks=None, slope=False):
+                  max_tasks=None, slope=False, check=False):
     """The estimate pass as implementation ``level`` does it: ``sum_i trunc(s * inv_i)``, each term
     clamped to ``[min_tasks_i, min(max_tasks_i, budget)]`` (int64 arrays, or None for none).
     With ``slope``, returns ``(that sum, the sum of inv_i over the workers whose count no bound
-    holds)``."""
+    holds)``; with ``check`` (bounds given), ``(that sum, that slope, bad bounds, sum of the
+    minimums, sum of the available workers' caps)`` (threshold.estimate_checking_into)."""
     cdef int code = _level_code(level)
     cdef const int64_t* lo
     cdef const int64_t* hi
     cdef double moving = 0.0, total = 0.0
+    cdef double sums[3]
+    sums[0] = sums[1] = sums[2] = 0.0
     _check_fast_pass("estimate_with", inv.shape[0], inv.shape[0], budget)
     _hook_bounds("estimate_with", inv.shape[0], min_tasks, max_tasks, &lo, &hi)
+    if check and lo == NULL:
+        raise ValueError("estimate_with: check needs min_tasks and max_tasks")
     if inv.shape[0] > 0:
-        total = estimate_at(code, &inv[0], lo, hi, inv.shape[0], s, budget, &moving if slope else NULL)
+        total = estimate_at(code, &inv[0], lo, hi, inv.shape[0], s, budget,
+                            &moving if slope or check else NULL, sums if check else NULL)
+    if check:
+        return total, moving, sums[0], sums[1], sums[2]
     if slope:
         return total, moving
     return total

@@ -992,9 +992,10 @@ def estimate_slope_into(inv, s, budget, lo, hi):
 
 
 @register_jitable
-def estimate_bracket(inv, budget, t, t2, slope, base, width, lo, hi):
+def estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi):
     """Bracket the product ``t*`` of the ``budget``-th key with estimate passes, from the guesses
-    ``t`` and ``t2`` (as :func:`allocate_positive`); ``base`` keys have product 0.
+    ``t`` and ``t2`` (as :func:`allocate_positive`); ``base`` keys have product 0. ``first``:
+    the estimate at ``t`` if the bounds check took it (``slope`` then is its slope), else -1.
 
     Returns ``(t_lo, t_hi, found)``: fewer than ``budget`` keys have product ``<= t_lo``, and
     ``found`` is :data:`NARROW` when at least ``budget`` have product ``<= t_hi`` and the
@@ -1018,7 +1019,9 @@ def estimate_bracket(inv, budget, t, t2, slope, base, width, lo, hi):
     for step in range(MAX_ESTIMATES):
         if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH):
             break
-        if lo is None or step > 0:
+        if step == 0 and first >= 0.0:
+            total = first
+        elif lo is None or step > 0:
             total = estimate_into(inv, s, budget, lo, hi)
         else:
             total, moving = estimate_slope_into(inv, s, budget, lo, hi)
@@ -1074,10 +1077,12 @@ def product_inside(lam, t_lo, t_hi, budget, lo, hi):
 
 
 @register_jitable
-def allocate_positive(lam, inv, budget, fast, t, t2, slope, base, out, ties, heap, lo, hi):
+def allocate_positive(lam, inv, budget, fast, t, t2, slope, first, base, out, ties, heap, lo, hi):
     """The allocation over workers with ``0 < lam <= inf`` (``budget > 0``), from the guess ``t``
     (and ``t2`` as the second, if it lands inside the bracket; 0: none). Returns a bracket
     ``(lo, hi)`` of the product of the ``budget``-th key, for the next call's guesses.
+    ``first``: the estimate at ``t`` if the bounds check took it, else -1 (see
+    :func:`estimate_bracket`).
 
     From 256 workers, below ``budget = 2**51``, estimate passes bracket first
     (:func:`estimate_bracket`): a narrow bracket takes one exact count and the selection,
@@ -1113,7 +1118,7 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, base, out, ties, hea
         # Estimate passes read 1/lam alone, a fifth of an exact pass: they bracket t* first,
         # and on smooth inputs one exact count at the lower end and the selection finish.
         # (inv is the scratch ``heap``, longer than n.)
-        t_lo, t_hi, found = estimate_bracket(inv[:n], budget, t, t2, slope, base, width_max, lo, hi)
+        t_lo, t_hi, found = estimate_bracket(inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi)
         if found == NARROW:
             if t_lo > 0.0:
                 lo_c = count_at(lam, inv, t_lo, budget, limit, fast, False, out, lo, hi)[0]
@@ -1343,6 +1348,49 @@ def scan_bounds_exact(lam, budget, lo, hi):
 
 
 @register_jitable
+def scan_bounds_estimating(lam, inv, s, budget, lo, hi):
+    """:func:`scan_bounds` and :func:`estimate_slope_into` at ``s`` in one pass over ``1/lam``
+    and the bounds, for inputs without ``lam = 0`` workers (``inv = 0`` marks the
+    unavailable ones) and ``budget < 2**51``: ``(status, tasks left after the minimums,
+    estimate, slope)``. Any doubt (a bad bound, sums that do not fit) and
+    :func:`scan_bounds_exact` decides."""
+    total, slope, n_bad, taken, capacity = estimate_checking_into(inv, s, budget, lo, hi)
+    if n_bad == 0 and taken <= budget <= capacity:
+        return OK, budget - int(taken), total, slope
+    status, remaining, zero_room = scan_bounds_exact(lam, budget, lo, hi)
+    return status, remaining, total, slope
+
+
+@register_jitable
+def estimate_checking_into(inv, s, budget, lo, hi):
+    """:func:`estimate_slope_into`, and the bounds' check: ``(total, slope, bad bounds, sum of
+    the minimums, sum of the available workers' caps)``.
+
+    A bound is bad if a minimum is negative, above its maximum or the budget, or positive on
+    an unavailable worker (``inv = 0``). Without bad bounds every minimum and cap is an exact
+    float, and their sums are exact up to ``2**53``, past the budget.
+    """
+    cap = float(budget)
+    total = 0.0
+    slope = 0.0
+    n_bad = 0
+    taken = 0.0
+    capacity = 0.0
+    for i in range(inv.shape[0]):
+        x = inv[i]
+        low = lo[i]
+        n_bad += int((low < 0) | (low > hi[i]) | (low > budget) | ((x == 0.0) & (low > 0)))
+        cap_i = cap_at(hi, i, budget, cap)
+        floor_i = floor_at(lo, i)
+        c = np.trunc(min(s * x, cap_i))
+        slope += x if (c >= floor_i) & (c < cap_i) else 0.0
+        total += max(c, floor_i)
+        taken += floor_i
+        capacity += cap_i if x > 0.0 else 0.0
+    return total, slope, n_bad, taken, capacity
+
+
+@register_jitable
 def fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties):
     """Bounds with ``lam = 0`` workers that can take every task left after the minimums: their
     keys all have product 0, so they take them by ``(j, i)`` (level by level, lowest index
@@ -1372,9 +1420,19 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     status, n_zero, n_avail, inv_sum, lam_min = scan(lam, budget, heap)
     if status != OK:
         return status, 0.0, 0.0, 0.0  # out untouched: a rejected call changes nothing
+    slope = inv_sum if inv_sum < INF else INF
+    first = -1.0  # the estimate at the first guess, if the bounds check took it
     base = 0  # keys counted at threshold 0
     if lo is not None:
-        status, remaining, zero_room = scan_bounds(lam, budget, lo, hi)
+        if n_zero == 0 and budget < RECIPROCAL_CAP and inv_sum < INF and lam.shape[0] >= EXTREMES_N:
+            # The first estimate pass reads the bounds anyway: it checks them in the same pass.
+            t = first_guesses(lam, budget, n_avail, inv_sum, lam_min, prev_lo, prev_hi, prev_relaxation)[1]
+            status, remaining, first, moving = scan_bounds_estimating(lam, heap[:lam.shape[0]], t, budget, lo, hi)
+            zero_room = 0
+            if moving > 0.0:
+                slope = moving
+        else:
+            status, remaining, zero_room = scan_bounds(lam, budget, lo, hi)
         if status != OK:
             return status, 0.0, 0.0, 0.0
         if remaining == 0 or (n_zero > 0 and zero_room >= remaining):
@@ -1392,17 +1450,22 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
         round_robin_zeros(lam, budget, n_zero, out)
         return OK, 0.0, 0.0, 0.0
     fast = budget < RECIPROCAL_CAP and inv_sum < INF
+    r, t, t2 = first_guesses(lam, budget, n_avail, inv_sum, lam_min, prev_lo, prev_hi, prev_relaxation)
+    bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, fast, t, t2, slope, first, base, out, ties, heap,
+                                               lo, hi)
+    return OK, bracket_lo, bracket_hi, r
+
+
+@register_jitable
+def first_guesses(lam, budget, n_avail, inv_sum, lam_min, prev_lo, prev_hi, prev_relaxation):
+    """``(r, t, t2)``: the relaxation and the first two guesses at the threshold, ``r`` itself
+    or the previous call's bracket ``(prev_lo, prev_hi)`` scaled by the ratio of this call's
+    relaxation to its ``prev_relaxation`` (see :func:`allocate_warm`)."""
     r = relaxation(lam, budget, n_avail, inv_sum, lam_min)
-    slope = inv_sum if inv_sum < INF else INF
-    t = r
-    t2 = 0.0
     if 0.0 < prev_lo < prev_hi < INF and 0.0 < prev_relaxation < INF:
         scale = r / prev_relaxation
-        t = min(prev_hi * scale, DBL_MAX)
-        t2 = prev_lo * scale
-    bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, fast, t, t2, slope, base, out, ties, heap, lo,
-                                               hi)
-    return OK, bracket_lo, bracket_hi, r
+        return r, min(prev_hi * scale, DBL_MAX), prev_lo * scale
+    return r, r, 0.0
 
 
 @register_jitable

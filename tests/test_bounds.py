@@ -180,6 +180,50 @@ def test_bad_bounds_are_named_and_change_nothing(backend, bounds, error, message
     assert (out == -7).all()
 
 
+def _spoil(what, lam, low, high, k):
+    """Make worker ``k``'s bounds bad in one way; returns the message that names it."""
+    if what == "negative":
+        low[k] = -1
+        return rf"min_tasks must be >= 0; got -1 for worker {k}\b"
+    if what == "crossed":
+        low[k], high[k] = 3, 2
+        return rf"got min_tasks 3 > max_tasks 2 for worker {k}\b"
+    if what == "negative maximum":
+        low[k], high[k] = 0, -2
+        return rf"got min_tasks 0 > max_tasks -2 for worker {k}\b"
+    if what == "unavailable":
+        lam[k], low[k] = np.inf, 1
+        return rf"min_tasks must be 0 for an unavailable worker \(lam = \+inf\); got 1 for worker {k}\b"
+    if what == "over the budget":
+        low[k] = high[k] = 2**62
+        return r"min_tasks must sum to at most budget"
+    if what == "capacity":
+        high[:] = 3  # enough for the budget (3 n) only if the unavailable workers counted
+        return r"max_tasks of the available workers \(lam < inf\) must sum to at least budget"
+    raise AssertionError(what)
+
+
+@pytest.mark.parametrize("k", [0, 517, 1002])
+@pytest.mark.parametrize("what", ["negative", "crossed", "negative maximum", "unavailable", "over the budget",
+                                  "capacity"])
+def test_bad_bounds_among_many_workers_are_named_and_change_nothing(fast_backend, what, k):
+    # From 256 workers the bounds are checked in the pass that takes the first estimate:
+    # every kind of bad bound, in a SIMD block and in the scalar tail (1003 workers).
+    rng = np.random.default_rng(k)
+    n = 1003
+    lam = np.where(rng.random(n) < 0.1, np.inf, rng.lognormal(0.0, 0.5, n))
+    lam[k] = 1.0
+    low = np.where(lam < np.inf, 1, 0)
+    high = np.full(n, 8)
+    budget = 3 * n
+    assert fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=fast_backend).sum() == budget
+    message = _spoil(what, lam, low, high, k)
+    out = np.full(n, -7, dtype=np.int64)
+    with pytest.raises(ValueError, match=message):
+        fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=fast_backend, out=out)
+    assert (out == -7).all()
+
+
 def test_bad_lam_is_reported_before_the_bounds(backend):
     with pytest.raises(ValueError, match="lam must not contain NaN"):
         fa.allocate([1.0, np.nan], 3, min_tasks=5, backend=backend)

@@ -119,6 +119,53 @@ def test_the_first_estimate_also_finds_the_slope_of_the_count(problem):
         assert moving == pytest.approx(slope, rel=1e-12), name
 
 
+@st.composite
+def checked_problems(draw):
+    """:func:`estimate_problems` with bounds, good or bad in every way the check looks for."""
+    lam, s, budget, _ = draw(estimate_problems())
+    n = lam.size
+    ints = st.one_of(st.integers(-3, 6), st.sampled_from([2**62, -(2**62), budget, budget + 1]))
+    lo = np.array(draw(st.lists(ints, min_size=n, max_size=n)), dtype=np.int64)
+    if draw(st.booleans()):  # mostly good: the sums are then what is checked
+        lo = np.where(lam < math.inf, np.clip(lo, 0, budget), 0)
+    room = st.one_of(st.integers(-2, 50), st.just(2**61))
+    hi = np.clip(lo + np.array(draw(st.lists(room, min_size=n, max_size=n)), dtype=np.int64), -(2**62), 2**62)
+    return lam, s, budget, (lo, hi)
+
+
+@njit(cache=False)
+def _numba_estimate_checking(inv, s, budget, lo, hi):
+    return threshold.estimate_checking_into(inv, s, budget, lo, hi)
+
+
+@settings(max_examples=300, deadline=None)
+@given(problem=checked_problems())
+def test_the_first_estimate_also_checks_the_bounds(problem):
+    # From 256 workers, the pass that takes the first estimate checks the bounds as well. A
+    # bound is bad if a minimum is negative, above its maximum or the budget, or positive on
+    # an unavailable worker; without bad bounds, the sums of the minimums and of the
+    # available workers' caps decide the rest (scan_bounds_estimating).
+    lam, inv, s, budget, lo, hi = unpack(problem)
+    bad = int(((lo < 0) | (lo > hi) | (lo > budget) | ((inv == 0.0) & (lo > 0))).sum())
+    cap = np.minimum(hi, budget)
+    found = {"python": threshold.estimate_checking_into(inv, s, budget, lo, hi),
+             "numba": _numba_estimate_checking(inv, s, budget, lo, hi)}
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+    for level in cython_cpu.simd_levels():
+        found["cython " + level] = cython_cpu.estimate_with(level, inv, s, budget, lo, hi, check=True)
+    limit = budget + lam.size + 1
+    for name, (total, moving, n_bad, taken, capacity) in found.items():
+        assert n_bad == bad, name
+        if bad == 0:
+            assert min(total, limit) == min(threshold.estimate_into(inv, s, budget, lo, hi), limit), name
+            assert moving == pytest.approx(threshold.estimate_slope_into(inv, s, budget, lo, hi)[1], rel=1e-12), name
+            # Exact below 2**53; past 2**52 they only need to be past the budget (< 2**51).
+            assert min(taken, 2**52) == min(int(lo.sum()), 2**52), name
+            assert min(capacity, 2**52) == min(sum(int(c) for c in cap[inv > 0.0]), 2**52), name
+    status, remaining, _, _ = threshold.scan_bounds_estimating(lam, inv, s, budget, lo, hi)
+    assert (status, remaining if status == 0 else 0) == threshold.scan_bounds_exact(lam, budget, lo, hi)[:2]
+
+
 # Problems large enough for the estimate passes (from 256 workers), built from a few speeds.
 @st.composite
 def large_tied_problems(draw):
