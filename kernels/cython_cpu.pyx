@@ -1950,7 +1950,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         if found == NARROW:
             if est[0] > 0.0:
                 # The count at the lower end and the listing of the workers with keys between,
-                # in one pass (threshold.py: count_at, then select_between's listing).
+                # in one pass (threshold.count_list_into).
                 total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], n, est[0], budget,
                                       est[1], &ties[0], &listed)
                 lo_c = limit if total >= limit else <int64_t>total

@@ -36,6 +36,7 @@ def _compile_on_cpu(fn, fastmath):
 for _pass in (
     threshold.count_into,
     threshold.count_extremes_into,
+    threshold.count_list_into,
     threshold.estimate_into,
     threshold.estimate_slope_into,
     threshold.estimate_checking_into,

@@ -19,10 +19,11 @@ and a pass over the workers counts them exactly (``count_one``). So:
    estimates differ by a few keys (O(sqrt n) on typical inputs). An estimate is off only
    where ``t / lam_i`` is within a few ulps of an integer, so a relative margin of
    ``2**-50`` on each end makes the bracket proven (``estimate_into``). One exact pass then
-   counts the keys up to the lower end, and ``select_between`` lists the keys between and
-   selects the first ones in the canonical order. With bounds, workers at a bound stop
-   counting, so the second step divides by the slope the first pass finds
-   (``estimate_slope_into``) rather than by ``sum(1/lam)``.
+   counts the keys up to the lower end and lists the workers with keys between
+   (``count_list_into``), and ``select_listed`` selects the first of those keys in the
+   canonical order. With bounds, the first estimate pass also checks them
+   (``scan_bounds_estimating``), and as workers at a bound stop counting, the second step
+   divides by the slope that pass finds rather than by ``sum(1/lam)``.
 3. ``allocate_positive``, when the estimates do not bracket closely or on few workers:
    counting passes at the same secant steps bracket the key exactly; a count that lands
    on ``budget`` is the answer, a narrow bracket goes to ``select_between``.
@@ -497,10 +498,49 @@ def select_between(lam, budget, lo_c, hi_t, out, idx, heap, lo, hi):
         found = 0
         for k in range(LIST_BLOCK):
             i = start + k
-            found += key_between(lam[i], out[i], budget, hi, i) <= hi_t
+            found += key_between(lam[i], out[i], high_of(hi, i, budget), hi) <= hi_t
         if found > 0:
             m = list_between(lam, budget, hi_t, out, idx, hi, start, start + LIST_BLOCK, m)
     m = list_between(lam, budget, hi_t, out, idx, hi, n - n % LIST_BLOCK, n, m)
+    return select_listed(lam, budget, lo_c, hi_t, out, idx, m, heap, hi)
+
+
+@register_jitable
+def count_list_into(lam, inv, t, budget, hi_t, counts, idx, lo, hi):
+    """:func:`count_into` at ``t`` and :func:`select_between`'s listing of the workers with a key
+    in ``(t, hi_t]``, in one pass: returns ``(the count's sum, workers listed in idx)``.
+
+    Block by block, as the listing: a block's counts are still in the cache when the few
+    blocks with a key between are listed one worker at a time. (Compiled with float
+    reassociation as :func:`count_into`.)
+    """
+    n = lam.shape[0]
+    cap = float(budget)
+    total = 0.0
+    m = 0
+    for start in range(0, n - n % LIST_BLOCK, LIST_BLOCK):
+        found = 0
+        for k in range(LIST_BLOCK):
+            i = start + k
+            x = lam[i]
+            cap_i = cap_at(hi, i, budget, cap)
+            c = max(count_one(x, inv[i], t, cap_i), floor_at(lo, i))
+            counts[i] = int_of(c)
+            total += c
+            found += key_between(x, c, cap_i, hi) <= hi_t
+        if found > 0:
+            m = list_between(lam, budget, hi_t, counts, idx, hi, start, start + LIST_BLOCK, m)
+    for i in range(n - n % LIST_BLOCK, n):
+        c = max(count_one(lam[i], inv[i], t, cap_at(hi, i, budget, cap)), floor_at(lo, i))
+        counts[i] = int_of(c)
+        total += c
+    return total, list_between(lam, budget, hi_t, counts, idx, hi, n - n % LIST_BLOCK, n, m)
+
+
+@register_jitable
+def select_listed(lam, budget, lo_c, hi_t, out, idx, m, heap, hi):
+    """:func:`select_between` once the prefix is in ``out`` and the ``m`` workers with keys
+    between in ``idx``."""
     size = 0
     room = heap.shape[0] // 3
     for b in range(m):
@@ -528,23 +568,24 @@ def list_between(lam, budget, hi_t, out, idx, hi, start, stop, m):
     """Append to ``idx[m:]`` the workers in ``start .. stop - 1`` with a key above their count
     ``out[i]`` and at or below ``hi_t``; returns the new length."""
     for i in range(start, stop):
-        if key_between(lam[i], out[i], budget, hi, i) <= hi_t:
+        if key_between(lam[i], out[i], high_of(hi, i, budget), hi) <= hi_t:
             idx[m] = i
             m += 1
     return m
 
 
 @register_jitable
-def key_between(x, c, budget, hi, i):
-    """The product of worker i's next key after its ``c`` (``x = lam_i``), or ``+inf`` at its cap.
+def key_between(x, c, cap, hi):
+    """The product of a worker's next key after its count ``c`` (``x = lam_i``), or ``+inf`` at
+    its ``cap = min(max_tasks_i, budget)`` (``c`` and ``cap`` both ints or both floats).
 
-    Without bounds the cap (the budget) never binds before a key past ``hi_t``, so the
-    product is all. With bounds, the cap is folded in by a max, without a branch, so that
-    :func:`select_between`'s test of a block vectorises.
+    Without bounds (``hi`` None) the cap, the budget, never binds before a key past ``hi_t``,
+    so the product is all. With bounds, the cap is folded in by a max, without a branch, so
+    that the test of a block of workers vectorises.
     """
     if hi is None:
         return (c + 1) * x
-    return max((c + 1) * x, INF if c >= min(hi[i], budget) else 0.0)
+    return max((c + 1) * x, INF if c >= cap else 0.0)
 
 
 # --- Ties: the keys at the threshold product t* -----------------------------------------
@@ -1121,11 +1162,15 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, first, base, out, ti
         t_lo, t_hi, found = estimate_bracket(inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi)
         if found == NARROW:
             if t_lo > 0.0:
-                lo_c = count_at(lam, inv, t_lo, budget, limit, fast, False, out, lo, hi)[0]
+                # The count at the lower end and the listing of the workers with keys between.
+                total, listed = count_list_into(lam, inv, t_lo, budget, t_hi, out, ties, lo, hi)
+                lo_c = limit if total >= limit else int(total)
+                if lo_c < budget and select_listed(lam, budget, lo_c, t_hi, out, ties, listed, heap, hi):
+                    return t_lo, t_hi
             else:
                 prefix_at_zero(lam, budget, lo, hi, out)
-            if lo_c < budget and select_between(lam, budget, lo_c, t_hi, out, ties, heap, lo, hi):
-                return t_lo, t_hi
+                if lo_c < budget and select_between(lam, budget, lo_c, t_hi, out, ties, heap, lo, hi):
+                    return t_lo, t_hi
             # More keys between than the estimates said (a bound of many ties right at the
             # margin): the selection's scratch overwrote 1/lam; the exact passes take over.
             inverse_pass(lam, inv)
