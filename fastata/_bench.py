@@ -181,7 +181,8 @@ def counting_passes(lam, budget, warm=None):
 
     lam = np.ascontiguousarray(lam, dtype=np.float64)
     counted = {"inverse": "inverse_pass", "estimate": "estimate_into", "count": "count_into",
-               "count with extremes": "count_extremes_into", "count by division": "count_into_divided", "boundary": "select_between",
+               "count with extremes": "count_extremes_into", "count by division": "count_into_divided",
+               "count and listing": "count_list_into", "boundary": "select_between",
                "split at t*": "split_at_threshold", "levels": "count_levels",
                "level histogram": "count_buckets"}
     passes = dict.fromkeys(counted, 0)
