@@ -101,12 +101,14 @@ def task_bounds(min_tasks, max_tasks, lam):
     if min_tasks is None and max_tasks is None:
         return None, None
     low = _bound_array(min_tasks, "min_tasks", lam.shape, 0)
-    if isinstance(min_tasks, numbers.Integral) and min_tasks > 0:
+    if low is not min_tasks and isinstance(min_tasks, numbers.Integral) and min_tasks > 0:
         low[lam == np.inf] = 0
     return low, _bound_array(max_tasks, "max_tasks", lam.shape, MAX_BUDGET)
 
 
 def _bound_array(value, name, shape, default):
+    if type(value) is np.ndarray and value.dtype == np.int64 and value.shape == shape and value.flags.c_contiguous:
+        return value  # the kernels only read it: no copy on a scheduler's hot path
     if value is None:
         return np.full(shape, default, dtype=np.int64)
     if isinstance(value, (bool, np.bool_)):
@@ -116,8 +118,6 @@ def _bound_array(value, name, shape, default):
     array = np.asarray(value)
     if array.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer or an array of integers; got {_describe(value)}")
-    if array.dtype == np.int64 and array.shape == shape and array.flags.c_contiguous:
-        return array  # the kernels only read it: no copy on a scheduler's hot path
     try:
         array = np.broadcast_to(array, shape)
     except ValueError:
