@@ -1021,14 +1021,15 @@ cdef extern from *:
        (lo and hi NULL: to [0, budget]). Reads inv (and the bounds) only. With slope not NULL,
        also adds to *slope the sum of inv[i] over the workers whose count no bound holds
        (threshold.estimate_slope_into). With check not NULL (bounds given), also adds to
-       check[0..2] the bad bounds' count, the minimums' sum and the available workers' caps'
-       sum (threshold.estimate_checking_into). */
+       check[0..3] the bad bounds' count, the minimums' sum, the available workers' caps' sum
+       and the room above the minimums of the lam = 0 workers (inv = inf)
+       (threshold.estimate_checking_into). */
     static inline __attribute__((always_inline)) double
     fastata_estimate_scalar_body(const double *inv, const int64_t *lo, const int64_t *hi,
                                           ptrdiff_t n, double s, int64_t budget, double *slope,
                                           double *check,
                                  const int with_slope, const int with_check) {
-        double total = 0.0, moving = 0.0, bad = 0.0, taken = 0.0, capacity = 0.0;
+        double total = 0.0, moving = 0.0, bad = 0.0, taken = 0.0, capacity = 0.0, room = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
             double q = s * inv[i];
             double cap = fastata_cap1(hi, i, budget);
@@ -1041,6 +1042,7 @@ cdef extern from *:
                 bad += (l < 0) | (l > hi[i]) | (l > budget) | (inv[i] == 0.0 && l > 0);
                 taken += low;
                 capacity += inv[i] > 0.0 ? cap : 0.0;
+                room += inv[i] == HUGE_VAL ? cap - low : 0.0;
             }
             if (c < low)
                 c = low;
@@ -1052,6 +1054,7 @@ cdef extern from *:
             check[0] += bad;
             check[1] += taken;
             check[2] += capacity;
+            check[3] += room;
         }
         return total;
     }
@@ -1082,7 +1085,8 @@ cdef extern from *:
         const __m512i vbudget = _mm512_set1_epi64(budget), izero = _mm512_setzero_si512();
         __m512d cap = _mm512_set1_pd((double)budget), low = _mm512_setzero_pd();
         __m512d t0 = _mm512_setzero_pd(), t1 = t0;  /* two sums: the adds overlap */
-        __m512d moving = _mm512_setzero_pd(), bad = moving, taken = moving, capacity = moving;
+        const __m512d inf = _mm512_set1_pd(HUGE_VAL);
+        __m512d moving = _mm512_setzero_pd(), bad = moving, taken = moving, capacity = moving, room = moving;
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
             if (hi != NULL) {
@@ -1105,6 +1109,8 @@ cdef extern from *:
                 bad = _mm512_mask_add_pd(bad, wrong, bad, one);
                 taken = _mm512_add_pd(taken, low);
                 capacity = _mm512_mask_add_pd(capacity, (__mmask8)~none, capacity, cap);
+                room = _mm512_mask_add_pd(room, _mm512_cmp_pd_mask(x, inf, _CMP_EQ_OQ), room,
+                                          _mm512_sub_pd(cap, low));
             }
             c = _mm512_max_pd(c, low);
             if (i & 8)
@@ -1118,6 +1124,7 @@ cdef extern from *:
             check[0] += _mm512_reduce_add_pd(bad);
             check[1] += _mm512_reduce_add_pd(taken);
             check[2] += _mm512_reduce_add_pd(capacity);
+            check[3] += _mm512_reduce_add_pd(room);
         }
         return _mm512_reduce_add_pd(_mm512_add_pd(t0, t1))
                + fastata_estimate_scalar(inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL, n - i, s, budget, slope,
@@ -1140,7 +1147,8 @@ cdef extern from *:
         const __m256d vs = _mm256_set1_pd(s), dzero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
         const __m256i vbudget = _mm256_set1_epi64x(budget), izero = _mm256_setzero_si256();
         __m256d cap = _mm256_set1_pd((double)budget), low = _mm256_setzero_pd();
-        __m256d t0 = _mm256_setzero_pd(), t1 = t0, moving = t0, bad = t0, taken = t0, capacity = t0;
+        const __m256d inf = _mm256_set1_pd(HUGE_VAL);
+        __m256d t0 = _mm256_setzero_pd(), t1 = t0, moving = t0, bad = t0, taken = t0, capacity = t0, room = t0;
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
             if (hi != NULL) {
@@ -1164,6 +1172,7 @@ cdef extern from *:
                 bad = _mm256_add_pd(bad, _mm256_and_pd(_mm256_castsi256_pd(wrong), one));
                 taken = _mm256_add_pd(taken, low);
                 capacity = _mm256_add_pd(capacity, _mm256_andnot_pd(none, cap));
+                room = _mm256_add_pd(room, _mm256_and_pd(_mm256_cmp_pd(x, inf, _CMP_EQ_OQ), _mm256_sub_pd(cap, low)));
             }
             c = _mm256_max_pd(c, low);
             if (i & 4)
@@ -1177,6 +1186,7 @@ cdef extern from *:
             check[0] += fastata_sum4(bad);
             check[1] += fastata_sum4(taken);
             check[2] += fastata_sum4(capacity);
+            check[3] += fastata_sum4(room);
         }
         return fastata_sum4(_mm256_add_pd(t0, t1))
                + fastata_estimate_scalar(inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL, n - i, s, budget, slope,
@@ -2262,11 +2272,11 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         return status  # out untouched: a rejected call changes nothing
     slope = inv_sum if inv_sum < INFINITY else INFINITY
     if lo != NULL:
-        if n_zero == 0 and budget < RECIPROCAL_CAP and inv_sum < INFINITY and lam.shape[0] >= EXTREMES_N:
+        if n_avail > 0 and budget < RECIPROCAL_CAP and inv_sum < INFINITY and lam.shape[0] >= EXTREMES_N:
             # The first estimate pass reads the bounds anyway: it checks them in the same pass.
             first_guesses(lam, budget, n_avail, inv_sum, lam_min, guide, guesses)
             status = scan_bounds_estimating(lam, heap[:lam.shape[0]], guesses[1], budget, lo, hi,
-                                            &remaining, &first, &moving)
+                                            &remaining, &zero_room, &first, &moving)
             if moving > 0.0:
                 slope = moving
         else:
@@ -2310,17 +2320,17 @@ cdef void first_guesses(const double[::1] lam, int64_t budget, int64_t n_avail, 
 
 cdef int scan_bounds_estimating(const double[::1] lam, const double[::1] inv, double s, int64_t budget,
                                 const int64_t* lo, const int64_t* hi, int64_t* remaining,
-                                double* first, double* slope) noexcept nogil:
-    # threshold.scan_bounds_estimating: the status, *remaining, and the estimate at s and its
-    # slope into *first and *slope
-    cdef double check[3]
-    cdef int64_t zero_room
-    check[0] = check[1] = check[2] = 0.0
+                                int64_t* zero_room, double* first, double* slope) noexcept nogil:
+    # threshold.scan_bounds_estimating: the status, *remaining and *zero_room, and the estimate
+    # at s and its slope into *first and *slope
+    cdef double check[4]
+    check[0] = check[1] = check[2] = check[3] = 0.0
     first[0] = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, inv.shape[0], s, budget, slope, check)
     if check[0] == 0.0 and check[1] <= budget <= check[2]:
         remaining[0] = budget - <int64_t>check[1]
+        zero_room[0] = <int64_t>check[3]
         return STATUS_OK
-    return scan_bounds_exact(lam, budget, lo, hi, remaining, &zero_room)
+    return scan_bounds_exact(lam, budget, lo, hi, remaining, zero_room)
 
 
 def status_codes():
@@ -2462,13 +2472,14 @@ def estimate_with(level, const double[::1] inv, double s, int64_t budget, min_ta
     clamped to ``[min_tasks_i, min(max_tasks_i, budget)]`` (int64 arrays, or None for none).
     With ``slope``, returns ``(that sum, the sum of inv_i over the workers whose count no bound
     holds)``; with ``check`` (bounds given), ``(that sum, that slope, bad bounds, sum of the
-    minimums, sum of the available workers' caps)`` (threshold.estimate_checking_into)."""
+    minimums, sum of the available workers' caps, room above the minimums of the lam = 0
+    workers)`` (threshold.estimate_checking_into)."""
     cdef int code = _level_code(level)
     cdef const int64_t* lo
     cdef const int64_t* hi
     cdef double moving = 0.0, total = 0.0
-    cdef double sums[3]
-    sums[0] = sums[1] = sums[2] = 0.0
+    cdef double sums[4]
+    sums[0] = sums[1] = sums[2] = sums[3] = 0.0
     _check_fast_pass("estimate_with", inv.shape[0], inv.shape[0], budget)
     _hook_bounds("estimate_with", inv.shape[0], min_tasks, max_tasks, &lo, &hi)
     if check and lo == NULL:
@@ -2477,7 +2488,7 @@ def estimate_with(level, const double[::1] inv, double s, int64_t budget, min_ta
         total = estimate_at(code, &inv[0], lo, hi, inv.shape[0], s, budget,
                             &moving if slope or check else NULL, sums if check else NULL)
     if check:
-        return total, moving, sums[0], sums[1], sums[2]
+        return total, moving, sums[0], sums[1], sums[2], sums[3]
     if slope:
         return total, moving
     return total

@@ -1395,21 +1395,23 @@ def scan_bounds_exact(lam, budget, lo, hi):
 @register_jitable
 def scan_bounds_estimating(lam, inv, s, budget, lo, hi):
     """:func:`scan_bounds` and :func:`estimate_slope_into` at ``s`` in one pass over ``1/lam``
-    and the bounds, for inputs without ``lam = 0`` workers (``inv = 0`` marks the
-    unavailable ones) and ``budget < 2**51``: ``(status, tasks left after the minimums,
+    and the bounds, for ``budget < 2**51`` and ``1/lam`` that overflowed nowhere but at
+    ``lam = 0`` (``inv = 0`` marks the unavailable workers, ``inv = inf`` the ``lam = 0``
+    ones): ``(status, tasks left after the minimums, room left on lam = 0 workers,
     estimate, slope)``. Any doubt (a bad bound, sums that do not fit) and
     :func:`scan_bounds_exact` decides."""
-    total, slope, n_bad, taken, capacity = estimate_checking_into(inv, s, budget, lo, hi)
+    total, slope, n_bad, taken, capacity, room = estimate_checking_into(inv, s, budget, lo, hi)
     if n_bad == 0 and taken <= budget <= capacity:
-        return OK, budget - int(taken), total, slope
+        return OK, budget - int(taken), int(room), total, slope
     status, remaining, zero_room = scan_bounds_exact(lam, budget, lo, hi)
-    return status, remaining, total, slope
+    return status, remaining, zero_room, total, slope
 
 
 @register_jitable
 def estimate_checking_into(inv, s, budget, lo, hi):
     """:func:`estimate_slope_into`, and the bounds' check: ``(total, slope, bad bounds, sum of
-    the minimums, sum of the available workers' caps)``.
+    the minimums, sum of the available workers' caps, room above the minimums of the lam = 0
+    workers)``.
 
     A bound is bad if a minimum is negative, above its maximum or the budget, or positive on
     an unavailable worker (``inv = 0``). Without bad bounds every minimum and cap is an exact
@@ -1421,6 +1423,7 @@ def estimate_checking_into(inv, s, budget, lo, hi):
     n_bad = 0
     taken = 0.0
     capacity = 0.0
+    room = 0.0
     for i in range(inv.shape[0]):
         x = inv[i]
         low = lo[i]
@@ -1432,7 +1435,8 @@ def estimate_checking_into(inv, s, budget, lo, hi):
         total += max(c, floor_i)
         taken += floor_i
         capacity += cap_i if x > 0.0 else 0.0
-    return total, slope, n_bad, taken, capacity
+        room += cap_i - floor_i if x == INF else 0.0
+    return total, slope, n_bad, taken, capacity, room
 
 
 @register_jitable
@@ -1469,11 +1473,11 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     first = -1.0  # the estimate at the first guess, if the bounds check took it
     base = 0  # keys counted at threshold 0
     if lo is not None:
-        if n_zero == 0 and budget < RECIPROCAL_CAP and inv_sum < INF and lam.shape[0] >= EXTREMES_N:
+        if n_avail > 0 and budget < RECIPROCAL_CAP and inv_sum < INF and lam.shape[0] >= EXTREMES_N:
             # The first estimate pass reads the bounds anyway: it checks them in the same pass.
             t = first_guesses(lam, budget, n_avail, inv_sum, lam_min, prev_lo, prev_hi, prev_relaxation)[1]
-            status, remaining, first, moving = scan_bounds_estimating(lam, heap[:lam.shape[0]], t, budget, lo, hi)
-            zero_room = 0
+            status, remaining, zero_room, first, moving = scan_bounds_estimating(lam, heap[:lam.shape[0]], t, budget,
+                                                                                 lo, hi)
             if moving > 0.0:
                 slope = moving
         else:

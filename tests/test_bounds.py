@@ -136,6 +136,24 @@ def test_large_bounded_problems_are_canonical_and_equal(name, draw, budget_per_w
         np.testing.assert_array_equal(other, results[0])
 
 
+@pytest.mark.parametrize("extra", [50, 2 * 1003])
+def test_lam_zero_workers_among_many_with_tight_caps(fast_backend, extra):
+    # From 256 workers the room on the lam = 0 workers comes from the pass that checks the
+    # bounds: 50 tasks past the minimums fit on them (they take them level by level), 2006
+    # do not (they fill up and the search places the rest).
+    rng = np.random.default_rng(extra)
+    n = 1003
+    lam = np.where(rng.random(n) < 0.1, 0.0, rng.lognormal(0.0, 0.5, n))
+    low = np.ones(n, dtype=np.int64)
+    high = np.full(n, 4)
+    budget = n + extra
+    expected = reference(lam, budget, low, high)
+    got = fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=fast_backend)
+    np.testing.assert_array_equal(got, expected)
+    if extra > 3 * int((lam == 0.0).sum()):  # more than the lam = 0 workers have room for
+        assert (got[lam == 0.0] == 4).all()
+
+
 def test_scalar_minimum_spares_unavailable_workers(backend):
     lam = np.array([1.0, np.inf, 2.0, 4.0])
     a = fa.allocate(lam, 6, min_tasks=1, backend=backend)

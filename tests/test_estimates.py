@@ -144,7 +144,8 @@ def test_the_first_estimate_also_checks_the_bounds(problem):
     # From 256 workers, the pass that takes the first estimate checks the bounds as well. A
     # bound is bad if a minimum is negative, above its maximum or the budget, or positive on
     # an unavailable worker; without bad bounds, the sums of the minimums and of the
-    # available workers' caps decide the rest (scan_bounds_estimating).
+    # available workers' caps decide the rest, and the room on the lam = 0 workers whether
+    # they take every task left (scan_bounds_estimating).
     lam, inv, s, budget, lo, hi = unpack(problem)
     bad = int(((lo < 0) | (lo > hi) | (lo > budget) | ((inv == 0.0) & (lo > 0))).sum())
     cap = np.minimum(hi, budget)
@@ -154,7 +155,7 @@ def test_the_first_estimate_also_checks_the_bounds(problem):
     for level in cython_cpu.simd_levels():
         found["cython " + level] = cython_cpu.estimate_with(level, inv, s, budget, lo, hi, check=True)
     limit = budget + lam.size + 1
-    for name, (total, moving, n_bad, taken, capacity) in found.items():
+    for name, (total, moving, n_bad, taken, capacity, room) in found.items():
         assert n_bad == bad, name
         if bad == 0:
             assert min(total, limit) == min(threshold.estimate_into(inv, s, budget, lo, hi), limit), name
@@ -162,8 +163,12 @@ def test_the_first_estimate_also_checks_the_bounds(problem):
             # Exact below 2**53; past 2**52 they only need to be past the budget (< 2**51).
             assert min(taken, 2**52) == min(int(lo.sum()), 2**52), name
             assert min(capacity, 2**52) == min(sum(int(c) for c in cap[inv > 0.0]), 2**52), name
-    status, remaining, _, _ = threshold.scan_bounds_estimating(lam, inv, s, budget, lo, hi)
-    assert (status, remaining if status == 0 else 0) == threshold.scan_bounds_exact(lam, budget, lo, hi)[:2]
+            assert min(room, 2**52) == min(sum(int(c) for c in (cap - lo)[lam == 0.0]), 2**52), name
+    status, remaining, zero_room, _, _ = threshold.scan_bounds_estimating(lam, inv, s, budget, lo, hi)
+    exact = threshold.scan_bounds_exact(lam, budget, lo, hi)
+    assert (status, remaining) == exact[:2]
+    if status == 0 and zero_room < remaining:  # otherwise both fill with the lam = 0 workers
+        assert zero_room == exact[2]
 
 
 # Problems large enough for the estimate passes (from 256 workers), built from a few speeds.
