@@ -1192,6 +1192,7 @@ cdef extern from *:
                + fastata_estimate_scalar(inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL, n - i, s, budget, slope,
                                          check);
     }
+
     __attribute__((target("avx2")))
     static double fastata_estimate_avx2(const double *inv, const int64_t *lo, const int64_t *hi,
                                         ptrdiff_t n, double s, int64_t budget, double *slope,

@@ -70,9 +70,18 @@ def unpack(problem):
         return lam, 1.0 / lam, s, budget, lo, hi
 
 
-@njit(cache=False)
-def _numba_estimate(inv, s, budget, lo, hi):
-    return threshold.estimate_into(inv, s, budget, lo, hi)
+def in_numba(estimate):
+    """One of threshold's estimate passes ``(inv, s, budget, lo, hi)``, called from ``@njit``
+    code: as numba compiles it."""
+
+    @njit(cache=False)
+    def run(inv, s, budget, lo, hi):
+        return estimate(inv, s, budget, lo, hi)
+
+    return run
+
+
+_numba_estimate = in_numba(threshold.estimate_into)
 
 
 @settings(max_examples=300, deadline=None)
@@ -92,9 +101,7 @@ def test_an_estimate_lies_between_the_exact_counts_at_the_margins(problem):
         assert min(cython_cpu.estimate_with(level, inv, s, budget, lo, hi), limit) == min(estimate, limit), level
 
 
-@njit(cache=False)
-def _numba_estimate_slope(inv, s, budget, lo, hi):
-    return threshold.estimate_slope_into(inv, s, budget, lo, hi)
+_numba_estimate_slope = in_numba(threshold.estimate_slope_into)
 
 
 @settings(max_examples=200, deadline=None)
@@ -133,9 +140,7 @@ def checked_problems(draw):
     return lam, s, budget, (lo, hi)
 
 
-@njit(cache=False)
-def _numba_estimate_checking(inv, s, budget, lo, hi):
-    return threshold.estimate_checking_into(inv, s, budget, lo, hi)
+_numba_estimate_checking = in_numba(threshold.estimate_checking_into)
 
 
 @settings(max_examples=300, deadline=None)
