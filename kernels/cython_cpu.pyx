@@ -1026,8 +1026,7 @@ cdef extern from *:
        (threshold.estimate_checking_into). */
     static inline __attribute__((always_inline)) double
     fastata_estimate_scalar_body(const double *inv, const int64_t *lo, const int64_t *hi,
-                                          ptrdiff_t n, double s, int64_t budget, double *slope,
-                                          double *check,
+                                 ptrdiff_t n, double s, int64_t budget, double *slope, double *check,
                                  const int with_slope, const int with_check) {
         double total = 0.0, moving = 0.0, bad = 0.0, taken = 0.0, capacity = 0.0, room = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
@@ -1078,8 +1077,7 @@ cdef extern from *:
     __attribute__((target("avx512f,avx512dq")))
     static inline __attribute__((always_inline)) double
     fastata_estimate_avx512_body(const double *inv, const int64_t *lo, const int64_t *hi,
-                                          ptrdiff_t n, double s, int64_t budget, double *slope,
-                                          double *check,
+                                 ptrdiff_t n, double s, int64_t budget, double *slope, double *check,
                                  const int with_slope, const int with_check) {
         const __m512d vs = _mm512_set1_pd(s), dzero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
         const __m512i vbudget = _mm512_set1_epi64(budget), izero = _mm512_setzero_si512();
@@ -1141,9 +1139,8 @@ cdef extern from *:
     __attribute__((target("avx2")))
     static inline __attribute__((always_inline)) double
     fastata_estimate_avx2_body(const double *inv, const int64_t *lo, const int64_t *hi,
-                                        ptrdiff_t n, double s, int64_t budget, double *slope,
-                                        double *check,
-                                 const int with_slope, const int with_check) {
+                               ptrdiff_t n, double s, int64_t budget, double *slope, double *check,
+                               const int with_slope, const int with_check) {
         const __m256d vs = _mm256_set1_pd(s), dzero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
         const __m256i vbudget = _mm256_set1_epi64x(budget), izero = _mm256_setzero_si256();
         __m256d cap = _mm256_set1_pd((double)budget), low = _mm256_setzero_pd();
@@ -1200,7 +1197,6 @@ cdef extern from *:
         FASTATA_ESTIMATE_SPECIALISED(fastata_estimate_avx2_body)
     }
     #endif
-
 
     /* budget < 2**51 (the AVX2 conversions need < 2**52). */
     static double fastata_estimate_at(int level, const double *inv, const int64_t *lo,
@@ -1485,9 +1481,9 @@ cdef void select_first(double[::1] heap, Py_ssize_t m, Py_ssize_t k) noexcept no
 cdef bint select_between(const double[::1] lam, int64_t budget, int64_t lo_c, int64_t[::1] prefix,
                          double hi_t, int64_t[::1] out, int64_t[::1] idx, double[::1] heap,
                          const int64_t* lo, const int64_t* hi) noexcept nogil:
-    # threshold.select_between, whose caller puts the prefix in out first: here the SIMD pass
-    # (boundary_at) copies prefix into out and lists the boundary workers in idx (which may
-    # be prefix).
+    # threshold.select_between, with the prefix passed in (threshold's callers copy it into
+    # out first): the SIMD pass (boundary_at) copies it into out and lists the boundary
+    # workers in idx (which may be prefix).
     cdef Py_ssize_t m = boundary_at(SIMD_LEVEL, &lam[0], &prefix[0], hi, &out[0], lam.shape[0], hi_t,
                                     budget, &idx[0])
     return select_listed(lam, budget, lo_c, hi_t, out, idx, m, heap, hi)

@@ -1023,13 +1023,18 @@ def estimate_slope_into(inv, s, budget, lo, hi):
     total = 0.0
     slope = 0.0
     for i in range(inv.shape[0]):
-        x = inv[i]
-        cap_i = cap_at(hi, i, budget, cap)
-        floor_i = floor_at(lo, i)
-        c = np.trunc(min(s * x, cap_i))
-        slope += x if (c >= floor_i) & (c < cap_i) else 0.0
-        total += max(c, floor_i)
+        c, moving = estimate_term(inv[i], s, cap_at(hi, i, budget, cap), floor_at(lo, i))
+        total += c
+        slope += moving
     return total, slope
+
+
+@register_jitable
+def estimate_term(x, s, cap_i, floor_i):
+    """One worker's terms of :func:`estimate_slope_into` (``x = 1/lam_i``): its estimated count,
+    clamped to ``[floor_i, cap_i]``, and ``x`` if no bound holds that count, else 0."""
+    c = np.trunc(min(s * x, cap_i))
+    return max(c, floor_i), x if (c >= floor_i) & (c < cap_i) else 0.0
 
 
 @register_jitable
@@ -1430,9 +1435,9 @@ def estimate_checking_into(inv, s, budget, lo, hi):
         n_bad += int((low < 0) | (low > hi[i]) | (low > budget) | ((x == 0.0) & (low > 0)))
         cap_i = cap_at(hi, i, budget, cap)
         floor_i = floor_at(lo, i)
-        c = np.trunc(min(s * x, cap_i))
-        slope += x if (c >= floor_i) & (c < cap_i) else 0.0
-        total += max(c, floor_i)
+        c, moving = estimate_term(x, s, cap_i, floor_i)
+        total += c
+        slope += moving
         taken += floor_i
         capacity += cap_i if x > 0.0 else 0.0
         room += cap_i - floor_i if x == INF else 0.0
