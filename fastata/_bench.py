@@ -170,17 +170,20 @@ def call_percentiles(fn, *args, min_calls=200, min_time=0.05):
     return p50 * 1e-9, p99 * 1e-9
 
 
-def counting_passes(lam, budget, warm=None):
+def counting_passes(lam, budget, warm=None, min_tasks=None, max_tasks=None):
     """The passes over the workers one allocation makes, by kind: the kernel's algorithm
     (``kernels/threshold.py``, which numba, cuda and, step for step, Cython run) executed as
     plain Python with counters around its passes. A measurement hook, not in any hot path.
 
     ``warm``: as for ``threshold.allocate_warm`` (updated); ``None`` for a cold call.
+    ``min_tasks``, ``max_tasks``: int64 bounds (both or neither).
     """
     from .kernels import threshold
 
     lam = np.ascontiguousarray(lam, dtype=np.float64)
-    counted = {"inverse": "inverse_pass", "estimate": "estimate_into", "count": "count_into",
+    counted = {"inverse": "inverse_pass", "estimate": "estimate_into", "estimate with slope": "estimate_slope_into",
+               "estimate pair": "estimate_pair_into", "bounds check and estimate": "estimate_checking_into",
+               "bounds check": "scan_bounds", "count": "count_into",
                "count with extremes": "count_extremes_into", "count by division": "count_into_divided",
                "count and listing": "count_list_into", "boundary": "select_between",
                "split at t*": "split_at_threshold", "levels": "count_levels",
@@ -202,9 +205,8 @@ def counting_passes(lam, budget, warm=None):
         out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
         with np.errstate(all="ignore"):
             if warm is None:
-                threshold.allocate_into(lam, budget, out, ties, heap)
-            else:
-                threshold.allocate_warm(lam, budget, out, ties, heap, warm)
+                warm = np.zeros(3)
+            threshold.allocate_bounded_warm(lam, budget, min_tasks, max_tasks, out, ties, heap, warm)
     finally:
         for name, fn in originals.items():
             setattr(threshold, name, fn)
@@ -253,6 +255,7 @@ def run_cases(cases=CASES, min_time=0.02, repeat=5, percentiles=True, passes=Fal
             row["p50_p99_seconds"] = tails
         if passes and n <= MAX_PASSES_N:
             row["passes"] = counting_passes(lam, budget)
+            row["passes with bounds"] = counting_passes(lam, budget, min_tasks=low, max_tasks=high)
         rows.append(row)
     return rows
 
@@ -424,8 +427,9 @@ def format_report(rows, batch, ratio_table, startup, warm=None, embedded=None):
         for name, sec in row["seconds"].items():
             tail = f"   p50 {tails[name][0] * 1e6:10.2f}  p99 {tails[name][1] * 1e6:10.2f}" if name in tails else ""
             lines.append(f"      {name:<28} {sec * 1e6:14.2f}{tail}")
-        if row.get("passes"):
-            lines.append("      passes over the workers: " + ", ".join(f"{k} {v}" for k, v in row["passes"].items()))
+        for key in ("passes", "passes with bounds"):
+            if row.get(key):
+                lines.append(f"      {key} over the workers: " + ", ".join(f"{k} {v}" for k, v in row[key].items()))
     if batch:
         lines.append(f"Batched: m={batch['m']} problems of n={batch['n']}, budget={batch['budget']} (ms)")
         for name, sec in batch["seconds"].items():

@@ -14,6 +14,7 @@ time (``set_simd_level`` forces one, for tests and benchmarks); elsewhere the sc
 from libc.math cimport INFINITY, fabs, nextafter, sqrt
 from libc.float cimport DBL_MAX
 from libc.stdint cimport int64_t
+from libc.stdlib cimport llabs
 
 # The constants of threshold.py.
 cdef int MAX_REFINE = 4096
@@ -24,6 +25,7 @@ cdef double ESTIMATE_MARGIN = 8.881784197001252e-16  # 2**-50
 cdef int MAX_ESTIMATES = 12
 cdef double ESTIMATE_LOW = 9.332636185032189e-302  # 2**-1000
 cdef double ESTIMATE_HIGH = 1.0715086071862673e+301  # 2**1000
+cdef int64_t ESTIMATE_CAP = 4611686018427387904  # 2**62
 cdef int NARROW = 1
 cdef int LANDED = 2
 cdef int JUMP = 3
@@ -1211,6 +1213,91 @@ cdef extern from *:
         return fastata_estimate_scalar(inv, lo, hi, n, s, budget, slope, check);
     }
 
+    /* threshold.estimate_pair_into with bounds: fastata_estimate_at at s and at s2 in one pass,
+       into totals[0] and totals[1] (the bounds are read once for both). */
+    static void fastata_estimate_pair_scalar(const double *inv, const int64_t *lo, const int64_t *hi,
+                                             ptrdiff_t n, double s, double s2, int64_t budget,
+                                             double *totals) {
+        double total = 0.0, total2 = 0.0;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double cap = fastata_cap1(hi, i, budget), low = (double)lo[i];
+            double q = s * inv[i], q2 = s2 * inv[i];
+            double c = trunc(q < cap ? q : cap), c2 = trunc(q2 < cap ? q2 : cap);
+            total += c < low ? low : c;
+            total2 += c2 < low ? low : c2;
+        }
+        totals[0] += total;
+        totals[1] += total2;
+    }
+
+    #if FASTATA_X86_SIMD
+    __attribute__((target("avx512f,avx512dq")))
+    static void fastata_estimate_pair_avx512(const double *inv, const int64_t *lo, const int64_t *hi,
+                                             ptrdiff_t n, double s, double s2, int64_t budget,
+                                             double *totals) {
+        const __m512d vs = _mm512_set1_pd(s), vs2 = _mm512_set1_pd(s2);
+        const __m512i vbudget = _mm512_set1_epi64(budget);
+        __m512d t0 = _mm512_setzero_pd(), t1 = t0;
+        ptrdiff_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m512d cap = fastata_cap8(hi + i, vbudget);
+            __m512d low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
+            __m512d x = _mm512_loadu_pd(inv + i);
+            __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, x), cap),
+                                             _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            __m512d c2 = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs2, x), cap),
+                                              _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            t0 = _mm512_add_pd(t0, _mm512_max_pd(c, low));
+            t1 = _mm512_add_pd(t1, _mm512_max_pd(c2, low));
+        }
+        totals[0] += _mm512_reduce_add_pd(t0);
+        totals[1] += _mm512_reduce_add_pd(t1);
+        fastata_estimate_pair_scalar(inv + i, lo + i, hi + i, n - i, s, s2, budget, totals);
+    }
+
+    __attribute__((target("avx2")))
+    static void fastata_estimate_pair_avx2(const double *inv, const int64_t *lo, const int64_t *hi,
+                                           ptrdiff_t n, double s, double s2, int64_t budget,
+                                           double *totals) {
+        const __m256d vs = _mm256_set1_pd(s), vs2 = _mm256_set1_pd(s2);
+        const __m256i vbudget = _mm256_set1_epi64x(budget);
+        __m256d t0 = _mm256_setzero_pd(), t1 = t0;
+        ptrdiff_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            __m256d cap = fastata_cap4(hi + i, vbudget);
+            __m256d low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
+            __m256d x = _mm256_loadu_pd(inv + i);
+            __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, x), cap),
+                                        _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            __m256d c2 = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs2, x), cap),
+                                         _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            t0 = _mm256_add_pd(t0, _mm256_max_pd(c, low));
+            t1 = _mm256_add_pd(t1, _mm256_max_pd(c2, low));
+        }
+        totals[0] += fastata_sum4(t0);
+        totals[1] += fastata_sum4(t1);
+        fastata_estimate_pair_scalar(inv + i, lo + i, hi + i, n - i, s, s2, budget, totals);
+    }
+    #endif
+
+    /* totals[0..1] start at 0; bounds given; budget < 2**51. */
+    static void fastata_estimate_pair_at(int level, const double *inv, const int64_t *lo,
+                                         const int64_t *hi, ptrdiff_t n, double s, double s2,
+                                         int64_t budget, double *totals) {
+        totals[0] = totals[1] = 0.0;
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512) {
+            fastata_estimate_pair_avx512(inv, lo, hi, n, s, s2, budget, totals);
+            return;
+        }
+        if (level == FASTATA_AVX2) {
+            fastata_estimate_pair_avx2(inv, lo, hi, n, s, s2, budget, totals);
+            return;
+        }
+    #endif
+        fastata_estimate_pair_scalar(inv, lo, hi, n, s, s2, budget, totals);
+    }
+
     /* sums[0..2] start at 0, +inf and 0; lo and hi may be NULL (no bounds); budget < 2**51. */
     static double fastata_split_at(int level, const double *lam, const double *inv, const int64_t *lo,
                                    const int64_t *hi, int64_t *out, ptrdiff_t n,
@@ -1266,6 +1353,9 @@ cdef extern from *:
     double estimate_at "fastata_estimate_at"(int level, const double* inv, const int64_t* lo,
                                              const int64_t* hi, Py_ssize_t n, double s,
                                              int64_t budget, double* slope, double* check) noexcept nogil
+    void estimate_pair_at "fastata_estimate_pair_at"(int level, const double* inv, const int64_t* lo,
+                                                     const int64_t* hi, Py_ssize_t n, double s, double s2,
+                                                     int64_t budget, double* totals) noexcept nogil
     double split_at_level "fastata_split_at"(int level, const double* lam, const double* inv,
                                              const int64_t* lo, const int64_t* hi, int64_t* out,
                                              Py_ssize_t n, double t, int64_t budget,
@@ -1859,53 +1949,108 @@ cdef double next_threshold(int64_t budget, int step, double t, int64_t c, double
     return nxt
 
 
+cdef double PAIR_AIM = 0.3
+
+
+cdef bint pair_thresholds(int64_t budget, double s, int64_t c, double slope, double local, int64_t width,
+                          bint have_lo, double lo_s, int64_t lo_c, double hi_s, int64_t hi_c,
+                          double* pair) noexcept nogil:
+    # threshold.pair_thresholds: False where it returns (-1, -1), else the pair in pair[0:2]
+    cdef double k = slope, base_s = s, d, a, b
+    cdef int64_t base_c = c
+    if local > 0.0:
+        k = local
+    elif have_lo and hi_s < INFINITY:
+        k = (hi_c - lo_c) / (hi_s - lo_s)
+        base_s = lo_s
+        base_c = lo_c
+    if not (k > 0.0):
+        return False
+    d = PAIR_AIM * width
+    a = base_s + (budget - d - base_c) / k
+    b = base_s + (budget + d - base_c) / k
+    if not (lo_s < a < b < hi_s and b <= DBL_MAX):
+        return False
+    pair[0] = a
+    pair[1] = b
+    return True
+
+
 cdef int estimate_bracket(const double[::1] inv, int64_t budget, double t, double t2, double slope,
                           double first, int64_t base, int64_t width, const int64_t* lo,
                           const int64_t* hi, double* bracket) noexcept nogil:
     # threshold.estimate_bracket: returns found, and (t_lo, t_hi) in bracket[0:2]
     cdef Py_ssize_t n = inv.shape[0]
-    cdef int64_t limit = budget + n + 1, lo_c = base, hi_c = limit, c, prev_c = 0
-    cdef double lo_s = 0.0, hi_s = INFINITY, prev_s = -1.0, s = t, total, nxt, moving = 0.0
-    cdef bint have_lo = False, flat
-    cdef int streak = 0, step
+    cdef int64_t lo_c = base, hi_c = ESTIMATE_CAP, c = 0, prev_c = 0, last_c, near_c
+    cdef double lo_s = 0.0, hi_s = INFINITY, prev_s = -1.0, s = t, s2 = -1.0, total, nxt, moving = 0.0
+    cdef double local, last_s, near_s
+    cdef double totals[2]
+    cdef double pair[2]
+    cdef bint have_lo = False, flat, paired
+    cdef int streak = 0, step, k
+    totals[1] = 0.0
     for step in range(MAX_ESTIMATES):
-        if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH):
+        if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH and s2 <= ESTIMATE_HIGH):
             break
         if step == 0 and first >= 0.0:  # taken by the bounds check
             total = first
+        elif s2 > 0.0:  # threshold.estimate_pair_into
+            estimate_pair_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, s2, budget, totals)
+            total = totals[0]
         elif step == 0 and lo != NULL:  # threshold.estimate_slope_into
             total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, budget, &moving, NULL)
             if moving > 0.0:
                 slope = moving
         else:
             total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, budget, NULL, NULL)
-        c = limit if total >= limit else <int64_t>total
-        if c == budget:
-            bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
-            bracket[1] = s
-            return LANDED
-        flat = (c == lo_c and have_lo) if c < budget else c == hi_c
-        if c < budget:
-            lo_s = s
-            lo_c = c
-            have_lo = True
-            streak = (streak if streak > 0 else 0) + 1
-        else:
-            hi_s = s
-            hi_c = c
-            streak = (streak if streak < 0 else 0) - 1
-        if hi_c - lo_c <= width:
-            bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
-            bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
-            return NARROW
-        if flat:
-            bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
-            bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
-            return JUMP
-        nxt = next_threshold(budget, step, s, c, t2, slope, prev_s, prev_c, streak, have_lo, lo_s, lo_c,
-                             hi_s, hi_c)
-        if nxt < 0.0:
-            break
+        paired = s2 > 0.0
+        last_s = prev_s  # the previous pass's estimate (its last, if a pair)
+        last_c = prev_c
+        for k in range(2 if paired else 1):
+            if k == 1:
+                prev_s = s  # next_threshold's secant, if the next pass is single: through the pair
+                prev_c = c
+                s = s2
+                total = totals[1]
+            c = ESTIMATE_CAP if total >= <double>ESTIMATE_CAP else <int64_t>total
+            if c == budget:
+                bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
+                bracket[1] = s
+                return LANDED
+            flat = (c == lo_c and have_lo) if c < budget else c == hi_c
+            if c < budget:
+                lo_s = s
+                lo_c = c
+                have_lo = True
+                streak = (streak if streak > 0 else 0) + 1
+            else:
+                hi_s = s
+                hi_c = c
+                streak = (streak if streak < 0 else 0) - 1
+            if hi_c - lo_c <= width:
+                bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
+                bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
+                return NARROW
+            if flat:
+                bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
+                bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
+                return JUMP
+        s2 = -1.0
+        if lo != NULL and not (step == 0 and lo_s < t2 < hi_s):  # as threshold: pairs with bounds only
+            near_s = s
+            near_c = c
+            if paired and llabs(prev_c - budget) < llabs(c - budget):
+                near_s = prev_s
+                near_c = prev_c
+            local = (near_c - last_c) / (near_s - last_s) if last_s >= 0.0 and near_c != last_c else -1.0
+            if pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c, hi_s, hi_c, pair):
+                nxt = pair[0]
+                s2 = pair[1]
+        if s2 < 0.0:
+            nxt = next_threshold(budget, step, s, c, t2, slope, prev_s, prev_c, streak, have_lo, lo_s, lo_c,
+                                 hi_s, hi_c)
+            if nxt < 0.0:
+                break
         prev_s = s
         prev_c = c
         s = nxt
@@ -2489,6 +2634,40 @@ def estimate_with(level, const double[::1] inv, double s, int64_t budget, min_ta
     if slope:
         return total, moving
     return total
+
+
+def estimate_pair_with(level, const double[::1] inv, double s, double s2, int64_t budget, min_tasks,
+                       max_tasks):
+    """The estimate pass at two thresholds as implementation ``level`` does it (bounds given,
+    int64 arrays): ``(estimate at s, estimate at s2)`` (threshold.estimate_pair_into)."""
+    cdef int code = _level_code(level)
+    cdef const int64_t* lo
+    cdef const int64_t* hi
+    cdef double totals[2]
+    totals[0] = totals[1] = 0.0
+    _check_fast_pass("estimate_pair_with", inv.shape[0], inv.shape[0], budget)
+    if min_tasks is None or max_tasks is None:
+        raise ValueError("estimate_pair_with: pairs are estimated with bounds only")
+    _hook_bounds("estimate_pair_with", inv.shape[0], min_tasks, max_tasks, &lo, &hi)
+    if inv.shape[0] > 0:
+        estimate_pair_at(code, &inv[0], lo, hi, inv.shape[0], s, s2, budget, totals)
+    return totals[0], totals[1]
+
+
+def estimate_bracket_with(const double[::1] inv, int64_t budget, double t, double t2, double slope,
+                          double first, int64_t base, int64_t width, min_tasks=None, max_tasks=None):
+    """threshold.estimate_bracket as Cython runs it (at the current SIMD level):
+    ``(t_lo, t_hi, found)``."""
+    cdef const int64_t* lo
+    cdef const int64_t* hi
+    cdef double bracket[2]
+    cdef int found
+    _check_fast_pass("estimate_bracket_with", inv.shape[0], inv.shape[0], budget)
+    if inv.shape[0] == 0:
+        raise ValueError("estimate_bracket_with: needs at least one worker")
+    _hook_bounds("estimate_bracket_with", inv.shape[0], min_tasks, max_tasks, &lo, &hi)
+    found = estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi, bracket)
+    return bracket[0], bracket[1], found
 
 
 def split_with(level, const double[::1] lam, const double[::1] inv, double tstar, int64_t budget,

@@ -38,6 +38,7 @@ for _pass in (
     threshold.count_extremes_into,
     threshold.count_list_into,
     threshold.estimate_into,
+    threshold.estimate_pair_into,
     threshold.estimate_slope_into,
     threshold.estimate_checking_into,
     threshold.inverse_pass,

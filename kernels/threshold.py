@@ -95,6 +95,10 @@ MAX_ESTIMATES = 12
 #: Thresholds whose estimates are certified: near them every product is a normal float.
 ESTIMATE_LOW = 2.0**-1000
 ESTIMATE_HIGH = 2.0**1000
+#: Estimates are read as integers up to here: far past any budget (< 2**51), so that a step
+#: past the budget still tells by how far (a sum above 2**53 is rounded, which only matters
+#: near the budget, where it is exact).
+ESTIMATE_CAP = 2**62
 #: What :func:`estimate_bracket` found: a bracket narrow enough to select in, an estimate
 #: equal to the budget, or a count that jumps (ties).
 NARROW = 1
@@ -1052,53 +1056,135 @@ def estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi):
     ``budget`` keys (``+inf``: none): the passes ran out, or a threshold left the range
     where the margin is proven.
     """
-    limit = budget + inv.shape[0] + 1
     lo_s = 0.0
     lo_c = base
     hi_s = INF
-    hi_c = limit
+    hi_c = ESTIMATE_CAP
     have_lo = False
     prev_s = -1.0
     prev_c = 0
     streak = 0
     s = t
+    s2 = -1.0  # a second threshold the same pass estimates at, or -1
+    total2 = 0.0
+    c = 0
     for step in range(MAX_ESTIMATES):
-        if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH):
+        if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH and s2 <= ESTIMATE_HIGH):
             break
         if step == 0 and first >= 0.0:
             total = first
+        elif s2 > 0.0:
+            total, total2 = estimate_pair_into(inv, s, s2, budget, lo, hi)
         elif lo is None or step > 0:
             total = estimate_into(inv, s, budget, lo, hi)
         else:
             total, moving = estimate_slope_into(inv, s, budget, lo, hi)
             if moving > 0.0:
                 slope = moving
-        c = limit if total >= limit else int(total)
-        if c == budget:
-            return lo_s * (1.0 - ESTIMATE_MARGIN), s, LANDED
-        # A step that leaves the count of the end it moves unchanged found a flat: ties. (The
-        # count's slope says little: with a task or two a worker it is the density of lam.)
-        flat = (c == lo_c and have_lo) if c < budget else (c == hi_c)
-        if c < budget:
-            lo_s = s
-            lo_c = c
-            have_lo = True
-            streak = max(streak, 0) + 1
-        else:
-            hi_s = s
-            hi_c = c
-            streak = min(streak, 0) - 1
-        if hi_c - lo_c <= width:
-            return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), NARROW
-        if flat:
-            return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), JUMP
-        nxt = next_threshold(budget, step, s, c, t2, slope, prev_s, prev_c, streak, have_lo, lo_s, lo_c, hi_s, hi_c)
-        if nxt < 0.0:
-            break
+        paired = s2 > 0.0
+        last_s = prev_s  # the previous pass's estimate (its last, if a pair)
+        last_c = prev_c
+        for k in range(2 if paired else 1):
+            if k == 1:
+                prev_s = s  # next_threshold's secant, if the next pass is single: through the pair
+                prev_c = c
+                s = s2
+                total = total2
+            c = ESTIMATE_CAP if total >= ESTIMATE_CAP else int(total)
+            if c == budget:
+                return lo_s * (1.0 - ESTIMATE_MARGIN), s, LANDED
+            # A step that leaves the count of the end it moves unchanged found a flat: ties. (The
+            # count's slope says little: with a task or two a worker it is the density of lam.)
+            flat = (c == lo_c and have_lo) if c < budget else (c == hi_c)
+            if c < budget:
+                lo_s = s
+                lo_c = c
+                have_lo = True
+                streak = max(streak, 0) + 1
+            else:
+                hi_s = s
+                hi_c = c
+                streak = min(streak, 0) - 1
+            if hi_c - lo_c <= width:
+                return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), NARROW
+            if flat:
+                return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), JUMP
+        s2 = -1.0
+        nxt = -1.0
+        # With bounds, the next pass estimates at a pair of thresholds (a pass reads three arrays
+        # there, and a second threshold costs it a quarter more, nothing from 10**6 workers;
+        # without, it would double it). The caller's second guess goes first.
+        if lo is not None and not (step == 0 and lo_s < t2 < hi_s):
+            near_s = s  # the pass's estimate nearest the budget
+            near_c = c
+            if paired and abs(prev_c - budget) < abs(c - budget):
+                near_s = prev_s
+                near_c = prev_c
+            # The secant from the previous pass: a pair's own is too short to see past the
+            # estimates' rounding (a few keys against the 2 * PAIR_AIM * width between them).
+            local = (near_c - last_c) / (near_s - last_s) if last_s >= 0.0 and near_c != last_c else -1.0
+            nxt, s2 = pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c, hi_s, hi_c)
+        if s2 < 0.0:
+            nxt = next_threshold(budget, step, s, c, t2, slope, prev_s, prev_c, streak, have_lo, lo_s, lo_c, hi_s,
+                                 hi_c)
+            if nxt < 0.0:
+                break
         prev_s = s
         prev_c = c
         s = nxt
     return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), 0
+
+
+#: The two thresholds of a paired estimate pass aim this share of the narrow width below and
+#: above the budget: the pass brackets ``t*`` narrowly unless the line it aims by is off by
+#: a third of the width or more (over the benchmark's distributions and sizes, 0.2 and 0.45
+#: took more passes).
+PAIR_AIM = 0.3
+
+
+@register_jitable
+def pair_thresholds(budget, s, c, slope, local, width, have_lo, lo_s, lo_c, hi_s, hi_c):
+    """Two thresholds ``a < b`` for the next estimate pass, aimed ``PAIR_AIM * width`` keys below
+    and above the budget along a line through the estimate (``c`` keys at ``s``) of slope
+    ``local`` (the secant from the previous pass; -1: none), else the bracket's, else
+    ``slope``. ``(-1, -1)`` if they do not fall strictly inside the bracket.
+
+    Where the counts are close to linear, the pass brackets ``t*`` narrowly at once; where
+    they bend (workers reaching their bounds), the two may land on one side, one of them
+    nearer than a single step aimed past the budget would have.
+    """
+    k = slope
+    base_s = s
+    base_c = c
+    if local > 0.0:
+        k = local
+    elif have_lo and hi_s < INF:
+        k = (hi_c - lo_c) / (hi_s - lo_s)
+        base_s = lo_s
+        base_c = lo_c
+    if not (k > 0.0):
+        return -1.0, -1.0
+    d = PAIR_AIM * width
+    a = base_s + (budget - d - base_c) / k
+    b = base_s + (budget + d - base_c) / k
+    if not (lo_s < a < b < hi_s and b <= DBL_MAX):
+        return -1.0, -1.0
+    return a, b
+
+
+@register_jitable
+def estimate_pair_into(inv, s, s2, budget, lo, hi):
+    """:func:`estimate_into` at ``s`` and at ``s2``, in one pass."""
+    cap = float(budget)
+    total = 0.0
+    total2 = 0.0
+    for i in range(inv.shape[0]):
+        x = inv[i]
+        cap_i = cap_at(hi, i, budget, cap)
+        floor_i = floor_at(lo, i)
+        total += max(np.trunc(min(s * x, cap_i)), floor_i)
+        total2 += max(np.trunc(min(s2 * x, cap_i)), floor_i)
+    return total, total2
 
 
 #: Workers :func:`product_inside` looks at, evenly spaced.

@@ -126,6 +126,83 @@ def test_the_first_estimate_also_finds_the_slope_of_the_count(problem):
         assert moving == pytest.approx(slope, rel=1e-12), name
 
 
+def _estimate_pair_numba():
+    @njit(cache=False)
+    def run(inv, s, s2, budget, lo, hi):
+        return threshold.estimate_pair_into(inv, s, s2, budget, lo, hi)
+
+    return run
+
+
+_numba_estimate_pair = _estimate_pair_numba()
+
+
+@settings(max_examples=200, deadline=None)
+@given(problem=estimate_problems(), ratio=st.floats(min_value=1.0, max_value=1.5))
+def test_a_paired_pass_estimates_at_both_thresholds(problem, ratio):
+    # With bounds, a pass after the first estimates at two thresholds, each exactly as a pass of
+    # its own would (the pair only shares the reading of 1/lam and the bounds).
+    lam, inv, s, budget, lo, hi = unpack(problem)
+    if lo is None:
+        lo, hi = np.zeros(lam.size, np.int64), np.full(lam.size, 7, np.int64)
+    s2 = min(s * ratio, threshold.ESTIMATE_HIGH)
+    limit = budget + lam.size + 1
+    expected = (min(threshold.estimate_into(inv, s, budget, lo, hi), limit),
+                min(threshold.estimate_into(inv, s2, budget, lo, hi), limit))
+    found = {"python": threshold.estimate_pair_into(inv, s, s2, budget, lo, hi),
+             "numba": _numba_estimate_pair(inv, s, s2, budget, lo, hi)}
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+    for level in cython_cpu.simd_levels():
+        found["cython " + level] = cython_cpu.estimate_pair_with(level, inv, s, s2, budget, lo, hi)
+    for name, (total, total2) in found.items():
+        assert (min(total, limit), min(total2, limit)) == expected, name
+
+
+@njit(cache=False)
+def _numba_estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi):
+    return threshold.estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi)
+
+
+@pytest.mark.parametrize("distribution", ["lognormal", "exponential", "paper", "two-speeds", "unavailable", "zeros"])
+@pytest.mark.parametrize("size", [(600, 2400), (3000, 4500), (5000, 40000)])
+def test_every_implementation_brackets_alike_and_the_bracket_holds(distribution, size):
+    # The bounded estimates bracket t* with pairs of thresholds from the second pass on. Given
+    # the first estimate and its slope (the check pass's), every later step depends only on
+    # integer sums, so every implementation takes the same steps to the same bracket; and
+    # the bracket is proven: fewer than budget keys at its lower end, at least at its upper.
+    n, budget = size
+    lam = _bench.make_lam(n, seed=5, distribution=distribution)
+    lo, hi = _bench.case_bounds(n, budget, lam)
+    hi = hi + np.arange(n) % 3  # caps that differ from worker to worker
+    with np.errstate(divide="ignore"):
+        inv = 1.0 / lam
+    status, remaining, zero_room = threshold.scan_bounds(lam, budget, lo, hi)
+    assert status == 0 and zero_room < remaining  # not a fill: the kernel brackets
+    base = budget - remaining + zero_room
+    t = budget / inv[np.isfinite(inv)].sum()
+    first, slope = threshold.estimate_slope_into(inv, t, budget, lo, hi)
+    width = min((n + 2) // 3, int(2.0 * math.sqrt(n)) + 16)
+    args = (inv, budget, t, 0.0, slope, first, base, width, lo, hi)
+    bracket = threshold.estimate_bracket(*args)
+    found = {"numba": _numba_estimate_bracket(*args)}
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+    previous = cython_cpu.simd_level()
+    try:
+        for level in cython_cpu.simd_levels():
+            cython_cpu.set_simd_level(level)
+            found["cython " + level] = cython_cpu.estimate_bracket_with(inv, budget, t, 0.0, slope, first, base,
+                                                                        width, lo, hi)
+    finally:
+        cython_cpu.set_simd_level(previous)
+    for name, other in found.items():
+        assert other == bracket, name
+    t_lo, t_hi, code = bracket
+    assert code in (threshold.NARROW, threshold.LANDED, threshold.JUMP)
+    assert exact_total(lam, t_lo, budget, lo, hi) < budget
+    if code == threshold.NARROW:
+        assert exact_total(lam, t_hi, budget, lo, hi) >= budget
+
+
 @st.composite
 def checked_problems(draw):
     """:func:`estimate_problems` with bounds, good or bad in every way the check looks for."""

@@ -96,6 +96,15 @@ def test_passes_over_the_workers_are_few(distribution, n, budget):
     assert sum(passes.values()) <= MAX_PASSES, passes
 
 
+@pytest.mark.parametrize("distribution", list(_bench.DISTRIBUTIONS))
+@pytest.mark.parametrize("n, budget", [(4096, 4096), (4096, 16384), (2000, 2**40)])
+def test_passes_over_the_workers_are_few_with_bounds(distribution, n, budget):
+    lam = _bench.make_lam(n, distribution=distribution)
+    lo, hi = _bench.case_bounds(n, budget, lam)
+    passes = _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi)
+    assert sum(passes.values()) <= MAX_PASSES, passes
+
+
 @pytest.mark.parametrize("distribution", ["lognormal", "two-speeds", "integers", "zeros"])
 def test_warm_start_changes_nothing_but_the_cost(fast_backend, distribution):
     from fastata import _backends
