@@ -23,7 +23,8 @@ and a pass over the workers counts them exactly (``count_one``). So:
    (``count_list_into``), and ``select_listed`` selects the first of those keys in the
    canonical order. With bounds, the first estimate pass also checks them
    (``scan_bounds_estimating``), and as workers at a bound stop counting, the second step
-   divides by the slope that pass finds rather than by ``sum(1/lam)``.
+   divides by the slope that pass finds rather than by ``sum(1/lam)``; every later pass
+   estimates at a pair of thresholds either side of the budget (``estimate_pair_into``).
 3. ``allocate_positive``, when the estimates do not bracket closely or on few workers:
    counting passes at the same secant steps bracket the key exactly; a count that lands
    on ``budget`` is the answer, a narrow bracket goes to ``select_between``.
