@@ -164,7 +164,7 @@ def _numba_estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, h
 
 
 @pytest.mark.parametrize("distribution", ["lognormal", "exponential", "paper", "two-speeds", "unavailable", "zeros"])
-@pytest.mark.parametrize("size", [(600, 2400), (3000, 4500), (5000, 40000)])
+@pytest.mark.parametrize("size", [(600, 2400), (3000, 4500), (5000, 40000), (2000, 2**40)])
 def test_every_implementation_brackets_alike_and_the_bracket_holds(distribution, size):
     # The bounded estimates bracket t* with pairs of thresholds from the second pass on. Given
     # the first estimate and its slope (the check pass's), every later step depends only on
