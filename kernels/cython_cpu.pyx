@@ -110,17 +110,23 @@ cdef extern from *:
         return total;
     }
 
+    /* threshold.inverse_pass: inv = 1/lam; returns sum(inv) over lam > 0; counts[0..2] +=
+       entries not >= 0, zeros, entries < inf; *estimate += sum_i trunc(min(s * inv[i], cap)),
+       the estimate pass without bounds at s (cap = budget), which the divisions leave time for. */
     static double fastata_inverse_scalar(const double *lam, double *inv, ptrdiff_t n,
-                                         int64_t *counts) {
-        double sum = 0.0;
+                                         int64_t *counts, double s, double cap, double *estimate) {
+        double sum = 0.0, est = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
-            double x = lam[i];
+            double x = lam[i], q;
             inv[i] = 1.0 / x;
             sum += x > 0.0 ? inv[i] : 0.0;  /* lam = 0 left out (threshold.inverse_pass) */
             counts[0] += !(x >= 0.0);
             counts[1] += x == 0.0;
             counts[2] += x < HUGE_VAL;
+            q = s * inv[i];
+            est += trunc(q < cap ? q : cap);
         }
+        *estimate += est;
         return sum;
     }
 
@@ -301,17 +307,19 @@ cdef extern from *:
 
     __attribute__((target("avx512f,avx512dq")))
     static double fastata_inverse_avx512(const double *lam, double *inv, ptrdiff_t n,
-                                         int64_t *counts) {
+                                         int64_t *counts, double at, double cap, double *estimate) {
         const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
-        const __m512d inf = _mm512_set1_pd(HUGE_VAL);
+        const __m512d inf = _mm512_set1_pd(HUGE_VAL), vat = _mm512_set1_pd(at), vcap = _mm512_set1_pd(cap);
         const __m512i unit = _mm512_set1_epi64(1);
-        __m512d s = zero;
+        __m512d s = zero, est = zero;
         __m512i invalid = _mm512_setzero_si512(), zeros = invalid, finite = invalid;
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
             __m512d x = _mm512_loadu_pd(lam + i), v = _mm512_div_pd(one, x);
             _mm512_storeu_pd(inv + i, v);
             s = _mm512_mask_add_pd(s, _mm512_cmp_pd_mask(x, zero, _CMP_GT_OQ), s, v);
+            est = _mm512_add_pd(est, _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vat, v), vcap),
+                                                          _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
             /* NGE: not >= 0, NaN included */
             invalid = _mm512_mask_add_epi64(invalid, _mm512_cmp_pd_mask(x, zero, _CMP_NGE_UQ), invalid, unit);
             zeros = _mm512_mask_add_epi64(zeros, _mm512_cmp_pd_mask(x, zero, _CMP_EQ_OQ), zeros, unit);
@@ -320,22 +328,26 @@ cdef extern from *:
         counts[0] += _mm512_reduce_add_epi64(invalid);
         counts[1] += _mm512_reduce_add_epi64(zeros);
         counts[2] += _mm512_reduce_add_epi64(finite);
-        return _mm512_reduce_add_pd(s) + fastata_inverse_scalar(lam + i, inv + i, n - i, counts);
+        *estimate += _mm512_reduce_add_pd(est);
+        return _mm512_reduce_add_pd(s) + fastata_inverse_scalar(lam + i, inv + i, n - i, counts, at, cap,
+                                                                estimate);
     }
 
     __attribute__((target("avx2")))
     static double fastata_inverse_avx2(const double *lam, double *inv, ptrdiff_t n,
-                                       int64_t *counts) {
+                                       int64_t *counts, double at, double cap, double *estimate) {
         /* A true comparison is all ones, -1 as an integer: subtracting it counts one. */
         const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
-        const __m256d inf = _mm256_set1_pd(HUGE_VAL);
-        __m256d s = zero;
+        const __m256d inf = _mm256_set1_pd(HUGE_VAL), vat = _mm256_set1_pd(at), vcap = _mm256_set1_pd(cap);
+        __m256d s = zero, est = zero;
         __m256i invalid = _mm256_setzero_si256(), zeros = invalid, finite = invalid;
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
             __m256d x = _mm256_loadu_pd(lam + i), v = _mm256_div_pd(one, x);
             _mm256_storeu_pd(inv + i, v);
             s = _mm256_add_pd(s, _mm256_and_pd(_mm256_cmp_pd(x, zero, _CMP_GT_OQ), v));
+            est = _mm256_add_pd(est, _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vat, v), vcap),
+                                                     _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
             invalid = _mm256_sub_epi64(invalid, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_NGE_UQ)));
             zeros = _mm256_sub_epi64(zeros, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_EQ_OQ)));
             finite = _mm256_sub_epi64(finite, _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_LT_OQ)));
@@ -343,7 +355,8 @@ cdef extern from *:
         counts[0] += fastata_isum4(invalid);
         counts[1] += fastata_isum4(zeros);
         counts[2] += fastata_isum4(finite);
-        return fastata_sum4(s) + fastata_inverse_scalar(lam + i, inv + i, n - i, counts);
+        *estimate += fastata_sum4(est);
+        return fastata_sum4(s) + fastata_inverse_scalar(lam + i, inv + i, n - i, counts, at, cap, estimate);
     }
 
     __attribute__((target("avx512f,avx512dq")))
@@ -650,16 +663,18 @@ cdef extern from *:
 
     /* inv = 1/lam and its sum; counts[0..2] = entries not >= 0 (NaN included), zeros,
        entries < inf. */
+    /* *estimate starts at 0; s = 1, cap = 0: no estimate wanted (it stays 0 on valid lam). */
     static double fastata_inverse_at(int level, const double *lam, double *inv, ptrdiff_t n,
-                                     int64_t *counts) {
+                                     int64_t *counts, double s, double cap, double *estimate) {
         counts[0] = counts[1] = counts[2] = 0;
+        *estimate = 0.0;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
-            return fastata_inverse_avx512(lam, inv, n, counts);
+            return fastata_inverse_avx512(lam, inv, n, counts, s, cap, estimate);
         if (level == FASTATA_AVX2)
-            return fastata_inverse_avx2(lam, inv, n, counts);
+            return fastata_inverse_avx2(lam, inv, n, counts, s, cap, estimate);
     #endif
-        return fastata_inverse_scalar(lam, inv, n, counts);
+        return fastata_inverse_scalar(lam, inv, n, counts, s, cap, estimate);
     }
 
     static int fastata_samples_ok_at(int level, const int64_t *workers, const double *durations,
@@ -1326,7 +1341,8 @@ cdef extern from *:
                                        int64_t* out, Py_ssize_t n, double t,
                                        double cap) noexcept nogil
     double inverse_at "fastata_inverse_at"(int level, const double* lam, double* inv, Py_ssize_t n,
-                                           int64_t* counts) noexcept nogil
+                                           int64_t* counts, double s, double cap,
+                                           double* estimate) noexcept nogil
     Py_ssize_t boundary_at "fastata_boundary_at"(int level, const double* lam, const int64_t* lo,
                                                  const int64_t* maxima, int64_t* out, Py_ssize_t n,
                                                  double hi_t, int64_t budget, int64_t* idx) noexcept nogil
@@ -1450,15 +1466,19 @@ cdef int64_t count_either(const double[::1] lam, const double[::1] inv, double t
 # --- Validation, zeros and the first guess -----------------------------------------------
 
 
-cdef int scan(const double[::1] lam, int64_t budget, double[::1] inv, int64_t* n_zero,
-              int64_t* n_avail, double* inv_sum, double* lam_min) noexcept nogil:
+cdef int scan(const double[::1] lam, int64_t budget, double[::1] inv, double s, int64_t* n_zero,
+              int64_t* n_avail, double* inv_sum, double* lam_min, double* estimate) noexcept nogil:
     # threshold.scan: one vectorised pass; only a NaN or negative entry, no available worker
-    # or an overflowed 1/lam sends us to the exact pass.
+    # or an overflowed 1/lam sends us to the exact pass. *estimate: the estimate at s > 0
+    # taken in the same pass, or -1
     cdef int64_t counts[3]
+    cdef double total = 0.0
     counts[0] = counts[1] = counts[2] = 0
     inv_sum[0] = 0.0
+    estimate[0] = -1.0
     if lam.shape[0] > 0:
-        inv_sum[0] = inverse_at(SIMD_LEVEL, &lam[0], &inv[0], lam.shape[0], counts)
+        inv_sum[0] = inverse_at(SIMD_LEVEL, &lam[0], &inv[0], lam.shape[0], counts, s if s > 0.0 else 1.0,
+                                <double>budget if s > 0.0 else 0.0, &total)
     if counts[0] > 0:
         return scan_exact(lam, budget, n_zero, n_avail, inv_sum, lam_min)
     if counts[1] > 0:
@@ -1471,6 +1491,8 @@ cdef int scan(const double[::1] lam, int64_t budget, double[::1] inv, int64_t* n
     n_zero[0] = 0
     n_avail[0] = counts[2]
     lam_min[0] = 0.0
+    if s > 0.0:
+        estimate[0] = total
     return STATUS_OK
 
 
@@ -2153,7 +2175,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                 return
             # More keys between than the estimates said: the selection's scratch (heap, which
             # holds 1/lam) is overwritten; 1/lam again, and the exact passes take over.
-            inverse_at(SIMD_LEVEL, &lam[0], &heap[0], n, scratch)
+            inverse_at(SIMD_LEVEL, &lam[0], &heap[0], n, scratch, 1.0, 0.0, &est[0])
             lo_c = base
         elif found == JUMP:
             plain = 0
@@ -2406,10 +2428,14 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     # receives this call's.
     cdef Py_ssize_t i
     cdef int64_t n_zero = 0, n_avail = 0, base = 0, remaining = 0, zero_room = 0
-    cdef double inv_sum = 0.0, lam_min = 0.0, r, slope, first = -1.0, moving = 0.0
+    cdef double inv_sum = 0.0, lam_min = 0.0, r, slope, first = -1.0, moving = 0.0, t0 = 0.0
     cdef double guesses[3]
     cdef bint fast
-    cdef int status = scan(lam, budget, heap, &n_zero, &n_avail, &inv_sum, &lam_min)
+    cdef int status
+    if lo == NULL and lam.shape[0] >= EXTREMES_N and 0 < budget < RECIPROCAL_CAP and not warm_guess(guide):
+        # a cold call: the validation pass takes the first estimate too (threshold.allocate_guided)
+        t0 = sampled_relaxation(lam, budget)
+    status = scan(lam, budget, heap, t0, &n_zero, &n_avail, &inv_sum, &lam_min, &first)
     if status != STATUS_OK:
         return status  # out untouched: a rejected call changes nothing
     slope = inv_sum if inv_sum < INFINITY else INFINITY
@@ -2442,6 +2468,9 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         return STATUS_OK
     fast = budget < RECIPROCAL_CAP and inv_sum < INFINITY
     first_guesses(lam, budget, n_avail, inv_sum, lam_min, guide, guesses)
+    if lo == NULL and first >= 0.0:  # the sample's guess first, then the exact relaxation
+        guesses[1] = t0
+        guesses[2] = guesses[0]
     allocate_positive(lam, heap, budget, fast, guesses[1], guesses[2], slope, first, base, out, ties, heap, guide,
                       lo, hi)
     guide[2] = guesses[0]
@@ -2454,10 +2483,37 @@ cdef void first_guesses(const double[::1] lam, int64_t budget, int64_t n_avail, 
     cdef double r = relaxation(lam, budget, n_avail, inv_sum, lam_min), scale
     guesses[0] = guesses[1] = r
     guesses[2] = 0.0
-    if 0.0 < guide[0] < guide[1] < INFINITY and 0.0 < guide[2] < INFINITY:
+    if warm_guess(guide):
         scale = r / guide[2]
         guesses[1] = min(guide[1] * scale, DBL_MAX)
         guesses[2] = guide[0] * scale
+
+
+cdef inline bint warm_guess(const double* guide) noexcept nogil:
+    # threshold.warm_guess, of guide = (lo, hi, relaxation)
+    return 0.0 < guide[0] < guide[1] < INFINITY and 0.0 < guide[2] < INFINITY
+
+
+cdef Py_ssize_t SAMPLED_RELAXATION = 64
+
+
+cdef double sampled_relaxation(const double[::1] lam, int64_t budget) noexcept nogil:
+    # threshold.sampled_relaxation
+    cdef Py_ssize_t n = lam.shape[0], i = 0
+    cdef Py_ssize_t stride = n // SAMPLED_RELAXATION if n >= SAMPLED_RELAXATION else 1
+    cdef int64_t sampled = 0, available = 0
+    cdef double inv_sum = 0.0, x, t
+    while i < n:
+        x = lam[i]
+        sampled += 1
+        if 0.0 < x < INFINITY:
+            available += 1
+            inv_sum += 1.0 / x
+        i += stride
+    if not (0.0 < inv_sum < INFINITY):
+        return 0.0
+    t = (budget * (<double>sampled / n) + 0.5 * available) / inv_sum
+    return t if ESTIMATE_LOW <= t <= ESTIMATE_HIGH else 0.0
 
 
 cdef int scan_bounds_estimating(const double[::1] lam, const double[::1] inv, double s, int64_t budget,
@@ -2538,18 +2594,18 @@ def count_into_with(level, const double[::1] lam, const double[::1] inv, double 
     return count_at(code, &lam[0], &inv[0], &out[0], lam.shape[0], t, <double>budget)
 
 
-def inverse_with(level, const double[::1] lam, double[::1] inv):
-    """``(sum(1/lam), entries not >= 0, zeros, entries < inf)`` as implementation ``level``
-    computes them, with ``1/lam`` written to ``inv``."""
+def inverse_with(level, const double[::1] lam, double[::1] inv, double s=1.0, int64_t budget=0):
+    """``(sum(1/lam), entries not >= 0, zeros, entries < inf, estimate at s)`` as implementation
+    ``level`` computes them (threshold.inverse_pass), with ``1/lam`` written to ``inv``."""
     cdef int code = _level_code(level)
     cdef int64_t counts[3]
-    cdef double total = 0.0
+    cdef double total = 0.0, estimate = 0.0
     counts[0] = counts[1] = counts[2] = 0
     if inv.shape[0] < lam.shape[0]:
         raise ValueError("inverse_with: inv needs len(lam) entries")
     if lam.shape[0] > 0:
-        total = inverse_at(code, &lam[0], &inv[0], lam.shape[0], counts)
-    return total, counts[0], counts[1], counts[2]
+        total = inverse_at(code, &lam[0], &inv[0], lam.shape[0], counts, s, <double>budget, &estimate)
+    return total, counts[0], counts[1], counts[2], estimate
 
 
 def boundary_with(level, const double[::1] lam, const int64_t[::1] lo, double hi_t,

@@ -12,7 +12,9 @@ For a float threshold ``t`` the keys with product ``<= t`` are a prefix of that 
 and a pass over the workers counts them exactly (``count_one``). So:
 
 1. ``scan`` validates ``lam``, stores ``1/lam`` and sums it; the centred relaxation
-   ``t = (budget + n/2) / sum(1/lam)`` guesses the threshold.
+   ``t = (budget + n/2) / sum(1/lam)`` guesses the threshold. A cold call without bounds
+   also takes the first estimate (step 2) in that pass, at the relaxation of a sample of
+   the workers (``sampled_relaxation``): the pass waits on its divisions anyway.
 2. ``estimate_bracket`` (from 256 workers, below ``budget = 2**51``): estimate passes,
    ``sum_i trunc(t * (1/lam_i))`` over the stored ``1/lam`` alone, at secant steps aimed a
    little past the target, bracket the ``budget``-th key between two thresholds whose
@@ -313,19 +315,24 @@ def count_at(lam, inv, t, budget, limit, fast, extremes, counts, lo, hi):
 
 
 @register_jitable
-def inverse_pass(lam, inv):
+def inverse_pass(lam, inv, s, budget):
     """``inv[i] = 1/lam[i]``; returns ``(sum of inv over lam > 0, entries not >= 0, zeros,
-    entries < inf)``.
+    entries < inf, estimate at s)``: the estimate of :func:`estimate_into` without bounds,
+    which means something only for valid ``lam`` without zeros (``s = 1``, ``budget = 0``:
+    0, when no estimate is wanted).
 
     Branch-free, so that it vectorises. The sum feeds only the first guess, never a
     result, so the numba backend lets it reassociate (and Cython sums in SIMD lanes). It
     leaves ``lam = 0`` workers out: with bounds they take their maximum at any threshold
-    and the relaxation is over the others.
+    and the relaxation is over the others. The pass waits on its divisions: the estimate
+    in it costs nothing measurable, and saves a pass of its own.
     """
+    cap = float(budget)
     total = 0.0
     n_invalid = 0
     n_zero = 0
     n_finite = 0
+    estimate = 0.0
     for i in range(lam.shape[0]):
         x = lam[i]
         v = 1.0 / x
@@ -334,27 +341,31 @@ def inverse_pass(lam, inv):
         n_invalid += int(not (x >= 0.0))
         n_zero += int(x == 0.0)
         n_finite += int(x < INF)
-    return total, n_invalid, n_zero, n_finite
+        estimate += max(min(np.trunc(s * v), cap), 0.0)
+    return total, n_invalid, n_zero, n_finite, estimate
 
 
 @register_jitable
-def scan(lam, budget, inv):
+def scan(lam, budget, inv, s):
     """Validate ``lam`` in one pass, before anything is written; ``inv[i] = 1/lam[i]``.
 
-    Returns ``(status, n_zero, n_avail, inv_sum, lam_min)``, the last three over the
-    available workers (``0 < lam < inf``); ``lam_min`` only when ``inv_sum`` overflowed
-    (with zeros, the caller asks :func:`scan_exact` for it if it needs it).
+    Returns ``(status, n_zero, n_avail, inv_sum, lam_min, estimate)``, the middle three over
+    the available workers (``0 < lam < inf``); ``lam_min`` only when ``inv_sum`` overflowed
+    (with zeros, the caller asks :func:`scan_exact` for it if it needs it). ``estimate``:
+    :func:`estimate_into` without bounds at ``s > 0``, taken in the same pass, where the
+    estimate passes may start (no zeros, ``1/lam`` summed without overflow), else -1.
     """
-    inv_sum, n_invalid, n_zero, n_finite = inverse_pass(lam, inv)
+    inv_sum, n_invalid, n_zero, n_finite, estimate = inverse_pass(lam, inv, s if s > 0.0 else 1.0,
+                                                                  budget if s > 0.0 else 0)
     if n_invalid > 0:
-        return scan_exact(lam, budget)
+        return scan_exact(lam, budget) + (-1.0,)
     if n_zero > 0:
-        return OK, n_zero, n_finite - n_zero, inv_sum, 0.0
+        return OK, n_zero, n_finite - n_zero, inv_sum, 0.0, -1.0
     if n_finite == 0:
-        return scan_exact(lam, budget)  # no available worker: its status
+        return scan_exact(lam, budget) + (-1.0,)  # no available worker: its status
     if not (inv_sum < INF):
-        return scan_exact(lam, budget)  # 1/lam overflowed: the relaxation needs lam_min
-    return OK, 0, n_finite, inv_sum, 0.0
+        return scan_exact(lam, budget) + (-1.0,)  # 1/lam overflowed: the relaxation needs lam_min
+    return OK, 0, n_finite, inv_sum, 0.0, estimate if s > 0.0 else -1.0
 
 
 @register_jitable
@@ -1265,7 +1276,7 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, first, base, out, ti
                     return t_lo, t_hi
             # More keys between than the estimates said (a bound of many ties right at the
             # margin): the selection's scratch overwrote 1/lam; the exact passes take over.
-            inverse_pass(lam, inv)
+            inverse_pass(lam, inv, 1.0, 0)
             lo_c = base
         elif found == JUMP:
             plain = 0  # ties: every exact count looks for the products next to its threshold
@@ -1558,11 +1569,17 @@ def fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties):
 def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev_relaxation):
     """:func:`allocate_bounded_warm`'s work: returns ``(status, lo, hi, relaxation)``, zeros when
     the answer needed no bracket (``budget = 0``, or ``lam = 0`` workers that take every task)."""
-    status, n_zero, n_avail, inv_sum, lam_min = scan(lam, budget, heap)
+    t0 = 0.0
+    if lo is None and lam.shape[0] >= EXTREMES_N and 0 < budget < RECIPROCAL_CAP and not warm_guess(
+            prev_lo, prev_hi, prev_relaxation):
+        # A cold call: the validation pass takes the first estimate too, at the relaxation of
+        # a sample (the exact one needs that pass's sum).
+        t0 = sampled_relaxation(lam, budget)
+    # first: the estimate at the first guess, if the validation pass or the bounds check took it
+    status, n_zero, n_avail, inv_sum, lam_min, first = scan(lam, budget, heap, t0)
     if status != OK:
         return status, 0.0, 0.0, 0.0  # out untouched: a rejected call changes nothing
     slope = inv_sum if inv_sum < INF else INF
-    first = -1.0  # the estimate at the first guess, if the bounds check took it
     base = 0  # keys counted at threshold 0
     if lo is not None:
         if n_avail > 0 and budget < RECIPROCAL_CAP and inv_sum < INF and lam.shape[0] >= EXTREMES_N:
@@ -1592,6 +1609,11 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
         return OK, 0.0, 0.0, 0.0
     fast = budget < RECIPROCAL_CAP and inv_sum < INF
     r, t, t2 = first_guesses(lam, budget, n_avail, inv_sum, lam_min, prev_lo, prev_hi, prev_relaxation)
+    if lo is None and first >= 0.0:
+        # The estimate at the sample's guess is a free first point; the exact relaxation is
+        # the second (Newton from a guess that a skewed sample put far off falls short of it).
+        t = t0
+        t2 = r
     bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, fast, t, t2, slope, first, base, out, ties, heap,
                                                lo, hi)
     return OK, bracket_lo, bracket_hi, r
@@ -1603,10 +1625,44 @@ def first_guesses(lam, budget, n_avail, inv_sum, lam_min, prev_lo, prev_hi, prev
     or the previous call's bracket ``(prev_lo, prev_hi)`` scaled by the ratio of this call's
     relaxation to its ``prev_relaxation`` (see :func:`allocate_warm`)."""
     r = relaxation(lam, budget, n_avail, inv_sum, lam_min)
-    if 0.0 < prev_lo < prev_hi < INF and 0.0 < prev_relaxation < INF:
+    if warm_guess(prev_lo, prev_hi, prev_relaxation):
         scale = r / prev_relaxation
         return r, min(prev_hi * scale, DBL_MAX), prev_lo * scale
     return r, r, 0.0
+
+
+@register_jitable
+def warm_guess(prev_lo, prev_hi, prev_relaxation):
+    """Whether the previous call's bracket and relaxation can start this one."""
+    return 0.0 < prev_lo < prev_hi < INF and 0.0 < prev_relaxation < INF
+
+
+#: Workers, evenly spaced, whose relaxation is the first guess of a cold call.
+SAMPLED_RELAXATION = 64
+
+
+@register_jitable
+def sampled_relaxation(lam, budget):
+    """The centred relaxation (:func:`relaxation`) of a sample of the workers, scaled to all:
+    a guess at the threshold before any pass, or 0 if the sample has no available worker
+    or overflows (or the guess leaves the range where estimates are proven). The estimate
+    there comes free with the validation pass; the exact relaxation is the next guess, so a
+    poor sample (skewed ``lam``) costs nothing."""
+    n = lam.shape[0]
+    stride = max(n // SAMPLED_RELAXATION, 1)
+    sampled = 0
+    available = 0
+    inv_sum = 0.0
+    for i in range(0, n, stride):
+        x = lam[i]
+        sampled += 1
+        if 0.0 < x < INF:
+            available += 1
+            inv_sum += 1.0 / x
+    if not (0.0 < inv_sum < INF):
+        return 0.0
+    t = (budget * (sampled / n) + 0.5 * available) / inv_sum
+    return t if ESTIMATE_LOW <= t <= ESTIMATE_HIGH else 0.0
 
 
 @register_jitable

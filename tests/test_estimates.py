@@ -101,6 +101,41 @@ def test_an_estimate_lies_between_the_exact_counts_at_the_margins(problem):
         assert min(cython_cpu.estimate_with(level, inv, s, budget, lo, hi), limit) == min(estimate, limit), level
 
 
+@njit(cache=False)
+def _numba_inverse_pass(lam, inv, s, budget):
+    return threshold.inverse_pass(lam, inv, s, budget)
+
+
+@settings(max_examples=200, deadline=None)
+@given(problem=estimate_problems())
+def test_the_validation_pass_takes_the_first_estimate(problem):
+    # A cold call without bounds estimates at a sampled guess in the pass that computes 1/lam
+    # (free: that pass waits on its divisions). Without zeros it is the estimate pass's sum.
+    lam, inv, s, budget, _, _ = unpack(problem)
+    lam = np.where(lam == 0.0, 1.0, lam)
+    inv = 1.0 / lam
+    limit = budget + lam.size + 1
+    expected = min(threshold.estimate_into(inv, s, budget, None, None), limit)
+    found = {"python": threshold.inverse_pass(lam, np.empty(lam.size), s, budget),
+             "numba": _numba_inverse_pass(lam, np.empty(lam.size), s, budget)}
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+    for level in cython_cpu.simd_levels():
+        found["cython " + level] = cython_cpu.inverse_with(level, lam, np.empty(lam.size), s, budget)
+    for name, (total, n_invalid, n_zero, n_finite, estimate) in found.items():
+        assert (n_invalid, n_zero, n_finite) == (0, 0, int(np.sum(lam < math.inf))), name
+        assert min(estimate, limit) == expected, name
+
+
+def test_a_cold_call_guesses_from_a_sample():
+    lam = _bench.make_lam(4096, distribution="lognormal")
+    n_avail = lam.size
+    exact = (4096 + 0.5 * n_avail) / np.sum(1.0 / lam)
+    guess = threshold.sampled_relaxation(lam, 4096)
+    assert 0.8 * exact < guess < 1.25 * exact
+    assert threshold.sampled_relaxation(np.full(4096, math.inf), 4096) == 0.0  # nothing available
+    assert threshold.sampled_relaxation(np.full(300, 1e-320), 300) == 0.0  # 1/lam overflows
+
+
 _numba_estimate_slope = in_numba(threshold.estimate_slope_into)
 
 
