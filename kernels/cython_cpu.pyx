@@ -29,6 +29,7 @@ cdef int64_t ESTIMATE_CAP = 4611686018427387904  # 2**62
 cdef int NARROW = 1
 cdef int LANDED = 2
 cdef int JUMP = 3
+cdef Py_ssize_t SAMPLED_FROM = 4096
 cdef double RECIPROCAL_CAP = 2251799813685248.0  # 2**51
 cdef int64_t MAX_BUDGET = 9007199254740992  # 2**53: every task index is exact in float64
 
@@ -2432,7 +2433,7 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     cdef double guesses[3]
     cdef bint fast
     cdef int status
-    if lo == NULL and lam.shape[0] >= EXTREMES_N and 0 < budget < RECIPROCAL_CAP and not warm_guess(guide):
+    if lo == NULL and lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP and not warm_guess(guide):
         # a cold call: the validation pass takes the first estimate too (threshold.allocate_guided)
         t0 = sampled_relaxation(lam, budget)
     status = scan(lam, budget, heap, t0, &n_zero, &n_avail, &inv_sum, &lam_min, &first)
