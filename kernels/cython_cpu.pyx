@@ -2429,13 +2429,18 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     # receives this call's.
     cdef Py_ssize_t i
     cdef int64_t n_zero = 0, n_avail = 0, base = 0, remaining = 0, zero_room = 0
-    cdef double inv_sum = 0.0, lam_min = 0.0, r, slope, first = -1.0, moving = 0.0, t0 = 0.0
+    cdef double inv_sum = 0.0, lam_min = 0.0, r, slope, first = -1.0, moving = 0.0
+    cdef double r_sampled = 0.0, t0
     cdef double guesses[3]
+    cdef double sampled[2]
     cdef bint fast
     cdef int status
-    if lo == NULL and lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP and not warm_guess(guide):
-        # a cold call: the validation pass takes the first estimate too (threshold.allocate_guided)
-        t0 = sampled_relaxation(lam, budget)
+    sampled[0] = sampled[1] = 0.0  # where the validation pass estimates (0: nowhere), the next guess
+    if lo == NULL and lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP:
+        # the validation pass takes the first estimate too (threshold.allocate_guided)
+        r_sampled = sampled_relaxation(lam, budget)
+        sampled_guesses(r_sampled, guide, sampled)
+    t0 = sampled[0]
     status = scan(lam, budget, heap, t0, &n_zero, &n_avail, &inv_sum, &lam_min, &first)
     if status != STATUS_OK:
         return status  # out untouched: a rejected call changes nothing
@@ -2469,9 +2474,10 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         return STATUS_OK
     fast = budget < RECIPROCAL_CAP and inv_sum < INFINITY
     first_guesses(lam, budget, n_avail, inv_sum, lam_min, guide, guesses)
-    if lo == NULL and first >= 0.0:  # the sample's guess first, then the exact relaxation
+    if lo == NULL and first >= 0.0:  # the sampled guess first; the warm state keeps its relaxation
         guesses[1] = t0
-        guesses[2] = guesses[0]
+        guesses[2] = sampled[1] if sampled[1] > 0.0 else guesses[0]
+        guesses[0] = r_sampled
     allocate_positive(lam, heap, budget, fast, guesses[1], guesses[2], slope, first, base, out, ties, heap, guide,
                       lo, hi)
     guide[2] = guesses[0]
@@ -2496,6 +2502,22 @@ cdef inline bint warm_guess(const double* guide) noexcept nogil:
 
 
 cdef Py_ssize_t SAMPLED_RELAXATION = 64
+
+
+cdef void sampled_guesses(double r_sampled, const double* guide, double* sampled) noexcept nogil:
+    # threshold.sampled_guesses: (t0, t2) into sampled[0:2]
+    cdef double scale, t0
+    sampled[0] = sampled[1] = 0.0
+    if not (r_sampled > 0.0):
+        return
+    if warm_guess(guide):
+        scale = r_sampled / guide[2]
+        t0 = min(guide[1] * scale, DBL_MAX)
+        if ESTIMATE_LOW <= t0 <= ESTIMATE_HIGH:
+            sampled[0] = t0
+            sampled[1] = guide[0] * scale
+            return
+    sampled[0] = r_sampled
 
 
 cdef double sampled_relaxation(const double[::1] lam, int64_t budget) noexcept nogil:

@@ -12,10 +12,10 @@ For a float threshold ``t`` the keys with product ``<= t`` are a prefix of that 
 and a pass over the workers counts them exactly (``count_one``). So:
 
 1. ``scan`` validates ``lam``, stores ``1/lam`` and sums it; the centred relaxation
-   ``t = (budget + n/2) / sum(1/lam)`` guesses the threshold. A cold call without bounds,
-   from 4096 workers, also takes the first estimate (step 2) in that pass, at the
-   relaxation of a sample of the workers (``sampled_relaxation``): the pass waits on its
-   divisions anyway.
+   ``t = (budget + n/2) / sum(1/lam)`` guesses the threshold. A call without bounds, from
+   4096 workers, also takes the first estimate (step 2) in that pass, at the relaxation of
+   a sample of the workers (``sampled_relaxation``), or warm-started at the previous
+   call's bracket scaled by it: the pass waits on its divisions anyway.
 2. ``estimate_bracket`` (from 256 workers, below ``budget = 2**51``): estimate passes,
    ``sum_i trunc(t * (1/lam_i))`` over the stored ``1/lam`` alone, at secant steps aimed a
    little past the target, bracket the ``budget``-th key between two thresholds whose
@@ -1381,6 +1381,8 @@ def allocate_warm(lam, budget, out, ties, heap, warm):
     first two counts are taken at ``hi`` and ``lo`` scaled by the ratio of this call's
     relaxation to ``r``, so bounds that moved little, or all by the same factor, are
     bracketed at once; the result is the same whatever ``warm`` holds. Updated on success.
+    From 4096 workers the relaxation is that of a sample (:func:`sampled_relaxation`),
+    known before the validation pass, which then takes the first estimate itself.
     """
     return allocate_bounded_warm(lam, budget, None, None, out, ties, heap, warm)
 
@@ -1570,12 +1572,14 @@ def fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties):
 def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev_relaxation):
     """:func:`allocate_bounded_warm`'s work: returns ``(status, lo, hi, relaxation)``, zeros when
     the answer needed no bracket (``budget = 0``, or ``lam = 0`` workers that take every task)."""
-    t0 = 0.0
-    if lo is None and lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP and not warm_guess(
-            prev_lo, prev_hi, prev_relaxation):
-        # A cold call: the validation pass takes the first estimate too, at the relaxation of
-        # a sample (the exact one needs that pass's sum).
-        t0 = sampled_relaxation(lam, budget)
+    t0 = 0.0  # where the validation pass estimates, if it does
+    t2_sampled = 0.0
+    r_sampled = 0.0
+    if lo is None and lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP:
+        # The validation pass takes the first estimate too: at the relaxation of a sample (the
+        # exact one needs that pass's sum), or at the previous call's bracket scaled by it.
+        r_sampled = sampled_relaxation(lam, budget)
+        t0, t2_sampled = sampled_guesses(r_sampled, prev_lo, prev_hi, prev_relaxation)
     # first: the estimate at the first guess, if the validation pass or the bounds check took it
     status, n_zero, n_avail, inv_sum, lam_min, first = scan(lam, budget, heap, t0)
     if status != OK:
@@ -1611,10 +1615,13 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     fast = budget < RECIPROCAL_CAP and inv_sum < INF
     r, t, t2 = first_guesses(lam, budget, n_avail, inv_sum, lam_min, prev_lo, prev_hi, prev_relaxation)
     if lo is None and first >= 0.0:
-        # The estimate at the sample's guess is a free first point; the exact relaxation is
-        # the second (Newton from a guess that a skewed sample put far off falls short of it).
+        # The estimate at the sampled guess is a free first point. Cold, the exact relaxation
+        # is the second (Newton from a guess that a skewed sample put far off falls short of
+        # it); warm, the previous bracket's other end, scaled as the first was. The warm
+        # state keeps the sampled relaxation, which the next call's sample scales against.
         t = t0
-        t2 = r
+        t2 = t2_sampled if t2_sampled > 0.0 else r
+        r = r_sampled
     bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, fast, t, t2, slope, first, base, out, ties, heap,
                                                lo, hi)
     return OK, bracket_lo, bracket_hi, r
@@ -1643,6 +1650,20 @@ SAMPLED_RELAXATION = 64
 #: From this many workers the validation pass takes that first estimate: below, the sample
 #: (0.25 us, its divisions) costs more than the estimate pass it saves (measured at 459).
 SAMPLED_FROM = 4096
+
+
+@register_jitable
+def sampled_guesses(r_sampled, prev_lo, prev_hi, prev_relaxation):
+    """``(t0, t2)``: where the validation pass estimates (0: nowhere) and the next guess (0: the
+    exact relaxation), from the sampled relaxation and the previous call's bracket."""
+    if not (r_sampled > 0.0):
+        return 0.0, 0.0
+    if warm_guess(prev_lo, prev_hi, prev_relaxation):
+        scale = r_sampled / prev_relaxation
+        t0 = min(prev_hi * scale, DBL_MAX)
+        if ESTIMATE_LOW <= t0 <= ESTIMATE_HIGH:
+            return t0, prev_lo * scale
+    return r_sampled, 0.0
 
 
 @register_jitable

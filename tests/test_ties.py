@@ -106,12 +106,13 @@ def test_passes_over_the_workers_are_few_with_bounds(distribution, n, budget):
 
 
 @pytest.mark.parametrize("distribution", ["lognormal", "two-speeds", "integers", "zeros"])
-def test_warm_start_changes_nothing_but_the_cost(fast_backend, distribution):
+@pytest.mark.parametrize("n", [3000, 5000])  # from 4096 workers the validation pass takes the first estimate
+def test_warm_start_changes_nothing_but_the_cost(fast_backend, distribution, n):
     from fastata import _backends
 
     kernels = _backends.resolve(fast_backend)[1]
     rng = np.random.default_rng(5)
-    n, budget = 3000, 4000
+    budget = 4000
     lam = _bench.make_lam(n, distribution=distribution)
     warm = np.zeros(3)
     out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
@@ -128,8 +129,9 @@ def test_warm_start_changes_nothing_but_the_cost(fast_backend, distribution):
         np.testing.assert_array_equal(out, fa.allocate(lam, budget, backend="numba"))
 
 
-def test_warm_start_saves_passes_on_a_policys_rounds():
-    result = _bench.warm_start(n=2000, budget=2000, rounds=8)
+@pytest.mark.parametrize("n", [2000, 5000])
+def test_warm_start_saves_passes_on_a_policys_rounds(n):
+    result = _bench.warm_start(n=n, budget=n, rounds=8)
     assert result["passes per call"]["warm"] < result["passes per call"]["cold"]
 
 
