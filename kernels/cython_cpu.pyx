@@ -2487,18 +2487,20 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
 cdef void first_guesses(const double[::1] lam, int64_t budget, int64_t n_avail, double inv_sum,
                         double lam_min, const double* guide, double* guesses) noexcept nogil:
     # threshold.first_guesses: (r, t, t2) into guesses[0:3], from guide = (lo, hi, relaxation)
-    cdef double r = relaxation(lam, budget, n_avail, inv_sum, lam_min), scale
-    guesses[0] = guesses[1] = r
-    guesses[2] = 0.0
-    if warm_guess(guide):
+    guesses[0] = relaxation(lam, budget, n_avail, inv_sum, lam_min)
+    scaled_guesses(guesses[0], guide, guesses + 1)
+
+
+cdef void scaled_guesses(double r, const double* guide, double* guesses) noexcept nogil:
+    # threshold.scaled_guesses: (t, t2) into guesses[0:2], from guide = (lo, hi, relaxation)
+    cdef double scale
+    if 0.0 < guide[0] < guide[1] < INFINITY and 0.0 < guide[2] < INFINITY:
         scale = r / guide[2]
-        guesses[1] = min(guide[1] * scale, DBL_MAX)
-        guesses[2] = guide[0] * scale
-
-
-cdef inline bint warm_guess(const double* guide) noexcept nogil:
-    # threshold.warm_guess, of guide = (lo, hi, relaxation)
-    return 0.0 < guide[0] < guide[1] < INFINITY and 0.0 < guide[2] < INFINITY
+        guesses[0] = min(guide[1] * scale, DBL_MAX)
+        guesses[1] = guide[0] * scale
+    else:
+        guesses[0] = r
+        guesses[1] = 0.0
 
 
 cdef Py_ssize_t SAMPLED_RELAXATION = 64
@@ -2506,18 +2508,13 @@ cdef Py_ssize_t SAMPLED_RELAXATION = 64
 
 cdef void sampled_guesses(double r_sampled, const double* guide, double* sampled) noexcept nogil:
     # threshold.sampled_guesses: (t0, t2) into sampled[0:2]
-    cdef double scale, t0
     sampled[0] = sampled[1] = 0.0
     if not (r_sampled > 0.0):
         return
-    if warm_guess(guide):
-        scale = r_sampled / guide[2]
-        t0 = min(guide[1] * scale, DBL_MAX)
-        if ESTIMATE_LOW <= t0 <= ESTIMATE_HIGH:
-            sampled[0] = t0
-            sampled[1] = guide[0] * scale
-            return
-    sampled[0] = r_sampled
+    scaled_guesses(r_sampled, guide, sampled)
+    if not (ESTIMATE_LOW <= sampled[0] <= ESTIMATE_HIGH):
+        sampled[0] = r_sampled
+        sampled[1] = 0.0
 
 
 cdef double sampled_relaxation(const double[::1] lam, int64_t budget) noexcept nogil:

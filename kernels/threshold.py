@@ -1633,16 +1633,18 @@ def first_guesses(lam, budget, n_avail, inv_sum, lam_min, prev_lo, prev_hi, prev
     or the previous call's bracket ``(prev_lo, prev_hi)`` scaled by the ratio of this call's
     relaxation to its ``prev_relaxation`` (see :func:`allocate_warm`)."""
     r = relaxation(lam, budget, n_avail, inv_sum, lam_min)
-    if warm_guess(prev_lo, prev_hi, prev_relaxation):
-        scale = r / prev_relaxation
-        return r, min(prev_hi * scale, DBL_MAX), prev_lo * scale
-    return r, r, 0.0
+    t, t2 = scaled_guesses(r, prev_lo, prev_hi, prev_relaxation)
+    return r, t, t2
 
 
 @register_jitable
-def warm_guess(prev_lo, prev_hi, prev_relaxation):
-    """Whether the previous call's bracket and relaxation can start this one."""
-    return 0.0 < prev_lo < prev_hi < INF and 0.0 < prev_relaxation < INF
+def scaled_guesses(r, prev_lo, prev_hi, prev_relaxation):
+    """``(t, t2)``: the previous call's bracket scaled by the ratio of the relaxation ``r`` to
+    its ``prev_relaxation``, or ``(r, 0)`` if there is none to start from."""
+    if 0.0 < prev_lo < prev_hi < INF and 0.0 < prev_relaxation < INF:
+        scale = r / prev_relaxation
+        return min(prev_hi * scale, DBL_MAX), prev_lo * scale
+    return r, 0.0
 
 
 #: Workers, evenly spaced, whose relaxation is the first guess of a cold call.
@@ -1658,11 +1660,9 @@ def sampled_guesses(r_sampled, prev_lo, prev_hi, prev_relaxation):
     exact relaxation), from the sampled relaxation and the previous call's bracket."""
     if not (r_sampled > 0.0):
         return 0.0, 0.0
-    if warm_guess(prev_lo, prev_hi, prev_relaxation):
-        scale = r_sampled / prev_relaxation
-        t0 = min(prev_hi * scale, DBL_MAX)
-        if ESTIMATE_LOW <= t0 <= ESTIMATE_HIGH:
-            return t0, prev_lo * scale
+    t0, t2 = scaled_guesses(r_sampled, prev_lo, prev_hi, prev_relaxation)
+    if ESTIMATE_LOW <= t0 <= ESTIMATE_HIGH:
+        return t0, t2
     return r_sampled, 0.0
 
 
