@@ -833,26 +833,42 @@ cdef extern from *:
         return fastata_bounded_scalar(lam, inv, lo, hi, out, n, t, budget, ext);
     }
 
-    /* The counting pass at t and select_between's listing in one: out[i] = the count at t, and
-       the index of each worker with a key above it at or below hi_t appended to idx (*m of
-       them); returns the counts' sum. The estimates' narrow bracket makes these few. */
+    /* threshold.COUNT_MARGIN: q = t * (1/lam_i) farther than q * 2**-48 from every integer
+       truncates to the exact count; nearer, lam decides (fastata_count1 and its SIMD forms). */
+    #define FASTATA_COUNT_MARGIN 3.552713678800501e-15
+
     /* The count at t and the listing of the workers with a key above it at or below hi_t, in
-       one pass; with bounds (lo, hi not NULL) worker i owns the keys min_i + 1 .. min(max_i,
-       budget), as in fastata_split_*. budget < 2**51. */
+       one pass (threshold.count_list_into); with bounds (lo, hi not NULL) worker i owns the
+       keys min_i + 1 .. min(max_i, budget), as in fastata_split_*. budget < 2**51. The counts
+       come from 1/lam alone but where a product may round across an integer, and lam is read
+       there and for the workers 1/lam puts a key at or below hi_t (a little past it: reach),
+       which lam then decides; the narrow bracket makes those few. */
+    static inline void fastata_list1(const double *x, double c, double reach, double v, double hi_t,
+                                     ptrdiff_t index, int64_t *idx, ptrdiff_t *m) {
+        if (c + 1.0 <= reach * v && (c + 1.0) * *x <= hi_t)  /* *x: lam, read only then */
+            idx[(*m)++] = index;
+    }
+
     static double fastata_count_list_scalar(const double *lam, const double *inv, const int64_t *lo,
                                             const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
                                             int64_t budget, double hi_t, int64_t *idx, ptrdiff_t *m,
                                             ptrdiff_t base) {
+        const double reach = hi_t * (1.0 + FASTATA_COUNT_MARGIN);
         double total = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
             double low = lo == NULL ? 0.0 : (double)lo[i];
             double cap = fastata_cap1(hi, i, budget);
-            double x = lam[i], c = fastata_count1(x, inv[i], t, cap);
+            double v = inv[i], q = t * v, c;
+            double near = q < cap + 0.5 ? q : cap + 0.5;  /* past it the count is the cap */
+            if (fabs(near - rint(near)) < near * FASTATA_COUNT_MARGIN)  /* never for q = 0 */
+                c = fastata_count1(lam[i], v, t, cap);
+            else
+                c = trunc(q < cap ? q : cap);
             c = c > low ? c : low;
             out[i] = (int64_t)c;
             total += c;
-            if (c < cap && (c + 1.0) * x <= hi_t)
-                idx[(*m)++] = base + i;
+            if (c < cap)
+                fastata_list1(lam + i, c, reach, v, hi_t, base + i, idx, m);
         }
         return total;
     }
@@ -862,8 +878,9 @@ cdef extern from *:
     static double fastata_count_list_avx512(const double *lam, const double *inv, const int64_t *lo,
                                             const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
                                             int64_t budget, double hi_t, int64_t *idx, ptrdiff_t *m) {
-        const __m512d vt = _mm512_set1_pd(t);
-        const __m512d vhi = _mm512_set1_pd(hi_t), one = _mm512_set1_pd(1.0);
+        const double reach = hi_t * (1.0 + FASTATA_COUNT_MARGIN);
+        const __m512d vt = _mm512_set1_pd(t), vreach = _mm512_set1_pd(reach), one = _mm512_set1_pd(1.0);
+        const __m512d margin = _mm512_set1_pd(FASTATA_COUNT_MARGIN), half = _mm512_set1_pd(0.5);
         const __m512i vbudget = _mm512_set1_epi64(budget);
         __m512d vcap = _mm512_set1_pd((double)budget), low = _mm512_setzero_pd();
         __m512d total = _mm512_setzero_pd();
@@ -873,14 +890,23 @@ cdef extern from *:
                 vcap = fastata_cap8(hi + i, vbudget);
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
             }
-            __m512d x = _mm512_loadu_pd(lam + i);
-            __m512d c = _mm512_max_pd(fastata_count8(x, _mm512_loadu_pd(inv + i), vt, vcap), low);
+            __m512d v = _mm512_loadu_pd(inv + i), q = _mm512_mul_pd(vt, v), c;
+            __m512d near = _mm512_min_pd(q, _mm512_add_pd(vcap, half));
+            __m512d off = _mm512_abs_pd(_mm512_sub_pd(
+                near, _mm512_roundscale_pd(near, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+            if (_mm512_cmp_pd_mask(off, _mm512_mul_pd(near, margin), _CMP_LT_OQ))  /* rare away from ties */
+                c = fastata_count8(_mm512_loadu_pd(lam + i), v, vt, vcap);
+            else
+                c = _mm512_roundscale_pd(_mm512_min_pd(q, vcap), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            c = _mm512_max_pd(c, low);
             _mm512_storeu_si512((void *)(out + i), _mm512_cvttpd_epi64(c));
             total = _mm512_add_pd(total, c);
             __mmask8 hit = _mm512_cmp_pd_mask(c, vcap, _CMP_LT_OQ);
-            hit = _mm512_mask_cmp_pd_mask(hit, _mm512_mul_pd(_mm512_add_pd(c, one), x), vhi, _CMP_LE_OQ);
-            for (unsigned bits = hit; bits; bits &= bits - 1)  /* rare: a few workers in all */
-                idx[(*m)++] = i + __builtin_ctz(bits);
+            hit = _mm512_mask_cmp_pd_mask(hit, _mm512_add_pd(c, one), _mm512_mul_pd(vreach, v), _CMP_LE_OQ);
+            for (unsigned bits = hit; bits; bits &= bits - 1) {  /* rare: a few workers in all */
+                ptrdiff_t j = i + __builtin_ctz(bits);
+                fastata_list1(lam + j, (double)out[j], reach, inv[j], hi_t, j, idx, m);
+            }
         }
         return _mm512_reduce_add_pd(total)
                + fastata_count_list_scalar(lam + i, inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL,
@@ -891,8 +917,10 @@ cdef extern from *:
     static double fastata_count_list_avx2(const double *lam, const double *inv, const int64_t *lo,
                                           const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
                                           int64_t budget, double hi_t, int64_t *idx, ptrdiff_t *m) {
-        const __m256d vt = _mm256_set1_pd(t);
-        const __m256d vhi = _mm256_set1_pd(hi_t), one = _mm256_set1_pd(1.0);
+        const double reach = hi_t * (1.0 + FASTATA_COUNT_MARGIN);
+        const __m256d vt = _mm256_set1_pd(t), vreach = _mm256_set1_pd(reach), one = _mm256_set1_pd(1.0);
+        const __m256d margin = _mm256_set1_pd(FASTATA_COUNT_MARGIN), sign = _mm256_set1_pd(-0.0);
+        const __m256d half = _mm256_set1_pd(0.5);
         const __m256i vbudget = _mm256_set1_epi64x(budget);
         __m256d vcap = _mm256_set1_pd((double)budget), low = _mm256_setzero_pd();
         __m256d total = _mm256_setzero_pd();
@@ -902,15 +930,24 @@ cdef extern from *:
                 vcap = fastata_cap4(hi + i, vbudget);
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
             }
-            __m256d x = _mm256_loadu_pd(lam + i);
-            __m256d c = _mm256_max_pd(fastata_count4(x, _mm256_loadu_pd(inv + i), vt, vcap), low);
+            __m256d v = _mm256_loadu_pd(inv + i), q = _mm256_mul_pd(vt, v), c;
+            __m256d near = _mm256_min_pd(q, _mm256_add_pd(vcap, half));
+            __m256d off = _mm256_andnot_pd(sign, _mm256_sub_pd(
+                near, _mm256_round_pd(near, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+            if (_mm256_movemask_pd(_mm256_cmp_pd(off, _mm256_mul_pd(near, margin), _CMP_LT_OQ)))
+                c = fastata_count4(_mm256_loadu_pd(lam + i), v, vt, vcap);
+            else
+                c = _mm256_round_pd(_mm256_min_pd(q, vcap), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            c = _mm256_max_pd(c, low);
             _mm256_storeu_si256((__m256i *)(out + i), fastata_to_int4(c));
             total = _mm256_add_pd(total, c);
             __m256d hit = _mm256_and_pd(
                 _mm256_cmp_pd(c, vcap, _CMP_LT_OQ),
-                _mm256_cmp_pd(_mm256_mul_pd(_mm256_add_pd(c, one), x), vhi, _CMP_LE_OQ));
-            for (unsigned bits = _mm256_movemask_pd(hit); bits; bits &= bits - 1)
-                idx[(*m)++] = i + __builtin_ctz(bits);
+                _mm256_cmp_pd(_mm256_add_pd(c, one), _mm256_mul_pd(vreach, v), _CMP_LE_OQ));
+            for (unsigned bits = _mm256_movemask_pd(hit); bits; bits &= bits - 1) {
+                ptrdiff_t j = i + __builtin_ctz(bits);
+                fastata_list1(lam + j, (double)out[j], reach, inv[j], hi_t, j, idx, m);
+            }
         }
         return fastata_sum4(total)
                + fastata_count_list_scalar(lam + i, inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL,

@@ -32,14 +32,19 @@ lam_values = st.one_of(
 )
 
 
-def exact_total(lam, t, budget, lo=None, hi=None):
-    """The keys with product ``<= t`` (``t > 0``), worker by worker, by the definition."""
-    total = 0
+def exact_counts(lam, t, budget, lo=None, hi=None):
+    """Each worker's keys with product ``<= t`` (``t > 0``), by the definition."""
+    counts = np.empty(lam.size, dtype=np.int64)
     for i, x in enumerate(lam):
         cap = budget if hi is None else min(int(hi[i]), budget)
         c = cap if x == 0.0 else threshold.count_le(x, t, cap)
-        total += c if lo is None else max(c, int(lo[i]))
-    return total
+        counts[i] = c if lo is None else max(c, int(lo[i]))
+    return counts
+
+
+def exact_total(lam, t, budget, lo=None, hi=None):
+    """The keys with product ``<= t`` (``t > 0``)."""
+    return int(exact_counts(lam, t, budget, lo, hi).sum())
 
 
 @st.composite
@@ -191,6 +196,68 @@ def test_a_paired_pass_estimates_at_both_thresholds(problem, ratio):
         found["cython " + level] = cython_cpu.estimate_pair_with(level, inv, s, s2, budget, lo, hi)
     for name, (total, total2) in found.items():
         assert (min(total, limit), min(total2, limit)) == expected, name
+
+
+@njit(cache=False)
+def _numba_count_list(lam, inv, t, budget, hi_t, counts, idx, lo, hi):
+    return threshold.count_list_into(lam, inv, t, budget, hi_t, counts, idx, lo, hi)
+
+
+def check_count_and_listing(lam, inv, s, budget, hi_t, lo, hi):
+    """The counting pass after a narrow bracket, in every implementation, against the definition:
+    the counts at ``s`` and the workers with a key in ``(s, hi_t]``."""
+    size = lam.size
+    counts = exact_counts(lam, s, budget, lo, hi)
+    limit = budget + size + 1
+    cap = budget if hi is None else np.minimum(hi, budget)
+    with np.errstate(invalid="ignore"):
+        listed = np.flatnonzero((counts < cap) & ((counts + 1.0) * lam <= hi_t))
+    runs = {"python": lambda out, idx: threshold.count_list_into(lam, inv, s, budget, hi_t, out, idx, lo, hi),
+            "numba": lambda out, idx: _numba_count_list(lam, inv, s, budget, hi_t, out, idx, lo, hi)}
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+    for level in cython_cpu.simd_levels():
+        runs["cython " + level] = lambda out, idx, level=level: cython_cpu.count_list_with(
+            level, lam, inv, s, budget, hi_t, out, idx, lo, hi)
+    for name, run in runs.items():
+        out = np.full(size, -1, dtype=np.int64)
+        idx = np.full(size, -1, dtype=np.int64)
+        total, m = run(out, idx)
+        assert min(total, limit) == min(counts.sum(), limit), name  # a float sum: exact below 2**53
+        np.testing.assert_array_equal(out, counts, err_msg=name)
+        # A worker at its cap may be listed too (without bounds, at the budget: never in a
+        # call, where the count at t is below it); the selection takes no key of it.
+        got = idx[:m]
+        np.testing.assert_array_equal(got[counts[got] < np.broadcast_to(cap, size)[got]], listed, err_msg=name)
+
+
+@settings(max_examples=200, deadline=None)
+@given(problem=estimate_problems(), ratio=st.sampled_from([1.0, 1.0 + 2.0**-40, 1.01, 1.5]),
+       size=st.integers(64, 200))
+def test_the_count_from_one_over_lam_is_exact_on_and_next_to_products(problem, ratio, size):
+    # After a narrow bracket, one pass counts at its lower end from 1/lam alone, and from lam
+    # where a product may round across an integer (thresholds on and next to products), and
+    # lists exactly the workers with a key in (t, hi_t]. The workers repeat past a block or two,
+    # as the pass goes block by block.
+    lam, inv, s, budget, lo, hi = unpack(problem)
+    lam, inv = np.resize(lam, size), np.resize(inv, size)
+    if lo is not None:
+        lo, hi = np.resize(lo, size), np.resize(hi, size)
+    check_count_and_listing(lam, inv, s, budget, min(s * ratio, threshold.DBL_MAX), lo, hi)
+
+
+@pytest.mark.parametrize("bounded", [False, True])
+def test_the_count_from_one_over_lam_is_exact_where_products_round(bounded):
+    # Thresholds on the products of times that 1/lam does not represent exactly, and next to
+    # them: there t * (1/lam) rounds onto an integer the exact count is not (fl(0.3 * 10) = 3,
+    # yet fl(3 * 0.1) > 0.3), in every lane of a block.
+    lam = np.resize([0.1, 0.3, 1 / 3, 3.0, 0.7, 1.1, 58.0], 150)
+    inv = 1.0 / lam
+    lo, hi = (np.resize(np.array([0, 1, 2]), 150), np.resize(np.array([40, 3, 900]), 150)) if bounded else (None, None)
+    for k in range(1, 60):
+        for x in (0.1, 0.3, 0.7, 1.1):
+            product = k * x
+            for s in (product, np.nextafter(product, 0.0), np.nextafter(product, math.inf)):
+                check_count_and_listing(lam, inv, float(s), 5000, float(s) * 1.01, lo, hi)
 
 
 @njit(cache=False)
