@@ -26,6 +26,7 @@ cdef int MAX_ESTIMATES = 12
 cdef double ESTIMATE_LOW = 9.332636185032189e-302  # 2**-1000
 cdef double ESTIMATE_HIGH = 1.0715086071862673e+301  # 2**1000
 cdef int64_t ESTIMATE_CAP = 4611686018427387904  # 2**62
+cdef double COUNT_MARGIN = 3.552713678800501e-15  # 2**-48
 cdef int NARROW = 1
 cdef int LANDED = 2
 cdef int JUMP = 3
@@ -113,10 +114,12 @@ cdef extern from *:
 
     /* threshold.inverse_pass: inv = 1/lam; returns sum(inv) over lam > 0; counts[0..2] +=
        entries not >= 0, zeros, entries < inf; *estimate += sum_i trunc(min(s * inv[i], cap)),
-       the estimate pass without bounds at s (cap = budget), which the divisions leave time for. */
+       the estimate pass without bounds at s (cap = budget), which the divisions leave time for;
+       *top = the largest inv, if above it (NaN never). */
     static double fastata_inverse_scalar(const double *lam, double *inv, ptrdiff_t n,
-                                         int64_t *counts, double s, double cap, double *estimate) {
-        double sum = 0.0, est = 0.0;
+                                         int64_t *counts, double s, double cap, double *estimate,
+                                         double *top) {
+        double sum = 0.0, est = 0.0, most = *top;
         for (ptrdiff_t i = 0; i < n; i++) {
             double x = lam[i], q;
             inv[i] = 1.0 / x;
@@ -126,8 +129,10 @@ cdef extern from *:
             counts[2] += x < HUGE_VAL;
             q = s * inv[i];
             est += trunc(q < cap ? q : cap);
+            most = inv[i] > most ? inv[i] : most;
         }
         *estimate += est;
+        *top = most;
         return sum;
     }
 
@@ -308,11 +313,12 @@ cdef extern from *:
 
     __attribute__((target("avx512f,avx512dq")))
     static double fastata_inverse_avx512(const double *lam, double *inv, ptrdiff_t n,
-                                         int64_t *counts, double at, double cap, double *estimate) {
+                                         int64_t *counts, double at, double cap, double *estimate,
+                                         double *top) {
         const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
         const __m512d inf = _mm512_set1_pd(HUGE_VAL), vat = _mm512_set1_pd(at), vcap = _mm512_set1_pd(cap);
         const __m512i unit = _mm512_set1_epi64(1);
-        __m512d s = zero, est = zero;
+        __m512d s = zero, est = zero, most = _mm512_set1_pd(*top);
         __m512i invalid = _mm512_setzero_si512(), zeros = invalid, finite = invalid;
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
@@ -325,22 +331,25 @@ cdef extern from *:
             invalid = _mm512_mask_add_epi64(invalid, _mm512_cmp_pd_mask(x, zero, _CMP_NGE_UQ), invalid, unit);
             zeros = _mm512_mask_add_epi64(zeros, _mm512_cmp_pd_mask(x, zero, _CMP_EQ_OQ), zeros, unit);
             finite = _mm512_mask_add_epi64(finite, _mm512_cmp_pd_mask(x, inf, _CMP_LT_OQ), finite, unit);
+            most = _mm512_max_pd(v, most);  /* a NaN v keeps most */
         }
         counts[0] += _mm512_reduce_add_epi64(invalid);
         counts[1] += _mm512_reduce_add_epi64(zeros);
         counts[2] += _mm512_reduce_add_epi64(finite);
         *estimate += _mm512_reduce_add_pd(est);
+        *top = _mm512_reduce_max_pd(most);
         return _mm512_reduce_add_pd(s) + fastata_inverse_scalar(lam + i, inv + i, n - i, counts, at, cap,
-                                                                estimate);
+                                                                estimate, top);
     }
 
     __attribute__((target("avx2")))
     static double fastata_inverse_avx2(const double *lam, double *inv, ptrdiff_t n,
-                                       int64_t *counts, double at, double cap, double *estimate) {
+                                       int64_t *counts, double at, double cap, double *estimate,
+                                       double *top) {
         /* A true comparison is all ones, -1 as an integer: subtracting it counts one. */
         const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
         const __m256d inf = _mm256_set1_pd(HUGE_VAL), vat = _mm256_set1_pd(at), vcap = _mm256_set1_pd(cap);
-        __m256d s = zero, est = zero;
+        __m256d s = zero, est = zero, most = _mm256_set1_pd(*top);
         __m256i invalid = _mm256_setzero_si256(), zeros = invalid, finite = invalid;
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
@@ -352,12 +361,14 @@ cdef extern from *:
             invalid = _mm256_sub_epi64(invalid, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_NGE_UQ)));
             zeros = _mm256_sub_epi64(zeros, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_EQ_OQ)));
             finite = _mm256_sub_epi64(finite, _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_LT_OQ)));
+            most = _mm256_max_pd(v, most);  /* a NaN v keeps most */
         }
         counts[0] += fastata_isum4(invalid);
         counts[1] += fastata_isum4(zeros);
         counts[2] += fastata_isum4(finite);
         *estimate += fastata_sum4(est);
-        return fastata_sum4(s) + fastata_inverse_scalar(lam + i, inv + i, n - i, counts, at, cap, estimate);
+        *top = fastata_max4(most, *top);
+        return fastata_sum4(s) + fastata_inverse_scalar(lam + i, inv + i, n - i, counts, at, cap, estimate, top);
     }
 
     __attribute__((target("avx512f,avx512dq")))
@@ -664,18 +675,21 @@ cdef extern from *:
 
     /* inv = 1/lam and its sum; counts[0..2] = entries not >= 0 (NaN included), zeros,
        entries < inf. */
-    /* *estimate starts at 0; s = 1, cap = 0: no estimate wanted (it stays 0 on valid lam). */
+    /* *estimate starts at 0; s = 1, cap = 0: no estimate wanted (it stays 0 on valid lam).
+       *top: the largest 1/lam (0 if none is positive). */
     static double fastata_inverse_at(int level, const double *lam, double *inv, ptrdiff_t n,
-                                     int64_t *counts, double s, double cap, double *estimate) {
+                                     int64_t *counts, double s, double cap, double *estimate,
+                                     double *top) {
         counts[0] = counts[1] = counts[2] = 0;
         *estimate = 0.0;
+        *top = 0.0;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
-            return fastata_inverse_avx512(lam, inv, n, counts, s, cap, estimate);
+            return fastata_inverse_avx512(lam, inv, n, counts, s, cap, estimate, top);
         if (level == FASTATA_AVX2)
-            return fastata_inverse_avx2(lam, inv, n, counts, s, cap, estimate);
+            return fastata_inverse_avx2(lam, inv, n, counts, s, cap, estimate, top);
     #endif
-        return fastata_inverse_scalar(lam, inv, n, counts, s, cap, estimate);
+        return fastata_inverse_scalar(lam, inv, n, counts, s, cap, estimate, top);
     }
 
     static int fastata_samples_ok_at(int level, const int64_t *workers, const double *durations,
@@ -1380,7 +1394,7 @@ cdef extern from *:
                                        double cap) noexcept nogil
     double inverse_at "fastata_inverse_at"(int level, const double* lam, double* inv, Py_ssize_t n,
                                            int64_t* counts, double s, double cap,
-                                           double* estimate) noexcept nogil
+                                           double* estimate, double* top) noexcept nogil
     Py_ssize_t boundary_at "fastata_boundary_at"(int level, const double* lam, const int64_t* lo,
                                                  const int64_t* maxima, int64_t* out, Py_ssize_t n,
                                                  double hi_t, int64_t budget, int64_t* idx) noexcept nogil
@@ -1510,13 +1524,13 @@ cdef int scan(const double[::1] lam, int64_t budget, double[::1] inv, double s, 
     # or an overflowed 1/lam sends us to the exact pass. *estimate: the estimate at s > 0
     # taken in the same pass, or -1
     cdef int64_t counts[3]
-    cdef double total = 0.0
+    cdef double total = 0.0, top = 0.0
     counts[0] = counts[1] = counts[2] = 0
     inv_sum[0] = 0.0
     estimate[0] = -1.0
     if lam.shape[0] > 0:
         inv_sum[0] = inverse_at(SIMD_LEVEL, &lam[0], &inv[0], lam.shape[0], counts, s if s > 0.0 else 1.0,
-                                <double>budget if s > 0.0 else 0.0, &total)
+                                <double>budget if s > 0.0 else 0.0, &total, &top)
     if counts[0] > 0:
         return scan_exact(lam, budget, n_zero, n_avail, inv_sum, lam_min)
     if counts[1] > 0:
@@ -1528,7 +1542,7 @@ cdef int scan(const double[::1] lam, int64_t budget, double[::1] inv, double s, 
         return scan_exact(lam, budget, n_zero, n_avail, inv_sum, lam_min)
     n_zero[0] = 0
     n_avail[0] = counts[2]
-    lam_min[0] = 0.0
+    lam_min[0] = 1.0 / top  # within an ulp (threshold.scan)
     if s > 0.0:
         estimate[0] = total
     return STATUS_OK
@@ -2038,7 +2052,7 @@ cdef bint pair_thresholds(int64_t budget, double s, int64_t c, double slope, dou
 
 cdef int estimate_bracket(const double[::1] inv, int64_t budget, double t, double t2, double slope,
                           double first, int64_t base, int64_t width, const int64_t* lo,
-                          const int64_t* hi, double* bracket) noexcept nogil:
+                          const int64_t* hi, double t_max, double* bracket) noexcept nogil:
     # threshold.estimate_bracket: returns found, and (t_lo, t_hi) in bracket[0:2]
     cdef Py_ssize_t n = inv.shape[0]
     cdef int64_t lo_c = base, hi_c = ESTIMATE_CAP, c = 0, prev_c = 0, last_c, near_c
@@ -2049,6 +2063,10 @@ cdef int estimate_bracket(const double[::1] inv, int64_t budget, double t, doubl
     cdef bint have_lo = False, flat, paired
     cdef int streak = 0, step, k
     totals[1] = 0.0
+    if first < 0.0 and s > t_max:  # no estimate above t_max
+        s = t_max
+    if t2 > t_max:
+        t2 = t_max
     for step in range(MAX_ESTIMATES):
         if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH and s2 <= ESTIMATE_HIGH):
             break
@@ -2113,7 +2131,7 @@ cdef int estimate_bracket(const double[::1] inv, int64_t budget, double t, doubl
                 break
         prev_s = s
         prev_c = c
-        s = nxt
+        s = nxt if nxt < t_max else t_max  # with bounds t_max is +inf: s2 needs no clamp
     bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
     bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
     return 0
@@ -2168,8 +2186,8 @@ cdef inline void finish_bracketed(const double[::1] lam, const double[::1] inv, 
 
 cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_t budget,
                             bint fast, double t, double t2, double slope, double first, int64_t base,
-                            int64_t[::1] out, int64_t[::1] ties, double[::1] heap, double* bracket,
-                            const int64_t* lo, const int64_t* hi) noexcept nogil:
+                            double t_max, int64_t[::1] out, int64_t[::1] ties, double[::1] heap,
+                            double* bracket, const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.allocate_positive, step for step; the bracket it returns goes to bracket[0:2].
     cdef Py_ssize_t n = lam.shape[0]
     cdef int64_t width_max = <int64_t>(2.0 * sqrt(<double>n)) + 16
@@ -2189,11 +2207,12 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef int plain = 1 if n >= EXTREMES_N else 2
     cdef int found
     cdef double est[2]
+    cdef double spare[2]  # what that pass also finds, unused here (est holds the bracket)
     cdef double guess, total
     cdef Py_ssize_t listed
     cdef bint selected
     if fast and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
-        found = estimate_bracket(inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi, est)
+        found = estimate_bracket(inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi, t_max, est)
         if found == NARROW:
             if est[0] > 0.0:
                 # The count at the lower end and the listing of the workers with keys between,
@@ -2213,7 +2232,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                 return
             # More keys between than the estimates said: the selection's scratch (heap, which
             # holds 1/lam) is overwritten; 1/lam again, and the exact passes take over.
-            inverse_at(SIMD_LEVEL, &lam[0], &heap[0], n, scratch, 1.0, 0.0, &est[0])
+            inverse_at(SIMD_LEVEL, &lam[0], &heap[0], n, scratch, 1.0, 0.0, &spare[0], &spare[1])
             lo_c = base
         elif found == JUMP:
             plain = 0
@@ -2467,7 +2486,7 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     cdef Py_ssize_t i
     cdef int64_t n_zero = 0, n_avail = 0, base = 0, remaining = 0, zero_room = 0
     cdef double inv_sum = 0.0, lam_min = 0.0, r, slope, first = -1.0, moving = 0.0
-    cdef double r_sampled = 0.0, t0
+    cdef double r_sampled = 0.0, t0, t_max
     cdef double guesses[3]
     cdef double sampled[2]
     cdef bint fast
@@ -2515,8 +2534,10 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         guesses[1] = t0
         guesses[2] = sampled[1] if sampled[1] > 0.0 else guesses[0]
         guesses[0] = r_sampled
-    allocate_positive(lam, heap, budget, fast, guesses[1], guesses[2], slope, first, base, out, ties, heap, guide,
-                      lo, hi)
+    # Without bounds the fastest worker alone holds the budget at budget * lam_min (threshold.scan).
+    t_max = budget * lam_min * (1.0 + COUNT_MARGIN) if lo == NULL and lam_min > 0.0 else INFINITY
+    allocate_positive(lam, heap, budget, fast, guesses[1], guesses[2], slope, first, base, t_max, out, ties, heap,
+                      guide, lo, hi)
     guide[2] = guesses[0]
     return STATUS_OK
 
@@ -2652,17 +2673,18 @@ def count_into_with(level, const double[::1] lam, const double[::1] inv, double 
 
 
 def inverse_with(level, const double[::1] lam, double[::1] inv, double s=1.0, int64_t budget=0):
-    """``(sum(1/lam), entries not >= 0, zeros, entries < inf, estimate at s)`` as implementation
-    ``level`` computes them (threshold.inverse_pass), with ``1/lam`` written to ``inv``."""
+    """``(sum(1/lam), entries not >= 0, zeros, entries < inf, estimate at s, largest 1/lam)`` as
+    implementation ``level`` computes them (threshold.inverse_pass), with ``1/lam`` written to
+    ``inv``."""
     cdef int code = _level_code(level)
     cdef int64_t counts[3]
-    cdef double total = 0.0, estimate = 0.0
+    cdef double total = 0.0, estimate = 0.0, top = 0.0
     counts[0] = counts[1] = counts[2] = 0
     if inv.shape[0] < lam.shape[0]:
         raise ValueError("inverse_with: inv needs len(lam) entries")
     if lam.shape[0] > 0:
-        total = inverse_at(code, &lam[0], &inv[0], lam.shape[0], counts, s, <double>budget, &estimate)
-    return total, counts[0], counts[1], counts[2], estimate
+        total = inverse_at(code, &lam[0], &inv[0], lam.shape[0], counts, s, <double>budget, &estimate, &top)
+    return total, counts[0], counts[1], counts[2], estimate, top
 
 
 def boundary_with(level, const double[::1] lam, const int64_t[::1] lo, double hi_t,
@@ -2768,7 +2790,8 @@ def estimate_pair_with(level, const double[::1] inv, double s, double s2, int64_
 
 
 def estimate_bracket_with(const double[::1] inv, int64_t budget, double t, double t2, double slope,
-                          double first, int64_t base, int64_t width, min_tasks=None, max_tasks=None):
+                          double first, int64_t base, int64_t width, min_tasks=None, max_tasks=None,
+                          double t_max=INFINITY):
     """threshold.estimate_bracket as Cython runs it (at the current SIMD level):
     ``(t_lo, t_hi, found)``."""
     cdef const int64_t* lo
@@ -2779,7 +2802,7 @@ def estimate_bracket_with(const double[::1] inv, int64_t budget, double t, doubl
     if inv.shape[0] == 0:
         raise ValueError("estimate_bracket_with: needs at least one worker")
     _hook_bounds("estimate_bracket_with", inv.shape[0], min_tasks, max_tasks, &lo, &hi)
-    found = estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi, bracket)
+    found = estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi, t_max, bracket)
     return bracket[0], bracket[1], found
 
 

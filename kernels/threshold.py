@@ -318,9 +318,10 @@ def count_at(lam, inv, t, budget, limit, fast, extremes, counts, lo, hi):
 @register_jitable
 def inverse_pass(lam, inv, s, budget):
     """``inv[i] = 1/lam[i]``; returns ``(sum of inv over lam > 0, entries not >= 0, zeros,
-    entries < inf, estimate at s)``: the estimate of :func:`estimate_into` without bounds,
-    which means something only for valid ``lam`` without zeros (``s = 1``, ``budget = 0``:
-    0, when no estimate is wanted).
+    entries < inf, estimate at s, largest inv)``: the estimate of :func:`estimate_into`
+    without bounds, which means something only for valid ``lam`` without zeros (``s = 1``,
+    ``budget = 0``: 0, when no estimate is wanted), and ``1/lam`` of the fastest worker, which
+    bounds ``t*`` without bounds (see :func:`scan`).
 
     Branch-free, so that it vectorises. The sum feeds only the first guess, never a
     result, so the numba backend lets it reassociate (and Cython sums in SIMD lanes). It
@@ -334,6 +335,7 @@ def inverse_pass(lam, inv, s, budget):
     n_zero = 0
     n_finite = 0
     estimate = 0.0
+    top = order_key(0.0)  # as bits on the CPU: an integer max vectorises, a float max does not
     for i in range(lam.shape[0]):
         x = lam[i]
         v = 1.0 / x
@@ -343,7 +345,9 @@ def inverse_pass(lam, inv, s, budget):
         n_zero += int(x == 0.0)
         n_finite += int(x < INF)
         estimate += max(min(np.trunc(s * v), cap), 0.0)
-    return total, n_invalid, n_zero, n_finite, estimate
+        k = order_key(max(v, 0.0))
+        top = k if k > top else top
+    return total, n_invalid, n_zero, n_finite, estimate, from_order_key(top)
 
 
 @register_jitable
@@ -351,13 +355,18 @@ def scan(lam, budget, inv, s):
     """Validate ``lam`` in one pass, before anything is written; ``inv[i] = 1/lam[i]``.
 
     Returns ``(status, n_zero, n_avail, inv_sum, lam_min, estimate)``, the middle three over
-    the available workers (``0 < lam < inf``); ``lam_min`` only when ``inv_sum`` overflowed
-    (with zeros, the caller asks :func:`scan_exact` for it if it needs it). ``estimate``:
-    :func:`estimate_into` without bounds at ``s > 0``, taken in the same pass, where the
-    estimate passes may start (no zeros, ``1/lam`` summed without overflow), else -1.
+    the available workers (``0 < lam < inf``); ``lam_min`` exact when ``inv_sum`` overflowed,
+    else ``1/max(1/lam)``, within an ulp (with zeros, 0: the caller asks :func:`scan_exact`
+    for it if it needs it). ``estimate``: :func:`estimate_into` without bounds at ``s > 0``,
+    taken in the same pass, where the estimate passes may start (no zeros, ``1/lam`` summed
+    without overflow), else -1.
+
+    Without bounds, the fastest worker alone holds ``budget`` keys at ``budget * lam_min``:
+    ``t*`` is at most that, and past it the count stalls (that worker is at the budget) and
+    looks like ties to a secant step; the estimates never look there (:func:`estimate_bracket`).
     """
-    inv_sum, n_invalid, n_zero, n_finite, estimate = inverse_pass(lam, inv, s if s > 0.0 else 1.0,
-                                                                  budget if s > 0.0 else 0)
+    inv_sum, n_invalid, n_zero, n_finite, estimate, top = inverse_pass(lam, inv, s if s > 0.0 else 1.0,
+                                                                       budget if s > 0.0 else 0)
     if n_invalid > 0:
         return scan_exact(lam, budget) + (-1.0,)
     if n_zero > 0:
@@ -366,7 +375,7 @@ def scan(lam, budget, inv, s):
         return scan_exact(lam, budget) + (-1.0,)  # no available worker: its status
     if not (inv_sum < INF):
         return scan_exact(lam, budget) + (-1.0,)  # 1/lam overflowed: the relaxation needs lam_min
-    return OK, 0, n_finite, inv_sum, 0.0, estimate if s > 0.0 else -1.0
+    return OK, 0, n_finite, inv_sum, 1.0 / top, estimate if s > 0.0 else -1.0
 
 
 @register_jitable
@@ -1101,10 +1110,12 @@ def estimate_term(x, s, cap_i, floor_i):
 
 
 @register_jitable
-def estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi):
+def estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi, t_max):
     """Bracket the product ``t*`` of the ``budget``-th key with estimate passes, from the guesses
     ``t`` and ``t2`` (as :func:`allocate_positive`); ``base`` keys have product 0. ``first``:
     the estimate at ``t`` if the bounds check took it (``slope`` then is its slope), else -1.
+    No pass estimates above ``t_max``, where at least ``budget`` keys are known to lie
+    (``+inf``: nowhere known).
 
     Returns ``(t_lo, t_hi, found)``: fewer than ``budget`` keys have product ``<= t_lo``, and
     ``found`` is :data:`NARROW` when at least ``budget`` have product ``<= t_hi`` and the
@@ -1123,7 +1134,8 @@ def estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi):
     prev_s = -1.0
     prev_c = 0
     streak = 0
-    s = t
+    s = t if first >= 0.0 else min(t, t_max)
+    t2 = min(t2, t_max)
     s2 = -1.0  # a second threshold the same pass estimates at, or -1
     total2 = 0.0
     c = 0
@@ -1190,7 +1202,7 @@ def estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi):
                 break
         prev_s = s
         prev_c = c
-        s = nxt
+        s = min(nxt, t_max)  # with bounds t_max is +inf: s2 needs no clamp
     return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), 0
 
 
@@ -1268,12 +1280,12 @@ def product_inside(lam, t_lo, t_hi, budget, lo, hi):
 
 
 @register_jitable
-def allocate_positive(lam, inv, budget, fast, t, t2, slope, first, base, out, ties, heap, lo, hi):
+def allocate_positive(lam, inv, budget, fast, t, t2, slope, first, base, t_max, out, ties, heap, lo, hi):
     """The allocation over workers with ``0 < lam <= inf`` (``budget > 0``), from the guess ``t``
     (and ``t2`` as the second, if it lands inside the bracket; 0: none). Returns a bracket
     ``(lo, hi)`` of the product of the ``budget``-th key, for the next call's guesses.
-    ``first``: the estimate at ``t`` if the bounds check took it, else -1 (see
-    :func:`estimate_bracket`).
+    ``first``: the estimate at ``t`` if the bounds check took it, else -1; ``t_max``: a
+    threshold that holds at least ``budget`` keys, or ``+inf`` (see :func:`estimate_bracket`).
 
     From 256 workers, below ``budget = 2**51``, estimate passes bracket first
     (:func:`estimate_bracket`): a narrow bracket takes one exact count and the selection,
@@ -1309,7 +1321,7 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, first, base, out, ti
         # Estimate passes read 1/lam alone, a fifth of an exact pass: they bracket t* first,
         # and on smooth inputs one exact count at the lower end and the selection finish.
         # (inv is the scratch ``heap``, longer than n.)
-        t_lo, t_hi, found = estimate_bracket(inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi)
+        t_lo, t_hi, found = estimate_bracket(inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi, t_max)
         if found == NARROW:
             if t_lo > 0.0:
                 # The count at the lower end and the listing of the workers with keys between.
@@ -1668,8 +1680,10 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
         t = t0
         t2 = t2_sampled if t2_sampled > 0.0 else r
         r = r_sampled
-    bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, fast, t, t2, slope, first, base, out, ties, heap,
-                                               lo, hi)
+    # Without bounds the fastest worker alone holds the budget at budget * lam_min (see scan).
+    t_max = budget * lam_min * (1.0 + COUNT_MARGIN) if lo is None and lam_min > 0.0 else INF
+    bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, fast, t, t2, slope, first, base, t_max, out, ties,
+                                               heap, lo, hi)
     return OK, bracket_lo, bracket_hi, r
 
 

@@ -126,9 +126,10 @@ def test_the_validation_pass_takes_the_first_estimate(problem):
     cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
     for level in cython_cpu.simd_levels():
         found["cython " + level] = cython_cpu.inverse_with(level, lam, np.empty(lam.size), s, budget)
-    for name, (total, n_invalid, n_zero, n_finite, estimate) in found.items():
+    for name, (total, n_invalid, n_zero, n_finite, estimate, top) in found.items():
         assert (n_invalid, n_zero, n_finite) == (0, 0, int(np.sum(lam < math.inf))), name
         assert min(estimate, limit) == expected, name
+        assert top == inv.max(), name  # the fastest worker's 1/lam: t* <= budget / top without bounds
 
 
 def test_a_cold_call_guesses_from_a_sample():
@@ -261,8 +262,8 @@ def test_the_count_from_one_over_lam_is_exact_where_products_round(bounded):
 
 
 @njit(cache=False)
-def _numba_estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi):
-    return threshold.estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi)
+def _numba_estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi, t_max):
+    return threshold.estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi, t_max)
 
 
 @pytest.mark.parametrize("distribution", ["lognormal", "exponential", "paper", "two-speeds", "unavailable", "zeros"])
@@ -284,7 +285,7 @@ def test_every_implementation_brackets_alike_and_the_bracket_holds(distribution,
     t = budget / inv[np.isfinite(inv)].sum()
     first, slope = threshold.estimate_slope_into(inv, t, budget, lo, hi)
     width = min((n + 2) // 3, int(2.0 * math.sqrt(n)) + 16)
-    args = (inv, budget, t, 0.0, slope, first, base, width, lo, hi)
+    args = (inv, budget, t, 0.0, slope, first, base, width, lo, hi, math.inf)
     bracket = threshold.estimate_bracket(*args)
     found = {"numba": _numba_estimate_bracket(*args)}
     cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
@@ -303,6 +304,44 @@ def test_every_implementation_brackets_alike_and_the_bracket_holds(distribution,
     assert exact_total(lam, t_lo, budget, lo, hi) < budget
     if code == threshold.NARROW:
         assert exact_total(lam, t_hi, budget, lo, hi) >= budget
+
+
+@pytest.mark.parametrize("kind", ["one far faster", "lognormal(0, 20)"])
+def test_without_bounds_no_estimate_looks_past_the_fastest_worker(kind):
+    # Without bounds the fastest worker alone holds the budget at budget * lam_min: past it the
+    # count stalls and looks like ties to a secant step. Every implementation keeps its
+    # estimates at or below that point alike, and brackets t* narrowly, proven by exact counts.
+    rng = np.random.default_rng(0)
+    if kind == "one far faster":
+        n, budget = 16384, 262144
+        lam = rng.lognormal(0.0, 0.5, n)
+        lam[n // 3] = 1e-6
+    else:
+        n, budget = 32768, 131072
+        lam = np.exp(rng.normal(0.0, 20.0, n))
+    inv = 1.0 / lam
+    status, n_zero, n_avail, inv_sum, lam_min, _ = threshold.scan(lam, budget, np.empty(n), 0.0)
+    assert status == 0 and lam_min == pytest.approx(lam.min(), rel=1e-15)
+    t_max = budget * lam_min * (1.0 + threshold.COUNT_MARGIN)
+    t = threshold.relaxation(lam, budget, n_avail, inv_sum, lam_min)
+    width = min((n + 2) // 3, int(2.0 * math.sqrt(n)) + 16)
+    args = (inv, budget, t, 0.0, inv_sum, -1.0, 0, width, None, None, t_max)
+    bracket = threshold.estimate_bracket(*args)
+    found = {"numba": _numba_estimate_bracket(*args)}
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+    previous = cython_cpu.simd_level()
+    try:
+        for level in cython_cpu.simd_levels():
+            cython_cpu.set_simd_level(level)
+            found["cython " + level] = cython_cpu.estimate_bracket_with(*args[:8], t_max=t_max)
+    finally:
+        cython_cpu.set_simd_level(previous)
+    for name, other in found.items():
+        assert other == bracket, name
+    t_lo, t_hi, code = bracket
+    assert code == threshold.NARROW
+    assert t_hi <= t_max * (1.0 + MARGIN)
+    assert exact_total(lam, t_lo, budget) < budget <= exact_total(lam, t_hi, budget)
 
 
 @st.composite

@@ -102,11 +102,13 @@ def assert_float_sum(total, counts):
 def test_inverse_pass_counts_bad_zero_and_finite_entries(level, lam):
     lam = np.array(lam, dtype=np.float64)
     inv = np.full(lam.size, -7.0)
-    total, n_invalid, n_zero, n_finite, nothing = cython_cpu.inverse_with(level, lam, inv)
+    total, n_invalid, n_zero, n_finite, nothing, top = cython_cpu.inverse_with(level, lam, inv)
     assert n_invalid == int(np.sum(~(lam >= 0.0)))
     assert n_zero == int(np.sum(lam == 0.0))
     assert n_finite == int(np.sum(lam < math.inf))
     np.testing.assert_array_equal(inv, inverse(lam))
+    with np.errstate(invalid="ignore"):
+        assert top == max([0.0] + [v for v in inverse(lam) if v > 0.0])  # the fastest worker's 1/lam
     positive = lam[lam > 0.0]  # the sum leaves lam = 0 out
     if n_invalid == 0 and np.all(positive > 1e-300):
         assert total == pytest.approx(math.fsum(1.0 / positive), rel=1e-13)

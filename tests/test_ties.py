@@ -105,6 +105,44 @@ def test_passes_over_the_workers_are_few_with_bounds(distribution, n, budget):
     assert sum(passes.values()) <= MAX_PASSES, passes
 
 
+def _one_far_faster(factor):
+    def make(n, rng):
+        lam = rng.lognormal(0.0, 0.5, n)
+        lam[n // 3] = factor
+        return lam
+
+    return make
+
+
+#: Wide ranges and workers far faster than the rest: the count of keys bends sharply where a
+#: fast worker reaches the budget (or its cap), which secant steps alone crawl along.
+WIDE = {
+    "lognormal(0, 5)": lambda n, rng: np.exp(rng.normal(0.0, 5.0, n)),
+    "lognormal(0, 20)": lambda n, rng: np.exp(rng.normal(0.0, 20.0, n)),
+    "1e-300..1e300": lambda n, rng: 10.0 ** rng.uniform(-300.0, 300.0, n),
+    "one 1e-6": _one_far_faster(1e-6),
+    "one 1e-12": _one_far_faster(1e-12),
+    "1 % 10**4 faster": lambda n, rng: np.where(rng.random(n) < 0.01, 1e-4, 1.0) * rng.uniform(1.0, 1.01, n),
+}
+
+
+@pytest.mark.parametrize("kind", list(WIDE))
+@pytest.mark.parametrize("n, budget", [(5000, 20000), (16384, 262144), (32768, 131072), (300, 10**6)])
+def test_passes_are_few_on_wide_ranges_and_far_faster_workers(kind, n, budget):
+    lam = WIDE[kind](n, np.random.default_rng(0))
+    passes = _bench.counting_passes(lam, budget)
+    assert sum(passes.values()) <= 8, passes
+
+
+@pytest.mark.parametrize("kind", list(WIDE))
+def test_wide_ranges_and_far_faster_workers_are_canonical(fast_backend, kind):
+    lam = WIDE[kind](6000, np.random.default_rng(4))
+    for budget in (6000, 24000, 2**40):
+        a = fa.allocate(lam, budget, backend=fast_backend)
+        assert is_canonical(lam, budget, a)
+        np.testing.assert_array_equal(a, fa.allocate(lam, budget, backend="numba"))
+
+
 @pytest.mark.parametrize("distribution", ["lognormal", "two-speeds", "integers", "zeros"])
 @pytest.mark.parametrize("n", [3000, 5000])  # from 4096 workers the validation pass takes the first estimate
 def test_warm_start_changes_nothing_but_the_cost(fast_backend, distribution, n):
