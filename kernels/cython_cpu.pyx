@@ -27,6 +27,7 @@ cdef double ESTIMATE_LOW = 9.332636185032189e-302  # 2**-1000
 cdef double ESTIMATE_HIGH = 1.0715086071862673e+301  # 2**1000
 cdef int64_t ESTIMATE_CAP = 4611686018427387904  # 2**62
 cdef double COUNT_MARGIN = 3.552713678800501e-15  # 2**-48
+cdef double CAPPED_SHARE = 0.05
 cdef int NARROW = 1
 cdef int LANDED = 2
 cdef int JUMP = 3
@@ -2191,7 +2192,8 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     # threshold.allocate_positive, step for step; the bracket it returns goes to bracket[0:2].
     cdef Py_ssize_t n = lam.shape[0]
     cdef int64_t width_max = <int64_t>(2.0 * sqrt(<double>n)) + 16
-    cdef int64_t limit = budget + n + 1, lo_c = base, hi_c = limit, c = 0, prev_c = 0
+    # counts read far past the budget: a step past it still tells by how far (threshold)
+    cdef int64_t limit = ESTIMATE_CAP, lo_c = base, hi_c = limit, c = 0, prev_c = 0
     cdef double lo_t = 0.0, lo_next = 0.0, hi_t = INFINITY, hi_last = INFINITY
     cdef double prev_t = -1.0, nxt
     cdef int64_t scratch[3]
@@ -2486,7 +2488,7 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     cdef Py_ssize_t i
     cdef int64_t n_zero = 0, n_avail = 0, base = 0, remaining = 0, zero_room = 0
     cdef double inv_sum = 0.0, lam_min = 0.0, r, slope, first = -1.0, moving = 0.0
-    cdef double r_sampled = 0.0, t0, t_max
+    cdef double r_sampled = 0.0, t0, t_max, up
     cdef double guesses[3]
     cdef double sampled[2]
     cdef bint fast
@@ -2509,6 +2511,11 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
                                             &remaining, &zero_room, &first, &moving)
             if moving > 0.0:
                 slope = moving
+            if moving < CAPPED_SHARE * inv_sum and 0.0 <= first < budget:
+                # most of sum(1/lam) at a bound: the relaxation over the others (threshold)
+                up = capped_relaxation(lam, budget, guesses[1], lo, hi)
+                if up > guesses[1]:
+                    slope = (budget - first) / (up - guesses[1])
         else:
             status = scan_bounds(lam, budget, lo, hi, &remaining, &zero_room)
         if status != STATUS_OK:
@@ -2591,6 +2598,30 @@ cdef double sampled_relaxation(const double[::1] lam, int64_t budget) noexcept n
     if not (0.0 < inv_sum < INFINITY):
         return 0.0
     t = (budget * (<double>sampled / n) + 0.5 * available) / inv_sum
+    return t if ESTIMATE_LOW <= t <= ESTIMATE_HIGH else 0.0
+
+
+cdef double capped_relaxation(const double[::1] lam, int64_t budget, double s, const int64_t* lo,
+                              const int64_t* hi) noexcept nogil:
+    # threshold.capped_relaxation
+    cdef Py_ssize_t n = lam.shape[0], i = 0
+    cdef Py_ssize_t stride = n // SAMPLED_RELAXATION if n >= SAMPLED_RELAXATION else 1
+    cdef int64_t sampled = 0, moving = 0, cap
+    cdef double inv_sum = 0.0, capped = 0.0, x, t
+    while i < n:
+        x = lam[i]
+        sampled += 1
+        if x < INFINITY:
+            cap = high_of(hi, i, budget)
+            if x == 0.0 or s / x >= cap:
+                capped += cap
+            else:
+                moving += 1
+                inv_sum += 1.0 / x
+        i += stride
+    if not (0.0 < inv_sum < INFINITY):
+        return 0.0
+    t = (budget * (<double>sampled / n) - capped + 0.5 * moving) / inv_sum
     return t if ESTIMATE_LOW <= t <= ESTIMATE_HIGH else 0.0
 
 
@@ -2787,6 +2818,16 @@ def estimate_pair_with(level, const double[::1] inv, double s, double s2, int64_
     if inv.shape[0] > 0:
         estimate_pair_at(code, &inv[0], lo, hi, inv.shape[0], s, s2, budget, totals)
     return totals[0], totals[1]
+
+
+def capped_relaxation_with(const double[::1] lam, int64_t budget, double s, min_tasks, max_tasks):
+    """threshold.capped_relaxation as Cython computes it (bounds: int64 arrays)."""
+    cdef const int64_t* lo
+    cdef const int64_t* hi
+    if lam.shape[0] == 0:
+        raise ValueError("capped_relaxation_with: needs at least one worker")
+    _hook_bounds("capped_relaxation_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
+    return capped_relaxation(lam, budget, s, lo, hi)
 
 
 def estimate_bracket_with(const double[::1] inv, int64_t budget, double t, double t2, double slope,

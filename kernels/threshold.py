@@ -1299,7 +1299,7 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, first, base, t_max, 
     """
     n = lam.shape[0]
     width_max = min((n + 2) // 3, int(2.0 * math.sqrt(n)) + 16)
-    limit = budget + n + 1
+    limit = ESTIMATE_CAP  # counts read far past the budget: a step past it still tells by how far
     lo_t = 0.0  # invariant: lo_c < budget keys have product <= lo_t, counted in lo_buf
     lo_c = base  # at 0: the minimums, and lam = 0 workers' maximum (with bounds)
     lo_next = 0.0  # the smallest product above lo_t, or lo_t if not known
@@ -1652,6 +1652,12 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
                                                                                  lo, hi)
             if moving > 0.0:
                 slope = moving
+            if moving < CAPPED_SHARE * inv_sum and 0.0 <= first < budget:
+                # Most of sum(1/lam) is on workers at a bound, a few far faster ones at their cap
+                # most likely: the relaxation over the others aims the next step.
+                up = capped_relaxation(lam, budget, t, lo, hi)
+                if up > t:
+                    slope = (budget - first) / (up - t)
         else:
             status, remaining, zero_room = scan_bounds(lam, budget, lo, hi)
         if status != OK:
@@ -1712,6 +1718,43 @@ SAMPLED_RELAXATION = 64
 #: From this many workers the validation pass takes that first estimate: below, the sample
 #: (0.25 us, its divisions) costs more than the estimate pass it saves (measured at 459).
 SAMPLED_FROM = 4096
+
+
+#: With bounds, below this share of ``sum(1/lam)`` on the workers the first estimate finds
+#: between their bounds, the next step aims by :func:`capped_relaxation`.
+CAPPED_SHARE = 0.05
+
+
+@register_jitable
+def capped_relaxation(lam, budget, s, lo, hi):
+    """The centred relaxation over the workers of a sample that are below their cap at ``s``,
+    the capped ones counting their cap, scaled to all: where the count reaches the budget if
+    the capped workers stay so and the others grow as ``t / lam`` (0 if none is below its cap).
+
+    With bounds, ``sum(1/lam)`` over all workers, and a relaxation of it, can belong to a few
+    workers far faster than the rest whose cap holds them at a few tasks: the first
+    estimate then lands orders of magnitude low, and steps by that slope crawl.
+    """
+    n = lam.shape[0]
+    stride = max(n // SAMPLED_RELAXATION, 1)
+    sampled = 0
+    moving = 0
+    inv_sum = 0.0
+    capped = 0.0
+    for i in range(0, n, stride):
+        x = lam[i]
+        sampled += 1
+        if x < INF:
+            cap = high_of(hi, i, budget)
+            if x == 0.0 or s / x >= cap:
+                capped += cap
+            else:
+                moving += 1
+                inv_sum += 1.0 / x
+    if not (0.0 < inv_sum < INF):
+        return 0.0
+    t = (budget * (sampled / n) - capped + 0.5 * moving) / inv_sum
+    return t if ESTIMATE_LOW <= t <= ESTIMATE_HIGH else 0.0
 
 
 @register_jitable

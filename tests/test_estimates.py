@@ -344,6 +344,42 @@ def test_without_bounds_no_estimate_looks_past_the_fastest_worker(kind):
     assert exact_total(lam, t_lo, budget) < budget <= exact_total(lam, t_hi, budget)
 
 
+@njit(cache=False)
+def _numba_capped_relaxation(lam, budget, s, lo, hi):
+    return threshold.capped_relaxation(lam, budget, s, lo, hi)
+
+
+@settings(max_examples=200, deadline=None)
+@given(problem=estimate_problems(), n=st.integers(1, 300))
+def test_the_relaxation_over_the_workers_below_their_cap(problem, n):
+    # With bounds, when most of sum(1/lam) is on workers at a bound, the step after the first
+    # estimate aims at the relaxation of a sample of the workers below their cap at it.
+    lam, inv, s, budget, lo, hi = unpack(problem)
+    if lo is None:
+        lo, hi = np.zeros(lam.size, np.int64), np.full(lam.size, 3, np.int64)
+    lam, lo, hi = np.resize(lam, n), np.resize(lo, n), np.resize(hi, n)
+    stride = max(n // threshold.SAMPLED_RELAXATION, 1)
+    sample = np.arange(0, n, stride)
+    cap = np.minimum(hi, budget)[sample]
+    x = lam[sample]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        at_cap = (x == 0.0) | ((x < math.inf) & (s / x >= cap))
+        below = (x > 0.0) & (x < math.inf) & ~at_cap
+    inv_sum = (1.0 / x[below]).sum()
+    expected = 0.0
+    if 0.0 < inv_sum < math.inf:
+        with np.errstate(over="ignore"):
+            expected = (budget * (sample.size / n) - cap[at_cap].sum() + 0.5 * below.sum()) / inv_sum
+        if not threshold.ESTIMATE_LOW <= expected <= threshold.ESTIMATE_HIGH:
+            expected = 0.0
+    found = {"python": threshold.capped_relaxation(lam, budget, s, lo, hi),
+             "numba": _numba_capped_relaxation(lam, budget, s, lo, hi)}
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+    found["cython"] = cython_cpu.capped_relaxation_with(lam, budget, s, lo, hi)
+    for name, value in found.items():
+        assert value == pytest.approx(expected, rel=1e-12), name
+
+
 @st.composite
 def checked_problems(draw):
     """:func:`estimate_problems` with bounds, good or bad in every way the check looks for."""

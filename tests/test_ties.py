@@ -143,6 +143,38 @@ def test_wide_ranges_and_far_faster_workers_are_canonical(fast_backend, kind):
         np.testing.assert_array_equal(a, fa.allocate(lam, budget, backend="numba"))
 
 
+@pytest.mark.parametrize("kind", list(WIDE))
+def test_wide_ranges_and_far_faster_workers_with_bounds_equal_the_reference(fast_backend, kind):
+    rng = np.random.default_rng(6)
+    for n, budget in ((300, 1200), (5000, 20000)):
+        lam = WIDE[kind](n, rng)
+        lo, hi = _bench.case_bounds(n, budget, lam)
+        a = fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend=fast_backend)
+        np.testing.assert_array_equal(a, fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend="python"))
+
+
+@pytest.mark.parametrize("kind, n, budget", [
+    ("one 1e-6", 5000, 20000), ("one 1e-12", 5000, 20000), ("one 1e-6", 16384, 65536), ("one 1e-12", 16384, 65536),
+])
+def test_passes_are_few_with_a_far_faster_worker_at_its_cap(kind, n, budget):
+    # At most 2 * budget / n tasks each: the fast worker's cap holds it at a few, yet it is
+    # nearly all of sum(1/lam), which the first guess and the steps after it follow.
+    lam = WIDE[kind](n, np.random.default_rng(0))
+    lo, hi = _bench.case_bounds(n, budget, lam)
+    passes = _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi)
+    assert sum(passes.values()) <= 8, passes
+
+
+@pytest.mark.parametrize("n, budget", [(200, 10**6), (100, 10**5), (50, 1000)])
+def test_passes_are_few_with_bounds_and_zeros_on_few_workers(n, budget):
+    # Unexplored workers (lam = 0) take their cap at any threshold: the first counts land far
+    # past the budget, and must still tell by how far.
+    lam = _bench.make_lam(n, distribution="zeros")
+    lo, hi = _bench.case_bounds(n, budget, lam)
+    passes = _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi)
+    assert sum(passes.values()) <= 10, passes
+
+
 @pytest.mark.parametrize("distribution", ["lognormal", "two-speeds", "integers", "zeros"])
 @pytest.mark.parametrize("n", [3000, 5000])  # from 4096 workers the validation pass takes the first estimate
 def test_warm_start_changes_nothing_but_the_cost(fast_backend, distribution, n):
