@@ -33,9 +33,16 @@ def _with_share(value):
     return make
 
 
+def _one_fast(n, rng):
+    lam = rng.lognormal(0.0, 0.5, n)
+    lam[n // 3] = 1e-6
+    return lam
+
+
 #: Per-task times a cluster produces, by name: smooth ones, heavy tails, the paper's means,
-#: and the ties of a few machine types or of rounded durations (the hard case for a
-#: threshold search). ``fastata bench --dist NAME[,NAME]`` picks some.
+#: the ties of a few machine types or of rounded durations, and times over many orders of
+#: magnitude or one worker far faster than the rest (the hard cases for a threshold search).
+#: ``fastata bench --dist NAME[,NAME]`` picks some.
 DISTRIBUTIONS = {
     "lognormal": _lognormal,  # lognormal(0, 0.5): measured worker times often are
     "exponential": lambda n, rng: rng.exponential(1.0, n),
@@ -47,6 +54,8 @@ DISTRIBUTIONS = {
     "equal": lambda n, rng: np.ones(n),
     "zeros": _with_share(0.0),  # 10 % unexplored workers
     "unavailable": _with_share(np.inf),  # 10 % unavailable workers
+    "wide": lambda n, rng: np.exp(rng.normal(0.0, 20.0, n)),  # lognormal(0, 20): 1e-40..1e40 and beyond
+    "one-fast": _one_fast,  # one worker a million times faster than the rest
 }
 DEFAULT_DISTRIBUTION = "lognormal"
 
