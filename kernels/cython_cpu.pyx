@@ -11,7 +11,7 @@ threshold, and the split at ``t*``) are C with AVX-512 or AVX2 intrinsics, picke
 time (``set_simd_level`` forces one, for tests and benchmarks); elsewhere the scalar loops.
 """
 
-from libc.math cimport INFINITY, fabs, nextafter, sqrt
+from libc.math cimport INFINITY, fabs, floor, nextafter, sqrt
 from libc.float cimport DBL_MAX
 from libc.stdint cimport int64_t
 from libc.stdlib cimport llabs
@@ -28,6 +28,7 @@ cdef double ESTIMATE_HIGH = 1.0715086071862673e+301  # 2**1000
 cdef int64_t ESTIMATE_CAP = 4611686018427387904  # 2**62
 cdef double COUNT_MARGIN = 3.552713678800501e-15  # 2**-48
 cdef double CAPPED_SHARE = 0.05
+cdef double ROOT_WIDTH = 0.0009765625  # 2**-10
 cdef int NARROW = 1
 cdef int LANDED = 2
 cdef int JUMP = 3
@@ -2512,8 +2513,8 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
             if moving > 0.0:
                 slope = moving
             if moving < CAPPED_SHARE * inv_sum and 0.0 <= first < budget:
-                # most of sum(1/lam) at a bound: the relaxation over the others (threshold)
-                up = capped_relaxation(lam, budget, guesses[1], lo, hi)
+                # most of sum(1/lam) at a bound: where a sample holds the budget (threshold)
+                up = sampled_root(lam, budget, guesses[1], lo, hi)
                 if up > guesses[1]:
                     slope = (budget - first) / (up - guesses[1])
         else:
@@ -2601,28 +2602,51 @@ cdef double sampled_relaxation(const double[::1] lam, int64_t budget) noexcept n
     return t if ESTIMATE_LOW <= t <= ESTIMATE_HIGH else 0.0
 
 
-cdef double capped_relaxation(const double[::1] lam, int64_t budget, double s, const int64_t* lo,
-                              const int64_t* hi) noexcept nogil:
-    # threshold.capped_relaxation
-    cdef Py_ssize_t n = lam.shape[0], i = 0
-    cdef Py_ssize_t stride = n // SAMPLED_RELAXATION if n >= SAMPLED_RELAXATION else 1
-    cdef int64_t sampled = 0, moving = 0, cap
-    cdef double inv_sum = 0.0, capped = 0.0, x, t
+cdef double sampled_count(const double[::1] lam, int64_t budget, double t, const int64_t* lo,
+                          const int64_t* hi, Py_ssize_t stride) noexcept nogil:
+    # threshold.sampled_count
+    cdef Py_ssize_t i = 0, n = lam.shape[0]
+    cdef double total = 0.0, x, cap, c
     while i < n:
         x = lam[i]
-        sampled += 1
         if x < INFINITY:
-            cap = high_of(hi, i, budget)
-            if x == 0.0 or s / x >= cap:
-                capped += cap
+            cap = <double>high_of(hi, i, budget)
+            if x == 0.0:
+                total += cap
             else:
-                moving += 1
-                inv_sum += 1.0 / x
+                c = floor(t / x)
+                c = max(c, <double>low_of(lo, i))
+                total += min(c, cap)
         i += stride
-    if not (0.0 < inv_sum < INFINITY):
+    return total
+
+
+cdef double sampled_root(const double[::1] lam, int64_t budget, double s, const int64_t* lo,
+                         const int64_t* hi) noexcept nogil:
+    # threshold.sampled_root
+    cdef Py_ssize_t n = lam.shape[0], i = 0
+    cdef Py_ssize_t stride = n // SAMPLED_RELAXATION if n >= SAMPLED_RELAXATION else 1
+    cdef double target = budget * (<double>((n - 1) // stride + 1) / n)
+    cdef double top = 0.0, x, a, b, m
+    cdef int k
+    while i < n:
+        x = lam[i]
+        if 0.0 < x < INFINITY:
+            top = max(top, high_of(hi, i, budget) * x)
+        i += stride
+    if not (s < top <= DBL_MAX) or sampled_count(lam, budget, top, lo, hi, stride) < target:
         return 0.0
-    t = (budget * (<double>sampled / n) - capped + 0.5 * moving) / inv_sum
-    return t if ESTIMATE_LOW <= t <= ESTIMATE_HIGH else 0.0
+    a = s
+    b = top
+    for k in range(64):
+        m = sqrt(a) * sqrt(b)
+        if not (a < m < b) or b <= a * (1.0 + ROOT_WIDTH):
+            break
+        if sampled_count(lam, budget, m, lo, hi, stride) < target:
+            a = m
+        else:
+            b = m
+    return b
 
 
 cdef int scan_bounds_estimating(const double[::1] lam, const double[::1] inv, double s, int64_t budget,
@@ -2820,14 +2844,14 @@ def estimate_pair_with(level, const double[::1] inv, double s, double s2, int64_
     return totals[0], totals[1]
 
 
-def capped_relaxation_with(const double[::1] lam, int64_t budget, double s, min_tasks, max_tasks):
-    """threshold.capped_relaxation as Cython computes it (bounds: int64 arrays)."""
+def sampled_root_with(const double[::1] lam, int64_t budget, double s, min_tasks, max_tasks):
+    """threshold.sampled_root as Cython computes it (bounds: int64 arrays)."""
     cdef const int64_t* lo
     cdef const int64_t* hi
     if lam.shape[0] == 0:
-        raise ValueError("capped_relaxation_with: needs at least one worker")
-    _hook_bounds("capped_relaxation_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
-    return capped_relaxation(lam, budget, s, lo, hi)
+        raise ValueError("sampled_root_with: needs at least one worker")
+    _hook_bounds("sampled_root_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
+    return sampled_root(lam, budget, s, lo, hi)
 
 
 def estimate_bracket_with(const double[::1] inv, int64_t budget, double t, double t2, double slope,

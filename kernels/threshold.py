@@ -1653,9 +1653,10 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
             if moving > 0.0:
                 slope = moving
             if moving < CAPPED_SHARE * inv_sum and 0.0 <= first < budget:
-                # Most of sum(1/lam) is on workers at a bound, a few far faster ones at their cap
-                # most likely: the relaxation over the others aims the next step.
-                up = capped_relaxation(lam, budget, t, lo, hi)
+                # Most of sum(1/lam) is on workers at a bound (a few far faster ones at their cap,
+                # lam over many orders of magnitude): the next step aims where a sample holds
+                # the budget.
+                up = sampled_root(lam, budget, t, lo, hi)
                 if up > t:
                     slope = (budget - first) / (up - t)
         else:
@@ -1721,40 +1722,58 @@ SAMPLED_FROM = 4096
 
 
 #: With bounds, below this share of ``sum(1/lam)`` on the workers the first estimate finds
-#: between their bounds, the next step aims by :func:`capped_relaxation`.
+#: between their bounds, the next step aims at :func:`sampled_root`.
 CAPPED_SHARE = 0.05
+#: :func:`sampled_root` bisects to this relative width.
+ROOT_WIDTH = 2.0**-10
 
 
 @register_jitable
-def capped_relaxation(lam, budget, s, lo, hi):
-    """The centred relaxation over the workers of a sample that are below their cap at ``s``,
-    the capped ones counting their cap, scaled to all: where the count reaches the budget if
-    the capped workers stay so and the others grow as ``t / lam`` (0 if none is below its cap).
+def sampled_count(lam, budget, t, lo, hi, stride):
+    """The keys of every ``stride``-th worker with product ``<= t``, each clamped to its bounds
+    (by division: a guide, not a count the allocation rests on)."""
+    total = 0.0
+    for i in range(0, lam.shape[0], stride):
+        x = lam[i]
+        if x < INF:
+            cap = float(high_of(hi, i, budget))
+            total += cap if x == 0.0 else min(max(np.floor(t / x), float(low_of(lo, i))), cap)
+    return total
 
-    With bounds, ``sum(1/lam)`` over all workers, and a relaxation of it, can belong to a few
-    workers far faster than the rest whose cap holds them at a few tasks: the first
-    estimate then lands orders of magnitude low, and steps by that slope crawl.
+
+@register_jitable
+def sampled_root(lam, budget, s, lo, hi):
+    """Where a sample of the workers (every ``n // 64``-th), scaled to all, holds the budget with
+    the bounds: bisected in ``log t`` from ``s`` up to where every sampled worker is at its
+    cap, to a relative width of :data:`ROOT_WIDTH`; 0 if the sample never holds it.
+
+    With bounds, ``sum(1/lam)``, and the relaxation of it that the first estimate is taken
+    at, can belong to a few workers far faster than the rest whose cap holds them at a few
+    tasks, or to the fastest of workers spread over many orders of magnitude: the first
+    estimate then lands orders of magnitude low, and steps along its slope crawl. The
+    sample's own search costs a few microseconds and no pass over the workers.
     """
     n = lam.shape[0]
     stride = max(n // SAMPLED_RELAXATION, 1)
-    sampled = 0
-    moving = 0
-    inv_sum = 0.0
-    capped = 0.0
+    target = budget * (((n - 1) // stride + 1) / n)
+    top = 0.0
     for i in range(0, n, stride):
         x = lam[i]
-        sampled += 1
-        if x < INF:
-            cap = high_of(hi, i, budget)
-            if x == 0.0 or s / x >= cap:
-                capped += cap
-            else:
-                moving += 1
-                inv_sum += 1.0 / x
-    if not (0.0 < inv_sum < INF):
+        if 0.0 < x < INF:
+            top = max(top, high_of(hi, i, budget) * x)
+    if not (s < top <= DBL_MAX) or sampled_count(lam, budget, top, lo, hi, stride) < target:
         return 0.0
-    t = (budget * (sampled / n) - capped + 0.5 * moving) / inv_sum
-    return t if ESTIMATE_LOW <= t <= ESTIMATE_HIGH else 0.0
+    a = s
+    b = top
+    for _ in range(64):
+        m = math.sqrt(a) * math.sqrt(b)
+        if not (a < m < b) or b <= a * (1.0 + ROOT_WIDTH):
+            break
+        if sampled_count(lam, budget, m, lo, hi, stride) < target:
+            a = m
+        else:
+            b = m
+    return b
 
 
 @register_jitable
