@@ -266,6 +266,20 @@ def _numba_estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, h
     return threshold.estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi, t_max)
 
 
+def every_bracket(args):
+    """``estimate_bracket(*args)`` as plain Python, numba and each Cython level compute it."""
+    found = {"python": threshold.estimate_bracket(*args), "numba": _numba_estimate_bracket(*args)}
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+    previous = cython_cpu.simd_level()
+    try:
+        for level in cython_cpu.simd_levels():
+            cython_cpu.set_simd_level(level)
+            found["cython " + level] = cython_cpu.estimate_bracket_with(*args[:10], t_max=args[10])
+    finally:
+        cython_cpu.set_simd_level(previous)
+    return found
+
+
 @pytest.mark.parametrize("distribution", ["lognormal", "exponential", "paper", "two-speeds", "unavailable", "zeros"])
 @pytest.mark.parametrize("size", [(600, 2400), (3000, 4500), (5000, 40000), (2000, 2**40)])
 def test_every_implementation_brackets_alike_and_the_bracket_holds(distribution, size):
@@ -285,18 +299,8 @@ def test_every_implementation_brackets_alike_and_the_bracket_holds(distribution,
     t = budget / inv[np.isfinite(inv)].sum()
     first, slope = threshold.estimate_slope_into(inv, t, budget, lo, hi)
     width = min((n + 2) // 3, int(2.0 * math.sqrt(n)) + 16)
-    args = (inv, budget, t, 0.0, slope, first, base, width, lo, hi, math.inf)
-    bracket = threshold.estimate_bracket(*args)
-    found = {"numba": _numba_estimate_bracket(*args)}
-    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
-    previous = cython_cpu.simd_level()
-    try:
-        for level in cython_cpu.simd_levels():
-            cython_cpu.set_simd_level(level)
-            found["cython " + level] = cython_cpu.estimate_bracket_with(inv, budget, t, 0.0, slope, first, base,
-                                                                        width, lo, hi)
-    finally:
-        cython_cpu.set_simd_level(previous)
+    found = every_bracket((inv, budget, t, 0.0, slope, first, base, width, lo, hi, math.inf))
+    bracket = found["python"]
     for name, other in found.items():
         assert other == bracket, name
     t_lo, t_hi, code = bracket
@@ -325,17 +329,8 @@ def test_without_bounds_no_estimate_looks_past_the_fastest_worker(kind):
     t_max = budget * lam_min * (1.0 + threshold.COUNT_MARGIN)
     t = threshold.relaxation(lam, budget, n_avail, inv_sum, lam_min)
     width = min((n + 2) // 3, int(2.0 * math.sqrt(n)) + 16)
-    args = (inv, budget, t, 0.0, inv_sum, -1.0, 0, width, None, None, t_max)
-    bracket = threshold.estimate_bracket(*args)
-    found = {"numba": _numba_estimate_bracket(*args)}
-    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
-    previous = cython_cpu.simd_level()
-    try:
-        for level in cython_cpu.simd_levels():
-            cython_cpu.set_simd_level(level)
-            found["cython " + level] = cython_cpu.estimate_bracket_with(*args[:8], t_max=t_max)
-    finally:
-        cython_cpu.set_simd_level(previous)
+    found = every_bracket((inv, budget, t, 0.0, inv_sum, -1.0, 0, width, None, None, t_max))
+    bracket = found["python"]
     for name, other in found.items():
         assert other == bracket, name
     t_lo, t_hi, code = bracket
