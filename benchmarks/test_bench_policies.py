@@ -14,9 +14,11 @@ import pytest
 
 import fastata as fa
 from cases import BACKENDS
-from fastata._bench import naive_numpy
+from fastata._bench import naive_numpy, restorer
 
 POLICY_CASES = [(4096, 4096), (51, 23)]
+#: Timed rounds per case: single calls, as the state is put back before each.
+ROUNDS = 2000
 
 
 def case_id(n, budget):
@@ -42,12 +44,13 @@ def test_policy_round(benchmark, backend, n, budget):
     """``observe`` of ``budget`` samples, then ``allocate`` (bounds + allocation + discount)."""
     benchmark.group = f"policy round {case_id(n, budget)}"
     policy, workers, durations = warm_policy(n, budget, backend)
+    restore = restorer(policy)  # each timed round starts from the same state (see restorer)
 
     def one_round():
         policy.observe(workers, durations)
         return policy.allocate()
 
-    assert benchmark(one_round).sum() == budget
+    assert benchmark.pedantic(one_round, setup=restore, rounds=ROUNDS, warmup_rounds=10).sum() == budget
 
 
 @pytest.mark.parametrize("backend", ("auto",) + BACKENDS)
@@ -108,9 +111,15 @@ def test_numpy_round(benchmark, n, budget, allocator_name, allocator):
     _, workers, durations = warm_policy(n, budget, "auto")
     policy = NumpyATA(n, budget, 0.02, allocator)
     policy.observe(workers, durations)
+    state = policy.counts.copy(), policy.sums.copy(), policy.squares.copy(), policy.rounds
+
+    def restore():
+        for array, saved in zip((policy.counts, policy.sums, policy.squares), state):
+            np.copyto(array, saved)
+        policy.rounds = state[3]
 
     def one_round():
         policy.observe(workers, durations)
         return policy.allocate()
 
-    assert benchmark(one_round).sum() == budget
+    assert benchmark.pedantic(one_round, setup=restore, rounds=ROUNDS, warmup_rounds=10).sum() == budget
