@@ -1,4 +1,4 @@
-"""CUDA at scale (issue 7), against the numba backend on 2 CPU threads in the same run.
+"""CUDA at scale, against the numba backend on 2 CPU threads in the same run.
 
 Run on a machine with a GPU: ``pytest benchmarks/test_bench_cuda.py
 --benchmark-columns=median,iqr,rounds``. Without a real GPU (the simulator is not timed)

@@ -9,7 +9,7 @@ Run: ``pytest benchmarks/test_bench_dask.py --benchmark-columns=median,iqr,round
   with plain ``client.submit`` + ``as_completed`` (Dask's own cost), and the same round
   through ``fastata.dask.AdaptiveExecutor``. Divide by 16 for Dask's cost per task.
 
-Target (issue 6): the executor's overhead is a small fraction of Dask's per-task cost.
+Target: the executor's overhead is a small fraction of Dask's per-task cost.
 """
 
 import collections

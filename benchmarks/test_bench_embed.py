@@ -1,4 +1,4 @@
-"""Embedding (issue 7): the reused-buffer hot path against the call-overhead floor, and
+"""Embedding: the reused-buffer hot path against the call-overhead floor, and
 throughput from two threads against one.
 
 Run: ``pytest benchmarks/test_bench_embed.py --benchmark-columns=median,iqr,rounds``.

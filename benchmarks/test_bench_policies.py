@@ -2,9 +2,10 @@
 against ``fa.allocate`` alone and against numpy-only rounds, in the same run.
 
 Run: ``pytest benchmarks/test_bench_policies.py --benchmark-columns=median,iqr,rounds``.
-Targets (issue 4), read within a group: at n = budget = 4096 a full round within 3x of
+Targets, read within a group: at n = budget = 4096 a full round within 3x of
 ``fa.allocate`` alone; at n = 51, budget = 23 at least 100,000 rounds a second through
-the public API (a median of at most 10 us).
+the public API (a median of at most 10 us). Every timed round starts from the same policy
+state, put back before each call and not timed (``fastata._bench.restorer``).
 """
 
 import math

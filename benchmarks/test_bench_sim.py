@@ -1,7 +1,7 @@
 """Simulator speed: 10,000 rounds of all five policies, against a plain numpy simulation loop.
 
 Run: ``pytest benchmarks/test_bench_sim.py --benchmark-columns=median,iqr,rounds``.
-Targets (issue 5): the paper's CIFAR setup (n = 51, budget = 23), 10,000 rounds of
+Targets: the paper's CIFAR setup (n = 51, budget = 23), 10,000 rounds of
 ATA, ATA-Empirical, FTA, UTA and GTA in under 10 s on 2 cores; n = 459 in under 30 s.
 The baseline, timed in the same run, is the obvious numpy loop (numpy sampling per
 round, ``bincount`` for per-worker busy time, ``np.partition`` of every completion for

@@ -217,6 +217,7 @@ def counting_passes(lam, budget, warm=None, min_tasks=None, max_tasks=None):
     lam = np.ascontiguousarray(lam, dtype=np.float64)
     counted = {"inverse": "inverse_pass", "estimate": "estimate_into", "estimate with slope": "estimate_slope_into",
                "estimate pair": "estimate_pair_into", "bounds check and estimate": "estimate_checking_into",
+               "inverse, bounds check and estimate": "inverse_checking_pass",
                "bounds check": "scan_bounds", "count": "count_into",
                "count with extremes": "count_extremes_into", "count by division": "count_into_divided",
                "count and listing": "count_list_into", "boundary": "select_between",

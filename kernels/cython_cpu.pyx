@@ -124,7 +124,7 @@ cdef extern from *:
         double sum = 0.0, est = 0.0, most = *top;
         for (ptrdiff_t i = 0; i < n; i++) {
             double x = lam[i], q;
-            inv[i] = 1.0 / x;
+            inv[i] = 1.0 / (x + 0.0);  /* lam = -0.0: +inf (threshold.inverse_pass) */
             sum += x > 0.0 ? inv[i] : 0.0;  /* lam = 0 left out (threshold.inverse_pass) */
             counts[0] += !(x >= 0.0);
             counts[1] += x == 0.0;
@@ -324,7 +324,7 @@ cdef extern from *:
         __m512i invalid = _mm512_setzero_si512(), zeros = invalid, finite = invalid;
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
-            __m512d x = _mm512_loadu_pd(lam + i), v = _mm512_div_pd(one, x);
+            __m512d x = _mm512_loadu_pd(lam + i), v = _mm512_div_pd(one, _mm512_add_pd(x, zero));
             _mm512_storeu_pd(inv + i, v);
             s = _mm512_mask_add_pd(s, _mm512_cmp_pd_mask(x, zero, _CMP_GT_OQ), s, v);
             est = _mm512_add_pd(est, _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vat, v), vcap),
@@ -355,7 +355,7 @@ cdef extern from *:
         __m256i invalid = _mm256_setzero_si256(), zeros = invalid, finite = invalid;
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
-            __m256d x = _mm256_loadu_pd(lam + i), v = _mm256_div_pd(one, x);
+            __m256d x = _mm256_loadu_pd(lam + i), v = _mm256_div_pd(one, _mm256_add_pd(x, zero));
             _mm256_storeu_pd(inv + i, v);
             s = _mm256_add_pd(s, _mm256_and_pd(_mm256_cmp_pd(x, zero, _CMP_GT_OQ), v));
             est = _mm256_add_pd(est, _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vat, v), vcap),
@@ -1282,6 +1282,167 @@ cdef extern from *:
         return fastata_estimate_scalar(inv, lo, hi, n, s, budget, slope, check);
     }
 
+    /* threshold.inverse_checking_pass: the validation pass (fastata_inverse_at without its
+       estimate) and the bounds' check with the estimate at s (fastata_estimate_at with slope
+       and check) over one block of workers at a time, so that the check reads 1/lam from the
+       L1 cache while the next block's divisions run. Returns sum(1/lam) over lam > 0; counts,
+       *top as fastata_inverse_at; *estimate, *slope and check[0..3] as fastata_estimate_at. */
+    /* threshold.inverse_checking_pass: the validation pass (fastata_inverse_at, without its
+       own estimate) and the bounds' check with the estimate at s and its slope
+       (fastata_estimate_at with slope and check) in one loop, so that the checks run while
+       the divisions do (0.55 numpy passes less than the two passes at 65,536 workers). Bounds
+       required, budget < 2**51. Returns sum(1/lam) over lam > 0; counts[0..2] and *top as
+       fastata_inverse_at; *estimate, *slope and check[0..3] as fastata_estimate_at. */
+    static double fastata_inverse_checking_scalar(const double *lam, double *inv, const int64_t *lo,
+                                                  const int64_t *hi, ptrdiff_t n, double s,
+                                                  int64_t budget, int64_t *counts, double *top,
+                                                  double *estimate, double *slope, double *check) {
+        double none = 0.0;
+        double sum = fastata_inverse_scalar(lam, inv, n, counts, 1.0, 0.0, &none, top);
+        *estimate += fastata_estimate_scalar(inv, lo, hi, n, s, budget, slope, check);
+        return sum;
+    }
+
+    #if FASTATA_X86_SIMD
+    __attribute__((target("avx512f,avx512dq")))
+    static double fastata_inverse_checking_avx512(const double *lam, double *inv, const int64_t *lo,
+                                                  const int64_t *hi, ptrdiff_t n, double s,
+                                                  int64_t budget, int64_t *counts, double *top,
+                                                  double *estimate, double *slope, double *check) {
+        const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0), inf = _mm512_set1_pd(HUGE_VAL);
+        const __m512d vs = _mm512_set1_pd(s);
+        const __m512i vbudget = _mm512_set1_epi64(budget), izero = _mm512_setzero_si512();
+        const __m512i unit = _mm512_set1_epi64(1);
+        __m512d sum = zero, most = _mm512_set1_pd(*top), t0 = zero, t1 = zero;
+        __m512d moving = zero, bad = zero, taken = zero, capacity = zero, room = zero;
+        __m512i invalid = izero, zeros = izero, finite = izero;
+        ptrdiff_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            /* fastata_inverse_avx512 */
+            __m512d x = _mm512_loadu_pd(lam + i), v = _mm512_div_pd(one, _mm512_add_pd(x, zero));
+            _mm512_storeu_pd(inv + i, v);
+            sum = _mm512_mask_add_pd(sum, _mm512_cmp_pd_mask(x, zero, _CMP_GT_OQ), sum, v);
+            invalid = _mm512_mask_add_epi64(invalid, _mm512_cmp_pd_mask(x, zero, _CMP_NGE_UQ), invalid, unit);
+            zeros = _mm512_mask_add_epi64(zeros, _mm512_cmp_pd_mask(x, zero, _CMP_EQ_OQ), zeros, unit);
+            finite = _mm512_mask_add_epi64(finite, _mm512_cmp_pd_mask(x, inf, _CMP_LT_OQ), finite, unit);
+            most = _mm512_max_pd(v, most);
+            /* fastata_estimate_avx512_body with slope and check, on v */
+            __m512i l = _mm512_loadu_si512((const void *)(lo + i));
+            __m512i h = _mm512_loadu_si512((const void *)(hi + i));
+            __m512d cap = _mm512_cvtepi64_pd(_mm512_min_epi64(h, vbudget)), low = _mm512_cvtepi64_pd(l);
+            __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, v), cap),
+                                             _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            moving = _mm512_mask_add_pd(moving, _mm512_cmp_pd_mask(c, low, _CMP_GE_OQ)
+                                                & _mm512_cmp_pd_mask(c, cap, _CMP_LT_OQ), moving, v);
+            __mmask8 none = _mm512_cmp_pd_mask(v, zero, _CMP_EQ_OQ);
+            __mmask8 wrong = _mm512_cmpgt_epi64_mask(izero, l) | _mm512_cmpgt_epi64_mask(l, h)
+                             | _mm512_cmpgt_epi64_mask(l, vbudget)
+                             | (__mmask8)(none & _mm512_cmpgt_epi64_mask(l, izero));
+            bad = _mm512_mask_add_pd(bad, wrong, bad, one);
+            taken = _mm512_add_pd(taken, low);
+            capacity = _mm512_mask_add_pd(capacity, (__mmask8)~none, capacity, cap);
+            room = _mm512_mask_add_pd(room, _mm512_cmp_pd_mask(v, inf, _CMP_EQ_OQ), room, _mm512_sub_pd(cap, low));
+            c = _mm512_max_pd(c, low);
+            if (i & 8)
+                t1 = _mm512_add_pd(t1, c);
+            else
+                t0 = _mm512_add_pd(t0, c);
+        }
+        counts[0] += _mm512_reduce_add_epi64(invalid);
+        counts[1] += _mm512_reduce_add_epi64(zeros);
+        counts[2] += _mm512_reduce_add_epi64(finite);
+        *top = _mm512_reduce_max_pd(most);
+        *estimate += _mm512_reduce_add_pd(_mm512_add_pd(t0, t1));
+        *slope += _mm512_reduce_add_pd(moving);
+        check[0] += _mm512_reduce_add_pd(bad);
+        check[1] += _mm512_reduce_add_pd(taken);
+        check[2] += _mm512_reduce_add_pd(capacity);
+        check[3] += _mm512_reduce_add_pd(room);
+        return _mm512_reduce_add_pd(sum) + fastata_inverse_checking_scalar(lam + i, inv + i, lo + i, hi + i, n - i, s,
+                                                                           budget, counts, top, estimate, slope,
+                                                                           check);
+    }
+
+    __attribute__((target("avx2")))
+    static double fastata_inverse_checking_avx2(const double *lam, double *inv, const int64_t *lo,
+                                                const int64_t *hi, ptrdiff_t n, double s,
+                                                int64_t budget, int64_t *counts, double *top,
+                                                double *estimate, double *slope, double *check) {
+        /* A true comparison is all ones, -1 as an integer: subtracting it counts one. */
+        const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0), inf = _mm256_set1_pd(HUGE_VAL);
+        const __m256d vs = _mm256_set1_pd(s);
+        const __m256i vbudget = _mm256_set1_epi64x(budget), izero = _mm256_setzero_si256();
+        __m256d sum = zero, most = _mm256_set1_pd(*top), t0 = zero, t1 = zero;
+        __m256d moving = zero, bad = zero, taken = zero, capacity = zero, room = zero;
+        __m256i invalid = izero, zeros = izero, finite = izero;
+        ptrdiff_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            /* fastata_inverse_avx2 */
+            __m256d x = _mm256_loadu_pd(lam + i), v = _mm256_div_pd(one, _mm256_add_pd(x, zero));
+            _mm256_storeu_pd(inv + i, v);
+            sum = _mm256_add_pd(sum, _mm256_and_pd(_mm256_cmp_pd(x, zero, _CMP_GT_OQ), v));
+            invalid = _mm256_sub_epi64(invalid, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_NGE_UQ)));
+            zeros = _mm256_sub_epi64(zeros, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_EQ_OQ)));
+            finite = _mm256_sub_epi64(finite, _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_LT_OQ)));
+            most = _mm256_max_pd(v, most);
+            /* fastata_estimate_avx2_body with slope and check, on v */
+            __m256i l = _mm256_loadu_si256((const __m256i *)(lo + i));
+            __m256i h = _mm256_loadu_si256((const __m256i *)(hi + i));
+            __m256d cap = fastata_to_double4(_mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget)));
+            __m256d low = fastata_to_double4(l);
+            __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, v), cap),
+                                        _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            moving = _mm256_add_pd(moving, _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(c, low, _CMP_GE_OQ),
+                                                                        _mm256_cmp_pd(c, cap, _CMP_LT_OQ)), v));
+            __m256d none = _mm256_cmp_pd(v, zero, _CMP_EQ_OQ);
+            __m256i wrong = _mm256_or_si256(
+                _mm256_or_si256(_mm256_cmpgt_epi64(izero, l), _mm256_cmpgt_epi64(l, h)),
+                _mm256_or_si256(_mm256_cmpgt_epi64(l, vbudget),
+                                _mm256_and_si256(_mm256_castpd_si256(none), _mm256_cmpgt_epi64(l, izero))));
+            bad = _mm256_add_pd(bad, _mm256_and_pd(_mm256_castsi256_pd(wrong), one));
+            taken = _mm256_add_pd(taken, low);
+            capacity = _mm256_add_pd(capacity, _mm256_andnot_pd(none, cap));
+            room = _mm256_add_pd(room, _mm256_and_pd(_mm256_cmp_pd(v, inf, _CMP_EQ_OQ), _mm256_sub_pd(cap, low)));
+            c = _mm256_max_pd(c, low);
+            if (i & 4)
+                t1 = _mm256_add_pd(t1, c);
+            else
+                t0 = _mm256_add_pd(t0, c);
+        }
+        counts[0] += fastata_isum4(invalid);
+        counts[1] += fastata_isum4(zeros);
+        counts[2] += fastata_isum4(finite);
+        *top = fastata_max4(most, *top);
+        *estimate += fastata_sum4(_mm256_add_pd(t0, t1));
+        *slope += fastata_sum4(moving);
+        check[0] += fastata_sum4(bad);
+        check[1] += fastata_sum4(taken);
+        check[2] += fastata_sum4(capacity);
+        check[3] += fastata_sum4(room);
+        return fastata_sum4(sum) + fastata_inverse_checking_scalar(lam + i, inv + i, lo + i, hi + i, n - i, s, budget,
+                                                                   counts, top, estimate, slope, check);
+    }
+    #endif
+
+    static double fastata_inverse_checking_at(int level, const double *lam, double *inv,
+                                              const int64_t *lo, const int64_t *hi, ptrdiff_t n,
+                                              double s, int64_t budget, int64_t *counts,
+                                              double *top, double *estimate, double *slope,
+                                              double *check) {
+        counts[0] = counts[1] = counts[2] = 0;
+        *top = *estimate = *slope = 0.0;
+        check[0] = check[1] = check[2] = check[3] = 0.0;
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512)
+            return fastata_inverse_checking_avx512(lam, inv, lo, hi, n, s, budget, counts, top, estimate, slope,
+                                                   check);
+        if (level == FASTATA_AVX2)
+            return fastata_inverse_checking_avx2(lam, inv, lo, hi, n, s, budget, counts, top, estimate, slope,
+                                                 check);
+    #endif
+        return fastata_inverse_checking_scalar(lam, inv, lo, hi, n, s, budget, counts, top, estimate, slope, check);
+    }
+
     /* threshold.estimate_pair_into with bounds: fastata_estimate_at at s and at s2 in one pass,
        into totals[0] and totals[1] (the bounds are read once for both). */
     static void fastata_estimate_pair_scalar(const double *inv, const int64_t *lo, const int64_t *hi,
@@ -1390,6 +1551,11 @@ cdef extern from *:
     void policy_bounds_at "fastata_bounds_at"(int level, const double* counts, const double* means,
                                               const unsigned char* available, Py_ssize_t n, int ata,
                                               double weight, double log_term, double* s) noexcept nogil
+    double inverse_checking_at "fastata_inverse_checking_at"(int level, const double* lam, double* inv,
+                                                             const int64_t* lo, const int64_t* hi,
+                                                             Py_ssize_t n, double s, int64_t budget,
+                                                             int64_t* counts, double* top, double* estimate,
+                                                             double* slope, double* check) noexcept nogil
     double count_one "fastata_count1"(double x, double inv, double t, double cap) noexcept nogil
     double count_at "fastata_count_at"(int level, const double* lam, const double* inv,
                                        int64_t* out, Py_ssize_t n, double t,
@@ -2489,34 +2655,58 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     cdef Py_ssize_t i
     cdef int64_t n_zero = 0, n_avail = 0, base = 0, remaining = 0, zero_room = 0
     cdef double inv_sum = 0.0, lam_min = 0.0, r, slope, first = -1.0, moving = 0.0
-    cdef double r_sampled = 0.0, t0, t_max, up
+    cdef double r_sampled = 0.0, t0, t_max, up, t, top = 0.0
     cdef double guesses[3]
     cdef double sampled[2]
-    cdef bint fast
+    cdef double check[4]
+    cdef int64_t counts[3]
+    cdef bint fast, checked = False
     cdef int status
     sampled[0] = sampled[1] = 0.0  # where the validation pass estimates (0: nowhere), the next guess
-    if lo == NULL and lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP:
-        # the validation pass takes the first estimate too (threshold.allocate_guided)
+    if lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP:
+        # the validation pass takes the first estimate too, and checks the bounds
+        # (threshold.allocate_guided)
         r_sampled = sampled_relaxation(lam, budget)
         sampled_guesses(r_sampled, guide, sampled)
     t0 = sampled[0]
-    status = scan(lam, budget, heap, t0, &n_zero, &n_avail, &inv_sum, &lam_min, &first)
+    if lo != NULL and t0 > 0.0:
+        inv_sum = inverse_checking_at(SIMD_LEVEL, &lam[0], &heap[0], lo, hi, lam.shape[0], t0, budget, counts,
+                                      &top, &first, &moving, check)
+        # what scan would find, where it would take the estimate; else scan decides
+        checked = counts[0] == 0 and counts[2] > counts[1] and inv_sum < INFINITY
+    if checked:
+        status = STATUS_OK
+        n_zero = counts[1]
+        n_avail = counts[2] - counts[1]
+        lam_min = 1.0 / top if n_zero == 0 else 0.0
+    else:
+        status = scan(lam, budget, heap, t0 if lo == NULL else 0.0, &n_zero, &n_avail, &inv_sum, &lam_min, &first)
     if status != STATUS_OK:
         return status  # out untouched: a rejected call changes nothing
     slope = inv_sum if inv_sum < INFINITY else INFINITY
     if lo != NULL:
-        if n_avail > 0 and budget < RECIPROCAL_CAP and inv_sum < INFINITY and lam.shape[0] >= EXTREMES_N:
-            # The first estimate pass reads the bounds anyway: it checks them in the same pass.
-            first_guesses(lam, budget, n_avail, inv_sum, lam_min, guide, guesses)
-            status = scan_bounds_estimating(lam, heap[:lam.shape[0]], guesses[1], budget, lo, hi,
-                                            &remaining, &zero_room, &first, &moving)
+        if checked or (n_avail > 0 and budget < RECIPROCAL_CAP and inv_sum < INFINITY
+                       and lam.shape[0] >= EXTREMES_N):
+            if checked:
+                t = t0
+                if check[0] == 0.0 and check[1] <= budget <= check[2]:
+                    remaining = budget - <int64_t>check[1]
+                    zero_room = <int64_t>check[3]
+                else:
+                    status = scan_bounds_exact(lam, budget, lo, hi, &remaining, &zero_room)
+            else:
+                # The first estimate pass reads the bounds anyway: it checks them in the same pass.
+                first_guesses(lam, budget, n_avail, inv_sum, lam_min, guide, guesses)
+                t = guesses[1]
+                status = scan_bounds_estimating(lam, heap[:lam.shape[0]], t, budget, lo, hi,
+                                                &remaining, &zero_room, &first, &moving)
             if moving > 0.0:
                 slope = moving
             if moving < CAPPED_SHARE * inv_sum and 0.0 <= first < budget:
                 # most of sum(1/lam) at a bound: where a sample holds the budget (threshold)
-                up = sampled_root(lam, budget, guesses[1], lo, hi)
-                if up > guesses[1]:
-                    slope = (budget - first) / (up - guesses[1])
+                up = sampled_root(lam, budget, t, lo, hi)
+                if up > t:
+                    slope = (budget - first) / (up - t)
         else:
             status = scan_bounds(lam, budget, lo, hi, &remaining, &zero_room)
         if status != STATUS_OK:
@@ -2538,9 +2728,9 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         return STATUS_OK
     fast = budget < RECIPROCAL_CAP and inv_sum < INFINITY
     first_guesses(lam, budget, n_avail, inv_sum, lam_min, guide, guesses)
-    if lo == NULL and first >= 0.0:  # the sampled guess first; the warm state keeps its relaxation
+    if first >= 0.0 and (lo == NULL or checked):  # the sampled guess first; the warm state keeps its relaxation
         guesses[1] = t0
-        guesses[2] = sampled[1] if sampled[1] > 0.0 else guesses[0]
+        guesses[2] = sampled[1] if sampled[1] > 0.0 else (guesses[0] if lo == NULL else 0.0)
         guesses[0] = r_sampled
     # Without bounds the fastest worker alone holds the budget at budget * lam_min (threshold.scan).
     t_max = budget * lam_min * (1.0 + COUNT_MARGIN) if lo == NULL and lam_min > 0.0 else INFINITY
@@ -2740,6 +2930,31 @@ def inverse_with(level, const double[::1] lam, double[::1] inv, double s=1.0, in
     if lam.shape[0] > 0:
         total = inverse_at(code, &lam[0], &inv[0], lam.shape[0], counts, s, <double>budget, &estimate, &top)
     return total, counts[0], counts[1], counts[2], estimate, top
+
+
+def inverse_checking_with(level, const double[::1] lam, double[::1] inv, double s, int64_t budget,
+                          min_tasks, max_tasks):
+    """threshold.inverse_checking_pass as implementation ``level`` computes it: ``(sum(1/lam),
+    entries not >= 0, zeros, entries < inf, largest 1/lam, estimate at s, its slope, bad
+    bounds, sum of the minimums, sum of the available workers' caps, room above the minimums
+    of the lam = 0 workers)``, with ``1/lam`` written to ``inv``."""
+    cdef int code = _level_code(level)
+    cdef int64_t counts[3]
+    cdef double check[4]
+    cdef double total = 0.0, top = 0.0, estimate = 0.0, slope = 0.0
+    cdef const int64_t* lo
+    cdef const int64_t* hi
+    counts[0] = counts[1] = counts[2] = 0
+    check[0] = check[1] = check[2] = check[3] = 0.0
+    _check_fast_pass("inverse_checking_with", lam.shape[0], inv.shape[0], budget)
+    _hook_bounds("inverse_checking_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
+    if lo == NULL:
+        raise ValueError("inverse_checking_with: needs min_tasks and max_tasks")
+    if lam.shape[0] > 0:
+        total = inverse_checking_at(code, &lam[0], &inv[0], lo, hi, lam.shape[0], s, budget, counts, &top,
+                                    &estimate, &slope, check)
+    return (total, counts[0], counts[1], counts[2], top, estimate, slope, check[0], check[1], check[2],
+            check[3])
 
 
 def boundary_with(level, const double[::1] lam, const int64_t[::1] lo, double hi_t,

@@ -42,6 +42,7 @@ for _pass in (
     threshold.estimate_slope_into,
     threshold.estimate_checking_into,
     threshold.inverse_pass,
+    threshold.inverse_checking_pass,
     threshold.split_at_threshold,
 ):
     _compile_on_cpu(_pass, {"reassoc"})

@@ -338,7 +338,9 @@ def inverse_pass(lam, inv, s, budget):
     top = order_key(0.0)  # as bits on the CPU: an integer max vectorises, a float max does not
     for i in range(lam.shape[0]):
         x = lam[i]
-        v = 1.0 / x
+        # + 0.0: lam = -0.0 is a zero worker, whose 1/lam the passes after read as +inf (the
+        # sum leaves no sign on a zero, and only "reassoc" is allowed: see numba_cpu).
+        v = 1.0 / (x + 0.0)
         inv[i] = v
         total += v if x > 0.0 else 0.0
         n_invalid += int(not (x >= 0.0))
@@ -1604,6 +1606,54 @@ def estimate_checking_into(inv, s, budget, lo, hi):
 
 
 @register_jitable
+def inverse_checking_pass(lam, inv, s, budget, lo, hi):
+    """:func:`inverse_pass` (without its estimate) and :func:`estimate_checking_into` at ``s``
+    in one loop, for ``budget < 2**51``: ``(sum of inv over lam > 0, entries not >= 0, zeros,
+    entries < inf, largest inv, estimate, slope, bad bounds, sum of the minimums, sum of the
+    available workers' caps, room above the minimums of the lam = 0 workers)``.
+
+    The checks run while the divisions do: at 65,536 workers half a numpy pass less than
+    the two passes. What it finds means something only where :func:`scan` would have taken
+    the estimate (valid ``lam``, an available worker, ``1/lam`` summed without overflow);
+    :func:`allocate_guided` checks that first.
+    """
+    cap = float(budget)
+    inv_sum = 0.0
+    n_invalid = 0
+    n_zero = 0
+    n_finite = 0
+    top = order_key(0.0)
+    total = 0.0
+    slope = 0.0
+    n_bad = 0
+    taken = 0.0
+    capacity = 0.0
+    room = 0.0
+    for i in range(lam.shape[0]):
+        x = lam[i]
+        v = 1.0 / (x + 0.0)  # lam = -0.0: +inf (inverse_pass)
+        inv[i] = v
+        inv_sum += v if x > 0.0 else 0.0
+        n_invalid += int(not (x >= 0.0))
+        n_zero += int(x == 0.0)
+        n_finite += int(x < INF)
+        k = order_key(max(v, 0.0))
+        top = k if k > top else top
+        low = lo[i]
+        n_bad += int((low < 0) | (low > hi[i]) | (low > budget) | ((v == 0.0) & (low > 0)))
+        cap_i = cap_at(hi, i, budget, cap)
+        floor_i = floor_at(lo, i)
+        c, moving = estimate_term(v, s, cap_i, floor_i)
+        total += c
+        slope += moving
+        taken += floor_i
+        capacity += cap_i if v > 0.0 else 0.0
+        room += cap_i - floor_i if v == INF else 0.0
+    return (inv_sum, n_invalid, n_zero, n_finite, from_order_key(top), total, slope, n_bad, taken, capacity,
+            room)
+
+
+@register_jitable
 def fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties):
     """Bounds with ``lam = 0`` workers that can take every task left after the minimums: their
     keys all have product 0, so they take them by ``(j, i)`` (level by level, lowest index
@@ -1633,23 +1683,45 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     t0 = 0.0  # where the validation pass estimates, if it does
     t2_sampled = 0.0
     r_sampled = 0.0
-    if lo is None and lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP:
-        # The validation pass takes the first estimate too: at the relaxation of a sample (the
-        # exact one needs that pass's sum), or at the previous call's bracket scaled by it.
+    if lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP:
+        # The validation pass takes the first estimate too (with bounds, and checks them): at
+        # the relaxation of a sample (the exact one needs that pass's sum), or at the previous
+        # call's bracket scaled by it.
         r_sampled = sampled_relaxation(lam, budget)
         t0, t2_sampled = sampled_guesses(r_sampled, prev_lo, prev_hi, prev_relaxation)
-    # first: the estimate at the first guess, if the validation pass or the bounds check took it
-    status, n_zero, n_avail, inv_sum, lam_min, first = scan(lam, budget, heap, t0)
+    checked = False  # the validation pass checked the bounds too
+    n_invalid = n_finite = n_bad = 0
+    top = moving = taken = capacity = room = 0.0
+    if lo is not None and t0 > 0.0:
+        (inv_sum, n_invalid, n_zero, n_finite, top, first, moving, n_bad, taken, capacity,
+         room) = inverse_checking_pass(lam, heap, t0, budget, lo, hi)
+        # What scan would find, where it would take the estimate; else scan decides.
+        checked = n_invalid == 0 and n_finite > n_zero and inv_sum < INF
+    if checked:
+        status = OK
+        n_avail = n_finite - n_zero
+        lam_min = 1.0 / top if n_zero == 0 else 0.0
+    else:
+        # first: the estimate at the first guess, if the validation pass or the bounds check took it
+        status, n_zero, n_avail, inv_sum, lam_min, first = scan(lam, budget, heap, t0 if lo is None else 0.0)
     if status != OK:
         return status, 0.0, 0.0, 0.0  # out untouched: a rejected call changes nothing
     slope = inv_sum if inv_sum < INF else INF
     base = 0  # keys counted at threshold 0
     if lo is not None:
-        if n_avail > 0 and budget < RECIPROCAL_CAP and inv_sum < INF and lam.shape[0] >= EXTREMES_N:
-            # The first estimate pass reads the bounds anyway: it checks them in the same pass.
-            t = first_guesses(lam, budget, n_avail, inv_sum, lam_min, prev_lo, prev_hi, prev_relaxation)[1]
-            status, remaining, zero_room, first, moving = scan_bounds_estimating(lam, heap[:lam.shape[0]], t, budget,
-                                                                                 lo, hi)
+        if checked or (n_avail > 0 and budget < RECIPROCAL_CAP and inv_sum < INF and lam.shape[0] >= EXTREMES_N):
+            if checked:
+                t = t0
+                if n_bad == 0 and taken <= budget <= capacity:
+                    remaining = budget - int(taken)
+                    zero_room = int(room)
+                else:
+                    status, remaining, zero_room = scan_bounds_exact(lam, budget, lo, hi)
+            else:
+                # The first estimate pass reads the bounds anyway: it checks them in the same pass.
+                t = first_guesses(lam, budget, n_avail, inv_sum, lam_min, prev_lo, prev_hi, prev_relaxation)[1]
+                status, remaining, zero_room, first, moving = scan_bounds_estimating(lam, heap[:lam.shape[0]], t,
+                                                                                     budget, lo, hi)
             if moving > 0.0:
                 slope = moving
             if moving < CAPPED_SHARE * inv_sum and 0.0 <= first < budget:
@@ -1679,13 +1751,14 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
         return OK, 0.0, 0.0, 0.0
     fast = budget < RECIPROCAL_CAP and inv_sum < INF
     r, t, t2 = first_guesses(lam, budget, n_avail, inv_sum, lam_min, prev_lo, prev_hi, prev_relaxation)
-    if lo is None and first >= 0.0:
+    if first >= 0.0 and (lo is None or checked):
         # The estimate at the sampled guess is a free first point. Cold, the exact relaxation
         # is the second (Newton from a guess that a skewed sample put far off falls short of
-        # it); warm, the previous bracket's other end, scaled as the first was. The warm
-        # state keeps the sampled relaxation, which the next call's sample scales against.
+        # it) without bounds; with bounds, which it ignores, the estimate's slope leads.
+        # Warm, the previous bracket's other end, scaled as the first was. The warm state
+        # keeps the sampled relaxation, which the next call's sample scales against.
         t = t0
-        t2 = t2_sampled if t2_sampled > 0.0 else r
+        t2 = t2_sampled if t2_sampled > 0.0 else (r if lo is None else 0.0)
         r = r_sampled
     # Without bounds the fastest worker alone holds the budget at budget * lam_min (see scan).
     t_max = budget * lam_min * (1.0 + COUNT_MARGIN) if lo is None and lam_min > 0.0 else INF

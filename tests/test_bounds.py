@@ -18,7 +18,7 @@ import fastata.jit as fj
 from fastata.kernels import reference as ref
 from oracle import is_canonical
 
-values = st.sampled_from([0.0, 0.1, 0.5, 1.0, 1.0, 2.0, 3.0, 7.0, 58.0, np.inf, 1e-300, 1e300])
+values = st.sampled_from([0.0, -0.0, 0.1, 0.5, 1.0, 1.0, 2.0, 3.0, 7.0, 58.0, np.inf, 1e-300, 1e300])
 
 
 @st.composite
@@ -152,6 +152,23 @@ def test_lam_zero_workers_among_many_with_tight_caps(fast_backend, extra):
     np.testing.assert_array_equal(got, expected)
     if extra > 3 * int((lam == 0.0).sum()):  # more than the lam = 0 workers have room for
         assert (got[lam == 0.0] == 4).all()
+
+
+@pytest.mark.parametrize("n", [7, 300, 5000])
+def test_a_negative_zero_is_a_zero_worker(fast_backend, n):
+    # lam = -0.0 equals 0.0 and the contract treats it so. Its 1/lam is -inf, which the
+    # passes after the validation pass read as "no key at all": they must see +inf.
+    rng = np.random.default_rng(n)
+    lam = rng.lognormal(0.0, 0.5, n)
+    lam[1::7] = -0.0
+    positive = np.where(lam == 0.0, 0.0, lam)  # the same speeds with +0.0
+    low = np.ones(n, dtype=np.int64)
+    high = np.full(n, 8)
+    for bounds in ({}, {"min_tasks": low, "max_tasks": high}):
+        got = fa.allocate(lam, 4 * n, backend=fast_backend, **bounds)
+        np.testing.assert_array_equal(got, fa.allocate(positive, 4 * n, backend=fast_backend, **bounds))
+        assert is_canonical(lam, 4 * n, got, bounds.get("min_tasks"), bounds.get("max_tasks"))
+    assert (got[1::7] == 8).all()  # with bounds the zero workers take their maximum
 
 
 def test_scalar_minimum_spares_unavailable_workers(backend):

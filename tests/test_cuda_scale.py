@@ -1,4 +1,4 @@
-"""CUDA at scale (issue 7): one large problem on the whole GPU, batches and single problems
+"""CUDA at scale: one large problem on the whole GPU, batches and single problems
 whose data stays on the device. Everything is checked bit for bit against the reference.
 
 Under NUMBA_ENABLE_CUDASIM the grid is shrunk (a few blocks of four threads) so that

@@ -441,6 +441,51 @@ def test_the_first_estimate_also_checks_the_bounds(problem):
         assert zero_room == exact[2]
 
 
+@njit(cache=False, error_model="numpy")  # as the kernels: 1/0 is inf, not an exception
+def _numba_inverse_checking(lam, inv, s, budget, lo, hi):
+    return threshold.inverse_checking_pass(lam, inv, s, budget, lo, hi)
+
+
+@settings(max_examples=300, deadline=None)
+@given(problem=checked_problems(), spoil=st.sampled_from([None, math.nan, -1.0, -0.0]))
+def test_the_validation_pass_checks_the_bounds_too(problem, spoil):
+    # From 4096 workers the pass that computes 1/lam also checks the bounds and takes the
+    # first estimate: what the validation pass and the checking estimate pass find apart
+    # (test_the_first_estimate_also_checks_the_bounds), in every implementation. A NaN or
+    # negative lam is counted as the validation pass counts it (scan then decides alone).
+    lam, inv, s, budget, lo, hi = unpack(problem)
+    if spoil is not None:
+        lam = lam.copy()
+        lam[len(lam) // 2] = spoil
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = 1.0 / (lam + 0.0)  # lam = -0.0 is a zero worker: +inf
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_sum, n_invalid, n_zero, n_finite, _, _ = threshold.inverse_pass(lam, np.empty(lam.size), 1.0, 0)
+        total, moving, n_bad, taken, capacity, room = threshold.estimate_checking_into(inv, s, budget, lo, hi)
+        top = float(np.max(np.where(inv > 0.0, inv, 0.0), initial=0.0))
+        runs = {"python": lambda out: threshold.inverse_checking_pass(lam, out, s, budget, lo, hi),
+                "numba": lambda out: _numba_inverse_checking(lam, out, s, budget, lo, hi)}
+        cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+        for level in cython_cpu.simd_levels():
+            runs["cython " + level] = lambda out, level=level: cython_cpu.inverse_checking_with(level, lam, out, s,
+                                                                                                budget, lo, hi)
+        for name, run in runs.items():
+            out = np.empty(lam.size)
+            found = run(out)
+            np.testing.assert_array_equal(out, inv, err_msg=name)
+            assert found[1:4] == (n_invalid, n_zero, n_finite), name
+            assert found[7] == n_bad, name
+            if n_invalid == 0:
+                assert found[0] == pytest.approx(inv_sum, rel=1e-12), name
+                assert found[4] == top, name
+                if n_bad == 0:
+                    limit = budget + lam.size + 1  # sums of integers, exact below 2**53
+                    assert min(found[5], limit) == min(total, limit), name
+                    assert found[6] == pytest.approx(moving, rel=1e-12), name
+                    # Exact below 2**53; past 2**52 they only need to be past the budget.
+                    assert [min(v, 2**52) for v in found[8:]] == [min(v, 2**52) for v in (taken, capacity, room)], name
+
+
 # Problems large enough for the estimate passes (from 256 workers), built from a few speeds.
 @st.composite
 def large_tied_problems(draw):

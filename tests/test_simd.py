@@ -36,8 +36,9 @@ def exact_counts(lam, t, budget):
 
 
 def inverse(lam):
-    with np.errstate(divide="ignore", over="ignore"):
-        return 1.0 / lam
+    """``1/lam`` as the validation pass writes it: a negative zero is a zero worker, ``+inf``."""
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        return 1.0 / (lam + 0.0)
 
 
 def exact_extremes(lam, t, budget):
