@@ -2328,6 +2328,24 @@ cdef double product_inside(const double[::1] lam, double t_lo, double t_hi, int6
     return 0.0
 
 
+cdef double product_above(const double[::1] lam, double t_lo, int64_t budget, const int64_t* lo,
+                          const int64_t* hi) noexcept nogil:
+    # threshold.product_above
+    cdef Py_ssize_t n = lam.shape[0], i = 0
+    cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
+    cdef int64_t j, cap
+    cdef double x, best = INFINITY
+    while i < n:
+        x = lam[i]
+        if 0.0 < x < INFINITY:
+            cap = high_of(hi, i, budget)
+            j = max(count_le(x, t_lo, cap), low_of(lo, i)) + 1
+            if j <= cap:
+                best = min(best, <double>j * x)
+        i += stride
+    return best if best < INFINITY else 0.0
+
+
 cdef void prefix_at_zero(const double[::1] lam, int64_t budget, const int64_t* lo,
                          const int64_t* hi, int64_t[::1] out) noexcept nogil:
     # threshold.prefix_at_zero
@@ -2421,6 +2439,13 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                                                                        heap, lo, hi):
                     bracket[0] = est[0]
                     bracket[1] = ext[1]
+                    return
+            else:
+                # nothing estimated above the flat: the next product above it, tried as t*
+                guess = product_above(lam, est[0], budget, lo, hi)
+                if guess > 0.0 and take_at(lam, inv, budget, fast, guess, out, heap, lo, hi):
+                    bracket[0] = est[0]
+                    bracket[1] = guess
                     return
         t = est[1] if est[1] < INFINITY else max(est[0], t)
         t2 = est[0]
@@ -3067,6 +3092,14 @@ def sampled_root_with(const double[::1] lam, int64_t budget, double s, min_tasks
         raise ValueError("sampled_root_with: needs at least one worker")
     _hook_bounds("sampled_root_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
     return sampled_root(lam, budget, s, lo, hi)
+
+
+def product_above_with(const double[::1] lam, double t_lo, int64_t budget, min_tasks=None, max_tasks=None):
+    """threshold.product_above as Cython computes it (bounds: int64 arrays, or None)."""
+    cdef const int64_t* lo
+    cdef const int64_t* hi
+    _hook_bounds("product_above_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
+    return product_above(lam, t_lo, budget, lo, hi)
 
 
 def estimate_bracket_with(const double[::1] inv, int64_t budget, double t, double t2, double slope,

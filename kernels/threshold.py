@@ -1282,6 +1282,24 @@ def product_inside(lam, t_lo, t_hi, budget, lo, hi):
 
 
 @register_jitable
+def product_above(lam, t_lo, budget, lo, hi):
+    """The smallest product of a key above ``t_lo`` among the workers of :func:`product_inside`,
+    or 0 if none of them has one. After a flat in the estimates with nothing estimated above
+    it, the next product is where the count jumps next: with ties, often ``t*``."""
+    n = lam.shape[0]
+    stride = max(n // SAMPLED_WORKERS, 1)
+    best = INF
+    for i in range(0, n, stride):
+        x = lam[i]
+        if 0.0 < x < INF:
+            cap = high_of(hi, i, budget)
+            j = max(count_le(x, t_lo, cap), low_of(lo, i)) + 1
+            if j <= cap:
+                best = min(best, float(j) * x)
+    return best if best < INF else 0.0
+
+
+@register_jitable
 def allocate_positive(lam, inv, budget, fast, t, t2, slope, first, base, t_max, out, ties, heap, lo, hi):
     """The allocation over workers with ``0 < lam <= inf`` (``budget > 0``), from the guess ``t``
     (and ``t2`` as the second, if it lands inside the bracket; 0: none). Returns a bracket
@@ -1355,6 +1373,11 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, first, base, t_max, 
                 if c > budget and t_lo < below != guess and take_at(lam, inv, budget, fast, below, out, heap, lo,
                                                                     hi):
                     return t_lo, below
+            else:
+                # Nothing estimated above the flat: the next product above it, tried as t*.
+                guess = product_above(lam, t_lo, budget, lo, hi)
+                if guess > 0.0 and take_at(lam, inv, budget, fast, guess, out, heap, lo, hi):
+                    return t_lo, guess
         t = t_hi if t_hi < INF else max(t_lo, t)
         t2 = t_lo
     for step in range(MAX_REFINE):

@@ -377,6 +377,41 @@ def test_where_a_sample_holds_the_budget(problem, n):
         assert below <= s or sample_count(below) < target or root == np.nextafter(below, math.inf)
 
 
+@njit(cache=False)
+def _numba_product_above(lam, t_lo, budget, lo, hi):
+    return threshold.product_above(lam, t_lo, budget, lo, hi)
+
+
+@settings(max_examples=200, deadline=None)
+@given(problem=estimate_problems(), n=st.integers(1, 300))
+def test_the_next_product_above_a_flat(problem, n):
+    # After a flat in the estimates with nothing estimated above it, the next product of a few
+    # sampled workers is tried as t*: the smallest key product above t_lo among them, within
+    # their bounds, alike in every implementation.
+    lam, inv, s, budget, lo, hi = unpack(problem)
+    lam = np.resize(lam, n)
+    if lo is not None:
+        lo, hi = np.resize(lo, n), np.resize(hi, n)
+    sample = np.arange(0, n, max(n // threshold.SAMPLED_WORKERS, 1))
+    expected = math.inf
+    for i in sample:
+        x = lam[i]
+        if 0.0 < x < math.inf:
+            cap = min(budget, int(hi[i])) if hi is not None else budget
+            j = max(int(np.sum(np.arange(1, min(cap, 10**6) + 1) * x <= s)) if cap <= 10**6 else
+                    threshold.count_le(x, s, cap), 0 if lo is None else int(lo[i])) + 1
+            if j <= cap:
+                expected = min(expected, float(j) * x)
+    expected = expected if expected < math.inf else 0.0
+    found = {"python": threshold.product_above(lam, s, budget, lo, hi),
+             "numba": _numba_product_above(lam, s, budget, lo, hi)}
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+    found["cython"] = cython_cpu.product_above_with(lam, s, budget, lo, hi)
+    for name, value in found.items():
+        assert value == expected, name
+    assert expected == 0.0 or expected > s
+
+
 def test_a_sample_finds_the_budget_where_sum_of_one_over_lam_misleads():
     # lam over eighty orders of magnitude, at most 8 tasks each: the relaxation of sum(1/lam)
     # is 10**32 times below t* (about 0.13); 64 sampled workers put it within a factor of a

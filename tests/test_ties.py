@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastata as fa
-from fastata import _bench
+from fastata import _backends, _bench
 from fastata.kernels import threshold
 from oracle import is_canonical, reference
 
@@ -163,6 +163,27 @@ def test_passes_are_few_with_a_far_faster_worker_at_its_cap(kind, n, budget):
     lo, hi = _bench.case_bounds(n, budget, lam)
     passes = _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi)
     assert sum(passes.values()) <= 8, passes
+
+
+@pytest.mark.parametrize("n, budget", [(4096, 16384), (65536, 262144)])
+def test_a_flat_with_nothing_estimated_above_tries_the_next_product(n, budget):
+    # Two speeds with bounds: the sampled first guess and the pair after it land below t*,
+    # on the flat before the tied keys, so the estimates know no upper end. The next product
+    # above the flat, from a few workers, is t*: the split takes it, with no exact count.
+    lam = _bench.make_lam(n, distribution="two-speeds")
+    lo, hi = _bench.case_bounds(n, budget, lam)
+    warm = np.zeros(3)
+    passes = _bench.counting_passes(lam, budget, warm, min_tasks=lo, max_tasks=hi)
+    assert passes["split at t*"] == 1 and sum(passes.values()) <= 5, passes
+    # Cython and numba take the same path to the same bracket.
+    out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
+    for name in ("numba", "cython"):
+        if name in fa.available_backends():
+            found = np.zeros(3)
+            assert _backends.resolve(name)[1].allocate_bounded_warm_into(lam, budget, lo, hi, out, ties, heap,
+                                                                         found) == 0
+            assert found[:2].tolist() == warm[:2].tolist(), name
+            assert is_canonical(lam, budget, out, lo, hi), name
 
 
 @pytest.mark.parametrize("n, budget", [(200, 10**6), (100, 10**5), (50, 1000)])
