@@ -313,27 +313,52 @@ cdef extern from *:
         return fastata_sum4(total) + fastata_count_scalar(lam + i, inv + i, out + i, n - i, t, cap);
     }
 
+    /* One vector of the validation pass (threshold.inverse_terms): returns 1/lam (a negative
+       zero divides as +0: +inf), and adds to the sum over lam > 0, the counts of entries not
+       >= 0 (NaN included), zeros and entries < inf, and the largest 1/lam (a NaN keeps it). */
+    __attribute__((target("avx512f,avx512dq")))
+    static inline __attribute__((always_inline)) __m512d
+    fastata_inverse8(__m512d x, __m512d *sum, __m512i *invalid, __m512i *zeros, __m512i *finite,
+                     __m512d *most) {
+        const __m512d zero = _mm512_setzero_pd(), inf = _mm512_set1_pd(HUGE_VAL);
+        const __m512i unit = _mm512_set1_epi64(1);
+        __m512d v = _mm512_div_pd(_mm512_set1_pd(1.0), _mm512_add_pd(x, zero));
+        *sum = _mm512_mask_add_pd(*sum, _mm512_cmp_pd_mask(x, zero, _CMP_GT_OQ), *sum, v);
+        *invalid = _mm512_mask_add_epi64(*invalid, _mm512_cmp_pd_mask(x, zero, _CMP_NGE_UQ), *invalid, unit);
+        *zeros = _mm512_mask_add_epi64(*zeros, _mm512_cmp_pd_mask(x, zero, _CMP_EQ_OQ), *zeros, unit);
+        *finite = _mm512_mask_add_epi64(*finite, _mm512_cmp_pd_mask(x, inf, _CMP_LT_OQ), *finite, unit);
+        *most = _mm512_max_pd(v, *most);
+        return v;
+    }
+
+    __attribute__((target("avx2")))
+    static inline __attribute__((always_inline)) __m256d
+    fastata_inverse4(__m256d x, __m256d *sum, __m256i *invalid, __m256i *zeros, __m256i *finite,
+                     __m256d *most) {
+        /* A true comparison is all ones, -1 as an integer: subtracting it counts one. */
+        const __m256d zero = _mm256_setzero_pd(), inf = _mm256_set1_pd(HUGE_VAL);
+        __m256d v = _mm256_div_pd(_mm256_set1_pd(1.0), _mm256_add_pd(x, zero));
+        *sum = _mm256_add_pd(*sum, _mm256_and_pd(_mm256_cmp_pd(x, zero, _CMP_GT_OQ), v));
+        *invalid = _mm256_sub_epi64(*invalid, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_NGE_UQ)));
+        *zeros = _mm256_sub_epi64(*zeros, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_EQ_OQ)));
+        *finite = _mm256_sub_epi64(*finite, _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_LT_OQ)));
+        *most = _mm256_max_pd(v, *most);
+        return v;
+    }
+
     __attribute__((target("avx512f,avx512dq")))
     static double fastata_inverse_avx512(const double *lam, double *inv, ptrdiff_t n,
                                          int64_t *counts, double at, double cap, double *estimate,
                                          double *top) {
-        const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
-        const __m512d inf = _mm512_set1_pd(HUGE_VAL), vat = _mm512_set1_pd(at), vcap = _mm512_set1_pd(cap);
-        const __m512i unit = _mm512_set1_epi64(1);
+        const __m512d zero = _mm512_setzero_pd(), vat = _mm512_set1_pd(at), vcap = _mm512_set1_pd(cap);
         __m512d s = zero, est = zero, most = _mm512_set1_pd(*top);
         __m512i invalid = _mm512_setzero_si512(), zeros = invalid, finite = invalid;
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
-            __m512d x = _mm512_loadu_pd(lam + i), v = _mm512_div_pd(one, _mm512_add_pd(x, zero));
+            __m512d v = fastata_inverse8(_mm512_loadu_pd(lam + i), &s, &invalid, &zeros, &finite, &most);
             _mm512_storeu_pd(inv + i, v);
-            s = _mm512_mask_add_pd(s, _mm512_cmp_pd_mask(x, zero, _CMP_GT_OQ), s, v);
             est = _mm512_add_pd(est, _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vat, v), vcap),
                                                           _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
-            /* NGE: not >= 0, NaN included */
-            invalid = _mm512_mask_add_epi64(invalid, _mm512_cmp_pd_mask(x, zero, _CMP_NGE_UQ), invalid, unit);
-            zeros = _mm512_mask_add_epi64(zeros, _mm512_cmp_pd_mask(x, zero, _CMP_EQ_OQ), zeros, unit);
-            finite = _mm512_mask_add_epi64(finite, _mm512_cmp_pd_mask(x, inf, _CMP_LT_OQ), finite, unit);
-            most = _mm512_max_pd(v, most);  /* a NaN v keeps most */
         }
         counts[0] += _mm512_reduce_add_epi64(invalid);
         counts[1] += _mm512_reduce_add_epi64(zeros);
@@ -348,22 +373,15 @@ cdef extern from *:
     static double fastata_inverse_avx2(const double *lam, double *inv, ptrdiff_t n,
                                        int64_t *counts, double at, double cap, double *estimate,
                                        double *top) {
-        /* A true comparison is all ones, -1 as an integer: subtracting it counts one. */
-        const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
-        const __m256d inf = _mm256_set1_pd(HUGE_VAL), vat = _mm256_set1_pd(at), vcap = _mm256_set1_pd(cap);
+        const __m256d zero = _mm256_setzero_pd(), vat = _mm256_set1_pd(at), vcap = _mm256_set1_pd(cap);
         __m256d s = zero, est = zero, most = _mm256_set1_pd(*top);
         __m256i invalid = _mm256_setzero_si256(), zeros = invalid, finite = invalid;
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
-            __m256d x = _mm256_loadu_pd(lam + i), v = _mm256_div_pd(one, _mm256_add_pd(x, zero));
+            __m256d v = fastata_inverse4(_mm256_loadu_pd(lam + i), &s, &invalid, &zeros, &finite, &most);
             _mm256_storeu_pd(inv + i, v);
-            s = _mm256_add_pd(s, _mm256_and_pd(_mm256_cmp_pd(x, zero, _CMP_GT_OQ), v));
             est = _mm256_add_pd(est, _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vat, v), vcap),
                                                      _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
-            invalid = _mm256_sub_epi64(invalid, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_NGE_UQ)));
-            zeros = _mm256_sub_epi64(zeros, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_EQ_OQ)));
-            finite = _mm256_sub_epi64(finite, _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_LT_OQ)));
-            most = _mm256_max_pd(v, most);  /* a NaN v keeps most */
         }
         counts[0] += fastata_isum4(invalid);
         counts[1] += fastata_isum4(zeros);
@@ -1145,16 +1163,51 @@ cdef extern from *:
     }
 
     #if FASTATA_X86_SIMD
+    /* The bounds' check of one vector (fastata_estimate_*_body with check): x = 1/lam, l and h
+       the bounds, low and cap as doubles; adds to the bad bounds' count, the minimums, the
+       available workers' caps and the room above the minimums of the lam = 0 workers. */
+    __attribute__((target("avx512f,avx512dq")))
+    static inline __attribute__((always_inline)) void
+    fastata_check8(__m512d x, __m512i l, __m512i h, __m512d low, __m512d cap, __m512i vbudget,
+                   __m512d *bad, __m512d *taken, __m512d *capacity, __m512d *room) {
+        const __m512i izero = _mm512_setzero_si512();
+        __mmask8 none = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_EQ_OQ);
+        __mmask8 wrong = _mm512_cmpgt_epi64_mask(izero, l) | _mm512_cmpgt_epi64_mask(l, h)
+                         | _mm512_cmpgt_epi64_mask(l, vbudget)
+                         | (__mmask8)(none & _mm512_cmpgt_epi64_mask(l, izero));
+        *bad = _mm512_mask_add_pd(*bad, wrong, *bad, _mm512_set1_pd(1.0));
+        *taken = _mm512_add_pd(*taken, low);
+        *capacity = _mm512_mask_add_pd(*capacity, (__mmask8)~none, *capacity, cap);
+        *room = _mm512_mask_add_pd(*room, _mm512_cmp_pd_mask(x, _mm512_set1_pd(HUGE_VAL), _CMP_EQ_OQ), *room,
+                                   _mm512_sub_pd(cap, low));
+    }
+
+    __attribute__((target("avx2")))
+    static inline __attribute__((always_inline)) void
+    fastata_check4(__m256d x, __m256i l, __m256i h, __m256d low, __m256d cap, __m256i vbudget,
+                   __m256d *bad, __m256d *taken, __m256d *capacity, __m256d *room) {
+        const __m256i izero = _mm256_setzero_si256();
+        __m256d none = _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_EQ_OQ);
+        __m256i wrong = _mm256_or_si256(
+            _mm256_or_si256(_mm256_cmpgt_epi64(izero, l), _mm256_cmpgt_epi64(l, h)),
+            _mm256_or_si256(_mm256_cmpgt_epi64(l, vbudget),
+                            _mm256_and_si256(_mm256_castpd_si256(none), _mm256_cmpgt_epi64(l, izero))));
+        *bad = _mm256_add_pd(*bad, _mm256_and_pd(_mm256_castsi256_pd(wrong), _mm256_set1_pd(1.0)));
+        *taken = _mm256_add_pd(*taken, low);
+        *capacity = _mm256_add_pd(*capacity, _mm256_andnot_pd(none, cap));
+        *room = _mm256_add_pd(*room, _mm256_and_pd(_mm256_cmp_pd(x, _mm256_set1_pd(HUGE_VAL), _CMP_EQ_OQ),
+                                                   _mm256_sub_pd(cap, low)));
+    }
+
     __attribute__((target("avx512f,avx512dq")))
     static inline __attribute__((always_inline)) double
     fastata_estimate_avx512_body(const double *inv, const int64_t *lo, const int64_t *hi,
                                  ptrdiff_t n, double s, int64_t budget, double *slope, double *check,
                                  const int with_slope, const int with_check) {
-        const __m512d vs = _mm512_set1_pd(s), dzero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
-        const __m512i vbudget = _mm512_set1_epi64(budget), izero = _mm512_setzero_si512();
+        const __m512d vs = _mm512_set1_pd(s);
+        const __m512i vbudget = _mm512_set1_epi64(budget);
         __m512d cap = _mm512_set1_pd((double)budget), low = _mm512_setzero_pd();
         __m512d t0 = _mm512_setzero_pd(), t1 = t0;  /* two sums: the adds overlap */
-        const __m512d inf = _mm512_set1_pd(HUGE_VAL);
         __m512d moving = _mm512_setzero_pd(), bad = moving, taken = moving, capacity = moving, room = moving;
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
@@ -1168,19 +1221,10 @@ cdef extern from *:
             if (with_slope)
                 moving = _mm512_mask_add_pd(moving, _mm512_cmp_pd_mask(c, low, _CMP_GE_OQ)
                                                     & _mm512_cmp_pd_mask(c, cap, _CMP_LT_OQ), moving, x);
-            if (with_check) {
-                __m512i l = _mm512_loadu_si512((const void *)(lo + i));
-                __m512i h = _mm512_loadu_si512((const void *)(hi + i));
-                __mmask8 none = _mm512_cmp_pd_mask(x, dzero, _CMP_EQ_OQ);
-                __mmask8 wrong = _mm512_cmpgt_epi64_mask(izero, l) | _mm512_cmpgt_epi64_mask(l, h)
-                                 | _mm512_cmpgt_epi64_mask(l, vbudget)
-                                 | (__mmask8)(none & _mm512_cmpgt_epi64_mask(l, izero));
-                bad = _mm512_mask_add_pd(bad, wrong, bad, one);
-                taken = _mm512_add_pd(taken, low);
-                capacity = _mm512_mask_add_pd(capacity, (__mmask8)~none, capacity, cap);
-                room = _mm512_mask_add_pd(room, _mm512_cmp_pd_mask(x, inf, _CMP_EQ_OQ), room,
-                                          _mm512_sub_pd(cap, low));
-            }
+            if (with_check)
+                fastata_check8(x, _mm512_loadu_si512((const void *)(lo + i)),
+                               _mm512_loadu_si512((const void *)(hi + i)), low, cap, vbudget, &bad, &taken,
+                               &capacity, &room);
             c = _mm512_max_pd(c, low);
             if (i & 8)
                 t1 = _mm512_add_pd(t1, c);
@@ -1212,10 +1256,9 @@ cdef extern from *:
     fastata_estimate_avx2_body(const double *inv, const int64_t *lo, const int64_t *hi,
                                ptrdiff_t n, double s, int64_t budget, double *slope, double *check,
                                const int with_slope, const int with_check) {
-        const __m256d vs = _mm256_set1_pd(s), dzero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
-        const __m256i vbudget = _mm256_set1_epi64x(budget), izero = _mm256_setzero_si256();
+        const __m256d vs = _mm256_set1_pd(s);
+        const __m256i vbudget = _mm256_set1_epi64x(budget);
         __m256d cap = _mm256_set1_pd((double)budget), low = _mm256_setzero_pd();
-        const __m256d inf = _mm256_set1_pd(HUGE_VAL);
         __m256d t0 = _mm256_setzero_pd(), t1 = t0, moving = t0, bad = t0, taken = t0, capacity = t0, room = t0;
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
@@ -1229,19 +1272,10 @@ cdef extern from *:
             if (with_slope)
                 moving = _mm256_add_pd(moving, _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(c, low, _CMP_GE_OQ),
                                                                             _mm256_cmp_pd(c, cap, _CMP_LT_OQ)), x));
-            if (with_check) {
-                __m256i l = _mm256_loadu_si256((const __m256i *)(lo + i));
-                __m256i h = _mm256_loadu_si256((const __m256i *)(hi + i));
-                __m256d none = _mm256_cmp_pd(x, dzero, _CMP_EQ_OQ);
-                __m256i wrong = _mm256_or_si256(
-                    _mm256_or_si256(_mm256_cmpgt_epi64(izero, l), _mm256_cmpgt_epi64(l, h)),
-                    _mm256_or_si256(_mm256_cmpgt_epi64(l, vbudget),
-                                    _mm256_and_si256(_mm256_castpd_si256(none), _mm256_cmpgt_epi64(l, izero))));
-                bad = _mm256_add_pd(bad, _mm256_and_pd(_mm256_castsi256_pd(wrong), one));
-                taken = _mm256_add_pd(taken, low);
-                capacity = _mm256_add_pd(capacity, _mm256_andnot_pd(none, cap));
-                room = _mm256_add_pd(room, _mm256_and_pd(_mm256_cmp_pd(x, inf, _CMP_EQ_OQ), _mm256_sub_pd(cap, low)));
-            }
+            if (with_check)
+                fastata_check4(x, _mm256_loadu_si256((const __m256i *)(lo + i)),
+                               _mm256_loadu_si256((const __m256i *)(hi + i)), low, cap, vbudget, &bad, &taken,
+                               &capacity, &room);
             c = _mm256_max_pd(c, low);
             if (i & 4)
                 t1 = _mm256_add_pd(t1, c);
@@ -1282,15 +1316,10 @@ cdef extern from *:
         return fastata_estimate_scalar(inv, lo, hi, n, s, budget, slope, check);
     }
 
-    /* threshold.inverse_checking_pass: the validation pass (fastata_inverse_at without its
-       estimate) and the bounds' check with the estimate at s (fastata_estimate_at with slope
-       and check) over one block of workers at a time, so that the check reads 1/lam from the
-       L1 cache while the next block's divisions run. Returns sum(1/lam) over lam > 0; counts,
-       *top as fastata_inverse_at; *estimate, *slope and check[0..3] as fastata_estimate_at. */
     /* threshold.inverse_checking_pass: the validation pass (fastata_inverse_at, without its
        own estimate) and the bounds' check with the estimate at s and its slope
        (fastata_estimate_at with slope and check) in one loop, so that the checks run while
-       the divisions do (0.55 numpy passes less than the two passes at 65,536 workers). Bounds
+       the divisions do (0.44 numpy passes less than the two passes at 65,536 workers, AVX-512). Bounds
        required, budget < 2**51. Returns sum(1/lam) over lam > 0; counts[0..2] and *top as
        fastata_inverse_at; *estimate, *slope and check[0..3] as fastata_estimate_at. */
     static double fastata_inverse_checking_scalar(const double *lam, double *inv, const int64_t *lo,
@@ -1309,39 +1338,23 @@ cdef extern from *:
                                                   const int64_t *hi, ptrdiff_t n, double s,
                                                   int64_t budget, int64_t *counts, double *top,
                                                   double *estimate, double *slope, double *check) {
-        const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0), inf = _mm512_set1_pd(HUGE_VAL);
-        const __m512d vs = _mm512_set1_pd(s);
-        const __m512i vbudget = _mm512_set1_epi64(budget), izero = _mm512_setzero_si512();
-        const __m512i unit = _mm512_set1_epi64(1);
+        const __m512d zero = _mm512_setzero_pd(), vs = _mm512_set1_pd(s);
+        const __m512i vbudget = _mm512_set1_epi64(budget);
         __m512d sum = zero, most = _mm512_set1_pd(*top), t0 = zero, t1 = zero;
         __m512d moving = zero, bad = zero, taken = zero, capacity = zero, room = zero;
-        __m512i invalid = izero, zeros = izero, finite = izero;
+        __m512i invalid = _mm512_setzero_si512(), zeros = invalid, finite = invalid;
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
-            /* fastata_inverse_avx512 */
-            __m512d x = _mm512_loadu_pd(lam + i), v = _mm512_div_pd(one, _mm512_add_pd(x, zero));
+            __m512d v = fastata_inverse8(_mm512_loadu_pd(lam + i), &sum, &invalid, &zeros, &finite, &most);
             _mm512_storeu_pd(inv + i, v);
-            sum = _mm512_mask_add_pd(sum, _mm512_cmp_pd_mask(x, zero, _CMP_GT_OQ), sum, v);
-            invalid = _mm512_mask_add_epi64(invalid, _mm512_cmp_pd_mask(x, zero, _CMP_NGE_UQ), invalid, unit);
-            zeros = _mm512_mask_add_epi64(zeros, _mm512_cmp_pd_mask(x, zero, _CMP_EQ_OQ), zeros, unit);
-            finite = _mm512_mask_add_epi64(finite, _mm512_cmp_pd_mask(x, inf, _CMP_LT_OQ), finite, unit);
-            most = _mm512_max_pd(v, most);
             /* fastata_estimate_avx512_body with slope and check, on v */
-            __m512i l = _mm512_loadu_si512((const void *)(lo + i));
-            __m512i h = _mm512_loadu_si512((const void *)(hi + i));
+            __m512i l = _mm512_loadu_si512((const void *)(lo + i)), h = _mm512_loadu_si512((const void *)(hi + i));
             __m512d cap = _mm512_cvtepi64_pd(_mm512_min_epi64(h, vbudget)), low = _mm512_cvtepi64_pd(l);
             __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, v), cap),
                                              _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             moving = _mm512_mask_add_pd(moving, _mm512_cmp_pd_mask(c, low, _CMP_GE_OQ)
                                                 & _mm512_cmp_pd_mask(c, cap, _CMP_LT_OQ), moving, v);
-            __mmask8 none = _mm512_cmp_pd_mask(v, zero, _CMP_EQ_OQ);
-            __mmask8 wrong = _mm512_cmpgt_epi64_mask(izero, l) | _mm512_cmpgt_epi64_mask(l, h)
-                             | _mm512_cmpgt_epi64_mask(l, vbudget)
-                             | (__mmask8)(none & _mm512_cmpgt_epi64_mask(l, izero));
-            bad = _mm512_mask_add_pd(bad, wrong, bad, one);
-            taken = _mm512_add_pd(taken, low);
-            capacity = _mm512_mask_add_pd(capacity, (__mmask8)~none, capacity, cap);
-            room = _mm512_mask_add_pd(room, _mm512_cmp_pd_mask(v, inf, _CMP_EQ_OQ), room, _mm512_sub_pd(cap, low));
+            fastata_check8(v, l, h, low, cap, vbudget, &bad, &taken, &capacity, &room);
             c = _mm512_max_pd(c, low);
             if (i & 8)
                 t1 = _mm512_add_pd(t1, c);
@@ -1368,41 +1381,24 @@ cdef extern from *:
                                                 const int64_t *hi, ptrdiff_t n, double s,
                                                 int64_t budget, int64_t *counts, double *top,
                                                 double *estimate, double *slope, double *check) {
-        /* A true comparison is all ones, -1 as an integer: subtracting it counts one. */
-        const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0), inf = _mm256_set1_pd(HUGE_VAL);
-        const __m256d vs = _mm256_set1_pd(s);
-        const __m256i vbudget = _mm256_set1_epi64x(budget), izero = _mm256_setzero_si256();
+        const __m256d zero = _mm256_setzero_pd(), vs = _mm256_set1_pd(s);
+        const __m256i vbudget = _mm256_set1_epi64x(budget);
         __m256d sum = zero, most = _mm256_set1_pd(*top), t0 = zero, t1 = zero;
         __m256d moving = zero, bad = zero, taken = zero, capacity = zero, room = zero;
-        __m256i invalid = izero, zeros = izero, finite = izero;
+        __m256i invalid = _mm256_setzero_si256(), zeros = invalid, finite = invalid;
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
-            /* fastata_inverse_avx2 */
-            __m256d x = _mm256_loadu_pd(lam + i), v = _mm256_div_pd(one, _mm256_add_pd(x, zero));
+            __m256d v = fastata_inverse4(_mm256_loadu_pd(lam + i), &sum, &invalid, &zeros, &finite, &most);
             _mm256_storeu_pd(inv + i, v);
-            sum = _mm256_add_pd(sum, _mm256_and_pd(_mm256_cmp_pd(x, zero, _CMP_GT_OQ), v));
-            invalid = _mm256_sub_epi64(invalid, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_NGE_UQ)));
-            zeros = _mm256_sub_epi64(zeros, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_EQ_OQ)));
-            finite = _mm256_sub_epi64(finite, _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_LT_OQ)));
-            most = _mm256_max_pd(v, most);
             /* fastata_estimate_avx2_body with slope and check, on v */
-            __m256i l = _mm256_loadu_si256((const __m256i *)(lo + i));
-            __m256i h = _mm256_loadu_si256((const __m256i *)(hi + i));
+            __m256i l = _mm256_loadu_si256((const __m256i *)(lo + i)), h = _mm256_loadu_si256((const __m256i *)(hi + i));
             __m256d cap = fastata_to_double4(_mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget)));
             __m256d low = fastata_to_double4(l);
             __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, v), cap),
                                         _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             moving = _mm256_add_pd(moving, _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(c, low, _CMP_GE_OQ),
                                                                         _mm256_cmp_pd(c, cap, _CMP_LT_OQ)), v));
-            __m256d none = _mm256_cmp_pd(v, zero, _CMP_EQ_OQ);
-            __m256i wrong = _mm256_or_si256(
-                _mm256_or_si256(_mm256_cmpgt_epi64(izero, l), _mm256_cmpgt_epi64(l, h)),
-                _mm256_or_si256(_mm256_cmpgt_epi64(l, vbudget),
-                                _mm256_and_si256(_mm256_castpd_si256(none), _mm256_cmpgt_epi64(l, izero))));
-            bad = _mm256_add_pd(bad, _mm256_and_pd(_mm256_castsi256_pd(wrong), one));
-            taken = _mm256_add_pd(taken, low);
-            capacity = _mm256_add_pd(capacity, _mm256_andnot_pd(none, cap));
-            room = _mm256_add_pd(room, _mm256_and_pd(_mm256_cmp_pd(v, inf, _CMP_EQ_OQ), _mm256_sub_pd(cap, low)));
+            fastata_check4(v, l, h, low, cap, vbudget, &bad, &taken, &capacity, &room);
             c = _mm256_max_pd(c, low);
             if (i & 4)
                 t1 = _mm256_add_pd(t1, c);

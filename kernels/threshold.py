@@ -337,19 +337,27 @@ def inverse_pass(lam, inv, s, budget):
     estimate = 0.0
     top = order_key(0.0)  # as bits on the CPU: an integer max vectorises, a float max does not
     for i in range(lam.shape[0]):
-        x = lam[i]
-        # + 0.0: lam = -0.0 is a zero worker, whose 1/lam the passes after read as +inf (the
-        # sum leaves no sign on a zero, and only "reassoc" is allowed: see numba_cpu).
-        v = 1.0 / (x + 0.0)
+        x, v, positive, invalid, zero, finite, k = inverse_terms(lam, i)
         inv[i] = v
-        total += v if x > 0.0 else 0.0
-        n_invalid += int(not (x >= 0.0))
-        n_zero += int(x == 0.0)
-        n_finite += int(x < INF)
+        total += positive
+        n_invalid += invalid
+        n_zero += zero
+        n_finite += finite
         estimate += max(min(np.trunc(s * v), cap), 0.0)
-        k = order_key(max(v, 0.0))
         top = k if k > top else top
     return total, n_invalid, n_zero, n_finite, estimate, from_order_key(top)
+
+
+@register_jitable
+def inverse_terms(lam, i):
+    """Worker ``i``'s terms of :func:`inverse_pass`: ``(lam_i, 1/lam_i, 1/lam_i if lam_i > 0
+    else 0, not >= 0, zero, < inf, order key of the largest 1/lam so far)``."""
+    x = lam[i]
+    # + 0.0: lam = -0.0 is a zero worker, whose 1/lam the passes after read as +inf (the
+    # sum leaves no sign on a zero, and only "reassoc" is allowed: see numba_cpu).
+    v = 1.0 / (x + 0.0)
+    return (x, v, v if x > 0.0 else 0.0, int(not (x >= 0.0)), int(x == 0.0), int(x < INF),
+            order_key(max(v, 0.0)))
 
 
 @register_jitable
@@ -1614,18 +1622,26 @@ def estimate_checking_into(inv, s, budget, lo, hi):
     capacity = 0.0
     room = 0.0
     for i in range(inv.shape[0]):
-        x = inv[i]
-        low = lo[i]
-        n_bad += int((low < 0) | (low > hi[i]) | (low > budget) | ((x == 0.0) & (low > 0)))
-        cap_i = cap_at(hi, i, budget, cap)
-        floor_i = floor_at(lo, i)
-        c, moving = estimate_term(x, s, cap_i, floor_i)
+        bad, c, moving, floor_i, cap_i, room_i = checking_terms(inv[i], s, budget, lo, hi, i, cap)
+        n_bad += bad
         total += c
         slope += moving
         taken += floor_i
-        capacity += cap_i if x > 0.0 else 0.0
-        room += cap_i - floor_i if x == INF else 0.0
+        capacity += cap_i
+        room += room_i
     return total, slope, n_bad, taken, capacity, room
+
+
+@register_jitable
+def checking_terms(x, s, budget, lo, hi, i, cap):
+    """Worker ``i``'s terms of :func:`estimate_checking_into` (``x = 1/lam_i``): ``(bad bound,
+    estimated count, its slope term, minimum, cap if available, room if lam_i = 0)``."""
+    low = lo[i]
+    bad = int((low < 0) | (low > hi[i]) | (low > budget) | ((x == 0.0) & (low > 0)))
+    cap_i = cap_at(hi, i, budget, cap)
+    floor_i = floor_at(lo, i)
+    c, moving = estimate_term(x, s, cap_i, floor_i)
+    return bad, c, moving, floor_i, cap_i if x > 0.0 else 0.0, cap_i - floor_i if x == INF else 0.0
 
 
 @register_jitable
@@ -1653,25 +1669,20 @@ def inverse_checking_pass(lam, inv, s, budget, lo, hi):
     capacity = 0.0
     room = 0.0
     for i in range(lam.shape[0]):
-        x = lam[i]
-        v = 1.0 / (x + 0.0)  # lam = -0.0: +inf (inverse_pass)
+        _, v, positive, invalid, zero, finite, k = inverse_terms(lam, i)
         inv[i] = v
-        inv_sum += v if x > 0.0 else 0.0
-        n_invalid += int(not (x >= 0.0))
-        n_zero += int(x == 0.0)
-        n_finite += int(x < INF)
-        k = order_key(max(v, 0.0))
+        inv_sum += positive
+        n_invalid += invalid
+        n_zero += zero
+        n_finite += finite
         top = k if k > top else top
-        low = lo[i]
-        n_bad += int((low < 0) | (low > hi[i]) | (low > budget) | ((v == 0.0) & (low > 0)))
-        cap_i = cap_at(hi, i, budget, cap)
-        floor_i = floor_at(lo, i)
-        c, moving = estimate_term(v, s, cap_i, floor_i)
+        bad, c, moving, floor_i, cap_i, room_i = checking_terms(v, s, budget, lo, hi, i, cap)
+        n_bad += bad
         total += c
         slope += moving
         taken += floor_i
-        capacity += cap_i if v > 0.0 else 0.0
-        room += cap_i - floor_i if v == INF else 0.0
+        capacity += cap_i
+        room += room_i
     return (inv_sum, n_invalid, n_zero, n_finite, from_order_key(top), total, slope, n_bad, taken, capacity,
             room)
 
