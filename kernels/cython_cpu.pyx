@@ -46,12 +46,12 @@ cdef inline int64_t count_le_from(double x, double t, int64_t cap, int64_t c) no
 
 
 cdef inline int64_t count_le(double x, double t, int64_t cap) noexcept nogil:
-    cdef double q = t / x
+    cdef double q = t / (x + 0.0)  # lam = -0.0 divides as +0 (threshold.count_le)
     return count_le_from(x, t, cap, cap if q >= cap else <int64_t>q)
 
 
 cdef inline int64_t count_le_fast(double x, double t, double cap) noexcept nogil:
-    cdef double q = t / x
+    cdef double q = t / (x + 0.0)  # lam = -0.0: +inf, as lam = 0 (threshold.count_le_fast)
     cdef double c = <double><int64_t>(q if q < cap else cap)  # q >= 0: truncation floors
     if c < cap and (c + 1.0) * x <= t:
         c += 1.0

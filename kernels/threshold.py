@@ -121,7 +121,7 @@ def count_le(x, t, cap):
     decide, so the count is exact. ``x = +inf`` counts 0 (``0 * inf`` is NaN, which
     compares false), so callers need no availability test.
     """
-    q = t / x
+    q = t / (x + 0.0)  # lam = -0.0 divides as +0 (inverse_terms)
     c = cap if q >= cap else int(q)
     return count_le_from(x, t, cap, c)
 
@@ -145,7 +145,7 @@ def count_le_fast(x, t, cap):
     ``floor(q)`` and the exact count both lie in ``{floor(t/x), floor(t/x) + 1}`` (capped):
     one step each way decides.
     """
-    c = float(int(min(t / x, cap)))  # t / x >= 0, so truncation is the floor
+    c = float(int(min(t / (x + 0.0), cap)))  # >= 0, so truncation is the floor (lam = -0.0: +inf)
     c += 1.0 if (c < cap) & ((c + 1.0) * x <= t) else 0.0
     c -= 1.0 if c * x > t else 0.0
     return int(c)

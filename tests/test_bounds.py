@@ -154,21 +154,24 @@ def test_lam_zero_workers_among_many_with_tight_caps(fast_backend, extra):
         assert (got[lam == 0.0] == 4).all()
 
 
-@pytest.mark.parametrize("n", [7, 300, 5000])
-def test_a_negative_zero_is_a_zero_worker(fast_backend, n):
-    # lam = -0.0 equals 0.0 and the contract treats it so. Its 1/lam is -inf, which the
-    # passes after the validation pass read as "no key at all": they must see +inf.
+# From a budget of 2**51 the counts divide by lam instead of multiplying by 1/lam.
+@pytest.mark.parametrize("n, budget_per_worker", [(3, 4), (3, 2**50), (7, 4), (7, 2**50), (300, 4), (300, 2**44),
+                                                  (5000, 4), (5000, 2**40)])
+def test_a_negative_zero_is_a_zero_worker(fast_backend, n, budget_per_worker):
+    # lam = -0.0 equals 0.0 and the contract treats it so. Its 1/lam is -inf, and t / lam is
+    # -inf, which the passes would read as "no key at all": they must see +inf.
     rng = np.random.default_rng(n)
     lam = rng.lognormal(0.0, 0.5, n)
-    lam[1::7] = -0.0
+    lam[1::3] = -0.0
     positive = np.where(lam == 0.0, 0.0, lam)  # the same speeds with +0.0
+    budget = n * budget_per_worker
     low = np.ones(n, dtype=np.int64)
-    high = np.full(n, 8)
+    high = np.full(n, 2 * budget_per_worker)
     for bounds in ({}, {"min_tasks": low, "max_tasks": high}):
-        got = fa.allocate(lam, 4 * n, backend=fast_backend, **bounds)
-        np.testing.assert_array_equal(got, fa.allocate(positive, 4 * n, backend=fast_backend, **bounds))
-        assert is_canonical(lam, 4 * n, got, bounds.get("min_tasks"), bounds.get("max_tasks"))
-    assert (got[1::7] == 8).all()  # with bounds the zero workers take their maximum
+        got = fa.allocate(lam, budget, backend=fast_backend, **bounds)
+        np.testing.assert_array_equal(got, fa.allocate(positive, budget, backend=fast_backend, **bounds))
+        assert is_canonical(lam, budget, got, bounds.get("min_tasks"), bounds.get("max_tasks"))
+    assert (got[1::3] == 2 * budget_per_worker).all()  # with bounds the zero workers take their maximum
 
 
 def test_scalar_minimum_spares_unavailable_workers(backend):
