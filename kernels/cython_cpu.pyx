@@ -2706,32 +2706,27 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         return status  # out untouched: a rejected call changes nothing
     slope = inv_sum if inv_sum < INFINITY else INFINITY
     if lo != NULL:
-        if checked or (n_avail > 0 and budget < RECIPROCAL_CAP and inv_sum < INFINITY
-                       and lam.shape[0] >= EXTREMES_N):
-            if checked:
-                t = t0
-                if check[0] == 0.0 and check[1] <= budget <= check[2]:
-                    remaining = budget - <int64_t>check[1]
-                    zero_room = <int64_t>check[3]
-                else:
-                    status = scan_bounds_exact(lam, budget, lo, hi, &remaining, &zero_room)
-            else:
-                # The first estimate pass reads the bounds anyway: it checks them in the same pass.
-                first_guesses(lam, budget, n_avail, inv_sum, lam_min, guide, guesses)
-                t = guesses[1]
-                status = scan_bounds_estimating(lam, heap[:lam.shape[0]], t, budget, lo, hi,
-                                                &remaining, &zero_room, &first, &moving)
-            if moving > 0.0:
-                slope = moving
-            if moving < CAPPED_SHARE * inv_sum and 0.0 <= first < budget:
-                # most of sum(1/lam) at a bound: where a sample holds the budget (threshold)
-                up = sampled_root(lam, budget, t, lo, hi)
-                if up > t:
-                    slope = (budget - first) / (up - t)
+        t = t0
+        if checked:
+            status = checked_status(lam, budget, lo, hi, check, &remaining, &zero_room)
+        elif n_avail > 0 and budget < RECIPROCAL_CAP and inv_sum < INFINITY and lam.shape[0] >= EXTREMES_N:
+            # The first estimate pass reads the bounds anyway: it checks them in the same pass.
+            first_guesses(lam, budget, n_avail, inv_sum, lam_min, guide, guesses)
+            t = guesses[1]
+            status = scan_bounds_estimating(lam, heap[:lam.shape[0]], t, budget, lo, hi,
+                                            &remaining, &zero_room, &first, &moving)
         else:
             status = scan_bounds(lam, budget, lo, hi, &remaining, &zero_room)
         if status != STATUS_OK:
             return status
+        if first >= 0.0:  # the check took the first estimate, at t: its slope aims the next step
+            if moving > 0.0:
+                slope = moving
+            if moving < CAPPED_SHARE * inv_sum and first < budget:
+                # most of sum(1/lam) at a bound: where a sample holds the budget (threshold)
+                up = sampled_root(lam, budget, t, lo, hi)
+                if up > t:
+                    slope = (budget - first) / (up - t)
         if remaining == 0 or (n_zero > 0 and zero_room >= remaining):
             guide[0] = guide[1] = guide[2] = 0.0
             fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties)
@@ -2867,7 +2862,14 @@ cdef int scan_bounds_estimating(const double[::1] lam, const double[::1] inv, do
     # at s and its slope into *first and *slope
     cdef double check[4]
     check[0] = check[1] = check[2] = check[3] = 0.0
+    slope[0] = 0.0  # estimate_at adds to it
     first[0] = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, inv.shape[0], s, budget, slope, check)
+    return checked_status(lam, budget, lo, hi, check, remaining, zero_room)
+
+
+cdef int checked_status(const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
+                        const double* check, int64_t* remaining, int64_t* zero_room) noexcept nogil:
+    # threshold.checked_status: check[0..3] = bad bounds, minimums, caps, room on lam = 0 workers
     if check[0] == 0.0 and check[1] <= budget <= check[2]:
         remaining[0] = budget - <int64_t>check[1]
         zero_room[0] = <int64_t>check[3]

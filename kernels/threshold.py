@@ -337,7 +337,7 @@ def inverse_pass(lam, inv, s, budget):
     estimate = 0.0
     top = order_key(0.0)  # as bits on the CPU: an integer max vectorises, a float max does not
     for i in range(lam.shape[0]):
-        x, v, positive, invalid, zero, finite, k = inverse_terms(lam, i)
+        v, positive, invalid, zero, finite, k = inverse_terms(lam, i)
         inv[i] = v
         total += positive
         n_invalid += invalid
@@ -350,14 +350,13 @@ def inverse_pass(lam, inv, s, budget):
 
 @register_jitable
 def inverse_terms(lam, i):
-    """Worker ``i``'s terms of :func:`inverse_pass`: ``(lam_i, 1/lam_i, 1/lam_i if lam_i > 0
-    else 0, not >= 0, zero, < inf, order key of the largest 1/lam so far)``."""
+    """Worker ``i``'s terms of :func:`inverse_pass`: ``(1/lam_i, 1/lam_i if lam_i > 0 else 0,
+    not >= 0, zero, < inf, order key of 1/lam_i)``."""
     x = lam[i]
     # + 0.0: lam = -0.0 is a zero worker, whose 1/lam the passes after read as +inf (the
     # sum leaves no sign on a zero, and only "reassoc" is allowed: see numba_cpu).
     v = 1.0 / (x + 0.0)
-    return (x, v, v if x > 0.0 else 0.0, int(not (x >= 0.0)), int(x == 0.0), int(x < INF),
-            order_key(max(v, 0.0)))
+    return v, v if x > 0.0 else 0.0, int(not (x >= 0.0)), int(x == 0.0), int(x < INF), order_key(max(v, 0.0))
 
 
 @register_jitable
@@ -1598,10 +1597,17 @@ def scan_bounds_estimating(lam, inv, s, budget, lo, hi):
     estimate, slope)``. Any doubt (a bad bound, sums that do not fit) and
     :func:`scan_bounds_exact` decides."""
     total, slope, n_bad, taken, capacity, room = estimate_checking_into(inv, s, budget, lo, hi)
-    if n_bad == 0 and taken <= budget <= capacity:
-        return OK, budget - int(taken), int(room), total, slope
-    status, remaining, zero_room = scan_bounds_exact(lam, budget, lo, hi)
+    status, remaining, zero_room = checked_status(lam, budget, lo, hi, n_bad, taken, capacity, room)
     return status, remaining, zero_room, total, slope
+
+
+@register_jitable
+def checked_status(lam, budget, lo, hi, n_bad, taken, capacity, room):
+    """:func:`scan_bounds`'s answer from a pass that checked the bounds (:func:`checking_terms`'
+    sums): those sums where no bound is bad and they fit, else :func:`scan_bounds_exact`."""
+    if n_bad == 0 and taken <= budget <= capacity:
+        return OK, budget - int(taken), int(room)
+    return scan_bounds_exact(lam, budget, lo, hi)
 
 
 @register_jitable
@@ -1669,7 +1675,7 @@ def inverse_checking_pass(lam, inv, s, budget, lo, hi):
     capacity = 0.0
     room = 0.0
     for i in range(lam.shape[0]):
-        _, v, positive, invalid, zero, finite, k = inverse_terms(lam, i)
+        v, positive, invalid, zero, finite, k = inverse_terms(lam, i)
         inv[i] = v
         inv_sum += positive
         n_invalid += invalid
@@ -1743,32 +1749,28 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     slope = inv_sum if inv_sum < INF else INF
     base = 0  # keys counted at threshold 0
     if lo is not None:
-        if checked or (n_avail > 0 and budget < RECIPROCAL_CAP and inv_sum < INF and lam.shape[0] >= EXTREMES_N):
-            if checked:
-                t = t0
-                if n_bad == 0 and taken <= budget <= capacity:
-                    remaining = budget - int(taken)
-                    zero_room = int(room)
-                else:
-                    status, remaining, zero_room = scan_bounds_exact(lam, budget, lo, hi)
-            else:
-                # The first estimate pass reads the bounds anyway: it checks them in the same pass.
-                t = first_guesses(lam, budget, n_avail, inv_sum, lam_min, prev_lo, prev_hi, prev_relaxation)[1]
-                status, remaining, zero_room, first, moving = scan_bounds_estimating(lam, heap[:lam.shape[0]], t,
-                                                                                     budget, lo, hi)
+        t = t0
+        if checked:
+            status, remaining, zero_room = checked_status(lam, budget, lo, hi, n_bad, taken, capacity, room)
+        elif n_avail > 0 and budget < RECIPROCAL_CAP and inv_sum < INF and lam.shape[0] >= EXTREMES_N:
+            # The first estimate pass reads the bounds anyway: it checks them in the same pass.
+            t = first_guesses(lam, budget, n_avail, inv_sum, lam_min, prev_lo, prev_hi, prev_relaxation)[1]
+            status, remaining, zero_room, first, moving = scan_bounds_estimating(lam, heap[:lam.shape[0]], t, budget,
+                                                                                 lo, hi)
+        else:
+            status, remaining, zero_room = scan_bounds(lam, budget, lo, hi)
+        if status != OK:
+            return status, 0.0, 0.0, 0.0
+        if first >= 0.0:  # the check took the first estimate, at t: its slope aims the next step
             if moving > 0.0:
                 slope = moving
-            if moving < CAPPED_SHARE * inv_sum and 0.0 <= first < budget:
+            if moving < CAPPED_SHARE * inv_sum and first < budget:
                 # Most of sum(1/lam) is on workers at a bound (a few far faster ones at their cap,
                 # lam over many orders of magnitude): the next step aims where a sample holds
                 # the budget.
                 up = sampled_root(lam, budget, t, lo, hi)
                 if up > t:
                     slope = (budget - first) / (up - t)
-        else:
-            status, remaining, zero_room = scan_bounds(lam, budget, lo, hi)
-        if status != OK:
-            return status, 0.0, 0.0, 0.0
         if remaining == 0 or (n_zero > 0 and zero_room >= remaining):
             fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties)
             return OK, 0.0, 0.0, 0.0
