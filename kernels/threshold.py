@@ -1816,10 +1816,14 @@ def first_guesses(lam, budget, n_avail, inv_sum, lam_min, prev_lo, prev_hi, prev
 @register_jitable
 def scaled_guesses(r, prev_lo, prev_hi, prev_relaxation):
     """``(t, t2)``: the previous call's bracket scaled by the ratio of the relaxation ``r`` to
-    its ``prev_relaxation``, or ``(r, 0)`` if there is none to start from."""
+    its ``prev_relaxation``, or ``(r, 0)`` if there is none to start from, or if the scaled
+    bracket underflows to 0 (thresholds hundreds of orders of magnitude below the last call's:
+    a first guess must be positive)."""
     if 0.0 < prev_lo < prev_hi < INF and 0.0 < prev_relaxation < INF:
         scale = r / prev_relaxation
-        return min(prev_hi * scale, DBL_MAX), prev_lo * scale
+        t = min(prev_hi * scale, DBL_MAX)
+        if t > 0.0:
+            return t, prev_lo * scale
     return r, 0.0
 
 

@@ -7,7 +7,7 @@ import pytest
 
 import fastata as fa
 from fastata import _validate
-from oracle import reference
+from oracle import is_canonical, reference
 
 
 def test_returns_the_canonical_allocation_in_a_reused_array(backend):
@@ -127,3 +127,23 @@ def test_numpy_budgets_outside_the_rules_are_rejected():
         with pytest.raises(error, match=match):
             fa.allocate([1.0, 2.0, 4.0], budget)
     np.testing.assert_array_equal(allocator._out, good)
+
+
+@pytest.mark.parametrize("n", [256, 5000])
+@pytest.mark.parametrize("bounded", [False, True])
+def test_a_warm_start_from_thresholds_hundreds_of_orders_of_magnitude_higher(fast_backend, n, bounded):
+    # The last call's bracket, scaled down to this call's relaxation, underflows to 0: the
+    # first guess is then the relaxation itself (a count at 0 used to end the search with a
+    # wrong allocation, far from the budget).
+    rng = np.random.default_rng(n)
+    allocator = fa.Allocator(n, backend=fast_backend)
+    budget = 2**40
+    allocator(rng.uniform(1.0, 2.0, n) * 1e200, budget)
+    lam = np.where(rng.random(n) < 0.2, 5e-324, rng.exponential(size=n))  # relaxation near 1e-315
+    lam[rng.random(n) < 0.3] = np.inf
+    kw = {}
+    if bounded:
+        kw = dict(min_tasks=rng.integers(0, 2, n) * (lam < np.inf), max_tasks=np.full(n, 2**45))
+    a = allocator(lam, budget, **kw)
+    assert is_canonical(lam, budget, a, kw.get("min_tasks"), kw.get("max_tasks"))
+    np.testing.assert_array_equal(a, fa.allocate(lam, budget, backend=fast_backend, **kw))
