@@ -210,7 +210,11 @@ def bernstein_bounds_into(counts, means, m2, available, c, ce, log_term, s):
             u = c * math.sqrt(2.0 * r)
             e = ce * r
             bu = ce * math.sqrt(24.0 * r) * u
-            v = (float(m2[i]) / k) / (mean * mean)
+            spread = float(m2[i]) / k
+            square = mean * mean
+            # IEEE's quotient, as the kernels take it: the square underflows to 0 for means below
+            # about 1e-162, where Python's division raises (NaN if there is no spread either).
+            v = spread / square if square > 0.0 else (math.inf if spread > 0.0 else math.nan)
             uu = u * u
             a2 = 1.0 - uu * (1.0 + v)
             x = e + 3.0 * ce * math.sqrt(2.0 * r)  # sigma <= 3 eta mu (Lyapunov), without the variance

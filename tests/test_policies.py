@@ -183,6 +183,29 @@ def test_kernels_agree_bitwise_on_random_state(backend):
             assert expected.tobytes() == got.tobytes()
 
 
+def test_bernstein_bounds_agree_bitwise_at_extreme_means(backend):
+    # Means below about 1e-162 square to 0 (the observed spread then divides by 0), and means
+    # near 1e300 overflow it: every backend takes IEEE's quotient there, the reference too
+    # (Python's division raised).
+    from fastata import _backends
+
+    _, kernels = _backends.resolve(backend)
+    _, ref = _backends.resolve("python")
+    rng = np.random.default_rng(6)
+    n = 64
+    counts = rng.integers(1, 50, n).astype(np.float64)
+    means = rng.choice([1e-300, 1e-200, 1e-163, 1e-150, 1.0, 1e150, 1e300], n)
+    with np.errstate(over="ignore"):  # 1e300 squared: an M2 of +inf, as Welford reaches there
+        m2 = np.where(rng.random(n) < 0.5, 0.0, means * means * rng.random(n) * counts)
+    available = np.ones(n, np.uint8)
+    expected, got = np.empty(n), np.empty(n)
+    for c, ce in [(1.0, 0.3), (0.5, 3.0)]:
+        ref.bernstein_bounds_into(counts, means, m2, available, c, ce, math.log(2.0 * 9.0**2), expected)
+        kernels.bernstein_bounds_into(counts, means, m2, available, c, ce, math.log(2.0 * 9.0**2), got)
+        assert expected.tobytes() == got.tobytes()
+        assert np.all((expected > 0.0) & (expected <= means))
+
+
 def test_observe_kernels_report_the_first_bad_sample(backend):
     """Every backend's observe kernel checks a whole batch in one pass and reports the first
     bad sample's status, as the reference's loop does; a bad batch changes nothing."""
