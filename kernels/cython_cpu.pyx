@@ -200,20 +200,33 @@ cdef extern from *:
     #include <immintrin.h>
     #define FASTATA_X86_SIMD 1
 
+    /* The exact count of threshold.count_one, 8 lanes, and the product of the count before its
+       last step down: that product equals t* exactly where the count has its last key at t*
+       (a step down means it is above t*, and then the key below cannot be at t*: the count
+       from t * fl(1/x) would be under it, not at it). */
     __attribute__((target("avx512f,avx512dq")))
-    static inline __m512d fastata_count8(__m512d x, __m512d v, __m512d vt, __m512d vcap) {
+    static inline __m512d fastata_count_product8(__m512d x, __m512d v, __m512d vt, __m512d vcap,
+                                                 __m512d *product) {
         const __m512d one = _mm512_set1_pd(1.0);
         __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vt, v), vcap),
                                          _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
         __mmask8 up = _mm512_cmp_pd_mask(c, vcap, _CMP_LT_OQ);
         up = _mm512_mask_cmp_pd_mask(up, _mm512_mul_pd(_mm512_add_pd(c, one), x), vt, _CMP_LE_OQ);
         c = _mm512_mask_add_pd(c, up, c, one);
-        __mmask8 down = _mm512_cmp_pd_mask(_mm512_mul_pd(c, x), vt, _CMP_GT_OQ);
-        return _mm512_mask_sub_pd(c, down, c, one);
+        *product = _mm512_mul_pd(c, x);
+        return _mm512_mask_sub_pd(c, _mm512_cmp_pd_mask(*product, vt, _CMP_GT_OQ), c, one);
+    }
+
+    /* threshold.count_one, 8 lanes */
+    __attribute__((target("avx512f,avx512dq")))
+    static inline __m512d fastata_count8(__m512d x, __m512d v, __m512d vt, __m512d vcap) {
+        __m512d product;
+        return fastata_count_product8(x, v, vt, vcap, &product);
     }
 
     __attribute__((target("avx2")))
-    static inline __m256d fastata_count4(__m256d x, __m256d v, __m256d vt, __m256d vcap) {
+    static inline __m256d fastata_count_product4(__m256d x, __m256d v, __m256d vt, __m256d vcap,
+                                                 __m256d *product) {
         const __m256d one = _mm256_set1_pd(1.0);
         __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vt, v), vcap),
                                     _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
@@ -221,8 +234,14 @@ cdef extern from *:
             _mm256_cmp_pd(c, vcap, _CMP_LT_OQ),
             _mm256_cmp_pd(_mm256_mul_pd(_mm256_add_pd(c, one), x), vt, _CMP_LE_OQ));
         c = _mm256_add_pd(c, _mm256_and_pd(up, one));
-        __m256d down = _mm256_cmp_pd(_mm256_mul_pd(c, x), vt, _CMP_GT_OQ);
-        return _mm256_sub_pd(c, _mm256_and_pd(down, one));
+        *product = _mm256_mul_pd(c, x);
+        return _mm256_sub_pd(c, _mm256_and_pd(_mm256_cmp_pd(*product, vt, _CMP_GT_OQ), one));
+    }
+
+    __attribute__((target("avx2")))
+    static inline __m256d fastata_count4(__m256d x, __m256d v, __m256d vt, __m256d vcap) {
+        __m256d product;  /* fastata_count8's twin */
+        return fastata_count_product4(x, v, vt, vcap, &product);
     }
 
     /* int64 lanes of a double holding an integer in [0, 2**52): the bits of 2**52 + c. */
@@ -503,10 +522,12 @@ cdef extern from *:
                 vcap = fastata_cap8(bound_hi + i, vbudget);
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(bound_lo + i)));
             }
-            __m512d x = _mm512_loadu_pd(lam + i);
-            __m512d c = _mm512_max_pd(fastata_count8(x, _mm512_loadu_pd(inv + i), vt, vcap), low);
-            __mmask8 tied = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(c, low, _CMP_GT_OQ),
-                                                    _mm512_mul_pd(c, x), vt, _CMP_EQ_OQ);
+            __m512d x = _mm512_loadu_pd(lam + i), product;
+            __m512d c = _mm512_max_pd(fastata_count_product8(x, _mm512_loadu_pd(inv + i), vt, vcap, &product),
+                                      low);
+            /* c * x == t*, unless a minimum raised the count (fastata_count_product8) */
+            __mmask8 tied = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(c, low, _CMP_GT_OQ), product, vt,
+                                                    _CMP_EQ_OQ);
             __m512d below = _mm512_mask_sub_pd(c, tied, c, one);
             _mm512_storeu_si512((void *)(out + i), _mm512_cvttpd_epi64(_mm512_mask_sub_pd(c, tied, zero, c)));
             taken = _mm512_add_pd(taken, below);
@@ -546,18 +567,22 @@ cdef extern from *:
         __m256d counted = zero;
         __m256i tied_n = _mm256_setzero_si256();
         __m256d lo = _mm256_set1_pd(sums[1]), hi = _mm256_set1_pd(sums[2]);
+        /* A tied count must be above its minimum: a test that only a minimum, or t = 0 (where
+           a count of 0 has its product at t), can fail. */
+        const int above_low = bound_hi != NULL || !(t > 0.0);
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
             if (bound_hi != NULL) {
                 vcap = fastata_cap4(bound_hi + i, vbudget);
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(bound_lo + i)));
             }
-            __m256d x = _mm256_loadu_pd(lam + i);
-            __m256d c = fastata_count4(x, _mm256_loadu_pd(inv + i), vt, vcap);
+            __m256d x = _mm256_loadu_pd(lam + i), product;
+            __m256d c = fastata_count_product4(x, _mm256_loadu_pd(inv + i), vt, vcap, &product);
+            __m256d tied = _mm256_cmp_pd(product, vt, _CMP_EQ_OQ);  /* c * x == t* (fastata_count_product8) */
             if (bound_hi != NULL)
                 c = _mm256_max_pd(c, low);
-            __m256d tied = _mm256_and_pd(_mm256_cmp_pd(c, low, _CMP_GT_OQ),
-                                         _mm256_cmp_pd(_mm256_mul_pd(c, x), vt, _CMP_EQ_OQ));
+            if (above_low)
+                tied = _mm256_and_pd(tied, _mm256_cmp_pd(c, low, _CMP_GT_OQ));
             /* -c where tied (c < 2**51), converted as a signed integer */
             _mm256_storeu_si256((__m256i *)(out + i),
                                 fastata_signed_to_int4(_mm256_xor_pd(c, _mm256_and_pd(tied, sign))));
