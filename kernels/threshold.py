@@ -158,10 +158,19 @@ def count_one(x, inv, t, cap):
     Branch-free and without integer conversions, so that passes over it vectorise on
     any x86-64 (AVX2 has no packed float64-to-int64 conversion).
     """
+    return count_product(x, inv, t, cap)[0]
+
+
+@register_jitable
+def count_product(x, inv, t, cap):
+    """``(count_one, p)``: ``p`` the product of the count before its last step down, which is
+    ``t`` exactly where the count's last key has product ``t`` (for ``t > 0``): a step down
+    means ``p > t``, and then the key below cannot be at ``t``, since ``trunc(t * inv)``, within
+    a few ulps of ``t / x``, would have been under the count, not at it (``cap < 2**51``)."""
     c = np.trunc(min(t * inv, cap))  # t * inv >= 0 (NaN only for x = 0, never counted)
     c += 1.0 if (c < cap) & ((c + 1.0) * x <= t) else 0.0
-    c -= 1.0 if c * x > t else 0.0
-    return c
+    p = c * x
+    return c - (1.0 if p > t else 0.0), p
 
 
 # Four bit-level helpers. Here they are plain conversions; ``numba_cpu`` compiles them
@@ -787,12 +796,13 @@ def split_at_threshold(lam, inv, tstar, budget, fast, out, lo, hi):
     for i in range(lam.shape[0]):
         x = lam[i]
         if fast:
-            c = count_one(x, inv[i], tstar, cap_at(hi, i, budget, cap))
+            c, p = count_product(x, inv[i], tstar, cap_at(hi, i, budget, cap))
         else:
             c = float(count_le_fast(x, tstar, float(high_of(hi, i, budget))))
+            p = c * x
         floor_i = floor_at(lo, i)
         c = max(c, floor_i)
-        tied = (c > floor_i) & (c * x == tstar)
+        tied = (c > floor_i) & (p == tstar)  # p = c * x unless the minimum raised c
         below = c - 1.0 if tied else c
         j = int_of(c) if tied else 0
         out[i] = -j if tied else int_of(c)  # c >= 1 when tied: the sign tells them apart
