@@ -118,3 +118,42 @@ def test_many_workers_equal_reference(fast_backend, kind, n, tasks_per_worker, s
     lam = _realistic_lam(kind, n, seed)
     budget = int(tasks_per_worker * n)
     np.testing.assert_array_equal(fa.allocate(lam, budget, backend=fast_backend), reference(lam, budget))
+
+
+def _sequence_lam(kind, n, rng):
+    """A cluster's per-task times from one call to the next: drifting, rescaled by orders of
+    magnitude, with workers that leave, go unexplored, or run at subnormal times."""
+    lam = rng.lognormal(0.0, float(rng.choice([0.5, 5.0])), n)
+    if kind == "scaled":
+        lam *= 10.0 ** float(rng.integers(-300, 280))
+    elif kind == "subnormal":
+        lam[rng.random(n) < 0.3] = float(rng.choice([5e-324, 1e-310, 3e-308]))
+    elif kind == "churn":
+        lam[rng.random(n) < 0.2] = np.inf
+        lam[rng.random(n) < 0.1] = 0.0
+    return lam
+
+
+@settings(max_examples=60)
+@given(
+    n=st.sampled_from([3, 64, 300, 4100]),
+    calls=st.lists(
+        st.tuples(st.sampled_from(["drift", "scaled", "subnormal", "churn"]), st.sampled_from([0.5, 1, 4, 2**40]),
+                  st.booleans()),
+        min_size=2, max_size=5),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_a_sequence_of_calls_equals_cold_calls(fast_backend, n, calls, seed):
+    # fa.Allocator starts each call from the last one's bracket (as every policy's rounds
+    # do): whatever that bracket was, the result is the cold call's.
+    rng = np.random.default_rng(seed)
+    allocator = fa.Allocator(n, backend=fast_backend)
+    for kind, per_worker, bounded in calls:
+        lam = _sequence_lam(kind, n, rng)
+        budget = int(per_worker * n) if per_worker != 2**40 else 2**40
+        kw = {}
+        if bounded:
+            kw = dict(min_tasks=rng.integers(0, 2, n) * (lam < np.inf), max_tasks=np.full(n, 2 * budget))
+        a = allocator(lam, budget, **kw)
+        assert is_canonical(lam, budget, a, kw.get("min_tasks"), kw.get("max_tasks"))
+        np.testing.assert_array_equal(a, fa.allocate(lam, budget, backend=fast_backend, **kw))
