@@ -131,6 +131,7 @@ def _sequence_lam(kind, n, rng):
     elif kind == "churn":
         lam[rng.random(n) < 0.2] = np.inf
         lam[rng.random(n) < 0.1] = 0.0
+        lam[0] = 1.0  # one worker stays
     return lam
 
 
@@ -152,8 +153,9 @@ def test_a_sequence_of_calls_equals_cold_calls(fast_backend, n, calls, seed):
         lam = _sequence_lam(kind, n, rng)
         budget = int(per_worker * n) if per_worker != 2**40 else 2**40
         kw = {}
-        if bounded:
-            kw = dict(min_tasks=rng.integers(0, 2, n) * (lam < np.inf), max_tasks=np.full(n, 2 * budget))
+        if bounded:  # at least a task for some of the available workers, as many as the budget allows
+            low = rng.integers(0, 2, n) * (lam < np.inf)
+            kw = dict(min_tasks=low * (np.cumsum(low) <= budget), max_tasks=np.full(n, 2 * budget))
         a = allocator(lam, budget, **kw)
         assert is_canonical(lam, budget, a, kw.get("min_tasks"), kw.get("max_tasks"))
         np.testing.assert_array_equal(a, fa.allocate(lam, budget, backend=fast_backend, **kw))
