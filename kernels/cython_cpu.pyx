@@ -2790,13 +2790,14 @@ cdef void first_guesses(const double[::1] lam, int64_t budget, int64_t n_avail, 
 
 cdef void scaled_guesses(double r, const double* guide, double* guesses) noexcept nogil:
     # threshold.scaled_guesses: (t, t2) into guesses[0:2], from guide = (lo, hi, relaxation)
-    cdef double scale
+    cdef double scale, t
     guesses[0] = r
     guesses[1] = 0.0
     if 0.0 < guide[0] < guide[1] < INFINITY and 0.0 < guide[2] < INFINITY:
         scale = r / guide[2]
-        if guide[1] * scale > 0.0:  # else the scaled bracket underflowed: r itself
-            guesses[0] = min(guide[1] * scale, DBL_MAX)
+        t = min(guide[1] * scale, DBL_MAX)
+        if t > 0.0:  # else the scaled bracket underflowed: r itself
+            guesses[0] = t
             guesses[1] = guide[0] * scale
 
 

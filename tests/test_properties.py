@@ -151,7 +151,7 @@ def test_a_sequence_of_calls_equals_cold_calls(fast_backend, n, calls, seed):
     allocator = fa.Allocator(n, backend=fast_backend)
     for kind, per_worker, bounded in calls:
         lam = _sequence_lam(kind, n, rng)
-        budget = int(per_worker * n) if per_worker != 2**40 else 2**40
+        budget = min(int(per_worker * n), 2**40)
         kw = {}
         if bounded:  # at least a task for some of the available workers, as many as the budget allows
             low = rng.integers(0, 2, n) * (lam < np.inf)
