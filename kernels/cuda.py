@@ -749,7 +749,8 @@ class _Wide:
                 hi_t, hi_c, hi_prev, last_was_hi = t, c, below, True
             if have_lo and hi_t < INF and hi_c - lo_c <= width_max:
                 break
-            nxt = threshold.next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c)
+            nxt = threshold.next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c, width_max,
+                                       False, 0)
             prev_t, prev_c, t = t, c, nxt
             if not (lo_t < t < hi_t and t < DBL_MAX):
                 return False, (lo_t, lo_next), hi_prev

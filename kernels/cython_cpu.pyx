@@ -11,7 +11,7 @@ threshold, and the split at ``t*``) are C with AVX-512 or AVX2 intrinsics, picke
 time (``set_simd_level`` forces one, for tests and benchmarks); elsewhere the scalar loops.
 """
 
-from libc.math cimport INFINITY, fabs, floor, nextafter, sqrt
+from libc.math cimport INFINITY, exp, fabs, floor, log, nextafter, sqrt
 from libc.float cimport DBL_MAX
 from libc.stdint cimport int64_t
 from libc.stdlib cimport llabs
@@ -20,6 +20,7 @@ from libc.stdlib cimport llabs
 cdef int MAX_REFINE = 4096
 cdef double GROWTH = 18446744073709551616.0  # 2**64
 cdef int MAX_BRACKET_STEPS = 8
+cdef double WIDE = 2.0
 cdef Py_ssize_t EXTREMES_N = 256
 cdef double ESTIMATE_MARGIN = 8.881784197001252e-16  # 2**-50
 cdef int MAX_ESTIMATES = 12
@@ -2150,25 +2151,49 @@ cdef void finish_at(const double[::1] lam, const double[::1] inv, int64_t budget
 
 
 cdef double aim(int64_t budget, int64_t c, bint have_lo, double lo_c, double hi_t,
-                double hi_c) noexcept nogil:
+                double hi_c, int64_t width) noexcept nogil:
     # threshold.aim
     cdef double margin = 2.0 * sqrt(<double>(budget - c if budget > c else c - budget)) + 4.0
+    cdef double room
     if hi_t == INFINITY or (have_lo and budget - lo_c <= hi_c - budget):
-        return budget + margin
-    return budget - margin
+        room = width - (budget - lo_c) if have_lo else 0.0
+        return budget + (min(margin, 0.5 * room) if room >= 2.0 else margin)
+    room = width - (hi_c - budget)
+    return budget - (min(margin, 0.5 * room) if room >= 2.0 else margin)
+
+
+cdef inline double exp_at_most(double u) noexcept nogil:
+    # threshold.exp_at_most
+    return exp(min(u, 709.0))
+
+
+cdef inline bint log_like(double lo_t, double lo_c, double hi_t, double hi_c) noexcept nogil:
+    # threshold.log_like
+    return lo_t > 0.0 and hi_t > WIDE * lo_t and lo_c > 0.0 and (hi_c / lo_c) * (hi_c / lo_c) < hi_t / lo_t
+
+
+cdef inline double log_between(double lo_t, double lo_c, double hi_t, double hi_c, double target) noexcept nogil:
+    # threshold.log_between
+    cdef double u = log(lo_t)
+    return exp_at_most(u + (target - lo_c) * ((log(hi_t) - u) / (hi_c - lo_c)))
 
 
 cdef double next_guess(int64_t budget, double t, int64_t c, double slope, double prev_t,
                        int64_t prev_c, bint have_lo, double lo_t, double lo_c, double hi_t,
-                       double hi_c) noexcept nogil:
+                       double hi_c, int64_t width, bint stalled, int64_t base) noexcept nogil:
     # threshold.next_guess
-    cdef double local = slope, target
+    cdef double local = slope, target, nxt
     if prev_t >= 0.0 and c != prev_c:
         local = (c - prev_c) / (t - prev_t)
-    target = aim(budget, c, have_lo, lo_c, hi_t, hi_c)
+    target = aim(budget, c, have_lo, lo_c, hi_t, hi_c, width)
     if have_lo and hi_t < INFINITY:
+        if log_like(lo_t, lo_c - base, hi_t, hi_c - base):
+            return log_between(lo_t, lo_c, hi_t, hi_c, target)
         return lo_t + (target - lo_c) * ((hi_t - lo_t) / <double>(hi_c - lo_c))
-    return t + (target - c) / local
+    nxt = t + (target - c) / local
+    if stalled and hi_t == INFINITY and 0.0 < prev_t < t and prev_c < c < budget:
+        nxt = max(nxt, log_between(prev_t, <double>prev_c, t, <double>c, target))
+    return nxt
 
 
 cdef double shrink_guess(int64_t budget, double lo_t, int64_t lo_c, double hi_t,
@@ -2188,9 +2213,11 @@ cdef double shrink_guess(int64_t budget, double lo_t, int64_t lo_c, double hi_t,
 
 cdef double next_threshold(int64_t budget, int step, double t, int64_t c, double t2, double slope,
                            double prev_t, int64_t prev_c, int streak, bint have_lo, double lo_t,
-                           int64_t lo_c, double hi_t, int64_t hi_c) noexcept nogil:
+                           int64_t lo_c, double hi_t, int64_t hi_c, int64_t width,
+                           int64_t base) noexcept nogil:
     # threshold.next_threshold: -1 when no float is left inside the bracket
     cdef double nxt, lo_w, hi_w
+    cdef bint stalled
     if step == 0 and lo_t < t2 < hi_t:
         nxt = t2
     elif step < MAX_BRACKET_STEPS:
@@ -2200,7 +2227,9 @@ cdef double next_threshold(int64_t budget, int step, double t, int64_t c, double
             hi_w = budget + (hi_c - budget) / 2.0 ** (streak - 1)
         elif streak <= -2 and have_lo:
             lo_w = budget - (budget - lo_c) / 2.0 ** (-streak - 1)
-        nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_w, hi_t, hi_w)
+        stalled = streak >= 3 and 2.0 * (c - prev_c) < budget - prev_c
+        nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_w, hi_t, hi_w, width, stalled,
+                         base)
     else:
         nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
     if not (lo_t < nxt < hi_t and nxt < DBL_MAX):
@@ -2217,10 +2246,25 @@ cdef double PAIR_AIM = 0.3
 
 cdef bint pair_thresholds(int64_t budget, double s, int64_t c, double slope, double local, int64_t width,
                           bint have_lo, double lo_s, int64_t lo_c, double hi_s, int64_t hi_c,
-                          double* pair) noexcept nogil:
+                          double last_s, int64_t last_c, int64_t base, double* pair) noexcept nogil:
     # threshold.pair_thresholds: False where it returns (-1, -1), else the pair in pair[0:2]
-    cdef double k = slope, base_s = s, d, a, b
-    cdef int64_t base_c = c
+    cdef double k = slope, base_s = s, d = PAIR_AIM * width, a, b, p_s = -1.0, q_s = 0.0
+    cdef int64_t base_c = c, p_c = 0, q_c = 0
+    if local > 0.0:
+        if last_s < s:
+            p_s, p_c, q_s, q_c = last_s, last_c, s, c
+        else:
+            p_s, p_c, q_s, q_c = s, c, last_s, last_c
+    elif have_lo and hi_s < INFINITY:
+        p_s, p_c, q_s, q_c = lo_s, lo_c, hi_s, hi_c
+    if log_like(p_s, <double>(p_c - base), q_s, <double>(q_c - base)):
+        a = log_between(p_s, <double>p_c, q_s, <double>q_c, budget - d)
+        b = log_between(p_s, <double>p_c, q_s, <double>q_c, budget + d)
+        if not (lo_s < a < b < hi_s):
+            return False
+        pair[0] = a
+        pair[1] = b
+        return True
     if local > 0.0:
         k = local
     elif have_lo and hi_s < INFINITY:
@@ -2229,7 +2273,6 @@ cdef bint pair_thresholds(int64_t budget, double s, int64_t c, double slope, dou
         base_c = lo_c
     if not (k > 0.0):
         return False
-    d = PAIR_AIM * width
     a = base_s + (budget - d - base_c) / k
     b = base_s + (budget + d - base_c) / k
     if not (lo_s < a < b < hi_s and b <= DBL_MAX):
@@ -2310,12 +2353,13 @@ cdef int estimate_bracket(const double[::1] inv, int64_t budget, double t, doubl
                 near_s = prev_s
                 near_c = prev_c
             local = (near_c - last_c) / (near_s - last_s) if last_s >= 0.0 and near_c != last_c else -1.0
-            if pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c, hi_s, hi_c, pair):
+            if pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c, hi_s, hi_c, last_s,
+                               last_c, base, pair):
                 nxt = pair[0]
                 s2 = pair[1]
         if s2 < 0.0:
             nxt = next_threshold(budget, step, s, c, t2, slope, prev_s, prev_c, streak, have_lo, lo_s, lo_c,
-                                 hi_s, hi_c)
+                                 hi_s, hi_c, width, base)
             if nxt < 0.0:
                 break
         prev_s = s
@@ -2510,7 +2554,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             finish_bracketed(lam, inv, budget, fast, INFINITY, out, ties, heap, lo_t, bracket, lo, hi)
             return
         nxt = next_threshold(budget, step, t, c, t2, slope, prev_t, prev_c, streak, have_lo, lo_t, lo_c,
-                             hi_t, hi_c)
+                             hi_t, hi_c, width_max, base)
         if nxt < 0.0:
             finish_bracketed(lam, inv, budget, fast, hi_t, out, ties, heap, lo_t, bracket, lo, hi)
             return

@@ -28,6 +28,8 @@ and a pass over the workers counts them exactly (``count_one``). So:
    (``scan_bounds_estimating``), and as workers at a bound stop counting, the second step
    divides by the slope that pass finds rather than by ``sum(1/lam)``; every later pass
    estimates at a pair of thresholds either side of the budget (``estimate_pair_into``).
+   Where bounds make the count grow like ``log t`` (``lam`` over many orders of
+   magnitude, :func:`log_like`), steps and pairs aim along a line in ``log t``.
 3. ``allocate_positive``, when the estimates do not bracket closely or on few workers:
    counting passes at the same secant steps bracket the key exactly; a count that lands
    on ``budget`` is the answer, a narrow bracket goes to ``select_between``.
@@ -88,6 +90,9 @@ MAX_REFINE = 4096
 GROWTH = 18446744073709551616.0
 #: Counting passes the secant bracketing may spend before steps that shrink geometrically.
 MAX_BRACKET_STEPS = 8
+#: A bracket whose ends are further apart than this factor, where the counts grew by less
+#: than the square root of it, is interpolated in ``log t`` (see :func:`log_like`).
+WIDE = 2.0
 #: From this many workers on, the second count already finds the products next to its
 #: threshold (see :func:`allocate_positive`).
 EXTREMES_N = 256
@@ -1007,31 +1012,66 @@ def finish_at(lam, inv, budget, fast, tstar, out, ties, heap, lo, hi):
 
 
 @register_jitable
-def aim(budget, c, have_lo, lo_c, hi_t, hi_c):
+def aim(budget, c, have_lo, lo_c, hi_t, hi_c, width):
     """The count :func:`next_guess` aims at: past the side still missing (or the farther one)
-    by about the counts' scatter around the linear model."""
+    by about the counts' scatter around the linear model, but where the other end is known,
+    no further past than half the room that ``width`` keys between the ends leave."""
     margin = 2.0 * math.sqrt(abs(budget - c)) + 4.0
     if hi_t == INF or (have_lo and budget - lo_c <= hi_c - budget):
-        return budget + margin
-    return budget - margin
+        room = width - (budget - lo_c) if have_lo else 0.0
+        return budget + (min(margin, 0.5 * room) if room >= 2.0 else margin)
+    room = width - (hi_c - budget)
+    return budget - (min(margin, 0.5 * room) if room >= 2.0 else margin)
 
 
 @register_jitable
-def next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c):
+def exp_at_most(u):
+    """``exp(u)``, kept finite (plain Python raises where it would overflow)."""
+    return math.exp(min(u, 709.0))
+
+
+@register_jitable
+def log_like(lo_t, lo_c, hi_t, hi_c):
+    """Whether counts ``lo_c`` at ``lo_t`` and ``hi_c`` at ``hi_t`` grow more like ``log t`` than
+    like ``t``: the ends are more than :data:`WIDE` apart and the counts grew by less than
+    the square root of the ratio. Per-worker bounds do that where ``lam`` spans many orders
+    of magnitude: workers at their cap or minimum stop counting, and the count follows the
+    distribution of ``log lam``, not ``t``."""
+    return lo_t > 0.0 and hi_t > WIDE * lo_t and lo_c > 0 and (hi_c / lo_c) ** 2 < hi_t / lo_t
+
+
+@register_jitable
+def log_between(lo_t, lo_c, hi_t, hi_c, target):
+    """The threshold where the line through ``(log lo_t, lo_c)`` and ``(log hi_t, hi_c)`` reaches
+    ``target`` keys."""
+    u = math.log(lo_t)
+    return exp_at_most(u + (target - lo_c) * ((math.log(hi_t) - u) / (hi_c - lo_c)))
+
+
+@register_jitable
+def next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, hi_c, width, stalled, base):
     """The next threshold to count while bracketing the ``budget``-th key (``c`` keys at ``t``).
 
     Aims past the side still missing (or the farther one) by about the counts' scatter
     around the linear model, so that the next count brackets closely. The counts' slope:
     ``sum(1/lam)`` holds only when every worker gets many tasks; with few, the secant
-    through the last two counts (``prev_t < 0``: none yet) is far closer.
+    through the last two counts (``prev_t < 0``: none yet) is far closer. A wide bracket
+    whose counts grow like ``log t`` is interpolated in ``log t``; without an upper end,
+    ``stalled`` (the secant has fallen short again and again) steps as far as the secant in
+    ``log t`` goes, if that is further.
     """
     local = slope
     if prev_t >= 0.0 and c != prev_c:
         local = (c - prev_c) / (t - prev_t)
-    target = aim(budget, c, have_lo, lo_c, hi_t, hi_c)
+    target = aim(budget, c, have_lo, lo_c, hi_t, hi_c, width)
     if have_lo and hi_t < INF:
+        if log_like(lo_t, lo_c - base, hi_t, hi_c - base):
+            return log_between(lo_t, lo_c, hi_t, hi_c, target)
         return lo_t + (target - lo_c) * ((hi_t - lo_t) / (hi_c - lo_c))
-    return t + (target - c) / local
+    nxt = t + (target - c) / local
+    if stalled and hi_t == INF and 0.0 < prev_t < t and prev_c < c < budget:
+        nxt = max(nxt, log_between(prev_t, prev_c, t, c, target))
+    return nxt
 
 
 @register_jitable
@@ -1051,9 +1091,10 @@ def shrink_guess(budget, lo_t, lo_c, hi_t, hi_c):
 
 
 @register_jitable
-def next_threshold(budget, step, t, c, t2, slope, prev_t, prev_c, streak, have_lo, lo_t, lo_c, hi_t, hi_c):
+def next_threshold(budget, step, t, c, t2, slope, prev_t, prev_c, streak, have_lo, lo_t, lo_c, hi_t, hi_c, width, base):
     """The next threshold to count inside the bracket ``(lo_t, hi_t)`` after ``step`` counts (``c``
-    keys at ``t``), or -1 when none is left between (adjacent floats).
+    keys at ``t``), or -1 when none is left between (adjacent floats); ``width``: the keys
+    between the ends that the caller can select among.
 
     The caller's second guess ``t2`` first, then secant steps, then steps that shrink the
     bracket geometrically.
@@ -1070,7 +1111,9 @@ def next_threshold(budget, step, t, c, t2, slope, prev_t, prev_c, streak, have_l
             hi_w = budget + (hi_c - budget) / 2.0 ** (streak - 1)
         elif streak <= -2 and have_lo:
             lo_w = budget - (budget - lo_c) / 2.0 ** (-streak - 1)
-        nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_w, hi_t, hi_w)
+        # Three counts or more below the budget, the last closing less than half the gap.
+        stalled = streak >= 3 and 2.0 * (c - prev_c) < budget - prev_c
+        nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_w, hi_t, hi_w, width, stalled, base)
     else:
         nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
     if not (lo_t < nxt < hi_t and nxt < DBL_MAX):
@@ -1213,10 +1256,11 @@ def estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi, t_ma
             # The secant from the previous pass: a pair's own is too short to see past the
             # estimates' rounding (a few keys against the 2 * PAIR_AIM * width between them).
             local = (near_c - last_c) / (near_s - last_s) if last_s >= 0.0 and near_c != last_c else -1.0
-            nxt, s2 = pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c, hi_s, hi_c)
+            nxt, s2 = pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c, hi_s, hi_c,
+                                      last_s, last_c, base)
         if s2 < 0.0:
             nxt = next_threshold(budget, step, s, c, t2, slope, prev_s, prev_c, streak, have_lo, lo_s, lo_c, hi_s,
-                                 hi_c)
+                                 hi_c, width, base)
             if nxt < 0.0:
                 break
         prev_s = s
@@ -1233,7 +1277,7 @@ PAIR_AIM = 0.3
 
 
 @register_jitable
-def pair_thresholds(budget, s, c, slope, local, width, have_lo, lo_s, lo_c, hi_s, hi_c):
+def pair_thresholds(budget, s, c, slope, local, width, have_lo, lo_s, lo_c, hi_s, hi_c, last_s, last_c, base):
     """Two thresholds ``a < b`` for the next estimate pass, aimed ``PAIR_AIM * width`` keys below
     and above the budget along a line through the estimate (``c`` keys at ``s``) of slope
     ``local`` (the secant from the previous pass; -1: none), else the bracket's, else
@@ -1242,7 +1286,23 @@ def pair_thresholds(budget, s, c, slope, local, width, have_lo, lo_s, lo_c, hi_s
     Where the counts are close to linear, the pass brackets ``t*`` narrowly at once; where
     they bend (workers reaching their bounds), the two may land on one side, one of them
     nearer than a single step aimed past the budget would have.
+
+    Where the counts above the ``base`` keys at 0 grow like ``log t`` (:func:`log_like`) between
+    the two estimates the line goes through (the previous pass's, ``last_c`` keys at
+    ``last_s``, and this one; else the bracket's ends), the pair aims along that line in
+    ``log t`` instead.
     """
+    d = PAIR_AIM * width
+    if local > 0.0:
+        p_s, p_c, q_s, q_c = (last_s, last_c, s, c) if last_s < s else (s, c, last_s, last_c)
+    elif have_lo and hi_s < INF:
+        p_s, p_c, q_s, q_c = lo_s, lo_c, hi_s, hi_c
+    else:
+        p_s, p_c, q_s, q_c = -1.0, 0, 0.0, 0
+    if log_like(p_s, p_c - base, q_s, q_c - base):
+        a = log_between(p_s, p_c, q_s, q_c, budget - d)
+        b = log_between(p_s, p_c, q_s, q_c, budget + d)
+        return (a, b) if lo_s < a < b < hi_s else (-1.0, -1.0)
     k = slope
     base_s = s
     base_c = c
@@ -1254,7 +1314,6 @@ def pair_thresholds(budget, s, c, slope, local, width, have_lo, lo_s, lo_c, hi_s
         base_c = lo_c
     if not (k > 0.0):
         return -1.0, -1.0
-    d = PAIR_AIM * width
     a = base_s + (budget - d - base_c) / k
     b = base_s + (budget + d - base_c) / k
     if not (lo_s < a < b < hi_s and b <= DBL_MAX):
@@ -1433,7 +1492,7 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, first, base, t_max, 
             finish_at(lam, inv, budget, fast, INF, out, ties, heap, lo, hi)
             return lo_t, INF
         nxt = next_threshold(budget, step, t, c, t2, slope, prev_t, prev_c, streak, have_lo, lo_t, lo_c, hi_t,
-                             hi_c)
+                             hi_c, width_max, base)
         if nxt < 0.0:  # adjacent floats: every key inside is at hi_t
             finish_at(lam, inv, budget, fast, hi_t, out, ties, heap, lo, hi)
             return lo_t, hi_t

@@ -27,7 +27,8 @@ from fastata.kernels import cuda as cuda_kernels  # noqa: E402
 @pytest.fixture
 def paths(monkeypatch):
     """Every problem of 2 workers or more takes the whole-GPU path on a small grid; returns
-    the names of the steps that ran (the one-thread fallback included)."""
+    the names of the steps that ran (the one-thread fallback included; "landed" where a
+    bracketing count was the budget itself)."""
     monkeypatch.setattr(cuda_kernels, "WIDE_N", 2)
     monkeypatch.setattr(cuda_kernels, "WIDE_BLOCKS", 3)
     monkeypatch.setattr(cuda_kernels, "WIDE_THREADS", 4)
@@ -41,6 +42,16 @@ def paths(monkeypatch):
             return _original(self, *args)
 
         monkeypatch.setattr(cuda_kernels._Wide, name, spy)
+    bracket = cuda_kernels._Wide.bracket
+
+    def spy_bracket(self, *args):
+        before = len(ran)
+        result = bracket(self, *args)
+        if result[0] and len(ran) == before:  # a count landed on the budget: nothing left to select
+            ran.append("landed")
+        return result
+
+    monkeypatch.setattr(cuda_kernels._Wide, "bracket", spy_bracket)
     one_thread = cuda_kernels._allocate_one_thread
 
     def spy_one_thread(*args):

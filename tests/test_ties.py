@@ -134,6 +134,18 @@ def test_passes_are_few_on_wide_ranges_and_far_faster_workers(kind, n, budget):
     assert sum(passes.values()) <= 8, passes
 
 
+@pytest.mark.parametrize("kind, most", [("lognormal(0, 5)", 6), ("lognormal(0, 20)", 7), ("1e-300..1e300", 6)])
+@pytest.mark.parametrize("n, budget", [(4096, 16384), (65536, 262144)])
+def test_passes_are_few_on_wide_ranges_with_bounds(kind, most, n, budget):
+    # Workers at their cap or their minimum stop counting, so over orders of magnitude the
+    # count grows like log t, not t: a secant in t crept towards t* (11 passes for
+    # lognormal(0, 20), 20 for 1e-300..1e300 at 65,536 workers), one in log t does not.
+    lam = WIDE[kind](n, np.random.default_rng(0))
+    lo, hi = _bench.case_bounds(n, budget, lam)
+    passes = _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi)
+    assert sum(passes.values()) <= most, passes
+
+
 @pytest.mark.parametrize("kind", list(WIDE))
 def test_wide_ranges_and_far_faster_workers_are_canonical(fast_backend, kind):
     lam = WIDE[kind](6000, np.random.default_rng(4))
