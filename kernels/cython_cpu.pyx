@@ -78,7 +78,6 @@ cdef double relaxation(const double[::1] lam, int64_t budget, int64_t n_avail,
 
 cdef extern from *:
     """
-    #include <float.h>
     #include <math.h>
     #include <stdint.h>
     #include <stddef.h>
@@ -92,18 +91,8 @@ cdef extern from *:
     /* The AVX2 passes read an integer from the bits of 2**52 + c: they need c < 2**52. */
     #define FASTATA_TWO52 4503599627370496.0
 
-    /* threshold.no_underflow: v raised to 0.5 / t where it is below, so that t * v counts the
-       same keys (under 1: none either way) and never underflows to a subnormal, which x86
-       computes in microcode (passes 4-8x slower where lam spans some 300 orders of magnitude).
-       t is fixed in a pass's loop: the compiler takes the division out of it. */
-    static inline double fastata_unflow1(double v, double t) {
-        double f = t > 0.0 ? 0.5 / t : 0.0;
-        f = f < DBL_MAX ? f : DBL_MAX;  /* subnormal t: t * DBL_MAX < 1/2 */
-        return v > f ? v : f;
-    }
-
     static inline double fastata_count1(double x, double v, double t, double cap) {
-        double q = t * fastata_unflow1(v, t), c;
+        double q = t * v, c;
         c = (double)(int64_t)(q < cap ? q : cap);  /* q >= 0: truncation floors */
         c += (c < cap) & ((c + 1.0) * x <= t);
         c -= c * x > t;
@@ -141,7 +130,7 @@ cdef extern from *:
             counts[0] += !(x >= 0.0);
             counts[1] += x == 0.0;
             counts[2] += x < HUGE_VAL;
-            q = s * fastata_unflow1(inv[i], s);
+            q = s * inv[i];
             est += trunc(q < cap ? q : cap);
             most = inv[i] > most ? inv[i] : most;
         }
@@ -212,21 +201,6 @@ cdef extern from *:
     #include <immintrin.h>
     #define FASTATA_X86_SIMD 1
 
-    /* fastata_unflow1, 8 and 4 lanes */
-    __attribute__((target("avx512f,avx512dq")))
-    static inline __m512d fastata_unflow8(__m512d v, __m512d vt) {
-        __mmask8 positive = _mm512_cmp_pd_mask(vt, _mm512_setzero_pd(), _CMP_GT_OQ);
-        return _mm512_max_pd(v, _mm512_min_pd(_mm512_maskz_div_pd(positive, _mm512_set1_pd(0.5), vt),
-                                              _mm512_set1_pd(DBL_MAX)));
-    }
-
-    __attribute__((target("avx2")))
-    static inline __m256d fastata_unflow4(__m256d v, __m256d vt) {
-        __m256d positive = _mm256_cmp_pd(vt, _mm256_setzero_pd(), _CMP_GT_OQ);
-        return _mm256_max_pd(v, _mm256_min_pd(_mm256_and_pd(positive, _mm256_div_pd(_mm256_set1_pd(0.5), vt)),
-                                              _mm256_set1_pd(DBL_MAX)));
-    }
-
     /* The exact count of threshold.count_one, 8 lanes, and the product of the count before its
        last step down: that product equals t* exactly where the count has its last key at t*
        (a step down means it is above t*, and then the key below cannot be at t*: the count
@@ -235,7 +209,7 @@ cdef extern from *:
     static inline __m512d fastata_count_product8(__m512d x, __m512d v, __m512d vt, __m512d vcap,
                                                  __m512d *product) {
         const __m512d one = _mm512_set1_pd(1.0);
-        __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vt, fastata_unflow8(v, vt)), vcap),
+        __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vt, v), vcap),
                                          _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
         __mmask8 up = _mm512_cmp_pd_mask(c, vcap, _CMP_LT_OQ);
         up = _mm512_mask_cmp_pd_mask(up, _mm512_mul_pd(_mm512_add_pd(c, one), x), vt, _CMP_LE_OQ);
@@ -255,7 +229,7 @@ cdef extern from *:
     static inline __m256d fastata_count_product4(__m256d x, __m256d v, __m256d vt, __m256d vcap,
                                                  __m256d *product) {
         const __m256d one = _mm256_set1_pd(1.0);
-        __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vt, fastata_unflow4(v, vt)), vcap),
+        __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vt, v), vcap),
                                     _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
         __m256d up = _mm256_and_pd(
             _mm256_cmp_pd(c, vcap, _CMP_LT_OQ),
@@ -403,7 +377,7 @@ cdef extern from *:
         for (; i + 8 <= n; i += 8) {
             __m512d v = fastata_inverse8(_mm512_loadu_pd(lam + i), &s, &invalid, &zeros, &finite, &most);
             _mm512_storeu_pd(inv + i, v);
-            est = _mm512_add_pd(est, _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vat, fastata_unflow8(v, vat)), vcap),
+            est = _mm512_add_pd(est, _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vat, v), vcap),
                                                           _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
         }
         counts[0] += _mm512_reduce_add_epi64(invalid);
@@ -426,7 +400,7 @@ cdef extern from *:
         for (; i + 4 <= n; i += 4) {
             __m256d v = fastata_inverse4(_mm256_loadu_pd(lam + i), &s, &invalid, &zeros, &finite, &most);
             _mm256_storeu_pd(inv + i, v);
-            est = _mm256_add_pd(est, _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vat, fastata_unflow4(v, vat)), vcap),
+            est = _mm256_add_pd(est, _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vat, v), vcap),
                                                      _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
         }
         counts[0] += fastata_isum4(invalid);
@@ -944,7 +918,7 @@ cdef extern from *:
         for (ptrdiff_t i = 0; i < n; i++) {
             double low = lo == NULL ? 0.0 : (double)lo[i];
             double cap = fastata_cap1(hi, i, budget);
-            double v = fastata_unflow1(inv[i], t), q = t * v, c;  /* reach * v: no underflow either */
+            double v = inv[i], q = t * v, c;
             double near = q < cap + 0.5 ? q : cap + 0.5;  /* past it the count is the cap */
             if (fabs(near - rint(near)) < near * FASTATA_COUNT_MARGIN)  /* never for q = 0 */
                 c = fastata_count1(lam[i], v, t, cap);
@@ -976,7 +950,7 @@ cdef extern from *:
                 vcap = fastata_cap8(hi + i, vbudget);
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
             }
-            __m512d v = fastata_unflow8(_mm512_loadu_pd(inv + i), vt), q = _mm512_mul_pd(vt, v), c;
+            __m512d v = _mm512_loadu_pd(inv + i), q = _mm512_mul_pd(vt, v), c;
             __m512d near = _mm512_min_pd(q, _mm512_add_pd(vcap, half));
             __m512d off = _mm512_abs_pd(_mm512_sub_pd(
                 near, _mm512_roundscale_pd(near, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
@@ -1016,7 +990,7 @@ cdef extern from *:
                 vcap = fastata_cap4(hi + i, vbudget);
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
             }
-            __m256d v = fastata_unflow4(_mm256_loadu_pd(inv + i), vt), q = _mm256_mul_pd(vt, v), c;
+            __m256d v = _mm256_loadu_pd(inv + i), q = _mm256_mul_pd(vt, v), c;
             __m256d near = _mm256_min_pd(q, _mm256_add_pd(vcap, half));
             __m256d off = _mm256_andnot_pd(sign, _mm256_sub_pd(
                 near, _mm256_round_pd(near, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
@@ -1171,7 +1145,7 @@ cdef extern from *:
                                  const int with_slope, const int with_check) {
         double total = 0.0, moving = 0.0, bad = 0.0, taken = 0.0, capacity = 0.0, room = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
-            double q = s * fastata_unflow1(inv[i], s);
+            double q = s * inv[i];
             double cap = fastata_cap1(hi, i, budget);
             double c = trunc(q < cap ? q : cap);
             double low = lo != NULL ? (double)lo[i] : 0.0;
@@ -1268,7 +1242,7 @@ cdef extern from *:
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
             }
             __m512d x = _mm512_loadu_pd(inv + i);
-            __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, fastata_unflow8(x, vs)), cap),
+            __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, x), cap),
                                              _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             if (with_slope)
                 moving = _mm512_mask_add_pd(moving, _mm512_cmp_pd_mask(c, low, _CMP_GE_OQ)
@@ -1319,7 +1293,7 @@ cdef extern from *:
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
             }
             __m256d x = _mm256_loadu_pd(inv + i);
-            __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, fastata_unflow4(x, vs)), cap),
+            __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, x), cap),
                                         _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             if (with_slope)
                 moving = _mm256_add_pd(moving, _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(c, low, _CMP_GE_OQ),
@@ -1402,7 +1376,7 @@ cdef extern from *:
             /* fastata_estimate_avx512_body with slope and check, on v */
             __m512i l = _mm512_loadu_si512((const void *)(lo + i)), h = _mm512_loadu_si512((const void *)(hi + i));
             __m512d cap = _mm512_cvtepi64_pd(_mm512_min_epi64(h, vbudget)), low = _mm512_cvtepi64_pd(l);
-            __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, fastata_unflow8(v, vs)), cap),
+            __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, v), cap),
                                              _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             moving = _mm512_mask_add_pd(moving, _mm512_cmp_pd_mask(c, low, _CMP_GE_OQ)
                                                 & _mm512_cmp_pd_mask(c, cap, _CMP_LT_OQ), moving, v);
@@ -1446,7 +1420,7 @@ cdef extern from *:
             __m256i l = _mm256_loadu_si256((const __m256i *)(lo + i)), h = _mm256_loadu_si256((const __m256i *)(hi + i));
             __m256d cap = fastata_to_double4(_mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget)));
             __m256d low = fastata_to_double4(l);
-            __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, fastata_unflow4(v, vs)), cap),
+            __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, v), cap),
                                         _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             moving = _mm256_add_pd(moving, _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(c, low, _CMP_GE_OQ),
                                                                         _mm256_cmp_pd(c, cap, _CMP_LT_OQ)), v));
@@ -1499,7 +1473,7 @@ cdef extern from *:
         double total = 0.0, total2 = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
             double cap = fastata_cap1(hi, i, budget), low = (double)lo[i];
-            double q = s * fastata_unflow1(inv[i], s), q2 = s2 * fastata_unflow1(inv[i], s2);
+            double q = s * inv[i], q2 = s2 * inv[i];
             double c = trunc(q < cap ? q : cap), c2 = trunc(q2 < cap ? q2 : cap);
             total += c < low ? low : c;
             total2 += c2 < low ? low : c2;
@@ -1521,9 +1495,9 @@ cdef extern from *:
             __m512d cap = fastata_cap8(hi + i, vbudget);
             __m512d low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
             __m512d x = _mm512_loadu_pd(inv + i);
-            __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, fastata_unflow8(x, vs)), cap),
+            __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, x), cap),
                                              _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-            __m512d c2 = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs2, fastata_unflow8(x, vs2)), cap),
+            __m512d c2 = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs2, x), cap),
                                               _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             t0 = _mm512_add_pd(t0, _mm512_max_pd(c, low));
             t1 = _mm512_add_pd(t1, _mm512_max_pd(c2, low));
@@ -1545,9 +1519,9 @@ cdef extern from *:
             __m256d cap = fastata_cap4(hi + i, vbudget);
             __m256d low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
             __m256d x = _mm256_loadu_pd(inv + i);
-            __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, fastata_unflow4(x, vs)), cap),
+            __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, x), cap),
                                         _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-            __m256d c2 = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs2, fastata_unflow4(x, vs2)), cap),
+            __m256d c2 = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs2, x), cap),
                                          _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             t0 = _mm256_add_pd(t0, _mm256_max_pd(c, low));
             t1 = _mm256_add_pd(t1, _mm256_max_pd(c2, low));

@@ -157,15 +157,6 @@ def count_le_fast(x, t, cap):
 
 
 @register_jitable
-def no_underflow(inv, t):
-    """``inv``, raised to ``0.5 / t`` where it is below: ``t * inv`` counts the same (a product
-    under 1 counts no key either way), but no longer underflows to a subnormal, which x86
-    computes in microcode (estimate and counting passes 4-8x slower where ``lam`` spans
-    some 300 orders of magnitude). Inside a pass's loop the division is computed once."""
-    return max(inv, min(0.5 / t, DBL_MAX)) if t > 0.0 else inv  # subnormal t: t * DBL_MAX < 1/2
-
-
-@register_jitable
 def count_one(x, inv, t, cap):
     """The exact count of :func:`count_le` as a float, from ``inv = fl(1/x)``; needs ``cap < 2**51``.
 
@@ -181,7 +172,7 @@ def count_product(x, inv, t, cap):
     ``t`` exactly where the count's last key has product ``t`` (for ``t > 0``): a step down
     means ``p > t``, and then the key below cannot be at ``t``, since ``trunc(t * inv)``, within
     a few ulps of ``t / x``, would have been under the count, not at it (``cap < 2**51``)."""
-    c = np.trunc(min(t * no_underflow(inv, t), cap))  # >= 0 (NaN only for x = 0, never counted)
+    c = np.trunc(min(t * inv, cap))  # t * inv >= 0 (NaN only for x = 0, never counted)
     c += 1.0 if (c < cap) & ((c + 1.0) * x <= t) else 0.0
     p = c * x
     return c - (1.0 if p > t else 0.0), p
@@ -366,7 +357,7 @@ def inverse_pass(lam, inv, s, budget):
         n_invalid += invalid
         n_zero += zero
         n_finite += finite
-        estimate += max(min(np.trunc(s * no_underflow(v, s)), cap), 0.0)
+        estimate += max(min(np.trunc(s * v), cap), 0.0)
         top = k if k > top else top
     return total, n_invalid, n_zero, n_finite, estimate, from_order_key(top)
 
@@ -595,7 +586,7 @@ def count_list_into(lam, inv, t, budget, hi_t, counts, idx, lo, hi):
         found = 0
         for k in range(LIST_BLOCK):
             i = start + k
-            v = no_underflow(inv[i], t)  # reach * v then never underflows either
+            v = inv[i]
             cap_i = cap_at(hi, i, budget, cap)
             q = t * v
             # Past cap + 1/2 the count is the cap (below 2**48; above, every q is in doubt).
@@ -1150,7 +1141,7 @@ def estimate_into(inv, s, budget, lo, hi):
     cap = float(budget)
     total = 0.0
     for i in range(inv.shape[0]):
-        total += max(min(np.trunc(s * no_underflow(inv[i], s)), cap_at(hi, i, budget, cap)), floor_at(lo, i))
+        total += max(min(np.trunc(s * inv[i]), cap_at(hi, i, budget, cap)), floor_at(lo, i))
     return total
 
 
@@ -1176,7 +1167,7 @@ def estimate_slope_into(inv, s, budget, lo, hi):
 def estimate_term(x, s, cap_i, floor_i):
     """One worker's terms of :func:`estimate_slope_into` (``x = 1/lam_i``): its estimated count,
     clamped to ``[floor_i, cap_i]``, and ``x`` if no bound holds that count, else 0."""
-    c = np.trunc(min(s * no_underflow(x, s), cap_i))
+    c = np.trunc(min(s * x, cap_i))
     return max(c, floor_i), x if (c >= floor_i) & (c < cap_i) else 0.0
 
 
@@ -1340,8 +1331,8 @@ def estimate_pair_into(inv, s, s2, budget, lo, hi):
         x = inv[i]
         cap_i = cap_at(hi, i, budget, cap)
         floor_i = floor_at(lo, i)
-        total += max(np.trunc(min(s * no_underflow(x, s), cap_i)), floor_i)
-        total2 += max(np.trunc(min(s2 * no_underflow(x, s2), cap_i)), floor_i)
+        total += max(np.trunc(min(s * x, cap_i)), floor_i)
+        total2 += max(np.trunc(min(s2 * x, cap_i)), floor_i)
     return total, total2
 
 
