@@ -2190,7 +2190,7 @@ cdef double next_guess(int64_t budget, double t, int64_t c, double slope, double
         if log_like(lo_t, lo_c - base, hi_t, hi_c - base):
             return log_between(lo_t, lo_c, hi_t, hi_c, target)
         return lo_t + (target - lo_c) * ((hi_t - lo_t) / <double>(hi_c - lo_c))
-    nxt = t + (target - c) / local
+    nxt = t + (target - c) / local if local > 0.0 else -1.0
     if stalled and hi_t == INFINITY and 0.0 < prev_t < t and prev_c < c < budget:
         nxt = max(nxt, log_between(prev_t, <double>prev_c, t, <double>c, target))
     return nxt

@@ -1068,7 +1068,7 @@ def next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, h
         if log_like(lo_t, lo_c - base, hi_t, hi_c - base):
             return log_between(lo_t, lo_c, hi_t, hi_c, target)
         return lo_t + (target - lo_c) * ((hi_t - lo_t) / (hi_c - lo_c))
-    nxt = t + (target - c) / local
+    nxt = t + (target - c) / local if local > 0.0 else -1.0  # no slope (every worker at a bound): shrink
     if stalled and hi_t == INF and 0.0 < prev_t < t and prev_c < c < budget:
         nxt = max(nxt, log_between(prev_t, prev_c, t, c, target))
     return nxt

@@ -280,7 +280,8 @@ def every_bracket(args):
     return found
 
 
-@pytest.mark.parametrize("distribution", ["lognormal", "exponential", "paper", "two-speeds", "unavailable", "zeros"])
+@pytest.mark.parametrize("distribution", ["lognormal", "exponential", "paper", "two-speeds", "unavailable", "zeros",
+                                          "wide", "one-fast"])
 @pytest.mark.parametrize("size", [(600, 2400), (3000, 4500), (5000, 40000), (2000, 2**40)])
 def test_every_implementation_brackets_alike_and_the_bracket_holds(distribution, size):
     # The bounded estimates bracket t* with pairs of thresholds from the second pass on. Given
