@@ -1036,7 +1036,8 @@ def log_like(lo_t, lo_c, hi_t, hi_c):
     like ``t``: the ends are more than :data:`WIDE` apart and the counts grew by less than
     the square root of the ratio. Per-worker bounds do that where ``lam`` spans many orders
     of magnitude: workers at their cap or minimum stop counting, and the count follows the
-    distribution of ``log lam``, not ``t``."""
+    distribution of ``log lam``, not ``t``. Callers pass the counts above the ``base`` keys at
+    0 (the minimums), which would make any count look flat."""
     return lo_t > 0.0 and hi_t > WIDE * lo_t and lo_c > 0 and (hi_c / lo_c) ** 2 < hi_t / lo_t
 
 
