@@ -2154,17 +2154,16 @@ cdef double aim(int64_t budget, int64_t c, bint have_lo, double lo_c, double hi_
                 double hi_c, int64_t width) noexcept nogil:
     # threshold.aim
     cdef double margin = 2.0 * sqrt(<double>(budget - c if budget > c else c - budget)) + 4.0
-    cdef double room
+    cdef double room, side
     if hi_t == INFINITY or (have_lo and budget - lo_c <= hi_c - budget):
+        side = 1.0
         room = width - (budget - lo_c) if have_lo else 0.0
-        return budget + (min(margin, 0.5 * room) if room >= 2.0 else margin)
-    room = width - (hi_c - budget)
-    return budget - (min(margin, 0.5 * room) if room >= 2.0 else margin)
-
-
-cdef inline double exp_at_most(double u) noexcept nogil:
-    # threshold.exp_at_most
-    return exp(min(u, 709.0))
+    else:
+        side = -1.0
+        room = width - (hi_c - budget)
+    if room >= 2.0:
+        margin = min(margin, 0.5 * room)
+    return budget + side * margin
 
 
 cdef inline bint log_like(double lo_t, double lo_c, double hi_t, double hi_c) noexcept nogil:
@@ -2175,7 +2174,7 @@ cdef inline bint log_like(double lo_t, double lo_c, double hi_t, double hi_c) no
 cdef inline double log_between(double lo_t, double lo_c, double hi_t, double hi_c, double target) noexcept nogil:
     # threshold.log_between
     cdef double u = log(lo_t)
-    return exp_at_most(u + (target - lo_c) * ((log(hi_t) - u) / (hi_c - lo_c)))
+    return exp(min(u + (target - lo_c) * ((log(hi_t) - u) / (hi_c - lo_c)), 709.0))
 
 
 cdef double next_guess(int64_t budget, double t, int64_t c, double slope, double prev_t,

@@ -1018,16 +1018,14 @@ def aim(budget, c, have_lo, lo_c, hi_t, hi_c, width):
     no further past than half the room that ``width`` keys between the ends leave."""
     margin = 2.0 * math.sqrt(abs(budget - c)) + 4.0
     if hi_t == INF or (have_lo and budget - lo_c <= hi_c - budget):
+        side = 1.0
         room = width - (budget - lo_c) if have_lo else 0.0
-        return budget + (min(margin, 0.5 * room) if room >= 2.0 else margin)
-    room = width - (hi_c - budget)
-    return budget - (min(margin, 0.5 * room) if room >= 2.0 else margin)
-
-
-@register_jitable
-def exp_at_most(u):
-    """``exp(u)``, kept finite (plain Python raises where it would overflow)."""
-    return math.exp(min(u, 709.0))
+    else:
+        side = -1.0
+        room = width - (hi_c - budget)
+    if room >= 2.0:
+        margin = min(margin, 0.5 * room)
+    return budget + side * margin
 
 
 @register_jitable
@@ -1044,9 +1042,9 @@ def log_like(lo_t, lo_c, hi_t, hi_c):
 @register_jitable
 def log_between(lo_t, lo_c, hi_t, hi_c, target):
     """The threshold where the line through ``(log lo_t, lo_c)`` and ``(log hi_t, hi_c)`` reaches
-    ``target`` keys."""
+    ``target`` keys, kept finite (plain Python's ``exp`` raises where it would overflow)."""
     u = math.log(lo_t)
-    return exp_at_most(u + (target - lo_c) * ((math.log(hi_t) - u) / (hi_c - lo_c)))
+    return math.exp(min(u + (target - lo_c) * ((math.log(hi_t) - u) / (hi_c - lo_c)), 709.0))
 
 
 @register_jitable
