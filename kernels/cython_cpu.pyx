@@ -115,24 +115,24 @@ cdef extern from *:
         return total;
     }
 
-    /* threshold.inverse_pass: inv = 1/lam; returns sum(inv) over lam > 0; counts[0..2] +=
-       entries not >= 0, zeros, entries < inf; *estimate += sum_i trunc(min(s * inv[i], cap)),
-       the estimate pass without bounds at s (cap = budget), which the divisions leave time for;
-       *top = the largest inv, if above it (NaN never). */
+    /* threshold.inverse_pass: inv = 1/lam, or 0 where lam > zero_above; returns sum(1/lam)
+       over lam > 0; counts[0..2] += entries not >= 0, zeros, entries < inf; *estimate +=
+       sum_i trunc(min(s * inv[i], cap)), the estimate pass without bounds at s (cap = budget),
+       which the divisions leave time for; *top = the largest 1/lam, if above it (NaN never). */
     static double fastata_inverse_scalar(const double *lam, double *inv, ptrdiff_t n,
-                                         int64_t *counts, double s, double cap, double *estimate,
-                                         double *top) {
+                                         int64_t *counts, double s, double cap, double zero_above,
+                                         double *estimate, double *top) {
         double sum = 0.0, est = 0.0, most = *top;
         for (ptrdiff_t i = 0; i < n; i++) {
-            double x = lam[i], q;
-            inv[i] = 1.0 / (x + 0.0);  /* lam = -0.0: +inf (threshold.inverse_pass) */
-            sum += x > 0.0 ? inv[i] : 0.0;  /* lam = 0 left out (threshold.inverse_pass) */
+            double x = lam[i], v = 1.0 / (x + 0.0), q;  /* lam = -0.0: +inf (threshold.inverse_pass) */
+            inv[i] = x > zero_above ? 0.0 : v;
+            sum += x > 0.0 ? v : 0.0;  /* lam = 0 left out (threshold.inverse_pass) */
             counts[0] += !(x >= 0.0);
             counts[1] += x == 0.0;
             counts[2] += x < HUGE_VAL;
             q = s * inv[i];
             est += trunc(q < cap ? q : cap);
-            most = inv[i] > most ? inv[i] : most;
+            most = v > most ? v : most;
         }
         *estimate += est;
         *top = most;
@@ -368,14 +368,17 @@ cdef extern from *:
 
     __attribute__((target("avx512f,avx512dq")))
     static double fastata_inverse_avx512(const double *lam, double *inv, ptrdiff_t n,
-                                         int64_t *counts, double at, double cap, double *estimate,
-                                         double *top) {
+                                         int64_t *counts, double at, double cap, double zero_above,
+                                         double *estimate, double *top) {
         const __m512d zero = _mm512_setzero_pd(), vat = _mm512_set1_pd(at), vcap = _mm512_set1_pd(cap);
+        const __m512d vabove = _mm512_set1_pd(zero_above);
         __m512d s = zero, est = zero, most = _mm512_set1_pd(*top);
         __m512i invalid = _mm512_setzero_si512(), zeros = invalid, finite = invalid;
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
-            __m512d v = fastata_inverse8(_mm512_loadu_pd(lam + i), &s, &invalid, &zeros, &finite, &most);
+            __m512d x = _mm512_loadu_pd(lam + i);
+            __m512d v = fastata_inverse8(x, &s, &invalid, &zeros, &finite, &most);
+            v = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, vabove, _CMP_GT_OQ), v, zero);
             _mm512_storeu_pd(inv + i, v);
             est = _mm512_add_pd(est, _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vat, v), vcap),
                                                           _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
@@ -386,19 +389,22 @@ cdef extern from *:
         *estimate += _mm512_reduce_add_pd(est);
         *top = _mm512_reduce_max_pd(most);
         return _mm512_reduce_add_pd(s) + fastata_inverse_scalar(lam + i, inv + i, n - i, counts, at, cap,
-                                                                estimate, top);
+                                                                zero_above, estimate, top);
     }
 
     __attribute__((target("avx2")))
     static double fastata_inverse_avx2(const double *lam, double *inv, ptrdiff_t n,
-                                       int64_t *counts, double at, double cap, double *estimate,
-                                       double *top) {
+                                       int64_t *counts, double at, double cap, double zero_above,
+                                       double *estimate, double *top) {
         const __m256d zero = _mm256_setzero_pd(), vat = _mm256_set1_pd(at), vcap = _mm256_set1_pd(cap);
+        const __m256d vabove = _mm256_set1_pd(zero_above);
         __m256d s = zero, est = zero, most = _mm256_set1_pd(*top);
         __m256i invalid = _mm256_setzero_si256(), zeros = invalid, finite = invalid;
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
-            __m256d v = fastata_inverse4(_mm256_loadu_pd(lam + i), &s, &invalid, &zeros, &finite, &most);
+            __m256d x = _mm256_loadu_pd(lam + i);
+            __m256d v = fastata_inverse4(x, &s, &invalid, &zeros, &finite, &most);
+            v = _mm256_andnot_pd(_mm256_cmp_pd(x, vabove, _CMP_GT_OQ), v);
             _mm256_storeu_pd(inv + i, v);
             est = _mm256_add_pd(est, _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vat, v), vcap),
                                                      _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
@@ -408,7 +414,8 @@ cdef extern from *:
         counts[2] += fastata_isum4(finite);
         *estimate += fastata_sum4(est);
         *top = fastata_max4(most, *top);
-        return fastata_sum4(s) + fastata_inverse_scalar(lam + i, inv + i, n - i, counts, at, cap, estimate, top);
+        return fastata_sum4(s) + fastata_inverse_scalar(lam + i, inv + i, n - i, counts, at, cap, zero_above,
+                                                        estimate, top);
     }
 
     __attribute__((target("avx512f,avx512dq")))
@@ -722,20 +729,20 @@ cdef extern from *:
     /* inv = 1/lam and its sum; counts[0..2] = entries not >= 0 (NaN included), zeros,
        entries < inf. */
     /* *estimate starts at 0; s = 1, cap = 0: no estimate wanted (it stays 0 on valid lam).
-       *top: the largest 1/lam (0 if none is positive). */
+       *top: the largest 1/lam (0 if none is positive). inv is 0 where lam > zero_above. */
     static double fastata_inverse_at(int level, const double *lam, double *inv, ptrdiff_t n,
-                                     int64_t *counts, double s, double cap, double *estimate,
-                                     double *top) {
+                                     int64_t *counts, double s, double cap, double zero_above,
+                                     double *estimate, double *top) {
         counts[0] = counts[1] = counts[2] = 0;
         *estimate = 0.0;
         *top = 0.0;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
-            return fastata_inverse_avx512(lam, inv, n, counts, s, cap, estimate, top);
+            return fastata_inverse_avx512(lam, inv, n, counts, s, cap, zero_above, estimate, top);
         if (level == FASTATA_AVX2)
-            return fastata_inverse_avx2(lam, inv, n, counts, s, cap, estimate, top);
+            return fastata_inverse_avx2(lam, inv, n, counts, s, cap, zero_above, estimate, top);
     #endif
-        return fastata_inverse_scalar(lam, inv, n, counts, s, cap, estimate, top);
+        return fastata_inverse_scalar(lam, inv, n, counts, s, cap, zero_above, estimate, top);
     }
 
     static int fastata_samples_ok_at(int level, const int64_t *workers, const double *durations,
@@ -1353,7 +1360,7 @@ cdef extern from *:
                                                   int64_t budget, int64_t *counts, double *top,
                                                   double *estimate, double *slope, double *check) {
         double none = 0.0;
-        double sum = fastata_inverse_scalar(lam, inv, n, counts, 1.0, 0.0, &none, top);
+        double sum = fastata_inverse_scalar(lam, inv, n, counts, 1.0, 0.0, HUGE_VAL, &none, top);
         *estimate += fastata_estimate_scalar(inv, lo, hi, n, s, budget, slope, check);
         return sum;
     }
@@ -1583,7 +1590,7 @@ cdef extern from *:
                                        int64_t* out, Py_ssize_t n, double t,
                                        double cap) noexcept nogil
     double inverse_at "fastata_inverse_at"(int level, const double* lam, double* inv, Py_ssize_t n,
-                                           int64_t* counts, double s, double cap,
+                                           int64_t* counts, double s, double cap, double zero_above,
                                            double* estimate, double* top) noexcept nogil
     Py_ssize_t boundary_at "fastata_boundary_at"(int level, const double* lam, const int64_t* lo,
                                                  const int64_t* maxima, int64_t* out, Py_ssize_t n,
@@ -1698,18 +1705,20 @@ cdef int64_t count_bounded(const double[::1] lam, const double[::1] inv, double 
 
 
 cdef int64_t count_either(const double[::1] lam, const double[::1] inv, double t, int64_t budget,
-                          int64_t limit, bint fast, bint extremes, int64_t[::1] counts,
+                          int64_t limit, double reach, bint extremes, int64_t[::1] counts,
                           double* ext, const int64_t* lo, const int64_t* hi) noexcept nogil:
+    # threshold.count_at: from the stored 1/lam where t <= reach, else by division
     if lo == NULL:
-        return count_at_t(lam, inv, t, budget, limit, fast, extremes, counts, ext)
-    return count_bounded(lam, inv, t, budget, limit, fast, extremes, counts, ext, lo, hi)
+        return count_at_t(lam, inv, t, budget, limit, t <= reach, extremes, counts, ext)
+    return count_bounded(lam, inv, t, budget, limit, t <= reach, extremes, counts, ext, lo, hi)
 
 
 # --- Validation, zeros and the first guess -----------------------------------------------
 
 
-cdef int scan(const double[::1] lam, int64_t budget, double[::1] inv, double s, int64_t* n_zero,
-              int64_t* n_avail, double* inv_sum, double* lam_min, double* estimate) noexcept nogil:
+cdef int scan(const double[::1] lam, int64_t budget, double[::1] inv, double s, double zero_above,
+              int64_t* n_zero, int64_t* n_avail, double* inv_sum, double* lam_min,
+              double* estimate) noexcept nogil:
     # threshold.scan: one vectorised pass; only a NaN or negative entry, no available worker
     # or an overflowed 1/lam sends us to the exact pass. *estimate: the estimate at s > 0
     # taken in the same pass, or -1
@@ -1720,7 +1729,7 @@ cdef int scan(const double[::1] lam, int64_t budget, double[::1] inv, double s, 
     estimate[0] = -1.0
     if lam.shape[0] > 0:
         inv_sum[0] = inverse_at(SIMD_LEVEL, &lam[0], &inv[0], lam.shape[0], counts, s if s > 0.0 else 1.0,
-                                <double>budget if s > 0.0 else 0.0, &total, &top)
+                                <double>budget if s > 0.0 else 0.0, zero_above, &total, &top)
     if counts[0] > 0:
         return scan_exact(lam, budget, n_zero, n_avail, inv_sum, lam_min)
     if counts[1] > 0:
@@ -2028,13 +2037,13 @@ cdef void split_divided(const double[::1] lam, double tstar, int64_t budget, int
             sums[2] = max(sums[2], <double>c)
 
 
-cdef bint take_at(const double[::1] lam, const double[::1] inv, int64_t budget, bint fast,
+cdef bint take_at(const double[::1] lam, const double[::1] inv, int64_t budget, double reach,
                   double tstar, int64_t[::1] out, double[::1] hist,
                   const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.take_at: False when t* is not the product of the budget-th key
     cdef double sums[4]
     cdef int64_t taken, n_tied, rank, level, n_at = 0
-    if fast:
+    if tstar <= reach:
         sums[3] = split_at_level(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0],
                                  tstar, budget, sums)
     else:
@@ -2135,15 +2144,15 @@ cdef void take_tied(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int64_t r
                 remaining -= 1
 
 
-cdef void finish_at(const double[::1] lam, const double[::1] inv, int64_t budget, bint fast,
+cdef void finish_at(const double[::1] lam, const double[::1] inv, int64_t budget, double reach,
                     double tstar, int64_t[::1] out, int64_t[::1] ties, double[::1] heap,
                     const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.finish_at
     cdef double ext[2]
     if tstar < INFINITY and budget < RECIPROCAL_CAP:
-        take_at(lam, inv, budget, fast, tstar, out, heap, lo, hi)
+        take_at(lam, inv, budget, reach, tstar, out, heap, lo, hi)
     else:
-        count_either(lam, inv, min(tstar, DBL_MAX), budget, budget, fast, False, out, ext, lo, hi)
+        count_either(lam, inv, min(tstar, DBL_MAX), budget, budget, reach, False, out, ext, lo, hi)
         take_ties(lam, budget, tstar, out, ties, lo, hi)
 
 
@@ -2425,17 +2434,17 @@ cdef void copy_into(int64_t[::1] src, int64_t[::1] dst) noexcept nogil:
 
 
 cdef inline void finish_bracketed(const double[::1] lam, const double[::1] inv, int64_t budget,
-                                  bint fast, double tstar, int64_t[::1] out, int64_t[::1] ties,
+                                  double reach, double tstar, int64_t[::1] out, int64_t[::1] ties,
                                   double[::1] heap, double lo_t, double* bracket,
                                   const int64_t* lo, const int64_t* hi) noexcept nogil:
     # finish_at, and (lo_t, t*) as the bracket allocate_positive returns
-    finish_at(lam, inv, budget, fast, tstar, out, ties, heap, lo, hi)
+    finish_at(lam, inv, budget, reach, tstar, out, ties, heap, lo, hi)
     bracket[0] = lo_t
     bracket[1] = tstar
 
 
 cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_t budget,
-                            bint fast, double t, double t2, double slope, double first, int64_t base,
+                            double reach, double t, double t2, double slope, double first, int64_t base,
                             double t_max, int64_t[::1] out, int64_t[::1] ties, double[::1] heap,
                             double* bracket, const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.allocate_positive, step for step; the bracket it returns goes to bracket[0:2].
@@ -2462,7 +2471,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef double guess, total
     cdef Py_ssize_t listed
     cdef bint selected
-    if fast and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
+    if reach > 0.0 and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
         found = estimate_bracket(inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi, t_max, est)
         if found == NARROW:
             if est[0] > 0.0:
@@ -2483,23 +2492,23 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                 return
             # More keys between than the estimates said: the selection's scratch (heap, which
             # holds 1/lam) is overwritten; 1/lam again, and the exact passes take over.
-            inverse_at(SIMD_LEVEL, &lam[0], &heap[0], n, scratch, 1.0, 0.0, &spare[0], &spare[1])
+            inverse_at(SIMD_LEVEL, &lam[0], &heap[0], n, scratch, 1.0, 0.0, INFINITY, &spare[0], &spare[1])
             lo_c = base
         elif found == JUMP:
             plain = 0
             if est[1] < INFINITY:
                 guess = product_inside(lam, est[0], est[1], budget, lo, hi)
-                if guess > 0.0 and take_at(lam, inv, budget, fast, guess, out, heap, lo, hi):
+                if guess > 0.0 and take_at(lam, inv, budget, reach, guess, out, heap, lo, hi):
                     bracket[0] = est[0]
                     bracket[1] = guess
                     return
-                c = count_either(lam, inv, est[1], budget, limit, fast, True, ties, ext, lo, hi)
+                c = count_either(lam, inv, est[1], budget, limit, reach, True, ties, ext, lo, hi)
                 if c == budget:
                     copy_into(ties, out)
                     bracket[0] = est[0]
                     bracket[1] = est[1]
                     return
-                if c > budget and est[0] < ext[1] != guess and take_at(lam, inv, budget, fast, ext[1], out,
+                if c > budget and est[0] < ext[1] != guess and take_at(lam, inv, budget, reach, ext[1], out,
                                                                        heap, lo, hi):
                     bracket[0] = est[0]
                     bracket[1] = ext[1]
@@ -2507,14 +2516,14 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             else:
                 # nothing estimated above the flat: the next product above it, tried as t*
                 guess = product_above(lam, est[0], budget, lo, hi)
-                if guess > 0.0 and take_at(lam, inv, budget, fast, guess, out, heap, lo, hi):
+                if guess > 0.0 and take_at(lam, inv, budget, reach, guess, out, heap, lo, hi):
                     bracket[0] = est[0]
                     bracket[1] = guess
                     return
         t = est[1] if est[1] < INFINITY else max(est[0], t)
         t2 = est[0]
     for step in range(MAX_REFINE):
-        c = count_either(lam, inv, t, budget, limit, fast, step >= plain, try_buf, ext, lo, hi)
+        c = count_either(lam, inv, t, budget, limit, reach, step >= plain, try_buf, ext, lo, hi)
         if c == budget:
             if not try_in_out:
                 copy_into(try_buf, out)
@@ -2544,18 +2553,18 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             bracket[1] = hi_t
             return
         if lo_next >= hi_t:
-            finish_bracketed(lam, inv, budget, fast, hi_t, out, ties, heap, lo_t, bracket, lo, hi)
+            finish_bracketed(lam, inv, budget, reach, hi_t, out, ties, heap, lo_t, bracket, lo, hi)
             return
         if lo_next == hi_last:
-            finish_bracketed(lam, inv, budget, fast, lo_next, out, ties, heap, lo_t, bracket, lo, hi)
+            finish_bracketed(lam, inv, budget, reach, lo_next, out, ties, heap, lo_t, bracket, lo, hi)
             return
         if lo_t >= DBL_MAX:
-            finish_bracketed(lam, inv, budget, fast, INFINITY, out, ties, heap, lo_t, bracket, lo, hi)
+            finish_bracketed(lam, inv, budget, reach, INFINITY, out, ties, heap, lo_t, bracket, lo, hi)
             return
         nxt = next_threshold(budget, step, t, c, t2, slope, prev_t, prev_c, streak, have_lo, lo_t, lo_c,
                              hi_t, hi_c, width_max, base)
         if nxt < 0.0:
-            finish_bracketed(lam, inv, budget, fast, hi_t, out, ties, heap, lo_t, bracket, lo, hi)
+            finish_bracketed(lam, inv, budget, reach, hi_t, out, ties, heap, lo_t, bracket, lo, hi)
             return
         if nxt < lo_next:
             nxt = lo_next
@@ -2564,7 +2573,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         prev_t = t
         prev_c = c
         t = nxt
-    finish_bracketed(lam, inv, budget, fast, hi_t, out, ties, heap, lo_t, bracket, lo, hi)
+    finish_bracketed(lam, inv, budget, reach, hi_t, out, ties, heap, lo_t, bracket, lo, hi)
 
 
 cdef int check_allocation(const double[::1] lam, int64_t budget, int64_t[::1] out,
@@ -2749,7 +2758,8 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     cdef double sampled[2]
     cdef double check[4]
     cdef int64_t counts[3]
-    cdef bint fast, checked = False
+    cdef double zero_above = INFINITY, reach = INFINITY  # threshold.reach_of_inverse
+    cdef bint checked = False
     cdef int status
     sampled[0] = sampled[1] = 0.0  # where the validation pass estimates (0: nowhere), the next guess
     if lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP:
@@ -2769,7 +2779,9 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         n_avail = counts[2] - counts[1]
         lam_min = 1.0 / top if n_zero == 0 else 0.0
     else:
-        status = scan(lam, budget, heap, t0 if lo == NULL else 0.0, &n_zero, &n_avail, &inv_sum, &lam_min, &first)
+        reach_of_inverse(lam, budget, lo, t0, &zero_above, &reach)
+        status = scan(lam, budget, heap, t0 if lo == NULL else 0.0, zero_above, &n_zero, &n_avail, &inv_sum,
+                      &lam_min, &first)
     if status != STATUS_OK:
         return status  # out untouched: a rejected call changes nothing
     slope = inv_sum if inv_sum < INFINITY else INFINITY
@@ -2810,7 +2822,8 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         else:
             round_robin_zeros(lam, budget, n_zero, out)
         return STATUS_OK
-    fast = budget < RECIPROCAL_CAP and inv_sum < INFINITY
+    if not (budget < RECIPROCAL_CAP and inv_sum < INFINITY):
+        reach = -1.0  # counted by division
     first_guesses(lam, budget, n_avail, inv_sum, lam_min, guide, guesses)
     if first >= 0.0 and (lo == NULL or checked):  # the sampled guess first; the warm state keeps its relaxation
         guesses[1] = t0
@@ -2818,10 +2831,37 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         guesses[0] = r_sampled
     # Without bounds the fastest worker alone holds the budget at budget * lam_min (threshold.scan).
     t_max = budget * lam_min * (1.0 + COUNT_MARGIN) if lo == NULL and lam_min > 0.0 else INFINITY
-    allocate_positive(lam, heap, budget, fast, guesses[1], guesses[2], slope, first, base, t_max, out, ties, heap,
+    allocate_positive(lam, heap, budget, reach, guesses[1], guesses[2], slope, first, base, t_max, out, ties, heap,
                       guide, lo, hi)
     guide[2] = guesses[0]
     return STATUS_OK
+
+
+cdef void reach_of_inverse(const double[::1] lam, int64_t budget, const int64_t* lo, double t0,
+                           double* zero_above, double* reach) noexcept nogil:
+    # threshold.reach_of_inverse: 1/lam is stored as 0 where lam > zero_above, and read at
+    # thresholds up to reach, so that no product of a pass underflows (x86 computes those
+    # many times slower)
+    cdef double r
+    zero_above[0] = reach[0] = INFINITY
+    if lo == NULL and lam.shape[0] >= EXTREMES_N and 0 < budget < RECIPROCAL_CAP:
+        r = 2.0 * budget * sampled_least(lam)
+        if r < INFINITY and t0 <= r:
+            zero_above[0] = 2.0 * r
+            reach[0] = r
+
+
+cdef double sampled_least(const double[::1] lam) noexcept nogil:
+    # threshold.sampled_least
+    cdef Py_ssize_t n = lam.shape[0], i = 0
+    cdef Py_ssize_t stride = n // SAMPLED_RELAXATION if n >= SAMPLED_RELAXATION else 1
+    cdef double least = INFINITY, x
+    while i < n:
+        x = lam[i]
+        if 0.0 < x < least:
+            least = x
+        i += stride
+    return least
 
 
 cdef void first_guesses(const double[::1] lam, int64_t budget, int64_t n_avail, double inv_sum,
@@ -3009,10 +3049,11 @@ def count_into_with(level, const double[::1] lam, const double[::1] inv, double 
     return count_at(code, &lam[0], &inv[0], &out[0], lam.shape[0], t, <double>budget)
 
 
-def inverse_with(level, const double[::1] lam, double[::1] inv, double s=1.0, int64_t budget=0):
+def inverse_with(level, const double[::1] lam, double[::1] inv, double s=1.0, int64_t budget=0,
+                 double zero_above=INFINITY):
     """``(sum(1/lam), entries not >= 0, zeros, entries < inf, estimate at s, largest 1/lam)`` as
     implementation ``level`` computes them (threshold.inverse_pass), with ``1/lam`` written to
-    ``inv``."""
+    ``inv`` (0 where ``lam > zero_above``)."""
     cdef int code = _level_code(level)
     cdef int64_t counts[3]
     cdef double total = 0.0, estimate = 0.0, top = 0.0
@@ -3020,7 +3061,8 @@ def inverse_with(level, const double[::1] lam, double[::1] inv, double s=1.0, in
     if inv.shape[0] < lam.shape[0]:
         raise ValueError("inverse_with: inv needs len(lam) entries")
     if lam.shape[0] > 0:
-        total = inverse_at(code, &lam[0], &inv[0], lam.shape[0], counts, s, <double>budget, &estimate, &top)
+        total = inverse_at(code, &lam[0], &inv[0], lam.shape[0], counts, s, <double>budget, zero_above, &estimate,
+                           &top)
     return total, counts[0], counts[1], counts[2], estimate, top
 
 

@@ -308,14 +308,15 @@ def count_into_divided(lam, t, budget, limit, counts, lo, hi):
 
 
 @register_jitable
-def count_at(lam, inv, t, budget, limit, fast, extremes, counts, lo, hi):
+def count_at(lam, inv, t, budget, limit, reach, extremes, counts, lo, hi):
     """``counts[i]`` = worker i's keys with product ``<= t``; returns ``(their sum saturated at
     limit, smallest product above t, largest at or below t)``.
 
-    ``fast``: counted from ``inv = 1/lam`` (``budget < 2**51``), else by division. Without
-    ``extremes`` the products are not looked for (``t`` and ``+inf`` come back: no information).
+    Counted from the stored ``1/lam`` where ``t <= reach`` (see :func:`allocate_guided`), else
+    by division. Without ``extremes`` the products are not looked for (``t`` and ``+inf`` come
+    back: no information).
     """
-    if not fast:
+    if not (t <= reach):
         return count_into_divided(lam, t, budget, limit, counts, lo, hi)
     if extremes:
         total, above, below = count_extremes_into(lam, inv, t, budget, counts, lo, hi)
@@ -330,8 +331,8 @@ def count_at(lam, inv, t, budget, limit, fast, extremes, counts, lo, hi):
 
 
 @register_jitable
-def inverse_pass(lam, inv, s, budget):
-    """``inv[i] = 1/lam[i]``; returns ``(sum of inv over lam > 0, entries not >= 0, zeros,
+def inverse_pass(lam, inv, s, budget, zero_above):
+    """``inv[i] = 1/lam[i]``, or 0 where ``lam[i] > zero_above`` (see :func:`allocate_guided`); returns ``(sum of inv over lam > 0, entries not >= 0, zeros,
     entries < inf, estimate at s, largest inv)``: the estimate of :func:`estimate_into`
     without bounds, which means something only for valid ``lam`` without zeros (``s = 1``,
     ``budget = 0``: 0, when no estimate is wanted), and ``1/lam`` of the fastest worker, which
@@ -341,7 +342,9 @@ def inverse_pass(lam, inv, s, budget):
     result, so the numba backend lets it reassociate (and Cython sums in SIMD lanes). It
     leaves ``lam = 0`` workers out: with bounds they take their maximum at any threshold
     and the relaxation is over the others. The pass waits on its divisions: the estimate
-    in it costs nothing measurable, and saves a pass of its own.
+    in it costs nothing measurable, and saves a pass of its own; so does the comparison
+    with ``zero_above``. The sum and the largest inv are of the true ``1/lam``; the estimate
+    reads the stored value.
     """
     cap = float(budget)
     total = 0.0
@@ -352,12 +355,13 @@ def inverse_pass(lam, inv, s, budget):
     top = order_key(0.0)  # as bits on the CPU: an integer max vectorises, a float max does not
     for i in range(lam.shape[0]):
         v, positive, invalid, zero, finite, k = inverse_terms(lam, i)
-        inv[i] = v
+        w = 0.0 if lam[i] > zero_above else v
+        inv[i] = w
         total += positive
         n_invalid += invalid
         n_zero += zero
         n_finite += finite
-        estimate += max(min(np.trunc(s * v), cap), 0.0)
+        estimate += max(min(np.trunc(s * w), cap), 0.0)
         top = k if k > top else top
     return total, n_invalid, n_zero, n_finite, estimate, from_order_key(top)
 
@@ -374,8 +378,9 @@ def inverse_terms(lam, i):
 
 
 @register_jitable
-def scan(lam, budget, inv, s):
-    """Validate ``lam`` in one pass, before anything is written; ``inv[i] = 1/lam[i]``.
+def scan(lam, budget, inv, s, zero_above):
+    """Validate ``lam`` in one pass, before anything is written; ``inv[i] = 1/lam[i]`` (0 where
+    ``lam[i] > zero_above``: :func:`inverse_pass`).
 
     Returns ``(status, n_zero, n_avail, inv_sum, lam_min, estimate)``, the middle three over
     the available workers (``0 < lam < inf``); ``lam_min`` exact when ``inv_sum`` overflowed,
@@ -389,7 +394,7 @@ def scan(lam, budget, inv, s):
     looks like ties to a secant step; the estimates never look there (:func:`estimate_bracket`).
     """
     inv_sum, n_invalid, n_zero, n_finite, estimate, top = inverse_pass(lam, inv, s if s > 0.0 else 1.0,
-                                                                       budget if s > 0.0 else 0)
+                                                                       budget if s > 0.0 else 0, zero_above)
     if n_invalid > 0:
         return scan_exact(lam, budget) + (-1.0,)
     if n_zero > 0:
@@ -819,7 +824,7 @@ def split_at_threshold(lam, inv, tstar, budget, fast, out, lo, hi):
 
 
 @register_jitable
-def take_at(lam, inv, budget, fast, tstar, out, hist, lo, hi):
+def take_at(lam, inv, budget, reach, tstar, out, hist, lo, hi):
     """Fill ``out`` given the finite product ``t*`` of the ``budget``-th key (``budget < 2**51``):
     every key below ``t*``, then the keys at ``t*`` in ``(j, i)`` order.
 
@@ -827,8 +832,9 @@ def take_at(lam, inv, budget, fast, tstar, out, hist, lo, hi):
     keys below level ``J`` are taken, then the first ones at ``J`` in worker order.
     Returns False, ``out`` unfinished and ``hist`` untouched, when ``t*`` is not that product
     (fewer than ``budget`` keys at or below it, or ``budget`` below it): a guess, checked.
+    The stored ``1/lam`` is read if ``t* <= reach`` (:func:`allocate_guided`).
     """
-    taken, n_tied, j_min, j_max = split_at_threshold(lam, inv, tstar, budget, fast, out, lo, hi)
+    taken, n_tied, j_min, j_max = split_at_threshold(lam, inv, tstar, budget, tstar <= reach, out, lo, hi)
     rank = budget - taken
     if not (0 < rank <= n_tied):
         return False
@@ -999,12 +1005,12 @@ def take_tied(out, ties, n, remaining, j_lo, j_hi):
 
 
 @register_jitable
-def finish_at(lam, inv, budget, fast, tstar, out, ties, heap, lo, hi):
+def finish_at(lam, inv, budget, reach, tstar, out, ties, heap, lo, hi):
     """``out`` from the product ``t*`` of the ``budget``-th key."""
     if tstar < INF and budget < RECIPROCAL_CAP:
-        take_at(lam, inv, budget, fast, tstar, out, heap, lo, hi)
+        take_at(lam, inv, budget, reach, tstar, out, heap, lo, hi)
     else:
-        count_at(lam, inv, min(tstar, DBL_MAX), budget, budget, fast, False, out, lo, hi)
+        count_at(lam, inv, min(tstar, DBL_MAX), budget, budget, reach, False, out, lo, hi)
         take_ties(lam, budget, tstar, out, ties, lo, hi)
 
 
@@ -1375,12 +1381,14 @@ def product_above(lam, t_lo, budget, lo, hi):
 
 
 @register_jitable
-def allocate_positive(lam, inv, budget, fast, t, t2, slope, first, base, t_max, out, ties, heap, lo, hi):
+def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_max, out, ties, heap, lo, hi):
     """The allocation over workers with ``0 < lam <= inf`` (``budget > 0``), from the guess ``t``
     (and ``t2`` as the second, if it lands inside the bracket; 0: none). Returns a bracket
     ``(lo, hi)`` of the product of the ``budget``-th key, for the next call's guesses.
     ``first``: the estimate at ``t`` if the bounds check took it, else -1; ``t_max``: a
-    threshold that holds at least ``budget`` keys, or ``+inf`` (see :func:`estimate_bracket`).
+    threshold that holds at least ``budget`` keys, or ``+inf`` (see :func:`estimate_bracket`);
+    ``reach``: passes read the stored ``1/lam`` at thresholds up to it, and divide above
+    (:func:`allocate_guided`; -1: never, for budgets from ``2**51`` or an overflowed ``1/lam``).
 
     From 256 workers, below ``budget = 2**51``, estimate passes bracket first
     (:func:`estimate_bracket`): a narrow bracket takes one exact count and the selection,
@@ -1412,7 +1420,7 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, first, base, t_max, 
     # threshold: from the second on (smooth inputs rarely need a third), or from the third
     # on few workers, where a pass costs less than the two reductions' set-up.
     plain = 1 if n >= EXTREMES_N else 2
-    if fast and n >= EXTREMES_N:
+    if reach > 0.0 and n >= EXTREMES_N:
         # Estimate passes read 1/lam alone, a fifth of an exact pass: they bracket t* first,
         # and on smooth inputs one exact count at the lower end and the selection finish.
         # (inv is the scratch ``heap``, longer than n.)
@@ -1430,7 +1438,7 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, first, base, t_max, 
                     return t_lo, t_hi
             # More keys between than the estimates said (a bound of many ties right at the
             # margin): the selection's scratch overwrote 1/lam; the exact passes take over.
-            inverse_pass(lam, inv, 1.0, 0)
+            inverse_pass(lam, inv, 1.0, 0, INF)
             lo_c = base
         elif found == JUMP:
             plain = 0  # ties: every exact count looks for the products next to its threshold
@@ -1439,24 +1447,24 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, first, base, t_max, 
                 # no other product: a product found inside it, by a few workers or else by
                 # an exact count at t_hi, is tried as t* by the split, which checks it.
                 guess = product_inside(lam, t_lo, t_hi, budget, lo, hi)
-                if guess > 0.0 and take_at(lam, inv, budget, fast, guess, out, heap, lo, hi):
+                if guess > 0.0 and take_at(lam, inv, budget, reach, guess, out, heap, lo, hi):
                     return t_lo, guess
-                c, above, below = count_at(lam, inv, t_hi, budget, limit, fast, True, ties, lo, hi)
+                c, above, below = count_at(lam, inv, t_hi, budget, limit, reach, True, ties, lo, hi)
                 if c == budget:
                     copy_into(ties, out)
                     return t_lo, t_hi
-                if c > budget and t_lo < below != guess and take_at(lam, inv, budget, fast, below, out, heap, lo,
+                if c > budget and t_lo < below != guess and take_at(lam, inv, budget, reach, below, out, heap, lo,
                                                                     hi):
                     return t_lo, below
             else:
                 # Nothing estimated above the flat: the next product above it, tried as t*.
                 guess = product_above(lam, t_lo, budget, lo, hi)
-                if guess > 0.0 and take_at(lam, inv, budget, fast, guess, out, heap, lo, hi):
+                if guess > 0.0 and take_at(lam, inv, budget, reach, guess, out, heap, lo, hi):
                     return t_lo, guess
         t = t_hi if t_hi < INF else max(t_lo, t)
         t2 = t_lo
     for step in range(MAX_REFINE):
-        c, above, below = count_at(lam, inv, t, budget, limit, fast, step >= plain, try_buf, lo, hi)
+        c, above, below = count_at(lam, inv, t, budget, limit, reach, step >= plain, try_buf, lo, hi)
         if c == budget:  # the prefix at t is the allocation
             if not try_in_out:
                 copy_into(try_buf, out)
@@ -1482,18 +1490,18 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, first, base, t_max, 
             select_between(lam, budget, lo_c, hi_t, out, ties, heap, lo, hi)
             return lo_t, hi_t
         if lo_next >= hi_t:  # no product strictly inside: every key in (lo_t, hi_t] is at hi_t
-            finish_at(lam, inv, budget, fast, hi_t, out, ties, heap, lo, hi)
+            finish_at(lam, inv, budget, reach, hi_t, out, ties, heap, lo, hi)
             return lo_t, hi_t
         if lo_next == hi_last:  # a single product inside
-            finish_at(lam, inv, budget, fast, lo_next, out, ties, heap, lo, hi)
+            finish_at(lam, inv, budget, reach, lo_next, out, ties, heap, lo, hi)
             return lo_t, lo_next
         if lo_t >= DBL_MAX:  # every key left overflows
-            finish_at(lam, inv, budget, fast, INF, out, ties, heap, lo, hi)
+            finish_at(lam, inv, budget, reach, INF, out, ties, heap, lo, hi)
             return lo_t, INF
         nxt = next_threshold(budget, step, t, c, t2, slope, prev_t, prev_c, streak, have_lo, lo_t, lo_c, hi_t,
                              hi_c, width_max, base)
         if nxt < 0.0:  # adjacent floats: every key inside is at hi_t
-            finish_at(lam, inv, budget, fast, hi_t, out, ties, heap, lo, hi)
+            finish_at(lam, inv, budget, reach, hi_t, out, ties, heap, lo, hi)
             return lo_t, hi_t
         # Never count inside a gap between products: the count would not move.
         nxt = max(nxt, lo_next)
@@ -1502,7 +1510,7 @@ def allocate_positive(lam, inv, budget, fast, t, t2, slope, first, base, t_max, 
         prev_t = t
         prev_c = c
         t = nxt
-    finish_at(lam, inv, budget, fast, hi_t, out, ties, heap, lo, hi)  # a bug guard: never reached
+    finish_at(lam, inv, budget, reach, hi_t, out, ties, heap, lo, hi)  # a bug guard: never reached
     return lo_t, hi_t
 
 
@@ -1798,6 +1806,7 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
         r_sampled = sampled_relaxation(lam, budget)
         t0, t2_sampled = sampled_guesses(r_sampled, prev_lo, prev_hi, prev_relaxation)
     checked = False  # the validation pass checked the bounds too
+    reach = INF  # the passes read the stored 1/lam at thresholds up to this
     n_invalid = n_finite = n_bad = 0
     top = moving = taken = capacity = room = 0.0
     if lo is not None and t0 > 0.0:
@@ -1810,8 +1819,10 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
         n_avail = n_finite - n_zero
         lam_min = 1.0 / top if n_zero == 0 else 0.0
     else:
+        zero_above, reach = reach_of_inverse(lam, budget, lo, t0)
         # first: the estimate at the first guess, if the validation pass or the bounds check took it
-        status, n_zero, n_avail, inv_sum, lam_min, first = scan(lam, budget, heap, t0 if lo is None else 0.0)
+        status, n_zero, n_avail, inv_sum, lam_min, first = scan(lam, budget, heap, t0 if lo is None else 0.0,
+                                                                zero_above)
     if status != OK:
         return status, 0.0, 0.0, 0.0  # out untouched: a rejected call changes nothing
     slope = inv_sum if inv_sum < INF else INF
@@ -1853,7 +1864,8 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     elif n_zero > 0:
         round_robin_zeros(lam, budget, n_zero, out)
         return OK, 0.0, 0.0, 0.0
-    fast = budget < RECIPROCAL_CAP and inv_sum < INF
+    if not (budget < RECIPROCAL_CAP and inv_sum < INF):
+        reach = -1.0  # counted by division
     r, t, t2 = first_guesses(lam, budget, n_avail, inv_sum, lam_min, prev_lo, prev_hi, prev_relaxation)
     if first >= 0.0 and (lo is None or checked):
         # The estimate at the sampled guess is a free first point. Cold, the exact relaxation
@@ -1866,9 +1878,43 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
         r = r_sampled
     # Without bounds the fastest worker alone holds the budget at budget * lam_min (see scan).
     t_max = budget * lam_min * (1.0 + COUNT_MARGIN) if lo is None and lam_min > 0.0 else INF
-    bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, fast, t, t2, slope, first, base, t_max, out, ties,
+    bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, reach, t, t2, slope, first, base, t_max, out, ties,
                                                heap, lo, hi)
     return OK, bracket_lo, bracket_hi, r
+
+
+@register_jitable
+def reach_of_inverse(lam, budget, lo, t0):
+    """``(zero_above, reach)``: the validation pass stores 0 for ``1/lam`` where ``lam > zero_above``,
+    and every pass that reads the stored values does so at a threshold at most ``reach``
+    (above it, it divides). ``(+inf, +inf)``: every ``1/lam`` stored.
+
+    Why: over ``lam`` spanning more than about 300 orders of magnitude, ``t * (1/lam)`` of the
+    slowest workers underflows, and x86 computes such a product many times slower (a
+    pass over them took 12-23 numpy passes). Without bounds ``t* <= budget * lam_min``
+    (:func:`scan`), and ``lam_min`` is at most the least ``lam`` of a sample, so no pass
+    needs to read ``1/lam`` above ``reach = 2 * budget * least``; a worker with ``lam`` above
+    twice that owns no key at or below ``reach``, and its estimate there is
+    ``trunc(t * 1/lam) = 0`` (``t / lam < 1/2``), the same as from a stored 0. The validation
+    pass's own estimate is at ``t0``, so ``t0`` must be within reach too. With bounds ``t*``
+    has no such bound, and with zeros or from ``2**51`` the passes do not read ``1/lam``.
+    """
+    if lo is None and lam.shape[0] >= EXTREMES_N and 0 < budget < RECIPROCAL_CAP:
+        reach = 2.0 * budget * sampled_least(lam)
+        if reach < INF and t0 <= reach:
+            return 2.0 * reach, reach
+    return INF, INF
+
+
+@register_jitable
+def sampled_least(lam):
+    """The least ``lam > 0`` of :func:`sampled_relaxation`'s sample (``+inf`` if none)."""
+    n = lam.shape[0]
+    least = INF
+    for i in range(0, n, max(n // SAMPLED_RELAXATION, 1)):
+        x = lam[i]
+        least = x if 0.0 < x < least else least
+    return least
 
 
 @register_jitable

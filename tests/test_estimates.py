@@ -108,7 +108,7 @@ def test_an_estimate_lies_between_the_exact_counts_at_the_margins(problem):
 
 @njit(cache=False)
 def _numba_inverse_pass(lam, inv, s, budget):
-    return threshold.inverse_pass(lam, inv, s, budget)
+    return threshold.inverse_pass(lam, inv, s, budget, math.inf)
 
 
 @settings(max_examples=200, deadline=None)
@@ -121,7 +121,7 @@ def test_the_validation_pass_takes_the_first_estimate(problem):
     inv = 1.0 / lam
     limit = budget + lam.size + 1
     expected = min(threshold.estimate_into(inv, s, budget, None, None), limit)
-    found = {"python": threshold.inverse_pass(lam, np.empty(lam.size), s, budget),
+    found = {"python": threshold.inverse_pass(lam, np.empty(lam.size), s, budget, math.inf),
              "numba": _numba_inverse_pass(lam, np.empty(lam.size), s, budget)}
     cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
     for level in cython_cpu.simd_levels():
@@ -130,6 +130,58 @@ def test_the_validation_pass_takes_the_first_estimate(problem):
         assert (n_invalid, n_zero, n_finite) == (0, 0, int(np.sum(lam < math.inf))), name
         assert min(estimate, limit) == expected, name
         assert top == inv.max(), name  # the fastest worker's 1/lam: t* <= budget / top without bounds
+
+
+@njit(cache=False)
+def _numba_inverse_zeroing(lam, inv, s, budget, zero_above):
+    return threshold.inverse_pass(lam, inv, s, budget, zero_above)
+
+
+@settings(max_examples=200, deadline=None)
+@given(problem=estimate_problems(), share=st.floats(0.0, 1.0))
+def test_the_validation_pass_stores_zero_for_workers_out_of_reach(problem, share):
+    # Over hundreds of orders of magnitude t * (1/lam) underflows, which x86 computes many
+    # times slower: workers slower than zero_above store 0 instead. What the pass returns is
+    # of the true 1/lam, and its estimate at s below zero_above / 2 is the one the true
+    # values give (each zeroed term is trunc(s / lam) = 0 either way).
+    lam, inv, s, budget, _, _ = unpack(problem)
+    lam = np.where(lam == 0.0, 1.0, lam)
+    inv = 1.0 / lam
+    finite = np.sort(lam[lam < math.inf])
+    zero_above = float(finite[min(int(share * finite.size), finite.size - 1)]) if finite.size else 1.0
+    s = min(s, zero_above * 0.5)
+    stored = np.where(lam > zero_above, 0.0, inv)
+    limit = budget + lam.size + 1
+    expected = min(threshold.estimate_into(inv, s, budget, None, None), limit)
+    whole = threshold.inverse_pass(lam, np.empty(lam.size), s, budget, math.inf)
+    found = {}
+    written = {"python": np.empty(lam.size), "numba": np.empty(lam.size)}
+    found["python"] = threshold.inverse_pass(lam, written["python"], s, budget, zero_above)
+    found["numba"] = _numba_inverse_zeroing(lam, written["numba"], s, budget, zero_above)
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+    for level in cython_cpu.simd_levels():
+        written["cython " + level] = np.empty(lam.size)
+        found["cython " + level] = cython_cpu.inverse_with(level, lam, written["cython " + level], s, budget,
+                                                           zero_above)
+    for name, (total, n_invalid, n_zero, n_finite, estimate, top) in found.items():
+        np.testing.assert_array_equal(written[name], stored, err_msg=name)
+        assert (n_invalid, n_zero, n_finite, top) == whole[1:4] + (whole[5],), name
+        assert total == pytest.approx(whole[0], rel=1e-12), name  # summed in another order
+        assert min(estimate, limit) == expected, name
+
+
+@pytest.mark.parametrize("budget", [1, 7, 1000])
+def test_a_count_above_the_reach_of_the_stored_inverse_divides(budget):
+    # A pass at a threshold above reach must not read the stored 0 of a worker it counts keys
+    # for: it counts by division there, and the counts are exact either way.
+    lam = np.array([1e-300, 1e-200, 1.0, 3.0, 1e300] * 60)
+    reach = 2.0 * budget * 1e-200
+    stored = np.where(lam > 2.0 * reach, 0.0, 1.0 / lam)
+    for t in (1e-250, reach, 7.0, 1e301):
+        counts = np.empty(lam.size, np.int64)
+        total, _, _ = threshold.count_at(lam, stored, t, budget, 10**18, reach, True, counts, None, None)
+        np.testing.assert_array_equal(counts, exact_counts(lam, t, budget))
+        assert total == exact_total(lam, t, budget)
 
 
 def test_a_cold_call_guesses_from_a_sample():
@@ -325,7 +377,7 @@ def test_without_bounds_no_estimate_looks_past_the_fastest_worker(kind):
         n, budget = 32768, 131072
         lam = np.exp(rng.normal(0.0, 20.0, n))
     inv = 1.0 / lam
-    status, n_zero, n_avail, inv_sum, lam_min, _ = threshold.scan(lam, budget, np.empty(n), 0.0)
+    status, n_zero, n_avail, inv_sum, lam_min, _ = threshold.scan(lam, budget, np.empty(n), 0.0, math.inf)
     assert status == 0 and lam_min == pytest.approx(lam.min(), rel=1e-15)
     t_max = budget * lam_min * (1.0 + threshold.COUNT_MARGIN)
     t = threshold.relaxation(lam, budget, n_avail, inv_sum, lam_min)
@@ -496,7 +548,7 @@ def test_the_validation_pass_checks_the_bounds_too(problem, spoil):
     with np.errstate(divide="ignore", invalid="ignore"):
         inv = 1.0 / (lam + 0.0)  # lam = -0.0 is a zero worker: +inf
     with np.errstate(divide="ignore", invalid="ignore"):
-        inv_sum, n_invalid, n_zero, n_finite, _, _ = threshold.inverse_pass(lam, np.empty(lam.size), 1.0, 0)
+        inv_sum, n_invalid, n_zero, n_finite, _, _ = threshold.inverse_pass(lam, np.empty(lam.size), 1.0, 0, math.inf)
         total, moving, n_bad, taken, capacity, room = threshold.estimate_checking_into(inv, s, budget, lo, hi)
         top = float(np.max(np.where(inv > 0.0, inv, 0.0), initial=0.0))
         runs = {"python": lambda out: threshold.inverse_checking_pass(lam, out, s, budget, lo, hi),

@@ -165,6 +165,75 @@ def test_wide_ranges_and_far_faster_workers_with_bounds_equal_the_reference(fast
         np.testing.assert_array_equal(a, fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend="python"))
 
 
+#: Pass functions that multiply the stored 1/lam by a threshold: (index of inv, of the thresholds).
+_PRODUCTS = {"inverse_pass": (1, (2,)), "estimate_into": (0, (1,)), "estimate_slope_into": (0, (1,)),
+             "estimate_pair_into": (0, (1, 2)), "count_into": (1, (2,)), "count_extremes_into": (1, (2,)),
+             "count_list_into": (1, (2,)), "recount_into": (1, (2,))}
+
+
+@pytest.mark.parametrize("span", [200, 300])
+@pytest.mark.parametrize("n, budget", [(300, 1200), (4096, 16384), (5000, 5000)])
+def test_no_pass_multiplies_into_the_subnormal_range(monkeypatch, span, n, budget):
+    # lam = 10**uniform(-span, span): t * (1/lam) of the slowest workers is below 2**-1022
+    # at any threshold near t*, and x86 computes such a product many times slower (a pass
+    # took 12-23 numpy passes). Without bounds, the slow workers' 1/lam is stored as 0.
+    # (The algorithm runs as plain Python, its passes watched.)
+    lam = 10.0 ** np.random.default_rng(span + n).uniform(-span, span, n)
+    tiny = []
+
+    def watched(name, fn):
+        at, thresholds = _PRODUCTS[name]
+
+        def run(*args):
+            result = fn(*args)  # inverse_pass writes the inverse it multiplies by
+            inv = np.asarray(args[at])[: lam.size]
+            for k in thresholds:
+                p = args[k] * inv[inv > 0.0]
+                tiny.extend(p[p < np.finfo(float).tiny].tolist())
+            return result
+
+        return run
+
+    for name in _PRODUCTS:
+        monkeypatch.setattr(threshold, name, watched(name, getattr(threshold, name)))
+    out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
+    with np.errstate(under="ignore"):
+        assert threshold.allocate_into(lam, budget, out, ties, heap) == 0
+    np.testing.assert_array_equal(out, fa.allocate(lam, budget, backend="python"))
+    assert not tiny, f"{len(tiny)} products below 2**-1022, e.g. {tiny[:3]}"
+
+
+@st.composite
+def spans_of_magnitudes(draw):
+    """Hundreds of workers over up to 600 orders of magnitude, some tied, some unavailable,
+    the fastest sampled or not: where the slowest workers' 1/lam is stored as 0."""
+    n = draw(st.integers(256, 1500))
+    span = draw(st.sampled_from([1.0, 50.0, 150.0, 300.0]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    lam = 10.0 ** rng.uniform(-span, span, n)
+    if draw(st.booleans()):
+        lam = np.round(lam, decimals=0) + 1.0 if span == 1.0 else lam[rng.integers(0, 4, n)]  # ties
+    if draw(st.booleans()):
+        lam[rng.random(n) < 0.1] = np.inf
+    if draw(st.booleans()):
+        lam[draw(st.integers(0, n - 1))] = 10.0 ** -span * draw(st.sampled_from([1.0, 1e-3, 1e-100]))
+    lam[draw(st.integers(0, n - 1))] = 10.0 ** -span  # an available worker
+    budget = draw(st.one_of(st.integers(1, 3 * n), st.integers(1, 20000), st.sampled_from([2**40, 2**51 - 1])))
+    return lam, budget
+
+
+@settings(max_examples=60, deadline=None)
+@given(problem=spans_of_magnitudes())
+def test_spans_of_hundreds_of_orders_of_magnitude_are_canonical(problem):
+    lam, budget = problem
+    found = {b: fa.allocate(lam, budget, backend=b) for b in _backends.available_backends() if b != "python"}
+    # The reference hands out one task at a time: up to 20,000 here; the canonicity check beyond.
+    expected = fa.allocate(lam, budget, backend="python") if budget <= 20000 else found["numba"]
+    assert is_canonical(lam, budget, expected)
+    for backend, a in found.items():
+        np.testing.assert_array_equal(a, expected, err_msg=backend)
+
+
 @pytest.mark.parametrize("kind, n, budget", [
     ("one 1e-6", 5000, 20000), ("one 1e-12", 5000, 20000), ("one 1e-6", 16384, 65536), ("one 1e-12", 16384, 65536),
 ])
