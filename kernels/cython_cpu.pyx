@@ -34,6 +34,7 @@ cdef int NARROW = 1
 cdef int LANDED = 2
 cdef int JUMP = 3
 cdef Py_ssize_t SAMPLED_FROM = 4096
+cdef double WIDE_SPREAD = 8.452712498170644e+270  # 2**900
 cdef double RECIPROCAL_CAP = 2251799813685248.0  # 2**51
 cdef int64_t MAX_BUDGET = 9007199254740992  # 2**53: every task index is exact in float64
 
@@ -78,6 +79,7 @@ cdef double relaxation(const double[::1] lam, int64_t budget, int64_t n_avail,
 
 cdef extern from *:
     """
+    #include <float.h>
     #include <math.h>
     #include <stdint.h>
     #include <stddef.h>
@@ -366,10 +368,18 @@ cdef extern from *:
         return v;
     }
 
+    /* The SIMD validation passes come in two: with the comparison with zero_above, and
+       without it where it is +inf (most calls: it would cost them 2-6 %). */
+    #define FASTATA_INVERSE_SPECIALISED(body)                                                  \
+        if (zero_above < HUGE_VAL)                                                            \
+            return body(lam, inv, n, counts, at, cap, zero_above, estimate, top, 1);          \
+        return body(lam, inv, n, counts, at, cap, zero_above, estimate, top, 0);
+
     __attribute__((target("avx512f,avx512dq")))
-    static double fastata_inverse_avx512(const double *lam, double *inv, ptrdiff_t n,
-                                         int64_t *counts, double at, double cap, double zero_above,
-                                         double *estimate, double *top) {
+    static inline __attribute__((always_inline)) double
+    fastata_inverse_avx512_body(const double *lam, double *inv, ptrdiff_t n, int64_t *counts, double at,
+                                double cap, double zero_above, double *estimate, double *top,
+                                const int zeroing) {
         const __m512d zero = _mm512_setzero_pd(), vat = _mm512_set1_pd(at), vcap = _mm512_set1_pd(cap);
         const __m512d vabove = _mm512_set1_pd(zero_above);
         __m512d s = zero, est = zero, most = _mm512_set1_pd(*top);
@@ -378,7 +388,8 @@ cdef extern from *:
         for (; i + 8 <= n; i += 8) {
             __m512d x = _mm512_loadu_pd(lam + i);
             __m512d v = fastata_inverse8(x, &s, &invalid, &zeros, &finite, &most);
-            v = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, vabove, _CMP_GT_OQ), v, zero);
+            if (zeroing)
+                v = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, vabove, _CMP_GT_OQ), v, zero);
             _mm512_storeu_pd(inv + i, v);
             est = _mm512_add_pd(est, _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vat, v), vcap),
                                                           _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
@@ -392,10 +403,18 @@ cdef extern from *:
                                                                 zero_above, estimate, top);
     }
 
+    __attribute__((target("avx512f,avx512dq")))
+    static double fastata_inverse_avx512(const double *lam, double *inv, ptrdiff_t n,
+                                         int64_t *counts, double at, double cap, double zero_above,
+                                         double *estimate, double *top) {
+        FASTATA_INVERSE_SPECIALISED(fastata_inverse_avx512_body)
+    }
+
     __attribute__((target("avx2")))
-    static double fastata_inverse_avx2(const double *lam, double *inv, ptrdiff_t n,
-                                       int64_t *counts, double at, double cap, double zero_above,
-                                       double *estimate, double *top) {
+    static inline __attribute__((always_inline)) double
+    fastata_inverse_avx2_body(const double *lam, double *inv, ptrdiff_t n, int64_t *counts, double at,
+                              double cap, double zero_above, double *estimate, double *top,
+                              const int zeroing) {
         const __m256d zero = _mm256_setzero_pd(), vat = _mm256_set1_pd(at), vcap = _mm256_set1_pd(cap);
         const __m256d vabove = _mm256_set1_pd(zero_above);
         __m256d s = zero, est = zero, most = _mm256_set1_pd(*top);
@@ -404,7 +423,8 @@ cdef extern from *:
         for (; i + 4 <= n; i += 4) {
             __m256d x = _mm256_loadu_pd(lam + i);
             __m256d v = fastata_inverse4(x, &s, &invalid, &zeros, &finite, &most);
-            v = _mm256_andnot_pd(_mm256_cmp_pd(x, vabove, _CMP_GT_OQ), v);
+            if (zeroing)
+                v = _mm256_andnot_pd(_mm256_cmp_pd(x, vabove, _CMP_GT_OQ), v);
             _mm256_storeu_pd(inv + i, v);
             est = _mm256_add_pd(est, _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vat, v), vcap),
                                                      _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
@@ -416,6 +436,13 @@ cdef extern from *:
         *top = fastata_max4(most, *top);
         return fastata_sum4(s) + fastata_inverse_scalar(lam + i, inv + i, n - i, counts, at, cap, zero_above,
                                                         estimate, top);
+    }
+
+    __attribute__((target("avx2")))
+    static double fastata_inverse_avx2(const double *lam, double *inv, ptrdiff_t n,
+                                       int64_t *counts, double at, double cap, double zero_above,
+                                       double *estimate, double *top) {
+        FASTATA_INVERSE_SPECIALISED(fastata_inverse_avx2_body)
     }
 
     __attribute__((target("avx512f,avx512dq")))
@@ -612,6 +639,27 @@ cdef extern from *:
     #else
     #define FASTATA_X86_SIMD 0
     #endif
+
+    /* threshold.flush_tiny and restore_tiny: an estimate pass flushes products below 2**-1022
+       to zero (the MXCSR's flush-to-zero bit), which x86 would compute in microcode; an
+       estimate term is 0 for any product below 1 either way. */
+    static inline unsigned int fastata_flush_tiny(void) {
+    #if FASTATA_X86_SIMD
+        unsigned int state = _mm_getcsr();
+        _mm_setcsr(state | 0x8000);
+        return state;
+    #else
+        return 0;
+    #endif
+    }
+
+    static inline void fastata_restore_tiny(unsigned int state) {
+    #if FASTATA_X86_SIMD
+        _mm_setcsr(state);
+    #else
+        (void)state;
+    #endif
+    }
 
     /* The integer passes over the split's marks (-j for a worker with a key at t* at level j:
        threshold.count_levels, take_levels): plain loops that the compiler vectorises once it
@@ -1027,14 +1075,22 @@ cdef extern from *:
                                         const int64_t *lo, const int64_t *hi, int64_t *out,
                                         ptrdiff_t n, double t, int64_t budget, double hi_t,
                                         int64_t *idx, ptrdiff_t *m) {
+        /* products below 2**-1022 flushed where t is at least that (threshold.count_list_into) */
+        int flush = t >= DBL_MIN;
+        unsigned int state = flush ? fastata_flush_tiny() : 0;
+        double total;
         *m = 0;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
-            return fastata_count_list_avx512(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m);
-        if (level == FASTATA_AVX2)
-            return fastata_count_list_avx2(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m);
+            total = fastata_count_list_avx512(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m);
+        else if (level == FASTATA_AVX2)
+            total = fastata_count_list_avx2(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m);
+        else
     #endif
-        return fastata_count_list_scalar(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m, 0);
+            total = fastata_count_list_scalar(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m, 0);
+        if (flush)
+            fastata_restore_tiny(state);
+        return total;
     }
 
     /* One block of threshold.scan_bounds (at most BOUNDS_BLOCK workers, so that no sum of terms
@@ -1340,13 +1396,18 @@ cdef extern from *:
     static double fastata_estimate_at(int level, const double *inv, const int64_t *lo,
                                       const int64_t *hi, ptrdiff_t n, double s, int64_t budget,
                                       double *slope, double *check) {
+        unsigned int state = fastata_flush_tiny();
+        double total;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
-            return fastata_estimate_avx512(inv, lo, hi, n, s, budget, slope, check);
-        if (level == FASTATA_AVX2)
-            return fastata_estimate_avx2(inv, lo, hi, n, s, budget, slope, check);
+            total = fastata_estimate_avx512(inv, lo, hi, n, s, budget, slope, check);
+        else if (level == FASTATA_AVX2)
+            total = fastata_estimate_avx2(inv, lo, hi, n, s, budget, slope, check);
+        else
     #endif
-        return fastata_estimate_scalar(inv, lo, hi, n, s, budget, slope, check);
+            total = fastata_estimate_scalar(inv, lo, hi, n, s, budget, slope, check);
+        fastata_restore_tiny(state);
+        return total;
     }
 
     /* threshold.inverse_checking_pass: the validation pass (fastata_inverse_at, without its
@@ -1354,24 +1415,35 @@ cdef extern from *:
        (fastata_estimate_at with slope and check) in one loop, so that the checks run while
        the divisions do (0.44 numpy passes less than the two passes at 65,536 workers, AVX-512). Bounds
        required, budget < 2**51. Returns sum(1/lam) over lam > 0; counts[0..2] and *top as
-       fastata_inverse_at; *estimate, *slope and check[0..3] as fastata_estimate_at. */
+       fastata_inverse_at; *estimate, *slope and check[0..3] as fastata_estimate_at. A pass
+       that divides cannot flush tiny results: with least > 0 (0.5 / s) the SIMD loops
+       estimate from s * max(1/lam, least), the same term (threshold.inverse_checking_pass). */
     static double fastata_inverse_checking_scalar(const double *lam, double *inv, const int64_t *lo,
                                                   const int64_t *hi, ptrdiff_t n, double s,
                                                   int64_t budget, int64_t *counts, double *top,
                                                   double *estimate, double *slope, double *check) {
         double none = 0.0;
         double sum = fastata_inverse_scalar(lam, inv, n, counts, 1.0, 0.0, HUGE_VAL, &none, top);
+        unsigned int state = fastata_flush_tiny();  /* the divisions are done */
         *estimate += fastata_estimate_scalar(inv, lo, hi, n, s, budget, slope, check);
+        fastata_restore_tiny(state);
         return sum;
     }
 
     #if FASTATA_X86_SIMD
+    #define FASTATA_CHECKING_SPECIALISED(body)                                                  \
+        if (least > 0.0)                                                                      \
+            return body(lam, inv, lo, hi, n, s, budget, counts, top, estimate, slope, check,   \
+                        least, 1);                                                            \
+        return body(lam, inv, lo, hi, n, s, budget, counts, top, estimate, slope, check, least, 0);
+
     __attribute__((target("avx512f,avx512dq")))
-    static double fastata_inverse_checking_avx512(const double *lam, double *inv, const int64_t *lo,
-                                                  const int64_t *hi, ptrdiff_t n, double s,
-                                                  int64_t budget, int64_t *counts, double *top,
-                                                  double *estimate, double *slope, double *check) {
-        const __m512d zero = _mm512_setzero_pd(), vs = _mm512_set1_pd(s);
+    static inline __attribute__((always_inline)) double
+    fastata_inverse_checking_avx512_body(const double *lam, double *inv, const int64_t *lo,
+                                         const int64_t *hi, ptrdiff_t n, double s, int64_t budget,
+                                         int64_t *counts, double *top, double *estimate, double *slope,
+                                         double *check, double least, const int clamping) {
+        const __m512d zero = _mm512_setzero_pd(), vs = _mm512_set1_pd(s), vleast = _mm512_set1_pd(least);
         const __m512i vbudget = _mm512_set1_epi64(budget);
         __m512d sum = zero, most = _mm512_set1_pd(*top), t0 = zero, t1 = zero;
         __m512d moving = zero, bad = zero, taken = zero, capacity = zero, room = zero;
@@ -1383,7 +1455,8 @@ cdef extern from *:
             /* fastata_estimate_avx512_body with slope and check, on v */
             __m512i l = _mm512_loadu_si512((const void *)(lo + i)), h = _mm512_loadu_si512((const void *)(hi + i));
             __m512d cap = _mm512_cvtepi64_pd(_mm512_min_epi64(h, vbudget)), low = _mm512_cvtepi64_pd(l);
-            __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, v), cap),
+            __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, clamping ? _mm512_max_pd(v, vleast) : v),
+                                                           cap),
                                              _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             moving = _mm512_mask_add_pd(moving, _mm512_cmp_pd_mask(c, low, _CMP_GE_OQ)
                                                 & _mm512_cmp_pd_mask(c, cap, _CMP_LT_OQ), moving, v);
@@ -1409,12 +1482,22 @@ cdef extern from *:
                                                                            check);
     }
 
+    __attribute__((target("avx512f,avx512dq")))
+    static double fastata_inverse_checking_avx512(const double *lam, double *inv, const int64_t *lo,
+                                                  const int64_t *hi, ptrdiff_t n, double s,
+                                                  int64_t budget, int64_t *counts, double *top,
+                                                  double *estimate, double *slope, double *check,
+                                                  double least) {
+        FASTATA_CHECKING_SPECIALISED(fastata_inverse_checking_avx512_body)
+    }
+
     __attribute__((target("avx2")))
-    static double fastata_inverse_checking_avx2(const double *lam, double *inv, const int64_t *lo,
-                                                const int64_t *hi, ptrdiff_t n, double s,
-                                                int64_t budget, int64_t *counts, double *top,
-                                                double *estimate, double *slope, double *check) {
-        const __m256d zero = _mm256_setzero_pd(), vs = _mm256_set1_pd(s);
+    static inline __attribute__((always_inline)) double
+    fastata_inverse_checking_avx2_body(const double *lam, double *inv, const int64_t *lo,
+                                       const int64_t *hi, ptrdiff_t n, double s, int64_t budget,
+                                       int64_t *counts, double *top, double *estimate, double *slope,
+                                       double *check, double least, const int clamping) {
+        const __m256d zero = _mm256_setzero_pd(), vs = _mm256_set1_pd(s), vleast = _mm256_set1_pd(least);
         const __m256i vbudget = _mm256_set1_epi64x(budget);
         __m256d sum = zero, most = _mm256_set1_pd(*top), t0 = zero, t1 = zero;
         __m256d moving = zero, bad = zero, taken = zero, capacity = zero, room = zero;
@@ -1427,7 +1510,7 @@ cdef extern from *:
             __m256i l = _mm256_loadu_si256((const __m256i *)(lo + i)), h = _mm256_loadu_si256((const __m256i *)(hi + i));
             __m256d cap = fastata_to_double4(_mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget)));
             __m256d low = fastata_to_double4(l);
-            __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, v), cap),
+            __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, clamping ? _mm256_max_pd(v, vleast) : v), cap),
                                         _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             moving = _mm256_add_pd(moving, _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(c, low, _CMP_GE_OQ),
                                                                         _mm256_cmp_pd(c, cap, _CMP_LT_OQ)), v));
@@ -1451,23 +1534,32 @@ cdef extern from *:
         return fastata_sum4(sum) + fastata_inverse_checking_scalar(lam + i, inv + i, lo + i, hi + i, n - i, s, budget,
                                                                    counts, top, estimate, slope, check);
     }
+
+    __attribute__((target("avx2")))
+    static double fastata_inverse_checking_avx2(const double *lam, double *inv, const int64_t *lo,
+                                                const int64_t *hi, ptrdiff_t n, double s,
+                                                int64_t budget, int64_t *counts, double *top,
+                                                double *estimate, double *slope, double *check,
+                                                double least) {
+        FASTATA_CHECKING_SPECIALISED(fastata_inverse_checking_avx2_body)
+    }
     #endif
 
     static double fastata_inverse_checking_at(int level, const double *lam, double *inv,
                                               const int64_t *lo, const int64_t *hi, ptrdiff_t n,
                                               double s, int64_t budget, int64_t *counts,
                                               double *top, double *estimate, double *slope,
-                                              double *check) {
+                                              double *check, double least) {
         counts[0] = counts[1] = counts[2] = 0;
         *top = *estimate = *slope = 0.0;
         check[0] = check[1] = check[2] = check[3] = 0.0;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
             return fastata_inverse_checking_avx512(lam, inv, lo, hi, n, s, budget, counts, top, estimate, slope,
-                                                   check);
+                                                   check, least);
         if (level == FASTATA_AVX2)
             return fastata_inverse_checking_avx2(lam, inv, lo, hi, n, s, budget, counts, top, estimate, slope,
-                                                 check);
+                                                 check, least);
     #endif
         return fastata_inverse_checking_scalar(lam, inv, lo, hi, n, s, budget, counts, top, estimate, slope, check);
     }
@@ -1543,18 +1635,17 @@ cdef extern from *:
     static void fastata_estimate_pair_at(int level, const double *inv, const int64_t *lo,
                                          const int64_t *hi, ptrdiff_t n, double s, double s2,
                                          int64_t budget, double *totals) {
+        unsigned int state = fastata_flush_tiny();
         totals[0] = totals[1] = 0.0;
     #if FASTATA_X86_SIMD
-        if (level == FASTATA_AVX512) {
+        if (level == FASTATA_AVX512)
             fastata_estimate_pair_avx512(inv, lo, hi, n, s, s2, budget, totals);
-            return;
-        }
-        if (level == FASTATA_AVX2) {
+        else if (level == FASTATA_AVX2)
             fastata_estimate_pair_avx2(inv, lo, hi, n, s, s2, budget, totals);
-            return;
-        }
+        else
     #endif
-        fastata_estimate_pair_scalar(inv, lo, hi, n, s, s2, budget, totals);
+            fastata_estimate_pair_scalar(inv, lo, hi, n, s, s2, budget, totals);
+        fastata_restore_tiny(state);
     }
 
     /* sums[0..2] start at 0, +inf and 0; lo and hi may be NULL (no bounds); budget < 2**51. */
@@ -1584,7 +1675,8 @@ cdef extern from *:
                                                              const int64_t* lo, const int64_t* hi,
                                                              Py_ssize_t n, double s, int64_t budget,
                                                              int64_t* counts, double* top, double* estimate,
-                                                             double* slope, double* check) noexcept nogil
+                                                             double* slope, double* check,
+                                                             double least) noexcept nogil
     double count_one "fastata_count1"(double x, double inv, double t, double cap) noexcept nogil
     double count_at "fastata_count_at"(int level, const double* lam, const double* inv,
                                        int64_t* out, Py_ssize_t n, double t,
@@ -2759,7 +2851,8 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     cdef double check[4]
     cdef int64_t counts[3]
     cdef double zero_above = INFINITY, reach = INFINITY  # threshold.reach_of_inverse
-    cdef bint checked = False
+    cdef double extremes[2]
+    cdef bint checked = False, wide = False
     cdef int status
     sampled[0] = sampled[1] = 0.0  # where the validation pass estimates (0: nowhere), the next guess
     if lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP:
@@ -2768,9 +2861,12 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         r_sampled = sampled_relaxation(lam, budget)
         sampled_guesses(r_sampled, guide, sampled)
     t0 = sampled[0]
+    if lam.shape[0] >= EXTREMES_N:  # products below 2**-1022 possible: the passes guard (threshold)
+        sampled_extremes(lam, extremes)
+        wide = extremes[1] > extremes[0] * WIDE_SPREAD
     if lo != NULL and t0 > 0.0:
         inv_sum = inverse_checking_at(SIMD_LEVEL, &lam[0], &heap[0], lo, hi, lam.shape[0], t0, budget, counts,
-                                      &top, &first, &moving, check)
+                                      &top, &first, &moving, check, 0.5 / t0 if wide else 0.0)
         # what scan would find, where it would take the estimate; else scan decides
         checked = counts[0] == 0 and counts[2] > counts[1] and inv_sum < INFINITY
     if checked:
@@ -2779,7 +2875,8 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         n_avail = counts[2] - counts[1]
         lam_min = 1.0 / top if n_zero == 0 else 0.0
     else:
-        reach_of_inverse(lam, budget, lo, t0, &zero_above, &reach)
+        if wide:
+            reach_of_inverse(extremes[0], budget, lo, t0, &zero_above, &reach)
         status = scan(lam, budget, heap, t0 if lo == NULL else 0.0, zero_above, &n_zero, &n_avail, &inv_sum,
                       &lam_min, &first)
     if status != STATUS_OK:
@@ -2837,31 +2934,35 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     return STATUS_OK
 
 
-cdef void reach_of_inverse(const double[::1] lam, int64_t budget, const int64_t* lo, double t0,
+cdef void reach_of_inverse(double least, int64_t budget, const int64_t* lo, double t0,
                            double* zero_above, double* reach) noexcept nogil:
     # threshold.reach_of_inverse: 1/lam is stored as 0 where lam > zero_above, and read at
-    # thresholds up to reach, so that no product of a pass underflows (x86 computes those
-    # many times slower)
+    # thresholds up to reach, so that no product of a pass falls below 2**-1022 (x86 computes
+    # those many times slower)
     cdef double r
     zero_above[0] = reach[0] = INFINITY
-    if lo == NULL and lam.shape[0] >= EXTREMES_N and 0 < budget < RECIPROCAL_CAP:
-        r = 2.0 * budget * sampled_least(lam)
+    if lo == NULL and 0 < budget < RECIPROCAL_CAP:
+        r = 2.0 * budget * least
         if r < INFINITY and t0 <= r:
             zero_above[0] = 2.0 * r
             reach[0] = r
 
 
-cdef double sampled_least(const double[::1] lam) noexcept nogil:
-    # threshold.sampled_least
+cdef void sampled_extremes(const double[::1] lam, double* extremes) noexcept nogil:
+    # threshold.sampled_extremes: the least and the largest available lam of the sample
     cdef Py_ssize_t n = lam.shape[0], i = 0
     cdef Py_ssize_t stride = n // SAMPLED_RELAXATION if n >= SAMPLED_RELAXATION else 1
-    cdef double least = INFINITY, x
-    while i < n:
+    cdef double x
+    extremes[0] = INFINITY
+    extremes[1] = 0.0
+    cdef double least = INFINITY, most = 0.0
+    while i < n:  # branch-free: NaN and the unavailable leave both alone
         x = lam[i]
-        if 0.0 < x < least:
-            least = x
+        least = min(least, x if x > 0.0 else INFINITY)
+        most = max(most, x if x < INFINITY else 0.0)
         i += stride
-    return least
+    extremes[0] = least
+    extremes[1] = most
 
 
 cdef void first_guesses(const double[::1] lam, int64_t budget, int64_t n_avail, double inv_sum,
@@ -3067,11 +3168,12 @@ def inverse_with(level, const double[::1] lam, double[::1] inv, double s=1.0, in
 
 
 def inverse_checking_with(level, const double[::1] lam, double[::1] inv, double s, int64_t budget,
-                          min_tasks, max_tasks):
+                          min_tasks, max_tasks, double least=0.0):
     """threshold.inverse_checking_pass as implementation ``level`` computes it: ``(sum(1/lam),
     entries not >= 0, zeros, entries < inf, largest 1/lam, estimate at s, its slope, bad
     bounds, sum of the minimums, sum of the available workers' caps, room above the minimums
-    of the lam = 0 workers)``, with ``1/lam`` written to ``inv``."""
+    of the lam = 0 workers)``, with ``1/lam`` written to ``inv``; ``least > 0``: the estimate
+    multiplies ``s`` by ``max(1/lam, least)`` (threshold's ``least``; 0 for None)."""
     cdef int code = _level_code(level)
     cdef int64_t counts[3]
     cdef double check[4]
@@ -3086,7 +3188,7 @@ def inverse_checking_with(level, const double[::1] lam, double[::1] inv, double 
         raise ValueError("inverse_checking_with: needs min_tasks and max_tasks")
     if lam.shape[0] > 0:
         total = inverse_checking_at(code, &lam[0], &inv[0], lo, hi, lam.shape[0], s, budget, counts, &top,
-                                    &estimate, &slope, check)
+                                    &estimate, &slope, check, least)
     return (total, counts[0], counts[1], counts[2], top, estimate, slope, check[0], check[1], check[2],
             check[3])
 

@@ -6,9 +6,11 @@ time: each kernel compiles (or loads from numba's on-disk cache) on first call.
 """
 
 import inspect
+import platform
 
 from llvmlite import ir
 from numba import njit, prange, types
+from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 from . import stats, threshold
@@ -90,6 +92,53 @@ def _order_key(p):
 @overload(threshold.from_order_key, target="cpu")
 def _from_order_key(k):
     return lambda k: _from_bits(k)
+
+
+# threshold.flush_tiny and restore_tiny as the flush-to-zero bit (15) of the x86 MXCSR
+# register, read and written through LLVM's stmxcsr and ldmxcsr intrinsics; elsewhere they
+# stay the no-ops they are in plain Python.
+_X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+_FLUSH_TO_ZERO = 0x8000
+
+
+def _mxcsr_call(builder, name, slot):
+    fnty = ir.FunctionType(ir.VoidType(), [ir.IntType(8).as_pointer()])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+    builder.call(fn, [builder.bitcast(slot, ir.IntType(8).as_pointer())])
+
+
+@intrinsic
+def _flush_tiny(typingctx):
+    def codegen(context, builder, signature, args):
+        slot = cgutils.alloca_once(builder, ir.IntType(32))
+        _mxcsr_call(builder, "llvm.x86.sse.stmxcsr", slot)
+        state = builder.load(slot)
+        builder.store(builder.or_(state, ir.Constant(ir.IntType(32), _FLUSH_TO_ZERO)), slot)
+        _mxcsr_call(builder, "llvm.x86.sse.ldmxcsr", slot)
+        return builder.zext(state, ir.IntType(64))
+
+    return types.int64(), codegen
+
+
+@intrinsic
+def _restore_tiny(typingctx, state):
+    def codegen(context, builder, signature, args):
+        slot = cgutils.alloca_once(builder, ir.IntType(32))
+        builder.store(builder.trunc(args[0], ir.IntType(32)), slot)
+        _mxcsr_call(builder, "llvm.x86.sse.ldmxcsr", slot)
+        return args[0]
+
+    return types.int64(types.int64), codegen
+
+
+if _X86:
+    @overload(threshold.flush_tiny, target="cpu")
+    def _flush_tiny_on_cpu():
+        return lambda: _flush_tiny()
+
+    @overload(threshold.restore_tiny, target="cpu")
+    def _restore_tiny_on_cpu(state):
+        return lambda state: _restore_tiny(state)
 
 
 @njit(**_JIT)

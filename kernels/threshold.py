@@ -57,7 +57,11 @@ dividing: ``fl(t * fl(1/x))`` is within ``t/x * 2**-52`` of ``t/x``, so its floo
 most one off the exact count and the same one step each way corrects it (the step up
 and the step down cannot both be needed below ``2**51``). The counts stay float64
 (exact integers) and are summed in float64; ``numba_cpu`` lets exactly those sums
-reassociate so that they vectorise, which changes no result.
+reassociate so that they vectorise, which changes no result. Over ``lam`` spanning hundreds
+of orders of magnitude, products below ``2**-1022`` would each cost a microcode assist: the
+estimate passes and the count that lists flush them to zero (:func:`flush_tiny`), and the
+validation pass keeps its own products clear of them (:func:`reach_of_inverse`,
+:func:`inverse_checking_pass`); no count changes.
 """
 
 import math
@@ -80,6 +84,8 @@ from .status import (
 
 INF = math.inf
 DBL_MAX = sys.float_info.max
+#: The least normal float64, 2**-1022.
+TINY = sys.float_info.min
 #: Below this budget, counts are taken from ``t * (1/lam)`` (see the module docstring),
 #: and a worker owns at most one key at any finite product.
 RECIPROCAL_CAP = 2.0**51
@@ -207,6 +213,28 @@ def from_order_key(k):
     return k
 
 
+# Two more for the estimate passes and the count that lists. Where ``lam`` spans hundreds of
+# orders of magnitude, a threshold times ``1/lam`` of the slowest workers falls below
+# 2**-1022, and x86 computes such a product in microcode, many times slower. An estimate term
+# is ``trunc(s * (1/lam))``, 0 for any product below 1, so flushing those products to zero
+# changes no estimate: ``numba_cpu`` compiles these two as setting and restoring the
+# flush-to-zero bit of the x86 MXCSR register around the pass. Not around a pass that
+# divides, which would flush a quotient, nor one whose products of ``lam`` (which may be
+# subnormal) it keeps, as the extremes of :func:`count_extremes_into`.
+
+
+@register_jitable
+def flush_tiny():
+    """Start flushing results below ``2**-1022`` to zero; returns what :func:`restore_tiny` takes."""
+    return 0
+
+
+@register_jitable
+def restore_tiny(state):
+    """Undo :func:`flush_tiny`."""
+    return state
+
+
 # Per-worker bounds (DESIGN.md section 2): worker i owns the keys j = min_i + 1 .. max_i, so a
 # count is clamped to [min_i, max_i] and the algorithm is otherwise the same. Every function
 # that counts takes ``lo`` and ``hi`` (int64 arrays of min_tasks and max_tasks), or None for
@@ -332,7 +360,8 @@ def count_at(lam, inv, t, budget, limit, reach, extremes, counts, lo, hi):
 
 @register_jitable
 def inverse_pass(lam, inv, s, budget, zero_above):
-    """``inv[i] = 1/lam[i]``, or 0 where ``lam[i] > zero_above`` (see :func:`allocate_guided`); returns ``(sum of inv over lam > 0, entries not >= 0, zeros,
+    """``inv[i] = 1/lam[i]``, or 0 where ``lam[i] > zero_above`` (:func:`reach_of_inverse`; None:
+    nowhere); returns ``(sum of inv over lam > 0, entries not >= 0, zeros,
     entries < inf, estimate at s, largest inv)``: the estimate of :func:`estimate_into`
     without bounds, which means something only for valid ``lam`` without zeros (``s = 1``,
     ``budget = 0``: 0, when no estimate is wanted), and ``1/lam`` of the fastest worker, which
@@ -355,7 +384,7 @@ def inverse_pass(lam, inv, s, budget, zero_above):
     top = order_key(0.0)  # as bits on the CPU: an integer max vectorises, a float max does not
     for i in range(lam.shape[0]):
         v, positive, invalid, zero, finite, k = inverse_terms(lam, i)
-        w = 0.0 if lam[i] > zero_above else v
+        w = stored_inverse(v, lam[i], zero_above)
         inv[i] = w
         total += positive
         n_invalid += invalid
@@ -364,6 +393,23 @@ def inverse_pass(lam, inv, s, budget, zero_above):
         estimate += max(min(np.trunc(s * w), cap), 0.0)
         top = k if k > top else top
     return total, n_invalid, n_zero, n_finite, estimate, from_order_key(top)
+
+
+@register_jitable
+def stored_inverse(v, x, zero_above):
+    """What the validation pass stores for ``v = 1/x``: 0 where ``x > zero_above`` (None: ``v``
+    everywhere, compiled without the comparison)."""
+    if zero_above is None:
+        return v
+    return 0.0 if x > zero_above else v
+
+
+@register_jitable
+def clamped(x, least):
+    """``max(x, least)`` (None: ``x``, compiled without the maximum)."""
+    if least is None:
+        return x
+    return max(x, least)
 
 
 @register_jitable
@@ -380,7 +426,7 @@ def inverse_terms(lam, i):
 @register_jitable
 def scan(lam, budget, inv, s, zero_above):
     """Validate ``lam`` in one pass, before anything is written; ``inv[i] = 1/lam[i]`` (0 where
-    ``lam[i] > zero_above``: :func:`inverse_pass`).
+    ``lam[i] > zero_above``, None: nowhere; :func:`inverse_pass`).
 
     Returns ``(status, n_zero, n_avail, inv_sum, lam_min, estimate)``, the middle three over
     the available workers (``0 < lam < inf``); ``lam_min`` exact when ``inv_sum`` overflowed,
@@ -579,12 +625,17 @@ def count_list_into(lam, inv, t, budget, hi_t, counts, idx, lo, hi):
     also read for the workers whose next key ``1/lam`` puts at or below ``hi_t``, which the
     listing checks exactly. Block by block, as the listing: a block's counts are still in
     the cache when it is listed. (Compiled with float reassociation as :func:`count_into`.)
+
+    Products below ``2**-1022`` are flushed to zero (:func:`flush_tiny`) where ``t`` is at least
+    that: a product is only ever truncated or compared with ``t`` or ``hi_t``, and one below
+    ``2**-1022`` truncates to 0 and compares with them as 0 does.
     """
     n = lam.shape[0]
     cap = float(budget)
     reach = hi_t * (1.0 + COUNT_MARGIN)
     total = 0.0
     m = 0
+    state = flush_tiny() if t >= TINY else -1
     for start in range(0, n - n % LIST_BLOCK, LIST_BLOCK):
         block = 0.0
         doubtful = 0
@@ -609,7 +660,10 @@ def count_list_into(lam, inv, t, budget, hi_t, counts, idx, lo, hi):
             m = list_reached(lam, inv, budget, reach, hi_t, counts, idx, hi, start, stop, m)
         total += block
     total += recount_into(lam, inv, t, budget, counts, lo, hi, n - n % LIST_BLOCK, n)
-    return total, list_between(lam, budget, hi_t, counts, idx, hi, n - n % LIST_BLOCK, n, m)
+    m = list_between(lam, budget, hi_t, counts, idx, hi, n - n % LIST_BLOCK, n, m)
+    if state >= 0:
+        restore_tiny(state)
+    return total, m
 
 
 @register_jitable
@@ -1145,8 +1199,10 @@ def estimate_into(inv, s, budget, lo, hi):
     """
     cap = float(budget)
     total = 0.0
+    state = flush_tiny()
     for i in range(inv.shape[0]):
         total += max(min(np.trunc(s * inv[i]), cap_at(hi, i, budget, cap)), floor_at(lo, i))
+    restore_tiny(state)
     return total
 
 
@@ -1161,18 +1217,22 @@ def estimate_slope_into(inv, s, budget, lo, hi):
     cap = float(budget)
     total = 0.0
     slope = 0.0
+    state = flush_tiny()
     for i in range(inv.shape[0]):
-        c, moving = estimate_term(inv[i], s, cap_at(hi, i, budget, cap), floor_at(lo, i))
+        x = inv[i]
+        c, moving = estimate_term(x, s * x, cap_at(hi, i, budget, cap), floor_at(lo, i))
         total += c
         slope += moving
+    restore_tiny(state)
     return total, slope
 
 
 @register_jitable
-def estimate_term(x, s, cap_i, floor_i):
-    """One worker's terms of :func:`estimate_slope_into` (``x = 1/lam_i``): its estimated count,
-    clamped to ``[floor_i, cap_i]``, and ``x`` if no bound holds that count, else 0."""
-    c = np.trunc(min(s * x, cap_i))
+def estimate_term(x, product, cap_i, floor_i):
+    """One worker's terms of :func:`estimate_slope_into` (``x = 1/lam_i``, ``product = s * x``, or
+    any value below 1 where that is): its estimated count, clamped to ``[floor_i, cap_i]``, and
+    ``x`` if no bound holds that count, else 0."""
+    c = np.trunc(min(product, cap_i))
     return max(c, floor_i), x if (c >= floor_i) & (c < cap_i) else 0.0
 
 
@@ -1332,12 +1392,14 @@ def estimate_pair_into(inv, s, s2, budget, lo, hi):
     cap = float(budget)
     total = 0.0
     total2 = 0.0
+    state = flush_tiny()
     for i in range(inv.shape[0]):
         x = inv[i]
         cap_i = cap_at(hi, i, budget, cap)
         floor_i = floor_at(lo, i)
         total += max(np.trunc(min(s * x, cap_i)), floor_i)
         total2 += max(np.trunc(min(s2 * x, cap_i)), floor_i)
+    restore_tiny(state)
     return total, total2
 
 
@@ -1438,7 +1500,7 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_max,
                     return t_lo, t_hi
             # More keys between than the estimates said (a bound of many ties right at the
             # margin): the selection's scratch overwrote 1/lam; the exact passes take over.
-            inverse_pass(lam, inv, 1.0, 0, INF)
+            inverse_pass(lam, inv, 1.0, 0, None)
             lo_c = base
         elif found == JUMP:
             plain = 0  # ties: every exact count looks for the products next to its threshold
@@ -1703,38 +1765,45 @@ def estimate_checking_into(inv, s, budget, lo, hi):
     taken = 0.0
     capacity = 0.0
     room = 0.0
+    state = flush_tiny()
     for i in range(inv.shape[0]):
-        bad, c, moving, floor_i, cap_i, room_i = checking_terms(inv[i], s, budget, lo, hi, i, cap)
+        bad, c, moving, floor_i, cap_i, room_i = checking_terms(inv[i], s, budget, lo, hi, i, cap, None)
         n_bad += bad
         total += c
         slope += moving
         taken += floor_i
         capacity += cap_i
         room += room_i
+    restore_tiny(state)
     return total, slope, n_bad, taken, capacity, room
 
 
 @register_jitable
-def checking_terms(x, s, budget, lo, hi, i, cap):
+def checking_terms(x, s, budget, lo, hi, i, cap, least):
     """Worker ``i``'s terms of :func:`estimate_checking_into` (``x = 1/lam_i``): ``(bad bound,
-    estimated count, its slope term, minimum, cap if available, room if lam_i = 0)``."""
+    estimated count, its slope term, minimum, cap if available, room if lam_i = 0)``. The
+    estimate multiplies ``s`` by ``max(x, least)`` (:func:`clamped`), the same term for
+    ``least <= 0.5 / s``."""
     low = lo[i]
     bad = int((low < 0) | (low > hi[i]) | (low > budget) | ((x == 0.0) & (low > 0)))
     cap_i = cap_at(hi, i, budget, cap)
     floor_i = floor_at(lo, i)
-    c, moving = estimate_term(x, s, cap_i, floor_i)
+    c, moving = estimate_term(x, s * clamped(x, least), cap_i, floor_i)
     return bad, c, moving, floor_i, cap_i if x > 0.0 else 0.0, cap_i - floor_i if x == INF else 0.0
 
 
 @register_jitable
-def inverse_checking_pass(lam, inv, s, budget, lo, hi):
+def inverse_checking_pass(lam, inv, s, budget, lo, hi, least):
     """:func:`inverse_pass` (without its estimate) and :func:`estimate_checking_into` at ``s``
     in one loop, for ``budget < 2**51``: ``(sum of inv over lam > 0, entries not >= 0, zeros,
     entries < inf, largest inv, estimate, slope, bad bounds, sum of the minimums, sum of the
     available workers' caps, room above the minimums of the lam = 0 workers)``.
 
     The checks run while the divisions do: at 65,536 workers half a numpy pass less than
-    the two passes. What it finds means something only where :func:`scan` would have taken
+    the two passes. The pass divides, so it cannot flush tiny products (:func:`flush_tiny`):
+    where they may occur, the caller passes ``least = 0.5 / s`` (else None), and the estimate
+    multiplies ``s`` by ``max(1/lam, least)``, the same term (both below 1 where they
+    differ), and never a product below ``2**-1022``. What it finds means something only where :func:`scan` would have taken
     the estimate (valid ``lam``, an available worker, ``1/lam`` summed without overflow);
     :func:`allocate_guided` checks that first.
     """
@@ -1758,7 +1827,7 @@ def inverse_checking_pass(lam, inv, s, budget, lo, hi):
         n_zero += zero
         n_finite += finite
         top = k if k > top else top
-        bad, c, moving, floor_i, cap_i, room_i = checking_terms(v, s, budget, lo, hi, i, cap)
+        bad, c, moving, floor_i, cap_i, room_i = checking_terms(v, s, budget, lo, hi, i, cap, least)
         n_bad += bad
         total += c
         slope += moving
@@ -1809,9 +1878,15 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     reach = INF  # the passes read the stored 1/lam at thresholds up to this
     n_invalid = n_finite = n_bad = 0
     top = moving = taken = capacity = room = 0.0
+    least, most = sampled_extremes(lam) if lam.shape[0] >= EXTREMES_N else (INF, 0.0)
+    wide = most > least * WIDE_SPREAD
     if lo is not None and t0 > 0.0:
-        (inv_sum, n_invalid, n_zero, n_finite, top, first, moving, n_bad, taken, capacity,
-         room) = inverse_checking_pass(lam, heap, t0, budget, lo, hi)
+        if wide:
+            (inv_sum, n_invalid, n_zero, n_finite, top, first, moving, n_bad, taken, capacity,
+             room) = inverse_checking_pass(lam, heap, t0, budget, lo, hi, 0.5 / t0)
+        else:
+            (inv_sum, n_invalid, n_zero, n_finite, top, first, moving, n_bad, taken, capacity,
+             room) = inverse_checking_pass(lam, heap, t0, budget, lo, hi, None)
         # What scan would find, where it would take the estimate; else scan decides.
         checked = n_invalid == 0 and n_finite > n_zero and inv_sum < INF
     if checked:
@@ -1819,10 +1894,13 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
         n_avail = n_finite - n_zero
         lam_min = 1.0 / top if n_zero == 0 else 0.0
     else:
-        zero_above, reach = reach_of_inverse(lam, budget, lo, t0)
+        zero_above, reach = reach_of_inverse(least, budget, lo, t0) if wide else (INF, INF)
         # first: the estimate at the first guess, if the validation pass or the bounds check took it
-        status, n_zero, n_avail, inv_sum, lam_min, first = scan(lam, budget, heap, t0 if lo is None else 0.0,
-                                                                zero_above)
+        if zero_above < INF:
+            status, n_zero, n_avail, inv_sum, lam_min, first = scan(lam, budget, heap, t0, zero_above)
+        else:
+            status, n_zero, n_avail, inv_sum, lam_min, first = scan(lam, budget, heap, t0 if lo is None else 0.0,
+                                                                    None)
     if status != OK:
         return status, 0.0, 0.0, 0.0  # out untouched: a rejected call changes nothing
     slope = inv_sum if inv_sum < INF else INF
@@ -1884,37 +1962,50 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
 
 
 @register_jitable
-def reach_of_inverse(lam, budget, lo, t0):
+def reach_of_inverse(least, budget, lo, t0):
     """``(zero_above, reach)``: the validation pass stores 0 for ``1/lam`` where ``lam > zero_above``,
     and every pass that reads the stored values does so at a threshold at most ``reach``
-    (above it, it divides). ``(+inf, +inf)``: every ``1/lam`` stored.
+    (above it, it divides); ``(+inf, +inf)``: every ``1/lam`` stored. ``least``: the least
+    available ``lam`` of a sample; the caller asks only where the sample spreads wider than
+    :data:`WIDE_SPREAD`.
 
     Why: over ``lam`` spanning more than about 300 orders of magnitude, ``t * (1/lam)`` of the
-    slowest workers underflows, and x86 computes such a product many times slower (a
-    pass over them took 12-23 numpy passes). Without bounds ``t* <= budget * lam_min``
-    (:func:`scan`), and ``lam_min`` is at most the least ``lam`` of a sample, so no pass
-    needs to read ``1/lam`` above ``reach = 2 * budget * least``; a worker with ``lam`` above
-    twice that owns no key at or below ``reach``, and its estimate there is
-    ``trunc(t * 1/lam) = 0`` (``t / lam < 1/2``), the same as from a stored 0. The validation
+    slowest workers falls below ``2**-1022``, and x86 computes such a product many times
+    slower (passes over them took 12-23 numpy passes). The estimate passes and the count
+    that lists flush those products (:func:`flush_tiny`); the other counting passes cannot,
+    and the validation pass divides. Without bounds ``t* <= budget * lam_min`` (:func:`scan`),
+    and ``lam_min <= least``, so no pass needs ``1/lam`` above ``reach = 2 * budget * least``;
+    a worker with ``lam`` above twice that owns no key at or below ``reach``, and its estimate
+    there is ``trunc(t * (1/lam)) = 0`` (``t / lam < 1/2``), as from a stored 0. The validation
     pass's own estimate is at ``t0``, so ``t0`` must be within reach too. With bounds ``t*``
-    has no such bound, and with zeros or from ``2**51`` the passes do not read ``1/lam``.
+    has no such bound (the validation pass raises its estimate's small factors instead: see
+    :func:`inverse_checking_pass`), and with zeros or from ``2**51`` no pass reads ``1/lam``.
     """
-    if lo is None and lam.shape[0] >= EXTREMES_N and 0 < budget < RECIPROCAL_CAP:
-        reach = 2.0 * budget * sampled_least(lam)
+    if lo is None and 0 < budget < RECIPROCAL_CAP:
+        reach = 2.0 * budget * least
         if reach < INF and t0 <= reach:
             return 2.0 * reach, reach
     return INF, INF
 
 
+#: A sample of ``lam`` whose largest available value exceeds its least by more than this
+#: factor has the validation pass guard against products below ``2**-1022`` (which need a
+#: spread of about ``2**1022 / n``); below it the guards would only cost.
+WIDE_SPREAD = 2.0**900
+
+
 @register_jitable
-def sampled_least(lam):
-    """The least ``lam > 0`` of :func:`sampled_relaxation`'s sample (``+inf`` if none)."""
+def sampled_extremes(lam):
+    """``(least, largest)`` available ``lam`` (``0 < lam < inf``) of :func:`sampled_relaxation`'s
+    sample (``+inf`` and 0 if none)."""
     n = lam.shape[0]
     least = INF
+    most = 0.0
     for i in range(0, n, max(n // SAMPLED_RELAXATION, 1)):
         x = lam[i]
         least = x if 0.0 < x < least else least
-    return least
+        most = x if most < x < INF else most
+    return least, most
 
 
 @register_jitable

@@ -377,7 +377,7 @@ def test_without_bounds_no_estimate_looks_past_the_fastest_worker(kind):
         n, budget = 32768, 131072
         lam = np.exp(rng.normal(0.0, 20.0, n))
     inv = 1.0 / lam
-    status, n_zero, n_avail, inv_sum, lam_min, _ = threshold.scan(lam, budget, np.empty(n), 0.0, math.inf)
+    status, n_zero, n_avail, inv_sum, lam_min, _ = threshold.scan(lam, budget, np.empty(n), 0.0, None)
     assert status == 0 and lam_min == pytest.approx(lam.min(), rel=1e-15)
     t_max = budget * lam_min * (1.0 + threshold.COUNT_MARGIN)
     t = threshold.relaxation(lam, budget, n_avail, inv_sum, lam_min)
@@ -530,33 +530,37 @@ def test_the_first_estimate_also_checks_the_bounds(problem):
 
 
 @njit(cache=False, error_model="numpy")  # as the kernels: 1/0 is inf, not an exception
-def _numba_inverse_checking(lam, inv, s, budget, lo, hi):
-    return threshold.inverse_checking_pass(lam, inv, s, budget, lo, hi)
+def _numba_inverse_checking(lam, inv, s, budget, lo, hi, least):
+    return threshold.inverse_checking_pass(lam, inv, s, budget, lo, hi, least)
 
 
+@pytest.mark.parametrize("raised", [False, True])
 @settings(max_examples=300, deadline=None)
 @given(problem=checked_problems(), spoil=st.sampled_from([None, math.nan, -1.0, -0.0]))
-def test_the_validation_pass_checks_the_bounds_too(problem, spoil):
+def test_the_validation_pass_checks_the_bounds_too(raised, problem, spoil):
     # From 4096 workers the pass that computes 1/lam also checks the bounds and takes the
     # first estimate: what the validation pass and the checking estimate pass find apart
     # (test_the_first_estimate_also_checks_the_bounds), in every implementation. A NaN or
     # negative lam is counted as the validation pass counts it (scan then decides alone).
+    # Raised: where products below 2**-1022 may occur, the estimate multiplies s by
+    # max(1/lam, 0.5 / s), which changes no term.
     lam, inv, s, budget, lo, hi = unpack(problem)
+    least = 0.5 / s if raised else None
     if spoil is not None:
         lam = lam.copy()
         lam[len(lam) // 2] = spoil
     with np.errstate(divide="ignore", invalid="ignore"):
         inv = 1.0 / (lam + 0.0)  # lam = -0.0 is a zero worker: +inf
     with np.errstate(divide="ignore", invalid="ignore"):
-        inv_sum, n_invalid, n_zero, n_finite, _, _ = threshold.inverse_pass(lam, np.empty(lam.size), 1.0, 0, math.inf)
+        inv_sum, n_invalid, n_zero, n_finite, _, _ = threshold.inverse_pass(lam, np.empty(lam.size), 1.0, 0, None)
         total, moving, n_bad, taken, capacity, room = threshold.estimate_checking_into(inv, s, budget, lo, hi)
         top = float(np.max(np.where(inv > 0.0, inv, 0.0), initial=0.0))
-        runs = {"python": lambda out: threshold.inverse_checking_pass(lam, out, s, budget, lo, hi),
-                "numba": lambda out: _numba_inverse_checking(lam, out, s, budget, lo, hi)}
+        runs = {"python": lambda out: threshold.inverse_checking_pass(lam, out, s, budget, lo, hi, least),
+                "numba": lambda out: _numba_inverse_checking(lam, out, s, budget, lo, hi, least)}
         cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
         for level in cython_cpu.simd_levels():
-            runs["cython " + level] = lambda out, level=level: cython_cpu.inverse_checking_with(level, lam, out, s,
-                                                                                                budget, lo, hi)
+            runs["cython " + level] = lambda out, level=level: cython_cpu.inverse_checking_with(
+                level, lam, out, s, budget, lo, hi, least or 0.0)
         for name, run in runs.items():
             out = np.empty(lam.size)
             found = run(out)

@@ -203,6 +203,20 @@ def test_no_pass_multiplies_into_the_subnormal_range(monkeypatch, span, n, budge
     assert not tiny, f"{len(tiny)} products below 2**-1022, e.g. {tiny[:3]}"
 
 
+@pytest.mark.parametrize("bounded", [False, True])
+def test_floating_point_is_left_as_it_was(fast_backend, bounded):
+    # The estimate passes flush products below 2**-1022 to zero while they run (x86 computes
+    # them many times slower); the caller's arithmetic must still see subnormal numbers.
+    lam = 10.0 ** np.random.default_rng(1).uniform(-300.0, 300.0, 5000)
+    budget = 20000
+    low, high = _bench.case_bounds(lam.size, budget, lam) if bounded else (None, None)
+    a = fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=fast_backend)
+    np.testing.assert_array_equal(a, fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend="python"))
+    x = float(np.random.default_rng(2).uniform(1.0, 2.0))  # not a constant the interpreter could fold
+    assert x * 1e-300 * 1e-10 > 0.0
+    assert (np.full(8, x * 1e-300) * 1e-10 > 0.0).all()
+
+
 @st.composite
 def spans_of_magnitudes(draw):
     """Hundreds of workers over up to 600 orders of magnitude, some tied, some unavailable,
