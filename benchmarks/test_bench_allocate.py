@@ -122,25 +122,3 @@ def test_numba_compile_cold_cache(benchmark, tmp_path):
         _python(code)
 
     benchmark.pedantic(cold, rounds=2)
-
-
-#: Times over six hundred orders of magnitude: a threshold times ``1/lam`` of the slowest
-#: workers underflows to a subnormal float, which x86 computes in microcode, so every pass
-#: is 4-8x slower and a call takes 12-23x the numpy pass (``benchmarks/RESULTS.md``, "Times
-#: over more than about 300 orders of magnitude"). Read the ratios to the numpy pass here.
-EXTREME_N, EXTREME_BUDGET = 65536, 262144
-
-
-@pytest.mark.parametrize("what", ["numpy pass"] + [f"{b}{bounds}" for b in BACKENDS if b != "cuda"
-                                                   for bounds in ("", " with bounds")])
-def test_extreme_range(benchmark, what):
-    benchmark.group = f"allocate {case_id(EXTREME_N, EXTREME_BUDGET)}-1e-300..1e300"
-    lam = 10.0 ** np.random.default_rng(0).uniform(-300.0, 300.0, EXTREME_N)
-    if what == "numpy pass":
-        benchmark(baselines(EXTREME_N, EXTREME_BUDGET)["numpy pass"], lam, EXTREME_BUDGET)
-        return
-    backend, _, bounded = what.partition(" ")
-    low, high = case_bounds(EXTREME_N, EXTREME_BUDGET, lam) if bounded else (None, None)
-    out = np.empty(EXTREME_N, dtype=np.int64)
-    a = benchmark(fa.allocate, lam, EXTREME_BUDGET, min_tasks=low, max_tasks=high, backend=backend, out=out)
-    assert a.sum() == EXTREME_BUDGET

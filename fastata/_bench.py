@@ -56,6 +56,7 @@ DISTRIBUTIONS = {
     "unavailable": _with_share(np.inf),  # 10 % unavailable workers
     "wide": lambda n, rng: np.exp(rng.normal(0.0, 20.0, n)),  # lognormal(0, 20): 1e-40..1e40 and beyond
     "one-fast": _one_fast,  # one worker a million times faster than the rest
+    "extreme": lambda n, rng: 10.0 ** rng.uniform(-300.0, 300.0, n),  # six hundred orders of magnitude
 }
 DEFAULT_DISTRIBUTION = "lognormal"
 

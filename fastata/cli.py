@@ -349,7 +349,8 @@ def _parser():
                        help="per-task time distributions: lognormal, exponential, paper (58 i), "
                             "pareto, uniform, two-speeds, integers (1..4), equal, zeros (10 %%), "
                             "unavailable (10 %% +inf), wide (lognormal(0, 20)), one-fast (one worker "
-                            "10**6 times faster); default: all (lognormal only with --cases)")
+                            "10**6 times faster), extreme (10**uniform(-300, 300)); default: all "
+                            "(lognormal only with --cases)")
     bench.add_argument("--passes", action="store_true",
                        help="also count the passes over the workers each case makes, up to "
                             "n = 65536 (slow: runs the algorithm as plain Python once per case)")

@@ -2389,7 +2389,7 @@ cdef int estimate_bracket(const double[::1] inv, int64_t budget, double t, doubl
     cdef Py_ssize_t n = inv.shape[0]
     cdef int64_t lo_c = base, hi_c = ESTIMATE_CAP, c = 0, prev_c = 0, last_c, near_c
     cdef double lo_s = 0.0, hi_s = INFINITY, prev_s = -1.0, s = t, s2 = -1.0, total, nxt, moving = 0.0
-    cdef double local, last_s, near_s
+    cdef double local, last_s, near_s, a_s, b_s
     cdef double totals[2]
     cdef double pair[2]
     cdef bint have_lo = False, flat, paired
@@ -2428,6 +2428,11 @@ cdef int estimate_bracket(const double[::1] inv, int64_t budget, double t, doubl
                 bracket[1] = s
                 return LANDED
             flat = (c == lo_c and have_lo) if c < budget else c == hi_c
+            if flat and k == 1 and (c < budget) == (prev_c < budget):
+                # a pair's second threshold on its first's side: no ties said in a bracket wider
+                # than GROWTH (threshold.estimate_bracket)
+                a_s, b_s = (s, hi_s) if c < budget else (lo_s, s)
+                flat = not (have_lo and GROWTH * a_s < b_s < INFINITY)
             if c < budget:
                 lo_s = s
                 lo_c = c

@@ -1293,7 +1293,13 @@ def estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi, t_ma
                 return lo_s * (1.0 - ESTIMATE_MARGIN), s, LANDED
             # A step that leaves the count of the end it moves unchanged found a flat: ties. (The
             # count's slope says little: with a task or two a worker it is the density of lam.)
+            # Not a pair's second threshold on the side of its first in a bracket wider than
+            # GROWTH: the pair, a few keys wide, aimed along a line that rough so far from
+            # the budget that a flat there says nothing of ties.
             flat = (c == lo_c and have_lo) if c < budget else (c == hi_c)
+            if flat and k == 1 and (c < budget) == (prev_c < budget):
+                a_s, b_s = (s, hi_s) if c < budget else (lo_s, s)
+                flat = not (have_lo and GROWTH * a_s < b_s < INF)
             if c < budget:
                 lo_s = s
                 lo_c = c

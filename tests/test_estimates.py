@@ -333,7 +333,7 @@ def every_bracket(args):
 
 
 @pytest.mark.parametrize("distribution", ["lognormal", "exponential", "paper", "two-speeds", "unavailable", "zeros",
-                                          "wide", "one-fast"])
+                                          "wide", "one-fast", "extreme"])
 @pytest.mark.parametrize("size", [(600, 2400), (3000, 4500), (5000, 40000), (2000, 2**40)])
 def test_every_implementation_brackets_alike_and_the_bracket_holds(distribution, size):
     # The bounded estimates bracket t* with pairs of thresholds from the second pass on. Given
@@ -349,8 +349,14 @@ def test_every_implementation_brackets_alike_and_the_bracket_holds(distribution,
     status, remaining, zero_room = threshold.scan_bounds(lam, budget, lo, hi)
     assert status == 0 and zero_room < remaining  # not a fill: the kernel brackets
     base = budget - remaining + zero_room
-    t = budget / inv[np.isfinite(inv)].sum()
+    inv_sum = inv[np.isfinite(inv)].sum()
+    t = budget / inv_sum
     first, slope = threshold.estimate_slope_into(inv, t, budget, lo, hi)
+    if slope < threshold.CAPPED_SHARE * inv_sum and first < budget:  # as the kernel: see allocate_guided
+        with np.errstate(over="ignore"):
+            up = threshold.sampled_root(lam, budget, t, lo, hi)
+        if up > t:
+            slope = (budget - first) / (up - t)
     width = min((n + 2) // 3, int(2.0 * math.sqrt(n)) + 16)
     found = every_bracket((inv, budget, t, 0.0, slope, first, base, width, lo, hi, math.inf))
     bracket = found["python"]
