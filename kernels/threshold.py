@@ -1977,7 +1977,7 @@ def reach_of_inverse(least, budget, lo, t0):
 
     Why: over ``lam`` spanning more than about 300 orders of magnitude, ``t * (1/lam)`` of the
     slowest workers falls below ``2**-1022``, and x86 computes such a product many times
-    slower (passes over them took 12-23 numpy passes). The estimate passes and the count
+    slower (calls took 12-25x a numpy pass). The estimate passes and the count
     that lists flush those products (:func:`flush_tiny`); the other counting passes cannot,
     and the validation pass divides. Without bounds ``t* <= budget * lam_min`` (:func:`scan`),
     and ``lam_min <= least``, so no pass needs ``1/lam`` above ``reach = 2 * budget * least``;
