@@ -107,8 +107,8 @@ def test_an_estimate_lies_between_the_exact_counts_at_the_margins(problem):
 
 
 @njit(cache=False)
-def _numba_inverse_pass(lam, inv, s, budget):
-    return threshold.inverse_pass(lam, inv, s, budget, math.inf)
+def _numba_inverse_pass(lam, inv, s, budget, zero_above):
+    return threshold.inverse_pass(lam, inv, s, budget, zero_above)
 
 
 @settings(max_examples=200, deadline=None)
@@ -122,7 +122,7 @@ def test_the_validation_pass_takes_the_first_estimate(problem):
     limit = budget + lam.size + 1
     expected = min(threshold.estimate_into(inv, s, budget, None, None), limit)
     found = {"python": threshold.inverse_pass(lam, np.empty(lam.size), s, budget, math.inf),
-             "numba": _numba_inverse_pass(lam, np.empty(lam.size), s, budget)}
+             "numba": _numba_inverse_pass(lam, np.empty(lam.size), s, budget, math.inf)}
     cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
     for level in cython_cpu.simd_levels():
         found["cython " + level] = cython_cpu.inverse_with(level, lam, np.empty(lam.size), s, budget)
@@ -130,11 +130,6 @@ def test_the_validation_pass_takes_the_first_estimate(problem):
         assert (n_invalid, n_zero, n_finite) == (0, 0, int(np.sum(lam < math.inf))), name
         assert min(estimate, limit) == expected, name
         assert top == inv.max(), name  # the fastest worker's 1/lam: t* <= budget / top without bounds
-
-
-@njit(cache=False)
-def _numba_inverse_zeroing(lam, inv, s, budget, zero_above):
-    return threshold.inverse_pass(lam, inv, s, budget, zero_above)
 
 
 @settings(max_examples=200, deadline=None)
@@ -157,7 +152,7 @@ def test_the_validation_pass_stores_zero_for_workers_out_of_reach(problem, share
     found = {}
     written = {"python": np.empty(lam.size), "numba": np.empty(lam.size)}
     found["python"] = threshold.inverse_pass(lam, written["python"], s, budget, zero_above)
-    found["numba"] = _numba_inverse_zeroing(lam, written["numba"], s, budget, zero_above)
+    found["numba"] = _numba_inverse_pass(lam, written["numba"], s, budget, zero_above)
     cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
     for level in cython_cpu.simd_levels():
         written["cython " + level] = np.empty(lam.size)
