@@ -3035,7 +3035,8 @@ cdef double sampled_count(const double[::1] lam, int64_t budget, double t, const
             if x == 0.0:
                 total += cap
             else:
-                c = floor(t / x)
+                # above t: no key at or below it, and t / x could only underflow (slow on x86)
+                c = 0.0 if x > t else floor(t / x)
                 c = max(c, <double>low_of(lo, i))
                 total += min(c, cap)
         i += stride

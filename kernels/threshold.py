@@ -2061,7 +2061,12 @@ def sampled_count(lam, budget, t, lo, hi, stride):
         x = lam[i]
         if x < INF:
             cap = float(high_of(hi, i, budget))
-            total += cap if x == 0.0 else min(max(np.floor(t / x), float(low_of(lo, i))), cap)
+            if x == 0.0:
+                total += cap
+            else:
+                # Above t: no key at or below it, and t / x could only underflow (slow on x86).
+                c = 0.0 if x > t else np.floor(t / x)
+                total += min(max(c, float(low_of(lo, i))), cap)
     return total
 
 
