@@ -340,7 +340,7 @@ def count_at(lam, inv, t, budget, limit, reach, extremes, counts, lo, hi):
     """``counts[i]`` = worker i's keys with product ``<= t``; returns ``(their sum saturated at
     limit, smallest product above t, largest at or below t)``.
 
-    Counted from the stored ``1/lam`` where ``t <= reach`` (see :func:`allocate_guided`), else
+    Counted from the stored ``1/lam`` where ``t <= reach`` (see :func:`reach_of_inverse`), else
     by division. Without ``extremes`` the products are not looked for (``t`` and ``+inf`` come
     back: no information).
     """
@@ -886,7 +886,7 @@ def take_at(lam, inv, budget, reach, tstar, out, hist, lo, hi):
     keys below level ``J`` are taken, then the first ones at ``J`` in worker order.
     Returns False, ``out`` unfinished and ``hist`` untouched, when ``t*`` is not that product
     (fewer than ``budget`` keys at or below it, or ``budget`` below it): a guess, checked.
-    The stored ``1/lam`` is read if ``t* <= reach`` (:func:`allocate_guided`).
+    The stored ``1/lam`` is read if ``t* <= reach`` (:func:`reach_of_inverse`).
     """
     taken, n_tied, j_min, j_max = split_at_threshold(lam, inv, tstar, budget, tstar <= reach, out, lo, hi)
     rank = budget - taken
@@ -1456,7 +1456,7 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_max,
     ``first``: the estimate at ``t`` if the bounds check took it, else -1; ``t_max``: a
     threshold that holds at least ``budget`` keys, or ``+inf`` (see :func:`estimate_bracket`);
     ``reach``: passes read the stored ``1/lam`` at thresholds up to it, and divide above
-    (:func:`allocate_guided`; -1: never, for budgets from ``2**51`` or an overflowed ``1/lam``).
+    (:func:`reach_of_inverse`; -1: never, for budgets from ``2**51`` or an overflowed ``1/lam``).
 
     From 256 workers, below ``budget = 2**51``, estimate passes bracket first
     (:func:`estimate_bracket`): a narrow bracket takes one exact count and the selection,
