@@ -2866,7 +2866,7 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         r_sampled = sampled_relaxation(lam, budget)
         sampled_guesses(r_sampled, guide, sampled)
     t0 = sampled[0]
-    if lam.shape[0] >= EXTREMES_N:  # products below 2**-1022 possible: the passes guard (threshold)
+    if lam.shape[0] >= EXTREMES_N and (lo == NULL or t0 > 0.0):  # where a guard can apply (threshold)
         sampled_extremes(lam, extremes)
         wide = extremes[1] > extremes[0] * WIDE_SPREAD
     if lo != NULL and t0 > 0.0:

@@ -1884,7 +1884,10 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     reach = INF  # the passes read the stored 1/lam at thresholds up to this
     n_invalid = n_finite = n_bad = 0
     top = moving = taken = capacity = room = 0.0
-    least, most = sampled_extremes(lam) if lam.shape[0] >= EXTREMES_N else (INF, 0.0)
+    # Where a guard against products below 2**-1022 can apply: a pass of the validation that
+    # estimates with bounds, or any without (reach_of_inverse).
+    sampled = lam.shape[0] >= EXTREMES_N and (lo is None or t0 > 0.0)
+    least, most = sampled_extremes(lam) if sampled else (INF, 0.0)
     wide = most > least * WIDE_SPREAD
     if lo is not None and t0 > 0.0:
         if wide:
