@@ -3,7 +3,7 @@
 import os
 
 from fastata import _bench, available_backends
-from fastata._bench import BATCH, CASES, baselines, case_bounds, floor_call, make_lam  # noqa: F401
+from fastata._bench import BATCH, CASES, baselines, case_bound_numbers, case_bounds, floor_call, make_lam  # noqa: F401
 
 #: Backends timed per case: the compiled CPU ones, plus cuda where a real GPU is present.
 BACKENDS = _bench.compiled_backends() + (

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import fastata as fa
-from cases import BACKENDS, BATCH, CASES, baselines, case_bounds, case_id, floor_call, make_lam
+from cases import BACKENDS, BATCH, CASES, baselines, case_bound_numbers, case_bounds, case_id, floor_call, make_lam
 
 # The numpy pass divides by the zeros of the "zeros" distribution, as it should.
 pytestmark = pytest.mark.filterwarnings("ignore:divide by zero encountered:RuntimeWarning")
@@ -43,6 +43,20 @@ def test_allocate_bounded(benchmark, backend, n, budget, distribution):
     low, high = case_bounds(n, budget, lam)
     out = np.empty(n, dtype=np.int64)
     a = benchmark(fa.allocate, lam, budget, min_tasks=low, max_tasks=high, backend=backend, out=out)
+    assert a.sum() == budget and (a <= high).all() and (a >= low).all()
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "cuda"])
+@pytest.mark.parametrize("n, budget, distribution", CASES, ids=CASE_IDS)
+def test_allocate_bounded_as_numbers(benchmark, backend, n, budget, distribution):
+    """The same bounds given as one number each (``min_tasks=1, max_tasks=4``), as most
+    callers write them: the same group, to be read against the arrays' call."""
+    benchmark.group = f"allocate {case_id(n, budget, distribution)}"
+    lam = make_lam(n, distribution=distribution)
+    least, most = case_bound_numbers(n, budget, lam)
+    out = np.empty(n, dtype=np.int64)
+    a = benchmark(fa.allocate, lam, budget, min_tasks=least, max_tasks=most, backend=backend, out=out)
+    low, high = case_bounds(n, budget, lam)
     assert a.sum() == budget and (a <= high).all() and (a >= low).all()
 
 

@@ -252,10 +252,15 @@ def counting_passes(lam, budget, warm=None, min_tasks=None, max_tasks=None):
 def case_bounds(n, budget, lam):
     """The bounds of the bounded column, as int64 arrays a scheduler keeps: every available
     worker at least one task (when the budget allows) and at most ``2 * budget / n``."""
-    available = lam < np.inf
-    low = np.where(available, 1 if budget >= available.sum() else 0, 0).astype(np.int64)
-    high = np.full(n, max(2 * budget // n, 1), dtype=np.int64)
-    return low, high
+    least, most = case_bound_numbers(n, budget, lam)
+    low = np.where(lam < np.inf, least, 0).astype(np.int64)
+    return low, np.full(n, most, dtype=np.int64)
+
+
+def case_bound_numbers(n, budget, lam):
+    """The same bounds given as one number each, as ``fa.allocate(..., min_tasks=1,
+    max_tasks=4)`` takes them (a single minimum leaves the unavailable workers out)."""
+    return (1 if budget >= (lam < np.inf).sum() else 0), max(2 * budget // n, 1)
 
 
 def run_cases(cases=CASES, min_time=0.02, repeat=5, percentiles=True, passes=False):
@@ -281,6 +286,14 @@ def run_cases(cases=CASES, min_time=0.02, repeat=5, percentiles=True, passes=Fal
                 return allocate(lam, budget, min_tasks=low, max_tasks=high, backend=b, out=out)
 
             timings[f"bounded[{b}]"] = median_time(bounded, min_time=min_time, repeat=repeat)
+        least, most = case_bound_numbers(n, budget, lam)
+        for b in compiled_backends():
+            out = np.empty(n, dtype=np.int64)
+
+            def numbers(b=b, out=out):
+                return allocate(lam, budget, min_tasks=least, max_tasks=most, backend=b, out=out)
+
+            timings[f"bounded as numbers[{b}]"] = median_time(numbers, min_time=min_time, repeat=repeat)
         for b in compiled_backends():
             timings[f"floor[{b}]"] = median_time(floor_call(b, n), lam, budget, min_time=min_time, repeat=repeat)
         with np.errstate(divide="ignore"):  # zeros in lam: the numpy pass divides by them
@@ -441,6 +454,8 @@ def ratios(rows, batch, embedded=None):
             found[f"{key}: {b} / numpy pass"] = mine / s["numpy pass"]
             if f"bounded[{b}]" in s:
                 found[f"{key}: {b} with bounds / numpy pass"] = s[f"bounded[{b}]"] / s["numpy pass"]
+            if f"bounded as numbers[{b}]" in s:
+                found[f"{key}: {b} with bounds as numbers / numpy pass"] = s[f"bounded as numbers[{b}]"] / s["numpy pass"]
         if "fa.allocate[numba]" in s and "fa.allocate[cython]" in s:
             found[f"{key}: numba / cython"] = s["fa.allocate[numba]"] / s["fa.allocate[cython]"]
         if "floor[cython]" in s and row["n"] < 1000:

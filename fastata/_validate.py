@@ -8,6 +8,7 @@ A message names the parameter, the rule, and the value received:
 
 import numbers
 import operator
+import threading
 
 import numpy as np
 
@@ -100,21 +101,65 @@ def task_bounds(min_tasks, max_tasks, lam):
     """
     if min_tasks is None and max_tasks is None:
         return None, None
-    low = _bound_array(min_tasks, "min_tasks", lam.shape, 0)
-    if low is not min_tasks and isinstance(min_tasks, numbers.Integral) and min_tasks > 0:
-        low[lam == np.inf] = 0
+    unavailable = None
+    if _positive_integer(min_tasks) and lam.size and not lam.max() < np.inf:
+        # A single minimum leaves the unavailable workers out. lam.max() first: a reduction
+        # without a temporary, and in most calls the answer (no worker is unavailable).
+        unavailable = lam == np.inf
+    low = _bound_array(min_tasks, "min_tasks", lam.shape, 0, unavailable)
     return low, _bound_array(max_tasks, "max_tasks", lam.shape, MAX_BUDGET)
 
 
-def _bound_array(value, name, shape, default):
+def _positive_integer(value):
+    return (type(value) is int or isinstance(value, numbers.Integral) and not isinstance(value, bool)) and value > 0
+
+
+#: Bytes of bound arrays each thread keeps for bounds given as one number (:func:`uniform_bound`).
+UNIFORM_BYTES = 2**26
+
+_uniform = threading.local()
+
+
+def uniform_bound(shape, value, zeros=None):
+    """A read-only int64 array of ``shape`` holding ``value``, with 0 where the boolean array
+    ``zeros`` is true (the unavailable workers a single ``min_tasks`` leaves out; None: none).
+
+    Bounds given as one number are the common call (``max_tasks=4``), and fresh arrays for
+    them cost more than the allocation itself: blocks that large go back to the system when
+    freed, so at 65,536 workers the two new 512 KiB arrays page-faulted 224 times a call,
+    which made it 2.4x the call with arrays the caller keeps. The arrays come from a small
+    per-thread cache instead, least recently used first out, at most :data:`UNIFORM_BYTES`
+    a thread; read-only, as every caller of :func:`task_bounds` copies before writing.
+    """
+    cache = getattr(_uniform, "arrays", None)
+    if cache is None:
+        cache = _uniform.arrays = {}
+    key = (shape, value, None if zeros is None else np.packbits(zeros, axis=None).tobytes())
+    array = cache.pop(key, None)
+    if array is None:
+        array = np.full(shape, value, dtype=np.int64)
+        if zeros is not None:
+            array[zeros] = 0
+        array.flags.writeable = False
+        if array.nbytes > UNIFORM_BYTES:
+            return array
+        while sum(a.nbytes + len(k[2] or b"") for k, a in cache.items()) + array.nbytes > UNIFORM_BYTES:
+            del cache[next(iter(cache))]
+    cache[key] = array  # last: the most recently used
+    return array
+
+
+def _bound_array(value, name, shape, default, zeros=None):
     if type(value) is np.ndarray and value.dtype == np.int64 and value.shape == shape and value.flags.c_contiguous:
         return value  # the kernels only read it: no copy on a scheduler's hot path
+    if type(value) is int:  # the other common call, before the slower checks of the rare ones
+        return uniform_bound(shape, max(min(value, _BOUND_CAP), -_BOUND_CAP), zeros)
     if value is None:
-        return np.full(shape, default, dtype=np.int64)
+        return uniform_bound(shape, default)
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer or an array of integers; got {_describe(value)}")
     if isinstance(value, numbers.Integral):
-        return np.full(shape, max(min(int(value), _BOUND_CAP), -_BOUND_CAP), dtype=np.int64)
+        return uniform_bound(shape, max(min(int(value), _BOUND_CAP), -_BOUND_CAP), zeros)
     array = np.asarray(value)
     if array.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer or an array of integers; got {_describe(value)}")

@@ -182,6 +182,49 @@ def test_scalar_minimum_spares_unavailable_workers(backend):
         fa.allocate(lam, 6, min_tasks=[1, 1, 1, 1], backend=backend)
 
 
+def test_scalar_minimum_follows_the_unavailable_workers_call_by_call(backend):
+    # One minimum for every worker comes from a cache of bound arrays: a call whose
+    # unavailable workers differ from the last call's must not get the last call's array.
+    rng = np.random.default_rng(7)
+    n, budget = 300, 900
+    for down in ([], [3], [5], [3, 5], [], [0, n - 1], [3]):
+        lam = rng.lognormal(0, 1, n)
+        lam[down] = np.inf
+        low = np.where(lam < np.inf, 1, 0)
+        for max_tasks in (None, 6, np.full(n, 6)):
+            got = fa.allocate(lam, budget, min_tasks=1, max_tasks=max_tasks, backend=backend)
+            want = fa.allocate(lam, budget, min_tasks=low, max_tasks=max_tasks, backend="python")
+            np.testing.assert_array_equal(got, want)
+            assert (got[down] == 0).all() and (np.delete(got, down) >= 1).all()
+
+
+def test_bounds_given_as_one_number_are_reused_read_only_arrays(monkeypatch):
+    from fastata import _validate
+
+    lam = np.ones(1000)
+    low, high = _validate.task_bounds(1, 4, lam)
+    again = _validate.task_bounds(1, 4, lam)
+    assert again[0] is low and again[1] is high  # no fresh memory on every call
+    assert not low.flags.writeable and not high.flags.writeable
+    assert low.tolist() == [1] * 1000 and high.tolist() == [4] * 1000
+    lam[[2, 9]] = np.inf
+    masked = _validate.task_bounds(1, 4, lam)[0]
+    assert masked is not low and np.flatnonzero(masked == 0).tolist() == [2, 9]
+    assert _validate.task_bounds(1, 4, lam)[0] is masked
+    # Each thread keeps at most UNIFORM_BYTES: the least recently used go first.
+    monkeypatch.setattr(_validate, "UNIFORM_BYTES", 3 * 8000)
+    monkeypatch.setattr(_validate._uniform, "arrays", {})
+    first = _validate.uniform_bound((1000,), 1)
+    for value in (2, 3):
+        _validate.uniform_bound((1000,), value)
+    assert _validate.uniform_bound((1000,), 1) is first  # used again: now the most recent
+    _validate.uniform_bound((1000,), 4)  # evicts 2, the least recently used
+    assert sorted(k[1] for k in _validate._uniform.arrays) == [1, 3, 4]
+    big = _validate.uniform_bound((4000,), 5)  # larger than the whole cache: not kept
+    assert big.tolist() == [5] * 4000 and not big.flags.writeable
+    assert sorted(k[1] for k in _validate._uniform.arrays) == [1, 3, 4]
+
+
 def test_lam_zero_workers_fill_level_by_level(backend):
     lam = np.array([0.0, 1.0, 0.0, 0.0])
     low = np.array([2, 1, 0, 0])
