@@ -121,15 +121,16 @@ _uniform = threading.local()
 
 
 def uniform_bound(shape, value, zeros=None):
-    """A read-only int64 array of ``shape`` holding ``value``, with 0 where the boolean array
-    ``zeros`` is true (the unavailable workers a single ``min_tasks`` leaves out; None: none).
+    """An int64 array of ``shape`` holding ``value``, with 0 where the boolean array ``zeros``
+    is true (the unavailable workers a single ``min_tasks`` leaves out; None: none).
 
     Bounds given as one number are the common call (``max_tasks=4``), and fresh arrays for
     them cost more than the allocation itself: blocks that large go back to the system when
     freed, so at 65,536 workers the two new 512 KiB arrays page-faulted 224 times a call,
     which made it 2.4x the call with arrays the caller keeps. The arrays come from a small
     per-thread cache instead, least recently used first out, at most :data:`UNIFORM_BYTES`
-    a thread; read-only, as every caller of :func:`task_bounds` copies before writing.
+    a thread. Never written: every caller of :func:`task_bounds` copies before writing. (Not
+    flagged read-only either: numba would compile the kernels anew for read-only arrays.)
     """
     cache = getattr(_uniform, "arrays", None)
     if cache is None:
@@ -140,7 +141,6 @@ def uniform_bound(shape, value, zeros=None):
         array = np.full(shape, value, dtype=np.int64)
         if zeros is not None:
             array[zeros] = 0
-        array.flags.writeable = False
         if array.nbytes > UNIFORM_BYTES:
             return array
         while sum(a.nbytes + len(k[2] or b"") for k, a in cache.items()) + array.nbytes > UNIFORM_BYTES:

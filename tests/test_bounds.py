@@ -198,14 +198,13 @@ def test_scalar_minimum_follows_the_unavailable_workers_call_by_call(backend):
             assert (got[down] == 0).all() and (np.delete(got, down) >= 1).all()
 
 
-def test_bounds_given_as_one_number_are_reused_read_only_arrays(monkeypatch):
+def test_bounds_given_as_one_number_are_reused_arrays(monkeypatch):
     from fastata import _validate
 
     lam = np.ones(1000)
     low, high = _validate.task_bounds(1, 4, lam)
     again = _validate.task_bounds(1, 4, lam)
     assert again[0] is low and again[1] is high  # no fresh memory on every call
-    assert not low.flags.writeable and not high.flags.writeable
     assert low.tolist() == [1] * 1000 and high.tolist() == [4] * 1000
     lam[[2, 9]] = np.inf
     masked = _validate.task_bounds(1, 4, lam)[0]
@@ -221,8 +220,21 @@ def test_bounds_given_as_one_number_are_reused_read_only_arrays(monkeypatch):
     _validate.uniform_bound((1000,), 4)  # evicts 2, the least recently used
     assert sorted(k[1] for k in _validate._uniform.arrays) == [1, 3, 4]
     big = _validate.uniform_bound((4000,), 5)  # larger than the whole cache: not kept
-    assert big.tolist() == [5] * 4000 and not big.flags.writeable
+    assert big.tolist() == [5] * 4000
     assert sorted(k[1] for k in _validate._uniform.arrays) == [1, 3, 4]
+
+
+def test_bounds_given_as_numbers_need_no_kernel_of_their_own():
+    # numba compiles a kernel per argument type, read-only arrays apart (some 10 s, cold): the
+    # arrays that stand for bounds given as numbers must be the type an array the caller
+    # keeps is.
+    from fastata.kernels import numba_cpu
+
+    lam = np.array([1.0, 2.0, np.inf, 4.0])
+    for bounds in (dict(min_tasks=1, max_tasks=4), dict(max_tasks=4), dict(min_tasks=1)):
+        fa.allocate(lam, 6, backend="numba", **bounds)
+    signatures = numba_cpu.allocate_bounded_into.signatures
+    assert signatures and all(sig[2].mutable and sig[3].mutable for sig in signatures)
 
 
 def test_lam_zero_workers_fill_level_by_level(backend):
