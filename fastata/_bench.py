@@ -279,21 +279,14 @@ def run_cases(cases=CASES, min_time=0.02, repeat=5, percentiles=True, passes=Fal
             if percentiles:
                 tails[f"fa.allocate[{b}]"] = call_percentiles(call, min_time=min_time)
         low, high = case_bounds(n, budget, lam)
-        for b in compiled_backends():
-            out = np.empty(n, dtype=np.int64)
+        for label, bounds in (("bounded", (low, high)), ("bounded as numbers", case_bound_numbers(n, budget, lam))):
+            for b in compiled_backends():
+                out = np.empty(n, dtype=np.int64)
 
-            def bounded(b=b, out=out):
-                return allocate(lam, budget, min_tasks=low, max_tasks=high, backend=b, out=out)
+                def bounded(b=b, out=out, bounds=bounds):
+                    return allocate(lam, budget, min_tasks=bounds[0], max_tasks=bounds[1], backend=b, out=out)
 
-            timings[f"bounded[{b}]"] = median_time(bounded, min_time=min_time, repeat=repeat)
-        least, most = case_bound_numbers(n, budget, lam)
-        for b in compiled_backends():
-            out = np.empty(n, dtype=np.int64)
-
-            def numbers(b=b, out=out):
-                return allocate(lam, budget, min_tasks=least, max_tasks=most, backend=b, out=out)
-
-            timings[f"bounded as numbers[{b}]"] = median_time(numbers, min_time=min_time, repeat=repeat)
+                timings[f"{label}[{b}]"] = median_time(bounded, min_time=min_time, repeat=repeat)
         for b in compiled_backends():
             timings[f"floor[{b}]"] = median_time(floor_call(b, n), lam, budget, min_time=min_time, repeat=repeat)
         with np.errstate(divide="ignore"):  # zeros in lam: the numpy pass divides by them
