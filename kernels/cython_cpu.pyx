@@ -2132,7 +2132,9 @@ cdef void split_divided(const double[::1] lam, double tstar, int64_t budget, int
 cdef bint take_at(const double[::1] lam, const double[::1] inv, int64_t budget, double reach,
                   double tstar, int64_t[::1] out, double[::1] hist,
                   const int64_t* lo, const int64_t* hi) noexcept nogil:
-    # threshold.take_at: False when t* is not the product of the budget-th key
+    # threshold.take_at: False when t* is not the product of the budget-th key. The split
+    # finds the levels' range itself (threshold.tied_levels' pass: its C loop takes the two
+    # reductions at little cost, where numba's AVX2 code does not).
     cdef double sums[4]
     cdef int64_t taken, n_tied, rank, level, n_at = 0
     if tstar <= reach:

@@ -264,12 +264,13 @@ def test_passes_are_few_with_a_far_faster_worker_at_its_cap(kind, n, budget):
 def test_a_flat_with_nothing_estimated_above_tries_the_next_product(n, budget):
     # Two speeds with bounds: the sampled first guess and the pair after it land below t*,
     # on the flat before the tied keys, so the estimates know no upper end. The next product
-    # above the flat, from a few workers, is t*: the split takes it, with no exact count.
+    # above the flat, from a few workers, is t*: the split takes it, with no exact count
+    # (then the levels' range and the level passes).
     lam = _bench.make_lam(n, distribution="two-speeds")
     lo, hi = _bench.case_bounds(n, budget, lam)
     warm = np.zeros(3)
     passes = _bench.counting_passes(lam, budget, warm, min_tasks=lo, max_tasks=hi)
-    assert passes["split at t*"] == 1 and sum(passes.values()) <= 5, passes
+    assert passes["split at t*"] == 1 and sum(passes.values()) <= 6, passes
     # Cython and numba take the same path to the same bracket.
     out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
     for name in ("numba", "cython"):
