@@ -102,7 +102,7 @@ def task_bounds(min_tasks, max_tasks, lam):
     if min_tasks is None and max_tasks is None:
         return None, None
     unavailable = None
-    if _positive_integer(min_tasks) and lam.size and not lam.max() < np.inf:
+    if _integer(min_tasks) and min_tasks > 0 and lam.size and not lam.max() < np.inf:
         # A single minimum leaves the unavailable workers out. lam.max() first: a reduction
         # without a temporary, and in most calls the answer (no worker is unavailable).
         unavailable = lam == np.inf
@@ -110,8 +110,10 @@ def task_bounds(min_tasks, max_tasks, lam):
     return low, _bound_array(max_tasks, "max_tasks", lam.shape, MAX_BUDGET)
 
 
-def _positive_integer(value):
-    return (type(value) is int or isinstance(value, numbers.Integral) and not isinstance(value, bool)) and value > 0
+def _integer(value):
+    """Whether ``value`` is one integer of any type, ``bool`` aside (``int`` tested first: the
+    common call, and the cheap test)."""
+    return type(value) is int or isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 #: Bytes of bound arrays each thread keeps for bounds given as one number (:func:`uniform_bound`).
@@ -152,14 +154,12 @@ def uniform_bound(shape, value, zeros=None):
 def _bound_array(value, name, shape, default, zeros=None):
     if type(value) is np.ndarray and value.dtype == np.int64 and value.shape == shape and value.flags.c_contiguous:
         return value  # the kernels only read it: no copy on a scheduler's hot path
-    if type(value) is int:  # the other common call, before the slower checks of the rare ones
-        return uniform_bound(shape, max(min(value, _BOUND_CAP), -_BOUND_CAP), zeros)
+    if _integer(value):
+        return uniform_bound(shape, max(min(int(value), _BOUND_CAP), -_BOUND_CAP), zeros)
     if value is None:
         return uniform_bound(shape, default)
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer or an array of integers; got {_describe(value)}")
-    if isinstance(value, numbers.Integral):
-        return uniform_bound(shape, max(min(int(value), _BOUND_CAP), -_BOUND_CAP), zeros)
     array = np.asarray(value)
     if array.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer or an array of integers; got {_describe(value)}")

@@ -2959,10 +2959,7 @@ cdef void sampled_extremes(const double[::1] lam, double* extremes) noexcept nog
     # threshold.sampled_extremes: the least and the largest available lam of the sample
     cdef Py_ssize_t n = lam.shape[0], i = 0
     cdef Py_ssize_t stride = n // SAMPLED_RELAXATION if n >= SAMPLED_RELAXATION else 1
-    cdef double x
-    extremes[0] = INFINITY
-    extremes[1] = 0.0
-    cdef double least = INFINITY, most = 0.0
+    cdef double x, least = INFINITY, most = 0.0
     while i < n:  # branch-free: NaN and the unavailable leave both alone
         x = lam[i]
         least = min(least, x if x > 0.0 else INFINITY)
