@@ -10,7 +10,9 @@ whatever the GPU host has.
   already on the device (``fa.allocate_batch(device_lam2d, budget, backend="cuda")``);
 * one problem of n = 10**6 workers (budget 10**6): host arrays in and out, and data
   on the device; and the same with ties (a policy's early rounds: many equal bounds),
-  which takes the exact search instead of bracketing.
+  which takes the exact search instead of bracketing;
+* both again with per-worker bounds (host arrays: every available worker at least one
+  task, at most ``2 * budget / n``, the bounded column of ``fastata bench``).
 """
 
 import numpy as np
@@ -18,7 +20,7 @@ import pytest
 
 import fastata as fa
 from cases import BACKENDS
-from fastata._bench import make_lam
+from fastata._bench import case_bound_numbers, case_bounds, make_lam
 
 HAS_GPU = "cuda" in BACKENDS
 pytestmark = pytest.mark.skipif(not HAS_GPU, reason="no real GPU here (the CUDA simulator is not benchmarked)")
@@ -96,3 +98,26 @@ def test_single_device_arrays(benchmark, kind):
     on_device()
     benchmark.pedantic(on_device, rounds=10)
     np.testing.assert_array_equal(d_out.copy_to_host(), fa.allocate(lam, BIG_N, backend="numba"))
+
+
+@pytest.mark.benchmark(group="cuda batch m=65536 n=459, bounded")
+@pytest.mark.parametrize("backend", ["numba", "cuda"])
+def test_batch_bounded_host_arrays(benchmark, batch, backend):
+    low, high = case_bound_numbers(BATCH_N, BATCH_N, batch[0])
+    bounds = {"min_tasks": low, "max_tasks": high}
+    out = np.empty(batch.shape, dtype=np.int64)
+    fa.allocate_batch(batch[:2], BATCH_N, backend=backend, **bounds)
+    benchmark.pedantic(fa.allocate_batch, (batch, BATCH_N), {"backend": backend, "out": out, **bounds}, rounds=5)
+    np.testing.assert_array_equal(out[:64], fa.allocate_batch(batch[:64], BATCH_N, backend="numba", **bounds))
+
+
+@pytest.mark.benchmark(group="cuda single n=1e6, bounded")
+@pytest.mark.parametrize("kind", ["lognormal", "ties"])
+@pytest.mark.parametrize("backend", ["numba", "cuda"])
+def test_single_bounded_host_arrays(benchmark, backend, kind):
+    lam = make_lam(BIG_N) if kind == "lognormal" else _ties(BIG_N)
+    low, high = case_bounds(BIG_N, BIG_N, lam)
+    bounds = {"min_tasks": low, "max_tasks": high}
+    fa.allocate(lam, BIG_N, backend=backend, **bounds)
+    a = benchmark.pedantic(fa.allocate, (lam, BIG_N), {"backend": backend, **bounds}, rounds=10)
+    np.testing.assert_array_equal(a, fa.allocate(lam, BIG_N, backend="numba", **bounds))

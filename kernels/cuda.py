@@ -23,6 +23,12 @@ import threading
 
 import numpy as np
 from numba import cuda, float64, int64
+from numba.cuda import libdevice
+
+try:
+    from numba.cuda.extending import overload  # numba-cuda
+except ImportError:  # numba's own numba.cuda
+    from numba.core.extending import overload
 
 from . import threshold
 from .status import (BOUNDS_CROSSED, LAM_NAN, LAM_NEGATIVE, MIN_NEGATIVE, MIN_ON_UNAVAILABLE, NO_AVAILABLE_WORKER,
@@ -46,6 +52,30 @@ _JIT = dict(cache=True)
 
 INF = threshold.INF
 DBL_MAX = threshold.DBL_MAX
+
+
+# threshold's rounding helpers in CUDA kernels: libdevice's functions (numba-cuda has no
+# np.trunc, np.floor, np.rint or np.nextafter); the same results, each exact.
+
+
+@overload(threshold.trunc, target="cuda")
+def _trunc_cuda(x):
+    return lambda x: libdevice.trunc(x)
+
+
+@overload(threshold.floor, target="cuda")
+def _floor_cuda(x):
+    return lambda x: libdevice.floor(x)
+
+
+@overload(threshold.rint, target="cuda")
+def _rint_cuda(x):
+    return lambda x: libdevice.rint(x)
+
+
+@overload(threshold.nextafter, target="cuda")
+def _nextafter_cuda(x, y):
+    return lambda x, y: libdevice.nextafter(x, y)
 
 
 def is_available():
@@ -331,8 +361,8 @@ def _allocate_one_thread(d_lam, budget, d_out):
 # Per-worker bounds (min_tasks, max_tasks): a parallel check first (the first bad worker
 # decides, as threshold.scan_bounds_exact), then the same passes with each worker's keys
 # limited to j = min_i + 1 .. max_i (a lam = 0 worker counts its maximum at any threshold).
-# Two cases need no search and are left to one GPU thread: every task at the minimums,
-# and lam = 0 workers with room for every task left (a fill by (j, i)).
+# Two cases need no search: every task at the minimums (a copy), and lam = 0 workers with
+# room for every task left (t* = 0: their keys taken by (j, i), as the ties above).
 
 
 def _wide_grid(n):
@@ -541,7 +571,9 @@ def _wide_split(lam, budget, tstar, lo, hi, bounded, out, ties, ints):
     """``out[i]`` = worker i's keys below ``t*``, ``ties[i]`` = its keys at ``t*`` (``t* = inf``:
     the keys whose product overflows); per block: the sum of ``out``, and the lowest and
     highest ``j`` of the keys at ``t*`` (threshold.take_ties, first loop). With bounds a
-    worker keeps its minimum, and one with ``lam = 0`` its maximum (``t* > 0`` then)."""
+    worker keeps its minimum, and one with ``lam = 0`` its maximum where ``t* > 0``; at
+    ``t* = 0`` (``lam = 0`` workers with room for every task left) their keys above the
+    minimum are the keys at ``t*``, taken by ``(j, i)`` as threshold.fill_zeros_bounded."""
     ibuf = cuda.shared.array(_MAX_THREADS, int64)
     start, stop = _chunk(lam.shape[0])
     taken = 0
@@ -553,9 +585,9 @@ def _wide_split(lam, budget, tstar, lo, hi, bounded, out, ties, ints):
         below = floor_i
         upto = floor_i
         if x == 0.0 and bounded:
-            below = cap_i
+            below = cap_i if tstar > 0.0 else floor_i  # at t* = 0 its keys left are all at t*
             upto = cap_i
-        elif 0.0 < x < INF:
+        elif 0.0 < x < INF and tstar > 0.0:
             guess = threshold.count_le_fast(x, min(tstar, DBL_MAX), float(cap_i))
             below, upto = threshold.split_at(x, tstar, cap_i, guess, floor_i)
         out[i] = below
@@ -691,9 +723,13 @@ class _Wide:
             status, remaining, zero_room = self.check_bounds()
             if status != OK:
                 return status
-            # Every task at the minimums, or lam = 0 workers with room for the rest: no
-            # search, a fill by (j, i); and sums that could overflow: one GPU thread.
-            if remaining == 0 or (n_zero > 0 and zero_room >= remaining) or float(budget) * n >= _MAX_KEYS:
+            if remaining == 0:  # every task at the minimums
+                self.out.copy_to_device(self.lo)
+                return OK
+            if n_zero > 0 and zero_room >= remaining:  # lam = 0 workers take the rest: t* = 0
+                self.take_ties(0.0)
+                return OK
+            if float(budget) * n >= _MAX_KEYS:  # sums that could overflow: one GPU thread
                 return _ONE_THREAD
         elif budget == 0 or n_zero > 0:
             share, extra = divmod(budget, n_zero) if n_zero else (0, 0)

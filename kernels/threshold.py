@@ -68,7 +68,7 @@ import math
 import sys
 
 import numpy as np
-from numba.extending import register_jitable
+from numba.extending import overload, register_jitable
 
 from .status import (
     BOUNDS_CROSSED,
@@ -119,6 +119,50 @@ ESTIMATE_CAP = 2**62
 NARROW = 1
 LANDED = 2
 JUMP = 3
+
+
+# --- Rounding on every target ------------------------------------------------------------
+# numba's CPU target compiles np.trunc and its kin to one vector instruction each;
+# numba-cuda has no such ufuncs, only libdevice's functions of the same name (as exact:
+# rounding to an integer and stepping to the next float round nothing). These four are
+# numpy's in Python (and so under the CUDA simulator); compiled, each target binds its own
+# version: the CPU one here, the CUDA one in ``cuda.py`` (:func:`bind_cuda_rounding`).
+
+
+def trunc(x):
+    return np.trunc(x)
+
+
+def floor(x):
+    return np.floor(x)
+
+
+def rint(x):
+    return np.rint(x)
+
+
+def nextafter(x, y):
+    return np.nextafter(x, y)
+
+
+@overload(trunc, target="cpu")
+def _trunc_cpu(x):
+    return lambda x: np.trunc(x)
+
+
+@overload(floor, target="cpu")
+def _floor_cpu(x):
+    return lambda x: np.floor(x)
+
+
+@overload(rint, target="cpu")
+def _rint_cpu(x):
+    return lambda x: np.rint(x)
+
+
+@overload(nextafter, target="cpu")
+def _nextafter_cpu(x, y):
+    return lambda x, y: np.nextafter(x, y)
 
 
 # --- Counting the keys below a threshold ------------------------------------------------
@@ -178,7 +222,7 @@ def count_product(x, inv, t, cap):
     ``t`` exactly where the count's last key has product ``t`` (for ``t > 0``): a step down
     means ``p > t``, and then the key below cannot be at ``t``, since ``trunc(t * inv)``, within
     a few ulps of ``t / x``, would have been under the count, not at it (``cap < 2**51``)."""
-    c = np.trunc(min(t * inv, cap))  # t * inv >= 0 (NaN only for x = 0, never counted)
+    c = trunc(min(t * inv, cap))  # t * inv >= 0 (NaN only for x = 0, never counted)
     c += 1.0 if (c < cap) & ((c + 1.0) * x <= t) else 0.0
     p = c * x
     return c - (1.0 if p > t else 0.0), p
@@ -390,7 +434,7 @@ def inverse_pass(lam, inv, s, budget, zero_above):
         n_invalid += invalid
         n_zero += zero
         n_finite += finite
-        estimate += max(min(np.trunc(s * w), cap), 0.0)
+        estimate += max(min(trunc(s * w), cap), 0.0)
         top = k if k > top else top
     return total, n_invalid, n_zero, n_finite, estimate, from_order_key(top)
 
@@ -656,8 +700,8 @@ def count_list_into(lam, inv, t, budget, hi_t, counts, idx, lo, hi):
             q = t * v
             # Past cap + 1/2 the count is the cap (below 2**48; above, every q is in doubt).
             near = min(q, cap_i + 0.5)
-            doubtful += abs(near - np.rint(near)) < near * COUNT_MARGIN  # never for q = 0
-            c = max(np.trunc(min(q, cap_i)), floor_at(lo, i))
+            doubtful += abs(near - rint(near)) < near * COUNT_MARGIN  # never for q = 0
+            c = max(trunc(min(q, cap_i)), floor_at(lo, i))
             counts[i] = int_of(c)
             block += c
             found += (c < cap_i) & (c + 1.0 <= reach * v)
@@ -1225,7 +1269,7 @@ def estimate_into(inv, s, budget, lo, hi):
     total = 0.0
     state = flush_tiny()
     for i in range(inv.shape[0]):
-        total += max(min(np.trunc(s * inv[i]), cap_at(hi, i, budget, cap)), floor_at(lo, i))
+        total += max(min(trunc(s * inv[i]), cap_at(hi, i, budget, cap)), floor_at(lo, i))
     restore_tiny(state)
     return total
 
@@ -1256,7 +1300,7 @@ def estimate_term(x, product, cap_i, floor_i):
     """One worker's terms of :func:`estimate_slope_into` (``x = 1/lam_i``, ``product = s * x``, or
     any value below 1 where that is): its estimated count, clamped to ``[floor_i, cap_i]``, and
     ``x`` if no bound holds that count, else 0."""
-    c = np.trunc(min(product, cap_i))
+    c = trunc(min(product, cap_i))
     return max(c, floor_i), x if (c >= floor_i) & (c < cap_i) else 0.0
 
 
@@ -1427,8 +1471,8 @@ def estimate_pair_into(inv, s, s2, budget, lo, hi):
         x = inv[i]
         cap_i = cap_at(hi, i, budget, cap)
         floor_i = floor_at(lo, i)
-        total += max(np.trunc(min(s * x, cap_i)), floor_i)
-        total2 += max(np.trunc(min(s2 * x, cap_i)), floor_i)
+        total += max(trunc(min(s * x, cap_i)), floor_i)
+        total2 += max(trunc(min(s2 * x, cap_i)), floor_i)
     restore_tiny(state)
     return total, total2
 
@@ -1598,7 +1642,7 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_max,
         # Never count inside a gap between products: the count would not move.
         nxt = max(nxt, lo_next)
         if nxt >= hi_last:
-            nxt = np.nextafter(hi_last, 0.0)
+            nxt = nextafter(hi_last, 0.0)
         prev_t = t
         prev_c = c
         t = nxt
@@ -2092,7 +2136,7 @@ def sampled_count(lam, budget, t, lo, hi, stride):
                 total += cap
             else:
                 # Above t: no key at or below it, and t / x could only underflow (slow on x86).
-                c = 0.0 if x > t else np.floor(t / x)
+                c = 0.0 if x > t else floor(t / x)
                 total += min(max(c, float(low_of(lo, i))), cap)
     return total
 

@@ -6,6 +6,10 @@ problems of a few hundred workers take the whole-GPU path, through the same code
 GPU: block reductions, block scans, several blocks whose partial results meet on the
 host. Each test also checks which path ran, so a fallback cannot pass for the real
 thing. The simulator runs kernels as Python threads: this file takes about a minute.
+
+On a real GPU (``NUMBA_ENABLE_CUDASIM=0 pytest tests/test_cuda_scale.py``) the last tests
+also run every distribution of the benchmark at its full sizes on the default grid; under
+the simulator they are skipped (they would take hours there).
 """
 
 import numpy as np
@@ -13,6 +17,8 @@ import pytest
 
 import fastata as fa
 from oracle import is_canonical, reference
+
+from fastata._bench import DISTRIBUTIONS, case_bounds, make_lam
 
 pytestmark = pytest.mark.cuda
 
@@ -182,8 +188,8 @@ def test_bounds_on_the_whole_gpu(paths):
             high = np.where(lam == 0.0, 2, np.where(available, max(2 * budget // n, 2) + rng.integers(0, 3, n), 3))
             steps = _check_bounded(lam, budget, low, high, paths)
             zero_room = (high - low)[lam == 0.0].sum()
-            if zero_room >= budget - low.sum():  # the lam = 0 workers take what is left
-                assert steps == ["one thread"]
+            if zero_room >= budget - low.sum():  # the lam = 0 workers take what is left: t* = 0
+                assert steps == ["take_ties", "fill level"]
             else:
                 assert steps and "one thread" not in steps, steps
     # Every key at t* in one level, and a few levels: the level bisection and the rank pass.
@@ -191,14 +197,19 @@ def test_bounds_on_the_whole_gpu(paths):
     assert steps[-2:] == ["take_ties", "fill level"]
 
 
-def test_bounds_without_a_search_take_one_thread(paths):
-    """Every task at the minimums, or lam = 0 workers with room for every task left: a fill
-    by (j, i), left to one GPU thread."""
+def test_bounds_without_a_search_stay_on_the_whole_gpu(paths):
+    """Every task at the minimums (a copy of them: no pass), or lam = 0 workers with room for
+    every task left (t* = 0: their keys by (j, i), the tie passes, levels of uneven room
+    included); never one GPU thread."""
     lam = np.array([1.0, 0.0, 2.0, 0.0, 3.0] * 20)
     low = np.ones(100, np.int64)
-    assert _check_bounded(lam, 100, low, np.full(100, 5), paths) == ["one thread"]
-    assert _check_bounded(lam, 130, low, np.full(100, 5), paths) == ["one thread"]
-    assert "one thread" not in _check_bounded(lam, 300, low, np.full(100, 5), paths)
+    high = np.full(100, 5)
+    assert _check_bounded(lam, 100, low, high, paths) == []
+    assert _check_bounded(lam, 130, low, high, paths) == ["take_ties", "fill level"]
+    uneven = np.where(np.arange(100) % 7 == 0, 2, 9)
+    assert _check_bounded(lam, 300, low, uneven, paths) == ["take_ties", "fill level"]
+    assert _check_bounded(lam, 101, np.where(lam == 0.0, 0, 1), uneven, paths) == ["take_ties", "fill level"]
+    assert "one thread" not in _check_bounded(lam, 300, low, high, paths)
 
 
 def test_bad_bounds_on_the_whole_gpu_give_the_cpu_status(paths):
@@ -342,3 +353,50 @@ def test_policy_on_the_cuda_backend_matches_the_cpu(paths):
         gpu.observe(workers, durations)
         cpu.observe(workers, durations)
     assert "one thread" not in paths
+
+
+# --- At full size on a real GPU --------------------------------------------------------
+
+def _simulated():
+    from numba import config
+
+    return bool(config.ENABLE_CUDASIM)
+
+
+needs_real_gpu = pytest.mark.skipif(_simulated(), reason="full-size problems need a real GPU (run with "
+                                    "NUMBA_ENABLE_CUDASIM=0 there; the simulator would take hours)")
+
+
+@needs_real_gpu
+@pytest.mark.parametrize("n, budget", [(65_536, 65_536), (65_536, 262_144), (10**6, 10**6)])
+@pytest.mark.parametrize("distribution", sorted(DISTRIBUTIONS))
+def test_full_size_problems_match_the_cpu(distribution, n, budget):
+    """Every distribution of the benchmark at its sizes, with and without the benchmark's
+    bounds, from host arrays and (without bounds) from device arrays: the default grid,
+    hundreds of blocks, bit for bit numba's result (itself checked against the reference
+    everywhere else)."""
+    lam = make_lam(n, distribution=distribution)
+    expected = fa.allocate(lam, budget, backend="numba")
+    np.testing.assert_array_equal(fa.allocate(lam, budget, backend="cuda"), expected)
+    np.testing.assert_array_equal(fa.allocate(cuda.to_device(lam), budget, backend="cuda").copy_to_host(), expected)
+    low, high = case_bounds(n, budget, lam)
+    expected = fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend="numba")
+    np.testing.assert_array_equal(fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend="cuda"), expected)
+
+
+@needs_real_gpu
+def test_full_size_batch_matches_the_cpu():
+    """4096 problems of 459 workers drawn from every distribution, with and without bounds."""
+    names = sorted(DISTRIBUTIONS)
+    lam2d = np.stack([make_lam(459, seed=r, distribution=names[r % len(names)]) for r in range(4096)])
+    budgets = np.random.default_rng(3).integers(0, 2000, 4096)
+    expected = fa.allocate_batch(lam2d, budgets, backend="numba")
+    np.testing.assert_array_equal(fa.allocate_batch(lam2d, budgets, backend="cuda"), expected)
+    np.testing.assert_array_equal(
+        fa.allocate_batch(cuda.to_device(lam2d), cuda.to_device(budgets), backend="cuda").copy_to_host(), expected)
+    available = lam2d < np.inf
+    low = (available & (budgets[:, None] >= available.sum(1, keepdims=True))).astype(np.int64)
+    high = np.repeat(np.maximum(2 * budgets // 459, 1)[:, None] + 1, 459, axis=1)
+    expected = fa.allocate_batch(lam2d, budgets, min_tasks=low, max_tasks=high, backend="numba")
+    np.testing.assert_array_equal(fa.allocate_batch(lam2d, budgets, min_tasks=low, max_tasks=high, backend="cuda"),
+                                  expected)
