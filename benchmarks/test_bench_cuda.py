@@ -12,7 +12,8 @@ whatever the GPU host has.
   on the device; and the same with ties (a policy's early rounds: many equal bounds),
   which takes the exact search instead of bracketing;
 * both again with per-worker bounds (host arrays: every available worker at least one
-  task, at most ``2 * budget / n``, the bounded column of ``fastata bench``).
+  task, at most ``2 * budget / n``, the bounded column of ``fastata bench``);
+* one small problem (n = 51, budget 23), which a single GPU thread runs.
 """
 
 import numpy as np
@@ -121,3 +122,13 @@ def test_single_bounded_host_arrays(benchmark, backend, kind):
     fa.allocate(lam, BIG_N, backend=backend, **bounds)
     a = benchmark.pedantic(fa.allocate, (lam, BIG_N), {"backend": backend, **bounds}, rounds=10)
     np.testing.assert_array_equal(a, fa.allocate(lam, BIG_N, backend="numba", **bounds))
+
+
+@pytest.mark.benchmark(group="cuda single n=51")
+@pytest.mark.parametrize("backend", ["numba", "cuda"])
+def test_single_small(benchmark, backend):
+    """A scheduler's problem: one GPU thread runs it, which costs far more than the CPU."""
+    lam = make_lam(51)
+    fa.allocate(lam, 23, backend=backend)
+    a = benchmark.pedantic(fa.allocate, (lam, 23), {"backend": backend}, rounds=200)
+    np.testing.assert_array_equal(a, fa.allocate(lam, 23, backend="python"))
