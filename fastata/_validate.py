@@ -90,9 +90,12 @@ _BOUND_CAP = 2**62
 
 
 def task_bounds(min_tasks, max_tasks, lam):
-    """``min_tasks`` and ``max_tasks`` as C-contiguous int64 arrays of ``lam``'s shape (rows
-    broadcast; ``None``: 0 and no maximum), or ``(None, None)`` when both are ``None``.
-    An int64 array of the right shape comes back as it is: copy it before writing to it.
+    """``min_tasks`` and ``max_tasks`` as C-contiguous int64 arrays of ``lam``'s shape (``None``:
+    0 and no maximum), or ``(None, None)`` when both are ``None``. For a batch (2-D ``lam``)
+    a bound the same for every problem (one number, or one row) comes back as one row,
+    shape ``(1, n)``, which the kernels read for every problem: no ``(m, n)`` array is
+    built for it. An int64 array of a fitting shape comes back as it is: copy it before
+    writing to it.
 
     A single ``min_tasks`` is every *available* worker's minimum (0 where ``lam = +inf``):
     "at least one task for every live worker" needs no mask from the caller. Only types
@@ -152,19 +155,22 @@ def uniform_bound(shape, value, zeros=None):
 
 
 def _bound_array(value, name, shape, default, zeros=None):
-    if type(value) is np.ndarray and value.dtype == np.int64 and value.shape == shape and value.flags.c_contiguous:
+    row = shape if len(shape) == 1 else (1,) + shape[1:]  # one row that every problem reads
+    if (type(value) is np.ndarray and value.dtype == np.int64 and value.shape in (shape, row)
+            and value.flags.c_contiguous):
         return value  # the kernels only read it: no copy on a scheduler's hot path
-    if _integer(value):
-        return uniform_bound(shape, max(min(int(value), _BOUND_CAP), -_BOUND_CAP), zeros)
+    if _integer(value):  # the unavailable workers it leaves out differ from row to row
+        return uniform_bound(row if zeros is None else shape, max(min(int(value), _BOUND_CAP), -_BOUND_CAP), zeros)
     if value is None:
-        return uniform_bound(shape, default)
+        return uniform_bound(row, default)
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer or an array of integers; got {_describe(value)}")
     array = np.asarray(value)
     if array.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer or an array of integers; got {_describe(value)}")
     try:
-        array = np.broadcast_to(array, shape)
+        np.broadcast_shapes(array.shape, shape)
+        array = np.broadcast_to(array, row if np.broadcast_shapes(array.shape, row) == row else shape)
     except ValueError:
         wanted = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
         raise ValueError(f"{name} must be an integer or have shape {wanted}; got shape {array.shape}") from None

@@ -161,7 +161,8 @@ def allocate_batch(lam2d, budgets, *, min_tasks=None, max_tasks=None, backend="a
         One budget for every row, or one per row.
     min_tasks, max_tasks : int or array_like of int, shape (n,) or (m, n), optional
         Per-worker bounds as in :func:`allocate`: one value, one row for every problem,
-        or one row per problem.
+        or one row per problem. One value or one row is read by every problem as it is
+        (no ``(m, n)`` array is built for it).
     backend : {"auto", "python", "numba", "cython", "cuda"}
         ``"auto"`` prefers numba, which solves the rows in parallel.
     out : ndarray of int64, shape (m, n), optional
@@ -200,7 +201,7 @@ def allocate_batch(lam2d, budgets, *, min_tasks=None, max_tasks=None, backend="a
     bad = np.flatnonzero(status)
     if bad.size:
         row = int(bad[0])
-        bounds = None if low is None else (low[row], high[row])
+        bounds = None if low is None else (low[row % len(low)], high[row % len(high)])
         _validate.raise_for_status(int(status[row]), lam2d[row], int(budgets[row]), "lam2d", row, bounds)
     return out
 

@@ -147,7 +147,7 @@ def _check_rows_bounded(lam2d, budgets, lo2d, hi2d, status, first_bad):
     for r in range(start, lam2d.shape[0], stride):
         code = threshold.scan_exact(lam2d[r], budgets[r])[0]
         if code == OK:
-            code = threshold.scan_bounds_exact(lam2d[r], budgets[r], lo2d[r], hi2d[r])[0]
+            code = threshold.scan_bounds_exact(lam2d[r], budgets[r], lo2d[r % lo2d.shape[0]], hi2d[r % hi2d.shape[0]])[0]
         status[r] = code
         if code != OK:
             cuda.atomic.min(first_bad, 0, r)
@@ -157,11 +157,13 @@ def _check_rows_bounded(lam2d, budgets, lo2d, hi2d, status, first_bad):
 def _allocate_rows_bounded(lam2d, budgets, lo2d, hi2d, out, ties, heap, status):
     start, stride = cuda.grid(1), cuda.gridsize(1)
     for r in range(start, lam2d.shape[0], stride):
-        status[r] = threshold.allocate_bounded_into(lam2d[r], budgets[r], lo2d[r], hi2d[r], out[r], ties[r], heap[r])
+        status[r] = threshold.allocate_bounded_into(lam2d[r], budgets[r], lo2d[r % lo2d.shape[0]],
+                                                    hi2d[r % hi2d.shape[0]], out[r], ties[r], heap[r])
 
 
 def allocate_batch_bounded_into(lam2d, budgets, lo2d, hi2d, out, ties, heap, status):
-    """:func:`allocate_batch_into` with per-row bounds (host arrays), one GPU thread a row."""
+    """:func:`allocate_batch_into` with per-row bounds (host arrays: a row per problem, or one
+    row for all), one GPU thread a row."""
     m, n = lam2d.shape
     if lam2d.size == 0:
         status[:] = np.where(budgets > 0, NO_AVAILABLE_WORKER, OK)

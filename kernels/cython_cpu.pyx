@@ -3447,8 +3447,9 @@ def allocate_batch_bounded_into(const double[:, ::1] lam2d, const int64_t[::1] b
                                 const int64_t[:, ::1] lo2d, const int64_t[:, ::1] hi2d,
                                 int64_t[:, ::1] out, int64_t[:, ::1] ties, double[:, ::1] heap,
                                 int64_t[::1] status):
-    """:func:`allocate_batch_into` with per-row bounds; every row is checked before any is written."""
-    cdef Py_ssize_t r
+    """:func:`allocate_batch_into` with per-row bounds (a row per problem, or one row for all:
+    row ``r % rows``); every row is checked before any is written."""
+    cdef Py_ssize_t r, lo_rows = lo2d.shape[0], hi_rows = hi2d.shape[0]
     cdef int64_t n_zero, n_avail, remaining, zero_room
     cdef double inv_sum, lam_min
     cdef bint ok = True
@@ -3456,13 +3457,13 @@ def allocate_batch_bounded_into(const double[:, ::1] lam2d, const int64_t[::1] b
         for r in range(lam2d.shape[0]):
             status[r] = scan_exact(lam2d[r], budgets[r], &n_zero, &n_avail, &inv_sum, &lam_min)
             if status[r] == STATUS_OK and lam2d.shape[1] > 0:
-                status[r] = scan_bounds_exact(lam2d[r], budgets[r], &lo2d[r, 0], &hi2d[r, 0],
+                status[r] = scan_bounds_exact(lam2d[r], budgets[r], &lo2d[r % lo_rows, 0], &hi2d[r % hi_rows, 0],
                                               &remaining, &zero_room)
             ok = ok and status[r] == STATUS_OK
         if ok:
             for r in range(lam2d.shape[0]):
-                status[r] = allocate_bounded_core(lam2d[r], budgets[r], lo2d[r], hi2d[r], out[r],
-                                                  ties[r], heap[r])
+                status[r] = allocate_bounded_core(lam2d[r], budgets[r], lo2d[r % lo_rows], hi2d[r % hi_rows],
+                                                  out[r], ties[r], heap[r])
 
 
 def empty_allocate_into(const double[::1] lam, int64_t budget, int64_t[::1] out,

@@ -179,11 +179,13 @@ def allocate_batch_into(lam2d, budgets, out, ties, heap, status):
 
 @njit(parallel=True, **_JIT)
 def allocate_batch_bounded_into(lam2d, budgets, lo2d, hi2d, out, ties, heap, status):
-    """:func:`allocate_batch_into` with per-row bounds ``lo2d <= out <= hi2d`` (int64, (m, n))."""
+    """:func:`allocate_batch_into` with per-row bounds ``lo2d <= out <= hi2d`` (int64, (m, n), or
+    (1, n): one row every problem reads)."""
     if threshold.check_batch_bounded(lam2d, budgets, lo2d, hi2d, status) >= 0:
         return
     for r in prange(lam2d.shape[0]):
-        status[r] = threshold.allocate_bounded_into(lam2d[r], budgets[r], lo2d[r], hi2d[r], out[r], ties[r], heap[r])
+        status[r] = threshold.allocate_bounded_into(lam2d[r], budgets[r], lo2d[r % lo2d.shape[0]],
+                                                    hi2d[r % hi2d.shape[0]], out[r], ties[r], heap[r])
 
 
 @njit(**_JIT)

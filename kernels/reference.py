@@ -129,17 +129,18 @@ def allocate_batch_into(lam2d, budgets, out, ties, heap, status):
 
 
 def allocate_batch_bounded_into(lam2d, budgets, lo2d, hi2d, out, ties, heap, status):
-    """:func:`allocate_batch_into` with per-row bounds; every row is checked before any is written."""
+    """:func:`allocate_batch_into` with per-row bounds (a row per problem, or one row for all);
+    every row is checked before any is written."""
     for r in range(lam2d.shape[0]):
         status[r] = scan_lam(lam2d[r])
         if status[r] == OK and budgets[r] > 0 and not (lam2d[r] < math.inf).any():
             status[r] = NO_AVAILABLE_WORKER
         if status[r] == OK:
-            status[r] = scan_bounds(lam2d[r], int(budgets[r]), lo2d[r], hi2d[r])
+            status[r] = scan_bounds(lam2d[r], int(budgets[r]), lo2d[r % len(lo2d)], hi2d[r % len(hi2d)])
     if status.any():
         return
     for r in range(lam2d.shape[0]):
-        status[r] = allocate_bounded_into(lam2d[r], int(budgets[r]), lo2d[r], hi2d[r], out[r])
+        status[r] = allocate_bounded_into(lam2d[r], int(budgets[r]), lo2d[r % len(lo2d)], hi2d[r % len(hi2d)], out[r])
 
 
 def empty_allocate_into(lam, budget, out, ties=None, heap=None):

@@ -2228,12 +2228,13 @@ def check_batch(lam2d, budgets, status):
 
 @register_jitable
 def check_batch_bounded(lam2d, budgets, lo2d, hi2d, status):
-    """:func:`check_batch` with per-row bounds (:func:`scan_bounds`)."""
+    """:func:`check_batch` with per-row bounds (:func:`scan_bounds`); ``lo2d`` and ``hi2d`` have a
+    row per problem, or one row for all (row ``r % rows``)."""
     first_bad = -1
     for r in range(lam2d.shape[0]):
         status[r] = scan_exact(lam2d[r], budgets[r])[0]
         if status[r] == OK:
-            status[r] = scan_bounds_exact(lam2d[r], budgets[r], lo2d[r], hi2d[r])[0]
+            status[r] = scan_bounds_exact(lam2d[r], budgets[r], lo2d[r % lo2d.shape[0]], hi2d[r % hi2d.shape[0]])[0]
         if status[r] != OK and first_bad < 0:
             first_bad = r
     return first_bad

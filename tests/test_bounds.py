@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import fastata as fa
 import fastata.jit as fj
+from fastata import _validate
 from fastata.kernels import reference as ref
 from oracle import is_canonical
 
@@ -333,6 +334,32 @@ def test_batch_equals_a_loop_of_single_calls(problem):
         for r in range(3):
             np.testing.assert_array_equal(got[r], fa.allocate(lam2d[r], int(budgets[r]), min_tasks=low2d[r],
                                                               max_tasks=high, backend="python"))
+
+
+@given(problem=bounded_problems(max_n=8))
+def test_batch_bounds_shared_by_every_row_equal_a_loop(problem):
+    lam, budget, low, high = problem
+    lam2d = np.stack([lam, lam * 3.0, lam * 2.0])
+    high2d = np.stack([high, high + 1, high])
+    for b in fa.available_backends():
+        got = fa.allocate_batch(lam2d, budget, min_tasks=low, max_tasks=high2d, backend=b)  # one row of minimums
+        for r in range(3):
+            np.testing.assert_array_equal(got[r], fa.allocate(lam2d[r], budget, min_tasks=low, max_tasks=high2d[r],
+                                                              backend="python"))
+
+
+def test_batch_bounds_shared_by_every_problem_are_one_row():
+    """One number or one row for every problem: a (1, n) row that the kernels read for each,
+    not an (m, n) copy (at 65,536 problems of 459 workers that copy was 240 MB a bound)."""
+    lam2d = np.ones((1000, 50))
+    low, high = _validate.task_bounds(1, np.arange(50), lam2d)
+    assert low.shape == high.shape == (1, 50)
+    assert _validate.task_bounds([[2] * 50], None, lam2d)[0].shape == (1, 50)
+    per_row = np.ones((1000, 50), np.int64)
+    assert _validate.task_bounds(per_row, None, lam2d)[0] is per_row
+    lam2d[3, 7] = np.inf  # a single minimum leaves out row 3's unavailable worker only
+    low = _validate.task_bounds(1, None, lam2d)[0]
+    assert low.shape == (1000, 50) and low[3, 7] == 0 and low[4, 7] == 1
 
 
 def test_batch_bad_row_is_named_and_changes_nothing(backend):
