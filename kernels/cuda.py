@@ -728,11 +728,11 @@ class _Wide:
             if remaining == 0:  # every task at the minimums
                 self.out.copy_to_device(self.lo)
                 return OK
+            if float(budget) * n >= _MAX_KEYS:  # sums that could overflow: one GPU thread
+                return _ONE_THREAD
             if n_zero > 0 and zero_room >= remaining:  # lam = 0 workers take the rest: t* = 0
                 self.take_ties(0.0)
                 return OK
-            if float(budget) * n >= _MAX_KEYS:  # sums that could overflow: one GPU thread
-                return _ONE_THREAD
         elif budget == 0 or n_zero > 0:
             share, extra = divmod(budget, n_zero) if n_zero else (0, 0)
             self.fill(_ZEROS, 0, share, extra)
