@@ -126,7 +126,8 @@ JUMP = 3
 # numba-cuda has no such ufuncs, only libdevice's functions of the same name (as exact:
 # rounding to an integer and stepping to the next float round nothing). These four are
 # numpy's in Python (and so under the CUDA simulator); compiled, each target binds its own
-# version: the CPU one here, the CUDA one in ``cuda.py`` (:func:`bind_cuda_rounding`).
+# version: the CPU one here, the CUDA one in ``cuda.py``. ``tests/test_cuda_compile.py``
+# compiles every CUDA kernel, which the simulator cannot check.
 
 
 def trunc(x):
