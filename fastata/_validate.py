@@ -349,10 +349,21 @@ def allocator_in_use():
     )
 
 
+#: What a known backend that cannot be used here needs.
+_BACKEND_NEEDS = {
+    "cython": "'cython' is the compiled extension that `pip install` builds; this install has none",
+    "numba": "'numba' needs numba to import",
+    "cuda": "'cuda' needs numba-cuda (pip install \"fastata[cuda]\") and a CUDA GPU, or "
+            "NUMBA_ENABLE_CUDASIM=1 set before numba is first imported (the simulator)",
+}
+
+
 def unknown_backend(name, available):
     """The error for a backend that does not exist or is not installed here."""
+    needs = _BACKEND_NEEDS.get(name) if isinstance(name, str) else None
     return ValueError(
         f"backend must be 'auto' or one of the available backends {available}; got {name!r}"
+        + (f" ({needs})" if needs else "")
     )
 
 

@@ -65,9 +65,17 @@ def test_unknown_backend_lists_the_available_ones(name):
 
 def test_unavailable_backend_named_explicitly():
     _disable("cython")
-    with pytest.raises(ValueError, match=r"available backends \('python', 'numba', 'cuda'\); got 'cython'"):
+    with pytest.raises(ValueError, match=r"available backends \('python', 'numba', 'cuda'\); got 'cython' "
+                                         r"\('cython' is the compiled extension that `pip install` builds"):
         fa.allocate([1.0], 1, backend="cython")
     assert "cython" not in fa.available_backends()
+
+
+def test_unavailable_cuda_says_what_it_needs():
+    _disable("cuda")
+    with pytest.raises(ValueError, match=r"got 'cuda' \('cuda' needs numba-cuda \(pip install \"fastata\[cuda\]\"\) "
+                                         r"and a CUDA GPU, or NUMBA_ENABLE_CUDASIM=1"):
+        fa.allocate_batch([[1.0]], 1, backend="cuda")
 
 
 def test_cython_status_codes_mirror_status_py():
