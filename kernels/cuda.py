@@ -163,25 +163,31 @@ def _allocate_rows_bounded(lam2d, budgets, lo2d, hi2d, out, ties, heap, status):
 
 def allocate_batch_bounded_into(lam2d, budgets, lo2d, hi2d, out, ties, heap, status):
     """:func:`allocate_batch_into` with per-row bounds (host arrays: a row per problem, or one
-    row for all), one GPU thread a row."""
+    row for all), one GPU thread a row, on the kept device scratch."""
     m, n = lam2d.shape
     if lam2d.size == 0:
         status[:] = np.where(budgets > 0, NO_AVAILABLE_WORKER, OK)
         return
-    d_lam = cuda.to_device(lam2d)
-    d_budgets = cuda.to_device(budgets)
-    d_lo, d_hi = cuda.to_device(lo2d), cuda.to_device(hi2d)
-    d_status = cuda.device_array(m, dtype=np.int64)
-    first_bad = cuda.to_device(np.array([m], dtype=np.int64))
+    d_lam = _matrix("lam2d", m, n, np.float64)
+    d_lam.copy_to_device(lam2d)
+    d_budgets = _buffer("budgets", m, np.int64)
+    d_budgets.copy_to_device(budgets)
+    d_lo = _matrix("lo2d", lo2d.shape[0], n, np.int64)
+    d_lo.copy_to_device(lo2d)
+    d_hi = _matrix("hi2d", hi2d.shape[0], n, np.int64)
+    d_hi.copy_to_device(hi2d)
+    d_status = _buffer("status", m, np.int64)
+    first_bad = _buffer("first_bad", 1, np.int64)
+    first_bad.copy_to_device(np.array([m], dtype=np.int64))
     _check_rows_bounded[_blocks(m), THREADS_PER_BLOCK](d_lam, d_budgets, d_lo, d_hi, d_status, first_bad)
     row = int(first_bad.copy_to_host()[0])
     status[:] = OK
     if row < m:
         status[row] = int(d_status[row : row + 1].copy_to_host()[0])
         return
-    d_out = cuda.device_array((m, n), dtype=np.int64)
-    d_ties = cuda.device_array((m, max(n, 1)), dtype=np.int64)
-    d_heap = cuda.device_array((m, n + 2), dtype=np.float64)
+    d_out = _matrix("out2d", m, n, np.int64)
+    d_ties = _matrix("ties2d", m, max(n, 1), np.int64)
+    d_heap = _matrix("heap2d", m, n + 2, np.float64)
     _allocate_rows_bounded[_blocks(m), THREADS_PER_BLOCK](d_lam, d_budgets, d_lo, d_hi, d_out, d_ties, d_heap,
                                                           d_status)
     d_out.copy_to_host(out)
