@@ -68,7 +68,7 @@ import math
 import sys
 
 import numpy as np
-from numba.extending import overload, register_jitable
+from numba.extending import register_jitable
 
 from .status import (
     BOUNDS_CROSSED,
@@ -125,45 +125,29 @@ JUMP = 3
 # numba's CPU target compiles np.trunc and its kin to one vector instruction each;
 # numba-cuda has no such ufuncs, only libdevice's functions of the same name (as exact:
 # rounding to an integer and stepping to the next float round nothing). These four are
-# numpy's in Python (and so under the CUDA simulator); compiled, each target binds its own
-# version: the CPU one here, the CUDA one in ``cuda.py``. ``tests/test_cuda_compile.py``
-# compiles every CUDA kernel, which the simulator cannot check.
+# numpy's in Python, on the CPU and under the CUDA simulator; ``cuda.py`` overloads them for
+# the CUDA target, which numba prefers there to these generic versions.
+# ``tests/test_cuda_compile.py`` compiles every CUDA kernel, which the simulator cannot check.
 
 
+@register_jitable
 def trunc(x):
     return np.trunc(x)
 
 
+@register_jitable
 def floor(x):
     return np.floor(x)
 
 
+@register_jitable
 def rint(x):
     return np.rint(x)
 
 
+@register_jitable
 def nextafter(x, y):
     return np.nextafter(x, y)
-
-
-@overload(trunc, target="cpu")
-def _trunc_cpu(x):
-    return lambda x: np.trunc(x)
-
-
-@overload(floor, target="cpu")
-def _floor_cpu(x):
-    return lambda x: np.floor(x)
-
-
-@overload(rint, target="cpu")
-def _rint_cpu(x):
-    return lambda x: np.rint(x)
-
-
-@overload(nextafter, target="cpu")
-def _nextafter_cpu(x, y):
-    return lambda x, y: np.nextafter(x, y)
 
 
 # --- Counting the keys below a threshold ------------------------------------------------
