@@ -169,7 +169,6 @@ def _bound_array(value, name, shape, default, zeros=None):
     if array.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer or an array of integers; got {_describe(value)}")
     try:
-        np.broadcast_shapes(array.shape, shape)
         array = np.broadcast_to(array, row if np.broadcast_shapes(array.shape, row) == row else shape)
     except ValueError:
         wanted = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
