@@ -106,6 +106,13 @@ def _matrix(key, rows, cols, dtype):
     return _buffer(key, rows * cols, dtype).reshape(rows, cols)
 
 
+def _kept_copy(key, array):
+    """The host ``array`` (C-contiguous) copied into this thread's kept buffer ``key``."""
+    found = _buffer(key, array.size, array.dtype).reshape(array.shape)
+    found.copy_to_device(array)
+    return found
+
+
 def release_scratch():
     """Free this thread's kept device scratch (it is grown to the largest problem seen)."""
     _cache.__dict__.pop("buffers", None)
@@ -163,34 +170,8 @@ def _allocate_rows_bounded(lam2d, budgets, lo2d, hi2d, out, ties, heap, status):
 
 def allocate_batch_bounded_into(lam2d, budgets, lo2d, hi2d, out, ties, heap, status):
     """:func:`allocate_batch_into` with per-row bounds (host arrays: a row per problem, or one
-    row for all), one GPU thread a row, on the kept device scratch."""
-    m, n = lam2d.shape
-    if lam2d.size == 0:
-        status[:] = np.where(budgets > 0, NO_AVAILABLE_WORKER, OK)
-        return
-    d_lam = _matrix("lam2d", m, n, np.float64)
-    d_lam.copy_to_device(lam2d)
-    d_budgets = _buffer("budgets", m, np.int64)
-    d_budgets.copy_to_device(budgets)
-    d_lo = _matrix("lo2d", lo2d.shape[0], n, np.int64)
-    d_lo.copy_to_device(lo2d)
-    d_hi = _matrix("hi2d", hi2d.shape[0], n, np.int64)
-    d_hi.copy_to_device(hi2d)
-    d_status = _buffer("status", m, np.int64)
-    first_bad = _buffer("first_bad", 1, np.int64)
-    first_bad.copy_to_device(np.array([m], dtype=np.int64))
-    _check_rows_bounded[_blocks(m), THREADS_PER_BLOCK](d_lam, d_budgets, d_lo, d_hi, d_status, first_bad)
-    row = int(first_bad.copy_to_host()[0])
-    status[:] = OK
-    if row < m:
-        status[row] = int(d_status[row : row + 1].copy_to_host()[0])
-        return
-    d_out = _matrix("out2d", m, n, np.int64)
-    d_ties = _matrix("ties2d", m, max(n, 1), np.int64)
-    d_heap = _matrix("heap2d", m, n + 2, np.float64)
-    _allocate_rows_bounded[_blocks(m), THREADS_PER_BLOCK](d_lam, d_budgets, d_lo, d_hi, d_out, d_ties, d_heap,
-                                                          d_status)
-    d_out.copy_to_host(out)
+    row for all)."""
+    _allocate_batch(lam2d, budgets, (lo2d, hi2d), out, status)
 
 
 def allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties=None, heap=None):
@@ -198,12 +179,8 @@ def allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties=None, hea
     (:class:`_Wide`), else as a batch of one (one GPU thread)."""
     n = lam.shape[0]
     if n >= WIDE_N:
-        d_lam = _buffer("lam", n, np.float64)
-        d_lam.copy_to_device(lam)
-        d_lo = _buffer("min_tasks", n, np.int64)
-        d_lo.copy_to_device(min_tasks)
-        d_hi = _buffer("max_tasks", n, np.int64)
-        d_hi.copy_to_device(max_tasks)
+        d_lam, d_lo, d_hi = (_kept_copy(key, a) for key, a in (("lam", lam), ("min_tasks", min_tasks),
+                                                                ("max_tasks", max_tasks)))
         d_out = _buffer("out", n, np.int64)
         status = _Wide(d_lam, budget, d_out, d_lo, d_hi).run()
         if status != _ONE_THREAD:
@@ -225,25 +202,32 @@ def _blocks(m):
     return max(1, (m + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK)
 
 
-def _check_batch(d_lam, d_budgets):
-    """``(first bad row, its status)`` of a batch on the device, or ``(-1, OK)``."""
+def _check_batch(d_lam, d_budgets, d_bounds=None):
+    """``(first bad row, its status)`` of a batch on the device, or ``(-1, OK)``; ``d_bounds``:
+    the device ``(lo2d, hi2d)``, or None."""
     m = d_lam.shape[0]
     d_status = _buffer("status", m, np.int64)
-    first_bad = _buffer("first_bad", 1, np.int64)
-    first_bad.copy_to_device(np.array([m], dtype=np.int64))
-    _check_rows[_blocks(m), THREADS_PER_BLOCK](d_lam, d_budgets, d_status, first_bad)
+    first_bad = _kept_copy("first_bad", np.array([m], dtype=np.int64))
+    if d_bounds is None:
+        _check_rows[_blocks(m), THREADS_PER_BLOCK](d_lam, d_budgets, d_status, first_bad)
+    else:
+        _check_rows_bounded[_blocks(m), THREADS_PER_BLOCK](d_lam, d_budgets, *d_bounds, d_status, first_bad)
     row = int(first_bad.copy_to_host()[0])
     if row == m:
         return -1, OK
     return row, int(d_status[row : row + 1].copy_to_host()[0])
 
 
-def _run_rows(d_lam, d_budgets, d_out):
+def _run_rows(d_lam, d_budgets, d_out, d_bounds=None):
     m, n = d_lam.shape
     d_ties = _matrix("ties2d", m, max(n, 1), np.int64)
     d_heap = _matrix("heap2d", m, n + 2, np.float64)
     d_status = _buffer("status", m, np.int64)
-    _allocate_rows[_blocks(m), THREADS_PER_BLOCK](d_lam, d_budgets, d_out, d_ties, d_heap, d_status)
+    if d_bounds is None:
+        _allocate_rows[_blocks(m), THREADS_PER_BLOCK](d_lam, d_budgets, d_out, d_ties, d_heap, d_status)
+    else:
+        _allocate_rows_bounded[_blocks(m), THREADS_PER_BLOCK](d_lam, d_budgets, *d_bounds, d_out, d_ties, d_heap,
+                                                              d_status)
 
 
 def allocate_batch_into(lam2d, budgets, out, ties, heap, status):
@@ -253,21 +237,25 @@ def allocate_batch_into(lam2d, budgets, out, ties, heap, status):
     lives on the device. Every row is checked first: on a bad row ``status`` says which
     and ``out`` is untouched.
     """
+    _allocate_batch(lam2d, budgets, None, out, status)
+
+
+def _allocate_batch(lam2d, budgets, bounds, out, status):
+    """A batch of host arrays on the kept device scratch, ``bounds`` ``(lo2d, hi2d)`` or None."""
     m, n = lam2d.shape
     if lam2d.size == 0:  # nothing to launch; with no worker, only budget 0 is valid
         status[:] = np.where(budgets > 0, NO_AVAILABLE_WORKER, OK)
         return
-    d_lam = _matrix("lam2d", m, n, np.float64)
-    d_lam.copy_to_device(lam2d)
-    d_budgets = _buffer("budgets", m, np.int64)
-    d_budgets.copy_to_device(budgets)
-    row, code = _check_batch(d_lam, d_budgets)
+    d_lam = _kept_copy("lam2d", lam2d)
+    d_budgets = _kept_copy("budgets", budgets)
+    d_bounds = None if bounds is None else (_kept_copy("lo2d", bounds[0]), _kept_copy("hi2d", bounds[1]))
+    row, code = _check_batch(d_lam, d_budgets, d_bounds)
     status[:] = OK
     if row >= 0:
         status[row] = code
         return
     d_out = _matrix("out2d", m, n, np.int64)
-    _run_rows(d_lam, d_budgets, d_out)
+    _run_rows(d_lam, d_budgets, d_out, d_bounds)
     d_out.copy_to_host(out)
 
 
@@ -297,8 +285,7 @@ def allocate_into(lam, budget, out, ties=None, heap=None):
     """
     n = lam.shape[0]
     if n >= WIDE_N:
-        d_lam = _buffer("lam", n, np.float64)
-        d_lam.copy_to_device(lam)
+        d_lam = _kept_copy("lam", lam)
         d_out = _buffer("out", n, np.int64)
         status = allocate_wide(d_lam, budget, d_out)
         if status == OK:
@@ -330,8 +317,7 @@ def allocate_device(lam, budget, out):
 
 def _allocate_one_thread(d_lam, budget, d_out):
     """One problem on one GPU thread: small problems, and sums too large for the wide path."""
-    d_budgets = _buffer("budget", 1, np.int64)
-    d_budgets.copy_to_device(np.array([budget], dtype=np.int64))
+    d_budgets = _kept_copy("budget", np.array([budget], dtype=np.int64))
     n = d_lam.shape[0]
     d_lam2d, d_out2d = d_lam.reshape(1, n), d_out.reshape(1, n)
     row, code = _check_batch(d_lam2d, d_budgets)
