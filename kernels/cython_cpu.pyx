@@ -2343,6 +2343,33 @@ cdef double next_threshold(int64_t budget, int step, double t, int64_t c, double
     return nxt
 
 
+cdef Py_ssize_t SAMPLED_WORKERS = 64
+cdef Py_ssize_t TIED_HOLDERS = 4
+
+
+cdef bint sampled_tie(const double[::1] lam, double t_lo, double t_hi, int64_t budget, const int64_t* lo,
+                      const int64_t* hi, int64_t keys) noexcept nogil:
+    # threshold.sampled_tie
+    cdef Py_ssize_t n = lam.shape[0], i = 0, holders = 0
+    cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
+    cdef int64_t c, low
+    cdef double x, product = 0.0
+    while i < n:
+        x = lam[i]
+        if 0.0 < x < INFINITY:
+            low = low_of(lo, i)
+            c = count_le(x, t_hi, high_of(hi, i, budget))
+            if c < low:
+                c = low
+            if c > low and <double>c * x > t_lo:
+                if (c - 1 > low and <double>(c - 1) * x > t_lo) or (holders > 0 and <double>c * x != product):
+                    return False  # two products inside
+                product = <double>c * x
+                holders += 1
+        i += stride
+    return holders >= TIED_HOLDERS and <double>(holders * stride) >= 0.5 * <double>keys
+
+
 cdef double PAIR_AIM = 0.3
 
 
@@ -2384,7 +2411,8 @@ cdef bint pair_thresholds(int64_t budget, double s, int64_t c, double slope, dou
     return True
 
 
-cdef int estimate_bracket(const double[::1] inv, int64_t budget, double t, double t2, double slope,
+cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t budget, double t, double t2,
+                          double slope,
                           double first, int64_t base, int64_t width, const int64_t* lo,
                           const int64_t* hi, double t_max, double* bracket) noexcept nogil:
     # threshold.estimate_bracket: returns found, and (t_lo, t_hi) in bracket[0:2]
@@ -2452,6 +2480,11 @@ cdef int estimate_bracket(const double[::1] inv, int64_t budget, double t, doubl
                 bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
                 bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
                 return JUMP
+        if have_lo and hi_s < INFINITY and sampled_tie(lam, lo_s * (1.0 - ESTIMATE_MARGIN),
+                                                       hi_s * (1.0 + ESTIMATE_MARGIN), budget, lo, hi, hi_c - lo_c):
+            bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)  # ties (threshold.estimate_bracket)
+            bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
+            return JUMP
         s2 = -1.0
         if lo != NULL and not (step == 0 and lo_s < t2 < hi_s):  # as threshold: pairs with bounds only
             near_s = s
@@ -2475,9 +2508,6 @@ cdef int estimate_bracket(const double[::1] inv, int64_t budget, double t, doubl
     bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
     bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
     return 0
-
-
-cdef Py_ssize_t SAMPLED_WORKERS = 64
 
 
 cdef double product_inside(const double[::1] lam, double t_lo, double t_hi, int64_t budget,
@@ -2571,7 +2601,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef Py_ssize_t listed
     cdef bint selected
     if reach > 0.0 and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
-        found = estimate_bracket(inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi, t_max, est)
+        found = estimate_bracket(lam, inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi, t_max, est)
         if found == NARROW:
             if est[0] > 0.0:
                 # The count at the lower end and the listing of the workers with keys between,
@@ -3318,7 +3348,7 @@ def product_above_with(const double[::1] lam, double t_lo, int64_t budget, min_t
     return product_above(lam, t_lo, budget, lo, hi)
 
 
-def estimate_bracket_with(const double[::1] inv, int64_t budget, double t, double t2, double slope,
+def estimate_bracket_with(const double[::1] lam, const double[::1] inv, int64_t budget, double t, double t2, double slope,
                           double first, int64_t base, int64_t width, min_tasks=None, max_tasks=None,
                           double t_max=INFINITY):
     """threshold.estimate_bracket as Cython runs it (at the current SIMD level):
@@ -3331,7 +3361,7 @@ def estimate_bracket_with(const double[::1] inv, int64_t budget, double t, doubl
     if inv.shape[0] == 0:
         raise ValueError("estimate_bracket_with: needs at least one worker")
     _hook_bounds("estimate_bracket_with", inv.shape[0], min_tasks, max_tasks, &lo, &hi)
-    found = estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi, t_max, bracket)
+    found = estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_max, bracket)
     return bracket[0], bracket[1], found
 
 

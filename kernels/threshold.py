@@ -34,9 +34,10 @@ and a pass over the workers counts them exactly (``count_one``). So:
    counting passes at the same secant steps bracket the key exactly; a count that lands
    on ``budget`` is the answer, a narrow bracket goes to ``select_between``.
 4. Ties (many equal or commensurate ``lam``) make the count jump by many keys at one
-   product, and no threshold brackets closely. The estimates stop at the jump, and a
-   product inside their bracket (``product_inside``) is tried as ``t*``, which the split
-   below checks. Failing that, each exact pass also finds the products next to its
+   product, and no threshold brackets closely. The estimates stop at the jump (found flat,
+   or, a pass sooner, a sample of workers holds its keys in the bracket at one product:
+   ``sampled_tie``), and a product inside their bracket (``product_inside``) is tried as
+   ``t*``, which the split below checks. Failing that, each exact pass also finds the products next to its
    threshold (``count_extremes_into``): no step lands in a gap between products, and when
    a single product is left inside the bracket it is the product ``t*`` of the
    ``budget``-th key. Steps that shrink the bracket geometrically bound the passes
@@ -1290,9 +1291,9 @@ def estimate_term(x, product, cap_i, floor_i):
 
 
 @register_jitable
-def estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi, t_max):
-    """Bracket the product ``t*`` of the ``budget``-th key with estimate passes, from the guesses
-    ``t`` and ``t2`` (as :func:`allocate_positive`); ``base`` keys have product 0. ``first``:
+def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_max):
+    """Bracket the product ``t*`` of the ``budget``-th key with estimate passes over ``inv = 1/lam``,
+    from the guesses ``t`` and ``t2`` (as :func:`allocate_positive`); ``base`` keys have product 0. ``first``:
     the estimate at ``t`` if the bounds check took it (``slope`` then is its slope), else -1.
     No pass estimates above ``t_max``, where at least ``budget`` keys are known to lie
     (``+inf``: nowhere known).
@@ -1301,8 +1302,9 @@ def estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi, t_ma
     ``found`` is :data:`NARROW` when at least ``budget`` have product ``<= t_hi`` and the
     estimates put at most ``width`` keys between; :data:`LANDED` when the estimate at
     ``t_hi`` is the budget (the exact count there likely is too); :data:`JUMP` when a step
-    left the count of the end it moved unchanged: a flat between products, so ties, with
-    ``t*`` in ``(t_lo, t_hi]``; else 0, with ``t_hi`` the least threshold known to hold
+    left the count of the end it moved unchanged (a flat between products, so ties) or a
+    sample of the workers holds its keys in the bracket at one product (:func:`sampled_tie`),
+    with ``t*`` in ``(t_lo, t_hi]``; else 0, with ``t_hi`` the least threshold known to hold
     ``budget`` keys (``+inf``: none): the passes ran out, or a threshold left the range
     where the margin is proven.
     """
@@ -1366,6 +1368,11 @@ def estimate_bracket(inv, budget, t, t2, slope, first, base, width, lo, hi, t_ma
                 return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), NARROW
             if flat:
                 return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), JUMP
+        if have_lo and hi_s < INF and sampled_tie(lam, lo_s * (1.0 - ESTIMATE_MARGIN),
+                                                  hi_s * (1.0 + ESTIMATE_MARGIN), budget, lo, hi, hi_c - lo_c):
+            # A bracket wide in keys whose sampled workers' keys inside all share one product:
+            # ties, which the next step would only find flat, a pass later.
+            return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), JUMP
         s2 = -1.0
         nxt = -1.0
         # With bounds, the next pass estimates at a pair of thresholds (a pass reads three arrays
@@ -1483,6 +1490,32 @@ def product_inside(lam, t_lo, t_hi, budget, lo, hi):
     return 0.0
 
 
+#: Sampled workers that must share the one product in a bracket for :func:`sampled_tie`.
+TIED_HOLDERS = 4
+
+
+@register_jitable
+def sampled_tie(lam, t_lo, t_hi, budget, lo, hi, keys):
+    """Whether the keys in ``(t_lo, t_hi]`` (``t_hi`` finite) of :func:`product_inside`'s workers
+    all have one product, and at least two of them hold one: the mark of ties (equal or
+    commensurate ``lam``), which no smooth input leaves in a sample."""
+    n = lam.shape[0]
+    stride = max(n // SAMPLED_WORKERS, 1)
+    product = 0.0
+    holders = 0
+    for i in range(0, n, stride):
+        x = lam[i]
+        if 0.0 < x < INF:
+            low = low_of(lo, i)
+            c = max(count_le(x, t_hi, high_of(hi, i, budget)), low)
+            if c > low and c * x > t_lo:
+                if (c - 1 > low and (c - 1) * x > t_lo) or (holders > 0 and c * x != product):
+                    return False  # two products inside
+                product = c * x
+                holders += 1
+    return holders >= TIED_HOLDERS and holders * stride >= 0.5 * keys
+
+
 @register_jitable
 def product_above(lam, t_lo, budget, lo, hi):
     """The smallest product of a key above ``t_lo`` among the workers of :func:`product_inside`,
@@ -1545,7 +1578,7 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_max,
         # Estimate passes read 1/lam alone, a fifth of an exact pass: they bracket t* first,
         # and on smooth inputs one exact count at the lower end and the selection finish.
         # (inv is the scratch ``heap``, longer than n.)
-        t_lo, t_hi, found = estimate_bracket(inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi, t_max)
+        t_lo, t_hi, found = estimate_bracket(lam, inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi, t_max)
         if found == NARROW:
             if t_lo > 0.0:
                 # The count at the lower end and the listing of the workers with keys between.

@@ -282,6 +282,42 @@ def test_a_flat_with_nothing_estimated_above_tries_the_next_product(n, budget):
             assert is_canonical(lam, budget, out, lo, hi), name
 
 
+@pytest.mark.parametrize("distribution, n, budget, estimates", [
+    ("two-speeds", 4096, 4096, 1), ("two-speeds", 65536, 262144, 2), ("integers", 65536, 65536, 1)])
+def test_a_sample_at_one_product_ends_the_estimates(distribution, n, budget, estimates):
+    # Ties: the keys of a sample of the workers inside the estimates' bracket all have one
+    # product. The estimates stop there, a pass before a step would find the count flat
+    # (one estimate pass more before), and the split checks that product as t*.
+    lam = _bench.make_lam(n, distribution=distribution)
+    warm = np.zeros(3)
+    passes = _bench.counting_passes(lam, budget, warm)
+    assert passes["estimate"] == estimates and passes["split at t*"] == 1, passes
+    # Cython and numba take the same path to the same bracket (plain Python sums 1/lam in
+    # another order: its relaxation, and so its bracket, can differ in the last bits).
+    out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
+    brackets = {}
+    for name in ("numba", "cython"):
+        if name in fa.available_backends():
+            found = np.zeros(3)
+            assert _backends.resolve(name)[1].allocate_warm_into(lam, budget, out, ties, heap, found) == 0
+            brackets[name] = found[:2].tolist()
+            assert found[1] == warm[1] and is_canonical(lam, budget, out), name
+    assert len(set(map(tuple, brackets.values()))) <= 1, brackets
+
+
+def test_the_sample_sees_no_tie_in_smooth_or_sparse_brackets():
+    # One product shared by sampled workers is the mark of ties; workers of distinct speeds,
+    # or a product that two sampled workers share among many others, are not.
+    lam = _bench.make_lam(4096, distribution="lognormal")
+    assert not threshold.sampled_tie(lam, 4.0, 4.1, 16384, None, None, 400)
+    lam = _bench.make_lam(4096, distribution="two-speeds")
+    assert threshold.sampled_tie(lam, 5.5, 6.0, 16384, None, None, 4096)
+    assert not threshold.sampled_tie(lam, 4.5, 6.0, 16384, None, None, 4096)  # 5 and 6 inside
+    assert not threshold.sampled_tie(lam, 5.5, 6.0, 16384, None, None, 100000)  # explains too few keys
+    lam[::64] = 1.0 + np.arange(64) / 128  # every sampled worker at its own speed
+    assert not threshold.sampled_tie(lam, 5.5, 6.0, 16384, None, None, 4096)
+
+
 @pytest.mark.parametrize("n, budget", [(200, 10**6), (100, 10**5), (50, 1000)])
 def test_passes_are_few_with_bounds_and_zeros_on_few_workers(n, budget):
     # Unexplored workers (lam = 0) take their cap at any threshold: the first counts land far
