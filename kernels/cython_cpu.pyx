@@ -33,6 +33,7 @@ cdef double ROOT_WIDTH = 0.0009765625  # 2**-10
 cdef int NARROW = 1
 cdef int LANDED = 2
 cdef int JUMP = 3
+cdef int TIED = 4
 cdef Py_ssize_t SAMPLED_FROM = 4096
 cdef double WIDE_SPREAD = 8.452712498170644e+270  # 2**900
 cdef double RECIPROCAL_CAP = 2251799813685248.0  # 2**51
@@ -2345,15 +2346,17 @@ cdef double next_threshold(int64_t budget, int step, double t, int64_t c, double
 
 cdef Py_ssize_t SAMPLED_WORKERS = 64
 cdef Py_ssize_t TIED_HOLDERS = 4
+cdef Py_ssize_t SAMPLED_TIES_FROM = 16384
 
 
-cdef bint sampled_tie(const double[::1] lam, double t_lo, double t_hi, int64_t budget, const int64_t* lo,
-                      const int64_t* hi, int64_t keys) noexcept nogil:
-    # threshold.sampled_tie
+cdef double sampled_top(const double[::1] lam, double t_lo, double t_hi, int64_t budget, const int64_t* lo,
+                        const int64_t* hi, double* share, bint* alone) noexcept nogil:
+    # threshold.sampled_top: returns p, share and alone through the pointers
     cdef Py_ssize_t n = lam.shape[0], i = 0, holders = 0
     cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
     cdef int64_t c, low
-    cdef double x, product = 0.0
+    cdef double x, p, best = 0.0
+    cdef bint single = True
     while i < n:
         x = lam[i]
         if 0.0 < x < INFINITY:
@@ -2362,12 +2365,25 @@ cdef bint sampled_tie(const double[::1] lam, double t_lo, double t_hi, int64_t b
             if c < low:
                 c = low
             if c > low and <double>c * x > t_lo:
-                if (c - 1 > low and <double>(c - 1) * x > t_lo) or (holders > 0 and <double>c * x != product):
-                    return False  # two products inside
-                product = <double>c * x
-                holders += 1
+                p = <double>c * x
+                if c - 1 > low and <double>(c - 1) * x > t_lo:
+                    single = False
+                if p > best:
+                    single = single and holders == 0
+                    best = p
+                    holders = 1
+                elif p == best:
+                    holders += 1
+                else:
+                    single = False
         i += stride
-    return holders >= TIED_HOLDERS and <double>(holders * stride) >= 0.5 * <double>keys
+    if holders < TIED_HOLDERS:
+        share[0] = 0.0
+        alone[0] = False
+        return 0.0
+    share[0] = <double>(holders * stride)
+    alone[0] = single
+    return best
 
 
 cdef double PAIR_AIM = 0.3
@@ -2419,10 +2435,10 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
     cdef Py_ssize_t n = inv.shape[0]
     cdef int64_t lo_c = base, hi_c = ESTIMATE_CAP, c = 0, prev_c = 0, last_c, near_c
     cdef double lo_s = 0.0, hi_s = INFINITY, prev_s = -1.0, s = t, s2 = -1.0, total, nxt, moving = 0.0
-    cdef double local, last_s, near_s, a_s, b_s
+    cdef double local, last_s, near_s, a_s, b_s, p, share
     cdef double totals[2]
     cdef double pair[2]
-    cdef bint have_lo = False, flat, paired
+    cdef bint have_lo = False, flat, paired, alone
     cdef int streak = 0, step, k
     totals[1] = 0.0
     if first < 0.0 and s > t_max:  # no estimate above t_max
@@ -2480,11 +2496,15 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                 bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
                 bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
                 return JUMP
-        if have_lo and hi_s < INFINITY and sampled_tie(lam, lo_s * (1.0 - ESTIMATE_MARGIN),
-                                                       hi_s * (1.0 + ESTIMATE_MARGIN), budget, lo, hi, hi_c - lo_c):
-            bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)  # ties (threshold.estimate_bracket)
-            bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
-            return JUMP
+        if hi_s < INFINITY and n >= SAMPLED_TIES_FROM:  # ties: a product many sampled workers share
+            # (threshold.estimate_bracket)
+            p = sampled_top(lam, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), budget, lo, hi,
+                            &share, &alone)
+            if share >= <double>max(2 * (hi_c - budget), width) or (alone and have_lo and
+                                                                      share >= 0.5 * <double>(hi_c - lo_c)):
+                bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
+                bracket[1] = p
+                return TIED
         s2 = -1.0
         if lo != NULL and not (step == 0 and lo_s < t2 < hi_s):  # as threshold: pairs with bounds only
             near_s = s
@@ -2623,9 +2643,14 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             # holds 1/lam) is overwritten; 1/lam again, and the exact passes take over.
             inverse_at(SIMD_LEVEL, &lam[0], &heap[0], n, scratch, 1.0, 0.0, INFINITY, &spare[0], &spare[1])
             lo_c = base
-        elif found == JUMP:
+        elif found == JUMP or found == TIED:
             plain = 0
-            if est[1] < INFINITY:
+            if found == TIED:  # the product many sampled workers share, tried as t*
+                if take_at(lam, inv, budget, reach, est[1], out, heap, lo, hi):
+                    bracket[0] = est[0]
+                    bracket[1] = est[1]
+                    return
+            elif est[1] < INFINITY:
                 guess = product_inside(lam, est[0], est[1], budget, lo, hi)
                 if guess > 0.0 and take_at(lam, inv, budget, reach, guess, out, heap, lo, hi):
                     bracket[0] = est[0]
