@@ -2349,24 +2349,32 @@ cdef Py_ssize_t TIED_HOLDERS = 4
 cdef Py_ssize_t SAMPLED_TIES_FROM = 16384
 
 
+cdef inline double top_key_inside(double x, int64_t low, int64_t cap, double t_lo, double t_hi,
+                                  bint* more) noexcept nogil:
+    # threshold.top_key_inside: returns p, and more through the pointer
+    cdef int64_t c = count_le(x, t_hi, cap)
+    if c < low:
+        c = low
+    more[0] = False
+    if c > low and <double>c * x > t_lo:
+        more[0] = c - 1 > low and <double>(c - 1) * x > t_lo
+        return <double>c * x
+    return 0.0
+
+
 cdef double sampled_top(const double[::1] lam, double t_lo, double t_hi, int64_t budget, const int64_t* lo,
                         const int64_t* hi, double* share, bint* alone) noexcept nogil:
     # threshold.sampled_top: returns p, share and alone through the pointers
     cdef Py_ssize_t n = lam.shape[0], i = 0, holders = 0
     cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
-    cdef int64_t c, low
     cdef double x, p, best = 0.0
-    cdef bint single = True
+    cdef bint single = True, more
     while i < n:
         x = lam[i]
         if 0.0 < x < INFINITY:
-            low = low_of(lo, i)
-            c = count_le(x, t_hi, high_of(hi, i, budget))
-            if c < low:
-                c = low
-            if c > low and <double>c * x > t_lo:
-                p = <double>c * x
-                if c - 1 > low and <double>(c - 1) * x > t_lo:
+            p = top_key_inside(x, low_of(lo, i), high_of(hi, i, budget), t_lo, t_hi, &more)
+            if p > 0.0:
+                if more:
                     single = False
                 if p > best:
                     single = single and holders == 0
@@ -2535,17 +2543,14 @@ cdef double product_inside(const double[::1] lam, double t_lo, double t_hi, int6
     # threshold.product_inside
     cdef Py_ssize_t n = lam.shape[0], i = 0
     cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
-    cdef int64_t c, low
-    cdef double x
+    cdef double x, p
+    cdef bint more
     while i < n:
         x = lam[i]
         if 0.0 < x < INFINITY:
-            low = low_of(lo, i)
-            c = count_le(x, t_hi, high_of(hi, i, budget))
-            if c < low:
-                c = low
-            if c > low and <double>c * x > t_lo:
-                return <double>c * x
+            p = top_key_inside(x, low_of(lo, i), high_of(hi, i, budget), t_lo, t_hi, &more)
+            if p > 0.0:
+                return p
         i += stride
     return 0.0
 

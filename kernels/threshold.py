@@ -1490,11 +1490,20 @@ def product_inside(lam, t_lo, t_hi, budget, lo, hi):
     for i in range(0, n, stride):
         x = lam[i]
         if 0.0 < x < INF:
-            low = low_of(lo, i)
-            c = max(count_le(x, t_hi, high_of(hi, i, budget)), low)
-            if c > low and c * x > t_lo:
-                return c * x
+            p = top_key_inside(x, low_of(lo, i), high_of(hi, i, budget), t_lo, t_hi)[0]
+            if p > 0.0:
+                return p
     return 0.0
+
+
+@register_jitable
+def top_key_inside(x, low, cap, t_lo, t_hi):
+    """``(p, more)``: the product of the last key in ``(t_lo, t_hi]`` of a worker with ``0 < lam = x <
+    inf`` and bounds ``low``, ``cap`` (0: none there), and whether it has another one there."""
+    c = max(count_le(x, t_hi, cap), low)
+    if c > low and c * x > t_lo:
+        return c * x, (c - 1 > low) and ((c - 1) * x > t_lo)
+    return 0.0, False
 
 
 #: Sampled workers that must hold a key at one product for :func:`sampled_top` to tell of it.
@@ -1521,11 +1530,9 @@ def sampled_top(lam, t_lo, t_hi, budget, lo, hi):
     for i in range(0, n, stride):
         x = lam[i]
         if 0.0 < x < INF:
-            low = low_of(lo, i)
-            c = max(count_le(x, t_hi, high_of(hi, i, budget)), low)
-            if c > low and c * x > t_lo:
-                p = c * x
-                if c - 1 > low and (c - 1) * x > t_lo:
+            p, more = top_key_inside(x, low_of(lo, i), high_of(hi, i, budget), t_lo, t_hi)
+            if p > 0.0:
+                if more:
                     alone = False
                 if p > best:
                     alone = alone and holders == 0
