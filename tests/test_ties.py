@@ -306,6 +306,56 @@ def test_a_product_many_sampled_workers_share_ends_the_estimates(distribution, n
     assert len(set(map(tuple, brackets.values()))) <= 1, brackets
 
 
+def _few_speeds(rng, n):
+    """Times a cluster of a few machine types produces, or close to it: a few values, integers,
+    times rounded to a tenth or a hundredth, commensurate means, and unavailable workers."""
+    kind = rng.integers(5)
+    if kind == 0:
+        lam = rng.choice(rng.uniform(0.5, 5.0, rng.integers(1, 6)), n)
+    elif kind == 1:
+        lam = rng.integers(1, rng.integers(2, 12), n).astype(float)
+    elif kind == 2:
+        lam = np.maximum(np.round(rng.lognormal(0.0, 0.5, n), rng.integers(1, 3)), 0.01)
+    elif kind == 3:
+        lam = 58.0 * rng.integers(1, 50, n)
+    else:
+        lam = rng.choice([0.5, 1.0, 2.0, 3.0, np.inf], n)
+    return lam
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_ties_where_the_sample_looks_are_canonical(fast_backend, seed):
+    # From 16,384 workers a sample of the workers may end the estimates at a product it shows
+    # many of them share; a wrong guess costs passes, never correctness. Budgets from a few
+    # tasks a worker to thousands, with and without bounds.
+    rng = np.random.default_rng(seed)
+    n = int(rng.choice([16384, 20000, 30000]))  # below 32,768: CUDA on one thread (simulated here)
+    lam = _few_speeds(rng, n)
+    budget = int(n * rng.choice([0.3, 1.0, 3.7, 10.0, 1000.0]))
+    lo, hi = _bench.case_bounds(n, budget, lam) if seed % 3 == 0 else (None, None)
+    a = fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend=fast_backend)
+    assert is_canonical(lam, budget, a, lo, hi)
+    np.testing.assert_array_equal(a, fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend="numba"))
+
+
+def test_a_wrong_guess_from_the_sample_costs_passes_never_correctness(monkeypatch, fast_backend):
+    # The sampled workers share product 4, every other worker's keys sit just above each
+    # integer: the sample claims the jump at 4, the split refuses it, and exact counts find t*.
+    n = 16384
+    lam = np.full(n, 1.0 + 2.0**-30)
+    lam[:: n // threshold.SAMPLED_WORKERS] = 1.0
+    budget = 3 * n + 16000
+    found, guesses = [], []
+    estimate_bracket, take_at = threshold.estimate_bracket, threshold.take_at
+    monkeypatch.setattr(threshold, "estimate_bracket", lambda *a: found.append(estimate_bracket(*a)) or found[-1])
+    monkeypatch.setattr(threshold, "take_at", lambda *a: guesses.append((a[4], take_at(*a))) or guesses[-1][1])
+    out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
+    assert threshold.allocate_into(lam, budget, out, ties, heap) == 0
+    assert found[0][1:] == (4.0, threshold.TIED) and guesses[0] == (4.0, False), (found, guesses)
+    assert is_canonical(lam, budget, out)
+    np.testing.assert_array_equal(fa.allocate(lam, budget, backend=fast_backend), out)
+
+
 def test_the_sample_tells_ties_from_distinct_speeds():
     # (product, workers holding a key there scaled to all, the only product in the bracket)
     lam = _bench.make_lam(4096, distribution="two-speeds")
