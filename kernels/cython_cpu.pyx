@@ -2606,6 +2606,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef int64_t width_max = <int64_t>(2.0 * sqrt(<double>n)) + 16
     # counts read far past the budget: a step past it still tells by how far (threshold)
     cdef int64_t limit = ESTIMATE_CAP, lo_c = base, hi_c = limit, c = 0, prev_c = 0
+    cdef int64_t counted = -1  # an exact count at t_hi that a jump's guesses took, if any
     cdef double lo_t = 0.0, lo_next = 0.0, hi_t = INFINITY, hi_last = INFINITY
     cdef double prev_t = -1.0, nxt
     cdef int64_t scratch[3]
@@ -2662,6 +2663,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                     bracket[1] = guess
                     return
                 c = count_either(lam, inv, est[1], budget, limit, reach, True, ties, ext, lo, hi)
+                counted = c  # the exact passes' first count, at t_hi into ties (ext holds its products)
                 if c == budget:
                     copy_into(ties, out)
                     bracket[0] = est[0]
@@ -2682,7 +2684,10 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         t = est[1] if est[1] < INFINITY else max(est[0], t)
         t2 = est[0]
     for step in range(MAX_REFINE):
-        c = count_either(lam, inv, t, budget, limit, reach, step >= plain, try_buf, ext, lo, hi)
+        if step == 0 and counted >= 0:  # as threshold.allocate_positive
+            c = counted
+        else:
+            c = count_either(lam, inv, t, budget, limit, reach, step >= plain, try_buf, ext, lo, hi)
         if c == budget:
             if not try_in_out:
                 copy_into(try_buf, out)

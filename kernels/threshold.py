@@ -1605,6 +1605,7 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_max,
     # threshold: from the second on (smooth inputs rarely need a third), or from the third
     # on few workers, where a pass costs less than the two reductions' set-up.
     plain = 1 if n >= EXTREMES_N else 2
+    counted = (-1, 0.0, 0.0)  # an exact count at t_hi that a jump's guesses took, if any
     if reach > 0.0 and n >= EXTREMES_N:
         # Estimate passes read 1/lam alone, a fifth of an exact pass: they bracket t* first,
         # and on smooth inputs one exact count at the lower end and the selection finish.
@@ -1638,6 +1639,7 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_max,
                 if guess > 0.0 and take_at(lam, inv, budget, reach, guess, out, heap, lo, hi):
                     return t_lo, guess
                 c, above, below = count_at(lam, inv, t_hi, budget, limit, reach, True, ties, lo, hi)
+                counted = (c, above, below)  # the exact passes' first count, at t_hi into ties
                 if c == budget:
                     copy_into(ties, out)
                     return t_lo, t_hi
@@ -1652,7 +1654,10 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_max,
         t = t_hi if t_hi < INF else max(t_lo, t)
         t2 = t_lo
     for step in range(MAX_REFINE):
-        c, above, below = count_at(lam, inv, t, budget, limit, reach, step >= plain, try_buf, lo, hi)
+        if step == 0 and counted[0] >= 0:  # done after the jump, as this count would (t = t_hi, try_buf = ties)
+            c, above, below = counted
+        else:
+            c, above, below = count_at(lam, inv, t, budget, limit, reach, step >= plain, try_buf, lo, hi)
         if c == budget:  # the prefix at t is the allocation
             if not try_in_out:
                 copy_into(try_buf, out)
