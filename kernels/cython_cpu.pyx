@@ -2436,8 +2436,7 @@ cdef bint pair_thresholds(int64_t budget, double s, int64_t c, double slope, dou
 
 
 cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t budget, double t, double t2,
-                          double slope,
-                          double first, int64_t base, int64_t width, const int64_t* lo,
+                          double slope, double first, int64_t base, int64_t width, const int64_t* lo,
                           const int64_t* hi, double t_max, double* bracket) noexcept nogil:
     # threshold.estimate_bracket: returns found, and (t_lo, t_hi) in bracket[0:2]
     cdef Py_ssize_t n = inv.shape[0]
@@ -2504,8 +2503,8 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                 bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
                 bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
                 return JUMP
-        if hi_s < INFINITY and n >= SAMPLED_TIES_FROM:  # ties: a product many sampled workers share
-            # (threshold.estimate_bracket)
+        if hi_s < INFINITY and n >= SAMPLED_TIES_FROM:
+            # ties: a product many sampled workers share (threshold.estimate_bracket)
             p = sampled_top(lam, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), budget, lo, hi,
                             &share, &alone)
             if share >= <double>max(2 * (hi_c - budget), width) or (alone and have_lo and
@@ -3383,9 +3382,9 @@ def product_above_with(const double[::1] lam, double t_lo, int64_t budget, min_t
     return product_above(lam, t_lo, budget, lo, hi)
 
 
-def estimate_bracket_with(const double[::1] lam, const double[::1] inv, int64_t budget, double t, double t2, double slope,
-                          double first, int64_t base, int64_t width, min_tasks=None, max_tasks=None,
-                          double t_max=INFINITY):
+def estimate_bracket_with(const double[::1] lam, const double[::1] inv, int64_t budget, double t, double t2,
+                          double slope, double first, int64_t base, int64_t width, min_tasks=None,
+                          max_tasks=None, double t_max=INFINITY):
     """threshold.estimate_bracket as Cython runs it (at the current SIMD level):
     ``(t_lo, t_hi, found)``."""
     cdef const int64_t* lo

@@ -37,11 +37,11 @@ and a pass over the workers counts them exactly (``count_one``). So:
    product, and no threshold brackets closely. The estimates stop at the jump: a sample of
    the workers holds many keys at one product in their bracket (``sampled_top``), or else
    a step finds the count flat and a product inside the bracket (``product_inside``) is
-   the guess; the split below checks the guess as ``t*``. Failing that, each exact pass also finds the products next to its
-   threshold (``count_extremes_into``): no step lands in a gap between products, and when
-   a single product is left inside the bracket it is the product ``t*`` of the
-   ``budget``-th key. Steps that shrink the bracket geometrically bound the passes
-   whatever the input.
+   the guess; the split below checks the guess as ``t*``. Failing that, each exact pass
+   also finds the products next to its threshold (``count_extremes_into``): no step lands
+   in a gap between products, and when a single product is left inside the bracket it is
+   the product ``t*`` of the ``budget``-th key. Steps that shrink the bracket geometrically
+   bound the passes whatever the input.
 5. Given ``t*``, ``take_at`` takes every key below it in one pass and the keys at ``t*``
    in ``(j, i)`` order. The pass writes one array: a worker's keys below ``t*``, or ``-j``
    when it has a key at ``t*`` at level ``j``; the level passes read the signs. Below
@@ -1306,9 +1306,9 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
     ``t_hi`` is the budget (the exact count there likely is too); :data:`JUMP` when a step
     left the count of the end it moved unchanged: a flat between products, so ties, with
     ``t*`` in ``(t_lo, t_hi]``; :data:`TIED` when a sample of the workers holds many keys at
-    one product in the bracket (:func:`sampled_top`), ``t_hi``: likely ``t*``; else 0, with ``t_hi`` the least threshold known to hold
-    ``budget`` keys (``+inf``: none): the passes ran out, or a threshold left the range
-    where the margin is proven.
+    one product in the bracket (:func:`sampled_top`), ``t_hi``: likely ``t*``; else 0, with
+    ``t_hi`` the least threshold known to hold ``budget`` keys (``+inf``: none): the passes
+    ran out, or a threshold left the range where the margin is proven.
     """
     lo_s = 0.0
     lo_c = base
