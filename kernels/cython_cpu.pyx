@@ -34,6 +34,7 @@ cdef int NARROW = 1
 cdef int LANDED = 2
 cdef int JUMP = 3
 cdef int TIED = 4
+cdef int64_t TAKEN = -1  # take_at's return when it filled out
 cdef Py_ssize_t SAMPLED_FROM = 4096
 cdef double WIDE_SPREAD = 8.452712498170644e+270  # 2**900
 cdef double RECIPROCAL_CAP = 2251799813685248.0  # 2**51
@@ -2130,10 +2131,11 @@ cdef void split_divided(const double[::1] lam, double tstar, int64_t budget, int
             sums[2] = max(sums[2], <double>c)
 
 
-cdef bint take_at(const double[::1] lam, const double[::1] inv, int64_t budget, double reach,
-                  double tstar, int64_t[::1] out, double[::1] hist,
-                  const int64_t* lo, const int64_t* hi) noexcept nogil:
-    # threshold.take_at: False when t* is not the product of the budget-th key. The split
+cdef int64_t take_at(const double[::1] lam, const double[::1] inv, int64_t budget, double reach,
+                     double tstar, int64_t[::1] out, double[::1] hist,
+                     const int64_t* lo, const int64_t* hi) noexcept nogil:
+    # threshold.take_at: TAKEN when done, else (t* is not the product of the budget-th key)
+    # the keys below it. The split
     # finds the levels' range itself (threshold.tied_levels' pass: its C loop takes the two
     # reductions at little cost, where numba's AVX2 code does not).
     cdef double sums[4]
@@ -2147,14 +2149,14 @@ cdef bint take_at(const double[::1] lam, const double[::1] inv, int64_t budget, 
     n_tied = <int64_t>sums[0]
     rank = budget - taken
     if not (0 < rank <= n_tied):
-        return False
+        return taken
     if rank == n_tied:
         level = budget + 1
         rank = 0
     else:
         level = select_level(out, &rank, <int64_t>sums[1], <int64_t>sums[2], n_tied, hist, &n_at)
     take_levels(out, level, rank, n_at)
-    return True
+    return TAKEN
 
 
 cdef int64_t tie_count(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int64_t level) noexcept nogil:
@@ -2285,7 +2287,7 @@ cdef double next_guess(int64_t budget, double t, int64_t c, double slope, double
                        int64_t prev_c, bint have_lo, double lo_t, double lo_c, double hi_t,
                        double hi_c, int64_t width, bint stalled, int64_t base) noexcept nogil:
     # threshold.next_guess
-    cdef double local = slope, target, nxt
+    cdef double local = slope, target, nxt, down
     if prev_t >= 0.0 and c != prev_c:
         local = (c - prev_c) / (t - prev_t)
     target = aim(budget, c, have_lo, lo_c, hi_t, hi_c, width)
@@ -2296,19 +2298,30 @@ cdef double next_guess(int64_t budget, double t, int64_t c, double slope, double
     nxt = t + (target - c) / local if local > 0.0 else -1.0
     if stalled and hi_t == INFINITY and 0.0 < prev_t < t and prev_c < c < budget:
         nxt = max(nxt, log_between(prev_t, <double>prev_c, t, <double>c, target))
+    if (not have_lo and 0.0 < t < prev_t and budget < c < prev_c
+            and log_like(t, <double>(c - base), prev_t, <double>(prev_c - base))):
+        down = log_between(t, <double>c, prev_t, <double>prev_c, target)
+        nxt = down if not (nxt > 0.0) else min(nxt, down)
     return nxt
 
 
+cdef inline double middle(double lo_t, double hi_t) noexcept nogil:
+    # threshold.middle
+    if hi_t > 4.0 * lo_t:
+        return sqrt(lo_t) * sqrt(hi_t)
+    return 0.5 * lo_t + 0.5 * hi_t
+
+
 cdef double shrink_guess(int64_t budget, double lo_t, int64_t lo_c, double hi_t,
-                         int64_t hi_c) noexcept nogil:
+                         int64_t hi_c, int64_t base) noexcept nogil:
     # threshold.shrink_guess
     cdef double width, t
     if hi_t == INFINITY:
         return min(lo_t * GROWTH, DBL_MAX)
     if lo_t == 0.0:
-        return 0.75 * hi_t * (budget / <double>hi_c)
+        return 0.75 * hi_t * min(budget / <double>hi_c, sqrt((budget - base) / <double>(hi_c - base)))
     if hi_t > 4.0 * lo_t:
-        return sqrt(lo_t) * sqrt(hi_t)
+        return middle(lo_t, hi_t)
     width = hi_t - lo_t
     t = lo_t + (budget - lo_c) * (width / <double>(hi_c - lo_c))
     return min(max(t, lo_t + 0.125 * width), hi_t - 0.125 * width)
@@ -2331,12 +2344,15 @@ cdef double next_threshold(int64_t budget, int step, double t, int64_t c, double
         elif streak <= -2 and have_lo:
             lo_w = budget - (budget - lo_c) / 2.0 ** (-streak - 1)
         stalled = streak >= 3 and 2.0 * (c - prev_c) < budget - prev_c
-        nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_w, hi_t, hi_w, width, stalled,
-                         base)
+        if (streak >= 3 or streak <= -3) and have_lo and hi_t < INFINITY:
+            nxt = middle(lo_t, hi_t)  # the secant crawls toward one end, as threshold.next_threshold
+        else:
+            nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_w, hi_t, hi_w, width,
+                             stalled, base)
     else:
-        nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
+        nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c, base)
     if not (lo_t < nxt < hi_t and nxt < DBL_MAX):
-        nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
+        nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c, base)
         if not (lo_t < nxt < hi_t):
             nxt = 0.5 * lo_t + 0.5 * hi_t
             if not (lo_t < nxt < hi_t):
@@ -2606,6 +2622,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     # counts read far past the budget: a step past it still tells by how far (threshold)
     cdef int64_t limit = ESTIMATE_CAP, lo_c = base, hi_c = limit, c = 0, prev_c = 0
     cdef int64_t counted = -1  # an exact count at t_hi that a jump's guesses took, if any
+    cdef int64_t under
     cdef double lo_t = 0.0, lo_next = 0.0, hi_t = INFINITY, hi_last = INFINITY
     cdef double prev_t = -1.0, nxt
     cdef int64_t scratch[3]
@@ -2651,13 +2668,17 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         elif found == JUMP or found == TIED:
             plain = 0
             if found == TIED:  # the product many sampled workers share, tried as t*
-                if take_at(lam, inv, budget, reach, est[1], out, heap, lo, hi):
+                under = take_at(lam, inv, budget, reach, est[1], out, heap, lo, hi)
+                if under == TAKEN:
                     bracket[0] = est[0]
                     bracket[1] = est[1]
                     return
+                if under >= budget and est[0] > 0.0:  # t* below it: the keys under it bound the bracket
+                    hi_t = nextafter(est[1], 0.0)
+                    hi_c = min(under, limit)
             elif est[1] < INFINITY:
                 guess = product_inside(lam, est[0], est[1], budget, lo, hi)
-                if guess > 0.0 and take_at(lam, inv, budget, reach, guess, out, heap, lo, hi):
+                if guess > 0.0 and take_at(lam, inv, budget, reach, guess, out, heap, lo, hi) == TAKEN:
                     bracket[0] = est[0]
                     bracket[1] = guess
                     return
@@ -2669,18 +2690,21 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                     bracket[1] = est[1]
                     return
                 if c > budget and est[0] < ext[1] != guess and take_at(lam, inv, budget, reach, ext[1], out,
-                                                                       heap, lo, hi):
+                                                                       heap, lo, hi) == TAKEN:
                     bracket[0] = est[0]
                     bracket[1] = ext[1]
                     return
             else:
                 # nothing estimated above the flat: the next product above it, tried as t*
                 guess = product_above(lam, est[0], budget, lo, hi)
-                if guess > 0.0 and take_at(lam, inv, budget, reach, guess, out, heap, lo, hi):
+                if guess > 0.0 and take_at(lam, inv, budget, reach, guess, out, heap, lo, hi) == TAKEN:
                     bracket[0] = est[0]
                     bracket[1] = guess
                     return
-        t = est[1] if est[1] < INFINITY else max(est[0], t)
+        if hi_t < INFINITY:  # a refused guess bounded the bracket from above
+            t = est[0]
+        else:
+            t = est[1] if est[1] < INFINITY else max(est[0], t)
         t2 = est[0]
     for step in range(MAX_REFINE):
         if step == 0 and counted >= 0:  # as threshold.allocate_positive

@@ -122,6 +122,8 @@ NARROW = 1
 LANDED = 2
 JUMP = 3
 TIED = 4
+#: What :func:`take_at` returns when it has filled ``out``.
+TAKEN = -1
 
 
 # --- Rounding on every target ------------------------------------------------------------
@@ -939,14 +941,15 @@ def take_at(lam, inv, budget, reach, tstar, out, hist, lo, hi):
 
     Each worker owns at most one key at ``t*`` (module docstring), at level ``j``; the
     keys below level ``J`` are taken, then the first ones at ``J`` in worker order.
-    Returns False, ``out`` unfinished and ``hist`` untouched, when ``t*`` is not that product
-    (fewer than ``budget`` keys at or below it, or ``budget`` below it): a guess, checked.
+    Returns :data:`TAKEN` when done. When ``t*`` is not that product (fewer than ``budget``
+    keys at or below it, or ``budget`` below it: a guess, checked), returns the number of
+    keys below it, ``out`` unfinished and ``hist`` untouched.
     The stored ``1/lam`` is read if ``t* <= reach`` (:func:`reach_of_inverse`).
     """
     taken, n_tied = split_at_threshold(lam, inv, tstar, budget, tstar <= reach, out, lo, hi)
     rank = budget - taken
     if not (0 < rank <= n_tied):
-        return False
+        return int(taken)
     if rank == n_tied:
         level = budget + 1  # every key at t*: all levels are below it
         rank = 0
@@ -955,7 +958,7 @@ def take_at(lam, inv, budget, reach, tstar, out, hist, lo, hi):
         j_min, j_max = tied_levels(out)
         level, rank, n_at = select_level(out, rank, j_min, j_max, n_tied, hist)
     take_levels(out, level, rank, n_at)
-    return True
+    return TAKEN
 
 
 #: Entries per block when :func:`take_levels` looks for the ``rank``-th one at a level.
@@ -1186,20 +1189,40 @@ def next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, h
     nxt = t + (target - c) / local if local > 0.0 else -1.0  # no slope (every worker at a bound): shrink
     if stalled and hi_t == INF and 0.0 < prev_t < t and prev_c < c < budget:
         nxt = max(nxt, log_between(prev_t, prev_c, t, c, target))
+    if not have_lo and 0.0 < t < prev_t and budget < c < prev_c and log_like(t, c - base, prev_t, prev_c - base):
+        # Coming down without a lower end on counts that fall like log t: the line in log t
+        # goes down orders of magnitude where the linear one would go below 0 or crawl.
+        down = log_between(t, c, prev_t, prev_c, target)
+        nxt = down if not (nxt > 0.0) else min(nxt, down)
     return nxt
 
 
 @register_jitable
-def shrink_guess(budget, lo_t, lo_c, hi_t, hi_c):
+def middle(lo_t, hi_t):
+    """The middle of ``(lo_t, hi_t)`` (``0 < lo_t``, ``hi_t`` finite): geometric across orders of
+    magnitude, else arithmetic."""
+    if hi_t > 4.0 * lo_t:
+        return math.sqrt(lo_t) * math.sqrt(hi_t)
+    return 0.5 * lo_t + 0.5 * hi_t
+
+
+@register_jitable
+def shrink_guess(budget, lo_t, lo_c, hi_t, hi_c, base):
     """A threshold inside ``(lo_t, hi_t)`` that shrinks the bracket at least geometrically:
-    up by ``2**64`` without an upper bound, the geometric mean across orders of magnitude,
-    else the secant kept within the middle three quarters."""
+    up by ``2**64`` without an upper bound, down by the share of the keys above the ``base``
+    keys at 0 that the budget needs without a lower one, the geometric mean across orders of magnitude, else the
+    secant kept within the middle three quarters."""
     if hi_t == INF:
         return min(lo_t * GROWTH, DBL_MAX)
     if lo_t == 0.0:
-        return 0.75 * hi_t * (budget / hi_c)  # counts grow at least linearly in t
+        # Down in proportion to the keys, as counts that grow linearly in t would. Above
+        # minimums the keys vanish faster than t falls (a worker has none below
+        # (min + 1) * lam), so that share would land where none is left: by its square root
+        # there (measured: 7-9 passes -> 3 for a few keys above the minimums), if that goes
+        # further down.
+        return 0.75 * hi_t * min(budget / hi_c, math.sqrt((budget - base) / (hi_c - base)))
     if hi_t > 4.0 * lo_t:
-        return math.sqrt(lo_t) * math.sqrt(hi_t)
+        return middle(lo_t, hi_t)
     width = hi_t - lo_t
     t = lo_t + (budget - lo_c) * (width / (hi_c - lo_c))
     return min(max(t, lo_t + 0.125 * width), hi_t - 0.125 * width)
@@ -1211,8 +1234,8 @@ def next_threshold(budget, step, t, c, t2, slope, prev_t, prev_c, streak, have_l
     keys at ``t``), or -1 when none is left between (adjacent floats); ``width``: the keys
     between the ends that the caller can select among.
 
-    The caller's second guess ``t2`` first, then secant steps, then steps that shrink the
-    bracket geometrically.
+    The caller's second guess ``t2`` first, then secant steps (halving a two-sided bracket
+    once three in a row land on one side), then steps that shrink the bracket geometrically.
     """
     if step == 0 and lo_t < t2 < hi_t:
         nxt = t2
@@ -1228,11 +1251,17 @@ def next_threshold(budget, step, t, c, t2, slope, prev_t, prev_c, streak, have_l
             lo_w = budget - (budget - lo_c) / 2.0 ** (-streak - 1)
         # Three counts or more below the budget, the last closing less than half the gap.
         stalled = streak >= 3 and 2.0 * (c - prev_c) < budget - prev_c
-        nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_w, hi_t, hi_w, width, stalled, base)
+        if (streak >= 3 or streak <= -3) and have_lo and hi_t < INF:
+            # The secant crawls toward one end (most keys between sit at the other: a tie
+            # of thousands of workers at the upper end, say): halve the bracket instead.
+            nxt = middle(lo_t, hi_t)
+        else:
+            nxt = next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_w, hi_t, hi_w, width, stalled,
+                             base)
     else:
-        nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
+        nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c, base)
     if not (lo_t < nxt < hi_t and nxt < DBL_MAX):
-        nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c)
+        nxt = shrink_guess(budget, lo_t, lo_c, hi_t, hi_c, base)
         if not (lo_t < nxt < hi_t):
             nxt = 0.5 * lo_t + 0.5 * hi_t
             if not (lo_t < nxt < hi_t):
@@ -1629,14 +1658,21 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_max,
         elif found == JUMP or found == TIED:
             plain = 0  # ties: every exact count looks for the products next to its threshold
             if found == TIED:  # the product many sampled workers share, tried as t*; else counts from it
-                if take_at(lam, inv, budget, reach, t_hi, out, heap, lo, hi):
+                under = take_at(lam, inv, budget, reach, t_hi, out, heap, lo, hi)
+                if under == TAKEN:
                     return t_lo, t_hi
+                if under >= budget and t_lo > 0.0:
+                    # t* lies below the shared product, and the split counted the keys under it:
+                    # the bracket's upper end, far closer to the budget than the count at the
+                    # product, which the tie swells. The exact passes count up from t_lo.
+                    hi_t = nextafter(t_hi, 0.0)
+                    hi_c = min(under, limit)
             elif t_hi < INF:
                 # The count jumps inside (t_lo, t_hi], at t*, and the bracket most likely holds
                 # no other product: a product found inside it, by a few workers or else by
                 # an exact count at t_hi, is tried as t* by the split, which checks it.
                 guess = product_inside(lam, t_lo, t_hi, budget, lo, hi)
-                if guess > 0.0 and take_at(lam, inv, budget, reach, guess, out, heap, lo, hi):
+                if guess > 0.0 and take_at(lam, inv, budget, reach, guess, out, heap, lo, hi) == TAKEN:
                     return t_lo, guess
                 c, above, below = count_at(lam, inv, t_hi, budget, limit, reach, True, ties, lo, hi)
                 counted = (c, above, below)  # the exact passes' first count, at t_hi into ties
@@ -1644,14 +1680,17 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_max,
                     copy_into(ties, out)
                     return t_lo, t_hi
                 if c > budget and t_lo < below != guess and take_at(lam, inv, budget, reach, below, out, heap, lo,
-                                                                    hi):
+                                                                    hi) == TAKEN:
                     return t_lo, below
             else:
                 # Nothing estimated above the flat: the next product above it, tried as t*.
                 guess = product_above(lam, t_lo, budget, lo, hi)
-                if guess > 0.0 and take_at(lam, inv, budget, reach, guess, out, heap, lo, hi):
+                if guess > 0.0 and take_at(lam, inv, budget, reach, guess, out, heap, lo, hi) == TAKEN:
                     return t_lo, guess
-        t = t_hi if t_hi < INF else max(t_lo, t)
+        if hi_t < INF:  # a refused guess bounded the bracket from above
+            t = t_lo
+        else:
+            t = t_hi if t_hi < INF else max(t_lo, t)
         t2 = t_lo
     for step in range(MAX_REFINE):
         if step == 0 and counted[0] >= 0:  # done after the jump, as this count would (t = t_hi, try_buf = ties)

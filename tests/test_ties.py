@@ -146,6 +146,53 @@ def test_passes_are_few_on_wide_ranges_with_bounds(kind, most, n, budget):
     assert sum(passes.values()) <= most, passes
 
 
+def _one_speed_but_a_few(n, seed):
+    fast = np.random.default_rng(seed + 100).uniform(0.1, 1.0, n)
+    return np.where(np.random.default_rng(seed).random(n) < 0.999, 5.0, fast)
+
+
+def _a_few_keys_above_the_minimums(n, rng):
+    lam = np.sort(rng.lognormal(0.0, 2.0, n))[::-1].copy()
+    lo = np.ones(n, dtype=np.int64)
+    return lam, lo, lo + rng.integers(0, 3, n)
+
+
+@pytest.mark.parametrize("seed", [5, 7, 8, 10])
+def test_passes_are_few_when_thousands_of_workers_tie_just_above_t_star(seed):
+    # 99.9 % of the workers at one speed, the budget taken by the few faster ones below it:
+    # the count leaps by n at that product, so secant steps from below crept towards t*
+    # (18-44 passes at these seeds). Three steps on one side halve the bracket instead, and
+    # a shared product the split refuses gives the keys below it as the upper end.
+    n = 65_536
+    passes = _bench.counting_passes(_one_speed_but_a_few(n, seed), n // 100 + seed)
+    assert sum(passes.values()) <= 8, passes
+
+
+@pytest.mark.parametrize("seed", [0, 1, 3, 4])
+def test_passes_are_few_for_a_few_keys_above_the_minimums(seed):
+    # Every worker at its minimum but for a few keys: the keys above the minimums vanish
+    # faster than t falls, and steps down in proportion to the budget's share of all keys
+    # crept down (7-9 passes).
+    n = 65_536
+    rng = np.random.default_rng(seed)
+    lam, lo, hi = _a_few_keys_above_the_minimums(n, rng)
+    passes = _bench.counting_passes(lam, n + 2 + seed, min_tasks=lo, max_tasks=hi)
+    assert sum(passes.values()) <= 4, passes
+
+
+@pytest.mark.parametrize("seed", [7, 15])
+def test_steps_that_bisect_or_refuse_a_shared_product_are_canonical(fast_backend, seed):
+    n = 30_000 if fast_backend == "cuda" else 65_536  # below 32,768 the simulator runs one GPU thread
+    lam = _one_speed_but_a_few(n, seed)
+    for budget in (n // 100 + seed, n // 7):
+        a = fa.allocate(lam, budget, backend=fast_backend)
+        assert is_canonical(lam, budget, a)
+    lam, lo, hi = _a_few_keys_above_the_minimums(n, np.random.default_rng(seed))
+    budget = n + 2 + seed
+    a = fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend=fast_backend)
+    assert is_canonical(lam, budget, a, lo, hi)
+
+
 @pytest.mark.parametrize("kind", list(WIDE))
 def test_wide_ranges_and_far_faster_workers_are_canonical(fast_backend, kind):
     lam = WIDE[kind](6000, np.random.default_rng(4))
