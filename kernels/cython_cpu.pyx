@@ -2135,9 +2135,9 @@ cdef int64_t take_at(const double[::1] lam, const double[::1] inv, int64_t budge
                      double tstar, int64_t[::1] out, double[::1] hist,
                      const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.take_at: TAKEN when done, else (t* is not the product of the budget-th key)
-    # the keys below it. The split
-    # finds the levels' range itself (threshold.tied_levels' pass: its C loop takes the two
-    # reductions at little cost, where numba's AVX2 code does not).
+    # the keys below it. The split finds the levels' range itself (threshold.tied_levels'
+    # pass: its C loop takes the two reductions at little cost, where numba's AVX2 code
+    # does not).
     cdef double sums[4]
     cdef int64_t taken, n_tied, rank, level, n_at = 0
     if tstar <= reach:
@@ -2321,7 +2321,7 @@ cdef double shrink_guess(int64_t budget, double lo_t, int64_t lo_c, double hi_t,
     if lo_t == 0.0:
         return 0.75 * hi_t * min(budget / <double>hi_c, sqrt((budget - base) / <double>(hi_c - base)))
     if hi_t > 4.0 * lo_t:
-        return middle(lo_t, hi_t)
+        return sqrt(lo_t) * sqrt(hi_t)
     width = hi_t - lo_t
     t = lo_t + (budget - lo_c) * (width / <double>(hi_c - lo_c))
     return min(max(t, lo_t + 0.125 * width), hi_t - 0.125 * width)

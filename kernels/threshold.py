@@ -1209,9 +1209,9 @@ def middle(lo_t, hi_t):
 @register_jitable
 def shrink_guess(budget, lo_t, lo_c, hi_t, hi_c, base):
     """A threshold inside ``(lo_t, hi_t)`` that shrinks the bracket at least geometrically:
-    up by ``2**64`` without an upper bound, down by the share of the keys above the ``base``
-    keys at 0 that the budget needs without a lower one, the geometric mean across orders of magnitude, else the
-    secant kept within the middle three quarters."""
+    up by ``2**64`` without an upper bound; without a lower one, down by the share of the
+    keys above the ``base`` keys at 0 that the budget needs; the geometric mean across
+    orders of magnitude; else the secant kept within the middle three quarters."""
     if hi_t == INF:
         return min(lo_t * GROWTH, DBL_MAX)
     if lo_t == 0.0:
@@ -1222,7 +1222,7 @@ def shrink_guess(budget, lo_t, lo_c, hi_t, hi_c, base):
         # further down.
         return 0.75 * hi_t * min(budget / hi_c, math.sqrt((budget - base) / (hi_c - base)))
     if hi_t > 4.0 * lo_t:
-        return middle(lo_t, hi_t)
+        return math.sqrt(lo_t) * math.sqrt(hi_t)
     width = hi_t - lo_t
     t = lo_t + (budget - lo_c) * (width / (hi_c - lo_c))
     return min(max(t, lo_t + 0.125 * width), hi_t - 0.125 * width)
