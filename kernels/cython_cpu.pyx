@@ -2256,10 +2256,15 @@ cdef void finish_at(const double[::1] lam, const double[::1] inv, int64_t budget
 # --- Bracketing and refinement -------------------------------------------------------------
 
 
+cdef inline double scatter(int64_t budget, int64_t c) noexcept nogil:
+    # threshold.scatter
+    return 2.0 * sqrt(<double>(budget - c if budget > c else c - budget)) + 4.0
+
+
 cdef double aim(int64_t budget, int64_t c, bint have_lo, double lo_c, double hi_t,
                 double hi_c, int64_t width) noexcept nogil:
     # threshold.aim
-    cdef double margin = 2.0 * sqrt(<double>(budget - c if budget > c else c - budget)) + 4.0
+    cdef double margin = scatter(budget, c)
     cdef double room, side
     if hi_t == INFINITY or (have_lo and budget - lo_c <= hi_c - budget):
         side = 1.0
@@ -2299,7 +2304,8 @@ cdef double next_guess(int64_t budget, double t, int64_t c, double slope, double
     if stalled and hi_t == INFINITY and 0.0 < prev_t < t and prev_c < c < budget:
         nxt = max(nxt, log_between(prev_t, <double>prev_c, t, <double>c, target))
     if (not have_lo and 0.0 < t < prev_t and budget < c < prev_c
-            and log_like(t, <double>(c - base), prev_t, <double>(prev_c - base))):
+            and (log_like(t, <double>(c - base), prev_t, <double>(prev_c - base))
+                 or not (nxt > 0.0) and (stalled or prev_c - c > scatter(budget, c)))):
         down = log_between(t, <double>c, prev_t, <double>prev_c, target)
         nxt = down if not (nxt > 0.0) else min(nxt, down)
     return nxt
@@ -2343,7 +2349,8 @@ cdef double next_threshold(int64_t budget, int step, double t, int64_t c, double
             hi_w = budget + (hi_c - budget) / 2.0 ** (streak - 1)
         elif streak <= -2 and have_lo:
             lo_w = budget - (budget - lo_c) / 2.0 ** (-streak - 1)
-        stalled = streak >= 3 and 2.0 * (c - prev_c) < budget - prev_c
+        stalled = (streak >= 3 and 2.0 * (c - prev_c) < budget - prev_c
+                   or streak <= -3 and 2.0 * (prev_c - c) < prev_c - budget)
         if (streak >= 3 or streak <= -3) and have_lo and hi_t < INFINITY:
             nxt = middle(lo_t, hi_t)  # the secant crawls toward one end, as threshold.next_threshold
         else:

@@ -1131,11 +1131,17 @@ def finish_at(lam, inv, budget, reach, tstar, out, ties, heap, lo, hi):
 
 
 @register_jitable
+def scatter(budget, c):
+    """About how far counts ``c`` keys from the budget scatter around a linear model of them."""
+    return 2.0 * math.sqrt(abs(budget - c)) + 4.0
+
+
+@register_jitable
 def aim(budget, c, have_lo, lo_c, hi_t, hi_c, width):
     """The count :func:`next_guess` aims at: past the side still missing (or the farther one)
     by about the counts' scatter around the linear model, but where the other end is known,
     no further past than half the room that ``width`` keys between the ends leave."""
-    margin = 2.0 * math.sqrt(abs(budget - c)) + 4.0
+    margin = scatter(budget, c)
     if hi_t == INF or (have_lo and budget - lo_c <= hi_c - budget):
         side = 1.0
         room = width - (budget - lo_c) if have_lo else 0.0
@@ -1176,7 +1182,8 @@ def next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, h
     through the last two counts (``prev_t < 0``: none yet) is far closer. A wide bracket
     whose counts grow like ``log t`` is interpolated in ``log t``; without an upper end,
     ``stalled`` (the secant has fallen short again and again) steps as far as the secant in
-    ``log t`` goes, if that is further.
+    ``log t`` goes, if that is further; without a lower end, coming down, counts that fall
+    like ``log t`` or slower step along that secant.
     """
     local = slope
     if prev_t >= 0.0 and c != prev_c:
@@ -1189,9 +1196,15 @@ def next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, h
     nxt = t + (target - c) / local if local > 0.0 else -1.0  # no slope (every worker at a bound): shrink
     if stalled and hi_t == INF and 0.0 < prev_t < t and prev_c < c < budget:
         nxt = max(nxt, log_between(prev_t, prev_c, t, c, target))
-    if not have_lo and 0.0 < t < prev_t and budget < c < prev_c and log_like(t, c - base, prev_t, prev_c - base):
-        # Coming down without a lower end on counts that fall like log t: the line in log t
-        # goes down orders of magnitude where the linear one would go below 0 or crawl.
+    if not have_lo and 0.0 < t < prev_t and budget < c < prev_c and (
+            log_like(t, c - base, prev_t, prev_c - base)
+            or not (nxt > 0.0) and (stalled or prev_c - c > scatter(budget, c))):
+        # Coming down without a lower end on counts that fall like log t, or slower than the
+        # line through 0 would (by more than their scatter, or again and again): the line in
+        # log t goes down orders of magnitude where the linear one would go below 0 and leave
+        # steps that shrink by a constant factor to crawl (hundreds of passes over
+        # 1e-300..1e300 with bounds, from a guess above t*). Not after the first count that
+        # barely moved: a flat before a tie, which the line in log t would overshoot far.
         down = log_between(t, c, prev_t, prev_c, target)
         nxt = down if not (nxt > 0.0) else min(nxt, down)
     return nxt
@@ -1249,8 +1262,9 @@ def next_threshold(budget, step, t, c, t2, slope, prev_t, prev_c, streak, have_l
             hi_w = budget + (hi_c - budget) / 2.0 ** (streak - 1)
         elif streak <= -2 and have_lo:
             lo_w = budget - (budget - lo_c) / 2.0 ** (-streak - 1)
-        # Three counts or more below the budget, the last closing less than half the gap.
-        stalled = streak >= 3 and 2.0 * (c - prev_c) < budget - prev_c
+        # Three counts or more on one side of the budget, the last closing less than half the gap.
+        stalled = (streak >= 3 and 2.0 * (c - prev_c) < budget - prev_c
+                   or streak <= -3 and 2.0 * (prev_c - c) < prev_c - budget)
         if (streak >= 3 or streak <= -3) and have_lo and hi_t < INF:
             # The secant crawls toward one end (most keys between sit at the other: a tie
             # of thousands of workers at the upper end, say): halve the bracket instead.

@@ -180,6 +180,23 @@ def test_passes_are_few_for_a_few_keys_above_the_minimums(seed):
     assert sum(passes.values()) <= 4, passes
 
 
+def _spread_over_600_orders(n, seed):
+    return 10.0 ** np.random.default_rng(seed).uniform(-300.0, 300.0, n)
+
+
+@pytest.mark.parametrize("n, least, most, extra, seed", [(65_536, 4, 5, 659, s) for s in (0, 1, 3, 5)]
+                         + [(4096, 4, 1004, 40_961, 2)])
+def test_passes_are_few_coming_down_on_counts_that_fall_slower_than_t(n, least, most, extra, seed):
+    # lam over 600 orders of magnitude and a minimum on every worker: the first guess lands
+    # above t*, and from there the count falls like log t, by a few keys a step while t
+    # falls by a third. Steps down by a constant factor crept (16 and 19 passes at these
+    # seeds); once the count falls slower than the line through 0, the line in log t leads.
+    lam = _spread_over_600_orders(n, seed)
+    bounds = dict(min_tasks=np.full(n, least), max_tasks=np.full(n, most))
+    passes = _bench.counting_passes(lam, least * n + extra, **bounds)
+    assert sum(passes.values()) <= (6 if n > 4096 else 9), passes
+
+
 @pytest.mark.parametrize("seed", [7, 15])
 def test_steps_that_bisect_or_refuse_a_shared_product_are_canonical(fast_backend, seed):
     n = 30_000 if fast_backend == "cuda" else 65_536  # below 32,768 the simulator runs one GPU thread
@@ -189,6 +206,12 @@ def test_steps_that_bisect_or_refuse_a_shared_product_are_canonical(fast_backend
         assert is_canonical(lam, budget, a)
     lam, lo, hi = _a_few_keys_above_the_minimums(n, np.random.default_rng(seed))
     budget = n + 2 + seed
+    a = fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend=fast_backend)
+    assert is_canonical(lam, budget, a, lo, hi)
+    # And the steps down in log t, from above t* (see the test of their passes).
+    lam = _spread_over_600_orders(n, seed)
+    lo, hi = np.full(n, 4), np.full(n, 5)
+    budget = 4 * n + 659
     a = fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend=fast_backend)
     assert is_canonical(lam, budget, a, lo, hi)
 
