@@ -2301,7 +2301,8 @@ cdef double next_guess(int64_t budget, double t, int64_t c, double slope, double
             return log_between(lo_t, lo_c, hi_t, hi_c, target)
         return lo_t + (target - lo_c) * ((hi_t - lo_t) / <double>(hi_c - lo_c))
     nxt = t + (target - c) / local if local > 0.0 else -1.0
-    if stalled and hi_t == INFINITY and 0.0 < prev_t < t and prev_c < c < budget:
+    if (hi_t == INFINITY and 0.0 < prev_t < t and prev_c < c < budget
+            and (stalled or log_like(prev_t, <double>(prev_c - base), t, <double>(c - base)))):
         nxt = max(nxt, log_between(prev_t, <double>prev_c, t, <double>c, target))
     if (not have_lo and 0.0 < t < prev_t and budget < c < prev_c
             and (log_like(t, <double>(c - base), prev_t, <double>(prev_c - base))

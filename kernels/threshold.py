@@ -1181,9 +1181,9 @@ def next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, h
     ``sum(1/lam)`` holds only when every worker gets many tasks; with few, the secant
     through the last two counts (``prev_t < 0``: none yet) is far closer. A wide bracket
     whose counts grow like ``log t`` is interpolated in ``log t``; without an upper end,
-    ``stalled`` (the secant has fallen short again and again) steps as far as the secant in
-    ``log t`` goes, if that is further; without a lower end, coming down, counts that fall
-    like ``log t`` or slower step along that secant.
+    counts that grow like ``log t``, or ``stalled`` (the secant has fallen short again and
+    again), step as far as the secant in ``log t`` goes, if that is further; without a
+    lower end, coming down, counts that fall like ``log t`` or slower step along that secant.
     """
     local = slope
     if prev_t >= 0.0 and c != prev_c:
@@ -1194,7 +1194,11 @@ def next_guess(budget, t, c, slope, prev_t, prev_c, have_lo, lo_t, lo_c, hi_t, h
             return log_between(lo_t, lo_c, hi_t, hi_c, target)
         return lo_t + (target - lo_c) * ((hi_t - lo_t) / (hi_c - lo_c))
     nxt = t + (target - c) / local if local > 0.0 else -1.0  # no slope (every worker at a bound): shrink
-    if stalled and hi_t == INF and 0.0 < prev_t < t and prev_c < c < budget:
+    if hi_t == INF and 0.0 < prev_t < t and prev_c < c < budget and (
+            stalled or log_like(prev_t, prev_c - base, t, c - base)):
+        # Going up without an upper end on counts that grow like log t (or that the secant
+        # has fallen short of again and again): the line in log t, where it goes further.
+        # The linear secant through two counts orders of magnitude apart at most doubles t.
         nxt = max(nxt, log_between(prev_t, prev_c, t, c, target))
     if not have_lo and 0.0 < t < prev_t and budget < c < prev_c and (
             log_like(t, c - base, prev_t, prev_c - base)

@@ -197,6 +197,22 @@ def test_passes_are_few_coming_down_on_counts_that_fall_slower_than_t(n, least, 
     assert sum(passes.values()) <= (6 if n > 4096 else 9), passes
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("share, fill", [(0.1, 0.9), (1.0, 0.5), (1.0, 0.9999)])
+def test_counts_that_grow_like_log_t_to_near_capacity_are_canonical(fast_backend, seed, share, fill):
+    # lam over 100 orders of magnitude, a million tasks' room on some workers, none on the
+    # rest, and budgets up to nearly that capacity: counts grow like log t from far below
+    # t* and the search steps along the line in log t.
+    rng = np.random.default_rng(seed)
+    n = 4096
+    lam = 10.0 ** rng.uniform(-50.0, 50.0, n)
+    lo = np.zeros(n, dtype=np.int64)
+    hi = np.where(rng.random(n) < share, 10**6, 0)
+    budget = int(fill * hi.sum())
+    a = fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend=fast_backend)
+    assert is_canonical(lam, budget, a, lo, hi)
+
+
 @pytest.mark.parametrize("seed", [7, 15])
 def test_steps_that_bisect_or_refuse_a_shared_product_are_canonical(fast_backend, seed):
     n = 30_000 if fast_backend == "cuda" else 65_536  # below 32,768 the simulator runs one GPU thread
