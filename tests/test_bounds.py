@@ -7,6 +7,8 @@ budget, every bad input, batches, the Allocator and fastata.jit.
 """
 
 import itertools
+import platform
+import sys
 
 import numpy as np
 import pytest
@@ -236,6 +238,79 @@ def test_bounds_given_as_numbers_need_no_kernel_of_their_own():
         fa.allocate(lam, 6, backend="numba", **bounds)
     signatures = numba_cpu.allocate_bounded_into.signatures
     assert signatures and all(sig[2].mutable and sig[3].mutable for sig in signatures)
+
+
+def _mappings(start, stop):
+    """``/proc/self/maps`` lines of the mappings that overlap ``[start, stop)``."""
+    found = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            low, high = (int(x, 16) for x in line.split()[0].split("-"))
+            if low < stop and high > start:
+                found.append(line.split())
+    return found
+
+
+@pytest.mark.parametrize("n", [1, 8191, 8192, 8193, 65536, 100_003])
+def test_constant_arrays_hold_their_value_and_are_ordinary_arrays(n):
+    from fastata._constant import constant_array
+
+    for value in (0, 1, 8, -3, 2**53, 2**62):
+        array = constant_array(n, value)
+        assert array.dtype == np.int64 and array.shape == (n,)
+        assert array.flags.c_contiguous and array.flags.writeable and array.flags.aligned
+        np.testing.assert_array_equal(array, np.full(n, value, dtype=np.int64))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.machine().lower() not in ("x86_64", "aarch64"),
+                    reason="constant arrays repeat one block of memory on Linux (x86-64, arm64) only")
+def test_constant_arrays_repeat_one_read_only_block_and_unmap_with_the_last_view():
+    import gc
+
+    from fastata import _constant
+
+    array = _constant.constant_array(65536 * 4, 7)
+    start = array.ctypes.data
+    stop = start + array.nbytes
+    maps = _mappings(start, stop)
+    # Every block of the array is the one memory file, mapped read-only and shared.
+    assert len(maps) == -(-array.nbytes // _constant.BLOCK)
+    assert all(m[1] == "r--s" and "fastata-constant" in m[-2] + m[-1] and int(m[2], 16) == 0 for m in maps)
+    view = array[100:]
+    del array
+    gc.collect()
+    assert _mappings(start, stop)  # a view keeps it
+    del view
+    gc.collect()
+    assert not _mappings(start, stop)
+
+
+def test_constant_arrays_fall_back_to_ordinary_memory(monkeypatch):
+    from fastata import _constant
+
+    # An mmap that fails part way (an address other than the one asked for): np.full instead.
+    calls = []
+
+    def failing(where, *args):
+        calls.append(where)
+        return where if len(calls) < 3 else 0
+
+    monkeypatch.setattr(_constant, "_libc_mmap", failing)
+    array = _constant.constant_array(50_000, 5)
+    if _constant.platform.machine().lower() in _constant._MAPPED_ON and hasattr(_constant.os, "memfd_create"):
+        assert len(calls) == 3
+    assert array.flags.owndata and (array == 5).all()
+
+
+@pytest.mark.parametrize("n", [20_000])
+def test_bounds_as_numbers_from_constant_arrays_equal_bounds_as_arrays(backend, n):
+    rng = np.random.default_rng(5)
+    lam = rng.lognormal(0.0, 1.0, n)
+    budget = 3 * n + 17
+    for least, most in ((1, 5), (0, 4), (2, 2**40)):
+        got = fa.allocate(lam, budget, min_tasks=least, max_tasks=most, backend=backend)
+        want = fa.allocate(lam, budget, min_tasks=np.full(n, least), max_tasks=np.full(n, most), backend="python")
+        np.testing.assert_array_equal(got, want)
 
 
 def test_lam_zero_workers_fill_level_by_level(backend):
