@@ -1,13 +1,13 @@
-"""Arrays of one repeated int64 value that take a few kilobytes of memory, however long.
+"""Arrays of one repeated int64 value that take one 64 KiB block of memory, however long.
 
 Bounds given as one number (``max_tasks=8``) reach the kernels as arrays of ``n`` equal
 values, and the kernels read them in every pass over the workers, next to ``lam`` and their
 own scratch. From some 65,536 workers up that is more than a core's cache holds, and the
-passes wait on memory: a bounded call at 65,536 workers took 25-35 % longer reading its
-bounds from two such arrays than from a block that stays in cache, and a third longer at
-10^6 workers. So on Linux the array's address range maps one block of :data:`BLOCK` bytes
+passes wait on memory: a bounded call (Cython) took 25-40 % longer reading its bounds from
+two such arrays than from a block that stays in cache at 65,536 workers, 70 % longer at
+10^6. So on Linux the array's address range maps one block of :data:`BLOCK` bytes
 over and over (a memory file mapped at every block of a reserved range): every pass reads
-the same few kilobytes, and making the array costs a few system calls instead of writing
+the same 64 KiB, and making the array costs a few system calls instead of writing
 ``8 n`` bytes. Elsewhere, and if any step fails, the array is an ordinary ``np.full``.
 
 The blocks are mapped read-only: these arrays are never written (a write would stop the
@@ -23,6 +23,9 @@ import numpy as np
 
 #: Bytes of the block that a constant array repeats (a whole number of pages).
 BLOCK = max(65536, mmap.PAGESIZE)
+#: Most blocks in one array (64 MiB of 64 KiB blocks): each is a mapping of its own, and a
+#: process may hold some 65,000 in all (``vm.max_map_count``). Longer arrays are ``np.full``.
+MAX_BLOCKS = 1024
 
 _MAP_FIXED = 0x10  # linux/mman.h on x86-64 and arm64, the only machines mapped here
 _MAPPED_ON = {"x86_64", "amd64", "aarch64", "arm64"}
@@ -33,7 +36,7 @@ def constant_array(n, value):
     """An int64 array of ``n`` entries equal to ``value``, C-contiguous and flagged
     writeable (numba compiles one kernel for it and for the caller's arrays), which no
     one may write to."""
-    if n * 8 > BLOCK and _can_map():
+    if BLOCK < n * 8 <= MAX_BLOCKS * BLOCK and _can_map():
         try:
             return _mapped(n, value)
         except OSError:

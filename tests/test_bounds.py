@@ -300,6 +300,9 @@ def test_constant_arrays_fall_back_to_ordinary_memory(monkeypatch):
     if _constant.platform.machine().lower() in _constant._MAPPED_ON and hasattr(_constant.os, "memfd_create"):
         assert len(calls) == 3
     assert array.flags.owndata and (array == 5).all()
+    calls.clear()
+    monkeypatch.setattr(_constant, "MAX_BLOCKS", 4)  # longer than that: not mapped
+    assert (_constant.constant_array(4 * _constant.BLOCK // 8 + 1, 6) == 6).all() and not calls
 
 
 @pytest.mark.parametrize("n", [20_000])
