@@ -18,30 +18,52 @@ import ctypes
 import mmap
 import os
 import platform
+import threading
+import weakref
 
 import numpy as np
 
 #: Bytes of the block that a constant array repeats (a whole number of pages).
 BLOCK = max(65536, mmap.PAGESIZE)
-#: Most blocks in one array (64 MiB of 64 KiB blocks): each is a mapping of its own, and a
-#: process may hold some 65,000 in all (``vm.max_map_count``). Longer arrays are ``np.full``.
+#: Most blocks in one array (64 MiB of 64 KiB blocks), and in all the arrays alive at once:
+#: each block is a mapping of its own, and a process may hold some 65,000 mappings in all
+#: (``vm.max_map_count``), its own allocator's included. Past either, ``np.full``.
 MAX_BLOCKS = 1024
+MAX_MAPPED_BLOCKS = 4096
 
 _MAP_FIXED = 0x10  # linux/mman.h on x86-64 and arm64, the only machines mapped here
 _MAPPED_ON = {"x86_64", "amd64", "aarch64", "arm64"}
 _libc_mmap = None  # bound on first use
+_lock = threading.RLock()  # re-entrant: a finalizer may run wherever a collection starts
+_mapped_blocks = 0  # blocks of the constant arrays alive now
 
 
 def constant_array(n, value):
     """An int64 array of ``n`` entries equal to ``value``, C-contiguous and flagged
     writeable (numba compiles one kernel for it and for the caller's arrays), which no
     one may write to."""
-    if BLOCK < n * 8 <= MAX_BLOCKS * BLOCK and _can_map():
+    blocks = -(-n * 8 // BLOCK)
+    if 1 < blocks <= MAX_BLOCKS and _can_map() and _reserve(blocks):
         try:
-            return _mapped(n, value)
+            return _mapped(n, value, blocks)
         except OSError:
-            pass
+            _release(blocks)
     return np.full(n, value, dtype=np.int64)
+
+
+def _reserve(blocks):
+    global _mapped_blocks
+    with _lock:
+        if _mapped_blocks + blocks > MAX_MAPPED_BLOCKS:
+            return False
+        _mapped_blocks += blocks
+        return True
+
+
+def _release(blocks):
+    global _mapped_blocks
+    with _lock:
+        _mapped_blocks -= blocks
 
 
 def _can_map():
@@ -60,8 +82,7 @@ def _can_map():
     return _libc_mmap is not False
 
 
-def _mapped(n, value):
-    blocks = -(-n * 8 // BLOCK)
+def _mapped(n, value, blocks):
     # The reserved range: an anonymous mapping that Python unmaps, blocks and all, when the
     # last array on it goes. Nothing of it is ever touched before the blocks cover it.
     region = mmap.mmap(-1, blocks * BLOCK)
@@ -76,4 +97,5 @@ def _mapped(n, value):
                 raise OSError(ctypes.get_errno(), "mmap of a constant block failed")
     finally:
         os.close(fd)
+    weakref.finalize(region, _release, blocks)
     return np.frombuffer(region, dtype=np.int64, count=n)

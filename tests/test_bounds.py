@@ -6,6 +6,7 @@ check at any size, bounds that bind, never bind or force every task, monotonicit
 budget, every bad input, batches, the Allocator and fastata.jit.
 """
 
+import gc
 import itertools
 import platform
 import sys
@@ -265,8 +266,6 @@ def test_constant_arrays_hold_their_value_and_are_ordinary_arrays(n):
 @pytest.mark.skipif(not sys.platform.startswith("linux") or platform.machine().lower() not in ("x86_64", "aarch64"),
                     reason="constant arrays repeat one block of memory on Linux (x86-64, arm64) only")
 def test_constant_arrays_repeat_one_read_only_block_and_unmap_with_the_last_view():
-    import gc
-
     from fastata import _constant
 
     array = _constant.constant_array(65536 * 4, 7)
@@ -280,14 +279,35 @@ def test_constant_arrays_repeat_one_read_only_block_and_unmap_with_the_last_view
     del array
     gc.collect()
     assert _mappings(start, stop)  # a view keeps it
+    blocks = _constant._mapped_blocks
     del view
     gc.collect()
     assert not _mappings(start, stop)
+    assert _constant._mapped_blocks == blocks - len(maps)  # counted out as it goes
+
+
+def test_constant_arrays_map_a_bounded_number_of_blocks(monkeypatch):
+    from fastata import _constant
+
+    if not _constant._can_map():
+        pytest.skip("constant arrays are np.full here")
+    # Past MAX_MAPPED_BLOCKS alive at once (each block is a mapping of its own), np.full.
+    monkeypatch.setattr(_constant, "MAX_MAPPED_BLOCKS", _constant._mapped_blocks + 5)
+    n = 2 * _constant.BLOCK // 8
+    first, second = _constant.constant_array(n, 3), _constant.constant_array(n, 4)
+    third = _constant.constant_array(n, 5)
+    assert not first.flags.owndata and not second.flags.owndata
+    assert third.flags.owndata and (third == 5).all()  # 2 + 2 + 2 > 5
+    del first
+    gc.collect()
+    assert not _constant.constant_array(n, 6).flags.owndata  # room again
 
 
 def test_constant_arrays_fall_back_to_ordinary_memory(monkeypatch):
     from fastata import _constant
 
+    if not _constant._can_map():
+        pytest.skip("constant arrays are np.full here")
     # An mmap that fails part way (an address other than the one asked for): np.full instead.
     calls = []
 
@@ -296,9 +316,9 @@ def test_constant_arrays_fall_back_to_ordinary_memory(monkeypatch):
         return where if len(calls) < 3 else 0
 
     monkeypatch.setattr(_constant, "_libc_mmap", failing)
+    blocks = _constant._mapped_blocks
     array = _constant.constant_array(50_000, 5)
-    if _constant.platform.machine().lower() in _constant._MAPPED_ON and hasattr(_constant.os, "memfd_create"):
-        assert len(calls) == 3
+    assert len(calls) == 3 and _constant._mapped_blocks == blocks  # the blocks it had counted go back
     assert array.flags.owndata and (array == 5).all()
     calls.clear()
     monkeypatch.setattr(_constant, "MAX_BLOCKS", 4)  # longer than that: not mapped
