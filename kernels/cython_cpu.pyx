@@ -2001,7 +2001,7 @@ cdef int64_t select_level(int64_t[::1] marks, int64_t* rank, int64_t j_min, int6
     # in n_at[0].
     cdef Py_ssize_t lanes = LANES if hist.shape[0] >= 2 * LANES + 1 else 1
     cdef Py_ssize_t bins = (hist.shape[0] - 1) // lanes, n_bins, dump, b, i
-    cdef int64_t base = j_min, span = j_max - j_min, d, here
+    cdef int64_t base = j_min, span = j_max - j_min, d, here, least, most
     cdef int shift = 0
     cdef int64_t lo = j_min, hi = j_max, mid, below = 0, at_hi = total, c
     cdef bint inside
@@ -2032,10 +2032,14 @@ cdef int64_t select_level(int64_t[::1] marks, int64_t* rank, int64_t j_min, int6
         dump = lanes * n_bins
         for b in range(dump + 1):
             hist[b] = 0.0
+        least = base + span  # the least and largest levels in the range (threshold.count_buckets)
+        most = base
         for i in range(marks.shape[0]):
             d = -marks[i] - base
             inside = (marks[i] < 0) & (d >= 0) & (d <= span)
             hist[(i & (lanes - 1)) * n_bins + (d >> shift) if inside else dump] += 1.0
+            least = min(least, base + d if inside else least)
+            most = max(most, base + d if inside else most)
         b = 0
         here = bucket_total(hist, b, n_bins, lanes)
         while here < rank[0] and b < n_bins - 1:
@@ -2043,13 +2047,20 @@ cdef int64_t select_level(int64_t[::1] marks, int64_t* rank, int64_t j_min, int6
             b += 1
             here = bucket_total(hist, b, n_bins, lanes)
         base += (<int64_t>b) << shift
-        if shift == 0:
+        if shift == 0 or least == most:  # one level in the bucket: J
+            if shift != 0:
+                base = least
             if here == rank[0]:
                 rank[0] = 0
                 return base + 1
             n_at[0] = here
             return base
         span = min(span - ((<int64_t>b) << shift), ((<int64_t>1) << shift) - 1)
+        if most < base + span:  # the bucket shrunk to the levels seen at the range's ends
+            span = most - base
+        if least > base:
+            span -= least - base
+            base = least
         while shift > 0 and (span >> (shift - 1)) < bins:
             shift -= 1
 

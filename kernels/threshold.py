@@ -847,7 +847,7 @@ def select_level(marks, rank, j_min, j_max, total, hist):
         shift += 1
     while True:
         n_bins = (span >> shift) + 1
-        count_buckets(marks, base, span, shift, n_bins, lanes, hist)
+        least, most = count_buckets(marks, base, span, shift, n_bins, lanes, hist)
         b = 0
         here = bucket_total(hist, b, n_bins, lanes)
         while here < rank and b < n_bins - 1:
@@ -855,11 +855,20 @@ def select_level(marks, rank, j_min, j_max, total, hist):
             b += 1
             here = bucket_total(hist, b, n_bins, lanes)
         base += b << shift
-        if shift == 0:
+        if shift == 0 or least == most:  # one level in the bucket: J
+            level = base if shift == 0 else least
             if here == rank:
-                return base + 1, 0, 0
-            return base, rank, here
+                return level + 1, 0, 0
+            return level, rank, here
         span = min(span - (b << shift), (1 << shift) - 1)
+        # The bucket shrunk to the levels the pass saw at either end of its range: a few
+        # machine types leave a handful of levels far apart, and the next pass then finds
+        # the one in the bucket alone, however wide the buckets were.
+        if most < base + span:
+            span = most - base
+        if least > base:
+            span -= least - base
+            base = least
         while shift > 0 and (span >> (shift - 1)) < bins:
             shift -= 1
 
@@ -867,14 +876,20 @@ def select_level(marks, rank, j_min, j_max, total, hist):
 @register_jitable
 def count_buckets(marks, base, span, shift, n_bins, lanes, hist):
     """``hist[lane * n_bins + b]``: the workers marked at a level ``j = -marks[i]`` in ``[base,
-    base + span]`` whose level falls in bucket ``b`` (``2**shift`` levels each), lane ``i % lanes``."""
+    base + span]`` whose level falls in bucket ``b`` (``2**shift`` levels each), lane ``i % lanes``.
+    Returns the least and the largest of those levels."""
     dump = lanes * n_bins  # where entries outside the range are counted, branch-free
     for b in range(dump + 1):
         hist[b] = 0.0
+    least = base + span
+    most = base
     for i in range(marks.shape[0]):
         d = -marks[i] - base
         inside = (marks[i] < 0) & (d >= 0) & (d <= span)
         hist[(i & (lanes - 1)) * n_bins + (d >> shift) if inside else dump] += 1.0
+        least = min(least, base + d if inside else least)
+        most = max(most, base + d if inside else most)
+    return least, most
 
 
 @register_jitable

@@ -531,3 +531,56 @@ def test_wide_ranges_at_the_largest_budgets_are_canonical(fast_backend, n):
         lam = 10.0 ** rng.uniform(-300, 300, n)
         for budget in (2**53, 2**53 - 12345, 2**52 + 7):
             assert is_canonical(lam, budget, fa.allocate(lam, budget, backend=fast_backend))
+
+
+def _levels_by_brute_force(marks, rank):
+    """``select_level``'s answer from the sorted levels of the marked workers."""
+    levels = np.sort(-marks[marks < 0])
+    level = int(levels[rank - 1])
+    below = int((levels < level).sum())
+    at = int((levels == level).sum())
+    return (level + 1, 0, 0) if rank == below + at else (level, rank - below, at)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_level_of_the_rank_th_tied_key_is_found_however_the_levels_spread(seed):
+    # A few machine types leave a handful of levels far apart; rounded durations many
+    # levels over a wide span, in clusters; the histogram's buckets then narrow to the
+    # levels each pass sees at its range's ends.
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 3000))
+    kind = seed % 4
+    if kind == 0:  # a few levels, orders of magnitude apart
+        choices = rng.integers(1, 2**int(rng.integers(7, 50)), size=int(rng.integers(2, 6)))
+        levels = rng.choice(choices, n)
+    elif kind == 1:  # clusters of nearby levels, far apart
+        centres = rng.integers(2**20, 2**45, size=3)
+        levels = rng.choice(centres, n) + rng.integers(0, 200, n)
+    elif kind == 2:  # many levels over a wide span
+        levels = rng.integers(1, 2**int(rng.integers(7, 60)), n)
+    else:  # one level far from the rest
+        levels = np.full(n, 2**40) + rng.integers(0, 3, n)
+        levels[int(rng.integers(n))] = 5
+    tied = rng.random(n) < 0.8
+    tied[0] = True
+    marks = np.where(tied, -levels, rng.integers(0, 10, n)).astype(np.int64)
+    total = int(tied.sum())
+    for rank in {1, total, int(rng.integers(1, total + 1)), (total + 1) // 2}:
+        hist = np.empty(int(rng.choice([9, 64, n + 2])))
+        j = -marks[marks < 0]
+        got = threshold.select_level(marks, rank, int(j.min()), int(j.max()), total, hist)
+        assert got == _levels_by_brute_force(marks, rank), (seed, rank)
+
+
+@pytest.mark.parametrize("distribution", ["two-speeds", "integers"])
+@pytest.mark.parametrize("per_worker", [10**6, 10**9, 10**12])
+def test_a_few_machine_types_at_huge_budgets_take_two_level_passes_at_most(fast_backend, distribution, per_worker):
+    # Ties at t* on levels t*/4 .. t*: the radix select over the levels' span took one pass
+    # per 1024-fold of it (4 at 10**12 tasks a worker); the levels each pass sees at the
+    # ends of its range end it at the second.
+    n = 4096
+    lam = _bench.make_lam(n, distribution=distribution)
+    budget = per_worker * n + 13
+    passes = _bench.counting_passes(lam, budget)
+    assert passes.get("level histogram", 0) <= 2, passes
+    assert is_canonical(lam, budget, fa.allocate(lam, budget, backend=fast_backend))
