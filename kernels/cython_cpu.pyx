@@ -2472,7 +2472,7 @@ cdef bint pair_thresholds(int64_t budget, double s, int64_t c, double slope, dou
 
 cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t budget, double t, double t2,
                           double slope, double first, int64_t base, int64_t width, const int64_t* lo,
-                          const int64_t* hi, double t_max, double* bracket) noexcept nogil:
+                          const int64_t* hi, double t_min, double t_max, double* bracket) noexcept nogil:
     # threshold.estimate_bracket: returns found, and (t_lo, t_hi) in bracket[0:2]
     cdef Py_ssize_t n = inv.shape[0]
     cdef int64_t lo_c = base, hi_c = ESTIMATE_CAP, c = 0, prev_c = 0, last_c, near_c
@@ -2483,6 +2483,9 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
     cdef bint have_lo = False, flat, paired, alone
     cdef int streak = 0, step, k
     totals[1] = 0.0
+    if t_min > 0.0:  # below every key but the base ones: the lower end from the start
+        lo_s = t_min
+        have_lo = True
     if first < 0.0 and s > t_max:  # no estimate above t_max
         s = t_max
     if t2 > t_max:
@@ -2633,7 +2636,7 @@ cdef inline void finish_bracketed(const double[::1] lam, const double[::1] inv, 
 
 cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_t budget,
                             double reach, double t, double t2, double slope, double first, int64_t base,
-                            double t_max, int64_t[::1] out, int64_t[::1] ties, double[::1] heap,
+                            double t_min, double t_max, int64_t[::1] out, int64_t[::1] ties, double[::1] heap,
                             double* bracket, const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.allocate_positive, step for step; the bracket it returns goes to bracket[0:2].
     cdef Py_ssize_t n = lam.shape[0]
@@ -2662,7 +2665,8 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef Py_ssize_t listed
     cdef bint selected
     if reach > 0.0 and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
-        found = estimate_bracket(lam, inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi, t_max, est)
+        found = estimate_bracket(lam, inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi, t_min, t_max,
+                                 est)
         if found == NARROW:
             if est[0] > 0.0:
                 # The count at the lower end and the listing of the workers with keys between,
@@ -2959,7 +2963,7 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     cdef Py_ssize_t i
     cdef int64_t n_zero = 0, n_avail = 0, base = 0, remaining = 0, zero_room = 0
     cdef double inv_sum = 0.0, lam_min = 0.0, r, slope, first = -1.0, moving = 0.0
-    cdef double r_sampled = 0.0, t0, t_max, up, t, top = 0.0
+    cdef double r_sampled = 0.0, t0, t_min, t_max, up, t, top = 0.0
     cdef double guesses[3]
     cdef double sampled[2]
     cdef double check[4]
@@ -3042,8 +3046,17 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         guesses[0] = r_sampled
     # Without bounds the fastest worker alone holds the budget at budget * lam_min (threshold.scan).
     t_max = budget * lam_min * (1.0 + COUNT_MARGIN) if lo == NULL and lam_min > 0.0 else INFINITY
-    allocate_positive(lam, heap, budget, reach, guesses[1], guesses[2], slope, first, base, t_max, out, ties, heap,
-                      guide, lo, hi)
+    # Nor any key below lam_min: a first guess under it starts from that lower end instead
+    # (threshold.allocate_guided).
+    t_min = 0.0
+    if lam_min > 0.0 and guesses[1] < lam_min and lo == NULL and reach > 0.0 and lam.shape[0] >= EXTREMES_N:
+        t_min = lam_min * (1.0 - COUNT_MARGIN)
+        guesses[1] = lam_min * (1.0 + <double>budget / n_avail)
+        first = -1.0
+        if guesses[2] < lam_min:
+            guesses[2] = 0.0
+    allocate_positive(lam, heap, budget, reach, guesses[1], guesses[2], slope, first, base, t_min, t_max, out, ties,
+                      heap, guide, lo, hi)
     guide[2] = guesses[0]
     return STATUS_OK
 
@@ -3427,7 +3440,7 @@ def product_above_with(const double[::1] lam, double t_lo, int64_t budget, min_t
 
 def estimate_bracket_with(const double[::1] lam, const double[::1] inv, int64_t budget, double t, double t2,
                           double slope, double first, int64_t base, int64_t width, min_tasks=None,
-                          max_tasks=None, double t_max=INFINITY):
+                          max_tasks=None, double t_min=0.0, double t_max=INFINITY):
     """threshold.estimate_bracket as Cython runs it (at the current SIMD level):
     ``(t_lo, t_hi, found)``."""
     cdef const int64_t* lo
@@ -3438,7 +3451,7 @@ def estimate_bracket_with(const double[::1] lam, const double[::1] inv, int64_t 
     if inv.shape[0] == 0:
         raise ValueError("estimate_bracket_with: needs at least one worker")
     _hook_bounds("estimate_bracket_with", inv.shape[0], min_tasks, max_tasks, &lo, &hi)
-    found = estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_max, bracket)
+    found = estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_min, t_max, bracket)
     return bracket[0], bracket[1], found
 
 

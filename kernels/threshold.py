@@ -1355,12 +1355,13 @@ def estimate_term(x, product, cap_i, floor_i):
 
 
 @register_jitable
-def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_max):
+def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_min, t_max):
     """Bracket the product ``t*`` of the ``budget``-th key with estimate passes over ``inv = 1/lam``,
     from the guesses ``t`` and ``t2`` (as :func:`allocate_positive`); ``base`` keys have product 0.
     ``first``: the estimate at ``t`` if the bounds check took it (``slope`` then is its slope), else -1.
     No pass estimates above ``t_max``, where at least ``budget`` keys are known to lie
-    (``+inf``: nowhere known).
+    (``+inf``: nowhere known); ``t_min > 0``, a threshold below every key but the ``base``
+    ones, is the bracket's lower end from the start (0: none known).
 
     Returns ``(t_lo, t_hi, found)``: fewer than ``budget`` keys have product ``<= t_lo``, and
     ``found`` is :data:`NARROW` when at least ``budget`` have product ``<= t_hi`` and the
@@ -1385,6 +1386,9 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
     s2 = -1.0  # a second threshold the same pass estimates at, or -1
     total2 = 0.0
     c = 0
+    if t_min > 0.0:
+        lo_s = t_min
+        have_lo = True
     for step in range(MAX_ESTIMATES):
         if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH and s2 <= ESTIMATE_HIGH):
             break
@@ -1628,12 +1632,13 @@ def product_above(lam, t_lo, budget, lo, hi):
 
 
 @register_jitable
-def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_max, out, ties, heap, lo, hi):
+def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_min, t_max, out, ties, heap, lo, hi):
     """The allocation over workers with ``0 < lam <= inf`` (``budget > 0``), from the guess ``t``
     (and ``t2`` as the second, if it lands inside the bracket; 0: none). Returns a bracket
     ``(lo, hi)`` of the product of the ``budget``-th key, for the next call's guesses.
-    ``first``: the estimate at ``t`` if the bounds check took it, else -1; ``t_max``: a
-    threshold that holds at least ``budget`` keys, or ``+inf`` (see :func:`estimate_bracket`);
+    ``first``: the estimate at ``t`` if the bounds check took it, else -1; ``t_min``: a
+    threshold below every key but the ``base`` ones, or 0; ``t_max``: a threshold that holds
+    at least ``budget`` keys, or ``+inf`` (both as :func:`estimate_bracket` takes them);
     ``reach``: passes read the stored ``1/lam`` at thresholds up to it, and divide above
     (:func:`reach_of_inverse`; -1: never, for budgets from ``2**51`` or an overflowed ``1/lam``).
 
@@ -1672,7 +1677,8 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_max,
         # Estimate passes read 1/lam alone, a fifth of an exact pass: they bracket t* first,
         # and on smooth inputs one exact count at the lower end and the selection finish.
         # (inv is the scratch ``heap``, longer than n.)
-        t_lo, t_hi, found = estimate_bracket(lam, inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi, t_max)
+        t_lo, t_hi, found = estimate_bracket(lam, inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi, t_min,
+                                             t_max)
         if found == NARROW:
             if t_lo > 0.0:
                 # The count at the lower end and the listing of the workers with keys between.
@@ -2162,8 +2168,18 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
         r = r_sampled
     # Without bounds the fastest worker alone holds the budget at budget * lam_min (see scan).
     t_max = budget * lam_min * (1.0 + COUNT_MARGIN) if lo is None and lam_min > 0.0 else INF
-    bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, reach, t, t2, slope, first, base, t_max, out, ties,
-                                               heap, lo, hi)
+    # Nor does any key lie below lam_min. A first guess under it (a budget under n / 2, which
+    # the relaxation spreads over every worker) would only count 0: the estimates start from
+    # that lower end instead, at the threshold that would hold the budget if the fastest
+    # workers' times spread evenly over [lam_min, 2 lam_min] (a hard floor on the times).
+    t_min = 0.0
+    if lam_min > 0.0 and t < lam_min and lo is None and reach > 0.0 and lam.shape[0] >= EXTREMES_N:
+        t_min = lam_min * (1.0 - COUNT_MARGIN)
+        t = lam_min * (1.0 + budget / n_avail)
+        first = -1.0
+        t2 = t2 if t2 >= lam_min else 0.0
+    bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, reach, t, t2, slope, first, base, t_min, t_max, out,
+                                               ties, heap, lo, hi)
     return OK, bracket_lo, bracket_hi, r
 
 

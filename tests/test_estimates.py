@@ -309,8 +309,8 @@ def test_the_count_from_one_over_lam_is_exact_where_products_round(bounded):
 
 
 @njit(cache=False)
-def _numba_estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_max):
-    return threshold.estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_max)
+def _numba_estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_min, t_max):
+    return threshold.estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_min, t_max)
 
 
 def every_bracket(args):
@@ -321,7 +321,7 @@ def every_bracket(args):
     try:
         for level in cython_cpu.simd_levels():
             cython_cpu.set_simd_level(level)
-            found["cython " + level] = cython_cpu.estimate_bracket_with(*args[:11], t_max=args[11])
+            found["cython " + level] = cython_cpu.estimate_bracket_with(*args[:11], t_min=args[11], t_max=args[12])
     finally:
         cython_cpu.set_simd_level(previous)
     return found
@@ -353,7 +353,7 @@ def test_every_implementation_brackets_alike_and_the_bracket_holds(distribution,
         if up > t:
             slope = (budget - first) / (up - t)
     width = min((n + 2) // 3, int(2.0 * math.sqrt(n)) + 16)
-    found = every_bracket((lam, inv, budget, t, 0.0, slope, first, base, width, lo, hi, math.inf))
+    found = every_bracket((lam, inv, budget, t, 0.0, slope, first, base, width, lo, hi, 0.0, math.inf))
     bracket = found["python"]
     for name, other in found.items():
         assert other == bracket, name
@@ -383,7 +383,7 @@ def test_without_bounds_no_estimate_looks_past_the_fastest_worker(kind):
     t_max = budget * lam_min * (1.0 + threshold.COUNT_MARGIN)
     t = threshold.relaxation(lam, budget, n_avail, inv_sum, lam_min)
     width = min((n + 2) // 3, int(2.0 * math.sqrt(n)) + 16)
-    found = every_bracket((lam, inv, budget, t, 0.0, inv_sum, -1.0, 0, width, None, None, t_max))
+    found = every_bracket((lam, inv, budget, t, 0.0, inv_sum, -1.0, 0, width, None, None, 0.0, t_max))
     bracket = found["python"]
     for name, other in found.items():
         assert other == bracket, name
