@@ -364,6 +364,28 @@ def test_every_implementation_brackets_alike_and_the_bracket_holds(distribution,
         assert exact_total(lam, t_hi, budget, lo, hi) >= budget
 
 
+@pytest.mark.parametrize("distribution", ["uniform", "pareto", "two-speeds", "lognormal"])
+@pytest.mark.parametrize("n, budget", [(5000, 50), (20000, 7), (20000, 2000)])
+def test_every_implementation_brackets_alike_from_the_lower_end_at_lam_min(distribution, n, budget):
+    # No key lies below lam_min: from that lower end (t_min), at the guess a hard floor on
+    # the times would give, every implementation takes the same steps, and the bracket holds.
+    lam = _bench.make_lam(n, seed=3, distribution=distribution)
+    inv = 1.0 / lam
+    lam_min = float(lam.min())
+    t_min = lam_min * (1.0 - threshold.COUNT_MARGIN)
+    t = lam_min * (1.0 + budget / n)
+    t_max = budget * lam_min * (1.0 + threshold.COUNT_MARGIN)
+    width = min((n + 2) // 3, int(2.0 * math.sqrt(n)) + 16)
+    found = every_bracket((lam, inv, budget, t, 0.0, inv.sum(), -1.0, 0, width, None, None, t_min, t_max))
+    bracket = found["python"]
+    for name, other in found.items():
+        assert other == bracket, name
+    t_lo, t_hi, code = bracket
+    assert t_lo >= t_min * (1.0 - MARGIN) and exact_total(lam, t_lo, budget) < budget
+    if code == threshold.NARROW:
+        assert exact_total(lam, t_hi, budget) >= budget
+
+
 @pytest.mark.parametrize("kind", ["one far faster", "lognormal(0, 20)"])
 def test_without_bounds_no_estimate_looks_past_the_fastest_worker(kind):
     # Without bounds the fastest worker alone holds the budget at budget * lam_min: past it the
