@@ -572,17 +572,28 @@ def test_the_level_of_the_rank_th_tied_key_is_found_however_the_levels_spread(se
         assert got == _levels_by_brute_force(marks, rank), (seed, rank)
 
 
-@pytest.mark.parametrize("distribution", ["two-speeds", "integers"])
-@pytest.mark.parametrize("per_worker", [10**6, 10**9, 10**12])
-def test_a_few_machine_types_at_huge_budgets_take_two_level_passes_at_most(fast_backend, distribution, per_worker):
+HUGE_BUDGET_TIES = pytest.mark.parametrize("distribution, per_worker", list(itertools.product(
+    ["two-speeds", "integers"], [10**6, 10**9, 10**12])))
+
+
+def _huge_budget_ties(distribution, per_worker):
+    n = 4096
+    return _bench.make_lam(n, distribution=distribution), per_worker * n + 13
+
+
+@HUGE_BUDGET_TIES
+def test_a_few_machine_types_at_huge_budgets_take_two_level_passes_at_most(distribution, per_worker):
     # Ties at t* on levels t*/4 .. t*: the radix select over the levels' span took one pass
     # per 1024-fold of it (4 at 10**12 tasks a worker); the levels each pass sees at the
     # ends of its range end it at the second.
-    n = 4096
-    lam = _bench.make_lam(n, distribution=distribution)
-    budget = per_worker * n + 13
+    lam, budget = _huge_budget_ties(distribution, per_worker)
     passes = _bench.counting_passes(lam, budget)
     assert passes.get("level histogram", 0) <= 2, passes
+
+
+@HUGE_BUDGET_TIES
+def test_a_few_machine_types_at_huge_budgets_are_canonical(fast_backend, distribution, per_worker):
+    lam, budget = _huge_budget_ties(distribution, per_worker)
     assert is_canonical(lam, budget, fa.allocate(lam, budget, backend=fast_backend))
 
 
