@@ -3046,8 +3046,8 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         guesses[0] = r_sampled
     # Without bounds the fastest worker alone holds the budget at budget * lam_min (threshold.scan).
     t_max = budget * lam_min * (1.0 + COUNT_MARGIN) if lo == NULL and lam_min > 0.0 else INFINITY
-    # Nor any key below lam_min: a first guess under it starts from that lower end instead
-    # (threshold.allocate_guided).
+    # Nor any key below lam_min: a first guess under it starts from that lower end instead,
+    # where the estimate passes run (threshold.allocate_guided).
     t_min = 0.0
     if lam_min > 0.0 and guesses[1] < lam_min and lo == NULL and reach > 0.0 and lam.shape[0] >= EXTREMES_N:
         t_min = lam_min * (1.0 - COUNT_MARGIN)

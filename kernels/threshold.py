@@ -2175,6 +2175,7 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     # the relaxation spreads over every worker) would only count 0: the estimates start from
     # that lower end instead, at the threshold that would hold the budget if the fastest
     # workers' times spread evenly over [lam_min, 2 lam_min] (a hard floor on the times).
+    # Only where the estimate passes run (allocate_positive's test): they alone take t_min.
     t_min = 0.0
     if lam_min > 0.0 and t < lam_min and lo is None and reach > 0.0 and lam.shape[0] >= EXTREMES_N:
         t_min = lam_min * (1.0 - COUNT_MARGIN)
