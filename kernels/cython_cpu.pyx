@@ -688,6 +688,26 @@ cdef extern from *:
                 int64_t taken = (j < level) | ((j == level) & (i <= cut));                      \
                 out[i] = v < 0 ? j - 1 + taken : v;                                             \
             }                                                                                   \
+        }                                                                                       \
+        /* threshold.count_buckets' first loop: each worker's slot, and the levels' range     \
+           (less base) into range[0], range[1]; masks instead of multiplications and a      \
+           logical shift (d >= 0 where it counts), which AVX2 has for 64 bits. */           \
+        attribute static void fastata_bucket_slots_##suffix(                                  \
+                const int64_t *marks, ptrdiff_t n, int64_t base, int64_t span, int shift,     \
+                int lane_bits, int64_t dump, int64_t dumps, int64_t *where, int64_t *range) { \
+            int64_t least = span, most = 0, lane_mask = ((int64_t)1 << lane_bits) - 1;        \
+            for (ptrdiff_t i = 0; i < n; i++) {                                                 \
+                int64_t d = -marks[i] - base;                                                   \
+                int64_t inside = -(int64_t)((marks[i] < 0) & (d >= 0) & (d <= span));          \
+                int64_t away = dump + (i & (dumps - 1));                                        \
+                int64_t slot = (int64_t)(((uint64_t)d >> shift) << lane_bits) | (i & lane_mask); \
+                int64_t low = span + (inside & (d - span)), high = inside & d;                  \
+                where[i] = away + (inside & (slot - away));                                     \
+                least = low < least ? low : least;                                              \
+                most = high > most ? high : most;                                               \
+            }                                                                                   \
+            range[0] = least;                                                                   \
+            range[1] = most;                                                                    \
         }
     FASTATA_LEVEL_PASSES(scalar, )
     #if FASTATA_X86_SIMD
@@ -832,6 +852,18 @@ cdef extern from *:
             return fastata_count_equal_avx2(marks, n, j);
     #endif
         return fastata_count_equal_scalar(marks, n, j);
+    }
+
+    static void fastata_bucket_slots_at(int level, const int64_t *marks, ptrdiff_t n, int64_t base,
+                                        int64_t span, int shift, int lane_bits, int64_t dump,
+                                        int64_t dumps, int64_t *where, int64_t *range) {
+    #if FASTATA_X86_SIMD
+        if (level != FASTATA_SCALAR) {
+            fastata_bucket_slots_avx2(marks, n, base, span, shift, lane_bits, dump, dumps, where, range);
+            return;
+        }
+    #endif
+        fastata_bucket_slots_scalar(marks, n, base, span, shift, lane_bits, dump, dumps, where, range);
     }
 
     static void fastata_take_levels_at(int level, int64_t *out, ptrdiff_t n, int64_t j,
@@ -1695,6 +1727,10 @@ cdef extern from *:
                                                     Py_ssize_t n, int64_t j) noexcept nogil
     void take_levels_at "fastata_take_levels_at"(int level, int64_t* out, Py_ssize_t n, int64_t j,
                                                  Py_ssize_t cut) noexcept nogil
+    void bucket_slots_at "fastata_bucket_slots_at"(int level, const int64_t* marks, Py_ssize_t n,
+                                                   int64_t base, int64_t span, int shift,
+                                                   int lane_bits, int64_t dump, int64_t dumps,
+                                                   int64_t* where, int64_t* range) noexcept nogil
     double extremes_at "fastata_extremes_at"(int level, const double* lam, const double* inv,
                                              int64_t* out, Py_ssize_t n, double t, double cap,
                                              double* ext) noexcept nogil
@@ -1978,7 +2014,9 @@ cdef bint select_listed(const double[::1] lam, int64_t budget, int64_t lo_c, dou
 
 
 cdef Py_ssize_t LEVEL_BLOCK = 256
-cdef Py_ssize_t LANES = 4
+cdef int LANE_BITS = 3  # threshold.LANE_BITS
+cdef Py_ssize_t DUMPS = 16  # threshold.DUMPS
+cdef Py_ssize_t MAX_BUCKETS = 1024  # threshold.MAX_BUCKETS
 cdef int64_t NARROW_LEVELS = 64
 
 
@@ -1986,25 +2024,25 @@ cdef inline int64_t count_levels(int64_t[::1] marks, int64_t level) noexcept nog
     return count_levels_at(SIMD_LEVEL, &marks[0], marks.shape[0], level)
 
 
-cdef inline int64_t bucket_total(double[::1] hist, Py_ssize_t b, Py_ssize_t n_bins,
-                                 Py_ssize_t lanes) noexcept nogil:
+cdef inline int64_t bucket_total(double[::1] hist, Py_ssize_t b, int lane_bits) noexcept nogil:
     cdef int64_t total = 0
     cdef Py_ssize_t lane
-    for lane in range(lanes):
-        total += <int64_t>hist[lane * n_bins + b]
+    for lane in range(b << lane_bits, (b + 1) << lane_bits):
+        total += <int64_t>hist[lane]
     return total
 
 
 cdef int64_t select_level(int64_t[::1] marks, int64_t* rank, int64_t j_min, int64_t j_max,
-                          int64_t total, double[::1] hist, int64_t* n_at) noexcept nogil:
+                          int64_t total, double[::1] hist, int64_t[::1] where, int64_t* n_at) noexcept nogil:
     # threshold.select_level; returns J and leaves the rank at J in rank[0], the workers at J
     # in n_at[0].
-    cdef Py_ssize_t lanes = LANES if hist.shape[0] >= 2 * LANES + 1 else 1
-    cdef Py_ssize_t bins = (hist.shape[0] - 1) // lanes, n_bins, dump, b, i
+    cdef int lane_bits = LANE_BITS if hist.shape[0] >= 2 * (1 << LANE_BITS) + DUMPS else 0
+    cdef Py_ssize_t dumps = DUMPS if lane_bits > 0 else 1
+    cdef Py_ssize_t bins = min((hist.shape[0] - dumps) >> lane_bits, MAX_BUCKETS), n_bins, dump, b, i
+    cdef int64_t levels[2]
     cdef int64_t base = j_min, span = j_max - j_min, d, here, least, most
     cdef int shift = 0
     cdef int64_t lo = j_min, hi = j_max, mid, below = 0, at_hi = total, c
-    cdef bint inside
     n_at[0] = 0
     if j_min == j_max:
         n_at[0] = total
@@ -2029,23 +2067,23 @@ cdef int64_t select_level(int64_t[::1] marks, int64_t* rank, int64_t j_min, int6
         shift += 1
     while True:
         n_bins = (span >> shift) + 1
-        dump = lanes * n_bins
-        for b in range(dump + 1):
+        dump = n_bins << lane_bits
+        for b in range(dump + dumps):
             hist[b] = 0.0
-        least = base + span  # the least and largest levels in the range (threshold.count_buckets)
-        most = base
+        # threshold.count_buckets: the slots and the least and largest levels in the range,
+        # then the increments
+        bucket_slots_at(SIMD_LEVEL, &marks[0], marks.shape[0], base, span, shift, lane_bits, dump,
+                        dumps, &where[0], levels)
         for i in range(marks.shape[0]):
-            d = -marks[i] - base
-            inside = (marks[i] < 0) & (d >= 0) & (d <= span)
-            hist[(i & (lanes - 1)) * n_bins + (d >> shift) if inside else dump] += 1.0
-            least = min(least, base + d if inside else least)
-            most = max(most, base + d if inside else most)
+            hist[where[i]] += 1.0
+        least = base + levels[0]
+        most = base + levels[1]
         b = 0
-        here = bucket_total(hist, b, n_bins, lanes)
+        here = bucket_total(hist, b, lane_bits)
         while here < rank[0] and b < n_bins - 1:
             rank[0] -= here
             b += 1
-            here = bucket_total(hist, b, n_bins, lanes)
+            here = bucket_total(hist, b, lane_bits)
         base += (<int64_t>b) << shift
         if shift == 0 or least == most:  # one level in the bucket: J
             if shift != 0:
@@ -2143,7 +2181,7 @@ cdef void split_divided(const double[::1] lam, double tstar, int64_t budget, int
 
 
 cdef int64_t take_at(const double[::1] lam, const double[::1] inv, int64_t budget, double reach,
-                     double tstar, int64_t[::1] out, double[::1] hist,
+                     double tstar, int64_t[::1] out, double[::1] hist, int64_t[::1] where,
                      const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.take_at: TAKEN when done, else (t* is not the product of the budget-th key)
     # the keys below it. The split finds the levels' range itself (threshold.tied_levels'
@@ -2165,7 +2203,7 @@ cdef int64_t take_at(const double[::1] lam, const double[::1] inv, int64_t budge
         level = budget + 1
         rank = 0
     else:
-        level = select_level(out, &rank, <int64_t>sums[1], <int64_t>sums[2], n_tied, hist, &n_at)
+        level = select_level(out, &rank, <int64_t>sums[1], <int64_t>sums[2], n_tied, hist, where, &n_at)
     take_levels(out, level, rank, n_at)
     return TAKEN
 
@@ -2258,7 +2296,7 @@ cdef void finish_at(const double[::1] lam, const double[::1] inv, int64_t budget
     # threshold.finish_at
     cdef double ext[2]
     if tstar < INFINITY and budget < RECIPROCAL_CAP:
-        take_at(lam, inv, budget, reach, tstar, out, heap, lo, hi)
+        take_at(lam, inv, budget, reach, tstar, out, heap, ties, lo, hi)
     else:
         count_either(lam, inv, min(tstar, DBL_MAX), budget, budget, reach, False, out, ext, lo, hi)
         take_ties(lam, budget, tstar, out, ties, lo, hi)
@@ -2345,22 +2383,27 @@ cdef double shrink_guess(int64_t budget, double lo_t, int64_t lo_c, double hi_t,
     return min(max(t, lo_t + 0.125 * width), hi_t - 0.125 * width)
 
 
+cdef double AB_LEAST = 0.125  # threshold.AB_LEAST
+
+
 cdef double next_threshold(int64_t budget, int step, double t, int64_t c, double t2, double slope,
                            double prev_t, int64_t prev_c, int streak, bint have_lo, double lo_t,
                            int64_t lo_c, double hi_t, int64_t hi_c, int64_t width,
                            int64_t base) noexcept nogil:
     # threshold.next_threshold: -1 when no float is left inside the bracket
-    cdef double nxt, lo_w, hi_w
+    cdef double nxt, lo_w, hi_w, closed
     cdef bint stalled
     if step == 0 and lo_t < t2 < hi_t:
         nxt = t2
     elif step < MAX_BRACKET_STEPS:
-        lo_w = <double>lo_c  # Illinois, as threshold.next_threshold
+        lo_w = <double>lo_c  # Illinois and Anderson-Bjorck, as threshold.next_threshold
         hi_w = <double>hi_c
         if streak >= 2 and hi_t < INFINITY:
-            hi_w = budget + (hi_c - budget) / 2.0 ** (streak - 1)
+            closed = max(<double>(c - prev_c) / <double>(budget - prev_c), AB_LEAST)
+            hi_w = budget + (hi_c - budget) * min(0.5 ** (streak - 1), closed)
         elif streak <= -2 and have_lo:
-            lo_w = budget - (budget - lo_c) / 2.0 ** (-streak - 1)
+            closed = max(<double>(prev_c - c) / <double>(prev_c - budget), AB_LEAST)
+            lo_w = budget - (budget - lo_c) * min(0.5 ** (-streak - 1), closed)
         stalled = (streak >= 3 and 2.0 * (c - prev_c) < budget - prev_c
                    or streak <= -3 and 2.0 * (prev_c - c) < prev_c - budget)
         if (streak >= 3 or streak <= -3) and have_lo and hi_t < INFINITY:
@@ -2691,7 +2734,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         elif found == JUMP or found == TIED:
             plain = 0
             if found == TIED:  # the product many sampled workers share, tried as t*
-                under = take_at(lam, inv, budget, reach, est[1], out, heap, lo, hi)
+                under = take_at(lam, inv, budget, reach, est[1], out, heap, ties, lo, hi)
                 if under == TAKEN:
                     bracket[0] = est[0]
                     bracket[1] = est[1]
@@ -2701,31 +2744,48 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                     hi_c = min(under, limit)
             elif est[1] < INFINITY:
                 guess = product_inside(lam, est[0], est[1], budget, lo, hi)
-                if guess > 0.0 and take_at(lam, inv, budget, reach, guess, out, heap, lo, hi) == TAKEN:
-                    bracket[0] = est[0]
-                    bracket[1] = guess
-                    return
-                c = count_either(lam, inv, est[1], budget, limit, reach, True, ties, ext, lo, hi)
-                counted = c  # the exact passes' first count, at t_hi into ties (ext holds its products)
-                if c == budget:
-                    copy_into(ties, out)
-                    bracket[0] = est[0]
-                    bracket[1] = est[1]
-                    return
-                if c > budget and est[0] < ext[1] != guess and take_at(lam, inv, budget, reach, ext[1], out,
-                                                                       heap, lo, hi) == TAKEN:
-                    bracket[0] = est[0]
-                    bracket[1] = ext[1]
-                    return
+                under = 0
+                if guess > 0.0:
+                    under = take_at(lam, inv, budget, reach, guess, out, heap, ties, lo, hi)
+                    if under == TAKEN:
+                        bracket[0] = est[0]
+                        bracket[1] = guess
+                        return
+                if under >= budget and est[0] > 0.0:  # t* below the guess, as for the shared product
+                    hi_t = nextafter(guess, 0.0)
+                    hi_c = min(under, limit)
+                else:
+                    c = count_either(lam, inv, est[1], budget, limit, reach, True, ties, ext, lo, hi)
+                    counted = c  # the exact passes' first count, at t_hi into ties (ext holds its products)
+                    if c == budget:
+                        copy_into(ties, out)
+                        bracket[0] = est[0]
+                        bracket[1] = est[1]
+                        return
+                    if c > budget and est[0] < ext[1] != guess:
+                        under = take_at(lam, inv, budget, reach, ext[1], out, heap, ties, lo, hi)
+                        if under == TAKEN:
+                            bracket[0] = est[0]
+                            bracket[1] = ext[1]
+                            return
+                        if under >= budget:  # t* below the largest product under t_hi
+                            hi_t = nextafter(ext[1], 0.0)
+                            hi_c = min(under, limit)
+                            counted = -1
             else:
                 # nothing estimated above the flat: the next product above it, tried as t*
                 guess = product_above(lam, est[0], budget, lo, hi)
-                if guess > 0.0 and take_at(lam, inv, budget, reach, guess, out, heap, lo, hi) == TAKEN:
-                    bracket[0] = est[0]
-                    bracket[1] = guess
-                    return
+                if guess > 0.0:
+                    under = take_at(lam, inv, budget, reach, guess, out, heap, ties, lo, hi)
+                    if under == TAKEN:
+                        bracket[0] = est[0]
+                        bracket[1] = guess
+                        return
+                    if under >= budget and est[0] > 0.0:  # as for the shared product
+                        hi_t = nextafter(guess, 0.0)
+                        hi_c = min(under, limit)
         if hi_t < INFINITY:  # a refused guess bounded the bracket from above
-            t = est[0]
+            t = est[0] if est[0] > 0.0 else hi_t * (<double>budget / <double>hi_c)
         else:
             t = est[1] if est[1] < INFINITY else max(est[0], t)
         t2 = est[0]

@@ -379,8 +379,10 @@ def test_a_product_many_sampled_workers_share_ends_the_estimates(distribution, n
     warm = np.zeros(3)
     passes = _bench.counting_passes(lam, budget, warm)
     assert passes.get("estimate", 0) <= 1 and passes["split at t*"] == 1, passes
-    # Cython and numba take the same path to the same bracket (plain Python sums 1/lam in
-    # another order: its relaxation, and so its bracket, can differ in the last bits).
+    # Cython and numba take the same path to the same bracket: the same upper end, and a
+    # lower end equal but for the last bits (plain Python, Cython and numba each sum 1/lam in
+    # an order of their own, which their relaxations, and so the lower ends, show; numba's
+    # order depends on the vector width it compiles for).
     out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
     brackets = {}
     for name in ("numba", "cython"):
@@ -389,7 +391,9 @@ def test_a_product_many_sampled_workers_share_ends_the_estimates(distribution, n
             assert _backends.resolve(name)[1].allocate_warm_into(lam, budget, out, ties, heap, found) == 0
             brackets[name] = found[:2].tolist()
             assert found[1] == warm[1] and is_canonical(lam, budget, out), name
-    assert len(set(map(tuple, brackets.values()))) <= 1, brackets
+    if len(brackets) == 2:
+        (lo_a, hi_a), (lo_b, hi_b) = brackets.values()
+        assert hi_a == hi_b and lo_a == pytest.approx(lo_b, rel=1e-12), brackets
 
 
 def _few_speeds(rng, n):
@@ -568,7 +572,7 @@ def test_the_level_of_the_rank_th_tied_key_is_found_however_the_levels_spread(se
     for rank in {1, total, int(rng.integers(1, total + 1)), (total + 1) // 2}:
         hist = np.empty(int(rng.choice([9, 64, n + 2])))
         j = -marks[marks < 0]
-        got = threshold.select_level(marks, rank, int(j.min()), int(j.max()), total, hist)
+        got = threshold.select_level(marks, rank, int(j.min()), int(j.max()), total, hist, np.empty(n, np.int64))
         assert got == _levels_by_brute_force(marks, rank), (seed, rank)
 
 
