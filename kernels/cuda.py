@@ -44,6 +44,8 @@ WIDE_THREADS = 256
 WIDE_BLOCKS = 1024
 #: The size of the shared arrays the whole-GPU kernels reduce in (fixed when compiled).
 _MAX_THREADS = 256
+#: Where a thread's count of tied keys saturates (threshold.tie_count): no budget is larger.
+_TIE_CAP = 2**53
 #: Above this many keys (``budget * n``) per-block counts could overflow int64: one thread then.
 _MAX_KEYS = 4e18
 #: What :meth:`_Wide.run` returns for a bounded problem it leaves to one GPU thread.
@@ -602,13 +604,14 @@ def _wide_split(lam, budget, tstar, lo, hi, bounded, out, ties, ints):
 
 @cuda.jit(**_JIT)
 def _wide_tie_count(out, ties, level, ints):
-    """Per block: keys at ``t*`` with ``j <= level`` (threshold.tie_count)."""
+    """Per block: keys at ``t*`` with ``j <= level`` (threshold.tie_count), each thread's
+    saturated at ``2**53`` (no budget is larger), so that a block's sum fits in int64."""
     ibuf = cuda.shared.array(_MAX_THREADS, int64)
     start, stop = _chunk(out.shape[0])
     total = 0
     for i in range(start + cuda.threadIdx.x, stop, cuda.blockDim.x):
         if ties[i] > 0:
-            total += min(max(level - out[i], 0), ties[i])
+            total = min(total + min(max(level - out[i], 0), ties[i]), _TIE_CAP)
     total = _reduce(ibuf, total, 0)
     if cuda.threadIdx.x == 0:
         ints[cuda.blockIdx.x, 0] = total
@@ -692,7 +695,7 @@ class _Wide:
 
     def tie_count(self, level):
         _wide_tie_count[self.launch](self.out, self.ties, level, self.ints)
-        return int(self.ints.copy_to_host()[:, 0].sum())
+        return sum(int(v) for v in self.ints.copy_to_host()[:, 0])  # Python ints: no overflow
 
     def fill(self, mode, level, share, first):
         """The rank pass (see above): one count kernel, offsets on the host, one fill kernel."""

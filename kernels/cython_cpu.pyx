@@ -2230,16 +2230,18 @@ cdef int64_t tie_count(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int64_
             if d > ties[i]:
                 d = ties[i]
             if d > 0:
-                total += d
+                total = min(total + d, ESTIMATE_CAP)  # threshold.tie_count: saturated
     return total
 
 
 cdef void take_ties(const double[::1] lam, int64_t budget, double tstar, int64_t[::1] out,
-                    int64_t[::1] ties, const int64_t* lo, const int64_t* hi) noexcept nogil:
+                    int64_t[::1] ties, double[::1] hist, const int64_t* lo,
+                    const int64_t* hi) noexcept nogil:
     # threshold.take_ties: many keys per worker at t* (t* = inf, or budgets from 2**51).
-    cdef int64_t taken = 0, j_lo = budget + 1, j_hi = 0, below, upto, high, low
+    cdef int64_t taken = 0, j_lo = budget + 1, j_hi = 0, below, upto, high, low, n_tied = 0
     cdef Py_ssize_t i
     cdef double x
+    cdef bint single = True
     for i in range(lam.shape[0]):
         x = lam[i]
         below = out[i]
@@ -2270,9 +2272,33 @@ cdef void take_ties(const double[::1] lam, int64_t budget, double tstar, int64_t
                     j_lo = below + 1
                 if upto > j_hi:
                     j_hi = upto
+                n_tied += 1
+                single = single and upto == below + 1
         else:
             taken += below  # lam = 0 under bounds: at its maximum (x = inf: nothing)
-    take_tied(out, ties, lam.shape[0], budget - taken, j_lo, j_hi)
+    if single:
+        take_single_ties(out, ties, lam.shape[0], budget - taken, n_tied, j_lo, j_hi, hist)
+    else:
+        take_tied(out, ties, lam.shape[0], budget - taken, j_lo, j_hi)
+
+
+cdef void take_single_ties(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int64_t rank,
+                           int64_t n_tied, int64_t j_lo, int64_t j_hi, double[::1] hist) noexcept nogil:
+    # threshold.take_single_ties
+    cdef Py_ssize_t i
+    cdef int64_t level, n_at = 0
+    for i in range(n):
+        if ties[i] > 0:
+            out[i] = -(out[i] + 1)
+    if rank <= 0:
+        level = 0
+        rank = 0
+    elif rank >= n_tied:
+        level = j_hi + 1
+        rank = 0
+    else:
+        level = select_level(out, &rank, j_lo, j_hi, n_tied, hist, ties, &n_at)
+    take_levels(out, level, rank, n_at)
 
 
 cdef void take_tied(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int64_t remaining,
@@ -2312,7 +2338,7 @@ cdef void finish_at(const double[::1] lam, const double[::1] inv, int64_t budget
         take_at(lam, inv, budget, reach, tstar, out, heap, ties, lo, hi)
     else:
         count_either(lam, inv, min(tstar, DBL_MAX), budget, budget, reach, False, out, ext, lo, hi)
-        take_ties(lam, budget, tstar, out, ties, lo, hi)
+        take_ties(lam, budget, tstar, out, ties, heap, lo, hi)
 
 
 # --- Bracketing and refinement -------------------------------------------------------------

@@ -1076,11 +1076,14 @@ def nth_mark_from_end(out, mark, rank):
 
 @register_jitable
 def tie_count(out, ties, n, level):
-    """Number of tied keys with ``j <= level``; worker i's tied keys are ``j`` in ``(out[i], out[i] + ties[i]]``."""
+    """Number of tied keys with ``j <= level``; worker i's tied keys are ``j`` in ``(out[i], out[i] + ties[i]]``.
+
+    Saturated at :data:`ESTIMATE_CAP`: each worker adds up to ``2**53``, and thousands of
+    them would overflow int64 at levels far above the answer (where the bisection looks)."""
     total = 0
     for i in range(n):
         if ties[i] > 0:
-            total += min(max(level - out[i], 0), ties[i])
+            total = min(total + min(max(level - out[i], 0), ties[i]), ESTIMATE_CAP)
     return total
 
 
@@ -1099,15 +1102,19 @@ def split_at(x, tstar, cap, c, floor):
 
 
 @register_jitable
-def take_ties(lam, budget, tstar, out, ties, lo, hi):
+def take_ties(lam, budget, tstar, out, ties, hist, lo, hi):
     """:func:`take_at` where a worker may own many keys at ``t*``: ``t* = inf`` (keys whose
-    product overflows) or budgets from ``2**51``; the level ``J`` by bisection.
+    product overflows) or budgets from ``2**51``. Where none owns more than one, the level
+    ``J`` as :func:`take_at` selects it (:func:`take_single_ties`); else by bisection.
 
-    ``out`` holds the prefix counted at a threshold near ``t*``.
+    ``out`` holds the prefix counted at a threshold near ``t*``; ``hist`` (float64, ``n + 2``)
+    is scratch.
     """
     taken = 0
     j_lo = budget + 1
     j_hi = 0
+    n_tied = 0
+    single = True
     for i in range(lam.shape[0]):
         x = lam[i]
         c = out[i]
@@ -1126,9 +1133,32 @@ def take_ties(lam, budget, tstar, out, ties, lo, hi):
             if upto > below:
                 j_lo = min(j_lo, below + 1)
                 j_hi = max(j_hi, upto)
+                n_tied += 1
+                single = single and upto == below + 1
         else:
             taken += c  # lam = 0 under bounds: at its maximum (x = inf: nothing)
-    take_tied(out, ties, lam.shape[0], budget - taken, j_lo, j_hi)
+    if single:
+        take_single_ties(out, ties, lam.shape[0], budget - taken, n_tied, j_lo, j_hi, hist)
+    else:
+        take_tied(out, ties, lam.shape[0], budget - taken, j_lo, j_hi)
+
+
+@register_jitable
+def take_single_ties(out, ties, n, rank, n_tied, j_lo, j_hi, hist):
+    """:func:`take_tied` where each worker owns one tied key at most: marked ``-j`` as the
+    split marks it, and the ``rank`` first by ``(j, i)`` taken as :func:`take_at` takes them
+    (the bisection took up to 53 counting passes: integers 1..4, 65,536 workers, a budget
+    of ``2**52``, 200x the numpy pass). ``ties`` is scratch once read."""
+    for i in range(n):
+        v = out[i]
+        out[i] = -(v + 1) if ties[i] > 0 else v
+    if rank <= 0:
+        level, rank, n_at = 0, 0, 0  # no level is below 0: none taken
+    elif rank >= n_tied:
+        level, rank, n_at = j_hi + 1, 0, 0  # every one taken
+    else:
+        level, rank, n_at = select_level(out, rank, j_lo, j_hi, n_tied, hist, ties)
+    take_levels(out, level, rank, n_at)
 
 
 @register_jitable
@@ -1162,7 +1192,7 @@ def finish_at(lam, inv, budget, reach, tstar, out, ties, heap, lo, hi):
         take_at(lam, inv, budget, reach, tstar, out, heap, ties, lo, hi)
     else:
         count_at(lam, inv, min(tstar, DBL_MAX), budget, budget, reach, False, out, lo, hi)
-        take_ties(lam, budget, tstar, out, ties, lo, hi)
+        take_ties(lam, budget, tstar, out, ties, heap, lo, hi)
 
 
 # --- Bracketing and refinement ----------------------------------------------------------

@@ -7,6 +7,7 @@ change nothing but the cost.
 
 import itertools
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -524,6 +525,41 @@ def test_multi_key_ties_take_the_level_in_order():
     budget = 10
     assert threshold.allocate_into(lam, budget, out, np.empty(3, np.int64), np.empty(5)) == 0
     np.testing.assert_array_equal(out, reference(lam, budget))
+
+
+@pytest.mark.parametrize("distribution", ["two-speeds", "integers", "equal", "paper", "unavailable"])
+@pytest.mark.parametrize("n", [5, 300, 3000])
+def test_ties_at_the_largest_budgets_are_canonical(fast_backend, distribution, n):
+    """From ``2**51`` tasks the keys at ``t*`` are taken by ``take_ties``: one tied key a
+    worker goes through the level selection of smaller budgets, several (keys that
+    overflow: ``t* = inf``) through the bisection; both in ``(j, i)`` order."""
+    lam = _bench.make_lam(n, seed=n, distribution=distribution)
+    for budget in (2**51, 2**51 + 12345, 2**52 + 7, 2**53 - 1, 2**53):
+        a = fa.allocate(lam, budget, backend=fast_backend)
+        assert is_canonical(lam, budget, a), budget
+        np.testing.assert_array_equal(a, fa.allocate(lam, budget, backend="numba"))
+    # Every worker's keys overflow long before the budget: the keys at t* = inf, many a worker.
+    huge = np.where(lam < np.inf, lam * 1e300, np.inf)
+    for budget in (2**51 + 1, 2**53):
+        a = fa.allocate(huge, budget, backend=fast_backend)
+        assert is_canonical(huge, budget, a), budget
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_tied_keys_past_int64_are_counted_saturated(compiled):
+    """The bisection of ``take_tied`` counts the tied keys up to levels far above the answer:
+    thousands of workers with ``2**53 - 1`` keys each would overflow int64 there."""
+    n = 3000
+    out = np.zeros(n, np.int64)
+    ties = np.full(n, 2**53 - 1, np.int64)
+    remaining = 2**53 - 5
+    take = numba.njit(lambda *a: threshold.take_tied(*a)) if compiled else threshold.take_tied
+    with np.errstate(over="raise"):
+        take(out, ties, n, remaining, 1, 2**53 - 1)
+    level = -(-remaining // n)  # every worker takes level - 1, the first ones one more
+    expected = np.full(n, level - 1, np.int64)
+    expected[: remaining - n * (level - 1)] += 1
+    np.testing.assert_array_equal(out, expected)
 
 
 @pytest.mark.parametrize("n", [17, 300])
