@@ -2329,6 +2329,20 @@ cdef void take_tied(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int64_t r
                 remaining -= 1
 
 
+cdef bint try_as_tstar(const double[::1] lam, const double[::1] inv, int64_t budget, double reach,
+                       double guess, int64_t[::1] out, double[::1] heap, int64_t[::1] ties,
+                       const int64_t* lo, const int64_t* hi, int64_t limit, double* hi_t,
+                       int64_t* hi_c) noexcept nogil:
+    # threshold.try_as_tstar: True when done; else the upper end moved below a refused guess
+    cdef int64_t under = take_at(lam, inv, budget, reach, guess, out, heap, ties, lo, hi)
+    if under == TAKEN:
+        return True
+    if under >= budget:
+        hi_t[0] = nextafter(guess, 0.0)
+        hi_c[0] = min(under, limit)
+    return False
+
+
 cdef void finish_at(const double[::1] lam, const double[::1] inv, int64_t budget, double reach,
                     double tstar, int64_t[::1] out, int64_t[::1] ties, double[::1] heap,
                     const int64_t* lo, const int64_t* hi) noexcept nogil:
@@ -2726,7 +2740,6 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     # counts read far past the budget: a step past it still tells by how far (threshold)
     cdef int64_t limit = ESTIMATE_CAP, lo_c = base, hi_c = limit, c = 0, prev_c = 0
     cdef int64_t counted = -1  # an exact count at t_hi that a jump's guesses took, if any
-    cdef int64_t under
     cdef double lo_t = 0.0, lo_next = 0.0, hi_t = INFINITY, hi_last = INFINITY
     cdef double prev_t = -1.0, nxt
     cdef int64_t scratch[3]
@@ -2743,7 +2756,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef int found
     cdef double est[2]
     cdef double spare[2]  # what that pass also finds, unused here (est holds the bracket)
-    cdef double guess, total
+    cdef double guess, below, total
     cdef Py_ssize_t listed
     cdef bint selected
     if reach > 0.0 and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
@@ -2771,58 +2784,35 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             inverse_at(SIMD_LEVEL, &lam[0], &heap[0], n, scratch, 1.0, 0.0, INFINITY, &spare[0], &spare[1])
             lo_c = base
         elif found == JUMP or found == TIED:
-            plain = 0
-            if found == TIED:  # the product many sampled workers share, tried as t*
-                under = take_at(lam, inv, budget, reach, est[1], out, heap, ties, lo, hi)
-                if under == TAKEN:
+            plain = 0  # guesses of t*, as threshold.allocate_positive
+            guess = 0.0
+            if found == TIED:  # the product many sampled workers share
+                guess = est[1]
+            elif est[1] < INFINITY:
+                guess = product_inside(lam, est[0], est[1], budget, lo, hi)
+            else:  # nothing estimated above the flat: the next product above it
+                guess = product_above(lam, est[0], budget, lo, hi)
+            if guess > 0.0 and try_as_tstar(lam, inv, budget, reach, guess, out, heap, ties, lo, hi, limit,
+                                            &hi_t, &hi_c):
+                bracket[0] = est[0]
+                bracket[1] = guess
+                return
+            if found == JUMP and est[1] < INFINITY and hi_t == INFINITY:
+                c = count_either(lam, inv, est[1], budget, limit, reach, True, ties, ext, lo, hi)
+                counted = c  # the exact passes' first count, at t_hi into ties (ext holds its products)
+                if c == budget:
+                    copy_into(ties, out)
                     bracket[0] = est[0]
                     bracket[1] = est[1]
                     return
-                if under >= budget and est[0] > 0.0:  # t* below it: the keys under it bound the bracket
-                    hi_t = nextafter(est[1], 0.0)
-                    hi_c = min(under, limit)
-            elif est[1] < INFINITY:
-                guess = product_inside(lam, est[0], est[1], budget, lo, hi)
-                under = 0
-                if guess > 0.0:
-                    under = take_at(lam, inv, budget, reach, guess, out, heap, ties, lo, hi)
-                    if under == TAKEN:
+                if c > budget and est[0] < ext[1] != guess:
+                    below = ext[1]
+                    if try_as_tstar(lam, inv, budget, reach, below, out, heap, ties, lo, hi, limit, &hi_t, &hi_c):
                         bracket[0] = est[0]
-                        bracket[1] = guess
+                        bracket[1] = below
                         return
-                if under >= budget and est[0] > 0.0:  # t* below the guess, as for the shared product
-                    hi_t = nextafter(guess, 0.0)
-                    hi_c = min(under, limit)
-                else:
-                    c = count_either(lam, inv, est[1], budget, limit, reach, True, ties, ext, lo, hi)
-                    counted = c  # the exact passes' first count, at t_hi into ties (ext holds its products)
-                    if c == budget:
-                        copy_into(ties, out)
-                        bracket[0] = est[0]
-                        bracket[1] = est[1]
-                        return
-                    if c > budget and est[0] < ext[1] != guess:
-                        under = take_at(lam, inv, budget, reach, ext[1], out, heap, ties, lo, hi)
-                        if under == TAKEN:
-                            bracket[0] = est[0]
-                            bracket[1] = ext[1]
-                            return
-                        if under >= budget:  # t* below the largest product under t_hi
-                            hi_t = nextafter(ext[1], 0.0)
-                            hi_c = min(under, limit)
-                            counted = -1
-            else:
-                # nothing estimated above the flat: the next product above it, tried as t*
-                guess = product_above(lam, est[0], budget, lo, hi)
-                if guess > 0.0:
-                    under = take_at(lam, inv, budget, reach, guess, out, heap, ties, lo, hi)
-                    if under == TAKEN:
-                        bracket[0] = est[0]
-                        bracket[1] = guess
-                        return
-                    if under >= budget and est[0] > 0.0:  # as for the shared product
-                        hi_t = nextafter(guess, 0.0)
-                        hi_c = min(under, limit)
+                    if hi_t < INFINITY:  # the count at t_hi is no longer the upper end
+                        counted = -1
         if hi_t < INFINITY:  # a refused guess bounded the bracket from above
             t = est[0] if est[0] > 0.0 else hi_t * (<double>budget / <double>hi_c)
         else:

@@ -1186,6 +1186,19 @@ def take_tied(out, ties, n, remaining, j_lo, j_hi):
 
 
 @register_jitable
+def try_as_tstar(lam, inv, budget, reach, guess, out, heap, ties, lo, hi, limit, hi_t, hi_c):
+    """:func:`take_at` at a guess of ``t*``: ``(done, hi_t, hi_c)``, the bracket's upper end
+    (``hi_c`` keys at or below ``hi_t``) moved just below the guess where the split refused
+    it with at least ``budget`` keys below it."""
+    under = take_at(lam, inv, budget, reach, guess, out, heap, ties, lo, hi)
+    if under == TAKEN:
+        return True, hi_t, hi_c
+    if under >= budget:
+        return False, nextafter(guess, 0.0), min(under, limit)
+    return False, hi_t, hi_c
+
+
+@register_jitable
 def finish_at(lam, inv, budget, reach, tstar, out, ties, heap, lo, hi):
     """``out`` from the product ``t*`` of the ``budget``-th key."""
     if tstar < INF and budget < RECIPROCAL_CAP:
@@ -1760,54 +1773,39 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_min,
             lo_c = base
         elif found == JUMP or found == TIED:
             plain = 0  # ties: every exact count looks for the products next to its threshold
-            if found == TIED:  # the product many sampled workers share, tried as t*; else counts from it
-                under = take_at(lam, inv, budget, reach, t_hi, out, heap, ties, lo, hi)
-                if under == TAKEN:
-                    return t_lo, t_hi
-                if under >= budget and t_lo > 0.0:
-                    # t* lies below the shared product, and the split counted the keys under it:
-                    # the bracket's upper end, far closer to the budget than the count at the
-                    # product, which the tie swells. The exact passes count up from t_lo.
-                    hi_t = nextafter(t_hi, 0.0)
-                    hi_c = min(under, limit)
+            # A guess of t* goes to the split, which checks it. A guess it refuses with more
+            # keys below it than the budget is the bracket's upper end, far closer to the
+            # budget than a count at the guess, which the tie swells; the exact passes then
+            # count up from t_lo (a few machine types with noise: the steps had counted up
+            # to 30 times t* above it).
+            guess = 0.0
+            if found == TIED:  # the product many sampled workers share
+                guess = t_hi
             elif t_hi < INF:
                 # The count jumps inside (t_lo, t_hi], at t*, and the bracket most likely holds
                 # no other product: a product found inside it, by a few workers or else by
-                # an exact count at t_hi, is tried as t* by the split, which checks it.
+                # an exact count at t_hi, is tried as t*.
                 guess = product_inside(lam, t_lo, t_hi, budget, lo, hi)
-                under = 0
-                if guess > 0.0:
-                    under = take_at(lam, inv, budget, reach, guess, out, heap, ties, lo, hi)
-                    if under == TAKEN:
-                        return t_lo, guess
-                if under >= budget and t_lo > 0.0:
-                    # t* below the guess: its keys bound the bracket, as for a shared product
-                    hi_t = nextafter(guess, 0.0)
-                    hi_c = min(under, limit)
-                else:
-                    c, above, below = count_at(lam, inv, t_hi, budget, limit, reach, True, ties, lo, hi)
-                    counted = (c, above, below)  # the exact passes' first count, at t_hi into ties
-                    if c == budget:
-                        copy_into(ties, out)
-                        return t_lo, t_hi
-                    if c > budget and t_lo < below != guess:
-                        under = take_at(lam, inv, budget, reach, below, out, heap, ties, lo, hi)
-                        if under == TAKEN:
-                            return t_lo, below
-                        if under >= budget:  # t* below the largest product under t_hi, as above
-                            hi_t = nextafter(below, 0.0)
-                            hi_c = min(under, limit)
-                            counted = (-1, 0.0, 0.0)
-            else:
-                # Nothing estimated above the flat: the next product above it, tried as t*.
+            else:  # nothing estimated above the flat: the next product above it
                 guess = product_above(lam, t_lo, budget, lo, hi)
-                if guess > 0.0:
-                    under = take_at(lam, inv, budget, reach, guess, out, heap, ties, lo, hi)
-                    if under == TAKEN:
-                        return t_lo, guess
-                    if under >= budget and t_lo > 0.0:  # t* below it: its keys bound the bracket, as above
-                        hi_t = nextafter(guess, 0.0)
-                        hi_c = min(under, limit)
+            if guess > 0.0:
+                done, hi_t, hi_c = try_as_tstar(lam, inv, budget, reach, guess, out, heap, ties, lo, hi, limit, hi_t,
+                                                hi_c)
+                if done:
+                    return t_lo, guess
+            if found == JUMP and INF > t_hi and hi_t == INF:
+                c, above, below = count_at(lam, inv, t_hi, budget, limit, reach, True, ties, lo, hi)
+                counted = (c, above, below)  # the exact passes' first count, at t_hi into ties
+                if c == budget:
+                    copy_into(ties, out)
+                    return t_lo, t_hi
+                if c > budget and t_lo < below != guess:
+                    done, hi_t, hi_c = try_as_tstar(lam, inv, budget, reach, below, out, heap, ties, lo, hi, limit,
+                                                    hi_t, hi_c)
+                    if done:
+                        return t_lo, below
+                    if hi_t < INF:  # the count at t_hi is no longer the upper end
+                        counted = (-1, 0.0, 0.0)
         if hi_t < INF:  # a refused guess bounded the bracket from above
             t = t_lo if t_lo > 0.0 else hi_t * (float(budget) / float(hi_c))
         else:

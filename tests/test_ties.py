@@ -450,15 +450,16 @@ def test_a_wrong_guess_from_the_sample_costs_passes_never_correctness(monkeypatc
 
 def test_after_a_jump_no_exact_count_is_taken_twice(monkeypatch, fast_backend):
     # Three speeds, shuffled: the estimates find a flat at their upper end and the guess inside
-    # fails; the exact count at that end is the first of the exact passes (it was taken a
-    # second time: 4 counts, now 3).
+    # fails; no threshold is counted twice (the count at that end was taken a second time: 4
+    # counts, then 3; now the refused guess, with more keys below it than the budget, is the
+    # upper end itself, and the count at the estimates' end is not taken: 2).
     lam = np.random.default_rng(3).permutation(np.resize([0.989806004, 1.126876731, 4.914831620], 4096))
     budget = 1228
     thresholds = []
     count = threshold.count_extremes_into
     monkeypatch.setattr(threshold, "count_extremes_into", lambda *a: thresholds.append(a[2]) or count(*a))
     passes = _bench.counting_passes(lam, budget)
-    assert passes["count with extremes"] == len(set(thresholds)) == len(thresholds) == 3, (passes, thresholds)
+    assert passes["count with extremes"] == len(set(thresholds)) == len(thresholds) <= 2, (passes, thresholds)
     a = fa.allocate(lam, budget, backend=fast_backend)
     assert is_canonical(lam, budget, a)
 
