@@ -1793,7 +1793,7 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_min,
                                                 hi_c)
                 if done:
                     return t_lo, guess
-            if found == JUMP and INF > t_hi and hi_t == INF:
+            if found == JUMP and t_hi < INF and hi_t == INF:
                 c, above, below = count_at(lam, inv, t_hi, budget, limit, reach, True, ties, lo, hi)
                 counted = (c, above, below)  # the exact passes' first count, at t_hi into ties
                 if c == budget:
