@@ -2329,18 +2329,27 @@ cdef void take_tied(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int64_t r
                 remaining -= 1
 
 
-cdef bint try_as_tstar(const double[::1] lam, const double[::1] inv, int64_t budget, double reach,
-                       double guess, int64_t[::1] out, double[::1] heap, int64_t[::1] ties,
-                       const int64_t* lo, const int64_t* hi, int64_t limit, double* hi_t,
-                       int64_t* hi_c) noexcept nogil:
-    # threshold.try_as_tstar: True when done; else the upper end moved below a refused guess
+cdef int64_t try_as_tstar(const double[::1] lam, const double[::1] inv, int64_t budget, double reach,
+                          double guess, int64_t[::1] out, double[::1] heap, int64_t[::1] ties,
+                          const int64_t* lo, const int64_t* hi, int64_t limit, double* hi_t,
+                          int64_t* hi_c) noexcept nogil:
+    # threshold.try_as_tstar: take_at's return; the upper end moved below a guess refused high
     cdef int64_t under = take_at(lam, inv, budget, reach, guess, out, heap, ties, lo, hi)
-    if under == TAKEN:
-        return True
-    if under >= budget:
+    if under != TAKEN and under >= budget:
         hi_t[0] = nextafter(guess, 0.0)
         hi_c[0] = min(under, limit)
-    return False
+    return under
+
+
+cdef int64_t marks_to_counts(int64_t[::1] out) noexcept nogil:
+    # threshold.marks_to_counts
+    cdef int64_t marked = 0, v
+    cdef Py_ssize_t i
+    for i in range(out.shape[0]):
+        v = out[i]
+        marked += v < 0
+        out[i] = v if v > -v else -v
+    return marked
 
 
 cdef void finish_at(const double[::1] lam, const double[::1] inv, int64_t budget, double reach,
@@ -2740,6 +2749,8 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     # counts read far past the budget: a step past it still tells by how far (threshold)
     cdef int64_t limit = ESTIMATE_CAP, lo_c = base, hi_c = limit, c = 0, prev_c = 0
     cdef int64_t counted = -1  # an exact count at t_hi that a jump's guesses took, if any
+    cdef int64_t under
+    cdef bint low
     cdef double lo_t = 0.0, lo_next = 0.0, hi_t = INFINITY, hi_last = INFINITY
     cdef double prev_t = -1.0, nxt
     cdef int64_t scratch[3]
@@ -2792,12 +2803,17 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                 guess = product_inside(lam, est[0], est[1], budget, lo, hi)
             else:  # nothing estimated above the flat: the next product above it
                 guess = product_above(lam, est[0], budget, lo, hi)
-            if guess > 0.0 and try_as_tstar(lam, inv, budget, reach, guess, out, heap, ties, lo, hi, limit,
-                                            &hi_t, &hi_c):
-                bracket[0] = est[0]
-                bracket[1] = guess
-                return
+            under = 0
+            if guess > 0.0:
+                under = try_as_tstar(lam, inv, budget, reach, guess, out, heap, ties, lo, hi, limit, &hi_t, &hi_c)
+                if under == TAKEN:
+                    bracket[0] = est[0]
+                    bracket[1] = guess
+                    return
             if found == JUMP and est[1] < INFINITY and hi_t == INFINITY:
+                low = guess > est[0] and under < budget  # the guess inside is the lower end
+                if low:
+                    under += marks_to_counts(out)
                 c = count_either(lam, inv, est[1], budget, limit, reach, True, ties, ext, lo, hi)
                 counted = c  # the exact passes' first count, at t_hi into ties (ext holds its products)
                 if c == budget:
@@ -2805,9 +2821,16 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                     bracket[0] = est[0]
                     bracket[1] = est[1]
                     return
-                if c > budget and est[0] < ext[1] != guess:
+                if low:
+                    lo_t = guess
+                    lo_c = under
+                    lo_next = guess  # the product above it is not known
+                    have_lo = True
+                    streak = 1
+                elif c > budget and est[0] < ext[1] != guess:
                     below = ext[1]
-                    if try_as_tstar(lam, inv, budget, reach, below, out, heap, ties, lo, hi, limit, &hi_t, &hi_c):
+                    under = try_as_tstar(lam, inv, budget, reach, below, out, heap, ties, lo, hi, limit, &hi_t, &hi_c)
+                    if under == TAKEN:
                         bracket[0] = est[0]
                         bracket[1] = below
                         return

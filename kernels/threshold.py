@@ -1187,15 +1187,25 @@ def take_tied(out, ties, n, remaining, j_lo, j_hi):
 
 @register_jitable
 def try_as_tstar(lam, inv, budget, reach, guess, out, heap, ties, lo, hi, limit, hi_t, hi_c):
-    """:func:`take_at` at a guess of ``t*``: ``(done, hi_t, hi_c)``, the bracket's upper end
-    (``hi_c`` keys at or below ``hi_t``) moved just below the guess where the split refused
-    it with at least ``budget`` keys below it."""
+    """:func:`take_at` at a guess of ``t*``: ``(under, hi_t, hi_c)``, ``under`` as ``take_at``
+    returns it, and the bracket's upper end (``hi_c`` keys at or below ``hi_t``) moved just
+    below the guess where the split refused it with at least ``budget`` keys below it."""
     under = take_at(lam, inv, budget, reach, guess, out, heap, ties, lo, hi)
-    if under == TAKEN:
-        return True, hi_t, hi_c
-    if under >= budget:
-        return False, nextafter(guess, 0.0), min(under, limit)
-    return False, hi_t, hi_c
+    if under != TAKEN and under >= budget:
+        return under, nextafter(guess, 0.0), min(under, limit)
+    return under, hi_t, hi_c
+
+
+@register_jitable
+def marks_to_counts(out):
+    """The split's ``out`` read as each worker's keys at or below its threshold (a worker
+    marked ``-j`` has ``j``); returns how many were marked. Branch-free, so it vectorises."""
+    marked = 0
+    for i in range(out.shape[0]):
+        v = out[i]
+        marked += int(v < 0)
+        out[i] = max(v, -v)
+    return marked
 
 
 @register_jitable
@@ -1788,21 +1798,34 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_min,
                 guess = product_inside(lam, t_lo, t_hi, budget, lo, hi)
             else:  # nothing estimated above the flat: the next product above it
                 guess = product_above(lam, t_lo, budget, lo, hi)
+            under = 0
             if guess > 0.0:
-                done, hi_t, hi_c = try_as_tstar(lam, inv, budget, reach, guess, out, heap, ties, lo, hi, limit, hi_t,
-                                                hi_c)
-                if done:
+                under, hi_t, hi_c = try_as_tstar(lam, inv, budget, reach, guess, out, heap, ties, lo, hi, limit, hi_t,
+                                                 hi_c)
+                if under == TAKEN:
                     return t_lo, guess
             if found == JUMP and t_hi < INF and hi_t == INF:
+                # Refused with fewer keys at or below it than the budget, a guess inside is the
+                # bracket's lower end, its counts the split's marks (a few machine types with
+                # noise: four exact steps fewer to close on the band of one type's keys).
+                low = guess > t_lo and under < budget
+                if low:
+                    under += marks_to_counts(out)
                 c, above, below = count_at(lam, inv, t_hi, budget, limit, reach, True, ties, lo, hi)
                 counted = (c, above, below)  # the exact passes' first count, at t_hi into ties
                 if c == budget:
                     copy_into(ties, out)
                     return t_lo, t_hi
-                if c > budget and t_lo < below != guess:
-                    done, hi_t, hi_c = try_as_tstar(lam, inv, budget, reach, below, out, heap, ties, lo, hi, limit,
-                                                    hi_t, hi_c)
-                    if done:
+                if low:
+                    lo_t = guess
+                    lo_c = under
+                    lo_next = guess  # the product above it is not known
+                    have_lo = True
+                    streak = 1
+                elif c > budget and t_lo < below != guess:
+                    under, hi_t, hi_c = try_as_tstar(lam, inv, budget, reach, below, out, heap, ties, lo, hi, limit,
+                                                     hi_t, hi_c)
+                    if under == TAKEN:
                         return t_lo, below
                     if hi_t < INF:  # the count at t_hi is no longer the upper end
                         counted = (-1, 0.0, 0.0)
