@@ -2741,8 +2741,9 @@ cdef inline void finish_bracketed(const double[::1] lam, const double[::1] inv, 
 
 cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_t budget,
                             double reach, double t, double t2, double slope, double first, int64_t base,
-                            double t_min, double t_max, int64_t[::1] out, int64_t[::1] ties, double[::1] heap,
-                            double* bracket, const int64_t* lo, const int64_t* hi) noexcept nogil:
+                            double t_min, double t_max, double key_min, int64_t[::1] out, int64_t[::1] ties,
+                            double[::1] heap, double* bracket, const int64_t* lo,
+                            const int64_t* hi) noexcept nogil:
     # threshold.allocate_positive, step for step; the bracket it returns goes to bracket[0:2].
     cdef Py_ssize_t n = lam.shape[0]
     cdef int64_t width_max = <int64_t>(2.0 * sqrt(<double>n)) + 16
@@ -2837,7 +2838,9 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                     if hi_t < INFINITY:  # the count at t_hi is no longer the upper end
                         counted = -1
         if hi_t < INFINITY:  # a refused guess bounded the bracket from above
-            t = est[0] if est[0] > 0.0 else hi_t * (<double>budget / <double>hi_c)
+            t = est[0]
+            if est[0] == 0.0:  # the line from the least product a key can have, as threshold
+                t = key_min + (hi_t - key_min) * (<double>(budget - base) / <double>(hi_c - base))
         else:
             t = est[1] if est[1] < INFINITY else max(est[0], t)
         t2 = est[0]
@@ -3167,8 +3170,8 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         first = -1.0
         if guesses[2] < lam_min:
             guesses[2] = 0.0
-    allocate_positive(lam, heap, budget, reach, guesses[1], guesses[2], slope, first, base, t_min, t_max, out, ties,
-                      heap, guide, lo, hi)
+    allocate_positive(lam, heap, budget, reach, guesses[1], guesses[2], slope, first, base, t_min, t_max,
+                      lam_min if lo == NULL else 0.0, out, ties, heap, guide, lo, hi)
     guide[2] = guesses[0]
     return STATUS_OK
 

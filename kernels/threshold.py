@@ -1719,13 +1719,16 @@ def product_above(lam, t_lo, budget, lo, hi):
 
 
 @register_jitable
-def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_min, t_max, out, ties, heap, lo, hi):
+def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_min, t_max, key_min, out, ties, heap, lo,
+                      hi):
     """The allocation over workers with ``0 < lam <= inf`` (``budget > 0``), from the guess ``t``
     (and ``t2`` as the second, if it lands inside the bracket; 0: none). Returns a bracket
     ``(lo, hi)`` of the product of the ``budget``-th key, for the next call's guesses.
     ``first``: the estimate at ``t`` if the bounds check took it, else -1; ``t_min``: a
     threshold below every key but the ``base`` ones, or 0; ``t_max``: a threshold that holds
     at least ``budget`` keys, or ``+inf`` (both as :func:`estimate_bracket` takes them);
+    ``key_min``: no key but the ``base`` ones has a product below it (``lam_min`` without
+    bounds), or 0;
     ``reach``: passes read the stored ``1/lam`` at thresholds up to it, and divide above
     (:func:`reach_of_inverse`; -1: never, for budgets from ``2**51`` or an overflowed ``1/lam``).
 
@@ -1830,7 +1833,12 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_min,
                     if hi_t < INF:  # the count at t_hi is no longer the upper end
                         counted = (-1, 0.0, 0.0)
         if hi_t < INF:  # a refused guess bounded the bracket from above
-            t = t_lo if t_lo > 0.0 else hi_t * (float(budget) / float(hi_c))
+            t = t_lo
+            if t_lo == 0.0:
+                # No lower end: the line from the least product a key can have (with no key
+                # below it) up to the refused guess (a narrow spread, every worker at one key
+                # there: from 0 the line had counted below lam_min, nothing).
+                t = key_min + (hi_t - key_min) * (float(budget - base) / float(hi_c - base))
         else:
             t = t_hi if t_hi < INF else max(t_lo, t)
         t2 = t_lo
@@ -2282,8 +2290,9 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
         t = lam_min * (1.0 + budget / n_avail)
         first = -1.0
         t2 = t2 if t2 >= lam_min else 0.0
-    bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, reach, t, t2, slope, first, base, t_min, t_max, out,
-                                               ties, heap, lo, hi)
+    key_min = lam_min if lo is None else 0.0
+    bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, reach, t, t2, slope, first, base, t_min, t_max,
+                                               key_min, out, ties, heap, lo, hi)
     return OK, bracket_lo, bracket_hi, r
 
 
