@@ -695,7 +695,12 @@ class _Wide:
 
     def tie_count(self, level):
         _wide_tie_count[self.launch](self.out, self.ties, level, self.ints)
-        return sum(int(v) for v in self.ints.copy_to_host()[:, 0])  # Python ints: no overflow
+        blocks = self.ints.copy_to_host()[:, 0]
+        # A block's sum is below 2**62, their total need not be: saturated, as threshold.tie_count
+        # (the float sum only tells whether it would overflow; the int64 one is exact below that).
+        if blocks.sum(dtype=np.float64) >= float(threshold.ESTIMATE_CAP):
+            return threshold.ESTIMATE_CAP
+        return int(blocks.sum())
 
     def fill(self, mode, level, share, first):
         """The rank pass (see above): one count kernel, offsets on the host, one fill kernel."""

@@ -2053,7 +2053,7 @@ cdef int64_t select_level(int64_t[::1] marks, int64_t* rank, int64_t j_min, int6
     cdef Py_ssize_t dumps = DUMPS if lane_bits > 0 else 1
     cdef Py_ssize_t bins = min((hist.shape[0] - dumps) >> lane_bits, MAX_BUCKETS), n_bins, dump, b, i
     cdef int64_t levels[2]
-    cdef int64_t base = j_min, span = j_max - j_min, d, here, least, most
+    cdef int64_t base = j_min, span = j_max - j_min, here, least, most
     cdef int shift = 0
     cdef int64_t lo = j_min, hi = j_max, mid, below = 0, at_hi = total, c
     n_at[0] = 0
@@ -2768,7 +2768,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef int found
     cdef double est[2]
     cdef double spare[2]  # what that pass also finds, unused here (est holds the bracket)
-    cdef double guess, below, total
+    cdef double guess, total
     cdef Py_ssize_t listed
     cdef bint selected
     if reach > 0.0 and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
@@ -2829,11 +2829,10 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                     have_lo = True
                     streak = 1
                 elif c > budget and est[0] < ext[1] != guess:
-                    below = ext[1]
-                    under = try_as_tstar(lam, inv, budget, reach, below, out, heap, ties, lo, hi, limit, &hi_t, &hi_c)
+                    under = try_as_tstar(lam, inv, budget, reach, ext[1], out, heap, ties, lo, hi, limit, &hi_t, &hi_c)
                     if under == TAKEN:
                         bracket[0] = est[0]
-                        bracket[1] = below
+                        bracket[1] = ext[1]
                         return
                     if hi_t < INFINITY:  # the count at t_hi is no longer the upper end
                         counted = -1
