@@ -2865,7 +2865,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             have_lo = True
             streak = (streak if streak > 0 else 0) + 1
         else:
-            hi_t = t
+            hi_t = ext[1] if lo_t < ext[1] < t else t  # as threshold.allocate_positive
             hi_c = c
             hi_last = ext[1]
             streak = (streak if streak < 0 else 0) - 1

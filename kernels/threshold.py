@@ -1860,7 +1860,10 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_min,
             have_lo = True
             streak = max(streak, 0) + 1
         else:
-            hi_t = t
+            # No product lies in (below, t]: the count at the largest product at or below t is
+            # the same, and that end lets the next step land inside the bracket where a step
+            # past it would count once more just below it and learn nothing.
+            hi_t = below if lo_t < below < t else t
             hi_c = c
             hi_last = below
             streak = min(streak, 0) - 1
