@@ -809,11 +809,27 @@ NARROW_LEVELS = 64
 @register_jitable
 def count_levels(marks, level):
     """Workers whose key at ``t*`` is at a level ``j <= level``: entries ``-level <= marks[i] < 0``
-    (:func:`split_at_threshold` marks such a worker with ``-j``)."""
+    (:func:`split_at_threshold` marks such a worker with ``-j``); and the levels next to
+    ``level``: ``(count, largest level <= level, smallest level > level)`` (0 and ``2**62``
+    when there is none).
+
+    With ``w = marks[i] + level``, the levels up to ``level`` are ``0 <= w < level`` and those
+    above are ``w < 0``: read as unsigned, one comparison counts the first, and a plain
+    minimum and maximum find the levels next to ``level`` (no masks: an unmarked worker's
+    ``w >= level`` is neither); as fast as the count alone.
+    """
+    bound = np.uint64(level)
     total = 0
+    least = np.uint64(0xFFFFFFFFFFFFFFFF)
+    most = np.uint64(0)
     for i in range(marks.shape[0]):
-        total += int((marks[i] < 0) & (marks[i] >= -level))
-    return total
+        w = np.uint64(marks[i] + level)
+        total += int(w < bound)
+        least = min(least, w)
+        most = max(most, w)
+    under = level - np.int64(least) if least < bound else 0
+    over = level - np.int64(most) if most >= np.uint64(1 << 63) else 1 << 62
+    return total, under, over
 
 
 @register_jitable
@@ -823,8 +839,11 @@ def select_level(marks, rank, j_min, j_max, total, hist, where):
     lie in ``[j_min, j_max]``); ``(J + 1, 0, 0)`` when every key at ``J`` is needed.
 
     Over a spread of levels below :data:`NARROW_LEVELS` (a few machine types), a bisection
-    with counting passes, which vectorise; the counts at its two ends are its own, so the
-    answer takes no further pass. Else a radix select: each pass counts the
+    with counting passes, which vectorise; each pass also finds the levels next to its
+    middle, and the ends move onto them, so that a few distinct levels take a pass or two
+    whatever their spread (two machine types at 16 tasks a worker: 4 passes -> 1); the
+    counts at its two ends are its own, so the answer takes no further pass. Else a radix
+    select: each pass counts the
     entries per bucket of ``2**shift`` levels in ``hist`` (float64, at least 3 long; ``where``,
     int64 and as long as ``marks``, is scratch) and keeps the bucket that holds the
     ``rank``-th, so buckets shrink by up to :data:`MAX_BUCKETS` a pass (fewer where ``hist``
@@ -838,13 +857,13 @@ def select_level(marks, rank, j_min, j_max, total, hist, where):
         below = 0  # no level under j_min
         at_hi = total  # every entry is at j_max or under
         while lo < hi:
-            mid = lo + (hi - lo) // 2
-            c = count_levels(marks, mid)
+            # No level lies in (under, mid] or (mid, over): the counts there are c.
+            c, under, over = count_levels(marks, lo + (hi - lo) // 2)
             if c >= rank:
-                hi = mid
+                hi = under
                 at_hi = c
             else:
-                lo = mid + 1
+                lo = over
                 below = c
         if at_hi == rank:
             return lo + 1, 0, 0  # every key at level lo completes the budget

@@ -613,6 +613,52 @@ def test_the_level_of_the_rank_th_tied_key_is_found_however_the_levels_spread(se
         assert got == _levels_by_brute_force(marks, rank), (seed, rank)
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_level_count_finds_the_levels_next_to_its_own(compiled):
+    count = numba.njit(lambda m, level: threshold.count_levels(m, level)) if compiled else threshold.count_levels
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        n = int(rng.integers(1, 200))
+        levels = rng.choice(rng.integers(1, 2**int(rng.integers(2, 51)), size=int(rng.integers(1, 6))), n)
+        marks = np.where(rng.random(n) < 0.6, -levels, rng.integers(0, 2**40, n)).astype(np.int64)
+        j = -marks[marks < 0]
+        for level in {1, int(rng.integers(1, 2**51)), *(int(v) + d for v in j[:3] for d in (-1, 0, 1))}:
+            if level < 1:
+                continue
+            under, over = j[j <= level], j[j > level]
+            expected = (len(under), int(under.max()) if len(under) else 0, int(over.min()) if len(over) else 1 << 62)
+            assert count(marks, level) == expected, level
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("seed", range(20))
+def test_the_level_of_the_rank_th_tied_key_is_found_over_a_narrow_spread(compiled, seed):
+    # Under NARROW_LEVELS levels apart: the bisection whose ends move onto the levels present.
+    select = numba.njit(lambda *a: threshold.select_level(*a)) if compiled else threshold.select_level
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 3000))
+    low = int(rng.integers(1, 10**6))
+    present = low + rng.choice(threshold.NARROW_LEVELS, size=int(rng.integers(2, 9)), replace=False)
+    levels = rng.choice(present, n)
+    levels[:2] = present[:2]  # two levels at least (take_at handles one alone)
+    tied = rng.random(n) < 0.7
+    tied[:2] = True
+    marks = np.where(tied, -levels, rng.integers(0, 2 * low, n)).astype(np.int64)
+    total = int(tied.sum())
+    j = -marks[marks < 0]
+    for rank in {1, total, int(rng.integers(1, total + 1)), (total + 1) // 2}:
+        got = select(marks, rank, int(j.min()), int(j.max()), total, np.empty(64), np.empty(n, np.int64))
+        assert tuple(got) == _levels_by_brute_force(marks, rank), (seed, rank)
+
+
+def test_two_machine_types_take_one_level_pass():
+    # The ties at t* of two speeds at 16 tasks a worker lie on two levels 11 apart: the
+    # bisection's ends move onto the levels present (it took 4 passes when it halved the
+    # span).
+    passes = _bench.counting_passes(_bench.make_lam(4096, distribution="two-speeds"), 16 * 4096)
+    assert passes.get("levels", 0) <= 1, passes
+
+
 HUGE_BUDGET_TIES = pytest.mark.parametrize("distribution, per_worker", list(itertools.product(
     ["two-speeds", "integers"], [10**6, 10**9, 10**12])))
 
