@@ -2074,6 +2074,7 @@ cdef int LANE_BITS = 3  # threshold.LANE_BITS
 cdef Py_ssize_t DUMPS = 16  # threshold.DUMPS
 cdef Py_ssize_t MAX_BUCKETS = 1024  # threshold.MAX_BUCKETS
 cdef int64_t NARROW_LEVELS = 64
+cdef int LEVEL_BISECTIONS = 4
 
 
 cdef inline int64_t count_levels(int64_t[::1] marks, int64_t level, int64_t* next) noexcept nogil:
@@ -2097,28 +2098,33 @@ cdef int64_t select_level(int64_t[::1] marks, int64_t* rank, int64_t j_min, int6
     cdef Py_ssize_t dumps = DUMPS if lane_bits > 0 else 1
     cdef Py_ssize_t bins = min((hist.shape[0] - dumps) >> lane_bits, MAX_BUCKETS), n_bins, dump, b, i
     cdef int64_t levels[2]
-    cdef int64_t base = j_min, span = j_max - j_min, here, least, most
-    cdef int shift = 0
+    cdef int64_t base, span, here, least, most
+    cdef int shift = 0, steps = 0
     cdef int64_t lo = j_min, hi = j_max, below = 0, at_hi = total, c
     n_at[0] = 0
     if j_min == j_max:
         n_at[0] = total
         return j_min
-    if j_max - j_min < NARROW_LEVELS:
-        while lo < hi:  # below = count_levels(lo - 1) < rank <= count_levels(hi) = at_hi
-            c = count_levels(marks, lo + (hi - lo) // 2, levels)
-            if c >= rank[0]:
-                hi = levels[0]
-                at_hi = c
-            else:
-                lo = levels[1]
-                below = c
+    while lo < hi and (hi - lo < NARROW_LEVELS or steps < LEVEL_BISECTIONS):
+        # below = count_levels(lo - 1) < rank <= count_levels(hi) = at_hi
+        c = count_levels(marks, lo + (hi - lo) // 2, levels)
+        if c >= rank[0]:
+            hi = levels[0]
+            at_hi = c
+        else:
+            lo = levels[1]
+            below = c
+        steps += 1
+    if lo == hi:
         if at_hi == rank[0]:
             rank[0] = 0
             return lo + 1
         rank[0] -= below
         n_at[0] = at_hi - below
         return lo
+    rank[0] -= below  # the radix select counts the levels in [lo, hi] only
+    base = lo
+    span = hi - lo
     while (span >> shift) >= bins:
         shift += 1
     while True:
