@@ -671,17 +671,19 @@ cdef extern from *:
         attribute static int64_t fastata_count_levels_##suffix(const int64_t *marks,            \
                                                               ptrdiff_t n, int64_t level,       \
                                                               int64_t *next) {                  \
-            /* as threshold.count_levels: w = marks[i] + level, unsigned */                   \
-            uint64_t bound = (uint64_t)level, least = UINT64_MAX, most = 0;                     \
+            /* as threshold.count_levels: w = marks[i] + level, unsigned, compared as signed  \
+               after flipping the sign bit (which keeps the order): AVX2 has signed 64-bit   \
+               comparisons only, and gcc flipped each w once per use */                      \
+            int64_t flip = INT64_MIN, bound = level ^ flip, least = INT64_MAX, most = INT64_MIN; \
             int64_t total = 0;                                                                  \
             for (ptrdiff_t i = 0; i < n; i++) {                                                 \
-                uint64_t w = (uint64_t)marks[i] + bound;                                        \
+                int64_t w = (int64_t)((uint64_t)marks[i] + (uint64_t)level) ^ flip;            \
                 total += w < bound;                                                             \
                 least = w < least ? w : least;                                                  \
                 most = w > most ? w : most;                                                     \
             }                                                                                   \
-            int64_t under = least < bound ? level - (int64_t)least : 0;                         \
-            int64_t over = most >> 63 ? level - (int64_t)most : (int64_t)1 << 62;              \
+            int64_t under = least < bound ? level - (least ^ flip) : 0;                         \
+            int64_t over = (most ^ flip) < 0 ? level - (most ^ flip) : (int64_t)1 << 62;        \
             next[0] = under;                                                                    \
             next[1] = over;                                                                     \
             return total;                                                                       \
