@@ -84,6 +84,19 @@ def _float_of(k):
     return lambda k: _from_bits(k + _TWO52_BITS) - _TWO52
 
 
+@intrinsic
+def _trailing_zeros(typingctx, k):
+    def codegen(context, builder, signature, args):
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 0))
+
+    return types.int64(types.int64), codegen
+
+
+@overload(threshold.lowest_bit, target="cpu")
+def _lowest_bit(bits):
+    return lambda bits: _trailing_zeros(bits)
+
+
 @overload(threshold.order_key, target="cpu")
 def _order_key(p):
     return lambda p: _bits(p)

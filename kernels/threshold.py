@@ -682,7 +682,7 @@ def count_list_into(lam, inv, t, budget, hi_t, counts, idx, lo, hi):
     for start in range(0, n - n % COUNT_LIST_BLOCK, COUNT_LIST_BLOCK):
         block = 0.0
         doubtful = 0
-        found = 0
+        found = 0  # bit k: worker start + k may have a key in (t, hi_t]
         for k in range(COUNT_LIST_BLOCK):
             i = start + k
             v = inv[i]
@@ -694,13 +694,13 @@ def count_list_into(lam, inv, t, budget, hi_t, counts, idx, lo, hi):
             c = max(trunc(min(q, cap_i)), floor_at(lo, i))
             counts[i] = int_of(c)
             block += c
-            found += (c < cap_i) & (c + 1.0 <= reach * v)
+            found |= int((c < cap_i) & (c + 1.0 <= reach * v)) << k
         stop = start + COUNT_LIST_BLOCK
         if doubtful > 0:
             block = recount_into(lam, inv, t, budget, counts, lo, hi, start, stop)
             m = list_between(lam, budget, hi_t, counts, idx, hi, start, stop, m)
-        elif found > 0:
-            m = list_reached(lam, inv, budget, reach, hi_t, counts, idx, hi, start, stop, m)
+        elif found != 0:
+            m = list_found(lam, hi_t, counts, idx, start, found, m)
         total += block
     total += recount_into(lam, inv, t, budget, counts, lo, hi, n - n % COUNT_LIST_BLOCK, n)
     m = list_between(lam, budget, hi_t, counts, idx, hi, n - n % COUNT_LIST_BLOCK, n, m)
@@ -722,16 +722,28 @@ def recount_into(lam, inv, t, budget, counts, lo, hi, start, stop):
 
 
 @register_jitable
-def list_reached(lam, inv, budget, reach, hi_t, out, idx, hi, start, stop, m):
-    """:func:`list_between` reading ``lam`` only where ``1/lam`` puts the next key within
-    ``reach``, a little past ``hi_t``."""
-    cap = float(budget)
-    for i in range(start, stop):
-        c = float_of(out[i])
-        if c < cap_at(hi, i, budget, cap) and c + 1.0 <= reach * inv[i] and (c + 1.0) * lam[i] <= hi_t:
+def list_found(lam, hi_t, out, idx, start, found, m):
+    """:func:`list_between` over the workers ``start + k`` for each bit ``k`` set in ``found``,
+    those whose count and ``1/lam`` put their next key within reach of ``hi_t``: the
+    exact product decides. Visits the set bits only (a block of 32 workers holds one or two
+    at most, away from ties; a loop over the whole block cost numba's bounded count more
+    than the count itself at 65,536 workers)."""
+    while found != 0:
+        i = start + lowest_bit(found)
+        if (float_of(out[i]) + 1.0) * lam[i] <= hi_t:
             idx[m] = i
             m += 1
+        found &= found - 1
     return m
+
+
+@register_jitable
+def lowest_bit(bits):
+    """The index of the lowest bit set in ``bits > 0`` (on the CPU: one instruction)."""
+    k = 0
+    while (bits >> k) & 1 == 0:
+        k += 1
+    return k
 
 
 @register_jitable

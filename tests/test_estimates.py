@@ -278,6 +278,18 @@ def check_count_and_listing(lam, inv, s, budget, hi_t, lo, hi):
         np.testing.assert_array_equal(got[counts[got] < np.broadcast_to(cap, size)[got]], listed, err_msg=name)
 
 
+def test_the_listing_visits_the_bits_it_set():
+    # The count with the listing marks a block's workers in the bits of an int64 and visits
+    # the set bits by their index: plain Python's loop and the CPU's instruction agree.
+    from fastata.kernels import numba_cpu  # noqa: F401  (registers the CPU's instruction)
+
+    compiled = njit(cache=False)(lambda bits: threshold.lowest_bit(bits))
+    for k in range(63):
+        for above in (0, 1 << 62, (1 << 63) - (2 << k)):
+            bits = (1 << k) | (above & ~((2 << k) - 1))
+            assert threshold.lowest_bit(bits) == compiled(bits) == k, (k, bits)
+
+
 @settings(max_examples=200, deadline=None)
 @given(problem=estimate_problems(), ratio=st.sampled_from([1.0, 1.0 + 2.0**-40, 1.01, 1.5]),
        size=st.integers(64, 200))
