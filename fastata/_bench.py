@@ -223,6 +223,7 @@ def counting_passes(lam, budget, warm=None, min_tasks=None, max_tasks=None):
                "count with extremes": "count_extremes_into", "count by division": "count_into_divided",
                "count and listing": "count_list_into", "boundary": "select_between",
                "split at t*": "split_at_threshold", "levels' range": "tied_levels", "levels": "count_levels",
+               "two adjacent levels": "count_up_to_level",
                "level histogram": "count_buckets"}
     passes = dict.fromkeys(counted, 0)
     originals = {name: getattr(threshold, name) for name in counted.values()}

@@ -688,6 +688,13 @@ cdef extern from *:
             next[1] = over;                                                                     \
             return total;                                                                       \
         }                                                                                       \
+        attribute static int64_t fastata_count_up_to_level_##suffix(const int64_t *marks,       \
+                                                                   ptrdiff_t n, int64_t level) { \
+            int64_t total = 0;                                                                  \
+            for (ptrdiff_t i = 0; i < n; i++)                                                   \
+                total += (marks[i] < 0) & (marks[i] >= -level);                                 \
+            return total;                                                                       \
+        }                                                                                       \
         attribute static int64_t fastata_count_equal_##suffix(const int64_t *marks,             \
                                                              ptrdiff_t n, int64_t level) {      \
             int64_t total = 0;                                                                  \
@@ -878,6 +885,17 @@ cdef extern from *:
             return fastata_count_levels_avx2(marks, n, j, next);
     #endif
         return fastata_count_levels_scalar(marks, n, j, next);
+    }
+
+    static int64_t fastata_count_up_to_level_at(int level, const int64_t *marks, ptrdiff_t n,
+                                                int64_t j) {
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512)
+            return fastata_count_up_to_level_avx512(marks, n, j);
+        if (level == FASTATA_AVX2)
+            return fastata_count_up_to_level_avx2(marks, n, j);
+    #endif
+        return fastata_count_up_to_level_scalar(marks, n, j);
     }
 
     static int64_t fastata_count_equal_at(int level, const int64_t *marks, ptrdiff_t n,
@@ -1779,6 +1797,8 @@ cdef extern from *:
     int64_t count_levels_at "fastata_count_levels_at"(int level, const int64_t* marks,
                                                       Py_ssize_t n, int64_t j,
                                                       int64_t* next) noexcept nogil
+    int64_t count_up_to_level_at "fastata_count_up_to_level_at"(int level, const int64_t* marks,
+                                                                Py_ssize_t n, int64_t j) noexcept nogil
     int64_t count_equal_at "fastata_count_equal_at"(int level, const int64_t* marks,
                                                     Py_ssize_t n, int64_t j) noexcept nogil
     int64_t marks_to_counts_at "fastata_marks_to_counts_at"(int level, int64_t* out,
@@ -2109,7 +2129,12 @@ cdef int64_t select_level(int64_t[::1] marks, int64_t* rank, int64_t j_min, int6
         return j_min
     while lo < hi and (hi - lo < NARROW_LEVELS or steps < LEVEL_BISECTIONS):
         # below = count_levels(lo - 1) < rank <= count_levels(hi) = at_hi
-        c = count_levels(marks, lo + (hi - lo) // 2, levels)
+        if hi - lo == 1:  # threshold.count_up_to_level
+            c = count_up_to_level_at(SIMD_LEVEL, &marks[0], marks.shape[0], lo)
+            levels[0] = lo
+            levels[1] = hi
+        else:
+            c = count_levels(marks, lo + (hi - lo) // 2, levels)
         if c >= rank[0]:
             hi = levels[0]
             at_hi = c
