@@ -200,7 +200,8 @@ def test_the_first_estimate_also_finds_the_slope_of_the_count(problem):
     lam, inv, s, budget, lo, hi = unpack(problem)
     cap = float(budget) if hi is None else np.minimum(hi, budget).astype(np.float64)
     low = 0.0 if lo is None else lo.astype(np.float64)
-    c = np.trunc(np.minimum(s * inv, cap))
+    with np.errstate(over="ignore"):  # s * inv past DBL_MAX is +inf, capped as the kernels cap it
+        c = np.trunc(np.minimum(s * inv, cap))
     slope = inv[(c >= low) & (c < cap)].sum()
     estimate = threshold.estimate_into(inv, s, budget, lo, hi)
     limit = budget + lam.size + 1
