@@ -3176,7 +3176,7 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         status = STATUS_OK
         n_zero = counts[1]
         n_avail = counts[2] - counts[1]
-        lam_min = 1.0 / top if n_zero == 0 else 0.0
+        lam_min = 0.0  # as threshold.allocate_guided: nothing reads it with bounds here
     else:
         if wide:
             reach_of_inverse(extremes[0], budget, lo, t0, &zero_above, &reach)
@@ -3480,10 +3480,10 @@ def inverse_with(level, const double[::1] lam, double[::1] inv, double s=1.0, in
 def inverse_checking_with(level, const double[::1] lam, double[::1] inv, double s, int64_t budget,
                           min_tasks, max_tasks, double least=0.0):
     """threshold.inverse_checking_pass as implementation ``level`` computes it: ``(sum(1/lam),
-    entries not >= 0, zeros, entries < inf, largest 1/lam, estimate at s, its slope, bad
-    bounds, sum of the minimums, sum of the available workers' caps, room above the minimums
-    of the lam = 0 workers)``, with ``1/lam`` written to ``inv``; ``least > 0``: the estimate
-    multiplies ``s`` by ``max(1/lam, least)`` (threshold's ``least``; 0 for None)."""
+    entries not >= 0, zeros, entries < inf, estimate at s, its slope, bad bounds, sum of the
+    minimums, sum of the available workers' caps, room above the minimums of the lam = 0
+    workers)``, with ``1/lam`` written to ``inv``; ``least > 0``: the estimate multiplies ``s``
+    by ``max(1/lam, least)`` (threshold's ``least``; 0 for None)."""
     cdef int code = _level_code(level)
     cdef int64_t counts[3]
     cdef double check[4]
@@ -3499,8 +3499,7 @@ def inverse_checking_with(level, const double[::1] lam, double[::1] inv, double 
     if lam.shape[0] > 0:
         total = inverse_checking_at(code, &lam[0], &inv[0], lo, hi, lam.shape[0], s, budget, counts, &top,
                                     &estimate, &slope, check, least)
-    return (total, counts[0], counts[1], counts[2], top, estimate, slope, check[0], check[1], check[2],
-            check[3])
+    return total, counts[0], counts[1], counts[2], estimate, slope, check[0], check[1], check[2], check[3]
 
 
 def boundary_with(level, const double[::1] lam, const int64_t[::1] lo, double hi_t,
