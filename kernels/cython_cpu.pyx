@@ -665,8 +665,8 @@ cdef extern from *:
 
     /* The integer passes over the split's marks (-j for a worker with a key at t* at level j:
        threshold.count_levels, take_levels): plain loops that the compiler vectorises once it
-       may use AVX2 (SSE2 has no 64-bit compare); AVX-512 adds the unsigned 64-bit minimum
-       and maximum that count_levels takes. */
+       may use AVX2 (SSE2 has no 64-bit compare); AVX-512 adds the 64-bit minimum and
+       maximum that count_levels takes, which AVX2 emulates. */
     #define FASTATA_LEVEL_PASSES(suffix, attribute)                                             \
         attribute static int64_t fastata_count_levels_##suffix(const int64_t *marks,            \
                                                               ptrdiff_t n, int64_t level,       \
