@@ -876,78 +876,46 @@ cdef extern from *:
         fastata_bounds_scalar(counts, means, available, n, ata, weight, log_term, s);
     }
 
+    /* The integer passes over the split's marks at the given level: the instantiation of
+       FASTATA_LEVEL_PASSES or FASTATA_BUCKET_SLOTS that the level names. */
+    #if FASTATA_X86_SIMD
+    #define FASTATA_MARKS_PASS(level, pass, ...)                                               \
+        ((level) == FASTATA_AVX512 ? fastata_##pass##_avx512(__VA_ARGS__)                      \
+         : (level) == FASTATA_AVX2 ? fastata_##pass##_avx2(__VA_ARGS__)                        \
+         : fastata_##pass##_scalar(__VA_ARGS__))
+    #else
+    #define FASTATA_MARKS_PASS(level, pass, ...) fastata_##pass##_scalar(__VA_ARGS__)
+    #endif
+
     static int64_t fastata_count_levels_at(int level, const int64_t *marks, ptrdiff_t n,
                                            int64_t j, int64_t *next) {
-    #if FASTATA_X86_SIMD
-        if (level == FASTATA_AVX512)
-            return fastata_count_levels_avx512(marks, n, j, next);
-        if (level == FASTATA_AVX2)
-            return fastata_count_levels_avx2(marks, n, j, next);
-    #endif
-        return fastata_count_levels_scalar(marks, n, j, next);
+        return FASTATA_MARKS_PASS(level, count_levels, marks, n, j, next);
     }
 
     static int64_t fastata_count_up_to_level_at(int level, const int64_t *marks, ptrdiff_t n,
                                                 int64_t j) {
-    #if FASTATA_X86_SIMD
-        if (level == FASTATA_AVX512)
-            return fastata_count_up_to_level_avx512(marks, n, j);
-        if (level == FASTATA_AVX2)
-            return fastata_count_up_to_level_avx2(marks, n, j);
-    #endif
-        return fastata_count_up_to_level_scalar(marks, n, j);
+        return FASTATA_MARKS_PASS(level, count_up_to_level, marks, n, j);
     }
 
     static int64_t fastata_count_equal_at(int level, const int64_t *marks, ptrdiff_t n,
                                           int64_t j) {
-    #if FASTATA_X86_SIMD
-        if (level == FASTATA_AVX512)
-            return fastata_count_equal_avx512(marks, n, j);
-        if (level == FASTATA_AVX2)
-            return fastata_count_equal_avx2(marks, n, j);
-    #endif
-        return fastata_count_equal_scalar(marks, n, j);
+        return FASTATA_MARKS_PASS(level, count_equal, marks, n, j);
     }
 
     static void fastata_bucket_slots_at(int level, const int64_t *marks, ptrdiff_t n, int64_t base,
                                         int64_t span, int shift, int lane_bits, int64_t dump,
                                         int64_t dumps, int64_t *where, int64_t *range) {
-    #if FASTATA_X86_SIMD
-        if (level == FASTATA_AVX512) {
-            fastata_bucket_slots_avx512(marks, n, base, span, shift, lane_bits, dump, dumps, where, range);
-            return;
-        }
-        if (level == FASTATA_AVX2) {
-            fastata_bucket_slots_avx2(marks, n, base, span, shift, lane_bits, dump, dumps, where, range);
-            return;
-        }
-    #endif
-        fastata_bucket_slots_scalar(marks, n, base, span, shift, lane_bits, dump, dumps, where, range);
+        FASTATA_MARKS_PASS(level, bucket_slots, marks, n, base, span, shift, lane_bits, dump, dumps, where,
+                           range);
     }
 
     static int64_t fastata_marks_to_counts_at(int level, int64_t *out, ptrdiff_t n) {
-    #if FASTATA_X86_SIMD
-        if (level == FASTATA_AVX512)
-            return fastata_marks_to_counts_avx512(out, n);
-        if (level == FASTATA_AVX2)
-            return fastata_marks_to_counts_avx2(out, n);
-    #endif
-        return fastata_marks_to_counts_scalar(out, n);
+        return FASTATA_MARKS_PASS(level, marks_to_counts, out, n);
     }
 
     static void fastata_take_levels_at(int level, int64_t *out, ptrdiff_t n, int64_t j,
                                        ptrdiff_t cut) {
-    #if FASTATA_X86_SIMD
-        if (level == FASTATA_AVX512) {
-            fastata_take_levels_avx512(out, n, j, cut);
-            return;
-        }
-        if (level == FASTATA_AVX2) {
-            fastata_take_levels_avx2(out, n, j, cut);
-            return;
-        }
-    #endif
-        fastata_take_levels_scalar(out, n, j, cut);
+        FASTATA_MARKS_PASS(level, take_levels, out, n, j, cut);
     }
 
     /* ext[0], ext[1] start at +inf and 0. */
