@@ -54,16 +54,6 @@ cdef inline int64_t count_le(double x, double t, int64_t cap) noexcept nogil:
     return count_le_from(x, t, cap, cap if q >= cap else <int64_t>q)
 
 
-cdef inline int64_t count_le_fast(double x, double t, double cap) noexcept nogil:
-    cdef double q = t / (x + 0.0)  # lam = -0.0: +inf, as lam = 0 (threshold.count_le_fast)
-    cdef double c = <double><int64_t>(q if q < cap else cap)  # q >= 0: truncation floors
-    if c < cap and (c + 1.0) * x <= t:
-        c += 1.0
-    if c * x > t:
-        c -= 1.0
-    return <int64_t>c
-
-
 cdef double relaxation(const double[::1] lam, int64_t budget, int64_t n_avail,
                        double inv_sum, double lam_min) noexcept nogil:
     cdef double target = budget + 0.5 * n_avail, s = 0.0, t, x
@@ -85,6 +75,7 @@ cdef extern from *:
     #include <math.h>
     #include <stdint.h>
     #include <stddef.h>
+    #include <string.h>
     /* The passes over every worker, in explicit SIMD. A source build targets the baseline
        (SSE2 on x86-64), which has no packed float <-> int64 conversion and makes gcc turn
        the one-step corrections into branches, so the passes are written with AVX-512 and
@@ -754,6 +745,139 @@ cdef extern from *:
     FASTATA_LEVEL_PASSES(avx512, __attribute__((target("avx512f,avx512dq"))))
     #endif
 
+    /* The passes by division (threshold.count_into_divided, split_divided): budgets from 2**51,
+       or thresholds beyond the stored 1/lam's reach. Counts up to 2**53 in doubles
+       (threshold.count_divided) and converted through their bits in two parts
+       (threshold.int_of_wide, float_of_wide), the products next to t as the bits of positive
+       doubles, which order as the doubles do, and the sums as their bits above and below bit
+       32 (threshold.wide_total): plain branch-free loops that the compiler vectorises. */
+    static inline int64_t fastata_bits(double x) {
+        int64_t k;
+        memcpy(&k, &x, sizeof k);
+        return k;
+    }
+
+    static inline double fastata_from_bits(int64_t k) {
+        double x;
+        memcpy(&x, &k, sizeof x);
+        return x;
+    }
+
+    static inline double fastata_divided1(double x, double t, double cap) {
+        double q = t / (x + 0.0), c = q < cap ? trunc(q) : cap;  /* NaN (0/0, inf/inf): cap */
+        c += (c < cap) & ((c + 1.0) * x <= t);
+        return c - (c * x > t);
+    }
+
+    static inline int64_t fastata_int_of_wide(double c) {
+        int64_t above = c >= FASTATA_TWO52;
+        double part = above ? FASTATA_TWO52 : 0.0;
+        return fastata_bits(c - part + FASTATA_TWO52) - fastata_bits(FASTATA_TWO52) + (above << 52);
+    }
+
+    static inline double fastata_double_of_wide(int64_t k) {
+        int64_t above = k >= ((int64_t)1 << 52);
+        return fastata_from_bits(k - (above << 52) + fastata_bits(FASTATA_TWO52)) - FASTATA_TWO52
+               + (above ? FASTATA_TWO52 : 0.0);
+    }
+
+    static inline int64_t fastata_wide_total(int64_t high, int64_t low, int64_t limit) {
+        high += low >> 32;
+        if (high > (limit >> 32))
+            return limit;
+        int64_t total = (high << 32) + (low & 0xFFFFFFFF);
+        return total < limit ? total : limit;
+    }
+
+    /* The loops take the bounds through a constant flag, so that each call compiles a loop
+       without a test of them: lo and hi are both given or both NULL (gcc turned a NULL test
+       in the loop into masked loads, which at NULL took microcode assists: 90 numpy passes). */
+    #define FASTATA_DIVIDED_PASSES(suffix, attribute)                                           \
+        attribute static inline __attribute__((always_inline)) int64_t                         \
+        fastata_divided_loop_##suffix(const double *lam, const int64_t *lo, const int64_t *hi,  \
+                                      int64_t *out, ptrdiff_t n, double t, int64_t budget,      \
+                                      int64_t limit, double *ext, const int bounded) {          \
+            const double cap = (double)budget;                                                  \
+            int64_t high = 0, low = 0, above = fastata_bits(HUGE_VAL), below = 0;             \
+            for (ptrdiff_t i = 0; i < n; i++) {                                                 \
+                double x = lam[i];                                                              \
+                double cap_i = bounded ? fastata_double_of_wide(hi[i] < budget ? hi[i] : budget) \
+                                       : cap;                                                   \
+                double floor_i = bounded ? fastata_double_of_wide(lo[i]) : 0.0;                 \
+                double c = fastata_divided1(x, t, cap_i);                                       \
+                if (bounded) /* unbounded, gcc read a clamp at 0 as a test it cannot vectorise */ \
+                    c = c > floor_i ? c : floor_i;                                              \
+                int64_t k = fastata_int_of_wide(c);                                             \
+                out[i] = k;                                                                     \
+                high += k >> 32;                                                                \
+                low += k & 0xFFFFFFFF;                                                          \
+                int64_t p = fastata_bits(c < cap_i ? (c + 1.0) * x : HUGE_VAL);                 \
+                int64_t q = fastata_bits(c > floor_i ? c * x : 0.0);                            \
+                above = p < above ? p : above;                                                  \
+                below = q > below ? q : below;                                                  \
+            }                                                                                   \
+            ext[0] = fastata_from_bits(above);                                                  \
+            ext[1] = fastata_from_bits(below);                                                  \
+            return fastata_wide_total(high, low, limit);                                        \
+        }                                                                                       \
+        attribute static int64_t fastata_divided_##suffix(                                     \
+                const double *lam, const int64_t *lo, const int64_t *hi, int64_t *out,          \
+                ptrdiff_t n, double t, int64_t budget, int64_t limit, double *ext) {            \
+            return lo == NULL                                                                   \
+                ? fastata_divided_loop_##suffix(lam, lo, hi, out, n, t, budget, limit, ext, 0)  \
+                : fastata_divided_loop_##suffix(lam, lo, hi, out, n, t, budget, limit, ext, 1); \
+        }                                                                                       \
+        attribute static inline __attribute__((always_inline)) int64_t                         \
+        fastata_split_divided_loop_##suffix(const double *lam, const int64_t *lo,               \
+                                            const int64_t *hi, int64_t *out, ptrdiff_t n,       \
+                                            double t, int64_t budget, int64_t *sums,            \
+                                            const int bounded) {                                \
+            const double cap = (double)budget;                                                  \
+            int64_t high = 0, low = 0, n_tied = 0, crowded = 0;                                 \
+            int64_t least = INT64_MIN, most = 0;  /* over the marks -j of the tied workers */   \
+            for (ptrdiff_t i = 0; i < n; i++) {                                                 \
+                /* threshold.split_divided, with the minimum applied to the integer count: gcc   \
+                   vectorises neither a select between doubles' and integers' masks nor a     \
+                   select that feeds a reduction (hence the levels' range as sign masks) */   \
+                double x = lam[i];                                                              \
+                double cap_i = bounded ? fastata_double_of_wide(hi[i] < budget ? hi[i] : budget) \
+                                       : cap;                                                   \
+                int64_t floor_k = bounded ? lo[i] : 0;                                          \
+                double c = fastata_divided1(x, t, cap_i);                                       \
+                int64_t k = fastata_int_of_wide(c);                                             \
+                int64_t tied = (k > floor_k) & (c * x == t);                                    \
+                crowded |= tied & (k - 1 > floor_k) & ((c - 1.0) * x == t);                    \
+                if (bounded)                                                                    \
+                    k = k > floor_k ? k : floor_k;                                              \
+                int64_t o = tied ? -k : k, sign = o >> 63;                                      \
+                out[i] = o;                                                                     \
+                int64_t lv = (o & sign) | (INT64_MIN & ~sign), mv = o & sign;                   \
+                least = lv > least ? lv : least;                                                \
+                most = mv < most ? mv : most;                                                   \
+                k -= tied;                                                                      \
+                high += k >> 32;                                                                \
+                low += k & 0xFFFFFFFF;                                                          \
+                n_tied += tied;                                                                 \
+            }                                                                                   \
+            sums[0] = n_tied;                                                                   \
+            sums[1] = n_tied ? -least : 0;  /* the least level: the largest negative mark */    \
+            sums[2] = -most;                                                                    \
+            sums[3] = crowded;                                                                  \
+            return fastata_wide_total(high, low, (int64_t)1 << 62);                            \
+        }                                                                                       \
+        attribute static int64_t fastata_split_divided_##suffix(                               \
+                const double *lam, const int64_t *lo, const int64_t *hi, int64_t *out,          \
+                ptrdiff_t n, double t, int64_t budget, int64_t *sums) {                         \
+            return lo == NULL                                                                   \
+                ? fastata_split_divided_loop_##suffix(lam, lo, hi, out, n, t, budget, sums, 0)  \
+                : fastata_split_divided_loop_##suffix(lam, lo, hi, out, n, t, budget, sums, 1); \
+        }
+    FASTATA_DIVIDED_PASSES(scalar, )
+    #if FASTATA_X86_SIMD
+    FASTATA_DIVIDED_PASSES(avx2, __attribute__((target("avx2"))))
+    FASTATA_DIVIDED_PASSES(avx512, __attribute__((target("avx512f,avx512dq"))))
+    #endif
+
     /* The policy passes (stats.check_samples, stats.bounds_into) as plain branch-free loops,
        which the compiler vectorises once it may use AVX2: the bounds are a division and a
        square root per worker, whose packed forms are correctly rounded as the scalar ones
@@ -876,46 +1000,61 @@ cdef extern from *:
         fastata_bounds_scalar(counts, means, available, n, ata, weight, log_term, s);
     }
 
-    /* The integer passes over the split's marks at the given level: the instantiation of
-       FASTATA_LEVEL_PASSES or FASTATA_BUCKET_SLOTS that the level names. */
+    /* A plain-loop pass at the given level: the instantiation of FASTATA_LEVEL_PASSES,
+       FASTATA_BUCKET_SLOTS or FASTATA_DIVIDED_PASSES that the level names. */
     #if FASTATA_X86_SIMD
-    #define FASTATA_MARKS_PASS(level, pass, ...)                                               \
+    #define FASTATA_PLAIN_PASS(level, pass, ...)                                               \
         ((level) == FASTATA_AVX512 ? fastata_##pass##_avx512(__VA_ARGS__)                      \
          : (level) == FASTATA_AVX2 ? fastata_##pass##_avx2(__VA_ARGS__)                        \
          : fastata_##pass##_scalar(__VA_ARGS__))
     #else
-    #define FASTATA_MARKS_PASS(level, pass, ...) fastata_##pass##_scalar(__VA_ARGS__)
+    #define FASTATA_PLAIN_PASS(level, pass, ...) fastata_##pass##_scalar(__VA_ARGS__)
     #endif
 
     static int64_t fastata_count_levels_at(int level, const int64_t *marks, ptrdiff_t n,
                                            int64_t j, int64_t *next) {
-        return FASTATA_MARKS_PASS(level, count_levels, marks, n, j, next);
+        return FASTATA_PLAIN_PASS(level, count_levels, marks, n, j, next);
     }
 
     static int64_t fastata_count_up_to_level_at(int level, const int64_t *marks, ptrdiff_t n,
                                                 int64_t j) {
-        return FASTATA_MARKS_PASS(level, count_up_to_level, marks, n, j);
+        return FASTATA_PLAIN_PASS(level, count_up_to_level, marks, n, j);
     }
 
     static int64_t fastata_count_equal_at(int level, const int64_t *marks, ptrdiff_t n,
                                           int64_t j) {
-        return FASTATA_MARKS_PASS(level, count_equal, marks, n, j);
+        return FASTATA_PLAIN_PASS(level, count_equal, marks, n, j);
     }
 
     static void fastata_bucket_slots_at(int level, const int64_t *marks, ptrdiff_t n, int64_t base,
                                         int64_t span, int shift, int lane_bits, int64_t dump,
                                         int64_t dumps, int64_t *where, int64_t *range) {
-        FASTATA_MARKS_PASS(level, bucket_slots, marks, n, base, span, shift, lane_bits, dump, dumps, where,
+        FASTATA_PLAIN_PASS(level, bucket_slots, marks, n, base, span, shift, lane_bits, dump, dumps, where,
                            range);
     }
 
     static int64_t fastata_marks_to_counts_at(int level, int64_t *out, ptrdiff_t n) {
-        return FASTATA_MARKS_PASS(level, marks_to_counts, out, n);
+        return FASTATA_PLAIN_PASS(level, marks_to_counts, out, n);
     }
 
     static void fastata_take_levels_at(int level, int64_t *out, ptrdiff_t n, int64_t j,
                                        ptrdiff_t cut) {
-        FASTATA_MARKS_PASS(level, take_levels, out, n, j, cut);
+        FASTATA_PLAIN_PASS(level, take_levels, out, n, j, cut);
+    }
+
+    /* lo and hi may be NULL (no bounds); any budget up to 2**53, limit up to 2**62. */
+    static int64_t fastata_divided_at(int level, const double *lam, const int64_t *lo,
+                                      const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
+                                      int64_t budget, int64_t limit, double *ext) {
+        return FASTATA_PLAIN_PASS(level, divided, lam, lo, hi, out, n, t, budget, limit, ext);
+    }
+
+    /* Returns the keys below t; sums[0..3]: keys at t, their least and greatest level, and
+       whether a worker has more than one (threshold.split_divided's crowded). */
+    static int64_t fastata_split_divided_at(int level, const double *lam, const int64_t *lo,
+                                            const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
+                                            int64_t budget, int64_t *sums) {
+        return FASTATA_PLAIN_PASS(level, split_divided, lam, lo, hi, out, n, t, budget, sums);
     }
 
     /* ext[0], ext[1] start at +inf and 0. */
@@ -1773,6 +1912,12 @@ cdef extern from *:
                                                             Py_ssize_t n) noexcept nogil
     void take_levels_at "fastata_take_levels_at"(int level, int64_t* out, Py_ssize_t n, int64_t j,
                                                  Py_ssize_t cut) noexcept nogil
+    int64_t divided_at "fastata_divided_at"(int level, const double* lam, const int64_t* lo,
+                                            const int64_t* hi, int64_t* out, Py_ssize_t n, double t,
+                                            int64_t budget, int64_t limit, double* ext) noexcept nogil
+    int64_t split_divided_at "fastata_split_divided_at"(int level, const double* lam, const int64_t* lo,
+                                                        const int64_t* hi, int64_t* out, Py_ssize_t n,
+                                                        double t, int64_t budget, int64_t* sums) noexcept nogil
     void bucket_slots_at "fastata_bucket_slots_at"(int level, const int64_t* marks, Py_ssize_t n,
                                                    int64_t base, int64_t span, int shift,
                                                    int lane_bits, int64_t dump, int64_t dumps,
@@ -1815,24 +1960,7 @@ cdef int64_t count_into_divided(const double[::1] lam, double t, int64_t budget,
                                 int64_t[::1] counts, double* ext, const int64_t* lo,
                                 const int64_t* hi) noexcept nogil:
     # threshold.count_into_divided; lo and hi may be NULL (no bounds)
-    cdef double x
-    cdef int64_t total = 0, c, low, high
-    cdef Py_ssize_t i
-    ext[0] = INFINITY
-    ext[1] = 0.0
-    for i in range(lam.shape[0]):
-        x = lam[i]
-        low = low_of(lo, i)
-        high = high_of(hi, i, budget)
-        c = count_le_fast(x, t, <double>high)
-        c = c if c > low else low
-        counts[i] = c
-        total = total + c if total + c < limit else limit
-        if c < high:
-            ext[0] = min(ext[0], <double>(c + 1) * x)
-        if c > low:
-            ext[1] = max(ext[1], <double>c * x)
-    return total
+    return divided_at(SIMD_LEVEL, &lam[0], lo, hi, &counts[0], lam.shape[0], t, budget, limit, ext)
 
 
 cdef int64_t count_at_t(const double[::1] lam, const double[::1] inv, double t, int64_t budget,
@@ -2210,33 +2338,6 @@ cdef Py_ssize_t nth_mark_from_end(int64_t[::1] out, int64_t level, int64_t rank)
     return cut
 
 
-cdef void split_divided(const double[::1] lam, double tstar, int64_t budget, int64_t[::1] out,
-                        double* sums, const int64_t* lo, const int64_t* hi) noexcept nogil:
-    # threshold.split_at_threshold by division (1/lam overflowed), as a plain loop; sums as
-    # fastata_split_at's, with the keys below in sums[3].
-    cdef Py_ssize_t i
-    cdef int64_t c, low
-    cdef double x
-    cdef bint tied
-    sums[0] = 0.0
-    sums[1] = INFINITY
-    sums[2] = 0.0
-    sums[3] = 0.0
-    for i in range(lam.shape[0]):
-        x = lam[i]
-        c = count_le_fast(x, tstar, <double>high_of(hi, i, budget))
-        low = low_of(lo, i)
-        if c < low:
-            c = low
-        tied = c > low and <double>c * x == tstar
-        out[i] = -c if tied else c
-        sums[3] += <double>(c - tied)
-        if tied:
-            sums[0] += 1.0
-            sums[1] = min(sums[1], <double>c)
-            sums[2] = max(sums[2], <double>c)
-
-
 cdef int64_t take_at(const double[::1] lam, const double[::1] inv, int64_t budget, double reach,
                      double tstar, int64_t[::1] out, double[::1] hist, int64_t[::1] where,
                      const int64_t* lo, const int64_t* hi) noexcept nogil:
@@ -2245,14 +2346,24 @@ cdef int64_t take_at(const double[::1] lam, const double[::1] inv, int64_t budge
     # pass: its C loop takes the two reductions at little cost, where numba's AVX2 code
     # does not).
     cdef double sums[4]
-    cdef int64_t taken, n_tied, rank, level, n_at = 0
+    cdef int64_t levels[4]
+    cdef double ext[2]
+    cdef int64_t taken, n_tied, rank, level, j_min, j_max, n_at = 0
     if tstar <= reach:
-        sums[3] = split_at_level(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0],
-                                 tstar, budget, sums)
+        taken = <int64_t>split_at_level(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0],
+                                        tstar, budget, sums)
+        n_tied = <int64_t>sums[0]
+        j_min = <int64_t>sums[1]
+        j_max = <int64_t>sums[2]
     else:
-        split_divided(lam, tstar, budget, out, sums, lo, hi)
-    taken = <int64_t>sums[3]
-    n_tied = <int64_t>sums[0]
+        taken = split_divided_at(SIMD_LEVEL, &lam[0], lo, hi, &out[0], lam.shape[0], tstar, budget, levels)
+        if levels[3]:  # crowded: only from 2**52 tasks, where t* is never a guess (finish_at)
+            count_either(lam, inv, tstar, budget, budget, -1.0, False, out, ext, lo, hi)
+            take_ties(lam, budget, tstar, out, where, hist, lo, hi)
+            return TAKEN
+        n_tied = levels[0]
+        j_min = levels[1]
+        j_max = levels[2]
     rank = budget - taken
     if not (0 < rank <= n_tied):
         return taken
@@ -2260,7 +2371,7 @@ cdef int64_t take_at(const double[::1] lam, const double[::1] inv, int64_t budge
         level = budget + 1
         rank = 0
     else:
-        level = select_level(out, &rank, <int64_t>sums[1], <int64_t>sums[2], n_tied, hist, where, &n_at)
+        level = select_level(out, &rank, j_min, j_max, n_tied, hist, where, &n_at)
     take_levels(out, level, rank, n_at)
     return TAKEN
 
@@ -2396,7 +2507,7 @@ cdef void finish_at(const double[::1] lam, const double[::1] inv, int64_t budget
                     const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.finish_at
     cdef double ext[2]
-    if tstar < INFINITY and budget < RECIPROCAL_CAP:
+    if tstar < INFINITY:
         take_at(lam, inv, budget, reach, tstar, out, heap, ties, lo, hi)
     else:
         count_either(lam, inv, min(tstar, DBL_MAX), budget, budget, reach, False, out, ext, lo, hi)
@@ -3626,6 +3737,50 @@ def split_with(level, const double[::1] lam, const double[::1] inv, double tstar
     if lam.shape[0] > 0:
         taken = split_at_level(code, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0], tstar, budget, sums)
     return taken, sums[0], sums[1], sums[2]
+
+
+def divided_with(level, const double[::1] lam, double t, int64_t budget, int64_t limit,
+                 int64_t[::1] out, min_tasks=None, max_tasks=None):
+    """The counting pass by division (budgets from ``2**51``, or ``1/lam`` out of reach) as
+    implementation ``level`` does it: ``out[i]`` = worker i's keys with product ``<= t``,
+    clamped to its bounds if given; returns ``(their sum saturated at limit, smallest product
+    above t, largest at or below t)`` (threshold.count_into_divided)."""
+    cdef int code = _level_code(level)
+    cdef double ext[2]
+    cdef int64_t total = 0
+    cdef const int64_t* lo
+    cdef const int64_t* hi
+    _check_divided_pass("divided_with", lam.shape[0], out.shape[0], budget, limit)
+    _hook_bounds("divided_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
+    ext[0] = INFINITY
+    ext[1] = 0.0
+    if lam.shape[0] > 0:
+        total = divided_at(code, &lam[0], lo, hi, &out[0], lam.shape[0], t, budget, limit, ext)
+    return total, ext[0], ext[1]
+
+
+def split_divided_with(level, const double[::1] lam, double tstar, int64_t budget, int64_t[::1] out,
+                       min_tasks=None, max_tasks=None):
+    """The tie pass at ``t*`` by division as implementation ``level`` does it (``out`` as
+    :func:`split_with`'s); returns ``(keys below, keys at, min j, max j, crowded)``, ``crowded``
+    when a worker owns more than one key at ``t*`` (threshold.split_divided)."""
+    cdef int code = _level_code(level)
+    cdef int64_t sums[4]
+    cdef int64_t taken = 0
+    cdef const int64_t* lo
+    cdef const int64_t* hi
+    _check_divided_pass("split_divided_with", lam.shape[0], out.shape[0], budget, 1 << 62)
+    _hook_bounds("split_divided_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
+    sums[0] = sums[1] = sums[2] = sums[3] = 0
+    if lam.shape[0] > 0:
+        taken = split_divided_at(code, &lam[0], lo, hi, &out[0], lam.shape[0], tstar, budget, sums)
+    return taken, sums[0], sums[1], sums[2], bool(sums[3])
+
+
+cdef void _check_divided_pass(str name, Py_ssize_t n, Py_ssize_t size, int64_t budget,
+                              int64_t limit) except *:
+    if size < n or not 0 <= budget <= MAX_BUDGET or not 0 <= limit <= ESTIMATE_CAP:
+        raise ValueError(f"{name}: needs 0 <= budget <= 2**53, 0 <= limit <= 2**62 and out of len(lam)")
 
 
 cdef int _hook_bounds(name, Py_ssize_t n, min_tasks, max_tasks, const int64_t** lo,

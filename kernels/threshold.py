@@ -49,8 +49,9 @@ and a pass over the workers counts them exactly (``count_one``). So:
    products ``j * x`` and ``(j + 1) * x`` need ``j >= 2**52``), so this is a selection of
    the level ``J`` among at most ``n`` integers (``select_level``): a bisection with
    counting passes over a few levels, a radix histogram over a wide spread. Keys that
-   overflow (``t* = inf``) or budgets from ``2**51`` are the rare multi-key case
-   (``take_ties``, a bisection on the level).
+   overflow (``t* = inf``), and counts from about ``2**52``, where the split finds a
+   worker with two keys at ``t*``, are the rare multi-key case (``take_ties``, a bisection
+   on the level).
 
 Where the time goes (DESIGN.md section 4): a handful of passes over ``n``. Below
 ``budget = 2**51`` the counting passes multiply by the stored ``1/lam`` instead of
@@ -90,6 +91,9 @@ TINY = sys.float_info.min
 #: Below this budget, counts are taken from ``t * (1/lam)`` (see the module docstring),
 #: and a worker owns at most one key at any finite product.
 RECIPROCAL_CAP = 2.0**51
+#: Where the conversions of :func:`int_of` and :func:`float_of` stop holding.
+TWO52 = 2.0**52
+TWO52_INT = 2**52
 #: Upper bound on refinement steps; each one shrinks the bracket at least geometrically
 #: (in exponent, then mantissa), so about 2 * 64 suffice; the bound only guards a bug.
 MAX_REFINE = 4096
@@ -184,16 +188,23 @@ def count_le_from(x, t, cap, c):
 
 @register_jitable
 def count_le_fast(x, t, cap):
-    """:func:`count_le` without branches (``cap`` as a float), so that loops over it vectorise.
+    """:func:`count_le` as :func:`count_divided` counts it (``cap`` as a float)."""
+    return int(count_divided(x, t, cap))
+
+
+@register_jitable
+def count_divided(x, t, cap):
+    """The exact count of :func:`count_le` as a float, by division, for any ``cap <= 2**53``.
 
     ``q = fl(t / x)`` is correctly rounded and every integer up to ``2**53`` is a float, so
-    ``floor(q)`` and the exact count both lie in ``{floor(t/x), floor(t/x) + 1}`` (capped):
-    one step each way decides.
+    ``trunc(q)`` and the exact count both lie in ``{floor(t/x), floor(t/x) + 1}`` (capped): one
+    step each way decides. Branch-free and in floats, so that passes over it vectorise. ``q``
+    is NaN only at ``t = x = 0`` or ``t = x = inf``, where every key's product is ``t``: the cap.
     """
-    c = float(int(min(t / (x + 0.0), cap)))  # >= 0, so truncation is the floor (lam = -0.0: +inf)
+    q = t / (x + 0.0)  # lam = -0.0: +inf, as lam = 0
+    c = trunc(q) if q < cap else cap  # q >= 0: truncation floors
     c += 1.0 if (c < cap) & ((c + 1.0) * x <= t) else 0.0
-    c -= 1.0 if c * x > t else 0.0
-    return int(c)
+    return c - (1.0 if c * x > t else 0.0)
 
 
 @register_jitable
@@ -293,6 +304,21 @@ def cap_at(hi, i, budget, cap):
 
 
 @register_jitable
+def int_of_wide(c):
+    """``int(c)`` for an integer-valued float64 in ``[0, 2**53]``: :func:`int_of` of what lies
+    below ``2**52``, in two parts above it (branch-free)."""
+    part = TWO52 if c >= TWO52 else 0.0
+    return int_of(c - part) + int_of(part)
+
+
+@register_jitable
+def float_of_wide(k):
+    """``float(k)`` for an int64 in ``[0, 2**53]``, as :func:`int_of_wide` splits it."""
+    part = TWO52_INT if k >= TWO52_INT else 0
+    return float_of(k - part) + float_of(part)
+
+
+@register_jitable
 def low_of(lo, i):
     """``min_tasks`` of worker ``i`` as an int (0 without bounds)."""
     if lo is None:
@@ -350,23 +376,42 @@ def count_extremes_into(lam, inv, t, budget, counts, lo, hi):
 @register_jitable
 def count_into_divided(lam, t, budget, limit, counts, lo, hi):
     """:func:`count_extremes_into` by division, for budgets from ``2**51`` or when ``1/lam``
-    overflowed: the sum as an int64 saturated at ``limit``."""
-    cap = float(budget)
-    total = 0
-    above = INF
-    below = 0.0
+    overflowed: the sum as an int64 saturated at ``limit`` (at most ``2**62``).
+
+    Branch-free and in floats up to the write (:func:`count_divided`, :func:`int_of_wide`), so
+    that it vectorises: a scalar loop with branches took 6-40 numpy passes at 65,536 workers.
+    The counts add up exactly past ``2**53``, where a float sum would round and the
+    bracket's width, which sizes the selection's scratch, must not: as two int64 sums, of
+    their bits above and below bit 32, which cannot overflow below ``2**31`` workers (a
+    saturating sum a worker at a time does not vectorise).
+    """
+    cap = float(budget)  # exact: budget <= 2**53
+    high = 0
+    low = 0
+    above = order_key(INF)
+    below = order_key(0.0)
     for i in range(lam.shape[0]):
         x = lam[i]
-        high = high_of(hi, i, budget)
-        low = low_of(lo, i)
-        c = max(count_le_fast(x, t, cap if hi is None else float(high)), low)
-        counts[i] = c
-        total = min(total + c, limit)
-        if c < high:
-            above = min(above, (c + 1) * x)
-        if c > low:
-            below = max(below, c * x)
-    return total, above, below
+        cap_i = cap if hi is None else float_of_wide(min(hi[i], budget))
+        floor_i = 0.0 if lo is None else float_of_wide(lo[i])
+        c = max(count_divided(x, t, cap_i), floor_i)
+        k = int_of_wide(c)
+        counts[i] = k
+        high += k >> 32
+        low += k & 0xFFFFFFFF
+        p = order_key((c + 1.0) * x if c < cap_i else INF)
+        above = p if p < above else above
+        q = order_key(c * x if c > floor_i else 0.0)
+        below = q if q > below else below
+    return wide_total(high, low, limit), from_order_key(above), from_order_key(below)
+
+
+@register_jitable
+def wide_total(high, low, limit):
+    """The sum of counts added as their bits above bit 32 (``high``) and below it (``low``),
+    saturated at ``limit <= 2**62``."""
+    high += low >> 32
+    return limit if high > (limit >> 32) else min((high << 32) + (low & 0xFFFFFFFF), limit)
 
 
 @register_jitable
@@ -978,11 +1023,12 @@ def bucket_total(hist, b, lane_bits):
 
 
 @register_jitable
-def split_at_threshold(lam, inv, tstar, budget, fast, out, lo, hi):
+def split_at_threshold(lam, inv, tstar, budget, out, lo, hi):
     """Worker i's keys below ``t*`` into ``out[i]``, or ``-j`` when it has a key at ``t*``, at
     level ``j`` (one at most, ``budget < 2**51``; it then has ``j - 1`` below): one array
     written, read by the level passes and completed by :func:`take_levels`. Returns ``(keys
-    below, keys at)``; :func:`tied_levels` finds the levels' range when it is needed.
+    below, keys at)``; :func:`tied_levels` finds the levels' range when it is needed. Counts
+    from the stored ``1/lam`` (``t*`` within reach: :func:`reach_of_inverse`).
 
     Branch-free, so that it vectorises; the sum is integer-valued (see :func:`count_into`).
     """
@@ -990,12 +1036,7 @@ def split_at_threshold(lam, inv, tstar, budget, fast, out, lo, hi):
     taken = 0.0
     n_tied = 0
     for i in range(lam.shape[0]):
-        x = lam[i]
-        if fast:
-            c, p = count_product(x, inv[i], tstar, cap_at(hi, i, budget, cap))
-        else:
-            c = float(count_le_fast(x, tstar, float(high_of(hi, i, budget))))
-            p = c * x
+        c, p = count_product(lam[i], inv[i], tstar, cap_at(hi, i, budget, cap))
         floor_i = floor_at(lo, i)
         c = max(c, floor_i)
         tied = (c > floor_i) & (p == tstar)  # p = c * x unless the minimum raised c
@@ -1005,6 +1046,35 @@ def split_at_threshold(lam, inv, tstar, budget, fast, out, lo, hi):
         taken += below
         n_tied += int(tied)
     return int(taken), n_tied
+
+
+@register_jitable
+def split_divided(lam, tstar, budget, out, lo, hi):
+    """:func:`split_at_threshold` by division, for any budget (and ``t*`` beyond the stored
+    ``1/lam``'s reach): ``(keys below, keys at, crowded)``, ``crowded`` when a worker owns
+    more than one key at ``t*`` (counts from about ``2**52``, where ``fl(j * x)`` and
+    ``fl((j - 1) * x)`` can be equal), which the split's one mark a worker cannot hold:
+    ``out`` is then garbage. Branch-free, as the split from ``1/lam``.
+    """
+    cap = float(budget)
+    high = 0  # the keys below, summed as count_into_divided sums them
+    low = 0
+    n_tied = 0
+    crowded = 0
+    for i in range(lam.shape[0]):
+        x = lam[i]
+        cap_i = cap if hi is None else float_of_wide(min(hi[i], budget))
+        floor_i = 0.0 if lo is None else float_of_wide(lo[i])
+        c = max(count_divided(x, tstar, cap_i), floor_i)
+        tied = (c > floor_i) & (c * x == tstar)
+        crowded += int(tied & (c - 1.0 > floor_i) & ((c - 1.0) * x == tstar))
+        k = int_of_wide(c)
+        out[i] = -k if tied else k
+        k -= int(tied)
+        high += k >> 32
+        low += k & 0xFFFFFFFF
+        n_tied += int(tied)
+    return wide_total(high, low, ESTIMATE_CAP), n_tied, crowded > 0
 
 
 @register_jitable
@@ -1028,17 +1098,26 @@ def tied_levels(marks):
 
 @register_jitable
 def take_at(lam, inv, budget, reach, tstar, out, hist, where, lo, hi):
-    """Fill ``out`` given the finite product ``t*`` of the ``budget``-th key (``budget < 2**51``):
-    every key below ``t*``, then the keys at ``t*`` in ``(j, i)`` order.
+    """Fill ``out`` given the finite product ``t*`` of the ``budget``-th key: every key below
+    ``t*``, then the keys at ``t*`` in ``(j, i)`` order.
 
-    Each worker owns at most one key at ``t*`` (module docstring), at level ``j``; the
-    keys below level ``J`` are taken, then the first ones at ``J`` in worker order.
+    Below ``2**51`` tasks each worker owns at most one key at ``t*`` (module docstring), at
+    level ``j``; the keys below level ``J`` are taken, then the first ones at ``J`` in worker
+    order. Above, where the split by division finds a worker with more than one,
+    :func:`take_ties` takes them.
     Returns :data:`TAKEN` when done. When ``t*`` is not that product (fewer than ``budget``
     keys at or below it, or ``budget`` below it: a guess, checked), returns the number of
     keys below it, ``out`` unfinished and the scratch ``hist`` (float64) and ``where``
     (int64) untouched. The stored ``1/lam`` is read if ``t* <= reach`` (:func:`reach_of_inverse`).
     """
-    taken, n_tied = split_at_threshold(lam, inv, tstar, budget, tstar <= reach, out, lo, hi)
+    if tstar <= reach:
+        taken, n_tied = split_at_threshold(lam, inv, tstar, budget, out, lo, hi)
+    else:
+        taken, n_tied, crowded = split_divided(lam, tstar, budget, out, lo, hi)
+        if crowded:  # only from 2**52 tasks, where t* is never a guess (finish_at)
+            count_at(lam, inv, tstar, budget, budget, -1.0, False, out, lo, hi)
+            take_ties(lam, budget, tstar, out, where, hist, lo, hi)
+            return TAKEN
     rank = budget - taken
     if not (0 < rank <= n_tied):
         return int(taken)
@@ -1265,7 +1344,7 @@ def marks_to_counts(out):
 @register_jitable
 def finish_at(lam, inv, budget, reach, tstar, out, ties, heap, lo, hi):
     """``out`` from the product ``t*`` of the ``budget``-th key."""
-    if tstar < INF and budget < RECIPROCAL_CAP:
+    if tstar < INF:
         take_at(lam, inv, budget, reach, tstar, out, heap, ties, lo, hi)
     else:
         count_at(lam, inv, min(tstar, DBL_MAX), budget, budget, reach, False, out, lo, hi)

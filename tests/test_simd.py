@@ -250,6 +250,96 @@ def test_count_and_list_pass_with_bounds(level):
         np.testing.assert_array_equal(idx[:m], expected)
 
 
+@st.composite
+def divided_problems(draw):
+    """Counts by division: budgets up to ``2**53``, thresholds at or next to a product far up
+    a worker's keys (where ``fl(j * lam)`` and ``fl((j - 1) * lam)`` can be one float), workers
+    at ``lam = 0``, ``-0.0`` and ``+inf``, and bounds (both or neither) up to the budget."""
+    lam = draw(st.lists(st.one_of(lam_values, st.sampled_from([0.0, -0.0])), min_size=0, max_size=41))
+    lam = np.array(lam, dtype=np.float64)
+    budget = draw(st.one_of(st.sampled_from([2**51, 2**52 + 7, 2**53 - 1, 2**53]), st.integers(0, 2**53)))
+    finite = lam[(lam > 0.0) & (lam < math.inf)]
+    if finite.size and draw(st.booleans()):
+        j = draw(st.one_of(st.integers(1, 2**53), st.integers(2**52 - 4, 2**53)))
+        with np.errstate(over="ignore"):
+            t = float(np.nextafter(j * draw(st.sampled_from(list(finite))), draw(st.sampled_from([0.0, math.inf, 1.0]))))
+    else:
+        t = draw(st.floats(min_value=0.0, max_value=DBL_MAX))
+    low = high = None
+    if draw(st.booleans()):
+        rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+        high = rng.integers(0, budget + 1, lam.size).astype(np.int64)
+        low = np.where(lam < math.inf, np.minimum(rng.integers(0, 4, lam.size), high), 0).astype(np.int64)
+    return lam, min(t, DBL_MAX), budget, low, high
+
+
+def divided_counts(lam, t, budget, low, high):
+    """The exact clamped counts of the division passes, one worker at a time."""
+    cap = np.full(lam.size, budget, np.int64) if high is None else np.minimum(high, budget)
+    floor = np.zeros(lam.size, np.int64) if low is None else low
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        counts = [int(c) if x == 0.0 else threshold.count_le(x, t, int(c)) for x, c in zip(lam, cap)]
+    return np.maximum(np.array(counts, dtype=np.int64), floor), cap, floor
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@given(problem=divided_problems(), limit=st.sampled_from([2**62, 2**53, 12345]))
+def test_division_pass_is_exact_up_to_the_largest_budgets(level, problem, limit):
+    """The counts from ``2**51`` tasks: every implementation against the definitions, and
+    against the kernel in plain Python; the sum exact past ``2**53`` (saturated at limit),
+    where a float sum would round."""
+    lam, t, budget, low, high = problem
+    counts, cap, floor = divided_counts(lam, t, budget, low, high)
+    with np.errstate(over="ignore", invalid="ignore"):
+        above = min([(c + 1) * x for c, x, k in zip(counts, lam, cap) if c < k], default=math.inf)
+        below = max([c * x for c, x, k in zip(counts, lam, floor) if c > k], default=0.0)
+    expected = (min(sum(int(c) for c in counts), limit), above, below)
+    out = np.full(lam.size, -7, dtype=np.int64)
+    assert cython_cpu.divided_with(level, lam, t, budget, limit, out, low, high) == expected
+    np.testing.assert_array_equal(out, counts)
+    out[:] = -7
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        assert threshold.count_into_divided(lam, t, budget, limit, out, low, high) == expected
+    np.testing.assert_array_equal(out, counts)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@given(problem=divided_problems())
+def test_split_by_division_marks_or_says_crowded(level, problem):
+    """The tie pass by division: ``-j`` for a worker's one key at ``t*``; a worker with two or
+    more there (counts from about ``2**52``) makes the pass say so, for the bisection."""
+    lam, t, budget, low, high = problem
+    counts, cap, floor = divided_counts(lam, t, budget, low, high)
+    with np.errstate(over="ignore", invalid="ignore"):
+        tied = (counts > floor) & (counts * lam == t)
+        crowded = bool(np.any(tied & (counts - 1 > floor) & ((counts - 1) * lam == t)))
+    out = np.full(lam.size, -7, dtype=np.int64)
+    found = cython_cpu.split_divided_with(level, lam, t, budget, out, low, high)
+    plain = np.full(lam.size, -7, dtype=np.int64)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        taken, n_tied, plain_crowded = threshold.split_divided(lam, t, budget, plain, low, high)
+    levels = (int(counts[tied].min()), int(counts[tied].max())) if tied.any() else (0, 0)
+    expected = (min(sum(int(c) for c in counts - tied), 2**62), int(tied.sum()), *levels, crowded)
+    assert found == expected
+    assert (taken, n_tied, plain_crowded) == (expected[0], expected[1], crowded)
+    np.testing.assert_array_equal(out, np.where(tied, -counts, counts))
+    np.testing.assert_array_equal(plain, out)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_split_by_division_finds_a_crowded_product(level):
+    """``fl(j * 0.3)`` is one float for ``j = 2**53 - 18`` and the ``j`` below it: that worker
+    owns two keys at that ``t*``; one key a worker a product further down."""
+    lam = np.array([0.3, 0.7, 0.3])
+    j = 2**53 - 18
+    t = float(np.float64(j) * 0.3)
+    assert np.float64(j - 1) * 0.3 == t
+    for tstar, crowded in ((t, True), (float(np.float64(2**40) * 0.3), False)):
+        out = np.empty(3, np.int64)
+        assert cython_cpu.split_divided_with(level, lam, tstar, 2**53, out)[4] is crowded
+        assert threshold.split_divided(lam, tstar, 2**53, out, None, None)[2] is crowded
+
+
 @pytest.mark.parametrize("level", LEVELS)
 def test_passes_agree_at_scale(level):
     """A long log-normal vector, as the benchmarks use: every implementation, same counts."""
