@@ -29,6 +29,8 @@ cdef double ESTIMATE_HIGH = 1.0715086071862673e+301  # 2**1000
 cdef int64_t ESTIMATE_CAP = 4611686018427387904  # 2**62
 cdef double COUNT_MARGIN = 3.552713678800501e-15  # 2**-48
 cdef double CAPPED_SHARE = 0.05
+cdef double SLOPE_STEP = 1.03
+cdef double SECANT_TRUST = 2.0
 cdef double ROOT_WIDTH = 0.0009765625  # 2**-10
 cdef int NARROW = 1
 cdef int LANDED = 2
@@ -1637,13 +1639,15 @@ cdef extern from *:
        that divides cannot flush tiny results: with least > 0 (0.5 / s) the SIMD loops
        estimate from s * max(1/lam, least), the same term (threshold.inverse_checking_pass). */
     static double fastata_inverse_checking_scalar(const double *lam, double *inv, const int64_t *lo,
-                                                  const int64_t *hi, ptrdiff_t n, double s,
+                                                  const int64_t *hi, ptrdiff_t n, double s, double s2,
                                                   int64_t budget, int64_t *counts, double *top,
-                                                  double *estimate, double *slope, double *check) {
+                                                  double *estimate, double *second, double *slope,
+                                                  double *check) {
         double none = 0.0;
         double sum = fastata_inverse_scalar(lam, inv, n, counts, 1.0, 0.0, HUGE_VAL, &none, top);
         unsigned int state = fastata_flush_tiny();  /* the divisions are done */
         *estimate += fastata_estimate_scalar(inv, lo, hi, n, s, budget, slope, check);
+        *second += fastata_estimate_scalar(inv, lo, hi, n, s2, budget, NULL, NULL);
         fastata_restore_tiny(state);
         return sum;
     }
@@ -1651,19 +1655,23 @@ cdef extern from *:
     #if FASTATA_X86_SIMD
     #define FASTATA_CHECKING_SPECIALISED(body)                                                  \
         if (least > 0.0)                                                                      \
-            return body(lam, inv, lo, hi, n, s, budget, counts, top, estimate, slope, check,   \
-                        least, 1);                                                            \
-        return body(lam, inv, lo, hi, n, s, budget, counts, top, estimate, slope, check, least, 0);
+            return body(lam, inv, lo, hi, n, s, s2, budget, counts, top, estimate, second,      \
+                        slope, check, least, 1);                                              \
+        return body(lam, inv, lo, hi, n, s, s2, budget, counts, top, estimate, second, slope,   \
+                    check, least, 0);
 
     __attribute__((target("avx512f,avx512dq")))
     static inline __attribute__((always_inline)) double
     fastata_inverse_checking_avx512_body(const double *lam, double *inv, const int64_t *lo,
-                                         const int64_t *hi, ptrdiff_t n, double s, int64_t budget,
-                                         int64_t *counts, double *top, double *estimate, double *slope,
+                                         const int64_t *hi, ptrdiff_t n, double s, double s2,
+                                         int64_t budget,
+                                         int64_t *counts, double *top, double *estimate, double *second,
+                                         double *slope,
                                          double *check, double least, const int clamping) {
-        const __m512d zero = _mm512_setzero_pd(), vs = _mm512_set1_pd(s), vleast = _mm512_set1_pd(least);
+        const __m512d zero = _mm512_setzero_pd(), vs = _mm512_set1_pd(s), vs2 = _mm512_set1_pd(s2);
+        const __m512d vleast = _mm512_set1_pd(least);
         const __m512i vbudget = _mm512_set1_epi64(budget);
-        __m512d sum = zero, most = _mm512_set1_pd(*top), t0 = zero, t1 = zero;
+        __m512d sum = zero, most = _mm512_set1_pd(*top), t0 = zero, t1 = zero, u = zero;
         __m512d moving = zero, bad = zero, taken = zero, capacity = zero, room = zero;
         __m512i invalid = _mm512_setzero_si512(), zeros = invalid, finite = invalid;
         ptrdiff_t i = 0;
@@ -1673,9 +1681,12 @@ cdef extern from *:
             /* fastata_estimate_avx512_body with slope and check, on v */
             __m512i l = _mm512_loadu_si512((const void *)(lo + i)), h = _mm512_loadu_si512((const void *)(hi + i));
             __m512d cap = _mm512_cvtepi64_pd(_mm512_min_epi64(h, vbudget)), low = _mm512_cvtepi64_pd(l);
-            __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, clamping ? _mm512_max_pd(v, vleast) : v),
-                                                           cap),
+            __m512d w = clamping ? _mm512_max_pd(v, vleast) : v;
+            __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, w), cap),
                                              _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            u = _mm512_add_pd(u, _mm512_max_pd(_mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs2, w), cap),
+                                                                    _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
+                                               low));
             moving = _mm512_mask_add_pd(moving, _mm512_cmp_pd_mask(c, low, _CMP_GE_OQ)
                                                 & _mm512_cmp_pd_mask(c, cap, _CMP_LT_OQ), moving, v);
             fastata_check8(v, l, h, low, cap, vbudget, &bad, &taken, &capacity, &room);
@@ -1690,21 +1701,22 @@ cdef extern from *:
         counts[2] += _mm512_reduce_add_epi64(finite);
         *top = _mm512_reduce_max_pd(most);
         *estimate += _mm512_reduce_add_pd(_mm512_add_pd(t0, t1));
+        *second += _mm512_reduce_add_pd(u);
         *slope += _mm512_reduce_add_pd(moving);
         check[0] += _mm512_reduce_add_pd(bad);
         check[1] += _mm512_reduce_add_pd(taken);
         check[2] += _mm512_reduce_add_pd(capacity);
         check[3] += _mm512_reduce_add_pd(room);
         return _mm512_reduce_add_pd(sum) + fastata_inverse_checking_scalar(lam + i, inv + i, lo + i, hi + i, n - i, s,
-                                                                           budget, counts, top, estimate, slope,
-                                                                           check);
+                                                                           s2, budget, counts, top, estimate,
+                                                                           second, slope, check);
     }
 
     __attribute__((target("avx512f,avx512dq")))
     static double fastata_inverse_checking_avx512(const double *lam, double *inv, const int64_t *lo,
-                                                  const int64_t *hi, ptrdiff_t n, double s,
+                                                  const int64_t *hi, ptrdiff_t n, double s, double s2,
                                                   int64_t budget, int64_t *counts, double *top,
-                                                  double *estimate, double *slope, double *check,
+                                                  double *estimate, double *second, double *slope, double *check,
                                                   double least) {
         FASTATA_CHECKING_SPECIALISED(fastata_inverse_checking_avx512_body)
     }
@@ -1712,12 +1724,15 @@ cdef extern from *:
     __attribute__((target("avx2")))
     static inline __attribute__((always_inline)) double
     fastata_inverse_checking_avx2_body(const double *lam, double *inv, const int64_t *lo,
-                                       const int64_t *hi, ptrdiff_t n, double s, int64_t budget,
-                                       int64_t *counts, double *top, double *estimate, double *slope,
+                                       const int64_t *hi, ptrdiff_t n, double s, double s2,
+                                       int64_t budget,
+                                       int64_t *counts, double *top, double *estimate, double *second,
+                                       double *slope,
                                        double *check, double least, const int clamping) {
-        const __m256d zero = _mm256_setzero_pd(), vs = _mm256_set1_pd(s), vleast = _mm256_set1_pd(least);
+        const __m256d zero = _mm256_setzero_pd(), vs = _mm256_set1_pd(s), vs2 = _mm256_set1_pd(s2);
+        const __m256d vleast = _mm256_set1_pd(least);
         const __m256i vbudget = _mm256_set1_epi64x(budget);
-        __m256d sum = zero, most = _mm256_set1_pd(*top), t0 = zero, t1 = zero;
+        __m256d sum = zero, most = _mm256_set1_pd(*top), t0 = zero, t1 = zero, u = zero;
         __m256d moving = zero, bad = zero, taken = zero, capacity = zero, room = zero;
         __m256i invalid = _mm256_setzero_si256(), zeros = invalid, finite = invalid;
         ptrdiff_t i = 0;
@@ -1728,8 +1743,12 @@ cdef extern from *:
             __m256i l = _mm256_loadu_si256((const __m256i *)(lo + i)), h = _mm256_loadu_si256((const __m256i *)(hi + i));
             __m256d cap = fastata_to_double4(_mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget)));
             __m256d low = fastata_to_double4(l);
-            __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, clamping ? _mm256_max_pd(v, vleast) : v), cap),
+            __m256d w = clamping ? _mm256_max_pd(v, vleast) : v;
+            __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, w), cap),
                                         _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            u = _mm256_add_pd(u, _mm256_max_pd(_mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs2, w), cap),
+                                                               _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
+                                               low));
             moving = _mm256_add_pd(moving, _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(c, low, _CMP_GE_OQ),
                                                                         _mm256_cmp_pd(c, cap, _CMP_LT_OQ)), v));
             fastata_check4(v, l, h, low, cap, vbudget, &bad, &taken, &capacity, &room);
@@ -1744,20 +1763,22 @@ cdef extern from *:
         counts[2] += fastata_isum4(finite);
         *top = fastata_max4(most, *top);
         *estimate += fastata_sum4(_mm256_add_pd(t0, t1));
+        *second += fastata_sum4(u);
         *slope += fastata_sum4(moving);
         check[0] += fastata_sum4(bad);
         check[1] += fastata_sum4(taken);
         check[2] += fastata_sum4(capacity);
         check[3] += fastata_sum4(room);
-        return fastata_sum4(sum) + fastata_inverse_checking_scalar(lam + i, inv + i, lo + i, hi + i, n - i, s, budget,
-                                                                   counts, top, estimate, slope, check);
+        return fastata_sum4(sum) + fastata_inverse_checking_scalar(lam + i, inv + i, lo + i, hi + i, n - i, s, s2,
+                                                                   budget, counts, top, estimate, second, slope,
+                                                                   check);
     }
 
     __attribute__((target("avx2")))
     static double fastata_inverse_checking_avx2(const double *lam, double *inv, const int64_t *lo,
-                                                const int64_t *hi, ptrdiff_t n, double s,
+                                                const int64_t *hi, ptrdiff_t n, double s, double s2,
                                                 int64_t budget, int64_t *counts, double *top,
-                                                double *estimate, double *slope, double *check,
+                                                double *estimate, double *second, double *slope, double *check,
                                                 double least) {
         FASTATA_CHECKING_SPECIALISED(fastata_inverse_checking_avx2_body)
     }
@@ -1765,21 +1786,22 @@ cdef extern from *:
 
     static double fastata_inverse_checking_at(int level, const double *lam, double *inv,
                                               const int64_t *lo, const int64_t *hi, ptrdiff_t n,
-                                              double s, int64_t budget, int64_t *counts,
-                                              double *top, double *estimate, double *slope,
-                                              double *check, double least) {
+                                              double s, double s2, int64_t budget, int64_t *counts,
+                                              double *top, double *estimate, double *second,
+                                              double *slope, double *check, double least) {
         counts[0] = counts[1] = counts[2] = 0;
-        *top = *estimate = *slope = 0.0;
+        *top = *estimate = *second = *slope = 0.0;
         check[0] = check[1] = check[2] = check[3] = 0.0;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
-            return fastata_inverse_checking_avx512(lam, inv, lo, hi, n, s, budget, counts, top, estimate, slope,
-                                                   check, least);
+            return fastata_inverse_checking_avx512(lam, inv, lo, hi, n, s, s2, budget, counts, top, estimate,
+                                                   second, slope, check, least);
         if (level == FASTATA_AVX2)
-            return fastata_inverse_checking_avx2(lam, inv, lo, hi, n, s, budget, counts, top, estimate, slope,
-                                                 check, least);
+            return fastata_inverse_checking_avx2(lam, inv, lo, hi, n, s, s2, budget, counts, top, estimate,
+                                                 second, slope, check, least);
     #endif
-        return fastata_inverse_checking_scalar(lam, inv, lo, hi, n, s, budget, counts, top, estimate, slope, check);
+        return fastata_inverse_checking_scalar(lam, inv, lo, hi, n, s, s2, budget, counts, top, estimate, second,
+                                               slope, check);
     }
 
     /* threshold.estimate_pair_into with bounds: fastata_estimate_at at s and at s2 in one pass,
@@ -1891,9 +1913,9 @@ cdef extern from *:
                                               double weight, double log_term, double* s) noexcept nogil
     double inverse_checking_at "fastata_inverse_checking_at"(int level, const double* lam, double* inv,
                                                              const int64_t* lo, const int64_t* hi,
-                                                             Py_ssize_t n, double s, int64_t budget,
+                                                             Py_ssize_t n, double s, double s2, int64_t budget,
                                                              int64_t* counts, double* top, double* estimate,
-                                                             double* slope, double* check,
+                                                             double* second, double* slope, double* check,
                                                              double least) noexcept nogil
     double count_one "fastata_count1"(double x, double inv, double t, double cap) noexcept nogil
     double count_at "fastata_count_at"(int level, const double* lam, const double* inv,
@@ -3230,7 +3252,7 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     # receives this call's.
     cdef Py_ssize_t i
     cdef int64_t n_zero = 0, n_avail = 0, base = 0, remaining = 0, zero_room = 0
-    cdef double inv_sum = 0.0, lam_min = 0.0, r, slope, first = -1.0, moving = 0.0
+    cdef double inv_sum = 0.0, lam_min = 0.0, r, slope, first = -1.0, moving = 0.0, second = 0.0, secant
     cdef double r_sampled = 0.0, t0, t_min, t_max, up, t, top = 0.0
     cdef double guesses[3]
     cdef double sampled[2]
@@ -3251,8 +3273,9 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         sampled_extremes(lam, extremes)
         wide = extremes[1] > extremes[0] * WIDE_SPREAD
     if lo != NULL and t0 > 0.0:
-        inv_sum = inverse_checking_at(SIMD_LEVEL, &lam[0], &heap[0], lo, hi, lam.shape[0], t0, budget, counts,
-                                      &top, &first, &moving, check, 0.5 / t0 if wide else 0.0)
+        inv_sum = inverse_checking_at(SIMD_LEVEL, &lam[0], &heap[0], lo, hi, lam.shape[0], t0, t0 * SLOPE_STEP,
+                                      budget, counts, &top, &first, &second, &moving, check,
+                                      0.5 / t0 if wide else 0.0)
         # what scan would find, where it would take the estimate; else scan decides
         checked = counts[0] == 0 and counts[2] > counts[1] and inv_sum < INFINITY
     if checked:
@@ -3285,6 +3308,10 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         if first >= 0.0:  # the check took the first estimate, at t: its slope aims the next step
             if moving > 0.0:
                 slope = moving
+                if checked:  # the secant to the second estimate, where it is a slope (threshold)
+                    secant = (second - first) / (t * SLOPE_STEP - t)
+                    if moving <= SECANT_TRUST * secant and secant <= SECANT_TRUST * moving:
+                        slope = secant
             if moving < CAPPED_SHARE * inv_sum and first < budget:
                 # most of sum(1/lam) at a bound: where a sample holds the budget (threshold)
                 up = sampled_root(lam, budget, t, lo, hi)
@@ -3565,12 +3592,12 @@ def inverse_checking_with(level, const double[::1] lam, double[::1] inv, double 
     """threshold.inverse_checking_pass as implementation ``level`` computes it: ``(sum(1/lam),
     entries not >= 0, zeros, entries < inf, estimate at s, its slope, bad bounds, sum of the
     minimums, sum of the available workers' caps, room above the minimums of the lam = 0
-    workers)``, with ``1/lam`` written to ``inv``; ``least > 0``: the estimate multiplies ``s``
+    workers, estimate at s * SLOPE_STEP)``, with ``1/lam`` written to ``inv``; ``least > 0``: the estimate multiplies ``s``
     by ``max(1/lam, least)`` (threshold's ``least``; 0 for None)."""
     cdef int code = _level_code(level)
     cdef int64_t counts[3]
     cdef double check[4]
-    cdef double total = 0.0, top = 0.0, estimate = 0.0, slope = 0.0
+    cdef double total = 0.0, top = 0.0, estimate = 0.0, second = 0.0, slope = 0.0
     cdef const int64_t* lo
     cdef const int64_t* hi
     counts[0] = counts[1] = counts[2] = 0
@@ -3580,9 +3607,9 @@ def inverse_checking_with(level, const double[::1] lam, double[::1] inv, double 
     if lo == NULL:
         raise ValueError("inverse_checking_with: needs min_tasks and max_tasks")
     if lam.shape[0] > 0:
-        total = inverse_checking_at(code, &lam[0], &inv[0], lo, hi, lam.shape[0], s, budget, counts, &top,
-                                    &estimate, &slope, check, least)
-    return total, counts[0], counts[1], counts[2], estimate, slope, check[0], check[1], check[2], check[3]
+        total = inverse_checking_at(code, &lam[0], &inv[0], lo, hi, lam.shape[0], s, s * SLOPE_STEP, budget, counts,
+                                    &top, &estimate, &second, &slope, check, least)
+    return total, counts[0], counts[1], counts[2], estimate, slope, check[0], check[1], check[2], check[3], second
 
 
 def boundary_with(level, const double[::1] lam, const int64_t[::1] lo, double hi_t,

@@ -590,6 +590,7 @@ def test_the_validation_pass_checks_the_bounds_too(raised, problem, spoil):
     with np.errstate(divide="ignore", invalid="ignore"):
         inv_sum, n_invalid, n_zero, n_finite, _, _ = threshold.inverse_pass(lam, np.empty(lam.size), 1.0, 0, None)
         total, moving, n_bad, taken, capacity, room = threshold.estimate_checking_into(inv, s, budget, lo, hi)
+        second = threshold.estimate_into(inv, s * threshold.SLOPE_STEP, budget, lo, hi)
         runs = {"python": lambda out: threshold.inverse_checking_pass(lam, out, s, budget, lo, hi, least),
                 "numba": lambda out: _numba_inverse_checking(lam, out, s, budget, lo, hi, least)}
         cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
@@ -607,9 +608,10 @@ def test_the_validation_pass_checks_the_bounds_too(raised, problem, spoil):
                 if n_bad == 0:
                     limit = budget + lam.size + 1  # sums of integers, exact below 2**53
                     assert min(found[4], limit) == min(total, limit), name
+                    assert min(found[10], limit) == min(second, limit), name  # the secant's other end
                     assert found[5] == pytest.approx(moving, rel=1e-12), name
                     # Exact below 2**53; past 2**52 they only need to be past the budget.
-                    assert [min(v, 2**52) for v in found[7:]] == [min(v, 2**52) for v in (taken, capacity, room)], name
+                    assert [min(v, 2**52) for v in found[7:10]] == [min(v, 2**52) for v in (taken, capacity, room)], name
 
 
 # Problems large enough for the estimate passes (from 256 workers), built from a few speeds.
