@@ -30,6 +30,10 @@ cdef int64_t ESTIMATE_CAP = 4611686018427387904  # 2**62
 cdef double COUNT_MARGIN = 3.552713678800501e-15  # 2**-48
 cdef double CAPPED_SHARE = 0.05
 cdef double SLOPE_STEP = 1.03
+cdef Py_ssize_t BOUNDED_SAMPLE = 1024
+cdef double BOUNDED_NOISE = 2.0
+cdef double BOUNDED_CLOSE = 0.25
+cdef Py_ssize_t BOUNDED_STRIDE = 64
 cdef double SECANT_TRUST = 2.0
 cdef double ROOT_WIDTH = 0.0009765625  # 2**-10
 cdef int NARROW = 1
@@ -3252,7 +3256,7 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     # receives this call's.
     cdef Py_ssize_t i
     cdef int64_t n_zero = 0, n_avail = 0, base = 0, remaining = 0, zero_room = 0
-    cdef double inv_sum = 0.0, lam_min = 0.0, r, slope, first = -1.0, moving = 0.0, second = 0.0, secant
+    cdef double inv_sum = 0.0, lam_min = 0.0, r, slope, first = -1.0, moving = 0.0, second = 0.0, secant, guess
     cdef double r_sampled = 0.0, t0, t_min, t_max, up, t, top = 0.0
     cdef double guesses[3]
     cdef double sampled[2]
@@ -3268,6 +3272,10 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         # (threshold.allocate_guided)
         r_sampled = sampled_relaxation(lam, budget)
         sampled_guesses(r_sampled, guide, sampled)
+        if lo != NULL and sampled[0] > 0.0 and sampled[1] == 0.0:  # cold, with bounds
+            guess = sampled_bounded_guess(lam, budget, sampled[0], lo, hi, heap)
+            if ESTIMATE_LOW <= guess <= ESTIMATE_HIGH:
+                sampled[0] = guess
     t0 = sampled[0]
     if lam.shape[0] >= EXTREMES_N and (lo == NULL or t0 > 0.0):  # where a guard can apply (threshold)
         sampled_extremes(lam, extremes)
@@ -3457,6 +3465,52 @@ cdef double sampled_count(const double[::1] lam, int64_t budget, double t, const
     return total
 
 
+cdef double sampled_bounded_guess(const double[::1] lam, int64_t budget, double t, const int64_t* lo,
+                                  const int64_t* hi, double[::1] scratch) noexcept nogil:
+    # threshold.sampled_bounded_guess (the same sums in the same order)
+    cdef Py_ssize_t n = lam.shape[0], i = 0, m = 0, k
+    cdef Py_ssize_t most = n // BOUNDED_STRIDE if n // BOUNDED_STRIDE > 1 else 1
+    cdef Py_ssize_t stride
+    cdef double x, target, total, squares, slope, v, low, cap, q, c, nxt, spread = 0.0
+    cdef int step
+    if most > BOUNDED_SAMPLE:
+        most = BOUNDED_SAMPLE
+    stride = n // most if n // most > 1 else 1
+    while i < n:
+        x = lam[i]
+        scratch[3 * m] = 1.0 / (x + 0.0) if x > 0.0 else INFINITY  # lam = 0: every key; +inf: none
+        scratch[3 * m + 1] = <double>lo[i]
+        scratch[3 * m + 2] = <double>(hi[i] if hi[i] < budget else budget)
+        m += 1
+        i += stride
+    target = budget * (<double>m / n)
+    for step in range(8):
+        total = 0.0
+        squares = 0.0
+        slope = 0.0
+        for k in range(m):
+            v = scratch[3 * k]
+            low = scratch[3 * k + 1]
+            cap = scratch[3 * k + 2]
+            q = t * v - 0.5
+            c = q if q > low else low
+            c = c if c < cap else cap
+            total += c
+            squares += c * c
+            slope += v if (low < q) & (q < cap) else 0.0
+        if step == 0:
+            spread = sqrt(max(squares - total * total / m, 0.0))
+            if fabs(total - target) <= BOUNDED_NOISE * spread:
+                return t
+        if not (slope > 0.0) or fabs(total - target) <= BOUNDED_CLOSE * spread:
+            return t
+        nxt = t + (target - total) / slope
+        if not (0.0 < nxt < INFINITY):
+            return t
+        t = nxt
+    return t
+
+
 cdef double sampled_root(const double[::1] lam, int64_t budget, double s, const int64_t* lo,
                          const int64_t* hi) noexcept nogil:
     # threshold.sampled_root
@@ -3470,7 +3524,8 @@ cdef double sampled_root(const double[::1] lam, int64_t budget, double s, const 
         if 0.0 < x < INFINITY:
             top = max(top, high_of(hi, i, budget) * x)
         i += stride
-    if not (s < top <= DBL_MAX) or sampled_count(lam, budget, top, lo, hi, stride) < target:
+    if not (s < top <= DBL_MAX) or sampled_count(lam, budget, top, lo, hi, stride) < target or (
+            sampled_count(lam, budget, s, lo, hi, stride) >= target):  # already held at s: no step
         return 0.0
     a = s
     b = top
@@ -3812,6 +3867,18 @@ cdef void _check_divided_pass(str name, Py_ssize_t n, Py_ssize_t size, int64_t b
                               int64_t limit) except *:
     if size < n or not 0 <= budget <= MAX_BUDGET or not 0 <= limit <= ESTIMATE_CAP:
         raise ValueError(f"{name}: needs 0 <= budget <= 2**53, 0 <= limit <= 2**62 and out of len(lam)")
+
+
+def sampled_bounded_guess_with(const double[::1] lam, int64_t budget, double t, min_tasks, max_tasks,
+                               double[::1] scratch):
+    """threshold.sampled_bounded_guess as the kernel computes it (bounds required: int64
+    arrays; ``scratch``: float64, ``len(lam) + 3`` entries)."""
+    cdef const int64_t* lo
+    cdef const int64_t* hi
+    _hook_bounds("sampled_bounded_guess_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
+    if lo == NULL or lam.shape[0] == 0 or scratch.shape[0] < lam.shape[0] + 3:
+        raise ValueError("sampled_bounded_guess_with: needs workers, both bounds and len(lam) + 3 of scratch")
+    return sampled_bounded_guess(lam, budget, t, lo, hi, scratch)
 
 
 cdef int _hook_bounds(name, Py_ssize_t n, min_tasks, max_tasks, const int64_t** lo,
