@@ -3471,7 +3471,7 @@ cdef double sampled_bounded_guess(const double[::1] lam, int64_t budget, double 
     cdef Py_ssize_t n = lam.shape[0], i = 0, m = 0, k
     cdef Py_ssize_t most = n // BOUNDED_STRIDE if n // BOUNDED_STRIDE > 1 else 1
     cdef Py_ssize_t stride
-    cdef double x, target, total, squares, slope, v, low, cap, q, c, nxt, spread = 0.0
+    cdef double x, target, total, squares, slope, v, low, cap, q, c, nxt, least, spread = 0.0
     cdef int step
     if most > BOUNDED_SAMPLE:
         most = BOUNDED_SAMPLE
@@ -3488,11 +3488,12 @@ cdef double sampled_bounded_guess(const double[::1] lam, int64_t budget, double 
         total = 0.0
         squares = 0.0
         slope = 0.0
+        least = 0.25 / t  # no product below 2**-1022 (threshold)
         for k in range(m):
             v = scratch[3 * k]
             low = scratch[3 * k + 1]
             cap = scratch[3 * k + 2]
-            q = t * v - 0.5
+            q = t * (v if v > least else least) - 0.5
             c = q if q > low else low
             c = c if c < cap else cap
             total += c

@@ -2594,11 +2594,12 @@ def sampled_bounded_guess(lam, budget, t, lo, hi, scratch):
         total = 0.0
         squares = 0.0
         slope = 0.0
+        least = 0.25 / t  # t * v under 1/4 counts the minimum either way: no product below 2**-1022
         for k in range(m):
             v = scratch[3 * k]
             low = scratch[3 * k + 1]
             cap = scratch[3 * k + 2]
-            q = t * v - 0.5
+            q = t * max(v, least) - 0.5
             c = min(max(q, low), cap)
             total += c
             squares += c * c
