@@ -2377,7 +2377,6 @@ cdef int64_t take_at(const double[::1] lam, const double[::1] inv, int64_t budge
     # does not).
     cdef double sums[4]
     cdef int64_t levels[4]
-    cdef double ext[2]
     cdef int64_t taken, n_tied, rank, level, j_min, j_max, n_at = 0
     if tstar <= reach:
         taken = <int64_t>split_at_level(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0],
@@ -2388,8 +2387,7 @@ cdef int64_t take_at(const double[::1] lam, const double[::1] inv, int64_t budge
     else:
         taken = split_divided_at(SIMD_LEVEL, &lam[0], lo, hi, &out[0], lam.shape[0], tstar, budget, levels)
         if levels[3]:  # crowded: only from 2**52 tasks, where t* is never a guess (finish_at)
-            count_either(lam, inv, tstar, budget, budget, -1.0, False, out, ext, lo, hi)
-            take_ties(lam, budget, tstar, out, where, hist, lo, hi)
+            take_many_ties(lam, inv, budget, reach, tstar, out, where, hist, lo, hi)
             return TAKEN
         n_tied = levels[0]
         j_min = levels[1]
@@ -2536,12 +2534,19 @@ cdef void finish_at(const double[::1] lam, const double[::1] inv, int64_t budget
                     double tstar, int64_t[::1] out, int64_t[::1] ties, double[::1] heap,
                     const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.finish_at
-    cdef double ext[2]
     if tstar < INFINITY:
         take_at(lam, inv, budget, reach, tstar, out, heap, ties, lo, hi)
     else:
-        count_either(lam, inv, min(tstar, DBL_MAX), budget, budget, reach, False, out, ext, lo, hi)
-        take_ties(lam, budget, tstar, out, ties, heap, lo, hi)
+        take_many_ties(lam, inv, budget, reach, tstar, out, ties, heap, lo, hi)
+
+
+cdef void take_many_ties(const double[::1] lam, const double[::1] inv, int64_t budget, double reach,
+                         double tstar, int64_t[::1] out, int64_t[::1] ties, double[::1] heap,
+                         const int64_t* lo, const int64_t* hi) noexcept nogil:
+    # threshold.take_many_ties
+    cdef double ext[2]
+    count_either(lam, inv, min(tstar, DBL_MAX), budget, budget, reach, False, out, ext, lo, hi)
+    take_ties(lam, budget, tstar, out, ties, heap, lo, hi)
 
 
 # --- Bracketing and refinement -------------------------------------------------------------
@@ -3479,8 +3484,8 @@ cdef double sampled_bounded_guess(const double[::1] lam, int64_t budget, double 
     while i < n:
         x = lam[i]
         scratch[3 * m] = 1.0 / (x + 0.0) if x > 0.0 else INFINITY  # lam = 0: every key; +inf: none
-        scratch[3 * m + 1] = <double>lo[i]
-        scratch[3 * m + 2] = <double>(hi[i] if hi[i] < budget else budget)
+        scratch[3 * m + 1] = <double>low_of(lo, i)
+        scratch[3 * m + 2] = <double>high_of(hi, i, budget)
         m += 1
         i += stride
     target = budget * (<double>m / n)

@@ -402,9 +402,7 @@ def count_into_divided(lam, t, budget, limit, counts, lo, hi):
     below = order_key(0.0)
     for i in range(lam.shape[0]):
         x = lam[i]
-        cap_i = cap if hi is None else float_of_wide(min(hi[i], budget))
-        floor_i = 0.0 if lo is None else float_of_wide(lo[i])
-        c = max(count_divided(x, t, cap_i), floor_i)
+        c, cap_i, floor_i = divided_count_at(lam, i, t, budget, cap, lo, hi)
         k = int_of_wide(c)
         counts[i] = k
         high += k >> 32
@@ -414,6 +412,16 @@ def count_into_divided(lam, t, budget, limit, counts, lo, hi):
         q = order_key(c * x if c > floor_i else 0.0)
         below = q if q > below else below
     return wide_total(high, low, limit), from_order_key(above), from_order_key(below)
+
+
+@register_jitable
+def divided_count_at(lam, i, t, budget, cap, lo, hi):
+    """Worker ``i``'s count at ``t`` by division (:func:`count_divided`), clamped to its bounds,
+    with the cap and minimum it was clamped to, as floats exact up to ``2**53`` (``cap =
+    float(budget)``: the cap without bounds)."""
+    cap_i = cap if hi is None else float_of_wide(high_of(hi, i, budget))
+    floor_i = 0.0 if lo is None else float_of_wide(lo[i])
+    return max(count_divided(lam[i], t, cap_i), floor_i), cap_i, floor_i
 
 
 @register_jitable
@@ -1073,9 +1081,7 @@ def split_divided(lam, tstar, budget, out, lo, hi):
     crowded = 0
     for i in range(lam.shape[0]):
         x = lam[i]
-        cap_i = cap if hi is None else float_of_wide(min(hi[i], budget))
-        floor_i = 0.0 if lo is None else float_of_wide(lo[i])
-        c = max(count_divided(x, tstar, cap_i), floor_i)
+        c, _, floor_i = divided_count_at(lam, i, tstar, budget, cap, lo, hi)
         tied = (c > floor_i) & (c * x == tstar)
         crowded += int(tied & (c - 1.0 > floor_i) & ((c - 1.0) * x == tstar))
         k = int_of_wide(c)
@@ -1125,8 +1131,7 @@ def take_at(lam, inv, budget, reach, tstar, out, hist, where, lo, hi):
     else:
         taken, n_tied, crowded = split_divided(lam, tstar, budget, out, lo, hi)
         if crowded:  # only from 2**52 tasks, where t* is never a guess (finish_at)
-            count_at(lam, inv, tstar, budget, budget, -1.0, False, out, lo, hi)
-            take_ties(lam, budget, tstar, out, where, hist, lo, hi)
+            take_many_ties(lam, inv, budget, reach, tstar, out, where, hist, lo, hi)
             return TAKEN
     rank = budget - taken
     if not (0 < rank <= n_tied):
@@ -1357,8 +1362,15 @@ def finish_at(lam, inv, budget, reach, tstar, out, ties, heap, lo, hi):
     if tstar < INF:
         take_at(lam, inv, budget, reach, tstar, out, heap, ties, lo, hi)
     else:
-        count_at(lam, inv, min(tstar, DBL_MAX), budget, budget, reach, False, out, lo, hi)
-        take_ties(lam, budget, tstar, out, ties, heap, lo, hi)
+        take_many_ties(lam, inv, budget, reach, tstar, out, ties, heap, lo, hi)
+
+
+@register_jitable
+def take_many_ties(lam, inv, budget, reach, tstar, out, ties, heap, lo, hi):
+    """``out`` from ``t*`` where a worker may own many keys at it (``t* = inf``, or counts from
+    about ``2**52``): the count just at ``t*`` (at ``DBL_MAX`` for ``+inf``), then :func:`take_ties`."""
+    count_at(lam, inv, min(tstar, DBL_MAX), budget, budget, reach, False, out, lo, hi)
+    take_ties(lam, budget, tstar, out, ties, heap, lo, hi)
 
 
 # --- Bracketing and refinement ----------------------------------------------------------
@@ -2299,7 +2311,7 @@ def inverse_checking_pass(lam, inv, s, budget, lo, hi, least):
         bad, c, moving, floor_i, cap_i, room_i = checking_terms(v, s, budget, lo, hi, i, cap, least)
         n_bad += bad
         total += c
-        second += estimate_term(v, s2 * clamped(v, least), cap_i, floor_at(lo, i))[0]
+        second += estimate_term(v, s2 * clamped(v, least), cap_i, floor_i)[0]
         slope += moving
         taken += floor_i
         capacity += cap_i
@@ -2586,8 +2598,8 @@ def sampled_bounded_guess(lam, budget, t, lo, hi, scratch):
     for i in range(0, n, stride):
         x = lam[i]
         scratch[3 * m] = 1.0 / (x + 0.0) if x > 0.0 else INF  # lam = 0: every key; +inf: none
-        scratch[3 * m + 1] = float(lo[i])
-        scratch[3 * m + 2] = float(min(hi[i], budget))
+        scratch[3 * m + 1] = float(low_of(lo, i))
+        scratch[3 * m + 2] = float(high_of(hi, i, budget))
         m += 1
     target = budget * (m / n)
     for step in range(8):
