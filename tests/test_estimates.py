@@ -459,7 +459,7 @@ def test_where_a_sample_holds_the_budget(problem, n):
     root = found["python"]
     for name, value in found.items():
         assert value == root, name
-    target = budget * sample.size / n
+    target = budget * (sample.size / n)  # as the kernel rounds it: 149 * (75 / 149) is just above 75
     if sample_count(s) >= target:
         assert root == 0.0  # held at s already: no step to aim
     if root > 0.0:
