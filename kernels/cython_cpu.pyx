@@ -2222,7 +2222,7 @@ cdef int LANE_BITS = 3  # threshold.LANE_BITS
 cdef Py_ssize_t DUMPS = 16  # threshold.DUMPS
 cdef Py_ssize_t MAX_BUCKETS = 1024  # threshold.MAX_BUCKETS
 cdef int64_t NARROW_LEVELS = 64
-cdef int LEVEL_BISECTIONS = 4
+cdef int LEVEL_BISECTIONS = 8
 
 
 cdef inline int64_t count_levels(int64_t[::1] marks, int64_t level, int64_t* next) noexcept nogil:
@@ -2762,8 +2762,10 @@ cdef bint pair_thresholds(int64_t budget, double s, int64_t c, double slope, dou
 
 cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t budget, double t, double t2,
                           double slope, double first, int64_t base, int64_t width, const int64_t* lo,
-                          const int64_t* hi, double t_min, double t_max, double* bracket) noexcept nogil:
-    # threshold.estimate_bracket: returns found, and (t_lo, t_hi) in bracket[0:2]
+                          const int64_t* hi, double t_min, double t_max, double* bracket,
+                          int64_t* ends) noexcept nogil:
+    # threshold.estimate_bracket: returns found, (t_lo, t_hi) in bracket[0:2] and the estimates
+    # at them in ends[0:2]
     cdef Py_ssize_t n = inv.shape[0]
     cdef int64_t lo_c = base, hi_c = ESTIMATE_CAP, c = 0, prev_c = 0, last_c, near_c
     cdef double lo_s = 0.0, hi_s = INFINITY, prev_s = -1.0, s = t, s2 = -1.0, total, nxt, moving = 0.0
@@ -2807,6 +2809,8 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
             if c == budget:
                 bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
                 bracket[1] = s
+                ends[0] = lo_c
+                ends[1] = hi_c
                 return LANDED
             flat = (c == lo_c and have_lo) if c < budget else c == hi_c
             if flat and k == 1 and (c < budget) == (prev_c < budget):
@@ -2826,10 +2830,14 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
             if hi_c - lo_c <= width:
                 bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
                 bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
+                ends[0] = lo_c
+                ends[1] = hi_c
                 return NARROW
             if flat:
                 bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
                 bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
+                ends[0] = lo_c
+                ends[1] = hi_c
                 return JUMP
         if hi_s < INFINITY and n >= SAMPLED_TIES_FROM:
             # ties: a product many sampled workers share (threshold.estimate_bracket)
@@ -2839,6 +2847,8 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                                                                       share >= 0.5 * <double>(hi_c - lo_c)):
                 bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
                 bracket[1] = p
+                ends[0] = lo_c
+                ends[1] = hi_c
                 return TIED
         s2 = -1.0
         if lo != NULL and not (step == 0 and lo_s < t2 < hi_s):  # as threshold: pairs with bounds only
@@ -2862,24 +2872,47 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
         s = nxt if nxt < t_max else t_max  # with bounds t_max is +inf: s2 needs no clamp
     bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
     bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
+    ends[0] = lo_c
+    ends[1] = hi_c
     return 0
 
 
-cdef double product_inside(const double[::1] lam, double t_lo, double t_hi, int64_t budget,
-                           const int64_t* lo, const int64_t* hi) noexcept nogil:
-    # threshold.product_inside
+cdef double line_start(const double[::1] lam, double t_lo, double t_hi, int64_t c_lo, int64_t budget,
+                       int64_t base, const int64_t* lo, const int64_t* hi) noexcept nogil:
+    # threshold.line_start
     cdef Py_ssize_t n = lam.shape[0], i = 0
     cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
-    cdef double x, p
-    cdef bint more
+    cdef double x, least = INFINITY, start = t_lo
+    if c_lo <= base:
+        while i < n:
+            x = lam[i]
+            if 0.0 < x < INFINITY and low_of(lo, i) < high_of(hi, i, budget):
+                least = min(least, <double>(low_of(lo, i) + 1) * x)
+            i += stride
+        if least < t_hi:
+            start = max(start, least)
+    return start
+
+
+cdef double product_near(const double[::1] lam, double t_lo, double t_hi, double aim, int64_t budget,
+                         const int64_t* lo, const int64_t* hi) noexcept nogil:
+    # threshold.product_near
+    cdef Py_ssize_t n = lam.shape[0], i = 0
+    cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
+    cdef int64_t c, low, cap
+    cdef double x, above = INFINITY, below = 0.0
     while i < n:
         x = lam[i]
         if 0.0 < x < INFINITY:
-            p = top_key_inside(x, low_of(lo, i), high_of(hi, i, budget), t_lo, t_hi, &more)
-            if p > 0.0:
-                return p
+            low = low_of(lo, i)
+            cap = high_of(hi, i, budget)
+            c = max(count_le(x, aim, cap), low)
+            if c < cap and <double>(c + 1) * x <= t_hi:
+                above = min(above, <double>(c + 1) * x)
+            if c > low and <double>c * x > t_lo:
+                below = max(below, <double>c * x)
         i += stride
-    return 0.0
+    return above if above < INFINITY else below
 
 
 cdef double product_above(const double[::1] lam, double t_lo, int64_t budget, const int64_t* lo,
@@ -2952,13 +2985,15 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef int plain = 1 if n >= EXTREMES_N else 2
     cdef int found
     cdef double est[2]
+    cdef int64_t est_c[2]  # the estimates at est[0] and est[1]
+    cdef double start, aim
     cdef double spare[2]  # what that pass also finds, unused here (est holds the bracket)
     cdef double guess, total
     cdef Py_ssize_t listed
     cdef bint selected
     if reach > 0.0 and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
         found = estimate_bracket(lam, inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi, t_min, t_max,
-                                 est)
+                                 est, est_c)
         if found == NARROW:
             if est[0] > 0.0:
                 # The count at the lower end and the listing of the workers with keys between,
@@ -2983,10 +3018,15 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         elif found == JUMP or found == TIED:
             plain = 0  # guesses of t*, as threshold.allocate_positive
             guess = 0.0
+            start = est[0]
             if found == TIED:  # the product many sampled workers share
                 guess = est[1]
-            elif est[1] < INFINITY:
-                guess = product_inside(lam, est[0], est[1], budget, lo, hi)
+            elif est[1] < INFINITY:  # next to where the line through the estimates reaches the budget
+                start = line_start(lam, est[0], est[1], est_c[0], budget, base, lo, hi)
+                aim = start
+                if est_c[1] > est_c[0]:
+                    aim += (est[1] - start) * (<double>(budget - est_c[0]) / <double>(est_c[1] - est_c[0]))
+                guess = product_near(lam, est[0], est[1], aim, budget, lo, hi)
             else:  # nothing estimated above the flat: the next product above it
                 guess = product_above(lam, est[0], budget, lo, hi)
             under = 0
@@ -3023,6 +3063,9 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                         counted = -1
         if hi_t < INFINITY:  # a refused guess bounded the bracket from above
             t = est[0]
+            if est[0] > 0.0 and est_c[0] < budget < hi_c and start < hi_t:  # up the line, as threshold
+                aim = <double>budget - scatter(budget, est_c[0])
+                t = start + (hi_t - start) * (max(aim - <double>est_c[0], 0.0) / <double>(hi_c - est_c[0]))
             if est[0] == 0.0:  # the line from the least product a key can have, as threshold
                 t = key_min + (hi_t - key_min) * (<double>(budget - base) / <double>(hi_c - base))
         else:
@@ -3797,17 +3840,18 @@ def estimate_bracket_with(const double[::1] lam, const double[::1] inv, int64_t 
                           double slope, double first, int64_t base, int64_t width, min_tasks=None,
                           max_tasks=None, double t_min=0.0, double t_max=INFINITY):
     """threshold.estimate_bracket as Cython runs it (at the current SIMD level):
-    ``(t_lo, t_hi, found)``."""
+    ``(t_lo, t_hi, found, c_lo, c_hi)``."""
     cdef const int64_t* lo
     cdef const int64_t* hi
     cdef double bracket[2]
+    cdef int64_t ends[2]
     cdef int found
     _check_fast_pass("estimate_bracket_with", inv.shape[0], inv.shape[0], budget)
     if inv.shape[0] == 0:
         raise ValueError("estimate_bracket_with: needs at least one worker")
     _hook_bounds("estimate_bracket_with", inv.shape[0], min_tasks, max_tasks, &lo, &hi)
-    found = estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_min, t_max, bracket)
-    return bracket[0], bracket[1], found
+    found = estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_min, t_max, bracket, ends)
+    return bracket[0], bracket[1], found, ends[0], ends[1]
 
 
 def split_with(level, const double[::1] lam, const double[::1] inv, double tstar, int64_t budget,

@@ -36,8 +36,9 @@ and a pass over the workers counts them exactly (``count_one``). So:
 4. Ties (many equal or commensurate ``lam``) make the count jump by many keys at one
    product, and no threshold brackets closely. The estimates stop at the jump: a sample of
    the workers holds many keys at one product in their bracket (``sampled_top``), or else
-   a step finds the count flat and a product inside the bracket (``product_inside``) is
-   the guess; the split below checks the guess as ``t*``. Failing that, each exact pass
+   a step finds the count flat, and the product a few workers have next to where the
+   line through the estimates at the bracket's ends reaches the budget (``product_near``)
+   is the guess; the split below checks the guess as ``t*``. Failing that, each exact pass
    also finds the products next to its threshold (``count_extremes_into``): no step lands
    in a gap between products, and when a single product is left inside the bracket it is
    the product ``t*`` of the ``budget``-th key. Steps that shrink the bracket geometrically
@@ -881,8 +882,10 @@ DUMPS = 16
 NARROW_LEVELS = 64
 #: Bisection passes :func:`select_level` makes over a wider spread before its histogram
 #: passes: a level count costs about an eighth of one (integers 1..4 at ``2**40`` tasks,
-#: 65,536 workers: 3.3 us against 27), and the levels of a few machine types take no more.
-LEVEL_BISECTIONS = 4
+#: 65,536 workers: 3.3 us against 27). The ends move onto levels, so a few dozen distinct
+#: ones (integer times, whose products many workers share) take five to eight; at four,
+#: rounded times over 16,384 workers went on to a histogram on 8 of 80 calls.
+LEVEL_BISECTIONS = 8
 
 
 @register_jitable
@@ -1605,7 +1608,7 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
     (``+inf``: nowhere known); ``t_min > 0``, a threshold below every key but the ``base``
     ones, is the bracket's lower end from the start (0: none known).
 
-    Returns ``(t_lo, t_hi, found)``: fewer than ``budget`` keys have product ``<= t_lo``, and
+    Returns ``(t_lo, t_hi, found, c_lo, c_hi)``: fewer than ``budget`` keys have product ``<= t_lo``, and
     ``found`` is :data:`NARROW` when at least ``budget`` have product ``<= t_hi`` and the
     estimates put at most ``width`` keys between; :data:`LANDED` when the estimate at
     ``t_hi`` is the budget (the exact count there likely is too); :data:`JUMP` when a step
@@ -1613,7 +1616,8 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
     ``t*`` in ``(t_lo, t_hi]``; :data:`TIED` when a sample of the workers holds many keys at
     one product in the bracket (:func:`sampled_top`), ``t_hi``: likely ``t*``; else 0, with
     ``t_hi`` the least threshold known to hold ``budget`` keys (``+inf``: none): the passes
-    ran out, or a threshold left the range where the margin is proven.
+    ran out, or a threshold left the range where the margin is proven. ``c_lo`` and ``c_hi``:
+    the estimates at the ends (``base``, :data:`ESTIMATE_CAP`: none).
     """
     lo_s = 0.0
     lo_c = base
@@ -1655,7 +1659,7 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
                 total = total2
             c = ESTIMATE_CAP if total >= ESTIMATE_CAP else int(total)
             if c == budget:
-                return lo_s * (1.0 - ESTIMATE_MARGIN), s, LANDED
+                return lo_s * (1.0 - ESTIMATE_MARGIN), s, LANDED, lo_c, hi_c
             # A step that leaves the count of the end it moves unchanged found a flat: ties. (The
             # count's slope says little: with a task or two a worker it is the density of lam.)
             # Not a pair's second threshold on the side of its first in a bracket wider than
@@ -1675,9 +1679,9 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
                 hi_c = c
                 streak = min(streak, 0) - 1
             if hi_c - lo_c <= width:
-                return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), NARROW
+                return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), NARROW, lo_c, hi_c
             if flat:
-                return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), JUMP
+                return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), JUMP, lo_c, hi_c
         if hi_s < INF and inv.shape[0] >= SAMPLED_TIES_FROM:
             # Ties: a sample of the workers holds many keys at the largest product it has at or
             # below the upper end, enough to take the count from below the budget to above it
@@ -1687,7 +1691,7 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
             p, share, alone = sampled_top(lam, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), budget,
                                           lo, hi)
             if share >= max(2 * (hi_c - budget), width) or (alone and have_lo and share >= 0.5 * (hi_c - lo_c)):
-                return lo_s * (1.0 - ESTIMATE_MARGIN), p, TIED
+                return lo_s * (1.0 - ESTIMATE_MARGIN), p, TIED, lo_c, hi_c
         s2 = -1.0
         nxt = -1.0
         # With bounds, the next pass estimates at a pair of thresholds (a pass reads three arrays
@@ -1712,7 +1716,7 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
         prev_s = s
         prev_c = c
         s = min(nxt, t_max)  # with bounds t_max is +inf: s2 needs no clamp
-    return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), 0
+    return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), 0, lo_c, hi_c
 
 
 #: The two thresholds of a paired estimate pass aim this share of the narrow width below and
@@ -1784,24 +1788,48 @@ def estimate_pair_into(inv, s, s2, budget, lo, hi):
     return total, total2
 
 
-#: Workers :func:`product_inside` looks at, evenly spaced.
+#: Workers :func:`product_near` and its kin look at, evenly spaced.
 SAMPLED_WORKERS = 64
 
 
 @register_jitable
-def product_inside(lam, t_lo, t_hi, budget, lo, hi):
-    """The product of a key in ``(t_lo, t_hi]`` (``t_hi`` finite) of one of a few workers spread
-    over the array, or 0 if none of them has one. After a jump in the estimates (ties), the
-    bracket usually holds a single product, ``t*``, that many workers share."""
+def line_start(lam, t_lo, t_hi, c_lo, budget, base, lo, hi):
+    """Where a line through the estimates at the ends of a bracket ``(t_lo, t_hi]`` starts: at
+    ``t_lo``, or where its count ``c_lo`` is the ``base`` keys alone (nothing below the
+    bracket says where the keys begin), at the least product of a key above the minimums
+    among the sampled workers (:data:`SAMPLED_WORKERS`), if that is inside."""
+    start = t_lo
+    if c_lo <= base:
+        n = lam.shape[0]
+        least = INF
+        for i in range(0, n, max(n // SAMPLED_WORKERS, 1)):
+            x = lam[i]
+            if 0.0 < x < INF and low_of(lo, i) < high_of(hi, i, budget):
+                least = min(least, (low_of(lo, i) + 1) * x)
+        if least < t_hi:
+            start = max(start, least)
+    return start
+
+
+@register_jitable
+def product_near(lam, t_lo, t_hi, aim, budget, lo, hi):
+    """The product of a key in ``(t_lo, t_hi]`` (``t_hi`` finite) of one of the sampled workers
+    (:data:`SAMPLED_WORKERS`) next to ``aim``: the least at or above it, else the largest
+    below it; 0 if none of them has one there."""
     n = lam.shape[0]
-    stride = max(n // SAMPLED_WORKERS, 1)
-    for i in range(0, n, stride):
+    above = INF
+    below = 0.0
+    for i in range(0, n, max(n // SAMPLED_WORKERS, 1)):
         x = lam[i]
         if 0.0 < x < INF:
-            p = top_key_inside(x, low_of(lo, i), high_of(hi, i, budget), t_lo, t_hi)[0]
-            if p > 0.0:
-                return p
-    return 0.0
+            low = low_of(lo, i)
+            cap = high_of(hi, i, budget)
+            c = max(count_le(x, aim, cap), low)
+            if c < cap and (c + 1) * x <= t_hi:
+                above = min(above, (c + 1) * x)
+            if c > low and c * x > t_lo:
+                below = max(below, c * x)
+    return above if above < INF else below
 
 
 @register_jitable
@@ -1825,7 +1853,7 @@ SAMPLED_TIES_FROM = 16384
 @register_jitable
 def sampled_top(lam, t_lo, t_hi, budget, lo, hi):
     """``(p, share, alone)``: the largest product ``p`` of a key in ``(t_lo, t_hi]`` among
-    :func:`product_inside`'s workers, the workers holding a key at ``p`` scaled from the
+    the sampled workers (:data:`SAMPLED_WORKERS`), the workers holding a key at ``p`` scaled from the
     sample to all of them, and whether ``p`` is the only product the sample has in the
     bracket; ``(0, 0, False)`` if fewer than :data:`TIED_HOLDERS` sampled workers hold one
     there. Workers of distinct speeds share no product: ``share`` is the mark of ties
@@ -1857,7 +1885,7 @@ def sampled_top(lam, t_lo, t_hi, budget, lo, hi):
 
 @register_jitable
 def product_above(lam, t_lo, budget, lo, hi):
-    """The smallest product of a key above ``t_lo`` among the workers of :func:`product_inside`,
+    """The smallest product of a key above ``t_lo`` among the sampled workers (:data:`SAMPLED_WORKERS`),
     or 0 if none of them has one. After a flat in the estimates with nothing estimated above
     it, the next product is where the count jumps next: with ties, often ``t*``."""
     n = lam.shape[0]
@@ -1922,8 +1950,8 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_min,
         # Estimate passes read 1/lam alone, a fifth of an exact pass: they bracket t* first,
         # and on smooth inputs one exact count at the lower end and the selection finish.
         # (inv is the scratch ``heap``, longer than n.)
-        t_lo, t_hi, found = estimate_bracket(lam, inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi, t_min,
-                                             t_max)
+        t_lo, t_hi, found, est_lo, est_hi = estimate_bracket(lam, inv[:n], budget, t, t2, slope, first, base,
+                                                             width_max, lo, hi, t_min, t_max)
         if found == NARROW:
             if t_lo > 0.0:
                 # The count at the lower end and the listing of the workers with keys between.
@@ -1947,13 +1975,23 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_min,
             # count up from t_lo (a few machine types with noise: the steps had counted up
             # to 30 times t* above it).
             guess = 0.0
+            start = t_lo
             if found == TIED:  # the product many sampled workers share
                 guess = t_hi
             elif t_hi < INF:
-                # The count jumps inside (t_lo, t_hi], at t*, and the bracket most likely holds
-                # no other product: a product found inside it, by a few workers or else by
-                # an exact count at t_hi, is tried as t*.
-                guess = product_inside(lam, t_lo, t_hi, budget, lo, hi)
+                # The count jumps inside (t_lo, t_hi], at t*, where the bracket often holds no
+                # other product; else the keys likely come in lumps at products many workers
+                # share (integer times: 60 distinct ones, say, at a thousand tasks a worker).
+                # The product a few workers have next to where the line through the
+                # estimates at the ends reaches the budget is tried as t*, not just any
+                # product they have inside (integer times from 6 to 89 at 65,536 workers:
+                # 16 passes -> 11 at a thousand tasks a worker, 10 -> 6 at 4 to 16); if
+                # none, an exact count at t_hi.
+                start = line_start(lam, t_lo, t_hi, est_lo, budget, base, lo, hi)
+                aim = start
+                if est_hi > est_lo:
+                    aim += (t_hi - start) * (float(budget - est_lo) / float(est_hi - est_lo))
+                guess = product_near(lam, t_lo, t_hi, aim, budget, lo, hi)
             else:  # nothing estimated above the flat: the next product above it
                 guess = product_above(lam, t_lo, budget, lo, hi)
             under = 0
@@ -1989,6 +2027,12 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_min,
                         counted = (-1, 0.0, 0.0)
         if hi_t < INF:  # a refused guess bounded the bracket from above
             t = t_lo
+            if t_lo > 0.0 and est_lo < budget < hi_c and start < hi_t:
+                # Up the line from the lower end's estimate to the refused guess's exact
+                # count, aimed below the budget by the counts' scatter, rather than at the
+                # lower end itself, which the estimates know already.
+                target = budget - scatter(budget, est_lo)
+                t = start + (hi_t - start) * (max(target - est_lo, 0.0) / float(hi_c - est_lo))
             if t_lo == 0.0:
                 # No lower end: the line from the least product a key can have (with no key
                 # below it) up to the refused guess (a narrow spread, every worker at one key

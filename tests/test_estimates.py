@@ -370,8 +370,9 @@ def test_every_implementation_brackets_alike_and_the_bracket_holds(distribution,
     bracket = found["python"]
     for name, other in found.items():
         assert other == bracket, name
-    t_lo, t_hi, code = bracket
+    t_lo, t_hi, code, c_lo, c_hi = bracket
     assert code in (threshold.NARROW, threshold.LANDED, threshold.JUMP)
+    assert c_lo < budget <= c_hi  # the estimates at the ends
     assert exact_total(lam, t_lo, budget, lo, hi) < budget
     if code == threshold.NARROW:
         assert exact_total(lam, t_hi, budget, lo, hi) >= budget
@@ -393,7 +394,8 @@ def test_every_implementation_brackets_alike_from_the_lower_end_at_lam_min(distr
     bracket = found["python"]
     for name, other in found.items():
         assert other == bracket, name
-    t_lo, t_hi, code = bracket
+    t_lo, t_hi, code, c_lo, c_hi = bracket
+    assert c_lo < budget <= c_hi
     assert t_lo >= t_min * (1.0 - MARGIN) and exact_total(lam, t_lo, budget) < budget
     if code == threshold.NARROW:
         assert exact_total(lam, t_hi, budget) >= budget
@@ -422,8 +424,8 @@ def test_without_bounds_no_estimate_looks_past_the_fastest_worker(kind):
     bracket = found["python"]
     for name, other in found.items():
         assert other == bracket, name
-    t_lo, t_hi, code = bracket
-    assert code == threshold.NARROW
+    t_lo, t_hi, code, c_lo, c_hi = bracket
+    assert code == threshold.NARROW and c_lo < budget <= c_hi
     assert t_hi <= t_max * (1.0 + MARGIN)
     assert exact_total(lam, t_lo, budget) < budget <= exact_total(lam, t_hi, budget)
 
@@ -654,14 +656,18 @@ def test_large_tied_problems_with_bounds_equal_the_reference(fast_backend, probl
 # call down a path that smooth inputs never take.
 LIES = {
     # far too many keys between: the selection runs out of room and 1/lam is recomputed
-    "narrow, too wide": lambda lo, hi, found: (0.5 * lo, 4.0 * hi, threshold.NARROW),
+    "narrow, too wide": lambda lo, hi, c_lo, c_hi: (0.5 * lo, 4.0 * hi, threshold.NARROW, c_lo, c_hi),
     # a lower end that is not below t*: the exact count there shows it
-    "narrow, lower end too high": lambda lo, hi, found: (4.0 * hi, 8.0 * hi, threshold.NARROW),
-    # a jump far below the upper end: its largest product is not t*, the split says so
-    "jump, upper end too high": lambda lo, hi, found: (0.5 * lo, 4.0 * hi, threshold.JUMP),
-    "passes ran out": lambda lo, hi, found: (0.5 * lo, 4.0 * hi, 0),
-    "landed, off the budget": lambda lo, hi, found: (0.5 * lo, 1.7 * hi, threshold.LANDED),
-    "nothing found": lambda lo, hi, found: (0.0, math.inf, 0),
+    "narrow, lower end too high": lambda lo, hi, c_lo, c_hi: (4.0 * hi, 8.0 * hi, threshold.NARROW, c_lo, c_hi),
+    # a jump far below the upper end: the product next to the line's aim is not t*, the
+    # split says so
+    "jump, upper end too high": lambda lo, hi, c_lo, c_hi: (0.5 * lo, 4.0 * hi, threshold.JUMP, c_lo, c_hi),
+    # estimates at the ends that aim the guess, and the first count after a refusal, anywhere
+    "jump, ends' estimates far off": lambda lo, hi, c_lo, c_hi: (0.5 * lo, 4.0 * hi, threshold.JUMP, 0, 1),
+    "jump, ends' estimates equal": lambda lo, hi, c_lo, c_hi: (0.5 * lo, 4.0 * hi, threshold.JUMP, c_hi, c_hi),
+    "passes ran out": lambda lo, hi, c_lo, c_hi: (0.5 * lo, 4.0 * hi, 0, c_lo, c_hi),
+    "landed, off the budget": lambda lo, hi, c_lo, c_hi: (0.5 * lo, 1.7 * hi, threshold.LANDED, c_lo, c_hi),
+    "nothing found": lambda lo, hi, c_lo, c_hi: (0.0, math.inf, 0, c_lo, c_hi),
 }
 
 
@@ -675,8 +681,8 @@ def test_misleading_estimates_cost_passes_never_correctness(monkeypatch, lie, di
     honest = threshold.estimate_bracket
 
     def misleading(*args):
-        t_lo, t_hi, found = honest(*args)
-        return LIES[lie](t_lo if t_lo > 0 else 1e-3, t_hi if t_hi < math.inf else 1e3, found)
+        t_lo, t_hi, found, c_lo, c_hi = honest(*args)
+        return LIES[lie](t_lo if t_lo > 0 else 1e-3, t_hi if t_hi < math.inf else 1e3, c_lo, c_hi)
 
     monkeypatch.setattr(threshold, "estimate_bracket", misleading)
     out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)

@@ -443,7 +443,7 @@ def test_a_wrong_guess_from_the_sample_costs_passes_never_correctness(monkeypatc
     out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
     assert threshold.allocate_into(lam, budget, out, ties, heap) == 0
     # Refused: the split counts 3 n keys below 4, too few for the budget.
-    assert found[0][1:] == (4.0, threshold.TIED) and guesses[0] == (4.0, 3 * n), (found, guesses)
+    assert found[0][1:3] == (4.0, threshold.TIED) and guesses[0] == (4.0, 3 * n), (found, guesses)
     assert is_canonical(lam, budget, out)
     np.testing.assert_array_equal(fa.allocate(lam, budget, backend=fast_backend), out)
 
