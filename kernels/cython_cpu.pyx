@@ -2957,6 +2957,35 @@ cdef inline void finish_bracketed(const double[::1] lam, const double[::1] inv, 
     bracket[1] = tstar
 
 
+cdef int64_t sampled_holders(const double[::1] lam, double p, int64_t budget, const int64_t* lo,
+                             const int64_t* hi) noexcept nogil:
+    # threshold.sampled_holders
+    cdef Py_ssize_t n = lam.shape[0], i = 0
+    cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
+    cdef int64_t k = 0, c
+    cdef double x
+    while i < n:
+        x = lam[i]
+        if 0.0 < x < INFINITY:
+            c = max(count_le(x, p, high_of(hi, i, budget)), low_of(lo, i))
+            if c > low_of(lo, i) and <double>c * x == p:
+                k += 1
+        i += stride
+    return k
+
+
+cdef double refused_aim(int64_t budget, double t_lo, double start, int64_t est_lo, double hi_t, int64_t hi_c,
+                        double key_min, int64_t base) noexcept nogil:
+    # threshold.refused_aim
+    cdef double t = t_lo
+    if t_lo > 0.0 and est_lo < budget < hi_c and start < hi_t:
+        t = start + (hi_t - start) * (max(<double>budget - scatter(budget, est_lo) - <double>est_lo, 0.0)
+                                      / <double>(hi_c - est_lo))
+    if t_lo == 0.0:
+        t = key_min + (hi_t - key_min) * (<double>(budget - base) / <double>(hi_c - base))
+    return t
+
+
 cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_t budget,
                             double reach, double t, double t2, double slope, double first, int64_t base,
                             double t_min, double t_max, double key_min, int64_t[::1] out, int64_t[::1] ties,
@@ -2986,7 +3015,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef int found
     cdef double est[2]
     cdef int64_t est_c[2]  # the estimates at est[0] and est[1]
-    cdef double start, aim
+    cdef double start, line_t
     cdef double spare[2]  # what that pass also finds, unused here (est holds the bracket)
     cdef double guess, total
     cdef Py_ssize_t listed
@@ -3023,10 +3052,10 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                 guess = est[1]
             elif est[1] < INFINITY:  # next to where the line through the estimates reaches the budget
                 start = line_start(lam, est[0], est[1], est_c[0], budget, base, lo, hi)
-                aim = start
+                line_t = start
                 if est_c[1] > est_c[0]:
-                    aim += (est[1] - start) * (<double>(budget - est_c[0]) / <double>(est_c[1] - est_c[0]))
-                guess = product_near(lam, est[0], est[1], aim, budget, lo, hi)
+                    line_t += (est[1] - start) * (<double>(budget - est_c[0]) / <double>(est_c[1] - est_c[0]))
+                guess = product_near(lam, est[0], est[1], line_t, budget, lo, hi)
             else:  # nothing estimated above the flat: the next product above it
                 guess = product_above(lam, est[0], budget, lo, hi)
             under = 0
@@ -3062,12 +3091,25 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                     if hi_t < INFINITY:  # the count at t_hi is no longer the upper end
                         counted = -1
         if hi_t < INFINITY:  # a refused guess bounded the bracket from above
-            t = est[0]
-            if est[0] > 0.0 and est_c[0] < budget < hi_c and start < hi_t:  # up the line, as threshold
-                aim = <double>budget - scatter(budget, est_c[0])
-                t = start + (hi_t - start) * (max(aim - <double>est_c[0], 0.0) / <double>(hi_c - est_c[0]))
-            if est[0] == 0.0:  # the line from the least product a key can have, as threshold
-                t = key_min + (hi_t - key_min) * (<double>(budget - base) / <double>(hi_c - base))
+            t = refused_aim(budget, est[0], start, est_c[0], hi_t, hi_c, key_min, base)
+            guess = product_near(lam, est[0], hi_t, t, budget, lo, hi)
+            if 0.0 < guess < t and sampled_holders(lam, guess, budget, lo, hi) >= 2:
+                # no sampled product between the aim and the refused guess: the sample's
+                # product below goes to the split (threshold.allocate_positive)
+                under = try_as_tstar(lam, inv, budget, reach, guess, out, heap, ties, lo, hi, limit, &hi_t, &hi_c)
+                if under == TAKEN:
+                    bracket[0] = est[0]
+                    bracket[1] = guess
+                    return
+                if under < budget:  # the lower end, its counts the split's marks
+                    lo_t = guess
+                    lo_c = under + marks_to_counts(out)
+                    lo_next = guess
+                    have_lo = True
+                    streak = 1
+                    t = lo_t + (hi_t - lo_t) * (<double>(budget - lo_c) / <double>(hi_c - lo_c))
+                else:
+                    t = refused_aim(budget, est[0], start, est_c[0], hi_t, hi_c, key_min, base)
         else:
             t = est[1] if est[1] < INFINITY else max(est[0], t)
         t2 = est[0]

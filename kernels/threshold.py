@@ -1902,6 +1902,39 @@ def product_above(lam, t_lo, budget, lo, hi):
 
 
 @register_jitable
+def sampled_holders(lam, p, budget, lo, hi):
+    """How many of the sampled workers have a key at product ``p``."""
+    n = lam.shape[0]
+    k = 0
+    for i in range(0, n, max(n // SAMPLED_WORKERS, 1)):
+        x = lam[i]
+        if 0.0 < x < INF:
+            c = max(count_le(x, p, high_of(hi, i, budget)), low_of(lo, i))
+            k += int(c > low_of(lo, i) and c * x == p)
+    return k
+
+
+@register_jitable
+def refused_aim(budget, t_lo, start, est_lo, hi_t, hi_c, key_min, base):
+    """The first exact count's threshold after the split refused a guess with ``hi_c >= budget``
+    keys at or below ``hi_t``, inside the estimates' bracket from ``t_lo`` (``est_lo`` keys
+    there; the line starts at ``start``, :func:`line_start`)."""
+    t = t_lo
+    if t_lo > 0.0 and est_lo < budget < hi_c and start < hi_t:
+        # Up the line from the lower end's estimate to the refused guess's exact count,
+        # aimed below the budget by the counts' scatter, rather than at the lower end
+        # itself, which the estimates know already.
+        target = budget - scatter(budget, est_lo)
+        t = start + (hi_t - start) * (max(target - est_lo, 0.0) / float(hi_c - est_lo))
+    if t_lo == 0.0:
+        # No lower end: the line from the least product a key can have (with no key below
+        # it) up to the refused guess (a narrow spread, every worker at one key there: from
+        # 0 the line had counted below lam_min, nothing).
+        t = key_min + (hi_t - key_min) * (float(budget - base) / float(hi_c - base))
+    return t
+
+
+@register_jitable
 def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_min, t_max, key_min, out, ties, heap, lo,
                       hi):
     """The allocation over workers with ``0 < lam <= inf`` (``budget > 0``), from the guess ``t``
@@ -2026,18 +2059,24 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_min,
                     if hi_t < INF:  # the count at t_hi is no longer the upper end
                         counted = (-1, 0.0, 0.0)
         if hi_t < INF:  # a refused guess bounded the bracket from above
-            t = t_lo
-            if t_lo > 0.0 and est_lo < budget < hi_c and start < hi_t:
-                # Up the line from the lower end's estimate to the refused guess's exact
-                # count, aimed below the budget by the counts' scatter, rather than at the
-                # lower end itself, which the estimates know already.
-                target = budget - scatter(budget, est_lo)
-                t = start + (hi_t - start) * (max(target - est_lo, 0.0) / float(hi_c - est_lo))
-            if t_lo == 0.0:
-                # No lower end: the line from the least product a key can have (with no key
-                # below it) up to the refused guess (a narrow spread, every worker at one key
-                # there: from 0 the line had counted below lam_min, nothing).
-                t = key_min + (hi_t - key_min) * (float(budget - base) / float(hi_c - base))
+            t = refused_aim(budget, t_lo, start, est_lo, hi_t, hi_c, key_min, base)
+            p = product_near(lam, t_lo, hi_t, t, budget, lo, hi)
+            if 0.0 < p < t and sampled_holders(lam, p, budget, lo, hi) >= 2:
+                # The sample has no product between that aim and the refused guess: if it is
+                # right, a count there is the guess's own. Its product below goes to the split.
+                under, hi_t, hi_c = try_as_tstar(lam, inv, budget, reach, p, out, heap, ties, lo, hi, limit, hi_t,
+                                                 hi_c)
+                if under == TAKEN:
+                    return t_lo, p
+                if under < budget:  # the lower end, its counts the split's marks
+                    lo_t = p
+                    lo_c = under + marks_to_counts(out)
+                    lo_next = p  # the product above it is not known
+                    have_lo = True
+                    streak = 1
+                    t = lo_t + (hi_t - lo_t) * (float(budget - lo_c) / float(hi_c - lo_c))
+                else:
+                    t = refused_aim(budget, t_lo, start, est_lo, hi_t, hi_c, key_min, base)
         else:
             t = t_hi if t_hi < INF else max(t_lo, t)
         t2 = t_lo
