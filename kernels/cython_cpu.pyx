@@ -34,6 +34,9 @@ cdef Py_ssize_t BOUNDED_SAMPLE = 1024
 cdef double BOUNDED_NOISE = 2.0
 cdef double BOUNDED_CLOSE = 0.25
 cdef Py_ssize_t BOUNDED_STRIDE = 64
+cdef int BOUNDED_STEPS = 8
+cdef Py_ssize_t BOUNDED_BRACKET_FROM = 256
+cdef double BOUNDED_WIDTH = 1.0625
 cdef double SECANT_TRUST = 2.0
 cdef double ROOT_WIDTH = 0.0009765625  # 2**-10
 cdef int NARROW = 1
@@ -3555,14 +3558,48 @@ cdef double sampled_count(const double[::1] lam, int64_t budget, double t, const
     return total
 
 
+cdef void sampled_relaxation_at(const double[::1] scratch, Py_ssize_t m, double t, double* sums) noexcept nogil:
+    # threshold.sampled_relaxation_at: (sum, sum of squares, slope) into sums
+    cdef Py_ssize_t k
+    cdef double total = 0.0, squares = 0.0, slope = 0.0, least = 0.25 / t, v, low, cap, q, c
+    for k in range(m):
+        v = scratch[3 * k]
+        low = scratch[3 * k + 1]
+        cap = scratch[3 * k + 2]
+        q = t * (v if v > least else least) - 0.5
+        c = q if q > low else low
+        c = c if c < cap else cap
+        total += c
+        squares += c * c
+        slope += v if (low < q) & (q < cap) else 0.0
+    sums[0] = total
+    sums[1] = squares
+    sums[2] = slope
+
+
+cdef double sampled_end(const double[::1] scratch, Py_ssize_t m, int bound) noexcept nogil:
+    # threshold.sampled_end
+    cdef Py_ssize_t k
+    cdef double end = 0.0 if bound == 2 else INFINITY, v, p
+    for k in range(m):
+        v = scratch[3 * k]
+        if v > 0.0:
+            p = (scratch[3 * k + bound] + 0.5) / v
+            end = max(end, p) if bound == 2 else min(end, p)
+    return min(end, DBL_MAX)
+
+
 cdef double sampled_bounded_guess(const double[::1] lam, int64_t budget, double t, const int64_t* lo,
                                   const int64_t* hi, double[::1] scratch) noexcept nogil:
     # threshold.sampled_bounded_guess (the same sums in the same order)
-    cdef Py_ssize_t n = lam.shape[0], i = 0, m = 0, k
+    cdef Py_ssize_t n = lam.shape[0], i = 0, m = 0
     cdef Py_ssize_t most = n // BOUNDED_STRIDE if n // BOUNDED_STRIDE > 1 else 1
     cdef Py_ssize_t stride
-    cdef double x, target, total, squares, slope, v, low, cap, q, c, nxt, least, spread = 0.0
-    cdef int step
+    cdef double x, target, nxt, line, u, f, spread = 0.0
+    cdef double a = 0.0, b = INFINITY, total_a = 0.0, total_b = 0.0
+    cdef double sums[3]
+    cdef int step, moved, side = 0
+    cdef bint bracketed
     if most > BOUNDED_SAMPLE:
         most = BOUNDED_SAMPLE
     stride = n // most if n // most > 1 else 1
@@ -3574,31 +3611,58 @@ cdef double sampled_bounded_guess(const double[::1] lam, int64_t budget, double 
         m += 1
         i += stride
     target = budget * (<double>m / n)
-    for step in range(8):
-        total = 0.0
-        squares = 0.0
-        slope = 0.0
-        least = 0.25 / t  # no product below 2**-1022 (threshold)
-        for k in range(m):
-            v = scratch[3 * k]
-            low = scratch[3 * k + 1]
-            cap = scratch[3 * k + 2]
-            q = t * (v if v > least else least) - 0.5
-            c = q if q > low else low
-            c = c if c < cap else cap
-            total += c
-            squares += c * c
-            slope += v if (low < q) & (q < cap) else 0.0
+    for step in range(BOUNDED_STEPS):
+        sampled_relaxation_at(scratch, m, t, sums)
         if step == 0:
-            spread = sqrt(max(squares - total * total / m, 0.0))
-            if fabs(total - target) <= BOUNDED_NOISE * spread:
+            spread = sqrt(max(sums[1] - sums[0] * sums[0] / m, 0.0))
+            if fabs(sums[0] - target) <= BOUNDED_NOISE * spread:
                 return t
-        if not (slope > 0.0) or fabs(total - target) <= BOUNDED_CLOSE * spread:
+        if fabs(sums[0] - target) <= BOUNDED_CLOSE * spread:
             return t
-        nxt = t + (target - total) / slope
-        if not (0.0 < nxt < INFINITY):
+        moved = -1 if sums[0] < target else 1
+        if moved < 0:
+            a = t
+            total_a = sums[0]
+        else:
+            b = t
+            total_b = sums[0]
+        nxt = t + (target - sums[0]) / sums[2] if sums[2] > 0.0 else -1.0
+        bracketed = 0.0 < a and b < INFINITY
+        if a < nxt < b and not (bracketed and moved < 0):
+            t = nxt
+            side = moved
+            continue
+        if m < BOUNDED_BRACKET_FROM:  # Newton alone (threshold)
+            if 0.0 < nxt < INFINITY:
+                t = nxt
+                continue
             return t
-        t = nxt
+        if b == INFINITY:  # the missing ends, as threshold
+            b = sampled_end(scratch, m, 2)
+            sampled_relaxation_at(scratch, m, b, sums)
+            total_b = sums[0]
+            if not (total_b >= target and t < b):
+                return t
+        if a == 0.0:
+            a = sampled_end(scratch, m, 1)
+            sampled_relaxation_at(scratch, m, a, sums)
+            total_a = sums[0]
+            if not (total_a < target and 0.0 < a < t):
+                return t
+        if b <= a * BOUNDED_WIDTH:
+            return t
+        if moved == side:  # Illinois, as threshold
+            if moved < 0:
+                total_b = target + 0.5 * (total_b - target)
+            else:
+                total_a = target - 0.5 * (target - total_a)
+        u = log(a)
+        f = (target - total_a) / (total_b - total_a)
+        line = min(max(exp(u + (log(b) - u) * min(max(f, 0.01), 0.99)), a), b)
+        if a < nxt < b and nxt > line:
+            line = nxt
+        side = moved
+        t = line
     return t
 
 

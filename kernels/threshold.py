@@ -2656,6 +2656,14 @@ BOUNDED_NOISE = 2.0
 #: ... and stops stepping within this share of that deviation, past what the sample knows.
 BOUNDED_CLOSE = 0.25
 BOUNDED_STRIDE = 64
+#: Steps :func:`sampled_bounded_guess` takes at most.
+BOUNDED_STEPS = 8
+#: From this many sampled workers :func:`sampled_bounded_guess` brackets where Newton fails:
+#: fewer, spread over hundreds of orders of magnitude, put the sample's root anywhere (64
+#: workers of ``10**uniform(-300, 300)``: 5 -> 9 passes).
+BOUNDED_BRACKET_FROM = 256
+#: A bracket this narrow (the ratio of its ends) ends :func:`sampled_bounded_guess`.
+BOUNDED_WIDTH = 1.0625
 
 
 @register_jitable
@@ -2674,6 +2682,12 @@ def sampled_bounded_guess(lam, budget, t, lo, hi, scratch):
     within a few percent and the steps after it start from there (bounded table and
     shapes 339 -> 315 passes); where the sample is no better than the relaxation
     (bounds that rarely bind), its noise would only cost, and the relaxation stays.
+
+    Times over many orders of magnitude leave every sampled worker at a bound at the
+    relaxation (dozens of orders of magnitude from ``t*``), or make the count grow like
+    ``log t``, which Newton climbs slowly; from :data:`BOUNDED_BRACKET_FROM` sampled workers
+    the steps then go along the line in ``log t`` between the ends the sample brackets
+    (``lognormal(0, 20)`` times, 65,536 workers at 4 tasks a worker: 6 -> 4 passes).
     """
     n = lam.shape[0]
     stride = max(n // min(BOUNDED_SAMPLE, max(n // BOUNDED_STRIDE, 1)), 1)
@@ -2685,31 +2699,103 @@ def sampled_bounded_guess(lam, budget, t, lo, hi, scratch):
         scratch[3 * m + 2] = float(high_of(hi, i, budget))
         m += 1
     target = budget * (m / n)
-    for step in range(8):
-        total = 0.0
-        squares = 0.0
-        slope = 0.0
-        least = 0.25 / t  # t * v under 1/4 counts the minimum either way: no product below 2**-1022
-        for k in range(m):
-            v = scratch[3 * k]
-            low = scratch[3 * k + 1]
-            cap = scratch[3 * k + 2]
-            q = t * max(v, least) - 0.5
-            c = min(max(q, low), cap)
-            total += c
-            squares += c * c
-            slope += v if (low < q) & (q < cap) else 0.0
+    a = 0.0  # the sample holds fewer than target keys at a, at least target at b
+    b = INF
+    total_a = 0.0
+    total_b = 0.0
+    side = 0  # the end the last step moved: -1 a, 1 b
+    for step in range(BOUNDED_STEPS):
+        total, squares, slope = sampled_relaxation_at(scratch, m, t)
         if step == 0:
             spread = math.sqrt(max(squares - total * total / m, 0.0))  # the sampled count's deviation
             if abs(total - target) <= BOUNDED_NOISE * spread:
                 return t
-        if not (slope > 0.0) or abs(total - target) <= BOUNDED_CLOSE * spread:
+        if abs(total - target) <= BOUNDED_CLOSE * spread:
             return t
-        nxt = t + (target - total) / slope
-        if not (0.0 < nxt < INF):
+        moved = -1 if total < target else 1
+        if moved < 0:
+            a = t
+            total_a = total
+        else:
+            b = t
+            total_b = total
+        nxt = t + (target - total) / slope if slope > 0.0 else -1.0
+        bracketed = 0.0 < a and b < INF
+        if a < nxt < b and not (bracketed and moved < 0):
+            t = nxt
+            side = moved
+            continue
+        # Newton left what the sample brackets, or every sampled worker sits at a bound, or
+        # it steps up inside a bracket: times over many orders of magnitude make counts that
+        # grow like log t, which Newton from below climbs an order of magnitude or two a
+        # step (from the relaxation it stopped dozens short, every worker at a bound).
+        if m < BOUNDED_BRACKET_FROM:  # Newton alone: a small sample's ends say too little
+            if 0.0 < nxt < INF:
+                t = nxt
+                continue
             return t
-        t = nxt
+        # A missing end: where every sampled worker is at its cap, or at its minimum.
+        if b == INF:
+            b = sampled_end(scratch, m, 2)
+            total_b = sampled_relaxation_at(scratch, m, b)[0]
+            if not (total_b >= target and t < b):
+                return t
+        if a == 0.0:
+            a = sampled_end(scratch, m, 1)
+            total_a = sampled_relaxation_at(scratch, m, a)[0]
+            if not (total_a < target and 0.0 < a < t):
+                return t
+        if b <= a * BOUNDED_WIDTH:
+            return t
+        # The line in log t between the ends, or Newton's step up if that goes further (counts
+        # linear in t, where the line in log t falls short); an end that stays twice in a row
+        # counts as half as far from the target (Illinois), so that the steps do not crawl.
+        if moved == side:
+            if moved < 0:
+                total_b = target + 0.5 * (total_b - target)
+            else:
+                total_a = target - 0.5 * (target - total_a)
+        u = math.log(a)
+        f = (target - total_a) / (total_b - total_a)
+        line = min(max(math.exp(u + (math.log(b) - u) * min(max(f, 0.01), 0.99)), a), b)
+        if a < nxt < b and nxt > line:
+            line = nxt
+        side = moved
+        t = line
     return t
+
+
+@register_jitable
+def sampled_relaxation_at(scratch, m, t):
+    """The sample's relaxation at ``t`` (:func:`sampled_bounded_guess`): ``(sum, sum of squares,
+    slope)``."""
+    total = 0.0
+    squares = 0.0
+    slope = 0.0
+    least = 0.25 / t  # t * v under 1/4 counts the minimum either way: no product below 2**-1022
+    for k in range(m):
+        v = scratch[3 * k]
+        low = scratch[3 * k + 1]
+        cap = scratch[3 * k + 2]
+        q = t * max(v, least) - 0.5
+        c = min(max(q, low), cap)
+        total += c
+        squares += c * c
+        slope += v if (low < q) & (q < cap) else 0.0
+    return total, squares, slope
+
+
+@register_jitable
+def sampled_end(scratch, m, bound):
+    """Where every sampled worker is at its cap (``bound = 2``: the largest ``(cap + 1/2) / v``)
+    or at its minimum (``bound = 1``: the least ``(min + 1/2) / v``)."""
+    end = 0.0 if bound == 2 else INF
+    for k in range(m):
+        v = scratch[3 * k]
+        if v > 0.0:
+            p = (scratch[3 * k + bound] + 0.5) / v
+            end = max(end, p) if bound == 2 else min(end, p)
+    return min(end, DBL_MAX)
 
 
 @register_jitable

@@ -716,11 +716,13 @@ def test_the_sampled_guess_with_bounds_is_the_same_everywhere(distribution, n, b
 
 
 @pytest.mark.parametrize("distribution, moves", [("exponential", True), ("paper", True), ("zeros", True),
-                                                 ("lognormal", False), ("uniform", False)])
+                                                 ("wide", True), ("lognormal", False), ("uniform", False)])
 def test_the_sampled_guess_moves_only_where_the_bounds_move_t_star(distribution, moves):
     # At most twice the average a worker: caps hold the fast workers of exponential and
     # linear times, and the relaxation, which ignores them, lands 27-75 % short of the
-    # budget; the sample with its bounds lands within 4 %. Where the bounds move t* less
+    # budget; the sample with its bounds lands within 4 %. Times over dozens of orders of
+    # magnitude (wide) leave every sampled worker at a bound at the relaxation, 73 % short:
+    # the steps along the line in log t land within 2 %. Where the bounds move t* less
     # than the sample's own noise (log-normal, uniform times), the relaxation stays.
     n, budget = 65536, 262144
     lam = _bench.make_lam(n, distribution=distribution)
