@@ -2763,6 +2763,16 @@ cdef bint pair_thresholds(int64_t budget, double s, int64_t c, double slope, dou
     return True
 
 
+cdef inline int found_bracket(double* bracket, int64_t* ends, double t_lo, double t_hi, int64_t lo_c,
+                              int64_t hi_c, int found) noexcept nogil:
+    # estimate_bracket's answer: (t_lo, t_hi) into bracket, the estimates at them into ends
+    bracket[0] = t_lo
+    bracket[1] = t_hi
+    ends[0] = lo_c
+    ends[1] = hi_c
+    return found
+
+
 cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t budget, double t, double t2,
                           double slope, double first, int64_t base, int64_t width, const int64_t* lo,
                           const int64_t* hi, double t_min, double t_max, double* bracket,
@@ -2810,11 +2820,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                 total = totals[1]
             c = ESTIMATE_CAP if total >= <double>ESTIMATE_CAP else <int64_t>total
             if c == budget:
-                bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
-                bracket[1] = s
-                ends[0] = lo_c
-                ends[1] = hi_c
-                return LANDED
+                return found_bracket(bracket, ends, lo_s * (1.0 - ESTIMATE_MARGIN), s, lo_c, hi_c, LANDED)
             flat = (c == lo_c and have_lo) if c < budget else c == hi_c
             if flat and k == 1 and (c < budget) == (prev_c < budget):
                 # a pair's second threshold on its first's side: no ties said in a bracket wider
@@ -2831,28 +2837,18 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                 hi_c = c
                 streak = (streak if streak < 0 else 0) - 1
             if hi_c - lo_c <= width:
-                bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
-                bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
-                ends[0] = lo_c
-                ends[1] = hi_c
-                return NARROW
+                return found_bracket(bracket, ends, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN),
+                                     lo_c, hi_c, NARROW)
             if flat:
-                bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
-                bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
-                ends[0] = lo_c
-                ends[1] = hi_c
-                return JUMP
+                return found_bracket(bracket, ends, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN),
+                                     lo_c, hi_c, JUMP)
         if hi_s < INFINITY and n >= SAMPLED_TIES_FROM:
             # ties: a product many sampled workers share (threshold.estimate_bracket)
             p = sampled_top(lam, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), budget, lo, hi,
                             &share, &alone)
             if share >= <double>max(2 * (hi_c - budget), width) or (alone and have_lo and
                                                                       share >= 0.5 * <double>(hi_c - lo_c)):
-                bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
-                bracket[1] = p
-                ends[0] = lo_c
-                ends[1] = hi_c
-                return TIED
+                return found_bracket(bracket, ends, lo_s * (1.0 - ESTIMATE_MARGIN), p, lo_c, hi_c, TIED)
         s2 = -1.0
         if lo != NULL and not (step == 0 and lo_s < t2 < hi_s):  # as threshold: pairs with bounds only
             near_s = s
@@ -2873,11 +2869,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
         prev_s = s
         prev_c = c
         s = nxt if nxt < t_max else t_max  # with bounds t_max is +inf: s2 needs no clamp
-    bracket[0] = lo_s * (1.0 - ESTIMATE_MARGIN)
-    bracket[1] = hi_s * (1.0 + ESTIMATE_MARGIN)
-    ends[0] = lo_c
-    ends[1] = hi_c
-    return 0
+    return found_bracket(bracket, ends, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), lo_c, hi_c, 0)
 
 
 cdef double line_start(const double[::1] lam, double t_lo, double t_hi, int64_t c_lo, int64_t budget,
@@ -3802,8 +3794,8 @@ def inverse_checking_with(level, const double[::1] lam, double[::1] inv, double 
     """threshold.inverse_checking_pass as implementation ``level`` computes it: ``(sum(1/lam),
     entries not >= 0, zeros, entries < inf, estimate at s, its slope, bad bounds, sum of the
     minimums, sum of the available workers' caps, room above the minimums of the lam = 0
-    workers, estimate at s * SLOPE_STEP)``, with ``1/lam`` written to ``inv``; ``least > 0``: the estimate multiplies ``s``
-    by ``max(1/lam, least)`` (threshold's ``least``; 0 for None)."""
+    workers, estimate at s * SLOPE_STEP)``, with ``1/lam`` written to ``inv``; ``least > 0``:
+    the estimate multiplies ``s`` by ``max(1/lam, least)`` (threshold's ``least``; 0 for None)."""
     cdef int code = _level_code(level)
     cdef int64_t counts[3]
     cdef double check[4]

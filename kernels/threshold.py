@@ -2367,9 +2367,9 @@ def inverse_checking_pass(lam, inv, s, budget, lo, hi, least):
     the two passes. The pass divides, so it cannot flush tiny products (:func:`flush_tiny`):
     where they may occur, the caller passes ``least = 0.5 / s`` (else None), and the estimate
     multiplies ``s`` by ``max(1/lam, least)``, the same term (both below 1 where they
-    differ), and never a product below ``2**-1022``. What it finds means something only where :func:`scan` would have taken
-    the estimate (valid ``lam``, an available worker, ``1/lam`` summed without overflow);
-    :func:`allocate_guided` checks that first.
+    differ), and never a product below ``2**-1022``. What it finds means something only
+    where :func:`scan` would have taken the estimate (valid ``lam``, an available worker,
+    ``1/lam`` summed without overflow); :func:`allocate_guided` checks that first.
     """
     cap = float(budget)
     s2 = s * SLOPE_STEP
