@@ -1480,16 +1480,18 @@ cdef extern from *:
 
     #if FASTATA_X86_SIMD
     /* The bounds' check of one vector (fastata_estimate_*_body with check): x = 1/lam, l and h
-       the bounds, low and cap as doubles; adds to the bad bounds' count, the minimums, the
-       available workers' caps and the room above the minimums of the lam = 0 workers. */
+       the bounds, low and cap as doubles; adds to the bad bounds' count (with the lanes
+       already flagged: the validation pass's invalid lam), the minimums, the available
+       workers' caps and the room above the minimums of the lam = 0 workers. */
     __attribute__((target("avx512f,avx512dq")))
     static inline __attribute__((always_inline)) void
     fastata_check8(__m512d x, __m512i l, __m512i h, __m512d low, __m512d cap, __m512i vbudget,
-                   __m512d *bad, __m512d *taken, __m512d *capacity, __m512d *room) {
+                   __mmask8 flagged, __m512d *bad, __m512d *taken, __m512d *capacity, __m512d *room) {
         const __m512i izero = _mm512_setzero_si512();
         __mmask8 none = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_EQ_OQ);
-        __mmask8 wrong = _mm512_cmpgt_epi64_mask(izero, l) | _mm512_cmpgt_epi64_mask(l, h)
-                         | _mm512_cmpgt_epi64_mask(l, vbudget)
+        /* above min(max_tasks, budget), which the caller's cap computed too */
+        __mmask8 wrong = flagged | _mm512_cmpgt_epi64_mask(izero, l)
+                         | _mm512_cmpgt_epi64_mask(l, _mm512_min_epi64(h, vbudget))
                          | (__mmask8)(none & _mm512_cmpgt_epi64_mask(l, izero));
         *bad = _mm512_mask_add_pd(*bad, wrong, *bad, _mm512_set1_pd(1.0));
         *taken = _mm512_add_pd(*taken, low);
@@ -1501,12 +1503,14 @@ cdef extern from *:
     __attribute__((target("avx2")))
     static inline __attribute__((always_inline)) void
     fastata_check4(__m256d x, __m256i l, __m256i h, __m256d low, __m256d cap, __m256i vbudget,
-                   __m256d *bad, __m256d *taken, __m256d *capacity, __m256d *room) {
+                   __m256i flagged, __m256d *bad, __m256d *taken, __m256d *capacity, __m256d *room) {
         const __m256i izero = _mm256_setzero_si256();
         __m256d none = _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_EQ_OQ);
+        /* above min(max_tasks, budget), which the caller's cap computed too */
+        __m256i high = _mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget));
         __m256i wrong = _mm256_or_si256(
-            _mm256_or_si256(_mm256_cmpgt_epi64(izero, l), _mm256_cmpgt_epi64(l, h)),
-            _mm256_or_si256(_mm256_cmpgt_epi64(l, vbudget),
+            _mm256_or_si256(flagged, _mm256_cmpgt_epi64(izero, l)),
+            _mm256_or_si256(_mm256_cmpgt_epi64(l, high),
                             _mm256_and_si256(_mm256_castpd_si256(none), _mm256_cmpgt_epi64(l, izero))));
         *bad = _mm256_add_pd(*bad, _mm256_and_pd(_mm256_castsi256_pd(wrong), _mm256_set1_pd(1.0)));
         *taken = _mm256_add_pd(*taken, low);
@@ -1539,8 +1543,8 @@ cdef extern from *:
                                                     & _mm512_cmp_pd_mask(c, cap, _CMP_LT_OQ), moving, x);
             if (with_check)
                 fastata_check8(x, _mm512_loadu_si512((const void *)(lo + i)),
-                               _mm512_loadu_si512((const void *)(hi + i)), low, cap, vbudget, &bad, &taken,
-                               &capacity, &room);
+                               _mm512_loadu_si512((const void *)(hi + i)), low, cap, vbudget, 0, &bad,
+                               &taken, &capacity, &room);
             c = _mm512_max_pd(c, low);
             if (i & 8)
                 t1 = _mm512_add_pd(t1, c);
@@ -1590,8 +1594,8 @@ cdef extern from *:
                                                                             _mm256_cmp_pd(c, cap, _CMP_LT_OQ)), x));
             if (with_check)
                 fastata_check4(x, _mm256_loadu_si256((const __m256i *)(lo + i)),
-                               _mm256_loadu_si256((const __m256i *)(hi + i)), low, cap, vbudget, &bad, &taken,
-                               &capacity, &room);
+                               _mm256_loadu_si256((const __m256i *)(hi + i)), low, cap, vbudget,
+                               _mm256_setzero_si256(), &bad, &taken, &capacity, &room);
             c = _mm256_max_pd(c, low);
             if (i & 4)
                 t1 = _mm256_add_pd(t1, c);
@@ -1638,22 +1642,28 @@ cdef extern from *:
     }
 
     /* threshold.inverse_checking_pass: the validation pass (fastata_inverse_at, without its
-       own estimate) and the bounds' check with the estimate at s and its slope
-       (fastata_estimate_at with slope and check) in one loop, so that the checks run while
-       the divisions do (0.44 numpy passes less than the two passes at 65,536 workers, AVX-512). Bounds
-       required, budget < 2**51. Returns sum(1/lam) over lam > 0; counts[0..2] and *top as
-       fastata_inverse_at; *estimate, *slope and check[0..3] as fastata_estimate_at. A pass
-       that divides cannot flush tiny results: with least > 0 (0.5 / s) the SIMD loops
-       estimate from s * max(1/lam, least), the same term (threshold.inverse_checking_pass). */
+       own estimate, its counts and its largest 1/lam) and the bounds' check with the estimate
+       at s and its slope (fastata_estimate_at with slope and check) in one loop, so that the
+       checks run while the divisions do (0.44 numpy passes less than the two passes at 65,536
+       workers, AVX-512). Bounds required, budget < 2**51. Returns sum(1/lam) over lam > 0;
+       *estimate, *slope and check[0..3] as fastata_estimate_at, check[0] counting the entries
+       of lam not >= 0 as well. A pass that divides cannot flush tiny results: with least > 0
+       (0.5 / s) the SIMD loops estimate from s * max(1/lam, least), the same term
+       (threshold.inverse_checking_pass). */
     static double fastata_inverse_checking_scalar(const double *lam, double *inv, const int64_t *lo,
                                                   const int64_t *hi, ptrdiff_t n, double s, double s2,
-                                                  int64_t budget, int64_t *counts, double *top,
-                                                  double *estimate, double *second, double *slope,
-                                                  double *check) {
-        double none = 0.0;
-        double sum = fastata_inverse_scalar(lam, inv, n, counts, 1.0, 0.0, HUGE_VAL, &none, top);
+                                                  int64_t budget, double *estimate, double *second,
+                                                  double *slope, double *check) {
+        double none = 0.0, top = 0.0, flagged = check[0];
+        int64_t counts[3] = {0, 0, 0};
+        double sum = fastata_inverse_scalar(lam, inv, n, counts, 1.0, 0.0, HUGE_VAL, &none, &top);
+        for (ptrdiff_t i = 0; i < n; i++) {  /* a worker flagged once, for its lam or its bounds */
+            int64_t l = lo[i];
+            flagged += !(lam[i] >= 0.0) | (l < 0) | (l > hi[i]) | (l > budget) | ((inv[i] == 0.0) & (l > 0));
+        }
         unsigned int state = fastata_flush_tiny();  /* the divisions are done */
         *estimate += fastata_estimate_scalar(inv, lo, hi, n, s, budget, slope, check);
+        check[0] = flagged;
         *second += fastata_estimate_scalar(inv, lo, hi, n, s2, budget, NULL, NULL);
         fastata_restore_tiny(state);
         return sum;
@@ -1662,28 +1672,27 @@ cdef extern from *:
     #if FASTATA_X86_SIMD
     #define FASTATA_CHECKING_SPECIALISED(body)                                                  \
         if (least > 0.0)                                                                      \
-            return body(lam, inv, lo, hi, n, s, s2, budget, counts, top, estimate, second,      \
-                        slope, check, least, 1);                                              \
-        return body(lam, inv, lo, hi, n, s, s2, budget, counts, top, estimate, second, slope,   \
-                    check, least, 0);
+            return body(lam, inv, lo, hi, n, s, s2, budget, estimate, second, slope, check,     \
+                        least, 1);                                                            \
+        return body(lam, inv, lo, hi, n, s, s2, budget, estimate, second, slope, check, least, 0);
 
     __attribute__((target("avx512f,avx512dq")))
     static inline __attribute__((always_inline)) double
     fastata_inverse_checking_avx512_body(const double *lam, double *inv, const int64_t *lo,
                                          const int64_t *hi, ptrdiff_t n, double s, double s2,
-                                         int64_t budget,
-                                         int64_t *counts, double *top, double *estimate, double *second,
-                                         double *slope,
-                                         double *check, double least, const int clamping) {
+                                         int64_t budget, double *estimate, double *second,
+                                         double *slope, double *check, double least, const int clamping) {
         const __m512d zero = _mm512_setzero_pd(), vs = _mm512_set1_pd(s), vs2 = _mm512_set1_pd(s2);
-        const __m512d vleast = _mm512_set1_pd(least);
+        const __m512d vleast = _mm512_set1_pd(least), one = _mm512_set1_pd(1.0);
         const __m512i vbudget = _mm512_set1_epi64(budget);
-        __m512d sum = zero, most = _mm512_set1_pd(*top), t0 = zero, t1 = zero, u = zero;
+        __m512d sum = zero, t0 = zero, t1 = zero, u = zero;
         __m512d moving = zero, bad = zero, taken = zero, capacity = zero, room = zero;
-        __m512i invalid = _mm512_setzero_si512(), zeros = invalid, finite = invalid;
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
-            __m512d v = fastata_inverse8(_mm512_loadu_pd(lam + i), &sum, &invalid, &zeros, &finite, &most);
+            /* fastata_inverse8 without its counts and maximum; an invalid lam flags its lane */
+            __m512d x = _mm512_loadu_pd(lam + i);
+            __m512d v = _mm512_div_pd(one, _mm512_add_pd(x, zero));
+            sum = _mm512_mask_add_pd(sum, _mm512_cmp_pd_mask(x, zero, _CMP_GT_OQ), sum, v);
             _mm512_storeu_pd(inv + i, v);
             /* fastata_estimate_avx512_body with slope and check, on v */
             __m512i l = _mm512_loadu_si512((const void *)(lo + i)), h = _mm512_loadu_si512((const void *)(hi + i));
@@ -1696,17 +1705,14 @@ cdef extern from *:
                                                low));
             moving = _mm512_mask_add_pd(moving, _mm512_cmp_pd_mask(c, low, _CMP_GE_OQ)
                                                 & _mm512_cmp_pd_mask(c, cap, _CMP_LT_OQ), moving, v);
-            fastata_check8(v, l, h, low, cap, vbudget, &bad, &taken, &capacity, &room);
+            fastata_check8(v, l, h, low, cap, vbudget, _mm512_cmp_pd_mask(x, zero, _CMP_NGE_UQ), &bad, &taken,
+                           &capacity, &room);
             c = _mm512_max_pd(c, low);
             if (i & 8)
                 t1 = _mm512_add_pd(t1, c);
             else
                 t0 = _mm512_add_pd(t0, c);
         }
-        counts[0] += _mm512_reduce_add_epi64(invalid);
-        counts[1] += _mm512_reduce_add_epi64(zeros);
-        counts[2] += _mm512_reduce_add_epi64(finite);
-        *top = _mm512_reduce_max_pd(most);
         *estimate += _mm512_reduce_add_pd(_mm512_add_pd(t0, t1));
         *second += _mm512_reduce_add_pd(u);
         *slope += _mm512_reduce_add_pd(moving);
@@ -1715,16 +1721,15 @@ cdef extern from *:
         check[2] += _mm512_reduce_add_pd(capacity);
         check[3] += _mm512_reduce_add_pd(room);
         return _mm512_reduce_add_pd(sum) + fastata_inverse_checking_scalar(lam + i, inv + i, lo + i, hi + i, n - i, s,
-                                                                           s2, budget, counts, top, estimate,
-                                                                           second, slope, check);
+                                                                           s2, budget, estimate, second, slope,
+                                                                           check);
     }
 
     __attribute__((target("avx512f,avx512dq")))
     static double fastata_inverse_checking_avx512(const double *lam, double *inv, const int64_t *lo,
                                                   const int64_t *hi, ptrdiff_t n, double s, double s2,
-                                                  int64_t budget, int64_t *counts, double *top,
-                                                  double *estimate, double *second, double *slope, double *check,
-                                                  double least) {
+                                                  int64_t budget, double *estimate, double *second, double *slope,
+                                                  double *check, double least) {
         FASTATA_CHECKING_SPECIALISED(fastata_inverse_checking_avx512_body)
     }
 
@@ -1732,19 +1737,19 @@ cdef extern from *:
     static inline __attribute__((always_inline)) double
     fastata_inverse_checking_avx2_body(const double *lam, double *inv, const int64_t *lo,
                                        const int64_t *hi, ptrdiff_t n, double s, double s2,
-                                       int64_t budget,
-                                       int64_t *counts, double *top, double *estimate, double *second,
-                                       double *slope,
-                                       double *check, double least, const int clamping) {
+                                       int64_t budget, double *estimate, double *second,
+                                       double *slope, double *check, double least, const int clamping) {
         const __m256d zero = _mm256_setzero_pd(), vs = _mm256_set1_pd(s), vs2 = _mm256_set1_pd(s2);
-        const __m256d vleast = _mm256_set1_pd(least);
+        const __m256d vleast = _mm256_set1_pd(least), one = _mm256_set1_pd(1.0);
         const __m256i vbudget = _mm256_set1_epi64x(budget);
-        __m256d sum = zero, most = _mm256_set1_pd(*top), t0 = zero, t1 = zero, u = zero;
+        __m256d sum = zero, t0 = zero, t1 = zero, u = zero;
         __m256d moving = zero, bad = zero, taken = zero, capacity = zero, room = zero;
-        __m256i invalid = _mm256_setzero_si256(), zeros = invalid, finite = invalid;
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
-            __m256d v = fastata_inverse4(_mm256_loadu_pd(lam + i), &sum, &invalid, &zeros, &finite, &most);
+            /* fastata_inverse4 without its counts and maximum; an invalid lam flags its lane */
+            __m256d x = _mm256_loadu_pd(lam + i);
+            __m256d v = _mm256_div_pd(one, _mm256_add_pd(x, zero));
+            sum = _mm256_add_pd(sum, _mm256_and_pd(_mm256_cmp_pd(x, zero, _CMP_GT_OQ), v));
             _mm256_storeu_pd(inv + i, v);
             /* fastata_estimate_avx2_body with slope and check, on v */
             __m256i l = _mm256_loadu_si256((const __m256i *)(lo + i)), h = _mm256_loadu_si256((const __m256i *)(hi + i));
@@ -1758,17 +1763,14 @@ cdef extern from *:
                                                low));
             moving = _mm256_add_pd(moving, _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(c, low, _CMP_GE_OQ),
                                                                         _mm256_cmp_pd(c, cap, _CMP_LT_OQ)), v));
-            fastata_check4(v, l, h, low, cap, vbudget, &bad, &taken, &capacity, &room);
+            fastata_check4(v, l, h, low, cap, vbudget, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_NGE_UQ)),
+                           &bad, &taken, &capacity, &room);
             c = _mm256_max_pd(c, low);
             if (i & 4)
                 t1 = _mm256_add_pd(t1, c);
             else
                 t0 = _mm256_add_pd(t0, c);
         }
-        counts[0] += fastata_isum4(invalid);
-        counts[1] += fastata_isum4(zeros);
-        counts[2] += fastata_isum4(finite);
-        *top = fastata_max4(most, *top);
         *estimate += fastata_sum4(_mm256_add_pd(t0, t1));
         *second += fastata_sum4(u);
         *slope += fastata_sum4(moving);
@@ -1777,38 +1779,33 @@ cdef extern from *:
         check[2] += fastata_sum4(capacity);
         check[3] += fastata_sum4(room);
         return fastata_sum4(sum) + fastata_inverse_checking_scalar(lam + i, inv + i, lo + i, hi + i, n - i, s, s2,
-                                                                   budget, counts, top, estimate, second, slope,
-                                                                   check);
+                                                                   budget, estimate, second, slope, check);
     }
 
     __attribute__((target("avx2")))
     static double fastata_inverse_checking_avx2(const double *lam, double *inv, const int64_t *lo,
                                                 const int64_t *hi, ptrdiff_t n, double s, double s2,
-                                                int64_t budget, int64_t *counts, double *top,
-                                                double *estimate, double *second, double *slope, double *check,
-                                                double least) {
+                                                int64_t budget, double *estimate, double *second, double *slope,
+                                                double *check, double least) {
         FASTATA_CHECKING_SPECIALISED(fastata_inverse_checking_avx2_body)
     }
     #endif
 
     static double fastata_inverse_checking_at(int level, const double *lam, double *inv,
                                               const int64_t *lo, const int64_t *hi, ptrdiff_t n,
-                                              double s, double s2, int64_t budget, int64_t *counts,
-                                              double *top, double *estimate, double *second,
-                                              double *slope, double *check, double least) {
-        counts[0] = counts[1] = counts[2] = 0;
-        *top = *estimate = *second = *slope = 0.0;
+                                              double s, double s2, int64_t budget, double *estimate,
+                                              double *second, double *slope, double *check, double least) {
+        *estimate = *second = *slope = 0.0;
         check[0] = check[1] = check[2] = check[3] = 0.0;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
-            return fastata_inverse_checking_avx512(lam, inv, lo, hi, n, s, s2, budget, counts, top, estimate,
-                                                   second, slope, check, least);
+            return fastata_inverse_checking_avx512(lam, inv, lo, hi, n, s, s2, budget, estimate, second, slope,
+                                                   check, least);
         if (level == FASTATA_AVX2)
-            return fastata_inverse_checking_avx2(lam, inv, lo, hi, n, s, s2, budget, counts, top, estimate,
-                                                 second, slope, check, least);
+            return fastata_inverse_checking_avx2(lam, inv, lo, hi, n, s, s2, budget, estimate, second, slope,
+                                                 check, least);
     #endif
-        return fastata_inverse_checking_scalar(lam, inv, lo, hi, n, s, s2, budget, counts, top, estimate, second,
-                                               slope, check);
+        return fastata_inverse_checking_scalar(lam, inv, lo, hi, n, s, s2, budget, estimate, second, slope, check);
     }
 
     /* threshold.estimate_pair_into with bounds: fastata_estimate_at at s and at s2 in one pass,
@@ -1921,9 +1918,8 @@ cdef extern from *:
     double inverse_checking_at "fastata_inverse_checking_at"(int level, const double* lam, double* inv,
                                                              const int64_t* lo, const int64_t* hi,
                                                              Py_ssize_t n, double s, double s2, int64_t budget,
-                                                             int64_t* counts, double* top, double* estimate,
-                                                             double* second, double* slope, double* check,
-                                                             double least) noexcept nogil
+                                                             double* estimate, double* second, double* slope,
+                                                             double* check, double least) noexcept nogil
     double count_one "fastata_count1"(double x, double inv, double t, double cap) noexcept nogil
     double count_at "fastata_count_at"(int level, const double* lam, const double* inv,
                                        int64_t* out, Py_ssize_t n, double t,
@@ -3342,11 +3338,10 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     cdef Py_ssize_t i
     cdef int64_t n_zero = 0, n_avail = 0, base = 0, remaining = 0, zero_room = 0
     cdef double inv_sum = 0.0, lam_min = 0.0, r, slope, first = -1.0, moving = 0.0, second = 0.0, secant, guess
-    cdef double r_sampled = 0.0, t0, t_min, t_max, up, t, top = 0.0
+    cdef double r_sampled = 0.0, t0, t_min, t_max, up, t
     cdef double guesses[3]
     cdef double sampled[2]
     cdef double check[4]
-    cdef int64_t counts[3]
     cdef double zero_above = INFINITY, reach = INFINITY  # threshold.reach_of_inverse
     cdef double extremes[2]
     cdef bint checked = False, wide = False
@@ -3367,15 +3362,13 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         wide = extremes[1] > extremes[0] * WIDE_SPREAD
     if lo != NULL and t0 > 0.0:
         inv_sum = inverse_checking_at(SIMD_LEVEL, &lam[0], &heap[0], lo, hi, lam.shape[0], t0, t0 * SLOPE_STEP,
-                                      budget, counts, &top, &first, &second, &moving, check,
-                                      0.5 / t0 if wide else 0.0)
-        # what scan would find, where it would take the estimate; else scan decides
-        checked = counts[0] == 0 and counts[2] > counts[1] and inv_sum < INFINITY
+                                      budget, &first, &second, &moving, check, 0.5 / t0 if wide else 0.0)
+        # valid lam and bounds, an available worker, 1/lam summed without overflow; else scan and
+        # the bounds' checks decide (threshold.allocate_guided)
+        checked = check[0] == 0.0 and 0.0 < inv_sum < INFINITY
     if checked:
         status = STATUS_OK
-        n_zero = counts[1]
-        n_avail = counts[2] - counts[1]
-        lam_min = 0.0  # as threshold.allocate_guided: nothing reads it with bounds here
+        lam_min = 0.0  # as threshold.allocate_guided: nothing reads it, nor n_zero and n_avail, here
     else:
         if wide:
             reach_of_inverse(extremes[0], budget, lo, t0, &zero_above, &reach)
@@ -3410,7 +3403,7 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
                 up = sampled_root(lam, budget, t, lo, hi)
                 if up > t:
                     slope = (budget - first) / (up - t)
-        if remaining == 0 or (n_zero > 0 and zero_room >= remaining):
+        if zero_room >= remaining:  # no room without lam = 0 workers: the minimums take every task
             guide[0] = guide[1] = guide[2] = 0.0
             fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties)
             return STATUS_OK
@@ -3792,26 +3785,24 @@ def inverse_with(level, const double[::1] lam, double[::1] inv, double s=1.0, in
 def inverse_checking_with(level, const double[::1] lam, double[::1] inv, double s, int64_t budget,
                           min_tasks, max_tasks, double least=0.0):
     """threshold.inverse_checking_pass as implementation ``level`` computes it: ``(sum(1/lam),
-    entries not >= 0, zeros, entries < inf, estimate at s, its slope, bad bounds, sum of the
+    entries flagged (lam not >= 0, or a bad bound), estimate at s, its slope, sum of the
     minimums, sum of the available workers' caps, room above the minimums of the lam = 0
     workers, estimate at s * SLOPE_STEP)``, with ``1/lam`` written to ``inv``; ``least > 0``:
     the estimate multiplies ``s`` by ``max(1/lam, least)`` (threshold's ``least``; 0 for None)."""
     cdef int code = _level_code(level)
-    cdef int64_t counts[3]
     cdef double check[4]
-    cdef double total = 0.0, top = 0.0, estimate = 0.0, second = 0.0, slope = 0.0
+    cdef double total = 0.0, estimate = 0.0, second = 0.0, slope = 0.0
     cdef const int64_t* lo
     cdef const int64_t* hi
-    counts[0] = counts[1] = counts[2] = 0
     check[0] = check[1] = check[2] = check[3] = 0.0
     _check_fast_pass("inverse_checking_with", lam.shape[0], inv.shape[0], budget)
     _hook_bounds("inverse_checking_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
     if lo == NULL:
         raise ValueError("inverse_checking_with: needs min_tasks and max_tasks")
     if lam.shape[0] > 0:
-        total = inverse_checking_at(code, &lam[0], &inv[0], lo, hi, lam.shape[0], s, s * SLOPE_STEP, budget, counts,
-                                    &top, &estimate, &second, &slope, check, least)
-    return total, counts[0], counts[1], counts[2], estimate, slope, check[0], check[1], check[2], check[3], second
+        total = inverse_checking_at(code, &lam[0], &inv[0], lo, hi, lam.shape[0], s, s * SLOPE_STEP, budget,
+                                    &estimate, &second, &slope, check, least)
+    return total, int(check[0]), estimate, slope, check[1], check[2], check[3], second
 
 
 def boundary_with(level, const double[::1] lam, const int64_t[::1] lo, double hi_t,
