@@ -1429,6 +1429,12 @@ cdef extern from *:
        check[0..3] the bad bounds' count, the minimums' sum, the available workers' caps' sum
        and the room above the minimums of the lam = 0 workers (inv = inf)
        (threshold.estimate_checking_into). */
+    /* threshold.checking_terms' bad bound: a minimum below 0, above max_tasks or the budget,
+       or above 0 on an unavailable worker (x = 1/lam = 0). */
+    static inline int fastata_bad_bound1(int64_t l, int64_t h, int64_t budget, double x) {
+        return (l < 0) | (l > h) | (l > budget) | ((x == 0.0) & (l > 0));
+    }
+
     static inline __attribute__((always_inline)) double
     fastata_estimate_scalar_body(const double *inv, const int64_t *lo, const int64_t *hi,
                                  ptrdiff_t n, double s, int64_t budget, double *slope, double *check,
@@ -1442,8 +1448,7 @@ cdef extern from *:
             if (with_slope)  /* a select, not a branch on a random share of workers */
                 moving += (c >= low) & (c < cap) ? inv[i] : 0.0;
             if (with_check) {
-                int64_t l = lo[i];
-                bad += (l < 0) | (l > hi[i]) | (l > budget) | (inv[i] == 0.0 && l > 0);
+                bad += fastata_bad_bound1(lo[i], hi[i], budget, inv[i]);
                 taken += low;
                 capacity += inv[i] > 0.0 ? cap : 0.0;
                 room += inv[i] == HUGE_VAL ? cap - low : 0.0;
@@ -1657,10 +1662,8 @@ cdef extern from *:
         double none = 0.0, top = 0.0, flagged = check[0];
         int64_t counts[3] = {0, 0, 0};
         double sum = fastata_inverse_scalar(lam, inv, n, counts, 1.0, 0.0, HUGE_VAL, &none, &top);
-        for (ptrdiff_t i = 0; i < n; i++) {  /* a worker flagged once, for its lam or its bounds */
-            int64_t l = lo[i];
-            flagged += !(lam[i] >= 0.0) | (l < 0) | (l > hi[i]) | (l > budget) | ((inv[i] == 0.0) & (l > 0));
-        }
+        for (ptrdiff_t i = 0; i < n; i++)  /* a worker flagged once, for its lam or its bounds */
+            flagged += !(lam[i] >= 0.0) || fastata_bad_bound1(lo[i], hi[i], budget, inv[i]);
         unsigned int state = fastata_flush_tiny();  /* the divisions are done */
         *estimate += fastata_estimate_scalar(inv, lo, hi, n, s, budget, slope, check);
         check[0] = flagged;

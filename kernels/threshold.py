@@ -1077,7 +1077,7 @@ def raised_count(c, p, tstar, lo, i):
     ``c``). Without bounds, nothing to raise: a count is never negative."""
     if lo is None:
         return c, (c > 0.0) & (p == tstar)
-    floor_i = float_of(lo[i])
+    floor_i = floor_at(lo, i)
     c = max(c, floor_i)
     return c, (c > floor_i) & (p == tstar)
 
@@ -2361,7 +2361,7 @@ def checking_terms(x, s, budget, lo, hi, i, least):
     high = high_of(hi, i, budget)
     bad = int((low < 0) | (low > high) | ((x == 0.0) & (low > 0)))  # above high: above max_tasks or the budget
     cap_i = float_of(high)
-    floor_i = float_of(low)
+    floor_i = floor_at(lo, i)
     c, moving = estimate_term(x, s * clamped(x, least), cap_i, floor_i)
     return bad, c, moving, floor_i, cap_i if x > 0.0 else 0.0, cap_i - floor_i if x == INF else 0.0
 
