@@ -2722,6 +2722,57 @@ cdef double sampled_top(const double[::1] lam, double t_lo, double t_hi, int64_t
 
 
 cdef double PAIR_AIM = 0.3
+cdef double SPECULATE_SPAN = 2.0
+cdef double SPECULATE_WIDTHS = 12.0
+cdef double SPECULATE_AIM = 0.45
+cdef Py_ssize_t REPEAT_REACH = 8
+
+
+cdef bint speculative_bracket(int64_t budget, double t, double first, double second, int64_t width,
+                              double* bracket) noexcept nogil:
+    # threshold.speculative_bracket: (a, b) into bracket[0:2]; False where the line is not trusted
+    cdef double spread, reach, near, k, d
+    if not (second > first):
+        return False
+    spread = second - first
+    reach = (budget - first) / spread
+    near = min(fabs(budget - first), fabs(budget - second))
+    if not (-SPECULATE_SPAN <= reach <= 1.0 + SPECULATE_SPAN and near <= SPECULATE_WIDTHS * width):
+        return False
+    k = spread / (t * SLOPE_STEP - t)
+    d = SPECULATE_AIM * width
+    bracket[0] = t + (budget - d - first) / k
+    bracket[1] = t + (budget + d - first) / k
+    return ESTIMATE_LOW <= bracket[0] < bracket[1] <= ESTIMATE_HIGH
+
+
+cdef int64_t listed_keys(const double[::1] lam, int64_t budget, double hi_t, const int64_t[::1] out,
+                         const int64_t[::1] idx, Py_ssize_t m, const int64_t* hi) noexcept nogil:
+    # threshold.listed_keys: the keys in (t, hi_t] of the workers count_list listed
+    cdef Py_ssize_t b, i
+    cdef int64_t total = 0
+    for b in range(m):
+        i = idx[b]
+        total += max(count_le(lam[i], hi_t, high_of(hi, i, budget)) - out[i], 0)
+    return total
+
+
+cdef bint sampled_repeats(const double[::1] lam) noexcept nogil:
+    # threshold.sampled_repeats: a sampled lam repeated among the next REPEAT_REACH sampled ones
+    cdef Py_ssize_t n = lam.shape[0], i = 0, d, k
+    cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
+    cdef double x
+    while i < n:
+        x = lam[i]
+        if 0.0 < x < INFINITY:
+            for d in range(1, REPEAT_REACH + 1):
+                k = i + d * stride
+                if k >= n:
+                    break
+                if lam[k] == x:
+                    return True
+        i += stride
+    return False
 
 
 cdef bint pair_thresholds(int64_t budget, double s, int64_t c, double slope, double local, int64_t width,
@@ -2981,9 +3032,9 @@ cdef double refused_aim(int64_t budget, double t_lo, double start, int64_t est_l
 
 
 cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_t budget,
-                            double reach, double t, double t2, double slope, double first, int64_t base,
-                            double t_min, double t_max, double key_min, int64_t[::1] out, int64_t[::1] ties,
-                            double[::1] heap, double* bracket, const int64_t* lo,
+                            double reach, double t, double t2, double slope, double first, double second,
+                            int64_t base, double t_min, double t_max, double key_min, int64_t[::1] out,
+                            int64_t[::1] ties, double[::1] heap, double* bracket, const int64_t* lo,
                             const int64_t* hi) noexcept nogil:
     # threshold.allocate_positive, step for step; the bracket it returns goes to bracket[0:2].
     cdef Py_ssize_t n = lam.shape[0]
@@ -3014,6 +3065,26 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef double guess, total
     cdef Py_ssize_t listed
     cdef bint selected
+    cdef int64_t between
+    if reach > 0.0 and n >= EXTREMES_N and second >= 0.0 and 0.0 <= first != budget:
+        # The count and listing at the bracket the validation pass's estimates aim, checking
+        # itself; where it fails, the estimates run as they would have (threshold.allocate_positive).
+        if speculative_bracket(budget, t, first, second, width_max, est) and est[1] <= reach and (
+                not sampled_repeats(lam)):
+            total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], n, est[0], budget,
+                                  est[1], &ties[0], &listed)
+            if total == budget:  # the prefix is the allocation
+                bracket[0] = bracket[1] = est[0]
+                return
+            if total < budget:
+                lo_c = <int64_t>total
+                between = listed_keys(lam, budget, est[1], out, ties, listed, hi)
+                if budget - lo_c <= between <= heap.shape[0] // 3:  # select_listed's room
+                    select_listed(lam, budget, lo_c, est[1], out, ties, listed, heap, hi)
+                    bracket[0] = est[0]
+                    bracket[1] = est[1]
+                    return
+            lo_c = base
     if reach > 0.0 and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
         found = estimate_bracket(lam, inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi, t_min, t_max,
                                  est, est_c)
@@ -3341,6 +3412,7 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     cdef Py_ssize_t i
     cdef int64_t n_zero = 0, n_avail = 0, base = 0, remaining = 0, zero_room = 0
     cdef double inv_sum = 0.0, lam_min = 0.0, r, slope, first = -1.0, moving = 0.0, second = 0.0, secant, guess
+    cdef double aim_second = -1.0  # the validation pass's second estimate, where its secant aims
     cdef double r_sampled = 0.0, t0, t_min, t_max, up, t
     cdef double guesses[3]
     cdef double sampled[2]
@@ -3401,6 +3473,7 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
                     secant = (second - first) / (t * SLOPE_STEP - t)
                     if moving <= SECANT_TRUST * secant and secant <= SECANT_TRUST * moving:
                         slope = secant
+                        aim_second = second
             if moving < CAPPED_SHARE * inv_sum and first < budget:
                 # most of sum(1/lam) at a bound: where a sample holds the budget (threshold)
                 up = sampled_root(lam, budget, t, lo, hi)
@@ -3439,7 +3512,7 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         first = -1.0
         if guesses[2] < lam_min:
             guesses[2] = 0.0
-    allocate_positive(lam, heap, budget, reach, guesses[1], guesses[2], slope, first, base, t_min, t_max,
+    allocate_positive(lam, heap, budget, reach, guesses[1], guesses[2], slope, first, aim_second, base, t_min, t_max,
                       lam_min if lo == NULL else 0.0, out, ties, heap, guide, lo, hi)
     guide[2] = guesses[0]
     return STATUS_OK
@@ -3944,6 +4017,26 @@ def estimate_bracket_with(const double[::1] lam, const double[::1] inv, int64_t 
     _hook_bounds("estimate_bracket_with", inv.shape[0], min_tasks, max_tasks, &lo, &hi)
     found = estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_min, t_max, bracket, ends)
     return bracket[0], bracket[1], found, ends[0], ends[1]
+
+
+def allocate_positive_with(const double[::1] lam, double[::1] heap, int64_t budget, double t, double slope,
+                           double first, double second, int64_t base, int64_t[::1] out, int64_t[::1] ties,
+                           min_tasks=None, max_tasks=None):
+    """threshold.allocate_positive as Cython runs it (at the current SIMD level), with 1/lam read
+    everywhere (reach = +inf) and no second guess, t_min, t_max or key_min: ``heap[:n]`` holds
+    ``1/lam`` (scratch of at least ``n + 2`` entries, overwritten); the allocation goes to
+    ``out``; returns the bracket."""
+    cdef const int64_t* lo
+    cdef const int64_t* hi
+    cdef double bracket[2]
+    _check_fast_pass("allocate_positive_with", lam.shape[0], min(out.shape[0], ties.shape[0], heap.shape[0] - 2),
+                     budget)
+    if lam.shape[0] == 0:
+        raise ValueError("allocate_positive_with: needs at least one worker")
+    _hook_bounds("allocate_positive_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
+    allocate_positive(lam, heap, budget, INFINITY, t, 0.0, slope, first, second, base, 0.0, INFINITY, 0.0, out,
+                      ties, heap, bracket, lo, hi)
+    return bracket[0], bracket[1]
 
 
 def split_with(level, const double[::1] lam, const double[::1] inv, double tstar, int64_t budget,

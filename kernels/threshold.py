@@ -28,6 +28,11 @@ and a pass over the workers counts them exactly (``count_one``). So:
    (``scan_bounds_estimating``), and as workers at a bound stop counting, the second step
    divides by the slope that pass finds rather than by ``sum(1/lam)``; every later pass
    estimates at a pair of thresholds either side of the budget (``estimate_pair_into``).
+   From 4096 workers the pass that validates ``lam`` and the bounds estimates at the
+   sampled guess and 3 % above it; where the line through those two estimates can be
+   trusted (``speculative_bracket``: smooth times, the budget near them), the count and
+   listing go straight to the bracket it aims, and keep the answer if their exact count
+   and the keys they list hold the budget; else the estimates run as they would have.
    Where bounds make the count grow like ``log t`` (``lam`` over many orders of
    magnitude, :func:`log_like`), steps and pairs aim along a line in ``log t``.
 3. ``allocate_positive``, when the estimates do not bracket closely or on few workers:
@@ -1801,6 +1806,80 @@ def estimate_pair_into(inv, s, s2, budget, lo, hi):
     return total, total2
 
 
+#: Where :func:`speculative_bracket` trusts the line through the validation pass's two
+#: estimates: the budget at most ``SPECULATE_SPAN`` times their distance outside them, and
+#: within ``SPECULATE_WIDTHS`` narrow widths of the nearer one ...
+SPECULATE_SPAN = 2.0
+SPECULATE_WIDTHS = 12.0
+#: ... and the bracket it aims, this share of the narrow width below and above the budget:
+#: wider than an estimate pair's (:data:`PAIR_AIM`), as no estimate confirms it first.
+SPECULATE_AIM = 0.45
+
+
+@register_jitable
+def speculative_bracket(budget, t, first, second, width):
+    """``(a, b)``: thresholds ``SPECULATE_AIM * width`` keys below and above the budget along
+    the line through the validation pass's estimates (``first`` at ``t``, ``second`` at ``t *
+    SLOPE_STEP``), where that line is close enough to trust; ``(-1, -1)`` elsewhere.
+
+    From the sampled guess those two estimates are a secant that aims within a fraction of
+    the narrow width on smooth inputs (a pair pass there brackets ``t*`` at once): the count
+    and listing can go straight there, a pair pass fewer (65,536 workers, 262,144 tasks:
+    eight of the table's thirteen distributions with bounds). Not where the line would
+    reach far (the pair pass after it misses too: ``t*`` where the counts bend), nor flat
+    (ties: a jump, not a slope).
+    """
+    if not (second > first):
+        return -1.0, -1.0
+    spread = second - first
+    reach = (budget - first) / spread
+    near = min(abs(budget - first), abs(budget - second))
+    if not (-SPECULATE_SPAN <= reach <= 1.0 + SPECULATE_SPAN and near <= SPECULATE_WIDTHS * width):
+        return -1.0, -1.0
+    k = spread / (t * SLOPE_STEP - t)
+    d = SPECULATE_AIM * width
+    a = t + (budget - d - first) / k
+    b = t + (budget + d - first) / k
+    if not (ESTIMATE_LOW <= a < b <= ESTIMATE_HIGH):
+        return -1.0, -1.0
+    return a, b
+
+
+@register_jitable
+def listed_keys(lam, budget, hi_t, out, idx, m, hi):
+    """The keys in ``(t, hi_t]`` of the ``m`` workers :func:`count_list_into` listed at ``t`` in
+    ``idx`` (their counts at ``t`` in ``out``): what :func:`select_listed` would select from."""
+    total = 0
+    for b in range(m):
+        i = idx[b]
+        total += max(count_le(lam[i], hi_t, high_of(hi, i, budget)) - out[i], 0)
+    return total
+
+
+#: Sampled workers whose next ones :func:`sampled_repeats` compares them with.
+REPEAT_REACH = 8
+
+
+@register_jitable
+def sampled_repeats(lam):
+    """Whether a sampled worker (:data:`SAMPLED_WORKERS`, evenly spaced) of ``0 < lam < inf``
+    has the same ``lam`` as one of the next :data:`REPEAT_REACH` sampled ones: the mark of a
+    few machine types or of rounded durations, whose ties make the counts jump (no line to
+    aim by), and which distinct times almost never show."""
+    n = lam.shape[0]
+    stride = max(n // SAMPLED_WORKERS, 1)
+    for i in range(0, n, stride):
+        x = lam[i]
+        if 0.0 < x < INF:
+            for d in range(1, REPEAT_REACH + 1):
+                k = i + d * stride
+                if k >= n:
+                    break
+                if lam[k] == x:
+                    return True
+    return False
+
+
 #: Workers :func:`product_near` and its kin look at, evenly spaced.
 SAMPLED_WORKERS = 64
 
@@ -1948,12 +2027,14 @@ def refused_aim(budget, t_lo, start, est_lo, hi_t, hi_c, key_min, base):
 
 
 @register_jitable
-def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_min, t_max, key_min, out, ties, heap, lo,
-                      hi):
+def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base, t_min, t_max, key_min, out, ties,
+                      heap, lo, hi):
     """The allocation over workers with ``0 < lam <= inf`` (``budget > 0``), from the guess ``t``
     (and ``t2`` as the second, if it lands inside the bracket; 0: none). Returns a bracket
     ``(lo, hi)`` of the product of the ``budget``-th key, for the next call's guesses.
-    ``first``: the estimate at ``t`` if the bounds check took it, else -1; ``t_min``: a
+    ``first``: the estimate at ``t`` if the bounds check took it, else -1; ``second``: the
+    validation pass's estimate at ``t * SLOPE_STEP`` where its secant with ``first`` is a
+    slope to aim by (:func:`speculative_bracket`), else -1; ``t_min``: a
     threshold below every key but the ``base`` ones, or 0; ``t_max``: a threshold that holds
     at least ``budget`` keys, or ``+inf`` (both as :func:`estimate_bracket` takes them);
     ``key_min``: no key but the ``base`` ones has a product below it (``lam_min`` without
@@ -1992,6 +2073,24 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, base, t_min,
     # on few workers, where a pass costs less than the two reductions' set-up.
     plain = 1 if n >= EXTREMES_N else 2
     counted = (-1, 0.0, 0.0)  # an exact count at t_hi that a jump's guesses took, if any
+    if reach > 0.0 and n >= EXTREMES_N and second >= 0.0 and 0.0 <= first != budget:
+        # The count and listing at a bracket the validation pass's two estimates aim, which
+        # no estimate pass has confirmed: it checks itself (its count at the lower end is
+        # exact, and so is the number of keys it lists); where it fails, the estimates
+        # run as they would have (and 1/lam, which the selection would overwrite, is intact).
+        # (An estimate of the budget itself goes to its exact count, a cheaper pass.)
+        t_lo, t_hi = speculative_bracket(budget, t, first, second, width_max)
+        if 0.0 < t_lo and t_hi <= reach and not sampled_repeats(lam):
+            total, listed = count_list_into(lam, inv, t_lo, budget, t_hi, out, ties, lo, hi)
+            if total == budget:  # the prefix is the allocation
+                return t_lo, t_lo
+            if total < budget:
+                lo_c = int(total)
+                between = listed_keys(lam, budget, t_hi, out, ties, listed, hi)
+                if budget - lo_c <= between <= heap.shape[0] // 3:  # select_listed's room
+                    select_listed(lam, budget, lo_c, t_hi, out, ties, listed, heap, hi)
+                    return t_lo, t_hi
+            lo_c = base
     if reach > 0.0 and n >= EXTREMES_N:
         # Estimate passes read 1/lam alone, a fifth of an exact pass: they bracket t* first,
         # and on smooth inputs one exact count at the lower end and the selection finish.
@@ -2459,6 +2558,7 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     reach = INF  # the passes read the stored 1/lam at thresholds up to this
     n_zero = n_avail = 0  # scan counts them; where the validation pass checked, nothing reads them
     moving = taken = capacity = room = second = 0.0
+    aim_second = -1.0  # the validation pass's second estimate, where its secant aims
     # Where a guard against products below 2**-1022 can apply: a pass of the validation that
     # estimates with bounds, or any without (reach_of_inverse).
     sampled = lam.shape[0] >= EXTREMES_N and (lo is None or t0 > 0.0)
@@ -2514,6 +2614,7 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
                     secant = (second - first) / (t * SLOPE_STEP - t)
                     if moving <= SECANT_TRUST * secant and secant <= SECANT_TRUST * moving:
                         slope = secant
+                        aim_second = second
             if moving < CAPPED_SHARE * inv_sum and first < budget:
                 # Most of sum(1/lam) is on workers at a bound (a few far faster ones at their cap,
                 # lam over many orders of magnitude): the next step aims where a sample holds
@@ -2561,8 +2662,8 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
         first = -1.0
         t2 = t2 if t2 >= lam_min else 0.0
     key_min = lam_min if lo is None else 0.0
-    bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, reach, t, t2, slope, first, base, t_min, t_max,
-                                               key_min, out, ties, heap, lo, hi)
+    bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, reach, t, t2, slope, first, aim_second, base, t_min,
+                                               t_max, key_min, out, ties, heap, lo, hi)
     return OK, bracket_lo, bracket_hi, r
 
 

@@ -739,3 +739,104 @@ def test_the_sampled_guess_moves_only_where_the_bounds_move_t_star(distribution,
         assert off[1] < 0.04 * budget < off[0]
     else:
         assert guess == r
+
+
+@njit(cache=False, error_model="numpy")
+def _numba_allocate_positive(lam, heap, budget, t, slope, first, second, base, out, ties, lo, hi):
+    return threshold.allocate_positive(lam, heap, budget, math.inf, t, 0.0, slope, first, second, base, 0.0,
+                                       math.inf, 0.0, out, ties, heap, lo, hi)
+
+
+#: Where the bracket aimed by the validation pass's two estimates lands: ``(t / t*, m)`` for
+#: the first estimate ``budget - d`` at ``t`` and the second ``m * d`` above it at ``t *
+#: SLOPE_STEP`` (``d = SPECULATE_AIM * width``), so that the bracket is ``[t, t * (1 + 2 *
+#: (SLOPE_STEP - 1) / m)]``; ``m = 0``: a flat, no line to aim by.
+AIMS = {
+    "around t*": (0.995, 4.0),
+    "lower end at t*": (1.0, 4.0),  # the count there is the budget: the prefix is the allocation
+    "lower end above t*": (1.02, 4.0),
+    "upper end below t*": (0.95, 4.0),
+    "budget far outside the estimates": (0.95, 0.05),
+    "flat": (0.95, 0.0),
+}
+
+
+@pytest.mark.parametrize("aim", list(AIMS))
+@pytest.mark.parametrize("distribution", ["lognormal", "uniform", "paper"])
+def test_a_speculative_bracket_that_misses_costs_a_pass_never_correctness(aim, distribution):
+    # After the validation pass the count and listing go straight to the bracket its two
+    # estimates aim; that bracket is checked by the exact count and the keys listed, and
+    # where it misses, the estimates run as before. Plain Python, numba and every Cython
+    # level take the same steps to the same canonical allocation and bracket.
+    n, budget = 5000, 20000
+    lam = _bench.make_lam(n, seed=2, distribution=distribution)
+    lo, hi = _bench.case_bounds(n, budget, lam)
+    expected = fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend="python")
+    tstar = float(np.max(np.where(expected > lo, expected * lam, 0.0)))
+    width = min((n + 2) // 3, int(2.0 * math.sqrt(n)) + 16)
+    d = threshold.SPECULATE_AIM * width
+    share, m = AIMS[aim]
+    t = tstar * share
+    first = budget - d
+    second = first + m * d
+    slope = m * d / (t * threshold.SLOPE_STEP - t) if m > 0 else float(np.sum(1.0 / lam))
+    base = int(lo.sum())
+    found = {}
+    runs = {"python": lambda *a: threshold.allocate_positive(a[0], a[1], a[2], math.inf, a[3], 0.0, a[4], a[5], a[6],
+                                                             a[7], 0.0, math.inf, 0.0, a[8], a[9], a[1], a[10],
+                                                             a[11]),
+            "numba": _numba_allocate_positive}
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+    previous = cython_cpu.simd_level()
+    try:
+        for level in cython_cpu.simd_levels():
+            def run(*a, level=level):
+                cython_cpu.set_simd_level(level)
+                return cython_cpu.allocate_positive_with(*a[:10], min_tasks=a[10], max_tasks=a[11])
+
+            runs["cython " + level] = run
+        for name, fn in runs.items():
+            out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
+            heap[:n] = 1.0 / lam
+            with np.errstate(all="ignore"):
+                bracket = fn(lam, heap, budget, t, slope, first, second, base, out, ties, lo, hi)
+            found[name] = (tuple(bracket), out.tolist())
+    finally:
+        cython_cpu.set_simd_level(previous)
+    bracket, out = found["python"]
+    assert is_canonical(lam, budget, np.array(out), lo, hi)
+    for name, other in found.items():
+        assert other == found["python"], name
+    aimed = threshold.speculative_bracket(budget, t, first, second, width)
+    if aim == "lower end at t*":
+        assert aimed[0] == tstar
+        if exact_total(lam, tstar, budget, lo, hi) == budget:  # no other key at t*
+            assert bracket == (tstar, tstar)
+    elif aim == "around t*":
+        assert aimed[0] < tstar <= aimed[1] and bracket == aimed
+    elif aim.startswith("budget far") or aim == "flat":
+        assert aimed == (-1.0, -1.0)
+    else:
+        assert aimed[0] > 0.0 and bracket != aimed
+
+
+@pytest.mark.parametrize("distribution", ["lognormal", "exponential", "paper", "uniform", "unavailable"])
+def test_smooth_times_with_bounds_take_two_passes(distribution):
+    # The validation pass estimates twice, at the sampled guess and 3 % above; the line
+    # through them aims the count and listing, which finish: no estimate pass between.
+    n, budget = 65536, 262144
+    lam = _bench.make_lam(n, distribution=distribution)
+    lo, hi = _bench.case_bounds(n, budget, lam)
+    passes = _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi)
+    assert passes == {"inverse, bounds check and estimate": 1, "count and listing": 1}
+
+
+def test_repeated_times_in_the_sample_mark_ties():
+    rng = np.random.default_rng(0)
+    assert not threshold.sampled_repeats(rng.lognormal(0.0, 0.5, 65536))
+    assert threshold.sampled_repeats(np.round(rng.uniform(0.5, 2.0, 65536), 1))
+    # zeros and unavailable workers are not times that tie
+    lam = rng.lognormal(0.0, 0.5, 65536)
+    lam[::2] = 0.0
+    lam[1::4] = np.inf
+    assert not threshold.sampled_repeats(lam)
