@@ -1662,11 +1662,13 @@ cdef extern from *:
         double none = 0.0, top = 0.0, flagged = check[0];
         int64_t counts[3] = {0, 0, 0};
         double sum = fastata_inverse_scalar(lam, inv, n, counts, 1.0, 0.0, HUGE_VAL, &none, &top);
-        for (ptrdiff_t i = 0; i < n; i++)  /* a worker flagged once, for its lam or its bounds */
-            flagged += !(lam[i] >= 0.0) || fastata_bad_bound1(lo[i], hi[i], budget, inv[i]);
         unsigned int state = fastata_flush_tiny();  /* the divisions are done */
-        *estimate += fastata_estimate_scalar(inv, lo, hi, n, s, budget, slope, check);
-        check[0] = flagged;
+        *estimate += fastata_estimate_scalar(inv, lo, hi, n, s, budget, slope, check);  /* + bad bounds */
+        if (counts[0] > 0) {  /* an invalid lam: each worker flagged once, for its lam or its bounds */
+            for (ptrdiff_t i = 0; i < n; i++)
+                flagged += !(lam[i] >= 0.0) || fastata_bad_bound1(lo[i], hi[i], budget, inv[i]);
+            check[0] = flagged;
+        }
         *second += fastata_estimate_scalar(inv, lo, hi, n, s2, budget, NULL, NULL);
         fastata_restore_tiny(state);
         return sum;
@@ -2757,6 +2759,31 @@ cdef int64_t listed_keys(const double[::1] lam, int64_t budget, double hi_t, con
     return total
 
 
+cdef bint allocate_aimed(const double[::1] lam, const double[::1] inv, int64_t budget, double t, double first,
+                        double second, int64_t width, double reach, int64_t[::1] out, int64_t[::1] ties,
+                        double[::1] heap, double* bracket, const int64_t* lo, const int64_t* hi) noexcept nogil:
+    # threshold.allocate_aimed: the bracket into bracket[0:2], True where it held the budget
+    cdef Py_ssize_t listed
+    cdef double total
+    cdef int64_t lo_c, between
+    if not (speculative_bracket(budget, t, first, second, width, bracket) and bracket[1] <= reach) or (
+            sampled_repeats(lam)):
+        return False
+    total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0], bracket[0], budget,
+                          bracket[1], &ties[0], &listed)
+    if total == budget:  # the prefix is the allocation
+        bracket[1] = bracket[0]
+        return True
+    if not (total < budget):
+        return False
+    lo_c = <int64_t>total
+    between = listed_keys(lam, budget, bracket[1], out, ties, listed, hi)
+    if not (budget - lo_c <= between <= heap.shape[0] // 3):  # select_listed's room
+        return False
+    select_listed(lam, budget, lo_c, bracket[1], out, ties, listed, heap, hi)
+    return True
+
+
 cdef bint sampled_repeats(const double[::1] lam) noexcept nogil:
     # threshold.sampled_repeats: a sampled lam repeated among the next REPEAT_REACH sampled ones
     cdef Py_ssize_t n = lam.shape[0], i = 0, d, k
@@ -3065,27 +3092,13 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef double guess, total
     cdef Py_ssize_t listed
     cdef bint selected
-    cdef int64_t between
-    if reach > 0.0 and n >= EXTREMES_N and second >= 0.0 and 0.0 <= first != budget:
-        # The count and listing at the bracket the validation pass's estimates aim, checking
-        # itself; where it fails, the estimates run as they would have (threshold.allocate_positive).
-        if speculative_bracket(budget, t, first, second, width_max, est) and est[1] <= reach and (
-                not sampled_repeats(lam)):
-            total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], n, est[0], budget,
-                                  est[1], &ties[0], &listed)
-            if total == budget:  # the prefix is the allocation
-                bracket[0] = bracket[1] = est[0]
-                return
-            if total < budget:
-                lo_c = <int64_t>total
-                between = listed_keys(lam, budget, est[1], out, ties, listed, hi)
-                if budget - lo_c <= between <= heap.shape[0] // 3:  # select_listed's room
-                    select_listed(lam, budget, lo_c, est[1], out, ties, listed, heap, hi)
-                    bracket[0] = est[0]
-                    bracket[1] = est[1]
-                    return
-            lo_c = base
     if reach > 0.0 and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
+        if second >= 0.0 and 0.0 <= first != budget and allocate_aimed(lam, inv, budget, t, first, second,
+                                                                       width_max, reach, out, ties, heap, est,
+                                                                       lo, hi):
+            bracket[0] = est[0]
+            bracket[1] = est[1]
+            return
         found = estimate_bracket(lam, inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi, t_min, t_max,
                                  est, est_c)
         if found == NARROW:

@@ -1856,6 +1856,31 @@ def listed_keys(lam, budget, hi_t, out, idx, m, hi):
     return total
 
 
+@register_jitable
+def allocate_aimed(lam, inv, budget, t, first, second, width, reach, out, ties, heap, lo, hi):
+    """The count and listing at the bracket :func:`speculative_bracket` aims from the validation
+    pass's estimates, and the selection, where that bracket holds the budget: returns it (``(t_lo,
+    t_lo)`` where the count there is the budget: the prefix is the allocation), else ``(-1,
+    -1)``. No estimate pass has confirmed the bracket: the pass checks it itself (its count at
+    the lower end is exact, and so is the number of keys it lists), and where it fails, nothing
+    was written over ``1/lam`` (which the selection would overwrite): the estimates run as they
+    would have."""
+    t_lo, t_hi = speculative_bracket(budget, t, first, second, width)
+    if not (0.0 < t_lo and t_hi <= reach) or sampled_repeats(lam):
+        return -1.0, -1.0
+    total, listed = count_list_into(lam, inv, t_lo, budget, t_hi, out, ties, lo, hi)
+    if total == budget:  # the prefix is the allocation
+        return t_lo, t_lo
+    if not (total < budget):
+        return -1.0, -1.0
+    lo_c = int(total)
+    between = listed_keys(lam, budget, t_hi, out, ties, listed, hi)
+    if not (budget - lo_c <= between <= heap.shape[0] // 3):  # select_listed's room
+        return -1.0, -1.0
+    select_listed(lam, budget, lo_c, t_hi, out, ties, listed, heap, hi)
+    return t_lo, t_hi
+
+
 #: Sampled workers whose next ones :func:`sampled_repeats` compares them with.
 REPEAT_REACH = 8
 
@@ -2073,25 +2098,14 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
     # on few workers, where a pass costs less than the two reductions' set-up.
     plain = 1 if n >= EXTREMES_N else 2
     counted = (-1, 0.0, 0.0)  # an exact count at t_hi that a jump's guesses took, if any
-    if reach > 0.0 and n >= EXTREMES_N and second >= 0.0 and 0.0 <= first != budget:
-        # The count and listing at a bracket the validation pass's two estimates aim, which
-        # no estimate pass has confirmed: it checks itself (its count at the lower end is
-        # exact, and so is the number of keys it lists); where it fails, the estimates
-        # run as they would have (and 1/lam, which the selection would overwrite, is intact).
-        # (An estimate of the budget itself goes to its exact count, a cheaper pass.)
-        t_lo, t_hi = speculative_bracket(budget, t, first, second, width_max)
-        if 0.0 < t_lo and t_hi <= reach and not sampled_repeats(lam):
-            total, listed = count_list_into(lam, inv, t_lo, budget, t_hi, out, ties, lo, hi)
-            if total == budget:  # the prefix is the allocation
-                return t_lo, t_lo
-            if total < budget:
-                lo_c = int(total)
-                between = listed_keys(lam, budget, t_hi, out, ties, listed, hi)
-                if budget - lo_c <= between <= heap.shape[0] // 3:  # select_listed's room
-                    select_listed(lam, budget, lo_c, t_hi, out, ties, listed, heap, hi)
-                    return t_lo, t_hi
-            lo_c = base
     if reach > 0.0 and n >= EXTREMES_N:
+        # Where the validation pass's two estimates aim a trusted line (an estimate of the
+        # budget itself goes to its exact count instead, a cheaper pass), the count and
+        # listing go there first.
+        if second >= 0.0 and 0.0 <= first != budget:
+            t_lo, t_hi = allocate_aimed(lam, inv, budget, t, first, second, width_max, reach, out, ties, heap, lo, hi)
+            if t_lo > 0.0:
+                return t_lo, t_hi
         # Estimate passes read 1/lam alone, a fifth of an exact pass: they bracket t* first,
         # and on smooth inputs one exact count at the lower end and the selection finish.
         # (inv is the scratch ``heap``, longer than n.)
