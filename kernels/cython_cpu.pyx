@@ -43,6 +43,7 @@ cdef int NARROW = 1
 cdef int LANDED = 2
 cdef int JUMP = 3
 cdef int TIED = 4
+cdef int SELECTED = 5
 cdef int64_t TAKEN = -1  # take_at's return when it filled out
 cdef Py_ssize_t SAMPLED_FROM = 4096
 cdef double WIDE_SPREAD = 8.452712498170644e+270  # 2**900
@@ -2763,12 +2764,20 @@ cdef bint allocate_aimed(const double[::1] lam, const double[::1] inv, int64_t b
                         double second, int64_t width, double reach, int64_t[::1] out, int64_t[::1] ties,
                         double[::1] heap, double* bracket, const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.allocate_aimed: the bracket into bracket[0:2], True where it held the budget
-    cdef Py_ssize_t listed
-    cdef double total
-    cdef int64_t lo_c, between
     if not (speculative_bracket(budget, t, first, second, width, bracket) and bracket[1] <= reach) or (
             sampled_repeats(lam)):
         return False
+    return select_aimed(lam, inv, budget, out, ties, heap, bracket, lo, hi)
+
+
+cdef bint select_aimed(const double[::1] lam, const double[::1] inv, int64_t budget, int64_t[::1] out,
+                       int64_t[::1] ties, double[::1] heap, double* bracket, const int64_t* lo,
+                       const int64_t* hi) noexcept nogil:
+    # threshold.select_aimed at the bracket in bracket[0:2]: True where it held the budget
+    # (bracket[1] = bracket[0] where the count there was the budget)
+    cdef Py_ssize_t listed
+    cdef double total
+    cdef int64_t lo_c, between
     total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0], bracket[0], budget,
                           bracket[1], &ties[0], &listed)
     if total == budget:  # the prefix is the allocation
@@ -2782,6 +2791,29 @@ cdef bint allocate_aimed(const double[::1] lam, const double[::1] inv, int64_t b
         return False
     select_listed(lam, budget, lo_c, bracket[1], out, ties, listed, heap, hi)
     return True
+
+
+cdef bint pair_line_trusted(int64_t budget, double s, int64_t c, double s2, int64_t c2, double last_s,
+                            int64_t last_c, double near_s, int64_t near_c, int64_t width,
+                            int64_t base) noexcept nogil:
+    # threshold.pair_line_trusted
+    cdef int64_t rise = near_c - last_c, p_c, q_c
+    cdef double gap = fabs(<double>(budget - near_c)), p_s, q_s, line, own
+    if not (last_s >= 0.0 and rise != 0 and c2 > c):
+        return False
+    if not (gap <= SPECULATE_SPAN * fabs(<double>rise) and gap <= SPECULATE_WIDTHS * width):
+        return False
+    if last_s < near_s:
+        p_s, p_c, q_s, q_c = last_s, last_c, near_s, near_c
+    else:
+        p_s, p_c, q_s, q_c = near_s, near_c, last_s, last_c
+    if log_like(p_s, <double>(p_c - base), q_s, <double>(q_c - base)):
+        line = (q_c - p_c) / (log(q_s) - log(p_s))
+        own = (c2 - c) / (log(s2) - log(s))
+    else:
+        line = (q_c - p_c) / (q_s - p_s)
+        own = (c2 - c) / (s2 - s)
+    return line > 0.0 and own <= SECANT_TRUST * line and line <= SECANT_TRUST * own
 
 
 cdef bint sampled_repeats(const double[::1] lam) noexcept nogil:
@@ -2804,9 +2836,9 @@ cdef bint sampled_repeats(const double[::1] lam) noexcept nogil:
 
 cdef bint pair_thresholds(int64_t budget, double s, int64_t c, double slope, double local, int64_t width,
                           bint have_lo, double lo_s, int64_t lo_c, double hi_s, int64_t hi_c,
-                          double last_s, int64_t last_c, int64_t base, double* pair) noexcept nogil:
+                          double last_s, int64_t last_c, int64_t base, double share, double* pair) noexcept nogil:
     # threshold.pair_thresholds: False where it returns (-1, -1), else the pair in pair[0:2]
-    cdef double k = slope, base_s = s, d = PAIR_AIM * width, a, b, p_s = -1.0, q_s = 0.0
+    cdef double k = slope, base_s = s, d = share * width, a, b, p_s = -1.0, q_s = 0.0
     cdef int64_t base_c = c, p_c = 0, q_c = 0
     if local > 0.0:
         if last_s < s:
@@ -2852,10 +2884,10 @@ cdef inline int found_bracket(double* bracket, int64_t* ends, double t_lo, doubl
 
 cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t budget, double t, double t2,
                           double slope, double first, int64_t base, int64_t width, const int64_t* lo,
-                          const int64_t* hi, double t_min, double t_max, double* bracket,
-                          int64_t* ends) noexcept nogil:
+                          const int64_t* hi, double t_min, double t_max, double reach, int64_t[::1] out,
+                          int64_t[::1] ties, double[::1] heap, double* bracket, int64_t* ends) noexcept nogil:
     # threshold.estimate_bracket: returns found, (t_lo, t_hi) in bracket[0:2] and the estimates
-    # at them in ends[0:2]
+    # at them in ends[0:2]; SELECTED: out holds the allocation
     cdef Py_ssize_t n = inv.shape[0]
     cdef int64_t lo_c = base, hi_c = ESTIMATE_CAP, c = 0, prev_c = 0, last_c, near_c
     cdef double lo_s = 0.0, hi_s = INFINITY, prev_s = -1.0, s = t, s2 = -1.0, total, nxt, moving = 0.0
@@ -2935,9 +2967,21 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                 near_c = prev_c
             local = (near_c - last_c) / (near_s - last_s) if last_s >= 0.0 and near_c != last_c else -1.0
             if pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c, hi_s, hi_c, last_s,
-                               last_c, base, pair):
+                               last_c, base, PAIR_AIM, pair):
                 nxt = pair[0]
                 s2 = pair[1]
+                # where that line is trusted, the count and listing at the bracket it aims
+                # (threshold.estimate_bracket)
+                if (paired and reach > 0.0
+                        and pair_line_trusted(budget, prev_s, prev_c, s, c, last_s, last_c, near_s, near_c, width, base)
+                        and not sampled_repeats(lam)
+                        and pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c, hi_s,
+                                            hi_c, last_s, last_c, base, SPECULATE_AIM, bracket)
+                        and 0.0 < bracket[0] and bracket[1] <= reach
+                        and select_aimed(lam, heap, budget, out, ties, heap, bracket, lo, hi)):
+                    ends[0] = lo_c
+                    ends[1] = hi_c
+                    return SELECTED
         if s2 < 0.0:
             nxt = next_threshold(budget, step, s, c, t2, slope, prev_s, prev_c, streak, have_lo, lo_s, lo_c,
                                  hi_s, hi_c, width, base)
@@ -3100,7 +3144,11 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             bracket[1] = est[1]
             return
         found = estimate_bracket(lam, inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi, t_min, t_max,
-                                 est, est_c)
+                                 reach, out, ties, heap, est, est_c)
+        if found == SELECTED:
+            bracket[0] = est[0]
+            bracket[1] = est[1]
+            return
         if found == NARROW:
             if est[0] > 0.0:
                 # The count at the lower end and the listing of the workers with keys between,
@@ -4016,19 +4064,30 @@ def product_above_with(const double[::1] lam, double t_lo, int64_t budget, min_t
 
 def estimate_bracket_with(const double[::1] lam, const double[::1] inv, int64_t budget, double t, double t2,
                           double slope, double first, int64_t base, int64_t width, min_tasks=None,
-                          max_tasks=None, double t_min=0.0, double t_max=INFINITY):
+                          max_tasks=None, double t_min=0.0, double t_max=INFINITY, double reach=-1.0, out=None,
+                          ties=None, heap=None):
     """threshold.estimate_bracket as Cython runs it (at the current SIMD level):
-    ``(t_lo, t_hi, found, c_lo, c_hi)``."""
+    ``(t_lo, t_hi, found, c_lo, c_hi)``. With ``reach > 0``, ``out`` and ``ties`` (int64, ``n``)
+    and ``heap`` (``n + 2``, ``1/lam`` in its first ``n``: ``inv`` may be a view of it) as
+    allocate_positive passes them; else the count and listing never run."""
     cdef const int64_t* lo
     cdef const int64_t* hi
     cdef double bracket[2]
     cdef int64_t ends[2]
     cdef int found
+    cdef int64_t[::1] out_view = None  # None: never read (reach <= 0)
+    cdef int64_t[::1] ties_view = None
+    cdef double[::1] heap_view = None
     _check_fast_pass("estimate_bracket_with", inv.shape[0], inv.shape[0], budget)
     if inv.shape[0] == 0:
         raise ValueError("estimate_bracket_with: needs at least one worker")
     _hook_bounds("estimate_bracket_with", inv.shape[0], min_tasks, max_tasks, &lo, &hi)
-    found = estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_min, t_max, bracket, ends)
+    if reach > 0.0:
+        out_view, ties_view, heap_view = out, ties, heap
+        _check_fast_pass("estimate_bracket_with", lam.shape[0], min(out_view.shape[0], ties_view.shape[0],
+                                                                    heap_view.shape[0] - 2), budget)
+    found = estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_min, t_max, reach,
+                             out_view, ties_view, heap_view, bracket, ends)
     return bracket[0], bracket[1], found, ends[0], ends[1]
 
 

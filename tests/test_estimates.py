@@ -322,19 +322,37 @@ def test_the_count_from_one_over_lam_is_exact_where_products_round(bounded):
 
 
 @njit(cache=False)
-def _numba_estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_min, t_max):
-    return threshold.estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_min, t_max)
+def _numba_estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_min, t_max, reach, out, ties,
+                            heap):
+    return threshold.estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_min, t_max, reach,
+                                      out, ties, heap)
 
 
-def every_bracket(args):
-    """``estimate_bracket(*args)`` as plain Python, numba and each Cython level compute it."""
-    found = {"python": threshold.estimate_bracket(*args), "numba": _numba_estimate_bracket(*args)}
+def every_bracket(args, reach=-1.0, outs=None):
+    """``estimate_bracket(*args, reach, out, ties, heap)`` as plain Python, numba and each Cython
+    level compute it, each with scratch of its own (``heap`` holding ``1/lam = args[1]``); with
+    ``reach > 0`` the count and listing may run, and ``outs`` (a dict) gets each one's ``out``
+    where it found :data:`threshold.SELECTED`. ``reach = -1``: the estimates alone."""
+    lam, inv = args[0], args[1]
+    n = lam.shape[0]
+
+    def run(name, fn):
+        out, ties, heap = np.zeros(n, np.int64), np.zeros(n, np.int64), np.empty(n + 2)
+        heap[:n] = inv
+        found[name] = tuple(fn(heap[:n], out, ties, heap))
+        if outs is not None and found[name][2] == threshold.SELECTED:
+            outs[name] = out.tolist()
+
+    found = {}
+    run("python", lambda v, out, ties, heap: threshold.estimate_bracket(lam, v, *args[2:], reach, out, ties, heap))
+    run("numba", lambda v, out, ties, heap: _numba_estimate_bracket(lam, v, *args[2:], reach, out, ties, heap))
     cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
     previous = cython_cpu.simd_level()
     try:
         for level in cython_cpu.simd_levels():
             cython_cpu.set_simd_level(level)
-            found["cython " + level] = cython_cpu.estimate_bracket_with(*args[:11], t_min=args[11], t_max=args[12])
+            run("cython " + level, lambda v, out, ties, heap: cython_cpu.estimate_bracket_with(
+                lam, v, *args[2:11], t_min=args[11], t_max=args[12], reach=reach, out=out, ties=ties, heap=heap))
     finally:
         cython_cpu.set_simd_level(previous)
     return found
@@ -343,11 +361,15 @@ def every_bracket(args):
 @pytest.mark.parametrize("distribution", ["lognormal", "exponential", "paper", "two-speeds", "unavailable", "zeros",
                                           "wide", "one-fast", "extreme"])
 @pytest.mark.parametrize("size", [(600, 2400), (3000, 4500), (5000, 40000), (2000, 2**40)])
-def test_every_implementation_brackets_alike_and_the_bracket_holds(distribution, size):
+@pytest.mark.parametrize("listing", [False, True])
+def test_every_implementation_brackets_alike_and_the_bracket_holds(distribution, size, listing):
     # The bounded estimates bracket t* with pairs of thresholds from the second pass on. Given
     # the first estimate and its slope (the check pass's), every later step depends only on
     # integer sums, so every implementation takes the same steps to the same bracket; and
     # the bracket is proven: fewer than budget keys at its lower end, at least at its upper.
+    # With the count and listing (``listing``), where a pair's line aimed them and they
+    # selected, every implementation selected the same canonical allocation in a bracket
+    # that holds the budget.
     n, budget = size
     lam = _bench.make_lam(n, seed=5, distribution=distribution)
     lo, hi = _bench.case_bounds(n, budget, lam)
@@ -366,11 +388,19 @@ def test_every_implementation_brackets_alike_and_the_bracket_holds(distribution,
         if up > t:
             slope = (budget - first) / (up - t)
     width = min((n + 2) // 3, int(2.0 * math.sqrt(n)) + 16)
-    found = every_bracket((lam, inv, budget, t, 0.0, slope, first, base, width, lo, hi, 0.0, math.inf))
+    outs = {}
+    found = every_bracket((lam, inv, budget, t, 0.0, slope, first, base, width, lo, hi, 0.0, math.inf),
+                          reach=math.inf if listing and budget < 2**51 else -1.0, outs=outs)
     bracket = found["python"]
     for name, other in found.items():
         assert other == bracket, name
     t_lo, t_hi, code, c_lo, c_hi = bracket
+    if code == threshold.SELECTED:
+        assert listing and all(out == outs["python"] for out in outs.values()) and len(outs) == len(found)
+        assert is_canonical(lam, budget, np.array(outs["python"]), lo, hi)
+        assert exact_total(lam, t_lo, budget, lo, hi) == budget if t_lo == t_hi else (
+            exact_total(lam, t_lo, budget, lo, hi) < budget <= exact_total(lam, t_hi, budget, lo, hi))
+        return
     assert code in (threshold.NARROW, threshold.LANDED, threshold.JUMP)
     assert c_lo < budget <= c_hi  # the estimates at the ends
     assert exact_total(lam, t_lo, budget, lo, hi) < budget
@@ -683,7 +713,9 @@ def test_misleading_estimates_cost_passes_never_correctness(monkeypatch, lie, di
     honest = threshold.estimate_bracket
 
     def misleading(*args):
-        t_lo, t_hi, found, c_lo, c_hi = honest(*args)
+        # Without the count and listing a trusted pair's line sends them to (reach -1): the
+        # estimates alone, which the lie then replaces.
+        t_lo, t_hi, found, c_lo, c_hi = honest(*args[:13], -1.0, *args[14:])
         return LIES[lie](t_lo if t_lo > 0 else 1e-3, t_hi if t_hi < math.inf else 1e3, c_lo, c_hi)
 
     monkeypatch.setattr(threshold, "estimate_bracket", misleading)
@@ -829,6 +861,63 @@ def test_smooth_times_with_bounds_take_two_passes(distribution):
     lo, hi = _bench.case_bounds(n, budget, lam)
     passes = _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi)
     assert passes == {"inverse, bounds check and estimate": 1, "count and listing": 1}
+
+
+@pytest.mark.parametrize("distribution, size, pairs", [("wide", (65536, 262144), 1), ("extreme", (65536, 262144), 2),
+                                                       ("exponential", (4096, 16384), 1), ("pareto", (4096, 16384), 1)])
+def test_a_trusted_pair_line_sends_the_count_and_listing_a_pair_early(distribution, size, pairs):
+    # Where the validation pass's line is not trusted (times over dozens of orders of
+    # magnitude; a guess far off), estimate pairs aim along a line; after the first whose
+    # own secant agrees with that line near the budget, the count and listing go to the
+    # bracket it aims instead of a further pair (before: 2, 3, 2 and 2 pairs).
+    n, budget = size
+    lam = _bench.make_lam(n, distribution=distribution)
+    lo, hi = _bench.case_bounds(n, budget, lam)
+    passes = _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi)
+    assert passes == {"inverse, bounds check and estimate": 1, "estimate pair": pairs, "count and listing": 1}
+
+
+def test_a_trusted_pair_line_that_misses_costs_a_pass_never_correctness(monkeypatch, fast_backend):
+    # Times with a soft floor (2 plus log-normal), 0.3 tasks a worker, bounds: the first
+    # trusted pair's line overshoots (its count and listing find the budget below their
+    # bracket), the estimates go on, and the next one holds. The answer is canonical and
+    # the same in every implementation.
+    n, budget = 16384, 4915
+    lam = 2.0 + np.random.default_rng(5).lognormal(0.0, 0.3, n)
+    lo, hi = _bench.case_bounds(n, budget, lam)
+    selections, validation = [], []
+    select_aimed, allocate_aimed = threshold.select_aimed, threshold.allocate_aimed
+
+    def recording_select(*args):
+        selections.append((bool(validation), select_aimed(*args)))
+        return selections[-1][1]
+
+    def recording_aimed(*args):
+        validation.append(True)
+        try:
+            return allocate_aimed(*args)
+        finally:
+            validation.pop()
+
+    monkeypatch.setattr(threshold, "select_aimed", recording_select)
+    monkeypatch.setattr(threshold, "allocate_aimed", recording_aimed)
+    out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
+    with np.errstate(all="ignore"):
+        assert threshold.allocate_bounded_into(lam, budget, lo, hi, out, ties, heap) == 0
+    assert [(after_validation, end > 0.0) for after_validation, end in selections] == [(False, False), (False, True)]
+    assert is_canonical(lam, budget, out, lo, hi)
+    monkeypatch.undo()
+    if fast_backend != "cython":
+        np.testing.assert_array_equal(fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend=fast_backend), out)
+        return
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+    previous = cython_cpu.simd_level()
+    try:
+        for level in cython_cpu.simd_levels():
+            cython_cpu.set_simd_level(level)
+            np.testing.assert_array_equal(fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend="cython"), out)
+    finally:
+        cython_cpu.set_simd_level(previous)
 
 
 def test_repeated_times_in_the_sample_mark_ties():
