@@ -2728,6 +2728,7 @@ cdef double PAIR_AIM = 0.3
 cdef double SPECULATE_SPAN = 2.0
 cdef double SPECULATE_WIDTHS = 12.0
 cdef double SPECULATE_AIM = 0.45
+cdef Py_ssize_t SPECULATE_PAIRS_FROM = 32768
 cdef Py_ssize_t REPEAT_REACH = 8
 
 
@@ -2972,7 +2973,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                 s2 = pair[1]
                 # where that line is trusted, the count and listing at the bracket it aims
                 # (threshold.estimate_bracket)
-                if (paired and reach > 0.0
+                if (paired and reach > 0.0 and n >= SPECULATE_PAIRS_FROM
                         and pair_line_trusted(budget, prev_s, prev_c, s, c, last_s, last_c, near_s, near_c, width, base)
                         and not sampled_repeats(lam)
                         and pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c, hi_s,
