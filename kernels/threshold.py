@@ -32,9 +32,10 @@ and a pass over the workers counts them exactly (``count_one``). So:
    sampled guess and 3 % above it; where the line through those two estimates can be
    trusted (``speculative_bracket``: smooth times, the budget near them), the count and
    listing go straight to the bracket it aims, and keep the answer if their exact count
-   and the keys they list hold the budget; else the estimates run as they would have. So
-   after a pair whose own secant agrees with the line the next pair would aim along, the
-   budget near (``pair_line_trusted``): the count and listing go there, not another pair.
+   and the keys they list hold the budget; else the estimates run as they would have. So,
+   from 32,768 workers, after a pair whose own secant agrees with the line the next pair
+   would aim along, the budget near (``pair_line_trusted``): the count and listing go
+   there, not another pair.
    Where bounds make the count grow like ``log t`` (``lam`` over many orders of
    magnitude, :func:`log_like`), steps and pairs aim along a line in ``log t``.
 3. ``allocate_positive``, when the estimates do not bracket closely or on few workers:
@@ -1938,8 +1939,8 @@ def pair_line_trusted(budget, s, c, s2, c2, last_s, last_c, near_s, near_c, widt
     with a few machine types, noise, rounded times and soft floors (16,384 workers, 0.3 to 16
     tasks a worker), of 20 pairs followed by another, these trust 13 and 12 of them hold
     the budget; a flat pair (a few keys apart, a count that bends) or a line reaching far
-    does not. Over 270 random bounded problems of other families and sizes, 83 calls took
-    a pair pass fewer (or more) and 11 an exact pass more.
+    does not. Over 270 random bounded problems of other families (4096 to 65,536 workers,
+    with no size limit), 83 calls took a pair pass fewer (or more) and 11 an exact pass more.
     """
     rise = near_c - last_c
     gap = abs(budget - near_c)
