@@ -4084,6 +4084,8 @@ def estimate_bracket_with(const double[::1] lam, const double[::1] inv, int64_t 
         raise ValueError("estimate_bracket_with: needs at least one worker")
     _hook_bounds("estimate_bracket_with", inv.shape[0], min_tasks, max_tasks, &lo, &hi)
     if reach > 0.0:
+        if out is None or ties is None or heap is None:
+            raise ValueError("estimate_bracket_with: reach > 0 needs out, ties and heap")
         out_view, ties_view, heap_view = out, ties, heap
         _check_fast_pass("estimate_bracket_with", lam.shape[0], min(out_view.shape[0], ties_view.shape[0],
                                                                     heap_view.shape[0] - 2), budget)
