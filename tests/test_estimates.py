@@ -47,6 +47,18 @@ def exact_total(lam, t, budget, lo=None, hi=None):
     return int(exact_counts(lam, t, budget, lo, hi).sum())
 
 
+def at_every_level(run):
+    """``run(level)`` with each Cython SIMD level set in turn, and the level before restored."""
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+    previous = cython_cpu.simd_level()
+    try:
+        for level in cython_cpu.simd_levels():
+            cython_cpu.set_simd_level(level)
+            run(level)
+    finally:
+        cython_cpu.set_simd_level(previous)
+
+
 @st.composite
 def estimate_problems(draw):
     lam = np.array(draw(st.lists(lam_values, min_size=1, max_size=40)), dtype=np.float64)
@@ -347,14 +359,8 @@ def every_bracket(args, reach=-1.0, outs=None):
     run("python", lambda v, out, ties, heap: threshold.estimate_bracket(lam, v, *args[2:], reach, out, ties, heap))
     run("numba", lambda v, out, ties, heap: _numba_estimate_bracket(lam, v, *args[2:], reach, out, ties, heap))
     cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
-    previous = cython_cpu.simd_level()
-    try:
-        for level in cython_cpu.simd_levels():
-            cython_cpu.set_simd_level(level)
-            run("cython " + level, lambda v, out, ties, heap: cython_cpu.estimate_bracket_with(
-                lam, v, *args[2:11], t_min=args[11], t_max=args[12], reach=reach, out=out, ties=ties, heap=heap))
-    finally:
-        cython_cpu.set_simd_level(previous)
+    at_every_level(lambda level: run("cython " + level, lambda v, out, ties, heap: cython_cpu.estimate_bracket_with(
+        lam, v, *args[2:11], t_min=args[11], t_max=args[12], reach=reach, out=out, ties=ties, heap=heap)))
     return found
 
 
@@ -814,27 +820,20 @@ def test_a_speculative_bracket_that_misses_costs_a_pass_never_correctness(aim, d
     slope = m * d / (t * threshold.SLOPE_STEP - t) if m > 0 else float(np.sum(1.0 / lam))
     base = int(lo.sum())
     found = {}
-    runs = {"python": lambda *a: threshold.allocate_positive(a[0], a[1], a[2], math.inf, a[3], 0.0, a[4], a[5], a[6],
-                                                             a[7], 0.0, math.inf, 0.0, a[8], a[9], a[1], a[10],
-                                                             a[11]),
-            "numba": _numba_allocate_positive}
-    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
-    previous = cython_cpu.simd_level()
-    try:
-        for level in cython_cpu.simd_levels():
-            def run(*a, level=level):
-                cython_cpu.set_simd_level(level)
-                return cython_cpu.allocate_positive_with(*a[:10], min_tasks=a[10], max_tasks=a[11])
 
-            runs["cython " + level] = run
-        for name, fn in runs.items():
-            out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
-            heap[:n] = 1.0 / lam
-            with np.errstate(all="ignore"):
-                bracket = fn(lam, heap, budget, t, slope, first, second, base, out, ties, lo, hi)
-            found[name] = (tuple(bracket), out.tolist())
-    finally:
-        cython_cpu.set_simd_level(previous)
+    def run(name, fn):
+        out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
+        heap[:n] = 1.0 / lam
+        with np.errstate(all="ignore"):
+            bracket = fn(lam, heap, budget, t, slope, first, second, base, out, ties, lo, hi)
+        found[name] = (tuple(bracket), out.tolist())
+
+    run("python", lambda *a: threshold.allocate_positive(a[0], a[1], a[2], math.inf, a[3], 0.0, a[4], a[5], a[6], a[7],
+                                                         0.0, math.inf, 0.0, a[8], a[9], a[1], a[10], a[11]))
+    run("numba", _numba_allocate_positive)
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+    at_every_level(lambda level: run("cython " + level, lambda *a: cython_cpu.allocate_positive_with(
+        *a[:10], min_tasks=a[10], max_tasks=a[11])))
     bracket, out = found["python"]
     assert is_canonical(lam, budget, np.array(out), lo, hi)
     for name, other in found.items():
@@ -908,17 +907,14 @@ def test_a_trusted_pair_line_that_misses_costs_a_pass_never_correctness(monkeypa
     assert [(after_validation, end > 0.0) for after_validation, end in selections] == [(False, False), (False, True)]
     assert is_canonical(lam, budget, out, lo, hi)
     monkeypatch.undo()
+    def same(level=None):
+        np.testing.assert_array_equal(fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend=backend), out,
+                                      err_msg=f"{backend} {level or ''}")
+
     if backend == "numba":
-        np.testing.assert_array_equal(fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend="numba"), out)
-        return
-    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
-    previous = cython_cpu.simd_level()
-    try:
-        for level in cython_cpu.simd_levels():
-            cython_cpu.set_simd_level(level)
-            np.testing.assert_array_equal(fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend="cython"), out)
-    finally:
-        cython_cpu.set_simd_level(previous)
+        same()
+    else:
+        at_every_level(same)
 
 
 def test_repeated_times_in_the_sample_mark_ties():
