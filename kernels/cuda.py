@@ -44,7 +44,7 @@ WIDE_THREADS = 256
 WIDE_BLOCKS = 1024
 #: The size of the shared arrays the whole-GPU kernels reduce in (fixed when compiled).
 _MAX_THREADS = 256
-#: Where a thread's count of tied keys saturates (threshold.tie_count): no budget is larger.
+#: Where a thread's count of tied keys saturates: no budget is larger.
 _TIE_CAP = 2**53
 #: Above this many keys (``budget * n``) per-block counts could overflow int64: one thread then.
 _MAX_KEYS = 4e18
@@ -604,7 +604,8 @@ def _wide_split(lam, budget, tstar, lo, hi, bounded, out, ties, ints):
 
 @cuda.jit(**_JIT)
 def _wide_tie_count(out, ties, level, ints):
-    """Per block: keys at ``t*`` with ``j <= level`` (threshold.tie_count), each thread's
+    """Per block: keys at ``t*`` with ``j <= level`` (worker i's are ``j`` in
+    ``(out[i], out[i] + ties[i]]``, as in threshold.take_tied), each thread's
     saturated at ``2**53`` (no budget is larger), so that a block's sum fits in int64."""
     ibuf = cuda.shared.array(_MAX_THREADS, int64)
     start, stop = _chunk(out.shape[0])
@@ -696,8 +697,8 @@ class _Wide:
     def tie_count(self, level):
         _wide_tie_count[self.launch](self.out, self.ties, level, self.ints)
         blocks = self.ints.copy_to_host()[:, 0]
-        # A block's sum is below 2**62, their total need not be: saturated, as threshold.tie_count
-        # (the float sum only tells whether it would overflow; the int64 one is exact below that).
+        # A block's sum is below 2**62, their total need not be: saturated at 2**62 (the float
+        # sum only tells whether it would overflow; the int64 one is exact below that).
         if blocks.sum(dtype=np.float64) >= float(threshold.ESTIMATE_CAP):
             return threshold.ESTIMATE_CAP
         return int(blocks.sum())

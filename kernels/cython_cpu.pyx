@@ -755,6 +755,84 @@ cdef extern from *:
     FASTATA_LEVEL_PASSES(avx512, __attribute__((target("avx512f,avx512dq"))))
     #endif
 
+    /* The passes over tied keys that a worker may own many of (threshold.fill_zeros_bounded's
+       loop, tied_level's first pass, take_tied's): worker i's are the levels
+       (out[i], out[i] + ties[i]]. Products and masks, not selects, so that they vectorise
+       (with AVX2 or AVX-512: SSE2 has no 64-bit compare). */
+    #define FASTATA_TIED_PASSES(suffix, attribute)                                              \
+        attribute static void fastata_zero_room_##suffix(                                     \
+                const double *lam, const int64_t *lo, const int64_t *hi, ptrdiff_t n,         \
+                int64_t budget, int64_t *out, int64_t *ties, int64_t *range) {                \
+            int64_t j_lo = budget + 1, j_hi = 0;                                                \
+            for (ptrdiff_t i = 0; i < n; i++) {                                                 \
+                int64_t low = lo[i], high = hi == NULL || hi[i] > budget ? budget : hi[i];     \
+                int64_t room = (high - low) & -(int64_t)(lam[i] == 0.0);                       \
+                int64_t start = low + 1 + ((budget + 1) & -(int64_t)(room <= 0));              \
+                out[i] = low;                                                                   \
+                ties[i] = room;                                                                 \
+                j_lo = start < j_lo ? start : j_lo;                                             \
+                j_hi = low + room > j_hi ? low + room : j_hi;                                   \
+            }                                                                                   \
+            range[0] = j_lo < budget + 1 ? j_lo : budget + 1;                                   \
+            range[1] = j_hi;                                                                    \
+        }                                                                                       \
+        attribute static void fastata_overflow_room_##suffix(                                 \
+                const double *lam, const int64_t *hi, ptrdiff_t n, int64_t budget,            \
+                int64_t *out, int64_t *ties, int64_t *sums) {                                 \
+            int64_t taken = 0, j_lo = budget + 1, j_hi = 0, n_tied = 0, multi = 0;              \
+            for (ptrdiff_t i = 0; i < n; i++) {                                                 \
+                double x = lam[i];                                                              \
+                int64_t c = out[i], high = hi == NULL || hi[i] > budget ? budget : hi[i];      \
+                int64_t room = (high - c) & -(int64_t)((0.0 < x) & (x < HUGE_VAL));            \
+                room = room < 0 ? 0 : room;                                                     \
+                int64_t tied = room > 0;                                                        \
+                int64_t start = c + 1 + ((budget + 1) & (tied - 1)), end = (c + room) & -tied;  \
+                ties[i] = room;                                                                 \
+                taken += c;                                                                     \
+                j_lo = start < j_lo ? start : j_lo;                                             \
+                j_hi = end > j_hi ? end : j_hi;                                                 \
+                n_tied += tied;                                                                 \
+                multi += room > 1;                                                              \
+            }                                                                                   \
+            sums[0] = taken;                                                                    \
+            sums[1] = j_lo < budget + 1 ? j_lo : budget + 1;                                    \
+            sums[2] = j_hi;                                                                     \
+            sums[3] = n_tied;                                                                   \
+            sums[4] = multi;                                                                    \
+        }                                                                                       \
+        attribute static void fastata_tied_span_##suffix(                                     \
+                const int64_t *out, const int64_t *ties, ptrdiff_t n, int64_t lo, int64_t hi, \
+                int64_t *sums) {                                                                \
+            int64_t m = 0, starts = 0, last_start = lo, first_end = hi;                         \
+            for (ptrdiff_t i = 0; i < n; i++) {                                                 \
+                int64_t c = ties[i], tied = -(int64_t)(c > 0);                                  \
+                int64_t start = lo + ((out[i] + 1 - lo) & tied);                                \
+                int64_t end = hi + ((out[i] + c - hi) & tied);                                  \
+                m -= tied;                                                                      \
+                starts += start - lo;                                                           \
+                last_start = start > last_start ? start : last_start;                           \
+                first_end = end < first_end ? end : first_end;                                  \
+            }                                                                                   \
+            sums[0] = m;                                                                        \
+            sums[1] = starts;                                                                   \
+            sums[2] = last_start;                                                               \
+            sums[3] = first_end;                                                                \
+        }                                                                                       \
+        attribute static void fastata_take_below_##suffix(int64_t *out, int64_t *ties,          \
+                                                          ptrdiff_t n, int64_t level) {        \
+            for (ptrdiff_t i = 0; i < n; i++) {                                                 \
+                int64_t below = out[i], c = ties[i], d = level - 1 - below;                     \
+                d = d < 0 ? 0 : d;                                                              \
+                out[i] = below + (d > c ? c : d);                                               \
+                ties[i] = (below < level) & (level <= below + c);                               \
+            }                                                                                   \
+        }
+    FASTATA_TIED_PASSES(scalar, )
+    #if FASTATA_X86_SIMD
+    FASTATA_TIED_PASSES(avx2, __attribute__((target("avx2"))))
+    FASTATA_TIED_PASSES(avx512, __attribute__((target("avx512f,avx512dq"))))
+    #endif
+
     /* The passes by division (threshold.count_into_divided, split_divided): budgets from 2**51,
        or thresholds beyond the stored 1/lam's reach. Counts up to 2**53 in doubles
        (threshold.count_divided) and converted through their bits in two parts
@@ -1054,6 +1132,31 @@ cdef extern from *:
     static void fastata_take_levels_at(int level, int64_t *out, ptrdiff_t n, int64_t j,
                                        ptrdiff_t cut) {
         FASTATA_PLAIN_PASS(level, take_levels, out, n, j, cut);
+    }
+
+    /* range[0], range[1]: the least and greatest level of the lam = 0 workers' room. */
+    static void fastata_zero_room_at(int level, const double *lam, const int64_t *lo, const int64_t *hi,
+                                     ptrdiff_t n, int64_t budget, int64_t *out, int64_t *ties,
+                                     int64_t *range) {
+        FASTATA_PLAIN_PASS(level, zero_room, lam, lo, hi, n, budget, out, ties, range);
+    }
+
+    /* threshold.overflow_room: sums[0..4] = keys below t* = inf, the least and greatest level
+       at it, the workers with keys there and those with more than one. */
+    static void fastata_overflow_room_at(int level, const double *lam, const int64_t *hi, ptrdiff_t n,
+                                         int64_t budget, int64_t *out, int64_t *ties, int64_t *sums) {
+        FASTATA_PLAIN_PASS(level, overflow_room, lam, hi, n, budget, out, ties, sums);
+    }
+
+    /* sums[0..3]: the tied workers, the sum of their first levels less lo, the last first
+       level and the first last level (lo and hi where none). */
+    static void fastata_tied_span_at(int level, const int64_t *out, const int64_t *ties, ptrdiff_t n,
+                                     int64_t lo, int64_t hi, int64_t *sums) {
+        FASTATA_PLAIN_PASS(level, tied_span, out, ties, n, lo, hi, sums);
+    }
+
+    static void fastata_take_below_at(int level, int64_t *out, int64_t *ties, ptrdiff_t n, int64_t j) {
+        FASTATA_PLAIN_PASS(level, take_below, out, ties, n, j);
     }
 
     /* lo and hi may be NULL (no bounds); any budget up to 2**53, limit up to 2**62. */
@@ -1943,6 +2046,17 @@ cdef extern from *:
                                                                 Py_ssize_t n, int64_t j) noexcept nogil
     int64_t count_equal_at "fastata_count_equal_at"(int level, const int64_t* marks,
                                                     Py_ssize_t n, int64_t j) noexcept nogil
+    void zero_room_at "fastata_zero_room_at"(int level, const double* lam, const int64_t* lo,
+                                             const int64_t* hi, Py_ssize_t n, int64_t budget,
+                                             int64_t* out, int64_t* ties, int64_t* range) noexcept nogil
+    void overflow_room_at "fastata_overflow_room_at"(int level, const double* lam, const int64_t* hi,
+                                                     Py_ssize_t n, int64_t budget, int64_t* out,
+                                                     int64_t* ties, int64_t* sums) noexcept nogil
+    void tied_span_at "fastata_tied_span_at"(int level, const int64_t* out, const int64_t* ties,
+                                             Py_ssize_t n, int64_t lo, int64_t hi,
+                                             int64_t* sums) noexcept nogil
+    void take_below_at "fastata_take_below_at"(int level, int64_t* out, int64_t* ties, Py_ssize_t n,
+                                               int64_t j) noexcept nogil
     int64_t marks_to_counts_at "fastata_marks_to_counts_at"(int level, int64_t* out,
                                                             Py_ssize_t n) noexcept nogil
     void take_levels_at "fastata_take_levels_at"(int level, int64_t* out, Py_ssize_t n, int64_t j,
@@ -2409,23 +2523,30 @@ cdef int64_t take_at(const double[::1] lam, const double[::1] inv, int64_t budge
     return TAKEN
 
 
-cdef int64_t tie_count(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int64_t level) noexcept nogil:
-    cdef int64_t total = 0, d
-    cdef Py_ssize_t i
-    for i in range(n):
-        if ties[i] > 0:
-            d = level - out[i]
-            if d > ties[i]:
-                d = ties[i]
-            if d > 0:
-                total = min(total + d, ESTIMATE_CAP)  # threshold.tie_count: saturated
-    return total
-
-
 cdef void take_ties(const double[::1] lam, int64_t budget, double tstar, int64_t[::1] out,
                     int64_t[::1] ties, double[::1] hist, const int64_t* lo,
                     const int64_t* hi) noexcept nogil:
     # threshold.take_ties: many keys per worker at t* (t* = inf, or budgets from 2**51).
+    cdef int64_t taken = 0, j_lo = budget + 1, j_hi = 0, below, upto, high, low, n_tied = 0
+    cdef int64_t sums[5]
+    cdef Py_ssize_t i
+    cdef double x
+    cdef bint single = True
+    if tstar == INFINITY:  # threshold.overflow_room: out holds the count at DBL_MAX
+        overflow_room_at(SIMD_LEVEL, &lam[0], hi, lam.shape[0], budget, &out[0], &ties[0], sums)
+        taken, j_lo, j_hi, n_tied, single = sums[0], sums[1], sums[2], sums[3], sums[4] == 0
+    else:
+        taken, j_lo, j_hi, n_tied, single = split_ties(lam, budget, tstar, out, ties, lo, hi)
+    if single:
+        take_single_ties(out, ties, lam.shape[0], budget - taken, n_tied, j_lo, j_hi, hist)
+    else:
+        take_tied(out, ties, lam.shape[0], budget - taken, j_lo, j_hi, hist)
+
+
+cdef (int64_t, int64_t, int64_t, int64_t, bint) split_ties(
+        const double[::1] lam, int64_t budget, double tstar, int64_t[::1] out, int64_t[::1] ties,
+        const int64_t* lo, const int64_t* hi) noexcept nogil:
+    # threshold.split_ties
     cdef int64_t taken = 0, j_lo = budget + 1, j_hi = 0, below, upto, high, low, n_tied = 0
     cdef Py_ssize_t i
     cdef double x
@@ -2464,10 +2585,7 @@ cdef void take_ties(const double[::1] lam, int64_t budget, double tstar, int64_t
                 single = single and upto == below + 1
         else:
             taken += below  # lam = 0 under bounds: at its maximum (x = inf: nothing)
-    if single:
-        take_single_ties(out, ties, lam.shape[0], budget - taken, n_tied, j_lo, j_hi, hist)
-    else:
-        take_tied(out, ties, lam.shape[0], budget - taken, j_lo, j_hi)
+    return taken, j_lo, j_hi, n_tied, single
 
 
 cdef void take_single_ties(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int64_t rank,
@@ -2490,31 +2608,106 @@ cdef void take_single_ties(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, in
 
 
 cdef void take_tied(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int64_t remaining,
-                    int64_t j_lo, int64_t j_hi) noexcept nogil:
+                    int64_t j_lo, int64_t j_hi, double[::1] hist) noexcept nogil:
     # threshold.take_tied
-    cdef int64_t level, hi, mid, below, d
-    cdef Py_ssize_t i
-    level = j_lo
-    if j_lo < j_hi:
-        hi = j_hi
-        while level < hi:
-            mid = level + (hi - level) // 2
-            if tie_count(out, ties, n, mid) >= remaining:
-                hi = mid
+    cdef int64_t level
+    cdef Py_ssize_t i, cut
+    level = tied_level(out, ties, n, &remaining, j_lo, j_hi, hist)
+    if n > 0:
+        take_below_at(SIMD_LEVEL, &out[0], &ties[0], n, level)
+    if remaining > 0:
+        cut = nth_mark(ties[:n], -1, remaining)  # the entries equal to 1
+        for i in range(cut + 1):
+            out[i] += ties[i]
+
+
+cdef double TIED_CAP = 9007199254740992.0  # threshold.TIED_CAP: 2**53
+
+
+cdef int64_t tied_level(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int64_t* remaining,
+                        int64_t j_lo, int64_t j_hi, double[::1] hist) noexcept nogil:
+    # threshold.tied_level: returns J, and *remaining less the tied keys below J
+    cdef int64_t lo = j_lo, hi = j_hi, below = 0, m, starts, last_start, first_end, level, k, levels
+    cdef int64_t sums[4]
+    cdef Py_ssize_t bins = min((hist.shape[0] + 1) // 2, MAX_BUCKETS), n_bins, b
+    cdef int shift
+    cdef double width, run, whole, here
+    if lo < hi and hi - lo <= ESTIMATE_CAP // max(n, 1):  # the sum of the starts fits in int64
+        tied_span_at(SIMD_LEVEL, &out[0], &ties[0], n, lo, hi, sums)
+        m, starts, last_start, first_end = sums[0], sums[1], sums[2], sums[3]
+        if last_start <= first_end:
+            level = lo - 1 + (remaining[0] + starts + m - 1) // m
+            if level < last_start:
+                hi = last_start - 1
+            elif level > first_end:
+                below = m * (first_end - lo + 1) - starts
+                lo = first_end + 1
             else:
-                level = mid + 1
-        remaining -= tie_count(out, ties, n, level - 1)
+                remaining[0] = remaining[0] - (m * (level - lo) - starts)
+                return level
+    while lo < hi:
+        shift = 0
+        while ((hi - lo) >> shift) >= bins:
+            shift += 1
+        n_bins = <Py_ssize_t>((hi - lo) >> shift) + 1
+        whole = <double>tied_buckets(out, ties, n, lo, hi, shift, n_bins, hist)
+        width = <double>(<int64_t>1 << shift)
+        run = <double>below
+        b = 0
+        while True:
+            here = min(whole * width + hist[b], TIED_CAP)
+            if run + here >= remaining[0] or b == n_bins - 1:
+                break
+            run += here
+            b += 1
+            whole += hist[n_bins + b - 1]
+        below = <int64_t>run
+        lo += <int64_t>b << shift
+        hi = min(hi, lo + (<int64_t>1 << shift) - 1)
+        if hist[b] == 0.0 and whole > 0.0:  # every interval here covers the bucket: linear
+            k = <int64_t>whole
+            levels = (remaining[0] - below + k - 1) // k
+            remaining[0] = remaining[0] - below - k * (levels - 1)
+            return lo + levels - 1
+    remaining[0] = remaining[0] - below
+    return lo
+
+
+cdef int64_t tied_buckets(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int64_t lo, int64_t hi,
+                          int shift, Py_ssize_t n_bins, double[::1] hist) noexcept nogil:
+    # threshold.tied_buckets
+    cdef int64_t span = hi - lo, mask = (<int64_t>1 << shift) - 1, whole0 = 0
+    cdef int64_t first, last, b_first, b_last
+    cdef Py_ssize_t b, i
+    cdef bint head, tail
+    for b in range(2 * n_bins - 1):
+        hist[b] = 0.0
     for i in range(n):
         if ties[i] > 0:
-            below = out[i]
-            d = level - 1 - below
-            if d > ties[i]:
-                d = ties[i]
-            if d > 0:
-                out[i] = below + d
-            if remaining > 0 and below < level <= below + ties[i]:
-                out[i] += 1
-                remaining -= 1
+            first = max(out[i] + 1, lo) - lo
+            last = min(out[i] + ties[i], hi) - lo
+            if first <= last:
+                b_first = first >> shift
+                b_last = last >> shift
+                head = (first & mask) != 0
+                tail = ((last + 1) & mask) != 0 and last < span
+                if b_first == b_last and (head or tail):
+                    hist[b_first] = min(hist[b_first] + <double>(last - first + 1), TIED_CAP)
+                    continue
+                if head:
+                    hist[b_first] = min(hist[b_first] + <double>(((b_first + 1) << shift) - first), TIED_CAP)
+                    b_first += 1
+                if tail:
+                    hist[b_last] = min(hist[b_last] + <double>(last - (b_last << shift) + 1), TIED_CAP)
+                    b_last -= 1
+                if b_first <= b_last:
+                    if b_first == 0:
+                        whole0 += 1
+                    else:
+                        hist[n_bins + b_first - 1] += 1.0
+                    if b_last + 1 < n_bins:
+                        hist[n_bins + b_last] -= 1.0
+    return whole0
 
 
 cdef int64_t try_as_tstar(const double[::1] lam, const double[::1] inv, int64_t budget, double reach,
@@ -3445,25 +3638,16 @@ cdef int scan_bounds_exact(const double[::1] lam, int64_t budget, const int64_t*
 
 cdef void fill_zeros_bounded(const double[::1] lam, int64_t budget, const int64_t* lo,
                              const int64_t* hi, int64_t remaining, int64_t[::1] out,
-                             int64_t[::1] ties) noexcept nogil:
+                             int64_t[::1] ties, double[::1] heap) noexcept nogil:
     # threshold.fill_zeros_bounded
-    cdef int64_t j_lo = budget + 1, j_hi = 0, low, high
+    cdef int64_t span[2]
     cdef Py_ssize_t i
     if remaining == 0:  # the minimums take the whole budget
         for i in range(lam.shape[0]):
             out[i] = lo[i]
         return
-    for i in range(lam.shape[0]):
-        low = lo[i]
-        out[i] = low
-        ties[i] = 0
-        if lam[i] == 0.0:
-            high = high_of(hi, i, budget)
-            ties[i] = high - low
-            if high > low:
-                j_lo = min(j_lo, low + 1)
-                j_hi = max(j_hi, high)
-    take_tied(out, ties, lam.shape[0], remaining, j_lo, j_hi)
+    zero_room_at(SIMD_LEVEL, &lam[0], lo, hi, lam.shape[0], budget, &out[0], &ties[0], span)
+    take_tied(out, ties, lam.shape[0], remaining, span[0], span[1], heap)
 
 
 cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* lo,
@@ -3543,7 +3727,7 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
                     slope = (budget - first) / (up - t)
         if zero_room >= remaining:  # no room without lam = 0 workers: the minimums take every task
             guide[0] = guide[1] = guide[2] = 0.0
-            fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties)
+            fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties, heap)
             return STATUS_OK
         base = budget - remaining + zero_room
         if n_zero > 0 and not (inv_sum < INFINITY):  # 1/lam overflowed: the relaxation needs lam_min

@@ -59,8 +59,11 @@ and a pass over the workers counts them exactly (``count_one``). So:
    the level ``J`` among at most ``n`` integers (``select_level``): a bisection with
    counting passes over a few levels, a radix histogram over a wide spread. Keys that
    overflow (``t* = inf``), and counts from about ``2**52``, where the split finds a
-   worker with two keys at ``t*``, are the rare multi-key case (``take_ties``, a bisection
-   on the level).
+   worker with two keys at ``t*``, are the multi-key case (``take_ties``), and so are
+   ``lam = 0`` workers with room under bounds (``fill_zeros_bounded``): a worker's keys at
+   ``t*`` are an interval of levels, and ``tied_level`` selects ``J`` in one pass where
+   the count is linear (intervals alike, or all from a low level to the budget), else by
+   a radix select over the levels.
 
 Where the time goes (DESIGN.md section 4): a handful of passes over ``n``. Below
 ``budget = 2**51`` the counting passes multiply by the stored ``1/lam`` instead of
@@ -1249,19 +1252,6 @@ def nth_mark_from_end(out, mark, rank):
 
 
 @register_jitable
-def tie_count(out, ties, n, level):
-    """Number of tied keys with ``j <= level``; worker i's tied keys are ``j`` in ``(out[i], out[i] + ties[i]]``.
-
-    Saturated at :data:`ESTIMATE_CAP`: each worker adds up to ``2**53``, and thousands of
-    them would overflow int64 at levels far above the answer (where the bisection looks)."""
-    total = 0
-    for i in range(n):
-        if ties[i] > 0:
-            total = min(total + min(max(level - out[i], 0), ties[i]), ESTIMATE_CAP)
-    return total
-
-
-@register_jitable
 def split_at(x, tstar, cap, c, floor):
     """``(below, upto)``: a worker's keys with product ``< t*`` and ``<= t*`` (``0 < x < inf``),
     counted in ``[floor, cap]``; ``c`` is a guess of ``upto`` in ``[0, cap]``. ``t* = inf`` means
@@ -1279,11 +1269,53 @@ def split_at(x, tstar, cap, c, floor):
 def take_ties(lam, budget, tstar, out, ties, hist, lo, hi):
     """:func:`take_at` where a worker may own many keys at ``t*``: ``t* = inf`` (keys whose
     product overflows) or budgets from ``2**51``. Where none owns more than one, the level
-    ``J`` as :func:`take_at` selects it (:func:`take_single_ties`); else by bisection.
+    ``J`` as :func:`take_at` selects it (:func:`take_single_ties`); else as
+    :func:`take_tied` does.
 
-    ``out`` holds the prefix counted at a threshold near ``t*``; ``hist`` (float64, ``n + 2``)
-    is scratch.
+    ``out`` holds the prefix counted at a threshold near ``t*`` (at ``DBL_MAX`` for
+    ``t* = inf``); ``hist`` (float64, ``n + 2``) is scratch.
     """
+    if tstar == INF:
+        taken, j_lo, j_hi, n_tied, single = overflow_room(lam, budget, out, ties, hi)
+    else:
+        taken, j_lo, j_hi, n_tied, single = split_ties(lam, budget, tstar, out, ties, lo, hi)
+    if single:
+        take_single_ties(out, ties, lam.shape[0], budget - taken, n_tied, j_lo, j_hi, hist)
+    else:
+        take_tied(out, ties, lam.shape[0], budget - taken, j_lo, j_hi, hist)
+
+
+@register_jitable
+def overflow_room(lam, budget, out, ties, hi):
+    """:func:`split_ties` at ``t* = inf``, where ``out`` holds the count at ``DBL_MAX``: the keys
+    whose product is finite. A worker's other keys, up to its cap, overflow: all at ``t*``.
+    No division and no branch, so that it vectorises (the split divided for each worker:
+    times near ``1e306`` at ``2**40`` tasks, 65,536 workers, 12x the numpy pass)."""
+    taken = 0
+    j_lo = budget + 1
+    j_hi = 0
+    n_tied = 0
+    multi = 0
+    for i in range(lam.shape[0]):
+        x = lam[i]
+        c = out[i]
+        room = (high_of(hi, i, budget) - c) * int((0.0 < x) & (x < INF))  # lam = 0, inf: none
+        room = max(room, 0)
+        ties[i] = room
+        taken += c
+        tied = int(room > 0)
+        j_lo = min(j_lo, c + 1 + (budget + 1) * (1 - tied))
+        j_hi = max(j_hi, (c + room) * tied)
+        n_tied += tied
+        multi += int(room > 1)
+    return taken, min(j_lo, budget + 1), j_hi, n_tied, multi == 0
+
+
+@register_jitable
+def split_ties(lam, budget, tstar, out, ties, lo, hi):
+    """``out[i]``: worker i's keys below ``t*``, ``ties[i]``: its keys at ``t*``, from the counts
+    at a threshold near it in ``out``; returns ``(keys below t*, least and greatest level at
+    t*, workers with keys at t*, whether none has more than one)``."""
     taken = 0
     j_lo = budget + 1
     j_hi = 0
@@ -1311,10 +1343,7 @@ def take_ties(lam, budget, tstar, out, ties, hist, lo, hi):
                 single = single and upto == below + 1
         else:
             taken += c  # lam = 0 under bounds: at its maximum (x = inf: nothing)
-    if single:
-        take_single_ties(out, ties, lam.shape[0], budget - taken, n_tied, j_lo, j_hi, hist)
-    else:
-        take_tied(out, ties, lam.shape[0], budget - taken, j_lo, j_hi)
+    return taken, j_lo, j_hi, n_tied, single
 
 
 @register_jitable
@@ -1336,27 +1365,157 @@ def take_single_ties(out, ties, n, rank, n_tied, j_lo, j_hi, hist):
 
 
 @register_jitable
-def take_tied(out, ties, n, remaining, j_lo, j_hi):
+def take_tied(out, ties, n, remaining, j_lo, j_hi, hist):
     """Hand ``remaining`` tied keys out by ``(j, i)``: worker i's are ``j`` in
-    ``(out[i], out[i] + ties[i]]``, and the levels lie in ``[j_lo, j_hi]``."""
-    # Smallest level J whose tied keys (j <= J) cover what remains.
-    level = j_lo
-    if j_lo < j_hi:
-        hi = j_hi
-        while level < hi:
-            mid = level + (hi - level) // 2
-            if tie_count(out, ties, n, mid) >= remaining:
-                hi = mid
+    ``(out[i], out[i] + ties[i]]``, and the levels lie in ``[j_lo, j_hi]``; ``hist`` (float64,
+    at least 3 long) is scratch, and so is ``ties`` once read."""
+    level, remaining = tied_level(out, ties, n, remaining, j_lo, j_hi, hist)
+    take_below(out, ties, n, level)
+    if remaining > 0:  # the first ``remaining`` marked take their key at the level
+        cut = nth_mark(ties[:n], 1, remaining)
+        for i in range(cut + 1):
+            out[i] += ties[i]
+
+
+@register_jitable
+def take_below(out, ties, n, level):
+    """Every tied key below ``level`` into ``out``, and ``ties[i] = 1`` where worker i has one
+    at it (0 elsewhere). Branch-free, so that it vectorises."""
+    for i in range(n):
+        below = out[i]
+        c = ties[i]
+        out[i] = below + min(max(level - 1 - below, 0), c)
+        ties[i] = int((below < level) & (level <= below + c))  # c = 0: never
+
+
+#: Where a bucket's count of tied keys saturates in :func:`tied_buckets`: no budget is
+#: larger, and float64 holds every count up to it exactly.
+TIED_CAP = 9007199254740992.0  # 2**53
+
+
+@register_jitable
+def tied_level(out, ties, n, remaining, j_lo, j_hi, hist):
+    """``(J, rank)``: the level ``J`` of the ``remaining``-th tied key by ``(j, i)`` (worker i's
+    are ``j`` in ``(out[i], out[i] + ties[i]]``, all in ``[j_lo, j_hi]``), and ``remaining``
+    minus the tied keys below ``J``; ``hist`` (float64, at least 3 long) is scratch.
+
+    The count of tied keys up to a level is linear between the last level at which an
+    interval starts and the first at which one ends: one pass that vectorises finds both
+    (:func:`tied_span`), and ``J`` at once where it lies between (intervals alike, as
+    bounds on ``lam = 0`` workers give; keys that overflow, from a low level on each
+    worker to the budget). Else a radix select over the levels (:func:`tied_buckets`)
+    keeps, each pass, the one of up to :data:`MAX_BUCKETS` buckets that holds the
+    ``remaining``-th key, so that ``2**53`` levels take six passes at most; where no
+    interval starts or ends inside the bucket kept, the count is linear there too. (A
+    bisection took up to 53 passes: times near ``1e306`` at ``2**40`` tasks, 41.)
+    """
+    lo = j_lo  # the answer lies in [lo, hi]; below: the tied keys at levels under lo
+    hi = j_hi
+    below = 0
+    if lo < hi and hi - lo <= ESTIMATE_CAP // max(n, 1):  # the sum of the starts fits in int64
+        m, starts, last_start, first_end = tied_span(out, ties, n, lo, hi)
+        if last_start <= first_end:
+            # Every interval holds each level of [last_start - 1, first_end], where the count
+            # is m (L - lo + 1) - starts: J is the least L with at least ``remaining``.
+            level = lo - 1 + (remaining + starts + m - 1) // m
+            if level < last_start:  # below the linear stretch: J is too
+                hi = last_start - 1
+            elif level > first_end:  # above it: from its end on
+                below = m * (first_end - lo + 1) - starts
+                lo = first_end + 1
             else:
-                level = mid + 1
-        remaining -= tie_count(out, ties, n, level - 1)
+                return level, remaining - (m * (level - lo) - starts)
+    bins = min((hist.shape[0] + 1) // 2, MAX_BUCKETS)
+    while lo < hi:
+        shift = 0
+        while ((hi - lo) >> shift) >= bins:
+            shift += 1
+        n_bins = ((hi - lo) >> shift) + 1
+        whole = float(tied_buckets(out, ties, n, lo, hi, shift, n_bins, hist))
+        width = float(1 << shift)
+        run = float(below)
+        b = 0
+        while True:
+            # Bucket b: the intervals that cover it whole, each ``width`` keys, and the keys
+            # of those that cover it in part (hist[b]). No overflow or rounding: a count
+            # that saturates is past every ``remaining``.
+            here = min(whole * width + hist[b], TIED_CAP)
+            if run + here >= remaining or b == n_bins - 1:
+                break
+            run += here
+            b += 1
+            whole += hist[n_bins + b - 1]
+        below = int(run)
+        lo += b << shift
+        hi = min(hi, lo + (1 << shift) - 1)
+        if hist[b] == 0.0 and whole > 0.0:  # every interval here covers the bucket: linear
+            k = int(whole)
+            levels = (remaining - below + k - 1) // k  # the levels from lo that reach it
+            return lo + levels - 1, remaining - below - k * (levels - 1)
+    return lo, remaining - below
+
+
+@register_jitable
+def tied_span(out, ties, n, lo, hi):
+    """``(m, starts, last_start, first_end)`` over the ``m`` workers with tied keys: the sum of
+    their first levels less ``lo``, the last first level and the first last level (``lo``
+    and ``hi`` where none). Products, not selects, so that it vectorises."""
+    m = 0
+    starts = 0
+    last_start = lo
+    first_end = hi
+    for i in range(n):
+        c = ties[i]
+        tied = int(c > 0)
+        m += tied
+        starts += (out[i] + 1 - lo) * tied
+        last_start = max(last_start, lo + (out[i] + 1 - lo) * tied)
+        first_end = min(first_end, hi + (out[i] + c - hi) * tied)
+    return m, starts, last_start, first_end
+
+
+@register_jitable
+def tied_buckets(out, ties, n, lo, hi, shift, n_bins, hist):
+    """The tied keys at levels in ``[lo, hi]`` by bucket of ``2**shift`` levels from ``lo``:
+    ``hist[b]`` (b < ``n_bins``) counts the keys of the intervals that cover bucket b in part
+    (saturated at :data:`TIED_CAP`), and ``hist[n_bins + b - 1]`` the change at bucket
+    ``b >= 1`` in the intervals that cover it whole; returns those that cover bucket 0 whole.
+
+    An interval that reaches ``hi`` counts as reaching its bucket's end: no level above
+    ``hi`` is selected. The whole buckets are counted at an interval's ends, so that each
+    worker costs a few operations however many buckets it covers.
+    """
+    span = hi - lo
+    mask = (1 << shift) - 1
+    for b in range(2 * n_bins - 1):
+        hist[b] = 0.0
+    whole0 = 0  # an integer: a float sum here would chain every worker's add
     for i in range(n):
         if ties[i] > 0:
-            below = out[i]
-            out[i] = below + min(max(level - 1 - below, 0), ties[i])
-            if remaining > 0 and below < level <= below + ties[i]:
-                out[i] += 1
-                remaining -= 1
+            first = max(out[i] + 1, lo) - lo
+            last = min(out[i] + ties[i], hi) - lo
+            if first <= last:
+                b_first = first >> shift
+                b_last = last >> shift
+                head = (first & mask) != 0
+                tail = ((last + 1) & mask) != 0 and last < span
+                if b_first == b_last and (head or tail):
+                    hist[b_first] = min(hist[b_first] + float(last - first + 1), TIED_CAP)
+                    continue
+                if head:
+                    hist[b_first] = min(hist[b_first] + float(((b_first + 1) << shift) - first), TIED_CAP)
+                    b_first += 1
+                if tail:
+                    hist[b_last] = min(hist[b_last] + float(last - (b_last << shift) + 1), TIED_CAP)
+                    b_last -= 1
+                if b_first <= b_last:
+                    if b_first == 0:
+                        whole0 += 1
+                    else:
+                        hist[n_bins + b_first - 1] += 1.0
+                    if b_last + 1 < n_bins:
+                        hist[n_bins + b_last] -= 1.0
+    return whole0
 
 
 @register_jitable
@@ -2609,26 +2768,33 @@ def inverse_checking_pass(lam, inv, s, budget, lo, hi, least):
 
 
 @register_jitable
-def fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties):
+def fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties, heap):
     """Bounds with ``lam = 0`` workers that can take every task left after the minimums: their
     keys all have product 0, so they take them by ``(j, i)`` (level by level, lowest index
-    first) and every other worker keeps its minimum."""
+    first) and every other worker keeps its minimum; ``heap`` is scratch."""
     if remaining == 0:  # the minimums take the whole budget (at least one task each, say)
         copy_into(lo, out)
         return
+    j_lo, j_hi = zero_room(lam, budget, lo, hi, out, ties)
+    take_tied(out, ties, lam.shape[0], remaining, j_lo, j_hi, heap)
+
+
+@register_jitable
+def zero_room(lam, budget, lo, hi, out, ties):
+    """``out = lo``, and ``ties[i]`` the room above its minimum of a ``lam = 0`` worker (0
+    elsewhere); returns the least and greatest level of that room (``budget + 1`` and 0
+    where none). Products, not selects: numba vectorises them (half the workers at
+    ``lam = 0``, at random: 9x faster than with a branch)."""
     j_lo = budget + 1
     j_hi = 0
     for i in range(lam.shape[0]):
         low = lo[i]
         out[i] = low
-        ties[i] = 0
-        if lam[i] == 0.0:
-            high = high_of(hi, i, budget)
-            ties[i] = high - low
-            if high > low:
-                j_lo = min(j_lo, low + 1)
-                j_hi = max(j_hi, high)
-    take_tied(out, ties, lam.shape[0], remaining, j_lo, j_hi)
+        room = (high_of(hi, i, budget) - low) * int(lam[i] == 0.0)
+        ties[i] = room
+        j_lo = min(j_lo, low + 1 + (budget + 1) * int(room <= 0))
+        j_hi = max(j_hi, low + room)
+    return min(j_lo, budget + 1), j_hi
 
 
 @register_jitable
@@ -2716,7 +2882,7 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
                 if up > t:
                     slope = (budget - first) / (up - t)
         if zero_room >= remaining:  # no room without lam = 0 workers: then the minimums take every task
-            fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties)
+            fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties, heap)
             return OK, 0.0, 0.0, 0.0
         base = budget - remaining + zero_room
         if n_zero > 0 and not (inv_sum < INF):  # 1/lam overflowed: the relaxation needs lam_min

@@ -513,6 +513,69 @@ def test_passes_are_few_with_bounds_and_zeros_on_few_workers(n, budget):
     assert sum(passes.values()) <= 10, passes
 
 
+def _room_on_lam_zero_workers(n, budget, style, seed=0):
+    """Workers at lam = 0 (never timed) with room for every task: a bounded run's first round."""
+    rng = np.random.default_rng(seed)
+    lam = np.where(rng.random(n) < 0.9, 0.0, rng.lognormal(0.0, 0.5, n))
+    cap = 2 * budget // n + 1
+    if style == "alike":
+        lo, hi = np.ones(n, np.int64), np.full(n, cap, np.int64)
+    else:  # per worker
+        lo = rng.integers(0, 3, n)
+        hi = lo + rng.integers(0, 3 * cap, n)
+    return lam, lo.astype(np.int64), hi.astype(np.int64)
+
+
+@pytest.mark.parametrize("style, most", [("alike", 0), ("per worker", 3)])
+@pytest.mark.parametrize("per_worker", [4, 1000, 2**30])
+def test_lam_zero_workers_with_room_take_few_passes(style, most, per_worker):
+    # Their keys all have product 0 and are taken by level: a bisection over the levels took
+    # a pass per halving of their span (88x the numpy pass at 65,536 workers, 2**40 tasks).
+    n = 3000
+    lam, lo, hi = _room_on_lam_zero_workers(n, per_worker * n, style)
+    passes = _bench.counting_passes(lam, per_worker * n, min_tasks=lo, max_tasks=hi)
+    assert passes.get("room of lam = 0 workers") == 1, passes
+    assert passes.get("tied intervals' histogram", 0) <= most, passes
+    assert sum(passes.values()) <= 7 + most, passes
+
+
+@pytest.mark.parametrize("style", ["alike", "per worker"])
+@pytest.mark.parametrize("n, per_worker", [(5, 7), (3000, 4), (3000, 1000), (20000, 2**30)])
+def test_lam_zero_workers_with_room_are_canonical(fast_backend, style, n, per_worker):
+    lam, lo, hi = _room_on_lam_zero_workers(n, per_worker * n, style, seed=n)
+    a = fa.allocate(lam, per_worker * n, min_tasks=lo, max_tasks=hi, backend=fast_backend)
+    assert is_canonical(lam, per_worker * n, a, min_tasks=lo, max_tasks=hi)
+    np.testing.assert_array_equal(a, fa.allocate(lam, per_worker * n, min_tasks=lo, max_tasks=hi, backend="numba"))
+
+
+def _keys_that_overflow(n, bounded):
+    """Times near 1e306 at 2**40 tasks: every worker's keys overflow from a low level on."""
+    lam = np.random.default_rng(n).lognormal(0.0, 1.0, n) * 1e306
+    budget = 2**40
+    bounds = {}
+    if bounded:
+        bounds = dict(min_tasks=np.ones(n, np.int64), max_tasks=np.full(n, 2 * budget // n, np.int64))
+    return lam, budget, bounds
+
+
+@pytest.mark.parametrize("bounded", [False, True])
+def test_keys_that_overflow_take_one_level_pass(bounded):
+    # The keys at t* = inf are taken by level: the bisection over the levels took 41 passes
+    # (145x the numpy pass at 65,536 workers).
+    lam, budget, bounds = _keys_that_overflow(3000, bounded)
+    passes = _bench.counting_passes(lam, budget, **bounds)
+    assert passes.get("tied intervals' span") == 1 and "tied intervals' histogram" not in passes, passes
+    assert passes.get("room above the finite keys") == 1 and "split of many keys at t*" not in passes, passes
+    assert sum(passes.values()) <= 9, passes
+
+
+@pytest.mark.parametrize("bounded", [False, True])
+@pytest.mark.parametrize("n", [7, 3000])
+def test_keys_that_overflow_are_taken_by_level(fast_backend, bounded, n):
+    lam, budget, bounds = _keys_that_overflow(n, bounded)
+    assert is_canonical(lam, budget, fa.allocate(lam, budget, backend=fast_backend, **bounds), **bounds)
+
+
 @pytest.mark.parametrize("distribution", ["lognormal", "two-speeds", "integers", "zeros"])
 @pytest.mark.parametrize("n", [3000, 5000])  # from 4096 workers the validation pass takes the first estimate
 def test_warm_start_changes_nothing_but_the_cost(fast_backend, distribution, n):
@@ -572,19 +635,72 @@ def test_ties_at_the_largest_budgets_are_canonical(fast_backend, distribution, n
 
 @pytest.mark.parametrize("compiled", [False, True])
 def test_tied_keys_past_int64_are_counted_saturated(compiled):
-    """The bisection of ``take_tied`` counts the tied keys up to levels far above the answer:
-    thousands of workers with ``2**53 - 1`` keys each would overflow int64 there."""
+    """Thousands of workers with ``2**53 - 1`` tied keys each: their count overflows int64
+    (so the linear stretch's sum is skipped) and each bucket of the level select saturates."""
     n = 3000
     out = np.zeros(n, np.int64)
     ties = np.full(n, 2**53 - 1, np.int64)
     remaining = 2**53 - 5
     take = numba.njit(lambda *a: threshold.take_tied(*a)) if compiled else threshold.take_tied
     with np.errstate(over="raise"):
-        take(out, ties, n, remaining, 1, 2**53 - 1)
+        take(out, ties, n, remaining, 1, 2**53 - 1, np.empty(n + 2))
     level = -(-remaining // n)  # every worker takes level - 1, the first ones one more
     expected = np.full(n, level - 1, np.int64)
     expected[: remaining - n * (level - 1)] += 1
     np.testing.assert_array_equal(out, expected)
+
+
+def _tied_level_by_bisection(out, ties, remaining, j_lo, j_hi):
+    """``threshold.tied_level``'s answer from the count of tied keys, in Python integers."""
+    def keys_up_to(level):
+        return sum(min(max(level - int(a), 0), int(c)) for a, c in zip(out, ties))
+
+    lo, hi = j_lo, j_hi
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if keys_up_to(mid) >= remaining else (mid + 1, hi)
+    return lo, remaining - keys_up_to(lo - 1)
+
+
+def _tied_intervals(rng, kind, n):
+    """Workers' tied keys as the levels ``(a, a + c]``: the shapes the level select meets."""
+    top = 2 ** int(rng.integers(1, 53))
+    if kind == "alike":  # bounds alike on lam = 0 workers
+        a, c = np.full(n, rng.integers(0, top)), np.full(n, rng.integers(1, top))
+    elif kind == "overflowing":  # keys that overflow: from a low level on each to the budget
+        a = rng.integers(0, 1000, n)
+        c = top + 1000 - a
+    elif kind == "overlapping":  # starts and ends spread, a stretch held by all between
+        a = rng.integers(0, 100, n)
+        c = top + 100 + rng.integers(0, 100, n) - a
+    elif kind == "few":  # a few distinct intervals
+        k = rng.integers(0, 3, n)
+        a, c = rng.integers(0, top, 3)[k], rng.integers(1, top, 3)[k]
+    else:  # anywhere
+        a, c = rng.integers(0, top, n), rng.integers(1, top, n)
+    c = np.where(rng.random(n) < 0.1, 0, c)  # workers without tied keys
+    a = np.minimum(a, 2**53 - 1)
+    return a.astype(np.int64), np.minimum(c, 2**53 - a).astype(np.int64)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("kind", ["alike", "overflowing", "overlapping", "few", "anywhere"])
+def test_the_level_of_the_remaining_th_tied_key_is_found_whatever_the_intervals(compiled, kind):
+    select = numba.njit(lambda *a: threshold.tied_level(*a)) if compiled else threshold.tied_level
+    rng = np.random.default_rng(len(kind))
+    for trial in range(150):
+        n = int(rng.integers(1, 50))
+        out, ties = _tied_intervals(rng, kind, n)
+        if not ties.any():
+            continue
+        tied = ties > 0
+        j_lo, j_hi = int((out[tied] + 1).min()), int((out + ties)[tied].max())
+        total = min(sum(int(c) for c in ties), 2**53)
+        remaining = total if trial % 7 == 0 else 1 + int(rng.random() * (total - 1))
+        expected = _tied_level_by_bisection(out, ties, remaining, j_lo, j_hi)
+        for scratch in (n + 2, 3, 4096):  # bucket counts from 2 to the most
+            got = select(out, ties, n, remaining, j_lo, j_hi, np.empty(scratch))
+            assert tuple(map(int, got)) == expected, (trial, scratch)
 
 
 @pytest.mark.parametrize("n", [17, 300])
