@@ -3677,6 +3677,13 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
             guess = sampled_bounded_guess(lam, budget, sampled[0], lo, hi, heap)
             if ESTIMATE_LOW <= guess <= ESTIMATE_HIGH:
                 sampled[0] = guess
+    elif lam.shape[0] >= SAMPLED_FROM and budget >= RECIPROCAL_CAP and lo != NULL and not guide[1] > 0.0:
+        # from 2**51 tasks, cold, with bounds: the sample's root, a first guess (threshold)
+        r_sampled = sampled_relaxation(lam, budget)
+        if r_sampled > 0.0:
+            guess = sampled_bounded_guess(lam, budget, r_sampled, lo, hi, heap)
+            if ESTIMATE_LOW <= guess <= ESTIMATE_HIGH:
+                sampled[1] = guess
     t0 = sampled[0]
     if lam.shape[0] >= EXTREMES_N and (lo == NULL or t0 > 0.0):  # where a guard can apply (threshold)
         sampled_extremes(lam, extremes)
@@ -3743,6 +3750,9 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     if not (budget < RECIPROCAL_CAP and inv_sum < INFINITY):
         reach = -1.0  # counted by division
     first_guesses(lam, budget, n_avail, inv_sum, lam_min, guide, guesses)
+    if t0 == 0.0 and sampled[1] > 0.0 and not (0.5 * guesses[0] <= sampled[1] <= 2.0 * guesses[0]):
+        guesses[1] = sampled[1]  # the sample's root where the bounds moved it (threshold)
+        guesses[2] = 0.0
     if first >= 0.0 and (lo == NULL or checked):  # the sampled guess first; the warm state keeps its relaxation
         guesses[1] = t0
         guesses[2] = sampled[1] if sampled[1] > 0.0 else (guesses[0] if lo == NULL else 0.0)

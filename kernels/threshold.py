@@ -2813,6 +2813,14 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
         if lo is not None and t0 > 0.0 and t2_sampled == 0.0:  # cold, with bounds
             guess = sampled_bounded_guess(lam, budget, t0, lo, hi, heap)
             t0 = guess if ESTIMATE_LOW <= guess <= ESTIMATE_HIGH else t0
+    elif lam.shape[0] >= SAMPLED_FROM and budget >= RECIPROCAL_CAP and lo is not None and not prev_hi > 0.0:
+        # From 2**51 tasks no pass estimates and the counts divide; the relaxation ignores the
+        # bounds (2e-24 for a t* near 8e4 over lam = exp(normal(0, 5)), bounds 1 to 4 budget / n:
+        # 17 counts by division). Cold, the sample's root with its bounds is the first guess.
+        r_sampled = sampled_relaxation(lam, budget)
+        if r_sampled > 0.0:
+            guess = sampled_bounded_guess(lam, budget, r_sampled, lo, hi, heap)
+            t2_sampled = guess if ESTIMATE_LOW <= guess <= ESTIMATE_HIGH else 0.0
     checked = False  # the validation pass checked the bounds too
     reach = INF  # the passes read the stored 1/lam at thresholds up to this
     n_zero = n_avail = 0  # scan counts them; where the validation pass checked, nothing reads them
@@ -2898,6 +2906,12 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     if not (budget < RECIPROCAL_CAP and inv_sum < INF):
         reach = -1.0  # counted by division
     r, t, t2 = first_guesses(lam, budget, n_avail, inv_sum, lam_min, prev_lo, prev_hi, prev_relaxation)
+    if t0 == 0.0 and t2_sampled > 0.0 and not (0.5 * r <= t2_sampled <= 2.0 * r):
+        # From 2**51 tasks, cold, with bounds that move the sample's root from the relaxation
+        # (where it stays close, the relaxation's own Newton step is the better second count):
+        # that root. The warm state keeps the exact relaxation, which a warm call scales by.
+        t = t2_sampled
+        t2 = 0.0
     if first >= 0.0 and (lo is None or checked):
         # The estimate at the sampled guess is a free first point. Cold, the exact relaxation
         # is the second (Newton from a guess that a skewed sample put far off falls short of

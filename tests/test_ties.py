@@ -106,6 +106,20 @@ def test_passes_over_the_workers_are_few_with_bounds(distribution, n, budget):
     assert sum(passes.values()) <= MAX_PASSES, passes
 
 
+@pytest.mark.parametrize("distribution, most", [("wide", 15), ("one-fast", 10), ("pareto", 6)])
+def test_passes_are_few_with_bounds_from_2_to_the_51_tasks(distribution, most):
+    # No pass estimates from 2**51 tasks; the relaxation, which ignores the bounds, guessed
+    # 2e-24 for a t* near 8e4 on `wide` times with caps of four times budget / n (20 passes,
+    # 17 of them counts by division; the sample's root with its bounds now starts: 13).
+    n = 8192
+    lam = _bench.make_lam(n, distribution=distribution)
+    budget = 2**51 + 12345
+    lo = np.where(np.isfinite(lam), 1, 0).astype(np.int64)
+    hi = np.full(n, 4 * budget // n, np.int64)
+    passes = _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi)
+    assert sum(passes.values()) <= most, passes
+
+
 def _one_far_faster(factor):
     def make(n, rng):
         lam = rng.lognormal(0.0, 0.5, n)
