@@ -226,7 +226,8 @@ def counting_passes(lam, budget, warm=None, min_tasks=None, max_tasks=None):
                "two adjacent levels": "count_up_to_level",
                "level histogram": "count_buckets", "room of lam = 0 workers": "zero_room",
                "split of many keys at t*": "split_ties", "room above the finite keys": "overflow_room",
-               "tied intervals' span": "tied_span", "tied intervals' histogram": "tied_buckets",
+               "tied intervals' span": "tied_span", "tied keys up to a level": "tied_up_to",
+               "tied intervals' histogram": "tied_buckets",
                "tied keys below the level": "take_below"}
     passes = dict.fromkeys(counted, 0)
     originals = {name: getattr(threshold, name) for name in counted.values()}

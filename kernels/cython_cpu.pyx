@@ -818,6 +818,16 @@ cdef extern from *:
             sums[2] = last_start;                                                               \
             sums[3] = first_end;                                                                \
         }                                                                                       \
+        attribute static int64_t fastata_tied_up_to_##suffix(                                 \
+                const int64_t *out, const int64_t *ties, ptrdiff_t n, int64_t lo, int64_t level) { \
+            int64_t total = 0;                                                                  \
+            for (ptrdiff_t i = 0; i < n; i++) {                                                 \
+                int64_t c = ties[i], start = out[i] + 1 > lo ? out[i] + 1 : lo;                 \
+                int64_t end = out[i] + c < level ? out[i] + c : level, k = end - start + 1;    \
+                total += (k < 0 ? 0 : k) & -(int64_t)(c > 0);                                   \
+            }                                                                                   \
+            return total;                                                                       \
+        }                                                                                       \
         attribute static void fastata_take_below_##suffix(int64_t *out, int64_t *ties,          \
                                                           ptrdiff_t n, int64_t level) {        \
             for (ptrdiff_t i = 0; i < n; i++) {                                                 \
@@ -1153,6 +1163,12 @@ cdef extern from *:
     static void fastata_tied_span_at(int level, const int64_t *out, const int64_t *ties, ptrdiff_t n,
                                      int64_t lo, int64_t hi, int64_t *sums) {
         FASTATA_PLAIN_PASS(level, tied_span, out, ties, n, lo, hi, sums);
+    }
+
+    /* threshold.tied_up_to: the tied keys at levels in [lo, j]. */
+    static int64_t fastata_tied_up_to_at(int level, const int64_t *out, const int64_t *ties, ptrdiff_t n,
+                                         int64_t lo, int64_t j) {
+        return FASTATA_PLAIN_PASS(level, tied_up_to, out, ties, n, lo, j);
     }
 
     static void fastata_take_below_at(int level, int64_t *out, int64_t *ties, ptrdiff_t n, int64_t j) {
@@ -2055,6 +2071,8 @@ cdef extern from *:
     void tied_span_at "fastata_tied_span_at"(int level, const int64_t* out, const int64_t* ties,
                                              Py_ssize_t n, int64_t lo, int64_t hi,
                                              int64_t* sums) noexcept nogil
+    int64_t tied_up_to_at "fastata_tied_up_to_at"(int level, const int64_t* out, const int64_t* ties,
+                                                  Py_ssize_t n, int64_t lo, int64_t j) noexcept nogil
     void take_below_at "fastata_take_below_at"(int level, int64_t* out, int64_t* ties, Py_ssize_t n,
                                                int64_t j) noexcept nogil
     int64_t marks_to_counts_at "fastata_marks_to_counts_at"(int level, int64_t* out,
@@ -2627,9 +2645,9 @@ cdef double TIED_CAP = 9007199254740992.0  # threshold.TIED_CAP: 2**53
 cdef int64_t tied_level(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int64_t* remaining,
                         int64_t j_lo, int64_t j_hi, double[::1] hist) noexcept nogil:
     # threshold.tied_level: returns J, and *remaining less the tied keys below J
-    cdef int64_t lo = j_lo, hi = j_hi, below = 0, m, starts, last_start, first_end, level, k, levels
+    cdef int64_t lo = j_lo, hi = j_hi, below = 0, m, starts, last_start, first_end, level, k, levels, up_to
     cdef int64_t sums[4]
-    cdef Py_ssize_t bins = min((hist.shape[0] + 1) // 2, MAX_BUCKETS), n_bins, b
+    cdef Py_ssize_t bins = min((hist.shape[0] + 1) // 2, max(MAX_BUCKETS, hist.shape[0] // 8)), n_bins, b
     cdef int shift
     cdef double width, run, whole, here
     if lo < hi and hi - lo <= ESTIMATE_CAP // max(n, 1):  # the sum of the starts fits in int64
@@ -2645,6 +2663,13 @@ cdef int64_t tied_level(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int64
             else:
                 remaining[0] = remaining[0] - (m * (level - lo) - starts)
                 return level
+        elif lo <= last_start - 1 < hi:  # every interval has started there (threshold)
+            up_to = tied_up_to_at(SIMD_LEVEL, &out[0], &ties[0], n, lo, last_start - 1)
+            if up_to < remaining[0]:
+                below = up_to
+                lo = last_start
+            else:
+                hi = last_start - 1
     while lo < hi:
         shift = 0
         while ((hi - lo) >> shift) >= bins:
@@ -2682,6 +2707,18 @@ cdef int64_t tied_buckets(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int
     cdef bint head, tail
     for b in range(2 * n_bins - 1):
         hist[b] = 0.0
+    if shift == 0:  # a bucket a level: counted at the intervals' ends alone (threshold)
+        for i in range(n):
+            first = max(out[i] + 1, lo) - lo
+            last = min(out[i] + ties[i], hi) - lo
+            if ties[i] > 0 and first <= last:
+                if first == 0:
+                    whole0 += 1
+                else:
+                    hist[n_bins + first - 1] += 1.0
+                if last + 1 < n_bins:
+                    hist[n_bins + last] -= 1.0
+        return whole0
     for i in range(n):
         if ties[i] > 0:
             first = max(out[i] + 1, lo) - lo

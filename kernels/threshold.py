@@ -1403,11 +1403,14 @@ def tied_level(out, ties, n, remaining, j_lo, j_hi, hist):
     interval starts and the first at which one ends: one pass that vectorises finds both
     (:func:`tied_span`), and ``J`` at once where it lies between (intervals alike, as
     bounds on ``lam = 0`` workers give; keys that overflow, from a low level on each
-    worker to the budget). Else a radix select over the levels (:func:`tied_buckets`)
-    keeps, each pass, the one of up to :data:`MAX_BUCKETS` buckets that holds the
-    ``remaining``-th key, so that ``2**53`` levels take six passes at most; where no
-    interval starts or ends inside the bucket kept, the count is linear there too. (A
-    bisection took up to 53 passes: times near ``1e306`` at ``2**40`` tasks, 41.)
+    worker to the budget). Else, where every interval has started below ``J``, the levels
+    below the last start drop out (:func:`tied_up_to`), and a radix select over the levels
+    left (:func:`tied_buckets`) keeps, each pass, the one of up to ``n / 8`` buckets (at
+    least :data:`MAX_BUCKETS`) that holds the ``remaining``-th key: one pass over a span
+    of up to ``n / 8`` levels, six at most over ``2**53``; where no interval starts or ends
+    inside the bucket kept, the count is linear there too. (A bisection took up to 53
+    passes: times near ``1e306`` at ``2**40`` tasks, 41; bounds per worker on ``lam = 0``
+    workers, 13.)
     """
     lo = j_lo  # the answer lies in [lo, hi]; below: the tied keys at levels under lo
     hi = j_hi
@@ -1425,7 +1428,19 @@ def tied_level(out, ties, n, remaining, j_lo, j_hi, hist):
                 lo = first_end + 1
             else:
                 return level, remaining - (m * (level - lo) - starts)
-    bins = min((hist.shape[0] + 1) // 2, MAX_BUCKETS)
+        elif lo <= last_start - 1 < hi:
+            # Every interval has started by last_start - 1: where J lies above it, the
+            # buckets see no start (bounds per worker on lam = 0 workers: minimums of 0 to
+            # 2, maximums anywhere), which the radix pass takes at a third of the cost.
+            up_to = tied_up_to(out, ties, n, lo, hi, last_start - 1)
+            if up_to < remaining:
+                below = up_to
+                lo = last_start
+            else:
+                hi = last_start - 1
+    # Buckets: up to an eighth of the workers (a pass costs several numpy passes, the scan of
+    # the buckets a few operations each), at least MAX_BUCKETS where the scratch holds them.
+    bins = min((hist.shape[0] + 1) // 2, max(MAX_BUCKETS, hist.shape[0] // 8))
     while lo < hi:
         shift = 0
         while ((hi - lo) >> shift) >= bins:
@@ -1475,6 +1490,19 @@ def tied_span(out, ties, n, lo, hi):
 
 
 @register_jitable
+def tied_up_to(out, ties, n, lo, hi, level):
+    """The tied keys at levels in ``[lo, level]`` (``level <= hi``, the sum within int64 as
+    :func:`tied_span`'s). Products, not selects, so that it vectorises."""
+    total = 0
+    for i in range(n):
+        c = ties[i]
+        start = max(out[i] + 1, lo)
+        end = min(out[i] + c, level)
+        total += max(end - start + 1, 0) * int(c > 0)
+    return total
+
+
+@register_jitable
 def tied_buckets(out, ties, n, lo, hi, shift, n_bins, hist):
     """The tied keys at levels in ``[lo, hi]`` by bucket of ``2**shift`` levels from ``lo``:
     ``hist[b]`` (b < ``n_bins``) counts the keys of the intervals that cover bucket b in part
@@ -1490,6 +1518,23 @@ def tied_buckets(out, ties, n, lo, hi, shift, n_bins, hist):
     for b in range(2 * n_bins - 1):
         hist[b] = 0.0
     whole0 = 0  # an integer: a float sum here would chain every worker's add
+    if shift == 0:
+        # A bucket a level: every interval covers its buckets whole, counted at its ends
+        # alone (a sixth of the general loop's time on intervals that start at lo and end
+        # anywhere: no update where none applies, as an add of 0 to one place would chain
+        # every worker's add to the one before).
+        for i in range(n):
+            c = ties[i]
+            first = max(out[i] + 1, lo) - lo
+            last = min(out[i] + c, hi) - lo
+            if c > 0 and first <= last:
+                if first == 0:
+                    whole0 += 1
+                else:
+                    hist[n_bins + first - 1] += 1.0
+                if last + 1 < n_bins:
+                    hist[n_bins + last] -= 1.0
+        return whole0
     for i in range(n):
         if ties[i] > 0:
             first = max(out[i] + 1, lo) - lo
