@@ -2712,12 +2712,7 @@ cdef int64_t tied_buckets(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int
             first = max(out[i] + 1, lo) - lo
             last = min(out[i] + ties[i], hi) - lo
             if ties[i] > 0 and first <= last:
-                if first == 0:
-                    whole0 += 1
-                else:
-                    hist[n_bins + first - 1] += 1.0
-                if last + 1 < n_bins:
-                    hist[n_bins + last] -= 1.0
+                whole0 += count_whole(hist, n_bins, first, last)
         return whole0
     for i in range(n):
         if ties[i] > 0:
@@ -2738,13 +2733,19 @@ cdef int64_t tied_buckets(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int
                     hist[b_last] = min(hist[b_last] + <double>(last - (b_last << shift) + 1), TIED_CAP)
                     b_last -= 1
                 if b_first <= b_last:
-                    if b_first == 0:
-                        whole0 += 1
-                    else:
-                        hist[n_bins + b_first - 1] += 1.0
-                    if b_last + 1 < n_bins:
-                        hist[n_bins + b_last] -= 1.0
+                    whole0 += count_whole(hist, n_bins, b_first, b_last)
     return whole0
+
+
+cdef inline int64_t count_whole(double[::1] hist, Py_ssize_t n_bins, int64_t b_first,
+                                int64_t b_last) noexcept nogil:
+    # threshold.count_whole
+    if b_last + 1 < n_bins:
+        hist[n_bins + b_last] -= 1.0
+    if b_first == 0:
+        return 1
+    hist[n_bins + b_first - 1] += 1.0
+    return 0
 
 
 cdef int64_t try_as_tstar(const double[::1] lam, const double[::1] inv, int64_t budget, double reach,

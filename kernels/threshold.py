@@ -1528,12 +1528,7 @@ def tied_buckets(out, ties, n, lo, hi, shift, n_bins, hist):
             first = max(out[i] + 1, lo) - lo
             last = min(out[i] + c, hi) - lo
             if c > 0 and first <= last:
-                if first == 0:
-                    whole0 += 1
-                else:
-                    hist[n_bins + first - 1] += 1.0
-                if last + 1 < n_bins:
-                    hist[n_bins + last] -= 1.0
+                whole0 += count_whole(hist, n_bins, first, last)
         return whole0
     for i in range(n):
         if ties[i] > 0:
@@ -1554,13 +1549,21 @@ def tied_buckets(out, ties, n, lo, hi, shift, n_bins, hist):
                     hist[b_last] = min(hist[b_last] + float(last - (b_last << shift) + 1), TIED_CAP)
                     b_last -= 1
                 if b_first <= b_last:
-                    if b_first == 0:
-                        whole0 += 1
-                    else:
-                        hist[n_bins + b_first - 1] += 1.0
-                    if b_last + 1 < n_bins:
-                        hist[n_bins + b_last] -= 1.0
+                    whole0 += count_whole(hist, n_bins, b_first, b_last)
     return whole0
+
+
+@register_jitable
+def count_whole(hist, n_bins, b_first, b_last):
+    """An interval that covers buckets ``b_first..b_last`` whole, counted at its ends in
+    :func:`tied_buckets`' differences; returns 1 where it starts at bucket 0 (whose count
+    the caller keeps)."""
+    if b_last + 1 < n_bins:
+        hist[n_bins + b_last] -= 1.0
+    if b_first == 0:
+        return 1
+    hist[n_bins + b_first - 1] += 1.0
+    return 0
 
 
 @register_jitable
