@@ -618,6 +618,38 @@ def _wide_tie_count(out, ties, level, ints):
         ints[cuda.blockIdx.x, 0] = total
 
 
+@cuda.jit(**_JIT)
+def _wide_tied_span(out, ties, j_lo, j_hi, ints):
+    """Per block: threshold.tied_span over its chunk (the workers with keys at ``t*`` in
+    ``[j_lo, j_hi]``, the sum of their first levels less ``j_lo``, the last first level and the
+    first last level); the caller keeps ``n (j_hi - j_lo)`` within int64."""
+    ibuf = cuda.shared.array(_MAX_THREADS, int64)
+    start, stop = _chunk(out.shape[0])
+    m = 0
+    starts = 0
+    last_start = j_lo
+    first_end = j_hi
+    for i in range(start + cuda.threadIdx.x, stop, cuda.blockDim.x):
+        c = ties[i]
+        first = max(out[i] + 1, j_lo)
+        last = min(out[i] + c, j_hi)
+        if c > 0 and first <= last:
+            m += 1
+            starts += first - j_lo
+            last_start = max(last_start, first)
+            first_end = min(first_end, last)
+    m = _reduce(ibuf, m, 0)
+    starts = _reduce(ibuf, starts, 0)
+    last_start = _reduce(ibuf, last_start, 2)
+    first_end = _reduce(ibuf, first_end, 1)
+    if cuda.threadIdx.x == 0:
+        b = cuda.blockIdx.x
+        ints[b, 0] = m
+        ints[b, 1] = starts
+        ints[b, 2] = last_start
+        ints[b, 3] = first_end
+
+
 #: Rank-pass modes: which workers are ranked, and what the fill writes.
 _ZEROS = 0  # lam = 0 workers: out = share (+1 for the first ``first``), 0 elsewhere
 _LEVEL = 1  # workers with a key at t* at level j: out += keys at t* below the level (+1 ...)
@@ -851,6 +883,22 @@ class _Wide:
         level = j_lo
         if j_lo < j_hi:
             top = j_hi
+            if j_hi - j_lo <= threshold.ESTIMATE_CAP // self.n:
+                # threshold.tied_level's first pass: where every interval of levels holds
+                # each level, J at once (bounds alike; keys that overflow), else its side.
+                _wide_tied_span[self.launch](self.out, self.ties, j_lo, j_hi, self.ints)
+                ints = self.ints.copy_to_host()
+                m, starts = int(ints[:, 0].sum()), int(ints[:, 1].sum())
+                last_start, first_end = int(ints[:, 2].max()), int(ints[:, 3].min())
+                if m > 0 and last_start <= first_end:
+                    guess = j_lo - 1 - (-(remaining + starts) // m)
+                    if last_start <= guess <= first_end:
+                        self.fill(_LEVEL, guess, 0, remaining - (m * (guess - j_lo) - starts))
+                        return
+                    if guess < last_start:
+                        top = last_start - 1
+                    else:
+                        level = first_end + 1
             while level < top:
                 mid = level + (top - level) // 2
                 if self.tie_count(mid) >= remaining:

@@ -30,7 +30,7 @@ COMPILE_ALL = textwrap.dedent('''
         "lam2d": f2, "budgets": i1, "status": i1, "first_bad": i1, "lo2d": i2, "hi2d": i2, "heap": f2,
         "lam": f1, "ints": i2, "floats": f2, "lo": i1, "hi": i1, "budget": T.int64, "t": T.float64,
         "tstar": T.float64, "bounded": T.boolean, "cand_p": f1, "cand_j": i1, "cand_i": i1, "n_cand": i1,
-        "workers": i1, "level": T.int64, "mode": T.int64, "share": T.int64, "offsets": i1, "first": T.int64,
+        "workers": i1, "level": T.int64, "j_lo": T.int64, "j_hi": T.int64, "mode": T.int64, "share": T.int64, "offsets": i1, "first": T.int64,
         "out": i1, "ties": i1,
     }
     ROWS = {"out": i2, "ties": i2}  # the batch kernels take one row of these per problem

@@ -112,6 +112,24 @@ def test_overflowing_products(paths):
     _check(lam, 9, paths, ["exact_search", "take_ties", "fill level"])
 
 
+def test_keys_at_t_star_in_one_stretch_take_the_level_at_once(paths, monkeypatch):
+    # Keys whose product overflows, from a low level on each worker up to the budget, and
+    # lam = 0 workers with room, bounds alike: every worker holds each level between, the
+    # count of keys at t* is linear in the level there, and one pass gives it (the level
+    # bisection took a pass per halving of the span: 20 at a million tasks here).
+    levels = []
+    tie_count = cuda_kernels._Wide.tie_count
+    monkeypatch.setattr(cuda_kernels._Wide, "tie_count", lambda self, level: levels.append(level) or tie_count(self, level))
+    lam = np.random.default_rng(3).lognormal(0.0, 1.0, 40) * 1e306
+    paths.clear()
+    assert is_canonical(lam, 10**6, fa.allocate(lam, 10**6, backend="cuda"))
+    assert paths == ["exact_search", "take_ties", "fill level"] and levels == []
+    zeros = np.zeros(30)
+    zeros[::7] = 2.0
+    low, high = np.ones(30, np.int64), np.full(30, 50, np.int64)
+    assert "take_ties" in _check_bounded(zeros, 1000, low, high, paths) and levels == []
+
+
 def test_zeros_round_robin_across_blocks(paths):
     rng = np.random.default_rng(3)
     lam = rng.exponential(1.0, 100)
