@@ -891,14 +891,11 @@ class _Wide:
                 m, starts = int(ints[:, 0].sum()), int(ints[:, 1].sum())
                 last_start, first_end = int(ints[:, 2].max()), int(ints[:, 3].min())
                 if m > 0 and last_start <= first_end:
-                    guess = j_lo - 1 - (-(remaining + starts) // m)
-                    if last_start <= guess <= first_end:
-                        self.fill(_LEVEL, guess, 0, remaining - (m * (guess - j_lo) - starts))
+                    found, rank, level, top, _ = threshold.in_stretch(remaining, j_lo, m, starts, last_start,
+                                                                      first_end, j_hi)
+                    if found > 0:
+                        self.fill(_LEVEL, found, 0, rank)
                         return
-                    if guess < last_start:
-                        top = last_start - 1
-                    else:
-                        level = first_end + 1
             while level < top:
                 mid = level + (top - level) // 2
                 if self.tie_count(mid) >= remaining:

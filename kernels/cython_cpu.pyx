@@ -2545,11 +2545,9 @@ cdef void take_ties(const double[::1] lam, int64_t budget, double tstar, int64_t
                     int64_t[::1] ties, double[::1] hist, const int64_t* lo,
                     const int64_t* hi) noexcept nogil:
     # threshold.take_ties: many keys per worker at t* (t* = inf, or budgets from 2**51).
-    cdef int64_t taken = 0, j_lo = budget + 1, j_hi = 0, below, upto, high, low, n_tied = 0
+    cdef int64_t taken, j_lo, j_hi, n_tied
     cdef int64_t sums[5]
-    cdef Py_ssize_t i
-    cdef double x
-    cdef bint single = True
+    cdef bint single
     if tstar == INFINITY:  # threshold.overflow_room: out holds the count at DBL_MAX
         overflow_room_at(SIMD_LEVEL, &lam[0], hi, lam.shape[0], budget, &out[0], &ties[0], sums)
         taken, j_lo, j_hi, n_tied, single = sums[0], sums[1], sums[2], sums[3], sums[4] == 0
@@ -2577,15 +2575,11 @@ cdef (int64_t, int64_t, int64_t, int64_t, bint) split_ties(
         if <double>below * x < tstar and (below >= high or <double>(below + 1) * x > tstar):
             taken += below
             continue
-        if 0.0 < x < INFINITY:
-            if tstar == INFINITY:
-                below = count_le(x, DBL_MAX, high)
-                upto = high
-            else:
-                upto = count_le_from(x, tstar, high, out[i] if out[i] < high else high)
-                below = upto
-                while <double>below * x >= tstar:
-                    below -= 1
+        if 0.0 < x < INFINITY:  # t* finite here: take_ties sends t* = inf to overflow_room
+            upto = count_le_from(x, tstar, high, out[i] if out[i] < high else high)
+            below = upto
+            while <double>below * x >= tstar:
+                below -= 1
             low = low_of(lo, i)
             if below < low:
                 below = low

@@ -1313,8 +1313,8 @@ def overflow_room(lam, budget, out, ties, hi):
 
 @register_jitable
 def split_ties(lam, budget, tstar, out, ties, lo, hi):
-    """``out[i]``: worker i's keys below ``t*``, ``ties[i]``: its keys at ``t*``, from the counts
-    at a threshold near it in ``out``; returns ``(keys below t*, least and greatest level at
+    """``out[i]``: worker i's keys below a finite ``t*`` (:func:`overflow_room` takes ``t* = inf``),
+    ``ties[i]``: its keys at ``t*``, from the counts at a threshold near it in ``out``; returns ``(keys below t*, least and greatest level at
     t*, workers with keys at t*, whether none has more than one)``."""
     taken = 0
     j_lo = budget + 1
@@ -1418,16 +1418,9 @@ def tied_level(out, ties, n, remaining, j_lo, j_hi, hist):
     if lo < hi and hi - lo <= ESTIMATE_CAP // max(n, 1):  # the sum of the starts fits in int64
         m, starts, last_start, first_end = tied_span(out, ties, n, lo, hi)
         if last_start <= first_end:
-            # Every interval holds each level of [last_start - 1, first_end], where the count
-            # is m (L - lo + 1) - starts: J is the least L with at least ``remaining``.
-            level = lo - 1 + (remaining + starts + m - 1) // m
-            if level < last_start:  # below the linear stretch: J is too
-                hi = last_start - 1
-            elif level > first_end:  # above it: from its end on
-                below = m * (first_end - lo + 1) - starts
-                lo = first_end + 1
-            else:
-                return level, remaining - (m * (level - lo) - starts)
+            level, rank, lo, hi, below = in_stretch(remaining, lo, m, starts, last_start, first_end, hi)
+            if level > 0:
+                return level, rank
         elif lo <= last_start - 1 < hi:
             # Every interval has started by last_start - 1: where J lies above it, the
             # buckets see no start (bounds per worker on lam = 0 workers: minimums of 0 to
@@ -1468,6 +1461,22 @@ def tied_level(out, ties, n, remaining, j_lo, j_hi, hist):
             levels = (remaining - below + k - 1) // k  # the levels from lo that reach it
             return lo + levels - 1, remaining - below - k * (levels - 1)
     return lo, remaining - below
+
+
+@register_jitable
+def in_stretch(remaining, lo, m, starts, last_start, first_end, hi):
+    """``(J, rank, lo, hi, below)`` from :func:`tied_span`'s sums over ``[lo, hi]``, where every
+    one of the ``m`` intervals holds each level of ``[last_start - 1, first_end]`` and the
+    count of keys up to a level ``L`` there is ``m (L - lo + 1) - starts``: ``J``, the least
+    level that reaches ``remaining``, and ``remaining`` less the keys below it, where it lies
+    in that stretch; else ``J = 0`` and the side of it that holds ``J`` (``below``: the keys
+    under its ``lo``)."""
+    level = lo - 1 + (remaining + starts + m - 1) // m
+    if level < last_start:  # below the stretch: J is too
+        return 0, 0, lo, last_start - 1, 0
+    if level > first_end:  # above it: from its end on
+        return 0, 0, first_end + 1, hi, m * (first_end - lo + 1) - starts
+    return level, remaining - (m * (level - lo) - starts), lo, hi, 0
 
 
 @register_jitable
