@@ -27,6 +27,7 @@ cdef int MAX_ESTIMATES = 12
 cdef double ESTIMATE_LOW = 9.332636185032189e-302  # 2**-1000
 cdef double ESTIMATE_HIGH = 1.0715086071862673e+301  # 2**1000
 cdef int64_t ESTIMATE_CAP = 4611686018427387904  # 2**62
+cdef int64_t ESTIMATE_TERMS_CAP = 4503599627370495  # 2**52 - 1
 cdef double COUNT_MARGIN = 3.552713678800501e-15  # 2**-48
 cdef double CAPPED_SHARE = 0.05
 cdef double SLOPE_STEP = 1.03
@@ -2575,12 +2576,15 @@ cdef (int64_t, int64_t, int64_t, int64_t, bint) split_ties(
         if <double>below * x < tstar and (below >= high or <double>(below + 1) * x > tstar):
             taken += below
             continue
+        low = low_of(lo, i)
+        if below <= low and (below >= high or <double>(below + 1) * x > tstar):
+            taken += below  # at its minimum, nothing above it at t* (threshold.split_ties)
+            continue
         if 0.0 < x < INFINITY:  # t* finite here: take_ties sends t* = inf to overflow_room
             upto = count_le_from(x, tstar, high, out[i] if out[i] < high else high)
             below = upto
             while <double>below * x >= tstar:
                 below -= 1
-            low = low_of(lo, i)
             if below < low:
                 below = low
             if upto < low:
@@ -3122,6 +3126,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
     cdef double pair[2]
     cdef bint have_lo = False, flat, paired, alone
     cdef int streak = 0, step, k
+    cdef int64_t terms = min(budget, ESTIMATE_TERMS_CAP)  # threshold.ESTIMATE_TERMS_CAP
     totals[1] = 0.0
     if t_min > 0.0:  # below every key but the base ones: the lower end from the start
         lo_s = t_min
@@ -3136,14 +3141,14 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
         if step == 0 and first >= 0.0:  # taken by the bounds check
             total = first
         elif s2 > 0.0:  # threshold.estimate_pair_into
-            estimate_pair_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, s2, budget, totals)
+            estimate_pair_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, s2, terms, totals)
             total = totals[0]
         elif step == 0 and lo != NULL:  # threshold.estimate_slope_into
-            total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, budget, &moving, NULL)
+            total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, terms, &moving, NULL)
             if moving > 0.0:
                 slope = moving
         else:
-            total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, budget, NULL, NULL)
+            total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, terms, NULL, NULL)
         paired = s2 > 0.0
         last_s = prev_s  # the previous pass's estimate (its last, if a pair)
         last_c = prev_c
@@ -3362,7 +3367,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef double guess, total
     cdef Py_ssize_t listed
     cdef bint selected
-    if reach > 0.0 and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
+    if reach >= 0.0 and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
         if second >= 0.0 and 0.0 <= first != budget and allocate_aimed(lam, inv, budget, t, first, second,
                                                                        width_max, reach, out, ties, heap, est,
                                                                        lo, hi):
@@ -3376,7 +3381,11 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             bracket[1] = est[1]
             return
         if found == NARROW:
-            if est[0] > 0.0:
+            if est[0] > reach:  # from 2**51 tasks: the count divides, the listing is its own pass
+                lo_c = count_either(lam, inv, est[0], budget, limit, reach, False, out, spare, lo, hi)
+                selected = lo_c < budget and select_between(lam, budget, lo_c, out, est[1], out, ties, heap,
+                                                            lo, hi)
+            elif est[0] > 0.0:
                 # The count at the lower end and the listing of the workers with keys between,
                 # in one pass (threshold.count_list_into).
                 total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], n, est[0], budget,
@@ -3396,7 +3405,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             # holds 1/lam) is overwritten; 1/lam again, and the exact passes take over.
             inverse_at(SIMD_LEVEL, &lam[0], &heap[0], n, scratch, 1.0, 0.0, INFINITY, &spare[0], &spare[1])
             lo_c = base
-        elif found == JUMP or found == TIED:
+        elif (found == JUMP or found == TIED) and reach > 0.0:
             plain = 0  # guesses of t*, as threshold.allocate_positive
             guess = 0.0
             start = est[0]
@@ -3442,6 +3451,8 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                         return
                     if hi_t < INFINITY:  # the count at t_hi is no longer the upper end
                         counted = -1
+        elif found == JUMP or found == TIED:
+            plain = 0  # from 2**51 tasks no guess of t* (threshold.allocate_positive)
         if hi_t < INFINITY:  # a refused guess bounded the bracket from above
             t = refused_aim(budget, est[0], start, est_c[0], hi_t, hi_c, key_min, base)
             guess = product_near(lam, est[0], hi_t, t, budget, lo, hi)
@@ -3689,7 +3700,7 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     # receives this call's.
     cdef Py_ssize_t i
     cdef int64_t n_zero = 0, n_avail = 0, base = 0, remaining = 0, zero_room = 0
-    cdef double inv_sum = 0.0, lam_min = 0.0, r, slope, first = -1.0, moving = 0.0, second = 0.0, secant, guess
+    cdef double inv_sum = 0.0, lam_min = 0.0, fastest, r, slope, first = -1.0, moving = 0.0, second = 0.0, secant, guess
     cdef double aim_second = -1.0  # the validation pass's second estimate, where its secant aims
     cdef double r_sampled = 0.0, t0, t_min, t_max, up, t
     cdef double guesses[3]
@@ -3779,8 +3790,12 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         else:
             round_robin_zeros(lam, budget, n_zero, out)
         return STATUS_OK
-    if not (budget < RECIPROCAL_CAP and inv_sum < INFINITY):
-        reach = -1.0  # counted by division
+    if not inv_sum < INFINITY:
+        reach = -1.0  # 1/lam overflowed: counted by division, and nothing estimates
+    elif not budget < RECIPROCAL_CAP:
+        # from 2**51 tasks every count divides; with bounds the estimates still read 1/lam (threshold)
+        fastest = budget / (lam_min * inv_sum) if lam_min > 0.0 else 0.0  # 0: with zeros, not known
+        reach = 0.0 if lo != NULL and budget - remaining < RECIPROCAL_CAP and fastest < ESTIMATE_TERMS_CAP else -1.0
     first_guesses(lam, budget, n_avail, inv_sum, lam_min, guide, guesses)
     if t0 == 0.0 and sampled[1] > 0.0 and not (0.5 * guesses[0] <= sampled[1] <= 2.0 * guesses[0]):
         guesses[1] = sampled[1]  # the sample's root where the bounds moved it (threshold)
@@ -4061,7 +4076,7 @@ cdef int checked_status(const double[::1] lam, int64_t budget, const int64_t* lo
     # threshold.checked_status: check[0..3] = bad bounds, minimums, caps, room on lam = 0 workers
     if check[0] == 0.0 and check[1] <= budget <= check[2]:
         remaining[0] = budget - <int64_t>check[1]
-        zero_room[0] = <int64_t>check[3]
+        zero_room[0] = <int64_t>min(check[3], <double>budget + 1.0)  # saturated: it can pass 2**63
         return STATUS_OK
     return scan_bounds_exact(lam, budget, lo, hi, remaining, zero_room)
 

@@ -128,6 +128,12 @@ EXTREMES_N = 256
 #: Relative margin on a threshold that turns an estimate (:func:`estimate_into`) into a
 #: bound on the exact count: ``fl(s * fl(1/x))`` and ``fl(j * x)`` are each within a few ulps.
 ESTIMATE_MARGIN = 2.0**-50
+#: The cap on an estimate's terms: its passes take a worker's bounds as floats below
+#: ``2**52`` (:func:`float_of`). From ``2**52`` tasks a worker whose count passes it is
+#: estimated low, which only weakens the estimate (the exact passes check every bracket);
+#: the caller estimates only where no minimum and no worker's share of the relaxation is
+#: that large (:func:`allocate_guided`).
+ESTIMATE_TERMS_CAP = 2**52 - 1
 #: Estimate passes one call spends at most before the exact passes take over.
 MAX_ESTIMATES = 12
 #: Thresholds whose estimates are certified: near them every product is a normal float.
@@ -1331,8 +1337,14 @@ def split_ties(lam, budget, tstar, out, ties, lo, hi):
         if c * x < tstar and (c >= high or (c + 1) * x > tstar):
             taken += c
             continue
+        low = low_of(lo, i)
+        if c <= low and (c >= high or (c + 1) * x > tstar):
+            # At its minimum, with no key above it at or below t*: a minimum far above t* / x
+            # would take split_at a step per key from it down to t* (hours, from 2**52 tasks).
+            taken += c
+            continue
         if 0.0 < x < INF:
-            below, upto = split_at(x, tstar, high, min(c, high), low_of(lo, i))
+            below, upto = split_at(x, tstar, high, min(c, high), low)
             out[i] = below
             ties[i] = upto - below
             taken += below
@@ -1882,17 +1894,18 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
     if t_min > 0.0:
         lo_s = t_min
         have_lo = True
+    terms = min(budget, ESTIMATE_TERMS_CAP)
     for step in range(MAX_ESTIMATES):
         if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH and s2 <= ESTIMATE_HIGH):
             break
         if step == 0 and first >= 0.0:
             total = first
         elif s2 > 0.0:
-            total, total2 = estimate_pair_into(inv, s, s2, budget, lo, hi)
+            total, total2 = estimate_pair_into(inv, s, s2, terms, lo, hi)
         elif lo is None or step > 0:
-            total = estimate_into(inv, s, budget, lo, hi)
+            total = estimate_into(inv, s, terms, lo, hi)
         else:
-            total, moving = estimate_slope_into(inv, s, budget, lo, hi)
+            total, moving = estimate_slope_into(inv, s, terms, lo, hi)
             if moving > 0.0:
                 slope = moving
         paired = s2 > 0.0
@@ -2358,7 +2371,8 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
     ``key_min``: no key but the ``base`` ones has a product below it (``lam_min`` without
     bounds), or 0;
     ``reach``: passes read the stored ``1/lam`` at thresholds up to it, and divide above
-    (:func:`reach_of_inverse`; -1: never, for budgets from ``2**51`` or an overflowed ``1/lam``).
+    (:func:`reach_of_inverse`; 0: never, for budgets from ``2**51``, where the estimate passes
+    still read it; -1: never, nor do they, for an overflowed ``1/lam``).
 
     From 256 workers, below ``budget = 2**51``, estimate passes bracket first
     (:func:`estimate_bracket`): a narrow bracket takes one exact count and the selection,
@@ -2391,7 +2405,7 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
     # on few workers, where a pass costs less than the two reductions' set-up.
     plain = 1 if n >= EXTREMES_N else 2
     counted = (-1, 0.0, 0.0)  # an exact count at t_hi that a jump's guesses took, if any
-    if reach > 0.0 and n >= EXTREMES_N:
+    if reach >= 0.0 and n >= EXTREMES_N:
         # Where the validation pass's two estimates aim a trusted line (an estimate of the
         # budget itself goes to its exact count instead, a cheaper pass), the count and
         # listing go there first.
@@ -2407,7 +2421,13 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
         if found == SELECTED:
             return t_lo, t_hi
         if found == NARROW:
-            if t_lo > 0.0:
+            if t_lo > reach:
+                # From 2**51 tasks the count at the lower end divides; the listing is a pass of
+                # its own (no stored 1/lam to tell which workers to list in the count's pass).
+                lo_c = count_at(lam, inv, t_lo, budget, limit, reach, False, out, lo, hi)[0]
+                if lo_c < budget and select_between(lam, budget, lo_c, t_hi, out, ties, heap, lo, hi):
+                    return t_lo, t_hi
+            elif t_lo > 0.0:
                 # The count at the lower end and the listing of the workers with keys between.
                 total, listed = count_list_into(lam, inv, t_lo, budget, t_hi, out, ties, lo, hi)
                 lo_c = limit if total >= limit else int(total)
@@ -2421,7 +2441,7 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
             # margin): the selection's scratch overwrote 1/lam; the exact passes take over.
             inverse_pass(lam, inv, 1.0, 0, None)
             lo_c = base
-        elif found == JUMP or found == TIED:
+        elif (found == JUMP or found == TIED) and reach > 0.0:
             plain = 0  # ties: every exact count looks for the products next to its threshold
             # A guess of t* goes to the split, which checks it. A guess it refuses with more
             # keys below it than the budget is the bracket's upper end, far closer to the
@@ -2479,6 +2499,10 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
                         return t_lo, below
                     if hi_t < INF:  # the count at t_hi is no longer the upper end
                         counted = (-1, 0.0, 0.0)
+        elif found == JUMP or found == TIED:
+            # From 2**51 tasks no guess of t* goes to the split: from 2**52 a worker may own
+            # several keys at a guess, which the split then takes as t*, unchecked (take_at).
+            plain = 0
         if hi_t < INF:  # a refused guess bounded the bracket from above
             t = refused_aim(budget, t_lo, start, est_lo, hi_t, hi_c, key_min, base)
             p = product_near(lam, t_lo, hi_t, t, budget, lo, hi)
@@ -2724,9 +2748,11 @@ def scan_bounds_estimating(lam, inv, s, budget, lo, hi):
 @register_jitable
 def checked_status(lam, budget, lo, hi, n_bad, taken, capacity, room):
     """:func:`scan_bounds`'s answer from a pass that checked the bounds (:func:`checking_terms`'
-    sums): those sums where no bound is bad and they fit, else :func:`scan_bounds_exact`."""
+    sums): those sums where no bound is bad and they fit, else :func:`scan_bounds_exact`. The
+    room saturates past the budget, as scan_bounds sums it: a float sum of it can pass
+    ``2**63`` (9,224 ``lam = 0`` workers with room ``10**15`` each), where ``int()`` does not hold."""
     if n_bad == 0 and taken <= budget <= capacity:
-        return OK, budget - int(taken), int(room)
+        return OK, budget - int(taken), int(min(room, float(budget) + 1.0))
     return scan_bounds_exact(lam, budget, lo, hi)
 
 
@@ -2914,6 +2940,7 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
         return status, 0.0, 0.0, 0.0  # out untouched: a rejected call changes nothing
     slope = inv_sum if inv_sum < INF else INF
     base = 0  # keys counted at threshold 0
+    minimums = 0  # the minimums' sum
     if lo is not None:
         t = t0
         if checked:
@@ -2950,6 +2977,7 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
             fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties, heap)
             return OK, 0.0, 0.0, 0.0
         base = budget - remaining + zero_room
+        minimums = budget - remaining
         if n_zero > 0 and not (inv_sum < INF):  # 1/lam overflowed: the relaxation needs lam_min
             n_zero, n_avail, inv_sum, lam_min = scan_exact(lam, budget)[1:]
         # lam = 0 workers, if any, count their maximum at every threshold > 0 on their own.
@@ -2960,8 +2988,19 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     elif n_zero > 0:
         round_robin_zeros(lam, budget, n_zero, out)
         return OK, 0.0, 0.0, 0.0
-    if not (budget < RECIPROCAL_CAP and inv_sum < INF):
-        reach = -1.0  # counted by division
+    if not inv_sum < INF:
+        reach = -1.0  # 1/lam overflowed: counted by division, and nothing estimates
+    elif not budget < RECIPROCAL_CAP:
+        # From 2**51 tasks every count divides, but the estimate passes still read 1/lam: an
+        # estimate is off by a few ulps of each worker's count, as at any budget, and its sum
+        # is exact below 2**53, past every budget (bounds 1 to 4 budget / n over 65,536
+        # workers at 2**51 tasks: 6 to 12 counts by division -> 1 and the selection). Nor do
+        # they guess t* (allocate_positive). Only with bounds (without, the relaxation is
+        # close: 2 or 3 counts), whose minimums stay below 2**51, and where the fastest
+        # worker's share of the relaxation stays below ESTIMATE_TERMS_CAP: a worker that
+        # holds more (one far faster than the rest) sends the estimates astray.
+        fastest = budget / (lam_min * inv_sum) if lam_min > 0.0 else 0.0  # 0: with zeros, not known
+        reach = 0.0 if lo is not None and minimums < RECIPROCAL_CAP and fastest < ESTIMATE_TERMS_CAP else -1.0
     r, t, t2 = first_guesses(lam, budget, n_avail, inv_sum, lam_min, prev_lo, prev_hi, prev_relaxation)
     if t0 == 0.0 and t2_sampled > 0.0 and not (0.5 * r <= t2_sampled <= 2.0 * r):
         # From 2**51 tasks, cold, with bounds that move the sample's root from the relaxation

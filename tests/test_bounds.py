@@ -347,6 +347,28 @@ def test_lam_zero_workers_fill_level_by_level(backend):
     np.testing.assert_array_equal(fa.allocate(lam, 12, min_tasks=low, max_tasks=high, backend=backend), [3, 3, 5, 1])
 
 
+
+@pytest.mark.parametrize("n_zero", [9224, 20_000])
+def test_lam_zero_workers_whose_room_passes_2_to_the_63_share_the_budget(n_zero):
+    # Their room, 10**15 each, sums past 2**63: the pass that checks the bounds sums it in
+    # floats, whose conversion to int64 overflowed and gave each worker its maximum.
+    lam = np.r_[np.zeros(n_zero), 1.0]
+    budget = 10**15
+    want = fa.allocate(lam, budget, backend="cython")  # without bounds: round robin
+    assert want.sum() == budget and want[-1] == 0
+    for backend in ("cython", "numba"):
+        for bounds in (dict(max_tasks=budget), dict(min_tasks=0), dict(min_tasks=0, max_tasks=2**62)):
+            np.testing.assert_array_equal(fa.allocate(lam, budget, backend=backend, **bounds), want)
+
+
+def test_a_minimum_far_above_t_star_over_t_stars_worker_returns_at_once(fast_backend):
+    # Worker 1's minimum holds it far above t*; from 2**52 tasks the split counted down from
+    # that minimum to t* / lam one key at a time (10**15 steps: it never returned).
+    budget, least = 2**53, 1066312515359161
+    got = fa.allocate([1.37, 1e6], budget, min_tasks=[0, least], backend=fast_backend)
+    np.testing.assert_array_equal(got, [budget - least, least])
+    assert (budget - least) * 1.37 == (budget - least + 1) * 1.37  # worker 0 owns two keys at t*
+
 BAD = [
     (dict(min_tasks=-1), ValueError, r"min_tasks must be >= 0; got -1 for worker 0"),
     (dict(min_tasks=[0, 3, 0], max_tasks=[5, 2, 5]), ValueError,
