@@ -167,14 +167,23 @@ def _bound_array(value, name, shape, default, zeros=None):
             and value.flags.c_contiguous):
         return value  # the kernels only read it: no copy on a scheduler's hot path
     if _integer(value):  # the unavailable workers it leaves out differ from row to row
+        if name == "min_tasks" and value > MAX_BUDGET:  # named before the clip below hides it
+            raise ValueError(f"min_tasks must sum to at most budget (at most 2**53); got {value}")
         return uniform_bound(row if zeros is None else shape, max(min(int(value), _BOUND_CAP), -_BOUND_CAP), zeros)
     if value is None:
         return uniform_bound(row, default)
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer or an array of integers; got {_describe(value)}")
     array = np.asarray(value)
+    if array.dtype.kind not in "iu" and not isinstance(value, np.ndarray):
+        # A list holding integers past int64 (2**64), which numpy reads as floats or objects.
+        objects = np.array(value, dtype=object)
+        if objects.size and all(_integer(v) for v in objects.flat):
+            array = _clipped_integers(objects, name)
     if array.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer or an array of integers; got {_describe(value)}")
+    if name == "min_tasks" and array.dtype.kind == "u" and array.size and array.max() > MAX_BUDGET:
+        _min_above_budget(array)
     try:
         array = np.broadcast_to(array, row if np.broadcast_shapes(array.shape, row) == row else shape)
     except ValueError:
@@ -183,6 +192,24 @@ def _bound_array(value, name, shape, default, zeros=None):
     if array.dtype.kind == "u":
         array = np.minimum(array, _BOUND_CAP)
     return np.array(array, dtype=np.int64, order="C")
+
+
+def _clipped_integers(array, name):
+    """An object array of Python integers as int64, clipped to ``[-_BOUND_CAP, _BOUND_CAP]``
+    (a minimum past ``2**53`` is named first: the clip would hide its value)."""
+    if name == "min_tasks":
+        _min_above_budget(array)
+    flat = [max(min(int(v), _BOUND_CAP), -_BOUND_CAP) for v in array.flat]
+    return np.array(flat, dtype=np.int64).reshape(array.shape)
+
+
+def _min_above_budget(array):
+    """Raise for the first minimum above ``2**53``, past every budget, if any."""
+    for k, v in enumerate(array.flat):
+        if int(v) > MAX_BUDGET:
+            where = np.unravel_index(k, array.shape)
+            where = f"for worker {where[0]}" if len(where) == 1 else f"for worker {where[1]} of problem {where[0]}"
+            raise ValueError(f"min_tasks must sum to at most budget (at most 2**53); got {int(v)} {where}")
 
 
 def out_array(value, shape, name="out"):
@@ -260,6 +287,9 @@ def _raise_for_bounds(status, lam, budget_value, low, high, where):
         raise ValueError(f"min_tasks must be >= 0; got {int(low[bad])} for worker {bad}{where}")
     if status == _status.BOUNDS_CROSSED:
         bad = int(np.flatnonzero(low > high)[0])
+        if high[bad] >= MAX_BUDGET:  # no maximum that binds (max_tasks None): the minimums' sum is the rule
+            raise ValueError(f"min_tasks must sum to at most budget ({budget_value}); got {int(low[bad])} for "
+                             f"worker {bad}{where}")
         raise ValueError(f"min_tasks must be <= max_tasks for every worker; got min_tasks {int(low[bad])} > "
                          f"max_tasks {int(high[bad])} for worker {bad}{where}")
     if status == _status.MIN_ON_UNAVAILABLE:

@@ -382,6 +382,13 @@ BAD = [
     (dict(max_tasks=[1.0, 2.0, 3.0]), TypeError, r"max_tasks must be an integer or an array of integers; got \[1.0, 2.0, 3.0\]"),
     (dict(max_tasks=True), TypeError, r"max_tasks must be an integer or an array of integers; got True"),
     (dict(min_tasks=[1, 2]), ValueError, r"min_tasks must be an integer or have shape \(3,\); got shape \(2,\)"),
+    # Minimums past every budget are named by the value given, not one clipped or a default maximum.
+    (dict(min_tasks=10**18), ValueError, r"min_tasks must sum to at most budget \(at most 2\*\*53\); got 10{18}$"),
+    (dict(min_tasks=[0, 2**63, 0]), ValueError,
+     r"min_tasks must sum to at most budget \(at most 2\*\*53\); got 9223372036854775808 for worker 1$"),
+    (dict(min_tasks=np.array([0, 2**63, 0], dtype=np.uint64)), ValueError,
+     r"min_tasks must sum to at most budget \(at most 2\*\*53\); got 9223372036854775808 for worker 1$"),
+    (dict(min_tasks=np.array([0, 10**18, 0])), ValueError, r"min_tasks must sum to at most budget \(7\); got 10{18} for worker 1$"),
 ]
 
 
@@ -436,6 +443,14 @@ def test_bad_bounds_among_many_workers_are_named_and_change_nothing(fast_backend
     with pytest.raises(ValueError, match=message):
         fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=fast_backend, out=out)
     assert (out == -7).all()
+
+
+def test_maximums_past_int64_cap_nothing(backend):
+    # A list of integers past int64, which numpy would read as floats or objects, is clipped
+    # as one such integer is: a maximum above the budget binds nothing.
+    want = fa.allocate([1.0, 2.0], 5, backend=backend)
+    for high in ([2**64, 2**64], [2**63, 4], 2**64):
+        np.testing.assert_array_equal(fa.allocate([1.0, 2.0], 5, max_tasks=high, backend=backend), want)
 
 
 def test_bad_lam_is_reported_before_the_bounds(backend):
