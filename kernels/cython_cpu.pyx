@@ -3795,7 +3795,8 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     elif not budget < RECIPROCAL_CAP:
         # from 2**51 tasks every count divides; with bounds the estimates still read 1/lam (threshold)
         fastest = budget / (lam_min * inv_sum) if lam_min > 0.0 else 0.0  # 0: with zeros, not known
-        reach = 0.0 if lo != NULL and budget - remaining < RECIPROCAL_CAP and fastest < ESTIMATE_TERMS_CAP else -1.0
+        reach = 0.0 if (lo != NULL and budget - remaining < RECIPROCAL_CAP and fastest < ESTIMATE_TERMS_CAP
+                       and not sampled_repeats(lam)) else -1.0
     first_guesses(lam, budget, n_avail, inv_sum, lam_min, guide, guesses)
     if t0 == 0.0 and sampled[1] > 0.0 and not (0.5 * guesses[0] <= sampled[1] <= 2.0 * guesses[0]):
         guesses[1] = sampled[1]  # the sample's root where the bounds moved it (threshold)
