@@ -16,7 +16,7 @@ and a pass over the workers counts them exactly (``count_one``). So:
    4096 workers, also takes the first estimate (step 2) in that pass, at the relaxation of
    a sample of the workers (``sampled_relaxation``), or warm-started at the previous
    call's bracket scaled by it: the pass waits on its divisions anyway.
-2. ``estimate_bracket`` (from 256 workers, below ``budget = 2**51``): estimate passes,
+2. ``estimate_bracket`` (from 256 workers, below ``budget = 2**51``, and above with bounds): estimate passes,
    ``sum_i trunc(t * (1/lam_i))`` over the stored ``1/lam`` alone, at secant steps aimed a
    little past the target, bracket the ``budget``-th key between two thresholds whose
    estimates differ by a few keys (O(sqrt n) on typical inputs). An estimate is off only
@@ -139,7 +139,7 @@ MAX_ESTIMATES = 12
 #: Thresholds whose estimates are certified: near them every product is a normal float.
 ESTIMATE_LOW = 2.0**-1000
 ESTIMATE_HIGH = 2.0**1000
-#: Estimates are read as integers up to here: far past any budget (< 2**51), so that a step
+#: Estimates are read as integers up to here: far past any budget (<= 2**53), so that a step
 #: past the budget still tells by how far (a sum above 2**53 is rounded, which only matters
 #: near the budget, where it is exact).
 ESTIMATE_CAP = 2**62
@@ -2374,7 +2374,8 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
     (:func:`reach_of_inverse`; 0: never, for budgets from ``2**51``, where the estimate passes
     still read it; -1: never, nor do they, for an overflowed ``1/lam``).
 
-    From 256 workers, below ``budget = 2**51``, estimate passes bracket first
+    From 256 workers, below ``budget = 2**51`` (above it with bounds, ``reach = 0``), estimate
+    passes bracket first
     (:func:`estimate_bracket`): a narrow bracket takes one exact count and the selection,
     a jump in the estimates (ties) a guess of ``t*`` that the split checks. Otherwise, or
     when that fails, counting passes bracket the ``budget``-th key: secant steps first,
@@ -2897,8 +2898,8 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
             guess = sampled_bounded_guess(lam, budget, t0, lo, hi, heap)
             t0 = guess if ESTIMATE_LOW <= guess <= ESTIMATE_HIGH else t0
     elif lam.shape[0] >= SAMPLED_FROM and budget >= RECIPROCAL_CAP and lo is not None and not prev_hi > 0.0:
-        # From 2**51 tasks no pass estimates and the counts divide; the relaxation ignores the
-        # bounds (2e-24 for a t* near 8e4 over lam = exp(normal(0, 5)), bounds 1 to 4 budget / n:
+        # From 2**51 tasks the validation pass does not estimate and the counts divide; the
+        # relaxation ignores the bounds (2e-24 for a t* near 8e4 over lam = exp(normal(0, 5)), bounds 1 to 4 budget / n:
         # 17 counts by division). Cold, the sample's root with its bounds is the first guess.
         r_sampled = sampled_relaxation(lam, budget)
         if r_sampled > 0.0:
