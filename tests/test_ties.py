@@ -106,17 +106,22 @@ def test_passes_over_the_workers_are_few_with_bounds(distribution, n, budget):
     assert sum(passes.values()) <= MAX_PASSES, passes
 
 
-@pytest.mark.parametrize("distribution, most", [("wide", 15), ("one-fast", 10), ("pareto", 6)])
-def test_passes_are_few_with_bounds_from_2_to_the_51_tasks(distribution, most):
-    # From 2**51 tasks the relaxation, which ignores the bounds, guessed 2e-24 for a t* near
-    # 8e4 on `wide` times with caps of four times budget / n (20 passes, 17 of them counts by
-    # division); the sample's root with its bounds starts now, and the estimates bracket.
+def _passes_with_caps_from_2_to_the_51(distribution):
+    """The passes of a call at 8192 workers, ``2**51 + 12345`` tasks, bounds 1..``4 budget / n``."""
     n = 8192
     lam = _bench.make_lam(n, distribution=distribution)
     budget = 2**51 + 12345
     lo = np.where(np.isfinite(lam), 1, 0).astype(np.int64)
     hi = np.full(n, 4 * budget // n, np.int64)
-    passes = _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi)
+    return _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi)
+
+
+@pytest.mark.parametrize("distribution, most", [("wide", 15), ("one-fast", 10), ("pareto", 6)])
+def test_passes_are_few_with_bounds_from_2_to_the_51_tasks(distribution, most):
+    # From 2**51 tasks the relaxation, which ignores the bounds, guessed 2e-24 for a t* near
+    # 8e4 on `wide` times with caps of four times budget / n (20 passes, 17 of them counts by
+    # division); the sample's root with its bounds starts now, and the estimates bracket.
+    passes = _passes_with_caps_from_2_to_the_51(distribution)
     assert sum(passes.values()) <= most, passes
 
 
@@ -125,12 +130,7 @@ def test_estimates_bracket_before_the_counts_that_divide_from_2_to_the_51_tasks(
     # From 2**51 tasks every exact count divides; with bounds the estimate passes (which read
     # 1/lam) bracket t* first, and one count by division and the selection finish (the exact
     # passes alone took 6 to 9 counts by division here).
-    n = 8192
-    lam = _bench.make_lam(n, distribution=distribution)
-    budget = 2**51 + 12345
-    lo = np.where(np.isfinite(lam), 1, 0).astype(np.int64)
-    hi = np.full(n, 4 * budget // n, np.int64)
-    passes = _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi)
+    passes = _passes_with_caps_from_2_to_the_51(distribution)
     assert passes.get("count by division", 0) + passes.get("split by division", 0) <= 1, passes
     assert sum(passes.values()) <= 10, passes
 
