@@ -30,6 +30,9 @@ def _cases(text):
         cases = ()
     if not cases or any(len(c) != 2 or c[0] < 1 or c[1] < 0 for c in cases):
         raise argparse.ArgumentTypeError(f"--cases must look like 4096x4096,51x23 (n x budget); got {text!r}")
+    for n, budget in cases:
+        if budget > 2**53:
+            raise argparse.ArgumentTypeError(f"--cases budgets must be at most 2**53; got {budget} in {text!r}")
     return cases
 
 
@@ -182,7 +185,7 @@ def _add_measure(commands):
         "markdown tables (docs/theory.md). coverage: the fraction of (round, worker) pairs whose lower bound "
         "exceeds the worker's true mean, beside the 1/k^2-per-round level the inequality promises. regret: the "
         "cumulative proxy regret R_K and R_K / ln K. recovery: rounds after each step change of the drift "
-        "preset until the proxy loss is back within 10 %% of the best allocation's. paper: the cifar preset under "
+        "preset until the proxy loss is back within 10 % of the best allocation's. paper: the cifar preset under "
         "fastata's choices and the authors' simulation code's.",
     )
     what = measure.add_subparsers(dest="what", required=True)
@@ -213,7 +216,7 @@ def _add_measure(commands):
     rec = what.add_parser("recovery", help="rounds to recover after the drift preset's step changes",
                           description="Run each policy on the drift preset (the fastest tenth 8x slower in the "
                           "middle third) for every --gammas and print the rounds after each change until the mean "
-                          "proxy loss over --window rounds is within 10 %% of the best allocation's.")
+                          "proxy loss over --window rounds is within 10 % of the best allocation's.")
     rec.add_argument("--policies", type=_names(ADAPTIVE + ("fta",), "--policies"), default=ADAPTIVE + ("fta",),
                      help="comma-separated list of " + ",".join(ADAPTIVE + ("fta",)) + " (default: all)")
     rec.add_argument("--gammas", type=_reals("--gammas", 0.0, 1.0), default=(1.0, 0.999, 0.99),
@@ -374,6 +377,9 @@ def main(argv=None):
         except (ValueError, TypeError, OSError) as exc:
             print(f"fastata simulate: error: {exc}", file=sys.stderr)
             return 2
+        except MemoryError as exc:  # --n or --rounds past what this machine holds
+            print(f"fastata simulate: error: not enough memory for these --n and --rounds ({exc})", file=sys.stderr)
+            return 2
     elif args.command == "measure":
         try:
             _measure(args)
@@ -383,6 +389,12 @@ def main(argv=None):
     elif args.command == "bench":
         from . import _bench
 
+        if args.json is not None:
+            try:
+                _check_output(args.json, "--json")
+            except ValueError as exc:  # before the runs, not after them
+                print(f"fastata bench: error: {exc}", file=sys.stderr)
+                return 2
         _bench.run(
             cases=_bench.make_cases(args.dist, args.cases),
             batch=not args.no_batch,

@@ -152,6 +152,16 @@ def test_cli_names_match_the_simulator():
     assert cli.FAMILIES[:-1] == tuple(fa.sim.workers.FAMILIES) and cli.FAMILIES[-1] == "trace"
 
 
+def test_bench_refuses_a_budget_past_2_to_the_53_and_a_json_path_in_no_folder(capsys, tmp_path):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["bench", "--cases", "3x9007199254740993", "--quick"])
+    assert stop.value.code == 2
+    assert "--cases budgets must be at most 2**53; got 9007199254740993" in capsys.readouterr().err
+    # Checked before the runs, which would otherwise take minutes and then fail to write.
+    assert cli.main(["bench", "--cases", "10x10", "--quick", "--json", str(tmp_path / "no" / "x.json")]) == 2
+    assert "--json must be a path in an existing folder" in capsys.readouterr().err
+
+
 def test_bench_command_still_parses():
     args = cli._parser().parse_args(["bench", "--quick", "--cases", "51x23", "--no-batch"])
     assert (args.command, args.cases, args.quick, args.no_batch) == ("bench", ((51, 23),), True, True)

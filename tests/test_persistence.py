@@ -60,6 +60,17 @@ def test_save_load_continues_bit_identically(tmp_path, make, fast_backend):
     assert state(loaded) == state(uninterrupted)
 
 
+def test_a_sum_of_squared_deviations_that_overflowed_saves_and_loads(tmp_path, fast_backend):
+    # Samples spread past about 1e154, each valid, overflow M2 to +inf; the policy goes on
+    # allocating, and its file must load and go on alike.
+    policy = fa.ATAEmpirical(2, 4, eta=0.5, backend=fast_backend)
+    policy.observe([0, 0], [0.0, 1e300])
+    assert policy._state()[1]["m2"][0] == np.inf
+    policy.save(tmp_path / "p.npz")
+    loaded = fa.load(tmp_path / "p.npz")
+    np.testing.assert_array_equal(loaded.allocate(), policy.allocate())
+
+
 def test_load_on_another_backend(tmp_path):
     policy = fa.ATAEmpirical(6, 11, eta=0.3, gamma=0.9, backend="numba")
     run(policy, 10, np.random.default_rng(1))

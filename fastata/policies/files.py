@@ -145,7 +145,9 @@ def _read(path):
     if n < 1:
         raise _validate.state_file(path, "no workers")
     counts, means, m2 = arrays["counts"], arrays["means"], arrays["m2"]
-    if not (np.isfinite(counts).all() and np.isfinite(means).all() and np.isfinite(m2).all()):
+    # M2 may be +inf: samples spread past about 1e154 overflow the sum of squared deviations,
+    # which a policy keeps (and saves) as it is; NaN and -inf come from no sample.
+    if not (np.isfinite(counts).all() and np.isfinite(means).all() and not np.isnan(m2).any()):
         raise _validate.state_file(path, "non-finite statistics")
     if (counts < 0).any() or (m2 < 0).any() or (means < 0).any():
         raise _validate.state_file(path, "negative statistics")
