@@ -2573,12 +2573,10 @@ cdef (int64_t, int64_t, int64_t, int64_t, bint) split_ties(
         below = out[i]
         ties[i] = 0
         high = high_of(hi, i, budget)
-        if <double>below * x < tstar and (below >= high or <double>(below + 1) * x > tstar):
-            taken += below
-            continue
         low = low_of(lo, i)
-        if below <= low and (below >= high or <double>(below + 1) * x > tstar):
-            taken += below  # at its minimum, nothing above it at t* (threshold.split_ties)
+        # below t* with the next key above it, or held at its minimum (threshold.split_ties)
+        if (<double>below * x < tstar or below <= low) and (below >= high or <double>(below + 1) * x > tstar):
+            taken += below
             continue
         if 0.0 < x < INFINITY:  # t* finite here: take_ties sends t* = inf to overflow_room
             upto = count_le_from(x, tstar, high, out[i] if out[i] < high else high)

@@ -1332,15 +1332,12 @@ def split_ties(lam, budget, tstar, out, ties, lo, hi):
         c = out[i]
         ties[i] = 0
         high = high_of(hi, i, budget)
-        # Most workers have their last key below t* and their next key above it: they
-        # keep their count. One test for them, without the guards below.
-        if c * x < tstar and (c >= high or (c + 1) * x > tstar):
-            taken += c
-            continue
         low = low_of(lo, i)
-        if c <= low and (c >= high or (c + 1) * x > tstar):
-            # At its minimum, with no key above it at or below t*: a minimum far above t* / x
-            # would take split_at a step per key from it down to t* (hours, from 2**52 tasks).
+        # Most workers have their last key below t* and their next key above it: they keep
+        # their count, as does one held at its minimum with no key above it at or below t*
+        # (split_at would step from a minimum far above t* / x to it a key at a time: hours,
+        # from 2**52 tasks). One test for them, without the guards below.
+        if (c * x < tstar or c <= low) and (c >= high or (c + 1) * x > tstar):
             taken += c
             continue
         if 0.0 < x < INF:
