@@ -1443,9 +1443,12 @@ cdef extern from *:
 
     /* One block of threshold.scan_bounds (at most BOUNDS_BLOCK workers, so that no sum of terms
        up to limit overflows): sums[0..3] += the minimums', the maximums' and the lam = 0
-       workers' room's sums (each term clamped to [0, limit]), and the bad bounds' count. */
+       workers' room's sums (each term clamped to [0, limit]), and the bad bounds' count;
+       *least = min(*least, the least lam of a worker whose maximum holds the whole budget,
+       limit - 1). */
     static void fastata_bounds_block_scalar(const double *lam, const int64_t *lo, const int64_t *hi,
-                                            ptrdiff_t n, int64_t limit, int64_t *sums) {
+                                            ptrdiff_t n, int64_t limit, int64_t *sums, double *least) {
+        double whole = *least;
         for (ptrdiff_t i = 0; i < n; i++) {
             double x = lam[i];
             int64_t low = lo[i], high = hi[i];
@@ -1455,17 +1458,20 @@ cdef extern from *:
             sums[0] += low < 0 ? 0 : low > limit ? limit : low;
             sums[1] += high;
             sums[2] += x == 0.0 && high > low ? high - low : 0;
+            whole = (high >= limit - 1) & (x < whole) ? x : whole;
         }
+        *least = whole;
     }
 
     #if FASTATA_X86_SIMD
     __attribute__((target("avx512f,avx512dq")))
     static void fastata_bounds_block_avx512(const double *lam, const int64_t *lo, const int64_t *hi,
-                                            ptrdiff_t n, int64_t limit, int64_t *sums) {
+                                            ptrdiff_t n, int64_t limit, int64_t *sums, double *least) {
         const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1);
-        const __m512i vlimit = _mm512_set1_epi64(limit);
+        const __m512i vlimit = _mm512_set1_epi64(limit), vbudget = _mm512_set1_epi64(limit - 1);
         const __m512d inf = _mm512_set1_pd(HUGE_VAL), dzero = _mm512_setzero_pd();
         __m512i taken = zero, capacity = zero, room = zero, bad = zero;
+        __m512d whole = inf;
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
             __m512d x = _mm512_loadu_pd(lam + i);
@@ -1480,12 +1486,14 @@ cdef extern from *:
             capacity = _mm512_add_epi64(capacity, high);
             room = _mm512_mask_add_epi64(room, _mm512_cmp_pd_mask(x, dzero, _CMP_EQ_OQ), room,
                                          _mm512_max_epi64(_mm512_sub_epi64(high, low), zero));
+            whole = _mm512_mask_min_pd(whole, _mm512_cmpge_epi64_mask(high, vbudget), whole, x);
         }
         sums[0] += _mm512_reduce_add_epi64(taken);
         sums[1] += _mm512_reduce_add_epi64(capacity);
         sums[2] += _mm512_reduce_add_epi64(room);
         sums[3] += _mm512_reduce_add_epi64(bad);
-        fastata_bounds_block_scalar(lam + i, lo + i, hi + i, n - i, limit, sums);
+        *least = fmin(*least, _mm512_reduce_min_pd(whole));
+        fastata_bounds_block_scalar(lam + i, lo + i, hi + i, n - i, limit, sums, least);
     }
 
     /* AVX2 has no 64-bit min or max: a compare and a blend. */
@@ -1497,10 +1505,12 @@ cdef extern from *:
 
     __attribute__((target("avx2")))
     static void fastata_bounds_block_avx2(const double *lam, const int64_t *lo, const int64_t *hi,
-                                          ptrdiff_t n, int64_t limit, int64_t *sums) {
+                                          ptrdiff_t n, int64_t limit, int64_t *sums, double *least) {
         const __m256i zero = _mm256_setzero_si256(), vlimit = _mm256_set1_epi64x(limit);
+        const __m256i below = _mm256_set1_epi64x(limit - 2);  /* high > limit - 2: it holds the budget */
         const __m256d inf = _mm256_set1_pd(HUGE_VAL), dzero = _mm256_setzero_pd();
         __m256i taken = zero, capacity = zero, room = zero, bad = zero;
+        __m256d whole = inf;
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
             __m256d x = _mm256_loadu_pd(lam + i);
@@ -1518,29 +1528,33 @@ cdef extern from *:
             spare = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, spare), spare);  /* max(spare, 0) */
             room = _mm256_add_epi64(room, _mm256_and_si256(
                 _mm256_castpd_si256(_mm256_cmp_pd(x, dzero, _CMP_EQ_OQ)), spare));
+            whole = _mm256_min_pd(whole, _mm256_blendv_pd(inf, x, _mm256_castsi256_pd(_mm256_cmpgt_epi64(high, below))));
         }
         sums[0] += fastata_isum4(taken);
         sums[1] += fastata_isum4(capacity);
         sums[2] += fastata_isum4(room);
         sums[3] += fastata_isum4(bad);
-        fastata_bounds_block_scalar(lam + i, lo + i, hi + i, n - i, limit, sums);
+        *least = fastata_min4(whole, *least);
+        fastata_bounds_block_scalar(lam + i, lo + i, hi + i, n - i, limit, sums, least);
     }
     #endif
 
     static void fastata_bounds_block_at(int level, const double *lam, const int64_t *lo,
-                                        const int64_t *hi, ptrdiff_t n, int64_t limit, int64_t *sums) {
+                                        const int64_t *hi, ptrdiff_t n, int64_t limit, int64_t *sums,
+                                        double *least) {
         sums[0] = sums[1] = sums[2] = sums[3] = 0;
+        *least = HUGE_VAL;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512) {
-            fastata_bounds_block_avx512(lam, lo, hi, n, limit, sums);
+            fastata_bounds_block_avx512(lam, lo, hi, n, limit, sums, least);
             return;
         }
         if (level == FASTATA_AVX2) {
-            fastata_bounds_block_avx2(lam, lo, hi, n, limit, sums);
+            fastata_bounds_block_avx2(lam, lo, hi, n, limit, sums, least);
             return;
         }
     #endif
-        fastata_bounds_block_scalar(lam, lo, hi, n, limit, sums);
+        fastata_bounds_block_scalar(lam, lo, hi, n, limit, sums, least);
     }
 
     /* threshold.estimate_into: sum_i trunc(s * inv[i]), clamped to [lo[i], min(hi[i], budget)]
@@ -1548,7 +1562,8 @@ cdef extern from *:
        also adds to *slope the sum of inv[i] over the workers whose count no bound holds
        (threshold.estimate_slope_into). With check not NULL (bounds given), also adds to
        check[0..3] the bad bounds' count, the minimums' sum, the available workers' caps' sum
-       and the room above the minimums of the lam = 0 workers (inv = inf)
+       and the room above the minimums of the lam = 0 workers (inv = inf), and raises check[4]
+       to the largest inv of a worker whose maximum holds the whole budget
        (threshold.estimate_checking_into). */
     /* threshold.checking_terms' bad bound: a minimum below 0, above max_tasks or the budget,
        or above 0 on an unavailable worker (x = 1/lam = 0). */
@@ -1561,6 +1576,7 @@ cdef extern from *:
                                  ptrdiff_t n, double s, int64_t budget, double *slope, double *check,
                                  const int with_slope, const int with_check) {
         double total = 0.0, moving = 0.0, bad = 0.0, taken = 0.0, capacity = 0.0, room = 0.0;
+        double whole = with_check ? check[4] : 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
             double q = s * inv[i];
             double cap = fastata_cap1(hi, i, budget);
@@ -1573,6 +1589,7 @@ cdef extern from *:
                 taken += low;
                 capacity += inv[i] > 0.0 ? cap : 0.0;
                 room += inv[i] == HUGE_VAL ? cap - low : 0.0;
+                whole = (cap >= (double)budget) & (inv[i] > whole) ? inv[i] : whole;
             }
             if (c < low)
                 c = low;
@@ -1585,6 +1602,7 @@ cdef extern from *:
             check[1] += taken;
             check[2] += capacity;
             check[3] += room;
+            check[4] = whole;
         }
         return total;
     }
@@ -1608,11 +1626,13 @@ cdef extern from *:
     /* The bounds' check of one vector (fastata_estimate_*_body with check): x = 1/lam, l and h
        the bounds, low and cap as doubles; adds to the bad bounds' count (with the lanes
        already flagged: the validation pass's invalid lam), the minimums, the available
-       workers' caps and the room above the minimums of the lam = 0 workers. */
+       workers' caps and the room above the minimums of the lam = 0 workers, and raises
+       *whole to x where the worker's maximum holds the whole budget. */
     __attribute__((target("avx512f,avx512dq")))
     static inline __attribute__((always_inline)) void
     fastata_check8(__m512d x, __m512i l, __m512i h, __m512d low, __m512d cap, __m512i vbudget,
-                   __mmask8 flagged, __m512d *bad, __m512d *taken, __m512d *capacity, __m512d *room) {
+                   __mmask8 flagged, __m512d *bad, __m512d *taken, __m512d *capacity, __m512d *room,
+                   __m512d *whole) {
         const __m512i izero = _mm512_setzero_si512();
         __mmask8 none = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_EQ_OQ);
         /* above min(max_tasks, budget), which the caller's cap computed too */
@@ -1624,12 +1644,14 @@ cdef extern from *:
         *capacity = _mm512_mask_add_pd(*capacity, (__mmask8)~none, *capacity, cap);
         *room = _mm512_mask_add_pd(*room, _mm512_cmp_pd_mask(x, _mm512_set1_pd(HUGE_VAL), _CMP_EQ_OQ), *room,
                                    _mm512_sub_pd(cap, low));
+        *whole = _mm512_mask_max_pd(*whole, _mm512_cmpge_epi64_mask(h, vbudget), *whole, x);
     }
 
     __attribute__((target("avx2")))
     static inline __attribute__((always_inline)) void
     fastata_check4(__m256d x, __m256i l, __m256i h, __m256d low, __m256d cap, __m256i vbudget,
-                   __m256i flagged, __m256d *bad, __m256d *taken, __m256d *capacity, __m256d *room) {
+                   __m256i flagged, __m256d *bad, __m256d *taken, __m256d *capacity, __m256d *room,
+                   __m256d *whole, __m256d dbudget) {
         const __m256i izero = _mm256_setzero_si256();
         __m256d none = _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_EQ_OQ);
         /* above min(max_tasks, budget), which the caller's cap computed too */
@@ -1643,6 +1665,7 @@ cdef extern from *:
         *capacity = _mm256_add_pd(*capacity, _mm256_andnot_pd(none, cap));
         *room = _mm256_add_pd(*room, _mm256_and_pd(_mm256_cmp_pd(x, _mm256_set1_pd(HUGE_VAL), _CMP_EQ_OQ),
                                                    _mm256_sub_pd(cap, low)));
+        *whole = _mm256_max_pd(*whole, _mm256_and_pd(_mm256_cmp_pd(cap, dbudget, _CMP_GE_OQ), x));
     }
 
     __attribute__((target("avx512f,avx512dq")))
@@ -1655,6 +1678,7 @@ cdef extern from *:
         __m512d cap = _mm512_set1_pd((double)budget), low = _mm512_setzero_pd();
         __m512d t0 = _mm512_setzero_pd(), t1 = t0;  /* two sums: the adds overlap */
         __m512d moving = _mm512_setzero_pd(), bad = moving, taken = moving, capacity = moving, room = moving;
+        __m512d whole = moving;
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
             if (hi != NULL) {
@@ -1670,7 +1694,7 @@ cdef extern from *:
             if (with_check)
                 fastata_check8(x, _mm512_loadu_si512((const void *)(lo + i)),
                                _mm512_loadu_si512((const void *)(hi + i)), low, cap, vbudget, 0, &bad,
-                               &taken, &capacity, &room);
+                               &taken, &capacity, &room, &whole);
             c = _mm512_max_pd(c, low);
             if (i & 8)
                 t1 = _mm512_add_pd(t1, c);
@@ -1684,6 +1708,7 @@ cdef extern from *:
             check[1] += _mm512_reduce_add_pd(taken);
             check[2] += _mm512_reduce_add_pd(capacity);
             check[3] += _mm512_reduce_add_pd(room);
+            check[4] = fmax(check[4], _mm512_reduce_max_pd(whole));
         }
         return _mm512_reduce_add_pd(_mm512_add_pd(t0, t1))
                + fastata_estimate_scalar(inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL, n - i, s, budget, slope,
@@ -1706,6 +1731,7 @@ cdef extern from *:
         const __m256i vbudget = _mm256_set1_epi64x(budget);
         __m256d cap = _mm256_set1_pd((double)budget), low = _mm256_setzero_pd();
         __m256d t0 = _mm256_setzero_pd(), t1 = t0, moving = t0, bad = t0, taken = t0, capacity = t0, room = t0;
+        __m256d whole = t0;
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
             if (hi != NULL) {
@@ -1721,7 +1747,8 @@ cdef extern from *:
             if (with_check)
                 fastata_check4(x, _mm256_loadu_si256((const __m256i *)(lo + i)),
                                _mm256_loadu_si256((const __m256i *)(hi + i)), low, cap, vbudget,
-                               _mm256_setzero_si256(), &bad, &taken, &capacity, &room);
+                               _mm256_setzero_si256(), &bad, &taken, &capacity, &room, &whole,
+                               _mm256_set1_pd((double)budget));
             c = _mm256_max_pd(c, low);
             if (i & 4)
                 t1 = _mm256_add_pd(t1, c);
@@ -1735,6 +1762,7 @@ cdef extern from *:
             check[1] += fastata_sum4(taken);
             check[2] += fastata_sum4(capacity);
             check[3] += fastata_sum4(room);
+            check[4] = fastata_max4(whole, check[4]);
         }
         return fastata_sum4(_mm256_add_pd(t0, t1))
                + fastata_estimate_scalar(inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL, n - i, s, budget, slope,
@@ -1812,7 +1840,7 @@ cdef extern from *:
         const __m512d vleast = _mm512_set1_pd(least), one = _mm512_set1_pd(1.0);
         const __m512i vbudget = _mm512_set1_epi64(budget);
         __m512d sum = zero, t0 = zero, t1 = zero, u = zero;
-        __m512d moving = zero, bad = zero, taken = zero, capacity = zero, room = zero;
+        __m512d moving = zero, bad = zero, taken = zero, capacity = zero, room = zero, whole = zero;
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
             /* fastata_inverse8 without its counts and maximum; an invalid lam flags its lane */
@@ -1832,7 +1860,7 @@ cdef extern from *:
             moving = _mm512_mask_add_pd(moving, _mm512_cmp_pd_mask(c, low, _CMP_GE_OQ)
                                                 & _mm512_cmp_pd_mask(c, cap, _CMP_LT_OQ), moving, v);
             fastata_check8(v, l, h, low, cap, vbudget, _mm512_cmp_pd_mask(x, zero, _CMP_NGE_UQ), &bad, &taken,
-                           &capacity, &room);
+                           &capacity, &room, &whole);
             c = _mm512_max_pd(c, low);
             if (i & 8)
                 t1 = _mm512_add_pd(t1, c);
@@ -1846,6 +1874,7 @@ cdef extern from *:
         check[1] += _mm512_reduce_add_pd(taken);
         check[2] += _mm512_reduce_add_pd(capacity);
         check[3] += _mm512_reduce_add_pd(room);
+        check[4] = fmax(check[4], _mm512_reduce_max_pd(whole));
         return _mm512_reduce_add_pd(sum) + fastata_inverse_checking_scalar(lam + i, inv + i, lo + i, hi + i, n - i, s,
                                                                            s2, budget, estimate, second, slope,
                                                                            check);
@@ -1869,7 +1898,8 @@ cdef extern from *:
         const __m256d vleast = _mm256_set1_pd(least), one = _mm256_set1_pd(1.0);
         const __m256i vbudget = _mm256_set1_epi64x(budget);
         __m256d sum = zero, t0 = zero, t1 = zero, u = zero;
-        __m256d moving = zero, bad = zero, taken = zero, capacity = zero, room = zero;
+        __m256d moving = zero, bad = zero, taken = zero, capacity = zero, room = zero, whole = zero;
+        const __m256d dbudget = _mm256_set1_pd((double)budget);
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
             /* fastata_inverse4 without its counts and maximum; an invalid lam flags its lane */
@@ -1890,7 +1920,7 @@ cdef extern from *:
             moving = _mm256_add_pd(moving, _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(c, low, _CMP_GE_OQ),
                                                                         _mm256_cmp_pd(c, cap, _CMP_LT_OQ)), v));
             fastata_check4(v, l, h, low, cap, vbudget, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_NGE_UQ)),
-                           &bad, &taken, &capacity, &room);
+                           &bad, &taken, &capacity, &room, &whole, dbudget);
             c = _mm256_max_pd(c, low);
             if (i & 4)
                 t1 = _mm256_add_pd(t1, c);
@@ -1904,6 +1934,7 @@ cdef extern from *:
         check[1] += fastata_sum4(taken);
         check[2] += fastata_sum4(capacity);
         check[3] += fastata_sum4(room);
+        check[4] = fastata_max4(whole, check[4]);
         return fastata_sum4(sum) + fastata_inverse_checking_scalar(lam + i, inv + i, lo + i, hi + i, n - i, s, s2,
                                                                    budget, estimate, second, slope, check);
     }
@@ -1922,7 +1953,7 @@ cdef extern from *:
                                               double s, double s2, int64_t budget, double *estimate,
                                               double *second, double *slope, double *check, double least) {
         *estimate = *second = *slope = 0.0;
-        check[0] = check[1] = check[2] = check[3] = 0.0;
+        check[0] = check[1] = check[2] = check[3] = check[4] = 0.0;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
             return fastata_inverse_checking_avx512(lam, inv, lo, hi, n, s, s2, budget, estimate, second, slope,
@@ -2103,7 +2134,7 @@ cdef extern from *:
                                                  int64_t* idx, Py_ssize_t* m) noexcept nogil
     void bounds_block_at "fastata_bounds_block_at"(int level, const double* lam, const int64_t* lo,
                                                    const int64_t* hi, Py_ssize_t n, int64_t limit,
-                                                   int64_t* sums) noexcept nogil
+                                                   int64_t* sums, double* least) noexcept nogil
     double estimate_at "fastata_estimate_at"(int level, const double* inv, const int64_t* lo,
                                              const int64_t* hi, Py_ssize_t n, double s,
                                              int64_t budget, double* slope, double* check) noexcept nogil
@@ -3218,7 +3249,9 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                 break
         prev_s = s
         prev_c = c
-        s = nxt if nxt < t_max else t_max  # with bounds t_max is +inf: s2 needs no clamp
+        s = nxt if nxt < t_max else t_max
+        if s2 > t_max:  # a pair past t_max: one estimate there (threshold.estimate_bracket)
+            s2 = t_max if s < t_max else -1.0
     return found_bracket(bracket, ends, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), lo_c, hi_c, 0)
 
 
@@ -3474,6 +3507,8 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         else:
             t = est[1] if est[1] < INFINITY else max(est[0], t)
         t2 = est[0]
+    if counted < 0:
+        t = min(t, t_max)  # a guess: at most where the budget's keys are known to lie (threshold)
     for step in range(MAX_REFINE):
         if step == 0 and counted >= 0:  # as threshold.allocate_positive
             c = counted
@@ -3521,6 +3556,8 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         if nxt < 0.0:
             finish_bracketed(lam, inv, budget, reach, hi_t, out, ties, heap, lo_t, bracket, lo, hi)
             return
+        if nxt > t_max:
+            nxt = t_max
         if nxt < lo_next:
             nxt = lo_next
         if nxt >= hi_last:
@@ -3620,23 +3657,28 @@ cdef int warm_guided(const double[::1] lam, int64_t budget, const int64_t* lo, c
 cdef Py_ssize_t BOUNDS_BLOCK = 256
 
 
-cdef int scan_bounds(const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
-                     int64_t* remaining, int64_t* zero_room) noexcept nogil:
-    # threshold.scan_bounds: SIMD blocks (fastata_bounds_block_at); a bad bound goes to
-    # scan_bounds_exact
+cdef int scan_bounds(int level, const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
+                     int64_t* remaining, int64_t* zero_room, double* whole) noexcept nogil:
+    # threshold.scan_bounds: SIMD blocks (fastata_bounds_block_at, at ``level``); a bad bound goes to
+    # scan_bounds_exact. *whole: the largest 1/lam of a worker whose maximum holds the whole
+    # budget, or 0
     cdef int64_t limit = budget + 1, taken = 0, capacity = 0, room = 0, n_bad = 0
     cdef int64_t block[4]
+    cdef double least = INFINITY, block_least
     cdef Py_ssize_t start = 0, stop, n = lam.shape[0]
+    whole[0] = 0.0
     while start < n:
         stop = min(start + BOUNDS_BLOCK, n)
-        bounds_block_at(SIMD_LEVEL, &lam[start], lo + start, hi + start, stop - start, limit, block)
+        bounds_block_at(level, &lam[start], lo + start, hi + start, stop - start, limit, block, &block_least)
         taken = min(taken + block[0], limit)
         capacity = min(capacity + block[1], limit)
         room = min(room + block[2], limit)
         n_bad += block[3]
+        least = min(least, block_least)
         start = stop
     if n_bad > 0:
         return scan_bounds_exact(lam, budget, lo, hi, remaining, zero_room)
+    whole[0] = 1.0 / least if least > 0.0 else INFINITY
     return sums_status(budget, taken, capacity, room, remaining, zero_room)
 
 
@@ -3701,9 +3743,10 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     cdef double inv_sum = 0.0, lam_min = 0.0, fastest, r, slope, first = -1.0, moving = 0.0, second = 0.0, secant, guess
     cdef double aim_second = -1.0  # the validation pass's second estimate, where its secant aims
     cdef double r_sampled = 0.0, t0, t_min, t_max, up, t
+    cdef double whole = 0.0  # with bounds, the largest 1/lam of a worker whose maximum holds the whole budget
     cdef double guesses[3]
     cdef double sampled[2]
-    cdef double check[4]
+    cdef double check[5]
     cdef double zero_above = INFINITY, reach = INFINITY  # threshold.reach_of_inverse
     cdef double extremes[2]
     cdef bint checked = False, wide = False
@@ -3750,14 +3793,15 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         t = t0
         if checked:
             status = checked_status(lam, budget, lo, hi, check, &remaining, &zero_room)
+            whole = check[4]
         elif n_avail > 0 and budget < RECIPROCAL_CAP and inv_sum < INFINITY and lam.shape[0] >= EXTREMES_N:
             # The first estimate pass reads the bounds anyway: it checks them in the same pass.
             first_guesses(lam, budget, n_avail, inv_sum, lam_min, guide, guesses)
             t = guesses[1]
             status = scan_bounds_estimating(lam, heap[:lam.shape[0]], t, budget, lo, hi,
-                                            &remaining, &zero_room, &first, &moving)
+                                            &remaining, &zero_room, &first, &moving, &whole)
         else:
-            status = scan_bounds(lam, budget, lo, hi, &remaining, &zero_room)
+            status = scan_bounds(SIMD_LEVEL, lam, budget, lo, hi, &remaining, &zero_room, &whole)
         if status != STATUS_OK:
             return status
         if first >= 0.0:  # the check took the first estimate, at t: its slope aims the next step
@@ -3803,8 +3847,13 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
         guesses[1] = t0
         guesses[2] = sampled[1] if sampled[1] > 0.0 else (guesses[0] if lo == NULL else 0.0)
         guesses[0] = r_sampled
-    # Without bounds the fastest worker alone holds the budget at budget * lam_min (threshold.scan).
-    t_max = budget * lam_min * (1.0 + COUNT_MARGIN) if lo == NULL and lam_min > 0.0 else INFINITY
+    # A worker whose maximum holds the whole budget holds it at budget * lam_i: t* lies there at
+    # most. Without bounds every worker (threshold.scan); with bounds, those the check found
+    # (threshold.allocate_guided).
+    if lo == NULL:
+        t_max = budget * lam_min * (1.0 + COUNT_MARGIN) if lam_min > 0.0 else INFINITY
+    else:
+        t_max = whole_budget_threshold(budget, whole)
     # Nor any key below lam_min: a first guess under it starts from that lower end instead,
     # where the estimate passes run (threshold.allocate_guided).
     t_min = 0.0
@@ -3818,6 +3867,13 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
                       lam_min if lo == NULL else 0.0, out, ties, heap, guide, lo, hi)
     guide[2] = guesses[0]
     return STATUS_OK
+
+
+cdef double whole_budget_threshold(int64_t budget, double whole) noexcept nogil:
+    # threshold.whole_budget_threshold
+    if 2.0**-1022 <= whole < INFINITY:
+        return budget / whole * (1.0 + COUNT_MARGIN)
+    return INFINITY
 
 
 cdef void reach_of_inverse(double least, int64_t budget, const int64_t* lo, double t0,
@@ -4060,13 +4116,14 @@ cdef double sampled_root(const double[::1] lam, int64_t budget, double s, const 
 
 cdef int scan_bounds_estimating(const double[::1] lam, const double[::1] inv, double s, int64_t budget,
                                 const int64_t* lo, const int64_t* hi, int64_t* remaining,
-                                int64_t* zero_room, double* first, double* slope) noexcept nogil:
-    # threshold.scan_bounds_estimating: the status, *remaining and *zero_room, and the estimate
-    # at s and its slope into *first and *slope
-    cdef double check[4]
-    check[0] = check[1] = check[2] = check[3] = 0.0
+                                int64_t* zero_room, double* first, double* slope, double* whole) noexcept nogil:
+    # threshold.scan_bounds_estimating: the status, *remaining and *zero_room, the estimate at s
+    # and its slope into *first and *slope, and *whole as scan_bounds
+    cdef double check[5]
+    check[0] = check[1] = check[2] = check[3] = check[4] = 0.0
     slope[0] = 0.0  # estimate_at adds to it
     first[0] = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, inv.shape[0], s, budget, slope, check)
+    whole[0] = check[4]
     return checked_status(lam, budget, lo, hi, check, remaining, zero_room)
 
 
@@ -4165,14 +4222,15 @@ def inverse_checking_with(level, const double[::1] lam, double[::1] inv, double 
     """threshold.inverse_checking_pass as implementation ``level`` computes it: ``(sum(1/lam),
     entries flagged (lam not >= 0, or a bad bound), estimate at s, its slope, sum of the
     minimums, sum of the available workers' caps, room above the minimums of the lam = 0
-    workers, estimate at s * SLOPE_STEP)``, with ``1/lam`` written to ``inv``; ``least > 0``:
-    the estimate multiplies ``s`` by ``max(1/lam, least)`` (threshold's ``least``; 0 for None)."""
+    workers, estimate at s * SLOPE_STEP, largest 1/lam of a worker whose maximum holds the whole
+    budget)``, with ``1/lam`` written to ``inv``; ``least > 0``: the estimate multiplies ``s``
+    by ``max(1/lam, least)`` (threshold's ``least``; 0 for None)."""
     cdef int code = _level_code(level)
-    cdef double check[4]
+    cdef double check[5]
     cdef double total = 0.0, estimate = 0.0, second = 0.0, slope = 0.0
     cdef const int64_t* lo
     cdef const int64_t* hi
-    check[0] = check[1] = check[2] = check[3] = 0.0
+    check[0] = check[1] = check[2] = check[3] = check[4] = 0.0
     _check_fast_pass("inverse_checking_with", lam.shape[0], inv.shape[0], budget)
     _hook_bounds("inverse_checking_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
     if lo == NULL:
@@ -4180,7 +4238,7 @@ def inverse_checking_with(level, const double[::1] lam, double[::1] inv, double 
     if lam.shape[0] > 0:
         total = inverse_checking_at(code, &lam[0], &inv[0], lo, hi, lam.shape[0], s, s * SLOPE_STEP, budget,
                                     &estimate, &second, &slope, check, least)
-    return total, int(check[0]), estimate, slope, check[1], check[2], check[3], second
+    return total, int(check[0]), estimate, slope, check[1], check[2], check[3], second, check[4]
 
 
 def boundary_with(level, const double[::1] lam, const int64_t[::1] lo, double hi_t,
@@ -4246,13 +4304,14 @@ def estimate_with(level, const double[::1] inv, double s, int64_t budget, min_ta
     With ``slope``, returns ``(that sum, the sum of inv_i over the workers whose count no bound
     holds)``; with ``check`` (bounds given), ``(that sum, that slope, bad bounds, sum of the
     minimums, sum of the available workers' caps, room above the minimums of the lam = 0
-    workers)`` (threshold.estimate_checking_into)."""
+    workers, largest 1/lam of a worker whose maximum holds the whole budget)``
+    (threshold.estimate_checking_into)."""
     cdef int code = _level_code(level)
     cdef const int64_t* lo
     cdef const int64_t* hi
     cdef double moving = 0.0, total = 0.0
-    cdef double sums[4]
-    sums[0] = sums[1] = sums[2] = sums[3] = 0.0
+    cdef double sums[5]
+    sums[0] = sums[1] = sums[2] = sums[3] = sums[4] = 0.0
     _check_fast_pass("estimate_with", inv.shape[0], inv.shape[0], budget)
     _hook_bounds("estimate_with", inv.shape[0], min_tasks, max_tasks, &lo, &hi)
     if check and lo == NULL:
@@ -4261,10 +4320,28 @@ def estimate_with(level, const double[::1] inv, double s, int64_t budget, min_ta
         total = estimate_at(code, &inv[0], lo, hi, inv.shape[0], s, budget,
                             &moving if slope or check else NULL, sums if check else NULL)
     if check:
-        return total, moving, sums[0], sums[1], sums[2], sums[3]
+        return total, moving, sums[0], sums[1], sums[2], sums[3], sums[4]
     if slope:
         return total, moving
     return total
+
+
+def scan_bounds_with(level, const double[::1] lam, int64_t budget, min_tasks, max_tasks):
+    """threshold.scan_bounds as implementation ``level`` computes it: ``(status, tasks left after
+    the minimums, room left on lam = 0 workers, largest 1/lam of a worker whose maximum holds
+    the whole budget)`` (int64 bounds; 0s where the status is not OK)."""
+    cdef int code = _level_code(level)
+    cdef const int64_t* lo
+    cdef const int64_t* hi
+    cdef int64_t remaining = 0, zero_room = 0
+    cdef double whole = 0.0
+    cdef int status
+    _check_fast_pass("scan_bounds_with", lam.shape[0], lam.shape[0], budget)
+    _hook_bounds("scan_bounds_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
+    if lo == NULL:
+        raise ValueError("scan_bounds_with: needs min_tasks and max_tasks")
+    status = scan_bounds(code, lam, budget, lo, hi, &remaining, &zero_room, &whole)
+    return status, remaining, zero_room, whole
 
 
 def estimate_pair_with(level, const double[::1] inv, double s, double s2, int64_t budget, min_tasks,

@@ -382,7 +382,7 @@ def test_every_implementation_brackets_alike_and_the_bracket_holds(distribution,
     hi = hi + np.arange(n) % 3  # caps that differ from worker to worker
     with np.errstate(divide="ignore"):
         inv = 1.0 / lam
-    status, remaining, zero_room = threshold.scan_bounds(lam, budget, lo, hi)
+    status, remaining, zero_room, _ = threshold.scan_bounds(lam, budget, lo, hi)
     assert status == 0 and zero_room < remaining  # not a fill: the kernel brackets
     base = budget - remaining + zero_room
     inv_sum = inv[np.isfinite(inv)].sum()
@@ -589,8 +589,10 @@ def test_the_first_estimate_also_checks_the_bounds(problem):
     for level in cython_cpu.simd_levels():
         found["cython " + level] = cython_cpu.estimate_with(level, inv, s, budget, lo, hi, check=True)
     limit = budget + lam.size + 1
-    for name, (total, moving, n_bad, taken, capacity, room) in found.items():
+    whole = _whole_budget_inverse(inv, budget, hi)
+    for name, (total, moving, n_bad, taken, capacity, room, whole_found) in found.items():
         assert n_bad == bad, name
+        assert whole_found == whole, name
         if bad == 0:
             assert min(total, limit) == min(threshold.estimate_into(inv, s, budget, lo, hi), limit), name
             assert moving == pytest.approx(threshold.estimate_slope_into(inv, s, budget, lo, hi)[1], rel=1e-12), name
@@ -598,11 +600,44 @@ def test_the_first_estimate_also_checks_the_bounds(problem):
             assert min(taken, 2**52) == min(int(lo.sum()), 2**52), name
             assert min(capacity, 2**52) == min(sum(int(c) for c in cap[inv > 0.0]), 2**52), name
             assert min(room, 2**52) == min(sum(int(c) for c in (cap - lo)[lam == 0.0]), 2**52), name
-    status, remaining, zero_room, _, _ = threshold.scan_bounds_estimating(lam, inv, s, budget, lo, hi)
+    status, remaining, zero_room, _, _, whole_found = threshold.scan_bounds_estimating(lam, inv, s, budget, lo, hi)
     exact = threshold.scan_bounds_exact(lam, budget, lo, hi)
     assert (status, remaining) == exact[:2]
+    assert whole_found == whole
     if status == 0 and zero_room < remaining:  # otherwise both fill with the lam = 0 workers
         assert zero_room == exact[2]
+
+
+@njit(cache=False)
+def _numba_scan_bounds(lam, budget, lo, hi):
+    return threshold.scan_bounds(lam, budget, lo, hi)
+
+
+def _whole_budget_inverse(inv, budget, hi):
+    """The largest ``1/lam`` of a worker whose maximum holds the whole budget, or 0: where the
+    bounded kernels cap their steps (``threshold.whole_budget_threshold``; +inf, a lam = 0
+    worker, only where those take every task left, and the kernels read nothing)."""
+    holds = hi >= budget
+    return float(inv[holds].max()) if holds.any() else 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(problem=checked_problems())
+def test_the_bounds_check_finds_the_fastest_worker_that_holds_the_whole_budget(problem):
+    # A worker whose maximum holds the whole budget holds it at budget * lam_i, whatever the
+    # others hold: no pass needs to look above. The bounds check without estimates (from
+    # 2**51 tasks, or below 4096 workers) finds it from lam, in every implementation.
+    lam, inv, _, budget, lo, hi = unpack(problem)
+    lo = np.where(lam < math.inf, np.clip(lo, 0, budget), 0)  # good bounds: the check's sums hold
+    hi = np.maximum(hi, lo)
+    with np.errstate(divide="ignore"):
+        inv = 1.0 / lam
+    found = threshold.scan_bounds(lam, budget, lo, hi)
+    assert found[3] == _whole_budget_inverse(inv, budget, hi)
+    assert _numba_scan_bounds(lam, budget, lo, hi) == found
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+    for level in cython_cpu.simd_levels():
+        assert cython_cpu.scan_bounds_with(level, lam, budget, lo, hi) == found, level
 
 
 @njit(cache=False, error_model="numpy")  # as the kernels: 1/0 is inf, not an exception
@@ -629,7 +664,7 @@ def test_the_validation_pass_checks_the_bounds_too(raised, problem, spoil):
         inv = 1.0 / (lam + 0.0)  # lam = -0.0 is a zero worker: +inf
     with np.errstate(divide="ignore", invalid="ignore"):
         inv_sum, n_invalid, _, _, _, _ = threshold.inverse_pass(lam, np.empty(lam.size), 1.0, 0, None)
-        total, moving, n_bad, taken, capacity, room = threshold.estimate_checking_into(inv, s, budget, lo, hi)
+        total, moving, n_bad, taken, capacity, room, whole = threshold.estimate_checking_into(inv, s, budget, lo, hi)
         # A worker is flagged once, for its lam or its bounds (estimate_checking_into's rule).
         bad = (lo < 0) | (lo > hi) | (lo > budget) | ((inv == 0.0) & (lo > 0))
         n_flagged = int(np.sum(bad | ~(lam >= 0.0)))
@@ -654,6 +689,7 @@ def test_the_validation_pass_checks_the_bounds_too(raised, problem, spoil):
                     assert found[3] == pytest.approx(moving, rel=1e-12), name
                     # Exact below 2**53; past 2**52 they only need to be past the budget.
                     assert [min(v, 2**52) for v in found[4:7]] == [min(v, 2**52) for v in (taken, capacity, room)], name
+                    assert found[8] == whole, name
 
 
 # Problems large enough for the estimate passes (from 256 workers), built from a few speeds.

@@ -106,6 +106,22 @@ def test_passes_over_the_workers_are_few_with_bounds(distribution, n, budget):
     assert sum(passes.values()) <= MAX_PASSES, passes
 
 
+@pytest.mark.parametrize("distribution", list(_bench.DISTRIBUTIONS))
+@pytest.mark.parametrize("n, budget", [(4096, 16384), (4096, 2**45), (4096, 2**51 + 12345)])
+@pytest.mark.parametrize("capped", [False, True])
+def test_passes_are_few_where_a_worker_may_take_the_whole_budget(distribution, n, budget, capped):
+    # min_tasks = 1 without a maximum (or with a cap of 3 on every other worker): a worker
+    # whose maximum holds the whole budget holds it at budget * lam_i, so t* lies there at
+    # most; above, its count is flat at the budget, and steps from there crawled (lam over
+    # dozens of orders of magnitude: 25 passes; one worker a million times faster at 2**45
+    # tasks: 42; with the caps, 80 at 2**51).
+    lam = _bench.make_lam(n, distribution=distribution)
+    lo = np.where(np.isfinite(lam), 1, 0).astype(np.int64)
+    hi = np.where(np.arange(n) % 2 == 1, 3, 2**62) if capped else np.full(n, 2**62)
+    passes = _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi.astype(np.int64))
+    assert sum(passes.values()) <= MAX_PASSES, passes
+
+
 def _passes_with_caps_from_2_to_the_51(distribution):
     """The passes of a call at 8192 workers, ``2**51 + 12345`` tasks, bounds 1..``4 budget / n``."""
     n = 8192
