@@ -228,7 +228,8 @@ def counting_passes(lam, budget, warm=None, min_tasks=None, max_tasks=None):
                "split of many keys at t*": "split_ties", "room above the finite keys": "overflow_room",
                "tied intervals' span": "tied_span", "tied keys up to a level": "tied_up_to",
                "tied intervals' histogram": "tied_buckets",
-               "tied keys below the level": "take_below"}
+               "tied keys below the level": "take_below", "least and largest finite time": "finite_extremes",
+               "times scaled by a power of two": "rescaled_copy"}
     passes = dict.fromkeys(counted, 0)
     originals = {name: getattr(threshold, name) for name in counted.values()}
 

@@ -80,6 +80,20 @@ def _nextafter_cuda(x, y):
     return lambda x, y: libdevice.nextafter(x, y)
 
 
+# A CUDA thread cannot allocate the copy that threshold.allocate_guided scales times far
+# below 1 into: it takes them as they are (exact, only slower).
+
+
+@overload(threshold.rescale_shift, target="cuda")
+def _rescale_shift_cuda(lam, budget):
+    return lambda lam, budget: 0
+
+
+@overload(threshold.rescaled_copy, target="cuda")
+def _rescaled_copy_cuda(lam, k):
+    return lambda lam, k: lam  # never called: no shift
+
+
 def is_available():
     """True where a CUDA GPU or the CUDA simulator can run these kernels."""
     try:

@@ -11,10 +11,12 @@ threshold, and the split at ``t*``) are C with AVX-512 or AVX2 intrinsics, picke
 time (``set_simd_level`` forces one, for tests and benchmarks); elsewhere the scalar loops.
 """
 
-from libc.math cimport INFINITY, exp, fabs, floor, log, nextafter, sqrt
-from libc.float cimport DBL_MAX
+from libc.math cimport INFINITY, exp, fabs, floor, frexp, log, nextafter, pow, sqrt
+from libc.float cimport DBL_MAX, DBL_MIN
 from libc.stdint cimport int64_t
 from libc.stdlib cimport llabs
+
+import numpy as np
 
 # The constants of threshold.py.
 cdef int MAX_REFINE = 4096
@@ -2240,10 +2242,14 @@ cdef int scan(const double[::1] lam, int64_t budget, double[::1] inv, double s, 
         n_avail[0] = counts[2] - counts[1]
         lam_min[0] = 0.0
         return STATUS_OK
-    if counts[2] == 0 or not (inv_sum[0] < INFINITY):
+    if counts[2] == 0:
         return scan_exact(lam, budget, n_zero, n_avail, inv_sum, lam_min)
     n_zero[0] = 0
     n_avail[0] = counts[2]
+    if not (inv_sum[0] < INFINITY):  # lam_min not known: the caller asks scan_exact (threshold.scan)
+        inv_sum[0] = INFINITY
+        lam_min[0] = -1.0
+        return STATUS_OK
     lam_min[0] = 1.0 / top  # within an ulp (threshold.scan)
     if s > 0.0:
         estimate[0] = total
@@ -3737,7 +3743,72 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
                          const int64_t* hi, int64_t[::1] out, int64_t[::1] ties,
                          double[::1] heap, double* guide) noexcept nogil:
     # threshold.allocate_guided: guide holds (lo, hi, relaxation) of a previous call, and
-    # receives this call's.
+    # receives this call's; times far below 1 are scaled by a power of two first
+    cdef int64_t shift = 0, unused = 0
+    cdef int status, k
+    cdef double[::1] scaled
+    status = allocate_unscaled(lam, budget, lo, hi, out, ties, heap, guide, True, &shift)
+    if shift == 0:
+        return status
+    with gil:  # the copy: rare, and a numpy array is its simplest owner
+        scaled = rescaled_copy(lam, shift)
+    for k in range(3):
+        guide[k] = times_two_to(guide[k], shift)
+    status = allocate_unscaled(scaled, budget, lo, hi, out, ties, heap, guide, False, &unused)
+    for k in range(3):  # the next call's guesses, in this call's units
+        guide[k] = times_two_to(guide[k], -shift)
+    with gil:
+        scaled = None
+    return status
+
+
+cdef double[::1] rescaled_copy(const double[::1] lam, int64_t shift):
+    # threshold.rescaled_copy
+    cdef double[::1] scaled = np.empty(lam.shape[0])
+    cdef Py_ssize_t i
+    cdef int64_t half = shift >> 1
+    cdef double a = pow(2.0, <double>half), b = pow(2.0, <double>(shift - half))
+    with nogil:
+        for i in range(lam.shape[0]):
+            scaled[i] = lam[i] * a * b
+    return scaled
+
+
+cdef inline double times_two_to(double x, int64_t k) noexcept nogil:
+    # threshold.times_two_to
+    cdef int64_t half = k >> 1
+    return x * pow(2.0, <double>half) * pow(2.0, <double>(k - half))
+
+
+cdef double RESCALED_TOP = 990
+
+
+cdef int64_t rescale_shift(const double[::1] lam, int64_t budget) noexcept nogil:
+    # threshold.rescale_shift
+    cdef double least = INFINITY, most = 0.0, x
+    cdef Py_ssize_t i
+    cdef int e_most, e_budget, e_least
+    cdef int64_t room, need, k
+    for i in range(lam.shape[0]):  # threshold.finite_extremes
+        x = lam[i] + 0.0
+        least = min(least, x if x > 0.0 else INFINITY)
+        most = max(most, x if x < INFINITY else 0.0)
+    if not (0.0 < least <= most < INFINITY):
+        return 0
+    frexp(most, &e_most)
+    frexp(<double>budget, &e_budget)
+    frexp(least, &e_least)
+    room = <int64_t>RESCALED_TOP - e_most - e_budget
+    need = 1 - <int64_t>RESCALED_TOP - e_least
+    k = (need + room) >> 1 if need <= room else room
+    return k if k > 0 else 0
+
+
+cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t* lo,
+                           const int64_t* hi, int64_t[::1] out, int64_t[::1] ties,
+                           double[::1] heap, double* guide, bint rescale, int64_t* shift) noexcept nogil:
+    # threshold.allocate_unscaled: *shift = k > 0 (nothing written) where the caller should
+    # run it again on lam * 2**k
     cdef Py_ssize_t i
     cdef int64_t n_zero = 0, n_avail = 0, base = 0, remaining = 0, zero_room = 0
     cdef double inv_sum = 0.0, lam_min = 0.0, fastest, r, slope, first = -1.0, moving = 0.0, second = 0.0, secant, guess
@@ -3788,6 +3859,14 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
                       &lam_min, &first)
     if status != STATUS_OK:
         return status  # out untouched: a rejected call changes nothing
+    if rescale and budget > 0 and (not inv_sum < INFINITY or 0.0 < lam_min and (
+            lam_min < DBL_MIN or lam.shape[0] >= EXTREMES_N and budget * lam_min < ESTIMATE_LOW)):
+        # subnormal times, or every threshold below the estimates' range (threshold)
+        shift[0] = rescale_shift(lam, budget)
+        if shift[0] > 0:
+            return STATUS_OK
+    if lam_min < 0.0:  # 1/lam overflowed: the exact lam_min (threshold)
+        scan_exact(lam, budget, &n_zero, &n_avail, &inv_sum, &lam_min)
     slope = inv_sum if inv_sum < INFINITY else INFINITY
     if lo != NULL:
         t = t0

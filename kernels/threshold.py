@@ -546,9 +546,9 @@ def scan(lam, budget, inv, s, zero_above):
     ``lam[i] > zero_above``, None: nowhere; :func:`inverse_pass`).
 
     Returns ``(status, n_zero, n_avail, inv_sum, lam_min, estimate)``, the middle three over
-    the available workers (``0 < lam < inf``); ``lam_min`` exact when ``inv_sum`` overflowed,
-    else ``1/max(1/lam)``, within an ulp (with zeros, 0: the caller asks :func:`scan_exact`
-    for it if it needs it). ``estimate``: :func:`estimate_into` without bounds at ``s > 0``,
+    the available workers (``0 < lam < inf``); ``lam_min`` is ``1/max(1/lam)``, within an ulp
+    (with zeros 0, and -1 where ``inv_sum`` overflowed: the caller asks :func:`scan_exact`
+    for it if it needs it, which a rescale spares, see :func:`allocate_guided`). ``estimate``: :func:`estimate_into` without bounds at ``s > 0``,
     taken in the same pass, where the estimate passes may start (no zeros, ``1/lam`` summed
     without overflow), else -1.
 
@@ -565,7 +565,7 @@ def scan(lam, budget, inv, s, zero_above):
     if n_finite == 0:
         return scan_exact(lam, budget) + (-1.0,)  # no available worker: its status
     if not (inv_sum < INF):
-        return scan_exact(lam, budget) + (-1.0,)  # 1/lam overflowed: the relaxation needs lam_min
+        return OK, 0, n_finite, INF, -1.0, -1.0  # 1/lam overflowed: lam_min not known (scan_exact)
     return OK, 0, n_finite, inv_sum, 1.0 / top, estimate if s > 0.0 else -1.0
 
 
@@ -2904,7 +2904,28 @@ def zero_room(lam, budget, lo, hi, out, ties):
 @register_jitable
 def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev_relaxation):
     """:func:`allocate_bounded_warm`'s work: returns ``(status, lo, hi, relaxation)``, zeros when
-    the answer needed no bracket (``budget = 0``, or ``lam = 0`` workers that take every task)."""
+    the answer needed no bracket (``budget = 0``, or ``lam = 0`` workers that take every task).
+
+    Times far below 1 (subnormal ones, or every threshold below the estimates' range) are
+    multiplied by a power of two first (:func:`rescale_shift`; not in a CUDA kernel, which
+    cannot allocate the copy): the same keys, each scaled exactly, so the same allocation, in
+    a handful of passes instead of many slow ones."""
+    status, b_lo, b_hi, r, shift = allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi,
+                                                     prev_relaxation, True)
+    if shift == 0:
+        return status, b_lo, b_hi, r
+    status, b_lo, b_hi, r, _ = allocate_unscaled(rescaled_copy(lam, shift), budget, lo, hi, out, ties, heap,
+                                                 times_two_to(prev_lo, shift), times_two_to(prev_hi, shift),
+                                                 times_two_to(prev_relaxation, shift), False)
+    # The next call's guesses, in this call's units (rounded where they fall below 2**-1022).
+    return status, times_two_to(b_lo, -shift), times_two_to(b_hi, -shift), times_two_to(r, -shift)
+
+
+@register_jitable
+def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev_relaxation, rescale):
+    """:func:`allocate_guided` on ``lam`` as it is: ``(status, lo, hi, relaxation, 0)``; or, with
+    ``rescale`` and times far below 1, ``(OK, 0, 0, 0, k)`` before anything is written: the
+    caller runs it again on ``lam * 2**k``."""
     t0 = 0.0  # where the validation pass estimates, if it does
     t2_sampled = 0.0
     r_sampled = 0.0
@@ -2959,7 +2980,18 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
             status, n_zero, n_avail, inv_sum, lam_min, first = scan(lam, budget, heap, t0 if lo is None else 0.0,
                                                                     None)
     if status != OK:
-        return status, 0.0, 0.0, 0.0  # out untouched: a rejected call changes nothing
+        return status, 0.0, 0.0, 0.0, 0  # out untouched: a rejected call changes nothing
+    if rescale and budget > 0 and (not inv_sum < INF or 0.0 < lam_min and (
+            lam_min < TINY or lam.shape[0] >= EXTREMES_N and budget * lam_min < ESTIMATE_LOW)):
+        # Subnormal times (1/lam, or its sum, overflows; every count divides, products a few
+        # units of 2**-1074 apart make the steps crawl, and x86 computes them in microcode),
+        # or every threshold below the estimates' range: scaled by a power of two they are
+        # ordinary. The caller allocates (and checks the bounds); nothing is written yet.
+        shift = rescale_shift(lam, budget)
+        if shift > 0:
+            return OK, 0.0, 0.0, 0.0, shift
+    if lam_min < 0.0:  # 1/lam overflowed: the relaxation needs the exact lam_min
+        n_zero, n_avail, inv_sum, lam_min = scan_exact(lam, budget)[1:]
     slope = inv_sum if inv_sum < INF else INF
     base = 0  # keys counted at threshold 0
     minimums = 0  # the minimums' sum
@@ -2975,7 +3007,7 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
         else:
             status, remaining, zero_room, whole = scan_bounds(lam, budget, lo, hi)
         if status != OK:
-            return status, 0.0, 0.0, 0.0
+            return status, 0.0, 0.0, 0.0, 0
         if first >= 0.0:  # the check took the first estimate, at t: its slope aims the next step
             if moving > 0.0:
                 slope = moving
@@ -2997,7 +3029,7 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
                     slope = (budget - first) / (up - t)
         if zero_room >= remaining:  # no room without lam = 0 workers: then the minimums take every task
             fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties, heap)
-            return OK, 0.0, 0.0, 0.0
+            return OK, 0.0, 0.0, 0.0, 0
         base = budget - remaining + zero_room
         minimums = budget - remaining
         if n_zero > 0 and not (inv_sum < INF):  # 1/lam overflowed: the relaxation needs lam_min
@@ -3006,10 +3038,10 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     elif budget == 0:
         for i in range(lam.shape[0]):
             out[i] = 0
-        return OK, 0.0, 0.0, 0.0
+        return OK, 0.0, 0.0, 0.0, 0
     elif n_zero > 0:
         round_robin_zeros(lam, budget, n_zero, out)
-        return OK, 0.0, 0.0, 0.0
+        return OK, 0.0, 0.0, 0.0, 0
     if not inv_sum < INF:
         reach = -1.0  # 1/lam overflowed: counted by division, and nothing estimates
     elif not budget < RECIPROCAL_CAP:
@@ -3066,7 +3098,65 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     key_min = lam_min if lo is None else 0.0
     bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, reach, t, t2, slope, first, aim_second, base, t_min,
                                                t_max, key_min, out, ties, heap, lo, hi)
-    return OK, bracket_lo, bracket_hi, r
+    return OK, bracket_lo, bracket_hi, r, 0
+
+
+#: :func:`rescale_shift` keeps every scaled product up to ``budget`` keys a worker below
+#: ``2**RESCALED_TOP``, and lifts the least ``lam`` to at least ``2**-RESCALED_TOP``: inside
+#: the estimates' range, with room for the exponents' rounding.
+RESCALED_TOP = 990
+
+
+@register_jitable
+def rescale_shift(lam, budget):
+    """``k > 0`` such that ``lam * 2**k`` has the same keys, each times ``2**k`` exactly, with its
+    least available value and its products up to ``budget`` keys a worker well inside the
+    estimates' range (the middle of the shifts that keep both there, or the largest that
+    keeps the products there); 0 if none lifts it.
+
+    Exact: scaling up by a power of two is exact short of overflow; a key ``j * lam_i`` of a
+    subnormal ``lam_i = m * 2**-1074`` is exact while ``j * m < 2**53`` (below ``2**-1021``),
+    and above that rounds to 53 bits, as its scaled image does; no scaled key up to ``budget``
+    keys a worker passes ``2**RESCALED_TOP``. Zeros and ``+inf`` stay as they are."""
+    least, most = finite_extremes(lam)
+    if not (0.0 < least <= most < INF):
+        return 0
+    # x < 2**e, at least 2**(e - 1), with frexp's exponent e (exact, as a logarithm is not).
+    room = RESCALED_TOP - math.frexp(most)[1] - math.frexp(float(budget))[1]  # most * 2**k * budget below 2**TOP
+    need = 1 - RESCALED_TOP - math.frexp(least)[1]  # least * 2**k at least 2**-TOP
+    k = (need + room) >> 1 if need <= room else room
+    return max(k, 0)
+
+
+@register_jitable
+def finite_extremes(lam):
+    """``(least lam > 0, largest lam < inf)`` (``+inf`` and 0 where none)."""
+    least = order_key(INF)  # an integer min and max vectorise, a float one does not
+    most = order_key(0.0)
+    for i in range(lam.shape[0]):
+        x = lam[i] + 0.0  # -0.0: a zero
+        least = min(least, order_key(x if x > 0.0 else INF))
+        most = max(most, order_key(x if x < INF else 0.0))
+    return from_order_key(least), from_order_key(most)
+
+
+@register_jitable
+def times_two_to(x, k):
+    """``x * 2**k``: exact where neither ``x`` nor the result is subnormal (two factors, each finite)."""
+    half = k >> 1  # floor(k / 2) in every backend
+    return x * 2.0**half * 2.0**(k - half)
+
+
+@register_jitable
+def rescaled_copy(lam, k):
+    """``lam * 2**k`` in a new array (:func:`rescale_shift`)."""
+    half = k >> 1  # as times_two_to, its factors computed once
+    a = 2.0**half
+    b = 2.0**(k - half)
+    scaled = np.empty(lam.shape[0])
+    for i in range(lam.shape[0]):
+        scaled[i] = lam[i] * a * b
+    return scaled
 
 
 @register_jitable

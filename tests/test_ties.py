@@ -335,6 +335,79 @@ def test_no_pass_multiplies_into_the_subnormal_range(monkeypatch, span, n, budge
     assert not tiny, f"{len(tiny)} products below 2**-1022, e.g. {tiny[:3]}"
 
 
+#: Times far below 1: subnormal ones (1/lam overflows; products a few units of 2**-1074
+#: apart), a single one among ordinary times, or all near 1e-306 (every threshold below the
+#: estimates' range).
+TINY_TIMES = {
+    "subnormal": lambda n, rng: rng.lognormal(0.0, 0.5, n) * 1e-310,
+    "subnormal, fifteen orders": lambda n, rng: rng.lognormal(0.0, 0.5, n) * 10.0 ** rng.uniform(-323, -308, n),
+    "half subnormal": lambda n, rng: np.where(np.arange(n) % 2 == 0, 1e-310, 1.0) * rng.lognormal(0.0, 0.5, n),
+    "one subnormal": lambda n, rng: np.r_[1e-312, rng.lognormal(0.0, 0.5, n - 1)],
+    "near 1e-306": lambda n, rng: rng.lognormal(0.0, 0.5, n) * 1e-306,
+    "subnormal, zeros and unavailable": lambda n, rng: np.where(
+        rng.random(n) < 0.1, rng.choice([0.0, np.inf], n), rng.integers(1, 60, n) * 5e-324),
+}
+
+
+def _tiny_problems(kind, bounded):
+    rng = np.random.default_rng(len(kind))
+    for n, budget in ((300, 1200), (4096, 16384)):
+        lam = TINY_TIMES[kind](n, rng)
+        lo, hi = _bench.case_bounds(n, budget, lam) if bounded else (None, None)
+        yield lam, budget, lo, hi
+
+
+@pytest.mark.parametrize("kind", list(TINY_TIMES))
+@pytest.mark.parametrize("bounded", [False, True])
+def test_times_far_below_one_take_the_same_allocation(fast_backend, kind, bounded):
+    # Scaled by a power of two, times far below 1 keep every key, each times that power
+    # exactly: the same allocation.
+    for lam, budget, lo, hi in _tiny_problems(kind, bounded):
+        a = fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend=fast_backend)
+        if lam.size <= 300:
+            np.testing.assert_array_equal(a, fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend="python"))
+        else:
+            assert is_canonical(lam, budget, a, lo, hi)
+
+
+@pytest.mark.parametrize("kind", list(TINY_TIMES))
+@pytest.mark.parametrize("bounded", [False, True])
+def test_times_far_below_one_cost_what_scaled_times_do(kind, bounded):
+    # ... and at the cost of the same times scaled by that power of two, plus the passes that
+    # find it and make the copy (subnormal times over fifteen orders of magnitude at 4096
+    # workers took 24 passes, with bounds and zeros 17, each far slower: x86 computes
+    # subnormal products in microcode).
+    for lam, budget, lo, hi in _tiny_problems(kind, bounded):
+        shift = threshold.rescale_shift(lam, budget)
+        assert shift > 0
+        with np.errstate(all="ignore"):
+            tiny = _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi)
+            scaled = _bench.counting_passes(threshold.rescaled_copy(lam, shift), budget, min_tasks=lo, max_tasks=hi)
+        # The validation pass that finds them, the bounds' check, the least and largest time, the copy.
+        assert sum(tiny.values()) <= sum(scaled.values()) + (4 if bounded else 3), (tiny, scaled)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lam=st.lists(st.one_of(st.floats(5e-324, 1e-300), st.floats(1e-300, 1e300), st.sampled_from([0.0, np.inf])),
+                    min_size=1, max_size=20),
+       budget=st.integers(1, 2**53), j=st.integers(1, 2**53))
+def test_the_shift_scales_every_key_exactly(lam, budget, j):
+    # The rescale's proof, checked: every key up to the budget, j * lam_i, scaled by 2**k is
+    # the key of the scaled time, bit for bit, and no scaled key up to the budget overflows
+    # (so the keys keep their order, ties included, and the allocation is the same).
+    lam = np.array(lam)
+    k = threshold.rescale_shift(lam, budget)
+    assert k >= 0
+    if k == 0:
+        return
+    j = float(min(j, budget))
+    for x in lam[(lam > 0.0) & (lam < np.inf)].tolist():
+        scaled = threshold.times_two_to(x, k)
+        assert threshold.times_two_to(scaled, -k) == x  # the time itself, scaled exactly
+        assert j * scaled == threshold.times_two_to(j * x, k)
+        assert j * scaled < 2.0**threshold.RESCALED_TOP
+
+
 @pytest.mark.parametrize("bounded", [False, True])
 def test_floating_point_is_left_as_it_was(fast_backend, bounded):
     # The estimate passes flush products below 2**-1022 to zero while they run (x86 computes
