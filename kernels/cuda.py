@@ -85,8 +85,8 @@ def _nextafter_cuda(x, y):
 
 
 @overload(threshold.rescale_shift, target="cuda")
-def _rescale_shift_cuda(lam, budget):
-    return lambda lam, budget: 0
+def _rescale_shift_cuda(lam, budget, hi):
+    return lambda lam, budget, hi: 0
 
 
 @overload(threshold.rescaled_copy, target="cuda")

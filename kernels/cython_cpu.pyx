@@ -3783,25 +3783,27 @@ cdef inline double times_two_to(double x, int64_t k) noexcept nogil:
 cdef double RESCALED_TOP = 990
 
 
-cdef int64_t rescale_shift(const double[::1] lam, int64_t budget) noexcept nogil:
-    # threshold.rescale_shift
-    cdef double least = INFINITY, most = 0.0, x
+cdef int64_t rescale_shift(const double[::1] lam, int64_t budget, const int64_t* hi) noexcept nogil:
+    # threshold.rescale_shift, with threshold.finite_extremes
+    cdef double least = INFINITY, most = 0.0, top, x
     cdef Py_ssize_t i
-    cdef int e_most, e_budget, e_least
-    cdef int64_t room, need, k
-    for i in range(lam.shape[0]):  # threshold.finite_extremes
-        x = lam[i] + 0.0
+    cdef int e_least, e_most, e_top
+    cdef int64_t lower, upper, cap = 0
+    for i in range(lam.shape[0]):  # compares only: a product of a subnormal time is slow
+        x = lam[i]
         least = min(least, x if x > 0.0 else INFINITY)
         most = max(most, x if x < INFINITY else 0.0)
-    if not (0.0 < least <= most < INFINITY):
+        if hi != NULL and x < INFINITY:
+            cap = max(cap, high_of(hi, i, budget))
+    top = <double>budget * least if hi == NULL else <double>cap * most
+    if not (0.0 < least and 0.0 < top < INFINITY):
         return 0
-    frexp(most, &e_most)
-    frexp(<double>budget, &e_budget)
     frexp(least, &e_least)
-    room = <int64_t>RESCALED_TOP - e_most - e_budget
-    need = 1 - <int64_t>RESCALED_TOP - e_least
-    k = (need + room) >> 1 if need <= room else room
-    return k if k > 0 else 0
+    frexp(most, &e_most)
+    frexp(top, &e_top)
+    lower = 1 - <int64_t>RESCALED_TOP - e_least
+    upper = min(<int64_t>RESCALED_TOP - e_top, 1023 - e_most)
+    return (lower + upper) >> 1 if lower <= upper else 0
 
 
 cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t* lo,
@@ -3862,8 +3864,8 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
     if rescale and budget > 0 and (not inv_sum < INFINITY or 0.0 < lam_min and (
             lam_min < DBL_MIN or lam.shape[0] >= EXTREMES_N and budget * lam_min < ESTIMATE_LOW)):
         # subnormal times, or every threshold below the estimates' range (threshold)
-        shift[0] = rescale_shift(lam, budget)
-        if shift[0] > 0:
+        shift[0] = rescale_shift(lam, budget, hi)
+        if shift[0] != 0:
             return STATUS_OK
     if lam_min < 0.0:  # 1/lam overflowed: the exact lam_min (threshold)
         scan_exact(lam, budget, &n_zero, &n_avail, &inv_sum, &lam_min)

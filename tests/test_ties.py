@@ -360,8 +360,8 @@ def _tiny_problems(kind, bounded):
 @pytest.mark.parametrize("kind", list(TINY_TIMES))
 @pytest.mark.parametrize("bounded", [False, True])
 def test_times_far_below_one_take_the_same_allocation(fast_backend, kind, bounded):
-    # Scaled by a power of two, times far below 1 keep every key, each times that power
-    # exactly: the same allocation.
+    # Scaled by a power of two, times far below 1 keep every key that may be taken, each
+    # times that power exactly: the same allocation.
     for lam, budget, lo, hi in _tiny_problems(kind, bounded):
         a = fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend=fast_backend)
         if lam.size <= 300:
@@ -378,7 +378,7 @@ def test_times_far_below_one_cost_what_scaled_times_do(kind, bounded):
     # workers took 24 passes, with bounds and zeros 17, each far slower: x86 computes
     # subnormal products in microcode).
     for lam, budget, lo, hi in _tiny_problems(kind, bounded):
-        shift = threshold.rescale_shift(lam, budget)
+        shift = threshold.rescale_shift(lam, budget, hi)
         assert shift > 0
         with np.errstate(all="ignore"):
             tiny = _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi)
@@ -387,25 +387,34 @@ def test_times_far_below_one_cost_what_scaled_times_do(kind, bounded):
         assert sum(tiny.values()) <= sum(scaled.values()) + (4 if bounded else 3), (tiny, scaled)
 
 
-@settings(max_examples=300, deadline=None)
-@given(lam=st.lists(st.one_of(st.floats(5e-324, 1e-300), st.floats(1e-300, 1e300), st.sampled_from([0.0, np.inf])),
+@settings(max_examples=500, deadline=None)
+@given(lam=st.lists(st.one_of(st.floats(5e-324, 1e-300), st.floats(1e-300, 1e308), st.sampled_from([0.0, np.inf])),
                     min_size=1, max_size=20),
-       budget=st.integers(1, 2**53), j=st.integers(1, 2**53))
-def test_the_shift_scales_every_key_exactly(lam, budget, j):
-    # The rescale's proof, checked: every key up to the budget, j * lam_i, scaled by 2**k is
-    # the key of the scaled time, bit for bit, and no scaled key up to the budget overflows
-    # (so the keys keep their order, ties included, and the allocation is the same).
+       budget=st.integers(1, 2**53), cap=st.one_of(st.none(), st.integers(0, 2**53)), j=st.integers(1, 2**53))
+def test_the_shift_scales_every_key_that_may_be_taken_exactly(lam, budget, cap, j):
+    # The rescale's proof, checked: every key that may be taken (up to the fastest worker's
+    # budget-th without bounds, up to the largest cap times the largest time with them), j * lam_i,
+    # scaled by 2**k is the key of the scaled time, bit for bit, and larger keys stay larger
+    # (so the keys that may be taken keep their order, ties included: the same allocation).
     lam = np.array(lam)
-    k = threshold.rescale_shift(lam, budget)
-    assert k >= 0
-    if k == 0:
+    hi = None if cap is None else np.full(lam.size, cap, np.int64)
+    k = threshold.rescale_shift(lam, budget, hi)
+    finite = lam[(lam > 0.0) & (lam < np.inf)].tolist()
+    if k == 0 or not finite:
         return
-    j = float(min(j, budget))
-    for x in lam[(lam > 0.0) & (lam < np.inf)].tolist():
+    top = budget * min(finite) if hi is None else min(cap, budget) * max(finite)
+    assert 0.0 < threshold.times_two_to(min(finite), k) and threshold.times_two_to(max(finite), k) < np.inf
+    assert threshold.times_two_to(top, k) < 2.0**threshold.RESCALED_TOP
+    j = float(min(j, budget if cap is None else min(cap, budget)))
+    for x in finite:
         scaled = threshold.times_two_to(x, k)
         assert threshold.times_two_to(scaled, -k) == x  # the time itself, scaled exactly
-        assert j * scaled == threshold.times_two_to(j * x, k)
-        assert j * scaled < 2.0**threshold.RESCALED_TOP
+        with np.errstate(over="ignore"):
+            key, scaled_key = np.float64(j) * x, np.float64(j) * scaled
+        if key <= top:
+            assert scaled_key == threshold.times_two_to(key, k)
+        else:
+            assert scaled_key > threshold.times_two_to(top, k)
 
 
 @pytest.mark.parametrize("bounded", [False, True])
