@@ -3861,14 +3861,6 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
                       &lam_min, &first)
     if status != STATUS_OK:
         return status  # out untouched: a rejected call changes nothing
-    if rescale and budget > 0 and (not inv_sum < INFINITY or 0.0 < lam_min and (
-            lam_min < DBL_MIN or lam.shape[0] >= EXTREMES_N and budget * lam_min < ESTIMATE_LOW)):
-        # subnormal times, or every threshold below the estimates' range (threshold)
-        shift[0] = rescale_shift(lam, budget, hi)
-        if shift[0] != 0:
-            return STATUS_OK
-    if lam_min < 0.0:  # 1/lam overflowed: the exact lam_min (threshold)
-        scan_exact(lam, budget, &n_zero, &n_avail, &inv_sum, &lam_min)
     slope = inv_sum if inv_sum < INFINITY else INFINITY
     if lo != NULL:
         t = t0
@@ -3903,8 +3895,6 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
             fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties, heap)
             return STATUS_OK
         base = budget - remaining + zero_room
-        if n_zero > 0 and not (inv_sum < INFINITY):  # 1/lam overflowed: the relaxation needs lam_min
-            scan_exact(lam, budget, &n_zero, &n_avail, &inv_sum, &lam_min)
     elif budget == 0 or n_zero > 0:
         guide[0] = guide[1] = guide[2] = 0.0
         if budget == 0:
@@ -3913,6 +3903,15 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
         else:
             round_robin_zeros(lam, budget, n_zero, out)
         return STATUS_OK
+    if rescale and (not inv_sum < INFINITY or 0.0 < lam_min and (
+            lam_min < DBL_MIN or lam.shape[0] >= EXTREMES_N and budget * lam_min < ESTIMATE_LOW)):
+        # subnormal times, or every threshold below the estimates' range (threshold)
+        shift[0] = rescale_shift(lam, budget, hi)
+        if shift[0] != 0:
+            return STATUS_OK
+    if not inv_sum < INFINITY and (lam_min < 0.0 or n_zero > 0):  # the exact lam_min (threshold)
+        scan_exact(lam, budget, &n_zero, &n_avail, &inv_sum, &lam_min)
+        slope = inv_sum if inv_sum < INFINITY else INFINITY
     if not inv_sum < INFINITY:
         reach = -1.0  # 1/lam overflowed: counted by division, and nothing estimates
     elif not budget < RECIPROCAL_CAP:

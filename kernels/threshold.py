@@ -2981,19 +2981,6 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
                                                                     None)
     if status != OK:
         return status, 0.0, 0.0, 0.0, 0  # out untouched: a rejected call changes nothing
-    if rescale and budget > 0 and (not inv_sum < INF or 0.0 < lam_min and (
-            lam_min < TINY or lam.shape[0] >= EXTREMES_N and budget * lam_min < ESTIMATE_LOW)):
-        # Subnormal times (1/lam, or its sum, overflows; every count divides, products a few
-        # units of 2**-1074 apart make the steps crawl, and x86 computes them in microcode),
-        # or every threshold below the estimates' range: scaled by a power of two they are
-        # ordinary. The caller allocates (and checks the bounds); nothing is written yet.
-        # Not times far above 1: their exact passes cost what others do, and the copy more
-        # (1e300 x 2**30 tasks at 65,536 workers: 4 -> 7 passes, 2.4x -> 4.1x).
-        shift = rescale_shift(lam, budget, hi)
-        if shift != 0:
-            return OK, 0.0, 0.0, 0.0, shift
-    if lam_min < 0.0:  # 1/lam overflowed: the relaxation needs the exact lam_min
-        n_zero, n_avail, inv_sum, lam_min = scan_exact(lam, budget)[1:]
     slope = inv_sum if inv_sum < INF else INF
     base = 0  # keys counted at threshold 0
     minimums = 0  # the minimums' sum
@@ -3034,8 +3021,6 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
             return OK, 0.0, 0.0, 0.0, 0
         base = budget - remaining + zero_room
         minimums = budget - remaining
-        if n_zero > 0 and not (inv_sum < INF):  # 1/lam overflowed: the relaxation needs lam_min
-            n_zero, n_avail, inv_sum, lam_min = scan_exact(lam, budget)[1:]
         # lam = 0 workers, if any, count their maximum at every threshold > 0 on their own.
     elif budget == 0:
         for i in range(lam.shape[0]):
@@ -3044,6 +3029,22 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
     elif n_zero > 0:
         round_robin_zeros(lam, budget, n_zero, out)
         return OK, 0.0, 0.0, 0.0, 0
+    if rescale and (not inv_sum < INF or 0.0 < lam_min and (
+            lam_min < TINY or lam.shape[0] >= EXTREMES_N and budget * lam_min < ESTIMATE_LOW)):
+        # Subnormal times (1/lam, or its sum, overflows; every count divides, products a few
+        # units of 2**-1074 apart make the steps crawl, and x86 computes them in microcode),
+        # or every threshold below the estimates' range: scaled by a power of two they are
+        # ordinary. The caller allocates; nothing is written yet (and a call the minimums or
+        # the lam = 0 workers answer has returned: no copy for it).
+        # Not times far above 1: their exact passes cost what others do, and the copy more
+        # (1e300 x 2**30 tasks at 65,536 workers: 4 -> 7 passes, 2.4x -> 4.1x).
+        shift = rescale_shift(lam, budget, hi)
+        if shift != 0:
+            return OK, 0.0, 0.0, 0.0, shift
+    if not inv_sum < INF and (lam_min < 0.0 or n_zero > 0):
+        # 1/lam overflowed: the relaxation needs the exact lam_min (scan leaves it)
+        n_zero, n_avail, inv_sum, lam_min = scan_exact(lam, budget)[1:]
+        slope = inv_sum if inv_sum < INF else INF
     if not inv_sum < INF:
         reach = -1.0  # 1/lam overflowed: counted by division, and nothing estimates
     elif not budget < RECIPROCAL_CAP:
