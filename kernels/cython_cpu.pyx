@@ -864,6 +864,29 @@ cdef extern from *:
         return x;
     }
 
+    /* threshold.finite_extremes: extremes[0..1] = the least lam > 0 and the largest lam < inf;
+       *cap = the largest min(hi[i], budget) over the workers with lam < inf (hi not NULL). On
+       the bits (lam is valid: no NaN), which order as the doubles do: integer minima and
+       maxima vectorise, and no product of a subnormal time is taken. */
+    static void fastata_finite_extremes(const double *lam, const int64_t *hi, ptrdiff_t n, int64_t budget,
+                                        double *extremes, int64_t *cap) {
+        const int64_t inf = fastata_bits(HUGE_VAL);
+        int64_t least = inf, most = 0, largest = 0;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            int64_t b = fastata_bits(lam[i]);  /* -0.0 and below: negative */
+            least = b > 0 && b < least ? b : least;
+            most = b < inf && b > most ? b : most;
+        }
+        if (hi != NULL)
+            for (ptrdiff_t i = 0; i < n; i++) {
+                int64_t h = fastata_bits(lam[i]) < inf ? (hi[i] < budget ? hi[i] : budget) : 0;
+                largest = h > largest ? h : largest;
+            }
+        extremes[0] = fastata_from_bits(least);
+        extremes[1] = fastata_from_bits(most);
+        *cap = largest;
+    }
+
     static inline double fastata_divided1(double x, double t, double cap) {
         /* never a quotient below 2**-1022, which x86 divides many times slower (threshold.count_divided) */
         double d = t * 0x1p1021, y = x + 0.0;
@@ -2137,6 +2160,8 @@ cdef extern from *:
     void bounds_block_at "fastata_bounds_block_at"(int level, const double* lam, const int64_t* lo,
                                                    const int64_t* hi, Py_ssize_t n, int64_t limit,
                                                    int64_t* sums, double* least) noexcept nogil
+    void finite_extremes "fastata_finite_extremes"(const double* lam, const int64_t* hi, Py_ssize_t n,
+                                                   int64_t budget, double* extremes, int64_t* cap) noexcept nogil
     double estimate_at "fastata_estimate_at"(int level, const double* inv, const int64_t* lo,
                                              const int64_t* hi, Py_ssize_t n, double s,
                                              int64_t budget, double* slope, double* check) noexcept nogil
@@ -3784,17 +3809,16 @@ cdef double RESCALED_TOP = 990
 
 
 cdef int64_t rescale_shift(const double[::1] lam, int64_t budget, const int64_t* hi) noexcept nogil:
-    # threshold.rescale_shift, with threshold.finite_extremes
-    cdef double least = INFINITY, most = 0.0, top, x
-    cdef Py_ssize_t i
+    # threshold.rescale_shift
+    cdef double extremes[2]
+    cdef double least, most, top
     cdef int e_least, e_most, e_top
     cdef int64_t lower, upper, cap = 0
-    for i in range(lam.shape[0]):  # compares only: a product of a subnormal time is slow
-        x = lam[i]
-        least = min(least, x if x > 0.0 else INFINITY)
-        most = max(most, x if x < INFINITY else 0.0)
-        if hi != NULL and x < INFINITY:
-            cap = max(cap, high_of(hi, i, budget))
+    if lam.shape[0] == 0:
+        return 0
+    finite_extremes(&lam[0], hi, lam.shape[0], budget, extremes, &cap)
+    least = extremes[0]
+    most = extremes[1]
     top = <double>budget * least if hi == NULL else <double>cap * most
     if not (0.0 < least and 0.0 < top < INFINITY):
         return 0
