@@ -1553,7 +1553,8 @@ cdef extern from *:
             spare = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, spare), spare);  /* max(spare, 0) */
             room = _mm256_add_epi64(room, _mm256_and_si256(
                 _mm256_castpd_si256(_mm256_cmp_pd(x, dzero, _CMP_EQ_OQ)), spare));
-            whole = _mm256_min_pd(whole, _mm256_blendv_pd(inf, x, _mm256_castsi256_pd(_mm256_cmpgt_epi64(high, below))));
+            __m256d holds = _mm256_castsi256_pd(_mm256_cmpgt_epi64(high, below));
+            whole = _mm256_min_pd(whole, _mm256_blendv_pd(inf, x, holds));
         }
         sums[0] += fastata_isum4(taken);
         sums[1] += fastata_isum4(capacity);

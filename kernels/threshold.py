@@ -548,7 +548,8 @@ def scan(lam, budget, inv, s, zero_above):
     Returns ``(status, n_zero, n_avail, inv_sum, lam_min, estimate)``, the middle three over
     the available workers (``0 < lam < inf``); ``lam_min`` is ``1/max(1/lam)``, within an ulp
     (with zeros 0, and -1 where ``inv_sum`` overflowed: the caller asks :func:`scan_exact`
-    for it if it needs it, which a rescale spares, see :func:`allocate_guided`). ``estimate``: :func:`estimate_into` without bounds at ``s > 0``,
+    for it if it needs it, which a rescale spares, see :func:`allocate_guided`).
+    ``estimate``: :func:`estimate_into` without bounds at ``s > 0``,
     taken in the same pass, where the estimate passes may start (no zeros, ``1/lam`` summed
     without overflow), else -1.
 
