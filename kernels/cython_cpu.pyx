@@ -3773,11 +3773,18 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     cdef int64_t shift = 0, unused = 0
     cdef int status, k
     cdef double[::1] scaled
+    cdef bint copied = False
     status = allocate_unscaled(lam, budget, lo, hi, out, ties, heap, guide, True, &shift)
     if shift == 0:
         return status
     with gil:  # the copy: rare, and a numpy array is its simplest owner
-        scaled = rescaled_copy(lam, shift)
+        try:
+            scaled = rescaled_copy(lam, shift)
+            copied = True
+        except MemoryError:  # no room for it: the times as they are (exact, slower)
+            pass
+    if not copied:
+        return allocate_unscaled(lam, budget, lo, hi, out, ties, heap, guide, False, &unused)
     for k in range(3):
         guide[k] = times_two_to(guide[k], shift)
     status = allocate_unscaled(scaled, budget, lo, hi, out, ties, heap, guide, False, &unused)

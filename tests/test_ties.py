@@ -387,6 +387,22 @@ def test_times_far_below_one_cost_what_scaled_times_do(kind, bounded):
         assert sum(tiny.values()) <= sum(scaled.values()) + (4 if bounded else 3), (tiny, scaled)
 
 
+def test_no_room_for_the_copy_leaves_the_times_as_they_are(monkeypatch):
+    # Where the copy cannot be had, Cython allocates on the times as given: slower, exact
+    # (not a status of OK over an unwritten out).
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+
+    class NoRoom:
+        @staticmethod
+        def empty(n):
+            raise MemoryError
+
+    lam = TINY_TIMES["subnormal"](300, np.random.default_rng(0))
+    expected = fa.allocate(lam, 1200, backend="python")
+    monkeypatch.setattr(cython_cpu, "np", NoRoom)
+    np.testing.assert_array_equal(fa.allocate(lam, 1200, backend="cython"), expected)
+
+
 @settings(max_examples=500, deadline=None)
 @given(lam=st.lists(st.one_of(st.floats(5e-324, 1e-300), st.floats(1e-300, 1e308), st.sampled_from([0.0, np.inf])),
                     min_size=1, max_size=20),
