@@ -3983,7 +3983,7 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
 
 cdef double whole_budget_threshold(int64_t budget, double whole) noexcept nogil:
     # threshold.whole_budget_threshold
-    if 2.0**-1022 <= whole < INFINITY:
+    if DBL_MIN <= whole < INFINITY:
         return budget / whole * (1.0 + COUNT_MARGIN)
     return INFINITY
 

@@ -3180,7 +3180,7 @@ def whole_budget_threshold(budget, whole):
     ``whole = 1/lam_i`` (0: no such worker): ``budget * lam_i`` with the margin of a rounded
     ``1/lam`` and product (:data:`COUNT_MARGIN`), or ``+inf`` (none, or ``1/lam_i`` subnormal,
     whose rounding the margin does not cover)."""
-    if 2.0**-1022 <= whole < INF:
+    if TINY <= whole < INF:
         return budget / whole * (1.0 + COUNT_MARGIN)
     return INF
 
