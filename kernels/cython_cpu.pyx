@@ -3125,6 +3125,74 @@ cdef bint sampled_repeats(const double[::1] lam) noexcept nogil:
     return False
 
 
+cdef double RISER_KEYS = 8.0
+cdef double RISER_NOISE = 2.0
+cdef int RISER_STEPS = 64
+
+
+cdef bint sampled_riser(const double[::1] lam, int64_t budget, double t_lo, double t_hi, int64_t c_lo,
+                        int64_t c_hi, const int64_t* lo, const int64_t* hi, double* pair) noexcept nogil:
+    # threshold.sampled_riser: (a, b) into pair[0:2]; False where the sample places none
+    cdef Py_ssize_t n = lam.shape[0], i = 0
+    cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
+    cdef double m = <double>((n - 1) // stride + 1)
+    cdef double a = t_lo, b = t_hi, top = 0.0, least = INFINITY, x, c_a, keys, share, rank, d, first, second
+    if not (b < INFINITY) or not (a > 0.0):
+        while i < n:
+            x = lam[i]
+            if 0.0 < x < INFINITY and low_of(lo, i) < high_of(hi, i, budget):
+                top = max(top, high_of(hi, i, budget) * x)
+                least = min(least, (low_of(lo, i) + 1) * x)
+            i += stride
+        if not (b < INFINITY):
+            b = min(top, DBL_MAX)
+        if not (a > 0.0):
+            a = 0.5 * least
+    if not (0.0 < a < b <= DBL_MAX):
+        return False
+    c_a = sampled_count(lam, budget, a, lo, hi, stride)
+    keys = sampled_count(lam, budget, b, lo, hi, stride) - c_a
+    if keys < RISER_KEYS:
+        return False
+    if t_hi < INFINITY and c_hi < ESTIMATE_CAP:
+        share = <double>(budget - c_lo) / <double>(c_hi - c_lo)
+    else:
+        share = (budget * (m / n) - c_a) / keys
+    if not (0.0 < share < 1.0):
+        return False
+    rank = c_a + share * keys
+    d = max(RISER_NOISE * sqrt(keys * share * (1.0 - share)), 1.0)
+    first = sampled_rank_threshold(lam, budget, a, b, max(rank - d, c_a + 0.5), lo, hi, stride)
+    second = sampled_rank_threshold(lam, budget, first, b, min(rank + d, c_a + keys - 0.5), lo, hi, stride)
+    if not (t_lo < first < second < t_hi):
+        return False
+    pair[0] = first
+    pair[1] = second
+    return True
+
+
+cdef double sampled_rank_threshold(const double[::1] lam, int64_t budget, double a, double b, double rank,
+                                   const int64_t* lo, const int64_t* hi, Py_ssize_t stride) noexcept nogil:
+    # threshold.sampled_rank_threshold
+    cdef double c_a = sampled_count(lam, budget, a, lo, hi, stride)
+    cdef double c_b = sampled_count(lam, budget, b, lo, hi, stride), c, mid
+    cdef int k
+    for k in range(RISER_STEPS):
+        if c_b - c_a <= 1.0:
+            break
+        mid = sqrt(a) * sqrt(b) if b > 2.0 * a else a + 0.5 * (b - a)
+        if not (a < mid < b):
+            break
+        c = sampled_count(lam, budget, mid, lo, hi, stride)
+        if c < rank:
+            a = mid
+            c_a = c
+        else:
+            b = mid
+            c_b = c
+    return b
+
+
 cdef bint pair_thresholds(int64_t budget, double s, int64_t c, double slope, double local, int64_t width,
                           bint have_lo, double lo_s, int64_t lo_c, double hi_s, int64_t hi_c,
                           double last_s, int64_t last_c, int64_t base, double share, double* pair) noexcept nogil:
@@ -3185,7 +3253,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
     cdef double local, last_s, near_s, a_s, b_s, p, share
     cdef double totals[2]
     cdef double pair[2]
-    cdef bint have_lo = False, flat, paired, alone
+    cdef bint have_lo = False, flat = False, paired, alone, consulted = False, riser
     cdef int streak = 0, step, k
     cdef int64_t terms = min(budget, ESTIMATE_TERMS_CAP)  # threshold.ESTIMATE_TERMS_CAP
     totals[1] = 0.0
@@ -3201,9 +3269,12 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
             break
         if step == 0 and first >= 0.0:  # taken by the bounds check
             total = first
-        elif s2 > 0.0:  # threshold.estimate_pair_into
+        elif s2 > 0.0 and lo != NULL:  # threshold.estimate_pair_into
             estimate_pair_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, s2, terms, totals)
             total = totals[0]
+        elif s2 > 0.0:  # without bounds (a pair after a flat, sampled_riser): two passes, one each
+            total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, terms, NULL, NULL)
+            totals[1] = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s2, terms, NULL, NULL)
         elif step == 0 and lo != NULL:  # threshold.estimate_slope_into
             total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, terms, &moving, NULL)
             if moving > 0.0:
@@ -3241,8 +3312,22 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                 return found_bracket(bracket, ends, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN),
                                      lo_c, hi_c, NARROW)
             if flat:
+                break
+        if flat:
+            # unless the sample places a pair in a band of keys, once (threshold.estimate_bracket)
+            riser = False
+            if not consulted and not sampled_repeats(lam):
+                consulted = True
+                riser = sampled_riser(lam, budget, lo_s, min(hi_s, t_max), lo_c,
+                                      hi_c if hi_s <= t_max else ESTIMATE_CAP, lo, hi, pair)
+            if not riser:
                 return found_bracket(bracket, ends, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN),
                                      lo_c, hi_c, JUMP)
+            prev_s = -1.0  # the next line through the pair alone
+            prev_c = 0
+            s = pair[0]
+            s2 = pair[1]
+            continue
         if hi_s < INFINITY and n >= SAMPLED_TIES_FROM:
             # ties: a product many sampled workers share (threshold.estimate_bracket)
             p = sampled_top(lam, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), budget, lo, hi,

@@ -1893,6 +1893,8 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
         lo_s = t_min
         have_lo = True
     terms = min(budget, ESTIMATE_TERMS_CAP)
+    consulted = False  # the sample, after a flat (sampled_riser)
+    flat = False
     for step in range(MAX_ESTIMATES):
         if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH and s2 <= ESTIMATE_HIGH):
             break
@@ -1939,7 +1941,23 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
             if hi_c - lo_c <= width:
                 return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), NARROW, lo_c, hi_c
             if flat:
+                break
+        if flat:
+            # Unless a sample of workers of distinct times holds many keys spread between the
+            # ends (a band, not ties: sampled_riser), once, and the pair it places stays below
+            # t_max (at least budget keys there).
+            a = b = -1.0
+            if not consulted and not sampled_repeats(lam):
+                consulted = True
+                a, b = sampled_riser(lam, budget, lo_s, min(hi_s, t_max), lo_c, hi_c if hi_s <= t_max else ESTIMATE_CAP,
+                                     lo, hi)
+            if a < 0.0:
                 return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), JUMP, lo_c, hi_c
+            prev_s = -1.0  # the next line goes through the pair alone: the flat's end is far
+            prev_c = 0
+            s = a
+            s2 = b
+            continue
         if hi_s < INF and inv.shape[0] >= SAMPLED_TIES_FROM:
             # Ties: a sample of the workers holds many keys at the largest product it has at or
             # below the upper end, enough to take the count from below the budget to above it
@@ -2335,6 +2353,94 @@ def sampled_holders(lam, p, budget, lo, hi):
             c = max(count_le(x, p, high_of(hi, i, budget)), low_of(lo, i))
             k += int(c > low_of(lo, i) and c * x == p)
     return k
+
+
+#: Sampled keys a bracket must hold for :func:`sampled_riser` to place a pair inside it.
+RISER_KEYS = 8
+#: ... and the pair aims this many standard deviations of the sample's rank below and above
+#: the budget's.
+RISER_NOISE = 2.0
+
+
+@register_jitable
+def sampled_riser(lam, budget, t_lo, t_hi, c_lo, c_hi, lo, hi):
+    """Two thresholds ``(a, b)``, ``t_lo < a < b < t_hi``, for the estimate pass after a flat,
+    where the sampled workers (:data:`SAMPLED_WORKERS`) hold many keys in ``(t_lo, t_hi]``
+    (``c_lo`` and ``c_hi`` keys estimated at the ends; ``t_hi = inf``, ``c_hi =``
+    :data:`ESTIMATE_CAP`: no upper end yet); ``(-1, -1)`` where they do not, or where the
+    sample puts both at one product (ties).
+
+    A flat in the estimates marks ties (a few machine types), or a gap between the bands of
+    one key a worker's products: times within a few percent of each other at a task or a few
+    a worker (``lognormal(0, 0.05)``, 65,536 workers, 6553 tasks, at most one a worker: 16
+    passes, most of them exact counts creeping up a band). There the keys between the ends
+    are spread over a band, not piled on one product: the sample's count (its own keys,
+    exact up to its divisions) says where in the band the budget's share lies, and the pair
+    brackets that place with :data:`RISER_NOISE` standard deviations of the sample's error.
+    """
+    n = lam.shape[0]
+    stride = max(n // SAMPLED_WORKERS, 1)
+    m = (n - 1) // stride + 1
+    a = t_lo
+    b = t_hi
+    if not (b < INF) or not (a > 0.0):
+        top = 0.0
+        least = INF
+        for i in range(0, n, stride):
+            x = lam[i]
+            if 0.0 < x < INF and low_of(lo, i) < high_of(hi, i, budget):
+                top = max(top, high_of(hi, i, budget) * x)
+                least = min(least, (low_of(lo, i) + 1) * x)
+        if not (b < INF):
+            b = min(top, DBL_MAX)
+        if not (a > 0.0):
+            a = 0.5 * least
+    if not (0.0 < a < b <= DBL_MAX):
+        return -1.0, -1.0
+    c_a = sampled_count(lam, budget, a, lo, hi, stride)
+    keys = sampled_count(lam, budget, b, lo, hi, stride) - c_a
+    if keys < RISER_KEYS:
+        return -1.0, -1.0
+    if t_hi < INF and c_hi < ESTIMATE_CAP:
+        share = (budget - c_lo) / (c_hi - c_lo)  # of the keys between the ends, those up to t*
+    else:
+        share = (budget * (m / n) - c_a) / keys
+    if not (0.0 < share < 1.0):
+        return -1.0, -1.0
+    rank = c_a + share * keys
+    d = max(RISER_NOISE * math.sqrt(keys * share * (1.0 - share)), 1.0)
+    first = sampled_rank_threshold(lam, budget, a, b, max(rank - d, c_a + 0.5), lo, hi, stride)
+    second = sampled_rank_threshold(lam, budget, first, b, min(rank + d, c_a + keys - 0.5), lo, hi, stride)
+    if not (t_lo < first < second < t_hi):
+        return -1.0, -1.0
+    return first, second
+
+
+#: Bisection steps :func:`sampled_rank_threshold` takes at most.
+RISER_STEPS = 64
+
+
+@register_jitable
+def sampled_rank_threshold(lam, budget, a, b, rank, lo, hi, stride):
+    """A threshold in ``(a, b]`` at which the sample (every ``stride``-th worker) holds at least
+    ``rank`` keys, with at most one sampled key between it and the last bisected threshold
+    below ``rank``: bisected, in ``log t`` while the ends are more than a factor 2 apart."""
+    c_a = sampled_count(lam, budget, a, lo, hi, stride)
+    c_b = sampled_count(lam, budget, b, lo, hi, stride)
+    for _ in range(RISER_STEPS):
+        if c_b - c_a <= 1.0:
+            break
+        mid = math.sqrt(a) * math.sqrt(b) if b > 2.0 * a else a + 0.5 * (b - a)
+        if not (a < mid < b):
+            break
+        c = sampled_count(lam, budget, mid, lo, hi, stride)
+        if c < rank:
+            a = mid
+            c_a = c
+        else:
+            b = mid
+            c_b = c
+    return b
 
 
 @register_jitable
