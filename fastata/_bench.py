@@ -57,13 +57,15 @@ DISTRIBUTIONS = {
     "wide": lambda n, rng: np.exp(rng.normal(0.0, 20.0, n)),  # lognormal(0, 20): 1e-40..1e40 and beyond
     "one-fast": _one_fast,  # one worker a million times faster than the rest
     "extreme": lambda n, rng: 10.0 ** rng.uniform(-300.0, 300.0, n),  # six hundred orders of magnitude
+    "close": lambda n, rng: rng.lognormal(0.0, 0.05, n),  # one machine type: times a few percent apart
 }
 DEFAULT_DISTRIBUTION = "lognormal"
 
 #: ``(n, budget)`` on the default distribution only.
 SMALL_CASES = ((16, 16), (51, 23), (459, 23), (459, 459), (3, 10**9))
-#: ``(n, budget)`` on every distribution.
-LARGE_CASES = ((4096, 4096), (65536, 65536), (65536, 262144), (10**6, 10**6))
+#: ``(n, budget)`` on every distribution: a task or a few a worker, and fewer tasks than workers
+#: (a tenth of a task a worker, and nine tenths), where with bounds each takes at most one.
+LARGE_CASES = ((4096, 4096), (65536, 65536), (65536, 262144), (10**6, 10**6), (65536, 6553), (65536, 58982))
 
 
 def make_cases(distributions=None, sizes=None):
@@ -265,8 +267,10 @@ def case_bounds(n, budget, lam):
 
 def case_bound_numbers(n, budget, lam):
     """The same bounds given as one number each, as ``fa.allocate(..., min_tasks=1,
-    max_tasks=4)`` takes them (a single minimum leaves the unavailable workers out)."""
-    return (1 if budget >= (lam < np.inf).sum() else 0), max(2 * budget // n, 1)
+    max_tasks=4)`` takes them (a single minimum leaves the unavailable workers out); the
+    maximum at least what lets the available workers hold the budget."""
+    available = int((lam < np.inf).sum())
+    return (1 if budget >= available else 0), max(2 * budget // n, -(-budget // max(available, 1)), 1)
 
 
 def run_cases(cases=CASES, min_time=0.02, repeat=5, percentiles=True, passes=False):

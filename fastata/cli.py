@@ -346,13 +346,14 @@ def _parser():
     )
     bench.add_argument("--cases", type=_cases, default=None,
                        help="comma-separated n x budget cases (default: small cases on lognormal "
-                            "times, and 4096x4096, 65536x65536, 65536x262144, 1000000x1000000 on "
-                            "every distribution)")
+                            "times, and 4096x4096, 65536x65536, 65536x262144, 1000000x1000000, "
+                            "65536x6553, 65536x58982 on every distribution)")
     bench.add_argument("--dist", type=_names(tuple(DISTRIBUTIONS), "--dist"), default=None, metavar="NAME[,NAME]",
                        help="per-task time distributions: lognormal, exponential, paper (58 i), "
                             "pareto, uniform, two-speeds, integers (1..4), equal, zeros (10 %%), "
                             "unavailable (10 %% +inf), wide (lognormal(0, 20)), one-fast (one worker "
-                            "10**6 times faster), extreme (10**uniform(-300, 300)); default: all "
+                            "10**6 times faster), extreme (10**uniform(-300, 300)), close (lognormal(0, 0.05): "
+                            "one machine type); default: all "
                             "(lognormal only with --cases)")
     bench.add_argument("--passes", action="store_true",
                        help="also count the passes over the workers each case makes, up to "
