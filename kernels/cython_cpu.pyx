@@ -3999,7 +3999,8 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
                 slope = moving
                 if checked:  # the secant to the second estimate, where it is a slope (threshold)
                     secant = (second - first) / (t * SLOPE_STEP - t)
-                    if moving <= SECANT_TRUST * secant and secant <= SECANT_TRUST * moving:
+                    if moving <= SECANT_TRUST * secant and (secant <= SECANT_TRUST * moving
+                                                            or not sampled_repeats(lam)):
                         slope = secant
                         aim_second = second
             if moving < CAPPED_SHARE * inv_sum and first < budget:
