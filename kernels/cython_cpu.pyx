@@ -3253,7 +3253,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
     cdef double local, last_s, near_s, a_s, b_s, p, share
     cdef double totals[2]
     cdef double pair[2]
-    cdef bint have_lo = False, flat = False, paired, alone, consulted = False, riser
+    cdef bint have_lo = False, flat = False, paired, alone, consulted = False, riser, empty = False
     cdef int streak = 0, step, k
     cdef int64_t terms = min(budget, ESTIMATE_TERMS_CAP)  # threshold.ESTIMATE_TERMS_CAP
     totals[1] = 0.0
@@ -3299,6 +3299,8 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                 # than GROWTH (threshold.estimate_bracket)
                 a_s, b_s = (s, hi_s) if c < budget else (lo_s, s)
                 flat = not (have_lo and GROWTH * a_s < b_s < INFINITY)
+            # with bounds, a first estimate with no key above the minimums (threshold)
+            empty = step == 0 and lo != NULL and c == base and not have_lo
             if c < budget:
                 lo_s = s
                 lo_c = c
@@ -3313,16 +3315,17 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                                      lo_c, hi_c, NARROW)
             if flat:
                 break
-        if flat:
+        riser = False
+        if flat or empty:
             # unless the sample places a pair in a band of keys, once (threshold.estimate_bracket)
-            riser = False
             if not consulted and not sampled_repeats(lam):
                 consulted = True
                 riser = sampled_riser(lam, budget, lo_s, min(hi_s, t_max), lo_c,
                                       hi_c if hi_s <= t_max else ESTIMATE_CAP, lo, hi, pair)
-            if not riser:
+            if not riser and flat:
                 return found_bracket(bracket, ends, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN),
                                      lo_c, hi_c, JUMP)
+        if riser:
             prev_s = -1.0  # the next line through the pair alone
             prev_c = 0
             s = pair[0]

@@ -1894,7 +1894,8 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
         have_lo = True
     terms = min(budget, ESTIMATE_TERMS_CAP)
     consulted = False  # the sample, after a flat (sampled_riser)
-    flat = False
+    flat = empty = False
+    a = -1.0
     for step in range(MAX_ESTIMATES):
         if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH and s2 <= ESTIMATE_HIGH):
             break
@@ -1929,6 +1930,10 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
             if flat and k == 1 and (c < budget) == (prev_c < budget):
                 a_s, b_s = (s, hi_s) if c < budget else (lo_s, s)
                 flat = not (have_lo and GROWTH * a_s < b_s < INF)
+            # With bounds, a first estimate with no key above the minimums: below every band
+            # (the sampled guess, a relaxation, sits below the keys of times close together
+            # at a task a worker or less). Not a flat, but the sample may place a pair.
+            empty = step == 0 and lo is not None and c == base and not have_lo
             if c < budget:
                 lo_s = s
                 lo_c = c
@@ -1942,7 +1947,7 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
                 return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), NARROW, lo_c, hi_c
             if flat:
                 break
-        if flat:
+        if flat or empty:
             # Unless a sample of workers of distinct times holds many keys spread between the
             # ends (a band, not ties: sampled_riser), once, and the pair it places stays below
             # t_max (at least budget keys there).
@@ -1951,8 +1956,9 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
                 consulted = True
                 a, b = sampled_riser(lam, budget, lo_s, min(hi_s, t_max), lo_c, hi_c if hi_s <= t_max else ESTIMATE_CAP,
                                      lo, hi)
-            if a < 0.0:
+            if a < 0.0 and flat:
                 return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), JUMP, lo_c, hi_c
+        if a >= 0.0 and (flat or empty):
             prev_s = -1.0  # the next line goes through the pair alone: the flat's end is far
             prev_c = 0
             s = a
