@@ -3254,6 +3254,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
     cdef double totals[2]
     cdef double pair[2]
     cdef bint have_lo = False, flat = False, paired, alone, consulted = False, riser, empty = False
+    cdef bint placed = False
     cdef int streak = 0, step, k
     cdef int64_t terms = min(budget, ESTIMATE_TERMS_CAP)  # threshold.ESTIMATE_TERMS_CAP
     totals[1] = 0.0
@@ -3326,6 +3327,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                 return found_bracket(bracket, ends, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN),
                                      lo_c, hi_c, JUMP)
         if riser:
+            placed = True
             prev_s = -1.0  # the next line through the pair alone
             prev_c = 0
             s = pair[0]
@@ -3350,9 +3352,9 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                                last_c, base, PAIR_AIM, pair):
                 nxt = pair[0]
                 s2 = pair[1]
-                # where that line is trusted, the count and listing at the bracket it aims
-                # (threshold.estimate_bracket)
-                if (paired and reach > 0.0 and n >= SPECULATE_PAIRS_FROM
+                # where that line is trusted, the count and listing at the bracket it aims;
+                # not after the sample's pair (threshold.estimate_bracket)
+                if (paired and reach > 0.0 and n >= SPECULATE_PAIRS_FROM and not placed
                         and pair_line_trusted(budget, prev_s, prev_c, s, c, last_s, last_c, near_s, near_c, width, base)
                         and not sampled_repeats(lam)
                         and pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c, hi_s,
