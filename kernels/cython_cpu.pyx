@@ -3136,7 +3136,8 @@ cdef bint sampled_riser(const double[::1] lam, int64_t budget, double t_lo, doub
     cdef Py_ssize_t n = lam.shape[0], i = 0
     cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
     cdef double m = <double>((n - 1) // stride + 1)
-    cdef double a = t_lo, b = t_hi, top = 0.0, least = INFINITY, x, c_a, keys, share, rank, d, first, second
+    cdef double a = t_lo, b = t_hi, top = 0.0, least = INFINITY, x, c_a, c_b, keys, share, rank, d, first, second
+    cdef double c_first
     if not (b < INFINITY) or not (a > 0.0):
         while i < n:
             x = lam[i]
@@ -3151,7 +3152,8 @@ cdef bint sampled_riser(const double[::1] lam, int64_t budget, double t_lo, doub
     if not (0.0 < a < b <= DBL_MAX):
         return False
     c_a = sampled_count(lam, budget, a, lo, hi, stride)
-    keys = sampled_count(lam, budget, b, lo, hi, stride) - c_a
+    c_b = sampled_count(lam, budget, b, lo, hi, stride)
+    keys = c_b - c_a
     if keys < RISER_KEYS:
         return False
     if t_hi < INFINITY and c_hi < ESTIMATE_CAP:
@@ -3162,8 +3164,9 @@ cdef bint sampled_riser(const double[::1] lam, int64_t budget, double t_lo, doub
         return False
     rank = c_a + share * keys
     d = max(RISER_NOISE * sqrt(keys * share * (1.0 - share)), 1.0)
-    first = sampled_rank_threshold(lam, budget, a, b, max(rank - d, c_a + 0.5), lo, hi, stride)
-    second = sampled_rank_threshold(lam, budget, first, b, min(rank + d, c_a + keys - 0.5), lo, hi, stride)
+    first = sampled_rank_threshold(lam, budget, a, b, c_a, c_b, max(rank - d, c_a + 0.5), lo, hi, stride, &c_first)
+    second = sampled_rank_threshold(lam, budget, first, b, c_first, c_b, min(rank + d, c_a + keys - 0.5), lo, hi,
+                                    stride, &c_first)
     if not (t_lo < first < second < t_hi):
         return False
     pair[0] = first
@@ -3171,11 +3174,11 @@ cdef bint sampled_riser(const double[::1] lam, int64_t budget, double t_lo, doub
     return True
 
 
-cdef double sampled_rank_threshold(const double[::1] lam, int64_t budget, double a, double b, double rank,
-                                   const int64_t* lo, const int64_t* hi, Py_ssize_t stride) noexcept nogil:
-    # threshold.sampled_rank_threshold
-    cdef double c_a = sampled_count(lam, budget, a, lo, hi, stride)
-    cdef double c_b = sampled_count(lam, budget, b, lo, hi, stride), c, mid
+cdef double sampled_rank_threshold(const double[::1] lam, int64_t budget, double a, double b, double c_a,
+                                   double c_b, double rank, const int64_t* lo, const int64_t* hi, Py_ssize_t stride,
+                                   double* count) noexcept nogil:
+    # threshold.sampled_rank_threshold: the threshold, its count into *count
+    cdef double c, mid
     cdef int k
     for k in range(RISER_STEPS):
         if c_b - c_a <= 1.0:
@@ -3190,6 +3193,7 @@ cdef double sampled_rank_threshold(const double[::1] lam, int64_t budget, double
         else:
             b = mid
             c_b = c
+    count[0] = c_b
     return b
 
 
@@ -3253,7 +3257,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
     cdef double local, last_s, near_s, a_s, b_s, p, share
     cdef double totals[2]
     cdef double pair[2]
-    cdef bint have_lo = False, flat = False, paired, alone, consulted = False, riser, empty = False
+    cdef bint have_lo = False, flat = False, paired, alone, consulted = False, empty = False
     cdef bint placed = False
     cdef int streak = 0, step, k
     cdef int64_t terms = min(budget, ESTIMATE_TERMS_CAP)  # threshold.ESTIMATE_TERMS_CAP
@@ -3316,23 +3320,21 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                                      lo_c, hi_c, NARROW)
             if flat:
                 break
-        riser = False
         if flat or empty:
             # unless the sample places a pair in a band of keys, once (threshold.estimate_bracket)
             if not consulted and not sampled_repeats(lam):
                 consulted = True
-                riser = sampled_riser(lam, budget, lo_s, min(hi_s, t_max), lo_c,
-                                      hi_c if hi_s <= t_max else ESTIMATE_CAP, lo, hi, pair)
-            if not riser and flat:
+                if sampled_riser(lam, budget, lo_s, min(hi_s, t_max), lo_c, hi_c if hi_s <= t_max else ESTIMATE_CAP,
+                                 lo, hi, pair):
+                    placed = True
+                    prev_s = -1.0  # the next line through the pair alone
+                    prev_c = 0
+                    s = pair[0]
+                    s2 = pair[1]
+                    continue
+            if flat:
                 return found_bracket(bracket, ends, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN),
                                      lo_c, hi_c, JUMP)
-        if riser:
-            placed = True
-            prev_s = -1.0  # the next line through the pair alone
-            prev_c = 0
-            s = pair[0]
-            s2 = pair[1]
-            continue
         if hi_s < INFINITY and n >= SAMPLED_TIES_FROM:
             # ties: a product many sampled workers share (threshold.estimate_bracket)
             p = sampled_top(lam, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), budget, lo, hi,

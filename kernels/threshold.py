@@ -1896,7 +1896,6 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
     consulted = False  # the sample, after a flat (sampled_riser)
     placed = False  # ... placed a pair
     flat = empty = False
-    a = -1.0
     for step in range(MAX_ESTIMATES):
         if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH and s2 <= ESTIMATE_HIGH):
             break
@@ -1952,20 +1951,19 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
             # Unless a sample of workers of distinct times holds many keys spread between the
             # ends (a band, not ties: sampled_riser), once, and the pair it places stays below
             # t_max (at least budget keys there).
-            a = b = -1.0
             if not consulted and not sampled_repeats(lam):
                 consulted = True
                 a, b = sampled_riser(lam, budget, lo_s, min(hi_s, t_max), lo_c, hi_c if hi_s <= t_max else ESTIMATE_CAP,
                                      lo, hi)
-            if a < 0.0 and flat:
+                if a >= 0.0:
+                    placed = True
+                    prev_s = -1.0  # the next line goes through the pair alone: the flat's end is far
+                    prev_c = 0
+                    s = a
+                    s2 = b
+                    continue
+            if flat:
                 return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), JUMP, lo_c, hi_c
-        if a >= 0.0 and (flat or empty):
-            placed = True
-            prev_s = -1.0  # the next line goes through the pair alone: the flat's end is far
-            prev_c = 0
-            s = a
-            s2 = b
-            continue
         if hi_s < INF and inv.shape[0] >= SAMPLED_TIES_FROM:
             # Ties: a sample of the workers holds many keys at the largest product it has at or
             # below the upper end, enough to take the count from below the budget to above it
@@ -2410,7 +2408,8 @@ def sampled_riser(lam, budget, t_lo, t_hi, c_lo, c_hi, lo, hi):
     if not (0.0 < a < b <= DBL_MAX):
         return -1.0, -1.0
     c_a = sampled_count(lam, budget, a, lo, hi, stride)
-    keys = sampled_count(lam, budget, b, lo, hi, stride) - c_a
+    c_b = sampled_count(lam, budget, b, lo, hi, stride)
+    keys = c_b - c_a
     if keys < RISER_KEYS:
         return -1.0, -1.0
     if t_hi < INF and c_hi < ESTIMATE_CAP:
@@ -2421,8 +2420,9 @@ def sampled_riser(lam, budget, t_lo, t_hi, c_lo, c_hi, lo, hi):
         return -1.0, -1.0
     rank = c_a + share * keys
     d = max(RISER_NOISE * math.sqrt(keys * share * (1.0 - share)), 1.0)
-    first = sampled_rank_threshold(lam, budget, a, b, max(rank - d, c_a + 0.5), lo, hi, stride)
-    second = sampled_rank_threshold(lam, budget, first, b, min(rank + d, c_a + keys - 0.5), lo, hi, stride)
+    first, c_first = sampled_rank_threshold(lam, budget, a, b, c_a, c_b, max(rank - d, c_a + 0.5), lo, hi, stride)
+    second = sampled_rank_threshold(lam, budget, first, b, c_first, c_b, min(rank + d, c_a + keys - 0.5), lo, hi,
+                                    stride)[0]
     if not (t_lo < first < second < t_hi):
         return -1.0, -1.0
     return first, second
@@ -2433,12 +2433,11 @@ RISER_STEPS = 64
 
 
 @register_jitable
-def sampled_rank_threshold(lam, budget, a, b, rank, lo, hi, stride):
-    """A threshold in ``(a, b]`` at which the sample (every ``stride``-th worker) holds at least
-    ``rank`` keys, with at most one sampled key between it and the last bisected threshold
-    below ``rank``: bisected, in ``log t`` while the ends are more than a factor 2 apart."""
-    c_a = sampled_count(lam, budget, a, lo, hi, stride)
-    c_b = sampled_count(lam, budget, b, lo, hi, stride)
+def sampled_rank_threshold(lam, budget, a, b, c_a, c_b, rank, lo, hi, stride):
+    """``(t, count)``: a threshold in ``(a, b]`` at which the sample (every ``stride``-th worker)
+    holds ``count >= rank`` keys, with at most one sampled key between it and the last
+    bisected threshold below ``rank``: bisected, in ``log t`` while the ends are more than a
+    factor 2 apart, from the sample's counts ``c_a`` at ``a`` and ``c_b`` at ``b``."""
     for _ in range(RISER_STEPS):
         if c_b - c_a <= 1.0:
             break
@@ -2452,7 +2451,7 @@ def sampled_rank_threshold(lam, budget, a, b, rank, lo, hi, stride):
         else:
             b = mid
             c_b = c
-    return b
+    return b, c_b
 
 
 @register_jitable

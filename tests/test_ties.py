@@ -490,6 +490,23 @@ def test_passes_are_few_with_a_far_faster_worker_at_its_cap(kind, n, budget):
     assert sum(passes.values()) <= 8, passes
 
 
+def compiled_warm_calls(lam, budget, lo=None, hi=None):
+    """``(backend, bracket, allocation)`` of a cold, warm-started call in each compiled backend
+    (numba, Cython), each checked to succeed: the bracket is the one the warm state keeps."""
+    n = lam.shape[0]
+    out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
+    for name in ("numba", "cython"):
+        if name in fa.available_backends():
+            found = np.zeros(3)
+            kernels = _backends.resolve(name)[1]
+            if lo is None:
+                status = kernels.allocate_warm_into(lam, budget, out, ties, heap, found)
+            else:
+                status = kernels.allocate_bounded_warm_into(lam, budget, lo, hi, out, ties, heap, found)
+            assert status == 0, name
+            yield name, found[:2].copy(), out.copy()
+
+
 @pytest.mark.parametrize("n, budget", [(4096, 16384), (65536, 262144)])
 def test_a_flat_with_nothing_estimated_above_tries_the_next_product(n, budget):
     # Two speeds with bounds: the sampled first guess and the pair after it land below t*,
@@ -502,14 +519,9 @@ def test_a_flat_with_nothing_estimated_above_tries_the_next_product(n, budget):
     passes = _bench.counting_passes(lam, budget, warm, min_tasks=lo, max_tasks=hi)
     assert passes["split at t*"] == 1 and sum(passes.values()) <= 6, passes
     # Cython and numba take the same path to the same bracket.
-    out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
-    for name in ("numba", "cython"):
-        if name in fa.available_backends():
-            found = np.zeros(3)
-            assert _backends.resolve(name)[1].allocate_bounded_warm_into(lam, budget, lo, hi, out, ties, heap,
-                                                                         found) == 0
-            assert found[:2].tolist() == warm[:2].tolist(), name
-            assert is_canonical(lam, budget, out, lo, hi), name
+    for name, found, out in compiled_warm_calls(lam, budget, lo, hi):
+        assert found.tolist() == warm[:2].tolist(), name
+        assert is_canonical(lam, budget, out, lo, hi), name
 
 
 @pytest.mark.parametrize("distribution", ["two-speeds", "integers"])
@@ -527,14 +539,10 @@ def test_a_product_many_sampled_workers_share_ends_the_estimates(distribution, n
     # lower end equal but for the last bits (plain Python, Cython and numba each sum 1/lam in
     # an order of their own, which their relaxations, and so the lower ends, show; numba's
     # order depends on the vector width it compiles for).
-    out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
     brackets = {}
-    for name in ("numba", "cython"):
-        if name in fa.available_backends():
-            found = np.zeros(3)
-            assert _backends.resolve(name)[1].allocate_warm_into(lam, budget, out, ties, heap, found) == 0
-            brackets[name] = found[:2].tolist()
-            assert found[1] == warm[1] and is_canonical(lam, budget, out), name
+    for name, found, out in compiled_warm_calls(lam, budget):
+        brackets[name] = found.tolist()
+        assert found[1] == warm[1] and is_canonical(lam, budget, out), name
     if len(brackets) == 2:
         (lo_a, hi_a), (lo_b, hi_b) = brackets.values()
         assert hi_a == hi_b and lo_a == pytest.approx(lo_b, rel=1e-12), brackets
@@ -698,18 +706,9 @@ def test_the_sample_places_a_pair_in_a_band_alike_in_every_backend(bounded):
     assert "split at t*" not in passes and "count with extremes" not in passes, passes
     # Cython and numba take the same path to the same bracket (up to the rounding of
     # sum(1/lam), which each sums in its own order, and which aims the steps).
-    out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
-    for name in ("numba", "cython"):
-        if name in fa.available_backends():
-            found = np.zeros(3)
-            kernels = _backends.resolve(name)[1]
-            if bounded:
-                status = kernels.allocate_bounded_warm_into(lam, budget, low, high, out, ties, heap, found)
-            else:
-                status = kernels.allocate_warm_into(lam, budget, out, ties, heap, found)
-            assert status == 0
-            assert np.allclose(found[:2], warm[:2], rtol=1e-12, atol=0.0), (name, found, warm)
-            assert is_canonical(lam, budget, out, low, high), name
+    for name, found, out in compiled_warm_calls(lam, budget, low, high):
+        assert np.allclose(found, warm[:2], rtol=1e-12, atol=0.0), (name, found, warm)
+        assert is_canonical(lam, budget, out, low, high), name
 
 
 def test_the_sample_places_a_pair_in_a_band_not_on_ties():
