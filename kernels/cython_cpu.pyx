@@ -1044,6 +1044,38 @@ cdef extern from *:
     FASTATA_POLICY_PASSES(scalar, )
     #if FASTATA_X86_SIMD
     FASTATA_POLICY_PASSES(avx2, __attribute__((target("avx2"))))
+
+    /* The bounds at the AVX-512 level, written out: gcc vectorises the loop above in
+       256-bit halves there (the byte of `available` tips its cost model), and on a CPU
+       that runs 512-bit square roots whole that took 1.7x as long (4096 workers, AMD
+       EPYC: 3.6 against 2.1 us). The same operations in the same order as the scalar loop. */
+    __attribute__((target("avx512f,avx512dq")))
+    static void fastata_bounds_avx512(const double *counts, const double *means,
+                                      const unsigned char *available, ptrdiff_t n, int ata,
+                                      double weight, double log_term, double *s) {
+        const __m512d vlog = _mm512_set1_pd(log_term), vweight = _mm512_set1_pd(weight);
+        const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+        const __m512d inf = _mm512_set1_pd(HUGE_VAL);
+        ptrdiff_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m512d k = _mm512_loadu_pd(counts + i), r = _mm512_div_pd(vlog, k);
+            __m512d wide = _mm512_mul_pd(vweight, _mm512_add_pd(_mm512_sqrt_pd(r), r));
+            __m512d mean = _mm512_loadu_pd(means + i), v;
+            __mmask8 keep = _mm512_cmp_pd_mask(k, zero, _CMP_GT_OQ);
+            if (ata) {
+                v = _mm512_sub_pd(mean, wide);
+                keep &= _mm512_cmp_pd_mask(v, zero, _CMP_GT_OQ);
+            } else {
+                __m512d f = _mm512_sub_pd(one, wide);
+                keep &= _mm512_cmp_pd_mask(f, zero, _CMP_GT_OQ);
+                v = _mm512_mul_pd(mean, f);
+            }
+            __m512i flags = _mm512_cvtepu8_epi64(_mm_loadl_epi64((const __m128i *)(available + i)));
+            __mmask8 gone = _mm512_cmpeq_epi64_mask(flags, _mm512_setzero_si512());
+            _mm512_storeu_pd(s + i, _mm512_mask_mov_pd(_mm512_maskz_mov_pd(keep, v), gone, inf));
+        }
+        fastata_bounds_scalar(counts + i, means + i, available + i, n - i, ata, weight, log_term, s + i);
+    }
     #endif
 
     /* Instruction sets, widest last; the tests run each one this CPU has. */
@@ -1120,7 +1152,11 @@ cdef extern from *:
                                   const unsigned char *available, ptrdiff_t n, int ata,
                                   double weight, double log_term, double *s) {
     #if FASTATA_X86_SIMD
-        if (level != FASTATA_SCALAR) {
+        if (level == FASTATA_AVX512) {
+            fastata_bounds_avx512(counts, means, available, n, ata, weight, log_term, s);
+            return;
+        }
+        if (level == FASTATA_AVX2) {
             fastata_bounds_avx2(counts, means, available, n, ata, weight, log_term, s);
             return;
         }
@@ -4837,7 +4873,7 @@ cdef int observe_core(const int64_t[::1] workers, const double[::1] durations,
                       double[::1] counts, double[::1] means, double[::1] m2) noexcept nogil:
     cdef Py_ssize_t u, n = counts.shape[0]
     cdef int64_t i
-    cdef double x, k, delta, mean
+    cdef double x, k, delta, mean, spread
     if durations.shape[0] < workers.shape[0] or means.shape[0] < n or m2.shape[0] < n:
         return STATUS_LENGTHS_DIFFER
     if workers.shape[0] == 0:
@@ -4854,15 +4890,20 @@ cdef int observe_core(const int64_t[::1] workers, const double[::1] durations,
                 return STATUS_DURATION_NOT_FINITE
             if x < 0.0:
                 return STATUS_DURATION_NEGATIVE
+    # stats.add_samples: a run of one worker's samples stays in registers
+    i = workers[0]
+    k, mean, spread = counts[i], means[i], m2[i]
     for u in range(workers.shape[0]):
-        i = workers[u]
+        if workers[u] != i:
+            counts[i], means[i], m2[i] = k, mean, spread
+            i = workers[u]
+            k, mean, spread = counts[i], means[i], m2[i]
         x = durations[u]
-        k = counts[i] + 1.0
-        delta = x - means[i]
-        mean = means[i] + delta / k
-        counts[i] = k
-        means[i] = mean
-        m2[i] = m2[i] + delta * (x - mean)
+        k = k + 1.0
+        delta = x - mean
+        mean = mean + delta / k
+        spread = spread + delta * (x - mean)
+    counts[i], means[i], m2[i] = k, mean, spread
     return STATUS_OK
 
 

@@ -60,16 +60,27 @@ def check_samples(workers, durations, n):
 
 @register_jitable
 def add_samples(workers, durations, counts, means, m2):
-    """Welford's update, one sample at a time, in the order given (weight 1 per sample)."""
+    """Welford's update, one sample at a time, in the order given (weight 1 per sample).
+
+    A run of samples of one worker (a round's results often come grouped by worker) keeps
+    that worker's statistics in registers: each sample's division waits on the mean the
+    sample before it left, and a store and a load on that chain cost as much again.
+    """
+    if workers.shape[0] == 0:
+        return
+    i = workers[0]
+    k, mean, spread = counts[i], means[i], m2[i]
     for u in range(workers.shape[0]):
-        i = workers[u]
+        if workers[u] != i:
+            counts[i], means[i], m2[i] = k, mean, spread
+            i = workers[u]
+            k, mean, spread = counts[i], means[i], m2[i]
         x = durations[u]
-        k = counts[i] + 1.0
-        delta = x - means[i]
-        mean = means[i] + delta / k
-        counts[i] = k
-        means[i] = mean
-        m2[i] = m2[i] + delta * (x - mean)
+        k = k + 1.0
+        delta = x - mean
+        mean = mean + delta / k
+        spread = spread + delta * (x - mean)
+    counts[i], means[i], m2[i] = k, mean, spread
 
 
 @register_jitable
