@@ -1011,7 +1011,7 @@ cdef extern from *:
        square root per worker, whose packed forms are correctly rounded as the scalar ones
        are, so every level gives the same bits (no contraction: -ffp-contract=off). A lane
        of an unexplored worker computes log_term / 0 and is then discarded. */
-    #define FASTATA_POLICY_PASSES(suffix, attribute)                                            \
+    #define FASTATA_SAMPLES_PASS(suffix, attribute)                                             \
         attribute static int fastata_samples_ok_##suffix(const int64_t *workers,                \
                                                         const double *durations,                \
                                                         ptrdiff_t m, int64_t n) {               \
@@ -1020,7 +1020,9 @@ cdef extern from *:
                 ok &= ((uint64_t)workers[u] < (uint64_t)n)                                      \
                       & (durations[u] >= 0.0) & (durations[u] < HUGE_VAL);                      \
             return ok;                                                                          \
-        }                                                                                       \
+        }
+    #define FASTATA_POLICY_PASSES(suffix, attribute)                                            \
+        FASTATA_SAMPLES_PASS(suffix, attribute)                                                 \
         attribute static void fastata_bounds_##suffix(const double *counts, const double *means, \
                                                      const unsigned char *available,            \
                                                      ptrdiff_t n, int ata, double weight,        \
@@ -1044,6 +1046,8 @@ cdef extern from *:
     FASTATA_POLICY_PASSES(scalar, )
     #if FASTATA_X86_SIMD
     FASTATA_POLICY_PASSES(avx2, __attribute__((target("avx2"))))
+
+    FASTATA_SAMPLES_PASS(avx512, __attribute__((target("avx512f,avx512dq"))))
 
     /* The bounds at the AVX-512 level, written out: gcc vectorises the loop above in
        256-bit halves there (the byte of `available` tips its cost model), and on a CPU
@@ -1142,7 +1146,9 @@ cdef extern from *:
     static int fastata_samples_ok_at(int level, const int64_t *workers, const double *durations,
                                      ptrdiff_t m, int64_t n) {
     #if FASTATA_X86_SIMD
-        if (level != FASTATA_SCALAR)
+        if (level == FASTATA_AVX512)
+            return fastata_samples_ok_avx512(workers, durations, m, n);
+        if (level == FASTATA_AVX2)
             return fastata_samples_ok_avx2(workers, durations, m, n);
     #endif
         return fastata_samples_ok_scalar(workers, durations, m, n);
