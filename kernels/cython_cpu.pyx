@@ -2033,14 +2033,17 @@ cdef extern from *:
         return fastata_inverse_checking_scalar(lam, inv, lo, hi, n, s, s2, budget, estimate, second, slope, check);
     }
 
-    /* threshold.estimate_pair_into with bounds: fastata_estimate_at at s and at s2 in one pass,
-       into totals[0] and totals[1] (the bounds are read once for both). */
-    static void fastata_estimate_pair_scalar(const double *inv, const int64_t *lo, const int64_t *hi,
-                                             ptrdiff_t n, double s, double s2, int64_t budget,
-                                             double *totals) {
+    /* threshold.estimate_pair_into: fastata_estimate_at at s and at s2 in one pass, into
+       totals[0] and totals[1] (1/lam and the bounds are read once for both); lo and hi NULL:
+       no bounds (each loop compiled for both, so that no test of them sits in the loop). */
+    static inline __attribute__((always_inline)) void
+    fastata_estimate_pair_scalar_body(const double *inv, const int64_t *lo, const int64_t *hi,
+                                      ptrdiff_t n, double s, double s2, int64_t budget,
+                                      double *totals, const int bounded) {
         double total = 0.0, total2 = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
-            double cap = fastata_cap1(hi, i, budget), low = (double)lo[i];
+            double cap = bounded ? fastata_cap1(hi, i, budget) : (double)budget;
+            double low = bounded ? (double)lo[i] : 0.0;
             double q = s * inv[i], q2 = s2 * inv[i];
             double c = trunc(q < cap ? q : cap), c2 = trunc(q2 < cap ? q2 : cap);
             total += c < low ? low : c;
@@ -2050,57 +2053,94 @@ cdef extern from *:
         totals[1] += total2;
     }
 
-    #if FASTATA_X86_SIMD
-    __attribute__((target("avx512f,avx512dq")))
-    static void fastata_estimate_pair_avx512(const double *inv, const int64_t *lo, const int64_t *hi,
+    static void fastata_estimate_pair_scalar(const double *inv, const int64_t *lo, const int64_t *hi,
                                              ptrdiff_t n, double s, double s2, int64_t budget,
                                              double *totals) {
+        if (lo == NULL)
+            fastata_estimate_pair_scalar_body(inv, lo, hi, n, s, s2, budget, totals, 0);
+        else
+            fastata_estimate_pair_scalar_body(inv, lo, hi, n, s, s2, budget, totals, 1);
+    }
+
+    #if FASTATA_X86_SIMD
+    __attribute__((target("avx512f,avx512dq")))
+    static inline __attribute__((always_inline)) void
+    fastata_estimate_pair_avx512_body(const double *inv, const int64_t *lo, const int64_t *hi,
+                                      ptrdiff_t n, double s, double s2, int64_t budget,
+                                      double *totals, const int bounded) {
         const __m512d vs = _mm512_set1_pd(s), vs2 = _mm512_set1_pd(s2);
         const __m512i vbudget = _mm512_set1_epi64(budget);
+        __m512d cap = _mm512_set1_pd((double)budget), low = _mm512_setzero_pd();
         __m512d t0 = _mm512_setzero_pd(), t1 = t0;
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
-            __m512d cap = fastata_cap8(hi + i, vbudget);
-            __m512d low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
+            if (bounded) {
+                cap = fastata_cap8(hi + i, vbudget);
+                low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
+            }
             __m512d x = _mm512_loadu_pd(inv + i);
             __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, x), cap),
                                              _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             __m512d c2 = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs2, x), cap),
                                               _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-            t0 = _mm512_add_pd(t0, _mm512_max_pd(c, low));
-            t1 = _mm512_add_pd(t1, _mm512_max_pd(c2, low));
+            t0 = _mm512_add_pd(t0, bounded ? _mm512_max_pd(c, low) : c);
+            t1 = _mm512_add_pd(t1, bounded ? _mm512_max_pd(c2, low) : c2);
         }
         totals[0] += _mm512_reduce_add_pd(t0);
         totals[1] += _mm512_reduce_add_pd(t1);
-        fastata_estimate_pair_scalar(inv + i, lo + i, hi + i, n - i, s, s2, budget, totals);
+        fastata_estimate_pair_scalar(inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL, n - i, s, s2, budget, totals);
+    }
+
+    __attribute__((target("avx512f,avx512dq")))
+    static void fastata_estimate_pair_avx512(const double *inv, const int64_t *lo, const int64_t *hi,
+                                             ptrdiff_t n, double s, double s2, int64_t budget,
+                                             double *totals) {
+        if (lo == NULL)
+            fastata_estimate_pair_avx512_body(inv, lo, hi, n, s, s2, budget, totals, 0);
+        else
+            fastata_estimate_pair_avx512_body(inv, lo, hi, n, s, s2, budget, totals, 1);
+    }
+
+    __attribute__((target("avx2")))
+    static inline __attribute__((always_inline)) void
+    fastata_estimate_pair_avx2_body(const double *inv, const int64_t *lo, const int64_t *hi,
+                                    ptrdiff_t n, double s, double s2, int64_t budget,
+                                    double *totals, const int bounded) {
+        const __m256d vs = _mm256_set1_pd(s), vs2 = _mm256_set1_pd(s2);
+        const __m256i vbudget = _mm256_set1_epi64x(budget);
+        __m256d cap = _mm256_set1_pd((double)budget), low = _mm256_setzero_pd();
+        __m256d t0 = _mm256_setzero_pd(), t1 = t0;
+        ptrdiff_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            if (bounded) {
+                cap = fastata_cap4(hi + i, vbudget);
+                low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
+            }
+            __m256d x = _mm256_loadu_pd(inv + i);
+            __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, x), cap),
+                                        _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            __m256d c2 = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs2, x), cap),
+                                         _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            t0 = _mm256_add_pd(t0, bounded ? _mm256_max_pd(c, low) : c);
+            t1 = _mm256_add_pd(t1, bounded ? _mm256_max_pd(c2, low) : c2);
+        }
+        totals[0] += fastata_sum4(t0);
+        totals[1] += fastata_sum4(t1);
+        fastata_estimate_pair_scalar(inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL, n - i, s, s2, budget, totals);
     }
 
     __attribute__((target("avx2")))
     static void fastata_estimate_pair_avx2(const double *inv, const int64_t *lo, const int64_t *hi,
                                            ptrdiff_t n, double s, double s2, int64_t budget,
                                            double *totals) {
-        const __m256d vs = _mm256_set1_pd(s), vs2 = _mm256_set1_pd(s2);
-        const __m256i vbudget = _mm256_set1_epi64x(budget);
-        __m256d t0 = _mm256_setzero_pd(), t1 = t0;
-        ptrdiff_t i = 0;
-        for (; i + 4 <= n; i += 4) {
-            __m256d cap = fastata_cap4(hi + i, vbudget);
-            __m256d low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
-            __m256d x = _mm256_loadu_pd(inv + i);
-            __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, x), cap),
-                                        _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-            __m256d c2 = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs2, x), cap),
-                                         _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-            t0 = _mm256_add_pd(t0, _mm256_max_pd(c, low));
-            t1 = _mm256_add_pd(t1, _mm256_max_pd(c2, low));
-        }
-        totals[0] += fastata_sum4(t0);
-        totals[1] += fastata_sum4(t1);
-        fastata_estimate_pair_scalar(inv + i, lo + i, hi + i, n - i, s, s2, budget, totals);
+        if (lo == NULL)
+            fastata_estimate_pair_avx2_body(inv, lo, hi, n, s, s2, budget, totals, 0);
+        else
+            fastata_estimate_pair_avx2_body(inv, lo, hi, n, s, s2, budget, totals, 1);
     }
     #endif
 
-    /* totals[0..1] start at 0; bounds given; budget < 2**51. */
+    /* totals[0..1] start at 0; lo and hi may be NULL (no bounds); budget < 2**51. */
     static void fastata_estimate_pair_at(int level, const double *inv, const int64_t *lo,
                                          const int64_t *hi, ptrdiff_t n, double s, double s2,
                                          int64_t budget, double *totals) {
@@ -3316,12 +3356,9 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
             break
         if step == 0 and first >= 0.0:  # taken by the bounds check
             total = first
-        elif s2 > 0.0 and lo != NULL:  # threshold.estimate_pair_into
+        elif s2 > 0.0:  # threshold.estimate_pair_into (without bounds: a pair after a flat)
             estimate_pair_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, s2, terms, totals)
             total = totals[0]
-        elif s2 > 0.0:  # without bounds (a pair after a flat, sampled_riser): two passes, one each
-            total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, terms, NULL, NULL)
-            totals[1] = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s2, terms, NULL, NULL)
         elif step == 0 and lo != NULL:  # threshold.estimate_slope_into
             total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, terms, &moving, NULL)
             if moving > 0.0:
@@ -4593,16 +4630,14 @@ def scan_bounds_with(level, const double[::1] lam, int64_t budget, min_tasks, ma
 
 def estimate_pair_with(level, const double[::1] inv, double s, double s2, int64_t budget, min_tasks,
                        max_tasks):
-    """The estimate pass at two thresholds as implementation ``level`` does it (bounds given,
-    int64 arrays): ``(estimate at s, estimate at s2)`` (threshold.estimate_pair_into)."""
+    """The estimate pass at two thresholds as implementation ``level`` does it (bounds: int64
+    arrays, or None): ``(estimate at s, estimate at s2)`` (threshold.estimate_pair_into)."""
     cdef int code = _level_code(level)
     cdef const int64_t* lo
     cdef const int64_t* hi
     cdef double totals[2]
     totals[0] = totals[1] = 0.0
     _check_fast_pass("estimate_pair_with", inv.shape[0], inv.shape[0], budget)
-    if min_tasks is None or max_tasks is None:
-        raise ValueError("estimate_pair_with: pairs are estimated with bounds only")
     _hook_bounds("estimate_pair_with", inv.shape[0], min_tasks, max_tasks, &lo, &hi)
     if inv.shape[0] > 0:
         estimate_pair_at(code, &inv[0], lo, hi, inv.shape[0], s, s2, budget, totals)

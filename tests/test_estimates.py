@@ -238,13 +238,17 @@ def _estimate_pair_numba():
 _numba_estimate_pair = _estimate_pair_numba()
 
 
+@pytest.mark.parametrize("bounded", [True, False])
 @settings(max_examples=200, deadline=None)
 @given(problem=estimate_problems(), ratio=st.floats(min_value=1.0, max_value=1.5))
-def test_a_paired_pass_estimates_at_both_thresholds(problem, ratio):
-    # With bounds, a pass after the first estimates at two thresholds, each exactly as a pass of
-    # its own would (the pair only shares the reading of 1/lam and the bounds).
+def test_a_paired_pass_estimates_at_both_thresholds(bounded, problem, ratio):
+    # A pass after the first estimates at two thresholds (with bounds; without, the pair the
+    # sample places after a flat), each exactly as a pass of its own would (the pair only
+    # shares the reading of 1/lam and the bounds).
     lam, inv, s, budget, lo, hi = unpack(problem)
-    if lo is None:
+    if not bounded:
+        lo = hi = None
+    elif lo is None:
         lo, hi = np.zeros(lam.size, np.int64), np.full(lam.size, 7, np.int64)
     s2 = min(s * ratio, threshold.ESTIMATE_HIGH)
     limit = budget + lam.size + 1
