@@ -49,6 +49,8 @@ cdef int TIED = 4
 cdef int SELECTED = 5
 cdef int64_t TAKEN = -1  # take_at's return when it filled out
 cdef Py_ssize_t SAMPLED_FROM = 4096
+cdef Py_ssize_t RANKED_FROM = 16384  # threshold.RANKED_FROM
+cdef double RANKED_SPREAD = 1.5
 cdef double WIDE_SPREAD = 8.452712498170644e+270  # 2**900
 cdef double RECIPROCAL_CAP = 2251799813685248.0  # 2**51
 cdef int64_t MAX_BUDGET = 9007199254740992  # 2**53: every task index is exact in float64
@@ -4022,6 +4024,7 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
     cdef double whole = 0.0  # with bounds, the largest 1/lam of a worker whose maximum holds the whole budget
     cdef double guesses[3]
     cdef double sampled[2]
+    cdef double pair[2]
     cdef double check[5]
     cdef double zero_above = INFINITY, reach = INFINITY  # threshold.reach_of_inverse
     cdef double extremes[2]
@@ -4037,6 +4040,16 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
             guess = sampled_bounded_guess(lam, budget, sampled[0], lo, hi, heap)
             if ESTIMATE_LOW <= guess <= ESTIMATE_HIGH:
                 sampled[0] = guess
+        elif lo == NULL and sampled[1] == 0.0 and budget < lam.shape[0] and lam.shape[0] >= RANKED_FROM:
+            # cold, fewer tasks than workers over times close together, the relaxation below
+            # them all: the pair the sample's keys place (threshold)
+            sampled_extremes(lam, extremes)
+            if (0.0 < sampled[0] < extremes[0] and extremes[1] < RANKED_SPREAD * extremes[0]
+                    and not sampled_repeats(lam)
+                    and sampled_riser(lam, budget, 0.0, INFINITY, 0, ESTIMATE_CAP, NULL, NULL, pair)):
+                if ESTIMATE_LOW <= pair[0] and pair[1] <= ESTIMATE_HIGH:
+                    sampled[0] = pair[1]
+                    sampled[1] = pair[0]
     elif lam.shape[0] >= SAMPLED_FROM and budget >= RECIPROCAL_CAP and lo != NULL and not guide[1] > 0.0:
         # from 2**51 tasks, cold, with bounds: the sample's root, a first guess (threshold)
         r_sampled = sampled_relaxation(lam, budget)

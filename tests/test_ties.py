@@ -693,9 +693,11 @@ def test_bands_of_keys_are_canonical(fast_backend, kind, bounded):
             assert np.array_equal(got, fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend="python"))
 
 
-@pytest.mark.parametrize("bounded", [False, True])
-def test_the_sample_places_a_pair_in_a_band_alike_in_every_backend(bounded):
-    n, budget = 65536, 6553
+@pytest.mark.parametrize("bounded, budget", [(False, 675020), (True, 6553)])
+def test_the_sample_places_a_pair_in_a_band_alike_in_every_backend(bounded, budget):
+    # (without bounds, ten tasks a worker: with fewer tasks than workers a cold call starts
+    # from the sample's keys, and meets no flat)
+    n = 65536
     lam = BANDS["uniform(1, 1.001)"](n, np.random.default_rng(0))
     low, high = _bench.case_bounds(n, budget, lam) if bounded else (None, None)
     warm = np.zeros(3)
@@ -709,6 +711,32 @@ def test_the_sample_places_a_pair_in_a_band_alike_in_every_backend(bounded):
     for name, found, out in compiled_warm_calls(lam, budget, low, high):
         assert np.allclose(found, warm[:2], rtol=1e-12, atol=0.0), (name, found, warm)
         assert is_canonical(lam, budget, out, low, high), name
+
+
+@pytest.mark.parametrize("kind", list(BANDS))
+@pytest.mark.parametrize("n, per_worker", [(16384, 0.003), (65536, 0.03), (65536, 0.1)])
+def test_fewer_tasks_than_workers_over_close_times_start_from_the_sample(kind, n, per_worker):
+    # The relaxation spreads a fraction of a key over every worker and counted nothing there;
+    # the start from the least time took the times spread over [lam_min, 2 lam_min] and
+    # counted every worker (normal(10, 0.1), 65,536 x 6553: 12 passes, 10 of them estimates
+    # creeping along the S of the distribution). Cold, the sample's keys bracket t*.
+    lam = BANDS[kind](n, np.random.default_rng(1))
+    budget = int(n * per_worker)
+    warm = np.zeros(3)
+    passes = _bench.counting_passes(lam, budget, warm)
+    assert sum(passes.values()) <= 7, passes
+    for name, found, out in compiled_warm_calls(lam, budget, None, None):
+        assert np.allclose(found, warm[:2], rtol=1e-12, atol=0.0), (name, found, warm)
+        assert is_canonical(lam, budget, out, None, None), name
+
+
+@pytest.mark.parametrize("distribution", ["pareto", "uniform"])
+def test_fewer_tasks_than_workers_over_spread_times_start_from_the_least_time(distribution):
+    # Times spread over a factor 2 and more: the start from the least time is right (pareto
+    # at 196 tasks over 65,536 workers: 3 passes, from the sample's keys 9; uniform(1, 2) 4 and 5).
+    lam = _bench.make_lam(65536, distribution=distribution)
+    passes = _bench.counting_passes(lam, 196)
+    assert sum(passes.values()) <= 4, passes
 
 
 def test_the_sample_places_a_pair_in_a_band_not_on_ties():
