@@ -2038,6 +2038,12 @@ cdef extern from *:
     /* threshold.estimate_pair_into: fastata_estimate_at at s and at s2 in one pass, into
        totals[0] and totals[1] (1/lam and the bounds are read once for both); lo and hi NULL:
        no bounds (each loop compiled for both, so that no test of them sits in the loop). */
+    #define FASTATA_PAIR_SPECIALISED(body)                                                      \
+        if (lo == NULL)                                                                       \
+            body(inv, lo, hi, n, s, s2, budget, totals, 0);                                   \
+        else                                                                                  \
+            body(inv, lo, hi, n, s, s2, budget, totals, 1);
+
     static inline __attribute__((always_inline)) void
     fastata_estimate_pair_scalar_body(const double *inv, const int64_t *lo, const int64_t *hi,
                                       ptrdiff_t n, double s, double s2, int64_t budget,
@@ -2058,10 +2064,7 @@ cdef extern from *:
     static void fastata_estimate_pair_scalar(const double *inv, const int64_t *lo, const int64_t *hi,
                                              ptrdiff_t n, double s, double s2, int64_t budget,
                                              double *totals) {
-        if (lo == NULL)
-            fastata_estimate_pair_scalar_body(inv, lo, hi, n, s, s2, budget, totals, 0);
-        else
-            fastata_estimate_pair_scalar_body(inv, lo, hi, n, s, s2, budget, totals, 1);
+        FASTATA_PAIR_SPECIALISED(fastata_estimate_pair_scalar_body)
     }
 
     #if FASTATA_X86_SIMD
@@ -2097,10 +2100,7 @@ cdef extern from *:
     static void fastata_estimate_pair_avx512(const double *inv, const int64_t *lo, const int64_t *hi,
                                              ptrdiff_t n, double s, double s2, int64_t budget,
                                              double *totals) {
-        if (lo == NULL)
-            fastata_estimate_pair_avx512_body(inv, lo, hi, n, s, s2, budget, totals, 0);
-        else
-            fastata_estimate_pair_avx512_body(inv, lo, hi, n, s, s2, budget, totals, 1);
+        FASTATA_PAIR_SPECIALISED(fastata_estimate_pair_avx512_body)
     }
 
     __attribute__((target("avx2")))
@@ -2135,10 +2135,7 @@ cdef extern from *:
     static void fastata_estimate_pair_avx2(const double *inv, const int64_t *lo, const int64_t *hi,
                                            ptrdiff_t n, double s, double s2, int64_t budget,
                                            double *totals) {
-        if (lo == NULL)
-            fastata_estimate_pair_avx2_body(inv, lo, hi, n, s, s2, budget, totals, 0);
-        else
-            fastata_estimate_pair_avx2_body(inv, lo, hi, n, s, s2, budget, totals, 1);
+        FASTATA_PAIR_SPECIALISED(fastata_estimate_pair_avx2_body)
     }
     #endif
 
