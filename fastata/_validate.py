@@ -225,6 +225,15 @@ def out_array(value, shape, name="out"):
     return value
 
 
+def out_apart(out, **reads):
+    """Refuse an ``out`` that shares memory with an array the call reads (``name=array``; other
+    values pass): the kernel writes the allocation while it still reads them."""
+    for name, array in reads.items():
+        if isinstance(array, np.ndarray) and np.shares_memory(out, array):
+            raise ValueError(f"out must not share memory with {name}: the allocation is written while {name} is "
+                             f"read; got an out that overlaps {name} (pass a separate array, or a copy of {name})")
+
+
 def allocation(value, n, name="a"):
     """An allocation for ``proxy_loss``: 1-D, integer, non-negative, of length ``n``."""
     array = np.asarray(value)

@@ -716,3 +716,34 @@ def test_readme_explore_and_censored_example():
     with contextlib.redirect_stdout(printed):
         exec(compile(example("explore"), "README.md:explore", "exec"), {"__name__": "readme"})
     assert printed.getvalue().splitlines() == ["[15 14  7  6  6]", "[17 16  3  6  6]"]
+
+
+@pytest.mark.parametrize("bad", [{"max_tasks": [3, 3]}, {"min_tasks": 1.5}, {"max_tasks": True}])
+def test_a_uniform_round_refused_for_its_bounds_draws_nothing(bad):
+    # The round's random offset is drawn after the bounds' checks: the rounds that follow
+    # are those of a policy that never saw the bad call.
+    refused, fresh = fa.UTA(4, 7, seed=0), fa.UTA(4, 7, seed=0)
+    with pytest.raises((TypeError, ValueError)):
+        refused.allocate(**bad)
+    assert [refused.allocate().tolist() for _ in range(4)] == [fresh.allocate().tolist() for _ in range(4)]
+
+
+@pytest.mark.parametrize("make", [lambda: fa.ATAEmpirical(3, 5, eta=0.5), lambda: fa.FTA([1.0, 2.0, 3.0], 5)])
+def test_adding_workers_that_memory_cannot_hold_leaves_the_policy_as_it_was(make, monkeypatch):
+    policy = make()
+    policy.observe([0, 1, 2], [1.0, 2.0, 3.0])
+    before = policy.allocate().tolist()
+    concatenate, calls = np.concatenate, []
+
+    def failing(*args, **kwargs):  # the third new array does not fit
+        calls.append(1)
+        if len(calls) == 3:
+            raise MemoryError("no room")
+        return concatenate(*args, **kwargs)
+
+    monkeypatch.setattr(np, "concatenate", failing)
+    with pytest.raises(MemoryError):
+        policy.add_workers(2, **({"means": [1.0, 1.0]} if isinstance(policy, fa.FTA) else {}))
+    monkeypatch.setattr(np, "concatenate", concatenate)
+    assert policy.n_workers == 3 and policy.counts.shape == (3,) and policy.means.shape == (3,)
+    assert policy.allocate().tolist() == before

@@ -247,3 +247,14 @@ def test_shuffle_renumbers_the_preset_workers():
     shuffled = experiment.run_preset("cifar", rounds=5, seed=2, policies=("fta",), shuffle=True)
     a, b = plain.setups[0].setup.workers.means, shuffled.setups[0].setup.workers.means
     assert sorted(a) == sorted(b) and not np.array_equal(a, b)
+
+
+def test_a_run_refused_in_its_first_round_leaves_the_policy_available_as_it_was():
+    # The outages are told before the first round; bounds they make infeasible refuse
+    # that round, and the run takes back what it told.
+    fleet = fa.sim.Fleet(fa.sim.Exponential(np.arange(1.0, 6.0)), outages=[fa.sim.Outage([0, 1], 0, 10)])
+    policy = fa.ATAEmpirical(5, 7, eta=0.5)
+    policy.set_available([4], False)
+    with pytest.raises(ValueError, match="max_tasks"):
+        fa.sim.run(policy, fleet, 3, seed=0, max_tasks=2)
+    assert policy.available.tolist() == [True, True, True, True, False] and policy.rounds == 0

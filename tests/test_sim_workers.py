@@ -209,3 +209,10 @@ def test_uniform_stream_is_flat_and_uncorrelated():
     counts = np.histogram(flat, bins=20, range=(0, 1))[0]
     assert counts.min() > 0.95 * flat.size / 20
     assert not np.array_equal(sim.sample(sim.Uniform(0.0, 1.0), 2, 2, seed=3), sim.sample(sim.Uniform(0.0, 1.0), 2, 2, seed=4))
+
+
+def test_a_trace_given_as_lists_refuses_nan_records():
+    # NaN pads a table's shorter columns; in a list of records it is a bad record.
+    with pytest.raises(ValueError, match=r"durations of worker 0 must be finite and >= 0; got nan at index 1"):
+        fa.sim.Trace([[1.0, np.nan, 3.0], [2.0]])
+    assert fa.sim.Trace(np.array([[1.0, 2.0], [np.nan, 3.0]])).means.tolist() == [1.0, 2.5]

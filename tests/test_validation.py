@@ -48,6 +48,42 @@ def test_allocate_rejects_bad_out(backend, out, error, message):
         fa.allocate([1.0, 2.0, 3.0], 4, backend=backend, out=out)
 
 
+def test_an_out_that_shares_memory_with_an_input_is_refused_and_left_untouched(backend):
+    # The kernel writes out while it reads lam and the bounds: an out over their memory
+    # would change them under it (a wrong allocation, a sum off the budget).
+    lam = np.array([1.0, 2.0, 4.0, 3.0, 0.5])
+    cap = np.full(5, 3, np.int64)
+    with pytest.raises(ValueError, match=r"out must not share memory with max_tasks: .*got an out that overlaps"):
+        fa.allocate(lam, 11, max_tasks=cap, out=cap, backend=backend)
+    assert cap.tolist() == [3] * 5
+    floor = np.array([0, 1, 0, 0, 0, 9], np.int64)
+    with pytest.raises(ValueError, match=r"out must not share memory with min_tasks"):
+        fa.allocate(lam, 11, min_tasks=floor[:5], out=floor[1:], backend=backend)
+    buf = lam.copy().view(np.int64)
+    with pytest.raises(ValueError, match=r"out must not share memory with lam"):
+        fa.allocate(buf.view(np.float64), 7, out=buf, backend=backend)
+    assert np.array_equal(buf.view(np.float64), lam)
+    lam2d = np.array([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(ValueError, match=r"out must not share memory with lam2d"):
+        fa.allocate_batch(lam2d, 3, out=lam2d.view(np.int64), backend=backend)
+    policy = fa.ATAEmpirical(5, 11, eta=0.5)
+    with pytest.raises(ValueError, match=r"out must not share memory with max_tasks"):
+        policy.allocate(max_tasks=cap, out=cap)
+    assert policy.rounds == 0 and cap.tolist() == [3] * 5
+    # Separate arrays of the same values are fine.
+    assert fa.allocate(lam, 11, max_tasks=cap, out=np.empty(5, np.int64), backend=backend).tolist() == [3, 2, 1, 2, 3]
+
+
+def test_an_allocator_reads_a_bound_taken_from_its_own_last_result():
+    # Its result array is overwritten by the next call: given back as a bound, it is read
+    # from a copy, and the answer is the allocation of a separate array.
+    lam = np.array([1.0, 2.0, 4.0, 3.0, 0.5])
+    allocator = fa.Allocator(5)
+    last = allocator(lam, 11, max_tasks=3)
+    expected = fa.allocate(lam[::-1].copy(), 9, max_tasks=last.copy())
+    assert allocator(lam[::-1].copy(), 9, max_tasks=last).tolist() == expected.tolist()
+
+
 def test_read_only_out_rejected():
     out = np.zeros(2, dtype=np.int64)
     out.flags.writeable = False

@@ -52,7 +52,9 @@ change of its state (``observe``, ``allocate``, ``add_workers``, ``set_available
 never lose a sample or tear a round; the kernels release the GIL, so threads that each
 own a policy run in parallel. The read-only views ``counts``, ``means`` and
 ``available`` are live: read them from the thread that drives the policy, or copy
-them while no other thread calls it.
+them while no other thread calls it. A view follows the policy until ``add_workers``
+(which moves the statistics to longer arrays) or ``fastata.load``: read the property
+again after either.
 
 Layout: :mod:`.base` (the shared state, the protocol, churn, ``save``), :mod:`.confidence`
 (the confidence-bound family: :class:`ConfidenceBound`, the base a new bound subclasses,

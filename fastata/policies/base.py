@@ -78,7 +78,8 @@ class Policy:
 
     @property
     def counts(self):
-        """``K_i``: tasks observed per worker (discounted by ``gamma`` each round); read-only view."""
+        """``K_i``: tasks observed per worker (discounted by ``gamma`` each round); a read-only
+        view, live until ``add_workers`` gives the policy longer arrays (read it again then)."""
         return self._views["counts"]
 
     @property
@@ -218,7 +219,11 @@ class Policy:
         """
         budget = self._budget if budget is None else _validate.budget(budget)
         with self._lock:
-            out = np.empty(self._n, dtype=np.int64) if out is None else _validate.out_array(out, (self._n,))
+            if out is None:
+                out = np.empty(self._n, dtype=np.int64)
+            else:
+                out = _validate.out_array(out, (self._n,))
+                _validate.out_apart(out, min_tasks=min_tasks, max_tasks=max_tasks)
             if min_tasks is None and max_tasks is None:
                 self._allocate_into(budget, out)
             else:
@@ -262,11 +267,17 @@ class Policy:
             return np.arange(self._n - k, self._n, dtype=np.int64)
 
     def _grow(self, k):
-        self._counts = np.concatenate([self._counts, np.zeros(k)])
-        self._means = np.concatenate([self._means, np.zeros(k)])
-        self._m2 = np.concatenate([self._m2, np.zeros(k)])
-        self._avail = np.concatenate([self._avail, np.ones(k, dtype=np.uint8)])
-        self._resized()
+        # Every new array before any is kept: a MemoryError part-way leaves the policy as it was.
+        grown = (np.concatenate([self._counts, np.zeros(k)]), np.concatenate([self._means, np.zeros(k)]),
+                 np.concatenate([self._m2, np.zeros(k)]), np.concatenate([self._avail, np.ones(k, dtype=np.uint8)]))
+        kept = self._counts, self._means, self._m2, self._avail
+        self._counts, self._means, self._m2, self._avail = grown
+        try:
+            self._resized()
+        except MemoryError:
+            self._counts, self._means, self._m2, self._avail = kept
+            self._resized()
+            raise
 
     def set_available(self, workers, flag):
         """Mark workers available (``True``) or not (``False``).

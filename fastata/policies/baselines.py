@@ -69,8 +69,9 @@ class FTA(Policy):
         if means.shape[0] != k:
             raise ValueError(f"means must have one entry per new worker, {k}; got {means.shape[0]}")
         with self._lock:
-            self._true = np.concatenate([self._true, means])
+            true = np.concatenate([self._true, means])
             self._grow(k)
+            self._true = true
             self._availability_changed()
             return np.arange(self._n - k, self._n, dtype=np.int64)
 
@@ -144,11 +145,12 @@ class UTA(Policy):
     def _allocate_bounded(self, budget, min_tasks, max_tasks, out):
         # Equal estimates: the bounded allocation's ties, broken from this round's random
         # offset instead of index 0 (the workers taken in rotated order).
+        # The bounds' types and shapes first: a call they reject draws nothing.
+        bounds = _validate.task_bounds(min_tasks, max_tasks, np.where(self._avail != 0, 1.0, np.inf))
         drawn_from = self._rng.bit_generator.state
         start = int(self._rng.integers(max(self._idx.shape[0], 1)))
         order = np.roll(np.arange(self._n), -int(self._idx[start]) if self._idx.shape[0] else 0)
         lam = np.where(self._avail[order] != 0, 1.0, np.inf)
-        bounds = _validate.task_bounds(min_tasks, max_tasks, np.where(self._avail != 0, 1.0, np.inf))
         rotated = np.empty_like(out)
         status = self._kernels.allocate_bounded_into(lam, budget, bounds[0][order], bounds[1][order], rotated,
                                                      self._ties, self._heap)

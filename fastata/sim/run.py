@@ -337,6 +337,10 @@ def run(policy, workers, rounds, *, seed, min_tasks=None, max_tasks=None, record
     schedule = _Schedule(fleet, budget)
     rec = _Recorder(rounds, fleet.n, budget, record_allocations)
     everyone = np.arange(fleet.n)
+    # Told before the first round, taken back if that round is refused (bounds the outages
+    # make infeasible): a run that simulated nothing leaves the policy as it was.
+    told = getattr(policy, "available", None)
+    told = None if told is None else np.array(told, dtype=bool)
     _tell_availability(policy, schedule.avail, everyone)
 
     out = np.zeros(fleet.n, dtype=np.int64)
@@ -348,7 +352,12 @@ def run(policy, workers, rounds, *, seed, min_tasks=None, max_tasks=None, record
     for k in range(rounds):
         if schedule.update(k):
             _tell_availability(policy, schedule.avail, everyone)
-        a = policy.allocate(out=out, **bounds)
+        try:
+            a = policy.allocate(out=out, **bounds)
+        except Exception:
+            if k == 0 and told is not None and told.shape == (fleet.n,):
+                _tell_availability(policy, told, everyone)
+            raise
         if foreign:
             a = np.ascontiguousarray(_validate.policy_allocation(np.asarray(a), fleet.n, budget), dtype=np.int64)
             _validate.no_tasks_when_unavailable(a, schedule.avail)

@@ -464,16 +464,13 @@ def _trace_columns(durations):
     """Per-worker 1-D float arrays of finite, non-negative records (NaN padding removed)."""
     if isinstance(durations, np.ndarray):
         table = _validate.real_array(durations, "durations", 2)
-        columns = [table[:, i] for i in range(table.shape[1])]
+        # NaN cells pad a table's shorter columns; a list's records have no padding to drop.
+        columns = [table[~np.isnan(table[:, i]), i] for i in range(table.shape[1])]
     else:
         columns = [_validate.real_array(c, f"durations[{i}]", 1) for i, c in enumerate(durations)]
     if not columns:
         raise ValueError("durations must hold at least one worker; got none")
-    out = []
-    for i, column in enumerate(columns):
-        column = column[~np.isnan(column)]
-        out.append(_validate.trace_records(column, i))
-    return out
+    return [_validate.trace_records(column, i) for i, column in enumerate(columns)]
 
 
 # --- time: drift and outages -------------------------------------------------------------
