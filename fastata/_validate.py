@@ -32,6 +32,16 @@ def _describe(value):
     return f"{text} (type {type(value).__name__})"
 
 
+def _integer_array(value):
+    """``np.asarray(value)``, except that an empty sequence (no numbers to give it a dtype,
+    which numpy then makes float64) is an empty int64 array: ``[]`` is as good a list of
+    integers as of reals."""
+    array = np.asarray(value)
+    if array.size == 0 and not isinstance(value, np.ndarray) and array.dtype.kind == "f":
+        return array.astype(np.int64)
+    return array
+
+
 def real_array(value, name, ndim):
     """``value`` as a C-contiguous float64 array of ``ndim`` dimensions, copied only if needed.
 
@@ -42,9 +52,15 @@ def real_array(value, name, ndim):
     if not (type(value) is np.ndarray and value.dtype is _FLOAT64 and value.flags.c_contiguous):
         if is_device_array(value):
             raise TypeError(f"{name} must be a host array here: pass backend='cuda' for GPU arrays; got {_describe(value)}")
-        array = np.asarray(value) if not isinstance(value, np.ndarray) else value
+        try:
+            array = np.asarray(value) if not isinstance(value, np.ndarray) else value
+        except ValueError:  # rows of different lengths
+            raise ValueError(f"{name} must be a rectangular array of real numbers ({ndim}-D); got rows of different "
+                             f"lengths: {_describe(value)}") from None
         if array.dtype.kind not in _REAL_KINDS:
             raise TypeError(f"{name} must be an array of real numbers; got {_describe(value)}")
+        if array.ndim != ndim:  # before the conversion, which makes a scalar 1-D
+            raise ValueError(f"{name} must be {ndim}-D; got an array of shape {array.shape}")
         value = np.ascontiguousarray(array, dtype=np.float64)
     if value.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D; got an array of shape {value.shape}")
@@ -76,7 +92,7 @@ def budgets(value, m, name="budgets"):
     """A scalar budget or one per row, as a C-contiguous int64 array of shape ``(m,)``."""
     if np.ndim(value) == 0 and not isinstance(value, (str, bytes)):
         return np.full(m, budget(value, name), dtype=np.int64)
-    array = np.asarray(value)
+    array = _integer_array(value)
     if array.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an integer or an array of integers; got {_describe(value)}")
     if array.shape != (m,):
@@ -174,7 +190,7 @@ def _bound_array(value, name, shape, default, zeros=None):
         return uniform_bound(row, default)
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer or an array of integers; got {_describe(value)}")
-    array = np.asarray(value)
+    array = _integer_array(value)
     if array.dtype.kind not in "iu" and not isinstance(value, np.ndarray):
         # A list holding integers past int64 (2**64), which numpy reads as floats or objects.
         objects = np.array(value, dtype=object)
@@ -236,7 +252,7 @@ def out_apart(out, **reads):
 
 def allocation(value, n, name="a"):
     """An allocation for ``proxy_loss``: 1-D, integer, non-negative, of length ``n``."""
-    array = np.asarray(value)
+    array = _integer_array(value)
     if array.dtype.kind not in "iu":
         raise TypeError(f"{name} must be an array of integers; got {_describe(value)}")
     if array.shape != (n,):
@@ -296,6 +312,8 @@ def _raise_for_bounds(status, lam, budget_value, low, high, where):
         raise ValueError(f"min_tasks must be >= 0; got {int(low[bad])} for worker {bad}{where}")
     if status == _status.BOUNDS_CROSSED:
         bad = int(np.flatnonzero(low > high)[0])
+        if high[bad] < 0:  # below every minimum: the maximum's own rule is the one broken
+            raise ValueError(f"max_tasks must be >= 0; got {int(high[bad])} for worker {bad}{where}")
         if high[bad] >= MAX_BUDGET:  # no maximum that binds (max_tasks None): the minimums' sum is the rule
             raise ValueError(f"min_tasks must sum to at most budget ({budget_value}); got {int(low[bad])} for "
                              f"worker {bad}{where}")
@@ -457,6 +475,15 @@ def stale_jit_cache(compiled, installed):
 
 _INT64 = np.dtype(np.int64)
 _INT64_MAX = np.iinfo(np.int64).max
+
+
+def seeded_rng(seed, name="seed"):
+    """``numpy.random.default_rng(seed)``, with numpy's refusal reworded to name ``seed``."""
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{name} must be None, a non-negative integer, a sequence of them or a numpy "
+                        f"Generator; got {_describe(seed)}") from None
 
 
 def _real_scalar(value, name):

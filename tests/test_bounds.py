@@ -373,7 +373,7 @@ BAD = [
     (dict(min_tasks=-1), ValueError, r"min_tasks must be >= 0; got -1 for worker 0"),
     (dict(min_tasks=[0, 3, 0], max_tasks=[5, 2, 5]), ValueError,
      r"min_tasks must be <= max_tasks for every worker; got min_tasks 3 > max_tasks 2 for worker 1"),
-    (dict(max_tasks=-2), ValueError, r"min_tasks must be <= max_tasks for every worker; got min_tasks 0 > max_tasks -2"),
+    (dict(max_tasks=-2), ValueError, r"max_tasks must be >= 0; got -2 for worker 0"),
     (dict(min_tasks=[0, 0, 1]), ValueError, r"min_tasks must be 0 for an unavailable worker \(lam = \+inf\); got 1 for worker 2"),
     (dict(min_tasks=4), ValueError, r"min_tasks must sum to at most budget \(7\); got a sum of 8"),
     (dict(max_tasks=[3, 3, 9]), ValueError,
@@ -411,7 +411,7 @@ def _spoil(what, lam, low, high, k):
         return rf"got min_tasks 3 > max_tasks 2 for worker {k}\b"
     if what == "negative maximum":
         low[k], high[k] = 0, -2
-        return rf"got min_tasks 0 > max_tasks -2 for worker {k}\b"
+        return rf"max_tasks must be >= 0; got -2 for worker {k}\b"
     if what == "unavailable":
         lam[k], low[k] = np.inf, 1
         return rf"min_tasks must be 0 for an unavailable worker \(lam = \+inf\); got 1 for worker {k}\b"

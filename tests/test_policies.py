@@ -747,3 +747,17 @@ def test_adding_workers_that_memory_cannot_hold_leaves_the_policy_as_it_was(make
     monkeypatch.setattr(np, "concatenate", concatenate)
     assert policy.n_workers == 3 and policy.counts.shape == (3,) and policy.means.shape == (3,)
     assert policy.allocate().tolist() == before
+
+
+def test_bounded_exploration_yields_to_caller_maxima_that_need_the_newcomers():
+    # One explored worker capped at 4 by the caller, two newcomers whose exploration caps
+    # (1 and 0 of a 10 % share) would leave room for 5 of 10 tasks: the caller's bounds are
+    # feasible, so the round is theirs alone; with room enough the caps still hold.
+    policy = fa.ATAEmpirical(3, 10, eta=0.2, explore_share=0.1)
+    policy.observe([0], [1.0])
+    policy.allocate()
+    expected = fa.allocate(policy.lower_bounds, 10, max_tasks=[4, 9, 9])
+    assert policy.allocate(max_tasks=[4, 9, 9]).tolist() == expected.tolist()
+    assert expected.sum() == 10
+    roomy = policy.allocate(max_tasks=[10, 9, 9])
+    assert roomy[1] + roomy[2] <= 1  # the share's one task between the newcomers

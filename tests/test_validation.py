@@ -23,6 +23,11 @@ NAN_LAM = [1.0, np.nan, 2.0]
         ([1.0, 2.0], None, TypeError, r"budget must be an integer; got None"),
         ([1.0, 2.0], True, TypeError, r"budget must be an integer; got True \(type bool\)"),
         ([[1.0, 2.0], [3.0, 4.0]], 3, ValueError, r"lam must be 1-D; got an array of shape \(2, 2\)"),
+        # a scalar is no list of workers, whatever its type
+        (3.0, 7, ValueError, r"lam must be 1-D; got an array of shape \(\)"),
+        (np.array(3), 7, ValueError, r"lam must be 1-D; got an array of shape \(\)"),
+        (np.array(3.0), 7, ValueError, r"lam must be 1-D; got an array of shape \(\)"),
+        (np.float32(3.0), 7, ValueError, r"lam must be 1-D; got an array of shape \(\)"),
         (["a", "b"], 3, TypeError, r"lam must be an array of real numbers; got \['a', 'b'\]"),
         (np.array([1 + 1j]), 3, TypeError, r"lam must be an array of real numbers; got an array of shape \(1,\) and dtype complex128"),
         (np.array([True, False]), 1, TypeError, r"lam must be an array of real numbers; got an array .*dtype bool"),

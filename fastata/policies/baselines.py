@@ -116,7 +116,7 @@ class UTA(Policy):
 
     def __init__(self, n_workers, budget, seed=None, *, backend="auto"):
         super().__init__(n_workers, budget, backend)
-        self._rng = np.random.default_rng(seed)
+        self._rng = _validate.seeded_rng(seed)
         self._availability_changed()
 
     def _availability_changed(self):

@@ -169,15 +169,22 @@ class ConfidenceBound(Policy):
         """A round with per-worker bounds: the caller's, and the caps of bounded exploration
         (:func:`explore_caps`) as maxima of the unexplored workers (never below their
         ``min_tasks``). The canonical allocation with bounds (DESIGN.md section 2) on the
-        lower confidence bounds, then the discount."""
+        lower confidence bounds, then the discount. Where the caller's maxima leave the
+        explored workers too little room for the budget beside those caps, the caps yield:
+        the round is the caller's bounds alone (the newcomers then take what it gives them)."""
         s = self._s
         self._bounds_into(s)
         bounds = _validate.task_bounds(0 if min_tasks is None else min_tasks, max_tasks, s)
+        status = _status.CAPACITY_SHORT
         if caps is not None:
-            bounds = (bounds[0], bounds[1].copy())  # never the caller's array
+            capped_bounds = (bounds[0], bounds[1].copy())  # never the caller's array
             capped = caps >= 0
-            bounds[1][capped] = np.maximum(np.minimum(bounds[1][capped], caps[capped]), bounds[0][capped])
-        status = self._kernels.allocate_bounded_warm_into(s, budget, *bounds, out, self._ties, self._heap, self._warm)
+            capped_bounds[1][capped] = np.maximum(np.minimum(bounds[1][capped], caps[capped]), bounds[0][capped])
+            status = self._kernels.allocate_bounded_warm_into(s, budget, *capped_bounds, out, self._ties, self._heap,
+                                                              self._warm)  # fmt: skip
+        if status == _status.CAPACITY_SHORT:  # no caps, or caps the caller's bounds cannot hold the budget beside
+            status = self._kernels.allocate_bounded_warm_into(s, budget, *bounds, out, self._ties, self._heap,
+                                                              self._warm)  # fmt: skip
         if status:
             _raise_for_round(status, budget, s, bounds)
         self._discount()
