@@ -138,3 +138,21 @@ def test_every_message_comes_from_the_validation_module():
     for module in (api, reference, threshold, numba_cpu):
         source = inspect.getsource(module)
         assert "raise ValueError" not in source and "raise TypeError" not in source, module.__name__
+
+
+def test_rows_of_different_lengths_are_named_as_such():
+    with pytest.raises(ValueError, match=r"lam2d must be a rectangular array of real numbers \(2-D\); got rows of "
+                                         r"different lengths: \[\[1.0, 2.0\], \[3.0\]\]"):
+        fa.allocate_batch([[1.0, 2.0], [3.0]], 3)
+
+
+def test_empty_lists_are_lists_of_integers_where_integers_are_asked():
+    assert fa.allocate([], 0, min_tasks=[], max_tasks=[]).tolist() == []
+    assert fa.allocate_batch(np.zeros((0, 3)), []).shape == (0, 3)
+    assert fa.proxy_loss([], []) == 0.0
+
+
+@pytest.mark.parametrize("seed, error", [(-1, ValueError), ("a", TypeError), (1.5, TypeError)])
+def test_a_bad_uniform_seed_is_named(seed, error):
+    with pytest.raises(error, match=r"seed must be None, a non-negative integer, .*; got "):
+        fa.UTA(3, 5, seed=seed)
