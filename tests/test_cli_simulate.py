@@ -60,6 +60,16 @@ def test_trace_distribution(tmp_path, capsys):
     assert "Trace(n=3, records=8, order='sequential')" in capsys.readouterr().out
 
 
+def test_a_trace_with_another_number_of_workers_is_refused(tmp_path, capsys):
+    # A trace's workers are its columns: --n can only repeat that number.
+    np.save(tmp_path / "t.npy", np.array([[1.0, 5.0], [2.0, 7.0]]))
+    argv = ["simulate", "--rounds", "5", "--budget", "3", "--no-progress", "--plain",
+            "--distribution", f"trace:{tmp_path / 't.npy'}"]  # fmt: skip
+    assert cli.main(argv + ["--n", "7"]) == 2
+    assert "n must be left out with a trace, or be its number of workers (2); got 7" in capsys.readouterr().err
+    assert cli.main(argv + ["--n", "2"]) == 0
+
+
 def test_same_seed_same_numbers(tmp_path):
     for name in ("a.json", "b.json"):
         assert cli.main(SMALL + ["--json", str(tmp_path / name)]) == 0

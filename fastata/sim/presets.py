@@ -98,6 +98,9 @@ class Preset:
                 family, shape = distribution
                 if family == "trace":
                     groups = (Trace.load(**shape),)
+                    if n is not None and groups[0].n != size:  # a trace's workers are its columns
+                        raise ValueError(f"n must be left out with a trace, or be its number of workers "
+                                         f"({groups[0].n}); got {size}")
                 else:
                     groups = (from_means(family, self._means(size), **shape),)
                 fleet = Fleet(*groups, drift=fleet.drift, outages=fleet.outages)
