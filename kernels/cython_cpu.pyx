@@ -26,6 +26,7 @@ cdef double WIDE = 2.0
 cdef Py_ssize_t EXTREMES_N = 256
 cdef double ESTIMATE_MARGIN = 8.881784197001252e-16  # 2**-50
 cdef int MAX_ESTIMATES = 12
+cdef int WITHIN_ESTIMATES = 8  # threshold.WITHIN_ESTIMATES
 cdef double ESTIMATE_LOW = 9.332636185032189e-302  # 2**-1000
 cdef double ESTIMATE_HIGH = 1.0715086071862673e+301  # 2**1000
 cdef int64_t ESTIMATE_CAP = 4611686018427387904  # 2**62
@@ -3326,6 +3327,45 @@ cdef inline int found_bracket(double* bracket, int64_t* ends, double t_lo, doubl
     return found
 
 
+cdef bint estimate_within(const double[::1] inv, int64_t budget, double s, int step, double t2, double slope,
+                          double prev_t, int64_t prev_c, int streak, double lo_t, int64_t lo_c, double hi_t,
+                          int64_t hi_c, int64_t width, int64_t base, const int64_t* lo, const int64_t* hi,
+                          double* narrowed) noexcept nogil:
+    # threshold.estimate_within, step for step; the bracket it returns goes to narrowed[0:2]
+    cdef int64_t terms = min(budget, ESTIMATE_TERMS_CAP)
+    cdef Py_ssize_t n = inv.shape[0]
+    cdef int64_t c
+    cdef double total, nxt
+    cdef int k
+    for k in range(WITHIN_ESTIMATES):
+        if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH):
+            break
+        total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, terms, NULL, NULL)
+        c = ESTIMATE_CAP if total >= <double>ESTIMATE_CAP else <int64_t>total
+        if c == lo_c or c == hi_c:
+            break
+        if c < budget:
+            lo_t = s
+            lo_c = c
+            streak = (streak if streak > 0 else 0) + 1
+        else:
+            hi_t = s
+            hi_c = c
+            streak = (streak if streak < 0 else 0) - 1
+        if hi_c - lo_c <= width:
+            narrowed[0] = lo_t * (1.0 - ESTIMATE_MARGIN)
+            narrowed[1] = hi_t * (1.0 + ESTIMATE_MARGIN)
+            return True
+        nxt = next_threshold(budget, step + 1 + k, s, c, t2, slope, prev_t, prev_c, streak, True, lo_t, lo_c, hi_t,
+                             hi_c, width, base)
+        if nxt < 0.0:
+            break
+        prev_t = s
+        prev_c = c
+        s = nxt
+    return False
+
+
 cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t budget, double t, double t2,
                           double slope, double first, int64_t base, int64_t width, const int64_t* lo,
                           const int64_t* hi, double t_min, double t_max, double reach, int64_t[::1] out,
@@ -3715,6 +3755,9 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         t2 = est[0]
     if counted < 0:
         t = min(t, t_max)  # a guess: at most where the budget's keys are known to lie (threshold)
+    # estimate_within, once (threshold.allocate_positive)
+    cdef bint within = reach > 0.0 and n >= EXTREMES_N and not sampled_repeats(lam)
+    cdef double narrowed[2]
     for step in range(MAX_REFINE):
         if step == 0 and counted >= 0:  # as threshold.allocate_positive
             c = counted
@@ -3768,6 +3811,30 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             nxt = lo_next
         if nxt >= hi_last:
             nxt = nextafter(hi_last, 0.0)
+        if within and have_lo and hi_t <= reach:
+            # estimates narrow a closed bracket with many keys between (threshold.allocate_positive)
+            within = False
+            if estimate_within(inv[:n], budget, nxt, step, t2, slope, t, c, streak, lo_t, lo_c, hi_t, hi_c,
+                               width_max, base, lo, hi, narrowed):
+                total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], n, narrowed[0], budget,
+                                      narrowed[1], &ties[0], &listed)
+                lo_c = limit if total >= limit else <int64_t>total
+                if lo_c < budget and select_listed(lam, budget, lo_c, narrowed[1], out, ties, listed, heap, hi):
+                    bracket[0] = narrowed[0]
+                    bracket[1] = narrowed[1]
+                    return
+                # more keys between than estimated: 1/lam again, and the exact steps start
+                # again from the estimates' lower end (threshold.allocate_positive)
+                inverse_at(SIMD_LEVEL, &lam[0], &heap[0], n, scratch, 1.0, 0.0, INFINITY, &spare[0], &spare[1])
+                lo_t = 0.0
+                lo_c = base
+                lo_next = 0.0
+                have_lo = False
+                lo_buf = out
+                try_buf = ties
+                try_in_out = False
+                streak = 0
+                nxt = narrowed[0]
         prev_t = t
         prev_c = c
         t = nxt

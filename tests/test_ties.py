@@ -548,6 +548,35 @@ def test_a_product_many_sampled_workers_share_ends_the_estimates(distribution, n
         assert hi_a == hi_b and lo_a == pytest.approx(lo_b, rel=1e-12), brackets
 
 
+EIGHT_TYPES = tuple(1.0 + 0.37 * np.arange(8))
+
+
+@pytest.mark.parametrize("types, noise, n, budget, bounded", [
+    ((1.0, 1.7, 3.1), 0.001, 65536, 65536, False), ((1.0, 1.7, 3.1), 0.03, 65536, 65536, False),
+    (EIGHT_TYPES, 0.0001, 65536, 65536, False), (EIGHT_TYPES, 0.0001, 65536, 262144, False),
+    (EIGHT_TYPES, 0.0001, 65536, 6553, True)])
+def test_estimates_narrow_the_band_of_keys_that_exact_counts_closed(types, noise, n, budget, bounded):
+    # A few machine types with noise: the budget's key lies in the tail of one type's band of
+    # keys, and exact counts (a split's refused guess, a count above) close a bracket around
+    # it that still holds more keys than the selection takes. Estimates narrow it, at a
+    # quarter of an exact count each, and one count and listing finishes: one exact count
+    # besides (four crept along the tail before, and a boundary pass).
+    rng = np.random.default_rng(0)
+    lam = rng.choice(np.array(types), n) * (1.0 + noise * rng.standard_normal(n))
+    lo = hi = None
+    if bounded:
+        lo, hi = np.zeros(n, np.int64), np.ones(n, np.int64)
+    warm = np.zeros(3)
+    passes = _bench.counting_passes(lam, budget, warm, min_tasks=lo, max_tasks=hi)
+    assert passes["count with extremes"] == 1 and passes["count and listing"] == 1, passes
+    assert "boundary" not in passes, passes
+    # Cython and numba take the same path to the same bracket (up to the last bits of the
+    # relaxations each sums in an order of its own, which the first guess starts from).
+    for name, found, out in compiled_warm_calls(lam, budget, lo, hi):
+        assert found.tolist() == pytest.approx(warm[:2].tolist(), rel=1e-12), name
+        assert is_canonical(lam, budget, out, lo, hi), name
+
+
 def _few_speeds(rng, n):
     """Times a cluster of a few machine types produces, or close to it: a few values, integers,
     times rounded to a tenth or a hundredth, commensurate means, and unavailable workers."""
