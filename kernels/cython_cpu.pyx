@@ -3419,11 +3419,11 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
             flat = (c == lo_c and have_lo) if c < budget else c == hi_c
             if flat and k == 1 and (c < budget) == (prev_c < budget):
                 # a pair's second threshold on its first's side: no ties said in a bracket wider
-                # than GROWTH, nor in one open on its other side over times a sample does not
-                # repeat (threshold.estimate_bracket)
+                # than GROWTH, nor below the budget with nothing estimated above over times a
+                # sample does not repeat (threshold.estimate_bracket)
                 a_s, b_s = (s, hi_s) if c < budget else (lo_s, s)
-                if have_lo and b_s < INFINITY:
-                    flat = not GROWTH * a_s < b_s
+                if b_s < INFINITY:
+                    flat = not (have_lo and GROWTH * a_s < b_s)
                 else:
                     flat = sampled_repeats(lam)
             # with bounds, a first estimate with no key above the minimums (threshold)

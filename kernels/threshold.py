@@ -1925,16 +1925,17 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
             # count's slope says little: with a task or two a worker it is the density of lam.)
             # Not a pair's second threshold on the side of its first in a bracket wider than
             # GROWTH: the pair, a few keys wide, aimed along a line that rough so far from
-            # the budget that a flat there says nothing of ties. Nor, in a bracket still open
-            # on its other side, over times a sample does not repeat: there the keys are
-            # sparse, not tied (10**uniform(-300, 300) at 64 tasks a worker with bounds, a
-            # pair 1e-4 apart both below the budget: 8 exact counts over 46 orders of
-            # magnitude after the flat, 12 passes -> 5).
+            # the budget that a flat there says nothing of ties. Nor, below the budget with
+            # nothing estimated above, over times a sample does not repeat: there the keys
+            # are sparse, not tied (10**uniform(-300, 300) at 64 tasks a worker with bounds, a
+            # pair 1e-4 apart: 8 exact counts over 46 orders of magnitude after the flat, 12
+            # passes -> 5). Above the budget with nothing below, a flat still ends the
+            # estimates: a few machine types with noise leave gaps between their bands there.
             flat = (c == lo_c and have_lo) if c < budget else (c == hi_c)
             if flat and k == 1 and (c < budget) == (prev_c < budget):
                 a_s, b_s = (s, hi_s) if c < budget else (lo_s, s)
-                if have_lo and b_s < INF:
-                    flat = not GROWTH * a_s < b_s
+                if b_s < INF:
+                    flat = not (have_lo and GROWTH * a_s < b_s)
                 else:
                     flat = sampled_repeats(lam)
             # With bounds, a first estimate with no key above the minimums: below every band
