@@ -546,10 +546,15 @@ def worker_ids(value, name="workers"):
         array = np.asarray(value) if not isinstance(value, np.ndarray) else value
         if array.size == 0 and not isinstance(value, np.ndarray):
             array = array.astype(np.int64)  # [] is float64 to numpy; no ids is fine
+        if array.dtype.kind == "O" and array.size and all(_integer(v) for v in array.flat):
+            # Python integers past int64, which numpy keeps as objects: ids out of range.
+            i = next(k for k, v in enumerate(array.flat) if not -_INT64_MAX - 1 <= v <= _INT64_MAX)
+            raise ValueError(f"{name} must be in [0, n_workers); got {array.flat[i]} at index {i}")
         if array.dtype.kind not in "iu":
             raise TypeError(f"{name} must be integer worker ids; got {_describe(value)}")
         if array.dtype.kind == "u" and array.size and array.max() > _INT64_MAX:
-            raise ValueError(f"{name} must be in [0, n_workers); got {array.max().item()}")
+            i = int(np.argmax(array > _INT64_MAX))
+            raise ValueError(f"{name} must be in [0, n_workers); got {array.flat[i].item()} at index {i}")
         array = np.ascontiguousarray(array, dtype=np.int64)
     if array.ndim != 1:
         raise ValueError(f"{name} must be 1-D; got an array of shape {array.shape}")

@@ -419,7 +419,11 @@ BAD_OBSERVE = [
     ([0.0, 1.0], [1.0, 1.0], TypeError, r"workers must be integer worker ids; got \[0.0, 1.0\] \(type list\)"),
     ([True], [1.0], TypeError, r"workers must be integer worker ids"),
     ([0], ["1.0"], TypeError, r"durations must be an array of real numbers"),
-    (np.array([2**63], dtype=np.uint64), [1.0], ValueError, r"workers must be in \[0, n_workers\); got 9223372036854775808"),
+    (np.array([2**63], dtype=np.uint64), [1.0], ValueError,
+     r"workers must be in \[0, n_workers\); got 9223372036854775808 at index 0"),
+    (np.array([0, 2**64 - 1], dtype=np.uint64), [1.0, 1.0], ValueError,
+     r"workers must be in \[0, n_workers\); got 18446744073709551615 at index 1"),
+    ([0, 2**70], [1.0, 1.0], ValueError, r"workers must be in \[0, n_workers\); got 1180591620717411303424 at index 1"),
 ]
 
 
