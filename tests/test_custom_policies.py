@@ -279,6 +279,11 @@ def test_cli_rejects_a_bad_policy_spec(capsys):
     code = cli.main(["simulate", "--rounds", "5", "--policy", "no_such_module_here:make", "--no-progress"])
     assert code == 2
     assert "--policy must name an importable module; got 'no_such_module_here:make'" in capsys.readouterr().err
+    # A callable of another kind: named as the factory it is not, with what it raised.
+    code = cli.main(["simulate", "--rounds", "5", "--policy", "os:getcwd", "--no-progress"])
+    assert code == 2
+    assert ("policy 'os:getcwd' must be a factory called as factory(n_workers, budget, *, alpha, eta, gamma, c); "
+            "calling it raised: ") in capsys.readouterr().err
 
 
 # --- the executor with a protocol object ------------------------------------------------

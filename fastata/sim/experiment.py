@@ -146,7 +146,7 @@ def run_preset(name, *, rounds=None, seed=0, n=None, budget=None, distribution=N
         fleet = setup.workers
         a = fleet.alpha_bound() if alpha is None else alpha
         e = fleet.eta_bound() if eta is None else eta
-        own = tuple((name, make(fleet.n, setup.budget, alpha=a, eta=e, gamma=gamma, c=c)) for name, make in custom)
+        own = tuple((name, _custom_policy(name, make, fleet.n, setup.budget, a, e, gamma, c)) for name, make in custom)
         results = compare(fleet, setup.budget, rounds, seed=seed, policies=policies[: len(policies) - len(custom)] + own,
                           alpha=a, eta=e, gamma=gamma, c=c, min_tasks=min_tasks, max_tasks=max_tasks,
                           backend=backend, progress=tick)  # fmt: skip
@@ -159,3 +159,13 @@ def run_preset(name, *, rounds=None, seed=0, n=None, budget=None, distribution=N
         out.append(SetupResult(setup, results, a, e, curve))
     return Experiment(preset.name, preset.description, rounds, seed, policies, gamma, c, shuffle, out, quadratic,
                       min_tasks, max_tasks)
+
+
+def _custom_policy(name, make, n, budget, alpha, eta, gamma, c):
+    """``make(n, budget, alpha=, eta=, gamma=, c=)``, with a factory that does not take those
+    arguments named as such (a callable of another kind: ``--policy os:getcwd``)."""
+    try:
+        return make(n, budget, alpha=alpha, eta=eta, gamma=gamma, c=c)
+    except TypeError as exc:
+        raise TypeError(f"policy {name!r} must be a factory called as factory(n_workers, budget, *, alpha, eta, "
+                        f"gamma, c); calling it raised: {exc}") from exc
