@@ -1,7 +1,9 @@
 """Policies (DESIGN.md section 3): bounds by hand, every backend against the reference,
 learning on a stationary instance, drift and churn, bad input that changes nothing."""
 
+import copy
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -765,3 +767,29 @@ def test_bounded_exploration_yields_to_caller_maxima_that_need_the_newcomers():
     assert expected.sum() == 10
     roomy = policy.allocate(max_tasks=[10, 9, 9])
     assert roomy[1] + roomy[2] <= 1  # the share's one task between the newcomers
+
+
+@pytest.mark.parametrize("copier", [copy.copy, copy.deepcopy, lambda p: pickle.loads(pickle.dumps(p))],
+                         ids=["copy", "deepcopy", "pickle"])
+@pytest.mark.parametrize("make", [lambda: fa.ATAEmpirical(4, 7, eta=0.5, gamma=0.9), lambda: fa.UTA(4, 7, seed=1),
+                                  lambda: fa.FTA([1.0, 2.0, 3.0, 4.0], 7), lambda: fa.ATABernstein(4, 7, eta=0.5)],
+                         ids=["ata-empirical", "uta", "fta", "ata-bernstein"])
+def test_a_copied_or_pickled_policy_is_a_policy_of_its_own(copier, make):
+    # The same state, the same next rounds, and statistics of its own: observing into the
+    # copy leaves the original as it was.
+    policy = make()
+    for _ in range(3):
+        a = policy.allocate()
+        policy.observe(np.repeat(np.arange(4), a), np.repeat([1.0, 2.0, 3.0, 4.0], a))
+    twin = copier(policy)
+    assert state(twin) == state(policy)
+    for _ in range(3):
+        a = policy.allocate()
+        assert twin.allocate().tolist() == a.tolist()
+        policy.observe(np.repeat(np.arange(4), a), np.repeat([1.5, 2.0, 2.5, 4.0], a))
+        twin.observe(np.repeat(np.arange(4), a), np.repeat([1.5, 2.0, 2.5, 4.0], a))
+    assert state(twin) == state(policy)
+    before = state(policy)
+    twin.observe([0], [9.0])
+    twin.add_workers(1, **({"means": [1.0]} if isinstance(twin, fa.FTA) else {}))
+    assert state(policy) == before and policy.n_workers == 4

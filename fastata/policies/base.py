@@ -6,6 +6,7 @@ subclass writes ``_allocate_into``), churn and ``save``; the file format itself 
 :mod:`.files`. The package docstring (``fastata.policies``) describes the whole family.
 """
 
+import copy
 import json
 import threading
 
@@ -48,11 +49,36 @@ class Policy:
         # Each round's allocation starts from the previous round's threshold (the result is
         # the same; bounds that moved little cost fewer passes). Not state: never saved.
         self._warm = np.zeros(3)
+        self._make_views()
+
+    def _make_views(self):
         self._views = {}
         for name, array in (("counts", self._counts), ("means", self._means), ("available", self._avail)):
             view = array.view(np.bool_) if name == "available" else array.view()
             view.flags.writeable = False
             self._views[name] = view
+
+    # --- copies and pickles: a policy of its own ---------------------------------------
+
+    def __getstate__(self):
+        # The kernels (a module) and the lock do not pickle: the backend's name and a fresh
+        # lock stand for them; the views are rebuilt on the copied arrays.
+        with self._lock:
+            state = self.__dict__.copy()
+        for name in ("_kernels", "_lock", "_views"):
+            del state[name]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._backend_name, self._kernels = _backends.resolve(self._backend, "single")
+        self._lock = threading.Lock()
+        self._make_views()
+
+    def __copy__(self):
+        # A shallow copy would share the statistics: observing into it would change this
+        # policy too. A copy is a policy of its own, as pickle.loads(pickle.dumps(p)) is.
+        return copy.deepcopy(self)
 
     # --- read-only views ---------------------------------------------------------------
 
