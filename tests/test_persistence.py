@@ -313,3 +313,18 @@ def test_old_style_temporary_files_removed_once_old(tmp_path):
     os.utime(other, (hours_ago, hours_ago))
     fa.UTA(3, 4, seed=0).save(path)
     assert _temps(tmp_path) == sorted([recent.name, other.name])  # another file's temporaries are not ours
+
+
+def test_a_saved_policy_gets_the_mode_any_new_file_gets(tmp_path):
+    # The temporary file it is written to is created as every new file is (0666 less the
+    # umask), not 0600: a saved policy reads like the folder's other files.
+    umask = os.umask(0o022)
+    try:
+        fa.ATA(3, 5, alpha=1.0).save(tmp_path / "p.npz")
+        np.save(tmp_path / "q.npy", np.zeros(2))
+        os.umask(0o077)
+        fa.ATA(3, 5, alpha=1.0).save(tmp_path / "private.npz")
+    finally:
+        os.umask(umask)
+    mode = lambda name: (tmp_path / name).stat().st_mode & 0o777
+    assert mode("p.npz") == mode("q.npy") == 0o644 and mode("private.npz") == 0o600

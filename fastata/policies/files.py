@@ -4,8 +4,8 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import socket
-import tempfile
 import time
 import zlib
 
@@ -29,6 +29,20 @@ STALE_LEGACY_SECONDS = 3600.0
 
 def _temp_prefix(base):
     return f".{base}.fastata-{os.getpid()}-{_HOST}-"
+
+
+def _new_temp(folder, prefix):
+    """``(fd, path)`` of a new file ``prefix + 8 random characters + ".tmp"`` in ``folder``, as
+    ``tempfile.mkstemp`` makes it, but with the mode any new file gets (0666 less the umask,
+    as ``np.save``'s file has), not mkstemp's 0600."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(100):
+        path = os.path.join(folder, prefix + secrets.token_hex(4) + ".tmp")
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {folder!r} for {prefix!r}")
 
 
 def _remove_stale_temps(folder, base):
@@ -81,7 +95,7 @@ def _atomic_write(path, arrays):
     folder = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
     _remove_stale_temps(folder, base)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=_temp_prefix(base), suffix=".tmp")
+    fd, tmp = _new_temp(folder, _temp_prefix(base))
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
