@@ -85,7 +85,8 @@ def allocate(lam, budget, *, min_tasks=None, max_tasks=None, backend="auto", out
     backend : {"auto", "python", "numba", "cython", "cuda"}
         Which kernel runs; ``"auto"`` follows the rule in ``fastata._backends``.
     out : ndarray of int64, shape (n,), optional
-        Filled in place and returned. Left untouched if the call raises.
+        Filled in place and returned. Left untouched if the call raises. Not memory of
+        ``lam`` or a bound (the kernel writes it while it reads them).
 
     Returns
     -------
@@ -96,7 +97,8 @@ def allocate(lam, budget, *, min_tasks=None, max_tasks=None, backend="auto", out
     ------
     ValueError
         NaN or negative ``lam``, ``budget`` out of range or not an integer,
-        ``budget > 0`` with no available worker, a bad ``out`` shape, an unknown backend;
+        ``budget > 0`` with no available worker, a bad ``out`` shape or an ``out`` that
+        shares memory with ``lam`` or a bound, an unknown backend;
         bounds no allocation meets (``min_tasks > max_tasks``, ``sum(min_tasks) > budget``,
         the available workers' ``max_tasks`` summing to less than ``budget``, a minimum on
         an unavailable worker, a negative bound), naming the worker and the value.
@@ -171,7 +173,7 @@ def allocate_batch(lam2d, budgets, *, min_tasks=None, max_tasks=None, backend="a
         ``"auto"`` prefers numba, which solves the rows in parallel.
     out : ndarray of int64, shape (m, n), optional
         Filled in place and returned. Every row is checked before any is written,
-        so ``out`` is left untouched if the call raises.
+        so ``out`` is left untouched if the call raises. Not memory of ``lam2d`` or a bound.
 
     Returns
     -------
