@@ -3207,6 +3207,22 @@ cdef bint sampled_repeats(const double[::1] lam) noexcept nogil:
     return False
 
 
+cdef bint sampled_integers(const double[::1] lam) noexcept nogil:
+    # threshold.sampled_integers: every sampled 0 < lam < inf a whole number below 2**53
+    cdef Py_ssize_t n = lam.shape[0], i = 0
+    cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
+    cdef double x
+    cdef bint found = False
+    while i < n:
+        x = lam[i]
+        if 0.0 < x < INFINITY:
+            if not (x < TIED_CAP and x == floor(x)):
+                return False
+            found = True
+        i += stride
+    return found
+
+
 cdef double RISER_KEYS = 8.0
 cdef double RISER_NOISE = 2.0
 cdef int RISER_STEPS = 64
@@ -3641,7 +3657,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef int64_t est_c[2]  # the estimates at est[0] and est[1]
     cdef double start, line_t
     cdef double spare[2]  # what that pass also finds, unused here (est holds the bracket)
-    cdef double guess, total
+    cdef double guess, total, whole
     cdef Py_ssize_t listed
     cdef bint selected
     if reach >= 0.0 and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
@@ -3694,6 +3710,9 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                 if est_c[1] > est_c[0]:
                     line_t += (est[1] - start) * (<double>(budget - est_c[0]) / <double>(est_c[1] - est_c[0]))
                 guess = product_near(lam, est[0], est[1], line_t, budget, lo, hi)
+                whole = floor(est[1])  # the one whole product inside, for times in whole units
+                if guess == 0.0 and est[0] < whole and whole - 1.0 <= est[0] and sampled_integers(lam):
+                    guess = whole
             else:  # nothing estimated above the flat: the next product above it
                 guess = product_above(lam, est[0], budget, lo, hi)
             under = 0

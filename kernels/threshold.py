@@ -2297,6 +2297,22 @@ def sampled_repeats(lam):
     return False
 
 
+@register_jitable
+def sampled_integers(lam):
+    """Whether every sampled worker (:data:`SAMPLED_WORKERS`, evenly spaced) of ``0 < lam <
+    inf`` has an integer ``lam`` below ``2**53`` (and one has): the mark of durations recorded
+    in whole units (milliseconds, say), whose keys' products are whole numbers too."""
+    n = lam.shape[0]
+    found = False
+    for i in range(0, n, max(n // SAMPLED_WORKERS, 1)):
+        x = lam[i]
+        if 0.0 < x < INF:
+            if not (x < TIED_CAP and x == math.floor(x)):
+                return False
+            found = True
+    return found
+
+
 #: Workers :func:`product_near` and its kin look at, evenly spaced.
 SAMPLED_WORKERS = 64
 
@@ -2642,6 +2658,13 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
                 if est_hi > est_lo:
                     aim += (t_hi - start) * (float(budget - est_lo) / float(est_hi - est_lo))
                 guess = product_near(lam, t_lo, t_hi, aim, budget, lo, hi)
+                whole = math.floor(t_hi)
+                if guess == 0.0 and t_lo < whole and whole - 1.0 <= t_lo and sampled_integers(lam):
+                    # No sampled worker has a key inside, but times in whole units have keys
+                    # at whole products only, and one lies inside: t*, the split checks
+                    # (rounded millisecond times, lognormal(5, 1), 65,536 workers and tasks:
+                    # the exact count that would find it, a pass, saved).
+                    guess = whole
             else:  # nothing estimated above the flat: the next product above it
                 guess = product_above(lam, t_lo, budget, lo, hi)
             under = 0

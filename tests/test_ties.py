@@ -548,6 +548,25 @@ def test_a_product_many_sampled_workers_share_ends_the_estimates(distribution, n
         assert hi_a == hi_b and lo_a == pytest.approx(lo_b, rel=1e-12), brackets
 
 
+@pytest.mark.parametrize("make, n, budget, bounded", [
+    (lambda rng, n: np.round(rng.lognormal(5.0, 1.0, n)), 65536, 65536, False),  # milliseconds
+    (lambda rng, n: rng.integers(1, 61, n).astype(float), 65536, 6553, True)])
+def test_times_in_whole_units_guess_the_one_whole_product_the_estimates_leave(make, n, budget, bounded):
+    # Durations recorded in whole units: every key's product is a whole number. Where the
+    # estimates' jump leaves one whole number inside and no sampled worker has a key there,
+    # that number is t* (the split checks it), with no exact count to find it.
+    lam = make(np.random.default_rng(1 if not bounded else 0), n)
+    lo = hi = None
+    if bounded:
+        lo, hi = np.zeros(n, np.int64), np.ones(n, np.int64)
+    warm = np.zeros(3)
+    passes = _bench.counting_passes(lam, budget, warm, min_tasks=lo, max_tasks=hi)
+    assert passes["split at t*"] == 1 and not any(k.startswith("count") for k in passes), passes
+    for name, found, out in compiled_warm_calls(lam, budget, lo, hi):
+        assert found.tolist() == pytest.approx(warm[:2].tolist(), rel=1e-12), name
+        assert is_canonical(lam, budget, out, lo, hi), name
+
+
 EIGHT_TYPES = tuple(1.0 + 0.37 * np.arange(8))
 
 
