@@ -734,9 +734,11 @@ def task_function(value, name="fn"):
 def policy_bounds(value, n, used, name):
     """What a confidence-bound subclass's ``bounds`` returned: ``n`` reals, ``>= 0`` and not NaN where ``used``."""
     try:
-        array = np.asarray(value, dtype=np.float64)
+        array = None if value is None else np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must return an array of {n} real numbers; got {_describe(value)}") from None
+        array = None
+    if array is None:
+        raise TypeError(f"{name} must return an array of {n} real numbers; got {_describe(value)}")
     if array.shape != (n,):
         raise ValueError(f"{name} must return an array of shape ({n},); got shape {array.shape}")
     bad = np.flatnonzero(used & ~(array >= 0.0))  # NaN fails the comparison too
@@ -745,6 +747,12 @@ def policy_bounds(value, n, used, name):
         raise ValueError(f"{name} must return bounds >= 0 (not NaN) for every explored, available worker; "
                          f"got {float(array[i])!r} for worker {i}")  # fmt: skip
     return array
+
+
+def no_finite_bound(name, budget_value):
+    """The error for a round whose bounds put every available worker at ``+inf``."""
+    return ValueError(f"{name} must leave an available worker a finite bound when budget > 0; got +inf for every "
+                      f"available worker and budget {budget_value}")
 
 
 def no_tasks_when_unavailable(a, available, name="policy.allocate()"):

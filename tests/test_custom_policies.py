@@ -161,6 +161,26 @@ def test_subclass_bad_bounds_raise_and_change_nothing():
     assert policy.counts.tolist() == before[0].tolist() and policy.rounds == before[1]
 
 
+@pytest.mark.parametrize("returned, error, message", [
+    (None, TypeError, r"Odd.bounds\(\) must return an array of 2 real numbers; got None"),
+    (np.inf, ValueError, r"Odd.bounds\(\) must leave an available worker a finite bound when budget > 0; got \+inf "
+                         r"for every available worker and budget 4"),
+])
+@pytest.mark.parametrize("bounded", [False, True])
+def test_subclass_bounds_that_leave_no_worker_are_named_as_such(returned, error, message, bounded):
+    # Bounds of None, or +inf for every available worker (which reads as no worker
+    # available at all), are named as what the subclass returned, and change nothing.
+    class Odd(ConfidenceBound):
+        def bounds(self, counts, means, variances, rounds):
+            return None if returned is None else np.full(counts.shape, returned)
+
+    policy = Odd(2, 4)
+    policy.observe([0, 1], [1.0, 2.0])
+    with pytest.raises(error, match=message):
+        policy.allocate(**({"max_tasks": 4} if bounded else {}))
+    assert policy.rounds == 0 and policy.counts.tolist() == [1.0, 1.0]
+
+
 def test_subclass_with_an_njit_bound_equals_the_builtin():
     from numba import njit
 

@@ -149,7 +149,7 @@ class ConfidenceBound(Policy):
                 self._bounds_into(self._s)
                 status = self._kernels.allocate_warm_into(self._s, budget, out, self._ties, self._heap, self._warm)
                 if status:
-                    _raise_for_round(status, budget)
+                    self._refused(status, budget)
                 self._discount()
             else:
                 self._bounded_round(budget, min_tasks, max_tasks, caps, out)
@@ -158,6 +158,13 @@ class ConfidenceBound(Policy):
         return out
 
     allocate.__doc__ = Policy.allocate.__doc__
+
+    def _refused(self, status, budget, s=None, bounds=None):
+        """Raise for a round the kernel refused; no available worker while some are is
+        ``bounds()`` giving every available worker ``+inf``."""
+        if status == _status.NO_AVAILABLE_WORKER and (self._avail != 0).any():
+            raise _validate.no_finite_bound(f"{type(self).__name__}.bounds()", budget)
+        _raise_for_round(status, budget, s, bounds)
 
     def _discount(self):
         if self._gamma != 1.0:
@@ -186,7 +193,7 @@ class ConfidenceBound(Policy):
             status = self._kernels.allocate_bounded_warm_into(s, budget, *bounds, out, self._ties, self._heap,
                                                               self._warm)  # fmt: skip
         if status:
-            _raise_for_round(status, budget, s, bounds)
+            self._refused(status, budget, s, bounds)
         self._discount()
 
     def params(self):
