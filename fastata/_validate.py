@@ -134,7 +134,8 @@ def task_bounds(min_tasks, max_tasks, lam):
 def _integer(value):
     """Whether ``value`` is one integer of any type, ``bool`` aside (``int`` tested first: the
     common call, and the cheap test)."""
-    return type(value) is int or isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return type(value) is int or (isinstance(value, numbers.Integral) and not isinstance(value, bool)
+                                  and not isinstance(value, np.timedelta64))  # a duration, not a count
 
 
 #: Bytes of bound arrays each thread keeps for bounds given as one number (:func:`uniform_bound`).

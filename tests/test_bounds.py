@@ -381,6 +381,7 @@ BAD = [
     (dict(min_tasks=1.5), TypeError, r"min_tasks must be an integer or an array of integers; got 1.5"),
     (dict(max_tasks=[1.0, 2.0, 3.0]), TypeError, r"max_tasks must be an integer or an array of integers; got \[1.0, 2.0, 3.0\]"),
     (dict(max_tasks=True), TypeError, r"max_tasks must be an integer or an array of integers; got True"),
+    (dict(max_tasks=np.timedelta64(3)), TypeError, r"max_tasks must be an integer or an array of integers; got .*timedelta64"),
     (dict(min_tasks=[1, 2]), ValueError, r"min_tasks must be an integer or have shape \(3,\); got shape \(2,\)"),
     # Minimums past every budget are named by the value given, not one clipped or a default maximum.
     (dict(min_tasks=10**18), ValueError, r"min_tasks must sum to at most budget \(at most 2\*\*53\); got 10{18}$"),
