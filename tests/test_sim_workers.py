@@ -118,7 +118,8 @@ def test_trace_files(tmp_path):
     "content, message",
     [("worker,duration\n0,1\n0,-2\n", "durations of worker 0 must be finite and >= 0"),
      ("worker,duration\n1,1\n", "durations of worker 0 must hold at least one record"),
-     ("worker,duration\n0.5,1\n", "worker ids must be integers"),
+     ("worker,duration\n0.5,1\n", r"worker ids must be integers >= 0; got 0.5 in row 1$"),
+     ("worker,duration\n0,1\n-1,2\n", r"bad.csv': worker ids must be integers >= 0; got -1 in row 2$"),
      ("0,2\n0,1\n", "durations of worker 0 must have a positive mean")],
 )  # fmt: skip
 def test_bad_trace_files(tmp_path, content, message):

@@ -405,11 +405,13 @@ class Trace(Distribution):
         try:
             if header == "worker,duration":
                 table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-                return cls(_long_to_columns(table, path), order=order)
-            skip = 0 if _is_numeric_row(header) else 1
-            table = np.genfromtxt(path, delimiter=",", skip_header=skip, dtype=np.float64, ndmin=2)
+            else:
+                skip = 0 if _is_numeric_row(header) else 1
+                table = np.genfromtxt(path, delimiter=",", skip_header=skip, dtype=np.float64, ndmin=2)
         except ValueError as exc:
             raise _validate.trace_file(path, f"unreadable ({exc})") from exc
+        if header == "worker,duration":
+            return cls(_long_to_columns(table, path), order=order)
         return cls(table, order=order)
 
     @property
@@ -454,8 +456,11 @@ def _long_to_columns(table, path):
     if table.shape[1] != 2:
         raise _validate.trace_file(path, f"a worker,duration file needs 2 columns; got {table.shape[1]}")
     ids = table[:, 0]
-    if ids.size == 0 or not np.all(ids == np.round(ids)) or ids.min() < 0:
-        raise _validate.trace_file(path, "worker ids must be integers >= 0")
+    if ids.size == 0:
+        raise _validate.trace_file(path, "worker ids must be integers >= 0; got no rows")
+    bad = np.flatnonzero(~((ids == np.round(ids)) & (ids >= 0)))  # NaN fails too
+    if bad.size:
+        raise _validate.trace_file(path, f"worker ids must be integers >= 0; got {ids[bad[0]]:g} in row {bad[0] + 1}")
     n = int(ids.max()) + 1
     return [table[ids == i, 1] for i in range(n)]
 
