@@ -229,8 +229,10 @@ def _min_above_budget(array):
             raise ValueError(f"min_tasks must sum to at most budget (at most 2**53); got {int(v)} {where}")
 
 
-def out_array(value, shape, name="out"):
-    """Check a caller-provided output: a writeable C-contiguous int64 array of ``shape``."""
+def out_array(value, shape, name="out", **reads):
+    """Check a caller-provided output: a writeable C-contiguous int64 array of ``shape``, sharing
+    no memory with the arrays the call reads (``reads``: ``name=value``; values that are no
+    array pass), which the kernel would overwrite while it still reads them."""
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{name} must be a numpy array of int64; got {_describe(value)}")
     if value.dtype != np.int64:
@@ -239,16 +241,11 @@ def out_array(value, shape, name="out"):
         raise ValueError(f"{name} must have shape {shape}; got shape {value.shape}")
     if not (value.flags.c_contiguous and value.flags.writeable):
         raise ValueError(f"{name} must be C-contiguous and writeable; got a view that is not")
+    for read, array in reads.items():
+        if isinstance(array, np.ndarray) and np.shares_memory(value, array):
+            raise ValueError(f"{name} must not share memory with {read}: the allocation is written while {read} is "
+                             f"read; got an {name} that overlaps {read} (pass a separate array, or a copy of {read})")
     return value
-
-
-def out_apart(out, **reads):
-    """Refuse an ``out`` that shares memory with an array the call reads (``name=array``; other
-    values pass): the kernel writes the allocation while it still reads them."""
-    for name, array in reads.items():
-        if isinstance(array, np.ndarray) and np.shares_memory(out, array):
-            raise ValueError(f"out must not share memory with {name}: the allocation is written while {name} is "
-                             f"read; got an out that overlaps {name} (pass a separate array, or a copy of {name})")
 
 
 def allocation(value, n, name="a"):
@@ -544,13 +541,12 @@ def worker_ids(value, name="workers"):
     if type(value) is np.ndarray and value.dtype is _INT64 and value.flags.c_contiguous:
         array = value
     else:
-        array = np.asarray(value) if not isinstance(value, np.ndarray) else value
-        if array.size == 0 and not isinstance(value, np.ndarray):
-            array = array.astype(np.int64)  # [] is float64 to numpy; no ids is fine
-        if array.dtype.kind == "O" and array.size and all(_integer(v) for v in array.flat):
+        array = _integer_array(value)  # [] is float64 to numpy; no ids is fine
+        if array.dtype.kind == "O" and all(_integer(v) for v in array.flat):
             # Python integers past int64, which numpy keeps as objects: ids out of range.
-            i = next(k for k, v in enumerate(array.flat) if not -_INT64_MAX - 1 <= v <= _INT64_MAX)
-            raise ValueError(f"{name} must be in [0, n_workers); got {array.flat[i]} at index {i}")
+            i = next((k for k, v in enumerate(array.flat) if not -_INT64_MAX - 1 <= v <= _INT64_MAX), -1)
+            if i >= 0:
+                raise ValueError(f"{name} must be in [0, n_workers); got {array.flat[i]} at index {i}")
         if array.dtype.kind not in "iu":
             raise TypeError(f"{name} must be integer worker ids; got {_describe(value)}")
         if array.dtype.kind == "u" and array.size and array.max() > _INT64_MAX:

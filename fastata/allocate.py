@@ -125,11 +125,8 @@ def allocate(lam, budget, *, min_tasks=None, max_tasks=None, backend="auto", out
     _, kernels = _backends.resolve(backend)
     # Tested here, not in task_bounds: a call without bounds pays no extra function call.
     bounds = None if min_tasks is None and max_tasks is None else _validate.task_bounds(min_tasks, max_tasks, lam)
-    if out is None:
-        out = np.empty(n, dtype=np.int64)
-    else:
-        out = _validate.out_array(out, (n,))
-        _validate.out_apart(out, lam=lam, min_tasks=min_tasks, max_tasks=max_tasks)
+    out = np.empty(n, dtype=np.int64) if out is None else _validate.out_array(
+        out, (n,), lam=lam, min_tasks=min_tasks, max_tasks=max_tasks)
     ties, heap = _single_scratch(n)
     if bounds is None:
         status = kernels.allocate_into(lam, budget, out, ties, heap)
@@ -197,11 +194,8 @@ def allocate_batch(lam2d, budgets, *, min_tasks=None, max_tasks=None, backend="a
     m, n = lam2d.shape
     budgets = _validate.budgets(budgets, m)
     low, high = _validate.task_bounds(min_tasks, max_tasks, lam2d)
-    if out is None:
-        out = np.empty((m, n), dtype=np.int64)
-    else:
-        out = _validate.out_array(out, (m, n))
-        _validate.out_apart(out, lam2d=lam2d, min_tasks=min_tasks, max_tasks=max_tasks)
+    out = np.empty((m, n), dtype=np.int64) if out is None else _validate.out_array(
+        out, (m, n), lam2d=lam2d, min_tasks=min_tasks, max_tasks=max_tasks)
     ties, heap = _batch_scratch(m, n)
     status = np.zeros(m, dtype=np.int64)
     if low is None:
@@ -362,9 +356,11 @@ class Allocator:
                 bounds = None
             else:
                 bounds = _validate.task_bounds(min_tasks, max_tasks, lam)
-                if np.shares_memory(bounds[0], self._out) or np.shares_memory(bounds[1], self._out):
+                if (isinstance(min_tasks, np.ndarray) and np.shares_memory(bounds[0], self._out)
+                        or isinstance(max_tasks, np.ndarray) and np.shares_memory(bounds[1], self._out)):
                     # A bound read from this allocator's own last result (the array the
-                    # kernel is about to overwrite): read from a copy.
+                    # kernel is about to overwrite): read from a copy. Only an array given
+                    # can be that (a number's bound is the allocator's cache).
                     bounds = (bounds[0].copy(), bounds[1].copy())
                 status = self._bounded(lam, budget, *bounds, self._out, self._ties, self._heap)
             if status:

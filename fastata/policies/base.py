@@ -245,11 +245,8 @@ class Policy:
         """
         budget = self._budget if budget is None else _validate.budget(budget)
         with self._lock:
-            if out is None:
-                out = np.empty(self._n, dtype=np.int64)
-            else:
-                out = _validate.out_array(out, (self._n,))
-                _validate.out_apart(out, min_tasks=min_tasks, max_tasks=max_tasks)
+            out = np.empty(self._n, dtype=np.int64) if out is None else _validate.out_array(
+                out, (self._n,), min_tasks=min_tasks, max_tasks=max_tasks)
             if min_tasks is None and max_tasks is None:
                 self._allocate_into(budget, out)
             else:

@@ -139,11 +139,8 @@ class ConfidenceBound(Policy):
     def allocate(self, budget=None, *, min_tasks=None, max_tasks=None, out=None):
         budget = self._budget if budget is None else _validate.budget(budget)
         with self._lock:
-            if out is None:
-                out = np.empty(self._n, dtype=np.int64)
-            else:
-                out = _validate.out_array(out, (self._n,))
-                _validate.out_apart(out, min_tasks=min_tasks, max_tasks=max_tasks)
+            out = np.empty(self._n, dtype=np.int64) if out is None else _validate.out_array(
+                out, (self._n,), min_tasks=min_tasks, max_tasks=max_tasks)
             caps = None if self._share == 1.0 else explore_caps(self._counts, self._avail, self._share, budget)
             if caps is None and min_tasks is None and max_tasks is None:
                 self._bounds_into(self._s)
@@ -254,11 +251,8 @@ class _Adaptive(ConfidenceBound):
         # runs 100,000 rounds a second through here.
         budget = self._budget if budget is None else _validate.budget(budget)
         with self._lock:
-            if out is None:
-                out = np.empty(self._n, dtype=np.int64)
-            else:
-                out = _validate.out_array(out, (self._n,))
-                _validate.out_apart(out, min_tasks=min_tasks, max_tasks=max_tasks)
+            out = np.empty(self._n, dtype=np.int64) if out is None else _validate.out_array(
+                out, (self._n,), min_tasks=min_tasks, max_tasks=max_tasks)
             caps = None if self._share == 1.0 else explore_caps(self._counts, self._avail, self._share, budget)
             if caps is None and min_tasks is None and max_tasks is None:
                 status = self._kernels.policy_round_warm(

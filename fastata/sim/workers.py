@@ -402,17 +402,16 @@ class Trace(Distribution):
             raise _validate.trace_file(path, "the name must end in .npy or .csv")
         with open(path, encoding="utf-8") as f:
             header = f.readline().strip().lower().replace(" ", "")
-        try:
-            if header == "worker,duration":
+        long = header == "worker,duration"
+        try:  # only the reading: what the records break is named by the checks after
+            if long:
                 table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
             else:
                 skip = 0 if _is_numeric_row(header) else 1
                 table = np.genfromtxt(path, delimiter=",", skip_header=skip, dtype=np.float64, ndmin=2)
         except ValueError as exc:
             raise _validate.trace_file(path, f"unreadable ({exc})") from exc
-        if header == "worker,duration":
-            return cls(_long_to_columns(table, path), order=order)
-        return cls(table, order=order)
+        return cls(_long_to_columns(table, path) if long else table, order=order)
 
     @property
     def order(self):
