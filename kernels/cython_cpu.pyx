@@ -3774,8 +3774,8 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         t2 = est[0]
     if counted < 0:
         t = min(t, t_max)  # a guess: at most where the budget's keys are known to lie (threshold)
-    # estimate_within, once (threshold.allocate_positive)
-    cdef bint within = reach > 0.0 and n >= EXTREMES_N and not sampled_repeats(lam)
+    # estimate_within may run, once (threshold.allocate_positive)
+    cdef bint within = reach > 0.0 and n >= EXTREMES_N
     cdef double narrowed[2]
     for step in range(MAX_REFINE):
         if step == 0 and counted >= 0:  # as threshold.allocate_positive
@@ -3833,8 +3833,9 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         if within and have_lo and hi_t <= reach:
             # estimates narrow a closed bracket with many keys between (threshold.allocate_positive)
             within = False
-            if estimate_within(inv[:n], budget, nxt, step, t2, slope, t, c, streak, lo_t, lo_c, hi_t, hi_c,
-                               width_max, base, lo, hi, narrowed):
+            if not sampled_repeats(lam) and estimate_within(inv[:n], budget, nxt, step, t2, slope, t, c, streak,
+                                                            lo_t, lo_c, hi_t, hi_c, width_max, base, lo, hi,
+                                                            narrowed):
                 total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], n, narrowed[0], budget,
                                       narrowed[1], &ties[0], &listed)
                 lo_c = limit if total >= limit else <int64_t>total

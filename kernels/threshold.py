@@ -2726,7 +2726,7 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
         t2 = t_lo
     if counted[0] < 0:
         t = min(t, t_max)  # a guess: at most where the budget's keys are known to lie
-    within = reach > 0.0 and n >= EXTREMES_N and not sampled_repeats(lam)  # estimate_within, once
+    within = reach > 0.0 and n >= EXTREMES_N  # estimate_within may run, once
     for step in range(MAX_REFINE):
         if step == 0 and counted[0] >= 0:  # done after the jump, as this count would (t = t_hi, try_buf = ties)
             c, above, below = counted
@@ -2783,8 +2783,10 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
             # (three machine types with 0.1 % noise, 65,536 workers, a task a worker: the
             # exact steps crawled along the tail of one type's band of keys, 4 counts).
             within = False
-            a, b = estimate_within(inv[:n], budget, nxt, step, t2, slope, t, c, streak, lo_t, lo_c, hi_t, hi_c,
-                                   width_max, base, lo, hi)
+            a, b = -1.0, -1.0
+            if not sampled_repeats(lam):
+                a, b = estimate_within(inv[:n], budget, nxt, step, t2, slope, t, c, streak, lo_t, lo_c, hi_t,
+                                       hi_c, width_max, base, lo, hi)
             if a > 0.0:
                 total, listed = count_list_into(lam, inv, a, budget, b, out, ties, lo, hi)
                 c_a = limit if total >= limit else int(total)
