@@ -506,13 +506,19 @@ def discount(value, name="gamma"):
     return x
 
 
-def count(value, name, minimum):
-    """An integer ``>= minimum`` as a Python int (``n_workers``, ``k``)."""
+#: The most workers a policy or a fleet can have: the most float64 values a numpy array holds.
+MAX_WORKERS = np.iinfo(np.intp).max // 8
+
+
+def count(value, name, minimum, maximum=None):
+    """An integer in ``[minimum, maximum]`` as a Python int (``n_workers``, ``k``)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
         raise TypeError(f"{name} must be an integer; got {_describe(value)}")
     value = operator.index(value)
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}; got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum} (a numpy array holds at most {MAX_WORKERS} workers); got {value}")
     return value
 
 

@@ -306,7 +306,7 @@ class Allocator:
     """
 
     def __init__(self, n_workers, *, backend="auto"):
-        n = _validate.count(n_workers, "n_workers", 0)
+        n = _validate.count(n_workers, "n_workers", 0, _validate.MAX_WORKERS)
         self.backend, self._kernels = _backends.resolve(backend)
         self.n_workers = n
         self._shape = (n,)

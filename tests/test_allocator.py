@@ -53,6 +53,8 @@ def test_bad_input_is_rejected_and_the_last_result_kept(backend):
         allocator([1.0, 2.0, 4.0], -1)
     with pytest.raises(ValueError, match="n_workers must be >= 0; got -1"):
         fa.Allocator(-1)
+    with pytest.raises(ValueError, match=r"n_workers must be <= 1152921504606846975 \(a numpy array holds"):
+        fa.Allocator(2**62)
     np.testing.assert_array_equal(allocator([1.0, 2.0, 4.0], 7), good)
 
 

@@ -459,6 +459,12 @@ BAD_CONSTRUCTOR = [
     (lambda: fa.ATA(3, 2.5, alpha=1.0), ValueError, r"budget must be an integer; got 2.5"),
     (lambda: fa.ATA(0, 4, alpha=1.0), ValueError, r"n_workers must be >= 1; got 0"),
     (lambda: fa.ATA(2.0, 4, alpha=1.0), TypeError, r"n_workers must be an integer; got 2.0"),
+    (lambda: fa.ATA(2**62 + 5, 4, alpha=1.0), ValueError,
+     r"n_workers must be <= 1152921504606846975 \(a numpy array holds at most 1152921504606846975 workers\); "
+     r"got 4611686018427387909"),
+    (lambda: fa.UTA(3, 4).add_workers(2**60), ValueError, r"k must be <= 1152921504606846972 \(a numpy array"),
+    (lambda: fa.FTA([1.0], 4).add_workers(2**63, means=[1.0]), ValueError, r"k must be <= 1152921504606846974 "),
+    (lambda: fa.sim.Exponential(1.0, n=2**61), ValueError, r"n must be <= 1152921504606846975 \(a numpy array"),
     (lambda: fa.UTA(0, 4), ValueError, r"n_workers must be >= 1; got 0"),
     (lambda: fa.UTA(2, -3), ValueError, r"budget must be in \[0, 2\*\*53\]; got -3"),
     (lambda: fa.FTA([1.0, 0.0], 4), ValueError, r"means must be finite and > 0; got 0.0 at index 1"),

@@ -1,7 +1,12 @@
 """Simulated runs: the round model, GTA with cancellation, common random numbers, reproducibility,
 outages, the SGD coupling, tables and JSON. Small round counts: the whole file runs in seconds."""
 
+import importlib
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -55,6 +60,28 @@ def test_gta_matches_a_brute_force_event_simulation():
         order = np.lexsort((np.repeat(np.arange(11), BUDGET), done.ravel()))[:BUDGET]
         assert r.round_time[k] == done.ravel()[order[-1]]
         np.testing.assert_array_equal(r.allocations[k], np.bincount(order // BUDGET, minlength=11))
+
+
+def test_gta_rounds_sliced_for_ctrl_c_give_the_same_results(monkeypatch):
+    whole = sim.run_greedy(CIFAR, BUDGET, 40, seed=3, record_allocations=True)
+    monkeypatch.setattr(importlib.import_module("fastata.sim.run"), "GREEDY_SLICE", 3)
+    sliced = sim.run_greedy(CIFAR, BUDGET, 40, seed=3, record_allocations=True)
+    for name in ("round_time", "worker_time", "loss", "busy", "allocations"):
+        np.testing.assert_array_equal(getattr(sliced, name), getattr(whole, name))
+
+
+def test_ctrl_c_stops_a_greedy_round_of_very_many_tasks():
+    code = ("import fastata as fa; print('started', flush=True); "
+            "fa.sim.run_greedy(fa.sim.Exponential([1.0, 2.0]), 2**53, 1, seed=0)")
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "started\n"
+        time.sleep(1.0)  # inside the round by now (the kernels load from numba's cache)
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert "KeyboardInterrupt" in err
 
 
 def test_same_seed_same_results_whatever_the_policy():

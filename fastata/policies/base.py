@@ -27,7 +27,7 @@ class Policy:
     """
 
     def __init__(self, n_workers, budget, backend):
-        n = _validate.count(n_workers, "n_workers", 1)
+        n = _validate.count(n_workers, "n_workers", 1, _validate.MAX_WORKERS)
         self._budget = _validate.budget(budget)
         self._backend = backend
         self._backend_name, self._kernels = _backends.resolve(backend, "single")
@@ -283,7 +283,7 @@ class Policy:
         ndarray of int64
             The new workers' ids.
         """
-        k = _validate.count(k, "k", 0)
+        k = _validate.count(k, "k", 0, _validate.MAX_WORKERS - self._n)
         with self._lock:
             self._grow(k)
             self._availability_changed()  # UTA's list of available workers must take the new ones in

@@ -64,7 +64,7 @@ class FTA(Policy):
 
     def add_workers(self, k, *, means):
         """Add ``k`` workers whose true mean task times are ``means`` (shape ``(k,)``); returns their ids."""
-        k = _validate.count(k, "k", 0)
+        k = _validate.count(k, "k", 0, _validate.MAX_WORKERS - self._n)
         means = _validate.true_means(means) if k else np.empty(0)
         if means.shape[0] != k:
             raise ValueError(f"means must have one entry per new worker, {k}; got {means.shape[0]}")

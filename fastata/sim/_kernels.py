@@ -202,33 +202,43 @@ def _sift_down(times, ids, size, j):
 
 
 @njit(**_JIT)
-def greedy_round(seed_key, k, budget, available, kinds, params, trace, pos, factor, mu, counts_out, heap_t, heap_i, started):
-    """One round of GTA: every available worker computes from time 0, the round ends at the
-    ``budget``-th completion over all workers, the work in progress is cancelled.
+def greedy_round(seed_key, k, budget, done, steps, available, kinds, params, trace, pos, factor, mu, counts_out, heap_t, heap_i,
+                 started):  # fmt: skip
+    """Completions ``done .. min(budget, done + steps)`` of a round of GTA: every available
+    worker computes from time 0, the round ends at the ``budget``-th completion over all
+    workers, the work in progress is cancelled.
 
-    Task ``u`` of worker ``i`` takes the same time as in :func:`allocation_round`.
-    ``counts_out[i]`` receives the completions kept from worker ``i``.
+    ``done = 0`` starts the round; a caller continues it with the ``done`` returned until
+    that is ``budget`` (so that a round of many tasks hands control back to Python, where
+    Ctrl-C works, between slices). Task ``u`` of worker ``i`` takes the same time as in
+    :func:`allocation_round`. ``counts_out[i]`` receives the completions kept from worker ``i``.
 
-    Returns ``(round_time, worker_time, loss, busy)`` with
-    ``worker_time = (available workers) * round_time`` and ``loss = max_i counts_i mu_i``.
+    Returns ``(done, round_time, worker_time, loss, busy)``; the last four are the round's
+    once ``done == budget``: ``worker_time = (available workers) * round_time`` and
+    ``loss = max_i counts_i mu_i``.
     """
     n = kinds.shape[0]
     rkey = round_key(seed_key, k)
     size = 0
     for i in range(n):
-        counts_out[i] = 0
-        started[i] = 0
         if available[i]:
-            key = worker_key(rkey, i)
-            heap_t[size] = factor[i] * draw(kinds[i], params[i, 0], params[i, 1], params[i, 2], key, 0, trace, pos, i)
-            heap_i[size] = i
-            started[i] = 1
             size += 1
-    m = size
-    for j in range(size // 2 - 1, -1, -1):
-        _sift_down(heap_t, heap_i, size, j)
+    if done == 0:
+        size = 0
+        for i in range(n):
+            counts_out[i] = 0
+            started[i] = 0
+            if available[i]:
+                key = worker_key(rkey, i)
+                heap_t[size] = factor[i] * draw(kinds[i], params[i, 0], params[i, 1], params[i, 2], key, 0, trace, pos, i)
+                heap_i[size] = i
+                started[i] = 1
+                size += 1
+        for j in range(size // 2 - 1, -1, -1):
+            _sift_down(heap_t, heap_i, size, j)
     round_time = 0.0
-    for _ in range(budget):
+    end = min(budget, done + steps)
+    for _ in range(done, end):
         t = heap_t[0]
         i = heap_i[0]
         round_time = t
@@ -240,13 +250,14 @@ def greedy_round(seed_key, k, budget, available, kinds, params, trace, pos, fact
         _sift_down(heap_t, heap_i, size, 0)
     loss = 0.0
     busy = 0
-    for i in range(n):
-        if counts_out[i] > 0:
-            busy += 1
-            li = counts_out[i] * mu[i]
-            if li > loss:
-                loss = li
-    return round_time, m * round_time, loss, busy
+    if end == budget:
+        for i in range(n):
+            if counts_out[i] > 0:
+                busy += 1
+                li = counts_out[i] * mu[i]
+                if li > loss:
+                    loss = li
+    return end, round_time, size * round_time, loss, busy
 
 
 @njit(**_JIT)

@@ -35,6 +35,9 @@ NAMES = ("ata", "ata-empirical", "ata-bernstein", "fta", "uta", "gta")
 MAX_RECORDED_CELLS = 10**7
 #: How often (in rounds) the ``progress`` callback is called.
 PROGRESS_EVERY = 1000
+#: Completions a greedy round simulates per compiled call: a round of very many tasks returns to
+#: Python between slices (a fraction of a second each), so that Ctrl-C stops it.
+GREEDY_SLICE = 1 << 22
 
 _NAMES = {ATA: "ata", ATAEmpirical: "ata-empirical", ATABernstein: "ata-bernstein", FTA: "fta", UTA: "uta"}
 
@@ -452,10 +455,14 @@ def run_greedy(workers, budget, rounds, *, seed, record_allocations=None, progre
     for k in range(rounds):
         schedule.update(k)
         avail = schedule.avail
-        rec.round_time[k], rec.worker_time[k], rec.loss[k], rec.busy[k] = kernel(
-            key, k, budget, avail, kinds, params, trace, pos, schedule.factor, schedule.mu,
-            counts, heap_t, heap_i, started,
-        )  # fmt: skip
+        done = 0
+        while True:
+            done, rec.round_time[k], rec.worker_time[k], rec.loss[k], rec.busy[k] = kernel(
+                key, k, budget, done, GREEDY_SLICE, avail, kinds, params, trace, pos, schedule.factor, schedule.mu,
+                counts, heap_t, heap_i, started,
+            )  # fmt: skip
+            if done == budget:
+                break
         rec.oracle_loss[k] = schedule.oracle
         rec.add(k, counts)
         if progress is not None and (k + 1) % PROGRESS_EVERY == 0:

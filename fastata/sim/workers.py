@@ -50,7 +50,7 @@ class Distribution:
         lengths = {np.ndim(v) and np.shape(v)[0] for v in params.values()} - {0}
         if n is None:
             n = max(lengths) if lengths else 1
-        self._n = _validate.count(n, "n", 1)
+        self._n = _validate.count(n, "n", 1, _validate.MAX_WORKERS)
         self._p = {name: _validate.parameter_array(value, name, self._n) for name, value in params.items()}
 
     @property
