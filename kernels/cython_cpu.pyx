@@ -3097,6 +3097,8 @@ cdef double sampled_top(const double[::1] lam, double t_lo, double t_hi, int64_t
 
 
 cdef double PAIR_AIM = 0.3
+cdef int64_t PAIR_OWN_KEYS = 64
+cdef double PAIR_OWN_REACH = 8.0
 cdef double SPECULATE_SPAN = 2.0
 cdef double SPECULATE_WIDTHS = 12.0
 cdef double SPECULATE_AIM = 0.45
@@ -3295,6 +3297,14 @@ cdef double sampled_rank_threshold(const double[::1] lam, int64_t budget, double
     return b
 
 
+cdef inline bint own_slope(const double[::1] lam, int64_t keys, int64_t away, bint have_lo, double lo_s,
+                           double hi_s) noexcept nogil:
+    # threshold.own_slope
+    keys = llabs(keys)
+    return (keys >= PAIR_OWN_KEYS and <double>llabs(away) <= PAIR_OWN_REACH * <double>keys and have_lo
+            and hi_s <= 2.0 * lo_s and not sampled_repeats(lam))
+
+
 cdef bint pair_thresholds(int64_t budget, double s, int64_t c, double slope, double local, int64_t width,
                           bint have_lo, double lo_s, int64_t lo_c, double hi_s, int64_t hi_c,
                           double last_s, int64_t last_c, int64_t base, double share, double* pair) noexcept nogil:
@@ -3389,9 +3399,9 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
     # threshold.estimate_bracket: returns found, (t_lo, t_hi) in bracket[0:2] and the estimates
     # at them in ends[0:2]; SELECTED: out holds the allocation
     cdef Py_ssize_t n = inv.shape[0]
-    cdef int64_t lo_c = base, hi_c = ESTIMATE_CAP, c = 0, prev_c = 0, last_c, near_c
+    cdef int64_t lo_c = base, hi_c = ESTIMATE_CAP, c = 0, prev_c = 0, last_c, near_c, line_c
     cdef double lo_s = 0.0, hi_s = INFINITY, prev_s = -1.0, s = t, s2 = -1.0, total, nxt, moving = 0.0
-    cdef double local, last_s, near_s, a_s, b_s, p, share
+    cdef double local, aim, last_s, near_s, line_s, a_s, b_s, p, share
     cdef double totals[2]
     cdef double pair[2]
     cdef bint have_lo = False, flat = False, paired, alone, consulted = False, empty = False
@@ -3488,8 +3498,19 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                 near_s = prev_s
                 near_c = prev_c
             local = (near_c - last_c) / (near_s - last_s) if last_s >= 0.0 and near_c != last_c else -1.0
-            if pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c, hi_s, hi_c, last_s,
-                               last_c, base, PAIR_AIM, pair):
+            aim = local
+            line_s = last_s
+            line_c = last_c
+            if paired and own_slope(lam, c - prev_c, near_c - budget, have_lo, lo_s, hi_s):  # the pair's own slope
+                if near_s == prev_s:
+                    line_s = s
+                    line_c = c
+                else:
+                    line_s = prev_s
+                    line_c = prev_c
+                aim = (near_c - line_c) / (near_s - line_s)
+            if pair_thresholds(budget, near_s, near_c, slope, aim, width, have_lo, lo_s, lo_c, hi_s, hi_c, line_s,
+                               line_c, base, PAIR_AIM, pair):
                 nxt = pair[0]
                 s2 = pair[1]
                 # where that line is trusted, the count and listing at the bracket it aims;

@@ -596,6 +596,28 @@ def test_estimates_narrow_the_band_of_keys_that_exact_counts_closed(types, noise
         assert is_canonical(lam, budget, out, lo, hi), name
 
 
+@pytest.mark.parametrize("make, n, budget, most_pairs", [
+    # a few machine types with noise, 16 tasks a worker: three exact counts and a split had
+    # followed pairs that overshot the tail of a type's band of keys
+    (lambda rng, n: rng.choice(np.array([1.0, 1.7, 3.1]), n) * (1.0 + 0.001 * rng.standard_normal(n)), 16384, 262144,
+     4),
+    # one machine type (lognormal(0, 0.05)), at most a task a worker: six pairs before
+    (lambda rng, n: rng.lognormal(0.0, 0.05, n), 65536, 58982, 4)])
+def test_pairs_aim_along_their_own_slope_where_the_counts_bend(make, n, budget, most_pairs):
+    # Bounded counts over times within a few percent of each other bend along the tail of a
+    # band of keys: the secant from the pass before overshoots, the slope between a pair's
+    # own two estimates (many keys apart, near the budget) does not.
+    lam = make(np.random.default_rng(0), n)
+    lo, hi = _bench.case_bounds(n, budget, lam)
+    warm = np.zeros(3)
+    passes = _bench.counting_passes(lam, budget, warm, min_tasks=lo, max_tasks=hi)
+    assert passes["estimate pair"] <= most_pairs and passes.get("estimate", 0) <= 1, passes
+    assert passes["count and listing"] == 1 and len(passes) <= 4, passes  # no other exact count
+    for name, found, out in compiled_warm_calls(lam, budget, lo, hi):
+        assert found.tolist() == pytest.approx(warm[:2].tolist(), rel=1e-12), name
+        assert is_canonical(lam, budget, out, lo, hi), name
+
+
 def _few_speeds(rng, n):
     """Times a cluster of a few machine types produces, or close to it: a few values, integers,
     times rounded to a tenth or a hundredth, commensurate means, and unavailable workers."""
