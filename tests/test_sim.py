@@ -70,12 +70,17 @@ def test_gta_rounds_sliced_for_ctrl_c_give_the_same_results(monkeypatch):
         np.testing.assert_array_equal(getattr(sliced, name), getattr(whole, name))
 
 
-def test_ctrl_c_stops_a_greedy_round_of_very_many_tasks():
+def test_ctrl_c_stops_a_greedy_round_of_very_many_tasks(tmp_path):
     code = ("import fastata as fa; print('started', flush=True); "
             "fa.sim.run_greedy(fa.sim.Exponential([1.0, 2.0]), 2**53, 1, seed=0)")
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Run from elsewhere than the checkout, whose fastata/ folder is not the installed package.
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
     try:
-        assert child.stdout.readline() == "started\n"
+        started = child.stdout.readline()
+        if started != "started\n":
+            child.kill()
+            pytest.fail(f"the child did not start: {child.communicate()[1]}")
         time.sleep(1.0)  # inside the round by now (the kernels load from numba's cache)
         child.send_signal(signal.SIGINT)
         _, err = child.communicate(timeout=60)
