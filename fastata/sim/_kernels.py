@@ -219,12 +219,8 @@ def greedy_round(seed_key, k, budget, done, steps, available, kinds, params, tra
     """
     n = kinds.shape[0]
     rkey = round_key(seed_key, k)
-    size = 0
-    for i in range(n):
-        if available[i]:
-            size += 1
+    size = 0  # the heap's size: the available workers
     if done == 0:
-        size = 0
         for i in range(n):
             counts_out[i] = 0
             started[i] = 0
@@ -236,6 +232,10 @@ def greedy_round(seed_key, k, budget, done, steps, available, kinds, params, tra
                 size += 1
         for j in range(size // 2 - 1, -1, -1):
             _sift_down(heap_t, heap_i, size, j)
+    else:  # a later slice: the heap as the earlier ones left it
+        for i in range(n):
+            if available[i]:
+                size += 1
     round_time = 0.0
     end = min(budget, done + steps)
     for _ in range(done, end):
