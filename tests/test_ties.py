@@ -507,6 +507,14 @@ def compiled_warm_calls(lam, budget, lo=None, hi=None):
             yield name, found[:2].copy(), out.copy()
 
 
+def assert_compiled_calls_bracket_alike(lam, budget, warm, lo=None, hi=None):
+    """Numba and Cython reach the bracket the plain-Python run left in ``warm`` (up to the
+    last bits of the relaxations each sums in an order of its own), and allocate canonically."""
+    for name, found, out in compiled_warm_calls(lam, budget, lo, hi):
+        assert found.tolist() == pytest.approx(warm[:2].tolist(), rel=1e-12), name
+        assert is_canonical(lam, budget, out, lo, hi), name
+
+
 @pytest.mark.parametrize("n, budget", [(4096, 16384), (65536, 262144)])
 def test_a_flat_with_nothing_estimated_above_tries_the_next_product(n, budget):
     # Two speeds with bounds: the sampled first guess and the pair after it land below t*,
@@ -562,9 +570,7 @@ def test_times_in_whole_units_guess_the_one_whole_product_the_estimates_leave(ma
     warm = np.zeros(3)
     passes = _bench.counting_passes(lam, budget, warm, min_tasks=lo, max_tasks=hi)
     assert passes["split at t*"] == 1 and not any(k.startswith("count") for k in passes), passes
-    for name, found, out in compiled_warm_calls(lam, budget, lo, hi):
-        assert found.tolist() == pytest.approx(warm[:2].tolist(), rel=1e-12), name
-        assert is_canonical(lam, budget, out, lo, hi), name
+    assert_compiled_calls_bracket_alike(lam, budget, warm, lo, hi)
 
 
 EIGHT_TYPES = tuple(1.0 + 0.37 * np.arange(8))
@@ -589,11 +595,7 @@ def test_estimates_narrow_the_band_of_keys_that_exact_counts_closed(types, noise
     passes = _bench.counting_passes(lam, budget, warm, min_tasks=lo, max_tasks=hi)
     assert passes["count with extremes"] == 1 and passes["count and listing"] == 1, passes
     assert "boundary" not in passes, passes
-    # Cython and numba take the same path to the same bracket (up to the last bits of the
-    # relaxations each sums in an order of its own, which the first guess starts from).
-    for name, found, out in compiled_warm_calls(lam, budget, lo, hi):
-        assert found.tolist() == pytest.approx(warm[:2].tolist(), rel=1e-12), name
-        assert is_canonical(lam, budget, out, lo, hi), name
+    assert_compiled_calls_bracket_alike(lam, budget, warm, lo, hi)
 
 
 @pytest.mark.parametrize("make, n, budget, most_pairs", [
@@ -613,9 +615,7 @@ def test_pairs_aim_along_their_own_slope_where_the_counts_bend(make, n, budget, 
     passes = _bench.counting_passes(lam, budget, warm, min_tasks=lo, max_tasks=hi)
     assert passes["estimate pair"] <= most_pairs and passes.get("estimate", 0) <= 1, passes
     assert passes["count and listing"] == 1 and len(passes) <= 4, passes  # no other exact count
-    for name, found, out in compiled_warm_calls(lam, budget, lo, hi):
-        assert found.tolist() == pytest.approx(warm[:2].tolist(), rel=1e-12), name
-        assert is_canonical(lam, budget, out, lo, hi), name
+    assert_compiled_calls_bracket_alike(lam, budget, warm, lo, hi)
 
 
 def _few_speeds(rng, n):
