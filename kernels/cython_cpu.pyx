@@ -3064,35 +3064,72 @@ cdef inline double top_key_inside(double x, int64_t low, int64_t cap, double t_l
     return 0.0
 
 
-cdef double sampled_top(const double[::1] lam, double t_lo, double t_hi, int64_t budget, const int64_t* lo,
-                        const int64_t* hi, double* share, bint* alone) noexcept nogil:
-    # threshold.sampled_top: returns p, share and alone through the pointers
+cdef double sampled_top(const double[::1] lam, double t_lo, double t_hi, double room, int64_t budget,
+                        const int64_t* lo, const int64_t* hi, double* share, bint* alone) noexcept nogil:
+    # threshold.sampled_top: returns p, share and alone through the pointers; the sample's four
+    # largest products in the bracket, largest first, and their holders
     cdef Py_ssize_t n = lam.shape[0], i = 0, holders = 0
     cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
-    cdef double x, p, best = 0.0
-    cdef bint single = True, more
+    cdef Py_ssize_t h1 = 0, h2 = 0, h3 = 0, h4 = 0
+    cdef double x, p, best = 0.0, p1 = 0.0, p2 = 0.0, p3 = 0.0, p4 = 0.0
+    cdef Py_ssize_t inside = 0, extra = 0  # sampled workers with a key in the bracket, and a second one
+    cdef bint again
     while i < n:
         x = lam[i]
         if 0.0 < x < INFINITY:
-            p = top_key_inside(x, low_of(lo, i), high_of(hi, i, budget), t_lo, t_hi, &more)
+            p = top_key_inside(x, low_of(lo, i), high_of(hi, i, budget), t_lo, t_hi, &again)
             if p > 0.0:
-                if more:
-                    single = False
-                if p > best:
-                    single = single and holders == 0
-                    best = p
-                    holders = 1
-                elif p == best:
-                    holders += 1
-                else:
-                    single = False
+                inside += 1
+                extra += again
+                if p == p1:
+                    h1 += 1
+                elif p == p2:
+                    h2 += 1
+                elif p == p3:
+                    h3 += 1
+                elif p == p4:
+                    h4 += 1
+                elif p > p4:
+                    if p > p2:
+                        p4 = p3
+                        h4 = h3
+                        p3 = p2
+                        h3 = h2
+                        if p > p1:
+                            p2 = p1
+                            h2 = h1
+                            p1 = p
+                            h1 = 1
+                        else:
+                            p2 = p
+                            h2 = 1
+                    elif p > p3:
+                        p4 = p3
+                        h4 = h3
+                        p3 = p
+                        h3 = 1
+                    else:
+                        p4 = p
+                        h4 = 1
         i += stride
-    if holders < TIED_HOLDERS:
+    if h1 >= TIED_HOLDERS:
+        best = p1
+        holders = h1
+    elif h2 >= TIED_HOLDERS and <double>(h1 * stride) <= room:
+        best = p2
+        holders = h2
+    elif h3 >= TIED_HOLDERS and <double>((h1 + h2) * stride) <= room:
+        best = p3
+        holders = h3
+    elif h4 >= TIED_HOLDERS and <double>((h1 + h2 + h3) * stride) <= room:
+        best = p4
+        holders = h4
+    if holders == 0:
         share[0] = 0.0
         alone[0] = False
         return 0.0
     share[0] = <double>(holders * stride)
-    alone[0] = single
+    alone[0] = inside - holders + extra < TIED_HOLDERS
     return best
 
 
@@ -3485,8 +3522,8 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                                      lo_c, hi_c, JUMP)
         if hi_s < INFINITY and n >= SAMPLED_TIES_FROM:
             # ties: a product many sampled workers share (threshold.estimate_bracket)
-            p = sampled_top(lam, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), budget, lo, hi,
-                            &share, &alone)
+            p = sampled_top(lam, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN),
+                            <double>(hi_c - budget), budget, lo, hi, &share, &alone)
             if share >= <double>max(2 * (hi_c - budget), width) or (alone and have_lo and
                                                                       share >= 0.5 * <double>(hi_c - lo_c)):
                 return found_bracket(bracket, ends, lo_s * (1.0 - ESTIMATE_MARGIN), p, lo_c, hi_c, TIED)

@@ -214,6 +214,22 @@ def test_passes_are_few_when_thousands_of_workers_tie_just_above_t_star(seed):
     assert sum(passes.values()) <= 8, passes
 
 
+@pytest.mark.parametrize("seed, slot", [(7, 1), (7, 2), (10, 3), (3, 2)])
+def test_passes_are_few_when_the_sample_holds_one_of_the_few_faster_workers(seed, slot):
+    # As above, with one of the faster workers moved to a sampled place: its last key in the
+    # bracket lay above the tied product and hid the tie from the sample (9-20 passes).
+    n = 65_536
+    lam = _one_speed_but_a_few(n, seed)
+    fast = np.flatnonzero(lam < 5.0)[slot]
+    place = slot * (n // threshold.SAMPLED_WORKERS)
+    lam[[place, fast]] = lam[[fast, place]]
+    budget = n // 100 + seed
+    warm = np.zeros(3)
+    passes = _bench.counting_passes(lam, budget, warm)
+    assert sum(passes.values()) <= 8, passes
+    assert_compiled_calls_bracket_alike(lam, budget, warm)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 3, 4])
 def test_passes_are_few_for_a_few_keys_above_the_minimums(seed):
     # Every worker at its minimum but for a few keys: the keys above the minimums vanish
@@ -650,7 +666,7 @@ def test_ties_where_the_sample_looks_are_canonical(fast_backend, seed):
     np.testing.assert_array_equal(a, fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend="numba"))
 
 
-@pytest.mark.parametrize("seed, per_worker, first, second", [(2, 3, 69.0, 68.0), (1, 6, 128.0, 126.0)])
+@pytest.mark.parametrize("seed, per_worker, first, second", [(2, 3, 69.0, 68.0), (3, 4, 88.0, 87.0)])
 def test_integer_times_the_product_below_a_refused_guess_is_tried_next(monkeypatch, fast_backend, seed, per_worker,
                                                                       first, second):
     # Durations rounded to integers: every product is an integer and many workers share each
@@ -712,16 +728,27 @@ def test_after_a_jump_no_exact_count_is_taken_twice(monkeypatch, fast_backend):
 def test_the_sample_tells_ties_from_distinct_speeds():
     # (product, workers holding a key there scaled to all, the only product in the bracket)
     lam = _bench.make_lam(4096, distribution="two-speeds")
-    assert threshold.sampled_top(lam, 5.5, 6.0, 16384, None, None) == (6.0, 4096.0, True)
-    assert threshold.sampled_top(lam, 4.5, 6.0, 16384, None, None) == (6.0, 4096.0, False)  # 5 and 6 inside
+    assert threshold.sampled_top(lam, 5.5, 6.0, 0.0, 16384, None, None) == (6.0, 4096.0, True)
+    assert threshold.sampled_top(lam, 4.5, 6.0, 0.0, 16384, None, None) == (6.0, 4096.0, False)  # 5 and 6 inside
     lam = _bench.make_lam(4096, distribution="integers")
-    assert threshold.sampled_top(lam, 0.0, 8.6, 16384, None, None)[:2] == (8.0, 53 * 64.0)  # lam 1, 2, 4
+    assert threshold.sampled_top(lam, 0.0, 8.6, 0.0, 16384, None, None)[:2] == (8.0, 53 * 64.0)  # lam 1, 2, 4
     lam = _bench.make_lam(4096, distribution="lognormal")
-    assert threshold.sampled_top(lam, 4.0, 4.1, 16384, None, None) == (0.0, 0.0, False)
+    assert threshold.sampled_top(lam, 4.0, 4.1, 0.0, 16384, None, None) == (0.0, 0.0, False)
     lam = _bench.make_lam(4096, distribution="two-speeds")
     few = threshold.TIED_HOLDERS - 1  # sampled workers left at one speed: too few to tell
     lam[::64] = np.concatenate([np.full(few, 1.0), 1.0 + np.arange(1, 65 - few) / 128])
-    assert threshold.sampled_top(lam, 5.5, 6.0, 16384, None, None) == (0.0, 0.0, False)
+    assert threshold.sampled_top(lam, 5.5, 6.0, 0.0, 16384, None, None) == (0.0, 0.0, False)
+    # A worker of a rare, faster kind in the sample: its last key in the bracket (0.567 * 10)
+    # lies above the tied product, which the other 63 hold. Passed over while the count may
+    # lose its keys above the tie (64 workers' worth, scaled) and still reach the budget; one
+    # sampled worker with other keys there leaves the tied product all but alone.
+    lam = np.full(4096, 5.0)
+    lam[1024] = 0.567
+    assert threshold.sampled_top(lam, 2.6, 6.2, 64.0, 16384, None, None) == (5.0, 63 * 64.0, True)
+    assert threshold.sampled_top(lam, 2.6, 6.2, 63.0, 16384, None, None) == (0.0, 0.0, False)
+    for k, x in enumerate((0.56, 0.6, 0.61)):  # four kinds above the tie: it is not among the four largest
+        lam[2048 + 64 * k] = x
+    assert threshold.sampled_top(lam, 2.6, 6.2, 1e9, 16384, None, None) == (0.0, 0.0, False)
 
 
 #: Times within a few percent of each other (a cluster of one machine type) at a task or a
