@@ -3064,73 +3064,80 @@ cdef inline double top_key_inside(double x, int64_t low, int64_t cap, double t_l
     return 0.0
 
 
-cdef double sampled_top(const double[::1] lam, double t_lo, double t_hi, double room, int64_t budget,
-                        const int64_t* lo, const int64_t* hi, double* share, bint* alone) noexcept nogil:
-    # threshold.sampled_top: returns p, share and alone through the pointers; the sample's four
-    # largest products in the bracket, largest first, and their holders
-    cdef Py_ssize_t n = lam.shape[0], i = 0, holders = 0
+cdef struct FourLargest:
+    # threshold.four_largest's slots: products largest first, holders, holders with another key
+    double p[4]
+    Py_ssize_t h[4]
+    Py_ssize_t m[4]
+
+
+cdef inline void no_slots(FourLargest* s) noexcept nogil:
+    cdef int k
+    for k in range(4):
+        s.p[k] = -INFINITY
+        s.h[k] = 0
+        s.m[k] = 0
+
+
+cdef inline void four_largest(FourLargest* s, double p, Py_ssize_t more) noexcept nogil:
+    # threshold.four_largest
+    cdef int k, j
+    for k in range(4):
+        if p == s.p[k]:
+            s.h[k] += 1
+            s.m[k] += more
+            return
+    for k in range(4):
+        if p > s.p[k]:
+            j = 3
+            while j > k:
+                s.p[j] = s.p[j - 1]
+                s.h[j] = s.h[j - 1]
+                s.m[j] = s.m[j - 1]
+                j -= 1
+            s.p[k] = p
+            s.h[k] = 1
+            s.m[k] = more
+            return
+
+
+cdef inline int tied_slot(const FourLargest* s) noexcept nogil:
+    # threshold.tied_slot: the slot's index, or -1
+    cdef int k
+    cdef Py_ssize_t passed = 0
+    for k in range(4):
+        if s.h[k] >= TIED_HOLDERS and passed < TIED_HOLDERS:
+            return k
+        passed += s.h[k]
+    return -1
+
+
+cdef double sampled_top(const double[::1] lam, double t_lo, double t_hi, int64_t budget, const int64_t* lo,
+                        const int64_t* hi, double* share, bint* alone) noexcept nogil:
+    # threshold.sampled_top: returns p, share and alone through the pointers
+    cdef Py_ssize_t n = lam.shape[0], i = 0, inside = 0
     cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
-    cdef Py_ssize_t h1 = 0, h2 = 0, h3 = 0, h4 = 0
-    cdef double x, p, best = 0.0, p1 = 0.0, p2 = 0.0, p3 = 0.0, p4 = 0.0
-    cdef Py_ssize_t inside = 0, extra = 0  # sampled workers with a key in the bracket, and a second one
+    cdef double x, p
     cdef bint again
+    cdef int k
+    cdef FourLargest slots
+    no_slots(&slots)
     while i < n:
         x = lam[i]
         if 0.0 < x < INFINITY:
             p = top_key_inside(x, low_of(lo, i), high_of(hi, i, budget), t_lo, t_hi, &again)
             if p > 0.0:
                 inside += 1
-                extra += again
-                if p == p1:
-                    h1 += 1
-                elif p == p2:
-                    h2 += 1
-                elif p == p3:
-                    h3 += 1
-                elif p == p4:
-                    h4 += 1
-                elif p > p4:
-                    if p > p2:
-                        p4 = p3
-                        h4 = h3
-                        p3 = p2
-                        h3 = h2
-                        if p > p1:
-                            p2 = p1
-                            h2 = h1
-                            p1 = p
-                            h1 = 1
-                        else:
-                            p2 = p
-                            h2 = 1
-                    elif p > p3:
-                        p4 = p3
-                        h4 = h3
-                        p3 = p
-                        h3 = 1
-                    else:
-                        p4 = p
-                        h4 = 1
+                four_largest(&slots, p, again)
         i += stride
-    if h1 >= TIED_HOLDERS:
-        best = p1
-        holders = h1
-    elif h2 >= TIED_HOLDERS and <double>(h1 * stride) <= room:
-        best = p2
-        holders = h2
-    elif h3 >= TIED_HOLDERS and <double>((h1 + h2) * stride) <= room:
-        best = p3
-        holders = h3
-    elif h4 >= TIED_HOLDERS and <double>((h1 + h2 + h3) * stride) <= room:
-        best = p4
-        holders = h4
-    if holders == 0:
+    k = tied_slot(&slots)
+    if k < 0:
         share[0] = 0.0
         alone[0] = False
         return 0.0
-    share[0] = <double>(holders * stride)
-    alone[0] = inside - holders + extra < TIED_HOLDERS
-    return best
+    share[0] = <double>(slots.h[k] * stride)
+    alone[0] = inside - slots.h[k] + slots.m[k] < TIED_HOLDERS
+    return slots.p[k]
 
 
 cdef double PAIR_AIM = 0.3
@@ -3522,8 +3529,8 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                                      lo_c, hi_c, JUMP)
         if hi_s < INFINITY and n >= SAMPLED_TIES_FROM:
             # ties: a product many sampled workers share (threshold.estimate_bracket)
-            p = sampled_top(lam, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN),
-                            <double>(hi_c - budget), budget, lo, hi, &share, &alone)
+            p = sampled_top(lam, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), budget, lo, hi,
+                            &share, &alone)
             if share >= <double>max(2 * (hi_c - budget), width) or (alone and have_lo and
                                                                       share >= 0.5 * <double>(hi_c - lo_c)):
                 return found_bracket(bracket, ends, lo_s * (1.0 - ESTIMATE_MARGIN), p, lo_c, hi_c, TIED)
@@ -3613,22 +3620,42 @@ cdef double product_near(const double[::1] lam, double t_lo, double t_hi, double
     return above if above < INFINITY else below
 
 
-cdef double product_above(const double[::1] lam, double t_lo, int64_t budget, const int64_t* lo,
-                          const int64_t* hi) noexcept nogil:
-    # threshold.product_above
-    cdef Py_ssize_t n = lam.shape[0], i = 0
+cdef double product_above(const double[::1] lam, double t_lo, double t_hi, double need, int64_t budget,
+                          const int64_t* lo, const int64_t* hi, double* tied) noexcept nogil:
+    # threshold.product_above: returns reach, and tied through the pointer
+    cdef Py_ssize_t n = lam.shape[0], i = 0, inside = 0, held = 0
     cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
     cdef int64_t j, cap
-    cdef double x, best = INFINITY
+    cdef double x, p, reach
+    cdef int k, first
+    cdef FourLargest slots  # of -p: the largest of them are the smallest products
+    no_slots(&slots)
+    tied[0] = 0.0
     while i < n:
         x = lam[i]
         if 0.0 < x < INFINITY:
             cap = high_of(hi, i, budget)
             j = max(count_le(x, t_lo, cap), low_of(lo, i)) + 1
-            if j <= cap:
-                best = min(best, <double>j * x)
+            p = <double>j * x
+            if j <= cap and p <= t_hi:
+                inside += 1
+                four_largest(&slots, -p, 0)
         i += stride
-    return best if best < INFINITY else 0.0
+    if inside == 0:
+        return 0.0
+    reach = slots.p[0]
+    for k in range(4):
+        held += slots.h[k]
+        if <double>(2 * held * stride) >= need:
+            reach = slots.p[k]
+            break
+    first = 0  # the first slot held by more than one
+    while first < 3 and slots.h[first] == 1:
+        first += 1
+    held = slots.h[first]
+    if held >= TIED_HOLDERS and 2 * held >= inside and <double>(2 * held * stride) >= need:
+        tied[0] = -slots.p[first]
+    return -reach
 
 
 cdef void prefix_at_zero(const double[::1] lam, int64_t budget, const int64_t* lo,
@@ -3698,7 +3725,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef int64_t under
     cdef bint low
     cdef double lo_t = 0.0, lo_next = 0.0, hi_t = INFINITY, hi_last = INFINITY
-    cdef double prev_t = -1.0, nxt
+    cdef double prev_t = -1.0, nxt, tied
     cdef int64_t scratch[3]
     cdef int streak = 0  # counts in a row on one side: > 0 below the budget, < 0 above
     cdef double ext[2]
@@ -3768,11 +3795,16 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                 if est_c[1] > est_c[0]:
                     line_t += (est[1] - start) * (<double>(budget - est_c[0]) / <double>(est_c[1] - est_c[0]))
                 guess = product_near(lam, est[0], est[1], line_t, budget, lo, hi)
+                product_above(lam, est[0], est[1], <double>(budget - est_c[0]), budget, lo, hi, &tied)
+                if tied > 0.0:  # the product most sampled workers share next
+                    guess = tied
                 whole = floor(est[1])  # the one whole product inside, for times in whole units
                 if guess == 0.0 and est[0] < whole and whole - 1.0 <= est[0] and sampled_integers(lam):
                     guess = whole
             else:  # nothing estimated above the flat: the next product above it
-                guess = product_above(lam, est[0], budget, lo, hi)
+                guess = product_above(lam, est[0], INFINITY, <double>(budget - est_c[0]), budget, lo, hi, &tied)
+                if tied > 0.0:
+                    guess = tied
             under = 0
             if guess > 0.0:
                 under = try_as_tstar(lam, inv, budget, reach, guess, out, heap, ties, lo, hi, limit, &hi_t, &hi_c)
@@ -4813,12 +4845,15 @@ def sampled_root_with(const double[::1] lam, int64_t budget, double s, min_tasks
     return sampled_root(lam, budget, s, lo, hi)
 
 
-def product_above_with(const double[::1] lam, double t_lo, int64_t budget, min_tasks=None, max_tasks=None):
+def product_above_with(const double[::1] lam, double t_lo, double t_hi, double need, int64_t budget, min_tasks=None,
+                       max_tasks=None):
     """threshold.product_above as Cython computes it (bounds: int64 arrays, or None)."""
     cdef const int64_t* lo
     cdef const int64_t* hi
+    cdef double tied
     _hook_bounds("product_above_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
-    return product_above(lam, t_lo, budget, lo, hi)
+    reach = product_above(lam, t_lo, t_hi, need, budget, lo, hi, &tied)
+    return reach, tied
 
 
 def estimate_bracket_with(const double[::1] lam, const double[::1] inv, int64_t budget, double t, double t2,

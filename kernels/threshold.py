@@ -1978,8 +1978,8 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
             # there, or at the only product it has in the bracket, enough for much of the
             # keys between. That product is likely t*, which the split checks: no estimate
             # pass finds the count flat first.
-            p, share, alone = sampled_top(lam, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN),
-                                          float(hi_c - budget), budget, lo, hi)
+            p, share, alone = sampled_top(lam, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), budget,
+                                          lo, hi)
             if share >= max(2 * (hi_c - budget), width) or (alone and have_lo and share >= 0.5 * (hi_c - lo_c)):
                 return lo_s * (1.0 - ESTIMATE_MARGIN), p, TIED, lo_c, hi_c
         s2 = -1.0
@@ -2406,87 +2406,129 @@ TIED_HOLDERS = 4
 SAMPLED_TIES_FROM = 16384
 
 
-@register_jitable
-def sampled_top(lam, t_lo, t_hi, room, budget, lo, hi):
-    """``(p, share, alone)``: the largest product ``p`` of a key in ``(t_lo, t_hi]`` that at
-    least :data:`TIED_HOLDERS` of the sampled workers (:data:`SAMPLED_WORKERS`) hold, the
-    workers holding a key at ``p`` scaled from the sample to all of them, and whether ``p``
-    is all but alone in the bracket (fewer than :data:`TIED_HOLDERS` sampled workers have a
-    key there at another product, or a second key); ``(0, 0, False)`` if there is none.
-    Workers of distinct speeds share no product: ``share`` is the mark of ties (equal or
-    commensurate ``lam``), and the size of the count's jump at ``p``.
+#: No product in a slot of :func:`four_largest`.
+NO_SLOT = (-INF, 0, 0, -INF, 0, 0, -INF, 0, 0, -INF, 0, 0)
 
-    Larger products held by fewer workers are passed over while they are among the sample's
-    four largest and hold at most ``room`` keys, scaled (``room``: the keys the count may
-    lose above ``p`` and still reach the budget there): a faster worker of a rare kind in
-    the sample has its last key in the bracket above the tied product, and hid the tie (99.9 %
-    of 65,536 workers at one time: up to 20 passes where the sample held a faster one, 6
-    where it did not)."""
+
+@register_jitable
+def four_largest(slots, p, more):
+    """``slots`` (``NO_SLOT`` at first: product, holders, holders with another key, four
+    times, largest first) with one more holder of ``p``. A product drops out only for four
+    larger ones, so the holders of the four left at the end are exact."""
+    p1, h1, m1, p2, h2, m2, p3, h3, m3, p4, h4, m4 = slots
+    if p == p1:
+        return p1, h1 + 1, m1 + more, p2, h2, m2, p3, h3, m3, p4, h4, m4
+    if p == p2:
+        return p1, h1, m1, p2, h2 + 1, m2 + more, p3, h3, m3, p4, h4, m4
+    if p == p3:
+        return p1, h1, m1, p2, h2, m2, p3, h3 + 1, m3 + more, p4, h4, m4
+    if p == p4:
+        return p1, h1, m1, p2, h2, m2, p3, h3, m3, p4, h4 + 1, m4 + more
+    if p > p1:
+        return p, 1, more, p1, h1, m1, p2, h2, m2, p3, h3, m3
+    if p > p2:
+        return p1, h1, m1, p, 1, more, p2, h2, m2, p3, h3, m3
+    if p > p3:
+        return p1, h1, m1, p2, h2, m2, p, 1, more, p3, h3, m3
+    if p > p4:
+        return p1, h1, m1, p2, h2, m2, p3, h3, m3, p, 1, more
+    return slots
+
+
+@register_jitable
+def tied_slot(slots):
+    """``(p, holders, with another key)`` of the first of :func:`four_largest`'s slots that
+    :data:`TIED_HOLDERS` sampled workers hold, with fewer than that passed over before it (the
+    keys of a few workers of rare kinds); ``(-inf, 0, 0)`` if none."""
+    p1, h1, m1, p2, h2, m2, p3, h3, m3, p4, h4, m4 = slots
+    if h1 >= TIED_HOLDERS:
+        return p1, h1, m1
+    if h2 >= TIED_HOLDERS and h1 < TIED_HOLDERS:
+        return p2, h2, m2
+    if h3 >= TIED_HOLDERS and h1 + h2 < TIED_HOLDERS:
+        return p3, h3, m3
+    if h4 >= TIED_HOLDERS and h1 + h2 + h3 < TIED_HOLDERS:
+        return p4, h4, m4
+    return -INF, 0, 0
+
+
+@register_jitable
+def sampled_top(lam, t_lo, t_hi, budget, lo, hi):
+    """``(p, share, alone)``: the largest product ``p`` of a key in ``(t_lo, t_hi]`` that
+    :data:`TIED_HOLDERS` of the sampled workers (:data:`SAMPLED_WORKERS`) hold, the workers
+    holding a key at ``p`` scaled from the sample to all of them, and whether ``p`` is all but
+    alone in the bracket (fewer than :data:`TIED_HOLDERS` sampled workers have a key there at
+    another product); ``(0, 0, False)`` if there is none. Workers of distinct speeds share no
+    product: ``share`` is the mark of ties (equal or commensurate ``lam``), and the size of the
+    count's jump at ``p``.
+
+    Larger products held by fewer workers are passed over (:func:`tied_slot`): a faster
+    worker of a rare kind in the sample has its last key in the bracket above the tied
+    product, and hid the tie (99.9 % of 65,536 workers at one time: up to 20 passes where
+    the sample held a faster one, 6 where it did not)."""
     n = lam.shape[0]
     stride = max(n // SAMPLED_WORKERS, 1)
-    # The sample's four largest products in the bracket, largest first, and their holders:
-    # a product drops out only for four larger ones, so the holders of these four are exact.
-    p1 = p2 = p3 = p4 = 0.0
-    h1 = h2 = h3 = h4 = 0
+    slots = NO_SLOT
     inside = 0  # sampled workers with a key in the bracket
-    extra = 0  # ... and with a second one there
     for i in range(0, n, stride):
         x = lam[i]
         if 0.0 < x < INF:
             p, again = top_key_inside(x, low_of(lo, i), high_of(hi, i, budget), t_lo, t_hi)
             if p > 0.0:
                 inside += 1
-                extra += int(again)
-                if p == p1:
-                    h1 += 1
-                elif p == p2:
-                    h2 += 1
-                elif p == p3:
-                    h3 += 1
-                elif p == p4:
-                    h4 += 1
-                elif p > p4:
-                    if p > p2:
-                        p4, h4, p3, h3 = p3, h3, p2, h2
-                        if p > p1:
-                            p2, h2, p1, h1 = p1, h1, p, 1
-                        else:
-                            p2, h2 = p, 1
-                    elif p > p3:
-                        p4, h4, p3, h3 = p3, h3, p, 1
-                    else:
-                        p4, h4 = p, 1
-    best = 0.0
-    holders = 0
-    if h1 >= TIED_HOLDERS:
-        best, holders = p1, h1
-    elif h2 >= TIED_HOLDERS and h1 * stride <= room:
-        best, holders = p2, h2
-    elif h3 >= TIED_HOLDERS and (h1 + h2) * stride <= room:
-        best, holders = p3, h3
-    elif h4 >= TIED_HOLDERS and (h1 + h2 + h3) * stride <= room:
-        best, holders = p4, h4
+                slots = four_largest(slots, p, int(again))
+    p, holders, more = tied_slot(slots)
     if holders == 0:
         return 0.0, 0.0, False
-    return best, float(holders * stride), inside - holders + extra < TIED_HOLDERS
+    return p, float(holders * stride), inside - holders + more < TIED_HOLDERS
 
 
 @register_jitable
-def product_above(lam, t_lo, budget, lo, hi):
-    """The smallest product of a key above ``t_lo`` among the sampled workers (:data:`SAMPLED_WORKERS`),
-    or 0 if none of them has one. After a flat in the estimates with nothing estimated above
-    it, the next product is where the count jumps next: with ties, often ``t*``."""
+def product_above(lam, t_lo, t_hi, need, budget, lo, hi):
+    """``(reach, tied)``: where the count likely jumps next above ``t_lo`` (at most ``t_hi``),
+    from the four smallest products the sampled workers (:data:`SAMPLED_WORKERS`) have next
+    there; ``(0, 0)`` if none of them has one. ``reach``: the first at which the sample's keys
+    from ``t_lo``, scaled to all workers, make half of ``need`` (the keys the count lacks
+    there; half, for the sample's noise), else the smallest. ``tied``: the one most of them
+    share (:data:`TIED_HOLDERS` at least, and half of those with a key there), past the single
+    ones of at most three others, where its holders make half of ``need`` too, or 0: with
+    ties, often ``t*``. A worker of a rare kind
+    in the sample (one machine type but for 0.1 %, say) has a product of its own next, which
+    the count barely moves at; the tie above it is where it leaps."""
     n = lam.shape[0]
     stride = max(n // SAMPLED_WORKERS, 1)
-    best = INF
+    slots = NO_SLOT  # of -p: the largest of them are the smallest products
+    inside = 0  # sampled workers with a key there
     for i in range(0, n, stride):
         x = lam[i]
         if 0.0 < x < INF:
             cap = high_of(hi, i, budget)
             j = max(count_le(x, t_lo, cap), low_of(lo, i)) + 1
-            if j <= cap:
-                best = min(best, float(j) * x)
-    return best if best < INF else 0.0
+            p = float(j) * x
+            if j <= cap and p <= t_hi:
+                inside += 1
+                slots = four_largest(slots, -p, 0)
+    if inside == 0:
+        return 0.0, 0.0
+    p1, h1, _, p2, h2, _, p3, h3, _, p4, h4, _ = slots
+    reach = p1
+    if 2 * h1 * stride < need:
+        if 2 * (h1 + h2) * stride >= need:
+            reach = p2
+        elif 2 * (h1 + h2 + h3) * stride >= need:
+            reach = p3
+        elif 2 * (h1 + h2 + h3 + h4) * stride >= need:
+            reach = p4
+    tied, holders = p1, h1  # the first slot held by more than one
+    if h1 == 1:
+        tied, holders = p2, h2
+        if h2 == 1:
+            tied, holders = p3, h3
+            if h3 == 1:
+                tied, holders = p4, h4
+    if holders < TIED_HOLDERS or 2 * holders < inside or 2 * holders * stride < need:
+        return -reach, 0.0
+    return -reach, -tied
 
 
 @register_jitable
@@ -2721,6 +2763,13 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
                 if est_hi > est_lo:
                     aim += (t_hi - start) * (float(budget - est_lo) / float(est_hi - est_lo))
                 guess = product_near(lam, t_lo, t_hi, aim, budget, lo, hi)
+                tied = product_above(lam, t_lo, t_hi, float(budget - est_lo), budget, lo, hi)[1]
+                if tied > 0.0:
+                    # ... unless most sampled workers share the next product up: a tie just
+                    # above a flat that a few workers of rare kinds cross (one machine type but
+                    # for 1 %: the line aimed at their keys, and exact counts crept to the tie,
+                    # up to 24 passes). Refused, it is an end of the bracket all the same.
+                    guess = tied
                 whole = math.floor(t_hi)
                 if guess == 0.0 and t_lo < whole and whole - 1.0 <= t_lo and sampled_integers(lam):
                     # No sampled worker has a key inside, but times in whole units have keys
@@ -2729,7 +2778,8 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
                     # the exact count that would find it, a pass, saved).
                     guess = whole
             else:  # nothing estimated above the flat: the next product above it
-                guess = product_above(lam, t_lo, budget, lo, hi)
+                reached, tied = product_above(lam, t_lo, INF, float(budget - est_lo), budget, lo, hi)
+                guess = tied if tied > 0.0 else reached
             under = 0
             if guess > 0.0:
                 under, hi_t, hi_c = try_as_tstar(lam, inv, budget, reach, guess, out, heap, ties, lo, hi, limit, hi_t,

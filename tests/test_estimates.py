@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from numba import njit
 
@@ -514,38 +514,53 @@ def test_where_a_sample_holds_the_budget(problem, n):
 
 
 @njit(cache=False)
-def _numba_product_above(lam, t_lo, budget, lo, hi):
-    return threshold.product_above(lam, t_lo, budget, lo, hi)
+def _numba_product_above(lam, t_lo, t_hi, need, budget, lo, hi):
+    return threshold.product_above(lam, t_lo, t_hi, need, budget, lo, hi)
 
 
-@settings(max_examples=200, deadline=None)
-@given(problem=estimate_problems(), n=st.integers(1, 300))
-def test_the_next_product_above_a_flat(problem, n):
-    # After a flat in the estimates with nothing estimated above it, the next product of a few
-    # sampled workers is tried as t*: the smallest key product above t_lo among them, within
-    # their bounds, alike in every implementation.
+@settings(max_examples=300, deadline=None)
+@given(problem=estimate_problems(), n=st.integers(1, 300), reach=st.sampled_from([1.2, 3.0, math.inf]),
+       need=st.sampled_from([0.0, 1.0, 7.0, 100.0, 1e6]), tie=st.booleans())
+def test_the_next_product_above_a_flat(problem, n, reach, need, tie):
+    # After a flat in the estimates, the next products of the sampled workers above t_lo (and
+    # at most t_hi), within their bounds, tell where the count jumps: of the four smallest,
+    # the first where their keys so far, scaled, make half of `need`, else the smallest; and
+    # the one most of them share past at most three single ones, with holders that make half
+    # of `need`, or 0. Alike in every implementation.
     lam, inv, s, budget, lo, hi = unpack(problem)
     lam = np.resize(lam, n)
+    if tie:  # most workers of one time (one machine type), the rest as drawn
+        lam[np.random.default_rng(n).random(n) < 0.8] = lam[0]
     if lo is not None:
         lo, hi = np.resize(lo, n), np.resize(hi, n)
-    sample = np.arange(0, n, max(n // threshold.SAMPLED_WORKERS, 1))
-    expected = math.inf
-    for i in sample:
+    t_hi = s * reach
+    stride = max(n // threshold.SAMPLED_WORKERS, 1)
+    products = []
+    for i in range(0, n, stride):
         x = lam[i]
         if 0.0 < x < math.inf:
             cap = min(budget, int(hi[i])) if hi is not None else budget
             j = max(int(np.sum(np.arange(1, min(cap, 10**6) + 1) * x <= s)) if cap <= 10**6 else
                     threshold.count_le(x, s, cap), 0 if lo is None else int(lo[i])) + 1
-            if j <= cap:
-                expected = min(expected, float(j) * x)
-    expected = expected if expected < math.inf else 0.0
-    found = {"python": threshold.product_above(lam, s, budget, lo, hi),
-             "numba": _numba_product_above(lam, s, budget, lo, hi)}
+            if j <= cap and float(j) * x <= t_hi:
+                products.append(float(j) * x)
+    four = sorted(set(products))[:4]
+    held = [products.count(p) for p in four]
+    expected = (0.0, 0.0)
+    if four:
+        reached = next((p for k, p in enumerate(four) if 2 * sum(held[:k + 1]) * stride >= need), four[0])
+        first = next((k for k, h in enumerate(held) if h > 1), len(four) - 1)
+        tied = held[first] >= threshold.TIED_HOLDERS and 2 * held[first] >= len(products) and (
+            2 * held[first] * stride >= need)
+        expected = (reached, four[first] if tied else 0.0)
+        event(f"tied: {bool(tied)}")
+    found = {"python": threshold.product_above(lam, s, t_hi, need, budget, lo, hi),
+             "numba": _numba_product_above(lam, s, t_hi, need, budget, lo, hi)}
     cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
-    found["cython"] = cython_cpu.product_above_with(lam, s, budget, lo, hi)
+    found["cython"] = cython_cpu.product_above_with(lam, s, t_hi, need, budget, lo, hi)
     for name, value in found.items():
-        assert value == expected, name
-    assert expected == 0.0 or expected > s
+        assert tuple(value) == expected, name
+    assert expected[0] == 0.0 or s < expected[0] <= t_hi
 
 
 def test_a_sample_finds_the_budget_where_sum_of_one_over_lam_misleads():
