@@ -3794,10 +3794,10 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                 line_t = start
                 if est_c[1] > est_c[0]:
                     line_t += (est[1] - start) * (<double>(budget - est_c[0]) / <double>(est_c[1] - est_c[0]))
-                guess = product_near(lam, est[0], est[1], line_t, budget, lo, hi)
                 product_above(lam, est[0], est[1], <double>(budget - est_c[0]), budget, lo, hi, &tied)
-                if tied > 0.0:  # the product most sampled workers share next
-                    guess = tied
+                guess = tied  # the product most sampled workers share next, if any
+                if guess == 0.0:
+                    guess = product_near(lam, est[0], est[1], line_t, budget, lo, hi)
                 whole = floor(est[1])  # the one whole product inside, for times in whole units
                 if guess == 0.0 and est[0] < whole and whole - 1.0 <= est[0] and sampled_integers(lam):
                     guess = whole

@@ -2492,9 +2492,9 @@ def product_above(lam, t_lo, t_hi, need, budget, lo, hi):
     there; half, for the sample's noise), else the smallest. ``tied``: the one most of them
     share (:data:`TIED_HOLDERS` at least, and half of those with a key there), past the single
     ones of at most three others, where its holders make half of ``need`` too, or 0: with
-    ties, often ``t*``. A worker of a rare kind
-    in the sample (one machine type but for 0.1 %, say) has a product of its own next, which
-    the count barely moves at; the tie above it is where it leaps."""
+    ties, often ``t*``. A worker of a rare kind in the sample (one machine type but for
+    0.1 %, say) has a product of its own next, which the count barely moves at; the tie
+    above it is where it leaps."""
     n = lam.shape[0]
     stride = max(n // SAMPLED_WORKERS, 1)
     slots = NO_SLOT  # of -p: the largest of them are the smallest products
@@ -2762,14 +2762,13 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
                 aim = start
                 if est_hi > est_lo:
                     aim += (t_hi - start) * (float(budget - est_lo) / float(est_hi - est_lo))
-                guess = product_near(lam, t_lo, t_hi, aim, budget, lo, hi)
-                tied = product_above(lam, t_lo, t_hi, float(budget - est_lo), budget, lo, hi)[1]
-                if tied > 0.0:
-                    # ... unless most sampled workers share the next product up: a tie just
-                    # above a flat that a few workers of rare kinds cross (one machine type but
-                    # for 1 %: the line aimed at their keys, and exact counts crept to the tie,
-                    # up to 24 passes). Refused, it is an end of the bracket all the same.
-                    guess = tied
+                # A product most sampled workers share next goes first: a tie just above a
+                # flat that a few workers of rare kinds cross (one machine type but for 1 %:
+                # the line aimed at their keys, and exact counts crept to the tie, up to 24
+                # passes). Refused, it is an end of the bracket all the same.
+                guess = product_above(lam, t_lo, t_hi, float(budget - est_lo), budget, lo, hi)[1]
+                if guess == 0.0:
+                    guess = product_near(lam, t_lo, t_hi, aim, budget, lo, hi)
                 whole = math.floor(t_hi)
                 if guess == 0.0 and t_lo < whole and whole - 1.0 <= t_lo and sampled_integers(lam):
                     # No sampled worker has a key inside, but times in whole units have keys
