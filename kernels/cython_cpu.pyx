@@ -3401,7 +3401,7 @@ cdef bint estimate_within(const double[::1] inv, int64_t budget, double s, int s
                           double prev_t, int64_t prev_c, int streak, double lo_t, int64_t lo_c, double hi_t,
                           int64_t hi_c, int64_t width, int64_t base, const int64_t* lo, const int64_t* hi,
                           double* narrowed) noexcept nogil:
-    # threshold.estimate_within, step for step; the bracket it returns goes to narrowed[0:2]
+    # threshold.estimate_within, step for step; its bracket goes to narrowed[0:2], narrow or not
     cdef int64_t terms = min(budget, ESTIMATE_TERMS_CAP)
     cdef Py_ssize_t n = inv.shape[0]
     cdef int64_t c
@@ -3433,6 +3433,8 @@ cdef bint estimate_within(const double[::1] inv, int64_t budget, double s, int s
         prev_t = s
         prev_c = c
         s = nxt
+    narrowed[0] = lo_t * (1.0 - ESTIMATE_MARGIN)
+    narrowed[1] = hi_t * (1.0 + ESTIMATE_MARGIN)
     return False
 
 
@@ -3837,6 +3839,13 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                         return
                     if hi_t < INFINITY:  # the count at t_hi is no longer the upper end
                         counted = -1
+            elif guess > est[0] and under < budget and hi_t == INFINITY:
+                # refused with fewer keys: the lower end, its counts the split's marks (threshold)
+                lo_t = guess
+                lo_c = under + marks_to_counts(out)
+                lo_next = guess
+                have_lo = True
+                streak = 1
         elif found == JUMP or found == TIED:
             plain = 0  # from 2**51 tasks no guess of t* (threshold.allocate_positive)
         if hi_t < INFINITY:  # a refused guess bounded the bracket from above
@@ -3862,10 +3871,15 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         else:
             t = est[1] if est[1] < INFINITY else max(est[0], t)
         t2 = est[0]
+        if have_lo and counted < 0 and not (t > lo_t):  # from a refused guess: the step above it
+            t = next_threshold(budget, 0, lo_t, lo_c, 0.0, slope, -1.0, 0, 1, True, lo_t, lo_c, INFINITY, limit,
+                               width_max, base)
     if counted < 0:
         t = min(t, t_max)  # a guess: at most where the budget's keys are known to lie (threshold)
-    # estimate_within may run, once (threshold.allocate_positive)
+    # estimate_within may run once on an open bracket and once on a closed one (threshold)
     cdef bint within = reach > 0.0 and n >= EXTREMES_N
+    cdef bint within_open = within
+    cdef bint narrow
     cdef double narrowed[2]
     for step in range(MAX_REFINE):
         if step == 0 and counted >= 0:  # as threshold.allocate_positive
@@ -3920,12 +3934,23 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             nxt = lo_next
         if nxt >= hi_last:
             nxt = nextafter(hi_last, 0.0)
-        if within and have_lo and hi_t <= reach:
-            # estimates narrow a closed bracket with many keys between (threshold.allocate_positive)
-            within = False
-            if not sampled_repeats(lam) and estimate_within(inv[:n], budget, nxt, step, t2, slope, t, c, streak,
-                                                            lo_t, lo_c, hi_t, hi_c, width_max, base, lo, hi,
-                                                            narrowed):
+        if within and have_lo and hi_t <= reach and (hi_t < INFINITY or within_open):
+            # estimates narrow the bracket above the lower end; stopped short, the exact steps
+            # go on from the end they moved (threshold.allocate_positive)
+            narrow = False
+            if sampled_repeats(lam):
+                within = False
+            else:
+                narrow = estimate_within(inv[:n], budget, nxt, step, t2, slope, t, c, streak, lo_t, lo_c, hi_t, hi_c,
+                                         width_max, base, lo, hi, narrowed)
+                within = hi_t == INFINITY
+                within_open = False
+                if not narrow:
+                    if hi_t < INFINITY and lo_t < narrowed[0] and lo_next <= narrowed[0] < hi_last:
+                        nxt = narrowed[0]
+                    elif hi_t == INFINITY and lo_next <= narrowed[1] < hi_last:
+                        nxt = narrowed[1]
+            if narrow:
                 total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], n, narrowed[0], budget,
                                       narrowed[1], &ties[0], &listed)
                 lo_c = limit if total >= limit else <int64_t>total

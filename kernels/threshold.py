@@ -2044,16 +2044,17 @@ WITHIN_ESTIMATES = 8
 @register_jitable
 def estimate_within(inv, budget, s, step, t2, slope, prev_t, prev_c, streak, lo_t, lo_c, hi_t, hi_c, width, base, lo,
                     hi):
-    """Narrow a bracket ``(lo_t, hi_t]`` that exact counts closed (``lo_c < budget <= hi_c``
-    keys at its ends, more than ``width`` between) with estimate passes over ``inv = 1/lam``,
+    """Narrow a bracket ``(lo_t, hi_t]`` of exact counts (``lo_c < budget <= hi_c`` keys at
+    its ends, more than ``width`` between) with estimate passes over ``inv = 1/lam``,
     a quarter of an exact count each, from the threshold ``s`` that the exact steps would
     have counted next (``step``, ``t2``, ``slope`` and ``streak`` as they have them, and
     ``prev_t``, ``prev_c``, their last count):
-    ``(t_lo, t_hi)`` with fewer than ``budget`` keys at or below ``t_lo``, at least ``budget``
-    at ``t_hi`` and the estimates at most ``width`` keys apart there, for one count and
-    listing; ``(-1, -1)`` where they stop first: an estimate equal to an end's count (a
-    gap between products, or ties, which the exact counts' neighbouring products step
-    over), a threshold outside the estimates' range, or the passes ran out.
+    ``(narrow, t_lo, t_hi)``: the estimates' bracket, its ends widened by
+    :data:`ESTIMATE_MARGIN` (an end they did not move is the caller's, widened); ``narrow``
+    where they put at most ``width`` keys between, for one count and listing; False where
+    they stop first: an estimate equal to an end's count (a gap between products, or ties,
+    which the exact counts' neighbouring products step over), a threshold outside the
+    estimates' range, or the passes ran out. ``hi_t = +inf``: no upper end yet.
 
     Where the keys between lie in the tail of a band (a few machine types with noise: the
     keys of one type at one task count within a fraction of a percent), the secant steps
@@ -2076,7 +2077,7 @@ def estimate_within(inv, budget, s, step, t2, slope, prev_t, prev_c, streak, lo_
             hi_c = c
             streak = min(streak, 0) - 1
         if hi_c - lo_c <= width:
-            return lo_t * (1.0 - ESTIMATE_MARGIN), hi_t * (1.0 + ESTIMATE_MARGIN)
+            return True, lo_t * (1.0 - ESTIMATE_MARGIN), hi_t * (1.0 + ESTIMATE_MARGIN)
         nxt = next_threshold(budget, step + 1 + k, s, c, t2, slope, prev_t, prev_c, streak, True, lo_t, lo_c, hi_t,
                              hi_c, width, base)
         if nxt < 0.0:
@@ -2084,7 +2085,7 @@ def estimate_within(inv, budget, s, step, t2, slope, prev_t, prev_c, streak, lo_
         prev_t = s
         prev_c = c
         s = nxt
-    return -1.0, -1.0
+    return False, lo_t * (1.0 - ESTIMATE_MARGIN), hi_t * (1.0 + ESTIMATE_MARGIN)
 
 
 #: The two thresholds of a paired estimate pass aim this share of the narrow width below and
@@ -2810,6 +2811,16 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
                         return t_lo, below
                     if hi_t < INF:  # the count at t_hi is no longer the upper end
                         counted = (-1, 0.0, 0.0)
+            elif guess > t_lo and under < budget and hi_t == INF:
+                # Refused with fewer keys at or below it than the budget, any guess above t_lo
+                # is the bracket's lower end, its counts the split's marks (fewer tasks than
+                # workers over a few noisy machine types: the steps counted from t_lo again,
+                # up to 10 exact counts to reach the guess's own count).
+                lo_t = guess
+                lo_c = under + marks_to_counts(out)
+                lo_next = guess
+                have_lo = True
+                streak = 1
         elif found == JUMP or found == TIED:
             # From 2**51 tasks no guess of t* goes to the split: from 2**52 a worker may own
             # several keys at a guess, which the split then takes as t*, unchecked (take_at).
@@ -2836,9 +2847,14 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
         else:
             t = t_hi if t_hi < INF else max(t_lo, t)
         t2 = t_lo
+        if have_lo and counted[0] < 0 and not (t > lo_t):  # from a refused guess: the step above it
+            t = next_threshold(budget, 0, lo_t, lo_c, 0.0, slope, -1.0, 0, 1, True, lo_t, lo_c, INF, limit,
+                               width_max, base)
     if counted[0] < 0:
         t = min(t, t_max)  # a guess: at most where the budget's keys are known to lie
-    within = reach > 0.0 and n >= EXTREMES_N  # estimate_within may run, once
+    # estimate_within may run once on an open bracket and once on a closed one
+    within = reach > 0.0 and n >= EXTREMES_N
+    within_open = within
     for step in range(MAX_REFINE):
         if step == 0 and counted[0] >= 0:  # done after the jump, as this count would (t = t_hi, try_buf = ties)
             c, above, below = counted
@@ -2889,17 +2905,31 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
         nxt = max(min(nxt, t_max), lo_next)
         if nxt >= hi_last:
             nxt = nextafter(hi_last, 0.0)
-        if within and have_lo and hi_t <= reach:
-            # Exact counts closed the bracket, but many keys lie between: over times a sample
-            # does not repeat, estimates narrow it first, at a quarter of an exact count a pass
-            # (three machine types with 0.1 % noise, 65,536 workers, a task a worker: the
-            # exact steps crawled along the tail of one type's band of keys, 4 counts).
-            within = False
-            a, b = -1.0, -1.0
-            if not sampled_repeats(lam):
-                a, b = estimate_within(inv[:n], budget, nxt, step, t2, slope, t, c, streak, lo_t, lo_c, hi_t,
-                                       hi_c, width_max, base, lo, hi)
-            if a > 0.0:
+        if within and have_lo and hi_t <= reach and (hi_t < INF or within_open):
+            # Many keys lie above the lower end (and below the upper one, if known): over
+            # times a sample does not repeat, estimates narrow the bracket first, at a quarter
+            # of an exact count a pass (three machine types with 0.1 % noise, 65,536 workers,
+            # a task a worker: the exact steps crawled along the tail of one type's band of
+            # keys, 4 counts). Where they stop short, the exact steps go on from the end they
+            # moved: the lower one inside a closed bracket (the keys between lie in a band
+            # past it), the upper one of an open bracket; the estimates run again once the
+            # exact counts close it (with bounds, a few machine types with noise: 12-16 ->
+            # 7-10 passes).
+            narrow = False
+            a, b = lo_t, hi_t
+            if sampled_repeats(lam):
+                within = False
+            else:
+                narrow, a, b = estimate_within(inv[:n], budget, nxt, step, t2, slope, t, c, streak, lo_t, lo_c, hi_t,
+                                               hi_c, width_max, base, lo, hi)
+                within = hi_t == INF
+                within_open = False
+            if not narrow:
+                if hi_t < INF and lo_t < a and lo_next <= a < hi_last:
+                    nxt = a
+                elif hi_t == INF and lo_next <= b < hi_last:
+                    nxt = b
+            if narrow:
                 total, listed = count_list_into(lam, inv, a, budget, b, out, ties, lo, hi)
                 c_a = limit if total >= limit else int(total)
                 if c_a < budget and select_listed(lam, budget, c_a, b, out, ties, listed, heap, hi):

@@ -260,6 +260,51 @@ def test_passes_are_few_where_a_tie_lies_past_the_keys_of_a_few_other_workers(n,
     assert_compiled_calls_bracket_alike(lam, budget, warm, lo, hi)
 
 
+def _a_few_machine_types(n, k, noise, seed, spread=None, rounding=None, order=None):
+    # k machine types, each worker's time its type's times (1 + noise * a normal draw):
+    # types in [0.5, 2] (or 10**uniform(-spread, spread)), optionally rounded to multiples of
+    # rounding, workers in random order, by type (order="sorted") or by type reversed.
+    rng = np.random.default_rng(seed)
+    types = rng.uniform(0.5, 2.0, k) if spread is None else 10.0 ** rng.uniform(-spread, spread, k)
+    kind = rng.integers(0, k, n)
+    if order is not None:
+        kind = np.sort(kind)[:: 1 if order == "sorted" else -1]
+    lam = types[kind] * (1.0 + noise * rng.standard_normal(n))
+    return lam if rounding is None else np.maximum(np.round(lam / rounding) * rounding, rounding)
+
+
+@pytest.mark.parametrize("seed", [2, 6])
+def test_passes_are_few_when_a_refused_guess_holds_fewer_keys_than_the_budget(seed):
+    # Fewer tasks than workers (1 %), at most one a worker, over four machine types with 10 %
+    # noise, rounded to milliseconds: the sample's next product above the estimates' flat
+    # goes to the split, which refuses it with fewer keys at or below it than the budget.
+    # That is the bracket's lower end; the exact steps counted up from the flat again and
+    # crept to it (10 and 13 passes).
+    n = 4096
+    lam = _a_few_machine_types(n, 4, 0.1, seed, rounding=1e-3)
+    lo, hi = np.zeros(n, np.int64), np.ones(n, np.int64)
+    warm = np.zeros(3)
+    passes = _bench.counting_passes(lam, n // 100, warm, min_tasks=lo, max_tasks=hi)
+    assert sum(passes.values()) <= 7, passes
+    assert_compiled_calls_bracket_alike(lam, n // 100, warm, lo, hi)
+
+
+@pytest.mark.parametrize("n, k, noise, spread, order, budget, bounded", [
+    (16384, 16, 1e-3, 3, "reversed", 4 * 16384, True), (4096, 2, 1e-9, None, "sorted", 1000 * 4096, False)])
+def test_passes_are_few_where_the_estimates_stop_short_of_a_band(n, k, noise, spread, order, budget, bounded):
+    # A few machine types with noise: each type's keys at one task count lie in a narrow
+    # band. The estimates that narrow the exact counts' bracket stopped at a gap before a
+    # band, and what they had found was dropped: the exact steps went over the same ground
+    # (16 and 15 passes). They now go on from the end the estimates moved, and the
+    # estimates run once more when the bracket above them closes.
+    lam = _a_few_machine_types(n, k, noise, 0 if bounded else 7, spread=spread, order=order)
+    lo, hi = (np.ones(n, np.int64), np.full(n, 8, np.int64)) if bounded else (None, None)
+    warm = np.zeros(3)
+    passes = _bench.counting_passes(lam, budget, warm, min_tasks=lo, max_tasks=hi)
+    assert sum(passes.values()) <= 9, passes
+    assert_compiled_calls_bracket_alike(lam, budget, warm, lo, hi)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 3, 4])
 def test_passes_are_few_for_a_few_keys_above_the_minimums(seed):
     # Every worker at its minimum but for a few keys: the keys above the minimums vanish
