@@ -31,9 +31,11 @@ WEIGHTS = {"estimate": 0.25, "estimate with slope": 0.3, "estimate pair": 0.35}
 
 
 def cluster(seed, n=None):
-    """``(lam, budget, min_tasks, max_tasks, description)`` of the ``seed``-th input."""
+    """``(lam, budget, min_tasks, max_tasks, description)`` of the ``seed``-th input (with
+    ``n`` workers, if given, instead of the 4096 or 16,384 drawn)."""
     rng = np.random.default_rng(seed)
-    n = int(rng.choice([4096, 4096, 16384])) if n is None else n
+    drawn = int(rng.choice([4096, 4096, 16384]))
+    n = drawn if n is None else n  # the rest of the input as drawn for its seed
     k = int(rng.choice([1, 2, 2, 3, 4, 5, 8, 16, 64]))
     if rng.random() < 0.5:
         types = 10.0 ** rng.uniform(-3, 3, k)
