@@ -3948,7 +3948,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                 if not narrow:
                     if hi_t < INFINITY and lo_t < narrowed[0] and lo_next <= narrowed[0] < hi_last:
                         nxt = narrowed[0]
-                    elif hi_t == INFINITY and lo_next <= narrowed[1] < hi_last:
+                    elif hi_t == INFINITY and lo_next <= narrowed[1] < hi_last and narrowed[1] <= t_max:
                         nxt = narrowed[1]
             if narrow:
                 total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], n, narrowed[0], budget,

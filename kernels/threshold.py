@@ -2927,7 +2927,7 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
             if not narrow:
                 if hi_t < INF and lo_t < a and lo_next <= a < hi_last:
                     nxt = a
-                elif hi_t == INF and lo_next <= b < hi_last:
+                elif hi_t == INF and lo_next <= b < hi_last and b <= t_max:
                     nxt = b
             if narrow:
                 total, listed = count_list_into(lam, inv, a, budget, b, out, ties, lo, hi)
