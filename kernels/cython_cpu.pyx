@@ -127,13 +127,14 @@ cdef extern from *:
     }
 
     /* threshold.inverse_pass: inv = 1/lam, or 0 where lam > zero_above; returns sum(1/lam)
-       over lam > 0; counts[0..2] += entries not >= 0, zeros, entries < inf; *estimate +=
+       over lam > 0; counts[0..2] += entries not >= 0, zeros, entries < inf; estimate[0] +=
        sum_i trunc(min(s * inv[i], cap)), the estimate pass without bounds at s (cap = budget),
-       which the divisions leave time for; *top = the largest 1/lam, if above it (NaN never). */
+       which the divisions leave time for, estimate[1] the same at s2; *top = the largest
+       1/lam, if above it (NaN never). */
     static double fastata_inverse_scalar(const double *lam, double *inv, ptrdiff_t n,
-                                         int64_t *counts, double s, double cap, double zero_above,
-                                         double *estimate, double *top) {
-        double sum = 0.0, est = 0.0, most = *top;
+                                         int64_t *counts, double s, double s2, double cap,
+                                         double zero_above, double *estimate, double *top) {
+        double sum = 0.0, est = 0.0, est2 = 0.0, most = *top;
         for (ptrdiff_t i = 0; i < n; i++) {
             double x = lam[i], v = 1.0 / (x + 0.0), q;  /* lam = -0.0: +inf (threshold.inverse_pass) */
             inv[i] = x > zero_above ? 0.0 : v;
@@ -143,9 +144,12 @@ cdef extern from *:
             counts[2] += x < HUGE_VAL;
             q = s * inv[i];
             est += trunc(q < cap ? q : cap);
+            q = s2 * inv[i];
+            est2 += trunc(q < cap ? q : cap);
             most = v > most ? v : most;
         }
-        *estimate += est;
+        estimate[0] += est;
+        estimate[1] += est2;
         *top = most;
         return sum;
     }
@@ -378,20 +382,23 @@ cdef extern from *:
     }
 
     /* The SIMD validation passes come in two: with the comparison with zero_above, and
-       without it where it is +inf (most calls: it would cost them 2-6 %). */
+       without it where it is +inf (most calls: it would cost them 2-6 %); and in two again:
+       with the estimate at at2 > 0, and without (most calls: 2-5 %). */
     #define FASTATA_INVERSE_SPECIALISED(body)                                                  \
         if (zero_above < HUGE_VAL)                                                            \
-            return body(lam, inv, n, counts, at, cap, zero_above, estimate, top, 1);          \
-        return body(lam, inv, n, counts, at, cap, zero_above, estimate, top, 0);
+            return at2 > 0.0 ? body(lam, inv, n, counts, at, at2, cap, zero_above, estimate, top, 1, 1) \
+                             : body(lam, inv, n, counts, at, at2, cap, zero_above, estimate, top, 1, 0); \
+        return at2 > 0.0 ? body(lam, inv, n, counts, at, at2, cap, zero_above, estimate, top, 0, 1)     \
+                         : body(lam, inv, n, counts, at, at2, cap, zero_above, estimate, top, 0, 0);
 
     __attribute__((target("avx512f,avx512dq")))
     static inline __attribute__((always_inline)) double
     fastata_inverse_avx512_body(const double *lam, double *inv, ptrdiff_t n, int64_t *counts, double at,
-                                double cap, double zero_above, double *estimate, double *top,
-                                const int zeroing) {
+                                double at2, double cap, double zero_above, double *estimate, double *top,
+                                const int zeroing, const int paired) {
         const __m512d zero = _mm512_setzero_pd(), vat = _mm512_set1_pd(at), vcap = _mm512_set1_pd(cap);
-        const __m512d vabove = _mm512_set1_pd(zero_above);
-        __m512d s = zero, est = zero, most = _mm512_set1_pd(*top);
+        const __m512d vabove = _mm512_set1_pd(zero_above), vat2 = _mm512_set1_pd(at2);
+        __m512d s = zero, est = zero, est2 = zero, most = _mm512_set1_pd(*top);
         __m512i invalid = _mm512_setzero_si512(), zeros = invalid, finite = invalid;
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
@@ -402,31 +409,35 @@ cdef extern from *:
             _mm512_storeu_pd(inv + i, v);
             est = _mm512_add_pd(est, _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vat, v), vcap),
                                                           _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
+            if (paired)
+                est2 = _mm512_add_pd(est2, _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vat2, v), vcap),
+                                                                _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
         }
         counts[0] += _mm512_reduce_add_epi64(invalid);
         counts[1] += _mm512_reduce_add_epi64(zeros);
         counts[2] += _mm512_reduce_add_epi64(finite);
-        *estimate += _mm512_reduce_add_pd(est);
+        estimate[0] += _mm512_reduce_add_pd(est);
+        estimate[1] += _mm512_reduce_add_pd(est2);
         *top = _mm512_reduce_max_pd(most);
-        return _mm512_reduce_add_pd(s) + fastata_inverse_scalar(lam + i, inv + i, n - i, counts, at, cap,
+        return _mm512_reduce_add_pd(s) + fastata_inverse_scalar(lam + i, inv + i, n - i, counts, at, at2, cap,
                                                                 zero_above, estimate, top);
     }
 
     __attribute__((target("avx512f,avx512dq")))
     static double fastata_inverse_avx512(const double *lam, double *inv, ptrdiff_t n,
-                                         int64_t *counts, double at, double cap, double zero_above,
-                                         double *estimate, double *top) {
+                                         int64_t *counts, double at, double at2, double cap,
+                                         double zero_above, double *estimate, double *top) {
         FASTATA_INVERSE_SPECIALISED(fastata_inverse_avx512_body)
     }
 
     __attribute__((target("avx2")))
     static inline __attribute__((always_inline)) double
     fastata_inverse_avx2_body(const double *lam, double *inv, ptrdiff_t n, int64_t *counts, double at,
-                              double cap, double zero_above, double *estimate, double *top,
-                              const int zeroing) {
+                              double at2, double cap, double zero_above, double *estimate, double *top,
+                              const int zeroing, const int paired) {
         const __m256d zero = _mm256_setzero_pd(), vat = _mm256_set1_pd(at), vcap = _mm256_set1_pd(cap);
-        const __m256d vabove = _mm256_set1_pd(zero_above);
-        __m256d s = zero, est = zero, most = _mm256_set1_pd(*top);
+        const __m256d vabove = _mm256_set1_pd(zero_above), vat2 = _mm256_set1_pd(at2);
+        __m256d s = zero, est = zero, est2 = zero, most = _mm256_set1_pd(*top);
         __m256i invalid = _mm256_setzero_si256(), zeros = invalid, finite = invalid;
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
@@ -437,20 +448,24 @@ cdef extern from *:
             _mm256_storeu_pd(inv + i, v);
             est = _mm256_add_pd(est, _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vat, v), vcap),
                                                      _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
+            if (paired)
+                est2 = _mm256_add_pd(est2, _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vat2, v), vcap),
+                                                           _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC));
         }
         counts[0] += fastata_isum4(invalid);
         counts[1] += fastata_isum4(zeros);
         counts[2] += fastata_isum4(finite);
-        *estimate += fastata_sum4(est);
+        estimate[0] += fastata_sum4(est);
+        estimate[1] += fastata_sum4(est2);
         *top = fastata_max4(most, *top);
-        return fastata_sum4(s) + fastata_inverse_scalar(lam + i, inv + i, n - i, counts, at, cap, zero_above,
-                                                        estimate, top);
+        return fastata_sum4(s) + fastata_inverse_scalar(lam + i, inv + i, n - i, counts, at, at2, cap,
+                                                        zero_above, estimate, top);
     }
 
     __attribute__((target("avx2")))
     static double fastata_inverse_avx2(const double *lam, double *inv, ptrdiff_t n,
-                                       int64_t *counts, double at, double cap, double zero_above,
-                                       double *estimate, double *top) {
+                                       int64_t *counts, double at, double at2, double cap,
+                                       double zero_above, double *estimate, double *top) {
         FASTATA_INVERSE_SPECIALISED(fastata_inverse_avx2_body)
     }
 
@@ -1129,21 +1144,22 @@ cdef extern from *:
 
     /* inv = 1/lam and its sum; counts[0..2] = entries not >= 0 (NaN included), zeros,
        entries < inf. */
-    /* *estimate starts at 0; s = 1, cap = 0: no estimate wanted (it stays 0 on valid lam).
-       *top: the largest 1/lam (0 if none is positive). inv is 0 where lam > zero_above. */
+    /* estimate[0..1] (at s and s2) start at 0; s = 1, cap = 0: no estimate wanted (they stay
+       0 on valid lam), nor at s2 = 0. *top: the largest 1/lam (0 if none is positive). inv is
+       0 where lam > zero_above. */
     static double fastata_inverse_at(int level, const double *lam, double *inv, ptrdiff_t n,
-                                     int64_t *counts, double s, double cap, double zero_above,
+                                     int64_t *counts, double s, double s2, double cap, double zero_above,
                                      double *estimate, double *top) {
         counts[0] = counts[1] = counts[2] = 0;
-        *estimate = 0.0;
+        estimate[0] = estimate[1] = 0.0;
         *top = 0.0;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
-            return fastata_inverse_avx512(lam, inv, n, counts, s, cap, zero_above, estimate, top);
+            return fastata_inverse_avx512(lam, inv, n, counts, s, s2, cap, zero_above, estimate, top);
         if (level == FASTATA_AVX2)
-            return fastata_inverse_avx2(lam, inv, n, counts, s, cap, zero_above, estimate, top);
+            return fastata_inverse_avx2(lam, inv, n, counts, s, s2, cap, zero_above, estimate, top);
     #endif
-        return fastata_inverse_scalar(lam, inv, n, counts, s, cap, zero_above, estimate, top);
+        return fastata_inverse_scalar(lam, inv, n, counts, s, s2, cap, zero_above, estimate, top);
     }
 
     static int fastata_samples_ok_at(int level, const int64_t *workers, const double *durations,
@@ -1879,9 +1895,9 @@ cdef extern from *:
                                                   const int64_t *hi, ptrdiff_t n, double s, double s2,
                                                   int64_t budget, double *estimate, double *second,
                                                   double *slope, double *check) {
-        double none = 0.0, top = 0.0, flagged = check[0];
+        double none[2] = {0.0, 0.0}, top = 0.0, flagged = check[0];
         int64_t counts[3] = {0, 0, 0};
-        double sum = fastata_inverse_scalar(lam, inv, n, counts, 1.0, 0.0, HUGE_VAL, &none, &top);
+        double sum = fastata_inverse_scalar(lam, inv, n, counts, 1.0, 0.0, 0.0, HUGE_VAL, none, &top);
         unsigned int state = fastata_flush_tiny();  /* the divisions are done */
         *estimate += fastata_estimate_scalar(inv, lo, hi, n, s, budget, slope, check);  /* + bad bounds */
         if (counts[0] > 0) {  /* an invalid lam: each worker flagged once, for its lam or its bounds */
@@ -2190,8 +2206,8 @@ cdef extern from *:
                                        int64_t* out, Py_ssize_t n, double t,
                                        double cap) noexcept nogil
     double inverse_at "fastata_inverse_at"(int level, const double* lam, double* inv, Py_ssize_t n,
-                                           int64_t* counts, double s, double cap, double zero_above,
-                                           double* estimate, double* top) noexcept nogil
+                                           int64_t* counts, double s, double s2, double cap,
+                                           double zero_above, double* estimate, double* top) noexcept nogil
     Py_ssize_t boundary_at "fastata_boundary_at"(int level, const double* lam, const int64_t* lo,
                                                  const int64_t* maxima, int64_t* out, Py_ssize_t n,
                                                  double hi_t, int64_t budget, int64_t* idx) noexcept nogil
@@ -2329,20 +2345,22 @@ cdef int64_t count_either(const double[::1] lam, const double[::1] inv, double t
 # --- Validation, zeros and the first guess -----------------------------------------------
 
 
-cdef int scan(const double[::1] lam, int64_t budget, double[::1] inv, double s, double zero_above,
-              int64_t* n_zero, int64_t* n_avail, double* inv_sum, double* lam_min,
+cdef int scan(const double[::1] lam, int64_t budget, double[::1] inv, double s, double s2,
+              double zero_above, int64_t* n_zero, int64_t* n_avail, double* inv_sum, double* lam_min,
               double* estimate) noexcept nogil:
     # threshold.scan: one vectorised pass; only a NaN or negative entry, no available worker
-    # or an overflowed 1/lam sends us to the exact pass. *estimate: the estimate at s > 0
-    # taken in the same pass, or -1
+    # or an overflowed 1/lam sends us to the exact pass. estimate[0], estimate[1]: the
+    # estimates at s > 0 and s2 > 0 taken in the same pass, or -1
     cdef int64_t counts[3]
-    cdef double total = 0.0, top = 0.0
+    cdef double total[2]
+    cdef double top = 0.0
     counts[0] = counts[1] = counts[2] = 0
     inv_sum[0] = 0.0
-    estimate[0] = -1.0
+    estimate[0] = estimate[1] = -1.0
     if lam.shape[0] > 0:
         inv_sum[0] = inverse_at(SIMD_LEVEL, &lam[0], &inv[0], lam.shape[0], counts, s if s > 0.0 else 1.0,
-                                <double>budget if s > 0.0 else 0.0, zero_above, &total, &top)
+                                s2 if s > 0.0 else 0.0, <double>budget if s > 0.0 else 0.0, zero_above, total,
+                                &top)
     if counts[0] > 0:
         return scan_exact(lam, budget, n_zero, n_avail, inv_sum, lam_min)
     if counts[1] > 0:
@@ -2360,7 +2378,9 @@ cdef int scan(const double[::1] lam, int64_t budget, double[::1] inv, double s, 
         return STATUS_OK
     lam_min[0] = 1.0 / top  # within an ulp (threshold.scan)
     if s > 0.0:
-        estimate[0] = total
+        estimate[0] = total[0]
+        if s2 > 0.0:
+            estimate[1] = total[1]
     return STATUS_OK
 
 
@@ -3146,12 +3166,14 @@ cdef double PAIR_OWN_REACH = 8.0
 cdef double SPECULATE_SPAN = 2.0
 cdef double SPECULATE_WIDTHS = 12.0
 cdef double SPECULATE_AIM = 0.45
+cdef double UNBOUNDED_AIM = 0.9
 cdef Py_ssize_t SPECULATE_PAIRS_FROM = 32768
+cdef double PAIRED_ERROR = 0.125  # threshold.PAIRED_ERROR
 cdef Py_ssize_t REPEAT_REACH = 8
 
 
 cdef bint speculative_bracket(int64_t budget, double t, double first, double second, int64_t width,
-                              double* bracket) noexcept nogil:
+                              double share, double* bracket) noexcept nogil:
     # threshold.speculative_bracket: (a, b) into bracket[0:2]; False where the line is not trusted
     cdef double spread, reach, near, k, d
     if not (second > first):
@@ -3162,7 +3184,7 @@ cdef bint speculative_bracket(int64_t budget, double t, double first, double sec
     if not (-SPECULATE_SPAN <= reach <= 1.0 + SPECULATE_SPAN and near <= SPECULATE_WIDTHS * width):
         return False
     k = spread / (t * SLOPE_STEP - t)
-    d = SPECULATE_AIM * width
+    d = share * width
     bracket[0] = t + (budget - d - first) / k
     bracket[1] = t + (budget + d - first) / k
     return ESTIMATE_LOW <= bracket[0] < bracket[1] <= ESTIMATE_HIGH
@@ -3183,8 +3205,8 @@ cdef bint allocate_aimed(const double[::1] lam, const double[::1] inv, int64_t b
                         double second, int64_t width, double reach, int64_t[::1] out, int64_t[::1] ties,
                         double[::1] heap, double* bracket, const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.allocate_aimed: the bracket into bracket[0:2], True where it held the budget
-    if not (speculative_bracket(budget, t, first, second, width, bracket) and bracket[1] <= reach) or (
-            sampled_repeats(lam)):
+    if not (speculative_bracket(budget, t, first, second, width, SPECULATE_AIM if lo != NULL else UNBOUNDED_AIM,
+                                bracket) and bracket[1] <= reach) or sampled_repeats(lam):
         return False
     return select_aimed(lam, inv, budget, out, ties, heap, bracket, lo, hi)
 
@@ -3743,7 +3765,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef double est[2]
     cdef int64_t est_c[2]  # the estimates at est[0] and est[1]
     cdef double start, line_t
-    cdef double spare[2]  # what that pass also finds, unused here (est holds the bracket)
+    cdef double spare[3]  # what that pass also finds, unused here (est holds the bracket)
     cdef double guess, total, whole
     cdef Py_ssize_t listed
     cdef bint selected
@@ -3783,7 +3805,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                 return
             # More keys between than the estimates said: the selection's scratch (heap, which
             # holds 1/lam) is overwritten; 1/lam again, and the exact passes take over.
-            inverse_at(SIMD_LEVEL, &lam[0], &heap[0], n, scratch, 1.0, 0.0, INFINITY, &spare[0], &spare[1])
+            inverse_at(SIMD_LEVEL, &lam[0], &heap[0], n, scratch, 1.0, 0.0, 0.0, INFINITY, &spare[0], &spare[2])
             lo_c = base
         elif (found == JUMP or found == TIED) and reach > 0.0:
             plain = 0  # guesses of t*, as threshold.allocate_positive
@@ -3960,7 +3982,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                     return
                 # more keys between than estimated: 1/lam again, and the exact steps start
                 # again from the estimates' lower end (threshold.allocate_positive)
-                inverse_at(SIMD_LEVEL, &lam[0], &heap[0], n, scratch, 1.0, 0.0, INFINITY, &spare[0], &spare[1])
+                inverse_at(SIMD_LEVEL, &lam[0], &heap[0], n, scratch, 1.0, 0.0, 0.0, INFINITY, &spare[0], &spare[2])
                 lo_t = 0.0
                 lo_c = base
                 lo_next = 0.0
@@ -4229,8 +4251,10 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
     cdef double sampled[2]
     cdef double pair[2]
     cdef double check[5]
+    cdef double estimates[2]  # scan's, at t0 and t0_up
     cdef double zero_above = INFINITY, reach = INFINITY  # threshold.reach_of_inverse
     cdef double extremes[2]
+    cdef double t0_up
     cdef bint checked = False, wide = False
     cdef int status
     sampled[0] = sampled[1] = 0.0  # where the validation pass estimates (0: nowhere), the next guess
@@ -4276,8 +4300,17 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
     else:
         if wide:
             reach_of_inverse(extremes[0], budget, lo, t0, &zero_above, &reach)
-        status = scan(lam, budget, heap, t0 if lo == NULL else 0.0, zero_above, &n_zero, &n_avail, &inv_sum,
-                      &lam_min, &first)
+        # cold, from SPECULATE_PAIRS_FROM workers without bounds, the second estimate a few
+        # percent up, as the pass with bounds takes it, where the sample says the first guess
+        # is close (threshold.PAIRED_ERROR)
+        t0_up = 0.0
+        if (lo == NULL and sampled[1] == 0.0 and lam.shape[0] >= SPECULATE_PAIRS_FROM and not sampled_repeats(lam)
+                and sampled_inverse_error(lam) <= PAIRED_ERROR):
+            t0_up = t0 * SLOPE_STEP
+        status = scan(lam, budget, heap, t0 if lo == NULL else 0.0, t0_up, zero_above, &n_zero, &n_avail,
+                      &inv_sum, &lam_min, estimates)
+        first = estimates[0]
+        second = estimates[1]
     if status != STATUS_OK:
         return status  # out untouched: a rejected call changes nothing
     slope = inv_sum if inv_sum < INFINITY else INFINITY
@@ -4300,9 +4333,8 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
             if moving > 0.0:
                 slope = moving
                 if checked:  # the secant to the second estimate, where it is a slope (threshold)
-                    secant = (second - first) / (t * SLOPE_STEP - t)
-                    if moving <= SECANT_TRUST * secant and (secant <= SECANT_TRUST * moving
-                                                            or not sampled_repeats(lam)):
+                    secant = trusted_secant(lam, t, first, second, moving)
+                    if secant > 0.0:
                         slope = secant
                         aim_second = second
             if moving < CAPPED_SHARE * inv_sum and first < budget:
@@ -4347,6 +4379,8 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
         guesses[1] = t0
         guesses[2] = sampled[1] if sampled[1] > 0.0 else (guesses[0] if lo == NULL else 0.0)
         guesses[0] = r_sampled
+        if lo == NULL and second >= 0.0 and trusted_secant(lam, t0, first, second, slope) > 0.0:
+            aim_second = second  # the line through the two estimates aims the first count (threshold)
     # A worker whose maximum holds the whole budget holds it at budget * lam_i: t* lies there at
     # most. Without bounds every worker (threshold.scan); with bounds, those the check found
     # (threshold.allocate_guided).
@@ -4367,6 +4401,16 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
                       lam_min if lo == NULL else 0.0, out, ties, heap, guide, lo, hi)
     guide[2] = guesses[0]
     return STATUS_OK
+
+
+cdef double trusted_secant(const double[::1] lam, double t, double first, double second,
+                           double moving) noexcept nogil:
+    # threshold.trusted_secant: the slope of the line through the validation pass's two
+    # estimates where it is one to aim by, else -1
+    cdef double secant = (second - first) / (t * SLOPE_STEP - t)
+    if moving <= SECANT_TRUST * secant and (secant <= SECANT_TRUST * moving or not sampled_repeats(lam)):
+        return secant
+    return -1.0
 
 
 cdef double whole_budget_threshold(int64_t budget, double whole) noexcept nogil:
@@ -4436,6 +4480,26 @@ cdef void sampled_guesses(double r_sampled, const double* guide, double* sampled
     if not (ESTIMATE_LOW <= sampled[0] <= ESTIMATE_HIGH):
         sampled[0] = r_sampled
         sampled[1] = 0.0
+
+
+cdef double sampled_inverse_error(const double[::1] lam) noexcept nogil:
+    # threshold.sampled_inverse_error
+    cdef Py_ssize_t n = lam.shape[0], i = 0
+    cdef Py_ssize_t stride = n // SAMPLED_RELAXATION if n >= SAMPLED_RELAXATION else 1
+    cdef int64_t m = 0
+    cdef double total = 0.0, squares = 0.0, x, v, mean
+    while i < n:
+        x = lam[i]
+        if 0.0 < x < INFINITY:
+            v = 1.0 / x
+            m += 1
+            total += v
+            squares += v * v
+        i += stride
+    if m < 2 or not (squares < INFINITY):
+        return INFINITY
+    mean = total / m
+    return sqrt(max(squares / m - mean * mean, 0.0) / m) / mean
 
 
 cdef double sampled_relaxation(const double[::1] lam, int64_t budget) noexcept nogil:
@@ -4701,20 +4765,22 @@ def count_into_with(level, const double[::1] lam, const double[::1] inv, double 
 
 
 def inverse_with(level, const double[::1] lam, double[::1] inv, double s=1.0, int64_t budget=0,
-                 double zero_above=INFINITY):
-    """``(sum(1/lam), entries not >= 0, zeros, entries < inf, estimate at s, largest 1/lam)`` as
-    implementation ``level`` computes them (threshold.inverse_pass), with ``1/lam`` written to
-    ``inv`` (0 where ``lam > zero_above``)."""
+                 double zero_above=INFINITY, double s2=0.0):
+    """``(sum(1/lam), entries not >= 0, zeros, entries < inf, estimate at s, estimate at s2,
+    largest 1/lam)`` as implementation ``level`` computes them (threshold.inverse_pass), with
+    ``1/lam`` written to ``inv`` (0 where ``lam > zero_above``)."""
     cdef int code = _level_code(level)
     cdef int64_t counts[3]
-    cdef double total = 0.0, estimate = 0.0, top = 0.0
+    cdef double estimate[2]
+    cdef double total = 0.0, top = 0.0
+    estimate[0] = estimate[1] = 0.0
     counts[0] = counts[1] = counts[2] = 0
     if inv.shape[0] < lam.shape[0]:
         raise ValueError("inverse_with: inv needs len(lam) entries")
     if lam.shape[0] > 0:
-        total = inverse_at(code, &lam[0], &inv[0], lam.shape[0], counts, s, <double>budget, zero_above, &estimate,
-                           &top)
-    return total, counts[0], counts[1], counts[2], estimate, top
+        total = inverse_at(code, &lam[0], &inv[0], lam.shape[0], counts, s, s2, <double>budget, zero_above,
+                           estimate, &top)
+    return total, counts[0], counts[1], counts[2], estimate[0], estimate[1], top
 
 
 def inverse_checking_with(level, const double[::1] lam, double[::1] inv, double s, int64_t budget,

@@ -476,13 +476,14 @@ def count_at(lam, inv, t, budget, limit, reach, extremes, counts, lo, hi):
 
 
 @register_jitable
-def inverse_pass(lam, inv, s, budget, zero_above):
+def inverse_pass(lam, inv, s, s2, budget, zero_above):
     """``inv[i] = 1/lam[i]``, or 0 where ``lam[i] > zero_above`` (:func:`reach_of_inverse`; None:
     nowhere); returns ``(sum of inv over lam > 0, entries not >= 0, zeros,
-    entries < inf, estimate at s, largest inv)``: the estimate of :func:`estimate_into`
-    without bounds, which means something only for valid ``lam`` without zeros (``s = 1``,
-    ``budget = 0``: 0, when no estimate is wanted), and ``1/lam`` of the fastest worker, which
-    bounds ``t*`` without bounds (see :func:`scan`).
+    entries < inf, estimate at s, estimate at s2, largest inv)``: the estimates of
+    :func:`estimate_into` without bounds, which mean something only for valid ``lam`` without
+    zeros (``s = 1``, ``budget = 0``: 0, when no estimate is wanted; ``s2`` None: 0, compiled
+    without it, which numba's loop would take a fifth longer for), and
+    ``1/lam`` of the fastest worker, which bounds ``t*`` without bounds (see :func:`scan`).
 
     Branch-free, so that it vectorises. The sum feeds only the first guess, never a
     result, so the numba backend lets it reassociate (and Cython sums in SIMD lanes). It
@@ -498,6 +499,7 @@ def inverse_pass(lam, inv, s, budget, zero_above):
     n_zero = 0
     n_finite = 0
     estimate = 0.0
+    second = 0.0
     top = order_key(0.0)  # as bits on the CPU: an integer max vectorises, a float max does not
     for i in range(lam.shape[0]):
         v, positive, invalid, zero, finite, k = inverse_terms(lam, i)
@@ -508,8 +510,17 @@ def inverse_pass(lam, inv, s, budget, zero_above):
         n_zero += zero
         n_finite += finite
         estimate += max(min(trunc(s * w), cap), 0.0)
+        second += paired_term(s2, w, cap)
         top = k if k > top else top
-    return total, n_invalid, n_zero, n_finite, estimate, from_order_key(top)
+    return total, n_invalid, n_zero, n_finite, estimate, second, from_order_key(top)
+
+
+@register_jitable
+def paired_term(s2, w, cap):
+    """Worker's term of :func:`inverse_pass`'s estimate at ``s2`` (None: 0, compiled without)."""
+    if s2 is None:
+        return 0.0
+    return max(min(trunc(s2 * w), cap), 0.0)
 
 
 @register_jitable
@@ -541,33 +552,36 @@ def inverse_terms(lam, i):
 
 
 @register_jitable
-def scan(lam, budget, inv, s, zero_above):
+def scan(lam, budget, inv, s, s2, zero_above):
     """Validate ``lam`` in one pass, before anything is written; ``inv[i] = 1/lam[i]`` (0 where
     ``lam[i] > zero_above``, None: nowhere; :func:`inverse_pass`).
 
-    Returns ``(status, n_zero, n_avail, inv_sum, lam_min, estimate)``, the middle three over
+    Returns ``(status, n_zero, n_avail, inv_sum, lam_min, estimate, second)``, the middle three over
     the available workers (``0 < lam < inf``); ``lam_min`` is ``1/max(1/lam)``, within an ulp
     (with zeros 0, and -1 where ``inv_sum`` overflowed: the caller asks :func:`scan_exact`
     for it if it needs it, which a rescale spares, see :func:`allocate_guided`).
     ``estimate``: :func:`estimate_into` without bounds at ``s > 0``,
     taken in the same pass, where the estimate passes may start (no zeros, ``1/lam`` summed
-    without overflow), else -1.
+    without overflow), else -1; ``second``: the same at ``s2 > 0`` too, else -1.
 
     Without bounds, the fastest worker alone holds ``budget`` keys at ``budget * lam_min``:
     ``t*`` is at most that, and past it the count stalls (that worker is at the budget) and
     looks like ties to a secant step; the estimates never look there (:func:`estimate_bracket`).
     """
-    inv_sum, n_invalid, n_zero, n_finite, estimate, top = inverse_pass(lam, inv, s if s > 0.0 else 1.0,
-                                                                       budget if s > 0.0 else 0, zero_above)
+    if s > 0.0 < s2:
+        inv_sum, n_invalid, n_zero, n_finite, estimate, second, top = inverse_pass(lam, inv, s, s2, budget, zero_above)
+    else:
+        inv_sum, n_invalid, n_zero, n_finite, estimate, second, top = inverse_pass(
+            lam, inv, s if s > 0.0 else 1.0, None, budget if s > 0.0 else 0, zero_above)
     if n_invalid > 0:
-        return scan_exact(lam, budget) + (-1.0,)
+        return scan_exact(lam, budget) + (-1.0, -1.0)
     if n_zero > 0:
-        return OK, n_zero, n_finite - n_zero, inv_sum, 0.0, -1.0
+        return OK, n_zero, n_finite - n_zero, inv_sum, 0.0, -1.0, -1.0
     if n_finite == 0:
-        return scan_exact(lam, budget) + (-1.0,)  # no available worker: its status
+        return scan_exact(lam, budget) + (-1.0, -1.0)  # no available worker: its status
     if not (inv_sum < INF):
-        return OK, 0, n_finite, INF, -1.0, -1.0  # 1/lam overflowed: lam_min not known (scan_exact)
-    return OK, 0, n_finite, inv_sum, 1.0 / top, estimate if s > 0.0 else -1.0
+        return OK, 0, n_finite, INF, -1.0, -1.0, -1.0  # 1/lam overflowed: lam_min not known (scan_exact)
+    return OK, 0, n_finite, inv_sum, 1.0 / top, estimate if s > 0.0 else -1.0, second if s > 0.0 < s2 else -1.0
 
 
 @register_jitable
@@ -1800,6 +1814,19 @@ def next_threshold(budget, step, t, c, t2, slope, prev_t, prev_c, streak, have_l
 
 
 @register_jitable
+def trusted_secant(lam, t, first, second, moving):
+    """The slope of the line through the validation pass's two estimates (``first`` at ``t``,
+    ``second`` at ``t * SLOPE_STEP``) where it is one to aim by, else -1: within
+    :data:`SECANT_TRUST` of ``moving`` (the slope of the relaxation: ``sum(1/lam)`` over the
+    workers not at a bound), or steeper without repeated times in a sample (the density of
+    ``lam`` where most workers hold a key or none; with ties a steep secant is a jump)."""
+    secant = (second - first) / (t * SLOPE_STEP - t)
+    if moving <= SECANT_TRUST * secant and (secant <= SECANT_TRUST * moving or not sampled_repeats(lam)):
+        return secant
+    return -1.0
+
+
+@register_jitable
 def estimate_into(inv, s, budget, lo, hi):
     """``sum_i trunc(s * inv_i)``, each term clamped as a count is: an estimate of the keys with
     product ``<= s`` that reads ``1/lam`` (and the bounds) and writes nothing.
@@ -2188,6 +2215,11 @@ SPECULATE_WIDTHS = 12.0
 #: ... and the bracket it aims, this share of the narrow width below and above the budget:
 #: wider than an estimate pair's (:data:`PAIR_AIM`), as no estimate confirms it first.
 SPECULATE_AIM = 0.45
+#: ... and without bounds twice that: the line starts from the sampled relaxation of 64 workers
+#: (with bounds, from :func:`sampled_bounded_guess`'s 1024), farther from ``t*``, and reaches
+#: farther. Cold calls over lognormal, Pareto, uniform and unavailable times, 65,536 and
+#: 131,072 workers, four seeds each: 6 of 80 missed at 0.45 (a pass more), 1 at 0.9.
+UNBOUNDED_AIM = 0.9
 #: From this many workers the count and listing may go where an estimate pair's line aims
 #: (:func:`pair_line_trusted`): the pair pass it saves costs in proportion to the workers,
 #: the wider listing (``2 * SPECULATE_AIM`` against at most ``2 * PAIR_AIM`` narrow widths,
@@ -2198,8 +2230,8 @@ SPECULATE_PAIRS_FROM = 32768
 
 
 @register_jitable
-def speculative_bracket(budget, t, first, second, width):
-    """``(a, b)``: thresholds ``SPECULATE_AIM * width`` keys below and above the budget along
+def speculative_bracket(budget, t, first, second, width, share):
+    """``(a, b)``: thresholds ``share * width`` keys below and above the budget along
     the line through the validation pass's estimates (``first`` at ``t``, ``second`` at ``t *
     SLOPE_STEP``), where that line is close enough to trust; ``(-1, -1)`` elsewhere.
 
@@ -2218,7 +2250,7 @@ def speculative_bracket(budget, t, first, second, width):
     if not (-SPECULATE_SPAN <= reach <= 1.0 + SPECULATE_SPAN and near <= SPECULATE_WIDTHS * width):
         return -1.0, -1.0
     k = spread / (t * SLOPE_STEP - t)
-    d = SPECULATE_AIM * width
+    d = share * width
     a = t + (budget - d - first) / k
     b = t + (budget + d - first) / k
     if not (ESTIMATE_LOW <= a < b <= ESTIMATE_HIGH):
@@ -2243,7 +2275,7 @@ def allocate_aimed(lam, inv, budget, t, first, second, width, reach, out, ties, 
     pass's estimates, and the selection, where that bracket holds the budget
     (:func:`select_aimed`): returns it (``(t_lo, t_lo)`` where the count there is the budget),
     else ``(-1, -1)``, and the estimates run as they would have."""
-    t_lo, t_hi = speculative_bracket(budget, t, first, second, width)
+    t_lo, t_hi = speculative_bracket(budget, t, first, second, width, SPECULATE_AIM if lo is not None else UNBOUNDED_AIM)
     if not (0.0 < t_lo and t_hi <= reach) or sampled_repeats(lam):
         return -1.0, -1.0
     end = select_aimed(lam, inv, budget, t_lo, t_hi, out, ties, heap, lo, hi)
@@ -2737,7 +2769,7 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
                     return t_lo, t_hi
             # More keys between than the estimates said (a bound of many ties right at the
             # margin): the selection's scratch overwrote 1/lam; the exact passes take over.
-            inverse_pass(lam, inv, 1.0, 0, None)
+            inverse_pass(lam, inv, 1.0, None, 0, None)
             lo_c = base
         elif (found == JUMP or found == TIED) and reach > 0.0:
             plain = 0  # ties: every exact count looks for the products next to its threshold
@@ -2937,7 +2969,7 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
                 # More keys between than the estimates said: the selection's scratch
                 # overwrote 1/lam, and the counts at lo_t; the exact steps start again from
                 # the estimates' lower end, below the upper end they had.
-                inverse_pass(lam, inv, 1.0, 0, None)
+                inverse_pass(lam, inv, 1.0, None, 0, None)
                 lo_t = 0.0
                 lo_c = base
                 lo_next = 0.0
@@ -3358,12 +3390,18 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
         lam_min = 0.0
     else:
         zero_above, reach = reach_of_inverse(least, budget, lo, t0) if wide else (INF, INF)
-        # first: the estimate at the first guess, if the validation pass or the bounds check took it
+        # first: the estimate at the first guess, if the validation pass or the bounds check took it;
+        # second: cold, from SPECULATE_PAIRS_FROM workers without bounds, the estimate a few
+        # percent up, as the pass with bounds takes it, where the sample says the first guess
+        # is close (PAIRED_ERROR)
+        paired = (lo is None and t2_sampled == 0.0 and lam.shape[0] >= SPECULATE_PAIRS_FROM and not sampled_repeats(lam)
+                  and sampled_inverse_error(lam) <= PAIRED_ERROR)
+        t0_up = t0 * SLOPE_STEP if paired else 0.0
         if zero_above < INF:
-            status, n_zero, n_avail, inv_sum, lam_min, first = scan(lam, budget, heap, t0, zero_above)
+            status, n_zero, n_avail, inv_sum, lam_min, first, second = scan(lam, budget, heap, t0, t0_up, zero_above)
         else:
-            status, n_zero, n_avail, inv_sum, lam_min, first = scan(lam, budget, heap, t0 if lo is None else 0.0,
-                                                                    None)
+            status, n_zero, n_avail, inv_sum, lam_min, first, second = scan(lam, budget, heap,
+                                                                            t0 if lo is None else 0.0, t0_up, None)
     if status != OK:
         return status, 0.0, 0.0, 0.0, 0  # out untouched: a rejected call changes nothing
     slope = inv_sum if inv_sum < INF else INF
@@ -3394,9 +3432,8 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
                     # most a task a worker and 58,982 tasks over 65,536 lognormal(0, 0.5)
                     # workers, the secant 9497 keys a unit against a slope of 2236 there, the
                     # first pair 20 % short of t* (5 passes -> 2).
-                    secant = (second - first) / (t * SLOPE_STEP - t)
-                    if moving <= SECANT_TRUST * secant and (secant <= SECANT_TRUST * moving
-                                                            or not sampled_repeats(lam)):
+                    secant = trusted_secant(lam, t, first, second, moving)
+                    if secant > 0.0:
                         slope = secant
                         aim_second = second
             if moving < CAPPED_SHARE * inv_sum and first < budget:
@@ -3467,6 +3504,12 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
         t = t0
         t2 = t2_sampled if t2_sampled > 0.0 else (r if lo is None else 0.0)
         r = r_sampled
+        if lo is None and second >= 0.0 and trusted_secant(lam, t, first, second, slope) > 0.0:
+            # The line through the two estimates aims the first count and listing (a miss
+            # costs that pass, and the estimates go on from the exact relaxation as before):
+            # lognormal, Pareto or uniform times at a task a worker, 65,536 to 10**6 of them,
+            # inverse + 3 estimates + count -> inverse + count.
+            aim_second = second
     # A worker whose maximum holds the whole budget has budget keys at or below budget * lam_i,
     # whatever the others hold: t* lies there at most. Without bounds that is every worker
     # (see scan); with bounds, those the check found. Above, that worker's count is flat at
@@ -3895,6 +3938,39 @@ def sampled_guesses(r_sampled, prev_lo, prev_hi, prev_relaxation):
     if ESTIMATE_LOW <= t0 <= ESTIMATE_HIGH:
         return t0, t2
     return r_sampled, 0.0
+
+
+#: From :data:`SPECULATE_PAIRS_FROM` workers, cold and without bounds, the validation pass also
+#: estimates a few percent above the sampled relaxation, for a line to aim the first count by
+#: (:func:`trusted_secant`), where the sample's sum of ``1/lam`` has at most this relative
+#: standard error (:func:`sampled_inverse_error`) and no repeated times. Else the guess is too
+#: far off for that line (the first count it aims misses), and the second estimate would only
+#: cost: 3-7 % of a call at 65,536 workers. The table's lognormal, Pareto, uniform and
+#: unavailable times are at 0.02-0.09, exponential ones at 0.18-0.7, the rest near 1 or above.
+PAIRED_ERROR = 0.125
+
+
+@register_jitable
+def sampled_inverse_error(lam):
+    """The relative standard error of the sum of ``1/lam`` over the sample of
+    :func:`sampled_relaxation`'s available workers; ``inf`` for fewer than two, or where the
+    squares overflow."""
+    n = lam.shape[0]
+    stride = max(n // SAMPLED_RELAXATION, 1)
+    m = 0
+    total = 0.0
+    squares = 0.0
+    for i in range(0, n, stride):
+        x = lam[i]
+        if 0.0 < x < INF:
+            v = 1.0 / x
+            m += 1
+            total += v
+            squares += v * v
+    if m < 2 or not (squares < INF):
+        return INF
+    mean = total / m
+    return math.sqrt(max(squares / m - mean * mean, 0.0) / m) / mean
 
 
 @register_jitable

@@ -119,28 +119,34 @@ def test_an_estimate_lies_between_the_exact_counts_at_the_margins(problem):
 
 
 @njit(cache=False)
-def _numba_inverse_pass(lam, inv, s, budget, zero_above):
-    return threshold.inverse_pass(lam, inv, s, budget, zero_above)
+def _numba_inverse_pass(lam, inv, s, s2, budget, zero_above):
+    return threshold.inverse_pass(lam, inv, s, s2, budget, zero_above)
 
 
 @settings(max_examples=200, deadline=None)
 @given(problem=estimate_problems())
-def test_the_validation_pass_takes_the_first_estimate(problem):
-    # A cold call without bounds estimates at a sampled guess in the pass that computes 1/lam
-    # (free: that pass waits on its divisions). Without zeros it is the estimate pass's sum.
+def test_the_validation_pass_takes_the_first_estimates(problem):
+    # A cold call without bounds estimates at a sampled guess, and from 32,768 workers a few
+    # percent above it too, in the pass that computes 1/lam (free: that pass waits on its
+    # divisions). Without zeros each is the estimate pass's sum; at s2 = 0, none.
     lam, inv, s, budget, _, _ = unpack(problem)
     lam = np.where(lam == 0.0, 1.0, lam)
     inv = 1.0 / lam
     limit = budget + lam.size + 1
+    s2 = s * threshold.SLOPE_STEP
     expected = min(threshold.estimate_into(inv, s, budget, None, None), limit)
-    found = {"python": threshold.inverse_pass(lam, np.empty(lam.size), s, budget, math.inf),
-             "numba": _numba_inverse_pass(lam, np.empty(lam.size), s, budget, math.inf)}
+    expected2 = min(threshold.estimate_into(inv, s2, budget, None, None), limit)
+    found = {"python": threshold.inverse_pass(lam, np.empty(lam.size), s, s2, budget, math.inf),
+             "numba": _numba_inverse_pass(lam, np.empty(lam.size), s, s2, budget, math.inf)}
     cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
     for level in cython_cpu.simd_levels():
-        found["cython " + level] = cython_cpu.inverse_with(level, lam, np.empty(lam.size), s, budget)
-    for name, (total, n_invalid, n_zero, n_finite, estimate, top) in found.items():
+        found["cython " + level] = cython_cpu.inverse_with(level, lam, np.empty(lam.size), s, budget, s2=s2)
+        assert cython_cpu.inverse_with(level, lam, np.empty(lam.size), s, budget)[5] == 0.0, level
+    assert threshold.inverse_pass(lam, np.empty(lam.size), s, 0.0, budget, None)[5] == 0.0
+    for name, (total, n_invalid, n_zero, n_finite, estimate, second, top) in found.items():
         assert (n_invalid, n_zero, n_finite) == (0, 0, int(np.sum(lam < math.inf))), name
         assert min(estimate, limit) == expected, name
+        assert min(second, limit) == expected2, name
         assert top == inv.max(), name  # the fastest worker's 1/lam: t* <= budget / top without bounds
 
 
@@ -160,19 +166,19 @@ def test_the_validation_pass_stores_zero_for_workers_out_of_reach(problem, share
     stored = np.where(lam > zero_above, 0.0, inv)
     limit = budget + lam.size + 1
     expected = min(threshold.estimate_into(inv, s, budget, None, None), limit)
-    whole = threshold.inverse_pass(lam, np.empty(lam.size), s, budget, math.inf)
+    whole = threshold.inverse_pass(lam, np.empty(lam.size), s, 0.0, budget, math.inf)
     found = {}
     written = {"python": np.empty(lam.size), "numba": np.empty(lam.size)}
-    found["python"] = threshold.inverse_pass(lam, written["python"], s, budget, zero_above)
-    found["numba"] = _numba_inverse_pass(lam, written["numba"], s, budget, zero_above)
+    found["python"] = threshold.inverse_pass(lam, written["python"], s, 0.0, budget, zero_above)
+    found["numba"] = _numba_inverse_pass(lam, written["numba"], s, 0.0, budget, zero_above)
     cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
     for level in cython_cpu.simd_levels():
         written["cython " + level] = np.empty(lam.size)
         found["cython " + level] = cython_cpu.inverse_with(level, lam, written["cython " + level], s, budget,
                                                            zero_above)
-    for name, (total, n_invalid, n_zero, n_finite, estimate, top) in found.items():
+    for name, (total, n_invalid, n_zero, n_finite, estimate, _, top) in found.items():
         np.testing.assert_array_equal(written[name], stored, err_msg=name)
-        assert (n_invalid, n_zero, n_finite, top) == whole[1:4] + (whole[5],), name
+        assert (n_invalid, n_zero, n_finite, top) == whole[1:4] + (whole[6],), name
         assert total == pytest.approx(whole[0], rel=1e-12), name  # summed in another order
         assert min(estimate, limit) == expected, name
 
@@ -458,7 +464,7 @@ def test_without_bounds_no_estimate_looks_past_the_fastest_worker(kind):
         n, budget = 32768, 131072
         lam = np.exp(rng.normal(0.0, 20.0, n))
     inv = 1.0 / lam
-    status, n_zero, n_avail, inv_sum, lam_min, _ = threshold.scan(lam, budget, np.empty(n), 0.0, None)
+    status, n_zero, n_avail, inv_sum, lam_min, _, _ = threshold.scan(lam, budget, np.empty(n), 0.0, 0.0, None)
     assert status == 0 and lam_min == pytest.approx(lam.min(), rel=1e-15)
     t_max = budget * lam_min * (1.0 + threshold.COUNT_MARGIN)
     t = threshold.relaxation(lam, budget, n_avail, inv_sum, lam_min)
@@ -685,7 +691,7 @@ def test_the_validation_pass_checks_the_bounds_too(raised, problem, spoil):
     with np.errstate(divide="ignore", invalid="ignore"):
         inv = 1.0 / (lam + 0.0)  # lam = -0.0 is a zero worker: +inf
     with np.errstate(divide="ignore", invalid="ignore"):
-        inv_sum, n_invalid, _, _, _, _ = threshold.inverse_pass(lam, np.empty(lam.size), 1.0, 0, None)
+        inv_sum, n_invalid, _, _, _, _, _ = threshold.inverse_pass(lam, np.empty(lam.size), 1.0, 0.0, 0, None)
         total, moving, n_bad, taken, capacity, room, whole = threshold.estimate_checking_into(inv, s, budget, lo, hi)
         # A worker is flagged once, for its lam or its bounds (estimate_checking_into's rule).
         bad = (lo < 0) | (lo > hi) | (lo > budget) | ((inv == 0.0) & (lo > 0))
@@ -845,7 +851,7 @@ def _numba_allocate_positive(lam, heap, budget, t, slope, first, second, base, o
 
 #: Where the bracket aimed by the validation pass's two estimates lands: ``(t / t*, m)`` for
 #: the first estimate ``budget - d`` at ``t`` and the second ``m * d`` above it at ``t *
-#: SLOPE_STEP`` (``d = SPECULATE_AIM * width``), so that the bracket is ``[t, t * (1 + 2 *
+#: SLOPE_STEP`` (``d = SPECULATE_AIM * width`` with bounds, ``UNBOUNDED_AIM`` without), so that the bracket is ``[t, t * (1 + 2 *
 #: (SLOPE_STEP - 1) / m)]``; ``m = 0``: a flat, no line to aim by.
 AIMS = {
     "around t*": (0.995, 4.0),
@@ -859,24 +865,26 @@ AIMS = {
 
 @pytest.mark.parametrize("aim", list(AIMS))
 @pytest.mark.parametrize("distribution", ["lognormal", "uniform", "paper"])
-def test_a_speculative_bracket_that_misses_costs_a_pass_never_correctness(aim, distribution):
+@pytest.mark.parametrize("bounded", [True, False])
+def test_a_speculative_bracket_that_misses_costs_a_pass_never_correctness(aim, distribution, bounded):
     # After the validation pass the count and listing go straight to the bracket its two
     # estimates aim; that bracket is checked by the exact count and the keys listed, and
     # where it misses, the estimates run as before. Plain Python, numba and every Cython
     # level take the same steps to the same canonical allocation and bracket.
     n, budget = 5000, 20000
     lam = _bench.make_lam(n, seed=2, distribution=distribution)
-    lo, hi = _bench.case_bounds(n, budget, lam)
+    lo, hi = _bench.case_bounds(n, budget, lam) if bounded else (None, None)
     expected = fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend="python")
-    tstar = float(np.max(np.where(expected > lo, expected * lam, 0.0)))
+    tstar = float(np.max(np.where(expected > (lo if bounded else 0), expected * lam, 0.0)))
     width = min((n + 2) // 3, int(2.0 * math.sqrt(n)) + 16)
-    d = threshold.SPECULATE_AIM * width
+    aimed_share = threshold.SPECULATE_AIM if bounded else threshold.UNBOUNDED_AIM
+    d = aimed_share * width
     share, m = AIMS[aim]
     t = tstar * share
     first = budget - d
     second = first + m * d
     slope = m * d / (t * threshold.SLOPE_STEP - t) if m > 0 else float(np.sum(1.0 / lam))
-    base = int(lo.sum())
+    base = int(lo.sum()) if bounded else 0
     found = {}
 
     def run(name, fn):
@@ -896,7 +904,7 @@ def test_a_speculative_bracket_that_misses_costs_a_pass_never_correctness(aim, d
     assert is_canonical(lam, budget, np.array(out), lo, hi)
     for name, other in found.items():
         assert other == found["python"], name
-    aimed = threshold.speculative_bracket(budget, t, first, second, width)
+    aimed = threshold.speculative_bracket(budget, t, first, second, width, aimed_share)
     if aim == "lower end at t*":
         assert aimed[0] == tstar
         if exact_total(lam, tstar, budget, lo, hi) == budget:  # no other key at t*

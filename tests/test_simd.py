@@ -103,7 +103,7 @@ def assert_float_sum(total, counts):
 def test_inverse_pass_counts_bad_zero_and_finite_entries(level, lam):
     lam = np.array(lam, dtype=np.float64)
     inv = np.full(lam.size, -7.0)
-    total, n_invalid, n_zero, n_finite, nothing, top = cython_cpu.inverse_with(level, lam, inv)
+    total, n_invalid, n_zero, n_finite, nothing, none, top = cython_cpu.inverse_with(level, lam, inv)
     assert n_invalid == int(np.sum(~(lam >= 0.0)))
     assert n_zero == int(np.sum(lam == 0.0))
     assert n_finite == int(np.sum(lam < math.inf))

@@ -305,6 +305,35 @@ def test_passes_are_few_where_the_estimates_stop_short_of_a_band(n, k, noise, sp
     assert_compiled_calls_bracket_alike(lam, budget, warm, lo, hi)
 
 
+@pytest.mark.parametrize("distribution, n, budget", [
+    ("lognormal", 65536, 65536), ("pareto", 65536, 262144), ("unavailable", 65536, 6553),
+    ("uniform", 65536, 65536), ("pareto", 32768, 32768)])
+def test_a_cold_call_aims_its_first_count_where_the_sample_is_close(distribution, n, budget):
+    # From 32,768 workers without bounds, where a sample of 1/lam varies little, the
+    # validation pass also estimates a few percent above the sampled guess, and the line
+    # through the two estimates aims the count and listing at once: two passes (the
+    # estimates took three more before).
+    lam = _bench.make_lam(n, distribution=distribution)
+    warm = np.zeros(3)
+    passes = _bench.counting_passes(lam, budget, warm)
+    assert {kind: k for kind, k in passes.items() if k} == {"inverse": 1, "count and listing": 1}
+    assert_compiled_calls_bracket_alike(lam, budget, warm)
+
+
+@pytest.mark.parametrize("distribution, n, budget", [("uniform", 65536, 58982), ("lognormal", 65536, 262144)])
+def test_a_missed_or_untrusted_aim_goes_on_as_before(distribution, n, budget):
+    # uniform(1, 2) at 0.9 tasks a worker: the two estimates straddle t = 2, where the times
+    # near 1 take a second key, and the line they draw aims below t*: its count and listing
+    # miss, and the estimates go on. lognormal at 4 tasks a worker: the line lands too far
+    # from both estimates to be trusted, and no count goes there. Both allocate canonically.
+    lam = _bench.make_lam(n, distribution=distribution)
+    warm = np.zeros(3)
+    passes = _bench.counting_passes(lam, budget, warm)
+    assert passes["count and listing"] == (2 if distribution == "uniform" else 1), passes
+    assert_compiled_calls_bracket_alike(lam, budget, warm)
+    np.testing.assert_array_equal(fa.allocate(lam, budget, backend="python"), fa.allocate(lam, budget))
+
+
 @pytest.mark.parametrize("seed", [0, 1, 3, 4])
 def test_passes_are_few_for_a_few_keys_above_the_minimums(seed):
     # Every worker at its minimum but for a few keys: the keys above the minimums vanish
@@ -389,7 +418,7 @@ def test_wide_ranges_and_far_faster_workers_with_bounds_equal_the_reference(fast
 
 
 #: Pass functions that multiply the stored 1/lam by a threshold: (index of inv, of the thresholds).
-_PRODUCTS = {"inverse_pass": (1, (2,)), "estimate_into": (0, (1,)), "estimate_slope_into": (0, (1,)),
+_PRODUCTS = {"inverse_pass": (1, (2, 3)), "estimate_into": (0, (1,)), "estimate_slope_into": (0, (1,)),
              "estimate_pair_into": (0, (1, 2)), "count_into": (1, (2,)), "count_extremes_into": (1, (2,)),
              "count_list_into": (1, (2,)), "recount_into": (1, (2,))}
 
@@ -410,7 +439,7 @@ def test_no_pass_multiplies_into_the_subnormal_range(monkeypatch, span, n, budge
         def run(*args):
             result = fn(*args)  # inverse_pass writes the inverse it multiplies by
             inv = np.asarray(args[at])[: lam.size]
-            for k in thresholds:
+            for k in (k for k in thresholds if args[k] is not None and args[k] > 0.0):  # None, 0: no estimate
                 p = args[k] * inv[inv > 0.0]
                 tiny.extend(p[p < np.finfo(float).tiny].tolist())
             return result
