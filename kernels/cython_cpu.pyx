@@ -3166,14 +3166,14 @@ cdef double PAIR_OWN_REACH = 8.0
 cdef double SPECULATE_SPAN = 2.0
 cdef double SPECULATE_WIDTHS = 12.0
 cdef double SPECULATE_AIM = 0.45
-cdef double UNBOUNDED_AIM = 0.9
 cdef Py_ssize_t SPECULATE_PAIRS_FROM = 32768
+cdef Py_ssize_t PAIRED_FROM = 262144  # threshold.PAIRED_FROM
 cdef double PAIRED_ERROR = 0.125  # threshold.PAIRED_ERROR
 cdef Py_ssize_t REPEAT_REACH = 8
 
 
 cdef bint speculative_bracket(int64_t budget, double t, double first, double second, int64_t width,
-                              double share, double* bracket) noexcept nogil:
+                              double* bracket) noexcept nogil:
     # threshold.speculative_bracket: (a, b) into bracket[0:2]; False where the line is not trusted
     cdef double spread, reach, near, k, d
     if not (second > first):
@@ -3184,7 +3184,7 @@ cdef bint speculative_bracket(int64_t budget, double t, double first, double sec
     if not (-SPECULATE_SPAN <= reach <= 1.0 + SPECULATE_SPAN and near <= SPECULATE_WIDTHS * width):
         return False
     k = spread / (t * SLOPE_STEP - t)
-    d = share * width
+    d = SPECULATE_AIM * width
     bracket[0] = t + (budget - d - first) / k
     bracket[1] = t + (budget + d - first) / k
     return ESTIMATE_LOW <= bracket[0] < bracket[1] <= ESTIMATE_HIGH
@@ -3205,8 +3205,8 @@ cdef bint allocate_aimed(const double[::1] lam, const double[::1] inv, int64_t b
                         double second, int64_t width, double reach, int64_t[::1] out, int64_t[::1] ties,
                         double[::1] heap, double* bracket, const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.allocate_aimed: the bracket into bracket[0:2], True where it held the budget
-    if not (speculative_bracket(budget, t, first, second, width, SPECULATE_AIM if lo != NULL else UNBOUNDED_AIM,
-                                bracket) and bracket[1] <= reach) or sampled_repeats(lam):
+    if not (speculative_bracket(budget, t, first, second, width, bracket) and bracket[1] <= reach) or (
+            sampled_repeats(lam)):
         return False
     return select_aimed(lam, inv, budget, out, ties, heap, bracket, lo, hi)
 
@@ -4300,11 +4300,11 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
     else:
         if wide:
             reach_of_inverse(extremes[0], budget, lo, t0, &zero_above, &reach)
-        # cold, from SPECULATE_PAIRS_FROM workers without bounds, the second estimate a few
-        # percent up, as the pass with bounds takes it, where the sample says the first guess
-        # is close (threshold.PAIRED_ERROR)
+        # cold, from PAIRED_FROM workers without bounds, the second estimate a few percent up,
+        # as the pass with bounds takes it, where the sample says the first guess is close
+        # (threshold.PAIRED_ERROR)
         t0_up = 0.0
-        if (lo == NULL and sampled[1] == 0.0 and lam.shape[0] >= SPECULATE_PAIRS_FROM and not sampled_repeats(lam)
+        if (lo == NULL and sampled[1] == 0.0 and lam.shape[0] >= PAIRED_FROM and not sampled_repeats(lam)
                 and sampled_inverse_error(lam) <= PAIRED_ERROR):
             t0_up = t0 * SLOPE_STEP
         status = scan(lam, budget, heap, t0 if lo == NULL else 0.0, t0_up, zero_above, &n_zero, &n_avail,

@@ -2215,11 +2215,6 @@ SPECULATE_WIDTHS = 12.0
 #: ... and the bracket it aims, this share of the narrow width below and above the budget:
 #: wider than an estimate pair's (:data:`PAIR_AIM`), as no estimate confirms it first.
 SPECULATE_AIM = 0.45
-#: ... and without bounds twice that: the line starts from the sampled relaxation of 64 workers
-#: (with bounds, from :func:`sampled_bounded_guess`'s 1024), farther from ``t*``, and reaches
-#: farther. Cold calls over lognormal, Pareto, uniform and unavailable times, 65,536 and
-#: 131,072 workers, four seeds each: 6 of 80 missed at 0.45 (a pass more), 1 at 0.9.
-UNBOUNDED_AIM = 0.9
 #: From this many workers the count and listing may go where an estimate pair's line aims
 #: (:func:`pair_line_trusted`): the pair pass it saves costs in proportion to the workers,
 #: the wider listing (``2 * SPECULATE_AIM`` against at most ``2 * PAIR_AIM`` narrow widths,
@@ -2230,8 +2225,8 @@ SPECULATE_PAIRS_FROM = 32768
 
 
 @register_jitable
-def speculative_bracket(budget, t, first, second, width, share):
-    """``(a, b)``: thresholds ``share * width`` keys below and above the budget along
+def speculative_bracket(budget, t, first, second, width):
+    """``(a, b)``: thresholds ``SPECULATE_AIM * width`` keys below and above the budget along
     the line through the validation pass's estimates (``first`` at ``t``, ``second`` at ``t *
     SLOPE_STEP``), where that line is close enough to trust; ``(-1, -1)`` elsewhere.
 
@@ -2250,7 +2245,7 @@ def speculative_bracket(budget, t, first, second, width, share):
     if not (-SPECULATE_SPAN <= reach <= 1.0 + SPECULATE_SPAN and near <= SPECULATE_WIDTHS * width):
         return -1.0, -1.0
     k = spread / (t * SLOPE_STEP - t)
-    d = share * width
+    d = SPECULATE_AIM * width
     a = t + (budget - d - first) / k
     b = t + (budget + d - first) / k
     if not (ESTIMATE_LOW <= a < b <= ESTIMATE_HIGH):
@@ -2275,7 +2270,7 @@ def allocate_aimed(lam, inv, budget, t, first, second, width, reach, out, ties, 
     pass's estimates, and the selection, where that bracket holds the budget
     (:func:`select_aimed`): returns it (``(t_lo, t_lo)`` where the count there is the budget),
     else ``(-1, -1)``, and the estimates run as they would have."""
-    t_lo, t_hi = speculative_bracket(budget, t, first, second, width, SPECULATE_AIM if lo is not None else UNBOUNDED_AIM)
+    t_lo, t_hi = speculative_bracket(budget, t, first, second, width)
     if not (0.0 < t_lo and t_hi <= reach) or sampled_repeats(lam):
         return -1.0, -1.0
     end = select_aimed(lam, inv, budget, t_lo, t_hi, out, ties, heap, lo, hi)
@@ -3391,10 +3386,9 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
     else:
         zero_above, reach = reach_of_inverse(least, budget, lo, t0) if wide else (INF, INF)
         # first: the estimate at the first guess, if the validation pass or the bounds check took it;
-        # second: cold, from SPECULATE_PAIRS_FROM workers without bounds, the estimate a few
-        # percent up, as the pass with bounds takes it, where the sample says the first guess
-        # is close (PAIRED_ERROR)
-        paired = (lo is None and t2_sampled == 0.0 and lam.shape[0] >= SPECULATE_PAIRS_FROM and not sampled_repeats(lam)
+        # second: cold, from PAIRED_FROM workers without bounds, the estimate a few percent up,
+        # as the pass with bounds takes it, where the sample says the first guess is close
+        paired = (lo is None and t2_sampled == 0.0 and lam.shape[0] >= PAIRED_FROM and not sampled_repeats(lam)
                   and sampled_inverse_error(lam) <= PAIRED_ERROR)
         t0_up = t0 * SLOPE_STEP if paired else 0.0
         if zero_above < INF:
@@ -3507,7 +3501,7 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
         if lo is None and second >= 0.0 and trusted_secant(lam, t, first, second, slope) > 0.0:
             # The line through the two estimates aims the first count and listing (a miss
             # costs that pass, and the estimates go on from the exact relaxation as before):
-            # lognormal, Pareto or uniform times at a task a worker, 65,536 to 10**6 of them,
+            # lognormal, Pareto or unavailable times at a task a worker, 10**6 of them,
             # inverse + 3 estimates + count -> inverse + count.
             aim_second = second
     # A worker whose maximum holds the whole budget has budget keys at or below budget * lam_i,
@@ -3940,13 +3934,20 @@ def sampled_guesses(r_sampled, prev_lo, prev_hi, prev_relaxation):
     return r_sampled, 0.0
 
 
-#: From :data:`SPECULATE_PAIRS_FROM` workers, cold and without bounds, the validation pass also
-#: estimates a few percent above the sampled relaxation, for a line to aim the first count by
-#: (:func:`trusted_secant`), where the sample's sum of ``1/lam`` has at most this relative
-#: standard error (:func:`sampled_inverse_error`) and no repeated times. Else the guess is too
-#: far off for that line (the first count it aims misses), and the second estimate would only
-#: cost: 3-7 % of a call at 65,536 workers. The table's lognormal, Pareto, uniform and
-#: unavailable times are at 0.02-0.09, exponential ones at 0.18-0.7, the rest near 1 or above.
+#: From this many workers, cold and without bounds, the validation pass also estimates a few
+#: percent above the sampled relaxation, for a line to aim the first count by
+#: (:func:`trusted_secant`): three estimate passes fewer where it hits, a count pass more where
+#: it misses (the line reaches from a guess a few percent off). A miss costs a call half as
+#: much again, a hit saves 10-30 %: the line's bracket (:data:`SPECULATE_AIM`) missed in 6 of
+#: 80 cold calls over lognormal, Pareto, uniform and unavailable times at 65,536 and 131,072
+#: workers (four seeds each, at 0.1 to 4 tasks a worker), Pareto ones in 9 of 24 from 32,768
+#: workers, and in 1 of 48 at 262,144 (0.9 to 4 tasks a worker).
+PAIRED_FROM = 262144
+#: ... where the sample's sum of ``1/lam`` has at most this relative standard error
+#: (:func:`sampled_inverse_error`) and no repeated times. Else the guess is too far off for
+#: that line, and the second estimate would only cost (3-7 % of a call at 65,536 workers).
+#: The table's lognormal, Pareto, uniform and unavailable times are at 0.02-0.09, exponential
+#: ones at 0.18-0.7, the rest near 1 or above.
 PAIRED_ERROR = 0.125
 
 

@@ -851,7 +851,7 @@ def _numba_allocate_positive(lam, heap, budget, t, slope, first, second, base, o
 
 #: Where the bracket aimed by the validation pass's two estimates lands: ``(t / t*, m)`` for
 #: the first estimate ``budget - d`` at ``t`` and the second ``m * d`` above it at ``t *
-#: SLOPE_STEP`` (``d = SPECULATE_AIM * width`` with bounds, ``UNBOUNDED_AIM`` without), so that the bracket is ``[t, t * (1 + 2 *
+#: SLOPE_STEP`` (``d = SPECULATE_AIM * width``), so that the bracket is ``[t, t * (1 + 2 *
 #: (SLOPE_STEP - 1) / m)]``; ``m = 0``: a flat, no line to aim by.
 AIMS = {
     "around t*": (0.995, 4.0),
@@ -877,8 +877,7 @@ def test_a_speculative_bracket_that_misses_costs_a_pass_never_correctness(aim, d
     expected = fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend="python")
     tstar = float(np.max(np.where(expected > (lo if bounded else 0), expected * lam, 0.0)))
     width = min((n + 2) // 3, int(2.0 * math.sqrt(n)) + 16)
-    aimed_share = threshold.SPECULATE_AIM if bounded else threshold.UNBOUNDED_AIM
-    d = aimed_share * width
+    d = threshold.SPECULATE_AIM * width
     share, m = AIMS[aim]
     t = tstar * share
     first = budget - d
@@ -904,7 +903,7 @@ def test_a_speculative_bracket_that_misses_costs_a_pass_never_correctness(aim, d
     assert is_canonical(lam, budget, np.array(out), lo, hi)
     for name, other in found.items():
         assert other == found["python"], name
-    aimed = threshold.speculative_bracket(budget, t, first, second, width, aimed_share)
+    aimed = threshold.speculative_bracket(budget, t, first, second, width)
     if aim == "lower end at t*":
         assert aimed[0] == tstar
         if exact_total(lam, tstar, budget, lo, hi) == budget:  # no other key at t*

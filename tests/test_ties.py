@@ -306,10 +306,9 @@ def test_passes_are_few_where_the_estimates_stop_short_of_a_band(n, k, noise, sp
 
 
 @pytest.mark.parametrize("distribution, n, budget", [
-    ("lognormal", 65536, 65536), ("pareto", 65536, 262144), ("unavailable", 65536, 6553),
-    ("uniform", 65536, 65536), ("pareto", 32768, 32768)])
+    ("pareto", 262144, 262144), ("pareto", 262144, 1048576), ("lognormal", 10**6, 10**6)])
 def test_a_cold_call_aims_its_first_count_where_the_sample_is_close(distribution, n, budget):
-    # From 32,768 workers without bounds, where a sample of 1/lam varies little, the
+    # From 262,144 workers without bounds, where a sample of 1/lam varies little, the
     # validation pass also estimates a few percent above the sampled guess, and the line
     # through the two estimates aims the count and listing at once: two passes (the
     # estimates took three more before).
@@ -320,18 +319,19 @@ def test_a_cold_call_aims_its_first_count_where_the_sample_is_close(distribution
     assert_compiled_calls_bracket_alike(lam, budget, warm)
 
 
-@pytest.mark.parametrize("distribution, n, budget", [("uniform", 65536, 58982), ("lognormal", 65536, 262144)])
-def test_a_missed_or_untrusted_aim_goes_on_as_before(distribution, n, budget):
-    # uniform(1, 2) at 0.9 tasks a worker: the two estimates straddle t = 2, where the times
-    # near 1 take a second key, and the line they draw aims below t*: its count and listing
-    # miss, and the estimates go on. lognormal at 4 tasks a worker: the line lands too far
-    # from both estimates to be trusted, and no count goes there. Both allocate canonically.
-    lam = _bench.make_lam(n, distribution=distribution)
+@pytest.mark.parametrize("distribution, seed, budget, listings", [
+    ("pareto", 1, 1048576, 2), ("lognormal", 0, 262144, 1), ("exponential", 0, 262144, 1)])
+def test_a_missed_or_untrusted_aim_goes_on_as_before(distribution, seed, budget, listings):
+    # Pareto times at 4 tasks a worker: the line aims short of t*, its count and listing miss,
+    # and the estimates go on (a count pass more). Lognormal at a task a worker: the line lands
+    # too far from both estimates to be trusted; exponential: a sample of 1/lam too spread for
+    # the second estimate. No count goes there; all allocate canonically.
+    n = 262144
+    lam = _bench.make_lam(n, seed, distribution)
     warm = np.zeros(3)
     passes = _bench.counting_passes(lam, budget, warm)
-    assert passes["count and listing"] == (2 if distribution == "uniform" else 1), passes
+    assert passes["count and listing"] == listings and passes["estimate"] >= 2, passes
     assert_compiled_calls_bracket_alike(lam, budget, warm)
-    np.testing.assert_array_equal(fa.allocate(lam, budget, backend="python"), fa.allocate(lam, budget))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 3, 4])
