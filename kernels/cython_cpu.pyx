@@ -4482,42 +4482,48 @@ cdef void sampled_guesses(double r_sampled, const double* guide, double* sampled
         sampled[1] = 0.0
 
 
-cdef double sampled_inverse_error(const double[::1] lam) noexcept nogil:
-    # threshold.sampled_inverse_error
+cdef void sampled_inverses(const double[::1] lam, int64_t* counted, double* sums) noexcept nogil:
+    # threshold.sampled_inverses: counted[0:2] = workers sampled, available ones; sums[0:2] =
+    # the sum of their 1/lam, of its squares
     cdef Py_ssize_t n = lam.shape[0], i = 0
     cdef Py_ssize_t stride = n // SAMPLED_RELAXATION if n >= SAMPLED_RELAXATION else 1
-    cdef int64_t m = 0
-    cdef double total = 0.0, squares = 0.0, x, v, mean
+    cdef double x, v
+    counted[0] = counted[1] = 0
+    sums[0] = sums[1] = 0.0
     while i < n:
         x = lam[i]
+        counted[0] += 1
         if 0.0 < x < INFINITY:
             v = 1.0 / x
-            m += 1
-            total += v
-            squares += v * v
+            counted[1] += 1
+            sums[0] += v
+            sums[1] += v * v
         i += stride
-    if m < 2 or not (squares < INFINITY):
+
+
+cdef double sampled_inverse_error(const double[::1] lam) noexcept nogil:
+    # threshold.sampled_inverse_error
+    cdef int64_t counted[2]
+    cdef double sums[2]
+    cdef double mean
+    sampled_inverses(lam, counted, sums)
+    if counted[1] < 2 or not (sums[1] < INFINITY):
         return INFINITY
-    mean = total / m
-    return sqrt(max(squares / m - mean * mean, 0.0) / m) / mean
+    mean = sums[0] / counted[1]
+    return sqrt(max(sums[1] / counted[1] - mean * mean, 0.0) / counted[1]) / mean
 
 
 cdef double sampled_relaxation(const double[::1] lam, int64_t budget) noexcept nogil:
     # threshold.sampled_relaxation
-    cdef Py_ssize_t n = lam.shape[0], i = 0
-    cdef Py_ssize_t stride = n // SAMPLED_RELAXATION if n >= SAMPLED_RELAXATION else 1
-    cdef int64_t sampled = 0, available = 0
-    cdef double inv_sum = 0.0, x, t
-    while i < n:
-        x = lam[i]
-        sampled += 1
-        if 0.0 < x < INFINITY:
-            available += 1
-            inv_sum += 1.0 / x
-        i += stride
+    cdef Py_ssize_t n = lam.shape[0]
+    cdef int64_t counted[2]
+    cdef double sums[2]
+    cdef double inv_sum, t
+    sampled_inverses(lam, counted, sums)
+    inv_sum = sums[0]
     if not (0.0 < inv_sum < INFINITY):
         return 0.0
-    t = (budget * (<double>sampled / n) + 0.5 * available) / inv_sum
+    t = (budget * (<double>counted[0] / n) + 0.5 * counted[1]) / inv_sum
     return t if ESTIMATE_LOW <= t <= ESTIMATE_HIGH else 0.0
 
 
