@@ -4483,16 +4483,17 @@ cdef void sampled_guesses(double r_sampled, const double* guide, double* sampled
 
 
 cdef void sampled_inverses(const double[::1] lam, int64_t* counted, double* sums) noexcept nogil:
-    # threshold.sampled_inverses: counted[0:2] = workers sampled, available ones; sums[0:2] =
-    # the sum of their 1/lam, of its squares
+    # threshold.sampled_inverses: counted[0:3] = workers sampled, available ones, zeros;
+    # sums[0:2] = the sum of the available ones' 1/lam, of its squares
     cdef Py_ssize_t n = lam.shape[0], i = 0
     cdef Py_ssize_t stride = n // SAMPLED_RELAXATION if n >= SAMPLED_RELAXATION else 1
     cdef double x, v
-    counted[0] = counted[1] = 0
+    counted[0] = counted[1] = counted[2] = 0
     sums[0] = sums[1] = 0.0
     while i < n:
         x = lam[i]
         counted[0] += 1
+        counted[2] += x == 0.0
         if 0.0 < x < INFINITY:
             v = 1.0 / x
             counted[1] += 1
@@ -4503,11 +4504,11 @@ cdef void sampled_inverses(const double[::1] lam, int64_t* counted, double* sums
 
 cdef double sampled_inverse_error(const double[::1] lam) noexcept nogil:
     # threshold.sampled_inverse_error
-    cdef int64_t counted[2]
+    cdef int64_t counted[3]
     cdef double sums[2]
     cdef double mean
     sampled_inverses(lam, counted, sums)
-    if counted[1] < 2 or not (sums[1] < INFINITY):
+    if counted[1] < 2 or counted[2] > 0 or not (sums[1] < INFINITY):
         return INFINITY
     mean = sums[0] / counted[1]
     return sqrt(max(sums[1] / counted[1] - mean * mean, 0.0) / counted[1]) / mean
@@ -4516,7 +4517,7 @@ cdef double sampled_inverse_error(const double[::1] lam) noexcept nogil:
 cdef double sampled_relaxation(const double[::1] lam, int64_t budget) noexcept nogil:
     # threshold.sampled_relaxation
     cdef Py_ssize_t n = lam.shape[0]
-    cdef int64_t counted[2]
+    cdef int64_t counted[3]
     cdef double sums[2]
     cdef double inv_sum, t
     sampled_inverses(lam, counted, sums)

@@ -3954,31 +3954,34 @@ PAIRED_ERROR = 0.125
 @register_jitable
 def sampled_inverses(lam):
     """Over every ``n // SAMPLED_RELAXATION``-th worker: ``(workers sampled, available ones,
-    sum of their 1/lam, sum of its squares)``."""
+    zeros, sum of the available ones' 1/lam, sum of its squares)``."""
     n = lam.shape[0]
     stride = max(n // SAMPLED_RELAXATION, 1)
     sampled = 0
     available = 0
+    zeros = 0
     total = 0.0
     squares = 0.0
     for i in range(0, n, stride):
         x = lam[i]
         sampled += 1
+        zeros += x == 0.0
         if 0.0 < x < INF:
             v = 1.0 / x
             available += 1
             total += v
             squares += v * v
-    return sampled, available, total, squares
+    return sampled, available, zeros, total, squares
 
 
 @register_jitable
 def sampled_inverse_error(lam):
     """The relative standard error of the sum of ``1/lam`` over the sample of
-    :func:`sampled_relaxation`'s available workers; ``inf`` for fewer than two, or where the
-    squares overflow."""
-    _, m, total, squares = sampled_inverses(lam)
-    if m < 2 or not (squares < INF):
+    :func:`sampled_relaxation`'s available workers; ``inf`` for fewer than two, where the
+    squares overflow, or where a sampled worker has ``lam = 0`` (without bounds the zeros
+    take every task, and no estimate is read)."""
+    _, m, zeros, total, squares = sampled_inverses(lam)
+    if m < 2 or zeros > 0 or not (squares < INF):
         return INF
     mean = total / m
     return math.sqrt(max(squares / m - mean * mean, 0.0) / m) / mean
@@ -3992,7 +3995,7 @@ def sampled_relaxation(lam, budget):
     there comes free with the validation pass; the exact relaxation is the next guess, so a
     poor sample (skewed ``lam``) costs nothing."""
     n = lam.shape[0]
-    sampled, available, inv_sum, _ = sampled_inverses(lam)
+    sampled, available, _, inv_sum, _ = sampled_inverses(lam)
     if not (0.0 < inv_sum < INF):
         return 0.0
     t = (budget * (sampled / n) + 0.5 * available) / inv_sum

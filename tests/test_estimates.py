@@ -207,6 +207,19 @@ def test_a_cold_call_guesses_from_a_sample():
     assert threshold.sampled_relaxation(np.full(300, 1e-320), 300) == 0.0  # 1/lam overflows
 
 
+def test_the_sample_pairs_the_first_estimate_only_where_it_is_read():
+    # The second estimate of a cold call without bounds (threshold.PAIRED_ERROR) is taken
+    # where the sample's sum of 1/lam varies little, and never where a sampled worker has
+    # lam = 0: without bounds the zeros take every task and no estimate is read.
+    lam = _bench.make_lam(4096, distribution="lognormal")
+    error = threshold.sampled_inverse_error(lam)
+    assert 0.0 < error <= threshold.PAIRED_ERROR
+    assert threshold.sampled_inverse_error(_bench.make_lam(4096, distribution="paper")) > threshold.PAIRED_ERROR
+    lam[0] = 0.0  # one sampled worker idle, the other 63 as before
+    assert threshold.sampled_inverse_error(lam) == math.inf
+    assert threshold.sampled_inverse_error(np.full(4096, math.inf)) == math.inf  # none available
+
+
 _numba_estimate_slope = in_numba(threshold.estimate_slope_into)
 
 
