@@ -3244,6 +3244,8 @@ cdef bint pair_line_trusted(int64_t budget, double s, int64_t c, double s2, int6
         return False
     if not (gap <= SPECULATE_SPAN * fabs(<double>rise) and gap <= SPECULATE_WIDTHS * width):
         return False
+    if not gap <= PAIR_OWN_REACH * <double>(c2 - c):  # the budget many pairs' keys away
+        return False
     if last_s < near_s:
         p_s, p_c, q_s, q_c = last_s, last_c, near_s, near_c
     else:
@@ -3472,7 +3474,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
     cdef double local, aim, last_s, near_s, line_s, a_s, b_s, p, share
     cdef double totals[2]
     cdef double pair[2]
-    cdef bint have_lo = False, flat = False, paired, alone, consulted = False, empty = False
+    cdef bint have_lo = False, flat = False, paired, alone, consulted = False, empty = False, same_pass
     cdef bint placed = False
     cdef int streak = 0, step, k
     cdef int64_t terms = min(budget, ESTIMATE_TERMS_CAP)  # threshold.ESTIMATE_TERMS_CAP
@@ -3522,15 +3524,18 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                     flat = sampled_repeats(lam)
             # with bounds, a first estimate with no key above the minimums (threshold)
             empty = step == 0 and lo != NULL and c == base and not have_lo
+            same_pass = k == 1 and (c < budget) == (prev_c < budget)  # one step of the streak (threshold)
             if c < budget:
                 lo_s = s
                 lo_c = c
                 have_lo = True
-                streak = (streak if streak > 0 else 0) + 1
+                if not same_pass:
+                    streak = (streak if streak > 0 else 0) + 1
             else:
                 hi_s = s
                 hi_c = c
-                streak = (streak if streak < 0 else 0) - 1
+                if not same_pass:
+                    streak = (streak if streak < 0 else 0) - 1
             if hi_c - lo_c <= width:
                 return found_bracket(bracket, ends, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN),
                                      lo_c, hi_c, NARROW)
@@ -3559,7 +3564,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                                                                       share >= 0.5 * <double>(hi_c - lo_c)):
                 return found_bracket(bracket, ends, lo_s * (1.0 - ESTIMATE_MARGIN), p, lo_c, hi_c, TIED)
         s2 = -1.0
-        if lo != NULL and not (step == 0 and lo_s < t2 < hi_s):  # as threshold: pairs with bounds only
+        if (lo != NULL or n >= PAIRED_FROM and last_s >= 0.0) and not (step == 0 and lo_s < t2 < hi_s):  # threshold
             near_s = s
             near_c = c
             if paired and llabs(prev_c - budget) < llabs(c - budget):

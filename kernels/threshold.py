@@ -1969,15 +1969,19 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
             # (the sampled guess, a relaxation, sits below the keys of times close together
             # at a task a worker or less). Not a flat, but the sample may place a pair.
             empty = step == 0 and lo is not None and c == base and not have_lo
+            # A pass is one step of the streak: a pair on one side of the budget is not two
+            # (two pairs below it read as four steps in a row, and the next halved a bracket
+            # 2x wide instead of stepping along the pair's line).
+            same_pass = k == 1 and (c < budget) == (prev_c < budget)
             if c < budget:
                 lo_s = s
                 lo_c = c
                 have_lo = True
-                streak = max(streak, 0) + 1
+                streak = streak if same_pass else max(streak, 0) + 1
             else:
                 hi_s = s
                 hi_c = c
-                streak = min(streak, 0) - 1
+                streak = streak if same_pass else min(streak, 0) - 1
             if hi_c - lo_c <= width:
                 return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), NARROW, lo_c, hi_c
             if flat:
@@ -2013,8 +2017,12 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
         nxt = -1.0
         # With bounds, the next pass estimates at a pair of thresholds (a pass reads three arrays
         # there, and a second threshold costs it a quarter more, nothing from 10**6 workers;
-        # without, it would double it). The caller's second guess goes first.
-        if lo is not None and not (step == 0 and lo_s < t2 < hi_s):
+        # without, it would double it). Without bounds too from PAIRED_FROM workers, where
+        # 1/lam has left the cache and a pass waits on memory, once a secant can aim the
+        # pair: the relaxation's slope alone aimed one at 14 and 48 times the budget by a
+        # band of one machine type's keys. The caller's second guess goes first.
+        pairs = lo is not None or inv.shape[0] >= PAIRED_FROM and last_s >= 0.0
+        if pairs and not (step == 0 and lo_s < t2 < hi_s):
             near_s = s  # the pass's estimate nearest the budget
             near_c = c
             if paired and abs(prev_c - budget) < abs(c - budget):
@@ -2304,9 +2312,9 @@ def pair_line_trusted(budget, s, c, s2, c2, last_s, last_c, near_s, near_c, widt
     pair (``c`` keys at ``s``, ``c2`` at ``s2 > s``), is close enough to trust for the count and
     listing: its secant from the previous pass (``last_c`` at ``last_s``) to the pair's
     estimate nearer the budget (``near_c`` at ``near_s``) reaches the budget within
-    :data:`SPECULATE_SPAN` times its own rise and :data:`SPECULATE_WIDTHS` narrow widths, and
-    the pair's own secant agrees with it within :data:`SECANT_TRUST` (in ``log t`` where the
-    line is, :func:`log_like`).
+    :data:`SPECULATE_SPAN` times its own rise, :data:`SPECULATE_WIDTHS` narrow widths and
+    :data:`PAIR_OWN_REACH` times the keys between the pair, and the pair's own secant agrees
+    with it within :data:`SECANT_TRUST` (in ``log t`` where the line is, :func:`log_like`).
 
     The conditions of :func:`speculative_bracket` for the validation pass's two estimates,
     where the pair's own secant is the check on the line: over the bounded table and shapes
@@ -2321,6 +2329,13 @@ def pair_line_trusted(budget, s, c, s2, c2, last_s, last_c, near_s, near_c, widt
     if not (last_s >= 0.0 and rise != 0 and c2 > c):
         return False
     if not (gap <= SPECULATE_SPAN * abs(rise) and gap <= SPECULATE_WIDTHS * width):
+        return False
+    if not float(gap) <= PAIR_OWN_REACH * float(c2 - c):
+        # Nor where the budget lies many times the pair's own keys away: the check of the
+        # line's slope sees too little of the curve between. Over the table's inputs at
+        # 65,536 and 262,144 workers and 120 cluster-shaped ones at 262,144, with and without
+        # bounds, the lines within 8 times held the budget 26 times in 27, those farther 5
+        # in 10 (exponential times at 0.1 tasks a worker: 16 times, aimed short).
         return False
     p_s, p_c, q_s, q_c = (last_s, last_c, near_s, near_c) if last_s < near_s else (near_s, near_c, last_s, last_c)
     if log_like(p_s, p_c - base, q_s, q_c - base):
@@ -3941,7 +3956,8 @@ def sampled_guesses(r_sampled, prev_lo, prev_hi, prev_relaxation):
 #: much again, a hit saves 10-30 %: the line's bracket (:data:`SPECULATE_AIM`) missed in 6 of
 #: 80 cold calls over lognormal, Pareto, uniform and unavailable times at 65,536 and 131,072
 #: workers (four seeds each, at 0.1 to 4 tasks a worker), Pareto ones in 9 of 24 from 32,768
-#: workers, and in 1 of 48 at 262,144 (0.9 to 4 tasks a worker).
+#: workers, and in 1 of 48 at 262,144 (0.9 to 4 tasks a worker). From as many workers, the
+#: estimate passes without bounds estimate at pairs of thresholds (:func:`estimate_bracket`).
 PAIRED_FROM = 262144
 #: ... where the sample's sum of ``1/lam`` has at most this relative standard error
 #: (:func:`sampled_inverse_error`) and no repeated times. Else the guess is too far off for
