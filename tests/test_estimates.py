@@ -961,9 +961,9 @@ def test_a_trusted_pair_line_that_misses_costs_a_pass_never_correctness(monkeypa
     # the budget above their bracket); the estimates go on, and the next one holds. The
     # answer is canonical and the same in every implementation (numba and every Cython
     # level: CUDA's one-thread path compiles this same code, which the simulator would take
-    # minutes over at this size). (Until an aimed line had to lie within PAIR_OWN_REACH
-    # pairs' keys of the budget, 2 plus log-normal times at 32,768 workers with bounds
-    # missed as well; such aims now hold there.)
+    # minutes over at this size). (2 plus log-normal times at 32,768 workers with bounds
+    # missed as well, until an aimed line had to reach the budget within PAIR_OWN_REACH
+    # times the pair's keys: theirs does not, and is not taken.)
     n, budget = threshold.PAIRED_FROM, 26214
     lam = _bench.make_lam(n, 0, "close")
     lo = hi = None
