@@ -21,6 +21,7 @@ MAX_BUDGET = 2**53
 
 _REAL_KINDS = "fiu"
 _FLOAT64 = np.dtype(np.float64)
+_NDARRAY = np.ndarray  # a module global: one lookup on the hot path
 
 
 def _describe(value):
@@ -229,23 +230,39 @@ def _min_above_budget(array):
             raise ValueError(f"min_tasks must sum to at most budget (at most 2**53); got {int(v)} {where}")
 
 
-def out_array(value, shape, name="out", **reads):
+def out_array(value, shape, name="out", lam=None, min_tasks=None, max_tasks=None, lam_name="lam"):
     """Check a caller-provided output: a writeable C-contiguous int64 array of ``shape``, sharing
-    no memory with the arrays the call reads (``reads``: ``name=value``; values that are no
-    array pass), which the kernel would overwrite while it still reads them."""
-    if not isinstance(value, np.ndarray):
+    no memory with the arrays the call reads (``lam``, the bounds; values that are no array
+    pass), which the kernel would overwrite while it still reads them. (On the hot path of
+    every call given ``out``: the cheap tests first, and no overlap test between two arrays
+    that each own their memory, which cannot overlap.)"""
+    if not (type(value) is _NDARRAY or isinstance(value, np.ndarray)):
         raise TypeError(f"{name} must be a numpy array of int64; got {_describe(value)}")
-    if value.dtype != np.int64:
+    if value.dtype is not _INT64 and value.dtype != _INT64:
         raise TypeError(f"{name} must have dtype int64; got dtype {value.dtype}")
     if value.shape != shape:
         raise ValueError(f"{name} must have shape {shape}; got shape {value.shape}")
-    if not (value.flags.c_contiguous and value.flags.writeable):
+    flags = value.flags
+    if not (flags.c_contiguous and flags.writeable):
         raise ValueError(f"{name} must be C-contiguous and writeable; got a view that is not")
-    for read, array in reads.items():
-        if isinstance(array, np.ndarray) and np.shares_memory(value, array):
+    if lam is None and min_tasks is None and max_tasks is None:
+        return value
+    owned = flags.owndata
+    for read, array in ((lam_name, lam), ("min_tasks", min_tasks), ("max_tasks", max_tasks)):
+        if array is not None and _overlaps(value, owned, array):
             raise ValueError(f"{name} must not share memory with {read}: the allocation is written while {read} is "
                              f"read; got an {name} that overlaps {read} (pass a separate array, or a copy of {read})")
     return value
+
+
+def _overlaps(value, owned, array):
+    """Whether the array ``value`` (``owned``: it owns its memory) shares memory with ``array``
+    (anything: only an array can)."""
+    if not (type(array) is _NDARRAY or isinstance(array, np.ndarray)):
+        return False
+    if owned and array is not value and array.flags.owndata:
+        return False
+    return np.shares_memory(value, array)
 
 
 def allocation(value, n, name="a"):

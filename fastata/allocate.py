@@ -195,7 +195,7 @@ def allocate_batch(lam2d, budgets, *, min_tasks=None, max_tasks=None, backend="a
     budgets = _validate.budgets(budgets, m)
     low, high = _validate.task_bounds(min_tasks, max_tasks, lam2d)
     out = np.empty((m, n), dtype=np.int64) if out is None else _validate.out_array(
-        out, (m, n), lam2d=lam2d, min_tasks=min_tasks, max_tasks=max_tasks)
+        out, (m, n), lam=lam2d, min_tasks=min_tasks, max_tasks=max_tasks, lam_name="lam2d")
     ties, heap = _batch_scratch(m, n)
     status = np.zeros(m, dtype=np.int64)
     if low is None:

@@ -68,6 +68,10 @@ def test_an_out_that_shares_memory_with_an_input_is_refused_and_left_untouched(b
     with pytest.raises(ValueError, match=r"out must not share memory with lam"):
         fa.allocate(buf.view(np.float64), 7, out=buf, backend=backend)
     assert np.array_equal(buf.view(np.float64), lam)
+    owner = lam.copy().view(np.int64).copy()  # an out that owns its memory, lam a view of it
+    with pytest.raises(ValueError, match=r"out must not share memory with lam"):
+        fa.allocate(owner.view(np.float64), 7, out=owner, backend=backend)
+    assert np.array_equal(owner.view(np.float64), lam)
     lam2d = np.array([[1.0, 2.0], [3.0, 4.0]])
     with pytest.raises(ValueError, match=r"out must not share memory with lam2d"):
         fa.allocate_batch(lam2d, 3, out=lam2d.view(np.int64), backend=backend)
