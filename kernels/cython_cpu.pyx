@@ -3208,30 +3208,58 @@ cdef bint allocate_aimed(const double[::1] lam, const double[::1] inv, int64_t b
     if not (speculative_bracket(budget, t, first, second, width, bracket) and bracket[1] <= reach) or (
             sampled_repeats(lam)):
         return False
-    return select_aimed(lam, inv, budget, out, ties, heap, bracket, lo, hi)
+    return select_aimed(lam, inv, budget, out, ties, heap, bracket, lo, hi, NULL)
 
 
 cdef bint select_aimed(const double[::1] lam, const double[::1] inv, int64_t budget, int64_t[::1] out,
                        int64_t[::1] ties, double[::1] heap, double* bracket, const int64_t* lo,
-                       const int64_t* hi) noexcept nogil:
+                       const int64_t* hi, int64_t* counted) noexcept nogil:
     # threshold.select_aimed at the bracket in bracket[0:2]: True where it held the budget
-    # (bracket[1] = bracket[0] where the count there was the budget)
+    # (bracket[1] = bracket[0] where the count there was the budget); counted (or NULL): the
+    # exact counts at bracket[0] and bracket[1] (-1: not known), as select_aimed_counted
     cdef Py_ssize_t listed
     cdef double total
     cdef int64_t lo_c, between
     total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0], bracket[0], budget,
                           bracket[1], &ties[0], &listed)
+    lo_c = <int64_t>total
+    if counted != NULL:
+        counted[0] = lo_c
+        counted[1] = -1
     if total == budget:  # the prefix is the allocation
         bracket[1] = bracket[0]
         return True
     if not (total < budget):
         return False
-    lo_c = <int64_t>total
     between = listed_keys(lam, budget, bracket[1], out, ties, listed, hi)
+    if counted != NULL:
+        counted[1] = lo_c + between
     if not (budget - lo_c <= between <= heap.shape[0] // 3):  # select_listed's room
         return False
     select_listed(lam, budget, lo_c, bracket[1], out, ties, listed, heap, hi)
     return True
+
+
+cdef double REAIM_WIDTHS = 2.0  # threshold.REAIM_WIDTHS
+
+
+cdef void reaimed_bracket(int64_t budget, double lo_s, int64_t lo_c, double hi_s, int64_t hi_c, int64_t width,
+                          int64_t base, double* bracket) noexcept nogil:
+    # threshold.reaimed_bracket, into bracket[0:2]
+    cdef double d = SPECULATE_AIM * width, a, b, k
+    if log_like(lo_s, <double>(lo_c - base), hi_s, <double>(hi_c - base)):
+        a = log_between(lo_s, <double>lo_c, hi_s, <double>hi_c, budget - d)
+        b = log_between(lo_s, <double>lo_c, hi_s, <double>hi_c, budget + d)
+    else:
+        k = (hi_c - lo_c) / (hi_s - lo_s)
+        a = lo_s + (budget - d - lo_c) / k
+        b = lo_s + (budget + d - lo_c) / k
+    if not (a > lo_s) or <double>(budget - lo_c) <= REAIM_WIDTHS * width:
+        a = lo_s
+    if not (b < hi_s) or <double>(hi_c - budget) <= REAIM_WIDTHS * width:
+        b = hi_s
+    bracket[0] = a
+    bracket[1] = b
 
 
 cdef bint pair_line_trusted(int64_t budget, double s, int64_t c, double s2, int64_t c2, double last_s,
@@ -3475,7 +3503,8 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
     cdef double totals[2]
     cdef double pair[2]
     cdef bint have_lo = False, flat = False, paired, alone, consulted = False, empty = False, same_pass
-    cdef bint placed = False
+    cdef bint placed = False, reaimed = False
+    cdef int64_t counted[2]
     cdef int streak = 0, step, k
     cdef int64_t terms = min(budget, ESTIMATE_TERMS_CAP)  # threshold.ESTIMATE_TERMS_CAP
     totals[1] = 0.0
@@ -3593,11 +3622,35 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                         and not sampled_repeats(lam)
                         and pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c, hi_s,
                                             hi_c, last_s, last_c, base, SPECULATE_AIM, bracket)
-                        and 0.0 < bracket[0] and bracket[1] <= reach
-                        and select_aimed(lam, heap, budget, out, ties, heap, bracket, lo, hi)):
-                    ends[0] = lo_c
-                    ends[1] = hi_c
-                    return SELECTED
+                        and 0.0 < bracket[0] and bracket[1] <= reach):
+                    if select_aimed(lam, heap, budget, out, ties, heap, bracket, lo, hi, counted):
+                        ends[0] = lo_c
+                        ends[1] = hi_c
+                        return SELECTED
+                    if not reaimed:
+                        # the miss's exact counts: the bracket's ends, and a second count and
+                        # listing between them (threshold.estimate_bracket)
+                        reaimed = True
+                        if counted[0] >= budget:
+                            hi_s = bracket[0]
+                            hi_c = counted[0]
+                        else:
+                            lo_s = bracket[0]
+                            lo_c = counted[0]
+                            have_lo = True
+                            if counted[1] < budget:
+                                lo_s = bracket[1]
+                                lo_c = counted[1]
+                            else:
+                                hi_s = bracket[1]
+                                hi_c = counted[1]
+                        if have_lo and hi_s < INFINITY:
+                            reaimed_bracket(budget, lo_s, lo_c, hi_s, hi_c, width, base, bracket)
+                            if (0.0 < bracket[0] and bracket[1] <= reach
+                                    and select_aimed(lam, heap, budget, out, ties, heap, bracket, lo, hi, NULL)):
+                                ends[0] = lo_c
+                                ends[1] = hi_c
+                                return SELECTED
         if s2 < 0.0:
             nxt = next_threshold(budget, step, s, c, t2, slope, prev_s, prev_c, streak, have_lo, lo_s, lo_c,
                                  hi_s, hi_c, width, base)

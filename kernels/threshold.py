@@ -1922,6 +1922,7 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
     terms = min(budget, ESTIMATE_TERMS_CAP)
     consulted = False  # the sample, after a flat (sampled_riser)
     placed = False  # ... placed a pair
+    reaimed = False  # a second count and listing after an aimed one missed
     flat = empty = False
     for step in range(MAX_ESTIMATES):
         if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH and s2 <= ESTIMATE_HIGH):
@@ -2056,9 +2057,34 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
                 a, b = pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c, hi_s,
                                        hi_c, last_s, last_c, base, SPECULATE_AIM)
                 if 0.0 < a and b <= reach:
-                    end = select_aimed(lam, heap, budget, a, b, out, ties, heap, lo, hi)
+                    end, a_c, b_c = select_aimed_counted(lam, heap, budget, a, b, out, ties, heap, lo, hi)
                     if end > 0.0:
                         return a, end, SELECTED, lo_c, hi_c
+                    if not reaimed:
+                        # The miss counted exactly at a (and at b, below the budget): the
+                        # bracket's ends, and a second count and listing between the exact
+                        # end and the other, along the line through them (the counts over a
+                        # band of one machine type bend, and a line from below aims short).
+                        reaimed = True
+                        if a_c >= budget:
+                            hi_s = a
+                            hi_c = a_c
+                        else:
+                            lo_s = a
+                            lo_c = a_c
+                            have_lo = True
+                            if b_c < budget:
+                                lo_s = b
+                                lo_c = b_c
+                            else:
+                                hi_s = b
+                                hi_c = b_c
+                        if have_lo and hi_s < INF:
+                            a, b = reaimed_bracket(budget, lo_s, lo_c, hi_s, hi_c, width, base)
+                            if 0.0 < a and b <= reach:
+                                end = select_aimed(lam, heap, budget, a, b, out, ties, heap, lo, hi)
+                                if end > 0.0:
+                                    return a, end, SELECTED, lo_c, hi_c
         if s2 < 0.0:
             nxt = next_threshold(budget, step, s, c, t2, slope, prev_s, prev_c, streak, have_lo, lo_s, lo_c, hi_s,
                                  hi_c, width, base)
@@ -2293,17 +2319,53 @@ def select_aimed(lam, inv, budget, t_lo, t_hi, out, ties, heap, lo, hi):
     checks the bracket itself: its count at the lower end is exact, and so is the number of
     keys it lists. Where it fails, nothing was written over ``1/lam`` (``heap``, which the
     selection overwrites), only ``out`` and ``ties``."""
+    return select_aimed_counted(lam, inv, budget, t_lo, t_hi, out, ties, heap, lo, hi)[0]
+
+
+@register_jitable
+def select_aimed_counted(lam, inv, budget, t_lo, t_hi, out, ties, heap, lo, hi):
+    """:func:`select_aimed`, and what its pass counted exactly: ``(end, keys at or below t_lo,
+    keys at or below t_hi)``, the last -1 where the count at ``t_lo`` reached the budget
+    (nothing was listed)."""
     total, listed = count_list_into(lam, inv, t_lo, budget, t_hi, out, ties, lo, hi)
-    if total == budget:  # the prefix is the allocation
-        return t_lo
-    if not (total < budget):
-        return -1.0
     lo_c = int(total)
+    if total == budget:  # the prefix is the allocation
+        return t_lo, lo_c, -1
+    if not (total < budget):
+        return -1.0, lo_c, -1
     between = listed_keys(lam, budget, t_hi, out, ties, listed, hi)
     if not (budget - lo_c <= between <= heap.shape[0] // 3):  # select_listed's room
-        return -1.0
+        return -1.0, lo_c, lo_c + between
     select_listed(lam, budget, lo_c, t_hi, out, ties, listed, heap, hi)
-    return t_hi
+    return t_hi, lo_c, lo_c + between
+
+
+@register_jitable
+def reaimed_bracket(budget, lo_s, lo_c, hi_s, hi_c, width, base):
+    """The bracket a second count and listing goes to after an aimed one missed, between the
+    exact end that miss counted and the estimate on the budget's other side (``lo_c`` keys at
+    ``lo_s``, ``hi_c`` at ``hi_s``): each end :data:`SPECULATE_AIM` widths past the budget
+    along the line through the two (in ``log t`` where the counts grow so,
+    :func:`log_like`), or the end itself where the budget lies within
+    :data:`REAIM_WIDTHS` widths of it, or the line's threshold would lie past it."""
+    d = SPECULATE_AIM * width
+    if log_like(lo_s, lo_c - base, hi_s, hi_c - base):
+        a = log_between(lo_s, lo_c, hi_s, hi_c, budget - d)
+        b = log_between(lo_s, lo_c, hi_s, hi_c, budget + d)
+    else:
+        k = (hi_c - lo_c) / (hi_s - lo_s)
+        a = lo_s + (budget - d - lo_c) / k
+        b = lo_s + (budget + d - lo_c) / k
+    if not (a > lo_s) or float(budget - lo_c) <= REAIM_WIDTHS * width:
+        a = lo_s
+    if not (b < hi_s) or float(hi_c - budget) <= REAIM_WIDTHS * width:
+        b = hi_s
+    return a, b
+
+
+#: Where an exact end after a missed aim lies within this many widths of the budget, the second
+#: count and listing starts (or ends) there rather than at a threshold the line aims.
+REAIM_WIDTHS = 2.0
 
 
 @register_jitable

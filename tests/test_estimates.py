@@ -954,41 +954,45 @@ def test_a_trusted_pair_line_sends_the_count_and_listing_a_pair_early(distributi
 
 
 @pytest.mark.parametrize("backend", ["numba", "cython"])
-def test_a_trusted_pair_line_that_misses_costs_a_pass_never_correctness(monkeypatch, backend):
+def test_a_trusted_pair_line_that_misses_is_aimed_again_from_what_it_counted(monkeypatch, backend):
     # One machine type (lognormal(0, 0.05)), 0.1 tasks a worker, no bounds, 262,144 workers
     # (where the estimates without bounds come in pairs): over the type's band the counts
     # are convex, and the first trusted pair's line aims short (its count and listing find
-    # the budget above their bracket); the estimates go on, and the next one holds. The
-    # answer is canonical and the same in every implementation (numba and every Cython
-    # level: CUDA's one-thread path compiles this same code, which the simulator would take
-    # minutes over at this size). (2 plus log-normal times at 32,768 workers with bounds
-    # missed as well, until an aimed line had to reach the budget within PAIR_OWN_REACH
-    # times the pair's keys: theirs does not, and is not taken.)
+    # the budget above their bracket). That pass counted exactly to its upper end: the
+    # next count and listing starts there, along the line to the estimate above the
+    # budget, and holds it, with no estimate pass between (an estimate pair and a second
+    # aimed count before). The answer is canonical and the same in every implementation
+    # (numba and every Cython level: CUDA's one-thread path compiles this same code, which
+    # the simulator would take minutes over at this size). (2 plus log-normal times at
+    # 32,768 workers with bounds missed as well, until an aimed line had to reach the
+    # budget within PAIR_OWN_REACH times the pair's keys: theirs does not, and is not taken.)
     n, budget = threshold.PAIRED_FROM, 26214
     lam = _bench.make_lam(n, 0, "close")
     lo = hi = None
-    selections, validation = [], []
-    select_aimed, allocate_aimed = threshold.select_aimed, threshold.allocate_aimed
+    events = []
+    counted, pairs = threshold.select_aimed_counted, threshold.estimate_pair_into
 
-    def recording_select(*args):
-        selections.append((bool(validation), select_aimed(*args)))
-        return selections[-1][1]
+    def recording_count(lam, inv, budget, t_lo, t_hi, *rest):
+        end, c_lo, c_hi = counted(lam, inv, budget, t_lo, t_hi, *rest)
+        events.append(("count", t_lo, t_hi, end > 0.0, c_lo, c_hi))
+        return end, c_lo, c_hi
 
-    def recording_aimed(*args):
-        validation.append(True)
-        try:
-            return allocate_aimed(*args)
-        finally:
-            validation.pop()
+    def recording_pair(*args):
+        events.append(("pair",))
+        return pairs(*args)
 
-    monkeypatch.setattr(threshold, "select_aimed", recording_select)
-    monkeypatch.setattr(threshold, "allocate_aimed", recording_aimed)
+    monkeypatch.setattr(threshold, "select_aimed_counted", recording_count)
+    monkeypatch.setattr(threshold, "estimate_pair_into", recording_pair)
     out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
     with np.errstate(all="ignore"):
         assert threshold.allocate_bounded_into(lam, budget, lo, hi, out, ties, heap) == 0
-    assert [(after_validation, end > 0.0) for after_validation, end in selections] == [(False, False), (False, True)]
-    assert is_canonical(lam, budget, out, lo, hi)
     monkeypatch.undo()
+    assert [e[0] for e in events] == ["pair", "pair", "count", "count"]
+    (_, _, missed_hi, missed, _, below), (_, start, _, held, start_c, _) = events[2:]
+    assert not missed and below < budget and held
+    assert (start, start_c) == (missed_hi, below)  # from the exact end the miss counted
+    assert is_canonical(lam, budget, out, lo, hi)
+
     def same(level=None):
         np.testing.assert_array_equal(fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend=backend), out,
                                       err_msg=f"{backend} {level or ''}")
@@ -997,6 +1001,32 @@ def test_a_trusted_pair_line_that_misses_costs_a_pass_never_correctness(monkeypa
         same()
     else:
         at_every_level(same)
+
+
+def test_a_missed_aim_above_the_budget_is_aimed_again_below_what_it_counted(monkeypatch):
+    # The same times, another draw: the first aimed count starts above the budget (38 keys
+    # too many at its lower end). That end is exact, the bracket's new upper end, and the
+    # second count and listing goes below it, to the estimate under the budget.
+    n, budget = threshold.PAIRED_FROM, 26214
+    lam = _bench.make_lam(n, 1, "close")
+    events = []
+    counted = threshold.select_aimed_counted
+
+    def recording_count(lam, inv, budget, t_lo, t_hi, *rest):
+        end, c_lo, c_hi = counted(lam, inv, budget, t_lo, t_hi, *rest)
+        events.append((t_lo, t_hi, end > 0.0, c_lo))
+        return end, c_lo, c_hi
+
+    monkeypatch.setattr(threshold, "select_aimed_counted", recording_count)
+    out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
+    with np.errstate(all="ignore"):
+        assert threshold.allocate_bounded_into(lam, budget, None, None, out, ties, heap) == 0
+    monkeypatch.undo()
+    assert len(events) == 2
+    (missed_lo, _, missed, above), (start, end, held, _) = events
+    assert not missed and above > budget and held and start < end == missed_lo
+    assert is_canonical(lam, budget, out, None, None)
+    np.testing.assert_array_equal(fa.allocate(lam, budget, backend="cython"), out)
 
 
 def test_repeated_times_in_the_sample_mark_ties():
