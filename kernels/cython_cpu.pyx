@@ -3244,7 +3244,7 @@ cdef double REAIM_WIDTHS = 2.0  # threshold.REAIM_WIDTHS
 
 
 cdef void reaimed_bracket(int64_t budget, double lo_s, int64_t lo_c, double hi_s, int64_t hi_c, int64_t width,
-                          int64_t base, double* bracket) noexcept nogil:
+                          int64_t base, bint lo_exact, bint hi_exact, double* bracket) noexcept nogil:
     # threshold.reaimed_bracket, into bracket[0:2]
     cdef double d = SPECULATE_AIM * width, a, b, k
     if log_like(lo_s, <double>(lo_c - base), hi_s, <double>(hi_c - base)):
@@ -3254,9 +3254,9 @@ cdef void reaimed_bracket(int64_t budget, double lo_s, int64_t lo_c, double hi_s
         k = (hi_c - lo_c) / (hi_s - lo_s)
         a = lo_s + (budget - d - lo_c) / k
         b = lo_s + (budget + d - lo_c) / k
-    if not (a > lo_s) or <double>(budget - lo_c) <= REAIM_WIDTHS * width:
+    if not (a > lo_s) or lo_exact and <double>(budget - lo_c) <= REAIM_WIDTHS * width:
         a = lo_s
-    if not (b < hi_s) or <double>(hi_c - budget) <= REAIM_WIDTHS * width:
+    if not (b < hi_s) or hi_exact and <double>(hi_c - budget) <= REAIM_WIDTHS * width:
         b = hi_s
     bracket[0] = a
     bracket[1] = b
@@ -3503,7 +3503,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
     cdef double totals[2]
     cdef double pair[2]
     cdef bint have_lo = False, flat = False, paired, alone, consulted = False, empty = False, same_pass
-    cdef bint placed = False, reaimed = False
+    cdef bint placed = False, reaimed = False, lo_exact, hi_exact
     cdef int64_t counted[2]
     cdef int streak = 0, step, k
     cdef int64_t terms = min(budget, ESTIMATE_TERMS_CAP)  # threshold.ESTIMATE_TERMS_CAP
@@ -3631,9 +3631,11 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                         # the miss's exact counts: the bracket's ends, and a second count and
                         # listing between them (threshold.estimate_bracket)
                         reaimed = True
+                        lo_exact = hi_exact = True
                         if counted[0] >= budget:
                             hi_s = bracket[0]
                             hi_c = counted[0]
+                            lo_exact = False
                         else:
                             lo_s = bracket[0]
                             lo_c = counted[0]
@@ -3641,11 +3643,12 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                             if counted[1] < budget:
                                 lo_s = bracket[1]
                                 lo_c = counted[1]
+                                hi_exact = False
                             else:
                                 hi_s = bracket[1]
                                 hi_c = counted[1]
                         if have_lo and hi_s < INFINITY:
-                            reaimed_bracket(budget, lo_s, lo_c, hi_s, hi_c, width, base, bracket)
+                            reaimed_bracket(budget, lo_s, lo_c, hi_s, hi_c, width, base, lo_exact, hi_exact, bracket)
                             if (0.0 < bracket[0] and bracket[1] <= reach
                                     and select_aimed(lam, heap, budget, out, ties, heap, bracket, lo, hi, NULL)):
                                 ends[0] = lo_c

@@ -2066,9 +2066,11 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
                         # end and the other, along the line through them (the counts over a
                         # band of one machine type bend, and a line from below aims short).
                         reaimed = True
+                        lo_exact = hi_exact = True
                         if a_c >= budget:
                             hi_s = a
                             hi_c = a_c
+                            lo_exact = False
                         else:
                             lo_s = a
                             lo_c = a_c
@@ -2076,11 +2078,12 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
                             if b_c < budget:
                                 lo_s = b
                                 lo_c = b_c
+                                hi_exact = False
                             else:
                                 hi_s = b
                                 hi_c = b_c
                         if have_lo and hi_s < INF:
-                            a, b = reaimed_bracket(budget, lo_s, lo_c, hi_s, hi_c, width, base)
+                            a, b = reaimed_bracket(budget, lo_s, lo_c, hi_s, hi_c, width, base, lo_exact, hi_exact)
                             if 0.0 < a and b <= reach:
                                 end = select_aimed(lam, heap, budget, a, b, out, ties, heap, lo, hi)
                                 if end > 0.0:
@@ -2341,13 +2344,17 @@ def select_aimed_counted(lam, inv, budget, t_lo, t_hi, out, ties, heap, lo, hi):
 
 
 @register_jitable
-def reaimed_bracket(budget, lo_s, lo_c, hi_s, hi_c, width, base):
+def reaimed_bracket(budget, lo_s, lo_c, hi_s, hi_c, width, base, lo_exact, hi_exact):
     """The bracket a second count and listing goes to after an aimed one missed, between the
-    exact end that miss counted and the estimate on the budget's other side (``lo_c`` keys at
-    ``lo_s``, ``hi_c`` at ``hi_s``): each end :data:`SPECULATE_AIM` widths past the budget
-    along the line through the two (in ``log t`` where the counts grow so,
-    :func:`log_like`), or the end itself where the budget lies within
-    :data:`REAIM_WIDTHS` widths of it, or the line's threshold would lie past it."""
+    ends of the bracket (``lo_c`` keys at ``lo_s``, ``hi_c`` at ``hi_s``), one or both of them
+    the exact counts of that miss (``lo_exact``, ``hi_exact``), the others estimates: each
+    end :data:`SPECULATE_AIM` widths past the budget along the line through the two (in
+    ``log t`` where the counts grow so, :func:`log_like`), or the bracket's end itself where
+    the line's threshold would lie past it, or where that end is exact and the budget lies
+    within :data:`REAIM_WIDTHS` widths of it (a side that cannot miss; an estimate's end
+    could, and a listing that reaches the far end of a narrow bracket selects among more
+    keys than it needs: one machine type at 262,144 x 26,214, 2006 keys listed where 550
+    would do, and the pass fewer gained nothing)."""
     d = SPECULATE_AIM * width
     if log_like(lo_s, lo_c - base, hi_s, hi_c - base):
         a = log_between(lo_s, lo_c, hi_s, hi_c, budget - d)
@@ -2356,9 +2363,9 @@ def reaimed_bracket(budget, lo_s, lo_c, hi_s, hi_c, width, base):
         k = (hi_c - lo_c) / (hi_s - lo_s)
         a = lo_s + (budget - d - lo_c) / k
         b = lo_s + (budget + d - lo_c) / k
-    if not (a > lo_s) or float(budget - lo_c) <= REAIM_WIDTHS * width:
+    if not (a > lo_s) or lo_exact and float(budget - lo_c) <= REAIM_WIDTHS * width:
         a = lo_s
-    if not (b < hi_s) or float(hi_c - budget) <= REAIM_WIDTHS * width:
+    if not (b < hi_s) or hi_exact and float(hi_c - budget) <= REAIM_WIDTHS * width:
         b = hi_s
     return a, b
 
