@@ -5,6 +5,18 @@ each round, hand ``budget`` tasks to ``n`` workers so as to minimise the proxy r
 time ``max_i a_i * lam_i``. See ``allocate`` and the README.
 """
 
+import importlib.util as _util
+
+if _util.find_spec(__name__ + ".kernels") is None:
+    # The source tree's fastata/ has no kernels (they live in kernels/ beside it, which the
+    # install maps to fastata.kernels): Python found it before the installed package.
+    raise ImportError(
+        f"fastata was imported from the folder {__path__[0]}, a source checkout without its "
+        "kernels, which Python found on sys.path before the installed package (the current "
+        "directory, run from the root of a checkout): run from another folder, or install the "
+        "checkout with 'pip install -e .'"
+    )
+
 from ._backends import available_backends
 from .allocate import Allocator, allocate, allocate_batch, proxy_loss
 from .policies import ATA, FTA, UTA, ATABernstein, ATAEmpirical, load

@@ -186,7 +186,7 @@ def _bound_array(value, name, shape, default, zeros=None):
         return value  # the kernels only read it: no copy on a scheduler's hot path
     if _integer(value):  # the unavailable workers it leaves out differ from row to row
         if name == "min_tasks" and value > MAX_BUDGET:  # named before the clip below hides it
-            raise ValueError(f"min_tasks must sum to at most budget (at most 2**53); got {value}")
+            raise ValueError(f"min_tasks must sum to at most budget (and no budget is over 2**53); got {value}")
         return uniform_bound(row if zeros is None else shape, max(min(int(value), _BOUND_CAP), -_BOUND_CAP), zeros)
     if value is None:
         return uniform_bound(row, default)
@@ -227,7 +227,8 @@ def _min_above_budget(array):
         if int(v) > MAX_BUDGET:
             where = np.unravel_index(k, array.shape)
             where = f"for worker {where[0]}" if len(where) == 1 else f"for worker {where[1]} of problem {where[0]}"
-            raise ValueError(f"min_tasks must sum to at most budget (at most 2**53); got {int(v)} {where}")
+            raise ValueError(f"min_tasks must sum to at most budget (and no budget is over 2**53); got {int(v)} "
+                             f"{where}")
 
 
 def out_array(value, shape, name="out", lam=None, min_tasks=None, max_tasks=None, lam_name="lam"):
@@ -558,8 +559,9 @@ def true_means(value, name="means"):
     return means.copy()  # the policy owns its copy; the caller's array is never kept
 
 
-def worker_ids(value, name="workers"):
-    """Worker ids as a C-contiguous 1-D int64 array (range is checked by the kernels)."""
+def worker_ids(value, name="workers", n=None):
+    """Worker ids as a C-contiguous 1-D int64 array (range is checked by the kernels; ``n``,
+    the number of workers where known, only words the error for ids past every int64)."""
     # The common case first, in the cheapest checks numpy offers (observe is on the hot path).
     if type(value) is np.ndarray and value.dtype is _INT64 and value.flags.c_contiguous:
         array = value
@@ -569,12 +571,14 @@ def worker_ids(value, name="workers"):
             # Python integers past int64, which numpy keeps as objects: ids out of range.
             i = next((k for k, v in enumerate(array.flat) if not -_INT64_MAX - 1 <= v <= _INT64_MAX), -1)
             if i >= 0:
-                raise ValueError(f"{name} must be in [0, n_workers); got {array.flat[i]} at index {i}")
+                raise ValueError(f"{name} must be in [0, {'n_workers' if n is None else n}); got {array.flat[i]} at "
+                                 f"index {i}")
         if array.dtype.kind not in "iu":
             raise TypeError(f"{name} must be integer worker ids; got {_describe(value)}")
         if array.dtype.kind == "u" and array.size and array.max() > _INT64_MAX:
             i = int(np.argmax(array > _INT64_MAX))
-            raise ValueError(f"{name} must be in [0, n_workers); got {array.flat[i].item()} at index {i}")
+            raise ValueError(f"{name} must be in [0, {'n_workers' if n is None else n}); got {array.flat[i].item()} "
+                             f"at index {i}")
         array = np.ascontiguousarray(array, dtype=np.int64)
     if array.ndim != 1:
         raise ValueError(f"{name} must be 1-D; got an array of shape {array.shape}")

@@ -84,6 +84,8 @@ def allocate(lam, budget, *, min_tasks=None, max_tasks=None, backend="auto", out
         available workers; an array must hold 0 where ``lam = +inf``.
     backend : {"auto", "python", "numba", "cython", "cuda"}
         Which kernel runs; ``"auto"`` follows the rule in ``fastata._backends``.
+        ``"python"`` is the plain reference, one task at a time (``O(budget log n)``):
+        for checking small problems, not for large budgets.
     out : ndarray of int64, shape (n,), optional
         Filled in place and returned. Left untouched if the call raises. Not memory of
         ``lam`` or a bound (the kernel writes it while it reads them).

@@ -171,3 +171,22 @@ def test_precondition_codes_have_messages(code):
 
     with pytest.raises(ValueError, match="must"):
         _validate.raise_for_status(code, np.ones(3), -5)
+
+
+def test_importing_the_source_tree_without_its_kernels_says_what_to_do(tmp_path):
+    # From the root of a checkout, "import fastata" finds the source folder fastata/ before
+    # the installed package; that folder has no kernels (the install maps kernels/ to
+    # fastata.kernels). The error says so, instead of "No module named 'fastata.kernels'".
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[1] / "fastata"
+    shutil.copytree(source, tmp_path / "fastata", ignore=shutil.ignore_patterns("kernels", "__pycache__"))
+    # -S: no site-packages, so neither an installed fastata nor an editable install's finder
+    # (which would map fastata.kernels to the checkout's kernels/) is there to find.
+    done = subprocess.run([sys.executable, "-S", "-c", "import fastata"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode != 0
+    assert "a source checkout without its kernels" in done.stderr and "pip install -e ." in done.stderr

@@ -384,11 +384,11 @@ BAD = [
     (dict(max_tasks=np.timedelta64(3)), TypeError, r"max_tasks must be an integer or an array of integers; got .*timedelta64"),
     (dict(min_tasks=[1, 2]), ValueError, r"min_tasks must be an integer or have shape \(3,\); got shape \(2,\)"),
     # Minimums past every budget are named by the value given, not one clipped or a default maximum.
-    (dict(min_tasks=10**18), ValueError, r"min_tasks must sum to at most budget \(at most 2\*\*53\); got 10{18}$"),
+    (dict(min_tasks=10**18), ValueError, r"min_tasks must sum to at most budget \(and no budget is over 2\*\*53\); got 10{18}$"),
     (dict(min_tasks=[0, 2**63, 0]), ValueError,
-     r"min_tasks must sum to at most budget \(at most 2\*\*53\); got 9223372036854775808 for worker 1$"),
+     r"min_tasks must sum to at most budget \(and no budget is over 2\*\*53\); got 9223372036854775808 for worker 1$"),
     (dict(min_tasks=np.array([0, 2**63, 0], dtype=np.uint64)), ValueError,
-     r"min_tasks must sum to at most budget \(at most 2\*\*53\); got 9223372036854775808 for worker 1$"),
+     r"min_tasks must sum to at most budget \(and no budget is over 2\*\*53\); got 9223372036854775808 for worker 1$"),
     (dict(min_tasks=np.array([0, 10**18, 0])), ValueError, r"min_tasks must sum to at most budget \(7\); got 10{18} for worker 1$"),
 ]
 

@@ -422,10 +422,10 @@ BAD_OBSERVE = [
     ([True], [1.0], TypeError, r"workers must be integer worker ids"),
     ([0], ["1.0"], TypeError, r"durations must be an array of real numbers"),
     (np.array([2**63], dtype=np.uint64), [1.0], ValueError,
-     r"workers must be in \[0, n_workers\); got 9223372036854775808 at index 0"),
+     r"workers must be in \[0, 3\); got 9223372036854775808 at index 0"),
     (np.array([0, 2**64 - 1], dtype=np.uint64), [1.0, 1.0], ValueError,
-     r"workers must be in \[0, n_workers\); got 18446744073709551615 at index 1"),
-    ([0, 2**70], [1.0, 1.0], ValueError, r"workers must be in \[0, n_workers\); got 1180591620717411303424 at index 1"),
+     r"workers must be in \[0, 3\); got 18446744073709551615 at index 1"),
+    ([0, 2**70], [1.0, 1.0], ValueError, r"workers must be in \[0, 3\); got 1180591620717411303424 at index 1"),
     (np.array([0, 1], dtype=object), [1.0, 1.0], TypeError, r"workers must be integer worker ids; got an array"),
 ]
 

@@ -290,3 +290,18 @@ def test_a_run_refused_in_its_first_round_leaves_the_policy_available_as_it_was(
     with pytest.raises(ValueError, match="max_tasks"):
         fa.sim.run(policy, fleet, 3, seed=0, max_tasks=2)
     assert policy.available.tolist() == [True, True, True, True, False] and policy.rounds == 0
+
+
+def test_the_regret_under_bounds_is_against_the_best_allocation_within_them():
+    # FTA allocates the best allocation within the cap every round: no regret, although the
+    # cap costs it time against the uncapped optimum (4 here, 10 under the cap).
+    mu = [1.0, 1.0, 10.0, 10.0]
+    workers = fa.sim.Exponential(mu)
+    capped = fa.sim.run(fa.FTA(mu, 8), workers, 5, seed=0, max_tasks=3)
+    assert capped.regret.tolist() == [0.0] * 5 and capped.oracle_loss.tolist() == [10.0] * 5
+    assert fa.sim.run(fa.FTA(mu, 8), workers, 5, seed=0).oracle_loss.tolist() == [4.0] * 5
+    # A minimum that forces every task: every policy is the oracle.
+    forced = fa.sim.run(fa.ATAEmpirical(4, 8, eta=0.5), workers, 20, seed=0, min_tasks=2)
+    assert forced.regret.tolist() == [0.0] * 20
+    learning = fa.sim.run(fa.ATA(4, 8, alpha=2.0), workers, 50, seed=0, min_tasks=1, max_tasks=4)
+    assert (learning.regret >= 0.0).all() and learning.regret[-10:].max() == 0.0

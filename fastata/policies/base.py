@@ -153,7 +153,7 @@ class Policy:
         TypeError
             Ids that are not integers, durations that are not real numbers.
         """
-        workers = _validate.worker_ids(workers)
+        workers = _validate.worker_ids(workers, n=self._n)
         durations = _validate.real_array(durations, "durations", 1)
         if workers.shape[0] != durations.shape[0]:
             _validate.same_length(workers, durations)
@@ -202,7 +202,7 @@ class Policy:
         ValueError, TypeError
             As :meth:`observe`: any bad element, and the policy is exactly as it was.
         """
-        workers = _validate.worker_ids(workers)
+        workers = _validate.worker_ids(workers, n=self._n)
         elapsed = _validate.real_array(elapsed, "elapsed", 1)
         if workers.shape[0] != elapsed.shape[0]:
             _validate.same_length(workers, elapsed, "elapsed")
@@ -271,7 +271,7 @@ class Policy:
     # --- churn -------------------------------------------------------------------------
 
     def _ids(self, workers):
-        workers = _validate.worker_ids(workers)
+        workers = _validate.worker_ids(workers, n=self._n)
         _validate.worker_range(workers, self._n)
         return workers
 

@@ -56,7 +56,8 @@ class SimResult:
     round_time, worker_time : ndarray of float64, shape (rounds,)
         Each round's time and its total busy worker time.
     loss, oracle_loss : ndarray of float64, shape (rounds,)
-        ``max_i a_i mu_i`` for the round's allocation, and for the best one.
+        ``max_i a_i mu_i`` for the round's allocation, and for the best one (within the
+        run's ``min_tasks`` and ``max_tasks``, where given).
     busy : ndarray of int64, shape (rounds,)
         Workers that had at least one task (GTA: that completed one).
     tasks : ndarray of int64, shape (n,)
@@ -153,11 +154,15 @@ class SimResult:
 
 
 class _Schedule:
-    """The fleet's state round by round: availability, drift factors, true means, best loss."""
+    """The fleet's state round by round: availability, drift factors, true means, best loss
+    (within the run's per-worker ``bounds``, ``{"min_tasks": ..., "max_tasks": ...}`` or empty:
+    a regret against an allocation the bounds forbid would charge every policy, the oracle
+    too, for the cap)."""
 
-    def __init__(self, fleet, budget):
+    def __init__(self, fleet, budget, bounds=None):
         self.fleet = fleet
         self.budget = budget
+        self.bounds = {} if bounds is None else bounds
         self.avail_changes = set(fleet.availability_changes())
         drift = fleet.drift
         self.every_round = drift is not None and drift.breakpoints() is None
@@ -170,7 +175,7 @@ class _Schedule:
     def _refresh(self):
         self.mu = self.fleet.means * self.factor
         lam = np.where(self.avail, self.mu, np.inf)
-        self.oracle = proxy_loss(allocate(lam, self.budget), lam)
+        self.oracle = proxy_loss(allocate(lam, self.budget, **self.bounds), lam)
 
     def update(self, k):
         """Move to round ``k``; returns True when availability changed."""
@@ -304,7 +309,8 @@ def run(policy, workers, rounds, *, seed, min_tasks=None, max_tasks=None, record
     min_tasks, max_tasks : int or array_like of int, shape (n,), optional
         Per-worker bounds on every round's allocation (``policy.allocate(min_tasks=...,
         max_tasks=...)``): free slots, a memory limit, at least one task for every live
-        worker. A single ``min_tasks`` applies to the workers available that round.
+        worker. A single ``min_tasks`` applies to the workers available that round. The
+        regret is then measured against the best allocation within the same bounds.
     record_allocations : bool, optional
         Keep every round's allocation (``result.allocations``); by default only when
         ``rounds * n <= 10**7``.
@@ -337,7 +343,7 @@ def run(policy, workers, rounds, *, seed, min_tasks=None, max_tasks=None, record
     if isinstance(policy, FTA) and not np.array_equal(policy.true_means, fleet.means):
         raise ValueError("policy must be an FTA given the simulated workers' means (workers.means); got other means")
     key = np.uint64(seed_keys(seed_)[0])
-    schedule = _Schedule(fleet, budget)
+    schedule = _Schedule(fleet, budget, bounds)
     rec = _Recorder(rounds, fleet.n, budget, record_allocations)
     everyone = np.arange(fleet.n)
     # Told before the first round, taken back if that round is refused (bounds the outages
