@@ -3246,14 +3246,10 @@ cdef double REAIM_WIDTHS = 2.0  # threshold.REAIM_WIDTHS
 cdef void reaimed_bracket(int64_t budget, double lo_s, int64_t lo_c, double hi_s, int64_t hi_c, int64_t width,
                           int64_t base, bint lo_exact, bint hi_exact, double* bracket) noexcept nogil:
     # threshold.reaimed_bracket, into bracket[0:2]
-    cdef double d = SPECULATE_AIM * width, a, b, k
-    if log_like(lo_s, <double>(lo_c - base), hi_s, <double>(hi_c - base)):
-        a = log_between(lo_s, <double>lo_c, hi_s, <double>hi_c, budget - d)
-        b = log_between(lo_s, <double>lo_c, hi_s, <double>hi_c, budget + d)
-    else:
-        k = (hi_c - lo_c) / (hi_s - lo_s)
-        a = lo_s + (budget - d - lo_c) / k
-        b = lo_s + (budget + d - lo_c) / k
+    cdef double a, b
+    bracket_line(budget, SPECULATE_AIM * width, lo_s, lo_c, hi_s, hi_c, base, bracket)
+    a = bracket[0]
+    b = bracket[1]
     if not (a > lo_s) or lo_exact and <double>(budget - lo_c) <= REAIM_WIDTHS * width:
         a = lo_s
     if not (b < hi_s) or hi_exact and <double>(hi_c - budget) <= REAIM_WIDTHS * width:
@@ -3405,38 +3401,55 @@ cdef bint pair_thresholds(int64_t budget, double s, int64_t c, double slope, dou
                           bint have_lo, double lo_s, int64_t lo_c, double hi_s, int64_t hi_c,
                           double last_s, int64_t last_c, int64_t base, double share, double* pair) noexcept nogil:
     # threshold.pair_thresholds: False where it returns (-1, -1), else the pair in pair[0:2]
-    cdef double k = slope, base_s = s, d = share * width, a, b, p_s = -1.0, q_s = 0.0
-    cdef int64_t base_c = c, p_c = 0, q_c = 0
+    cdef double k = slope, d = share * width, a, b, p_s, q_s
+    cdef double ab[2]
+    cdef int64_t p_c, q_c
+    if local <= 0.0 and have_lo and hi_s < INFINITY:
+        bracket_line(budget, d, lo_s, lo_c, hi_s, hi_c, base, ab)
+        if not (lo_s < ab[0] < ab[1] < hi_s):
+            return False
+        pair[0] = ab[0]
+        pair[1] = ab[1]
+        return True
     if local > 0.0:
         if last_s < s:
             p_s, p_c, q_s, q_c = last_s, last_c, s, c
         else:
             p_s, p_c, q_s, q_c = s, c, last_s, last_c
-    elif have_lo and hi_s < INFINITY:
-        p_s, p_c, q_s, q_c = lo_s, lo_c, hi_s, hi_c
-    if log_like(p_s, <double>(p_c - base), q_s, <double>(q_c - base)):
-        a = log_between(p_s, <double>p_c, q_s, <double>q_c, budget - d)
-        b = log_between(p_s, <double>p_c, q_s, <double>q_c, budget + d)
-        if not (lo_s < a < b < hi_s):
-            return False
-        pair[0] = a
-        pair[1] = b
-        return True
-    if local > 0.0:
+        if log_like(p_s, <double>(p_c - base), q_s, <double>(q_c - base)):
+            a = log_between(p_s, <double>p_c, q_s, <double>q_c, budget - d)
+            b = log_between(p_s, <double>p_c, q_s, <double>q_c, budget + d)
+            if not (lo_s < a < b < hi_s):
+                return False
+            pair[0] = a
+            pair[1] = b
+            return True
         k = local
-    elif have_lo and hi_s < INFINITY:
-        k = (hi_c - lo_c) / (hi_s - lo_s)
-        base_s = lo_s
-        base_c = lo_c
     if not (k > 0.0):
         return False
-    a = base_s + (budget - d - base_c) / k
-    b = base_s + (budget + d - base_c) / k
+    a = s + (budget - d - c) / k
+    b = s + (budget + d - c) / k
     if not (lo_s < a < b < hi_s and b <= DBL_MAX):
         return False
     pair[0] = a
     pair[1] = b
     return True
+
+
+cdef void bracket_line(int64_t budget, double d, double lo_s, int64_t lo_c, double hi_s, int64_t hi_c,
+                       int64_t base, double* ab) noexcept nogil:
+    # threshold.bracket_line, into ab[0:2]
+    cdef double k
+    if log_like(lo_s, <double>(lo_c - base), hi_s, <double>(hi_c - base)):
+        ab[0] = log_between(lo_s, <double>lo_c, hi_s, <double>hi_c, budget - d)
+        ab[1] = log_between(lo_s, <double>lo_c, hi_s, <double>hi_c, budget + d)
+        return
+    k = (hi_c - lo_c) / (hi_s - lo_s)
+    if not (k > 0.0):
+        ab[0] = ab[1] = -1.0
+        return
+    ab[0] = lo_s + (budget - d - lo_c) / k
+    ab[1] = lo_s + (budget + d - lo_c) / k
 
 
 cdef inline int found_bracket(double* bracket, int64_t* ends, double t_lo, double t_hi, int64_t lo_c,

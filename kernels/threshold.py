@@ -2199,32 +2199,37 @@ def pair_thresholds(budget, s, c, slope, local, width, have_lo, lo_s, lo_c, hi_s
     the count and listing go to where the line is trusted (:func:`pair_line_trusted`).
     """
     d = share * width
-    if local > 0.0:
-        p_s, p_c, q_s, q_c = (last_s, last_c, s, c) if last_s < s else (s, c, last_s, last_c)
-    elif have_lo and hi_s < INF:
-        p_s, p_c, q_s, q_c = lo_s, lo_c, hi_s, hi_c
-    else:
-        p_s, p_c, q_s, q_c = -1.0, 0, 0.0, 0
-    if log_like(p_s, p_c - base, q_s, q_c - base):
-        a = log_between(p_s, p_c, q_s, q_c, budget - d)
-        b = log_between(p_s, p_c, q_s, q_c, budget + d)
+    if local <= 0.0 and have_lo and hi_s < INF:
+        a, b = bracket_line(budget, d, lo_s, lo_c, hi_s, hi_c, base)
         return (a, b) if lo_s < a < b < hi_s else (-1.0, -1.0)
     k = slope
-    base_s = s
-    base_c = c
     if local > 0.0:
+        p_s, p_c, q_s, q_c = (last_s, last_c, s, c) if last_s < s else (s, c, last_s, last_c)
+        if log_like(p_s, p_c - base, q_s, q_c - base):
+            a = log_between(p_s, p_c, q_s, q_c, budget - d)
+            b = log_between(p_s, p_c, q_s, q_c, budget + d)
+            return (a, b) if lo_s < a < b < hi_s else (-1.0, -1.0)
         k = local
-    elif have_lo and hi_s < INF:
-        k = (hi_c - lo_c) / (hi_s - lo_s)
-        base_s = lo_s
-        base_c = lo_c
     if not (k > 0.0):
         return -1.0, -1.0
-    a = base_s + (budget - d - base_c) / k
-    b = base_s + (budget + d - base_c) / k
+    a = s + (budget - d - c) / k
+    b = s + (budget + d - c) / k
     if not (lo_s < a < b < hi_s and b <= DBL_MAX):
         return -1.0, -1.0
     return a, b
+
+
+@register_jitable
+def bracket_line(budget, d, lo_s, lo_c, hi_s, hi_c, base):
+    """The thresholds ``d`` keys below and above the budget along the line through a bracket's
+    ends (``lo_c`` keys at ``lo_s``, ``hi_c`` at ``hi_s``), in ``log t`` where the counts grow
+    so (:func:`log_like`); ``(-1, -1)`` where the counts do not rise between the ends."""
+    if log_like(lo_s, lo_c - base, hi_s, hi_c - base):
+        return log_between(lo_s, lo_c, hi_s, hi_c, budget - d), log_between(lo_s, lo_c, hi_s, hi_c, budget + d)
+    k = (hi_c - lo_c) / (hi_s - lo_s)
+    if not (k > 0.0):
+        return -1.0, -1.0
+    return lo_s + (budget - d - lo_c) / k, lo_s + (budget + d - lo_c) / k
 
 
 @register_jitable
@@ -2355,14 +2360,7 @@ def reaimed_bracket(budget, lo_s, lo_c, hi_s, hi_c, width, base, lo_exact, hi_ex
     could, and a listing that reaches the far end of a narrow bracket selects among more
     keys than it needs: one machine type at 262,144 x 26,214, 2006 keys listed where 550
     would do, and the pass fewer gained nothing)."""
-    d = SPECULATE_AIM * width
-    if log_like(lo_s, lo_c - base, hi_s, hi_c - base):
-        a = log_between(lo_s, lo_c, hi_s, hi_c, budget - d)
-        b = log_between(lo_s, lo_c, hi_s, hi_c, budget + d)
-    else:
-        k = (hi_c - lo_c) / (hi_s - lo_s)
-        a = lo_s + (budget - d - lo_c) / k
-        b = lo_s + (budget + d - lo_c) / k
+    a, b = bracket_line(budget, SPECULATE_AIM * width, lo_s, lo_c, hi_s, hi_c, base)
     if not (a > lo_s) or lo_exact and float(budget - lo_c) <= REAIM_WIDTHS * width:
         a = lo_s
     if not (b < hi_s) or hi_exact and float(hi_c - budget) <= REAIM_WIDTHS * width:
