@@ -5,9 +5,11 @@ each round, hand ``budget`` tasks to ``n`` workers so as to minimise the proxy r
 time ``max_i a_i * lam_i``. See ``allocate`` and the README.
 """
 
-import importlib.util as _util
-
-if _util.find_spec(__name__ + ".kernels") is None:
+try:
+    from ._backends import available_backends
+except ModuleNotFoundError as _missing:
+    if _missing.name != __name__ + ".kernels":
+        raise
     # The source tree's fastata/ has no kernels (they live in kernels/ beside it, which the
     # install maps to fastata.kernels): Python found it before the installed package.
     raise ImportError(
@@ -15,9 +17,8 @@ if _util.find_spec(__name__ + ".kernels") is None:
         "kernels, which Python found on sys.path before the installed package (the current "
         "directory, run from the root of a checkout): run from another folder, or install the "
         "checkout with 'pip install -e .'"
-    )
+    ) from None
 
-from ._backends import available_backends
 from .allocate import Allocator, allocate, allocate_batch, proxy_loss
 from .policies import ATA, FTA, UTA, ATABernstein, ATAEmpirical, load
 

@@ -184,9 +184,13 @@ def test_importing_the_source_tree_without_its_kernels_says_what_to_do(tmp_path)
 
     source = Path(__file__).resolve().parents[1] / "fastata"
     shutil.copytree(source, tmp_path / "fastata", ignore=shutil.ignore_patterns("kernels", "__pycache__"))
-    # -S: no site-packages, so neither an installed fastata nor an editable install's finder
-    # (which would map fastata.kernels to the checkout's kernels/) is there to find.
+    # -S: site-packages only as a plain path (for numpy), so an editable install's finder,
+    # which its .pth file would load and which maps fastata.kernels to the checkout's
+    # kernels/, is not there; the folder itself comes first on sys.path, as in a checkout.
+    import os
+
+    env = dict(os.environ, PYTHONPATH=str(Path(np.__file__).resolve().parents[1]))
     done = subprocess.run([sys.executable, "-S", "-c", "import fastata"], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, env=env)
     assert done.returncode != 0
     assert "a source checkout without its kernels" in done.stderr and "pip install -e ." in done.stderr
