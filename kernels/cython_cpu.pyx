@@ -11,7 +11,7 @@ threshold, and the split at ``t*``) are C with AVX-512 or AVX2 intrinsics, picke
 time (``set_simd_level`` forces one, for tests and benchmarks); elsewhere the scalar loops.
 """
 
-from libc.math cimport INFINITY, exp, fabs, floor, frexp, log, nextafter, pow, sqrt
+from libc.math cimport INFINITY, ceil, exp, fabs, floor, frexp, log, nextafter, pow, sqrt
 from libc.float cimport DBL_MAX, DBL_MIN
 from libc.stdint cimport int64_t
 from libc.stdlib cimport llabs
@@ -4653,13 +4653,126 @@ cdef double sampled_end(const double[::1] scratch, Py_ssize_t m, int bound) noex
     return min(end, DBL_MAX)
 
 
+cdef Py_ssize_t RANK_KEYS = 2  # threshold.RANK_KEYS
+cdef double RANK_LEAST = 1.0
+cdef double RANK_WINDOW = 1.004
+cdef double RANK_GAP = 0.125
+
+
+cdef double sampled_rank_guess(const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
+                               Py_ssize_t stride, double* keys) noexcept nogil:
+    # threshold.sampled_rank_guess
+    cdef Py_ssize_t n = lam.shape[0], i = 0, m = 0, size = 0, k, d, low_rank, high_rank
+    cdef int64_t low, high, j
+    cdef double x, rank, share, t, near_lo, near_hi, below_t, above_t, below = 0.0
+    while i < n:
+        m += 1
+        x = lam[i]
+        if x < INFINITY:
+            low = low_of(lo, i)
+            high = high_of(hi, i, budget)
+            if x == 0.0:
+                below += high
+            else:
+                below += low
+                if low < 0 or high < low or high - low > RANK_KEYS:
+                    return -1.0
+                j = low + 1
+                while j <= high:
+                    keys[size] = <double>j * x
+                    size += 1
+                    j += 1
+        i += stride
+    rank = ceil(budget * (<double>m / n) - below)
+    if not (RANK_LEAST <= rank <= size):
+        return -1.0
+    k = <Py_ssize_t>rank
+    t = select_value(keys, size, k)  # and the keys below it before it, those above after
+    share = <double>k / size
+    d = <Py_ssize_t>ceil(RISER_NOISE * sqrt(size * share * (1.0 - share)))
+    if d < 1:
+        d = 1
+    low_rank = k - d if k - d > 1 else 1
+    high_rank = k + d if k + d < size else size
+    near_lo = max_value(keys, k - 1) if k >= 2 else t
+    near_hi = min_value(&keys[k], size - k) if k < size else t
+    below_t = select_value(keys, k - 1, low_rank) if low_rank < k else t
+    above_t = select_value(&keys[k], size - k, high_rank - k) if high_rank > k else t
+    if not above_t >= below_t * RANK_WINDOW:
+        return -1.0
+    if (near_hi - near_lo) * <double>(high_rank - low_rank) < RANK_GAP * 2.0 * (above_t - below_t):
+        return -1.0
+    return t
+
+
+cdef double max_value(const double* values, Py_ssize_t m) noexcept nogil:
+    # threshold.max_value
+    cdef double top = values[0]
+    cdef Py_ssize_t b
+    for b in range(1, m):
+        if values[b] > top:
+            top = values[b]
+    return top
+
+
+cdef double min_value(const double* values, Py_ssize_t m) noexcept nogil:
+    # threshold.min_value
+    cdef double least = values[0]
+    cdef Py_ssize_t b
+    for b in range(1, m):
+        if values[b] < least:
+            least = values[b]
+    return least
+
+
+cdef double select_value(double* values, Py_ssize_t m, Py_ssize_t k) noexcept nogil:
+    # threshold.select_value: the k-th smallest of values[:m], reordering them
+    cdef Py_ssize_t lo = 0, hi = m - 1, target = k - 1, mid, i, j, a, b
+    cdef double pivot
+    while hi - lo >= 16:
+        mid = lo + (hi - lo) // 2
+        if values[mid] < values[lo]:
+            values[mid], values[lo] = values[lo], values[mid]
+        if values[hi] < values[lo]:
+            values[hi], values[lo] = values[lo], values[hi]
+        if values[hi] < values[mid]:
+            values[hi], values[mid] = values[mid], values[hi]
+        values[lo], values[mid] = values[mid], values[lo]  # pivot (the median) at lo
+        pivot = values[lo]
+        i = lo + 1
+        j = hi
+        while True:
+            while i <= j and values[i] < pivot:
+                i += 1
+            while i <= j and pivot < values[j]:
+                j -= 1
+            if i >= j:
+                break
+            values[i], values[j] = values[j], values[i]
+            i += 1
+            j -= 1
+        values[lo], values[j] = values[j], values[lo]
+        if j == target:
+            return values[j]
+        if j < target:
+            lo = j + 1
+        else:
+            hi = j - 1
+    for a in range(lo + 1, hi + 1):
+        b = a
+        while b > lo and values[b] < values[b - 1]:
+            values[b], values[b - 1] = values[b - 1], values[b]
+            b -= 1
+    return values[target]
+
+
 cdef double sampled_bounded_guess(const double[::1] lam, int64_t budget, double t, const int64_t* lo,
                                   const int64_t* hi, double[::1] scratch) noexcept nogil:
     # threshold.sampled_bounded_guess (the same sums in the same order)
     cdef Py_ssize_t n = lam.shape[0], i = 0, m = 0
     cdef Py_ssize_t most = n // BOUNDED_STRIDE if n // BOUNDED_STRIDE > 1 else 1
     cdef Py_ssize_t stride
-    cdef double x, target, nxt, line, u, f, spread = 0.0
+    cdef double x, target, nxt, line, u, f, ranked, spread = 0.0
     cdef double a = 0.0, b = INFINITY, total_a = 0.0, total_b = 0.0
     cdef double sums[3]
     cdef int step, moved, side = 0
@@ -4667,6 +4780,9 @@ cdef double sampled_bounded_guess(const double[::1] lam, int64_t budget, double 
     if most > BOUNDED_SAMPLE:
         most = BOUNDED_SAMPLE
     stride = n // most if n // most > 1 else 1
+    ranked = sampled_rank_guess(lam, budget, lo, hi, stride, &scratch[0])
+    if ESTIMATE_LOW <= ranked <= ESTIMATE_HIGH:
+        return ranked
     while i < n:
         x = lam[i]
         scratch[3 * m] = 1.0 / (x + 0.0) if x > 0.0 else INFINITY  # lam = 0: every key; +inf: none

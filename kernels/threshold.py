@@ -3840,6 +3840,9 @@ def sampled_bounded_guess(lam, budget, t, lo, hi, scratch):
     """
     n = lam.shape[0]
     stride = max(n // min(BOUNDED_SAMPLE, max(n // BOUNDED_STRIDE, 1)), 1)
+    ranked = sampled_rank_guess(lam, budget, lo, hi, stride, scratch)
+    if ESTIMATE_LOW <= ranked <= ESTIMATE_HIGH:
+        return ranked
     m = 0
     for i in range(0, n, stride):
         x = lam[i]
@@ -3912,6 +3915,134 @@ def sampled_bounded_guess(lam, budget, t, lo, hi, scratch):
         side = moved
         t = line
     return t
+
+
+#: With bounds, where no sampled worker has more than this many keys between its bounds,
+#: :func:`sampled_bounded_guess` takes the sample's own keys (:func:`sampled_rank_guess`).
+RANK_KEYS = 2
+#: ... where the budget's share of them is at least this many keys.
+RANK_LEAST = 1
+#: ... and where the sample's keys within its noise of that share span at least this ratio.
+RANK_WINDOW = 1.004
+#: ... and where the gap around it is at least this share of their average gap.
+RANK_GAP = 0.125
+
+
+@register_jitable
+def sampled_rank_guess(lam, budget, lo, hi, stride, scratch):
+    """Where the keys of every ``stride``-th worker hold the budget's share of them: their
+    ``k``-th smallest; -1 where a sampled worker has more than :data:`RANK_KEYS` keys between
+    its bounds, or the share is not among those keys.
+
+    A worker with one key between its bounds counts 0 or 1 at a threshold: a step at its
+    key, where the relaxation ramps over ``[lam/2, 3 lam/2]``. Over times within a few
+    percent of each other the relaxation puts every worker at its cap
+    (``lognormal(0, 0.05)``, 65,536 workers, 58,982 tasks, at most one a worker: 1.41
+    against t* = 1.07), and the search then creeps up the times' distribution; the
+    sample's keys are where the workers' keys are.
+    """
+    n = lam.shape[0]
+    m = 0
+    size = 0
+    below = 0.0  # keys the sampled workers hold at every threshold > 0: minimums, lam = 0's maxima
+    for i in range(0, n, stride):
+        m += 1
+        x = lam[i]
+        if not x < INF:
+            continue
+        low = low_of(lo, i)
+        high = high_of(hi, i, budget)
+        if x == 0.0:
+            below += high
+            continue
+        below += low
+        if low < 0 or high < low or high - low > RANK_KEYS:  # (bad bounds: the checks name them)
+            return -1.0
+        for j in range(low + 1, high + 1):
+            scratch[size] = j * x
+            size += 1
+    rank = math.ceil(budget * (m / n) - below)
+    if not (RANK_LEAST <= rank <= size):
+        return -1.0
+    k = int(rank)
+    t = select_value(scratch, size, k)  # and the keys below it before it, those above after
+    share = k / size
+    d = max(int(math.ceil(RISER_NOISE * math.sqrt(size * share * (1.0 - share)))), 1)
+    low_rank = max(k - d, 1)
+    high_rank = min(k + d, size)
+    neighbours_lo = max_value(scratch, k - 1) if k >= 2 else t
+    neighbours_hi = min_value(scratch[k:], size - k) if k < size else t
+    below_t = select_value(scratch, k - 1, low_rank) if low_rank < k else t
+    above_t = select_value(scratch[k:], size - k, high_rank - k) if high_rank > k else t
+    if not above_t >= below_t * RANK_WINDOW:
+        return -1.0
+    # Keys piled near t (a machine type's ties, its times a few ulps apart) say the count
+    # jumps there, where the secant of the next steps aims past it.
+    if (neighbours_hi - neighbours_lo) * (high_rank - low_rank) < RANK_GAP * 2.0 * (above_t - below_t):
+        return -1.0
+    return t
+
+
+@register_jitable
+def max_value(values, m):
+    """The largest of ``values[:m]`` (``m > 0``)."""
+    top = values[0]
+    for b in range(1, m):
+        top = max(top, values[b])
+    return top
+
+
+@register_jitable
+def min_value(values, m):
+    """The least of ``values[:m]`` (``m > 0``)."""
+    least = values[0]
+    for b in range(1, m):
+        least = min(least, values[b])
+    return least
+
+
+@register_jitable
+def select_value(values, m, k):
+    """The ``k``-th smallest of ``values[:m]`` (``0 < k <= m``), reordering them: quickselect
+    with a median-of-three pivot, insertion sort below 16 values."""
+    lo = 0
+    hi = m - 1
+    target = k - 1
+    while hi - lo >= 16:
+        mid = lo + (hi - lo) // 2
+        if values[mid] < values[lo]:
+            values[mid], values[lo] = values[lo], values[mid]
+        if values[hi] < values[lo]:
+            values[hi], values[lo] = values[lo], values[hi]
+        if values[hi] < values[mid]:
+            values[hi], values[mid] = values[mid], values[hi]
+        values[lo], values[mid] = values[mid], values[lo]  # pivot (the median) at lo
+        pivot = values[lo]
+        i = lo + 1
+        j = hi
+        while True:
+            while i <= j and values[i] < pivot:
+                i += 1
+            while i <= j and pivot < values[j]:
+                j -= 1
+            if i >= j:
+                break
+            values[i], values[j] = values[j], values[i]
+            i += 1
+            j -= 1
+        values[lo], values[j] = values[j], values[lo]
+        if j == target:
+            return values[j]
+        if j < target:
+            lo = j + 1
+        else:
+            hi = j - 1
+    for a in range(lo + 1, hi + 1):
+        b = a
+        while b > lo and values[b] < values[b - 1]:
+            values[b], values[b - 1] = values[b - 1], values[b]
+            b -= 1
+    return values[target]
 
 
 @register_jitable

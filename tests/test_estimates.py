@@ -817,7 +817,8 @@ def _numba_sampled_bounded_guess(lam, budget, t, lo, hi, scratch):
 
 
 @pytest.mark.parametrize("distribution", _bench.DISTRIBUTIONS)
-@pytest.mark.parametrize("n, budget", [(4096, 4096), (4096, 16384), (65536, 262144), (70001, 65536)])
+@pytest.mark.parametrize("n, budget", [(4096, 4096), (4096, 16384), (65536, 262144), (70001, 65536), (65536, 58982),
+                                       (65536, 6553)])
 def test_the_sampled_guess_with_bounds_is_the_same_everywhere(distribution, n, budget):
     # The cold first guess with bounds: the same float in plain Python, numba and Cython,
     # so that every backend takes the same passes (and keeps the same warm state).
@@ -854,6 +855,53 @@ def test_the_sampled_guess_moves_only_where_the_bounds_move_t_star(distribution,
         assert off[1] < 0.04 * budget < off[0]
     else:
         assert guess == r
+
+
+@pytest.mark.parametrize("distribution, tasks, most", [("close", 58982, 1), ("uniform", 58982, 1), ("close", 6553, 1),
+                                                      ("pareto", 6553, 1), ("close", 6553, 2), ("close", 117964, 2)])
+def test_a_key_or_two_a_worker_is_guessed_from_the_sampled_keys(monkeypatch, distribution, tasks, most):
+    # At most a task or two a worker, each worker counts 0, 1 or 2 at a threshold: the
+    # relaxation's ramp over [lam/2, 3 lam/2] misplaces t* by 15-40 % where the times lie
+    # within a few percent of each other, and every sampled worker sits at a bound there.
+    # The sampled keys' own quantile lands within 1 %, and the search takes the validation
+    # pass and one count and listing, or a pair and a second count (four or five pairs
+    # before).
+    n = 65536
+    lam = _bench.make_lam(n, distribution=distribution)
+    lo, hi = np.zeros(n, np.int64), np.full(n, most, np.int64)
+    t_star = np.sort(np.concatenate([lam * (j + 1) for j in range(most)]))[tasks - 1]
+    r = threshold.sampled_relaxation(lam, tasks)
+    guess = threshold.sampled_bounded_guess(lam, tasks, r, lo, hi, np.empty(n + 3))
+    assert abs(guess / t_star - 1.0) < 0.01
+    passes = _bench.counting_passes(lam, tasks, None, lo, hi)
+    assert passes.get("estimate pair", 0) <= 1 and passes["count and listing"] <= 2, passes
+    assert set(passes) <= {"inverse, bounds check and estimate", "estimate pair", "count and listing"}, passes
+    monkeypatch.setattr(threshold, "RANK_KEYS", 0)  # the relaxation alone, as before
+    relaxed = threshold.sampled_bounded_guess(lam, tasks, r, lo, hi, np.empty(n + 3))
+    assert abs(relaxed / t_star - 1.0) > 0.1
+
+
+def test_keys_piled_at_the_sampled_quantile_leave_the_guess_to_the_relaxation(monkeypatch):
+    # Two machine types with times a millionth apart, at most a task a worker, the budget
+    # inside one type's band: the count jumps by thousands of keys within a few ulps of the
+    # sampled quantile, and the validation pass's second estimate 3 % up (SLOPE_STEP) aims
+    # past the band (3.4 -> 6.35 passes). Keys piled around the quantile decline the guess.
+    rng = np.random.default_rng(0)
+    n, budget = 4096, 2048
+    lam = rng.choice(np.array([1.0, 1.17]), n) * (1.0 + 1e-6 * rng.standard_normal(n))
+    lo, hi = np.zeros(n, np.int64), np.ones(n, np.int64)
+    stride = n // threshold.BOUNDED_STRIDE
+    assert threshold.sampled_rank_guess(lam, budget, lo, hi, stride, np.empty(n + 2)) == -1.0
+    monkeypatch.setattr(threshold, "RANK_GAP", 0.0)  # without that test, the guess is taken
+    assert threshold.sampled_rank_guess(lam, budget, lo, hi, stride, np.empty(n + 2)) > 0.0
+
+
+@pytest.mark.parametrize("m", [1, 2, 15, 16, 17, 64, 1000])
+def test_select_value_is_the_kth_smallest(m):
+    rng = np.random.default_rng(m)
+    for values in (rng.random(m), rng.integers(0, 4, m).astype(float), np.sort(rng.random(m))[::-1].copy()):
+        for k in {1, (m + 1) // 2, m}:
+            assert threshold.select_value(values.copy(), m, k) == np.sort(values)[k - 1]
 
 
 @njit(cache=False, error_model="numpy")
