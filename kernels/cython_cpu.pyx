@@ -4696,6 +4696,8 @@ cdef double sampled_rank_guess(const double[::1] lam, int64_t budget, const int6
     high_rank = k + d if k + d < size else size
     near_lo = max_value(keys, k - 1) if k >= 2 else t
     near_hi = min_value(&keys[k], size - k) if k < size else t
+    if near_hi == near_lo:
+        return -1.0
     below_t = select_value(keys, k - 1, low_rank) if low_rank < k else t
     above_t = select_value(&keys[k], size - k, high_rank - k) if high_rank > k else t
     if not above_t >= below_t * RANK_WINDOW:

@@ -3932,14 +3932,20 @@ RANK_GAP = 0.125
 def sampled_rank_guess(lam, budget, lo, hi, stride, scratch):
     """Where the keys of every ``stride``-th worker hold the budget's share of them: their
     ``k``-th smallest; -1 where a sampled worker has more than :data:`RANK_KEYS` keys between
-    its bounds, or the share is not among those keys.
+    its bounds, where the share is not among those keys, or where ties may lie there.
 
-    A worker with one key between its bounds counts 0 or 1 at a threshold: a step at its
-    key, where the relaxation ramps over ``[lam/2, 3 lam/2]``. Over times within a few
-    percent of each other the relaxation puts every worker at its cap
+    A worker with a key or two between its bounds counts 0, 1 or 2 at a threshold: steps
+    at its keys, where the relaxation ramps over ``[lam/2, 3 lam/2]``. Over times within a
+    few percent of each other the relaxation puts every worker at its cap
     (``lognormal(0, 0.05)``, 65,536 workers, 58,982 tasks, at most one a worker: 1.41
     against t* = 1.07), and the search then creeps up the times' distribution; the
-    sample's keys are where the workers' keys are.
+    sample's keys are where the workers' keys are (within 0.4 % there).
+
+    The next steps aim by the validation pass's second estimate, :data:`SLOPE_STEP` up: the
+    sampled keys within :data:`RISER_NOISE` standard deviations of the share must span
+    :data:`RANK_WINDOW` (times a billionth apart put that estimate past them all), and the
+    gap around the quantile must be :data:`RANK_GAP` of their average gap (keys piled at a
+    machine type's time: the count jumps there).
     """
     n = lam.shape[0]
     m = 0
@@ -3972,12 +3978,14 @@ def sampled_rank_guess(lam, budget, lo, hi, stride, scratch):
     high_rank = min(k + d, size)
     neighbours_lo = max_value(scratch, k - 1) if k >= 2 else t
     neighbours_hi = min_value(scratch[k:], size - k) if k < size else t
+    if neighbours_hi == neighbours_lo:  # a tie at the quantile: declined below, without the window's selections
+        return -1.0
     below_t = select_value(scratch, k - 1, low_rank) if low_rank < k else t
     above_t = select_value(scratch[k:], size - k, high_rank - k) if high_rank > k else t
     if not above_t >= below_t * RANK_WINDOW:
         return -1.0
-    # Keys piled near t (a machine type's ties, its times a few ulps apart) say the count
-    # jumps there, where the secant of the next steps aims past it.
+    # keys piled near t (a machine type's times, a few ulps apart): the count jumps there,
+    # and the secant of the next steps aims past it
     if (neighbours_hi - neighbours_lo) * (high_rank - low_rank) < RANK_GAP * 2.0 * (above_t - below_t):
         return -1.0
     return t
