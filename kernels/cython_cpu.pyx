@@ -4654,7 +4654,6 @@ cdef double sampled_end(const double[::1] scratch, Py_ssize_t m, int bound) noex
 
 
 cdef Py_ssize_t RANK_KEYS = 2  # threshold.RANK_KEYS
-cdef double RANK_LEAST = 1.0
 cdef double RANK_WINDOW = 1.004
 cdef double RANK_GAP = 0.125
 
@@ -4662,7 +4661,7 @@ cdef double RANK_GAP = 0.125
 cdef double sampled_rank_guess(const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
                                Py_ssize_t stride, double* keys) noexcept nogil:
     # threshold.sampled_rank_guess
-    cdef Py_ssize_t n = lam.shape[0], i = 0, m = 0, size = 0, k, d, low_rank, high_rank
+    cdef Py_ssize_t n = lam.shape[0], i = 0, m = 0, size = 0, k, d, low_rank, high_rank, gaps
     cdef int64_t low, high, j
     cdef double x, rank, share, t, near_lo, near_hi, below_t, above_t, below = 0.0
     while i < n:
@@ -4684,9 +4683,9 @@ cdef double sampled_rank_guess(const double[::1] lam, int64_t budget, const int6
                     j += 1
         i += stride
     rank = ceil(budget * (<double>m / n) - below)
-    if not (RANK_LEAST <= rank <= size):
+    if not (rank <= size) or size == 0:
         return -1.0
-    k = <Py_ssize_t>rank
+    k = <Py_ssize_t>rank if rank >= 1.0 else 1
     t = select_value(keys, size, k)  # and the keys below it before it, those above after
     share = <double>k / size
     d = <Py_ssize_t>ceil(RISER_NOISE * sqrt(size * share * (1.0 - share)))
@@ -4702,7 +4701,8 @@ cdef double sampled_rank_guess(const double[::1] lam, int64_t budget, const int6
     above_t = select_value(&keys[k], size - k, high_rank - k) if high_rank > k else t
     if not above_t >= below_t * RANK_WINDOW:
         return -1.0
-    if (near_hi - near_lo) * <double>(high_rank - low_rank) < RANK_GAP * 2.0 * (above_t - below_t):
+    gaps = (1 if k >= 2 else 0) + (1 if k < size else 0)
+    if (near_hi - near_lo) * <double>(high_rank - low_rank) < RANK_GAP * gaps * (above_t - below_t):
         return -1.0
     return t
 

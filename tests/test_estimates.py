@@ -881,6 +881,22 @@ def test_a_key_or_two_a_worker_is_guessed_from_the_sampled_keys(monkeypatch, dis
     assert abs(relaxed / t_star - 1.0) > 0.1
 
 
+def test_a_share_below_one_sampled_key_takes_the_least_key():
+    # A tenth of the workers unavailable, the rest at one to two tasks: the minimums hold all
+    # but 58 of 58,982 tasks, less than one key of a 1024-worker sample. The least sampled
+    # key above the minimums is then the guess, some sixty keys up (the relaxation's guess
+    # held six: five estimate passes crept up from it).
+    n, budget = 65536, 58982
+    lam = _bench.make_lam(n, 0, "unavailable")
+    lo, hi = _bench.case_bounds(n, budget, lam)
+    stride = n // threshold.BOUNDED_SAMPLE
+    sampled = lam[::stride]
+    least = (2.0 * sampled[sampled < np.inf]).min()
+    assert threshold.sampled_rank_guess(lam, budget, lo, hi, stride, np.empty(n + 2)) == least
+    passes = _bench.counting_passes(lam, budget, None, lo, hi)
+    assert passes.get("estimate", 0) <= 2 and passes["count and listing"] == 1, passes
+
+
 def test_keys_piled_at_the_sampled_quantile_leave_the_guess_to_the_relaxation(monkeypatch):
     # Two machine types with times a millionth apart, at most a task a worker, the budget
     # inside one type's band: the count jumps by thousands of keys within a few ulps of the
