@@ -3240,11 +3240,39 @@ cdef int64_t listed_keys(const double[::1] lam, int64_t budget, double hi_t, con
 
 
 cdef bint allocate_aimed(const double[::1] lam, const double[::1] inv, int64_t budget, double t, double first,
-                        double second, int64_t width, double reach, int64_t[::1] out, int64_t[::1] ties,
-                        double[::1] heap, double* bracket, const int64_t* lo, const int64_t* hi) noexcept nogil:
+                        double second, int64_t width, double reach, int64_t base, int64_t[::1] out,
+                        int64_t[::1] ties, double[::1] heap, double* bracket, const int64_t* lo,
+                        const int64_t* hi) noexcept nogil:
     # threshold.allocate_aimed: the bracket into bracket[0:2], True where it held the budget
+    cdef int64_t counted[2]
+    cdef double t_lo, t_hi, t_up
     if not (speculative_bracket(budget, t, first, second, width, bracket) and bracket[1] <= reach) or (
             sampled_repeats(lam)):
+        return False
+    if select_aimed(lam, inv, budget, out, ties, heap, bracket, lo, hi, counted):
+        return True
+    if lam.shape[0] < SPECULATE_PAIRS_FROM:
+        return False
+    t_lo = bracket[0]
+    t_hi = bracket[1]
+    t_up = t * SLOPE_STEP
+    if counted[0] >= budget:
+        if second < budget and t_up < t_lo:
+            reaimed_bracket(budget, t_up, <int64_t>second, t_lo, counted[0], width, base, False, True, bracket)
+        elif first < budget and t < t_lo:
+            reaimed_bracket(budget, t, <int64_t>first, t_lo, counted[0], width, base, False, True, bracket)
+        else:
+            return False
+    elif 0 <= counted[1] < budget:
+        if first >= budget and t > t_hi:
+            reaimed_bracket(budget, t_hi, counted[1], t, <int64_t>first, width, base, True, False, bracket)
+        elif second >= budget and t_up > t_hi:
+            reaimed_bracket(budget, t_hi, counted[1], t_up, <int64_t>second, width, base, True, False, bracket)
+        else:
+            return False
+    else:
+        return False
+    if not (0.0 < bracket[0] and bracket[1] <= reach):
         return False
     return select_aimed(lam, inv, budget, out, ties, heap, bracket, lo, hi, NULL)
 
@@ -3888,8 +3916,8 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef bint selected
     if reach >= 0.0 and n >= EXTREMES_N:  # estimate passes first, as threshold.allocate_positive
         if second >= 0.0 and 0.0 <= first != budget and allocate_aimed(lam, inv, budget, t, first, second,
-                                                                       width_max, reach, out, ties, heap, est,
-                                                                       lo, hi):
+                                                                       width_max, reach, base, out, ties, heap,
+                                                                       est, lo, hi):
             bracket[0] = est[0]
             bracket[1] = est[1]
             return

@@ -881,6 +881,39 @@ def test_a_key_or_two_a_worker_is_guessed_from_the_sampled_keys(monkeypatch, dis
     assert abs(relaxed / t_star - 1.0) > 0.1
 
 
+def test_a_missed_aim_of_the_validation_pass_counts_again_from_its_exact_end(monkeypatch):
+    # One machine type at a task a worker: the secant of the validation pass's two estimates
+    # (3 % apart) aims the count and listing ten keys over the budget. That count is exact:
+    # the second count and listing goes below it at once, along the line to the estimate
+    # under the budget (a pair above that count had followed, wasted).
+    n, budget = 65536, 58982
+    lam = _bench.make_lam(n, 0, "close")
+    lo, hi = _bench.case_bounds(n, budget, lam)
+    events = []
+    counted, pairs = threshold.select_aimed_counted, threshold.estimate_pair_into
+
+    def recording_count(lam, inv, budget, t_lo, t_hi, *rest):  # select_aimed's count too
+        end, c_lo, c_hi = counted(lam, inv, budget, t_lo, t_hi, *rest)
+        events.append(("count", t_lo, t_hi, end > 0.0, c_lo))
+        return end, c_lo, c_hi
+
+    def recording_pair(*args):
+        events.append(("pair",))
+        return pairs(*args)
+
+    monkeypatch.setattr(threshold, "select_aimed_counted", recording_count)
+    monkeypatch.setattr(threshold, "estimate_pair_into", recording_pair)
+    out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
+    with np.errstate(all="ignore"):
+        assert threshold.allocate_bounded_into(lam, budget, lo, hi, out, ties, heap) == 0
+    monkeypatch.undo()
+    assert [e[0] for e in events] == ["count", "count"], events
+    (_, missed_lo, _, held_first, above), (_, _, end, held, _) = events
+    assert not held_first and above >= budget and held
+    assert end == missed_lo  # the exact end the miss counted
+    assert is_canonical(lam, budget, out, lo, hi)
+
+
 def test_a_share_below_one_sampled_key_takes_the_least_key():
     # A tenth of the workers unavailable, the rest at one to two tasks: the minimums hold all
     # but 58 of 58,982 tasks, less than one key of a 1024-worker sample. The least sampled
