@@ -3245,7 +3245,9 @@ cdef bint allocate_aimed(const double[::1] lam, const double[::1] inv, int64_t b
                         const int64_t* hi) noexcept nogil:
     # threshold.allocate_aimed: the bracket into bracket[0:2], True where it held the budget
     cdef int64_t counted[2]
-    cdef double t_lo, t_hi, t_up
+    cdef double t_lo, t_hi, t_up, lo_s, hi_s
+    cdef int64_t lo_c, hi_c
+    cdef bint above
     if not (speculative_bracket(budget, t, first, second, width, bracket) and bracket[1] <= reach) or (
             sampled_repeats(lam)):
         return False
@@ -3256,22 +3258,32 @@ cdef bint allocate_aimed(const double[::1] lam, const double[::1] inv, int64_t b
     t_lo = bracket[0]
     t_hi = bracket[1]
     t_up = t * SLOPE_STEP
-    if counted[0] >= budget:
+    above = counted[0] >= budget
+    if above:
+        hi_s = t_lo
+        hi_c = counted[0]
         if second < budget and t_up < t_lo:
-            reaimed_bracket(budget, t_up, <int64_t>second, t_lo, counted[0], width, base, False, True, bracket)
+            lo_s = t_up
+            lo_c = <int64_t>second
         elif first < budget and t < t_lo:
-            reaimed_bracket(budget, t, <int64_t>first, t_lo, counted[0], width, base, False, True, bracket)
+            lo_s = t
+            lo_c = <int64_t>first
         else:
             return False
     elif 0 <= counted[1] < budget:
+        lo_s = t_hi
+        lo_c = counted[1]
         if first >= budget and t > t_hi:
-            reaimed_bracket(budget, t_hi, counted[1], t, <int64_t>first, width, base, True, False, bracket)
+            hi_s = t
+            hi_c = <int64_t>first
         elif second >= budget and t_up > t_hi:
-            reaimed_bracket(budget, t_hi, counted[1], t_up, <int64_t>second, width, base, True, False, bracket)
+            hi_s = t_up
+            hi_c = <int64_t>second
         else:
             return False
     else:
         return False
+    reaimed_bracket(budget, lo_s, lo_c, hi_s, hi_c, width, base, not above, above, bracket)
     if not (0.0 < bracket[0] and bracket[1] <= reach):
         return False
     return select_aimed(lam, inv, budget, out, ties, heap, bracket, lo, hi, NULL)
@@ -4779,7 +4791,7 @@ cdef double sampled_rank_guess(const double[::1] lam, int64_t budget, const int6
 
 
 cdef double max_value(const double* values, Py_ssize_t m) noexcept nogil:
-    # threshold.max_value
+    # values[:m].max(), as threshold.sampled_rank_guess takes it
     cdef double top = values[0]
     cdef Py_ssize_t b
     for b in range(1, m):
@@ -4789,7 +4801,7 @@ cdef double max_value(const double* values, Py_ssize_t m) noexcept nogil:
 
 
 cdef double min_value(const double* values, Py_ssize_t m) noexcept nogil:
-    # threshold.min_value
+    # values[:m].min(), as threshold.sampled_rank_guess takes it
     cdef double least = values[0]
     cdef Py_ssize_t b
     for b in range(1, m):

@@ -2332,22 +2332,26 @@ def allocate_aimed(lam, inv, budget, t, first, second, width, reach, base, out, 
     if lam.shape[0] < SPECULATE_PAIRS_FROM:  # as for a pair's line: below, a miss costs more than the pair
         return -1.0, -1.0
     t_up = t * SLOPE_STEP  # where the validation pass took ``second``
-    if c_lo >= budget:  # t_lo exact above the budget: the nearest estimate below it
+    above = c_lo >= budget  # t_lo exact above the budget, else t_hi exact below it
+    if above:  # the nearest estimate below t_lo
+        hi_s, hi_c = t_lo, c_lo
         if second < budget and t_up < t_lo:
-            a, b = reaimed_bracket(budget, t_up, int(second), t_lo, c_lo, width, base, False, True)
+            lo_s, lo_c = t_up, int(second)
         elif first < budget and t < t_lo:
-            a, b = reaimed_bracket(budget, t, int(first), t_lo, c_lo, width, base, False, True)
+            lo_s, lo_c = t, int(first)
         else:
             return -1.0, -1.0
-    elif 0 <= c_hi < budget:  # t_hi exact below the budget: the nearest estimate above it
+    elif 0 <= c_hi < budget:  # the nearest estimate above t_hi
+        lo_s, lo_c = t_hi, c_hi
         if first >= budget and t > t_hi:
-            a, b = reaimed_bracket(budget, t_hi, c_hi, t, int(first), width, base, True, False)
+            hi_s, hi_c = t, int(first)
         elif second >= budget and t_up > t_hi:
-            a, b = reaimed_bracket(budget, t_hi, c_hi, t_up, int(second), width, base, True, False)
+            hi_s, hi_c = t_up, int(second)
         else:
             return -1.0, -1.0
     else:  # more keys between than the selection has room for
         return -1.0, -1.0
+    a, b = reaimed_bracket(budget, lo_s, lo_c, hi_s, hi_c, width, base, not above, above)
     if not (0.0 < a and b <= reach):
         return -1.0, -1.0
     end = select_aimed(lam, inv, budget, a, b, out, ties, heap, lo, hi)
@@ -4018,8 +4022,8 @@ def sampled_rank_guess(lam, budget, lo, hi, stride, scratch):
     d = max(int(math.ceil(RISER_NOISE * math.sqrt(size * share * (1.0 - share)))), 1)
     low_rank = max(k - d, 1)
     high_rank = min(k + d, size)
-    neighbours_lo = max_value(scratch, k - 1) if k >= 2 else t
-    neighbours_hi = min_value(scratch[k:], size - k) if k < size else t
+    neighbours_lo = scratch[:k - 1].max() if k >= 2 else t
+    neighbours_hi = scratch[k:size].min() if k < size else t
     if neighbours_hi == neighbours_lo:  # a tie at the quantile: declined below, without the window's selections
         return -1.0
     below_t = select_value(scratch, k - 1, low_rank) if low_rank < k else t
@@ -4032,24 +4036,6 @@ def sampled_rank_guess(lam, budget, lo, hi, stride, scratch):
     if (neighbours_hi - neighbours_lo) * (high_rank - low_rank) < RANK_GAP * gaps * (above_t - below_t):
         return -1.0
     return t
-
-
-@register_jitable
-def max_value(values, m):
-    """The largest of ``values[:m]`` (``m > 0``)."""
-    top = values[0]
-    for b in range(1, m):
-        top = max(top, values[b])
-    return top
-
-
-@register_jitable
-def min_value(values, m):
-    """The least of ``values[:m]`` (``m > 0``)."""
-    least = values[0]
-    for b in range(1, m):
-        least = min(least, values[b])
-    return least
 
 
 @register_jitable

@@ -881,20 +881,16 @@ def test_a_key_or_two_a_worker_is_guessed_from_the_sampled_keys(monkeypatch, dis
     assert abs(relaxed / t_star - 1.0) > 0.1
 
 
-def test_a_missed_aim_of_the_validation_pass_counts_again_from_its_exact_end(monkeypatch):
-    # One machine type at a task a worker: the secant of the validation pass's two estimates
-    # (3 % apart) aims the count and listing ten keys over the budget. That count is exact:
-    # the second count and listing goes below it at once, along the line to the estimate
-    # under the budget (a pair above that count had followed, wasted).
-    n, budget = 65536, 58982
-    lam = _bench.make_lam(n, 0, "close")
-    lo, hi = _bench.case_bounds(n, budget, lam)
+def _aimed_counts_and_pairs(monkeypatch, lam, budget, lo, hi):
+    """Allocate in plain Python, recording in order each aimed count and listing (``("count",
+    t_lo, t_hi, held, keys at t_lo, keys at t_hi)``, select_aimed's included) and each
+    estimate pair (``("pair",)``); returns ``(events, out)``."""
     events = []
     counted, pairs = threshold.select_aimed_counted, threshold.estimate_pair_into
 
-    def recording_count(lam, inv, budget, t_lo, t_hi, *rest):  # select_aimed's count too
+    def recording_count(lam, inv, budget, t_lo, t_hi, *rest):
         end, c_lo, c_hi = counted(lam, inv, budget, t_lo, t_hi, *rest)
-        events.append(("count", t_lo, t_hi, end > 0.0, c_lo))
+        events.append(("count", t_lo, t_hi, end > 0.0, c_lo, c_hi))
         return end, c_lo, c_hi
 
     def recording_pair(*args):
@@ -903,12 +899,25 @@ def test_a_missed_aim_of_the_validation_pass_counts_again_from_its_exact_end(mon
 
     monkeypatch.setattr(threshold, "select_aimed_counted", recording_count)
     monkeypatch.setattr(threshold, "estimate_pair_into", recording_pair)
+    n = lam.shape[0]
     out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
     with np.errstate(all="ignore"):
         assert threshold.allocate_bounded_into(lam, budget, lo, hi, out, ties, heap) == 0
     monkeypatch.undo()
+    return events, out
+
+
+def test_a_missed_aim_of_the_validation_pass_counts_again_from_its_exact_end(monkeypatch):
+    # One machine type at a task a worker: the secant of the validation pass's two estimates
+    # (3 % apart) aims the count and listing ten keys over the budget. That count is exact:
+    # the second count and listing goes below it at once, along the line to the estimate
+    # under the budget (a pair above that count had followed, wasted).
+    n, budget = 65536, 58982
+    lam = _bench.make_lam(n, 0, "close")
+    lo, hi = _bench.case_bounds(n, budget, lam)
+    events, out = _aimed_counts_and_pairs(monkeypatch, lam, budget, lo, hi)
     assert [e[0] for e in events] == ["count", "count"], events
-    (_, missed_lo, _, held_first, above), (_, _, end, held, _) = events
+    (_, missed_lo, _, held_first, above, _), (_, _, end, held, _, _) = events
     assert not held_first and above >= budget and held
     assert end == missed_lo  # the exact end the miss counted
     assert is_canonical(lam, budget, out, lo, hi)
@@ -1066,24 +1075,7 @@ def test_a_trusted_pair_line_that_misses_is_aimed_again_from_what_it_counted(mon
     n, budget = threshold.PAIRED_FROM, 26214
     lam = _bench.make_lam(n, 0, "close")
     lo = hi = None
-    events = []
-    counted, pairs = threshold.select_aimed_counted, threshold.estimate_pair_into
-
-    def recording_count(lam, inv, budget, t_lo, t_hi, *rest):
-        end, c_lo, c_hi = counted(lam, inv, budget, t_lo, t_hi, *rest)
-        events.append(("count", t_lo, t_hi, end > 0.0, c_lo, c_hi))
-        return end, c_lo, c_hi
-
-    def recording_pair(*args):
-        events.append(("pair",))
-        return pairs(*args)
-
-    monkeypatch.setattr(threshold, "select_aimed_counted", recording_count)
-    monkeypatch.setattr(threshold, "estimate_pair_into", recording_pair)
-    out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
-    with np.errstate(all="ignore"):
-        assert threshold.allocate_bounded_into(lam, budget, lo, hi, out, ties, heap) == 0
-    monkeypatch.undo()
+    events, out = _aimed_counts_and_pairs(monkeypatch, lam, budget, lo, hi)
     assert [e[0] for e in events] == ["pair", "pair", "count", "count"]
     (_, _, missed_hi, missed, _, below), (_, start, _, held, start_c, _) = events[2:]
     assert not missed and below < budget and held
@@ -1106,19 +1098,8 @@ def test_a_missed_aim_above_the_budget_is_aimed_again_below_what_it_counted(monk
     # second count and listing goes below it, to the estimate under the budget.
     n, budget = threshold.PAIRED_FROM, 26214
     lam = _bench.make_lam(n, 1, "close")
-    events = []
-    counted = threshold.select_aimed_counted
-
-    def recording_count(lam, inv, budget, t_lo, t_hi, *rest):
-        end, c_lo, c_hi = counted(lam, inv, budget, t_lo, t_hi, *rest)
-        events.append((t_lo, t_hi, end > 0.0, c_lo))
-        return end, c_lo, c_hi
-
-    monkeypatch.setattr(threshold, "select_aimed_counted", recording_count)
-    out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
-    with np.errstate(all="ignore"):
-        assert threshold.allocate_bounded_into(lam, budget, None, None, out, ties, heap) == 0
-    monkeypatch.undo()
+    events, out = _aimed_counts_and_pairs(monkeypatch, lam, budget, None, None)
+    events = [e[1:5] for e in events if e[0] == "count"]
     assert len(events) == 2
     (missed_lo, _, missed, above), (start, end, held, _) = events
     assert not missed and above > budget and held and start < end == missed_lo
