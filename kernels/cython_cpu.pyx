@@ -4791,7 +4791,7 @@ cdef double sampled_rank_guess(const double[::1] lam, int64_t budget, const int6
 
 
 cdef double max_value(const double* values, Py_ssize_t m) noexcept nogil:
-    # values[:m].max(), as threshold.sampled_rank_guess takes it
+    # threshold.max_value
     cdef double top = values[0]
     cdef Py_ssize_t b
     for b in range(1, m):
@@ -4801,7 +4801,7 @@ cdef double max_value(const double* values, Py_ssize_t m) noexcept nogil:
 
 
 cdef double min_value(const double* values, Py_ssize_t m) noexcept nogil:
-    # values[:m].min(), as threshold.sampled_rank_guess takes it
+    # threshold.min_value
     cdef double least = values[0]
     cdef Py_ssize_t b
     for b in range(1, m):

@@ -4022,8 +4022,8 @@ def sampled_rank_guess(lam, budget, lo, hi, stride, scratch):
     d = max(int(math.ceil(RISER_NOISE * math.sqrt(size * share * (1.0 - share)))), 1)
     low_rank = max(k - d, 1)
     high_rank = min(k + d, size)
-    neighbours_lo = scratch[:k - 1].max() if k >= 2 else t
-    neighbours_hi = scratch[k:size].min() if k < size else t
+    neighbours_lo = max_value(scratch, k - 1) if k >= 2 else t
+    neighbours_hi = min_value(scratch[k:], size - k) if k < size else t
     if neighbours_hi == neighbours_lo:  # a tie at the quantile: declined below, without the window's selections
         return -1.0
     below_t = select_value(scratch, k - 1, low_rank) if low_rank < k else t
@@ -4036,6 +4036,24 @@ def sampled_rank_guess(lam, budget, lo, hi, stride, scratch):
     if (neighbours_hi - neighbours_lo) * (high_rank - low_rank) < RANK_GAP * gaps * (above_t - below_t):
         return -1.0
     return t
+
+
+@register_jitable
+def max_value(values, m):
+    """The largest of ``values[:m]`` (``m > 0``): a loop, as CUDA has no array reduction."""
+    top = values[0]
+    for b in range(1, m):
+        top = max(top, values[b])
+    return top
+
+
+@register_jitable
+def min_value(values, m):
+    """The least of ``values[:m]`` (``m > 0``)."""
+    least = values[0]
+    for b in range(1, m):
+        least = min(least, values[b])
+    return least
 
 
 @register_jitable
