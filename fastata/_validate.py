@@ -585,12 +585,20 @@ def worker_ids(value, name="workers", n=None):
     return array
 
 
-def same_length(workers, durations, name="durations"):
-    """``observe``'s (``observe_censored``'s: ``name="elapsed"``) two arrays pair up element by element."""
-    if workers.shape[0] != durations.shape[0]:
-        raise ValueError(
-            f"workers and {name} must have the same length; got {workers.shape[0]} and {durations.shape[0]}"
-        )
+def samples(workers, values, n, name="durations"):
+    """``observe``'s (``observe_censored``'s: ``name="elapsed"``) two arrays, as
+    :func:`worker_ids` and :func:`real_array` take them, paired element by element (the ids'
+    range and the values are the kernels' to check). Arrays already in those forms pass in
+    one call: observe is on the hot path."""
+    if (type(workers) is _NDARRAY and type(values) is _NDARRAY and workers.dtype is _INT64
+            and values.dtype is _FLOAT64 and workers.ndim == 1 and values.shape == workers.shape
+            and workers.flags.c_contiguous and values.flags.c_contiguous):  # fmt: skip
+        return workers, values
+    workers = worker_ids(workers, n=n)
+    values = real_array(values, name, 1)
+    if workers.shape[0] != values.shape[0]:
+        raise ValueError(f"workers and {name} must have the same length; got {workers.shape[0]} and {values.shape[0]}")
+    return workers, values
 
 
 def censored_values(elapsed, name="elapsed"):

@@ -1,7 +1,6 @@
 """``allocate``, ``allocate_batch`` and ``proxy_loss``: validate, dispatch, run a kernel into ``out``."""
 
 import threading
-from functools import partial
 
 import numpy as np
 
@@ -313,17 +312,12 @@ class Allocator:
         self.n_workers = n
         self._shape = (n,)
         self._out = np.zeros(n, dtype=np.int64)
-        self._ties, self._heap = _new_scratch(n)
         # Successive calls are usually similar problems: from WARM_START_N workers on, each
         # starts its search from the previous call's threshold (the result is the same).
         # Below, a search costs less than the extra argument.
-        if n >= WARM_START_N:
-            warm = np.zeros(3)
-            self._kernel = partial(self._kernels.allocate_warm_into, warm=warm)
-            self._bounded = partial(self._kernels.allocate_bounded_warm_into, warm=warm)
-        else:
-            self._kernel = self._kernels.allocate_into  # looked up once: this is the hot path
-            self._bounded = self._kernels.allocate_bounded_into
+        scratch = _backends.scratch(self._kernels, *_new_scratch(n), np.zeros(3) if n >= WARM_START_N else None)
+        self._kernel = scratch.allocate  # looked up once: this is the hot path
+        self._bounded = scratch.allocate_bounded
         self._device_out = None  # created on the first call with a GPU array
         # The call guard: a call takes the one token and gives it back. list.pop and
         # list.append are atomic under the GIL and in free-threaded builds alike.
@@ -354,7 +348,7 @@ class Allocator:
             if not 0 <= budget <= _MAX_BUDGET:
                 budget = _validate.budget(budget)
             if min_tasks is None and max_tasks is None:
-                status = self._kernel(lam, budget, self._out, self._ties, self._heap)
+                status = self._kernel(lam, budget, self._out)
                 bounds = None
             else:
                 bounds = _validate.task_bounds(min_tasks, max_tasks, lam)
@@ -364,7 +358,7 @@ class Allocator:
                     # kernel is about to overwrite): read from a copy. Only an array given
                     # can be that (a number's bound is the allocator's cache).
                     bounds = (bounds[0].copy(), bounds[1].copy())
-                status = self._bounded(lam, budget, *bounds, self._out, self._ties, self._heap)
+                status = self._bounded(lam, budget, *bounds, self._out)
             if status:
                 _validate.raise_for_status(status, lam, budget, bounds=bounds)
             return self._out

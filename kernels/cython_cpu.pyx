@@ -3582,7 +3582,7 @@ cdef bint estimate_within(const double[::1] inv, int64_t budget, double s, int s
 
 
 cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t budget, double t, double t2,
-                          double slope, double first, int64_t base, int64_t width, const int64_t* lo,
+                          double slope, double first, double t2_estimate, int64_t base, int64_t width, const int64_t* lo,
                           const int64_t* hi, double t_min, double t_max, double reach, int64_t[::1] out,
                           int64_t[::1] ties, double[::1] heap, double* bracket, int64_t* ends) noexcept nogil:
     # threshold.estimate_bracket: returns found, (t_lo, t_hi) in bracket[0:2] and the estimates
@@ -3590,7 +3590,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
     cdef Py_ssize_t n = inv.shape[0]
     cdef int64_t lo_c = base, hi_c = ESTIMATE_CAP, c = 0, prev_c = 0, last_c, near_c, line_c
     cdef double lo_s = 0.0, hi_s = INFINITY, prev_s = -1.0, s = t, s2 = -1.0, total, nxt, moving = 0.0
-    cdef double local, aim, last_s, near_s, line_s, a_s, b_s, p, share
+    cdef double local, aim, last_s, near_s, line_s, a_s, b_s, p, share, known
     cdef double totals[2]
     cdef double pair[2]
     cdef bint have_lo = False, flat = False, paired, alone, consulted = False, empty = False, same_pass
@@ -3604,6 +3604,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
         have_lo = True
     if first < 0.0 and s > t_max:  # no estimate above t_max
         s = t_max
+    known = t2 if t2_estimate >= 0.0 else -1.0  # the threshold t2_estimate is at
     if t2 > t_max:
         t2 = t_max
     for step in range(MAX_ESTIMATES):
@@ -3614,6 +3615,8 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
         elif s2 > 0.0:  # threshold.estimate_pair_into (without bounds: a pair after a flat)
             estimate_pair_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, s2, terms, totals)
             total = totals[0]
+        elif s == known:  # the validation pass's, at the second guess
+            total = t2_estimate
         elif step == 0 and lo != NULL:  # threshold.estimate_slope_into
             total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, terms, &moving, NULL)
             if moving > 0.0:
@@ -3894,7 +3897,7 @@ cdef double refused_aim(int64_t budget, double t_lo, double start, int64_t est_l
 
 cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_t budget,
                             double reach, double t, double t2, double slope, double first, double second,
-                            int64_t base, double t_min, double t_max, double key_min, int64_t[::1] out,
+                            double t2_estimate, int64_t base, double t_min, double t_max, double key_min, int64_t[::1] out,
                             int64_t[::1] ties, double[::1] heap, double* bracket, const int64_t* lo,
                             const int64_t* hi) noexcept nogil:
     # threshold.allocate_positive, step for step; the bracket it returns goes to bracket[0:2].
@@ -3933,8 +3936,8 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             bracket[0] = est[0]
             bracket[1] = est[1]
             return
-        found = estimate_bracket(lam, inv[:n], budget, t, t2, slope, first, base, width_max, lo, hi, t_min, t_max,
-                                 reach, out, ties, heap, est, est_c)
+        found = estimate_bracket(lam, inv[:n], budget, t, t2, slope, first, t2_estimate, base, width_max, lo, hi,
+                                 t_min, t_max, reach, out, ties, heap, est, est_c)
         if found == SELECTED:
             bracket[0] = est[0]
             bracket[1] = est[1]
@@ -4402,6 +4405,7 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
     cdef int64_t n_zero = 0, n_avail = 0, base = 0, remaining = 0, zero_room = 0
     cdef double inv_sum = 0.0, lam_min = 0.0, fastest, r, slope, first = -1.0, moving = 0.0, second = 0.0, secant, guess
     cdef double aim_second = -1.0  # the validation pass's second estimate, where its secant aims
+    cdef double t2_estimate = -1.0  # ... where it is at the second guess instead (warm, without bounds)
     cdef double r_sampled = 0.0, t0, t_min, t_max, up, t
     cdef double whole = 0.0  # with bounds, the largest 1/lam of a worker whose maximum holds the whole budget
     cdef double guesses[3]
@@ -4412,7 +4416,7 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
     cdef double zero_above = INFINITY, reach = INFINITY  # threshold.reach_of_inverse
     cdef double extremes[2]
     cdef double t0_up
-    cdef bint checked = False, wide = False
+    cdef bint checked = False, wide = False, paired
     cdef int status
     sampled[0] = sampled[1] = 0.0  # where the validation pass estimates (0: nowhere), the next guess
     if lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP:
@@ -4460,14 +4464,17 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
         # cold, from PAIRED_FROM workers without bounds, the second estimate a few percent up,
         # as the pass with bounds takes it, where the sample says the first guess is close
         # (threshold.PAIRED_ERROR)
-        t0_up = 0.0
-        if (lo == NULL and sampled[1] == 0.0 and lam.shape[0] >= PAIRED_FROM and not sampled_repeats(lam)
-                and sampled_inverse_error(lam) <= PAIRED_ERROR):
-            t0_up = t0 * SLOPE_STEP
+        # warm without bounds, the second estimate at the second guess instead (threshold)
+        paired = (lo == NULL and sampled[1] == 0.0 and lam.shape[0] >= PAIRED_FROM and not sampled_repeats(lam)
+                  and sampled_inverse_error(lam) <= PAIRED_ERROR)
+        t0_up = t0 * SLOPE_STEP if paired else (sampled[1] if lo == NULL else 0.0)
         status = scan(lam, budget, heap, t0 if lo == NULL else 0.0, t0_up, zero_above, &n_zero, &n_avail,
                       &inv_sum, &lam_min, estimates)
         first = estimates[0]
-        second = estimates[1]
+        if paired:
+            second = estimates[1]
+        else:
+            t2_estimate = estimates[1]
     if status != STATUS_OK:
         return status  # out untouched: a rejected call changes nothing
     slope = inv_sum if inv_sum < INFINITY else INFINITY
@@ -4554,8 +4561,10 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
         first = -1.0
         if guesses[2] < lam_min:
             guesses[2] = 0.0
-    allocate_positive(lam, heap, budget, reach, guesses[1], guesses[2], slope, first, aim_second, base, t_min, t_max,
-                      lam_min if lo == NULL else 0.0, out, ties, heap, guide, lo, hi)
+    if guesses[2] != sampled[1]:
+        t2_estimate = -1.0
+    allocate_positive(lam, heap, budget, reach, guesses[1], guesses[2], slope, first, aim_second, t2_estimate, base,
+                      t_min, t_max, lam_min if lo == NULL else 0.0, out, ties, heap, guide, lo, hi)
     guide[2] = guesses[0]
     return STATUS_OK
 
@@ -5230,7 +5239,7 @@ def product_above_with(const double[::1] lam, double t_lo, double t_hi, double n
 
 
 def estimate_bracket_with(const double[::1] lam, const double[::1] inv, int64_t budget, double t, double t2,
-                          double slope, double first, int64_t base, int64_t width, min_tasks=None,
+                          double slope, double first, double t2_estimate, int64_t base, int64_t width, min_tasks=None,
                           max_tasks=None, double t_min=0.0, double t_max=INFINITY, double reach=-1.0, out=None,
                           ties=None, heap=None):
     """threshold.estimate_bracket as Cython runs it (at the current SIMD level):
@@ -5255,8 +5264,8 @@ def estimate_bracket_with(const double[::1] lam, const double[::1] inv, int64_t 
         out_view, ties_view, heap_view = out, ties, heap
         _check_fast_pass("estimate_bracket_with", lam.shape[0], min(out_view.shape[0], ties_view.shape[0],
                                                                     heap_view.shape[0] - 2), budget)
-    found = estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_min, t_max, reach,
-                             out_view, ties_view, heap_view, bracket, ends)
+    found = estimate_bracket(lam, inv, budget, t, t2, slope, first, t2_estimate, base, width, lo, hi, t_min, t_max,
+                             reach, out_view, ties_view, heap_view, bracket, ends)
     return bracket[0], bracket[1], found, ends[0], ends[1]
 
 
@@ -5275,8 +5284,8 @@ def allocate_positive_with(const double[::1] lam, double[::1] heap, int64_t budg
     if lam.shape[0] == 0:
         raise ValueError("allocate_positive_with: needs at least one worker")
     _hook_bounds("allocate_positive_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
-    allocate_positive(lam, heap, budget, INFINITY, t, 0.0, slope, first, second, base, 0.0, INFINITY, 0.0, out,
-                      ties, heap, bracket, lo, hi)
+    allocate_positive(lam, heap, budget, INFINITY, t, 0.0, slope, first, second, -1.0, base, 0.0, INFINITY, 0.0,
+                      out, ties, heap, bracket, lo, hi)
     return bracket[0], bracket[1]
 
 
@@ -5658,3 +5667,74 @@ def policy_round_warm(double[::1] counts, const double[::1] means, double[::1] m
         status = policy_round_warm_core(counts, means, m2, available, variant, weight, log_term,
                                         gamma, budget, s, out, ties, heap, warm)
     return status
+
+
+# --- Arrays kept between calls ---------------------------------------------------------
+# A def function acquires a typed view of each array it is given, about 90 ns apiece: at
+# 51 workers the four of allocate_into cost a third as much as the allocation itself.
+# fa.Allocator and the policies pass the same scratch (and statistics) at every call;
+# these objects acquire them once, so that a call acquires only what changes.
+
+
+cdef class Scratch:
+    """:func:`allocate_warm_into` and :func:`allocate_bounded_warm_into` with ``ties``,
+    ``heap`` and ``warm`` kept (``warm=None``: cold, as :func:`allocate_into`)."""
+    cdef int64_t[::1] ties
+    cdef double[::1] heap, warm
+    cdef bint is_warm
+
+    def __init__(self, int64_t[::1] ties, double[::1] heap, double[::1] warm=None):
+        self.ties, self.heap, self.warm, self.is_warm = ties, heap, warm, warm is not None
+
+    def allocate(self, const double[::1] lam, int64_t budget, int64_t[::1] out):
+        """The allocation into ``out``; returns a status code."""
+        cdef int status
+        with nogil:
+            if self.is_warm:
+                status = allocate_warm_core(lam, budget, out, self.ties, self.heap, self.warm)
+            else:
+                status = allocate_core(lam, budget, out, self.ties, self.heap)
+        return status
+
+    def allocate_bounded(self, const double[::1] lam, int64_t budget, const int64_t[::1] min_tasks,
+                         const int64_t[::1] max_tasks, int64_t[::1] out):
+        """The allocation with per-worker bounds into ``out``; returns a status code."""
+        cdef int status
+        with nogil:
+            if self.is_warm:
+                status = allocate_bounded_warm_core(lam, budget, min_tasks, max_tasks, out, self.ties,
+                                                    self.heap, self.warm)
+            else:
+                status = allocate_bounded_core(lam, budget, min_tasks, max_tasks, out, self.ties, self.heap)
+        return status
+
+
+cdef class Statistics:
+    """:func:`observe_into` and :func:`policy_round_warm` with a policy's statistics,
+    availability, bounds and scratch kept."""
+    cdef double[::1] counts, means, m2, s, heap, warm
+    cdef const unsigned char[::1] available
+    cdef int64_t[::1] ties
+
+    def __init__(self, double[::1] counts, double[::1] means, double[::1] m2,
+                 const unsigned char[::1] available, double[::1] s, int64_t[::1] ties,
+                 double[::1] heap, double[::1] warm):
+        self.counts, self.means, self.m2, self.available = counts, means, m2, available
+        self.s, self.ties, self.heap, self.warm = s, ties, heap, warm
+
+    def observe(self, const int64_t[::1] workers, const double[::1] durations):
+        """Check every sample, then add them all; returns a status code."""
+        cdef int status
+        with nogil:
+            status = observe_core(workers, durations, self.counts, self.means, self.m2)
+        return status
+
+    def round(self, int variant, double weight, double log_term, double gamma, int64_t budget,
+              int64_t[::1] out):
+        """Bounds, warm-started allocation into ``out`` and discount; returns a status code."""
+        cdef int status
+        with nogil:
+            status = policy_round_warm_core(self.counts, self.means, self.m2, self.available, variant,
+                                            weight, log_term, gamma, budget, self.s, out, self.ties,
+                                            self.heap, self.warm)
+        return status

@@ -1876,11 +1876,12 @@ def estimate_term(x, product, cap_i, floor_i):
 
 
 @register_jitable
-def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi, t_min, t_max, reach, out, ties,
-                     heap):
+def estimate_bracket(lam, inv, budget, t, t2, slope, first, t2_estimate, base, width, lo, hi, t_min, t_max, reach,
+                     out, ties, heap):
     """Bracket the product ``t*`` of the ``budget``-th key with estimate passes over ``inv = 1/lam``,
     from the guesses ``t`` and ``t2`` (as :func:`allocate_positive`); ``base`` keys have product 0.
-    ``first``: the estimate at ``t`` if the bounds check took it (``slope`` then is its slope), else -1.
+    ``first``: the estimate at ``t`` if the bounds check took it (``slope`` then is its slope), else -1;
+    ``t2_estimate``: the estimate at ``t2`` if the validation pass took it (without bounds), else -1.
     No pass estimates above ``t_max``, where at least ``budget`` keys are known to lie
     (``+inf``: nowhere known); ``t_min > 0``, a threshold below every key but the ``base``
     ones, is the bracket's lower end from the start (0: none known).
@@ -1912,6 +1913,7 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
     prev_c = 0
     streak = 0
     s = t if first >= 0.0 else min(t, t_max)
+    known = t2 if t2_estimate >= 0.0 else -1.0  # the threshold t2_estimate is at
     t2 = min(t2, t_max)
     s2 = -1.0  # a second threshold the same pass estimates at, or -1
     total2 = 0.0
@@ -1931,6 +1933,8 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, base, width, lo, hi,
             total = first
         elif s2 > 0.0:
             total, total2 = estimate_pair_into(inv, s, s2, terms, lo, hi)
+        elif s == known:
+            total = t2_estimate
         elif lo is None or step > 0:
             total = estimate_into(inv, s, terms, lo, hi)
         else:
@@ -2803,14 +2807,15 @@ def refused_aim(budget, t_lo, start, est_lo, hi_t, hi_c, key_min, base):
 
 
 @register_jitable
-def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base, t_min, t_max, key_min, out, ties,
-                      heap, lo, hi):
+def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, t2_estimate, base, t_min, t_max, key_min,
+                      out, ties, heap, lo, hi):
     """The allocation over workers with ``0 < lam <= inf`` (``budget > 0``), from the guess ``t``
     (and ``t2`` as the second, if it lands inside the bracket; 0: none). Returns a bracket
     ``(lo, hi)`` of the product of the ``budget``-th key, for the next call's guesses.
     ``first``: the estimate at ``t`` if the bounds check took it, else -1; ``second``: the
     validation pass's estimate at ``t * SLOPE_STEP`` where its secant with ``first`` is a
-    slope to aim by (:func:`speculative_bracket`), else -1; ``t_min``: a
+    slope to aim by (:func:`speculative_bracket`), else -1; ``t2_estimate``: the estimate at
+    ``t2`` where the validation pass took it (:func:`estimate_bracket`), else -1; ``t_min``: a
     threshold below every key but the ``base`` ones, or 0; ``t_max``: a threshold that holds
     at least ``budget`` keys, or ``+inf`` (both as :func:`estimate_bracket` takes them);
     ``key_min``: no key but the ``base`` ones has a product below it (``lam_min`` without
@@ -2863,8 +2868,9 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, base
         # Estimate passes read 1/lam alone, a fifth of an exact pass: they bracket t* first,
         # and on smooth inputs one exact count at the lower end and the selection finish.
         # (inv is the scratch ``heap``, longer than n.)
-        t_lo, t_hi, found, est_lo, est_hi = estimate_bracket(lam, inv[:n], budget, t, t2, slope, first, base,
-                                                             width_max, lo, hi, t_min, t_max, reach, out, ties, heap)
+        t_lo, t_hi, found, est_lo, est_hi = estimate_bracket(lam, inv[:n], budget, t, t2, slope, first, t2_estimate,
+                                                             base, width_max, lo, hi, t_min, t_max, reach, out, ties,
+                                                             heap)
         if found == SELECTED:
             return t_lo, t_hi
         if found == NARROW:
@@ -3492,6 +3498,7 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
     moving = taken = capacity = room = second = 0.0
     whole = 0.0  # with bounds, the largest 1/lam of a worker whose maximum holds the whole budget
     aim_second = -1.0  # the validation pass's second estimate, where its secant aims
+    t2_estimate = -1.0  # ... where it is at the second guess instead (warm, without bounds)
     # Where a guard against products below 2**-1022 can apply: a pass of the validation that
     # estimates with bounds, or any without (reach_of_inverse).
     sampled = lam.shape[0] >= EXTREMES_N and (lo is None or t0 > 0.0)
@@ -3518,12 +3525,17 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
         # as the pass with bounds takes it, where the sample says the first guess is close
         paired = (lo is None and t2_sampled == 0.0 and lam.shape[0] >= PAIRED_FROM and not sampled_repeats(lam)
                   and sampled_inverse_error(lam) <= PAIRED_ERROR)
-        t0_up = t0 * SLOPE_STEP if paired else 0.0
+        # Warm without bounds, the second estimate at the second guess instead: the estimate
+        # passes' second step estimates there (inverse + estimate + count -> inverse + count).
+        t0_up = t0 * SLOPE_STEP if paired else (t2_sampled if lo is None else 0.0)
         if zero_above < INF:
             status, n_zero, n_avail, inv_sum, lam_min, first, second = scan(lam, budget, heap, t0, t0_up, zero_above)
         else:
             status, n_zero, n_avail, inv_sum, lam_min, first, second = scan(lam, budget, heap,
                                                                             t0 if lo is None else 0.0, t0_up, None)
+        if not paired:
+            t2_estimate = second
+            second = -1.0
     if status != OK:
         return status, 0.0, 0.0, 0.0, 0  # out untouched: a rejected call changes nothing
     slope = inv_sum if inv_sum < INF else INF
@@ -3654,8 +3666,9 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
         first = -1.0
         t2 = t2 if t2 >= lam_min else 0.0
     key_min = lam_min if lo is None else 0.0
-    bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, reach, t, t2, slope, first, aim_second, base, t_min,
-                                               t_max, key_min, out, ties, heap, lo, hi)
+    t2_estimate = t2_estimate if t2 == t2_sampled else -1.0
+    bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, reach, t, t2, slope, first, aim_second, t2_estimate,
+                                               base, t_min, t_max, key_min, out, ties, heap, lo, hi)
     return OK, bracket_lo, bracket_hi, r, 0
 
 

@@ -49,7 +49,15 @@ class Policy:
         # Each round's allocation starts from the previous round's threshold (the result is
         # the same; bounds that moved little cost fewer passes). Not state: never saved.
         self._warm = np.zeros(3)
+        self._bind_kernels()
         self._make_views()
+
+    def _bind_kernels(self):
+        """The kernels with the policy's arrays kept (:func:`fastata._backends.statistics`):
+        rebuilt whenever one of those arrays is replaced."""
+        self._scratch = _backends.scratch(self._kernels, self._ties, self._heap, self._warm)
+        self._stats = _backends.statistics(self._kernels, self._counts, self._means, self._m2, self._avail, self._s,
+                                           self._ties, self._heap, self._warm)  # fmt: skip
 
     def _make_views(self):
         self._views = {}
@@ -61,11 +69,12 @@ class Policy:
     # --- copies and pickles: a policy of its own ---------------------------------------
 
     def __getstate__(self):
-        # The kernels (a module) and the lock do not pickle: the backend's name and a fresh
-        # lock stand for them; the views are rebuilt on the copied arrays.
+        # The kernels (a module, and those bound to the arrays) and the lock do not pickle: the
+        # backend's name and a fresh lock stand for them; the views and the bound kernels are
+        # rebuilt on the copied arrays.
         with self._lock:
             state = self.__dict__.copy()
-        for name in ("_kernels", "_lock", "_views"):
+        for name in ("_kernels", "_scratch", "_stats", "_lock", "_views"):
             del state[name]
         return state
 
@@ -73,6 +82,7 @@ class Policy:
         self.__dict__.update(state)
         self._backend_name, self._kernels = _backends.resolve(self._backend, "single")
         self._lock = threading.Lock()
+        self._bind_kernels()
         self._make_views()
 
     def __copy__(self):
@@ -153,12 +163,9 @@ class Policy:
         TypeError
             Ids that are not integers, durations that are not real numbers.
         """
-        workers = _validate.worker_ids(workers, n=self._n)
-        durations = _validate.real_array(durations, "durations", 1)
-        if workers.shape[0] != durations.shape[0]:
-            _validate.same_length(workers, durations)
+        workers, durations = _validate.samples(workers, durations, self._n)
         with self._lock:
-            status = self._kernels.observe_into(workers, durations, self._counts, self._means, self._m2)
+            status = self._stats.observe(workers, durations)
         if status:
             _validate.raise_for_observe(status, workers, durations, self._n)
 
@@ -202,10 +209,7 @@ class Policy:
         ValueError, TypeError
             As :meth:`observe`: any bad element, and the policy is exactly as it was.
         """
-        workers = _validate.worker_ids(workers, n=self._n)
-        elapsed = _validate.real_array(elapsed, "elapsed", 1)
-        if workers.shape[0] != elapsed.shape[0]:
-            _validate.same_length(workers, elapsed, "elapsed")
+        workers, elapsed = _validate.samples(workers, elapsed, self._n, "elapsed")
         _validate.censored_values(elapsed)
         used = 0
         with self._lock:
@@ -215,7 +219,7 @@ class Policy:
                 if self._counts[w] == 0.0 or t > self._means[w]:
                     # The observe kernel itself, one sample at a time: the same bits as observe().
                     one_w[0], one_t[0] = w, t
-                    self._kernels.observe_into(one_w, one_t, self._counts, self._means, self._m2)
+                    self._stats.observe(one_w, one_t)
                     used += 1
         return used
 
@@ -264,7 +268,7 @@ class Policy:
     def _bounded_into(self, lam, budget, min_tasks, max_tasks, out):
         """The canonical allocation of ``budget`` over ``lam`` with per-worker bounds, into ``out``."""
         bounds = _validate.task_bounds(min_tasks, max_tasks, lam)
-        status = self._kernels.allocate_bounded_warm_into(lam, budget, *bounds, out, self._ties, self._heap, self._warm)
+        status = self._scratch.allocate_bounded(lam, budget, *bounds, out)
         if status:
             _raise_for_round(status, budget, lam, bounds)
 

@@ -55,7 +55,7 @@ class FTA(Policy):
             return self._lam.copy()
 
     def _allocate_into(self, budget, out):
-        status = self._kernels.allocate_warm_into(self._lam, budget, out, self._ties, self._heap, self._warm)
+        status = self._scratch.allocate(self._lam, budget, out)
         if status:
             _raise_for_round(status, budget)
 

@@ -144,7 +144,7 @@ class ConfidenceBound(Policy):
             caps = None if self._share == 1.0 else explore_caps(self._counts, self._avail, self._share, budget)
             if caps is None and min_tasks is None and max_tasks is None:
                 self._bounds_into(self._s)
-                status = self._kernels.allocate_warm_into(self._s, budget, out, self._ties, self._heap, self._warm)
+                status = self._scratch.allocate(self._s, budget, out)
                 if status:
                     self._refused(status, budget)
                 self._discount()
@@ -184,11 +184,9 @@ class ConfidenceBound(Policy):
             capped_bounds = (bounds[0], bounds[1].copy())  # never the caller's array
             capped = caps >= 0
             capped_bounds[1][capped] = np.maximum(np.minimum(bounds[1][capped], caps[capped]), bounds[0][capped])
-            status = self._kernels.allocate_bounded_warm_into(s, budget, *capped_bounds, out, self._ties, self._heap,
-                                                              self._warm)  # fmt: skip
+            status = self._scratch.allocate_bounded(s, budget, *capped_bounds, out)
         if status == _status.CAPACITY_SHORT:  # no caps, or caps the caller's bounds cannot hold the budget beside
-            status = self._kernels.allocate_bounded_warm_into(s, budget, *bounds, out, self._ties, self._heap,
-                                                              self._warm)  # fmt: skip
+            status = self._scratch.allocate_bounded(s, budget, *bounds, out)
         if status:
             self._refused(status, budget, s, bounds)
         self._discount()
@@ -255,10 +253,7 @@ class _Adaptive(ConfidenceBound):
                 out, (self._n,), min_tasks=min_tasks, max_tasks=max_tasks)
             caps = None if self._share == 1.0 else explore_caps(self._counts, self._avail, self._share, budget)
             if caps is None and min_tasks is None and max_tasks is None:
-                status = self._kernels.policy_round_warm(
-                    self._counts, self._means, self._m2, self._avail, self._variant, self._weight,
-                    self._log_term(), self._gamma, budget, self._s, out, self._ties, self._heap, self._warm,
-                )  # fmt: skip
+                status = self._stats.round(self._variant, self._weight, self._log_term(), self._gamma, budget, out)
                 if status:
                     _raise_for_round(status, budget)
             else:
