@@ -3582,9 +3582,10 @@ cdef bint estimate_within(const double[::1] inv, int64_t budget, double s, int s
 
 
 cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t budget, double t, double t2,
-                          double slope, double first, double t2_estimate, int64_t base, int64_t width, const int64_t* lo,
-                          const int64_t* hi, double t_min, double t_max, double reach, int64_t[::1] out,
-                          int64_t[::1] ties, double[::1] heap, double* bracket, int64_t* ends) noexcept nogil:
+                          double slope, double first, double t2_estimate, int64_t base, int64_t width,
+                          const int64_t* lo, const int64_t* hi, double t_min, double t_max, double reach,
+                          int64_t[::1] out, int64_t[::1] ties, double[::1] heap, double* bracket,
+                          int64_t* ends) noexcept nogil:
     # threshold.estimate_bracket: returns found, (t_lo, t_hi) in bracket[0:2] and the estimates
     # at them in ends[0:2]; SELECTED: out holds the allocation
     cdef Py_ssize_t n = inv.shape[0]
@@ -3897,9 +3898,9 @@ cdef double refused_aim(int64_t budget, double t_lo, double start, int64_t est_l
 
 cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_t budget,
                             double reach, double t, double t2, double slope, double first, double second,
-                            double t2_estimate, int64_t base, double t_min, double t_max, double key_min, int64_t[::1] out,
-                            int64_t[::1] ties, double[::1] heap, double* bracket, const int64_t* lo,
-                            const int64_t* hi) noexcept nogil:
+                            double t2_estimate, int64_t base, double t_min, double t_max, double key_min,
+                            int64_t[::1] out, int64_t[::1] ties, double[::1] heap, double* bracket,
+                            const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.allocate_positive, step for step; the bracket it returns goes to bracket[0:2].
     cdef Py_ssize_t n = lam.shape[0]
     cdef int64_t width_max = <int64_t>(2.0 * sqrt(<double>n)) + 16

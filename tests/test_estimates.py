@@ -1012,8 +1012,8 @@ def test_a_speculative_bracket_that_misses_costs_a_pass_never_correctness(aim, d
             bracket = fn(lam, heap, budget, t, slope, first, second, base, out, ties, lo, hi)
         found[name] = (tuple(bracket), out.tolist())
 
-    run("python", lambda *a: threshold.allocate_positive(a[0], a[1], a[2], math.inf, a[3], 0.0, a[4], a[5], a[6], -1.0, a[7],
-                                                         0.0, math.inf, 0.0, a[8], a[9], a[1], a[10], a[11]))
+    run("python", lambda *a: threshold.allocate_positive(a[0], a[1], a[2], math.inf, a[3], 0.0, a[4], a[5], a[6], -1.0,
+                                                         a[7], 0.0, math.inf, 0.0, a[8], a[9], a[1], a[10], a[11]))
     run("numba", _numba_allocate_positive)
     cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
     at_every_level(lambda level: run("cython " + level, lambda *a: cython_cpu.allocate_positive_with(
