@@ -3170,11 +3170,24 @@ cdef inline int tied_slot(const FourLargest* s) noexcept nogil:
     return -1
 
 
+cdef inline Py_ssize_t sample_stride(Py_ssize_t n, Py_ssize_t size) noexcept nogil:
+    # threshold.sample_stride: the largest step at most n // size with no factor 2, 3, 5 or 7
+    # (odd below 11)
+    cdef Py_ssize_t step = n // size
+    if step <= 10:
+        if step < 2:
+            step = 2
+        return (step - 1) | 1
+    while step % 2 == 0 or step % 3 == 0 or step % 5 == 0 or step % 7 == 0:
+        step -= 1
+    return step
+
+
 cdef double sampled_top(const double[::1] lam, double t_lo, double t_hi, int64_t budget, const int64_t* lo,
                         const int64_t* hi, double* share, bint* alone) noexcept nogil:
     # threshold.sampled_top: returns p, share and alone through the pointers
     cdef Py_ssize_t n = lam.shape[0], i = 0, inside = 0
-    cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
+    cdef Py_ssize_t stride = sample_stride(n, SAMPLED_WORKERS)
     cdef double x, p
     cdef bint again
     cdef int k
@@ -3364,7 +3377,7 @@ cdef bint pair_line_trusted(int64_t budget, double s, int64_t c, double s2, int6
 cdef bint sampled_repeats(const double[::1] lam) noexcept nogil:
     # threshold.sampled_repeats: a sampled lam repeated among the next REPEAT_REACH sampled ones
     cdef Py_ssize_t n = lam.shape[0], i = 0, d, k
-    cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
+    cdef Py_ssize_t stride = sample_stride(n, SAMPLED_WORKERS)
     cdef double x
     while i < n:
         x = lam[i]
@@ -3382,7 +3395,7 @@ cdef bint sampled_repeats(const double[::1] lam) noexcept nogil:
 cdef bint sampled_integers(const double[::1] lam) noexcept nogil:
     # threshold.sampled_integers: every sampled 0 < lam < inf a whole number below 2**53
     cdef Py_ssize_t n = lam.shape[0], i = 0
-    cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
+    cdef Py_ssize_t stride = sample_stride(n, SAMPLED_WORKERS)
     cdef double x
     cdef bint found = False
     while i < n:
@@ -3404,7 +3417,7 @@ cdef bint sampled_riser(const double[::1] lam, int64_t budget, double t_lo, doub
                         int64_t c_hi, const int64_t* lo, const int64_t* hi, double* pair) noexcept nogil:
     # threshold.sampled_riser: (a, b) into pair[0:2]; False where the sample places none
     cdef Py_ssize_t n = lam.shape[0], i = 0
-    cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
+    cdef Py_ssize_t stride = sample_stride(n, SAMPLED_WORKERS)
     cdef double m = <double>((n - 1) // stride + 1)
     cdef double a = t_lo, b = t_hi, top = 0.0, least = INFINITY, x, c_a, c_b, keys, share, rank, d, first, second
     cdef double c_first
@@ -3766,7 +3779,7 @@ cdef double line_start(const double[::1] lam, double t_lo, double t_hi, int64_t 
                        int64_t base, const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.line_start
     cdef Py_ssize_t n = lam.shape[0], i = 0
-    cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
+    cdef Py_ssize_t stride = sample_stride(n, SAMPLED_WORKERS)
     cdef double x, least = INFINITY, start = t_lo
     if c_lo <= base:
         while i < n:
@@ -3783,7 +3796,7 @@ cdef double product_near(const double[::1] lam, double t_lo, double t_hi, double
                          const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.product_near
     cdef Py_ssize_t n = lam.shape[0], i = 0
-    cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
+    cdef Py_ssize_t stride = sample_stride(n, SAMPLED_WORKERS)
     cdef int64_t c, low, cap
     cdef double x, above = INFINITY, below = 0.0
     while i < n:
@@ -3804,7 +3817,7 @@ cdef double product_above(const double[::1] lam, double t_lo, double t_hi, doubl
                           const int64_t* lo, const int64_t* hi, double* tied) noexcept nogil:
     # threshold.product_above: returns reach, and tied through the pointer
     cdef Py_ssize_t n = lam.shape[0], i = 0, inside = 0, held = 0
-    cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
+    cdef Py_ssize_t stride = sample_stride(n, SAMPLED_WORKERS)
     cdef int64_t j, cap
     cdef double x, p, reach
     cdef int k, first
@@ -3871,7 +3884,7 @@ cdef int64_t sampled_holders(const double[::1] lam, double p, int64_t budget, co
                              const int64_t* hi) noexcept nogil:
     # threshold.sampled_holders
     cdef Py_ssize_t n = lam.shape[0], i = 0
-    cdef Py_ssize_t stride = n // SAMPLED_WORKERS if n >= SAMPLED_WORKERS else 1
+    cdef Py_ssize_t stride = sample_stride(n, SAMPLED_WORKERS)
     cdef int64_t k = 0, c
     cdef double x
     while i < n:
@@ -4604,7 +4617,7 @@ cdef void reach_of_inverse(double least, int64_t budget, const int64_t* lo, doub
 cdef void sampled_extremes(const double[::1] lam, double* extremes) noexcept nogil:
     # threshold.sampled_extremes: the least and the largest available lam of the sample
     cdef Py_ssize_t n = lam.shape[0], i = 0
-    cdef Py_ssize_t stride = n // SAMPLED_RELAXATION if n >= SAMPLED_RELAXATION else 1
+    cdef Py_ssize_t stride = sample_stride(n, SAMPLED_RELAXATION)
     cdef double x, least = INFINITY, most = 0.0
     while i < n:  # branch-free: NaN and the unavailable leave both alone
         x = lam[i]
@@ -4653,7 +4666,7 @@ cdef void sampled_inverses(const double[::1] lam, int64_t* counted, double* sums
     # threshold.sampled_inverses: counted[0:3] = workers sampled, available ones, zeros;
     # sums[0:2] = the sum of the available ones' 1/lam, of its squares
     cdef Py_ssize_t n = lam.shape[0], i = 0
-    cdef Py_ssize_t stride = n // SAMPLED_RELAXATION if n >= SAMPLED_RELAXATION else 1
+    cdef Py_ssize_t stride = sample_stride(n, SAMPLED_RELAXATION)
     cdef double x, v
     counted[0] = counted[1] = counted[2] = 0
     sums[0] = sums[1] = 0.0
@@ -4874,7 +4887,7 @@ cdef double sampled_bounded_guess(const double[::1] lam, int64_t budget, double 
     cdef bint bracketed
     if most > BOUNDED_SAMPLE:
         most = BOUNDED_SAMPLE
-    stride = n // most if n // most > 1 else 1
+    stride = sample_stride(n, most)
     ranked = sampled_rank_guess(lam, budget, lo, hi, stride, &scratch[0])
     if ESTIMATE_LOW <= ranked <= ESTIMATE_HIGH:
         return ranked
@@ -4945,7 +4958,7 @@ cdef double sampled_root(const double[::1] lam, int64_t budget, double s, const 
                          const int64_t* hi) noexcept nogil:
     # threshold.sampled_root
     cdef Py_ssize_t n = lam.shape[0], i = 0
-    cdef Py_ssize_t stride = n // SAMPLED_RELAXATION if n >= SAMPLED_RELAXATION else 1
+    cdef Py_ssize_t stride = sample_stride(n, SAMPLED_RELAXATION)
     cdef double target = budget * (<double>((n - 1) // stride + 1) / n)
     cdef double top = 0.0, x, a, b, m
     cdef int k

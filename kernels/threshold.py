@@ -2462,13 +2462,28 @@ REPEAT_REACH = 8
 
 
 @register_jitable
+def sample_stride(n, size):
+    """The step of a sample of about ``size`` of ``n`` workers (every step-th one): the largest
+    step at most ``n // size`` that shares no factor with 2, 3, 5 or 7 (odd below 11). So
+    workers listed in a repeating pattern of 2 to 10 kinds (two machine types alternating,
+    racks interleaved) all show in the sample: a step of 64 over two types alternating saw one
+    of them only, and the passes after it searched for ties the sample could not show."""
+    step = max(n // size, 1)
+    if step <= 10:
+        return (max(step, 2) - 1) | 1
+    while step % 2 == 0 or step % 3 == 0 or step % 5 == 0 or step % 7 == 0:
+        step -= 1
+    return step
+
+
+@register_jitable
 def sampled_repeats(lam):
     """Whether a sampled worker (:data:`SAMPLED_WORKERS`, evenly spaced) of ``0 < lam < inf``
     has the same ``lam`` as one of the next :data:`REPEAT_REACH` sampled ones: the mark of a
     few machine types or of rounded durations, whose ties make the counts jump (no line to
     aim by), and which distinct times almost never show."""
     n = lam.shape[0]
-    stride = max(n // SAMPLED_WORKERS, 1)
+    stride = sample_stride(n, SAMPLED_WORKERS)
     for i in range(0, n, stride):
         x = lam[i]
         if 0.0 < x < INF:
@@ -2488,7 +2503,7 @@ def sampled_integers(lam):
     in whole units (milliseconds, say), whose keys' products are whole numbers too."""
     n = lam.shape[0]
     found = False
-    for i in range(0, n, max(n // SAMPLED_WORKERS, 1)):
+    for i in range(0, n, sample_stride(n, SAMPLED_WORKERS)):
         x = lam[i]
         if 0.0 < x < INF:
             if not (x < TIED_CAP and x == math.floor(x)):
@@ -2511,7 +2526,7 @@ def line_start(lam, t_lo, t_hi, c_lo, budget, base, lo, hi):
     if c_lo <= base:
         n = lam.shape[0]
         least = INF
-        for i in range(0, n, max(n // SAMPLED_WORKERS, 1)):
+        for i in range(0, n, sample_stride(n, SAMPLED_WORKERS)):
             x = lam[i]
             if 0.0 < x < INF and low_of(lo, i) < high_of(hi, i, budget):
                 least = min(least, (low_of(lo, i) + 1) * x)
@@ -2528,7 +2543,7 @@ def product_near(lam, t_lo, t_hi, aim, budget, lo, hi):
     n = lam.shape[0]
     above = INF
     below = 0.0
-    for i in range(0, n, max(n // SAMPLED_WORKERS, 1)):
+    for i in range(0, n, sample_stride(n, SAMPLED_WORKERS)):
         x = lam[i]
         if 0.0 < x < INF:
             low = low_of(lo, i)
@@ -2620,7 +2635,7 @@ def sampled_top(lam, t_lo, t_hi, budget, lo, hi):
     product, and hid the tie (99.9 % of 65,536 workers at one time: up to 20 passes where
     the sample held a faster one, 6 where it did not)."""
     n = lam.shape[0]
-    stride = max(n // SAMPLED_WORKERS, 1)
+    stride = sample_stride(n, SAMPLED_WORKERS)
     slots = NO_SLOT
     inside = 0  # sampled workers with a key in the bracket
     for i in range(0, n, stride):
@@ -2649,7 +2664,7 @@ def product_above(lam, t_lo, t_hi, need, budget, lo, hi):
     0.1 %, say) has a product of its own next, which the count barely moves at; the tie
     above it is where it leaps."""
     n = lam.shape[0]
-    stride = max(n // SAMPLED_WORKERS, 1)
+    stride = sample_stride(n, SAMPLED_WORKERS)
     slots = NO_SLOT  # of -p: the largest of them are the smallest products
     inside = 0  # sampled workers with a key there
     for i in range(0, n, stride):
@@ -2689,7 +2704,7 @@ def sampled_holders(lam, p, budget, lo, hi):
     """How many of the sampled workers have a key at product ``p``."""
     n = lam.shape[0]
     k = 0
-    for i in range(0, n, max(n // SAMPLED_WORKERS, 1)):
+    for i in range(0, n, sample_stride(n, SAMPLED_WORKERS)):
         x = lam[i]
         if 0.0 < x < INF:
             c = max(count_le(x, p, high_of(hi, i, budget)), low_of(lo, i))
@@ -2721,7 +2736,7 @@ def sampled_riser(lam, budget, t_lo, t_hi, c_lo, c_hi, lo, hi):
     brackets that place with :data:`RISER_NOISE` standard deviations of the sample's error.
     """
     n = lam.shape[0]
-    stride = max(n // SAMPLED_WORKERS, 1)
+    stride = sample_stride(n, SAMPLED_WORKERS)
     m = (n - 1) // stride + 1
     a = t_lo
     b = t_hi
@@ -3792,7 +3807,7 @@ def sampled_extremes(lam):
     n = lam.shape[0]
     least = INF
     most = 0.0
-    for i in range(0, n, max(n // SAMPLED_RELAXATION, 1)):
+    for i in range(0, n, sample_stride(n, SAMPLED_RELAXATION)):
         x = lam[i]
         least = x if 0.0 < x < least else least
         most = x if most < x < INF else most
@@ -3881,7 +3896,7 @@ def sampled_bounded_guess(lam, budget, t, lo, hi, scratch):
     relaxation ``sum_i clamp(t / lam_i - 1/2, min_i, cap_i)`` (the estimate's expected
     count, piecewise linear in ``t``); ``t`` itself where the sample puts its count there
     within :data:`BOUNDED_NOISE` standard deviations of the budget. ``scratch``: float64, at
-    least ``3 * n // 64 + 3`` entries.
+    least :data:`RANK_KEYS` entries a sampled worker (``n + 2`` hold them).
 
     The relaxation ignores the bounds, and they move ``t*`` far where they bind: workers at
     their caps push it up, minimums pull it down (exponential times with at most twice the
@@ -3898,7 +3913,7 @@ def sampled_bounded_guess(lam, budget, t, lo, hi, scratch):
     (``lognormal(0, 20)`` times, 65,536 workers at 4 tasks a worker: 6 -> 4 passes).
     """
     n = lam.shape[0]
-    stride = max(n // min(BOUNDED_SAMPLE, max(n // BOUNDED_STRIDE, 1)), 1)
+    stride = sample_stride(n, min(BOUNDED_SAMPLE, max(n // BOUNDED_STRIDE, 1)))
     ranked = sampled_rank_guess(lam, budget, lo, hi, stride, scratch)
     if ESTIMATE_LOW <= ranked <= ESTIMATE_HIGH:
         return ranked
@@ -4166,10 +4181,10 @@ def sampled_count(lam, budget, t, lo, hi, stride):
 
 @register_jitable
 def sampled_root(lam, budget, s, lo, hi):
-    """Where a sample of the workers (every ``n // 64``-th), scaled to all, holds the budget with
-    the bounds: bisected in ``log t`` from ``s`` up to where every sampled worker is at its
-    cap, to a relative width of :data:`ROOT_WIDTH`; 0 if the sample never holds it, or holds
-    it at ``s`` already (the bisection would stop just above ``s``, a step that aimed a
+    """Where a sample of the workers (about 64: :func:`sample_stride`), scaled to all, holds the
+    budget with the bounds: bisected in ``log t`` from ``s`` up to where every sampled worker
+    is at its cap, to a relative width of :data:`ROOT_WIDTH`; 0 if the sample never holds
+    it, or holds it at ``s`` already (the bisection would stop just above ``s``, a step that aimed a
     pair of passes a hair away: Weibull times with bounds, 5 -> 8 passes once the first
     guess came from the sample with bounds).
 
@@ -4180,7 +4195,7 @@ def sampled_root(lam, budget, s, lo, hi):
     sample's own search costs a few microseconds and no pass over the workers.
     """
     n = lam.shape[0]
-    stride = max(n // SAMPLED_RELAXATION, 1)
+    stride = sample_stride(n, SAMPLED_RELAXATION)
     target = budget * (((n - 1) // stride + 1) / n)
     top = 0.0
     for i in range(0, n, stride):
@@ -4235,10 +4250,10 @@ PAIRED_ERROR = 0.125
 
 @register_jitable
 def sampled_inverses(lam):
-    """Over every ``n // SAMPLED_RELAXATION``-th worker: ``(workers sampled, available ones,
-    zeros, sum of the available ones' 1/lam, sum of its squares)``."""
+    """Over a sample of about :data:`SAMPLED_RELAXATION` workers: ``(workers sampled, available
+    ones, zeros, sum of the available ones' 1/lam, sum of its squares)``."""
     n = lam.shape[0]
-    stride = max(n // SAMPLED_RELAXATION, 1)
+    stride = sample_stride(n, SAMPLED_RELAXATION)
     sampled = 0
     available = 0
     zeros = 0
