@@ -53,6 +53,7 @@ cdef Py_ssize_t SAMPLED_FROM = 4096
 cdef Py_ssize_t RANKED_FROM = 16384  # threshold.RANKED_FROM
 cdef double RANKED_SPREAD = 1.5  # threshold.RANKED_SPREAD
 cdef double WIDE_SPREAD = 8.452712498170644e+270  # 2**900
+cdef double LOG_SPREAD = 1e6
 cdef double RECIPROCAL_CAP = 2251799813685248.0  # 2**51
 cdef int64_t MAX_BUDGET = 9007199254740992  # 2**53: every task index is exact in float64
 
@@ -4419,6 +4420,7 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
     cdef int64_t n_zero = 0, n_avail = 0, base = 0, remaining = 0, zero_room = 0
     cdef double inv_sum = 0.0, lam_min = 0.0, fastest, r, slope, first = -1.0, moving = 0.0, second = 0.0, secant, guess
     cdef double aim_second = -1.0  # the validation pass's second estimate, where its secant aims
+    cdef double down = 0.0  # with bounds, the second guess along the line in log t, where the first is above
     cdef double t2_estimate = -1.0  # ... where it is at the second guess instead (warm, without bounds)
     cdef double r_sampled = 0.0, t0, t_min, t_max, up, t
     cdef double whole = 0.0  # with bounds, the largest 1/lam of a worker whose maximum holds the whole budget
@@ -4430,9 +4432,11 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
     cdef double zero_above = INFINITY, reach = INFINITY  # threshold.reach_of_inverse
     cdef double extremes[2]
     cdef double t0_up
-    cdef bint checked = False, wide = False, paired
+    cdef bint checked = False, wide = False, spread = False, paired
     cdef int status
     sampled[0] = sampled[1] = 0.0  # where the validation pass estimates (0: nowhere), the next guess
+    extremes[0] = INFINITY  # the sample's least and largest available time, where taken
+    extremes[1] = 0.0
     if lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP:
         # the validation pass takes the first estimate too, and checks the bounds
         # (threshold.allocate_guided)
@@ -4463,6 +4467,7 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
     if lam.shape[0] >= EXTREMES_N and (lo == NULL or t0 > 0.0):  # where a guard can apply (threshold)
         sampled_extremes(lam, extremes)
         wide = extremes[1] > extremes[0] * WIDE_SPREAD
+        spread = extremes[1] > extremes[0] * LOG_SPREAD
     if lo != NULL and t0 > 0.0:
         inv_sum = inverse_checking_at(SIMD_LEVEL, &lam[0], &heap[0], lo, hi, lam.shape[0], t0, t0 * SLOPE_STEP,
                                       budget, &first, &second, &moving, check, 0.5 / t0 if wide else 0.0)
@@ -4520,6 +4525,13 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
                 up = sampled_root(lam, budget, t, lo, hi)
                 if up > t:
                     slope = (budget - first) / (up - t)
+            elif (first > budget and second > first and spread and t * slope + (budget - first) <= 0.0
+                  and not sampled_repeats(lam)):
+                # above the budget over times spread across many orders of magnitude: the
+                # line in log t through the two estimates is the second guess (threshold)
+                down = log_between(t, first, t * SLOPE_STEP, second, budget)
+                if not (0.0 < down < t):
+                    down = 0.0
         if zero_room >= remaining:  # no room without lam = 0 workers: the minimums take every task
             guide[0] = guide[1] = guide[2] = 0.0
             fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties, heap)
@@ -4555,7 +4567,7 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
         guesses[2] = 0.0
     if first >= 0.0 and (lo == NULL or checked):  # the sampled guess first; the warm state keeps its relaxation
         guesses[1] = t0
-        guesses[2] = sampled[1] if sampled[1] > 0.0 else (guesses[0] if lo == NULL else 0.0)
+        guesses[2] = sampled[1] if sampled[1] > 0.0 else (guesses[0] if lo == NULL else down)
         guesses[0] = r_sampled
         if lo == NULL and second >= 0.0 and trusted_secant(lam, t0, first, second, slope) > 0.0:
             aim_second = second  # the line through the two estimates aims the first count (threshold)

@@ -194,3 +194,20 @@ def test_importing_the_source_tree_without_its_kernels_says_what_to_do(tmp_path)
                           text=True, timeout=120, env=env)
     assert done.returncode != 0
     assert "a source checkout without its kernels" in done.stderr and "pip install -e ." in done.stderr
+
+
+def test_the_cython_kernel_takes_the_shared_algorithm_s_constants():
+    # kernels/cython_cpu.pyx mirrors kernels/threshold.py step for step, with its tuning
+    # constants copied as C values: each must equal the shared algorithm's, or the Cython
+    # backend takes other steps (its allocation stays exact, its passes do not).
+    import pathlib
+    import re
+
+    from fastata.kernels import threshold
+
+    source = (pathlib.Path(__file__).parents[1] / "kernels" / "cython_cpu.pyx").read_text()
+    found = re.findall(r"^cdef (?:double|int|int64_t|Py_ssize_t) ([A-Z][A-Z_0-9]*) = ([^#\n]+)", source, re.M)
+    shared = [(name, value) for name, value in found if hasattr(threshold, name)]
+    assert len(shared) >= 60, found
+    for name, value in shared:
+        assert eval(value) == getattr(threshold, name), name

@@ -6,6 +6,7 @@ change nothing but the cost.
 """
 
 import itertools
+import math
 
 import numba
 import numpy as np
@@ -659,6 +660,28 @@ def assert_compiled_calls_bracket_alike(lam, budget, warm, lo=None, hi=None):
     for name, found, out in compiled_warm_calls(lam, budget, lo, hi):
         assert found.tolist() == pytest.approx(warm[:2].tolist(), rel=lam.shape[0] * 2.0**-52), name
         assert is_canonical(lam, budget, out, lo, hi), name
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("budget", [6553, 262144])
+def test_a_first_estimate_above_t_star_over_many_orders_of_magnitude_steps_down_in_log_t(monkeypatch, seed,
+                                                                                         budget):
+    # Times 10**uniform(-300, 300) with bounds, draws whose sample puts the first guess
+    # above t* (by twenty orders of magnitude or so): most workers sit at a bound there, and
+    # the count's line through the estimate goes below 0. The second guess is on the line in
+    # log t through the validation pass's two estimates, and a pair and the count and listing
+    # follow: 4 passes. The steps down had shrunk by 30 % a pass (6 passes). Cython and
+    # numba take the same steps.
+    n = 65536
+    lam = _bench.make_lam(n, seed, "extreme")
+    lo, hi = _bench.case_bounds(n, budget, lam)
+    warm = np.zeros(3)
+    passes = _bench.counting_passes(lam, budget, warm, min_tasks=lo, max_tasks=hi)
+    assert sum(passes.values()) <= 4 and passes["count and listing"] == 1, passes
+    assert_compiled_calls_bracket_alike(lam, budget, warm, lo, hi)
+    monkeypatch.setattr(threshold, "LOG_SPREAD", math.inf)  # the steps down as before
+    before = _bench.counting_passes(lam, budget, None, min_tasks=lo, max_tasks=hi)
+    assert sum(before.values()) >= 6, before
 
 
 @pytest.mark.parametrize("n, budget", [(4096, 16384), (65536, 262144)])
