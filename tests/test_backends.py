@@ -1,6 +1,8 @@
 """The backend registry: availability, the documented "auto" rule, clear errors."""
 
 import os
+import pathlib
+import re
 import subprocess
 import sys
 import tempfile
@@ -10,7 +12,7 @@ import pytest
 
 import fastata as fa
 from fastata import _backends
-from fastata.kernels import status
+from fastata.kernels import status, threshold
 
 
 def _disable(name):
@@ -200,11 +202,6 @@ def test_the_cython_kernel_takes_the_shared_algorithm_s_constants():
     # kernels/cython_cpu.pyx mirrors kernels/threshold.py step for step, with its tuning
     # constants copied as C values: each must equal the shared algorithm's, or the Cython
     # backend takes other steps (its allocation stays exact, its passes do not).
-    import pathlib
-    import re
-
-    from fastata.kernels import threshold
-
     source = (pathlib.Path(__file__).parents[1] / "kernels" / "cython_cpu.pyx").read_text()
     found = re.findall(r"^cdef (?:double|int|int64_t|Py_ssize_t) ([A-Z][A-Z_0-9]*) = ([^#\n]+)", source, re.M)
     shared = [(name, value) for name, value in found if hasattr(threshold, name)]
