@@ -3691,7 +3691,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                     s = pair[0]
                     s2 = pair[1]
                     continue
-            if flat:
+            if flat or sampled_repeats(lam):  # empty over a few machine types: a flat too (threshold)
                 return found_bracket(bracket, ends, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN),
                                      lo_c, hi_c, JUMP)
         if hi_s < INFINITY and n >= SAMPLED_TIES_FROM:
@@ -4589,6 +4589,11 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
             guesses[2] = 0.0
     if guesses[2] != sampled[1]:
         t2_estimate = -1.0
+    if lo != NULL and checked and aim_second < 0.0 and guesses[2] == 0.0 and 0.0 <= first < budget <= second:
+        # the validation pass's estimates hold the budget, its secant refused (ties: a jump):
+        # the second is the bracket's known upper end (threshold.allocate_unscaled)
+        guesses[2] = guesses[1] * SLOPE_STEP
+        t2_estimate = second
     allocate_positive(lam, heap, budget, reach, guesses[1], guesses[2], slope, first, aim_second, t2_estimate, base,
                       t_min, t_max, lam_min if lo == NULL else 0.0, out, ties, heap, guide, lo, hi)
     guide[2] = guesses[0]

@@ -2006,7 +2006,11 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, t2_estimate, base, w
                     s = a
                     s2 = b
                     continue
-            if flat:
+            if flat or sampled_repeats(lam):
+                # Empty over a few machine types is a flat too: the count stays at the
+                # minimums until the next product the sample has, which the caller tries
+                # (a pair aimed along the first estimate's slope found it flat again: one
+                # machine type, or two, at a task a worker or less, with bounds).
                 return lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN), JUMP, lo_c, hi_c
         if hi_s < INF and inv.shape[0] >= SAMPLED_TIES_FROM:
             # Ties: a sample of the workers holds many keys at the largest product it has at or
@@ -3695,6 +3699,13 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
         t2 = t2 if t2 >= lam_min else 0.0
     key_min = lam_min if lo is None else 0.0
     t2_estimate = t2_estimate if t2 == t2_sampled else -1.0
+    if lo is not None and checked and aim_second < 0.0 and t2 == 0.0 and 0.0 <= first < budget <= second:
+        # The validation pass's two estimates hold the budget between them, and its secant
+        # was refused (ties: the count jumps there, no slope). The second is the bracket's
+        # upper end, which the estimates take as known: a pair aimed past it found the jump
+        # again (two machine types at 4 to 8 tasks a worker: 5 passes -> 4).
+        t2 = t * SLOPE_STEP
+        t2_estimate = second
     bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, reach, t, t2, slope, first, aim_second, t2_estimate,
                                                base, t_min, t_max, key_min, out, ties, heap, lo, hi)
     return OK, bracket_lo, bracket_hi, r, 0

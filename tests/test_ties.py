@@ -684,18 +684,42 @@ def test_a_first_estimate_above_t_star_over_many_orders_of_magnitude_steps_down_
     assert sum(before.values()) >= 6, before
 
 
-@pytest.mark.parametrize("n, budget", [(4096, 16384), (65536, 262144)])
-def test_a_flat_with_nothing_estimated_above_tries_the_next_product(n, budget):
-    # Two speeds with bounds: the sampled first guess and the pair after it land below t*,
-    # on the flat before the tied keys, so the estimates know no upper end. The next product
-    # above the flat, from a few workers, is t*: the split takes it, with no exact count
-    # (then the levels' range and the level passes).
+@pytest.mark.parametrize("distribution", ["equal", "two-speeds", "integers"])
+@pytest.mark.parametrize("n, budget", [(16384, 1638), (65536, 6553)])
+def test_a_flat_with_nothing_estimated_above_tries_the_next_product(distribution, n, budget):
+    # One to four machine types, fewer tasks than workers, at most a task a worker: the
+    # sampled first guess lands below every key (the validation pass's estimate holds the
+    # minimums alone), on the flat before the tied keys, and nothing is estimated above it.
+    # The next product above the flat, from a few workers, is t*: the split takes it, with
+    # no estimate pass and no exact count (then the levels' range). A pair aimed along the
+    # first estimate's slope had found the flat again first.
+    lam = _bench.make_lam(n, distribution=distribution)
+    lo, hi = _bench.case_bounds(n, budget, lam)
+    assert hi.max() == 1
+    warm = np.zeros(3)
+    passes = _bench.counting_passes(lam, budget, warm, min_tasks=lo, max_tasks=hi)
+    assert passes["split at t*"] == 1 and sum(passes.values()) <= 3, passes
+    assert not any(kind.startswith(("estimate", "count")) for kind in passes), passes
+    # Cython and numba take the same path to the same bracket.
+    for name, found, out in compiled_warm_calls(lam, budget, lo, hi):
+        assert found.tolist() == warm[:2].tolist(), name
+        assert is_canonical(lam, budget, out, lo, hi), name
+
+
+@pytest.mark.parametrize("n, budget", [(16384, 65536), (65536, 262144)])
+def test_validation_estimates_that_hold_the_budget_over_ties_end_the_bracket(n, budget):
+    # Two machine types with bounds, four tasks a worker: the validation pass estimates at
+    # the sampled guess and 3 % above it, and the two hold the budget between them.
+    # The count jumps there (ties), so the line through them aims at nothing; the second is
+    # the bracket's upper end all the same. The product the sample's workers share below
+    # it ends the estimates with no pass of their own (a pair aimed past it found the jump
+    # again), and the split takes it.
     lam = _bench.make_lam(n, distribution="two-speeds")
     lo, hi = _bench.case_bounds(n, budget, lam)
     warm = np.zeros(3)
     passes = _bench.counting_passes(lam, budget, warm, min_tasks=lo, max_tasks=hi)
-    assert passes["split at t*"] == 1 and sum(passes.values()) <= 6, passes
-    # Cython and numba take the same path to the same bracket.
+    assert passes["split at t*"] == 1 and sum(passes.values()) <= 4, passes
+    assert not any(kind.startswith(("estimate", "count")) for kind in passes), passes
     for name, found, out in compiled_warm_calls(lam, budget, lo, hi):
         assert found.tolist() == warm[:2].tolist(), name
         assert is_canonical(lam, budget, out, lo, hi), name
