@@ -684,6 +684,19 @@ def test_a_first_estimate_above_t_star_over_many_orders_of_magnitude_steps_down_
     assert sum(before.values()) >= 6, before
 
 
+def assert_the_split_follows_the_validation_pass(lam, budget, lo, hi, most):
+    """With bounds, the validation pass and then the split at ``t*``, with no estimate pass
+    and no exact count between (at most ``most`` passes in all, the split's levels with
+    them); Cython and numba take the same path to the same bracket."""
+    warm = np.zeros(3)
+    passes = _bench.counting_passes(lam, budget, warm, min_tasks=lo, max_tasks=hi)
+    assert passes["split at t*"] == 1 and sum(passes.values()) <= most, passes
+    assert not any(kind.startswith(("estimate", "count")) for kind in passes), passes
+    for name, found, out in compiled_warm_calls(lam, budget, lo, hi):
+        assert found.tolist() == warm[:2].tolist(), name
+        assert is_canonical(lam, budget, out, lo, hi), name
+
+
 @pytest.mark.parametrize("distribution", ["equal", "two-speeds", "integers"])
 @pytest.mark.parametrize("n, budget", [(16384, 1638), (65536, 6553)])
 def test_a_flat_with_nothing_estimated_above_tries_the_next_product(distribution, n, budget):
@@ -696,14 +709,7 @@ def test_a_flat_with_nothing_estimated_above_tries_the_next_product(distribution
     lam = _bench.make_lam(n, distribution=distribution)
     lo, hi = _bench.case_bounds(n, budget, lam)
     assert hi.max() == 1
-    warm = np.zeros(3)
-    passes = _bench.counting_passes(lam, budget, warm, min_tasks=lo, max_tasks=hi)
-    assert passes["split at t*"] == 1 and sum(passes.values()) <= 3, passes
-    assert not any(kind.startswith(("estimate", "count")) for kind in passes), passes
-    # Cython and numba take the same path to the same bracket.
-    for name, found, out in compiled_warm_calls(lam, budget, lo, hi):
-        assert found.tolist() == warm[:2].tolist(), name
-        assert is_canonical(lam, budget, out, lo, hi), name
+    assert_the_split_follows_the_validation_pass(lam, budget, lo, hi, 3)
 
 
 @pytest.mark.parametrize("n, budget", [(16384, 65536), (65536, 262144)])
@@ -713,16 +719,10 @@ def test_validation_estimates_that_hold_the_budget_over_ties_end_the_bracket(n, 
     # The count jumps there (ties), so the line through them aims at nothing; the second is
     # the bracket's upper end all the same. The product the sample's workers share below
     # it ends the estimates with no pass of their own (a pair aimed past it found the jump
-    # again), and the split takes it.
+    # again), and the split takes it (then the levels' range and a level pass).
     lam = _bench.make_lam(n, distribution="two-speeds")
     lo, hi = _bench.case_bounds(n, budget, lam)
-    warm = np.zeros(3)
-    passes = _bench.counting_passes(lam, budget, warm, min_tasks=lo, max_tasks=hi)
-    assert passes["split at t*"] == 1 and sum(passes.values()) <= 4, passes
-    assert not any(kind.startswith(("estimate", "count")) for kind in passes), passes
-    for name, found, out in compiled_warm_calls(lam, budget, lo, hi):
-        assert found.tolist() == warm[:2].tolist(), name
-        assert is_canonical(lam, budget, out, lo, hi), name
+    assert_the_split_follows_the_validation_pass(lam, budget, lo, hi, 4)
 
 
 @pytest.mark.parametrize("distribution", ["two-speeds", "integers"])
