@@ -3703,7 +3703,7 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
         # The validation pass's two estimates hold the budget between them, and its secant
         # was refused (ties: the count jumps there, no slope). The second is the bracket's
         # upper end, which the estimates take as known: a pair aimed past it found the jump
-        # again (two machine types at 4 to 8 tasks a worker: 5 passes -> 4).
+        # again (two machine types at 4 tasks a worker, bounds 1 to 8: 5 passes -> 4).
         t2 = t * SLOPE_STEP
         t2_estimate = second
     bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, reach, t, t2, slope, first, aim_second, t2_estimate,
