@@ -3608,7 +3608,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
     cdef double local, aim, last_s, near_s, line_s, a_s, b_s, p, share, known
     cdef double totals[2]
     cdef double pair[2]
-    cdef bint have_lo = False, flat = False, paired, alone, consulted = False, empty = False, same_pass
+    cdef bint have_lo = False, flat = False, paired, alone, consulted = False, empty = False, same_pass, repeats
     cdef bint placed = False, reaimed = False, lo_exact, hi_exact
     cdef int64_t counted[2]
     cdef int streak = 0, step, k
@@ -3680,8 +3680,9 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
             if flat:
                 break
         if flat or empty:
+            repeats = sampled_repeats(lam)
             # unless the sample places a pair in a band of keys, once (threshold.estimate_bracket)
-            if not consulted and not sampled_repeats(lam):
+            if not consulted and not repeats:
                 consulted = True
                 if sampled_riser(lam, budget, lo_s, min(hi_s, t_max), lo_c, hi_c if hi_s <= t_max else ESTIMATE_CAP,
                                  lo, hi, pair):
@@ -3691,7 +3692,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                     s = pair[0]
                     s2 = pair[1]
                     continue
-            if flat or sampled_repeats(lam):  # empty over a few machine types: a flat too (threshold)
+            if flat or repeats:  # empty over a few machine types: a flat too (threshold)
                 return found_bracket(bracket, ends, lo_s * (1.0 - ESTIMATE_MARGIN), hi_s * (1.0 + ESTIMATE_MARGIN),
                                      lo_c, hi_c, JUMP)
         if hi_s < INFINITY and n >= SAMPLED_TIES_FROM:

@@ -1992,10 +1992,11 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, t2_estimate, base, w
             if flat:
                 break
         if flat or empty:
+            repeats = sampled_repeats(lam)
             # Unless a sample of workers of distinct times holds many keys spread between the
             # ends (a band, not ties: sampled_riser), once, and the pair it places stays below
             # t_max (at least budget keys there).
-            if not consulted and not sampled_repeats(lam):
+            if not consulted and not repeats:
                 consulted = True
                 a, b = sampled_riser(lam, budget, lo_s, min(hi_s, t_max), lo_c, hi_c if hi_s <= t_max else ESTIMATE_CAP,
                                      lo, hi)
@@ -2006,7 +2007,7 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, t2_estimate, base, w
                     s = a
                     s2 = b
                     continue
-            if flat or sampled_repeats(lam):
+            if flat or repeats:
                 # Empty over a few machine types is a flat too: the count stays at the
                 # minimums until the next product the sample has, which the caller tries
                 # (a pair aimed along the first estimate's slope found it flat again: one
