@@ -3350,6 +3350,36 @@ cdef void reaimed_bracket(int64_t budget, double lo_s, int64_t lo_c, double hi_s
     bracket[1] = b
 
 
+cdef bint pair_extended(int64_t budget, double s, int64_t c, double s2, int64_t c2, int64_t width, double lo_s,
+                        double hi_s, double* bracket) noexcept nogil:
+    # threshold.pair_extended, into bracket[0:2]: False where it gives none
+    cdef int64_t keys = c2 - c, gap
+    cdef double step, a, b
+    cdef bint inside
+    if c2 < budget:
+        gap = budget - c2
+    elif c > budget:
+        gap = c - budget
+    else:
+        return False
+    if not (keys >= PAIR_OWN_KEYS and gap <= keys and <double>gap <= width):
+        return False
+    step = (gap + SPECULATE_AIM * width) * ((s2 - s) / keys)
+    if c2 < budget:  # the near end widened as the bracket's ends are: it cannot miss
+        a = s2 * (1.0 - ESTIMATE_MARGIN)
+        b = s2 + step
+        inside = b < hi_s
+    else:
+        a = s - step
+        b = s * (1.0 + ESTIMATE_MARGIN)
+        inside = a > lo_s
+    if not (inside and 0.0 < a < b <= DBL_MAX):
+        return False
+    bracket[0] = a
+    bracket[1] = b
+    return True
+
+
 cdef bint pair_line_trusted(int64_t budget, double s, int64_t c, double s2, int64_t c2, double last_s,
                             int64_t last_c, double near_s, int64_t near_c, int64_t width,
                             int64_t base) noexcept nogil:
@@ -3609,7 +3639,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
     cdef double totals[2]
     cdef double pair[2]
     cdef bint have_lo = False, flat = False, paired, alone, consulted = False, empty = False, same_pass, repeats
-    cdef bint placed = False, reaimed = False, lo_exact, hi_exact
+    cdef bint placed = False, reaimed = False, lo_exact, hi_exact, aimed
     cdef int64_t counted[2]
     cdef int streak = 0, step, k
     cdef int64_t terms = min(budget, ESTIMATE_TERMS_CAP)  # threshold.ESTIMATE_TERMS_CAP
@@ -3725,45 +3755,50 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                                line_c, base, PAIR_AIM, pair):
                 nxt = pair[0]
                 s2 = pair[1]
-                # where that line is trusted, the count and listing at the bracket it aims;
-                # not after the sample's pair (threshold.estimate_bracket)
-                if (paired and reach > 0.0 and n >= SPECULATE_PAIRS_FROM and not placed
-                        and pair_line_trusted(budget, prev_s, prev_c, s, c, last_s, last_c, near_s, near_c, width, base)
-                        and not sampled_repeats(lam)
-                        and pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c, hi_s,
-                                            hi_c, last_s, last_c, base, SPECULATE_AIM, bracket)
-                        and 0.0 < bracket[0] and bracket[1] <= reach):
-                    if select_aimed(lam, heap, budget, out, ties, heap, bracket, lo, hi, counted):
-                        ends[0] = lo_c
-                        ends[1] = hi_c
-                        return SELECTED
-                    if not reaimed:
-                        # the miss's exact counts: the bracket's ends, and a second count and
-                        # listing between them (threshold.estimate_bracket)
-                        reaimed = True
-                        lo_exact = hi_exact = True
-                        if counted[0] >= budget:
-                            hi_s = bracket[0]
-                            hi_c = counted[0]
-                            lo_exact = False
+            # the count and listing at the bracket a trusted line aims, or, where no next pair
+            # fits, along the pair's own slope; not after the sample's pair (threshold.estimate_bracket)
+            aimed = False
+            if paired and reach > 0.0 and n >= SPECULATE_PAIRS_FROM and not placed:
+                if s2 > 0.0:
+                    aimed = (pair_line_trusted(budget, prev_s, prev_c, s, c, last_s, last_c, near_s, near_c, width,
+                                               base)
+                             and not sampled_repeats(lam)
+                             and pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c,
+                                                 hi_s, hi_c, last_s, last_c, base, SPECULATE_AIM, bracket))
+                elif not sampled_repeats(lam):
+                    aimed = pair_extended(budget, prev_s, prev_c, s, c, width, lo_s, hi_s, bracket)
+            if aimed and 0.0 < bracket[0] and bracket[1] <= reach:
+                if select_aimed(lam, heap, budget, out, ties, heap, bracket, lo, hi, counted):
+                    ends[0] = lo_c
+                    ends[1] = hi_c
+                    return SELECTED
+                if not reaimed:
+                    # the miss's exact counts: the bracket's ends, and a second count and
+                    # listing between them (threshold.estimate_bracket)
+                    reaimed = True
+                    lo_exact = hi_exact = True
+                    if counted[0] >= budget:
+                        hi_s = bracket[0]
+                        hi_c = counted[0]
+                        lo_exact = False
+                    else:
+                        lo_s = bracket[0]
+                        lo_c = counted[0]
+                        have_lo = True
+                        if counted[1] < budget:
+                            lo_s = bracket[1]
+                            lo_c = counted[1]
+                            hi_exact = False
                         else:
-                            lo_s = bracket[0]
-                            lo_c = counted[0]
-                            have_lo = True
-                            if counted[1] < budget:
-                                lo_s = bracket[1]
-                                lo_c = counted[1]
-                                hi_exact = False
-                            else:
-                                hi_s = bracket[1]
-                                hi_c = counted[1]
-                        if have_lo and hi_s < INFINITY:
-                            reaimed_bracket(budget, lo_s, lo_c, hi_s, hi_c, width, base, lo_exact, hi_exact, bracket)
-                            if (0.0 < bracket[0] and bracket[1] <= reach
-                                    and select_aimed(lam, heap, budget, out, ties, heap, bracket, lo, hi, NULL)):
-                                ends[0] = lo_c
-                                ends[1] = hi_c
-                                return SELECTED
+                            hi_s = bracket[1]
+                            hi_c = counted[1]
+                    if have_lo and hi_s < INFINITY:
+                        reaimed_bracket(budget, lo_s, lo_c, hi_s, hi_c, width, base, lo_exact, hi_exact, bracket)
+                        if (0.0 < bracket[0] and bracket[1] <= reach
+                                and select_aimed(lam, heap, budget, out, ties, heap, bracket, lo, hi, NULL)):
+                            ends[0] = lo_c
+                            ends[1] = hi_c
+                            return SELECTED
         if s2 < 0.0:
             nxt = next_threshold(budget, step, s, c, t2, slope, prev_s, prev_c, streak, have_lo, lo_s, lo_c,
                                  hi_s, hi_c, width, base)

@@ -2058,45 +2058,51 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, t2_estimate, base, w
             # that misses costs an exact pass where pairs cost a quarter of one (lognormal(0,
             # 0.05) at 65,536 x 58,982, at most one task a worker: 2 misses, 8.4 -> 6.4
             # numpy passes).
-            if (s2 > 0.0 and paired and reach > 0.0 and inv.shape[0] >= SPECULATE_PAIRS_FROM and not placed
-                    and pair_line_trusted(budget, prev_s, prev_c, s, c, last_s, last_c, near_s, near_c, width, base)
-                    and not sampled_repeats(lam)):
-                # Where that line is trusted, the count and listing go to the bracket it
-                # aims, a pass fewer where it holds the budget (a miss costs one).
-                a, b = pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c, hi_s,
-                                       hi_c, last_s, last_c, base, SPECULATE_AIM)
-                if 0.0 < a and b <= reach:
-                    end, a_c, b_c = select_aimed_counted(lam, heap, budget, a, b, out, ties, heap, lo, hi)
-                    if end > 0.0:
-                        return a, end, SELECTED, lo_c, hi_c
-                    if not reaimed:
-                        # The miss counted exactly at a (and at b, below the budget): the
-                        # bracket's ends, and a second count and listing between the exact
-                        # end and the other, along the line through them (the counts over a
-                        # band of one machine type bend, and a line from below aims short).
-                        reaimed = True
-                        lo_exact = hi_exact = True
-                        if a_c >= budget:
-                            hi_s = a
-                            hi_c = a_c
-                            lo_exact = False
+            a = b = -1.0
+            if paired and reach > 0.0 and inv.shape[0] >= SPECULATE_PAIRS_FROM and not placed:
+                if s2 > 0.0:
+                    if (pair_line_trusted(budget, prev_s, prev_c, s, c, last_s, last_c, near_s, near_c, width, base)
+                            and not sampled_repeats(lam)):
+                        # Where that line is trusted, the count and listing go to the bracket it
+                        # aims, a pass fewer where it holds the budget (a miss costs one).
+                        a, b = pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c,
+                                               hi_s, hi_c, last_s, last_c, base, SPECULATE_AIM)
+                elif not sampled_repeats(lam):
+                    # No next pair fits the bracket: the pair lies on one side of the budget,
+                    # near it. The count and listing go on from it along its own slope.
+                    a, b = pair_extended(budget, prev_s, prev_c, s, c, width, lo_s, hi_s)
+            if 0.0 < a and b <= reach:
+                end, a_c, b_c = select_aimed_counted(lam, heap, budget, a, b, out, ties, heap, lo, hi)
+                if end > 0.0:
+                    return a, end, SELECTED, lo_c, hi_c
+                if not reaimed:
+                    # The miss counted exactly at a (and at b, below the budget): the
+                    # bracket's ends, and a second count and listing between the exact
+                    # end and the other, along the line through them (the counts over a
+                    # band of one machine type bend, and a line from below aims short).
+                    reaimed = True
+                    lo_exact = hi_exact = True
+                    if a_c >= budget:
+                        hi_s = a
+                        hi_c = a_c
+                        lo_exact = False
+                    else:
+                        lo_s = a
+                        lo_c = a_c
+                        have_lo = True
+                        if b_c < budget:
+                            lo_s = b
+                            lo_c = b_c
+                            hi_exact = False
                         else:
-                            lo_s = a
-                            lo_c = a_c
-                            have_lo = True
-                            if b_c < budget:
-                                lo_s = b
-                                lo_c = b_c
-                                hi_exact = False
-                            else:
-                                hi_s = b
-                                hi_c = b_c
-                        if have_lo and hi_s < INF:
-                            a, b = reaimed_bracket(budget, lo_s, lo_c, hi_s, hi_c, width, base, lo_exact, hi_exact)
-                            if 0.0 < a and b <= reach:
-                                end = select_aimed(lam, heap, budget, a, b, out, ties, heap, lo, hi)
-                                if end > 0.0:
-                                    return a, end, SELECTED, lo_c, hi_c
+                            hi_s = b
+                            hi_c = b_c
+                    if have_lo and hi_s < INF:
+                        a, b = reaimed_bracket(budget, lo_s, lo_c, hi_s, hi_c, width, base, lo_exact, hi_exact)
+                        if 0.0 < a and b <= reach:
+                            end = select_aimed(lam, heap, budget, a, b, out, ties, heap, lo, hi)
+                            if end > 0.0:
+                                return a, end, SELECTED, lo_c, hi_c
         if s2 < 0.0:
             nxt = next_threshold(budget, step, s, c, t2, slope, prev_s, prev_c, streak, have_lo, lo_s, lo_c, hi_s,
                                  hi_c, width, base)
@@ -2419,6 +2425,42 @@ def reaimed_bracket(budget, lo_s, lo_c, hi_s, hi_c, width, base, lo_exact, hi_ex
 #: Where an exact end after a missed aim lies within this many widths of the budget, the second
 #: count and listing starts (or ends) there rather than at a threshold the line aims.
 REAIM_WIDTHS = 2.0
+
+
+@register_jitable
+def pair_extended(budget, s, c, s2, c2, width, lo_s, hi_s):
+    """``(a, b)``: the bracket the count and listing go to from an estimate pair (``c`` keys at
+    ``s``, ``c2`` at ``s2 > s``) on one side of the budget, from the pair's end nearer it
+    along the pair's own slope, :data:`SPECULATE_AIM` narrow widths past the budget; ``(-1,
+    -1)`` where the pair spans fewer than :data:`PAIR_OWN_KEYS` keys, or the budget lies
+    farther from it than the pair's own keys or a narrow width, or the bracket
+    ``(lo_s, hi_s]`` does not hold the listing's far end.
+
+    The estimates then cost a pass more: an estimate just past the budget, then the count
+    and listing (lognormal(0, 20) at 65,536 x 262,144 with bounds 1 to 8, a pair 121 keys
+    short of it, 336 keys apart: 5 passes -> 4). Over a span no wider than the pair's own
+    keys the line bends little."""
+    keys = c2 - c
+    if c2 < budget:
+        gap = budget - c2
+    elif c > budget:
+        gap = c - budget
+    else:
+        return -1.0, -1.0
+    if not (keys >= PAIR_OWN_KEYS and gap <= keys and float(gap) <= width):
+        return -1.0, -1.0
+    step = (gap + SPECULATE_AIM * width) * ((s2 - s) / keys)
+    if c2 < budget:  # the near end widened as the bracket's ends are: it cannot miss
+        a = s2 * (1.0 - ESTIMATE_MARGIN)
+        b = s2 + step
+        inside = b < hi_s
+    else:
+        a = s - step
+        b = s * (1.0 + ESTIMATE_MARGIN)
+        inside = a > lo_s
+    if not (inside and 0.0 < a < b <= DBL_MAX):
+        return -1.0, -1.0
+    return a, b
 
 
 @register_jitable

@@ -813,6 +813,43 @@ def test_pairs_aim_along_their_own_slope_where_the_counts_bend(make, n, budget, 
     assert_compiled_calls_bracket_alike(lam, budget, warm, lo, hi)
 
 
+@pytest.mark.parametrize("distribution, budget, pairs", [("wide", 262144, 2), ("lognormal", 1048576, 1),
+                                                         ("extreme", 131072, 1)])
+def test_a_pair_just_short_of_the_budget_lists_along_its_own_slope(monkeypatch, distribution, budget, pairs):
+    # With bounds, at 65,536 workers: an estimate pair lands a few hundred keys short of the
+    # budget, both its thresholds below t*, and no next pair fits between it and the upper
+    # end. The count and listing go on from the pair's upper threshold along the pair's own
+    # slope, SPECULATE_AIM widths past the budget, and hold it: no estimate pass between
+    # (one before, just past the budget). Numba and Cython take the same steps.
+    n = 65536
+    lam = _bench.make_lam(n, 0, distribution)
+    lo, hi = _bench.case_bounds(n, budget, lam)
+    warm = np.zeros(3)
+    passes = _bench.counting_passes(lam, budget, warm, min_tasks=lo, max_tasks=hi)
+    assert passes["estimate pair"] == pairs and passes["count and listing"] == 1, passes
+    assert passes.get("estimate", 0) <= (distribution == "extreme"), passes  # there a step down comes first
+    assert_compiled_calls_bracket_alike(lam, budget, warm, lo, hi)
+    monkeypatch.setattr(threshold, "pair_extended", lambda *args: (-1.0, -1.0))  # as before
+    before = _bench.counting_passes(lam, budget, None, min_tasks=lo, max_tasks=hi)
+    assert before["estimate"] == passes.get("estimate", 0) + 1 and sum(before.values()) == sum(passes.values()) + 1, before
+
+
+def test_a_pair_extends_along_its_own_slope_only_near_the_budget():
+    # 336 keys between thresholds 1.0 and 1.1; a narrow width of 528 keys.
+    width, margin, aim = 528, threshold.ESTIMATE_MARGIN, threshold.SPECULATE_AIM
+    step = (121 + aim * width) * 0.1 / 336
+    below = threshold.pair_extended(1000, 1.0, 543, 1.1, 879, width, 1.1, 2.0)  # 121 keys short
+    assert below == (1.1 * (1.0 - margin), pytest.approx(1.1 + step, rel=1e-15))
+    above = threshold.pair_extended(1000, 1.0, 1121, 1.1, 1457, width, 0.5, 1.0)  # 121 keys past
+    assert above == (pytest.approx(1.0 - step, rel=1e-15), 1.0 * (1.0 + margin))
+    refused = [threshold.pair_extended(1000, 1.0, 900, 1.1, 950, width, 1.1, 2.0),  # 50 keys apart: too few
+               threshold.pair_extended(1000, 1.0, 400, 1.1, 600, width, 1.1, 2.0),  # 400 short, 200 apart
+               threshold.pair_extended(5000, 1.0, 3000, 1.1, 4000, width, 1.1, 2.0),  # 1000 short: past a width
+               threshold.pair_extended(1000, 1.0, 543, 1.1, 879, width, 1.1, 1.15),  # the far end past the bracket
+               threshold.pair_extended(1000, 1.0, 900, 1.1, 1100, width, 1.0, 2.0)]  # across the budget
+    assert refused == [(-1.0, -1.0)] * 5
+
+
 def _few_speeds(rng, n):
     """Times a cluster of a few machine types produces, or close to it: a few values, integers,
     times rounded to a tenth or a hundredth, commensurate means, and unavailable workers."""
