@@ -4457,6 +4457,7 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
     cdef double inv_sum = 0.0, lam_min = 0.0, fastest, r, slope, first = -1.0, moving = 0.0, second = 0.0, secant, guess
     cdef double aim_second = -1.0  # the validation pass's second estimate, where its secant aims
     cdef double down = 0.0  # with bounds, the second guess along the line in log t, where the first is above
+    cdef double rate  # with bounds, the count's slope in log t at the first guess
     cdef double t2_estimate = -1.0  # ... where it is at the second guess instead (warm, without bounds)
     cdef double r_sampled = 0.0, t0, t_min, t_max, up, t
     cdef double whole = 0.0  # with bounds, the largest 1/lam of a worker whose maximum holds the whole budget
@@ -4564,8 +4565,9 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
             elif (first > budget and second > first and spread and t * slope + (budget - first) <= 0.0
                   and not sampled_repeats(lam)):
                 # above the budget over times spread across many orders of magnitude: the
-                # line in log t through the two estimates is the second guess (threshold)
-                down = log_between(t, first, t * SLOPE_STEP, second, budget)
+                # line in log t of the count's slope there is the second guess (threshold)
+                rate = t * moving
+                down = t * exp((budget - first) / rate) if rate > 0.0 else 0.0
                 if not (0.0 < down < t):
                     down = 0.0
         if zero_room >= remaining:  # no room without lam = 0 workers: the minimums take every task

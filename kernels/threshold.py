@@ -3644,13 +3644,17 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
                   and t * slope + (budget - first) <= 0.0 and not sampled_repeats(lam)):
                 # Above the budget, where the count's line through the estimate goes below 0
                 # (most workers at a bound), over times the sample spreads across many orders
-                # of magnitude: the counts fall like log t, and the line in log t through the
-                # validation pass's two estimates is the second guess. The steps down had
-                # shrunk by 30 % a pass, two or three passes, before the counts spread far
-                # enough apart to be read in log t (10**uniform(-300, 300) at 65,536 x
-                # 262,144 with bounds, a sample that put the first guess twenty orders of
-                # magnitude above t*: 6 passes -> 4).
-                down = log_between(t, first, t * SLOPE_STEP, second, budget)
+                # of magnitude: the counts fall like log t, and the second guess is on the
+                # line in log t of the count's slope there, t * moving (each worker between
+                # its bounds counts t / lam_i). The steps down had shrunk by 30 % a pass, two
+                # or three passes, before the counts spread far enough apart to be read in
+                # log t (10**uniform(-300, 300) at 65,536 x 262,144 with bounds, a sample
+                # that put the first guess twenty orders of magnitude above t*: 6 passes ->
+                # 4). The secant to the validation pass's estimate 3 % up reads that slope
+                # from a key or two (there at a task a worker and 6553 tasks: the guess 516
+                # keys from the budget, 61 along t * moving).
+                rate = t * moving
+                down = t * math.exp((budget - first) / rate) if rate > 0.0 else 0.0
                 down = down if 0.0 < down < t else 0.0
         if zero_room >= remaining:  # no room without lam = 0 workers: then the minimums take every task
             fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties, heap)
