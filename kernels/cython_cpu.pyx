@@ -2224,8 +2224,67 @@ cdef extern from *:
     #endif
         return fastata_split_scalar(lam, inv, lo, hi, out, n, t, budget, sums);
     }
+
+    /* threshold.sampled_relaxation_at: sums[0..2] = the sum, the sum of squares and the slope
+       over the m sampled workers in blocks of four (threshold.sample_slot; the last block
+       padded with terms of 0), each sum in four lanes added up as (0 + 1) + (2 + 3). */
+    static void fastata_relaxation_lanes_scalar(const double *scratch, ptrdiff_t blocks, double t,
+                                                double *lanes) {
+        const double least = 0.25 / t;
+        for (int l = 0; l < 12; l++)
+            lanes[l] = 0.0;
+        for (ptrdiff_t b = 0; b < blocks; b++) {
+            const double *p = scratch + 12 * b;
+            for (int l = 0; l < 4; l++) {
+                double v = p[l], low = p[4 + l], cap = p[8 + l];
+                double q = t * (v > least ? v : least) - 0.5;
+                double c = q > low ? q : low;
+                c = c < cap ? c : cap;
+                lanes[l] += c;
+                lanes[4 + l] += c * c;
+                lanes[8 + l] += (low < q) & (q < cap) ? v : 0.0;
+            }
+        }
+    }
+
+    #if FASTATA_X86_SIMD
+    __attribute__((target("avx2")))
+    static void fastata_relaxation_lanes_avx2(const double *scratch, ptrdiff_t blocks, double t, double *lanes) {
+        const __m256d vt = _mm256_set1_pd(t), least = _mm256_set1_pd(0.25 / t), half = _mm256_set1_pd(0.5);
+        __m256d total = _mm256_setzero_pd(), squares = total, slope = total;
+        for (ptrdiff_t b = 0; b < blocks; b++) {
+            const double *p = scratch + 12 * b;
+            __m256d v = _mm256_loadu_pd(p), low = _mm256_loadu_pd(p + 4), cap = _mm256_loadu_pd(p + 8);
+            /* max_pd(a, b), min_pd(a, b): a > b ? a : b and a < b ? a : b, lane by lane */
+            __m256d q = _mm256_sub_pd(_mm256_mul_pd(vt, _mm256_max_pd(v, least)), half);
+            __m256d c = _mm256_min_pd(_mm256_max_pd(q, low), cap);
+            total = _mm256_add_pd(total, c);
+            squares = _mm256_add_pd(squares, _mm256_mul_pd(c, c));
+            slope = _mm256_add_pd(slope, _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(low, q, _CMP_LT_OQ),
+                                                                     _mm256_cmp_pd(q, cap, _CMP_LT_OQ)), v));
+        }
+        _mm256_storeu_pd(lanes, total);
+        _mm256_storeu_pd(lanes + 4, squares);
+        _mm256_storeu_pd(lanes + 8, slope);
+    }
+    #endif
+
+    static void fastata_sampled_relaxation(int level, const double *scratch, ptrdiff_t m, double t, double *sums) {
+        double lanes[12];
+        ptrdiff_t blocks = (m + 3) >> 2;
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512 || level == FASTATA_AVX2)
+            fastata_relaxation_lanes_avx2(scratch, blocks, t, lanes);
+        else
+    #endif
+            fastata_relaxation_lanes_scalar(scratch, blocks, t, lanes);
+        for (int k = 0; k < 3; k++)
+            sums[k] = (lanes[4 * k] + lanes[4 * k + 1]) + (lanes[4 * k + 2] + lanes[4 * k + 3]);
+    }
     """
     int best_level "fastata_best_level"() noexcept nogil
+    void sampled_relaxation_sums "fastata_sampled_relaxation"(int level, const double* scratch, Py_ssize_t m,
+                                                              double t, double* sums) noexcept nogil
     int samples_ok_at "fastata_samples_ok_at"(int level, const int64_t* workers,
                                              const double* durations, Py_ssize_t m,
                                              int64_t n) noexcept nogil
@@ -4783,33 +4842,25 @@ cdef double sampled_count(const double[::1] lam, int64_t budget, double t, const
     return total
 
 
+cdef inline Py_ssize_t sample_slot(Py_ssize_t k) noexcept nogil:
+    # threshold.sample_slot
+    return 12 * (k >> 2) + (k & 3)
+
+
 cdef void sampled_relaxation_at(const double[::1] scratch, Py_ssize_t m, double t, double* sums) noexcept nogil:
-    # threshold.sampled_relaxation_at: (sum, sum of squares, slope) into sums
-    cdef Py_ssize_t k
-    cdef double total = 0.0, squares = 0.0, slope = 0.0, least = 0.25 / t, v, low, cap, q, c
-    for k in range(m):
-        v = scratch[3 * k]
-        low = scratch[3 * k + 1]
-        cap = scratch[3 * k + 2]
-        q = t * (v if v > least else least) - 0.5
-        c = q if q > low else low
-        c = c if c < cap else cap
-        total += c
-        squares += c * c
-        slope += v if (low < q) & (q < cap) else 0.0
-    sums[0] = total
-    sums[1] = squares
-    sums[2] = slope
+    # threshold.sampled_relaxation_at: (sum, sum of squares, slope) into sums, four lanes as there
+    sampled_relaxation_sums(SIMD_LEVEL, &scratch[0], m, t, sums)
 
 
 cdef double sampled_end(const double[::1] scratch, Py_ssize_t m, int bound) noexcept nogil:
     # threshold.sampled_end
-    cdef Py_ssize_t k
+    cdef Py_ssize_t k, j
     cdef double end = 0.0 if bound == 2 else INFINITY, v, p
     for k in range(m):
-        v = scratch[3 * k]
+        j = sample_slot(k)
+        v = scratch[j]
         if v > 0.0:
-            p = (scratch[3 * k + bound] + 0.5) / v
+            p = (scratch[j + 4 * bound] + 0.5) / v
             end = max(end, p) if bound == 2 else min(end, p)
     return min(end, DBL_MAX)
 
@@ -4932,7 +4983,7 @@ cdef double select_value(double* values, Py_ssize_t m, Py_ssize_t k) noexcept no
 cdef double sampled_bounded_guess(const double[::1] lam, int64_t budget, double t, const int64_t* lo,
                                   const int64_t* hi, double[::1] scratch) noexcept nogil:
     # threshold.sampled_bounded_guess (the same sums in the same order)
-    cdef Py_ssize_t n = lam.shape[0], i = 0, m = 0
+    cdef Py_ssize_t n = lam.shape[0], i = 0, m = 0, j, k
     cdef Py_ssize_t most = n // BOUNDED_STRIDE if n // BOUNDED_STRIDE > 1 else 1
     cdef Py_ssize_t stride
     cdef double x, target, nxt, line, u, f, ranked, spread = 0.0
@@ -4948,11 +4999,17 @@ cdef double sampled_bounded_guess(const double[::1] lam, int64_t budget, double 
         return ranked
     while i < n:
         x = lam[i]
-        scratch[3 * m] = 1.0 / (x + 0.0) if x > 0.0 else INFINITY  # lam = 0: every key; +inf: none
-        scratch[3 * m + 1] = <double>low_of(lo, i)
-        scratch[3 * m + 2] = <double>high_of(hi, i, budget)
+        j = sample_slot(m)
+        scratch[j] = 1.0 / (x + 0.0) if x > 0.0 else INFINITY  # lam = 0: every key; +inf: none
+        scratch[j + 4] = <double>low_of(lo, i)
+        scratch[j + 8] = <double>high_of(hi, i, budget)
         m += 1
         i += stride
+    for k in range(m, (m + 3) & ~3):  # the last block's rest: terms of 0
+        j = sample_slot(k)
+        scratch[j] = 0.0
+        scratch[j + 4] = 0.0
+        scratch[j + 8] = 0.0
     target = budget * (<double>m / n)
     for step in range(BOUNDED_STEPS):
         sampled_relaxation_at(scratch, m, t, sums)
@@ -5430,8 +5487,8 @@ def sampled_bounded_guess_with(const double[::1] lam, int64_t budget, double t, 
     cdef const int64_t* lo
     cdef const int64_t* hi
     _hook_bounds("sampled_bounded_guess_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
-    if lo == NULL or lam.shape[0] == 0 or scratch.shape[0] < lam.shape[0] + 3:
-        raise ValueError("sampled_bounded_guess_with: needs workers, both bounds and len(lam) + 3 of scratch")
+    if lo == NULL or lam.shape[0] == 0 or scratch.shape[0] < max(lam.shape[0] + 3, 12):
+        raise ValueError("sampled_bounded_guess_with: needs workers, both bounds and len(lam) + 3 of scratch (12 at least)")
     return sampled_bounded_guess(lam, budget, t, lo, hi, scratch)
 
 

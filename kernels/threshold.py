@@ -3974,7 +3974,8 @@ def sampled_bounded_guess(lam, budget, t, lo, hi, scratch):
     relaxation ``sum_i clamp(t / lam_i - 1/2, min_i, cap_i)`` (the estimate's expected
     count, piecewise linear in ``t``); ``t`` itself where the sample puts its count there
     within :data:`BOUNDED_NOISE` standard deviations of the budget. ``scratch``: float64, at
-    least :data:`RANK_KEYS` entries a sampled worker (``n + 2`` hold them).
+    least :data:`RANK_KEYS` entries a sampled worker, and three a sampled worker in blocks of
+    four (:func:`sample_slot`): ``n + 2`` hold them from 10 workers.
 
     The relaxation ignores the bounds, and they move ``t*`` far where they bind: workers at
     their caps push it up, minimums pull it down (exponential times with at most twice the
@@ -3998,10 +3999,16 @@ def sampled_bounded_guess(lam, budget, t, lo, hi, scratch):
     m = 0
     for i in range(0, n, stride):
         x = lam[i]
-        scratch[3 * m] = 1.0 / (x + 0.0) if x > 0.0 else INF  # lam = 0: every key; +inf: none
-        scratch[3 * m + 1] = float(low_of(lo, i))
-        scratch[3 * m + 2] = float(high_of(hi, i, budget))
+        j = sample_slot(m)
+        scratch[j] = 1.0 / (x + 0.0) if x > 0.0 else INF  # lam = 0: every key; +inf: none
+        scratch[j + 4] = float(low_of(lo, i))
+        scratch[j + 8] = float(high_of(hi, i, budget))
         m += 1
+    for k in range(m, (m + 3) & ~3):  # the last block's rest: terms of 0
+        j = sample_slot(k)
+        scratch[j] = 0.0
+        scratch[j + 4] = 0.0
+        scratch[j + 8] = 0.0
     target = budget * (m / n)
     a = 0.0  # the sample holds fewer than target keys at a, at least target at b
     b = INF
@@ -4207,23 +4214,58 @@ def select_value(values, m, k):
 
 
 @register_jitable
+def sample_slot(k):
+    """Where :func:`sampled_bounded_guess` keeps its ``k``-th sampled worker's ``1/lam`` in
+    ``scratch``: blocks of four workers, their four ``1/lam``, then their four minimums, then
+    their four caps (a vector unit loads each four at once)."""
+    return 12 * (k >> 2) + (k & 3)
+
+
+@register_jitable
+def relaxation_term(scratch, j, t, least):
+    """The sampled worker at ``scratch[j]``'s term of :func:`sampled_relaxation_at`: its count,
+    clamped to its bounds, and its share of the slope."""
+    v = scratch[j]
+    low = scratch[j + 4]
+    cap = scratch[j + 8]
+    q = t * max(v, least) - 0.5
+    return min(max(q, low), cap), (v if (low < q) & (q < cap) else 0.0)
+
+
+@register_jitable
 def sampled_relaxation_at(scratch, m, t):
     """The sample's relaxation at ``t`` (:func:`sampled_bounded_guess`): ``(sum, sum of squares,
-    slope)``."""
-    total = 0.0
-    squares = 0.0
-    slope = 0.0
+    slope)`` over the ``m`` sampled workers in ``scratch`` (:func:`sample_slot`; the last
+    block padded with terms of 0).
+
+    The sums run in four lanes, worker ``k`` in lane ``k % 4``, added up as ``(0 + 1) + (2 +
+    3)``: the same order in every backend, and four workers a step for a vector unit. One
+    running sum waits on each addition: over times spread across many orders of magnitude
+    the guess sums nine times over 1024 sampled workers, which took 17 us at 65,536 workers
+    (0.7 of a numpy pass)."""
     least = 0.25 / t  # t * v under 1/4 counts the minimum either way: no product below 2**-1022
-    for k in range(m):
-        v = scratch[3 * k]
-        low = scratch[3 * k + 1]
-        cap = scratch[3 * k + 2]
-        q = t * max(v, least) - 0.5
-        c = min(max(q, low), cap)
-        total += c
-        squares += c * c
-        slope += v if (low < q) & (q < cap) else 0.0
-    return total, squares, slope
+    total0 = total1 = total2 = total3 = 0.0
+    squares0 = squares1 = squares2 = squares3 = 0.0
+    slope0 = slope1 = slope2 = slope3 = 0.0
+    for j in range(0, 12 * ((m + 3) >> 2), 12):
+        c, d = relaxation_term(scratch, j, t, least)
+        total0 += c
+        squares0 += c * c
+        slope0 += d
+        c, d = relaxation_term(scratch, j + 1, t, least)
+        total1 += c
+        squares1 += c * c
+        slope1 += d
+        c, d = relaxation_term(scratch, j + 2, t, least)
+        total2 += c
+        squares2 += c * c
+        slope2 += d
+        c, d = relaxation_term(scratch, j + 3, t, least)
+        total3 += c
+        squares3 += c * c
+        slope3 += d
+    return (total0 + total1) + (total2 + total3), (squares0 + squares1) + (squares2 + squares3), (
+        (slope0 + slope1) + (slope2 + slope3))
 
 
 @register_jitable
@@ -4232,9 +4274,10 @@ def sampled_end(scratch, m, bound):
     or at its minimum (``bound = 1``: the least ``(min + 1/2) / v``)."""
     end = 0.0 if bound == 2 else INF
     for k in range(m):
-        v = scratch[3 * k]
+        j = sample_slot(k)
+        v = scratch[j]
         if v > 0.0:
-            p = (scratch[3 * k + bound] + 0.5) / v
+            p = (scratch[j + 4 * bound] + 0.5) / v
             end = max(end, p) if bound == 2 else min(end, p)
     return min(end, DBL_MAX)
 

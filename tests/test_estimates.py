@@ -820,8 +820,9 @@ def _numba_sampled_bounded_guess(lam, budget, t, lo, hi, scratch):
 @pytest.mark.parametrize("n, budget", [(4096, 4096), (4096, 16384), (65536, 262144), (70001, 65536), (65536, 58982),
                                        (65536, 6553)])
 def test_the_sampled_guess_with_bounds_is_the_same_everywhere(distribution, n, budget):
-    # The cold first guess with bounds: the same float in plain Python, numba and Cython,
-    # so that every backend takes the same passes (and keeps the same warm state).
+    # The cold first guess with bounds: the same float in plain Python, numba and Cython at
+    # each SIMD level (its sums over the sample run in four lanes, a vector of them with
+    # AVX2), so that every backend takes the same passes (and keeps the same warm state).
     lam = _bench.make_lam(n, distribution=distribution)
     lo, hi = _bench.case_bounds(n, budget, lam)
     r = threshold.sampled_relaxation(lam, budget)
@@ -830,7 +831,47 @@ def test_the_sampled_guess_with_bounds_is_the_same_everywhere(distribution, n, b
         guess = threshold.sampled_bounded_guess(lam, budget, r, lo, hi, scratch)
     assert _numba_sampled_bounded_guess(lam, budget, r, lo, hi, scratch) == guess
     cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
-    assert cython_cpu.sampled_bounded_guess_with(lam, budget, r, lo, hi, scratch) == guess
+
+    def same(level):
+        assert cython_cpu.sampled_bounded_guess_with(lam, budget, r, lo, hi, scratch) == guess, level
+
+    at_every_level(same)
+
+
+@njit(cache=False)
+def _numba_sampled_relaxation_at(scratch, m, t):
+    return threshold.sampled_relaxation_at(scratch, m, t)
+
+
+@pytest.mark.parametrize("m", [1, 6, 64, 1023])
+def test_the_sampled_relaxation_sums_in_four_lanes(m):
+    # The sampled guess's sums: worker k's term in lane k % 4, each lane in order, then
+    # (0 + 1) + (2 + 3), in plain Python and numba alike (Cython's, a vector of the four
+    # lanes, gives the same guess: the test above). The sample sits in blocks of four, the
+    # last padded with terms of 0; nothing past it is read (NaN there would show).
+    rng = np.random.default_rng(m)
+    inv = 10.0 ** rng.uniform(-5.0, 5.0, m)
+    inv[::7] = np.inf  # lam = 0
+    inv[::11] = 0.0  # unavailable
+    low = rng.integers(0, 3, m).astype(float)
+    cap = low + rng.integers(0, 5, m)
+    scratch = np.full(12 * ((m + 3) // 4) + 12, np.nan)
+    for k in range((m + 3) // 4 * 4):
+        j = threshold.sample_slot(k)
+        scratch[j], scratch[j + 4], scratch[j + 8] = (inv[k], low[k], cap[k]) if k < m else (0.0, 0.0, 0.0)
+    t = 1.7
+    q = t * np.maximum(inv, 0.25 / t) - 0.5
+    c = np.minimum(np.maximum(q, low), cap)
+
+    def lanes(terms):
+        sums = [0.0] * 4
+        for k, term in enumerate(terms):
+            sums[k % 4] += term
+        return (sums[0] + sums[1]) + (sums[2] + sums[3])
+
+    expected = (lanes(c), lanes(c * c), lanes(np.where((low < q) & (q < cap), inv, 0.0)))
+    assert threshold.sampled_relaxation_at(scratch, m, t) == expected
+    assert _numba_sampled_relaxation_at(scratch, m, t) == expected
 
 
 @pytest.mark.parametrize("distribution, near", [("exponential", 0.04), ("paper", 0.04), ("zeros", 0.04),
