@@ -3409,27 +3409,27 @@ cdef void reaimed_bracket(int64_t budget, double lo_s, int64_t lo_c, double hi_s
     bracket[1] = b
 
 
-cdef bint pair_extended(int64_t budget, double s, int64_t c, double s2, int64_t c2, int64_t width, double lo_s,
-                        double hi_s, double* bracket) noexcept nogil:
-    # threshold.pair_extended, into bracket[0:2]: False where it gives none
-    cdef int64_t keys = c2 - c, gap
-    cdef double step, a, b
+cdef bint line_extended(int64_t budget, double s, int64_t c, double p_s, int64_t p_c, double q_s, int64_t q_c,
+                        int64_t width, double lo_s, double hi_s, int64_t base, double* bracket) noexcept nogil:
+    # threshold.line_extended, into bracket[0:2]: False where it gives none
+    cdef int64_t keys = llabs(q_c - p_c), gap = llabs(budget - c)
+    cdef double target, far, a, b
     cdef bint inside
-    if c2 < budget:
-        gap = budget - c2
-    elif c > budget:
-        gap = c - budget
+    if not (c != budget and keys >= PAIR_OWN_KEYS and gap <= keys and <double>gap <= width):
+        return False
+    if p_s > q_s:
+        p_s, p_c, q_s, q_c = q_s, q_c, p_s, p_c
+    target = budget + SPECULATE_AIM * width if c < budget else budget - SPECULATE_AIM * width
+    if log_like(p_s, <double>(p_c - base), q_s, <double>(q_c - base)):
+        far = log_between(p_s, <double>p_c, q_s, <double>q_c, target)
     else:
-        return False
-    if not (keys >= PAIR_OWN_KEYS and gap <= keys and <double>gap <= width):
-        return False
-    step = (gap + SPECULATE_AIM * width) * ((s2 - s) / keys)
-    if c2 < budget:  # the near end widened as the bracket's ends are: it cannot miss
-        a = s2 * (1.0 - ESTIMATE_MARGIN)
-        b = s2 + step
+        far = s + (target - c) * ((q_s - p_s) / <double>(q_c - p_c))
+    if c < budget:  # the near end widened as the bracket's ends are: it cannot miss
+        a = s * (1.0 - ESTIMATE_MARGIN)
+        b = far
         inside = b < hi_s
     else:
-        a = s - step
+        a = far
         b = s * (1.0 + ESTIMATE_MARGIN)
         inside = a > lo_s
     if not (inside and 0.0 < a < b <= DBL_MAX):
@@ -3815,7 +3815,8 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                 nxt = pair[0]
                 s2 = pair[1]
             # the count and listing at the bracket a trusted line aims, or, where no next pair
-            # fits, along the pair's own slope; not after the sample's pair (threshold.estimate_bracket)
+            # fits, along the pair's own slope or from a single estimate along the line from
+            # the pass before; not after the sample's pair (threshold.estimate_bracket)
             aimed = False
             if paired and reach > 0.0 and n >= SPECULATE_PAIRS_FROM and not placed:
                 if s2 > 0.0:
@@ -3825,7 +3826,11 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                              and pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c,
                                                  hi_s, hi_c, last_s, last_c, base, SPECULATE_AIM, bracket))
                 elif not sampled_repeats(lam):
-                    aimed = pair_extended(budget, prev_s, prev_c, s, c, width, lo_s, hi_s, bracket)
+                    aimed = line_extended(budget, near_s, near_c, prev_s, prev_c, s, c, width, lo_s, hi_s, base, bracket)
+            elif (step > 0 and s2 < 0.0 and last_s >= 0.0 and reach > 0.0 and n >= SPECULATE_PAIRS_FROM and not placed
+                  and not sampled_repeats(lam)):
+                # the same after a single estimate, along the line from the pass before (threshold)
+                aimed = line_extended(budget, s, c, last_s, last_c, s, c, width, lo_s, hi_s, base, bracket)
             if aimed and 0.0 < bracket[0] and bracket[1] <= reach:
                 if select_aimed(lam, heap, budget, out, ties, heap, bracket, lo, hi, counted):
                     ends[0] = lo_c

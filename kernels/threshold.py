@@ -2070,7 +2070,11 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, t2_estimate, base, w
                 elif not sampled_repeats(lam):
                     # No next pair fits the bracket: the pair lies on one side of the budget,
                     # near it. The count and listing go on from it along its own slope.
-                    a, b = pair_extended(budget, prev_s, prev_c, s, c, width, lo_s, hi_s)
+                    a, b = line_extended(budget, near_s, near_c, prev_s, prev_c, s, c, width, lo_s, hi_s, base)
+            elif (step > 0 and s2 < 0.0 and last_s >= 0.0 and reach > 0.0 and inv.shape[0] >= SPECULATE_PAIRS_FROM
+                  and not placed and not sampled_repeats(lam)):
+                # The same after a single estimate, along the line from the pass before.
+                a, b = line_extended(budget, s, c, last_s, last_c, s, c, width, lo_s, hi_s, base)
             if 0.0 < a and b <= reach:
                 end, a_c, b_c = select_aimed_counted(lam, heap, budget, a, b, out, ties, heap, lo, hi)
                 if end > 0.0:
@@ -2428,34 +2432,38 @@ REAIM_WIDTHS = 2.0
 
 
 @register_jitable
-def pair_extended(budget, s, c, s2, c2, width, lo_s, hi_s):
-    """``(a, b)``: the bracket the count and listing go to from an estimate pair (``c`` keys at
-    ``s``, ``c2`` at ``s2 > s``) on one side of the budget, from the pair's end nearer it
-    along the pair's own slope, :data:`SPECULATE_AIM` narrow widths past the budget; ``(-1,
-    -1)`` where the pair spans fewer than :data:`PAIR_OWN_KEYS` keys, or the budget lies
-    farther from it than the pair's own keys or a narrow width, or the bracket
-    ``(lo_s, hi_s]`` does not hold the listing's far end.
+def line_extended(budget, s, c, p_s, p_c, q_s, q_c, width, lo_s, hi_s, base):
+    """``(a, b)``: the bracket the count and listing go to from an estimate near the budget
+    (``c`` keys at ``s``), along the line through two estimates (``p_c`` keys at ``p_s``,
+    ``q_c`` at ``q_s``: a pair's own, or the last pass's and the one before; in ``log t``
+    where the counts grow so, :func:`log_like`) to :data:`SPECULATE_AIM` narrow widths past
+    the budget, and from ``s`` itself, widened as the bracket's ends are, on the near side.
+    ``(-1, -1)`` where the two estimates lie fewer than :data:`PAIR_OWN_KEYS` keys apart, or
+    the budget lies farther from ``c`` than they do or than a narrow width, or the bracket
+    ``(lo_s, hi_s]`` does not hold the far end.
 
-    The estimates then cost a pass more: an estimate just past the budget, then the count
-    and listing (lognormal(0, 20) at 65,536 x 262,144 with bounds 1 to 8, a pair 121 keys
-    short of it, 336 keys apart: 5 passes -> 4). Over a span no wider than the pair's own
-    keys the line bends little."""
-    keys = c2 - c
-    if c2 < budget:
-        gap = budget - c2
-    elif c > budget:
-        gap = c - budget
+    Where no next pair fits the bracket, the estimates cost a pass more: an estimate just
+    past the budget, then the count and listing (lognormal(0, 20) at 65,536 x 262,144 with
+    bounds 1 to 8, a pair 121 keys short of the budget, 336 keys apart: 5 passes -> 4;
+    10**uniform(-300, 300) at 65,536 x 6553, bounds 0 to 1, the step down 61 keys short,
+    1045 keys below the validation pass's estimate: 4 -> 3)."""
+    keys = abs(q_c - p_c)
+    gap = abs(budget - c)
+    if not (c != budget and keys >= PAIR_OWN_KEYS and gap <= keys and float(gap) <= width):
+        return -1.0, -1.0
+    if p_s > q_s:
+        p_s, p_c, q_s, q_c = q_s, q_c, p_s, p_c
+    target = budget + SPECULATE_AIM * width if c < budget else budget - SPECULATE_AIM * width
+    if log_like(p_s, p_c - base, q_s, q_c - base):
+        far = log_between(p_s, p_c, q_s, q_c, target)
     else:
-        return -1.0, -1.0
-    if not (keys >= PAIR_OWN_KEYS and gap <= keys and float(gap) <= width):
-        return -1.0, -1.0
-    step = (gap + SPECULATE_AIM * width) * ((s2 - s) / keys)
-    if c2 < budget:  # the near end widened as the bracket's ends are: it cannot miss
-        a = s2 * (1.0 - ESTIMATE_MARGIN)
-        b = s2 + step
+        far = s + (target - c) * ((q_s - p_s) / (q_c - p_c))
+    if c < budget:  # the near end widened as the bracket's ends are: it cannot miss
+        a = s * (1.0 - ESTIMATE_MARGIN)
+        b = far
         inside = b < hi_s
     else:
-        a = s - step
+        a = far
         b = s * (1.0 + ESTIMATE_MARGIN)
         inside = a > lo_s
     if not (inside and 0.0 < a < b <= DBL_MAX):

@@ -671,9 +671,9 @@ def test_a_first_estimate_above_t_star_over_many_orders_of_magnitude_steps_down_
     # Times 10**uniform(-300, 300) with bounds, draws whose sample puts the first guess
     # above t* (by twenty orders of magnitude or so): most workers sit at a bound there, and
     # the count's line through the estimate goes below 0. The second guess is on the line in
-    # log t through the validation pass's two estimates, and a pair and the count and listing
-    # follow: 4 passes. The steps down had shrunk by 30 % a pass (6 passes). Cython and
-    # numba take the same steps.
+    # log t of the count's slope there, and at most a pair and the count and listing follow:
+    # 4 passes at most. The steps down had shrunk by 30 % a pass (two passes more, at least).
+    # Cython and numba take the same steps.
     n = 65536
     lam = _bench.make_lam(n, seed, "extreme")
     lo, hi = _bench.case_bounds(n, budget, lam)
@@ -683,7 +683,7 @@ def test_a_first_estimate_above_t_star_over_many_orders_of_magnitude_steps_down_
     assert_compiled_calls_bracket_alike(lam, budget, warm, lo, hi)
     monkeypatch.setattr(threshold, "LOG_SPREAD", math.inf)  # the steps down as before
     before = _bench.counting_passes(lam, budget, None, min_tasks=lo, max_tasks=hi)
-    assert sum(before.values()) >= 6, before
+    assert sum(before.values()) >= sum(passes.values()) + 2, before
 
 
 def test_a_step_down_in_log_t_follows_the_slope_of_the_workers_between_their_bounds(monkeypatch):
@@ -855,24 +855,55 @@ def test_a_pair_just_short_of_the_budget_lists_along_its_own_slope(monkeypatch, 
     assert passes["estimate pair"] == pairs and passes["count and listing"] == 1, passes
     assert "estimate" not in passes, passes
     assert_compiled_calls_bracket_alike(lam, budget, warm, lo, hi)
-    monkeypatch.setattr(threshold, "pair_extended", lambda *args: (-1.0, -1.0))  # as before
+    monkeypatch.setattr(threshold, "line_extended", lambda *args: (-1.0, -1.0))  # as before
     before = _bench.counting_passes(lam, budget, None, min_tasks=lo, max_tasks=hi)
     assert before["estimate"] == 1 and sum(before.values()) == sum(passes.values()) + 1, before
 
 
-def test_a_pair_extends_along_its_own_slope_only_near_the_budget():
-    # 336 keys between thresholds 1.0 and 1.1; a narrow width of 528 keys.
+@pytest.mark.parametrize("distribution, budget, seed", [("extreme", 6553, 0), ("wide", 58982, 0), ("wide", 6553, 1)])
+def test_a_single_estimate_just_short_of_the_budget_lists_along_the_line_from_the_pass_before(
+        monkeypatch, distribution, budget, seed):
+    # With bounds, at 65,536 workers, at most a task a worker: the step after the validation
+    # pass estimates a few dozen keys short of the budget (over 10**uniform(-300, 300), the
+    # step down in log t: 61 keys, 1045 below the validation pass's estimate). No pair fits
+    # between it and the budget; the count and listing go on from it along the line through
+    # the two estimates (in log t where the counts grow so) and hold the budget: 3 passes,
+    # 4 before, when an estimate went just past the budget first. Numba and Cython alike.
+    n = 65536
+    lam = _bench.make_lam(n, seed, distribution)
+    lo, hi = _bench.case_bounds(n, budget, lam)
+    warm = np.zeros(3)
+    passes = _bench.counting_passes(lam, budget, warm, min_tasks=lo, max_tasks=hi)
+    assert passes == {"inverse, bounds check and estimate": 1, "estimate": 1, "count and listing": 1}, passes
+    assert_compiled_calls_bracket_alike(lam, budget, warm, lo, hi)
+    monkeypatch.setattr(threshold, "line_extended", lambda *args: (-1.0, -1.0))  # as before
+    before = _bench.counting_passes(lam, budget, None, min_tasks=lo, max_tasks=hi)
+    assert before == {"inverse, bounds check and estimate": 1, "estimate": 2, "count and listing": 1}, before
+
+
+def test_an_estimate_extends_along_a_line_only_near_the_budget():
+    # The line through 543 keys at 1.0 and 879 at 1.1 (336 keys apart); a narrow width of 528.
     width, margin, aim = 528, threshold.ESTIMATE_MARGIN, threshold.SPECULATE_AIM
-    step = (121 + aim * width) * 0.1 / 336
-    below = threshold.pair_extended(1000, 1.0, 543, 1.1, 879, width, 1.1, 2.0)  # 121 keys short
-    assert below == (1.1 * (1.0 - margin), pytest.approx(1.1 + step, rel=1e-15))
-    above = threshold.pair_extended(1000, 1.0, 1121, 1.1, 1457, width, 0.5, 1.0)  # 121 keys past
-    assert above == (pytest.approx(1.0 - step, rel=1e-15), 1.0 * (1.0 + margin))
-    refused = [threshold.pair_extended(1000, 1.0, 900, 1.1, 950, width, 1.1, 2.0),  # 50 keys apart: too few
-               threshold.pair_extended(1000, 1.0, 400, 1.1, 600, width, 1.1, 2.0),  # 400 short, 200 apart
-               threshold.pair_extended(5000, 1.0, 3000, 1.1, 4000, width, 1.1, 2.0),  # 1000 short: past a width
-               threshold.pair_extended(1000, 1.0, 543, 1.1, 879, width, 1.1, 1.15),  # the far end past the bracket
-               threshold.pair_extended(1000, 1.0, 900, 1.1, 1100, width, 1.0, 2.0)]  # across the budget
+
+    def extended(budget, s, c, lo_s=0.5, hi_s=2.0, p=(1.0, 543), q=(1.1, 879)):
+        return threshold.line_extended(budget, s, c, *p, *q, width, lo_s, hi_s, 0)
+
+    slope = 0.1 / 336
+    below = extended(1000, 1.1, 879)  # 121 keys short, from the line's upper end
+    assert below == (1.1 * (1.0 - margin), pytest.approx(1.1 + (121 + aim * width) * slope, rel=1e-15))
+    assert extended(1000, 1.1, 879, p=(1.1, 879), q=(1.0, 543)) == below  # either end first
+    above = extended(422, 1.0, 543)  # 121 keys past, from its lower end
+    assert above == (pytest.approx(1.0 - (121 + aim * width) * slope, rel=1e-15), 1.0 * (1.0 + margin))
+    # Over a line more than WIDE apart whose counts grow less than the square root of the
+    # thresholds' ratio, the far end lies on the line in log t.
+    wide = extended(1000, 1.0, 943, hi_s=1e6, p=(1e-10, 400), q=(1.0, 943))
+    assert wide[1] == pytest.approx(math.exp((57 + aim * width) * (math.log(1.0) - math.log(1e-10)) / 543), rel=1e-12)
+    assert extended(1200, 1.1, 879) != (-1.0, -1.0)  # 321 keys short: within the line's 336 and a width
+    refused = [extended(1000, 1.1, 879, p=(1.0, 829)),  # the line's two estimates 50 keys apart: too few
+               extended(1300, 1.1, 879),  # 421 keys short: farther than the line's 336
+               extended(2000, 1.1, 1300, p=(1.0, 700), q=(1.1, 1300)),  # 700 short: farther than a width
+               extended(1000, 1.1, 879, hi_s=1.15),  # the far end past the bracket
+               extended(879, 1.1, 879)]  # on the budget (the estimates landed)
     assert refused == [(-1.0, -1.0)] * 5
 
 
