@@ -3818,19 +3818,16 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
             # fits, along the pair's own slope or from a single estimate along the line from
             # the pass before; not after the sample's pair (threshold.estimate_bracket)
             aimed = False
-            if paired and reach > 0.0 and n >= SPECULATE_PAIRS_FROM and not placed:
+            if reach > 0.0 and n >= SPECULATE_PAIRS_FROM and not placed:
                 if s2 > 0.0:
-                    aimed = (pair_line_trusted(budget, prev_s, prev_c, s, c, last_s, last_c, near_s, near_c, width,
-                                               base)
+                    aimed = (paired
+                             and pair_line_trusted(budget, prev_s, prev_c, s, c, last_s, last_c, near_s, near_c,
+                                                   width, base)
                              and not sampled_repeats(lam)
                              and pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c,
                                                  hi_s, hi_c, last_s, last_c, base, SPECULATE_AIM, bracket))
-                elif not sampled_repeats(lam):
+                elif prev_s >= 0.0 and not sampled_repeats(lam):
                     aimed = line_extended(budget, near_s, near_c, prev_s, prev_c, s, c, width, lo_s, hi_s, base, bracket)
-            elif (step > 0 and s2 < 0.0 and last_s >= 0.0 and reach > 0.0 and n >= SPECULATE_PAIRS_FROM and not placed
-                  and not sampled_repeats(lam)):
-                # the same after a single estimate, along the line from the pass before (threshold)
-                aimed = line_extended(budget, s, c, last_s, last_c, s, c, width, lo_s, hi_s, base, bracket)
             if aimed and 0.0 < bracket[0] and bracket[1] <= reach:
                 if select_aimed(lam, heap, budget, out, ties, heap, bracket, lo, hi, counted):
                     ends[0] = lo_c

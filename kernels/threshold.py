@@ -2059,22 +2059,21 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, t2_estimate, base, w
             # 0.05) at 65,536 x 58,982, at most one task a worker: 2 misses, 8.4 -> 6.4
             # numpy passes).
             a = b = -1.0
-            if paired and reach > 0.0 and inv.shape[0] >= SPECULATE_PAIRS_FROM and not placed:
+            if reach > 0.0 and inv.shape[0] >= SPECULATE_PAIRS_FROM and not placed:
                 if s2 > 0.0:
-                    if (pair_line_trusted(budget, prev_s, prev_c, s, c, last_s, last_c, near_s, near_c, width, base)
+                    if (paired and pair_line_trusted(budget, prev_s, prev_c, s, c, last_s, last_c, near_s, near_c,
+                                                     width, base)
                             and not sampled_repeats(lam)):
                         # Where that line is trusted, the count and listing go to the bracket it
                         # aims, a pass fewer where it holds the budget (a miss costs one).
                         a, b = pair_thresholds(budget, near_s, near_c, slope, local, width, have_lo, lo_s, lo_c,
                                                hi_s, hi_c, last_s, last_c, base, SPECULATE_AIM)
-                elif not sampled_repeats(lam):
-                    # No next pair fits the bracket: the pair lies on one side of the budget,
-                    # near it. The count and listing go on from it along its own slope.
+                elif prev_s >= 0.0 and not sampled_repeats(lam):
+                    # No next pair fits the bracket: the pass's estimate nearest the budget lies
+                    # near it. The count and listing go on from there along the line through
+                    # the pair's two estimates, or through a single one and the pass before's
+                    # (prev_s: the pair's first, or the pass before's; -1 at the start).
                     a, b = line_extended(budget, near_s, near_c, prev_s, prev_c, s, c, width, lo_s, hi_s, base)
-            elif (step > 0 and s2 < 0.0 and last_s >= 0.0 and reach > 0.0 and inv.shape[0] >= SPECULATE_PAIRS_FROM
-                  and not placed and not sampled_repeats(lam)):
-                # The same after a single estimate, along the line from the pass before.
-                a, b = line_extended(budget, s, c, last_s, last_c, s, c, width, lo_s, hi_s, base)
             if 0.0 < a and b <= reach:
                 end, a_c, b_c = select_aimed_counted(lam, heap, budget, a, b, out, ties, heap, lo, hi)
                 if end > 0.0:
