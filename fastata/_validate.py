@@ -114,7 +114,8 @@ def task_bounds(min_tasks, max_tasks, lam):
     a bound the same for every problem (one number, or one row) comes back as one row,
     shape ``(1, n)``, which the kernels read for every problem: no ``(m, n)`` array is
     built for it. An int64 array of a fitting shape comes back as it is: copy it before
-    writing to it.
+    writing to it. An array made for a bound given as one number is this thread's until its
+    next call: use it before then.
 
     A single ``min_tasks`` is every *available* worker's minimum (0 where ``lam = +inf``):
     "at least one task for every live worker" needs no mask from the caller. Only types
@@ -123,12 +124,10 @@ def task_bounds(min_tasks, max_tasks, lam):
     """
     if min_tasks is None and max_tasks is None:
         return None, None
-    unavailable = None
-    if _integer(min_tasks) and min_tasks > 0 and lam.size and not lam.max() < np.inf:
-        # A single minimum leaves the unavailable workers out. lam.max() first: a reduction
-        # without a temporary, and in most calls the answer (no worker is unavailable).
-        unavailable = lam == np.inf
-    low = _bound_array(min_tasks, "min_tasks", lam.shape, 0, unavailable)
+    if _integer(min_tasks) and 0 < min_tasks <= MAX_BUDGET and lam.size:
+        low = available_minimum(lam, int(min_tasks))
+    else:
+        low = _bound_array(min_tasks, "min_tasks", lam.shape, 0)
     return low, _bound_array(max_tasks, "max_tasks", lam.shape, MAX_BUDGET)
 
 
@@ -145,49 +144,86 @@ UNIFORM_BYTES = 2**26
 _uniform = threading.local()
 
 
-def uniform_bound(shape, value, zeros=None):
-    """An int64 array of ``shape`` holding ``value``, with 0 where the boolean array ``zeros``
-    is true (the unavailable workers a single ``min_tasks`` leaves out; None: none).
+def _kept(key, make):
+    """This thread's arrays under ``key``, made by ``make()`` (a tuple of arrays) where missing.
 
     Bounds given as one number are the common call (``max_tasks=4``), and fresh arrays for
     them cost more than the allocation itself: blocks that large go back to the system when
     freed, so at 65,536 workers the two new 512 KiB arrays page-faulted 224 times a call,
-    which made it 2.4x the call with arrays the caller keeps. The arrays come from a small
-    per-thread cache instead, least recently used first out, at most :data:`UNIFORM_BYTES`
-    a thread. Without unavailable workers to leave out, an array repeats one small block of
-    memory (:func:`fastata._constant.constant_array`): the kernels' passes then read the
-    bounds from cache, not memory (a bounded call 25-40 % faster from 65,536 workers).
-    Never written: every caller of :func:`task_bounds` copies before writing. (Not flagged
-    read-only either: numba would compile the kernels anew for read-only arrays.)
+    which made it 2.4x the call with arrays. The arrays come from a small per-thread cache
+    instead, least recently used first out, at most :data:`UNIFORM_BYTES` a thread (larger
+    ones are made afresh each time).
     """
     cache = getattr(_uniform, "arrays", None)
     if cache is None:
         cache = _uniform.arrays = {}
-    key = (shape, value, None if zeros is None else np.packbits(zeros, axis=None).tobytes())
-    array = cache.pop(key, None)
-    if array is None:
-        if zeros is None:
-            array = constant_array(math.prod(shape), value).reshape(shape)
-        else:
-            array = np.full(shape, value, dtype=np.int64)
-            array[zeros] = 0
-        if array.nbytes > UNIFORM_BYTES:
-            return array
-        while sum(a.nbytes + len(k[2] or b"") for k, a in cache.items()) + array.nbytes > UNIFORM_BYTES:
+    arrays = cache.pop(key, None)
+    if arrays is None:
+        arrays = make()
+        size = sum(a.nbytes for a in arrays)
+        if size > UNIFORM_BYTES:
+            return arrays
+        while sum(a.nbytes for kept in cache.values() for a in kept) + size > UNIFORM_BYTES:
             del cache[next(iter(cache))]
-    cache[key] = array  # last: the most recently used
-    return array
+    cache[key] = arrays  # last: the most recently used
+    return arrays
 
 
-def _bound_array(value, name, shape, default, zeros=None):
+def uniform_bound(shape, value):
+    """An int64 array of ``shape`` holding ``value``, from this thread's cache (:func:`_kept`).
+
+    The array repeats one small block of memory (:func:`fastata._constant.constant_array`):
+    the kernels' passes then read the bounds from cache, not memory (a bounded call 25-40 %
+    faster from 65,536 workers). Never written: every caller of :func:`task_bounds` copies
+    before writing. (Not flagged read-only either: numba would compile the kernels anew for
+    read-only arrays.)
+    """
+    return _kept((shape, value), lambda: (constant_array(math.prod(shape), value).reshape(shape),))[0]
+
+
+_fit_minimum = None  # the compiled fit_available_minimum, or the reference's without Cython
+
+
+def available_minimum(lam, value):
+    """The minimums of one ``min_tasks = value > 0`` over ``lam`` (C-contiguous float64, one
+    problem or a batch, as :func:`real_array` gives it): ``value`` for
+    every available worker, 0 where ``lam = +inf``; :func:`uniform_bound` where every worker
+    is available.
+
+    The array and the bits of which workers it leaves out stay in this thread's cache from
+    call to call, and only the words of 32 workers whose unavailable workers changed are
+    rewritten (``kernels.reference.fit_available_minimum``): a call reads ``lam`` once, 0.6 us
+    at 4096 workers and 70 us at 10^6 (Cython), where a mask built afresh and a cache keyed
+    by it took 2.4 us and 470 us. The array is rewritten in place by this thread's next call
+    with other unavailable workers.
+    """
+    global _fit_minimum
+    if _fit_minimum is None:
+        try:
+            from .kernels.cython_cpu import fit_available_minimum as _fit_minimum
+        except ImportError:
+            from .kernels.reference import fit_available_minimum as _fit_minimum
+    shape = lam.shape
+    low, bits = _kept((shape, value, "available"), lambda: (np.full(shape, value, dtype=np.int64),
+                                                            np.zeros(-(-lam.size // 32), dtype=np.uint32)))
+    if lam.ndim == 1:
+        if _fit_minimum(lam, value, low, bits):
+            return low
+        return uniform_bound(shape, value)
+    if _fit_minimum(lam.reshape(-1), value, low.reshape(-1), bits):
+        return low
+    return uniform_bound((1,) + shape[1:], value)  # one row that every problem reads
+
+
+def _bound_array(value, name, shape, default):
     row = shape if len(shape) == 1 else (1,) + shape[1:]  # one row that every problem reads
     if (type(value) is np.ndarray and value.dtype == np.int64 and value.shape in (shape, row)
             and value.flags.c_contiguous):
         return value  # the kernels only read it: no copy on a scheduler's hot path
-    if _integer(value):  # the unavailable workers it leaves out differ from row to row
+    if _integer(value):
         if name == "min_tasks" and value > MAX_BUDGET:  # named before the clip below hides it
             raise ValueError(f"min_tasks must sum to at most budget (and no budget is over 2**53); got {value}")
-        return uniform_bound(row if zeros is None else shape, max(min(int(value), _BOUND_CAP), -_BOUND_CAP), zeros)
+        return uniform_bound(row, max(min(int(value), _BOUND_CAP), -_BOUND_CAP))
     if value is None:
         return uniform_bound(row, default)
     if isinstance(value, (bool, np.bool_)):

@@ -13,7 +13,7 @@ time (``set_simd_level`` forces one, for tests and benchmarks); elsewhere the sc
 
 from libc.math cimport INFINITY, ceil, exp, fabs, floor, frexp, log, nextafter, pow, sqrt
 from libc.float cimport DBL_MAX, DBL_MIN
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint32_t
 from libc.stdlib cimport llabs
 
 import numpy as np
@@ -2281,8 +2281,70 @@ cdef extern from *:
         for (int k = 0; k < 3; k++)
             sums[k] = (lanes[4 * k] + lanes[4 * k + 1]) + (lanes[4 * k + 2] + lanes[4 * k + 3]);
     }
+
+    /* The minimums of one min_tasks for every worker (reference.fit_available_minimum):
+       low = value where lam < +inf, 0 where lam = +inf. bits, one a worker, say which workers
+       the last call found unavailable; only the words of 32 workers whose bits changed are
+       written, so a call whose unavailable workers are the last call's reads lam once and
+       writes nothing. Returns how many workers are unavailable. */
+    static void fastata_refit_word(const double *lam, int64_t value, int64_t *low, ptrdiff_t m) {
+        for (ptrdiff_t i = 0; i < m; i++)
+            low[i] = lam[i] == HUGE_VAL ? 0 : value;
+    }
+
+    static int64_t fastata_fit_available_minimum_scalar(const double *lam, int64_t value, int64_t *low,
+                                                        uint32_t *bits, ptrdiff_t n) {
+        int64_t unavailable = 0;
+        for (ptrdiff_t start = 0; start < n; start += 32) {
+            ptrdiff_t m = n - start < 32 ? n - start : 32;
+            uint32_t word = 0;
+            for (ptrdiff_t i = 0; i < m; i++)
+                word |= (uint32_t)(lam[start + i] == HUGE_VAL) << i;
+            unavailable += __builtin_popcount(word);
+            if (word != bits[start >> 5]) {
+                bits[start >> 5] = word;
+                fastata_refit_word(lam + start, value, low + start, m);
+            }
+        }
+        return unavailable;
+    }
+
+    #if FASTATA_X86_SIMD
+    __attribute__((target("avx2,popcnt")))
+    static int64_t fastata_fit_available_minimum_avx2(const double *lam, int64_t value, int64_t *low,
+                                                      uint32_t *bits, ptrdiff_t n) {
+        const __m256d inf = _mm256_set1_pd(HUGE_VAL);
+        int64_t unavailable = 0;
+        ptrdiff_t start = 0;
+        for (; start + 32 <= n; start += 32) {
+            uint32_t word = 0;
+            for (int k = 0; k < 8; k++)
+                word |= (uint32_t)_mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(lam + start + 4 * k), inf,
+                                                                   _CMP_EQ_OQ)) << (4 * k);
+            unavailable += __builtin_popcount(word);
+            if (word != bits[start >> 5]) {
+                bits[start >> 5] = word;
+                fastata_refit_word(lam + start, value, low + start, 32);
+            }
+        }
+        return unavailable + fastata_fit_available_minimum_scalar(lam + start, value, low + start,
+                                                                  bits + (start >> 5), n - start);
+    }
+    #endif
+
+    static int64_t fastata_fit_available_minimum(int level, const double *lam, int64_t value, int64_t *low,
+                                                 uint32_t *bits, ptrdiff_t n) {
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512 || level == FASTATA_AVX2)
+            return fastata_fit_available_minimum_avx2(lam, value, low, bits, n);
+    #endif
+        return fastata_fit_available_minimum_scalar(lam, value, low, bits, n);
+    }
     """
     int best_level "fastata_best_level"() noexcept nogil
+    int64_t fit_available_minimum_at "fastata_fit_available_minimum"(int level, const double* lam, int64_t value,
+                                                                      int64_t* low, uint32_t* bits,
+                                                                      Py_ssize_t n) noexcept nogil
     void sampled_relaxation_sums "fastata_sampled_relaxation"(int level, const double* scratch, Py_ssize_t m,
                                                               double t, double* sums) noexcept nogil
     int samples_ok_at "fastata_samples_ok_at"(int level, const int64_t* workers,
@@ -5742,6 +5804,20 @@ def policy_codes():
             "DURATION_NOT_FINITE": STATUS_DURATION_NOT_FINITE,
             "DURATION_NEGATIVE": STATUS_DURATION_NEGATIVE,
             "VARIANT_ATA": VARIANT_ATA, "VARIANT_EMPIRICAL": VARIANT_EMPIRICAL}
+
+
+def fit_available_minimum(const double[::1] lam, int64_t value, int64_t[::1] low, uint32_t[::1] bits):
+    """``low = value`` where ``lam < +inf``, 0 elsewhere, written only where ``bits`` (the
+    unavailable workers of the last call, see ``reference.fit_available_minimum``) changed;
+    without the GIL. Returns how many workers are unavailable."""
+    cdef Py_ssize_t n = lam.shape[0]
+    cdef int64_t unavailable = 0
+    if low.shape[0] < n or bits.shape[0] < (n + 31) // 32:
+        raise ValueError("fit_available_minimum: low needs n entries and bits (n + 31) // 32")
+    if n > 0:
+        with nogil:
+            unavailable = fit_available_minimum_at(SIMD_LEVEL, &lam[0], value, &low[0], &bits[0], n)
+    return unavailable
 
 
 def observe_into(const int64_t[::1] workers, const double[::1] durations,

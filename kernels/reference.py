@@ -9,6 +9,8 @@ It is O(budget log n): correct, not fast.
 import heapq
 import math
 
+import numpy as np
+
 from .status import (
     BOUNDS_CROSSED,
     CAPACITY_SHORT,
@@ -34,6 +36,23 @@ def scan_lam(lam):
         if x < 0.0:
             return LAM_NEGATIVE
     return OK
+
+
+def fit_available_minimum(lam, value, low, bits):
+    """The minimums of one ``min_tasks`` for every worker, which leaves the unavailable ones
+    out: ``low[i] = value`` where ``lam[i] < +inf``, 0 where ``lam[i] = +inf``. ``bits``
+    (uint32, bit ``i % 32`` of word ``i // 32``) marks the unavailable workers. Returns how
+    many workers are unavailable.
+
+    ``low`` and ``bits`` are kept from call to call (``fastata._validate``), starting as
+    ``value`` everywhere and 0. The compiled version (Cython) writes only the words whose
+    bits changed since the last call; this one writes them all."""
+    unavailable = np.asarray(lam) == math.inf
+    low[:] = np.where(unavailable, 0, value)
+    padded = np.zeros(bits.shape[0] * 32, dtype=bool)
+    padded[: unavailable.shape[0]] = unavailable
+    bits[:] = np.packbits(padded, bitorder="little").view("<u4")
+    return int(unavailable.sum())
 
 
 def allocate_into(lam, budget, out, ties=None, heap=None):

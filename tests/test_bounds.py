@@ -202,6 +202,40 @@ def test_scalar_minimum_follows_the_unavailable_workers_call_by_call(backend):
             assert (got[down] == 0).all() and (np.delete(got, down) >= 1).all()
 
 
+def test_scalar_minimum_over_a_batch_follows_each_rows_unavailable_workers():
+    # One minimum over a batch: each row leaves out its own unavailable workers, and the kept
+    # array follows them from call to call (rows of 45 workers: words of 32 across rows).
+    rng = np.random.default_rng(3)
+    m, n = 4, 45
+    for _ in range(6):
+        lam2d = rng.lognormal(0, 1, (m, n))
+        lam2d[rng.random((m, n)) < rng.choice([0.0, 0.1, 0.4])] = np.inf
+        lam2d[:, 0] = 1.0  # an available worker in every row
+        budgets = (lam2d < np.inf).sum(axis=1) + 7
+        for b in fa.available_backends():
+            got = fa.allocate_batch(lam2d, budgets, min_tasks=1, max_tasks=9, backend=b)
+            for r in range(m):
+                low = np.where(lam2d[r] < np.inf, 1, 0)
+                np.testing.assert_array_equal(got[r], fa.allocate(lam2d[r], int(budgets[r]), min_tasks=low,
+                                                                  max_tasks=9, backend="python"))
+
+
+@pytest.mark.parametrize("fit", ["compiled", "reference"])
+def test_scalar_minimum_array_follows_lam_without_cython_too(monkeypatch, fit):
+    # Without the Cython module the reference's fit keeps the same array and bits.
+    from fastata.kernels import reference
+
+    if fit == "reference":
+        monkeypatch.setattr(_validate, "_fit_minimum", reference.fit_available_minimum)
+    monkeypatch.setattr(_validate._uniform, "arrays", {}, raising=False)
+    rng = np.random.default_rng(5)
+    for down in ([], [1], [1, 70], [70], [], [0, 99]):
+        lam = rng.lognormal(0, 1, 100)
+        lam[down] = np.inf
+        low = _validate.task_bounds(2, None, lam)[0]
+        assert low.tolist() == np.where(lam < np.inf, 2, 0).tolist()
+
+
 def test_bounds_given_as_one_number_are_reused_arrays(monkeypatch):
     from fastata import _validate
 

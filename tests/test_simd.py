@@ -484,3 +484,44 @@ def test_observe_check_at_every_level(level):
                 assert a.tobytes() == b.tobytes()
     finally:
         cython_cpu.set_simd_level(previous)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("n", [0, 1, 31, 32, 33, 64, 100, 301])
+def test_available_minimum_at_every_level(level, n):
+    """The minimums of one ``min_tasks`` (``value`` where ``lam < +inf``, 0 elsewhere) kept
+    from call to call: each call leaves the reference's array and bits, whichever workers
+    the last call left out (NaN, -inf and 0 are not unavailable: the kernels flag or serve
+    them)."""
+    from fastata.kernels import reference
+
+    rng = np.random.default_rng(n)
+    low, bits = np.full(n, 3, dtype=np.int64), np.zeros(-(-n // 32), dtype=np.uint32)
+    previous = cython_cpu.set_simd_level(level)
+    try:
+        for share in (0.0, 0.1, 0.1, 0.5, 1.0, 0.0, 0.1):
+            lam = rng.lognormal(0.0, 1.0, n)
+            lam[rng.random(n) < share] = np.inf
+            lam[rng.random(n) < 0.05] = rng.choice([0.0, -np.inf, np.nan, 1e308])  # not unavailable
+            want_low, want_bits = np.empty(n, dtype=np.int64), np.empty_like(bits)
+            expected = reference.fit_available_minimum(lam, 3, want_low, want_bits)
+            assert expected == int((lam == np.inf).sum())
+            assert cython_cpu.fit_available_minimum(lam, 3, low, bits) == expected
+            assert low.tolist() == want_low.tolist() and bits.tolist() == want_bits.tolist()
+    finally:
+        cython_cpu.set_simd_level(previous)
+
+
+def test_available_minimum_writes_only_changed_words():
+    """A word whose unavailable workers did not change is not written: a stray value put
+    there stays, which shows the pass skipped it."""
+    n = 96
+    lam = np.ones(n)
+    lam[[5, 40]] = np.inf
+    low, bits = np.full(n, 2, dtype=np.int64), np.zeros(3, dtype=np.uint32)
+    assert cython_cpu.fit_available_minimum(lam, 2, low, bits) == 2
+    low[70] = 99  # word 2: no unavailable worker, before and after
+    lam[40] = 1.0  # word 1 changes
+    assert cython_cpu.fit_available_minimum(lam, 2, low, bits) == 1
+    assert low[70] == 99 and low[40] == 2 and low[5] == 0
+    assert bits.tolist() == [1 << 5, 0, 0]
