@@ -128,6 +128,8 @@ def task_bounds(min_tasks, max_tasks, lam):
         low = available_minimum(lam, int(min_tasks))
     else:
         low = _bound_array(min_tasks, "min_tasks", lam.shape, 0)
+    if type(max_tasks) is int and 0 <= max_tasks <= _BOUND_CAP and lam.ndim == 1:  # the common call, in short
+        return low, uniform_bound(lam.shape, max_tasks)
     return low, _bound_array(max_tasks, "max_tasks", lam.shape, MAX_BUDGET)
 
 
@@ -204,15 +206,12 @@ def available_minimum(lam, value):
         except ImportError:
             from .kernels.reference import fit_available_minimum as _fit_minimum
     shape = lam.shape
-    low, bits = _kept((shape, value, "available"), lambda: (np.full(shape, value, dtype=np.int64),
-                                                            np.zeros(-(-lam.size // 32), dtype=np.uint32)))
+    low, bits, everyone = _kept((shape, value, "available"), lambda: (
+        np.full(shape, value, dtype=np.int64), np.zeros(-(-lam.size // 32), dtype=np.uint32),
+        uniform_bound(shape if lam.ndim == 1 else (1,) + shape[1:], value)))  # one row every problem reads
     if lam.ndim == 1:
-        if _fit_minimum(lam, value, low, bits):
-            return low
-        return uniform_bound(shape, value)
-    if _fit_minimum(lam.reshape(-1), value, low.reshape(-1), bits):
-        return low
-    return uniform_bound((1,) + shape[1:], value)  # one row that every problem reads
+        return low if _fit_minimum(lam, value, low, bits) else everyone
+    return low if _fit_minimum(lam.reshape(-1), value, low.reshape(-1), bits) else everyone
 
 
 def _bound_array(value, name, shape, default):
