@@ -146,8 +146,9 @@ UNIFORM_BYTES = 2**26
 _uniform = threading.local()
 
 
-def _kept(key, make):
-    """This thread's arrays under ``key``, made by ``make()`` (a tuple of arrays) where missing.
+def _kept(key, make, counted=None):
+    """This thread's arrays under ``key``, made by ``make()`` (a tuple of arrays) where missing;
+    the first ``counted`` of them (all: None) count towards the thread's bytes.
 
     Bounds given as one number are the common call (``max_tasks=4``), and fresh arrays for
     them cost more than the allocation itself: blocks that large go back to the system when
@@ -159,16 +160,17 @@ def _kept(key, make):
     cache = getattr(_uniform, "arrays", None)
     if cache is None:
         cache = _uniform.arrays = {}
-    arrays = cache.pop(key, None)
-    if arrays is None:
+    entry = cache.pop(key, None)
+    if entry is None:
         arrays = make()
-        size = sum(a.nbytes for a in arrays)
+        size = sum(a.nbytes for a in arrays[:counted])
         if size > UNIFORM_BYTES:
             return arrays
-        while sum(a.nbytes for kept in cache.values() for a in kept) + size > UNIFORM_BYTES:
+        while sum(kept_size for _, kept_size in cache.values()) + size > UNIFORM_BYTES:
             del cache[next(iter(cache))]
-    cache[key] = arrays  # last: the most recently used
-    return arrays
+        entry = arrays, size
+    cache[key] = entry  # last: the most recently used
+    return entry[0]
 
 
 def uniform_bound(shape, value):
@@ -206,9 +208,13 @@ def available_minimum(lam, value):
         except ImportError:
             from .kernels.reference import fit_available_minimum as _fit_minimum
     shape = lam.shape
+    row = shape if lam.ndim == 1 else (1,) + shape[1:]  # one row that every problem reads
+    if 8 * lam.size > UNIFORM_BYTES:  # too large to keep: made afresh, where some worker is unavailable
+        unavailable = lam == np.inf
+        return np.where(unavailable, 0, value).astype(np.int64) if unavailable.any() else uniform_bound(row, value)
     low, bits, everyone = _kept((shape, value, "available"), lambda: (
         np.full(shape, value, dtype=np.int64), np.zeros(-(-lam.size // 32), dtype=np.uint32),
-        uniform_bound(shape if lam.ndim == 1 else (1,) + shape[1:], value)))  # one row every problem reads
+        uniform_bound(row, value)), counted=2)  # (the constant array counts under its own key)
     if lam.ndim == 1:
         return low if _fit_minimum(lam, value, low, bits) else everyone
     return low if _fit_minimum(lam.reshape(-1), value, low.reshape(-1), bits) else everyone

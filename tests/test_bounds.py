@@ -220,20 +220,24 @@ def test_scalar_minimum_over_a_batch_follows_each_rows_unavailable_workers():
                                                                   max_tasks=9, backend="python"))
 
 
-@pytest.mark.parametrize("fit", ["compiled", "reference"])
+@pytest.mark.parametrize("fit", ["compiled", "reference", "too large to keep"])
 def test_scalar_minimum_array_follows_lam_without_cython_too(monkeypatch, fit):
-    # Without the Cython module the reference's fit keeps the same array and bits.
+    # Without the Cython module the reference's fit keeps the same array and bits; an array
+    # too large for the thread's cache is made afresh.
     from fastata.kernels import reference
 
     if fit == "reference":
         monkeypatch.setattr(_validate, "_fit_minimum", reference.fit_available_minimum)
+    if fit == "too large to keep":
+        monkeypatch.setattr(_validate, "UNIFORM_BYTES", 799)
     monkeypatch.setattr(_validate._uniform, "arrays", {}, raising=False)
     rng = np.random.default_rng(5)
     for down in ([], [1], [1, 70], [70], [], [0, 99]):
         lam = rng.lognormal(0, 1, 100)
         lam[down] = np.inf
         low = _validate.task_bounds(2, None, lam)[0]
-        assert low.tolist() == np.where(lam < np.inf, 2, 0).tolist()
+        assert low.dtype == np.int64 and low.tolist() == np.where(lam < np.inf, 2, 0).tolist()
+    assert (_validate._uniform.arrays == {}) == (fit == "too large to keep")
 
 
 def test_bounds_given_as_one_number_are_reused_arrays(monkeypatch):
