@@ -37,6 +37,33 @@ def test_eight_threads_give_the_single_thread_results(backend):
 
 
 @pytest.mark.parametrize("backend", ["cython", "numba"])
+def test_threads_with_one_minimum_keep_their_own_arrays(backend):
+    # One min_tasks over problems of one shape whose unavailable workers differ: each thread's
+    # kept array of minimums follows its own calls, never another thread's.
+    rng = np.random.default_rng(4)
+    n = 700
+    problems = []
+    for _ in range(96):
+        lam = rng.lognormal(0.0, 1.0, n)
+        lam[rng.random(n) < rng.choice([0.0, 0.05, 0.3])] = np.inf
+        problems.append((lam, int((lam < np.inf).sum()) + int(rng.integers(0, 900))))
+    expected = [fa.allocate(lam, budget, min_tasks=np.where(lam < np.inf, 1, 0), max_tasks=6, backend=backend)
+                for lam, budget in problems]
+    start = threading.Barrier(THREADS)
+
+    def work(part):
+        start.wait()
+        return [(i, fa.allocate(problems[i][0], problems[i][1], min_tasks=1, max_tasks=6, backend=backend))
+                for i in part for _ in range(3)]
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        results = pool.map(work, [range(k, len(problems), THREADS) for k in range(THREADS)])
+    for chunk in results:
+        for i, a in chunk:
+            np.testing.assert_array_equal(a, expected[i])
+
+
+@pytest.mark.parametrize("backend", ["cython", "numba"])
 def test_one_allocator_per_thread(backend):
     problems = _problems(80, seed=1)
     expected = [fa.allocate(lam, budget) for lam, budget in problems]
