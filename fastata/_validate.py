@@ -128,9 +128,15 @@ def task_bounds(min_tasks, max_tasks, lam):
         low = available_minimum(lam, int(min_tasks))
     else:
         low = _bound_array(min_tasks, "min_tasks", lam.shape, 0)
-    if type(max_tasks) is int and 0 <= max_tasks <= _BOUND_CAP and lam.ndim == 1:  # the common call, in short
-        return low, uniform_bound(lam.shape, max_tasks)
+    if type(max_tasks) is int and 0 <= max_tasks <= _BOUND_CAP:  # the common call, in short
+        return low, uniform_bound(_row(lam.shape), max_tasks)
     return low, _bound_array(max_tasks, "max_tasks", lam.shape, MAX_BUDGET)
+
+
+def _row(shape):
+    """The shape of a bound the same for every problem: ``shape`` for one problem, one row
+    ``(1, n)`` that every problem of a batch reads."""
+    return shape if len(shape) == 1 else (1,) + shape[1:]
 
 
 def _integer(value):
@@ -208,20 +214,22 @@ def available_minimum(lam, value):
         except ImportError:
             from .kernels.reference import fit_available_minimum as _fit_minimum
     shape = lam.shape
-    row = shape if lam.ndim == 1 else (1,) + shape[1:]  # one row that every problem reads
-    if 8 * lam.size > UNIFORM_BYTES:  # too large to keep: made afresh, where some worker is unavailable
+    words = -(-lam.size // 32)
+    if 8 * lam.size + 4 * words > UNIFORM_BYTES:  # too large to keep (_kept): made afresh
         unavailable = lam == np.inf
-        return np.where(unavailable, 0, value).astype(np.int64) if unavailable.any() else uniform_bound(row, value)
+        if unavailable.any():
+            return np.where(unavailable, 0, value).astype(np.int64)
+        return uniform_bound(_row(shape), value)
     low, bits, everyone = _kept((shape, value, "available"), lambda: (
-        np.full(shape, value, dtype=np.int64), np.zeros(-(-lam.size // 32), dtype=np.uint32),
-        uniform_bound(row, value)), counted=2)  # (the constant array counts under its own key)
+        np.full(shape, value, dtype=np.int64), np.zeros(words, dtype=np.uint32),
+        uniform_bound(_row(shape), value)), counted=2)  # (the constant array counts under its own key)
     if lam.ndim == 1:
         return low if _fit_minimum(lam, value, low, bits) else everyone
     return low if _fit_minimum(lam.reshape(-1), value, low.reshape(-1), bits) else everyone
 
 
 def _bound_array(value, name, shape, default):
-    row = shape if len(shape) == 1 else (1,) + shape[1:]  # one row that every problem reads
+    row = _row(shape)
     if (type(value) is np.ndarray and value.dtype == np.int64 and value.shape in (shape, row)
             and value.flags.c_contiguous):
         return value  # the kernels only read it: no copy on a scheduler's hot path
