@@ -223,7 +223,7 @@ def counting_passes(lam, budget, warm=None, min_tasks=None, max_tasks=None):
                "inverse, bounds check and estimate": "inverse_checking_pass",
                "bounds check": "scan_bounds", "count": "count_into",
                "count with extremes": "count_extremes_into", "count by division": "count_into_divided",
-               "count and listing": "count_list_into", "boundary": "select_between",
+               "count and listing": "count_list_into", "boundary": "list_all_between",
                "split at t*": "split_at_threshold", "split by division": "split_divided", "levels' range": "tied_levels", "levels": "count_levels",
                "two adjacent levels": "count_up_to_level",
                "level histogram": "count_buckets", "room of lam = 0 workers": "zero_room",

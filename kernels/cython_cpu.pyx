@@ -4069,6 +4069,119 @@ cdef double refused_aim(int64_t budget, double t_lo, double start, int64_t est_l
     return t
 
 
+# --- A bracket of many keys: a sample of its keys (threshold.sampled_key_bracket) --------
+
+
+cdef double KEY_COST = 36.0  # threshold.KEY_COST
+cdef Py_ssize_t KEY_SAMPLE_WORKERS = 64
+cdef double KEY_MARGIN = 3.0
+cdef int KEY_ROUNDS = 2
+cdef Py_ssize_t KEY_SELECT_SHARE = 64
+
+
+cdef inline double sampled_key(const double[::1] lam, const int64_t[::1] pairs, Py_ssize_t e) noexcept nogil:
+    return <double>pairs[2 * e + 1] * lam[pairs[2 * e]]
+
+
+cdef inline void swap_pairs(int64_t[::1] pairs, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    cdef int64_t v
+    cdef Py_ssize_t f
+    for f in range(2):
+        v = pairs[2 * a + f]
+        pairs[2 * a + f] = pairs[2 * b + f]
+        pairs[2 * b + f] = v
+
+
+cdef double nth_sampled_key(const double[::1] lam, int64_t[::1] pairs, Py_ssize_t m, Py_ssize_t k) noexcept nogil:
+    # threshold.nth_sampled_key: Hoare's selection, the pivot a median of three
+    cdef Py_ssize_t lo = 0, hi = m - 1, i, j
+    cdef double p_lo, p_mid, p_hi, pivot
+    while lo < hi:
+        p_lo = sampled_key(lam, pairs, lo)
+        p_mid = sampled_key(lam, pairs, lo + (hi - lo) // 2)
+        p_hi = sampled_key(lam, pairs, hi)
+        pivot = max(min(p_lo, p_mid), min(max(p_lo, p_mid), p_hi))
+        i = lo
+        j = hi
+        while i <= j:
+            while sampled_key(lam, pairs, i) < pivot:
+                i += 1
+            while sampled_key(lam, pairs, j) > pivot:
+                j -= 1
+            if i <= j:
+                swap_pairs(pairs, i, j)
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            break
+    return sampled_key(lam, pairs, k)
+
+
+cdef inline double key_margin(double rank, double m) noexcept nogil:
+    # threshold.key_margin
+    return KEY_MARGIN * sqrt(rank * max(1.0 - rank / m, 0.0) + 1.0) + 1.0
+
+
+cdef inline double key_bracket_keys(double m, double rank, double stride) noexcept nogil:
+    # threshold.key_bracket_keys
+    cdef double margin = key_margin(rank, max(m, 1.0))
+    return stride * (min(rank, margin) + margin + 1.0)
+
+
+cdef bint sampled_key_bracket(const double[::1] lam, int64_t budget, double lo_t, int64_t lo_c, double hi_t,
+                              int64_t hi_c, const int64_t[::1] counts, int64_t[::1] pairs, const int64_t* hi,
+                              int64_t most, double* bracket) noexcept nogil:
+    # threshold.sampled_key_bracket: the bracket into bracket[0:2], False for (-1, -1)
+    cdef Py_ssize_t n = lam.shape[0], step, stride, i, m = 0, room = pairs.shape[0] // 2
+    cdef int64_t keys = hi_c - lo_c, cap, j, r_hi, r_lo
+    cdef double r = <double>(budget - lo_c), x, share, rank, margin, a, b
+    step = <Py_ssize_t>(pow(<double>n / (KEY_COST * sqrt(r + 1.0)), 2.0 / 3.0))
+    step = min(step, n // KEY_SAMPLE_WORKERS)
+    if step < 1:
+        step = 1
+    stride = sample_stride(n, max(n // step, 1))
+    if key_bracket_keys(<double>keys / stride, r / stride, <double>stride) > 2.0 * most:
+        return False
+    i = 0
+    while i < n:
+        x = lam[i]
+        cap = high_of(hi, i, budget)
+        j = counts[i] + 1
+        while j <= cap and <double>j * x <= hi_t:
+            if m == room:
+                return False
+            pairs[2 * m] = i
+            pairs[2 * m + 1] = j
+            m += 1
+            j += 1
+        i += stride
+    if m == 0:
+        return False
+    share = <double>m / <double>keys
+    rank = r * share
+    margin = key_margin(rank, <double>m)
+    r_hi = <int64_t>ceil(rank + margin)
+    r_lo = <int64_t>floor(rank - margin)
+    if <double>(min(r_hi, <int64_t>m) - max(r_lo, -1)) > most * share:
+        return False
+    b = hi_t
+    if r_hi < m:
+        b = nth_sampled_key(lam, pairs, m, r_hi)
+        m = r_hi
+    a = lo_t
+    if r_lo >= 0:
+        a = max(nth_sampled_key(lam, pairs, m, r_lo), lo_t)
+    if not (a < b):
+        return False
+    bracket[0] = a
+    bracket[1] = b
+    return True
+
+
 cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_t budget,
                             double reach, double t, double t2, double slope, double first, double second,
                             double t2_estimate, int64_t base, double t_min, double t_max, double key_min,
@@ -4237,6 +4350,11 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef bint within_open = within
     cdef bint narrow
     cdef double narrowed[2]
+    cdef int keyed = 0  # sampled brackets tried (threshold.sampled_key_bracket)
+    cdef int64_t key_most = max(width_max, <int64_t>(n // KEY_SELECT_SHARE))
+    cdef double keyed_at[2]
+    cdef int64_t key_counted[2]
+    cdef int64_t c_a, between
     for step in range(MAX_REFINE):
         if step == 0 and counted >= 0:  # as threshold.allocate_positive
             c = counted
@@ -4279,6 +4397,57 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         if lo_t >= DBL_MAX:
             finish_bracketed(lam, inv, budget, reach, INFINITY, out, ties, heap, lo_t, bracket, lo, hi)
             return
+        if keyed < KEY_ROUNDS and have_lo and hi_t <= reach and hi_t < INFINITY and not sampled_repeats(lam):
+            # a sample of the keys between brackets t* by their quantile (threshold.allocate_positive)
+            keyed += 1
+            if sampled_key_bracket(lam, budget, lo_t, lo_c, hi_t, hi_c, lo_buf, try_buf, hi, key_most, keyed_at):
+                if keyed_at[0] == lo_t:  # the counts at lo_t are the prefix: into out, with the listing
+                    listed = boundary_at(SIMD_LEVEL, &lam[0], &lo_buf[0], hi, &out[0], n, keyed_at[1], budget,
+                                         &ties[0])
+                    c_a = lo_c
+                    between = listed_keys(lam, budget, keyed_at[1], out, ties, listed, hi)
+                    if budget - lo_c <= between <= heap.shape[0] // 3:
+                        select_listed(lam, budget, lo_c, keyed_at[1], out, ties, listed, heap, hi)
+                        bracket[0] = lo_t
+                        bracket[1] = keyed_at[1]
+                        return
+                else:
+                    bracket[0] = keyed_at[0]
+                    bracket[1] = keyed_at[1]
+                    if select_aimed(lam, inv, budget, out, ties, heap, bracket, lo, hi, key_counted):
+                        return
+                    c_a = key_counted[0]
+                    between = key_counted[1] - c_a if key_counted[1] >= 0 else -1
+                    if c_a >= budget:  # the counts at lo_t were written over: again
+                        count_either(lam, inv, lo_t, budget, limit, reach, True, out, ext, lo, hi)
+                        lo_next = ext[0]
+                # missed: out holds the counts at the lower end (threshold.allocate_positive)
+                lo_buf = out
+                try_buf = ties
+                try_in_out = False
+                if c_a >= budget:
+                    hi_t = keyed_at[0]
+                    hi_c = c_a
+                    hi_last = keyed_at[0]
+                else:
+                    if c_a > lo_c:
+                        lo_t = keyed_at[0]
+                        lo_c = c_a
+                        lo_next = keyed_at[0]
+                    if between >= 0 and c_a + between >= budget:
+                        hi_t = keyed_at[1]
+                        hi_c = c_a + between
+                        hi_last = keyed_at[1]
+                streak = 0
+                if hi_c - lo_c <= width_max:
+                    select_between(lam, budget, lo_c, out, hi_t, out, ties, heap, lo, hi)
+                    bracket[0] = lo_t
+                    bracket[1] = hi_t
+                    return
+                if lo_next >= hi_t or lo_next == hi_last:
+                    finish_bracketed(lam, inv, budget, reach, hi_t if lo_next >= hi_t else lo_next, out, ties,
+                                     heap, lo_t, bracket, lo, hi)
+                    return
         nxt = next_threshold(budget, step, t, c, t2, slope, prev_t, prev_c, streak, have_lo, lo_t, lo_c,
                              hi_t, hi_c, width_max, base)
         if nxt < 0.0:

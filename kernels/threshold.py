@@ -721,11 +721,21 @@ def select_between(lam, budget, lo_c, hi_t, out, idx, heap, lo, hi):
     Returns False, ``out`` unfinished, when more than ``(n + 2) // 3`` such keys (the room in
     ``heap``, as triples) are found: callers that count exactly never find so many.
     """
+    m = list_all_between(lam, budget, hi_t, out, idx, hi)
+    return select_listed(lam, budget, lo_c, hi_t, out, idx, m, heap, hi)
+
+
+@register_jitable
+def list_all_between(lam, budget, hi_t, out, idx, hi):
+    """The workers with a key above their count ``out[i]`` and at or below ``hi_t``, into ``idx``:
+    returns how many.
+
+    Few workers have a key between: a branch per worker would keep the whole pass scalar
+    (three times slower at 65,536 workers). The test of a block runs a fixed number of
+    times, which is what lets numba vectorise it.
+    """
     n = lam.shape[0]
     m = 0
-    # Few workers have a key between: a branch per worker would keep the whole pass scalar
-    # (three times slower at 65,536 workers). The test of a block runs a fixed number of
-    # times, which is what lets numba vectorise it.
     for start in range(0, n - n % LIST_BLOCK, LIST_BLOCK):
         found = 0
         for k in range(LIST_BLOCK):
@@ -733,8 +743,7 @@ def select_between(lam, budget, lo_c, hi_t, out, idx, heap, lo, hi):
             found += key_between(lam[i], out[i], high_of(hi, i, budget), hi) <= hi_t
         if found > 0:
             m = list_between(lam, budget, hi_t, out, idx, hi, start, start + LIST_BLOCK, m)
-    m = list_between(lam, budget, hi_t, out, idx, hi, n - n % LIST_BLOCK, n, m)
-    return select_listed(lam, budget, lo_c, hi_t, out, idx, m, heap, hi)
+    return list_between(lam, budget, hi_t, out, idx, hi, n - n % LIST_BLOCK, n, m)
 
 
 #: A product ``q = fl(t * fl(1/lam_i))`` farther than ``q * COUNT_MARGIN`` from every integer
@@ -1637,6 +1646,150 @@ def take_many_ties(lam, inv, budget, reach, tstar, out, ties, heap, lo, hi):
     about ``2**52``): the count just at ``t*`` (at ``DBL_MAX`` for ``+inf``), then :func:`take_ties`."""
     count_at(lam, inv, min(tstar, DBL_MAX), budget, budget, reach, False, out, lo, hi)
     take_ties(lam, budget, tstar, out, ties, heap, lo, hi)
+
+
+# --- A bracket of many keys: a sample of its keys -----------------------------------------
+
+
+#: What :func:`sampled_key_bracket` selecting a key costs, in sampled workers (measured, 131,072
+#: workers: 30 ns a key, 2-3 ns a worker and its keys, one at a time). Sampling every worker
+#: where the bracket held 1462 keys took 4.0 -> 6.8 numpy passes.
+KEY_COST = 36.0
+#: Workers it samples at least (where there are as many): the sample's keys then come from
+#: that many workers, not from a few that hold many keys each.
+KEY_SAMPLE_WORKERS = 64
+#: The margin of its bracket, in standard deviations of the sampled rank of ``t*``.
+KEY_MARGIN = 3.0
+#: Sampled brackets a call tries at most.
+KEY_ROUNDS = 2
+#: The keys a sampled bracket may hold, as a share of the workers: selecting them costs
+#: about what a counting pass does.
+KEY_SELECT_SHARE = 64
+
+
+@register_jitable
+def sampled_key(lam, pairs, e):
+    """The product of the ``e``-th sampled key in ``pairs`` (worker, task index), as the counts
+    take it."""
+    return float(pairs[2 * e + 1]) * lam[pairs[2 * e]]
+
+
+@register_jitable
+def swap_pairs(pairs, a, b):
+    for f in range(2):
+        v = pairs[2 * a + f]
+        pairs[2 * a + f] = pairs[2 * b + f]
+        pairs[2 * b + f] = v
+
+
+@register_jitable
+def nth_sampled_key(lam, pairs, m, k):
+    """The product of the ``k``-th smallest of the ``m`` sampled keys in ``pairs`` (0-based),
+    reordering them so that the first ``k`` are at most it (Hoare's selection, the pivot a
+    median of three: linear on average, ties included)."""
+    lo = 0
+    hi = m - 1
+    while lo < hi:
+        p_lo = sampled_key(lam, pairs, lo)
+        p_mid = sampled_key(lam, pairs, lo + (hi - lo) // 2)
+        p_hi = sampled_key(lam, pairs, hi)
+        pivot = max(min(p_lo, p_mid), min(max(p_lo, p_mid), p_hi))
+        i = lo
+        j = hi
+        while i <= j:
+            while sampled_key(lam, pairs, i) < pivot:
+                i += 1
+            while sampled_key(lam, pairs, j) > pivot:
+                j -= 1
+            if i <= j:
+                swap_pairs(pairs, i, j)
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:  # between j and i every key is at the pivot
+            break
+    return sampled_key(lam, pairs, k)
+
+
+@register_jitable
+def key_margin(rank, m):
+    """:func:`sampled_key_bracket`'s margin around the sampled rank ``rank`` of ``t*`` among ``m``
+    sampled keys, in sampled keys."""
+    return KEY_MARGIN * math.sqrt(rank * max(1.0 - rank / m, 0.0) + 1.0) + 1.0
+
+
+@register_jitable
+def key_bracket_keys(m, rank, stride):
+    """The keys :func:`sampled_key_bracket`'s bracket holds, expected, for ``m`` sampled keys and the
+    budget's sampled rank ``rank``, a sampled key for ``stride`` keys: the margin both ways,
+    short of the lower end."""
+    return stride * (min(rank, key_margin(rank, max(m, 1.0))) + key_margin(rank, max(m, 1.0)) + 1.0)
+
+
+@register_jitable
+def sampled_key_bracket(lam, budget, lo_t, lo_c, hi_t, hi_c, counts, pairs, hi, most):
+    """``(a, b)``: a bracket of ``t*`` inside ``(lo_t, hi_t]`` (``lo_c < budget <= hi_c`` keys at or
+    below the ends, the counts at ``lo_t`` in ``counts``) from a sample of the keys between, a
+    few hundred keys wide where the sample is right: the products of the sampled keys
+    :data:`KEY_MARGIN` standard deviations below and above where the budget's rank falls
+    among them, else the ends themselves; ``(-1, -1)`` where the sample has no key, or no
+    room in ``pairs`` (int64 scratch, two entries a key), or where the sample's bracket would
+    likely hold more than ``most`` keys (the budget's rank in the middle of many: there a
+    line through the counts does better than a sample's few hundred keys).
+
+    Counting steps aim along lines through the counts, which a band of keys bends: the
+    keys of one machine type with noise, the budget in their band's tail, took ten exact
+    counts that each moved a few keys (one type with 1e-12 noise, 131,072 workers at four
+    tasks each, bounded). The sample's rank of the budget is a quantile, whatever the
+    band's shape."""
+    n = lam.shape[0]
+    keys = hi_c - lo_c
+    # Sampling every worker halves the bracket the keys' rank puts t* in, as often as one a
+    # quarter of them: balance the sample's cost (a worker each) and the selection's (a key
+    # in the bracket each, KEY_COST sampled workers' worth; the bracket holds about six
+    # standard deviations of the rank, sqrt(rank * stride) keys each).
+    r = float(budget - lo_c)
+    # (A step that shares no small factor, as sample_stride's: one of 16 over 16 types
+    # interleaved sampled a single type, which had no key between.)
+    step = max(1, min(int((n / (KEY_COST * math.sqrt(r + 1.0))) ** (2.0 / 3.0)), n // KEY_SAMPLE_WORKERS))
+    stride = sample_stride(n, max(n // step, 1))
+    if key_bracket_keys(float(keys) / stride, r / stride, stride) > 2.0 * most:
+        return -1.0, -1.0  # likely too wide: not worth the sample
+    room = pairs.shape[0] // 2
+    m = 0
+    for i in range(0, n, stride):
+        x = lam[i]
+        cap = high_of(hi, i, budget)
+        j = counts[i] + 1
+        while j <= cap and float(j) * x <= hi_t:
+            if m == room:
+                return -1.0, -1.0
+            pairs[2 * m] = i
+            pairs[2 * m + 1] = j
+            m += 1
+            j += 1
+    if m == 0:
+        return -1.0, -1.0
+    share = float(m) / float(keys)
+    rank = r * share  # the sampled keys at or below t*, expected
+    margin = key_margin(rank, m)
+    r_hi = int(math.ceil(rank + margin))
+    r_lo = int(math.floor(rank - margin))
+    if float(min(r_hi, m) - max(r_lo, -1)) > most * share:  # more keys between than worth selecting
+        return -1.0, -1.0
+    b = hi_t
+    if r_hi < m:
+        b = nth_sampled_key(lam, pairs, m, r_hi)
+        m = r_hi  # the first r_hi are at most b
+    a = lo_t
+    if r_lo >= 0:
+        a = max(nth_sampled_key(lam, pairs, m, r_lo), lo_t)
+    if not (a < b):
+        return -1.0, -1.0
+    return a, b
 
 
 # --- Bracketing and refinement ----------------------------------------------------------
@@ -3079,6 +3232,8 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, t2_e
     # estimate_within may run once on an open bracket and once on a closed one
     within = reach > 0.0 and n >= EXTREMES_N
     within_open = within
+    keyed = 0  # sampled brackets tried (sampled_key_bracket)
+    key_most = max(width_max, n // KEY_SELECT_SHARE)
     for step in range(MAX_REFINE):
         if step == 0 and counted[0] >= 0:  # done after the jump, as this count would (t = t_hi, try_buf = ties)
             c, above, below = counted
@@ -3120,6 +3275,56 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, t2_e
         if lo_t >= DBL_MAX:  # every key left overflows
             finish_at(lam, inv, budget, reach, INF, out, ties, heap, lo, hi)
             return lo_t, INF
+        if keyed < KEY_ROUNDS and have_lo and hi_t <= reach and hi_t < INF and not sampled_repeats(lam):
+            # A sample of the keys between brackets t* by their quantile, where that takes few
+            # keys (the budget's rank near the bracket's ends), and where it holds, the listing
+            # and the selection finish (sampled_key_bracket). Not over repeated times: their
+            # ties put the sample's bracket on one product, for the split instead.
+            keyed += 1
+            a, b = sampled_key_bracket(lam, budget, lo_t, lo_c, hi_t, hi_c, lo_buf, try_buf, hi, key_most)
+            if b > 0.0:
+                if a == lo_t:  # the counts at lo_t are the prefix: the listing and the selection
+                    if try_in_out:
+                        copy_into(ties, out)
+                    listed = list_all_between(lam, budget, b, out, ties, hi)
+                    c_a = lo_c
+                    between = listed_keys(lam, budget, b, out, ties, listed, hi)
+                    if budget - lo_c <= between <= heap.shape[0] // 3:
+                        select_listed(lam, budget, lo_c, b, out, ties, listed, heap, hi)
+                        return lo_t, b
+                else:
+                    end, c_a, c_b = select_aimed_counted(lam, inv, budget, a, b, out, ties, heap, lo, hi)
+                    if end > 0.0:
+                        return a, end
+                    between = c_b - c_a if c_b >= 0 else -1
+                    if c_a >= budget:  # the counts at lo_t were written over: again
+                        lo_next = count_at(lam, inv, lo_t, budget, limit, reach, True, out, lo, hi)[1]
+                # Missed: out holds the counts at the lower end, and the ends move to what was
+                # counted exactly (a and b are products of keys).
+                lo_buf = out
+                try_buf = ties
+                try_in_out = False
+                if c_a >= budget:
+                    hi_t = a
+                    hi_c = c_a
+                    hi_last = a
+                else:
+                    if c_a > lo_c:
+                        lo_t = a
+                        lo_c = c_a
+                        lo_next = a  # the product above it is not known
+                    if between >= 0 and c_a + between >= budget:
+                        hi_t = b
+                        hi_c = c_a + between
+                        hi_last = b
+                streak = 0
+                if hi_c - lo_c <= width_max:
+                    select_between(lam, budget, lo_c, hi_t, out, ties, heap, lo, hi)
+                    return lo_t, hi_t
+                if lo_next >= hi_t or lo_next == hi_last:  # one product inside, as below
+                    tstar = hi_t if lo_next >= hi_t else lo_next
+                    finish_at(lam, inv, budget, reach, tstar, out, ties, heap, lo, hi)
+                    return lo_t, tstar
         nxt = next_threshold(budget, step, t, c, t2, slope, prev_t, prev_c, streak, have_lo, lo_t, lo_c, hi_t,
                              hi_c, width_max, base)
         if nxt < 0.0:  # adjacent floats: every key inside is at hi_t
