@@ -5377,6 +5377,16 @@ def set_simd_level(level):
     return previous
 
 
+def set_key_margin(double margin):
+    """The margin of the bracket a sample of keys puts ``t*`` in (threshold.KEY_MARGIN, in standard
+    deviations of its rank) from now on; returns the previous one. For tests: at 0 the bracket
+    often misses, which the steps after it must take."""
+    global KEY_MARGIN
+    previous = KEY_MARGIN
+    KEY_MARGIN = margin
+    return previous
+
+
 def simd_level():
     """The implementation the passes run now."""
     return SIMD_LEVELS[SIMD_LEVEL]
