@@ -4006,7 +4006,8 @@ cdef double product_above(const double[::1] lam, double t_lo, double t_hi, doubl
     while first < 3 and slots.h[first] == 1:
         first += 1
     held = slots.h[first]
-    if held >= TIED_HOLDERS and 2 * held >= inside and <double>(2 * held * stride) >= need:
+    if held >= TIED_HOLDERS and <double>(2 * held * stride) >= need and (
+            2 * held >= inside or (<double>(held * stride) >= 2.0 * need and <double>(2 * first * stride) < need)):
         tied[0] = -slots.p[first]
     return -reach
 
