@@ -26,3 +26,23 @@ def test_a_run_counts_passes_and_a_comparison_finds_the_worse_input(tmp_path, ca
     after.write_text(json.dumps(worse))
     assert pass_survey.compare(str(before), str(after)) == 1
     assert "1 worse of 3" in capsys.readouterr().out
+
+
+def test_the_timing_survey_times_clusters_and_inputs_outside_the_table(tmp_path, capsys):
+    import timing_survey
+
+    before = tmp_path / "before.json"
+    timing_survey.main(["clusters", str(before), "--n", "4096", "--seeds", "2", "--backends", "numba"])
+    found = json.loads(before.read_text())
+    assert found["n"] == 4096 and sorted(found["inputs"]) == ["0", "1"]
+    assert all(0.0 < r["numba"] < 1000.0 for r in found["inputs"].values())
+    slower = {"n": 4096, "inputs": {s: {"numba": 2.0 * r["numba"]} for s, r in found["inputs"].items()}}
+    after = tmp_path / "after.json"
+    after.write_text(json.dumps(slower))
+    timing_survey.main(["compare", str(before), str(after)])
+    out = capsys.readouterr().out
+    assert "numba 0:" in out and "numba 1:" in out
+    lam = timing_survey.OUTSIDE["two-types-100x"](1000, np.random.default_rng(0))
+    low, high = timing_survey.outside_bounds(lam, 3000)
+    assert low.min() == 1 and high.max() == 6
+    assert timing_survey.ratios(lam, 3000, low, high, ("numba",), min_time=0.001)["numba"] > 0.0
