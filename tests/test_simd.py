@@ -382,6 +382,59 @@ def test_forced_level_runs_the_whole_allocation():
         cython_cpu.set_simd_level(previous)
 
 
+@pytest.mark.parametrize("level", LEVELS)
+def test_finite_extremes_at_every_level(level):
+    """The pass that finds the least and largest finite time (and the largest cap of an
+    available worker) for the scaling of times near 1e-305: threshold's own answer at every
+    level, over zeros, -0.0, +inf, NaN-free negatives' bits and subnormals, every length of
+    tail."""
+    from fastata.kernels import threshold
+
+    rng = np.random.default_rng(12)
+    for n in range(1, 40):
+        lam = rng.lognormal(0.0, 3.0, n) * 10.0 ** rng.integers(-320, 300)
+        specials = rng.random(n)
+        lam[specials < 0.1] = 0.0
+        lam[(specials >= 0.1) & (specials < 0.15)] = -0.0
+        lam[(specials >= 0.15) & (specials < 0.25)] = np.inf
+        lam[(specials >= 0.25) & (specials < 0.3)] = 5e-320
+        high = rng.integers(0, 50, n).astype(np.int64)
+        budget = int(rng.integers(1, 60))
+        for cap in (None, high):
+            assert cython_cpu.finite_extremes_with(level, lam, budget, cap) == threshold.finite_extremes(
+                lam, budget, cap)
+
+
+def test_forced_level_scales_tiny_times():
+    """Times near 1e-305 (and subnormal ones), which the call scales by a power of two after
+    finding the least and largest finite time and the largest cap (a pass at every level),
+    with zeros, -0.0 and +inf among them and lengths with vector tails: the reference's
+    allocation at every level, with and without bounds."""
+    rng = np.random.default_rng(11)
+    previous = cython_cpu.simd_level()
+    try:
+        for n in (1, 7, 64, 301):
+            lam = rng.lognormal(0.0, 2.0, n) * 1e-305
+            lam[rng.random(n) < 0.05] = 5e-310  # subnormal
+            if n > 3:
+                lam[1], lam[2], lam[3] = 0.0, -0.0, np.inf
+            budget = 3 * n + 1
+            expected = reference_allocation(lam, budget)
+            low = np.where(lam < np.inf, 1, 0).astype(np.int64)
+            high = rng.integers(4, 9, n).astype(np.int64)
+            high[lam == np.inf] = 0 if n > 3 else high[lam == np.inf]
+            for level in LEVELS:
+                cython_cpu.set_simd_level(level)
+                out = np.empty(n, dtype=np.int64)
+                ties, heap = np.empty(n, dtype=np.int64), np.empty(n + 2)
+                assert cython_cpu.allocate_into(lam, budget, out, ties, heap) == 0
+                np.testing.assert_array_equal(out, expected)
+                assert cython_cpu.allocate_bounded_into(lam, budget, low, high, out, ties, heap) == 0
+                assert is_canonical(lam, budget, out, low, high)
+    finally:
+        cython_cpu.set_simd_level(previous)
+
+
 def reference_allocation(lam, budget):
     from fastata.kernels import reference
 
