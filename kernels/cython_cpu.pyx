@@ -2610,13 +2610,16 @@ cdef inline bint key_before(double[::1] heap, Py_ssize_t a, Py_ssize_t b) noexce
     return heap[3 * a + 2] < heap[3 * b + 2]
 
 
-cdef inline void swap_keys(double[::1] heap, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+ctypedef fused entries_t:
+    double[::1]
+    int64_t[::1]
+
+
+cdef inline void swap_entries(entries_t values, Py_ssize_t a, Py_ssize_t b, Py_ssize_t width) noexcept nogil:
+    # threshold.swap_entries
     cdef Py_ssize_t f
-    cdef double v
-    for f in range(3):
-        v = heap[3 * a + f]
-        heap[3 * a + f] = heap[3 * b + f]
-        heap[3 * b + f] = v
+    for f in range(width):
+        values[width * a + f], values[width * b + f] = values[width * b + f], values[width * a + f]
 
 
 cdef void select_first(double[::1] heap, Py_ssize_t m, Py_ssize_t k) noexcept nogil:
@@ -2625,12 +2628,12 @@ cdef void select_first(double[::1] heap, Py_ssize_t m, Py_ssize_t k) noexcept no
     while hi - lo >= 16:
         mid = lo + (hi - lo) // 2
         if key_before(heap, mid, lo):
-            swap_keys(heap, mid, lo)
+            swap_entries(heap, mid, lo, 3)
         if key_before(heap, hi, lo):
-            swap_keys(heap, hi, lo)
+            swap_entries(heap, hi, lo, 3)
         if key_before(heap, hi, mid):
-            swap_keys(heap, hi, mid)
-        swap_keys(heap, lo, mid)
+            swap_entries(heap, hi, mid, 3)
+        swap_entries(heap, lo, mid, 3)
         i = lo + 1
         j = hi
         while True:
@@ -2640,10 +2643,10 @@ cdef void select_first(double[::1] heap, Py_ssize_t m, Py_ssize_t k) noexcept no
                 j -= 1
             if i >= j:
                 break
-            swap_keys(heap, i, j)
+            swap_entries(heap, i, j, 3)
             i += 1
             j -= 1
-        swap_keys(heap, lo, j)
+        swap_entries(heap, lo, j, 3)
         if j == target:
             return
         if j < target:
@@ -2653,7 +2656,7 @@ cdef void select_first(double[::1] heap, Py_ssize_t m, Py_ssize_t k) noexcept no
     for a in range(lo + 1, hi + 1):
         b = a
         while b > lo and key_before(heap, b, b - 1):
-            swap_keys(heap, b, b - 1)
+            swap_entries(heap, b, b - 1, 3)
             b -= 1
 
 
@@ -4103,15 +4106,6 @@ cdef inline double sampled_key(const double[::1] lam, const int64_t[::1] pairs, 
     return <double>pairs[2 * e + 1] * lam[pairs[2 * e]]
 
 
-cdef inline void swap_pairs(int64_t[::1] pairs, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
-    cdef int64_t v
-    cdef Py_ssize_t f
-    for f in range(2):
-        v = pairs[2 * a + f]
-        pairs[2 * a + f] = pairs[2 * b + f]
-        pairs[2 * b + f] = v
-
-
 cdef double nth_sampled_key(const double[::1] lam, int64_t[::1] pairs, Py_ssize_t m, Py_ssize_t k) noexcept nogil:
     # threshold.nth_sampled_key: Hoare's selection, the pivot a median of three
     cdef Py_ssize_t lo = 0, hi = m - 1, i, j
@@ -4129,7 +4123,7 @@ cdef double nth_sampled_key(const double[::1] lam, int64_t[::1] pairs, Py_ssize_
             while sampled_key(lam, pairs, j) > pivot:
                 j -= 1
             if i <= j:
-                swap_pairs(pairs, i, j)
+                swap_entries(pairs, i, j, 2)
                 i += 1
                 j -= 1
         if k <= j:

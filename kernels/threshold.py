@@ -655,11 +655,13 @@ def key_before(heap, a, b):
 
 
 @register_jitable
-def swap_keys(heap, a, b):
-    for f in range(3):
-        v = heap[3 * a + f]
-        heap[3 * a + f] = heap[3 * b + f]
-        heap[3 * b + f] = v
+def swap_entries(values, a, b, width):
+    """Swap entries ``a`` and ``b`` of ``values``, each ``width`` consecutive items (a candidate's
+    triple in :func:`select_first`, a sampled key's pair in :func:`nth_sampled_key`)."""
+    for f in range(width):
+        v = values[width * a + f]
+        values[width * a + f] = values[width * b + f]
+        values[width * b + f] = v
 
 
 @register_jitable
@@ -676,12 +678,12 @@ def select_first(heap, m, k):
         mid = lo + (hi - lo) // 2
         # Median of three into position lo as the pivot.
         if key_before(heap, mid, lo):
-            swap_keys(heap, mid, lo)
+            swap_entries(heap, mid, lo, 3)
         if key_before(heap, hi, lo):
-            swap_keys(heap, hi, lo)
+            swap_entries(heap, hi, lo, 3)
         if key_before(heap, hi, mid):
-            swap_keys(heap, hi, mid)
-        swap_keys(heap, lo, mid)  # pivot (the median) at lo
+            swap_entries(heap, hi, mid, 3)
+        swap_entries(heap, lo, mid, 3)  # pivot (the median) at lo
         i = lo + 1
         j = hi
         while True:
@@ -691,10 +693,10 @@ def select_first(heap, m, k):
                 j -= 1
             if i >= j:
                 break
-            swap_keys(heap, i, j)
+            swap_entries(heap, i, j, 3)
             i += 1
             j -= 1
-        swap_keys(heap, lo, j)  # pivot at its final place j
+        swap_entries(heap, lo, j, 3)  # pivot at its final place j
         if j == target:
             return
         if j < target:
@@ -704,7 +706,7 @@ def select_first(heap, m, k):
     for a in range(lo + 1, hi + 1):
         b = a
         while b > lo and key_before(heap, b, b - 1):
-            swap_keys(heap, b, b - 1)
+            swap_entries(heap, b, b - 1, 3)
             b -= 1
 
 
@@ -1675,14 +1677,6 @@ def sampled_key(lam, pairs, e):
 
 
 @register_jitable
-def swap_pairs(pairs, a, b):
-    for f in range(2):
-        v = pairs[2 * a + f]
-        pairs[2 * a + f] = pairs[2 * b + f]
-        pairs[2 * b + f] = v
-
-
-@register_jitable
 def nth_sampled_key(lam, pairs, m, k):
     """The product of the ``k``-th smallest of the ``m`` sampled keys in ``pairs`` (0-based),
     reordering them so that the first ``k`` are at most it (Hoare's selection, the pivot a
@@ -1702,7 +1696,7 @@ def nth_sampled_key(lam, pairs, m, k):
             while sampled_key(lam, pairs, j) > pivot:
                 j -= 1
             if i <= j:
-                swap_pairs(pairs, i, j)
+                swap_entries(pairs, i, j, 2)
                 i += 1
                 j -= 1
         if k <= j:
