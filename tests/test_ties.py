@@ -939,7 +939,7 @@ def test_ties_where_the_sample_looks_are_canonical(fast_backend, seed):
     np.testing.assert_array_equal(a, fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend="numba"))
 
 
-@pytest.mark.parametrize("seed, per_worker, first, second", [(14, 3, 69.0, 68.0), (3, 4, 88.0, 87.0)])
+@pytest.mark.parametrize("seed, per_worker, first, second", [(25, 3, 69.0, 68.0), (3, 4, 88.0, 87.0)])
 def test_integer_times_the_product_below_a_refused_guess_is_tried_next(monkeypatch, fast_backend, seed, per_worker,
                                                                       first, second):
     # Durations rounded to integers: every product is an integer and many workers share each
@@ -957,6 +957,26 @@ def test_integer_times_the_product_below_a_refused_guess_is_tried_next(monkeypat
     assert threshold.allocate_into(lam, budget, out, ties, heap) == 0
     assert guesses[0][0] == first and guesses[0][1] >= budget  # refused: too many keys below it
     assert guesses[1] == (second, threshold.TAKEN), guesses
+    assert is_canonical(lam, budget, out)
+    np.testing.assert_array_equal(compiled, out)
+
+
+@pytest.mark.parametrize("share", [100, 10])
+def test_a_tie_a_third_of_the_sample_holds_is_the_guess(monkeypatch, fast_backend, share):
+    # Three machine types 1e-12 apart, a tie each; the budget lies inside the lowest tie. Its
+    # holders are a third of the sampled workers with a key there, but alone make far more than
+    # the keys the count lacks, and no single key comes before it: the split takes it at once
+    # (before, the top tie went first, refused with 10,916 keys below it).
+    n = 16384
+    lam = 1.0 + np.random.default_rng(5).integers(0, 3, n) * 1e-12
+    budget = n // share
+    compiled = fa.allocate(lam, budget, backend=fast_backend)  # compiled before take_at is replaced
+    guesses = []
+    take_at = threshold.take_at
+    monkeypatch.setattr(threshold, "take_at", lambda *a: guesses.append((a[4], take_at(*a))) or guesses[-1][1])
+    out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
+    assert threshold.allocate_into(lam, budget, out, ties, heap) == 0
+    assert guesses == [(1.0, threshold.TAKEN)]
     assert is_canonical(lam, budget, out)
     np.testing.assert_array_equal(compiled, out)
 
