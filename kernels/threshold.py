@@ -1741,10 +1741,9 @@ def sampled_key_bracket(lam, budget, lo_t, lo_c, hi_t, hi_c, counts, pairs, hi, 
     band's shape."""
     n = lam.shape[0]
     keys = hi_c - lo_c
-    # Sampling every worker halves the bracket the keys' rank puts t* in, as often as one a
-    # quarter of them: balance the sample's cost (a worker each) and the selection's (a key
-    # in the bracket each, KEY_COST sampled workers' worth; the bracket holds about six
-    # standard deviations of the rank, sqrt(rank * stride) keys each).
+    # A sample four times as dense halves the keys the bracket holds (about six standard
+    # deviations of the budget's rank, sqrt(rank * stride) keys each): the step balances the
+    # sample's cost, a worker each, against the selection's, a key each (KEY_COST workers).
     r = float(budget - lo_c)
     # (A step that shares no small factor, as sample_stride's: one of 16 over 16 types
     # interleaved sampled a single type, which had no key between.)
