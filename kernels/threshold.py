@@ -1720,7 +1720,8 @@ def key_bracket_keys(m, rank, stride):
     """The keys :func:`sampled_key_bracket`'s bracket holds, expected, for ``m`` sampled keys and the
     budget's sampled rank ``rank``, a sampled key for ``stride`` keys: the margin both ways,
     short of the lower end."""
-    return stride * (min(rank, key_margin(rank, max(m, 1.0))) + key_margin(rank, max(m, 1.0)) + 1.0)
+    margin = key_margin(rank, max(m, 1.0))
+    return stride * (min(rank, margin) + margin + 1.0)
 
 
 @register_jitable

@@ -939,6 +939,15 @@ def test_ties_where_the_sample_looks_are_canonical(fast_backend, seed):
     np.testing.assert_array_equal(a, fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend="numba"))
 
 
+def recorded_guesses(monkeypatch):
+    """The guesses of ``t*`` that plain-Python runs send to the split from now on, each with
+    what the split returned (``threshold.TAKEN`` where it took the guess)."""
+    guesses = []
+    take_at = threshold.take_at
+    monkeypatch.setattr(threshold, "take_at", lambda *a: guesses.append((a[4], take_at(*a))) or guesses[-1][1])
+    return guesses
+
+
 @pytest.mark.parametrize("seed, per_worker, first, second", [(25, 3, 69.0, 68.0), (3, 4, 88.0, 87.0)])
 def test_integer_times_the_product_below_a_refused_guess_is_tried_next(monkeypatch, fast_backend, seed, per_worker,
                                                                       first, second):
@@ -950,9 +959,7 @@ def test_integer_times_the_product_below_a_refused_guess_is_tried_next(monkeypat
     lam = np.round(np.random.default_rng(seed).lognormal(3.0, 0.3, n))
     budget = per_worker * n
     compiled = fa.allocate(lam, budget, backend=fast_backend)  # compiled before take_at is replaced
-    guesses = []
-    take_at = threshold.take_at
-    monkeypatch.setattr(threshold, "take_at", lambda *a: guesses.append((a[4], take_at(*a))) or guesses[-1][1])
+    guesses = recorded_guesses(monkeypatch)
     out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
     assert threshold.allocate_into(lam, budget, out, ties, heap) == 0
     assert guesses[0][0] == first and guesses[0][1] >= budget  # refused: too many keys below it
@@ -971,9 +978,7 @@ def test_a_tie_a_third_of_the_sample_holds_is_the_guess(monkeypatch, fast_backen
     lam = 1.0 + np.random.default_rng(5).integers(0, 3, n) * 1e-12
     budget = n // share
     compiled = fa.allocate(lam, budget, backend=fast_backend)  # compiled before take_at is replaced
-    guesses = []
-    take_at = threshold.take_at
-    monkeypatch.setattr(threshold, "take_at", lambda *a: guesses.append((a[4], take_at(*a))) or guesses[-1][1])
+    guesses = recorded_guesses(monkeypatch)
     out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
     assert threshold.allocate_into(lam, budget, out, ties, heap) == 0
     assert guesses == [(1.0, threshold.TAKEN)]
@@ -989,10 +994,10 @@ def test_a_wrong_guess_from_the_sample_costs_passes_never_correctness(monkeypatc
     lam[:: threshold.sample_stride(n, threshold.SAMPLED_WORKERS)] = 1.0
     budget = 3 * n + 16000
     compiled = fa.allocate(lam, budget, backend=fast_backend)  # compiled before take_at is replaced
-    found, guesses = [], []
-    estimate_bracket, take_at = threshold.estimate_bracket, threshold.take_at
+    found = []
+    estimate_bracket = threshold.estimate_bracket
     monkeypatch.setattr(threshold, "estimate_bracket", lambda *a: found.append(estimate_bracket(*a)) or found[-1])
-    monkeypatch.setattr(threshold, "take_at", lambda *a: guesses.append((a[4], take_at(*a))) or guesses[-1][1])
+    guesses = recorded_guesses(monkeypatch)
     out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
     assert threshold.allocate_into(lam, budget, out, ties, heap) == 0
     # Refused: the split counts 3 n keys below 4, too few for the budget.
