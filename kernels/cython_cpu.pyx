@@ -3358,6 +3358,8 @@ cdef double sampled_top(const double[::1] lam, double t_lo, double t_hi, int64_t
 cdef double PAIR_AIM = 0.3
 cdef int64_t PAIR_OWN_KEYS = 64
 cdef double PAIR_OWN_REACH = 8.0
+cdef double PAIR_OWN_BEND = 1.5
+cdef double PAIR_OWN_SHARE = 4.0
 cdef double SPECULATE_SPAN = 2.0
 cdef double SPECULATE_WIDTHS = 12.0
 cdef double SPECULATE_AIM = 0.45
@@ -3662,6 +3664,14 @@ cdef inline bint own_slope(const double[::1] lam, int64_t keys, int64_t away, bi
             and hi_s <= 2.0 * lo_s and not sampled_repeats(lam))
 
 
+cdef inline bint steeper_than_secant(const double[::1] lam, int64_t keys, double span, double local,
+                                     bint have_lo) noexcept nogil:
+    # threshold.steeper_than_secant
+    cdef double k = <double>llabs(keys)
+    return (k >= PAIR_OWN_KEYS and PAIR_OWN_SHARE * k >= lam.shape[0] and local > 0.0 and have_lo
+            and k >= PAIR_OWN_BEND * local * fabs(span) and not sampled_repeats(lam))
+
+
 cdef bint pair_thresholds(int64_t budget, double s, int64_t c, double slope, double local, int64_t width,
                           bint have_lo, double lo_s, int64_t lo_c, double hi_s, int64_t hi_c,
                           double last_s, int64_t last_c, int64_t base, double share, double* pair) noexcept nogil:
@@ -3886,7 +3896,8 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
             aim = local
             line_s = last_s
             line_c = last_c
-            if paired and own_slope(lam, c - prev_c, near_c - budget, have_lo, lo_s, hi_s):  # the pair's own slope
+            if paired and (own_slope(lam, c - prev_c, near_c - budget, have_lo, lo_s, hi_s)
+                           or steeper_than_secant(lam, c - prev_c, s - prev_s, local, have_lo)):  # the pair's own slope
                 if near_s == prev_s:
                     line_s = s
                     line_c = c
@@ -4078,6 +4089,16 @@ cdef int64_t sampled_holders(const double[::1] lam, double p, int64_t budget, co
                 k += 1
         i += stride
     return k
+
+
+cdef bint lump_holds_excess(const double[::1] lam, double p, int64_t c, int64_t budget, const int64_t* lo,
+                            const int64_t* hi) noexcept nogil:
+    # threshold.lump_holds_excess
+    cdef int64_t holders
+    if not sampled_repeats(lam):
+        return False
+    holders = sampled_holders(lam, p, budget, lo, hi)
+    return holders >= 2 and <double>holders * sample_stride(lam.shape[0], SAMPLED_WORKERS) >= <double>(c - budget)
 
 
 cdef double refused_aim(int64_t budget, double t_lo, double start, int64_t est_lo, double hi_t, int64_t hi_c,
@@ -4395,6 +4416,15 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             hi_c = c
             hi_last = ext[1]
             streak = (streak if streak < 0 else 0) - 1
+            if (not have_lo and lo_t < ext[1] < t and ext[1] <= reach
+                    and lump_holds_excess(lam, ext[1], c, budget, lo, hi)):
+                # the lump of keys at the largest product below t to the split (threshold)
+                under = try_as_tstar(lam, inv, budget, reach, ext[1], out, heap, ties, lo, hi, limit, &hi_t, &hi_c)
+                if under == TAKEN:
+                    bracket[0] = lo_t
+                    bracket[1] = ext[1]
+                    return
+                hi_last = INFINITY
         if hi_c - lo_c <= width_max:
             if not have_lo:
                 prefix_at_zero(lam, budget, lo, hi, out)

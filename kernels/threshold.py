@@ -2191,7 +2191,8 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, t2_estimate, base, w
             aim = local
             line_s = last_s
             line_c = last_c
-            if paired and own_slope(lam, c - prev_c, near_c - budget, have_lo, lo_s, hi_s):
+            if paired and (own_slope(lam, c - prev_c, near_c - budget, have_lo, lo_s, hi_s)
+                           or steeper_than_secant(lam, c - prev_c, s - prev_s, local, have_lo)):
                 # ... unless it spans many keys, in a bracket within a factor 2, over distinct
                 # times: there the counts bend (the tail of a band of keys: times within a few
                 # percent of each other), the pair's own slope is the count's local one, and
@@ -2342,6 +2343,36 @@ def own_slope(lam, keys, away, have_lo, lo_s, hi_s):
     keys = abs(keys)  # as floats: counts reach ESTIMATE_CAP, and numba's int64 wraps past 2**63
     return (keys >= PAIR_OWN_KEYS and float(abs(away)) <= PAIR_OWN_REACH * float(keys) and have_lo
             and hi_s <= 2.0 * lo_s and not sampled_repeats(lam))
+
+
+#: A pair's own slope aims the next pair, however far the budget, where it is this many times
+#: the secant's from the pass before (:func:`steeper_than_secant`) ...
+PAIR_OWN_BEND = 1.5
+#: ... and the pair holds at least one key for this many workers.
+PAIR_OWN_SHARE = 4.0
+
+
+@register_jitable
+def steeper_than_secant(lam, keys, span, local, have_lo):
+    """Whether the next pair aims along the slope of the pair just estimated (``keys`` apart
+    over ``span``), however far the budget, because it is :data:`PAIR_OWN_BEND` times the
+    secant's from the pass before (``local``; -1: none) or more: the counts bend between, and
+    the line along the steeper slope stays on the pair's side of ``t*``, where the secant
+    overshoots onto the flat side of the bend. Counts that bend so are concave below the
+    budget (convex above it): where most workers are of one machine type with a little
+    noise, at many tasks a worker, and reach their caps around ``t*``, the secant from
+    above aimed into the flat past the caps, and the steps crawled down it (two types 100x
+    apart, the fast half's caps holding the budget, 20,000 workers x 2 * 10**7 tasks: 23
+    passes -> 11).
+
+    Only for a pair of at least one key for every :data:`PAIR_OWN_SHARE` workers (and at
+    least :data:`PAIR_OWN_KEYS`), over times a sample does not repeat: a few keys between a
+    pair are a sample of where the workers' keys fall, and over types a hair apart a jump
+    of one type's keys; their slope misled the steps on such inputs of the pass survey
+    (4 inputs worse, 2 better, from 64 to 283 keys a pair at 4096 and 16,384 workers)."""
+    keys = float(abs(keys))  # as own_slope
+    return (keys >= PAIR_OWN_KEYS and PAIR_OWN_SHARE * keys >= lam.shape[0] and local > 0.0 and have_lo
+            and keys >= PAIR_OWN_BEND * local * abs(span) and not sampled_repeats(lam))
 
 
 @register_jitable
@@ -2918,6 +2949,18 @@ def sampled_holders(lam, p, budget, lo, hi):
     return k
 
 
+@register_jitable
+def lump_holds_excess(lam, p, c, budget, lo, hi):
+    """Whether the keys at product ``p`` may hold the ``c - budget`` keys past the budget that
+    a count at or above ``p`` found: over repeated times (:func:`sampled_repeats`), at least
+    two sampled workers have a key at ``p``, and as many keys a sampled worker stands for
+    cover the excess."""
+    if not sampled_repeats(lam):
+        return False
+    holders = sampled_holders(lam, p, budget, lo, hi)
+    return holders >= 2 and float(holders) * sample_stride(lam.shape[0], SAMPLED_WORKERS) >= float(c - budget)
+
+
 #: Sampled keys a bracket must hold for :func:`sampled_riser` to place a pair inside it.
 RISER_KEYS = 8
 #: ... and the pair aims this many standard deviations of the sample's rank below and above
@@ -3258,6 +3301,18 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, t2_e
             hi_c = c
             hi_last = below
             streak = min(streak, 0) - 1
+            if not have_lo and lo_t < below < t and below <= reach and lump_holds_excess(lam, below, c, budget, lo, hi):
+                # Nothing known below, over repeated times: where the sample says the lump of
+                # keys at the largest product at or below t may hold the keys past the budget,
+                # that product goes to the split, which checks it as t*; refused, the upper end
+                # moves just below it, counted exactly all the same. (Ten kinds of times 0.1
+                # apart, a thousand tasks a worker with bounds: the step down from an upper end
+                # with no lower one went 25 % below t*, and three counts crept back up.)
+                under, hi_t, hi_c = try_as_tstar(lam, inv, budget, reach, below, out, heap, ties, lo, hi, limit, hi_t,
+                                                 hi_c)
+                if under == TAKEN:
+                    return lo_t, below
+                hi_last = INF  # the largest product below it is not known
         if hi_c - lo_c <= width_max:
             if not have_lo:
                 prefix_at_zero(lam, budget, lo, hi, out)

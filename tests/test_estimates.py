@@ -1224,3 +1224,71 @@ def test_an_estimate_given_at_the_second_guess_is_taken_as_its_pass_would_find_i
     measured = every_bracket((lam, inv, budget, t, t2, inv.sum(), first, -1.0, 0, width, None, None, 0.0, math.inf))
     assert given == measured
     assert len(set(given.values())) == 1, given
+
+
+def fair_share_bounds(lam, budget):
+    # At least a task for every available worker, at most twice the fair share.
+    available = int(np.sum(lam < np.inf))
+    low = np.where(lam < np.inf, 1 if budget >= available else 0, 0).astype(np.int64)
+    return low, np.full(lam.shape[0], max(1, -(-2 * budget // available)), np.int64)
+
+
+def bends_at_the_caps():
+    # Two machine types 100x apart with 1 % noise, a thousand tasks a worker: the fast half's
+    # caps hold the budget, and the counts bend flat just past t*.
+    rng = np.random.default_rng(7)
+    n, budget = 20000, 2 * 10**7
+    lam = np.where(rng.random(n) < 0.5, 1.0, 100.0) * rng.lognormal(0, 0.01, n)
+    return lam, budget
+
+
+def lumps_of_keys(kind):
+    rng = np.random.default_rng(7)
+    if kind == "ten kinds":  # times 0.1 apart, a thousand tasks a worker
+        return rng.integers(1, 11, 20000) * 0.1, 2 * 10**7
+    return 2.0 ** rng.integers(-5, 5, 4096), 409600  # powers of two, a hundred tasks a worker
+
+
+def passes_without(monkeypatch, name, lam, budget, lo, hi):
+    """The weighted passes with and without ``threshold.<name>`` (as if it said no)."""
+    weights = {"estimate": 0.25, "estimate with slope": 0.3, "estimate pair": 0.35}
+
+    def weighed(passes):
+        return sum(k * weights.get(kind, 1.0) for kind, k in passes.items())
+
+    with_rule = weighed(_bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi))
+    with monkeypatch.context() as m:
+        m.setattr(threshold, name, lambda *args: False)
+        without = weighed(_bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi))
+    return with_rule, without
+
+
+@pytest.mark.parametrize("case", ["bend", "ten kinds", "powers of two"])
+def test_bent_and_lumpy_counts_with_bounds_are_canonical_on_every_backend(fast_backend, case):
+    lam, budget = bends_at_the_caps() if case == "bend" else lumps_of_keys(case)
+    lo, hi = fair_share_bounds(lam, budget)
+    a = fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend=fast_backend)
+    assert is_canonical(lam, budget, a, lo, hi)
+
+
+def test_a_pair_steeper_than_the_secant_aims_along_its_own_slope(monkeypatch):
+    # The validation pass's guess lands above t*, on the flat past the fast workers' caps;
+    # the first pair, below, is steeper than the secant from there. Along the secant the
+    # pairs aimed into the flat again and again and crept down it; along the pair's own
+    # slope they climb to t* from below.
+    lam, budget = bends_at_the_caps()
+    lo, hi = fair_share_bounds(lam, budget)
+    with_rule, without = passes_without(monkeypatch, "steeper_than_secant", lam, budget, lo, hi)
+    assert with_rule <= 5.0 < 9.0 <= without
+
+
+@pytest.mark.parametrize("kind, most, before", [("ten kinds", 6.5, 10.0), ("powers of two", 6.5, 8.0)])
+def test_the_lump_at_the_largest_product_below_an_upper_end_goes_to_the_split(monkeypatch, kind, most, before):
+    # Times that repeat, no lower end known: the exact count above the budget found the
+    # largest product below it, whose lump of keys the sample says may hold the excess. The
+    # split takes it as t* at once; the step down from the upper end went far below t* and
+    # counts crept back up.
+    lam, budget = lumps_of_keys(kind)
+    lo, hi = fair_share_bounds(lam, budget)
+    with_rule, without = passes_without(monkeypatch, "lump_holds_excess", lam, budget, lo, hi)
+    assert with_rule <= most < before <= without
