@@ -733,6 +733,48 @@ def test_the_validation_pass_checks_the_bounds_too(raised, problem, spoil):
                     assert found[8] == whole, name
 
 
+@pytest.mark.parametrize("n", [1500, 5003])
+@pytest.mark.parametrize("spoil", [None, "idle", "nan", "negative", "minimum on unavailable", "minimum above max",
+                                   "negative max", "subnormal"])
+def test_the_validation_pass_finds_a_bad_worker_past_its_first_blocks(n, spoil):
+    # Cython's AVX2 pass checks blocks of workers as a whole and does the first block that
+    # fails again worker by worker, to the end: what it finds is what plain Python finds,
+    # wherever the worker is (here past the first 1024), on every level.
+    rng = np.random.default_rng(n)
+    lam = rng.lognormal(0.0, 1.0, n)
+    lam[rng.random(n) < 0.1] = math.inf
+    budget = 4 * n
+    lo = np.where(lam < math.inf, 1, 0).astype(np.int64)
+    hi = np.where(rng.random(n) < 0.1, 2**62, 9).astype(np.int64)
+    where = n - 7
+    if spoil == "idle":
+        lam[where] = 0.0
+    elif spoil == "nan":
+        lam[where] = math.nan
+    elif spoil == "negative":
+        lam[where] = -2.0
+    elif spoil == "minimum on unavailable":
+        lam[where], lo[where] = math.inf, 1
+    elif spoil == "minimum above max":
+        lo[where], hi[where] = 5, 4
+    elif spoil == "negative max":
+        lo[where], hi[where] = 0, -1
+    elif spoil == "subnormal":
+        lam[where] = 5e-324
+    s = 0.9 * budget / float(np.sum(1.0 / lam[(lam < math.inf) & (lam > 1e-300)]))
+    with np.errstate(all="ignore"):
+        expected = threshold.inverse_checking_pass(lam, np.empty(n), s, budget, lo, hi, None)
+        cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+        for level in cython_cpu.simd_levels():
+            found = cython_cpu.inverse_checking_with(level, lam, np.empty(n), s, budget, lo, hi)
+            assert found[1] == expected[1], level  # entries flagged
+            assert found[0] == pytest.approx(expected[0], rel=1e-12, nan_ok=True), level
+            if expected[1] == 0:
+                # sums of integers, exact; the slope a float sum, in each level's order
+                assert [found[k] for k in (2, 4, 5, 6, 7, 8)] == [expected[k] for k in (2, 4, 5, 6, 7, 8)], level
+                assert found[3] == pytest.approx(expected[3], rel=1e-12), level
+
+
 # Problems large enough for the estimate passes (from 256 workers), built from a few speeds.
 @st.composite
 def large_tied_problems(draw):
