@@ -118,13 +118,25 @@ def summary(found, backends):
               f"max {values.max():.2f}, over 4x: {int((values > 4).sum())}")
 
 
+def flat(inputs):
+    """``name -> {backend: ratio}``, an ``outside`` input's rows as ``"name plain"`` and
+    ``"name bounded"``."""
+    found = {}
+    for name, row in inputs.items():
+        if all(isinstance(v, dict) for v in row.values()):
+            found.update({f"{name} {kind}": ratios for kind, ratios in row.items()})
+        else:
+            found[name] = row
+    return found
+
+
 def compare(before_path, after_path, threshold=0.1):
     with open(before_path) as f:
         before = json.load(f)
     with open(after_path) as f:
         after = json.load(f)
     n = before.get("n")
-    a, b = before["inputs"], after["inputs"]
+    a, b = flat(before["inputs"]), flat(after["inputs"])
     for backend in next(iter(a.values())):
         for seed in a:
             if seed in b and abs(b[seed][backend] / a[seed][backend] - 1) > threshold:

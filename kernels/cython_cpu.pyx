@@ -4188,6 +4188,24 @@ cdef int64_t sampled_holders(const double[::1] lam, double p, int64_t budget, co
     return k
 
 
+cdef int NEXT_TIES = 2
+
+
+cdef double next_tie_above(const double[::1] lam, double t, double t_hi, int64_t need, int64_t budget,
+                           const int64_t* lo, const int64_t* hi) noexcept nogil:
+    # threshold.next_tie_above
+    cdef double reached, tied = 0.0, p
+    if not sampled_repeats(lam):
+        return 0.0
+    reached = product_above(lam, t, t_hi, <double>need, budget, lo, hi, &tied)
+    p = tied if tied > 0.0 else reached
+    if not (t < p <= t_hi):
+        return 0.0
+    if <double>sampled_holders(lam, p, budget, lo, hi) * sample_stride(lam.shape[0], SAMPLED_WORKERS) >= <double>need:
+        return p
+    return 0.0
+
+
 cdef bint lump_holds_excess(const double[::1] lam, double p, int64_t c, int64_t budget, const int64_t* lo,
                             const int64_t* hi) noexcept nogil:
     # threshold.lump_holds_excess
@@ -4325,8 +4343,10 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     # counts read far past the budget: a step past it still tells by how far (threshold)
     cdef int64_t limit = ESTIMATE_CAP, lo_c = base, hi_c = limit, c = 0, prev_c = 0
     cdef int64_t counted = -1  # an exact count at t_hi that a jump's guesses took, if any
-    cdef int64_t under
-    cdef bint low
+    cdef int64_t under, next_under
+    cdef bint low, refused_high
+    cdef double p
+    cdef int k
     cdef double lo_t = 0.0, lo_next = 0.0, hi_t = INFINITY, hi_last = INFINITY
     cdef double prev_t = -1.0, nxt, tied
     cdef int64_t scratch[3]
@@ -4417,8 +4437,26 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                     return
             if found == JUMP and est[1] < INFINITY and hi_t == INFINITY:
                 low = guess > est[0] and under < budget  # the guess inside is the lower end
+                refused_high = False
                 if low:
                     under += marks_to_counts(out)
+                    for k in range(NEXT_TIES):  # the sampled ties next above it (threshold)
+                        p = next_tie_above(lam, guess, est[1], budget - under, budget, lo, hi)
+                        if p == 0.0:
+                            break
+                        copy_into(out, ties)
+                        next_under = try_as_tstar(lam, inv, budget, reach, p, out, heap, ties, lo, hi, limit, &hi_t,
+                                                  &hi_c)
+                        if next_under == TAKEN:
+                            bracket[0] = est[0]
+                            bracket[1] = p
+                            return
+                        if next_under >= budget:
+                            refused_high = True
+                            copy_into(ties, out)
+                            break
+                        guess = p
+                        under = next_under + marks_to_counts(out)
                 c = count_either(lam, inv, est[1], budget, limit, reach, True, ties, ext, lo, hi)
                 counted = c  # the exact passes' first count, at t_hi into ties (ext holds its products)
                 if c == budget:
@@ -4426,6 +4464,8 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                     bracket[0] = est[0]
                     bracket[1] = est[1]
                     return
+                if refused_high:  # the split's end is the tighter
+                    counted = -1
                 if low:
                     lo_t = guess
                     lo_c = under

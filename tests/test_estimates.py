@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 from numba import njit
 
@@ -540,12 +540,14 @@ def _numba_product_above(lam, t_lo, t_hi, need, budget, lo, hi):
 @settings(max_examples=300, deadline=None)
 @given(problem=estimate_problems(), n=st.integers(1, 300), reach=st.sampled_from([1.2, 3.0, math.inf]),
        need=st.sampled_from([0.0, 1.0, 7.0, 100.0, 1e6]), tie=st.booleans())
+@example(problem=(np.array([1.0, 1.0, 0.5]), 0.25, 1, None), n=12, reach=math.inf, need=1.0, tie=False)  # a third hold it
 def test_the_next_product_above_a_flat(problem, n, reach, need, tie):
     # After a flat in the estimates, the next products of the sampled workers above t_lo (and
     # at most t_hi), within their bounds, tell where the count jumps: of the four smallest,
     # the first where their keys so far, scaled, make half of `need`, else the smallest; and
-    # the one most of them share past at most three single ones, with holders that make half
-    # of `need`, or 0. Alike in every implementation.
+    # the first that more than one share past at most three single ones, with holders that
+    # make half of `need` and half of the sampled workers there (or twice the need, past
+    # single ones that make less than half of it), or 0. Alike in every implementation.
     lam, inv, s, budget, lo, hi = unpack(problem)
     lam = np.resize(lam, n)
     if tie:  # most workers of one time (one machine type), the rest as drawn
@@ -569,8 +571,10 @@ def test_the_next_product_above_a_flat(problem, n, reach, need, tie):
     if four:
         reached = next((p for k, p in enumerate(four) if 2 * sum(held[:k + 1]) * stride >= need), four[0])
         first = next((k for k, h in enumerate(held) if h > 1), len(four) - 1)
-        tied = held[first] >= threshold.TIED_HOLDERS and 2 * held[first] >= len(products) and (
-            2 * held[first] * stride >= need)
+        # held by half of the sampled workers with a key inside, or by fewer where its holders
+        # alone make twice the need and the single ones before it not half
+        most = 2 * held[first] >= len(products) or (held[first] * stride >= 2 * need and 2 * first * stride < need)
+        tied = held[first] >= threshold.TIED_HOLDERS and most and 2 * held[first] * stride >= need
         expected = (reached, four[first] if tied else 0.0)
         event(f"tied: {bool(tied)}")
     found = {"python": threshold.product_above(lam, s, t_hi, need, budget, lo, hi),
@@ -1334,3 +1338,26 @@ def test_the_lump_at_the_largest_product_below_an_upper_end_goes_to_the_split(mo
     lo, hi = fair_share_bounds(lam, budget)
     with_rule, without = passes_without(monkeypatch, "lump_holds_excess", lam, budget, lo, hi)
     assert with_rule <= most < before <= without
+
+
+def ties_a_hair_apart():
+    # Three machine types 1e-12 apart, a third of the workers each, 10/3 tasks a worker with
+    # bounds: every key a tie of a type, the budget in the second type's fourth keys.
+    rng = np.random.default_rng(7)
+    return 1.0 + rng.integers(0, 3, 30000) * 1e-12, 100000
+
+
+def test_the_tie_the_sample_holds_next_above_a_refused_guess_goes_to_the_split(monkeypatch, fast_backend):
+    # The first guess of ties, the first type's fourth keys, is refused with fewer keys at or
+    # below it than the budget; the second type's, which the sampled workers hold next,
+    # goes to the split before any count, and is t*. Without it, three exact counts found it.
+    lam, budget = ties_a_hair_apart()
+    lo, hi = fair_share_bounds(lam, budget)
+    a = fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend=fast_backend)
+    assert is_canonical(lam, budget, a, lo, hi)
+    with_rule = _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi)
+    assert with_rule.get("split at t*") == 2 and "count with extremes" not in with_rule
+    with monkeypatch.context() as m:
+        m.setattr(threshold, "next_tie_above", lambda *args: 0.0)
+        without = _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi)
+    assert without.get("count with extremes", 0) >= 2

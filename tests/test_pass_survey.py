@@ -46,3 +46,18 @@ def test_the_timing_survey_times_clusters_and_inputs_outside_the_table(tmp_path,
     low, high = timing_survey.outside_bounds(lam, 3000)
     assert low.min() == 1 and high.max() == 6
     assert timing_survey.ratios(lam, 3000, low, high, ("numba",), min_time=0.001)["numba"] > 0.0
+
+
+def test_the_timing_survey_compares_inputs_outside_the_table(tmp_path, capsys):
+    import timing_survey
+
+    rows = {"gamma 5000x5000": {"plain": {"cython": 2.0}, "bounded": {"cython": 3.0}},
+            "tiny 5000x5000": {"plain": {"cython": 2.5}, "bounded": {"cython": 6.0}}}
+    before, after = tmp_path / "before.json", tmp_path / "after.json"
+    before.write_text(json.dumps({"inputs": rows}))
+    rows["tiny 5000x5000"]["bounded"]["cython"] = 3.0
+    after.write_text(json.dumps({"inputs": rows}))
+    timing_survey.main(["compare", str(before), str(after)])
+    out = capsys.readouterr().out
+    assert "cython tiny 5000x5000 bounded: 6.00 -> 3.00" in out and "gamma" not in out
+    assert "cython: sum 13.5 -> 10.5" in out
