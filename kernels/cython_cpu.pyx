@@ -2029,6 +2029,22 @@ cdef extern from *:
         FASTATA_CHECKING_SPECIALISED(fastata_inverse_checking_avx512_body)
     }
 
+    /* The AVX2 validation pass's estimates on 4 workers (v = 1/lam; w = v, or max(v, least)):
+       adds the estimate at s2 to *u, and v to *moving where no bound holds the count at s;
+       returns the count at s, held to [low, cap]. */
+    __attribute__((target("avx2")))
+    static inline __attribute__((always_inline)) __m256d
+    fastata_checking_terms4(__m256d v, __m256d w, __m256d vs, __m256d vs2, __m256d cap, __m256d low,
+                            __m256d *u, __m256d *moving) {
+        __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, w), cap), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        *u = _mm256_add_pd(*u, _mm256_max_pd(_mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs2, w), cap),
+                                                             _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
+                                             low));
+        *moving = _mm256_add_pd(*moving, _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(c, low, _CMP_GE_OQ),
+                                                                     _mm256_cmp_pd(c, cap, _CMP_LT_OQ)), v));
+        return _mm256_max_pd(c, low);
+    }
+
     /* Workers a block of the AVX2 validation pass with bounds checks at once. */
     #define FASTATA_CHECK_BLOCK 512
 
@@ -2077,18 +2093,11 @@ cdef extern from *:
                 /* a minimum on an unavailable worker: its negation's sign */
                 signs = _mm256_or_si256(signs, _mm256_sub_epi64(_mm256_setzero_si256(),
                                                                 _mm256_and_si256(_mm256_castpd_si256(none), l)));
-                __m256d w = clamping ? _mm256_max_pd(v, vleast) : v;
-                __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, w), cap),
-                                            _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-                u = _mm256_add_pd(u, _mm256_max_pd(_mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs2, w), cap),
-                                                                   _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
-                                                   low));
-                moving = _mm256_add_pd(moving, _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(c, low, _CMP_GE_OQ),
-                                                                            _mm256_cmp_pd(c, cap, _CMP_LT_OQ)), v));
+                t = _mm256_add_pd(t, fastata_checking_terms4(v, clamping ? _mm256_max_pd(v, vleast) : v, vs, vs2,
+                                                             cap, low, &u, &moving));
                 taken = _mm256_add_pd(taken, low);
                 capacity = _mm256_add_pd(capacity, _mm256_andnot_pd(none, cap));
                 whole = _mm256_max_pd(whole, _mm256_and_pd(_mm256_castsi256_pd(holds), v));
-                t = _mm256_add_pd(t, _mm256_max_pd(c, low));
             }
             __m256d finite = _mm256_cmp_pd(_mm256_sub_pd(sum, sum), zero, _CMP_EQ_OQ);  /* not inf, not NaN */
             if (_mm256_movemask_pd(_mm256_castsi256_pd(signs)) || _mm256_movemask_pd(finite) != 15)
@@ -2149,17 +2158,10 @@ cdef extern from *:
             __m256i l = _mm256_loadu_si256((const __m256i *)(lo + i)), h = _mm256_loadu_si256((const __m256i *)(hi + i));
             __m256d cap = fastata_to_double4(_mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget)));
             __m256d low = fastata_to_double4(l);
-            __m256d w = clamping ? _mm256_max_pd(v, vleast) : v;
-            __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, w), cap),
-                                        _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-            u = _mm256_add_pd(u, _mm256_max_pd(_mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs2, w), cap),
-                                                               _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC),
-                                               low));
-            moving = _mm256_add_pd(moving, _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(c, low, _CMP_GE_OQ),
-                                                                        _mm256_cmp_pd(c, cap, _CMP_LT_OQ)), v));
+            __m256d c = fastata_checking_terms4(v, clamping ? _mm256_max_pd(v, vleast) : v, vs, vs2, cap, low, &u,
+                                                &moving);
             fastata_check4(v, l, h, low, cap, vbudget, _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_NGE_UQ)),
                            &bad, &taken, &capacity, &room, &whole, dbudget);
-            c = _mm256_max_pd(c, low);
             if (i & 4)
                 t1 = _mm256_add_pd(t1, c);
             else
