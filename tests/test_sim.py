@@ -3,6 +3,7 @@ outages, the SGD coupling, tables and JSON. Small round counts: the whole file r
 
 import importlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -74,8 +75,9 @@ def test_ctrl_c_stops_a_greedy_round_of_very_many_tasks(tmp_path):
     code = ("import fastata as fa; print('started', flush=True); "
             "fa.sim.run_greedy(fa.sim.Exponential([1.0, 2.0]), 2**53, 1, seed=0)")
     # Run from elsewhere than the checkout, whose fastata/ folder is not the installed package.
+    # PYTHONFAULTHANDLER: if it does not stop, SIGABRT makes it print where its threads are.
     child = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+                             stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONFAULTHANDLER="1"))
     try:
         started = child.stdout.readline()
         if started != "started\n":
@@ -83,7 +85,11 @@ def test_ctrl_c_stops_a_greedy_round_of_very_many_tasks(tmp_path):
             pytest.fail(f"the child did not start: {child.communicate()[1]}")
         time.sleep(1.0)  # inside the round by now (the kernels load from numba's cache)
         child.send_signal(signal.SIGINT)
-        _, err = child.communicate(timeout=60)
+        try:
+            _, err = child.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGABRT)
+            pytest.fail(f"the child ran on 60 s after Ctrl-C; where it was:\n{child.communicate(timeout=30)[1]}")
     finally:
         child.kill()
     assert "KeyboardInterrupt" in err
