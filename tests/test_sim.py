@@ -76,8 +76,12 @@ def test_ctrl_c_stops_a_greedy_round_of_very_many_tasks(tmp_path):
             "fa.sim.run_greedy(fa.sim.Exponential([1.0, 2.0]), 2**53, 1, seed=0)")
     # Run from elsewhere than the checkout, whose fastata/ folder is not the installed package.
     # PYTHONFAULTHANDLER: if it does not stop, SIGABRT makes it print where its threads are.
+    # SIGINT as a shell leaves it: a process started with it ignored keeps it ignored (Python
+    # then installs no KeyboardInterrupt), and this one inherits whatever the test run left.
+    inherited = signal.getsignal(signal.SIGINT)
     child = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONFAULTHANDLER="1"))
+                             stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONFAULTHANDLER="1"),
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         started = child.stdout.readline()
         if started != "started\n":
@@ -89,7 +93,8 @@ def test_ctrl_c_stops_a_greedy_round_of_very_many_tasks(tmp_path):
             _, err = child.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             child.send_signal(signal.SIGABRT)
-            pytest.fail(f"the child ran on 60 s after Ctrl-C; where it was:\n{child.communicate(timeout=30)[1]}")
+            pytest.fail(f"the child ran on 60 s after Ctrl-C (SIGINT in the test run: {inherited}); where it "
+                        f"was:\n{child.communicate(timeout=30)[1]}")
     finally:
         child.kill()
     assert "KeyboardInterrupt" in err
