@@ -3073,7 +3073,7 @@ cdef void take_tied(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, int64_t r
     cdef int64_t level
     cdef Py_ssize_t i, cut
     level = tied_level(out, ties, n, &remaining, j_lo, j_hi, hist)
-    if n > 0:
+    if n > 0 and j_lo != j_hi:  # one level: take_below would change nothing
         take_below_at(SIMD_LEVEL, &out[0], &ties[0], n, level)
     if remaining > 0:
         cut = nth_mark(ties[:n], -1, remaining)  # the entries equal to 1

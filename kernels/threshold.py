@@ -1405,7 +1405,12 @@ def take_tied(out, ties, n, remaining, j_lo, j_hi, hist):
     ``(out[i], out[i] + ties[i]]``, and the levels lie in ``[j_lo, j_hi]``; ``hist`` (float64,
     at least 3 long) is scratch, and so is ``ties`` once read."""
     level, remaining = tied_level(out, ties, n, remaining, j_lo, j_hi, hist)
-    take_below(out, ties, n, level)
+    # One level: each tied worker owns a single key, at it (ties[i] = 1, out[i] = j_lo - 1),
+    # and none below it, so take_below would leave out and ties as they are (lam = 0
+    # workers with a cap of one task above their minimum; a pass that reads and writes two
+    # arrays, a fifth of that call at 65,536 workers).
+    if j_lo != j_hi:
+        take_below(out, ties, n, level)
     if remaining > 0:  # the first ``remaining`` marked take their key at the level
         cut = nth_mark(ties[:n], 1, remaining)
         for i in range(cut + 1):

@@ -20,6 +20,7 @@ import fastata as fa
 import fastata.jit as fj
 from fastata import _validate
 from fastata.kernels import reference as ref
+from fastata.kernels import threshold
 from oracle import is_canonical
 
 values = st.sampled_from([0.0, -0.0, 0.1, 0.5, 1.0, 1.0, 2.0, 3.0, 7.0, 58.0, np.inf, 1e-300, 1e300])
@@ -385,6 +386,31 @@ def test_lam_zero_workers_fill_level_by_level(backend):
     np.testing.assert_array_equal(fa.allocate(lam, 12, min_tasks=low, max_tasks=high, backend=backend), [3, 3, 5, 1])
 
 
+
+
+@pytest.mark.parametrize("n", [7, 300, 5000])
+@pytest.mark.parametrize("alike", [True, False])
+def test_lam_zero_workers_with_one_task_of_room_take_it_in_worker_order(fast_backend, monkeypatch, n, alike):
+    # Room for one task above equal minimums puts every key of the lam = 0 workers at one
+    # level: the first of them in worker order take the tasks left, with no pass that moves
+    # keys below the level (take_below). Minimums that differ spread them over levels, and
+    # that pass runs.
+    rng = np.random.default_rng(n)
+    lam = np.where(rng.random(n) < 0.3, 0.0, rng.lognormal(0.0, 0.5, n))
+    low = np.ones(n, dtype=np.int64) if alike else rng.integers(0, 3, n)
+    high = low + 1
+    budget = int(low.sum()) + int((lam == 0.0).sum()) // 2
+    want = reference(lam, budget, low, high)
+    np.testing.assert_array_equal(fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=fast_backend), want)
+    if alike:
+        assert (want - low)[lam == 0.0].tolist() == sorted((want - low)[lam == 0.0].tolist(), reverse=True)
+    calls = []
+    take_below = threshold.take_below
+    monkeypatch.setattr(threshold, "take_below", lambda *a: calls.append(1) or take_below(*a))
+    out = np.empty(n, np.int64)
+    threshold.allocate_bounded_into(lam, budget, low, high, out, np.empty(n, np.int64), np.empty(n + 2))
+    np.testing.assert_array_equal(out, want)
+    assert calls == ([] if alike else [1])
 
 @pytest.mark.parametrize("n_zero", [9224, 20_000])
 def test_lam_zero_workers_whose_room_passes_2_to_the_63_share_the_budget(n_zero):
