@@ -4159,7 +4159,7 @@ cdef void prefix_at_zero(const double[::1] lam, int64_t budget, const int64_t* l
 
 cdef void copy_into(int64_t[::1] src, int64_t[::1] dst) noexcept nogil:
     cdef Py_ssize_t i
-    for i in range(dst.shape[0]):  # scratch may be longer than out
+    for i in range(min(src.shape[0], dst.shape[0])):  # scratch may be longer than out, either way round
         dst[i] = src[i]
 
 
@@ -4190,6 +4190,13 @@ cdef int64_t sampled_holders(const double[::1] lam, double p, int64_t budget, co
     return k
 
 
+cdef double sampled_keys_at(const double[::1] lam, double p, int64_t budget, const int64_t* lo,
+                            const int64_t* hi, int64_t* holders) noexcept nogil:
+    # threshold.sampled_keys_at: the keys, and the holders in *holders
+    holders[0] = sampled_holders(lam, p, budget, lo, hi)
+    return <double>holders[0] * sample_stride(lam.shape[0], SAMPLED_WORKERS)
+
+
 cdef int NEXT_TIES = 2
 
 
@@ -4197,13 +4204,14 @@ cdef double next_tie_above(const double[::1] lam, double t, double t_hi, int64_t
                            const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.next_tie_above
     cdef double reached, tied = 0.0, p
+    cdef int64_t holders
     if not sampled_repeats(lam):
         return 0.0
     reached = product_above(lam, t, t_hi, <double>need, budget, lo, hi, &tied)
     p = tied if tied > 0.0 else reached
     if not (t < p <= t_hi):
         return 0.0
-    if <double>sampled_holders(lam, p, budget, lo, hi) * sample_stride(lam.shape[0], SAMPLED_WORKERS) >= <double>need:
+    if sampled_keys_at(lam, p, budget, lo, hi, &holders) >= <double>need:
         return p
     return 0.0
 
@@ -4212,10 +4220,11 @@ cdef bint lump_holds_excess(const double[::1] lam, double p, int64_t c, int64_t 
                             const int64_t* hi) noexcept nogil:
     # threshold.lump_holds_excess
     cdef int64_t holders
+    cdef double keys
     if not sampled_repeats(lam):
         return False
-    holders = sampled_holders(lam, p, budget, lo, hi)
-    return holders >= 2 and <double>holders * sample_stride(lam.shape[0], SAMPLED_WORKERS) >= <double>(c - budget)
+    keys = sampled_keys_at(lam, p, budget, lo, hi, &holders)
+    return holders >= 2 and keys >= <double>(c - budget)
 
 
 cdef double refused_aim(int64_t budget, double t_lo, double start, int64_t est_lo, double hi_t, int64_t hi_c,
@@ -4459,15 +4468,15 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                             break
                         guess = p
                         under = next_under + marks_to_counts(out)
-                c = count_either(lam, inv, est[1], budget, limit, reach, True, ties, ext, lo, hi)
+                c = -1
+                if not refused_high:  # else the split's end is the tighter: no count at t_hi
+                    c = count_either(lam, inv, est[1], budget, limit, reach, True, ties, ext, lo, hi)
+                    if c == budget:
+                        copy_into(ties, out)
+                        bracket[0] = est[0]
+                        bracket[1] = est[1]
+                        return
                 counted = c  # the exact passes' first count, at t_hi into ties (ext holds its products)
-                if c == budget:
-                    copy_into(ties, out)
-                    bracket[0] = est[0]
-                    bracket[1] = est[1]
-                    return
-                if refused_high:  # the split's end is the tighter
-                    counted = -1
                 if low:
                     lo_t = guess
                     lo_c = under

@@ -2954,6 +2954,14 @@ def sampled_holders(lam, p, budget, lo, hi):
     return k
 
 
+@register_jitable
+def sampled_keys_at(lam, p, budget, lo, hi):
+    """``(holders, keys)``: the sampled workers with a key at product ``p``, and the keys they
+    stand for (as many as workers each sampled one stands for)."""
+    holders = sampled_holders(lam, p, budget, lo, hi)
+    return holders, float(holders) * sample_stride(lam.shape[0], SAMPLED_WORKERS)
+
+
 #: Products :func:`next_tie_above` sends to the split in a row after a refused guess of ties.
 NEXT_TIES = 2
 
@@ -2970,8 +2978,7 @@ def next_tie_above(lam, t, t_hi, need, budget, lo, hi):
     p = tied if tied > 0.0 else reached
     if not (t < p <= t_hi):
         return 0.0
-    holders = sampled_holders(lam, p, budget, lo, hi)
-    return p if float(holders) * sample_stride(lam.shape[0], SAMPLED_WORKERS) >= float(need) else 0.0
+    return p if sampled_keys_at(lam, p, budget, lo, hi)[1] >= float(need) else 0.0
 
 
 @register_jitable
@@ -2982,8 +2989,8 @@ def lump_holds_excess(lam, p, c, budget, lo, hi):
     cover the excess."""
     if not sampled_repeats(lam):
         return False
-    holders = sampled_holders(lam, p, budget, lo, hi)
-    return holders >= 2 and float(holders) * sample_stride(lam.shape[0], SAMPLED_WORKERS) >= float(c - budget)
+    holders, keys = sampled_keys_at(lam, p, budget, lo, hi)
+    return holders >= 2 and keys >= float(c - budget)
 
 
 #: Sampled keys a bracket must hold for :func:`sampled_riser` to place a pair inside it.
@@ -3260,13 +3267,14 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, t2_e
                             break
                         guess = p  # the lower end moves up to it
                         under = next_under + marks_to_counts(out)
-                c, above, below = count_at(lam, inv, t_hi, budget, limit, reach, True, ties, lo, hi)
-                counted = (c, above, below)  # the exact passes' first count, at t_hi into ties
-                if c == budget:
-                    copy_into(ties, out)
-                    return t_lo, t_hi
-                if refused_high:  # the split's end is the tighter
+                if refused_high:  # the split's end is the tighter: no count at t_hi
                     counted = (-1, 0.0, 0.0)
+                else:
+                    counted = count_at(lam, inv, t_hi, budget, limit, reach, True, ties, lo, hi)
+                    if counted[0] == budget:  # the exact passes' first count, at t_hi into ties
+                        copy_into(ties, out)
+                        return t_lo, t_hi
+                c, _, below = counted
                 if low:
                     lo_t = guess
                     lo_c = under
@@ -3502,8 +3510,9 @@ def prefix_at_zero(lam, budget, lo, hi, out):
 
 @register_jitable
 def copy_into(src, dst):
-    """``dst[:] = src[:dst.size]`` (scratch may be longer than ``out``)."""
-    for i in range(dst.shape[0]):
+    """The entries both arrays have, from ``src`` into ``dst``: scratch may be longer than
+    ``out``, either way round (``out`` saved into ``ties``, or restored from it)."""
+    for i in range(min(src.shape[0], dst.shape[0])):
         dst[i] = src[i]
 
 

@@ -1347,6 +1347,19 @@ def ties_a_hair_apart():
     return 1.0 + rng.integers(0, 3, 30000) * 1e-12, 100000
 
 
+def test_a_refused_tie_with_scratch_longer_than_out_reads_out_within_its_length():
+    # fa.allocate hands the kernels scratch kept from larger calls: the split's counts saved
+    # into ties before the next tie is tried must copy out's entries only (compiled code read
+    # past its end, which crashed where the next page was not mapped; plain Python raises).
+    lam, budget = ties_a_hair_apart()
+    lo, hi = fair_share_bounds(lam, budget)
+    n = lam.shape[0]
+    out = np.empty(n, np.int64)
+    status = threshold.allocate_bounded_into(lam, budget, lo, hi, out, np.empty(n + 1000, np.int64),
+                                             np.empty(n + 1002))
+    assert status == 0 and is_canonical(lam, budget, out, lo, hi)
+
+
 def test_the_tie_the_sample_holds_next_above_a_refused_guess_goes_to_the_split(monkeypatch, fast_backend):
     # The first guess of ties, the first type's fourth keys, is refused with fewer keys at or
     # below it than the budget; the second type's, which the sampled workers hold next,
