@@ -42,6 +42,8 @@ cdef int BOUNDED_STEPS = 8
 cdef Py_ssize_t BOUNDED_BRACKET_FROM = 256
 cdef double BOUNDED_WIDTH = 1.0625
 cdef double SECANT_TRUST = 2.0
+cdef double SPARSE_SECANT = 4.0  # threshold.SPARSE_SECANT
+cdef double SECANT_KEYS = 32.0  # threshold.SECANT_KEYS
 cdef double ROOT_WIDTH = 0.0009765625  # 2**-10
 cdef int NARROW = 1
 cdef int LANDED = 2
@@ -5129,6 +5131,8 @@ cdef double trusted_secant(const double[::1] lam, double t, double first, double
     cdef double secant = (second - first) / (t * SLOPE_STEP - t)
     if moving <= SECANT_TRUST * secant and (secant <= SECANT_TRUST * moving or not sampled_repeats(lam)):
         return secant
+    if SPARSE_SECANT * first <= lam.shape[0] and second - first >= SECANT_KEYS and not sampled_repeats(lam):
+        return secant  # sparse keys: moving far overstates the count's slope (threshold)
     return -1.0
 
 

@@ -1347,6 +1347,25 @@ def ties_a_hair_apart():
     return 1.0 + rng.integers(0, 3, 30000) * 1e-12, 100000
 
 
+def test_over_sparse_keys_the_validation_pass_s_secant_aims_the_count():
+    # A task at most for each of 100,000 workers and 1000 tasks: nearly every worker holds
+    # no key and counts in the relaxation's slope, 6.5 times the count's. The secant of the
+    # validation pass's two estimates aims the count and listing at once; aimed by the
+    # slope, two estimate passes crept to the budget first.
+    lam = np.random.default_rng(7).gamma(2.0, 1.0, 100_000)
+    budget = 1000
+    lo, hi = fair_share_bounds(lam, budget)
+    for backend in ("numba", "cython"):
+        if backend in fa.available_backends():
+            assert is_canonical(lam, budget, fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend=backend),
+                                lo, hi), backend
+    trusted = _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi)
+    assert trusted == {"inverse, bounds check and estimate": 1, "count and listing": 1}
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(threshold, "SECANT_KEYS", math.inf)
+        assert _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi).get("estimate") == 2
+
+
 def test_a_refused_tie_with_scratch_longer_than_out_reads_out_within_its_length():
     # fa.allocate hands the kernels scratch kept from larger calls: the split's counts saved
     # into ties before the next tie is tried must copy out's entries only (compiled code read
