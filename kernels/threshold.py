@@ -4279,7 +4279,9 @@ SECANT_TRUST = 2.0
 #: at most a key for every ``SPARSE_SECANT``-th worker, and the two estimates at least
 #: ``SECANT_KEYS`` keys apart (a secant read from fewer is mostly the keys' scatter). On
 #: 540 inputs (the outside inputs, staircases of machine types, the case table; with and
-#: without bounds): 9 fewer passes (estimates), none more; the pass survey unchanged.
+#: without bounds): 9 inputs with fewer passes (estimates), none with more; the pass survey
+#: unchanged. 16 or 24 keys: two inputs more an estimate fewer, and a survey input (eight
+#: types 1e-12 apart) a pass more; a key for every second worker: as every fourth.
 SPARSE_SECANT = 4
 SECANT_KEYS = 32
 #: With bounds, below this share of ``sum(1/lam)`` on the workers the first estimate finds
