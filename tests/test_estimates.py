@@ -11,6 +11,8 @@ correctness.
 """
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -1345,6 +1347,41 @@ def ties_a_hair_apart():
     # bounds: every key a tie of a type, the budget in the second type's fourth keys.
     rng = np.random.default_rng(7)
     return 1.0 + rng.integers(0, 3, 30000) * 1e-12, 100000
+
+
+GUARDED_CALL = """
+import ctypes, mmap
+import numpy as np
+from fastata import available_backends
+from fastata.kernels import numba_cpu
+PAGE = mmap.PAGESIZE
+def guarded_int64(n):
+    # n int64 entries ending where a page no one may read begins
+    pages = -(-8 * n // PAGE) + 1
+    buf = mmap.mmap(-1, pages * PAGE)
+    addr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+    assert ctypes.CDLL(None).mprotect(ctypes.c_void_p(addr + (pages - 1) * PAGE), PAGE, 0) == 0
+    return np.frombuffer(buf, dtype=np.int64, count=n, offset=(pages - 1) * PAGE - 8 * n)
+lam = 1.0 + np.random.default_rng(7).integers(0, 3, 30000) * 1e-12
+budget, n = 100000, 30000
+low, high = np.ones(n, np.int64), np.full(n, 7, np.int64)
+kernels = [numba_cpu]
+if "cython" in available_backends():
+    from fastata.kernels import cython_cpu
+    kernels.append(cython_cpu)
+for k in kernels:
+    out = guarded_int64(n)
+    status = k.allocate_bounded_into(lam, budget, low, high, out, np.empty(n + 1000, np.int64), np.empty(n + 1002))
+    assert status == 0 and int(out.sum()) == budget, k.__name__
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="guards a page with Linux's mprotect")
+def test_compiled_kernels_with_long_scratch_never_read_past_out():
+    # The same refused tie as above, compiled, with out ending where an unreadable page
+    # begins: the copy that read past out's end crashed there (SIGSEGV).
+    done = subprocess.run([sys.executable, "-c", GUARDED_CALL], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
 
 
 def test_over_sparse_keys_the_validation_pass_s_secant_aims_the_count():
