@@ -5129,10 +5129,13 @@ cdef double trusted_secant(const double[::1] lam, double t, double first, double
     # threshold.trusted_secant: the slope of the line through the validation pass's two
     # estimates where it is one to aim by, else -1
     cdef double secant = (second - first) / (t * SLOPE_STEP - t)
-    if moving <= SECANT_TRUST * secant and (secant <= SECANT_TRUST * moving or not sampled_repeats(lam)):
+    cdef bint steeper = moving <= SECANT_TRUST * secant
+    if steeper and secant <= SECANT_TRUST * moving:
         return secant
-    if SPARSE_SECANT * first <= lam.shape[0] and second - first >= SECANT_KEYS and not sampled_repeats(lam):
-        return secant  # sparse keys: moving far overstates the count's slope (threshold)
+    # steeper without ties, or sparse keys: moving far overstates the count's slope (threshold)
+    cdef bint sparse = SPARSE_SECANT * first <= lam.shape[0] and second - first >= SECANT_KEYS
+    if (steeper or sparse) and not sampled_repeats(lam):
+        return secant
     return -1.0
 
 

@@ -1982,9 +1982,11 @@ def trusted_secant(lam, t, first, second, moving):
     the secant, two estimate passes that crept to the budget, now none).
     """
     secant = (second - first) / (t * SLOPE_STEP - t)
-    if moving <= SECANT_TRUST * secant and (secant <= SECANT_TRUST * moving or not sampled_repeats(lam)):
+    steeper = moving <= SECANT_TRUST * secant
+    if steeper and secant <= SECANT_TRUST * moving:
         return secant
-    if SPARSE_SECANT * first <= lam.shape[0] and second - first >= SECANT_KEYS and not sampled_repeats(lam):
+    sparse = SPARSE_SECANT * first <= lam.shape[0] and second - first >= SECANT_KEYS
+    if (steeper or sparse) and not sampled_repeats(lam):
         return secant
     return -1.0
 
