@@ -4229,6 +4229,20 @@ cdef bint lump_holds_excess(const double[::1] lam, double p, int64_t c, int64_t 
     return holders >= 2 and keys >= <double>(c - budget)
 
 
+cdef double LUMP_SLACK = 1.25  # threshold.LUMP_SLACK
+
+
+cdef double lump_below(const double[::1] lam, double t_lo, double hi_t, int64_t c, int64_t budget,
+                       const int64_t* lo, const int64_t* hi) noexcept nogil:
+    # threshold.lump_below
+    cdef double share
+    cdef bint alone
+    if not sampled_repeats(lam):
+        return 0.0
+    cdef double p = sampled_top(lam, t_lo, hi_t, budget, lo, hi, &share, &alone)
+    return p if t_lo < p and LUMP_SLACK * share >= <double>(c - budget) else 0.0
+
+
 cdef double refused_aim(int64_t budget, double t_lo, double start, int64_t est_lo, double hi_t, int64_t hi_c,
                         double key_min, int64_t base) noexcept nogil:
     # threshold.refused_aim
@@ -4357,7 +4371,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef int64_t limit = ESTIMATE_CAP, lo_c = base, hi_c = limit, c = 0, prev_c = 0
     cdef int64_t counted = -1  # an exact count at t_hi that a jump's guesses took, if any
     cdef int64_t under, next_under
-    cdef bint low, refused_high
+    cdef bint low, refused_high, near
     cdef double p
     cdef int k
     cdef double lo_t = 0.0, lo_next = 0.0, hi_t = INFINITY, hi_last = INFINITY
@@ -4505,9 +4519,14 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
         if hi_t < INFINITY:  # a refused guess bounded the bracket from above
             t = refused_aim(budget, est[0], start, est_c[0], hi_t, hi_c, key_min, base)
             guess = product_near(lam, est[0], hi_t, t, budget, lo, hi)
-            if 0.0 < guess < t and sampled_holders(lam, guess, budget, lo, hi) >= 2:
-                # no sampled product between the aim and the refused guess: the sample's
-                # product below goes to the split (threshold.allocate_positive)
+            # no sampled product between the aim and the refused guess: the sample's product
+            # below goes to the split; else the lumps just below the guess (threshold.allocate_positive)
+            near = 0.0 < guess < t and sampled_holders(lam, guess, budget, lo, hi) >= 2
+            for k in range(NEXT_TIES):
+                if not near:
+                    guess = lump_below(lam, est[0], hi_t, hi_c, budget, lo, hi)
+                    if guess == 0.0:
+                        break
                 under = try_as_tstar(lam, inv, budget, reach, guess, out, heap, ties, lo, hi, limit, &hi_t, &hi_c)
                 if under == TAKEN:
                     bracket[0] = est[0]
@@ -4520,8 +4539,9 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                     have_lo = True
                     streak = 1
                     t = lo_t + (hi_t - lo_t) * (<double>(budget - lo_c) / <double>(hi_c - lo_c))
-                else:
-                    t = refused_aim(budget, est[0], start, est_c[0], hi_t, hi_c, key_min, base)
+                    break
+                t = refused_aim(budget, est[0], start, est_c[0], hi_t, hi_c, key_min, base)
+                near = False
         else:
             t = est[1] if est[1] < INFINITY else max(est[0], t)
         t2 = est[0]

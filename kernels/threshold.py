@@ -3006,6 +3006,24 @@ def lump_holds_excess(lam, p, c, budget, lo, hi):
     return holders >= 2 and keys >= float(c - budget)
 
 
+@register_jitable
+def lump_below(lam, t_lo, hi_t, c, budget, lo, hi):
+    """Over repeated times (:func:`sampled_repeats`), the largest product in ``(t_lo, hi_t]`` that
+    many sampled workers hold (:func:`sampled_top`), where its keys may hold the ``c - budget``
+    keys past the budget that ``hi_t`` has at or below it (with :data:`LUMP_SLACK` for the
+    sample's noise); else 0."""
+    if not sampled_repeats(lam):
+        return 0.0
+    p, share, _ = sampled_top(lam, t_lo, hi_t, budget, lo, hi)
+    return p if t_lo < p and LUMP_SLACK * share >= float(c - budget) else 0.0
+
+
+#: :func:`lump_below` tries a lump whose sampled keys, times this, cover the keys past the
+#: budget: a third of the 64 sampled workers at one product is counted within a sixth or so,
+#: and a split refused there moves the upper end as an exact count would.
+LUMP_SLACK = 1.25
+
+
 #: Sampled keys a bracket must hold for :func:`sampled_riser` to place a pair inside it.
 RISER_KEYS = 8
 #: ... and the pair aims this many standard deviations of the sample's rank below and above
@@ -3318,9 +3336,18 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, t2_e
         if hi_t < INF:  # a refused guess bounded the bracket from above
             t = refused_aim(budget, t_lo, start, est_lo, hi_t, hi_c, key_min, base)
             p = product_near(lam, t_lo, hi_t, t, budget, lo, hi)
-            if 0.0 < p < t and sampled_holders(lam, p, budget, lo, hi) >= 2:
-                # The sample has no product between that aim and the refused guess: if it is
-                # right, a count there is the guess's own. Its product below goes to the split.
+            # Where the sample has no product between that aim and the refused guess, if it is
+            # right, a count there is the guess's own: its product below goes to the split.
+            near = 0.0 < p < t and sampled_holders(lam, p, budget, lo, hi) >= 2
+            for _ in range(NEXT_TIES):
+                if not near:
+                    # Else, over repeated times, the lump of keys just below the refused guess
+                    # where it may hold the keys past the budget, and once more below that if
+                    # refused: three machine types 1e-12 apart, a tie each, t* in the second
+                    # (300,000 workers x 10**6 tasks: three exact counts before the split).
+                    p = lump_below(lam, t_lo, hi_t, hi_c, budget, lo, hi)
+                    if p == 0.0:
+                        break
                 under, hi_t, hi_c = try_as_tstar(lam, inv, budget, reach, p, out, heap, ties, lo, hi, limit, hi_t,
                                                  hi_c)
                 if under == TAKEN:
@@ -3332,8 +3359,9 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, t2_e
                     have_lo = True
                     streak = 1
                     t = lo_t + (hi_t - lo_t) * (float(budget - lo_c) / float(hi_c - lo_c))
-                else:
-                    t = refused_aim(budget, t_lo, start, est_lo, hi_t, hi_c, key_min, base)
+                    break
+                t = refused_aim(budget, t_lo, start, est_lo, hi_t, hi_c, key_min, base)
+                near = False
         else:
             t = t_hi if t_hi < INF else max(t_lo, t)
         t2 = t_lo

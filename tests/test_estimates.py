@@ -1335,9 +1335,11 @@ def test_the_lump_at_the_largest_product_below_an_upper_end_goes_to_the_split(mo
     # Times that repeat, no lower end known: the exact count above the budget found the
     # largest product below it, whose lump of keys the sample says may hold the excess. The
     # split takes it as t* at once; the step down from the upper end went far below t* and
-    # counts crept back up.
+    # counts crept back up. (Where a guess refused high is that upper end, the lump below it
+    # goes to the split before any count: without that too.)
     lam, budget = lumps_of_keys(kind)
     lo, hi = fair_share_bounds(lam, budget)
+    monkeypatch.setattr(threshold, "LUMP_SLACK", 0.0)
     with_rule, without = passes_without(monkeypatch, "lump_holds_excess", lam, budget, lo, hi)
     assert with_rule <= most < before <= without
 
@@ -1348,6 +1350,21 @@ def ties_a_hair_apart():
     rng = np.random.default_rng(7)
     return 1.0 + rng.integers(0, 3, 30000) * 1e-12, 100000
 
+
+def test_the_lump_the_sample_holds_just_below_a_refused_guess_goes_to_the_split(monkeypatch, fast_backend):
+    # Three machine types 1e-12 apart without bounds, t* in the second type's keys: the
+    # first guess, the third type's, is refused with more keys below it than the budget.
+    # The tie just below it, where the sampled workers' keys may hold the excess, goes to
+    # the split next and is t*; without that, three exact counts closed on it first.
+    lam = 1.0 + np.random.default_rng(1).integers(0, 3, 20000) * 1e-12
+    budget = 66667
+    assert is_canonical(lam, budget, fa.allocate(lam, budget, backend=fast_backend))
+    with_rule = _bench.counting_passes(lam, budget)
+    assert with_rule.get("split at t*") == 2 and "count with extremes" not in with_rule
+    with monkeypatch.context() as m:
+        m.setattr(threshold, "LUMP_SLACK", 0.0)
+        without = _bench.counting_passes(lam, budget)
+    assert without.get("count with extremes", 0) >= 2 and without.get("split at t*") == 2
 
 GUARDED_CALL = """
 import ctypes, mmap
