@@ -4218,6 +4218,31 @@ cdef double next_tie_above(const double[::1] lam, double t, double t_hi, int64_t
     return 0.0
 
 
+cdef double climb_ties(const double[::1] lam, const double[::1] inv, int64_t budget, double reach, double* guess,
+                       int64_t* under, double t_hi, int64_t[::1] out, double[::1] heap, int64_t[::1] ties,
+                       const int64_t* lo, const int64_t* hi, int64_t limit, double* hi_t,
+                       int64_t* hi_c) noexcept nogil:
+    # threshold.climb_ties: returns p (0: none taken); the lower end in *guess and *under
+    cdef double p
+    cdef int64_t next_under
+    cdef int k
+    under[0] += marks_to_counts(out)
+    for k in range(NEXT_TIES):
+        p = next_tie_above(lam, guess[0], t_hi, budget - under[0], budget, lo, hi)
+        if p == 0.0:
+            break
+        copy_into(out, ties)
+        next_under = try_as_tstar(lam, inv, budget, reach, p, out, heap, ties, lo, hi, limit, hi_t, hi_c)
+        if next_under == TAKEN:
+            return p
+        if next_under >= budget:
+            copy_into(ties, out)
+            break
+        guess[0] = p
+        under[0] = next_under + marks_to_counts(out)
+    return 0.0
+
+
 cdef bint lump_holds_excess(const double[::1] lam, double p, int64_t c, int64_t budget, const int64_t* lo,
                             const int64_t* hi) noexcept nogil:
     # threshold.lump_holds_excess
@@ -4464,26 +4489,14 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                     return
             if found == JUMP and est[1] < INFINITY and hi_t == INFINITY:
                 low = guess > est[0] and under < budget  # the guess inside is the lower end
-                refused_high = False
                 if low:
-                    under += marks_to_counts(out)
-                    for k in range(NEXT_TIES):  # the sampled ties next above it (threshold)
-                        p = next_tie_above(lam, guess, est[1], budget - under, budget, lo, hi)
-                        if p == 0.0:
-                            break
-                        copy_into(out, ties)
-                        next_under = try_as_tstar(lam, inv, budget, reach, p, out, heap, ties, lo, hi, limit, &hi_t,
-                                                  &hi_c)
-                        if next_under == TAKEN:
-                            bracket[0] = est[0]
-                            bracket[1] = p
-                            return
-                        if next_under >= budget:
-                            refused_high = True
-                            copy_into(ties, out)
-                            break
-                        guess = p
-                        under = next_under + marks_to_counts(out)
+                    p = climb_ties(lam, inv, budget, reach, &guess, &under, est[1], out, heap, ties, lo, hi, limit,
+                                   &hi_t, &hi_c)
+                    if p > 0.0:
+                        bracket[0] = est[0]
+                        bracket[1] = p
+                        return
+                refused_high = hi_t < INFINITY
                 c = -1
                 if not refused_high:  # else the split's end is the tighter: no count at t_hi
                     c = count_either(lam, inv, est[1], budget, limit, reach, True, ties, ext, lo, hi)
@@ -4508,9 +4521,16 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                     if hi_t < INFINITY:  # the count at t_hi is no longer the upper end
                         counted = -1
             elif guess > est[0] and under < budget and hi_t == INFINITY:
-                # refused with fewer keys: the lower end, its counts the split's marks (threshold)
+                # refused with fewer keys: the lower end, its counts the split's marks, or the
+                # ties above it the split takes (threshold)
+                p = climb_ties(lam, inv, budget, reach, &guess, &under, est[1], out, heap, ties, lo, hi, limit,
+                               &hi_t, &hi_c)
+                if p > 0.0:
+                    bracket[0] = est[0]
+                    bracket[1] = p
+                    return
                 lo_t = guess
-                lo_c = under + marks_to_counts(out)
+                lo_c = under
                 lo_next = guess
                 have_lo = True
                 streak = 1

@@ -2995,6 +2995,36 @@ def next_tie_above(lam, t, t_hi, need, budget, lo, hi):
 
 
 @register_jitable
+def climb_ties(lam, inv, budget, reach, guess, under, t_hi, out, heap, ties, lo, hi, limit, hi_t, hi_c):
+    """After the split refused ``guess`` with ``under < budget`` keys below it (its marks in
+    ``out``): over repeated times, the product the sampled workers' keys reach next above it,
+    where they stand for the keys the count lacks (:func:`next_tie_above`, up to ``t_hi``),
+    goes to the split too, before any count, and once more if that is refused low. Three
+    machine types 1e-12 apart, each a tie, the budget in the second (300,000 workers x 10**6
+    tasks with bounds: 7 passes -> 4; the pass survey: 16 inputs better, none worse).
+
+    Returns ``(p, guess, under, hi_t, hi_c)``: ``p > 0`` the product the split took as ``t*``
+    (``out`` is the allocation); else the lower end, ``under`` keys at or below ``guess``
+    (the last refused low) with their counts in ``out``, and the bracket's upper end
+    (``hi_c`` keys at or below ``hi_t``) moved below a tie refused high."""
+    under += marks_to_counts(out)
+    for _ in range(NEXT_TIES):
+        p = next_tie_above(lam, guess, t_hi, budget - under, budget, lo, hi)
+        if p == 0.0:
+            break
+        copy_into(out, ties)  # the counts at the guess wait in ties, which a refused split leaves
+        next_under, hi_t, hi_c = try_as_tstar(lam, inv, budget, reach, p, out, heap, ties, lo, hi, limit, hi_t, hi_c)
+        if next_under == TAKEN:
+            return p, guess, under, hi_t, hi_c
+        if next_under >= budget:
+            copy_into(ties, out)
+            break
+        guess = p  # the lower end moves up to it
+        under = next_under + marks_to_counts(out)
+    return 0.0, guess, under, hi_t, hi_c
+
+
+@register_jitable
 def lump_holds_excess(lam, p, c, budget, lo, hi):
     """Whether the keys at product ``p`` may hold the ``c - budget`` keys past the budget that
     a count at or above ``p`` found: over repeated times (:func:`sampled_repeats`), at least
@@ -3273,31 +3303,12 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, t2_e
                 # bracket's lower end, its counts the split's marks (a few machine types with
                 # noise: four exact steps fewer to close on the band of one type's keys).
                 low = guess > t_lo and under < budget
-                refused_high = False
                 if low:
-                    under += marks_to_counts(out)
-                    # Over repeated times, the product the sampled workers' keys reach next
-                    # above the refused guess, where they stand for the keys the count lacks,
-                    # goes to the split too, before any count, and once more if that is
-                    # refused low: three machine types 1e-12 apart, each a tie, the budget in
-                    # the second (300,000 workers x 10**6 tasks with bounds: 7 passes -> 4;
-                    # the pass survey: 16 inputs better, none worse). The counts at the guess
-                    # wait in ties, which a refused split leaves as it is.
-                    for _ in range(NEXT_TIES):
-                        p = next_tie_above(lam, guess, t_hi, budget - under, budget, lo, hi)
-                        if p == 0.0:
-                            break
-                        copy_into(out, ties)
-                        next_under, hi_t, hi_c = try_as_tstar(lam, inv, budget, reach, p, out, heap, ties, lo, hi,
-                                                              limit, hi_t, hi_c)
-                        if next_under == TAKEN:
-                            return t_lo, p
-                        if next_under >= budget:
-                            refused_high = True
-                            copy_into(ties, out)
-                            break
-                        guess = p  # the lower end moves up to it
-                        under = next_under + marks_to_counts(out)
+                    p, guess, under, hi_t, hi_c = climb_ties(lam, inv, budget, reach, guess, under, t_hi, out, heap,
+                                                             ties, lo, hi, limit, hi_t, hi_c)
+                    if p > 0.0:
+                        return t_lo, p
+                refused_high = hi_t < INF
                 if refused_high:  # the split's end is the tighter: no count at t_hi
                     counted = (-1, 0.0, 0.0)
                 else:
@@ -3323,9 +3334,15 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, t2_e
                 # Refused with fewer keys at or below it than the budget, any guess above t_lo
                 # is the bracket's lower end, its counts the split's marks (fewer tasks than
                 # workers over a few noisy machine types: the steps counted from t_lo again,
-                # up to 10 exact counts to reach the guess's own count).
+                # up to 10 exact counts to reach the guess's own count). Or the ties above it
+                # the split takes (nothing estimated above: three machine types 1e-12 apart
+                # without bounds, t* in the second type's keys, three exact counts fewer).
+                p, guess, under, hi_t, hi_c = climb_ties(lam, inv, budget, reach, guess, under, t_hi, out, heap, ties,
+                                                         lo, hi, limit, hi_t, hi_c)
+                if p > 0.0:
+                    return t_lo, p
                 lo_t = guess
-                lo_c = under + marks_to_counts(out)
+                lo_c = under
                 lo_next = guess
                 have_lo = True
                 streak = 1

@@ -1366,6 +1366,23 @@ def test_the_lump_the_sample_holds_just_below_a_refused_guess_goes_to_the_split(
         without = _bench.counting_passes(lam, budget)
     assert without.get("count with extremes", 0) >= 2 and without.get("split at t*") == 2
 
+
+def test_the_tie_next_above_a_refused_guess_goes_to_the_split_with_nothing_estimated_above(monkeypatch,
+                                                                                          fast_backend):
+    # Two machine types without noise, a thousand tasks a worker, no bounds: the estimates
+    # find a flat with nothing above it, the product the sampled workers have next is
+    # refused low, and the tie they hold next above it goes to the split before any count
+    # (two exact counts found it before).
+    import pass_survey  # benchmarks/ is on pytest's path
+
+    lam, budget, _, _, description = pass_survey.cluster(102)
+    assert description["types"] == 2 and description["noise"] == 0.0 and description["bounded"] is False
+    assert is_canonical(lam, budget, fa.allocate(lam, budget, backend=fast_backend))
+    with_rule = _bench.counting_passes(lam, budget)
+    assert with_rule.get("split at t*") == 2 and "count with extremes" not in with_rule
+    monkeypatch.setattr(threshold, "next_tie_above", lambda *args: 0.0)
+    assert _bench.counting_passes(lam, budget).get("count with extremes", 0) >= 2
+
 GUARDED_CALL = """
 import ctypes, mmap
 import numpy as np
