@@ -4562,6 +4562,14 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                     break
                 t = refused_aim(budget, est[0], start, est_c[0], hi_t, hi_c, key_min, base)
                 near = False
+            if (not have_lo and 0.0 < est[0] and est_c[0] < budget and hi_t <= reach
+                    and hi_c - est_c[0] <= max(width_max, <int64_t>(n // KEY_SELECT_SHARE))):
+                # few keys between the estimates' lower end and the refused guess: the count
+                # and listing, and the selection there (threshold.allocate_positive)
+                bracket[0] = est[0]
+                bracket[1] = hi_t
+                if select_aimed(lam, inv, budget, out, ties, heap, bracket, lo, hi, NULL):
+                    return
         else:
             t = est[1] if est[1] < INFINITY else max(est[0], t)
         t2 = est[0]

@@ -1383,6 +1383,23 @@ def test_the_tie_next_above_a_refused_guess_goes_to_the_split_with_nothing_estim
     monkeypatch.setattr(threshold, "next_tie_above", lambda *args: 0.0)
     assert _bench.counting_passes(lam, budget).get("count with extremes", 0) >= 2
 
+
+@pytest.mark.parametrize("seed", [667, 382, 468])
+def test_few_keys_below_a_refused_guess_are_listed_and_selected_at_once(monkeypatch, fast_backend, seed):
+    # Machine types with noise far below a task a worker, no bounds: the guess of ties is
+    # refused with more keys below it than the budget, and few keys lie between it and the
+    # estimates' lower end. The count and listing go to that bracket and select there; an
+    # exact count with its extremes and a listing did it before.
+    import pass_survey  # benchmarks/ is on pytest's path
+
+    lam, budget, _, _, _ = pass_survey.cluster(seed)
+    assert is_canonical(lam, budget, fa.allocate(lam, budget, backend=fast_backend))
+    with_rule = _bench.counting_passes(lam, budget)
+    assert with_rule.get("count and listing") == 1 and "count with extremes" not in with_rule
+    monkeypatch.setattr(threshold, "select_aimed", lambda *args: -1.0)
+    without = _bench.counting_passes(lam, budget)
+    assert without.get("count with extremes") == 1 and without.get("boundary") == 1
+
 GUARDED_CALL = """
 import ctypes, mmap
 import numpy as np
