@@ -4395,8 +4395,8 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     # counts read far past the budget: a step past it still tells by how far (threshold)
     cdef int64_t limit = ESTIMATE_CAP, lo_c = base, hi_c = limit, c = 0, prev_c = 0
     cdef int64_t counted = -1  # an exact count at t_hi that a jump's guesses took, if any
-    cdef int64_t under, next_under
-    cdef bint low, refused_high, near
+    cdef int64_t under
+    cdef bint low, jumped, near
     cdef double p
     cdef int k
     cdef double lo_t = 0.0, lo_next = 0.0, hi_t = INFINITY, hi_last = INFINITY
@@ -4487,42 +4487,11 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                     bracket[0] = est[0]
                     bracket[1] = guess
                     return
-            if found == JUMP and est[1] < INFINITY and hi_t == INFINITY:
-                low = guess > est[0] and under < budget  # the guess inside is the lower end
-                if low:
-                    p = climb_ties(lam, inv, budget, reach, &guess, &under, est[1], out, heap, ties, lo, hi, limit,
-                                   &hi_t, &hi_c)
-                    if p > 0.0:
-                        bracket[0] = est[0]
-                        bracket[1] = p
-                        return
-                refused_high = hi_t < INFINITY
-                c = -1
-                if not refused_high:  # else the split's end is the tighter: no count at t_hi
-                    c = count_either(lam, inv, est[1], budget, limit, reach, True, ties, ext, lo, hi)
-                    if c == budget:
-                        copy_into(ties, out)
-                        bracket[0] = est[0]
-                        bracket[1] = est[1]
-                        return
-                counted = c  # the exact passes' first count, at t_hi into ties (ext holds its products)
-                if low:
-                    lo_t = guess
-                    lo_c = under
-                    lo_next = guess  # the product above it is not known
-                    have_lo = True
-                    streak = 1
-                elif c > budget and est[0] < ext[1] != guess:
-                    under = try_as_tstar(lam, inv, budget, reach, ext[1], out, heap, ties, lo, hi, limit, &hi_t, &hi_c)
-                    if under == TAKEN:
-                        bracket[0] = est[0]
-                        bracket[1] = ext[1]
-                        return
-                    if hi_t < INFINITY:  # the count at t_hi is no longer the upper end
-                        counted = -1
-            elif guess > est[0] and under < budget and hi_t == INFINITY:
-                # refused with fewer keys: the lower end, its counts the split's marks, or the
-                # ties above it the split takes (threshold)
+            # refused with fewer keys: the lower end, its counts the split's marks, or the ties
+            # above it the split takes (threshold.allocate_positive)
+            jumped = found == JUMP and est[1] < INFINITY and hi_t == INFINITY
+            low = guess > est[0] and under < budget and hi_t == INFINITY
+            if low:
                 p = climb_ties(lam, inv, budget, reach, &guess, &under, est[1], out, heap, ties, lo, hi, limit,
                                &hi_t, &hi_c)
                 if p > 0.0:
@@ -4531,9 +4500,27 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                     return
                 lo_t = guess
                 lo_c = under
-                lo_next = guess
+                lo_next = guess  # the product above it is not known
                 have_lo = True
                 streak = 1
+            if jumped:
+                c = -1
+                if hi_t == INFINITY:  # else a tie refused high: the split's end is the tighter
+                    c = count_either(lam, inv, est[1], budget, limit, reach, True, ties, ext, lo, hi)
+                    if c == budget:
+                        copy_into(ties, out)
+                        bracket[0] = est[0]
+                        bracket[1] = est[1]
+                        return
+                counted = c  # the exact passes' first count, at t_hi into ties (ext holds its products)
+                if not low and c > budget and est[0] < ext[1] != guess:
+                    under = try_as_tstar(lam, inv, budget, reach, ext[1], out, heap, ties, lo, hi, limit, &hi_t, &hi_c)
+                    if under == TAKEN:
+                        bracket[0] = est[0]
+                        bracket[1] = ext[1]
+                        return
+                    if hi_t < INFINITY:  # the count at t_hi is no longer the upper end
+                        counted = -1
         elif found == JUMP or found == TIED:
             plain = 0  # from 2**51 tasks no guess of t* (threshold.allocate_positive)
         if hi_t < INFINITY:  # a refused guess bounded the bracket from above

@@ -3298,18 +3298,28 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, t2_e
                                                  hi_c)
                 if under == TAKEN:
                     return t_lo, guess
-            if found == JUMP and t_hi < INF and hi_t == INF:
-                # Refused with fewer keys at or below it than the budget, a guess inside is the
-                # bracket's lower end, its counts the split's marks (a few machine types with
-                # noise: four exact steps fewer to close on the band of one type's keys).
-                low = guess > t_lo and under < budget
-                if low:
-                    p, guess, under, hi_t, hi_c = climb_ties(lam, inv, budget, reach, guess, under, t_hi, out, heap,
-                                                             ties, lo, hi, limit, hi_t, hi_c)
-                    if p > 0.0:
-                        return t_lo, p
-                refused_high = hi_t < INF
-                if refused_high:  # the split's end is the tighter: no count at t_hi
+            # Refused with fewer keys at or below it than the budget, any guess above t_lo is
+            # the bracket's lower end, its counts the split's marks (a few machine types with
+            # noise: four exact steps fewer to close on the band of one type's keys; fewer
+            # tasks than workers over a few noisy machine types: the steps counted from t_lo
+            # again, up to 10 exact counts to reach the guess's own count). Or the ties above
+            # it the split takes (climb_ties; nothing estimated above: three machine types
+            # 1e-12 apart without bounds, t* in the second type's keys, three exact counts
+            # fewer).
+            jumped = found == JUMP and t_hi < INF and hi_t == INF
+            low = guess > t_lo and under < budget and hi_t == INF
+            if low:
+                p, guess, under, hi_t, hi_c = climb_ties(lam, inv, budget, reach, guess, under, t_hi, out, heap, ties,
+                                                         lo, hi, limit, hi_t, hi_c)
+                if p > 0.0:
+                    return t_lo, p
+                lo_t = guess
+                lo_c = under
+                lo_next = guess  # the product above it is not known
+                have_lo = True
+                streak = 1
+            if jumped:
+                if hi_t < INF:  # a tie refused high: the split's end is the tighter, no count at t_hi
                     counted = (-1, 0.0, 0.0)
                 else:
                     counted = count_at(lam, inv, t_hi, budget, limit, reach, True, ties, lo, hi)
@@ -3317,35 +3327,13 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, t2_e
                         copy_into(ties, out)
                         return t_lo, t_hi
                 c, _, below = counted
-                if low:
-                    lo_t = guess
-                    lo_c = under
-                    lo_next = guess  # the product above it is not known
-                    have_lo = True
-                    streak = 1
-                elif c > budget and t_lo < below != guess:
+                if not low and c > budget and t_lo < below != guess:
                     under, hi_t, hi_c = try_as_tstar(lam, inv, budget, reach, below, out, heap, ties, lo, hi, limit,
                                                      hi_t, hi_c)
                     if under == TAKEN:
                         return t_lo, below
                     if hi_t < INF:  # the count at t_hi is no longer the upper end
                         counted = (-1, 0.0, 0.0)
-            elif guess > t_lo and under < budget and hi_t == INF:
-                # Refused with fewer keys at or below it than the budget, any guess above t_lo
-                # is the bracket's lower end, its counts the split's marks (fewer tasks than
-                # workers over a few noisy machine types: the steps counted from t_lo again,
-                # up to 10 exact counts to reach the guess's own count). Or the ties above it
-                # the split takes (nothing estimated above: three machine types 1e-12 apart
-                # without bounds, t* in the second type's keys, three exact counts fewer).
-                p, guess, under, hi_t, hi_c = climb_ties(lam, inv, budget, reach, guess, under, t_hi, out, heap, ties,
-                                                         lo, hi, limit, hi_t, hi_c)
-                if p > 0.0:
-                    return t_lo, p
-                lo_t = guess
-                lo_c = under
-                lo_next = guess
-                have_lo = True
-                streak = 1
         elif found == JUMP or found == TIED:
             # From 2**51 tasks no guess of t* goes to the split: from 2**52 a worker may own
             # several keys at a guess, which the split then takes as t*, unchecked (take_at).
