@@ -4411,6 +4411,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef int step
     if width_max > (n + 2) // 3:
         width_max = (n + 2) // 3
+    cdef int64_t key_most = max(width_max, <int64_t>(n // KEY_SELECT_SHARE))  # a sampled bracket's keys
     cdef int plain = 1 if n >= EXTREMES_N else 2
     cdef int found
     cdef double est[2]
@@ -4550,7 +4551,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                 t = refused_aim(budget, est[0], start, est_c[0], hi_t, hi_c, key_min, base)
                 near = False
             if (not have_lo and 0.0 < est[0] and est_c[0] < budget and hi_t <= reach
-                    and hi_c - est_c[0] <= max(width_max, <int64_t>(n // KEY_SELECT_SHARE))):
+                    and hi_c - est_c[0] <= key_most):
                 # few keys between the estimates' lower end and the refused guess: the count
                 # and listing, and the selection there (threshold.allocate_positive)
                 bracket[0] = est[0]
@@ -4571,7 +4572,6 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
     cdef bint narrow
     cdef double narrowed[2]
     cdef int keyed = 0  # sampled brackets tried (threshold.sampled_key_bracket)
-    cdef int64_t key_most = max(width_max, <int64_t>(n // KEY_SELECT_SHARE))
     cdef double keyed_at[2]
     cdef int64_t key_counted[2]
     cdef int64_t c_a, between

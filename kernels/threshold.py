@@ -3194,6 +3194,7 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, t2_e
     """
     n = lam.shape[0]
     width_max = min((n + 2) // 3, int(2.0 * math.sqrt(n)) + 16)
+    key_most = max(width_max, n // KEY_SELECT_SHARE)  # the keys a sampled bracket may hold
     limit = ESTIMATE_CAP  # counts read far past the budget: a step past it still tells by how far
     lo_t = 0.0  # invariant: lo_c < budget keys have product <= lo_t, counted in lo_buf
     lo_c = base  # at 0: the minimums, and lam = 0 workers' maximum (with bounds)
@@ -3368,7 +3369,7 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, t2_e
                 t = refused_aim(budget, t_lo, start, est_lo, hi_t, hi_c, key_min, base)
                 near = False
             if (not have_lo and 0.0 < t_lo and est_lo < budget and hi_t <= reach
-                    and hi_c - est_lo <= max(width_max, n // KEY_SELECT_SHARE)):
+                    and hi_c - est_lo <= key_most):
                 # Nothing tried, or refused high: where the estimates' lower end and the
                 # refused guess's exact count leave few keys between (as many as a sampled
                 # bracket may hold), the count and listing go to that bracket and select
@@ -3390,7 +3391,6 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, t2_e
     within = reach > 0.0 and n >= EXTREMES_N
     within_open = within
     keyed = 0  # sampled brackets tried (sampled_key_bracket)
-    key_most = max(width_max, n // KEY_SELECT_SHARE)
     for step in range(MAX_REFINE):
         if step == 0 and counted[0] >= 0:  # done after the jump, as this count would (t = t_hi, try_buf = ties)
             c, above, below = counted
