@@ -154,6 +154,22 @@ if _X86:
         return lambda state: _restore_tiny(state)
 
 
+@intrinsic
+def _prefer_wide_vectors(typingctx):
+    def codegen(context, builder, signature, args):
+        # A string attribute, which llvmlite's checked set of attribute names does not list.
+        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        return context.get_dummy_value()
+
+    return types.none(), codegen
+
+
+# inline: the attribute has to land on the pass that calls wide_vectors, not on a function of its own.
+@overload(threshold.wide_vectors, target="cpu", inline="always")
+def _wide_vectors_on_cpu():
+    return lambda: _prefer_wide_vectors()
+
+
 @njit(**_JIT)
 def allocate_into(lam, budget, out, ties, heap):
     """Canonical allocation into ``out``; returns a status code (see ``status.py``)."""

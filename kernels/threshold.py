@@ -310,6 +310,19 @@ def restore_tiny(state):
     return state
 
 
+@register_jitable
+def wide_vectors():
+    """Mark the pass that calls it to be vectorised at the widest SIMD the CPU has.
+
+    A no-op here, in plain Python and on the GPU. ``numba_cpu`` compiles it as the LLVM
+    function attribute ``"prefer-vector-width"="512"`` on the calling pass: LLVM's tuning
+    for several AVX-512 CPUs (Ice Lake, Rocket Lake) prefers 256-bit vectors, and numba
+    takes that tuning for the whole process, so these passes ran half as wide as the Cython
+    kernel's AVX-512 loops. Without AVX-512 the attribute changes nothing.
+    """
+    return 0
+
+
 # Per-worker bounds (DESIGN.md section 2): worker i owns the keys j = min_i + 1 .. max_i, so a
 # count is clamped to [min_i, max_i] and the algorithm is otherwise the same. Every function
 # that counts takes ``lo`` and ``hi`` (int64 arrays of min_tasks and max_tasks), or None for
@@ -372,6 +385,7 @@ def count_into(lam, inv, t, budget, counts, lo, hi):
     term is an integer and so is every partial sum, so the order cannot change the sum
     while it stays below ``2**53``, and above it the sum only needs to exceed the budget.
     """
+    wide_vectors()
     cap = float(budget)
     total = 0.0
     for i in range(lam.shape[0]):
@@ -385,6 +399,7 @@ def count_into(lam, inv, t, budget, counts, lo, hi):
 def count_extremes_into(lam, inv, t, budget, counts, lo, hi):
     """:func:`count_into`, and the products next to ``t``: ``(sum, smallest product of a key
     above t, largest at or below t)`` (``+inf`` and 0 when there is none)."""
+    wide_vectors()
     cap = float(budget)
     total = 0.0
     above = order_key(INF)
@@ -415,6 +430,7 @@ def count_into_divided(lam, t, budget, limit, counts, lo, hi):
     their bits above and below bit 32, which cannot overflow below ``2**31`` workers (a
     saturating sum a worker at a time does not vectorise).
     """
+    wide_vectors()
     cap = float(budget)  # exact: budget <= 2**53
     high = 0
     low = 0
@@ -587,6 +603,7 @@ def scan(lam, budget, inv, s, s2, zero_above):
 @register_jitable
 def scan_exact(lam, budget):
     """:func:`scan`, one entry at a time: finds what is wrong, and sums ``1/lam`` safely."""
+    wide_vectors()
     n_zero = 0
     n_avail = 0
     inv_sum = 0.0
@@ -612,6 +629,7 @@ def scan_exact(lam, budget):
 @register_jitable
 def round_robin_zeros(lam, budget, n_zero, out):
     """``lam = 0`` workers take every task, round-robin, lowest index first."""
+    wide_vectors()
     share = budget // n_zero
     extra = budget - share * n_zero
     seen = 0
@@ -736,6 +754,7 @@ def list_all_between(lam, budget, hi_t, out, idx, hi):
     (three times slower at 65,536 workers). The test of a block runs a fixed number of
     times, which is what lets numba vectorise it.
     """
+    wide_vectors()
     n = lam.shape[0]
     m = 0
     for start in range(0, n - n % LIST_BLOCK, LIST_BLOCK):
@@ -782,6 +801,7 @@ def count_list_into(lam, inv, t, budget, hi_t, counts, idx, lo, hi):
     that: a product is only ever truncated or compared with ``t`` or ``hi_t``, and one below
     ``2**-1022`` truncates to 0 and compares with them as 0 does.
     """
+    wide_vectors()
     n = lam.shape[0]
     cap = float(budget)
     reach = hi_t * (1.0 + COUNT_MARGIN)
@@ -939,6 +959,7 @@ def count_up_to_level(marks, level):
     alone, which is all :func:`select_level` needs between two adjacent levels (two machine
     types at a task or two a worker), at half its cost on AVX2 (no unsigned comparisons,
     minimum or maximum to emulate)."""
+    wide_vectors()
     total = 0
     for i in range(marks.shape[0]):
         total += int((marks[i] < 0) & (marks[i] >= -level))
@@ -957,6 +978,7 @@ def count_levels(marks, level):
     minimum and maximum find the levels next to ``level`` (no masks: an unmarked worker's
     ``w >= level`` is neither); as fast as the count alone.
     """
+    wide_vectors()
     bound = np.uint64(level)
     total = 0
     least = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -1062,6 +1084,7 @@ def count_buckets(marks, base, span, shift, n_bins, lane_bits, dumps, hist, wher
     random cost a branch misprediction or a stall each (integers 1..4, 65,536 workers,
     ``2**40`` tasks: 250 us a pass, 11 numpy passes; now 26).
     """
+    wide_vectors()
     dump = n_bins << lane_bits
     for b in range(dump + dumps):
         hist[b] = 0.0
@@ -1101,6 +1124,7 @@ def split_at_threshold(lam, inv, tstar, budget, out, lo, hi):
     select for each cost AVX2 a sixth more (65,536 workers, numba for Haswell: 1.84 -> 1.55
     numpy passes, 2.36 -> 2.08 with bounds), as Cython's AVX2 split does.
     """
+    wide_vectors()
     cap = float(budget)
     counted = 0.0
     n_tied = 0
@@ -1135,6 +1159,7 @@ def split_divided(lam, tstar, budget, out, lo, hi):
     ``fl((j - 1) * x)`` can be equal), which the split's one mark a worker cannot hold:
     ``out`` is then garbage. Branch-free, as the split from ``1/lam``.
     """
+    wide_vectors()
     cap = float(budget)
     high = 0  # the keys below, summed as count_into_divided sums them
     low = 0
@@ -1163,6 +1188,7 @@ def tied_levels(marks):
     this pass 18 us; compiled for this CPU 63 -> 50 and 9.5 us). Cython's split finds them in
     its own loop, where its vector code takes them at little cost.
     """
+    wide_vectors()
     none = 1 << 62
     j_min = none
     j_max = 0
@@ -1217,6 +1243,7 @@ def take_levels(out, level, rank, n_at):
     """The allocation from the split's ``out``: a worker marked ``-j`` keeps its ``j - 1`` keys
     below ``t*`` and takes the one at ``t*`` if ``j < level``, or if ``j = level`` and it is
     among the first ``rank`` of the ``n_at`` there, in worker order."""
+    wide_vectors()
     n = out.shape[0]
     cut = -1  # the last worker taken at level
     if 0 < rank <= n_at - rank:
@@ -1234,6 +1261,7 @@ def take_levels(out, level, rank, n_at):
 def count_marks(block, mark):
     """Entries of ``block`` equal to ``mark``; a slice, so that the indices start at 0 and the
     count vectorises."""
+    wide_vectors()
     k = 0
     for i in range(block.shape[0]):
         k += int(block[i] == mark)
@@ -1323,6 +1351,7 @@ def overflow_room(lam, budget, out, ties, hi):
     whose product is finite. A worker's other keys, up to its cap, overflow: all at ``t*``.
     No division and no branch, so that it vectorises (the split divided for each worker:
     times near ``1e306`` at ``2**40`` tasks, 65,536 workers, 12x the numpy pass)."""
+    wide_vectors()
     taken = 0
     j_lo = budget + 1
     j_hi = 0
@@ -1348,6 +1377,7 @@ def split_ties(lam, budget, tstar, out, ties, lo, hi):
     """``out[i]``: worker i's keys below a finite ``t*`` (:func:`overflow_room` takes ``t* = inf``),
     ``ties[i]``: its keys at ``t*``, from the counts at a threshold near it in ``out``; returns ``(keys below t*, least and greatest level at
     t*, workers with keys at t*, whether none has more than one)``."""
+    wide_vectors()
     taken = 0
     j_lo = budget + 1
     j_hi = 0
@@ -1421,6 +1451,7 @@ def take_tied(out, ties, n, remaining, j_lo, j_hi, hist):
 def take_below(out, ties, n, level):
     """Every tied key below ``level`` into ``out``, and ``ties[i] = 1`` where worker i has one
     at it (0 elsewhere). Branch-free, so that it vectorises."""
+    wide_vectors()
     for i in range(n):
         below = out[i]
         c = ties[i]
@@ -1524,6 +1555,7 @@ def tied_span(out, ties, n, lo, hi):
     """``(m, starts, last_start, first_end)`` over the ``m`` workers with tied keys: the sum of
     their first levels less ``lo``, the last first level and the first last level (``lo``
     and ``hi`` where none). Products, not selects, so that it vectorises."""
+    wide_vectors()
     m = 0
     starts = 0
     last_start = lo
@@ -1542,6 +1574,7 @@ def tied_span(out, ties, n, lo, hi):
 def tied_up_to(out, ties, n, lo, hi, level):
     """The tied keys at levels in ``[lo, level]`` (``level <= hi``, the sum within int64 as
     :func:`tied_span`'s). Products, not selects, so that it vectorises."""
+    wide_vectors()
     total = 0
     for i in range(n):
         c = ties[i]
@@ -1562,6 +1595,7 @@ def tied_buckets(out, ties, n, lo, hi, shift, n_bins, hist):
     ``hi`` is selected. The whole buckets are counted at an interval's ends, so that each
     worker costs a few operations however many buckets it covers.
     """
+    wide_vectors()
     span = hi - lo
     mask = (1 << shift) - 1
     for b in range(2 * n_bins - 1):
@@ -1630,6 +1664,7 @@ def try_as_tstar(lam, inv, budget, reach, guess, out, heap, ties, lo, hi, limit,
 def marks_to_counts(out):
     """The split's ``out`` read as each worker's keys at or below its threshold (a worker
     marked ``-j`` has ``j``); returns how many were marked. Branch-free, so it vectorises."""
+    wide_vectors()
     marked = 0
     for i in range(out.shape[0]):
         v = out[i]
@@ -2001,6 +2036,7 @@ def estimate_into(inv, s, budget, lo, hi):
     estimate below the budget at ``s`` puts ``t*`` above ``s * (1 - ESTIMATE_MARGIN)``, one at
     or above the budget puts it at or below ``s * (1 + ESTIMATE_MARGIN)``.
     """
+    wide_vectors()
     cap = float(budget)
     total = 0.0
     state = flush_tiny()
@@ -2018,6 +2054,7 @@ def estimate_slope_into(inv, s, budget, lo, hi):
     With bounds, ``sum(1/lam)`` far overstates the slope, as every worker at a bound stops
     counting; :func:`estimate_bracket`'s second step uses this one instead.
     """
+    wide_vectors()
     cap = float(budget)
     total = 0.0
     slope = 0.0
@@ -2449,6 +2486,7 @@ def bracket_line(budget, d, lo_s, lo_c, hi_s, hi_c, base):
 @register_jitable
 def estimate_pair_into(inv, s, s2, budget, lo, hi):
     """:func:`estimate_into` at ``s`` and at ``s2``, in one pass."""
+    wide_vectors()
     cap = float(budget)
     total = 0.0
     total2 = 0.0
@@ -3559,6 +3597,7 @@ def prefix_at_zero(lam, budget, lo, hi, out):
     Both bounds are read and one selected, not one read behind a branch: ``lam = 0``
     workers scattered among the rest made that branch mispredict (a tenth of 262,144
     workers: half the time of a bounded call with 26,214 tasks)."""
+    wide_vectors()
     for i in range(lam.shape[0]):
         top = high_of(hi, i, budget)
         least = low_of(lo, i)
@@ -3664,6 +3703,7 @@ def bounds_block(lam, lo, hi, limit):
     """:func:`scan_bounds` over one block: ``(bad bounds, minimums, maximums, room on lam = 0
     workers, order key of the least lam of a worker whose maximum holds the whole budget,
     limit - 1)``, each sum's terms clamped to ``[0, limit]``."""
+    wide_vectors()
     n_bad = 0
     taken = 0
     capacity = 0
@@ -3696,6 +3736,7 @@ def sums_status(budget, taken, capacity, zero_room):
 @register_jitable
 def scan_bounds_exact(lam, budget, lo, hi):
     """:func:`scan_bounds`, one worker at a time, in the order the status codes are checked."""
+    wide_vectors()
     limit = budget + 1
     taken = 0
     capacity = 0
@@ -3754,6 +3795,7 @@ def estimate_checking_into(inv, s, budget, lo, hi):
     an unavailable worker (``inv = 0``). Without bad bounds every minimum and cap is an exact
     float, and their sums are exact up to ``2**53``, past the budget.
     """
+    wide_vectors()
     total = 0.0
     slope = 0.0
     n_bad = 0
@@ -3820,6 +3862,7 @@ def inverse_checking_pass(lam, inv, s, budget, lo, hi, least):
     a product below ``2**-1022``. What it finds means something only where nothing is
     flagged and the sum is in ``(0, inf)``; :func:`allocate_guided` checks that first.
     """
+    wide_vectors()
     s2 = s * SLOPE_STEP
     inv_sum = 0.0
     n_flagged = 0
@@ -3864,6 +3907,7 @@ def zero_room(lam, budget, lo, hi, out, ties):
     elsewhere); returns the least and greatest level of that room (``budget + 1`` and 0
     where none). Products, not selects: numba vectorises them (half the workers at
     ``lam = 0``, at random: 9x faster than with a branch)."""
+    wide_vectors()
     j_lo = budget + 1
     j_hi = 0
     for i in range(lam.shape[0]):
@@ -4175,6 +4219,7 @@ def finite_extremes(lam, budget, hi):
     """``(least lam > 0, largest lam < inf, bound on t*)`` over the available workers
     (:func:`rescale_shift`; ``+inf``, 0 and 0 where none). Compares and maxima only: a
     product of a subnormal time costs a microcode assist (a pass of them, 15 numpy passes)."""
+    wide_vectors()
     least = order_key(INF)  # an integer min and max vectorise, a float one does not
     most = order_key(0.0)  # -0.0, a zero, orders below it
     cap = 0
@@ -4200,6 +4245,7 @@ def times_two_to(x, k):
 @register_jitable
 def rescaled_copy(lam, k):
     """``lam * 2**k`` in a new array (:func:`rescale_shift`)."""
+    wide_vectors()
     half = k >> 1  # as times_two_to, its factors computed once
     a = 2.0**half
     b = 2.0**(k - half)
