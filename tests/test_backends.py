@@ -130,6 +130,38 @@ def test_numba_kernels_are_cached_on_disk():
     assert numba_cpu.allocate_into._cache.__class__.__name__ == "FunctionCache"
 
 
+def _llvm_attributes(dispatcher):
+    """``{function name: its attribute group's text}`` of a compiled numba function's LLVM IR."""
+    ir = "".join(dispatcher.inspect_llvm().values())
+    groups = dict(re.findall(r"^attributes (#\d+) = \{(.*)\}$", ir, re.M))
+    return {name: groups.get(group, "") for name, group in re.findall(r"^define .*?@(\S+?)\(.*?\) .*?(#\d+)", ir, re.M)}
+
+
+def test_numba_passes_ask_for_the_widest_vectors():
+    """The counting passes carry LLVM's prefer-vector-width=512 (threshold.wide_vectors: on
+    AVX-512 CPUs whose tuning prefers 256 bits); code that does not ask keeps the default."""
+    import numba
+
+    from fastata.kernels import numba_cpu  # noqa: F401  (compiles wide_vectors as the attribute)
+
+    @numba.njit(error_model="numpy")
+    def count(lam, inv, counts):
+        return threshold.count_into(lam, inv, 2.0, 10, counts, None, None)
+
+    @numba.njit(error_model="numpy")
+    def plain_sum(lam):
+        total = 0.0
+        for i in range(lam.shape[0]):
+            total += lam[i]
+        return total
+
+    count(np.ones(4), np.ones(4), np.empty(4, np.int64))
+    plain_sum(np.ones(4))
+    passes = {name: attrs for name, attrs in _llvm_attributes(count).items() if "count_into" in name}
+    assert passes and all('"prefer-vector-width"="512"' in attrs for attrs in passes.values())
+    assert not any("prefer-vector-width" in attrs for attrs in _llvm_attributes(plain_sum).values())
+
+
 def test_cython_c_api_refuses_broken_preconditions_and_writes_nothing():
     """The .pxd's kernels check lengths and the budget in O(1) before touching anything."""
     cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
