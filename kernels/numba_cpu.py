@@ -157,8 +157,13 @@ if _X86:
 @intrinsic
 def _prefer_wide_vectors(typingctx):
     def codegen(context, builder, signature, args):
+        attributes = builder.function.attributes
         # A string attribute, which llvmlite's checked set of attribute names does not list.
-        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        set.add(attributes, '"prefer-vector-width"="512"')
+        # Inlined into its caller, the pass would be vectorised at the caller's preference
+        # (numba 0.59's LLVM inlines the smaller passes).
+        if "alwaysinline" not in attributes:
+            attributes.add("noinline")
         return context.get_dummy_value()
 
     return types.none(), codegen

@@ -315,10 +315,12 @@ def wide_vectors():
     """Mark the pass that calls it to be vectorised at the widest SIMD the CPU has.
 
     A no-op here, in plain Python and on the GPU. ``numba_cpu`` compiles it as the LLVM
-    function attribute ``"prefer-vector-width"="512"`` on the calling pass: LLVM's tuning
-    for several AVX-512 CPUs (Ice Lake, Rocket Lake) prefers 256-bit vectors, and numba
-    takes that tuning for the whole process, so these passes ran half as wide as the Cython
-    kernel's AVX-512 loops. Without AVX-512 the attribute changes nothing.
+    function attribute ``"prefer-vector-width"="512"`` on the calling pass (and keeps the
+    pass from being inlined, which would lose it): LLVM's tuning for several AVX-512 CPUs
+    (Ice Lake, Rocket Lake) prefers 256-bit vectors, and numba takes that tuning for the
+    whole process, so these passes ran half as wide as the Cython kernel's AVX-512 loops.
+    Without AVX-512 the attribute changes nothing. Not in the validation pass without
+    bounds, which waits on its divisions: wider vectors slowed it.
     """
     return 0
 
