@@ -1262,8 +1262,8 @@ def take_levels(out, level, rank, n_at):
 @register_jitable
 def count_marks(block, mark):
     """Entries of ``block`` equal to ``mark``; a slice, so that the indices start at 0 and the
-    count vectorises."""
-    wide_vectors()
+    count vectorises. Not marked for wide vectors (:func:`wide_vectors`): called a block at a
+    time, it would then be called, not inlined, and the calls cost more than the width saves."""
     k = 0
     for i in range(block.shape[0]):
         k += int(block[i] == mark)
