@@ -7,6 +7,10 @@ loops' scalar tails (lengths that are not a multiple of the vector width).
 
 import itertools
 import math
+import platform
+import re
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -578,3 +582,58 @@ def test_available_minimum_writes_only_changed_words():
     assert cython_cpu.fit_available_minimum(lam, 2, low, bits) == 1
     assert low[70] == 99 and low[40] == 2 and low[5] == 0
     assert bits.tolist() == [1 << 5, 0, 0]
+
+
+def dirty_exits(library):
+    """The vector passes of a compiled library that call out or return with the upper halves
+    of ymm0-15 dirty (no ``vzeroupper`` on some path since their last write): name -> the
+    instructions. Read from ``objdump -d``, following each function's jumps."""
+    listing = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(library)], capture_output=True,
+                             text=True, check=True).stdout
+    functions, current = {}, None
+    for line in listing.splitlines():
+        if (match := re.match(r"^([0-9a-f]+) <(.*)>:$", line)):
+            current = functions.setdefault(match.group(2), [])
+        elif (match := re.match(r"^\s+([0-9a-f]+):\t(.*)$", line)) and current is not None:
+            current.append((int(match.group(1), 16), match.group(2).strip()))
+    wide, low_wide = re.compile(r"%[yz]mm"), re.compile(r"%[yz]mm([0-9]|1[0-5])\b")
+    found = {}
+    for name, code in functions.items():
+        if not any(wide.search(text) for _, text in code):
+            continue
+        at = {address: k for k, (address, _) in enumerate(code)}
+        seen = [None] * len(code)  # dirty on the way into each instruction, where reached
+        todo = [(0, False)]
+        while todo:
+            k, dirty = todo.pop()
+            if k >= len(code) or seen[k] is True or seen[k] == dirty:
+                continue
+            seen[k] = dirty
+            text = code[k][1]
+            op = text.split()[0]
+            after = False if op == "vzeroupper" else dirty or bool(low_wide.search(text))
+            leaves = op in ("call", "ret") or (op == "jmp" and f"<{name}" not in text)
+            if leaves:
+                if dirty:
+                    found.setdefault(name, []).append(text)
+                if op == "call":
+                    todo.append((k + 1, after))
+                continue
+            target = re.match(r"j\w+\s+([0-9a-f]+) <", text)
+            if target and int(target.group(1), 16) in at:
+                todo.append((at[int(target.group(1), 16)], after))
+                if op == "jmp":
+                    continue
+            todo.append((k + 1, after))
+    return found
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64") or shutil.which("objdump") is None,
+                    reason="reads x86 machine code with objdump")
+def test_vector_passes_clean_the_upper_halves_before_scalar_code():
+    # GCC leaves out the vzeroupper before a call to a static function of the same file;
+    # the scalar code after it then runs slowly on Intel CPUs (FASTATA_CLEAN_UPPER).
+    library = cython_cpu.__file__
+    if not library.endswith((".so", ".pyd")):
+        pytest.skip("the Cython backend is not a compiled library here")
+    assert dirty_exits(library) == {}
