@@ -208,16 +208,17 @@ def test_bernstein_bounds_agree_bitwise_at_extreme_means(backend):
         assert np.all((expected > 0.0) & (expected <= means))
 
 
-@pytest.mark.parametrize("order", ["grouped", "shuffled", "runs"])
+@pytest.mark.parametrize("order", ["grouped", "shuffled", "runs", "alternating"])
 def test_observe_kernels_give_the_references_bits(backend, order):
     """Welford's statistics from every backend's observe kernel are the reference's bits,
     whether a worker's samples come grouped (the fast kernels keep a run in registers),
-    spread out, or in several runs; the first and last samples' workers are written back."""
+    spread out, in several runs, or two workers taking turns (Cython updates two samples of
+    two workers at once); the first and last samples' workers are written back."""
     from fastata import _backends
 
     _, kernels = _backends.resolve(backend)
     _, ref = _backends.resolve("python")
-    rng = np.random.default_rng(["grouped", "shuffled", "runs"].index(order))
+    rng = np.random.default_rng(["grouped", "shuffled", "runs", "alternating"].index(order))
     n = 40
     for m in (0, 1, 2, 7, 300):
         workers = np.repeat(np.arange(n), rng.multinomial(m, rng.dirichlet(np.full(n, 0.3))))
@@ -225,6 +226,8 @@ def test_observe_kernels_give_the_references_bits(backend, order):
             workers = rng.permutation(workers)
         elif order == "runs":
             workers = np.concatenate([rng.permutation(workers)[: m // 2], workers[m // 2:]])
+        elif order == "alternating":
+            workers = np.resize(np.array([3, 5, 3, 5, 5, 3, 7, 3]), workers.size)
         durations = rng.exponential(rng.choice([1e-3, 1.0, 1e6], workers.size))
         counts = rng.choice([0.0, 1.0, 7.5], n)
         state = [counts, np.where(counts > 0, rng.exponential(1.0, n), 0.0), rng.exponential(1.0, n) * counts]
