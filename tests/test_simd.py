@@ -585,9 +585,10 @@ def test_available_minimum_writes_only_changed_words():
 
 
 def dirty_exits(library):
-    """The vector passes of a compiled library that call out or return with the upper halves
-    of ymm0-15 dirty (no ``vzeroupper`` on some path since their last write): name -> the
-    instructions. Read from ``objdump -d``, following each function's jumps."""
+    """The functions of a compiled library that use ymm or zmm registers, and of those the ones
+    that call out or return with the upper halves of ymm0-15 dirty (no ``vzeroupper`` on
+    some path since their last write): ``(names, {name: instructions})``. Read from
+    ``objdump -d``, following each function's jumps."""
     listing = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(library)], capture_output=True,
                              text=True, check=True).stdout
     functions, current = {}, None
@@ -597,10 +598,11 @@ def dirty_exits(library):
         elif (match := re.match(r"^\s+([0-9a-f]+):\t(.*)$", line)) and current is not None:
             current.append((int(match.group(1), 16), match.group(2).strip()))
     wide, low_wide = re.compile(r"%[yz]mm"), re.compile(r"%[yz]mm([0-9]|1[0-5])\b")
-    found = {}
+    vector, found = [], {}
     for name, code in functions.items():
         if not any(wide.search(text) for _, text in code):
             continue
+        vector.append(name)
         at = {address: k for k, (address, _) in enumerate(code)}
         seen = [None] * len(code)  # dirty on the way into each instruction, where reached
         todo = [(0, False)]
@@ -625,7 +627,7 @@ def dirty_exits(library):
                 if op == "jmp":
                     continue
             todo.append((k + 1, after))
-    return found
+    return vector, found
 
 
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64") or shutil.which("objdump") is None,
@@ -636,4 +638,7 @@ def test_vector_passes_clean_the_upper_halves_before_scalar_code():
     library = cython_cpu.__file__
     if not library.endswith((".so", ".pyd")):
         pytest.skip("the Cython backend is not a compiled library here")
-    assert dirty_exits(library) == {}
+    vector, found = dirty_exits(library)
+    if not vector:
+        pytest.skip("objdump's listing shows no vector code here (another format, or no SIMD build)")
+    assert found == {}
