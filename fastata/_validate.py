@@ -124,6 +124,8 @@ def task_bounds(min_tasks, max_tasks, lam):
     """
     if min_tasks is None and max_tasks is None:
         return None, None
+    if _as_kept(min_tasks, lam.shape) and _as_kept(max_tasks, lam.shape):  # a scheduler's arrays, in short
+        return min_tasks, max_tasks
     if _integer(min_tasks) and 0 < min_tasks <= MAX_BUDGET and lam.size:
         low = available_minimum(lam, int(min_tasks))
     else:
@@ -131,6 +133,12 @@ def task_bounds(min_tasks, max_tasks, lam):
     if type(max_tasks) is int and 0 <= max_tasks <= _BOUND_CAP:  # the common call, in short
         return low, uniform_bound(_row(lam.shape), max_tasks)
     return low, _bound_array(max_tasks, "max_tasks", lam.shape, MAX_BUDGET)
+
+
+def _as_kept(value, shape):
+    """Whether the bound ``value`` is already what the kernels read: a C-contiguous int64 array
+    of ``shape`` (as :func:`_bound_array` returns it as it is, in the fewest tests)."""
+    return type(value) is _NDARRAY and value.dtype is _INT64 and value.shape == shape and value.flags.c_contiguous
 
 
 def _row(shape):
