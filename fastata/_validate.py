@@ -136,9 +136,11 @@ def task_bounds(min_tasks, max_tasks, lam):
 
 
 def _as_kept(value, shape):
-    """Whether the bound ``value`` is already what the kernels read: a C-contiguous int64 array
-    of ``shape`` (as :func:`_bound_array` returns it as it is, in the fewest tests)."""
-    return type(value) is _NDARRAY and value.dtype is _INT64 and value.shape == shape and value.flags.c_contiguous
+    """Whether the bound ``value`` is already what the kernels read, a C-contiguous int64 array
+    of ``shape``, which :func:`task_bounds` returns as it is (the common dtype object first:
+    this is a scheduler's hot path)."""
+    return (type(value) is _NDARRAY and (value.dtype is _INT64 or value.dtype == _INT64) and value.shape == shape
+            and value.flags.c_contiguous)
 
 
 def _row(shape):
@@ -238,8 +240,7 @@ def available_minimum(lam, value):
 
 def _bound_array(value, name, shape, default):
     row = _row(shape)
-    if (type(value) is np.ndarray and value.dtype == np.int64 and value.shape in (shape, row)
-            and value.flags.c_contiguous):
+    if _as_kept(value, shape) or (row != shape and _as_kept(value, row)):
         return value  # the kernels only read it: no copy on a scheduler's hot path
     if _integer(value):
         if name == "min_tasks" and value > MAX_BUDGET:  # named before the clip below hides it
