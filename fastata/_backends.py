@@ -83,7 +83,9 @@ def resolve(backend, kind="single"):
 def scratch(kernels, ties, heap, warm=None):
     """``kernels``' allocation with its scratch (and warm start) kept between calls: an object
     with ``allocate(lam, budget, out)`` and ``allocate_bounded(lam, budget, min_tasks,
-    max_tasks, out)``, each returning a status code. ``warm=None``: every call starts cold.
+    max_tasks, out, shared=False)``, each returning a status code. ``warm=None``: every call
+    starts cold. ``shared``: each bound holds one value for every worker (only the Cython
+    kernels make use of it: :func:`fastata._validate.task_bounds_shared`).
 
     For the calls that pass the same scratch every time (``Allocator``, the policies). The
     Cython backend's acquires the kept arrays once: a ``def`` function acquires every array
@@ -113,7 +115,7 @@ class _Scratch:
             return self._kernels.allocate_into(lam, budget, out, self._ties, self._heap)
         return self._kernels.allocate_warm_into(lam, budget, out, self._ties, self._heap, self._warm)
 
-    def allocate_bounded(self, lam, budget, min_tasks, max_tasks, out):
+    def allocate_bounded(self, lam, budget, min_tasks, max_tasks, out, shared=False):
         if self._warm is None:
             return self._kernels.allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, self._ties, self._heap)
         return self._kernels.allocate_bounded_warm_into(lam, budget, min_tasks, max_tasks, out, self._ties,

@@ -122,17 +122,28 @@ def task_bounds(min_tasks, max_tasks, lam):
     and shapes are checked here; the kernels check the values against ``lam`` and the
     budget in their first pass (:func:`raise_for_status` words what they find).
     """
+    return task_bounds_shared(min_tasks, max_tasks, lam)[:2]
+
+
+def task_bounds_shared(min_tasks, max_tasks, lam):
+    """:func:`task_bounds` and whether each bound holds one value for every worker (given as
+    a number or left out, and a minimum that no unavailable worker leaves out): ``(low,
+    high, shared)``. The Cython kernels then read the bounds once a pass, not a vector of
+    each a step (``Scratch.allocate_bounded(..., shared)``). The one-problem calls' entry:
+    :func:`task_bounds` wraps it."""
     if min_tasks is None and max_tasks is None:
-        return None, None
+        return None, None, False
     if _as_kept(min_tasks, lam.shape) and _as_kept(max_tasks, lam.shape):  # a scheduler's arrays, in short
-        return min_tasks, max_tasks
+        return min_tasks, max_tasks, False
     if _integer(min_tasks) and 0 < min_tasks <= MAX_BUDGET and lam.size:
-        low = available_minimum(lam, int(min_tasks))
+        low, shared = available_minimum(lam, int(min_tasks))
     else:
         low = _bound_array(min_tasks, "min_tasks", lam.shape, 0)
+        shared = min_tasks is None or _integer(min_tasks)
     if type(max_tasks) is int and 0 <= max_tasks <= _BOUND_CAP:  # the common call, in short
-        return low, uniform_bound(_row(lam.shape), max_tasks)
-    return low, _bound_array(max_tasks, "max_tasks", lam.shape, MAX_BUDGET)
+        return low, uniform_bound(_row(lam.shape), max_tasks), shared
+    return (low, _bound_array(max_tasks, "max_tasks", lam.shape, MAX_BUDGET),
+            shared and (max_tasks is None or _integer(max_tasks)))
 
 
 def _as_kept(value, shape):
@@ -208,7 +219,7 @@ def available_minimum(lam, value):
     """The minimums of one ``min_tasks = value > 0`` over ``lam`` (C-contiguous float64, one
     problem or a batch, as :func:`real_array` gives it): ``value`` for
     every available worker, 0 where ``lam = +inf``; :func:`uniform_bound` where every worker
-    is available.
+    is available. Returns ``(minimums, whether they are that uniform array)``.
 
     The array and the bits of which workers it leaves out stay in this thread's cache from
     call to call, and only the words of 32 workers whose unavailable workers changed are
@@ -228,14 +239,16 @@ def available_minimum(lam, value):
     if 8 * lam.size + 4 * words > UNIFORM_BYTES:  # too large to keep (_kept): made afresh
         unavailable = lam == np.inf
         if unavailable.any():
-            return np.where(unavailable, 0, value).astype(np.int64)
-        return uniform_bound(_row(shape), value)
+            return np.where(unavailable, 0, value).astype(np.int64), False
+        return uniform_bound(_row(shape), value), True
     low, bits, everyone = _kept((shape, value, "available"), lambda: (
         np.full(shape, value, dtype=np.int64), np.zeros(words, dtype=np.uint32),
         uniform_bound(_row(shape), value)), counted=2)  # (the constant array counts under its own key)
     if lam.ndim == 1:
-        return low if _fit_minimum(lam, value, low, bits) else everyone
-    return low if _fit_minimum(lam.reshape(-1), value, low.reshape(-1), bits) else everyone
+        some_unavailable = _fit_minimum(lam, value, low, bits)
+    else:
+        some_unavailable = _fit_minimum(lam.reshape(-1), value, low.reshape(-1), bits)
+    return (low, False) if some_unavailable else (everyone, True)
 
 
 def _bound_array(value, name, shape, default):

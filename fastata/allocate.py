@@ -129,14 +129,16 @@ def allocate(lam, budget, *, min_tasks=None, max_tasks=None, backend="auto", out
     n = lam.shape[0]
     _, kernels = _backends.resolve(backend)
     # Tested here, not in task_bounds: a call without bounds pays no extra function call.
-    bounds = None if min_tasks is None and max_tasks is None else _validate.task_bounds(min_tasks, max_tasks, lam)
+    bounds = None if min_tasks is None and max_tasks is None else _validate.task_bounds_shared(min_tasks, max_tasks, lam)
     out = np.empty(n, dtype=np.int64) if out is None else _validate.out_array(
         out, (n,), lam=lam, min_tasks=min_tasks, max_tasks=max_tasks)
     kept = _single_scratch(kernels, n)
     if bounds is None:
         status = kept.allocate(lam, budget, out)
     else:
-        status = kept.allocate_bounded(lam, budget, *bounds, out)
+        low, high, shared = bounds
+        status = kept.allocate_bounded(lam, budget, low, high, out, shared)
+        bounds = low, high
     if status:
         _validate.raise_for_status(status, lam, budget, bounds=bounds)
     return out
@@ -355,14 +357,15 @@ class Allocator:
                 status = self._kernel(lam, budget, self._out)
                 bounds = None
             else:
-                bounds = _validate.task_bounds(min_tasks, max_tasks, lam)
-                if (isinstance(min_tasks, np.ndarray) and np.shares_memory(bounds[0], self._out)
-                        or isinstance(max_tasks, np.ndarray) and np.shares_memory(bounds[1], self._out)):
+                low, high, shared = _validate.task_bounds_shared(min_tasks, max_tasks, lam)
+                if (isinstance(min_tasks, np.ndarray) and np.shares_memory(low, self._out)
+                        or isinstance(max_tasks, np.ndarray) and np.shares_memory(high, self._out)):
                     # A bound read from this allocator's own last result (the array the
                     # kernel is about to overwrite): read from a copy. Only an array given
                     # can be that (a number's bound is the allocator's cache).
-                    bounds = (bounds[0].copy(), bounds[1].copy())
-                status = self._bounded(lam, budget, *bounds, self._out)
+                    low, high = low.copy(), high.copy()
+                bounds = low, high
+                status = self._bounded(lam, budget, low, high, self._out, shared)
             if status:
                 _validate.raise_for_status(status, lam, budget, bounds=bounds)
             return self._out

@@ -226,6 +226,25 @@ cdef extern from *:
        them dirty, 0.92 us clean. */
     #define FASTATA_CLEAN_UPPER() _mm256_zeroupper()
 
+    /* Whether the bounds of the allocation this thread runs hold one minimum and one maximum
+       for every worker (bounds given as numbers, which the caller vouches for: the Scratch's
+       allocate_bounded with shared=True). The vector passes then take them once, not a
+       vector of each a step, which on AVX2 converted each to double on the way (a sixth of
+       a count's instructions); the scalar code reads the arrays as ever. */
+    static __thread int fastata_shared_bounds = 0;
+    #define FASTATA_SET_SHARED_BOUNDS(on) (fastata_shared_bounds = (on))
+
+    /* How a vector pass reads the bounds: none (hi NULL), a vector a step, or once. */
+    enum { FASTATA_UNBOUNDED = 0, FASTATA_PER_WORKER = 1, FASTATA_SHARED = 2 };
+    static inline int fastata_bounds_kind(const int64_t *hi) {
+        return hi == NULL ? FASTATA_UNBOUNDED : fastata_shared_bounds ? FASTATA_SHARED : FASTATA_PER_WORKER;
+    }
+
+    /* min(max_tasks, budget) and min_tasks of every worker, for the passes over shared bounds. */
+    static inline double fastata_shared_cap(const int64_t *hi, int64_t budget) {
+        return (double)(hi[0] < budget ? hi[0] : budget);
+    }
+
     /* The exact count of threshold.count_one, 8 lanes, and the product of the count before its
        last step down: that product equals t* exactly where the count has its last key at t*
        (a step down means it is above t*, and then the key below cannot be at t*: the count
@@ -597,9 +616,14 @@ cdef extern from *:
         __m512d vcap = _mm512_set1_pd((double)budget), low = zero;
         __m512d taken = zero, tied_n = zero;
         __m512d lo = _mm512_set1_pd(sums[1]), hi = _mm512_set1_pd(sums[2]);
+        const int per_worker = fastata_bounds_kind(bound_hi) == FASTATA_PER_WORKER;
         ptrdiff_t i = 0;
+        if (bound_hi != NULL && !per_worker && n >= 8) {
+            vcap = _mm512_set1_pd(fastata_shared_cap(bound_hi, budget));
+            low = _mm512_set1_pd((double)bound_lo[0]);
+        }
         for (; i + 8 <= n; i += 8) {
-            if (bound_hi != NULL) {
+            if (per_worker) {
                 vcap = fastata_cap8(bound_hi + i, vbudget);
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(bound_lo + i)));
             }
@@ -653,9 +677,14 @@ cdef extern from *:
         /* A tied count must be above its minimum: a test that only a minimum, or t = 0 (where
            a count of 0 has its product at t), can fail. */
         const int above_low = bound_hi != NULL || !(t > 0.0);
+        const int per_worker = fastata_bounds_kind(bound_hi) == FASTATA_PER_WORKER;
         ptrdiff_t i = 0;
+        if (bound_hi != NULL && !per_worker && n >= 4) {
+            vcap = _mm256_set1_pd(fastata_shared_cap(bound_hi, budget));
+            low = _mm256_set1_pd((double)bound_lo[0]);
+        }
         for (; i + 4 <= n; i += 4) {
-            if (bound_hi != NULL) {
+            if (per_worker) {
                 vcap = fastata_cap4(bound_hi + i, vbudget);
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(bound_lo + i)));
             }
@@ -688,6 +717,7 @@ cdef extern from *:
     }
     #else
     #define FASTATA_X86_SIMD 0
+    #define FASTATA_SET_SHARED_BOUNDS(on) ((void)0)  /* the scalar passes read the arrays */
     #endif
 
     /* threshold.flush_tiny and restore_tiny: an estimate pass flushes products below 2**-1022
@@ -1457,11 +1487,19 @@ cdef extern from *:
         const __m512d vt = _mm512_set1_pd(t), one = _mm512_set1_pd(1.0);
         const __m512i vbudget = _mm512_set1_epi64(budget);
         __m512d total = _mm512_setzero_pd(), above = _mm512_set1_pd(ext[0]), below = _mm512_set1_pd(ext[1]);
+        const int per_worker = fastata_bounds_kind(hi) == FASTATA_PER_WORKER;
+        __m512d low = _mm512_setzero_pd(), cap = low;
         ptrdiff_t i = 0;
+        if (!per_worker && n >= 8) {
+            cap = _mm512_set1_pd(fastata_shared_cap(hi, budget));
+            low = _mm512_set1_pd((double)lo[0]);
+        }
         for (; i + 8 <= n; i += 8) {
             __m512d x = _mm512_loadu_pd(lam + i);
-            __m512d low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
-            __m512d cap = fastata_cap8(hi + i, vbudget);
+            if (per_worker) {
+                low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
+                cap = fastata_cap8(hi + i, vbudget);
+            }
             __m512d c = _mm512_max_pd(fastata_count8(x, _mm512_loadu_pd(inv + i), vt, cap), low);
             _mm512_storeu_si512((void *)(out + i), _mm512_cvttpd_epi64(c));
             total = _mm512_add_pd(total, c);
@@ -1485,11 +1523,19 @@ cdef extern from *:
         const __m256d vt = _mm256_set1_pd(t), one = _mm256_set1_pd(1.0);
         const __m256i vbudget = _mm256_set1_epi64x(budget);
         __m256d total = _mm256_setzero_pd(), above = _mm256_set1_pd(ext[0]), below = _mm256_set1_pd(ext[1]);
+        const int per_worker = fastata_bounds_kind(hi) == FASTATA_PER_WORKER;
+        __m256d low = _mm256_setzero_pd(), cap = low;
         ptrdiff_t i = 0;
+        if (!per_worker && n >= 4) {
+            cap = _mm256_set1_pd(fastata_shared_cap(hi, budget));
+            low = _mm256_set1_pd((double)lo[0]);
+        }
         for (; i + 4 <= n; i += 4) {
             __m256d x = _mm256_loadu_pd(lam + i);
-            __m256d low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
-            __m256d cap = fastata_cap4(hi + i, vbudget);
+            if (per_worker) {
+                low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
+                cap = fastata_cap4(hi + i, vbudget);
+            }
             __m256d c = _mm256_max_pd(fastata_count4(x, _mm256_loadu_pd(inv + i), vt, cap), low);
             _mm256_storeu_si256((__m256i *)(out + i), fastata_to_int4(c));
             total = _mm256_add_pd(total, c);
@@ -1564,9 +1610,11 @@ cdef extern from *:
 
     #if FASTATA_X86_SIMD
     __attribute__((target("avx512f,avx512dq")))
-    static double fastata_count_list_avx512(const double *lam, const double *inv, const int64_t *lo,
-                                            const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
-                                            int64_t budget, double hi_t, int64_t *idx, ptrdiff_t *m) {
+    static inline __attribute__((always_inline)) double
+    fastata_count_list_avx512_body(const double *lam, const double *inv, const int64_t *lo,
+                                   const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
+                                   int64_t budget, double hi_t, int64_t *idx, ptrdiff_t *m,
+                                   const int bounded) {
         const double reach = hi_t * (1.0 + FASTATA_COUNT_MARGIN);
         const __m512d vt = _mm512_set1_pd(t), vreach = _mm512_set1_pd(reach), one = _mm512_set1_pd(1.0);
         const __m512d margin = _mm512_set1_pd(FASTATA_COUNT_MARGIN), half = _mm512_set1_pd(0.5);
@@ -1574,8 +1622,12 @@ cdef extern from *:
         __m512d vcap = _mm512_set1_pd((double)budget), low = _mm512_setzero_pd();
         __m512d total = _mm512_setzero_pd();
         ptrdiff_t i = 0;
+        if (bounded == FASTATA_SHARED && n >= 8) {
+            vcap = _mm512_set1_pd(fastata_shared_cap(hi, budget));
+            low = _mm512_set1_pd((double)lo[0]);
+        }
         for (; i + 8 <= n; i += 8) {
-            if (hi != NULL) {
+            if (bounded == FASTATA_PER_WORKER) {
                 vcap = fastata_cap8(hi + i, vbudget);
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
             }
@@ -1604,39 +1656,79 @@ cdef extern from *:
                                            out + i, n - i, t, budget, hi_t, idx, m, i);
     }
 
+    __attribute__((target("avx512f,avx512dq")))
+    static double fastata_count_list_avx512(const double *lam, const double *inv, const int64_t *lo,
+                                            const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
+                                            int64_t budget, double hi_t, int64_t *idx, ptrdiff_t *m) {
+        switch (fastata_bounds_kind(hi)) {
+        case FASTATA_UNBOUNDED:
+            return fastata_count_list_avx512_body(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m, FASTATA_UNBOUNDED);
+        case FASTATA_SHARED:
+            return fastata_count_list_avx512_body(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m, FASTATA_SHARED);
+        }
+        return fastata_count_list_avx512_body(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m, FASTATA_PER_WORKER);
+    }
+
+    /* The AVX2 pass keeps a count c as the double 2**52 + c, whose bits are the int64 2**52 + c:
+       the bounds clamp it as they are read (plus 2**52) and the store writes it (less 2**52),
+       where converting int64 to double and back, which AVX2 has no instruction for, cost a
+       fifth of the pass's instructions. q + (2**52 - 1/2) rounds to 2**52 + floor(q) for every q
+       that is no integer; q within the margin of one (an integer included) is counted exactly.
+       The rare lanes, in doubt or listed, share one branch. */
     __attribute__((target("avx2")))
-    static double fastata_count_list_avx2(const double *lam, const double *inv, const int64_t *lo,
-                                          const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
-                                          int64_t budget, double hi_t, int64_t *idx, ptrdiff_t *m) {
+    static inline __attribute__((always_inline)) double
+    fastata_count_list_avx2_body(const double *lam, const double *inv, const int64_t *lo,
+                                 const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
+                                 int64_t budget, double hi_t, int64_t *idx, ptrdiff_t *m,
+                                 const int bounded) {
         const double reach = hi_t * (1.0 + FASTATA_COUNT_MARGIN);
-        const __m256d vt = _mm256_set1_pd(t), vreach = _mm256_set1_pd(reach), one = _mm256_set1_pd(1.0);
+        const __m256d vt = _mm256_set1_pd(t), vreach = _mm256_set1_pd(reach);
         const __m256d margin = _mm256_set1_pd(FASTATA_COUNT_MARGIN), sign = _mm256_set1_pd(-0.0);
-        const __m256d half = _mm256_set1_pd(0.5);
-        const __m256i vbudget = _mm256_set1_epi64x(budget);
-        __m256d vcap = _mm256_set1_pd((double)budget), low = _mm256_setzero_pd();
+        const __m256d two52 = _mm256_set1_pd(FASTATA_TWO52), floor_from = _mm256_set1_pd(FASTATA_TWO52 - 0.5);
+        const __m256d next = _mm256_set1_pd(1.0 - FASTATA_TWO52);
+        const __m256i bits52 = _mm256_castpd_si256(two52), vbudget = _mm256_set1_epi64x(budget);
+        __m256d cap_m = _mm256_set1_pd(FASTATA_TWO52 + (double)budget), low_m = two52;
+        __m256d top = _mm256_set1_pd((double)budget + 0.5);
         __m256d total = _mm256_setzero_pd();
         ptrdiff_t i = 0;
+        if (bounded == FASTATA_SHARED && n >= 4) {
+            double cap = fastata_shared_cap(hi, budget);
+            cap_m = _mm256_set1_pd(FASTATA_TWO52 + cap);
+            low_m = _mm256_set1_pd(FASTATA_TWO52 + (double)lo[0]);
+            top = _mm256_set1_pd(cap + 0.5);
+        }
         for (; i + 4 <= n; i += 4) {
-            if (hi != NULL) {
-                vcap = fastata_cap4(hi + i, vbudget);
-                low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
+            if (bounded == FASTATA_PER_WORKER) {
+                __m256i h = _mm256_loadu_si256((const __m256i *)(hi + i));
+                h = _mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget));
+                cap_m = _mm256_castsi256_pd(_mm256_add_epi64(h, bits52));
+                low_m = _mm256_castsi256_pd(_mm256_add_epi64(_mm256_loadu_si256((const __m256i *)(lo + i)), bits52));
+                top = _mm256_sub_pd(cap_m, floor_from);  /* cap + 1/2: past it the count is the cap */
             }
-            __m256d v = _mm256_loadu_pd(inv + i), q = _mm256_mul_pd(vt, v), c;
-            __m256d near = _mm256_min_pd(q, _mm256_add_pd(vcap, half));
+            __m256d v = _mm256_loadu_pd(inv + i), q = _mm256_mul_pd(vt, v);
+            __m256d c_m = _mm256_max_pd(_mm256_min_pd(_mm256_add_pd(q, floor_from), cap_m), low_m);
+            __m256d near = _mm256_min_pd(q, top);
             __m256d off = _mm256_andnot_pd(sign, _mm256_sub_pd(
                 near, _mm256_round_pd(near, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
-            if (_mm256_movemask_pd(_mm256_cmp_pd(off, _mm256_mul_pd(near, margin), _CMP_LT_OQ)))
-                c = fastata_count4(_mm256_loadu_pd(lam + i), v, vt, vcap);
-            else
-                c = _mm256_round_pd(_mm256_min_pd(q, vcap), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-            c = _mm256_max_pd(c, low);
-            _mm256_storeu_si256((__m256i *)(out + i), fastata_to_int4(c));
-            total = _mm256_add_pd(total, c);
+            __m256d doubt = _mm256_cmp_pd(off, _mm256_mul_pd(near, margin), _CMP_LT_OQ);
             __m256d hit = _mm256_and_pd(
-                _mm256_cmp_pd(c, vcap, _CMP_LT_OQ),
-                _mm256_cmp_pd(_mm256_add_pd(c, one), _mm256_mul_pd(vreach, v), _CMP_LE_OQ));
-            for (unsigned bits = _mm256_movemask_pd(hit); bits; bits &= bits - 1) {
-                ptrdiff_t j = i + __builtin_ctz(bits);
+                _mm256_cmp_pd(c_m, cap_m, _CMP_LT_OQ),
+                _mm256_cmp_pd(_mm256_add_pd(c_m, next), _mm256_mul_pd(vreach, v), _CMP_LE_OQ));
+            unsigned rare = _mm256_movemask_pd(_mm256_or_pd(doubt, hit));
+            if (rare) {  /* a few blocks in all, away from ties */
+                if (_mm256_movemask_pd(doubt)) {
+                    __m256d c = fastata_count4(_mm256_loadu_pd(lam + i), v, vt, _mm256_sub_pd(cap_m, two52));
+                    c_m = _mm256_max_pd(_mm256_add_pd(c, two52), low_m);
+                    hit = _mm256_and_pd(
+                        _mm256_cmp_pd(c_m, cap_m, _CMP_LT_OQ),
+                        _mm256_cmp_pd(_mm256_add_pd(c_m, next), _mm256_mul_pd(vreach, v), _CMP_LE_OQ));
+                }
+                rare = _mm256_movemask_pd(hit);
+            }
+            _mm256_storeu_si256((__m256i *)(out + i), _mm256_sub_epi64(_mm256_castpd_si256(c_m), bits52));
+            total = _mm256_add_pd(total, _mm256_sub_pd(c_m, two52));
+            for (; rare; rare &= rare - 1) {
+                ptrdiff_t j = i + __builtin_ctz(rare);
                 fastata_list1(lam + j, (double)out[j], reach, inv[j], hi_t, j, idx, m);
             }
         }
@@ -1645,6 +1737,19 @@ cdef extern from *:
         return head
                + fastata_count_list_scalar(lam + i, inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL,
                                            out + i, n - i, t, budget, hi_t, idx, m, i);
+    }
+
+    __attribute__((target("avx2")))
+    static double fastata_count_list_avx2(const double *lam, const double *inv, const int64_t *lo,
+                                          const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
+                                          int64_t budget, double hi_t, int64_t *idx, ptrdiff_t *m) {
+        switch (fastata_bounds_kind(hi)) {
+        case FASTATA_UNBOUNDED:
+            return fastata_count_list_avx2_body(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m, FASTATA_UNBOUNDED);
+        case FASTATA_SHARED:
+            return fastata_count_list_avx2_body(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m, FASTATA_SHARED);
+        }
+        return fastata_count_list_avx2_body(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m, FASTATA_PER_WORKER);
     }
     #endif
 
@@ -1856,6 +1961,20 @@ cdef extern from *:
     }
 
     #if FASTATA_X86_SIMD
+    /* FASTATA_ESTIMATE_SPECIALISED of the vector passes, with shared bounds (no check: the
+       check reads every worker's) compiled apart. */
+    #define FASTATA_ESTIMATE_KINDS(body)                                                        \
+        if (check != NULL)                                                                    \
+            return body(inv, lo, hi, n, s, budget, slope, check, 1, 1, 0);                    \
+        if (fastata_bounds_kind(hi) == FASTATA_SHARED) {                                      \
+            if (slope != NULL)                                                                \
+                return body(inv, lo, hi, n, s, budget, slope, check, 1, 0, 1);                \
+            return body(inv, lo, hi, n, s, budget, slope, check, 0, 0, 1);                    \
+        }                                                                                     \
+        if (slope != NULL)                                                                    \
+            return body(inv, lo, hi, n, s, budget, slope, check, 1, 0, 0);                    \
+        return body(inv, lo, hi, n, s, budget, slope, check, 0, 0, 0);
+
     /* The bounds' check of one vector (fastata_estimate_*_body with check): x = 1/lam, l and h
        the bounds, low and cap as doubles; adds to the bad bounds' count (with the lanes
        already flagged: the validation pass's invalid lam), the minimums, the available
@@ -1905,7 +2024,7 @@ cdef extern from *:
     static inline __attribute__((always_inline)) double
     fastata_estimate_avx512_body(const double *inv, const int64_t *lo, const int64_t *hi,
                                  ptrdiff_t n, double s, int64_t budget, double *slope, double *check,
-                                 const int with_slope, const int with_check) {
+                                 const int with_slope, const int with_check, const int shared) {
         const __m512d vs = _mm512_set1_pd(s);
         const __m512i vbudget = _mm512_set1_epi64(budget);
         __m512d cap = _mm512_set1_pd((double)budget), low = _mm512_setzero_pd();
@@ -1913,8 +2032,12 @@ cdef extern from *:
         __m512d moving = _mm512_setzero_pd(), bad = moving, taken = moving, capacity = moving, room = moving;
         __m512d whole = moving;
         ptrdiff_t i = 0;
+        if (shared && n >= 8) {
+            cap = _mm512_set1_pd(fastata_shared_cap(hi, budget));
+            low = _mm512_set1_pd((double)lo[0]);
+        }
         for (; i + 8 <= n; i += 8) {
-            if (hi != NULL) {
+            if (hi != NULL && !shared) {
                 cap = fastata_cap8(hi + i, vbudget);
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
             }
@@ -1954,22 +2077,26 @@ cdef extern from *:
     static double fastata_estimate_avx512(const double *inv, const int64_t *lo, const int64_t *hi,
                                           ptrdiff_t n, double s, int64_t budget, double *slope,
                                           double *check) {
-        FASTATA_ESTIMATE_SPECIALISED(fastata_estimate_avx512_body)
+        FASTATA_ESTIMATE_KINDS(fastata_estimate_avx512_body)
     }
 
     __attribute__((target("avx2")))
     static inline __attribute__((always_inline)) double
     fastata_estimate_avx2_body(const double *inv, const int64_t *lo, const int64_t *hi,
                                ptrdiff_t n, double s, int64_t budget, double *slope, double *check,
-                               const int with_slope, const int with_check) {
+                               const int with_slope, const int with_check, const int shared) {
         const __m256d vs = _mm256_set1_pd(s);
         const __m256i vbudget = _mm256_set1_epi64x(budget);
         __m256d cap = _mm256_set1_pd((double)budget), low = _mm256_setzero_pd();
         __m256d t0 = _mm256_setzero_pd(), t1 = t0, moving = t0, bad = t0, taken = t0, capacity = t0, room = t0;
         __m256d whole = t0;
         ptrdiff_t i = 0;
+        if (shared && n >= 4) {
+            cap = _mm256_set1_pd(fastata_shared_cap(hi, budget));
+            low = _mm256_set1_pd((double)lo[0]);
+        }
         for (; i + 4 <= n; i += 4) {
-            if (hi != NULL) {
+            if (hi != NULL && !shared) {
                 cap = fastata_cap4(hi + i, vbudget);
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
             }
@@ -2010,7 +2137,7 @@ cdef extern from *:
     static double fastata_estimate_avx2(const double *inv, const int64_t *lo, const int64_t *hi,
                                         ptrdiff_t n, double s, int64_t budget, double *slope,
                                         double *check) {
-        FASTATA_ESTIMATE_SPECIALISED(fastata_estimate_avx2_body)
+        FASTATA_ESTIMATE_KINDS(fastata_estimate_avx2_body)
     }
     #endif
 
@@ -2313,6 +2440,19 @@ cdef extern from *:
         else                                                                                  \
             body(inv, lo, hi, n, s, s2, budget, totals, 1);
 
+    /* ... and of the vector passes, with shared bounds apart (fastata_bounds_kind) */
+    #define FASTATA_PAIR_KINDS(body)                                                            \
+        switch (fastata_bounds_kind(hi)) {                                                    \
+        case FASTATA_UNBOUNDED:                                                               \
+            body(inv, lo, hi, n, s, s2, budget, totals, FASTATA_UNBOUNDED);                   \
+            break;                                                                            \
+        case FASTATA_SHARED:                                                                  \
+            body(inv, lo, hi, n, s, s2, budget, totals, FASTATA_SHARED);                      \
+            break;                                                                            \
+        default:                                                                              \
+            body(inv, lo, hi, n, s, s2, budget, totals, FASTATA_PER_WORKER);                  \
+        }
+
     static inline __attribute__((always_inline)) void
     fastata_estimate_pair_scalar_body(const double *inv, const int64_t *lo, const int64_t *hi,
                                       ptrdiff_t n, double s, double s2, int64_t budget,
@@ -2347,8 +2487,12 @@ cdef extern from *:
         __m512d cap = _mm512_set1_pd((double)budget), low = _mm512_setzero_pd();
         __m512d t0 = _mm512_setzero_pd(), t1 = t0;
         ptrdiff_t i = 0;
+        if (bounded == FASTATA_SHARED && n >= 8) {
+            cap = _mm512_set1_pd(fastata_shared_cap(hi, budget));
+            low = _mm512_set1_pd((double)lo[0]);
+        }
         for (; i + 8 <= n; i += 8) {
-            if (bounded) {
+            if (bounded == FASTATA_PER_WORKER) {
                 cap = fastata_cap8(hi + i, vbudget);
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
             }
@@ -2370,7 +2514,7 @@ cdef extern from *:
     static void fastata_estimate_pair_avx512(const double *inv, const int64_t *lo, const int64_t *hi,
                                              ptrdiff_t n, double s, double s2, int64_t budget,
                                              double *totals) {
-        FASTATA_PAIR_SPECIALISED(fastata_estimate_pair_avx512_body)
+        FASTATA_PAIR_KINDS(fastata_estimate_pair_avx512_body)
     }
 
     __attribute__((target("avx2")))
@@ -2383,8 +2527,12 @@ cdef extern from *:
         __m256d cap = _mm256_set1_pd((double)budget), low = _mm256_setzero_pd();
         __m256d t0 = _mm256_setzero_pd(), t1 = t0;
         ptrdiff_t i = 0;
+        if (bounded == FASTATA_SHARED && n >= 4) {
+            cap = _mm256_set1_pd(fastata_shared_cap(hi, budget));
+            low = _mm256_set1_pd((double)lo[0]);
+        }
         for (; i + 4 <= n; i += 4) {
-            if (bounded) {
+            if (bounded == FASTATA_PER_WORKER) {
                 cap = fastata_cap4(hi + i, vbudget);
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
             }
@@ -2406,7 +2554,7 @@ cdef extern from *:
     static void fastata_estimate_pair_avx2(const double *inv, const int64_t *lo, const int64_t *hi,
                                            ptrdiff_t n, double s, double s2, int64_t budget,
                                            double *totals) {
-        FASTATA_PAIR_SPECIALISED(fastata_estimate_pair_avx2_body)
+        FASTATA_PAIR_KINDS(fastata_estimate_pair_avx2_body)
     }
     #endif
 
@@ -2649,6 +2797,7 @@ cdef extern from *:
     void estimate_pair_at "fastata_estimate_pair_at"(int level, const double* inv, const int64_t* lo,
                                                      const int64_t* hi, Py_ssize_t n, double s, double s2,
                                                      int64_t budget, double* totals) noexcept nogil
+    void set_shared_bounds "FASTATA_SET_SHARED_BOUNDS"(int on) noexcept nogil
     double split_at_level "fastata_split_at"(int level, const double* lam, const double* inv,
                                              const int64_t* lo, const int64_t* hi, int64_t* out,
                                              Py_ssize_t n, double t, int64_t budget,
@@ -6424,15 +6573,19 @@ cdef class Scratch:
         return status
 
     def allocate_bounded(self, const double[::1] lam, int64_t budget, const int64_t[::1] min_tasks,
-                         const int64_t[::1] max_tasks, int64_t[::1] out):
-        """The allocation with per-worker bounds into ``out``; returns a status code."""
+                         const int64_t[::1] max_tasks, int64_t[::1] out, bint shared=False):
+        """The allocation with per-worker bounds into ``out``; returns a status code.
+        ``shared``: the caller vouches that each bound holds one value for every worker (then
+        the vector passes read it once a pass; with bounds that differ the result is wrong)."""
         cdef int status
         with nogil:
+            set_shared_bounds(shared)
             if self.is_warm:
                 status = allocate_bounded_warm_core(lam, budget, min_tasks, max_tasks, out, self.ties,
                                                     self.heap, self.warm)
             else:
                 status = allocate_bounded_core(lam, budget, min_tasks, max_tasks, out, self.ties, self.heap)
+            set_shared_bounds(0)
         return status
 
 

@@ -241,6 +241,31 @@ def test_scalar_minimum_array_follows_lam_without_cython_too(monkeypatch, fit):
     assert (_validate._uniform.arrays == {}) == (fit == "too large to keep")
 
 
+@pytest.mark.parametrize("kept", [True, False])
+def test_bounds_given_as_numbers_are_declared_shared(monkeypatch, kept):
+    """``task_bounds_shared`` declares shared (one value for every worker, which the Cython
+    kernels then read once a pass) the bounds given as numbers or left out, and a minimum
+    only where no worker is unavailable; never arrays, which may differ."""
+    from fastata import _validate
+
+    if not kept:  # arrays too large for the thread's cache: made afresh
+        monkeypatch.setattr(_validate, "UNIFORM_BYTES", 799)
+    lam = np.ones(100)
+    array = np.full(100, 2, dtype=np.int64)
+    cases = [(None, 4, True), (1, 4, True), (0, None, True), (2, None, True), (np.int64(1), np.int32(5), True),
+             (array, array, False), (array, 4, False), (1, array, False), (None, [4] * 100, False),
+             ([1] * 100, None, False)]
+    for least, most, shared in cases:
+        low, high, declared = _validate.task_bounds_shared(least, most, lam)
+        assert declared is shared, (least, most)
+        if shared:
+            assert len(set(low.tolist())) == 1 and len(set(high.tolist())) == 1
+    lam[7] = np.inf  # a minimum that leaves a worker out holds two values
+    assert _validate.task_bounds_shared(1, 4, lam)[2] is False
+    assert _validate.task_bounds_shared(0, 4, lam)[2] is True
+    assert _validate.task_bounds_shared(None, None, lam) == (None, None, False)
+
+
 def test_bounds_given_as_one_number_are_reused_arrays(monkeypatch):
     from fastata import _validate
 

@@ -387,6 +387,53 @@ def test_forced_level_runs_the_whole_allocation():
 
 
 @pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("warm", [False, True])
+def test_shared_bounds_read_once_give_the_same_allocation(level, warm):
+    """Bounds given as numbers reach the kernel as arrays of one value, which the vector
+    passes then read once a pass (``Scratch.allocate_bounded(..., shared=True)``): the same
+    allocations as the reference, over ties, spread times, lam = 0 workers, caps that bind
+    or not (up to int64's largest) and lengths around the vector widths."""
+    from fastata.kernels import reference
+
+    rng = np.random.default_rng(17)
+    shapes = [lambda n: rng.lognormal(0.0, 1.0, n), lambda n: rng.integers(1, 4, n).astype(float),
+              lambda n: np.exp(rng.uniform(-300.0, 300.0, n)), lambda n: np.tile([0.5, 1.0, 0.0], n)[:n]]
+    previous = cython_cpu.set_simd_level(level)
+    try:
+        for n, shape, (least, most) in itertools.product(
+                (1, 3, 4, 5, 8, 9, 17, 301, 4099), shapes, ((0, 1), (1, 3), (2, 2), (0, 2**62), (1, 2**63 - 1))):
+            lam = shape(n)
+            low, high = np.full(n, least, dtype=np.int64), np.full(n, most, dtype=np.int64)
+            scratch = cython_cpu.Scratch(np.empty(n, dtype=np.int64), np.empty(n + 2), np.zeros(3) if warm else None)
+            for budget in {least * n, least * n + 1, least * n + 7 * n // 3 + 1}:
+                if budget > min(most, budget) * n:
+                    continue
+                want = np.empty(n, dtype=np.int64)
+                reference.allocate_bounded_into(lam, budget, low, high, want)
+                out = np.empty(n, dtype=np.int64)
+                assert scratch.allocate_bounded(lam, budget, low, high, out, True) == 0
+                assert out.tolist() == want.tolist(), (n, least, most, budget)
+    finally:
+        cython_cpu.set_simd_level(previous)
+
+
+@pytest.mark.skipif(cython_cpu.simd_levels() == ["scalar"], reason="no vector passes on this CPU")
+def test_shared_bounds_are_what_the_vector_passes_read():
+    """The hint is taken at its word: minimums that differ, declared shared, give another
+    allocation (the vector passes read the first worker's). So the shared passes run, and a
+    caller must only declare bounds given as numbers (``_validate.task_bounds_shared``)."""
+    lam = np.random.default_rng(1).lognormal(0.0, 1.0, 64)
+    low, high = np.ones(64, dtype=np.int64), np.full(64, 3, dtype=np.int64)
+    low[0] = 0
+    kept = cython_cpu.Scratch(np.empty(64, dtype=np.int64), np.empty(66))
+    honest, vouched = np.empty(64, dtype=np.int64), np.empty(64, dtype=np.int64)
+    assert kept.allocate_bounded(lam, 85, low, high, honest) == 0
+    assert kept.allocate_bounded(lam, 85, low, high, vouched, True) == 0
+    assert is_canonical(lam, 85, honest, low, high)
+    assert honest.tolist() != vouched.tolist()
+
+
+@pytest.mark.parametrize("level", LEVELS)
 def test_finite_extremes_at_every_level(level):
     """The pass that finds the least and largest finite time (and the largest cap of an
     available worker) for the scaling of times near 1e-305: threshold's own answer at every

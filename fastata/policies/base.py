@@ -270,10 +270,10 @@ class Policy:
 
     def _bounded_into(self, lam, budget, min_tasks, max_tasks, out):
         """The canonical allocation of ``budget`` over ``lam`` with per-worker bounds, into ``out``."""
-        bounds = _validate.task_bounds(min_tasks, max_tasks, lam)
-        status = self._scratch.allocate_bounded(lam, budget, *bounds, out)
+        low, high, shared = _validate.task_bounds_shared(min_tasks, max_tasks, lam)
+        status = self._scratch.allocate_bounded(lam, budget, low, high, out, shared)
         if status:
-            _raise_for_round(status, budget, lam, bounds)
+            _raise_for_round(status, budget, lam, (low, high))
 
     # --- churn -------------------------------------------------------------------------
 
