@@ -2189,20 +2189,33 @@ cdef extern from *:
 
     #if FASTATA_X86_SIMD
     #define FASTATA_CHECKING_SPECIALISED(body)                                                  \
-        if (least > 0.0)                                                                      \
+        const int shared = fastata_bounds_kind(hi) == FASTATA_SHARED;                         \
+        if (least > 0.0) {                                                                    \
+            if (shared)                                                                       \
+                return body(lam, inv, lo, hi, n, s, s2, budget, estimate, second, slope, check, \
+                            least, 1, 1);                                                     \
             return body(lam, inv, lo, hi, n, s, s2, budget, estimate, second, slope, check,     \
-                        least, 1);                                                            \
-        return body(lam, inv, lo, hi, n, s, s2, budget, estimate, second, slope, check, least, 0);
+                        least, 1, 0);                                                         \
+        }                                                                                     \
+        if (shared)                                                                           \
+            return body(lam, inv, lo, hi, n, s, s2, budget, estimate, second, slope, check,     \
+                        least, 0, 1);                                                         \
+        return body(lam, inv, lo, hi, n, s, s2, budget, estimate, second, slope, check, least, 0, 0);
 
     __attribute__((target("avx512f,avx512dq")))
     static inline __attribute__((always_inline)) double
     fastata_inverse_checking_avx512_body(const double *lam, double *inv, const int64_t *lo,
                                          const int64_t *hi, ptrdiff_t n, double s, double s2,
                                          int64_t budget, double *estimate, double *second,
-                                         double *slope, double *check, double least, const int clamping) {
+                                         double *slope, double *check, double least, const int clamping,
+                                         const int shared) {
         const __m512d zero = _mm512_setzero_pd(), vs = _mm512_set1_pd(s), vs2 = _mm512_set1_pd(s2);
         const __m512d vleast = _mm512_set1_pd(least), one = _mm512_set1_pd(1.0);
         const __m512i vbudget = _mm512_set1_epi64(budget);
+        /* shared bounds: every worker's, checked here as any worker's (the compiler takes
+           what depends on them alone out of the loop) */
+        const __m512i l0 = _mm512_set1_epi64(shared && n > 0 ? lo[0] : 0);
+        const __m512i h0 = _mm512_set1_epi64(shared && n > 0 ? hi[0] : 0);
         __m512d sum = zero, t0 = zero, t1 = zero, u = zero;
         __m512d moving = zero, bad = zero, taken = zero, capacity = zero, room = zero, whole = zero;
         ptrdiff_t i = 0;
@@ -2213,7 +2226,8 @@ cdef extern from *:
             sum = _mm512_mask_add_pd(sum, _mm512_cmp_pd_mask(x, zero, _CMP_GT_OQ), sum, v);
             _mm512_storeu_pd(inv + i, v);
             /* fastata_estimate_avx512_body with slope and check, on v */
-            __m512i l = _mm512_loadu_si512((const void *)(lo + i)), h = _mm512_loadu_si512((const void *)(hi + i));
+            __m512i l = shared ? l0 : _mm512_loadu_si512((const void *)(lo + i));
+            __m512i h = shared ? h0 : _mm512_loadu_si512((const void *)(hi + i));
             __m512d cap = _mm512_cvtepi64_pd(_mm512_min_epi64(h, vbudget)), low = _mm512_cvtepi64_pd(l);
             __m512d w = clamping ? _mm512_max_pd(v, vleast) : v;
             __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, w), cap),
@@ -2289,10 +2303,14 @@ cdef extern from *:
     static inline __attribute__((always_inline)) ptrdiff_t
     fastata_checked_blocks_avx2_body(const double *lam, double *inv, const int64_t *lo, const int64_t *hi,
                                      ptrdiff_t lanes, double s, double s2, int64_t budget, double least,
-                                     __m256d *state, const int clamping) {
+                                     __m256d *state, const int clamping, const int shared) {
         const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
         const __m256d vs = _mm256_set1_pd(s), vs2 = _mm256_set1_pd(s2), vleast = _mm256_set1_pd(least);
         const __m256i vbudget = _mm256_set1_epi64x(budget), below_budget = _mm256_set1_epi64x(budget - 1);
+        /* shared bounds: every worker's, checked with each as any worker's (the compiler
+           takes what depends on them alone out of the loop) */
+        const __m256i l0 = _mm256_set1_epi64x(shared && lanes > 0 ? lo[0] : 0);
+        const __m256i h0 = _mm256_set1_epi64x(shared && lanes > 0 ? hi[0] : 0);
         /* one sum of the counts (t0 and t1 of the exact loop: sums of integers, exact in any
            order): a register fewer, of AVX2's sixteen */
         __m256d sum = state[0], t = zero, u = state[3], moving = state[4];
@@ -2306,8 +2324,8 @@ cdef extern from *:
                 __m256d v = _mm256_div_pd(one, _mm256_add_pd(x, zero));
                 sum = _mm256_add_pd(sum, v);
                 _mm256_storeu_pd(inv + j, v);
-                __m256i l = _mm256_loadu_si256((const __m256i *)(lo + j));
-                __m256i h = _mm256_loadu_si256((const __m256i *)(hi + j));
+                __m256i l = shared ? l0 : _mm256_loadu_si256((const __m256i *)(lo + j));
+                __m256i h = shared ? h0 : _mm256_loadu_si256((const __m256i *)(hi + j));
                 __m256i holds = _mm256_cmpgt_epi64(h, below_budget);  /* max_tasks >= budget */
                 __m256i high = _mm256_blendv_epi8(h, vbudget, holds);
                 __m256d cap = fastata_to_double4(high), low = fastata_to_double4(l);
@@ -2342,10 +2360,15 @@ cdef extern from *:
     __attribute__((target("avx2"), noinline))
     static ptrdiff_t fastata_checked_blocks_avx2(const double *lam, double *inv, const int64_t *lo,
                                                  const int64_t *hi, ptrdiff_t lanes, double s, double s2,
-                                                 int64_t budget, double least, __m256d *state) {
-        if (least > 0.0)
-            return fastata_checked_blocks_avx2_body(lam, inv, lo, hi, lanes, s, s2, budget, least, state, 1);
-        return fastata_checked_blocks_avx2_body(lam, inv, lo, hi, lanes, s, s2, budget, least, state, 0);
+                                                 int64_t budget, double least, __m256d *state, int shared) {
+        if (least > 0.0) {
+            if (shared)
+                return fastata_checked_blocks_avx2_body(lam, inv, lo, hi, lanes, s, s2, budget, least, state, 1, 1);
+            return fastata_checked_blocks_avx2_body(lam, inv, lo, hi, lanes, s, s2, budget, least, state, 1, 0);
+        }
+        if (shared)
+            return fastata_checked_blocks_avx2_body(lam, inv, lo, hi, lanes, s, s2, budget, least, state, 0, 1);
+        return fastata_checked_blocks_avx2_body(lam, inv, lo, hi, lanes, s, s2, budget, least, state, 0, 0);
     }
 
     __attribute__((target("avx2")))
@@ -2353,7 +2376,8 @@ cdef extern from *:
     fastata_inverse_checking_avx2_body(const double *lam, double *inv, const int64_t *lo,
                                        const int64_t *hi, ptrdiff_t n, double s, double s2,
                                        int64_t budget, double *estimate, double *second,
-                                       double *slope, double *check, double least, const int clamping) {
+                                       double *slope, double *check, double least, const int clamping,
+                                       const int shared) {
         const __m256d zero = _mm256_setzero_pd(), vs = _mm256_set1_pd(s), vs2 = _mm256_set1_pd(s2);
         const __m256d vleast = _mm256_set1_pd(least), one = _mm256_set1_pd(1.0);
         const __m256i vbudget = _mm256_set1_epi64x(budget);
@@ -2363,7 +2387,7 @@ cdef extern from *:
         /* The blocks of valid workers first (fastata_checked_blocks_avx2), the rest exactly. */
         __m256d state[8] = {sum, t0, t1, u, moving, taken, capacity, whole};
         ptrdiff_t i = fastata_checked_blocks_avx2(lam, inv, lo, hi, n & ~(ptrdiff_t)3, s, s2, budget,
-                                                  clamping ? least : 0.0, state);
+                                                  clamping ? least : 0.0, state, shared);
         sum = state[0];
         t0 = state[1];
         t1 = state[2];

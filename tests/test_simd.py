@@ -413,6 +413,15 @@ def test_shared_bounds_read_once_give_the_same_allocation(level, warm):
                 out = np.empty(n, dtype=np.int64)
                 assert scratch.allocate_bounded(lam, budget, low, high, out, True) == 0
                 assert out.tolist() == want.tolist(), (n, least, most, budget)
+        # Shared bounds no allocation meets are refused as the same arrays are, out untouched.
+        lam = rng.lognormal(0.0, 1.0, 4099)
+        for least, most, budget in ((5, 3, 30000), (2, 4, 8000), (0, 1, 5000), (-1, 3, 100), (1, -2, 100)):
+            low, high = np.full(4099, least, dtype=np.int64), np.full(4099, most, dtype=np.int64)
+            scratch = cython_cpu.Scratch(np.empty(4099, dtype=np.int64), np.empty(4101), np.zeros(3) if warm else None)
+            out = np.full(4099, -7, dtype=np.int64)
+            status = scratch.allocate_bounded(lam, budget, low, high, out, False)
+            assert status != 0 and scratch.allocate_bounded(lam, budget, low, high, out, True) == status
+            assert (out == -7).all()
     finally:
         cython_cpu.set_simd_level(previous)
 
