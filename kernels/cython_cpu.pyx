@@ -1656,17 +1656,21 @@ cdef extern from *:
                                            out + i, n - i, t, budget, hi_t, idx, m, i);
     }
 
+    /* Each vector pass that counts and lists compiled apart for each fastata_bounds_kind. */
+    #define FASTATA_COUNT_LIST_KINDS(body)                                                      \
+        switch (fastata_bounds_kind(hi)) {                                                    \
+        case FASTATA_UNBOUNDED:                                                               \
+            return body(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m, FASTATA_UNBOUNDED);  \
+        case FASTATA_SHARED:                                                                  \
+            return body(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m, FASTATA_SHARED);     \
+        }                                                                                     \
+        return body(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m, FASTATA_PER_WORKER);
+
     __attribute__((target("avx512f,avx512dq")))
     static double fastata_count_list_avx512(const double *lam, const double *inv, const int64_t *lo,
                                             const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
                                             int64_t budget, double hi_t, int64_t *idx, ptrdiff_t *m) {
-        switch (fastata_bounds_kind(hi)) {
-        case FASTATA_UNBOUNDED:
-            return fastata_count_list_avx512_body(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m, FASTATA_UNBOUNDED);
-        case FASTATA_SHARED:
-            return fastata_count_list_avx512_body(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m, FASTATA_SHARED);
-        }
-        return fastata_count_list_avx512_body(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m, FASTATA_PER_WORKER);
+        FASTATA_COUNT_LIST_KINDS(fastata_count_list_avx512_body)
     }
 
     /* The AVX2 pass keeps a count c as the double 2**52 + c, whose bits are the int64 2**52 + c:
@@ -1743,13 +1747,7 @@ cdef extern from *:
     static double fastata_count_list_avx2(const double *lam, const double *inv, const int64_t *lo,
                                           const int64_t *hi, int64_t *out, ptrdiff_t n, double t,
                                           int64_t budget, double hi_t, int64_t *idx, ptrdiff_t *m) {
-        switch (fastata_bounds_kind(hi)) {
-        case FASTATA_UNBOUNDED:
-            return fastata_count_list_avx2_body(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m, FASTATA_UNBOUNDED);
-        case FASTATA_SHARED:
-            return fastata_count_list_avx2_body(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m, FASTATA_SHARED);
-        }
-        return fastata_count_list_avx2_body(lam, inv, lo, hi, out, n, t, budget, hi_t, idx, m, FASTATA_PER_WORKER);
+        FASTATA_COUNT_LIST_KINDS(fastata_count_list_avx2_body)
     }
     #endif
 
