@@ -229,8 +229,9 @@ cdef extern from *:
     /* Whether the bounds of the allocation this thread runs hold one minimum and one maximum
        for every worker (bounds given as numbers, which the caller vouches for: the Scratch's
        allocate_bounded with shared=True). The vector passes then take them once, not a
-       vector of each a step, which on AVX2 converted each to double on the way (a sixth of
-       a count's instructions); the scalar code reads the arrays as ever. */
+       vector of each a step, which on AVX2 converted each to double on the way (a fifth of
+       a count's instructions); the scalar code reads the arrays as ever. The validation pass
+       checks lo[0] and hi[0] as it would any worker's before a later pass relies on them. */
     static __thread int fastata_shared_bounds = 0;
     #define FASTATA_SET_SHARED_BOUNDS(on) (fastata_shared_bounds = (on))
 
@@ -240,7 +241,8 @@ cdef extern from *:
         return hi == NULL ? FASTATA_UNBOUNDED : fastata_shared_bounds ? FASTATA_SHARED : FASTATA_PER_WORKER;
     }
 
-    /* min(max_tasks, budget) and min_tasks of every worker, for the passes over shared bounds. */
+    /* min(max_tasks, budget) of every worker, for the passes over shared bounds (whose
+       min_tasks is lo[0]). */
     static inline double fastata_shared_cap(const int64_t *hi, int64_t budget) {
         return (double)(hi[0] < budget ? hi[0] : budget);
     }
