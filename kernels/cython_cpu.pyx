@@ -247,6 +247,22 @@ cdef extern from *:
         return (double)(hi[0] < budget ? hi[0] : budget);
     }
 
+    /* The shared bounds as the vectors a pass clamps its counts with (called where the pass
+       has a whole vector of workers: lo[0] and hi[0] exist). */
+    __attribute__((target("avx512f,avx512dq")))
+    static inline void fastata_shared8(const int64_t *lo, const int64_t *hi, int64_t budget, __m512d *cap,
+                                       __m512d *low) {
+        *cap = _mm512_set1_pd(fastata_shared_cap(hi, budget));
+        *low = _mm512_set1_pd((double)lo[0]);
+    }
+
+    __attribute__((target("avx2")))
+    static inline void fastata_shared4(const int64_t *lo, const int64_t *hi, int64_t budget, __m256d *cap,
+                                       __m256d *low) {
+        *cap = _mm256_set1_pd(fastata_shared_cap(hi, budget));
+        *low = _mm256_set1_pd((double)lo[0]);
+    }
+
     /* The exact count of threshold.count_one, 8 lanes, and the product of the count before its
        last step down: that product equals t* exactly where the count has its last key at t*
        (a step down means it is above t*, and then the key below cannot be at t*: the count
@@ -618,14 +634,12 @@ cdef extern from *:
         __m512d vcap = _mm512_set1_pd((double)budget), low = zero;
         __m512d taken = zero, tied_n = zero;
         __m512d lo = _mm512_set1_pd(sums[1]), hi = _mm512_set1_pd(sums[2]);
-        const int per_worker = fastata_bounds_kind(bound_hi) == FASTATA_PER_WORKER;
+        const int kind = fastata_bounds_kind(bound_hi);
         ptrdiff_t i = 0;
-        if (bound_hi != NULL && !per_worker && n >= 8) {
-            vcap = _mm512_set1_pd(fastata_shared_cap(bound_hi, budget));
-            low = _mm512_set1_pd((double)bound_lo[0]);
-        }
+        if (kind == FASTATA_SHARED && n >= 8)
+            fastata_shared8(bound_lo, bound_hi, budget, &vcap, &low);
         for (; i + 8 <= n; i += 8) {
-            if (per_worker) {
+            if (kind == FASTATA_PER_WORKER) {
                 vcap = fastata_cap8(bound_hi + i, vbudget);
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(bound_lo + i)));
             }
@@ -679,14 +693,12 @@ cdef extern from *:
         /* A tied count must be above its minimum: a test that only a minimum, or t = 0 (where
            a count of 0 has its product at t), can fail. */
         const int above_low = bound_hi != NULL || !(t > 0.0);
-        const int per_worker = fastata_bounds_kind(bound_hi) == FASTATA_PER_WORKER;
+        const int kind = fastata_bounds_kind(bound_hi);
         ptrdiff_t i = 0;
-        if (bound_hi != NULL && !per_worker && n >= 4) {
-            vcap = _mm256_set1_pd(fastata_shared_cap(bound_hi, budget));
-            low = _mm256_set1_pd((double)bound_lo[0]);
-        }
+        if (kind == FASTATA_SHARED && n >= 4)
+            fastata_shared4(bound_lo, bound_hi, budget, &vcap, &low);
         for (; i + 4 <= n; i += 4) {
-            if (per_worker) {
+            if (kind == FASTATA_PER_WORKER) {
                 vcap = fastata_cap4(bound_hi + i, vbudget);
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(bound_lo + i)));
             }
@@ -1489,16 +1501,14 @@ cdef extern from *:
         const __m512d vt = _mm512_set1_pd(t), one = _mm512_set1_pd(1.0);
         const __m512i vbudget = _mm512_set1_epi64(budget);
         __m512d total = _mm512_setzero_pd(), above = _mm512_set1_pd(ext[0]), below = _mm512_set1_pd(ext[1]);
-        const int per_worker = fastata_bounds_kind(hi) == FASTATA_PER_WORKER;
+        const int kind = fastata_bounds_kind(hi);  /* never FASTATA_UNBOUNDED here */
         __m512d low = _mm512_setzero_pd(), cap = low;
         ptrdiff_t i = 0;
-        if (!per_worker && n >= 8) {
-            cap = _mm512_set1_pd(fastata_shared_cap(hi, budget));
-            low = _mm512_set1_pd((double)lo[0]);
-        }
+        if (kind == FASTATA_SHARED && n >= 8)
+            fastata_shared8(lo, hi, budget, &cap, &low);
         for (; i + 8 <= n; i += 8) {
             __m512d x = _mm512_loadu_pd(lam + i);
-            if (per_worker) {
+            if (kind == FASTATA_PER_WORKER) {
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
                 cap = fastata_cap8(hi + i, vbudget);
             }
@@ -1525,16 +1535,14 @@ cdef extern from *:
         const __m256d vt = _mm256_set1_pd(t), one = _mm256_set1_pd(1.0);
         const __m256i vbudget = _mm256_set1_epi64x(budget);
         __m256d total = _mm256_setzero_pd(), above = _mm256_set1_pd(ext[0]), below = _mm256_set1_pd(ext[1]);
-        const int per_worker = fastata_bounds_kind(hi) == FASTATA_PER_WORKER;
+        const int kind = fastata_bounds_kind(hi);  /* never FASTATA_UNBOUNDED here */
         __m256d low = _mm256_setzero_pd(), cap = low;
         ptrdiff_t i = 0;
-        if (!per_worker && n >= 4) {
-            cap = _mm256_set1_pd(fastata_shared_cap(hi, budget));
-            low = _mm256_set1_pd((double)lo[0]);
-        }
+        if (kind == FASTATA_SHARED && n >= 4)
+            fastata_shared4(lo, hi, budget, &cap, &low);
         for (; i + 4 <= n; i += 4) {
             __m256d x = _mm256_loadu_pd(lam + i);
-            if (per_worker) {
+            if (kind == FASTATA_PER_WORKER) {
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
                 cap = fastata_cap4(hi + i, vbudget);
             }
@@ -1624,10 +1632,8 @@ cdef extern from *:
         __m512d vcap = _mm512_set1_pd((double)budget), low = _mm512_setzero_pd();
         __m512d total = _mm512_setzero_pd();
         ptrdiff_t i = 0;
-        if (bounded == FASTATA_SHARED && n >= 8) {
-            vcap = _mm512_set1_pd(fastata_shared_cap(hi, budget));
-            low = _mm512_set1_pd((double)lo[0]);
-        }
+        if (bounded == FASTATA_SHARED && n >= 8)
+            fastata_shared8(lo, hi, budget, &vcap, &low);
         for (; i + 8 <= n; i += 8) {
             if (bounded == FASTATA_PER_WORKER) {
                 vcap = fastata_cap8(hi + i, vbudget);
@@ -2032,10 +2038,8 @@ cdef extern from *:
         __m512d moving = _mm512_setzero_pd(), bad = moving, taken = moving, capacity = moving, room = moving;
         __m512d whole = moving;
         ptrdiff_t i = 0;
-        if (shared && n >= 8) {
-            cap = _mm512_set1_pd(fastata_shared_cap(hi, budget));
-            low = _mm512_set1_pd((double)lo[0]);
-        }
+        if (shared && n >= 8)
+            fastata_shared8(lo, hi, budget, &cap, &low);
         for (; i + 8 <= n; i += 8) {
             if (hi != NULL && !shared) {
                 cap = fastata_cap8(hi + i, vbudget);
@@ -2091,10 +2095,8 @@ cdef extern from *:
         __m256d t0 = _mm256_setzero_pd(), t1 = t0, moving = t0, bad = t0, taken = t0, capacity = t0, room = t0;
         __m256d whole = t0;
         ptrdiff_t i = 0;
-        if (shared && n >= 4) {
-            cap = _mm256_set1_pd(fastata_shared_cap(hi, budget));
-            low = _mm256_set1_pd((double)lo[0]);
-        }
+        if (shared && n >= 4)
+            fastata_shared4(lo, hi, budget, &cap, &low);
         for (; i + 4 <= n; i += 4) {
             if (hi != NULL && !shared) {
                 cap = fastata_cap4(hi + i, vbudget);
@@ -2511,10 +2513,8 @@ cdef extern from *:
         __m512d cap = _mm512_set1_pd((double)budget), low = _mm512_setzero_pd();
         __m512d t0 = _mm512_setzero_pd(), t1 = t0;
         ptrdiff_t i = 0;
-        if (bounded == FASTATA_SHARED && n >= 8) {
-            cap = _mm512_set1_pd(fastata_shared_cap(hi, budget));
-            low = _mm512_set1_pd((double)lo[0]);
-        }
+        if (bounded == FASTATA_SHARED && n >= 8)
+            fastata_shared8(lo, hi, budget, &cap, &low);
         for (; i + 8 <= n; i += 8) {
             if (bounded == FASTATA_PER_WORKER) {
                 cap = fastata_cap8(hi + i, vbudget);
@@ -2551,10 +2551,8 @@ cdef extern from *:
         __m256d cap = _mm256_set1_pd((double)budget), low = _mm256_setzero_pd();
         __m256d t0 = _mm256_setzero_pd(), t1 = t0;
         ptrdiff_t i = 0;
-        if (bounded == FASTATA_SHARED && n >= 4) {
-            cap = _mm256_set1_pd(fastata_shared_cap(hi, budget));
-            low = _mm256_set1_pd((double)lo[0]);
-        }
+        if (bounded == FASTATA_SHARED && n >= 4)
+            fastata_shared4(lo, hi, budget, &cap, &low);
         for (; i + 4 <= n; i += 4) {
             if (bounded == FASTATA_PER_WORKER) {
                 cap = fastata_cap4(hi + i, vbudget);
