@@ -84,8 +84,10 @@ def scratch(kernels, ties, heap, warm=None):
     """``kernels``' allocation with its scratch (and warm start) kept between calls: an object
     with ``allocate(lam, budget, out)`` and ``allocate_bounded(lam, budget, min_tasks,
     max_tasks, out, shared=False)``, each returning a status code. ``warm=None``: every call
-    starts cold. ``shared``: each bound holds one value for every worker (only the Cython
-    kernels make use of it: :func:`fastata._validate.task_bounds_shared`).
+    starts cold. ``shared``: each bound holds one value for every worker
+    (:func:`fastata._validate.task_bounds_shared`): the Cython kernels take it as a hint,
+    numba's the two values instead of the arrays (a kernel compiled for them); the python
+    and cuda backends read the arrays.
 
     For the calls that pass the same scratch every time (``Allocator``, the policies). The
     Cython backend's acquires the kept arrays once: a ``def`` function acquires every array
@@ -109,6 +111,7 @@ class _Scratch:
 
     def __init__(self, kernels, ties, heap, warm):
         self._kernels, self._ties, self._heap, self._warm = kernels, ties, heap, warm
+        self._numbers = getattr(kernels, "TAKES_BOUNDS_AS_NUMBERS", False)
 
     def allocate(self, lam, budget, out):
         if self._warm is None:
@@ -116,6 +119,8 @@ class _Scratch:
         return self._kernels.allocate_warm_into(lam, budget, out, self._ties, self._heap, self._warm)
 
     def allocate_bounded(self, lam, budget, min_tasks, max_tasks, out, shared=False):
+        if shared and self._numbers and lam.shape[0]:  # numba's kernel for two int64s
+            min_tasks, max_tasks = int(min_tasks[0]), int(max_tasks[0])
         if self._warm is None:
             return self._kernels.allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, self._ties, self._heap)
         return self._kernels.allocate_bounded_warm_into(lam, budget, min_tasks, max_tasks, out, self._ties,

@@ -128,8 +128,9 @@ def task_bounds(min_tasks, max_tasks, lam):
 def task_bounds_shared(min_tasks, max_tasks, lam):
     """:func:`task_bounds` and whether each bound holds one value for every worker (given as
     a number or left out, and a minimum that no unavailable worker leaves out): ``(low,
-    high, shared)``. The Cython kernels then read the bounds once a pass, not a vector of
-    each a step (``Scratch.allocate_bounded(..., shared)``). The one-problem calls' entry:
+    high, shared)``. The kernels then read the bounds once a pass, not a vector of each a
+    step (``_backends.scratch(...).allocate_bounded(..., shared)``: Cython takes the arrays
+    with that hint, numba the two values). The one-problem calls' entry:
     :func:`task_bounds` wraps it."""
     if min_tasks is None and max_tasks is None:
         return None, None, False

@@ -84,6 +84,24 @@ def _float_of(k):
     return lambda k: _from_bits(k + _TWO52_BITS) - _TWO52
 
 
+# A bound given as one number for every worker (``min_tasks=1, max_tasks=4``) reaches the
+# kernels as an int64, not an array: each pass then reads it once, before its loop, instead
+# of loading and converting a vector of it every step (AVX2 has no packed int64 to float64
+# conversion). A second compiled version of the bounded entries, for that type.
+@overload(threshold.bound_of, target="cpu")
+def _bound_of(b, i):
+    if isinstance(b, types.Integer):
+        return lambda b, i: b
+    return lambda b, i: b[i]
+
+
+@overload(threshold.bound_rows, target="cpu")
+def _bound_rows(b, start, stop):
+    if isinstance(b, types.Integer):
+        return lambda b, start, stop: b
+    return lambda b, start, stop: b[start:stop]
+
+
 @intrinsic
 def _trailing_zeros(typingctx, k):
     def codegen(context, builder, signature, args):
@@ -175,6 +193,10 @@ def _wide_vectors_on_cpu():
     return lambda: _prefer_wide_vectors()
 
 
+#: The bounded entries take a bound that holds one value for every worker as that int64.
+TAKES_BOUNDS_AS_NUMBERS = True
+
+
 @njit(**_JIT)
 def allocate_into(lam, budget, out, ties, heap):
     """Canonical allocation into ``out``; returns a status code (see ``status.py``)."""
@@ -189,7 +211,8 @@ def allocate_warm_into(lam, budget, out, ties, heap, warm):
 
 @njit(**_JIT)
 def allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties, heap):
-    """:func:`allocate_into` with per-worker bounds ``min_tasks <= out <= max_tasks`` (int64)."""
+    """:func:`allocate_into` with per-worker bounds ``min_tasks <= out <= max_tasks``: int64 arrays,
+    or int64s that hold for every worker (see ``threshold.bound_of``)."""
     return threshold.allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties, heap)
 
 

@@ -328,7 +328,30 @@ def wide_vectors():
 # Per-worker bounds (DESIGN.md section 2): worker i owns the keys j = min_i + 1 .. max_i, so a
 # count is clamped to [min_i, max_i] and the algorithm is otherwise the same. Every function
 # that counts takes ``lo`` and ``hi`` (int64 arrays of min_tasks and max_tasks), or None for
-# none: numba compiles the None case without a trace of the bounds.
+# none: numba compiles the None case without a trace of the bounds. On the CPU a bound may
+# also be one int64 for every worker (:func:`bound_of`): numba compiles that case with the
+# bound read once, before each pass's loop.
+
+
+@register_jitable
+def bound_of(b, i):
+    """Worker ``i``'s bound: ``b[i]``; ``numba_cpu`` compiles it as ``b`` itself where the bound
+    is one integer for every worker."""
+    return b[i]
+
+
+@register_jitable
+def bound_rows(b, start, stop):
+    """Workers ``start .. stop - 1``'s bounds: ``b[start:stop]``, or ``b`` itself as
+    :func:`bound_of`."""
+    return b[start:stop]
+
+
+@register_jitable
+def minimums_into(lo, out):
+    """``out[i] = min_tasks_i`` for every worker."""
+    for i in range(out.shape[0]):
+        out[i] = bound_of(lo, i)
 
 
 @register_jitable
@@ -336,7 +359,7 @@ def floor_at(lo, i):
     """``min_tasks`` of worker ``i`` as a float (0 without bounds); ``lo[i] <= budget < 2**51``."""
     if lo is None:
         return 0.0
-    return float_of(lo[i])
+    return float_of(bound_of(lo, i))
 
 
 @register_jitable
@@ -345,7 +368,7 @@ def cap_at(hi, i, budget, cap):
     ``budget < 2**51``."""
     if hi is None:
         return cap
-    return float_of(min(hi[i], budget))
+    return float_of(min(bound_of(hi, i), budget))
 
 
 @register_jitable
@@ -368,7 +391,7 @@ def low_of(lo, i):
     """``min_tasks`` of worker ``i`` as an int (0 without bounds)."""
     if lo is None:
         return 0
-    return lo[i]
+    return bound_of(lo, i)
 
 
 @register_jitable
@@ -376,7 +399,7 @@ def high_of(hi, i, budget):
     """``min(max_tasks_i, budget)`` as an int (``budget`` without bounds)."""
     if hi is None:
         return budget
-    return min(hi[i], budget)
+    return min(bound_of(hi, i), budget)
 
 
 @register_jitable
@@ -458,7 +481,7 @@ def divided_count_at(lam, i, t, budget, cap, lo, hi):
     with the cap and minimum it was clamped to, as floats exact up to ``2**53`` (``cap =
     float(budget)``: the cap without bounds)."""
     cap_i = cap if hi is None else float_of_wide(high_of(hi, i, budget))
-    floor_i = 0.0 if lo is None else float_of_wide(lo[i])
+    floor_i = 0.0 if lo is None else float_of_wide(bound_of(lo, i))
     return max(count_divided(lam[i], t, cap_i), floor_i), cap_i, floor_i
 
 
@@ -3642,7 +3665,8 @@ def allocate_warm(lam, budget, out, ties, heap, warm):
 @register_jitable
 def allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties, heap):
     """:func:`allocate_into` with per-worker bounds ``min_tasks <= out <= max_tasks`` (int64
-    arrays of length n): worker i owns the keys ``j = min_i + 1 .. max_i``. Returns a status
+    arrays of length n; on the CPU either may be one int64 for every worker, :func:`bound_of`):
+    worker i owns the keys ``j = min_i + 1 .. max_i``. Returns a status
     code; bounds that no allocation meets are one (``status.py``), checked before any write."""
     return allocate_guided(lam, budget, min_tasks, max_tasks, out, ties, heap, 0.0, 0.0, 0.0)[0]
 
@@ -3685,8 +3709,8 @@ def scan_bounds(lam, budget, lo, hi):
         # Slices, so that the loop's indices start at 0: numba then knows them non-negative
         # and the loop vectorises (3x faster than indexing from ``start``).
         block_bad, block_taken, block_capacity, block_room, block_least = bounds_block(lam[start:stop],
-                                                                                       lo[start:stop],
-                                                                                       hi[start:stop], limit)
+                                                                                       bound_rows(lo, start, stop),
+                                                                                       bound_rows(hi, start, stop), limit)
         n_bad += block_bad
         taken = min(taken + block_taken, limit)
         capacity = min(capacity + block_capacity, limit)
@@ -3713,8 +3737,8 @@ def bounds_block(lam, lo, hi, limit):
     least = order_key(INF)  # an integer min vectorises, a float min does not
     for i in range(lam.shape[0]):
         x = lam[i]
-        low = lo[i]
-        high = hi[i]
+        low = bound_of(lo, i)
+        high = bound_of(hi, i)
         available = x < INF
         n_bad += int((low < 0) | (low > high) | (~available & (low > 0)))
         high = min(max(high, 0), limit) if available else 0
@@ -3745,16 +3769,16 @@ def scan_bounds_exact(lam, budget, lo, hi):
     zero_room = 0
     for i in range(lam.shape[0]):
         x = lam[i]
-        low = lo[i]
+        low = bound_of(lo, i)
         if low < 0:
             return MIN_NEGATIVE, 0, 0
-        if low > hi[i]:
+        if low > bound_of(hi, i):
             return BOUNDS_CROSSED, 0, 0
         if x == INF:
             if low > 0:
                 return MIN_ON_UNAVAILABLE, 0, 0
             continue
-        high = min(hi[i], limit)
+        high = min(bound_of(hi, i), limit)
         taken = min(taken + min(low, limit), limit)
         capacity = min(capacity + high, limit)
         if x == 0.0:
@@ -3827,7 +3851,7 @@ def checking_terms(x, s, budget, lo, hi, i, least):
     multiplies ``s`` by ``max(x, least)`` (:func:`clamped`), the same term for ``least <= 0.5 /
     s``. An order key, as the callers' maximum over it: an integer max vectorises, a float
     max does not (numba 11.2 -> 3.2 numpy passes at 65,536 x 262,144, bounds 1 to 17)."""
-    low = lo[i]
+    low = bound_of(lo, i)
     high = high_of(hi, i, budget)
     bad = int((low < 0) | (low > high) | ((x == 0.0) & (low > 0)))  # above high: above max_tasks or the budget
     cap_i = float_of(high)
@@ -3897,7 +3921,7 @@ def fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties, heap):
     keys all have product 0, so they take them by ``(j, i)`` (level by level, lowest index
     first) and every other worker keeps its minimum; ``heap`` is scratch."""
     if remaining == 0:  # the minimums take the whole budget (at least one task each, say)
-        copy_into(lo, out)
+        minimums_into(lo, out)
         return
     j_lo, j_hi = zero_room(lam, budget, lo, hi, out, ties)
     take_tied(out, ties, lam.shape[0], remaining, j_lo, j_hi, heap)
@@ -3913,7 +3937,7 @@ def zero_room(lam, budget, lo, hi, out, ties):
     j_lo = budget + 1
     j_hi = 0
     for i in range(lam.shape[0]):
-        low = lo[i]
+        low = bound_of(lo, i)
         out[i] = low
         room = (high_of(hi, i, budget) - low) * int(lam[i] == 0.0)
         ties[i] = room

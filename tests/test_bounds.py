@@ -292,17 +292,91 @@ def test_bounds_given_as_one_number_are_reused_arrays(monkeypatch):
     assert sorted(k[1] for k in _validate._uniform.arrays) == [1, 3, 4]
 
 
-def test_bounds_given_as_numbers_need_no_kernel_of_their_own():
-    # numba compiles a kernel per argument type, read-only arrays apart (some 10 s, cold): the
-    # arrays that stand for bounds given as numbers must be the type an array the caller
-    # keeps is.
+def test_bounds_given_as_numbers_compile_one_kernel_of_their_own():
+    # numba compiles a kernel per argument type (some 40 s each, cold). Bounds of one value
+    # each reach it as two int64s (one kernel, which reads them once a pass); every other
+    # bound is an array of the type an array the caller keeps is (one kernel more).
     from fastata.kernels import numba_cpu
 
     lam = np.array([1.0, 2.0, np.inf, 4.0])
-    for bounds in (dict(min_tasks=1, max_tasks=4), dict(max_tasks=4), dict(min_tasks=1)):
+    for bounds in (dict(min_tasks=1, max_tasks=4), dict(max_tasks=4), dict(min_tasks=1), dict(min_tasks=0),
+                   dict(min_tasks=np.int32(0), max_tasks=np.uint8(4))):
         fa.allocate(lam, 6, backend="numba", **bounds)
-    signatures = numba_cpu.allocate_bounded_into.signatures
-    assert signatures and all(sig[2].mutable and sig[3].mutable for sig in signatures)
+    kinds = {(str(sig[2]), str(sig[3])) for sig in numba_cpu.allocate_bounded_into.signatures}
+    arrays = {kind for kind in kinds if kind != ("int64", "int64")}
+    assert ("int64", "int64") in kinds and len(arrays) == 1
+    assert all(sig[2].mutable and sig[3].mutable
+               for sig in numba_cpu.allocate_bounded_into.signatures if str(sig[2]) != "int64")
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_numba_bounds_as_numbers_equal_the_reference(warm):
+    """Bounds of one value each, as two int64s into numba's kernels (what ``fa.allocate`` passes
+    for bounds given as numbers): the reference's allocation over ties, spread times, lam = 0
+    and unavailable workers (a minimum of 0), caps that bind or not up to int64's largest,
+    the sampled paths from 4096 workers; bounds no allocation meets refused with the arrays'
+    status, ``out`` untouched."""
+    from fastata.kernels import numba_cpu
+
+    rng = np.random.default_rng(23)
+    shapes = [lambda n: rng.lognormal(0.0, 1.0, n), lambda n: rng.integers(1, 4, n).astype(float),
+              lambda n: np.exp(rng.uniform(-300.0, 300.0, n)), lambda n: np.tile([0.5, 1.0, 0.0], n)[:n],
+              lambda n: np.where(rng.random(n) < 0.1, np.inf, rng.lognormal(0.0, 0.5, n))]
+
+    def scratch(n):
+        return np.empty(n, dtype=np.int64), np.empty(n + 2), np.zeros(3)
+
+    def call(lam, budget, low, high, out, ties, heap, kept):
+        if warm:
+            return numba_cpu.allocate_bounded_warm_into(lam, budget, low, high, out, ties, heap, kept)
+        return numba_cpu.allocate_bounded_into(lam, budget, low, high, out, ties, heap)
+
+    for n, shape in itertools.product((1, 5, 17, 301, 4099, 20_000), shapes):
+        lam = shape(n)
+        if not (lam < np.inf).any():
+            lam[0] = 1.0
+        available = int((lam < np.inf).sum())
+        for least, most in ((0, 1), (1, 3), (2, 2), (0, 2**62), (1, 2**63 - 1)):
+            if least and available < n:
+                continue  # a minimum on an unavailable worker: refused below
+            ties, heap, kept = scratch(n)
+            for budget in sorted({least * n, least * n + 1, least * n + 7 * n // 3 + 1}):
+                if budget > min(most, budget) * available:
+                    continue
+                low, high = np.full(n, least, dtype=np.int64), np.full(n, most, dtype=np.int64)
+                want = reference(lam, budget, low, high)
+                out = np.empty(n, dtype=np.int64)
+                assert call(lam, budget, least, most, out, ties, heap, kept) == 0
+                assert out.tolist() == want.tolist(), (n, least, most, budget)
+    lam = rng.lognormal(0.0, 1.0, 4099)
+    lam[9] = np.inf
+    for least, most, budget in ((5, 3, 30000), (2, 4, 8000), (0, 1, 5000), (-1, 3, 100), (1, -2, 100), (1, 4, 5000)):
+        low, high = np.full(4099, least, dtype=np.int64), np.full(4099, most, dtype=np.int64)
+        ties, heap, kept = scratch(4099)
+        out = np.full(4099, -7, dtype=np.int64)
+        status = call(lam, budget, low, high, out, ties, heap, kept)
+        assert status != 0 and call(lam, budget, least, most, out, ties, heap, kept) == status
+        assert (out == -7).all() and kept.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_numba_bounds_declared_shared_are_read_as_numbers():
+    """The declaration is taken at its word: minimums that differ, declared shared, give
+    another allocation (numba's scratch passes the first worker's as the number). So the
+    kernel for numbers runs, and a caller must only declare bounds given as numbers
+    (``_validate.task_bounds_shared``)."""
+    from fastata import _backends
+    from fastata.kernels import numba_cpu
+
+    lam = np.random.default_rng(1).lognormal(0.0, 1.0, 64)
+    low, high = np.ones(64, dtype=np.int64), np.full(64, 3, dtype=np.int64)
+    low[0] = 0
+    kept = _backends.scratch(numba_cpu, np.empty(64, dtype=np.int64), np.empty(66))
+    honest, vouched = np.empty(64, dtype=np.int64), np.empty(64, dtype=np.int64)
+    assert kept.allocate_bounded(lam, 85, low, high, honest) == 0
+    assert kept.allocate_bounded(lam, 85, low, high, vouched, True) == 0
+    assert is_canonical(lam, 85, honest, low, high)
+    assert honest.tolist() != vouched.tolist()
+    assert vouched.tolist() == reference(lam, 85, np.zeros(64, dtype=np.int64), high).tolist()
 
 
 def _mappings(start, stop):
