@@ -16,6 +16,8 @@ it saves unless the caller asks for it. Backends are imported lazily, so
 
 import importlib
 
+import numpy as np
+
 from . import _validate
 
 NAMES = ("python", "numba", "cython", "cuda")
@@ -94,6 +96,33 @@ def scratch(kernels, ties, heap, warm=None):
     it is given, about 90 ns apiece, a fifth of an allocation at 51 workers."""
     kept = getattr(kernels, "Scratch", None)
     return kept(ties, heap, warm) if kept is not None else _Scratch(kernels, ties, heap, warm)
+
+
+def allocate_bounded(scratch, lam, budget, min_tasks, max_tasks, out, first=None, bound_may_be_out=False):
+    """``scratch.allocate_bounded`` (a :func:`scratch`) with the bounds as given, validated:
+    ``(status, (low, high))``, the arrays the status is about.
+
+    A single ``min_tasks`` is first taken as every worker's, without a pass over ``lam`` for
+    unavailable workers (``_validate.task_bounds_shared(..., assume_available=True)``); where
+    the kernel refuses that, which it does before writing anything, the call is made again
+    with the minimum left off the unavailable workers, and its status stands.
+    ``first``: that first ``task_bounds_shared`` answer, where the caller has it already.
+    ``bound_may_be_out``: a bound array may be ``out`` itself (an Allocator's last result),
+    which the kernel overwrites: it is read from a copy.
+    """
+    def bounds(assume_available):
+        low, high, shared = _validate.task_bounds_shared(min_tasks, max_tasks, lam, assume_available)
+        if bound_may_be_out and (isinstance(min_tasks, np.ndarray) and np.shares_memory(low, out)
+                                 or isinstance(max_tasks, np.ndarray) and np.shares_memory(high, out)):
+            low, high = low.copy(), high.copy()
+        return low, high, shared
+
+    low, high, shared = bounds(True) if first is None else first
+    status = scratch.allocate_bounded(lam, budget, low, high, out, shared)
+    if status and _validate.minimum_assumed(min_tasks, lam):
+        low, high, shared = bounds(False)
+        status = scratch.allocate_bounded(lam, budget, low, high, out, shared)
+    return status, (low, high)
 
 
 def statistics(kernels, counts, means, m2, available, s, ties, heap, warm):

@@ -129,16 +129,15 @@ def allocate(lam, budget, *, min_tasks=None, max_tasks=None, backend="auto", out
     n = lam.shape[0]
     _, kernels = _backends.resolve(backend)
     # Tested here, not in task_bounds: a call without bounds pays no extra function call.
-    bounds = None if min_tasks is None and max_tasks is None else _validate.task_bounds_shared(min_tasks, max_tasks, lam)
+    bounds = None if min_tasks is None and max_tasks is None else _validate.task_bounds_shared(
+        min_tasks, max_tasks, lam, assume_available=True)
     out = np.empty(n, dtype=np.int64) if out is None else _validate.out_array(
         out, (n,), lam=lam, min_tasks=min_tasks, max_tasks=max_tasks)
     kept = _single_scratch(kernels, n)
-    if bounds is None:
-        status = kept.allocate(lam, budget, out)
+    if bounds is not None:
+        status, bounds = _backends.allocate_bounded(kept, lam, budget, min_tasks, max_tasks, out, bounds)
     else:
-        low, high, shared = bounds
-        status = kept.allocate_bounded(lam, budget, low, high, out, shared)
-        bounds = low, high
+        status, bounds = kept.allocate(lam, budget, out), None
     if status:
         _validate.raise_for_status(status, lam, budget, bounds=bounds)
     return out
@@ -323,7 +322,7 @@ class Allocator:
         # Below, a search costs less than the extra argument.
         scratch = _backends.scratch(self._kernels, *_new_scratch(n), np.zeros(3) if n >= WARM_START_N else None)
         self._kernel = scratch.allocate  # looked up once: this is the hot path
-        self._bounded = scratch.allocate_bounded
+        self._scratch = scratch
         self._device_out = None  # created on the first call with a GPU array
         # The call guard: a call takes the one token and gives it back. list.pop and
         # list.append are atomic under the GIL and in free-threaded builds alike.
@@ -357,15 +356,10 @@ class Allocator:
                 status = self._kernel(lam, budget, self._out)
                 bounds = None
             else:
-                low, high, shared = _validate.task_bounds_shared(min_tasks, max_tasks, lam)
-                if (isinstance(min_tasks, np.ndarray) and np.shares_memory(low, self._out)
-                        or isinstance(max_tasks, np.ndarray) and np.shares_memory(high, self._out)):
-                    # A bound read from this allocator's own last result (the array the
-                    # kernel is about to overwrite): read from a copy. Only an array given
-                    # can be that (a number's bound is the allocator's cache).
-                    low, high = low.copy(), high.copy()
-                bounds = low, high
-                status = self._bounded(lam, budget, low, high, self._out, shared)
+                # A bound may be this allocator's own last result (the array the kernel is
+                # about to overwrite): read from a copy.
+                status, bounds = _backends.allocate_bounded(self._scratch, lam, budget, min_tasks, max_tasks,
+                                                            self._out, bound_may_be_out=True)
             if status:
                 _validate.raise_for_status(status, lam, budget, bounds=bounds)
             return self._out

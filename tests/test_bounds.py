@@ -203,6 +203,58 @@ def test_scalar_minimum_follows_the_unavailable_workers_call_by_call(backend):
             assert (got[down] == 0).all() and (np.delete(got, down) >= 1).all()
 
 
+def test_a_single_minimum_is_assumed_everyones_until_unavailable_workers_show(backend, monkeypatch):
+    """A single ``min_tasks`` goes to the kernel as every worker's, without a pass over ``lam``
+    for unavailable workers; the kernel refuses it where some worker is unavailable, before
+    writing anything, and the call is made again with the minimum left off them. A shape
+    whose last look found unavailable workers is looked at first, until a look finds none."""
+    from fastata import _backends
+
+    _, kernels = _backends.resolve(backend)
+    scans, tries = [], []
+    looked = _validate.available_minimum
+    monkeypatch.setattr(_validate, "available_minimum", lambda lam, value: scans.append(1) or looked(lam, value))
+    monkeypatch.setattr(_validate._uniform, "unavailable", set(), raising=False)
+
+    class Spy:  # records the minimums of each try
+        def __init__(self, kept):
+            self.kept = kept
+
+        def allocate_bounded(self, lam, budget, low, high, out, shared):
+            tries.append(low.tolist())
+            return self.kept.allocate_bounded(lam, budget, low, high, out, shared)
+
+    n = 301
+    kept = Spy(_backends.scratch(kernels, np.empty(n, dtype=np.int64), np.empty(n + 2)))
+    rng = np.random.default_rng(3)
+    # (unavailable workers, scans, tries): assumed, refused and looked at, looked at first
+    # while they last, looked at once more when they are gone, then assumed again.
+    for down, n_scans, n_tries in (([], 0, 1), ([4, 77], 1, 2), ([9], 1, 1), ([], 1, 1), ([], 0, 1), ([], 0, 1)):
+        lam = rng.lognormal(0.0, 1.0, n)
+        lam[down] = np.inf
+        del scans[:], tries[:]
+        out = np.full(n, -5, dtype=np.int64)
+        status, (low, high) = _backends.allocate_bounded(kept, lam, 3 * n, 1, 8, out)
+        assert status == 0 and (len(scans), len(tries)) == (n_scans, n_tries), down
+        want = np.where(lam < np.inf, 1, 0)
+        assert low.tolist() == want.tolist() and tries[-1] == want.tolist()
+        assert out.tolist() == reference(lam, 3 * n, want, np.full(n, 8)).tolist()
+    # Refused either way: the status and the arrays of the minimum left off the unavailable
+    # workers, as without the assumption.
+    monkeypatch.setattr(_validate._uniform, "unavailable", set(), raising=False)
+    lam = rng.lognormal(0.0, 1.0, n)
+    lam[[0, 5]] = np.inf
+    out = np.full(n, -5, dtype=np.int64)
+    status, (low, high) = _backends.allocate_bounded(kept, lam, n - 3, 1, 8, out)
+    assert status != 0 and low.tolist() == np.where(lam < np.inf, 1, 0).tolist() and (out == -5).all()
+    with pytest.raises(ValueError, match=rf"min_tasks must sum to at most budget \({n - 3}\); got a sum of {n - 2}$"):
+        fa.allocate(lam, n - 3, min_tasks=1, max_tasks=8, backend=backend)
+    allocator = fa.Allocator(n, backend=backend)
+    with pytest.raises(ValueError, match=rf"got a sum of {n - 2}$"):
+        allocator(lam, n - 3, min_tasks=1, max_tasks=8)
+    assert allocator(lam, n - 2, min_tasks=1, max_tasks=8).tolist() == np.where(lam < np.inf, 1, 0).tolist()
+
+
 def test_scalar_minimum_over_a_batch_follows_each_rows_unavailable_workers():
     # One minimum over a batch: each row leaves out its own unavailable workers, and the kept
     # array follows them from call to call (rows of 45 workers: words of 32 across rows).

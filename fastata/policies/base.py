@@ -270,10 +270,9 @@ class Policy:
 
     def _bounded_into(self, lam, budget, min_tasks, max_tasks, out):
         """The canonical allocation of ``budget`` over ``lam`` with per-worker bounds, into ``out``."""
-        low, high, shared = _validate.task_bounds_shared(min_tasks, max_tasks, lam)
-        status = self._scratch.allocate_bounded(lam, budget, low, high, out, shared)
+        status, bounds = _backends.allocate_bounded(self._scratch, lam, budget, min_tasks, max_tasks, out)
         if status:
-            _raise_for_round(status, budget, lam, (low, high))
+            _raise_for_round(status, budget, lam, bounds)
 
     # --- churn -------------------------------------------------------------------------
 
