@@ -45,6 +45,8 @@ for _pass in (
     threshold.estimate_checking_into,
     threshold.inverse_pass,
     threshold.inverse_checking_pass,
+    threshold.checked_block,
+    threshold.inverse_checking_exact,
     threshold.split_at_threshold,
 ):
     _compile_on_cpu(_pass, {"reassoc"})
@@ -95,13 +97,6 @@ def _bound_of(b, i):
     return lambda b, i: b[i]
 
 
-@overload(threshold.bound_rows, target="cpu")
-def _bound_rows(b, start, stop):
-    if isinstance(b, types.Integer):
-        return lambda b, start, stop: b
-    return lambda b, start, stop: b[start:stop]
-
-
 @intrinsic
 def _trailing_zeros(typingctx, k):
     def codegen(context, builder, signature, args):
@@ -118,6 +113,11 @@ def _lowest_bit(bits):
 @overload(threshold.order_key, target="cpu")
 def _order_key(p):
     return lambda p: _bits(p)
+
+
+@overload(threshold.sign_bit, target="cpu")
+def _sign_bit(x):
+    return lambda x: _bits(x)
 
 
 @overload(threshold.from_order_key, target="cpu")
