@@ -110,19 +110,22 @@ def allocate_bounded(scratch, lam, budget, min_tasks, max_tasks, out, first=None
     ``bound_may_be_out``: a bound array may be ``out`` itself (an Allocator's last result),
     which the kernel overwrites: it is read from a copy.
     """
-    def bounds(assume_available):
-        low, high, shared = _validate.task_bounds_shared(min_tasks, max_tasks, lam, assume_available)
-        if bound_may_be_out and (isinstance(min_tasks, np.ndarray) and np.shares_memory(low, out)
-                                 or isinstance(max_tasks, np.ndarray) and np.shares_memory(high, out)):
-            low, high = low.copy(), high.copy()
-        return low, high, shared
-
-    low, high, shared = bounds(True) if first is None else first
+    low, high, shared = first or _bounds(min_tasks, max_tasks, lam, True, out if bound_may_be_out else None)
     status = scratch.allocate_bounded(lam, budget, low, high, out, shared)
     if status and _validate.minimum_assumed(min_tasks, lam):
-        low, high, shared = bounds(False)
+        low, high, shared = _bounds(min_tasks, max_tasks, lam, False, out if bound_may_be_out else None)
         status = scratch.allocate_bounded(lam, budget, low, high, out, shared)
     return status, (low, high)
+
+
+def _bounds(min_tasks, max_tasks, lam, assume_available, out):
+    """:func:`fastata._validate.task_bounds_shared`, with a bound array that is ``out`` (not
+    None) copied."""
+    low, high, shared = _validate.task_bounds_shared(min_tasks, max_tasks, lam, assume_available)
+    if out is not None and (isinstance(min_tasks, np.ndarray) and np.shares_memory(low, out)
+                            or isinstance(max_tasks, np.ndarray) and np.shares_memory(high, out)):
+        low, high = low.copy(), high.copy()
+    return low, high, shared
 
 
 def statistics(kernels, counts, means, m2, available, s, ties, heap, warm):

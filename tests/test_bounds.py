@@ -811,6 +811,21 @@ def test_allocator_takes_bounds(backend, n):
     np.testing.assert_array_equal(allocator._out, before)
 
 
+def test_allocator_takes_its_own_last_result_as_a_bound(backend):
+    """A bound that is the array the Allocator returned last (which its next call overwrites)
+    is read as it was: the next round keeps at least, or at most, last round's tasks."""
+    rng = np.random.default_rng(4)
+    lam = rng.lognormal(0.0, 1.0, 50)
+    allocator = fa.Allocator(50, backend=backend)
+    last = allocator(lam, 100)
+    kept = last.copy()
+    got = allocator(lam * rng.uniform(0.5, 2.0, 50), 150, min_tasks=last).copy()
+    assert (got >= kept).all() and got.sum() == 150
+    again = allocator(lam, 120, max_tasks=allocator(lam, 150, min_tasks=kept))
+    want = fa.allocate(lam, 120, max_tasks=fa.allocate(lam, 150, min_tasks=kept), backend="python")
+    np.testing.assert_array_equal(again, want)
+
+
 def test_jit_bounded_allocation():
     lam = np.array([1.0, 2.0, 4.0])
     out = np.zeros(3, dtype=np.int64)
