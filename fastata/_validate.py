@@ -137,8 +137,9 @@ def task_bounds_shared(min_tasks, max_tasks, lam, assume_available=False):
     ``lam`` for unavailable workers, unless this thread's last look at ``lam`` of this shape
     found some (:func:`minimum_assumed`). The kernels refuse a minimum on an unavailable
     worker before they write anything; the caller then asks again without the assumption
-    (``_backends.allocate_bounded``). The look costs a pass over ``lam``: a fifth of the
-    numpy pass at 65,536 workers, and half with what it evicts from the cache.
+    (``_backends.allocate_bounded``). The look is a pass over ``lam``: 11 us at 65,536
+    workers by itself, and 22-30 us less for a bounded call there without it (Intel Xeon),
+    half the numpy pass.
     """
     if min_tasks is None and max_tasks is None:
         return None, None, False

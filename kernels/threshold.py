@@ -3897,44 +3897,39 @@ def inverse_checking_pass(lam, inv, s, budget, lo, hi, least):
     (``lam = 0`` workers among them), worker by worker (:func:`inverse_checking_exact`).
     """
     n = lam.shape[0]
-    inv_sum, total, second, slope, taken, capacity, whole = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, order_key(0.0)
+    sums = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, order_key(0.0))
     start = 0
     while start + CHECK_BLOCK <= n:
         stop = start + CHECK_BLOCK
         # Slices, so that the block's indices start at 0 (as in scan_bounds: numba vectorises that).
         if isinstance(lo, int):
-            signs, b_sum, b_total, b_second, b_slope, b_taken, b_capacity, b_whole = checked_block(
-                lam[start:stop], inv[start:stop], s, budget, lo, hi, least)
+            signs, part = checked_block(lam[start:stop], inv[start:stop], s, budget, lo, hi, least)
         else:
-            signs, b_sum, b_total, b_second, b_slope, b_taken, b_capacity, b_whole = checked_block(
-                lam[start:stop], inv[start:stop], s, budget, lo[start:stop], hi[start:stop], least)
-        if signs < 0 or not b_sum < INF:
+            signs, part = checked_block(lam[start:stop], inv[start:stop], s, budget, lo[start:stop], hi[start:stop],
+                                        least)
+        if signs < 0 or not part[0] < INF:
             break
-        inv_sum += b_sum
-        total += b_total
-        second += b_second
-        slope += b_slope
-        taken += b_taken
-        capacity += b_capacity
-        whole = max(whole, b_whole)
+        sums = checking_sums_plus(sums, part)
         start = stop
     n_flagged = 0
     room = 0.0
     if start < n:
         if isinstance(lo, int):
-            e_sum, n_flagged, e_total, e_slope, e_taken, e_capacity, room, e_second, e_whole = inverse_checking_exact(
-                lam[start:], inv[start:], s, budget, lo, hi, least)
+            n_flagged, room, part = inverse_checking_exact(lam[start:], inv[start:], s, budget, lo, hi, least)
         else:
-            e_sum, n_flagged, e_total, e_slope, e_taken, e_capacity, room, e_second, e_whole = inverse_checking_exact(
-                lam[start:], inv[start:], s, budget, lo[start:], hi[start:], least)
-        inv_sum += e_sum
-        total += e_total
-        second += e_second
-        slope += e_slope
-        taken += e_taken
-        capacity += e_capacity
-        whole = max(whole, e_whole)
+            n_flagged, room, part = inverse_checking_exact(lam[start:], inv[start:], s, budget, lo[start:], hi[start:],
+                                                           least)
+        sums = checking_sums_plus(sums, part)
+    inv_sum, total, second, slope, taken, capacity, whole = sums
     return inv_sum, n_flagged, total, slope, taken, capacity, room, second, from_order_key(whole)
+
+
+@register_jitable
+def checking_sums_plus(a, b):
+    """Two parts' sums of :func:`inverse_checking_pass`, ``(sum of inv, estimate, estimate at
+    s * SLOPE_STEP, slope, minimums, caps, order key of the largest inv whose maximum holds
+    the budget)``, as one."""
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4], a[5] + b[5], max(a[6], b[6])
 
 
 #: Workers a block of :func:`checked_block`: the terms of one that holds a bad bound or lam
@@ -3945,25 +3940,19 @@ CHECK_BLOCK = 512
 @register_jitable
 def checked_block(lam, inv, s, budget, lo, hi, least):
     """:func:`inverse_checking_exact`'s sums over a block of workers, checked as a whole, not
-    each worker's flags: ``(signs, sum of inv, estimate, estimate at s * SLOPE_STEP, slope,
-    minimums, caps, order key of the largest inv whose maximum holds the budget)``. The
+    each worker's flags: ``(signs, sums)``, the sums as :func:`checking_sums_plus` takes them. The
     block is as the exact loop would find it, without a flag, where ``signs >= 0`` and the
     sum of ``1/lam`` is finite: no sign bit in a minimum, a cap, the room between them
     (a minimum above its maximum or the budget) or ``lam``, nor in the negated minimum of an
     unavailable worker, and no ``lam = 0``, NaN or subnormal time (an infinite or NaN sum);
     its terms are then the exact loop's, with no room on ``lam = 0`` workers. Its checks,
     two integer ORs a worker, cost less than per-worker flags (numba for Haswell at
-    65,536 x 262,144, bounds as numbers: 96 -> 80 us a pass).
+    65,536 x 262,144, bounds as numbers: 91 -> 78 us a pass).
     """
     wide_vectors()
     s2 = s * SLOPE_STEP
     signs = 0
-    inv_sum = 0.0
-    total = 0.0
-    second = 0.0
-    slope = 0.0
-    taken = 0.0
-    capacity = 0.0
+    inv_sum = total = second = slope = taken = capacity = 0.0
     whole = order_key(0.0)
     for i in range(lam.shape[0]):
         x = lam[i]
@@ -3982,13 +3971,14 @@ def checked_block(lam, inv, s, budget, lo, hi, least):
         taken += floor_i
         capacity += cap_i if v > 0.0 else 0.0
         whole = max(whole, order_key(v if high >= budget else 0.0))
-    return signs, inv_sum, total, second, slope, taken, capacity, whole
+    return signs, (inv_sum, total, second, slope, taken, capacity, whole)
 
 
 @register_jitable
 def inverse_checking_exact(lam, inv, s, budget, lo, hi, least):
-    """:func:`inverse_checking_pass` worker by worker, each worker's flags counted (the order
-    key of the largest inv, not the value)."""
+    """:func:`inverse_checking_pass` worker by worker, each worker's flags counted: ``(entries
+    flagged, room above the minimums of the lam = 0 workers, sums)``, the sums as
+    :func:`checking_sums_plus` takes them."""
     wide_vectors()
     s2 = s * SLOPE_STEP
     inv_sum = 0.0
@@ -4013,7 +4003,7 @@ def inverse_checking_exact(lam, inv, s, budget, lo, hi, least):
         capacity += cap_i
         room += room_i
         whole = max(whole, whole_i)
-    return inv_sum, n_flagged, total, slope, taken, capacity, room, second, whole
+    return n_flagged, room, (inv_sum, total, second, slope, taken, capacity, whole)
 
 
 @register_jitable

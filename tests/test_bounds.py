@@ -460,29 +460,23 @@ def test_validation_pass_in_blocks_equals_worker_by_worker():
 
     from fastata.kernels import numba_cpu  # noqa: F401  (the CPU versions of threshold's helpers)
 
-    @njit
-    def in_blocks(lam, inv, s, budget, lo, hi, least):
-        return threshold.inverse_checking_pass(lam, inv, s, budget, lo, hi, least)
+    def exact(lam, inv, s, budget, lo, hi, least):  # as the pass answers
+        n_flagged, room, sums = threshold.inverse_checking_exact(lam, inv, s, budget, lo, hi, least)
+        inv_sum, total, second, slope, taken, capacity, whole = sums
+        return inv_sum, n_flagged, total, slope, taken, capacity, room, second, threshold.from_order_key(whole)
 
-    @njit
-    def one_by_one(lam, inv, s, budget, lo, hi, least):
-        r = threshold.inverse_checking_exact(lam, inv, s, budget, lo, hi, least)
-        return r[:8] + (threshold.from_order_key(r[8]),)
-
+    in_blocks, one_by_one = njit(threshold.inverse_checking_pass), njit(exact)
     rng = np.random.default_rng(31)
     for lam, budget, low, high, s, least in _checking_cases(rng, 300):
-        for run_blocks, run_exact in ((threshold.inverse_checking_pass, threshold.inverse_checking_exact),
-                                      (in_blocks, one_by_one)):
+        for run_blocks, run_exact in ((threshold.inverse_checking_pass, exact), (in_blocks, one_by_one)):
             shapes = [(low, high)] if run_blocks is threshold.inverse_checking_pass else [
                 (low, high), (int(low[0]), int(high[0]))]
             for lo, hi in shapes:
                 inv_blocks, inv_exact = np.empty(lam.shape[0]), np.empty(lam.shape[0])
                 with np.errstate(all="ignore"):
                     blocks = run_blocks(lam, inv_blocks, s, budget, lo, hi, least)
-                    exact = run_exact(lam, inv_exact, s, budget, lo, hi, least)
-                if run_exact is threshold.inverse_checking_exact:
-                    exact = exact[:8] + (exact[8],)
-                _same_checking_result(blocks, exact, run_blocks is in_blocks)
+                    by_worker = run_exact(lam, inv_exact, s, budget, lo, hi, least)
+                _same_checking_result(blocks, by_worker, run_blocks is in_blocks)
                 np.testing.assert_array_equal(inv_blocks, inv_exact)
 
 
