@@ -86,17 +86,6 @@ def _float_of(k):
     return lambda k: _from_bits(k + _TWO52_BITS) - _TWO52
 
 
-# A bound given as one number for every worker (``min_tasks=1, max_tasks=4``) reaches the
-# kernels as an int64, not an array: each pass then reads it once, before its loop, instead
-# of loading and converting a vector of it every step (AVX2 has no packed int64 to float64
-# conversion). A second compiled version of the bounded entries, for that type.
-@overload(threshold.bound_of, target="cpu")
-def _bound_of(b, i):
-    if isinstance(b, types.Integer):
-        return lambda b, i: b
-    return lambda b, i: b[i]
-
-
 @intrinsic
 def _trailing_zeros(typingctx, k):
     def codegen(context, builder, signature, args):
@@ -193,7 +182,10 @@ def _wide_vectors_on_cpu():
     return lambda: _prefer_wide_vectors()
 
 
-#: The bounded entries take a bound that holds one value for every worker as that int64.
+#: The bounded entries take a bound that holds one value for every worker as that int64
+#: (``min_tasks=1, max_tasks=4``): a second compiled version of them, whose passes read the
+#: bounds once, before their loops (``threshold.bound_of``), instead of loading and converting
+#: a vector of each at every step (AVX2 has no packed int64 to float64 conversion).
 TAKES_BOUNDS_AS_NUMBERS = True
 
 

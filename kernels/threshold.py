@@ -343,8 +343,10 @@ def wide_vectors():
 
 @register_jitable
 def bound_of(b, i):
-    """Worker ``i``'s bound: ``b[i]``; ``numba_cpu`` compiles it as ``b`` itself where the bound
-    is one integer for every worker."""
+    """Worker ``i``'s bound: ``b[i]``, or ``b`` itself where the bound is one integer for every
+    worker (numba decides which as it compiles)."""
+    if isinstance(b, int):
+        return b
     return b[i]
 
 
