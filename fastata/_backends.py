@@ -98,34 +98,55 @@ def scratch(kernels, ties, heap, warm=None):
     return kept(ties, heap, warm) if kept is not None else _Scratch(kernels, ties, heap, warm)
 
 
+def first_bounds(scratch, min_tasks, max_tasks, lam):
+    """The bounds :func:`allocate_bounded` first gives ``scratch``, validated
+    (``_validate.task_bounds_shared``): a single ``min_tasks`` as that number where the
+    kernels read a minimum given as a number as the available workers'
+    (``scratch.minimum_of_available``), else taken as every worker's."""
+    return _validate.task_bounds_shared(min_tasks, max_tasks, lam, assume_available=True,
+                                        of_available=getattr(scratch, "minimum_of_available", False))
+
+
 def allocate_bounded(scratch, lam, budget, min_tasks, max_tasks, out, first=None, bound_may_be_out=False):
     """``scratch.allocate_bounded`` (a :func:`scratch`) with the bounds as given, validated:
     ``(status, (low, high))``, the arrays the status is about.
 
-    A single ``min_tasks`` is first taken as every worker's, without a pass over ``lam`` for
-    unavailable workers (``_validate.task_bounds_shared(..., assume_available=True)``); where
-    the kernel refuses that, which it does before writing anything, the call is made again
-    with the minimum left off the unavailable workers, and its status stands.
-    ``first``: that first ``task_bounds_shared`` answer, where the caller has it already.
+    A single ``min_tasks`` goes to the kernel without a pass over ``lam`` for unavailable
+    workers (:func:`first_bounds`). Kernels that read a minimum given as a number as the
+    available workers' answer for it as it is; the others take it as every worker's, and
+    where the kernel refuses that, which it does before writing anything, the call is made
+    again with the minimum left off the unavailable workers, and its status stands. Either
+    way a refusal names the minimums left off them.
+    ``first``: that first :func:`first_bounds` answer, where the caller has it already.
     ``bound_may_be_out``: a bound array may be ``out`` itself (an Allocator's last result),
     which the kernel overwrites: it is read from a copy.
     """
-    low, high, shared = first or _bounds(min_tasks, max_tasks, lam, True, out if bound_may_be_out else None)
+    reads_out = out if bound_may_be_out else None
+    low, high, shared = first or first_bounds(scratch, min_tasks, max_tasks, lam)
+    if reads_out is not None:
+        low, high = _copied(low, high, min_tasks, max_tasks, reads_out)
     status = scratch.allocate_bounded(lam, budget, low, high, out, shared)
-    if status and _validate.minimum_assumed(min_tasks, lam):
-        low, high, shared = _bounds(min_tasks, max_tasks, lam, False, out if bound_may_be_out else None)
+    if not status or not _validate.single_minimum(min_tasks, lam):
+        return status, (low, high)
+    # A single minimum, which the status and its message are about as the available workers':
+    # read so by the kernel (its status stands), or taken as every worker's (asked again, unless
+    # a look at lam made it so already).
+    again = _validate.minimum_assumed(min_tasks, lam) and not (
+        shared and getattr(scratch, "minimum_of_available", False))
+    low, high, shared = _validate.task_bounds_shared(min_tasks, max_tasks, lam)
+    if reads_out is not None:
+        low, high = _copied(low, high, min_tasks, max_tasks, reads_out)
+    if again:
         status = scratch.allocate_bounded(lam, budget, low, high, out, shared)
     return status, (low, high)
 
 
-def _bounds(min_tasks, max_tasks, lam, assume_available, out):
-    """:func:`fastata._validate.task_bounds_shared`, with a bound array that is ``out`` (not
-    None) copied."""
-    low, high, shared = _validate.task_bounds_shared(min_tasks, max_tasks, lam, assume_available)
-    if out is not None and (isinstance(min_tasks, np.ndarray) and np.shares_memory(low, out)
-                            or isinstance(max_tasks, np.ndarray) and np.shares_memory(high, out)):
-        low, high = low.copy(), high.copy()
-    return low, high, shared
+def _copied(low, high, min_tasks, max_tasks, out):
+    """``(low, high)``, a bound array that is ``out`` copied."""
+    if (isinstance(min_tasks, np.ndarray) and np.shares_memory(low, out)
+            or isinstance(max_tasks, np.ndarray) and np.shares_memory(high, out)):
+        return low.copy(), high.copy()
+    return low, high
 
 
 def statistics(kernels, counts, means, m2, available, s, ties, heap, warm):
@@ -144,6 +165,7 @@ class _Scratch:
     def __init__(self, kernels, ties, heap, warm):
         self._kernels, self._ties, self._heap, self._warm = kernels, ties, heap, warm
         self._numbers = getattr(kernels, "TAKES_BOUNDS_AS_NUMBERS", False)
+        self.minimum_of_available = self._numbers  # numba's kernel for numbers: threshold.minimum_of
 
     def allocate(self, lam, budget, out):
         if self._warm is None:

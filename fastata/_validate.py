@@ -125,7 +125,7 @@ def task_bounds(min_tasks, max_tasks, lam):
     return task_bounds_shared(min_tasks, max_tasks, lam)[:2]
 
 
-def task_bounds_shared(min_tasks, max_tasks, lam, assume_available=False):
+def task_bounds_shared(min_tasks, max_tasks, lam, assume_available=False, of_available=False):
     """:func:`task_bounds` and whether each bound holds one value for every worker (given as
     a number or left out, and a minimum that no unavailable worker leaves out): ``(low,
     high, shared)``. The kernels then read the bounds once a pass, not a vector of each a
@@ -140,13 +140,19 @@ def task_bounds_shared(min_tasks, max_tasks, lam, assume_available=False):
     (``_backends.allocate_bounded``). The look is a pass over ``lam``: 11 us at 65,536
     workers by itself, and 22-30 us less for a bounded call there without it (Intel Xeon),
     half the numpy pass.
+
+    ``of_available``: the kernels read a minimum given as a number as the available
+    workers' (``_backends.first_bounds``): a single ``min_tasks`` beside a single (or no)
+    ``max_tasks`` is then that number, never a look at ``lam``.
     """
     if min_tasks is None and max_tasks is None:
         return None, None, False
     if _as_kept(min_tasks, lam.shape) and _as_kept(max_tasks, lam.shape):  # a scheduler's arrays, in short
         return min_tasks, max_tasks, False
     if _integer(min_tasks) and 0 < min_tasks <= MAX_BUDGET and lam.size:
-        if assume_available and lam.shape not in _unavailable_seen():  # minimum_assumed
+        if of_available and (max_tasks is None or _integer(max_tasks)):  # read as numbers, for the available workers
+            low, shared = uniform_bound(_row(lam.shape), int(min_tasks)), True
+        elif assume_available and lam.shape not in _unavailable_seen():  # minimum_assumed
             low, shared = uniform_bound(_row(lam.shape), int(min_tasks)), True
         else:
             low, shared = available_minimum(lam, int(min_tasks))
@@ -160,10 +166,16 @@ def task_bounds_shared(min_tasks, max_tasks, lam, assume_available=False):
             shared and (max_tasks is None or _integer(max_tasks)))
 
 
+def single_minimum(min_tasks, lam):
+    """Whether ``min_tasks`` is one positive minimum over a non-empty ``lam``: the minimum of
+    the available workers, which the arrays leave off the unavailable ones."""
+    return _integer(min_tasks) and 0 < min_tasks <= MAX_BUDGET and lam.size
+
+
 def minimum_assumed(min_tasks, lam):
     """Whether :func:`task_bounds_shared` with ``assume_available`` takes this ``min_tasks``
     over ``lam`` as every worker's without looking at ``lam``."""
-    return _integer(min_tasks) and 0 < min_tasks <= MAX_BUDGET and lam.size and lam.shape not in _unavailable_seen()
+    return single_minimum(min_tasks, lam) and lam.shape not in _unavailable_seen()
 
 
 #: Problem shapes a thread remembers as having had unavailable workers at its last look.

@@ -128,12 +128,12 @@ def allocate(lam, budget, *, min_tasks=None, max_tasks=None, backend="auto", out
     budget = _validate.budget(budget)
     n = lam.shape[0]
     _, kernels = _backends.resolve(backend)
+    kept = _single_scratch(kernels, n)
     # Tested here, not in task_bounds: a call without bounds pays no extra function call.
-    bounds = None if min_tasks is None and max_tasks is None else _validate.task_bounds_shared(
-        min_tasks, max_tasks, lam, assume_available=True)
+    bounds = None if min_tasks is None and max_tasks is None else _backends.first_bounds(
+        kept, min_tasks, max_tasks, lam)
     out = np.empty(n, dtype=np.int64) if out is None else _validate.out_array(
         out, (n,), lam=lam, min_tasks=min_tasks, max_tasks=max_tasks)
-    kept = _single_scratch(kernels, n)
     if bounds is not None:
         status, bounds = _backends.allocate_bounded(kept, lam, budget, min_tasks, max_tasks, out, bounds)
     else:

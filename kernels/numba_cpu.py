@@ -185,7 +185,9 @@ def _wide_vectors_on_cpu():
 #: The bounded entries take a bound that holds one value for every worker as that int64
 #: (``min_tasks=1, max_tasks=4``): a second compiled version of them, whose passes read the
 #: bounds once, before their loops (``threshold.bound_of``), instead of loading and converting
-#: a vector of each at every step (AVX2 has no packed int64 to float64 conversion).
+#: a vector of each at every step (AVX2 has no packed int64 to float64 conversion). A minimum
+#: given so holds for the available workers, as a single ``min_tasks`` means
+#: (``threshold.minimum_of``): no pass over ``lam`` looks for the unavailable ones first.
 TAKES_BOUNDS_AS_NUMBERS = True
 
 
@@ -204,7 +206,8 @@ def allocate_warm_into(lam, budget, out, ties, heap, warm):
 @njit(**_JIT)
 def allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties, heap):
     """:func:`allocate_into` with per-worker bounds ``min_tasks <= out <= max_tasks``: int64 arrays,
-    or int64s that hold for every worker (see ``threshold.bound_of``)."""
+    or int64s that hold for every worker, a minimum for every available one (see
+    ``threshold.minimum_of``)."""
     return threshold.allocate_bounded_into(lam, budget, min_tasks, max_tasks, out, ties, heap)
 
 

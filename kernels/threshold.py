@@ -351,18 +351,30 @@ def bound_of(b, i):
 
 
 @register_jitable
-def minimums_into(lo, out):
-    """``out[i] = min_tasks_i`` for every worker."""
-    for i in range(out.shape[0]):
-        out[i] = bound_of(lo, i)
+def minimum_of(lo, i, available):
+    """Worker ``i``'s ``min_tasks``: ``lo[i]``, or, where the minimum is one integer (bounds given
+    as numbers), that integer for an available worker and 0 for an unavailable one, as a
+    single ``min_tasks`` means. ``available``: ``lam_i != inf`` (or ``1/lam_i != 0``, where a
+    pass reads only the stored inverse), which numba leaves out for arrays."""
+    if isinstance(lo, int):
+        return lo if available else 0
+    return lo[i]
 
 
 @register_jitable
-def floor_at(lo, i):
-    """``min_tasks`` of worker ``i`` as a float (0 without bounds); ``lo[i] <= budget < 2**51``."""
+def minimums_into(lam, lo, out):
+    """``out[i] = min_tasks_i`` for every worker."""
+    for i in range(out.shape[0]):
+        out[i] = minimum_of(lo, i, lam[i] != INF)
+
+
+@register_jitable
+def floor_at(lo, i, available):
+    """``min_tasks`` of worker ``i`` as a float (0 without bounds; :func:`minimum_of`);
+    ``lo[i] <= budget < 2**51``."""
     if lo is None:
         return 0.0
-    return float_of(bound_of(lo, i))
+    return float_of(minimum_of(lo, i, available))
 
 
 @register_jitable
@@ -390,11 +402,11 @@ def float_of_wide(k):
 
 
 @register_jitable
-def low_of(lo, i):
-    """``min_tasks`` of worker ``i`` as an int (0 without bounds)."""
+def low_of(lo, i, available):
+    """``min_tasks`` of worker ``i`` as an int (0 without bounds; :func:`minimum_of`)."""
     if lo is None:
         return 0
-    return bound_of(lo, i)
+    return minimum_of(lo, i, available)
 
 
 @register_jitable
@@ -417,7 +429,7 @@ def count_into(lam, inv, t, budget, counts, lo, hi):
     cap = float(budget)
     total = 0.0
     for i in range(lam.shape[0]):
-        c = max(count_one(lam[i], inv[i], t, cap_at(hi, i, budget, cap)), floor_at(lo, i))
+        c = max(count_one(lam[i], inv[i], t, cap_at(hi, i, budget, cap)), floor_at(lo, i, lam[i] != INF))
         counts[i] = int_of(c)
         total += c
     return total
@@ -435,7 +447,7 @@ def count_extremes_into(lam, inv, t, budget, counts, lo, hi):
     for i in range(lam.shape[0]):
         x = lam[i]
         cap_i = cap_at(hi, i, budget, cap)
-        floor_i = floor_at(lo, i)
+        floor_i = floor_at(lo, i, x != INF)
         c = max(count_one(x, inv[i], t, cap_i), floor_i)
         counts[i] = int_of(c)
         total += c
@@ -484,7 +496,7 @@ def divided_count_at(lam, i, t, budget, cap, lo, hi):
     with the cap and minimum it was clamped to, as floats exact up to ``2**53`` (``cap =
     float(budget)``: the cap without bounds)."""
     cap_i = cap if hi is None else float_of_wide(high_of(hi, i, budget))
-    floor_i = 0.0 if lo is None else float_of_wide(bound_of(lo, i))
+    floor_i = 0.0 if lo is None else float_of_wide(minimum_of(lo, i, lam[i] != INF))
     return max(count_divided(lam[i], t, cap_i), floor_i), cap_i, floor_i
 
 
@@ -848,7 +860,7 @@ def count_list_into(lam, inv, t, budget, hi_t, counts, idx, lo, hi):
             # Past cap + 1/2 the count is the cap (below 2**48; above, every q is in doubt).
             near = min(q, cap_i + 0.5)
             doubtful += abs(near - rint(near)) < near * COUNT_MARGIN  # never for q = 0
-            c = max(trunc(min(q, cap_i)), floor_at(lo, i))
+            c = max(trunc(min(q, cap_i)), floor_at(lo, i, v != 0.0))
             counts[i] = int_of(c)
             block += c
             found |= int((c < cap_i) & (c + 1.0 <= reach * v)) << k
@@ -872,7 +884,7 @@ def recount_into(lam, inv, t, budget, counts, lo, hi, start, stop):
     cap = float(budget)
     total = 0.0
     for i in range(start, stop):
-        c = max(count_one(lam[i], inv[i], t, cap_at(hi, i, budget, cap)), floor_at(lo, i))
+        c = max(count_one(lam[i], inv[i], t, cap_at(hi, i, budget, cap)), floor_at(lo, i, lam[i] != INF))
         counts[i] = int_of(c)
         total += c
     return total
@@ -1158,7 +1170,7 @@ def split_at_threshold(lam, inv, tstar, budget, out, lo, hi):
     n_tied = 0
     for i in range(lam.shape[0]):
         c, p = count_product(lam[i], inv[i], tstar, cap_at(hi, i, budget, cap))
-        c, tied = raised_count(c, p, tstar, lo, i)
+        c, tied = raised_count(c, p, tstar, lo, i, lam[i] != INF)
         k = int_of(c)
         negate = -int(tied)  # all bits set where tied: (k ^ -1) + 1 = -k
         out[i] = (k ^ negate) - negate  # c >= 1 when tied: the sign tells them apart
@@ -1168,13 +1180,13 @@ def split_at_threshold(lam, inv, tstar, budget, out, lo, hi):
 
 
 @register_jitable
-def raised_count(c, p, tstar, lo, i):
+def raised_count(c, p, tstar, lo, i, available):
     """``(c, tied)``: worker ``i``'s count from :func:`count_product` (``c``, ``p``) raised to its
     minimum, and whether its last key is at ``t*`` (``p = c * x`` unless the minimum raised
     ``c``). Without bounds, nothing to raise: a count is never negative."""
     if lo is None:
         return c, (c > 0.0) & (p == tstar)
-    floor_i = floor_at(lo, i)
+    floor_i = floor_at(lo, i, available)
     c = max(c, floor_i)
     return c, (c > floor_i) & (p == tstar)
 
@@ -1416,7 +1428,7 @@ def split_ties(lam, budget, tstar, out, ties, lo, hi):
         c = out[i]
         ties[i] = 0
         high = high_of(hi, i, budget)
-        low = low_of(lo, i)
+        low = low_of(lo, i, x != INF)
         # Most workers have their last key below t* and their next key above it: they keep
         # their count, as does one held at its minimum with no key above it at or below t*
         # (split_at would step from a minimum far above t* / x to it a key at a time: hours,
@@ -2069,7 +2081,7 @@ def estimate_into(inv, s, budget, lo, hi):
     total = 0.0
     state = flush_tiny()
     for i in range(inv.shape[0]):
-        total += max(min(trunc(s * inv[i]), cap_at(hi, i, budget, cap)), floor_at(lo, i))
+        total += max(min(trunc(s * inv[i]), cap_at(hi, i, budget, cap)), floor_at(lo, i, inv[i] != 0.0))
     restore_tiny(state)
     return total
 
@@ -2089,7 +2101,7 @@ def estimate_slope_into(inv, s, budget, lo, hi):
     state = flush_tiny()
     for i in range(inv.shape[0]):
         x = inv[i]
-        c, moving = estimate_term(x, s * x, cap_at(hi, i, budget, cap), floor_at(lo, i))
+        c, moving = estimate_term(x, s * x, cap_at(hi, i, budget, cap), floor_at(lo, i, x != 0.0))
         total += c
         slope += moving
     restore_tiny(state)
@@ -2522,7 +2534,7 @@ def estimate_pair_into(inv, s, s2, budget, lo, hi):
     for i in range(inv.shape[0]):
         x = inv[i]
         cap_i = cap_at(hi, i, budget, cap)
-        floor_i = floor_at(lo, i)
+        floor_i = floor_at(lo, i, x != 0.0)
         total += max(trunc(min(s * x, cap_i)), floor_i)
         total2 += max(trunc(min(s2 * x, cap_i)), floor_i)
     restore_tiny(state)
@@ -2844,8 +2856,8 @@ def line_start(lam, t_lo, t_hi, c_lo, budget, base, lo, hi):
         least = INF
         for i in range(0, n, sample_stride(n, SAMPLED_WORKERS)):
             x = lam[i]
-            if 0.0 < x < INF and low_of(lo, i) < high_of(hi, i, budget):
-                least = min(least, (low_of(lo, i) + 1) * x)
+            if 0.0 < x < INF and low_of(lo, i, True) < high_of(hi, i, budget):
+                least = min(least, (low_of(lo, i, True) + 1) * x)
         if least < t_hi:
             start = max(start, least)
     return start
@@ -2862,7 +2874,7 @@ def product_near(lam, t_lo, t_hi, aim, budget, lo, hi):
     for i in range(0, n, sample_stride(n, SAMPLED_WORKERS)):
         x = lam[i]
         if 0.0 < x < INF:
-            low = low_of(lo, i)
+            low = low_of(lo, i, True)
             cap = high_of(hi, i, budget)
             c = max(count_le(x, aim, cap), low)
             if c < cap and (c + 1) * x <= t_hi:
@@ -2957,7 +2969,7 @@ def sampled_top(lam, t_lo, t_hi, budget, lo, hi):
     for i in range(0, n, stride):
         x = lam[i]
         if 0.0 < x < INF:
-            p, again = top_key_inside(x, low_of(lo, i), high_of(hi, i, budget), t_lo, t_hi)
+            p, again = top_key_inside(x, low_of(lo, i, True), high_of(hi, i, budget), t_lo, t_hi)
             if p > 0.0:
                 inside += 1
                 slots = four_largest(slots, p, int(again))
@@ -2987,7 +2999,7 @@ def product_above(lam, t_lo, t_hi, need, budget, lo, hi):
         x = lam[i]
         if 0.0 < x < INF:
             cap = high_of(hi, i, budget)
-            j = max(count_le(x, t_lo, cap), low_of(lo, i)) + 1
+            j = max(count_le(x, t_lo, cap), low_of(lo, i, True)) + 1
             p = float(j) * x
             if j <= cap and p <= t_hi:
                 inside += 1
@@ -3028,8 +3040,8 @@ def sampled_holders(lam, p, budget, lo, hi):
     for i in range(0, n, sample_stride(n, SAMPLED_WORKERS)):
         x = lam[i]
         if 0.0 < x < INF:
-            c = max(count_le(x, p, high_of(hi, i, budget)), low_of(lo, i))
-            k += int(c > low_of(lo, i) and c * x == p)
+            c = max(count_le(x, p, high_of(hi, i, budget)), low_of(lo, i, True))
+            k += int(c > low_of(lo, i, True) and c * x == p)
     return k
 
 
@@ -3153,9 +3165,9 @@ def sampled_riser(lam, budget, t_lo, t_hi, c_lo, c_hi, lo, hi):
         least = INF
         for i in range(0, n, stride):
             x = lam[i]
-            if 0.0 < x < INF and low_of(lo, i) < high_of(hi, i, budget):
+            if 0.0 < x < INF and low_of(lo, i, True) < high_of(hi, i, budget):
                 top = max(top, high_of(hi, i, budget) * x)
-                least = min(least, (low_of(lo, i) + 1) * x)
+                least = min(least, (low_of(lo, i, True) + 1) * x)
         if not (b < INF):
             b = min(top, DBL_MAX)
         if not (a > 0.0):
@@ -3628,7 +3640,7 @@ def prefix_at_zero(lam, budget, lo, hi, out):
     wide_vectors()
     for i in range(lam.shape[0]):
         top = high_of(hi, i, budget)
-        least = low_of(lo, i)
+        least = low_of(lo, i, lam[i] != INF)
         out[i] = top if lam[i] == 0.0 else least
 
 
@@ -3743,7 +3755,7 @@ def bounds_block(lam, lo, hi, limit):
     least = order_key(INF)  # an integer min vectorises, a float min does not
     for i in range(lam.shape[0]):
         x = lam[i]
-        low = bound_of(lo, i)
+        low = minimum_of(lo, i, x != INF)
         high = bound_of(hi, i)
         available = x < INF
         n_bad += int((low < 0) | (low > high) | (~available & (low > 0)))
@@ -3775,7 +3787,7 @@ def scan_bounds_exact(lam, budget, lo, hi):
     zero_room = 0
     for i in range(lam.shape[0]):
         x = lam[i]
-        low = bound_of(lo, i)
+        low = minimum_of(lo, i, x != INF)
         if low < 0:
             return MIN_NEGATIVE, 0, 0
         if low > bound_of(hi, i):
@@ -3857,11 +3869,11 @@ def checking_terms(x, s, budget, lo, hi, i, least):
     multiplies ``s`` by ``max(x, least)`` (:func:`clamped`), the same term for ``least <= 0.5 /
     s``. An order key, as the callers' maximum over it: an integer max vectorises, a float
     max does not (numba 11.2 -> 3.2 numpy passes at 65,536 x 262,144, bounds 1 to 17)."""
-    low = bound_of(lo, i)
+    low = minimum_of(lo, i, x != 0.0)
     high = high_of(hi, i, budget)
     bad = int((low < 0) | (low > high) | ((x == 0.0) & (low > 0)))  # above high: above max_tasks or the budget
     cap_i = float_of(high)
-    floor_i = floor_at(lo, i)
+    floor_i = float_of(low)
     c, moving = estimate_term(x, s * clamped(x, least), cap_i, floor_i)
     whole = order_key(x if high >= budget else 0.0)  # +inf (lam = 0): the caller fills, not reading it
     return bad, c, moving, floor_i, cap_i if x > 0.0 else 0.0, cap_i - floor_i if x == INF else 0.0, whole
@@ -3961,7 +3973,7 @@ def checked_block(lam, inv, s, budget, lo, hi, least):
         v = 1.0 / (x + 0.0)
         inv[i] = v
         inv_sum += v
-        low = low_of(lo, i)
+        low = low_of(lo, i, v != 0.0)
         high = high_of(hi, i, budget)
         signs |= low | high | (high - low) | sign_bit(x) | -(low * int(v == 0.0))
         cap_i = float_of(high)
@@ -4014,7 +4026,7 @@ def fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties, heap):
     keys all have product 0, so they take them by ``(j, i)`` (level by level, lowest index
     first) and every other worker keeps its minimum; ``heap`` is scratch."""
     if remaining == 0:  # the minimums take the whole budget (at least one task each, say)
-        minimums_into(lo, out)
+        minimums_into(lam, lo, out)
         return
     j_lo, j_hi = zero_room(lam, budget, lo, hi, out, ties)
     take_tied(out, ties, lam.shape[0], remaining, j_lo, j_hi, heap)
@@ -4030,7 +4042,7 @@ def zero_room(lam, budget, lo, hi, out, ties):
     j_lo = budget + 1
     j_hi = 0
     for i in range(lam.shape[0]):
-        low = bound_of(lo, i)
+        low = minimum_of(lo, i, lam[i] != INF)
         out[i] = low
         room = (high_of(hi, i, budget) - low) * int(lam[i] == 0.0)
         ties[i] = room
@@ -4557,7 +4569,7 @@ def sampled_bounded_guess(lam, budget, t, lo, hi, scratch):
         x = lam[i]
         j = sample_slot(m)
         scratch[j] = 1.0 / (x + 0.0) if x > 0.0 else INF  # lam = 0: every key; +inf: none
-        scratch[j + 4] = float(low_of(lo, i))
+        scratch[j + 4] = float(low_of(lo, i, x != INF))
         scratch[j + 8] = float(high_of(hi, i, budget))
         m += 1
     for k in range(m, (m + 3) & ~3):  # the last block's rest: terms of 0
@@ -4671,7 +4683,7 @@ def sampled_rank_guess(lam, budget, lo, hi, stride, scratch):
         x = lam[i]
         if not x < INF:
             continue
-        low = low_of(lo, i)
+        low = low_of(lo, i, True)
         high = high_of(hi, i, budget)
         if x == 0.0:
             below += high
@@ -4852,7 +4864,7 @@ def sampled_count(lam, budget, t, lo, hi, stride):
             else:
                 # Above t: no key at or below it, and t / x could only underflow (slow on x86).
                 c = 0.0 if x > t else floor(t / x)
-                total += min(max(c, float(low_of(lo, i))), cap)
+                total += min(max(c, float(low_of(lo, i, True))), cap)
     return total
 
 

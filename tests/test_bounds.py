@@ -203,11 +203,13 @@ def test_scalar_minimum_follows_the_unavailable_workers_call_by_call(backend):
             assert (got[down] == 0).all() and (np.delete(got, down) >= 1).all()
 
 
-def test_a_single_minimum_is_assumed_everyones_until_unavailable_workers_show(backend, monkeypatch):
-    """A single ``min_tasks`` goes to the kernel as every worker's, without a pass over ``lam``
-    for unavailable workers; the kernel refuses it where some worker is unavailable, before
-    writing anything, and the call is made again with the minimum left off them. A shape
-    whose last look found unavailable workers is looked at first, until a look finds none."""
+def test_a_single_minimum_goes_to_the_kernel_without_a_look_at_lam(backend, monkeypatch):
+    """A single ``min_tasks`` goes to the kernel without a pass over ``lam`` for unavailable
+    workers. A kernel that reads a minimum given as a number as the available workers'
+    (numba's) takes it so, every call. The others take it as every worker's: the kernel
+    refuses it where some worker is unavailable, before writing anything, and the call is
+    made again with the minimum left off them; a shape whose last look found unavailable
+    workers is looked at first, until a look finds none."""
     from fastata import _backends
 
     _, kernels = _backends.resolve(backend)
@@ -220,12 +222,17 @@ def test_a_single_minimum_is_assumed_everyones_until_unavailable_workers_show(ba
         def __init__(self, kept):
             self.kept = kept
 
+        def __getattr__(self, name):  # what the kernels say of themselves
+            return getattr(self.kept, name)
+
         def allocate_bounded(self, lam, budget, low, high, out, shared):
             tries.append(low.tolist())
             return self.kept.allocate_bounded(lam, budget, low, high, out, shared)
 
     n = 301
     kept = Spy(_backends.scratch(kernels, np.empty(n, dtype=np.int64), np.empty(n + 2)))
+    of_available = getattr(kept, "minimum_of_available", False)
+    assert of_available == (backend == "numba")
     rng = np.random.default_rng(3)
     # (unavailable workers, scans, tries): assumed, refused and looked at, looked at first
     # while they last, looked at once more when they are gone, then assumed again.
@@ -235,9 +242,12 @@ def test_a_single_minimum_is_assumed_everyones_until_unavailable_workers_show(ba
         del scans[:], tries[:]
         out = np.full(n, -5, dtype=np.int64)
         status, (low, high) = _backends.allocate_bounded(kept, lam, 3 * n, 1, 8, out)
+        if of_available:  # the minimum as it is, every call
+            n_scans, n_tries = 0, 1
         assert status == 0 and (len(scans), len(tries)) == (n_scans, n_tries), down
         want = np.where(lam < np.inf, 1, 0)
-        assert low.tolist() == want.tolist() and tries[-1] == want.tolist()
+        sent = [1] * n if of_available else want.tolist()
+        assert low.tolist() == sent and tries[-1] == sent
         assert out.tolist() == reference(lam, 3 * n, want, np.full(n, 8)).tolist()
     # Refused either way: the status and the arrays of the minimum left off the unavailable
     # workers, as without the assumption.
@@ -245,8 +255,10 @@ def test_a_single_minimum_is_assumed_everyones_until_unavailable_workers_show(ba
     lam = rng.lognormal(0.0, 1.0, n)
     lam[[0, 5]] = np.inf
     out = np.full(n, -5, dtype=np.int64)
+    del tries[:]
     status, (low, high) = _backends.allocate_bounded(kept, lam, n - 3, 1, 8, out)
     assert status != 0 and low.tolist() == np.where(lam < np.inf, 1, 0).tolist() and (out == -5).all()
+    assert len(tries) == (1 if of_available else 2)
     with pytest.raises(ValueError, match=rf"min_tasks must sum to at most budget \({n - 3}\); got a sum of {n - 2}$"):
         fa.allocate(lam, n - 3, min_tasks=1, max_tasks=8, backend=backend)
     allocator = fa.Allocator(n, backend=backend)
@@ -352,7 +364,8 @@ def test_bounds_given_as_numbers_compile_one_kernel_of_their_own():
 
     lam = np.array([1.0, 2.0, np.inf, 4.0])
     for bounds in (dict(min_tasks=1, max_tasks=4), dict(max_tasks=4), dict(min_tasks=1), dict(min_tasks=0),
-                   dict(min_tasks=np.int32(0), max_tasks=np.uint8(4))):
+                   dict(min_tasks=np.int32(0), max_tasks=np.uint8(4)), dict(min_tasks=1, max_tasks=[4, 4, 0, 4]),
+                   dict(min_tasks=np.array([1, 0, 0, 1], dtype=np.int32))):
         fa.allocate(lam, 6, backend="numba", **bounds)
     kinds = {(str(sig[2]), str(sig[3])) for sig in numba_cpu.allocate_bounded_into.signatures}
     arrays = {kind for kind in kinds if kind != ("int64", "int64")}
@@ -364,10 +377,10 @@ def test_bounds_given_as_numbers_compile_one_kernel_of_their_own():
 @pytest.mark.parametrize("warm", [False, True])
 def test_numba_bounds_as_numbers_equal_the_reference(warm):
     """Bounds of one value each, as two int64s into numba's kernels (what ``fa.allocate`` passes
-    for bounds given as numbers): the reference's allocation over ties, spread times, lam = 0
-    and unavailable workers (a minimum of 0), caps that bind or not up to int64's largest,
-    the sampled paths from 4096 workers; bounds no allocation meets refused with the arrays'
-    status, ``out`` untouched."""
+    for bounds given as numbers), the minimum every available worker's: the reference's
+    allocation over ties, spread times, lam = 0 and unavailable workers, caps that bind or
+    not up to int64's largest, the sampled paths from 4096 workers; bounds no allocation
+    meets refused with the arrays' status, ``out`` untouched."""
     from fastata.kernels import numba_cpu
 
     rng = np.random.default_rng(23)
@@ -389,21 +402,19 @@ def test_numba_bounds_as_numbers_equal_the_reference(warm):
             lam[0] = 1.0
         available = int((lam < np.inf).sum())
         for least, most in ((0, 1), (1, 3), (2, 2), (0, 2**62), (1, 2**63 - 1)):
-            if least and available < n:
-                continue  # a minimum on an unavailable worker: refused below
             ties, heap, kept = scratch(n)
-            for budget in sorted({least * n, least * n + 1, least * n + 7 * n // 3 + 1}):
+            for budget in sorted({least * available, least * available + 1, least * available + 7 * n // 3 + 1}):
                 if budget > min(most, budget) * available:
                     continue
-                low, high = np.full(n, least, dtype=np.int64), np.full(n, most, dtype=np.int64)
+                low, high = np.where(lam < np.inf, least, 0), np.full(n, most, dtype=np.int64)
                 want = reference(lam, budget, low, high)
                 out = np.empty(n, dtype=np.int64)
                 assert call(lam, budget, least, most, out, ties, heap, kept) == 0
                 assert out.tolist() == want.tolist(), (n, least, most, budget)
     lam = rng.lognormal(0.0, 1.0, 4099)
     lam[9] = np.inf
-    for least, most, budget in ((5, 3, 30000), (2, 4, 8000), (0, 1, 5000), (-1, 3, 100), (1, -2, 100), (1, 4, 5000)):
-        low, high = np.full(4099, least, dtype=np.int64), np.full(4099, most, dtype=np.int64)
+    for least, most, budget in ((5, 3, 30000), (2, 4, 8195), (0, 1, 5000), (-1, 3, 100), (1, -2, 100), (1, 1, 4099)):
+        low, high = np.where(lam < np.inf, least, 0), np.full(4099, most, dtype=np.int64)
         ties, heap, kept = scratch(4099)
         out = np.full(4099, -7, dtype=np.int64)
         status = call(lam, budget, low, high, out, ties, heap, kept)
