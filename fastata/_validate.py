@@ -332,8 +332,8 @@ def _bound_array(value, name, shape, default):
     except ValueError:
         wanted = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
         raise ValueError(f"{name} must be an integer or have shape {wanted}; got shape {array.shape}") from None
-    if array.dtype.kind == "u":
-        array = np.minimum(array, _BOUND_CAP)
+    if array.dtype.itemsize == 8 and array.dtype.kind == "u":  # the one unsigned type past _BOUND_CAP
+        array = np.minimum(array, np.uint64(_BOUND_CAP))
     return np.array(array, dtype=np.int64, order="C")
 
 

@@ -2930,6 +2930,8 @@ cdef int scan(const double[::1] lam, int64_t budget, double[::1] inv, double s, 
         lam_min[0] = -1.0
         return STATUS_OK
     lam_min[0] = 1.0 / top  # within an ulp (threshold.scan)
+    if not lam_min[0] < INFINITY:  # times within a few ulps of the largest double
+        lam_min[0] = -1.0
     if s > 0.0:
         estimate[0] = total[0]
         if s2 > 0.0:
@@ -5383,7 +5385,7 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
         shift[0] = rescale_shift(lam, budget, hi)
         if shift[0] != 0:
             return STATUS_OK
-    if not inv_sum < INFINITY and (lam_min < 0.0 or n_zero > 0):  # the exact lam_min (threshold)
+    if lam_min < 0.0 or not inv_sum < INFINITY and n_zero > 0:  # the exact lam_min (threshold)
         scan_exact(lam, budget, &n_zero, &n_avail, &inv_sum, &lam_min)
         slope = inv_sum if inv_sum < INFINITY else INFINITY
     if not inv_sum < INFINITY:
@@ -5415,7 +5417,7 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
     t_min = 0.0
     if lam_min > 0.0 and guesses[1] < lam_min and lo == NULL and reach > 0.0 and lam.shape[0] >= EXTREMES_N:
         t_min = lam_min * (1.0 - COUNT_MARGIN)
-        guesses[1] = lam_min * (1.0 + <double>budget / n_avail)
+        guesses[1] = min(lam_min * (1.0 + <double>budget / n_avail), DBL_MAX)
         first = -1.0
         if guesses[2] < lam_min:
             guesses[2] = 0.0

@@ -614,8 +614,9 @@ def scan(lam, budget, inv, s, s2, zero_above):
 
     Returns ``(status, n_zero, n_avail, inv_sum, lam_min, estimate, second)``, the middle three over
     the available workers (``0 < lam < inf``); ``lam_min`` is ``1/max(1/lam)``, within an ulp
-    (with zeros 0, and -1 where ``inv_sum`` overflowed: the caller asks :func:`scan_exact`
-    for it if it needs it, which a rescale spares, see :func:`allocate_guided`).
+    (with zeros 0, and -1 where ``inv_sum`` overflowed or ``1/max(1/lam)`` did: the caller
+    asks :func:`scan_exact` for it if it needs it, which a rescale spares, see
+    :func:`allocate_guided`).
     ``estimate``: :func:`estimate_into` without bounds at ``s > 0``,
     taken in the same pass, where the estimate passes may start (no zeros, ``1/lam`` summed
     without overflow), else -1; ``second``: the same at ``s2 > 0`` too, else -1.
@@ -637,7 +638,10 @@ def scan(lam, budget, inv, s, s2, zero_above):
         return scan_exact(lam, budget) + (-1.0, -1.0)  # no available worker: its status
     if not (inv_sum < INF):
         return OK, 0, n_finite, INF, -1.0, -1.0, -1.0  # 1/lam overflowed: lam_min not known (scan_exact)
-    return OK, 0, n_finite, inv_sum, 1.0 / top, estimate if s > 0.0 else -1.0, second if s > 0.0 < s2 else -1.0
+    lam_min = 1.0 / top
+    if not (lam_min < INF):  # every time within a few ulps of the largest double: 1/(1/lam) rounds past it
+        lam_min = -1.0
+    return OK, 0, n_finite, inv_sum, lam_min, estimate if s > 0.0 else -1.0, second if s > 0.0 < s2 else -1.0
 
 
 @register_jitable
@@ -4238,8 +4242,8 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
         shift = rescale_shift(lam, budget, hi)
         if shift != 0:
             return OK, 0.0, 0.0, 0.0, shift
-    if not inv_sum < INF and (lam_min < 0.0 or n_zero > 0):
-        # 1/lam overflowed: the relaxation needs the exact lam_min (scan leaves it)
+    if lam_min < 0.0 or not inv_sum < INF and n_zero > 0:
+        # 1/lam overflowed, or 1/max(1/lam) did: the relaxation needs the exact lam_min (scan leaves it)
         n_zero, n_avail, inv_sum, lam_min = scan_exact(lam, budget)[1:]
         slope = inv_sum if inv_sum < INF else INF
     if not inv_sum < INF:
@@ -4298,7 +4302,7 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
     t_min = 0.0
     if lam_min > 0.0 and t < lam_min and lo is None and reach > 0.0 and lam.shape[0] >= EXTREMES_N:
         t_min = lam_min * (1.0 - COUNT_MARGIN)
-        t = lam_min * (1.0 + budget / n_avail)
+        t = min(lam_min * (1.0 + budget / n_avail), DBL_MAX)  # finite: times near the largest double
         first = -1.0
         t2 = t2 if t2 >= lam_min else 0.0
     key_min = lam_min if lo is None else 0.0

@@ -55,6 +55,21 @@ def test_equals_reference(backend, lam, budget):
     np.testing.assert_array_equal(fa.allocate(lam, budget, backend=backend), reference(lam, budget))
 
 
+@pytest.mark.parametrize("n, budget, down", [(256, 1, False), (300, 2, True), (300, 977, True)])
+@pytest.mark.parametrize("top", [np.finfo(float).max, 1.7976931348623153e308])
+def test_times_at_the_largest_double_equal_reference(backend, n, budget, down, top):
+    # 1/lam is subnormal there and 1/max(1/lam) rounds past the largest double, which made the
+    # fastest time +inf, and a first guess above it too: every worker took a task, or the
+    # counts were NaN (from 256 workers, where the estimates start from the fastest time).
+    lam = np.full(n, top)
+    lam[n // 3] = np.nextafter(top, 0.0)
+    if down:
+        lam[::4] = np.inf
+    want = reference(lam, budget)
+    np.testing.assert_array_equal(fa.allocate(lam, budget, backend=backend), want)
+    np.testing.assert_array_equal(fa.allocate_batch(np.stack([lam, lam]), budget, backend=backend)[1], want)
+
+
 @pytest.mark.parametrize(
     "lam, budget",
     [

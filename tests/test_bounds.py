@@ -356,6 +356,18 @@ def test_bounds_given_as_one_number_are_reused_arrays(monkeypatch):
     assert sorted(k[1] for k in _validate._uniform.arrays) == [1, 3, 4]
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64])
+def test_bound_arrays_of_every_integer_type_are_taken(dtype):
+    # Unsigned arrays are clipped to the kernels' cap; numpy refuses that cap beside a type
+    # narrower than it (an OverflowError naming no parameter, before uint64 alone was clipped).
+    lam = [1.0, 2.0, 4.0]
+    low, high = np.array([0, 0, 2], dtype=dtype), np.array([3, 3, 3], dtype=dtype)
+    assert fa.allocate(lam, 7, min_tasks=low, max_tasks=high).tolist() == [3, 2, 2]
+    assert fa.allocate(lam, 7, max_tasks=high).tolist() == [3, 3, 1]
+    assert fa.allocate_batch(np.array([lam, lam]), 7, max_tasks=high).tolist() == [[3, 3, 1]] * 2
+    assert fa.Allocator(3)(lam, 7, min_tasks=low).tolist() == [3, 2, 2]
+
+
 def test_bounds_given_as_numbers_compile_one_kernel_of_their_own():
     # numba compiles a kernel per argument type (some 40 s each, cold). Bounds of one value
     # each reach it as two int64s (one kernel, which reads them once a pass); every other
