@@ -374,7 +374,9 @@ def floor_at(lo, i, available):
     ``lo[i] <= budget < 2**51``."""
     if lo is None:
         return 0.0
-    return float_of(minimum_of(lo, i, available))
+    if isinstance(lo, int):  # a select of two floats: the conversion stays out of the loop
+        return float_of(lo) if available else 0.0
+    return float_of(lo[i])
 
 
 @register_jitable
@@ -3981,7 +3983,7 @@ def checked_block(lam, inv, s, budget, lo, hi, least):
         high = high_of(hi, i, budget)
         signs |= low | high | (high - low) | sign_bit(x) | -(low * int(v == 0.0))
         cap_i = float_of(high)
-        floor_i = float_of(low)
+        floor_i = floor_at(lo, i, v != 0.0)
         c, moving = estimate_term(v, s * clamped(v, least), cap_i, floor_i)
         total += c
         second += estimate_term(v, s2 * clamped(v, least), cap_i, floor_i)[0]
