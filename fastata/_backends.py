@@ -88,8 +88,9 @@ def scratch(kernels, ties, heap, warm=None):
     max_tasks, out, shared=False)``, each returning a status code. ``warm=None``: every call
     starts cold. ``shared``: each bound holds one value for every worker
     (:func:`fastata._validate.task_bounds_shared`): the Cython kernels take it as a hint,
-    numba's the two values instead of the arrays (a kernel compiled for them); the python
-    and cuda backends read the arrays.
+    numba's the two values instead of the arrays (a kernel compiled for them), and both
+    read the minimum as the available workers' (``minimum_of_available``); the python and
+    cuda backends read the arrays.
 
     For the calls that pass the same scratch every time (``Allocator``, the policies). The
     Cython backend's acquires the kept arrays once: a ``def`` function acquires every array

@@ -102,6 +102,35 @@ cdef extern from *:
        a lane mask; the counts are exact as in threshold.count_one (t * (1/lam), one step
        each way, below budget 2**51). Elsewhere (other CPUs, MSVC) the scalar loops run. */
 
+    /* Whether the bounds of the allocation this thread runs hold one minimum and one maximum
+       for every worker (bounds given as numbers, which the caller vouches for: the Scratch's
+       allocate_bounded with shared=True). The vector passes then take them once, not a
+       vector of each a step, which on AVX2 converted each to double on the way (a fifth of
+       a count's instructions); the scalar code reads the arrays, the minimum through
+       fastata_low1. The validation pass checks lo[0] and hi[0] as it would any worker's
+       before a later pass relies on them. On every CPU: the minimum of shared bounds holds
+       for the available workers alone. */
+    #if defined(_MSC_VER)
+    static __declspec(thread) int fastata_shared_bounds = 0;
+    #else
+    static __thread int fastata_shared_bounds = 0;
+    #endif
+    #define FASTATA_SET_SHARED_BOUNDS(on) (fastata_shared_bounds = (on))
+
+    /* Worker i's minimum: lo[i], or, with shared bounds, lo[0] for an available worker and 0
+       for an unavailable one, as a single min_tasks means (threshold.minimum_of): the caller
+       need not look at lam first. available: lam != +inf, or 1/lam != 0 where a pass reads
+       only the stored inverse. */
+    static inline int64_t fastata_low_at(const int64_t *lo, ptrdiff_t i, int shared, int available) {
+        return shared && !available ? 0 : lo[i];
+    }
+
+    /* fastata_low_at with this thread's flag (a loop that vectorises reads it once, before it:
+       its stores may alias it, for all the compiler knows) */
+    static inline int64_t fastata_low1(const int64_t *lo, ptrdiff_t i, int available) {
+        return fastata_low_at(lo, i, fastata_shared_bounds, available);
+    }
+
     /* The AVX2 passes read an integer from the bits of 2**52 + c: they need c < 2**52. */
     #define FASTATA_TWO52 4503599627370496.0
 
@@ -199,9 +228,10 @@ cdef extern from *:
                                        ptrdiff_t n, double t, int64_t budget, double *sums) {
         double taken = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
-            double low = lo == NULL ? 0.0 : (double)lo[i];
+            double x = lam[i];
+            double low = lo == NULL ? 0.0 : (double)fastata_low1(lo, i, x != HUGE_VAL);
             double cap = fastata_cap1(hi, i, budget);
-            double x = lam[i], c = fastata_count1(x, inv[i], t, cap);
+            double c = fastata_count1(x, inv[i], t, cap);
             c = c > low ? c : low;
             int tied = (c > low) & (c * x == t);
             out[i] = tied ? -(int64_t)c : (int64_t)c;
@@ -225,15 +255,6 @@ cdef extern from *:
        and in the caller's code after the pass: a call over 51 workers took 1.35 us with
        them dirty, 0.92 us clean. */
     #define FASTATA_CLEAN_UPPER() _mm256_zeroupper()
-
-    /* Whether the bounds of the allocation this thread runs hold one minimum and one maximum
-       for every worker (bounds given as numbers, which the caller vouches for: the Scratch's
-       allocate_bounded with shared=True). The vector passes then take them once, not a
-       vector of each a step, which on AVX2 converted each to double on the way (a fifth of
-       a count's instructions); the scalar code reads the arrays as ever. The validation pass
-       checks lo[0] and hi[0] as it would any worker's before a later pass relies on them. */
-    static __thread int fastata_shared_bounds = 0;
-    #define FASTATA_SET_SHARED_BOUNDS(on) (fastata_shared_bounds = (on))
 
     /* How a vector pass reads the bounds: none (hi NULL), a vector a step, or once. */
     enum { FASTATA_UNBOUNDED = 0, FASTATA_PER_WORKER = 1, FASTATA_SHARED = 2 };
@@ -261,6 +282,28 @@ cdef extern from *:
                                        __m256d *low) {
         *cap = _mm256_set1_pd(fastata_shared_cap(hi, budget));
         *low = _mm256_set1_pd((double)lo[0]);
+    }
+
+    /* The shared minimum (fastata_shared8) of the available workers among 8, 0 for the others
+       (fastata_low1): from their times x (!= +inf), or from their stored inverses (!= 0). */
+    __attribute__((target("avx512f,avx512dq")))
+    static inline __m512d fastata_low_lam8(__m512d low, __m512d x) {
+        return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(x, _mm512_set1_pd(HUGE_VAL), _CMP_NEQ_UQ), low);
+    }
+
+    __attribute__((target("avx512f,avx512dq")))
+    static inline __m512d fastata_low_inv8(__m512d low, __m512d v) {
+        return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_NEQ_UQ), low);
+    }
+
+    __attribute__((target("avx2")))
+    static inline __m256d fastata_low_lam4(__m256d low, __m256d x) {
+        return _mm256_and_pd(_mm256_cmp_pd(x, _mm256_set1_pd(HUGE_VAL), _CMP_NEQ_UQ), low);
+    }
+
+    __attribute__((target("avx2")))
+    static inline __m256d fastata_low_inv4(__m256d low, __m256d v) {
+        return _mm256_and_pd(_mm256_cmp_pd(v, _mm256_setzero_pd(), _CMP_NEQ_UQ), low);
     }
 
     /* The exact count of threshold.count_one, 8 lanes, and the product of the count before its
@@ -644,10 +687,11 @@ cdef extern from *:
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(bound_lo + i)));
             }
             __m512d x = _mm512_loadu_pd(lam + i), product;
+            __m512d floor = kind == FASTATA_SHARED ? fastata_low_lam8(low, x) : low;
             __m512d c = _mm512_max_pd(fastata_count_product8(x, _mm512_loadu_pd(inv + i), vt, vcap, &product),
-                                      low);
+                                      floor);
             /* c * x == t*, unless a minimum raised the count (fastata_count_product8) */
-            __mmask8 tied = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(c, low, _CMP_GT_OQ), product, vt,
+            __mmask8 tied = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(c, floor, _CMP_GT_OQ), product, vt,
                                                     _CMP_EQ_OQ);
             __m512d below = _mm512_mask_sub_pd(c, tied, c, one);
             _mm512_storeu_si512((void *)(out + i), _mm512_cvttpd_epi64(_mm512_mask_sub_pd(c, tied, zero, c)));
@@ -703,12 +747,13 @@ cdef extern from *:
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(bound_lo + i)));
             }
             __m256d x = _mm256_loadu_pd(lam + i), product;
+            __m256d floor = kind == FASTATA_SHARED ? fastata_low_lam4(low, x) : low;
             __m256d c = fastata_count_product4(x, _mm256_loadu_pd(inv + i), vt, vcap, &product);
             __m256d tied = _mm256_cmp_pd(product, vt, _CMP_EQ_OQ);  /* c * x == t* (fastata_count_product8) */
             if (bound_hi != NULL)
-                c = _mm256_max_pd(c, low);
+                c = _mm256_max_pd(c, floor);
             if (above_low)
-                tied = _mm256_and_pd(tied, _mm256_cmp_pd(c, low, _CMP_GT_OQ));
+                tied = _mm256_and_pd(tied, _mm256_cmp_pd(c, floor, _CMP_GT_OQ));
             /* -c where tied (c < 2**51), converted as a signed integer */
             _mm256_storeu_si256((__m256i *)(out + i),
                                 fastata_signed_to_int4(_mm256_xor_pd(c, _mm256_and_pd(tied, sign))));
@@ -731,7 +776,6 @@ cdef extern from *:
     }
     #else
     #define FASTATA_X86_SIMD 0
-    #define FASTATA_SET_SHARED_BOUNDS(on) ((void)0)  /* the scalar passes read the arrays */
     #endif
 
     /* threshold.flush_tiny and restore_tiny: an estimate pass flushes products below 2**-1022
@@ -855,8 +899,10 @@ cdef extern from *:
                 const double *lam, const int64_t *lo, const int64_t *hi, ptrdiff_t n,         \
                 int64_t budget, int64_t *out, int64_t *ties, int64_t *range) {                \
             int64_t j_lo = budget + 1, j_hi = 0;                                                \
+            const int shared = fastata_shared_bounds;                                           \
             for (ptrdiff_t i = 0; i < n; i++) {                                                 \
-                int64_t low = lo[i], high = hi == NULL || hi[i] > budget ? budget : hi[i];     \
+                int64_t low = fastata_low_at(lo, i, shared, lam[i] != HUGE_VAL);                \
+                int64_t high = hi == NULL || hi[i] > budget ? budget : hi[i];                   \
                 int64_t room = (high - low) & -(int64_t)(lam[i] == 0.0);                       \
                 int64_t start = low + 1 + ((budget + 1) & -(int64_t)(room <= 0));              \
                 out[i] = low;                                                                   \
@@ -1027,12 +1073,14 @@ cdef extern from *:
                                       int64_t *out, ptrdiff_t n, double t, int64_t budget,      \
                                       int64_t limit, double *ext, const int bounded) {          \
             const double cap = (double)budget;                                                  \
+            const int shared = fastata_shared_bounds;                                           \
             int64_t high = 0, low = 0, above = fastata_bits(HUGE_VAL), below = 0;             \
             for (ptrdiff_t i = 0; i < n; i++) {                                                 \
                 double x = lam[i];                                                              \
                 double cap_i = bounded ? fastata_double_of_wide(hi[i] < budget ? hi[i] : budget) \
                                        : cap;                                                   \
-                double floor_i = bounded ? fastata_double_of_wide(lo[i]) : 0.0;                 \
+                double floor_i = bounded                                                        \
+                    ? fastata_double_of_wide(fastata_low_at(lo, i, shared, x != HUGE_VAL)) : 0.0; \
                 double c = fastata_divided1(x, t, cap_i);                                       \
                 if (bounded) /* unbounded, gcc read a clamp at 0 as a test it cannot vectorise */ \
                     c = c > floor_i ? c : floor_i;                                              \
@@ -1062,6 +1110,7 @@ cdef extern from *:
                                             double t, int64_t budget, int64_t *sums,            \
                                             const int bounded) {                                \
             const double cap = (double)budget;                                                  \
+            const int shared = fastata_shared_bounds;                                           \
             int64_t high = 0, low = 0, n_tied = 0, crowded = 0;                                 \
             int64_t least = INT64_MIN, most = 0;  /* over the marks -j of the tied workers */   \
             for (ptrdiff_t i = 0; i < n; i++) {                                                 \
@@ -1071,7 +1120,7 @@ cdef extern from *:
                 double x = lam[i];                                                              \
                 double cap_i = bounded ? fastata_double_of_wide(hi[i] < budget ? hi[i] : budget) \
                                        : cap;                                                   \
-                int64_t floor_k = bounded ? lo[i] : 0;                                          \
+                int64_t floor_k = bounded ? fastata_low_at(lo, i, shared, x != HUGE_VAL) : 0;  \
                 double c = fastata_divided1(x, t, cap_i);                                       \
                 int64_t k = fastata_int_of_wide(c);                                             \
                 int64_t tied = (k > floor_k) & (c * x == t);                                    \
@@ -1222,9 +1271,11 @@ cdef extern from *:
         attribute static void fastata_prefix_at_zero_##suffix(                                     \
                 const double *restrict lam, const int64_t *restrict lo,                            \
                 const int64_t *restrict hi, int64_t *restrict out, ptrdiff_t n, int64_t budget) { \
+            const int shared = fastata_shared_bounds;                                              \
             for (ptrdiff_t i = 0; i < n; i++) {                                                    \
                 int64_t top = hi[i] < budget ? hi[i] : budget;                                     \
-                out[i] = lam[i] == 0.0 ? top : lo[i];                                              \
+                int64_t low = fastata_low_at(lo, i, shared, lam[i] != HUGE_VAL);                   \
+                out[i] = lam[i] == 0.0 ? top : low;                                                \
             }                                                                                      \
         }
     FASTATA_PREFIX_AT_ZERO(scalar, )
@@ -1480,7 +1531,7 @@ cdef extern from *:
                                          int64_t budget, double *ext) {
         double total = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
-            double x = lam[i], low = (double)lo[i];
+            double x = lam[i], low = (double)fastata_low1(lo, i, x != HUGE_VAL);
             double cap = (double)(hi[i] < budget ? hi[i] : budget);
             double c = fastata_count1(x, inv[i], t, cap);
             c = c > low ? c : low;
@@ -1512,12 +1563,13 @@ cdef extern from *:
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
                 cap = fastata_cap8(hi + i, vbudget);
             }
-            __m512d c = _mm512_max_pd(fastata_count8(x, _mm512_loadu_pd(inv + i), vt, cap), low);
+            __m512d floor = kind == FASTATA_SHARED ? fastata_low_lam8(low, x) : low;
+            __m512d c = _mm512_max_pd(fastata_count8(x, _mm512_loadu_pd(inv + i), vt, cap), floor);
             _mm512_storeu_si512((void *)(out + i), _mm512_cvttpd_epi64(c));
             total = _mm512_add_pd(total, c);
             above = _mm512_mask_min_pd(above, _mm512_cmp_pd_mask(c, cap, _CMP_LT_OQ), above,
                                        _mm512_mul_pd(_mm512_add_pd(c, one), x));
-            below = _mm512_mask_max_pd(below, _mm512_cmp_pd_mask(c, low, _CMP_GT_OQ), below,
+            below = _mm512_mask_max_pd(below, _mm512_cmp_pd_mask(c, floor, _CMP_GT_OQ), below,
                                        _mm512_mul_pd(c, x));
         }
         ext[0] = _mm512_reduce_min_pd(above);
@@ -1546,13 +1598,14 @@ cdef extern from *:
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
                 cap = fastata_cap4(hi + i, vbudget);
             }
-            __m256d c = _mm256_max_pd(fastata_count4(x, _mm256_loadu_pd(inv + i), vt, cap), low);
+            __m256d floor = kind == FASTATA_SHARED ? fastata_low_lam4(low, x) : low;
+            __m256d c = _mm256_max_pd(fastata_count4(x, _mm256_loadu_pd(inv + i), vt, cap), floor);
             _mm256_storeu_si256((__m256i *)(out + i), fastata_to_int4(c));
             total = _mm256_add_pd(total, c);
             above = _mm256_min_pd(above, _mm256_blendv_pd(_mm256_set1_pd(HUGE_VAL),
                                                           _mm256_mul_pd(_mm256_add_pd(c, one), x),
                                                           _mm256_cmp_pd(c, cap, _CMP_LT_OQ)));
-            below = _mm256_max_pd(below, _mm256_and_pd(_mm256_mul_pd(c, x), _mm256_cmp_pd(c, low, _CMP_GT_OQ)));
+            below = _mm256_max_pd(below, _mm256_and_pd(_mm256_mul_pd(c, x), _mm256_cmp_pd(c, floor, _CMP_GT_OQ)));
         }
         ext[0] = fastata_min4(above, ext[0]);
         ext[1] = fastata_max4(below, ext[1]);
@@ -1601,9 +1654,9 @@ cdef extern from *:
         const double reach = hi_t * (1.0 + FASTATA_COUNT_MARGIN);
         double total = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
-            double low = lo == NULL ? 0.0 : (double)lo[i];
-            double cap = fastata_cap1(hi, i, budget);
             double v = inv[i], q = t * v, c;
+            double low = lo == NULL ? 0.0 : (double)fastata_low1(lo, i, v != 0.0);
+            double cap = fastata_cap1(hi, i, budget);
             double near = q < cap + 0.5 ? q : cap + 0.5;  /* past it the count is the cap */
             if (fabs(near - rint(near)) < near * FASTATA_COUNT_MARGIN)  /* never for q = 0 */
                 c = fastata_count1(lam[i], v, t, cap);
@@ -1647,7 +1700,7 @@ cdef extern from *:
                 c = fastata_count8(_mm512_loadu_pd(lam + i), v, vt, vcap);
             else
                 c = _mm512_roundscale_pd(_mm512_min_pd(q, vcap), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-            c = _mm512_max_pd(c, low);
+            c = _mm512_max_pd(c, bounded == FASTATA_SHARED ? fastata_low_inv8(low, v) : low);
             _mm512_storeu_si512((void *)(out + i), _mm512_cvttpd_epi64(c));
             total = _mm512_add_pd(total, c);
             __mmask8 hit = _mm512_cmp_pd_mask(c, vcap, _CMP_LT_OQ);
@@ -1718,7 +1771,9 @@ cdef extern from *:
                 top = _mm256_sub_pd(cap_m, floor_from);  /* cap + 1/2: past it the count is the cap */
             }
             __m256d v = _mm256_loadu_pd(inv + i), q = _mm256_mul_pd(vt, v);
-            __m256d c_m = _mm256_max_pd(_mm256_min_pd(_mm256_add_pd(q, floor_from), cap_m), low_m);
+            __m256d floor_m = bounded == FASTATA_SHARED  /* 2**52 + 0 for an unavailable worker */
+                ? _mm256_blendv_pd(two52, low_m, _mm256_cmp_pd(v, _mm256_setzero_pd(), _CMP_NEQ_UQ)) : low_m;
+            __m256d c_m = _mm256_max_pd(_mm256_min_pd(_mm256_add_pd(q, floor_from), cap_m), floor_m);
             __m256d near = _mm256_min_pd(q, top);
             __m256d off = _mm256_andnot_pd(sign, _mm256_sub_pd(
                 near, _mm256_round_pd(near, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
@@ -1730,7 +1785,7 @@ cdef extern from *:
             if (rare) {  /* a few blocks in all, away from ties */
                 if (_mm256_movemask_pd(doubt)) {
                     __m256d c = fastata_count4(_mm256_loadu_pd(lam + i), v, vt, _mm256_sub_pd(cap_m, two52));
-                    c_m = _mm256_max_pd(_mm256_add_pd(c, two52), low_m);
+                    c_m = _mm256_max_pd(_mm256_add_pd(c, two52), floor_m);
                     hit = _mm256_and_pd(
                         _mm256_cmp_pd(c_m, cap_m, _CMP_LT_OQ),
                         _mm256_cmp_pd(_mm256_add_pd(c_m, next), _mm256_mul_pd(vreach, v), _CMP_LE_OQ));
@@ -1792,7 +1847,7 @@ cdef extern from *:
         double whole = *least;
         for (ptrdiff_t i = 0; i < n; i++) {
             double x = lam[i];
-            int64_t low = lo[i], high = hi[i];
+            int64_t low = fastata_low1(lo, i, x != HUGE_VAL), high = hi[i];
             int available = x < HUGE_VAL;
             sums[3] += (low < 0) | (low > high) | (!available & (low > 0));
             high = available ? (high < 0 ? 0 : high > limit ? limit : high) : 0;
@@ -1813,10 +1868,13 @@ cdef extern from *:
         const __m512d inf = _mm512_set1_pd(HUGE_VAL), dzero = _mm512_setzero_pd();
         __m512i taken = zero, capacity = zero, room = zero, bad = zero;
         __m512d whole = inf;
+        const int shared = fastata_shared_bounds;
         ptrdiff_t i = 0;
         for (; i + 8 <= n; i += 8) {
             __m512d x = _mm512_loadu_pd(lam + i);
             __m512i low = _mm512_loadu_si512((const void *)(lo + i));
+            if (shared)  /* the minimum of the available workers (fastata_low1) */
+                low = _mm512_maskz_mov_epi64(_mm512_cmp_pd_mask(x, inf, _CMP_NEQ_UQ), low);
             __m512i high = _mm512_loadu_si512((const void *)(hi + i));
             __mmask8 available = _mm512_cmp_pd_mask(x, inf, _CMP_LT_OQ);
             __mmask8 wrong = _mm512_cmpgt_epi64_mask(zero, low) | _mm512_cmpgt_epi64_mask(low, high)
@@ -1853,10 +1911,13 @@ cdef extern from *:
         const __m256d inf = _mm256_set1_pd(HUGE_VAL), dzero = _mm256_setzero_pd();
         __m256i taken = zero, capacity = zero, room = zero, bad = zero;
         __m256d whole = inf;
+        const int shared = fastata_shared_bounds;
         ptrdiff_t i = 0;
         for (; i + 4 <= n; i += 4) {
             __m256d x = _mm256_loadu_pd(lam + i);
             __m256i low = _mm256_loadu_si256((const __m256i *)(lo + i));
+            if (shared)  /* the minimum of the available workers (fastata_low1) */
+                low = _mm256_and_si256(low, _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_NEQ_UQ)));
             __m256i high = _mm256_loadu_si256((const __m256i *)(hi + i));
             __m256i available = _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_LT_OQ));
             __m256i wrong = _mm256_or_si256(
@@ -1925,11 +1986,12 @@ cdef extern from *:
             double q = s * inv[i];
             double cap = fastata_cap1(hi, i, budget);
             double c = trunc(q < cap ? q : cap);
-            double low = lo != NULL ? (double)lo[i] : 0.0;
+            int64_t low_k = lo != NULL ? fastata_low1(lo, i, inv[i] != 0.0) : 0;
+            double low = (double)low_k;
             if (with_slope)  /* a select, not a branch on a random share of workers */
                 moving += (c >= low) & (c < cap) ? inv[i] : 0.0;
             if (with_check) {
-                bad += fastata_bad_bound1(lo[i], hi[i], budget, inv[i]);
+                bad += fastata_bad_bound1(low_k, hi[i], budget, inv[i]);
                 taken += low;
                 capacity += inv[i] > 0.0 ? cap : 0.0;
                 room += inv[i] == HUGE_VAL ? cap - low : 0.0;
@@ -2037,6 +2099,9 @@ cdef extern from *:
         __m512d t0 = _mm512_setzero_pd(), t1 = t0;  /* two sums: the adds overlap */
         __m512d moving = _mm512_setzero_pd(), bad = moving, taken = moving, capacity = moving, room = moving;
         __m512d whole = moving;
+        /* the minimum of the available workers only (fastata_low1), also where the check reads
+           shared bounds as arrays */
+        const int available_only = shared || (hi != NULL && fastata_shared_bounds);
         ptrdiff_t i = 0;
         if (shared && n >= 8)
             fastata_shared8(lo, hi, budget, &cap, &low);
@@ -2046,16 +2111,20 @@ cdef extern from *:
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
             }
             __m512d x = _mm512_loadu_pd(inv + i);
+            __m512d floor = available_only ? fastata_low_inv8(low, x) : low;
             __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, x), cap),
                                              _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             if (with_slope)
-                moving = _mm512_mask_add_pd(moving, _mm512_cmp_pd_mask(c, low, _CMP_GE_OQ)
+                moving = _mm512_mask_add_pd(moving, _mm512_cmp_pd_mask(c, floor, _CMP_GE_OQ)
                                                     & _mm512_cmp_pd_mask(c, cap, _CMP_LT_OQ), moving, x);
-            if (with_check)
-                fastata_check8(x, _mm512_loadu_si512((const void *)(lo + i)),
-                               _mm512_loadu_si512((const void *)(hi + i)), low, cap, vbudget, 0, &bad,
+            if (with_check) {
+                __m512i l = _mm512_loadu_si512((const void *)(lo + i));
+                if (available_only)
+                    l = _mm512_maskz_mov_epi64(_mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_NEQ_UQ), l);
+                fastata_check8(x, l, _mm512_loadu_si512((const void *)(hi + i)), floor, cap, vbudget, 0, &bad,
                                &taken, &capacity, &room, &whole);
-            c = _mm512_max_pd(c, low);
+            }
+            c = _mm512_max_pd(c, floor);
             if (i & 8)
                 t1 = _mm512_add_pd(t1, c);
             else
@@ -2094,6 +2163,9 @@ cdef extern from *:
         __m256d cap = _mm256_set1_pd((double)budget), low = _mm256_setzero_pd();
         __m256d t0 = _mm256_setzero_pd(), t1 = t0, moving = t0, bad = t0, taken = t0, capacity = t0, room = t0;
         __m256d whole = t0;
+        /* the minimum of the available workers only (fastata_low1), also where the check reads
+           shared bounds as arrays */
+        const int available_only = shared || (hi != NULL && fastata_shared_bounds);
         ptrdiff_t i = 0;
         if (shared && n >= 4)
             fastata_shared4(lo, hi, budget, &cap, &low);
@@ -2103,17 +2175,21 @@ cdef extern from *:
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
             }
             __m256d x = _mm256_loadu_pd(inv + i);
+            __m256d floor = available_only ? fastata_low_inv4(low, x) : low;
             __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, x), cap),
                                         _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             if (with_slope)
-                moving = _mm256_add_pd(moving, _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(c, low, _CMP_GE_OQ),
+                moving = _mm256_add_pd(moving, _mm256_and_pd(_mm256_and_pd(_mm256_cmp_pd(c, floor, _CMP_GE_OQ),
                                                                             _mm256_cmp_pd(c, cap, _CMP_LT_OQ)), x));
-            if (with_check)
-                fastata_check4(x, _mm256_loadu_si256((const __m256i *)(lo + i)),
-                               _mm256_loadu_si256((const __m256i *)(hi + i)), low, cap, vbudget,
+            if (with_check) {
+                __m256i l = _mm256_loadu_si256((const __m256i *)(lo + i));
+                if (available_only)
+                    l = _mm256_and_si256(l, _mm256_castpd_si256(_mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_NEQ_UQ)));
+                fastata_check4(x, l, _mm256_loadu_si256((const __m256i *)(hi + i)), floor, cap, vbudget,
                                _mm256_setzero_si256(), &bad, &taken, &capacity, &room, &whole,
                                _mm256_set1_pd((double)budget));
-            c = _mm256_max_pd(c, low);
+            }
+            c = _mm256_max_pd(c, floor);
             if (i & 4)
                 t1 = _mm256_add_pd(t1, c);
             else
@@ -2181,7 +2257,8 @@ cdef extern from *:
         *estimate += fastata_estimate_scalar(inv, lo, hi, n, s, budget, slope, check);  /* + bad bounds */
         if (counts[0] > 0) {  /* an invalid lam: each worker flagged once, for its lam or its bounds */
             for (ptrdiff_t i = 0; i < n; i++)
-                flagged += !(lam[i] >= 0.0) || fastata_bad_bound1(lo[i], hi[i], budget, inv[i]);
+                flagged += !(lam[i] >= 0.0)
+                           || fastata_bad_bound1(fastata_low1(lo, i, inv[i] != 0.0), hi[i], budget, inv[i]);
             check[0] = flagged;
         }
         *second += fastata_estimate_scalar(inv, lo, hi, n, s2, budget, NULL, NULL);
@@ -2228,7 +2305,8 @@ cdef extern from *:
             sum = _mm512_mask_add_pd(sum, _mm512_cmp_pd_mask(x, zero, _CMP_GT_OQ), sum, v);
             _mm512_storeu_pd(inv + i, v);
             /* fastata_estimate_avx512_body with slope and check, on v */
-            __m512i l = shared ? l0 : _mm512_loadu_si512((const void *)(lo + i));
+            __m512i l = shared ? _mm512_maskz_mov_epi64(_mm512_cmp_pd_mask(v, zero, _CMP_NEQ_UQ), l0)  /* fastata_low1 */
+                               : _mm512_loadu_si512((const void *)(lo + i));
             __m512i h = shared ? h0 : _mm512_loadu_si512((const void *)(hi + i));
             __m512d cap = _mm512_cvtepi64_pd(_mm512_min_epi64(h, vbudget)), low = _mm512_cvtepi64_pd(l);
             __m512d w = clamping ? _mm512_max_pd(v, vleast) : v;
@@ -2326,7 +2404,8 @@ cdef extern from *:
                 __m256d v = _mm256_div_pd(one, _mm256_add_pd(x, zero));
                 sum = _mm256_add_pd(sum, v);
                 _mm256_storeu_pd(inv + j, v);
-                __m256i l = shared ? l0 : _mm256_loadu_si256((const __m256i *)(lo + j));
+                __m256i l = shared ? _mm256_and_si256(l0, _mm256_castpd_si256(_mm256_cmp_pd(v, zero, _CMP_NEQ_UQ)))
+                                   : _mm256_loadu_si256((const __m256i *)(lo + j));  /* fastata_low1 */
                 __m256i h = shared ? h0 : _mm256_loadu_si256((const __m256i *)(hi + j));
                 __m256i holds = _mm256_cmpgt_epi64(h, below_budget);  /* max_tasks >= budget */
                 __m256i high = _mm256_blendv_epi8(h, vbudget, holds);
@@ -2406,6 +2485,8 @@ cdef extern from *:
             _mm256_storeu_pd(inv + i, v);
             /* fastata_estimate_avx2_body with slope and check, on v */
             __m256i l = _mm256_loadu_si256((const __m256i *)(lo + i)), h = _mm256_loadu_si256((const __m256i *)(hi + i));
+            if (shared)  /* fastata_low1 */
+                l = _mm256_and_si256(l, _mm256_castpd_si256(_mm256_cmp_pd(v, zero, _CMP_NEQ_UQ)));
             __m256d cap = fastata_to_double4(_mm256_blendv_epi8(h, vbudget, _mm256_cmpgt_epi64(h, vbudget)));
             __m256d low = fastata_to_double4(l);
             __m256d c = fastata_checking_terms4(v, clamping ? _mm256_max_pd(v, vleast) : v, vs, vs2, cap, low, &u,
@@ -2484,9 +2565,10 @@ cdef extern from *:
                                       ptrdiff_t n, double s, double s2, int64_t budget,
                                       double *totals, const int bounded) {
         double total = 0.0, total2 = 0.0;
+        const int shared = fastata_shared_bounds;
         for (ptrdiff_t i = 0; i < n; i++) {
             double cap = bounded ? fastata_cap1(hi, i, budget) : (double)budget;
-            double low = bounded ? (double)lo[i] : 0.0;
+            double low = bounded ? (double)fastata_low_at(lo, i, shared, inv[i] != 0.0) : 0.0;
             double q = s * inv[i], q2 = s2 * inv[i];
             double c = trunc(q < cap ? q : cap), c2 = trunc(q2 < cap ? q2 : cap);
             total += c < low ? low : c;
@@ -2525,8 +2607,9 @@ cdef extern from *:
                                              _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             __m512d c2 = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs2, x), cap),
                                               _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-            t0 = _mm512_add_pd(t0, bounded ? _mm512_max_pd(c, low) : c);
-            t1 = _mm512_add_pd(t1, bounded ? _mm512_max_pd(c2, low) : c2);
+            __m512d floor = bounded == FASTATA_SHARED ? fastata_low_inv8(low, x) : low;
+            t0 = _mm512_add_pd(t0, bounded ? _mm512_max_pd(c, floor) : c);
+            t1 = _mm512_add_pd(t1, bounded ? _mm512_max_pd(c2, floor) : c2);
         }
         totals[0] += _mm512_reduce_add_pd(t0);
         totals[1] += _mm512_reduce_add_pd(t1);
@@ -2563,8 +2646,9 @@ cdef extern from *:
                                         _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             __m256d c2 = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs2, x), cap),
                                          _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-            t0 = _mm256_add_pd(t0, bounded ? _mm256_max_pd(c, low) : c);
-            t1 = _mm256_add_pd(t1, bounded ? _mm256_max_pd(c2, low) : c2);
+            __m256d floor = bounded == FASTATA_SHARED ? fastata_low_inv4(low, x) : low;
+            t0 = _mm256_add_pd(t0, bounded ? _mm256_max_pd(c, floor) : c);
+            t1 = _mm256_add_pd(t1, bounded ? _mm256_max_pd(c2, floor) : c2);
         }
         totals[0] += fastata_sum4(t0);
         totals[1] += fastata_sum4(t1);
@@ -2741,6 +2825,7 @@ cdef extern from *:
     int samples_ok_at "fastata_samples_ok_at"(int level, const int64_t* workers,
                                              const double* durations, Py_ssize_t m,
                                              int64_t n) noexcept nogil
+    int64_t minimum_of "fastata_low1"(const int64_t* lo, Py_ssize_t i, int available) noexcept nogil
     void policy_bounds_at "fastata_bounds_at"(int level, const double* counts, const double* means,
                                               const unsigned char* available, Py_ssize_t n, int ata,
                                               double weight, double log_term, double* s) noexcept nogil
@@ -2863,8 +2948,9 @@ cdef int64_t count_at_t(const double[::1] lam, const double[::1] inv, double t, 
 # SIMD passes above run, untouched.
 
 
-cdef inline int64_t low_of(const int64_t* lo, Py_ssize_t i) noexcept nogil:
-    return 0 if lo == NULL else lo[i]
+cdef inline int64_t low_of(const int64_t* lo, Py_ssize_t i, bint available) noexcept nogil:
+    # threshold.low_of: with shared bounds, the minimum of the available workers (fastata_low1)
+    return 0 if lo == NULL else minimum_of(lo, i, available)
 
 
 cdef inline int64_t high_of(const int64_t* hi, Py_ssize_t i, int64_t budget) noexcept nogil:
@@ -3296,7 +3382,7 @@ cdef (int64_t, int64_t, int64_t, int64_t, bint) split_ties(
         below = out[i]
         ties[i] = 0
         high = high_of(hi, i, budget)
-        low = low_of(lo, i)
+        low = low_of(lo, i, x != INFINITY)
         # below t* with the next key above it, or held at its minimum (threshold.split_ties)
         if (<double>below * x < tstar or below <= low) and (below >= high or <double>(below + 1) * x > tstar):
             taken += below
@@ -3716,7 +3802,7 @@ cdef double sampled_top(const double[::1] lam, double t_lo, double t_hi, int64_t
     while i < n:
         x = lam[i]
         if 0.0 < x < INFINITY:
-            p = top_key_inside(x, low_of(lo, i), high_of(hi, i, budget), t_lo, t_hi, &again)
+            p = top_key_inside(x, low_of(lo, i, True), high_of(hi, i, budget), t_lo, t_hi, &again)
             if p > 0.0:
                 inside += 1
                 four_largest(&slots, p, again)
@@ -3976,9 +4062,9 @@ cdef bint sampled_riser(const double[::1] lam, int64_t budget, double t_lo, doub
     if not (b < INFINITY) or not (a > 0.0):
         while i < n:
             x = lam[i]
-            if 0.0 < x < INFINITY and low_of(lo, i) < high_of(hi, i, budget):
+            if 0.0 < x < INFINITY and low_of(lo, i, True) < high_of(hi, i, budget):
                 top = max(top, high_of(hi, i, budget) * x)
-                least = min(least, (low_of(lo, i) + 1) * x)
+                least = min(least, (low_of(lo, i, True) + 1) * x)
             i += stride
         if not (b < INFINITY):
             b = min(top, DBL_MAX)
@@ -4353,8 +4439,8 @@ cdef double line_start(const double[::1] lam, double t_lo, double t_hi, int64_t 
     if c_lo <= base:
         while i < n:
             x = lam[i]
-            if 0.0 < x < INFINITY and low_of(lo, i) < high_of(hi, i, budget):
-                least = min(least, <double>(low_of(lo, i) + 1) * x)
+            if 0.0 < x < INFINITY and low_of(lo, i, True) < high_of(hi, i, budget):
+                least = min(least, <double>(low_of(lo, i, True) + 1) * x)
             i += stride
         if least < t_hi:
             start = max(start, least)
@@ -4371,7 +4457,7 @@ cdef double product_near(const double[::1] lam, double t_lo, double t_hi, double
     while i < n:
         x = lam[i]
         if 0.0 < x < INFINITY:
-            low = low_of(lo, i)
+            low = low_of(lo, i, True)
             cap = high_of(hi, i, budget)
             c = max(count_le(x, aim, cap), low)
             if c < cap and <double>(c + 1) * x <= t_hi:
@@ -4397,7 +4483,7 @@ cdef double product_above(const double[::1] lam, double t_lo, double t_hi, doubl
         x = lam[i]
         if 0.0 < x < INFINITY:
             cap = high_of(hi, i, budget)
-            j = max(count_le(x, t_lo, cap), low_of(lo, i)) + 1
+            j = max(count_le(x, t_lo, cap), low_of(lo, i, True)) + 1
             p = <double>j * x
             if j <= cap and p <= t_hi:
                 inside += 1
@@ -4460,8 +4546,8 @@ cdef int64_t sampled_holders(const double[::1] lam, double p, int64_t budget, co
     while i < n:
         x = lam[i]
         if 0.0 < x < INFINITY:
-            c = max(count_le(x, p, high_of(hi, i, budget)), low_of(lo, i))
-            if c > low_of(lo, i) and <double>c * x == p:
+            c = max(count_le(x, p, high_of(hi, i, budget)), low_of(lo, i, True))
+            if c > low_of(lo, i, True) and <double>c * x == p:
                 k += 1
         i += stride
     return k
@@ -5139,7 +5225,7 @@ cdef int scan_bounds_exact(const double[::1] lam, int64_t budget, const int64_t*
     cdef double x
     for i in range(lam.shape[0]):
         x = lam[i]
-        low = lo[i]
+        low = low_of(lo, i, x != INFINITY)
         if low < 0:
             return STATUS_MIN_NEGATIVE
         if low > hi[i]:
@@ -5164,7 +5250,7 @@ cdef void fill_zeros_bounded(const double[::1] lam, int64_t budget, const int64_
     cdef Py_ssize_t i
     if remaining == 0:  # the minimums take the whole budget
         for i in range(lam.shape[0]):
-            out[i] = lo[i]
+            out[i] = low_of(lo, i, lam[i] != INFINITY)
         return
     zero_room_at(SIMD_LEVEL, &lam[0], lo, hi, lam.shape[0], budget, &out[0], &ties[0], span)
     take_tied(out, ties, lam.shape[0], remaining, span[0], span[1], heap)
@@ -5578,7 +5664,7 @@ cdef double sampled_count(const double[::1] lam, int64_t budget, double t, const
             else:
                 # above t: no key at or below it, and t / x could only underflow (slow on x86)
                 c = 0.0 if x > t else floor(t / x)
-                c = max(c, <double>low_of(lo, i))
+                c = max(c, <double>low_of(lo, i, True))
                 total += min(c, cap)
         i += stride
     return total
@@ -5622,7 +5708,7 @@ cdef double sampled_rank_guess(const double[::1] lam, int64_t budget, const int6
         m += 1
         x = lam[i]
         if x < INFINITY:
-            low = low_of(lo, i)
+            low = low_of(lo, i, True)
             high = high_of(hi, i, budget)
             if x == 0.0:
                 below += high
@@ -5743,7 +5829,7 @@ cdef double sampled_bounded_guess(const double[::1] lam, int64_t budget, double 
         x = lam[i]
         j = sample_slot(m)
         scratch[j] = 1.0 / (x + 0.0) if x > 0.0 else INFINITY  # lam = 0: every key; +inf: none
-        scratch[j + 4] = <double>low_of(lo, i)
+        scratch[j + 4] = <double>low_of(lo, i, x != INFINITY)
         scratch[j + 8] = <double>high_of(hi, i, budget)
         m += 1
         i += stride
@@ -6582,6 +6668,8 @@ cdef class Scratch:
     cdef int64_t[::1] ties
     cdef double[::1] heap, warm
     cdef bint is_warm
+    #: Bounds declared shared hold their minimum for the available workers only (fastata_low1).
+    minimum_of_available = True
 
     def __init__(self, int64_t[::1] ties, double[::1] heap, double[::1] warm=None):
         self.ties, self.heap, self.warm, self.is_warm = ties, heap, warm, warm is not None
@@ -6600,7 +6688,8 @@ cdef class Scratch:
                          const int64_t[::1] max_tasks, int64_t[::1] out, bint shared=False):
         """The allocation with per-worker bounds into ``out``; returns a status code.
         ``shared``: the caller vouches that each bound holds one value for every worker (then
-        the vector passes read it once a pass; with bounds that differ the result is wrong)."""
+        the vector passes read it once a pass; with bounds that differ the result is wrong),
+        the minimum every available worker's (0 on a worker at ``+inf``)."""
         cdef int status
         with nogil:
             set_shared_bounds(shared)

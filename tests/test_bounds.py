@@ -206,7 +206,7 @@ def test_scalar_minimum_follows_the_unavailable_workers_call_by_call(backend):
 def test_a_single_minimum_goes_to_the_kernel_without_a_look_at_lam(backend, monkeypatch):
     """A single ``min_tasks`` goes to the kernel without a pass over ``lam`` for unavailable
     workers. A kernel that reads a minimum given as a number as the available workers'
-    (numba's) takes it so, every call. The others take it as every worker's: the kernel
+    (numba's, Cython's) takes it so, every call. The others take it as every worker's: the kernel
     refuses it where some worker is unavailable, before writing anything, and the call is
     made again with the minimum left off them; a shape whose last look found unavailable
     workers is looked at first, until a look finds none."""
@@ -232,7 +232,7 @@ def test_a_single_minimum_goes_to_the_kernel_without_a_look_at_lam(backend, monk
     n = 301
     kept = Spy(_backends.scratch(kernels, np.empty(n, dtype=np.int64), np.empty(n + 2)))
     of_available = getattr(kept, "minimum_of_available", False)
-    assert of_available == (backend == "numba")
+    assert of_available == (backend in ("numba", "cython"))
     rng = np.random.default_rng(3)
     # (unavailable workers, scans, tries): assumed, refused and looked at, looked at first
     # while they last, looked at once more when they are gone, then assumed again.

@@ -390,36 +390,42 @@ def test_forced_level_runs_the_whole_allocation():
 @pytest.mark.parametrize("warm", [False, True])
 def test_shared_bounds_read_once_give_the_same_allocation(level, warm):
     """Bounds given as numbers reach the kernel as arrays of one value, which the vector
-    passes then read once a pass (``Scratch.allocate_bounded(..., shared=True)``): the same
-    allocations as the reference, over ties, spread times, lam = 0 workers, caps that bind
-    or not (up to int64's largest) and lengths around the vector widths."""
+    passes then read once a pass (``Scratch.allocate_bounded(..., shared=True)``), the
+    minimum every available worker's: the same allocations as the reference, over ties,
+    spread times, lam = 0 and unavailable workers, caps that bind or not (up to int64's
+    largest) and lengths around the vector widths."""
     from fastata.kernels import reference
 
     rng = np.random.default_rng(17)
     shapes = [lambda n: rng.lognormal(0.0, 1.0, n), lambda n: rng.integers(1, 4, n).astype(float),
-              lambda n: np.exp(rng.uniform(-300.0, 300.0, n)), lambda n: np.tile([0.5, 1.0, 0.0], n)[:n]]
+              lambda n: np.exp(rng.uniform(-300.0, 300.0, n)), lambda n: np.tile([0.5, 1.0, 0.0], n)[:n],
+              lambda n: np.where(rng.random(n) < 0.1, np.inf, rng.lognormal(0.0, 0.5, n))]
     previous = cython_cpu.set_simd_level(level)
     try:
         for n, shape, (least, most) in itertools.product(
                 (1, 3, 4, 5, 8, 9, 17, 301, 4099), shapes, ((0, 1), (1, 3), (2, 2), (0, 2**62), (1, 2**63 - 1))):
             lam = shape(n)
+            lam[0] = min(lam[0], 1.0)  # an available worker
+            available = int((lam < np.inf).sum())
             low, high = np.full(n, least, dtype=np.int64), np.full(n, most, dtype=np.int64)
             scratch = cython_cpu.Scratch(np.empty(n, dtype=np.int64), np.empty(n + 2), np.zeros(3) if warm else None)
-            for budget in {least * n, least * n + 1, least * n + 7 * n // 3 + 1}:
-                if budget > min(most, budget) * n:
+            for budget in {least * available, least * available + 1, least * available + 7 * n // 3 + 1}:
+                if budget > min(most, budget) * available:
                     continue
                 want = np.empty(n, dtype=np.int64)
-                reference.allocate_bounded_into(lam, budget, low, high, want)
+                reference.allocate_bounded_into(lam, budget, np.where(lam < np.inf, low, 0), high, want)
                 out = np.empty(n, dtype=np.int64)
                 assert scratch.allocate_bounded(lam, budget, low, high, out, True) == 0
                 assert out.tolist() == want.tolist(), (n, least, most, budget)
         # Shared bounds no allocation meets are refused as the same arrays are, out untouched.
         lam = rng.lognormal(0.0, 1.0, 4099)
-        for least, most, budget in ((5, 3, 30000), (2, 4, 8000), (0, 1, 5000), (-1, 3, 100), (1, -2, 100)):
+        lam[9] = np.inf
+        for least, most, budget in ((5, 3, 30000), (2, 4, 8195), (0, 1, 5000), (-1, 3, 100), (1, -2, 100),
+                                    (1, 1, 4099)):
             low, high = np.full(4099, least, dtype=np.int64), np.full(4099, most, dtype=np.int64)
             scratch = cython_cpu.Scratch(np.empty(4099, dtype=np.int64), np.empty(4101), np.zeros(3) if warm else None)
             out = np.full(4099, -7, dtype=np.int64)
-            status = scratch.allocate_bounded(lam, budget, low, high, out, False)
+            status = scratch.allocate_bounded(lam, budget, np.where(lam < np.inf, low, 0), high, out, False)
             assert status != 0 and scratch.allocate_bounded(lam, budget, low, high, out, True) == status
             assert (out == -7).all()
     finally:
