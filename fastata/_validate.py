@@ -312,6 +312,8 @@ def _bound_array(value, name, shape, default):
     if _integer(value):
         if name == "min_tasks" and value > MAX_BUDGET:  # named before the clip below hides it
             raise ValueError(f"min_tasks must sum to at most budget (and no budget is over 2**53); got {value}")
+        if value < -_BOUND_CAP:  # likewise
+            raise ValueError(f"{name} must be >= 0; got {value}")
         return uniform_bound(row, max(min(int(value), _BOUND_CAP), -_BOUND_CAP))
     if value is None:
         return uniform_bound(row, default)

@@ -362,10 +362,24 @@ def minimum_of(lo, i, available):
 
 
 @register_jitable
-def minimums_into(lam, lo, out):
-    """``out[i] = min_tasks_i`` for every worker."""
-    for i in range(out.shape[0]):
+def minimums_into(lam, lo, out, taken):
+    """``out[i] = min_tasks_i`` for every worker, whose sum is ``taken``: a minimum given as a
+    number that sum shows on every worker is written without a look at ``lam``."""
+    n = out.shape[0]
+    # Scalars only past the type's test: CUDA types what a false isinstance guards too.
+    first = bound_of(lo, 0) if n > 0 else 0
+    if given_as_number(lo) and (first == 0 or taken // first == n):
+        for i in range(n):
+            out[i] = first
+        return
+    for i in range(n):
         out[i] = minimum_of(lo, i, lam[i] != INF)
+
+
+@register_jitable
+def given_as_number(b):
+    """Whether the bound ``b`` is one integer for every worker (numba decides as it compiles)."""
+    return isinstance(b, int)
 
 
 @register_jitable
@@ -374,9 +388,10 @@ def floor_at(lo, i, available):
     ``lo[i] <= budget < 2**51``."""
     if lo is None:
         return 0.0
-    if isinstance(lo, int):  # a select of two floats: the conversion stays out of the loop
-        return float_of(lo) if available else 0.0
-    return float_of(lo[i])
+    # For a number, a select of two floats: the conversion stays out of the loop. (No call
+    # on lo in a branch of its own: CUDA types both branches, and float_of takes no array.)
+    low = float_of(bound_of(lo, i))
+    return low if available or not isinstance(lo, int) else 0.0
 
 
 @register_jitable
@@ -4032,7 +4047,7 @@ def fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties, heap):
     keys all have product 0, so they take them by ``(j, i)`` (level by level, lowest index
     first) and every other worker keeps its minimum; ``heap`` is scratch."""
     if remaining == 0:  # the minimums take the whole budget (at least one task each, say)
-        minimums_into(lam, lo, out)
+        minimums_into(lam, lo, out, budget)
         return
     j_lo, j_hi = zero_room(lam, budget, lo, hi, out, ties)
     take_tied(out, ties, lam.shape[0], remaining, j_lo, j_hi, heap)

@@ -681,6 +681,8 @@ BAD = [
     (dict(min_tasks=[0, 3, 0], max_tasks=[5, 2, 5]), ValueError,
      r"min_tasks must be <= max_tasks for every worker; got min_tasks 3 > max_tasks 2 for worker 1"),
     (dict(max_tasks=-2), ValueError, r"max_tasks must be >= 0; got -2 for worker 0"),
+    (dict(max_tasks=-2**70), ValueError, r"max_tasks must be >= 0; got -1180591620717411303424$"),
+    (dict(min_tasks=-2**70), ValueError, r"min_tasks must be >= 0; got -1180591620717411303424$"),
     (dict(min_tasks=[0, 0, 1]), ValueError, r"min_tasks must be 0 for an unavailable worker \(lam = \+inf\); got 1 for worker 2"),
     (dict(min_tasks=4), ValueError, r"min_tasks must sum to at most budget \(7\); got a sum of 8"),
     (dict(max_tasks=[3, 3, 9]), ValueError,
