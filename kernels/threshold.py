@@ -3994,9 +3994,12 @@ def checked_block(lam, inv, s, budget, lo, hi, least):
         v = 1.0 / (x + 0.0)
         inv[i] = v
         inv_sum += v
-        low = low_of(lo, i, v != 0.0)
+        # The bounds as given: for a number, the same every step (numba takes the terms out of
+        # the loop), which an unavailable worker does not take; a minimum above the cap is
+        # then flagged on the available workers too (the exact checks find which).
+        low = bound_of(lo, i)
         high = high_of(hi, i, budget)
-        signs |= low | high | (high - low) | sign_bit(x) | -(low * int(v == 0.0))
+        signs |= low | high | (high - low) | sign_bit(x) | -(low * int((v == 0.0) & (not given_as_number(lo))))
         cap_i = float_of(high)
         floor_i = floor_at(lo, i, v != 0.0)
         c, moving = estimate_term(v, s * clamped(v, least), cap_i, floor_i)
