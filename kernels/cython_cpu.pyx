@@ -2437,26 +2437,25 @@ cdef extern from *:
         ptrdiff_t i = 0;
         while (i < lanes) {
             const ptrdiff_t end = i + FASTATA_CHECK_BLOCK < lanes ? i + FASTATA_CHECK_BLOCK : lanes;
-            __m256i signs = _mm256_setzero_si256();
+            __m256i signs = _mm256_setzero_si256(), gone = signs;
             for (ptrdiff_t j = i; j < end; j += 4) {
                 __m256d x = _mm256_loadu_pd(lam + j);
                 __m256d v = _mm256_div_pd(one, _mm256_add_pd(x, zero));
                 sum = _mm256_add_pd(sum, v);
                 _mm256_storeu_pd(inv + j, v);
-                const __m256d kept = _mm256_cmp_pd(v, zero, _CMP_NEQ_UQ);  /* fastata_low1 */
-                __m256i l = shared ? _mm256_and_si256(l0, _mm256_castpd_si256(kept))
-                                   : _mm256_loadu_si256((const __m256i *)(lo + j));
+                __m256i l = shared ? l0 : _mm256_loadu_si256((const __m256i *)(lo + j));
                 __m256i h = shared ? h0 : _mm256_loadu_si256((const __m256i *)(hi + j));
                 __m256i holds = _mm256_cmpgt_epi64(h, below_budget);  /* max_tasks >= budget */
                 __m256i high = _mm256_blendv_epi8(h, vbudget, holds);
-                __m256d cap = fastata_to_double4(high);
-                __m256d low = shared ? _mm256_and_pd(kept, low0) : fastata_to_double4(l);
+                __m256d cap = fastata_to_double4(high), low = shared ? low0 : fastata_to_double4(l);
                 __m256d none = _mm256_cmp_pd(v, zero, _CMP_EQ_OQ);  /* lam = +inf */
                 signs = _mm256_or_si256(signs, _mm256_or_si256(_mm256_or_si256(l, high),
                                         _mm256_or_si256(_mm256_sub_epi64(high, l), _mm256_castpd_si256(x))));
-                /* a minimum on an unavailable worker: its negation's sign */
-                signs = _mm256_or_si256(signs, _mm256_sub_epi64(_mm256_setzero_si256(),
-                                                                _mm256_and_si256(_mm256_castpd_si256(none), l)));
+                if (shared)  /* the minimum is the available workers' (fastata_low1): taken off below */
+                    gone = _mm256_sub_epi64(gone, _mm256_castpd_si256(none));
+                else  /* a minimum on an unavailable worker: its negation's sign */
+                    signs = _mm256_or_si256(signs, _mm256_sub_epi64(_mm256_setzero_si256(),
+                                                                    _mm256_and_si256(_mm256_castpd_si256(none), l)));
                 t = _mm256_add_pd(t, fastata_checking_terms4(v, clamping ? _mm256_max_pd(v, vleast) : v, vs, vs2,
                                                              cap, low, &u, &moving));
                 taken = _mm256_add_pd(taken, low);
@@ -2466,6 +2465,12 @@ cdef extern from *:
             __m256d finite = _mm256_cmp_pd(_mm256_sub_pd(sum, sum), zero, _CMP_EQ_OQ);  /* not inf, not NaN */
             if (_mm256_movemask_pd(_mm256_castsi256_pd(signs)) || _mm256_movemask_pd(finite) != 15)
                 return i;
+            if (shared) {  /* each unavailable lane counted the minimum in three sums of integers: exact */
+                __m256d fix = _mm256_mul_pd(fastata_to_double4(gone), low0);
+                t = _mm256_sub_pd(t, fix);
+                u = _mm256_sub_pd(u, fix);
+                taken = _mm256_sub_pd(taken, fix);
+            }
             state[0] = sum;
             state[1] = _mm256_add_pd(state[1], t);
             t = zero;
