@@ -285,25 +285,16 @@ cdef extern from *:
     }
 
     /* The shared minimum (fastata_shared8) of the available workers among 8, 0 for the others
-       (fastata_low1): from their times x (!= +inf), or from their stored inverses (!= 0). */
+       (fastata_low1): where x != gone, for their times x (gone = +inf) or their stored
+       inverses (gone = 0). */
     __attribute__((target("avx512f,avx512dq")))
-    static inline __m512d fastata_low_lam8(__m512d low, __m512d x) {
-        return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(x, _mm512_set1_pd(HUGE_VAL), _CMP_NEQ_UQ), low);
-    }
-
-    __attribute__((target("avx512f,avx512dq")))
-    static inline __m512d fastata_low_inv8(__m512d low, __m512d v) {
-        return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_NEQ_UQ), low);
+    static inline __m512d fastata_low8(__m512d low, __m512d x, double gone) {
+        return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(x, _mm512_set1_pd(gone), _CMP_NEQ_UQ), low);
     }
 
     __attribute__((target("avx2")))
-    static inline __m256d fastata_low_lam4(__m256d low, __m256d x) {
-        return _mm256_and_pd(_mm256_cmp_pd(x, _mm256_set1_pd(HUGE_VAL), _CMP_NEQ_UQ), low);
-    }
-
-    __attribute__((target("avx2")))
-    static inline __m256d fastata_low_inv4(__m256d low, __m256d v) {
-        return _mm256_and_pd(_mm256_cmp_pd(v, _mm256_setzero_pd(), _CMP_NEQ_UQ), low);
+    static inline __m256d fastata_low4(__m256d low, __m256d x, double gone) {
+        return _mm256_and_pd(_mm256_cmp_pd(x, _mm256_set1_pd(gone), _CMP_NEQ_UQ), low);
     }
 
     /* The exact count of threshold.count_one, 8 lanes, and the product of the count before its
@@ -687,7 +678,7 @@ cdef extern from *:
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(bound_lo + i)));
             }
             __m512d x = _mm512_loadu_pd(lam + i), product;
-            __m512d floor = kind == FASTATA_SHARED ? fastata_low_lam8(low, x) : low;
+            __m512d floor = kind == FASTATA_SHARED ? fastata_low8(low, x, HUGE_VAL) : low;
             __m512d c = _mm512_max_pd(fastata_count_product8(x, _mm512_loadu_pd(inv + i), vt, vcap, &product),
                                       floor);
             /* c * x == t*, unless a minimum raised the count (fastata_count_product8) */
@@ -747,7 +738,7 @@ cdef extern from *:
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(bound_lo + i)));
             }
             __m256d x = _mm256_loadu_pd(lam + i), product;
-            __m256d floor = kind == FASTATA_SHARED ? fastata_low_lam4(low, x) : low;
+            __m256d floor = kind == FASTATA_SHARED ? fastata_low4(low, x, HUGE_VAL) : low;
             __m256d c = fastata_count_product4(x, _mm256_loadu_pd(inv + i), vt, vcap, &product);
             __m256d tied = _mm256_cmp_pd(product, vt, _CMP_EQ_OQ);  /* c * x == t* (fastata_count_product8) */
             if (bound_hi != NULL)
@@ -1599,7 +1590,7 @@ cdef extern from *:
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
                 cap = fastata_cap8(hi + i, vbudget);
             }
-            __m512d floor = kind == FASTATA_SHARED ? fastata_low_lam8(low, x) : low;
+            __m512d floor = kind == FASTATA_SHARED ? fastata_low8(low, x, HUGE_VAL) : low;
             __m512d c = _mm512_max_pd(fastata_count8(x, _mm512_loadu_pd(inv + i), vt, cap), floor);
             _mm512_storeu_si512((void *)(out + i), _mm512_cvttpd_epi64(c));
             total = _mm512_add_pd(total, c);
@@ -1634,7 +1625,7 @@ cdef extern from *:
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
                 cap = fastata_cap4(hi + i, vbudget);
             }
-            __m256d floor = kind == FASTATA_SHARED ? fastata_low_lam4(low, x) : low;
+            __m256d floor = kind == FASTATA_SHARED ? fastata_low4(low, x, HUGE_VAL) : low;
             __m256d c = _mm256_max_pd(fastata_count4(x, _mm256_loadu_pd(inv + i), vt, cap), floor);
             _mm256_storeu_si256((__m256i *)(out + i), fastata_to_int4(c));
             total = _mm256_add_pd(total, c);
@@ -1736,7 +1727,7 @@ cdef extern from *:
                 c = fastata_count8(_mm512_loadu_pd(lam + i), v, vt, vcap);
             else
                 c = _mm512_roundscale_pd(_mm512_min_pd(q, vcap), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-            c = _mm512_max_pd(c, bounded == FASTATA_SHARED ? fastata_low_inv8(low, v) : low);
+            c = _mm512_max_pd(c, bounded == FASTATA_SHARED ? fastata_low8(low, v, 0.0) : low);
             _mm512_storeu_si512((void *)(out + i), _mm512_cvttpd_epi64(c));
             total = _mm512_add_pd(total, c);
             __mmask8 hit = _mm512_cmp_pd_mask(c, vcap, _CMP_LT_OQ);
@@ -2147,7 +2138,7 @@ cdef extern from *:
                 low = _mm512_cvtepi64_pd(_mm512_loadu_si512((const void *)(lo + i)));
             }
             __m512d x = _mm512_loadu_pd(inv + i);
-            __m512d floor = available_only ? fastata_low_inv8(low, x) : low;
+            __m512d floor = available_only ? fastata_low8(low, x, 0.0) : low;
             __m512d c = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs, x), cap),
                                              _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             if (with_slope)
@@ -2211,7 +2202,7 @@ cdef extern from *:
                 low = fastata_to_double4(_mm256_loadu_si256((const __m256i *)(lo + i)));
             }
             __m256d x = _mm256_loadu_pd(inv + i);
-            __m256d floor = available_only ? fastata_low_inv4(low, x) : low;
+            __m256d floor = available_only ? fastata_low4(low, x, 0.0) : low;
             __m256d c = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs, x), cap),
                                         _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             if (with_slope)
@@ -2653,7 +2644,7 @@ cdef extern from *:
                                              _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             __m512d c2 = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs2, x), cap),
                                               _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-            __m512d floor = bounded == FASTATA_SHARED ? fastata_low_inv8(low, x) : low;
+            __m512d floor = bounded == FASTATA_SHARED ? fastata_low8(low, x, 0.0) : low;
             t0 = _mm512_add_pd(t0, bounded ? _mm512_max_pd(c, floor) : c);
             t1 = _mm512_add_pd(t1, bounded ? _mm512_max_pd(c2, floor) : c2);
         }
@@ -2692,7 +2683,7 @@ cdef extern from *:
                                         _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             __m256d c2 = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs2, x), cap),
                                          _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-            __m256d floor = bounded == FASTATA_SHARED ? fastata_low_inv4(low, x) : low;
+            __m256d floor = bounded == FASTATA_SHARED ? fastata_low4(low, x, 0.0) : low;
             t0 = _mm256_add_pd(t0, bounded ? _mm256_max_pd(c, floor) : c);
             t1 = _mm256_add_pd(t1, bounded ? _mm256_max_pd(c2, floor) : c2);
         }
