@@ -105,7 +105,7 @@ def first_bounds(scratch, min_tasks, max_tasks, lam):
     kernels read a minimum given as a number as the available workers'
     (``scratch.minimum_of_available``), else taken as every worker's."""
     return _validate.task_bounds_shared(min_tasks, max_tasks, lam, assume_available=True,
-                                        of_available=getattr(scratch, "minimum_of_available", False))
+                                        of_available=scratch.minimum_of_available)
 
 
 def allocate_bounded(scratch, lam, budget, min_tasks, max_tasks, out, first=None, bound_may_be_out=False):
@@ -132,8 +132,7 @@ def allocate_bounded(scratch, lam, budget, min_tasks, max_tasks, out, first=None
     # A single minimum, which the status and its message are about as the available workers':
     # read so by the kernel (its status stands), or taken as every worker's (asked again, unless
     # a look at lam made it so already).
-    again = _validate.minimum_assumed(min_tasks, lam) and not (
-        shared and getattr(scratch, "minimum_of_available", False))
+    again = _validate.minimum_assumed(min_tasks, lam) and not (shared and scratch.minimum_of_available)
     low, high, shared = _validate.task_bounds_shared(min_tasks, max_tasks, lam)
     if reads_out is not None:
         low, high = _copied(low, high, min_tasks, max_tasks, reads_out)

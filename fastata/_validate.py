@@ -149,10 +149,9 @@ def task_bounds_shared(min_tasks, max_tasks, lam, assume_available=False, of_ava
         return None, None, False
     if _as_kept(min_tasks, lam.shape) and _as_kept(max_tasks, lam.shape):  # a scheduler's arrays, in short
         return min_tasks, max_tasks, False
-    if _integer(min_tasks) and 0 < min_tasks <= MAX_BUDGET and lam.size:
-        if of_available and (max_tasks is None or _integer(max_tasks)):  # read as numbers, for the available workers
-            low, shared = uniform_bound(_row(lam.shape), int(min_tasks)), True
-        elif assume_available and lam.shape not in _unavailable_seen():  # minimum_assumed
+    if single_minimum(min_tasks, lam):
+        if (of_available and (max_tasks is None or _integer(max_tasks))  # read as numbers, for the available workers
+                or assume_available and lam.shape not in _unavailable_seen()):  # minimum_assumed
             low, shared = uniform_bound(_row(lam.shape), int(min_tasks)), True
         else:
             low, shared = available_minimum(lam, int(min_tasks))

@@ -2796,11 +2796,6 @@ cdef extern from *:
        the last call found unavailable; only the words of 32 workers whose bits changed are
        written, so a call whose unavailable workers are the last call's reads lam once and
        writes nothing. Returns how many workers are unavailable. */
-    static void fastata_refit_word(const double *lam, int64_t value, int64_t *low, ptrdiff_t m) {
-        for (ptrdiff_t i = 0; i < m; i++)
-            low[i] = lam[i] == HUGE_VAL ? 0 : value;
-    }
-
     static int64_t fastata_fit_available_minimum_scalar(const double *lam, int64_t value, int64_t *low,
                                                         uint32_t *bits, ptrdiff_t n) {
         int64_t unavailable = 0;
@@ -2812,7 +2807,7 @@ cdef extern from *:
             unavailable += __builtin_popcount(word);
             if (word != bits[start >> 5]) {
                 bits[start >> 5] = word;
-                fastata_refit_word(lam + start, value, low + start, m);
+                fastata_minimums_scalar(lam + start, value, low + start, m);
             }
         }
         return unavailable;
@@ -2833,7 +2828,7 @@ cdef extern from *:
             unavailable += __builtin_popcount(word);
             if (word != bits[start >> 5]) {
                 bits[start >> 5] = word;
-                fastata_refit_word(lam + start, value, low + start, 32);
+                fastata_minimums_scalar(lam + start, value, low + start, 32);
             }
         }
         FASTATA_CLEAN_UPPER();
