@@ -231,13 +231,20 @@ def counting_passes(lam, budget, warm=None, min_tasks=None, max_tasks=None):
                "tied intervals' span": "tied_span", "tied keys up to a level": "tied_up_to",
                "tied intervals' histogram": "tied_buckets",
                "tied keys below the level": "take_below", "least and largest finite time": "finite_extremes",
-               "times scaled by a power of two": "rescaled_copy"}
+               "times scaled by a power of two": "rescaled_copy", "listing of the few candidates": "list_candidates"}
     passes = dict.fromkeys(counted, 0)
     originals = {name: getattr(threshold, name) for name in counted.values()}
+    n = lam.shape[0]
 
     def counting(kind, fn):
         def wrapped(*args):
-            passes[kind] += 1
+            # A pass over the few workers that can hold a key at t* (list_candidates) is
+            # a pass over a copy of a few of them, counted apart.
+            if args[0].shape[0] < n:
+                part = f"{kind}, over the candidates"
+                passes[part] = passes.get(part, 0) + 1
+            else:
+                passes[kind] += 1
             return fn(*args)
 
         return wrapped
@@ -245,7 +252,6 @@ def counting_passes(lam, budget, warm=None, min_tasks=None, max_tasks=None):
     try:
         for kind, name in counted.items():
             setattr(threshold, name, counting(kind, originals[name]))
-        n = lam.shape[0]
         out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
         with np.errstate(all="ignore"):
             if warm is None:

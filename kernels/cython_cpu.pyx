@@ -204,6 +204,24 @@ cdef extern from *:
         return m;
     }
 
+    /* The workers with lam <= cut (threshold.list_candidates): their indices (from base) and
+       times appended to idx and times after the m listed before; returns the new count, or
+       -1 where a lam is not above 0 (a zero, NaN, a negative time) or more than most are
+       listed. */
+    static ptrdiff_t fastata_candidates_scalar(const double *lam, ptrdiff_t n, double cut, ptrdiff_t most,
+                                               int64_t *idx, double *times, ptrdiff_t base, ptrdiff_t m) {
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double x = lam[i];
+            if (!(x > 0.0))
+                return -1;
+            if (x <= cut) {
+                idx[m] = base + i;
+                times[m++] = x;
+            }
+        }
+        return m <= most ? m : -1;
+    }
+
     /* fastata_count_scalar, and ext[0], ext[1]: the smallest product of a key above t
        (HUGE_VAL if none) and the largest at or below t (0 if none), folded in. */
     static double fastata_extremes_scalar(const double *lam, const double *inv, int64_t *out,
@@ -605,6 +623,60 @@ cdef extern from *:
         FASTATA_CLEAN_UPPER();
         return m + fastata_boundary_scalar(lam + i, lo + i, maxima ? maxima + i : NULL, out + i, n - i,
                                            hi_t, budget, idx + m, i);
+    }
+
+    /* Blocks of 32 workers, as threshold.list_candidates: the comparisons as bits, and
+       only the candidates visited (a few in all). */
+    __attribute__((target("avx512f,avx512dq")))
+    static ptrdiff_t fastata_candidates_avx512(const double *lam, ptrdiff_t n, double cut, ptrdiff_t most,
+                                               int64_t *idx, double *times) {
+        const __m512d vcut = _mm512_set1_pd(cut), zero = _mm512_setzero_pd();
+        ptrdiff_t i = 0, m = 0;
+        for (; i + 32 <= n; i += 32) {
+            uint32_t found = 0, flagged = 0;
+            for (int k = 0; k < 32; k += 8) {
+                __m512d x = _mm512_loadu_pd(lam + i + k);
+                found |= (uint32_t)_mm512_cmp_pd_mask(x, vcut, _CMP_LE_OQ) << k;
+                flagged |= (uint32_t)_mm512_cmp_pd_mask(x, zero, _CMP_NGT_UQ) << k;
+            }
+            for (; found; found &= found - 1) {
+                ptrdiff_t j = i + __builtin_ctz(found);
+                idx[m] = j;
+                times[m++] = lam[j];
+            }
+            if (flagged || m > most) {
+                FASTATA_CLEAN_UPPER();
+                return -1;
+            }
+        }
+        FASTATA_CLEAN_UPPER();
+        return fastata_candidates_scalar(lam + i, n - i, cut, most, idx, times, i, m);
+    }
+
+    __attribute__((target("avx2")))
+    static ptrdiff_t fastata_candidates_avx2(const double *lam, ptrdiff_t n, double cut, ptrdiff_t most,
+                                             int64_t *idx, double *times) {
+        const __m256d vcut = _mm256_set1_pd(cut), zero = _mm256_setzero_pd();
+        ptrdiff_t i = 0, m = 0;
+        for (; i + 32 <= n; i += 32) {
+            uint32_t found = 0, flagged = 0;
+            for (int k = 0; k < 32; k += 4) {
+                __m256d x = _mm256_loadu_pd(lam + i + k);
+                found |= (uint32_t)_mm256_movemask_pd(_mm256_cmp_pd(x, vcut, _CMP_LE_OQ)) << k;
+                flagged |= (uint32_t)_mm256_movemask_pd(_mm256_cmp_pd(x, zero, _CMP_NGT_UQ)) << k;
+            }
+            for (; found; found &= found - 1) {
+                ptrdiff_t j = i + __builtin_ctz(found);
+                idx[m] = j;
+                times[m++] = lam[j];
+            }
+            if (flagged || m > most) {
+                FASTATA_CLEAN_UPPER();
+                return -1;
+            }
+        }
+        FASTATA_CLEAN_UPPER();
+        return fastata_candidates_scalar(lam + i, n - i, cut, most, idx, times, i, m);
     }
 
     __attribute__((target("avx512f,avx512dq")))
@@ -1337,6 +1409,17 @@ cdef extern from *:
             return fastata_boundary_avx2(lam, lo, maxima, out, n, hi_t, budget, idx);
     #endif
         return fastata_boundary_scalar(lam, lo, maxima, out, n, hi_t, budget, idx, 0);
+    }
+
+    static ptrdiff_t fastata_candidates_at(int level, const double *lam, ptrdiff_t n, double cut,
+                                           ptrdiff_t most, int64_t *idx, double *times) {
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512)
+            return fastata_candidates_avx512(lam, n, cut, most, idx, times);
+        if (level == FASTATA_AVX2)
+            return fastata_candidates_avx2(lam, n, cut, most, idx, times);
+    #endif
+        return fastata_candidates_scalar(lam, n, cut, most, idx, times, 0, 0);
     }
 
     /* inv = 1/lam and its sum; counts[0..2] = entries not >= 0 (NaN included), zeros,
@@ -2889,6 +2972,8 @@ cdef extern from *:
     void prefix_at_zero_at "fastata_prefix_at_zero_at"(int level, const double* lam, const int64_t* lo,
                                                        const int64_t* hi, int64_t* out, Py_ssize_t n,
                                                        int64_t budget) noexcept nogil
+    Py_ssize_t candidates_at "fastata_candidates_at"(int level, const double* lam, Py_ssize_t n, double cut,
+                                                     Py_ssize_t most, int64_t* idx, double* times) noexcept nogil
     Py_ssize_t boundary_at "fastata_boundary_at"(int level, const double* lam, const int64_t* lo,
                                                  const int64_t* maxima, int64_t* out, Py_ssize_t n,
                                                  double hi_t, int64_t budget, int64_t* idx) noexcept nogil
@@ -5304,7 +5389,53 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
                          const int64_t* hi, int64_t[::1] out, int64_t[::1] ties,
                          double[::1] heap, double* guide) noexcept nogil:
     # threshold.allocate_guided: guide holds (lo, hi, relaxation) of a previous call, and
-    # receives this call's; times far below 1 are scaled by a power of two first
+    # receives this call's; without bounds, the few workers that can hold a key at t* are
+    # listed and solved alone where a sample says they are few
+    cdef Py_ssize_t n = lam.shape[0], m = -1, k
+    cdef double cut
+    cdef int status
+    if lo == NULL and n >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP:
+        cut = candidates_cut(lam, budget)
+        if cut > 0.0:
+            m = candidates_at(SIMD_LEVEL, &lam[0], n, cut, n // 4, &ties[0], &heap[0])
+        if m > 0:
+            # the candidates' times in heap[:m], indices in ties[:m], allocation in
+            # ties[m:2m], their scratch after those
+            status = allocate_scaled(heap[:m], budget, NULL, NULL, ties[m:2 * m], ties[2 * m:], heap[m:], guide)
+            if status == STATUS_OK:
+                for k in range(n):
+                    out[k] = 0
+                for k in range(m):
+                    out[ties[k]] = ties[m + k]
+            return status
+    return allocate_scaled(lam, budget, lo, hi, out, ties, heap, guide)
+
+
+cdef double CANDIDATES_SHARE = 1.0 / 8.0
+
+
+cdef double candidates_cut(const double[::1] lam, int64_t budget) noexcept nogil:
+    # threshold.candidates_cut: 2 budget times the sample's least time, where at most
+    # CANDIDATES_SHARE of the sample is at or below it; else 0
+    cdef double extremes[2]
+    cdef Py_ssize_t n = lam.shape[0], i = 0, stride = sample_stride(n, SAMPLED_RELAXATION)
+    cdef Py_ssize_t within = 0, seen = 0
+    cdef double cut
+    sampled_extremes(lam, extremes)
+    cut = 2.0 * budget * extremes[0]
+    if not (cut < INFINITY):
+        return 0.0
+    while i < n:
+        within += not (lam[i] > cut)
+        seen += 1
+        i += stride
+    return cut if within <= CANDIDATES_SHARE * seen else 0.0
+
+
+cdef int allocate_scaled(const double[::1] lam, int64_t budget, const int64_t* lo,
+                         const int64_t* hi, int64_t[::1] out, int64_t[::1] ties,
+                         double[::1] heap, double* guide) noexcept nogil:
+    # threshold.allocate_scaled: times far below 1 are scaled by a power of two first
     cdef int64_t shift = 0, unused = 0
     cdef int status, k
     cdef double[::1] scaled
@@ -6181,6 +6312,18 @@ def count_list_with(level, const double[::1] lam, const double[::1] inv, double 
         total = count_list_at(code, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0], t, budget, hi_t,
                               &idx[0], &m)
     return total, m
+
+
+def candidates_with(level, const double[::1] lam, double cut, int64_t[::1] idx, double[::1] times):
+    """The listing of the workers with ``lam <= cut`` as implementation ``level`` does it
+    (threshold.list_candidates): indices into ``idx``, times into ``times``; returns how many,
+    or -1 where a ``lam`` is not above 0 or more than a quarter of them are listed."""
+    cdef int code = _level_code(level)
+    if min(idx.shape[0], times.shape[0]) < lam.shape[0]:
+        raise ValueError("candidates_with: idx and times need len(lam) entries")
+    if lam.shape[0] == 0:
+        return 0
+    return candidates_at(code, &lam[0], lam.shape[0], cut, lam.shape[0] // 4, &idx[0], &times[0])
 
 
 def estimate_with(level, const double[::1] inv, double s, int64_t budget, min_tasks=None,

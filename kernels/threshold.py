@@ -4080,6 +4080,105 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     """:func:`allocate_bounded_warm`'s work: returns ``(status, lo, hi, relaxation)``, zeros when
     the answer needed no bracket (``budget = 0``, or ``lam = 0`` workers that take every task).
 
+    Without bounds, where a sample says few workers can hold a key at ``t*`` at all (times
+    over hundreds of orders of magnitude), one pass lists those few and their problem is
+    solved alone (:func:`candidates_cut`): the same keys in the same order, so the same
+    allocation, in one pass over ``n`` instead of six or more."""
+    if lo is None and lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP:
+        cut = candidates_cut(lam, budget)
+        m = list_candidates(lam, cut, ties, heap) if cut > 0.0 else -1
+        if m > 0:
+            # Scratch: the candidates' times in heap[:m], their indices in ties[:m], their
+            # allocation in ties[m:2m]; their own scratch after those (m <= n/4 leaves room).
+            result = allocate_scaled(heap[:m], budget, None, None, ties[m:2 * m], ties[2 * m:], heap[m:], prev_lo,
+                                     prev_hi, prev_relaxation)
+            if result[0] == OK:
+                scatter_candidates(ties, m, out)
+            return result
+    return allocate_scaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev_relaxation)
+
+
+#: :func:`list_candidates` reads ``lam`` in blocks of this many workers: a sum over a block
+#: vectorises, and only blocks with a candidate are read again, one worker at a time.
+CANDIDATES_BLOCK = 32
+#: The candidates are listed where at most this share of the sample is one, and solved
+#: alone where at most a quarter of all workers are.
+CANDIDATES_SHARE = 1.0 / 8.0
+
+
+@register_jitable
+def candidates_cut(lam, budget):
+    """A time above which no worker holds a key at or below ``t*`` (no bounds), where at most
+    :data:`CANDIDATES_SHARE` of the sample's workers are at or below it; else 0.
+
+    Why it is safe: the fastest worker alone holds ``budget`` keys at ``budget * lam_min``, so
+    ``t* <= budget * lam_min <= budget * least`` (the sample's least available time), and a
+    worker with ``lam > t*`` holds no key at or below it. The cut, ``2 * budget * least``,
+    leaves a factor of two for rounding. Zeros, NaN and negative times count as below it:
+    the listing pass finds them and gives way to the validation pass."""
+    n = lam.shape[0]
+    least = sampled_extremes(lam)[0]
+    cut = 2.0 * budget * least
+    if not (cut < INF):
+        return 0.0
+    within = 0
+    seen = 0
+    for i in range(0, n, sample_stride(n, SAMPLED_RELAXATION)):
+        within += int(not (lam[i] > cut))
+        seen += 1
+    return cut if within <= CANDIDATES_SHARE * seen else 0.0
+
+
+@register_jitable
+def list_candidates(lam, cut, idx, times):
+    """The workers with ``lam <= cut``: their indices into ``idx[:m]``, ascending, and their
+    times into ``times[:m]``; returns ``m``, or -1 (nothing to use) where some ``lam`` is not
+    above 0 (a zero, NaN or a negative time: the validation pass decides) or more than a
+    quarter of the workers are candidates. Block by block, as :func:`count_list_into`: the
+    test of a block vectorises, and only its candidates are visited."""
+    wide_vectors()
+    n = lam.shape[0]
+    most = n // 4
+    m = 0
+    for start in range(0, n - n % CANDIDATES_BLOCK, CANDIDATES_BLOCK):
+        found = 0  # bit k: worker start + k is a candidate
+        flagged = 0  # ... its time is not above 0 (as bits too: a sum beside the bits did not vectorise, 4.5x slower)
+        for k in range(CANDIDATES_BLOCK):
+            x = lam[start + k]
+            found |= int(x <= cut) << k
+            flagged |= int(not (x > 0.0)) << k
+        while found != 0:
+            i = start + lowest_bit(found)
+            idx[m] = i
+            times[m] = lam[i]
+            m += 1
+            found &= found - 1
+        if flagged != 0 or m > most:
+            return -1
+    for i in range(n - n % CANDIDATES_BLOCK, n):
+        x = lam[i]
+        if not (x > 0.0):
+            return -1
+        if x <= cut:
+            idx[m] = i
+            times[m] = x
+            m += 1
+    return m if m <= most else -1
+
+
+@register_jitable
+def scatter_candidates(ties, m, out):
+    """``out``: the candidates' allocation (``ties[m:2m]``) at their indices (``ties[:m]``), 0 elsewhere."""
+    for i in range(out.shape[0]):
+        out[i] = 0
+    for k in range(m):
+        out[ties[k]] = ties[m + k]
+
+
+@register_jitable
+def allocate_scaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev_relaxation):
+    """:func:`allocate_guided` over every worker given.
+
     Times far below 1 (subnormal ones, or every threshold below the estimates' range) are
     multiplied by a power of two first (:func:`rescale_shift`; not in a CUDA kernel, which
     cannot allocate the copy): the same keys, each scaled exactly, so the same allocation, in

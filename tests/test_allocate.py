@@ -190,3 +190,90 @@ def test_proxy_loss():
     assert fa.proxy_loss([0, 0], [1.0, 1.0]) == 0.0
     assert fa.proxy_loss([1, 0], [np.inf, 1.0]) == np.inf
     assert fa.proxy_loss(np.array([3], np.int32), [0.1]) == 3 * 0.1
+
+
+# --- Few candidates: times over many orders of magnitude ---------------------------------
+
+
+def _few_fast(n, seed):
+    """Inputs where few workers can hold a key at t* at all (a sample shows it)."""
+    rng = np.random.default_rng(seed)
+    spread = 10.0 ** rng.uniform(-300.0, 300.0, n)
+    tied = 10.0 ** rng.integers(-150, 150, n).astype(float)  # the candidates tie, a few levels
+    types = np.where(rng.random(n) < 0.03, rng.choice([1.0, 2.0, 3.0], n), 1e9)  # 3 % of three fast types
+    gone = np.where(rng.random(n) < 0.05, rng.uniform(1.0, 2.0, n), np.inf)  # the rest unavailable
+    subnormal = np.where(rng.random(n) < 0.05, 5e-324 * rng.integers(1, 64, n), 1e-290)
+    descending = np.sort(np.exp(rng.normal(0.0, 100.0, n)))[::-1].copy()
+    return {"spread": spread, "tied": tied, "types": types, "gone": gone, "subnormal": subnormal,
+            "descending": descending}
+
+
+@pytest.mark.parametrize("name", ["spread", "tied", "types", "gone", "subnormal", "descending"])
+@pytest.mark.parametrize("n", [4096, 5003, 20011])
+def test_few_candidates_are_listed_and_solved_alone(fast_backend, name, n):
+    """Without bounds only workers with ``lam <= budget * lam_min`` can hold a key at t*: where a
+    sample says they are few, one pass lists them and their problem alone is solved. Same
+    canonical allocation on every backend, and that pass is the only one over all workers."""
+    from fastata import _bench
+    from fastata.kernels import threshold
+
+    lam = _few_fast(n, n)[name]
+    for budget in (1, 7, n // 3, n, 10**6, 2**40):
+        if budget > 10**6 and name in ("types", "gone"):
+            continue  # there every worker may hold a key
+        assert threshold.candidates_cut(lam, budget) > 0.0, budget  # the sample sees few
+        out = fa.allocate(lam, budget, backend=fast_backend)
+        assert is_canonical(lam, budget, out), budget
+        passes = _bench.counting_passes(lam, budget)
+        assert passes.pop("listing of the few candidates") == 1, passes
+        assert all(kind.endswith("over the candidates") for kind in passes), passes
+    if n == 4096:
+        np.testing.assert_array_equal(fa.allocate(lam, 999, backend=fast_backend), reference(lam, 999))
+
+
+def test_few_candidates_bad_input_is_refused_as_before(fast_backend):
+    """The listing pass stops at a time that is not above 0 and the validation decides:
+    NaN and negative times are refused with the same message, ``out`` untouched; a zero
+    takes every task."""
+    lam = _few_fast(8192, 1)["spread"]
+    for bad, message in ((np.nan, "lam must not contain NaN; got nan at index 5000"), (-1.0, "lam must be >= 0.*-1.0 at index 5000")):
+        broken = lam.copy()
+        broken[5000] = bad
+        out = np.full(lam.size, 7, dtype=np.int64)
+        with pytest.raises(ValueError, match=message):
+            fa.allocate(broken, 100, backend=fast_backend, out=out)
+        assert (out == 7).all()
+    zeros = lam.copy()
+    zeros[[3000, 8000]] = 0.0
+    expected = np.zeros(lam.size, dtype=np.int64)
+    expected[[3000, 8000]] = [50, 50]
+    np.testing.assert_array_equal(fa.allocate(zeros, 100, backend=fast_backend), expected)
+
+
+def test_few_candidates_in_the_sample_many_in_all_falls_back(fast_backend):
+    """The sample can mislead: its workers slow but one, the others fast. The listing gives
+    up past a quarter of the workers and the whole problem is solved as usual."""
+    from fastata import _bench
+    from fastata.kernels import threshold
+
+    n = 8192
+    stride = threshold.sample_stride(n, threshold.SAMPLED_RELAXATION)
+    lam = np.full(n, 2e-10)  # within 2 * budget * least of every worker: all candidates
+    lam[::stride] = 1e6
+    lam[0] = 1e-10
+    budget = 4096
+    assert threshold.candidates_cut(lam, budget) > 0.0
+    assert is_canonical(lam, budget, out := fa.allocate(lam, budget, backend=fast_backend))
+    np.testing.assert_array_equal(out, fa.allocate(lam, budget, backend="numba"))
+    passes = _bench.counting_passes(lam, budget)
+    assert passes.pop("listing of the few candidates") == 1 and not any("candidates" in k for k in passes)
+
+
+def test_few_candidates_warm_calls_match_cold_ones(fast_backend):
+    """A policy's rounds warm-start from the candidates' problem: each call the cold allocation."""
+    rng = np.random.default_rng(4)
+    lam = _few_fast(8192, 2)["spread"]
+    allocator = fa.Allocator(lam.size, backend=fast_backend)
+    for _ in range(6):
+        moved = lam * rng.uniform(0.9, 1.1, lam.size)
+        np.testing.assert_array_equal(allocator(moved, 5000), fa.allocate(moved, 5000, backend="numba"))

@@ -704,3 +704,40 @@ def test_vector_passes_clean_the_upper_halves_before_scalar_code():
     if not vector:
         pytest.skip("objdump's listing shows no vector code here (another format, or no SIMD build)")
     assert found == {}
+
+
+def listed_candidates(lam, cut):
+    """threshold.list_candidates by its definition: the indices with ``lam <= cut``, or -1 where a
+    time is not above 0 or more than a quarter of the workers are listed."""
+    if not (lam > 0.0).all():
+        return -1
+    found = np.flatnonzero(lam <= cut)
+    return found if found.size <= lam.size // 4 else -1
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_candidates_listing_at_every_level(level):
+    rng = np.random.default_rng(12)
+    for n, share in itertools.product((0, 1, 31, 32, 33, 100, 4099), (0.0, 0.05, 0.2, 0.3)):
+        lam = np.where(rng.random(n) < share, rng.uniform(0.5, 1.0, n), rng.uniform(2.0, 3.0, n))
+        lam[rng.random(n) < 0.1] = np.inf
+        variants = [lam]
+        for bad in (np.nan, 0.0, -0.0, -1.0, -np.inf):
+            if n:
+                broken = lam.copy()
+                broken[rng.integers(0, n)] = bad
+                variants.append(broken)
+        for x, cut in itertools.product(variants, (0.0, 0.75, 1.0, 2.5)):
+            expected = listed_candidates(x, cut)
+            for name, run in (("threshold's", threshold.list_candidates), ("cython " + level, None)):
+                idx, times = np.full(n, -7, dtype=np.int64), np.full(n + 2, -7.0)
+                if run is None:
+                    m = cython_cpu.candidates_with(level, x, cut, idx, times)
+                else:
+                    m = run(x, cut, idx, times)
+                if isinstance(expected, int):
+                    assert m == -1, name
+                else:
+                    assert m == expected.size, name
+                    np.testing.assert_array_equal(idx[:m], expected)
+                    np.testing.assert_array_equal(times[:m], x[expected])
