@@ -626,57 +626,44 @@ cdef extern from *:
     }
 
     /* Blocks of 32 workers, as threshold.list_candidates: the comparisons as bits, and
-       only the candidates visited (a few in all). */
+       only the candidates visited (a few in all). The body of both vector levels: VEC
+       WIDTH lanes, SET1 and LOAD its intrinsics, BITS(x, y, predicate) the comparison's
+       lanes as bits. */
+    #define FASTATA_CANDIDATES_BODY(VEC, WIDTH, SET1, LOAD, BITS)                               \
+        const VEC vcut = SET1(cut), zero = SET1(0.0);                                           \
+        ptrdiff_t i = 0, m = 0;                                                                 \
+        for (; i + 32 <= n; i += 32) {                                                          \
+            uint32_t found = 0, flagged = 0;                                                    \
+            for (int k = 0; k < 32; k += WIDTH) {                                               \
+                VEC x = LOAD(lam + i + k);                                                      \
+                found |= (uint32_t)BITS(x, vcut, _CMP_LE_OQ) << k;                              \
+                flagged |= (uint32_t)BITS(x, zero, _CMP_NGT_UQ) << k;                           \
+            }                                                                                   \
+            for (; found; found &= found - 1) {                                                 \
+                ptrdiff_t j = i + __builtin_ctz(found);                                         \
+                idx[m] = j;                                                                     \
+                times[m++] = lam[j];                                                            \
+            }                                                                                   \
+            if (flagged || m > most) {                                                          \
+                FASTATA_CLEAN_UPPER();                                                          \
+                return -1;                                                                      \
+            }                                                                                   \
+        }                                                                                       \
+        FASTATA_CLEAN_UPPER();                                                                  \
+        return fastata_candidates_scalar(lam + i, n - i, cut, most, idx, times, i, m);
+
+    #define FASTATA_BITS4(x, y, predicate) _mm256_movemask_pd(_mm256_cmp_pd(x, y, predicate))
+
     __attribute__((target("avx512f,avx512dq")))
     static ptrdiff_t fastata_candidates_avx512(const double *lam, ptrdiff_t n, double cut, ptrdiff_t most,
                                                int64_t *idx, double *times) {
-        const __m512d vcut = _mm512_set1_pd(cut), zero = _mm512_setzero_pd();
-        ptrdiff_t i = 0, m = 0;
-        for (; i + 32 <= n; i += 32) {
-            uint32_t found = 0, flagged = 0;
-            for (int k = 0; k < 32; k += 8) {
-                __m512d x = _mm512_loadu_pd(lam + i + k);
-                found |= (uint32_t)_mm512_cmp_pd_mask(x, vcut, _CMP_LE_OQ) << k;
-                flagged |= (uint32_t)_mm512_cmp_pd_mask(x, zero, _CMP_NGT_UQ) << k;
-            }
-            for (; found; found &= found - 1) {
-                ptrdiff_t j = i + __builtin_ctz(found);
-                idx[m] = j;
-                times[m++] = lam[j];
-            }
-            if (flagged || m > most) {
-                FASTATA_CLEAN_UPPER();
-                return -1;
-            }
-        }
-        FASTATA_CLEAN_UPPER();
-        return fastata_candidates_scalar(lam + i, n - i, cut, most, idx, times, i, m);
+        FASTATA_CANDIDATES_BODY(__m512d, 8, _mm512_set1_pd, _mm512_loadu_pd, _mm512_cmp_pd_mask)
     }
 
     __attribute__((target("avx2")))
     static ptrdiff_t fastata_candidates_avx2(const double *lam, ptrdiff_t n, double cut, ptrdiff_t most,
                                              int64_t *idx, double *times) {
-        const __m256d vcut = _mm256_set1_pd(cut), zero = _mm256_setzero_pd();
-        ptrdiff_t i = 0, m = 0;
-        for (; i + 32 <= n; i += 32) {
-            uint32_t found = 0, flagged = 0;
-            for (int k = 0; k < 32; k += 4) {
-                __m256d x = _mm256_loadu_pd(lam + i + k);
-                found |= (uint32_t)_mm256_movemask_pd(_mm256_cmp_pd(x, vcut, _CMP_LE_OQ)) << k;
-                flagged |= (uint32_t)_mm256_movemask_pd(_mm256_cmp_pd(x, zero, _CMP_NGT_UQ)) << k;
-            }
-            for (; found; found &= found - 1) {
-                ptrdiff_t j = i + __builtin_ctz(found);
-                idx[m] = j;
-                times[m++] = lam[j];
-            }
-            if (flagged || m > most) {
-                FASTATA_CLEAN_UPPER();
-                return -1;
-            }
-        }
-        FASTATA_CLEAN_UPPER();
-        return fastata_candidates_scalar(lam + i, n - i, cut, most, idx, times, i, m);
+        FASTATA_CANDIDATES_BODY(__m256d, 4, _mm256_set1_pd, _mm256_loadu_pd, FASTATA_BITS4)
     }
 
     __attribute__((target("avx512f,avx512dq")))
