@@ -159,3 +159,27 @@ def test_a_sequence_of_calls_equals_cold_calls(fast_backend, n, calls, seed):
         a = allocator(lam, budget, **kw)
         assert is_canonical(lam, budget, a, kw.get("min_tasks"), kw.get("max_tasks"))
         np.testing.assert_array_equal(a, fa.allocate(lam, budget, backend=fast_backend, **kw))
+
+
+@st.composite
+def few_candidates(draw):
+    """From 4096 workers, a few fast ones among many far slower (or unavailable): the call
+    lists the few and solves their problem alone. Ties among the fast ones, a handful of
+    distinct times or any, where the slow and unavailable ones lie, and the budget all vary."""
+    n = draw(st.integers(4096, 4200))
+    fast_values = draw(st.one_of(
+        st.lists(st.sampled_from([1.0, 2.0, 3.0, 0.1, 0.3, 1.0 / 3.0]), min_size=1, max_size=3),
+        st.lists(st.floats(0.5, 4.0), min_size=1, max_size=50)))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    share = draw(st.sampled_from([0.001, 0.02, 0.06, 0.1]))
+    slow = draw(st.sampled_from([1e9, 1e200, np.inf]))
+    lam = np.where(rng.random(n) < share, rng.choice(fast_values, n), slow)
+    lam[draw(st.integers(0, n - 1))] = fast_values[0]  # at least one available
+    return lam, draw(st.integers(1, 20000))
+
+
+@settings(max_examples=40)
+@given(problem=few_candidates())
+def test_few_fast_workers_among_many_slow_equal_the_reference(fast_backend, problem):
+    lam, budget = problem
+    np.testing.assert_array_equal(fa.allocate(lam, budget, backend=fast_backend), reference(lam, budget))
