@@ -5378,24 +5378,30 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     # threshold.allocate_guided: guide holds (lo, hi, relaxation) of a previous call, and
     # receives this call's; without bounds, the few workers that can hold a key at t* are
     # listed and solved alone where a sample says they are few
-    cdef Py_ssize_t n = lam.shape[0], m = -1, k
-    cdef double cut
+    cdef Py_ssize_t n = lam.shape[0], m, k
+    cdef double cut = 0.0, no_cut = 0.0
     cdef int status
-    if lo == NULL and n >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP:
+    cdef bint sampled = lo == NULL and n >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP
+    if sampled:
         cut = candidates_cut(lam, budget)
-        if cut > 0.0:
-            m = candidates_at(SIMD_LEVEL, &lam[0], n, cut, n // 4, &ties[0], &heap[0])
-        if m > 0:
-            # the candidates' times in heap[:m], indices in ties[:m], allocation in
-            # ties[m:2m], their scratch after those
-            status = allocate_scaled(heap[:m], budget, NULL, NULL, ties[m:2 * m], ties[2 * m:], heap[m:], guide)
-            if status == STATUS_OK:
-                for k in range(n):
-                    out[k] = 0
-                for k in range(m):
-                    out[ties[k]] = ties[m + k]
+    if cut == 0.0:
+        # the division pass may find the least time far below the sample's (cut > 0 then)
+        status = allocate_scaled(lam, budget, lo, hi, out, ties, heap, guide, sampled, &cut)
+        if cut == 0.0:
             return status
-    return allocate_scaled(lam, budget, lo, hi, out, ties, heap, guide)
+    m = candidates_at(SIMD_LEVEL, &lam[0], n, cut, n // 4, &ties[0], &heap[0])
+    if m <= 0:  # the sample misled: more than a quarter of the workers are candidates
+        return allocate_scaled(lam, budget, lo, hi, out, ties, heap, guide, False, &no_cut)
+    # the candidates' times in heap[:m], indices in ties[:m], allocation in ties[m:2m],
+    # their scratch after those
+    status = allocate_scaled(heap[:m], budget, NULL, NULL, ties[m:2 * m], ties[2 * m:], heap[m:], guide, False,
+                             &no_cut)
+    if status == STATUS_OK:
+        for k in range(n):
+            out[k] = 0
+        for k in range(m):
+            out[ties[k]] = ties[m + k]
+    return status
 
 
 cdef double CANDIDATES_SHARE = 1.0 / 8.0
@@ -5405,29 +5411,34 @@ cdef double candidates_cut(const double[::1] lam, int64_t budget) noexcept nogil
     # threshold.candidates_cut: 2 budget times the sample's least time, where at most
     # CANDIDATES_SHARE of the sample is at or below it; else 0
     cdef double extremes[2]
-    cdef Py_ssize_t n = lam.shape[0], i = 0, stride = sample_stride(n, SAMPLED_RELAXATION)
-    cdef Py_ssize_t within = 0, seen = 0
     cdef double cut
     sampled_extremes(lam, extremes)
     cut = 2.0 * budget * extremes[0]
-    if not (cut < INFINITY):
-        return 0.0
+    return cut if cut < INFINITY and sampled_share_within(lam, cut) <= CANDIDATES_SHARE else 0.0
+
+
+cdef double sampled_share_within(const double[::1] lam, double cut) noexcept nogil:
+    # threshold.sampled_share_within: the sample's share not above cut (NaN counted too)
+    cdef Py_ssize_t n = lam.shape[0], i = 0, stride = sample_stride(n, SAMPLED_RELAXATION)
+    cdef Py_ssize_t within = 0, seen = 0
     while i < n:
         within += not (lam[i] > cut)
         seen += 1
         i += stride
-    return cut if within <= CANDIDATES_SHARE * seen else 0.0
+    return <double>within / <double>seen
 
 
 cdef int allocate_scaled(const double[::1] lam, int64_t budget, const int64_t* lo,
                          const int64_t* hi, int64_t[::1] out, int64_t[::1] ties,
-                         double[::1] heap, double* guide) noexcept nogil:
-    # threshold.allocate_scaled: times far below 1 are scaled by a power of two first
+                         double[::1] heap, double* guide, bint candidates, double* cut) noexcept nogil:
+    # threshold.allocate_scaled: times far below 1 are scaled by a power of two first;
+    # with candidates, *cut > 0 (nothing written) as allocate_unscaled's (*cut starts at 0)
     cdef int64_t shift = 0, unused = 0
     cdef int status, k
+    cdef double no_cut = 0.0
     cdef double[::1] scaled
     cdef bint copied = False
-    status = allocate_unscaled(lam, budget, lo, hi, out, ties, heap, guide, True, &shift)
+    status = allocate_unscaled(lam, budget, lo, hi, out, ties, heap, guide, True, &shift, candidates, cut)
     if shift == 0:
         return status
     with gil:  # the copy: rare, and a numpy array is its simplest owner
@@ -5437,10 +5448,10 @@ cdef int allocate_scaled(const double[::1] lam, int64_t budget, const int64_t* l
         except MemoryError:  # no room for it: the times as they are (exact, slower)
             pass
     if not copied:
-        return allocate_unscaled(lam, budget, lo, hi, out, ties, heap, guide, False, &unused)
+        return allocate_unscaled(lam, budget, lo, hi, out, ties, heap, guide, False, &unused, False, &no_cut)
     for k in range(3):
         guide[k] = times_two_to(guide[k], shift)
-    status = allocate_unscaled(scaled, budget, lo, hi, out, ties, heap, guide, False, &unused)
+    status = allocate_unscaled(scaled, budget, lo, hi, out, ties, heap, guide, False, &unused, False, &no_cut)
     for k in range(3):  # the next call's guesses, in this call's units
         guide[k] = times_two_to(guide[k], -shift)
     with gil:
@@ -5493,9 +5504,11 @@ cdef int64_t rescale_shift(const double[::1] lam, int64_t budget, const int64_t*
 
 cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t* lo,
                            const int64_t* hi, int64_t[::1] out, int64_t[::1] ties,
-                           double[::1] heap, double* guide, bint rescale, int64_t* shift) noexcept nogil:
+                           double[::1] heap, double* guide, bint rescale, int64_t* shift,
+                           bint candidates, double* cut) noexcept nogil:
     # threshold.allocate_unscaled: *shift = k > 0 (nothing written) where the caller should
-    # run it again on lam * 2**k
+    # run it again on lam * 2**k; with candidates, *cut > 0 (nothing written) where the
+    # caller should list the workers at or below it and solve theirs alone (*cut starts at 0)
     cdef Py_ssize_t i
     cdef int64_t n_zero = 0, n_avail = 0, base = 0, remaining = 0, zero_room = 0
     cdef double inv_sum = 0.0, lam_min = 0.0, fastest, r, slope, first = -1.0, moving = 0.0, second = 0.0, secant, guess
@@ -5511,6 +5524,7 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
     cdef double check[5]
     cdef double estimates[2]  # scan's, at t0 and t0_up
     cdef double zero_above = INFINITY, reach = INFINITY  # threshold.reach_of_inverse
+    cdef double within  # the candidates' cut, from the least time
     cdef double extremes[2]
     cdef double t0_up
     cdef bint checked = False, wide = False, spread = False, paired
@@ -5627,6 +5641,14 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
         else:
             round_robin_zeros(lam, budget, n_zero, out)
         return STATUS_OK
+    if (candidates and lam.shape[0] >= SAMPLED_FROM and 0.0 < lam_min and inv_sum < INFINITY
+            and budget < RECIPROCAL_CAP):
+        # the least time, known now, may leave far fewer workers within reach of t* than the
+        # sample's did (threshold)
+        within = 2.0 * budget * lam_min
+        if within < INFINITY and sampled_share_within(lam, within) <= CANDIDATES_SHARE:
+            cut[0] = within
+            return STATUS_OK
     if rescale and (not inv_sum < INFINITY or 0.0 < lam_min and (
             lam_min < DBL_MIN or lam.shape[0] >= EXTREMES_N and budget * lam_min < ESTIMATE_LOW)):
         # subnormal times, or every threshold below the estimates' range (threshold)

@@ -4084,18 +4084,24 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     over hundreds of orders of magnitude), one pass lists those few and their problem is
     solved alone (:func:`candidates_cut`): the same keys in the same order, so the same
     allocation, in one pass over ``n`` instead of six or more."""
-    if lo is None and lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP:
-        cut = candidates_cut(lam, budget)
-        m = list_candidates(lam, cut, ties, heap) if cut > 0.0 else -1
-        if m > 0:
-            # Scratch: the candidates' times in heap[:m], their indices in ties[:m], their
-            # allocation in ties[m:2m]; their own scratch after those (m <= n/4 leaves room).
-            result = allocate_scaled(heap[:m], budget, None, None, ties[m:2 * m], ties[2 * m:], heap[m:], prev_lo,
-                                     prev_hi, prev_relaxation)
-            if result[0] == OK:
-                scatter_candidates(ties, m, out)
-            return result
-    return allocate_scaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev_relaxation)
+    sampled = lo is None and lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP
+    cut = candidates_cut(lam, budget) if sampled else 0.0
+    if cut == 0.0:
+        # The division pass may find the least time far below the sample's (cut > 0 then)
+        status, b_lo, b_hi, r, cut = allocate_scaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi,
+                                                     prev_relaxation, sampled)
+        if cut == 0.0:
+            return status, b_lo, b_hi, r
+    m = list_candidates(lam, cut, ties, heap)
+    if m <= 0:  # the sample misled: more than a quarter of the workers are candidates
+        return allocate_scaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev_relaxation, False)[:4]
+    # Scratch: the candidates' times in heap[:m], their indices in ties[:m], their allocation
+    # in ties[m:2m]; their own scratch after those (m <= n/4 leaves room).
+    status, b_lo, b_hi, r, _ = allocate_scaled(heap[:m], budget, None, None, ties[m:2 * m], ties[2 * m:], heap[m:],
+                                               prev_lo, prev_hi, prev_relaxation, False)
+    if status == OK:
+        scatter_candidates(ties, m, out)
+    return status, b_lo, b_hi, r
 
 
 #: :func:`list_candidates` reads ``lam`` in blocks of this many workers: a sum over a block
@@ -4116,17 +4122,20 @@ def candidates_cut(lam, budget):
     worker with ``lam > t*`` holds no key at or below it. The cut, ``2 * budget * least``,
     leaves a factor of two for rounding. Zeros, NaN and negative times count as below it:
     the listing pass finds them and gives way to the validation pass."""
+    cut = 2.0 * budget * sampled_extremes(lam)[0]
+    return cut if cut < INF and sampled_share_within(lam, cut) <= CANDIDATES_SHARE else 0.0
+
+
+@register_jitable
+def sampled_share_within(lam, cut):
+    """The share of :func:`sampled_relaxation`'s sample not above ``cut`` (NaN counted too)."""
     n = lam.shape[0]
-    least = sampled_extremes(lam)[0]
-    cut = 2.0 * budget * least
-    if not (cut < INF):
-        return 0.0
     within = 0
     seen = 0
     for i in range(0, n, sample_stride(n, SAMPLED_RELAXATION)):
         within += int(not (lam[i] > cut))
         seen += 1
-    return cut if within <= CANDIDATES_SHARE * seen else 0.0
+    return within / seen
 
 
 @register_jitable
@@ -4176,26 +4185,29 @@ def scatter_candidates(ties, m, out):
 
 
 @register_jitable
-def allocate_scaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev_relaxation):
-    """:func:`allocate_guided` over every worker given.
+def allocate_scaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev_relaxation, candidates):
+    """:func:`allocate_guided` over every worker given: ``(status, lo, hi, relaxation, cut)``.
+    With ``candidates``, a ``cut > 0`` before anything is written where the least time says
+    few workers can hold a key at ``t*`` (:func:`allocate_unscaled`).
 
     Times far below 1 (subnormal ones, or every threshold below the estimates' range) are
     multiplied by a power of two first (:func:`rescale_shift`; not in a CUDA kernel, which
     cannot allocate the copy): the same keys, each scaled exactly, so the same allocation, in
     a handful of passes instead of many slow ones."""
-    status, b_lo, b_hi, r, shift = allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi,
-                                                     prev_relaxation, True)
+    status, b_lo, b_hi, r, shift, cut = allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi,
+                                                          prev_relaxation, True, candidates)
     if shift == 0:
-        return status, b_lo, b_hi, r
-    status, b_lo, b_hi, r, _ = allocate_unscaled(rescaled_copy(lam, shift), budget, lo, hi, out, ties, heap,
-                                                 times_two_to(prev_lo, shift), times_two_to(prev_hi, shift),
-                                                 times_two_to(prev_relaxation, shift), False)
+        return status, b_lo, b_hi, r, cut
+    status, b_lo, b_hi, r, _, _ = allocate_unscaled(rescaled_copy(lam, shift), budget, lo, hi, out, ties, heap,
+                                                    times_two_to(prev_lo, shift), times_two_to(prev_hi, shift),
+                                                    times_two_to(prev_relaxation, shift), False, False)
     # The next call's guesses, in this call's units (rounded where they fall below 2**-1022).
-    return status, times_two_to(b_lo, -shift), times_two_to(b_hi, -shift), times_two_to(r, -shift)
+    return status, times_two_to(b_lo, -shift), times_two_to(b_hi, -shift), times_two_to(r, -shift), 0.0
 
 
 @register_jitable
-def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev_relaxation, rescale):
+def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev_relaxation, rescale,
+                      candidates):
     """:func:`allocate_guided` on ``lam`` as it is: ``(status, lo, hi, relaxation, 0)``; or, with
     ``rescale`` and times far below 1, ``(OK, 0, 0, 0, k)`` before anything is written: the
     caller runs it again on ``lam * 2**k``."""
@@ -4280,7 +4292,7 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
             t2_estimate = second
             second = -1.0
     if status != OK:
-        return status, 0.0, 0.0, 0.0, 0  # out untouched: a rejected call changes nothing
+        return status, 0.0, 0.0, 0.0, 0, 0.0  # out untouched: a rejected call changes nothing
     slope = inv_sum if inv_sum < INF else INF
     base = 0  # keys counted at threshold 0
     minimums = 0  # the minimums' sum
@@ -4296,7 +4308,7 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
         else:
             status, remaining, zero_room, whole = scan_bounds(lam, budget, lo, hi)
         if status != OK:
-            return status, 0.0, 0.0, 0.0, 0
+            return status, 0.0, 0.0, 0.0, 0, 0.0
         if first >= 0.0:  # the check took the first estimate, at t: its slope aims the next step
             if moving > 0.0:
                 slope = moving
@@ -4338,17 +4350,24 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
                 down = down if 0.0 < down < t else 0.0
         if zero_room >= remaining:  # no room without lam = 0 workers: then the minimums take every task
             fill_zeros_bounded(lam, budget, lo, hi, remaining, out, ties, heap)
-            return OK, 0.0, 0.0, 0.0, 0
+            return OK, 0.0, 0.0, 0.0, 0, 0.0
         base = budget - remaining + zero_room
         minimums = budget - remaining
         # lam = 0 workers, if any, count their maximum at every threshold > 0 on their own.
     elif budget == 0:
         for i in range(lam.shape[0]):
             out[i] = 0
-        return OK, 0.0, 0.0, 0.0, 0
+        return OK, 0.0, 0.0, 0.0, 0, 0.0
     elif n_zero > 0:
         round_robin_zeros(lam, budget, n_zero, out)
-        return OK, 0.0, 0.0, 0.0, 0
+        return OK, 0.0, 0.0, 0.0, 0, 0.0
+    if candidates and lam.shape[0] >= SAMPLED_FROM and 0.0 < lam_min and inv_sum < INF and budget < RECIPROCAL_CAP:
+        # The least time, known now, may put far fewer workers within reach of t* than the
+        # sample's did (one worker far faster than the rest, which a sample rarely holds):
+        # the caller lists them and solves theirs alone (allocate_guided).
+        cut = 2.0 * budget * lam_min
+        if cut < INF and sampled_share_within(lam, cut) <= CANDIDATES_SHARE:
+            return OK, 0.0, 0.0, 0.0, 0, cut
     if rescale and (not inv_sum < INF or 0.0 < lam_min and (
             lam_min < TINY or lam.shape[0] >= EXTREMES_N and budget * lam_min < ESTIMATE_LOW)):
         # Subnormal times (1/lam, or its sum, overflows; every count divides, products a few
@@ -4360,7 +4379,7 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
         # (1e300 x 2**30 tasks at 65,536 workers: 4 -> 7 passes, 2.4x -> 4.1x).
         shift = rescale_shift(lam, budget, hi)
         if shift != 0:
-            return OK, 0.0, 0.0, 0.0, shift
+            return OK, 0.0, 0.0, 0.0, shift, 0.0
     if lam_min < 0.0 or not inv_sum < INF and n_zero > 0:
         # 1/lam overflowed, or 1/max(1/lam) did: the relaxation needs the exact lam_min (scan leaves it)
         n_zero, n_avail, inv_sum, lam_min = scan_exact(lam, budget)[1:]
@@ -4435,7 +4454,7 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
         t2_estimate = second
     bracket_lo, bracket_hi = allocate_positive(lam, heap, budget, reach, t, t2, slope, first, aim_second, t2_estimate,
                                                base, t_min, t_max, key_min, out, ties, heap, lo, hi)
-    return OK, bracket_lo, bracket_hi, r, 0
+    return OK, bracket_lo, bracket_hi, r, 0, 0.0
 
 
 #: :func:`rescale_shift` keeps the least available ``lam`` at or above ``2**-RESCALED_TOP``
