@@ -4081,9 +4081,10 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     the answer needed no bracket (``budget = 0``, or ``lam = 0`` workers that take every task).
 
     Without bounds, where a sample says few workers can hold a key at ``t*`` at all (times
-    over hundreds of orders of magnitude), one pass lists those few and their problem is
-    solved alone (:func:`candidates_cut`): the same keys in the same order, so the same
-    allocation, in one pass over ``n`` instead of six or more."""
+    over hundreds of orders of magnitude; :func:`candidates_cut`), or the division pass's
+    least time does (one worker far faster than the rest; :func:`allocate_unscaled`), one
+    pass lists those few and their problem is solved alone: the same keys in the same
+    order, so the same allocation, in one pass over ``n`` instead of six or more."""
     sampled = lo is None and lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP
     cut = candidates_cut(lam, budget) if sampled else 0.0
     if cut == 0.0:
@@ -4104,8 +4105,8 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     return status, b_lo, b_hi, r
 
 
-#: :func:`list_candidates` reads ``lam`` in blocks of this many workers: a sum over a block
-#: vectorises, and only blocks with a candidate are read again, one worker at a time.
+#: :func:`list_candidates` reads ``lam`` in blocks of this many workers: the comparisons of a
+#: block, kept as bits, vectorise, and only the candidates' bits are visited.
 CANDIDATES_BLOCK = 32
 #: The candidates are listed where at most this share of the sample is one, and solved
 #: alone where at most a quarter of all workers are.
@@ -4208,9 +4209,11 @@ def allocate_scaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
 @register_jitable
 def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev_relaxation, rescale,
                       candidates):
-    """:func:`allocate_guided` on ``lam`` as it is: ``(status, lo, hi, relaxation, 0)``; or, with
-    ``rescale`` and times far below 1, ``(OK, 0, 0, 0, k)`` before anything is written: the
-    caller runs it again on ``lam * 2**k``."""
+    """:func:`allocate_guided` on ``lam`` as it is: ``(status, lo, hi, relaxation, 0, 0)``; or, with
+    ``rescale`` and times far below 1, ``(OK, 0, 0, 0, k, 0)`` before anything is written: the
+    caller runs it again on ``lam * 2**k``; or, with ``candidates`` and few workers within
+    ``cut = 2 * budget * lam_min``, ``(OK, 0, 0, 0, 0, cut)`` before anything is written: the
+    caller lists those workers and solves theirs alone."""
     t0 = 0.0  # where the validation pass estimates, if it does
     t2_sampled = 0.0
     r_sampled = 0.0
