@@ -240,7 +240,7 @@ cdef extern from *:
 
     /* out[i] = keys below t*, or -j for a worker with a key at t* at level j (threshold.
        split_at_threshold); returns the keys below; sums[0] += keys at t*, sums[1], sums[2]:
-       min and max level (as floats). */
+       min and max level (as floats), sums[3] += the sum of the levels. */
     static double fastata_split_scalar(const double *lam, const double *inv, const int64_t *lo,
                                        const int64_t *hi, int64_t *out,
                                        ptrdiff_t n, double t, int64_t budget, double *sums) {
@@ -255,6 +255,7 @@ cdef extern from *:
             out[i] = tied ? -(int64_t)c : (int64_t)c;
             taken += c - tied;
             sums[0] += tied;
+            sums[3] += tied ? c : 0.0;
             if (tied) {
                 sums[1] = c < sums[1] ? c : sums[1];
                 sums[2] = c > sums[2] ? c : sums[2];
@@ -725,7 +726,7 @@ cdef extern from *:
         const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
         const __m512i vbudget = _mm512_set1_epi64(budget);
         __m512d vcap = _mm512_set1_pd((double)budget), low = zero;
-        __m512d taken = zero, tied_n = zero;
+        __m512d taken = zero, tied_n = zero, level_sum = zero;
         __m512d lo = _mm512_set1_pd(sums[1]), hi = _mm512_set1_pd(sums[2]);
         const int kind = fastata_bounds_kind(bound_hi);
         ptrdiff_t i = 0;
@@ -747,10 +748,12 @@ cdef extern from *:
             _mm512_storeu_si512((void *)(out + i), _mm512_cvttpd_epi64(_mm512_mask_sub_pd(c, tied, zero, c)));
             taken = _mm512_add_pd(taken, below);
             tied_n = _mm512_mask_add_pd(tied_n, tied, tied_n, one);
+            level_sum = _mm512_mask_add_pd(level_sum, tied, level_sum, c);
             lo = _mm512_mask_min_pd(lo, tied, lo, c);
             hi = _mm512_mask_max_pd(hi, tied, hi, c);
         }
         sums[0] += _mm512_reduce_add_pd(tied_n);
+        sums[3] += _mm512_reduce_add_pd(level_sum);
         sums[1] = _mm512_reduce_min_pd(lo);
         sums[2] = _mm512_reduce_max_pd(hi);
         double head = _mm512_reduce_add_pd(taken);
@@ -781,7 +784,7 @@ cdef extern from *:
         const __m256d inf = _mm256_set1_pd(HUGE_VAL);
         const __m256i vbudget = _mm256_set1_epi64x(budget);
         __m256d vcap = _mm256_set1_pd((double)budget), low = zero;
-        __m256d counted = zero;
+        __m256d counted = zero, level_sum = zero;
         __m256i tied_n = _mm256_setzero_si256();
         __m256d lo = _mm256_set1_pd(sums[1]), hi = _mm256_set1_pd(sums[2]);
         /* A tied count must be above its minimum: a test that only a minimum, or t = 0 (where
@@ -812,9 +815,11 @@ cdef extern from *:
             /* untied lanes become NaN or +inf, which minpd passes over for its second operand */
             lo = _mm256_min_pd(_mm256_or_pd(c, _mm256_andnot_pd(tied, inf)), lo);
             hi = _mm256_max_pd(hi, _mm256_and_pd(tied, c));
+            level_sum = _mm256_add_pd(level_sum, _mm256_and_pd(tied, c));
         }
         double n_tied = (double)fastata_isum4(tied_n);
         sums[0] += n_tied;
+        sums[3] += fastata_sum4(level_sum);
         sums[1] = fastata_min4(lo, sums[1]);
         sums[2] = fastata_max4(hi, sums[2]);
         double head = fastata_sum4(counted) - n_tied;
@@ -2799,13 +2804,14 @@ cdef extern from *:
         fastata_restore_tiny(state);
     }
 
-    /* sums[0..2] start at 0, +inf and 0; lo and hi may be NULL (no bounds); budget < 2**51. */
+    /* sums[0..3] start at 0, +inf, 0 and 0; lo and hi may be NULL (no bounds); budget < 2**51. */
     static double fastata_split_at(int level, const double *lam, const double *inv, const int64_t *lo,
                                    const int64_t *hi, int64_t *out, ptrdiff_t n,
                                    double t, int64_t budget, double *sums) {
         sums[0] = 0.0;
         sums[1] = HUGE_VAL;
         sums[2] = 0.0;
+        sums[3] = 0.0;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
             return fastata_split_avx512(lam, inv, lo, hi, out, n, t, budget, sums);
@@ -3302,8 +3308,17 @@ cdef inline int64_t bucket_total(double[::1] hist, Py_ssize_t b, int lane_bits) 
     return total
 
 
+cdef inline int64_t adjacent_levels_count(int64_t lo, int64_t hi, int64_t j_min, int64_t j_max,
+                                          int64_t total, double level_sum) noexcept nogil:
+    # threshold.adjacent_levels_count
+    if lo != j_min or hi != j_max or level_sum < 0.0 or <double>total * <double>j_max > 9007199254740992.0:
+        return -1
+    return total * j_max - <int64_t>level_sum
+
+
 cdef int64_t select_level(int64_t[::1] marks, int64_t* rank, int64_t j_min, int64_t j_max,
-                          int64_t total, double[::1] hist, int64_t[::1] where, int64_t* n_at) noexcept nogil:
+                          int64_t total, double level_sum, double[::1] hist, int64_t[::1] where,
+                          int64_t* n_at) noexcept nogil:
     # threshold.select_level; returns J and leaves the rank at J in rank[0], the workers at J
     # in n_at[0].
     cdef int lane_bits = LANE_BITS if hist.shape[0] >= 2 * (1 << LANE_BITS) + DUMPS else 0
@@ -3319,8 +3334,10 @@ cdef int64_t select_level(int64_t[::1] marks, int64_t* rank, int64_t j_min, int6
         return j_min
     while lo < hi and (hi - lo < NARROW_LEVELS or steps < LEVEL_BISECTIONS):
         # below = count_levels(lo - 1) < rank <= count_levels(hi) = at_hi
-        if hi - lo == 1:  # threshold.count_up_to_level
-            c = count_up_to_level_at(SIMD_LEVEL, &marks[0], marks.shape[0], lo)
+        if hi - lo == 1:  # threshold.adjacent_levels_count, or count_up_to_level
+            c = adjacent_levels_count(lo, hi, j_min, j_max, total, level_sum)
+            if c < 0:
+                c = count_up_to_level_at(SIMD_LEVEL, &marks[0], marks.shape[0], lo)
             levels[0] = lo
             levels[1] = hi
         else:
@@ -3442,12 +3459,14 @@ cdef int64_t take_at(const double[::1] lam, const double[::1] inv, int64_t budge
     cdef double sums[4]
     cdef int64_t levels[4]
     cdef int64_t taken, n_tied, rank, level, j_min, j_max, n_at = 0
+    cdef double level_sum = -1.0  # unknown
     if tstar <= reach:
         taken = <int64_t>split_at_level(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0],
                                         tstar, budget, sums)
         n_tied = <int64_t>sums[0]
         j_min = <int64_t>sums[1]
         j_max = <int64_t>sums[2]
+        level_sum = sums[3]
     else:
         taken = split_divided_at(SIMD_LEVEL, &lam[0], lo, hi, &out[0], lam.shape[0], tstar, budget, levels)
         if levels[3]:  # crowded: only from 2**52 tasks, where t* is never a guess (finish_at)
@@ -3463,7 +3482,7 @@ cdef int64_t take_at(const double[::1] lam, const double[::1] inv, int64_t budge
         level = budget + 1
         rank = 0
     else:
-        level = select_level(out, &rank, j_min, j_max, n_tied, hist, where, &n_at)
+        level = select_level(out, &rank, j_min, j_max, n_tied, level_sum, hist, where, &n_at)
     take_levels(out, level, rank, n_at)
     return TAKEN
 
@@ -3543,7 +3562,7 @@ cdef void take_single_ties(int64_t[::1] out, int64_t[::1] ties, Py_ssize_t n, in
         level = j_hi + 1
         rank = 0
     else:
-        level = select_level(out, &rank, j_lo, j_hi, n_tied, hist, ties, &n_at)
+        level = select_level(out, &rank, j_lo, j_hi, n_tied, -1.0, hist, ties, &n_at)
     take_levels(out, level, rank, n_at)
 
 
@@ -6474,10 +6493,10 @@ def split_with(level, const double[::1] lam, const double[::1] inv, double tstar
                int64_t[::1] out, min_tasks=None, max_tasks=None):
     """The tie pass at ``t*`` as implementation ``level`` does it: ``out[i]`` = keys below
     ``t*``, or ``-j`` for a worker with a key at ``t*`` at level ``j``; returns ``(keys below,
-    keys at, min j, max j)`` (``+inf`` and 0 when no key is at ``t*``). With bounds (int64
+    keys at, min j, max j, sum of the j)`` (``+inf``, 0 and 0 when no key is at ``t*``). With bounds (int64
     arrays, both or neither), worker i owns the keys ``j = min_i + 1 .. max_i`` only."""
     cdef int code = _level_code(level)
-    cdef double sums[3]
+    cdef double sums[4]
     cdef double taken = 0.0
     cdef const int64_t* lo
     cdef const int64_t* hi
@@ -6486,9 +6505,10 @@ def split_with(level, const double[::1] lam, const double[::1] inv, double tstar
     sums[0] = 0.0
     sums[1] = INFINITY
     sums[2] = 0.0
+    sums[3] = 0.0
     if lam.shape[0] > 0:
         taken = split_at_level(code, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0], tstar, budget, sums)
-    return taken, sums[0], sums[1], sums[2]
+    return taken, sums[0], sums[1], sums[2], sums[3]
 
 
 def divided_with(level, const double[::1] lam, double t, int64_t budget, int64_t limit,

@@ -1055,10 +1055,14 @@ def count_levels(marks, level):
 
 
 @register_jitable
-def select_level(marks, rank, j_min, j_max, total, hist, where):
+def select_level(marks, rank, j_min, j_max, total, level_sum, hist, where):
     """The smallest ``J`` with ``rank`` workers marked at a level ``j <= J`` (``marks[i] = -j``),
     ``rank`` minus those below ``J``, and the workers at ``J`` (the ``total`` marked levels
-    lie in ``[j_min, j_max]``); ``(J + 1, 0, 0)`` when every key at ``J`` is needed.
+    lie in ``[j_min, j_max]``, and sum to ``level_sum``, or it is negative where unknown);
+    ``(J + 1, 0, 0)`` when every key at ``J`` is needed.
+
+    Two adjacent levels (two machine types, one twice as fast, at a task or two a worker)
+    need no pass: ``total * j_max - level_sum`` workers are at ``j_min``.
 
     First a bisection with counting passes, which vectorise; each pass also finds the
     levels next to its middle, and the ends move onto them, so that a few distinct levels
@@ -1081,7 +1085,9 @@ def select_level(marks, rank, j_min, j_max, total, hist, where):
     while lo < hi and (hi - lo < NARROW_LEVELS or steps < LEVEL_BISECTIONS):
         # No level lies in (under, mid] or (mid, over): the counts there are c.
         if hi - lo == 1:
-            c = count_up_to_level(marks, lo)
+            c = adjacent_levels_count(lo, hi, j_min, j_max, total, level_sum)
+            if c < 0:
+                c = count_up_to_level(marks, lo)
             under, over = lo, hi
         else:
             c, under, over = count_levels(marks, lo + (hi - lo) // 2)
@@ -1133,6 +1139,16 @@ def select_level(marks, rank, j_min, j_max, total, hist, where):
 
 
 @register_jitable
+def adjacent_levels_count(lo, hi, j_min, j_max, total, level_sum):
+    """The workers at level ``lo`` where the ``total`` marked ones lie on ``lo = j_min`` and
+    ``hi = j_max = lo + 1`` only, from the sum of their levels (exact while
+    ``total * j_max <= 2**53``, whatever the order it was summed in); -1 otherwise."""
+    if lo != j_min or hi != j_max or level_sum < 0.0 or float(total) * float(j_max) > 2.0**53:
+        return -1
+    return total * j_max - int(level_sum)
+
+
+@register_jitable
 def count_buckets(marks, base, span, shift, n_bins, lane_bits, dumps, hist, where):
     """``hist[(b << lane_bits) + lane]``: the workers marked at a level ``j = -marks[i]`` in
     ``[base, base + span]`` whose level falls in bucket ``b`` (``2**shift`` levels each), lane
@@ -1177,8 +1193,10 @@ def split_at_threshold(lam, inv, tstar, budget, out, lo, hi):
     """Worker i's keys below ``t*`` into ``out[i]``, or ``-j`` when it has a key at ``t*``, at
     level ``j`` (one at most, ``budget < 2**51``; it then has ``j - 1`` below): one array
     written, read by the level passes and completed by :func:`take_levels`. Returns ``(keys
-    below, keys at)``; :func:`tied_levels` finds the levels' range when it is needed. Counts
-    from the stored ``1/lam`` (``t*`` within reach: :func:`reach_of_inverse`).
+    below, keys at, the sum of their levels)``, the sum a float (exact while it stays within
+    ``2**53``), from which :func:`select_level` counts two adjacent levels without a pass;
+    :func:`tied_levels` finds the levels' range when it is needed. Counts from the stored
+    ``1/lam`` (``t*`` within reach: :func:`reach_of_inverse`).
 
     Branch-free, so that it vectorises; the sum is integer-valued (see :func:`count_into`).
     It sums the counts and takes the ties off at the end, and negates by a mask, where a
@@ -1189,6 +1207,7 @@ def split_at_threshold(lam, inv, tstar, budget, out, lo, hi):
     cap = float(budget)
     counted = 0.0
     n_tied = 0
+    level_sum = 0.0
     for i in range(lam.shape[0]):
         c, p = count_product(lam[i], inv[i], tstar, cap_at(hi, i, budget, cap))
         c, tied = raised_count(c, p, tstar, lo, i, lam[i] != INF)
@@ -1197,7 +1216,8 @@ def split_at_threshold(lam, inv, tstar, budget, out, lo, hi):
         out[i] = (k ^ negate) - negate  # c >= 1 when tied: the sign tells them apart
         counted += c
         n_tied += int(tied)
-    return int(counted) - n_tied, n_tied
+        level_sum += c if tied else 0.0
+    return int(counted) - n_tied, n_tied, level_sum
 
 
 @register_jitable
@@ -1274,8 +1294,9 @@ def take_at(lam, inv, budget, reach, tstar, out, hist, where, lo, hi):
     keys below it, ``out`` unfinished and the scratch ``hist`` (float64) and ``where``
     (int64) untouched. The stored ``1/lam`` is read if ``t* <= reach`` (:func:`reach_of_inverse`).
     """
+    level_sum = -1.0  # unknown
     if tstar <= reach:
-        taken, n_tied = split_at_threshold(lam, inv, tstar, budget, out, lo, hi)
+        taken, n_tied, level_sum = split_at_threshold(lam, inv, tstar, budget, out, lo, hi)
     else:
         taken, n_tied, crowded = split_divided(lam, tstar, budget, out, lo, hi)
         if crowded:  # only from 2**52 tasks, where t* is never a guess (finish_at)
@@ -1290,7 +1311,7 @@ def take_at(lam, inv, budget, reach, tstar, out, hist, where, lo, hi):
         n_at = 0
     else:
         j_min, j_max = tied_levels(out)
-        level, rank, n_at = select_level(out, rank, j_min, j_max, n_tied, hist, where)
+        level, rank, n_at = select_level(out, rank, j_min, j_max, n_tied, level_sum, hist, where)
     take_levels(out, level, rank, n_at)
     return TAKEN
 
@@ -1315,7 +1336,11 @@ def take_levels(out, level, rank, n_at):
         v = out[i]
         j = -v
         taken = int((j < level) | ((j == level) & (i <= cut)))
-        out[i] = j - 1 + taken if v < 0 else v
+        # j - 1 + taken where marked, else v, as arithmetic on v's sign: LLVM turned the
+        # select into a masked store (vpmaskmovq), whose stores cost AMD's Zen 3 twice this
+        # loop (65,536 workers: 39-69 us against 21-24)
+        neg = v >> 63
+        out[i] = (v ^ neg) - neg - (neg & (1 - taken))
 
 
 @register_jitable
@@ -1486,7 +1511,7 @@ def take_single_ties(out, ties, n, rank, n_tied, j_lo, j_hi, hist):
     elif rank >= n_tied:
         level, rank, n_at = j_hi + 1, 0, 0  # every one taken
     else:
-        level, rank, n_at = select_level(out, rank, j_lo, j_hi, n_tied, hist, ties)
+        level, rank, n_at = select_level(out, rank, j_lo, j_hi, n_tied, -1.0, hist, ties)
     take_levels(out, level, rank, n_at)
 
 

@@ -132,11 +132,12 @@ def test_split_pass_at_a_product(level, problem):
     with np.errstate(over="ignore", invalid="ignore"):
         tied = (counts > 0) & (counts * lam == t)
     out = np.full(lam.size, -7, dtype=np.int64)
-    taken, n_tied, j_min, j_max = cython_cpu.split_with(level, lam, inverse(lam), t, budget, out)
+    taken, n_tied, j_min, j_max, level_sum = cython_cpu.split_with(level, lam, inverse(lam), t, budget, out)
     np.testing.assert_array_equal(out, np.where(tied, -counts, counts))  # -j marks a key at t*
     assert_float_sum(taken, counts - tied)
     assert n_tied == tied.sum()
     assert (j_min, j_max) == ((counts[tied].min(), counts[tied].max()) if tied.any() else (math.inf, 0.0))
+    assert_float_sum(level_sum, np.where(tied, counts, 0))
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -153,11 +154,12 @@ def test_split_pass_with_bounds(level, problem, seed):
     with np.errstate(over="ignore", invalid="ignore"):
         tied = (counts > low) & (counts * lam == t)
     out = np.full(lam.size, -7, dtype=np.int64)
-    taken, n_tied, j_min, j_max = cython_cpu.split_with(level, lam, inverse(lam), t, budget, out, low, high)
+    taken, n_tied, j_min, j_max, level_sum = cython_cpu.split_with(level, lam, inverse(lam), t, budget, out, low, high)
     np.testing.assert_array_equal(out, np.where(tied, -counts, counts))
     assert_float_sum(taken, counts - tied)
     assert n_tied == tied.sum()
     assert (j_min, j_max) == ((counts[tied].min(), counts[tied].max()) if tied.any() else (math.inf, 0.0))
+    assert_float_sum(level_sum, np.where(tied, counts, 0))
 
 
 @pytest.mark.parametrize("level", LEVELS)

@@ -1435,8 +1435,10 @@ def test_the_level_of_the_rank_th_tied_key_is_found_however_the_levels_spread(se
     for rank in {1, total, int(rng.integers(1, total + 1)), (total + 1) // 2}:
         hist = np.empty(int(rng.choice([9, 64, n + 2])))
         j = -marks[marks < 0]
-        got = threshold.select_level(marks, rank, int(j.min()), int(j.max()), total, hist, np.empty(n, np.int64))
-        assert got == _levels_by_brute_force(marks, rank), (seed, rank)
+        for level_sum in (-1.0, float(j.sum())):  # the sum unknown, or given
+            got = threshold.select_level(marks, rank, int(j.min()), int(j.max()), total, level_sum, hist,
+                                         np.empty(n, np.int64))
+            assert got == _levels_by_brute_force(marks, rank), (seed, rank, level_sum)
 
 
 @pytest.mark.parametrize("compiled", [False, True])
@@ -1473,8 +1475,9 @@ def test_the_level_of_the_rank_th_tied_key_is_found_over_a_narrow_spread(compile
     total = int(tied.sum())
     j = -marks[marks < 0]
     for rank in {1, total, int(rng.integers(1, total + 1)), (total + 1) // 2}:
-        got = select(marks, rank, int(j.min()), int(j.max()), total, np.empty(64), np.empty(n, np.int64))
-        assert tuple(got) == _levels_by_brute_force(marks, rank), (seed, rank)
+        for level_sum in (-1.0, float(j.sum())):
+            got = select(marks, rank, int(j.min()), int(j.max()), total, level_sum, np.empty(64), np.empty(n, np.int64))
+            assert tuple(got) == _levels_by_brute_force(marks, rank), (seed, rank, level_sum)
 
 
 def test_two_machine_types_take_one_level_pass():
@@ -1483,6 +1486,46 @@ def test_two_machine_types_take_one_level_pass():
     # span).
     passes = _bench.counting_passes(_bench.make_lam(4096, distribution="two-speeds"), 16 * 4096)
     assert passes.get("levels", 0) <= 1, passes
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("seed", range(12))
+def test_two_adjacent_levels_are_counted_from_the_sum_of_the_levels(compiled, seed, monkeypatch):
+    # Two speeds, one twice the other, at a task or two a worker: the ties at t* lie on
+    # levels j and j + 1, and the split's sum of the levels says how many are at j.
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 3000))
+    low = int(rng.choice([1, 2, 17, 2**30, 2**44]))
+    levels = low + rng.integers(0, 2, n)
+    levels[:2] = low, low + 1
+    tied = rng.random(n) < 0.7
+    tied[:2] = True
+    marks = np.where(tied, -levels, rng.integers(0, 2 * low, n)).astype(np.int64)
+    total = int(tied.sum())
+    j = -marks[marks < 0]
+    select = numba.njit(lambda *a: threshold.select_level(*a)) if compiled else threshold.select_level
+    exact = total * (low + 1) <= 2**53
+    if exact and not compiled:  # no pass over the marks: the sum answers
+        def no_pass(*args):
+            raise AssertionError("a pass over the marks")
+        monkeypatch.setattr(threshold, "count_up_to_level", no_pass)
+        monkeypatch.setattr(threshold, "count_levels", no_pass)
+    for rank in {1, total - 1, int(rng.integers(1, total)), (total + 1) // 2} - {0}:
+        expected = _levels_by_brute_force(marks, rank)
+        # A sum that may have rounded (beyond 2**53) is not used: a pass counts.
+        got = select(marks, rank, low, low + 1, total, float(j.sum()), np.empty(64), np.empty(n, np.int64))
+        assert tuple(got) == expected, (seed, rank)
+        if compiled:  # no sum: a pass counts
+            got = select(marks, rank, low, low + 1, total, -1.0, np.empty(64), np.empty(n, np.int64))
+            assert tuple(got) == expected, (seed, rank)
+
+
+def test_two_speeds_take_no_level_pass():
+    # Two speeds, 1 and 2, at a task or two a worker: ties at t* on two adjacent levels,
+    # counted from the split's sum of their levels.
+    for n, budget in [(4096, 4096), (4096, 3000), (65536, 65536)]:
+        passes = _bench.counting_passes(_bench.make_lam(n, distribution="two-speeds"), budget)
+        assert passes.get("two adjacent levels", 0) == 0 and passes.get("levels", 0) == 0, (n, budget, passes)
 
 
 HUGE_BUDGET_TIES = pytest.mark.parametrize("distribution, per_worker", list(itertools.product(
