@@ -5399,10 +5399,12 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     # listed and solved alone where a sample says they are few
     cdef Py_ssize_t n = lam.shape[0], m, k
     cdef double cut = 0.0, no_cut = 0.0
+    cdef double extremes[2]
     cdef int status
     cdef bint sampled = lo == NULL and n >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP
     if sampled:
-        cut = candidates_cut(lam, budget)
+        sampled_extremes(lam, extremes)
+        cut = candidates_cut(lam, budget, extremes[0])
     if cut == 0.0:
         # the division pass may find the least time far below the sample's (cut > 0 then)
         status = allocate_scaled(lam, budget, lo, hi, out, ties, heap, guide, sampled, &cut)
@@ -5426,13 +5428,10 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
 cdef double CANDIDATES_SHARE = 1.0 / 8.0
 
 
-cdef double candidates_cut(const double[::1] lam, int64_t budget) noexcept nogil:
-    # threshold.candidates_cut: 2 budget times the sample's least time, where at most
+cdef double candidates_cut(const double[::1] lam, int64_t budget, double least) noexcept nogil:
+    # threshold.candidates_cut: 2 budget times the least time, where at most
     # CANDIDATES_SHARE of the sample is at or below it; else 0
-    cdef double extremes[2]
-    cdef double cut
-    sampled_extremes(lam, extremes)
-    cut = 2.0 * budget * extremes[0]
+    cdef double cut = 2.0 * budget * least
     return cut if cut < INFINITY and sampled_share_within(lam, cut) <= CANDIDATES_SHARE else 0.0
 
 
@@ -5543,7 +5542,6 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
     cdef double check[5]
     cdef double estimates[2]  # scan's, at t0 and t0_up
     cdef double zero_above = INFINITY, reach = INFINITY  # threshold.reach_of_inverse
-    cdef double within  # the candidates' cut, from the least time
     cdef double extremes[2]
     cdef double t0_up
     cdef bint checked = False, wide = False, spread = False, paired
@@ -5664,9 +5662,8 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
             and budget < RECIPROCAL_CAP):
         # the least time, known now, may leave far fewer workers within reach of t* than the
         # sample's did (threshold)
-        within = 2.0 * budget * lam_min
-        if within < INFINITY and sampled_share_within(lam, within) <= CANDIDATES_SHARE:
-            cut[0] = within
+        cut[0] = candidates_cut(lam, budget, lam_min)
+        if cut[0] > 0.0:
             return STATUS_OK
     if rescale and (not inv_sum < INFINITY or 0.0 < lam_min and (
             lam_min < DBL_MIN or lam.shape[0] >= EXTREMES_N and budget * lam_min < ESTIMATE_LOW)):

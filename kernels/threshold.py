@@ -4111,7 +4111,7 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     pass lists those few and their problem is solved alone: the same keys in the same
     order, so the same allocation, in one pass over ``n`` instead of six or more."""
     sampled = lo is None and lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP
-    cut = candidates_cut(lam, budget) if sampled else 0.0
+    cut = candidates_cut(lam, budget, sampled_extremes(lam)[0]) if sampled else 0.0
     if cut == 0.0:
         # The division pass may find the least time far below the sample's (cut > 0 then)
         status, b_lo, b_hi, r, cut = allocate_scaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi,
@@ -4139,16 +4139,17 @@ CANDIDATES_SHARE = 1.0 / 8.0
 
 
 @register_jitable
-def candidates_cut(lam, budget):
+def candidates_cut(lam, budget, least):
     """A time above which no worker holds a key at or below ``t*`` (no bounds), where at most
-    :data:`CANDIDATES_SHARE` of the sample's workers are at or below it; else 0.
+    :data:`CANDIDATES_SHARE` of the sample's workers are at or below it; else 0. ``least``:
+    the least available time of the sample, or of every worker.
 
     Why it is safe: the fastest worker alone holds ``budget`` keys at ``budget * lam_min``, so
-    ``t* <= budget * lam_min <= budget * least`` (the sample's least available time), and a
-    worker with ``lam > t*`` holds no key at or below it. The cut, ``2 * budget * least``,
-    leaves a factor of two for rounding. Zeros, NaN and negative times count as below it:
-    the listing pass finds them and gives way to the validation pass."""
-    cut = 2.0 * budget * sampled_extremes(lam)[0]
+    ``t* <= budget * lam_min <= budget * least``, and a worker with ``lam > t*`` holds no key
+    at or below it. The cut, ``2 * budget * least``, leaves a factor of two for rounding.
+    Zeros, NaN and negative times count as below it: the listing pass finds them and gives
+    way to the validation pass."""
+    cut = 2.0 * budget * least
     return cut if cut < INF and sampled_share_within(lam, cut) <= CANDIDATES_SHARE else 0.0
 
 
@@ -4393,8 +4394,8 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
         # The least time, known now, may put far fewer workers within reach of t* than the
         # sample's did (one worker far faster than the rest, which a sample rarely holds):
         # the caller lists them and solves theirs alone (allocate_guided).
-        cut = 2.0 * budget * lam_min
-        if cut < INF and sampled_share_within(lam, cut) <= CANDIDATES_SHARE:
+        cut = candidates_cut(lam, budget, lam_min)
+        if cut > 0.0:
             return OK, 0.0, 0.0, 0.0, 0, cut
     if rescale and (not inv_sum < INF or 0.0 < lam_min and (
             lam_min < TINY or lam.shape[0] >= EXTREMES_N and budget * lam_min < ESTIMATE_LOW)):

@@ -221,7 +221,7 @@ def test_few_candidates_are_listed_and_solved_alone(fast_backend, name, n):
     for budget in (1, 7, n // 3, n, 10**6, 2**40):
         if budget > 10**6 and name in ("types", "gone"):
             continue  # there every worker may hold a key
-        assert threshold.candidates_cut(lam, budget) > 0.0, budget  # the sample sees few
+        assert threshold.candidates_cut(lam, budget, threshold.sampled_extremes(lam)[0]) > 0.0, budget  # the sample sees few
         out = fa.allocate(lam, budget, backend=fast_backend)
         assert is_canonical(lam, budget, out), budget
         passes = _bench.counting_passes(lam, budget)
@@ -262,7 +262,7 @@ def test_few_candidates_in_the_sample_many_in_all_falls_back(fast_backend):
     lam[::stride] = 1e6
     lam[0] = 1e-10
     budget = 4096
-    assert threshold.candidates_cut(lam, budget) > 0.0
+    assert threshold.candidates_cut(lam, budget, threshold.sampled_extremes(lam)[0]) > 0.0
     assert is_canonical(lam, budget, out := fa.allocate(lam, budget, backend=fast_backend))
     np.testing.assert_array_equal(out, fa.allocate(lam, budget, backend="numba"))
     passes = _bench.counting_passes(lam, budget)
