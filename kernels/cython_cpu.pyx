@@ -3453,9 +3453,9 @@ cdef int64_t take_at(const double[::1] lam, const double[::1] inv, int64_t budge
                      double tstar, int64_t[::1] out, double[::1] hist, int64_t[::1] where,
                      const int64_t* lo, const int64_t* hi) noexcept nogil:
     # threshold.take_at: TAKEN when done, else (t* is not the product of the budget-th key)
-    # the keys below it. The split finds the levels' range itself (threshold.tied_levels'
-    # pass: its C loop takes the two reductions at little cost, where numba's AVX2 code
-    # does not).
+    # the keys below it. The split finds the levels' range and sum itself (threshold.
+    # tied_levels' pass: its C loop takes the reductions at little cost, where numba's
+    # AVX2 code does not).
     cdef double sums[4]
     cdef int64_t levels[4]
     cdef int64_t taken, n_tied, rank, level, j_min, j_max, n_at = 0

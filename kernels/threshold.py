@@ -1193,10 +1193,9 @@ def split_at_threshold(lam, inv, tstar, budget, out, lo, hi):
     """Worker i's keys below ``t*`` into ``out[i]``, or ``-j`` when it has a key at ``t*``, at
     level ``j`` (one at most, ``budget < 2**51``; it then has ``j - 1`` below): one array
     written, read by the level passes and completed by :func:`take_levels`. Returns ``(keys
-    below, keys at, the sum of their levels)``, the sum a float (exact while it stays within
-    ``2**53``), from which :func:`select_level` counts two adjacent levels without a pass;
-    :func:`tied_levels` finds the levels' range when it is needed. Counts from the stored
-    ``1/lam`` (``t*`` within reach: :func:`reach_of_inverse`).
+    below, keys at)``; :func:`tied_levels` finds the levels' range, and their sum, when
+    they are needed. Counts from the stored ``1/lam`` (``t*`` within reach:
+    :func:`reach_of_inverse`).
 
     Branch-free, so that it vectorises; the sum is integer-valued (see :func:`count_into`).
     It sums the counts and takes the ties off at the end, and negates by a mask, where a
@@ -1207,7 +1206,6 @@ def split_at_threshold(lam, inv, tstar, budget, out, lo, hi):
     cap = float(budget)
     counted = 0.0
     n_tied = 0
-    level_sum = 0.0
     for i in range(lam.shape[0]):
         c, p = count_product(lam[i], inv[i], tstar, cap_at(hi, i, budget, cap))
         c, tied = raised_count(c, p, tstar, lo, i, lam[i] != INF)
@@ -1216,8 +1214,7 @@ def split_at_threshold(lam, inv, tstar, budget, out, lo, hi):
         out[i] = (k ^ negate) - negate  # c >= 1 when tied: the sign tells them apart
         counted += c
         n_tied += int(tied)
-        level_sum += c if tied else 0.0
-    return int(counted) - n_tied, n_tied, level_sum
+    return int(counted) - n_tied, n_tied
 
 
 @register_jitable
@@ -1262,22 +1259,28 @@ def split_divided(lam, tstar, budget, out, lo, hi):
 
 @register_jitable
 def tied_levels(marks):
-    """``(min j, max j)`` over the workers :func:`split_at_threshold` marked ``-j``.
+    """``(min j, max j, sum of the j)`` over the workers :func:`split_at_threshold` marked
+    ``-j``, the sum as a float (exact while ``n_tied * max j <= 2**53``: the int64 sum wraps
+    only beyond, where :func:`adjacent_levels_count` does not read it).
 
     A pass of its own: in the split's loop these two int64 reductions cost numba's AVX2 code
     more than the whole of this pass (the split at 65,536 workers 108 -> 70 us without them,
-    this pass 18 us; compiled for this CPU 63 -> 50 and 9.5 us). Cython's split finds them in
-    its own loop, where its vector code takes them at little cost.
+    this pass 18 us; compiled for this CPU 63 -> 50 and 9.5 us), and float ones stop it
+    vectorising; even a float sum there cost the split 9-13 % on Zen 3, where this pass
+    takes the int64 sum at 0-4 % of a split. Cython's split finds all three in its own
+    loop, where its vector code takes them at little cost.
     """
     wide_vectors()
     none = 1 << 62
     j_min = none
     j_max = 0
+    total = 0
     for i in range(marks.shape[0]):
         v = marks[i]
         j_min = min(j_min, -v if v < 0 else none)
         j_max = max(j_max, -v)
-    return j_min, j_max
+        total += min(v, 0)
+    return j_min, j_max, float(-total)
 
 
 @register_jitable
@@ -1294,9 +1297,8 @@ def take_at(lam, inv, budget, reach, tstar, out, hist, where, lo, hi):
     keys below it, ``out`` unfinished and the scratch ``hist`` (float64) and ``where``
     (int64) untouched. The stored ``1/lam`` is read if ``t* <= reach`` (:func:`reach_of_inverse`).
     """
-    level_sum = -1.0  # unknown
     if tstar <= reach:
-        taken, n_tied, level_sum = split_at_threshold(lam, inv, tstar, budget, out, lo, hi)
+        taken, n_tied = split_at_threshold(lam, inv, tstar, budget, out, lo, hi)
     else:
         taken, n_tied, crowded = split_divided(lam, tstar, budget, out, lo, hi)
         if crowded:  # only from 2**52 tasks, where t* is never a guess (finish_at)
@@ -1310,7 +1312,7 @@ def take_at(lam, inv, budget, reach, tstar, out, hist, where, lo, hi):
         rank = 0
         n_at = 0
     else:
-        j_min, j_max = tied_levels(out)
+        j_min, j_max, level_sum = tied_levels(out)
         level, rank, n_at = select_level(out, rank, j_min, j_max, n_tied, level_sum, hist, where)
     take_levels(out, level, rank, n_at)
     return TAKEN
