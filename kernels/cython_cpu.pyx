@@ -5526,7 +5526,8 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
                            bint candidates, double* cut) noexcept nogil:
     # threshold.allocate_unscaled: *shift = k > 0 (nothing written) where the caller should
     # run it again on lam * 2**k; with candidates, *cut > 0 (nothing written) where the
-    # caller should list the workers at or below it and solve theirs alone (*cut starts at 0)
+    # caller should list the workers at or below it and solve theirs alone (*cut starts at 0;
+    # candidates only where allocate_guided samples)
     cdef Py_ssize_t i
     cdef int64_t n_zero = 0, n_avail = 0, base = 0, remaining = 0, zero_room = 0
     cdef double inv_sum = 0.0, lam_min = 0.0, fastest, r, slope, first = -1.0, moving = 0.0, second = 0.0, secant, guess
@@ -5658,8 +5659,7 @@ cdef int allocate_unscaled(const double[::1] lam, int64_t budget, const int64_t*
         else:
             round_robin_zeros(lam, budget, n_zero, out)
         return STATUS_OK
-    if (candidates and lam.shape[0] >= SAMPLED_FROM and 0.0 < lam_min and inv_sum < INFINITY
-            and budget < RECIPROCAL_CAP):
+    if candidates and 0.0 < lam_min and inv_sum < INFINITY:
         # the least time, known now, may leave far fewer workers within reach of t* than the
         # sample's did (threshold)
         cut[0] = candidates_cut(lam, budget, lam_min)

@@ -4241,7 +4241,9 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
     ``rescale`` and times far below 1, ``(OK, 0, 0, 0, k, 0)`` before anything is written: the
     caller runs it again on ``lam * 2**k``; or, with ``candidates`` and few workers within
     ``cut = 2 * budget * lam_min``, ``(OK, 0, 0, 0, 0, cut)`` before anything is written: the
-    caller lists those workers and solves theirs alone."""
+    caller lists those workers and solves theirs alone. ``candidates`` only where
+    :func:`allocate_guided` samples (no bounds, ``n >= SAMPLED_FROM``, ``0 < budget <
+    RECIPROCAL_CAP``)."""
     t0 = 0.0  # where the validation pass estimates, if it does
     t2_sampled = 0.0
     r_sampled = 0.0
@@ -4392,7 +4394,7 @@ def allocate_unscaled(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, pr
     elif n_zero > 0:
         round_robin_zeros(lam, budget, n_zero, out)
         return OK, 0.0, 0.0, 0.0, 0, 0.0
-    if candidates and lam.shape[0] >= SAMPLED_FROM and 0.0 < lam_min and inv_sum < INF and budget < RECIPROCAL_CAP:
+    if candidates and 0.0 < lam_min and inv_sum < INF:
         # The least time, known now, may put far fewer workers within reach of t* than the
         # sample's did (one worker far faster than the rest, which a sample rarely holds):
         # the caller lists them and solves theirs alone (allocate_guided).

@@ -1492,7 +1492,8 @@ def test_two_machine_types_take_one_level_pass():
 @pytest.mark.parametrize("seed", range(12))
 def test_two_adjacent_levels_are_counted_from_the_sum_of_the_levels(compiled, seed, monkeypatch):
     # Two speeds, one twice the other, at a task or two a worker: the ties at t* lie on
-    # levels j and j + 1, and the split's sum of the levels says how many are at j.
+    # levels j and j + 1, and the sum of the levels (Cython's split, numba's levels' range
+    # pass) says how many are at j.
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, 3000))
     low = int(rng.choice([1, 2, 17, 2**30, 2**44]))
