@@ -3461,8 +3461,8 @@ cdef int64_t take_at(const double[::1] lam, const double[::1] inv, int64_t budge
     cdef int64_t taken, n_tied, rank, level, j_min, j_max, n_at = 0
     cdef double level_sum = -1.0  # unknown
     if tstar <= reach:
-        taken = <int64_t>split_at_level(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0],
-                                        tstar, budget, sums)
+        taken = <int64_t>min(split_at_level(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0],
+                                            tstar, budget, sums), <double>ESTIMATE_CAP)  # threshold: saturated
         n_tied = <int64_t>sums[0]
         j_min = <int64_t>sums[1]
         j_max = <int64_t>sums[2]
@@ -4057,7 +4057,7 @@ cdef bint select_aimed(const double[::1] lam, const double[::1] inv, int64_t bud
     cdef int64_t lo_c, between
     total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0], bracket[0], budget,
                           bracket[1], &ties[0], &listed)
-    lo_c = <int64_t>total
+    lo_c = <int64_t>min(total, <double>ESTIMATE_CAP)  # threshold.select_aimed_counted: saturated
     if counted != NULL:
         counted[0] = lo_c
         counted[1] = -1

@@ -1214,7 +1214,9 @@ def split_at_threshold(lam, inv, tstar, budget, out, lo, hi):
         out[i] = (k ^ negate) - negate  # c >= 1 when tied: the sign tells them apart
         counted += c
         n_tied += int(tied)
-    return int(counted) - n_tied, n_tied
+    # Saturated: at a guess far above t* the counts, each up to the budget, can sum past
+    # 2**63, where int() does not hold (a negative count read as too few keys).
+    return int(min(counted, float(ESTIMATE_CAP))) - n_tied, n_tied
 
 
 @register_jitable
@@ -2715,7 +2717,7 @@ def select_aimed_counted(lam, inv, budget, t_lo, t_hi, out, ties, heap, lo, hi):
     keys at or below t_hi)``, the last -1 where the count at ``t_lo`` reached the budget
     (nothing was listed)."""
     total, listed = count_list_into(lam, inv, t_lo, budget, t_hi, out, ties, lo, hi)
-    lo_c = int(total)
+    lo_c = int(min(total, float(ESTIMATE_CAP)))  # saturated, as the split's count
     if total == budget:  # the prefix is the allocation
         return t_lo, lo_c, -1
     if not (total < budget):

@@ -141,6 +141,39 @@ def test_large_bounded_problems_are_canonical_and_equal(name, draw, budget_per_w
         np.testing.assert_array_equal(other, results[0])
 
 
+@pytest.mark.parametrize("seed", [596, 1149])
+def test_a_guess_whose_counts_sum_past_2_63_reads_as_too_many_keys(seed):
+    # 8192 workers of two to four times over hundreds of orders of magnitude (subnormal ones
+    # among them), and a budget near 2**51: a guess at t* from the slowest workers' product
+    # counts the whole budget on each of thousands of the fastest, past 2**63 in all. Read
+    # as an int64 there, the split's sum wrapped negative, as if the guess were far too low,
+    # and Cython's allocation came out with every fast worker at the whole budget. Found by
+    # a random search of such inputs; these seeds failed before.
+    rng = np.random.default_rng(seed)
+    speeds = np.sort(rng.choice([4.9e-324, 1e-320, 1e-310, 2.2e-308, 1e-300, 1e-200, 1.0, 1e100],
+                                int(rng.integers(2, 5)), replace=False))
+    n = 8192
+    lam = rng.choice(speeds, n)
+    budget = int((2**63 / n) * rng.uniform(0.5, 16))
+    results = [fa.allocate(lam, budget, min_tasks=0, max_tasks=2**62, backend=b) for b in ("numba", "cython")
+               if b in fa.available_backends()]
+    assert is_canonical(lam, budget, results[0], None, np.full(n, 2**62))
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, results[0])
+
+
+def test_the_split_sum_saturates_past_2_63():
+    # 8192 counts of 2**50 each: 2**63, one past int64's range, read as ESTIMATE_CAP (more
+    # keys than any budget) in plain Python as in the compiled backends.
+    n = 8192
+    lam = np.full(n, 1e-300)
+    inv = 1.0 / lam
+    out = np.empty(n, dtype=np.int64)
+    budget = 2**50
+    taken, n_tied = threshold.split_at_threshold(lam, inv, 1e-200, budget, out, None, None)
+    assert taken == threshold.ESTIMATE_CAP and n_tied == 0 and (out == budget).all()
+
+
 @pytest.mark.parametrize("extra", [50, 2 * 1003])
 def test_lam_zero_workers_among_many_with_tight_caps(fast_backend, extra):
     # From 256 workers the room on the lam = 0 workers comes from the pass that checks the
