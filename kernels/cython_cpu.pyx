@@ -60,6 +60,11 @@ cdef double RECIPROCAL_CAP = 2251799813685248.0  # 2**51
 cdef int64_t MAX_BUDGET = 9007199254740992  # 2**53: every task index is exact in float64
 
 
+cdef inline int64_t saturated(double total, int64_t limit) noexcept nogil:
+    # threshold.saturated
+    return limit if total >= limit else <int64_t>total
+
+
 cdef inline int64_t count_le_from(double x, double t, int64_t cap, int64_t c) noexcept nogil:
     while c < cap and <double>(c + 1) * x <= t:
         c += 1
@@ -3063,7 +3068,7 @@ cdef int64_t count_at_t(const double[::1] lam, const double[::1] inv, double t, 
         total = count_at(SIMD_LEVEL, &lam[0], &inv[0], &counts[0], lam.shape[0], t, <double>budget)
         ext[0] = t
         ext[1] = INFINITY
-    return limit if total >= limit else <int64_t>total
+    return saturated(total, limit)
 
 
 # Per-worker bounds (threshold.floor_at and friends): ``lo`` and ``hi`` point to min_tasks and
@@ -3092,7 +3097,7 @@ cdef int64_t count_bounded(const double[::1] lam, const double[::1] inv, double 
     if not extremes:  # a plain count, as threshold.count_at: no products looked for
         ext[0] = t
         ext[1] = INFINITY
-    return limit if total >= limit else <int64_t>total
+    return saturated(total, limit)
 
 
 cdef int64_t count_either(const double[::1] lam, const double[::1] inv, double t, int64_t budget,
@@ -3461,8 +3466,8 @@ cdef int64_t take_at(const double[::1] lam, const double[::1] inv, int64_t budge
     cdef int64_t taken, n_tied, rank, level, j_min, j_max, n_at = 0
     cdef double level_sum = -1.0  # unknown
     if tstar <= reach:
-        taken = <int64_t>min(split_at_level(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0],
-                                            tstar, budget, sums), <double>ESTIMATE_CAP)  # threshold: saturated
+        taken = saturated(split_at_level(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0],
+                                         tstar, budget, sums), ESTIMATE_CAP)
         n_tied = <int64_t>sums[0]
         j_min = <int64_t>sums[1]
         j_max = <int64_t>sums[2]
@@ -4057,7 +4062,7 @@ cdef bint select_aimed(const double[::1] lam, const double[::1] inv, int64_t bud
     cdef int64_t lo_c, between
     total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], lam.shape[0], bracket[0], budget,
                           bracket[1], &ties[0], &listed)
-    lo_c = <int64_t>min(total, <double>ESTIMATE_CAP)  # threshold.select_aimed_counted: saturated
+    lo_c = saturated(total, ESTIMATE_CAP)
     if counted != NULL:
         counted[0] = lo_c
         counted[1] = -1
@@ -4349,7 +4354,7 @@ cdef bint estimate_within(const double[::1] inv, int64_t budget, double s, int s
         if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH):
             break
         total = estimate_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, terms, NULL, NULL)
-        c = ESTIMATE_CAP if total >= <double>ESTIMATE_CAP else <int64_t>total
+        c = saturated(total, ESTIMATE_CAP)
         if c == lo_c or c == hi_c:
             break
         if c < budget:
@@ -4428,7 +4433,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
                 prev_c = c
                 s = s2
                 total = totals[1]
-            c = ESTIMATE_CAP if total >= <double>ESTIMATE_CAP else <int64_t>total
+            c = saturated(total, ESTIMATE_CAP)
             if c == budget:
                 return found_bracket(bracket, ends, lo_s * (1.0 - ESTIMATE_MARGIN), s, lo_c, hi_c, LANDED)
             flat = (c == lo_c and have_lo) if c < budget else c == hi_c
@@ -4941,7 +4946,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                 # in one pass (threshold.count_list_into).
                 total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], n, est[0], budget,
                                       est[1], &ties[0], &listed)
-                lo_c = limit if total >= limit else <int64_t>total
+                lo_c = saturated(total, limit)
                 selected = lo_c < budget and select_listed(lam, budget, lo_c, est[1], out, ties, listed,
                                                            heap, hi)
             else:  # at 0, 1/lam = inf times 0: the prefix of the minimums instead
@@ -5204,7 +5209,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
             if narrow:
                 total = count_list_at(SIMD_LEVEL, &lam[0], &inv[0], lo, hi, &out[0], n, narrowed[0], budget,
                                       narrowed[1], &ties[0], &listed)
-                lo_c = limit if total >= limit else <int64_t>total
+                lo_c = saturated(total, limit)
                 if lo_c < budget and select_listed(lam, budget, lo_c, narrowed[1], out, ties, listed, heap, hi):
                     bracket[0] = narrowed[0]
                     bracket[1] = narrowed[1]

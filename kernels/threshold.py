@@ -265,6 +265,14 @@ def count_product(x, inv, t, cap):
 
 
 @register_jitable
+def saturated(total, limit):
+    """A float sum of counts as an int, held at ``limit`` (at most ``2**62``): past ``2**63``
+    ``int()`` does not hold (a compiled backend reads such a sum negative), and every sum
+    past a budget means the same, too many keys."""
+    return limit if total >= limit else int(total)
+
+
+@register_jitable
 def int_of(c):
     """``int(c)`` for an integer-valued float64 in ``[0, 2**52)``."""
     return int(c)
@@ -542,7 +550,7 @@ def count_at(lam, inv, t, budget, limit, reach, extremes, counts, lo, hi):
         total = count_into(lam, inv, t, budget, counts, lo, hi)
         above = t
         below = INF
-    return (limit if total >= limit else int(total)), above, below
+    return saturated(total, limit), above, below
 
 
 # --- Validation, zeros and the first guess ----------------------------------------------
@@ -1214,9 +1222,8 @@ def split_at_threshold(lam, inv, tstar, budget, out, lo, hi):
         out[i] = (k ^ negate) - negate  # c >= 1 when tied: the sign tells them apart
         counted += c
         n_tied += int(tied)
-    # Saturated: at a guess far above t* the counts, each up to the budget, can sum past
-    # 2**63, where int() does not hold (a negative count read as too few keys).
-    return int(min(counted, float(ESTIMATE_CAP))) - n_tied, n_tied
+    # Saturated: at a guess far above t* the counts, each up to the budget, can sum past 2**63.
+    return saturated(counted, ESTIMATE_CAP) - n_tied, n_tied
 
 
 @register_jitable
@@ -2242,7 +2249,7 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, t2_estimate, base, w
                 prev_c = c
                 s = s2
                 total = total2
-            c = ESTIMATE_CAP if total >= ESTIMATE_CAP else int(total)
+            c = saturated(total, ESTIMATE_CAP)
             if c == budget:
                 return lo_s * (1.0 - ESTIMATE_MARGIN), s, LANDED, lo_c, hi_c
             # A step that leaves the count of the end it moves unchanged found a flat: ties. (The
@@ -2440,7 +2447,7 @@ def estimate_within(inv, budget, s, step, t2, slope, prev_t, prev_c, streak, lo_
         if not (ESTIMATE_LOW <= s <= ESTIMATE_HIGH):
             break
         total = estimate_into(inv, s, terms, lo, hi)
-        c = ESTIMATE_CAP if total >= ESTIMATE_CAP else int(total)
+        c = saturated(total, ESTIMATE_CAP)
         if c == lo_c or c == hi_c:
             break
         if c < budget:
@@ -2717,7 +2724,7 @@ def select_aimed_counted(lam, inv, budget, t_lo, t_hi, out, ties, heap, lo, hi):
     keys at or below t_hi)``, the last -1 where the count at ``t_lo`` reached the budget
     (nothing was listed)."""
     total, listed = count_list_into(lam, inv, t_lo, budget, t_hi, out, ties, lo, hi)
-    lo_c = int(min(total, float(ESTIMATE_CAP)))  # saturated, as the split's count
+    lo_c = saturated(total, ESTIMATE_CAP)
     if total == budget:  # the prefix is the allocation
         return t_lo, lo_c, -1
     if not (total < budget):
@@ -3369,7 +3376,7 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, t2_e
             elif t_lo > 0.0:
                 # The count at the lower end and the listing of the workers with keys between.
                 total, listed = count_list_into(lam, inv, t_lo, budget, t_hi, out, ties, lo, hi)
-                lo_c = limit if total >= limit else int(total)
+                lo_c = saturated(total, limit)
                 if lo_c < budget and select_listed(lam, budget, lo_c, t_hi, out, ties, listed, heap, hi):
                     return t_lo, t_hi
             else:
@@ -3657,7 +3664,7 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, t2_e
                     nxt = b
             if narrow:
                 total, listed = count_list_into(lam, inv, a, budget, b, out, ties, lo, hi)
-                c_a = limit if total >= limit else int(total)
+                c_a = saturated(total, limit)
                 if c_a < budget and select_listed(lam, budget, c_a, b, out, ties, listed, heap, hi):
                     return a, b
                 # More keys between than the estimates said: the selection's scratch
