@@ -6,7 +6,7 @@ time ``max_i a_i * lam_i``. See ``allocate`` and the README.
 """
 
 try:
-    from ._backends import available_backends
+    from ._backends import available_backends, get_include
 except ModuleNotFoundError as _missing:
     if _missing.name != __name__ + ".kernels":
         raise
@@ -44,6 +44,7 @@ __all__ = [
     "allocate",
     "allocate_batch",
     "available_backends",
+    "get_include",
     "load",
     "proxy_loss",
     "sim",

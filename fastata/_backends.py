@@ -47,6 +47,34 @@ def _load(name):
     return _loaded[name]
 
 
+def get_include():
+    """The folder to put on Cython's include path to ``cimport fastata.kernels.cython_cpu``.
+
+    It holds ``fastata/kernels/cython_cpu.pxd``: the installed package's parent folder,
+    or, for a checkout installed with ``pip install -e .`` (whose kernels live in
+    ``kernels/`` beside ``fastata/``), the ``build/cython-include`` folder its build wrote.
+
+    Examples
+    --------
+    >>> import fastata as fa
+    >>> from pathlib import Path
+    >>> (Path(fa.get_include()) / "fastata" / "kernels" / "cython_cpu.pxd").is_file()
+    True
+    """
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent
+    pxd = Path("fastata", "kernels", "cython_cpu.pxd")
+    for folder in (package.parent, package.parent / "build" / "cython-include"):
+        if (folder / pxd).is_file():
+            return str(folder)
+    raise FileNotFoundError(
+        f"fastata's Cython declarations ({pxd}) are neither beside the package in "
+        f"{package.parent} nor in the checkout's build folder: reinstall fastata "
+        "('pip install .', or 'pip install -e .' for a checkout)"
+    )
+
+
 def available_backends():
     """Names of the backends usable on this machine, e.g. ``('python', 'numba', 'cython')``.
 

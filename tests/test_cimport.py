@@ -63,8 +63,7 @@ def build_user_module(folder, source, name):
 
     if _compiler_missing():
         pytest.skip("no C compiler on this machine: compiling a module that cimports fastata needs one")
-    # The installed package's parent folder: where fastata/kernels/cython_cpu.pxd resolves.
-    include = [str(Path(fa.__file__).resolve().parents[1])]
+    include = [fa.get_include()]
     (folder / f"{name}.pyx").write_text(textwrap.dedent(source))
     (folder / "setup.py").write_text(SETUP.format(name=name, include=include))
     build = subprocess.run(
@@ -84,7 +83,7 @@ def user_kernels(tmp_path_factory):
 
 
 def test_the_pxd_ships_with_the_package():
-    assert (Path(fa.__file__).parent / "kernels" / "cython_cpu.pxd").is_file()
+    assert (Path(fa.get_include()) / "fastata" / "kernels" / "cython_cpu.pxd").is_file()
 
 
 def test_cimported_allocation_equals_fa_allocate(user_kernels):
