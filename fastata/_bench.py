@@ -2,7 +2,8 @@
 
 Every figure is a median over repeats of an auto-ranged timing loop, and every
 target is a ratio against a baseline measured in the same run: these machines are
-shared and noisy, so absolute times mean little on their own.
+shared and noisy, so absolute times mean little on their own. A case's loops run in
+rounds (``interleaved_times``), and its ratios are medians of the rounds' ratios.
 """
 
 import json
@@ -146,25 +147,44 @@ def compiled_backends():
     return tuple(b for b in _backends.available_backends() if b in ("numba", "cython"))
 
 
-def median_time(fn, *args, min_time=0.02, repeat=5):
-    """Median seconds per call over ``repeat`` loops, each looping ``fn`` for at least ``min_time``."""
-    fn(*args)  # warm up (compiles on first call)
+def _loop_size(fn, args, min_time):
+    """Calls of ``fn`` in one timing loop, so that the loop lasts at least ``min_time`` (first
+    call excluded: it compiles); returns ``(number, seconds per call of the sizing loop)``."""
+    fn(*args)
     number = 1
     while True:
-        start = time.perf_counter()
-        for _ in range(number):
-            fn(*args)
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_time or number >= 10**6:
-            break
-        number *= 10 if elapsed < min_time / 10 else 2
-    samples = [elapsed / number]
-    for _ in range(repeat - 1):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn(*args)
-        samples.append((time.perf_counter() - start) / number)
+        per_call = _loop_seconds(fn, args, number)
+        if per_call * number >= min_time or number >= 10**6:
+            return number, per_call
+        number *= 10 if per_call * number < min_time / 10 else 2
+
+
+def _loop_seconds(fn, args, number):
+    start = time.perf_counter()
+    for _ in range(number):
+        fn(*args)
+    return (time.perf_counter() - start) / number
+
+
+def median_time(fn, *args, min_time=0.02, repeat=5):
+    """Median seconds per call over ``repeat`` loops, each looping ``fn`` for at least ``min_time``."""
+    number, first = _loop_size(fn, args, min_time)
+    samples = [first] + [_loop_seconds(fn, args, number) for _ in range(repeat - 1)]
     return statistics.median(samples)
+
+
+def interleaved_times(fns, *args, min_time=0.02, repeat=5):
+    """Seconds per call of every function in ``fns`` (name -> callable), ``repeat`` loops each,
+    timed in rounds that loop every function once, in turn: two samples of one round saw the
+    machine as it was then, so their ratio is free of the drift of a shared machine's speed
+    from one second to the next (which moved a ratio of medians taken a second apart by up
+    to 1.8x). Returns name -> list of seconds per call, one per round."""
+    numbers = {name: _loop_size(fn, args, min_time)[0] for name, fn in fns.items()}
+    samples = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            samples[name].append(_loop_seconds(fn, args, numbers[name]))
+    return samples
 
 
 def call_percentiles(fn, *args, min_calls=200, min_time=0.05, setup=None):
@@ -284,32 +304,28 @@ def run_cases(cases=CASES, min_time=0.02, repeat=5, percentiles=True, passes=Fal
     rows = []
     for n, budget, distribution in cases:
         lam = make_lam(n, distribution=distribution)
-        timings, tails = {}, {}
+        fns, tails = {}, {}
         for b in ("auto",) + compiled_backends():
             out = np.empty(n, dtype=np.int64)  # reused, as a scheduler would: no page faults
-
-            def call(b=b, out=out):
-                return allocate(lam, budget, backend=b, out=out)
-
-            timings[f"fa.allocate[{b}]"] = median_time(call, min_time=min_time, repeat=repeat)
-            if percentiles:
-                tails[f"fa.allocate[{b}]"] = call_percentiles(call, min_time=min_time)
+            fns[f"fa.allocate[{b}]"] = lambda b=b, out=out: allocate(lam, budget, backend=b, out=out)
         low, high = case_bounds(n, budget, lam)
         for label, bounds in (("bounded", (low, high)), ("bounded as numbers", case_bound_numbers(n, budget, lam))):
             for b in compiled_backends():
                 out = np.empty(n, dtype=np.int64)
-
-                def bounded(b=b, out=out, bounds=bounds):
-                    return allocate(lam, budget, min_tasks=bounds[0], max_tasks=bounds[1], backend=b, out=out)
-
-                timings[f"{label}[{b}]"] = median_time(bounded, min_time=min_time, repeat=repeat)
+                fns[f"{label}[{b}]"] = lambda b=b, out=out, bounds=bounds: allocate(
+                    lam, budget, min_tasks=bounds[0], max_tasks=bounds[1], backend=b, out=out)
         for b in compiled_backends():
-            timings[f"floor[{b}]"] = median_time(floor_call(b, n), lam, budget, min_time=min_time, repeat=repeat)
+            fns[f"floor[{b}]"] = lambda floor=floor_call(b, n): floor(lam, budget)
+        for name, fn in baselines(n, budget, distribution).items():
+            fns[name] = lambda fn=fn: fn(lam, budget)
         with np.errstate(divide="ignore"):  # zeros in lam: the numpy pass divides by them
-            for name, fn in baselines(n, budget, distribution).items():
-                timings[name] = median_time(fn, lam, budget, min_time=min_time, repeat=repeat)
-        row = {"n": n, "budget": budget, "distribution": distribution, "seconds": timings}
+            rounds = interleaved_times(fns, min_time=min_time, repeat=repeat)
+        timings = {name: statistics.median(samples) for name, samples in rounds.items()}
+        row = {"n": n, "budget": budget, "distribution": distribution, "seconds": timings,
+               "seconds per round": rounds}
         if percentiles:
+            for b in ("auto",) + compiled_backends():
+                tails[f"fa.allocate[{b}]"] = call_percentiles(fns[f"fa.allocate[{b}]"], min_time=min_time)
             row["p50_p99_seconds"] = tails
         if passes and n <= MAX_PASSES_N:
             row["passes"] = counting_passes(lam, budget)
@@ -442,6 +458,19 @@ def case_name(n, budget, distribution):
     return f"n={n}, budget={budget}, {distribution}"
 
 
+def _ratio_in(row):
+    """``ratio(a, b)``: the median over the row's rounds of ``a``'s time over ``b``'s in the
+    same round (the ratio of the medians for a row without rounds)."""
+    rounds, medians = row.get("seconds per round"), row["seconds"]
+
+    def ratio(a, b):
+        if rounds is None:
+            return medians[a] / medians[b]
+        return statistics.median(x / y for x, y in zip(rounds[a], rounds[b]))
+
+    return ratio
+
+
 def ratios(rows, batch, embedded=None):
     """The targets, as ratios measured in this run."""
     found = {}
@@ -454,21 +483,22 @@ def ratios(rows, batch, embedded=None):
             e["ATA-Empirical round, n=budget=4096"] / e["fa.allocate on its bounds, n=budget=4096"])
     for row in rows:
         s, key = row["seconds"], case_name(row["n"], row["budget"], row["distribution"])
+        ratio = _ratio_in(row)
         for b in compiled_backends():
-            mine = s[f"fa.allocate[{b}]"]
+            mine = f"fa.allocate[{b}]"
             if "naive numpy loop" in s:
-                found[f"{key}: naive numpy loop / {b}"] = s["naive numpy loop"] / mine
+                found[f"{key}: naive numpy loop / {b}"] = ratio("naive numpy loop", mine)
             if "heapq greedy" in s:
-                found[f"{key}: heapq greedy / {b}"] = s["heapq greedy"] / mine
-            found[f"{key}: {b} / numpy pass"] = mine / s["numpy pass"]
+                found[f"{key}: heapq greedy / {b}"] = ratio("heapq greedy", mine)
+            found[f"{key}: {b} / numpy pass"] = ratio(mine, "numpy pass")
             if f"bounded[{b}]" in s:
-                found[f"{key}: {b} with bounds / numpy pass"] = s[f"bounded[{b}]"] / s["numpy pass"]
+                found[f"{key}: {b} with bounds / numpy pass"] = ratio(f"bounded[{b}]", "numpy pass")
             if f"bounded as numbers[{b}]" in s:
-                found[f"{key}: {b} with bounds as numbers / numpy pass"] = s[f"bounded as numbers[{b}]"] / s["numpy pass"]
+                found[f"{key}: {b} with bounds as numbers / numpy pass"] = ratio(f"bounded as numbers[{b}]", "numpy pass")
         if "fa.allocate[numba]" in s and "fa.allocate[cython]" in s:
-            found[f"{key}: numba / cython"] = s["fa.allocate[numba]"] / s["fa.allocate[cython]"]
+            found[f"{key}: numba / cython"] = ratio("fa.allocate[numba]", "fa.allocate[cython]")
         if "floor[cython]" in s and row["n"] < 1000:
-            found[f"{key}: auto / cython floor"] = s["fa.allocate[auto]"] / s["floor[cython]"]
+            found[f"{key}: auto / cython floor"] = ratio("fa.allocate[auto]", "floor[cython]")
     by_case = {(r["n"], r["budget"]): r["seconds"] for r in rows if r["distribution"] == DEFAULT_DISTRIBUTION}
     if (3, 10**9) in by_case:
         lam3 = make_lam(3)
