@@ -18,12 +18,14 @@ Two sets of inputs:
     python benchmarks/timing_survey.py compare before.json after.json
     python benchmarks/timing_survey.py outside outside.json
 
-Medians of auto-ranged loops (``fastata._bench.median_time``); the machine's noise moves a
-ratio by a tenth now and then, so look at what changed twice before believing it.
+Medians of ratios within rounds of auto-ranged loops (``fastata._bench.interleaved_times``);
+the machine's noise moves a ratio by a tenth now and then, so look at what changed twice
+before believing it.
 """
 
 import argparse
 import json
+import statistics
 import sys
 
 import numpy as np
@@ -61,18 +63,19 @@ OUTSIDE_SIZES = ((5000, 5000), (30000, 3000), (30000, 90000), (100000, 100000), 
 
 
 def ratios(lam, budget, low=None, high=None, backends=("cython", "numba"), min_time=0.005):
-    """Each backend's ``fa.allocate`` time over the numpy pass's, in one process."""
+    """Each backend's ``fa.allocate`` time over the numpy pass's, in one process: the median of
+    the ratios within rounds that loop each once (``fastata._bench.interleaved_times``)."""
     n = lam.shape[0]
     out = np.empty(n, np.int64)
-    with np.errstate(all="ignore"):
-        base = _bench.median_time(_bench.numpy_pass(n), lam, budget, min_time=min_time, repeat=5)
-    found = {}
+    pass_over = _bench.numpy_pass(n)
+    fns = {"numpy pass": lambda: pass_over(lam, budget)}
     for backend in backends:
-        def call(backend=backend):
-            fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=backend, out=out)
-
-        found[backend] = _bench.median_time(call, min_time=min_time, repeat=5) / base
-    return found
+        fns[backend] = lambda backend=backend: fa.allocate(
+            lam, budget, min_tasks=low, max_tasks=high, backend=backend, out=out)
+    with np.errstate(all="ignore"):
+        rounds = _bench.interleaved_times(fns, min_time=min_time, repeat=5)
+    base = rounds["numpy pass"]
+    return {b: statistics.median(x / y for x, y in zip(rounds[b], base)) for b in backends}
 
 
 def outside_bounds(lam, budget):
