@@ -7,7 +7,7 @@ lognormal over up to three orders of magnitude, a few machine types, integers, o
 ``10**uniform(-300, 300)``, subnormal ones, the paper's ``58 i``, rounded exponentials,
 neighbouring floats; with idle (``lam = 0``) and unavailable (``+inf``) workers in some;
 budgets from 0 to ``2**53``; without bounds, with bounds given as numbers, or as arrays that
-bind, never bind, or force every task. Each input runs on ``fa.allocate`` with every compiled
+bind, never bind, or force every task, or that leave each worker one task of room at most. Each input runs on ``fa.allocate`` with every compiled
 backend (numba, cython), with the reference greedy where the budget allows (up to 20,000
 tasks over 5000 workers), and now and then through ``fa.Allocator`` and ``fa.allocate_batch``
 (a batch of the input, its reverse and the input again, against single calls). Every
@@ -107,10 +107,16 @@ def draw_budget(rng, n):
 def draw_bounds(rng, lam, budget):
     """``(min_tasks, max_tasks)``: None, numbers, or int64 arrays."""
     n = lam.shape[0]
-    kind = rng.integers(0, 5)
+    kind = rng.integers(0, 6)
     if kind == 0:
         return None, None
     available = int((lam < np.inf).sum())
+    if kind == 5:  # at most one task of room a worker: a slot each, as numbers or arrays
+        low = int(rng.integers(0, 3))
+        if rng.random() < 0.5:
+            return low, low + 1
+        low = np.where(lam < np.inf, rng.integers(0, 3, n), 0).astype(np.int64)
+        return low, low + (rng.random(n) < rng.uniform(0.5, 1.0))
     if kind == 1:
         low = int(rng.integers(0, 3))
         high = 2**62 if rng.random() < 0.3 else int(low + rng.integers(0, 2 + 2 * budget // max(available, 1)))

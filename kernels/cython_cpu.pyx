@@ -139,6 +139,62 @@ cdef extern from *:
     /* The AVX2 passes read an integer from the bits of 2**52 + c: they need c < 2**52. */
     #define FASTATA_TWO52 4503599627370496.0
 
+    /* threshold.unit_slack_counts and unit_slack_write, a worker at a time (the SIMD passes'
+       tails, and the whole pass elsewhere): its flags (a time or bound to reject, more room
+       than one task, a minimum past the budget), its minimum, whether it has room for one
+       task, and its key, +inf without. */
+    static inline int64_t fastata_unit_one(double x, const int64_t *lo, const int64_t *hi, ptrdiff_t i,
+                                           int shared, int64_t budget, int64_t *low, int64_t *has,
+                                           double *p) {
+        const int64_t available = x < HUGE_VAL;
+        const int64_t l = shared && !available ? 0 : lo[i];
+        const int64_t room = (int64_t)((uint64_t)hi[i] - (uint64_t)l);  /* wraps, as the vector lanes do */
+        *has = (room == 1) & available;
+        *low = l;
+        *p = *has ? (double)((l < budget ? l : budget) + 1) * x : HUGE_VAL;
+        return (int64_t)(!(x >= 0.0)) | (l < 0) | (room < 0) | ((room > 1) & available)
+               | ((l > 0) & !available) | ((l > budget) & available);
+    }
+
+    /* The counts pass from worker start on, added to counts[0..7] and sums (flagged, taken held
+       at budget + 1, workers with room). */
+    static void fastata_unit_counts_from(const double *lam, const int64_t *lo, const int64_t *hi,
+                                         ptrdiff_t start, ptrdiff_t n, int64_t budget, const double *cuts,
+                                         int64_t *counts, int64_t *sums) {
+        const int shared = fastata_shared_bounds;
+        const int64_t limit = budget + 1;
+        int64_t low, has;
+        double p;
+        for (ptrdiff_t i = start; i < n; i++) {
+            const double x = lam[i];
+            sums[0] |= fastata_unit_one(x, lo, hi, i, shared, budget, &low, &has, &p);
+            if (x < HUGE_VAL) {
+                const int64_t add = low < limit ? (low > 0 ? low : 0) : limit;
+                sums[1] = sums[1] + add < limit ? sums[1] + add : limit;
+            }
+            sums[2] += has;
+            for (int k = 0; k < 8; k++)
+                counts[k] += p < cuts[k];
+        }
+    }
+
+    /* The write pass from worker start on; returns the new length of idx. */
+    static ptrdiff_t fastata_unit_write_from(const double *lam, const int64_t *lo, const int64_t *hi,
+                                             ptrdiff_t start, ptrdiff_t n, int64_t budget, double cut_lo,
+                                             double cut_hi, int64_t *out, int64_t *idx, ptrdiff_t m) {
+        const int shared = fastata_shared_bounds;
+        int64_t low, has;
+        double p;
+        for (ptrdiff_t i = start; i < n; i++) {
+            fastata_unit_one(lam[i], lo, hi, i, shared, budget, &low, &has, &p);
+            out[i] = low + (p < cut_lo);
+            if (p >= cut_lo && p < cut_hi)
+                idx[m++] = i;
+        }
+        return m;
+    }
+
+
     static inline double fastata_count1(double x, double v, double t, double cap) {
         double q = t * v, c;
         c = (double)(int64_t)(q < cap ? q : cap);  /* q >= 0: truncation floors */
@@ -670,6 +726,166 @@ cdef extern from *:
     static ptrdiff_t fastata_candidates_avx2(const double *lam, ptrdiff_t n, double cut, ptrdiff_t most,
                                              int64_t *idx, double *times) {
         FASTATA_CANDIDATES_BODY(__m256d, 4, _mm256_set1_pd, _mm256_loadu_pd, FASTATA_BITS4)
+    }
+
+    /* The unit-slack passes in AVX2 (also on AVX-512 CPUs: the passes wait on memory there).
+       A worker's level min + 1 (at most budget + 1 < 2**52 where nothing is flagged) is read
+       from the bits of 2**52 + level. */
+    __attribute__((target("avx2")))
+    static inline __m256d fastata_unit_keys4(__m256d x, __m256i l, __m256i has) {
+        const __m256d level = _mm256_sub_pd(
+            _mm256_castsi256_pd(_mm256_or_si256(_mm256_add_epi64(l, _mm256_set1_epi64x(1)),
+                                                _mm256_set1_epi64x(0x4330000000000000LL))),
+            _mm256_set1_pd(FASTATA_TWO52));
+        return _mm256_blendv_pd(_mm256_set1_pd(HUGE_VAL), _mm256_mul_pd(level, x), _mm256_castsi256_pd(has));
+    }
+
+    __attribute__((target("avx2")))
+    static inline __m256i fastata_unit_low4(const int64_t *lo, ptrdiff_t i, int shared, __m256i shared_low,
+                                            __m256i available) {
+        return shared ? _mm256_and_si256(shared_low, available) : _mm256_loadu_si256((const __m256i *)(lo + i));
+    }
+
+    /* The counts below the eight cuts, as integer lanes less each comparison's mask (-1). */
+    #define FASTATA_UNIT_COUNT8(p)                                                              \
+        a0 = _mm256_sub_epi64(a0, _mm256_castpd_si256(_mm256_cmp_pd(p, c0, _CMP_LT_OQ)));       \
+        a1 = _mm256_sub_epi64(a1, _mm256_castpd_si256(_mm256_cmp_pd(p, c1, _CMP_LT_OQ)));       \
+        a2 = _mm256_sub_epi64(a2, _mm256_castpd_si256(_mm256_cmp_pd(p, c2, _CMP_LT_OQ)));       \
+        a3 = _mm256_sub_epi64(a3, _mm256_castpd_si256(_mm256_cmp_pd(p, c3, _CMP_LT_OQ)));       \
+        a4 = _mm256_sub_epi64(a4, _mm256_castpd_si256(_mm256_cmp_pd(p, c4, _CMP_LT_OQ)));       \
+        a5 = _mm256_sub_epi64(a5, _mm256_castpd_si256(_mm256_cmp_pd(p, c5, _CMP_LT_OQ)));       \
+        a6 = _mm256_sub_epi64(a6, _mm256_castpd_si256(_mm256_cmp_pd(p, c6, _CMP_LT_OQ)));       \
+        a7 = _mm256_sub_epi64(a7, _mm256_castpd_si256(_mm256_cmp_pd(p, c7, _CMP_LT_OQ)));
+
+    __attribute__((target("avx2")))
+    static inline int64_t fastata_lanes_sum(__m256i v) {
+        int64_t lanes[4];
+        _mm256_storeu_si256((__m256i *)lanes, v);
+        return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+    }
+
+    __attribute__((target("avx2")))
+    static int64_t fastata_unit_counts_avx2(const double *lam, const int64_t *lo, const int64_t *hi,
+                                            ptrdiff_t n, int64_t budget, const double *cuts,
+                                            int64_t *counts, int64_t *sums) {
+        const __m256d inf = _mm256_set1_pd(HUGE_VAL), zero = _mm256_setzero_pd();
+        const __m256d c0 = _mm256_set1_pd(cuts[0]), c1 = _mm256_set1_pd(cuts[1]), c2 = _mm256_set1_pd(cuts[2]);
+        const __m256d c3 = _mm256_set1_pd(cuts[3]), c4 = _mm256_set1_pd(cuts[4]), c5 = _mm256_set1_pd(cuts[5]);
+        const __m256d c6 = _mm256_set1_pd(cuts[6]), c7 = _mm256_set1_pd(cuts[7]);
+        const int64_t limit = budget + 1;
+        __m256i a0, a1, a2, a3, a4, a5, a6, a7;
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm256_setzero_si256();
+        int64_t flagged, taken = 0, slack;
+        ptrdiff_t i = 0;
+        if (fastata_shared_bounds) {
+            /* One minimum for every available worker, one maximum for every worker: only the
+               times can be flagged, and the keys are level * lam (+inf where unavailable, NaN
+               where no worker has room). */
+            const int64_t low = lo[0], high = hi[0];
+            if (low < 0 || high < low || high - low > 1 || low > budget) {
+                sums[0] = 1;
+                return 1;
+            }
+            const __m256d level = _mm256_set1_pd(high > low ? (double)(low + 1) : HUGE_VAL);
+            __m256d bad = zero;
+            __m256i available = _mm256_setzero_si256();
+            for (; i + 4 <= n; i += 4) {
+                const __m256d x = _mm256_loadu_pd(lam + i);
+                bad = _mm256_or_pd(bad, _mm256_cmp_pd(x, zero, _CMP_NGE_UQ));
+                available = _mm256_sub_epi64(available, _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_LT_OQ)));
+                const __m256d p = _mm256_mul_pd(level, x);
+                FASTATA_UNIT_COUNT8(p)
+            }
+            flagged = _mm256_movemask_pd(bad) != 0;
+            const int64_t n_available = fastata_lanes_sum(available);
+            taken = n_available > 0 && low > limit / n_available ? limit : low * n_available;
+            slack = high > low ? n_available : 0;
+        } else {
+            const __m256i zero_i = _mm256_setzero_si256(), one_i = _mm256_set1_epi64x(1);
+            const __m256i over = _mm256_set1_epi64x(budget);
+            __m256i flags = zero_i, room_total = zero_i;
+            while (i + 4 <= n) {
+                const ptrdiff_t stop = i + 256 <= n ? i + 256 : n - (n - i) % 4;
+                __m256i block = zero_i;  /* minimums of at most 64 workers a lane, each at most the budget */
+                for (; i < stop; i += 4) {
+                    const __m256d x = _mm256_loadu_pd(lam + i);
+                    const __m256i available = _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_LT_OQ));
+                    const __m256i l = _mm256_loadu_si256((const __m256i *)(lo + i));
+                    const __m256i room = _mm256_sub_epi64(_mm256_loadu_si256((const __m256i *)(hi + i)), l);
+                    /* flagged: a time not >= 0, a minimum or room below 0, a minimum on an
+                       unavailable worker, more room than a task or a minimum past the budget on
+                       an available one */
+                    __m256i bad = _mm256_castpd_si256(_mm256_cmp_pd(x, zero, _CMP_NGE_UQ));
+                    bad = _mm256_or_si256(bad, _mm256_or_si256(l, room));  /* sign bits */
+                    bad = _mm256_or_si256(bad, _mm256_andnot_si256(available, _mm256_cmpgt_epi64(l, zero_i)));
+                    bad = _mm256_or_si256(bad, _mm256_and_si256(available, _mm256_or_si256(
+                        _mm256_cmpgt_epi64(room, one_i), _mm256_cmpgt_epi64(l, over))));
+                    flags = _mm256_or_si256(flags, bad);
+                    const __m256i has = _mm256_and_si256(_mm256_cmpeq_epi64(room, one_i), available);
+                    block = _mm256_add_epi64(block, _mm256_and_si256(l, available));
+                    room_total = _mm256_sub_epi64(room_total, has);
+                    const __m256d p = fastata_unit_keys4(x, l, has);
+                    FASTATA_UNIT_COUNT8(p)
+                }
+                /* a flagged minimum may be anything: the sum then means nothing, and is not read */
+                const int64_t add = fastata_lanes_sum(block);
+                taken = taken + add < limit && add >= 0 ? taken + add : limit;
+            }
+            flagged = _mm256_movemask_pd(_mm256_castsi256_pd(flags)) != 0;
+            slack = fastata_lanes_sum(room_total);
+        }
+        counts[0] = fastata_lanes_sum(a0); counts[1] = fastata_lanes_sum(a1);
+        counts[2] = fastata_lanes_sum(a2); counts[3] = fastata_lanes_sum(a3);
+        counts[4] = fastata_lanes_sum(a4); counts[5] = fastata_lanes_sum(a5);
+        counts[6] = fastata_lanes_sum(a6); counts[7] = fastata_lanes_sum(a7);
+        sums[0] = flagged;
+        sums[1] = taken;
+        sums[2] = slack;
+        FASTATA_CLEAN_UPPER();
+        fastata_unit_counts_from(lam, lo, hi, i, n, budget, cuts, counts, sums);
+        return sums[0];
+    }
+
+    __attribute__((target("avx2")))
+    static ptrdiff_t fastata_unit_write_avx2(const double *lam, const int64_t *lo, const int64_t *hi,
+                                             ptrdiff_t n, int64_t budget, double cut_lo, double cut_hi,
+                                             int64_t *out, int64_t *idx) {
+        const __m256d inf = _mm256_set1_pd(HUGE_VAL), low_cut = _mm256_set1_pd(cut_lo);
+        const __m256d high_cut = _mm256_set1_pd(cut_hi);
+        ptrdiff_t i = 0, m = 0;
+        if (fastata_shared_bounds) {
+            const __m256i low = _mm256_set1_epi64x(lo[0]);
+            const __m256d level = _mm256_set1_pd(hi[0] > lo[0] ? (double)(lo[0] + 1) : HUGE_VAL);
+            for (; i + 4 <= n; i += 4) {
+                const __m256d x = _mm256_loadu_pd(lam + i);
+                const __m256i available = _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_LT_OQ));
+                const __m256d p = _mm256_mul_pd(level, x);
+                const __m256d below = _mm256_cmp_pd(p, low_cut, _CMP_LT_OQ);
+                _mm256_storeu_si256((__m256i *)(out + i),
+                                    _mm256_sub_epi64(_mm256_and_si256(low, available), _mm256_castpd_si256(below)));
+                unsigned bits = (unsigned)_mm256_movemask_pd(_mm256_andnot_pd(
+                    below, _mm256_cmp_pd(p, high_cut, _CMP_LT_OQ)));
+                for (; bits; bits &= bits - 1)
+                    idx[m++] = i + __builtin_ctz(bits);
+            }
+        } else {
+            for (; i + 4 <= n; i += 4) {
+                const __m256d x = _mm256_loadu_pd(lam + i);
+                const __m256i available = _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_LT_OQ));
+                const __m256i l = _mm256_loadu_si256((const __m256i *)(lo + i));
+                const __m256i h = _mm256_loadu_si256((const __m256i *)(hi + i));
+                const __m256i has = _mm256_and_si256(_mm256_cmpgt_epi64(h, l), available);
+                const __m256d p = fastata_unit_keys4(x, l, has);
+                const __m256d below = _mm256_cmp_pd(p, low_cut, _CMP_LT_OQ);
+                _mm256_storeu_si256((__m256i *)(out + i), _mm256_sub_epi64(l, _mm256_castpd_si256(below)));
+                unsigned bits = (unsigned)_mm256_movemask_pd(_mm256_andnot_pd(
+                    below, _mm256_cmp_pd(p, high_cut, _CMP_LT_OQ)));
+                for (; bits; bits &= bits - 1)
+                    idx[m++] = i + __builtin_ctz(bits);
+            }
+        }
+        FASTATA_CLEAN_UPPER();
+        return fastata_unit_write_from(lam, lo, hi, i, n, budget, cut_lo, cut_hi, out, idx, m);
     }
 
     __attribute__((target("avx512f,avx512dq")))
@@ -1417,6 +1633,30 @@ cdef extern from *:
             return fastata_candidates_avx2(lam, n, cut, most, idx, times);
     #endif
         return fastata_candidates_scalar(lam, n, cut, most, idx, times, 0, 0);
+    }
+
+    static int64_t fastata_unit_counts_at(int level, const double *lam, const int64_t *lo, const int64_t *hi,
+                                          ptrdiff_t n, int64_t budget, const double *cuts, int64_t *counts,
+                                          int64_t *sums) {
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512 || level == FASTATA_AVX2)
+            return fastata_unit_counts_avx2(lam, lo, hi, n, budget, cuts, counts, sums);
+    #endif
+        for (int k = 0; k < 8; k++)
+            counts[k] = 0;
+        sums[0] = sums[1] = sums[2] = 0;
+        fastata_unit_counts_from(lam, lo, hi, 0, n, budget, cuts, counts, sums);
+        return sums[0];
+    }
+
+    static ptrdiff_t fastata_unit_write_at(int level, const double *lam, const int64_t *lo, const int64_t *hi,
+                                           ptrdiff_t n, int64_t budget, double cut_lo, double cut_hi,
+                                           int64_t *out, int64_t *idx) {
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512 || level == FASTATA_AVX2)
+            return fastata_unit_write_avx2(lam, lo, hi, n, budget, cut_lo, cut_hi, out, idx);
+    #endif
+        return fastata_unit_write_from(lam, lo, hi, 0, n, budget, cut_lo, cut_hi, out, idx, 0);
     }
 
     /* inv = 1/lam and its sum; counts[0..2] = entries not >= 0 (NaN included), zeros,
@@ -3033,6 +3273,15 @@ cdef extern from *:
                                                      const int64_t* hi, Py_ssize_t n, double s, double s2,
                                                      int64_t budget, double* totals) noexcept nogil
     void set_shared_bounds "FASTATA_SET_SHARED_BOUNDS"(int on) noexcept nogil
+    int64_t unit_counts_at "fastata_unit_counts_at"(int level, const double* lam, const int64_t* lo,
+                                                    const int64_t* hi, Py_ssize_t n, int64_t budget,
+                                                    const double* cuts, int64_t* counts,
+                                                    int64_t* sums) noexcept nogil
+    Py_ssize_t unit_write_at "fastata_unit_write_at"(int level, const double* lam, const int64_t* lo,
+                                                     const int64_t* hi, Py_ssize_t n, int64_t budget,
+                                                     double cut_lo, double cut_hi, int64_t* out,
+                                                     int64_t* idx) noexcept nogil
+    int shared_bounds "fastata_shared_bounds"
     double split_at_level "fastata_split_at"(int level, const double* lam, const double* inv,
                                              const int64_t* lo, const int64_t* hi, int64_t* out,
                                              Py_ssize_t n, double t, int64_t budget,
@@ -5396,6 +5645,143 @@ cdef void fill_zeros_bounded(const double[::1] lam, int64_t budget, const int64_
     take_tied(out, ties, lam.shape[0], remaining, span[0], span[1], heap)
 
 
+cdef Py_ssize_t UNIT_SLACK_FROM = 16384  # threshold.UNIT_SLACK_FROM
+cdef Py_ssize_t UNIT_SAMPLE = 256
+cdef Py_ssize_t UNIT_CUTS = 8
+cdef double[8] UNIT_SPREAD = [-4.0, -2.0, -1.0, -0.34, 0.34, 1.0, 2.0, 4.0]
+
+
+cdef bint unit_slack_bounds(const int64_t* lo, const int64_t* hi) noexcept nogil:
+    # threshold.unit_slack_bounds: with shared bounds lo[0] and hi[0] are every worker's
+    return not shared_bounds or hi[0] <= lo[0] or (hi[0] > 0 and hi[0] - 1 <= lo[0])
+
+
+cdef bint allocate_unit_slack(const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
+                              int64_t[::1] out, int64_t[::1] ties, double[::1] heap) noexcept nogil:
+    # threshold.allocate_unit_slack
+    cdef Py_ssize_t n = lam.shape[0], k, r, listed
+    cdef double shares[3]
+    cdef double cuts[8]
+    cdef int64_t counts[8]
+    cdef int64_t sums[3]
+    cdef Py_ssize_t m
+    shares[0] = shares[1] = shares[2] = 0.0
+    m = unit_slack_sample(lam, lo, hi, heap, shares)
+    cdef double rank, error, cut_lo, cut_hi, slack_share, share, share_variance
+    cdef int64_t taken, slack, remaining, taken_below, between
+    cdef int below
+    if m < UNIT_CUTS:
+        return False
+    slack_share = <double>m / shares[2]
+    share = (<double>budget / n - shares[0]) / slack_share
+    share_variance = ((shares[1] - shares[0] * shares[0]) + share * share * slack_share * (1.0 - slack_share)) / (
+        shares[2] * slack_share * slack_share)
+    rank = share * m
+    error = sqrt(max(rank * (1.0 - rank / m), 1.0) + <double>m * m * share_variance)
+    if rank + UNIT_SPREAD[0] * error < 0.0 or rank + UNIT_SPREAD[UNIT_CUTS - 1] * error > m - 1.0:
+        return False
+    for k in range(UNIT_CUTS):
+        r = <Py_ssize_t>min(max(rank + UNIT_SPREAD[k] * error, 0.0), m - 1.0)
+        cuts[k] = heap[r]
+    if unit_counts_at(SIMD_LEVEL, &lam[0], lo, hi, n, budget, cuts, counts, sums) != 0:
+        return False
+    taken = sums[1]
+    slack = sums[2]
+    if taken > budget or taken + slack < budget:
+        return False
+    remaining = budget - taken
+    below = -1
+    for k in range(UNIT_CUTS):
+        if counts[k] <= remaining:
+            below = <int>k
+    if below < 0:
+        return False
+    cut_lo = cuts[below]
+    taken_below = counts[below]
+    if taken_below < remaining:
+        if below == UNIT_CUTS - 1:
+            return False
+        cut_hi = cuts[below + 1]
+        between = counts[below + 1] - taken_below
+        if between > (n + 2) // 3:
+            return False
+    else:
+        cut_hi = cut_lo
+    listed = unit_write_at(SIMD_LEVEL, &lam[0], lo, hi, n, budget, cut_lo, cut_hi, &out[0], &ties[0])
+    if taken_below < remaining:
+        select_listed(lam, budget, taken + taken_below, INFINITY, out, ties, listed, heap, hi)
+    return True
+
+
+cdef Py_ssize_t unit_slack_sample(const double[::1] lam, const int64_t* lo, const int64_t* hi,
+                                  double[::1] heap, double* shares) noexcept nogil:
+    # threshold.unit_slack_sample: shares[0], shares[1], shares[2] the mean of the sampled
+    # workers' minimums, of its square, and the workers sampled
+    cdef Py_ssize_t n = lam.shape[0], stride = sample_stride(n, UNIT_SAMPLE), i = -stride, k, m = 0, seen = 0
+    cdef double x, taken = 0.0, square = 0.0
+    cdef bint available
+    cdef int64_t low, high
+    while i + stride < n:
+        i += stride
+        seen += 1
+        x = lam[i]
+        if not (x >= 0.0):
+            return -1
+        available = x < INFINITY
+        low = minimum_of(lo, i, available)
+        high = hi[i]
+        if low < 0 or high < low:
+            return -1
+        if available:
+            if high - low > 1:
+                return -1
+            taken += low
+            square += <double>low * low
+            if high > low:
+                heap[m] = <double>(low + 1) * x
+                m += 1
+    sort_values(heap, m)
+    for k in range(1, m):
+        if heap[k] == heap[k - 1] > 0.0:
+            return -1
+    if m == 0:
+        return -1
+    shares[0] = taken / seen
+    shares[1] = square / seen
+    shares[2] = seen
+    return m
+
+
+cdef void sort_values(double[::1] v, Py_ssize_t m) noexcept nogil:
+    # threshold.sort_values: heapsort
+    cdef Py_ssize_t start, end
+    cdef double top
+    for start in range(m // 2 - 1, -1, -1):
+        sift_down(v, start, m)
+    for end in range(m - 1, 0, -1):
+        top = v[0]
+        v[0] = v[end]
+        v[end] = top
+        sift_down(v, 0, end)
+
+
+cdef void sift_down(double[::1] v, Py_ssize_t root, Py_ssize_t end) noexcept nogil:
+    cdef Py_ssize_t child
+    cdef double top
+    while True:
+        child = 2 * root + 1
+        if child >= end:
+            return
+        if child + 1 < end and v[child] < v[child + 1]:
+            child += 1
+        if not v[root] < v[child]:
+            return
+        top = v[root]
+        v[root] = v[child]
+        v[child] = top
+        root = child
+
+
 cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* lo,
                          const int64_t* hi, int64_t[::1] out, int64_t[::1] ties,
                          double[::1] heap, double* guide) noexcept nogil:
@@ -5407,6 +5793,10 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     cdef double extremes[2]
     cdef int status
     cdef bint sampled = lo == NULL and n >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP
+    if (lo != NULL and n >= UNIT_SLACK_FROM and 0 < budget < RECIPROCAL_CAP and unit_slack_bounds(lo, hi)
+            and allocate_unit_slack(lam, budget, lo, hi, out, ties, heap)):
+        guide[0] = guide[1] = guide[2] = 0.0
+        return STATUS_OK
     if sampled:
         sampled_extremes(lam, extremes)
         cut = candidates_cut(lam, budget, extremes[0])
@@ -6567,6 +6957,24 @@ def sampled_bounded_guess_with(const double[::1] lam, int64_t budget, double t, 
     if lo == NULL or lam.shape[0] == 0 or scratch.shape[0] < max(lam.shape[0] + 3, 12):
         raise ValueError("sampled_bounded_guess_with: needs workers, both bounds and len(lam) + 3 of scratch (12 at least)")
     return sampled_bounded_guess(lam, budget, t, lo, hi, scratch)
+
+
+def allocate_unit_slack_with(const double[::1] lam, int64_t budget, min_tasks, max_tasks, int64_t[::1] out,
+                             bint shared=False):
+    """threshold.allocate_unit_slack as the kernel runs it: whether it took the call (then the
+    allocation is in ``out``). Bounds: int64 arrays; ``shared`` as for ``Scratch.allocate_bounded``."""
+    cdef const int64_t* lo
+    cdef const int64_t* hi
+    cdef bint taken
+    cdef int64_t[::1] ties = np.empty(lam.shape[0], dtype=np.int64)
+    cdef double[::1] heap = np.empty(lam.shape[0] + 2)
+    _hook_bounds("allocate_unit_slack_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
+    if lo == NULL or out.shape[0] < lam.shape[0]:
+        raise ValueError("allocate_unit_slack_with: needs workers, both bounds and an out as long as lam")
+    set_shared_bounds(shared)
+    taken = unit_slack_bounds(lo, hi) and allocate_unit_slack(lam, budget, lo, hi, out, ties, heap)
+    set_shared_bounds(0)
+    return taken
 
 
 cdef int _hook_bounds(name, Py_ssize_t n, min_tasks, max_tasks, const int64_t** lo,

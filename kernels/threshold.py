@@ -65,6 +65,12 @@ and a pass over the workers counts them exactly (``count_one``). So:
    the count is linear (intervals alike, or all from a low level to the budget), else by
    a radix select over the levels.
 
+Bounds that leave each worker at most one task of room (``max_tasks = min_tasks + 1``) make
+the allocation a selection of one key a worker: from ``UNIT_SLACK_FROM`` workers,
+:func:`allocate_unit_slack` counts the keys below eight sampled cuts in one pass and writes
+and lists in a second, without ``1/lam``; it gives way to the steps above where the sample
+or the counts do not fit it.
+
 Where the time goes (DESIGN.md section 4): a handful of passes over ``n``. Below
 ``budget = 2**51`` the counting passes multiply by the stored ``1/lam`` instead of
 dividing: ``fl(t * fl(1/x))`` is within ``t/x * 2**-52`` of ``t/x``, so its floor is at
@@ -4121,6 +4127,9 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     least time does (one worker far faster than the rest; :func:`allocate_unscaled`), one
     pass lists those few and their problem is solved alone: the same keys in the same
     order, so the same allocation, in one pass over ``n`` instead of six or more."""
+    if (lo is not None and lam.shape[0] >= UNIT_SLACK_FROM and 0 < budget < RECIPROCAL_CAP
+            and unit_slack_bounds(lo, hi) and allocate_unit_slack(lam, budget, lo, hi, out, ties, heap)):
+        return OK, 0.0, 0.0, 0.0
     sampled = lo is None and lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP
     cut = candidates_cut(lam, budget, sampled_extremes(lam)[0]) if sampled else 0.0
     if cut == 0.0:
@@ -4139,6 +4148,290 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     if status == OK:
         scatter_candidates(ties, m, out)
     return status, b_lo, b_hi, r
+
+
+#: From this many workers, bounds that leave every available worker at most one task above its
+#: minimum (a slot a worker: ``max_tasks = min_tasks + 1``, ``0`` and ``1`` the commonest) make
+#: the allocation a selection: each such worker holds one key, ``(min_i + 1) * lam_i``, and the
+#: ``budget - sum(min_tasks)`` smallest of them, in the canonical order, get their task
+#: (:func:`allocate_unit_slack`). No division, no estimate: a pass that checks and counts at a
+#: few cuts, a pass that writes and lists the workers between two of them.
+UNIT_SLACK_FROM = 16384
+#: Workers the cuts are placed by (evenly spaced), and cuts a counting pass takes.
+UNIT_SAMPLE = 256
+UNIT_CUTS = 8
+#: The cuts lie at these multiples of the sample's standard error in rank around the rank
+#: where it places the budget's key.
+UNIT_SPREAD = (-4.0, -2.0, -1.0, -0.34, 0.34, 1.0, 2.0, 4.0)
+
+
+@register_jitable
+def unit_slack_bounds(lo, hi):
+    """Whether the bounds may leave every worker at most one task above its minimum: for two
+    numbers, ``max <= min + 1``; for arrays, :func:`unit_slack_counts` finds out."""
+    if isinstance(lo, int) and isinstance(hi, int):
+        return hi <= lo + 1
+    return True
+
+
+@register_jitable
+def allocate_unit_slack(lam, budget, lo, hi, out, ties, heap):
+    """The allocation where every available worker may take at most one task above its
+    minimum; False, nothing written, where the call is better left to the general path (a
+    bound or time to reject, a worker with more room, ties in the sample, the budget's key
+    outside the cuts, or too many workers between them).
+
+    Why it is exact: a worker with ``max_i = min_i + 1`` owns one key, ``(min_i + 1) * lam_i``
+    at level ``min_i + 1``, and one with ``max_i = min_i`` none; the canonical allocation is
+    the minimums plus a task for each of the ``budget - sum(min_tasks)`` smallest such keys
+    in ``(product, level, worker)`` order. A pass counts the keys below each cut exactly
+    (:func:`unit_slack_counts`); every key below the cut under the budget's rank is taken, and
+    :func:`select_listed` takes the rest from the keys up to the next cut."""
+    n = lam.shape[0]
+    m, seen, taken_share, taken_square = unit_slack_sample(lam, lo, hi, heap)
+    if m < UNIT_CUTS:
+        return False
+    # The sample's rank of the budget's key, and the cuts around it; its error, in ranks, that
+    # of a sampled quantile and that of the sampled minimums and room (which a few
+    # unavailable workers under a minimum of a few tasks make most of it). Near either end
+    # (the minimums hold nearly the whole budget, or nearly every worker with room takes
+    # its task) the general path's passes are as few and cheaper.
+    slack_share = m / seen
+    share = (budget / n - taken_share) / slack_share
+    share_variance = ((taken_square - taken_share * taken_share) + share * share * slack_share * (1.0 - slack_share)) / (
+        seen * slack_share * slack_share)
+    rank = share * m
+    error = math.sqrt(max(rank * (1.0 - rank / m), 1.0) + m * m * share_variance)
+    if rank + UNIT_SPREAD[0] * error < 0.0 or rank + UNIT_SPREAD[UNIT_CUTS - 1] * error > m - 1.0:
+        return False
+    cuts = heap[m:m + UNIT_CUTS]
+    for k in range(UNIT_CUTS):
+        r = int(min(max(rank + UNIT_SPREAD[k] * error, 0.0), m - 1.0))
+        cuts[k] = heap[r]
+    counts = ties[:UNIT_CUTS]
+    flagged, taken, slack = unit_slack_counts(lam, budget, lo, hi, cuts, counts)
+    if flagged or taken > budget or taken + slack < budget:
+        return False  # the general path's checks report it
+    remaining = budget - taken
+    below = -1  # the cut under the budget's key: the keys below it are all taken
+    for k in range(UNIT_CUTS):
+        if counts[k] <= remaining:
+            below = k
+    if below < 0:
+        return False
+    cut_lo = cuts[below]
+    taken_below = counts[below]
+    cut_hi = INF
+    between = slack - taken_below
+    if taken_below < remaining:
+        if below == UNIT_CUTS - 1:
+            return False
+        cut_hi = cuts[below + 1]
+        between = counts[below + 1] - taken_below
+        if between > (n + 2) // 3:
+            return False
+    else:
+        cut_hi = cut_lo  # nothing between: the keys below the cut are the budget's
+    m = unit_slack_write(lam, budget, lo, hi, cut_lo, cut_hi, out, ties)
+    if taken_below < remaining:
+        select_listed(lam, budget, taken + taken_below, INF, out, ties, m, heap, hi)
+    return True
+
+
+@register_jitable
+def unit_slack_sample(lam, lo, hi, heap):
+    """The keys of the sampled workers with room for a task (:data:`UNIT_SAMPLE`, evenly
+    spaced), sorted, in ``heap[:m]``: returns ``(m, workers sampled, the mean of their
+    minimums and of its square)``, or ``m = -1`` where the sample shows a time or bound to
+    reject, a worker with more room than one task, or two equal keys above 0 (ties: the
+    general path's level selection takes them; keys at 0, of idle workers, lie below the
+    cuts)."""
+    n = lam.shape[0]
+    stride = sample_stride(n, UNIT_SAMPLE)
+    m = 0
+    seen = 0
+    taken = 0.0
+    square = 0.0
+    for i in range(0, n, stride):
+        seen += 1
+        x = lam[i]
+        if not (x >= 0.0):
+            return -1, 0, 0.0, 0.0
+        available = x < INF
+        low = minimum_of(lo, i, available)
+        high = bound_of(hi, i)
+        if low < 0 or high < low:
+            return -1, 0, 0.0, 0.0
+        if available:
+            if high - low > 1:
+                return -1, 0, 0.0, 0.0
+            taken += low
+            square += float(low) * low
+            if high > low:
+                heap[m] = float(low + 1) * x
+                m += 1
+    sort_values(heap, m)
+    for k in range(1, m):
+        if heap[k] == heap[k - 1] > 0.0:
+            return -1, 0, 0.0, 0.0
+    if m == 0:
+        return -1, 0, 0.0, 0.0
+    return m, seen, taken / seen, square / seen
+
+
+@register_jitable
+def sort_values(v, m):
+    """Sort ``v[:m]`` ascending in place (heapsort: no recursion, no scratch)."""
+    for start in range(m // 2 - 1, -1, -1):
+        sift_down(v, start, m)
+    for end in range(m - 1, 0, -1):
+        top = v[0]
+        v[0] = v[end]
+        v[end] = top
+        sift_down(v, 0, end)
+
+
+@register_jitable
+def sift_down(v, root, end):
+    while True:
+        child = 2 * root + 1
+        if child >= end:
+            return
+        if child + 1 < end and v[child] < v[child + 1]:
+            child += 1
+        if not v[root] < v[child]:
+            return
+        top = v[root]
+        v[root] = v[child]
+        v[child] = top
+        root = child
+
+
+@register_jitable
+def unit_slack_counts(lam, budget, lo, hi, cuts, counts):
+    """One pass: ``counts[k]`` = the keys ``(min_i + 1) * lam_i`` of the workers with room for a
+    task below ``cuts[k]``; returns ``(flagged, taken, slack)``: whether a time or bound is to
+    be rejected, a worker has more room than one task or a minimum past the budget, the sum
+    of the available workers' minimums (held at ``budget + 1``) and the workers with room."""
+    if isinstance(lo, int) and isinstance(hi, int):
+        return unit_slack_counts_shared(lam, budget, lo, hi, cuts, counts)
+    wide_vectors()
+    n = lam.shape[0]
+    limit = budget + 1
+    c0, c1, c2, c3, c4, c5, c6, c7 = cuts[0], cuts[1], cuts[2], cuts[3], cuts[4], cuts[5], cuts[6], cuts[7]
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0
+    flagged = 0
+    taken = 0
+    slack = 0
+    # In blocks of BOUNDS_BLOCK: a block's sum of minimums (each at most the budget where
+    # nothing is flagged) fits in int64.
+    for start in range(0, n, BOUNDS_BLOCK):
+        block = 0
+        for i in range(start, min(start + BOUNDS_BLOCK, n)):
+            x = lam[i]
+            available = x < INF
+            low = minimum_of(lo, i, available)
+            room = bound_of(hi, i) - low
+            flagged |= ((not (x >= 0.0)) | (low < 0) | (room < 0) | (available & ((room > 1) | (low > budget)))
+                        | ((not available) & (low > 0)))
+            has = available & (room == 1)
+            block += low * available
+            slack += has
+            # A flagged minimum may make any key here: nothing after the pass reads them then.
+            p = max(float_of(low + 1) * x, 0.0 if has else INF)
+            s0 += p < c0
+            s1 += p < c1
+            s2 += p < c2
+            s3 += p < c3
+            s4 += p < c4
+            s5 += p < c5
+            s6 += p < c6
+            s7 += p < c7
+        taken = limit if block < 0 or taken + block >= limit else taken + block
+    store_counts(counts, s0, s1, s2, s3, s4, s5, s6, s7)
+    return flagged != 0, taken, slack
+
+
+@register_jitable
+def unit_slack_counts_shared(lam, budget, low, high, cuts, counts):
+    """:func:`unit_slack_counts` for bounds given as numbers: only the times can be flagged, and
+    the keys are ``level * lam`` (``+inf`` where unavailable, NaN where no worker has room)."""
+    if low < 0 or high < low or high - low > 1 or low > budget:
+        return True, 0, 0
+    wide_vectors()
+    level = float(low + 1) if high > low else INF
+    c0, c1, c2, c3, c4, c5, c6, c7 = cuts[0], cuts[1], cuts[2], cuts[3], cuts[4], cuts[5], cuts[6], cuts[7]
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0
+    flagged = 0
+    available = 0
+    for i in range(lam.shape[0]):
+        x = lam[i]
+        flagged |= not (x >= 0.0)
+        available += x < INF
+        p = level * x
+        s0 += p < c0
+        s1 += p < c1
+        s2 += p < c2
+        s3 += p < c3
+        s4 += p < c4
+        s5 += p < c5
+        s6 += p < c6
+        s7 += p < c7
+    store_counts(counts, s0, s1, s2, s3, s4, s5, s6, s7)
+    limit = budget + 1
+    taken = limit if available > 0 and low > limit // available else low * available
+    return flagged != 0, taken, available if high > low else 0
+
+
+@register_jitable
+def store_counts(counts, s0, s1, s2, s3, s4, s5, s6, s7):
+    counts[0] = s0
+    counts[1] = s1
+    counts[2] = s2
+    counts[3] = s3
+    counts[4] = s4
+    counts[5] = s5
+    counts[6] = s6
+    counts[7] = s7
+
+
+@register_jitable
+def unit_slack_write(lam, budget, lo, hi, cut_lo, cut_hi, out, idx):
+    """``out[i]`` = worker i's minimum, plus one where its key is below ``cut_lo``; the workers
+    whose key is in ``[cut_lo, cut_hi)`` into ``idx``: returns how many. In blocks of
+    :data:`CANDIDATES_BLOCK`, whose tests, kept as bits, vectorise."""
+    wide_vectors()
+    n = lam.shape[0]
+    m = 0
+    tail = n - n % CANDIDATES_BLOCK
+    for start in range(0, tail, CANDIDATES_BLOCK):
+        found = 0  # bit k: worker start + k has a key between the cuts
+        for k in range(CANDIDATES_BLOCK):
+            i = start + k
+            p, low = unit_slack_key(lam[i], lo, hi, i)
+            out[i] = low + (p < cut_lo)
+            found |= int((p >= cut_lo) & (p < cut_hi)) << k
+        while found != 0:
+            idx[m] = start + lowest_bit(found)
+            m += 1
+            found &= found - 1
+    for i in range(tail, n):
+        p, low = unit_slack_key(lam[i], lo, hi, i)
+        out[i] = low + (p < cut_lo)
+        if cut_lo <= p < cut_hi:
+            idx[m] = i
+            m += 1
+    return m
+
+
+@register_jitable
+def unit_slack_key(x, lo, hi, i):
+    """A worker's key ``(min + 1) * lam`` where it has room for a task (``+inf`` where not),
+    and its minimum, for bounds :func:`unit_slack_counts` passed."""
+    available = x < INF
+    low = minimum_of(lo, i, available)
+    has = available & (bound_of(hi, i) > low)
+    return max(float_of(low + 1) * x, 0.0 if has else INF), low
 
 
 #: :func:`list_candidates` reads ``lam`` in blocks of this many workers: the comparisons of a

@@ -1024,3 +1024,134 @@ def test_cli_simulate_with_bounds(tmp_path, capsys):
     assert (params["min_tasks"], params["max_tasks"]) == (1, 2)
     assert cli.main(argv[:-4] + ["--max-tasks", "1"]) != 0  # 9 workers cannot hold 12 tasks
     assert "max_tasks of the available workers" in capsys.readouterr().err
+
+
+# --- One task of room a worker: a selection, from threshold.UNIT_SLACK_FROM workers ---------
+
+UNIT_N = threshold.UNIT_SLACK_FROM + 1003  # and a scalar tail after the SIMD blocks
+
+UNIT_TIMES = [
+    ("lognormal", lambda rng, n: rng.lognormal(0, 0.5, n)),
+    ("exponential", lambda rng, n: rng.exponential(1, n)),
+    ("paper", lambda rng, n: 58.0 * np.arange(1, n + 1)),
+    ("one machine type", lambda rng, n: rng.lognormal(0, 0.05, n)),
+    ("extreme", lambda rng, n: 10.0 ** rng.uniform(-300, 300, n)),
+    ("zeros", lambda rng, n: np.where(rng.random(n) < 0.1, 0.0, rng.lognormal(0, 0.5, n))),
+    ("unavailable", lambda rng, n: np.where(rng.random(n) < 0.1, np.inf, rng.exponential(1, n))),
+    ("two speeds", lambda rng, n: np.where(np.arange(n) % 2, 1.0, 2.0)),
+    ("whole milliseconds", lambda rng, n: np.round(rng.lognormal(3, 0.5, n))),
+]
+
+
+def unit_room(kind, lam, rng):
+    """Bounds with at most one task of room a worker: as numbers or as arrays."""
+    n = len(lam)
+    available = lam < np.inf
+    if kind == "0 to 1":
+        return 0, 1
+    if kind == "3 to 4":
+        return 3, 4
+    if kind == "arrays 0 to 1":
+        return np.zeros(n, np.int64), np.ones(n, np.int64)
+    if kind == "arrays, one task, room 0 or 1":
+        low = available.astype(np.int64)
+        return low, low + (rng.random(n) < 0.7)
+    # per worker: minimums 0 to 5, room 0 or 1 (the sample places the budget's key too
+    # roughly there for the selection, which leaves such calls to the general path)
+    low = np.where(available, rng.integers(0, 6, n), 0).astype(np.int64)
+    return low, low + rng.integers(0, 2, n)
+
+
+def as_arrays(lam, low, high):
+    n = len(lam)
+    if np.isscalar(low):
+        low = np.where(lam < np.inf, low, 0).astype(np.int64)
+    return low, np.broadcast_to(np.asarray(high, np.int64), (n,)).copy()
+
+
+@pytest.mark.parametrize("name, draw", UNIT_TIMES, ids=[name for name, _ in UNIT_TIMES])
+@pytest.mark.parametrize("kind", ["0 to 1", "3 to 4", "arrays 0 to 1", "arrays, one task, room 0 or 1",
+                                  "arrays, room 0 or 1"])
+@pytest.mark.parametrize("share", [0.02, 0.1, 0.5, 0.9, 0.99])
+def test_one_task_of_room_a_worker_is_canonical_on_every_backend(name, draw, kind, share):
+    rng = np.random.default_rng([len(name), len(kind), int(share * 100)])
+    lam = draw(rng, UNIT_N)
+    low, high = unit_room(kind, lam, rng)
+    low_a, high_a = as_arrays(lam, low, high)
+    available = lam < np.inf
+    taken = int(low_a.sum())
+    room = int(((high_a > low_a) & available).sum())
+    budget = taken + int(share * room)
+    results = [fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=b) for b in CPU_FAST]
+    assert is_canonical(lam, budget, results[0], low_a, high_a)
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, results[0])
+
+
+@pytest.mark.parametrize("name, draw", UNIT_TIMES[:7], ids=[name for name, _ in UNIT_TIMES[:7]])
+@pytest.mark.parametrize("kind", ["0 to 1", "3 to 4", "arrays 0 to 1", "arrays, one task, room 0 or 1"])
+def test_the_selection_takes_the_call_and_equals_the_reference(name, draw, kind):
+    # The algorithm as plain Python (threshold.py, which numba compiles) and Cython's port each
+    # take these calls (distinct times, the budget's key well inside the sample), and give the
+    # reference greedy's allocation.
+    rng = np.random.default_rng([len(name), len(kind)])
+    lam = draw(rng, UNIT_N)
+    low, high = unit_room(kind, lam, rng)
+    low_a, high_a = as_arrays(lam, low, high)
+    budget = int(low_a.sum()) + int(0.3 * ((high_a > low_a) & (lam < np.inf)).sum())
+    want = reference(lam, budget, low_a, high_a)
+    out = np.full(UNIT_N, -7, dtype=np.int64)
+    ties, heap = np.empty(UNIT_N, np.int64), np.empty(UNIT_N + 2)
+    with np.errstate(all="ignore"):
+        assert threshold.allocate_unit_slack(lam, budget, low, high, out, ties, heap)
+    np.testing.assert_array_equal(out, want)
+    if "cython" in fa.available_backends():
+        from fastata.kernels import cython_cpu
+
+        out[:] = -7
+        shared = np.isscalar(low)
+        assert cython_cpu.allocate_unit_slack_with(lam, budget, low_a if not shared else np.full(UNIT_N, low),
+                                                   high_a, out, shared=shared)
+        np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("k", [0, 5000, UNIT_N - 1])
+@pytest.mark.parametrize("what", ["negative", "crossed", "negative maximum", "unavailable"])
+@pytest.mark.parametrize("fast_backend", CPU_FAST)
+def test_bad_bounds_with_one_task_of_room_are_named_and_change_nothing(fast_backend, what, k):
+    rng = np.random.default_rng(k)
+    lam = np.where(rng.random(UNIT_N) < 0.1, np.inf, rng.lognormal(0.0, 0.5, UNIT_N))
+    lam[k] = 1.0
+    low = np.where(lam < np.inf, 1, 0)
+    high = low + 1
+    budget = int(low.sum()) + UNIT_N // 4
+    message = _spoil(what, lam, low, high, k)
+    out = np.full(UNIT_N, -7, dtype=np.int64)
+    with pytest.raises(ValueError, match=message):
+        fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=fast_backend, out=out)
+    assert (out == -7).all()
+
+
+@pytest.mark.parametrize("k", [0, 5000, UNIT_N - 1])
+@pytest.mark.parametrize("what", ["more room", "a minimum past the budget", "NaN", "negative time"])
+@pytest.mark.parametrize("fast_backend", CPU_FAST)
+def test_one_worker_unlike_the_rest_leaves_the_call_to_the_general_path(fast_backend, what, k):
+    rng = np.random.default_rng(k)
+    lam = rng.lognormal(0.0, 0.5, UNIT_N)
+    low, high = np.zeros(UNIT_N, np.int64), np.ones(UNIT_N, np.int64)
+    budget = UNIT_N // 3
+    if what == "more room":
+        high[k] = 5
+        got = fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=fast_backend)
+        assert is_canonical(lam, budget, got, low, high)
+        return
+    if what == "a minimum past the budget":
+        low[k] = high[k] = budget + 1
+        match = "min_tasks must sum to at most budget"
+    else:
+        lam[k] = np.nan if what == "NaN" else -1.0
+        match = "lam must not contain NaN" if what == "NaN" else "lam must be >= 0"
+    out = np.full(UNIT_N, -7, dtype=np.int64)
+    with pytest.raises(ValueError, match=match):
+        fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=fast_backend, out=out)
+    assert (out == -7).all()
