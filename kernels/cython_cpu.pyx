@@ -178,6 +178,20 @@ cdef extern from *:
         }
     }
 
+    /* threshold.unit_slack_write_tied from worker start on, rank - taken of the workers at cut
+       still to take; returns how many it took. */
+    static int64_t fastata_unit_tied_from(const double *lam, ptrdiff_t start, ptrdiff_t n, int64_t low,
+                                          double level, double cut, int64_t rank, int64_t taken,
+                                          int64_t *out) {
+        for (ptrdiff_t i = start; i < n; i++) {
+            const double x = lam[i], p = level * x;
+            const int64_t at = p == cut && taken < rank;
+            out[i] = (x < HUGE_VAL ? low : 0) + (p < cut) + at;
+            taken += at;
+        }
+        return taken;
+    }
+
     /* The write pass from worker start on; returns the new length of idx. */
     static ptrdiff_t fastata_unit_write_from(const double *lam, const int64_t *lo, const int64_t *hi,
                                              ptrdiff_t start, ptrdiff_t n, int64_t budget, double cut_lo,
@@ -844,6 +858,38 @@ cdef extern from *:
         FASTATA_CLEAN_UPPER();
         fastata_unit_counts_from(lam, lo, hi, i, n, budget, cuts, counts, sums);
         return sums[0];
+    }
+
+    __attribute__((target("avx2")))
+    static int64_t fastata_unit_tied_avx2(const double *lam, ptrdiff_t n, int64_t low, double level,
+                                          double cut, int64_t rank, int64_t *out) {
+        const __m256d inf = _mm256_set1_pd(HUGE_VAL), vcut = _mm256_set1_pd(cut), vlevel = _mm256_set1_pd(level);
+        const __m256i vlow = _mm256_set1_epi64x(low);
+        int64_t taken = 0;
+        ptrdiff_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            const __m256d x = _mm256_loadu_pd(lam + i), p = _mm256_mul_pd(vlevel, x);
+            const __m256i base = _mm256_sub_epi64(
+                _mm256_and_si256(vlow, _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_LT_OQ))),
+                _mm256_castpd_si256(_mm256_cmp_pd(p, vcut, _CMP_LT_OQ)));
+            const __m256d at = _mm256_cmp_pd(p, vcut, _CMP_EQ_OQ);
+            const int bits = _mm256_movemask_pd(at);
+            const int64_t k = __builtin_popcount(bits);
+            if (k == 0 || taken + k <= rank) {
+                _mm256_storeu_si256((__m256i *)(out + i), _mm256_sub_epi64(base, _mm256_castpd_si256(at)));
+                taken += k;
+            } else {
+                _mm256_storeu_si256((__m256i *)(out + i), base);
+                for (int b = 0; b < 4 && taken < rank; b++)
+                    if (bits >> b & 1) {
+                        out[i + b] += 1;
+                        taken += 1;
+                    }
+                rank = taken;  /* every later worker at cut takes nothing: k > 0 > rank - taken */
+            }
+        }
+        FASTATA_CLEAN_UPPER();
+        return fastata_unit_tied_from(lam, i, n, low, level, cut, rank, taken, out);
     }
 
     __attribute__((target("avx2")))
@@ -1647,6 +1693,16 @@ cdef extern from *:
         sums[0] = sums[1] = sums[2] = 0;
         fastata_unit_counts_from(lam, lo, hi, 0, n, budget, cuts, counts, sums);
         return sums[0];
+    }
+
+    static int64_t fastata_unit_tied_at(int simd, const double *lam, ptrdiff_t n, int64_t low, int64_t high,
+                                        double cut, int64_t rank, int64_t *out) {
+        const double level = high > low ? (double)(low + 1) : HUGE_VAL;
+    #if FASTATA_X86_SIMD
+        if (simd == FASTATA_AVX512 || simd == FASTATA_AVX2)
+            return fastata_unit_tied_avx2(lam, n, low, level, cut, rank, out);
+    #endif
+        return fastata_unit_tied_from(lam, 0, n, low, level, cut, rank, 0, out);
     }
 
     static ptrdiff_t fastata_unit_write_at(int level, const double *lam, const int64_t *lo, const int64_t *hi,
@@ -3282,6 +3338,9 @@ cdef extern from *:
                                                      double cut_lo, double cut_hi, int64_t* out,
                                                      int64_t* idx) noexcept nogil
     int shared_bounds "fastata_shared_bounds"
+    int64_t unit_write_tied_at "fastata_unit_tied_at"(int level, const double* lam, Py_ssize_t n, int64_t low,
+                                                      int64_t high, double cut, int64_t rank,
+                                                      int64_t* out) noexcept nogil
     double split_at_level "fastata_split_at"(int level, const double* lam, const double* inv,
                                              const int64_t* lo, const int64_t* hi, int64_t* out,
                                              Py_ssize_t n, double t, int64_t budget,
@@ -5232,6 +5291,8 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                 guess = product_above(lam, est[0], INFINITY, <double>(budget - est_c[0]), budget, lo, hi, &tied)
                 if tied > 0.0:
                     guess = tied
+            if guess == INFINITY:  # overflowing keys: t* = inf, which the exact counts find
+                guess = 0.0
             under = 0
             if guess > 0.0:
                 under = try_as_tstar(lam, inv, budget, reach, guess, out, heap, ties, lo, hi, limit, &hi_t, &hi_c)
@@ -5683,6 +5744,8 @@ cdef bint allocate_unit_slack(const double[::1] lam, int64_t budget, const int64
     for k in range(UNIT_CUTS):
         r = <Py_ssize_t>min(max(rank + UNIT_SPREAD[k] * error, 0.0), m - 1.0)
         cuts[k] = heap[r]
+        if k > 0 and cuts[k] <= cuts[k - 1]:
+            cuts[k] = nextafter(cuts[k - 1], INFINITY)
     if unit_counts_at(SIMD_LEVEL, &lam[0], lo, hi, n, budget, cuts, counts, sums) != 0:
         return False
     taken = sums[1]
@@ -5702,6 +5765,9 @@ cdef bint allocate_unit_slack(const double[::1] lam, int64_t budget, const int64
         if below == UNIT_CUTS - 1:
             return False
         cut_hi = cuts[below + 1]
+        if shared_bounds and cut_lo < INFINITY and cut_hi == nextafter(cut_lo, INFINITY):
+            unit_write_tied_at(SIMD_LEVEL, &lam[0], n, lo[0], hi[0], cut_lo, remaining - taken_below, &out[0])
+            return True
         between = counts[below + 1] - taken_below
         if between > (n + 2) // 3:
             return False
@@ -5741,9 +5807,10 @@ cdef Py_ssize_t unit_slack_sample(const double[::1] lam, const int64_t* lo, cons
                 heap[m] = <double>(low + 1) * x
                 m += 1
     sort_values(heap, m)
-    for k in range(1, m):
-        if heap[k] == heap[k - 1] > 0.0:
-            return -1
+    if not shared_bounds:
+        for k in range(1, m):
+            if heap[k] == heap[k - 1] > 0.0:
+                return -1
     if m == 0:
         return -1
     shares[0] = taken / seen

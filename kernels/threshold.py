@@ -3434,6 +3434,11 @@ def allocate_positive(lam, inv, budget, reach, t, t2, slope, first, second, t2_e
             else:  # nothing estimated above the flat: the next product above it
                 reached, tied = product_above(lam, t_lo, INF, float(budget - est_lo), budget, lo, hi)
                 guess = tied if tied > 0.0 else reached
+            if guess == INF:
+                # Keys whose product overflows: the split takes a finite t* only (at +inf it
+                # would read inf * 1/inf = NaN as the counts of unavailable workers); the
+                # exact counts find t* = inf and take_ties takes those keys.
+                guess = 0.0
             under = 0
             if guess > 0.0:
                 under, hi_t, hi_c = try_as_tstar(lam, inv, budget, reach, guess, out, heap, ties, lo, hi, limit, hi_t,
@@ -4208,6 +4213,10 @@ def allocate_unit_slack(lam, budget, lo, hi, out, ties, heap):
     for k in range(UNIT_CUTS):
         r = int(min(max(rank + UNIT_SPREAD[k] * error, 0.0), m - 1.0))
         cuts[k] = heap[r]
+        if k > 0 and cuts[k] <= cuts[k - 1]:
+            # A key the sample repeats (ties) or two cuts at one rank: the cut just above it,
+            # so that the keys at it are a bracket of their own.
+            cuts[k] = nextafter(cuts[k - 1], INF)
     counts = ties[:UNIT_CUTS]
     flagged, taken, slack = unit_slack_counts(lam, budget, lo, hi, cuts, counts)
     if flagged or taken > budget or taken + slack < budget:
@@ -4227,6 +4236,11 @@ def allocate_unit_slack(lam, budget, lo, hi, out, ties, heap):
         if below == UNIT_CUTS - 1:
             return False
         cut_hi = cuts[below + 1]
+        if isinstance(lo, int) and isinstance(hi, int) and cut_lo < INF and cut_hi == nextafter(cut_lo, INF):
+            # Every key between is at cut_lo, at one level: the first workers with it take
+            # the rest.
+            unit_slack_write_tied(lam, budget, lo, hi, cut_lo, remaining - taken_below, out)
+            return True
         between = counts[below + 1] - taken_below
         if between > (n + 2) // 3:
             return False
@@ -4243,9 +4257,10 @@ def unit_slack_sample(lam, lo, hi, heap):
     """The keys of the sampled workers with room for a task (:data:`UNIT_SAMPLE`, evenly
     spaced), sorted, in ``heap[:m]``: returns ``(m, workers sampled, the mean of their
     minimums and of its square)``, or ``m = -1`` where the sample shows a time or bound to
-    reject, a worker with more room than one task, or two equal keys above 0 (ties: the
-    general path's level selection takes them; keys at 0, of idle workers, lie below the
-    cuts)."""
+    reject, a worker with more room than one task, or, for bounds given as arrays, two equal
+    keys above 0 (ties, whose order by level the general path's level selection takes;
+    keys at 0, of idle workers, and bounds as numbers, one level for every key, are
+    taken here)."""
     n = lam.shape[0]
     stride = sample_stride(n, UNIT_SAMPLE)
     m = 0
@@ -4271,9 +4286,10 @@ def unit_slack_sample(lam, lo, hi, heap):
                 heap[m] = float(low + 1) * x
                 m += 1
     sort_values(heap, m)
-    for k in range(1, m):
-        if heap[k] == heap[k - 1] > 0.0:
-            return -1, 0, 0.0, 0.0
+    if not (isinstance(lo, int) and isinstance(hi, int)):
+        for k in range(1, m):
+            if heap[k] == heap[k - 1] > 0.0:
+                return -1, 0, 0.0, 0.0
     if m == 0:
         return -1, 0, 0.0, 0.0
     return m, seen, taken / seen, square / seen
@@ -4422,6 +4438,39 @@ def unit_slack_write(lam, budget, lo, hi, cut_lo, cut_hi, out, idx):
             idx[m] = i
             m += 1
     return m
+
+
+@register_jitable
+def unit_slack_write_tied(lam, budget, low, high, cut, rank, out):
+    """``out[i]`` = the minimum ``low`` (0 where unavailable), plus one where the key is below
+    ``cut`` and for the first ``rank`` workers whose key is at it (bounds given as numbers:
+    every key at one level, so worker order decides). In blocks of
+    :data:`CANDIDATES_BLOCK`: a block is written in a loop that vectorises, and its workers
+    at ``cut`` are added by a second such loop while the block's whole count fits."""
+    wide_vectors()
+    n = lam.shape[0]
+    level = float(low + 1) if high > low else INF
+    taken = 0
+    for start in range(0, n, CANDIDATES_BLOCK):
+        stop = min(start + CANDIDATES_BLOCK, n)
+        at = 0
+        for i in range(start, stop):
+            x = lam[i]
+            p = level * x
+            out[i] = (low if x < INF else 0) + (p < cut)
+            at += p == cut
+        if at == 0 or taken == rank:
+            continue
+        if taken + at <= rank:
+            for i in range(start, stop):
+                out[i] += level * lam[i] == cut
+            taken += at
+        else:
+            for i in range(start, stop):
+                if taken < rank and level * lam[i] == cut:
+                    out[i] += 1
+                    taken += 1
+    return taken
 
 
 @register_jitable

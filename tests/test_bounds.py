@@ -1155,3 +1155,29 @@ def test_one_worker_unlike_the_rest_leaves_the_call_to_the_general_path(fast_bac
     with pytest.raises(ValueError, match=match):
         fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=fast_backend, out=out)
     assert (out == -7).all()
+
+
+@pytest.mark.parametrize("n", [300, 3000, 20_000])
+@pytest.mark.parametrize("bounds", ["none", "numbers", "arrays"])
+@pytest.mark.parametrize("past", ["half", "few"])
+def test_keys_past_the_largest_double_go_to_available_workers_only(fast_backend, n, bounds, past):
+    # Times near the largest double, whose next keys overflow to +inf, among unavailable
+    # workers (lam = +inf, whose keys 1/lam = 0 would read as NaN at t* = +inf): the budget
+    # reaches into the overflowing keys, which the available workers take in worker order.
+    rng = np.random.default_rng(n)
+    lam = rng.choice([1e308, 1.7e308, 1.0], n)
+    lam[rng.random(n) < 0.1] = np.inf
+    available = lam < np.inf
+    ones = int((lam == 1.0).sum())
+    if bounds == "none":
+        low, high = None, None
+        budget = 2 * ones + (int(available.sum()) - ones) * (2 if past == "half" else 1) + 3
+    else:
+        low = 2 if bounds == "numbers" else np.where(available, 2, 0).astype(np.int64)
+        high = 3 if bounds == "numbers" else np.full(n, 3, np.int64)
+        extra = (int(available.sum()) - ones) // 2 if past == "half" else 3
+        budget = 2 * int(available.sum()) + ones + extra
+    want = fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend="python")
+    assert want[~available].max() == 0
+    got = fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=fast_backend)
+    np.testing.assert_array_equal(got, want)
