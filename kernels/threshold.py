@@ -4165,17 +4165,36 @@ UNIT_SLACK_FROM = 16384
 #: Workers the cuts are placed by (evenly spaced), and cuts a counting pass takes.
 UNIT_SAMPLE = 256
 UNIT_CUTS = 8
-#: The cuts lie at these multiples of the sample's standard error in rank around the rank
-#: where it places the budget's key.
-UNIT_SPREAD = (-4.0, -2.0, -1.0, -0.34, 0.34, 1.0, 2.0, 4.0)
+
+
+@register_jitable
+def unit_spread(k):
+    """Cut ``k`` lies this many of the sample's standard errors in rank from the rank where it
+    places the budget's key (-4, -2, -1, -0.34, then the same above; a function, not a tuple,
+    which a CUDA kernel would index as an array)."""
+    if k == 0:
+        return -4.0
+    if k == 1:
+        return -2.0
+    if k == 2:
+        return -1.0
+    if k == 3:
+        return -0.34
+    if k == 4:
+        return 0.34
+    if k == 5:
+        return 1.0
+    if k == 6:
+        return 2.0
+    return 4.0
 
 
 @register_jitable
 def unit_slack_bounds(lo, hi):
     """Whether the bounds may leave every worker at most one task above its minimum: for two
     numbers, ``max <= min + 1``; for arrays, :func:`unit_slack_counts` finds out."""
-    if isinstance(lo, int) and isinstance(hi, int):
-        return hi <= lo + 1
+    if bounds_are_numbers(lo, hi):
+        return bound_of(hi, 0) <= minimum_of(lo, 0, True) + 1
     return True
 
 
@@ -4207,11 +4226,11 @@ def allocate_unit_slack(lam, budget, lo, hi, out, ties, heap):
         seen * slack_share * slack_share)
     rank = share * m
     error = math.sqrt(max(rank * (1.0 - rank / m), 1.0) + m * m * share_variance)
-    if rank + UNIT_SPREAD[0] * error < 0.0 or rank + UNIT_SPREAD[UNIT_CUTS - 1] * error > m - 1.0:
+    if rank + unit_spread(0) * error < 0.0 or rank + unit_spread(UNIT_CUTS - 1) * error > m - 1.0:
         return False
     cuts = heap[m:m + UNIT_CUTS]
     for k in range(UNIT_CUTS):
-        r = int(min(max(rank + UNIT_SPREAD[k] * error, 0.0), m - 1.0))
+        r = int(min(max(rank + unit_spread(k) * error, 0.0), m - 1.0))
         cuts[k] = heap[r]
         if k > 0 and cuts[k] <= cuts[k - 1]:
             # A key the sample repeats (ties) or two cuts at one rank: the cut just above it,
@@ -4236,10 +4255,8 @@ def allocate_unit_slack(lam, budget, lo, hi, out, ties, heap):
         if below == UNIT_CUTS - 1:
             return False
         cut_hi = cuts[below + 1]
-        if isinstance(lo, int) and isinstance(hi, int) and cut_lo < INF and cut_hi == nextafter(cut_lo, INF):
-            # Every key between is at cut_lo, at one level: the first workers with it take
-            # the rest.
-            unit_slack_write_tied(lam, budget, lo, hi, cut_lo, remaining - taken_below, out)
+        if (cut_lo < INF and cut_hi == nextafter(cut_lo, INF)
+                and unit_slack_tied(lam, budget, lo, hi, cut_lo, remaining - taken_below, out)):
             return True
         between = counts[below + 1] - taken_below
         if between > (n + 2) // 3:
@@ -4286,7 +4303,7 @@ def unit_slack_sample(lam, lo, hi, heap):
                 heap[m] = float(low + 1) * x
                 m += 1
     sort_values(heap, m)
-    if not (isinstance(lo, int) and isinstance(hi, int)):
+    if not bounds_are_numbers(lo, hi):
         for k in range(1, m):
             if heap[k] == heap[k - 1] > 0.0:
                 return -1, 0, 0.0, 0.0
@@ -4329,8 +4346,8 @@ def unit_slack_counts(lam, budget, lo, hi, cuts, counts):
     task below ``cuts[k]``; returns ``(flagged, taken, slack)``: whether a time or bound is to
     be rejected, a worker has more room than one task or a minimum past the budget, the sum
     of the available workers' minimums (held at ``budget + 1``) and the workers with room."""
-    if isinstance(lo, int) and isinstance(hi, int):
-        return unit_slack_counts_shared(lam, budget, lo, hi, cuts, counts)
+    if bounds_are_numbers(lo, hi):
+        return unit_slack_counts_shared(lam, budget, minimum_of(lo, 0, True), bound_of(hi, 0), cuts, counts)
     wide_vectors()
     n = lam.shape[0]
     limit = budget + 1
@@ -4438,6 +4455,25 @@ def unit_slack_write(lam, budget, lo, hi, cut_lo, cut_hi, out, idx):
             idx[m] = i
             m += 1
     return m
+
+
+@register_jitable
+def bounds_are_numbers(lo, hi):
+    """Whether both bounds are one number for every worker. Where they are arrays, the code
+    it guards reads them at worker 0, so that numba-cuda, which types a branch that numba
+    prunes by type, types it too."""
+    return isinstance(lo, int) and isinstance(hi, int)
+
+
+@register_jitable
+def unit_slack_tied(lam, budget, lo, hi, cut, rank, out):
+    """Where the bounds are numbers (every key at one level), the keys below ``cut`` and the
+    first ``rank`` at it taken (:func:`unit_slack_write_tied`): True; else False, nothing
+    written."""
+    if bounds_are_numbers(lo, hi):
+        unit_slack_write_tied(lam, budget, minimum_of(lo, 0, True), bound_of(hi, 0), cut, rank, out)
+        return True
+    return False
 
 
 @register_jitable
