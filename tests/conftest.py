@@ -52,3 +52,16 @@ def _fresh_backend_registry():
     _backends._loaded.clear()
     _backends._loaded.update(saved)
     _backends._auto.clear()
+
+
+@pytest.fixture
+def general_path(monkeypatch):
+    """The plain-Python kernel (``_bench.counting_passes``) without the selection of one task of
+    room a worker, for tests of the general path's passes over such bounds (the compiled
+    kernels keep it: their constants are fixed when they compile). Its value: the workers from
+    which the compiled kernels take that selection."""
+    from fastata.kernels import threshold
+
+    compiled_from = threshold.UNIT_SLACK_FROM
+    monkeypatch.setattr(threshold, "UNIT_SLACK_FROM", 2**62)
+    return compiled_from

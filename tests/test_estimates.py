@@ -951,7 +951,7 @@ def test_the_sampled_guess_moves_only_where_the_bounds_move_t_star(distribution,
 
 @pytest.mark.parametrize("distribution, tasks, most", [("close", 58982, 1), ("uniform", 58982, 1), ("close", 6553, 1),
                                                       ("pareto", 6553, 1), ("close", 6553, 2), ("close", 117964, 2)])
-def test_a_key_or_two_a_worker_is_guessed_from_the_sampled_keys(monkeypatch, distribution, tasks, most):
+def test_a_key_or_two_a_worker_is_guessed_from_the_sampled_keys(general_path, monkeypatch, distribution, tasks, most):
     # At most a task or two a worker, each worker counts 0, 1 or 2 at a threshold: the
     # relaxation's ramp over [lam/2, 3 lam/2] misplaces t* by 15-40 % where the times lie
     # within a few percent of each other, and every sampled worker sits at a bound there.
@@ -995,7 +995,8 @@ def _aimed_counts_and_pairs(monkeypatch, lam, budget, lo, hi):
     out, ties, heap = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n + 2)
     with np.errstate(all="ignore"):
         assert threshold.allocate_bounded_into(lam, budget, lo, hi, out, ties, heap) == 0
-    monkeypatch.undo()
+    monkeypatch.setattr(threshold, "select_aimed_counted", counted)  # its own patches only
+    monkeypatch.setattr(threshold, "estimate_pair_into", pairs)
     return events, out
 
 
@@ -1013,7 +1014,7 @@ def _second_count_starts_where_the_miss_counted(counts, budget):
     return "below"
 
 
-def test_a_missed_aim_of_the_validation_pass_counts_again_from_its_exact_end(monkeypatch):
+def test_a_missed_aim_of_the_validation_pass_counts_again_from_its_exact_end(general_path, monkeypatch):
     # One machine type at a task a worker: the secant of the validation pass's two estimates
     # (3 % apart) may aim the count and listing a few keys past the budget. That count is
     # exact: the second count and listing starts from it at once, along the line to the

@@ -670,16 +670,19 @@ def assert_compiled_calls_bracket_alike(lam, budget, warm, lo=None, hi=None, exa
     """Numba and Cython reach the bracket the plain-Python run left in ``warm`` (up to the
     last bits of the relaxations each sums in an order of its own: ``n * eps`` apart at
     most, 7e-12 at 65,536 workers; ``exact``: bit for bit, where no relaxation sets an end),
-    and allocate canonically."""
+    and allocate canonically. Or, with bounds of a task of room a worker that the plain-Python
+    run was told to leave to the general path (``general_path``), a backend may take the
+    selection, which keeps no bracket."""
     expected = warm[:2].tolist() if exact else pytest.approx(warm[:2].tolist(), rel=lam.shape[0] * 2.0**-52)
     for name, found, out in compiled_warm_calls(lam, budget, lo, hi):
-        assert found.tolist() == expected, name
+        selected = lo is not None and threshold.UNIT_SLACK_FROM == 2**62 and not found.any()
+        assert selected or found.tolist() == expected, name
         assert is_canonical(lam, budget, out, lo, hi), name
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("budget", [6553, 262144])
-def test_a_first_estimate_above_t_star_over_many_orders_of_magnitude_steps_down_in_log_t(monkeypatch, seed,
+def test_a_first_estimate_above_t_star_over_many_orders_of_magnitude_steps_down_in_log_t(general_path, monkeypatch, seed,
                                                                                          budget):
     # Times 10**uniform(-300, 300) with bounds, draws whose sample puts the first guess
     # above t* (by twenty orders of magnitude or so): most workers sit at a bound there, and
@@ -699,7 +702,7 @@ def test_a_first_estimate_above_t_star_over_many_orders_of_magnitude_steps_down_
     assert sum(before.values()) >= sum(passes.values()) + 2, before
 
 
-def test_a_step_down_in_log_t_follows_the_slope_of_the_workers_between_their_bounds(monkeypatch):
+def test_a_step_down_in_log_t_follows_the_slope_of_the_workers_between_their_bounds(general_path, monkeypatch):
     # 10**uniform(-300, 300), 65,536 workers, 6553 tasks, bounds 0 to 1: the validation pass's
     # estimate lies 984 keys above the budget, some ten orders of magnitude above t*. Each
     # worker between its bounds counts t / lam_i there, so the count's slope in log t is
@@ -812,7 +815,7 @@ EIGHT_TYPES = tuple(1.0 + 0.37 * np.arange(8))
     ((1.0, 1.7, 3.1), 0.001, 65536, 65536, False, 2), ((1.0, 1.7, 3.1), 0.03, 65536, 65536, False, 2),
     (EIGHT_TYPES, 0.0001, 65536, 65536, False, 1), (EIGHT_TYPES, 0.0001, 65536, 262144, False, 0),
     (EIGHT_TYPES, 0.0001, 65536, 6553, True, 8)])
-def test_estimates_narrow_the_band_of_keys_that_exact_counts_closed(types, noise, n, budget, bounded, seed):
+def test_estimates_narrow_the_band_of_keys_that_exact_counts_closed(general_path, types, noise, n, budget, bounded, seed):
     # A few machine types with noise: the budget's key lies in the tail of one type's band of
     # keys, and exact counts (a split's refused guess, a count above) close a bracket around
     # it that still holds more keys than the selection takes. Estimates narrow it, at a
@@ -875,7 +878,7 @@ def test_a_pair_just_short_of_the_budget_lists_along_its_own_slope(monkeypatch, 
 
 @pytest.mark.parametrize("distribution, budget, seed", [("extreme", 6553, 0), ("wide", 58982, 0), ("wide", 6553, 1)])
 def test_a_single_estimate_just_short_of_the_budget_lists_along_the_line_from_the_pass_before(
-        monkeypatch, distribution, budget, seed):
+        general_path, monkeypatch, distribution, budget, seed):
     # With bounds, at 65,536 workers, at most a task a worker: the step after the validation
     # pass estimates a few dozen keys short of the budget (over 10**uniform(-300, 300), the
     # step down in log t: 61 keys, 1045 below the validation pass's estimate). No pair fits
@@ -1132,7 +1135,7 @@ def test_bands_of_keys_are_canonical(fast_backend, kind, bounded):
 
 
 @pytest.mark.parametrize("bounded, budget", [(False, 675020), (True, 6553)])
-def test_the_sample_places_a_pair_in_a_band_alike_in_every_backend(bounded, budget):
+def test_the_sample_places_a_pair_in_a_band_alike_in_every_backend(general_path, bounded, budget):
     # (without bounds, ten tasks a worker: with fewer tasks than workers a cold call starts
     # from the sample's keys, and meets no flat)
     n = 65536
@@ -1145,9 +1148,13 @@ def test_the_sample_places_a_pair_in_a_band_alike_in_every_backend(bounded, budg
     assert passes.get("estimate pair", 0) >= 1 and passes.get("count and listing") == 1, passes
     assert "split at t*" not in passes and "count with extremes" not in passes, passes
     # Cython and numba take the same path to the same bracket (up to the rounding of
-    # sum(1/lam), which each sums in its own order, and which aims the steps).
+    # sum(1/lam), which each sums in its own order, and which aims the steps); with a task of
+    # room a worker (bounds below a task a worker) both take the selection, which keeps no
+    # bracket.
+    selection = bounded and budget < n and lam.shape[0] >= general_path
     for name, found, out in compiled_warm_calls(lam, budget, low, high):
-        assert np.allclose(found, warm[:2], rtol=1e-12, atol=0.0), (name, found, warm)
+        selected = selection and not found.any()
+        assert selected or np.allclose(found[:2], warm[:2], rtol=1e-12, atol=0.0), (name, found, warm)
         assert is_canonical(lam, budget, out, low, high), name
 
 
