@@ -4249,8 +4249,6 @@ def allocate_unit_slack(lam, budget, lo, hi, out, ties, heap):
         return False
     cut_lo = cuts[below]
     taken_below = counts[below]
-    cut_hi = INF
-    between = slack - taken_below
     if taken_below < remaining:
         if below == UNIT_CUTS - 1:
             return False
