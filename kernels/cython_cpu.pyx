@@ -192,6 +192,30 @@ cdef extern from *:
         return taken;
     }
 
+    /* threshold.unit_slack_write_tied_level from worker start on (bounds as arrays), rank - taken
+       of the workers at cut still to take, *level the minimum of those seen (-1 before the
+       first); returns how many it took, or -1 where a worker at cut has another minimum. */
+    static int64_t fastata_unit_tied_level_from(const double *lam, const int64_t *lo, const int64_t *hi,
+                                                ptrdiff_t start, ptrdiff_t n, int64_t budget, double cut,
+                                                int64_t rank, int64_t taken, int64_t *level, int64_t *out) {
+        int64_t low, has;
+        double p;
+        for (ptrdiff_t i = start; i < n; i++) {
+            fastata_unit_one(lam[i], lo, hi, i, 0, budget, &low, &has, &p);
+            out[i] = low + (p < cut);
+            if (p == cut) {
+                if (*level >= 0 && low != *level)
+                    return -1;
+                *level = low;
+                if (taken < rank) {
+                    out[i] += 1;
+                    taken += 1;
+                }
+            }
+        }
+        return taken;
+    }
+
     /* The write pass from worker start on; returns the new length of idx. */
     static ptrdiff_t fastata_unit_write_from(const double *lam, const int64_t *lo, const int64_t *hi,
                                              ptrdiff_t start, ptrdiff_t n, int64_t budget, double cut_lo,
@@ -890,6 +914,53 @@ cdef extern from *:
         }
         FASTATA_CLEAN_UPPER();
         return fastata_unit_tied_from(lam, i, n, low, level, cut, rank, taken, out);
+    }
+
+    __attribute__((target("avx2")))
+    static int64_t fastata_unit_tied_level_avx2(const double *lam, const int64_t *lo, const int64_t *hi,
+                                                ptrdiff_t n, int64_t budget, double cut, int64_t rank,
+                                                int64_t *out) {
+        const __m256d inf = _mm256_set1_pd(HUGE_VAL), vcut = _mm256_set1_pd(cut);
+        __m256i vlevel = _mm256_set1_epi64x(-1);
+        int64_t taken = 0, level = -1;
+        ptrdiff_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            const __m256d x = _mm256_loadu_pd(lam + i);
+            const __m256i available = _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_LT_OQ));
+            const __m256i l = _mm256_loadu_si256((const __m256i *)(lo + i));
+            const __m256i h = _mm256_loadu_si256((const __m256i *)(hi + i));
+            const __m256d p = fastata_unit_keys4(x, l, _mm256_and_si256(_mm256_cmpgt_epi64(h, l), available));
+            const __m256i base = _mm256_sub_epi64(l, _mm256_castpd_si256(_mm256_cmp_pd(p, vcut, _CMP_LT_OQ)));
+            const __m256d at = _mm256_cmp_pd(p, vcut, _CMP_EQ_OQ);
+            const int bits = _mm256_movemask_pd(at);
+            if (bits == 0) {
+                _mm256_storeu_si256((__m256i *)(out + i), base);
+                continue;
+            }
+            if (level < 0) {
+                level = lo[i + __builtin_ctz((unsigned)bits)];
+                vlevel = _mm256_set1_epi64x(level);
+            }
+            if ((_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(l, vlevel))) & bits) != bits) {
+                FASTATA_CLEAN_UPPER();
+                return -1;
+            }
+            const int64_t k = __builtin_popcount((unsigned)bits);
+            if (taken + k <= rank) {
+                _mm256_storeu_si256((__m256i *)(out + i), _mm256_sub_epi64(base, _mm256_castpd_si256(at)));
+                taken += k;
+            } else {
+                _mm256_storeu_si256((__m256i *)(out + i), base);
+                for (int b = 0; b < 4 && taken < rank; b++)
+                    if (bits >> b & 1) {
+                        out[i + b] += 1;
+                        taken += 1;
+                    }
+                rank = taken;  /* every later worker at cut takes nothing, but its level is checked */
+            }
+        }
+        FASTATA_CLEAN_UPPER();
+        return fastata_unit_tied_level_from(lam, lo, hi, i, n, budget, cut, rank, taken, &level, out);
     }
 
     __attribute__((target("avx2")))
@@ -1703,6 +1774,16 @@ cdef extern from *:
             return fastata_unit_tied_avx2(lam, n, low, level, cut, rank, out);
     #endif
         return fastata_unit_tied_from(lam, 0, n, low, level, cut, rank, 0, out);
+    }
+
+    static int64_t fastata_unit_tied_level_at(int simd, const double *lam, const int64_t *lo, const int64_t *hi,
+                                              ptrdiff_t n, int64_t budget, double cut, int64_t rank, int64_t *out) {
+    #if FASTATA_X86_SIMD
+        if (simd == FASTATA_AVX512 || simd == FASTATA_AVX2)
+            return fastata_unit_tied_level_avx2(lam, lo, hi, n, budget, cut, rank, out);
+    #endif
+        int64_t level = -1;
+        return fastata_unit_tied_level_from(lam, lo, hi, 0, n, budget, cut, rank, 0, &level, out);
     }
 
     static ptrdiff_t fastata_unit_write_at(int level, const double *lam, const int64_t *lo, const int64_t *hi,
@@ -3341,6 +3422,10 @@ cdef extern from *:
     int64_t unit_write_tied_at "fastata_unit_tied_at"(int level, const double* lam, Py_ssize_t n, int64_t low,
                                                       int64_t high, double cut, int64_t rank,
                                                       int64_t* out) noexcept nogil
+    int64_t unit_write_tied_level_at "fastata_unit_tied_level_at"(int level, const double* lam, const int64_t* lo,
+                                                                  const int64_t* hi, Py_ssize_t n, int64_t budget,
+                                                                  double cut, int64_t rank,
+                                                                  int64_t* out) noexcept nogil
     double split_at_level "fastata_split_at"(int level, const double* lam, const double* inv,
                                              const int64_t* lo, const int64_t* hi, int64_t* out,
                                              Py_ssize_t n, double t, int64_t budget,
@@ -5765,9 +5850,13 @@ cdef bint allocate_unit_slack(const double[::1] lam, int64_t budget, const int64
         if below == UNIT_CUTS - 1:
             return False
         cut_hi = cuts[below + 1]
-        if shared_bounds and cut_lo < INFINITY and cut_hi == nextafter(cut_lo, INFINITY):
-            unit_write_tied_at(SIMD_LEVEL, &lam[0], n, lo[0], hi[0], cut_lo, remaining - taken_below, &out[0])
-            return True
+        if cut_lo < INFINITY and cut_hi == nextafter(cut_lo, INFINITY):
+            if shared_bounds:
+                unit_write_tied_at(SIMD_LEVEL, &lam[0], n, lo[0], hi[0], cut_lo, remaining - taken_below, &out[0])
+                return True
+            if unit_write_tied_level_at(SIMD_LEVEL, &lam[0], lo, hi, n, budget, cut_lo, remaining - taken_below,
+                                        &out[0]) >= 0:
+                return True
         between = counts[below + 1] - taken_below
         if between > (n + 2) // 3:
             return False
@@ -5783,7 +5872,7 @@ cdef Py_ssize_t unit_slack_sample(const double[::1] lam, const int64_t* lo, cons
                                   double[::1] heap, double* shares) noexcept nogil:
     # threshold.unit_slack_sample: shares[0], shares[1], shares[2] the mean of the sampled
     # workers' minimums, of its square, and the workers sampled
-    cdef Py_ssize_t n = lam.shape[0], stride = sample_stride(n, UNIT_SAMPLE), i = -stride, k, m = 0, seen = 0
+    cdef Py_ssize_t n = lam.shape[0], stride = sample_stride(n, UNIT_SAMPLE), i = -stride, m = 0, seen = 0
     cdef double x, taken = 0.0, square = 0.0
     cdef bint available
     cdef int64_t low, high
@@ -5807,10 +5896,6 @@ cdef Py_ssize_t unit_slack_sample(const double[::1] lam, const int64_t* lo, cons
                 heap[m] = <double>(low + 1) * x
                 m += 1
     sort_values(heap, m)
-    if not shared_bounds:
-        for k in range(1, m):
-            if heap[k] == heap[k - 1] > 0.0:
-                return -1
     if m == 0:
         return -1
     shares[0] = taken / seen

@@ -1115,6 +1115,66 @@ def test_the_selection_takes_the_call_and_equals_the_reference(name, draw, kind)
         np.testing.assert_array_equal(out, want)
 
 
+TIED_TIMES = [
+    ("two speeds", lambda rng, n: np.where(np.arange(n) % 2, 1.0, 2.0)),
+    ("integers 1..4", lambda rng, n: rng.integers(1, 5, n).astype(np.float64)),
+    ("all equal", lambda rng, n: np.ones(n)),
+    ("zeros", lambda rng, n: np.where(rng.random(n) < 0.1, 0.0, rng.lognormal(0, 0.5, n))),
+    ("unavailable, two speeds", lambda rng, n: np.where(rng.random(n) < 0.1, np.inf, 1.0 + (rng.random(n) < 0.5))),
+]
+
+
+def tied_minimums(kind, lam, rng):
+    available = lam < np.inf
+    if kind == "one minimum":
+        low = available.astype(np.int64)
+    elif kind == "levels that tie":  # lam 1 at minimum 1 and lam 2 at minimum 0: both keys 2
+        low = (available & (lam == 1.0)).astype(np.int64)
+    else:
+        low = np.where(available, rng.integers(0, 2, len(lam)), 0).astype(np.int64)
+    return low, low + (rng.random(len(lam)) < 0.95)
+
+
+@pytest.mark.parametrize("name, draw", TIED_TIMES, ids=[name for name, _ in TIED_TIMES])
+@pytest.mark.parametrize("kind", ["one minimum", "levels that tie", "minimums 0 or 1"])
+@pytest.mark.parametrize("share", [0.1, 0.5, 0.9])
+def test_ties_under_bound_arrays_of_one_task_of_room_come_by_level_then_worker(name, draw, kind, share):
+    # Keys at one product are taken by level (the minimum plus one), then by worker. Where every
+    # worker at the budget's product has one minimum, the selection takes them itself (in worker
+    # order); where their minimums differ, it gives way (to the listing of the keys between its
+    # cuts, or to the general path) after it has written part of out: what comes back is still
+    # the reference's allocation, on every backend and SIMD level.
+    rng = np.random.default_rng([len(name), len(kind), int(share * 100)])
+    lam = draw(rng, UNIT_N)
+    low, high = tied_minimums(kind, lam, rng)
+    taken = int(low.sum())
+    budget = taken + int(share * int(((high > low) & (lam < np.inf)).sum()))
+    want = reference(lam, budget, low, high)
+    out = np.full(UNIT_N, -7, dtype=np.int64)
+    ties, heap = np.empty(UNIT_N, np.int64), np.empty(UNIT_N + 2)
+    with np.errstate(all="ignore"):
+        took = threshold.allocate_unit_slack(lam, budget, low, high, out, ties, heap)
+    if took:
+        np.testing.assert_array_equal(out, want)
+    if name == "all equal" and kind == "one minimum":
+        assert took  # one tied product at one level: the selection's own case
+    for b in CPU_FAST:
+        np.testing.assert_array_equal(fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=b), want)
+    if "cython" in fa.available_backends():
+        from fastata.kernels import cython_cpu
+
+        for level in cython_cpu.simd_levels():
+            previous = cython_cpu.set_simd_level(level)
+            try:
+                out[:] = -7
+                if cython_cpu.allocate_unit_slack_with(lam, budget, low, high, out):
+                    np.testing.assert_array_equal(out, want)
+                elif name == "all equal" and kind == "one minimum":
+                    pytest.fail(f"Cython's selection at {level} gave way on one tied product at one level")
+            finally:
+                cython_cpu.set_simd_level(previous)
+
+
 @pytest.mark.parametrize("k", [0, 5000, UNIT_N - 1])
 @pytest.mark.parametrize("what", ["negative", "crossed", "negative maximum", "unavailable"])
 @pytest.mark.parametrize("fast_backend", CPU_FAST)
