@@ -4514,19 +4514,22 @@ def unit_slack_write_tied_level(lam, lo, hi, cut, rank, out):
     two of them have different minimums, whose order by level the general path takes: False,
     ``out`` partly written (the caller's write pass then writes every worker). Every block
     with a worker at ``cut`` is checked, also once ``rank`` are taken: a later worker at a
-    lower level would come first."""
+    lower level would come first. A block gives every worker at ``cut`` its task while fewer
+    than ``rank`` are taken, and the block that passes ``rank`` takes back the surplus from
+    its last ones: one loop a block."""
     wide_vectors()
     n = lam.shape[0]
     level = -1  # the minimum of the first worker at cut
     taken = 0
     for start in range(0, n, CANDIDATES_BLOCK):
         stop = min(start + CANDIDATES_BLOCK, n)
+        adding = taken < rank
         at = 0
         other = 0  # set by a worker at cut whose minimum is not level
         for i in range(start, stop):
             p, low = unit_slack_key(lam[i], lo, hi, i)
-            out[i] = low + (p < cut)
             tied = p == cut
+            out[i] = low + (p < cut) + (tied & adding)
             at += tied
             other |= tied & (low != level)
         if at == 0:
@@ -4539,17 +4542,14 @@ def unit_slack_write_tied_level(lam, lo, hi, cut, rank, out):
                 other |= (p == cut) & (low != level)
         if other:
             return False
-        if taken == rank:
-            continue
-        if taken + at <= rank:
-            for i in range(start, stop):
-                out[i] += unit_slack_key(lam[i], lo, hi, i)[0] == cut
+        if adding:
             taken += at
-        else:
-            for i in range(start, stop):
-                if taken < rank and unit_slack_key(lam[i], lo, hi, i)[0] == cut:
-                    out[i] += 1
-                    taken += 1
+            i = stop - 1
+            while taken > rank:
+                if unit_slack_key(lam[i], lo, hi, i)[0] == cut:
+                    out[i] -= 1
+                    taken -= 1
+                i -= 1
     return True
 
 
