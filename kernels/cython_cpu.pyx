@@ -147,8 +147,9 @@ cdef extern from *:
                                            int shared, int64_t budget, int64_t *low, int64_t *has,
                                            double *p) {
         const int64_t available = x < HUGE_VAL;
-        const int64_t l = shared && !available ? 0 : lo[i];
-        const int64_t room = (int64_t)((uint64_t)hi[i] - (uint64_t)l);  /* wraps, as the vector lanes do */
+        /* shared: lo[0] and hi[0] alone (the selection without bounds passes one number each) */
+        const int64_t l = shared ? (available ? lo[0] : 0) : lo[i];
+        const int64_t room = (int64_t)((uint64_t)(shared ? hi[0] : hi[i]) - (uint64_t)l);  /* wraps, as the vector lanes do */
         *has = (room == 1) & available;
         *low = l;
         *p = *has ? (double)((l < budget ? l : budget) + 1) * x : HUGE_VAL;
@@ -157,10 +158,10 @@ cdef extern from *:
     }
 
     /* The counts pass from worker start on, added to counts[0..7] and sums (flagged, taken held
-       at budget + 1, workers with room). */
+       at budget + 1, workers with room), *least the least time seen. */
     static void fastata_unit_counts_from(const double *lam, const int64_t *lo, const int64_t *hi,
                                          ptrdiff_t start, ptrdiff_t n, int64_t budget, const double *cuts,
-                                         int64_t *counts, int64_t *sums) {
+                                         int64_t *counts, int64_t *sums, double *least) {
         const int shared = fastata_shared_bounds;
         const int64_t limit = budget + 1;
         int64_t low, has;
@@ -173,6 +174,7 @@ cdef extern from *:
                 sums[1] = sums[1] + add < limit ? sums[1] + add : limit;
             }
             sums[2] += has;
+            *least = x < *least ? x : *least;
             for (int k = 0; k < 8; k++)
                 counts[k] += p < cuts[k];
         }
@@ -805,7 +807,7 @@ cdef extern from *:
     __attribute__((target("avx2")))
     static int64_t fastata_unit_counts_avx2(const double *lam, const int64_t *lo, const int64_t *hi,
                                             ptrdiff_t n, int64_t budget, const double *cuts,
-                                            int64_t *counts, int64_t *sums) {
+                                            int64_t *counts, int64_t *sums, double *least) {
         const __m256d inf = _mm256_set1_pd(HUGE_VAL), zero = _mm256_setzero_pd();
         const __m256d c0 = _mm256_set1_pd(cuts[0]), c1 = _mm256_set1_pd(cuts[1]), c2 = _mm256_set1_pd(cuts[2]);
         const __m256d c3 = _mm256_set1_pd(cuts[3]), c4 = _mm256_set1_pd(cuts[4]), c5 = _mm256_set1_pd(cuts[5]);
@@ -825,16 +827,21 @@ cdef extern from *:
                 return 1;
             }
             const __m256d level = _mm256_set1_pd(high > low ? (double)(low + 1) : HUGE_VAL);
-            __m256d bad = zero;
+            __m256d bad = zero, smallest = inf;
             __m256i available = _mm256_setzero_si256();
             for (; i + 4 <= n; i += 4) {
                 const __m256d x = _mm256_loadu_pd(lam + i);
                 bad = _mm256_or_pd(bad, _mm256_cmp_pd(x, zero, _CMP_NGE_UQ));
+                smallest = _mm256_min_pd(smallest, x);
                 available = _mm256_sub_epi64(available, _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_LT_OQ)));
                 const __m256d p = _mm256_mul_pd(level, x);
                 FASTATA_UNIT_COUNT8(p)
             }
             flagged = _mm256_movemask_pd(bad) != 0;
+            double lanes[4];
+            _mm256_storeu_pd(lanes, smallest);
+            for (int k = 0; k < 4; k++)
+                *least = lanes[k] < *least ? lanes[k] : *least;
             const int64_t n_available = fastata_lanes_sum(available);
             taken = n_available > 0 && low > limit / n_available ? limit : low * n_available;
             slack = high > low ? n_available : 0;
@@ -880,7 +887,7 @@ cdef extern from *:
         sums[1] = taken;
         sums[2] = slack;
         FASTATA_CLEAN_UPPER();
-        fastata_unit_counts_from(lam, lo, hi, i, n, budget, cuts, counts, sums);
+        fastata_unit_counts_from(lam, lo, hi, i, n, budget, cuts, counts, sums, least);
         return sums[0];
     }
 
@@ -1752,17 +1759,19 @@ cdef extern from *:
         return fastata_candidates_scalar(lam, n, cut, most, idx, times, 0, 0);
     }
 
+    /* *least: the least time, for bounds as numbers (not read for arrays) */
     static int64_t fastata_unit_counts_at(int level, const double *lam, const int64_t *lo, const int64_t *hi,
                                           ptrdiff_t n, int64_t budget, const double *cuts, int64_t *counts,
-                                          int64_t *sums) {
+                                          int64_t *sums, double *least) {
+        *least = HUGE_VAL;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512 || level == FASTATA_AVX2)
-            return fastata_unit_counts_avx2(lam, lo, hi, n, budget, cuts, counts, sums);
+            return fastata_unit_counts_avx2(lam, lo, hi, n, budget, cuts, counts, sums, least);
     #endif
         for (int k = 0; k < 8; k++)
             counts[k] = 0;
         sums[0] = sums[1] = sums[2] = 0;
-        fastata_unit_counts_from(lam, lo, hi, 0, n, budget, cuts, counts, sums);
+        fastata_unit_counts_from(lam, lo, hi, 0, n, budget, cuts, counts, sums, least);
         return sums[0];
     }
 
@@ -3413,7 +3422,7 @@ cdef extern from *:
     int64_t unit_counts_at "fastata_unit_counts_at"(int level, const double* lam, const int64_t* lo,
                                                     const int64_t* hi, Py_ssize_t n, int64_t budget,
                                                     const double* cuts, int64_t* counts,
-                                                    int64_t* sums) noexcept nogil
+                                                    int64_t* sums, double* least) noexcept nogil
     Py_ssize_t unit_write_at "fastata_unit_write_at"(int level, const double* lam, const int64_t* lo,
                                                      const int64_t* hi, Py_ssize_t n, int64_t budget,
                                                      double cut_lo, double cut_hi, int64_t* out,
@@ -5803,7 +5812,8 @@ cdef bint unit_slack_bounds(const int64_t* lo, const int64_t* hi) noexcept nogil
 
 
 cdef bint allocate_unit_slack(const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
-                              int64_t[::1] out, int64_t[::1] ties, double[::1] heap) noexcept nogil:
+                              int64_t[::1] out, int64_t[::1] ties, double[::1] heap,
+                              bint second_keys) noexcept nogil:
     # threshold.allocate_unit_slack
     cdef Py_ssize_t n = lam.shape[0], k, r, listed
     cdef double shares[3]
@@ -5812,8 +5822,8 @@ cdef bint allocate_unit_slack(const double[::1] lam, int64_t budget, const int64
     cdef int64_t sums[3]
     cdef Py_ssize_t m
     shares[0] = shares[1] = shares[2] = 0.0
-    m = unit_slack_sample(lam, lo, hi, heap, shares)
-    cdef double rank, error, cut_lo, cut_hi, slack_share, share, share_variance
+    m = unit_slack_sample(lam, budget, lo, hi, heap, shares, second_keys)
+    cdef double rank, error, cut_lo, cut_hi, slack_share, share, share_variance, least
     cdef int64_t taken, slack, remaining, taken_below, between
     cdef int below
     if m < UNIT_CUTS:
@@ -5831,7 +5841,7 @@ cdef bint allocate_unit_slack(const double[::1] lam, int64_t budget, const int64
         cuts[k] = heap[r]
         if k > 0 and cuts[k] <= cuts[k - 1]:
             cuts[k] = nextafter(cuts[k - 1], INFINITY)
-    if unit_counts_at(SIMD_LEVEL, &lam[0], lo, hi, n, budget, cuts, counts, sums) != 0:
+    if unit_counts_at(SIMD_LEVEL, &lam[0], lo, hi, n, budget, cuts, counts, sums, &least) != 0:
         return False
     taken = sums[1]
     slack = sums[2]
@@ -5842,14 +5852,14 @@ cdef bint allocate_unit_slack(const double[::1] lam, int64_t budget, const int64
     for k in range(UNIT_CUTS):
         if counts[k] <= remaining:
             below = <int>k
-    if below < 0:
+    if below < 0 or (counts[below] < remaining and below == UNIT_CUTS - 1):
         return False
     cut_lo = cuts[below]
     taken_below = counts[below]
+    cut_hi = cuts[below + 1] if taken_below < remaining else cut_lo
+    if second_keys and not (2.0 * least >= cut_hi):
+        return False
     if taken_below < remaining:
-        if below == UNIT_CUTS - 1:
-            return False
-        cut_hi = cuts[below + 1]
         if cut_lo < INFINITY and cut_hi == nextafter(cut_lo, INFINITY):
             if shared_bounds:
                 unit_write_tied_at(SIMD_LEVEL, &lam[0], n, lo[0], hi[0], cut_lo, remaining - taken_below, &out[0])
@@ -5860,16 +5870,18 @@ cdef bint allocate_unit_slack(const double[::1] lam, int64_t budget, const int64
         between = counts[below + 1] - taken_below
         if between > (n + 2) // 3:
             return False
-    else:
-        cut_hi = cut_lo
     listed = unit_write_at(SIMD_LEVEL, &lam[0], lo, hi, n, budget, cut_lo, cut_hi, &out[0], &ties[0])
     if taken_below < remaining:
-        select_listed(lam, budget, taken + taken_below, INFINITY, out, ties, listed, heap, hi)
+        if second_keys:  # one key a worker below cut_hi, and no bounds to read worker by worker
+            select_listed(lam, budget, taken + taken_below, nextafter(cut_hi, -INFINITY), out, ties, listed, heap,
+                          NULL)
+        else:
+            select_listed(lam, budget, taken + taken_below, INFINITY, out, ties, listed, heap, hi)
     return True
 
 
-cdef Py_ssize_t unit_slack_sample(const double[::1] lam, const int64_t* lo, const int64_t* hi,
-                                  double[::1] heap, double* shares) noexcept nogil:
+cdef Py_ssize_t unit_slack_sample(const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
+                                  double[::1] heap, double* shares, bint second_keys) noexcept nogil:
     # threshold.unit_slack_sample: shares[0], shares[1], shares[2] the mean of the sampled
     # workers' minimums, of its square, and the workers sampled
     cdef Py_ssize_t n = lam.shape[0], stride = sample_stride(n, UNIT_SAMPLE), i = -stride, m = 0, seen = 0
@@ -5883,8 +5895,12 @@ cdef Py_ssize_t unit_slack_sample(const double[::1] lam, const int64_t* lo, cons
         if not (x >= 0.0):
             return -1
         available = x < INFINITY
-        low = minimum_of(lo, i, available)
-        high = hi[i]
+        if shared_bounds:  # lo[0] and hi[0] alone: the selection without bounds passes one number each
+            low = lo[0] if available else 0
+            high = hi[0]
+        else:
+            low = lo[i]
+            high = hi[i]
         if low < 0 or high < low:
             return -1
         if available:
@@ -5895,13 +5911,24 @@ cdef Py_ssize_t unit_slack_sample(const double[::1] lam, const int64_t* lo, cons
             if high > low:
                 heap[m] = <double>(low + 1) * x
                 m += 1
-    sort_values(heap, m)
-    if m == 0:
+    if m == 0 or (second_keys and not sampled_single_keys(heap, m, <double>budget * seen / n)):
         return -1
+    sort_values(heap, m)
     shares[0] = taken / seen
     shares[1] = square / seen
     shares[2] = seen
     return m
+
+
+cdef bint sampled_single_keys(double[::1] keys, Py_ssize_t m, double rank) noexcept nogil:
+    # threshold.sampled_single_keys
+    cdef double least = INFINITY
+    cdef Py_ssize_t k, below = 0
+    for k in range(m):
+        least = min(least, keys[k])
+    for k in range(m):
+        below += keys[k] < 2.0 * least
+    return rank + UNIT_SPREAD[UNIT_CUTS - 1] * sqrt(max(rank * (1.0 - rank / m), 1.0)) < below
 
 
 cdef void sort_values(double[::1] v, Py_ssize_t m) noexcept nogil:
@@ -5934,6 +5961,18 @@ cdef void sift_down(double[::1] v, Py_ssize_t root, Py_ssize_t end) noexcept nog
         root = child
 
 
+cdef bint allocate_single_keys(const double[::1] lam, int64_t budget, int64_t[::1] out, int64_t[::1] ties,
+                              double[::1] heap) noexcept nogil:
+    # threshold.allocate_guided's selection without bounds: min_tasks=0, max_tasks=1 as numbers
+    cdef int64_t no_minimum = 0, one_task = 1
+    cdef int shared = shared_bounds
+    cdef bint taken
+    set_shared_bounds(1)
+    taken = allocate_unit_slack(lam, budget, &no_minimum, &one_task, out, ties, heap, True)
+    set_shared_bounds(shared)
+    return taken
+
+
 cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* lo,
                          const int64_t* hi, int64_t[::1] out, int64_t[::1] ties,
                          double[::1] heap, double* guide) noexcept nogil:
@@ -5945,8 +5984,9 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     cdef double extremes[2]
     cdef int status
     cdef bint sampled = lo == NULL and n >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP
-    if (lo != NULL and n >= UNIT_SLACK_FROM and 0 < budget < RECIPROCAL_CAP and unit_slack_bounds(lo, hi)
-            and allocate_unit_slack(lam, budget, lo, hi, out, ties, heap)):
+    if n >= UNIT_SLACK_FROM and 0 < budget < RECIPROCAL_CAP and (
+            allocate_unit_slack(lam, budget, lo, hi, out, ties, heap, False) if lo != NULL and unit_slack_bounds(lo, hi)
+            else lo == NULL and budget < n and allocate_single_keys(lam, budget, out, ties, heap)):
         guide[0] = guide[1] = guide[2] = 0.0
         return STATUS_OK
     if sampled:
@@ -7124,9 +7164,19 @@ def allocate_unit_slack_with(const double[::1] lam, int64_t budget, min_tasks, m
     if lo == NULL or out.shape[0] < lam.shape[0]:
         raise ValueError("allocate_unit_slack_with: needs workers, both bounds and an out as long as lam")
     set_shared_bounds(shared)
-    taken = unit_slack_bounds(lo, hi) and allocate_unit_slack(lam, budget, lo, hi, out, ties, heap)
+    taken = unit_slack_bounds(lo, hi) and allocate_unit_slack(lam, budget, lo, hi, out, ties, heap, False)
     set_shared_bounds(0)
     return taken
+
+
+def allocate_single_keys_with(const double[::1] lam, int64_t budget, int64_t[::1] out):
+    """threshold.allocate_unit_slack without bounds (``second_keys``), as the kernel runs it:
+    whether it took the call (then the allocation is in ``out``)."""
+    cdef int64_t[::1] ties = np.empty(lam.shape[0], dtype=np.int64)
+    cdef double[::1] heap = np.empty(lam.shape[0] + 2)
+    if lam.shape[0] == 0 or out.shape[0] < lam.shape[0]:
+        raise ValueError("allocate_single_keys_with: needs workers and an out as long as lam")
+    return allocate_single_keys(lam, budget, out, ties, heap)
 
 
 cdef int _hook_bounds(name, Py_ssize_t n, min_tasks, max_tasks, const int64_t** lo,

@@ -69,7 +69,9 @@ Bounds that leave each worker at most one task of room (``max_tasks = min_tasks 
 the allocation a selection of one key a worker: from ``UNIT_SLACK_FROM`` workers,
 :func:`allocate_unit_slack` counts the keys below eight sampled cuts in one pass and writes
 and lists in a second, without ``1/lam``; it gives way to the steps above where the sample
-or the counts do not fit it.
+or the counts do not fit it. Without bounds, a budget below the workers is the same
+selection (``min_tasks=0, max_tasks=1``) where twice the least time is past the taken keys:
+no worker's second key comes before them (times a few percent apart, a few machine types).
 
 Where the time goes (DESIGN.md section 4): a handful of passes over ``n``. Below
 ``budget = 2**51`` the counting passes multiply by the stored ``1/lam`` instead of
@@ -4131,10 +4133,15 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     over hundreds of orders of magnitude; :func:`candidates_cut`), or the division pass's
     least time does (one worker far faster than the rest; :func:`allocate_unscaled`), one
     pass lists those few and their problem is solved alone: the same keys in the same
-    order, so the same allocation, in one pass over ``n`` instead of six or more."""
-    if (lo is not None and lam.shape[0] >= UNIT_SLACK_FROM and 0 < budget < RECIPROCAL_CAP
-            and unit_slack_bounds(lo, hi) and allocate_unit_slack(lam, budget, lo, hi, out, ties, heap)):
-        return OK, 0.0, 0.0, 0.0
+    order, so the same allocation, in one pass over ``n`` instead of six or more. Bounds of
+    one task of room a worker, and a budget below the workers that no worker's second key
+    reaches, are a selection (:func:`allocate_unit_slack`)."""
+    if lam.shape[0] >= UNIT_SLACK_FROM and 0 < budget < RECIPROCAL_CAP:
+        if lo is not None:
+            if unit_slack_bounds(lo, hi) and allocate_unit_slack(lam, budget, lo, hi, out, ties, heap, False):
+                return OK, 0.0, 0.0, 0.0
+        elif budget < lam.shape[0] and allocate_unit_slack(lam, budget, 0, 1, out, ties, heap, True):
+            return OK, 0.0, 0.0, 0.0
     sampled = lo is None and lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP
     cut = candidates_cut(lam, budget, sampled_extremes(lam)[0]) if sampled else 0.0
     if cut == 0.0:
@@ -4199,13 +4206,20 @@ def unit_slack_bounds(lo, hi):
 
 
 @register_jitable
-def allocate_unit_slack(lam, budget, lo, hi, out, ties, heap):
+def allocate_unit_slack(lam, budget, lo, hi, out, ties, heap, second_keys):
     """The allocation where every available worker may take at most one task above its
     minimum; False where the call is better left to the general path (a bound or time to
     reject, a worker with more room, the budget's key outside the cuts, or too many workers
     between them). ``out`` is written only once the counts pass has checked every time and
     bound; where the call gives way after a write (keys at one product with different
     minimums), the general path writes every worker again.
+
+    ``second_keys``: the call has no bounds, and runs here as ``min_tasks=0, max_tasks=1``
+    (bounds as numbers). Every worker then also holds ``2 lam_i, 3 lam_i, ...``; the
+    selection is the allocation where none of those comes before a key it takes, that is
+    where twice the least time is not below the cut above the taken keys (times a few
+    percent apart, a few machine types, a budget below the workers). The sample gives way
+    early where it shows otherwise; the counts pass finds the least time.
 
     Why it is exact: a worker with ``max_i = min_i + 1`` owns one key, ``(min_i + 1) * lam_i``
     at level ``min_i + 1``, and one with ``max_i = min_i`` none; the canonical allocation is
@@ -4214,7 +4228,7 @@ def allocate_unit_slack(lam, budget, lo, hi, out, ties, heap):
     (:func:`unit_slack_counts`); every key below the cut under the budget's rank is taken, and
     :func:`select_listed` takes the rest from the keys up to the next cut."""
     n = lam.shape[0]
-    m, seen, taken_share, taken_square = unit_slack_sample(lam, lo, hi, heap)
+    m, seen, taken_share, taken_square = unit_slack_sample(lam, budget, lo, hi, heap, second_keys)
     if m < UNIT_CUTS:
         return False
     # The sample's rank of the budget's key, and the cuts around it; its error, in ranks, that
@@ -4239,7 +4253,7 @@ def allocate_unit_slack(lam, budget, lo, hi, out, ties, heap):
             # so that the keys at it are a bracket of their own.
             cuts[k] = nextafter(cuts[k - 1], INF)
     counts = ties[:UNIT_CUTS]
-    flagged, taken, slack = unit_slack_counts(lam, budget, lo, hi, cuts, counts)
+    flagged, taken, slack, least = unit_slack_counts(lam, budget, lo, hi, cuts, counts)
     if flagged or taken > budget or taken + slack < budget:
         return False  # the general path's checks report it
     remaining = budget - taken
@@ -4247,22 +4261,21 @@ def allocate_unit_slack(lam, budget, lo, hi, out, ties, heap):
     for k in range(UNIT_CUTS):
         if counts[k] <= remaining:
             below = k
-    if below < 0:
+    if below < 0 or (counts[below] < remaining and below == UNIT_CUTS - 1):
         return False
     cut_lo = cuts[below]
     taken_below = counts[below]
+    # The keys taken are below cut_hi (below cut_lo where nothing lies between)
+    cut_hi = cuts[below + 1] if taken_below < remaining else cut_lo
+    if second_keys and not (2.0 * least >= cut_hi):
+        return False  # a second key of the fastest worker would come before some taken
     if taken_below < remaining:
-        if below == UNIT_CUTS - 1:
-            return False
-        cut_hi = cuts[below + 1]
         if (cut_lo < INF and cut_hi == nextafter(cut_lo, INF)
                 and unit_slack_tied(lam, budget, lo, hi, cut_lo, remaining - taken_below, out)):
             return True
         between = counts[below + 1] - taken_below
         if between > (n + 2) // 3:
             return False
-    else:
-        cut_hi = cut_lo  # nothing between: the keys below the cut are the budget's
     m = unit_slack_write(lam, budget, lo, hi, cut_lo, cut_hi, out, ties)
     if taken_below < remaining:
         select_listed(lam, budget, taken + taken_below, INF, out, ties, m, heap, hi)
@@ -4270,12 +4283,13 @@ def allocate_unit_slack(lam, budget, lo, hi, out, ties, heap):
 
 
 @register_jitable
-def unit_slack_sample(lam, lo, hi, heap):
+def unit_slack_sample(lam, budget, lo, hi, heap, second_keys):
     """The keys of the sampled workers with room for a task (:data:`UNIT_SAMPLE`, evenly
     spaced), sorted, in ``heap[:m]``: returns ``(m, workers sampled, the mean of their
     minimums and of its square)``, or ``m = -1`` where the sample shows a time or bound to
-    reject or a worker with more room than one task. Equal keys (ties) are kept: the cuts
-    then make the keys at one a bracket of their own."""
+    reject or a worker with more room than one task, or (``second_keys``, no bounds) where
+    the budget's key is likely past twice the least sampled time (before the sort). Equal
+    keys (ties) are kept: the cuts then make the keys at one a bracket of their own."""
     n = lam.shape[0]
     stride = sample_stride(n, UNIT_SAMPLE)
     m = 0
@@ -4300,10 +4314,24 @@ def unit_slack_sample(lam, lo, hi, heap):
             if high > low:
                 heap[m] = float(low + 1) * x
                 m += 1
-    sort_values(heap, m)
-    if m == 0:
+    if m == 0 or (second_keys and not sampled_single_keys(heap, m, budget * seen / n)):
         return -1, 0, 0.0, 0.0
+    sort_values(heap, m)
     return m, seen, taken / seen, square / seen
+
+
+@register_jitable
+def sampled_single_keys(keys, m, rank):
+    """Whether the sampled keys (times, without bounds) below twice the least of them clearly
+    outnumber ``rank``, the budget's rank in the sample: then the budget's key is likely
+    below every worker's second key."""
+    least = INF
+    for k in range(m):
+        least = min(least, keys[k])
+    below = 0
+    for k in range(m):
+        below += keys[k] < 2.0 * least
+    return rank + unit_spread(UNIT_CUTS - 1) * math.sqrt(max(rank * (1.0 - rank / m), 1.0)) < below
 
 
 @register_jitable
@@ -4337,9 +4365,10 @@ def sift_down(v, root, end):
 @register_jitable
 def unit_slack_counts(lam, budget, lo, hi, cuts, counts):
     """One pass: ``counts[k]`` = the keys ``(min_i + 1) * lam_i`` of the workers with room for a
-    task below ``cuts[k]``; returns ``(flagged, taken, slack)``: whether a time or bound is to
-    be rejected, a worker has more room than one task or a minimum past the budget, the sum
-    of the available workers' minimums (held at ``budget + 1``) and the workers with room."""
+    task below ``cuts[k]``; returns ``(flagged, taken, slack, least)``: whether a time or bound
+    is to be rejected, a worker has more room than one task or a minimum past the budget, the
+    sum of the available workers' minimums (held at ``budget + 1``), the workers with room,
+    and, for bounds given as numbers, the least time (``+inf`` for arrays)."""
     if bounds_are_numbers(lo, hi):
         return unit_slack_counts_shared(lam, budget, minimum_of(lo, 0, True), bound_of(hi, 0), cuts, counts)
     wide_vectors()
@@ -4380,7 +4409,7 @@ def unit_slack_counts(lam, budget, lo, hi, cuts, counts):
         s7 += p < c7
     store_counts(counts, s0, s1, s2, s3, s4, s5, s6, s7)
     flagged = bad_time != 0 or negative < 0 or wrong != 0
-    return flagged, (0 if flagged else wide_total(high, low_bits, budget + 1)), slack
+    return flagged, (0 if flagged else wide_total(high, low_bits, budget + 1)), slack, INF
 
 
 @register_jitable
@@ -4388,17 +4417,19 @@ def unit_slack_counts_shared(lam, budget, low, high, cuts, counts):
     """:func:`unit_slack_counts` for bounds given as numbers: only the times can be flagged, and
     the keys are ``level * lam`` (``+inf`` where unavailable, NaN where no worker has room)."""
     if low < 0 or high < low or high - low > 1 or low > budget:
-        return True, 0, 0
+        return True, 0, 0, INF
     wide_vectors()
     level = float(low + 1) if high > low else INF
     c0, c1, c2, c3, c4, c5, c6, c7 = cuts[0], cuts[1], cuts[2], cuts[3], cuts[4], cuts[5], cuts[6], cuts[7]
     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0
     flagged = 0
     available = 0
+    least = order_key(INF)  # an integer min (of the bits, on the CPU) vectorises without fastmath
     for i in range(lam.shape[0]):
         x = lam[i]
         flagged |= not (x >= 0.0)
         available += x < INF
+        least = min(least, order_key(x))
         p = level * x
         s0 += p < c0
         s1 += p < c1
@@ -4411,7 +4442,7 @@ def unit_slack_counts_shared(lam, budget, low, high, cuts, counts):
     store_counts(counts, s0, s1, s2, s3, s4, s5, s6, s7)
     limit = budget + 1
     taken = limit if available > 0 and low > limit // available else low * available
-    return flagged != 0, taken, available if high > low else 0
+    return flagged != 0, taken, available if high > low else 0, from_order_key(least)
 
 
 @register_jitable

@@ -277,3 +277,104 @@ def test_few_candidates_warm_calls_match_cold_ones(fast_backend):
     for _ in range(6):
         moved = lam * rng.uniform(0.9, 1.1, lam.size)
         np.testing.assert_array_equal(allocator(moved, 5000), fa.allocate(moved, 5000, backend="numba"))
+
+
+# --- A budget below the workers that no second key reaches: the selection of one key a worker
+
+SINGLE_N = 16384 + 1003  # from threshold.UNIT_SLACK_FROM workers, and a scalar tail after the SIMD blocks
+
+SINGLE_KEY_TIMES = [
+    ("one machine type", lambda rng, n: rng.lognormal(0.0, 0.05, n), (0.1, 0.5, 0.8)),
+    ("uniform 1..2", lambda rng, n: rng.uniform(1.0, 2.0, n), (0.1, 0.5, 0.8)),
+    ("all equal", lambda rng, n: np.ones(n), (0.1, 0.5, 0.8)),
+    ("two speeds", lambda rng, n: np.where(np.arange(n) % 2, 1.0, 2.0), (0.1,)),
+    ("integers 1..4", lambda rng, n: rng.integers(1, 5, n).astype(np.float64), (0.1,)),
+    ("one machine type, 10 % unavailable",
+     lambda rng, n: np.where(rng.random(n) < 0.1, np.inf, rng.lognormal(0.0, 0.05, n)), (0.1, 0.5, 0.8)),
+]
+
+
+def _single_keys_calls(lam, budget):
+    """Whether the plain-Python selection and Cython's (at each SIMD level) take the call, each
+    checked against the reference where it does."""
+    from fastata.kernels import threshold
+
+    want = reference(lam, budget)
+    n = len(lam)
+    out = np.full(n, -7, dtype=np.int64)
+    with np.errstate(all="ignore"):
+        took = [threshold.allocate_unit_slack(lam, budget, 0, 1, out, np.empty(n, np.int64), np.empty(n + 2), True)]
+    if took[0]:
+        np.testing.assert_array_equal(out, want)
+    if "cython" in fa.available_backends():
+        from fastata.kernels import cython_cpu
+
+        for level in cython_cpu.simd_levels():
+            previous = cython_cpu.set_simd_level(level)
+            try:
+                out[:] = -7
+                took.append(cython_cpu.allocate_single_keys_with(lam, budget, out))
+                if took[-1]:
+                    np.testing.assert_array_equal(out, want)
+            finally:
+                cython_cpu.set_simd_level(previous)
+    return took, want
+
+
+@pytest.mark.parametrize("name, draw, shares", SINGLE_KEY_TIMES, ids=[t[0] for t in SINGLE_KEY_TIMES])
+def test_a_budget_no_second_key_reaches_is_a_selection_of_one_key_a_worker(name, draw, shares):
+    """Without bounds, where twice the least time is past the budget's key (times a few percent
+    apart, a few machine types, a budget below the workers), every worker holds at most one
+    key that counts, and the allocation is the selection of ``min_tasks=0, max_tasks=1``:
+    taken by the plain-Python kernel and by Cython's at every SIMD level, equal to the
+    reference on every backend."""
+    rng = np.random.default_rng(len(name))
+    lam = draw(rng, SINGLE_N)
+    for share in shares:
+        budget = int(share * np.isfinite(lam).sum())
+        took, want = _single_keys_calls(lam, budget)
+        assert all(took), (share, took)
+        for b in ("numba", "cython"):
+            if b in fa.available_backends():
+                np.testing.assert_array_equal(fa.allocate(lam, budget, backend=b), want)
+
+
+@pytest.mark.parametrize("what", ["one worker twice as fast", "a zero", "one fast worker in the sample",
+                                  "a budget past the available workers"])
+def test_a_second_key_before_the_budget_leaves_the_selection(what):
+    """The sample does not see one worker that holds a second key below the budget's (or a
+    worker with ``lam = 0``, whose keys are all 0): the counts pass finds the least time and
+    the call goes the general way. Where the sample sees it, no pass is made. Either way the
+    reference's allocation, on every backend."""
+    from fastata.kernels import threshold
+
+    rng = np.random.default_rng(11)
+    lam = rng.lognormal(0.0, 0.05, SINGLE_N)
+    budget = SINGLE_N // 2
+    stride = threshold.sample_stride(SINGLE_N, threshold.UNIT_SAMPLE)
+    if what == "one worker twice as fast":
+        lam[1] = 0.3  # not sampled (the sample is every stride-th worker from 0)
+    elif what == "a zero":
+        lam[stride + 1] = 0.0
+    elif what == "one fast worker in the sample":
+        lam[stride:4 * stride:stride] = 0.3  # three of the sample: its least time, twice which few keys lie below
+    else:
+        budget = SINGLE_N + 1
+    took, want = _single_keys_calls(lam, budget)
+    assert not any(took), took
+    for b in ("numba", "cython"):
+        if b in fa.available_backends():
+            np.testing.assert_array_equal(fa.allocate(lam, budget, backend=b), want)
+
+
+def test_bad_times_under_the_selection_of_one_key_are_refused_as_before(fast_backend):
+    rng = np.random.default_rng(5)
+    lam = rng.lognormal(0.0, 0.05, SINGLE_N)
+    for bad, message in ((np.nan, "lam must not contain NaN; got nan at index 9000"),
+                         (-1.0, "lam must be >= 0.*-1.0 at index 9000")):
+        broken = lam.copy()
+        broken[9000] = bad
+        out = np.full(SINGLE_N, 7, dtype=np.int64)
+        with pytest.raises(ValueError, match=message):
+            fa.allocate(broken, SINGLE_N // 3, backend=fast_backend, out=out)
+        assert (out == 7).all()

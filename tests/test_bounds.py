@@ -1103,7 +1103,7 @@ def test_the_selection_takes_the_call_and_equals_the_reference(name, draw, kind)
     out = np.full(UNIT_N, -7, dtype=np.int64)
     ties, heap = np.empty(UNIT_N, np.int64), np.empty(UNIT_N + 2)
     with np.errstate(all="ignore"):
-        assert threshold.allocate_unit_slack(lam, budget, low, high, out, ties, heap)
+        assert threshold.allocate_unit_slack(lam, budget, low, high, out, ties, heap, False)
     np.testing.assert_array_equal(out, want)
     if "cython" in fa.available_backends():
         from fastata.kernels import cython_cpu
@@ -1153,7 +1153,7 @@ def test_ties_under_bound_arrays_of_one_task_of_room_come_by_level_then_worker(n
     out = np.full(UNIT_N, -7, dtype=np.int64)
     ties, heap = np.empty(UNIT_N, np.int64), np.empty(UNIT_N + 2)
     with np.errstate(all="ignore"):
-        took = threshold.allocate_unit_slack(lam, budget, low, high, out, ties, heap)
+        took = threshold.allocate_unit_slack(lam, budget, low, high, out, ties, heap, False)
     if took:
         np.testing.assert_array_equal(out, want)
     if name == "all equal" and kind == "one minimum":
