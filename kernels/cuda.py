@@ -84,6 +84,16 @@ def _nextafter_cuda(x, y):
 # below 1 into: it takes them as they are (exact, only slower).
 
 
+# numba-cuda types the branches that numba prunes by type: the selection's code over bound
+# arrays does not type for the bounds as numbers that a call without bounds passes it, so on
+# the GPU such a call goes the general way (the same allocation).
+
+
+@overload(threshold.allocate_single_keys, target="cuda")
+def _allocate_single_keys_cuda(lam, budget, out, ties, heap):
+    return lambda lam, budget, out, ties, heap: False
+
+
 @overload(threshold.rescale_shift, target="cuda")
 def _rescale_shift_cuda(lam, budget, hi):
     return lambda lam, budget, hi: 0

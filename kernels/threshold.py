@@ -4140,7 +4140,7 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
         if lo is not None:
             if unit_slack_bounds(lo, hi) and allocate_unit_slack(lam, budget, lo, hi, out, ties, heap, False):
                 return OK, 0.0, 0.0, 0.0
-        elif budget < lam.shape[0] and allocate_unit_slack(lam, budget, 0, 1, out, ties, heap, True):
+        elif budget < lam.shape[0] and allocate_single_keys(lam, budget, out, ties, heap):
             return OK, 0.0, 0.0, 0.0
     sampled = lo is None and lam.shape[0] >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP
     cut = candidates_cut(lam, budget, sampled_extremes(lam)[0]) if sampled else 0.0
@@ -4280,6 +4280,13 @@ def allocate_unit_slack(lam, budget, lo, hi, out, ties, heap, second_keys):
     if taken_below < remaining:
         select_listed(lam, budget, taken + taken_below, INF, out, ties, m, heap, hi)
     return True
+
+
+@register_jitable
+def allocate_single_keys(lam, budget, out, ties, heap):
+    """:func:`allocate_unit_slack` of a call without bounds (``second_keys``): bounds
+    ``min_tasks=0, max_tasks=1`` given as numbers."""
+    return allocate_unit_slack(lam, budget, 0, 1, out, ties, heap, True)
 
 
 @register_jitable
