@@ -88,9 +88,11 @@ def draw_times(rng, n):
 
 
 def draw_budget(rng, n):
-    kind = rng.integers(0, 7)
+    kind = rng.integers(0, 8)
     if kind == 0:
         return int(rng.integers(0, 4))
+    if kind == 7:  # below the workers: a task for some of them
+        return int(n * rng.uniform(0.0, 1.0))
     if kind == 1:
         return int(rng.integers(0, 3 * n + 2))
     if kind == 2:

@@ -4517,31 +4517,31 @@ def unit_slack_write_tied(lam, budget, low, high, cut, rank, out):
     """``out[i]`` = the minimum ``low`` (0 where unavailable), plus one where the key is below
     ``cut`` and for the first ``rank`` workers whose key is at it (bounds given as numbers:
     every key at one level, so worker order decides). In blocks of
-    :data:`CANDIDATES_BLOCK`: a block is written in a loop that vectorises, and its workers
-    at ``cut`` are added by a second such loop while the block's whole count fits."""
+    :data:`CANDIDATES_BLOCK`, each written in one loop that vectorises: a block gives every
+    worker at ``cut`` its task while fewer than ``rank`` are taken, and the block that passes
+    ``rank`` takes back the surplus from its last ones."""
     wide_vectors()
     n = lam.shape[0]
     level = float(low + 1) if high > low else INF
     taken = 0
     for start in range(0, n, CANDIDATES_BLOCK):
         stop = min(start + CANDIDATES_BLOCK, n)
+        adding = taken < rank
         at = 0
         for i in range(start, stop):
             x = lam[i]
             p = level * x
-            out[i] = (low if x < INF else 0) + (p < cut)
-            at += p == cut
-        if at == 0 or taken == rank:
-            continue
-        if taken + at <= rank:
-            for i in range(start, stop):
-                out[i] += level * lam[i] == cut
+            tied = p == cut
+            out[i] = (low if x < INF else 0) + (p < cut) + (tied & adding)
+            at += tied
+        if adding:
             taken += at
-        else:
-            for i in range(start, stop):
-                if taken < rank and level * lam[i] == cut:
-                    out[i] += 1
-                    taken += 1
+            i = stop - 1
+            while taken > rank:
+                if level * lam[i] == cut:
+                    out[i] -= 1
+                    taken -= 1
+                i -= 1
     return taken
 
 
