@@ -891,6 +891,27 @@ cdef extern from *:
         return sums[0];
     }
 
+    /* Four workers' counts, base, into out, plus a task for those at the tie (at, a mask; bits,
+       its bits) while fewer than rank are taken; past rank, *rank = *taken: every later
+       worker at the tie takes nothing. */
+    __attribute__((target("avx2")))
+    static inline void fastata_take_tied4(int64_t *out, __m256i base, __m256d at, int bits, int64_t *taken,
+                                          int64_t *rank) {
+        const int64_t k = __builtin_popcount((unsigned)bits);
+        if (*taken + k <= *rank) {
+            _mm256_storeu_si256((__m256i *)out, _mm256_sub_epi64(base, _mm256_castpd_si256(at)));
+            *taken += k;
+            return;
+        }
+        _mm256_storeu_si256((__m256i *)out, base);
+        for (int b = 0; b < 4 && *taken < *rank; b++)
+            if (bits >> b & 1) {
+                out[b] += 1;
+                *taken += 1;
+            }
+        *rank = *taken;
+    }
+
     __attribute__((target("avx2")))
     static int64_t fastata_unit_tied_avx2(const double *lam, ptrdiff_t n, int64_t low, double level,
                                           double cut, int64_t rank, int64_t *out) {
@@ -905,19 +926,7 @@ cdef extern from *:
                 _mm256_castpd_si256(_mm256_cmp_pd(p, vcut, _CMP_LT_OQ)));
             const __m256d at = _mm256_cmp_pd(p, vcut, _CMP_EQ_OQ);
             const int bits = _mm256_movemask_pd(at);
-            const int64_t k = __builtin_popcount(bits);
-            if (k == 0 || taken + k <= rank) {
-                _mm256_storeu_si256((__m256i *)(out + i), _mm256_sub_epi64(base, _mm256_castpd_si256(at)));
-                taken += k;
-            } else {
-                _mm256_storeu_si256((__m256i *)(out + i), base);
-                for (int b = 0; b < 4 && taken < rank; b++)
-                    if (bits >> b & 1) {
-                        out[i + b] += 1;
-                        taken += 1;
-                    }
-                rank = taken;  /* every later worker at cut takes nothing: k > 0 > rank - taken */
-            }
+            fastata_take_tied4(out + i, base, at, bits, &taken, &rank);
         }
         FASTATA_CLEAN_UPPER();
         return fastata_unit_tied_from(lam, i, n, low, level, cut, rank, taken, out);
@@ -952,19 +961,7 @@ cdef extern from *:
                 FASTATA_CLEAN_UPPER();
                 return -1;
             }
-            const int64_t k = __builtin_popcount((unsigned)bits);
-            if (taken + k <= rank) {
-                _mm256_storeu_si256((__m256i *)(out + i), _mm256_sub_epi64(base, _mm256_castpd_si256(at)));
-                taken += k;
-            } else {
-                _mm256_storeu_si256((__m256i *)(out + i), base);
-                for (int b = 0; b < 4 && taken < rank; b++)
-                    if (bits >> b & 1) {
-                        out[i + b] += 1;
-                        taken += 1;
-                    }
-                rank = taken;  /* every later worker at cut takes nothing, but its level is checked */
-            }
+            fastata_take_tied4(out + i, base, at, bits, &taken, &rank);
         }
         FASTATA_CLEAN_UPPER();
         return fastata_unit_tied_level_from(lam, lo, hi, i, n, budget, cut, rank, taken, &level, out);
