@@ -251,7 +251,9 @@ def counting_passes(lam, budget, warm=None, min_tasks=None, max_tasks=None):
                "tied intervals' span": "tied_span", "tied keys up to a level": "tied_up_to",
                "tied intervals' histogram": "tied_buckets",
                "tied keys below the level": "take_below", "least and largest finite time": "finite_extremes",
-               "times scaled by a power of two": "rescaled_copy", "listing of the few candidates": "list_candidates"}
+               "times scaled by a power of two": "rescaled_copy", "listing of the few candidates": "list_candidates",
+               "selection's check and counts": "unit_slack_counts", "selection's write and listing": "unit_slack_write",
+               "selection's write of a tie": "unit_slack_tied"}
     passes = dict.fromkeys(counted, 0)
     originals = {name: getattr(threshold, name) for name in counted.values()}
     n = lam.shape[0]

@@ -1176,7 +1176,7 @@ def test_a_trusted_pair_line_sends_the_count_and_listing_a_pair_early(distributi
 
 
 @pytest.mark.parametrize("backend", ["numba", "cython"])
-def test_a_trusted_pair_line_that_misses_is_aimed_again_from_what_it_counted(monkeypatch, backend):
+def test_a_trusted_pair_line_that_misses_is_aimed_again_from_what_it_counted(general_path, monkeypatch, backend):
     # One machine type (lognormal(0, 0.05)), 0.1 tasks a worker, no bounds, 262,144 workers
     # (where the estimates without bounds come in pairs): over the type's band the counts
     # are convex, and a trusted pair's line may aim short or long (its count and listing

@@ -670,12 +670,13 @@ def assert_compiled_calls_bracket_alike(lam, budget, warm, lo=None, hi=None, exa
     """Numba and Cython reach the bracket the plain-Python run left in ``warm`` (up to the
     last bits of the relaxations each sums in an order of its own: ``n * eps`` apart at
     most, 7e-12 at 65,536 workers; ``exact``: bit for bit, where no relaxation sets an end),
-    and allocate canonically. Or, with bounds of a task of room a worker that the plain-Python
-    run was told to leave to the general path (``general_path``), a backend may take the
-    selection, which keeps no bracket."""
+    and allocate canonically. Or, where the plain-Python run was told to leave the selection
+    of one key a worker to the general path (``general_path``: bounds of a task of room a
+    worker, or a budget below the workers without bounds), a backend may take it, which
+    keeps no bracket."""
     expected = warm[:2].tolist() if exact else pytest.approx(warm[:2].tolist(), rel=lam.shape[0] * 2.0**-52)
     for name, found, out in compiled_warm_calls(lam, budget, lo, hi):
-        selected = lo is not None and threshold.UNIT_SLACK_FROM == 2**62 and not found.any()
+        selected = threshold.UNIT_SLACK_FROM == 2**62 and not found.any()
         assert selected or found.tolist() == expected, name
         assert is_canonical(lam, budget, out, lo, hi), name
 
@@ -741,7 +742,7 @@ def assert_the_split_follows_the_validation_pass(lam, budget, lo, hi, most):
 
 @pytest.mark.parametrize("distribution", ["equal", "two-speeds", "integers"])
 @pytest.mark.parametrize("n, budget", [(16384, 1638), (65536, 6553)])
-def test_a_flat_with_nothing_estimated_above_tries_the_next_product(distribution, n, budget):
+def test_a_flat_with_nothing_estimated_above_tries_the_next_product(general_path, distribution, n, budget):
     # One to four machine types, fewer tasks than workers, at most a task a worker: the
     # sampled first guess lands below every key (the validation pass's estimate holds the
     # minimums alone), on the flat before the tied keys, and nothing is estimated above it.
@@ -794,7 +795,7 @@ def test_a_product_many_sampled_workers_share_ends_the_estimates(distribution, n
 @pytest.mark.parametrize("make, n, budget, bounded", [
     (lambda rng, n: np.round(rng.lognormal(5.0, 1.0, n)), 65536, 65536, False),  # milliseconds
     (lambda rng, n: rng.integers(1, 61, n).astype(float), 65536, 6553, True)])
-def test_times_in_whole_units_guess_the_one_whole_product_the_estimates_leave(make, n, budget, bounded):
+def test_times_in_whole_units_guess_the_one_whole_product_the_estimates_leave(general_path, make, n, budget, bounded):
     # Durations recorded in whole units: every key's product is a whole number. Where the
     # estimates' jump leaves one whole number inside and no sampled worker has a key there,
     # that number is t* (the split checks it), with no exact count to find it.
@@ -985,7 +986,7 @@ def test_integer_times_the_product_below_a_refused_guess_is_tried_next(monkeypat
 
 
 @pytest.mark.parametrize("share", [100, 10])
-def test_a_tie_a_third_of_the_sample_holds_is_the_guess(monkeypatch, fast_backend, share):
+def test_a_tie_a_third_of_the_sample_holds_is_the_guess(general_path, monkeypatch, fast_backend, share):
     # Three machine types 1e-12 apart, a tie each; the budget lies inside the lowest tie. Its
     # holders are a third of the sampled workers with a key there, but alone make far more than
     # the keys the count lacks, and no single key comes before it: the split takes it at once
