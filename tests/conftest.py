@@ -56,10 +56,11 @@ def _fresh_backend_registry():
 
 @pytest.fixture
 def general_path(monkeypatch):
-    """The plain-Python kernel (``_bench.counting_passes``) without the selection of one task of
-    room a worker, for tests of the general path's passes over such bounds (the compiled
-    kernels keep it: their constants are fixed when they compile). Its value: the workers from
-    which the compiled kernels take that selection."""
+    """The plain-Python kernel (``_bench.counting_passes``) without the selection of one key a
+    worker (bounds of one task of room a worker, or a budget below the workers without
+    bounds), for tests of the general path's passes over such inputs (the compiled kernels
+    keep it: their constants are fixed when they compile). Its value: the workers from which
+    the compiled kernels take that selection."""
     from fastata.kernels import threshold
 
     compiled_from = threshold.UNIT_SLACK_FROM

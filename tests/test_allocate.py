@@ -303,7 +303,7 @@ def _single_keys_calls(lam, budget):
     n = len(lam)
     out = np.full(n, -7, dtype=np.int64)
     with np.errstate(all="ignore"):
-        took = [threshold.allocate_unit_slack(lam, budget, 0, 1, out, np.empty(n, np.int64), np.empty(n + 2), True)]
+        took = [threshold.allocate_single_keys(lam, budget, out, np.empty(n, np.int64), np.empty(n + 2))]
     if took[0]:
         np.testing.assert_array_equal(out, want)
     if "cython" in fa.available_backends():
