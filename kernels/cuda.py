@@ -94,6 +94,12 @@ def _allocate_single_keys_cuda(lam, budget, out, ties, heap):
     return lambda lam, budget, out, ties, heap: False
 
 
+# Nor does the table of a few distinct times (its scratch is the CPU's): the general way again.
+@overload(threshold.allocate_few_times, target="cuda")
+def _allocate_few_times_cuda(lam, budget, out, ties, heap):
+    return lambda lam, budget, out, ties, heap: False
+
+
 @overload(threshold.rescale_shift, target="cuda")
 def _rescale_shift_cuda(lam, budget, hi):
     return lambda lam, budget, hi: 0

@@ -4136,6 +4136,9 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     order, so the same allocation, in one pass over ``n`` instead of six or more. Bounds of
     one task of room a worker, and a budget below the workers that no worker's second key
     reaches, are a selection (:func:`allocate_unit_slack`)."""
+    if lo is None and lam.shape[0] >= FEW_TIMES_FROM and 0 < budget < RECIPROCAL_CAP and allocate_few_times(
+            lam, budget, out, ties, heap):
+        return OK, 0.0, 0.0, 0.0
     if lam.shape[0] >= UNIT_SLACK_FROM and 0 < budget < RECIPROCAL_CAP:
         if lo is not None:
             if unit_slack_bounds(lo, hi) and allocate_unit_slack(lam, budget, lo, hi, out, ties, heap, False):
@@ -4609,6 +4612,312 @@ def unit_slack_key(x, lo, hi, i):
     low = minimum_of(lo, i, available)
     has = available & (bound_of(hi, i) > low)
     return max(float_of(low + 1) * x, 0.0 if has else INF), low
+
+
+#: From this many workers a call without bounds whose sample shows at most :data:`FEW_TIMES`
+#: distinct times (a few machine types, times rounded in a config file, all equal) is solved
+#: over a table of those times (:func:`allocate_few_times`): a pass counts the workers of each
+#: time, the threshold comes from the table alone, and a pass writes.
+FEW_TIMES_FROM = 8192
+#: Distinct times the table holds (a slot a lane in the passes: eight compares a worker).
+FEW_TIMES = 8
+#: The counts pass keeps its running counts at the end of each block of this many workers
+#: (the write finds the tie's last worker from them), and stops at the first block with a
+#: time outside the table.
+FEW_BLOCK = 256
+#: A counts pass that stops at a time outside the table within this share of the workers
+#: starts again with that time in the table (while it has room).
+FEW_RETRY_SHARE = 1.0 / 8.0
+#: Steps from the relaxation to ``t*`` through the table's keys, one product a step, before a
+#: bisection takes over (a fast time held by few workers has many keys there).
+FEW_STEPS = 64
+
+
+@register_jitable
+def few_times_sample(lam, table):
+    """The distinct times of :data:`SAMPLED_WORKERS` evenly spaced workers into ``table[:k]``,
+    the rest of its :data:`FEW_TIMES` slots NaN (equal to no time); returns ``k``, or -1 where
+    there are more than :data:`FEW_TIMES`, or a time not above 0 (zeros, NaN and negative
+    times go the general way, which checks them), or a time below the normal doubles."""
+    n = lam.shape[0]
+    k = 0
+    for i in range(0, n, sample_stride(n, SAMPLED_WORKERS)):
+        x = lam[i]
+        if not (x >= TINY):
+            return -1
+        new = True
+        for j in range(k):
+            if table[j] == x:
+                new = False
+        if new:
+            if k == FEW_TIMES:
+                return -1
+            table[k] = x
+            k += 1
+    for j in range(k, FEW_TIMES):
+        table[j] = math.nan
+    return k
+
+
+@register_jitable
+def few_times_counts(lam, table, counts, running):
+    """The workers at each of the table's times into ``counts[:8]``, and their running counts at
+    the end of each :data:`FEW_BLOCK` into ``running[8 b : 8 b + 8]``; returns ``n``, or the
+    start of the first block that holds a time outside the table, where it stops."""
+    v0, v1, v2, v3, v4, v5, v6, v7 = table[0], table[1], table[2], table[3], table[4], table[5], table[6], table[7]
+    n = lam.shape[0]
+    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = 0
+    for start in range(0, n, FEW_BLOCK):
+        block = lam[start:start + FEW_BLOCK]  # indices from 0: numba's loop then needs no wraparound
+        for i in range(block.shape[0]):
+            x = block[i]
+            c0 += x == v0
+            c1 += x == v1
+            c2 += x == v2
+            c3 += x == v3
+            c4 += x == v4
+            c5 += x == v5
+            c6 += x == v6
+            c7 += x == v7
+        # The times are distinct, so a worker matches one at most: one that matched none
+        # leaves the counts short of the workers seen.
+        if c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 < start + block.shape[0]:
+            return start
+        store_counts(running[FEW_TIMES * (start // FEW_BLOCK):], c0, c1, c2, c3, c4, c5, c6, c7)
+    store_counts(counts, c0, c1, c2, c3, c4, c5, c6, c7)
+    return n
+
+
+@register_jitable
+def few_times_outside(lam, table, start):
+    """The first time from worker ``start`` on that the table does not hold."""
+    for i in range(start, lam.shape[0]):
+        x = lam[i]
+        held = False
+        for j in range(FEW_TIMES):
+            held |= x == table[j]
+        if not held:
+            return x
+    return math.nan
+
+
+@register_jitable
+def few_times_keys(table, counts, k, t, budget):
+    """The keys at or below ``t`` of the table's workers (a float, exact below ``2**53``; past
+    it, at least the budget)."""
+    total = 0.0
+    for j in range(k):
+        total += counts[j] * float_of(count_le(table[j], t, budget))
+    return total
+
+
+@register_jitable
+def few_times_threshold(table, counts, k, budget, heap):
+    """``t*``, the product of the ``budget``-th key of the table's workers, or 0 where the table
+    cannot place it (no available worker, or keys past the largest double: the general path
+    reports or takes those). ``heap[:k]``: scratch.
+
+    From a threshold below the relaxation ``budget / sum(counts / table)`` (every time's keys
+    below it number at most that share of the budget) the keys are taken a product at a time:
+    at most :data:`FEW_STEPS`, then a bisection between the last product and a threshold that
+    holds the budget."""
+    inv_sum = 0.0
+    least = INF
+    for j in range(k):
+        if counts[j] > 0 and table[j] < INF:
+            inv_sum += counts[j] / table[j]
+            least = min(least, table[j])
+    if not (0.0 < inv_sum < INF):
+        return 0.0
+    # Below every count of budget - 1 keys, with room for the rounding of the sum, and never
+    # below the least time's first key, which no threshold under it reaches.
+    t = max((budget - 1) / inv_sum * (1.0 - 2.0**-30), nextafter(least, 0.0))
+    below = few_times_keys(table, counts, k, t, budget)
+    if below >= budget:
+        return 0.0
+    nxt = heap[:k]
+    for j in range(k):
+        nxt[j] = float_of(count_le(table[j], t, budget) + 1) * table[j] if counts[j] > 0 else INF
+    for _ in range(FEW_STEPS):
+        p = INF
+        for j in range(k):
+            p = min(p, nxt[j])
+        if not p < INF:
+            return 0.0
+        at = 0.0
+        for j in range(k):
+            if nxt[j] == p:
+                at += counts[j]
+        if below + at >= budget:
+            return p
+        below += at
+        t = p
+        for j in range(k):
+            if nxt[j] == p:
+                nxt[j] = float_of(count_le(table[j], p, budget) + 1) * table[j]
+    # Every time's keys up to (budget + workers) / sum(counts / table) hold the budget.
+    hi = (budget + table_workers(counts, k)) / inv_sum * (1.0 + 2.0**-30)
+    hi = min(hi, budget * least)
+    if not hi < INF or few_times_keys(table, counts, k, hi, budget) < budget:
+        return 0.0
+    while True:
+        mid = t + (hi - t) * 0.5
+        if mid <= t or mid >= hi:
+            return hi
+        if few_times_keys(table, counts, k, mid, budget) >= budget:
+            hi = mid
+        else:
+            t = mid
+
+
+@register_jitable
+def table_workers(counts, k):
+    """The workers the table counts."""
+    total = 0.0
+    for j in range(k):
+        total += counts[j]
+    return total
+
+
+@register_jitable
+def allocate_few_times(lam, budget, out, ties, heap):
+    """The allocation without bounds where every worker's time is one of at most
+    :data:`FEW_TIMES` (a few machine types, times rounded in a config file, all equal); False,
+    with ``out`` untouched, where the sample or the counts pass finds more, or a time to
+    reject (the general path then takes the call). Two passes over the workers: one counts
+    the workers at each time, one writes (and a counts pass more for each time the sample
+    missed that the first pass finds early).
+
+    Why it is exact: workers with one time ``v`` own the same keys ``fl(j * v)``, so the keys at
+    or below any threshold are counted for the table's times alone, times their workers; the
+    product ``t*`` of the ``budget``-th key follows (:func:`few_times_threshold`). Every key
+    below ``t*`` is taken; a time with a key at ``t*`` has it at one level (its keys below
+    ``t*``), so the keys at ``t*`` come time by time in order of that level (times at one
+    level together), each time's in worker order: whole times while the rest of the budget
+    holds them, then the first workers of the times at the next level, up to the budget.
+    ``ties`` holds ``8 + 8 * ceil(n / FEW_BLOCK)`` counts; ``heap`` 32 numbers."""
+    n = lam.shape[0]
+    table = heap[:FEW_TIMES]
+    k = few_times_sample(lam, table)
+    if k < 0:
+        return False
+    counts = ties[:FEW_TIMES]
+    running = ties[FEW_TIMES:]
+    while True:
+        stop = few_times_counts(lam, table, counts, running)
+        if stop == n:
+            break
+        # A time the sample missed (a machine type of a few percent of the workers): where the
+        # table has room and the pass stopped early, it joins the table and the pass starts
+        # again; else the general path takes the call.
+        x = few_times_outside(lam, table, stop)
+        if k == FEW_TIMES or stop > n * FEW_RETRY_SHARE or not (x >= TINY):
+            return False
+        table[k] = x
+        k += 1
+    tstar = few_times_threshold(table, counts, k, budget, heap[3 * FEW_TIMES:])
+    if not tstar > 0.0:
+        return False
+    # A time's tasks (its keys below t*, plus one where its key at t* is taken) and whether
+    # its key at t* is in the tie the budget splits.
+    tasks = heap[FEW_TIMES:2 * FEW_TIMES]
+    split = heap[2 * FEW_TIMES:3 * FEW_TIMES]
+    level = heap[3 * FEW_TIMES:4 * FEW_TIMES]  # a time's level at t*; -1: none there, or settled
+    under = nextafter(tstar, 0.0)
+    remaining = float(budget)
+    for j in range(FEW_TIMES):
+        tasks[j] = 0.0
+        split[j] = 0.0
+        level[j] = -1.0
+    for j in range(k):
+        below = float_of(count_le(table[j], under, budget))
+        tasks[j] = below
+        remaining -= counts[j] * below
+        if counts[j] > 0 and float_of(count_le(table[j], tstar, budget)) > below:
+            level[j] = below
+    rank = 0.0
+    while remaining > 0.0:
+        least = INF
+        for j in range(k):
+            if level[j] >= 0.0:
+                least = min(least, level[j])
+        at = 0.0
+        for j in range(k):
+            if level[j] == least:
+                at += counts[j]
+        for j in range(k):
+            if level[j] == least:
+                level[j] = -1.0
+                if at <= remaining:
+                    tasks[j] += 1.0
+                else:
+                    split[j] = 1.0
+        if at > remaining:
+            rank = remaining
+        remaining -= at
+    cut = few_times_cut(lam, table, split, running, rank) if rank > 0.0 else 0
+    few_times_write(lam, table, tasks, split, cut, out)
+    return True
+
+
+@register_jitable
+def few_times_cut(lam, table, split, running, rank):
+    """The index past the ``rank``-th worker whose time is ``split`` (1), from the counts pass's
+    running counts: the block that reaches it, then its workers one by one."""
+    n = lam.shape[0]
+    before = 0.0
+    start = 0
+    for b in range((n + FEW_BLOCK - 1) // FEW_BLOCK):
+        reached = 0.0
+        for j in range(FEW_TIMES):
+            reached += split[j] * float_of(running[FEW_TIMES * b + j])
+        if reached >= rank:
+            break
+        before = reached
+        start += FEW_BLOCK
+    for i in range(start, n):
+        x = lam[i]
+        for j in range(FEW_TIMES):
+            if x == table[j] and split[j] > 0.0:
+                before += 1.0
+        if before >= rank:
+            return i + 1
+    return n
+
+
+@register_jitable
+def few_times_write(lam, table, tasks, split, cut, out):
+    """``out``: each worker's tasks by its time, plus one for the workers of a ``split`` time
+    before ``cut``."""
+    v0, v1, v2, v3, v4, v5, v6, v7 = table[0], table[1], table[2], table[3], table[4], table[5], table[6], table[7]
+    a0, a1, a2, a3 = int_of(tasks[0]), int_of(tasks[1]), int_of(tasks[2]), int_of(tasks[3])
+    a4, a5, a6, a7 = int_of(tasks[4]), int_of(tasks[5]), int_of(tasks[6]), int_of(tasks[7])
+    s0, s1, s2, s3 = int_of(tasks[0] + split[0]), int_of(tasks[1] + split[1]), int_of(tasks[2] + split[2]), int_of(
+        tasks[3] + split[3])
+    s4, s5, s6, s7 = int_of(tasks[4] + split[4]), int_of(tasks[5] + split[5]), int_of(tasks[6] + split[6]), int_of(
+        tasks[7] + split[7])
+    for i in range(cut):
+        x = lam[i]
+        o = s7 if x == v7 else 0
+        o = s6 if x == v6 else o
+        o = s5 if x == v5 else o
+        o = s4 if x == v4 else o
+        o = s3 if x == v3 else o
+        o = s2 if x == v2 else o
+        o = s1 if x == v1 else o
+        out[i] = s0 if x == v0 else o
+    rest = lam[cut:]  # indices from 0, as in the loop above: no wraparound for numba to check
+    after = out[cut:]
+    for i in range(rest.shape[0]):
+        x = rest[i]
+        o = a7 if x == v7 else 0
+        o = a6 if x == v6 else o
+        o = a5 if x == v5 else o
+        o = a4 if x == v4 else o
+        o = a3 if x == v3 else o
+        o = a2 if x == v2 else o
+        o = a1 if x == v1 else o
+        after[i] = a0 if x == v0 else o
 
 
 #: :func:`list_candidates` reads ``lam`` in blocks of this many workers: the comparisons of a
