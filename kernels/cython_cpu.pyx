@@ -11,7 +11,7 @@ threshold, and the split at ``t*``) are C with AVX-512 or AVX2 intrinsics, picke
 time (``set_simd_level`` forces one, for tests and benchmarks); elsewhere the scalar loops.
 """
 
-from libc.math cimport INFINITY, ceil, exp, fabs, floor, frexp, log, nextafter, pow, sqrt
+from libc.math cimport INFINITY, NAN, ceil, exp, fabs, floor, frexp, log, nextafter, pow, sqrt
 from libc.float cimport DBL_MAX, DBL_MIN
 from libc.stdint cimport int64_t, uint32_t
 from libc.stdlib cimport llabs
@@ -177,6 +177,43 @@ cdef extern from *:
             *least = x < *least ? x : *least;
             for (int k = 0; k < 8; k++)
                 counts[k] += p < cuts[k];
+        }
+    }
+
+    /* threshold.few_times_counts from block start on (a multiple of FASTATA_FEW_BLOCK), the
+       counts so far in c[0..7]: returns n, or the start of the first block that holds a time
+       outside table[0..7] (distinct times, NaN in the slots not used: a worker matches one at
+       most, so one that matches none leaves the counts short of the workers seen). */
+    #define FASTATA_FEW_BLOCK 256
+    static ptrdiff_t fastata_few_counts_from(const double *lam, ptrdiff_t start, ptrdiff_t n,
+                                             const double *table, int64_t *c, int64_t *running) {
+        for (; start < n; start += FASTATA_FEW_BLOCK) {
+            const ptrdiff_t stop = start + FASTATA_FEW_BLOCK < n ? start + FASTATA_FEW_BLOCK : n;
+            int64_t seen = 0;
+            for (ptrdiff_t i = start; i < stop; i++) {
+                const double x = lam[i];
+                for (int j = 0; j < 8; j++)
+                    c[j] += x == table[j];
+            }
+            for (int j = 0; j < 8; j++)
+                seen += c[j];
+            if (seen < stop)
+                return start;
+            for (int j = 0; j < 8; j++)
+                running[8 * (start / FASTATA_FEW_BLOCK) + j] = c[j];
+        }
+        return n;
+    }
+
+    /* threshold.few_times_write over workers start..stop: each one's tasks by its time */
+    static void fastata_few_write_from(const double *lam, ptrdiff_t start, ptrdiff_t stop, const double *table,
+                                       const int64_t *tasks, int64_t *out) {
+        for (ptrdiff_t i = start; i < stop; i++) {
+            const double x = lam[i];
+            int64_t o = 0;
+            for (int j = 7; j >= 0; j--)
+                o = x == table[j] ? tasks[j] : o;
+            out[i] = o;
         }
     }
 
@@ -889,6 +926,76 @@ cdef extern from *:
         FASTATA_CLEAN_UPPER();
         fastata_unit_counts_from(lam, lo, hi, i, n, budget, cuts, counts, sums, least);
         return sums[0];
+    }
+
+    /* fastata_few_counts_from, a vector of four workers a step over the whole blocks */
+    __attribute__((target("avx2")))
+    static ptrdiff_t fastata_few_counts_avx2(const double *lam, ptrdiff_t n, const double *table, int64_t *c,
+                                             int64_t *running) {
+        const __m256d v0 = _mm256_set1_pd(table[0]), v1 = _mm256_set1_pd(table[1]), v2 = _mm256_set1_pd(table[2]);
+        const __m256d v3 = _mm256_set1_pd(table[3]), v4 = _mm256_set1_pd(table[4]), v5 = _mm256_set1_pd(table[5]);
+        const __m256d v6 = _mm256_set1_pd(table[6]), v7 = _mm256_set1_pd(table[7]);
+        ptrdiff_t start = 0;
+        for (; start + FASTATA_FEW_BLOCK <= n; start += FASTATA_FEW_BLOCK) {
+            __m256i a0, a1, a2, a3, a4, a5, a6, a7;
+            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm256_setzero_si256();
+            for (ptrdiff_t i = start; i < start + FASTATA_FEW_BLOCK; i += 4) {
+                const __m256d x = _mm256_loadu_pd(lam + i);
+                /* an equal lane's mask is -1: subtracted, it counts one */
+                a0 = _mm256_sub_epi64(a0, _mm256_castpd_si256(_mm256_cmp_pd(x, v0, _CMP_EQ_OQ)));
+                a1 = _mm256_sub_epi64(a1, _mm256_castpd_si256(_mm256_cmp_pd(x, v1, _CMP_EQ_OQ)));
+                a2 = _mm256_sub_epi64(a2, _mm256_castpd_si256(_mm256_cmp_pd(x, v2, _CMP_EQ_OQ)));
+                a3 = _mm256_sub_epi64(a3, _mm256_castpd_si256(_mm256_cmp_pd(x, v3, _CMP_EQ_OQ)));
+                a4 = _mm256_sub_epi64(a4, _mm256_castpd_si256(_mm256_cmp_pd(x, v4, _CMP_EQ_OQ)));
+                a5 = _mm256_sub_epi64(a5, _mm256_castpd_si256(_mm256_cmp_pd(x, v5, _CMP_EQ_OQ)));
+                a6 = _mm256_sub_epi64(a6, _mm256_castpd_si256(_mm256_cmp_pd(x, v6, _CMP_EQ_OQ)));
+                a7 = _mm256_sub_epi64(a7, _mm256_castpd_si256(_mm256_cmp_pd(x, v7, _CMP_EQ_OQ)));
+            }
+            c[0] += fastata_lanes_sum(a0); c[1] += fastata_lanes_sum(a1);
+            c[2] += fastata_lanes_sum(a2); c[3] += fastata_lanes_sum(a3);
+            c[4] += fastata_lanes_sum(a4); c[5] += fastata_lanes_sum(a5);
+            c[6] += fastata_lanes_sum(a6); c[7] += fastata_lanes_sum(a7);
+            if (c[0] + c[1] + c[2] + c[3] + c[4] + c[5] + c[6] + c[7] < start + FASTATA_FEW_BLOCK) {
+                FASTATA_CLEAN_UPPER();
+                return start;
+            }
+            for (int j = 0; j < 8; j++)
+                running[8 * (start / FASTATA_FEW_BLOCK) + j] = c[j];
+        }
+        FASTATA_CLEAN_UPPER();
+        return fastata_few_counts_from(lam, start, n, table, c, running);
+    }
+
+    /* fastata_few_write_from, a vector of four workers a step: a blend for each time */
+    __attribute__((target("avx2")))
+    static void fastata_few_write_avx2(const double *lam, ptrdiff_t start, ptrdiff_t stop, const double *table,
+                                       const int64_t *tasks, int64_t *out) {
+        const __m256d v0 = _mm256_set1_pd(table[0]), v1 = _mm256_set1_pd(table[1]), v2 = _mm256_set1_pd(table[2]);
+        const __m256d v3 = _mm256_set1_pd(table[3]), v4 = _mm256_set1_pd(table[4]), v5 = _mm256_set1_pd(table[5]);
+        const __m256d v6 = _mm256_set1_pd(table[6]), v7 = _mm256_set1_pd(table[7]);
+        const __m256d t0 = _mm256_castsi256_pd(_mm256_set1_epi64x(tasks[0]));
+        const __m256d t1 = _mm256_castsi256_pd(_mm256_set1_epi64x(tasks[1]));
+        const __m256d t2 = _mm256_castsi256_pd(_mm256_set1_epi64x(tasks[2]));
+        const __m256d t3 = _mm256_castsi256_pd(_mm256_set1_epi64x(tasks[3]));
+        const __m256d t4 = _mm256_castsi256_pd(_mm256_set1_epi64x(tasks[4]));
+        const __m256d t5 = _mm256_castsi256_pd(_mm256_set1_epi64x(tasks[5]));
+        const __m256d t6 = _mm256_castsi256_pd(_mm256_set1_epi64x(tasks[6]));
+        const __m256d t7 = _mm256_castsi256_pd(_mm256_set1_epi64x(tasks[7]));
+        ptrdiff_t i = start;
+        for (; i + 4 <= stop; i += 4) {
+            const __m256d x = _mm256_loadu_pd(lam + i);
+            __m256d o = _mm256_and_pd(t7, _mm256_cmp_pd(x, v7, _CMP_EQ_OQ));
+            o = _mm256_blendv_pd(o, t6, _mm256_cmp_pd(x, v6, _CMP_EQ_OQ));
+            o = _mm256_blendv_pd(o, t5, _mm256_cmp_pd(x, v5, _CMP_EQ_OQ));
+            o = _mm256_blendv_pd(o, t4, _mm256_cmp_pd(x, v4, _CMP_EQ_OQ));
+            o = _mm256_blendv_pd(o, t3, _mm256_cmp_pd(x, v3, _CMP_EQ_OQ));
+            o = _mm256_blendv_pd(o, t2, _mm256_cmp_pd(x, v2, _CMP_EQ_OQ));
+            o = _mm256_blendv_pd(o, t1, _mm256_cmp_pd(x, v1, _CMP_EQ_OQ));
+            o = _mm256_blendv_pd(o, t0, _mm256_cmp_pd(x, v0, _CMP_EQ_OQ));
+            _mm256_storeu_pd((double *)(out + i), o);
+        }
+        FASTATA_CLEAN_UPPER();
+        fastata_few_write_from(lam, i, stop, table, tasks, out);
     }
 
     /* Four workers' counts, base, into out, plus a task for those at the tie (at, a mask; bits,
@@ -1754,6 +1861,28 @@ cdef extern from *:
             return fastata_candidates_avx2(lam, n, cut, most, idx, times);
     #endif
         return fastata_candidates_scalar(lam, n, cut, most, idx, times, 0, 0);
+    }
+
+    /* threshold.few_times_counts: counts[0..7] and running as there; returns n, or the start of
+       the first block with a time outside the table */
+    static ptrdiff_t fastata_few_counts_at(int level, const double *lam, ptrdiff_t n, const double *table,
+                                           int64_t *counts, int64_t *running) {
+        for (int j = 0; j < 8; j++)
+            counts[j] = 0;
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512 || level == FASTATA_AVX2)
+            return fastata_few_counts_avx2(lam, n, table, counts, running);
+    #endif
+        return fastata_few_counts_from(lam, 0, n, table, counts, running);
+    }
+
+    static void fastata_few_write_at(int level, const double *lam, ptrdiff_t start, ptrdiff_t stop,
+                                     const double *table, const int64_t *tasks, int64_t *out) {
+    #if FASTATA_X86_SIMD
+        if (level == FASTATA_AVX512 || level == FASTATA_AVX2)
+            return fastata_few_write_avx2(lam, start, stop, table, tasks, out);
+    #endif
+        fastata_few_write_from(lam, start, stop, table, tasks, out);
     }
 
     /* *least: the least time, for bounds as numbers (not read for arrays) */
@@ -3416,6 +3545,12 @@ cdef extern from *:
                                                      const int64_t* hi, Py_ssize_t n, double s, double s2,
                                                      int64_t budget, double* totals) noexcept nogil
     void set_shared_bounds "FASTATA_SET_SHARED_BOUNDS"(int on) noexcept nogil
+    Py_ssize_t few_counts_at "fastata_few_counts_at"(int level, const double* lam, Py_ssize_t n,
+                                                     const double* table, int64_t* counts,
+                                                     int64_t* running) noexcept nogil
+    void few_write_at "fastata_few_write_at"(int level, const double* lam, Py_ssize_t start, Py_ssize_t stop,
+                                             const double* table, const int64_t* tasks,
+                                             int64_t* out) noexcept nogil
     int64_t unit_counts_at "fastata_unit_counts_at"(int level, const double* lam, const int64_t* lo,
                                                     const int64_t* hi, Py_ssize_t n, int64_t budget,
                                                     const double* cuts, int64_t* counts,
@@ -5958,6 +6093,201 @@ cdef void sift_down(double[::1] v, Py_ssize_t root, Py_ssize_t end) noexcept nog
         root = child
 
 
+cdef Py_ssize_t FEW_TIMES_FROM = 8192  # threshold.FEW_TIMES_FROM
+cdef int FEW_TIMES = 8  # threshold.FEW_TIMES
+cdef Py_ssize_t FEW_BLOCK = 256  # threshold.FEW_BLOCK (FASTATA_FEW_BLOCK in the passes)
+cdef double FEW_RETRY_SHARE = 0.125  # threshold.FEW_RETRY_SHARE
+cdef int FEW_STEPS = 64  # threshold.FEW_STEPS
+
+
+cdef int few_times_sample(const double[::1] lam, double* table) noexcept nogil:
+    # threshold.few_times_sample
+    cdef Py_ssize_t n = lam.shape[0], stride = sample_stride(n, SAMPLED_WORKERS), i = -stride
+    cdef int k = 0, j
+    cdef double x
+    cdef bint new
+    while i + stride < n:
+        i += stride
+        x = lam[i]
+        if not (x >= DBL_MIN):
+            return -1
+        new = True
+        for j in range(k):
+            if table[j] == x:
+                new = False
+        if new:
+            if k == FEW_TIMES:
+                return -1
+            table[k] = x
+            k += 1
+    for j in range(k, FEW_TIMES):
+        table[j] = NAN
+    return k
+
+
+cdef double few_times_outside(const double[::1] lam, const double* table, Py_ssize_t start) noexcept nogil:
+    # threshold.few_times_outside
+    cdef Py_ssize_t i
+    cdef int j
+    cdef bint held
+    for i in range(start, lam.shape[0]):
+        held = False
+        for j in range(FEW_TIMES):
+            held |= lam[i] == table[j]
+        if not held:
+            return lam[i]
+    return NAN
+
+
+cdef double few_times_keys(const double* table, const int64_t* counts, int k, double t,
+                           int64_t budget) noexcept nogil:
+    # threshold.few_times_keys
+    cdef double total = 0.0
+    cdef int j
+    for j in range(k):
+        total += counts[j] * <double>count_le(table[j], t, budget)
+    return total
+
+
+cdef double few_times_threshold(const double* table, const int64_t* counts, int k, int64_t budget) noexcept nogil:
+    # threshold.few_times_threshold
+    cdef double inv_sum = 0.0, least = INFINITY, workers = 0.0, t, below, p, at, hi, mid
+    cdef double nxt[8]
+    cdef int j, step
+    for j in range(k):
+        workers += counts[j]
+        if counts[j] > 0 and table[j] < INFINITY:
+            inv_sum += counts[j] / table[j]
+            least = min(least, table[j])
+    if not (0.0 < inv_sum < INFINITY):
+        return 0.0
+    t = max((budget - 1) / inv_sum * (1.0 - 9.313225746154785e-10), nextafter(least, 0.0))  # 2**-30
+    below = few_times_keys(table, counts, k, t, budget)
+    if below >= budget:
+        return 0.0
+    for j in range(k):
+        nxt[j] = <double>(count_le(table[j], t, budget) + 1) * table[j] if counts[j] > 0 else INFINITY
+    for step in range(FEW_STEPS):
+        p = INFINITY
+        for j in range(k):
+            p = min(p, nxt[j])
+        if not p < INFINITY:
+            return 0.0
+        at = 0.0
+        for j in range(k):
+            if nxt[j] == p:
+                at += counts[j]
+        if below + at >= budget:
+            return p
+        below += at
+        t = p
+        for j in range(k):
+            if nxt[j] == p:
+                nxt[j] = <double>(count_le(table[j], p, budget) + 1) * table[j]
+    hi = min((budget + workers) / inv_sum * (1.0 + 9.313225746154785e-10), budget * least)
+    if not hi < INFINITY or few_times_keys(table, counts, k, hi, budget) < budget:
+        return 0.0
+    while True:
+        mid = t + (hi - t) * 0.5
+        if mid <= t or mid >= hi:
+            return hi
+        if few_times_keys(table, counts, k, mid, budget) >= budget:
+            hi = mid
+        else:
+            t = mid
+
+
+cdef Py_ssize_t few_times_cut(const double[::1] lam, const double* table, const double* split,
+                              const int64_t* running, double rank) noexcept nogil:
+    # threshold.few_times_cut
+    cdef Py_ssize_t n = lam.shape[0], b, i, start = 0
+    cdef double before = 0.0, reached
+    cdef int j
+    for b in range((n + FEW_BLOCK - 1) // FEW_BLOCK):
+        reached = 0.0
+        for j in range(FEW_TIMES):
+            reached += split[j] * <double>running[FEW_TIMES * b + j]
+        if reached >= rank:
+            break
+        before = reached
+        start += FEW_BLOCK
+    for i in range(start, n):
+        for j in range(FEW_TIMES):
+            if lam[i] == table[j] and split[j] > 0.0:
+                before += 1.0
+        if before >= rank:
+            return i + 1
+    return n
+
+
+cdef bint allocate_few_times(const double[::1] lam, int64_t budget, int64_t[::1] out,
+                             int64_t[::1] ties) noexcept nogil:
+    # threshold.allocate_few_times: the running counts in ties
+    cdef Py_ssize_t n = lam.shape[0], stop, cut = 0
+    cdef double table[8]
+    cdef double split[8]
+    cdef double level[8]
+    cdef double tasks[8]
+    cdef int64_t counts[8]
+    cdef int64_t whole[8]
+    cdef int64_t with_split[8]
+    cdef int k = few_times_sample(lam, table), j
+    cdef double x, tstar, under, remaining, below, rank = 0.0, least, at
+    if k < 0:
+        return False
+    while True:
+        stop = few_counts_at(SIMD_LEVEL, &lam[0], n, table, counts, &ties[0])
+        if stop == n:
+            break
+        x = few_times_outside(lam, table, stop)
+        if k == FEW_TIMES or stop > n * FEW_RETRY_SHARE or not (x >= DBL_MIN):
+            return False
+        table[k] = x
+        k += 1
+    tstar = few_times_threshold(table, counts, k, budget)
+    if not tstar > 0.0:
+        return False
+    under = nextafter(tstar, 0.0)
+    remaining = <double>budget
+    for j in range(FEW_TIMES):
+        tasks[j] = 0.0
+        split[j] = 0.0
+        level[j] = -1.0
+    for j in range(k):
+        below = <double>count_le(table[j], under, budget)
+        tasks[j] = below
+        remaining -= counts[j] * below
+        if counts[j] > 0 and <double>count_le(table[j], tstar, budget) > below:
+            level[j] = below
+    while remaining > 0.0:
+        least = INFINITY
+        for j in range(k):
+            if level[j] >= 0.0:
+                least = min(least, level[j])
+        at = 0.0
+        for j in range(k):
+            if level[j] == least:
+                at += counts[j]
+        for j in range(k):
+            if level[j] == least:
+                level[j] = -1.0
+                if at <= remaining:
+                    tasks[j] += 1.0
+                else:
+                    split[j] = 1.0
+        if at > remaining:
+            rank = remaining
+        remaining -= at
+    if rank > 0.0:
+        cut = few_times_cut(lam, table, split, &ties[0], rank)
+    for j in range(FEW_TIMES):
+        whole[j] = <int64_t>tasks[j]
+        with_split[j] = <int64_t>(tasks[j] + split[j])
+    few_write_at(SIMD_LEVEL, &lam[0], 0, cut, table, with_split, &out[0])
+    few_write_at(SIMD_LEVEL, &lam[0], cut, n, table, whole, &out[0])
+    return True
+
+
 cdef bint allocate_single_keys(const double[::1] lam, int64_t budget, int64_t[::1] out, int64_t[::1] ties,
                               double[::1] heap) noexcept nogil:
     # threshold.allocate_guided's selection without bounds: min_tasks=0, max_tasks=1 as numbers
@@ -5981,6 +6311,9 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     cdef double extremes[2]
     cdef int status
     cdef bint sampled = lo == NULL and n >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP
+    if lo == NULL and n >= FEW_TIMES_FROM and 0 < budget < RECIPROCAL_CAP and allocate_few_times(lam, budget, out, ties):
+        guide[0] = guide[1] = guide[2] = 0.0
+        return STATUS_OK
     if n >= UNIT_SLACK_FROM and 0 < budget < RECIPROCAL_CAP and (
             allocate_unit_slack(lam, budget, lo, hi, out, ties, heap, False) if lo != NULL and unit_slack_bounds(lo, hi)
             else lo == NULL and budget < n and allocate_single_keys(lam, budget, out, ties, heap)):
@@ -7164,6 +7497,15 @@ def allocate_unit_slack_with(const double[::1] lam, int64_t budget, min_tasks, m
     taken = unit_slack_bounds(lo, hi) and allocate_unit_slack(lam, budget, lo, hi, out, ties, heap, False)
     set_shared_bounds(0)
     return taken
+
+
+def allocate_few_times_with(const double[::1] lam, int64_t budget, int64_t[::1] out):
+    """threshold.allocate_few_times as the kernel runs it: whether it took the call (then the
+    allocation is in ``out``)."""
+    cdef int64_t[::1] ties = np.empty(lam.shape[0], dtype=np.int64)
+    if lam.shape[0] < FEW_TIMES_FROM or out.shape[0] < lam.shape[0]:
+        raise ValueError(f"allocate_few_times_with: needs at least {FEW_TIMES_FROM} workers and an out as long as lam")
+    return allocate_few_times(lam, budget, out, ties)
 
 
 def allocate_single_keys_with(const double[::1] lam, int64_t budget, int64_t[::1] out):
