@@ -930,12 +930,11 @@ cdef extern from *:
 
     /* fastata_few_counts_from, a vector of four workers a step over the whole blocks */
     __attribute__((target("avx2")))
-    static ptrdiff_t fastata_few_counts_avx2(const double *lam, ptrdiff_t n, const double *table, int64_t *c,
-                                             int64_t *running) {
+    static ptrdiff_t fastata_few_counts_avx2(const double *lam, ptrdiff_t start, ptrdiff_t n, const double *table,
+                                             int64_t *c, int64_t *running) {
         const __m256d v0 = _mm256_set1_pd(table[0]), v1 = _mm256_set1_pd(table[1]), v2 = _mm256_set1_pd(table[2]);
         const __m256d v3 = _mm256_set1_pd(table[3]), v4 = _mm256_set1_pd(table[4]), v5 = _mm256_set1_pd(table[5]);
         const __m256d v6 = _mm256_set1_pd(table[6]), v7 = _mm256_set1_pd(table[7]);
-        ptrdiff_t start = 0;
         for (; start + FASTATA_FEW_BLOCK <= n; start += FASTATA_FEW_BLOCK) {
             __m256i a0, a1, a2, a3, a4, a5, a6, a7;
             a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm256_setzero_si256();
@@ -1863,17 +1862,17 @@ cdef extern from *:
         return fastata_candidates_scalar(lam, n, cut, most, idx, times, 0, 0);
     }
 
-    /* threshold.few_times_counts: counts[0..7] and running as there; returns n, or the start of
-       the first block with a time outside the table */
-    static ptrdiff_t fastata_few_counts_at(int level, const double *lam, ptrdiff_t n, const double *table,
-                                           int64_t *counts, int64_t *running) {
+    /* threshold.few_times_counts: counts[0..7] and running as there, from block start on;
+       returns n, or the start of the first block with a time outside the table */
+    static ptrdiff_t fastata_few_counts_at(int level, const double *lam, ptrdiff_t start, ptrdiff_t n,
+                                           const double *table, int64_t *counts, int64_t *running) {
         for (int j = 0; j < 8; j++)
-            counts[j] = 0;
+            counts[j] = start > 0 ? running[8 * (start / FASTATA_FEW_BLOCK - 1) + j] : 0;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512 || level == FASTATA_AVX2)
-            return fastata_few_counts_avx2(lam, n, table, counts, running);
+            return fastata_few_counts_avx2(lam, start, n, table, counts, running);
     #endif
-        return fastata_few_counts_from(lam, 0, n, table, counts, running);
+        return fastata_few_counts_from(lam, start, n, table, counts, running);
     }
 
     static void fastata_few_write_at(int level, const double *lam, ptrdiff_t start, ptrdiff_t stop,
@@ -3545,8 +3544,8 @@ cdef extern from *:
                                                      const int64_t* hi, Py_ssize_t n, double s, double s2,
                                                      int64_t budget, double* totals) noexcept nogil
     void set_shared_bounds "FASTATA_SET_SHARED_BOUNDS"(int on) noexcept nogil
-    Py_ssize_t few_counts_at "fastata_few_counts_at"(int level, const double* lam, Py_ssize_t n,
-                                                     const double* table, int64_t* counts,
+    Py_ssize_t few_counts_at "fastata_few_counts_at"(int level, const double* lam, Py_ssize_t start,
+                                                     Py_ssize_t n, const double* table, int64_t* counts,
                                                      int64_t* running) noexcept nogil
     void few_write_at "fastata_few_write_at"(int level, const double* lam, Py_ssize_t start, Py_ssize_t stop,
                                              const double* table, const int64_t* tasks,
@@ -6093,10 +6092,9 @@ cdef void sift_down(double[::1] v, Py_ssize_t root, Py_ssize_t end) noexcept nog
         root = child
 
 
-cdef Py_ssize_t FEW_TIMES_FROM = 8192  # threshold.FEW_TIMES_FROM
+cdef Py_ssize_t FEW_TIMES_FROM = 4096  # threshold.FEW_TIMES_FROM
 cdef int FEW_TIMES = 8  # threshold.FEW_TIMES
 cdef Py_ssize_t FEW_BLOCK = 256  # threshold.FEW_BLOCK (FASTATA_FEW_BLOCK in the passes)
-cdef double FEW_RETRY_SHARE = 0.125  # threshold.FEW_RETRY_SHARE
 cdef int FEW_STEPS = 64  # threshold.FEW_STEPS
 
 
@@ -6223,7 +6221,7 @@ cdef Py_ssize_t few_times_cut(const double[::1] lam, const double* table, const 
 cdef bint allocate_few_times(const double[::1] lam, int64_t budget, int64_t[::1] out,
                              int64_t[::1] ties) noexcept nogil:
     # threshold.allocate_few_times: the running counts in ties
-    cdef Py_ssize_t n = lam.shape[0], stop, cut = 0
+    cdef Py_ssize_t n = lam.shape[0], stop = 0, cut = 0
     cdef double table[8]
     cdef double split[8]
     cdef double level[8]
@@ -6236,11 +6234,11 @@ cdef bint allocate_few_times(const double[::1] lam, int64_t budget, int64_t[::1]
     if k < 0:
         return False
     while True:
-        stop = few_counts_at(SIMD_LEVEL, &lam[0], n, table, counts, &ties[0])
+        stop = few_counts_at(SIMD_LEVEL, &lam[0], stop, n, table, counts, &ties[0])
         if stop == n:
             break
         x = few_times_outside(lam, table, stop)
-        if k == FEW_TIMES or stop > n * FEW_RETRY_SHARE or not (x >= DBL_MIN):
+        if k == FEW_TIMES or not (x >= DBL_MIN):
             return False
         table[k] = x
         k += 1

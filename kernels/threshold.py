@@ -4618,16 +4618,13 @@ def unit_slack_key(x, lo, hi, i):
 #: distinct times (a few machine types, times rounded in a config file, all equal) is solved
 #: over a table of those times (:func:`allocate_few_times`): a pass counts the workers of each
 #: time, the threshold comes from the table alone, and a pass writes.
-FEW_TIMES_FROM = 8192
+FEW_TIMES_FROM = 4096
 #: Distinct times the table holds (a slot a lane in the passes: eight compares a worker).
 FEW_TIMES = 8
 #: The counts pass keeps its running counts at the end of each block of this many workers
-#: (the write finds the tie's last worker from them), and stops at the first block with a
-#: time outside the table.
+#: (the write finds the tie's last worker from them; a pass stopped at a block with a time
+#: outside the table goes on from there once the time has joined it).
 FEW_BLOCK = 256
-#: A counts pass that stops at a time outside the table within this share of the workers
-#: starts again with that time in the table (while it has room).
-FEW_RETRY_SHARE = 1.0 / 8.0
 #: Steps from the relaxation to ``t*`` through the table's keys, one product a step, before a
 #: bisection takes over (a fast time held by few workers has many keys there).
 FEW_STEPS = 64
@@ -4660,15 +4657,19 @@ def few_times_sample(lam, table):
 
 
 @register_jitable
-def few_times_counts(lam, table, counts, running):
+def few_times_counts(lam, table, counts, running, start):
     """The workers at each of the table's times into ``counts[:8]``, and their running counts at
-    the end of each :data:`FEW_BLOCK` into ``running[8 b : 8 b + 8]``; returns ``n``, or the
-    start of the first block that holds a time outside the table, where it stops."""
+    the end of each :data:`FEW_BLOCK` into ``running[8 b : 8 b + 8]``, from block ``start`` on
+    (a multiple of the block; the running counts before it hold); returns ``n``, or the start
+    of the first block that holds a time outside the table, where it stops."""
     v0, v1, v2, v3, v4, v5, v6, v7 = table[0], table[1], table[2], table[3], table[4], table[5], table[6], table[7]
     n = lam.shape[0]
     c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = 0
-    for start in range(0, n, FEW_BLOCK):
-        block = lam[start:start + FEW_BLOCK]  # indices from 0: numba's loop then needs no wraparound
+    if start > 0:
+        last = running[FEW_TIMES * (start // FEW_BLOCK - 1):]
+        c0, c1, c2, c3, c4, c5, c6, c7 = last[0], last[1], last[2], last[3], last[4], last[5], last[6], last[7]
+    for begin in range(start, n, FEW_BLOCK):
+        block = lam[begin:begin + FEW_BLOCK]  # indices from 0: numba's loop then needs no wraparound
         for i in range(block.shape[0]):
             x = block[i]
             c0 += x == v0
@@ -4681,9 +4682,9 @@ def few_times_counts(lam, table, counts, running):
             c7 += x == v7
         # The times are distinct, so a worker matches one at most: one that matched none
         # leaves the counts short of the workers seen.
-        if c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 < start + block.shape[0]:
-            return start
-        store_counts(running[FEW_TIMES * (start // FEW_BLOCK):], c0, c1, c2, c3, c4, c5, c6, c7)
+        if c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 < begin + block.shape[0]:
+            return begin
+        store_counts(running[FEW_TIMES * (begin // FEW_BLOCK):], c0, c1, c2, c3, c4, c5, c6, c7)
     store_counts(counts, c0, c1, c2, c3, c4, c5, c6, c7)
     return n
 
@@ -4785,8 +4786,8 @@ def allocate_few_times(lam, budget, out, ties, heap):
     :data:`FEW_TIMES` (a few machine types, times rounded in a config file, all equal); False,
     with ``out`` untouched, where the sample or the counts pass finds more, or a time to
     reject (the general path then takes the call). Two passes over the workers: one counts
-    the workers at each time, one writes (and a counts pass more for each time the sample
-    missed that the first pass finds early).
+    the workers at each time (the times the sample missed join the table as it finds them),
+    one writes.
 
     Why it is exact: workers with one time ``v`` own the same keys ``fl(j * v)``, so the keys at
     or below any threshold are counted for the table's times alone, times their workers; the
@@ -4803,15 +4804,16 @@ def allocate_few_times(lam, budget, out, ties, heap):
         return False
     counts = ties[:FEW_TIMES]
     running = ties[FEW_TIMES:]
+    stop = 0
     while True:
-        stop = few_times_counts(lam, table, counts, running)
+        stop = few_times_counts(lam, table, counts, running, stop)
         if stop == n:
             break
-        # A time the sample missed (a machine type of a few percent of the workers): where the
-        # table has room and the pass stopped early, it joins the table and the pass starts
-        # again; else the general path takes the call.
+        # A time the sample missed (a machine type of a few workers, one odd machine): while
+        # the table has room it joins, and the pass goes on from the block where it stopped
+        # (no worker before it has that time); else the general path takes the call.
         x = few_times_outside(lam, table, stop)
-        if k == FEW_TIMES or stop > n * FEW_RETRY_SHARE or not (x >= TINY):
+        if k == FEW_TIMES or not (x >= TINY):
             return False
         table[k] = x
         k += 1
