@@ -253,7 +253,8 @@ def counting_passes(lam, budget, warm=None, min_tasks=None, max_tasks=None):
                "tied keys below the level": "take_below", "least and largest finite time": "finite_extremes",
                "times scaled by a power of two": "rescaled_copy", "listing of the few candidates": "list_candidates",
                "selection's check and counts": "unit_slack_counts", "selection's write and listing": "unit_slack_write",
-               "selection's write of a tie": "unit_slack_tied"}
+               "selection's write of a tie": "unit_slack_tied", "table of the times: counts": "few_times_counts",
+               "table of the times: write": "few_times_write"}
     passes = dict.fromkeys(counted, 0)
     originals = {name: getattr(threshold, name) for name in counted.values()}
     n = lam.shape[0]

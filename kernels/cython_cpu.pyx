@@ -180,7 +180,7 @@ cdef extern from *:
         }
     }
 
-    /* threshold.few_times_counts from block start on (a multiple of FASTATA_FEW_BLOCK), the
+    /* threshold.few_times_blocks from block start on (a multiple of FASTATA_FEW_BLOCK), the
        counts so far in c[0..7]: returns n, or the start of the first block that holds a time
        outside table[0..7] (distinct times, NaN in the slots not used: a worker matches one at
        most, so one that matches none leaves the counts short of the workers seen). */
@@ -1862,7 +1862,7 @@ cdef extern from *:
         return fastata_candidates_scalar(lam, n, cut, most, idx, times, 0, 0);
     }
 
-    /* threshold.few_times_counts: counts[0..7] and running as there, from block start on;
+    /* threshold.few_times_blocks: counts[0..7] and running as there, from block start on;
        returns n, or the start of the first block with a time outside the table */
     static ptrdiff_t fastata_few_counts_at(int level, const double *lam, ptrdiff_t start, ptrdiff_t n,
                                            const double *table, int64_t *counts, int64_t *running) {
@@ -6137,6 +6137,22 @@ cdef double few_times_outside(const double[::1] lam, const double* table, Py_ssi
     return NAN
 
 
+cdef int few_times_counts(const double[::1] lam, double* table, int k, int64_t* counts,
+                          int64_t* running) noexcept nogil:
+    # threshold.few_times_counts (few_times_blocks: fastata_few_counts_at)
+    cdef Py_ssize_t n = lam.shape[0], stop = 0
+    cdef double x
+    while True:
+        stop = few_counts_at(SIMD_LEVEL, &lam[0], stop, n, table, counts, running)
+        if stop == n:
+            return k
+        x = few_times_outside(lam, table, stop)
+        if k == FEW_TIMES or not (x >= DBL_MIN):
+            return -1
+        table[k] = x
+        k += 1
+
+
 cdef double few_times_keys(const double* table, const int64_t* counts, int k, double t,
                            int64_t budget) noexcept nogil:
     # threshold.few_times_keys
@@ -6221,7 +6237,7 @@ cdef Py_ssize_t few_times_cut(const double[::1] lam, const double* table, const 
 cdef bint allocate_few_times(const double[::1] lam, int64_t budget, int64_t[::1] out,
                              int64_t[::1] ties) noexcept nogil:
     # threshold.allocate_few_times: the running counts in ties
-    cdef Py_ssize_t n = lam.shape[0], stop = 0, cut = 0
+    cdef Py_ssize_t n = lam.shape[0], cut = 0
     cdef double table[8]
     cdef double split[8]
     cdef double level[8]
@@ -6230,18 +6246,12 @@ cdef bint allocate_few_times(const double[::1] lam, int64_t budget, int64_t[::1]
     cdef int64_t whole[8]
     cdef int64_t with_split[8]
     cdef int k = few_times_sample(lam, table), j
-    cdef double x, tstar, under, remaining, below, rank = 0.0, least, at
+    cdef double tstar, under, remaining, below, rank = 0.0, least, at
     if k < 0:
         return False
-    while True:
-        stop = few_counts_at(SIMD_LEVEL, &lam[0], stop, n, table, counts, &ties[0])
-        if stop == n:
-            break
-        x = few_times_outside(lam, table, stop)
-        if k == FEW_TIMES or not (x >= DBL_MIN):
-            return False
-        table[k] = x
-        k += 1
+    k = few_times_counts(lam, table, k, counts, &ties[0])
+    if k < 0:
+        return False
     tstar = few_times_threshold(table, counts, k, budget)
     if not tstar > 0.0:
         return False

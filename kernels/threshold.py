@@ -4657,11 +4657,31 @@ def few_times_sample(lam, table):
 
 
 @register_jitable
-def few_times_counts(lam, table, counts, running, start):
-    """The workers at each of the table's times into ``counts[:8]``, and their running counts at
-    the end of each :data:`FEW_BLOCK` into ``running[8 b : 8 b + 8]``, from block ``start`` on
-    (a multiple of the block; the running counts before it hold); returns ``n``, or the start
-    of the first block that holds a time outside the table, where it stops."""
+def few_times_counts(lam, table, k, counts, running):
+    """The counts pass: the workers at each of the table's ``k`` times into ``counts[:8]``, and
+    their running counts at the end of each :data:`FEW_BLOCK` into ``running[8 b : 8 b + 8]``.
+    A time the sample missed (a machine type of a few workers, one odd machine) joins the
+    table while it has room, and the pass goes on from the block where it found it (no worker
+    before that block has it). Returns the table's times, or -1 where a ninth time or one to
+    reject turns up (before anything is written: the general path takes the call)."""
+    n = lam.shape[0]
+    stop = 0
+    while True:
+        stop = few_times_blocks(lam, table, counts, running, stop)
+        if stop == n:
+            return k
+        x = few_times_outside(lam, table, stop)
+        if k == FEW_TIMES or not (x >= TINY):
+            return -1
+        table[k] = x
+        k += 1
+
+
+@register_jitable
+def few_times_blocks(lam, table, counts, running, start):
+    """:func:`few_times_counts` over the table as it is, from block ``start`` on (a multiple of
+    the block; the running counts before it hold): returns ``n``, or the start of the first
+    block that holds a time outside the table, where it stops."""
     v0, v1, v2, v3, v4, v5, v6, v7 = table[0], table[1], table[2], table[3], table[4], table[5], table[6], table[7]
     n = lam.shape[0]
     c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = 0
@@ -4804,19 +4824,9 @@ def allocate_few_times(lam, budget, out, ties, heap):
         return False
     counts = ties[:FEW_TIMES]
     running = ties[FEW_TIMES:]
-    stop = 0
-    while True:
-        stop = few_times_counts(lam, table, counts, running, stop)
-        if stop == n:
-            break
-        # A time the sample missed (a machine type of a few workers, one odd machine): while
-        # the table has room it joins, and the pass goes on from the block where it stopped
-        # (no worker before it has that time); else the general path takes the call.
-        x = few_times_outside(lam, table, stop)
-        if k == FEW_TIMES or not (x >= TINY):
-            return False
-        table[k] = x
-        k += 1
+    k = few_times_counts(lam, table, k, counts, running)
+    if k < 0:
+        return False
     tstar = few_times_threshold(table, counts, k, budget, heap[3 * FEW_TIMES:])
     if not tstar > 0.0:
         return False

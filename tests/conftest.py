@@ -58,11 +58,13 @@ def _fresh_backend_registry():
 def general_path(monkeypatch):
     """The plain-Python kernel (``_bench.counting_passes``) without the selection of one key a
     worker (bounds of one task of room a worker, or a budget below the workers without
-    bounds), for tests of the general path's passes over such inputs (the compiled kernels
-    keep it: their constants are fixed when they compile). Its value: the workers from which
-    the compiled kernels take that selection."""
+    bounds) and without the table of a few distinct times, for tests of the general path's
+    passes over such inputs (the compiled kernels keep both: their constants are fixed when
+    they compile). Its value: the workers from which the compiled kernels take that
+    selection."""
     from fastata.kernels import threshold
 
     compiled_from = threshold.UNIT_SLACK_FROM
     monkeypatch.setattr(threshold, "UNIT_SLACK_FROM", 2**62)
+    monkeypatch.setattr(threshold, "FEW_TIMES_FROM", 2**62)
     return compiled_from

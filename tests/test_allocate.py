@@ -210,10 +210,12 @@ def _few_fast(n, seed):
 
 @pytest.mark.parametrize("name", ["spread", "tied", "types", "gone", "subnormal", "descending"])
 @pytest.mark.parametrize("n", [4096, 5003, 20011])
-def test_few_candidates_are_listed_and_solved_alone(fast_backend, name, n):
+def test_few_candidates_are_listed_and_solved_alone(general_path, fast_backend, name, n):
     """Without bounds only workers with ``lam <= budget * lam_min`` can hold a key at t*: where a
     sample says they are few, one pass lists them and their problem alone is solved. Same
-    canonical allocation on every backend, and that pass is the only one over all workers."""
+    canonical allocation on every backend, and that pass is the only one over all workers
+    (without the table of a few times, which takes the three fast types and the rest
+    unavailable too: ``general_path``)."""
     from fastata import _bench
     from fastata.kernels import threshold
 
@@ -250,9 +252,10 @@ def test_few_candidates_bad_input_is_refused_as_before(fast_backend):
     np.testing.assert_array_equal(fa.allocate(zeros, 100, backend=fast_backend), expected)
 
 
-def test_few_candidates_in_the_sample_many_in_all_falls_back(fast_backend):
+def test_few_candidates_in_the_sample_many_in_all_falls_back(general_path, fast_backend):
     """The sample can mislead: its workers slow but one, the others fast. The listing gives
-    up past a quarter of the workers and the whole problem is solved as usual."""
+    up past a quarter of the workers and the whole problem is solved as usual (three times:
+    without the table of a few times, ``general_path``)."""
     from fastata import _bench
     from fastata.kernels import threshold
 
@@ -377,4 +380,125 @@ def test_bad_times_under_the_selection_of_one_key_are_refused_as_before(fast_bac
         out = np.full(SINGLE_N, 7, dtype=np.int64)
         with pytest.raises(ValueError, match=message):
             fa.allocate(broken, SINGLE_N // 3, backend=fast_backend, out=out)
+        assert (out == 7).all()
+
+
+# --- A few distinct times without bounds: the table of the times
+
+FEW_N = 4096 + 3 * 256 + 37  # from threshold.FEW_TIMES_FROM workers, whole blocks and a tail
+
+# Two times whose third keys round to one product (3 * v == 3 * w): keys at one product and
+# one level from two times, taken in worker order across both.
+SAME_THIRD = (1.8132702392002724, 1.8132702392002726)
+
+
+def _alternating(values):
+    return lambda rng, n: np.resize(np.asarray(values, dtype=np.float64), n)
+
+
+FEW_TIMES = [
+    ("two speeds", _alternating([1.0, 2.0]), (1, 0.1, 0.9, 1.0, 1.5, 4.0)),
+    ("integers 1..4", lambda rng, n: rng.integers(1, 5, n).astype(np.float64), (1, 0.1, 0.9, 1.0, 2.5, 4.0)),
+    ("all equal", lambda rng, n: np.full(n, 0.3), (1, 0.5, 1.0, 1.3, 7.0)),
+    ("eight kinds", lambda rng, n: rng.integers(1, 9, n) * 0.1, (0.1, 1.0, 3.3)),
+    ("three kinds, 10 % unavailable",
+     lambda rng, n: np.where(rng.random(n) < 0.1, np.inf, rng.choice([0.7, 1.3, 2.9], n)), (0.5, 1.0, 2.0)),
+    ("third keys at one product", _alternating(SAME_THIRD), (2.3, 2.5, 2.7)),
+    ("times 10**6 apart", _alternating([1e-3, 1e3, 1.0]), (1.0, 1000.0)),
+    ("a type of one worker in two hundred", lambda rng, n: np.where(np.arange(n) % 199 == 5, 0.25, 1.0), (1.0, 1.7)),
+    ("an odd worker in the last block", lambda rng, n: np.where(np.arange(n) == n - 3, 0.75, 3.0), (1.0, 1.01)),
+]
+
+
+def _few_times_calls(lam, budget):
+    """Whether the plain-Python table and Cython's (at each SIMD level) take the call, each
+    checked against the reference where it does."""
+    from fastata.kernels import threshold
+
+    want = reference(lam, budget)
+    n = len(lam)
+    out = np.full(n, -7, dtype=np.int64)
+    with np.errstate(all="ignore"):
+        took = [threshold.allocate_few_times(lam, budget, out, np.empty(n, np.int64), np.empty(n + 2))]
+    if took[0]:
+        np.testing.assert_array_equal(out, want)
+    if "cython" in fa.available_backends():
+        from fastata.kernels import cython_cpu
+
+        for level in cython_cpu.simd_levels():
+            previous = cython_cpu.set_simd_level(level)
+            try:
+                out[:] = -7
+                took.append(cython_cpu.allocate_few_times_with(lam, budget, out))
+                if took[-1]:
+                    np.testing.assert_array_equal(out, want)
+            finally:
+                cython_cpu.set_simd_level(previous)
+    return took, want
+
+
+@pytest.mark.parametrize("name, draw, shares", FEW_TIMES, ids=[t[0] for t in FEW_TIMES])
+def test_a_few_distinct_times_are_solved_over_a_table_of_them(name, draw, shares):
+    """Without bounds, where every worker's time is one of at most eight (a few machine types,
+    times rounded in a config file, all equal, unavailable workers among them), the
+    allocation comes from a table of the times: taken by the plain-Python kernel and by
+    Cython's at every SIMD level, equal to the reference on every backend. Budgets of one
+    task, below, at and above the workers, and ties at ``t*`` that the budget splits: within
+    one time, across times at different levels, and across two times at one level."""
+    rng = np.random.default_rng(len(name))
+    lam = draw(rng, FEW_N)
+    for share in shares:
+        budget = max(1, int(share * np.isfinite(lam).sum()))
+        took, want = _few_times_calls(lam, budget)
+        assert all(took), (share, took)
+        for b in ("numba", "cython"):
+            if b in fa.available_backends():
+                np.testing.assert_array_equal(fa.allocate(lam, budget, backend=b), want)
+
+
+def test_third_keys_at_one_product_come_in_worker_order_across_both_times():
+    """The case above worked by hand: every worker holds two keys below ``3 v = 3 w``, and the
+    keys at it (level 2 for both times) come in worker order, whatever the time."""
+    v, w = SAME_THIRD
+    assert 3 * v == 3 * w and 2 * v != 2 * w
+    lam = np.resize(np.array([v, w, w, v]), FEW_N)
+    budget = 2 * FEW_N + 1001
+    want = np.full(FEW_N, 2, dtype=np.int64)
+    want[:1001] = 3
+    np.testing.assert_array_equal(reference(lam, budget), want)
+    took, _ = _few_times_calls(lam, budget)
+    assert all(took), took
+
+
+@pytest.mark.parametrize("what", ["nine times", "a zero", "continuous times"])
+def test_more_times_than_the_table_holds_go_the_general_way(what):
+    """Nine distinct times (eight in the sample, the ninth found by the counts pass), a worker
+    with ``lam = 0``, times all distinct: the table gives way, before anything is written,
+    and the general path's allocation is the reference's."""
+    rng = np.random.default_rng(3)
+    lam = rng.integers(1, 9, FEW_N).astype(np.float64)
+    if what == "nine times":
+        lam[FEW_N // 2] = 9.0
+    elif what == "a zero":
+        lam[FEW_N - 1] = 0.0
+    else:
+        lam = rng.lognormal(0.0, 0.5, FEW_N)
+    took, want = _few_times_calls(lam, FEW_N)
+    assert not any(took), took
+    for b in ("numba", "cython"):
+        if b in fa.available_backends():
+            np.testing.assert_array_equal(fa.allocate(lam, FEW_N, backend=b), want)
+
+
+def test_bad_times_under_the_table_of_a_few_times_are_refused_as_before(fast_backend):
+    """A NaN or negative time the sample does not see: the counts pass stops there, the
+    general path reports it, and ``out`` is untouched."""
+    lam = np.resize(np.array([1.0, 2.0, 4.0]), FEW_N)
+    for bad, message in ((np.nan, "lam must not contain NaN; got nan at index 4000"),
+                         (-1.0, "lam must be >= 0.*-1.0 at index 4000")):
+        broken = lam.copy()
+        broken[4000] = bad
+        out = np.full(FEW_N, 7, dtype=np.int64)
+        with pytest.raises(ValueError, match=message):
+            fa.allocate(broken, FEW_N, backend=fast_backend, out=out)
         assert (out == 7).all()
