@@ -73,6 +73,10 @@ or the counts do not fit it. Without bounds, a budget below the workers is the s
 selection (``min_tasks=0, max_tasks=1``) where twice the least time is past the taken keys:
 no worker's second key comes before them (times a few percent apart, a few machine types).
 
+Without bounds, times that take at most eight distinct values (a few machine types, all
+equal) are solved over a table of them (:func:`allocate_few_times`): a pass counts the
+workers at each time, ``t*`` comes from the table alone, a pass writes.
+
 Where the time goes (DESIGN.md section 4): a handful of passes over ``n``. Below
 ``budget = 2**51`` the counting passes multiply by the stored ``1/lam`` instead of
 dividing: ``fl(t * fl(1/x))`` is within ``t/x * 2**-52`` of ``t/x``, so its floor is at
@@ -4135,7 +4139,8 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     pass lists those few and their problem is solved alone: the same keys in the same
     order, so the same allocation, in one pass over ``n`` instead of six or more. Bounds of
     one task of room a worker, and a budget below the workers that no worker's second key
-    reaches, are a selection (:func:`allocate_unit_slack`)."""
+    reaches, are a selection (:func:`allocate_unit_slack`); times of a few distinct values
+    without bounds, a table of them (:func:`allocate_few_times`)."""
     if lo is None and lam.shape[0] >= FEW_TIMES_FROM and 0 < budget < RECIPROCAL_CAP and allocate_few_times(
             lam, budget, out, ties, heap):
         return OK, 0.0, 0.0, 0.0

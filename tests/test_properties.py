@@ -183,3 +183,40 @@ def few_candidates(draw):
 def test_few_fast_workers_among_many_slow_equal_the_reference(fast_backend, problem):
     lam, budget = problem
     np.testing.assert_array_equal(fa.allocate(lam, budget, backend=fast_backend), reference(lam, budget))
+
+
+# From 4096 workers, times of at most eight distinct values go to a table of them (and a
+# ninth, a zero or a huge time sends the call the general way): drawn as a few times, their
+# shares and a layout, with budgets from one task to many a worker.
+few_time_values = st.one_of(st.sampled_from([1.0, 2.0, 3.0, 4.0, 0.1, 0.3, 0.7, np.inf, 1.8132702392002724,
+                                             1.8132702392002726, 0.0, 1e300]),
+                            st.floats(min_value=1e-3, max_value=1e3))
+
+
+@pytest.mark.parametrize("cpu_backend", [b for b in ("numba", "cython") if b in fa.available_backends()])
+@settings(max_examples=40, deadline=None)
+@given(times=st.lists(few_time_values, min_size=1, max_size=9), seed=st.integers(0, 2**32 - 1),
+       layout=st.sampled_from(["random", "repeating", "sorted", "one odd worker"]),
+       per_worker=st.floats(min_value=0.0, max_value=6.0), extra=st.integers(1, 40))
+def test_a_few_distinct_times_are_canonical(cpu_backend, times, seed, layout, per_worker, extra):
+    """The CPU backends (the CUDA simulator is too slow at these sizes; the GPU goes the
+    general way) against the reference, or the canonicity check past twice the workers."""
+    rng = np.random.default_rng(seed)
+    n = 4096 + int(rng.integers(0, 3000))
+    values = np.array(times)
+    if layout == "random":
+        lam = rng.choice(values, n, p=rng.dirichlet(np.ones(values.size)))
+    elif layout == "repeating":
+        lam = np.resize(values, n)
+    elif layout == "sorted":
+        lam = np.sort(rng.choice(values, n))
+    else:
+        lam = np.full(n, values[0])
+        lam[rng.integers(0, n)] = values[-1]
+    if not (lam < np.inf).any():
+        lam[0] = 1.0
+    budget = int(per_worker * n) + extra
+    a = fa.allocate(lam, budget, backend=cpu_backend)
+    assert is_canonical(lam, budget, a)
+    if budget <= 2 * n:
+        np.testing.assert_array_equal(a, reference(lam, budget))
