@@ -297,16 +297,16 @@ SINGLE_KEY_TIMES = [
 ]
 
 
-def _single_keys_calls(lam, budget):
-    """Whether the plain-Python selection and Cython's (at each SIMD level) take the call, each
-    checked against the reference where it does."""
+def _kernel_calls(kernel, lam, budget):
+    """Whether the plain-Python ``threshold.<kernel>`` and Cython's ``<kernel>_with`` (at each
+    SIMD level) take the call, each checked against the reference where it does."""
     from fastata.kernels import threshold
 
     want = reference(lam, budget)
     n = len(lam)
     out = np.full(n, -7, dtype=np.int64)
     with np.errstate(all="ignore"):
-        took = [threshold.allocate_single_keys(lam, budget, out, np.empty(n, np.int64), np.empty(n + 2))]
+        took = [getattr(threshold, kernel)(lam, budget, out, np.empty(n, np.int64), np.empty(n + 2))]
     if took[0]:
         np.testing.assert_array_equal(out, want)
     if "cython" in fa.available_backends():
@@ -316,12 +316,22 @@ def _single_keys_calls(lam, budget):
             previous = cython_cpu.set_simd_level(level)
             try:
                 out[:] = -7
-                took.append(cython_cpu.allocate_single_keys_with(lam, budget, out))
+                took.append(getattr(cython_cpu, f"{kernel}_with")(lam, budget, out))
                 if took[-1]:
                     np.testing.assert_array_equal(out, want)
             finally:
                 cython_cpu.set_simd_level(previous)
     return took, want
+
+
+def _check_kernel_calls(kernel, lam, budget, taken):
+    """:func:`_kernel_calls`, asserting that every kernel took the call (``taken``) or none did,
+    and the public numba and Cython calls equal to the reference."""
+    took, want = _kernel_calls(kernel, lam, budget)
+    assert all(took) if taken else not any(took), (budget, took)
+    for b in ("numba", "cython"):
+        if b in fa.available_backends():
+            np.testing.assert_array_equal(fa.allocate(lam, budget, backend=b), want)
 
 
 @pytest.mark.parametrize("name, draw, shares", SINGLE_KEY_TIMES, ids=[t[0] for t in SINGLE_KEY_TIMES])
@@ -335,11 +345,7 @@ def test_a_budget_no_second_key_reaches_is_a_selection_of_one_key_a_worker(name,
     lam = draw(rng, SINGLE_N)
     for share in shares:
         budget = int(share * np.isfinite(lam).sum())
-        took, want = _single_keys_calls(lam, budget)
-        assert all(took), (share, took)
-        for b in ("numba", "cython"):
-            if b in fa.available_backends():
-                np.testing.assert_array_equal(fa.allocate(lam, budget, backend=b), want)
+        _check_kernel_calls("allocate_single_keys", lam, budget, taken=True)
 
 
 @pytest.mark.parametrize("what", ["one worker twice as fast", "a zero", "one fast worker in the sample",
@@ -363,11 +369,7 @@ def test_a_second_key_before_the_budget_leaves_the_selection(what):
         lam[stride:4 * stride:stride] = 0.3  # three of the sample: its least time, twice which few keys lie below
     else:
         budget = SINGLE_N + 1
-    took, want = _single_keys_calls(lam, budget)
-    assert not any(took), took
-    for b in ("numba", "cython"):
-        if b in fa.available_backends():
-            np.testing.assert_array_equal(fa.allocate(lam, budget, backend=b), want)
+    _check_kernel_calls("allocate_single_keys", lam, budget, taken=False)
 
 
 def test_bad_times_under_the_selection_of_one_key_are_refused_as_before(fast_backend):
@@ -410,33 +412,6 @@ FEW_TIMES = [
 ]
 
 
-def _few_times_calls(lam, budget):
-    """Whether the plain-Python table and Cython's (at each SIMD level) take the call, each
-    checked against the reference where it does."""
-    from fastata.kernels import threshold
-
-    want = reference(lam, budget)
-    n = len(lam)
-    out = np.full(n, -7, dtype=np.int64)
-    with np.errstate(all="ignore"):
-        took = [threshold.allocate_few_times(lam, budget, out, np.empty(n, np.int64), np.empty(n + 2))]
-    if took[0]:
-        np.testing.assert_array_equal(out, want)
-    if "cython" in fa.available_backends():
-        from fastata.kernels import cython_cpu
-
-        for level in cython_cpu.simd_levels():
-            previous = cython_cpu.set_simd_level(level)
-            try:
-                out[:] = -7
-                took.append(cython_cpu.allocate_few_times_with(lam, budget, out))
-                if took[-1]:
-                    np.testing.assert_array_equal(out, want)
-            finally:
-                cython_cpu.set_simd_level(previous)
-    return took, want
-
-
 @pytest.mark.parametrize("name, draw, shares", FEW_TIMES, ids=[t[0] for t in FEW_TIMES])
 def test_a_few_distinct_times_are_solved_over_a_table_of_them(name, draw, shares):
     """Without bounds, where every worker's time is one of at most eight (a few machine types,
@@ -449,11 +424,7 @@ def test_a_few_distinct_times_are_solved_over_a_table_of_them(name, draw, shares
     lam = draw(rng, FEW_N)
     for share in shares:
         budget = max(1, int(share * np.isfinite(lam).sum()))
-        took, want = _few_times_calls(lam, budget)
-        assert all(took), (share, took)
-        for b in ("numba", "cython"):
-            if b in fa.available_backends():
-                np.testing.assert_array_equal(fa.allocate(lam, budget, backend=b), want)
+        _check_kernel_calls("allocate_few_times", lam, budget, taken=True)
 
 
 def test_third_keys_at_one_product_come_in_worker_order_across_both_times():
@@ -466,7 +437,7 @@ def test_third_keys_at_one_product_come_in_worker_order_across_both_times():
     want = np.full(FEW_N, 2, dtype=np.int64)
     want[:1001] = 3
     np.testing.assert_array_equal(reference(lam, budget), want)
-    took, _ = _few_times_calls(lam, budget)
+    took, _ = _kernel_calls("allocate_few_times", lam, budget)
     assert all(took), took
 
 
@@ -483,11 +454,7 @@ def test_more_times_than_the_table_holds_go_the_general_way(what):
         lam[FEW_N - 1] = 0.0
     else:
         lam = rng.lognormal(0.0, 0.5, FEW_N)
-    took, want = _few_times_calls(lam, FEW_N)
-    assert not any(took), took
-    for b in ("numba", "cython"):
-        if b in fa.available_backends():
-            np.testing.assert_array_equal(fa.allocate(lam, FEW_N, backend=b), want)
+    _check_kernel_calls("allocate_few_times", lam, FEW_N, taken=False)
 
 
 def test_bad_times_under_the_table_of_a_few_times_are_refused_as_before(fast_backend):
