@@ -4873,10 +4873,7 @@ def allocate_few_times(lam, budget, out, ties, heap):
             rank = remaining
         remaining -= at
     cut = few_times_cut(lam, table, split, running, rank) if rank > 0.0 else 0
-    taken = level  # done with: the tasks of the workers before the cut
-    for j in range(FEW_TIMES):
-        taken[j] = tasks[j] + split[j]
-    few_times_write(lam, table, tasks, taken, cut, out)
+    few_times_write(lam, table, tasks, split, cut, out)
     return True
 
 
@@ -4906,23 +4903,30 @@ def few_times_cut(lam, table, split, running, rank):
 
 
 @register_jitable
-def few_times_write(lam, table, tasks, taken, cut, out):
-    """``out``: each worker's tasks by its time, ``taken`` before ``cut`` (with the task at ``t*``
-    of a time the budget splits), ``tasks`` from there."""
-    # Slices index from 0: numba's loops then need no wraparound check (which cost 6x).
-    write_by_time(lam[:cut], table, taken, out[:cut])
-    write_by_time(lam[cut:], table, tasks, out[cut:])
-
-
-@register_jitable
-def write_by_time(lam, table, tasks, out):
-    """``out[i] = tasks[j]`` where ``lam[i] = table[j]`` (every worker's time is in the table):
-    a select a time, which vectorises."""
+def few_times_write(lam, table, tasks, split, cut, out):
+    """``out``: each worker's tasks by its time, plus one for the workers of a ``split`` time
+    before ``cut``."""
     v0, v1, v2, v3, v4, v5, v6, v7 = table[0], table[1], table[2], table[3], table[4], table[5], table[6], table[7]
     a0, a1, a2, a3 = int_of(tasks[0]), int_of(tasks[1]), int_of(tasks[2]), int_of(tasks[3])
     a4, a5, a6, a7 = int_of(tasks[4]), int_of(tasks[5]), int_of(tasks[6]), int_of(tasks[7])
-    for i in range(lam.shape[0]):
+    s0, s1, s2, s3 = int_of(tasks[0] + split[0]), int_of(tasks[1] + split[1]), int_of(tasks[2] + split[2]), int_of(
+        tasks[3] + split[3])
+    s4, s5, s6, s7 = int_of(tasks[4] + split[4]), int_of(tasks[5] + split[5]), int_of(tasks[6] + split[6]), int_of(
+        tasks[7] + split[7])
+    for i in range(cut):
         x = lam[i]
+        o = s7 if x == v7 else 0
+        o = s6 if x == v6 else o
+        o = s5 if x == v5 else o
+        o = s4 if x == v4 else o
+        o = s3 if x == v3 else o
+        o = s2 if x == v2 else o
+        o = s1 if x == v1 else o
+        out[i] = s0 if x == v0 else o
+    rest = lam[cut:]  # indices from 0, as in the loop above: no wraparound for numba to check
+    after = out[cut:]
+    for i in range(rest.shape[0]):
+        x = rest[i]
         o = a7 if x == v7 else 0
         o = a6 if x == v6 else o
         o = a5 if x == v5 else o
@@ -4930,7 +4934,7 @@ def write_by_time(lam, table, tasks, out):
         o = a3 if x == v3 else o
         o = a2 if x == v2 else o
         o = a1 if x == v1 else o
-        out[i] = a0 if x == v0 else o
+        after[i] = a0 if x == v0 else o
 
 
 #: :func:`list_candidates` reads ``lam`` in blocks of this many workers: the comparisons of a
