@@ -4749,7 +4749,9 @@ def few_times_threshold(table, counts, k, budget, heap):
     holds the budget."""
     inv_sum = 0.0
     least = INF
+    workers = 0.0
     for j in range(k):
+        workers += counts[j]
         if counts[j] > 0 and table[j] < INF:
             inv_sum += counts[j] / table[j]
             least = min(least, table[j])
@@ -4782,7 +4784,7 @@ def few_times_threshold(table, counts, k, budget, heap):
             if nxt[j] == p:
                 nxt[j] = float_of(count_le(table[j], p, budget) + 1) * table[j]
     # Every time's keys up to (budget + workers) / sum(counts / table) hold the budget.
-    hi = (budget + table_workers(counts, k)) / inv_sum * (1.0 + 2.0**-30)
+    hi = (budget + workers) / inv_sum * (1.0 + 2.0**-30)
     hi = min(hi, budget * least)
     if not hi < INF or few_times_keys(table, counts, k, hi, budget) < budget:
         return 0.0
@@ -4794,15 +4796,6 @@ def few_times_threshold(table, counts, k, budget, heap):
             hi = mid
         else:
             t = mid
-
-
-@register_jitable
-def table_workers(counts, k):
-    """The workers the table counts."""
-    total = 0.0
-    for j in range(k):
-        total += counts[j]
-    return total
 
 
 @register_jitable
