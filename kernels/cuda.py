@@ -96,8 +96,8 @@ def _allocate_single_keys_cuda(lam, budget, out, ties, heap):
 
 # Nor does the table of a few distinct times (its scratch is the CPU's): the general way again.
 @overload(threshold.allocate_few_times, target="cuda")
-def _allocate_few_times_cuda(lam, budget, out, ties, heap):
-    return lambda lam, budget, out, ties, heap: False
+def _allocate_few_times_cuda(lam, budget, lo, hi, out, ties, heap):
+    return lambda lam, budget, lo, hi, out, ties, heap: False
 
 
 @overload(threshold.rescale_shift, target="cuda")

@@ -16,6 +16,8 @@ from libc.float cimport DBL_MAX, DBL_MIN
 from libc.stdint cimport int64_t, uint32_t
 from libc.stdlib cimport llabs
 
+import numbers
+
 import numpy as np
 
 # The constants of threshold.py.
@@ -199,6 +201,40 @@ cdef extern from *:
                 seen += c[j];
             if (seen < stop)
                 return start;
+            for (int j = 0; j < 8; j++)
+                running[8 * (start / FASTATA_FEW_BLOCK) + j] = c[j];
+        }
+        return n;
+    }
+
+    /* threshold.few_times_blocks_checked from block start on: the counts as above, each
+       worker's bounds (lo[i], min(hi[i], budget)) checked against its time's (bounds[j],
+       bounds[8 + j]); -1 where a worker's differ */
+    static ptrdiff_t fastata_few_counts_checked_from(const double *lam, const int64_t *lo, const int64_t *hi,
+                                                     int64_t budget, ptrdiff_t start, ptrdiff_t n,
+                                                     const double *table, const int64_t *bounds, int64_t *c,
+                                                     int64_t *running) {
+        for (; start < n; start += FASTATA_FEW_BLOCK) {
+            const ptrdiff_t stop = start + FASTATA_FEW_BLOCK < n ? start + FASTATA_FEW_BLOCK : n;
+            int64_t seen = 0, wrong = 0;
+            for (ptrdiff_t i = start; i < stop; i++) {
+                const double x = lam[i];
+                const int64_t high = hi[i] < budget ? hi[i] : budget;
+                int64_t want_low = -1, want_high = -1;
+                for (int j = 0; j < 8; j++) {
+                    const int at = x == table[j];
+                    c[j] += at;
+                    want_low = at ? bounds[j] : want_low;
+                    want_high = at ? bounds[8 + j] : want_high;
+                }
+                wrong |= (lo[i] != want_low) | (high != want_high);
+            }
+            for (int j = 0; j < 8; j++)
+                seen += c[j];
+            if (seen < stop)
+                return start;
+            if (wrong)
+                return -1;
             for (int j = 0; j < 8; j++)
                 running[8 * (start / FASTATA_FEW_BLOCK) + j] = c[j];
         }
@@ -963,6 +999,56 @@ cdef extern from *:
         }
         FASTATA_CLEAN_UPPER();
         return fastata_few_counts_from(lam, start, n, table, c, running);
+    }
+
+    /* fastata_few_counts_checked_from, a vector of four workers a step over the whole blocks:
+       each worker's time's bounds blended from the table's as the write blends its tasks */
+    __attribute__((target("avx2")))
+    static ptrdiff_t fastata_few_counts_checked_avx2(const double *lam, const int64_t *lo, const int64_t *hi,
+                                                     int64_t budget, ptrdiff_t start, ptrdiff_t n,
+                                                     const double *table, const int64_t *bounds, int64_t *c,
+                                                     int64_t *running) {
+        __m256d v[8], low[8], high[8];
+        const __m256i cap = _mm256_set1_epi64x(budget);
+        for (int j = 0; j < 8; j++) {
+            v[j] = _mm256_set1_pd(table[j]);
+            low[j] = _mm256_castsi256_pd(_mm256_set1_epi64x(bounds[j]));
+            high[j] = _mm256_castsi256_pd(_mm256_set1_epi64x(bounds[8 + j]));
+        }
+        for (; start + FASTATA_FEW_BLOCK <= n; start += FASTATA_FEW_BLOCK) {
+            __m256i a[8], right = _mm256_set1_epi64x(-1);
+            for (int j = 0; j < 8; j++)
+                a[j] = _mm256_setzero_si256();
+            for (ptrdiff_t i = start; i < start + FASTATA_FEW_BLOCK; i += 4) {
+                const __m256d x = _mm256_loadu_pd(lam + i);
+                __m256i h = _mm256_loadu_si256((const __m256i *)(hi + i));
+                __m256d want_low = _mm256_setzero_pd(), want_high = _mm256_setzero_pd();
+                for (int j = 7; j >= 0; j--) {
+                    const __m256d at = _mm256_cmp_pd(x, v[j], _CMP_EQ_OQ);
+                    a[j] = _mm256_sub_epi64(a[j], _mm256_castpd_si256(at));
+                    want_low = _mm256_blendv_pd(want_low, low[j], at);
+                    want_high = _mm256_blendv_pd(want_high, high[j], at);
+                }
+                h = _mm256_blendv_epi8(h, cap, _mm256_cmpgt_epi64(h, cap));  /* min(hi, budget) */
+                right = _mm256_and_si256(right, _mm256_and_si256(
+                    _mm256_cmpeq_epi64(_mm256_loadu_si256((const __m256i *)(lo + i)), _mm256_castpd_si256(want_low)),
+                    _mm256_cmpeq_epi64(h, _mm256_castpd_si256(want_high))));
+            }
+            for (int j = 0; j < 8; j++)
+                c[j] += fastata_lanes_sum(a[j]);
+            if (c[0] + c[1] + c[2] + c[3] + c[4] + c[5] + c[6] + c[7] < start + FASTATA_FEW_BLOCK) {
+                FASTATA_CLEAN_UPPER();
+                return start;
+            }
+            if (_mm256_movemask_epi8(right) != -1) {
+                FASTATA_CLEAN_UPPER();
+                return -1;
+            }
+            for (int j = 0; j < 8; j++)
+                running[8 * (start / FASTATA_FEW_BLOCK) + j] = c[j];
+        }
+        FASTATA_CLEAN_UPPER();
+        return fastata_few_counts_checked_from(lam, lo, hi, budget, start, n, table, bounds, c, running);
     }
 
     /* fastata_few_write_from, a vector of four workers a step: a blend for each time */
@@ -1864,15 +1950,21 @@ cdef extern from *:
 
     /* threshold.few_times_blocks: counts[0..7] and running as there, from block start on;
        returns n, or the start of the first block with a time outside the table */
-    static ptrdiff_t fastata_few_counts_at(int level, const double *lam, ptrdiff_t start, ptrdiff_t n,
-                                           const double *table, int64_t *counts, int64_t *running) {
+    static ptrdiff_t fastata_few_counts_at(int level, const double *lam, const int64_t *lo, const int64_t *hi,
+                                           int64_t budget, ptrdiff_t start, ptrdiff_t n, const double *table,
+                                           const int64_t *bounds, int64_t *counts, int64_t *running) {
+        /* lo, hi: bounds as arrays to check (threshold.few_times_blocks_checked), or NULL */
         for (int j = 0; j < 8; j++)
             counts[j] = start > 0 ? running[8 * (start / FASTATA_FEW_BLOCK - 1) + j] : 0;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512 || level == FASTATA_AVX2)
-            return fastata_few_counts_avx2(lam, start, n, table, counts, running);
+            return lo != NULL ? fastata_few_counts_checked_avx2(lam, lo, hi, budget, start, n, table, bounds, counts,
+                                                                running)
+                              : fastata_few_counts_avx2(lam, start, n, table, counts, running);
     #endif
-        return fastata_few_counts_from(lam, start, n, table, counts, running);
+        return lo != NULL ? fastata_few_counts_checked_from(lam, lo, hi, budget, start, n, table, bounds, counts,
+                                                            running)
+                          : fastata_few_counts_from(lam, start, n, table, counts, running);
     }
 
     static void fastata_few_write_at(int level, const double *lam, ptrdiff_t start, ptrdiff_t stop,
@@ -3544,9 +3636,10 @@ cdef extern from *:
                                                      const int64_t* hi, Py_ssize_t n, double s, double s2,
                                                      int64_t budget, double* totals) noexcept nogil
     void set_shared_bounds "FASTATA_SET_SHARED_BOUNDS"(int on) noexcept nogil
-    Py_ssize_t few_counts_at "fastata_few_counts_at"(int level, const double* lam, Py_ssize_t start,
-                                                     Py_ssize_t n, const double* table, int64_t* counts,
-                                                     int64_t* running) noexcept nogil
+    Py_ssize_t few_counts_at "fastata_few_counts_at"(int level, const double* lam, const int64_t* lo,
+                                                     const int64_t* hi, int64_t budget, Py_ssize_t start,
+                                                     Py_ssize_t n, const double* table, const int64_t* bounds,
+                                                     int64_t* counts, int64_t* running) noexcept nogil
     void few_write_at "fastata_few_write_at"(int level, const double* lam, Py_ssize_t start, Py_ssize_t stop,
                                              const double* table, const int64_t* tasks,
                                              int64_t* out) noexcept nogil
@@ -6098,7 +6191,34 @@ cdef Py_ssize_t FEW_BLOCK = 256  # threshold.FEW_BLOCK (FASTATA_FEW_BLOCK in the
 cdef int FEW_STEPS = 64  # threshold.FEW_STEPS
 
 
-cdef int few_times_sample(const double[::1] lam, double* table) noexcept nogil:
+cdef inline int64_t few_times_low(const int64_t* lo, Py_ssize_t i, double x) noexcept nogil:
+    # threshold.low_of for the table: a shared minimum (lo[0]) holds for available workers
+    if lo == NULL:
+        return 0
+    if shared_bounds:
+        return lo[0] if x < INFINITY else 0
+    return lo[i]
+
+
+cdef inline int64_t few_times_high(const int64_t* hi, Py_ssize_t i, int64_t budget) noexcept nogil:
+    # threshold.high_of for the table (a shared maximum: hi[0])
+    cdef int64_t h
+    if hi == NULL:
+        return budget
+    h = hi[0] if shared_bounds else hi[i]
+    return min(h, budget)
+
+
+cdef inline void few_times_join(const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
+                                double* table, int64_t* bounds, int j, Py_ssize_t i) noexcept nogil:
+    # threshold.few_times_join
+    table[j] = lam[i]
+    bounds[j] = few_times_low(lo, i, lam[i])
+    bounds[FEW_TIMES + j] = few_times_high(hi, i, budget)
+
+
+cdef int few_times_sample(const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
+                          double* table, int64_t* bounds) noexcept nogil:
     # threshold.few_times_sample
     cdef Py_ssize_t n = lam.shape[0], stride = sample_stride(n, SAMPLED_WORKERS), i = -stride
     cdef int k = 0, j
@@ -6113,17 +6233,20 @@ cdef int few_times_sample(const double[::1] lam, double* table) noexcept nogil:
         for j in range(k):
             if table[j] == x:
                 new = False
+                if bounds[j] != few_times_low(lo, i, x) or bounds[FEW_TIMES + j] != few_times_high(hi, i, budget):
+                    return -1
         if new:
             if k == FEW_TIMES:
                 return -1
-            table[k] = x
+            few_times_join(lam, budget, lo, hi, table, bounds, k, i)
             k += 1
     for j in range(k, FEW_TIMES):
         table[j] = NAN
+        bounds[j] = bounds[FEW_TIMES + j] = 0
     return k
 
 
-cdef double few_times_outside(const double[::1] lam, const double* table, Py_ssize_t start) noexcept nogil:
+cdef Py_ssize_t few_times_outside(const double[::1] lam, const double* table, Py_ssize_t start) noexcept nogil:
     # threshold.few_times_outside
     cdef Py_ssize_t i
     cdef int j
@@ -6133,39 +6256,55 @@ cdef double few_times_outside(const double[::1] lam, const double* table, Py_ssi
         for j in range(FEW_TIMES):
             held |= lam[i] == table[j]
         if not held:
-            return lam[i]
-    return NAN
+            return i
+    return lam.shape[0] - 1
 
 
-cdef int few_times_counts(const double[::1] lam, double* table, int k, int64_t* counts,
-                          int64_t* running) noexcept nogil:
-    # threshold.few_times_counts (few_times_blocks: fastata_few_counts_at)
-    cdef Py_ssize_t n = lam.shape[0], stop = 0
-    cdef double x
+cdef int few_times_counts(const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
+                          double* table, int64_t* bounds, int k, int64_t* counts, int64_t* running) noexcept nogil:
+    # threshold.few_times_counts (few_times_pass: fastata_few_counts_at, which checks bounds as
+    # arrays, not shared ones)
+    cdef Py_ssize_t n = lam.shape[0], stop = 0, i
+    cdef const int64_t* checked = lo
+    if shared_bounds:
+        checked = NULL
     while True:
-        stop = few_counts_at(SIMD_LEVEL, &lam[0], stop, n, table, counts, running)
-        if stop == n:
-            return k
-        x = few_times_outside(lam, table, stop)
-        if k == FEW_TIMES or not (x >= DBL_MIN):
+        stop = few_counts_at(SIMD_LEVEL, &lam[0], checked, hi, budget, stop, n, table, bounds, counts, running)
+        if stop == n or stop < 0:
+            return k if stop == n else -1
+        i = few_times_outside(lam, table, stop)
+        if k == FEW_TIMES or not (lam[i] >= DBL_MIN):
             return -1
-        table[k] = x
+        few_times_join(lam, budget, lo, hi, table, bounds, k, i)
         k += 1
 
 
-cdef double few_times_keys(const double* table, const int64_t* counts, int k, double t,
-                           int64_t budget) noexcept nogil:
+cdef inline double few_times_tasks(double x, double t, double low, double high, int64_t budget) noexcept nogil:
+    # threshold.few_times_tasks
+    return min(max(<double>count_le(x, t, budget), low), high)
+
+
+cdef double few_times_keys(const double* table, const int64_t* counts, const double* low, const double* high,
+                           int k, double t, int64_t budget) noexcept nogil:
     # threshold.few_times_keys
     cdef double total = 0.0
     cdef int j
     for j in range(k):
-        total += counts[j] * <double>count_le(table[j], t, budget)
+        total += counts[j] * few_times_tasks(table[j], t, low[j], high[j], budget)
     return total
 
 
-cdef double few_times_threshold(const double* table, const int64_t* counts, int k, int64_t budget) noexcept nogil:
+cdef inline double few_times_next(double x, double t, double low, double high, int64_t budget) noexcept nogil:
+    # threshold.few_times_next
+    cdef double a = few_times_tasks(x, t, low, high, budget)
+    return (a + 1.0) * x if a < high else INFINITY
+
+
+cdef double few_times_threshold(const double* table, const int64_t* counts, const double* low,
+                                const double* high, int k, int64_t budget) noexcept nogil:
     # threshold.few_times_threshold
-    cdef double inv_sum = 0.0, least = INFINITY, workers = 0.0, t, below, p, at, hi, mid
+    cdef double inv_sum = 0.0, least = INFINITY, workers = 0.0, first = INFINITY, most = 0.0
+    cdef double t, below, p, at, top, mid
     cdef double nxt[8]
     cdef int j, step
     for j in range(k):
@@ -6173,14 +6312,20 @@ cdef double few_times_threshold(const double* table, const int64_t* counts, int 
         if counts[j] > 0 and table[j] < INFINITY:
             inv_sum += counts[j] / table[j]
             least = min(least, table[j])
-    if not (0.0 < inv_sum < INFINITY):
+            if low[j] < high[j]:
+                first = min(first, (low[j] + 1.0) * table[j])
+                most = max(most, high[j] * table[j])
+    if not (0.0 < inv_sum < INFINITY) or not first < INFINITY:
         return 0.0
     t = max((budget - 1) / inv_sum * (1.0 - 9.313225746154785e-10), nextafter(least, 0.0))  # 2**-30
-    below = few_times_keys(table, counts, k, t, budget)
+    below = few_times_keys(table, counts, low, high, k, t, budget)
     if below >= budget:
-        return 0.0
+        t = nextafter(first, 0.0)
+        below = few_times_keys(table, counts, low, high, k, t, budget)
+        if below >= budget:
+            return 0.0
     for j in range(k):
-        nxt[j] = <double>(count_le(table[j], t, budget) + 1) * table[j] if counts[j] > 0 else INFINITY
+        nxt[j] = few_times_next(table[j], t, low[j], high[j], budget) if counts[j] > 0 else INFINITY
     for step in range(FEW_STEPS):
         p = INFINITY
         for j in range(k):
@@ -6197,18 +6342,38 @@ cdef double few_times_threshold(const double* table, const int64_t* counts, int 
         t = p
         for j in range(k):
             if nxt[j] == p:
-                nxt[j] = <double>(count_le(table[j], p, budget) + 1) * table[j]
-    hi = min((budget + workers) / inv_sum * (1.0 + 9.313225746154785e-10), budget * least)
-    if not hi < INFINITY or few_times_keys(table, counts, k, hi, budget) < budget:
-        return 0.0
+                nxt[j] = few_times_next(table[j], p, low[j], high[j], budget)
+    top = min((budget + workers) / inv_sum * (1.0 + 9.313225746154785e-10), budget * least)
+    if not top < INFINITY or few_times_keys(table, counts, low, high, k, top, budget) < budget:
+        top = most
+        if not top < INFINITY or few_times_keys(table, counts, low, high, k, top, budget) < budget:
+            return 0.0
     while True:
-        mid = t + (hi - t) * 0.5
-        if mid <= t or mid >= hi:
-            return hi
-        if few_times_keys(table, counts, k, mid, budget) >= budget:
-            hi = mid
+        mid = sqrt(t) * sqrt(top) if top > 4.0 * t else t + (top - t) * 0.5
+        if mid <= t or mid >= top:
+            return top
+        if few_times_keys(table, counts, low, high, k, mid, budget) >= budget:
+            top = mid
         else:
             t = mid
+
+
+cdef bint few_times_bounds_valid(const double* table, const int64_t* counts, const int64_t* bounds,
+                                 double* low, double* high, int k, int64_t budget) noexcept nogil:
+    # threshold.few_times_bounds_valid
+    cdef double minimums = 0.0, room = 0.0
+    cdef int j
+    for j in range(FEW_TIMES):
+        low[j] = high[j] = 0.0
+    for j in range(k):
+        if not (0 <= bounds[j] <= bounds[FEW_TIMES + j]) or (table[j] == INFINITY and bounds[j] > 0):
+            return False
+        low[j] = <double>bounds[j]
+        high[j] = <double>bounds[FEW_TIMES + j]
+        minimums += counts[j] * low[j]
+        if table[j] < INFINITY:
+            room += counts[j] * high[j]
+    return minimums <= budget <= room
 
 
 cdef Py_ssize_t few_times_cut(const double[::1] lam, const double* table, const double* split,
@@ -6234,26 +6399,31 @@ cdef Py_ssize_t few_times_cut(const double[::1] lam, const double* table, const 
     return n
 
 
-cdef bint allocate_few_times(const double[::1] lam, int64_t budget, int64_t[::1] out,
-                             int64_t[::1] ties) noexcept nogil:
+cdef bint allocate_few_times(const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
+                             int64_t[::1] out, int64_t[::1] ties) noexcept nogil:
     # threshold.allocate_few_times: the running counts in ties
     cdef Py_ssize_t n = lam.shape[0], cut = 0
     cdef double table[8]
     cdef double split[8]
     cdef double level[8]
     cdef double tasks[8]
+    cdef double low[8]
+    cdef double high[8]
     cdef int64_t counts[8]
+    cdef int64_t bounds[16]
     cdef int64_t whole[8]
     cdef int64_t with_split[8]
-    cdef int k = few_times_sample(lam, table), j
+    cdef int k = few_times_sample(lam, budget, lo, hi, table, bounds), j
     cdef double tstar, under, remaining, below, rank = 0.0, least, at
+    cdef bint alone
     if k < 0:
         return False
-    k = few_times_counts(lam, table, k, counts, &ties[0])
-    if k < 0:
+    k = few_times_counts(lam, budget, lo, hi, table, bounds, k, counts, &ties[0])
+    if k < 0 or not few_times_bounds_valid(table, counts, bounds, low, high, k, budget):
         return False
-    tstar = few_times_threshold(table, counts, k, budget)
-    if not tstar > 0.0:
+    alone = few_times_keys(table, counts, low, high, k, 0.0, budget) == budget
+    tstar = 0.0 if alone else few_times_threshold(table, counts, low, high, k, budget)
+    if not (alone or tstar > 0.0):
         return False
     under = nextafter(tstar, 0.0)
     remaining = <double>budget
@@ -6262,10 +6432,10 @@ cdef bint allocate_few_times(const double[::1] lam, int64_t budget, int64_t[::1]
         split[j] = 0.0
         level[j] = -1.0
     for j in range(k):
-        below = <double>count_le(table[j], under, budget)
+        below = few_times_tasks(table[j], under, low[j], high[j], budget)
         tasks[j] = below
         remaining -= counts[j] * below
-        if counts[j] > 0 and <double>count_le(table[j], tstar, budget) > below:
+        if counts[j] > 0 and few_times_tasks(table[j], tstar, low[j], high[j], budget) > below:
             level[j] = below
     while remaining > 0.0:
         least = INFINITY
@@ -6319,7 +6489,7 @@ cdef int allocate_guided(const double[::1] lam, int64_t budget, const int64_t* l
     cdef double extremes[2]
     cdef int status
     cdef bint sampled = lo == NULL and n >= SAMPLED_FROM and 0 < budget < RECIPROCAL_CAP
-    if lo == NULL and n >= FEW_TIMES_FROM and 0 < budget < RECIPROCAL_CAP and allocate_few_times(lam, budget, out, ties):
+    if n >= FEW_TIMES_FROM and 0 < budget < RECIPROCAL_CAP and allocate_few_times(lam, budget, lo, hi, out, ties):
         guide[0] = guide[1] = guide[2] = 0.0
         return STATUS_OK
     if n >= UNIT_SLACK_FROM and 0 < budget < RECIPROCAL_CAP and (
@@ -7507,13 +7677,25 @@ def allocate_unit_slack_with(const double[::1] lam, int64_t budget, min_tasks, m
     return taken
 
 
-def allocate_few_times_with(const double[::1] lam, int64_t budget, int64_t[::1] out):
+def allocate_few_times_with(const double[::1] lam, int64_t budget, int64_t[::1] out, min_tasks=None,
+                            max_tasks=None):
     """threshold.allocate_few_times as the kernel runs it: whether it took the call (then the
-    allocation is in ``out``)."""
+    allocation is in ``out``). Bounds: both or neither, int64 arrays or two numbers (shared)."""
     cdef int64_t[::1] ties = np.empty(lam.shape[0], dtype=np.int64)
+    cdef const int64_t* lo
+    cdef const int64_t* hi
+    cdef bint shared = isinstance(min_tasks, numbers.Integral)
+    cdef bint taken
     if lam.shape[0] < FEW_TIMES_FROM or out.shape[0] < lam.shape[0]:
         raise ValueError(f"allocate_few_times_with: needs at least {FEW_TIMES_FROM} workers and an out as long as lam")
-    return allocate_few_times(lam, budget, out, ties)
+    if shared:
+        min_tasks = np.array([min_tasks], dtype=np.int64)
+        max_tasks = np.array([max_tasks], dtype=np.int64)
+    _hook_bounds("allocate_few_times_with", 1 if shared else lam.shape[0], min_tasks, max_tasks, &lo, &hi)
+    set_shared_bounds(shared)
+    taken = allocate_few_times(lam, budget, lo, hi, out, ties)
+    set_shared_bounds(0)
+    return taken
 
 
 def allocate_single_keys_with(const double[::1] lam, int64_t budget, int64_t[::1] out):

@@ -4141,8 +4141,8 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     one task of room a worker, and a budget below the workers that no worker's second key
     reaches, are a selection (:func:`allocate_unit_slack`); times of a few distinct values
     without bounds, a table of them (:func:`allocate_few_times`)."""
-    if lo is None and lam.shape[0] >= FEW_TIMES_FROM and 0 < budget < RECIPROCAL_CAP and allocate_few_times(
-            lam, budget, out, ties, heap):
+    if lam.shape[0] >= FEW_TIMES_FROM and 0 < budget < RECIPROCAL_CAP and allocate_few_times(
+            lam, budget, lo, hi, out, ties, heap):
         return OK, 0.0, 0.0, 0.0
     if lam.shape[0] >= UNIT_SLACK_FROM and 0 < budget < RECIPROCAL_CAP:
         if lo is not None:
@@ -4619,10 +4619,11 @@ def unit_slack_key(x, lo, hi, i):
     return max(float_of(low + 1) * x, 0.0 if has else INF), low
 
 
-#: From this many workers a call without bounds whose sample shows at most :data:`FEW_TIMES`
-#: distinct times (a few machine types, times rounded in a config file, all equal) is solved
-#: over a table of those times (:func:`allocate_few_times`): a pass counts the workers of each
-#: time, the threshold comes from the table alone, and a pass writes.
+#: From this many workers a call whose sample shows at most :data:`FEW_TIMES` distinct times
+#: (a few machine types, times rounded in a config file, all equal), each with one minimum and
+#: one maximum for its workers where bounds are given, is solved over a table of those times
+#: (:func:`allocate_few_times`): a pass counts the workers of each time, the threshold comes
+#: from the table alone, and a pass writes.
 FEW_TIMES_FROM = 4096
 #: Distinct times the table holds (a slot a lane in the passes: eight compares a worker).
 FEW_TIMES = 8
@@ -4630,17 +4631,19 @@ FEW_TIMES = 8
 #: (the write finds the tie's last worker from them; a pass stopped at a block with a time
 #: outside the table goes on from there once the time has joined it).
 FEW_BLOCK = 256
-#: Steps from the relaxation to ``t*`` through the table's keys, one product a step, before a
-#: bisection takes over (a fast time held by few workers has many keys there).
+#: Steps from below ``t*`` through the table's keys, one product a step, before a bisection
+#: takes over (a fast time held by few workers has many keys there).
 FEW_STEPS = 64
 
 
 @register_jitable
-def few_times_sample(lam, table):
+def few_times_sample(lam, budget, lo, hi, table, bounds):
     """The distinct times of :data:`SAMPLED_WORKERS` evenly spaced workers into ``table[:k]``,
-    the rest of its :data:`FEW_TIMES` slots NaN (equal to no time); returns ``k``, or -1 where
-    there are more than :data:`FEW_TIMES`, or a time not above 0 (zeros, NaN and negative
-    times go the general way, which checks them), or a time below the normal doubles."""
+    the rest of its :data:`FEW_TIMES` slots NaN (equal to no time), and each time's minimum
+    and ``min(maximum, budget)`` into ``bounds[j]`` and ``bounds[8 + j]``, from its first
+    worker; returns ``k``, or -1 where there are more than :data:`FEW_TIMES`, or a time not
+    above 0 (zeros, NaN and negative times go the general way, which checks them), or a time
+    below the normal doubles, or two workers of one time with different bounds."""
     n = lam.shape[0]
     k = 0
     for i in range(0, n, sample_stride(n, SAMPLED_WORKERS)):
@@ -4651,35 +4654,58 @@ def few_times_sample(lam, table):
         for j in range(k):
             if table[j] == x:
                 new = False
+                if bounds[j] != low_of(lo, i, x < INF) or bounds[FEW_TIMES + j] != high_of(hi, i, budget):
+                    return -1
         if new:
             if k == FEW_TIMES:
                 return -1
-            table[k] = x
+            few_times_join(lam, budget, lo, hi, table, bounds, k, i)
             k += 1
     for j in range(k, FEW_TIMES):
         table[j] = math.nan
+        bounds[j] = bounds[FEW_TIMES + j] = 0
     return k
 
 
 @register_jitable
-def few_times_counts(lam, table, k, counts, running):
+def few_times_join(lam, budget, lo, hi, table, bounds, j, i):
+    """Worker ``i``'s time and bounds into the table's slot ``j``."""
+    x = lam[i]
+    table[j] = x
+    bounds[j] = low_of(lo, i, x < INF)
+    bounds[FEW_TIMES + j] = high_of(hi, i, budget)
+
+
+@register_jitable
+def few_times_counts(lam, budget, lo, hi, table, bounds, k, counts, running):
     """The counts pass: the workers at each of the table's ``k`` times into ``counts[:8]``, and
     their running counts at the end of each :data:`FEW_BLOCK` into ``running[8 b : 8 b + 8]``.
     A time the sample missed (a machine type of a few workers, one odd machine) joins the
     table while it has room, and the pass goes on from the block where it found it (no worker
-    before that block has it). Returns the table's times, or -1 where a ninth time or one to
-    reject turns up (before anything is written: the general path takes the call)."""
+    before that block has it). Bounds as arrays: each worker's must be its time's. Returns
+    the table's times, or -1 where a ninth time, one to reject or a worker with bounds other
+    than its time's turns up (before anything is written: the general path takes the call)."""
     n = lam.shape[0]
     stop = 0
     while True:
-        stop = few_times_blocks(lam, table, counts, running, stop)
-        if stop == n:
-            return k
-        x = few_times_outside(lam, table, stop)
-        if k == FEW_TIMES or not (x >= TINY):
+        stop = few_times_pass(lam, budget, lo, hi, table, bounds, counts, running, stop)
+        if stop == n or stop < 0:
+            return k if stop == n else -1
+        i = few_times_outside(lam, table, stop)
+        if k == FEW_TIMES or not (lam[i] >= TINY):
             return -1
-        table[k] = x
+        few_times_join(lam, budget, lo, hi, table, bounds, k, i)
         k += 1
+
+
+@register_jitable
+def few_times_pass(lam, budget, lo, hi, table, bounds, counts, running, start):
+    """The counts pass from block ``start`` on: with bounds as arrays, checking them."""
+    if lo is None:
+        return few_times_blocks(lam, table, counts, running, start)
+    if isinstance(lo, int):
+        return few_times_blocks(lam, table, counts, running, start)
+    return few_times_blocks_checked(lam, budget, lo, hi, table, bounds, counts, running, start)
 
 
 @register_jitable
@@ -4689,10 +4715,7 @@ def few_times_blocks(lam, table, counts, running, start):
     block that holds a time outside the table, where it stops."""
     v0, v1, v2, v3, v4, v5, v6, v7 = table[0], table[1], table[2], table[3], table[4], table[5], table[6], table[7]
     n = lam.shape[0]
-    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = 0
-    if start > 0:
-        last = running[FEW_TIMES * (start // FEW_BLOCK - 1):]
-        c0, c1, c2, c3, c4, c5, c6, c7 = last[0], last[1], last[2], last[3], last[4], last[5], last[6], last[7]
+    c0, c1, c2, c3, c4, c5, c6, c7 = running_before(running, start)
     for begin in range(start, n, FEW_BLOCK):
         block = lam[begin:begin + FEW_BLOCK]  # indices from 0: numba's loop then needs no wraparound
         for i in range(block.shape[0]):
@@ -4715,57 +4738,141 @@ def few_times_blocks(lam, table, counts, running, start):
 
 
 @register_jitable
+def few_times_blocks_checked(lam, budget, lo, hi, table, bounds, counts, running, start):
+    """:func:`few_times_blocks` for bounds as arrays, checking each worker's against its
+    time's as it counts (a loop of its own: the checks read two more arrays, which the pass
+    without them should not pay for); -1 where a worker's differ."""
+    v0, v1, v2, v3, v4, v5, v6, v7 = table[0], table[1], table[2], table[3], table[4], table[5], table[6], table[7]
+    l0, l1, l2, l3, l4, l5, l6, l7 = bounds[0], bounds[1], bounds[2], bounds[3], bounds[4], bounds[5], bounds[6], bounds[7]
+    h0, h1, h2, h3, h4, h5, h6, h7 = bounds[8], bounds[9], bounds[10], bounds[11], bounds[12], bounds[13], bounds[14], bounds[
+        15]
+    n = lam.shape[0]
+    c0, c1, c2, c3, c4, c5, c6, c7 = running_before(running, start)
+    for begin in range(start, n, FEW_BLOCK):
+        block = lam[begin:begin + FEW_BLOCK]
+        lows = lo[begin:begin + FEW_BLOCK]
+        highs = hi[begin:begin + FEW_BLOCK]
+        wrong = 0
+        for i in range(block.shape[0]):
+            x = block[i]
+            c0 += x == v0
+            c1 += x == v1
+            c2 += x == v2
+            c3 += x == v3
+            c4 += x == v4
+            c5 += x == v5
+            c6 += x == v6
+            c7 += x == v7
+            low = l7 if x == v7 else -1
+            low = l6 if x == v6 else low
+            low = l5 if x == v5 else low
+            low = l4 if x == v4 else low
+            low = l3 if x == v3 else low
+            low = l2 if x == v2 else low
+            low = l1 if x == v1 else low
+            low = l0 if x == v0 else low
+            high = h7 if x == v7 else -1
+            high = h6 if x == v6 else high
+            high = h5 if x == v5 else high
+            high = h4 if x == v4 else high
+            high = h3 if x == v3 else high
+            high = h2 if x == v2 else high
+            high = h1 if x == v1 else high
+            high = h0 if x == v0 else high
+            wrong += (lows[i] != low) | (min(highs[i], budget) != high)
+        if c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 < begin + block.shape[0]:
+            return begin
+        if wrong > 0:
+            return -1
+        store_counts(running[FEW_TIMES * (begin // FEW_BLOCK):], c0, c1, c2, c3, c4, c5, c6, c7)
+    store_counts(counts, c0, c1, c2, c3, c4, c5, c6, c7)
+    return n
+
+
+@register_jitable
+def running_before(running, start):
+    """The running counts at the end of the block before ``start`` (zeros at 0)."""
+    if start == 0:
+        return 0, 0, 0, 0, 0, 0, 0, 0
+    last = running[FEW_TIMES * (start // FEW_BLOCK - 1):]
+    return last[0], last[1], last[2], last[3], last[4], last[5], last[6], last[7]
+
+
+@register_jitable
 def few_times_outside(lam, table, start):
-    """The first time from worker ``start`` on that the table does not hold."""
+    """The first worker from ``start`` on whose time the table does not hold."""
     for i in range(start, lam.shape[0]):
         x = lam[i]
         held = False
         for j in range(FEW_TIMES):
             held |= x == table[j]
         if not held:
-            return x
-    return math.nan
+            return i
+    return lam.shape[0] - 1
 
 
 @register_jitable
-def few_times_keys(table, counts, k, t, budget):
-    """The keys at or below ``t`` of the table's workers (a float, exact below ``2**53``; past
+def few_times_tasks(x, t, low, high, budget):
+    """A worker's tasks at threshold ``t``: its keys at or below it, within its bounds."""
+    return min(max(float_of(count_le(x, t, budget)), low), high)
+
+
+@register_jitable
+def few_times_keys(table, counts, low, high, k, t, budget):
+    """The tasks of the table's workers at threshold ``t`` (a float, exact below ``2**53``; past
     it, at least the budget)."""
     total = 0.0
     for j in range(k):
-        total += counts[j] * float_of(count_le(table[j], t, budget))
+        total += counts[j] * few_times_tasks(table[j], t, low[j], high[j], budget)
     return total
 
 
 @register_jitable
-def few_times_threshold(table, counts, k, budget, heap):
-    """``t*``, the product of the ``budget``-th key of the table's workers, or 0 where the table
-    cannot place it (no available worker, or keys past the largest double: the general path
-    reports or takes those). ``heap[:k]``: scratch.
+def few_times_next(x, t, low, high, budget):
+    """A worker's first key above ``t`` within its bounds (``+inf`` where none)."""
+    a = few_times_tasks(x, t, low, high, budget)
+    return (a + 1.0) * x if a < high else INF
 
-    From a threshold below the relaxation ``budget / sum(counts / table)`` (every time's keys
-    below it number at most that share of the budget) the keys are taken a product at a time:
-    at most :data:`FEW_STEPS`, then a bisection between the last product and a threshold that
-    holds the budget."""
+
+@register_jitable
+def few_times_threshold(table, counts, low, high, k, budget, heap):
+    """``t*``, the product of the ``budget``-th task of the table's workers (the minimums
+    first), or 0 where the table cannot place it (no available worker, bounds to report,
+    keys past the largest double: the general path reports or takes those). ``heap[:k]``:
+    scratch.
+
+    From a threshold below ``t*`` (below the relaxation ``budget / sum(counts / table)``,
+    where every time's keys number at most its share of the budget, or, where bounds make that
+    too high, below every time's first key) the keys are taken a product at a time: at most
+    :data:`FEW_STEPS`, then a bisection between the last product and a threshold that holds
+    the budget."""
     inv_sum = 0.0
     least = INF
     workers = 0.0
+    first = INF
+    most = 0.0
     for j in range(k):
         workers += counts[j]
         if counts[j] > 0 and table[j] < INF:
             inv_sum += counts[j] / table[j]
             least = min(least, table[j])
-    if not (0.0 < inv_sum < INF):
+            if low[j] < high[j]:
+                first = min(first, (low[j] + 1.0) * table[j])
+                most = max(most, high[j] * table[j])
+    if not (0.0 < inv_sum < INF) or not first < INF:
         return 0.0
     # Below every count of budget - 1 keys, with room for the rounding of the sum, and never
     # below the least time's first key, which no threshold under it reaches.
     t = max((budget - 1) / inv_sum * (1.0 - 2.0**-30), nextafter(least, 0.0))
-    below = few_times_keys(table, counts, k, t, budget)
-    if below >= budget:
-        return 0.0
+    below = few_times_keys(table, counts, low, high, k, t, budget)
+    if below >= budget:  # minimums above the keys there: from below every first key
+        t = nextafter(first, 0.0)
+        below = few_times_keys(table, counts, low, high, k, t, budget)
+        if below >= budget:
+            return 0.0
     nxt = heap[:k]
     for j in range(k):
-        nxt[j] = float_of(count_le(table[j], t, budget) + 1) * table[j] if counts[j] > 0 else INF
+        nxt[j] = few_times_next(table[j], t, low[j], high[j], budget) if counts[j] > 0 else INF
     for _ in range(FEW_STEPS):
         p = INF
         for j in range(k):
@@ -4782,68 +4889,99 @@ def few_times_threshold(table, counts, k, budget, heap):
         t = p
         for j in range(k):
             if nxt[j] == p:
-                nxt[j] = float_of(count_le(table[j], p, budget) + 1) * table[j]
-    # Every time's keys up to (budget + workers) / sum(counts / table) hold the budget.
-    hi = (budget + workers) / inv_sum * (1.0 + 2.0**-30)
-    hi = min(hi, budget * least)
-    if not hi < INF or few_times_keys(table, counts, k, hi, budget) < budget:
-        return 0.0
+                nxt[j] = few_times_next(table[j], p, low[j], high[j], budget)
+    # Every time's keys up to (budget + workers) / sum(counts / table) hold the budget without
+    # bounds; with them, every key within them (the last at ``high * time``) does.
+    top = min((budget + workers) / inv_sum * (1.0 + 2.0**-30), budget * least)
+    if not top < INF or few_times_keys(table, counts, low, high, k, top, budget) < budget:
+        top = most
+        if not top < INF or few_times_keys(table, counts, low, high, k, top, budget) < budget:
+            return 0.0
     while True:
-        mid = t + (hi - t) * 0.5
-        if mid <= t or mid >= hi:
-            return hi
-        if few_times_keys(table, counts, k, mid, budget) >= budget:
-            hi = mid
+        # Halfway in the exponent while the ends are far apart, then halfway: 64 steps at most.
+        mid = math.sqrt(t) * math.sqrt(top) if top > 4.0 * t else t + (top - t) * 0.5
+        if mid <= t or mid >= top:
+            return top
+        if few_times_keys(table, counts, low, high, k, mid, budget) >= budget:
+            top = mid
         else:
             t = mid
 
 
 @register_jitable
-def allocate_few_times(lam, budget, out, ties, heap):
-    """The allocation without bounds where every worker's time is one of at most
-    :data:`FEW_TIMES` (a few machine types, times rounded in a config file, all equal); False,
-    with ``out`` untouched, where the sample or the counts pass finds more, or a time to
-    reject (the general path then takes the call). Two passes over the workers: one counts
-    the workers at each time (the times the sample missed join the table as it finds them),
-    one writes.
+def few_times_bounds_valid(table, counts, bounds, low, high, k, budget):
+    """Whether the table's bounds are ones the allocation takes as they are (else the general
+    path reports which are not): ``0 <= min <= max``, minimums of 0 on unavailable workers,
+    the minimums within the budget and the available workers' room holding it. Where they
+    are, their numbers into ``low`` and ``high``."""
+    minimums = 0.0
+    room = 0.0
+    for j in range(FEW_TIMES):
+        low[j] = high[j] = 0.0
+    for j in range(k):
+        if not 0 <= bounds[j] <= bounds[FEW_TIMES + j] or (table[j] == INF and bounds[j] > 0):
+            return False
+        low[j] = float_of(bounds[j])  # <= max <= budget: exact
+        high[j] = float_of(bounds[FEW_TIMES + j])
+        minimums += counts[j] * low[j]
+        if table[j] < INF:
+            room += counts[j] * high[j]
+    return minimums <= budget <= room
 
-    Why it is exact: workers with one time ``v`` own the same keys ``fl(j * v)``, so the keys at
-    or below any threshold are counted for the table's times alone, times their workers; the
-    product ``t*`` of the ``budget``-th key follows (:func:`few_times_threshold`). Every key
-    below ``t*`` is taken; a time with a key at ``t*`` has it at one level (its keys below
-    ``t*``), so the keys at ``t*`` come time by time in order of that level (times at one
-    level together), each time's in worker order: whole times while the rest of the budget
-    holds them, then the first workers of the times at the next level, up to the budget.
-    ``ties`` holds ``8 + 8 * ceil(n / FEW_BLOCK)`` counts; ``heap`` 32 numbers."""
-    n = lam.shape[0]
+
+@register_jitable
+def allocate_few_times(lam, budget, lo, hi, out, ties, heap):
+    """The allocation where every worker's time is one of at most :data:`FEW_TIMES` (a few
+    machine types, times rounded in a config file, all equal), with one minimum and one
+    maximum for each time's workers where bounds are given; False, with ``out`` untouched,
+    where the sample or the counts pass finds more, a time to reject, a worker with bounds
+    other than its time's, or bounds to report (the general path then takes the call). Two
+    passes over the workers: one counts the workers at each time (the times the sample missed
+    join the table as it finds them), one writes.
+
+    Why it is exact: workers with one time ``v`` and one pair of bounds own the same keys
+    ``fl(j * v)``, ``min < j <= max``, so the tasks at or below any threshold are counted for
+    the table's times alone, times their workers; the product ``t*`` of the ``budget``-th
+    task follows (:func:`few_times_threshold`). Every key below ``t*`` is taken; a time with
+    a key at ``t*`` has it at one level (its tasks below ``t*``), so the keys at ``t*`` come
+    time by time in order of that level (times at one level together), each time's in worker
+    order: whole times while the rest of the budget holds them, then the first workers of the
+    times at the next level, up to the budget. ``ties`` holds ``24 + 8 * ceil(n / FEW_BLOCK)``
+    counts; ``heap`` 48 numbers."""
     table = heap[:FEW_TIMES]
-    k = few_times_sample(lam, table)
+    bounds = ties[FEW_TIMES:3 * FEW_TIMES]
+    k = few_times_sample(lam, budget, lo, hi, table, bounds)
     if k < 0:
         return False
     counts = ties[:FEW_TIMES]
-    running = ties[FEW_TIMES:]
-    k = few_times_counts(lam, table, k, counts, running)
+    running = ties[3 * FEW_TIMES:]
+    k = few_times_counts(lam, budget, lo, hi, table, bounds, k, counts, running)
     if k < 0:
         return False
-    tstar = few_times_threshold(table, counts, k, budget, heap[3 * FEW_TIMES:])
-    if not tstar > 0.0:
-        return False
-    # A time's tasks (its keys below t*, plus one where its key at t* is taken) and whether
-    # its key at t* is in the tie the budget splits.
+    # A time's tasks (its keys below t*, plus one where its key at t* is taken), whether its
+    # key at t* is in the tie the budget splits, and its bounds as numbers.
     tasks = heap[FEW_TIMES:2 * FEW_TIMES]
     split = heap[2 * FEW_TIMES:3 * FEW_TIMES]
     level = heap[3 * FEW_TIMES:4 * FEW_TIMES]  # a time's level at t*; -1: none there, or settled
+    low = heap[4 * FEW_TIMES:5 * FEW_TIMES]
+    high = heap[5 * FEW_TIMES:6 * FEW_TIMES]
+    if not few_times_bounds_valid(table, counts, bounds, low, high, k, budget):
+        return False
+    # t* = 0: the minimums alone make the budget
+    alone = few_times_keys(table, counts, low, high, k, 0.0, budget) == budget
+    tstar = 0.0 if alone else few_times_threshold(table, counts, low, high, k, budget, heap[3 * FEW_TIMES:])
+    if not (alone or tstar > 0.0):
+        return False
     under = nextafter(tstar, 0.0)
     remaining = float(budget)
     for j in range(FEW_TIMES):
-        tasks[j] = 0.0
-        split[j] = 0.0
+        tasks[j] = split[j] = 0.0
         level[j] = -1.0
     for j in range(k):
-        below = float_of(count_le(table[j], under, budget))
+        below = few_times_tasks(table[j], under, low[j], high[j], budget)
         tasks[j] = below
         remaining -= counts[j] * below
-        if counts[j] > 0 and float_of(count_le(table[j], tstar, budget)) > below:
+        if counts[j] > 0 and few_times_tasks(table[j], tstar, low[j], high[j], budget) > below:
             level[j] = below
     rank = 0.0
     while remaining > 0.0:

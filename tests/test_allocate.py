@@ -297,16 +297,17 @@ SINGLE_KEY_TIMES = [
 ]
 
 
-def _kernel_calls(kernel, lam, budget):
+def _kernel_calls(kernel, lam, budget, bounds=()):
     """Whether the plain-Python ``threshold.<kernel>`` and Cython's ``<kernel>_with`` (at each
-    SIMD level) take the call, each checked against the reference where it does."""
+    SIMD level) take the call, each checked against the reference where it does. ``bounds``:
+    the kernel's ``(min_tasks, max_tasks)`` arguments, where it takes them."""
     from fastata.kernels import threshold
 
-    want = reference(lam, budget)
+    want = _reference(lam, budget, bounds)
     n = len(lam)
     out = np.full(n, -7, dtype=np.int64)
     with np.errstate(all="ignore"):
-        took = [getattr(threshold, kernel)(lam, budget, out, np.empty(n, np.int64), np.empty(n + 2))]
+        took = [getattr(threshold, kernel)(lam, budget, *bounds, out, np.empty(n, np.int64), np.empty(n + 2))]
     if took[0]:
         np.testing.assert_array_equal(out, want)
     if "cython" in fa.available_backends():
@@ -316,7 +317,7 @@ def _kernel_calls(kernel, lam, budget):
             previous = cython_cpu.set_simd_level(level)
             try:
                 out[:] = -7
-                took.append(getattr(cython_cpu, f"{kernel}_with")(lam, budget, out))
+                took.append(getattr(cython_cpu, f"{kernel}_with")(lam, budget, out, *bounds))
                 if took[-1]:
                     np.testing.assert_array_equal(out, want)
             finally:
@@ -324,14 +325,24 @@ def _kernel_calls(kernel, lam, budget):
     return took, want
 
 
-def _check_kernel_calls(kernel, lam, budget, taken):
+def _bound_keywords(bounds):
+    """``fa.allocate``'s keywords for a kernel's ``(min_tasks, max_tasks)`` arguments."""
+    return {} if not bounds or bounds[0] is None else dict(min_tasks=bounds[0], max_tasks=bounds[1])
+
+
+def _reference(lam, budget, bounds=()):
+    """The reference backend's allocation, with the bounds where given."""
+    return fa.allocate(lam, budget, backend="python", **_bound_keywords(bounds))
+
+
+def _check_kernel_calls(kernel, lam, budget, taken, bounds=()):
     """:func:`_kernel_calls`, asserting that every kernel took the call (``taken``) or none did,
     and the public numba and Cython calls equal to the reference."""
-    took, want = _kernel_calls(kernel, lam, budget)
+    took, want = _kernel_calls(kernel, lam, budget, bounds)
     assert all(took) if taken else not any(took), (budget, took)
     for b in ("numba", "cython"):
         if b in fa.available_backends():
-            np.testing.assert_array_equal(fa.allocate(lam, budget, backend=b), want)
+            np.testing.assert_array_equal(fa.allocate(lam, budget, backend=b, **_bound_keywords(bounds)), want)
 
 
 @pytest.mark.parametrize("name, draw, shares", SINGLE_KEY_TIMES, ids=[t[0] for t in SINGLE_KEY_TIMES])
@@ -388,6 +399,7 @@ def test_bad_times_under_the_selection_of_one_key_are_refused_as_before(fast_bac
 # --- A few distinct times without bounds: the table of the times
 
 FEW_N = 4096 + 3 * 256 + 37  # from threshold.FEW_TIMES_FROM workers, whole blocks and a tail
+NO_BOUNDS = (None, None)  # the table's kernel arguments without bounds
 
 # Two times whose third keys round to one product (3 * v == 3 * w): keys at one product and
 # one level from two times, taken in worker order across both.
@@ -424,7 +436,7 @@ def test_a_few_distinct_times_are_solved_over_a_table_of_them(name, draw, shares
     lam = draw(rng, FEW_N)
     for share in shares:
         budget = max(1, int(share * np.isfinite(lam).sum()))
-        _check_kernel_calls("allocate_few_times", lam, budget, taken=True)
+        _check_kernel_calls("allocate_few_times", lam, budget, taken=True, bounds=NO_BOUNDS)
 
 
 def test_third_keys_at_one_product_come_in_worker_order_across_both_times():
@@ -437,7 +449,7 @@ def test_third_keys_at_one_product_come_in_worker_order_across_both_times():
     want = np.full(FEW_N, 2, dtype=np.int64)
     want[:1001] = 3
     np.testing.assert_array_equal(reference(lam, budget), want)
-    took, _ = _kernel_calls("allocate_few_times", lam, budget)
+    took, _ = _kernel_calls("allocate_few_times", lam, budget, NO_BOUNDS)
     assert all(took), took
 
 
@@ -454,7 +466,7 @@ def test_more_times_than_the_table_holds_go_the_general_way(what):
         lam[FEW_N - 1] = 0.0
     else:
         lam = rng.lognormal(0.0, 0.5, FEW_N)
-    _check_kernel_calls("allocate_few_times", lam, FEW_N, taken=False)
+    _check_kernel_calls("allocate_few_times", lam, FEW_N, taken=False, bounds=NO_BOUNDS)
 
 
 def test_bad_times_under_the_table_of_a_few_times_are_refused_as_before(fast_backend):
