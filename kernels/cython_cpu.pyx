@@ -241,6 +241,26 @@ cdef extern from *:
         return n;
     }
 
+    /* Whether every available time of the table has one pair of bounds (pairs[0..1]); the
+       unavailable workers' pair (pairs[2..3]), where the table holds +inf, may be another */
+    static int fastata_few_bounds_uniform(const double *table, const int64_t *bounds, int64_t *pairs) {
+        int seen = 0;
+        pairs[0] = pairs[1] = pairs[2] = pairs[3] = -1;
+        for (int j = 0; j < 8; j++) {
+            if (table[j] == HUGE_VAL) {
+                pairs[2] = bounds[j];
+                pairs[3] = bounds[8 + j];
+            } else if (table[j] == table[j]) {  /* not an empty (NaN) slot */
+                if (seen && (bounds[j] != pairs[0] || bounds[8 + j] != pairs[1]))
+                    return 0;
+                pairs[0] = bounds[j];
+                pairs[1] = bounds[8 + j];
+                seen = 1;
+            }
+        }
+        return 1;
+    }
+
     /* threshold.few_times_write over workers start..stop: each one's tasks by its time */
     static void fastata_few_write_from(const double *lam, ptrdiff_t start, ptrdiff_t stop, const double *table,
                                        const int64_t *tasks, int64_t *out) {
@@ -999,6 +1019,60 @@ cdef extern from *:
         }
         FASTATA_CLEAN_UPPER();
         return fastata_few_counts_from(lam, start, n, table, c, running);
+    }
+
+    /* fastata_few_counts_checked_avx2 where the bounds go by availability alone (pairs: the
+       minimum and maximum of every available time, then of the unavailable workers): a worker's
+       pair is picked by whether its time is +inf, not blended time by time */
+    __attribute__((target("avx2")))
+    static ptrdiff_t fastata_few_counts_uniform_avx2(const double *lam, const int64_t *lo, const int64_t *hi,
+                                                     int64_t budget, ptrdiff_t start, ptrdiff_t n,
+                                                     const double *table, const int64_t *bounds,
+                                                     const int64_t *pairs, int64_t *c, int64_t *running) {
+        const __m256d v0 = _mm256_set1_pd(table[0]), v1 = _mm256_set1_pd(table[1]), v2 = _mm256_set1_pd(table[2]);
+        const __m256d v3 = _mm256_set1_pd(table[3]), v4 = _mm256_set1_pd(table[4]), v5 = _mm256_set1_pd(table[5]);
+        const __m256d v6 = _mm256_set1_pd(table[6]), v7 = _mm256_set1_pd(table[7]), inf = _mm256_set1_pd(HUGE_VAL);
+        const __m256i cap = _mm256_set1_epi64x(budget);
+        const __m256i low = _mm256_set1_epi64x(pairs[0]), high = _mm256_set1_epi64x(pairs[1]);
+        const __m256i low_out = _mm256_set1_epi64x(pairs[2]), high_out = _mm256_set1_epi64x(pairs[3]);
+        for (; start + FASTATA_FEW_BLOCK <= n; start += FASTATA_FEW_BLOCK) {
+            __m256i a0, a1, a2, a3, a4, a5, a6, a7, right = _mm256_set1_epi64x(-1);
+            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm256_setzero_si256();
+            for (ptrdiff_t i = start; i < start + FASTATA_FEW_BLOCK; i += 4) {
+                const __m256d x = _mm256_loadu_pd(lam + i);
+                const __m256i out = _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_EQ_OQ));
+                __m256i h = _mm256_loadu_si256((const __m256i *)(hi + i));
+                a0 = _mm256_sub_epi64(a0, _mm256_castpd_si256(_mm256_cmp_pd(x, v0, _CMP_EQ_OQ)));
+                a1 = _mm256_sub_epi64(a1, _mm256_castpd_si256(_mm256_cmp_pd(x, v1, _CMP_EQ_OQ)));
+                a2 = _mm256_sub_epi64(a2, _mm256_castpd_si256(_mm256_cmp_pd(x, v2, _CMP_EQ_OQ)));
+                a3 = _mm256_sub_epi64(a3, _mm256_castpd_si256(_mm256_cmp_pd(x, v3, _CMP_EQ_OQ)));
+                a4 = _mm256_sub_epi64(a4, _mm256_castpd_si256(_mm256_cmp_pd(x, v4, _CMP_EQ_OQ)));
+                a5 = _mm256_sub_epi64(a5, _mm256_castpd_si256(_mm256_cmp_pd(x, v5, _CMP_EQ_OQ)));
+                a6 = _mm256_sub_epi64(a6, _mm256_castpd_si256(_mm256_cmp_pd(x, v6, _CMP_EQ_OQ)));
+                a7 = _mm256_sub_epi64(a7, _mm256_castpd_si256(_mm256_cmp_pd(x, v7, _CMP_EQ_OQ)));
+                h = _mm256_blendv_epi8(h, cap, _mm256_cmpgt_epi64(h, cap));  /* min(hi, budget) */
+                right = _mm256_and_si256(right, _mm256_and_si256(
+                    _mm256_cmpeq_epi64(_mm256_loadu_si256((const __m256i *)(lo + i)),
+                                       _mm256_blendv_epi8(low, low_out, out)),
+                    _mm256_cmpeq_epi64(h, _mm256_blendv_epi8(high, high_out, out))));
+            }
+            c[0] += fastata_lanes_sum(a0); c[1] += fastata_lanes_sum(a1);
+            c[2] += fastata_lanes_sum(a2); c[3] += fastata_lanes_sum(a3);
+            c[4] += fastata_lanes_sum(a4); c[5] += fastata_lanes_sum(a5);
+            c[6] += fastata_lanes_sum(a6); c[7] += fastata_lanes_sum(a7);
+            if (c[0] + c[1] + c[2] + c[3] + c[4] + c[5] + c[6] + c[7] < start + FASTATA_FEW_BLOCK) {
+                FASTATA_CLEAN_UPPER();
+                return start;
+            }
+            if (_mm256_movemask_epi8(right) != -1) {
+                FASTATA_CLEAN_UPPER();
+                return -1;
+            }
+            for (int j = 0; j < 8; j++)
+                running[8 * (start / FASTATA_FEW_BLOCK) + j] = c[j];
+        }
+        FASTATA_CLEAN_UPPER();
+        return fastata_few_counts_checked_from(lam, lo, hi, budget, start, n, table, bounds, c, running);
     }
 
     /* fastata_few_counts_checked_from, a vector of four workers a step over the whole blocks:
@@ -1957,10 +2031,14 @@ cdef extern from *:
         for (int j = 0; j < 8; j++)
             counts[j] = start > 0 ? running[8 * (start / FASTATA_FEW_BLOCK - 1) + j] : 0;
     #if FASTATA_X86_SIMD
-        if (level == FASTATA_AVX512 || level == FASTATA_AVX2)
-            return lo != NULL ? fastata_few_counts_checked_avx2(lam, lo, hi, budget, start, n, table, bounds, counts,
-                                                                running)
-                              : fastata_few_counts_avx2(lam, start, n, table, counts, running);
+        if (level == FASTATA_AVX512 || level == FASTATA_AVX2) {
+            int64_t pairs[4];
+            if (lo == NULL)
+                return fastata_few_counts_avx2(lam, start, n, table, counts, running);
+            return fastata_few_bounds_uniform(table, bounds, pairs)
+                ? fastata_few_counts_uniform_avx2(lam, lo, hi, budget, start, n, table, bounds, pairs, counts, running)
+                : fastata_few_counts_checked_avx2(lam, lo, hi, budget, start, n, table, bounds, counts, running);
+        }
     #endif
         return lo != NULL ? fastata_few_counts_checked_from(lam, lo, hi, budget, start, n, table, bounds, counts,
                                                             running)

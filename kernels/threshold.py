@@ -4746,6 +4746,9 @@ def few_times_blocks_checked(lam, budget, lo, hi, table, bounds, counts, running
     l0, l1, l2, l3, l4, l5, l6, l7 = bounds[0], bounds[1], bounds[2], bounds[3], bounds[4], bounds[5], bounds[6], bounds[7]
     h0, h1, h2, h3, h4, h5, h6, h7 = bounds[8], bounds[9], bounds[10], bounds[11], bounds[12], bounds[13], bounds[14], bounds[
         15]
+    # Bounds that go by availability alone (every available time's alike, the scheduler's
+    # commonest) are picked by whether a time is +inf: two selects a worker, not sixteen.
+    uniform, low_in, high_in, low_out, high_out = few_times_pairs(table, bounds)
     n = lam.shape[0]
     c0, c1, c2, c3, c4, c5, c6, c7 = running_before(running, start)
     for begin in range(start, n, FEW_BLOCK):
@@ -4763,22 +4766,26 @@ def few_times_blocks_checked(lam, budget, lo, hi, table, bounds, counts, running
             c5 += x == v5
             c6 += x == v6
             c7 += x == v7
-            low = l7 if x == v7 else -1
-            low = l6 if x == v6 else low
-            low = l5 if x == v5 else low
-            low = l4 if x == v4 else low
-            low = l3 if x == v3 else low
-            low = l2 if x == v2 else low
-            low = l1 if x == v1 else low
-            low = l0 if x == v0 else low
-            high = h7 if x == v7 else -1
-            high = h6 if x == v6 else high
-            high = h5 if x == v5 else high
-            high = h4 if x == v4 else high
-            high = h3 if x == v3 else high
-            high = h2 if x == v2 else high
-            high = h1 if x == v1 else high
-            high = h0 if x == v0 else high
+            if uniform:
+                low = low_out if x == INF else low_in
+                high = high_out if x == INF else high_in
+            else:
+                low = l7 if x == v7 else -1
+                low = l6 if x == v6 else low
+                low = l5 if x == v5 else low
+                low = l4 if x == v4 else low
+                low = l3 if x == v3 else low
+                low = l2 if x == v2 else low
+                low = l1 if x == v1 else low
+                low = l0 if x == v0 else low
+                high = h7 if x == v7 else -1
+                high = h6 if x == v6 else high
+                high = h5 if x == v5 else high
+                high = h4 if x == v4 else high
+                high = h3 if x == v3 else high
+                high = h2 if x == v2 else high
+                high = h1 if x == v1 else high
+                high = h0 if x == v0 else high
             wrong += (lows[i] != low) | (min(highs[i], budget) != high)
         if c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 < begin + block.shape[0]:
             return begin
@@ -4787,6 +4794,23 @@ def few_times_blocks_checked(lam, budget, lo, hi, table, bounds, counts, running
         store_counts(running[FEW_TIMES * (begin // FEW_BLOCK):], c0, c1, c2, c3, c4, c5, c6, c7)
     store_counts(counts, c0, c1, c2, c3, c4, c5, c6, c7)
     return n
+
+
+@register_jitable
+def few_times_pairs(table, bounds):
+    """Whether every available time of the table has one pair of bounds; that pair, and the
+    unavailable workers' (where the table holds ``+inf``; -1 where it does not)."""
+    low_in = high_in = low_out = high_out = -1
+    seen = False
+    for j in range(FEW_TIMES):
+        if table[j] == INF:
+            low_out, high_out = bounds[j], bounds[FEW_TIMES + j]
+        elif table[j] == table[j]:  # not an empty (NaN) slot
+            if seen and (bounds[j] != low_in or bounds[FEW_TIMES + j] != high_in):
+                return False, low_in, high_in, low_out, high_out
+            low_in, high_in = bounds[j], bounds[FEW_TIMES + j]
+            seen = True
+    return True, low_in, high_in, low_out, high_out
 
 
 @register_jitable

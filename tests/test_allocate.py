@@ -481,3 +481,80 @@ def test_bad_times_under_the_table_of_a_few_times_are_refused_as_before(fast_bac
         with pytest.raises(ValueError, match=message):
             fa.allocate(broken, FEW_N, backend=fast_backend, out=out)
         assert (out == 7).all()
+
+
+def _by_time(lam, per_time):
+    """int64 bounds of each worker from its time (``per_time``: time -> bound)."""
+    return np.array([per_time[x] for x in lam], dtype=np.int64)
+
+
+# Machine types with their own slots: (times, {time: (min_tasks, max_tasks)}), budgets as
+# shares of the way from the minimums to every slot full.
+FEW_TIMES_BOUNDED = [
+    ("two speeds, a slot each, one task kept", [1.0, 2.0], {1.0: (1, 2), 2.0: (1, 2)}),
+    ("integers, slots by speed", [1.0, 2.0, 3.0, 4.0], {1.0: (0, 8), 2.0: (1, 4), 3.0: (0, 2), 4.0: (2, 2)}),
+    ("all equal, three slots", [0.3], {0.3: (0, 3)}),
+    ("unavailable workers among three types", [0.7, 1.3, np.inf], {0.7: (1, 6), 1.3: (0, 1), np.inf: (0, 5)}),
+    ("a fast type held by its maximum", [1e-3, 1.0], {1e-3: (0, 2), 1.0: (0, 50)}),
+    ("maximums past the budget", [1.0, 3.0], {1.0: (0, 2**62), 3.0: (2, 2**40)}),
+]
+
+
+@pytest.mark.parametrize("name, values, per_time", FEW_TIMES_BOUNDED, ids=[t[0] for t in FEW_TIMES_BOUNDED])
+@pytest.mark.parametrize("share", [0.0, 0.003, 0.4, 0.77, 1.0])
+def test_a_few_distinct_times_with_bounds_by_time_are_solved_over_the_table(name, values, per_time, share):
+    """Bounds as arrays where each time's workers share theirs (the counts pass checks), from
+    the minimums alone (``t*`` below every key) to every slot full: taken by the plain-Python
+    kernel and Cython's at every SIMD level, equal to the reference on every backend."""
+    rng = np.random.default_rng(len(name))
+    lam = rng.choice(np.array(values), FEW_N)
+    low = _by_time(lam, {x: b[0] for x, b in per_time.items()})
+    high = _by_time(lam, {x: b[1] for x, b in per_time.items()})
+    available = lam < np.inf
+    minimums, room = int(low.sum()), int(np.minimum(high[available], 10**6).sum())
+    budget = max(1, minimums + int(share * (min(room, 3 * FEW_N) - minimums)))
+    _check_kernel_calls("allocate_few_times", lam, budget, taken=True, bounds=(low, high))
+
+
+@pytest.mark.parametrize("least, most", [(0, 1), (1, 3), (2, 2)])
+def test_a_few_distinct_times_with_bounds_as_numbers_are_solved_over_the_table(least, most):
+    """Bounds given as two numbers (the minimum on the available workers alone)."""
+    lam = np.resize(np.array([1.0, np.inf, 2.0, 0.5]), FEW_N)
+    available = int((lam < np.inf).sum())
+    for budget in sorted({max(1, least * available), min((least + most) * available // 2 + 17, most * available),
+                          most * available}):
+        _check_kernel_calls("allocate_few_times", lam, budget, taken=True, bounds=(least, most))
+
+
+@pytest.mark.parametrize("by_type", [False, True], ids=["bounds by availability", "bounds by type"])
+@pytest.mark.parametrize("what", ["a worker's minimum", "a worker's maximum", "an unavailable worker's maximum"])
+def test_a_worker_with_bounds_other_than_its_times_goes_the_general_way(what, by_type):
+    """One worker whose bounds are not its time's (anywhere: the sample need not see it), with
+    bounds alike on every available worker or set type by type: the table gives way before
+    anything is written, and the general path's allocation is the reference's."""
+    lam = np.resize(np.array([1.0, 2.0, np.inf]), FEW_N)
+    low = np.where(lam < np.inf, 1, 0).astype(np.int64)
+    high = np.where(lam == 2.0, 3, 4).astype(np.int64) if by_type else np.full(FEW_N, 4, dtype=np.int64)
+    i = {"a worker's minimum": 3999, "a worker's maximum": 4000, "an unavailable worker's maximum": 4001}[what]
+    if what == "a worker's minimum":
+        low[i] = 2
+    else:
+        high[i] = 5
+    _check_kernel_calls("allocate_few_times", lam, 2 * FEW_N, taken=False, bounds=(low, high))
+
+
+def test_bad_bounds_over_a_few_times_are_refused_as_before(fast_backend):
+    """Bounds the allocation cannot take, every worker of a time alike: the table leaves them
+    to the general path, which names them, and ``out`` is untouched."""
+    lam = np.resize(np.array([1.0, 2.0, np.inf]), FEW_N)
+    ones = np.ones(FEW_N, dtype=np.int64)
+    cases = [(np.where(lam == 2.0, 3, 0), np.full(FEW_N, 2), 100, "min_tasks must be <= max_tasks"),
+             (np.where(lam < np.inf, 1, 0), np.full(FEW_N, 2), 10, "min_tasks must sum to at most budget"),
+             (np.zeros(FEW_N), np.ones(FEW_N), 3 * FEW_N, "max_tasks of the available workers .* at least budget"),
+             (ones, np.full(FEW_N, 2), 3 * FEW_N, "min_tasks must be 0 for an unavailable worker")]
+    for low, high, budget, message in cases:
+        out = np.full(FEW_N, 7, dtype=np.int64)
+        with pytest.raises(ValueError, match=message):
+            fa.allocate(lam, budget, min_tasks=low.astype(np.int64), max_tasks=high.astype(np.int64),
+                        backend=fast_backend, out=out)
+        assert (out == 7).all()

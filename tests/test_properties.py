@@ -220,3 +220,44 @@ def test_a_few_distinct_times_are_canonical(cpu_backend, times, seed, layout, pe
     assert is_canonical(lam, budget, a)
     if budget <= 2 * n:
         np.testing.assert_array_equal(a, reference(lam, budget))
+
+
+@pytest.mark.parametrize("cpu_backend", [b for b in ("numba", "cython") if b in fa.available_backends()])
+@settings(max_examples=40, deadline=None)
+@given(times=st.lists(few_time_values, min_size=1, max_size=9), seed=st.integers(0, 2**32 - 1),
+       given_as=st.sampled_from(["arrays by time", "numbers", "arrays, one worker apart"]),
+       where=st.floats(min_value=0.0, max_value=1.0))
+def test_a_few_distinct_times_with_bounds_are_canonical(cpu_backend, times, seed, given_as, where):
+    """Bounds over a few distinct times: one minimum and maximum a time (machine types with
+    their own slots), two numbers, or a time's bounds with one worker apart (the table gives
+    way); budgets from the minimums alone to every slot full. Against the reference, or the
+    canonicity check past twice the workers."""
+    rng = np.random.default_rng(seed)
+    n = 4096 + int(rng.integers(0, 2000))
+    lam = rng.choice(np.array(times), n)
+    if not (lam < np.inf).any():
+        lam[0] = 1.0
+    values = np.unique(lam)
+    available = lam < np.inf
+    if given_as == "numbers":
+        least = int(rng.integers(0, 3))
+        most = least + int(rng.integers(1, 4))
+        lo, hi = least, most
+        low, high = np.where(available, least, 0), np.full(n, most)
+    else:
+        least = dict(zip(values, rng.integers(0, 3, values.size)))
+        room = dict(zip(values, rng.integers(0, 5, values.size)))
+        low = np.array([least[x] if x < np.inf else 0 for x in lam], dtype=np.int64)
+        high = low + np.array([room[x] for x in lam], dtype=np.int64)
+        if given_as != "arrays by time":
+            i = int(rng.integers(0, n))
+            high[i] += 1
+        lo, hi = low, high
+    minimums, capacity = int(low.sum()), int(high[available].sum())
+    if capacity < max(minimums, 1):
+        return
+    budget = max(1, minimums + int(where * (capacity - minimums)))
+    a = fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend=cpu_backend)
+    assert is_canonical(lam, budget, a, low, high)
+    if budget <= 2 * n:
+        np.testing.assert_array_equal(a, fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend="python"))
