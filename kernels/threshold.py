@@ -73,9 +73,10 @@ or the counts do not fit it. Without bounds, a budget below the workers is the s
 selection (``min_tasks=0, max_tasks=1``) where twice the least time is past the taken keys:
 no worker's second key comes before them (times a few percent apart, a few machine types).
 
-Without bounds, times that take at most eight distinct values (a few machine types, all
-equal) are solved over a table of them (:func:`allocate_few_times`): a pass counts the
-workers at each time, ``t*`` comes from the table alone, a pass writes.
+Times that take at most eight distinct values (a few machine types, all equal), each with
+one pair of bounds where bounds are given, are solved over a table of them
+(:func:`allocate_few_times`): a pass counts the workers at each time (and checks bounds
+given as arrays), ``t*`` comes from the table alone, a pass writes.
 
 Where the time goes (DESIGN.md section 4): a handful of passes over ``n``. Below
 ``budget = 2**51`` the counting passes multiply by the stored ``1/lam`` instead of
@@ -4139,8 +4140,9 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
     pass lists those few and their problem is solved alone: the same keys in the same
     order, so the same allocation, in one pass over ``n`` instead of six or more. Bounds of
     one task of room a worker, and a budget below the workers that no worker's second key
-    reaches, are a selection (:func:`allocate_unit_slack`); times of a few distinct values
-    without bounds, a table of them (:func:`allocate_few_times`)."""
+    reaches, are a selection (:func:`allocate_unit_slack`); times of a few distinct values,
+    with bounds shared by each time's workers or none, a table of them
+    (:func:`allocate_few_times`)."""
     if lam.shape[0] >= FEW_TIMES_FROM and 0 < budget < RECIPROCAL_CAP and allocate_few_times(
             lam, budget, lo, hi, out, ties, heap):
         return OK, 0.0, 0.0, 0.0
@@ -4536,11 +4538,13 @@ def unit_slack_write_tied(lam, budget, low, high, cut, rank, out):
         stop = min(start + CANDIDATES_BLOCK, n)
         adding = taken < rank
         at = 0
-        for i in range(start, stop):
-            x = lam[i]
+        block = lam[start:stop]  # indices from 0: numba's loop then needs no wraparound check
+        written = out[start:stop]
+        for i in range(block.shape[0]):
+            x = block[i]
             p = level * x
             tied = p == cut
-            out[i] = (low if x < INF else 0) + (p < cut) + (tied & adding)
+            written[i] = (low if x < INF else 0) + (p < cut) + (tied & adding)
             at += tied
         if adding:
             taken += at
@@ -4572,10 +4576,12 @@ def unit_slack_write_tied_level(lam, lo, hi, cut, rank, out):
         adding = taken < rank
         at = 0
         other = 0  # set by a worker at cut whose minimum is not level
-        for i in range(start, stop):
-            p, low = unit_slack_key(lam[i], lo, hi, i)
+        block = lam[start:stop]  # indices from 0, as in unit_slack_write_tied (the bounds may
+        written = out[start:stop]  # be numbers as numba types this: they stay whole)
+        for i in range(block.shape[0]):
+            p, low = unit_slack_key(block[i], lo, hi, start + i)
             tied = p == cut
-            out[i] = low + (p < cut) + (tied & adding)
+            written[i] = low + (p < cut) + (tied & adding)
             at += tied
             other |= tied & (low != level)
         if at == 0:

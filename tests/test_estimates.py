@@ -1473,7 +1473,8 @@ def test_a_refused_tie_with_scratch_longer_than_out_reads_out_within_its_length(
     assert status == 0 and is_canonical(lam, budget, out, lo, hi)
 
 
-def test_the_tie_the_sample_holds_next_above_a_refused_guess_goes_to_the_split(monkeypatch, fast_backend):
+def test_the_tie_the_sample_holds_next_above_a_refused_guess_goes_to_the_split(general_path, monkeypatch,
+                                                                           fast_backend):
     # The first guess of ties, the first type's fourth keys, is refused with fewer keys at or
     # below it than the budget; the second type's, which the sampled workers hold next,
     # goes to the split before any count, and is t*. Without it, three exact counts found it.

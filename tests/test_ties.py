@@ -756,7 +756,7 @@ def test_a_flat_with_nothing_estimated_above_tries_the_next_product(general_path
 
 
 @pytest.mark.parametrize("n, budget", [(16384, 65536), (65536, 262144)])
-def test_validation_estimates_that_hold_the_budget_over_ties_end_the_bracket(n, budget):
+def test_validation_estimates_that_hold_the_budget_over_ties_end_the_bracket(general_path, n, budget):
     # Two machine types with bounds, four tasks a worker: the validation pass estimates at
     # the sampled guess and 3 % above it, and the two hold the budget between them.
     # The count jumps there (ties), so the line through them aims at nothing; the second is
