@@ -6269,30 +6269,12 @@ cdef Py_ssize_t FEW_BLOCK = 256  # threshold.FEW_BLOCK (FASTATA_FEW_BLOCK in the
 cdef int FEW_STEPS = 64  # threshold.FEW_STEPS
 
 
-cdef inline int64_t few_times_low(const int64_t* lo, Py_ssize_t i, double x) noexcept nogil:
-    # threshold.low_of for the table: a shared minimum (lo[0]) holds for available workers
-    if lo == NULL:
-        return 0
-    if shared_bounds:
-        return lo[0] if x < INFINITY else 0
-    return lo[i]
-
-
-cdef inline int64_t few_times_high(const int64_t* hi, Py_ssize_t i, int64_t budget) noexcept nogil:
-    # threshold.high_of for the table (a shared maximum: hi[0])
-    cdef int64_t h
-    if hi == NULL:
-        return budget
-    h = hi[0] if shared_bounds else hi[i]
-    return min(h, budget)
-
-
 cdef inline void few_times_join(const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
                                 double* table, int64_t* bounds, int j, Py_ssize_t i) noexcept nogil:
     # threshold.few_times_join
     table[j] = lam[i]
-    bounds[j] = few_times_low(lo, i, lam[i])
-    bounds[FEW_TIMES + j] = few_times_high(hi, i, budget)
+    bounds[j] = low_of(lo, i, lam[i] < INFINITY)
+    bounds[FEW_TIMES + j] = high_of(hi, i, budget)
 
 
 cdef int few_times_sample(const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
@@ -6311,7 +6293,7 @@ cdef int few_times_sample(const double[::1] lam, int64_t budget, const int64_t* 
         for j in range(k):
             if table[j] == x:
                 new = False
-                if bounds[j] != few_times_low(lo, i, x) or bounds[FEW_TIMES + j] != few_times_high(hi, i, budget):
+                if bounds[j] != low_of(lo, i, x < INFINITY) or bounds[FEW_TIMES + j] != high_of(hi, i, budget):
                     return -1
         if new:
             if k == FEW_TIMES:
@@ -7758,7 +7740,8 @@ def allocate_unit_slack_with(const double[::1] lam, int64_t budget, min_tasks, m
 def allocate_few_times_with(const double[::1] lam, int64_t budget, int64_t[::1] out, min_tasks=None,
                             max_tasks=None):
     """threshold.allocate_few_times as the kernel runs it: whether it took the call (then the
-    allocation is in ``out``). Bounds: both or neither, int64 arrays or two numbers (shared)."""
+    allocation is in ``out``). Bounds: both or neither, int64 arrays, or two numbers (run as
+    ``Scratch.allocate_bounded`` runs them: arrays of the number with ``shared``)."""
     cdef int64_t[::1] ties = np.empty(lam.shape[0], dtype=np.int64)
     cdef const int64_t* lo
     cdef const int64_t* hi
@@ -7767,9 +7750,9 @@ def allocate_few_times_with(const double[::1] lam, int64_t budget, int64_t[::1] 
     if lam.shape[0] < FEW_TIMES_FROM or out.shape[0] < lam.shape[0]:
         raise ValueError(f"allocate_few_times_with: needs at least {FEW_TIMES_FROM} workers and an out as long as lam")
     if shared:
-        min_tasks = np.array([min_tasks], dtype=np.int64)
-        max_tasks = np.array([max_tasks], dtype=np.int64)
-    _hook_bounds("allocate_few_times_with", 1 if shared else lam.shape[0], min_tasks, max_tasks, &lo, &hi)
+        min_tasks = np.full(lam.shape[0], min_tasks, dtype=np.int64)
+        max_tasks = np.full(lam.shape[0], max_tasks, dtype=np.int64)
+    _hook_bounds("allocate_few_times_with", lam.shape[0], min_tasks, max_tasks, &lo, &hi)
     set_shared_bounds(shared)
     taken = allocate_few_times(lam, budget, lo, hi, out, ties)
     set_shared_bounds(0)
