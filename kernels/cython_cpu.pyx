@@ -984,38 +984,71 @@ cdef extern from *:
         return sums[0];
     }
 
+    /* The AVX2 counts passes' shared steps. fastata_few_count4: four workers' matches with the
+       table's eight times (v) counted into a (an equal lane's mask is -1: subtracted, it
+       counts one), the masks kept in at for a bounds check. */
+    __attribute__((target("avx2")))
+    static inline void fastata_few_count4(__m256d x, const __m256d *v, __m256i *a, __m256d *at) {
+        for (int j = 0; j < 8; j++) {
+            at[j] = _mm256_cmp_pd(x, v[j], _CMP_EQ_OQ);
+            a[j] = _mm256_sub_epi64(a[j], _mm256_castpd_si256(at[j]));
+        }
+    }
+
+    /* Four workers' bounds against the pairs wanted of them (min(hi, budget) for the maximum):
+       right keeps -1 in the lanes that match */
+    __attribute__((target("avx2")))
+    static inline __m256i fastata_few_check4(const int64_t *lo, const int64_t *hi, __m256i cap, __m256i want_low,
+                                             __m256i want_high, __m256i right) {
+        __m256i h = _mm256_loadu_si256((const __m256i *)hi);
+        h = _mm256_blendv_epi8(h, cap, _mm256_cmpgt_epi64(h, cap));
+        return _mm256_and_si256(right, _mm256_and_si256(
+            _mm256_cmpeq_epi64(_mm256_loadu_si256((const __m256i *)lo), want_low),
+            _mm256_cmpeq_epi64(h, want_high)));
+    }
+
+    /* The end of the whole block at start: its counts added to c; returns start where a worker
+       matched no time, -1 where a bound did not match (right), else FASTATA_FEW_ON with the
+       running counts stored */
+    #define FASTATA_FEW_ON (-2)
+    __attribute__((target("avx2")))
+    static inline ptrdiff_t fastata_few_block_end(const __m256i *a, __m256i right, ptrdiff_t start, int64_t *c,
+                                                  int64_t *running) {
+        for (int j = 0; j < 8; j++)
+            c[j] += fastata_lanes_sum(a[j]);
+        if (c[0] + c[1] + c[2] + c[3] + c[4] + c[5] + c[6] + c[7] < start + FASTATA_FEW_BLOCK)
+            return start;
+        if (_mm256_movemask_epi8(right) != -1)
+            return -1;
+        for (int j = 0; j < 8; j++)
+            running[8 * (start / FASTATA_FEW_BLOCK) + j] = c[j];
+        return FASTATA_FEW_ON;
+    }
+
+    __attribute__((target("avx2")))
+    static inline void fastata_few_times(const double *table, __m256d *v) {
+        for (int j = 0; j < 8; j++)
+            v[j] = _mm256_set1_pd(table[j]);
+    }
+
     /* fastata_few_counts_from, a vector of four workers a step over the whole blocks */
     __attribute__((target("avx2")))
     static ptrdiff_t fastata_few_counts_avx2(const double *lam, ptrdiff_t start, ptrdiff_t n, const double *table,
                                              int64_t *c, int64_t *running) {
-        const __m256d v0 = _mm256_set1_pd(table[0]), v1 = _mm256_set1_pd(table[1]), v2 = _mm256_set1_pd(table[2]);
-        const __m256d v3 = _mm256_set1_pd(table[3]), v4 = _mm256_set1_pd(table[4]), v5 = _mm256_set1_pd(table[5]);
-        const __m256d v6 = _mm256_set1_pd(table[6]), v7 = _mm256_set1_pd(table[7]);
+        __m256d v[8], at[8];
+        const __m256i all = _mm256_set1_epi64x(-1);
+        fastata_few_times(table, v);
         for (; start + FASTATA_FEW_BLOCK <= n; start += FASTATA_FEW_BLOCK) {
-            __m256i a0, a1, a2, a3, a4, a5, a6, a7;
-            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm256_setzero_si256();
-            for (ptrdiff_t i = start; i < start + FASTATA_FEW_BLOCK; i += 4) {
-                const __m256d x = _mm256_loadu_pd(lam + i);
-                /* an equal lane's mask is -1: subtracted, it counts one */
-                a0 = _mm256_sub_epi64(a0, _mm256_castpd_si256(_mm256_cmp_pd(x, v0, _CMP_EQ_OQ)));
-                a1 = _mm256_sub_epi64(a1, _mm256_castpd_si256(_mm256_cmp_pd(x, v1, _CMP_EQ_OQ)));
-                a2 = _mm256_sub_epi64(a2, _mm256_castpd_si256(_mm256_cmp_pd(x, v2, _CMP_EQ_OQ)));
-                a3 = _mm256_sub_epi64(a3, _mm256_castpd_si256(_mm256_cmp_pd(x, v3, _CMP_EQ_OQ)));
-                a4 = _mm256_sub_epi64(a4, _mm256_castpd_si256(_mm256_cmp_pd(x, v4, _CMP_EQ_OQ)));
-                a5 = _mm256_sub_epi64(a5, _mm256_castpd_si256(_mm256_cmp_pd(x, v5, _CMP_EQ_OQ)));
-                a6 = _mm256_sub_epi64(a6, _mm256_castpd_si256(_mm256_cmp_pd(x, v6, _CMP_EQ_OQ)));
-                a7 = _mm256_sub_epi64(a7, _mm256_castpd_si256(_mm256_cmp_pd(x, v7, _CMP_EQ_OQ)));
-            }
-            c[0] += fastata_lanes_sum(a0); c[1] += fastata_lanes_sum(a1);
-            c[2] += fastata_lanes_sum(a2); c[3] += fastata_lanes_sum(a3);
-            c[4] += fastata_lanes_sum(a4); c[5] += fastata_lanes_sum(a5);
-            c[6] += fastata_lanes_sum(a6); c[7] += fastata_lanes_sum(a7);
-            if (c[0] + c[1] + c[2] + c[3] + c[4] + c[5] + c[6] + c[7] < start + FASTATA_FEW_BLOCK) {
-                FASTATA_CLEAN_UPPER();
-                return start;
-            }
+            __m256i a[8];
+            ptrdiff_t stop;
             for (int j = 0; j < 8; j++)
-                running[8 * (start / FASTATA_FEW_BLOCK) + j] = c[j];
+                a[j] = _mm256_setzero_si256();
+            for (ptrdiff_t i = start; i < start + FASTATA_FEW_BLOCK; i += 4)
+                fastata_few_count4(_mm256_loadu_pd(lam + i), v, a, at);
+            if ((stop = fastata_few_block_end(a, all, start, c, running)) != FASTATA_FEW_ON) {
+                FASTATA_CLEAN_UPPER();
+                return stop;
+            }
         }
         FASTATA_CLEAN_UPPER();
         return fastata_few_counts_from(lam, start, n, table, c, running);
@@ -1029,47 +1062,28 @@ cdef extern from *:
                                                      int64_t budget, ptrdiff_t start, ptrdiff_t n,
                                                      const double *table, const int64_t *bounds,
                                                      const int64_t *pairs, int64_t *c, int64_t *running) {
-        const __m256d v0 = _mm256_set1_pd(table[0]), v1 = _mm256_set1_pd(table[1]), v2 = _mm256_set1_pd(table[2]);
-        const __m256d v3 = _mm256_set1_pd(table[3]), v4 = _mm256_set1_pd(table[4]), v5 = _mm256_set1_pd(table[5]);
-        const __m256d v6 = _mm256_set1_pd(table[6]), v7 = _mm256_set1_pd(table[7]), inf = _mm256_set1_pd(HUGE_VAL);
+        __m256d v[8], at[8];
+        const __m256d inf = _mm256_set1_pd(HUGE_VAL);
         const __m256i cap = _mm256_set1_epi64x(budget);
         const __m256i low = _mm256_set1_epi64x(pairs[0]), high = _mm256_set1_epi64x(pairs[1]);
         const __m256i low_out = _mm256_set1_epi64x(pairs[2]), high_out = _mm256_set1_epi64x(pairs[3]);
+        fastata_few_times(table, v);
         for (; start + FASTATA_FEW_BLOCK <= n; start += FASTATA_FEW_BLOCK) {
-            __m256i a0, a1, a2, a3, a4, a5, a6, a7, right = _mm256_set1_epi64x(-1);
-            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm256_setzero_si256();
+            __m256i a[8], right = _mm256_set1_epi64x(-1);
+            ptrdiff_t stop;
+            for (int j = 0; j < 8; j++)
+                a[j] = _mm256_setzero_si256();
             for (ptrdiff_t i = start; i < start + FASTATA_FEW_BLOCK; i += 4) {
                 const __m256d x = _mm256_loadu_pd(lam + i);
                 const __m256i out = _mm256_castpd_si256(_mm256_cmp_pd(x, inf, _CMP_EQ_OQ));
-                __m256i h = _mm256_loadu_si256((const __m256i *)(hi + i));
-                a0 = _mm256_sub_epi64(a0, _mm256_castpd_si256(_mm256_cmp_pd(x, v0, _CMP_EQ_OQ)));
-                a1 = _mm256_sub_epi64(a1, _mm256_castpd_si256(_mm256_cmp_pd(x, v1, _CMP_EQ_OQ)));
-                a2 = _mm256_sub_epi64(a2, _mm256_castpd_si256(_mm256_cmp_pd(x, v2, _CMP_EQ_OQ)));
-                a3 = _mm256_sub_epi64(a3, _mm256_castpd_si256(_mm256_cmp_pd(x, v3, _CMP_EQ_OQ)));
-                a4 = _mm256_sub_epi64(a4, _mm256_castpd_si256(_mm256_cmp_pd(x, v4, _CMP_EQ_OQ)));
-                a5 = _mm256_sub_epi64(a5, _mm256_castpd_si256(_mm256_cmp_pd(x, v5, _CMP_EQ_OQ)));
-                a6 = _mm256_sub_epi64(a6, _mm256_castpd_si256(_mm256_cmp_pd(x, v6, _CMP_EQ_OQ)));
-                a7 = _mm256_sub_epi64(a7, _mm256_castpd_si256(_mm256_cmp_pd(x, v7, _CMP_EQ_OQ)));
-                h = _mm256_blendv_epi8(h, cap, _mm256_cmpgt_epi64(h, cap));  /* min(hi, budget) */
-                right = _mm256_and_si256(right, _mm256_and_si256(
-                    _mm256_cmpeq_epi64(_mm256_loadu_si256((const __m256i *)(lo + i)),
-                                       _mm256_blendv_epi8(low, low_out, out)),
-                    _mm256_cmpeq_epi64(h, _mm256_blendv_epi8(high, high_out, out))));
+                fastata_few_count4(x, v, a, at);
+                right = fastata_few_check4(lo + i, hi + i, cap, _mm256_blendv_epi8(low, low_out, out),
+                                           _mm256_blendv_epi8(high, high_out, out), right);
             }
-            c[0] += fastata_lanes_sum(a0); c[1] += fastata_lanes_sum(a1);
-            c[2] += fastata_lanes_sum(a2); c[3] += fastata_lanes_sum(a3);
-            c[4] += fastata_lanes_sum(a4); c[5] += fastata_lanes_sum(a5);
-            c[6] += fastata_lanes_sum(a6); c[7] += fastata_lanes_sum(a7);
-            if (c[0] + c[1] + c[2] + c[3] + c[4] + c[5] + c[6] + c[7] < start + FASTATA_FEW_BLOCK) {
+            if ((stop = fastata_few_block_end(a, right, start, c, running)) != FASTATA_FEW_ON) {
                 FASTATA_CLEAN_UPPER();
-                return start;
+                return stop;
             }
-            if (_mm256_movemask_epi8(right) != -1) {
-                FASTATA_CLEAN_UPPER();
-                return -1;
-            }
-            for (int j = 0; j < 8; j++)
-                running[8 * (start / FASTATA_FEW_BLOCK) + j] = c[j];
         }
         FASTATA_CLEAN_UPPER();
         return fastata_few_counts_checked_from(lam, lo, hi, budget, start, n, table, bounds, c, running);
@@ -1084,42 +1098,32 @@ cdef extern from *:
                                                      int64_t *running) {
         __m256d v[8], low[8], high[8];
         const __m256i cap = _mm256_set1_epi64x(budget);
+        fastata_few_times(table, v);
         for (int j = 0; j < 8; j++) {
-            v[j] = _mm256_set1_pd(table[j]);
             low[j] = _mm256_castsi256_pd(_mm256_set1_epi64x(bounds[j]));
             high[j] = _mm256_castsi256_pd(_mm256_set1_epi64x(bounds[8 + j]));
         }
         for (; start + FASTATA_FEW_BLOCK <= n; start += FASTATA_FEW_BLOCK) {
             __m256i a[8], right = _mm256_set1_epi64x(-1);
+            ptrdiff_t stop;
             for (int j = 0; j < 8; j++)
                 a[j] = _mm256_setzero_si256();
             for (ptrdiff_t i = start; i < start + FASTATA_FEW_BLOCK; i += 4) {
                 const __m256d x = _mm256_loadu_pd(lam + i);
-                __m256i h = _mm256_loadu_si256((const __m256i *)(hi + i));
                 __m256d want_low = _mm256_setzero_pd(), want_high = _mm256_setzero_pd();
-                for (int j = 7; j >= 0; j--) {
+                for (int j = 7; j >= 0; j--) {  /* fastata_few_count4 with the blends beside it */
                     const __m256d at = _mm256_cmp_pd(x, v[j], _CMP_EQ_OQ);
                     a[j] = _mm256_sub_epi64(a[j], _mm256_castpd_si256(at));
                     want_low = _mm256_blendv_pd(want_low, low[j], at);
                     want_high = _mm256_blendv_pd(want_high, high[j], at);
                 }
-                h = _mm256_blendv_epi8(h, cap, _mm256_cmpgt_epi64(h, cap));  /* min(hi, budget) */
-                right = _mm256_and_si256(right, _mm256_and_si256(
-                    _mm256_cmpeq_epi64(_mm256_loadu_si256((const __m256i *)(lo + i)), _mm256_castpd_si256(want_low)),
-                    _mm256_cmpeq_epi64(h, _mm256_castpd_si256(want_high))));
+                right = fastata_few_check4(lo + i, hi + i, cap, _mm256_castpd_si256(want_low),
+                                           _mm256_castpd_si256(want_high), right);
             }
-            for (int j = 0; j < 8; j++)
-                c[j] += fastata_lanes_sum(a[j]);
-            if (c[0] + c[1] + c[2] + c[3] + c[4] + c[5] + c[6] + c[7] < start + FASTATA_FEW_BLOCK) {
+            if ((stop = fastata_few_block_end(a, right, start, c, running)) != FASTATA_FEW_ON) {
                 FASTATA_CLEAN_UPPER();
-                return start;
+                return stop;
             }
-            if (_mm256_movemask_epi8(right) != -1) {
-                FASTATA_CLEAN_UPPER();
-                return -1;
-            }
-            for (int j = 0; j < 8; j++)
-                running[8 * (start / FASTATA_FEW_BLOCK) + j] = c[j];
         }
         FASTATA_CLEAN_UPPER();
         return fastata_few_counts_checked_from(lam, lo, hi, budget, start, n, table, bounds, c, running);
