@@ -6422,22 +6422,22 @@ cdef double few_times_threshold(const double* table, const int64_t* counts, cons
             t = mid
 
 
-cdef bint few_times_bounds_valid(const double* table, const int64_t* counts, const int64_t* bounds,
-                                 double* low, double* high, int k, int64_t budget) noexcept nogil:
-    # threshold.few_times_bounds_valid
+cdef double few_times_minimums(const double* table, const int64_t* counts, const int64_t* bounds,
+                               double* low, double* high, int k, int64_t budget) noexcept nogil:
+    # threshold.few_times_minimums
     cdef double minimums = 0.0, room = 0.0
     cdef int j
     for j in range(FEW_TIMES):
         low[j] = high[j] = 0.0
     for j in range(k):
         if not (0 <= bounds[j] <= bounds[FEW_TIMES + j]) or (table[j] == INFINITY and bounds[j] > 0):
-            return False
+            return -1.0
         low[j] = <double>bounds[j]
         high[j] = <double>bounds[FEW_TIMES + j]
         minimums += counts[j] * low[j]
         if table[j] < INFINITY:
             room += counts[j] * high[j]
-    return minimums <= budget <= room
+    return minimums if minimums <= budget <= room else -1.0
 
 
 cdef Py_ssize_t few_times_cut(const double[::1] lam, const double* table, const double* split,
@@ -6478,14 +6478,17 @@ cdef bint allocate_few_times(const double[::1] lam, int64_t budget, const int64_
     cdef int64_t whole[8]
     cdef int64_t with_split[8]
     cdef int k = few_times_sample(lam, budget, lo, hi, table, bounds), j
-    cdef double tstar, under, remaining, below, rank = 0.0, least, at
+    cdef double tstar, under, remaining, below, rank = 0.0, least, at, minimums
     cdef bint alone
     if k < 0:
         return False
     k = few_times_counts(lam, budget, lo, hi, table, bounds, k, counts, &ties[0])
-    if k < 0 or not few_times_bounds_valid(table, counts, bounds, low, high, k, budget):
+    if k < 0:
         return False
-    alone = few_times_keys(table, counts, low, high, k, 0.0, budget) == budget
+    minimums = few_times_minimums(table, counts, bounds, low, high, k, budget)
+    if minimums < 0.0:
+        return False
+    alone = minimums == budget  # t* = 0: the minimums alone make the budget
     tstar = 0.0 if alone else few_times_threshold(table, counts, low, high, k, budget)
     if not (alone or tstar > 0.0):
         return False

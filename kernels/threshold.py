@@ -4939,24 +4939,24 @@ def few_times_threshold(table, counts, low, high, k, budget, heap):
 
 
 @register_jitable
-def few_times_bounds_valid(table, counts, bounds, low, high, k, budget):
-    """Whether the table's bounds are ones the allocation takes as they are (else the general
-    path reports which are not): ``0 <= min <= max``, minimums of 0 on unavailable workers,
-    the minimums within the budget and the available workers' room holding it. Where they
-    are, their numbers into ``low`` and ``high``."""
+def few_times_minimums(table, counts, bounds, low, high, k, budget):
+    """The sum of the table's minimums, or -1 where its bounds are not ones the allocation takes
+    as they are (else the general path reports which are not): ``0 <= min <= max``, minimums
+    of 0 on unavailable workers, the minimums within the budget and the available workers'
+    room holding it. Where they are, their numbers into ``low`` and ``high``."""
     minimums = 0.0
     room = 0.0
     for j in range(FEW_TIMES):
         low[j] = high[j] = 0.0
     for j in range(k):
         if not 0 <= bounds[j] <= bounds[FEW_TIMES + j] or (table[j] == INF and bounds[j] > 0):
-            return False
+            return -1.0
         low[j] = float_of(bounds[j])  # <= max <= budget: exact
         high[j] = float_of(bounds[FEW_TIMES + j])
         minimums += counts[j] * low[j]
         if table[j] < INF:
             room += counts[j] * high[j]
-    return minimums <= budget <= room
+    return minimums if minimums <= budget <= room else -1.0
 
 
 @register_jitable
@@ -4995,10 +4995,10 @@ def allocate_few_times(lam, budget, lo, hi, out, ties, heap):
     level = heap[3 * FEW_TIMES:4 * FEW_TIMES]  # a time's level at t*; -1: none there, or settled
     low = heap[4 * FEW_TIMES:5 * FEW_TIMES]
     high = heap[5 * FEW_TIMES:6 * FEW_TIMES]
-    if not few_times_bounds_valid(table, counts, bounds, low, high, k, budget):
+    minimums = few_times_minimums(table, counts, bounds, low, high, k, budget)
+    if minimums < 0.0:
         return False
-    # t* = 0: the minimums alone make the budget
-    alone = few_times_keys(table, counts, low, high, k, 0.0, budget) == budget
+    alone = minimums == budget  # t* = 0: the minimums alone make the budget
     tstar = 0.0 if alone else few_times_threshold(table, counts, low, high, k, budget, heap[3 * FEW_TIMES:])
     if not (alone or tstar > 0.0):
         return False
