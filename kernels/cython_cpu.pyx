@@ -3166,18 +3166,21 @@ cdef extern from *:
        workers: 2.8 -> 2.4 times a pass of the division alone). A block is valid when no
        sign bit shows in its minimums, its caps, the room between and lam (a negative value,
        or a minimum above its cap or the budget), no unavailable worker has a minimum, and
-       the sum of 1/lam stays finite (no lam = 0, NaN or subnormal: then the room of the
-       lam = 0 workers is 0 and nothing is flagged). Its terms are the exact loop's on such
-       workers, added in the same order (the estimate at s multiplied by max(1/lam, least),
-       which is 1/lam for least = 0 on them). state: the accumulators sum, t0, t1, u, moving,
-       taken, capacity, whole, in and out. Returns where the exact loop goes on: lanes, or
-       the first block not valid, with state as it was before it. In a function of its own:
+       the sum of 1/lam stays finite (no NaN or subnormal lam; no lam = 0 either, unless
+       zeros, where a lam = 0 worker's 1/lam = inf is left out of the sum and its room above
+       its minimum is added up, as the exact loop does). Its terms are the exact loop's on
+       such workers, added in the same order (the estimate at s multiplied by max(1/lam,
+       least), which is 1/lam for least = 0 on them). state: the accumulators sum, t0, t1, u,
+       moving, taken, capacity, whole, room, in and out. Returns where the exact loop goes
+       on: lanes, or the first block from start not valid, with state as it was before it.
+       In a function of its own:
        inlined, the exact loop's registers spilled its accumulators to memory. */
     __attribute__((target("avx2")))
     static inline __attribute__((always_inline)) ptrdiff_t
     fastata_checked_blocks_avx2_body(const double *lam, double *inv, const int64_t *lo, const int64_t *hi,
-                                     ptrdiff_t lanes, double s, double s2, int64_t budget, double least,
-                                     __m256d *state, const int clamping, const int shared) {
+                                     ptrdiff_t start, ptrdiff_t lanes, double s, double s2, int64_t budget,
+                                     double least, __m256d *state, const int clamping, const int shared,
+                                     const int zeros) {
         const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
         const __m256d vs = _mm256_set1_pd(s), vs2 = _mm256_set1_pd(s2), vleast = _mm256_set1_pd(least);
         const __m256i vbudget = _mm256_set1_epi64x(budget), below_budget = _mm256_set1_epi64x(budget - 1);
@@ -3190,15 +3193,16 @@ cdef extern from *:
         /* one sum of the counts (t0 and t1 of the exact loop: sums of integers, exact in any
            order): a register fewer, of AVX2's sixteen */
         __m256d sum = state[0], t = zero, u = state[3], moving = state[4];
-        __m256d taken = state[5], capacity = state[6], whole = state[7];
-        ptrdiff_t i = 0;
+        __m256d taken = state[5], capacity = state[6], whole = state[7], room = state[8];
+        ptrdiff_t i = start;
         while (i < lanes) {
             const ptrdiff_t end = i + FASTATA_CHECK_BLOCK < lanes ? i + FASTATA_CHECK_BLOCK : lanes;
             __m256i signs = _mm256_setzero_si256(), gone = signs;
             for (ptrdiff_t j = i; j < end; j += 4) {
                 __m256d x = _mm256_loadu_pd(lam + j);
                 __m256d v = _mm256_div_pd(one, _mm256_add_pd(x, zero));
-                sum = _mm256_add_pd(sum, v);
+                const __m256d free = zeros ? _mm256_cmp_pd(x, zero, _CMP_EQ_OQ) : zero;  /* lam = 0 */
+                sum = _mm256_add_pd(sum, zeros ? _mm256_andnot_pd(free, v) : v);
                 _mm256_storeu_pd(inv + j, v);
                 __m256i l = shared ? l0 : _mm256_loadu_si256((const __m256i *)(lo + j));
                 __m256i h = shared ? h0 : _mm256_loadu_si256((const __m256i *)(hi + j));
@@ -3220,6 +3224,8 @@ cdef extern from *:
                     capacity = _mm256_add_pd(capacity, _mm256_andnot_pd(none, cap));
                 }
                 whole = _mm256_max_pd(whole, _mm256_and_pd(_mm256_castsi256_pd(holds), v));
+                if (zeros)
+                    room = _mm256_add_pd(room, _mm256_and_pd(free, _mm256_sub_pd(cap, low)));
             }
             __m256d finite = _mm256_cmp_pd(_mm256_sub_pd(sum, sum), zero, _CMP_EQ_OQ);  /* not inf, not NaN */
             if (_mm256_movemask_pd(_mm256_castsi256_pd(signs)) || _mm256_movemask_pd(finite) != 15)
@@ -3246,23 +3252,32 @@ cdef extern from *:
             state[5] = taken;
             state[6] = capacity;
             state[7] = whole;
+            state[8] = room;
             i = end;
         }
         return i;
     }
 
+    /* The blocks' loop compiled apart for each kind of call: least > 0 (clamping), bounds
+       shared, lam = 0 workers among the workers (zeros: their 1/lam left out of the sum and
+       their room added up, two operations a lane that blocks without them do not pay). */
+    #define FASTATA_CHECKED_BLOCKS(clamping, shared, zeros)                                      \
+        fastata_checked_blocks_avx2_body(lam, inv, lo, hi, start, lanes, s, s2, budget, least, state, \
+                                         clamping, shared, zeros)
+
     __attribute__((target("avx2"), noinline))
     static ptrdiff_t fastata_checked_blocks_avx2(const double *lam, double *inv, const int64_t *lo,
-                                                 const int64_t *hi, ptrdiff_t lanes, double s, double s2,
-                                                 int64_t budget, double least, __m256d *state, int shared) {
-        if (least > 0.0) {
-            if (shared)
-                return fastata_checked_blocks_avx2_body(lam, inv, lo, hi, lanes, s, s2, budget, least, state, 1, 1);
-            return fastata_checked_blocks_avx2_body(lam, inv, lo, hi, lanes, s, s2, budget, least, state, 1, 0);
+                                                 const int64_t *hi, ptrdiff_t start, ptrdiff_t lanes, double s,
+                                                 double s2, int64_t budget, double least, __m256d *state,
+                                                 int shared, int zeros) {
+        if (zeros) {
+            if (least > 0.0)
+                return shared ? FASTATA_CHECKED_BLOCKS(1, 1, 1) : FASTATA_CHECKED_BLOCKS(1, 0, 1);
+            return shared ? FASTATA_CHECKED_BLOCKS(0, 1, 1) : FASTATA_CHECKED_BLOCKS(0, 0, 1);
         }
-        if (shared)
-            return fastata_checked_blocks_avx2_body(lam, inv, lo, hi, lanes, s, s2, budget, least, state, 0, 1);
-        return fastata_checked_blocks_avx2_body(lam, inv, lo, hi, lanes, s, s2, budget, least, state, 0, 0);
+        if (least > 0.0)
+            return shared ? FASTATA_CHECKED_BLOCKS(1, 1, 0) : FASTATA_CHECKED_BLOCKS(1, 0, 0);
+        return shared ? FASTATA_CHECKED_BLOCKS(0, 1, 0) : FASTATA_CHECKED_BLOCKS(0, 0, 0);
     }
 
     __attribute__((target("avx2")))
@@ -3279,9 +3294,13 @@ cdef extern from *:
         __m256d moving = zero, bad = zero, taken = zero, capacity = zero, room = zero, whole = zero;
         const __m256d dbudget = _mm256_set1_pd((double)budget);
         /* The blocks of valid workers first (fastata_checked_blocks_avx2), the rest exactly. */
-        __m256d state[8] = {sum, t0, t1, u, moving, taken, capacity, whole};
-        ptrdiff_t i = fastata_checked_blocks_avx2(lam, inv, lo, hi, n & ~(ptrdiff_t)3, s, s2, budget,
-                                                  clamping ? least : 0.0, state, shared);
+        __m256d state[9] = {sum, t0, t1, u, moving, taken, capacity, whole, room};
+        const ptrdiff_t lanes = n & ~(ptrdiff_t)3;
+        ptrdiff_t i = fastata_checked_blocks_avx2(lam, inv, lo, hi, 0, lanes, s, s2, budget, clamping ? least : 0.0,
+                                                  state, shared, 0);
+        if (i < lanes)  /* lam = 0 workers, say: from that block on, the loop that counts them apart */
+            i = fastata_checked_blocks_avx2(lam, inv, lo, hi, i, lanes, s, s2, budget, clamping ? least : 0.0,
+                                            state, shared, 1);
         sum = state[0];
         t0 = state[1];
         t1 = state[2];
@@ -3290,6 +3309,7 @@ cdef extern from *:
         taken = state[5];
         capacity = state[6];
         whole = state[7];
+        room = state[8];
         for (; i + 4 <= n; i += 4) {
             /* fastata_inverse4 without its counts and maximum; an invalid lam flags its lane */
             __m256d x = _mm256_loadu_pd(lam + i);

@@ -192,6 +192,39 @@ def test_lam_zero_workers_among_many_with_tight_caps(fast_backend, extra):
         assert (got[lam == 0.0] == 4).all()
 
 
+@pytest.mark.parametrize("extra", [50, 4000, 30000])
+@pytest.mark.parametrize("as_numbers", [False, True])
+def test_lam_zero_workers_in_every_block_of_the_validation_pass(extra, as_numbers):
+    # From 4096 workers the validation pass checks the bounds in blocks; 10 % of the workers
+    # at lam = 0 put some in every block. Their room above the minimums (3 a worker) holds
+    # 50 tasks past the minimums, not 4000 or 30,000: the sum of 1/lam and that room must be
+    # the exact loop's, on every SIMD level, with bounds as arrays and as numbers.
+    rng = np.random.default_rng(extra)
+    n = 5003
+    lam = np.where(rng.random(n) < 0.1, 0.0, rng.lognormal(0.0, 0.5, n))
+    lam[rng.random(n) < 0.05] = np.inf
+    budget = int((lam < np.inf).sum()) + extra
+    low = np.where(lam < np.inf, 1, 0).astype(np.int64)
+    high = np.full(n, 8, dtype=np.int64)
+    expected = reference(lam, budget, low, high)
+    bounds = (1, 8) if as_numbers else (low, high)
+    for b in CPU_FAST:
+        got = fa.allocate(lam, budget, min_tasks=bounds[0], max_tasks=bounds[1], backend=b)
+        np.testing.assert_array_equal(got, expected, err_msg=b)
+    if "cython" in fa.available_backends():
+        from fastata.kernels import cython_cpu
+
+        for level in cython_cpu.simd_levels():
+            previous = cython_cpu.set_simd_level(level)
+            try:
+                got = fa.allocate(lam, budget, min_tasks=bounds[0], max_tasks=bounds[1], backend="cython")
+                np.testing.assert_array_equal(got, expected, err_msg=level)
+            finally:
+                cython_cpu.set_simd_level(previous)
+    if extra <= 3 * int((lam == 0.0).sum()):  # the lam = 0 workers take every task past the minimums
+        assert got[(lam > 0.0) & (lam < np.inf)].tolist() == [1] * int(((lam > 0.0) & (lam < np.inf)).sum())
+
+
 # From a budget of 2**51 the counts divide by lam instead of multiplying by 1/lam.
 @pytest.mark.parametrize("n, budget_per_worker", [(3, 4), (3, 2**50), (7, 4), (7, 2**50), (300, 4), (300, 2**44),
                                                   (5000, 4), (5000, 2**40)])

@@ -740,15 +740,20 @@ def test_the_validation_pass_checks_the_bounds_too(raised, problem, spoil):
 
 
 @pytest.mark.parametrize("n", [1500, 5003])
+@pytest.mark.parametrize("zeros", [False, True])
 @pytest.mark.parametrize("spoil", [None, "idle", "nan", "negative", "minimum on unavailable", "minimum above max",
                                    "negative max", "subnormal"])
-def test_the_validation_pass_finds_a_bad_worker_past_its_first_blocks(n, spoil):
+def test_the_validation_pass_finds_a_bad_worker_past_its_first_blocks(n, zeros, spoil):
     # Cython's AVX2 pass checks blocks of workers as a whole and does the first block that
     # fails again worker by worker, to the end: what it finds is what plain Python finds,
-    # wherever the worker is (here past the first 1024), on every level.
+    # wherever the worker is (here past the first 1024), on every level. With lam = 0
+    # workers from the second block on (zeros), the blocks from there count them apart (their
+    # 1/lam out of the sum, their room added up) until the bad worker's block, if any.
     rng = np.random.default_rng(n)
     lam = rng.lognormal(0.0, 1.0, n)
     lam[rng.random(n) < 0.1] = math.inf
+    if zeros:
+        lam[700:][rng.random(n - 700) < 0.1] = 0.0
     budget = 4 * n
     lo = np.where(lam < math.inf, 1, 0).astype(np.int64)
     hi = np.where(rng.random(n) < 0.1, 2**62, 9).astype(np.int64)
