@@ -6127,6 +6127,7 @@ cdef void fill_zeros_bounded(const double[::1] lam, int64_t budget, const int64_
 
 
 cdef Py_ssize_t UNIT_SLACK_FROM = 16384  # threshold.UNIT_SLACK_FROM
+cdef Py_ssize_t UNIT_LOW_END_BELOW = 262144  # threshold.UNIT_LOW_END_BELOW
 cdef Py_ssize_t UNIT_SAMPLE = 256
 cdef Py_ssize_t UNIT_CUTS = 8
 cdef double[8] UNIT_SPREAD = [-4.0, -2.0, -1.0, -0.34, 0.34, 1.0, 2.0, 4.0]
@@ -6149,7 +6150,7 @@ cdef bint allocate_unit_slack(const double[::1] lam, int64_t budget, const int64
     cdef Py_ssize_t m
     shares[0] = shares[1] = shares[2] = 0.0
     m = unit_slack_sample(lam, budget, lo, hi, heap, shares, second_keys)
-    cdef double rank, error, cut_lo, cut_hi, slack_share, share, share_variance, least
+    cdef double rank, error, at, cut_lo, cut_hi, slack_share, share, share_variance, least
     cdef int64_t taken, slack, remaining, taken_below, between
     cdef int below
     if m < UNIT_CUTS:
@@ -6160,11 +6161,12 @@ cdef bint allocate_unit_slack(const double[::1] lam, int64_t budget, const int64
         shares[2] * slack_share * slack_share)
     rank = share * m
     error = sqrt(max(rank * (1.0 - rank / m), 1.0) + <double>m * m * share_variance)
-    if rank + UNIT_SPREAD[0] * error < 0.0 or rank + UNIT_SPREAD[UNIT_CUTS - 1] * error > m - 1.0:
+    if rank + UNIT_SPREAD[UNIT_CUTS - 1] * error > m - 1.0 or (
+            rank + UNIT_SPREAD[0] * error < 0.0 and (rank < 1.0 or n >= UNIT_LOW_END_BELOW)):
         return False
     for k in range(UNIT_CUTS):
-        r = <Py_ssize_t>min(max(rank + UNIT_SPREAD[k] * error, 0.0), m - 1.0)
-        cuts[k] = heap[r]
+        at = rank + UNIT_SPREAD[k] * error
+        cuts[k] = heap[<Py_ssize_t>min(at, m - 1.0)] if at >= 0.0 else 0.0  # below every key
         if k > 0 and cuts[k] <= cuts[k - 1]:
             cuts[k] = nextafter(cuts[k - 1], INFINITY)
     if unit_counts_at(SIMD_LEVEL, &lam[0], lo, hi, n, budget, cuts, counts, sums, &least) != 0:

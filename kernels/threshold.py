@@ -4179,6 +4179,12 @@ def allocate_guided(lam, budget, lo, hi, out, ties, heap, prev_lo, prev_hi, prev
 #: (:func:`allocate_unit_slack`). No division, no estimate: a pass that checks and counts at a
 #: few cuts, a pass that writes and lists the workers between two of them.
 UNIT_SLACK_FROM = 16384
+#: Below this many workers :func:`allocate_unit_slack` takes a budget whose key the sample
+#: puts within its noise of the minimums (cuts below its least key at 0). From it, the
+#: workers listed between two cuts (some 3 % of them) are gathered from memory, not from the
+#: cache, and their selection costs more than the passes it saves (Zen 3, 10 % unavailable
+#: workers at a task or two: 65,536 workers 5.7 -> 4.3 numpy passes, 10^6 4.8 -> 6.0).
+UNIT_LOW_END_BELOW = 262144
 #: Workers the cuts are placed by (evenly spaced), and cuts a counting pass takes.
 UNIT_SAMPLE = 256
 UNIT_CUTS = 8
@@ -4243,21 +4249,26 @@ def allocate_unit_slack(lam, budget, lo, hi, out, ties, heap, second_keys):
         return False
     # The sample's rank of the budget's key, and the cuts around it; its error, in ranks, that
     # of a sampled quantile and that of the sampled minimums and room (which a few
-    # unavailable workers under a minimum of a few tasks make most of it). Near either end
-    # (the minimums hold nearly the whole budget, or nearly every worker with room takes
-    # its task) the general path's passes are as few and cheaper.
+    # unavailable workers under a minimum of a few tasks make most of it). Near the top end
+    # (nearly every worker with room takes its task), and where the minimums hold the whole
+    # budget or all but a key of the sample's, the general path's passes are as few and
+    # cheaper. Between (a minimum of one on 90 % of the workers, a task a worker) the cuts
+    # below the sample's keys go to 0, below every key, up to UNIT_LOW_END_BELOW workers.
     slack_share = m / seen
     share = (budget / n - taken_share) / slack_share
     share_variance = ((taken_square - taken_share * taken_share) + share * share * slack_share * (1.0 - slack_share)) / (
         seen * slack_share * slack_share)
     rank = share * m
     error = math.sqrt(max(rank * (1.0 - rank / m), 1.0) + m * m * share_variance)
-    if rank + unit_spread(0) * error < 0.0 or rank + unit_spread(UNIT_CUTS - 1) * error > m - 1.0:
+    if rank + unit_spread(UNIT_CUTS - 1) * error > m - 1.0 or (
+            rank + unit_spread(0) * error < 0.0 and (rank < 1.0 or n >= UNIT_LOW_END_BELOW)):
         return False
     cuts = heap[m:m + UNIT_CUTS]
     for k in range(UNIT_CUTS):
-        r = int(min(max(rank + unit_spread(k) * error, 0.0), m - 1.0))
-        cuts[k] = heap[r]
+        at = rank + unit_spread(k) * error
+        # Below the sample's least key (the minimums hold nearly the whole budget): 0, below
+        # every key, where the budget's key cannot lie.
+        cuts[k] = heap[int(min(at, m - 1.0))] if at >= 0.0 else 0.0
         if k > 0 and cuts[k] <= cuts[k - 1]:
             # A key the sample repeats (ties) or two cuts at one rank: the cut just above it,
             # so that the keys at it are a bracket of their own.

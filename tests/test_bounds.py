@@ -1208,6 +1208,45 @@ def test_ties_under_bound_arrays_of_one_task_of_room_come_by_level_then_worker(n
                 cython_cpu.set_simd_level(previous)
 
 
+@pytest.mark.parametrize("name, draw", UNIT_TIMES, ids=[name for name, _ in UNIT_TIMES])
+@pytest.mark.parametrize("kind", ["0 to 1", "arrays 0 to 1", "arrays, one task, room 0 or 1"])
+@pytest.mark.parametrize("keys", [3, 300])
+def test_a_budget_just_past_the_minimums_is_a_selection_too(name, draw, kind, keys):
+    # 300 keys past the minimums (under 2 % of the room): the sample's lowest cuts fall
+    # below its least key and go to 0, below every key; the selection takes the call, in
+    # plain Python and in Cython at every SIMD level, and gives the reference's allocation.
+    # 3 keys (under one of the sample's): the general path's, as before.
+    rng = np.random.default_rng([len(name), len(kind), keys])
+    lam = draw(rng, UNIT_N)
+    low, high = unit_room(kind, lam, rng)
+    low_a, high_a = as_arrays(lam, low, high)
+    budget = int(low_a.sum()) + keys
+    want = reference(lam, budget, low_a, high_a)
+    out = np.full(UNIT_N, -7, dtype=np.int64)
+    ties, heap = np.empty(UNIT_N, np.int64), np.empty(UNIT_N + 2)
+    with np.errstate(all="ignore"):
+        took = threshold.allocate_unit_slack(lam, budget, low, high, out, ties, heap, False)
+    assert took == (keys == 300)
+    if took:
+        np.testing.assert_array_equal(out, want)
+    for b in CPU_FAST:
+        np.testing.assert_array_equal(fa.allocate(lam, budget, min_tasks=low, max_tasks=high, backend=b), want)
+    if "cython" in fa.available_backends():
+        from fastata.kernels import cython_cpu
+
+        shared = np.isscalar(low)
+        for level in cython_cpu.simd_levels():
+            previous = cython_cpu.set_simd_level(level)
+            try:
+                out[:] = -7
+                assert cython_cpu.allocate_unit_slack_with(
+                    lam, budget, low_a if not shared else np.full(UNIT_N, low), high_a, out, shared=shared) == took
+                if took:
+                    np.testing.assert_array_equal(out, want)
+            finally:
+                cython_cpu.set_simd_level(previous)
+
+
 @pytest.mark.parametrize("k", [0, 5000, UNIT_N - 1])
 @pytest.mark.parametrize("what", ["negative", "crossed", "negative maximum", "unavailable"])
 @pytest.mark.parametrize("fast_backend", CPU_FAST)
