@@ -6162,7 +6162,7 @@ cdef bint allocate_unit_slack(const double[::1] lam, int64_t budget, const int64
     rank = share * m
     error = sqrt(max(rank * (1.0 - rank / m), 1.0) + <double>m * m * share_variance)
     if rank + UNIT_SPREAD[UNIT_CUTS - 1] * error > m - 1.0 or (
-            rank + UNIT_SPREAD[0] * error < 0.0 and (rank < 1.0 or n >= UNIT_LOW_END_BELOW)):
+            rank + UNIT_SPREAD[0] * error < 0.0 and (rank < 1.0 or n >= UNIT_LOW_END_BELOW or second_keys)):
         return False
     for k in range(UNIT_CUTS):
         at = rank + UNIT_SPREAD[k] * error

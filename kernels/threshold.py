@@ -4253,7 +4253,10 @@ def allocate_unit_slack(lam, budget, lo, hi, out, ties, heap, second_keys):
     # (nearly every worker with room takes its task), and where the minimums hold the whole
     # budget or all but a key of the sample's, the general path's passes are as few and
     # cheaper. Between (a minimum of one on 90 % of the workers, a task a worker) the cuts
-    # below the sample's keys go to 0, below every key, up to UNIT_LOW_END_BELOW workers.
+    # below the sample's keys go to 0, below every key, up to UNIT_LOW_END_BELOW workers;
+    # not without bounds, where the sample's least time is far above the least of all
+    # there, and the counts pass would find a second key before the budget's (lognormal
+    # times, 1000 tasks over 65,536 workers: 3.8 -> 5.7 numpy passes).
     slack_share = m / seen
     share = (budget / n - taken_share) / slack_share
     share_variance = ((taken_square - taken_share * taken_share) + share * share * slack_share * (1.0 - slack_share)) / (
@@ -4261,7 +4264,7 @@ def allocate_unit_slack(lam, budget, lo, hi, out, ties, heap, second_keys):
     rank = share * m
     error = math.sqrt(max(rank * (1.0 - rank / m), 1.0) + m * m * share_variance)
     if rank + unit_spread(UNIT_CUTS - 1) * error > m - 1.0 or (
-            rank + unit_spread(0) * error < 0.0 and (rank < 1.0 or n >= UNIT_LOW_END_BELOW)):
+            rank + unit_spread(0) * error < 0.0 and (rank < 1.0 or n >= UNIT_LOW_END_BELOW or second_keys)):
         return False
     cuts = heap[m:m + UNIT_CUTS]
     for k in range(UNIT_CUTS):
