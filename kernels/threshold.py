@@ -4183,7 +4183,8 @@ UNIT_SLACK_FROM = 16384
 #: puts within its noise of the minimums (cuts below its least key at 0). From it, the
 #: workers listed between two cuts (some 3 % of them) are gathered from memory, not from the
 #: cache, and their selection costs more than the passes it saves (Zen 3, 10 % unavailable
-#: workers at a task or two: 65,536 workers 5.7 -> 4.3 numpy passes, 10^6 4.8 -> 6.0).
+#: workers at a task or two, Cython: 65,536 workers 5.3-5.7 -> 3.8-3.9 numpy passes, 10^6
+#: 4.8 -> 6.0).
 UNIT_LOW_END_BELOW = 262144
 #: Workers the cuts are placed by (evenly spaced), and cuts a counting pass takes.
 UNIT_SAMPLE = 256
