@@ -1040,11 +1040,12 @@ def test_a_missed_aim_of_the_validation_pass_counts_again_from_its_exact_end(gen
     assert set(sides) == {"above", "below"}, sides
 
 
-def test_a_share_below_one_sampled_key_takes_the_least_key():
+def test_a_share_below_one_sampled_key_takes_the_least_key(monkeypatch):
     # A tenth of the workers unavailable, the rest at one to two tasks: the minimums hold all
     # but 58 of 58,982 tasks, less than one key of a 1024-worker sample. The least sampled
-    # key above the minimums is then the guess, some sixty keys up (the relaxation's guess
-    # held six: five estimate passes crept up from it).
+    # key above the minimums is then the general path's guess, some sixty keys up (the
+    # relaxation's guess held six: five estimate passes crept up from it). The call itself
+    # is a selection (one task of room a worker), whose lowest cuts go to 0: two passes.
     n, budget = 65536, 58982
     lam = _bench.make_lam(n, 0, "unavailable")
     lo, hi = _bench.case_bounds(n, budget, lam)
@@ -1052,6 +1053,9 @@ def test_a_share_below_one_sampled_key_takes_the_least_key():
     sampled = lam[::stride]
     least = (2.0 * sampled[sampled < np.inf]).min()
     assert threshold.sampled_rank_guess(lam, budget, lo, hi, stride, np.empty(n + 2)) == least
+    selection = {"selection's check and counts": 1, "selection's write and listing": 1}
+    assert _bench.counting_passes(lam, budget, None, lo, hi) == selection
+    monkeypatch.setattr(threshold, "UNIT_SLACK_FROM", 2**62)  # the general path
     passes = _bench.counting_passes(lam, budget, None, lo, hi)
     assert passes.get("estimate", 0) <= 2 and passes["count and listing"] == 1, passes
 
@@ -1450,7 +1454,8 @@ def test_over_sparse_keys_the_validation_pass_s_secant_aims_the_count():
     # A task at most for each of 100,000 workers and 1000 tasks: nearly every worker holds
     # no key and counts in the relaxation's slope, 6.5 times the count's. The secant of the
     # validation pass's two estimates aims the count and listing at once; aimed by the
-    # slope, two estimate passes crept to the budget first.
+    # slope, two estimate passes crept to the budget first. (The call itself is a selection
+    # of one key a worker, two passes; the general path is what this test is about.)
     lam = np.random.default_rng(7).gamma(2.0, 1.0, 100_000)
     budget = 1000
     lo, hi = fair_share_bounds(lam, budget)
@@ -1458,9 +1463,12 @@ def test_over_sparse_keys_the_validation_pass_s_secant_aims_the_count():
         if backend in fa.available_backends():
             assert is_canonical(lam, budget, fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend=backend),
                                 lo, hi), backend
-    trusted = _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi)
-    assert trusted == {"inverse, bounds check and estimate": 1, "count and listing": 1}
+    selection = {"selection's check and counts": 1, "selection's write and listing": 1}
+    assert _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi) == selection
     with pytest.MonkeyPatch.context() as m:
+        m.setattr(threshold, "UNIT_SLACK_FROM", 2**62)  # the general path
+        trusted = _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi)
+        assert trusted == {"inverse, bounds check and estimate": 1, "count and listing": 1}
         m.setattr(threshold, "SECANT_KEYS", math.inf)
         assert _bench.counting_passes(lam, budget, min_tasks=lo, max_tasks=hi).get("estimate") == 2
 
