@@ -1,8 +1,10 @@
-"""Oracles for the tests: the reference backend, and a canonicity check for any size."""
+"""Oracles for the tests: the reference backend, a canonicity check for any size, and a run
+at every Cython SIMD level."""
 
 import math
 
 import numpy as np
+import pytest
 
 import fastata as fa
 
@@ -67,3 +69,16 @@ def sample_batches(n, m=37, seed=11):
                 x[pos + 1] = -1.0
             batches.append((w, x))
     return batches
+
+
+def at_every_level(run):
+    """``run(level)`` with each Cython SIMD level set in turn, and the level before restored
+    (the test is skipped where Cython is not built)."""
+    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
+    previous = cython_cpu.simd_level()
+    try:
+        for level in cython_cpu.simd_levels():
+            cython_cpu.set_simd_level(level)
+            run(level)
+    finally:
+        cython_cpu.set_simd_level(previous)

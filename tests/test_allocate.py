@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fastata as fa
-from oracle import is_canonical, reference
+from oracle import at_every_level, is_canonical, reference
 
 KNOWN = [
     # (lam, budget, canonical allocation): worked by hand from the key order.
@@ -313,15 +313,13 @@ def _kernel_calls(kernel, lam, budget, bounds=()):
     if "cython" in fa.available_backends():
         from fastata.kernels import cython_cpu
 
-        for level in cython_cpu.simd_levels():
-            previous = cython_cpu.set_simd_level(level)
-            try:
-                out[:] = -7
-                took.append(getattr(cython_cpu, f"{kernel}_with")(lam, budget, out, *bounds))
-                if took[-1]:
-                    np.testing.assert_array_equal(out, want)
-            finally:
-                cython_cpu.set_simd_level(previous)
+        def kernel_call(level):
+            out[:] = -7
+            took.append(getattr(cython_cpu, f"{kernel}_with")(lam, budget, out, *bounds))
+            if took[-1]:
+                np.testing.assert_array_equal(out, want, err_msg=level)
+
+        at_every_level(kernel_call)
     return took, want
 
 

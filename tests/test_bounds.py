@@ -21,7 +21,7 @@ import fastata.jit as fj
 from fastata import _validate
 from fastata.kernels import reference as ref
 from fastata.kernels import threshold
-from oracle import is_canonical
+from oracle import at_every_level, is_canonical
 
 values = st.sampled_from([0.0, -0.0, 0.1, 0.5, 1.0, 1.0, 2.0, 3.0, 7.0, 58.0, np.inf, 1e-300, 1e300])
 
@@ -212,15 +212,9 @@ def test_lam_zero_workers_in_every_block_of_the_validation_pass(extra, as_number
         got = fa.allocate(lam, budget, min_tasks=bounds[0], max_tasks=bounds[1], backend=b)
         np.testing.assert_array_equal(got, expected, err_msg=b)
     if "cython" in fa.available_backends():
-        from fastata.kernels import cython_cpu
-
-        for level in cython_cpu.simd_levels():
-            previous = cython_cpu.set_simd_level(level)
-            try:
-                got = fa.allocate(lam, budget, min_tasks=bounds[0], max_tasks=bounds[1], backend="cython")
-                np.testing.assert_array_equal(got, expected, err_msg=level)
-            finally:
-                cython_cpu.set_simd_level(previous)
+        at_every_level(lambda level: np.testing.assert_array_equal(
+            fa.allocate(lam, budget, min_tasks=bounds[0], max_tasks=bounds[1], backend="cython"), expected,
+            err_msg=level))
     if extra <= 3 * int((lam == 0.0).sum()):  # the lam = 0 workers take every task past the minimums
         assert got[(lam > 0.0) & (lam < np.inf)].tolist() == [1] * int(((lam > 0.0) & (lam < np.inf)).sum())
 
@@ -1196,16 +1190,14 @@ def test_ties_under_bound_arrays_of_one_task_of_room_come_by_level_then_worker(n
     if "cython" in fa.available_backends():
         from fastata.kernels import cython_cpu
 
-        for level in cython_cpu.simd_levels():
-            previous = cython_cpu.set_simd_level(level)
-            try:
-                out[:] = -7
-                if cython_cpu.allocate_unit_slack_with(lam, budget, low, high, out):
-                    np.testing.assert_array_equal(out, want)
-                elif name == "all equal" and kind == "one minimum":
-                    pytest.fail(f"Cython's selection at {level} gave way on one tied product at one level")
-            finally:
-                cython_cpu.set_simd_level(previous)
+        def selection(level):
+            out[:] = -7
+            if cython_cpu.allocate_unit_slack_with(lam, budget, low, high, out):
+                np.testing.assert_array_equal(out, want)
+            elif name == "all equal" and kind == "one minimum":
+                pytest.fail(f"Cython's selection at {level} gave way on one tied product at one level")
+
+        at_every_level(selection)
 
 
 @pytest.mark.parametrize("name, draw", UNIT_TIMES, ids=[name for name, _ in UNIT_TIMES])
@@ -1235,16 +1227,15 @@ def test_a_budget_just_past_the_minimums_is_a_selection_too(name, draw, kind, ke
         from fastata.kernels import cython_cpu
 
         shared = np.isscalar(low)
-        for level in cython_cpu.simd_levels():
-            previous = cython_cpu.set_simd_level(level)
-            try:
-                out[:] = -7
-                assert cython_cpu.allocate_unit_slack_with(
-                    lam, budget, low_a if not shared else np.full(UNIT_N, low), high_a, out, shared=shared) == took
-                if took:
-                    np.testing.assert_array_equal(out, want)
-            finally:
-                cython_cpu.set_simd_level(previous)
+
+        def selection(level):
+            out[:] = -7
+            assert cython_cpu.allocate_unit_slack_with(
+                lam, budget, low_a if not shared else np.full(UNIT_N, low), high_a, out, shared=shared) == took, level
+            if took:
+                np.testing.assert_array_equal(out, want, err_msg=level)
+
+        at_every_level(selection)
 
 
 @pytest.mark.parametrize("k", [0, 5000, UNIT_N - 1])

@@ -23,7 +23,7 @@ from numba import njit
 import fastata as fa
 from fastata import _bench
 from fastata.kernels import threshold
-from oracle import is_canonical, reference
+from oracle import at_every_level, is_canonical, reference
 
 MARGIN = threshold.ESTIMATE_MARGIN
 
@@ -47,18 +47,6 @@ def exact_counts(lam, t, budget, lo=None, hi=None):
 def exact_total(lam, t, budget, lo=None, hi=None):
     """The keys with product ``<= t`` (``t > 0``)."""
     return int(exact_counts(lam, t, budget, lo, hi).sum())
-
-
-def at_every_level(run):
-    """``run(level)`` with each Cython SIMD level set in turn, and the level before restored."""
-    cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
-    previous = cython_cpu.simd_level()
-    try:
-        for level in cython_cpu.simd_levels():
-            cython_cpu.set_simd_level(level)
-            run(level)
-    finally:
-        cython_cpu.set_simd_level(previous)
 
 
 @st.composite
