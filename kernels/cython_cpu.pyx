@@ -6164,6 +6164,7 @@ cdef bint allocate_unit_slack(const double[::1] lam, int64_t budget, const int64
     if rank + UNIT_SPREAD[UNIT_CUTS - 1] * error > m - 1.0 or (
             rank + UNIT_SPREAD[0] * error < 0.0 and (rank < 1.0 or n >= UNIT_LOW_END_BELOW or second_keys)):
         return False
+    sort_values(heap, m)
     for k in range(UNIT_CUTS):
         at = rank + UNIT_SPREAD[k] * error
         cuts[k] = heap[<Py_ssize_t>min(at, m - 1.0)] if at >= 0.0 else 0.0  # below every key
@@ -6241,7 +6242,6 @@ cdef Py_ssize_t unit_slack_sample(const double[::1] lam, int64_t budget, const i
                 m += 1
     if m == 0 or (second_keys and not sampled_single_keys(heap, m, <double>budget * seen / n)):
         return -1
-    sort_values(heap, m)
     shares[0] = taken / seen
     shares[1] = square / seen
     shares[2] = seen
