@@ -41,7 +41,6 @@ cdef double BOUNDED_NOISE = 2.0
 cdef double BOUNDED_CLOSE = 0.25
 cdef Py_ssize_t BOUNDED_STRIDE = 64
 cdef int BOUNDED_STEPS = 8
-cdef double BOUNDED_CRAWL = 0.75
 cdef Py_ssize_t BOUNDED_BRACKET_FROM = 256
 cdef double BOUNDED_WIDTH = 1.0625
 cdef double SECANT_TRUST = 2.0
@@ -7200,10 +7199,10 @@ cdef double sampled_bounded_guess(const double[::1] lam, int64_t budget, double 
     cdef Py_ssize_t most = n // BOUNDED_STRIDE if n // BOUNDED_STRIDE > 1 else 1
     cdef Py_ssize_t stride
     cdef double x, target, nxt, line, u, f, ranked, spread = 0.0
-    cdef double a = 0.0, b = INFINITY, total_a = 0.0, total_b = 0.0, last = 0.0
+    cdef double a = 0.0, b = INFINITY, total_a = 0.0, total_b = 0.0
     cdef double sums[3]
     cdef int step, moved, side = 0
-    cdef bint bracketed, crawls
+    cdef bint bracketed
     if most > BOUNDED_SAMPLE:
         most = BOUNDED_SAMPLE
     stride = sample_stride(n, most)
@@ -7241,9 +7240,7 @@ cdef double sampled_bounded_guess(const double[::1] lam, int64_t budget, double 
             total_b = sums[0]
         nxt = t + (target - sums[0]) / sums[2] if sums[2] > 0.0 else -1.0
         bracketed = 0.0 < a and b < INFINITY
-        crawls = side < 0 and target - sums[0] > BOUNDED_CRAWL * (target - last)
-        last = sums[0]
-        if a < nxt < b and not ((bracketed or crawls) and moved < 0):
+        if a < nxt < b and not (bracketed and moved < 0):
             t = nxt
             side = moved
             continue

@@ -5701,9 +5701,6 @@ BOUNDED_CLOSE = 0.25
 BOUNDED_STRIDE = 64
 #: Steps :func:`sampled_bounded_guess` takes at most.
 BOUNDED_STEPS = 8
-#: ... and Newton from below that leaves more than this share of the way to the budget to the
-#: next step gives way to the bracket (see there).
-BOUNDED_CRAWL = 0.75
 #: From this many sampled workers :func:`sampled_bounded_guess` brackets where Newton fails:
 #: fewer, spread over hundreds of orders of magnitude, put the sample's root anywhere (64
 #: workers of ``10**uniform(-300, 300)``: 5 -> 9 passes).
@@ -5760,7 +5757,6 @@ def sampled_bounded_guess(lam, budget, t, lo, hi, scratch):
     total_a = 0.0
     total_b = 0.0
     side = 0  # the end the last step moved: -1 a, 1 b
-    last = 0.0  # the sample's count at the last step
     for step in range(BOUNDED_STEPS):
         total, squares, slope = sampled_relaxation_at(scratch, m, t)
         if step == 0:
@@ -5778,18 +5774,14 @@ def sampled_bounded_guess(lam, budget, t, lo, hi, scratch):
             total_b = total
         nxt = t + (target - total) / slope if slope > 0.0 else -1.0
         bracketed = 0.0 < a and b < INF
-        crawls = side < 0 and target - total > BOUNDED_CRAWL * (target - last)
-        last = total
-        if a < nxt < b and not ((bracketed or crawls) and moved < 0):
+        if a < nxt < b and not (bracketed and moved < 0):
             t = nxt
             side = moved
             continue
         # Newton left what the sample brackets, or every sampled worker sits at a bound, or
-        # it steps up inside a bracket or crawls up: the count is concave in t, so Newton
-        # from below stays below, and times over many orders of magnitude make counts that
-        # grow like log t, which it climbs an order of magnitude or two a step
-        # (lognormal(0, 20) times at four tasks a worker: eight steps from 1e-15 to 1e-3,
-        # each 7 % of the way to the budget, where t* is 0.13).
+        # it steps up inside a bracket: times over many orders of magnitude make counts that
+        # grow like log t, which Newton from below climbs an order of magnitude or two a
+        # step (from the relaxation it stopped dozens short, every worker at a bound).
         if m < BOUNDED_BRACKET_FROM:  # Newton alone: a small sample's ends say too little
             if 0.0 < nxt < INF:
                 t = nxt
