@@ -402,9 +402,13 @@ class _Runner:
     def _run_round(self, fn, items, timeout, bounds=None):
         if self._closed:
             raise RuntimeError("the executor is closed")
-        self._sync()
         state = _Round(self.engine, fn, items, timeout)
         state.bounds = bounds
+        try:
+            self._sync(state.deadline)  # the wait for a worker counts against the round's timeout
+        except _Expired:
+            raise TimeoutError(f"no worker connected within the round's timeout ({timeout:g} s); none of "
+                               f"its {len(items)} tasks ran") from None
         try:
             self._run(state)
             while state.remaining:

@@ -213,6 +213,23 @@ def test_no_worker_left_raises():
         runner.run_round(square, range(4))
 
 
+@pytest.mark.parametrize("adaptive", [True, False])
+def test_a_round_that_starts_without_workers_stops_at_its_timeout(adaptive):
+    # No worker at the round's start (the last left after the round before): the wait for
+    # one to join stops at the round's timeout, not at the longer grace for a nanny's restart.
+    engine = FakeEngine({"w0": 1.0})
+    runner = ex.AdaptiveRunner(engine, fa.ATAEmpirical(1, 1, eta=1.0)) if adaptive else ex.GreedyRunner(engine)
+    runner.no_worker_grace = 30.0
+    engine.kill("w0")
+    t0 = time.perf_counter()
+    with pytest.raises(TimeoutError, match=r"no worker connected within the round's timeout \(0.2 s\); none of its "
+                                           r"4 tasks ran"):
+        runner.run_round(square, range(4), timeout=0.2)
+    assert time.perf_counter() - t0 < 10.0 and not engine.tasks
+    if adaptive:
+        assert runner.policy.rounds == 0 and not runner.history
+
+
 def test_timeout_bounds_a_round(monkeypatch):
     class Stuck(FakeEngine):
         def next_done(self, timeout):
