@@ -371,7 +371,11 @@ def out_array(value, shape, name="out", lam=None, min_tasks=None, max_tasks=None
         raise ValueError(f"{name} must have shape {shape}; got shape {value.shape}")
     flags = value.flags
     if not (flags.c_contiguous and flags.writeable):
-        raise ValueError(f"{name} must be C-contiguous and writeable; got a view that is not")
+        if not flags.c_contiguous:
+            raise ValueError(f"{name} must be C-contiguous (the result is written in place); got a view with "
+                             f"strides {value.strides} (pass np.empty({shape}, dtype=np.int64), or a contiguous "
+                             "slice)")
+        raise ValueError(f"{name} must be writeable (the result is written in place); got a read-only array")
     if lam is None and min_tasks is None and max_tasks is None:
         return value
     owned = flags.owndata

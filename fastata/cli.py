@@ -51,14 +51,19 @@ def _names(allowed, option):
     return parse
 
 
-def _sizes(text):
-    try:
-        sizes = tuple(int(x) for x in text.split(","))
-    except ValueError:
-        sizes = ()
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"--n must be a worker count >= 1, or several separated by commas; got {text!r}")
-    return sizes
+def _counts(option, what):
+    """Parse ``"a,b"`` into ``(a, b)``, each a whole number >= 1 (``what``: "a worker count", ...)."""
+
+    def parse(text):
+        try:
+            counts = tuple(int(x) for x in text.split(","))
+        except ValueError:
+            counts = ()
+        if not counts or min(counts) < 1:
+            raise argparse.ArgumentTypeError(f"{option} must be {what} >= 1, or several separated by commas; got {text!r}")
+        return counts
+
+    return parse
 
 
 def _distribution(text):
@@ -108,8 +113,10 @@ def _add_simulate(commands):
         "sees the same task times) and print, per policy, total time and total worker time (each also "
         "as a ratio to FTA and GTA) and the final proxy regret. Presets: cifar (the paper's CIFAR-100 "
         "timing model, n=51, budget=23), quadratic (SGD on the Rennala quadratic, n=17,51,153,459), "
-        "heavy-tail, drift, outage, large (n=4096). alpha and eta default to the workers' psi_1 norm "
-        "bounds (see docs/reproduction.md).",
+        "heavy-tail, drift, outage, large (n=4096). alpha and eta, the spread of task times the "
+        "policies' confidence bounds assume, default to the largest spread among the preset's workers "
+        "(the psi_1 norm of a worker's time about its mean, and that norm over the mean; the "
+        "documentation's reproduction page derives them).",
     )
     simulate.add_argument("--preset", choices=PRESETS, default="cifar", help="the setup (default: cifar)")
     simulate.add_argument("--rounds", type=int, default=None, help="rounds per policy (default: the preset's, 10000 for cifar)")
@@ -128,7 +135,7 @@ def _add_simulate(commands):
     simulate.add_argument("--eta", type=_real("--eta"), default=None, help="ATA-Empirical's and ATA-Bernstein's eta (default: the workers' relative psi_1 bound)")
     simulate.add_argument("--gamma", type=_real("--gamma"), default=None, help="discount in (0, 1] for the adaptive policies (default: the preset's, 1 = the paper)")
     simulate.add_argument("--c", type=_real("--c"), default=None, help="the constant in the confidence width (default: each policy's theory: 2 for ata and ata-empirical, the paper's; 1 for ata-bernstein, its inequality's)")
-    simulate.add_argument("--n", type=_sizes, default=None, help="number of workers, or several separated by commas (default: the preset's)")
+    simulate.add_argument("--n", type=_counts("--n", "a worker count"), default=None, help="number of workers, or several separated by commas (default: the preset's)")
     simulate.add_argument("--budget", type=int, default=None, help="tasks per round (default: the preset's)")
     simulate.add_argument("--distribution", type=_distribution, default=None, metavar="FAMILY[:OPTIONS]",
                           help="worker times with the preset's means: " + ", ".join(FAMILIES[:-1])
@@ -209,7 +216,7 @@ def _add_measure(commands):
     reg.add_argument("--preset", choices=PRESETS, default="cifar", help="the setup (default: cifar)")
     reg.add_argument("--policies", type=_names(ADAPTIVE, "--policies"), default=ADAPTIVE,
                      help="comma-separated list of " + ",".join(ADAPTIVE) + " (default: all)")
-    reg.add_argument("--horizons", type=_sizes, default=(100, 1000, 10000, 100000),
+    reg.add_argument("--horizons", type=_counts("--horizons", "a round count"), default=(100, 1000, 10000, 100000),
                      help="round counts K (default: 100,1000,10000,100000)")
     reg.add_argument("--seeds", type=int, default=5, help="seeds 0..S-1 (default: 5)")
     reg.add_argument("--plot", metavar="FILE.png", help="write R_K and R_K / ln K against K (needs matplotlib)")
@@ -273,7 +280,7 @@ def _measure(args):
         changes, rows = theory.recovery_rows(policies=args.policies, gammas=args.gammas, seed=args.seed,
                                              rounds=args.rounds, scale=args.scale, window=args.window,
                                              progress=tick)  # fmt: skip
-        print(theory._recovery_markdown(changes, rows))
+        print(theory._recovery_markdown(changes, rows, args.window))
 
 
 def _check_output(path, option):
@@ -343,6 +350,11 @@ def _parser():
     bench = commands.add_parser(
         "bench",
         help="allocation throughput per backend, with ratios against baselines measured in the same run",
+        description="Time fa.allocate on every backend over a table of cases (workers x tasks, each on "
+        "distributions of task times a cluster produces), with and without per-worker bounds, and print "
+        "each as a ratio to baselines timed in the same run: one numpy pass over the workers into a "
+        "preallocated buffer, and on small cases the textbook greedy loop and a heap greedy. Medians, with p50 and p99 of single calls. Also, unless "
+        "skipped: batched allocation, import and first-call compile times, and a policy's warm rounds.",
     )
     bench.add_argument("--cases", type=_cases, default=None,
                        help="comma-separated n x budget cases (default: small cases on lognormal "
@@ -368,6 +380,19 @@ def _parser():
     return parser
 
 
+#: The simulator's parameters that ``fastata simulate`` sets, by option: its messages start
+#: with the parameter's name, which a user of the command knows by the option's.
+_SIMULATE_OPTIONS = {name: "--" + name.replace("_", "-") for name in (
+    "rounds", "budget", "n", "seed", "gamma", "c", "alpha", "eta", "min_tasks", "max_tasks", "policies", "backend")}
+
+
+def _in_options(message):
+    """``message`` with the parameter it starts with named by its option (``min_tasks must...``
+    -> ``--min-tasks must...``)."""
+    first, space, rest = message.partition(" ")
+    return _SIMULATE_OPTIONS.get(first, first) + space + rest
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
@@ -376,7 +401,7 @@ def main(argv=None):
         try:
             _simulate(args)
         except (ValueError, TypeError, OSError) as exc:
-            print(f"fastata simulate: error: {exc}", file=sys.stderr)
+            print(f"fastata simulate: error: {_in_options(str(exc))}", file=sys.stderr)
             return 2
         except MemoryError as exc:  # --n or --rounds past what this machine holds
             print(f"fastata simulate: error: not enough memory for these --n and --rounds ({exc})", file=sys.stderr)

@@ -79,24 +79,26 @@ def test_same_seed_same_numbers(tmp_path):
 
 @pytest.mark.parametrize(
     "extra, message",
-    [(["--rounds", "0"], "rounds must be >= 1; got 0"),
+    [(["--rounds", "0"], "--rounds must be >= 1; got 0"),
      (["--rounds", "ten"], "argument --rounds: invalid int value: 'ten'"),
      (["--preset", "imagenet"], "argument --preset: invalid choice: 'imagenet'"),
      (["--policies", "ata,best"], "--policies must be a comma-separated list of ata, ata-empirical, ata-bernstein, fta, uta, gta; got 'ata,best'"),
-     (["--policies", "ata,ata"], "policies must not repeat a policy"),
-     (["--gamma", "1.5"], "gamma must be in (0, 1]; got 1.5"),
-     (["--alpha", "-2"], "alpha must be finite and > 0; got -2.0"),
+     (["--policies", "ata,ata"], "--policies must not repeat a policy"),
+     (["--gamma", "1.5"], "--gamma must be in (0, 1]; got 1.5"),
+     (["--alpha", "-2"], "--alpha must be finite and > 0; got -2.0"),
      (["--eta", "x"], "--eta must be a number; got 'x'"),
      (["--n", "0"], "--n must be a worker count >= 1"),
-     (["--budget", "0"], "budget must be >= 1; got 0"),
-     (["--seed", "-3"], "seed must be >= 0; got -3"),
+     (["--budget", "0"], "--budget must be >= 1; got 0"),
+     (["--seed", "-3"], "--seed must be >= 0; got -3"),
      (["--distribution", "weibull"], "--distribution must start with one of exponential"),
      (["--distribution", "gamma:sigma=2"], "--distribution gamma: its options are shape; got 'sigma=2'"),
      (["--distribution", "pareto:shape=0.5"], "shape must be finite and > 1; got 0.5"),
      (["--distribution", "trace:/nonexistent/t.npy"], "No such file or directory"),
      (["--plot", "/nonexistent/folder/p.png"], "--plot must be a path in an existing folder"),
      (["--plot", "p.txt"], "--plot must end in .png, .pdf, .svg; got 'p.txt'"),
-     (["--backend", "fortran"], "backend must be 'auto' or one of the available backends")],
+     (["--min-tasks", "1"], "--min-tasks must sum to at most budget (4); got a sum of 9"),
+     (["--max-tasks", "0"], "--max-tasks of the available workers (lam < inf) must sum to at least budget (4); got a sum of 0"),
+     (["--backend", "fortran"], "--backend must be 'auto' or one of the available backends")],
 )  # fmt: skip
 def test_bad_options_give_one_line(capsys, extra, message):
     try:

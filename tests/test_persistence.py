@@ -156,6 +156,14 @@ def test_foreign_files(tmp_path):
         fa.load(tmp_path / "missing.npz")
 
 
+def test_a_save_into_a_missing_folder_names_the_path_given(tmp_path):
+    # Not the temporary file the save writes first and renames.
+    target = tmp_path / "no-such-folder" / "state.npz"
+    with pytest.raises(FileNotFoundError, match=r"cannot save to '.*state\.npz' \(No such file or directory\)") as info:
+        fa.FTA([1.0, 2.0], 3).save(target)
+    assert info.value.filename == str(target) and ".tmp" not in str(info.value)
+
+
 @pytest.mark.parametrize(
     "change, message",
     [

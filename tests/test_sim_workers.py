@@ -3,6 +3,8 @@ drift, outages and renumbering; bad parameters."""
 
 import math
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -120,12 +122,17 @@ def test_trace_files(tmp_path):
      ("worker,duration\n1,1\n", "durations of worker 0 must hold at least one record"),
      ("worker,duration\n0.5,1\n", r"worker ids must be integers >= 0; got 0.5 in row 1$"),
      ("worker,duration\n0,1\n-1,2\n", r"bad.csv': worker ids must be integers >= 0; got -1 in row 2$"),
-     ("0,2\n0,1\n", "durations of worker 0 must have a positive mean")],
+     ("0,2\n0,1\n", "durations of worker 0 must have a positive mean"),
+     ("worker,duration\n", "a worker,duration file needs at least one row below its header; got none"),
+     ("worker,duration\n0,1,2\n", "a worker,duration file needs 2 columns; got 3"),
+     ("w0,w1\n", "durations of worker 0 must hold at least one record")],
 )  # fmt: skip
 def test_bad_trace_files(tmp_path, content, message):
     (tmp_path / "bad.csv").write_text(content)
-    with pytest.raises(ValueError, match=message):
-        sim.Trace.load(tmp_path / "bad.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the message is fastata's alone: numpy's warnings stay inside
+        with pytest.raises(ValueError, match=message):
+            sim.Trace.load(tmp_path / "bad.csv")
 
 
 def test_trace_file_extension(tmp_path):

@@ -166,6 +166,10 @@ def test_cli_measure_regret_and_recovery(capsys, tmp_path):
     assert cli.main(["measure", "recovery", "--policies", "fta", "--rounds", "300", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "| fta | 1 | 0 (1.00x) | not in the phase (3.60x) | 0 (1.00x) |" in out
+    assert "at least half of 100 rounds in a row" in out
+    assert cli.main(["measure", "recovery", "--policies", "fta", "--rounds", "300", "--window", "20",
+                     "--no-progress"]) == 0  # fmt: skip
+    assert "at least half of 20 rounds in a row" in capsys.readouterr().out
 
 
 def test_cli_measure_bad_options(capsys):
@@ -177,6 +181,11 @@ def test_cli_measure_bad_options(capsys):
     assert "--scales must be numbers in (0, 1e+06]" in capsys.readouterr().err
     assert cli.main(["measure", "coverage", "--seeds", "0"]) == 2
     assert "fastata measure: error: --seeds must be >= 1; got 0" in capsys.readouterr().err
+    for horizons in ("0", "10,abc"):
+        with pytest.raises(SystemExit):
+            cli.main(["measure", "regret", "--horizons", horizons])
+        assert f"--horizons must be a round count >= 1, or several separated by commas; got '{horizons}'" in (
+            capsys.readouterr().err)
 
 
 # --- the authors' code's choices (fastata.sim.authors) -----------------------------------

@@ -95,7 +95,10 @@ def _atomic_write(path, arrays):
     folder = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
     _remove_stale_temps(folder, base)
-    fd, tmp = _new_temp(folder, _temp_prefix(base))
+    try:
+        fd, tmp = _new_temp(folder, _temp_prefix(base))
+    except OSError as exc:  # a missing folder, no permission: named by the caller's path
+        raise type(exc)(exc.errno, f"cannot save to {path!r} ({exc.strerror})", path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)

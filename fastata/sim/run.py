@@ -559,9 +559,10 @@ def compare(workers, budget, rounds, *, seed, policies=POLICIES, alpha=None, eta
         name = None
         if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str):
             name, p = p
-        _validate.policy_protocol(p, f"policies[{j}]")
+        label = f"policies[{j}]" if name is None else f"policy {name!r}"  # a named one by its name
+        _validate.policy_protocol(p, label)
         _validate.same_workers(p.n_workers, fleet.n)
-        _validate.same_budget(p.budget, budget, f"policies[{j}].budget")
+        _validate.same_budget(p.budget, budget, f"{label}.budget")
         entries.append((policy_name(p) if name is None else name, p))
     names = [name for name, _ in entries]
     if len(set(names)) != len(names):

@@ -510,12 +510,14 @@ def _regret_markdown(table, horizons=HORIZONS):
     return "\n".join(lines)
 
 
-def _recovery_markdown(changes, rows):
-    """Rounds to recover after each change (:func:`recovery_rows`) as a markdown table."""
+def _recovery_markdown(changes, rows, window=100):
+    """Rounds to recover after each change (:func:`recovery_rows`, with this ``window``) as a
+    markdown table."""
     head = " | ".join("rounds to learn from round 0" if t == 0 else f"rounds to recover after round {t}"
                       for t in changes)  # fmt: skip
-    lines = ["(rounds until at least half of 100 rounds in a row are within 10 % of the best allocation's proxy "
-             "loss; in parentheses, the phase's proxy loss over the best allocation's)", "",
+    lines = [f"(rounds until at least half of {window} rounds in a row are within 10 % of the best allocation's "
+             "proxy loss, or \"not in the phase\" when that does not happen before the next change; in "
+             "parentheses, the phase's proxy loss over the best allocation's)", "",
              f"| policy | gamma | {head} |", "|---|---:|" + "---:|" * len(changes)]
     for name, gamma, got in rows:
         cells = " | ".join(("not in the phase" if d is None else str(d)) + f" ({ratio:.2f}x)" for d, ratio in got)

@@ -22,6 +22,7 @@ or a fleet.
 import copy
 import math
 import os
+import warnings
 
 import numpy as np
 
@@ -404,11 +405,13 @@ class Trace(Distribution):
             header = f.readline().strip().lower().replace(" ", "")
         long = header == "worker,duration"
         try:  # only the reading: what the records break is named by the checks after
-            if long:
-                table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-            else:
-                skip = 0 if _is_numeric_row(header) else 1
-                table = np.genfromtxt(path, delimiter=",", skip_header=skip, dtype=np.float64, ndmin=2)
+            with warnings.catch_warnings():  # numpy's "Empty input file": the checks after say it to the user
+                warnings.simplefilter("ignore", UserWarning)
+                if long:
+                    table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+                else:
+                    skip = 0 if _is_numeric_row(header) else 1
+                    table = np.genfromtxt(path, delimiter=",", skip_header=skip, dtype=np.float64, ndmin=2)
         except ValueError as exc:
             raise _validate.trace_file(path, f"unreadable ({exc})") from exc
         return cls(_long_to_columns(table, path) if long else table, order=order)
@@ -452,11 +455,11 @@ def _is_numeric_row(line):
 
 
 def _long_to_columns(table, path):
+    if table.shape[0] == 0:
+        raise _validate.trace_file(path, "a worker,duration file needs at least one row below its header; got none")
     if table.shape[1] != 2:
         raise _validate.trace_file(path, f"a worker,duration file needs 2 columns; got {table.shape[1]}")
     ids = table[:, 0]
-    if ids.size == 0:
-        raise _validate.trace_file(path, "worker ids must be integers >= 0; got no rows")
     bad = np.flatnonzero(~((ids == np.round(ids)) & (ids >= 0)))  # NaN fails too
     if bad.size:
         raise _validate.trace_file(path, f"worker ids must be integers >= 0; got {ids[bad[0]]:g} in row {bad[0] + 1}")
