@@ -1050,7 +1050,8 @@ def test_cli_simulate_with_bounds(tmp_path, capsys):
     params = json.loads(data.read_text())["parameters"]
     assert (params["min_tasks"], params["max_tasks"]) == (1, 2)
     assert cli.main(argv[:-4] + ["--max-tasks", "1"]) != 0  # 9 workers cannot hold 12 tasks
-    assert "max_tasks of the available workers" in capsys.readouterr().err
+    assert "--max-tasks of the available workers (lam < inf) must sum to at least budget (12); got a sum of 9" in (
+        capsys.readouterr().err)
 
 
 # --- One task of room a worker: a selection, from threshold.UNIT_SLACK_FROM workers ---------
