@@ -353,8 +353,9 @@ def _parser():
         description="Time fa.allocate on every backend over a table of cases (workers x tasks, each on "
         "distributions of task times a cluster produces), with and without per-worker bounds, and print "
         "each as a ratio to baselines timed in the same run: one numpy pass over the workers into a "
-        "preallocated buffer, and on small cases the textbook greedy loop and a heap greedy. Medians, with p50 and p99 of single calls. Also, unless "
-        "skipped: batched allocation, import and first-call compile times, and a policy's warm rounds.",
+        "preallocated buffer, and on small cases the textbook greedy loop and a heap greedy. Medians, "
+        "with p50 and p99 of single calls. Also, unless skipped: batched allocation, import and "
+        "first-call compile times, and a policy's warm rounds.",
     )
     bench.add_argument("--cases", type=_cases, default=None,
                        help="comma-separated n x budget cases (default: small cases on lognormal "
