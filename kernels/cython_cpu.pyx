@@ -5842,7 +5842,8 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                     bracket[1] = ext[1]
                     return
                 hi_last = INFINITY
-        if hi_c - lo_c <= width_max:
+        # few keys between the exact ends: the listing and the selection finish (threshold)
+        if hi_c - lo_c <= key_most:
             if not have_lo:
                 prefix_at_zero(lam, budget, lo, hi, out)
             select_between(lam, budget, lo_c, lo_buf, hi_t, out, ties, heap, lo, hi)
@@ -5900,7 +5901,7 @@ cdef void allocate_positive(const double[::1] lam, const double[::1] inv, int64_
                         hi_c = c_a + between
                         hi_last = keyed_at[1]
                 streak = 0
-                if hi_c - lo_c <= width_max:
+                if hi_c - lo_c <= key_most:
                     select_between(lam, budget, lo_c, out, hi_t, out, ties, heap, lo, hi)
                     bracket[0] = lo_t
                     bracket[1] = hi_t
