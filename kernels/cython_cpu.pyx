@@ -6304,6 +6304,11 @@ cdef inline void few_times_join(const double[::1] lam, int64_t budget, const int
     bounds[FEW_TIMES + j] = high_of(hi, i, budget)
 
 
+cdef inline bint few_times_takes(double x, const int64_t* lo) noexcept nogil:
+    # threshold.few_times_takes
+    return x >= DBL_MIN or (x == 0.0 and lo != NULL)
+
+
 cdef int few_times_sample(const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
                           double* table, int64_t* bounds) noexcept nogil:
     # threshold.few_times_sample
@@ -6314,7 +6319,7 @@ cdef int few_times_sample(const double[::1] lam, int64_t budget, const int64_t* 
     while i + stride < n:
         i += stride
         x = lam[i]
-        if not (x >= DBL_MIN):
+        if not few_times_takes(x, lo):
             return -1
         new = True
         for j in range(k):
@@ -6360,7 +6365,7 @@ cdef int few_times_counts(const double[::1] lam, int64_t budget, const int64_t* 
         if stop == n or stop < 0:
             return k if stop == n else -1
         i = few_times_outside(lam, table, stop)
-        if k == FEW_TIMES or not (lam[i] >= DBL_MIN):
+        if k == FEW_TIMES or not few_times_takes(lam[i], lo):
             return -1
         few_times_join(lam, budget, lo, hi, table, bounds, k, i)
         k += 1
@@ -6368,6 +6373,8 @@ cdef int few_times_counts(const double[::1] lam, int64_t budget, const int64_t* 
 
 cdef inline double few_times_tasks(double x, double t, double low, double high, int64_t budget) noexcept nogil:
     # threshold.few_times_tasks
+    if x == 0.0:
+        return high
     return min(max(<double>count_le(x, t, budget), low), high)
 
 
@@ -6396,7 +6403,7 @@ cdef double few_times_threshold(const double* table, const int64_t* counts, cons
     cdef int j, step
     for j in range(k):
         workers += counts[j]
-        if counts[j] > 0 and table[j] < INFINITY:
+        if counts[j] > 0 and 0.0 < table[j] < INFINITY:
             inv_sum += counts[j] / table[j]
             least = min(least, table[j])
             if low[j] < high[j]:
@@ -6463,6 +6470,40 @@ cdef double few_times_minimums(const double* table, const int64_t* counts, const
     return minimums if minimums <= budget <= room else -1.0
 
 
+cdef double few_times_zero_room(const double* table, const int64_t* counts, const double* low,
+                                const double* high, int k) noexcept nogil:
+    # threshold.few_times_zero_room
+    cdef double room = 0.0
+    cdef int j
+    for j in range(k):
+        if table[j] == 0.0:
+            room += counts[j] * (high[j] - low[j])
+    return room
+
+
+cdef double few_times_at_zero(const double* table, const int64_t* counts, const double* low, double* tasks,
+                              double* split, int k, double remaining) noexcept nogil:
+    # threshold.few_times_at_zero
+    cdef double rank = 0.0, workers, levels
+    cdef int j
+    for j in range(FEW_TIMES):
+        tasks[j] = 0.0
+        split[j] = 0.0
+    for j in range(k):
+        tasks[j] = low[j]
+        if table[j] == 0.0:
+            workers = <double>counts[j]
+            levels = floor(remaining / workers)
+            while levels * workers > remaining:
+                levels -= 1.0
+            while (levels + 1.0) * workers <= remaining:
+                levels += 1.0
+            tasks[j] += levels
+            rank = remaining - levels * workers
+            split[j] = 1.0 if rank > 0.0 else 0.0
+    return rank
+
+
 cdef Py_ssize_t few_times_cut(const double[::1] lam, const double* table, const double* split,
                               const int64_t* running, double rank) noexcept nogil:
     # threshold.few_times_cut
@@ -6501,7 +6542,7 @@ cdef bint allocate_few_times(const double[::1] lam, int64_t budget, const int64_
     cdef int64_t whole[8]
     cdef int64_t with_split[8]
     cdef int k = few_times_sample(lam, budget, lo, hi, table, bounds), j
-    cdef double tstar, under, remaining, below, rank = 0.0, least, at, minimums
+    cdef double tstar, under, remaining, below, rank = 0.0, least, at, minimums, zeros
     cdef bint alone
     if k < 0:
         return False
@@ -6511,41 +6552,45 @@ cdef bint allocate_few_times(const double[::1] lam, int64_t budget, const int64_
     minimums = few_times_minimums(table, counts, bounds, low, high, k, budget)
     if minimums < 0.0:
         return False
-    alone = minimums == budget  # t* = 0: the minimums alone make the budget
-    tstar = 0.0 if alone else few_times_threshold(table, counts, low, high, k, budget)
-    if not (alone or tstar > 0.0):
-        return False
-    under = nextafter(tstar, 0.0)
-    remaining = <double>budget
-    for j in range(FEW_TIMES):
-        tasks[j] = 0.0
-        split[j] = 0.0
-        level[j] = -1.0
-    for j in range(k):
-        below = few_times_tasks(table[j], under, low[j], high[j], budget)
-        tasks[j] = below
-        remaining -= counts[j] * below
-        if counts[j] > 0 and few_times_tasks(table[j], tstar, low[j], high[j], budget) > below:
-            level[j] = below
-    while remaining > 0.0:
-        least = INFINITY
+    zeros = few_times_zero_room(table, counts, low, high, k)
+    if minimums + zeros > budget:
+        rank = few_times_at_zero(table, counts, low, tasks, split, k, budget - minimums)
+    else:
+        alone = minimums + zeros == budget  # t* = 0: the minimums and lam = 0 workers' maximums make it
+        tstar = 0.0 if alone else few_times_threshold(table, counts, low, high, k, budget)
+        if not (alone or tstar > 0.0):
+            return False
+        under = nextafter(tstar, 0.0)
+        remaining = <double>budget
+        for j in range(FEW_TIMES):
+            tasks[j] = 0.0
+            split[j] = 0.0
+            level[j] = -1.0
         for j in range(k):
-            if level[j] >= 0.0:
-                least = min(least, level[j])
-        at = 0.0
-        for j in range(k):
-            if level[j] == least:
-                at += counts[j]
-        for j in range(k):
-            if level[j] == least:
-                level[j] = -1.0
-                if at <= remaining:
-                    tasks[j] += 1.0
-                else:
-                    split[j] = 1.0
-        if at > remaining:
-            rank = remaining
-        remaining -= at
+            below = few_times_tasks(table[j], under, low[j], high[j], budget)
+            tasks[j] = below
+            remaining -= counts[j] * below
+            if counts[j] > 0 and few_times_tasks(table[j], tstar, low[j], high[j], budget) > below:
+                level[j] = below
+        while remaining > 0.0:
+            least = INFINITY
+            for j in range(k):
+                if level[j] >= 0.0:
+                    least = min(least, level[j])
+            at = 0.0
+            for j in range(k):
+                if level[j] == least:
+                    at += counts[j]
+            for j in range(k):
+                if level[j] == least:
+                    level[j] = -1.0
+                    if at <= remaining:
+                        tasks[j] += 1.0
+                    else:
+                        split[j] = 1.0
+            if at > remaining:
+                rank = remaining
+            remaining -= at
     if rank > 0.0:
         cut = few_times_cut(lam, table, split, &ties[0], rank)
     for j in range(FEW_TIMES):

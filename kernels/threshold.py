@@ -4681,14 +4681,14 @@ def few_times_sample(lam, budget, lo, hi, table, bounds):
     """The distinct times of :data:`SAMPLED_WORKERS` evenly spaced workers into ``table[:k]``,
     the rest of its :data:`FEW_TIMES` slots NaN (equal to no time), and each time's minimum
     and ``min(maximum, budget)`` into ``bounds[j]`` and ``bounds[8 + j]``, from its first
-    worker; returns ``k``, or -1 where there are more than :data:`FEW_TIMES`, or a time not
-    above 0 (zeros, NaN and negative times go the general way, which checks them), or a time
-    below the normal doubles, or two workers of one time with different bounds."""
+    worker; returns ``k``, or -1 where there are more than :data:`FEW_TIMES`, or a time the
+    table does not take (:func:`few_times_takes`), or two workers of one time with different
+    bounds."""
     n = lam.shape[0]
     k = 0
     for i in range(0, n, sample_stride(n, SAMPLED_WORKERS)):
         x = lam[i]
-        if not (x >= TINY):
+        if not few_times_takes(x, lo):
             return -1
         new = True
         for j in range(k):
@@ -4705,6 +4705,15 @@ def few_times_sample(lam, budget, lo, hi, table, bounds):
         table[j] = math.nan
         bounds[j] = bounds[FEW_TIMES + j] = 0
     return k
+
+
+@register_jitable
+def few_times_takes(x, lo):
+    """Whether the table takes time ``x``: a normal double or ``+inf``, or 0 where bounds are
+    given (a ``lam = 0`` worker's keys are all at product 0, before any other's; without
+    bounds they take every task, which the general path gives out in one pass). NaN,
+    negative and subnormal times go the general way, which checks them."""
+    return x >= TINY or (x == 0.0 and lo is not None)
 
 
 @register_jitable
@@ -4732,7 +4741,7 @@ def few_times_counts(lam, budget, lo, hi, table, bounds, k, counts, running):
         if stop == n or stop < 0:
             return k if stop == n else -1
         i = few_times_outside(lam, table, stop)
-        if k == FEW_TIMES or not (lam[i] >= TINY):
+        if k == FEW_TIMES or not few_times_takes(lam[i], lo):
             return -1
         few_times_join(lam, budget, lo, hi, table, bounds, k, i)
         k += 1
@@ -4877,7 +4886,10 @@ def few_times_outside(lam, table, start):
 
 @register_jitable
 def few_times_tasks(x, t, low, high, budget):
-    """A worker's tasks at threshold ``t``: its keys at or below it, within its bounds."""
+    """A worker's tasks at threshold ``t >= 0``: its keys at or below it, within its bounds
+    (a ``lam = 0`` worker's keys are all at 0)."""
+    if x == 0.0:
+        return high
     return min(max(float_of(count_le(x, t, budget)), low), high)
 
 
@@ -4917,7 +4929,7 @@ def few_times_threshold(table, counts, low, high, k, budget, heap):
     most = 0.0
     for j in range(k):
         workers += counts[j]
-        if counts[j] > 0 and table[j] < INF:
+        if counts[j] > 0 and 0.0 < table[j] < INF:  # lam = 0 workers: their maximum at any t
             inv_sum += counts[j] / table[j]
             least = min(least, table[j])
             if low[j] < high[j]:
@@ -5010,7 +5022,11 @@ def allocate_few_times(lam, budget, lo, hi, out, ties, heap):
     a key at ``t*`` has it at one level (its tasks below ``t*``), so the keys at ``t*`` come
     time by time in order of that level (times at one level together), each time's in worker
     order: whole times while the rest of the budget holds them, then the first workers of the
-    times at the next level, up to the budget. ``ties`` holds ``24 + 8 * ceil(n / FEW_BLOCK)``
+    times at the next level, up to the budget. With bounds, ``lam = 0`` workers own keys at
+    product 0 alone, which come before every other: they take their maximum, where those keys
+    and the minimums are at most the budget (``t* = 0`` where they are the budget); where
+    they are more, those keys tie at ``t* = 0``, a level at a time, each in worker order.
+    ``ties`` holds ``24 + 8 * ceil(n / FEW_BLOCK)``
     counts; ``heap`` 48 numbers."""
     table = heap[:FEW_TIMES]
     bounds = ties[FEW_TIMES:3 * FEW_TIMES]
@@ -5032,44 +5048,84 @@ def allocate_few_times(lam, budget, lo, hi, out, ties, heap):
     minimums = few_times_minimums(table, counts, bounds, low, high, k, budget)
     if minimums < 0.0:
         return False
-    alone = minimums == budget  # t* = 0: the minimums alone make the budget
-    tstar = 0.0 if alone else few_times_threshold(table, counts, low, high, k, budget, heap[3 * FEW_TIMES:])
-    if not (alone or tstar > 0.0):
-        return False
-    under = nextafter(tstar, 0.0)
-    remaining = float(budget)
-    for j in range(FEW_TIMES):
-        tasks[j] = split[j] = 0.0
-        level[j] = -1.0
-    for j in range(k):
-        below = few_times_tasks(table[j], under, low[j], high[j], budget)
-        tasks[j] = below
-        remaining -= counts[j] * below
-        if counts[j] > 0 and few_times_tasks(table[j], tstar, low[j], high[j], budget) > below:
-            level[j] = below
-    rank = 0.0
-    while remaining > 0.0:
-        least = INF
+    zeros = few_times_zero_room(table, counts, low, high, k)
+    if minimums + zeros > budget:
+        rank = few_times_at_zero(table, counts, low, tasks, split, k, budget - minimums)
+    else:
+        alone = minimums + zeros == budget  # t* = 0: the minimums and lam = 0 workers' maximums make it
+        tstar = 0.0 if alone else few_times_threshold(table, counts, low, high, k, budget, heap[3 * FEW_TIMES:])
+        if not (alone or tstar > 0.0):
+            return False
+        under = nextafter(tstar, 0.0)
+        remaining = float(budget)
+        for j in range(FEW_TIMES):
+            tasks[j] = split[j] = 0.0
+            level[j] = -1.0
         for j in range(k):
-            if level[j] >= 0.0:
-                least = min(least, level[j])
-        at = 0.0
-        for j in range(k):
-            if level[j] == least:
-                at += counts[j]
-        for j in range(k):
-            if level[j] == least:
-                level[j] = -1.0
-                if at <= remaining:
-                    tasks[j] += 1.0
-                else:
-                    split[j] = 1.0
-        if at > remaining:
-            rank = remaining
-        remaining -= at
+            below = few_times_tasks(table[j], under, low[j], high[j], budget)
+            tasks[j] = below
+            remaining -= counts[j] * below
+            if counts[j] > 0 and few_times_tasks(table[j], tstar, low[j], high[j], budget) > below:
+                level[j] = below
+        rank = 0.0
+        while remaining > 0.0:
+            least = INF
+            for j in range(k):
+                if level[j] >= 0.0:
+                    least = min(least, level[j])
+            at = 0.0
+            for j in range(k):
+                if level[j] == least:
+                    at += counts[j]
+            for j in range(k):
+                if level[j] == least:
+                    level[j] = -1.0
+                    if at <= remaining:
+                        tasks[j] += 1.0
+                    else:
+                        split[j] = 1.0
+            if at > remaining:
+                rank = remaining
+            remaining -= at
     cut = few_times_cut(lam, table, split, running, rank) if rank > 0.0 else 0
     few_times_write(lam, table, tasks, split, cut, out)
     return True
+
+
+@register_jitable
+def few_times_zero_room(table, counts, low, high, k):
+    """The keys of ``lam = 0`` workers above their minimums, all at product 0: where they and
+    the minimums pass the budget, ``t* = 0`` and those keys tie there
+    (:func:`few_times_at_zero`)."""
+    room = 0.0
+    for j in range(k):
+        if table[j] == 0.0:
+            room += counts[j] * (high[j] - low[j])
+    return room
+
+
+@register_jitable
+def few_times_at_zero(table, counts, low, tasks, split, k, remaining):
+    """The table's tasks where ``lam = 0`` workers' keys above their minimums tie at ``t* = 0``
+    past the budget: every worker its minimum, and the ``remaining`` tasks to the ``lam = 0``
+    workers a level at a time (the canonical order of their keys ``(0, j, i)``), the last
+    level's to the first of them; returns how many take one more (``split`` marks them)."""
+    rank = 0.0
+    for j in range(FEW_TIMES):
+        tasks[j] = split[j] = 0.0
+    for j in range(k):
+        tasks[j] = low[j]
+        if table[j] == 0.0:
+            workers = float_of(counts[j])
+            levels = math.floor(remaining / workers)  # exact below 2**53, and checked
+            while levels * workers > remaining:
+                levels -= 1.0
+            while (levels + 1.0) * workers <= remaining:
+                levels += 1.0
+            tasks[j] += levels
+            rank = remaining - levels * workers
+            split[j] = 1.0 if rank > 0.0 else 0.0
+    return rank
 
 
 @register_jitable

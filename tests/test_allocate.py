@@ -524,6 +524,33 @@ def test_a_few_distinct_times_with_bounds_as_numbers_are_solved_over_the_table(l
         _check_kernel_calls("allocate_few_times", lam, budget, taken=True, bounds=(least, most))
 
 
+@pytest.mark.parametrize("bounds", ["arrays by time", "numbers"])
+@pytest.mark.parametrize("negative", [False, True], ids=["lam = 0", "lam = -0.0"])
+def test_idle_workers_with_bounds_are_a_time_of_the_table(bounds, negative):
+    """Workers with ``lam = 0`` (idle, or a time rounded to 0) own keys at product 0 alone,
+    before every other: with bounds the table takes them as a time. Budgets from the
+    minimums alone, through the idle workers' room (their keys tie at ``t* = 0``: a level
+    at a time, each in worker order, the last level split), to its end and past it (they
+    take their maximum, ``t* > 0``). Without bounds they take every task, which the general
+    path gives out (``test_more_times_than_the_table_holds_go_the_general_way``)."""
+    zero = -0.0 if negative else 0.0
+    lam = np.resize(np.array([1.0, zero, 2.0, np.inf, zero, 0.5]), FEW_N)
+    available = lam < np.inf
+    idle = int((lam == 0).sum())
+    if bounds == "numbers":
+        low, high = 1, 4
+        minimums, room = int(available.sum()), 4 * int(available.sum())
+    else:
+        low = _by_time(lam, {1.0: 1, 0.0: 1, 2.0: 0, np.inf: 0, 0.5: 2})
+        high = _by_time(lam, {1.0: 3, 0.0: 4, 2.0: 2, np.inf: 1, 0.5: 2})
+        minimums, room = int(low.sum()), int(high[available].sum())
+    at_zero = minimums + 3 * idle  # the idle workers' keys end here
+    assert at_zero + 1000 < room
+    for budget in (minimums, minimums + 1, minimums + idle + 17, at_zero - 1, at_zero, at_zero + 1,
+                   at_zero + 1000, room):
+        _check_kernel_calls("allocate_few_times", lam, budget, taken=True, bounds=(low, high))
+
+
 @pytest.mark.parametrize("by_type", [False, True], ids=["bounds by availability", "bounds by type"])
 @pytest.mark.parametrize("what", ["a worker's minimum", "a worker's maximum", "an unavailable worker's maximum"])
 def test_a_worker_with_bounds_other_than_its_times_goes_the_general_way(what, by_type):
