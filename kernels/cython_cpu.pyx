@@ -6312,15 +6312,18 @@ cdef inline bint few_times_takes(double x, const int64_t* lo) noexcept nogil:
 cdef int few_times_sample(const double[::1] lam, int64_t budget, const int64_t* lo, const int64_t* hi,
                           double* table, int64_t* bounds) noexcept nogil:
     # threshold.few_times_sample
-    cdef Py_ssize_t n = lam.shape[0], stride = sample_stride(n, SAMPLED_WORKERS), i = -stride
+    cdef Py_ssize_t n = lam.shape[0], stride = sample_stride(n, SAMPLED_WORKERS), i = -stride, sampled = 0
     cdef int k = 0, j
     cdef double x
+    cdef int64_t minimums = 0
     cdef bint new
     while i + stride < n:
         i += stride
         x = lam[i]
         if not few_times_takes(x, lo):
             return -1
+        sampled += 1
+        minimums += low_of(lo, i, x < INFINITY)
         new = True
         for j in range(k):
             if table[j] == x:
@@ -6332,6 +6335,8 @@ cdef int few_times_sample(const double[::1] lam, int64_t budget, const int64_t* 
                 return -1
             few_times_join(lam, budget, lo, hi, table, bounds, k, i)
             k += 1
+    if <double>minimums * n >= <double>budget * sampled:  # a fill: the general path's one pass (threshold)
+        return -1
     for j in range(k, FEW_TIMES):
         table[j] = NAN
         bounds[j] = bounds[FEW_TIMES + j] = 0

@@ -4683,13 +4683,17 @@ def few_times_sample(lam, budget, lo, hi, table, bounds):
     and ``min(maximum, budget)`` into ``bounds[j]`` and ``bounds[8 + j]``, from its first
     worker; returns ``k``, or -1 where there are more than :data:`FEW_TIMES`, or a time the
     table does not take (:func:`few_times_takes`), or two workers of one time with different
-    bounds."""
+    bounds, or where the sampled minimums, scaled to every worker, make the budget."""
     n = lam.shape[0]
     k = 0
+    sampled = 0
+    minimums = 0
     for i in range(0, n, sample_stride(n, SAMPLED_WORKERS)):
         x = lam[i]
         if not few_times_takes(x, lo):
             return -1
+        sampled += 1
+        minimums += low_of(lo, i, x < INF)
         new = True
         for j in range(k):
             if table[j] == x:
@@ -4701,6 +4705,10 @@ def few_times_sample(lam, budget, lo, hi, table, bounds):
                 return -1
             few_times_join(lam, budget, lo, hi, table, bounds, k, i)
             k += 1
+    if float(minimums) * n >= float(budget) * sampled:
+        # The minimums likely make the budget (a fill: a task a worker, say): the general
+        # path's validation pass finds that and writes them, one pass to the table's two.
+        return -1
     for j in range(k, FEW_TIMES):
         table[j] = math.nan
         bounds[j] = bounds[FEW_TIMES + j] = 0

@@ -334,10 +334,14 @@ def _reference(lam, budget, bounds=()):
 
 
 def _check_kernel_calls(kernel, lam, budget, taken, bounds=()):
-    """:func:`_kernel_calls`, asserting that every kernel took the call (``taken``) or none did,
-    and the public numba and Cython calls equal to the reference."""
+    """:func:`_kernel_calls`, asserting that every kernel took the call (``taken``) or none did
+    (``None``: either, every kernel alike), and the public numba and Cython calls equal to the
+    reference."""
     took, want = _kernel_calls(kernel, lam, budget, bounds)
-    assert all(took) if taken else not any(took), (budget, took)
+    if taken is None:  # either, as long as every kernel decides alike
+        assert all(took) or not any(took), (budget, took)
+    else:
+        assert all(took) if taken else not any(took), (budget, took)
     for b in ("numba", "cython"):
         if b in fa.available_backends():
             np.testing.assert_array_equal(fa.allocate(lam, budget, backend=b, **_bound_keywords(bounds)), want)
@@ -503,7 +507,9 @@ FEW_TIMES_BOUNDED = [
 def test_a_few_distinct_times_with_bounds_by_time_are_solved_over_the_table(name, values, per_time, share):
     """Bounds as arrays where each time's workers share theirs (the counts pass checks), from
     the minimums alone (``t*`` below every key) to every slot full: taken by the plain-Python
-    kernel and Cython's at every SIMD level, equal to the reference on every backend."""
+    kernel and Cython's at every SIMD level, equal to the reference on every backend. Near a
+    fill, where the minimums alone make the budget, the general path may take it, whose
+    validation pass writes it (one pass to the table's two)."""
     rng = np.random.default_rng(len(name))
     lam = rng.choice(np.array(values), FEW_N)
     low = _by_time(lam, {x: b[0] for x, b in per_time.items()})
@@ -511,7 +517,10 @@ def test_a_few_distinct_times_with_bounds_by_time_are_solved_over_the_table(name
     available = lam < np.inf
     minimums, room = int(low.sum()), int(np.minimum(high[available], 10**6).sum())
     budget = max(1, minimums + int(share * (min(room, 3 * FEW_N) - minimums)))
-    _check_kernel_calls("allocate_few_times", lam, budget, taken=True, bounds=(low, high))
+    # Within the sample's noise of the minimums the table may give way (its sample's minimums,
+    # scaled to every worker, make the budget: a fill, the general path's one pass).
+    near_fill = budget <= minimums + FEW_N // 8
+    _check_kernel_calls("allocate_few_times", lam, budget, taken=None if near_fill else True, bounds=(low, high))
 
 
 @pytest.mark.parametrize("least, most", [(0, 1), (1, 3), (2, 2)])
@@ -528,8 +537,8 @@ def test_a_few_distinct_times_with_bounds_as_numbers_are_solved_over_the_table(l
 @pytest.mark.parametrize("negative", [False, True], ids=["lam = 0", "lam = -0.0"])
 def test_idle_workers_with_bounds_are_a_time_of_the_table(bounds, negative):
     """Workers with ``lam = 0`` (idle, or a time rounded to 0) own keys at product 0 alone,
-    before every other: with bounds the table takes them as a time. Budgets from the
-    minimums alone, through the idle workers' room (their keys tie at ``t* = 0``: a level
+    before every other: with bounds the table takes them as a time. Budgets from just past
+    the minimums, through the idle workers' room (their keys tie at ``t* = 0``: a level
     at a time, each in worker order, the last level split), to its end and past it (they
     take their maximum, ``t* > 0``). Without bounds they take every task, which the general
     path gives out (``test_more_times_than_the_table_holds_go_the_general_way``)."""
@@ -546,8 +555,11 @@ def test_idle_workers_with_bounds_are_a_time_of_the_table(bounds, negative):
         minimums, room = int(low.sum()), int(high[available].sum())
     at_zero = minimums + 3 * idle  # the idle workers' keys end here
     assert at_zero + 1000 < room
-    for budget in (minimums, minimums + 1, minimums + idle + 17, at_zero - 1, at_zero, at_zero + 1,
-                   at_zero + 1000, room):
+    # At the fill (the minimums make the budget) and just past it the general path may take
+    # the call (the sample's minimums make the budget), in one pass.
+    for budget in (minimums, minimums + 1):
+        _check_kernel_calls("allocate_few_times", lam, budget, taken=None, bounds=(low, high))
+    for budget in (minimums + idle + 17, at_zero - 1, at_zero, at_zero + 1, at_zero + 1000, room):
         _check_kernel_calls("allocate_few_times", lam, budget, taken=True, bounds=(low, high))
 
 
