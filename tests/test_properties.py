@@ -186,8 +186,9 @@ def test_few_fast_workers_among_many_slow_equal_the_reference(fast_backend, prob
 
 
 # From 4096 workers, times of at most eight distinct values go to a table of them (and a
-# ninth, a zero or a huge time sends the call the general way): drawn as a few times, their
-# shares and a layout, with budgets from one task to many a worker.
+# ninth, a zero without bounds or a huge time sends the call the general way; with bounds a
+# zero is a time of the table): drawn as a few times, their shares and a layout, with
+# budgets from one task to many a worker.
 few_time_values = st.one_of(st.sampled_from([1.0, 2.0, 3.0, 4.0, 0.1, 0.3, 0.7, np.inf, 1.8132702392002724,
                                              1.8132702392002726, 0.0, 1e300]),
                             st.floats(min_value=1e-3, max_value=1e3))
