@@ -826,10 +826,10 @@ def test_estimates_narrow_the_band_of_keys_that_exact_counts_closed(general_path
     # A few machine types with noise: the budget's key lies in the tail of one type's band of
     # keys, and exact counts (a split's refused guess, a count above) close a bracket around
     # it that still holds more keys than the selection takes. Estimates narrow it, at a
-    # quarter of an exact count each, and one count and listing finishes: one exact count
-    # besides (four crept along the tail before, and a boundary pass). Draws where the
-    # estimates end on such a bracket: on others they end elsewhere (these inputs take 5-14
-    # passes).
+    # quarter of an exact count each, and one count and listing finishes (or the listing
+    # alone, where the exact ends already hold few keys): one exact count besides (four crept
+    # along the tail before, and a boundary pass). Draws where the estimates end on such a
+    # bracket: on others they end elsewhere (these inputs take 5-14 passes).
     rng = np.random.default_rng(seed)
     lam = rng.choice(np.array(types), n) * (1.0 + noise * rng.standard_normal(n))
     lo = hi = None
@@ -837,8 +837,8 @@ def test_estimates_narrow_the_band_of_keys_that_exact_counts_closed(general_path
         lo, hi = np.zeros(n, np.int64), np.ones(n, np.int64)
     warm = np.zeros(3)
     passes = _bench.counting_passes(lam, budget, warm, min_tasks=lo, max_tasks=hi)
-    assert passes["count with extremes"] == 1 and passes["count and listing"] == 1, passes
-    assert "boundary" not in passes, passes
+    assert passes["count with extremes"] == 1, passes
+    assert passes.get("count and listing", 0) + passes.get("boundary", 0) == 1, passes
     assert_compiled_calls_bracket_alike(lam, budget, warm, lo, hi)
 
 
