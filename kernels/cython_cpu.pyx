@@ -6489,7 +6489,8 @@ cdef double few_times_zero_room(const double* table, const int64_t* counts, cons
 cdef double few_times_at_zero(const double* table, const int64_t* counts, const double* low, double* tasks,
                               double* split, int k, double remaining) noexcept nogil:
     # threshold.few_times_at_zero
-    cdef double rank = 0.0, workers, levels
+    cdef double rank = 0.0
+    cdef int64_t share
     cdef int j
     for j in range(FEW_TIMES):
         tasks[j] = 0.0
@@ -6497,14 +6498,9 @@ cdef double few_times_at_zero(const double* table, const int64_t* counts, const 
     for j in range(k):
         tasks[j] = low[j]
         if table[j] == 0.0:
-            workers = <double>counts[j]
-            levels = floor(remaining / workers)
-            while levels * workers > remaining:
-                levels -= 1.0
-            while (levels + 1.0) * workers <= remaining:
-                levels += 1.0
-            tasks[j] += levels
-            rank = remaining - levels * workers
+            share = <int64_t>remaining // counts[j]
+            tasks[j] += <double>share
+            rank = remaining - <double>(share * counts[j])
             split[j] = 1.0 if rank > 0.0 else 0.0
     return rank
 

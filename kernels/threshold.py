@@ -5124,14 +5124,9 @@ def few_times_at_zero(table, counts, low, tasks, split, k, remaining):
     for j in range(k):
         tasks[j] = low[j]
         if table[j] == 0.0:
-            workers = float_of(counts[j])
-            levels = math.floor(remaining / workers)  # exact below 2**53, and checked
-            while levels * workers > remaining:
-                levels -= 1.0
-            while (levels + 1.0) * workers <= remaining:
-                levels += 1.0
-            tasks[j] += levels
-            rank = remaining - levels * workers
+            share = int_of(remaining) // counts[j]  # whole levels, as round_robin_zeros splits
+            tasks[j] += float_of(share)
+            rank = remaining - float_of(share * counts[j])
             split[j] = 1.0 if rank > 0.0 else 0.0
     return rank
 
