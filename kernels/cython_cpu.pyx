@@ -11,7 +11,7 @@ threshold, and the split at ``t*``) are C with AVX-512 or AVX2 intrinsics, picke
 time (``set_simd_level`` forces one, for tests and benchmarks); elsewhere the scalar loops.
 """
 
-from libc.math cimport INFINITY, NAN, ceil, exp, fabs, floor, frexp, log, nextafter, pow, sqrt
+from libc.math cimport INFINITY, NAN, ceil, exp, fabs, floor, frexp, ldexp, log, nextafter, pow, sqrt
 from libc.float cimport DBL_MAX, DBL_MIN
 from libc.stdint cimport int64_t, uint32_t
 from libc.stdlib cimport llabs
@@ -5002,6 +5002,18 @@ cdef double sampled_rank_threshold(const double[::1] lam, int64_t budget, double
     return b
 
 
+cdef double SLOPE_BITS_SCALE = 1048576.0  # 2 ** threshold.SLOPE_BITS
+
+
+cdef inline double shared_slope(double x) noexcept nogil:
+    # threshold.shared_slope
+    cdef int e
+    if not x < INFINITY:
+        return x
+    cdef double m = frexp(x, &e)
+    return ldexp(floor(m * SLOPE_BITS_SCALE + 0.5) / SLOPE_BITS_SCALE, e)
+
+
 cdef inline bint expected_slope_holds(int64_t keys, double span, double moving, int64_t away,
                                       double at) noexcept nogil:
     # threshold.expected_slope_holds
@@ -5167,7 +5179,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
         elif s2 > 0.0:  # threshold.estimate_pair_into (without bounds: a pair after a flat)
             estimate_pair_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, s2, terms, totals)
             total = totals[0]
-            moving = totals[2]
+            moving = shared_slope(totals[2])
         elif s == known:  # the validation pass's, at the second guess
             total = t2_estimate
         elif step == 0 and lo != NULL:  # threshold.estimate_slope_into

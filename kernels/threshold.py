@@ -2246,6 +2246,7 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, t2_estimate, base, w
             total = first
         elif s2 > 0.0:
             total, total2, moving = estimate_pair_into(inv, s, s2, terms, lo, hi)
+            moving = shared_slope(moving)
         elif s == known:
             total = t2_estimate
         elif lo is None or step > 0:
@@ -2524,6 +2525,21 @@ PAIR_SLOPE_NOISE = 3.0
 #: (the step at most this share of the threshold: farther, counts that grow like ``log t``
 #: bend away from the line, which the secant then aims along in ``log t``).
 PAIR_SLOPE_REACH = 0.1
+
+
+#: Bits of the count's slope that the search reads (:func:`shared_slope`).
+SLOPE_BITS = 20
+
+
+@register_jitable
+def shared_slope(x):
+    """``x >= 0`` rounded to :data:`SLOPE_BITS` bits (``+inf`` as it is): each backend sums the slope in its own
+    order (lanes, blocks), so its last bits differ; rounded, every backend takes the same
+    steps to the same bracket (a sum a few ulps apart rounds apart once in some 10**9)."""
+    if not x < INF:
+        return x
+    m, e = math.frexp(x)
+    return math.ldexp(math.floor(m * 2.0**SLOPE_BITS + 0.5) / 2.0**SLOPE_BITS, e)
 
 
 @register_jitable

@@ -1367,6 +1367,24 @@ def test_a_pair_whose_keys_follow_the_counts_slope_aims_along_that_slope(monkeyp
     (1000, 1.0, 1000.0, 1001, 10.0, False),  # the budget past a tenth of the threshold away
     (1000, 1.0, 0.0, 100, 10.0, False),  # every worker at a bound
 ])
+@njit(cache=False)
+def _numba_shared_slope(x):
+    return threshold.shared_slope(x)
+
+
+@pytest.mark.parametrize("x", [0.0, 1.0, 3.0000000000000004, 12345.678, 1e-300, 5e-324, 7e300, math.inf])
+def test_the_slope_the_search_reads_is_rounded_alike_in_python_and_numba(x):
+    # Each backend sums the slope in its own order; the search reads it rounded to
+    # SLOPE_BITS bits, so that sums a few ulps apart aim alike.
+    expected = threshold.shared_slope(x)
+    assert _numba_shared_slope(x) == expected
+    if 0.0 < x < math.inf:
+        assert abs(expected - x) <= x * 2.0**-threshold.SLOPE_BITS
+        assert threshold.shared_slope(expected) == expected
+    else:
+        assert expected == x
+
+
 def test_the_counts_slope_aims_only_where_the_pairs_keys_follow_it(keys, span, moving, away, at, holds):
     assert threshold.expected_slope_holds(keys, span, moving, away, at) == holds
 
