@@ -1359,14 +1359,6 @@ def test_a_pair_whose_keys_follow_the_counts_slope_aims_along_that_slope(monkeyp
     assert is_canonical(lam, budget, a, lo, hi)
 
 
-@pytest.mark.parametrize("keys, span, moving, away, at, holds", [
-    (1000, 1.0, 1000.0, 100, 10.0, True),
-    (1000 + 3 * 31 + 2, 1.0, 1000.0, 100, 10.0, True),  # 3 standard deviations and two keys off
-    (1000 + 3 * 32 + 2, 1.0, 1000.0, 100, 10.0, False),
-    (0, 1.0, 1000.0, 100, 10.0, False),  # a flat between bands of keys
-    (1000, 1.0, 1000.0, 1001, 10.0, False),  # the budget past a tenth of the threshold away
-    (1000, 1.0, 0.0, 100, 10.0, False),  # every worker at a bound
-])
 @njit(cache=False)
 def _numba_shared_slope(x):
     return threshold.shared_slope(x)
@@ -1385,6 +1377,14 @@ def test_the_slope_the_search_reads_is_rounded_alike_in_python_and_numba(x):
         assert expected == x
 
 
+@pytest.mark.parametrize("keys, span, moving, away, at, holds", [
+    (1000, 1.0, 1000.0, 100, 10.0, True),
+    (1000 + 3 * 31 + 2, 1.0, 1000.0, 100, 10.0, True),  # 3 standard deviations and two keys off
+    (1000 + 3 * 32 + 2, 1.0, 1000.0, 100, 10.0, False),
+    (0, 1.0, 1000.0, 100, 10.0, False),  # a flat between bands of keys
+    (1000, 1.0, 1000.0, 1001, 10.0, False),  # the budget past a tenth of the threshold away
+    (1000, 1.0, 0.0, 100, 10.0, False),  # every worker at a bound
+])
 def test_the_counts_slope_aims_only_where_the_pairs_keys_follow_it(keys, span, moving, away, at, holds):
     assert threshold.expected_slope_holds(keys, span, moving, away, at) == holds
 
