@@ -11,7 +11,7 @@ threshold, and the split at ``t*``) are C with AVX-512 or AVX2 intrinsics, picke
 time (``set_simd_level`` forces one, for tests and benchmarks); elsewhere the scalar loops.
 """
 
-from libc.math cimport INFINITY, NAN, ceil, exp, fabs, floor, frexp, ldexp, log, nextafter, pow, sqrt
+from libc.math cimport INFINITY, NAN, ceil, exp, fabs, floor, frexp, log, nextafter, pow, sqrt
 from libc.float cimport DBL_MAX, DBL_MIN
 from libc.stdint cimport int64_t, uint32_t
 from libc.stdlib cimport llabs
@@ -3372,9 +3372,8 @@ cdef extern from *:
     }
 
     /* threshold.estimate_pair_into: fastata_estimate_at at s and at s2 in one pass, into
-       totals[0] and totals[1] (1/lam and the bounds are read once for both), and the slope
-       at s into totals[2] (as fastata_estimate_at's); lo and hi NULL: no bounds (each loop
-       compiled for both, so that no test of them sits in the loop). */
+       totals[0] and totals[1] (1/lam and the bounds are read once for both); lo and hi NULL:
+       no bounds (each loop compiled for both, so that no test of them sits in the loop). */
     #define FASTATA_PAIR_SPECIALISED(body)                                                      \
         if (lo == NULL)                                                                       \
             body(inv, lo, hi, n, s, s2, budget, totals, 0);                                   \
@@ -3398,20 +3397,18 @@ cdef extern from *:
     fastata_estimate_pair_scalar_body(const double *inv, const int64_t *lo, const int64_t *hi,
                                       ptrdiff_t n, double s, double s2, int64_t budget,
                                       double *totals, const int bounded) {
-        double total = 0.0, total2 = 0.0, moving = 0.0;
+        double total = 0.0, total2 = 0.0;
         const int shared = fastata_shared_bounds;
         for (ptrdiff_t i = 0; i < n; i++) {
             double cap = bounded ? fastata_cap1(hi, i, budget) : (double)budget;
             double low = bounded ? (double)fastata_low_at(lo, i, shared, inv[i] != 0.0) : 0.0;
             double q = s * inv[i], q2 = s2 * inv[i];
             double c = trunc(q < cap ? q : cap), c2 = trunc(q2 < cap ? q2 : cap);
-            moving += (c >= low) & (c < cap) ? inv[i] : 0.0;
             total += c < low ? low : c;
             total2 += c2 < low ? low : c2;
         }
         totals[0] += total;
         totals[1] += total2;
-        totals[2] += moving;
     }
 
     static void fastata_estimate_pair_scalar(const double *inv, const int64_t *lo, const int64_t *hi,
@@ -3429,7 +3426,7 @@ cdef extern from *:
         const __m512d vs = _mm512_set1_pd(s), vs2 = _mm512_set1_pd(s2);
         const __m512i vbudget = _mm512_set1_epi64(budget);
         __m512d cap = _mm512_set1_pd((double)budget), low = _mm512_setzero_pd();
-        __m512d t0 = _mm512_setzero_pd(), t1 = t0, moving = t0;
+        __m512d t0 = _mm512_setzero_pd(), t1 = t0;
         ptrdiff_t i = 0;
         if (bounded == FASTATA_SHARED && n >= 8)
             fastata_shared8(lo, hi, budget, &cap, &low);
@@ -3444,16 +3441,11 @@ cdef extern from *:
             __m512d c2 = _mm512_roundscale_pd(_mm512_min_pd(_mm512_mul_pd(vs2, x), cap),
                                               _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             __m512d floor = bounded == FASTATA_SHARED ? fastata_low8(low, x, 0.0) : low;
-            __mmask8 free = _mm512_cmp_pd_mask(c, cap, _CMP_LT_OQ);
-            if (bounded)
-                free &= _mm512_cmp_pd_mask(c, floor, _CMP_GE_OQ);
-            moving = _mm512_mask_add_pd(moving, free, moving, x);
             t0 = _mm512_add_pd(t0, bounded ? _mm512_max_pd(c, floor) : c);
             t1 = _mm512_add_pd(t1, bounded ? _mm512_max_pd(c2, floor) : c2);
         }
         totals[0] += _mm512_reduce_add_pd(t0);
         totals[1] += _mm512_reduce_add_pd(t1);
-        totals[2] += _mm512_reduce_add_pd(moving);
         FASTATA_CLEAN_UPPER();
         fastata_estimate_pair_scalar(inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL, n - i, s, s2, budget, totals);
     }
@@ -3473,7 +3465,7 @@ cdef extern from *:
         const __m256d vs = _mm256_set1_pd(s), vs2 = _mm256_set1_pd(s2);
         const __m256i vbudget = _mm256_set1_epi64x(budget);
         __m256d cap = _mm256_set1_pd((double)budget), low = _mm256_setzero_pd();
-        __m256d t0 = _mm256_setzero_pd(), t1 = t0, moving = t0;
+        __m256d t0 = _mm256_setzero_pd(), t1 = t0;
         ptrdiff_t i = 0;
         if (bounded == FASTATA_SHARED && n >= 4)
             fastata_shared4(lo, hi, budget, &cap, &low);
@@ -3488,16 +3480,11 @@ cdef extern from *:
             __m256d c2 = _mm256_round_pd(_mm256_min_pd(_mm256_mul_pd(vs2, x), cap),
                                          _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             __m256d floor = bounded == FASTATA_SHARED ? fastata_low4(low, x, 0.0) : low;
-            __m256d free = _mm256_cmp_pd(c, cap, _CMP_LT_OQ);
-            if (bounded)
-                free = _mm256_and_pd(free, _mm256_cmp_pd(c, floor, _CMP_GE_OQ));
-            moving = _mm256_add_pd(moving, _mm256_and_pd(free, x));
             t0 = _mm256_add_pd(t0, bounded ? _mm256_max_pd(c, floor) : c);
             t1 = _mm256_add_pd(t1, bounded ? _mm256_max_pd(c2, floor) : c2);
         }
         totals[0] += fastata_sum4(t0);
         totals[1] += fastata_sum4(t1);
-        totals[2] += fastata_sum4(moving);
         FASTATA_CLEAN_UPPER();
         fastata_estimate_pair_scalar(inv + i, lo ? lo + i : NULL, hi ? hi + i : NULL, n - i, s, s2, budget, totals);
     }
@@ -3510,12 +3497,12 @@ cdef extern from *:
     }
     #endif
 
-    /* totals[0..2] start at 0; lo and hi may be NULL (no bounds); budget < 2**51. */
+    /* totals[0..1] start at 0; lo and hi may be NULL (no bounds); budget < 2**51. */
     static void fastata_estimate_pair_at(int level, const double *inv, const int64_t *lo,
                                          const int64_t *hi, ptrdiff_t n, double s, double s2,
                                          int64_t budget, double *totals) {
         unsigned int state = fastata_flush_tiny();
-        totals[0] = totals[1] = totals[2] = 0.0;
+        totals[0] = totals[1] = 0.0;
     #if FASTATA_X86_SIMD
         if (level == FASTATA_AVX512)
             fastata_estimate_pair_avx512(inv, lo, hi, n, s, s2, budget, totals);
@@ -4704,8 +4691,6 @@ cdef int64_t PAIR_OWN_KEYS = 64
 cdef double PAIR_OWN_REACH = 8.0
 cdef double PAIR_OWN_BEND = 1.5
 cdef double PAIR_OWN_SHARE = 4.0
-cdef double PAIR_SLOPE_NOISE = 3.0
-cdef double PAIR_SLOPE_REACH = 0.1
 cdef double SPECULATE_SPAN = 2.0
 cdef double SPECULATE_WIDTHS = 12.0
 cdef double SPECULATE_AIM = 0.45
@@ -5002,26 +4987,6 @@ cdef double sampled_rank_threshold(const double[::1] lam, int64_t budget, double
     return b
 
 
-cdef double SLOPE_BITS_SCALE = 1048576.0  # 2 ** threshold.SLOPE_BITS
-
-
-cdef inline double shared_slope(double x) noexcept nogil:
-    # threshold.shared_slope
-    cdef int e
-    if not x < INFINITY:
-        return x
-    cdef double m = frexp(x, &e)
-    return ldexp(floor(m * SLOPE_BITS_SCALE + 0.5) / SLOPE_BITS_SCALE, e)
-
-
-cdef inline bint expected_slope_holds(int64_t keys, double span, double moving, int64_t away,
-                                      double at) noexcept nogil:
-    # threshold.expected_slope_holds
-    cdef double expected = moving * span
-    return (moving > 0.0 and fabs(<double>keys - expected) <= PAIR_SLOPE_NOISE * sqrt(expected) + 2.0
-            and <double>llabs(away) <= PAIR_SLOPE_REACH * moving * at)
-
-
 cdef inline bint own_slope(const double[::1] lam, int64_t keys, int64_t away, bint have_lo, double lo_s,
                            double hi_s) noexcept nogil:
     # threshold.own_slope
@@ -5155,7 +5120,7 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
     cdef int64_t lo_c = base, hi_c = ESTIMATE_CAP, c = 0, prev_c = 0, last_c, near_c, line_c
     cdef double lo_s = 0.0, hi_s = INFINITY, prev_s = -1.0, s = t, s2 = -1.0, total, nxt, moving = 0.0
     cdef double local, aim, last_s, near_s, line_s, a_s, b_s, p, share, known
-    cdef double totals[3]
+    cdef double totals[2]
     cdef double pair[2]
     cdef bint have_lo = False, flat = False, paired, alone, consulted = False, empty = False, same_pass, repeats
     cdef bint placed = False, reaimed = False, lo_exact, hi_exact, aimed
@@ -5179,7 +5144,6 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
         elif s2 > 0.0:  # threshold.estimate_pair_into (without bounds: a pair after a flat)
             estimate_pair_at(SIMD_LEVEL, &inv[0], lo, hi, n, s, s2, terms, totals)
             total = totals[0]
-            moving = shared_slope(totals[2])
         elif s == known:  # the validation pass's, at the second guess
             total = t2_estimate
         elif step == 0 and lo != NULL:  # threshold.estimate_slope_into
@@ -5263,17 +5227,8 @@ cdef int estimate_bracket(const double[::1] lam, const double[::1] inv, int64_t 
             aim = local
             line_s = last_s
             line_c = last_c
-            if paired and expected_slope_holds(c - prev_c, s - prev_s, moving, budget - near_c,
-                                               near_s) and not sampled_repeats(lam):  # the count's slope
-                if near_s == prev_s:
-                    line_s = s
-                    line_c = c
-                else:
-                    line_s = prev_s
-                    line_c = prev_c
-                aim = moving
-            elif paired and (own_slope(lam, c - prev_c, near_c - budget, have_lo, lo_s, hi_s)
-                             or steeper_than_secant(lam, c - prev_c, s - prev_s, local, have_lo)):  # the pair's own slope
+            if paired and (own_slope(lam, c - prev_c, near_c - budget, have_lo, lo_s, hi_s)
+                           or steeper_than_secant(lam, c - prev_c, s - prev_s, local, have_lo)):  # the pair's own slope
                 if near_s == prev_s:
                     line_s = s
                     line_c = c
@@ -7677,17 +7632,17 @@ def scan_bounds_with(level, const double[::1] lam, int64_t budget, min_tasks, ma
 def estimate_pair_with(level, const double[::1] inv, double s, double s2, int64_t budget, min_tasks,
                        max_tasks):
     """The estimate pass at two thresholds as implementation ``level`` does it (bounds: int64
-    arrays, or None): ``(estimate at s, estimate at s2, slope at s)`` (threshold.estimate_pair_into)."""
+    arrays, or None): ``(estimate at s, estimate at s2)`` (threshold.estimate_pair_into)."""
     cdef int code = _level_code(level)
     cdef const int64_t* lo
     cdef const int64_t* hi
-    cdef double totals[3]
-    totals[0] = totals[1] = totals[2] = 0.0
+    cdef double totals[2]
+    totals[0] = totals[1] = 0.0
     _check_fast_pass("estimate_pair_with", inv.shape[0], inv.shape[0], budget)
     _hook_bounds("estimate_pair_with", inv.shape[0], min_tasks, max_tasks, &lo, &hi)
     if inv.shape[0] > 0:
         estimate_pair_at(code, &inv[0], lo, hi, inv.shape[0], s, s2, budget, totals)
-    return totals[0], totals[1], totals[2]
+    return totals[0], totals[1]
 
 
 def sampled_root_with(const double[::1] lam, int64_t budget, double s, min_tasks, max_tasks):

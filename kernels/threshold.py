@@ -2234,7 +2234,6 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, t2_estimate, base, w
         lo_s = t_min
         have_lo = True
     terms = min(budget, ESTIMATE_TERMS_CAP)
-    moving = 0.0  # the count's slope at a pair's lower threshold (expected_slope_holds)
     consulted = False  # the sample, after a flat (sampled_riser)
     placed = False  # ... placed a pair
     reaimed = False  # a second count and listing after an aimed one missed
@@ -2245,8 +2244,7 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, t2_estimate, base, w
         if step == 0 and first >= 0.0:
             total = first
         elif s2 > 0.0:
-            total, total2, moving = estimate_pair_into(inv, s, s2, terms, lo, hi)
-            moving = shared_slope(moving)
+            total, total2 = estimate_pair_into(inv, s, s2, terms, lo, hi)
         elif s == known:
             total = t2_estimate
         elif lo is None or step > 0:
@@ -2358,15 +2356,9 @@ def estimate_bracket(lam, inv, budget, t, t2, slope, first, t2_estimate, base, w
             aim = local
             line_s = last_s
             line_c = last_c
-            if paired and expected_slope_holds(c - prev_c, s - prev_s, moving, budget - near_c, near_s) and not sampled_repeats(lam):
-                # ... unless the pair's keys show the counts smooth: then the count's slope
-                # there, which the pair pass found (the pass survey: 5 inputs better, 2 worse;
-                # 12 better, none worse, of the timing survey's inputs outside the table) ...
-                line_s, line_c = (s, c) if near_s == prev_s else (prev_s, prev_c)
-                aim = moving
-            elif paired and (own_slope(lam, c - prev_c, near_c - budget, have_lo, lo_s, hi_s)
-                             or steeper_than_secant(lam, c - prev_c, s - prev_s, local, have_lo)):
-                # ... or where it spans many keys, in a bracket within a factor 2, over distinct
+            if paired and (own_slope(lam, c - prev_c, near_c - budget, have_lo, lo_s, hi_s)
+                           or steeper_than_secant(lam, c - prev_c, s - prev_s, local, have_lo)):
+                # ... unless it spans many keys, in a bracket within a factor 2, over distinct
                 # times: there the counts bend (the tail of a band of keys: times within a few
                 # percent of each other), the pair's own slope is the count's local one, and
                 # the secant across the bend overshoots (a few machine types with noise, 16,384
@@ -2518,49 +2510,6 @@ def own_slope(lam, keys, away, have_lo, lo_s, hi_s):
             and hi_s <= 2.0 * lo_s and not sampled_repeats(lam))
 
 
-#: A pair whose keys are as many as the count's slope puts between its thresholds, within this
-#: many standard deviations of where keys fall (:func:`expected_slope_holds`) ...
-PAIR_SLOPE_NOISE = 3.0
-#: ... where the budget is at most this share of the count's slope times the threshold away
-#: (the step at most this share of the threshold: farther, counts that grow like ``log t``
-#: bend away from the line, which the secant then aims along in ``log t``).
-PAIR_SLOPE_REACH = 0.1
-
-
-#: Bits of the count's slope that the search reads (:func:`shared_slope`).
-SLOPE_BITS = 20
-
-
-@register_jitable
-def shared_slope(x):
-    """``x >= 0`` rounded to :data:`SLOPE_BITS` bits (``+inf`` as it is): each backend sums the slope in its own
-    order (lanes, blocks), so its last bits differ; rounded, every backend takes the same
-    steps to the same bracket (a sum a few ulps apart rounds apart once in some 10**9)."""
-    if not x < INF:
-        return x
-    m, e = math.frexp(x)
-    return math.ldexp(math.floor(m * 2.0**SLOPE_BITS + 0.5) / 2.0**SLOPE_BITS, e)
-
-
-@register_jitable
-def expected_slope_holds(keys, span, moving, away, at):
-    """Whether the next pair aims along the count's slope at the pair just estimated (``moving``:
-    the sum of ``1/lam`` over the workers no bound holds there, which the pair pass finds),
-    rather than along a secant or the pair's own keys: where the ``keys`` between the pair
-    (``span`` apart) are as many as that slope puts there, within
-    :data:`PAIR_SLOPE_NOISE` standard deviations of a count of keys that fall where the
-    workers' keys happen to (and two keys), the counts are smooth there and the slope is
-    theirs. A secant from a pass far away bends with the count (workers reaching their caps:
-    gamma, Weibull or Cauchy times under bounds, 20,000 workers x 2 * 10**7 tasks), and a
-    pair's own keys, a few hundred, give a slope off by some 5 %, one pair more in each.
-    Over bands of keys (a few machine types with noise) a pair holds a band's keys or none,
-    far from the slope, and the secant goes on aiming. Only where the budget, ``away`` keys
-    from the estimate at ``at``, is near (:data:`PAIR_SLOPE_REACH`)."""
-    expected = moving * span
-    return (moving > 0.0 and abs(float(keys) - expected) <= PAIR_SLOPE_NOISE * math.sqrt(expected) + 2.0
-            and float(abs(away)) <= PAIR_SLOPE_REACH * moving * at)
-
-
 #: A pair's own slope aims the next pair, however far the budget, where it is this many times
 #: the secant's from the pass before (:func:`steeper_than_secant`) ...
 PAIR_OWN_BEND = 1.5
@@ -2646,25 +2595,20 @@ def bracket_line(budget, d, lo_s, lo_c, hi_s, hi_c, base):
 
 @register_jitable
 def estimate_pair_into(inv, s, s2, budget, lo, hi):
-    """:func:`estimate_into` at ``s`` and at ``s2``, in one pass, and the count's slope at ``s``
-    as :func:`estimate_slope_into` finds it (two operations a worker more, for
-    :func:`expected_slope_holds`)."""
+    """:func:`estimate_into` at ``s`` and at ``s2``, in one pass."""
     wide_vectors()
     cap = float(budget)
     total = 0.0
     total2 = 0.0
-    slope = 0.0
     state = flush_tiny()
     for i in range(inv.shape[0]):
         x = inv[i]
         cap_i = cap_at(hi, i, budget, cap)
         floor_i = floor_at(lo, i, x != 0.0)
-        c, moving = estimate_term(x, s * x, cap_i, floor_i)
-        total += c
-        slope += moving
+        total += max(trunc(min(s * x, cap_i)), floor_i)
         total2 += max(trunc(min(s2 * x, cap_i)), floor_i)
     restore_tiny(state)
-    return total, total2, slope
+    return total, total2
 
 
 #: Where :func:`speculative_bracket` trusts the line through the validation pass's two

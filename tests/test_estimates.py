@@ -253,7 +253,7 @@ _numba_estimate_pair = _estimate_pair_numba()
 def test_a_paired_pass_estimates_at_both_thresholds(bounded, problem, ratio):
     # A pass after the first estimates at two thresholds (with bounds; without, the pair the
     # sample places after a flat), each exactly as a pass of its own would (the pair only
-    # shares the reading of 1/lam and the bounds), and the slope at the first.
+    # shares the reading of 1/lam and the bounds).
     lam, inv, s, budget, lo, hi = unpack(problem)
     if not bounded:
         lo = hi = None
@@ -263,20 +263,13 @@ def test_a_paired_pass_estimates_at_both_thresholds(bounded, problem, ratio):
     limit = budget + lam.size + 1
     expected = (min(threshold.estimate_into(inv, s, budget, lo, hi), limit),
                 min(threshold.estimate_into(inv, s2, budget, lo, hi), limit))
-    # ... and the count's slope at s, as the first estimate finds it (floats: rounded alike)
-    cap = float(budget) if hi is None else np.minimum(hi, budget).astype(np.float64)
-    low = 0.0 if lo is None else lo.astype(np.float64)
-    with np.errstate(over="ignore"):
-        c = np.trunc(np.minimum(s * inv, cap))
-    slope = inv[(c >= low) & (c < cap)].sum()
     found = {"python": threshold.estimate_pair_into(inv, s, s2, budget, lo, hi),
              "numba": _numba_estimate_pair(inv, s, s2, budget, lo, hi)}
     cython_cpu = pytest.importorskip("fastata.kernels.cython_cpu")
     for level in cython_cpu.simd_levels():
         found["cython " + level] = cython_cpu.estimate_pair_with(level, inv, s, s2, budget, lo, hi)
-    for name, (total, total2, moving) in found.items():
+    for name, (total, total2) in found.items():
         assert (min(total, limit), min(total2, limit)) == expected, name
-        assert moving == pytest.approx(slope, rel=1e-12), name
 
 
 @njit(cache=False)
@@ -1328,65 +1321,11 @@ def test_a_pair_steeper_than_the_secant_aims_along_its_own_slope(monkeypatch):
     # The validation pass's guess lands above t*, on the flat past the fast workers' caps;
     # the first pair, below, is steeper than the secant from there. Along the secant the
     # pairs aimed into the flat again and again and crept down it; along the pair's own
-    # slope (or the count's, where the pair's keys match it) they climb to t* from below.
+    # slope they climb to t* from below.
     lam, budget = bends_at_the_caps()
     lo, hi = fair_share_bounds(lam, budget)
     with_rule, without = passes_without(monkeypatch, "steeper_than_secant", lam, budget, lo, hi)
-    assert with_rule <= 4.0 < 5.0 <= without
-    monkeypatch.setattr(threshold, "expected_slope_holds", lambda *args: False)
-    with_rule, without = passes_without(monkeypatch, "steeper_than_secant", lam, budget, lo, hi)
     assert with_rule <= 5.0 < 9.0 <= without
-
-
-def smooth_counts_that_bend():
-    # Weibull(0.5) times, a thousand tasks a worker, at most twice the fair share: the fast
-    # workers reach their caps all along the way to t*, and the counts bend smoothly.
-    rng = np.random.default_rng(0)
-    lam = rng.weibull(0.5, 20000) + 1e-3
-    budget = 2 * 10**7
-    return lam, budget, *fair_share_bounds(lam, budget)
-
-
-def test_a_pair_whose_keys_follow_the_counts_slope_aims_along_that_slope(monkeypatch, fast_backend):
-    # The pair pass also sums 1/lam over the workers no bound holds: the count's slope. Where
-    # the pair's keys are as many as that slope puts between them, the next pair aims along
-    # it and brackets t*; along the secant from the validation pass, which bends with the
-    # caps, it landed past t*, and a pair more closed in.
-    lam, budget, lo, hi = smooth_counts_that_bend()
-    with_rule, without = passes_without(monkeypatch, "expected_slope_holds", lam, budget, lo, hi)
-    assert with_rule <= 3.05 < 3.4 <= without
-    a = fa.allocate(lam, budget, min_tasks=lo, max_tasks=hi, backend=fast_backend)
-    assert is_canonical(lam, budget, a, lo, hi)
-
-
-@njit(cache=False)
-def _numba_shared_slope(x):
-    return threshold.shared_slope(x)
-
-
-@pytest.mark.parametrize("x", [0.0, 1.0, 3.0000000000000004, 12345.678, 1e-300, 5e-324, 7e300, math.inf])
-def test_the_slope_the_search_reads_is_rounded_alike_in_python_and_numba(x):
-    # Each backend sums the slope in its own order; the search reads it rounded to
-    # SLOPE_BITS bits, so that sums a few ulps apart aim alike.
-    expected = threshold.shared_slope(x)
-    assert _numba_shared_slope(x) == expected
-    if 0.0 < x < math.inf:
-        assert abs(expected - x) <= x * 2.0**-threshold.SLOPE_BITS
-        assert threshold.shared_slope(expected) == expected
-    else:
-        assert expected == x
-
-
-@pytest.mark.parametrize("keys, span, moving, away, at, holds", [
-    (1000, 1.0, 1000.0, 100, 10.0, True),
-    (1000 + 3 * 31 + 2, 1.0, 1000.0, 100, 10.0, True),  # 3 standard deviations and two keys off
-    (1000 + 3 * 32 + 2, 1.0, 1000.0, 100, 10.0, False),
-    (0, 1.0, 1000.0, 100, 10.0, False),  # a flat between bands of keys
-    (1000, 1.0, 1000.0, 1001, 10.0, False),  # the budget past a tenth of the threshold away
-    (1000, 1.0, 0.0, 100, 10.0, False),  # every worker at a bound
-])
-def test_the_counts_slope_aims_only_where_the_pairs_keys_follow_it(keys, span, moving, away, at, holds):
-    assert threshold.expected_slope_holds(keys, span, moving, away, at) == holds
 
 
 @pytest.mark.parametrize("kind, most, before", [("ten kinds", 6.5, 10.0), ("powers of two", 6.5, 8.0)])
